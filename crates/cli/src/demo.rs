@@ -1,0 +1,91 @@
+//! `doorstep serve --demo`: the Hà Tĩnh tree of 2020, households around its real towns, and
+//! visits recorded by simulated volunteers through the real device code and HTTP API.
+
+use std::net::SocketAddr;
+
+use anyhow::Result;
+use doorstep_domain::values::{AreaCode, Id};
+use doorstep_server::Store;
+use doorstep_server::store::NewHousehold;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::generate;
+use crate::simulate::{SimulateArgs, simulate};
+
+pub const HA_TINH_2020: &str = include_str!("../../../data/areas/ha-tinh-2020-three-tier.json");
+/// Expected households per commune in the demo (a real commune has about 1,700).
+const HOUSEHOLDS_PER_COMMUNE: usize = 20;
+const DEVICES_PER_DISTRICT: usize = 2;
+const VISITS_PER_DEVICE: usize = 120;
+
+/// Imports the tree and places the expected households; does nothing the second time.
+pub async fn prepare(store: &dyn Store) -> Result<()> {
+    let areas = doorstep_domain::area::parse_gso_tree(HA_TINH_2020)?;
+    let summary = store.import_areas(areas.clone()).await?;
+    tracing::info!(?summary, "demo areas");
+    if store.counts().await?.households > 0 {
+        return Ok(());
+    }
+    let mut rng = StdRng::seed_from_u64(42);
+    let mut households = Vec::new();
+    for commune in areas.iter().filter(|a| a.code.as_str().len() == 5) {
+        let district = commune.parent.as_ref().map(|p| p.as_str());
+        let centre = generate::base_point(commune.code.as_str(), district);
+        for _ in 0..HOUSEHOLDS_PER_COMMUNE {
+            let (lat, lon) = generate::jitter(&mut rng, centre, 700.0);
+            households.push(NewHousehold {
+                id: Id::new_v7(),
+                area_code: AreaCode::parse("area", commune.code.as_str())?,
+                address: Some(generate::address(&mut rng)),
+                lat: Some(lat),
+                lon: Some(lon),
+            });
+        }
+    }
+    let added = store.add_households(households).await?;
+    tracing::info!(added, "demo households");
+    Ok(())
+}
+
+pub fn announce(addr: SocketAddr) {
+    println!("Demo campaign: Bluezone, Hà Tĩnh (2020 tree: 12 districts, 210 communes).");
+    println!("Simulated volunteers are recording and syncing visits now.");
+    println!("No sign-in yet: accounts and roles come with access control. Try:");
+    println!("  curl 'http://{addr}/api/v1/coverage?area=42'      # the whole province");
+    println!("  curl 'http://{addr}/api/v1/coverage?area=436'     # Thành phố Hà Tĩnh");
+    println!("  curl 'http://{addr}/api/v1/areas?parent=42'       # districts");
+}
+
+/// Runs the demo's volunteers against the server itself, once per database.
+pub async fn volunteers(store: std::sync::Arc<dyn Store>, url: &str, _db: &str) -> Result<()> {
+    if store.counts().await?.visits > 0 {
+        return Ok(());
+    }
+    let mut total = 0;
+    for (i, (district, _, _)) in generate::DISTRICT_SEATS.iter().enumerate() {
+        let args = SimulateArgs {
+            server: url.to_string(),
+            devices: DEVICES_PER_DISTRICT,
+            visits: VISITS_PER_DEVICE,
+            area: district.to_string(),
+            data_dir: None,
+            batch_size: 200,
+            sync_timeout: 60,
+            max_backoff_ms: 1000,
+            seed: 2020 + i as u64,
+        };
+        total += simulate(&args).await?.confirmed;
+    }
+    let cov = store.coverage(&AreaCode::parse("area", "42")?).await?;
+    if let Some(c) = cov {
+        println!(
+            "Demo ready: {total} visits synced; Hà Tĩnh: {} of {} households visited, {} phones with the app of {} smartphones seen.",
+            c.households_visited,
+            c.households_known,
+            c.already_installed + c.installed_now,
+            c.smartphones_seen
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! `doorstep`: the one command. `serve` runs the server, `admin` changes its database,
+//! `simulate` runs headless volunteers on the real device code.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use doorstep::{demo, simulate};
+use doorstep_domain::Campaign;
+use doorstep_server::{AppState, Limits};
+
+#[derive(Parser)]
+#[command(
+    name = "doorstep",
+    version,
+    about = "Door-to-door campaign visits: field sync server, admin and simulator"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (API and, later, the dashboard).
+    Serve(ServeArgs),
+    /// Change the server's database: import areas, and more as it comes.
+    Admin(AdminArgs),
+    /// Headless volunteers on the real device code: record visits offline, then sync.
+    Simulate(simulate::SimulateArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Database: sqlite:PATH.
+    #[arg(long, default_value = "sqlite:doorstep.db", env = "DOORSTEP_DB")]
+    db: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "DOORSTEP_LISTEN")]
+    listen: SocketAddr,
+    /// Load the demo campaign on Hà Tĩnh (areas, households, visits from simulated volunteers).
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(clap::Args)]
+struct AdminArgs {
+    /// Database: sqlite:PATH.
+    #[arg(long, default_value = "sqlite:doorstep.db", env = "DOORSTEP_DB")]
+    db: String,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Import an area tree: a GSO JSON tree (as in data/areas/) or a GeoJSON FeatureCollection
+    /// with boundaries. All or nothing; importing the same file again changes nothing.
+    ImportAreas {
+        /// The file to import.
+        file: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Admin(args) => admin(args).await,
+            Command::Simulate(args) => simulate::run(args).await,
+        }
+    })
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let store = doorstep_server::open_store(&args.db).with_context(|| format!("opening {}", args.db))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        store: store.clone(),
+        campaign: Arc::new(Campaign::bluezone()),
+        limits: Arc::new(Limits::default()),
+    };
+    if args.demo {
+        demo::prepare(store.as_ref()).await?;
+    }
+    // Tests and scripts read this line to learn the port.
+    println!("doorstep listening on http://{addr}");
+    if args.demo {
+        demo::announce(addr);
+        let url = format!("http://{addr}");
+        let db = args.db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = demo::volunteers(store, &url, &db).await {
+                tracing::error!(error = %e, "demo volunteers stopped");
+            }
+        });
+    }
+    doorstep_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn admin(args: AdminArgs) -> Result<()> {
+    let store = doorstep_server::open_store(&args.db).with_context(|| format!("opening {}", args.db))?;
+    match args.command {
+        AdminCommand::ImportAreas { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let areas = doorstep_domain::area::parse_area_file(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
+            let summary = store
+                .import_areas(areas)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
+            println!("{}", serde_json::to_string(&summary)?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,767 @@
+//! The device's SQLite store: visits, the outbox that carries them to the server, and the
+//! households and areas pulled from it.
+//!
+//! A visit is "sent" when its visit row has no outbox row left: the outbox row is deleted only by
+//! the server's receipt, so a record can never be lost between the phone and the server.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use doorstep_domain::error::ErrorKind;
+use doorstep_domain::protocol::{AreaDto, ErrorBody, PullResponse, Receipt, ReceiptStatus};
+use doorstep_domain::values::Positive;
+use doorstep_domain::visit::{HouseholdInput, LocationInput};
+use doorstep_domain::{Campaign, FieldError, Lang, Messages, ValidationContext, Visit, VisitInput};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Written to the SQLite header (`PRAGMA application_id`) so that a file of another program is
+/// refused instead of being migrated into ours. The bytes spell "DSTP".
+pub const APPLICATION_ID: i32 = 0x4453_5450;
+
+/// Schema steps; step `i` takes `PRAGMA user_version` from `i` to `i + 1`. Append, never edit:
+/// phones in the field hold databases at every earlier version.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE areas (
+    code          TEXT PRIMARY KEY,
+    parent        TEXT,
+    name          TEXT NOT NULL,
+    division_type TEXT,
+    level         INTEGER NOT NULL
+) STRICT;
+CREATE INDEX areas_parent ON areas (parent);
+
+CREATE TABLE households (
+    id             TEXT PRIMARY KEY,
+    area_code      TEXT NOT NULL,
+    address        TEXT,
+    lat            REAL,
+    lon            REAL,
+    latest_outcome TEXT,
+    visits         INTEGER NOT NULL DEFAULT 0,
+    revisit_due    INTEGER NOT NULL DEFAULT 0,
+    origin         TEXT NOT NULL CHECK (origin IN ('local', 'server'))
+) STRICT;
+CREATE INDEX households_area ON households (area_code);
+
+CREATE TABLE visits (
+    id           TEXT NOT NULL,
+    revision     INTEGER NOT NULL,
+    device_seq   INTEGER NOT NULL UNIQUE,
+    household_id TEXT NOT NULL REFERENCES households (id),
+    area_code    TEXT NOT NULL,
+    outcome      TEXT NOT NULL,
+    visited_at   TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    PRIMARY KEY (id, revision)
+) STRICT;
+
+-- One row per record not yet acknowledged. The body is read from `visits` by join.
+CREATE TABLE outbox (
+    device_seq  INTEGER PRIMARY KEY REFERENCES visits (device_seq),
+    id          TEXT NOT NULL,
+    revision    INTEGER NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'rejected')),
+    error       TEXT,
+    rejected_at TEXT
+) STRICT;
+CREATE INDEX outbox_state ON outbox (state, device_seq);
+"#];
+
+const META_DEVICE_ID: &str = "device_id";
+const META_VOLUNTEER_ID: &str = "volunteer_id";
+const META_LAST_SEQ: &str = "last_seq";
+const META_CAMPAIGN: &str = "campaign";
+const META_CURSOR: &str = "cursor";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("invalid visit: {0}")]
+    Invalid(#[from] FieldError),
+    #[error("device database error: {0}")]
+    Db(#[source] rusqlite::Error),
+    #[error("device database unusable: {0}")]
+    Corrupt(String),
+    #[error("bad JSON in the device database: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("not found: {0}")]
+    NotFound(String),
+}
+
+impl From<rusqlite::Error> for DeviceError {
+    fn from(e: rusqlite::Error) -> Self {
+        // A damaged or foreign file can surface on any statement, not only at open.
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => {
+                DeviceError::Corrupt(format!("the file is not a SQLite database ({e})"))
+            }
+            Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+                DeviceError::Corrupt(format!("the database file is damaged ({e})"))
+            }
+            _ => DeviceError::Db(e),
+        }
+    }
+}
+
+/// What the UI or the simulator gives for a visit; the store adds the identifiers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitDraft {
+    /// `None` for a household met for the first time: the store makes its UUIDv7.
+    pub household_id: Option<Uuid>,
+    pub address: Option<String>,
+    pub area_code: String,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub people: i64,
+    pub smartphones: i64,
+    pub already_installed: i64,
+    pub installed_now: i64,
+    pub leaflet_given: bool,
+    pub location: LocationInput,
+    pub notes: Option<String>,
+}
+
+/// A record waiting to be sent; `body` is the canonical JSON of its `VisitInput`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    pub device_seq: i64,
+    pub id: String,
+    pub revision: i64,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueCounts {
+    pub pending: u64,
+    pub rejected: u64,
+    /// Records the server has acknowledged (visit rows without an outbox row).
+    pub sent: u64,
+}
+
+/// A record the server refused, kept on the device with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectedRecord {
+    pub device_seq: i64,
+    pub id: String,
+    pub revision: i64,
+    pub error: ErrorBody,
+    pub rejected_at: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptStats {
+    pub confirmed: u64,
+    pub rejected: u64,
+    /// Receipts that matched no pending entry of the batch; those entries stay pending.
+    pub unmatched: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalHousehold {
+    pub id: String,
+    pub area_code: String,
+    pub address: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub latest_outcome: Option<String>,
+    pub visits: i64,
+    pub revisit_due: bool,
+}
+
+/// The device's database. One per phone (or per simulated volunteer).
+pub struct DeviceStore {
+    conn: Connection,
+    device_id: Uuid,
+    volunteer_id: Uuid,
+    campaign: Campaign,
+}
+
+impl std::fmt::Debug for DeviceStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceStore")
+            .field("device_id", &self.device_id)
+            .field("volunteer_id", &self.volunteer_id)
+            .field("campaign", &self.campaign.code)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeviceStore {
+    /// Opens (or creates) the store at `path`, migrating it to the current schema.
+    pub fn open(path: &Path) -> Result<DeviceStore, DeviceError> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        check_ownership(&conn, path)?;
+
+        // WAL + FULL: a commit is on stable storage when it returns (invariant 1), and readers
+        // (the UI) never wait for the writer.
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(path = %path.display(), mode, "WAL journal unavailable; durability relies on synchronous=FULL");
+        }
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+
+        migrate(&mut conn, path)?;
+        let (device_id, volunteer_id) = ensure_identity(&mut conn)?;
+        let campaign = load_campaign(&conn)?;
+        tracing::debug!(path = %path.display(), %device_id, "device store opened");
+        Ok(DeviceStore {
+            conn,
+            device_id,
+            volunteer_id,
+            campaign,
+        })
+    }
+
+    pub fn device_id(&self) -> Uuid {
+        self.device_id
+    }
+
+    pub fn volunteer_id(&self) -> Uuid {
+        self.volunteer_id
+    }
+
+    /// The volunteer signed in on this phone; later visits carry this id.
+    pub fn set_volunteer_id(&mut self, id: Uuid) -> Result<(), DeviceError> {
+        put_meta(&self.conn, META_VOLUNTEER_ID, &id.to_string())?;
+        self.volunteer_id = id;
+        Ok(())
+    }
+
+    pub fn campaign(&self) -> &Campaign {
+        &self.campaign
+    }
+
+    /// Sets the campaign visits are validated against. It is also saved so that the next open
+    /// uses it; if saving fails the in-memory campaign still applies and a warning is logged.
+    pub fn set_campaign(&mut self, c: Campaign) {
+        match serde_json::to_string(&c) {
+            Ok(json) => {
+                if let Err(e) = put_meta(&self.conn, META_CAMPAIGN, &json) {
+                    tracing::warn!(error = %e, campaign = %c.code, "could not save the campaign");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, campaign = %c.code, "could not serialise the campaign"),
+        }
+        self.campaign = c;
+    }
+
+    /// Validates and records a visit. Returns only after the visit and its outbox entry are
+    /// committed together; on a validation error nothing is written.
+    pub fn record_visit(&mut self, draft: &VisitDraft, now: DateTime<FixedOffset>) -> Result<Visit, DeviceError> {
+        let household_id = draft.household_id.unwrap_or_else(Uuid::now_v7);
+        // Validation needs a sequence number; the one actually used is taken inside the write
+        // transaction below, so validating first writes nothing and consumes nothing.
+        let provisional_seq = last_seq(&self.conn)? + 1;
+        let input = VisitInput {
+            id: Uuid::now_v7().to_string(),
+            revision: 1,
+            device_seq: provisional_seq,
+            device_id: self.device_id.to_string(),
+            volunteer_id: self.volunteer_id.to_string(),
+            area_code: draft.area_code.clone(),
+            household: HouseholdInput {
+                id: household_id.to_string(),
+                address: draft.address.clone(),
+            },
+            visited_at: now.to_rfc3339(),
+            outcome: draft.outcome.clone(),
+            reason: draft.reason.clone(),
+            people: draft.people,
+            smartphones: draft.smartphones,
+            already_installed: draft.already_installed,
+            installed_now: draft.installed_now,
+            leaflet_given: draft.leaflet_given,
+            location: draft.location.clone(),
+            notes: draft.notes.clone(),
+        };
+        let ctx = ValidationContext {
+            campaign: &self.campaign,
+            device_now: now.with_timezone(&Utc),
+        };
+        let mut visit = Visit::parse(&input, &ctx)?;
+        let revisit_due = self.campaign.outcome(&visit.outcome).is_some_and(|o| o.revisit);
+
+        // IMMEDIATE: take the write lock before reading the sequence, so two writers on the same
+        // file cannot both take the same number.
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let seq = last_seq(&tx)? + 1;
+        if seq != visit.device_seq.get() {
+            visit.device_seq = Positive::parse("device_seq", seq, ErrorKind::SequenceNotPositive)?;
+        }
+        let point = visit.location.point;
+        tx.execute(
+            "INSERT INTO households (id, area_code, address, lat, lon, latest_outcome, visits, revisit_due, origin)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, 'local')
+             ON CONFLICT (id) DO UPDATE SET
+                 area_code = excluded.area_code,
+                 address = COALESCE(excluded.address, address),
+                 lat = COALESCE(excluded.lat, lat),
+                 lon = COALESCE(excluded.lon, lon),
+                 latest_outcome = excluded.latest_outcome,
+                 revisit_due = excluded.revisit_due,
+                 visits = visits + 1",
+            params![
+                visit.household.id.to_string(),
+                visit.area_code.as_str(),
+                visit.household.address.as_ref().map(|a| a.as_str()),
+                point.map(|p| p.lat),
+                point.map(|p| p.lon),
+                visit.outcome,
+                revisit_due,
+            ],
+        )?;
+        let id = visit.id.to_string();
+        tx.execute(
+            "INSERT INTO visits (id, revision, device_seq, household_id, area_code, outcome, visited_at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                id,
+                visit.revision.get(),
+                seq,
+                visit.household.id.to_string(),
+                visit.area_code.as_str(),
+                visit.outcome,
+                visit.visited_at.to_rfc3339(),
+                visit.canonical_json(),
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO outbox (device_seq, id, revision, state) VALUES (?1, ?2, ?3, 'pending')",
+            params![seq, id, visit.revision.get()],
+        )?;
+        put_meta(&tx, META_LAST_SEQ, &seq.to_string())?;
+        tx.commit()?;
+        tracing::debug!(%id, device_seq = seq, outcome = %visit.outcome, "visit recorded");
+        Ok(visit)
+    }
+
+    /// The oldest pending records, in sequence order. Rejected ones are skipped so they never
+    /// hold up the queue.
+    pub fn next_batch(&self, limit: usize) -> Result<Vec<OutboxEntry>, DeviceError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.device_seq, o.id, o.revision, v.body
+             FROM outbox o JOIN visits v ON v.device_seq = o.device_seq
+             WHERE o.state = 'pending'
+             ORDER BY o.device_seq
+             LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(OutboxEntry {
+                device_seq: r.get(0)?,
+                id: r.get(1)?,
+                revision: r.get(2)?,
+                body: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Applies the server's receipts for `batch` in one transaction. A receipt is matched by its
+    /// index in the batch and, when it names them, by id and revision; anything that does not
+    /// match leaves the entry pending, to be sent again (the server treats a resend as a duplicate).
+    pub fn apply_receipts(&mut self, batch: &[OutboxEntry], receipts: &[Receipt]) -> Result<ReceiptStats, DeviceError> {
+        let mut stats = ReceiptStats::default();
+        let now = Utc::now().to_rfc3339();
+        let mut matched = vec![false; batch.len()];
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut clear = tx.prepare(
+                "DELETE FROM outbox WHERE device_seq = ?1 AND id = ?2 AND revision = ?3 AND state = 'pending'",
+            )?;
+            let mut reject = tx.prepare(
+                "UPDATE outbox SET state = 'rejected', error = ?4, rejected_at = ?5
+                 WHERE device_seq = ?1 AND id = ?2 AND revision = ?3 AND state = 'pending'",
+            )?;
+            for receipt in receipts {
+                let index = usize::try_from(receipt.index).unwrap_or(usize::MAX);
+                let Some(entry) = batch.get(index) else {
+                    tracing::warn!(
+                        index = receipt.index,
+                        batch = batch.len(),
+                        "receipt index outside the batch"
+                    );
+                    stats.unmatched += 1;
+                    continue;
+                };
+                let id_differs = receipt.id.as_deref().is_some_and(|id| id != entry.id);
+                let revision_differs = receipt.revision.is_some_and(|rev| rev != entry.revision);
+                if matched[index] || id_differs || revision_differs {
+                    tracing::warn!(index, expected = %entry.id, got = ?receipt.id, "receipt does not match its entry");
+                    stats.unmatched += 1;
+                    continue;
+                }
+                matched[index] = true;
+                let changed = match receipt.status {
+                    ReceiptStatus::Stored | ReceiptStatus::Duplicate => {
+                        let n = clear.execute(params![entry.device_seq, entry.id, entry.revision])?;
+                        stats.confirmed += n as u64;
+                        n
+                    }
+                    ReceiptStatus::Rejected => {
+                        let error = receipt.error.clone().unwrap_or_else(unexplained_rejection);
+                        tracing::warn!(id = %entry.id, code = %error.code, field = ?error.field, "record rejected by the server");
+                        let json = serde_json::to_string(&error)?;
+                        let n = reject.execute(params![entry.device_seq, entry.id, entry.revision, json, now])?;
+                        stats.rejected += n as u64;
+                        n
+                    }
+                };
+                if changed == 0 {
+                    // Already settled by an earlier receipt (a concurrent push): not counted twice.
+                    stats.unmatched += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(stats)
+    }
+
+    /// Marks one pending entry rejected with `error`: for when the server refuses a batch holding
+    /// only this record, without a receipt.
+    pub fn reject_entry(&mut self, device_seq: i64, error: &ErrorBody) -> Result<(), DeviceError> {
+        let json = serde_json::to_string(error)?;
+        let n = self.conn.execute(
+            "UPDATE outbox SET state = 'rejected', error = ?2, rejected_at = ?3
+             WHERE device_seq = ?1 AND state = 'pending'",
+            params![device_seq, json, Utc::now().to_rfc3339()],
+        )?;
+        if n == 0 {
+            return Err(DeviceError::NotFound(format!(
+                "no pending outbox entry with device_seq {device_seq}"
+            )));
+        }
+        tracing::warn!(device_seq, code = %error.code, "record rejected");
+        Ok(())
+    }
+
+    pub fn queue(&self) -> Result<QueueCounts, DeviceError> {
+        let (pending, rejected, visits): (i64, i64, i64) = self.conn.query_row(
+            "SELECT
+                 (SELECT count(*) FROM outbox WHERE state = 'pending'),
+                 (SELECT count(*) FROM outbox WHERE state = 'rejected'),
+                 (SELECT count(*) FROM visits)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(QueueCounts {
+            pending: count(pending),
+            rejected: count(rejected),
+            sent: count(visits - pending - rejected),
+        })
+    }
+
+    /// The refused records, oldest first, with the server's reasons.
+    pub fn rejected(&self) -> Result<Vec<RejectedRecord>, DeviceError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT device_seq, id, revision, error, rejected_at FROM outbox
+             WHERE state = 'rejected' ORDER BY device_seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (device_seq, id, revision, error, rejected_at) = row?;
+            let error = match error {
+                Some(json) => serde_json::from_str(&json)?,
+                None => unexplained_rejection(),
+            };
+            out.push(RejectedRecord {
+                device_seq,
+                id,
+                revision,
+                error,
+                rejected_at: rejected_at.unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every visit held, as (id, revision), in sequence order.
+    pub fn recorded_ids(&self) -> Result<Vec<(String, i64)>, DeviceError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, revision FROM visits ORDER BY device_seq")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Applies one page of a pull in one transaction and moves the cursor past it.
+    pub fn apply_pull(&mut self, pull: &PullResponse) -> Result<(), DeviceError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut area = tx.prepare(
+                "INSERT INTO areas (code, parent, name, division_type, level) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (code) DO UPDATE SET
+                     parent = excluded.parent, name = excluded.name,
+                     division_type = excluded.division_type, level = excluded.level",
+            )?;
+            for a in &pull.areas {
+                area.execute(params![a.code, a.parent, a.name, a.division_type, a.level])?;
+            }
+            // Visits recorded here but not yet counted by the server must not disappear from the
+            // volunteer's list: the larger count wins, and with it its latest outcome.
+            let mut household = tx.prepare(
+                "INSERT INTO households (id, area_code, address, lat, lon, latest_outcome, visits, revisit_due, origin)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'server')
+                 ON CONFLICT (id) DO UPDATE SET
+                     area_code = excluded.area_code,
+                     address = COALESCE(excluded.address, address),
+                     lat = COALESCE(excluded.lat, lat),
+                     lon = COALESCE(excluded.lon, lon),
+                     latest_outcome = CASE WHEN excluded.visits >= visits
+                         THEN excluded.latest_outcome ELSE latest_outcome END,
+                     revisit_due = CASE WHEN excluded.visits >= visits
+                         THEN excluded.revisit_due ELSE revisit_due END,
+                     visits = max(visits, excluded.visits)",
+            )?;
+            for h in &pull.households {
+                household.execute(params![
+                    h.id,
+                    h.area_code,
+                    h.address,
+                    h.lat,
+                    h.lon,
+                    h.latest_outcome,
+                    h.visits,
+                    h.revisit_due
+                ])?;
+            }
+        }
+        put_meta(&tx, META_CURSOR, &pull.next_cursor.to_string())?;
+        tx.commit()?;
+        tracing::debug!(
+            areas = pull.areas.len(),
+            households = pull.households.len(),
+            cursor = pull.next_cursor,
+            "pull applied"
+        );
+        Ok(())
+    }
+
+    /// The pull cursor: 0 before the first pull.
+    pub fn cursor(&self) -> Result<i64, DeviceError> {
+        match get_meta(&self.conn, META_CURSOR)? {
+            None => Ok(0),
+            Some(v) => v
+                .parse()
+                .map_err(|_| DeviceError::Corrupt(format!("the pull cursor {v:?} is not a number"))),
+        }
+    }
+
+    pub fn areas(&self) -> Result<Vec<AreaDto>, DeviceError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT code, parent, name, division_type, level FROM areas ORDER BY level, code")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AreaDto {
+                code: r.get(0)?,
+                parent: r.get(1)?,
+                name: r.get(2)?,
+                division_type: r.get(3)?,
+                level: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Households in `area` and the areas below it (`None`: all). GSO codes do not nest as
+    /// prefixes, so the subtree comes from the pulled areas' parent links; before any area is
+    /// known, every household is returned.
+    pub fn households(&self, area: Option<&str>) -> Result<Vec<LocalHousehold>, DeviceError> {
+        const COLUMNS: &str = "h.id, h.area_code, h.address, h.lat, h.lon, h.latest_outcome, h.visits, h.revisit_due";
+        let areas_known: bool = self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM areas)", [], |r| r.get(0))?;
+        let (sql, arg) = match area {
+            Some(code) if areas_known => (
+                format!(
+                    "WITH RECURSIVE sub (code) AS (
+                         SELECT ?1 UNION SELECT a.code FROM areas a JOIN sub ON a.parent = sub.code
+                     )
+                     SELECT {COLUMNS} FROM households h WHERE h.area_code IN (SELECT code FROM sub)
+                     ORDER BY h.area_code, h.id"
+                ),
+                Some(code),
+            ),
+            _ => (
+                format!("SELECT {COLUMNS} FROM households h ORDER BY h.area_code, h.id"),
+                None,
+            ),
+        };
+        let mut stmt = self.conn.prepare(&sql)?;
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok(LocalHousehold {
+                id: r.get(0)?,
+                area_code: r.get(1)?,
+                address: r.get(2)?,
+                lat: r.get(3)?,
+                lon: r.get(4)?,
+                latest_outcome: r.get(5)?,
+                visits: r.get(6)?,
+                revisit_due: r.get(7)?,
+            })
+        };
+        let rows = match arg {
+            Some(code) => stmt.query_map([code], map)?.collect::<Result<Vec<_>, _>>()?,
+            None => stmt.query_map([], map)?.collect::<Result<Vec<_>, _>>()?,
+        };
+        Ok(rows)
+    }
+
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), DeviceError> {
+        put_meta(&self.conn, key, value)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, DeviceError> {
+        get_meta(&self.conn, key)
+    }
+}
+
+/// Refuses a file that is not ours before anything is written to it.
+fn check_ownership(conn: &Connection, path: &Path) -> Result<(), DeviceError> {
+    let shown = path.display();
+    let app_id: i32 =
+        conn.query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::NotADatabase) => DeviceError::Corrupt(format!(
+                    "{shown} is not a SQLite database (damaged, encrypted or another kind of file)"
+                )),
+                _ => DeviceError::from(e),
+            })?;
+    if app_id == APPLICATION_ID {
+        return Ok(());
+    }
+    if app_id != 0 {
+        return Err(DeviceError::Corrupt(format!(
+            "{shown} belongs to another application (SQLite application_id {app_id:#010x}, Doorstep's is {APPLICATION_ID:#010x})"
+        )));
+    }
+    // No id: only an empty database may become ours. The id is written in the same transaction
+    // as the first schema step, so a Doorstep file is never left with tables and no id.
+    let objects: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+    if objects > 0 {
+        return Err(DeviceError::Corrupt(format!(
+            "{shown} is a SQLite database of another application (it has tables but no Doorstep application_id)"
+        )));
+    }
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), DeviceError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(DeviceError::Corrupt(format!(
+            "{} has schema version {version}, newer than this app knows ({known}); update the app",
+            path.display()
+        )));
+    }
+    for (step, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        // Pragmas cannot take bound parameters; both values are our own integers.
+        tx.execute_batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {};",
+            step + 1
+        ))?;
+        tx.commit()?;
+        tracing::info!(path = %path.display(), version = step + 1, "device store migrated");
+    }
+    Ok(())
+}
+
+fn ensure_identity(conn: &mut Connection) -> Result<(Uuid, Uuid), DeviceError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for key in [META_DEVICE_ID, META_VOLUNTEER_ID] {
+        tx.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+            params![key, Uuid::now_v7().to_string()],
+        )?;
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, '0')",
+        [META_LAST_SEQ],
+    )?;
+    let read = |tx: &Transaction<'_>, key: &str| -> Result<Uuid, DeviceError> {
+        let v = get_meta(tx, key)?.unwrap_or_default();
+        Uuid::try_parse(&v).map_err(|_| DeviceError::Corrupt(format!("the stored {key} {v:?} is not a UUID")))
+    };
+    let ids = (read(&tx, META_DEVICE_ID)?, read(&tx, META_VOLUNTEER_ID)?);
+    tx.commit()?;
+    Ok(ids)
+}
+
+fn load_campaign(conn: &Connection) -> Result<Campaign, DeviceError> {
+    let Some(json) = get_meta(conn, META_CAMPAIGN)? else {
+        return Ok(Campaign::bluezone());
+    };
+    match serde_json::from_str(&json) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            // A campaign saved by another app version must not stop the volunteer from working;
+            // the next set_campaign (after a sync) replaces it.
+            tracing::warn!(error = %e, "stored campaign unreadable; using the default campaign");
+            Ok(Campaign::bluezone())
+        }
+    }
+}
+
+fn last_seq(conn: &Connection) -> Result<i64, DeviceError> {
+    match get_meta(conn, META_LAST_SEQ)? {
+        None => Ok(0),
+        Some(v) => v
+            .parse()
+            .map_err(|_| DeviceError::Corrupt(format!("the sequence counter {v:?} is not a number"))),
+    }
+}
+
+fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, DeviceError> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+fn put_meta(conn: &Connection, key: &str, value: &str) -> Result<(), DeviceError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// For a rejection that came without a reason, so the volunteer still sees something to act on.
+fn unexplained_rejection() -> ErrorBody {
+    ErrorBody::new(
+        "rejected",
+        None,
+        Messages {
+            vi: "Máy chủ từ chối bản ghi này mà không nêu lý do; hãy báo cho tổ trưởng.".into(),
+            en: "The server refused this record without giving a reason; tell your team leader.".into(),
+        },
+        Lang::Vi,
+    )
+}
+
+#[cfg(test)]
+mod tests;

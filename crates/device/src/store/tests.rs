@@ -1,0 +1,655 @@
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use chrono::{FixedOffset, TimeZone};
+use doorstep_domain::protocol::HouseholdDto;
+
+use super::*;
+
+fn now() -> DateTime<FixedOffset> {
+    // A device clock in Vietnam; visits are judged against the same clock, so any "now" works.
+    Utc::now().with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap())
+}
+
+fn draft() -> VisitDraft {
+    VisitDraft {
+        household_id: None,
+        address: Some("Số 12 Phan Đình Phùng".into()),
+        area_code: "18073".into(),
+        outcome: "installed_now".into(),
+        reason: None,
+        people: 4,
+        smartphones: 3,
+        already_installed: 1,
+        installed_now: 2,
+        leaflet_given: true,
+        location: LocationInput {
+            source: "gps".into(),
+            lat: Some(18.3428),
+            lon: Some(105.9057),
+            accuracy_m: Some(8.0),
+        },
+        notes: None,
+    }
+}
+
+fn open(dir: &tempfile::TempDir) -> DeviceStore {
+    DeviceStore::open(&dir.path().join("device.db")).unwrap()
+}
+
+fn outbox_rows(s: &DeviceStore) -> i64 {
+    s.conn
+        .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn visit_rows(s: &DeviceStore) -> i64 {
+    s.conn
+        .query_row("SELECT count(*) FROM visits", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn receipt(index: u32, entry: &OutboxEntry, status: ReceiptStatus) -> Receipt {
+    Receipt {
+        index,
+        id: Some(entry.id.clone()),
+        revision: Some(entry.revision),
+        status,
+        server_seq: None,
+        error: None,
+    }
+}
+
+#[test]
+fn open_sets_wal_and_full_sync_and_reopen_keeps_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    let s = DeviceStore::open(&path).unwrap();
+    assert!(path.exists());
+    let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    let sync: i64 = s.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+    assert_eq!(sync, 2, "synchronous must be FULL");
+    let fk: i64 = s.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+    assert_eq!(fk, 1);
+    let app: i32 = s.conn.query_row("PRAGMA application_id", [], |r| r.get(0)).unwrap();
+    assert_eq!(app, APPLICATION_ID);
+    let version: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, MIGRATIONS.len() as i64);
+    let (device, volunteer) = (s.device_id(), s.volunteer_id());
+    assert_eq!(device.get_version_num(), 7);
+    assert_eq!(volunteer.get_version_num(), 7);
+    assert_ne!(device, volunteer);
+    drop(s);
+
+    let s = DeviceStore::open(&path).unwrap();
+    assert_eq!((s.device_id(), s.volunteer_id()), (device, volunteer));
+    let other = DeviceStore::open(&dir.path().join("other.db")).unwrap();
+    assert_ne!(other.device_id(), device);
+}
+
+#[test]
+fn record_visit_writes_the_visit_and_its_outbox_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let v = s.record_visit(&draft(), now()).unwrap();
+    assert_eq!(v.device_seq.get(), 1);
+    assert_eq!(v.revision.get(), 1);
+    assert_eq!(v.device_id.uuid(), s.device_id());
+    assert_eq!(v.volunteer_id.uuid(), s.volunteer_id());
+    assert_eq!(v.id.uuid().get_version_num(), 7);
+    assert_eq!(v.household.id.uuid().get_version_num(), 7);
+    assert_eq!(
+        s.queue().unwrap(),
+        QueueCounts {
+            pending: 1,
+            rejected: 0,
+            sent: 0
+        }
+    );
+    assert_eq!(s.recorded_ids().unwrap(), vec![(v.id.to_string(), 1)]);
+
+    let batch = s.next_batch(10).unwrap();
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch[0].body, v.canonical_json());
+    let sent: VisitInput = serde_json::from_str(&batch[0].body).unwrap();
+    assert_eq!(sent.device_seq, 1);
+    assert_eq!(sent.household.address.as_deref(), Some("Số 12 Phan Đình Phùng"));
+
+    let hh = s.households(None).unwrap();
+    assert_eq!(hh.len(), 1);
+    assert_eq!(hh[0].id, v.household.id.to_string());
+    assert_eq!(
+        (hh[0].visits, hh[0].latest_outcome.as_deref(), hh[0].revisit_due),
+        (1, Some("installed_now"), false)
+    );
+    assert_eq!((hh[0].lat, hh[0].lon), (Some(18.3428), Some(105.9057)));
+}
+
+#[test]
+fn a_revisit_updates_the_household() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let mut d = draft();
+    d.outcome = "not_home".into();
+    d.installed_now = 0;
+    d.already_installed = 0;
+    let first = s.record_visit(&d, now()).unwrap();
+    let h = s.households(None).unwrap().remove(0);
+    assert_eq!((h.visits, h.revisit_due), (1, true));
+
+    let mut again = draft();
+    again.household_id = Some(first.household.id.uuid());
+    again.address = None;
+    s.record_visit(&again, now()).unwrap();
+    let h = s.households(None).unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(
+        (h[0].visits, h[0].latest_outcome.as_deref(), h[0].revisit_due),
+        (2, Some("installed_now"), false)
+    );
+    assert_eq!(
+        h[0].address.as_deref(),
+        Some("Số 12 Phan Đình Phùng"),
+        "an absent address keeps the known one"
+    );
+
+    // A household id the device has never seen (from another phone) is accepted and created.
+    let mut foreign = draft();
+    let hid = Uuid::now_v7();
+    foreign.household_id = Some(hid);
+    s.record_visit(&foreign, now()).unwrap();
+    assert!(s.households(None).unwrap().iter().any(|h| h.id == hid.to_string()));
+}
+
+#[test]
+fn an_invalid_draft_is_refused_with_its_field_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    s.record_visit(&draft(), now()).unwrap();
+    let before = (
+        s.queue().unwrap(),
+        outbox_rows(&s),
+        visit_rows(&s),
+        s.households(None).unwrap().len(),
+    );
+
+    type Mutate = Box<dyn Fn(&mut VisitDraft)>;
+    let cases: Vec<(Mutate, &str, &str)> = vec![
+        (Box::new(|d| d.people = -1), "people", "negative"),
+        (Box::new(|d| d.outcome = "maybe".into()), "outcome", "unknown_outcome"),
+        (
+            Box::new(|d| {
+                d.outcome = "refused".into();
+                d.installed_now = 0;
+            }),
+            "reason",
+            "reason_required",
+        ),
+        (
+            Box::new(|d| d.area_code = "18 073".into()),
+            "area_code",
+            "bad_area_code",
+        ),
+        (
+            Box::new(|d| d.location.accuracy_m = None),
+            "location.accuracy_m",
+            "accuracy_required",
+        ),
+    ];
+    for (mutate, field, code) in cases {
+        let mut d = draft();
+        mutate(&mut d);
+        match s.record_visit(&d, now()) {
+            Err(DeviceError::Invalid(e)) => assert_eq!((e.field.as_str(), e.code()), (field, code)),
+            other => panic!("expected Invalid({field}), got {other:?}"),
+        }
+        let after = (
+            s.queue().unwrap(),
+            outbox_rows(&s),
+            visit_rows(&s),
+            s.households(None).unwrap().len(),
+        );
+        assert_eq!(after, before, "nothing may be written for an invalid {field}");
+    }
+    // The next valid visit takes the next number: no sequence number was used up.
+    assert_eq!(s.record_visit(&draft(), now()).unwrap().device_seq.get(), 2);
+}
+
+#[test]
+fn visit_times_are_judged_against_the_device_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    // A phone whose clock says August 2020 records a visit "now" by that clock.
+    let then = FixedOffset::east_opt(7 * 3600)
+        .unwrap()
+        .with_ymd_and_hms(2020, 8, 3, 9, 15, 0)
+        .unwrap();
+    let v = s.record_visit(&draft(), then).unwrap();
+    assert_eq!(v.visited_at, then);
+    assert_eq!(v.visited_at.offset().local_minus_utc(), 7 * 3600);
+}
+
+#[test]
+fn sequence_numbers_count_up_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let seqs: Vec<i64> = (0..3)
+        .map(|_| s.record_visit(&draft(), now()).unwrap().device_seq.get())
+        .collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    drop(s);
+    let mut s = open(&dir);
+    assert_eq!(s.record_visit(&draft(), now()).unwrap().device_seq.get(), 4);
+    let in_outbox: Vec<i64> = s.next_batch(100).unwrap().iter().map(|e| e.device_seq).collect();
+    assert_eq!(in_outbox, [1, 2, 3, 4]);
+}
+
+#[test]
+fn next_batch_is_in_sequence_order_and_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let ids: Vec<String> = (0..5)
+        .map(|_| s.record_visit(&draft(), now()).unwrap().id.to_string())
+        .collect();
+    let batch = s.next_batch(3).unwrap();
+    assert_eq!(batch.iter().map(|e| e.device_seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(batch.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), ids[..3]);
+    assert_eq!(s.next_batch(100).unwrap().len(), 5);
+    assert!(s.next_batch(0).unwrap().is_empty());
+}
+
+#[test]
+fn apply_receipts_clears_rejects_and_leaves_the_rest_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    for _ in 0..6 {
+        s.record_visit(&draft(), now()).unwrap();
+    }
+    let batch = s.next_batch(6).unwrap();
+    let refusal = ErrorBody::new(
+        "too_old",
+        Some("visited_at"),
+        Messages {
+            vi: "Thời gian thăm quá cũ".into(),
+            en: "The visit time is too old".into(),
+        },
+        Lang::Vi,
+    );
+    let mut rejected = receipt(2, &batch[2], ReceiptStatus::Rejected);
+    rejected.error = Some(refusal.clone());
+    let mut wrong_id = receipt(3, &batch[3], ReceiptStatus::Stored);
+    wrong_id.id = Some(batch[4].id.clone());
+    let receipts = vec![
+        receipt(0, &batch[0], ReceiptStatus::Stored),
+        receipt(1, &batch[1], ReceiptStatus::Duplicate),
+        rejected,
+        wrong_id,
+        // No receipt for index 4 or 5; one beyond the batch.
+        receipt(9, &batch[5], ReceiptStatus::Stored),
+    ];
+    let stats = s.apply_receipts(&batch, &receipts).unwrap();
+    assert_eq!(
+        stats,
+        ReceiptStats {
+            confirmed: 2,
+            rejected: 1,
+            unmatched: 2
+        }
+    );
+    assert_eq!(
+        s.queue().unwrap(),
+        QueueCounts {
+            pending: 3,
+            rejected: 1,
+            sent: 2
+        }
+    );
+
+    let pending: Vec<i64> = s.next_batch(10).unwrap().iter().map(|e| e.device_seq).collect();
+    assert_eq!(pending, [4, 5, 6], "rejected entries are skipped, unmatched ones stay");
+
+    let r = s.rejected().unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(
+        (r[0].device_seq, r[0].id.as_str(), r[0].revision),
+        (3, batch[2].id.as_str(), 1)
+    );
+    assert_eq!(r[0].error, refusal);
+    assert_eq!(r[0].error.messages.vi, "Thời gian thăm quá cũ");
+    assert_eq!(r[0].error.messages.en, "The visit time is too old");
+    assert!(DateTime::parse_from_rfc3339(&r[0].rejected_at).is_ok());
+    // Sent and rejected records are kept on the device.
+    assert_eq!(s.recorded_ids().unwrap().len(), 6);
+
+    // A receipt applied twice is not counted twice; a receipt without an id matches by index.
+    let again = s.apply_receipts(&batch, &receipts[..1]).unwrap();
+    assert_eq!(
+        again,
+        ReceiptStats {
+            confirmed: 0,
+            rejected: 0,
+            unmatched: 1
+        }
+    );
+    let mut by_index = receipt(3, &batch[3], ReceiptStatus::Stored);
+    by_index.id = None;
+    by_index.revision = None;
+    assert_eq!(s.apply_receipts(&batch, &[by_index]).unwrap().confirmed, 1);
+    // A rejection without a reason still gets one to show.
+    let bare = receipt(4, &batch[4], ReceiptStatus::Rejected);
+    assert_eq!(s.apply_receipts(&batch, &[bare]).unwrap().rejected, 1);
+    let r = s.rejected().unwrap();
+    assert_eq!(r[1].error.code, "rejected");
+    assert!(!r[1].error.messages.vi.is_empty() && !r[1].error.messages.en.is_empty());
+    assert_eq!(
+        s.queue().unwrap(),
+        QueueCounts {
+            pending: 1,
+            rejected: 2,
+            sent: 3
+        }
+    );
+}
+
+#[test]
+fn reject_entry_marks_one_pending_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    s.record_visit(&draft(), now()).unwrap();
+    s.record_visit(&draft(), now()).unwrap();
+    let e = ErrorBody::new(
+        "http_400",
+        None,
+        Messages {
+            vi: "v".into(),
+            en: "e".into(),
+        },
+        Lang::Vi,
+    );
+    s.reject_entry(1, &e).unwrap();
+    assert_eq!(
+        s.queue().unwrap(),
+        QueueCounts {
+            pending: 1,
+            rejected: 1,
+            sent: 0
+        }
+    );
+    assert_eq!(s.next_batch(10).unwrap()[0].device_seq, 2);
+    assert_eq!(s.rejected().unwrap()[0].error, e);
+    assert!(matches!(s.reject_entry(1, &e), Err(DeviceError::NotFound(_))));
+    assert!(matches!(s.reject_entry(99, &e), Err(DeviceError::NotFound(_))));
+}
+
+#[test]
+fn a_foreign_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA application_id = 1234; CREATE TABLE t (x);")
+            .unwrap();
+    }
+    match DeviceStore::open(&path) {
+        Err(DeviceError::Corrupt(m)) => assert!(m.contains("another application"), "{m}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    // Nothing was written to it.
+    let c = Connection::open(&path).unwrap();
+    let tables: i64 = c
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 1);
+
+    // Another program's database without an application_id is refused too.
+    let path = dir.path().join("plain.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x);")
+        .unwrap();
+    assert!(matches!(DeviceStore::open(&path), Err(DeviceError::Corrupt(_))));
+}
+
+#[test]
+fn a_garbage_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("garbage.db");
+    std::fs::write(&path, "this is not a database, just some text. ".repeat(200)).unwrap();
+    match DeviceStore::open(&path) {
+        Err(DeviceError::Corrupt(m)) => assert!(m.contains("not a SQLite database"), "{m}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    drop(DeviceStore::open(&path).unwrap());
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 999;")
+        .unwrap();
+    match DeviceStore::open(&path) {
+        Err(DeviceError::Corrupt(m)) => assert!(m.contains("newer"), "{m}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+#[test]
+fn visits_survive_the_store_being_abandoned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let mut ids: Vec<(String, i64)> = (0..20)
+        .map(|_| (s.record_visit(&draft(), now()).unwrap().id.to_string(), 1))
+        .collect();
+    drop(s);
+    let mut s = open(&dir);
+    assert_eq!(s.recorded_ids().unwrap(), ids);
+    // Never closed at all: no checkpoint, the WAL still holds the commits.
+    ids.extend((0..5).map(|_| (s.record_visit(&draft(), now()).unwrap().id.to_string(), 1)));
+    std::mem::forget(s);
+    let s = open(&dir);
+    assert_eq!(s.recorded_ids().unwrap(), ids);
+    assert_eq!(s.queue().unwrap().pending, 25);
+}
+
+const CHILD_DIR: &str = "DOORSTEP_DEVICE_TEST_CHILD_DIR";
+
+/// Runs only as the child of `visits_survive_sigkill`: records visits until killed, printing each
+/// id after `record_visit` returned.
+#[test]
+fn child_records_until_killed() {
+    let Some(dir) = std::env::var_os(CHILD_DIR) else { return };
+    let mut s = DeviceStore::open(&std::path::Path::new(&dir).join("device.db")).unwrap();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        let v = s.record_visit(&draft(), now()).unwrap();
+        println!("saved {}", v.id);
+    }
+}
+
+#[test]
+fn visits_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store::tests::child_records_until_killed",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DIR, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut saved = Vec::new();
+    while saved.len() < 30 {
+        let line = lines.next().expect("child ended early").unwrap();
+        if let Some(id) = line.strip_prefix("saved ") {
+            saved.push(id.to_string());
+        }
+    }
+    child.kill().unwrap(); // SIGKILL: no destructor, no close, no checkpoint.
+    child.wait().unwrap();
+    // Ids already in the pipe were also acknowledged before the kill.
+    saved.extend(
+        lines
+            .map_while(Result::ok)
+            .filter_map(|l| l.strip_prefix("saved ").map(str::to_string)),
+    );
+
+    let s = open(&dir);
+    let held: std::collections::HashSet<String> = s.recorded_ids().unwrap().into_iter().map(|(id, _)| id).collect();
+    for id in &saved {
+        assert!(held.contains(id), "visit {id} was acknowledged but lost");
+    }
+    // Every visit held still has its outbox entry: the two were written together.
+    assert_eq!(s.queue().unwrap().pending as usize, held.len());
+    let seqs: Vec<i64> = s.next_batch(usize::MAX).unwrap().iter().map(|e| e.device_seq).collect();
+    assert_eq!(seqs, (1..=held.len() as i64).collect::<Vec<_>>());
+}
+
+#[test]
+fn campaign_is_kept_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let mut c = Campaign::bluezone();
+    c.code = "other".into();
+    c.outcomes[3].code = "away".into();
+    s.set_campaign(c);
+    drop(s);
+    let mut s = open(&dir);
+    assert_eq!(s.campaign().code, "other");
+    let mut d = draft();
+    d.outcome = "away".into();
+    assert!(s.record_visit(&d, now()).is_ok());
+    d.outcome = "not_home".into();
+    assert!(matches!(s.record_visit(&d, now()), Err(DeviceError::Invalid(_))));
+}
+
+#[test]
+fn volunteer_and_meta_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let v = Uuid::now_v7();
+    s.set_volunteer_id(v).unwrap();
+    s.set_meta("last_sync_ok", "2020-08-03T09:15:00+07:00").unwrap();
+    assert_eq!(s.meta("missing").unwrap(), None);
+    drop(s);
+    let mut s = open(&dir);
+    assert_eq!(s.volunteer_id(), v);
+    assert_eq!(
+        s.meta("last_sync_ok").unwrap().as_deref(),
+        Some("2020-08-03T09:15:00+07:00")
+    );
+    assert_eq!(s.record_visit(&draft(), now()).unwrap().volunteer_id.uuid(), v);
+}
+
+fn area(code: &str, parent: Option<&str>, level: i64) -> AreaDto {
+    AreaDto {
+        code: code.into(),
+        parent: parent.map(Into::into),
+        name: format!("Địa bàn {code}"),
+        division_type: None,
+        level,
+    }
+}
+
+fn household(id: &str, area_code: &str, visits: i64, outcome: Option<&str>) -> HouseholdDto {
+    HouseholdDto {
+        id: id.into(),
+        area_code: area_code.into(),
+        address: Some(format!("Nhà {id}")),
+        lat: Some(18.3),
+        lon: Some(105.9),
+        visits,
+        latest_outcome: outcome.map(Into::into),
+        revisit_due: outcome == Some("not_home"),
+        updated_seq: 1,
+    }
+}
+
+#[test]
+fn apply_pull_upserts_and_households_follow_the_area_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    assert_eq!(s.cursor().unwrap(), 0);
+    // Before any area is known, a filter cannot be resolved: all households are listed.
+    let local = s.record_visit(&draft(), now()).unwrap();
+    assert_eq!(s.households(Some("436")).unwrap().len(), 1);
+
+    let mut local_again = draft();
+    local_again.household_id = Some(local.household.id.uuid());
+    s.record_visit(&local_again, now()).unwrap();
+    let local_id = local.household.id.to_string();
+
+    let pull = PullResponse {
+        areas: vec![
+            area("42", None, 1),
+            area("436", Some("42"), 2),
+            area("18073", Some("436"), 3),
+            area("437", Some("42"), 2),
+            area("18100", Some("437"), 3),
+        ],
+        households: vec![
+            household("h-1", "18073", 0, None),
+            household("h-2", "18100", 3, Some("not_home")),
+            // The server has counted only one of this phone's two visits so far.
+            household(&local_id, "18073", 1, Some("refused")),
+        ],
+        next_cursor: 17,
+        has_more: false,
+    };
+    s.apply_pull(&pull).unwrap();
+    assert_eq!(s.cursor().unwrap(), 17);
+    assert_eq!(s.areas().unwrap().len(), 5);
+    assert_eq!(s.areas().unwrap()[0], area("42", None, 1));
+
+    let mine = s
+        .households(None)
+        .unwrap()
+        .into_iter()
+        .find(|h| h.id == local_id)
+        .unwrap();
+    assert_eq!(
+        (mine.visits, mine.latest_outcome.as_deref()),
+        (2, Some("installed_now"))
+    );
+
+    let ids = |code: &str| -> Vec<String> { s.households(Some(code)).unwrap().into_iter().map(|h| h.id).collect() };
+    assert_eq!(ids("42").len(), 3);
+    let mut in_436 = ids("436");
+    in_436.sort();
+    let mut expected = vec!["h-1".to_string(), local_id.clone()];
+    expected.sort();
+    assert_eq!(in_436, expected);
+    assert_eq!(ids("437"), ["h-2"]);
+    assert_eq!(ids("18100"), ["h-2"]);
+    assert!(ids("999").is_empty());
+
+    // A later pull with more server visits wins; applying it again changes nothing.
+    let later = PullResponse {
+        areas: vec![],
+        households: vec![household(&local_id, "18073", 4, Some("not_home"))],
+        next_cursor: 20,
+        has_more: false,
+    };
+    s.apply_pull(&later).unwrap();
+    s.apply_pull(&later).unwrap();
+    let mine = s
+        .households(Some("18073"))
+        .unwrap()
+        .into_iter()
+        .find(|h| h.id == local_id)
+        .unwrap();
+    assert_eq!(
+        (mine.visits, mine.latest_outcome.as_deref(), mine.revisit_due),
+        (4, Some("not_home"), true)
+    );
+    assert_eq!(s.households(None).unwrap().len(), 3);
+    assert_eq!(s.cursor().unwrap(), 20);
+}

@@ -1,0 +1,571 @@
+//! The sync client: pushes the outbox to the server in batches and pulls the area's households.
+//!
+//! Safety rests on two facts: an entry is cleared only by a receipt naming it (invariant 4), and
+//! the server stores a record once however often it is sent (invariant 3). So every failure,
+//! including a cancelled request or a lost answer, is handled by sending again.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use doorstep_domain::protocol::{ErrorBody, ErrorResponse, PullResponse, PushResponse};
+use doorstep_domain::{Lang, Messages};
+use reqwest::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE, CONTENT_ENCODING, CONTENT_TYPE};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::store::{DeviceError, DeviceStore, OutboxEntry};
+
+/// Meta key holding the time (RFC 3339) of the last batch the server answered with receipts.
+pub const META_LAST_SYNC_OK: &str = "last_sync_ok";
+
+/// Households asked for per pull page.
+const PULL_LIMIT: &str = "1000";
+
+/// How much of an unexpected response body is kept in an error.
+const ERROR_BODY_CHARS: usize = 500;
+
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Base URL, such as `http://127.0.0.1:8080`.
+    pub server: String,
+    pub batch_size: usize,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    pub request_timeout: Duration,
+    pub zstd_level: i32,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            server: "http://127.0.0.1:8080".into(),
+            batch_size: 500,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+            zstd_level: 3,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("network error: {0}")]
+    Network(String),
+    #[error("server answered HTTP {status}: {body}")]
+    Server { status: u16, body: String },
+    #[error("device store: {0}")]
+    Device(#[from] DeviceError),
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+    #[error("sync deadline reached before the queue was empty")]
+    DeadlineReached,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrainStats {
+    /// Batches the server answered with receipts (or refused as a whole, one record).
+    pub batches: u64,
+    /// Records in those batches.
+    pub sent: u64,
+    pub confirmed: u64,
+    pub rejected: u64,
+    /// Failed attempts that were tried again.
+    pub retries: u64,
+}
+
+impl DrainStats {
+    fn add(&mut self, other: DrainStats) {
+        self.batches += other.batches;
+        self.sent += other.sent;
+        self.confirmed += other.confirmed;
+        self.rejected += other.rejected;
+        self.retries += other.retries;
+    }
+}
+
+/// What [`SyncClient::drain`] achieved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrainReport {
+    pub stats: DrainStats,
+    /// No pending entry was left when it stopped.
+    pub complete: bool,
+    /// The last error met, even if a retry then succeeded; on a deadline it says so.
+    pub last_error: Option<String>,
+}
+
+/// A failed push attempt, and whether the next attempt may follow at once because the batch
+/// size changed (so the same request is not simply repeated).
+struct Failure {
+    error: SyncError,
+    retry_now: bool,
+}
+
+impl Failure {
+    fn backoff(error: SyncError) -> Failure {
+        Failure {
+            error,
+            retry_now: false,
+        }
+    }
+}
+
+impl From<SyncError> for Failure {
+    fn from(error: SyncError) -> Self {
+        Failure::backoff(error)
+    }
+}
+
+pub struct SyncClient {
+    config: SyncConfig,
+    base: String,
+    http: reqwest::Client,
+    /// The largest batch to send: the configured size, halved each time the server answers 413.
+    ceiling: AtomicUsize,
+    /// The batch size of the next attempt: below the ceiling while isolating a record that makes
+    /// the server refuse a whole batch.
+    current: AtomicUsize,
+}
+
+impl std::fmt::Debug for SyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncClient")
+            .field("config", &self.config)
+            .field("batch_size", &self.current.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl SyncClient {
+    pub fn new(config: SyncConfig) -> Result<SyncClient, SyncError> {
+        let base = config.server.trim().trim_end_matches('/').to_string();
+        reqwest::Url::parse(&base).map_err(|e| SyncError::Protocol(format!("invalid server URL {base:?}: {e}")))?;
+        let http = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .build()
+            .map_err(|e| SyncError::Network(format!("cannot build the HTTP client: {e}")))?;
+        let size = config.batch_size.max(1);
+        Ok(SyncClient {
+            config,
+            base,
+            http,
+            ceiling: AtomicUsize::new(size),
+            current: AtomicUsize::new(size),
+        })
+    }
+
+    /// The batch size the next push will use.
+    pub fn batch_size(&self) -> usize {
+        self.current.load(Ordering::Relaxed).max(1)
+    }
+
+    /// Sends one batch and applies its receipts. Returns zeroed stats when nothing is pending.
+    /// Every error is safe to retry.
+    pub async fn push_batch(&self, store: &Arc<Mutex<DeviceStore>>) -> Result<DrainStats, SyncError> {
+        self.attempt(store).await.map_err(|f| f.error)
+    }
+
+    /// Pushes until nothing is pending, retrying failures with exponential backoff and full
+    /// jitter, until `deadline` if one is given. Stops early only on a device store error.
+    pub async fn drain(&self, store: &Arc<Mutex<DeviceStore>>, deadline: Option<Instant>) -> DrainReport {
+        let mut stats = DrainStats::default();
+        let mut last_error: Option<String> = None;
+        let mut failures: u32 = 0;
+        let deadline_report = |stats: DrainStats, last_error: &Option<String>| DrainReport {
+            stats,
+            complete: false,
+            last_error: Some(match last_error {
+                Some(e) => format!("{}; last error: {e}", SyncError::DeadlineReached),
+                None => SyncError::DeadlineReached.to_string(),
+            }),
+        };
+        loop {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return deadline_report(stats, &last_error);
+            }
+            // Abandoning a request at the deadline is safe: its entries stay pending and a later
+            // resend is answered as a duplicate.
+            let result = match deadline {
+                Some(d) => match tokio::time::timeout_at(d, self.attempt(store)).await {
+                    Ok(r) => r,
+                    Err(_) => return deadline_report(stats, &last_error),
+                },
+                None => self.attempt(store).await,
+            };
+            match result {
+                Ok(s) if s.batches == 0 => {
+                    return DrainReport {
+                        stats,
+                        complete: true,
+                        last_error,
+                    };
+                }
+                Ok(s) => {
+                    stats.add(s);
+                    failures = 0;
+                }
+                Err(Failure {
+                    error: error @ SyncError::Device(_),
+                    ..
+                }) => {
+                    // The local database failing is not something waiting will fix.
+                    tracing::error!(%error, "sync stopped");
+                    return DrainReport {
+                        stats,
+                        complete: false,
+                        last_error: Some(error.to_string()),
+                    };
+                }
+                Err(Failure { error, retry_now }) => {
+                    stats.retries += 1;
+                    tracing::warn!(%error, retry_now, "push failed; will retry");
+                    last_error = Some(error.to_string());
+                    if !retry_now {
+                        let mut delay = self.backoff_delay(failures);
+                        failures = failures.saturating_add(1);
+                        if let Some(d) = deadline {
+                            delay = delay.min(d.saturating_duration_since(Instant::now()));
+                        }
+                        tokio::time::sleep(delay).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pulls the households of `area` changed since the store's cursor, page by page. Returns how
+    /// many households were received.
+    pub async fn pull(&self, store: &Arc<Mutex<DeviceStore>>, area: &str) -> Result<usize, SyncError> {
+        let mut received = 0;
+        loop {
+            let (device_id, cursor) = with_store(store, |s| Ok((s.device_id(), s.cursor()?))).await?;
+            let mut url = self.url("/api/v1/sync/pull")?;
+            url.query_pairs_mut()
+                .append_pair("area", area)
+                .append_pair("cursor", &cursor.to_string())
+                .append_pair("limit", PULL_LIMIT)
+                .append_pair("device_id", &device_id.to_string());
+            let response = self
+                .http
+                .get(url)
+                .header(ACCEPT_LANGUAGE, "vi")
+                .header(ACCEPT_ENCODING, "zstd")
+                .send()
+                .await
+                .map_err(network)?;
+            let (status, body) = read_body(response).await?;
+            if status != 200 {
+                return Err(SyncError::Server {
+                    status,
+                    body: snippet(&body),
+                });
+            }
+            let page: PullResponse = serde_json::from_slice(&body)
+                .map_err(|e| SyncError::Protocol(format!("pull answer is not a PullResponse: {e}")))?;
+            received += page.households.len();
+            let (has_more, next) = (page.has_more, page.next_cursor);
+            with_store(store, move |s| s.apply_pull(&page)).await?;
+            if !has_more {
+                return Ok(received);
+            }
+            if next <= cursor {
+                // Without this a server bug would make us ask for the same page forever.
+                return Err(SyncError::Protocol(format!(
+                    "pull cursor did not advance ({cursor} -> {next})"
+                )));
+            }
+        }
+    }
+
+    async fn attempt(&self, store: &Arc<Mutex<DeviceStore>>) -> Result<DrainStats, Failure> {
+        let size = self.batch_size();
+        let (device_id, batch) = with_store(store, move |s| Ok((s.device_id(), s.next_batch(size)?))).await?;
+        if batch.is_empty() {
+            return Ok(DrainStats::default());
+        }
+        let body = envelope(&device_id.to_string(), &chrono::Local::now().to_rfc3339(), &batch);
+        let compressed = zstd::bulk::compress(body.as_bytes(), self.config.zstd_level)
+            .map_err(|e| SyncError::Protocol(format!("cannot compress the batch: {e}")))?;
+        tracing::debug!(
+            records = batch.len(),
+            bytes = body.len(),
+            compressed = compressed.len(),
+            "pushing batch"
+        );
+
+        let response = self
+            .http
+            .post(self.url("/api/v1/sync/push")?)
+            .header(CONTENT_TYPE, "application/json")
+            .header(CONTENT_ENCODING, "zstd")
+            .header(ACCEPT_LANGUAGE, "vi")
+            .header(ACCEPT_ENCODING, "zstd")
+            .body(compressed)
+            .send()
+            .await
+            .map_err(network)?;
+        let (status, bytes) = read_body(response).await?;
+
+        if status == 200 || status == 422 {
+            match serde_json::from_slice::<PushResponse>(&bytes) {
+                Ok(answer) => return self.apply(store, batch, answer).await,
+                // A 200 must carry receipts; a 422 without them is a refusal of the whole batch.
+                Err(e) if status == 200 => {
+                    return Err(SyncError::Protocol(format!("push answer is not a PushResponse: {e}")).into());
+                }
+                Err(_) => {}
+            }
+        }
+        let server_error = || SyncError::Server {
+            status,
+            body: snippet(&bytes),
+        };
+        match status {
+            // Not about any record: wait and try again (auth, routing, overload, timeouts).
+            401 | 403 | 404 | 408 | 429 => Err(server_error().into()),
+            400..=499 if batch.len() == 1 => {
+                let entry = &batch[0];
+                let error = refusal_body(status, &bytes);
+                let seq = entry.device_seq;
+                match with_store(store, move |s| s.reject_entry(seq, &error)).await {
+                    Ok(()) | Err(SyncError::Device(DeviceError::NotFound(_))) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                // The culprit is isolated: go back to full batches.
+                self.current
+                    .store(self.ceiling.load(Ordering::Relaxed), Ordering::Relaxed);
+                Ok(DrainStats {
+                    batches: 1,
+                    sent: 1,
+                    rejected: 1,
+                    ..DrainStats::default()
+                })
+            }
+            413 => {
+                let ceiling = (batch.len() / 2).max(1);
+                self.ceiling.fetch_min(ceiling, Ordering::Relaxed);
+                self.current.fetch_min(ceiling, Ordering::Relaxed);
+                tracing::warn!(batch_size = ceiling, "server refused the batch as too large; halving");
+                Err(Failure {
+                    error: server_error(),
+                    retry_now: true,
+                })
+            }
+            400..=499 => {
+                // One record may make the whole body unreadable: halve until it is alone.
+                self.current.fetch_min((batch.len() / 2).max(1), Ordering::Relaxed);
+                tracing::warn!(
+                    status,
+                    batch_size = self.batch_size(),
+                    "server refused the batch; isolating"
+                );
+                Err(Failure {
+                    error: server_error(),
+                    retry_now: true,
+                })
+            }
+            _ => Err(server_error().into()),
+        }
+    }
+
+    async fn apply(
+        &self,
+        store: &Arc<Mutex<DeviceStore>>,
+        batch: Vec<OutboxEntry>,
+        answer: PushResponse,
+    ) -> Result<DrainStats, Failure> {
+        if let Some(warning) = &answer.clock_warning {
+            tracing::warn!(skew_seconds = answer.clock_skew_seconds, message = %warning.en, "device clock skew");
+        }
+        let sent = batch.len() as u64;
+        let receipts = answer.receipts;
+        let stats = with_store(store, move |s| {
+            let stats = s.apply_receipts(&batch, &receipts)?;
+            if stats.confirmed + stats.rejected > 0 {
+                s.set_meta(META_LAST_SYNC_OK, &chrono::Local::now().to_rfc3339())?;
+            }
+            Ok(stats)
+        })
+        .await?;
+        if stats.confirmed + stats.rejected == 0 {
+            return Err(SyncError::Protocol(format!("none of the receipts matched the {sent} records sent")).into());
+        }
+        // Grow back after isolating a refused record, in case the refusal was passing.
+        let ceiling = self.ceiling.load(Ordering::Relaxed);
+        let _ = self
+            .current
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| Some((c * 2).min(ceiling)));
+        tracing::debug!(
+            sent,
+            confirmed = stats.confirmed,
+            rejected = stats.rejected,
+            "batch acknowledged"
+        );
+        Ok(DrainStats {
+            batches: 1,
+            sent,
+            confirmed: stats.confirmed,
+            rejected: stats.rejected,
+            retries: 0,
+        })
+    }
+
+    fn url(&self, path: &str) -> Result<reqwest::Url, SyncError> {
+        reqwest::Url::parse(&format!("{}{path}", self.base))
+            .map_err(|e| SyncError::Protocol(format!("invalid server URL {:?}: {e}", self.base)))
+    }
+
+    /// Full jitter: uniform in [0, min(max, initial * 2^failures)].
+    fn backoff_delay(&self, failures: u32) -> Duration {
+        let initial = self.config.initial_backoff;
+        let cap = initial
+            .saturating_mul(2u32.saturating_pow(failures.min(31)))
+            .min(self.config.max_backoff);
+        let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::random_range(0..=cap_ms))
+    }
+}
+
+/// The push body, assembled from the stored canonical JSON so records go out byte for byte as
+/// they were validated and saved.
+fn envelope(device_id: &str, sent_at: &str, batch: &[OutboxEntry]) -> String {
+    let records: usize = batch.iter().map(|e| e.body.len() + 1).sum();
+    let mut body = String::with_capacity(records + 128);
+    body.push_str("{\"device_id\":");
+    body.push_str(&json_string(device_id));
+    body.push_str(",\"sent_at\":");
+    body.push_str(&json_string(sent_at));
+    body.push_str(",\"records\":[");
+    for (i, entry) in batch.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&entry.body);
+    }
+    body.push_str("]}");
+    body
+}
+
+fn json_string(s: &str) -> String {
+    // Serialising a string cannot fail; the fallback only keeps the body well-formed.
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// The reason to store for a record the server refused without a receipt.
+fn refusal_body(status: u16, body: &[u8]) -> ErrorBody {
+    if let Ok(ErrorResponse { error }) = serde_json::from_slice::<ErrorResponse>(body) {
+        return error;
+    }
+    let detail = snippet(body);
+    ErrorBody::new(
+        &format!("http_{status}"),
+        None,
+        Messages {
+            vi: format!("Máy chủ từ chối bản ghi (HTTP {status}): {detail}"),
+            en: format!("The server refused the record (HTTP {status}): {detail}"),
+        },
+        Lang::Vi,
+    )
+}
+
+async fn read_body(response: reqwest::Response) -> Result<(u16, Vec<u8>), SyncError> {
+    let status = response.status().as_u16();
+    // reqwest is built without decompression; we asked for zstd, so undo it here.
+    let zstd = response
+        .headers()
+        .get(CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("zstd"));
+    let bytes = response.bytes().await.map_err(network)?;
+    let body = if zstd {
+        zstd::stream::decode_all(&bytes[..]).map_err(|e| SyncError::Protocol(format!("bad zstd body: {e}")))?
+    } else {
+        bytes.to_vec()
+    };
+    Ok((status, body))
+}
+
+fn snippet(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).chars().take(ERROR_BODY_CHARS).collect()
+}
+
+fn network(e: reqwest::Error) -> SyncError {
+    SyncError::Network(e.to_string())
+}
+
+/// Runs `f` on the store off the async threads: SQLite calls block (fsync on every commit).
+async fn with_store<T, F>(store: &Arc<Mutex<DeviceStore>>, f: F) -> Result<T, SyncError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DeviceStore) -> Result<T, DeviceError> + Send + 'static,
+{
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || {
+        // A panic while the lock was held cannot have left a half-written record: every write is
+        // one SQLite transaction, rolled back when dropped. So a poisoned lock is still usable.
+        let mut guard = store.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard)
+    })
+    .await
+    .map_err(|e| SyncError::Protocol(format!("store task failed: {e}")))?
+    .map_err(SyncError::Device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_is_valid_json_with_the_records_verbatim() {
+        let batch = vec![
+            OutboxEntry {
+                device_seq: 1,
+                id: "a".into(),
+                revision: 1,
+                body: r#"{"x":1}"#.into(),
+            },
+            OutboxEntry {
+                device_seq: 2,
+                id: "b".into(),
+                revision: 1,
+                body: r#"{"x":"Hà Tĩnh"}"#.into(),
+            },
+        ];
+        let body = envelope("dev", "2020-08-03T09:15:00+07:00", &batch);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["device_id"], "dev");
+        assert_eq!(v["records"][1]["x"], "Hà Tĩnh");
+        assert!(body.contains(r#"[{"x":1},{"x":"Hà Tĩnh"}]"#));
+    }
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        let client = SyncClient::new(SyncConfig {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
+            ..SyncConfig::default()
+        })
+        .unwrap();
+        for failures in [0, 1, 3, 10, 40, u32::MAX] {
+            let cap = (100u64 << failures.min(10)).min(1000);
+            for _ in 0..50 {
+                assert!(client.backoff_delay(failures).as_millis() as u64 <= cap);
+            }
+        }
+        let delays: std::collections::HashSet<_> = (0..50).map(|_| client.backoff_delay(10)).collect();
+        assert!(delays.len() > 1, "no jitter");
+    }
+
+    #[test]
+    fn refusal_body_prefers_the_servers_error() {
+        let b = refusal_body(
+            400,
+            br#"{"error":{"code":"malformed","message":"m","messages":{"vi":"v","en":"e"}}}"#,
+        );
+        assert_eq!((b.code.as_str(), b.messages.vi.as_str()), ("malformed", "v"));
+        let b = refusal_body(415, b"nope");
+        assert_eq!(b.code, "http_415");
+        assert!(b.messages.en.contains("415") && b.messages.vi.contains("nope"));
+    }
+}

@@ -1,0 +1,510 @@
+//! The sync client's error paths against a scripted HTTP responder. The happy path against the
+//! real server is covered by the workspace's integration tests.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{FixedOffset, Utc};
+use doorstep_device::{DeviceStore, QueueCounts, SyncClient, SyncConfig, SyncError, VisitDraft};
+use doorstep_domain::VisitInput;
+use doorstep_domain::protocol::{HouseholdDto, PullResponse, PushRequest, PushResponse, Receipt, ReceiptStatus};
+use doorstep_domain::visit::LocationInput;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// One request as the responder saw it, body decompressed when it was zstd.
+#[derive(Debug, Clone)]
+struct Seen {
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn push(&self) -> PushRequest {
+        serde_json::from_slice(&self.body).expect("push body is a PushRequest")
+    }
+}
+
+/// The response: status, extra headers, body.
+type Reply = (u16, Vec<(&'static str, String)>, Vec<u8>);
+
+/// Serves HTTP/1.1, one request per connection, answering with `handler(n, request)`.
+async fn responder<F>(handler: F) -> (String, Arc<Mutex<Vec<Seen>>>)
+where
+    F: Fn(usize, &Seen) -> Reply + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let handler = Arc::new(handler);
+    let count = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let (log, handler, count) = (Arc::clone(&log), Arc::clone(&handler), Arc::clone(&count));
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let head_end = loop {
+                    let mut chunk = [0u8; 4096];
+                    let n = sock.read(&mut chunk).await.unwrap();
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let mut lines = head.split("\r\n");
+                let target = lines.next().unwrap().split(' ').nth(1).unwrap().to_string();
+                let headers: Vec<(String, String)> = lines
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                    .collect();
+                let len = headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                    .map_or(0, |(_, v)| v.parse::<usize>().unwrap());
+                while buf.len() < head_end + len {
+                    let mut chunk = [0u8; 65536];
+                    let n = sock.read(&mut chunk).await.unwrap();
+                    assert!(n > 0, "body cut short");
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let mut body = buf[head_end..head_end + len].to_vec();
+                if headers
+                    .iter()
+                    .any(|(k, v)| k.eq_ignore_ascii_case("content-encoding") && v == "zstd")
+                {
+                    body = zstd::stream::decode_all(&body[..]).unwrap();
+                }
+                let seen = Seen { target, headers, body };
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                let (status, extra, reply) = handler(n, &seen);
+                log.lock().unwrap().push(seen);
+                let mut out = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    reply.len()
+                );
+                for (k, v) in extra {
+                    out.push_str(&format!("{k}: {v}\r\n"));
+                }
+                out.push_str("\r\n");
+                let _ = sock.write_all(out.as_bytes()).await;
+                let _ = sock.write_all(&reply).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+fn json(status: u16, body: impl serde::Serialize) -> Reply {
+    (status, vec![], serde_json::to_vec(&body).unwrap())
+}
+
+/// Receipts as the server gives them: `stored`, except `rejected` for the ids in `refuse`.
+fn receipts(req: &PushRequest, refuse: &[String]) -> Reply {
+    let receipts: Vec<Receipt> = req
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let rejected = refuse.contains(&r.id);
+            Receipt {
+                index: i as u32,
+                id: Some(r.id.clone()),
+                revision: Some(r.revision),
+                status: if rejected {
+                    ReceiptStatus::Rejected
+                } else {
+                    ReceiptStatus::Stored
+                },
+                server_seq: None,
+                error: None,
+            }
+        })
+        .collect();
+    let status = if refuse.iter().any(|id| req.records.iter().any(|r| &r.id == id)) {
+        422
+    } else {
+        200
+    };
+    json(
+        status,
+        PushResponse {
+            receipts,
+            server_time: Utc::now().to_rfc3339(),
+            clock_skew_seconds: 0,
+            clock_warning: None,
+            error: None,
+        },
+    )
+}
+
+fn draft() -> VisitDraft {
+    VisitDraft {
+        household_id: None,
+        address: Some("Xóm Đông, Thạch Hạ".into()),
+        area_code: "18073".into(),
+        outcome: "installed_now".into(),
+        reason: None,
+        people: 4,
+        smartphones: 3,
+        already_installed: 1,
+        installed_now: 2,
+        leaflet_given: true,
+        location: LocationInput {
+            source: "gps".into(),
+            lat: Some(18.3428),
+            lon: Some(105.9057),
+            accuracy_m: Some(8.0),
+        },
+        notes: None,
+    }
+}
+
+fn store_with(n: usize) -> (tempfile::TempDir, Arc<Mutex<DeviceStore>>, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = DeviceStore::open(&dir.path().join("device.db")).unwrap();
+    let now = Utc::now().with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap());
+    let ids = (0..n)
+        .map(|_| s.record_visit(&draft(), now).unwrap().id.to_string())
+        .collect();
+    (dir, Arc::new(Mutex::new(s)), ids)
+}
+
+fn config(server: &str, batch_size: usize) -> SyncConfig {
+    SyncConfig {
+        server: server.into(),
+        batch_size,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(40),
+        request_timeout: Duration::from_secs(10),
+        zstd_level: 3,
+    }
+}
+
+fn queue(store: &Arc<Mutex<DeviceStore>>) -> QueueCounts {
+    store.lock().unwrap().queue().unwrap()
+}
+
+#[tokio::test]
+async fn push_sends_compressed_records_verbatim_with_the_headers() {
+    let (url, seen) = responder(|_, req| receipts(&req.push(), &[])).await;
+    let (_dir, store, ids) = store_with(3);
+    let client = SyncClient::new(config(&url, 500)).unwrap();
+    let stats = client.push_batch(&store).await.unwrap();
+    assert_eq!(
+        (stats.batches, stats.sent, stats.confirmed, stats.rejected),
+        (1, 3, 3, 0)
+    );
+    assert_eq!(
+        queue(&store),
+        QueueCounts {
+            pending: 0,
+            rejected: 0,
+            sent: 3
+        }
+    );
+    assert!(store.lock().unwrap().meta("last_sync_ok").unwrap().is_some());
+
+    let req = &seen.lock().unwrap()[0].clone();
+    assert_eq!(req.target, "/api/v1/sync/push");
+    assert_eq!(req.header("content-encoding"), Some("zstd"));
+    assert_eq!(req.header("content-type"), Some("application/json"));
+    assert_eq!(req.header("accept-language"), Some("vi"));
+    let push = req.push();
+    assert_eq!(push.device_id, store.lock().unwrap().device_id().to_string());
+    assert!(chrono::DateTime::parse_from_rfc3339(&push.sent_at).is_ok());
+    assert_eq!(push.records.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), ids);
+    assert_eq!(push.records.iter().map(|r| r.device_seq).collect::<Vec<_>>(), [1, 2, 3]);
+    // The records travel exactly as stored.
+    let raw: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+    let first: VisitInput = serde_json::from_value(raw["records"][0].clone()).unwrap();
+    assert_eq!(first.household.address.as_deref(), Some("Xóm Đông, Thạch Hạ"));
+
+    // Nothing left: an empty push sends nothing.
+    assert_eq!(client.push_batch(&store).await.unwrap().batches, 0);
+}
+
+#[tokio::test]
+async fn too_large_halves_the_batch_until_it_fits() {
+    // The "server" takes at most 2 records per request.
+    let (url, seen) = responder(|_, req| {
+        let push = req.push();
+        if push.records.len() > 2 {
+            json(413, serde_json::json!({"error": {"code": "too_large"}}))
+        } else {
+            receipts(&push, &[])
+        }
+    })
+    .await;
+    let (_dir, store, _) = store_with(7);
+    let client = SyncClient::new(config(&url, 8)).unwrap();
+    assert!(matches!(
+        client.push_batch(&store).await,
+        Err(SyncError::Server { status: 413, .. })
+    ));
+    assert_eq!(client.batch_size(), 3, "7 records refused: next try at most 3");
+    assert_eq!(queue(&store).pending, 7, "nothing cleared without a receipt");
+
+    let report = client.drain(&store, None).await;
+    assert!(report.complete, "{report:?}");
+    assert_eq!(
+        queue(&store),
+        QueueCounts {
+            pending: 0,
+            rejected: 0,
+            sent: 7
+        }
+    );
+    let sizes: Vec<usize> = seen.lock().unwrap().iter().map(|s| s.push().records.len()).collect();
+    assert_eq!(sizes, [7, 3, 1, 1, 1, 1, 1, 1, 1]);
+    // The ceiling stays: later batches do not grow past what the server took.
+    assert_eq!(client.batch_size(), 1);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_with_backoff() {
+    let (url, seen) = responder(|n, req| {
+        if n < 3 {
+            (500, vec![], b"boom".to_vec())
+        } else {
+            receipts(&req.push(), &[])
+        }
+    })
+    .await;
+    let (_dir, store, _) = store_with(4);
+    let client = SyncClient::new(config(&url, 500)).unwrap();
+    let report = client.drain(&store, None).await;
+    assert!(report.complete, "{report:?}");
+    assert_eq!(report.stats.retries, 3);
+    assert_eq!((report.stats.batches, report.stats.confirmed), (1, 4));
+    assert!(
+        report
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("500") && e.contains("boom"))
+    );
+    assert_eq!(seen.lock().unwrap().len(), 4);
+    assert_eq!(queue(&store).sent, 4);
+}
+
+#[tokio::test]
+async fn a_deadline_stops_retries_and_keeps_everything_pending() {
+    let (url, _seen) = responder(|_, _| (503, vec![], b"down".to_vec())).await;
+    let (_dir, store, _) = store_with(2);
+    let client = SyncClient::new(config(&url, 500)).unwrap();
+    let start = tokio::time::Instant::now();
+    let report = client.drain(&store, Some(start + Duration::from_millis(300))).await;
+    assert!(!report.complete);
+    assert!(report.stats.retries >= 2, "{report:?}");
+    let err = report.last_error.unwrap();
+    assert!(err.contains("deadline") && err.contains("503"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(3));
+    assert_eq!(
+        queue(&store),
+        QueueCounts {
+            pending: 2,
+            rejected: 0,
+            sent: 0
+        }
+    );
+
+    // Nobody listening: a network error, also retryable, also bounded by the deadline.
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = SyncClient::new(config(&dead, 500)).unwrap();
+    assert!(matches!(client.push_batch(&store).await, Err(SyncError::Network(_))));
+    let report = client
+        .drain(&store, Some(tokio::time::Instant::now() + Duration::from_millis(100)))
+        .await;
+    assert!(!report.complete && report.last_error.unwrap().contains("network"));
+    assert_eq!(queue(&store).pending, 2);
+}
+
+#[tokio::test]
+async fn a_single_record_refused_as_a_whole_is_marked_rejected() {
+    let (url, _seen) = responder(|_, _| {
+        json(
+            400,
+            serde_json::json!({"error": {"code": "malformed", "field": "records", "message": "Sai định dạng",
+                "messages": {"vi": "Sai định dạng", "en": "Malformed"}}}),
+        )
+    })
+    .await;
+    let (_dir, store, ids) = store_with(1);
+    let client = SyncClient::new(config(&url, 500)).unwrap();
+    let stats = client.push_batch(&store).await.unwrap();
+    assert_eq!((stats.sent, stats.rejected, stats.confirmed), (1, 1, 0));
+    assert_eq!(
+        queue(&store),
+        QueueCounts {
+            pending: 0,
+            rejected: 1,
+            sent: 0
+        }
+    );
+    let r = store.lock().unwrap().rejected().unwrap();
+    assert_eq!(r[0].id, ids[0]);
+    assert_eq!(
+        (r[0].error.code.as_str(), r[0].error.messages.en.as_str()),
+        ("malformed", "Malformed")
+    );
+    assert_eq!(r[0].error.messages.vi, "Sai định dạng");
+}
+
+#[tokio::test]
+async fn a_refused_batch_is_split_until_the_bad_record_is_alone() {
+    let bad = Arc::new(Mutex::new(String::new()));
+    let culprit = Arc::clone(&bad);
+    let (url, _seen) = responder(move |_, req| {
+        let push = req.push();
+        let bad = culprit.lock().unwrap().clone();
+        if push.records.iter().any(|r| r.id == bad) {
+            (415, vec![], b"unreadable".to_vec())
+        } else {
+            receipts(&push, &[])
+        }
+    })
+    .await;
+    let (_dir, store, ids) = store_with(9);
+    *bad.lock().unwrap() = ids[5].clone();
+    let client = SyncClient::new(config(&url, 8)).unwrap();
+    let report = client
+        .drain(&store, Some(tokio::time::Instant::now() + Duration::from_secs(20)))
+        .await;
+    assert!(report.complete, "{report:?}");
+    assert_eq!(
+        queue(&store),
+        QueueCounts {
+            pending: 0,
+            rejected: 1,
+            sent: 8
+        }
+    );
+    let r = store.lock().unwrap().rejected().unwrap();
+    assert_eq!(r[0].id, ids[5]);
+    assert_eq!(r[0].error.code, "http_415");
+    assert!(r[0].error.messages.vi.contains("unreadable"));
+    assert_eq!((report.stats.confirmed, report.stats.rejected), (8, 1));
+}
+
+#[tokio::test]
+async fn per_record_rejections_do_not_block_the_queue() {
+    let bad = Arc::new(Mutex::new(Vec::<String>::new()));
+    let refuse = Arc::clone(&bad);
+    let (url, _seen) = responder(move |_, req| receipts(&req.push(), &refuse.lock().unwrap())).await;
+    let (_dir, store, ids) = store_with(5);
+    *bad.lock().unwrap() = vec![ids[0].clone(), ids[3].clone()];
+    let client = SyncClient::new(config(&url, 2)).unwrap();
+    let report = client.drain(&store, None).await;
+    assert!(report.complete);
+    assert_eq!(
+        (report.stats.batches, report.stats.confirmed, report.stats.rejected),
+        (3, 3, 2)
+    );
+    assert_eq!(
+        queue(&store),
+        QueueCounts {
+            pending: 0,
+            rejected: 2,
+            sent: 3
+        }
+    );
+    let rejected: Vec<String> = store
+        .lock()
+        .unwrap()
+        .rejected()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(rejected, [ids[0].clone(), ids[3].clone()]);
+}
+
+#[tokio::test]
+async fn receipts_that_match_nothing_are_retried_not_trusted() {
+    let (url, _seen) = responder(|n, req| {
+        let mut push = req.push();
+        if n == 0 {
+            // Receipts for other ids: nothing may be cleared.
+            for r in &mut push.records {
+                r.id = uuid::Uuid::now_v7().to_string();
+            }
+        }
+        receipts(&push, &[])
+    })
+    .await;
+    let (_dir, store, _) = store_with(2);
+    let client = SyncClient::new(config(&url, 500)).unwrap();
+    assert!(matches!(client.push_batch(&store).await, Err(SyncError::Protocol(_))));
+    assert_eq!(queue(&store).pending, 2);
+    let report = client.drain(&store, None).await;
+    assert!(report.complete);
+    assert_eq!(queue(&store).sent, 2);
+}
+
+#[tokio::test]
+async fn pull_pages_through_and_reads_zstd() {
+    let (url, seen) = responder(|n, req| {
+        let cursor: i64 = req
+            .target
+            .split("cursor=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(cursor, [0, 5][n]);
+        let page = PullResponse {
+            areas: vec![],
+            households: (0..3)
+                .map(|i| HouseholdDto {
+                    id: format!("h-{n}-{i}"),
+                    area_code: "18073".into(),
+                    address: None,
+                    lat: None,
+                    lon: None,
+                    visits: 1,
+                    latest_outcome: Some("not_home".into()),
+                    revisit_due: true,
+                    updated_seq: 1,
+                })
+                .collect(),
+            next_cursor: [5, 9][n],
+            has_more: n == 0,
+        };
+        let body = zstd::bulk::compress(&serde_json::to_vec(&page).unwrap(), 3).unwrap();
+        (200, vec![("Content-Encoding", "zstd".to_string())], body)
+    })
+    .await;
+    let (_dir, store, _) = store_with(0);
+    let client = SyncClient::new(config(&url, 500)).unwrap();
+    assert_eq!(client.pull(&store, "18073").await.unwrap(), 6);
+    assert_eq!(store.lock().unwrap().cursor().unwrap(), 9);
+    assert_eq!(store.lock().unwrap().households(None).unwrap().len(), 6);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    let device = store.lock().unwrap().device_id().to_string();
+    assert!(
+        seen[0]
+            .target
+            .starts_with("/api/v1/sync/pull?area=18073&cursor=0&limit=1000&device_id=")
+    );
+    assert!(seen[1].target.ends_with(&device));
+}

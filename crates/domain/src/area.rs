@@ -1,0 +1,521 @@
+//! The area tree (địa bàn): province > district > commune > village, or since July 2025
+//! province > commune. The depth is data: a node knows only its parent.
+//!
+//! Two import formats are read here, from text (no I/O): the General Statistics Office trees in
+//! `data/areas/` (nested JSON), and a GeoJSON FeatureCollection of areas with boundaries.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::values::{AreaCode, Text};
+
+pub const MAX_AREA_NAME_CHARS: usize = 120;
+
+/// One node of the area tree as an importer produces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AreaRecord {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub code: AreaCode,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub parent: Option<AreaCode>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub name: Text,
+    pub division_type: Option<String>,
+    /// A GeoJSON Polygon or MultiPolygon, as JSON text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<String>,
+}
+
+/// Why an area file was refused. Nothing of a refused file is imported.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ImportError {
+    #[error("line {line}, column {column}: {message}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Node { path: String, message: String },
+    #[error("feature {index}{}: {message}", code.as_ref().map(|c| format!(" (code {c})")).unwrap_or_default())]
+    Feature {
+        index: usize,
+        code: Option<String>,
+        message: String,
+    },
+    #[error("{0}")]
+    Format(String),
+}
+
+/// A code as the GSO files give it: a number or a string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawCode {
+    Number(u64),
+    Text(String),
+}
+
+impl RawCode {
+    fn as_string(&self) -> String {
+        match self {
+            RawCode::Number(n) => n.to_string(),
+            RawCode::Text(s) => s.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct GsoNode {
+    code: RawCode,
+    name: String,
+    #[serde(default)]
+    division_type: Option<String>,
+    // The level names the GSO files use for children; exactly one of them may be present.
+    #[serde(default)]
+    districts: Option<Vec<GsoNode>>,
+    #[serde(default)]
+    communes: Option<Vec<GsoNode>>,
+    #[serde(default)]
+    wards: Option<Vec<GsoNode>>,
+    #[serde(default)]
+    villages: Option<Vec<GsoNode>>,
+    #[serde(default)]
+    children: Option<Vec<GsoNode>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GsoFile {
+    province: GsoNode,
+}
+
+/// Reads a GSO tree: `{"province": {"code", "name", "division_type", "districts" | "communes": [...]}}`
+/// nested to any depth. Areas come out parents first.
+pub fn parse_gso_tree(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let file: GsoFile = serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner();
+        let path = e.path().to_string();
+        ImportError::Syntax {
+            line: inner.line(),
+            column: inner.column(),
+            message: if path == "." {
+                inner.to_string()
+            } else {
+                format!("at {path}: {inner}")
+            },
+        }
+    })?;
+    let mut out = Vec::new();
+    walk(&file.province, None, "province".to_string(), &mut out)?;
+    check_unique(&out)?;
+    Ok(out)
+}
+
+fn walk(node: &GsoNode, parent: Option<&AreaCode>, path: String, out: &mut Vec<AreaRecord>) -> Result<(), ImportError> {
+    let node_err = |message: String| ImportError::Node {
+        path: path.clone(),
+        message,
+    };
+    let code = AreaCode::parse("code", &node.code.as_string()).map_err(|e| node_err(e.messages().en))?;
+    let name = Text::parse("name", &node.name, MAX_AREA_NAME_CHARS, false).map_err(|e| node_err(e.messages().en))?;
+    let division_type = node
+        .division_type
+        .as_deref()
+        .map(|d| d.trim().nfc().collect::<String>());
+    out.push(AreaRecord {
+        code: code.clone(),
+        parent: parent.cloned(),
+        name,
+        division_type,
+        boundary: None,
+    });
+    let lists = [
+        ("districts", &node.districts),
+        ("communes", &node.communes),
+        ("wards", &node.wards),
+        ("villages", &node.villages),
+        ("children", &node.children),
+    ];
+    let present: Vec<_> = lists.iter().filter_map(|(k, v)| v.as_ref().map(|v| (*k, v))).collect();
+    if present.len() > 1 {
+        return Err(node_err(format!(
+            "more than one list of children ({})",
+            present.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    if let Some((key, children)) = present.first() {
+        for (i, child) in children.iter().enumerate() {
+            walk(child, Some(&code), format!("{path}.{key}[{i}]"), out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Each code once per file. Used by every importer.
+fn check_unique(areas: &[AreaRecord]) -> Result<(), ImportError> {
+    let mut seen = HashSet::new();
+    for a in areas {
+        if !seen.insert(a.code.as_str()) {
+            return Err(ImportError::Format(format!(
+                "area code {} appears more than once",
+                a.code
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Reads a GeoJSON FeatureCollection of areas. Each feature's properties hold `code`, `name`, and
+/// optionally `parent_code` and `division_type`; its geometry is a Polygon or MultiPolygon, or null.
+/// A parent code may name an area already in the database: the store checks that on import.
+pub fn parse_geojson_areas(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ImportError::Syntax {
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    if value.get("type").and_then(|t| t.as_str()) != Some("FeatureCollection") {
+        return Err(ImportError::Format(
+            "expected a GeoJSON FeatureCollection (\"type\": \"FeatureCollection\")".into(),
+        ));
+    }
+    let features = value
+        .get("features")
+        .and_then(|f| f.as_array())
+        .ok_or_else(|| ImportError::Format("a FeatureCollection needs a \"features\" array".into()))?;
+    let mut out = Vec::with_capacity(features.len());
+    for (index, raw) in features.iter().enumerate() {
+        let code_hint = raw.pointer("/properties/code").map(|c| match c {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+        let err = |message: String| ImportError::Feature {
+            index,
+            code: code_hint.clone(),
+            message,
+        };
+        let feature: geojson::Feature =
+            serde_json::from_value(raw.clone()).map_err(|e| err(format!("not a GeoJSON Feature: {e}")))?;
+        let props = feature.properties.as_ref().ok_or_else(|| err("no properties".into()))?;
+        let text_prop = |key: &str| -> Option<String> {
+            match props.get(key)? {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+        };
+        let code = text_prop("code").ok_or_else(|| err("properties.code is missing".into()))?;
+        let code = AreaCode::parse("properties.code", &code).map_err(|e| err(e.messages().en))?;
+        let name = text_prop("name").ok_or_else(|| err("properties.name is missing".into()))?;
+        let name =
+            Text::parse("properties.name", &name, MAX_AREA_NAME_CHARS, false).map_err(|e| err(e.messages().en))?;
+        let parent = match text_prop("parent_code") {
+            Some(p) if !p.trim().is_empty() => {
+                Some(AreaCode::parse("properties.parent_code", &p).map_err(|e| err(e.messages().en))?)
+            }
+            _ => None,
+        };
+        let boundary = match &feature.geometry {
+            None => None,
+            Some(g) => match &g.value {
+                geojson::GeometryValue::Polygon { .. } | geojson::GeometryValue::MultiPolygon { .. } => {
+                    Some(serde_json::to_string(g).map_err(|e| err(e.to_string()))?)
+                }
+                other => {
+                    return Err(err(format!(
+                        "geometry must be a Polygon or MultiPolygon, not {}",
+                        other.type_name()
+                    )));
+                }
+            },
+        };
+        out.push(AreaRecord {
+            code,
+            parent,
+            name,
+            division_type: text_prop("division_type").map(|d| d.trim().nfc().collect()),
+            boundary,
+        });
+    }
+    check_unique(&out)?;
+    Ok(out)
+}
+
+/// Reads either format, telling them apart by their top level.
+pub fn parse_area_file(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
+    let looks_geojson = text.contains("\"FeatureCollection\"");
+    if looks_geojson {
+        parse_geojson_areas(text)
+    } else {
+        parse_gso_tree(text)
+    }
+}
+
+/// Orders areas so that every parent comes before its children, and refuses cycles. `known`
+/// answers whether a parent outside the list already exists.
+pub fn order_parents_first(
+    areas: Vec<AreaRecord>,
+    known: impl Fn(&AreaCode) -> bool,
+) -> Result<Vec<AreaRecord>, ImportError> {
+    let index: HashMap<AreaCode, usize> = areas.iter().enumerate().map(|(i, a)| (a.code.clone(), i)).collect();
+    for a in &areas {
+        if let Some(p) = &a.parent {
+            if !index.contains_key(p) && !known(p) {
+                return Err(ImportError::Node {
+                    path: format!("area {}", a.code),
+                    message: format!("parent {p} is neither in the file nor already imported"),
+                });
+            }
+        }
+    }
+    // Depth-first from each node up to a root or a known area; a node seen twice on one climb is a cycle.
+    let mut depth: Vec<Option<usize>> = vec![None; areas.len()];
+    for start in 0..areas.len() {
+        let mut chain = Vec::new();
+        let mut cur = Some(start);
+        let mut base = 0;
+        while let Some(i) = cur {
+            if let Some(d) = depth[i] {
+                base = d + 1;
+                break;
+            }
+            if chain.contains(&i) {
+                return Err(ImportError::Node {
+                    path: format!("area {}", areas[i].code),
+                    message: "the parent links form a cycle".into(),
+                });
+            }
+            chain.push(i);
+            cur = areas[i].parent.as_ref().and_then(|p| index.get(p).copied());
+        }
+        for (k, i) in chain.iter().rev().enumerate() {
+            depth[*i] = Some(base + k);
+        }
+    }
+    let mut order: Vec<usize> = (0..areas.len()).collect();
+    order.sort_by_key(|i| depth[*i]);
+    let mut slots: Vec<Option<AreaRecord>> = areas.into_iter().map(Some).collect();
+    Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
+}
+
+/// Folds a name for search: no diacritics, đ as d, lower case. "Hà Tĩnh" and "ha tinh" fold alike.
+pub fn fold_for_search(s: &str) -> String {
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' | 'Đ' => 'd',
+            c => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A key that sorts names the Vietnamese way: letters in the Vietnamese alphabet's order
+/// (a ă â b c d đ e ê ... o ô ơ ... u ư ...), then tones (none, grave, hook, tilde, acute, dot)
+/// only where the letters are equal.
+pub fn vietnamese_sort_key(s: &str) -> Vec<u32> {
+    let mut letters = Vec::new();
+    let mut tones = Vec::new();
+    for c in s.nfd().flat_map(char::to_lowercase) {
+        match c {
+            // Tone marks, in the order dictionaries use.
+            '\u{0300}' => tone(&mut tones, 1),
+            '\u{0309}' => tone(&mut tones, 2),
+            '\u{0303}' => tone(&mut tones, 3),
+            '\u{0301}' => tone(&mut tones, 4),
+            '\u{0323}' => tone(&mut tones, 5),
+            // Letter modifiers make distinct letters: ă â ê ô ơ ư.
+            '\u{0306}' => modify(&mut letters, 1),
+            '\u{0302}' => modify(&mut letters, 2),
+            '\u{031B}' => modify(&mut letters, 3),
+            c if unicode_normalization::char::is_combining_mark(c) => {}
+            'đ' => {
+                letters.push(u32::from('d') * 4 + 1);
+                tones.push(0);
+            }
+            c => {
+                letters.push(u32::from(c) * 4);
+                tones.push(0);
+            }
+        }
+    }
+    letters.push(0);
+    letters.extend(tones);
+    letters
+}
+
+fn tone(tones: &mut [u32], t: u32) {
+    if let Some(last) = tones.last_mut() {
+        *last = t;
+    }
+}
+
+fn modify(letters: &mut [u32], m: u32) {
+    if let Some(last) = letters.last_mut() {
+        *last += m;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const THREE_TIER: &str = include_str!("../../../data/areas/ha-tinh-2020-three-tier.json");
+    const TWO_TIER: &str = include_str!("../../../data/areas/ha-tinh-2025-two-tier.json");
+
+    #[test]
+    fn reads_the_2020_three_tier_tree() {
+        let areas = parse_gso_tree(THREE_TIER).unwrap();
+        let root: Vec<_> = areas.iter().filter(|a| a.parent.is_none()).collect();
+        assert_eq!(root.len(), 1);
+        assert_eq!(root[0].code.as_str(), "42");
+        let districts = areas
+            .iter()
+            .filter(|a| a.parent.as_ref().map(|p| p.as_str()) == Some("42"))
+            .count();
+        assert_eq!(districts, 12, "12 districts in the 2020 file");
+        assert_eq!(areas.len(), 1 + 12 + 210);
+        let nam_ha = areas.iter().find(|a| a.code.as_str() == "18073").unwrap();
+        assert_eq!(nam_ha.name.as_str(), "Phường Nam Hà");
+        assert_eq!(nam_ha.parent.as_ref().unwrap().as_str(), "436");
+    }
+
+    #[test]
+    fn reads_the_2025_two_tier_tree() {
+        let areas = parse_gso_tree(TWO_TIER).unwrap();
+        assert_eq!(areas.len(), 1 + 69);
+        assert!(areas[1..].iter().all(|a| a.parent.as_ref().unwrap().as_str() == "42"));
+    }
+
+    #[test]
+    fn a_malformed_tree_names_the_place() {
+        let e =
+            parse_gso_tree(r#"{"province": {"code": 42, "name": "Hà Tĩnh", "communes": [{"code": 1, "name": 5}]}}"#)
+                .unwrap_err();
+        match e {
+            ImportError::Syntax { line: 1, message, .. } => {
+                assert!(message.contains("province.communes[0].name"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = parse_gso_tree("{\n \"province\": {\"code\": 42,\n \"name\": \"x\",,}}").unwrap_err();
+        assert!(matches!(e, ImportError::Syntax { line: 3, .. }), "{e:?}");
+        let e =
+            parse_gso_tree(r#"{"province": {"code": 42, "name": "x", "communes": [{"code": "1 2", "name": "y"}]}}"#)
+                .unwrap_err();
+        assert_eq!(e.to_string().split(':').next().unwrap(), "province.communes[0]");
+        let e = parse_gso_tree(r#"{"province": {"code": 42, "name": "x", "communes": [{"code": 42, "name": "y"}]}}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("more than once"), "{e}");
+        let e = parse_gso_tree(r#"{"province": {"code": 42, "name": " ", "communes": []}}"#).unwrap_err();
+        assert!(e.to_string().starts_with("province:"), "{e}");
+    }
+
+    fn feature(code: &str, parent: Option<&str>, geometry: &str) -> String {
+        let parent = parent.map(|p| format!(r#","parent_code":"{p}""#)).unwrap_or_default();
+        format!(
+            r#"{{"type":"Feature","properties":{{"code":"{code}","name":"Thôn {code}"{parent}}},"geometry":{geometry}}}"#
+        )
+    }
+
+    const SQUARE: &str =
+        r#"{"type":"Polygon","coordinates":[[[105.9,18.3],[105.91,18.3],[105.91,18.31],[105.9,18.31],[105.9,18.3]]]}"#;
+
+    #[test]
+    fn reads_geojson_areas_with_boundaries() {
+        let text = format!(
+            r#"{{"type":"FeatureCollection","features":[{},{}]}}"#,
+            feature("18073-01", Some("18073"), SQUARE),
+            feature("18073-02", Some("18073"), "null")
+        );
+        let areas = parse_area_file(&text).unwrap();
+        assert_eq!(areas.len(), 2);
+        assert!(areas[0].boundary.as_ref().unwrap().contains("Polygon"));
+        assert_eq!(areas[1].boundary, None);
+        assert_eq!(areas[0].parent.as_ref().unwrap().as_str(), "18073");
+    }
+
+    #[test]
+    fn a_bad_feature_is_named_by_index_and_code() {
+        let point = r#"{"type":"Point","coordinates":[105.9,18.3]}"#;
+        let text = format!(
+            r#"{{"type":"FeatureCollection","features":[{},{}]}}"#,
+            feature("a", None, SQUARE),
+            feature("b", None, point)
+        );
+        let e = parse_geojson_areas(&text).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "feature 1 (code b): geometry must be a Polygon or MultiPolygon, not Point"
+        );
+        let e = parse_geojson_areas(
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"x"},"geometry":null}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "feature 0: properties.code is missing");
+        assert!(matches!(
+            parse_geojson_areas(r#"{"type":"Feature"}"#),
+            Err(ImportError::Format(_))
+        ));
+    }
+
+    #[test]
+    fn ordering_puts_parents_first_and_refuses_cycles_and_orphans() {
+        let rec = |c: &str, p: Option<&str>| AreaRecord {
+            code: AreaCode::parse("c", c).unwrap(),
+            parent: p.map(|p| AreaCode::parse("p", p).unwrap()),
+            name: Text::parse("n", c, 10, false).unwrap(),
+            division_type: None,
+            boundary: None,
+        };
+        let ordered = order_parents_first(vec![rec("c", Some("b")), rec("b", Some("a")), rec("a", None)], |_| {
+            false
+        })
+        .unwrap();
+        let codes: Vec<_> = ordered.iter().map(|a| a.code.as_str()).collect();
+        assert_eq!(codes, ["a", "b", "c"]);
+        assert!(
+            order_parents_first(vec![rec("a", Some("b")), rec("b", Some("a"))], |_| false)
+                .unwrap_err()
+                .to_string()
+                .contains("cycle")
+        );
+        assert!(order_parents_first(vec![rec("a", Some("zz"))], |_| false).is_err());
+        assert!(order_parents_first(vec![rec("a", Some("zz"))], |c| c.as_str() == "zz").is_ok());
+    }
+
+    #[test]
+    fn vietnamese_search_and_sort() {
+        assert_eq!(fold_for_search("Thành phố Hà Tĩnh"), "thanh pho ha tinh");
+        assert_eq!(fold_for_search("Đức Thọ"), "duc tho");
+        let mut names = vec![
+            "Đức Thọ",
+            "Can Lộc",
+            "Cẩm Xuyên",
+            "Ân Thi",
+            "An Phú",
+            "Dương",
+            "Hà",
+            "Hạ",
+            "Ha",
+        ];
+        names.sort_by_key(|n| vietnamese_sort_key(n));
+        assert_eq!(
+            names,
+            [
+                "An Phú",
+                "Ân Thi",
+                "Can Lộc",
+                "Cẩm Xuyên",
+                "Dương",
+                "Đức Thọ",
+                "Ha",
+                "Hà",
+                "Hạ"
+            ]
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! Doorstep's domain: the words of DESIGN.md as types. No I/O here: the device and the server both
+//! build on it, and every rule about what a valid record is lives in this crate.
+//!
+//! - [`area`]: the area tree and its importers.
+//! - [`campaign`]: the campaign as data (outcomes and their rules), Bluezone by default.
+//! - [`visit`]: households and visits, wire and validated forms.
+//! - [`values`]: small validated newtypes, each made by `parse`.
+//! - [`error`]: validation errors with Vietnamese and English messages.
+//! - [`protocol`]: push, pull, coverage and error bodies shared by device and server.
+
+pub mod area;
+pub mod campaign;
+pub mod error;
+pub mod protocol;
+pub mod values;
+pub mod visit;
+
+pub use campaign::Campaign;
+pub use error::{FieldError, Lang, Messages};
+pub use visit::{ValidationContext, Visit, VisitInput};

@@ -1,0 +1,229 @@
+//! The sync protocol and API bodies: what the device and the server both import.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{FieldError, Lang, Messages};
+
+/// `POST /api/v1/sync/push` body (JSON, optionally `Content-Encoding: zstd`). The server reads each
+/// record on its own, so one malformed record is refused without touching the others.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushRequest {
+    pub device_id: String,
+    /// The device's clock when it sent the batch (RFC 3339 with offset); the server compares it
+    /// with its own to detect skew, and judges visit times against it.
+    pub sent_at: String,
+    pub records: Vec<crate::visit::VisitInput>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    /// Committed now.
+    Stored,
+    /// Already held with the same content; nothing changed.
+    Duplicate,
+    /// Refused; `error` says why. The device keeps the record and shows the reason.
+    Rejected,
+}
+
+/// One record's fate. Sent only after the transaction holding the batch has committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Receipt {
+    /// The record's position in the batch.
+    pub index: u32,
+    /// The record id, when it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i64>,
+    pub status: ReceiptStatus,
+    /// The server's receive order; never a device clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_seq: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushResponse {
+    pub receipts: Vec<Receipt>,
+    pub server_time: String,
+    /// Device clock minus server clock, in seconds.
+    pub clock_skew_seconds: i64,
+    /// Set when the skew is large enough to show the volunteer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_warning: Option<Messages>,
+    /// When any record was refused: the first refusal, so a plain HTTP client sees it at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
+/// The error shape of every endpoint: `{"error": {"code", "message", "field"}}`, plus the message
+/// in both languages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub code: String,
+    /// In the language the request asked for (Vietnamese unless English was preferred).
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub messages: Messages,
+}
+
+impl ErrorBody {
+    pub fn new(code: &str, field: Option<&str>, messages: Messages, lang: Lang) -> ErrorBody {
+        ErrorBody {
+            code: code.to_string(),
+            message: messages.get(lang).to_string(),
+            field: field.map(str::to_string),
+            messages,
+        }
+    }
+
+    pub fn from_field_error(e: &FieldError, lang: Lang) -> ErrorBody {
+        ErrorBody::new(e.code(), Some(&e.field), e.messages(), lang)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorResponse {
+    pub error: ErrorBody,
+}
+
+/// An area as the pull and the area list give it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AreaDto {
+    pub code: String,
+    pub parent: Option<String>,
+    pub name: String,
+    pub division_type: Option<String>,
+    pub level: i64,
+}
+
+/// A household as the server knows it, with the latest visit's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HouseholdDto {
+    pub id: String,
+    pub area_code: String,
+    pub address: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub visits: i64,
+    pub latest_outcome: Option<String>,
+    /// The latest outcome is one the campaign revisits (not home, refused, partial).
+    pub revisit_due: bool,
+    /// The change cursor at which this row last changed.
+    pub updated_seq: i64,
+}
+
+/// `GET /api/v1/sync/pull` answer: what changed in the device's area since its cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PullResponse {
+    /// The area subtree, sent whole when the cursor is 0 (it is small and rarely changes).
+    pub areas: Vec<AreaDto>,
+    pub households: Vec<HouseholdDto>,
+    pub next_cursor: i64,
+    pub has_more: bool,
+}
+
+/// `GET /api/v1/coverage?area=CODE`: one area subtree's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Coverage {
+    pub area_code: String,
+    pub area_name: String,
+    /// Households known in the subtree (enumerated or found at the door).
+    pub households_known: i64,
+    /// Households with at least one visit.
+    pub households_visited: i64,
+    /// Households counted by their latest visit's outcome.
+    pub by_outcome: BTreeMap<String, i64>,
+    /// All visit records, revisits included.
+    pub visits: i64,
+    /// From each household's latest visit.
+    pub smartphones_seen: i64,
+    pub already_installed: i64,
+    pub installed_now: i64,
+    /// households_visited / households_known; absent when nothing is known.
+    pub coverage_rate: Option<f64>,
+    /// (already_installed + installed_now) / smartphones_seen; absent when no smartphone was seen.
+    pub install_rate: Option<f64>,
+}
+
+impl Coverage {
+    /// Fills in the two rates from the counts.
+    pub fn with_rates(mut self) -> Coverage {
+        self.coverage_rate = ratio(self.households_visited, self.households_known);
+        self.install_rate = ratio(self.already_installed + self.installed_now, self.smartphones_seen);
+        self
+    }
+}
+
+fn ratio(num: i64, den: i64) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_absent_without_a_denominator() {
+        let c = Coverage {
+            area_code: "42".into(),
+            area_name: "Hà Tĩnh".into(),
+            households_known: 0,
+            households_visited: 0,
+            by_outcome: BTreeMap::new(),
+            visits: 0,
+            smartphones_seen: 0,
+            already_installed: 0,
+            installed_now: 0,
+            coverage_rate: Some(9.0),
+            install_rate: Some(9.0),
+        }
+        .with_rates();
+        assert_eq!((c.coverage_rate, c.install_rate), (None, None));
+        let c = Coverage {
+            households_known: 4,
+            households_visited: 1,
+            smartphones_seen: 10,
+            already_installed: 2,
+            installed_now: 3,
+            ..c
+        }
+        .with_rates();
+        assert_eq!((c.coverage_rate, c.install_rate), (Some(0.25), Some(0.5)));
+    }
+
+    #[test]
+    fn language_negotiation_prefers_vietnamese() {
+        assert_eq!(Lang::from_accept_language(""), Lang::Vi);
+        assert_eq!(Lang::from_accept_language("en-GB,en;q=0.9"), Lang::En);
+        assert_eq!(Lang::from_accept_language("vi-VN,en;q=0.8"), Lang::Vi);
+        assert_eq!(Lang::from_accept_language("fr"), Lang::Vi);
+    }
+
+    #[test]
+    fn error_body_carries_both_languages() {
+        let e = FieldError::new("people", crate::error::ErrorKind::Negative);
+        let b = ErrorBody::from_field_error(&e, Lang::En);
+        assert_eq!(b.code, "negative");
+        assert_eq!(b.field.as_deref(), Some("people"));
+        assert_eq!(b.message, b.messages.en);
+        assert!(b.messages.vi.contains("không được âm"));
+        let json = serde_json::to_value(ErrorResponse { error: b }).unwrap();
+        assert_eq!(json["error"]["field"], "people");
+    }
+}

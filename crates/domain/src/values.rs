@@ -1,0 +1,259 @@
+//! Small validated values. Each has a `parse` that is the only way to make one, so a value of
+//! these types is valid wherever it is found.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+use uuid::Uuid;
+
+use crate::error::{ErrorKind, FieldError};
+
+/// A Unicode text, NFC-normalised, trimmed, non-empty, at most `max` characters, with no control
+/// characters (newlines and tabs are allowed where `multiline`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Text(String);
+
+impl Text {
+    pub fn parse(field: &str, raw: &str, max: usize, multiline: bool) -> Result<Text, FieldError> {
+        let normalized: String = raw.trim().nfc().collect();
+        if normalized.is_empty() {
+            return Err(FieldError::new(field, ErrorKind::Empty));
+        }
+        if normalized
+            .chars()
+            .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t')))
+        {
+            return Err(FieldError::new(field, ErrorKind::ControlCharacters));
+        }
+        if normalized.chars().count() > max {
+            return Err(FieldError::new(field, ErrorKind::TooLong { max }));
+        }
+        Ok(Text(normalized))
+    }
+
+    /// An optional text: absent or blank gives `None`.
+    pub fn parse_optional(
+        field: &str,
+        raw: Option<&str>,
+        max: usize,
+        multiline: bool,
+    ) -> Result<Option<Text>, FieldError> {
+        match raw {
+            Some(s) if !s.trim().is_empty() => Text::parse(field, s, max, multiline).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A count of people or phones: whole, not negative, at most a plausible bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Count(u32);
+
+impl Count {
+    pub fn parse(field: &str, raw: i64, max: u32) -> Result<Count, FieldError> {
+        if raw < 0 {
+            return Err(FieldError::new(field, ErrorKind::Negative));
+        }
+        if raw > i64::from(max) {
+            return Err(FieldError::new(field, ErrorKind::TooLarge { max: u64::from(max) }));
+        }
+        // Checked above: 0 <= raw <= max <= u32::MAX.
+        Ok(Count(raw as u32))
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// An identifier made by a device: a UUID that is not nil.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Id(Uuid);
+
+impl Id {
+    pub fn parse(field: &str, raw: &str) -> Result<Id, FieldError> {
+        let uuid = Uuid::try_parse(raw.trim()).map_err(|_| FieldError::new(field, ErrorKind::NotUuid))?;
+        if uuid.is_nil() {
+            return Err(FieldError::new(field, ErrorKind::NilUuid));
+        }
+        Ok(Id(uuid))
+    }
+
+    /// A record identifier must be a UUIDv7: made on the device, time-ordered, unique.
+    pub fn parse_v7(field: &str, raw: &str) -> Result<Id, FieldError> {
+        let id = Id::parse(field, raw)?;
+        if id.0.get_version_num() != 7 {
+            return Err(FieldError::new(field, ErrorKind::NotUuidV7));
+        }
+        Ok(id)
+    }
+
+    pub fn new_v7() -> Id {
+        Id(Uuid::now_v7())
+    }
+
+    pub fn from_uuid(uuid: Uuid) -> Id {
+        Id(uuid)
+    }
+
+    pub fn uuid(self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A General Statistics Office area code (or a local code below the commune): 1 to 16 characters
+/// of ASCII letters, digits, `-` and `_`. Codes are compared as text: "01" and "1" differ.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AreaCode(String);
+
+impl AreaCode {
+    pub const MAX_LEN: usize = 16;
+
+    pub fn parse(field: &str, raw: &str) -> Result<AreaCode, FieldError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(FieldError::new(field, ErrorKind::Required));
+        }
+        if s.len() > Self::MAX_LEN || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(FieldError::new(field, ErrorKind::BadAreaCode));
+        }
+        Ok(AreaCode(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AreaCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A positive whole number: the per-device sequence number, or a visit's revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Positive(i64);
+
+impl Positive {
+    pub fn parse(field: &str, raw: i64, kind: ErrorKind) -> Result<Positive, FieldError> {
+        if raw < 1 {
+            return Err(FieldError::new(field, kind));
+        }
+        Ok(Positive(raw))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_nfc_normalised_and_trimmed() {
+        // "Hà Tĩnh" written in decomposed form (NFD): a + combining grave, i + combining tilde.
+        let nfd = "  Ha\u{0300} Ti\u{0303}nh ";
+        let t = Text::parse("address", nfd, 50, false).unwrap();
+        assert_eq!(t.as_str(), "Hà Tĩnh");
+        assert_eq!(t.as_str().chars().count(), 7);
+    }
+
+    #[test]
+    fn text_rules() {
+        assert_eq!(Text::parse("a", "   ", 5, false).unwrap_err().kind, ErrorKind::Empty);
+        assert_eq!(
+            Text::parse("a", "abcdef", 5, false).unwrap_err().kind,
+            ErrorKind::TooLong { max: 5 }
+        );
+        // The bound counts characters, not bytes: five Vietnamese letters fit in five.
+        assert!(Text::parse("a", "Đường", 5, false).is_ok());
+        assert_eq!(
+            Text::parse("a", "a\u{0007}b", 5, false).unwrap_err().kind,
+            ErrorKind::ControlCharacters
+        );
+        assert_eq!(
+            Text::parse("a", "a\nb", 5, false).unwrap_err().kind,
+            ErrorKind::ControlCharacters
+        );
+        assert!(Text::parse("a", "a\nb", 5, true).is_ok());
+        assert_eq!(Text::parse_optional("a", Some("  "), 5, false).unwrap(), None);
+        assert_eq!(Text::parse_optional("a", None, 5, false).unwrap(), None);
+    }
+
+    #[test]
+    fn count_rules() {
+        assert_eq!(Count::parse("c", -1, 10).unwrap_err().kind, ErrorKind::Negative);
+        assert_eq!(
+            Count::parse("c", 11, 10).unwrap_err().kind,
+            ErrorKind::TooLarge { max: 10 }
+        );
+        assert_eq!(
+            Count::parse("c", i64::MAX, 10).unwrap_err().kind,
+            ErrorKind::TooLarge { max: 10 }
+        );
+        assert_eq!(Count::parse("c", 10, 10).unwrap().get(), 10);
+        assert_eq!(Count::parse("c", 0, 10).unwrap().get(), 0);
+    }
+
+    #[test]
+    fn id_rules() {
+        assert_eq!(Id::parse("id", "nope").unwrap_err().kind, ErrorKind::NotUuid);
+        assert_eq!(
+            Id::parse("id", &Uuid::nil().to_string()).unwrap_err().kind,
+            ErrorKind::NilUuid
+        );
+        let v4 = "67e55044-10b1-426f-9247-bb680e5fe0c8";
+        assert!(Id::parse("id", v4).is_ok());
+        assert_eq!(Id::parse_v7("id", v4).unwrap_err().kind, ErrorKind::NotUuidV7);
+        let v7 = Id::new_v7().to_string();
+        assert!(Id::parse_v7("id", &v7).is_ok());
+    }
+
+    #[test]
+    fn area_code_rules() {
+        assert_eq!(AreaCode::parse("a", "18073").unwrap().as_str(), "18073");
+        assert_eq!(AreaCode::parse("a", " 42 ").unwrap().as_str(), "42");
+        assert_eq!(AreaCode::parse("a", "").unwrap_err().kind, ErrorKind::Required);
+        assert_eq!(AreaCode::parse("a", "18 073").unwrap_err().kind, ErrorKind::BadAreaCode);
+        assert_eq!(
+            AreaCode::parse("a", "x".repeat(17).as_str()).unwrap_err().kind,
+            ErrorKind::BadAreaCode
+        );
+        assert_eq!(AreaCode::parse("a", "Hà").unwrap_err().kind, ErrorKind::BadAreaCode);
+    }
+
+    #[test]
+    fn positive_rules() {
+        assert!(Positive::parse("s", 0, ErrorKind::SequenceNotPositive).is_err());
+        assert!(Positive::parse("s", -5, ErrorKind::SequenceNotPositive).is_err());
+        assert_eq!(
+            Positive::parse("s", 1, ErrorKind::SequenceNotPositive).unwrap().get(),
+            1
+        );
+    }
+}

@@ -1,0 +1,604 @@
+//! The HTTP API. Every error is JSON: `{"error": {"code", "message", "field", "messages"}}`.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use doorstep_domain::protocol::{
+    AreaDto, Coverage, ErrorBody, ErrorResponse, PullResponse, PushRequest, PushResponse, ReceiptStatus,
+};
+use doorstep_domain::values::{AreaCode, Id};
+use doorstep_domain::{Campaign, FieldError, Lang, Messages, ValidationContext, Visit, VisitInput};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use utoipa::OpenApi;
+
+use crate::store::{Incoming, IngestBatch, Store, StoreError};
+
+/// Limits that protect the server from a client, careless or hostile.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body as sent (compressed or not).
+    pub max_body_bytes: usize,
+    /// Largest push body after decompression: a zstd bomb stops here.
+    pub max_decompressed_bytes: usize,
+    pub max_records_per_push: usize,
+    pub max_pull_limit: u32,
+    pub request_timeout: Duration,
+    /// Clock skew beyond which the device is told to fix its clock.
+    pub clock_warning_after: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 8 << 20,
+            max_decompressed_bytes: 32 << 20,
+            max_records_per_push: 5_000,
+            max_pull_limit: 5_000,
+            request_timeout: Duration::from_secs(30),
+            clock_warning_after: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub campaign: Arc<Campaign>,
+    pub limits: Arc<Limits>,
+}
+
+/// An error answered to a client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: Box<ErrorBody>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, field: Option<&str>, vi: String, en: String, lang: Lang) -> ApiError {
+        ApiError {
+            status,
+            body: Box::new(ErrorBody::new(code, field, Messages { vi, en }, lang)),
+        }
+    }
+
+    fn field(status: StatusCode, e: &FieldError, lang: Lang) -> ApiError {
+        ApiError {
+            status,
+            body: Box::new(ErrorBody::from_field_error(e, lang)),
+        }
+    }
+
+    fn store(e: StoreError, lang: Lang) -> ApiError {
+        tracing::error!(error = %e, "storage failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            None,
+            "Máy chủ tạm thời không lưu được dữ liệu; thiết bị sẽ tự gửi lại sau.".into(),
+            "The server cannot store data just now; the device will send again later.".into(),
+            lang,
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(ErrorResponse { error: *self.body })).into_response()
+    }
+}
+
+fn lang_of(headers: &HeaderMap) -> Lang {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_accept_language)
+        .unwrap_or_default()
+}
+
+pub fn router(state: AppState) -> Router {
+    let limits = state.limits.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/v1/sync/push", post(push))
+        .route("/api/v1/sync/pull", get(pull))
+        .route("/api/v1/coverage", get(coverage))
+        .route("/api/v1/areas", get(areas))
+        .route("/api/v1/campaign", get(campaign))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Doorstep",
+        description = "Door-to-door campaign visits: sync, coverage and areas."
+    ),
+    paths(healthz, push, pull, coverage, areas, campaign),
+    components(schemas(
+        PushRequest,
+        PushResponse,
+        PullResponse,
+        Coverage,
+        AreaDto,
+        ErrorResponse,
+        ErrorBody,
+        Campaign,
+        VisitInput,
+        ReceiptStatus
+    ))
+)]
+pub struct ApiDoc;
+
+async fn openapi_json() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+/// Liveness: answers while the process serves requests.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Serving", body = String)))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn not_found(headers: HeaderMap) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+        "Không có địa chỉ này trên máy chủ.".into(),
+        "No such address on this server.".into(),
+        lang_of(&headers),
+    )
+}
+
+async fn method_not_allowed(headers: HeaderMap) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        None,
+        "Phương thức HTTP này không dùng được ở địa chỉ này.".into(),
+        "This HTTP method is not allowed here.".into(),
+        lang_of(&headers),
+    )
+}
+
+/// The envelope is read first; each record is then read on its own so that one bad record
+/// cannot spoil the others.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    device_id: String,
+    sent_at: String,
+    #[serde(borrow)]
+    records: Vec<&'a RawValue>,
+}
+
+fn decode_body(headers: &HeaderMap, body: &[u8], limits: &Limits, lang: Lang) -> Result<Vec<u8>, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/json")
+    {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            Some("content-type"),
+            "Nội dung phải là JSON (Content-Type: application/json).".into(),
+            "The body must be JSON (Content-Type: application/json).".into(),
+            lang,
+        ));
+    }
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity");
+    match encoding.trim().to_ascii_lowercase().as_str() {
+        "identity" | "" => Ok(body.to_vec()),
+        "zstd" => {
+            let too_large = || {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large_decompressed",
+                    None,
+                    format!(
+                        "Nội dung sau khi giải nén vượt quá {} byte; hãy gửi lô nhỏ hơn.",
+                        limits.max_decompressed_bytes
+                    ),
+                    format!(
+                        "The body exceeds {} bytes once decompressed; send smaller batches.",
+                        limits.max_decompressed_bytes
+                    ),
+                    lang,
+                )
+            };
+            let decoder = zstd::stream::read::Decoder::new(body).map_err(|_| bad_zstd(lang))?;
+            let mut out = Vec::with_capacity(body.len() * 4);
+            // Read one byte past the limit to know it was exceeded, never more.
+            decoder
+                .take(limits.max_decompressed_bytes as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|_| bad_zstd(lang))?;
+            if out.len() > limits.max_decompressed_bytes {
+                return Err(too_large());
+            }
+            Ok(out)
+        }
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            Some("content-encoding"),
+            format!("Kiểu nén «{other}» không được hỗ trợ; dùng zstd hoặc không nén."),
+            format!("Content-Encoding '{other}' is not supported; use zstd or none."),
+            lang,
+        )),
+    }
+}
+
+fn bad_zstd(lang: Lang) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_compression",
+        None,
+        "Nội dung nén zstd bị hỏng hoặc không đầy đủ.".into(),
+        "The zstd-compressed body is corrupt or truncated.".into(),
+        lang,
+    )
+}
+
+fn body_rejection(e: BytesRejection, limits: &Limits, lang: Lang) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            None,
+            format!("Nội dung vượt quá {} byte; hãy gửi lô nhỏ hơn.", limits.max_body_bytes),
+            format!(
+                "The body exceeds {} bytes; send smaller batches.",
+                limits.max_body_bytes
+            ),
+            lang,
+        )
+    } else {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unreadable_body",
+            None,
+            "Không đọc được nội dung yêu cầu.".into(),
+            format!("The request body could not be read: {e}"),
+            lang,
+        )
+    }
+}
+
+fn malformed_json(e: &serde_path_to_error::Error<serde_json::Error>, lang: Lang) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.inner();
+    let field = (path != ".").then_some(path.as_str());
+    let place = format!("line {}, column {}", inner.line(), inner.column());
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        field,
+        format!(
+            "JSON không hợp lệ ({place}{}): {inner}",
+            field.map(|f| format!(", trường «{f}»")).unwrap_or_default()
+        ),
+        format!(
+            "Malformed JSON ({place}{}): {inner}",
+            field.map(|f| format!(", field '{f}'")).unwrap_or_default()
+        ),
+        lang,
+    )
+}
+
+/// Decodes and validates a push body. CPU work only: runs off the async threads.
+fn decode_push(
+    headers: &HeaderMap,
+    body: &[u8],
+    limits: &Limits,
+    campaign: &Campaign,
+    now: DateTime<Utc>,
+    lang: Lang,
+) -> Result<IngestBatch, ApiError> {
+    let raw = decode_body(headers, body, limits, lang)?;
+    let text = std::str::from_utf8(&raw).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_utf8",
+            None,
+            format!("Nội dung không phải UTF-8 hợp lệ (tại byte {}).", e.valid_up_to()),
+            format!("The body is not valid UTF-8 (at byte {}).", e.valid_up_to()),
+            lang,
+        )
+    })?;
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let envelope: Envelope<'_> = serde_path_to_error::deserialize(de).map_err(|e| malformed_json(&e, lang))?;
+    let device_id =
+        Id::parse("device_id", &envelope.device_id).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+    let sent_at = DateTime::parse_from_rfc3339(envelope.sent_at.trim()).map_err(|_| {
+        ApiError::field(
+            StatusCode::BAD_REQUEST,
+            &FieldError::new("sent_at", doorstep_domain::error::ErrorKind::NotATimestamp),
+            lang,
+        )
+    })?;
+    if envelope.records.len() > limits.max_records_per_push {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_records",
+            Some("records"),
+            format!("Một lô không được quá {} bản ghi.", limits.max_records_per_push),
+            format!("A batch may hold at most {} records.", limits.max_records_per_push),
+            lang,
+        ));
+    }
+    let device_now = sent_at.with_timezone(&Utc);
+    let ctx = ValidationContext { campaign, device_now };
+    let records = envelope
+        .records
+        .iter()
+        .map(|raw| {
+            let de = &mut serde_json::Deserializer::from_str(raw.get());
+            match serde_path_to_error::deserialize::<_, VisitInput>(de) {
+                Err(e) => {
+                    // Name the record if its id can be read at all.
+                    let loose: Option<serde_json::Value> = serde_json::from_str(raw.get()).ok();
+                    let id = loose
+                        .as_ref()
+                        .and_then(|v| v.get("id"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string);
+                    let path = e.path().to_string();
+                    let field = if path == "." { "record".to_string() } else { path };
+                    let detail = e.inner().to_string();
+                    let detail = detail.split(" at line").next().unwrap_or(&detail).to_string();
+                    Incoming::Invalid {
+                        id,
+                        revision: None,
+                        error: FieldError::new(field, doorstep_domain::error::ErrorKind::Malformed { detail }),
+                    }
+                }
+                Ok(input) => match Visit::parse(&input, &ctx) {
+                    Ok(v) if v.device_id != device_id => Incoming::Invalid {
+                        id: Some(input.id.clone()),
+                        revision: Some(input.revision),
+                        error: FieldError::new(
+                            "device_id",
+                            doorstep_domain::error::ErrorKind::Malformed {
+                                detail: "not the device that sent the batch".into(),
+                            },
+                        ),
+                    },
+                    Ok(v) => Incoming::Valid(Box::new(v)),
+                    Err(error) => Incoming::Invalid {
+                        id: Some(input.id.clone()),
+                        revision: Some(input.revision),
+                        error,
+                    },
+                },
+            }
+        })
+        .collect();
+    Ok(IngestBatch {
+        device_id,
+        received_at: now,
+        clock_skew_ms: (device_now - now).num_milliseconds(),
+        lang,
+        records,
+    })
+}
+
+/// Push a batch of visit records. Each record gets a receipt, sent only after the transaction
+/// holding the batch has committed: `stored`, `duplicate` (held already, same content) or
+/// `rejected` with the reason. Answers 200 when none was rejected, 422 when some were (the body
+/// still has every receipt, and the first refusal as `error`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/push",
+    request_body(content = PushRequest, description = "JSON; `Content-Encoding: zstd` accepted"),
+    responses(
+        (status = 200, description = "Every record stored or already held", body = PushResponse),
+        (status = 422, description = "Some records refused; receipts for all", body = PushResponse),
+        (status = 400, description = "The batch could not be read", body = ErrorResponse),
+        (status = 413, description = "Too large, before or after decompression", body = ErrorResponse),
+        (status = 415, description = "Not JSON, or an unknown encoding", body = ErrorResponse),
+        (status = 503, description = "Storage unavailable; send again later", body = ErrorResponse),
+    )
+)]
+async fn push(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let lang = lang_of(&headers);
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return body_rejection(e, &st.limits, lang).into_response(),
+    };
+    let now = Utc::now();
+    let (limits, campaign) = (st.limits.clone(), st.campaign.clone());
+    let decoded =
+        tokio::task::spawn_blocking(move || decode_push(&headers, &body, &limits, &campaign, now, lang)).await;
+    let batch = match decoded {
+        Ok(Ok(batch)) => batch,
+        Ok(Err(e)) => return e.into_response(),
+        Err(e) => return ApiError::store(StoreError::Task(e.to_string()), lang).into_response(),
+    };
+    let skew_ms = batch.clock_skew_ms;
+    let receipts = match st.store.ingest(batch).await {
+        Ok(r) => r,
+        Err(e) => return ApiError::store(e, lang).into_response(),
+    };
+    let skew_s = skew_ms / 1000;
+    let clock_warning = (skew_ms.unsigned_abs() > st.limits.clock_warning_after.as_millis() as u64).then(|| Messages {
+        vi: format!(
+            "Đồng hồ của điện thoại lệch {} phút so với máy chủ; hãy chỉnh lại giờ.",
+            skew_s / 60
+        ),
+        en: format!(
+            "The phone's clock is {} minutes off the server's; set the time right.",
+            skew_s / 60
+        ),
+    });
+    let error = receipts.iter().find_map(|r| r.error.clone());
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let response = PushResponse {
+        receipts,
+        server_time: now.to_rfc3339(),
+        clock_skew_seconds: skew_s,
+        clock_warning,
+        error,
+    };
+    (status, Json(response)).into_response()
+}
+
+fn query_error(e: QueryRejection, lang: Lang) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+        None,
+        format!("Tham số truy vấn không hợp lệ: {}", e.body_text()),
+        format!("Invalid query parameters: {}", e.body_text()),
+        lang,
+    )
+}
+
+fn unknown_area(code: &AreaCode, lang: Lang) -> ApiError {
+    ApiError::field(
+        StatusCode::NOT_FOUND,
+        &FieldError::new(
+            "area",
+            doorstep_domain::error::ErrorKind::UnknownArea { code: code.to_string() },
+        ),
+        lang,
+    )
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PullQuery {
+    /// The area whose subtree the device works in.
+    area: String,
+    /// The `next_cursor` of the previous pull; 0 or absent for everything.
+    cursor: Option<i64>,
+    /// Households per page (default 1000).
+    limit: Option<u32>,
+}
+
+/// What changed in an area subtree since a cursor: the area tree (when the cursor is 0) and the
+/// households with their latest outcome and whether a revisit is due. Paged by `limit`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/pull",
+    params(PullQuery),
+    responses(
+        (status = 200, body = PullResponse),
+        (status = 400, body = ErrorResponse),
+        (status = 404, description = "Unknown area", body = ErrorResponse),
+    )
+)]
+async fn pull(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<PullQuery>, QueryRejection>,
+) -> Result<Json<PullResponse>, ApiError> {
+    let lang = lang_of(&headers);
+    let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let area = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+    let cursor = q.cursor.unwrap_or(0).max(0);
+    let limit = q.limit.unwrap_or(1000).clamp(1, st.limits.max_pull_limit);
+    match st.store.pull(&area, cursor, limit, &st.campaign).await {
+        Ok(Some(p)) => Ok(Json(p)),
+        Ok(None) => Err(unknown_area(&area, lang)),
+        Err(e) => Err(ApiError::store(e, lang)),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AreaQuery {
+    /// A GSO area code.
+    area: String,
+}
+
+/// Coverage of an area and everything below it: households known and visited, households by
+/// their latest outcome, smartphones seen and installs, with the two rates.
+#[utoipa::path(
+    get,
+    path = "/api/v1/coverage",
+    params(AreaQuery),
+    responses((status = 200, body = Coverage), (status = 400, body = ErrorResponse), (status = 404, body = ErrorResponse))
+)]
+async fn coverage(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<AreaQuery>, QueryRejection>,
+) -> Result<Json<Coverage>, ApiError> {
+    let lang = lang_of(&headers);
+    let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let area = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+    match st.store.coverage(&area).await {
+        Ok(Some(c)) => Ok(Json(c)),
+        Ok(None) => Err(unknown_area(&area, lang)),
+        Err(e) => Err(ApiError::store(e, lang)),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ChildrenQuery {
+    /// The parent area; absent for the top of the tree.
+    parent: Option<String>,
+}
+
+/// The children of an area, in Vietnamese alphabetical order.
+#[utoipa::path(
+    get,
+    path = "/api/v1/areas",
+    params(ChildrenQuery),
+    responses((status = 200, body = [AreaDto]), (status = 400, body = ErrorResponse))
+)]
+async fn areas(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<ChildrenQuery>, QueryRejection>,
+) -> Result<Json<Vec<AreaDto>>, ApiError> {
+    let lang = lang_of(&headers);
+    let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let parent = match q.parent.as_deref() {
+        Some(p) => Some(AreaCode::parse("parent", p).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?),
+        None => None,
+    };
+    st.store
+        .child_areas(parent.as_ref())
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::store(e, lang))
+}
+
+/// The campaign definition: target app, outcomes with their labels and rules.
+#[utoipa::path(get, path = "/api/v1/campaign", responses((status = 200, body = Campaign)))]
+async fn campaign(State(st): State<AppState>) -> Json<Campaign> {
+    Json((*st.campaign).clone())
+}

@@ -1,0 +1,44 @@
+//! Doorstep's server: the HTTP API over a [`store::Store`].
+//!
+//! - [`api`]: routes, request decoding, limits, the OpenAPI document.
+//! - [`store`]: the storage trait every database implements.
+//! - [`sqlite`]: the SQLite implementation (the default; a province fits with room to spare).
+
+pub mod api;
+pub mod sqlite;
+pub mod store;
+
+use std::sync::Arc;
+
+pub use api::{AppState, Limits, router};
+pub use store::{Store, StoreError};
+
+/// Opens the store a `--db` URL names: `sqlite:PATH` (or a bare path).
+pub fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(StoreError::Config(
+            "PostgreSQL storage is not built yet in this version; use sqlite:PATH".into(),
+        ));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.is_empty() {
+        return Err(StoreError::Config(
+            "the database URL names no file: use sqlite:PATH".into(),
+        ));
+    }
+    Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path))?))
+}
+
+/// Serves until `shutdown` completes, then finishes the requests under way.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

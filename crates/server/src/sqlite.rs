@@ -1,0 +1,727 @@
+//! The SQLite implementation of [`Store`]: one writer connection (SQLite has one writer at a
+//! time anyway) and a few readers, all in WAL mode with `synchronous=FULL`, because a receipt
+//! promises the record survives a power cut.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use doorstep_domain::area::{AreaRecord, fold_for_search, order_parents_first, vietnamese_sort_key};
+use doorstep_domain::error::{ErrorKind, FieldError};
+use doorstep_domain::protocol::{AreaDto, Coverage, ErrorBody, HouseholdDto, PullResponse, Receipt, ReceiptStatus};
+use doorstep_domain::values::AreaCode;
+use doorstep_domain::{Campaign, Visit};
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use crate::store::{ImportSummary, Incoming, IngestBatch, NewHousehold, Store, StoreCounts, StoreError};
+
+/// `PRAGMA application_id` of a Doorstep server database ("DSRV"), so a foreign file is refused.
+const APPLICATION_ID: i32 = 0x4453_5256;
+
+/// Versioned migrations: step N brings `user_version` from N to N+1. Never edit a shipped step.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE areas (
+    code          TEXT PRIMARY KEY,
+    parent_code   TEXT REFERENCES areas(code),
+    name          TEXT NOT NULL,
+    name_search   TEXT NOT NULL,
+    sort_key      BLOB NOT NULL,
+    division_type TEXT,
+    level         INTEGER NOT NULL,
+    -- '/42/436/18073/': a subtree is a range of paths, which any database can index.
+    path          TEXT NOT NULL,
+    boundary      TEXT
+);
+CREATE INDEX areas_path ON areas(path);
+CREATE INDEX areas_parent ON areas(parent_code);
+
+CREATE TABLE devices (
+    id            BLOB PRIMARY KEY,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms  INTEGER NOT NULL,
+    clock_skew_ms INTEGER NOT NULL,
+    pushes        INTEGER NOT NULL
+);
+
+-- Households carry their latest visit's figures, maintained on ingest, so coverage is one scan.
+CREATE TABLE households (
+    id                BLOB PRIMARY KEY,
+    area_code         TEXT NOT NULL REFERENCES areas(code),
+    address           TEXT,
+    lat               REAL,
+    lon               REAL,
+    updated_seq       INTEGER NOT NULL,
+    visits            INTEGER NOT NULL DEFAULT 0,
+    latest_outcome    TEXT,
+    people            INTEGER,
+    smartphones       INTEGER,
+    already_installed INTEGER,
+    installed_now     INTEGER
+);
+CREATE INDEX households_area ON households(area_code, updated_seq);
+
+-- Visits are immutable; a correction is a new revision. server_seq is the receive order.
+CREATE TABLE visits (
+    server_seq        INTEGER PRIMARY KEY,
+    id                BLOB NOT NULL,
+    revision          INTEGER NOT NULL,
+    device_id         BLOB NOT NULL,
+    device_seq        INTEGER NOT NULL,
+    volunteer_id      BLOB NOT NULL,
+    household_id      BLOB NOT NULL,
+    area_code         TEXT NOT NULL,
+    visited_at_ms     INTEGER NOT NULL,
+    utc_offset_min    INTEGER NOT NULL,
+    outcome           TEXT NOT NULL,
+    reason            TEXT,
+    people            INTEGER NOT NULL,
+    smartphones       INTEGER NOT NULL,
+    already_installed INTEGER NOT NULL,
+    installed_now     INTEGER NOT NULL,
+    leaflet_given     INTEGER NOT NULL,
+    loc_source        TEXT NOT NULL,
+    lat               REAL,
+    lon               REAL,
+    accuracy_m        REAL,
+    notes             TEXT,
+    received_at_ms    INTEGER NOT NULL,
+    content_hash      BLOB NOT NULL,
+    UNIQUE (id, revision),
+    UNIQUE (device_id, device_seq)
+);
+CREATE INDEX visits_household ON visits(household_id);
+"#];
+
+/// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
+/// rows through the same indexes with nothing else in the way.
+pub fn schema_sql() -> &'static str {
+    MIGRATIONS[0]
+}
+
+struct Writer {
+    conn: Connection,
+    /// The next change number for households (the pull cursor). Only the writer advances it.
+    next_change: i64,
+    /// Area codes held, so validating a visit's area costs no query.
+    areas: HashSet<String>,
+}
+
+pub struct SqliteStore {
+    writer: Arc<Mutex<Writer>>,
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next_reader: AtomicUsize,
+    path: PathBuf,
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock leaves SQLite itself consistent (the transaction rolls
+    // back on drop), so the guard is safe to take over.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn uuid_of(bytes: Vec<u8>) -> String {
+    uuid::Uuid::from_slice(&bytes)
+        .map(|u| u.to_string())
+        .unwrap_or_default()
+}
+
+/// Lowest and highest path of a subtree, as a half-open range: '/' sorts just below '0'.
+fn subtree_range(path: &str) -> (String, String) {
+    let mut upper = path[..path.len() - 1].to_string();
+    upper.push('0');
+    (path.to_string(), upper)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates a server database. Refuses a file that is not a
+    /// SQLite database or belongs to another application.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut conn = Connection::open(path)?;
+        let app_id: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|e| StoreError::Config(format!("{} is not a Doorstep database: {e}", path.display())))?;
+        if app_id != 0 && app_id != APPLICATION_ID {
+            return Err(StoreError::Config(format!(
+                "{} belongs to another application (application_id {app_id:#x}); refusing to use it",
+                path.display()
+            )));
+        }
+        configure(&conn)?;
+        migrate(&mut conn)?;
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        let next_change: i64 = conn.query_row("SELECT COALESCE(MAX(updated_seq), 0) + 1 FROM households", [], |r| {
+            r.get(0)
+        })?;
+        let areas = {
+            let mut st = conn.prepare("SELECT code FROM areas")?;
+            st.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<HashSet<_>, _>>()?
+        };
+        let mut readers = Vec::new();
+        for _ in 0..4 {
+            let r = Connection::open(path)?;
+            configure(&r)?;
+            readers.push(Mutex::new(r));
+        }
+        Ok(SqliteStore {
+            writer: Arc::new(Mutex::new(Writer {
+                conn,
+                next_change,
+                areas,
+            })),
+            readers: Arc::new(readers),
+            next_reader: AtomicUsize::new(0),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Writer) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || f(&mut lock(&writer)))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = self.readers.clone();
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
+        tokio::task::spawn_blocking(move || f(&lock(&readers[i])))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::Config(format!(
+            "the database is at schema version {version}, newer than this program knows ({}); upgrade doorstep",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "migrated server database");
+    }
+    Ok(())
+}
+
+/// The hash that tells a duplicate from an id re-used with other content: over the canonical
+/// record, so the same visit typed in NFD or NFC hashes alike.
+pub fn content_hash(visit: &Visit) -> [u8; 32] {
+    Sha256::digest(visit.canonical_json().as_bytes()).into()
+}
+
+fn rejected(
+    index: usize,
+    id: Option<String>,
+    revision: Option<i64>,
+    e: &FieldError,
+    lang: doorstep_domain::Lang,
+) -> Receipt {
+    Receipt {
+        index: index as u32,
+        id,
+        revision,
+        status: ReceiptStatus::Rejected,
+        server_seq: None,
+        error: Some(ErrorBody::from_field_error(e, lang)),
+    }
+}
+
+fn ingest_tx(w: &mut Writer, batch: &IngestBatch) -> Result<Vec<Receipt>, StoreError> {
+    let now_ms = batch.received_at.timestamp_millis();
+    let device = batch.device_id.uuid();
+    let tx = w
+        .conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut receipts = Vec::with_capacity(batch.records.len());
+    let mut next_change = w.next_change;
+    {
+        let mut insert_visit = tx.prepare_cached(
+            "INSERT INTO visits (id, revision, device_id, device_seq, volunteer_id, household_id, area_code,
+                visited_at_ms, utc_offset_min, outcome, reason, people, smartphones, already_installed,
+                installed_now, leaflet_given, loc_source, lat, lon, accuracy_m, notes, received_at_ms, content_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+             ON CONFLICT DO NOTHING",
+        )?;
+        let mut existing =
+            tx.prepare_cached("SELECT server_seq, content_hash FROM visits WHERE id = ?1 AND revision = ?2")?;
+        let mut upsert_household = tx.prepare_cached(
+            "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits, latest_outcome,
+                people, smartphones, already_installed, installed_now)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (id) DO UPDATE SET
+                updated_seq = excluded.updated_seq,
+                visits = households.visits + excluded.visits,
+                address = COALESCE(households.address, excluded.address),
+                lat = COALESCE(households.lat, excluded.lat),
+                lon = COALESCE(households.lon, excluded.lon),
+                latest_outcome = excluded.latest_outcome,
+                people = excluded.people,
+                smartphones = excluded.smartphones,
+                already_installed = excluded.already_installed,
+                installed_now = excluded.installed_now",
+        )?;
+        for (index, record) in batch.records.iter().enumerate() {
+            let visit = match record {
+                Incoming::Invalid { id, revision, error } => {
+                    receipts.push(rejected(index, id.clone(), *revision, error, batch.lang));
+                    continue;
+                }
+                Incoming::Valid(v) => v,
+            };
+            let id = Some(visit.id.to_string());
+            let revision = Some(visit.revision.get());
+            if !w.areas.contains(visit.area_code.as_str()) {
+                let e = FieldError::new(
+                    "area_code",
+                    ErrorKind::UnknownArea {
+                        code: visit.area_code.to_string(),
+                    },
+                );
+                receipts.push(rejected(index, id, revision, &e, batch.lang));
+                continue;
+            }
+            let hash = content_hash(visit);
+            let point = visit.location.point;
+            let c = &visit.counts;
+            let changed = insert_visit.execute(params![
+                visit.id.uuid().as_bytes().as_slice(),
+                visit.revision.get(),
+                device.as_bytes().as_slice(),
+                visit.device_seq.get(),
+                visit.volunteer_id.uuid().as_bytes().as_slice(),
+                visit.household.id.uuid().as_bytes().as_slice(),
+                visit.area_code.as_str(),
+                visit.visited_at.timestamp_millis(),
+                visit.visited_at.offset().local_minus_utc() / 60,
+                visit.outcome,
+                visit.reason.as_ref().map(|t| t.as_str()),
+                c.people.get(),
+                c.smartphones.get(),
+                c.already_installed.get(),
+                c.installed_now.get(),
+                visit.leaflet_given,
+                visit.location.source.as_str(),
+                point.map(|p| p.lat),
+                point.map(|p| p.lon),
+                point.and_then(|p| p.accuracy_m),
+                visit.notes.as_ref().map(|t| t.as_str()),
+                now_ms,
+                hash.as_slice(),
+            ])?;
+            if changed == 0 {
+                let held: Option<(i64, Vec<u8>)> = existing
+                    .query_row(
+                        params![visit.id.uuid().as_bytes().as_slice(), visit.revision.get()],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                receipts.push(match held {
+                    Some((seq, h)) if h == hash => Receipt {
+                        index: index as u32,
+                        id,
+                        revision,
+                        status: ReceiptStatus::Duplicate,
+                        server_seq: Some(seq),
+                        error: None,
+                    },
+                    Some(_) => rejected(
+                        index,
+                        id,
+                        revision,
+                        &FieldError::new("id", ErrorKind::IdReused),
+                        batch.lang,
+                    ),
+                    None => rejected(
+                        index,
+                        id,
+                        revision,
+                        &FieldError::new("device_seq", ErrorKind::SequenceReused),
+                        batch.lang,
+                    ),
+                });
+                continue;
+            }
+            let server_seq = tx.last_insert_rowid();
+            upsert_household.execute(params![
+                visit.household.id.uuid().as_bytes().as_slice(),
+                visit.area_code.as_str(),
+                visit.household.address.as_ref().map(|t| t.as_str()),
+                point.map(|p| p.lat),
+                point.map(|p| p.lon),
+                next_change,
+                // A later revision corrects a visit; it is not another visit.
+                i64::from(visit.revision.get() == 1),
+                visit.outcome,
+                c.people.get(),
+                c.smartphones.get(),
+                c.already_installed.get(),
+                c.installed_now.get(),
+            ])?;
+            next_change += 1;
+            receipts.push(Receipt {
+                index: index as u32,
+                id,
+                revision,
+                status: ReceiptStatus::Stored,
+                server_seq: Some(server_seq),
+                error: None,
+            });
+        }
+        tx.prepare_cached(
+            "INSERT INTO devices (id, first_seen_ms, last_seen_ms, clock_skew_ms, pushes) VALUES (?1, ?2, ?2, ?3, 1)
+             ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,
+                clock_skew_ms = excluded.clock_skew_ms, pushes = devices.pushes + 1",
+        )?
+        .execute(params![device.as_bytes().as_slice(), now_ms, batch.clock_skew_ms])?;
+    }
+    tx.commit()?;
+    // Only after commit: a rolled-back batch leaves the counter where it was.
+    w.next_change = next_change;
+    Ok(receipts)
+}
+
+/// An area as held: parent, name, division type, boundary.
+type HeldArea = (Option<String>, String, Option<String>, Option<String>);
+
+fn import_tx(w: &mut Writer, areas: Vec<AreaRecord>) -> Result<ImportSummary, StoreError> {
+    let tx = w
+        .conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut summary = ImportSummary::default();
+    {
+        let mut existing: HashMap<String, HeldArea> = HashMap::new();
+        {
+            let mut st = tx.prepare("SELECT code, parent_code, name, division_type, boundary FROM areas")?;
+            let rows = st.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            })?;
+            for row in rows {
+                let (code, rest) = row?;
+                existing.insert(code, rest);
+            }
+        }
+        let ordered = order_parents_first(areas, |c| existing.contains_key(c.as_str()))
+            .map_err(|e| StoreError::Import(e.to_string()))?;
+        let mut upsert = tx.prepare(
+            "INSERT INTO areas (code, parent_code, name, name_search, sort_key, division_type, level, path, boundary)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '', ?7)
+             ON CONFLICT (code) DO UPDATE SET parent_code = excluded.parent_code, name = excluded.name,
+                name_search = excluded.name_search, sort_key = excluded.sort_key,
+                division_type = excluded.division_type, boundary = COALESCE(excluded.boundary, areas.boundary)",
+        )?;
+        for a in &ordered {
+            let parent = a.parent.as_ref().map(|p| p.to_string());
+            let name = a.name.to_string();
+            let key: Vec<u8> = vietnamese_sort_key(&name)
+                .iter()
+                .flat_map(|k| k.to_be_bytes())
+                .collect();
+            match existing.get(a.code.as_str()) {
+                Some((p, n, d, b))
+                    if *p == parent
+                        && *n == name
+                        && *d == a.division_type
+                        && (a.boundary.is_none() || *b == a.boundary) =>
+                {
+                    summary.unchanged += 1;
+                    continue;
+                }
+                Some(_) => summary.updated += 1,
+                None => summary.inserted += 1,
+            }
+            upsert.execute(params![
+                a.code.as_str(),
+                parent,
+                name,
+                fold_for_search(&name),
+                key,
+                a.division_type,
+                a.boundary
+            ])?;
+        }
+        if summary.inserted + summary.updated > 0 {
+            recompute_paths(&tx)?;
+        }
+    }
+    tx.commit()?;
+    let mut st = w.conn.prepare("SELECT code FROM areas")?;
+    w.areas = st
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<HashSet<_>, _>>()?;
+    Ok(summary)
+}
+
+/// Paths and levels follow the parent links; recomputed whole so a re-parented area carries its
+/// descendants along.
+fn recompute_paths(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    let mut parent_of: HashMap<String, Option<String>> = HashMap::new();
+    {
+        let mut st = tx.prepare("SELECT code, parent_code FROM areas")?;
+        for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))? {
+            let (c, p) = row?;
+            parent_of.insert(c, p);
+        }
+    }
+    let mut update =
+        tx.prepare("UPDATE areas SET path = ?2, level = ?3 WHERE code = ?1 AND (path <> ?2 OR level <> ?3)")?;
+    for code in parent_of.keys() {
+        let mut chain = vec![code.clone()];
+        let mut cur = parent_of.get(code).cloned().flatten();
+        while let Some(p) = cur {
+            if chain.len() > 64 {
+                return Err(StoreError::Import(format!(
+                    "area {code} sits in a cycle of parent links"
+                )));
+            }
+            cur = parent_of.get(&p).cloned().flatten();
+            chain.push(p);
+        }
+        chain.reverse();
+        let path = format!("/{}/", chain.join("/"));
+        update.execute(params![code, path, (chain.len() - 1) as i64])?;
+    }
+    Ok(())
+}
+
+fn area_path(conn: &Connection, area: &AreaCode) -> Result<Option<(String, String)>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT path, name FROM areas WHERE code = ?1")?
+        .query_row([area.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+fn area_dto(r: &rusqlite::Row<'_>) -> rusqlite::Result<AreaDto> {
+    Ok(AreaDto {
+        code: r.get(0)?,
+        parent: r.get(1)?,
+        name: r.get(2)?,
+        division_type: r.get(3)?,
+        level: r.get(4)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn import_areas(&self, areas: Vec<AreaRecord>) -> Result<ImportSummary, StoreError> {
+        self.write(move |w| import_tx(w, areas)).await
+    }
+
+    async fn ingest(&self, batch: IngestBatch) -> Result<Vec<Receipt>, StoreError> {
+        self.write(move |w| ingest_tx(w, &batch)).await
+    }
+
+    async fn pull(
+        &self,
+        area: &AreaCode,
+        cursor: i64,
+        limit: u32,
+        campaign: &Campaign,
+    ) -> Result<Option<PullResponse>, StoreError> {
+        let area = area.clone();
+        let revisit: HashSet<String> = campaign
+            .outcomes
+            .iter()
+            .filter(|o| o.revisit)
+            .map(|o| o.code.clone())
+            .collect();
+        self.read(move |conn| {
+            let Some((path, _)) = area_path(conn, &area)? else {
+                return Ok(None);
+            };
+            let (lo, hi) = subtree_range(&path);
+            let areas = if cursor == 0 {
+                let mut st = conn.prepare_cached(
+                    "SELECT code, parent_code, name, division_type, level FROM areas
+                     WHERE path >= ?1 AND path < ?2 ORDER BY level, sort_key",
+                )?;
+                st.query_map(params![lo, hi], area_dto)?
+                    .collect::<Result<Vec<_>, _>>()?
+            } else {
+                Vec::new()
+            };
+            let mut st = conn.prepare_cached(
+                "SELECT h.id, h.area_code, h.address, h.lat, h.lon, h.visits, h.latest_outcome, h.updated_seq
+                 FROM households h JOIN areas a ON a.code = h.area_code
+                 WHERE a.path >= ?1 AND a.path < ?2 AND h.updated_seq > ?3
+                 ORDER BY h.updated_seq LIMIT ?4",
+            )?;
+            let mut households = st
+                .query_map(params![lo, hi, cursor, i64::from(limit) + 1], |r| {
+                    let latest_outcome: Option<String> = r.get(6)?;
+                    Ok(HouseholdDto {
+                        id: uuid_of(r.get(0)?),
+                        area_code: r.get(1)?,
+                        address: r.get(2)?,
+                        lat: r.get(3)?,
+                        lon: r.get(4)?,
+                        visits: r.get(5)?,
+                        revisit_due: latest_outcome.as_ref().is_some_and(|o| revisit.contains(o)),
+                        latest_outcome,
+                        updated_seq: r.get(7)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let has_more = households.len() > limit as usize;
+            households.truncate(limit as usize);
+            let next_cursor = households.last().map(|h| h.updated_seq).unwrap_or(cursor);
+            Ok(Some(PullResponse {
+                areas,
+                households,
+                next_cursor,
+                has_more,
+            }))
+        })
+        .await
+    }
+
+    async fn coverage(&self, area: &AreaCode) -> Result<Option<Coverage>, StoreError> {
+        let area = area.clone();
+        self.read(move |conn| {
+            let Some((path, name)) = area_path(conn, &area)? else {
+                return Ok(None);
+            };
+            let (lo, hi) = subtree_range(&path);
+            let mut st = conn.prepare_cached(
+                "SELECT h.latest_outcome, COUNT(*), SUM(h.visits), SUM(COALESCE(h.smartphones, 0)),
+                        SUM(COALESCE(h.already_installed, 0)), SUM(COALESCE(h.installed_now, 0))
+                 FROM households h JOIN areas a ON a.code = h.area_code
+                 WHERE a.path >= ?1 AND a.path < ?2
+                 GROUP BY h.latest_outcome",
+            )?;
+            let mut cov = Coverage {
+                area_code: area.to_string(),
+                area_name: name,
+                households_known: 0,
+                households_visited: 0,
+                by_outcome: BTreeMap::new(),
+                visits: 0,
+                smartphones_seen: 0,
+                already_installed: 0,
+                installed_now: 0,
+                coverage_rate: None,
+                install_rate: None,
+            };
+            let mut rows = st.query(params![lo, hi])?;
+            while let Some(r) = rows.next()? {
+                let outcome: Option<String> = r.get(0)?;
+                let n: i64 = r.get(1)?;
+                cov.households_known += n;
+                cov.visits += r.get::<_, i64>(2)?;
+                cov.smartphones_seen += r.get::<_, i64>(3)?;
+                cov.already_installed += r.get::<_, i64>(4)?;
+                cov.installed_now += r.get::<_, i64>(5)?;
+                if let Some(o) = outcome {
+                    cov.households_visited += n;
+                    cov.by_outcome.insert(o, n);
+                }
+            }
+            Ok(Some(cov.with_rates()))
+        })
+        .await
+    }
+
+    async fn child_areas(&self, parent: Option<&AreaCode>) -> Result<Vec<AreaDto>, StoreError> {
+        let parent = parent.map(|p| p.to_string());
+        self.read(move |conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT code, parent_code, name, division_type, level FROM areas
+                 WHERE parent_code IS ?1 ORDER BY sort_key",
+            )?;
+            Ok(st.query_map([parent], area_dto)?.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn add_households(&self, households: Vec<NewHousehold>) -> Result<u64, StoreError> {
+        self.write(move |w| {
+            let tx = w
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut added = 0;
+            let mut next_change = w.next_change;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO households (id, area_code, address, lat, lon, updated_seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+                )?;
+                for h in &households {
+                    if !w.areas.contains(h.area_code.as_str()) {
+                        return Err(StoreError::Import(format!(
+                            "household {}: unknown area {}",
+                            h.id, h.area_code
+                        )));
+                    }
+                    let n = st.execute(params![
+                        h.id.uuid().as_bytes().as_slice(),
+                        h.area_code.as_str(),
+                        h.address,
+                        h.lat,
+                        h.lon,
+                        next_change
+                    ])?;
+                    if n > 0 {
+                        added += 1;
+                        next_change += 1;
+                    }
+                }
+            }
+            tx.commit()?;
+            w.next_change = next_change;
+            Ok(added)
+        })
+        .await
+    }
+
+    async fn counts(&self) -> Result<StoreCounts, StoreError> {
+        self.read(|conn| {
+            Ok(conn.query_row(
+                "SELECT (SELECT COUNT(*) FROM areas), (SELECT COUNT(*) FROM households),
+                        (SELECT COUNT(*) FROM visits), (SELECT COUNT(*) FROM devices)",
+                [],
+                |r| {
+                    Ok(StoreCounts {
+                        areas: r.get(0)?,
+                        households: r.get(1)?,
+                        visits: r.get(2)?,
+                        devices: r.get(3)?,
+                    })
+                },
+            )?)
+        })
+        .await
+    }
+}
+
+/// For tests and tools: the ids held for a device, in receive order.
+pub fn visit_ids(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut st = conn.prepare("SELECT id, revision FROM visits ORDER BY server_seq")?;
+    let rows = st.query_map([], |r| Ok((uuid_of(r.get(0)?), r.get(1)?)))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}

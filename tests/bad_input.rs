@@ -1,0 +1,280 @@
+//! Bad input over HTTP: each is answered with a 4xx and a JSON error that names what is wrong,
+//! and the server keeps serving.
+
+use doorstep_tests::{TestDevice, TestServer};
+use serde_json::{Value, json};
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+fn valid_record(device: &mut TestDevice) -> (String, Value) {
+    device.record(1);
+    let store = device.store.lock().unwrap();
+    let entry = store.next_batch(1).unwrap().remove(0);
+    (
+        store.device_id().to_string(),
+        serde_json::from_str(&entry.body).unwrap(),
+    )
+}
+
+fn envelope(device_id: &str, records: Vec<Value>) -> Value {
+    json!({"device_id": device_id, "sent_at": chrono::Utc::now().to_rfc3339(), "records": records})
+}
+
+async fn expect_error(server: &TestServer, headers: &[(&str, &str)], body: Vec<u8>, status: u16, code: &str) -> Value {
+    let (got, resp) = server.post("/api/v1/sync/push", headers, body).await;
+    assert_eq!(got, status, "{resp}");
+    let err = &resp["error"];
+    assert_eq!(err["code"], code, "{resp}");
+    assert!(!err["message"].as_str().unwrap_or("").is_empty(), "{resp}");
+    assert!(!err["messages"]["en"].as_str().unwrap_or("").is_empty());
+    assert!(!err["messages"]["vi"].as_str().unwrap_or("").is_empty());
+    assert_eq!(server.get("/healthz").await.0, 200, "the server keeps serving");
+    resp
+}
+
+/// A record with one field changed is refused with that field named, in a 422 with receipts.
+async fn expect_field(server: &TestServer, device_id: &str, record: Value, field: &str, code: &str) {
+    let body = envelope(device_id, vec![record]).to_string().into_bytes();
+    let resp = expect_error(server, &[JSON], body, 422, code).await;
+    assert_eq!(resp["error"]["field"], field, "{resp}");
+    assert_eq!(resp["receipts"][0]["status"], "rejected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_envelopes() {
+    let server = TestServer::spawn();
+    let mut device = TestDevice::new(1);
+    let (device_id, record) = valid_record(&mut device);
+
+    let r = expect_error(&server, &[JSON], b"{\"device_id\": ".to_vec(), 400, "malformed_json").await;
+    assert!(r["error"]["message"].as_str().unwrap().contains("line 1"), "{r}");
+    expect_error(&server, &[JSON], b"[1,2,3]".to_vec(), 400, "malformed_json").await;
+    // Wrong type in the envelope names the field.
+    let r = expect_error(
+        &server,
+        &[JSON],
+        br#"{"device_id": 5, "sent_at": "x", "records": []}"#.to_vec(),
+        400,
+        "malformed_json",
+    )
+    .await;
+    assert_eq!(r["error"]["field"], "device_id");
+    // Duplicate keys are refused, not silently merged.
+    let dup = format!(
+        r#"{{"device_id": "{device_id}", "device_id": "{device_id}", "sent_at": "2020-08-03T09:00:00+07:00", "records": []}}"#
+    );
+    expect_error(&server, &[JSON], dup.into_bytes(), 400, "malformed_json").await;
+    // Invalid UTF-8.
+    let mut bytes = envelope(&device_id, vec![record.clone()]).to_string().into_bytes();
+    bytes.splice(10..10, [0xff, 0xfe]);
+    expect_error(&server, &[JSON], bytes, 400, "invalid_utf8").await;
+    // Wrong content type and encoding.
+    let body = envelope(&device_id, vec![record.clone()]).to_string().into_bytes();
+    expect_error(
+        &server,
+        &[("content-type", "text/plain")],
+        body.clone(),
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    expect_error(
+        &server,
+        &[JSON, ("content-encoding", "br")],
+        body.clone(),
+        415,
+        "unsupported_encoding",
+    )
+    .await;
+    // Bad device id and clock.
+    let mut e = envelope(&device_id, vec![]);
+    e["device_id"] = json!("nope");
+    let r = expect_error(&server, &[JSON], e.to_string().into_bytes(), 400, "not_uuid").await;
+    assert_eq!(r["error"]["field"], "device_id");
+    let mut e = envelope(&device_id, vec![]);
+    e["sent_at"] = json!("yesterday");
+    expect_error(&server, &[JSON], e.to_string().into_bytes(), 400, "not_a_timestamp").await;
+    // Deep nesting stops at the decoder's depth limit.
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    expect_error(&server, &[JSON], deep.into_bytes(), 400, "malformed_json").await;
+    // NaN is not JSON.
+    let nan = envelope(&device_id, vec![record.clone()])
+        .to_string()
+        .replace("\"lat\":", "\"lat\":NaN,\"x\":");
+    expect_error(&server, &[JSON], nan.into_bytes(), 400, "malformed_json").await;
+    assert_eq!(server.visit_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_fields_are_named() {
+    let server = TestServer::spawn();
+    let mut device = TestDevice::new(2);
+    let (device_id, record) = valid_record(&mut device);
+    let with = |path: &[&str], v: Value| {
+        let mut r = record.clone();
+        let mut cur = &mut r;
+        for p in &path[..path.len() - 1] {
+            cur = &mut cur[*p];
+        }
+        cur[path[path.len() - 1]] = v;
+        r
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (with(&["people"], json!("four")), "people", "malformed"),
+        (with(&["people"], json!(-3)), "people", "negative"),
+        (with(&["installed_now"], json!(1e300)), "installed_now", "malformed"),
+        (
+            with(
+                &["smartphones"],
+                json!(99_999_999_999_999_999_999_u128.to_string().parse::<f64>().unwrap()),
+            ),
+            "smartphones",
+            "malformed",
+        ),
+        (with(&["outcome"], json!("maybe_later")), "outcome", "unknown_outcome"),
+        (with(&["location", "lat"], json!(1e300)), "location.lat", "out_of_range"),
+        (with(&["location", "lon"], json!(200.0)), "location.lon", "out_of_range"),
+        (
+            with(&["location", "accuracy_m"], json!(-1.0)),
+            "location.accuracy_m",
+            "accuracy_not_positive",
+        ),
+        (
+            with(&["visited_at"], json!("9999-12-31T23:59:59+07:00")),
+            "visited_at",
+            "in_future",
+        ),
+        (
+            with(&["household", "address"], json!("a\u{0007}b")),
+            "household.address",
+            "control_characters",
+        ),
+        (with(&["notes"], json!("x".repeat(5000))), "notes", "too_long"),
+        (with(&["leaflet_given"], json!("yes")), "leaflet_given", "malformed"),
+        (
+            with(&["id"], json!("67e55044-10b1-426f-9247-bb680e5fe0c8")),
+            "id",
+            "not_uuid_v7",
+        ),
+        (with(&["area_code"], json!("<script>")), "area_code", "bad_area_code"),
+    ];
+    for (r, field, code) in cases {
+        expect_field(&server, &device_id, r, field, code).await;
+    }
+    // Infinity written as a number too large for f64 is refused by the decoder, naming the field.
+    let text = envelope(&device_id, vec![record.clone()]).to_string();
+    let lat = record["location"]["lat"].to_string();
+    let inf = text.replacen(&format!("\"lat\":{lat}"), "\"lat\":1e999", 1);
+    assert_ne!(inf, text);
+    let (status, resp) = server.post("/api/v1/sync/push", &[JSON], inf.into_bytes()).await;
+    assert!(status == 400 || status == 422, "{resp}");
+    assert!(
+        resp["error"]["field"].as_str().unwrap_or("").contains("lat") || resp["error"]["code"] == "malformed_json",
+        "{resp}"
+    );
+    assert_eq!(server.visit_count(), 0);
+    // NFD Vietnamese text is stored as NFC.
+    let nfd = with(&["household", "address"], json!("Xo\u{0301}m \u{0110}o\u{0302}ng"));
+    let (status, resp) = server.push_json(&envelope(&device_id, vec![nfd])).await;
+    assert_eq!(status, 200, "{resp}");
+    let address: String = server
+        .open_db()
+        .query_row("SELECT address FROM households", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(address, "Xóm Đông");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn size_limits_hold_before_and_after_decompression() {
+    let server = TestServer::spawn();
+    let mut device = TestDevice::new(3);
+    let (device_id, record) = valid_record(&mut device);
+
+    // Over the raw limit (8 MiB).
+    let mut big = envelope(&device_id, vec![record.clone()]);
+    big["padding"] = json!("x".repeat(9 << 20));
+    expect_error(&server, &[JSON], big.to_string().into_bytes(), 413, "too_large").await;
+
+    // A zstd bomb: 1 GiB of spaces compresses to about 40 KiB; refused at the 32 MiB limit.
+    let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 19).unwrap();
+    let chunk = vec![b' '; 1 << 20];
+    for _ in 0..1024 {
+        std::io::Write::write_all(&mut encoder, &chunk).unwrap();
+    }
+    let bomb = encoder.finish().unwrap();
+    assert!(bomb.len() < 1 << 20);
+    expect_error(
+        &server,
+        &[JSON, ("content-encoding", "zstd")],
+        bomb,
+        413,
+        "too_large_decompressed",
+    )
+    .await;
+
+    // Truncated zstd.
+    let good = zstd::encode_all(envelope(&device_id, vec![record.clone()]).to_string().as_bytes(), 3).unwrap();
+    expect_error(
+        &server,
+        &[JSON, ("content-encoding", "zstd")],
+        good[..good.len() / 2].to_vec(),
+        400,
+        "bad_compression",
+    )
+    .await;
+    // The whole one is fine.
+    let (status, resp) = server
+        .post("/api/v1/sync/push", &[JSON, ("content-encoding", "zstd")], good)
+        .await;
+    assert_eq!(status, 200, "{resp}");
+    assert_eq!(server.visit_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_and_routes() {
+    let server = TestServer::spawn();
+    for (path, status, code) in [
+        ("/api/v1/coverage?area=77777", 404, "unknown_area"),
+        ("/api/v1/coverage?area=%3Cx%3E", 400, "bad_area_code"),
+        ("/api/v1/coverage", 400, "bad_query"),
+        ("/api/v1/sync/pull?area=42&cursor=abc", 400, "bad_query"),
+        ("/api/v1/nothing-here", 404, "not_found"),
+    ] {
+        let (got, body) = server.get(path).await;
+        assert_eq!(
+            (got, body["error"]["code"].as_str().unwrap_or("")),
+            (status, code),
+            "{path}: {body}"
+        );
+    }
+    let (got, body) = server.post("/api/v1/coverage?area=42", &[], vec![]).await;
+    assert_eq!(
+        (got, body["error"]["code"].as_str().unwrap()),
+        (405, "method_not_allowed")
+    );
+    let (got, spec) = server.get("/api/openapi.json").await;
+    assert_eq!(got, 200);
+    for path in ["/api/v1/sync/push", "/api/v1/sync/pull", "/api/v1/coverage", "/healthz"] {
+        assert!(
+            spec["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    // Vietnamese by default, English when asked.
+    let resp = reqwest::Client::new()
+        .get(format!("{}/api/v1/coverage?area=77777", server.url))
+        .header("accept-language", "en-US,en;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("not known"),
+        "{body}"
+    );
+    let (_, body) = server.get("/api/v1/coverage?area=77777").await;
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("không có"),
+        "{body}"
+    );
+}

@@ -1,0 +1,201 @@
+//! The `doorstep` command as a user meets it: help, area import, simulate, the demo.
+
+use std::time::Duration;
+
+use doorstep_tests::{TestServer, doorstep, doorstep_bin, root, wait_until};
+use serde_json::Value;
+
+#[test]
+fn every_subcommand_has_help() {
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["admin", "--help"],
+        &["admin", "import-areas", "--help"],
+        &["simulate", "--help"],
+    ] {
+        let (ok, out, err) = doorstep(args);
+        assert!(ok, "{args:?}: {err}");
+        assert!(out.contains("Usage:"), "{args:?}: {out}");
+    }
+}
+
+fn import(db: &str, file: &std::path::Path) -> (bool, String, String) {
+    doorstep(&["admin", "--db", db, "import-areas", &file.to_string_lossy()])
+}
+
+fn area_count(db: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM areas", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn both_trees_import_and_reimport_changes_nothing() {
+    for (file, count) in [
+        ("ha-tinh-2020-three-tier.json", 223),
+        ("ha-tinh-2025-two-tier.json", 70),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let db = format!("sqlite:{}", path.display());
+        let file = root().join("data/areas").join(file);
+        let (ok, out, err) = import(&db, &file);
+        assert!(ok, "{err}");
+        let first: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(first["inserted"], count, "{out}");
+        let (ok, out, _) = import(&db, &file);
+        assert!(ok);
+        let again: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(
+            (
+                again["inserted"].as_i64(),
+                again["updated"].as_i64(),
+                again["unchanged"].as_i64()
+            ),
+            (Some(0), Some(0), Some(count))
+        );
+        assert_eq!(area_count(&path), count);
+    }
+}
+
+#[test]
+fn a_malformed_area_file_is_refused_whole_with_the_place_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let db = format!("sqlite:{}", path.display());
+    let bad = dir.path().join("bad.json");
+    // The third commune's code is not a code: nothing of the file may land.
+    std::fs::write(
+        &bad,
+        r#"{"province": {"code": 42, "name": "Hà Tĩnh", "communes": [
+            {"code": 1, "name": "Xã Một"},
+            {"code": 2, "name": "Xã Hai"},
+            {"code": "3 3", "name": "Xã Ba"}]}}"#,
+    )
+    .unwrap();
+    let (ok, _, err) = import(&db, &bad);
+    assert!(!ok);
+    assert!(err.contains("province.communes[2]"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(area_count(&path), 0);
+
+    std::fs::write(
+        &bad,
+        "{\"province\": {\"code\": 42,\n\"name\": \"x\"\n\"communes\": []}}",
+    )
+    .unwrap();
+    let (ok, _, err) = import(&db, &bad);
+    assert!(!ok);
+    assert!(err.contains("line 3"), "{err}");
+
+    // GeoJSON villages under a commune that is not there are refused; after the tree, accepted.
+    let villages = dir.path().join("villages.geojson");
+    std::fs::write(
+        &villages,
+        r#"{"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"code": "18073-01", "name": "Tổ dân phố 1", "parent_code": "18073"},
+             "geometry": {"type": "Polygon", "coordinates": [[[105.90,18.34],[105.91,18.34],[105.91,18.35],[105.90,18.34]]]}}]}"#,
+    )
+    .unwrap();
+    let (ok, _, err) = import(&db, &villages);
+    assert!(!ok);
+    assert!(err.contains("parent 18073"), "{err}");
+    assert!(import(&db, &root().join("data/areas/ha-tinh-2020-three-tier.json")).0);
+    let (ok, out, err) = import(&db, &villages);
+    assert!(ok, "{err}");
+    assert!(out.contains("\"inserted\":1"), "{out}");
+    let level: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT level FROM areas WHERE code = '18073-01'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(level, 3, "province 0 > district 1 > commune 2 > village 3");
+}
+
+#[test]
+fn simulate_prints_json_last_and_records_even_with_no_server() {
+    let port = doorstep_tests::free_port();
+    let (ok, out, err) = doorstep(&[
+        "simulate",
+        "--server",
+        &format!("http://127.0.0.1:{port}"),
+        "--devices",
+        "2",
+        "--visits",
+        "5",
+        "--sync-timeout",
+        "1",
+    ]);
+    assert!(ok, "{err}");
+    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(last["recorded"], 10);
+    assert_eq!(last["confirmed"], 0);
+    assert_eq!(last["pending"], 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_against_a_server_confirms_everything() {
+    let server = TestServer::spawn();
+    let (ok, out, err) = doorstep(&[
+        "simulate",
+        "--server",
+        &server.url,
+        "--devices",
+        "3",
+        "--visits",
+        "40",
+        "--area",
+        "443",
+    ]);
+    assert!(ok, "{err}");
+    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (
+            last["recorded"].as_i64(),
+            last["confirmed"].as_i64(),
+            last["rejected"].as_i64()
+        ),
+        (Some(120), Some(120), Some(0))
+    );
+    assert_eq!(server.coverage("443").await["visits"], 120);
+}
+
+#[test]
+fn serve_demo_shows_data_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let mut child = std::process::Command::new(doorstep_bin())
+        .args([
+            "serve",
+            "--demo",
+            "--db",
+            &format!("sqlite:{}", db.display()),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let visits = || -> i64 {
+        rusqlite::Connection::open(&db)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT COUNT(DISTINCT outcome) * 100000 + COUNT(*) FROM visits",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap_or(0)
+    };
+    let ready = wait_until(Duration::from_secs(120), || visits() >= 7 * 100_000 + 2_000);
+    let households: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM households", [], |r| r.get(0))
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ready, "demo visits: {}", visits());
+    assert!(households >= 4_000, "{households}");
+}

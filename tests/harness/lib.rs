@@ -1,0 +1,311 @@
+//! The one test harness: spawns the real `doorstep serve` binary on a random port of 127.0.0.1
+//! with a fresh database per test (the Hà Tĩnh 2020 tree imported), and stops it on drop.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{FixedOffset, Utc};
+use doorstep_device::{DeviceStore, SyncClient, SyncConfig, VisitDraft};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+/// The workspace root, for data files.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+pub fn three_tier_file() -> PathBuf {
+    root().join("data/areas/ha-tinh-2020-three-tier.json")
+}
+
+/// The `doorstep` binary under test. `DOORSTEP_BIN` names it when the test script has built it;
+/// otherwise it is built here (once per test process; cargo makes that a no-op when fresh), since
+/// cargo builds another package's binaries only on request.
+pub fn doorstep_bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("DOORSTEP_BIN") {
+            return PathBuf::from(bin);
+        }
+        let exe = std::env::current_exe().expect("test binary path");
+        let dir = exe.parent().and_then(Path::parent).expect("target directory");
+        let profile_release = dir.file_name().is_some_and(|n| n == "release");
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo
+            .args(["build", "--quiet", "-p", "doorstep", "--bin", "doorstep"])
+            .current_dir(root());
+        if profile_release {
+            cargo.arg("--release");
+        }
+        let status = cargo.status().expect("run cargo build");
+        assert!(status.success(), "building the doorstep binary failed");
+        dir.join("doorstep")
+    })
+    .clone()
+}
+
+/// Runs `doorstep` with arguments to completion; returns (success, stdout, stderr).
+pub fn doorstep(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(doorstep_bin())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run doorstep");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub port: u16,
+    pub db: PathBuf,
+    child: Option<Child>,
+    // Kept so the folder outlives the server.
+    _dir: Arc<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// A fresh database with the Hà Tĩnh 2020 tree, served on a random port.
+    pub fn spawn() -> TestServer {
+        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let db = dir.path().join("server.db");
+        import_areas(&db, &three_tier_file());
+        let mut s = TestServer {
+            url: String::new(),
+            port: 0,
+            db,
+            child: None,
+            _dir: dir,
+        };
+        s.start(0);
+        s
+    }
+
+    /// Prepares a database and a port but does not start the server: for "the server is down".
+    pub fn prepare_stopped() -> TestServer {
+        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let db = dir.path().join("server.db");
+        import_areas(&db, &three_tier_file());
+        let port = free_port();
+        TestServer {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            db,
+            child: None,
+            _dir: dir,
+        }
+    }
+
+    /// Starts (again) on the same database, on `port` (0 = any free one).
+    pub fn start(&mut self, port: u16) {
+        let mut child = Command::new(doorstep_bin())
+            .args([
+                "serve",
+                "--db",
+                &format!("sqlite:{}", self.db.display()),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn doorstep serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("doorstep listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server did not start within 30 s");
+        self.port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        self.url = url;
+        self.child = Some(child);
+    }
+
+    /// Starts on the port chosen before (see [`TestServer::prepare_stopped`] and [`TestServer::kill`]).
+    pub fn start_again(&mut self) {
+        let port = self.port;
+        // The port was just released; a moment of TIME_WAIT does not stop a listener on Linux.
+        self.start(port);
+    }
+
+    /// SIGKILL: no goodbye, no flush, like a power cut of the process.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Opens the server's database read-only, to compare stores directly.
+    pub fn open_db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(&self.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open server db")
+    }
+
+    pub fn visit_count(&self) -> i64 {
+        self.open_db()
+            .query_row("SELECT COUNT(*) FROM visits", [], |r| r.get(0))
+            .unwrap_or(0)
+    }
+
+    /// Every (id, revision) the server holds, with how many times.
+    pub fn visit_ids(&self) -> Vec<(String, i64)> {
+        doorstep_server::sqlite::visit_ids(&self.open_db()).expect("visit ids")
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let resp = reqwest::get(format!("{}{path}", self.url)).await.expect("GET");
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.expect("body");
+        (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, serde_json::Value) {
+        let mut req = reqwest::Client::new().post(format!("{}{path}", self.url)).body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("POST");
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.expect("body");
+        (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn push_json(&self, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        self.post(
+            "/api/v1/sync/push",
+            &[("content-type", "application/json")],
+            body.to_string().into_bytes(),
+        )
+        .await
+    }
+
+    pub async fn coverage(&self, area: &str) -> serde_json::Value {
+        let (status, body) = self.get(&format!("/api/v1/coverage?area={area}")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn import_areas(db: &Path, file: &Path) {
+    let (ok, out, err) = doorstep(&[
+        "admin",
+        "--db",
+        &format!("sqlite:{}", db.display()),
+        "import-areas",
+        &file.to_string_lossy(),
+    ]);
+    assert!(ok, "import failed: {out} {err}");
+}
+
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// A device on disk, as the app or the simulator holds it.
+pub struct TestDevice {
+    pub store: Arc<Mutex<DeviceStore>>,
+    pub dir: tempfile::TempDir,
+    rng: StdRng,
+}
+
+/// Communes of Thành phố Hà Tĩnh (district 436) in the 2020 tree.
+pub const COMMUNES_436: &[&str] = &["18073", "18077", "18079", "18082", "18085"];
+
+impl TestDevice {
+    pub fn new(seed: u64) -> TestDevice {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DeviceStore::open(&dir.path().join("device.db")).expect("open device");
+        TestDevice {
+            store: Arc::new(Mutex::new(store)),
+            dir,
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    pub fn draft(&mut self, n: usize) -> VisitDraft {
+        let area = COMMUNES_436[n % COMMUNES_436.len()];
+        doorstep::generate::visit(
+            &mut self.rng,
+            None,
+            area,
+            doorstep::generate::base_point(area, Some("436")),
+        )
+    }
+
+    /// Records `n` random visits and returns the drafts.
+    pub fn record(&mut self, n: usize) -> Vec<VisitDraft> {
+        let offset = FixedOffset::east_opt(7 * 3600).expect("offset");
+        (0..n)
+            .map(|i| {
+                let d = self.draft(i);
+                self.store
+                    .lock()
+                    .expect("lock")
+                    .record_visit(&d, Utc::now().with_timezone(&offset))
+                    .expect("record");
+                d
+            })
+            .collect()
+    }
+
+    pub fn client(&self, server: &str, batch_size: usize) -> SyncClient {
+        SyncClient::new(SyncConfig {
+            server: server.to_string(),
+            batch_size,
+            initial_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(200),
+            request_timeout: Duration::from_secs(10),
+            ..SyncConfig::default()
+        })
+        .expect("client")
+    }
+
+    pub fn pending(&self) -> u64 {
+        self.store.lock().expect("lock").queue().expect("queue").pending
+    }
+
+    pub fn recorded_ids(&self) -> Vec<(String, i64)> {
+        self.store.lock().expect("lock").recorded_ids().expect("ids")
+    }
+}
+
+/// Waits until `f` holds or the time is up.
+pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    f()
+}
