@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -88,11 +87,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let state = AppState {
-        store: store.clone(),
-        campaign: Arc::new(Campaign::bluezone()),
-        limits: Arc::new(Limits::default()),
-    };
+    let state = AppState::new(store.clone(), Campaign::bluezone(), Limits::default());
     if args.demo {
         demo::prepare(store.as_ref()).await?;
     }

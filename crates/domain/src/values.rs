@@ -17,7 +17,12 @@ pub struct Text(String);
 
 impl Text {
     pub fn parse(field: &str, raw: &str, max: usize, multiline: bool) -> Result<Text, FieldError> {
-        let normalized: String = raw.trim().nfc().collect();
+        let trimmed = raw.trim();
+        // Most text arrives in NFC already; the quick check spares re-composing it.
+        let normalized: String = match unicode_normalization::is_nfc_quick(trimmed.chars()) {
+            unicode_normalization::IsNormalized::Yes => trimmed.to_string(),
+            _ => trimmed.nfc().collect(),
+        };
         if normalized.is_empty() {
             return Err(FieldError::new(field, ErrorKind::Empty));
         }

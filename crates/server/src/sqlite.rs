@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use doorstep_domain::Campaign;
 use doorstep_domain::area::{AreaRecord, fold_for_search, order_parents_first, vietnamese_sort_key};
 use doorstep_domain::error::{ErrorKind, FieldError};
 use doorstep_domain::protocol::{AreaDto, Coverage, ErrorBody, HouseholdDto, PullResponse, Receipt, ReceiptStatus};
 use doorstep_domain::values::AreaCode;
-use doorstep_domain::{Campaign, Visit};
 use rusqlite::{Connection, OptionalExtension, params};
-use sha2::{Digest, Sha256};
 
+pub use crate::store::content_hash;
 use crate::store::{ImportSummary, Incoming, IngestBatch, NewHousehold, Store, StoreCounts, StoreError};
 
 /// `PRAGMA application_id` of a Doorstep server database ("DSRV"), so a foreign file is refused.
@@ -109,8 +109,12 @@ struct Writer {
     areas: HashSet<String>,
 }
 
+type Reply = tokio::sync::oneshot::Sender<Result<Vec<Receipt>, StoreError>>;
+
 pub struct SqliteStore {
     writer: Arc<Mutex<Writer>>,
+    /// Push batches waiting for the writer; see [`ingest_group`].
+    queued: Arc<Mutex<Vec<(IngestBatch, Reply)>>>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
     path: PathBuf,
@@ -180,6 +184,7 @@ impl SqliteStore {
                 next_change,
                 areas,
             })),
+            queued: Arc::new(Mutex::new(Vec::new())),
             readers: Arc::new(readers),
             next_reader: AtomicUsize::new(0),
             path: path.to_path_buf(),
@@ -230,12 +235,6 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The hash that tells a duplicate from an id re-used with other content: over the canonical
-/// record, so the same visit typed in NFD or NFC hashes alike.
-pub fn content_hash(visit: &Visit) -> [u8; 32] {
-    Sha256::digest(visit.canonical_json().as_bytes()).into()
-}
-
 fn rejected(
     index: usize,
     id: Option<String>,
@@ -253,14 +252,33 @@ fn rejected(
     }
 }
 
-fn ingest_tx(w: &mut Writer, batch: &IngestBatch) -> Result<Vec<Receipt>, StoreError> {
-    let now_ms = batch.received_at.timestamp_millis();
-    let device = batch.device_id.uuid();
+/// Stores several push batches in one transaction: under load the batches that queued while the
+/// previous commit was syncing share the next commit (group commit), so the fsync is paid once.
+/// Receipts are answered only after the commit.
+fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Vec<Vec<Receipt>>, StoreError> {
     let tx = w
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut receipts = Vec::with_capacity(batch.records.len());
     let mut next_change = w.next_change;
+    let receipts = batches
+        .iter()
+        .map(|b| ingest_batch(&tx, &w.areas, &mut next_change, b))
+        .collect::<Result<Vec<_>, _>>()?;
+    tx.commit()?;
+    // Only after commit: a rolled-back group leaves the counter where it was.
+    w.next_change = next_change;
+    Ok(receipts)
+}
+
+fn ingest_batch(
+    tx: &rusqlite::Transaction<'_>,
+    areas: &HashSet<String>,
+    next_change: &mut i64,
+    batch: &IngestBatch,
+) -> Result<Vec<Receipt>, StoreError> {
+    let now_ms = batch.received_at.timestamp_millis();
+    let device = batch.device_id.uuid();
+    let mut receipts = Vec::with_capacity(batch.records.len());
     {
         let mut insert_visit = tx.prepare_cached(
             "INSERT INTO visits (id, revision, device_id, device_seq, volunteer_id, household_id, area_code,
@@ -288,16 +306,16 @@ fn ingest_tx(w: &mut Writer, batch: &IngestBatch) -> Result<Vec<Receipt>, StoreE
                 installed_now = excluded.installed_now",
         )?;
         for (index, record) in batch.records.iter().enumerate() {
-            let visit = match record {
+            let (visit, hash) = match record {
                 Incoming::Invalid { id, revision, error } => {
                     receipts.push(rejected(index, id.clone(), *revision, error, batch.lang));
                     continue;
                 }
-                Incoming::Valid(v) => v,
+                Incoming::Valid { visit, hash } => (visit, hash),
             };
             let id = Some(visit.id.to_string());
             let revision = Some(visit.revision.get());
-            if !w.areas.contains(visit.area_code.as_str()) {
+            if !areas.contains(visit.area_code.as_str()) {
                 let e = FieldError::new(
                     "area_code",
                     ErrorKind::UnknownArea {
@@ -307,7 +325,6 @@ fn ingest_tx(w: &mut Writer, batch: &IngestBatch) -> Result<Vec<Receipt>, StoreE
                 receipts.push(rejected(index, id, revision, &e, batch.lang));
                 continue;
             }
-            let hash = content_hash(visit);
             let point = visit.location.point;
             let c = &visit.counts;
             let changed = insert_visit.execute(params![
@@ -343,7 +360,7 @@ fn ingest_tx(w: &mut Writer, batch: &IngestBatch) -> Result<Vec<Receipt>, StoreE
                     )
                     .optional()?;
                 receipts.push(match held {
-                    Some((seq, h)) if h == hash => Receipt {
+                    Some((seq, h)) if h == hash.as_slice() => Receipt {
                         index: index as u32,
                         id,
                         revision,
@@ -375,7 +392,7 @@ fn ingest_tx(w: &mut Writer, batch: &IngestBatch) -> Result<Vec<Receipt>, StoreE
                 visit.household.address.as_ref().map(|t| t.as_str()),
                 point.map(|p| p.lat),
                 point.map(|p| p.lon),
-                next_change,
+                *next_change,
                 // A later revision corrects a visit; it is not another visit.
                 i64::from(visit.revision.get() == 1),
                 visit.outcome,
@@ -384,7 +401,7 @@ fn ingest_tx(w: &mut Writer, batch: &IngestBatch) -> Result<Vec<Receipt>, StoreE
                 c.already_installed.get(),
                 c.installed_now.get(),
             ])?;
-            next_change += 1;
+            *next_change += 1;
             receipts.push(Receipt {
                 index: index as u32,
                 id,
@@ -401,9 +418,6 @@ fn ingest_tx(w: &mut Writer, batch: &IngestBatch) -> Result<Vec<Receipt>, StoreE
         )?
         .execute(params![device.as_bytes().as_slice(), now_ms, batch.clock_skew_ms])?;
     }
-    tx.commit()?;
-    // Only after commit: a rolled-back batch leaves the counter where it was.
-    w.next_change = next_change;
     Ok(receipts)
 }
 
@@ -534,7 +548,42 @@ impl Store for SqliteStore {
     }
 
     async fn ingest(&self, batch: IngestBatch) -> Result<Vec<Receipt>, StoreError> {
-        self.write(move |w| ingest_tx(w, &batch)).await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        lock(&self.queued).push((batch, reply));
+        let (writer, queued) = (self.writer.clone(), self.queued.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut w = lock(&writer);
+            // Whoever holds the writer takes every batch queued so far, ours or not.
+            let jobs = std::mem::take(&mut *lock(&queued));
+            if jobs.is_empty() {
+                return;
+            }
+            let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
+            match ingest_group(&mut w, &batches) {
+                Ok(all) => {
+                    for (receipts, reply) in all.into_iter().zip(replies) {
+                        let _ = reply.send(Ok(receipts));
+                    }
+                }
+                // One batch's failure must not fail its neighbours: try each alone.
+                Err(_) if batches.len() > 1 => {
+                    for (batch, reply) in batches.into_iter().zip(replies) {
+                        let result = ingest_group(&mut w, std::slice::from_ref(&batch)).map(|mut r| r.remove(0));
+                        let _ = reply.send(result);
+                    }
+                }
+                Err(e) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(StoreError::Db(e.to_string())));
+                    }
+                }
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Task("the writer dropped the batch".into()))?
     }
 
     async fn pull(

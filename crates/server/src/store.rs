@@ -29,12 +29,22 @@ impl From<rusqlite::Error> for StoreError {
 /// One record of a push batch after decoding and validation.
 #[derive(Debug, Clone)]
 pub enum Incoming {
-    Valid(Box<Visit>),
+    /// A valid visit and its [`content_hash`], computed before the write lock is taken.
+    Valid { visit: Box<Visit>, hash: [u8; 32] },
     Invalid {
         id: Option<String>,
         revision: Option<i64>,
         error: FieldError,
     },
+}
+
+/// The hash that tells a duplicate from an id re-used with other content: over the validated,
+/// NFC-normalised record, so the same visit typed in NFD or NFC hashes alike.
+pub fn content_hash(visit: &Visit) -> [u8; 32] {
+    use sha2::Digest;
+    let mut bytes = Vec::with_capacity(256);
+    visit.content_bytes(&mut bytes);
+    sha2::Sha256::digest(&bytes).into()
 }
 
 /// A push batch, ready to store.
