@@ -523,7 +523,8 @@ mod tests {
         let mut same_instant_other_text = base.clone();
         same_instant_other_text.visited_at = "2020-08-03T09:15:00.000+07:00".into();
         assert_eq!(bytes(&base), bytes(&same_instant_other_text));
-        let changes: Vec<Box<dyn Fn(&mut VisitInput)>> = vec![
+        type Change = Box<dyn Fn(&mut VisitInput)>;
+        let changes: Vec<Change> = vec![
             Box::new(|v| v.notes = Some("x".into())),
             Box::new(|v| v.household.address = None),
             Box::new(|v| v.leaflet_given = false),
