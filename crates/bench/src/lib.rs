@@ -3,6 +3,14 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{FixedOffset, Utc};
+use doorstep_domain::visit::{HouseholdInput, VisitInput};
+use doorstep_domain::{ValidationContext, Visit};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rusqlite::params;
 
 use doorstep_domain::Campaign;
 use doorstep_server::{AppState, Limits, Store};
@@ -47,4 +55,147 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Reads `NAME=value` from the environment, or the default.
 pub fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Communes the generated visits fall in (raw_insert creates exactly these areas).
+pub const COMMUNES: &[&str] = &["18073", "18077", "18079", "18082", "18085", "18406", "18673"];
+
+/// `n` valid visits from `devices` devices, as the server would hold them.
+pub fn make_visits(n: usize, devices: usize) -> Vec<(uuid::Uuid, Vec<Visit>)> {
+    let campaign = Campaign::bluezone();
+    let now = Utc::now().with_timezone(&FixedOffset::east_opt(7 * 3600).expect("offset"));
+    let ctx = ValidationContext {
+        campaign: &campaign,
+        device_now: Utc::now(),
+    };
+    let mut rng = StdRng::seed_from_u64(7);
+    (0..devices)
+        .map(|_| {
+            let device = uuid::Uuid::now_v7();
+            let volunteer = uuid::Uuid::now_v7();
+            let visits = (0..n / devices)
+                .map(|i| {
+                    let area = COMMUNES[i % COMMUNES.len()];
+                    let draft =
+                        doorstep::generate::visit(&mut rng, None, area, doorstep::generate::base_point(area, None));
+                    let input = VisitInput {
+                        id: uuid::Uuid::now_v7().to_string(),
+                        revision: 1,
+                        device_seq: i as i64 + 1,
+                        device_id: device.to_string(),
+                        volunteer_id: volunteer.to_string(),
+                        area_code: draft.area_code,
+                        household: HouseholdInput {
+                            id: uuid::Uuid::now_v7().to_string(),
+                            address: draft.address,
+                        },
+                        visited_at: now.to_rfc3339(),
+                        outcome: draft.outcome,
+                        reason: draft.reason,
+                        people: draft.people,
+                        smartphones: draft.smartphones,
+                        already_installed: draft.already_installed,
+                        installed_now: draft.installed_now,
+                        leaflet_given: draft.leaflet_given,
+                        location: draft.location,
+                        notes: draft.notes,
+                    };
+                    Visit::parse(&input, &ctx).expect("generated visits are valid")
+                })
+                .collect();
+            (device, visits)
+        })
+        .collect()
+}
+
+/// The physical limit: the same rows, same schema and pragmas, prepared statements, one transaction.
+pub fn raw_insert(dir: &std::path::Path, data: &[(uuid::Uuid, Vec<Visit>)]) -> f64 {
+    let mut conn = rusqlite::Connection::open(dir.join("raw.db")).expect("open");
+    conn.pragma_update(None, "journal_mode", "WAL").expect("wal");
+    conn.pragma_update(None, "synchronous", "FULL").expect("sync");
+    conn.pragma_update(None, "foreign_keys", "ON").expect("fk");
+    conn.execute_batch(doorstep_server::sqlite::schema_sql())
+        .expect("schema");
+    for c in COMMUNES {
+        conn.execute(
+            "INSERT INTO areas (code, name, name_search, sort_key, level, path) VALUES (?1, ?1, ?1, x'00', 2, ?1)",
+            [c],
+        )
+        .expect("area");
+    }
+    let hashes: Vec<Vec<[u8; 32]>> = data
+        .iter()
+        .map(|(_, vs)| vs.iter().map(doorstep_server::store::content_hash).collect())
+        .collect();
+    let received = Utc::now().timestamp_millis();
+    let start = Instant::now();
+    let tx = conn.transaction().expect("tx");
+    {
+        let mut v = tx
+            .prepare(
+                "INSERT INTO visits (id, revision, device_id, device_seq, volunteer_id, household_id, area_code,
+                visited_at_ms, utc_offset_min, outcome, reason, people, smartphones, already_installed,
+                installed_now, leaflet_given, loc_source, lat, lon, accuracy_m, notes, received_at_ms, content_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+            )
+            .expect("prepare");
+        let mut h = tx
+            .prepare(
+                "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits, latest_outcome,
+                people, smartphones, already_installed, installed_now)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )
+            .expect("prepare");
+        let mut seq = 0i64;
+        for ((device, visits), hashes) in data.iter().zip(&hashes) {
+            for (visit, hash) in visits.iter().zip(hashes) {
+                let p = visit.location.point;
+                let c = &visit.counts;
+                v.execute(params![
+                    visit.id.uuid().as_bytes().as_slice(),
+                    visit.revision.get(),
+                    device.as_bytes().as_slice(),
+                    visit.device_seq.get(),
+                    visit.volunteer_id.uuid().as_bytes().as_slice(),
+                    visit.household.id.uuid().as_bytes().as_slice(),
+                    visit.area_code.as_str(),
+                    visit.visited_at.timestamp_millis(),
+                    visit.visited_at.offset().local_minus_utc() / 60,
+                    visit.outcome,
+                    visit.reason.as_ref().map(|t| t.as_str()),
+                    c.people.get(),
+                    c.smartphones.get(),
+                    c.already_installed.get(),
+                    c.installed_now.get(),
+                    visit.leaflet_given,
+                    visit.location.source.as_str(),
+                    p.map(|p| p.lat),
+                    p.map(|p| p.lon),
+                    p.and_then(|p| p.accuracy_m),
+                    visit.notes.as_ref().map(|t| t.as_str()),
+                    received,
+                    hash.as_slice(),
+                ])
+                .expect("insert visit");
+                seq += 1;
+                h.execute(params![
+                    visit.household.id.uuid().as_bytes().as_slice(),
+                    visit.area_code.as_str(),
+                    visit.household.address.as_ref().map(|t| t.as_str()),
+                    p.map(|p| p.lat),
+                    p.map(|p| p.lon),
+                    seq,
+                    1,
+                    visit.outcome,
+                    c.people.get(),
+                    c.smartphones.get(),
+                    c.already_installed.get(),
+                    c.installed_now.get(),
+                ])
+                .expect("insert household");
+            }
+        }
+    }
+    tx.commit().expect("commit");
+    start.elapsed().as_secs_f64()
 }

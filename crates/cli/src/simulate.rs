@@ -33,7 +33,7 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Records per push.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 1000)]
     pub batch_size: usize,
     /// Give up syncing after this many seconds (what is left stays queued on the device).
     #[arg(long, default_value_t = 120)]

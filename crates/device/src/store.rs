@@ -346,15 +346,21 @@ impl DeviceStore {
     /// The oldest pending records, in sequence order. Rejected ones are skipped so they never
     /// hold up the queue.
     pub fn next_batch(&self, limit: usize) -> Result<Vec<OutboxEntry>, DeviceError> {
+        self.next_batch_after(0, limit)
+    }
+
+    /// Pending entries after `after_seq`, oldest first: the next batch while earlier ones are
+    /// still on their way to the server.
+    pub fn next_batch_after(&self, after_seq: i64, limit: usize) -> Result<Vec<OutboxEntry>, DeviceError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.device_seq, o.id, o.revision, v.body
              FROM outbox o JOIN visits v ON v.device_seq = o.device_seq
-             WHERE o.state = 'pending'
+             WHERE o.state = 'pending' AND o.device_seq > ?2
              ORDER BY o.device_seq
              LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit], |r| {
+        let rows = stmt.query_map([limit, after_seq], |r| {
             Ok(OutboxEntry {
                 device_seq: r.get(0)?,
                 id: r.get(1)?,

@@ -19,6 +19,9 @@ use crate::store::{DeviceError, DeviceStore, OutboxEntry};
 /// Meta key holding the time (RFC 3339) of the last batch the server answered with receipts.
 pub const META_LAST_SYNC_OK: &str = "last_sync_ok";
 
+/// Batches on their way to the server at once.
+const PIPELINE_DEPTH: usize = 2;
+
 /// Households asked for per pull page.
 const PULL_LIMIT: &str = "1000";
 
@@ -40,7 +43,7 @@ impl Default for SyncConfig {
     fn default() -> Self {
         SyncConfig {
             server: "http://127.0.0.1:8080".into(),
-            batch_size: 500,
+            batch_size: 1000,
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
@@ -180,27 +183,88 @@ impl SyncClient {
                 None => SyncError::DeadlineReached.to_string(),
             }),
         };
-        loop {
+        // Two batches in flight: the next is read, compressed and sent while the server stores
+        // the previous one. Entries of the two never overlap (the second starts after the
+        // first's last sequence number), and each is cleared only by its own receipts.
+        let mut in_flight: std::collections::VecDeque<(
+            Vec<OutboxEntry>,
+            tokio::task::JoinHandle<Result<(u16, Vec<u8>), SyncError>>,
+        )> = std::collections::VecDeque::new();
+        let mut after_seq = 0;
+        let mut refill = true;
+        let result = loop {
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return deadline_report(stats, &last_error);
+                break deadline_report(stats, &last_error);
             }
-            // Abandoning a request at the deadline is safe: its entries stay pending and a later
-            // resend is answered as a duplicate.
-            let result = match deadline {
-                Some(d) => match tokio::time::timeout_at(d, self.attempt(store)).await {
+            while refill && in_flight.len() < PIPELINE_DEPTH {
+                let url = match self.url("/api/v1/sync/push") {
+                    Ok(u) => u,
+                    Err(e) => {
+                        return DrainReport {
+                            stats,
+                            complete: false,
+                            last_error: Some(e.to_string()),
+                        };
+                    }
+                };
+                match self.prepare(store, after_seq).await {
+                    Ok(Some((batch, body))) => {
+                        after_seq = batch.last().map(|e| e.device_seq).unwrap_or(after_seq);
+                        in_flight.push_back((batch, tokio::spawn(send(self.http.clone(), url, body))));
+                    }
+                    Ok(None) => refill = false,
+                    Err(error) => {
+                        // The local database failing is not something waiting will fix.
+                        tracing::error!(%error, "sync stopped");
+                        for (_, request) in in_flight {
+                            request.abort();
+                        }
+                        return DrainReport {
+                            stats,
+                            complete: false,
+                            last_error: Some(error.to_string()),
+                        };
+                    }
+                }
+            }
+            let Some((batch, request)) = in_flight.pop_front() else {
+                // Nothing in flight and nothing more to read: done, unless the store failed.
+                let pending = with_store(store, |s| Ok(s.next_batch(1)?.len())).await;
+                match pending {
+                    Ok(0) => {
+                        break DrainReport {
+                            stats,
+                            complete: true,
+                            last_error,
+                        };
+                    }
+                    Ok(_) => {
+                        refill = true;
+                        after_seq = 0;
+                        continue;
+                    }
+                    Err(e) => {
+                        break DrainReport {
+                            stats,
+                            complete: false,
+                            last_error: Some(e.to_string()),
+                        };
+                    }
+                }
+            };
+            let answer = match deadline {
+                Some(d) => match tokio::time::timeout_at(d, request).await {
                     Ok(r) => r,
-                    Err(_) => return deadline_report(stats, &last_error),
+                    Err(_) => break deadline_report(stats, &last_error),
                 },
-                None => self.attempt(store).await,
+                None => request.await,
+            };
+            let result = match answer {
+                Ok(Ok((status, bytes))) => self.handle(store, batch, status, bytes).await,
+                Ok(Err(e)) => Err(Failure::backoff(e)),
+                Err(e) => Err(Failure::backoff(SyncError::Protocol(format!("push task failed: {e}")))),
             };
             match result {
-                Ok(s) if s.batches == 0 => {
-                    return DrainReport {
-                        stats,
-                        complete: true,
-                        last_error,
-                    };
-                }
                 Ok(s) => {
                     stats.add(s);
                     failures = 0;
@@ -209,9 +273,8 @@ impl SyncClient {
                     error: error @ SyncError::Device(_),
                     ..
                 }) => {
-                    // The local database failing is not something waiting will fix.
                     tracing::error!(%error, "sync stopped");
-                    return DrainReport {
+                    break DrainReport {
                         stats,
                         complete: false,
                         last_error: Some(error.to_string()),
@@ -221,6 +284,17 @@ impl SyncClient {
                     stats.retries += 1;
                     tracing::warn!(%error, retry_now, "push failed; will retry");
                     last_error = Some(error.to_string());
+                    // Let the batch behind finish (its receipts are as good as any), then start
+                    // again from the oldest pending entry.
+                    while let Some((batch, request)) = in_flight.pop_front() {
+                        if let Ok(Ok((status, bytes))) = request.await {
+                            if let Ok(s) = self.handle(store, batch, status, bytes).await {
+                                stats.add(s);
+                            }
+                        }
+                    }
+                    after_seq = 0;
+                    refill = true;
                     if !retry_now {
                         let mut delay = self.backoff_delay(failures);
                         failures = failures.saturating_add(1);
@@ -231,7 +305,13 @@ impl SyncClient {
                     }
                 }
             }
+        };
+        // Abandoning requests at the deadline is safe: their entries stay pending and a later
+        // resend is answered as a duplicate.
+        for (_, request) in in_flight {
+            request.abort();
         }
+        result
     }
 
     /// Pulls the households of `area` changed since the store's cursor, page by page. Returns how
@@ -279,34 +359,48 @@ impl SyncClient {
     }
 
     async fn attempt(&self, store: &Arc<Mutex<DeviceStore>>) -> Result<DrainStats, Failure> {
-        let size = self.batch_size();
-        let (device_id, batch) = with_store(store, move |s| Ok((s.device_id(), s.next_batch(size)?))).await?;
-        if batch.is_empty() {
+        let Some((batch, body)) = self.prepare(store, 0).await? else {
             return Ok(DrainStats::default());
-        }
-        let body = envelope(&device_id.to_string(), &chrono::Local::now().to_rfc3339(), &batch);
-        let compressed = zstd::bulk::compress(body.as_bytes(), self.config.zstd_level)
-            .map_err(|e| SyncError::Protocol(format!("cannot compress the batch: {e}")))?;
-        tracing::debug!(
-            records = batch.len(),
-            bytes = body.len(),
-            compressed = compressed.len(),
-            "pushing batch"
-        );
+        };
+        let (status, bytes) = send(self.http.clone(), self.url("/api/v1/sync/push")?, body).await?;
+        self.handle(store, batch, status, bytes).await
+    }
 
-        let response = self
-            .http
-            .post(self.url("/api/v1/sync/push")?)
-            .header(CONTENT_TYPE, "application/json")
-            .header(CONTENT_ENCODING, "zstd")
-            .header(ACCEPT_LANGUAGE, "vi")
-            .header(ACCEPT_ENCODING, "zstd")
-            .body(compressed)
-            .send()
-            .await
-            .map_err(network)?;
-        let (status, bytes) = read_body(response).await?;
+    /// The next batch after `after_seq` and its compressed body, or `None` when nothing is pending.
+    async fn prepare(
+        &self,
+        store: &Arc<Mutex<DeviceStore>>,
+        after_seq: i64,
+    ) -> Result<Option<(Vec<OutboxEntry>, Vec<u8>)>, SyncError> {
+        let size = self.batch_size();
+        let level = self.config.zstd_level;
+        with_store(store, move |s| {
+            let batch = s.next_batch_after(after_seq, size)?;
+            if batch.is_empty() {
+                return Ok(None);
+            }
+            let body = envelope(&s.device_id().to_string(), &chrono::Local::now().to_rfc3339(), &batch);
+            let compressed = zstd::bulk::compress(body.as_bytes(), level)
+                .map_err(|e| DeviceError::Corrupt(format!("cannot compress the batch: {e}")))?;
+            tracing::debug!(
+                records = batch.len(),
+                bytes = body.len(),
+                compressed = compressed.len(),
+                "pushing batch"
+            );
+            Ok(Some((batch, compressed)))
+        })
+        .await
+    }
 
+    /// What the server's answer to one batch means for its entries.
+    async fn handle(
+        &self,
+        store: &Arc<Mutex<DeviceStore>>,
+        batch: Vec<OutboxEntry>,
+        status: u16,
+        bytes: Vec<u8>,
+    ) -> Result<DrainStats, Failure> {
         if status == 200 || status == 422 {
             match serde_json::from_slice::<PushResponse>(&bytes) {
                 Ok(answer) => return self.apply(store, batch, answer).await,
@@ -467,6 +561,21 @@ fn refusal_body(status: u16, body: &[u8]) -> ErrorBody {
         },
         Lang::Vi,
     )
+}
+
+/// Posts one compressed batch and reads the answer.
+async fn send(http: reqwest::Client, url: reqwest::Url, body: Vec<u8>) -> Result<(u16, Vec<u8>), SyncError> {
+    let response = http
+        .post(url)
+        .header(CONTENT_TYPE, "application/json")
+        .header(CONTENT_ENCODING, "zstd")
+        .header(ACCEPT_LANGUAGE, "vi")
+        .header(ACCEPT_ENCODING, "zstd")
+        .body(body)
+        .send()
+        .await
+        .map_err(network)?;
+    read_body(response).await
 }
 
 async fn read_body(response: reqwest::Response) -> Result<(u16, Vec<u8>), SyncError> {
