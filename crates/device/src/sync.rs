@@ -19,6 +19,12 @@ use crate::store::{DeviceError, DeviceStore, OutboxEntry};
 /// Meta key holding the time (RFC 3339) of the last batch the server answered with receipts.
 pub const META_LAST_SYNC_OK: &str = "last_sync_ok";
 
+/// A batch on its way to the server, and the request carrying it.
+type InFlight = (
+    Vec<OutboxEntry>,
+    tokio::task::JoinHandle<Result<(u16, Vec<u8>), SyncError>>,
+);
+
 /// Batches on their way to the server at once.
 const PIPELINE_DEPTH: usize = 2;
 
@@ -186,10 +192,7 @@ impl SyncClient {
         // Two batches in flight: the next is read, compressed and sent while the server stores
         // the previous one. Entries of the two never overlap (the second starts after the
         // first's last sequence number), and each is cleared only by its own receipts.
-        let mut in_flight: std::collections::VecDeque<(
-            Vec<OutboxEntry>,
-            tokio::task::JoinHandle<Result<(u16, Vec<u8>), SyncError>>,
-        )> = std::collections::VecDeque::new();
+        let mut in_flight: std::collections::VecDeque<InFlight> = std::collections::VecDeque::new();
         let mut after_seq = 0;
         let mut refill = true;
         let result = loop {
