@@ -212,6 +212,17 @@ async fn size_limits_hold_before_and_after_decompression() {
     )
     .await;
 
+    // A frame that declares 40 MiB is refused before anything is decompressed.
+    let declared = zstd::bulk::compress(&vec![b' '; 40 << 20], 3).unwrap();
+    expect_error(
+        &server,
+        &[JSON, ("content-encoding", "zstd")],
+        declared,
+        413,
+        "too_large_decompressed",
+    )
+    .await;
+
     // Truncated zstd.
     let good = zstd::encode_all(envelope(&device_id, vec![record.clone()]).to_string().as_bytes(), 3).unwrap();
     expect_error(

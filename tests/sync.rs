@@ -294,7 +294,6 @@ async fn a_device_killed_mid_sync_resumes_and_nothing_is_lost_or_doubled() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let at_kill = server.visit_count();
-    assert!(at_kill < 3000, "the kill came too late to be mid-sync ({at_kill})");
 
     let out = sim("0").wait_with_output().unwrap();
     assert!(out.status.success());
@@ -302,16 +301,21 @@ async fn a_device_killed_mid_sync_resumes_and_nothing_is_lost_or_doubled() {
     let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(last["pending"], 0, "{stdout}");
 
-    assert_eq!(server.visit_count(), 3000);
-    let held: Vec<_> = server.visit_ids();
-    let unique: HashSet<_> = held.iter().cloned().collect();
-    assert_eq!(unique.len(), 3000);
+    // A device killed while still recording holds fewer than 1500; every one it holds counts.
     let mut on_devices = HashSet::new();
     for i in 0..2 {
         let store = doorstep_device::DeviceStore::open(&data.path().join(format!("device-{i}/device.db"))).unwrap();
         assert_eq!(store.queue().unwrap().pending, 0);
         on_devices.extend(store.recorded_ids().unwrap());
     }
+    assert!(on_devices.len() > 1500, "{}", on_devices.len());
+    assert!(
+        (at_kill as usize) < on_devices.len(),
+        "the kill came too late to be mid-sync ({at_kill})"
+    );
+    let held: Vec<_> = server.visit_ids();
+    let unique: HashSet<_> = held.iter().cloned().collect();
+    assert_eq!(held.len(), unique.len(), "a record is held twice");
     assert_eq!(unique, on_devices);
 }
 

@@ -114,6 +114,7 @@ pub fn raw_insert(dir: &std::path::Path, data: &[(uuid::Uuid, Vec<Visit>)]) -> f
     conn.pragma_update(None, "journal_mode", "WAL").expect("wal");
     conn.pragma_update(None, "synchronous", "FULL").expect("sync");
     conn.pragma_update(None, "foreign_keys", "ON").expect("fk");
+    conn.pragma_update(None, "wal_autocheckpoint", 0).expect("ckpt");
     conn.execute_batch(doorstep_server::sqlite::schema_sql())
         .expect("schema");
     for c in COMMUNES {

@@ -251,9 +251,19 @@ fn decode_body(headers: &HeaderMap, body: &[u8], limits: &Limits, lang: Lang) ->
                     lang,
                 )
             };
+            // A frame that declares its size (as the device's do) is refused at once when too
+            // large, and otherwise decoded in one go into a buffer of exactly that size.
+            if let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(body) {
+                if size > limits.max_decompressed_bytes as u64 {
+                    return Err(too_large());
+                }
+                if let Ok(out) = zstd::bulk::decompress(body, size as usize) {
+                    return Ok(out);
+                }
+            }
+            // Otherwise stream, reading one byte past the limit to know it was exceeded, never more.
             let decoder = zstd::stream::read::Decoder::new(body).map_err(|_| bad_zstd(lang))?;
             let mut out = Vec::with_capacity(body.len() * 4);
-            // Read one byte past the limit to know it was exceeded, never more.
             decoder
                 .take(limits.max_decompressed_bytes as u64 + 1)
                 .read_to_end(&mut out)
@@ -441,6 +451,7 @@ fn decode_push(
                     Ok(v) => {
                         let hash = crate::store::content_hash(&v);
                         Incoming::Valid {
+                            id: v.id.to_string(),
                             visit: Box::new(v),
                             hash,
                         }

@@ -113,11 +113,75 @@ type Reply = tokio::sync::oneshot::Sender<Result<Vec<Receipt>, StoreError>>;
 
 pub struct SqliteStore {
     writer: Arc<Mutex<Writer>>,
-    /// Push batches waiting for the writer; see [`ingest_group`].
-    queued: Arc<Mutex<Vec<(IngestBatch, Reply)>>>,
+    /// Push batches for the writer thread; see [`ingest_thread`].
+    ingest_queue: std::sync::mpsc::Sender<(IngestBatch, Reply)>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
     path: PathBuf,
+    /// Dropping it stops the checkpointer thread.
+    _checkpointer: std::sync::mpsc::Sender<()>,
+}
+
+/// The one thread that stores push batches. It takes every batch that queued while it was busy
+/// and stores them in one transaction (group commit), so the commit's fsync is shared; and, being
+/// one long-lived thread, it keeps SQLite's pages warm in its core's cache.
+fn ingest_thread(writer: Arc<Mutex<Writer>>) -> Result<std::sync::mpsc::Sender<(IngestBatch, Reply)>, StoreError> {
+    let (queue, jobs) = std::sync::mpsc::channel::<(IngestBatch, Reply)>();
+    std::thread::Builder::new()
+        .name("doorstep-writer".into())
+        .spawn(move || {
+            // Ends when the store, and so the sending side, is dropped.
+            while let Ok(first) = jobs.recv() {
+                let mut group = vec![first];
+                group.extend(jobs.try_iter());
+                let (batches, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+                let mut w = lock(&writer);
+                match ingest_group(&mut w, &batches) {
+                    Ok(all) => {
+                        for (receipts, reply) in all.into_iter().zip(replies) {
+                            let _ = reply.send(Ok(receipts));
+                        }
+                    }
+                    // One batch's failure must not fail its neighbours: try each alone.
+                    Err(_) if batches.len() > 1 => {
+                        for (batch, reply) in batches.into_iter().zip(replies) {
+                            let result = ingest_group(&mut w, std::slice::from_ref(&batch)).map(|mut r| r.remove(0));
+                            let _ = reply.send(result);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "storing a push failed");
+                        for reply in replies {
+                            let _ = reply.send(Err(StoreError::Db(e.to_string())));
+                        }
+                    }
+                }
+            }
+        })
+        .map_err(|e| StoreError::Config(format!("cannot start the writer thread: {e}")))?;
+    Ok(queue)
+}
+
+/// How often the write-ahead log is copied back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Copies the WAL back into the database off the writer's path, so a push never waits for a
+/// checkpoint. PASSIVE never blocks the writer or readers; it does what it can each time.
+fn checkpointer(path: &Path) -> Result<std::sync::mpsc::Sender<()>, StoreError> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("doorstep-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "checkpoint failed; will try again");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Config(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok(stop)
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -162,6 +226,8 @@ impl SqliteStore {
             )));
         }
         configure(&conn)?;
+        // Checkpoints run on their own thread (see `checkpointer`), not inside a push's commit.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         migrate(&mut conn)?;
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
         let next_change: i64 = conn.query_row("SELECT COALESCE(MAX(updated_seq), 0) + 1 FROM households", [], |r| {
@@ -178,16 +244,18 @@ impl SqliteStore {
             configure(&r)?;
             readers.push(Mutex::new(r));
         }
+        let writer = Arc::new(Mutex::new(Writer {
+            conn,
+            next_change,
+            areas,
+        }));
         Ok(SqliteStore {
-            writer: Arc::new(Mutex::new(Writer {
-                conn,
-                next_change,
-                areas,
-            })),
-            queued: Arc::new(Mutex::new(Vec::new())),
+            writer: writer.clone(),
+            ingest_queue: ingest_thread(writer.clone())?,
             readers: Arc::new(readers),
             next_reader: AtomicUsize::new(0),
             path: path.to_path_buf(),
+            _checkpointer: checkpointer(path)?,
         })
     }
 
@@ -306,14 +374,14 @@ fn ingest_batch(
                 installed_now = excluded.installed_now",
         )?;
         for (index, record) in batch.records.iter().enumerate() {
-            let (visit, hash) = match record {
+            let (visit, hash, id) = match record {
                 Incoming::Invalid { id, revision, error } => {
                     receipts.push(rejected(index, id.clone(), *revision, error, batch.lang));
                     continue;
                 }
-                Incoming::Valid { visit, hash } => (visit, hash),
+                Incoming::Valid { visit, hash, id } => (visit, hash, id),
             };
-            let id = Some(visit.id.to_string());
+            let id = Some(id.clone());
             let revision = Some(visit.revision.get());
             if !areas.contains(visit.area_code.as_str()) {
                 let e = FieldError::new(
@@ -549,38 +617,9 @@ impl Store for SqliteStore {
 
     async fn ingest(&self, batch: IngestBatch) -> Result<Vec<Receipt>, StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        lock(&self.queued).push((batch, reply));
-        let (writer, queued) = (self.writer.clone(), self.queued.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut w = lock(&writer);
-            // Whoever holds the writer takes every batch queued so far, ours or not.
-            let jobs = std::mem::take(&mut *lock(&queued));
-            if jobs.is_empty() {
-                return;
-            }
-            let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
-            match ingest_group(&mut w, &batches) {
-                Ok(all) => {
-                    for (receipts, reply) in all.into_iter().zip(replies) {
-                        let _ = reply.send(Ok(receipts));
-                    }
-                }
-                // One batch's failure must not fail its neighbours: try each alone.
-                Err(_) if batches.len() > 1 => {
-                    for (batch, reply) in batches.into_iter().zip(replies) {
-                        let result = ingest_group(&mut w, std::slice::from_ref(&batch)).map(|mut r| r.remove(0));
-                        let _ = reply.send(result);
-                    }
-                }
-                Err(e) => {
-                    for reply in replies {
-                        let _ = reply.send(Err(StoreError::Db(e.to_string())));
-                    }
-                }
-            }
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?;
+        self.ingest_queue
+            .send((batch, reply))
+            .map_err(|_| StoreError::Task("the writer thread has stopped".into()))?;
         answer
             .await
             .map_err(|_| StoreError::Task("the writer dropped the batch".into()))?

@@ -29,8 +29,13 @@ impl From<rusqlite::Error> for StoreError {
 /// One record of a push batch after decoding and validation.
 #[derive(Debug, Clone)]
 pub enum Incoming {
-    /// A valid visit and its [`content_hash`], computed before the write lock is taken.
-    Valid { visit: Box<Visit>, hash: [u8; 32] },
+    /// A valid visit, its [`content_hash`] and its id as text for the receipt, all made before
+    /// the write lock is taken.
+    Valid {
+        visit: Box<Visit>,
+        hash: [u8; 32],
+        id: String,
+    },
     Invalid {
         id: Option<String>,
         revision: Option<i64>,
