@@ -16,6 +16,9 @@ use tokio::time::Instant;
 
 use crate::store::{DeviceError, DeviceStore, OutboxEntry};
 
+/// Meta key holding the server's warning about this phone's clock (JSON `{"vi", "en"}`), or "".
+pub const META_CLOCK_WARNING: &str = "clock_warning";
+
 /// Meta key holding the time (RFC 3339) of the last batch the server answered with receipts.
 pub const META_LAST_SYNC_OK: &str = "last_sync_ok";
 
@@ -477,10 +480,15 @@ impl SyncClient {
         }
         let sent = batch.len() as u64;
         let receipts = answer.receipts;
+        // Kept for the app to show: the server's words, in both languages, or nothing.
+        let clock_warning = answer.clock_warning.as_ref().and_then(|w| serde_json::to_string(w).ok()).unwrap_or_default();
         let stats = with_store(store, move |s| {
             let stats = s.apply_receipts(&batch, &receipts)?;
             if stats.confirmed + stats.rejected > 0 {
                 s.set_meta(META_LAST_SYNC_OK, &chrono::Local::now().to_rfc3339())?;
+                if s.meta(META_CLOCK_WARNING)?.unwrap_or_default() != clock_warning {
+                    s.set_meta(META_CLOCK_WARNING, &clock_warning)?;
+                }
             }
             Ok(stats)
         })
