@@ -166,7 +166,7 @@ impl TestServer {
     pub fn visit_count(&self) -> i64 {
         self.open_db()
             .query_row("SELECT COUNT(*) FROM visits", [], |r| r.get(0))
-            .unwrap_or(0)
+            .expect("count visits")
     }
 
     /// Every (id, revision) the server holds, with how many times.

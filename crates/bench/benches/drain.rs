@@ -36,6 +36,7 @@ fn main() {
     let ctx = ValidationContext {
         campaign: &campaign,
         device_now: Utc::now(),
+        server_now: None,
     };
     let visits: Vec<Visit> = store
         .next_batch(n)

@@ -67,6 +67,7 @@ pub fn make_visits(n: usize, devices: usize) -> Vec<(uuid::Uuid, Vec<Visit>)> {
     let ctx = ValidationContext {
         campaign: &campaign,
         device_now: Utc::now(),
+        server_now: None,
     };
     let mut rng = StdRng::seed_from_u64(7);
     (0..devices)

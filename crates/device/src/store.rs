@@ -285,6 +285,7 @@ impl DeviceStore {
         let ctx = ValidationContext {
             campaign: &self.campaign,
             device_now: now.with_timezone(&Utc),
+            server_now: None,
         };
         let mut visit = Visit::parse(&input, &ctx)?;
         let revisit_due = self.campaign.outcome(&visit.outcome).is_some_and(|o| o.revisit);
@@ -400,7 +401,10 @@ impl DeviceStore {
                 };
                 let id_differs = receipt.id.as_deref().is_some_and(|id| id != entry.id);
                 let revision_differs = receipt.revision.is_some_and(|rev| rev != entry.revision);
-                if matched[index] || id_differs || revision_differs {
+                // Clearing an entry needs the receipt to name it: an index alone is not enough.
+                let unnamed = matches!(receipt.status, ReceiptStatus::Stored | ReceiptStatus::Duplicate)
+                    && (receipt.id.is_none() || receipt.revision.is_none());
+                if matched[index] || id_differs || revision_differs || unnamed {
                     tracing::warn!(index, expected = %entry.id, got = ?receipt.id, "receipt does not match its entry");
                     stats.unmatched += 1;
                     continue;

@@ -28,11 +28,23 @@ type InFlight = (
     tokio::task::JoinHandle<Result<(u16, Vec<u8>), SyncError>>,
 );
 
+/// Error codes with which our server refuses a batch because of what a record in it holds; only
+/// these, isolated to one record, mark a record refused.
+const RECORD_LEVEL_CODES: &[&str] = &[
+    "malformed_json",
+    "too_large",
+    "too_large_decompressed",
+    "too_many_records",
+];
+
 /// Batches on their way to the server at once.
 const PIPELINE_DEPTH: usize = 2;
 
 /// Households asked for per pull page.
 const PULL_LIMIT: &str = "1000";
+
+/// The largest answer read from the server, before or after decompression.
+const MAX_RESPONSE_BYTES: u64 = 64 << 20;
 
 /// How much of an unexpected response body is kept in an error.
 const ERROR_BODY_CHARS: usize = 500;
@@ -293,7 +305,14 @@ impl SyncClient {
                     // Let the batch behind finish (its receipts are as good as any), then start
                     // again from the oldest pending entry.
                     while let Some((batch, request)) = in_flight.pop_front() {
-                        if let Ok(Ok((status, bytes))) = request.await {
+                        let answer = match deadline {
+                            Some(d) => match tokio::time::timeout_at(d, request).await {
+                                Ok(a) => a,
+                                Err(_) => break,
+                            },
+                            None => request.await,
+                        };
+                        if let Ok(Ok((status, bytes))) = answer {
                             if let Ok(s) = self.handle(store, batch, status, bytes).await {
                                 stats.add(s);
                             }
@@ -421,10 +440,15 @@ impl SyncClient {
             status,
             body: snippet(&bytes),
         };
+        // Only our server's own word about the records' content may refuse a record for good;
+        // anything else (a proxy, a version mismatch, a body damaged on the way) is waited out.
+        let ours = serde_json::from_slice::<ErrorResponse>(&bytes).ok().map(|r| r.error);
+        let about_records = matches!(status, 400 | 413 | 422)
+            && ours
+                .as_ref()
+                .is_some_and(|e| RECORD_LEVEL_CODES.contains(&e.code.as_str()));
         match status {
-            // Not about any record: wait and try again (auth, routing, overload, timeouts).
-            401 | 403 | 404 | 408 | 429 => Err(server_error().into()),
-            400..=499 if batch.len() == 1 => {
+            _ if about_records && batch.len() == 1 => {
                 let entry = &batch[0];
                 let error = refusal_body(status, &bytes);
                 let seq = entry.device_seq;
@@ -432,7 +456,10 @@ impl SyncClient {
                     Ok(()) | Err(SyncError::Device(DeviceError::NotFound(_))) => {}
                     Err(e) => return Err(e.into()),
                 }
-                // The culprit is isolated: go back to full batches.
+                // The culprit was this one record: the others may travel in full batches again.
+                if status == 413 {
+                    self.ceiling.store(self.config.batch_size.max(1), Ordering::Relaxed);
+                }
                 self.current
                     .store(self.ceiling.load(Ordering::Relaxed), Ordering::Relaxed);
                 Ok(DrainStats {
@@ -442,7 +469,7 @@ impl SyncClient {
                     ..DrainStats::default()
                 })
             }
-            413 => {
+            413 if batch.len() > 1 => {
                 let ceiling = (batch.len() / 2).max(1);
                 self.ceiling.fetch_min(ceiling, Ordering::Relaxed);
                 self.current.fetch_min(ceiling, Ordering::Relaxed);
@@ -452,7 +479,7 @@ impl SyncClient {
                     retry_now: true,
                 })
             }
-            400..=499 => {
+            _ if about_records => {
                 // One record may make the whole body unreadable: halve until it is alone.
                 self.current.fetch_min((batch.len() / 2).max(1), Ordering::Relaxed);
                 tracing::warn!(
@@ -465,6 +492,7 @@ impl SyncClient {
                     retry_now: true,
                 })
             }
+            // Not about a record: wait and try again.
             _ => Err(server_error().into()),
         }
     }
@@ -481,7 +509,11 @@ impl SyncClient {
         let sent = batch.len() as u64;
         let receipts = answer.receipts;
         // Kept for the app to show: the server's words, in both languages, or nothing.
-        let clock_warning = answer.clock_warning.as_ref().and_then(|w| serde_json::to_string(w).ok()).unwrap_or_default();
+        let clock_warning = answer
+            .clock_warning
+            .as_ref()
+            .and_then(|w| serde_json::to_string(w).ok())
+            .unwrap_or_default();
         let stats = with_store(store, move |s| {
             let stats = s.apply_receipts(&batch, &receipts)?;
             if stats.confirmed + stats.rejected > 0 {
@@ -597,9 +629,29 @@ async fn read_body(response: reqwest::Response) -> Result<(u16, Vec<u8>), SyncEr
         .get(CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("zstd"));
+    // A phone has little memory: an answer larger than any the server sends is refused.
+    if response.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES) {
+        return Err(SyncError::Protocol(format!(
+            "answer larger than {MAX_RESPONSE_BYTES} bytes"
+        )));
+    }
     let bytes = response.bytes().await.map_err(network)?;
+    if bytes.len() as u64 > MAX_RESPONSE_BYTES {
+        return Err(SyncError::Protocol(format!(
+            "answer larger than {MAX_RESPONSE_BYTES} bytes"
+        )));
+    }
     let body = if zstd {
-        zstd::stream::decode_all(&bytes[..]).map_err(|e| SyncError::Protocol(format!("bad zstd body: {e}")))?
+        let mut out = Vec::new();
+        zstd::stream::read::Decoder::new(&bytes[..])
+            .and_then(|d| std::io::Read::read_to_end(&mut std::io::Read::take(d, MAX_RESPONSE_BYTES + 1), &mut out))
+            .map_err(|e| SyncError::Protocol(format!("bad zstd body: {e}")))?;
+        if out.len() as u64 > MAX_RESPONSE_BYTES {
+            return Err(SyncError::Protocol(format!(
+                "answer larger than {MAX_RESPONSE_BYTES} bytes"
+            )));
+        }
+        out
     } else {
         bytes.to_vec()
     };

@@ -342,7 +342,7 @@ async fn a_single_record_refused_as_a_whole_is_marked_rejected() {
     let (url, _seen) = responder(|_, _| {
         json(
             400,
-            serde_json::json!({"error": {"code": "malformed", "field": "records", "message": "Sai định dạng",
+            serde_json::json!({"error": {"code": "malformed_json", "field": "records", "message": "Sai định dạng",
                 "messages": {"vi": "Sai định dạng", "en": "Malformed"}}}),
         )
     })
@@ -363,7 +363,7 @@ async fn a_single_record_refused_as_a_whole_is_marked_rejected() {
     assert_eq!(r[0].id, ids[0]);
     assert_eq!(
         (r[0].error.code.as_str(), r[0].error.messages.en.as_str()),
-        ("malformed", "Malformed")
+        ("malformed_json", "Malformed")
     );
     assert_eq!(r[0].error.messages.vi, "Sai định dạng");
 }
@@ -376,7 +376,11 @@ async fn a_refused_batch_is_split_until_the_bad_record_is_alone() {
         let push = req.push();
         let bad = culprit.lock().unwrap().clone();
         if push.records.iter().any(|r| r.id == bad) {
-            (415, vec![], b"unreadable".to_vec())
+            json(
+                400,
+                serde_json::json!({"error": {"code": "malformed_json", "message": "unreadable",
+                    "messages": {"vi": "không đọc được", "en": "unreadable"}}}),
+            )
         } else {
             receipts(&push, &[])
         }
@@ -399,8 +403,8 @@ async fn a_refused_batch_is_split_until_the_bad_record_is_alone() {
     );
     let r = store.lock().unwrap().rejected().unwrap();
     assert_eq!(r[0].id, ids[5]);
-    assert_eq!(r[0].error.code, "http_415");
-    assert!(r[0].error.messages.vi.contains("unreadable"));
+    assert_eq!(r[0].error.code, "malformed_json");
+    assert_eq!(r[0].error.messages.vi, "không đọc được");
     assert_eq!((report.stats.confirmed, report.stats.rejected), (8, 1));
 }
 
@@ -509,4 +513,99 @@ async fn pull_pages_through_and_reads_zstd() {
             .starts_with("/api/v1/sync/pull?area=18073&cursor=0&limit=1000&device_id=")
     );
     assert!(seen[1].target.ends_with(&device));
+}
+
+/// A refusal that is not our server's word about a record (a proxy's 415, a 400 with no error
+/// body, a 409) never marks a record refused: the queue waits and tries again.
+#[tokio::test]
+async fn refusals_not_about_a_record_are_retried_never_marked() {
+    for reply in [
+        (415, vec![], b"unsupported".to_vec()),
+        (400, vec![], b"<html>bad request</html>".to_vec()),
+        json(
+            409,
+            serde_json::json!({"error": {"code": "conflict", "message": "x", "messages": {"vi": "x", "en": "x"}}}),
+        ),
+        json(
+            400,
+            serde_json::json!({"error": {"code": "bad_compression", "message": "x", "messages": {"vi": "x", "en": "x"}}}),
+        ),
+    ] {
+        let status = reply.0;
+        let (url, seen) = responder(move |_, _| reply.clone()).await;
+        let (_dir, store, _) = store_with(1);
+        let client = SyncClient::new(config(&url, 500)).unwrap();
+        let report = client
+            .drain(&store, Some(tokio::time::Instant::now() + Duration::from_millis(300)))
+            .await;
+        assert!(!report.complete, "{status}");
+        assert_eq!(queue(&store).pending, 1, "{status}: the record is still waiting");
+        assert_eq!(queue(&store).rejected, 0, "{status}");
+        assert!(seen.lock().unwrap().len() >= 2, "{status}: retried");
+    }
+}
+
+/// A 413 for one record refuses that record, and the others go back to full batches.
+#[tokio::test]
+async fn a_record_too_large_alone_is_refused_and_batches_grow_back() {
+    let bad = Arc::new(Mutex::new(String::new()));
+    let culprit = Arc::clone(&bad);
+    let (url, _seen) = responder(move |_, req| {
+        let push = req.push();
+        if push.records.iter().any(|r| r.id == *culprit.lock().unwrap()) {
+            json(413, serde_json::json!({"error": {"code": "too_large", "message": "x", "messages": {"vi": "quá lớn", "en": "too large"}}}))
+        } else {
+            receipts(&push, &[])
+        }
+    })
+    .await;
+    let (_dir, store, ids) = store_with(6);
+    *bad.lock().unwrap() = ids[0].clone();
+    let client = SyncClient::new(config(&url, 4)).unwrap();
+    let report = client
+        .drain(&store, Some(tokio::time::Instant::now() + Duration::from_secs(20)))
+        .await;
+    assert!(report.complete, "{report:?}");
+    assert_eq!((report.stats.confirmed, report.stats.rejected), (5, 1));
+    assert_eq!(
+        client.batch_size(),
+        4,
+        "the ceiling came back once the culprit was found"
+    );
+}
+
+/// The server's warning about the phone's clock is kept in the store for the app to show, and
+/// cleared once the clock is right again.
+#[tokio::test]
+async fn a_clock_warning_is_kept_for_the_app_and_cleared_when_right() {
+    let (url, _seen) = responder(|n, req| {
+        let (status, headers, body) = receipts(&req.push(), &[]);
+        let mut answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        if n == 0 {
+            answer["clock_skew_seconds"] = serde_json::json!(7200);
+            answer["clock_warning"] =
+                serde_json::json!({"vi": "Đồng hồ lệch 120 phút", "en": "The clock is 120 minutes off"});
+        }
+        (status, headers, serde_json::to_vec(&answer).unwrap())
+    })
+    .await;
+    let (_dir, store, _) = store_with(2);
+    let client = SyncClient::new(config(&url, 1)).unwrap();
+    client.push_batch(&store).await.unwrap();
+    let kept = store
+        .lock()
+        .unwrap()
+        .meta(doorstep_device::META_CLOCK_WARNING)
+        .unwrap()
+        .unwrap();
+    let warning: doorstep_domain::Messages = serde_json::from_str(&kept).unwrap();
+    assert_eq!(warning.vi, "Đồng hồ lệch 120 phút");
+    client.push_batch(&store).await.unwrap();
+    let kept = store
+        .lock()
+        .unwrap()
+        .meta(doorstep_device::META_CLOCK_WARNING)
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept, "");
 }

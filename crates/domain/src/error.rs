@@ -105,6 +105,8 @@ pub enum ErrorKind {
     IdReused,
     /// The server holds another record with this device's sequence number.
     SequenceReused,
+    /// The record names another device than the one that sent the batch.
+    NotTheSendingDevice,
 }
 
 /// One refused value: which field, and why.
@@ -162,6 +164,7 @@ impl FieldError {
             RevisionNotPositive => "revision_not_positive",
             IdReused => "id_reused",
             SequenceReused => "sequence_reused",
+            NotTheSendingDevice => "not_the_sending_device",
         }
     }
 
@@ -301,6 +304,10 @@ impl FieldError {
             IdReused => (
                 "Mã bản ghi này đã được dùng cho một lượt thăm khác; bản ghi không được ghi đè. Hãy báo cho tổ trưởng.".to_string(),
                 "This record id was already used for a different visit; records are never overwritten. Tell your team leader.".to_string(),
+            ),
+            NotTheSendingDevice => (
+                "Bản ghi ghi tên một thiết bị khác với thiết bị đã gửi nó. Hãy báo cho tổ trưởng.".to_string(),
+                "The record names another device than the one that sent it. Tell your team leader.".to_string(),
             ),
             SequenceReused => (
                 "Số thứ tự này của thiết bị đã được dùng cho một bản ghi khác. Hãy báo cho tổ trưởng.".to_string(),

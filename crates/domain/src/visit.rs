@@ -15,6 +15,10 @@ pub const MAX_REASON_CHARS: usize = 200;
 pub const MAX_ACCURACY_M: f64 = 100_000.0;
 /// How far ahead of the device's own clock a visit time may be.
 pub const FUTURE_TOLERANCE_MINUTES: i64 = 10;
+/// How far ahead of the server's clock a visit time may be. Wide on purpose: a phone that ran
+/// fast while offline and was set right before it synced must not have its visits refused (they
+/// happened); the skew is reported instead. Beyond this, a time is not a clock error but garbage.
+pub const SERVER_FUTURE_TOLERANCE_HOURS: i64 = 48;
 
 /// A household as a visit record carries it: the first visit to a household creates it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,9 +210,31 @@ pub struct Household {
 #[derive(Debug, Clone, Copy)]
 pub struct ValidationContext<'a> {
     pub campaign: &'a Campaign,
-    /// The clock a visit time is judged against: the device's own clock when it sent the record,
-    /// so that a phone whose clock is off still has its visits accepted (skew is reported apart).
+    /// The device's own clock: when it recorded the visit, or when it sent the batch.
     pub device_now: DateTime<Utc>,
+    /// The server's clock, when the server validates. A visit time may then be up to
+    /// [`SERVER_FUTURE_TOLERANCE_HOURS`] ahead of it, whatever the device's clock says now.
+    pub server_now: Option<DateTime<Utc>>,
+}
+
+impl<'a> ValidationContext<'a> {
+    /// Validation on the device, against its own clock.
+    pub fn on_device(campaign: &'a Campaign, device_now: DateTime<Utc>) -> Self {
+        ValidationContext {
+            campaign,
+            device_now,
+            server_now: None,
+        }
+    }
+
+    /// The latest visit time accepted.
+    pub fn future_limit(&self) -> DateTime<Utc> {
+        let device = self.device_now + Duration::minutes(FUTURE_TOLERANCE_MINUTES);
+        match self.server_now {
+            Some(server) => device.max(server + Duration::hours(SERVER_FUTURE_TOLERANCE_HOURS)),
+            None => device,
+        }
+    }
 }
 
 /// A validated visit record. Only [`Visit::parse`] makes one.
@@ -261,7 +287,7 @@ impl Visit {
         let visited_at = DateTime::parse_from_rfc3339(input.visited_at.trim())
             .map_err(|_| FieldError::new("visited_at", ErrorKind::NotATimestamp))?;
         let utc = visited_at.with_timezone(&Utc);
-        if utc > ctx.device_now + Duration::minutes(FUTURE_TOLERANCE_MINUTES) {
+        if utc > ctx.future_limit() {
             return Err(FieldError::new(
                 "visited_at",
                 ErrorKind::InFuture {
@@ -293,14 +319,17 @@ impl Visit {
             already_installed: Count::parse("already_installed", input.already_installed, campaign.max_smartphones)?,
             installed_now: Count::parse("installed_now", input.installed_now, campaign.max_smartphones)?,
         };
-        if counts.already_installed.get() + counts.installed_now.get() > counts.smartphones.get() {
+        // In u64: the bounds are campaign data and may be large.
+        if u64::from(counts.already_installed.get()) + u64::from(counts.installed_now.get())
+            > u64::from(counts.smartphones.get())
+        {
             return Err(FieldError::new(
                 "installed_now",
                 ErrorKind::AlreadyPlusNowExceedSmartphones,
             ));
         }
         // A household of n people is unlikely to hold more than 3n smartphones; a typo usually is.
-        if counts.people.get() > 0 && counts.smartphones.get() > counts.people.get() * 3 {
+        if counts.people.get() > 0 && u64::from(counts.smartphones.get()) > u64::from(counts.people.get()) * 3 {
             return Err(FieldError::new("smartphones", ErrorKind::SmartphonesExceedPeople));
         }
         if outcome.requires_installed_now && counts.installed_now.get() == 0 {
@@ -471,14 +500,7 @@ mod tests {
 
     fn err(input: &VisitInput) -> FieldError {
         let c = campaign();
-        Visit::parse(
-            input,
-            &ValidationContext {
-                campaign: &c,
-                device_now: now(),
-            },
-        )
-        .unwrap_err()
+        Visit::parse(input, &ValidationContext::on_device(&c, now())).unwrap_err()
     }
 
     fn check(mutate: impl FnOnce(&mut VisitInput), field: &str, code: &str) {
@@ -494,10 +516,7 @@ mod tests {
     #[test]
     fn a_good_visit_parses_and_round_trips() {
         let c = campaign();
-        let ctx = ValidationContext {
-            campaign: &c,
-            device_now: now(),
-        };
+        let ctx = ValidationContext::on_device(&c, now());
         let v = Visit::parse(&good(), &ctx).unwrap();
         assert_eq!(v.counts.installed_now.get(), 2);
         assert_eq!(v.visited_at.offset().local_minus_utc(), 7 * 3600);
@@ -509,10 +528,7 @@ mod tests {
     #[test]
     fn content_bytes_differ_exactly_when_content_does() {
         let c = campaign();
-        let ctx = ValidationContext {
-            campaign: &c,
-            device_now: now(),
-        };
+        let ctx = ValidationContext::on_device(&c, now());
         let bytes = |input: &VisitInput| {
             let mut out = Vec::new();
             Visit::parse(input, &ctx).unwrap().content_bytes(&mut out);
@@ -547,10 +563,7 @@ mod tests {
     #[test]
     fn nfd_text_gives_the_same_canonical_record() {
         let c = campaign();
-        let ctx = ValidationContext {
-            campaign: &c,
-            device_now: now(),
-        };
+        let ctx = ValidationContext::on_device(&c, now());
         let mut a = good();
         a.household.address = Some("Xóm Đông, Thạch Hạ".into());
         let mut b = a.clone();
@@ -625,16 +638,7 @@ mod tests {
         refused.outcome = "refused".into();
         refused.reason = Some("Không muốn".into());
         refused.installed_now = 0;
-        assert!(
-            Visit::parse(
-                &refused,
-                &ValidationContext {
-                    campaign: &c,
-                    device_now: now()
-                }
-            )
-            .is_ok()
-        );
+        assert!(Visit::parse(&refused, &ValidationContext::on_device(&c, now())).is_ok());
     }
 
     #[test]
@@ -688,10 +692,7 @@ mod tests {
             "unknown_location_source",
         );
         let c = campaign();
-        let ctx = ValidationContext {
-            campaign: &c,
-            device_now: now(),
-        };
+        let ctx = ValidationContext::on_device(&c, now());
         let mut manual = good();
         manual.location = LocationInput {
             source: "manual".into(),
@@ -755,10 +756,7 @@ mod tests {
             "in_future",
         );
         let c = campaign();
-        let ctx = ValidationContext {
-            campaign: &c,
-            device_now: now(),
-        };
+        let ctx = ValidationContext::on_device(&c, now());
         let mut ok = good();
         ok.visited_at = "2020-08-03T10:09:00+07:00".into();
         assert!(Visit::parse(&ok, &ctx).is_ok());

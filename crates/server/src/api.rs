@@ -139,8 +139,41 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
+        // Outside the timeout, so that its empty 408 becomes a JSON error like any other.
+        .layer(axum::middleware::map_response(json_timeout))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+async fn json_timeout(response: Response) -> Response {
+    if response.status() != StatusCode::REQUEST_TIMEOUT || response.headers().contains_key(header::CONTENT_TYPE) {
+        return response;
+    }
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "timeout",
+        None,
+        "Máy chủ xử lý quá lâu; thiết bị sẽ tự gửi lại.".into(),
+        "The server took too long; the device will send again.".into(),
+        Lang::Vi,
+    )
+    .into_response()
+}
+
+/// A handler that panics answers a JSON 500 instead of dropping the connection; nothing was
+/// committed for it, so the client may send again.
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        None,
+        "Lỗi máy chủ; thiết bị sẽ tự gửi lại sau.".into(),
+        "Server error; the device will send again later.".into(),
+        Lang::Vi,
+    )
+    .into_response()
 }
 
 #[derive(OpenApi)]
@@ -403,7 +436,11 @@ fn decode_push(
         ));
     }
     let device_now = sent_at.with_timezone(&Utc);
-    let ctx = ValidationContext { campaign, device_now };
+    let ctx = ValidationContext {
+        campaign,
+        device_now,
+        server_now: Some(now),
+    };
     let records = envelope
         .records
         .iter()
@@ -441,12 +478,7 @@ fn decode_push(
                     Ok(v) if v.device_id != device_id => Incoming::Invalid {
                         id: Some(input.id.clone()),
                         revision: Some(input.revision),
-                        error: FieldError::new(
-                            "device_id",
-                            doorstep_domain::error::ErrorKind::Malformed {
-                                detail: "not the device that sent the batch".into(),
-                            },
-                        ),
+                        error: FieldError::new("device_id", doorstep_domain::error::ErrorKind::NotTheSendingDevice),
                     },
                     Ok(v) => {
                         let hash = crate::store::content_hash(&v);

@@ -136,7 +136,12 @@ fn ingest_thread(writer: Arc<Mutex<Writer>>) -> Result<std::sync::mpsc::Sender<(
                 group.extend(jobs.try_iter());
                 let (batches, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
                 let mut w = lock(&writer);
-                match ingest_group(&mut w, &batches) {
+                // A panic here must not stop all storing: the transaction rolls back as it
+                // unwinds, the senders hear of an error (their devices send again), and the
+                // thread goes on with the next batches.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ingest_group(&mut w, &batches)))
+                    .unwrap_or_else(|_| Err(StoreError::Task("storing the batch panicked".into())));
+                match result {
                     Ok(all) => {
                         for (receipts, reply) in all.into_iter().zip(replies) {
                             let _ = reply.send(Ok(receipts));
@@ -145,7 +150,10 @@ fn ingest_thread(writer: Arc<Mutex<Writer>>) -> Result<std::sync::mpsc::Sender<(
                     // One batch's failure must not fail its neighbours: try each alone.
                     Err(_) if batches.len() > 1 => {
                         for (batch, reply) in batches.into_iter().zip(replies) {
-                            let result = ingest_group(&mut w, std::slice::from_ref(&batch)).map(|mut r| r.remove(0));
+                            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                ingest_group(&mut w, std::slice::from_ref(&batch)).map(|mut r| r.remove(0))
+                            }))
+                            .unwrap_or_else(|_| Err(StoreError::Task("storing the batch panicked".into())));
                             let _ = reply.send(result);
                         }
                     }
@@ -206,9 +214,11 @@ fn uuid_of(bytes: Vec<u8>) -> String {
 
 /// Lowest and highest path of a subtree, as a half-open range: '/' sorts just below '0'.
 fn subtree_range(path: &str) -> (String, String) {
-    let mut upper = path[..path.len() - 1].to_string();
-    upper.push('0');
-    (path.to_string(), upper)
+    // Paths always end in '/'; one that does not (a damaged row) matches only itself.
+    match path.strip_suffix('/') {
+        Some(stem) => (path.to_string(), format!("{stem}0")),
+        None => (path.to_string(), format!("{path}\0")),
+    }
 }
 
 impl SqliteStore {
@@ -812,4 +822,22 @@ pub fn visit_ids(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
     let mut st = conn.prepare("SELECT id, revision FROM visits ORDER BY server_seq")?;
     let rows = st.query_map([], |r| Ok((uuid_of(r.get(0)?), r.get(1)?)))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn subtree_ranges_hold_the_subtree_and_nothing_else() {
+        let (lo, hi) = super::subtree_range("/42/436/");
+        for inside in ["/42/436/", "/42/436/18073/", "/42/436/18073/18073-01/"] {
+            assert!(lo.as_str() <= inside && inside < hi.as_str(), "{inside}");
+        }
+        for outside in ["/42/", "/42/4360/", "/42/437/", "/42/436-1/", "/42/43/"] {
+            assert!(!(lo.as_str() <= outside && outside < hi.as_str()), "{outside}");
+        }
+        // A damaged path matches itself only, and does not panic.
+        let (lo, hi) = super::subtree_range("");
+        assert!(lo.as_str() <= "" && "" < hi.as_str());
+        assert!(!(lo.as_str() <= "/42/" && "/42/" < hi.as_str()));
+    }
 }

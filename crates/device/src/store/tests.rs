@@ -322,7 +322,7 @@ fn apply_receipts_clears_rejects_and_leaves_the_rest_pending() {
     // Sent and rejected records are kept on the device.
     assert_eq!(s.recorded_ids().unwrap().len(), 6);
 
-    // A receipt applied twice is not counted twice; a receipt without an id matches by index.
+    // A receipt applied twice is not counted twice; a receipt must name the entry it clears.
     let again = s.apply_receipts(&batch, &receipts[..1]).unwrap();
     assert_eq!(
         again,
@@ -335,6 +335,14 @@ fn apply_receipts_clears_rejects_and_leaves_the_rest_pending() {
     let mut by_index = receipt(3, &batch[3], ReceiptStatus::Stored);
     by_index.id = None;
     by_index.revision = None;
+    assert_eq!(s.apply_receipts(&batch, &[by_index.clone()]).unwrap().confirmed, 0);
+    by_index.id = Some(batch[3].id.clone());
+    assert_eq!(
+        s.apply_receipts(&batch, &[by_index.clone()]).unwrap().confirmed,
+        0,
+        "no revision"
+    );
+    by_index.revision = Some(batch[3].revision);
     assert_eq!(s.apply_receipts(&batch, &[by_index]).unwrap().confirmed, 1);
     // A rejection without a reason still gets one to show.
     let bare = receipt(4, &batch[4], ReceiptStatus::Rejected);
