@@ -23,10 +23,10 @@ if ! command -v cargo >/dev/null 2>&1; then
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
 
-# Edition 2024 needs Rust 1.85 or newer.
+# The workspace needs Rust 1.89 or newer (edition 2024, File::try_lock, rusqlite).
 rust_minor=$(rustc --version | sed -E 's/rustc 1\.([0-9]+).*/\1/')
-if [ "$rust_minor" -lt 85 ]; then
-  echo "setup: Rust $(rustc --version) is too old; 1.85 or newer is needed (rustup update stable)" >&2
+if [ "$rust_minor" -lt 89 ]; then
+  echo "setup: Rust $(rustc --version) is too old; 1.89 or newer is needed (rustup update stable)" >&2
   exit 1
 fi
 

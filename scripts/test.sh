@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, then every test of the workspace
-# (unit, property and end-to-end through the real binary). Fails if any part fails or ran no test.
+# (unit and end-to-end through the real binary), the server's tests on SQLite and again on
+# PostgreSQL. Fails if any part fails, ran no test, or PostgreSQL cannot start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -17,5 +18,11 @@ echo "== build the doorstep binary the end-to-end tests drive"
 cargo build --locked -p doorstep --bin doorstep
 export DOORSTEP_BIN="$PWD/target/debug/doorstep"
 
-echo "== cargo nextest"
-cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail
+echo "== start the PostgreSQL test cluster (127.0.0.1 only)"
+pg_url=$(scripts/pg-test-cluster.sh | tail -1)
+
+echo "== cargo nextest: everything, the server on SQLite"
+cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail -E 'not binary(replicas)'
+
+echo "== cargo nextest: the server's tests again on PostgreSQL, and the replica test"
+DOORSTEP_TEST_PG="$pg_url" cargo nextest run -p doorstep-tests --locked --no-fail-fast --no-tests=fail

@@ -177,10 +177,7 @@ async fn bad_fields_are_named() {
     let nfd = with(&["household", "address"], json!("Xo\u{0301}m \u{0110}o\u{0302}ng"));
     let (status, resp) = server.push_json(&envelope(&device_id, vec![nfd])).await;
     assert_eq!(status, 200, "{resp}");
-    let address: String = server
-        .open_db()
-        .query_row("SELECT address FROM households", [], |r| r.get(0))
-        .unwrap();
+    let address = server.db.text("SELECT address FROM households").unwrap_or_default();
     assert_eq!(address, "Xóm Đông");
 }
 

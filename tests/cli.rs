@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use doorstep_tests::{TestServer, doorstep, doorstep_bin, root, wait_until};
+use doorstep_tests::{TestDb, TestServer, doorstep, doorstep_bin, root, wait_until};
 use serde_json::Value;
 
 #[test]
@@ -24,11 +24,8 @@ fn import(db: &str, file: &std::path::Path) -> (bool, String, String) {
     doorstep(&["admin", "--db", db, "import-areas", &file.to_string_lossy()])
 }
 
-fn area_count(db: &std::path::Path) -> i64 {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row("SELECT COUNT(*) FROM areas", [], |r| r.get(0))
-        .unwrap()
+fn area_count(db: &TestDb) -> i64 {
+    db.i64("SELECT COUNT(*) FROM areas")
 }
 
 #[test]
@@ -37,9 +34,8 @@ fn both_trees_import_and_reimport_changes_nothing() {
         ("ha-tinh-2020-three-tier.json", 223),
         ("ha-tinh-2025-two-tier.json", 70),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
-        let db = format!("sqlite:{}", path.display());
+        let tdb = TestDb::fresh();
+        let db = tdb.url.clone();
         let file = root().join("data/areas").join(file);
         let (ok, out, err) = import(&db, &file);
         assert!(ok, "{err}");
@@ -56,15 +52,15 @@ fn both_trees_import_and_reimport_changes_nothing() {
             ),
             (Some(0), Some(0), Some(count))
         );
-        assert_eq!(area_count(&path), count);
+        assert_eq!(area_count(&tdb), count);
     }
 }
 
 #[test]
 fn a_malformed_area_file_is_refused_whole_with_the_place_named() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.db");
-    let db = format!("sqlite:{}", path.display());
+    let tdb = TestDb::fresh();
+    let db = tdb.url.clone();
     let bad = dir.path().join("bad.json");
     // The third commune's code is not a code: nothing of the file may land.
     std::fs::write(
@@ -79,7 +75,7 @@ fn a_malformed_area_file_is_refused_whole_with_the_place_named() {
     assert!(!ok);
     assert!(err.contains("province.communes[2]"), "{err}");
     assert!(err.contains("nothing was imported"), "{err}");
-    assert_eq!(area_count(&path), 0);
+    assert_eq!(area_count(&tdb), 0);
 
     std::fs::write(
         &bad,
@@ -106,10 +102,7 @@ fn a_malformed_area_file_is_refused_whole_with_the_place_named() {
     let (ok, out, err) = import(&db, &villages);
     assert!(ok, "{err}");
     assert!(out.contains("\"inserted\":1"), "{out}");
-    let level: i64 = rusqlite::Connection::open(&path)
-        .unwrap()
-        .query_row("SELECT level FROM areas WHERE code = '18073-01'", [], |r| r.get(0))
-        .unwrap();
+    let level = tdb.i64("SELECT level FROM areas WHERE code = '18073-01'");
     assert_eq!(level, 3, "province 0 > district 1 > commune 2 > village 3");
 }
 
@@ -163,39 +156,37 @@ async fn simulate_against_a_server_confirms_everything() {
 
 #[test]
 fn serve_demo_shows_data_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.db");
+    let db = TestDb::fresh();
     let mut child = std::process::Command::new(doorstep_bin())
-        .args([
-            "serve",
-            "--demo",
-            "--db",
-            &format!("sqlite:{}", db.display()),
-            "--listen",
-            "127.0.0.1:0",
-        ])
+        .args(["serve", "--demo", "--db", &db.url, "--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let visits = || -> i64 {
-        rusqlite::Connection::open(&db)
-            .and_then(|c| {
-                c.query_row(
-                    "SELECT COUNT(DISTINCT outcome) * 100000 + COUNT(*) FROM visits",
-                    [],
-                    |r| r.get(0),
-                )
-            })
+    // Outcomes seen and visits stored, once the server has made its tables.
+    let visits = || {
+        db.try_i64("SELECT COUNT(DISTINCT outcome) * 100000 + COUNT(*) FROM visits")
             .unwrap_or(0)
     };
     let ready = wait_until(Duration::from_secs(120), || visits() >= 7 * 100_000 + 2_000);
-    let households: i64 = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row("SELECT COUNT(*) FROM households", [], |r| r.get(0))
-        .unwrap();
+    let households = db.i64("SELECT COUNT(*) FROM households");
     let _ = child.kill();
     let _ = child.wait();
     assert!(ready, "demo visits: {}", visits());
     assert!(households >= 4_000, "{households}");
+}
+
+#[test]
+fn a_second_process_on_one_sqlite_file_is_refused_with_a_reason() {
+    // About SQLite whatever the pass: on PostgreSQL several servers are the point.
+    let server = TestServer::spawn_with(TestDb::sqlite());
+    let (ok, _, err) = doorstep(&[
+        "admin",
+        "--db",
+        &server.db.url,
+        "import-areas",
+        "data/areas/ha-tinh-2025-two-tier.json",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("another doorstep process is using"), "{err}");
 }

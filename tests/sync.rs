@@ -159,10 +159,7 @@ async fn an_id_reused_with_other_content_is_rejected_not_overwritten() {
     assert_eq!(receipt["error"]["code"], "id_reused");
     assert_eq!(receipt["error"]["field"], "id");
     assert!(receipt["error"]["messages"]["vi"].as_str().unwrap().contains("ghi đè"));
-    let notes: Option<String> = server
-        .open_db()
-        .query_row("SELECT notes FROM visits", [], |r| r.get(0))
-        .unwrap();
+    let notes = server.db.text("SELECT notes FROM visits");
     assert_eq!(notes, None, "the stored record was not overwritten");
 
     // Another record claiming the same device sequence number is refused too.
@@ -415,18 +412,11 @@ async fn clock_skew_is_detected_and_shown_not_used_for_order() {
         resp["clock_warning"]["vi"].as_str().unwrap().contains("Đồng hồ"),
         "{resp}"
     );
-    let stored_skew: i64 = server
-        .open_db()
-        .query_row("SELECT clock_skew_ms FROM devices", [], |r| r.get(0))
-        .unwrap();
+    let stored_skew = server.db.i64("SELECT clock_skew_ms FROM devices");
     assert!((7_190_000..=7_210_000).contains(&stored_skew));
     // The receive time is the server's, not the phone's.
-    let (received, visited): (i64, i64) = server
-        .open_db()
-        .query_row("SELECT received_at_ms, visited_at_ms FROM visits", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let received = server.db.i64("SELECT received_at_ms FROM visits");
+    let visited = server.db.i64("SELECT visited_at_ms FROM visits");
     assert!(visited - received > 7_000_000);
 
     // A device with a right clock syncing through the client is given no warning. (That a

@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+
 use std::time::{Duration, Instant};
 
 use chrono::{FixedOffset, Utc};
@@ -64,27 +65,239 @@ pub fn doorstep(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// A fresh database for one test: a SQLite file, or, when `DOORSTEP_TEST_PG` names a PostgreSQL
+/// server (`postgres://user@127.0.0.1:port/postgres`), a new database on it, dropped afterwards.
+/// The same tests run on both (`scripts/test.sh` runs them twice).
+pub struct TestDb {
+    /// The `--db` URL for `doorstep`.
+    pub url: String,
+    pg: Option<(String, String)>,
+    // Kept so the folder outlives the database.
+    _dir: tempfile::TempDir,
+}
+
+/// The PostgreSQL admin URL the tests run against, if any.
+pub fn test_pg() -> Option<String> {
+    std::env::var("DOORSTEP_TEST_PG").ok().filter(|s| !s.is_empty())
+}
+
+fn try_psql(url: &str, sql: &str) -> Result<String, String> {
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-F",
+            "\u{1f}",
+            "-P",
+            "null=\u{1e}",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            sql,
+        ])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("psql {sql}: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn psql(url: &str, sql: &str) -> String {
+    try_psql(url, sql).unwrap_or_else(|e| panic!("{e}"))
+}
+
+impl TestDb {
+    /// A SQLite database whatever the environment says: for what only SQLite does.
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("server.db");
+        TestDb {
+            url: format!("sqlite:{}", path.display()),
+            pg: None,
+            _dir: dir,
+        }
+    }
+
+    pub fn fresh() -> TestDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        match test_pg() {
+            Some(admin) => {
+                let name = format!("doorstep_t_{}", uuid::Uuid::now_v7().simple());
+                psql(&admin, &format!("CREATE DATABASE {name}"));
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .expect("database in the URL");
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    pg: Some((admin, name)),
+                    _dir: dir,
+                }
+            }
+            None => {
+                let path = dir.path().join("server.db");
+                TestDb {
+                    url: format!("sqlite:{}", path.display()),
+                    pg: None,
+                    _dir: dir,
+                }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// Runs a query and returns its rows as text (NULL as `None`). The SQL must read the same
+    /// on both databases; ids differ (a BLOB on SQLite, a UUID on PostgreSQL), so leave them out.
+    pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        self.try_rows(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    pub fn try_rows(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+        match &self.pg {
+            Some(_) => Ok(try_psql(&self.url, sql)?
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    l.split('\u{1f}')
+                        .map(|v| (v != "\u{1e}").then(|| v.to_string()))
+                        .collect()
+                })
+                .collect()),
+            None => {
+                let path = self.url.trim_start_matches("sqlite:");
+                let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .map_err(|e| e.to_string())?;
+                let mut st = conn.prepare(sql).map_err(|e| e.to_string())?;
+                let n = st.column_count();
+                let rows = st
+                    .query_map([], |r| {
+                        (0..n)
+                            .map(|i| {
+                                Ok(match r.get_ref(i)? {
+                                    rusqlite::types::ValueRef::Null => None,
+                                    rusqlite::types::ValueRef::Integer(v) => Some(v.to_string()),
+                                    rusqlite::types::ValueRef::Real(v) => Some(v.to_string()),
+                                    rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                                    rusqlite::types::ValueRef::Blob(b) => Some(format!("{b:?}")),
+                                })
+                            })
+                            .collect::<rusqlite::Result<Vec<_>>>()
+                    })
+                    .map_err(|e| e.to_string())?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(|e| e.to_string())?;
+                Ok(rows)
+            }
+        }
+    }
+
+    /// The first column of the first row as a number, if the query runs (the tables may not be
+    /// there yet).
+    pub fn try_i64(&self, sql: &str) -> Option<i64> {
+        self.try_rows(sql).ok()?.first()?.first()?.as_deref()?.parse().ok()
+    }
+
+    /// The first column of the first row as a number.
+    pub fn i64(&self, sql: &str) -> i64 {
+        self.rows(sql)
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no number from {sql}"))
+    }
+
+    /// The first column of the first row as text.
+    pub fn text(&self, sql: &str) -> Option<String> {
+        self.rows(sql).first().and_then(|r| r.first().cloned().flatten())
+    }
+
+    /// Every (id, revision) the server holds, in receive order.
+    pub fn visit_ids(&self) -> Vec<(String, i64)> {
+        match &self.pg {
+            Some(_) => self
+                .rows("SELECT id::text, revision FROM visits ORDER BY server_seq")
+                .into_iter()
+                .map(|r| {
+                    (
+                        r[0].clone().unwrap_or_default(),
+                        r[1].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0),
+                    )
+                })
+                .collect(),
+            None => {
+                let path = self.url.trim_start_matches("sqlite:");
+                let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .expect("open test db");
+                doorstep_server::sqlite::visit_ids(&conn).expect("visit ids")
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg {
+            // Best effort: the cluster is a throw-away one anyway.
+            let _ = Command::new("psql")
+                .args([
+                    "-X",
+                    "-q",
+                    "-d",
+                    admin,
+                    "-c",
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ])
+                .output();
+        }
+    }
+}
+
 pub struct TestServer {
     pub url: String,
     pub port: u16,
-    pub db: PathBuf,
+    pub db: TestDb,
     child: Option<Child>,
-    // Kept so the folder outlives the server.
-    _dir: Arc<tempfile::TempDir>,
 }
 
 impl TestServer {
     /// A fresh database with the Hà Tĩnh 2020 tree, served on a random port.
     pub fn spawn() -> TestServer {
-        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
-        let db = dir.path().join("server.db");
-        import_areas(&db, &three_tier_file());
+        TestServer::spawn_with(TestDb::fresh())
+    }
+
+    /// A server on the given database, with the Hà Tĩnh 2020 tree imported.
+    pub fn spawn_with(db: TestDb) -> TestServer {
+        import_areas(&db.url, &three_tier_file());
         let mut s = TestServer {
             url: String::new(),
             port: 0,
             db,
             child: None,
-            _dir: dir,
+        };
+        s.start(0);
+        s
+    }
+
+    /// Another server process on the same database (a replica, for PostgreSQL).
+    pub fn replica_of(other: &TestServer) -> TestServer {
+        let db = TestDb {
+            url: other.db.url.clone(),
+            pg: None,
+            _dir: tempfile::tempdir().expect("tempdir"),
+        };
+        let mut s = TestServer {
+            url: String::new(),
+            port: 0,
+            db,
+            child: None,
         };
         s.start(0);
         s
@@ -92,29 +305,21 @@ impl TestServer {
 
     /// Prepares a database and a port but does not start the server: for "the server is down".
     pub fn prepare_stopped() -> TestServer {
-        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
-        let db = dir.path().join("server.db");
-        import_areas(&db, &three_tier_file());
+        let db = TestDb::fresh();
+        import_areas(&db.url, &three_tier_file());
         let port = free_port();
         TestServer {
             url: format!("http://127.0.0.1:{port}"),
             port,
             db,
             child: None,
-            _dir: dir,
         }
     }
 
     /// Starts (again) on the same database, on `port` (0 = any free one).
     pub fn start(&mut self, port: u16) {
         let mut child = Command::new(doorstep_bin())
-            .args([
-                "serve",
-                "--db",
-                &format!("sqlite:{}", self.db.display()),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
+            .args(["serve", "--db", &self.db.url, "--listen", &format!("127.0.0.1:{port}")])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -157,21 +362,13 @@ impl TestServer {
         self.child.is_some()
     }
 
-    /// Opens the server's database read-only, to compare stores directly.
-    pub fn open_db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open_with_flags(&self.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open server db")
-    }
-
     pub fn visit_count(&self) -> i64 {
-        self.open_db()
-            .query_row("SELECT COUNT(*) FROM visits", [], |r| r.get(0))
-            .expect("count visits")
+        self.db.i64("SELECT COUNT(*) FROM visits")
     }
 
-    /// Every (id, revision) the server holds, with how many times.
+    /// Every (id, revision) the server holds, in receive order.
     pub fn visit_ids(&self) -> Vec<(String, i64)> {
-        doorstep_server::sqlite::visit_ids(&self.open_db()).expect("visit ids")
+        self.db.visit_ids()
     }
 
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
@@ -214,14 +411,8 @@ impl Drop for TestServer {
     }
 }
 
-pub fn import_areas(db: &Path, file: &Path) {
-    let (ok, out, err) = doorstep(&[
-        "admin",
-        "--db",
-        &format!("sqlite:{}", db.display()),
-        "import-areas",
-        &file.to_string_lossy(),
-    ]);
+pub fn import_areas(db_url: &str, file: &Path) {
+    let (ok, out, err) = doorstep(&["admin", "--db", db_url, "import-areas", &file.to_string_lossy()]);
     assert!(ok, "import failed: {out} {err}");
 }
 

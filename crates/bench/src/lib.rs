@@ -19,7 +19,9 @@ pub const HA_TINH_2020: &str = include_str!("../../../data/areas/ha-tinh-2020-th
 
 /// Starts the real router on 127.0.0.1 with a fresh database at `db`; returns its URL.
 pub async fn start_server(db: &Path) -> (String, Arc<dyn Store>) {
-    let store = doorstep_server::open_store(&format!("sqlite:{}", db.display())).expect("open store");
+    let store = doorstep_server::open_store(&format!("sqlite:{}", db.display()))
+        .await
+        .expect("open store");
     let areas = doorstep_domain::area::parse_gso_tree(HA_TINH_2020).expect("tree");
     store.import_areas(areas).await.expect("import");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

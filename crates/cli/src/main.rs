@@ -66,7 +66,8 @@ enum AdminCommand {
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn,tokio_postgres=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -82,7 +83,9 @@ fn main() -> Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    let store = doorstep_server::open_store(&args.db).with_context(|| format!("opening {}", args.db))?;
+    let store = doorstep_server::open_store(&args.db)
+        .await
+        .with_context(|| format!("opening {}", args.db))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -127,7 +130,9 @@ async fn shutdown_signal() {
 }
 
 async fn admin(args: AdminArgs) -> Result<()> {
-    let store = doorstep_server::open_store(&args.db).with_context(|| format!("opening {}", args.db))?;
+    let store = doorstep_server::open_store(&args.db)
+        .await
+        .with_context(|| format!("opening {}", args.db))?;
     match args.command {
         AdminCommand::ImportAreas { file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;

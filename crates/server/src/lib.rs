@@ -3,8 +3,10 @@
 //! - [`api`]: routes, request decoding, limits, the OpenAPI document.
 //! - [`store`]: the storage trait every database implements.
 //! - [`sqlite`]: the SQLite implementation (the default; a province fits with room to spare).
+//! - [`postgres`]: the PostgreSQL implementation (the nation; several servers on one database).
 
 pub mod api;
+pub mod postgres;
 pub mod sqlite;
 pub mod store;
 
@@ -13,12 +15,11 @@ use std::sync::Arc;
 pub use api::{AppState, Limits, router};
 pub use store::{Store, StoreError};
 
-/// Opens the store a `--db` URL names: `sqlite:PATH` (or a bare path).
-pub fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+/// Opens the store a `--db` URL names: `postgres://...` or `sqlite:PATH` (or a bare path), and
+/// brings its schema up to date.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::Config(
-            "PostgreSQL storage is not built yet in this version; use sqlite:PATH".into(),
-        ));
+        return Ok(Arc::new(postgres::PgStore::open(url).await?));
     }
     let path = url
         .strip_prefix("sqlite://")

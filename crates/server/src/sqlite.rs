@@ -9,14 +9,17 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use doorstep_domain::Campaign;
-use doorstep_domain::area::{AreaRecord, fold_for_search, order_parents_first, vietnamese_sort_key};
+use doorstep_domain::area::AreaRecord;
 use doorstep_domain::error::{ErrorKind, FieldError};
-use doorstep_domain::protocol::{AreaDto, Coverage, ErrorBody, HouseholdDto, PullResponse, Receipt, ReceiptStatus};
+use doorstep_domain::protocol::{AreaDto, Coverage, HouseholdDto, PullResponse, Receipt, ReceiptStatus};
 use doorstep_domain::values::AreaCode;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use crate::store::content_hash;
-use crate::store::{ImportSummary, Incoming, IngestBatch, NewHousehold, Store, StoreCounts, StoreError};
+use crate::store::{
+    HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, Store, StoreCounts, StoreError, compute_paths,
+    plan_import, rejected, subtree_range,
+};
 
 /// `PRAGMA application_id` of a Doorstep server database ("DSRV"), so a foreign file is refused.
 const APPLICATION_ID: i32 = 0x4453_5256;
@@ -120,6 +123,8 @@ pub struct SqliteStore {
     path: PathBuf,
     /// Dropping it stops the checkpointer thread.
     _checkpointer: std::sync::mpsc::Sender<()>,
+    /// Held while the store is open; see [`SqliteStore::open`].
+    _lock: std::fs::File,
 }
 
 /// The one thread that stores push batches. It takes every batch that queued while it was busy
@@ -212,19 +217,32 @@ fn uuid_of(bytes: Vec<u8>) -> String {
         .unwrap_or_default()
 }
 
-/// Lowest and highest path of a subtree, as a half-open range: '/' sorts just below '0'.
-fn subtree_range(path: &str) -> (String, String) {
-    // Paths always end in '/'; one that does not (a damaged row) matches only itself.
-    match path.strip_suffix('/') {
-        Some(stem) => (path.to_string(), format!("{stem}0")),
-        None => (path.to_string(), format!("{path}\0")),
-    }
-}
-
 impl SqliteStore {
     /// Opens (creating if needed) and migrates a server database. Refuses a file that is not a
     /// SQLite database or belongs to another application.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        // One process per SQLite file: the writer keeps state in memory (the change counter, the
+        // area list) that a second process would not see. Several servers need PostgreSQL.
+        let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+        let lock = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::Config(format!("cannot open {}: {e}", lock_path.display())))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Config(format!(
+                    "another doorstep process is using {}; stop it first (one process serves a SQLite \
+                     file; several servers need PostgreSQL)",
+                    path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Config(format!("cannot lock {}: {e}", lock_path.display())));
+            }
+        }
         let mut conn = Connection::open(path)?;
         let app_id: i32 = conn
             .pragma_query_value(None, "application_id", |r| r.get(0))
@@ -266,6 +284,7 @@ impl SqliteStore {
             next_reader: AtomicUsize::new(0),
             path: path.to_path_buf(),
             _checkpointer: checkpointer(path)?,
+            _lock: lock,
         })
     }
 
@@ -311,23 +330,6 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tracing::info!(version = i + 1, "migrated server database");
     }
     Ok(())
-}
-
-fn rejected(
-    index: usize,
-    id: Option<String>,
-    revision: Option<i64>,
-    e: &FieldError,
-    lang: doorstep_domain::Lang,
-) -> Receipt {
-    Receipt {
-        index: index as u32,
-        id,
-        revision,
-        status: ReceiptStatus::Rejected,
-        server_seq: None,
-        error: Some(ErrorBody::from_field_error(e, lang)),
-    }
 }
 
 /// Stores several push batches in one transaction: under load the batches that queued while the
@@ -499,14 +501,11 @@ fn ingest_batch(
     Ok(receipts)
 }
 
-/// An area as held: parent, name, division type, boundary.
-type HeldArea = (Option<String>, String, Option<String>, Option<String>);
-
 fn import_tx(w: &mut Writer, areas: Vec<AreaRecord>) -> Result<ImportSummary, StoreError> {
     let tx = w
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut summary = ImportSummary::default();
+    let summary;
     {
         let mut existing: HashMap<String, HeldArea> = HashMap::new();
         {
@@ -519,8 +518,8 @@ fn import_tx(w: &mut Writer, areas: Vec<AreaRecord>) -> Result<ImportSummary, St
                 existing.insert(code, rest);
             }
         }
-        let ordered = order_parents_first(areas, |c| existing.contains_key(c.as_str()))
-            .map_err(|e| StoreError::Import(e.to_string()))?;
+        let (rows, planned) = plan_import(&existing, areas)?;
+        summary = planned;
         let mut upsert = tx.prepare(
             "INSERT INTO areas (code, parent_code, name, name_search, sort_key, division_type, level, path, boundary)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '', ?7)
@@ -528,38 +527,29 @@ fn import_tx(w: &mut Writer, areas: Vec<AreaRecord>) -> Result<ImportSummary, St
                 name_search = excluded.name_search, sort_key = excluded.sort_key,
                 division_type = excluded.division_type, boundary = COALESCE(excluded.boundary, areas.boundary)",
         )?;
-        for a in &ordered {
-            let parent = a.parent.as_ref().map(|p| p.to_string());
-            let name = a.name.to_string();
-            let key: Vec<u8> = vietnamese_sort_key(&name)
-                .iter()
-                .flat_map(|k| k.to_be_bytes())
-                .collect();
-            match existing.get(a.code.as_str()) {
-                Some((p, n, d, b))
-                    if *p == parent
-                        && *n == name
-                        && *d == a.division_type
-                        && (a.boundary.is_none() || *b == a.boundary) =>
-                {
-                    summary.unchanged += 1;
-                    continue;
-                }
-                Some(_) => summary.updated += 1,
-                None => summary.inserted += 1,
-            }
+        for a in &rows {
             upsert.execute(params![
-                a.code.as_str(),
-                parent,
-                name,
-                fold_for_search(&name),
-                key,
+                a.code,
+                a.parent,
+                a.name,
+                a.name_search,
+                a.sort_key,
                 a.division_type,
                 a.boundary
             ])?;
         }
-        if summary.inserted + summary.updated > 0 {
-            recompute_paths(&tx)?;
+        if !rows.is_empty() {
+            let mut parent_of: HashMap<String, Option<String>> = HashMap::new();
+            let mut st = tx.prepare("SELECT code, parent_code FROM areas")?;
+            for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))? {
+                let (c, p) = row?;
+                parent_of.insert(c, p);
+            }
+            let mut update =
+                tx.prepare("UPDATE areas SET path = ?2, level = ?3 WHERE code = ?1 AND (path <> ?2 OR level <> ?3)")?;
+            for (code, path, level) in compute_paths(&parent_of)? {
+                update.execute(params![code, path, level])?;
+            }
         }
     }
     tx.commit()?;
@@ -568,38 +558,6 @@ fn import_tx(w: &mut Writer, areas: Vec<AreaRecord>) -> Result<ImportSummary, St
         .query_map([], |r| r.get::<_, String>(0))?
         .collect::<Result<HashSet<_>, _>>()?;
     Ok(summary)
-}
-
-/// Paths and levels follow the parent links; recomputed whole so a re-parented area carries its
-/// descendants along.
-fn recompute_paths(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
-    let mut parent_of: HashMap<String, Option<String>> = HashMap::new();
-    {
-        let mut st = tx.prepare("SELECT code, parent_code FROM areas")?;
-        for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))? {
-            let (c, p) = row?;
-            parent_of.insert(c, p);
-        }
-    }
-    let mut update =
-        tx.prepare("UPDATE areas SET path = ?2, level = ?3 WHERE code = ?1 AND (path <> ?2 OR level <> ?3)")?;
-    for code in parent_of.keys() {
-        let mut chain = vec![code.clone()];
-        let mut cur = parent_of.get(code).cloned().flatten();
-        while let Some(p) = cur {
-            if chain.len() > 64 {
-                return Err(StoreError::Import(format!(
-                    "area {code} sits in a cycle of parent links"
-                )));
-            }
-            cur = parent_of.get(&p).cloned().flatten();
-            chain.push(p);
-        }
-        chain.reverse();
-        let path = format!("/{}/", chain.join("/"));
-        update.execute(params![code, path, (chain.len() - 1) as i64])?;
-    }
-    Ok(())
 }
 
 fn area_path(conn: &Connection, area: &AreaCode) -> Result<Option<(String, String)>, StoreError> {
@@ -822,22 +780,4 @@ pub fn visit_ids(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
     let mut st = conn.prepare("SELECT id, revision FROM visits ORDER BY server_seq")?;
     let rows = st.query_map([], |r| Ok((uuid_of(r.get(0)?), r.get(1)?)))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn subtree_ranges_hold_the_subtree_and_nothing_else() {
-        let (lo, hi) = super::subtree_range("/42/436/");
-        for inside in ["/42/436/", "/42/436/18073/", "/42/436/18073/18073-01/"] {
-            assert!(lo.as_str() <= inside && inside < hi.as_str(), "{inside}");
-        }
-        for outside in ["/42/", "/42/4360/", "/42/437/", "/42/436-1/", "/42/43/"] {
-            assert!(!(lo.as_str() <= outside && outside < hi.as_str()), "{outside}");
-        }
-        // A damaged path matches itself only, and does not panic.
-        let (lo, hi) = super::subtree_range("");
-        assert!(lo.as_str() <= "" && "" < hi.as_str());
-        assert!(!(lo.as_str() <= "/42/" && "/42/" < hi.as_str()));
-    }
 }

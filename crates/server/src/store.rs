@@ -1,10 +1,12 @@
 //! The storage trait: everything the server keeps goes through it, with one implementation per
 //! database. The same test suite runs against each (DESIGN.md invariant 8).
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use doorstep_domain::area::AreaRecord;
-use doorstep_domain::protocol::{AreaDto, Coverage, PullResponse, Receipt};
+use doorstep_domain::area::{AreaRecord, fold_for_search, order_parents_first, vietnamese_sort_key};
+use doorstep_domain::protocol::{AreaDto, Coverage, ErrorBody, PullResponse, Receipt, ReceiptStatus};
 use doorstep_domain::values::{AreaCode, Id};
 use doorstep_domain::{Campaign, FieldError, Lang, Visit};
 
@@ -119,4 +121,144 @@ pub trait Store: Send + Sync + 'static {
     async fn add_households(&self, households: Vec<NewHousehold>) -> Result<u64, StoreError>;
 
     async fn counts(&self) -> Result<StoreCounts, StoreError>;
+}
+
+/// A refusal receipt.
+pub fn rejected(index: usize, id: Option<String>, revision: Option<i64>, e: &FieldError, lang: Lang) -> Receipt {
+    Receipt {
+        index: index as u32,
+        id,
+        revision,
+        status: ReceiptStatus::Rejected,
+        server_seq: None,
+        error: Some(ErrorBody::from_field_error(e, lang)),
+    }
+}
+
+/// Lowest and highest path of a subtree, as a half-open range: '/' sorts just below '0'.
+pub fn subtree_range(path: &str) -> (String, String) {
+    // Paths always end in '/'; one that does not (a damaged row) matches only itself.
+    match path.strip_suffix('/') {
+        Some(stem) => (path.to_string(), format!("{stem}0")),
+        None => (path.to_string(), format!("{path}\0")),
+    }
+}
+
+/// An area as held: parent, name, division type, boundary.
+pub type HeldArea = (Option<String>, String, Option<String>, Option<String>);
+
+/// One area row to write on import.
+#[derive(Debug, Clone)]
+pub struct AreaRow {
+    pub code: String,
+    pub parent: Option<String>,
+    pub name: String,
+    pub name_search: String,
+    pub sort_key: Vec<u8>,
+    pub division_type: Option<String>,
+    pub boundary: Option<String>,
+}
+
+/// What an import changes, given what is held: the rows to write, parents first, and the count of
+/// inserted, updated and unchanged areas. Every database's import goes through here.
+pub fn plan_import(
+    existing: &HashMap<String, HeldArea>,
+    areas: Vec<AreaRecord>,
+) -> Result<(Vec<AreaRow>, ImportSummary), StoreError> {
+    let ordered = order_parents_first(areas, |c| existing.contains_key(c.as_str()))
+        .map_err(|e| StoreError::Import(e.to_string()))?;
+    let mut summary = ImportSummary::default();
+    let mut rows = Vec::new();
+    for a in ordered {
+        let parent = a.parent.as_ref().map(|p| p.to_string());
+        let name = a.name.to_string();
+        match existing.get(a.code.as_str()) {
+            Some((p, n, d, b))
+                if *p == parent
+                    && *n == name
+                    && *d == a.division_type
+                    && (a.boundary.is_none() || *b == a.boundary) =>
+            {
+                summary.unchanged += 1;
+                continue;
+            }
+            Some(_) => summary.updated += 1,
+            None => summary.inserted += 1,
+        }
+        rows.push(AreaRow {
+            code: a.code.to_string(),
+            parent,
+            name_search: fold_for_search(&name),
+            sort_key: vietnamese_sort_key(&name)
+                .iter()
+                .flat_map(|k| k.to_be_bytes())
+                .collect(),
+            name,
+            division_type: a.division_type,
+            boundary: a.boundary,
+        });
+    }
+    Ok((rows, summary))
+}
+
+/// Every area's materialised path and level from the parent links; recomputed whole so a
+/// re-parented area carries its descendants along.
+pub fn compute_paths(parent_of: &HashMap<String, Option<String>>) -> Result<Vec<(String, String, i64)>, StoreError> {
+    let mut out = Vec::with_capacity(parent_of.len());
+    for code in parent_of.keys() {
+        let mut chain = vec![code.clone()];
+        let mut cur = parent_of.get(code).cloned().flatten();
+        while let Some(p) = cur {
+            if chain.len() > 64 {
+                return Err(StoreError::Import(format!(
+                    "area {code} sits in a cycle of parent links"
+                )));
+            }
+            cur = parent_of.get(&p).cloned().flatten();
+            chain.push(p);
+        }
+        chain.reverse();
+        out.push((code.clone(), format!("/{}/", chain.join("/")), (chain.len() - 1) as i64));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn subtree_ranges_hold_the_subtree_and_nothing_else() {
+        let (lo, hi) = super::subtree_range("/42/436/");
+        for inside in ["/42/436/", "/42/436/18073/", "/42/436/18073/18073-01/"] {
+            assert!(lo.as_str() <= inside && inside < hi.as_str(), "{inside}");
+        }
+        for outside in ["/42/", "/42/4360/", "/42/437/", "/42/436-1/", "/42/43/"] {
+            assert!(!(lo.as_str() <= outside && outside < hi.as_str()), "{outside}");
+        }
+        // A damaged path matches itself only, and does not panic.
+        let (lo, hi) = super::subtree_range("");
+        assert!(lo.as_str() <= "" && "" < hi.as_str());
+        assert!(!(lo.as_str() <= "/42/" && "/42/" < hi.as_str()));
+    }
+
+    #[test]
+    fn paths_follow_parents_and_cycles_are_refused() {
+        let map = |pairs: &[(&str, Option<&str>)]| {
+            pairs
+                .iter()
+                .map(|(c, p)| (c.to_string(), p.map(str::to_string)))
+                .collect()
+        };
+        let mut paths =
+            super::compute_paths(&map(&[("42", None), ("436", Some("42")), ("18073", Some("436"))])).unwrap();
+        paths.sort();
+        assert_eq!(
+            paths,
+            [
+                ("18073".to_string(), "/42/436/18073/".to_string(), 2),
+                ("42".to_string(), "/42/".to_string(), 0),
+                ("436".to_string(), "/42/436/".to_string(), 1)
+            ]
+        );
+        assert!(super::compute_paths(&map(&[("a", Some("b")), ("b", Some("a"))])).is_err());
+    }
 }

@@ -1,0 +1,792 @@
+//! The PostgreSQL implementation of [`Store`], for the nation and for several stateless
+//! `doorstep serve` processes on one database.
+//!
+//! tokio-postgres (with deadpool for the pool) rather than sqlx: it is async all the way, needs
+//! no database at compile time, and passes arrays as parameters, which is what batched ingest
+//! (`INSERT ... SELECT FROM UNNEST(...)`) is built on.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use doorstep_domain::area::AreaRecord;
+use doorstep_domain::error::{ErrorKind, FieldError};
+use doorstep_domain::protocol::{AreaDto, Coverage, HouseholdDto, PullResponse, Receipt, ReceiptStatus};
+use doorstep_domain::values::AreaCode;
+use doorstep_domain::{Campaign, Visit};
+use tokio_postgres::NoTls;
+use uuid::Uuid;
+
+use crate::store::{
+    HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, Store, StoreCounts, StoreError, compute_paths,
+    plan_import, rejected, subtree_range,
+};
+
+/// Versioned migrations: step N brings the schema from version N to N+1. Never edit a shipped step.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE areas (
+    code          TEXT PRIMARY KEY,
+    parent_code   TEXT REFERENCES areas(code),
+    name          TEXT NOT NULL,
+    name_search   TEXT NOT NULL,
+    sort_key      BYTEA NOT NULL,
+    division_type TEXT,
+    level         INTEGER NOT NULL,
+    -- Byte order, so that a subtree is a range of paths, as on SQLite.
+    path          TEXT COLLATE "C" NOT NULL,
+    boundary      TEXT
+);
+CREATE INDEX areas_path ON areas(path);
+CREATE INDEX areas_parent ON areas(parent_code);
+
+CREATE TABLE devices (
+    id            UUID PRIMARY KEY,
+    first_seen_ms BIGINT NOT NULL,
+    last_seen_ms  BIGINT NOT NULL,
+    clock_skew_ms BIGINT NOT NULL,
+    pushes        BIGINT NOT NULL
+);
+
+-- The pull cursor. Taken under an advisory lock held to commit, so its order is commit order.
+CREATE SEQUENCE change_seq;
+
+CREATE TABLE households (
+    id                UUID PRIMARY KEY,
+    area_code         TEXT NOT NULL REFERENCES areas(code),
+    address           TEXT,
+    lat               DOUBLE PRECISION,
+    lon               DOUBLE PRECISION,
+    updated_seq       BIGINT NOT NULL,
+    visits            BIGINT NOT NULL DEFAULT 0,
+    latest_outcome    TEXT,
+    people            BIGINT,
+    smartphones       BIGINT,
+    already_installed BIGINT,
+    installed_now     BIGINT
+);
+CREATE INDEX households_area ON households(area_code, updated_seq);
+
+CREATE TABLE visits (
+    server_seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id                UUID NOT NULL,
+    revision          BIGINT NOT NULL,
+    device_id         UUID NOT NULL,
+    device_seq        BIGINT NOT NULL,
+    volunteer_id      UUID NOT NULL,
+    household_id      UUID NOT NULL,
+    area_code         TEXT NOT NULL,
+    visited_at_ms     BIGINT NOT NULL,
+    utc_offset_min    INTEGER NOT NULL,
+    outcome           TEXT NOT NULL,
+    reason            TEXT,
+    people            BIGINT NOT NULL,
+    smartphones       BIGINT NOT NULL,
+    already_installed BIGINT NOT NULL,
+    installed_now     BIGINT NOT NULL,
+    leaflet_given     BOOLEAN NOT NULL,
+    loc_source        TEXT NOT NULL,
+    lat               DOUBLE PRECISION,
+    lon               DOUBLE PRECISION,
+    accuracy_m        DOUBLE PRECISION,
+    notes             TEXT,
+    received_at_ms    BIGINT NOT NULL,
+    content_hash      BYTEA NOT NULL,
+    UNIQUE (id, revision),
+    UNIQUE (device_id, device_seq)
+);
+CREATE INDEX visits_household ON visits(household_id);
+"#];
+
+/// Advisory lock keys: migrations, and the section that takes change numbers.
+const MIGRATION_LOCK: i64 = 0x4453_0001;
+const CHANGE_LOCK: i64 = 0x4453_0002;
+
+pub struct PgStore {
+    pool: Pool,
+}
+
+fn db(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+impl PgStore {
+    /// Connects, and brings the schema up to date (safe when several servers start at once).
+    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        let config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .build()
+            .map_err(|e| StoreError::Config(format!("cannot build the connection pool: {e}")))?;
+        let store = PgStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Db(format!("cannot reach PostgreSQL: {e}")))
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        // Held across the steps: a second server starting now waits, then finds nothing to do.
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(db)?;
+        let result = async {
+            client
+                .batch_execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                )
+                .await
+                .map_err(db)?;
+            let version: i32 = client
+                .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])
+                .await
+                .map_err(db)?
+                .get(0);
+            if version as usize > MIGRATIONS.len() {
+                return Err(StoreError::Config(format!(
+                    "the database is at schema version {version}, newer than this program knows ({}); upgrade doorstep",
+                    MIGRATIONS.len()
+                )));
+            }
+            for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                let tx = client.transaction().await.map_err(db)?;
+                tx.batch_execute(step).await.map_err(db)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version) VALUES ($1)",
+                    &[&(i as i32 + 1)],
+                )
+                .await
+                .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                tracing::info!(version = i + 1, "migrated PostgreSQL database");
+            }
+            Ok(())
+        }
+        .await;
+        client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(db)?;
+        result
+    }
+}
+
+/// The columns of the visits of one batch, as arrays for `UNNEST`.
+#[derive(Default)]
+struct VisitColumns {
+    id: Vec<Uuid>,
+    revision: Vec<i64>,
+    device_id: Vec<Uuid>,
+    device_seq: Vec<i64>,
+    volunteer_id: Vec<Uuid>,
+    household_id: Vec<Uuid>,
+    area_code: Vec<String>,
+    visited_at_ms: Vec<i64>,
+    utc_offset_min: Vec<i32>,
+    outcome: Vec<String>,
+    reason: Vec<Option<String>>,
+    people: Vec<i64>,
+    smartphones: Vec<i64>,
+    already_installed: Vec<i64>,
+    installed_now: Vec<i64>,
+    leaflet_given: Vec<bool>,
+    loc_source: Vec<String>,
+    lat: Vec<Option<f64>>,
+    lon: Vec<Option<f64>>,
+    accuracy_m: Vec<Option<f64>>,
+    notes: Vec<Option<String>>,
+    received_at_ms: Vec<i64>,
+    content_hash: Vec<Vec<u8>>,
+}
+
+impl VisitColumns {
+    fn push(&mut self, device: Uuid, visit: &Visit, hash: &[u8; 32], received_at_ms: i64) {
+        let p = visit.location.point;
+        let c = &visit.counts;
+        self.id.push(visit.id.uuid());
+        self.revision.push(visit.revision.get());
+        self.device_id.push(device);
+        self.device_seq.push(visit.device_seq.get());
+        self.volunteer_id.push(visit.volunteer_id.uuid());
+        self.household_id.push(visit.household.id.uuid());
+        self.area_code.push(visit.area_code.to_string());
+        self.visited_at_ms.push(visit.visited_at.timestamp_millis());
+        self.utc_offset_min
+            .push(visit.visited_at.offset().local_minus_utc() / 60);
+        self.outcome.push(visit.outcome.clone());
+        self.reason.push(visit.reason.as_ref().map(|t| t.to_string()));
+        self.people.push(i64::from(c.people.get()));
+        self.smartphones.push(i64::from(c.smartphones.get()));
+        self.already_installed.push(i64::from(c.already_installed.get()));
+        self.installed_now.push(i64::from(c.installed_now.get()));
+        self.leaflet_given.push(visit.leaflet_given);
+        self.loc_source.push(visit.location.source.as_str().to_string());
+        self.lat.push(p.map(|p| p.lat));
+        self.lon.push(p.map(|p| p.lon));
+        self.accuracy_m.push(p.and_then(|p| p.accuracy_m));
+        self.notes.push(visit.notes.as_ref().map(|t| t.to_string()));
+        self.received_at_ms.push(received_at_ms);
+        self.content_hash.push(hash.to_vec());
+    }
+}
+
+const INSERT_VISITS: &str = "INSERT INTO visits (id, revision, device_id, device_seq, volunteer_id, household_id,
+        area_code, visited_at_ms, utc_offset_min, outcome, reason, people, smartphones, already_installed,
+        installed_now, leaflet_given, loc_source, lat, lon, accuracy_m, notes, received_at_ms, content_hash)
+    SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::uuid[], $4::int8[], $5::uuid[], $6::uuid[], $7::text[],
+        $8::int8[], $9::int4[], $10::text[], $11::text[], $12::int8[], $13::int8[], $14::int8[], $15::int8[],
+        $16::bool[], $17::text[], $18::float8[], $19::float8[], $20::float8[], $21::text[], $22::int8[], $23::bytea[])
+    ON CONFLICT DO NOTHING
+    RETURNING server_seq, id, revision";
+
+const UPSERT_HOUSEHOLDS: &str = "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits,
+        latest_outcome, people, smartphones, already_installed, installed_now)
+    SELECT id, area_code, address, lat, lon, nextval('change_seq'), visits, latest_outcome, people, smartphones,
+        already_installed, installed_now
+    FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::int8[], $7::text[],
+        $8::int8[], $9::int8[], $10::int8[], $11::int8[])
+        AS t(id, area_code, address, lat, lon, visits, latest_outcome, people, smartphones, already_installed,
+            installed_now)
+    ORDER BY id
+    ON CONFLICT (id) DO UPDATE SET
+        updated_seq = excluded.updated_seq,
+        visits = households.visits + excluded.visits,
+        address = COALESCE(households.address, excluded.address),
+        lat = COALESCE(households.lat, excluded.lat),
+        lon = COALESCE(households.lon, excluded.lon),
+        latest_outcome = excluded.latest_outcome,
+        people = excluded.people,
+        smartphones = excluded.smartphones,
+        already_installed = excluded.already_installed,
+        installed_now = excluded.installed_now";
+
+/// One household's change from the visits of a batch: the new visits counted, the latest one's
+/// figures (PostgreSQL may not update one row twice in one statement, so they are merged first).
+struct HouseholdChange<'a> {
+    first: &'a Visit,
+    latest: &'a Visit,
+    new_visits: i64,
+}
+
+async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> Result<Vec<Receipt>, StoreError> {
+    let device = batch.device_id.uuid();
+    let received_at_ms = batch.received_at.timestamp_millis();
+    let mut receipts: Vec<Option<Receipt>> = vec![None; batch.records.len()];
+    let codes: Vec<String> = batch
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Incoming::Valid { visit, .. } => Some(visit.area_code.to_string()),
+            Incoming::Invalid { .. } => None,
+        })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let tx = client.transaction().await.map_err(db)?;
+    let known: HashSet<String> = tx
+        .query("SELECT code FROM areas WHERE code = ANY($1)", &[&codes])
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+
+    let mut candidates: Vec<(usize, &Visit, &[u8; 32], &String)> = Vec::new();
+    for (index, record) in batch.records.iter().enumerate() {
+        match record {
+            Incoming::Invalid { id, revision, error } => {
+                receipts[index] = Some(rejected(index, id.clone(), *revision, error, batch.lang));
+            }
+            Incoming::Valid { visit, id, .. } if !known.contains(visit.area_code.as_str()) => {
+                let e = FieldError::new(
+                    "area_code",
+                    ErrorKind::UnknownArea {
+                        code: visit.area_code.to_string(),
+                    },
+                );
+                receipts[index] = Some(rejected(
+                    index,
+                    Some(id.clone()),
+                    Some(visit.revision.get()),
+                    &e,
+                    batch.lang,
+                ));
+            }
+            Incoming::Valid { visit, hash, id } => candidates.push((index, visit, hash, id)),
+        }
+    }
+    // One order for every server, so two replicas inserting the same records wait on each other
+    // instead of deadlocking.
+    candidates.sort_by_key(|(_, v, _, _)| (v.id.uuid(), v.revision.get()));
+
+    let mut cols = VisitColumns::default();
+    for (_, visit, hash, _) in &candidates {
+        cols.push(device, visit, hash, received_at_ms);
+    }
+    let inserted: HashMap<(Uuid, i64), i64> = tx
+        .query(
+            INSERT_VISITS,
+            &[
+                &cols.id,
+                &cols.revision,
+                &cols.device_id,
+                &cols.device_seq,
+                &cols.volunteer_id,
+                &cols.household_id,
+                &cols.area_code,
+                &cols.visited_at_ms,
+                &cols.utc_offset_min,
+                &cols.outcome,
+                &cols.reason,
+                &cols.people,
+                &cols.smartphones,
+                &cols.already_installed,
+                &cols.installed_now,
+                &cols.leaflet_given,
+                &cols.loc_source,
+                &cols.lat,
+                &cols.lon,
+                &cols.accuracy_m,
+                &cols.notes,
+                &cols.received_at_ms,
+                &cols.content_hash,
+            ],
+        )
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| ((r.get::<_, Uuid>(1), r.get::<_, i64>(2)), r.get::<_, i64>(0)))
+        .collect();
+
+    // What was not inserted is held already: the same content (a duplicate) or not.
+    let (missing_ids, missing_revs): (Vec<Uuid>, Vec<i64>) = candidates
+        .iter()
+        .filter(|(_, v, _, _)| !inserted.contains_key(&(v.id.uuid(), v.revision.get())))
+        .map(|(_, v, _, _)| (v.id.uuid(), v.revision.get()))
+        .unzip();
+    let held: HashMap<(Uuid, i64), (i64, Vec<u8>)> = if missing_ids.is_empty() {
+        HashMap::new()
+    } else {
+        tx.query(
+            "SELECT v.id, v.revision, v.server_seq, v.content_hash FROM visits v
+             JOIN UNNEST($1::uuid[], $2::int8[]) AS k(id, revision) ON v.id = k.id AND v.revision = k.revision",
+            &[&missing_ids, &missing_revs],
+        )
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
+        .collect()
+    };
+
+    let mut stored: Vec<(i64, &Visit)> = Vec::new();
+    for (index, visit, hash, id) in &candidates {
+        let key = (visit.id.uuid(), visit.revision.get());
+        let (id, revision) = (Some((*id).clone()), Some(visit.revision.get()));
+        receipts[*index] = Some(if let Some(seq) = inserted.get(&key) {
+            stored.push((*seq, visit));
+            Receipt {
+                index: *index as u32,
+                id,
+                revision,
+                status: ReceiptStatus::Stored,
+                server_seq: Some(*seq),
+                error: None,
+            }
+        } else {
+            match held.get(&key) {
+                Some((seq, h)) if h.as_slice() == hash.as_slice() => Receipt {
+                    index: *index as u32,
+                    id,
+                    revision,
+                    status: ReceiptStatus::Duplicate,
+                    server_seq: Some(*seq),
+                    error: None,
+                },
+                Some(_) => rejected(
+                    *index,
+                    id,
+                    revision,
+                    &FieldError::new("id", ErrorKind::IdReused),
+                    batch.lang,
+                ),
+                None => rejected(
+                    *index,
+                    id,
+                    revision,
+                    &FieldError::new("device_seq", ErrorKind::SequenceReused),
+                    batch.lang,
+                ),
+            }
+        });
+    }
+
+    if !stored.is_empty() {
+        stored.sort_by_key(|(seq, _)| *seq);
+        let mut changes: BTreeMap<Uuid, HouseholdChange<'_>> = BTreeMap::new();
+        for (_, visit) in &stored {
+            let new_visit = i64::from(visit.revision.get() == 1);
+            changes
+                .entry(visit.household.id.uuid())
+                .and_modify(|c| {
+                    c.latest = visit;
+                    c.new_visits += new_visit;
+                })
+                .or_insert(HouseholdChange {
+                    first: visit,
+                    latest: visit,
+                    new_visits: new_visit,
+                });
+        }
+        let mut ids = Vec::new();
+        let mut areas = Vec::new();
+        let mut addresses = Vec::new();
+        let (mut lats, mut lons) = (Vec::new(), Vec::new());
+        let mut visits = Vec::new();
+        let mut outcomes = Vec::new();
+        let (mut people, mut smartphones, mut already, mut now) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (id, c) in &changes {
+            let p = c.first.location.point;
+            ids.push(*id);
+            areas.push(c.first.area_code.to_string());
+            addresses.push(c.first.household.address.as_ref().map(|t| t.to_string()));
+            lats.push(p.map(|p| p.lat));
+            lons.push(p.map(|p| p.lon));
+            visits.push(c.new_visits);
+            outcomes.push(c.latest.outcome.clone());
+            let k = &c.latest.counts;
+            people.push(i64::from(k.people.get()));
+            smartphones.push(i64::from(k.smartphones.get()));
+            already.push(i64::from(k.already_installed.get()));
+            now.push(i64::from(k.installed_now.get()));
+        }
+        // Held to commit: change numbers are then taken in commit order across servers, so a
+        // pull never passes over a change that commits late.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
+            .await
+            .map_err(db)?;
+        tx.execute(
+            UPSERT_HOUSEHOLDS,
+            &[
+                &ids,
+                &areas,
+                &addresses,
+                &lats,
+                &lons,
+                &visits,
+                &outcomes,
+                &people,
+                &smartphones,
+                &already,
+                &now,
+            ],
+        )
+        .await
+        .map_err(db)?;
+    }
+    tx.execute(
+        "INSERT INTO devices (id, first_seen_ms, last_seen_ms, clock_skew_ms, pushes) VALUES ($1, $2, $2, $3, 1)
+         ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,
+            clock_skew_ms = excluded.clock_skew_ms, pushes = devices.pushes + 1",
+        &[&device, &received_at_ms, &batch.clock_skew_ms],
+    )
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    receipts
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| StoreError::Db("a record was left without a receipt".into()))
+}
+
+async fn area_path(
+    client: &impl tokio_postgres::GenericClient,
+    area: &AreaCode,
+) -> Result<Option<(String, String)>, StoreError> {
+    Ok(client
+        .query_opt("SELECT path, name FROM areas WHERE code = $1", &[&area.as_str()])
+        .await
+        .map_err(db)?
+        .map(|r| (r.get(0), r.get(1))))
+}
+
+fn area_dto(r: &tokio_postgres::Row) -> AreaDto {
+    AreaDto {
+        code: r.get(0),
+        parent: r.get(1),
+        name: r.get(2),
+        division_type: r.get(3),
+        level: i64::from(r.get::<_, i32>(4)),
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn import_areas(&self, areas: Vec<AreaRecord>) -> Result<ImportSummary, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        // One import at a time across servers: the plan depends on what is held.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(db)?;
+        let existing: HashMap<String, HeldArea> = tx
+            .query(
+                "SELECT code, parent_code, name, division_type, boundary FROM areas",
+                &[],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3), r.get(4))))
+            .collect();
+        let (rows, summary) = plan_import(&existing, areas)?;
+        let upsert = tx
+            .prepare(
+                "INSERT INTO areas (code, parent_code, name, name_search, sort_key, division_type, level, path, boundary)
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, '', $7)
+                 ON CONFLICT (code) DO UPDATE SET parent_code = excluded.parent_code, name = excluded.name,
+                    name_search = excluded.name_search, sort_key = excluded.sort_key,
+                    division_type = excluded.division_type, boundary = COALESCE(excluded.boundary, areas.boundary)",
+            )
+            .await
+            .map_err(db)?;
+        for a in &rows {
+            tx.execute(
+                &upsert,
+                &[
+                    &a.code,
+                    &a.parent,
+                    &a.name,
+                    &a.name_search,
+                    &a.sort_key,
+                    &a.division_type,
+                    &a.boundary,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        }
+        if !rows.is_empty() {
+            let parent_of: HashMap<String, Option<String>> = tx
+                .query("SELECT code, parent_code FROM areas", &[])
+                .await
+                .map_err(db)?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            let update = tx
+                .prepare("UPDATE areas SET path = $2, level = $3 WHERE code = $1 AND (path <> $2 OR level <> $3)")
+                .await
+                .map_err(db)?;
+            for (code, path, level) in compute_paths(&parent_of)? {
+                tx.execute(&update, &[&code, &path, &(level as i32)])
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(summary)
+    }
+
+    async fn ingest(&self, batch: IngestBatch) -> Result<Vec<Receipt>, StoreError> {
+        let mut client = self.client().await?;
+        ingest_tx(&mut client, &batch).await
+    }
+
+    async fn pull(
+        &self,
+        area: &AreaCode,
+        cursor: i64,
+        limit: u32,
+        campaign: &Campaign,
+    ) -> Result<Option<PullResponse>, StoreError> {
+        let client = self.client().await?;
+        let Some((path, _)) = area_path(&**client, area).await? else {
+            return Ok(None);
+        };
+        let (lo, hi) = subtree_range(&path);
+        let revisit: HashSet<&str> = campaign
+            .outcomes
+            .iter()
+            .filter(|o| o.revisit)
+            .map(|o| o.code.as_str())
+            .collect();
+        let areas = if cursor == 0 {
+            client
+                .query(
+                    "SELECT code, parent_code, name, division_type, level FROM areas
+                     WHERE path >= $1 AND path < $2 ORDER BY level, sort_key",
+                    &[&lo, &hi],
+                )
+                .await
+                .map_err(db)?
+                .iter()
+                .map(area_dto)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let rows = client
+            .query(
+                "SELECT h.id, h.area_code, h.address, h.lat, h.lon, h.visits, h.latest_outcome, h.updated_seq
+                 FROM households h JOIN areas a ON a.code = h.area_code
+                 WHERE a.path >= $1 AND a.path < $2 AND h.updated_seq > $3
+                 ORDER BY h.updated_seq LIMIT $4",
+                &[&lo, &hi, &cursor, &(i64::from(limit) + 1)],
+            )
+            .await
+            .map_err(db)?;
+        let mut households: Vec<HouseholdDto> = rows
+            .iter()
+            .map(|r| {
+                let latest_outcome: Option<String> = r.get(6);
+                HouseholdDto {
+                    id: r.get::<_, Uuid>(0).to_string(),
+                    area_code: r.get(1),
+                    address: r.get(2),
+                    lat: r.get(3),
+                    lon: r.get(4),
+                    visits: r.get(5),
+                    revisit_due: latest_outcome.as_deref().is_some_and(|o| revisit.contains(o)),
+                    latest_outcome,
+                    updated_seq: r.get(7),
+                }
+            })
+            .collect();
+        let has_more = households.len() > limit as usize;
+        households.truncate(limit as usize);
+        let next_cursor = households.last().map(|h| h.updated_seq).unwrap_or(cursor);
+        Ok(Some(PullResponse {
+            areas,
+            households,
+            next_cursor,
+            has_more,
+        }))
+    }
+
+    async fn coverage(&self, area: &AreaCode) -> Result<Option<Coverage>, StoreError> {
+        let client = self.client().await?;
+        let Some((path, name)) = area_path(&**client, area).await? else {
+            return Ok(None);
+        };
+        let (lo, hi) = subtree_range(&path);
+        let rows = client
+            .query(
+                "SELECT h.latest_outcome, COUNT(*)::int8, COALESCE(SUM(h.visits), 0)::int8,
+                        COALESCE(SUM(h.smartphones), 0)::int8, COALESCE(SUM(h.already_installed), 0)::int8,
+                        COALESCE(SUM(h.installed_now), 0)::int8
+                 FROM households h JOIN areas a ON a.code = h.area_code
+                 WHERE a.path >= $1 AND a.path < $2
+                 GROUP BY h.latest_outcome",
+                &[&lo, &hi],
+            )
+            .await
+            .map_err(db)?;
+        let mut cov = Coverage {
+            area_code: area.to_string(),
+            area_name: name,
+            households_known: 0,
+            households_visited: 0,
+            by_outcome: BTreeMap::new(),
+            visits: 0,
+            smartphones_seen: 0,
+            already_installed: 0,
+            installed_now: 0,
+            coverage_rate: None,
+            install_rate: None,
+        };
+        for r in &rows {
+            let outcome: Option<String> = r.get(0);
+            let n: i64 = r.get(1);
+            cov.households_known += n;
+            cov.visits += r.get::<_, i64>(2);
+            cov.smartphones_seen += r.get::<_, i64>(3);
+            cov.already_installed += r.get::<_, i64>(4);
+            cov.installed_now += r.get::<_, i64>(5);
+            if let Some(o) = outcome {
+                cov.households_visited += n;
+                cov.by_outcome.insert(o, n);
+            }
+        }
+        Ok(Some(cov.with_rates()))
+    }
+
+    async fn child_areas(&self, parent: Option<&AreaCode>) -> Result<Vec<AreaDto>, StoreError> {
+        let client = self.client().await?;
+        let parent = parent.map(|p| p.to_string());
+        Ok(client
+            .query(
+                "SELECT code, parent_code, name, division_type, level FROM areas
+                 WHERE parent_code IS NOT DISTINCT FROM $1 ORDER BY sort_key",
+                &[&parent],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(area_dto)
+            .collect())
+    }
+
+    async fn add_households(&self, households: Vec<NewHousehold>) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let mut sorted = households;
+        sorted.sort_by_key(|h| h.id.uuid());
+        sorted.dedup_by_key(|h| h.id.uuid());
+        let ids: Vec<Uuid> = sorted.iter().map(|h| h.id.uuid()).collect();
+        let areas: Vec<String> = sorted.iter().map(|h| h.area_code.to_string()).collect();
+        let addresses: Vec<Option<String>> = sorted.iter().map(|h| h.address.clone()).collect();
+        let lats: Vec<Option<f64>> = sorted.iter().map(|h| h.lat).collect();
+        let lons: Vec<Option<f64>> = sorted.iter().map(|h| h.lon).collect();
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
+            .await
+            .map_err(db)?;
+        let added = tx
+            .execute(
+                "INSERT INTO households (id, area_code, address, lat, lon, updated_seq)
+                 SELECT id, area_code, address, lat, lon, nextval('change_seq')
+                 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[])
+                    AS t(id, area_code, address, lat, lon)
+                 ON CONFLICT (id) DO NOTHING",
+                &[&ids, &areas, &addresses, &lats, &lons],
+            )
+            .await
+            .map_err(|e| StoreError::Import(format!("households: {e}")))?;
+        tx.commit().await.map_err(db)?;
+        Ok(added)
+    }
+
+    async fn counts(&self) -> Result<StoreCounts, StoreError> {
+        let client = self.client().await?;
+        let r = client
+            .query_one(
+                "SELECT (SELECT COUNT(*) FROM areas), (SELECT COUNT(*) FROM households),
+                        (SELECT COUNT(*) FROM visits), (SELECT COUNT(*) FROM devices)",
+                &[],
+            )
+            .await
+            .map_err(db)?;
+        Ok(StoreCounts {
+            areas: r.get(0),
+            households: r.get(1),
+            visits: r.get(2),
+            devices: r.get(3),
+        })
+    }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Starts (creating it the first time) a throw-away PostgreSQL cluster for the tests, listening on
+# 127.0.0.1 only, with trust authentication for local TCP. Installs Debian's postgresql if it is
+# missing. Prints the admin URL on its last line. Fails, never skips, when PostgreSQL cannot start.
+set -euo pipefail
+port="${DOORSTEP_PG_PORT:-55432}"
+name=doorstep-test
+
+if ! command -v pg_createcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "pg: installing postgresql" >&2
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >&2
+fi
+version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+
+if ! pg_lsclusters -h | awk '{print $2}' | grep -qx "$name"; then
+  pg_createcluster -p "$port" "$version" "$name" -- --auth-local=trust --auth-host=trust >&2
+  # conf.d is read after postgresql.conf, so these settings win.
+  cat > "/etc/postgresql/$version/$name/conf.d/doorstep-test.conf" <<CONF
+listen_addresses = '127.0.0.1'
+max_connections = 200
+fsync = on
+CONF
+fi
+if ! pg_lsclusters -h | awk -v n="$name" '$2 == n {print $4}' | grep -qx online; then
+  pg_ctlcluster "$version" "$name" start >&2
+fi
+for _ in $(seq 1 30); do
+  pg_isready -q -h 127.0.0.1 -p "$port" && break
+  sleep 1
+done
+pg_isready -q -h 127.0.0.1 -p "$port" || { echo "pg: PostgreSQL did not start on 127.0.0.1:$port" >&2; exit 1; }
+echo "postgres://postgres@127.0.0.1:$port/postgres"

@@ -1,0 +1,182 @@
+//! Two `doorstep serve` processes on one PostgreSQL database, the same records pushed through
+//! both at once, again and again: each stored exactly once, every receipt right, coverage exact.
+//! Needs `DOORSTEP_TEST_PG` (`scripts/test.sh` starts a cluster); without it this test fails.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use doorstep_tests::{TestDevice, TestServer, test_pg};
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_store_overlapping_batches_exactly_once() {
+    assert!(
+        test_pg().is_some(),
+        "the replica test needs PostgreSQL: set DOORSTEP_TEST_PG (scripts/test.sh does)"
+    );
+    let a = TestServer::spawn();
+    let b = TestServer::replica_of(&a);
+
+    const DEVICES: usize = 4;
+    const VISITS: usize = 300;
+    let mut devices: Vec<TestDevice> = (0..DEVICES).map(|i| TestDevice::new(1000 + i as u64)).collect();
+    let mut drafts = Vec::new();
+    for d in &mut devices {
+        drafts.extend(d.record(VISITS));
+    }
+
+    // Overlapping windows of 50 records, every one sent to both servers at once, twice over.
+    let mut pushes = Vec::new();
+    for d in &devices {
+        let store = d.store.lock().unwrap();
+        let device_id = store.device_id().to_string();
+        let records: Vec<Value> = store
+            .next_batch(VISITS)
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::from_str(&e.body).unwrap())
+            .collect();
+        for start in (0..VISITS).step_by(25) {
+            let window = &records[start..(start + 50).min(VISITS)];
+            let body = json!({"device_id": device_id, "sent_at": chrono::Utc::now().to_rfc3339(), "records": window});
+            for _round in 0..2 {
+                for url in [&a.url, &b.url] {
+                    pushes.push((url.clone(), body.to_string()));
+                }
+            }
+        }
+    }
+    let client = reqwest::Client::new();
+    let tasks: Vec<_> = pushes
+        .into_iter()
+        .map(|(url, body)| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                // A server may refuse while it waits on the other (a deadlock it broke, say):
+                // the device would send again, and so do we.
+                for _ in 0..20 {
+                    let resp = client
+                        .post(format!("{url}/api/v1/sync/push"))
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = resp.status().as_u16();
+                    let answer: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+                    if status == 200 {
+                        return answer;
+                    }
+                    assert_eq!(status, 503, "{answer}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                panic!("no answer after 20 tries");
+            })
+        })
+        .collect();
+
+    // Every receipt stored or duplicate; each record stored exactly once, and every receipt for
+    // it names the same server_seq.
+    let mut stored: HashMap<String, usize> = HashMap::new();
+    let mut seq_of: HashMap<String, i64> = HashMap::new();
+    for t in tasks {
+        let answer = t.await.unwrap();
+        for r in answer["receipts"].as_array().unwrap() {
+            let id = r["id"].as_str().unwrap().to_string();
+            let seq = r["server_seq"].as_i64().unwrap();
+            match r["status"].as_str().unwrap() {
+                "stored" => *stored.entry(id.clone()).or_default() += 1,
+                "duplicate" => {}
+                other => panic!("receipt {other}: {r}"),
+            }
+            assert_eq!(
+                *seq_of.entry(id).or_insert(seq),
+                seq,
+                "receipts disagree on where a record is"
+            );
+        }
+    }
+    let total = DEVICES * VISITS;
+    assert_eq!(stored.len(), total);
+    assert!(stored.values().all(|n| *n == 1), "a record was stored twice");
+
+    let held = a.visit_ids();
+    let unique: HashSet<_> = held.iter().cloned().collect();
+    assert_eq!((held.len(), unique.len()), (total, total));
+    let recorded: HashSet<_> = devices.iter().flat_map(|d| d.recorded_ids()).collect();
+    assert_eq!(unique, recorded);
+
+    // Coverage is exact, and both servers agree.
+    let mut by_outcome: BTreeMap<String, i64> = BTreeMap::new();
+    for d in &drafts {
+        *by_outcome.entry(d.outcome.clone()).or_default() += 1;
+    }
+    for server in [&a, &b] {
+        let cov = server.coverage("42").await;
+        assert_eq!(cov["households_visited"], total as i64);
+        assert_eq!(cov["visits"], total as i64);
+        assert_eq!(
+            serde_json::from_value::<BTreeMap<String, i64>>(cov["by_outcome"].clone()).unwrap(),
+            by_outcome
+        );
+        assert_eq!(
+            cov["smartphones_seen"],
+            drafts.iter().map(|d| d.smartphones).sum::<i64>()
+        );
+        assert_eq!(
+            cov["installed_now"],
+            drafts.iter().map(|d| d.installed_now).sum::<i64>()
+        );
+    }
+
+    // A pull through either replica pages through every household once, in change order.
+    let mut seen = HashSet::new();
+    let mut cursor = 0;
+    loop {
+        let server = if cursor % 2 == 0 { &a } else { &b };
+        let (status, page) = server
+            .get(&format!("/api/v1/sync/pull?area=42&cursor={cursor}&limit=97"))
+            .await;
+        assert_eq!(status, 200);
+        for h in page["households"].as_array().unwrap() {
+            assert!(
+                seen.insert(h["id"].as_str().unwrap().to_string()),
+                "a household came twice"
+            );
+        }
+        cursor = page["next_cursor"].as_i64().unwrap();
+        if !page["has_more"].as_bool().unwrap() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), total);
+}
+
+/// Servers started at the same moment on a new database agree on one schema: the migrations run
+/// once, under a lock, and every server comes up.
+#[test]
+fn servers_started_together_migrate_once() {
+    assert!(
+        test_pg().is_some(),
+        "needs PostgreSQL: set DOORSTEP_TEST_PG (scripts/test.sh does)"
+    );
+    let db = doorstep_tests::TestDb::fresh();
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            std::process::Command::new(doorstep_tests::doorstep_bin())
+                .args(["serve", "--db", &db.url, "--listen", "127.0.0.1:0"])
+                .env("RUST_LOG", "warn")
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        assert!(line.starts_with("doorstep listening on "), "{line}");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert_eq!(db.i64("SELECT COUNT(*) FROM schema_migrations"), 1);
+    assert_eq!(db.i64("SELECT MAX(version) FROM schema_migrations"), 1);
+}
