@@ -312,10 +312,10 @@ impl SyncClient {
                             },
                             None => request.await,
                         };
-                        if let Ok(Ok((status, bytes))) = answer {
-                            if let Ok(s) = self.handle(store, batch, status, bytes).await {
-                                stats.add(s);
-                            }
+                        if let Ok(Ok((status, bytes))) = answer
+                            && let Ok(s) = self.handle(store, batch, status, bytes).await
+                        {
+                            stats.add(s);
                         }
                     }
                     after_seq = 0;

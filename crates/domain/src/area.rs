@@ -262,13 +262,14 @@ pub fn order_parents_first(
 ) -> Result<Vec<AreaRecord>, ImportError> {
     let index: HashMap<AreaCode, usize> = areas.iter().enumerate().map(|(i, a)| (a.code.clone(), i)).collect();
     for a in &areas {
-        if let Some(p) = &a.parent {
-            if !index.contains_key(p) && !known(p) {
-                return Err(ImportError::Node {
-                    path: format!("area {}", a.code),
-                    message: format!("parent {p} is neither in the file nor already imported"),
-                });
-            }
+        if let Some(p) = &a.parent
+            && !index.contains_key(p)
+            && !known(p)
+        {
+            return Err(ImportError::Node {
+                path: format!("area {}", a.code),
+                message: format!("parent {p} is neither in the file nor already imported"),
+            });
         }
     }
     // Depth-first from each node up to a root or a known area; a node seen twice on one climb is a cycle.
