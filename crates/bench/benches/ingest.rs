@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use chrono::Utc;
-use doorstep_bench::{env_usize, machine, make_visits, raw_insert, start_server};
+use doorstep_bench::{env_usize, machine, make_visits, pg_fresh_db, raw_insert, raw_insert_pg, start_server_on};
 use doorstep_domain::Visit;
 
 fn main() {
@@ -57,10 +57,38 @@ fn main() {
         servers.push(server);
     }
     let (raw_rate, server_rate) = (median(raws), median(servers));
-    println!("median of {repeats} runs:");
+    println!("SQLite, median of {repeats} runs:");
     println!("raw rusqlite prepared inserts, same rows and schema, one transaction: {raw_rate:>10.0} visits/s");
     println!("server ingest via HTTP push (zstd JSON, validated, receipts after commit): {server_rate:>10.0} visits/s");
     println!("ratio: {:.1} % of raw (target >= 70 %)", 100.0 * server_rate / raw_rate);
+
+    // PostgreSQL, when a server is named (scripts/pg-test-cluster.sh starts one).
+    let Ok(admin) = std::env::var("DOORSTEP_BENCH_PG") else {
+        println!("PostgreSQL: not measured (set DOORSTEP_BENCH_PG=postgres://postgres@127.0.0.1:55432/postgres)");
+        return;
+    };
+    let (mut raws, mut servers) = (Vec::new(), Vec::new());
+    for run in 1..=repeats {
+        let raw = n as f64 / rt.block_on(async { raw_insert_pg(&pg_fresh_db(&admin).await, &data).await });
+        let server = n as f64
+            / rt.block_on(async {
+                let url = pg_fresh_db(&admin).await;
+                server_run_on(&url, bodies.clone(), n).await
+            });
+        println!(
+            "PostgreSQL run {run}: raw {raw:>8.0} visits/s, server {server:>8.0} visits/s, {:.1} %",
+            100.0 * server / raw
+        );
+        raws.push(raw);
+        servers.push(server);
+    }
+    let (raw_rate, server_rate) = (median(raws), median(servers));
+    println!("PostgreSQL, median of {repeats} runs:");
+    println!(
+        "raw batched inserts (UNNEST, 1,000 rows a statement), same rows and schema, one transaction: {raw_rate:>10.0} visits/s"
+    );
+    println!("server ingest via HTTP push on PostgreSQL: {server_rate:>10.0} visits/s");
+    println!("ratio: {:.1} % of raw (target >= 60 %)", 100.0 * server_rate / raw_rate);
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -70,7 +98,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Pushes every body through the real endpoint, one task per connection; returns the seconds.
 async fn server_run(dir: &std::path::Path, bodies: Vec<Vec<Vec<u8>>>, n: usize) -> f64 {
-    let (url, store) = start_server(&dir.join("server.db")).await;
+    server_run_on(&format!("sqlite:{}", dir.join("server.db").display()), bodies, n).await
+}
+
+async fn server_run_on(db_url: &str, bodies: Vec<Vec<Vec<u8>>>, n: usize) -> f64 {
+    let (url, store) = start_server_on(db_url).await;
     let client = reqwest::Client::new();
     let start = Instant::now();
     let tasks: Vec<_> = bodies

@@ -19,9 +19,12 @@ pub const HA_TINH_2020: &str = include_str!("../../../data/areas/ha-tinh-2020-th
 
 /// Starts the real router on 127.0.0.1 with a fresh database at `db`; returns its URL.
 pub async fn start_server(db: &Path) -> (String, Arc<dyn Store>) {
-    let store = doorstep_server::open_store(&format!("sqlite:{}", db.display()))
-        .await
-        .expect("open store");
+    start_server_on(&format!("sqlite:{}", db.display())).await
+}
+
+/// Starts the real router on 127.0.0.1 on the database `db_url` names; returns its URL.
+pub async fn start_server_on(db_url: &str) -> (String, Arc<dyn Store>) {
+    let store = doorstep_server::open_store(db_url).await.expect("open store");
     let areas = doorstep_domain::area::parse_gso_tree(HA_TINH_2020).expect("tree");
     store.import_areas(areas).await.expect("import");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -201,5 +204,94 @@ pub fn raw_insert(dir: &std::path::Path, data: &[(uuid::Uuid, Vec<Visit>)]) -> f
         }
     }
     tx.commit().expect("commit");
+    start.elapsed().as_secs_f64()
+}
+
+/// A new, empty PostgreSQL database on the server `admin` names (a URL ending in a database).
+pub async fn pg_fresh_db(admin: &str) -> String {
+    let (client, conn) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
+        .await
+        .expect("connect to PostgreSQL");
+    tokio::spawn(conn);
+    let name = format!("doorstep_bench_{}", uuid::Uuid::now_v7().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .expect("database in the URL");
+    format!("{base}/{name}")
+}
+
+/// The physical limit on PostgreSQL: the same rows into the same schema, batched from arrays
+/// (1,000 rows a statement), plain inserts, one transaction. Returns seconds.
+pub async fn raw_insert_pg(url: &str, data: &[(uuid::Uuid, Vec<Visit>)]) -> f64 {
+    // The server's own migrations make the schema.
+    drop(doorstep_server::postgres::PgStore::open(url).await.expect("schema"));
+    let (mut client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    for c in COMMUNES {
+        client
+            .execute(
+                "INSERT INTO areas (code, name, name_search, sort_key, level, path) VALUES ($1, $1, $1, '\\x00', 2, $1)",
+                &[c],
+            )
+            .await
+            .expect("area");
+    }
+    let hashes: Vec<Vec<[u8; 32]>> = data
+        .iter()
+        .map(|(_, vs)| vs.iter().map(doorstep_server::store::content_hash).collect())
+        .collect();
+    let received = Utc::now().timestamp_millis();
+    let start = Instant::now();
+    let tx = client.transaction().await.expect("tx");
+    let mut seq = 0i64;
+    for ((device, visits), hashes) in data.iter().zip(&hashes) {
+        for (chunk, hash_chunk) in visits.chunks(1000).zip(hashes.chunks(1000)) {
+            let mut cols = doorstep_server::postgres::VisitColumns::default();
+            for (v, h) in chunk.iter().zip(hash_chunk) {
+                cols.push(*device, v, h, received);
+            }
+            tx.execute(doorstep_server::postgres::INSERT_VISITS_PLAIN, &cols.params())
+                .await
+                .expect("visits");
+            let ids: Vec<uuid::Uuid> = chunk.iter().map(|v| v.household.id.uuid()).collect();
+            let areas: Vec<String> = chunk.iter().map(|v| v.area_code.to_string()).collect();
+            let addresses: Vec<Option<String>> = chunk
+                .iter()
+                .map(|v| v.household.address.as_ref().map(|t| t.to_string()))
+                .collect();
+            let lats: Vec<Option<f64>> = chunk.iter().map(|v| v.location.point.map(|p| p.lat)).collect();
+            let lons: Vec<Option<f64>> = chunk.iter().map(|v| v.location.point.map(|p| p.lon)).collect();
+            let seqs: Vec<i64> = (0..chunk.len() as i64).map(|i| seq + i + 1).collect();
+            seq += chunk.len() as i64;
+            let outcomes: Vec<String> = chunk.iter().map(|v| v.outcome.clone()).collect();
+            let count = |f: fn(&Visit) -> u32| -> Vec<i64> { chunk.iter().map(|v| i64::from(f(v))).collect() };
+            let (people, phones, already, now) = (
+                count(|v| v.counts.people.get()),
+                count(|v| v.counts.smartphones.get()),
+                count(|v| v.counts.already_installed.get()),
+                count(|v| v.counts.installed_now.get()),
+            );
+            let ones: Vec<i64> = vec![1; chunk.len()];
+            tx.execute(
+                "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits, latest_outcome,
+                    people, smartphones, already_installed, installed_now)
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::int8[],
+                    $7::int8[], $8::text[], $9::int8[], $10::int8[], $11::int8[], $12::int8[])",
+                &[
+                    &ids, &areas, &addresses, &lats, &lons, &seqs, &ones, &outcomes, &people, &phones, &already, &now,
+                ],
+            )
+            .await
+            .expect("households");
+        }
+    }
+    tx.commit().await.expect("commit");
     start.elapsed().as_secs_f64()
 }

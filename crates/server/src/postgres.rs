@@ -189,7 +189,7 @@ impl PgStore {
 
 /// The columns of the visits of one batch, as arrays for `UNNEST`.
 #[derive(Default)]
-struct VisitColumns {
+pub struct VisitColumns {
     id: Vec<Uuid>,
     revision: Vec<i64>,
     device_id: Vec<Uuid>,
@@ -216,7 +216,7 @@ struct VisitColumns {
 }
 
 impl VisitColumns {
-    fn push(&mut self, device: Uuid, visit: &Visit, hash: &[u8; 32], received_at_ms: i64) {
+    pub fn push(&mut self, device: Uuid, visit: &Visit, hash: &[u8; 32], received_at_ms: i64) {
         let p = visit.location.point;
         let c = &visit.counts;
         self.id.push(visit.id.uuid());
@@ -244,16 +244,50 @@ impl VisitColumns {
         self.received_at_ms.push(received_at_ms);
         self.content_hash.push(hash.to_vec());
     }
+
+    /// The arrays, in the order of [`INSERT_VISITS_PLAIN`]'s parameters.
+    pub fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 23] {
+        [
+            &self.id,
+            &self.revision,
+            &self.device_id,
+            &self.device_seq,
+            &self.volunteer_id,
+            &self.household_id,
+            &self.area_code,
+            &self.visited_at_ms,
+            &self.utc_offset_min,
+            &self.outcome,
+            &self.reason,
+            &self.people,
+            &self.smartphones,
+            &self.already_installed,
+            &self.installed_now,
+            &self.leaflet_given,
+            &self.loc_source,
+            &self.lat,
+            &self.lon,
+            &self.accuracy_m,
+            &self.notes,
+            &self.received_at_ms,
+            &self.content_hash,
+        ]
+    }
 }
 
-const INSERT_VISITS: &str = "INSERT INTO visits (id, revision, device_id, device_seq, volunteer_id, household_id,
-        area_code, visited_at_ms, utc_offset_min, outcome, reason, people, smartphones, already_installed,
-        installed_now, leaflet_given, loc_source, lat, lon, accuracy_m, notes, received_at_ms, content_hash)
+/// A batch of visits inserted from arrays, with nothing else: the benchmark's raw reference.
+pub const INSERT_VISITS_PLAIN: &str = "INSERT INTO visits (id, revision, device_id, device_seq, volunteer_id,
+        household_id, area_code, visited_at_ms, utc_offset_min, outcome, reason, people, smartphones,
+        already_installed, installed_now, leaflet_given, loc_source, lat, lon, accuracy_m, notes, received_at_ms,
+        content_hash)
     SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::uuid[], $4::int8[], $5::uuid[], $6::uuid[], $7::text[],
         $8::int8[], $9::int4[], $10::text[], $11::text[], $12::int8[], $13::int8[], $14::int8[], $15::int8[],
-        $16::bool[], $17::text[], $18::float8[], $19::float8[], $20::float8[], $21::text[], $22::int8[], $23::bytea[])
-    ON CONFLICT DO NOTHING
-    RETURNING server_seq, id, revision";
+        $16::bool[], $17::text[], $18::float8[], $19::float8[], $20::float8[], $21::text[], $22::int8[], $23::bytea[])";
+
+fn insert_visits_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| format!("{INSERT_VISITS_PLAIN} ON CONFLICT DO NOTHING RETURNING server_seq, id, revision"))
+}
 
 const UPSERT_HOUSEHOLDS: &str = "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits,
         latest_outcome, people, smartphones, already_installed, installed_now)
@@ -340,34 +374,7 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
         cols.push(device, visit, hash, received_at_ms);
     }
     let inserted: HashMap<(Uuid, i64), i64> = tx
-        .query(
-            INSERT_VISITS,
-            &[
-                &cols.id,
-                &cols.revision,
-                &cols.device_id,
-                &cols.device_seq,
-                &cols.volunteer_id,
-                &cols.household_id,
-                &cols.area_code,
-                &cols.visited_at_ms,
-                &cols.utc_offset_min,
-                &cols.outcome,
-                &cols.reason,
-                &cols.people,
-                &cols.smartphones,
-                &cols.already_installed,
-                &cols.installed_now,
-                &cols.leaflet_given,
-                &cols.loc_source,
-                &cols.lat,
-                &cols.lon,
-                &cols.accuracy_m,
-                &cols.notes,
-                &cols.received_at_ms,
-                &cols.content_hash,
-            ],
-        )
+        .query(insert_visits_sql(), &cols.params())
         .await
         .map_err(db)?
         .iter()
