@@ -22,7 +22,7 @@ echo "== start the PostgreSQL test cluster (127.0.0.1 only)"
 pg_url=$(scripts/pg-test-cluster.sh | tail -1)
 
 echo "== cargo nextest: everything, the server on SQLite"
-cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail -E 'not binary(replicas)'
+cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail -E 'not binary(postgres)'
 
-echo "== cargo nextest: the server's tests again on PostgreSQL, and the replica test"
+echo "== cargo nextest: the server's tests again on PostgreSQL, and the PostgreSQL-only tests (replicas, migration)"
 DOORSTEP_TEST_PG="$pg_url" cargo nextest run -p doorstep-tests --locked --no-fail-fast --no-tests=fail

@@ -286,6 +286,18 @@ impl TestServer {
         s
     }
 
+    /// A server on a database that already holds a state (after a migration, say).
+    pub fn spawn_on_existing(db: TestDb) -> TestServer {
+        let mut s = TestServer {
+            url: String::new(),
+            port: 0,
+            db,
+            child: None,
+        };
+        s.start(0);
+        s
+    }
+
     /// Another server process on the same database (a replica, for PostgreSQL).
     pub fn replica_of(other: &TestServer) -> TestServer {
         let db = TestDb {

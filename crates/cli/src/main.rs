@@ -61,6 +61,17 @@ enum AdminCommand {
         /// The file to import.
         file: PathBuf,
     },
+    /// Copy a whole server state from a SQLite file to PostgreSQL (areas, households, visits,
+    /// devices, cursors), then verify counts and checksums. Stop the server first. Running it
+    /// again copies nothing more and verifies again.
+    Migrate {
+        /// The SQLite database: sqlite:PATH.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database: postgres://USER@HOST:PORT/DB.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 fn main() -> Result<()> {
@@ -130,6 +141,9 @@ async fn shutdown_signal() {
 }
 
 async fn admin(args: AdminArgs) -> Result<()> {
+    if let AdminCommand::Migrate { from, to } = &args.command {
+        return migrate(from, to).await;
+    }
     let store = doorstep_server::open_store(&args.db)
         .await
         .with_context(|| format!("opening {}", args.db))?;
@@ -144,6 +158,47 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
             println!("{}", serde_json::to_string(&summary)?);
         }
+        AdminCommand::Migrate { .. } => unreachable!("handled above"),
     }
+    Ok(())
+}
+
+async fn migrate(from: &str, to: &str) -> Result<()> {
+    let path = from
+        .strip_prefix("sqlite://")
+        .or_else(|| from.strip_prefix("sqlite:"))
+        .unwrap_or(from);
+    anyhow::ensure!(
+        to.starts_with("postgres://") || to.starts_with("postgresql://"),
+        "--to must be a postgres:// URL"
+    );
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let report = doorstep_server::migrate::sqlite_to_postgres(std::path::Path::new(path), to, |table, done, total| {
+        if bar.message() != table {
+            bar.set_message(table.to_string());
+            bar.set_length(total);
+        }
+        bar.set_position(done);
+    })
+    .await
+    .with_context(|| format!("migrating {from} to PostgreSQL"))?;
+    bar.finish_and_clear();
+    println!("{}", serde_json::to_string(&report)?);
+    let bad: Vec<_> = report
+        .tables
+        .iter()
+        .filter(|t| !t.checksum_match || t.source != t.target)
+        .collect();
+    anyhow::ensure!(
+        bad.is_empty(),
+        "verification failed for: {}",
+        bad.iter().map(|t| t.table).collect::<Vec<_>>().join(", ")
+    );
+    eprintln!("verified: every table has the same rows on both sides");
     Ok(())
 }

@@ -1,6 +1,6 @@
-//! Two `doorstep serve` processes on one PostgreSQL database, the same records pushed through
-//! both at once, again and again: each stored exactly once, every receipt right, coverage exact.
-//! Needs `DOORSTEP_TEST_PG` (`scripts/test.sh` starts a cluster); without it this test fails.
+//! What only PostgreSQL does: several `doorstep serve` processes on one database, and the move
+//! from a SQLite file. Needs `DOORSTEP_TEST_PG` (`scripts/test.sh` starts a cluster); without it
+//! these tests fail rather than skip.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -179,4 +179,73 @@ fn servers_started_together_migrate_once() {
     }
     assert_eq!(db.i64("SELECT COUNT(*) FROM schema_migrations"), 1);
     assert_eq!(db.i64("SELECT MAX(version) FROM schema_migrations"), 1);
+}
+
+/// A SQLite server's whole state moves to PostgreSQL: the same coverage, a device's pull cursor
+/// still good, records whose receipts were lost are duplicates on the new server; migrating again
+/// changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_server_moves_to_postgresql_with_everything() {
+    assert!(
+        test_pg().is_some(),
+        "needs PostgreSQL: set DOORSTEP_TEST_PG (scripts/test.sh does)"
+    );
+    let mut old = TestServer::spawn_with(doorstep_tests::TestDb::sqlite());
+    let mut device = TestDevice::new(77);
+    device.record(120);
+    let client = device.client(&old.url, 50);
+    assert!(client.drain(&device.store, None).await.complete);
+    client.pull(&device.store, "436").await.unwrap();
+    assert!(device.store.lock().unwrap().cursor().unwrap() > 0);
+
+    // A second device whose records reached the old server but whose receipts were lost.
+    let mut unlucky = TestDevice::new(79);
+    unlucky.record(10);
+    let body = {
+        let store = unlucky.store.lock().unwrap();
+        let records: Vec<Value> = store
+            .next_batch(10)
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::from_str(&e.body).unwrap())
+            .collect();
+        json!({"device_id": store.device_id().to_string(), "sent_at": chrono::Utc::now().to_rfc3339(), "records": records})
+    };
+    assert_eq!(old.push_json(&body).await.0, 200);
+    assert_eq!(unlucky.pending(), 10);
+    let coverage = old.coverage("42").await;
+    old.kill();
+
+    let target = doorstep_tests::TestDb::fresh();
+    for run in 0..2 {
+        let (ok, out, err) =
+            doorstep_tests::doorstep(&["admin", "migrate", "--from", &old.db.url, "--to", &target.url]);
+        assert!(ok, "{err}");
+        let report: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(report["tables"].as_array().unwrap().len(), 4);
+        for t in report["tables"].as_array().unwrap() {
+            assert_eq!(t["source"], t["target"], "{t}");
+            assert_eq!(t["checksum_match"], true, "{t}");
+            if run == 1 {
+                assert_eq!(t["copied"], 0, "a second run copies nothing: {t}");
+            }
+        }
+    }
+
+    let new = TestServer::spawn_on_existing(target);
+    assert_eq!(new.coverage("42").await, coverage);
+    assert_eq!(new.visit_count(), 130);
+    // The lost receipts: the unlucky device sends again and hears "duplicate".
+    let report = unlucky.client(&new.url, 50).drain(&unlucky.store, None).await;
+    assert!(report.complete && report.stats.confirmed == 10, "{report:?}");
+    assert_eq!(new.visit_count(), 130);
+    // The first device's cursor is still good: exactly what changed after it (the unlucky
+    // device's 10 households, not the 120 it knows), then exactly its own new visit.
+    let client = device.client(&new.url, 50);
+    assert_eq!(client.pull(&device.store, "436").await.unwrap(), 10);
+    assert_eq!(client.pull(&device.store, "436").await.unwrap(), 0);
+    device.record(1);
+    assert!(client.drain(&device.store, None).await.complete);
+    assert_eq!(new.visit_count(), 131);
+    assert_eq!(client.pull(&device.store, "436").await.unwrap(), 1);
 }
