@@ -12,6 +12,8 @@ fn every_subcommand_has_help() {
         &["serve", "--help"],
         &["admin", "--help"],
         &["admin", "import-areas", "--help"],
+        &["admin", "backup", "--help"],
+        &["admin", "migrate", "--help"],
         &["simulate", "--help"],
     ] {
         let (ok, out, err) = doorstep(args);
@@ -189,4 +191,32 @@ fn a_second_process_on_one_sqlite_file_is_refused_with_a_reason() {
     ]);
     assert!(!ok);
     assert!(err.contains("another doorstep process is using"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_is_taken_while_the_server_runs_and_serves_the_same_state() {
+    let server = TestServer::spawn_with(TestDb::sqlite());
+    let (ok, out, err) = doorstep(&[
+        "simulate",
+        "--server",
+        &server.url,
+        "--devices",
+        "2",
+        "--visits",
+        "30",
+        "--area",
+        "436",
+    ]);
+    assert!(ok, "{err}: {out}");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("backup.db");
+    let (ok, out, err) = doorstep(&["admin", "--db", &server.db.url, "backup", &copy.to_string_lossy()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("\"bytes\""), "{out}");
+    // A second backup to the same file is refused rather than overwriting it.
+    let (ok, _, err) = doorstep(&["admin", "--db", &server.db.url, "backup", &copy.to_string_lossy()]);
+    assert!(!ok && err.contains("exists already"), "{err}");
+    let restored = TestServer::spawn_on_existing(TestDb::sqlite_at(&copy));
+    assert_eq!(restored.coverage("42").await, server.coverage("42").await);
+    assert_eq!(restored.visit_count(), 60);
 }

@@ -177,8 +177,10 @@ fn servers_started_together_migrate_once() {
         let _ = child.kill();
         let _ = child.wait();
     }
-    assert_eq!(db.i64("SELECT COUNT(*) FROM schema_migrations"), 1);
-    assert_eq!(db.i64("SELECT MAX(version) FROM schema_migrations"), 1);
+    // Each step applied once, by one of them.
+    let steps = db.i64("SELECT MAX(version) FROM schema_migrations");
+    assert!(steps >= 2);
+    assert_eq!(db.i64("SELECT COUNT(*) FROM schema_migrations"), steps);
 }
 
 /// A SQLite server's whole state moves to PostgreSQL: the same coverage, a device's pull cursor

@@ -433,3 +433,58 @@ async fn clock_skew_is_detected_and_shown_not_used_for_order() {
         .unwrap();
     assert_eq!(warning.unwrap_or_default(), "", "a correct clock gets no warning");
 }
+
+/// The figures kept on ingest (per area and every ancestor) equal a full count over the
+/// households, after first visits and revisits that move households between outcomes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coverage_kept_on_ingest_equals_a_full_count() {
+    let server = TestServer::spawn();
+    let data = tempfile::tempdir().unwrap();
+    for visits in ["150", "80"] {
+        let (ok, out, err) = doorstep_tests::doorstep(&[
+            "simulate",
+            "--server",
+            &server.url,
+            "--devices",
+            "2",
+            "--visits",
+            visits,
+            "--area",
+            "436",
+            "--data-dir",
+            &data.path().to_string_lossy(),
+        ]);
+        assert!(ok, "{err}: {out}");
+    }
+    let revisits = server.db.i64("SELECT COUNT(*) FROM households WHERE visits > 1");
+    assert!(revisits > 0, "the second round should revisit some households");
+    for (area, path) in [("42", "/42/"), ("436", "/42/436/"), ("18073", "/42/436/18073/")] {
+        let cov = server.coverage(area).await;
+        let scope = format!("FROM households h JOIN areas a ON a.code = h.area_code WHERE a.path LIKE '{path}%'");
+        let row = server.db.rows(&format!(
+            "SELECT COUNT(*), COUNT(h.latest_outcome), SUM(h.visits), SUM(COALESCE(h.smartphones, 0)),
+                    SUM(COALESCE(h.already_installed, 0)), SUM(COALESCE(h.installed_now, 0)) {scope}"
+        ));
+        let n = |i: usize| row[0][i].as_deref().unwrap_or("0").parse::<i64>().unwrap();
+        assert_eq!(cov["households_known"], n(0), "{area}");
+        assert_eq!(cov["households_visited"], n(1), "{area}");
+        assert_eq!(cov["visits"], n(2), "{area}");
+        assert_eq!(cov["smartphones_seen"], n(3), "{area}");
+        assert_eq!(cov["already_installed"], n(4), "{area}");
+        assert_eq!(cov["installed_now"], n(5), "{area}");
+        let by: BTreeMap<String, i64> = server
+            .db
+            .rows(&format!(
+                "SELECT h.latest_outcome, COUNT(*) {scope} AND h.latest_outcome IS NOT NULL GROUP BY h.latest_outcome"
+            ))
+            .into_iter()
+            .map(|r| (r[0].clone().unwrap(), r[1].as_deref().unwrap().parse().unwrap()))
+            .collect();
+        assert_eq!(
+            serde_json::from_value::<BTreeMap<String, i64>>(cov["by_outcome"].clone()).unwrap(),
+            by,
+            "{area}"
+        );
+    }
+    assert_eq!(server.coverage("42").await["visits"], 460);
+}

@@ -123,6 +123,15 @@ impl TestDb {
         }
     }
 
+    /// An existing SQLite file (a backup, say).
+    pub fn sqlite_at(path: &Path) -> TestDb {
+        TestDb {
+            url: format!("sqlite:{}", path.display()),
+            pg: None,
+            _dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
     pub fn fresh() -> TestDb {
         let dir = tempfile::tempdir().expect("tempdir");
         match test_pg() {

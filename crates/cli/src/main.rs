@@ -61,6 +61,12 @@ enum AdminCommand {
         /// The file to import.
         file: PathBuf,
     },
+    /// Write a consistent copy of a SQLite database to FILE while the server keeps running
+    /// (SQLite's `VACUUM INTO`). For PostgreSQL use pg_dump (docs/DEPLOY.md).
+    Backup {
+        /// Where to write the copy; must not exist.
+        file: PathBuf,
+    },
     /// Copy a whole server state from a SQLite file to PostgreSQL (areas, households, visits,
     /// devices, cursors), then verify counts and checksums. Stop the server first. Running it
     /// again copies nothing more and verifies again.
@@ -141,8 +147,10 @@ async fn shutdown_signal() {
 }
 
 async fn admin(args: AdminArgs) -> Result<()> {
-    if let AdminCommand::Migrate { from, to } = &args.command {
-        return migrate(from, to).await;
+    match &args.command {
+        AdminCommand::Migrate { from, to } => return migrate(from, to).await,
+        AdminCommand::Backup { file } => return backup(&args.db, file),
+        AdminCommand::ImportAreas { .. } => {}
     }
     let store = doorstep_server::open_store(&args.db)
         .await
@@ -158,8 +166,25 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
             println!("{}", serde_json::to_string(&summary)?);
         }
-        AdminCommand::Migrate { .. } => unreachable!("handled above"),
+        AdminCommand::Migrate { .. } | AdminCommand::Backup { .. } => {}
     }
+    Ok(())
+}
+
+fn backup(db: &str, file: &std::path::Path) -> Result<()> {
+    let path = db.strip_prefix("sqlite://").or_else(|| db.strip_prefix("sqlite:"));
+    let Some(path) = path else {
+        anyhow::bail!("backup copies a SQLite database; for PostgreSQL use pg_dump (see docs/DEPLOY.md)");
+    };
+    anyhow::ensure!(!file.exists(), "{} exists already; choose a new file", file.display());
+    let started = std::time::Instant::now();
+    doorstep_server::sqlite::backup(std::path::Path::new(path), file)
+        .with_context(|| format!("backing up {path} to {}", file.display()))?;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "{}",
+        serde_json::json!({"backup": file.display().to_string(), "bytes": size, "seconds": started.elapsed().as_secs_f64()})
+    );
     Ok(())
 }
 

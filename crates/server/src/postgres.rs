@@ -19,12 +19,14 @@ use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use crate::store::{
-    HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, Store, StoreCounts, StoreError, compute_paths,
-    plan_import, rejected, subtree_range,
+    AREA_STATS_TABLE, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, STATS_RECOMPUTE,
+    StatDeltas, Store, StoreCounts, StoreError, compute_paths, coverage_from_stats, plan_import, rejected,
+    subtree_range,
 };
 
 /// Versioned migrations: step N brings the schema from version N to N+1. Never edit a shipped step.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&[&str]] = &[
+    &[r#"
 CREATE TABLE areas (
     code          TEXT PRIMARY KEY,
     parent_code   TEXT REFERENCES areas(code),
@@ -96,7 +98,10 @@ CREATE TABLE visits (
     UNIQUE (device_id, device_seq)
 );
 CREATE INDEX visits_household ON visits(household_id);
-"#];
+"#],
+    // Per-area figures for every area and its ancestors, kept on ingest: coverage is one read.
+    &[AREA_STATS_TABLE, STATS_RECOMPUTE],
+];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
 const MIGRATION_LOCK: i64 = 0x4453_0001;
@@ -166,7 +171,9 @@ impl PgStore {
             }
             for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
                 let tx = client.transaction().await.map_err(db)?;
-                tx.batch_execute(step).await.map_err(db)?;
+                for sql in *step {
+                    tx.batch_execute(sql).await.map_err(db)?;
+                }
                 tx.execute(
                     "INSERT INTO schema_migrations (version) VALUES ($1)",
                     &[&(i as i32 + 1)],
@@ -484,10 +491,59 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
             now.push(i64::from(k.installed_now.get()));
         }
         // Held to commit: change numbers are then taken in commit order across servers, so a
-        // pull never passes over a change that commits late.
+        // pull never passes over a change that commits late; and the figures below are read and
+        // written by one server at a time.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
             .await
             .map_err(db)?;
+        let before: HashMap<Uuid, (String, Option<String>, Figures)> = tx
+            .query(
+                "SELECT id, area_code, latest_outcome, visits, smartphones, already_installed, installed_now
+                 FROM households WHERE id = ANY($1)",
+                &[&ids],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| {
+                let f = Figures {
+                    households: 1,
+                    visits: r.get(3),
+                    smartphones: r.get::<_, Option<i64>>(4).unwrap_or(0),
+                    already_installed: r.get::<_, Option<i64>>(5).unwrap_or(0),
+                    installed_now: r.get::<_, Option<i64>>(6).unwrap_or(0),
+                };
+                (r.get(0), (r.get(1), r.get(2), f))
+            })
+            .collect();
+        let home: Vec<String> = changes
+            .iter()
+            .map(|(id, c)| {
+                before
+                    .get(id)
+                    .map(|b| b.0.clone())
+                    .unwrap_or_else(|| c.first.area_code.to_string())
+            })
+            .collect();
+        let paths = area_paths(&tx, &home).await?;
+        let mut deltas = StatDeltas::default();
+        for ((id, c), area) in changes.iter().zip(&home) {
+            let Some(path) = paths.get(area) else { continue };
+            let old = before.get(id);
+            let k = &c.latest.counts;
+            let after = Figures {
+                households: 1,
+                visits: old.map(|b| b.2.visits).unwrap_or(0) + c.new_visits,
+                smartphones: i64::from(k.smartphones.get()),
+                already_installed: i64::from(k.already_installed.get()),
+                installed_now: i64::from(k.installed_now.get()),
+            };
+            deltas.replace(
+                path,
+                old.map(|b| (b.1.as_deref().unwrap_or(""), b.2)),
+                (c.latest.outcome.as_str(), after),
+            );
+        }
         tx.execute(
             UPSERT_HOUSEHOLDS,
             &[
@@ -506,6 +562,7 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
         )
         .await
         .map_err(db)?;
+        apply_stats(&tx, &deltas).await?;
     }
     tx.execute(
         "INSERT INTO devices (id, first_seen_ms, last_seen_ms, clock_skew_ms, pushes) VALUES ($1, $2, $2, $3, 1)
@@ -520,6 +577,55 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
         .into_iter()
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| StoreError::Db("a record was left without a receipt".into()))
+}
+
+/// The paths of the named areas.
+async fn area_paths(
+    client: &impl tokio_postgres::GenericClient,
+    codes: &[String],
+) -> Result<HashMap<String, String>, StoreError> {
+    Ok(client
+        .query("SELECT code, path FROM areas WHERE code = ANY($1)", &[&codes])
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// Writes the collected figure changes in one statement, in key order.
+async fn apply_stats(client: &impl tokio_postgres::GenericClient, deltas: &StatDeltas) -> Result<(), StoreError> {
+    let rows = deltas.rows();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&Figures) -> i64| -> Vec<i64> { rows.iter().map(|r| f(&r.2)).collect() };
+    let areas: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    let outcomes: Vec<&str> = rows.iter().map(|r| r.1).collect();
+    client
+        .execute(
+            "INSERT INTO area_stats (area_code, outcome, households, visits, smartphones, already_installed,
+                installed_now)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[])
+             ON CONFLICT (area_code, outcome) DO UPDATE SET
+                households = area_stats.households + excluded.households,
+                visits = area_stats.visits + excluded.visits,
+                smartphones = area_stats.smartphones + excluded.smartphones,
+                already_installed = area_stats.already_installed + excluded.already_installed,
+                installed_now = area_stats.installed_now + excluded.installed_now",
+            &[
+                &areas,
+                &outcomes,
+                &col(|f| f.households),
+                &col(|f| f.visits),
+                &col(|f| f.smartphones),
+                &col(|f| f.already_installed),
+                &col(|f| f.installed_now),
+            ],
+        )
+        .await
+        .map_err(db)?;
+    Ok(())
 }
 
 async fn area_path(
@@ -606,6 +712,12 @@ impl Store for PgStore {
                     .await
                     .map_err(db)?;
             }
+            // The tree changed: the rolled-up figures follow it. Under the change lock, so no
+            // ingest adds to them meanwhile.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
+                .await
+                .map_err(db)?;
+            tx.batch_execute(STATS_RECOMPUTE).await.map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
         Ok(summary)
@@ -689,49 +801,32 @@ impl Store for PgStore {
 
     async fn coverage(&self, area: &AreaCode) -> Result<Option<Coverage>, StoreError> {
         let client = self.client().await?;
-        let Some((path, name)) = area_path(&**client, area).await? else {
+        let Some((_, name)) = area_path(&**client, area).await? else {
             return Ok(None);
         };
-        let (lo, hi) = subtree_range(&path);
-        let rows = client
+        let rows: Vec<(String, Figures)> = client
             .query(
-                "SELECT h.latest_outcome, COUNT(*)::int8, COALESCE(SUM(h.visits), 0)::int8,
-                        COALESCE(SUM(h.smartphones), 0)::int8, COALESCE(SUM(h.already_installed), 0)::int8,
-                        COALESCE(SUM(h.installed_now), 0)::int8
-                 FROM households h JOIN areas a ON a.code = h.area_code
-                 WHERE a.path >= $1 AND a.path < $2
-                 GROUP BY h.latest_outcome",
-                &[&lo, &hi],
+                "SELECT outcome, households, visits, smartphones, already_installed, installed_now
+                 FROM area_stats WHERE area_code = $1",
+                &[&area.as_str()],
             )
             .await
-            .map_err(db)?;
-        let mut cov = Coverage {
-            area_code: area.to_string(),
-            area_name: name,
-            households_known: 0,
-            households_visited: 0,
-            by_outcome: BTreeMap::new(),
-            visits: 0,
-            smartphones_seen: 0,
-            already_installed: 0,
-            installed_now: 0,
-            coverage_rate: None,
-            install_rate: None,
-        };
-        for r in &rows {
-            let outcome: Option<String> = r.get(0);
-            let n: i64 = r.get(1);
-            cov.households_known += n;
-            cov.visits += r.get::<_, i64>(2);
-            cov.smartphones_seen += r.get::<_, i64>(3);
-            cov.already_installed += r.get::<_, i64>(4);
-            cov.installed_now += r.get::<_, i64>(5);
-            if let Some(o) = outcome {
-                cov.households_visited += n;
-                cov.by_outcome.insert(o, n);
-            }
-        }
-        Ok(Some(cov.with_rates()))
+            .map_err(db)?
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    Figures {
+                        households: r.get(1),
+                        visits: r.get(2),
+                        smartphones: r.get(3),
+                        already_installed: r.get(4),
+                        installed_now: r.get(5),
+                    },
+                )
+            })
+            .collect();
+        Ok(Some(coverage_from_stats(area.as_str(), name, &rows)))
     }
 
     async fn child_areas(&self, parent: Option<&AreaCode>) -> Result<Vec<AreaDto>, StoreError> {
@@ -764,19 +859,39 @@ impl Store for PgStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
             .await
             .map_err(db)?;
-        let added = tx
-            .execute(
+        let inserted: Vec<String> = tx
+            .query(
                 "INSERT INTO households (id, area_code, address, lat, lon, updated_seq)
                  SELECT id, area_code, address, lat, lon, nextval('change_seq')
                  FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[])
                     AS t(id, area_code, address, lat, lon)
-                 ON CONFLICT (id) DO NOTHING",
+                 ON CONFLICT (id) DO NOTHING
+                 RETURNING area_code",
                 &[&ids, &areas, &addresses, &lats, &lons],
             )
             .await
-            .map_err(|e| StoreError::Import(format!("households: {e}")))?;
+            .map_err(|e| StoreError::Import(format!("households: {e}")))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let paths = area_paths(&*tx, &inserted).await?;
+        let mut deltas = StatDeltas::default();
+        for area in &inserted {
+            if let Some(path) = paths.get(area) {
+                deltas.apply(
+                    path,
+                    "",
+                    1,
+                    Figures {
+                        households: 1,
+                        ..Figures::default()
+                    },
+                );
+            }
+        }
+        apply_stats(&*tx, &deltas).await?;
         tx.commit().await.map_err(db)?;
-        Ok(added)
+        Ok(inserted.len() as u64)
     }
 
     async fn counts(&self) -> Result<StoreCounts, StoreError> {

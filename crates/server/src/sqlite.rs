@@ -2,7 +2,7 @@
 //! time anyway) and a few readers, all in WAL mode with `synchronous=FULL`, because a receipt
 //! promises the record survives a power cut.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,15 +17,17 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 pub use crate::store::content_hash;
 use crate::store::{
-    HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, Store, StoreCounts, StoreError, compute_paths,
-    plan_import, rejected, subtree_range,
+    AREA_STATS_TABLE, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, STATS_RECOMPUTE,
+    STATS_UPSERT, StatDeltas, Store, StoreCounts, StoreError, compute_paths, coverage_from_stats, plan_import,
+    rejected, subtree_range,
 };
 
 /// `PRAGMA application_id` of a Doorstep server database ("DSRV"), so a foreign file is refused.
 const APPLICATION_ID: i32 = 0x4453_5256;
 
 /// Versioned migrations: step N brings `user_version` from N to N+1. Never edit a shipped step.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&[&str]] = &[
+    &[r#"
 CREATE TABLE areas (
     code          TEXT PRIMARY KEY,
     parent_code   TEXT REFERENCES areas(code),
@@ -96,20 +98,24 @@ CREATE TABLE visits (
     UNIQUE (device_id, device_seq)
 );
 CREATE INDEX visits_household ON visits(household_id);
-"#];
+"#],
+    // Per-area figures for every area and its ancestors, kept on ingest: coverage is one read.
+    &[AREA_STATS_TABLE, STATS_RECOMPUTE],
+];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
 /// rows through the same indexes with nothing else in the way.
 pub fn schema_sql() -> &'static str {
-    MIGRATIONS[0]
+    MIGRATIONS[0][0]
 }
 
 struct Writer {
     conn: Connection,
     /// The next change number for households (the pull cursor). Only the writer advances it.
     next_change: i64,
-    /// Area codes held, so validating a visit's area costs no query.
-    areas: HashSet<String>,
+    /// Area codes held, with their paths: validating a visit's area and finding its ancestors
+    /// for the figures cost no query.
+    areas: HashMap<String, String>,
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<Vec<Receipt>, StoreError>>;
@@ -261,11 +267,7 @@ impl SqliteStore {
         let next_change: i64 = conn.query_row("SELECT COALESCE(MAX(updated_seq), 0) + 1 FROM households", [], |r| {
             r.get(0)
         })?;
-        let areas = {
-            let mut st = conn.prepare("SELECT code FROM areas")?;
-            st.query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<HashSet<_>, _>>()?
-        };
+        let areas = area_paths(&conn)?;
         let mut readers = Vec::new();
         for _ in 0..4 {
             let r = Connection::open(path)?;
@@ -324,7 +326,9 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute_batch(step)?;
+        for sql in *step {
+            tx.execute_batch(sql)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
         tracing::info!(version = i + 1, "migrated server database");
@@ -340,10 +344,12 @@ fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Vec<Vec<Recei
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut next_change = w.next_change;
+    let mut deltas = StatDeltas::default();
     let receipts = batches
         .iter()
-        .map(|b| ingest_batch(&tx, &w.areas, &mut next_change, b))
+        .map(|b| ingest_batch(&tx, &w.areas, &mut next_change, &mut deltas, b))
         .collect::<Result<Vec<_>, _>>()?;
+    apply_stats(&tx, &deltas)?;
     tx.commit()?;
     // Only after commit: a rolled-back group leaves the counter where it was.
     w.next_change = next_change;
@@ -352,8 +358,9 @@ fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Vec<Vec<Recei
 
 fn ingest_batch(
     tx: &rusqlite::Transaction<'_>,
-    areas: &HashSet<String>,
+    areas: &HashMap<String, String>,
     next_change: &mut i64,
+    deltas: &mut StatDeltas,
     batch: &IngestBatch,
 ) -> Result<Vec<Receipt>, StoreError> {
     let now_ms = batch.received_at.timestamp_millis();
@@ -369,6 +376,10 @@ fn ingest_batch(
         )?;
         let mut existing =
             tx.prepare_cached("SELECT server_seq, content_hash FROM visits WHERE id = ?1 AND revision = ?2")?;
+        let mut old_household = tx.prepare_cached(
+            "SELECT area_code, latest_outcome, visits, smartphones, already_installed, installed_now
+             FROM households WHERE id = ?1",
+        )?;
         let mut upsert_household = tx.prepare_cached(
             "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits, latest_outcome,
                 people, smartphones, already_installed, installed_now)
@@ -395,7 +406,7 @@ fn ingest_batch(
             };
             let id = Some(id.clone());
             let revision = Some(visit.revision.get());
-            if !areas.contains(visit.area_code.as_str()) {
+            if !areas.contains_key(visit.area_code.as_str()) {
                 let e = FieldError::new(
                     "area_code",
                     ErrorKind::UnknownArea {
@@ -466,6 +477,39 @@ fn ingest_batch(
                 continue;
             }
             let server_seq = tx.last_insert_rowid();
+            // The household's figures before this visit, to move it between buckets.
+            let household_id = visit.household.id.uuid();
+            let before: Option<(String, Option<String>, Figures)> = old_household
+                .query_row([household_id.as_bytes().as_slice()], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        Figures {
+                            households: 1,
+                            visits: r.get(2)?,
+                            smartphones: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+                            already_installed: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                            installed_now: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                        },
+                    ))
+                })
+                .optional()?;
+            let new_visit = i64::from(visit.revision.get() == 1);
+            let home_area = before
+                .as_ref()
+                .map(|b| b.0.as_str())
+                .unwrap_or(visit.area_code.as_str());
+            if let Some(path) = areas.get(home_area) {
+                let after = Figures {
+                    households: 1,
+                    visits: before.as_ref().map(|b| b.2.visits).unwrap_or(0) + new_visit,
+                    smartphones: i64::from(c.smartphones.get()),
+                    already_installed: i64::from(c.already_installed.get()),
+                    installed_now: i64::from(c.installed_now.get()),
+                };
+                let old = before.as_ref().map(|b| (b.1.as_deref().unwrap_or(""), b.2));
+                deltas.replace(path, old, (visit.outcome.as_str(), after));
+            }
             upsert_household.execute(params![
                 visit.household.id.uuid().as_bytes().as_slice(),
                 visit.area_code.as_str(),
@@ -550,14 +594,36 @@ fn import_tx(w: &mut Writer, areas: Vec<AreaRecord>) -> Result<ImportSummary, St
             for (code, path, level) in compute_paths(&parent_of)? {
                 update.execute(params![code, path, level])?;
             }
+            // The tree changed: the rolled-up figures follow it.
+            tx.execute_batch(STATS_RECOMPUTE)?;
         }
     }
     tx.commit()?;
-    let mut st = w.conn.prepare("SELECT code FROM areas")?;
-    w.areas = st
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<Result<HashSet<_>, _>>()?;
+    w.areas = area_paths(&w.conn)?;
     Ok(summary)
+}
+
+fn area_paths(conn: &Connection) -> Result<HashMap<String, String>, StoreError> {
+    let mut st = conn.prepare("SELECT code, path FROM areas")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    Ok(rows.collect::<Result<HashMap<_, _>, _>>()?)
+}
+
+/// Writes the collected figure changes; inside the caller's transaction.
+fn apply_stats(tx: &rusqlite::Transaction<'_>, deltas: &StatDeltas) -> Result<(), StoreError> {
+    let mut st = tx.prepare_cached(STATS_UPSERT)?;
+    for (area, outcome, f) in deltas.rows() {
+        st.execute(params![
+            area,
+            outcome,
+            f.households,
+            f.visits,
+            f.smartphones,
+            f.already_installed,
+            f.installed_now
+        ])?;
+    }
+    Ok(())
 }
 
 fn area_path(conn: &Connection, area: &AreaCode) -> Result<Option<(String, String)>, StoreError> {
@@ -660,45 +726,28 @@ impl Store for SqliteStore {
     async fn coverage(&self, area: &AreaCode) -> Result<Option<Coverage>, StoreError> {
         let area = area.clone();
         self.read(move |conn| {
-            let Some((path, name)) = area_path(conn, &area)? else {
+            let Some((_, name)) = area_path(conn, &area)? else {
                 return Ok(None);
             };
-            let (lo, hi) = subtree_range(&path);
             let mut st = conn.prepare_cached(
-                "SELECT h.latest_outcome, COUNT(*), SUM(h.visits), SUM(COALESCE(h.smartphones, 0)),
-                        SUM(COALESCE(h.already_installed, 0)), SUM(COALESCE(h.installed_now, 0))
-                 FROM households h JOIN areas a ON a.code = h.area_code
-                 WHERE a.path >= ?1 AND a.path < ?2
-                 GROUP BY h.latest_outcome",
+                "SELECT outcome, households, visits, smartphones, already_installed, installed_now
+                 FROM area_stats WHERE area_code = ?1",
             )?;
-            let mut cov = Coverage {
-                area_code: area.to_string(),
-                area_name: name,
-                households_known: 0,
-                households_visited: 0,
-                by_outcome: BTreeMap::new(),
-                visits: 0,
-                smartphones_seen: 0,
-                already_installed: 0,
-                installed_now: 0,
-                coverage_rate: None,
-                install_rate: None,
-            };
-            let mut rows = st.query(params![lo, hi])?;
-            while let Some(r) = rows.next()? {
-                let outcome: Option<String> = r.get(0)?;
-                let n: i64 = r.get(1)?;
-                cov.households_known += n;
-                cov.visits += r.get::<_, i64>(2)?;
-                cov.smartphones_seen += r.get::<_, i64>(3)?;
-                cov.already_installed += r.get::<_, i64>(4)?;
-                cov.installed_now += r.get::<_, i64>(5)?;
-                if let Some(o) = outcome {
-                    cov.households_visited += n;
-                    cov.by_outcome.insert(o, n);
-                }
-            }
-            Ok(Some(cov.with_rates()))
+            let rows = st
+                .query_map([area.as_str()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        Figures {
+                            households: r.get(1)?,
+                            visits: r.get(2)?,
+                            smartphones: r.get(3)?,
+                            already_installed: r.get(4)?,
+                            installed_now: r.get(5)?,
+                        },
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(coverage_from_stats(area.as_str(), name, &rows)))
         })
         .await
     }
@@ -722,18 +771,19 @@ impl Store for SqliteStore {
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut added = 0;
             let mut next_change = w.next_change;
+            let mut deltas = StatDeltas::default();
             {
                 let mut st = tx.prepare_cached(
                     "INSERT INTO households (id, area_code, address, lat, lon, updated_seq)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
                 )?;
                 for h in &households {
-                    if !w.areas.contains(h.area_code.as_str()) {
+                    let Some(path) = w.areas.get(h.area_code.as_str()) else {
                         return Err(StoreError::Import(format!(
                             "household {}: unknown area {}",
                             h.id, h.area_code
                         )));
-                    }
+                    };
                     let n = st.execute(params![
                         h.id.uuid().as_bytes().as_slice(),
                         h.area_code.as_str(),
@@ -745,9 +795,19 @@ impl Store for SqliteStore {
                     if n > 0 {
                         added += 1;
                         next_change += 1;
+                        deltas.apply(
+                            path,
+                            "",
+                            1,
+                            Figures {
+                                households: 1,
+                                ..Figures::default()
+                            },
+                        );
                     }
                 }
             }
+            apply_stats(&tx, &deltas)?;
             tx.commit()?;
             w.next_change = next_change;
             Ok(added)
@@ -773,6 +833,25 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+/// Writes a consistent, compacted copy of the database at `path` to `dest`, while a server may
+/// go on writing to it (a read transaction, so writers are not blocked in WAL mode).
+pub fn backup(path: &Path, dest: &Path) -> Result<(), StoreError> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+    if app_id != APPLICATION_ID {
+        return Err(StoreError::Config(format!(
+            "{} is not a Doorstep server database",
+            path.display()
+        )));
+    }
+    let dest = dest
+        .to_str()
+        .ok_or_else(|| StoreError::Config("the backup path is not valid UTF-8".into()))?;
+    conn.execute("VACUUM INTO ?1", [dest])?;
+    Ok(())
 }
 
 /// For tests and tools: the ids held for a device, in receive order.

@@ -262,3 +262,149 @@ mod tests {
         assert!(super::compute_paths(&map(&[("a", Some("b")), ("b", Some("a"))])).is_err());
     }
 }
+
+/// What one household adds to its area's figures: one household in the bucket of its latest
+/// outcome ("" while nobody has visited), with its visits and latest counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Figures {
+    pub households: i64,
+    pub visits: i64,
+    pub smartphones: i64,
+    pub already_installed: i64,
+    pub installed_now: i64,
+}
+
+impl Figures {
+    fn is_zero(&self) -> bool {
+        *self == Figures::default()
+    }
+}
+
+/// Changes to `area_stats`, the per-area figures kept for every area and all its ancestors so
+/// that coverage of any subtree is one read. Collected over a transaction, written at its end.
+#[derive(Debug, Default)]
+pub struct StatDeltas(HashMap<(String, String), Figures>);
+
+impl StatDeltas {
+    /// Adds (`sign` 1) or removes (`sign` -1) a household's figures in the area whose path is
+    /// `path`, and in each of its ancestors (the path names them all).
+    pub fn apply(&mut self, path: &str, outcome: &str, sign: i64, f: Figures) {
+        for code in path.split('/').filter(|c| !c.is_empty()) {
+            let e = self.0.entry((code.to_string(), outcome.to_string())).or_default();
+            e.households += sign * f.households;
+            e.visits += sign * f.visits;
+            e.smartphones += sign * f.smartphones;
+            e.already_installed += sign * f.already_installed;
+            e.installed_now += sign * f.installed_now;
+        }
+    }
+
+    /// Moves a household from its old bucket (if it had one) to its new one.
+    pub fn replace(&mut self, path: &str, old: Option<(&str, Figures)>, new: (&str, Figures)) {
+        if let Some((outcome, f)) = old {
+            self.apply(path, outcome, -1, f);
+        }
+        self.apply(path, new.0, 1, new.1);
+    }
+
+    /// The non-zero changes, in key order (so concurrent writers lock rows in one order).
+    pub fn rows(&self) -> Vec<(&str, &str, Figures)> {
+        let mut rows: Vec<_> = self
+            .0
+            .iter()
+            .filter(|(_, f)| !f.is_zero())
+            .map(|((a, o), f)| (a.as_str(), o.as_str(), *f))
+            .collect();
+        rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        rows
+    }
+}
+
+/// Adds one change to `area_stats` (the same SQL on both databases).
+pub const STATS_UPSERT: &str = "INSERT INTO area_stats (area_code, outcome, households, visits, smartphones,
+        already_installed, installed_now) VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (area_code, outcome) DO UPDATE SET
+        households = area_stats.households + excluded.households,
+        visits = area_stats.visits + excluded.visits,
+        smartphones = area_stats.smartphones + excluded.smartphones,
+        already_installed = area_stats.already_installed + excluded.already_installed,
+        installed_now = area_stats.installed_now + excluded.installed_now";
+
+/// Rebuilds `area_stats` from the households (after an import that changed the tree, or a move
+/// between databases). The same SQL on both databases.
+pub const STATS_RECOMPUTE: &str = "DELETE FROM area_stats;
+    INSERT INTO area_stats (area_code, outcome, households, visits, smartphones, already_installed, installed_now)
+    SELECT anc.code, COALESCE(h.latest_outcome, ''), COUNT(*), SUM(h.visits), SUM(COALESCE(h.smartphones, 0)),
+           SUM(COALESCE(h.already_installed, 0)), SUM(COALESCE(h.installed_now, 0))
+    FROM households h
+    JOIN areas a ON a.code = h.area_code
+    JOIN areas anc ON a.path >= anc.path AND a.path < substr(anc.path, 1, length(anc.path) - 1) || '0'
+    GROUP BY anc.code, COALESCE(h.latest_outcome, '');";
+
+/// Coverage from an area's `area_stats` rows: (outcome, figures).
+pub fn coverage_from_stats(area_code: &str, area_name: String, rows: &[(String, Figures)]) -> Coverage {
+    let mut cov = Coverage {
+        area_code: area_code.to_string(),
+        area_name,
+        households_known: 0,
+        households_visited: 0,
+        by_outcome: std::collections::BTreeMap::new(),
+        visits: 0,
+        smartphones_seen: 0,
+        already_installed: 0,
+        installed_now: 0,
+        coverage_rate: None,
+        install_rate: None,
+    };
+    for (outcome, f) in rows {
+        if f.households == 0 {
+            continue;
+        }
+        cov.households_known += f.households;
+        cov.visits += f.visits;
+        cov.smartphones_seen += f.smartphones;
+        cov.already_installed += f.already_installed;
+        cov.installed_now += f.installed_now;
+        if !outcome.is_empty() {
+            cov.households_visited += f.households;
+            cov.by_outcome.insert(outcome.clone(), f.households);
+        }
+    }
+    cov.with_rates()
+}
+
+/// The area_stats table; the second migration of both databases.
+pub const AREA_STATS_TABLE: &str = "CREATE TABLE area_stats (
+    area_code         TEXT NOT NULL REFERENCES areas(code),
+    outcome           TEXT NOT NULL,
+    households        BIGINT NOT NULL,
+    visits            BIGINT NOT NULL,
+    smartphones       BIGINT NOT NULL,
+    already_installed BIGINT NOT NULL,
+    installed_now     BIGINT NOT NULL,
+    PRIMARY KEY (area_code, outcome)
+);";
+
+#[cfg(test)]
+mod stats_tests {
+    use super::*;
+
+    #[test]
+    fn a_household_moves_between_buckets_in_every_ancestor() {
+        let mut d = StatDeltas::default();
+        let f = |h, v, s| Figures {
+            households: h,
+            visits: v,
+            smartphones: s,
+            already_installed: 0,
+            installed_now: 0,
+        };
+        d.replace("/42/436/18073/", None, ("", f(1, 0, 0)));
+        d.replace("/42/436/18073/", Some(("", f(1, 0, 0))), ("not_home", f(1, 1, 0)));
+        let rows = d.rows();
+        // The empty bucket nets to zero and is left out; the new one is in all three areas.
+        assert_eq!(rows.len(), 3);
+        assert!(rows.iter().all(|(_, o, fig)| *o == "not_home" && *fig == f(1, 1, 0)));
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), ["18073", "42", "436"]);
+    }
+}
