@@ -600,8 +600,8 @@ async fn apply_stats(client: &impl tokio_postgres::GenericClient, deltas: &StatD
         return Ok(());
     }
     let col = |f: fn(&Figures) -> i64| -> Vec<i64> { rows.iter().map(|r| f(&r.2)).collect() };
-    let areas: Vec<&str> = rows.iter().map(|r| r.0).collect();
-    let outcomes: Vec<&str> = rows.iter().map(|r| r.1).collect();
+    let areas: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let outcomes: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
     client
         .execute(
             "INSERT INTO area_stats (area_code, outcome, households, visits, smartphones, already_installed,

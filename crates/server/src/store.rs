@@ -282,21 +282,28 @@ impl Figures {
 
 /// Changes to `area_stats`, the per-area figures kept for every area and all its ancestors so
 /// that coverage of any subtree is one read. Collected over a transaction, written at its end.
+/// Kept by leaf path while collecting (no allocation per record once a key is known) and spread
+/// to the ancestors only when written.
 #[derive(Debug, Default)]
-pub struct StatDeltas(HashMap<(String, String), Figures>);
+pub struct StatDeltas(HashMap<String, HashMap<String, Figures>>);
 
 impl StatDeltas {
     /// Adds (`sign` 1) or removes (`sign` -1) a household's figures in the area whose path is
-    /// `path`, and in each of its ancestors (the path names them all).
+    /// `path`, and so in each of its ancestors (the path names them all).
     pub fn apply(&mut self, path: &str, outcome: &str, sign: i64, f: Figures) {
-        for code in path.split('/').filter(|c| !c.is_empty()) {
-            let e = self.0.entry((code.to_string(), outcome.to_string())).or_default();
-            e.households += sign * f.households;
-            e.visits += sign * f.visits;
-            e.smartphones += sign * f.smartphones;
-            e.already_installed += sign * f.already_installed;
-            e.installed_now += sign * f.installed_now;
+        if !self.0.contains_key(path) {
+            self.0.insert(path.to_string(), HashMap::new());
         }
+        let Some(by_outcome) = self.0.get_mut(path) else { return };
+        if !by_outcome.contains_key(outcome) {
+            by_outcome.insert(outcome.to_string(), Figures::default());
+        }
+        let Some(e) = by_outcome.get_mut(outcome) else { return };
+        e.households += sign * f.households;
+        e.visits += sign * f.visits;
+        e.smartphones += sign * f.smartphones;
+        e.already_installed += sign * f.already_installed;
+        e.installed_now += sign * f.installed_now;
     }
 
     /// Moves a household from its old bucket (if it had one) to its new one.
@@ -307,15 +314,28 @@ impl StatDeltas {
         self.apply(path, new.0, 1, new.1);
     }
 
-    /// The non-zero changes, in key order (so concurrent writers lock rows in one order).
-    pub fn rows(&self) -> Vec<(&str, &str, Figures)> {
-        let mut rows: Vec<_> = self
-            .0
-            .iter()
+    /// The non-zero changes for every area and ancestor, in key order (so concurrent writers
+    /// lock rows in one order).
+    pub fn rows(&self) -> Vec<(String, String, Figures)> {
+        let mut all: HashMap<(String, String), Figures> = HashMap::new();
+        for (path, by_outcome) in &self.0 {
+            for (outcome, f) in by_outcome {
+                for code in path.split('/').filter(|c| !c.is_empty()) {
+                    let e = all.entry((code.to_string(), outcome.clone())).or_default();
+                    e.households += f.households;
+                    e.visits += f.visits;
+                    e.smartphones += f.smartphones;
+                    e.already_installed += f.already_installed;
+                    e.installed_now += f.installed_now;
+                }
+            }
+        }
+        let mut rows: Vec<_> = all
+            .into_iter()
             .filter(|(_, f)| !f.is_zero())
-            .map(|((a, o), f)| (a.as_str(), o.as_str(), *f))
+            .map(|((a, o), f)| (a, o, f))
             .collect();
-        rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         rows
     }
 }
@@ -404,7 +424,10 @@ mod stats_tests {
         let rows = d.rows();
         // The empty bucket nets to zero and is left out; the new one is in all three areas.
         assert_eq!(rows.len(), 3);
-        assert!(rows.iter().all(|(_, o, fig)| *o == "not_home" && *fig == f(1, 1, 0)));
-        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), ["18073", "42", "436"]);
+        assert!(rows.iter().all(|(_, o, fig)| o == "not_home" && *fig == f(1, 1, 0)));
+        assert_eq!(
+            rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+            ["18073", "42", "436"]
+        );
     }
 }
