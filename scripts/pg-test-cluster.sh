@@ -12,6 +12,8 @@ if ! command -v pg_createcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/b
   echo "pg: installing postgresql" >&2
   $SUDO apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >&2
+  # The package starts its own "main" cluster on localhost; the tests do not use it.
+  for v in /usr/lib/postgresql/*; do $SUDO pg_ctlcluster "$(basename "$v")" main stop 2>/dev/null || true; done
 fi
 version=$(ls /usr/lib/postgresql | sort -n | tail -1)
 
