@@ -61,6 +61,23 @@ enum AdminCommand {
         /// The file to import.
         file: PathBuf,
     },
+    /// Create an account. The password is read from DOORSTEP_PASSWORD, or else from the first
+    /// line of standard input, so it never appears in the process list or shell history.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        /// admin, committee, leader or volunteer.
+        #[arg(long)]
+        role: String,
+        /// The area (GSO code) the role applies to, with everything below it.
+        #[arg(long)]
+        area: String,
+    },
+    /// Show the audit log of administrative actions, newest first, as JSON lines.
+    Audit {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// Write a consistent copy of a SQLite database to FILE while the server keeps running
     /// (SQLite's `VACUUM INTO`). For PostgreSQL use pg_dump (docs/DEPLOY.md).
     Backup {
@@ -107,7 +124,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(store.clone(), Campaign::bluezone(), Limits::default());
+    let mut limits = Limits::default();
+    if let Some(secs) = std::env::var("DOORSTEP_SESSION_TTL_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        limits.session_ttl = std::time::Duration::from_secs(secs);
+    }
+    let state = AppState::new(store.clone(), Campaign::bluezone(), limits);
     if args.demo {
         demo::prepare(store.as_ref()).await?;
     }
@@ -150,7 +174,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
     match &args.command {
         AdminCommand::Migrate { from, to } => return migrate(from, to).await,
         AdminCommand::Backup { file } => return backup(&args.db, file),
-        AdminCommand::ImportAreas { .. } => {}
+        _ => {}
     }
     let store = doorstep_server::open_store(&args.db)
         .await
@@ -165,6 +189,50 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
             println!("{}", serde_json::to_string(&summary)?);
+        }
+        AdminCommand::CreateUser { username, role, area } => {
+            let username = doorstep_domain::account::Username::parse("username", &username)
+                .map_err(|e| anyhow::anyhow!("{}", e.messages().en))?;
+            let role = doorstep_domain::account::Role::parse("role", &role)
+                .map_err(|e| anyhow::anyhow!("{}", e.messages().en))?;
+            let area_code = doorstep_domain::values::AreaCode::parse("area", &area)
+                .map_err(|e| anyhow::anyhow!("{}", e.messages().en))?;
+            let password = match std::env::var("DOORSTEP_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            doorstep_domain::account::check_new_password("password", &password)
+                .map_err(|e| anyhow::anyhow!("{}", e.messages().en))?;
+            let password_hash = doorstep_server::auth::hash_password(&password)?;
+            let detail = format!("{} as {} of {}", username.as_str(), role.as_str(), area_code);
+            store
+                .create_user(doorstep_server::store::NewUser {
+                    id: uuid::Uuid::now_v7(),
+                    username,
+                    password_hash,
+                    role,
+                    area_code,
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            store
+                .record_audit(doorstep_server::store::AuditEntry {
+                    at_ms: chrono::Utc::now().timestamp_millis(),
+                    actor: "cli".into(),
+                    action: "create-user".into(),
+                    detail: detail.clone(),
+                })
+                .await?;
+            println!("{}", serde_json::json!({"created": detail}));
+        }
+        AdminCommand::Audit { limit } => {
+            for entry in store.audit_log(limit).await? {
+                println!("{}", serde_json::to_string(&entry)?);
+            }
         }
         AdminCommand::Migrate { .. } | AdminCommand::Backup { .. } => {}
     }

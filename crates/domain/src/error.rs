@@ -107,6 +107,13 @@ pub enum ErrorKind {
     SequenceReused,
     /// The record names another device than the one that sent the batch.
     NotTheSendingDevice,
+    UnknownRole {
+        value: String,
+    },
+    BadUsername,
+    PasswordTooShort {
+        min: usize,
+    },
 }
 
 /// One refused value: which field, and why.
@@ -165,6 +172,9 @@ impl FieldError {
             IdReused => "id_reused",
             SequenceReused => "sequence_reused",
             NotTheSendingDevice => "not_the_sending_device",
+            UnknownRole { .. } => "unknown_role",
+            BadUsername => "bad_username",
+            PasswordTooShort { .. } => "password_too_short",
         }
     }
 
@@ -304,6 +314,18 @@ impl FieldError {
             IdReused => (
                 "Mã bản ghi này đã được dùng cho một lượt thăm khác; bản ghi không được ghi đè. Hãy báo cho tổ trưởng.".to_string(),
                 "This record id was already used for a different visit; records are never overwritten. Tell your team leader.".to_string(),
+            ),
+            UnknownRole { value } => (
+                format!("Vai trò «{value}» không tồn tại; dùng admin, committee, leader hoặc volunteer."),
+                format!("Unknown role '{value}'; use admin, committee, leader or volunteer."),
+            ),
+            BadUsername => (
+                "Tên đăng nhập cần 3 đến 64 ký tự: chữ cái không dấu, chữ số, dấu chấm, gạch dưới, gạch ngang hoặc @.".to_string(),
+                "A username needs 3 to 64 characters: letters without accents, digits, '.', '_', '-' or '@'.".to_string(),
+            ),
+            PasswordTooShort { min } => (
+                format!("Mật khẩu cần ít nhất {min} ký tự."),
+                format!("A password needs at least {min} characters."),
             ),
             NotTheSendingDevice => (
                 "Bản ghi ghi tên một thiết bị khác với thiết bị đã gửi nó. Hãy báo cho tổ trưởng.".to_string(),

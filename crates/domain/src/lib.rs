@@ -1,6 +1,7 @@
 //! Doorstep's domain: the words of DESIGN.md as types. No I/O here: the device and the server both
 //! build on it, and every rule about what a valid record is lives in this crate.
 //!
+//! - [`account`]: roles, usernames, the password policy.
 //! - [`area`]: the area tree and its importers.
 //! - [`campaign`]: the campaign as data (outcomes and their rules), Bluezone by default.
 //! - [`visit`]: households and visits, wire and validated forms.
@@ -8,6 +9,7 @@
 //! - [`error`]: validation errors with Vietnamese and English messages.
 //! - [`protocol`]: push, pull, coverage and error bodies shared by device and server.
 
+pub mod account;
 pub mod area;
 pub mod campaign;
 pub mod error;

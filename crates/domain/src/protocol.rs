@@ -174,6 +174,52 @@ fn ratio(num: i64, den: i64) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
 
+/// `POST /api/v1/auth/login` body.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+// Never print a password, not even in a debug log.
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who is signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserDto {
+    pub username: String,
+    pub role: crate::account::Role,
+    /// The root of the area subtree the role applies to.
+    pub area_code: String,
+}
+
+/// `POST /api/v1/auth/login` answer: a bearer token for `Authorization: Bearer ...`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoginResponse {
+    pub token: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    pub user: UserDto,
+}
+
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("expires_at", &self.expires_at)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use doorstep_domain::protocol::{
-    AreaDto, Coverage, ErrorBody, ErrorResponse, PullResponse, PushRequest, PushResponse, ReceiptStatus,
+    AreaDto, Coverage, ErrorBody, ErrorResponse, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse,
+    ReceiptStatus, UserDto,
 };
 use doorstep_domain::values::{AreaCode, Id};
 use doorstep_domain::{Campaign, FieldError, Lang, Messages, ValidationContext, Visit, VisitInput};
@@ -35,6 +36,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Clock skew beyond which the device is told to fix its clock.
     pub clock_warning_after: Duration,
+    /// How long a login lasts: a field day and then some.
+    pub session_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -46,6 +49,7 @@ impl Default for Limits {
             max_pull_limit: 5_000,
             request_timeout: Duration::from_secs(30),
             clock_warning_after: Duration::from_secs(5 * 60),
+            session_ttl: Duration::from_secs(14 * 3600),
         }
     }
 }
@@ -108,13 +112,30 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    pub(crate) fn unauthenticated(lang: Lang) -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            None,
+            "Cần đăng nhập: phiên đăng nhập không có, đã hết hạn hoặc đã bị thu hồi.".into(),
+            "Sign-in needed: the session is missing, expired or revoked.".into(),
+            lang,
+        )
+    }
+
+    pub(crate) fn storage(e: StoreError, lang: Lang) -> ApiError {
+        ApiError::store(e, lang)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, Json(ErrorResponse { error: *self.body })).into_response()
     }
 }
 
-fn lang_of(headers: &HeaderMap) -> Lang {
+pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
     headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
@@ -132,6 +153,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/coverage", get(coverage))
         .route("/api/v1/areas", get(areas))
         .route("/api/v1/campaign", get(campaign))
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/me", get(me))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -182,7 +206,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         title = "Doorstep",
         description = "Door-to-door campaign visits: sync, coverage and areas."
     ),
-    paths(healthz, push, pull, coverage, areas, campaign),
+    paths(healthz, push, pull, coverage, areas, campaign, login, logout, me),
     components(schemas(
         PushRequest,
         PushResponse,
@@ -193,7 +217,10 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         ErrorBody,
         Campaign,
         VisitInput,
-        ReceiptStatus
+        ReceiptStatus,
+        LoginRequest,
+        LoginResponse,
+        UserDto
     ))
 )]
 pub struct ApiDoc;
@@ -701,4 +728,130 @@ async fn areas(
 #[utoipa::path(get, path = "/api/v1/campaign", responses((status = 200, body = Campaign)))]
 async fn campaign(State(st): State<AppState>) -> Json<Campaign> {
     Json((*st.campaign).clone())
+}
+
+fn invalid_credentials(lang: Lang) -> ApiError {
+    // One answer for an unknown name, a wrong password and a disabled account.
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        None,
+        "Tên đăng nhập hoặc mật khẩu không đúng.".into(),
+        "The username or password is wrong.".into(),
+        lang,
+    )
+}
+
+/// Sign in with a username and password; answers a bearer token that expires.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 400, body = ErrorResponse),
+        (status = 401, description = "Wrong username or password", body = ErrorResponse),
+    )
+)]
+async fn login(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let lang = lang_of(&headers);
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return body_rejection(e, &st.limits, lang).into_response(),
+    };
+    let request: LoginRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                None,
+                "Cần JSON {\"username\": ..., \"password\": ...}.".into(),
+                "Expected JSON {\"username\": ..., \"password\": ...}.".into(),
+                lang,
+            )
+            .into_response();
+        }
+    };
+    let user = match doorstep_domain::account::Username::parse("username", &request.username) {
+        Ok(name) => match st.store.user_by_username(name.as_str()).await {
+            Ok(u) => u,
+            Err(e) => return ApiError::store(e, lang).into_response(),
+        },
+        Err(_) => None,
+    };
+    // Argon2 takes tens of milliseconds of CPU: off the async threads.
+    let password = request.password;
+    let checked = tokio::task::spawn_blocking(move || match user {
+        Some(u) if !u.disabled && crate::auth::verify_password(&password, &u.password_hash) => Some(u),
+        Some(_) => None,
+        None => {
+            crate::auth::verify_against_nothing(&password);
+            None
+        }
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(user) = checked else {
+        tracing::info!("a login failed");
+        return invalid_credentials(lang).into_response();
+    };
+    let (token, hash) = crate::auth::new_token();
+    let now = Utc::now();
+    let expires = now + chrono::Duration::from_std(st.limits.session_ttl).unwrap_or(chrono::Duration::hours(14));
+    if let Err(e) = st
+        .store
+        .create_session(hash, user.id, now.timestamp_millis(), expires.timestamp_millis())
+        .await
+    {
+        return ApiError::store(e, lang).into_response();
+    }
+    tracing::info!(user = %user.username, "signed in");
+    Json(LoginResponse {
+        token,
+        expires_at: expires.to_rfc3339(),
+        user: UserDto {
+            username: user.username,
+            role: user.role,
+            area_code: user.area_code,
+        },
+    })
+    .into_response()
+}
+
+/// End this session: its token opens nothing any more.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    responses((status = 204, description = "Signed out"), (status = 401, body = ErrorResponse)),
+    security(("bearer" = []))
+)]
+async fn logout(State(st): State<AppState>, headers: HeaderMap, _caller: crate::auth::Caller) -> Response {
+    let lang = lang_of(&headers);
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .map(|(_, t)| t.trim().to_string())
+        .unwrap_or_default();
+    match st.store.revoke_session(crate::auth::token_hash(&token)).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => ApiError::store(e, lang).into_response(),
+    }
+}
+
+/// Who this session belongs to: username, role and the area it covers.
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me",
+    responses((status = 200, body = UserDto), (status = 401, body = ErrorResponse)),
+    security(("bearer" = []))
+)]
+async fn me(crate::auth::Caller(user): crate::auth::Caller) -> Json<UserDto> {
+    Json(UserDto {
+        username: user.username,
+        role: user.role,
+        area_code: user.area_code,
+    })
 }

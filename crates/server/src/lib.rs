@@ -6,6 +6,7 @@
 //! - [`postgres`]: the PostgreSQL implementation (the nation; several servers on one database).
 
 pub mod api;
+pub mod auth;
 pub mod migrate;
 pub mod postgres;
 pub mod sqlite;

@@ -19,9 +19,9 @@ use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use crate::store::{
-    AREA_STATS_TABLE, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, STATS_RECOMPUTE,
-    StatDeltas, Store, StoreCounts, StoreError, compute_paths, coverage_from_stats, plan_import, rejected,
-    subtree_range,
+    AREA_STATS_TABLE, AuditEntry, AuditRecord, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold,
+    NewUser, STATS_RECOMPUTE, SessionUser, StatDeltas, Store, StoreCounts, StoreError, UserRecord, compute_paths,
+    coverage_from_stats, plan_import, rejected, role_from_db, subtree_range,
 };
 
 /// Versioned migrations: step N brings the schema from version N to N+1. Never edit a shipped step.
@@ -101,6 +101,8 @@ CREATE INDEX visits_household ON visits(household_id);
 "#],
     // Per-area figures for every area and its ancestors, kept on ingest: coverage is one read.
     &[AREA_STATS_TABLE, STATS_RECOMPUTE],
+    // Accounts, sessions (token hashes only) and the audit log.
+    &[crate::store::ACCOUNTS_TABLES_PG],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -910,5 +912,139 @@ impl Store for PgStore {
             visits: r.get(2),
             devices: r.get(3),
         })
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let now = chrono::Utc::now().timestamp_millis();
+        let n = client
+            .execute(
+                "INSERT INTO users (id, username, password_hash, role, area_code, created_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING",
+                &[
+                    &user.id,
+                    &user.username.as_str(),
+                    &user.password_hash,
+                    &user.role.as_str(),
+                    &user.area_code.as_str(),
+                    &now,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!(
+                "the username {} is taken",
+                user.username.as_str()
+            )));
+        }
+        Ok(())
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                "SELECT id, username, password_hash, role, area_code, disabled FROM users WHERE username = $1",
+                &[&username],
+            )
+            .await
+            .map_err(db)?
+            .map(|r| {
+                Ok(UserRecord {
+                    id: r.get(0),
+                    username: r.get(1),
+                    password_hash: r.get(2),
+                    role: role_from_db(r.get(3))?,
+                    area_code: r.get(4),
+                    disabled: r.get(5),
+                })
+            })
+            .transpose()
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user_id: Uuid,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)",
+                &[&token_hash.as_slice(), &user_id, &now_ms, &expires_ms],
+            )
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: [u8; 32], now_ms: i64) -> Result<Option<SessionUser>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                "SELECT u.id, u.username, u.role, u.area_code, s.expires_at_ms
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND NOT s.revoked AND s.expires_at_ms > $2 AND NOT u.disabled",
+                &[&token_hash.as_slice(), &now_ms],
+            )
+            .await
+            .map_err(db)?
+            .map(|r| {
+                Ok(SessionUser {
+                    user_id: r.get(0),
+                    username: r.get(1),
+                    role: role_from_db(r.get(2))?,
+                    area_code: r.get(3),
+                    expires_ms: r.get(4),
+                })
+            })
+            .transpose()
+    }
+
+    async fn revoke_session(&self, token_hash: [u8; 32]) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "UPDATE sessions SET revoked = true WHERE token_hash = $1 AND NOT revoked",
+                &[&token_hash.as_slice()],
+            )
+            .await
+            .map_err(db)?;
+        Ok(n > 0)
+    }
+
+    async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO audit_log (at_ms, actor, action, detail) VALUES ($1, $2, $3, $4)",
+                &[&entry.at_ms, &entry.actor, &entry.action, &entry.detail],
+            )
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query(
+                "SELECT seq, at_ms, actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT $1",
+                &[&i64::from(limit)],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| AuditRecord {
+                seq: r.get(0),
+                at_ms: r.get(1),
+                actor: r.get(2),
+                action: r.get(3),
+                detail: r.get(4),
+            })
+            .collect())
     }
 }

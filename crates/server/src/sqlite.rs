@@ -17,9 +17,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 pub use crate::store::content_hash;
 use crate::store::{
-    AREA_STATS_TABLE, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, STATS_RECOMPUTE,
-    STATS_UPSERT, StatDeltas, Store, StoreCounts, StoreError, compute_paths, coverage_from_stats, plan_import,
-    rejected, subtree_range,
+    AREA_STATS_TABLE, AuditEntry, AuditRecord, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold,
+    NewUser, STATS_RECOMPUTE, STATS_UPSERT, SessionUser, StatDeltas, Store, StoreCounts, StoreError, UserRecord,
+    compute_paths, coverage_from_stats, plan_import, rejected, role_from_db, subtree_range,
 };
 
 /// `PRAGMA application_id` of a Doorstep server database ("DSRV"), so a foreign file is refused.
@@ -101,6 +101,8 @@ CREATE INDEX visits_household ON visits(household_id);
 "#],
     // Per-area figures for every area and its ancestors, kept on ingest: coverage is one read.
     &[AREA_STATS_TABLE, STATS_RECOMPUTE],
+    // Accounts, sessions (token hashes only) and the audit log.
+    &[crate::store::ACCOUNTS_TABLES_SQLITE],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -830,6 +832,154 @@ impl Store for SqliteStore {
                     })
                 },
             )?)
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {
+        self.write(move |w| {
+            let now = chrono::Utc::now().timestamp_millis();
+            let n = w.conn.execute(
+                "INSERT INTO users (id, username, password_hash, role, area_code, created_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (username) DO NOTHING",
+                params![
+                    user.id.as_bytes().as_slice(),
+                    user.username.as_str(),
+                    user.password_hash,
+                    user.role.as_str(),
+                    user.area_code.as_str(),
+                    now
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "the username {} is taken",
+                    user.username.as_str()
+                )));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let username = username.to_string();
+        self.read(move |conn| {
+            let row = conn
+                .prepare_cached(
+                    "SELECT id, username, password_hash, role, area_code, disabled FROM users WHERE username = ?1",
+                )?
+                .query_row([username], |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, bool>(5)?,
+                    ))
+                })
+                .optional()?;
+            row.map(|(id, username, password_hash, role, area_code, disabled)| {
+                Ok(UserRecord {
+                    id: uuid::Uuid::from_slice(&id).map_err(|e| StoreError::Db(e.to_string()))?,
+                    username,
+                    password_hash,
+                    role: role_from_db(&role)?,
+                    area_code,
+                    disabled,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user_id: uuid::Uuid,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.write(move |w| {
+            w.conn.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash.as_slice(), user_id.as_bytes().as_slice(), now_ms, expires_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session_user(&self, token_hash: [u8; 32], now_ms: i64) -> Result<Option<SessionUser>, StoreError> {
+        self.read(move |conn| {
+            let row = conn
+                .prepare_cached(
+                    "SELECT u.id, u.username, u.role, u.area_code, s.expires_at_ms
+                     FROM sessions s JOIN users u ON u.id = s.user_id
+                     WHERE s.token_hash = ?1 AND s.revoked = 0 AND s.expires_at_ms > ?2 AND u.disabled = 0",
+                )?
+                .query_row(params![token_hash.as_slice(), now_ms], |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                })
+                .optional()?;
+            row.map(|(id, username, role, area_code, expires_ms)| {
+                Ok(SessionUser {
+                    user_id: uuid::Uuid::from_slice(&id).map_err(|e| StoreError::Db(e.to_string()))?,
+                    username,
+                    role: role_from_db(&role)?,
+                    area_code,
+                    expires_ms,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn revoke_session(&self, token_hash: [u8; 32]) -> Result<bool, StoreError> {
+        self.write(move |w| {
+            let n = w.conn.execute(
+                "UPDATE sessions SET revoked = 1 WHERE token_hash = ?1 AND revoked = 0",
+                [token_hash.as_slice()],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        self.write(move |w| {
+            w.conn.execute(
+                "INSERT INTO audit_log (at_ms, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![entry.at_ms, entry.actor, entry.action, entry.detail],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        self.read(move |conn| {
+            let mut st = conn
+                .prepare_cached("SELECT seq, at_ms, actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT ?1")?;
+            let rows = st.query_map([i64::from(limit)], |r| {
+                Ok(AuditRecord {
+                    seq: r.get(0)?,
+                    at_ms: r.get(1)?,
+                    actor: r.get(2)?,
+                    action: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }

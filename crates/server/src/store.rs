@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use doorstep_domain::account::{Role, Username};
 use doorstep_domain::area::{AreaRecord, fold_for_search, order_parents_first, vietnamese_sort_key};
 use doorstep_domain::protocol::{AreaDto, Coverage, ErrorBody, PullResponse, Receipt, ReceiptStatus};
 use doorstep_domain::values::{AreaCode, Id};
 use doorstep_domain::{Campaign, FieldError, Lang, Visit};
+use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -20,6 +22,9 @@ pub enum StoreError {
     Task(String),
     #[error("{0}")]
     Config(String),
+    /// A unique name is taken already.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -121,7 +126,138 @@ pub trait Store: Send + Sync + 'static {
     async fn add_households(&self, households: Vec<NewHousehold>) -> Result<u64, StoreError>;
 
     async fn counts(&self) -> Result<StoreCounts, StoreError>;
+
+    /// Creates an account; `Conflict` when the username is taken.
+    async fn create_user(&self, user: NewUser) -> Result<(), StoreError>;
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Starts a session. Only the token's hash is stored.
+    async fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user_id: Uuid,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The user of a live session: not revoked, not expired at `now_ms`, account not disabled.
+    async fn session_user(&self, token_hash: [u8; 32], now_ms: i64) -> Result<Option<SessionUser>, StoreError>;
+
+    /// Ends a session; false when there was no live one.
+    async fn revoke_session(&self, token_hash: [u8; 32]) -> Result<bool, StoreError>;
+
+    /// Appends to the audit log of administrative actions.
+    async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
+
+    /// The newest audit entries first.
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
 }
+
+/// An account to create; the password is already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub username: Username,
+    pub password_hash: String,
+    pub role: Role,
+    pub area_code: AreaCode,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub area_code: String,
+    pub disabled: bool,
+}
+
+/// Who is calling, from a live session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    pub user_id: Uuid,
+    pub username: String,
+    pub role: Role,
+    pub area_code: String,
+    pub expires_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub at_ms: i64,
+    /// The account that acted, or `cli` for the server's own command line.
+    pub actor: String,
+    pub action: String,
+    /// What was acted on; never a password or a token.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// A role as stored; an unknown one (a newer schema) is an error, not a guess.
+pub fn role_from_db(raw: &str) -> Result<Role, StoreError> {
+    Role::parse("role", raw).map_err(|e| StoreError::Db(format!("stored role: {e}")))
+}
+
+/// The SQL of the third migration's tables; the same shape on both databases, types apart.
+pub const ACCOUNTS_TABLES_SQLITE: &str = "
+CREATE TABLE users (
+    id            BLOB PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    area_code     TEXT NOT NULL REFERENCES areas(code),
+    created_at_ms INTEGER NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE sessions (
+    token_hash    BLOB PRIMARY KEY,
+    user_id       BLOB NOT NULL REFERENCES users(id),
+    created_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    revoked       INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE audit_log (
+    seq    INTEGER PRIMARY KEY,
+    at_ms  INTEGER NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);";
+
+pub const ACCOUNTS_TABLES_PG: &str = "
+CREATE TABLE users (
+    id            UUID PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    area_code     TEXT NOT NULL REFERENCES areas(code),
+    created_at_ms BIGINT NOT NULL,
+    disabled      BOOLEAN NOT NULL DEFAULT false
+);
+CREATE TABLE sessions (
+    token_hash    BYTEA PRIMARY KEY,
+    user_id       UUID NOT NULL REFERENCES users(id),
+    created_at_ms BIGINT NOT NULL,
+    expires_at_ms BIGINT NOT NULL,
+    revoked       BOOLEAN NOT NULL DEFAULT false
+);
+CREATE TABLE audit_log (
+    seq    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at_ms  BIGINT NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);";
 
 /// A refusal receipt.
 pub fn rejected(index: usize, id: Option<String>, revision: Option<i64>, e: &FieldError, lang: Lang) -> Receipt {

@@ -1,0 +1,133 @@
+//! Passwords, session tokens and the one extractor every protected endpoint goes through.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::api::{ApiError, AppState};
+use crate::store::{SessionUser, StoreError};
+
+/// OWASP's minimum for Argon2id: 19 MiB of memory, 2 passes, 1 lane.
+fn argon2() -> Argon2<'static> {
+    // The parameters are constants within Argon2's limits; the fallback is never taken.
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`) with a fresh random salt.
+pub fn hash_password(password: &str) -> Result<String, StoreError> {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let salt = SaltString::encode_b64(&bytes).map_err(|e| StoreError::Config(format!("cannot make a salt: {e}")))?;
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Config(format!("cannot hash the password: {e}")))
+}
+
+/// Checks a password against a stored hash. A hash that cannot be read verifies nothing.
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// Spends the same time as a real check, for unknown usernames: a login must not tell whether a
+/// name exists by how fast it fails.
+pub fn verify_against_nothing(password: &str) {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let stored = DUMMY.get_or_init(|| hash_password("not a real password at all").unwrap_or_default());
+    let _ = verify_password(password, stored);
+}
+
+/// A new session token: 256 random bits, as 64 hex characters, and the hash that is stored.
+pub fn new_token() -> (String, [u8; 32]) {
+    let mut bytes = [0u8; 32];
+    // The thread generator is a CSPRNG (ChaCha12) seeded from the operating system.
+    rand::rng().fill_bytes(&mut bytes);
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+/// Tokens are stored only as this hash: a copy of the database opens no session.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// The caller of a protected endpoint: a live session's user. Every protected handler takes one;
+/// no handler reads the Authorization header itself.
+#[derive(Debug, Clone)]
+pub struct Caller(pub SessionUser);
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = crate::api::lang_of(&parts.headers);
+        let Some(token) = bearer(parts) else {
+            return Err(ApiError::unauthenticated(lang));
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        match state.store.session_user(token_hash(token), now).await {
+            Ok(Some(user)) => Ok(Caller(user)),
+            Ok(None) => Err(ApiError::unauthenticated(lang)),
+            Err(e) => Err(ApiError::storage(e, lang)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_owasp_argon2id_and_verify() {
+        let h = hash_password("mật khẩu đủ dài").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify_password("mật khẩu đủ dài", &h));
+        assert!(!verify_password("mật khẩu sai", &h));
+        assert!(!verify_password("mật khẩu đủ dài", "not a hash"));
+        // Salted: the same password hashes differently each time.
+        assert_ne!(h, hash_password("mật khẩu đủ dài").unwrap());
+    }
+
+    #[test]
+    fn tokens_are_256_bits_and_stored_hashed() {
+        let (a, ha) = new_token();
+        let (b, _) = new_token();
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+        assert_eq!(ha, token_hash(&a));
+        assert_ne!(ha.as_slice(), a.as_bytes());
+    }
+
+    #[test]
+    fn bearer_header_forms() {
+        let parts = |v: &str| {
+            let (parts, ()) = axum::http::Request::builder()
+                .header("authorization", v)
+                .body(())
+                .unwrap()
+                .into_parts();
+            parts
+        };
+        assert_eq!(bearer(&parts("Bearer abc")), Some("abc"));
+        assert_eq!(bearer(&parts("bearer  abc ")), Some("abc"));
+        assert_eq!(bearer(&parts("Basic abc")), None);
+        assert_eq!(bearer(&parts("Bearer ")), None);
+    }
+}

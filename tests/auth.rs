@@ -1,0 +1,218 @@
+//! Accounts and sessions, on SQLite and on PostgreSQL: Argon2id hashes, tokens stored only as
+//! hashes, expiry, logout, one answer for every failed login, and nothing secret in the logs.
+
+use std::time::Duration;
+
+use doorstep_tests::{TestDb, TestServer, doorstep, doorstep_bin, three_tier_file};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "mật khẩu của Lan 2020";
+
+fn create_user(db: &str, username: &str, role: &str, area: &str, password: &str) -> (bool, String, String) {
+    let out = std::process::Command::new(doorstep_bin())
+        .args([
+            "admin",
+            "--db",
+            db,
+            "create-user",
+            "--username",
+            username,
+            "--role",
+            role,
+            "--area",
+            area,
+        ])
+        .env("DOORSTEP_PASSWORD", password)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+async fn login(server: &TestServer, username: &str, password: &str) -> (u16, Value) {
+    server
+        .post(
+            "/api/v1/auth/login",
+            &[("content-type", "application/json")],
+            json!({"username": username, "password": password})
+                .to_string()
+                .into_bytes(),
+        )
+        .await
+}
+
+async fn me(server: &TestServer, token: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .get(format!("{}/api/v1/auth/me", server.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_use_the_session_and_sign_out() {
+    // Accounts are made with the server stopped: on SQLite one process holds the file.
+    let mut server = TestServer::prepare_stopped();
+    let (ok, out, err) = create_user(&server.db.url, "Lan.Nguyen", "leader", "436", PASSWORD);
+    assert!(ok, "{err}");
+    assert!(out.contains("lan.nguyen as leader of 436"), "{out}");
+    server.start_again();
+
+    // The password is kept as an Argon2id hash with OWASP's parameters, never in clear.
+    let stored = server
+        .db
+        .text("SELECT password_hash FROM users WHERE username = 'lan.nguyen'")
+        .unwrap();
+    assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+    assert!(!stored.contains(PASSWORD));
+
+    let (status, body) = login(&server, "LAN.NGUYEN", PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 64, "256 random bits");
+    assert_eq!(
+        body["user"],
+        json!({"username": "lan.nguyen", "role": "leader", "area_code": "436"})
+    );
+    // Only a hash of the token is stored.
+    assert_eq!(server.db.i64("SELECT COUNT(*) FROM sessions"), 1);
+    let held = server.db.rows("SELECT * FROM sessions");
+    assert!(held.iter().flatten().flatten().all(|v| !v.contains(&token)));
+
+    let (status, who) = me(&server, &token).await;
+    assert_eq!((status, who["role"].as_str()), (200, Some("leader")));
+
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/logout", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let (status, body) = me(&server, &token).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthenticated")));
+    let (status, _) = me(&server, "not-a-token").await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_failed_sign_in_gets_the_same_answer() {
+    let mut server = TestServer::prepare_stopped();
+    assert!(create_user(&server.db.url, "minh", "volunteer", "18073", PASSWORD).0);
+    server.start_again();
+    let (s1, wrong) = login(&server, "minh", "sai mật khẩu rồi").await;
+    let (s2, unknown) = login(&server, "nobody-here", PASSWORD).await;
+    let (s3, bad_name) = login(&server, "x", PASSWORD).await;
+    for (s, b) in [(s1, &wrong), (s2, &unknown), (s3, &bad_name)] {
+        assert_eq!(s, 401, "{b}");
+        assert_eq!(b["error"]["code"], "invalid_credentials");
+    }
+    assert_eq!(wrong, unknown, "the answer does not tell whether the name exists");
+    let (status, body) = server
+        .post(
+            "/api/v1/auth/login",
+            &[("content-type", "application/json")],
+            b"{\"username\": 5}".to_vec(),
+        )
+        .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("malformed_json")));
+}
+
+#[test]
+fn accounts_are_refused_with_reasons_and_audited() {
+    let db = TestDb::fresh();
+    doorstep_tests::import_areas(&db.url, &three_tier_file());
+    assert!(create_user(&db.url, "hoa", "committee", "42", PASSWORD).0);
+    for (username, role, area, password, says) in [
+        ("hoa", "committee", "42", PASSWORD, "taken"),
+        ("ab", "leader", "436", PASSWORD, "3 to 64"),
+        ("new-one", "king", "436", PASSWORD, "Unknown role"),
+        ("new-one", "leader", "436", "short", "at least 10"),
+        ("new-one", "leader", "99999", PASSWORD, ""),
+    ] {
+        let (ok, _, err) = create_user(&db.url, username, role, area, password);
+        assert!(!ok, "{username} {role} {area}");
+        assert!(err.contains(says), "{err}");
+        assert!(!err.contains(PASSWORD));
+    }
+    let (ok, out, _) = doorstep(&["admin", "--db", &db.url, "audit"]);
+    assert!(ok);
+    let entries: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(entries.len(), 1, "{out}");
+    assert_eq!(
+        (entries[0]["actor"].as_str(), entries[0]["action"].as_str()),
+        (Some("cli"), Some("create-user"))
+    );
+    assert!(!out.contains(PASSWORD));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_expire_and_nothing_secret_is_logged() {
+    let db = TestDb::fresh();
+    doorstep_tests::import_areas(&db.url, &three_tier_file());
+    assert!(create_user(&db.url, "expiring", "admin", "42", PASSWORD).0);
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = std::process::Command::new(doorstep_bin())
+        .args(["serve", "--db", &db.url, "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "debug")
+        .env("DOORSTEP_SESSION_TTL_SECS", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    let url = line.trim().strip_prefix("doorstep listening on ").unwrap().to_string();
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"username": "expiring", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let token = resp.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let status = |t: String| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            client
+                .get(format!("{url}/api/v1/auth/me"))
+                .bearer_auth(t)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status(token.clone()).await, 200);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(status(token.clone()).await, 401, "the session expired");
+    let _ = client
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"username": "expiring", "password": "wrong password here"}))
+        .send()
+        .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logged.contains("signed in"), "the log was captured: {logged}");
+    for secret in [PASSWORD, token.as_str(), "wrong password here"] {
+        assert!(!logged.contains(secret), "a secret reached the log");
+    }
+}
