@@ -271,6 +271,7 @@ async fn queries_and_routes() {
     // Vietnamese by default, English when asked.
     let resp = reqwest::Client::new()
         .get(format!("{}/api/v1/coverage?area=77777", server.url))
+        .bearer_auth(server.admin_token().await)
         .header("accept-language", "en-US,en;q=0.9")
         .send()
         .await

@@ -224,7 +224,11 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
             doorstep_tests::doorstep(&["admin", "migrate", "--from", &old.db.url, "--to", &target.url]);
         assert!(ok, "{err}");
         let report: Value = serde_json::from_str(out.trim()).unwrap();
-        assert_eq!(report["tables"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            report["tables"].as_array().unwrap().len(),
+            7,
+            "areas, devices, households, users, sessions, audit log, visits"
+        );
         for t in report["tables"].as_array().unwrap() {
             assert_eq!(t["source"], t["target"], "{t}");
             assert_eq!(t["checksum_match"], true, "{t}");

@@ -274,6 +274,38 @@ pub struct TestServer {
     pub port: u16,
     pub db: TestDb,
     child: Option<Child>,
+    /// The admin session the helpers below use, made at the first request.
+    token: tokio::sync::OnceCell<String>,
+}
+
+/// Every test database has this admin account, for the whole Hà Tĩnh tree (code 42).
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "quản trị viên thử nghiệm";
+
+/// Creates an account through the CLI (the server must not be running on a SQLite file).
+pub fn create_account(db_url: &str, username: &str, role: &str, area: &str, password: &str) {
+    let out = Command::new(doorstep_bin())
+        .args([
+            "admin",
+            "--db",
+            db_url,
+            "create-user",
+            "--username",
+            username,
+            "--role",
+            role,
+            "--area",
+            area,
+        ])
+        .env("DOORSTEP_PASSWORD", password)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run doorstep admin create-user");
+    assert!(
+        out.status.success(),
+        "create-user {username}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl TestServer {
@@ -285,11 +317,13 @@ impl TestServer {
     /// A server on the given database, with the Hà Tĩnh 2020 tree imported.
     pub fn spawn_with(db: TestDb) -> TestServer {
         import_areas(&db.url, &three_tier_file());
+        create_account(&db.url, ADMIN, "admin", "42", ADMIN_PASSWORD);
         let mut s = TestServer {
             url: String::new(),
             port: 0,
             db,
             child: None,
+            token: Default::default(),
         };
         s.start(0);
         s
@@ -302,6 +336,7 @@ impl TestServer {
             port: 0,
             db,
             child: None,
+            token: Default::default(),
         };
         s.start(0);
         s
@@ -319,6 +354,7 @@ impl TestServer {
             port: 0,
             db,
             child: None,
+            token: Default::default(),
         };
         s.start(0);
         s
@@ -328,12 +364,14 @@ impl TestServer {
     pub fn prepare_stopped() -> TestServer {
         let db = TestDb::fresh();
         import_areas(&db.url, &three_tier_file());
+        create_account(&db.url, ADMIN, "admin", "42", ADMIN_PASSWORD);
         let port = free_port();
         TestServer {
             url: format!("http://127.0.0.1:{port}"),
             port,
             db,
             child: None,
+            token: Default::default(),
         }
     }
 
@@ -392,8 +430,40 @@ impl TestServer {
         self.db.visit_ids()
     }
 
+    /// A bearer token for `username`.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/login", self.url))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(resp.status().as_u16(), 200, "login {username}");
+        let body: serde_json::Value = resp.json().await.expect("login body");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    /// The admin's token (the account every test database has).
+    pub async fn admin_token(&self) -> String {
+        self.token
+            .get_or_init(|| self.login(ADMIN, ADMIN_PASSWORD))
+            .await
+            .clone()
+    }
+
+    /// GET as the admin.
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let resp = reqwest::get(format!("{}{path}", self.url)).await.expect("GET");
+        let token = self.admin_token().await;
+        self.get_as(path, Some(&token)).await
+    }
+
+    /// GET with the given token, or none.
+    pub async fn get_as(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+        let mut req = reqwest::Client::new().get(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("GET");
         let status = resp.status().as_u16();
         let body = resp.bytes().await.expect("body");
         (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))

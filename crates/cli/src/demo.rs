@@ -19,11 +19,34 @@ const HOUSEHOLDS_PER_COMMUNE: usize = 20;
 const DEVICES_PER_DISTRICT: usize = 2;
 const VISITS_PER_DEVICE: usize = 120;
 
-/// Imports the tree and places the expected households; does nothing the second time.
+/// Demo accounts, one per role: (username, role, area, password). Demo data only.
+pub const DEMO_ACCOUNTS: &[(&str, &str, &str, &str)] = &[
+    ("admin.demo", "admin", "42", "doorstep-demo-admin"),
+    ("uyban.hatinh", "committee", "42", "doorstep-demo-committee"),
+    ("totruong.namha", "leader", "18073", "doorstep-demo-leader"),
+    ("tinhnguyen.namha", "volunteer", "18073", "doorstep-demo-volunteer"),
+];
+
+/// Imports the tree, makes the demo accounts and places the expected households; does nothing
+/// the second time.
 pub async fn prepare(store: &dyn Store) -> Result<()> {
     let areas = doorstep_domain::area::parse_gso_tree(HA_TINH_2020)?;
     let summary = store.import_areas(areas.clone()).await?;
     tracing::info!(?summary, "demo areas");
+    for (username, role, area, password) in DEMO_ACCOUNTS {
+        if store.user_by_username(username).await?.is_some() {
+            continue;
+        }
+        store
+            .create_user(doorstep_server::store::NewUser {
+                id: uuid::Uuid::now_v7(),
+                username: doorstep_domain::account::Username::parse("username", username)?,
+                password_hash: doorstep_server::auth::hash_password(password)?,
+                role: doorstep_domain::account::Role::parse("role", role)?,
+                area_code: AreaCode::parse("area", area)?,
+            })
+            .await?;
+    }
     if store.counts().await?.households > 0 {
         return Ok(());
     }
@@ -51,10 +74,18 @@ pub async fn prepare(store: &dyn Store) -> Result<()> {
 pub fn announce(addr: SocketAddr) {
     println!("Demo campaign: Bluezone, Hà Tĩnh (2020 tree: 12 districts, 210 communes).");
     println!("Simulated volunteers are recording and syncing visits now.");
-    println!("No sign-in yet: accounts and roles come with access control. Try:");
-    println!("  curl 'http://{addr}/api/v1/coverage?area=42'      # the whole province");
-    println!("  curl 'http://{addr}/api/v1/coverage?area=436'     # Thành phố Hà Tĩnh");
-    println!("  curl 'http://{addr}/api/v1/areas?parent=42'       # districts");
+    println!("Demo accounts (username / password, role, area):");
+    for (username, role, area, password) in DEMO_ACCOUNTS {
+        println!("  {username:<18} {password:<26} {role:<10} {area}");
+    }
+    println!("Sign in and read coverage:");
+    println!(
+        "  TOKEN=$(curl -s -H 'content-type: application/json' -d '{{\"username\":\"admin.demo\",\"password\":\"doorstep-demo-admin\"}}' http://{addr}/api/v1/auth/login | sed 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/')"
+    );
+    println!(
+        "  curl -H \"authorization: Bearer $TOKEN\" 'http://{addr}/api/v1/coverage?area=42'    # the whole province"
+    );
+    println!("  curl -H \"authorization: Bearer $TOKEN\" 'http://{addr}/api/v1/areas?parent=42'     # districts");
 }
 
 /// Runs the demo's volunteers against the server itself, once per database.

@@ -124,6 +124,17 @@ impl ApiError {
         )
     }
 
+    pub(crate) fn out_of_scope(lang: Lang) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "out_of_scope",
+            None,
+            "Địa bàn này nằm ngoài phạm vi của tài khoản.".into(),
+            "This area is outside your account's areas.".into(),
+            lang,
+        )
+    }
+
     pub(crate) fn storage(e: StoreError, lang: Lang) -> ApiError {
         ApiError::store(e, lang)
     }
@@ -681,11 +692,13 @@ pub struct AreaQuery {
 async fn coverage(
     State(st): State<AppState>,
     headers: HeaderMap,
+    caller: crate::auth::Caller,
     q: Result<Query<AreaQuery>, QueryRejection>,
 ) -> Result<Json<Coverage>, ApiError> {
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let area = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+    in_scope(&st, &caller, &area, lang).await?;
     match st.store.coverage(&area).await {
         Ok(Some(c)) => Ok(Json(c)),
         Ok(None) => Err(unknown_area(&area, lang)),
@@ -709,19 +722,37 @@ pub struct ChildrenQuery {
 async fn areas(
     State(st): State<AppState>,
     headers: HeaderMap,
+    caller: crate::auth::Caller,
     q: Result<Query<ChildrenQuery>, QueryRejection>,
 ) -> Result<Json<Vec<AreaDto>>, ApiError> {
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let parent = match q.parent.as_deref() {
-        Some(p) => Some(AreaCode::parse("parent", p).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?),
-        None => None,
-    };
+    // Without a parent: the top of what this account may see, which is its own area.
+    let parent = q.parent.unwrap_or_else(|| caller.0.area_code.clone());
+    let parent = AreaCode::parse("parent", &parent).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+    in_scope(&st, &caller, &parent, lang).await?;
     st.store
-        .child_areas(parent.as_ref())
+        .child_areas(Some(&parent))
         .await
         .map(Json)
         .map_err(|e| ApiError::store(e, lang))
+}
+
+/// The one check of area scope: 404 for an unknown area, 403 for one outside the caller's subtree.
+async fn in_scope(st: &AppState, caller: &crate::auth::Caller, area: &AreaCode, lang: Lang) -> Result<(), ApiError> {
+    let Some(path) = st
+        .store
+        .area_path(area.as_str())
+        .await
+        .map_err(|e| ApiError::store(e, lang))?
+    else {
+        return Err(unknown_area(area, lang));
+    };
+    if caller.may_see(st, &path).await.map_err(|e| ApiError::store(e, lang))? {
+        Ok(())
+    } else {
+        Err(ApiError::out_of_scope(lang))
+    }
 }
 
 /// The campaign definition: target app, outcomes with their labels and rules.

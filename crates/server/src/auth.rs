@@ -89,6 +89,17 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+impl Caller {
+    /// Whether the area whose path is `area_path` lies in the caller's subtree. Every read of
+    /// area data asks this, with the path from the store, never from the request.
+    pub async fn may_see(&self, state: &AppState, area_path: &str) -> Result<bool, StoreError> {
+        let Some(own) = state.store.area_path(&self.0.area_code).await? else {
+            return Ok(false);
+        };
+        Ok(area_path.starts_with(&own))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

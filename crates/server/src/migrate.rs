@@ -99,6 +99,16 @@ struct Table {
     overriding: bool,
 }
 
+impl Table {
+    /// The key as PostgreSQL must sort it to match SQLite's byte order.
+    fn pg_order(&self) -> String {
+        match self.key {
+            "path" | "username" => format!("{} COLLATE \"C\"", self.key),
+            k => k.to_string(),
+        }
+    }
+}
+
 const TABLES: &[Table] = &[
     Table {
         name: "areas",
@@ -146,6 +156,44 @@ const TABLES: &[Table] = &[
             ("installed_now", Kind::Int),
         ],
         overriding: false,
+    },
+    Table {
+        name: "users",
+        key: "username",
+        columns: &[
+            ("id", Kind::Uuid),
+            ("username", Kind::Text),
+            ("password_hash", Kind::Text),
+            ("role", Kind::Text),
+            ("area_code", Kind::Text),
+            ("created_at_ms", Kind::Int),
+            ("disabled", Kind::Bool),
+        ],
+        overriding: false,
+    },
+    Table {
+        name: "sessions",
+        key: "token_hash",
+        columns: &[
+            ("token_hash", Kind::Bytes),
+            ("user_id", Kind::Uuid),
+            ("created_at_ms", Kind::Int),
+            ("expires_at_ms", Kind::Int),
+            ("revoked", Kind::Bool),
+        ],
+        overriding: false,
+    },
+    Table {
+        name: "audit_log",
+        key: "seq",
+        columns: &[
+            ("seq", Kind::Int),
+            ("at_ms", Kind::Int),
+            ("actor", Kind::Text),
+            ("action", Kind::Text),
+            ("detail", Kind::Text),
+        ],
+        overriding: true,
     },
     Table {
         name: "visits",
@@ -296,7 +344,12 @@ pub async fn sqlite_to_postgres(
         let mut target_sum = Sha256::new();
         for r in target
             .query(
-                &format!("SELECT {list} FROM {} ORDER BY {}, {}", table.name, table.key, names[0]),
+                &format!(
+                    "SELECT {list} FROM {} ORDER BY {}, {}",
+                    table.name,
+                    table.pg_order(),
+                    names[0]
+                ),
                 &[],
             )
             .await
@@ -321,7 +374,9 @@ pub async fn sqlite_to_postgres(
         .batch_execute(
             "SELECT setval('change_seq', GREATEST((SELECT COALESCE(MAX(updated_seq), 0) FROM households), 1));
              SELECT setval(pg_get_serial_sequence('visits', 'server_seq'),
-                           GREATEST((SELECT COALESCE(MAX(server_seq), 0) FROM visits), 1));",
+                           GREATEST((SELECT COALESCE(MAX(server_seq), 0) FROM visits), 1));
+             SELECT setval(pg_get_serial_sequence('audit_log', 'seq'),
+                           GREATEST((SELECT COALESCE(MAX(seq), 0) FROM audit_log), 1));",
         )
         .await
         .map_err(db)?;

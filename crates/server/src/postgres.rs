@@ -1016,6 +1016,15 @@ impl Store for PgStore {
         Ok(n > 0)
     }
 
+    async fn area_path(&self, code: &str) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt("SELECT path FROM areas WHERE code = $1", &[&code])
+            .await
+            .map_err(db)?
+            .map(|r| r.get(0)))
+    }
+
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
         let client = self.client().await?;
         client

@@ -955,6 +955,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn area_path(&self, code: &str) -> Result<Option<String>, StoreError> {
+        let code = code.to_string();
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT path FROM areas WHERE code = ?1")?
+                .query_row([code], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
         self.write(move |w| {
             w.conn.execute(

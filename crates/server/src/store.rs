@@ -147,6 +147,9 @@ pub trait Store: Send + Sync + 'static {
     /// Ends a session; false when there was no live one.
     async fn revoke_session(&self, token_hash: [u8; 32]) -> Result<bool, StoreError>;
 
+    /// An area's materialised path (`/42/436/18073/`), if the area exists.
+    async fn area_path(&self, code: &str) -> Result<Option<String>, StoreError>;
+
     /// Appends to the audit log of administrative actions.
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
 
