@@ -216,3 +216,68 @@ async fn sessions_expire_and_nothing_secret_is_logged() {
         assert!(!logged.contains(secret), "a secret reached the log");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_make_sign_in_wait() {
+    let mut server = TestServer::prepare_stopped();
+    assert!(create_user(&server.db.url, "target", "leader", "436", PASSWORD).0);
+    server.start_again();
+    let client = reqwest::Client::new();
+    let attempt = |password: &'static str, username: &str| {
+        let username = username.to_string();
+        let (client, url) = (client.clone(), server.url.clone());
+        async move {
+            let resp = client
+                .post(format!("{url}/api/v1/auth/login"))
+                .json(&json!({"username": username, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            let retry = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            (status, retry, body)
+        }
+    };
+    for _ in 0..doorstep_server::auth::ACCOUNT_FREE_FAILURES {
+        assert_eq!(attempt("wrong password!!", "target").await.0, 401);
+    }
+    // Now even the right password must wait, and is told how long, without being checked.
+    let (status, retry, body) = attempt(PASSWORD, "target").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("too_many_attempts")),
+        "{body}"
+    );
+    let retry = retry.expect("Retry-After");
+    assert!((1..=2).contains(&retry), "{retry}");
+    // Another account from the same address is not held up by it.
+    assert_eq!(
+        server
+            .login(doorstep_tests::ADMIN, doorstep_tests::ADMIN_PASSWORD)
+            .await
+            .len(),
+        64
+    );
+    tokio::time::sleep(Duration::from_millis(retry * 1000 + 200)).await;
+    assert_eq!(
+        attempt(PASSWORD, "target").await.0,
+        200,
+        "after the wait the right password works"
+    );
+    // Many names tried from one address: the address waits too, whichever account it names.
+    let mut held_up = false;
+    for i in 0..doorstep_server::auth::ADDRESS_FREE_FAILURES {
+        if attempt("wrong password!!", &format!("guess{i}")).await.0 == 429 {
+            held_up = true;
+            break;
+        }
+    }
+    assert!(held_up, "the address was never held up");
+    let (status, _, _) = attempt(doorstep_tests::ADMIN_PASSWORD, doorstep_tests::ADMIN).await;
+    assert_eq!(status, 429, "the address is held up after too many failures");
+}

@@ -63,6 +63,8 @@ pub struct AppState {
     /// piling up decoded batches in memory. (One fewer was measured slower: decoding then
     /// becomes the limit instead of the database writer.)
     decoders: Arc<tokio::sync::Semaphore>,
+    /// Failed sign-ins per address and per account.
+    pub logins: Arc<crate::auth::LoginThrottle>,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
             campaign: Arc::new(campaign),
             limits: Arc::new(limits),
             decoders: Arc::new(tokio::sync::Semaphore::new(cores.max(1))),
+            logins: Arc::new(crate::auth::LoginThrottle::default()),
         }
     }
 }
@@ -761,6 +764,23 @@ async fn campaign(State(st): State<AppState>) -> Json<Campaign> {
     Json((*st.campaign).clone())
 }
 
+fn too_many_attempts(wait: Duration, lang: Lang) -> Response {
+    let secs = wait.as_secs().max(1);
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        None,
+        format!("Đăng nhập sai quá nhiều lần; hãy thử lại sau {secs} giây."),
+        format!("Too many failed sign-ins; try again in {secs} seconds."),
+        lang,
+    )
+    .into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
 fn invalid_credentials(lang: Lang) -> ApiError {
     // One answer for an unknown name, a wrong password and a disabled account.
     ApiError::new(
@@ -782,9 +802,15 @@ fn invalid_credentials(lang: Lang) -> ApiError {
         (status = 200, body = LoginResponse),
         (status = 400, body = ErrorResponse),
         (status = 401, description = "Wrong username or password", body = ErrorResponse),
+        (status = 429, description = "Too many failed sign-ins; see Retry-After", body = ErrorResponse),
     )
 )]
-async fn login(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+async fn login(
+    State(st): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let lang = lang_of(&headers);
     let body = match body {
         Ok(b) => b,
@@ -804,6 +830,11 @@ async fn login(State(st): State<AppState>, headers: HeaderMap, body: Result<Byte
             .into_response();
         }
     };
+    let address_key = format!("address:{}", peer.ip());
+    let account_key = format!("account:{}", request.username.trim().to_lowercase());
+    if let Some(wait) = st.logins.wait(&[address_key.clone(), account_key.clone()]) {
+        return too_many_attempts(wait, lang);
+    }
     let user = match doorstep_domain::account::Username::parse("username", &request.username) {
         Ok(name) => match st.store.user_by_username(name.as_str()).await {
             Ok(u) => u,
@@ -826,8 +857,13 @@ async fn login(State(st): State<AppState>, headers: HeaderMap, body: Result<Byte
     .flatten();
     let Some(user) = checked else {
         tracing::info!("a login failed");
+        st.logins.failed(&[
+            (address_key, crate::auth::ADDRESS_FREE_FAILURES),
+            (account_key, crate::auth::ACCOUNT_FREE_FAILURES),
+        ]);
         return invalid_credentials(lang).into_response();
     };
+    st.logins.succeeded(&account_key);
     let (token, hash) = crate::auth::new_token();
     let now = Utc::now();
     let expires = now + chrono::Duration::from_std(st.limits.session_ttl).unwrap_or(chrono::Duration::hours(14));

@@ -142,3 +142,69 @@ mod tests {
         assert_eq!(bearer(&parts("Bearer ")), None);
     }
 }
+
+/// Failed sign-ins, counted per client address and per account: past a threshold each further
+/// attempt must wait, twice as long each time, up to a cap. In memory, per server process.
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    entries: std::sync::Mutex<std::collections::HashMap<String, Attempts>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Attempts {
+    failures: u32,
+    blocked_until: std::time::Instant,
+    last: std::time::Instant,
+}
+
+/// Failures allowed before waiting starts: for one account, and from one address (which may be
+/// a whole commune's volunteers behind one mobile gateway, so more).
+pub const ACCOUNT_FREE_FAILURES: u32 = 5;
+pub const ADDRESS_FREE_FAILURES: u32 = 20;
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+impl LoginThrottle {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Attempts>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How long the caller must still wait, if at all, before trying these keys.
+    pub fn wait(&self, keys: &[String]) -> Option<std::time::Duration> {
+        let now = std::time::Instant::now();
+        let entries = self.lock();
+        keys.iter()
+            .filter_map(|k| entries.get(k))
+            .filter(|a| a.blocked_until > now)
+            .map(|a| a.blocked_until - now)
+            .max()
+    }
+
+    /// Counts a failure against each key (with its free allowance).
+    pub fn failed(&self, keys: &[(String, u32)]) {
+        let now = std::time::Instant::now();
+        let mut entries = self.lock();
+        // Forget the quiet: an hour without failures clears a key.
+        if entries.len() > 10_000 {
+            entries.retain(|_, a| now.duration_since(a.last) < std::time::Duration::from_secs(3600));
+        }
+        for (key, free) in keys {
+            let a = entries.entry(key.clone()).or_insert(Attempts {
+                failures: 0,
+                blocked_until: now,
+                last: now,
+            });
+            a.failures += 1;
+            a.last = now;
+            if a.failures >= *free {
+                let doublings = (a.failures - free).min(20);
+                let wait = std::time::Duration::from_secs(1u64 << doublings).min(MAX_WAIT);
+                a.blocked_until = now + wait;
+            }
+        }
+    }
+
+    /// A good sign-in clears the account's count (not the address's).
+    pub fn succeeded(&self, account_key: &str) {
+        self.lock().remove(account_key);
+    }
+}
