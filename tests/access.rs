@@ -78,3 +78,29 @@ async fn no_account_reads_outside_its_subtree() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_an_admin_reads_the_audit_log() {
+    let mut server = TestServer::prepare_stopped();
+    create_account(&server.db.url, "l.commune", "leader", "18073", PASSWORD);
+    server.start_again();
+    let (status, log) = server.get("/api/v1/audit").await;
+    assert_eq!(status, 200, "{log}");
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    // Newest first: the leader's account, the admin's, and the area import before them.
+    assert_eq!(actions, ["create-user", "create-user", "import-areas"]);
+    let token = server.login("l.commune", PASSWORD).await;
+    let (status, body) = server.get_as("/api/v1/audit", Some(&token)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("admin_only")));
+    let (status, _) = server.get_as("/api/v1/audit", None).await;
+    assert_eq!(status, 401);
+    // The OpenAPI document says which endpoints want the bearer token.
+    let (_, spec) = server.get_as("/api/openapi.json", None).await;
+    assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(spec["paths"]["/api/v1/coverage"]["get"]["security"].is_array());
+}

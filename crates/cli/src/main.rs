@@ -188,6 +188,23 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 .import_areas(areas)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
+            if summary.inserted + summary.updated > 0 {
+                store
+                    .record_audit(doorstep_server::store::AuditEntry {
+                        at_ms: chrono::Utc::now().timestamp_millis(),
+                        actor: "cli".into(),
+                        action: "import-areas".into(),
+                        detail: format!(
+                            "{}: {} new, {} changed",
+                            file.file_name()
+                                .map(|f| f.to_string_lossy().into_owned())
+                                .unwrap_or_default(),
+                            summary.inserted,
+                            summary.updated
+                        ),
+                    })
+                    .await?;
+            }
             println!("{}", serde_json::to_string(&summary)?);
         }
         AdminCommand::CreateUser { username, role, area } => {

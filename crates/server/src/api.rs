@@ -170,6 +170,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/me", get(me))
+        .route("/api/v1/audit", get(audit))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -220,7 +221,8 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         title = "Doorstep",
         description = "Door-to-door campaign visits: sync, coverage and areas."
     ),
-    paths(healthz, push, pull, coverage, areas, campaign, login, logout, me),
+    paths(healthz, push, pull, coverage, areas, campaign, login, logout, me, audit),
+    modifiers(&BearerAuth),
     components(schemas(
         PushRequest,
         PushResponse,
@@ -238,6 +240,20 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ))
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer token scheme the protected endpoints name.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 async fn openapi_json() -> impl IntoResponse {
     Json(ApiDoc::openapi())
@@ -690,6 +706,7 @@ pub struct AreaQuery {
     get,
     path = "/api/v1/coverage",
     params(AreaQuery),
+    security(("bearer" = [])),
     responses((status = 200, body = Coverage), (status = 400, body = ErrorResponse), (status = 404, body = ErrorResponse))
 )]
 async fn coverage(
@@ -720,6 +737,7 @@ pub struct ChildrenQuery {
     get,
     path = "/api/v1/areas",
     params(ChildrenQuery),
+    security(("bearer" = [])),
     responses((status = 200, body = [AreaDto]), (status = 400, body = ErrorResponse))
 )]
 async fn areas(
@@ -921,4 +939,48 @@ async fn me(crate::auth::Caller(user): crate::auth::Caller) -> Json<UserDto> {
         role: user.role,
         area_code: user.area_code,
     })
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// How many entries, newest first (default 100, at most 1,000).
+    limit: Option<u32>,
+}
+
+/// The audit log of administrative actions, newest first. Admins only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, body = [crate::store::AuditRecord]),
+        (status = 401, body = ErrorResponse),
+        (status = 403, description = "Not an admin", body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+async fn audit(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: crate::auth::Caller,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<Vec<crate::store::AuditRecord>>, ApiError> {
+    let lang = lang_of(&headers);
+    if caller.0.role != doorstep_domain::account::Role::Admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_only",
+            None,
+            "Chỉ quản trị viên xem được nhật ký quản trị.".into(),
+            "Only an admin may read the audit log.".into(),
+            lang,
+        ));
+    }
+    let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    st.store
+        .audit_log(limit)
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::store(e, lang))
 }
