@@ -9,28 +9,7 @@ use serde_json::{Value, json};
 const PASSWORD: &str = "mật khẩu của Lan 2020";
 
 fn create_user(db: &str, username: &str, role: &str, area: &str, password: &str) -> (bool, String, String) {
-    let out = std::process::Command::new(doorstep_bin())
-        .args([
-            "admin",
-            "--db",
-            db,
-            "create-user",
-            "--username",
-            username,
-            "--role",
-            role,
-            "--area",
-            area,
-        ])
-        .env("DOORSTEP_PASSWORD", password)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    doorstep_tests::try_create_account(db, username, role, area, password)
 }
 
 async fn login(server: &TestServer, username: &str, password: &str) -> (u16, Value) {

@@ -282,8 +282,15 @@ pub struct TestServer {
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "quản trị viên thử nghiệm";
 
-/// Creates an account through the CLI (the server must not be running on a SQLite file).
-pub fn create_account(db_url: &str, username: &str, role: &str, area: &str, password: &str) {
+/// Runs `doorstep admin create-user` (the server must not be running on a SQLite file); returns
+/// (success, stdout, stderr).
+pub fn try_create_account(
+    db_url: &str,
+    username: &str,
+    role: &str,
+    area: &str,
+    password: &str,
+) -> (bool, String, String) {
     let out = Command::new(doorstep_bin())
         .args([
             "admin",
@@ -301,11 +308,17 @@ pub fn create_account(db_url: &str, username: &str, role: &str, area: &str, pass
         .env("RUST_LOG", "warn")
         .output()
         .expect("run doorstep admin create-user");
-    assert!(
+    (
         out.status.success(),
-        "create-user {username}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Creates an account, or fails the test.
+pub fn create_account(db_url: &str, username: &str, role: &str, area: &str, password: &str) {
+    let (ok, _, err) = try_create_account(db_url, username, role, area, password);
+    assert!(ok, "create-user {username}: {err}");
 }
 
 impl TestServer {
