@@ -226,8 +226,8 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         let report: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(
             report["tables"].as_array().unwrap().len(),
-            7,
-            "areas, devices, households, users, sessions, audit log, visits"
+            9,
+            "areas, devices, households, users, sessions, enrolments, device tokens, audit log, visits"
         );
         for t in report["tables"].as_array().unwrap() {
             assert_eq!(t["source"], t["target"], "{t}");

@@ -138,6 +138,17 @@ impl ApiError {
         )
     }
 
+    pub(crate) fn device_revoked(lang: Lang) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "device_revoked",
+            None,
+            "Thiết bị này đã bị thu hồi; dữ liệu đã gửi vẫn được giữ. Hãy liên hệ tổ trưởng.".into(),
+            "This device was revoked; what it already sent is kept. Contact your team leader.".into(),
+            lang,
+        )
+    }
+
     pub(crate) fn storage(e: StoreError, lang: Lang) -> ApiError {
         ApiError::store(e, lang)
     }
@@ -171,6 +182,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/me", get(me))
         .route("/api/v1/audit", get(audit))
+        .route("/api/v1/enrolments", post(issue_enrolment))
+        .route("/api/v1/enrol", post(enrol))
+        .route("/api/v1/devices/me", get(device_me))
+        .route("/api/v1/devices/{id}/revoke", post(revoke_device))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -221,7 +236,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         title = "Doorstep",
         description = "Door-to-door campaign visits: sync, coverage and areas."
     ),
-    paths(healthz, push, pull, coverage, areas, campaign, login, logout, me, audit),
+    paths(healthz, push, pull, coverage, areas, campaign, login, logout, me, audit, issue_enrolment, enrol, device_me, revoke_device),
     modifiers(&BearerAuth),
     components(schemas(
         PushRequest,
@@ -236,7 +251,12 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         ReceiptStatus,
         LoginRequest,
         LoginResponse,
-        UserDto
+        UserDto,
+        EnrolmentRequest,
+        EnrolmentCode,
+        EnrolRequest,
+        EnrolResponse,
+        DeviceDto
     ))
 )]
 pub struct ApiDoc;
@@ -983,4 +1003,292 @@ async fn audit(
         .await
         .map(Json)
         .map_err(|e| ApiError::store(e, lang))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct EnrolmentRequest {
+    /// The volunteer's username.
+    pub volunteer: String,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct EnrolmentCode {
+    /// Ten characters as `XXXXX-XXXXX`; usable once, until `expires_at`.
+    pub code: String,
+    pub expires_at: String,
+    pub volunteer: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct EnrolRequest {
+    pub code: String,
+    /// The device's own UUID (DeviceStore::device_id).
+    pub device_id: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EnrolResponse {
+    /// The device's bearer token for sync; shown once, stored by the server only as a hash.
+    pub device_token: String,
+    pub volunteer: UserDto,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DeviceDto {
+    pub device_id: String,
+    pub volunteer: UserDto,
+}
+
+/// How long an enrolment code may wait to be used.
+const ENROLMENT_TTL_HOURS: i64 = 24;
+
+fn forbidden(code: &str, vi: &str, en: &str, lang: Lang) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, code, None, vi.into(), en.into(), lang)
+}
+
+/// A team leader or admin issues a one-time code with which a volunteer's phone enrols.
+#[utoipa::path(
+    post,
+    path = "/api/v1/enrolments",
+    request_body = EnrolmentRequest,
+    responses(
+        (status = 200, body = EnrolmentCode),
+        (status = 403, description = "Not a leader or admin, or the volunteer is outside their areas", body = ErrorResponse),
+        (status = 404, description = "No such volunteer", body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+async fn issue_enrolment(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: crate::auth::Caller,
+    body: Result<Json<EnrolmentRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<EnrolmentCode>, ApiError> {
+    use doorstep_domain::account::Role;
+    let lang = lang_of(&headers);
+    if !matches!(caller.0.role, Role::Admin | Role::Leader) {
+        return Err(forbidden(
+            "leader_only",
+            "Chỉ tổ trưởng hoặc quản trị viên cấp được mã đăng ký thiết bị.",
+            "Only a team leader or an admin may issue enrolment codes.",
+            lang,
+        ));
+    }
+    let Json(request) = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            None,
+            format!("Nội dung không hợp lệ: {}", e.body_text()),
+            format!("Invalid body: {}", e.body_text()),
+            lang,
+        )
+    })?;
+    let no_such = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_volunteer",
+            Some("volunteer"),
+            "Không có tình nguyện viên với tên đăng nhập này.".into(),
+            "No volunteer has this username.".into(),
+            lang,
+        )
+    };
+    let name = doorstep_domain::account::Username::parse("volunteer", &request.volunteer).map_err(|_| no_such())?;
+    let volunteer = st
+        .store
+        .user_by_username(name.as_str())
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    let Some(volunteer) = volunteer.filter(|u| u.role == Role::Volunteer && !u.disabled) else {
+        return Err(no_such());
+    };
+    let area =
+        AreaCode::parse("area", &volunteer.area_code).map_err(|e| ApiError::field(StatusCode::CONFLICT, &e, lang))?;
+    in_scope(&st, &caller, &area, lang).await?;
+    let (code, hash) = crate::auth::new_enrolment_code();
+    let now = Utc::now();
+    let expires = now + chrono::Duration::hours(ENROLMENT_TTL_HOURS);
+    st.store
+        .create_enrolment(
+            hash,
+            volunteer.id,
+            &caller.0.username,
+            now.timestamp_millis(),
+            expires.timestamp_millis(),
+        )
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    st.store
+        .record_audit(crate::store::AuditEntry {
+            at_ms: now.timestamp_millis(),
+            actor: caller.0.username.clone(),
+            action: "enrol-code".into(),
+            detail: format!("for {}", volunteer.username),
+        })
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    Ok(Json(EnrolmentCode {
+        code,
+        expires_at: expires.to_rfc3339(),
+        volunteer: volunteer.username,
+    }))
+}
+
+/// A phone exchanges a one-time code for its device token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/enrol",
+    request_body = EnrolRequest,
+    responses(
+        (status = 200, body = EnrolResponse),
+        (status = 401, description = "Unknown, used or expired code", body = ErrorResponse),
+        (status = 429, description = "Too many wrong codes from this address", body = ErrorResponse),
+    )
+)]
+async fn enrol(
+    State(st): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<EnrolRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let lang = lang_of(&headers);
+    let address_key = format!("enrol-address:{}", peer.ip());
+    if let Some(wait) = st.logins.wait(std::slice::from_ref(&address_key)) {
+        return too_many_attempts(wait, lang);
+    }
+    let Ok(Json(request)) = body else {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            None,
+            "Cần JSON {\"code\": ..., \"device_id\": ...}.".into(),
+            "Expected JSON {\"code\": ..., \"device_id\": ...}.".into(),
+            lang,
+        )
+        .into_response();
+    };
+    let device_id = match Id::parse("device_id", &request.device_id) {
+        Ok(id) => id,
+        Err(e) => return ApiError::field(StatusCode::BAD_REQUEST, &e, lang).into_response(),
+    };
+    let (token, token_hash) = crate::auth::new_token();
+    let now = Utc::now().timestamp_millis();
+    let code_hash = crate::auth::enrolment_code_hash(&request.code);
+    match st
+        .store
+        .redeem_enrolment(code_hash, device_id.uuid(), token_hash, now)
+        .await
+    {
+        Ok(Some(user)) => {
+            tracing::info!(volunteer = %user.username, "a device enrolled");
+            Json(EnrolResponse {
+                device_token: token,
+                volunteer: UserDto {
+                    username: user.username,
+                    role: user.role,
+                    area_code: user.area_code,
+                },
+            })
+            .into_response()
+        }
+        Ok(None) => {
+            st.logins.failed(&[(address_key, crate::auth::ADDRESS_FREE_FAILURES)]);
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "enrolment_code_invalid",
+                Some("code"),
+                "Mã đăng ký không đúng, đã dùng hoặc đã hết hạn; hãy xin tổ trưởng mã mới.".into(),
+                "The enrolment code is wrong, used or expired; ask your team leader for a new one.".into(),
+                lang,
+            )
+            .into_response()
+        }
+        Err(e) => ApiError::store(e, lang).into_response(),
+    }
+}
+
+/// The enrolled device calling, and its volunteer. A revoked device is told so.
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices/me",
+    responses((status = 200, body = DeviceDto), (status = 401, body = ErrorResponse), (status = 403, description = "Revoked", body = ErrorResponse)),
+    security(("bearer" = []))
+)]
+async fn device_me(crate::auth::Device(device): crate::auth::Device) -> Json<DeviceDto> {
+    let v = device.volunteer;
+    Json(DeviceDto {
+        device_id: device.device_id.to_string(),
+        volunteer: UserDto {
+            username: v.username,
+            role: v.role,
+            area_code: v.area_code,
+        },
+    })
+}
+
+/// A leader or admin revokes a lost phone: its token opens nothing any more; what it synced stays.
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/{id}/revoke",
+    params(("id" = String, Path, description = "The device's UUID")),
+    responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)),
+    security(("bearer" = []))
+)]
+async fn revoke_device(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: crate::auth::Caller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<StatusCode, ApiError> {
+    use doorstep_domain::account::Role;
+    let lang = lang_of(&headers);
+    if !matches!(caller.0.role, Role::Admin | Role::Leader) {
+        return Err(forbidden(
+            "leader_only",
+            "Chỉ tổ trưởng hoặc quản trị viên thu hồi được thiết bị.",
+            "Only a team leader or an admin may revoke a device.",
+            lang,
+        ));
+    }
+    let device = Id::parse("id", &id).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+    let no_such = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_device",
+            None,
+            "Không có thiết bị đang hoạt động với mã này.".into(),
+            "No live device has this id.".into(),
+            lang,
+        )
+    };
+    // Only devices of volunteers within the caller's areas; others look like no device at all.
+    let area = st
+        .store
+        .device_area(device.uuid())
+        .await
+        .map_err(|e| ApiError::store(e, lang))?
+        .ok_or_else(no_such)?;
+    let area = AreaCode::parse("area", &area).map_err(|_| no_such())?;
+    if in_scope(&st, &caller, &area, lang).await.is_err() {
+        return Err(no_such());
+    }
+    let revoked = st
+        .store
+        .revoke_device(device.uuid(), Utc::now().timestamp_millis())
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    if revoked == 0 {
+        return Err(no_such());
+    }
+    st.store
+        .record_audit(crate::store::AuditEntry {
+            at_ms: Utc::now().timestamp_millis(),
+            actor: caller.0.username.clone(),
+            action: "revoke-device".into(),
+            detail: device.to_string(),
+        })
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    Ok(StatusCode::NO_CONTENT)
 }

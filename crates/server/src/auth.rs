@@ -208,3 +208,75 @@ impl LoginThrottle {
         self.lock().remove(account_key);
     }
 }
+
+/// Letters of an enrolment code: Crockford's base32, without I, L, O and U, so nothing is
+/// misread when a leader reads it out or a volunteer types it.
+const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A one-time enrolment code: 10 characters (50 random bits) shown as `XXXXX-XXXXX`, and its hash.
+pub fn new_enrolment_code() -> (String, [u8; 32]) {
+    let mut bytes = [0u8; 10];
+    rand::rng().fill_bytes(&mut bytes);
+    let chars: String = bytes
+        .iter()
+        .map(|b| CODE_ALPHABET[usize::from(b & 31)] as char)
+        .collect();
+    let shown = format!("{}-{}", &chars[..5], &chars[5..]);
+    let hash = enrolment_code_hash(&shown);
+    (shown, hash)
+}
+
+/// The hash of a code as typed: case, spaces and dashes do not matter; O reads as 0, I and L as 1.
+pub fn enrolment_code_hash(typed: &str) -> [u8; 32] {
+    let normal: String = typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    Sha256::digest(normal.as_bytes()).into()
+}
+
+/// The caller of a device endpoint: an enrolled, unrevoked device.
+#[derive(Debug, Clone)]
+pub struct Device(pub crate::store::DeviceCaller);
+
+impl FromRequestParts<AppState> for Device {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = crate::api::lang_of(&parts.headers);
+        let Some(token) = bearer(parts) else {
+            return Err(ApiError::unauthenticated(lang));
+        };
+        match state.store.device_by_token(token_hash(token)).await {
+            Ok(Some(d)) if d.revoked => Err(ApiError::device_revoked(lang)),
+            Ok(Some(d)) => Ok(Device(d)),
+            Ok(None) => Err(ApiError::unauthenticated(lang)),
+            Err(e) => Err(ApiError::storage(e, lang)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+
+    #[test]
+    fn enrolment_codes_are_typeable_and_forgiving() {
+        let (code, hash) = new_enrolment_code();
+        assert_eq!(code.len(), 11);
+        assert_eq!(&code[5..6], "-");
+        assert!(
+            code.chars()
+                .filter(|c| *c != '-')
+                .all(|c| CODE_ALPHABET.contains(&(c as u8)))
+        );
+        assert_eq!(enrolment_code_hash(&code.to_lowercase().replace('-', " ")), hash);
+        assert_eq!(enrolment_code_hash("ABCDE-OIL23"), enrolment_code_hash("abcde01123"));
+        assert_ne!(new_enrolment_code().0, code);
+    }
+}

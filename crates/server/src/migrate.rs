@@ -49,6 +49,7 @@ enum Val {
     Real(Option<f64>),
     Bool(bool),
     Uuid(Uuid),
+    OptUuid(Option<Uuid>),
     Bytes(Vec<u8>),
 }
 
@@ -61,6 +62,7 @@ impl Val {
             Val::Real(v) => v,
             Val::Bool(v) => v,
             Val::Uuid(v) => v,
+            Val::OptUuid(v) => v,
             Val::Bytes(v) => v,
         }
     }
@@ -74,6 +76,7 @@ impl Val {
             Val::Real(v) => h.update(format!("{:?}", v.map(f64::to_bits))),
             Val::Bool(v) => h.update([u8::from(*v)]),
             Val::Uuid(v) => h.update(v.as_bytes()),
+            Val::OptUuid(v) => h.update(v.map(|u| *u.as_bytes()).unwrap_or_default()),
             Val::Bytes(v) => h.update(v),
         }
         h.update([0x1f]);
@@ -88,6 +91,7 @@ enum Kind {
     Real,
     Bool,
     Uuid,
+    OptUuid,
     Bytes,
 }
 
@@ -184,6 +188,32 @@ const TABLES: &[Table] = &[
         overriding: false,
     },
     Table {
+        name: "enrolments",
+        key: "code_hash",
+        columns: &[
+            ("code_hash", Kind::Bytes),
+            ("user_id", Kind::Uuid),
+            ("issued_by", Kind::Text),
+            ("created_at_ms", Kind::Int),
+            ("expires_at_ms", Kind::Int),
+            ("used_at_ms", Kind::Int),
+            ("device_id", Kind::OptUuid),
+        ],
+        overriding: false,
+    },
+    Table {
+        name: "device_tokens",
+        key: "token_hash",
+        columns: &[
+            ("token_hash", Kind::Bytes),
+            ("device_id", Kind::Uuid),
+            ("user_id", Kind::Uuid),
+            ("created_at_ms", Kind::Int),
+            ("revoked_at_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
+    Table {
         name: "audit_log",
         key: "seq",
         columns: &[
@@ -236,6 +266,7 @@ fn read_sqlite(row: &rusqlite::Row<'_>, i: usize, kind: Kind) -> Result<Val, Sto
         Kind::Real => Val::Real(row.get(i)?),
         Kind::Bool => Val::Bool(row.get::<_, i64>(i)? != 0),
         Kind::Uuid => Val::Uuid(uuid_of(&row.get::<_, Vec<u8>>(i)?)?),
+        Kind::OptUuid => Val::OptUuid(row.get::<_, Option<Vec<u8>>>(i)?.map(|b| uuid_of(&b)).transpose()?),
         Kind::Bytes => Val::Bytes(row.get(i)?),
     })
 }
@@ -248,6 +279,7 @@ fn read_pg(row: &tokio_postgres::Row, i: usize, kind: Kind) -> Val {
         Kind::Real => Val::Real(row.get(i)),
         Kind::Bool => Val::Bool(row.get(i)),
         Kind::Uuid => Val::Uuid(row.get(i)),
+        Kind::OptUuid => Val::OptUuid(row.get(i)),
         Kind::Bytes => Val::Bytes(row.get(i)),
     }
 }

@@ -19,9 +19,9 @@ use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use crate::store::{
-    AREA_STATS_TABLE, AuditEntry, AuditRecord, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold,
-    NewUser, STATS_RECOMPUTE, SessionUser, StatDeltas, Store, StoreCounts, StoreError, UserRecord, compute_paths,
-    coverage_from_stats, plan_import, rejected, role_from_db, subtree_range,
+    AREA_STATS_TABLE, AuditEntry, AuditRecord, DeviceCaller, Figures, HeldArea, ImportSummary, Incoming, IngestBatch,
+    NewHousehold, NewUser, STATS_RECOMPUTE, SessionUser, StatDeltas, Store, StoreCounts, StoreError, UserRecord,
+    compute_paths, coverage_from_stats, plan_import, rejected, role_from_db, subtree_range,
 };
 
 /// Versioned migrations: step N brings the schema from version N to N+1. Never edit a shipped step.
@@ -103,6 +103,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[AREA_STATS_TABLE, STATS_RECOMPUTE],
     // Accounts, sessions (token hashes only) and the audit log.
     &[crate::store::ACCOUNTS_TABLES_PG],
+    // Enrolment codes and device tokens, as hashes.
+    &[crate::store::DEVICE_TABLES_PG],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -1055,5 +1057,124 @@ impl Store for PgStore {
                 detail: r.get(4),
             })
             .collect())
+    }
+
+    async fn create_enrolment(
+        &self,
+        code_hash: [u8; 32],
+        user_id: Uuid,
+        issued_by: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO enrolments (code_hash, user_id, issued_by, created_at_ms, expires_at_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&code_hash.as_slice(), &user_id, &issued_by, &now_ms, &expires_ms],
+            )
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn redeem_enrolment(
+        &self,
+        code_hash: [u8; 32],
+        device_id: Uuid,
+        token_hash: [u8; 32],
+        now_ms: i64,
+    ) -> Result<Option<SessionUser>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        // The row lock of the UPDATE makes a code usable once, even by two servers at once.
+        let Some(row) = tx
+            .query_opt(
+                "UPDATE enrolments SET used_at_ms = $2, device_id = $3
+                 WHERE code_hash = $1 AND used_at_ms IS NULL AND expires_at_ms > $2 RETURNING user_id",
+                &[&code_hash.as_slice(), &now_ms, &device_id],
+            )
+            .await
+            .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let user: Uuid = row.get(0);
+        tx.execute(
+            "INSERT INTO device_tokens (token_hash, device_id, user_id, created_at_ms) VALUES ($1, $2, $3, $4)",
+            &[&token_hash.as_slice(), &device_id, &user, &now_ms],
+        )
+        .await
+        .map_err(db)?;
+        let found = tx
+            .query_opt(
+                "SELECT id, username, role, area_code FROM users WHERE id = $1",
+                &[&user],
+            )
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        found
+            .map(|r| {
+                Ok(SessionUser {
+                    user_id: r.get(0),
+                    username: r.get(1),
+                    role: role_from_db(r.get(2))?,
+                    area_code: r.get(3),
+                    expires_ms: i64::MAX,
+                })
+            })
+            .transpose()
+    }
+
+    async fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<DeviceCaller>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                "SELECT t.device_id, t.revoked_at_ms IS NOT NULL, u.id, u.username, u.role, u.area_code
+                 FROM device_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+                &[&token_hash.as_slice()],
+            )
+            .await
+            .map_err(db)?
+            .map(|r| {
+                Ok(DeviceCaller {
+                    device_id: r.get(0),
+                    revoked: r.get(1),
+                    volunteer: SessionUser {
+                        user_id: r.get(2),
+                        username: r.get(3),
+                        role: role_from_db(r.get(4))?,
+                        area_code: r.get(5),
+                        expires_ms: i64::MAX,
+                    },
+                })
+            })
+            .transpose()
+    }
+
+    async fn device_area(&self, device_id: Uuid) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt(
+                "SELECT u.area_code FROM device_tokens t JOIN users u ON u.id = t.user_id
+                 WHERE t.device_id = $1 ORDER BY t.created_at_ms DESC LIMIT 1",
+                &[&device_id],
+            )
+            .await
+            .map_err(db)?
+            .map(|r| r.get(0)))
+    }
+
+    async fn revoke_device(&self, device_id: Uuid, now_ms: i64) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE device_tokens SET revoked_at_ms = $2 WHERE device_id = $1 AND revoked_at_ms IS NULL",
+                &[&device_id, &now_ms],
+            )
+            .await
+            .map_err(db)
     }
 }

@@ -15,6 +15,7 @@ use doorstep_domain::protocol::{AreaDto, Coverage, HouseholdDto, PullResponse, R
 use doorstep_domain::values::AreaCode;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::store::DeviceCaller;
 pub use crate::store::content_hash;
 use crate::store::{
     AREA_STATS_TABLE, AuditEntry, AuditRecord, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold,
@@ -103,6 +104,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[AREA_STATS_TABLE, STATS_RECOMPUTE],
     // Accounts, sessions (token hashes only) and the audit log.
     &[crate::store::ACCOUNTS_TABLES_SQLITE],
+    // Enrolment codes and device tokens, as hashes.
+    &[crate::store::DEVICE_TABLES_SQLITE],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -991,6 +994,146 @@ impl Store for SqliteStore {
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn create_enrolment(
+        &self,
+        code_hash: [u8; 32],
+        user_id: uuid::Uuid,
+        issued_by: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        let issued_by = issued_by.to_string();
+        self.write(move |w| {
+            w.conn.execute(
+                "INSERT INTO enrolments (code_hash, user_id, issued_by, created_at_ms, expires_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    code_hash.as_slice(),
+                    user_id.as_bytes().as_slice(),
+                    issued_by,
+                    now_ms,
+                    expires_ms
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn redeem_enrolment(
+        &self,
+        code_hash: [u8; 32],
+        device_id: uuid::Uuid,
+        token_hash: [u8; 32],
+        now_ms: i64,
+    ) -> Result<Option<SessionUser>, StoreError> {
+        self.write(move |w| {
+            let tx = w
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let user: Option<Vec<u8>> = tx
+                .query_row(
+                    "UPDATE enrolments SET used_at_ms = ?2, device_id = ?3
+                     WHERE code_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2 RETURNING user_id",
+                    params![code_hash.as_slice(), now_ms, device_id.as_bytes().as_slice()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(user) = user else { return Ok(None) };
+            tx.execute(
+                "INSERT INTO device_tokens (token_hash, device_id, user_id, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash.as_slice(), device_id.as_bytes().as_slice(), user, now_ms],
+            )?;
+            let found = tx
+                .query_row(
+                    "SELECT id, username, role, area_code FROM users WHERE id = ?1",
+                    [&user],
+                    |r| {
+                        Ok((
+                            r.get::<_, Vec<u8>>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            tx.commit()?;
+            found
+                .map(|(id, username, role, area_code)| {
+                    Ok(SessionUser {
+                        user_id: uuid::Uuid::from_slice(&id).map_err(|e| StoreError::Db(e.to_string()))?,
+                        username,
+                        role: role_from_db(&role)?,
+                        area_code,
+                        expires_ms: i64::MAX,
+                    })
+                })
+                .transpose()
+        })
+        .await
+    }
+
+    async fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<DeviceCaller>, StoreError> {
+        self.read(move |conn| {
+            let row = conn
+                .prepare_cached(
+                    "SELECT t.device_id, t.revoked_at_ms IS NOT NULL, u.id, u.username, u.role, u.area_code
+                     FROM device_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
+                )?
+                .query_row([token_hash.as_slice()], |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, bool>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                    ))
+                })
+                .optional()?;
+            row.map(|(device, revoked, user, username, role, area_code)| {
+                let uuid = |b: &[u8]| uuid::Uuid::from_slice(b).map_err(|e| StoreError::Db(e.to_string()));
+                Ok(DeviceCaller {
+                    device_id: uuid(&device)?,
+                    volunteer: SessionUser {
+                        user_id: uuid(&user)?,
+                        username,
+                        role: role_from_db(&role)?,
+                        area_code,
+                        expires_ms: i64::MAX,
+                    },
+                    revoked,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn device_area(&self, device_id: uuid::Uuid) -> Result<Option<String>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT u.area_code FROM device_tokens t JOIN users u ON u.id = t.user_id
+                     WHERE t.device_id = ?1 ORDER BY t.created_at_ms DESC LIMIT 1",
+                )?
+                .query_row([device_id.as_bytes().as_slice()], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn revoke_device(&self, device_id: uuid::Uuid, now_ms: i64) -> Result<u64, StoreError> {
+        self.write(move |w| {
+            Ok(w.conn.execute(
+                "UPDATE device_tokens SET revoked_at_ms = ?2 WHERE device_id = ?1 AND revoked_at_ms IS NULL",
+                params![device_id.as_bytes().as_slice(), now_ms],
+            )? as u64)
         })
         .await
     }

@@ -155,6 +155,44 @@ pub trait Store: Send + Sync + 'static {
 
     /// The newest audit entries first.
     async fn audit_log(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Stores a one-time enrolment code (its hash) for a volunteer's device.
+    async fn create_enrolment(
+        &self,
+        code_hash: [u8; 32],
+        user_id: Uuid,
+        issued_by: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Uses a code once: if it is unused and unexpired, marks it used and binds a device token
+    /// (its hash) for `device_id` to the code's volunteer, in one transaction.
+    async fn redeem_enrolment(
+        &self,
+        code_hash: [u8; 32],
+        device_id: Uuid,
+        token_hash: [u8; 32],
+        now_ms: i64,
+    ) -> Result<Option<SessionUser>, StoreError>;
+
+    /// The device a token belongs to, revoked or not.
+    async fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<DeviceCaller>, StoreError>;
+
+    /// The area of the volunteer a device was enrolled for, if it was.
+    async fn device_area(&self, device_id: Uuid) -> Result<Option<String>, StoreError>;
+
+    /// Revokes every token of a device; returns how many were live.
+    async fn revoke_device(&self, device_id: Uuid, now_ms: i64) -> Result<u64, StoreError>;
+}
+
+/// An enrolled device, from its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCaller {
+    pub device_id: Uuid,
+    /// The volunteer the device was enrolled for.
+    pub volunteer: SessionUser,
+    pub revoked: bool,
 }
 
 /// An account to create; the password is already hashed.
@@ -236,6 +274,45 @@ CREATE TABLE audit_log (
     action TEXT NOT NULL,
     detail TEXT NOT NULL
 );";
+
+/// The fourth migration: enrolment codes and device tokens (hashes only).
+pub const DEVICE_TABLES_SQLITE: &str = "
+CREATE TABLE enrolments (
+    code_hash     BLOB PRIMARY KEY,
+    user_id       BLOB NOT NULL REFERENCES users(id),
+    issued_by     TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    used_at_ms    INTEGER,
+    device_id     BLOB
+);
+CREATE TABLE device_tokens (
+    token_hash    BLOB PRIMARY KEY,
+    device_id     BLOB NOT NULL,
+    user_id       BLOB NOT NULL REFERENCES users(id),
+    created_at_ms INTEGER NOT NULL,
+    revoked_at_ms INTEGER
+);
+CREATE INDEX device_tokens_device ON device_tokens(device_id);";
+
+pub const DEVICE_TABLES_PG: &str = "
+CREATE TABLE enrolments (
+    code_hash     BYTEA PRIMARY KEY,
+    user_id       UUID NOT NULL REFERENCES users(id),
+    issued_by     TEXT NOT NULL,
+    created_at_ms BIGINT NOT NULL,
+    expires_at_ms BIGINT NOT NULL,
+    used_at_ms    BIGINT,
+    device_id     UUID
+);
+CREATE TABLE device_tokens (
+    token_hash    BYTEA PRIMARY KEY,
+    device_id     UUID NOT NULL,
+    user_id       UUID NOT NULL REFERENCES users(id),
+    created_at_ms BIGINT NOT NULL,
+    revoked_at_ms BIGINT
+);
+CREATE INDEX device_tokens_device ON device_tokens(device_id);";
 
 pub const ACCOUNTS_TABLES_PG: &str = "
 CREATE TABLE users (

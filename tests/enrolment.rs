@@ -1,0 +1,171 @@
+//! Device enrolment and revocation, on SQLite and on PostgreSQL: one-time codes issued by a
+//! leader for a volunteer in their areas, exchanged by a phone for a device token, revocable.
+
+use doorstep_tests::{TestServer, create_account};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "mật khẩu đăng ký thiết bị";
+
+async fn post(server: &TestServer, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+    let mut req = reqwest::Client::new().post(format!("{}{path}", server.url)).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_enrols_a_phone_for_a_volunteer_and_can_revoke_it() {
+    let mut server = TestServer::prepare_stopped();
+    for (user, role, area) in [
+        ("l.namha", "leader", "18073"),
+        ("v.namha", "volunteer", "18073"),
+        ("v.far", "volunteer", "18115"),
+        ("l.other", "leader", "437"),
+    ] {
+        create_account(&server.db.url, user, role, area, PASSWORD);
+    }
+    server.start_again();
+    let leader = server.login("l.namha", PASSWORD).await;
+
+    let (status, issued) = post(
+        &server,
+        "/api/v1/enrolments",
+        Some(&leader),
+        json!({"volunteer": "v.namha"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{issued}");
+    let code = issued["code"].as_str().unwrap().to_string();
+    assert_eq!((code.len(), &code[5..6]), (11, "-"));
+
+    // Typed carelessly on the phone: lower case, no dash.
+    let device_id = uuid::Uuid::now_v7().to_string();
+    let typed = code.to_lowercase().replace('-', "");
+    let (status, enrolled) = post(
+        &server,
+        "/api/v1/enrol",
+        None,
+        json!({"code": typed, "device_id": device_id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{enrolled}");
+    let device_token = enrolled["device_token"].as_str().unwrap().to_string();
+    assert_eq!(device_token.len(), 64);
+    assert_eq!(enrolled["volunteer"]["username"], "v.namha");
+    // Stored only as a hash.
+    assert!(
+        server
+            .db
+            .rows("SELECT * FROM device_tokens")
+            .iter()
+            .flatten()
+            .flatten()
+            .all(|v| !v.contains(&device_token))
+    );
+    let (status, me) = server.get_as("/api/v1/devices/me", Some(&device_token)).await;
+    assert_eq!((status, me["device_id"].as_str()), (200, Some(device_id.as_str())));
+
+    // A code works once.
+    let (status, body) = post(
+        &server,
+        "/api/v1/enrol",
+        None,
+        json!({"code": code, "device_id": uuid::Uuid::now_v7().to_string()}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("enrolment_code_invalid"))
+    );
+
+    // Scope and role: a volunteer outside the leader's areas, a volunteer issuing, no such person.
+    let (status, body) = post(
+        &server,
+        "/api/v1/enrolments",
+        Some(&leader),
+        json!({"volunteer": "v.far"}),
+    )
+    .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("out_of_scope")));
+    let volunteer = server.login("v.namha", PASSWORD).await;
+    let (status, body) = post(
+        &server,
+        "/api/v1/enrolments",
+        Some(&volunteer),
+        json!({"volunteer": "v.namha"}),
+    )
+    .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("leader_only")));
+    let (status, body) = post(
+        &server,
+        "/api/v1/enrolments",
+        Some(&leader),
+        json!({"volunteer": "nobody"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("no_such_volunteer"))
+    );
+    let (status, _) = post(&server, "/api/v1/enrolments", None, json!({"volunteer": "v.namha"})).await;
+    assert_eq!(status, 401);
+
+    // Revocation: not by a leader of another area; by the leader; then the phone is told so.
+    let other = server.login("l.other", PASSWORD).await;
+    let revoke = format!("/api/v1/devices/{device_id}/revoke");
+    assert_eq!(post(&server, &revoke, Some(&other), json!({})).await.0, 404);
+    assert_eq!(post(&server, &revoke, Some(&leader), json!({})).await.0, 204);
+    let (status, body) = server.get_as("/api/v1/devices/me", Some(&device_token)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("device_revoked")),
+        "{body}"
+    );
+    assert!(body["error"]["messages"]["vi"].as_str().unwrap().contains("thu hồi"));
+    assert!(body["error"]["messages"]["en"].as_str().unwrap().contains("revoked"));
+    assert_eq!(
+        post(&server, &revoke, Some(&leader), json!({})).await.0,
+        404,
+        "revoked already"
+    );
+
+    // Each step an administrative action, in the audit log.
+    let (_, log) = server.get("/api/v1/audit").await;
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(&actions[..2], ["revoke-device", "enrol-code"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_codes_is_slowed_down() {
+    let server = TestServer::spawn();
+    let mut held_up = false;
+    for i in 0..=doorstep_server::auth::ADDRESS_FREE_FAILURES {
+        let (status, body) = post(
+            &server,
+            "/api/v1/enrol",
+            None,
+            json!({"code": format!("AAAAA-AAA{i:02}"), "device_id": uuid::Uuid::now_v7().to_string()}),
+        )
+        .await;
+        match status {
+            401 => assert_eq!(body["error"]["code"], "enrolment_code_invalid"),
+            429 => {
+                held_up = true;
+                break;
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert!(held_up, "wrong codes from one address are throttled");
+}
