@@ -13,6 +13,10 @@ fn every_subcommand_has_help() {
         &["admin", "--help"],
         &["admin", "import-areas", "--help"],
         &["admin", "backup", "--help"],
+        &["admin", "create-user", "--help"],
+        &["admin", "enrol-code", "--help"],
+        &["admin", "revoke-device", "--help"],
+        &["admin", "audit", "--help"],
         &["admin", "migrate", "--help"],
         &["simulate", "--help"],
     ] {

@@ -43,6 +43,7 @@ async fn a_leader_enrols_a_phone_for_a_volunteer_and_can_revoke_it() {
     assert_eq!(status, 200, "{issued}");
     let code = issued["code"].as_str().unwrap().to_string();
     assert_eq!((code.len(), &code[5..6]), (11, "-"));
+    assert!(issued["qr_svg"].as_str().unwrap().contains("<svg"));
 
     // Typed carelessly on the phone: lower case, no dash.
     let device_id = uuid::Uuid::now_v7().to_string();
@@ -168,4 +169,51 @@ async fn guessing_codes_is_slowed_down() {
         }
     }
     assert!(held_up, "wrong codes from one address are throttled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_issues_codes_with_a_qr_image_and_revokes() {
+    let mut server = TestServer::prepare_stopped();
+    create_account(&server.db.url, "v.cli", "volunteer", "18073", PASSWORD);
+    let dir = tempfile::tempdir().unwrap();
+    let qr = dir.path().join("code.svg");
+    let (ok, out, err) = doorstep_tests::doorstep(&[
+        "admin",
+        "--db",
+        &server.db.url,
+        "enrol-code",
+        "--volunteer",
+        "v.cli",
+        "--qr",
+        &qr.to_string_lossy(),
+    ]);
+    assert!(ok, "{err}");
+    let issued: Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(std::fs::read_to_string(&qr).unwrap().contains("<svg"));
+    let (ok, _, err) =
+        doorstep_tests::doorstep(&["admin", "--db", &server.db.url, "enrol-code", "--volunteer", "admin"]);
+    assert!(!ok && err.contains("no volunteer"), "{err}");
+
+    server.start_again();
+    let device_id = uuid::Uuid::now_v7().to_string();
+    let (status, enrolled) = post(
+        &server,
+        "/api/v1/enrol",
+        None,
+        json!({"code": issued["code"], "device_id": device_id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{enrolled}");
+    let token = enrolled["device_token"].as_str().unwrap().to_string();
+    server.kill();
+
+    let (ok, _, err) =
+        doorstep_tests::doorstep(&["admin", "--db", &server.db.url, "revoke-device", "--device", &device_id]);
+    assert!(ok, "{err}");
+    let (ok, _, err) =
+        doorstep_tests::doorstep(&["admin", "--db", &server.db.url, "revoke-device", "--device", &device_id]);
+    assert!(!ok && err.contains("no live device"), "{err}");
+    server.start_again();
+    let (status, body) = server.get_as("/api/v1/devices/me", Some(&token)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("device_revoked")));
 }

@@ -73,6 +73,21 @@ enum AdminCommand {
         #[arg(long)]
         area: String,
     },
+    /// Issue a one-time code with which a volunteer's phone enrols (valid 24 hours).
+    EnrolCode {
+        /// The volunteer's username.
+        #[arg(long)]
+        volunteer: String,
+        /// Also write the code as a QR image (SVG) to this file.
+        #[arg(long)]
+        qr: Option<PathBuf>,
+    },
+    /// Revoke a lost phone: its token opens nothing any more; what it synced stays.
+    RevokeDevice {
+        /// The device's UUID.
+        #[arg(long)]
+        device: String,
+    },
     /// Show the audit log of administrative actions, newest first, as JSON lines.
     Audit {
         #[arg(long, default_value_t = 100)]
@@ -245,6 +260,54 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 })
                 .await?;
             println!("{}", serde_json::json!({"created": detail}));
+        }
+        AdminCommand::EnrolCode { volunteer, qr } => {
+            let name = doorstep_domain::account::Username::parse("volunteer", &volunteer)
+                .map_err(|e| anyhow::anyhow!("{}", e.messages().en))?;
+            let user = store
+                .user_by_username(name.as_str())
+                .await?
+                .filter(|u| u.role == doorstep_domain::account::Role::Volunteer && !u.disabled)
+                .ok_or_else(|| anyhow::anyhow!("no volunteer has the username {}", name.as_str()))?;
+            let (code, hash) = doorstep_server::auth::new_enrolment_code();
+            let now = chrono::Utc::now();
+            let expires = now + chrono::Duration::hours(24);
+            store
+                .create_enrolment(hash, user.id, "cli", now.timestamp_millis(), expires.timestamp_millis())
+                .await?;
+            store
+                .record_audit(doorstep_server::store::AuditEntry {
+                    at_ms: now.timestamp_millis(),
+                    actor: "cli".into(),
+                    action: "enrol-code".into(),
+                    detail: format!("for {}", user.username),
+                })
+                .await?;
+            if let Some(path) = qr {
+                let svg = doorstep_server::auth::enrolment_qr_svg(&code)
+                    .ok_or_else(|| anyhow::anyhow!("cannot draw the QR image"))?;
+                std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))?;
+            }
+            println!(
+                "{}",
+                serde_json::json!({"code": code, "expires_at": expires.to_rfc3339(), "volunteer": user.username})
+            );
+        }
+        AdminCommand::RevokeDevice { device } => {
+            let id = doorstep_domain::values::Id::parse("device", &device)
+                .map_err(|e| anyhow::anyhow!("{}", e.messages().en))?;
+            let now = chrono::Utc::now().timestamp_millis();
+            let n = store.revoke_device(id.uuid(), now).await?;
+            anyhow::ensure!(n > 0, "no live device has the id {id}");
+            store
+                .record_audit(doorstep_server::store::AuditEntry {
+                    at_ms: now,
+                    actor: "cli".into(),
+                    action: "revoke-device".into(),
+                    detail: id.to_string(),
+                })
+                .await?;
+            println!("{}", serde_json::json!({"revoked": id.to_string()}));
         }
         AdminCommand::Audit { limit } => {
             for entry in store.audit_log(limit).await? {

@@ -1017,6 +1017,8 @@ pub struct EnrolmentCode {
     pub code: String,
     pub expires_at: String,
     pub volunteer: String,
+    /// The code as a QR image (SVG) for the phone's camera.
+    pub qr_svg: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -1128,10 +1130,12 @@ async fn issue_enrolment(
         })
         .await
         .map_err(|e| ApiError::store(e, lang))?;
+    let qr_svg = crate::auth::enrolment_qr_svg(&code);
     Ok(Json(EnrolmentCode {
         code,
         expires_at: expires.to_rfc3339(),
         volunteer: volunteer.username,
+        qr_svg,
     }))
 }
 

@@ -240,6 +240,16 @@ pub fn enrolment_code_hash(typed: &str) -> [u8; 32] {
     Sha256::digest(normal.as_bytes()).into()
 }
 
+/// The code as a QR image (SVG), for the phone's camera. The QR holds only the code.
+pub fn enrolment_qr_svg(code: &str) -> Option<String> {
+    let qr = qrcode::QrCode::new(code.as_bytes()).ok()?;
+    Some(
+        qr.render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .build(),
+    )
+}
+
 /// The caller of a device endpoint: an enrolled, unrevoked device.
 #[derive(Debug, Clone)]
 pub struct Device(pub crate::store::DeviceCaller);
@@ -278,5 +288,7 @@ mod code_tests {
         assert_eq!(enrolment_code_hash(&code.to_lowercase().replace('-', " ")), hash);
         assert_eq!(enrolment_code_hash("ABCDE-OIL23"), enrolment_code_hash("abcde01123"));
         assert_ne!(new_enrolment_code().0, code);
+        let svg = enrolment_qr_svg(&code).unwrap();
+        assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "{svg}");
     }
 }
