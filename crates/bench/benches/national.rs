@@ -117,11 +117,11 @@ fn batch(rng: &mut StdRng, communes: &[String], campaign: &Campaign) -> IngestBa
     }
 }
 
-async fn latencies(client: &reqwest::Client, url: &str, n: usize) -> Vec<f64> {
+async fn latencies(client: &reqwest::Client, url: &str, token: &str, n: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        let resp = client.get(url).send().await.expect("GET");
+        let resp = client.get(url).bearer_auth(token).send().await.expect("GET");
         assert_eq!(resp.status(), 200);
         let _ = resp.bytes().await.expect("body");
         out.push(t.elapsed().as_secs_f64() * 1e3);
@@ -184,13 +184,43 @@ fn main() {
         let state = AppState::new(store.clone(), Campaign::bluezone(), Limits::default());
         tokio::spawn(doorstep_server::serve(listener, state, std::future::pending()));
         let client = reqwest::Client::new();
+        // Coverage is read as a signed-in admin of the whole country, as the dashboard will.
+        let password = "national benchmark admin";
+        store
+            .create_user(doorstep_server::store::NewUser {
+                id: uuid::Uuid::now_v7(),
+                username: doorstep_domain::account::Username::parse("u", "bench.admin").expect("name"),
+                password_hash: doorstep_server::auth::hash_password(password).expect("hash"),
+                role: doorstep_domain::account::Role::Admin,
+                area_code: AreaCode::parse("area", "VN").expect("code"),
+            })
+            .await
+            .expect("admin");
+        let login: serde_json::Value = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": "bench.admin", "password": password}))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("login body");
+        let token = login["token"].as_str().expect("token").to_string();
         let q = env_usize("BENCH_QUERIES", 200);
-        let floor = latencies(&client, &format!("{base}/healthz"), q).await;
-        let country = latencies(&client, &format!("{base}/api/v1/coverage?area=VN"), q).await;
-        let province = latencies(&client, &format!("{base}/api/v1/coverage?area=P07"), q).await;
-        let commune = latencies(&client, &format!("{base}/api/v1/coverage?area=P07D3C11"), q).await;
+        let floor = latencies(&client, &format!("{base}/healthz"), &token, q).await;
+        let country = latencies(&client, &format!("{base}/api/v1/coverage?area=VN"), &token, q).await;
+        let province = latencies(&client, &format!("{base}/api/v1/coverage?area=P07"), &token, q).await;
+        let commune = latencies(&client, &format!("{base}/api/v1/coverage?area=P07D3C11"), &token, q).await;
         let check: serde_json::Value = serde_json::from_slice(
-            &client.get(format!("{base}/api/v1/coverage?area=VN")).send().await.expect("GET").bytes().await.expect("body"),
+            &client
+                .get(format!("{base}/api/v1/coverage?area=VN"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("GET")
+                .bytes()
+                .await
+                .expect("body"),
         )
         .expect("json");
         assert_eq!(check["visits"].as_i64(), Some(counts.visits), "country coverage counts every visit");
