@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::store::{
     AREA_STATS_TABLE, AuditEntry, AuditRecord, DeviceCaller, Figures, HeldArea, ImportSummary, Incoming, IngestBatch,
     NewHousehold, NewUser, STATS_RECOMPUTE, SessionUser, StatDeltas, Store, StoreCounts, StoreError, UserRecord,
-    compute_paths, coverage_from_stats, plan_import, rejected, role_from_db, subtree_range,
+    compute_paths, coverage_from_stats, not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range,
 };
 
 /// Versioned migrations: step N brings the schema from version N to N+1. Never edit a shipped step.
@@ -428,30 +428,8 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
                 error: None,
             }
         } else {
-            match held.get(&key) {
-                Some((seq, h)) if h.as_slice() == hash.as_slice() => Receipt {
-                    index: *index as u32,
-                    id,
-                    revision,
-                    status: ReceiptStatus::Duplicate,
-                    server_seq: Some(*seq),
-                    error: None,
-                },
-                Some(_) => rejected(
-                    *index,
-                    id,
-                    revision,
-                    &FieldError::new("id", ErrorKind::IdReused),
-                    batch.lang,
-                ),
-                None => rejected(
-                    *index,
-                    id,
-                    revision,
-                    &FieldError::new("device_seq", ErrorKind::SequenceReused),
-                    batch.lang,
-                ),
-            }
+            let found = held.get(&key).map(|(seq, h)| (*seq, h.as_slice()));
+            not_inserted_receipt(*index, id, revision, found, hash, batch.lang)
         });
     }
 

@@ -20,7 +20,7 @@ pub use crate::store::content_hash;
 use crate::store::{
     AREA_STATS_TABLE, AuditEntry, AuditRecord, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold,
     NewUser, STATS_RECOMPUTE, STATS_UPSERT, SessionUser, StatDeltas, Store, StoreCounts, StoreError, UserRecord,
-    compute_paths, coverage_from_stats, plan_import, rejected, role_from_db, subtree_range,
+    compute_paths, coverage_from_stats, not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range,
 };
 
 /// `PRAGMA application_id` of a Doorstep server database ("DSRV"), so a foreign file is refused.
@@ -455,30 +455,8 @@ fn ingest_batch(
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )
                     .optional()?;
-                receipts.push(match held {
-                    Some((seq, h)) if h == hash.as_slice() => Receipt {
-                        index: index as u32,
-                        id,
-                        revision,
-                        status: ReceiptStatus::Duplicate,
-                        server_seq: Some(seq),
-                        error: None,
-                    },
-                    Some(_) => rejected(
-                        index,
-                        id,
-                        revision,
-                        &FieldError::new("id", ErrorKind::IdReused),
-                        batch.lang,
-                    ),
-                    None => rejected(
-                        index,
-                        id,
-                        revision,
-                        &FieldError::new("device_seq", ErrorKind::SequenceReused),
-                        batch.lang,
-                    ),
-                });
+                let held = held.as_ref().map(|(seq, h)| (*seq, h.as_slice()));
+                receipts.push(not_inserted_receipt(index, id, revision, held, hash, batch.lang));
                 continue;
             }
             let server_seq = tx.last_insert_rowid();

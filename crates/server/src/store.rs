@@ -647,3 +647,36 @@ mod stats_tests {
         );
     }
 }
+
+/// The receipt for a record that was not inserted because something is held already: the same
+/// content is a duplicate (pointing at the held record); other content under the same id is an
+/// id re-used; nothing under the id means another record holds this device's sequence number.
+/// Both databases answer through here.
+pub fn not_inserted_receipt(
+    index: usize,
+    id: Option<String>,
+    revision: Option<i64>,
+    held: Option<(i64, &[u8])>,
+    hash: &[u8; 32],
+    lang: Lang,
+) -> Receipt {
+    use doorstep_domain::error::ErrorKind;
+    match held {
+        Some((seq, h)) if h == hash.as_slice() => Receipt {
+            index: index as u32,
+            id,
+            revision,
+            status: ReceiptStatus::Duplicate,
+            server_seq: Some(seq),
+            error: None,
+        },
+        Some(_) => rejected(index, id, revision, &FieldError::new("id", ErrorKind::IdReused), lang),
+        None => rejected(
+            index,
+            id,
+            revision,
+            &FieldError::new("device_seq", ErrorKind::SequenceReused),
+            lang,
+        ),
+    }
+}
