@@ -273,3 +273,51 @@ mod tests {
         assert_eq!(json["error"]["field"], "people");
     }
 }
+
+/// `POST /api/v1/enrolments`: a leader asks for a one-time code for a volunteer's phone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrolmentRequest {
+    /// The volunteer's username.
+    pub volunteer: String,
+}
+
+/// A one-time enrolment code, typeable and as a QR image.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrolmentCode {
+    /// Ten characters as `XXXXX-XXXXX`; usable once, until `expires_at`.
+    pub code: String,
+    pub expires_at: String,
+    pub volunteer: String,
+    /// The code as a QR image (SVG) for the phone's camera.
+    pub qr_svg: Option<String>,
+}
+
+/// `POST /api/v1/enrol`: a phone exchanges a code for its device token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrolRequest {
+    pub code: String,
+    /// The device's own UUID (`DeviceStore::device_id`).
+    pub device_id: String,
+}
+
+/// The answer to an enrolment. Not `Debug`: it holds the token.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrolResponse {
+    /// The device's bearer token for push and pull; shown once, stored by the server only as a hash.
+    pub device_token: String,
+    /// The volunteer's account id: the `volunteer_id` of the visits this phone records.
+    pub volunteer_id: String,
+    pub volunteer: UserDto,
+}
+
+/// `GET /api/v1/devices/me`: the enrolled device calling, and its volunteer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceDto {
+    pub device_id: String,
+    pub volunteer: UserDto,
+}

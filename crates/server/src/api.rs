@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use doorstep_domain::protocol::{
-    AreaDto, Coverage, ErrorBody, ErrorResponse, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse,
-    ReceiptStatus, UserDto,
+    AreaDto, Coverage, DeviceDto, EnrolRequest, EnrolResponse, EnrolmentCode, EnrolmentRequest, ErrorBody,
+    ErrorResponse, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, ReceiptStatus, UserDto,
 };
 use doorstep_domain::values::{AreaCode, Id};
 use doorstep_domain::{Campaign, FieldError, Lang, Messages, ValidationContext, Visit, VisitInput};
@@ -1005,42 +1005,6 @@ async fn audit(
         .map_err(|e| ApiError::store(e, lang))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct EnrolmentRequest {
-    /// The volunteer's username.
-    pub volunteer: String,
-}
-
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct EnrolmentCode {
-    /// Ten characters as `XXXXX-XXXXX`; usable once, until `expires_at`.
-    pub code: String,
-    pub expires_at: String,
-    pub volunteer: String,
-    /// The code as a QR image (SVG) for the phone's camera.
-    pub qr_svg: Option<String>,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct EnrolRequest {
-    pub code: String,
-    /// The device's own UUID (DeviceStore::device_id).
-    pub device_id: String,
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct EnrolResponse {
-    /// The device's bearer token for sync; shown once, stored by the server only as a hash.
-    pub device_token: String,
-    pub volunteer: UserDto,
-}
-
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct DeviceDto {
-    pub device_id: String,
-    pub volunteer: UserDto,
-}
-
 /// How long an enrolment code may wait to be used.
 const ENROLMENT_TTL_HOURS: i64 = 24;
 
@@ -1188,6 +1152,7 @@ async fn enrol(
             tracing::info!(volunteer = %user.username, "a device enrolled");
             Json(EnrolResponse {
                 device_token: token,
+                volunteer_id: user.user_id.to_string(),
                 volunteer: UserDto {
                     username: user.username,
                     role: user.role,
