@@ -1,7 +1,10 @@
 //! Who may read what: every role, bound to an area, against areas inside and outside its
-//! subtree, on every area-reading endpoint. Runs on SQLite and on PostgreSQL.
+//! subtree, on every area-reading endpoint, list and by id (with guessed ids), and on the device
+//! endpoints with device tokens. Runs on SQLite and on PostgreSQL.
 
-use doorstep_tests::{TestServer, create_account};
+use chrono::{FixedOffset, Utc};
+use doorstep_tests::{TestDevice, TestServer, create_account};
+use serde_json::{Value, json};
 
 const PASSWORD: &str = "mật khẩu thử quyền truy cập";
 
@@ -31,9 +34,14 @@ async fn no_account_reads_outside_its_subtree() {
     }
     server.start_again();
 
-    let endpoints: &[&dyn Fn(&str) -> String] = &[&|a| format!("/api/v1/coverage?area={a}"), &|a| {
-        format!("/api/v1/areas?parent={a}")
-    }];
+    let endpoints: &[&dyn Fn(&str) -> String] = &[
+        &|a| format!("/api/v1/coverage?area={a}"),
+        &|a| format!("/api/v1/areas?parent={a}"),
+        &|a| format!("/api/v1/visits?area={a}"),
+        &|a| format!("/api/v1/visits?area={a}&flagged=true"),
+    ];
+    // One visit in every area, so that list and by-id reads have something to show or hide.
+    let visits = seed_visits(&server).await;
     let mut checked = 0;
     for (username, _, own) in ACCOUNTS {
         let token = server.login(username, PASSWORD).await;
@@ -60,7 +68,83 @@ async fn no_account_reads_outside_its_subtree() {
             "{username}: {body}"
         );
     }
-    assert_eq!(checked, ACCOUNTS.len() * AREAS.len() * 2);
+    assert_eq!(checked, ACCOUNTS.len() * AREAS.len() * endpoints.len());
+
+    // By id: a visit outside the account's areas answers exactly like one that does not exist,
+    // and so does a guessed id.
+    let mut by_id = 0;
+    for (username, _, own) in ACCOUNTS {
+        let token = server.login(username, PASSWORD).await;
+        let own_path = AREAS.iter().find(|(c, _)| c == own).map(|(_, p)| *p).unwrap();
+        let guessed = uuid::Uuid::now_v7().to_string();
+        for (area, id) in visits
+            .iter()
+            .map(|(a, id)| (a.as_str(), id.as_str()))
+            .chain([("42", guessed.as_str())])
+        {
+            let path = AREAS.iter().find(|(c, _)| *c == area).map(|(_, p)| *p).unwrap();
+            let exists = id != guessed;
+            let url = format!("/api/v1/visits/{id}");
+            let (status, body) = server.get_as(&url, Some(&token)).await;
+            if exists && path.starts_with(own_path) {
+                assert_eq!(
+                    (status, body["id"].as_str()),
+                    (200, Some(id)),
+                    "{username} {area}: {body}"
+                );
+                assert_eq!(body["area_code"], area);
+            } else {
+                assert_eq!(status, 404, "{username} {area}: {body}");
+                assert_eq!(body["error"]["code"], "no_such_visit");
+            }
+            by_id += 1;
+        }
+        // The list of a subtree holds exactly the visits of that subtree.
+        let (_, listed) = server.get_as(&format!("/api/v1/visits?area={own}"), Some(&token)).await;
+        let mut got: Vec<&str> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["area_code"].as_str().unwrap())
+            .collect();
+        got.sort();
+        let mut want: Vec<&str> = AREAS
+            .iter()
+            .filter(|(_, p)| p.starts_with(own_path))
+            .map(|(c, _)| *c)
+            .collect();
+        want.sort();
+        assert_eq!(got, want, "{username}");
+    }
+    assert_eq!(by_id, ACCOUNTS.len() * (AREAS.len() + 1));
+
+    // The device endpoints: a phone enrolled for the volunteer of 18073 pulls only there, and a
+    // session token (of any role) is no device token.
+    let phone = TestDevice::new(4);
+    server.enrol_for(&phone, "v.commune").await;
+    let client = phone.client(&server.url, 10);
+    for (area, path) in AREAS {
+        let result = client.pull(&phone.store, area).await;
+        if path.starts_with("/42/436/18073/") {
+            assert!(result.is_ok(), "{area}: {result:?}");
+        } else {
+            let err = result.expect_err(area).to_string();
+            assert!(err.contains("403") && err.contains("out_of_scope"), "{area}: {err}");
+        }
+    }
+    for (username, _, _) in ACCOUNTS {
+        let token = server.login(username, PASSWORD).await;
+        let (status, _) = server.get_as("/api/v1/sync/pull?area=42", Some(&token)).await;
+        assert_eq!(status, 401, "{username}: a session is not a device");
+        let resp = reqwest::Client::new()
+            .post(format!("{}/api/v1/sync/push", server.url))
+            .bearer_auth(&token)
+            .json(&json!({"device_id": uuid::Uuid::now_v7().to_string(), "sent_at": Utc::now().to_rfc3339(), "records": []}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 401, "{username} pushes");
+    }
 
     // Without a session, or with a made-up one, nothing is read.
     for token in [None, Some("0".repeat(64).as_str()), Some("not even hex")] {
@@ -68,6 +152,9 @@ async fn no_account_reads_outside_its_subtree() {
             "/api/v1/coverage?area=18073",
             "/api/v1/areas?parent=42",
             "/api/v1/auth/me",
+            "/api/v1/visits?area=42",
+            "/api/v1/teams",
+            "/api/v1/sync/pull?area=42",
         ] {
             let (status, body) = server.get_as(url, token).await;
             assert_eq!(
@@ -77,6 +164,39 @@ async fn no_account_reads_outside_its_subtree() {
             );
         }
     }
+}
+
+/// Pushes one visit into each of [`AREAS`] (through a device of the harness volunteer, whose
+/// area is the whole province); returns (area, visit id).
+async fn seed_visits(server: &TestServer) -> Vec<(String, String)> {
+    let mut device = TestDevice::new(3);
+    let offset = FixedOffset::east_opt(7 * 3600).unwrap();
+    let mut out = Vec::new();
+    for (n, (area, _)) in AREAS.iter().enumerate() {
+        let mut draft = device.draft(n);
+        draft.area_code = area.to_string();
+        let visit = device
+            .store
+            .lock()
+            .unwrap()
+            .record_visit(&draft, Utc::now().with_timezone(&offset))
+            .unwrap();
+        out.push((area.to_string(), visit.id.to_string()));
+    }
+    let (device_id, records) = {
+        let store = device.store.lock().unwrap();
+        let records: Vec<Value> = store
+            .next_batch(100)
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::from_str(&e.body).unwrap())
+            .collect();
+        (store.device_id().to_string(), records)
+    };
+    let body = json!({"device_id": device_id, "sent_at": Utc::now().to_rfc3339(), "records": records});
+    let (status, resp) = server.push_json(&body).await;
+    assert_eq!(status, 200, "{resp}");
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,8 +212,9 @@ async fn only_an_admin_reads_the_audit_log() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    // Newest first: the leader's account, the admin's, and the area import before them.
-    assert_eq!(actions, ["create-user", "create-user", "import-areas"]);
+    // Newest first: the leader's account, the volunteer's and the admin's, and the area import
+    // before them.
+    assert_eq!(actions, ["create-user", "create-user", "create-user", "import-areas"]);
     let token = server.login("l.commune", PASSWORD).await;
     let (status, body) = server.get_as("/api/v1/audit", Some(&token)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("admin_only")));

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use doorstep_tests::{TestDb, TestServer, doorstep, doorstep_bin, root, wait_until};
+use doorstep_tests::{TestDb, TestServer, doorstep, doorstep_bin, root, simulate, wait_until};
 use serde_json::Value;
 
 #[test]
@@ -15,6 +15,8 @@ fn every_subcommand_has_help() {
         &["admin", "backup", "--help"],
         &["admin", "create-user", "--help"],
         &["admin", "enrol-code", "--help"],
+        &["admin", "create-team", "--help"],
+        &["admin", "assign", "--help"],
         &["admin", "revoke-device", "--help"],
         &["admin", "audit", "--help"],
         &["admin", "migrate", "--help"],
@@ -115,8 +117,7 @@ fn a_malformed_area_file_is_refused_whole_with_the_place_named() {
 #[test]
 fn simulate_prints_json_last_and_records_even_with_no_server() {
     let port = doorstep_tests::free_port();
-    let (ok, out, err) = doorstep(&[
-        "simulate",
+    let (ok, out, err) = simulate(&[
         "--server",
         &format!("http://127.0.0.1:{port}"),
         "--devices",
@@ -136,8 +137,7 @@ fn simulate_prints_json_last_and_records_even_with_no_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulate_against_a_server_confirms_everything() {
     let server = TestServer::spawn();
-    let (ok, out, err) = doorstep(&[
-        "simulate",
+    let (ok, out, err) = simulate(&[
         "--server",
         &server.url,
         "--devices",
@@ -200,8 +200,7 @@ fn a_second_process_on_one_sqlite_file_is_refused_with_a_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_is_taken_while_the_server_runs_and_serves_the_same_state() {
     let server = TestServer::spawn_with(TestDb::sqlite());
-    let (ok, out, err) = doorstep(&[
-        "simulate",
+    let (ok, out, err) = simulate(&[
         "--server",
         &server.url,
         "--devices",

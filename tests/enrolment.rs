@@ -217,3 +217,66 @@ async fn the_command_line_issues_codes_with_a_qr_image_and_revokes() {
     let (status, body) = server.get_as("/api/v1/devices/me", Some(&token)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("device_revoked")));
 }
+
+/// A lost phone is revoked: its pushes are refused with a message the volunteer can act on, its
+/// queue is kept, nothing it synced before is lost, and after enrolling again with a new code
+/// the rest goes through exactly once. A token speaks for its own device only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_phone_keeps_its_queue_and_loses_nothing() {
+    let server = TestServer::spawn();
+    let mut phone = doorstep_tests::TestDevice::new(41);
+    server.enrol(&phone).await;
+    phone.record(5);
+    let client = phone.client(&server.url, 10);
+    assert!(client.drain(&phone.store, None).await.complete);
+    assert_eq!(server.visit_count(), 5);
+
+    phone.record(3);
+    let device_id = phone.store.lock().unwrap().device_id().to_string();
+    let admin = server.admin_token().await;
+    let (status, _) = server
+        .post_as(&format!("/api/v1/devices/{device_id}/revoke"), &admin, &json!({}))
+        .await;
+    assert_eq!(status, 204);
+    let report = client
+        .drain(
+            &phone.store,
+            Some(tokio::time::Instant::now() + std::time::Duration::from_millis(500)),
+        )
+        .await;
+    assert!(!report.complete);
+    assert_eq!((report.stats.confirmed, report.stats.rejected), (0, 0), "{report:?}");
+    let error = report.last_error.unwrap_or_default();
+    assert!(error.contains("403") && error.contains("device_revoked"), "{error}");
+    assert_eq!(phone.pending(), 3, "the queue waits");
+    assert!(phone.store.lock().unwrap().rejected().unwrap().is_empty());
+    assert_eq!(server.visit_count(), 5, "what it synced stays");
+
+    // Another phone's token does not open this phone's batches.
+    let thief = doorstep_tests::TestDevice::new(42);
+    server.enrol(&thief).await;
+    let stolen = thief.store.lock().unwrap().enrolment().unwrap().unwrap().token.clone();
+    let (status, body) = server
+        .post(
+            "/api/v1/sync/push",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {stolen}")),
+            ],
+            json!({"device_id": device_id, "sent_at": chrono::Utc::now().to_rfc3339(), "records": []})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("wrong_device")),
+        "{body}"
+    );
+
+    // A new code from the leader, and the rest goes through.
+    server.enrol(&phone).await;
+    let report = client.drain(&phone.store, None).await;
+    assert!(report.complete && report.stats.confirmed == 3, "{report:?}");
+    assert_eq!(server.visit_count(), 8);
+}

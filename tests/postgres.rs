@@ -19,6 +19,11 @@ async fn two_replicas_store_overlapping_batches_exactly_once() {
     const DEVICES: usize = 4;
     const VISITS: usize = 300;
     let mut devices: Vec<TestDevice> = (0..DEVICES).map(|i| TestDevice::new(1000 + i as u64)).collect();
+    let mut tokens = std::collections::HashMap::new();
+    for d in &devices {
+        let id = d.store.lock().unwrap().device_id().to_string();
+        tokens.insert(id.clone(), a.device_token(&id).await);
+    }
     let mut drafts = Vec::new();
     for d in &mut devices {
         drafts.extend(d.record(VISITS));
@@ -40,7 +45,7 @@ async fn two_replicas_store_overlapping_batches_exactly_once() {
             let body = json!({"device_id": device_id, "sent_at": chrono::Utc::now().to_rfc3339(), "records": window});
             for _round in 0..2 {
                 for url in [&a.url, &b.url] {
-                    pushes.push((url.clone(), body.to_string()));
+                    pushes.push((url.clone(), tokens[&device_id].clone(), body.to_string()));
                 }
             }
         }
@@ -48,7 +53,7 @@ async fn two_replicas_store_overlapping_batches_exactly_once() {
     let client = reqwest::Client::new();
     let tasks: Vec<_> = pushes
         .into_iter()
-        .map(|(url, body)| {
+        .map(|(url, token, body)| {
             let client = client.clone();
             tokio::spawn(async move {
                 // A server may refuse while it waits on the other (a deadlock it broke, say):
@@ -56,6 +61,7 @@ async fn two_replicas_store_overlapping_batches_exactly_once() {
                 for _ in 0..20 {
                     let resp = client
                         .post(format!("{url}/api/v1/sync/push"))
+                        .bearer_auth(&token)
                         .header("content-type", "application/json")
                         .body(body.clone())
                         .send()
@@ -194,6 +200,7 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     );
     let mut old = TestServer::spawn_with(doorstep_tests::TestDb::sqlite());
     let mut device = TestDevice::new(77);
+    old.enrol(&device).await;
     device.record(120);
     let client = device.client(&old.url, 50);
     assert!(client.drain(&device.store, None).await.complete);
@@ -202,6 +209,7 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
 
     // A second device whose records reached the old server but whose receipts were lost.
     let mut unlucky = TestDevice::new(79);
+    old.enrol(&unlucky).await;
     unlucky.record(10);
     let body = {
         let store = unlucky.store.lock().unwrap();
@@ -226,8 +234,9 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         let report: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(
             report["tables"].as_array().unwrap().len(),
-            9,
-            "areas, devices, households, users, sessions, enrolments, device tokens, audit log, visits"
+            13,
+            "areas, devices, households, users, sessions, enrolments, device tokens, audit log, visits, teams, \
+             team members, assignments, visit flags"
         );
         for t in report["tables"].as_array().unwrap() {
             assert_eq!(t["source"], t["target"], "{t}");

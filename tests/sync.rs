@@ -18,6 +18,10 @@ fn assert_exactly_once(server: &TestServer, devices: &[&TestDevice]) {
 async fn recorded_offline_then_synced_counts_exactly() {
     let mut server = TestServer::prepare_stopped();
     let mut device = TestDevice::new(1);
+    // The phone is enrolled at the training session, then goes where there is no network.
+    server.start_again();
+    server.enrol(&device).await;
+    server.kill();
     let client = device.client(&server.url, 10);
 
     // The server is down: visits are saved and wait.
@@ -78,6 +82,7 @@ async fn batch_boundaries() {
     let mut total = 0;
     for (n, batches) in [(0, 0), (1, 1), (SIZE - 1, 1), (SIZE, 1), (SIZE + 1, 2), (2 * SIZE, 2)] {
         let mut device = TestDevice::new(n as u64 + 100);
+        server.enrol(&device).await;
         device.record(n);
         let report = device.client(&server.url, SIZE).drain(&device.store, None).await;
         assert!(report.complete, "n={n}: {:?}", report.last_error);
@@ -104,6 +109,7 @@ async fn one_record_body(device: &TestDevice) -> (Value, Value) {
 async fn the_same_batch_twice_changes_nothing() {
     let server = TestServer::spawn();
     let mut device = TestDevice::new(2);
+    server.enrol(&device).await;
     device.record(3);
     let batch = device.store.lock().unwrap().next_batch(10).unwrap();
     let records: Vec<Value> = batch.iter().map(|e| serde_json::from_str(&e.body).unwrap()).collect();
@@ -144,6 +150,7 @@ async fn the_same_batch_twice_changes_nothing() {
 async fn an_id_reused_with_other_content_is_rejected_not_overwritten() {
     let server = TestServer::spawn();
     let mut device = TestDevice::new(3);
+    server.enrol(&device).await;
     device.record(1);
     let (body, record) = one_record_body(&device).await;
     assert_eq!(server.push_json(&body).await.0, 200);
@@ -176,6 +183,7 @@ async fn an_id_reused_with_other_content_is_rejected_not_overwritten() {
 async fn a_mixed_batch_stores_the_valid_and_refuses_each_invalid() {
     let server = TestServer::spawn();
     let mut device = TestDevice::new(4);
+    server.enrol(&device).await;
     device.record(4);
     let batch = device.store.lock().unwrap().next_batch(10).unwrap();
     let mut records: Vec<Value> = batch.iter().map(|e| serde_json::from_str(&e.body).unwrap()).collect();
@@ -208,6 +216,7 @@ async fn a_mixed_batch_stores_the_valid_and_refuses_each_invalid() {
 async fn a_refused_record_stays_on_the_device_and_does_not_block_the_queue() {
     let server = TestServer::spawn();
     let mut device = TestDevice::new(5);
+    server.enrol(&device).await;
     // An area the device may think exists but the server does not know.
     let mut bad = device.draft(0);
     bad.area_code = "99999".into();
@@ -231,6 +240,7 @@ async fn a_refused_record_stays_on_the_device_and_does_not_block_the_queue() {
 async fn the_server_killed_mid_sync_loses_and_doubles_nothing() {
     let mut server = TestServer::spawn();
     let mut device = TestDevice::new(6);
+    server.enrol(&device).await;
     device.record(3000);
     let client = device.client(&server.url, 25);
     let store = device.store.clone();
@@ -277,6 +287,13 @@ async fn a_device_killed_mid_sync_resumes_and_nothing_is_lost_or_doubled() {
                 "436",
             ])
             .args(["--data-dir", &data_dir, "--batch-size", "10", "--sync-timeout", "120"])
+            .args([
+                "--login",
+                doorstep_tests::ADMIN,
+                "--volunteer",
+                doorstep_tests::VOLUNTEER,
+            ])
+            .env("DOORSTEP_PASSWORD", doorstep_tests::ADMIN_PASSWORD)
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -323,6 +340,7 @@ async fn pull_pages_over_boundaries() {
     for n in [0, 1, LIMIT - 1, LIMIT, LIMIT + 1, 3 * LIMIT] {
         let server = TestServer::spawn();
         let mut device = TestDevice::new(7 + n as u64);
+        server.enrol(&device).await;
         device.record(n);
         let report = device.client(&server.url, 50).drain(&device.store, None).await;
         assert!(report.complete);
@@ -365,6 +383,7 @@ async fn pull_pages_over_boundaries() {
 async fn revisits_due_come_down_in_the_pull() {
     let server = TestServer::spawn();
     let mut device = TestDevice::new(8);
+    server.enrol(&device).await;
     let drafts = device.record(40);
     device.client(&server.url, 50).drain(&device.store, None).await;
     let (_, page) = server.get("/api/v1/sync/pull?area=42&limit=100").await;
@@ -388,6 +407,7 @@ async fn revisits_due_come_down_in_the_pull() {
 async fn clock_skew_is_detected_and_shown_not_used_for_order() {
     let server = TestServer::spawn();
     let mut device = TestDevice::new(9);
+    server.enrol(&device).await;
     let fast = chrono::Utc::now() + chrono::Duration::hours(2);
     let offset = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
     let draft = device.draft(0);
@@ -423,6 +443,7 @@ async fn clock_skew_is_detected_and_shown_not_used_for_order() {
     // warning reaches the device's store is tested in the device crate, where the clock of the
     // answer can be chosen.)
     let mut other = TestDevice::new(10);
+    server.enrol(&other).await;
     other.record(1);
     other.client(&server.url, 10).drain(&other.store, None).await;
     let warning = other
@@ -441,8 +462,7 @@ async fn coverage_kept_on_ingest_equals_a_full_count() {
     let server = TestServer::spawn();
     let data = tempfile::tempdir().unwrap();
     for visits in ["150", "80"] {
-        let (ok, out, err) = doorstep_tests::doorstep(&[
-            "simulate",
+        let (ok, out, err) = doorstep_tests::simulate(&[
             "--server",
             &server.url,
             "--devices",

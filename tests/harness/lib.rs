@@ -65,6 +65,24 @@ pub fn doorstep(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Runs `doorstep simulate` with the given arguments; the simulated devices enrol for
+/// [`VOLUNTEER`], with codes the admin issues. Returns (success, stdout, stderr).
+pub fn simulate(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(doorstep_bin())
+        .arg("simulate")
+        .args(args)
+        .args(["--login", ADMIN, "--volunteer", VOLUNTEER])
+        .env("DOORSTEP_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run doorstep simulate");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// A fresh database for one test: a SQLite file, or, when `DOORSTEP_TEST_PG` names a PostgreSQL
 /// server (`postgres://user@127.0.0.1:port/postgres`), a new database on it, dropped afterwards.
 /// The same tests run on both (`scripts/test.sh` runs them twice).
@@ -276,11 +294,24 @@ pub struct TestServer {
     child: Option<Child>,
     /// The admin session the helpers below use, made at the first request.
     token: tokio::sync::OnceCell<String>,
+    /// Device tokens by device id, for raw pushes and pulls.
+    devices: tokio::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// The device raw requests speak for when their body names none.
+    default_device: String,
 }
 
 /// Every test database has this admin account, for the whole Hà Tĩnh tree (code 42).
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "quản trị viên thử nghiệm";
+/// Every test database also has this volunteer, for the whole tree: test devices enrol for it.
+pub const VOLUNTEER: &str = "volunteer";
+pub const VOLUNTEER_PASSWORD: &str = "tình nguyện viên thử nghiệm";
+
+/// The accounts every test database starts with.
+fn create_base_accounts(db_url: &str) {
+    create_account(db_url, ADMIN, "admin", "42", ADMIN_PASSWORD);
+    create_account(db_url, VOLUNTEER, "volunteer", "42", VOLUNTEER_PASSWORD);
+}
 
 /// Runs `doorstep admin create-user` (the server must not be running on a SQLite file); returns
 /// (success, stdout, stderr).
@@ -330,13 +361,15 @@ impl TestServer {
     /// A server on the given database, with the Hà Tĩnh 2020 tree imported.
     pub fn spawn_with(db: TestDb) -> TestServer {
         import_areas(&db.url, &three_tier_file());
-        create_account(&db.url, ADMIN, "admin", "42", ADMIN_PASSWORD);
+        create_base_accounts(&db.url);
         let mut s = TestServer {
             url: String::new(),
             port: 0,
             db,
             child: None,
             token: Default::default(),
+            devices: Default::default(),
+            default_device: uuid::Uuid::now_v7().to_string(),
         };
         s.start(0);
         s
@@ -350,6 +383,8 @@ impl TestServer {
             db,
             child: None,
             token: Default::default(),
+            devices: Default::default(),
+            default_device: uuid::Uuid::now_v7().to_string(),
         };
         s.start(0);
         s
@@ -368,6 +403,8 @@ impl TestServer {
             db,
             child: None,
             token: Default::default(),
+            devices: Default::default(),
+            default_device: uuid::Uuid::now_v7().to_string(),
         };
         s.start(0);
         s
@@ -377,7 +414,7 @@ impl TestServer {
     pub fn prepare_stopped() -> TestServer {
         let db = TestDb::fresh();
         import_areas(&db.url, &three_tier_file());
-        create_account(&db.url, ADMIN, "admin", "42", ADMIN_PASSWORD);
+        create_base_accounts(&db.url);
         let port = free_port();
         TestServer {
             url: format!("http://127.0.0.1:{port}"),
@@ -385,6 +422,8 @@ impl TestServer {
             db,
             child: None,
             token: Default::default(),
+            devices: Default::default(),
+            default_device: uuid::Uuid::now_v7().to_string(),
         }
     }
 
@@ -464,10 +503,77 @@ impl TestServer {
             .clone()
     }
 
-    /// GET as the admin.
+    /// GET as the admin; sync paths as the harness device (enrolled for [`VOLUNTEER`]).
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let token = self.admin_token().await;
+        let token = if path.starts_with("/api/v1/sync/") {
+            self.device_token(&self.default_device.clone()).await
+        } else {
+            self.admin_token().await
+        };
         self.get_as(path, Some(&token)).await
+    }
+
+    /// POST JSON with a bearer token.
+    pub async fn post_as(&self, path: &str, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let resp = reqwest::Client::new()
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.expect("body");
+        (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// A one-time enrolment code for `volunteer`, issued by the admin.
+    pub async fn enrolment_code(&self, volunteer: &str) -> String {
+        let token = self.admin_token().await;
+        let (status, body) = self
+            .post_as(
+                "/api/v1/enrolments",
+                &token,
+                &serde_json::json!({"volunteer": volunteer}),
+            )
+            .await;
+        assert_eq!(status, 200, "enrolment code for {volunteer}: {body}");
+        body["code"].as_str().expect("code").to_string()
+    }
+
+    /// Enrols a test device for [`VOLUNTEER`], as a phone is enrolled before it goes out.
+    pub async fn enrol(&self, device: &TestDevice) {
+        self.enrol_for(device, VOLUNTEER).await;
+    }
+
+    /// Enrols a test device for the given volunteer.
+    pub async fn enrol_for(&self, device: &TestDevice, volunteer: &str) {
+        let code = self.enrolment_code(volunteer).await;
+        device
+            .client(&self.url, 100)
+            .enrol(&device.store, &code)
+            .await
+            .expect("enrol the test device");
+    }
+
+    /// The token of a device id (enrolled for [`VOLUNTEER`] on first use), for raw requests.
+    pub async fn device_token(&self, device_id: &str) -> String {
+        let mut devices = self.devices.lock().await;
+        if let Some(t) = devices.get(device_id) {
+            return t.clone();
+        }
+        let code = self.enrolment_code(VOLUNTEER).await;
+        let resp = reqwest::Client::new()
+            .post(format!("{}/api/v1/enrol", self.url))
+            .json(&serde_json::json!({"code": code, "device_id": device_id}))
+            .send()
+            .await
+            .expect("enrol");
+        assert_eq!(resp.status().as_u16(), 200, "enrol {device_id}");
+        let body: serde_json::Value = resp.json().await.expect("enrol body");
+        let token = body["device_token"].as_str().expect("device_token").to_string();
+        devices.insert(device_id.to_string(), token.clone());
+        token
     }
 
     /// GET with the given token, or none.
@@ -482,10 +588,23 @@ impl TestServer {
         (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
     }
 
+    /// POST, unauthenticated, except that a push without an authorization header carries the
+    /// token of the device its body names (enrolled on first use), or of a harness device.
     pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, serde_json::Value) {
+        let mut auth = None;
+        if path.starts_with("/api/v1/sync/") && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
+            let zstd = headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("content-encoding") && v.eq_ignore_ascii_case("zstd"));
+            let device = named_device(&body, zstd).unwrap_or_else(|| self.default_device.clone());
+            auth = Some(self.device_token(&device).await);
+        }
         let mut req = reqwest::Client::new().post(format!("{}{path}", self.url)).body(body);
         for (k, v) in headers {
             req = req.header(*k, *v);
+        }
+        if let Some(token) = auth {
+            req = req.bearer_auth(token);
         }
         let resp = req.send().await.expect("POST");
         let status = resp.status().as_u16();
@@ -513,6 +632,20 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The device a raw push body names, if it can be read.
+fn named_device(body: &[u8], zstd: bool) -> Option<String> {
+    let plain;
+    let bytes = if zstd {
+        plain = zstd::bulk::decompress(body, 64 << 20).ok()?;
+        &plain[..]
+    } else {
+        body
+    };
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let id = v.get("device_id")?.as_str()?;
+    uuid::Uuid::parse_str(id).ok().map(|u| u.to_string())
 }
 
 pub fn import_areas(db_url: &str, file: &Path) {

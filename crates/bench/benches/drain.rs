@@ -18,14 +18,35 @@ fn main() {
     let n = env_usize("BENCH_VISITS", 100_000);
     let batch = env_usize("BENCH_BATCH", SyncConfig::default().batch_size);
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut store = DeviceStore::open(&dir.path().join("device.db")).expect("device store");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = Arc::new(Mutex::new(
+        DeviceStore::open(&dir.path().join("device.db")).expect("device store"),
+    ));
+    // The phone is enrolled before it records, as in the field.
+    let (url, server) = rt.block_on(start_server(&dir.path().join("server.db")));
+    let client = SyncClient::new(SyncConfig {
+        server: url,
+        batch_size: batch,
+        max_backoff: Duration::from_millis(100),
+        ..SyncConfig::default()
+    })
+    .expect("client");
+    rt.block_on(async {
+        let code = doorstep_bench::enrolment_code(server.as_ref()).await;
+        client.enrol(&store, &code).await.expect("enrol");
+    });
+    let mut guard = store.lock().expect("lock");
+    let store_ref = &mut *guard;
     let mut rng = StdRng::seed_from_u64(11);
     let offset = FixedOffset::east_opt(7 * 3600).expect("offset");
     let start = Instant::now();
     for i in 0..n {
         let area = COMMUNES[i % COMMUNES.len()];
         let draft = doorstep::generate::visit(&mut rng, None, area, doorstep::generate::base_point(area, None));
-        store
+        store_ref
             .record_visit(&draft, Utc::now().with_timezone(&offset))
             .expect("record");
     }
@@ -38,29 +59,17 @@ fn main() {
         device_now: Utc::now(),
         server_now: None,
     };
-    let visits: Vec<Visit> = store
+    let visits: Vec<Visit> = store_ref
         .next_batch(n)
         .expect("queue")
         .iter()
         .map(|e| Visit::parse(&serde_json::from_str::<VisitInput>(&e.body).expect("json"), &ctx).expect("valid"))
         .collect();
     assert_eq!(visits.len(), n);
-    let raw_s = raw_insert(dir.path(), &[(store.device_id(), visits)]);
+    let raw_s = raw_insert(dir.path(), &[(store_ref.device_id(), visits)]);
+    drop(guard);
 
-    let store = Arc::new(Mutex::new(store));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     let (drain_s, report) = rt.block_on(async {
-        let (url, server) = start_server(&dir.path().join("server.db")).await;
-        let client = SyncClient::new(SyncConfig {
-            server: url,
-            batch_size: batch,
-            max_backoff: Duration::from_millis(100),
-            ..SyncConfig::default()
-        })
-        .expect("client");
         let start = Instant::now();
         let report = client.drain(&store, None).await;
         let elapsed = start.elapsed().as_secs_f64();

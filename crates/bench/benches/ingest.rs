@@ -7,7 +7,9 @@
 use std::time::Instant;
 
 use chrono::Utc;
-use doorstep_bench::{env_usize, machine, make_visits, pg_fresh_db, raw_insert, raw_insert_pg, start_server_on};
+use doorstep_bench::{
+    device_token, env_usize, machine, make_visits, pg_fresh_db, raw_insert, raw_insert_pg, start_server_on,
+};
 use doorstep_domain::Visit;
 
 fn main() {
@@ -21,7 +23,7 @@ fn main() {
 
     // Bodies as a device sends them: zstd-compressed JSON, one device per batch.
     let sent_at = Utc::now().to_rfc3339();
-    let mut bodies: Vec<Vec<Vec<u8>>> = vec![Vec::new(); connections];
+    let mut bodies: Vec<Vec<Body>> = vec![Vec::new(); connections];
     for (i, (device, visits)) in data.iter().enumerate() {
         for chunk in visits.chunks(batch) {
             let records: Vec<String> = chunk.iter().map(Visit::canonical_json).collect();
@@ -30,7 +32,7 @@ fn main() {
                 records.join(",")
             );
             // As the device does: one frame that declares its size.
-            bodies[i % connections].push(zstd::bulk::compress(json.as_bytes(), 3).expect("zstd"));
+            bodies[i % connections].push((*device, zstd::bulk::compress(json.as_bytes(), 3).expect("zstd")));
         }
     }
 
@@ -91,29 +93,41 @@ fn main() {
     println!("ratio: {:.1} % of raw (target >= 60 %)", 100.0 * server_rate / raw_rate);
 }
 
+/// A push body and the device that sends it.
+type Body = (uuid::Uuid, Vec<u8>);
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
 /// Pushes every body through the real endpoint, one task per connection; returns the seconds.
-async fn server_run(dir: &std::path::Path, bodies: Vec<Vec<Vec<u8>>>, n: usize) -> f64 {
+async fn server_run(dir: &std::path::Path, bodies: Vec<Vec<Body>>, n: usize) -> f64 {
     server_run_on(&format!("sqlite:{}", dir.join("server.db").display()), bodies, n).await
 }
 
-async fn server_run_on(db_url: &str, bodies: Vec<Vec<Vec<u8>>>, n: usize) -> f64 {
+async fn server_run_on(db_url: &str, bodies: Vec<Vec<Body>>, n: usize) -> f64 {
     let (url, store) = start_server_on(db_url).await;
+    // Every device enrolled first, as phones are before they go out; not timed.
+    let mut tokens = std::collections::HashMap::new();
+    for (device, _) in bodies.iter().flatten() {
+        if !tokens.contains_key(device) {
+            tokens.insert(*device, device_token(&url, store.as_ref(), *device).await);
+        }
+    }
+    let tokens = std::sync::Arc::new(tokens);
     let client = reqwest::Client::new();
     let start = Instant::now();
     let tasks: Vec<_> = bodies
         .into_iter()
         .map(|bodies| {
-            let (client, url) = (client.clone(), url.clone());
+            let (client, url, tokens) = (client.clone(), url.clone(), tokens.clone());
             tokio::spawn(async move {
                 let mut stored = 0;
-                for body in bodies {
+                for (device, body) in bodies {
                     let resp = client
                         .post(format!("{url}/api/v1/sync/push"))
+                        .bearer_auth(&tokens[&device])
                         .header("content-type", "application/json")
                         .header("content-encoding", "zstd")
                         .body(body)

@@ -114,6 +114,9 @@ fn batch(rng: &mut StdRng, communes: &[String], campaign: &Campaign) -> IngestBa
         clock_skew_ms: 0,
         lang: Lang::Vi,
         records,
+        // Loaded straight into the store, as a migration would: no sender to compare with.
+        volunteer_id: None,
+        scope: Vec::new(),
     }
 }
 

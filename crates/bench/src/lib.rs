@@ -34,6 +34,56 @@ pub async fn start_server_on(db_url: &str) -> (String, Arc<dyn Store>) {
     (url, store)
 }
 
+/// The volunteer the benchmarks' devices enrol for (the whole province), and the id its
+/// generated visits carry: so no visit is flagged, as in the field.
+const BENCH_VOLUNTEER: &str = "bench.volunteer";
+pub const BENCH_VOLUNTEER_ID: uuid::Uuid = uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0b3c);
+
+/// A fresh one-time enrolment code for the benchmarks' volunteer, made straight in the store as
+/// `doorstep admin enrol-code` does.
+pub async fn enrolment_code(store: &dyn Store) -> String {
+    let user = match store.user_by_username(BENCH_VOLUNTEER).await.expect("user") {
+        Some(u) => u.id,
+        None => {
+            let id = BENCH_VOLUNTEER_ID;
+            store
+                .create_user(doorstep_server::store::NewUser {
+                    id,
+                    username: doorstep_domain::account::Username::parse("username", BENCH_VOLUNTEER).expect("name"),
+                    password_hash: doorstep_server::auth::hash_password(&uuid::Uuid::now_v7().to_string())
+                        .expect("hash"),
+                    role: doorstep_domain::account::Role::Volunteer,
+                    area_code: doorstep_domain::values::AreaCode::parse("area", "42").expect("area"),
+                })
+                .await
+                .expect("create the bench volunteer");
+            id
+        }
+    };
+    let (code, hash) = doorstep_server::auth::new_enrolment_code();
+    let now = chrono::Utc::now().timestamp_millis();
+    store
+        .create_enrolment(hash, user, "bench", now, now + 3_600_000)
+        .await
+        .expect("enrolment code");
+    code
+}
+
+/// Enrols a device id over HTTP, as a phone does; returns its token.
+pub async fn device_token(url: &str, store: &dyn Store, device_id: uuid::Uuid) -> String {
+    let code = enrolment_code(store).await;
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/api/v1/enrol"))
+        .json(&serde_json::json!({"code": code, "device_id": device_id.to_string()}))
+        .send()
+        .await
+        .expect("enrol")
+        .json()
+        .await
+        .expect("enrol answer");
+    body["device_token"].as_str().expect("device_token").to_string()
+}
+
 /// One line about the machine, printed with every figure.
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -78,7 +128,7 @@ pub fn make_visits(n: usize, devices: usize) -> Vec<(uuid::Uuid, Vec<Visit>)> {
     (0..devices)
         .map(|_| {
             let device = uuid::Uuid::now_v7();
-            let volunteer = uuid::Uuid::now_v7();
+            let volunteer = BENCH_VOLUNTEER_ID;
             let visits = (0..n / devices)
                 .map(|i| {
                     let area = COMMUNES[i % COMMUNES.len()];

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use doorstep::{demo, simulate};
 use doorstep_domain::Campaign;
+use doorstep_server::manage::Actor;
 use doorstep_server::{AppState, Limits};
 
 #[derive(Parser)]
@@ -81,6 +82,28 @@ enum AdminCommand {
         /// Also write the code as a QR image (SVG) to this file.
         #[arg(long)]
         qr: Option<PathBuf>,
+    },
+    /// Create a team over an area, led by a team leader whose own area holds it.
+    CreateTeam {
+        #[arg(long)]
+        name: String,
+        /// The team's area (a GSO code).
+        #[arg(long)]
+        area: String,
+        /// The leader's username.
+        #[arg(long)]
+        leader: String,
+    },
+    /// Put a volunteer in a team and assign them an area inside the team's. From then on the
+    /// volunteer reads only their assigned areas, and visits outside them are flagged.
+    Assign {
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        volunteer: String,
+        /// The assigned area (a GSO code).
+        #[arg(long)]
+        area: String,
     },
     /// Revoke a lost phone: its token opens nothing any more; what it synced stays.
     RevokeDevice {
@@ -308,6 +331,27 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 })
                 .await?;
             println!("{}", serde_json::json!({"revoked": id.to_string()}));
+        }
+        AdminCommand::CreateTeam { name, area, leader } => {
+            let request = doorstep_domain::protocol::NewTeamRequest {
+                name,
+                area_code: area,
+                leader: Some(leader),
+            };
+            let team = doorstep_server::manage::create_team(store.as_ref(), Actor::Cli, &request).await?;
+            println!("{}", serde_json::to_string(&team)?);
+        }
+        AdminCommand::Assign { team, volunteer, area } => {
+            let request = doorstep_domain::protocol::AssignmentRequest {
+                team,
+                volunteer,
+                area_code: area,
+            };
+            doorstep_server::manage::assign(store.as_ref(), Actor::Cli, &request).await?;
+            println!(
+                "{}",
+                serde_json::json!({"assigned": request.volunteer, "area": request.area_code, "team": request.team})
+            );
         }
         AdminCommand::Audit { limit } => {
             for entry in store.audit_log(limit).await? {

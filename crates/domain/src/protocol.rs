@@ -321,3 +321,71 @@ pub struct DeviceDto {
     pub device_id: String,
     pub volunteer: UserDto,
 }
+
+/// One visit as a leader reads it (`GET /api/v1/visits`, `GET /api/v1/visits/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VisitDto {
+    /// The server's receive number: the paging cursor of the list.
+    pub server_seq: i64,
+    pub id: String,
+    pub revision: i64,
+    pub household_id: String,
+    pub area_code: String,
+    pub volunteer_id: String,
+    pub device_id: String,
+    /// RFC 3339 with the phone's UTC offset.
+    pub visited_at: String,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub people: i64,
+    pub smartphones: i64,
+    pub already_installed: i64,
+    pub installed_now: i64,
+    pub leaflet_given: bool,
+    pub location_source: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub accuracy_m: Option<f64>,
+    pub notes: Option<String>,
+    pub received_at: String,
+    /// Why a leader should look: `outside_assignment`, `other_volunteer`. Empty for most.
+    pub flags: Vec<String>,
+}
+
+/// A team as its leader sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TeamDto {
+    pub name: String,
+    pub area_code: String,
+    pub leader: String,
+    pub members: Vec<TeamMemberDto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TeamMemberDto {
+    pub username: String,
+    /// The areas assigned to the volunteer, in code order.
+    pub areas: Vec<String>,
+}
+
+/// `POST /api/v1/teams`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewTeamRequest {
+    pub name: String,
+    pub area_code: String,
+    /// The leader's username; a leader creating a team leads it, and may leave this out.
+    pub leader: Option<String>,
+}
+
+/// `POST /api/v1/assignments`: puts a volunteer in a team and assigns an area.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AssignmentRequest {
+    pub team: String,
+    pub volunteer: String,
+    pub area_code: String,
+}

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use utoipa::OpenApi;
 
-use crate::store::{Incoming, IngestBatch, Store, StoreError};
+use crate::store::{Incoming, IngestBatch, SessionUser, Store, StoreError};
 
 /// Limits that protect the server from a client, careless or hostile.
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ impl ApiError {
         }
     }
 
-    fn field(status: StatusCode, e: &FieldError, lang: Lang) -> ApiError {
+    pub(crate) fn field(status: StatusCode, e: &FieldError, lang: Lang) -> ApiError {
         ApiError {
             status,
             body: Box::new(ErrorBody::from_field_error(e, lang)),
@@ -152,6 +152,19 @@ impl ApiError {
     pub(crate) fn storage(e: StoreError, lang: Lang) -> ApiError {
         ApiError::store(e, lang)
     }
+
+    pub(crate) fn with_messages(
+        status: StatusCode,
+        code: &str,
+        field: Option<&str>,
+        messages: Messages,
+        lang: Lang,
+    ) -> ApiError {
+        ApiError {
+            status,
+            body: Box::new(ErrorBody::new(code, field, messages, lang)),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -186,6 +199,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/enrol", post(enrol))
         .route("/api/v1/devices/me", get(device_me))
         .route("/api/v1/devices/{id}/revoke", post(revoke_device))
+        .route(
+            "/api/v1/teams",
+            post(crate::manage::post_team).get(crate::manage::get_teams),
+        )
+        .route("/api/v1/assignments", post(crate::manage::post_assignment))
+        .route("/api/v1/visits", get(crate::manage::list_visits))
+        .route("/api/v1/visits/{id}", get(crate::manage::get_visit))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -236,7 +256,27 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         title = "Doorstep",
         description = "Door-to-door campaign visits: sync, coverage and areas."
     ),
-    paths(healthz, push, pull, coverage, areas, campaign, login, logout, me, audit, issue_enrolment, enrol, device_me, revoke_device),
+    paths(
+        healthz,
+        push,
+        pull,
+        coverage,
+        areas,
+        campaign,
+        login,
+        logout,
+        me,
+        audit,
+        issue_enrolment,
+        enrol,
+        device_me,
+        revoke_device,
+        crate::manage::post_team,
+        crate::manage::get_teams,
+        crate::manage::post_assignment,
+        crate::manage::list_visits,
+        crate::manage::get_visit
+    ),
     modifiers(&BearerAuth),
     components(schemas(
         PushRequest,
@@ -256,7 +296,12 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         EnrolmentCode,
         EnrolRequest,
         EnrolResponse,
-        DeviceDto
+        DeviceDto,
+        doorstep_domain::protocol::VisitDto,
+        doorstep_domain::protocol::TeamDto,
+        doorstep_domain::protocol::TeamMemberDto,
+        doorstep_domain::protocol::NewTeamRequest,
+        doorstep_domain::protocol::AssignmentRequest
     ))
 )]
 pub struct ApiDoc;
@@ -466,8 +511,8 @@ fn malformed_json_plain(lang: Lang) -> ApiError {
 fn decode_push(
     headers: &HeaderMap,
     body: &[u8],
-    limits: &Limits,
-    campaign: &Campaign,
+    (limits, campaign): (&Limits, &Campaign),
+    sender: &crate::store::DeviceCaller,
     now: DateTime<Utc>,
     lang: Lang,
 ) -> Result<IngestBatch, ApiError> {
@@ -495,6 +540,15 @@ fn decode_push(
     };
     let device_id =
         Id::parse("device_id", &envelope.device_id).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+    if device_id.uuid() != sender.device_id {
+        // A token speaks for one phone only; the batch is not read further.
+        return Err(forbidden(
+            "wrong_device",
+            "Lô này ghi mã thiết bị khác với thiết bị đã đăng ký; hãy đăng ký lại điện thoại.",
+            "This batch names another device than the one enrolled; enrol the phone again.",
+            lang,
+        ));
+    }
     let sent_at = DateTime::parse_from_rfc3339(envelope.sent_at.trim()).map_err(|_| {
         ApiError::field(
             StatusCode::BAD_REQUEST,
@@ -580,10 +634,13 @@ fn decode_push(
         clock_skew_ms: (device_now - now).num_milliseconds(),
         lang,
         records,
+        volunteer_id: Some(sender.volunteer.user_id),
+        scope: Vec::new(),
     })
 }
 
-/// Push a batch of visit records. Each record gets a receipt, sent only after the transaction
+/// Push a batch of visit records, with the device token of the phone that recorded them. A visit
+/// outside its volunteer's assignment is stored and flagged for the leader. Each record gets a receipt, sent only after the transaction
 /// holding the batch has committed: `stored`, `duplicate` (held already, same content) or
 /// `rejected` with the reason. Answers 200 when none was rejected, 422 when some were (the body
 /// still has every receipt, and the first refusal as `error`).
@@ -597,14 +654,27 @@ fn decode_push(
         (status = 400, description = "The batch could not be read", body = ErrorResponse),
         (status = 413, description = "Too large, before or after decompression", body = ErrorResponse),
         (status = 415, description = "Not JSON, or an unknown encoding", body = ErrorResponse),
+        (status = 401, description = "No device token, or an unknown one", body = ErrorResponse),
+        (status = 403, description = "The device was revoked, or the batch names another device", body = ErrorResponse),
         (status = 503, description = "Storage unavailable; send again later", body = ErrorResponse),
-    )
+    ),
+    security(("bearer" = []))
 )]
-async fn push(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+async fn push(
+    State(st): State<AppState>,
+    crate::auth::Device(sender): crate::auth::Device,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let lang = lang_of(&headers);
     let body = match body {
         Ok(b) => b,
         Err(e) => return body_rejection(e, &st.limits, lang).into_response(),
+    };
+    // Read before decoding, so the flags are decided against the assignments of this moment.
+    let scope = match crate::auth::scope_paths(st.store.as_ref(), &sender.volunteer).await {
+        Ok(s) => s,
+        Err(e) => return ApiError::store(e, lang).into_response(),
     };
     let now = Utc::now();
     let (limits, campaign) = (st.limits.clone(), st.campaign.clone());
@@ -613,11 +683,11 @@ async fn push(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes
     };
     let decoded = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        decode_push(&headers, &body, &limits, &campaign, now, lang)
+        decode_push(&headers, &body, (&limits, &campaign), &sender, now, lang)
     })
     .await;
     let batch = match decoded {
-        Ok(Ok(batch)) => batch,
+        Ok(Ok(batch)) => IngestBatch { scope, ..batch },
         Ok(Err(e)) => return e.into_response(),
         Err(e) => return ApiError::store(StoreError::Task(e.to_string()), lang).into_response(),
     };
@@ -653,7 +723,7 @@ async fn push(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes
     (status, Json(response)).into_response()
 }
 
-fn query_error(e: QueryRejection, lang: Lang) -> ApiError {
+pub(crate) fn query_error(e: QueryRejection, lang: Lang) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "bad_query",
@@ -664,7 +734,7 @@ fn query_error(e: QueryRejection, lang: Lang) -> ApiError {
     )
 }
 
-fn unknown_area(code: &AreaCode, lang: Lang) -> ApiError {
+pub(crate) fn unknown_area(code: &AreaCode, lang: Lang) -> ApiError {
     ApiError::field(
         StatusCode::NOT_FOUND,
         &FieldError::new(
@@ -695,16 +765,21 @@ pub struct PullQuery {
         (status = 200, body = PullResponse),
         (status = 400, body = ErrorResponse),
         (status = 404, description = "Unknown area", body = ErrorResponse),
-    )
+        (status = 401, description = "No device token, or an unknown one", body = ErrorResponse),
+        (status = 403, description = "Revoked, or the area is outside the volunteer's", body = ErrorResponse),
+    ),
+    security(("bearer" = []))
 )]
 async fn pull(
     State(st): State<AppState>,
+    crate::auth::Device(device): crate::auth::Device,
     headers: HeaderMap,
     q: Result<Query<PullQuery>, QueryRejection>,
 ) -> Result<Json<PullResponse>, ApiError> {
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let area = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+    in_scope(&st, &device.volunteer, &area, lang).await?;
     let cursor = q.cursor.unwrap_or(0).max(0);
     let limit = q.limit.unwrap_or(1000).clamp(1, st.limits.max_pull_limit);
     match st.store.pull(&area, cursor, limit, &st.campaign).await {
@@ -738,7 +813,7 @@ async fn coverage(
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let area = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
-    in_scope(&st, &caller, &area, lang).await?;
+    in_scope(&st, &caller.0, &area, lang).await?;
     match st.store.coverage(&area).await {
         Ok(Some(c)) => Ok(Json(c)),
         Ok(None) => Err(unknown_area(&area, lang)),
@@ -771,7 +846,7 @@ async fn areas(
     // Without a parent: the top of what this account may see, which is its own area.
     let parent = q.parent.unwrap_or_else(|| caller.0.area_code.clone());
     let parent = AreaCode::parse("parent", &parent).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
-    in_scope(&st, &caller, &parent, lang).await?;
+    in_scope(&st, &caller.0, &parent, lang).await?;
     st.store
         .child_areas(Some(&parent))
         .await
@@ -779,8 +854,8 @@ async fn areas(
         .map_err(|e| ApiError::store(e, lang))
 }
 
-/// The one check of area scope: 404 for an unknown area, 403 for one outside the caller's subtree.
-async fn in_scope(st: &AppState, caller: &crate::auth::Caller, area: &AreaCode, lang: Lang) -> Result<(), ApiError> {
+/// The one check of area scope: 404 for an unknown area, 403 for one outside the user's scope.
+pub(crate) async fn in_scope(st: &AppState, user: &SessionUser, area: &AreaCode, lang: Lang) -> Result<(), ApiError> {
     let Some(path) = st
         .store
         .area_path(area.as_str())
@@ -789,7 +864,10 @@ async fn in_scope(st: &AppState, caller: &crate::auth::Caller, area: &AreaCode, 
     else {
         return Err(unknown_area(area, lang));
     };
-    if caller.may_see(st, &path).await.map_err(|e| ApiError::store(e, lang))? {
+    if crate::auth::may_see(st.store.as_ref(), user, &path)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?
+    {
         Ok(())
     } else {
         Err(ApiError::out_of_scope(lang))
@@ -1008,7 +1086,7 @@ async fn audit(
 /// How long an enrolment code may wait to be used.
 const ENROLMENT_TTL_HOURS: i64 = 24;
 
-fn forbidden(code: &str, vi: &str, en: &str, lang: Lang) -> ApiError {
+pub(crate) fn forbidden(code: &str, vi: &str, en: &str, lang: Lang) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, code, None, vi.into(), en.into(), lang)
 }
 
@@ -1071,7 +1149,7 @@ async fn issue_enrolment(
     };
     let area =
         AreaCode::parse("area", &volunteer.area_code).map_err(|e| ApiError::field(StatusCode::CONFLICT, &e, lang))?;
-    in_scope(&st, &caller, &area, lang).await?;
+    in_scope(&st, &caller.0, &area, lang).await?;
     let (code, hash) = crate::auth::new_enrolment_code();
     let now = Utc::now();
     let expires = now + chrono::Duration::hours(ENROLMENT_TTL_HOURS);
@@ -1239,7 +1317,7 @@ async fn revoke_device(
         .map_err(|e| ApiError::store(e, lang))?
         .ok_or_else(no_such)?;
     let area = AreaCode::parse("area", &area).map_err(|_| no_such())?;
-    if in_scope(&st, &caller, &area, lang).await.is_err() {
+    if in_scope(&st, &caller.0, &area, lang).await.is_err() {
         return Err(no_such());
     }
     let revoked = st

@@ -89,15 +89,25 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-impl Caller {
-    /// Whether the area whose path is `area_path` lies in the caller's subtree. Every read of
-    /// area data asks this, with the path from the store, never from the request.
-    pub async fn may_see(&self, state: &AppState, area_path: &str) -> Result<bool, StoreError> {
-        let Some(own) = state.store.area_path(&self.0.area_code).await? else {
-            return Ok(false);
-        };
-        Ok(area_path.starts_with(&own))
+/// The roots of the area subtrees a user may read: the account's area, or, for a volunteer with
+/// assignments, the assigned areas. The one definition of scope; every endpoint that reads or
+/// writes area data asks [`may_see`], with paths from the store, never from the request.
+pub async fn scope_paths(store: &dyn crate::store::Store, user: &SessionUser) -> Result<Vec<String>, StoreError> {
+    if user.role == doorstep_domain::account::Role::Volunteer {
+        let assigned = store.assigned_paths(user.user_id).await?;
+        if !assigned.is_empty() {
+            return Ok(assigned);
+        }
     }
+    Ok(store.area_path(&user.area_code).await?.into_iter().collect())
+}
+
+/// Whether the area whose path is `area_path` lies in the user's scope.
+pub async fn may_see(store: &dyn crate::store::Store, user: &SessionUser, area_path: &str) -> Result<bool, StoreError> {
+    Ok(scope_paths(store, user)
+        .await?
+        .iter()
+        .any(|root| area_path.starts_with(root.as_str())))
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! Doorstep's server: the HTTP API over a [`store::Store`].
 //!
 //! - [`api`]: routes, request decoding, limits, the OpenAPI document.
+//! - [`manage`]: teams, assignments, and the leader's reading of visits.
 //! - [`store`]: the storage trait every database implements.
 //! - [`sqlite`]: the SQLite implementation (the default; a province fits with room to spare).
 //! - [`postgres`]: the PostgreSQL implementation (the nation; several servers on one database).
 
 pub mod api;
 pub mod auth;
+pub mod manage;
 pub mod migrate;
 pub mod postgres;
 pub mod sqlite;

@@ -256,6 +256,42 @@ const TABLES: &[Table] = &[
         ],
         overriding: true,
     },
+    Table {
+        name: "teams",
+        key: "id",
+        columns: &[
+            ("id", Kind::Uuid),
+            ("name", Kind::Text),
+            ("area_code", Kind::Text),
+            ("leader_id", Kind::Uuid),
+            ("created_at_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
+    Table {
+        name: "team_members",
+        key: "team_id, user_id",
+        columns: &[("team_id", Kind::Uuid), ("user_id", Kind::Uuid)],
+        overriding: false,
+    },
+    Table {
+        name: "assignments",
+        key: "user_id, area_code",
+        columns: &[
+            ("user_id", Kind::Uuid),
+            ("area_code", Kind::Text),
+            ("team_id", Kind::Uuid),
+            ("assigned_by", Kind::Text),
+            ("assigned_at_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
+    Table {
+        name: "visit_flags",
+        key: "server_seq",
+        columns: &[("server_seq", Kind::Int), ("flags", Kind::Text)],
+        overriding: false,
+    },
 ];
 
 fn read_sqlite(row: &rusqlite::Row<'_>, i: usize, kind: Kind) -> Result<Val, StoreError> {

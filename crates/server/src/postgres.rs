@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use doorstep_domain::area::AreaRecord;
 use doorstep_domain::error::{ErrorKind, FieldError};
-use doorstep_domain::protocol::{AreaDto, Coverage, HouseholdDto, PullResponse, Receipt, ReceiptStatus};
+use doorstep_domain::protocol::{
+    AreaDto, Coverage, HouseholdDto, PullResponse, Receipt, ReceiptStatus, TeamDto, VisitDto,
+};
 use doorstep_domain::values::AreaCode;
 use doorstep_domain::{Campaign, Visit};
 use tokio_postgres::NoTls;
@@ -20,8 +22,9 @@ use uuid::Uuid;
 
 use crate::store::{
     AREA_STATS_TABLE, AuditEntry, AuditRecord, DeviceCaller, Figures, HeldArea, ImportSummary, Incoming, IngestBatch,
-    NewHousehold, NewUser, STATS_RECOMPUTE, SessionUser, StatDeltas, Store, StoreCounts, StoreError, UserRecord,
-    compute_paths, coverage_from_stats, not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range,
+    NewAssignment, NewHousehold, NewTeam, NewUser, STATS_RECOMPUTE, SessionUser, StatDeltas, Store, StoreCounts,
+    StoreError, TeamRecord, TeamRow, UserRecord, VISIT_COLUMNS, VisitQuery, compute_paths, coverage_from_stats,
+    not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto, visit_flags,
 };
 
 /// Versioned migrations: step N brings the schema from version N to N+1. Never edit a shipped step.
@@ -105,6 +108,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::ACCOUNTS_TABLES_PG],
     // Enrolment codes and device tokens, as hashes.
     &[crate::store::DEVICE_TABLES_PG],
+    // Teams, assignments, flagged visits.
+    &[crate::store::TEAM_TABLES_PG],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -344,12 +349,12 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
         .into_iter()
         .collect();
     let tx = client.transaction().await.map_err(db)?;
-    let known: HashSet<String> = tx
-        .query("SELECT code FROM areas WHERE code = ANY($1)", &[&codes])
+    let known: HashMap<String, String> = tx
+        .query("SELECT code, path FROM areas WHERE code = ANY($1)", &[&codes])
         .await
         .map_err(db)?
         .iter()
-        .map(|r| r.get(0))
+        .map(|r| (r.get(0), r.get(1)))
         .collect();
 
     let mut candidates: Vec<(usize, &Visit, &[u8; 32], &String)> = Vec::new();
@@ -358,7 +363,7 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
             Incoming::Invalid { id, revision, error } => {
                 receipts[index] = Some(rejected(index, id.clone(), *revision, error, batch.lang));
             }
-            Incoming::Valid { visit, id, .. } if !known.contains(visit.area_code.as_str()) => {
+            Incoming::Valid { visit, id, .. } if !known.contains_key(visit.area_code.as_str()) => {
                 let e = FieldError::new(
                     "area_code",
                     ErrorKind::UnknownArea {
@@ -431,6 +436,22 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
             let found = held.get(&key).map(|(seq, h)| (*seq, h.as_slice()));
             not_inserted_receipt(*index, id, revision, found, hash, batch.lang)
         });
+    }
+
+    let (flag_seqs, flags): (Vec<i64>, Vec<String>) = stored
+        .iter()
+        .filter_map(|(seq, v)| {
+            let path = known.get(v.area_code.as_str())?;
+            visit_flags(batch, v, path).map(|f| (*seq, f))
+        })
+        .unzip();
+    if !flag_seqs.is_empty() {
+        tx.execute(
+            "INSERT INTO visit_flags (server_seq, flags) SELECT * FROM UNNEST($1::int8[], $2::text[])",
+            &[&flag_seqs, &flags],
+        )
+        .await
+        .map_err(db)?;
     }
 
     if !stored.is_empty() {
@@ -1155,4 +1176,164 @@ impl Store for PgStore {
             .await
             .map_err(db)
     }
+
+    async fn create_team(&self, team: NewTeam) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "INSERT INTO teams (id, name, area_code, leader_id, created_at_ms) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (name) DO NOTHING",
+                &[
+                    &team.id,
+                    &team.name,
+                    &team.area_code.as_str(),
+                    &team.leader_id,
+                    &team.created_ms,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!("the team name {} is taken", team.name)));
+        }
+        Ok(())
+    }
+
+    async fn team_by_name(&self, name: &str) -> Result<Option<TeamRecord>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt(
+                "SELECT id, name, area_code, leader_id FROM teams WHERE name = $1",
+                &[&name],
+            )
+            .await
+            .map_err(db)?
+            .map(|r| TeamRecord {
+                id: r.get(0),
+                name: r.get(1),
+                area_code: r.get(2),
+                leader_id: r.get(3),
+            }))
+    }
+
+    async fn assign(&self, a: NewAssignment) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        tx.execute(
+            "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&a.team_id, &a.user_id],
+        )
+        .await
+        .map_err(db)?;
+        tx.execute(
+            "INSERT INTO assignments (user_id, area_code, team_id, assigned_by, assigned_at_ms)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            &[&a.user_id, &a.area_code.as_str(), &a.team_id, &a.assigned_by, &a.at_ms],
+        )
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn assigned_paths(&self, user_id: Uuid) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query(
+                "SELECT a.path FROM assignments s JOIN areas a ON a.code = s.area_code WHERE s.user_id = $1",
+                &[&user_id],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    async fn teams(&self, lo: &str, hi: &str) -> Result<Vec<TeamDto>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT t.name, t.area_code, l.username, u.username, s.area_code
+                 FROM teams t JOIN areas a ON a.code = t.area_code JOIN users l ON l.id = t.leader_id
+                 LEFT JOIN team_members m ON m.team_id = t.id LEFT JOIN users u ON u.id = m.user_id
+                 LEFT JOIN assignments s ON s.user_id = m.user_id AND s.team_id = t.id
+                 WHERE a.path >= $1 AND a.path < $2
+                 ORDER BY t.name, u.username, s.area_code",
+                &[&lo, &hi],
+            )
+            .await
+            .map_err(db)?;
+        Ok(crate::store::group_teams(
+            rows.iter()
+                .map(|r| TeamRow {
+                    team: r.get(0),
+                    area_code: r.get(1),
+                    leader: r.get(2),
+                    member: r.get(3),
+                    assigned: r.get(4),
+                })
+                .collect(),
+        ))
+    }
+
+    async fn visit_by_id(&self, id: Uuid) -> Result<Option<(VisitDto, String)>, StoreError> {
+        let client = self.client().await?;
+        let sql = format!(
+            "SELECT {VISIT_COLUMNS}, a.path FROM visits v JOIN areas a ON a.code = v.area_code
+             LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
+             WHERE v.id = $1 ORDER BY v.revision DESC LIMIT 1"
+        );
+        Ok(client
+            .query_opt(&sql, &[&id])
+            .await
+            .map_err(db)?
+            .map(|r| (pg_visit_row(&r), r.get(23))))
+    }
+
+    async fn visits(&self, q: VisitQuery) -> Result<Vec<VisitDto>, StoreError> {
+        let client = self.client().await?;
+        let sql = if q.flagged_only {
+            format!(
+                "SELECT {VISIT_COLUMNS} FROM visit_flags f JOIN visits v ON v.server_seq = f.server_seq
+                 JOIN areas a ON a.code = v.area_code
+                 WHERE a.path >= $1 AND a.path < $2 AND f.server_seq > $3 ORDER BY f.server_seq LIMIT $4"
+            )
+        } else {
+            format!(
+                "SELECT {VISIT_COLUMNS} FROM visits v JOIN areas a ON a.code = v.area_code
+                 LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
+                 WHERE a.path >= $1 AND a.path < $2 AND v.server_seq > $3 ORDER BY v.server_seq LIMIT $4"
+            )
+        };
+        Ok(client
+            .query(&sql, &[&q.lo, &q.hi, &q.after_seq, &i64::from(q.limit)])
+            .await
+            .map_err(db)?
+            .iter()
+            .map(pg_visit_row)
+            .collect())
+    }
+}
+
+/// A row of [`VISIT_COLUMNS`].
+fn pg_visit_row(r: &tokio_postgres::Row) -> VisitDto {
+    visit_dto(
+        r.get(0),
+        r.get(1),
+        r.get(2),
+        r.get(3),
+        r.get(4),
+        r.get(5),
+        r.get(6),
+        r.get(7),
+        r.get(8),
+        r.get(9),
+        r.get(10),
+        [r.get(11), r.get(12), r.get(13), r.get(14)],
+        r.get(15),
+        (r.get(16), r.get(17), r.get(18), r.get(19)),
+        r.get(20),
+        r.get(21),
+        r.get(22),
+    )
 }

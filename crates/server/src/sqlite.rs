@@ -18,10 +18,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::store::DeviceCaller;
 pub use crate::store::content_hash;
 use crate::store::{
-    AREA_STATS_TABLE, AuditEntry, AuditRecord, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold,
-    NewUser, STATS_RECOMPUTE, STATS_UPSERT, SessionUser, StatDeltas, Store, StoreCounts, StoreError, UserRecord,
-    compute_paths, coverage_from_stats, not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range,
+    AREA_STATS_TABLE, AuditEntry, AuditRecord, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewAssignment,
+    NewHousehold, NewTeam, NewUser, STATS_RECOMPUTE, STATS_UPSERT, SessionUser, StatDeltas, Store, StoreCounts,
+    StoreError, TeamRecord, TeamRow, UserRecord, VISIT_COLUMNS, VisitQuery, compute_paths, coverage_from_stats,
+    not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto, visit_flags,
 };
+use doorstep_domain::protocol::{TeamDto, VisitDto};
 
 /// `PRAGMA application_id` of a Doorstep server database ("DSRV"), so a foreign file is refused.
 const APPLICATION_ID: i32 = 0x4453_5256;
@@ -106,6 +108,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::ACCOUNTS_TABLES_SQLITE],
     // Enrolment codes and device tokens, as hashes.
     &[crate::store::DEVICE_TABLES_SQLITE],
+    // Teams, assignments, flagged visits.
+    &[crate::store::TEAM_TABLES_SQLITE],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -379,6 +383,7 @@ fn ingest_batch(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
              ON CONFLICT DO NOTHING",
         )?;
+        let mut flag_visit = tx.prepare_cached("INSERT INTO visit_flags (server_seq, flags) VALUES (?1, ?2)")?;
         let mut existing =
             tx.prepare_cached("SELECT server_seq, content_hash FROM visits WHERE id = ?1 AND revision = ?2")?;
         let mut old_household = tx.prepare_cached(
@@ -411,7 +416,7 @@ fn ingest_batch(
             };
             let id = Some(id.clone());
             let revision = Some(visit.revision.get());
-            if !areas.contains_key(visit.area_code.as_str()) {
+            let Some(area_path) = areas.get(visit.area_code.as_str()) else {
                 let e = FieldError::new(
                     "area_code",
                     ErrorKind::UnknownArea {
@@ -420,7 +425,7 @@ fn ingest_batch(
                 );
                 receipts.push(rejected(index, id, revision, &e, batch.lang));
                 continue;
-            }
+            };
             let point = visit.location.point;
             let c = &visit.counts;
             let changed = insert_visit.execute(params![
@@ -460,6 +465,9 @@ fn ingest_batch(
                 continue;
             }
             let server_seq = tx.last_insert_rowid();
+            if let Some(flags) = visit_flags(batch, visit, area_path) {
+                flag_visit.execute(params![server_seq, flags])?;
+            }
             // The household's figures before this visit, to move it between buckets.
             let household_id = visit.household.id.uuid();
             let before: Option<(String, Option<String>, Figures)> = old_household
@@ -1115,6 +1123,182 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn create_team(&self, team: NewTeam) -> Result<(), StoreError> {
+        self.write(move |w| {
+            let n = w.conn.execute(
+                "INSERT INTO teams (id, name, area_code, leader_id, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (name) DO NOTHING",
+                params![
+                    team.id.as_bytes().as_slice(),
+                    team.name,
+                    team.area_code.as_str(),
+                    team.leader_id.as_bytes().as_slice(),
+                    team.created_ms
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("the team name {} is taken", team.name)));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn team_by_name(&self, name: &str) -> Result<Option<TeamRecord>, StoreError> {
+        let name = name.to_string();
+        self.read(move |conn| {
+            let row: Option<(Vec<u8>, String, String, Vec<u8>)> = conn
+                .prepare_cached("SELECT id, name, area_code, leader_id FROM teams WHERE name = ?1")?
+                .query_row([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .optional()?;
+            row.map(|(id, name, area_code, leader)| {
+                Ok(TeamRecord {
+                    id: uuid_from(&id)?,
+                    name,
+                    area_code,
+                    leader_id: uuid_from(&leader)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn assign(&self, a: NewAssignment) -> Result<(), StoreError> {
+        self.write(move |w| {
+            let tx = w.conn.transaction()?;
+            tx.execute(
+                "INSERT INTO team_members (team_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![a.team_id.as_bytes().as_slice(), a.user_id.as_bytes().as_slice()],
+            )?;
+            tx.execute(
+                "INSERT INTO assignments (user_id, area_code, team_id, assigned_by, assigned_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                params![
+                    a.user_id.as_bytes().as_slice(),
+                    a.area_code.as_str(),
+                    a.team_id.as_bytes().as_slice(),
+                    a.assigned_by,
+                    a.at_ms
+                ],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn assigned_paths(&self, user_id: uuid::Uuid) -> Result<Vec<String>, StoreError> {
+        self.read(move |conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT a.path FROM assignments s JOIN areas a ON a.code = s.area_code WHERE s.user_id = ?1",
+            )?;
+            let rows = st.query_map([user_id.as_bytes().as_slice()], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<String>, _>>()?)
+        })
+        .await
+    }
+
+    async fn teams(&self, lo: &str, hi: &str) -> Result<Vec<TeamDto>, StoreError> {
+        let (lo, hi) = (lo.to_string(), hi.to_string());
+        self.read(move |conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT t.name, t.area_code, l.username, u.username, s.area_code
+                 FROM teams t JOIN areas a ON a.code = t.area_code JOIN users l ON l.id = t.leader_id
+                 LEFT JOIN team_members m ON m.team_id = t.id LEFT JOIN users u ON u.id = m.user_id
+                 LEFT JOIN assignments s ON s.user_id = m.user_id AND s.team_id = t.id
+                 WHERE a.path >= ?1 AND a.path < ?2
+                 ORDER BY t.name, u.username, s.area_code",
+            )?;
+            let rows = st.query_map([lo, hi], |r| {
+                Ok(TeamRow {
+                    team: r.get(0)?,
+                    area_code: r.get(1)?,
+                    leader: r.get(2)?,
+                    member: r.get(3)?,
+                    assigned: r.get(4)?,
+                })
+            })?;
+            Ok(crate::store::group_teams(rows.collect::<Result<Vec<_>, _>>()?))
+        })
+        .await
+    }
+
+    async fn visit_by_id(&self, id: uuid::Uuid) -> Result<Option<(VisitDto, String)>, StoreError> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {VISIT_COLUMNS}, a.path FROM visits v JOIN areas a ON a.code = v.area_code
+                 LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
+                 WHERE v.id = ?1 ORDER BY v.revision DESC LIMIT 1"
+            );
+            let mut st = conn.prepare_cached(&sql)?;
+            let row = st
+                .query_row([id.as_bytes().as_slice()], |r| {
+                    Ok((visit_row(r), r.get::<_, String>(23)?))
+                })
+                .optional()?;
+            row.map(|(v, path)| Ok((v?, path))).transpose()
+        })
+        .await
+    }
+
+    async fn visits(&self, q: VisitQuery) -> Result<Vec<VisitDto>, StoreError> {
+        self.read(move |conn| {
+            // Flagged visits are few: the flags table leads. All visits: receive order leads.
+            let sql = if q.flagged_only {
+                format!(
+                    "SELECT {VISIT_COLUMNS} FROM visit_flags f JOIN visits v ON v.server_seq = f.server_seq
+                     JOIN areas a ON a.code = v.area_code
+                     WHERE a.path >= ?1 AND a.path < ?2 AND f.server_seq > ?3 ORDER BY f.server_seq LIMIT ?4"
+                )
+            } else {
+                format!(
+                    "SELECT {VISIT_COLUMNS} FROM visits v JOIN areas a ON a.code = v.area_code
+                     LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
+                     WHERE a.path >= ?1 AND a.path < ?2 AND v.server_seq > ?3 ORDER BY v.server_seq LIMIT ?4"
+                )
+            };
+            let mut st = conn.prepare_cached(&sql)?;
+            let rows = st.query_map(params![q.lo, q.hi, q.after_seq, i64::from(q.limit)], |r| {
+                Ok(visit_row(r))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row??);
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn uuid_from(bytes: &[u8]) -> Result<uuid::Uuid, StoreError> {
+    uuid::Uuid::from_slice(bytes).map_err(|e| StoreError::Db(format!("stored id: {e}")))
+}
+
+/// A row of [`VISIT_COLUMNS`].
+fn visit_row(r: &rusqlite::Row<'_>) -> Result<VisitDto, StoreError> {
+    let id = |i: usize| -> Result<uuid::Uuid, StoreError> { uuid_from(&r.get::<_, Vec<u8>>(i)?) };
+    Ok(visit_dto(
+        r.get(0)?,
+        id(1)?,
+        r.get(2)?,
+        id(3)?,
+        r.get(4)?,
+        id(5)?,
+        id(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        [r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?],
+        r.get(15)?,
+        (r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?),
+        r.get(20)?,
+        r.get(21)?,
+        r.get(22)?,
+    ))
 }
 
 /// Writes a consistent, compacted copy of the database at `path` to `dest`, while a server may

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use doorstep_domain::account::{Role, Username};
 use doorstep_domain::area::{AreaRecord, fold_for_search, order_parents_first, vietnamese_sort_key};
-use doorstep_domain::protocol::{AreaDto, Coverage, ErrorBody, PullResponse, Receipt, ReceiptStatus};
+use doorstep_domain::protocol::{
+    AreaDto, Coverage, ErrorBody, PullResponse, Receipt, ReceiptStatus, TeamDto, VisitDto,
+};
 use doorstep_domain::values::{AreaCode, Id};
 use doorstep_domain::{Campaign, FieldError, Lang, Visit};
 use uuid::Uuid;
@@ -69,6 +71,29 @@ pub struct IngestBatch {
     /// The language of refusal messages.
     pub lang: Lang,
     pub records: Vec<Incoming>,
+    /// The volunteer the sending device was enrolled for; a visit naming another is flagged.
+    pub volunteer_id: Option<Uuid>,
+    /// The area paths the volunteer is assigned to; a visit outside them is stored and flagged.
+    /// Empty: nothing to compare with (no flag).
+    pub scope: Vec<String>,
+}
+
+/// Flag: the visit lies outside the areas assigned to its volunteer.
+pub const FLAG_OUTSIDE_ASSIGNMENT: &str = "outside_assignment";
+/// Flag: the visit names a volunteer other than the one its device was enrolled for.
+pub const FLAG_OTHER_VOLUNTEER: &str = "other_volunteer";
+
+/// Why a leader should look at a visit, comma-separated, or `None`. A visit is never refused for
+/// these: it happened.
+pub fn visit_flags(batch: &IngestBatch, visit: &Visit, area_path: &str) -> Option<String> {
+    let mut flags = Vec::new();
+    if !batch.scope.is_empty() && !batch.scope.iter().any(|s| area_path.starts_with(s.as_str())) {
+        flags.push(FLAG_OUTSIDE_ASSIGNMENT);
+    }
+    if batch.volunteer_id.is_some_and(|v| v != visit.volunteer_id.uuid()) {
+        flags.push(FLAG_OTHER_VOLUNTEER);
+    }
+    (!flags.is_empty()).then(|| flags.join(","))
 }
 
 /// An expected household that no visit has reached yet (enumerated, or demo data).
@@ -184,6 +209,119 @@ pub trait Store: Send + Sync + 'static {
 
     /// Revokes every token of a device; returns how many were live.
     async fn revoke_device(&self, device_id: Uuid, now_ms: i64) -> Result<u64, StoreError>;
+
+    /// Creates a team; [`StoreError::Conflict`] when the name is taken.
+    async fn create_team(&self, team: NewTeam) -> Result<(), StoreError>;
+
+    async fn team_by_name(&self, name: &str) -> Result<Option<TeamRecord>, StoreError>;
+
+    /// Makes the volunteer a member of the team and assigns the area; doing it twice changes
+    /// nothing.
+    async fn assign(&self, assignment: NewAssignment) -> Result<(), StoreError>;
+
+    /// The paths of the areas assigned to a user, if any.
+    async fn assigned_paths(&self, user_id: Uuid) -> Result<Vec<String>, StoreError>;
+
+    /// The teams whose area lies in the subtree `[lo, hi)` of paths, with members and assignments.
+    async fn teams(&self, lo: &str, hi: &str) -> Result<Vec<TeamDto>, StoreError>;
+
+    /// The latest revision of a visit, with its area's path (for the scope check).
+    async fn visit_by_id(&self, id: Uuid) -> Result<Option<(VisitDto, String)>, StoreError>;
+
+    /// Visits in a subtree of paths, in receive order after `after_seq`.
+    async fn visits(&self, q: VisitQuery) -> Result<Vec<VisitDto>, StoreError>;
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTeam {
+    pub id: Uuid,
+    pub name: String,
+    pub area_code: AreaCode,
+    pub leader_id: Uuid,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub area_code: String,
+    pub leader_id: Uuid,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAssignment {
+    pub team_id: Uuid,
+    pub user_id: Uuid,
+    pub area_code: AreaCode,
+    pub assigned_by: String,
+    pub at_ms: i64,
+}
+
+/// Which visits to list: a subtree of paths, a page after a receive number.
+#[derive(Debug, Clone)]
+pub struct VisitQuery {
+    pub lo: String,
+    pub hi: String,
+    pub after_seq: i64,
+    pub limit: u32,
+    pub flagged_only: bool,
+}
+
+/// Builds the answer for a visit row; `flags` comma-separated as stored.
+#[allow(clippy::too_many_arguments)]
+pub fn visit_dto(
+    server_seq: i64,
+    id: Uuid,
+    revision: i64,
+    household_id: Uuid,
+    area_code: String,
+    volunteer_id: Uuid,
+    device_id: Uuid,
+    visited_at_ms: i64,
+    utc_offset_min: i32,
+    outcome: String,
+    reason: Option<String>,
+    counts: [i64; 4],
+    leaflet_given: bool,
+    location: (String, Option<f64>, Option<f64>, Option<f64>),
+    notes: Option<String>,
+    received_at_ms: i64,
+    flags: Option<String>,
+) -> VisitDto {
+    let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60)
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
+    let time = |ms: i64, off: chrono::FixedOffset| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.with_timezone(&off).to_rfc3339())
+            .unwrap_or_default()
+    };
+    VisitDto {
+        server_seq,
+        id: id.to_string(),
+        revision,
+        household_id: household_id.to_string(),
+        area_code,
+        volunteer_id: volunteer_id.to_string(),
+        device_id: device_id.to_string(),
+        visited_at: time(visited_at_ms, offset),
+        outcome,
+        reason,
+        people: counts[0],
+        smartphones: counts[1],
+        already_installed: counts[2],
+        installed_now: counts[3],
+        leaflet_given,
+        location_source: location.0,
+        lat: location.1,
+        lon: location.2,
+        accuracy_m: location.3,
+        notes,
+        received_at: time(received_at_ms, chrono::FixedOffset::east_opt(0).expect("zero offset")),
+        flags: flags
+            .map(|f| f.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default(),
+    }
 }
 
 /// An enrolled device, from its token.
@@ -338,6 +476,104 @@ CREATE TABLE audit_log (
     action TEXT NOT NULL,
     detail TEXT NOT NULL
 );";
+
+/// The fifth migration: teams, assignments, and the flags on visits a leader should look at
+/// (a table of its own, so the hot insert path of visits is unchanged).
+pub const TEAM_TABLES_SQLITE: &str = "
+CREATE TABLE teams (
+    id            BLOB PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    area_code     TEXT NOT NULL REFERENCES areas(code),
+    leader_id     BLOB NOT NULL REFERENCES users(id),
+    created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE team_members (
+    team_id BLOB NOT NULL REFERENCES teams(id),
+    user_id BLOB NOT NULL REFERENCES users(id),
+    PRIMARY KEY (team_id, user_id)
+);
+CREATE TABLE assignments (
+    user_id        BLOB NOT NULL REFERENCES users(id),
+    area_code      TEXT NOT NULL REFERENCES areas(code),
+    team_id        BLOB NOT NULL REFERENCES teams(id),
+    assigned_by    TEXT NOT NULL,
+    assigned_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (user_id, area_code)
+);
+CREATE TABLE visit_flags (
+    server_seq INTEGER PRIMARY KEY REFERENCES visits(server_seq),
+    flags      TEXT NOT NULL
+);";
+
+pub const TEAM_TABLES_PG: &str = "
+CREATE TABLE teams (
+    id            UUID PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    area_code     TEXT NOT NULL REFERENCES areas(code),
+    leader_id     UUID NOT NULL REFERENCES users(id),
+    created_at_ms BIGINT NOT NULL
+);
+CREATE TABLE team_members (
+    team_id UUID NOT NULL REFERENCES teams(id),
+    user_id UUID NOT NULL REFERENCES users(id),
+    PRIMARY KEY (team_id, user_id)
+);
+CREATE TABLE assignments (
+    user_id        UUID NOT NULL REFERENCES users(id),
+    area_code      TEXT NOT NULL REFERENCES areas(code),
+    team_id        UUID NOT NULL REFERENCES teams(id),
+    assigned_by    TEXT NOT NULL,
+    assigned_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (user_id, area_code)
+);
+CREATE TABLE visit_flags (
+    server_seq BIGINT PRIMARY KEY REFERENCES visits(server_seq),
+    flags      TEXT NOT NULL
+);";
+
+/// The columns every visit listing selects, in [`visit_dto`]'s order; `v` is visits, `f` the
+/// flags (left-joined).
+pub const VISIT_COLUMNS: &str = "v.server_seq, v.id, v.revision, v.household_id, v.area_code, v.volunteer_id,
+    v.device_id, v.visited_at_ms, v.utc_offset_min, v.outcome, v.reason, v.people, v.smartphones,
+    v.already_installed, v.installed_now, v.leaflet_given, v.loc_source, v.lat, v.lon, v.accuracy_m, v.notes,
+    v.received_at_ms, f.flags";
+
+/// One row of the teams query: a team, one member (if any) and one assigned area (if any).
+#[derive(Debug, Clone)]
+pub struct TeamRow {
+    pub team: String,
+    pub area_code: String,
+    pub leader: String,
+    pub member: Option<String>,
+    pub assigned: Option<String>,
+}
+
+/// Folds rows ordered by team, member and area into teams.
+pub fn group_teams(rows: Vec<TeamRow>) -> Vec<TeamDto> {
+    let mut teams: Vec<TeamDto> = Vec::new();
+    for row in rows {
+        if teams.last().is_none_or(|t| t.name != row.team) {
+            teams.push(TeamDto {
+                name: row.team.clone(),
+                area_code: row.area_code.clone(),
+                leader: row.leader.clone(),
+                members: Vec::new(),
+            });
+        }
+        let Some(team) = teams.last_mut() else { continue };
+        let Some(member) = row.member else { continue };
+        if team.members.last().is_none_or(|m| m.username != member) {
+            team.members.push(doorstep_domain::protocol::TeamMemberDto {
+                username: member,
+                areas: Vec::new(),
+            });
+        }
+        if let (Some(m), Some(area)) = (team.members.last_mut(), row.assigned) {
+            m.areas.push(area);
+        }
+    }
+    teams
+}
 
 /// A refusal receipt.
 pub fn rejected(index: usize, id: Option<String>, revision: Option<i64>, e: &FieldError, lang: Lang) -> Receipt {

@@ -1,0 +1,501 @@
+//! Teams, assignments and the leader's reading of visits. The rules live in [`create_team`] and
+//! [`assign`], shared by the HTTP API (a signed-in leader or admin) and `doorstep admin` (the
+//! server's own command line, which may do anything an admin may).
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::Utc;
+use doorstep_domain::account::Role;
+use doorstep_domain::protocol::{AssignmentRequest, NewTeamRequest, TeamDto, VisitDto};
+use doorstep_domain::values::{AreaCode, Id};
+use doorstep_domain::{Lang, Messages};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::api::{ApiError, AppState, in_scope, lang_of, query_error};
+use crate::auth::Caller;
+use crate::store::{AuditEntry, NewAssignment, NewTeam, SessionUser, Store, StoreError, VisitQuery, subtree_range};
+use doorstep_domain::protocol::ErrorResponse;
+
+/// Who asks for a change.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// `doorstep admin` on the server itself.
+    Cli,
+    User(&'a SessionUser),
+}
+
+impl Actor<'_> {
+    fn name(&self) -> String {
+        match self {
+            Actor::Cli => "cli".into(),
+            Actor::User(u) => u.username.clone(),
+        }
+    }
+}
+
+/// Why a change was refused, in both languages.
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    #[error("{}", .messages.en)]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        field: Option<&'static str>,
+        messages: Messages,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn refused(status: StatusCode, code: &'static str, field: Option<&'static str>, vi: &str, en: &str) -> ManageError {
+    ManageError::Refused {
+        status,
+        code,
+        field,
+        messages: Messages {
+            vi: vi.into(),
+            en: en.into(),
+        },
+    }
+}
+
+impl ManageError {
+    pub fn into_api(self, lang: Lang) -> ApiError {
+        match self {
+            ManageError::Refused {
+                status,
+                code,
+                field,
+                messages,
+            } => ApiError::with_messages(status, code, field, messages, lang),
+            ManageError::Store(e) => ApiError::storage(e, lang),
+        }
+    }
+}
+
+/// The longest team name, in characters.
+const MAX_TEAM_NAME: usize = 80;
+
+fn leader_or_admin(actor: Actor<'_>) -> Result<(), ManageError> {
+    match actor {
+        Actor::Cli => Ok(()),
+        Actor::User(u) if matches!(u.role, Role::Admin | Role::Leader) => Ok(()),
+        Actor::User(_) => Err(refused(
+            StatusCode::FORBIDDEN,
+            "leader_only",
+            None,
+            "Chỉ tổ trưởng hoặc quản trị viên quản lý được đội và phân công.",
+            "Only a team leader or an admin may manage teams and assignments.",
+        )),
+    }
+}
+
+/// Whether `path` lies in the actor's scope.
+async fn actor_sees(store: &dyn Store, actor: Actor<'_>, path: &str) -> Result<bool, StoreError> {
+    match actor {
+        Actor::Cli => Ok(true),
+        Actor::User(u) => crate::auth::may_see(store, u, path).await,
+    }
+}
+
+async fn area_path(store: &dyn Store, code: &str) -> Result<(AreaCode, String), ManageError> {
+    let unknown = || {
+        refused(
+            StatusCode::NOT_FOUND,
+            "unknown_area",
+            Some("area_code"),
+            "Không có địa bàn với mã này.",
+            "No area has this code.",
+        )
+    };
+    let area = AreaCode::parse("area_code", code).map_err(|_| unknown())?;
+    let path = store.area_path(area.as_str()).await?.ok_or_else(unknown)?;
+    Ok((area, path))
+}
+
+fn out_of_scope() -> ManageError {
+    refused(
+        StatusCode::FORBIDDEN,
+        "out_of_scope",
+        Some("area_code"),
+        "Địa bàn này nằm ngoài phạm vi của tài khoản.",
+        "This area is outside the account's scope.",
+    )
+}
+
+/// Creates a team over an area, led by a leader whose own area holds it.
+pub async fn create_team(
+    store: &dyn Store,
+    actor: Actor<'_>,
+    request: &NewTeamRequest,
+) -> Result<TeamDto, ManageError> {
+    leader_or_admin(actor)?;
+    let name = request.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_TEAM_NAME {
+        return Err(refused(
+            StatusCode::BAD_REQUEST,
+            "team_name",
+            Some("name"),
+            "Tên đội phải có từ 1 đến 80 ký tự.",
+            "A team name has 1 to 80 characters.",
+        ));
+    }
+    let (area, path) = area_path(store, &request.area_code).await?;
+    if !actor_sees(store, actor, &path).await? {
+        return Err(out_of_scope());
+    }
+    let leader_name = match (actor, &request.leader) {
+        (_, Some(l)) => l.trim().to_string(),
+        (Actor::User(u), None) => u.username.clone(),
+        (Actor::Cli, None) => {
+            return Err(refused(
+                StatusCode::BAD_REQUEST,
+                "no_leader",
+                Some("leader"),
+                "Hãy chỉ định tổ trưởng của đội.",
+                "Name the team's leader.",
+            ));
+        }
+    };
+    if let Actor::User(u) = actor
+        && u.role == Role::Leader
+        && leader_name != u.username
+    {
+        return Err(refused(
+            StatusCode::FORBIDDEN,
+            "not_your_team",
+            Some("leader"),
+            "Tổ trưởng chỉ lập được đội do mình phụ trách.",
+            "A team leader may only create teams they lead.",
+        ));
+    }
+    let no_leader = || {
+        refused(
+            StatusCode::NOT_FOUND,
+            "no_such_leader",
+            Some("leader"),
+            "Không có tổ trưởng với tên đăng nhập này phụ trách địa bàn đó.",
+            "No team leader with this username covers that area.",
+        )
+    };
+    let leader = store
+        .user_by_username(&leader_name)
+        .await?
+        .filter(|u| u.role == Role::Leader && !u.disabled)
+        .ok_or_else(no_leader)?;
+    let leader_path = store.area_path(&leader.area_code).await?.ok_or_else(no_leader)?;
+    if !path.starts_with(&leader_path) {
+        return Err(no_leader());
+    }
+    let now = Utc::now().timestamp_millis();
+    store
+        .create_team(NewTeam {
+            id: Uuid::now_v7(),
+            name: name.to_string(),
+            area_code: area.clone(),
+            leader_id: leader.id,
+            created_ms: now,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => refused(
+                StatusCode::CONFLICT,
+                "team_exists",
+                Some("name"),
+                "Đã có đội mang tên này.",
+                "A team with this name exists already.",
+            ),
+            e => ManageError::Store(e),
+        })?;
+    store
+        .record_audit(AuditEntry {
+            at_ms: now,
+            actor: actor.name(),
+            action: "create-team".into(),
+            detail: format!("{name} in {area}, led by {leader_name}"),
+        })
+        .await?;
+    Ok(TeamDto {
+        name: name.to_string(),
+        area_code: area.to_string(),
+        leader: leader_name,
+        members: Vec::new(),
+    })
+}
+
+/// Puts a volunteer in a team and assigns them an area inside the team's.
+pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentRequest) -> Result<(), ManageError> {
+    leader_or_admin(actor)?;
+    let no_team = || {
+        refused(
+            StatusCode::NOT_FOUND,
+            "no_such_team",
+            Some("team"),
+            "Không có đội với tên này.",
+            "No team has this name.",
+        )
+    };
+    let team = store.team_by_name(request.team.trim()).await?.ok_or_else(no_team)?;
+    let team_path = store.area_path(&team.area_code).await?.ok_or_else(no_team)?;
+    // A team outside the caller's areas looks like no team at all.
+    if !actor_sees(store, actor, &team_path).await? {
+        return Err(no_team());
+    }
+    if let Actor::User(u) = actor
+        && u.role == Role::Leader
+        && u.user_id != team.leader_id
+    {
+        return Err(refused(
+            StatusCode::FORBIDDEN,
+            "not_your_team",
+            Some("team"),
+            "Chỉ tổ trưởng của đội này mới phân công được.",
+            "Only this team's leader may assign its volunteers.",
+        ));
+    }
+    let no_volunteer = || {
+        refused(
+            StatusCode::NOT_FOUND,
+            "no_such_volunteer",
+            Some("volunteer"),
+            "Không có tình nguyện viên với tên đăng nhập này.",
+            "No volunteer has this username.",
+        )
+    };
+    let volunteer = store
+        .user_by_username(request.volunteer.trim())
+        .await?
+        .filter(|u| u.role == Role::Volunteer && !u.disabled)
+        .ok_or_else(no_volunteer)?;
+    let volunteer_path = store.area_path(&volunteer.area_code).await?.ok_or_else(no_volunteer)?;
+    if !actor_sees(store, actor, &volunteer_path).await? {
+        return Err(no_volunteer());
+    }
+    let (area, path) = area_path(store, &request.area_code).await?;
+    if !path.starts_with(&team_path) {
+        return Err(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "outside_team_area",
+            Some("area_code"),
+            "Địa bàn phân công phải nằm trong địa bàn của đội.",
+            "An assigned area must lie inside the team's area.",
+        ));
+    }
+    let now = Utc::now().timestamp_millis();
+    store
+        .assign(NewAssignment {
+            team_id: team.id,
+            user_id: volunteer.id,
+            area_code: area.clone(),
+            assigned_by: actor.name(),
+            at_ms: now,
+        })
+        .await?;
+    store
+        .record_audit(AuditEntry {
+            at_ms: now,
+            actor: actor.name(),
+            action: "assign".into(),
+            detail: format!("{} to {area} in team {}", volunteer.username, team.name),
+        })
+        .await?;
+    Ok(())
+}
+
+fn bad_body(e: JsonRejection, lang: Lang) -> ApiError {
+    ApiError::with_messages(
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        None,
+        Messages {
+            vi: format!("Nội dung không hợp lệ: {}", e.body_text()),
+            en: format!("Invalid body: {}", e.body_text()),
+        },
+        lang,
+    )
+}
+
+/// A leader creates a team over an area of theirs; an admin names its leader.
+#[utoipa::path(
+    post,
+    path = "/api/v1/teams",
+    request_body = NewTeamRequest,
+    responses(
+        (status = 200, body = TeamDto),
+        (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+        (status = 409, description = "The name is taken", body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn post_team(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    body: Result<Json<NewTeamRequest>, JsonRejection>,
+) -> Result<Json<TeamDto>, ApiError> {
+    let lang = lang_of(&headers);
+    let Json(request) = body.map_err(|e| bad_body(e, lang))?;
+    create_team(st.store.as_ref(), Actor::User(&caller.0), &request)
+        .await
+        .map(Json)
+        .map_err(|e| e.into_api(lang))
+}
+
+/// The teams whose area lies in the caller's scope, with members and their assigned areas.
+#[utoipa::path(
+    get,
+    path = "/api/v1/teams",
+    responses((status = 200, body = [TeamDto]), (status = 401, body = ErrorResponse)),
+    security(("bearer" = []))
+)]
+pub async fn get_teams(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Result<Json<Vec<TeamDto>>, ApiError> {
+    let lang = lang_of(&headers);
+    let roots = crate::auth::scope_paths(st.store.as_ref(), &caller.0)
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?;
+    let mut teams = Vec::new();
+    for root in roots {
+        let (lo, hi) = subtree_range(&root);
+        teams.extend(st.store.teams(&lo, &hi).await.map_err(|e| ApiError::storage(e, lang))?);
+    }
+    teams.sort_by(|a, b| a.name.cmp(&b.name));
+    teams.dedup_by(|a, b| a.name == b.name);
+    Ok(Json(teams))
+}
+
+/// A team's leader (or an admin) assigns an area to a volunteer, adding them to the team.
+#[utoipa::path(
+    post,
+    path = "/api/v1/assignments",
+    request_body = AssignmentRequest,
+    responses(
+        (status = 204),
+        (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+        (status = 422, description = "The area is not inside the team's", body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn post_assignment(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    body: Result<Json<AssignmentRequest>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let lang = lang_of(&headers);
+    let Json(request) = body.map_err(|e| bad_body(e, lang))?;
+    assign(st.store.as_ref(), Actor::User(&caller.0), &request)
+        .await
+        .map_err(|e| e.into_api(lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct VisitsQuery {
+    /// The area whose subtree to list.
+    area: String,
+    /// Only visits flagged for a leader (outside the assignment, another volunteer).
+    flagged: Option<bool>,
+    /// The `server_seq` of the last visit of the previous page; absent for the first.
+    after: Option<i64>,
+    /// Visits per page (default 100, at most 1,000).
+    limit: Option<u32>,
+}
+
+/// The visits of an area subtree, in receive order; with `flagged=true`, only those a leader
+/// should look at.
+#[utoipa::path(
+    get,
+    path = "/api/v1/visits",
+    params(VisitsQuery),
+    responses(
+        (status = 200, body = [VisitDto]),
+        (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_visits(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    q: Result<Query<VisitsQuery>, QueryRejection>,
+) -> Result<Json<Vec<VisitDto>>, ApiError> {
+    let lang = lang_of(&headers);
+    let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let area = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+    in_scope(&st, &caller.0, &area, lang).await?;
+    let path = st
+        .store
+        .area_path(area.as_str())
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?
+        .unwrap_or_default();
+    let (lo, hi) = subtree_range(&path);
+    st.store
+        .visits(VisitQuery {
+            lo,
+            hi,
+            after_seq: q.after.unwrap_or(0).max(0),
+            limit: q.limit.unwrap_or(100).clamp(1, 1000),
+            flagged_only: q.flagged.unwrap_or(false),
+        })
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::storage(e, lang))
+}
+
+/// One visit by id (its latest revision). A visit outside the caller's scope is answered exactly
+/// like one that does not exist, so ids cannot be probed.
+#[utoipa::path(
+    get,
+    path = "/api/v1/visits/{id}",
+    params(("id" = String, Path, description = "The visit's UUID")),
+    responses((status = 200, body = VisitDto), (status = 404, body = ErrorResponse)),
+    security(("bearer" = []))
+)]
+pub async fn get_visit(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<VisitDto>, ApiError> {
+    let lang = lang_of(&headers);
+    let no_such = || {
+        ApiError::with_messages(
+            StatusCode::NOT_FOUND,
+            "no_such_visit",
+            None,
+            Messages {
+                vi: "Không có lượt thăm với mã này trong địa bàn của tài khoản.".into(),
+                en: "No visit with this id in the account's areas.".into(),
+            },
+            lang,
+        )
+    };
+    let id = Id::parse("id", &id).map_err(|_| no_such())?;
+    let Some((visit, path)) = st
+        .store
+        .visit_by_id(id.uuid())
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?
+    else {
+        return Err(no_such());
+    };
+    if crate::auth::may_see(st.store.as_ref(), &caller.0, &path)
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?
+    {
+        Ok(Json(visit))
+    } else {
+        Err(no_such())
+    }
+}
