@@ -7,8 +7,8 @@ use anyhow::Result;
 use doorstep_domain::values::{AreaCode, Id};
 use doorstep_server::Store;
 use doorstep_server::store::NewHousehold;
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use crate::generate;
 use crate::simulate::{SimulateArgs, simulate};
@@ -88,13 +88,60 @@ pub fn announce(addr: SocketAddr) {
     println!("  curl -H \"authorization: Bearer $TOKEN\" 'http://{addr}/api/v1/areas?parent=42'     # districts");
 }
 
-/// Runs the demo's volunteers against the server itself, once per database.
+/// The simulated volunteer of a district: its account, made if missing.
+async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorstep_server::store::UserRecord> {
+    let username = format!("sim.{district}");
+    if let Some(user) = store.user_by_username(&username).await? {
+        return Ok(user);
+    }
+    // Nobody signs in as a simulated volunteer: a random password nobody knows.
+    let password: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect();
+    store
+        .create_user(doorstep_server::store::NewUser {
+            id: uuid::Uuid::now_v7(),
+            username: doorstep_domain::account::Username::parse("username", &username)?,
+            password_hash: doorstep_server::auth::hash_password(&password)?,
+            role: doorstep_domain::account::Role::Volunteer,
+            area_code: AreaCode::parse("area", district)?,
+        })
+        .await?;
+    store
+        .user_by_username(&username)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo volunteer {username} was not created"))
+}
+
+/// One-time codes for `n` phones of `user`, valid a day, issued directly in the database.
+async fn enrolment_codes(
+    store: &dyn Store,
+    user: &doorstep_server::store::UserRecord,
+    n: usize,
+) -> Result<Vec<String>> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let expires = now + 24 * 3600 * 1000;
+    let mut codes = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (code, hash) = doorstep_server::auth::new_enrolment_code();
+        store.create_enrolment(hash, user.id, "demo", now, expires).await?;
+        codes.push(code);
+    }
+    Ok(codes)
+}
+
+/// Runs the demo's volunteers against the server itself, once per database: in each district one
+/// volunteer account (`sim.<district>`) with two phones, enrolled with codes issued here.
 pub async fn volunteers(store: std::sync::Arc<dyn Store>, url: &str, _db: &str) -> Result<()> {
     if store.counts().await?.visits > 0 {
         return Ok(());
     }
     let mut total = 0;
     for (i, (district, _, _)) in generate::DISTRICT_SEATS.iter().enumerate() {
+        let volunteer = district_volunteer(store.as_ref(), district).await?;
+        let enrol_codes = enrolment_codes(store.as_ref(), &volunteer, DEVICES_PER_DISTRICT).await?;
         let args = SimulateArgs {
             server: url.to_string(),
             devices: DEVICES_PER_DISTRICT,
@@ -105,6 +152,9 @@ pub async fn volunteers(store: std::sync::Arc<dyn Store>, url: &str, _db: &str) 
             sync_timeout: 60,
             max_backoff_ms: 1000,
             seed: 2020 + i as u64,
+            enrol_codes,
+            volunteer: None,
+            login: None,
         };
         total += simulate(&args).await?.confirmed;
     }

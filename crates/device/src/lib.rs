@@ -7,7 +7,9 @@
 //!   returns, and the visit row and its outbox entry are written in one transaction;
 //! - every record has a UUIDv7 and a per-device sequence number made here;
 //! - an outbox entry is cleared only by the server's receipt for it; a refused record stays on the
-//!   device with the server's reason in both languages and does not block the rest of the queue.
+//!   device with the server's reason in both languages and does not block the rest of the queue;
+//! - nothing is sent before the phone is enrolled ([`SyncClient::enrol`]), and the device token
+//!   never appears in a log line, an error or a `Debug` output.
 
 pub mod store;
 pub mod sync;

@@ -8,8 +8,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
+use doorstep_domain::account::Role;
 use doorstep_domain::error::ErrorKind;
-use doorstep_domain::protocol::{AreaDto, ErrorBody, PullResponse, Receipt, ReceiptStatus};
+use doorstep_domain::protocol::{AreaDto, EnrolResponse, ErrorBody, PullResponse, Receipt, ReceiptStatus};
 use doorstep_domain::values::Positive;
 use doorstep_domain::visit::{HouseholdInput, LocationInput};
 use doorstep_domain::{Campaign, FieldError, Lang, Messages, ValidationContext, Visit, VisitInput};
@@ -80,6 +81,16 @@ const META_VOLUNTEER_ID: &str = "volunteer_id";
 const META_LAST_SEQ: &str = "last_seq";
 const META_CAMPAIGN: &str = "campaign";
 const META_CURSOR: &str = "cursor";
+const META_DEVICE_TOKEN: &str = "device_token";
+const META_VOLUNTEER_USERNAME: &str = "volunteer_username";
+const META_VOLUNTEER_ROLE: &str = "volunteer_role";
+const META_VOLUNTEER_AREA: &str = "volunteer_area";
+
+/// Meta key holding the server's last refusal of this phone's credentials (JSON of its
+/// [`ErrorBody`], both languages), such as `device_revoked`: for the app to tell the volunteer to
+/// ask their team leader for a new code. Absent when there is none; removed by a successful push
+/// or pull and by a new enrolment.
+pub const META_AUTH_PROBLEM: &str = "auth_problem";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
@@ -93,6 +104,9 @@ pub enum DeviceError {
     Json(#[from] serde_json::Error),
     #[error("not found: {0}")]
     NotFound(String),
+    /// The server's enrolment answer cannot be kept (never holds the token).
+    #[error("invalid enrolment: {0}")]
+    Enrolment(String),
 }
 
 impl From<rusqlite::Error> for DeviceError {
@@ -175,6 +189,41 @@ pub struct LocalHousehold {
     pub revisit_due: bool,
 }
 
+/// The device's bearer token for push and pull. Its `Debug` never shows it and it has no
+/// `Display`, so it cannot slip into a log line or an error message by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceToken(String);
+
+impl DeviceToken {
+    pub fn new(token: String) -> DeviceToken {
+        DeviceToken(token)
+    }
+
+    /// The token itself, for the `Authorization` header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DeviceToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeviceToken(<redacted>)")
+    }
+}
+
+/// What this phone is enrolled as: the volunteer it records for, and its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    /// The volunteer's account id: the `volunteer_id` of the visits recorded from now on.
+    pub volunteer_id: Uuid,
+    pub username: String,
+    pub role: Role,
+    /// The root of the area subtree the volunteer works in.
+    pub area_code: String,
+    /// Redacted in `Debug`.
+    pub device_token: DeviceToken,
+}
+
 /// The device's database. One per phone (or per simulated volunteer).
 pub struct DeviceStore {
     conn: Connection,
@@ -233,6 +282,88 @@ impl DeviceStore {
         put_meta(&self.conn, META_VOLUNTEER_ID, &id.to_string())?;
         self.volunteer_id = id;
         Ok(())
+    }
+
+    /// Keeps the server's answer to an enrolment, in one transaction: the token, and the volunteer
+    /// the visits recorded from now on belong to. Enrolling again (a new code, say after the phone
+    /// was revoked) replaces them; the queue is untouched, and a stored authorisation problem is
+    /// cleared since the new token answers it. A volunteer id that is not a UUID, or an empty
+    /// token, is refused and nothing is written.
+    pub fn set_enrolment(&mut self, answer: &EnrolResponse) -> Result<(), DeviceError> {
+        let volunteer_id = Uuid::try_parse(answer.volunteer_id.trim()).map_err(|_| {
+            DeviceError::Enrolment(format!(
+                "the volunteer id {:?} is not a UUID",
+                answer.volunteer_id.chars().take(64).collect::<String>()
+            ))
+        })?;
+        if answer.device_token.trim().is_empty() {
+            return Err(DeviceError::Enrolment("the device token is empty".into()));
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        put_meta(&tx, META_DEVICE_TOKEN, answer.device_token.trim())?;
+        put_meta(&tx, META_VOLUNTEER_ID, &volunteer_id.to_string())?;
+        put_meta(&tx, META_VOLUNTEER_USERNAME, &answer.volunteer.username)?;
+        put_meta(&tx, META_VOLUNTEER_ROLE, answer.volunteer.role.as_str())?;
+        put_meta(&tx, META_VOLUNTEER_AREA, &answer.volunteer.area_code)?;
+        tx.execute("DELETE FROM meta WHERE key = ?1", [META_AUTH_PROBLEM])?;
+        tx.commit()?;
+        self.volunteer_id = volunteer_id;
+        tracing::info!(%volunteer_id, volunteer = %answer.volunteer.username, "device enrolled");
+        Ok(())
+    }
+
+    /// The enrolment kept by [`DeviceStore::set_enrolment`], or `None` before the first one.
+    pub fn enrolment(&self) -> Result<Option<Enrolment>, DeviceError> {
+        let Some(token) = self.device_token()? else {
+            return Ok(None);
+        };
+        let role = get_meta(&self.conn, META_VOLUNTEER_ROLE)?.unwrap_or_default();
+        let role = Role::parse("role", &role)
+            .map_err(|_| DeviceError::Corrupt(format!("the stored volunteer role {role:?} is unknown")))?;
+        Ok(Some(Enrolment {
+            volunteer_id: self.volunteer_id,
+            username: get_meta(&self.conn, META_VOLUNTEER_USERNAME)?.unwrap_or_default(),
+            role,
+            area_code: get_meta(&self.conn, META_VOLUNTEER_AREA)?.unwrap_or_default(),
+            device_token: token,
+        }))
+    }
+
+    /// The token for push and pull, or `None` while the phone is not enrolled. Read from the
+    /// database each time, so a re-enrolment takes effect at the next request.
+    pub fn device_token(&self) -> Result<Option<DeviceToken>, DeviceError> {
+        Ok(get_meta(&self.conn, META_DEVICE_TOKEN)?
+            .filter(|t| !t.is_empty())
+            .map(DeviceToken))
+    }
+
+    /// The server's last refusal of this phone's credentials, if it still stands.
+    pub fn auth_problem(&self) -> Result<Option<ErrorBody>, DeviceError> {
+        match get_meta(&self.conn, META_AUTH_PROBLEM)? {
+            Some(json) if !json.is_empty() => Ok(Some(serde_json::from_str(&json)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Keeps (`Some`) or clears (`None`) the server's refusal of this phone's credentials.
+    /// Writes only when something changes: this runs after every batch.
+    pub fn set_auth_problem(&mut self, problem: Option<&ErrorBody>) -> Result<(), DeviceError> {
+        match problem {
+            Some(error) => {
+                let json = serde_json::to_string(error)?;
+                if get_meta(&self.conn, META_AUTH_PROBLEM)?.as_deref() != Some(json.as_str()) {
+                    put_meta(&self.conn, META_AUTH_PROBLEM, &json)?;
+                }
+                Ok(())
+            }
+            None => {
+                if get_meta(&self.conn, META_AUTH_PROBLEM)?.is_some() {
+                    self.conn
+                        .execute("DELETE FROM meta WHERE key = ?1", [META_AUTH_PROBLEM])?;
+                }
+                Ok(())
+            }
+        }
     }
 
     pub fn campaign(&self) -> &Campaign {

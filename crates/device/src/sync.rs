@@ -3,18 +3,23 @@
 //! Safety rests on two facts: an entry is cleared only by a receipt naming it (invariant 4), and
 //! the server stores a record once however often it is sent (invariant 3). So every failure,
 //! including a cancelled request or a lost answer, is handled by sending again.
+//!
+//! Push and pull carry the device token (`Authorization: Bearer`) that [`SyncClient::enrol`]
+//! obtained; before enrolment they send nothing and answer [`SyncError::NotEnrolled`]. A refused
+//! or revoked token is kept in [`crate::store::META_AUTH_PROBLEM`] for the app to show, and the
+//! queue waits, untouched, for a new enrolment.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use doorstep_domain::protocol::{ErrorBody, ErrorResponse, PullResponse, PushResponse};
+use doorstep_domain::protocol::{EnrolRequest, EnrolResponse, ErrorBody, ErrorResponse, PullResponse, PushResponse};
 use doorstep_domain::{Lang, Messages};
-use reqwest::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE, CONTENT_ENCODING, CONTENT_TYPE};
+use reqwest::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::store::{DeviceError, DeviceStore, OutboxEntry};
+use crate::store::{DeviceError, DeviceStore, DeviceToken, Enrolment, OutboxEntry};
 
 /// Meta key holding the server's warning about this phone's clock (JSON `{"vi", "en"}`), or "".
 pub const META_CLOCK_WARNING: &str = "clock_warning";
@@ -29,7 +34,9 @@ type InFlight = (
 );
 
 /// Error codes with which our server refuses a batch because of what a record in it holds; only
-/// these, isolated to one record, mark a record refused.
+/// these, isolated to one record, mark a record refused. None of them comes with 401 or 403
+/// (and only 400, 413 and 422 are read for them), so a refused or revoked token never marks a
+/// record refused: the queue waits for a new enrolment.
 const RECORD_LEVEL_CODES: &[&str] = &[
     "malformed_json",
     "too_large",
@@ -85,6 +92,10 @@ pub enum SyncError {
     Protocol(String),
     #[error("sync deadline reached before the queue was empty")]
     DeadlineReached,
+    /// No device token yet: push and pull send nothing until the phone is enrolled with a code
+    /// from a team leader ([`SyncClient::enrol`]). What is recorded stays queued.
+    #[error("this device is not enrolled: enrol it with a code from a team leader before syncing")]
+    NotEnrolled,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,14 +195,68 @@ impl SyncClient {
         self.current.load(Ordering::Relaxed).max(1)
     }
 
+    /// Exchanges a one-time enrolment code (from a team leader) for this device's token and keeps
+    /// it with the volunteer's details ([`DeviceStore::set_enrolment`]); visits recorded from then
+    /// on carry that volunteer's id. Enrolling an enrolled phone again (after a revocation, say)
+    /// replaces the token and leaves the queue as it is.
+    ///
+    /// A wrong, used or expired code is [`SyncError::Server`] with status 401 (error code
+    /// `enrolment_code_invalid`), too many wrong codes 429. Neither the code nor the token ever
+    /// appears in a log line or an error.
+    pub async fn enrol(&self, store: &Arc<Mutex<DeviceStore>>, code: &str) -> Result<Enrolment, SyncError> {
+        let device_id = with_store(store, |s| Ok(s.device_id())).await?;
+        let request = EnrolRequest {
+            code: code.trim().to_string(),
+            device_id: device_id.to_string(),
+        };
+        let body = serde_json::to_vec(&request)
+            .map_err(|e| SyncError::Protocol(format!("cannot write the enrolment request: {e}")))?;
+        let response = self
+            .http
+            .post(self.url("/api/v1/enrol")?)
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT_LANGUAGE, "vi")
+            .header(ACCEPT_ENCODING, "zstd")
+            .body(body)
+            .send()
+            .await
+            .map_err(network)?;
+        let (status, bytes) = read_body(response).await?;
+        if status != 200 {
+            // An error answer holds no token; it is safe to quote.
+            return Err(SyncError::Server {
+                status,
+                body: snippet(&bytes),
+            });
+        }
+        // serde's message may quote a value of the answer, which holds the token: only the
+        // position is kept.
+        let answer: EnrolResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            SyncError::Protocol(format!(
+                "enrol answer is not an EnrolResponse ({:?} error at line {} column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let enrolment = with_store(store, move |s| {
+            s.set_enrolment(&answer)?;
+            s.enrolment()?
+                .ok_or_else(|| DeviceError::Corrupt("the enrolment just saved cannot be read".into()))
+        })
+        .await?;
+        Ok(enrolment)
+    }
+
     /// Sends one batch and applies its receipts. Returns zeroed stats when nothing is pending.
-    /// Every error is safe to retry.
+    /// Every error is safe to retry; [`SyncError::NotEnrolled`] only succeeds after enrolment.
     pub async fn push_batch(&self, store: &Arc<Mutex<DeviceStore>>) -> Result<DrainStats, SyncError> {
         self.attempt(store).await.map_err(|f| f.error)
     }
 
     /// Pushes until nothing is pending, retrying failures with exponential backoff and full
-    /// jitter, until `deadline` if one is given. Stops early only on a device store error.
+    /// jitter, until `deadline` if one is given. Stops early only on a device store error or when
+    /// the device is not enrolled (its `last_error` then says so).
     pub async fn drain(&self, store: &Arc<Mutex<DeviceStore>>, deadline: Option<Instant>) -> DrainReport {
         let mut stats = DrainStats::default();
         let mut last_error: Option<String> = None;
@@ -226,14 +291,19 @@ impl SyncClient {
                     }
                 };
                 match self.prepare(store, after_seq).await {
-                    Ok(Some((batch, body))) => {
+                    Ok(Some((batch, body, auth))) => {
                         after_seq = batch.last().map(|e| e.device_seq).unwrap_or(after_seq);
-                        in_flight.push_back((batch, tokio::spawn(send(self.http.clone(), url, body))));
+                        in_flight.push_back((batch, tokio::spawn(send(self.http.clone(), url, body, auth))));
                     }
                     Ok(None) => refill = false,
                     Err(error) => {
-                        // The local database failing is not something waiting will fix.
-                        tracing::error!(%error, "sync stopped");
+                        // Neither the local database failing nor a missing enrolment is
+                        // something waiting will fix.
+                        if matches!(error, SyncError::NotEnrolled) {
+                            tracing::warn!(%error, "sync stopped");
+                        } else {
+                            tracing::error!(%error, "sync stopped");
+                        }
                         for (_, request) in in_flight {
                             request.abort();
                         }
@@ -340,20 +410,23 @@ impl SyncClient {
     }
 
     /// Pulls the households of `area` changed since the store's cursor, page by page. Returns how
-    /// many households were received.
+    /// many households were received. [`SyncError::NotEnrolled`] without a token; a 401 or 403 is
+    /// [`SyncError::Server`] and is kept in [`crate::store::META_AUTH_PROBLEM`].
     pub async fn pull(&self, store: &Arc<Mutex<DeviceStore>>, area: &str) -> Result<usize, SyncError> {
         let mut received = 0;
         loop {
-            let (device_id, cursor) = with_store(store, |s| Ok((s.device_id(), s.cursor()?))).await?;
+            // The token is read for every page: a re-enrolment may have replaced it meanwhile.
+            let (token, cursor) = with_store(store, |s| Ok((s.device_token()?, s.cursor()?))).await?;
+            let auth = bearer(&token.ok_or(SyncError::NotEnrolled)?)?;
             let mut url = self.url("/api/v1/sync/pull")?;
             url.query_pairs_mut()
                 .append_pair("area", area)
                 .append_pair("cursor", &cursor.to_string())
-                .append_pair("limit", PULL_LIMIT)
-                .append_pair("device_id", &device_id.to_string());
+                .append_pair("limit", PULL_LIMIT);
             let response = self
                 .http
                 .get(url)
+                .header(AUTHORIZATION, auth)
                 .header(ACCEPT_LANGUAGE, "vi")
                 .header(ACCEPT_ENCODING, "zstd")
                 .send()
@@ -361,6 +434,9 @@ impl SyncClient {
                 .map_err(network)?;
             let (status, body) = read_body(response).await?;
             if status != 200 {
+                if matches!(status, 401 | 403) {
+                    record_auth_problem(store, status, &body).await?;
+                }
                 return Err(SyncError::Server {
                     status,
                     body: snippet(&body),
@@ -370,7 +446,11 @@ impl SyncClient {
                 .map_err(|e| SyncError::Protocol(format!("pull answer is not a PullResponse: {e}")))?;
             received += page.households.len();
             let (has_more, next) = (page.has_more, page.next_cursor);
-            with_store(store, move |s| s.apply_pull(&page)).await?;
+            with_store(store, move |s| {
+                s.apply_pull(&page)?;
+                s.set_auth_problem(None)
+            })
+            .await?;
             if !has_more {
                 return Ok(received);
             }
@@ -384,26 +464,32 @@ impl SyncClient {
     }
 
     async fn attempt(&self, store: &Arc<Mutex<DeviceStore>>) -> Result<DrainStats, Failure> {
-        let Some((batch, body)) = self.prepare(store, 0).await? else {
+        let Some((batch, body, auth)) = self.prepare(store, 0).await? else {
             return Ok(DrainStats::default());
         };
-        let (status, bytes) = send(self.http.clone(), self.url("/api/v1/sync/push")?, body).await?;
+        let (status, bytes) = send(self.http.clone(), self.url("/api/v1/sync/push")?, body, auth).await?;
         self.handle(store, batch, status, bytes).await
     }
 
-    /// The next batch after `after_seq` and its compressed body, or `None` when nothing is pending.
+    /// The next batch after `after_seq`, its compressed body and the `Authorization` header to
+    /// send it with, or `None` when nothing is pending. [`SyncError::NotEnrolled`] when there is
+    /// something to send but no token to send it with.
     async fn prepare(
         &self,
         store: &Arc<Mutex<DeviceStore>>,
         after_seq: i64,
-    ) -> Result<Option<(Vec<OutboxEntry>, Vec<u8>)>, SyncError> {
+    ) -> Result<Option<(Vec<OutboxEntry>, Vec<u8>, HeaderValue)>, SyncError> {
         let size = self.batch_size();
         let level = self.config.zstd_level;
-        with_store(store, move |s| {
+        let prepared = with_store(store, move |s| {
             let batch = s.next_batch_after(after_seq, size)?;
             if batch.is_empty() {
                 return Ok(None);
             }
+            // Read with the batch, for every request: a re-enrolment may have replaced it.
+            let Some(token) = s.device_token()? else {
+                return Ok(Some(Err(())));
+            };
             let body = envelope(&s.device_id().to_string(), &chrono::Local::now().to_rfc3339(), &batch);
             let compressed = zstd::bulk::compress(body.as_bytes(), level)
                 .map_err(|e| DeviceError::Corrupt(format!("cannot compress the batch: {e}")))?;
@@ -413,9 +499,14 @@ impl SyncClient {
                 compressed = compressed.len(),
                 "pushing batch"
             );
-            Ok(Some((batch, compressed)))
+            Ok(Some(Ok((batch, compressed, token))))
         })
-        .await
+        .await?;
+        match prepared {
+            None => Ok(None),
+            Some(Err(())) => Err(SyncError::NotEnrolled),
+            Some(Ok((batch, body, token))) => Ok(Some((batch, body, bearer(&token)?))),
+        }
     }
 
     /// What the server's answer to one batch means for its entries.
@@ -440,6 +531,12 @@ impl SyncClient {
             status,
             body: snippet(&bytes),
         };
+        if matches!(status, 401 | 403) {
+            // Unknown or revoked token, or the wrong device: a batch-level failure, retried like
+            // any other, never a refusal of the records. Kept so the app can tell the volunteer.
+            record_auth_problem(store, status, &bytes).await?;
+            return Err(server_error().into());
+        }
         // Only our server's own word about the records' content may refuse a record for good;
         // anything else (a proxy, a version mismatch, a body damaged on the way) is waited out.
         let ours = serde_json::from_slice::<ErrorResponse>(&bytes).ok().map(|r| r.error);
@@ -518,6 +615,7 @@ impl SyncClient {
             let stats = s.apply_receipts(&batch, &receipts)?;
             if stats.confirmed + stats.rejected > 0 {
                 s.set_meta(META_LAST_SYNC_OK, &chrono::Local::now().to_rfc3339())?;
+                s.set_auth_problem(None)?;
                 if s.meta(META_CLOCK_WARNING)?.unwrap_or_default() != clock_warning {
                     s.set_meta(META_CLOCK_WARNING, &clock_warning)?;
                 }
@@ -607,9 +705,15 @@ fn refusal_body(status: u16, body: &[u8]) -> ErrorBody {
 }
 
 /// Posts one compressed batch and reads the answer.
-async fn send(http: reqwest::Client, url: reqwest::Url, body: Vec<u8>) -> Result<(u16, Vec<u8>), SyncError> {
+async fn send(
+    http: reqwest::Client,
+    url: reqwest::Url,
+    body: Vec<u8>,
+    auth: HeaderValue,
+) -> Result<(u16, Vec<u8>), SyncError> {
     let response = http
         .post(url)
+        .header(AUTHORIZATION, auth)
         .header(CONTENT_TYPE, "application/json")
         .header(CONTENT_ENCODING, "zstd")
         .header(ACCEPT_LANGUAGE, "vi")
@@ -656,6 +760,40 @@ async fn read_body(response: reqwest::Response) -> Result<(u16, Vec<u8>), SyncEr
         bytes.to_vec()
     };
     Ok((status, body))
+}
+
+/// The `Authorization` header for `token`, marked sensitive so that no `Debug` of the request
+/// shows it. The error does not quote the token.
+fn bearer(token: &DeviceToken) -> Result<HeaderValue, SyncError> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+        .map_err(|_| SyncError::Protocol("the stored device token is not a valid header value".into()))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Keeps the server's refusal of this phone's credentials for the app to show.
+async fn record_auth_problem(store: &Arc<Mutex<DeviceStore>>, status: u16, body: &[u8]) -> Result<(), SyncError> {
+    let problem = auth_problem_body(status, body);
+    tracing::warn!(status, code = %problem.code, "server refused this device's credentials; records stay queued");
+    with_store(store, move |s| s.set_auth_problem(Some(&problem))).await
+}
+
+/// The server's own error when it gave one; otherwise words for the volunteer in both languages.
+fn auth_problem_body(status: u16, body: &[u8]) -> ErrorBody {
+    if let Ok(ErrorResponse { error }) = serde_json::from_slice::<ErrorResponse>(body) {
+        return error;
+    }
+    ErrorBody::new(
+        &format!("http_{status}"),
+        None,
+        Messages {
+            vi: format!("Máy chủ không chấp nhận điện thoại này (HTTP {status}); hãy xin tổ trưởng mã đăng ký mới."),
+            en: format!(
+                "The server does not accept this phone (HTTP {status}); ask your team leader for a new enrolment code."
+            ),
+        },
+        Lang::Vi,
+    )
 }
 
 fn snippet(body: &[u8]) -> String {
@@ -727,6 +865,69 @@ mod tests {
         }
         let delays: std::collections::HashSet<_> = (0..50).map(|_| client.backoff_delay(10)).collect();
         assert!(delays.len() > 1, "no jitter");
+    }
+
+    /// Without a token nothing is sent: the server URL is a closed port, so an attempt to send
+    /// would be a network error, not `NotEnrolled`.
+    #[tokio::test]
+    async fn push_and_pull_without_enrolment_send_nothing() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = DeviceStore::open(&dir.path().join("device.db")).unwrap();
+        let draft = crate::store::VisitDraft {
+            household_id: None,
+            address: None,
+            area_code: "18073".into(),
+            outcome: "not_home".into(),
+            reason: None,
+            people: 0,
+            smartphones: 0,
+            already_installed: 0,
+            installed_now: 0,
+            leaflet_given: false,
+            location: doorstep_domain::visit::LocationInput {
+                source: "gps".into(),
+                lat: Some(18.3428),
+                lon: Some(105.9057),
+                accuracy_m: Some(8.0),
+            },
+            notes: None,
+        };
+        let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
+        s.record_visit(&draft, now).unwrap();
+        let store = Arc::new(Mutex::new(s));
+        let client = SyncClient::new(SyncConfig {
+            server: dead,
+            ..SyncConfig::default()
+        })
+        .unwrap();
+
+        let e = client.push_batch(&store).await.unwrap_err();
+        assert!(matches!(e, SyncError::NotEnrolled), "{e:?}");
+        assert!(e.to_string().contains("not enrolled"));
+        let e = client.pull(&store, "18073").await.unwrap_err();
+        assert!(matches!(e, SyncError::NotEnrolled), "{e:?}");
+
+        // No deadline, yet it returns at once: waiting would not enrol the phone.
+        let report = tokio::time::timeout(Duration::from_secs(5), client.drain(&store, None))
+            .await
+            .expect("drain returns without enrolment");
+        assert!(!report.complete);
+        assert_eq!(report.stats, DrainStats::default());
+        assert!(report.last_error.unwrap().contains("not enrolled"));
+        assert_eq!(store.lock().unwrap().queue().unwrap().pending, 1);
+    }
+
+    #[test]
+    fn the_bearer_header_is_sensitive() {
+        let h = bearer(&DeviceToken::new("s3cret-token".into())).unwrap();
+        assert!(h.is_sensitive());
+        assert_eq!(h.to_str().unwrap(), "Bearer s3cret-token");
+        assert!(!format!("{h:?}").contains("s3cret"));
+        let e = bearer(&DeviceToken::new("bad\ntoken s3cret".into())).unwrap_err();
+        assert!(!e.to_string().contains("s3cret"));
     }
 
     #[test]

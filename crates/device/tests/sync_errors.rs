@@ -8,7 +8,10 @@ use std::time::Duration;
 use chrono::{FixedOffset, Utc};
 use doorstep_device::{DeviceStore, QueueCounts, SyncClient, SyncConfig, SyncError, VisitDraft};
 use doorstep_domain::VisitInput;
-use doorstep_domain::protocol::{HouseholdDto, PullResponse, PushRequest, PushResponse, Receipt, ReceiptStatus};
+use doorstep_domain::account::Role;
+use doorstep_domain::protocol::{
+    EnrolRequest, EnrolResponse, HouseholdDto, PullResponse, PushRequest, PushResponse, Receipt, ReceiptStatus, UserDto,
+};
 use doorstep_domain::visit::LocationInput;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -174,9 +177,25 @@ fn draft() -> VisitDraft {
     }
 }
 
+/// The token every enrolled test store holds.
+const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn enrol_answer(token: &str) -> EnrolResponse {
+    EnrolResponse {
+        device_token: token.into(),
+        volunteer_id: uuid::Uuid::now_v7().to_string(),
+        volunteer: UserDto {
+            username: "tinhnguyen.namha".into(),
+            role: Role::Volunteer,
+            area_code: "18073".into(),
+        },
+    }
+}
+
 fn store_with(n: usize) -> (tempfile::TempDir, Arc<Mutex<DeviceStore>>, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let mut s = DeviceStore::open(&dir.path().join("device.db")).unwrap();
+    s.set_enrolment(&enrol_answer(TOKEN)).unwrap();
     let now = Utc::now().with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap());
     let ids = (0..n)
         .map(|_| s.record_visit(&draft(), now).unwrap().id.to_string())
@@ -224,6 +243,7 @@ async fn push_sends_compressed_records_verbatim_with_the_headers() {
     assert_eq!(req.header("content-encoding"), Some("zstd"));
     assert_eq!(req.header("content-type"), Some("application/json"));
     assert_eq!(req.header("accept-language"), Some("vi"));
+    assert_eq!(req.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
     let push = req.push();
     assert_eq!(push.device_id, store.lock().unwrap().device_id().to_string());
     assert!(chrono::DateTime::parse_from_rfc3339(&push.sent_at).is_ok());
@@ -506,13 +526,11 @@ async fn pull_pages_through_and_reads_zstd() {
     assert_eq!(store.lock().unwrap().households(None).unwrap().len(), 6);
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
-    let device = store.lock().unwrap().device_id().to_string();
-    assert!(
-        seen[0]
-            .target
-            .starts_with("/api/v1/sync/pull?area=18073&cursor=0&limit=1000&device_id=")
-    );
-    assert!(seen[1].target.ends_with(&device));
+    assert_eq!(seen[0].target, "/api/v1/sync/pull?area=18073&cursor=0&limit=1000");
+    assert_eq!(seen[1].target, "/api/v1/sync/pull?area=18073&cursor=5&limit=1000");
+    for s in seen.iter() {
+        assert_eq!(s.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+    }
 }
 
 /// A refusal that is not our server's word about a record (a proxy's 415, a 400 with no error
@@ -608,4 +626,194 @@ async fn a_clock_warning_is_kept_for_the_app_and_cleared_when_right() {
         .unwrap()
         .unwrap();
     assert_eq!(kept, "");
+}
+
+fn error_json(status: u16, code: &str, en: &str) -> Reply {
+    json(
+        status,
+        serde_json::json!({"error": {"code": code, "message": en, "messages": {"vi": format!("vi: {en}"), "en": en}}}),
+    )
+}
+
+/// A revoked phone: every push is refused with 403 and retried; no record is marked refused, the
+/// problem is kept for the app, and after a new enrolment the next request carries the new token,
+/// goes through and clears the problem.
+#[tokio::test]
+async fn a_revoked_device_keeps_its_queue_and_syncs_after_re_enrolment() {
+    let (url, seen) = responder(|_, req| {
+        if req.header("authorization") == Some("Bearer new-token") {
+            receipts(&req.push(), &[])
+        } else {
+            error_json(403, "device_revoked", "This phone was revoked")
+        }
+    })
+    .await;
+    let (_dir, store, _) = store_with(3);
+    let client = SyncClient::new(config(&url, 2)).unwrap();
+    assert!(matches!(
+        client.push_batch(&store).await,
+        Err(SyncError::Server { status: 403, .. })
+    ));
+    let report = client
+        .drain(&store, Some(tokio::time::Instant::now() + Duration::from_millis(300)))
+        .await;
+    assert!(!report.complete);
+    assert!(report.stats.retries >= 2, "{report:?}");
+    assert!(report.last_error.as_deref().is_some_and(|e| e.contains("403")));
+    assert!(!report.last_error.unwrap().contains(TOKEN));
+    assert_eq!(
+        queue(&store),
+        QueueCounts {
+            pending: 3,
+            rejected: 0,
+            sent: 0
+        }
+    );
+    let problem = store.lock().unwrap().auth_problem().unwrap().expect("kept for the app");
+    assert_eq!(problem.code, "device_revoked");
+    assert_eq!(problem.messages.en, "This phone was revoked");
+
+    // The phone is enrolled again; a set-in-between token is read by the very next request.
+    store.lock().unwrap().set_enrolment(&enrol_answer("new-token")).unwrap();
+    store.lock().unwrap().set_auth_problem(Some(&problem)).unwrap();
+    let report = client.drain(&store, None).await;
+    assert!(report.complete, "{report:?}");
+    assert_eq!(queue(&store).sent, 3);
+    assert_eq!(
+        store.lock().unwrap().auth_problem().unwrap(),
+        None,
+        "cleared by the push"
+    );
+    let seen = seen.lock().unwrap();
+    assert!(
+        seen.iter()
+            .any(|s| s.header("authorization") == Some(&format!("Bearer {TOKEN}")))
+    );
+    assert_eq!(seen.last().unwrap().header("authorization"), Some("Bearer new-token"));
+}
+
+/// 401 to a push (an unknown token, or one from a proxy without our error body) is retried too.
+#[tokio::test]
+async fn an_unauthenticated_push_is_retried_never_marked() {
+    for reply in [
+        error_json(401, "unauthenticated", "Sign in"),
+        (401, vec![], b"no".to_vec()),
+        error_json(403, "wrong_device", "Wrong device"),
+    ] {
+        let status = reply.0;
+        let (url, _seen) = responder(move |_, _| reply.clone()).await;
+        // One record: the case in which a record-level refusal would mark it.
+        let (_dir, store, _) = store_with(1);
+        let client = SyncClient::new(config(&url, 500)).unwrap();
+        let report = client
+            .drain(&store, Some(tokio::time::Instant::now() + Duration::from_millis(200)))
+            .await;
+        assert!(!report.complete, "{status}");
+        assert_eq!(
+            queue(&store),
+            QueueCounts {
+                pending: 1,
+                rejected: 0,
+                sent: 0
+            },
+            "{status}"
+        );
+        let problem = store.lock().unwrap().auth_problem().unwrap().expect("kept");
+        assert!(problem.code == "unauthenticated" || problem.code == "http_401" || problem.code == "wrong_device");
+        assert!(problem.messages.vi.len() > 3 && problem.messages.en.len() > 3);
+    }
+}
+
+#[tokio::test]
+async fn a_pull_refused_for_the_area_is_a_server_error_and_kept() {
+    let (url, _seen) = responder(|_, _| error_json(403, "out_of_scope", "Not your area")).await;
+    let (_dir, store, _) = store_with(0);
+    let client = SyncClient::new(config(&url, 500)).unwrap();
+    let e = client.pull(&store, "437").await.unwrap_err();
+    assert!(matches!(e, SyncError::Server { status: 403, .. }), "{e:?}");
+    assert_eq!(
+        store.lock().unwrap().auth_problem().unwrap().map(|p| p.code),
+        Some("out_of_scope".to_string())
+    );
+}
+
+#[tokio::test]
+async fn enrol_posts_the_code_and_keeps_the_token_and_volunteer() {
+    let volunteer = uuid::Uuid::now_v7();
+    let (url, seen) = responder(move |_, req| {
+        let asked: EnrolRequest = serde_json::from_slice(&req.body).unwrap();
+        if asked.code == "ABCDE-FGHJK" {
+            let mut answer = enrol_answer("fresh-token");
+            answer.volunteer_id = volunteer.to_string();
+            json(200, answer)
+        } else {
+            error_json(401, "enrolment_code_invalid", "The enrolment code is wrong")
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = DeviceStore::open(&dir.path().join("device.db")).unwrap();
+    let device = s.device_id();
+    let store = Arc::new(Mutex::new(s));
+    let client = SyncClient::new(config(&url, 500)).unwrap();
+
+    let e = client.enrol(&store, "WRONG-CODE1").await.unwrap_err();
+    assert!(matches!(e, SyncError::Server { status: 401, .. }), "{e:?}");
+    assert!(e.to_string().contains("enrolment_code_invalid"));
+    assert_eq!(store.lock().unwrap().enrolment().unwrap(), None);
+
+    let enrolled = client.enrol(&store, " ABCDE-FGHJK ").await.unwrap();
+    assert_eq!(enrolled.volunteer_id, volunteer);
+    assert_eq!(enrolled.username, "tinhnguyen.namha");
+    assert_eq!(enrolled.device_token.expose(), "fresh-token");
+    assert!(!format!("{enrolled:?}").contains("fresh-token"));
+    assert_eq!(store.lock().unwrap().volunteer_id(), volunteer);
+    assert_eq!(
+        store
+            .lock()
+            .unwrap()
+            .device_token()
+            .unwrap()
+            .map(|t| t.expose().to_string()),
+        Some("fresh-token".to_string())
+    );
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[1].target, "/api/v1/enrol");
+    assert_eq!(seen[1].header("authorization"), None);
+    let asked: EnrolRequest = serde_json::from_slice(&seen[1].body).unwrap();
+    assert_eq!(
+        (asked.code.as_str(), asked.device_id),
+        ("ABCDE-FGHJK", device.to_string())
+    );
+}
+
+/// An answer that cannot be read is an error that does not quote it: it may hold the token.
+#[tokio::test]
+async fn an_unreadable_enrol_answer_does_not_leak_the_token() {
+    let (url, _seen) = responder(|_, _| {
+        json(
+            200,
+            serde_json::json!({"device_token": "leaky-token", "volunteer_id": "0190d7a1-0000-7000-8000-000000000000", "volunteer": "leaky-token"}),
+        )
+    })
+    .await;
+    let (_dir, store, _) = store_with(0);
+    let client = SyncClient::new(config(&url, 500)).unwrap();
+    let e = client.enrol(&store, "ABCDE-FGHJK").await.unwrap_err();
+    assert!(matches!(e, SyncError::Protocol(_)), "{e:?}");
+    assert!(
+        !e.to_string().contains("leaky") && !format!("{e:?}").contains("leaky"),
+        "{e}"
+    );
+    assert_eq!(
+        store
+            .lock()
+            .unwrap()
+            .device_token()
+            .unwrap()
+            .map(|t| t.expose().to_string()),
+        Some(TOKEN.to_string()),
+        "the old enrolment stays"
+    );
 }

@@ -661,3 +661,153 @@ fn apply_pull_upserts_and_households_follow_the_area_tree() {
     assert_eq!(s.households(None).unwrap().len(), 3);
     assert_eq!(s.cursor().unwrap(), 20);
 }
+
+const TOKEN: &str = "7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a";
+
+fn enrol_answer(token: &str, volunteer_id: &str) -> EnrolResponse {
+    EnrolResponse {
+        device_token: token.into(),
+        volunteer_id: volunteer_id.into(),
+        volunteer: doorstep_domain::protocol::UserDto {
+            username: "tinhnguyen.namha".into(),
+            role: Role::Volunteer,
+            area_code: "18073".into(),
+        },
+    }
+}
+
+#[test]
+fn enrolment_persists_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    assert_eq!(s.enrolment().unwrap(), None);
+    assert_eq!(s.device_token().unwrap(), None);
+    let volunteer = Uuid::now_v7();
+    s.set_enrolment(&enrol_answer(TOKEN, &volunteer.to_string())).unwrap();
+    drop(s);
+
+    let s = open(&dir);
+    let e = s.enrolment().unwrap().expect("enrolled");
+    assert_eq!(e.volunteer_id, volunteer);
+    assert_eq!(
+        (e.username.as_str(), e.role, e.area_code.as_str()),
+        ("tinhnguyen.namha", Role::Volunteer, "18073")
+    );
+    assert_eq!(e.device_token.expose(), TOKEN);
+    assert_eq!(s.device_token().unwrap().unwrap().expose(), TOKEN);
+    assert_eq!(s.volunteer_id(), volunteer);
+}
+
+#[test]
+fn record_visit_after_enrolment_carries_the_enrolled_volunteer_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let before = s.record_visit(&draft(), now()).unwrap();
+    let volunteer = Uuid::now_v7();
+    assert_ne!(before.volunteer_id.uuid(), volunteer);
+    s.set_enrolment(&enrol_answer(TOKEN, &volunteer.to_string())).unwrap();
+    let v = s.record_visit(&draft(), now()).unwrap();
+    assert_eq!(v.volunteer_id.uuid(), volunteer);
+    let batch = s.next_batch(10).unwrap();
+    let sent: VisitInput = serde_json::from_str(&batch[1].body).unwrap();
+    assert_eq!(sent.volunteer_id, volunteer.to_string());
+}
+
+#[test]
+fn a_bad_volunteer_id_or_empty_token_is_refused_and_nothing_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let volunteer = s.volunteer_id();
+    let e = s.set_enrolment(&enrol_answer(TOKEN, "not-a-uuid")).unwrap_err();
+    assert!(matches!(e, DeviceError::Enrolment(_)), "{e}");
+    assert!(e.to_string().contains("not-a-uuid") && !e.to_string().contains(TOKEN));
+    let e = s
+        .set_enrolment(&enrol_answer(" ", &Uuid::now_v7().to_string()))
+        .unwrap_err();
+    assert!(matches!(e, DeviceError::Enrolment(_)), "{e}");
+    assert_eq!(s.enrolment().unwrap(), None);
+    assert_eq!(s.volunteer_id(), volunteer);
+    drop(s);
+    assert_eq!(open(&dir).volunteer_id(), volunteer);
+}
+
+#[test]
+fn debug_of_the_store_and_the_enrolment_shows_no_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    s.set_enrolment(&enrol_answer(TOKEN, &Uuid::now_v7().to_string()))
+        .unwrap();
+    let e = s.enrolment().unwrap().unwrap();
+    for shown in [
+        format!("{s:?}"),
+        format!("{s:#?}"),
+        format!("{e:?}"),
+        format!("{e:#?}"),
+        format!("{:?}", s.device_token().unwrap()),
+    ] {
+        assert!(!shown.contains(TOKEN), "{shown}");
+        assert!(!shown.contains(&TOKEN[..16]), "{shown}");
+    }
+    assert!(format!("{e:?}").contains("tinhnguyen.namha"));
+}
+
+#[test]
+fn re_enrolment_replaces_the_token_and_keeps_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let volunteer = Uuid::now_v7();
+    s.set_enrolment(&enrol_answer(TOKEN, &volunteer.to_string())).unwrap();
+    let ids: Vec<String> = (0..3)
+        .map(|_| s.record_visit(&draft(), now()).unwrap().id.to_string())
+        .collect();
+    let revoked = ErrorBody::new(
+        "device_revoked",
+        None,
+        Messages {
+            vi: "Điện thoại này đã bị thu hồi".into(),
+            en: "This phone was revoked".into(),
+        },
+        Lang::Vi,
+    );
+    s.set_auth_problem(Some(&revoked)).unwrap();
+    assert_eq!(s.auth_problem().unwrap(), Some(revoked));
+
+    s.set_enrolment(&enrol_answer("second-token", &volunteer.to_string()))
+        .unwrap();
+    assert_eq!(s.device_token().unwrap().unwrap().expose(), "second-token");
+    assert_eq!(s.auth_problem().unwrap(), None, "the new token answers the problem");
+    assert_eq!(
+        s.queue().unwrap(),
+        QueueCounts {
+            pending: 3,
+            rejected: 0,
+            sent: 0
+        }
+    );
+    let queued: Vec<String> = s.next_batch(10).unwrap().into_iter().map(|e| e.id).collect();
+    assert_eq!(queued, ids);
+    assert_eq!(s.record_visit(&draft(), now()).unwrap().device_seq.get(), 4);
+}
+
+#[test]
+fn the_auth_problem_is_kept_until_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    assert_eq!(s.auth_problem().unwrap(), None);
+    let problem = ErrorBody::new(
+        "unauthenticated",
+        None,
+        Messages {
+            vi: "v".into(),
+            en: "e".into(),
+        },
+        Lang::En,
+    );
+    s.set_auth_problem(Some(&problem)).unwrap();
+    drop(s);
+    let mut s = open(&dir);
+    assert_eq!(s.auth_problem().unwrap(), Some(problem));
+    s.set_auth_problem(None).unwrap();
+    assert_eq!(s.auth_problem().unwrap(), None);
+    assert_eq!(s.meta(META_AUTH_PROBLEM).unwrap(), None);
+}
