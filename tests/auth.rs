@@ -137,10 +137,11 @@ fn accounts_are_refused_with_reasons_and_audited() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sessions_expire_and_nothing_secret_is_logged() {
+async fn sessions_expire_and_nothing_secret_or_personal_is_logged() {
     let db = TestDb::fresh();
     doorstep_tests::import_areas(&db.url, &three_tier_file());
     assert!(create_user(&db.url, "expiring", "admin", "42", PASSWORD).0);
+    assert!(create_user(&db.url, "v.logged", "volunteer", "42", PASSWORD).0);
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
@@ -181,6 +182,44 @@ async fn sessions_expire_and_nothing_secret_is_logged() {
         }
     };
     assert_eq!(status(token.clone()).await, 200);
+    // An enrolment code, a phone's token and a visit's personal fields cross the server too.
+    let code = client
+        .post(format!("{url}/api/v1/enrolments"))
+        .bearer_auth(&token)
+        .json(&json!({"volunteer": "v.logged"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut phone = doorstep_tests::TestDevice::new(51);
+    let sync = phone.client(&url, 10);
+    sync.enrol(&phone.store, &code).await.unwrap();
+    let (address, notes) = ("Số 17 ngõ Bí Mật", "ghi chú riêng 4242");
+    let mut draft = phone.draft(0);
+    draft.address = Some(address.into());
+    draft.notes = Some(notes.into());
+    let offset = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
+    phone
+        .store
+        .lock()
+        .unwrap()
+        .record_visit(&draft, chrono::Utc::now().with_timezone(&offset))
+        .unwrap();
+    assert!(sync.drain(&phone.store, None).await.complete);
+    let device_token = phone
+        .store
+        .lock()
+        .unwrap()
+        .device_token()
+        .unwrap()
+        .unwrap()
+        .expose()
+        .to_string();
     tokio::time::sleep(Duration::from_millis(1300)).await;
     assert_eq!(status(token.clone()).await, 401, "the session expired");
     let _ = client
@@ -192,8 +231,21 @@ async fn sessions_expire_and_nothing_secret_is_logged() {
     let _ = child.wait();
     let logged = std::fs::read_to_string(&log_path).unwrap();
     assert!(logged.contains("signed in"), "the log was captured: {logged}");
-    for secret in [PASSWORD, token.as_str(), "wrong password here"] {
-        assert!(!logged.contains(secret), "a secret reached the log");
+    assert!(
+        logged.contains("a device enrolled"),
+        "the enrolment was logged: {logged}"
+    );
+    for secret in [
+        PASSWORD,
+        token.as_str(),
+        "wrong password here",
+        code.as_str(),
+        &code.replace('-', ""),
+        device_token.as_str(),
+        address,
+        notes,
+    ] {
+        assert!(!logged.contains(secret), "a secret or personal field reached the log");
     }
 }
 

@@ -176,10 +176,17 @@ fn serve_demo_shows_data_at_once() {
     };
     let ready = wait_until(Duration::from_secs(120), || visits() >= 7 * 100_000 + 2_000);
     let households = db.i64("SELECT COUNT(*) FROM households");
+    // The demo's leader has a team, and its volunteer an assignment; the simulated volunteers
+    // are enrolled devices, one account per district.
+    let assigned = db.i64("SELECT COUNT(*) FROM assignments a JOIN teams t ON t.id = a.team_id");
+    let enrolled = || db.try_i64("SELECT COUNT(*) FROM device_tokens").unwrap_or(0);
+    let all_enrolled = wait_until(Duration::from_secs(120), || enrolled() == 24);
     let _ = child.kill();
     let _ = child.wait();
     assert!(ready, "demo visits: {}", visits());
     assert!(households >= 4_000, "{households}");
+    assert_eq!(assigned, 1);
+    assert!(all_enrolled, "two phones in each of the 12 districts: {}", enrolled());
 }
 
 #[test]

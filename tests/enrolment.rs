@@ -255,7 +255,15 @@ async fn a_revoked_phone_keeps_its_queue_and_loses_nothing() {
     // Another phone's token does not open this phone's batches.
     let thief = doorstep_tests::TestDevice::new(42);
     server.enrol(&thief).await;
-    let stolen = thief.store.lock().unwrap().enrolment().unwrap().unwrap().token.clone();
+    let stolen = thief
+        .store
+        .lock()
+        .unwrap()
+        .device_token()
+        .unwrap()
+        .unwrap()
+        .expose()
+        .to_string();
     let (status, body) = server
         .post(
             "/api/v1/sync/push",

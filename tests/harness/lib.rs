@@ -643,8 +643,19 @@ fn named_device(body: &[u8], zstd: bool) -> Option<String> {
     } else {
         body
     };
-    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    let id = v.get("device_id")?.as_str()?;
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        let id = v.get("device_id")?.as_str()?;
+        return uuid::Uuid::parse_str(id).ok().map(|u| u.to_string());
+    }
+    // A body the decoder refuses (a number out of range, say) may still name its device.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let after = text
+        .split_once("\"device_id\"")?
+        .1
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
+    let id = after.strip_prefix('"')?.split('"').next()?;
     uuid::Uuid::parse_str(id).ok().map(|u| u.to_string())
 }
 

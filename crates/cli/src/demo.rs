@@ -19,6 +19,9 @@ const HOUSEHOLDS_PER_COMMUNE: usize = 20;
 const DEVICES_PER_DISTRICT: usize = 2;
 const VISITS_PER_DEVICE: usize = 120;
 
+/// The demo's team: the leader of Phường Nam Hà and its volunteer.
+const DEMO_TEAM: &str = "Đội tình nguyện Nam Hà";
+
 /// Demo accounts, one per role: (username, role, area, password). Demo data only.
 pub const DEMO_ACCOUNTS: &[(&str, &str, &str, &str)] = &[
     ("admin.demo", "admin", "42", "doorstep-demo-admin"),
@@ -46,6 +49,22 @@ pub async fn prepare(store: &dyn Store) -> Result<()> {
                 area_code: AreaCode::parse("area", area)?,
             })
             .await?;
+    }
+    // The leader's team, with the demo volunteer assigned their commune.
+    if store.team_by_name(DEMO_TEAM).await?.is_none() {
+        use doorstep_server::manage::{Actor, assign, create_team};
+        let team = doorstep_domain::protocol::NewTeamRequest {
+            name: DEMO_TEAM.into(),
+            area_code: "18073".into(),
+            leader: Some("totruong.namha".into()),
+        };
+        create_team(store, Actor::Cli, &team).await?;
+        let assignment = doorstep_domain::protocol::AssignmentRequest {
+            team: DEMO_TEAM.into(),
+            volunteer: "tinhnguyen.namha".into(),
+            area_code: "18073".into(),
+        };
+        assign(store, Actor::Cli, &assignment).await?;
     }
     if store.counts().await?.households > 0 {
         return Ok(());
@@ -86,6 +105,12 @@ pub fn announce(addr: SocketAddr) {
         "  curl -H \"authorization: Bearer $TOKEN\" 'http://{addr}/api/v1/coverage?area=42'    # the whole province"
     );
     println!("  curl -H \"authorization: Bearer $TOKEN\" 'http://{addr}/api/v1/areas?parent=42'     # districts");
+    println!(
+        "  curl -H \"authorization: Bearer $TOKEN\" 'http://{addr}/api/v1/teams'               # teams and assignments"
+    );
+    println!(
+        "  curl -H \"authorization: Bearer $TOKEN\" 'http://{addr}/api/v1/visits?area=42&flagged=true'  # visits for a leader to check"
+    );
 }
 
 /// The simulated volunteer of a district: its account, made if missing.

@@ -294,13 +294,22 @@ pub struct EnrolmentCode {
     pub qr_svg: Option<String>,
 }
 
-/// `POST /api/v1/enrol`: a phone exchanges a code for its device token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `POST /api/v1/enrol`: a phone exchanges a code for its device token. Its `Debug` hides the code.
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolRequest {
     pub code: String,
     /// The device's own UUID (`DeviceStore::device_id`).
     pub device_id: String,
+}
+
+impl std::fmt::Debug for EnrolRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrolRequest")
+            .field("code", &"<redacted>")
+            .field("device_id", &self.device_id)
+            .finish()
+    }
 }
 
 /// The answer to an enrolment. Not `Debug`: it holds the token.

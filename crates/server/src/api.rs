@@ -662,7 +662,7 @@ fn decode_push(
 )]
 async fn push(
     State(st): State<AppState>,
-    crate::auth::Device(sender): crate::auth::Device,
+    crate::auth::Device(mut sender): crate::auth::Device,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -671,11 +671,12 @@ async fn push(
         Ok(b) => b,
         Err(e) => return body_rejection(e, &st.limits, lang).into_response(),
     };
-    // Read before decoding, so the flags are decided against the assignments of this moment.
-    let scope = match crate::auth::scope_paths(st.store.as_ref(), &sender.volunteer).await {
-        Ok(s) => s,
-        Err(e) => return ApiError::store(e, lang).into_response(),
-    };
+    // Read with the token, so the flags are decided against the assignments of this moment.
+    let scope = crate::auth::scope_rule(
+        &sender.volunteer,
+        std::mem::take(&mut sender.assigned_paths),
+        sender.own_path.take(),
+    );
     let now = Utc::now();
     let (limits, campaign) = (st.limits.clone(), st.campaign.clone());
     let Ok(permit) = st.decoders.clone().acquire_owned().await else {

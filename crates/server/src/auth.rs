@@ -93,13 +93,27 @@ impl FromRequestParts<AppState> for Caller {
 /// assignments, the assigned areas. The one definition of scope; every endpoint that reads or
 /// writes area data asks [`may_see`], with paths from the store, never from the request.
 pub async fn scope_paths(store: &dyn crate::store::Store, user: &SessionUser) -> Result<Vec<String>, StoreError> {
-    if user.role == doorstep_domain::account::Role::Volunteer {
-        let assigned = store.assigned_paths(user.user_id).await?;
-        if !assigned.is_empty() {
-            return Ok(assigned);
-        }
+    let assigned = if user.role == doorstep_domain::account::Role::Volunteer {
+        store.assigned_paths(user.user_id).await?
+    } else {
+        Vec::new()
+    };
+    let own = if assigned.is_empty() {
+        store.area_path(&user.area_code).await?
+    } else {
+        None
+    };
+    Ok(scope_rule(user, assigned, own))
+}
+
+/// The rule itself, on paths already read: a volunteer's assignments when there are any, else
+/// the account's own area.
+pub fn scope_rule(user: &SessionUser, assigned: Vec<String>, own_path: Option<String>) -> Vec<String> {
+    if user.role == doorstep_domain::account::Role::Volunteer && !assigned.is_empty() {
+        assigned
+    } else {
+        own_path.into_iter().collect()
     }
-    Ok(store.area_path(&user.area_code).await?.into_iter().collect())
 }
 
 /// Whether the area whose path is `area_path` lies in the user's scope.

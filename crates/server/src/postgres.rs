@@ -1131,7 +1131,10 @@ impl Store for PgStore {
         let client = self.client().await?;
         client
             .query_opt(
-                "SELECT t.device_id, t.revoked_at_ms IS NOT NULL, u.id, u.username, u.role, u.area_code
+                "SELECT t.device_id, t.revoked_at_ms IS NOT NULL, u.id, u.username, u.role, u.area_code,
+                    (SELECT path FROM areas WHERE code = u.area_code),
+                    ARRAY(SELECT a.path FROM assignments s JOIN areas a ON a.code = s.area_code
+                          WHERE s.user_id = u.id)
                  FROM device_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
                 &[&token_hash.as_slice()],
             )
@@ -1148,6 +1151,8 @@ impl Store for PgStore {
                         area_code: r.get(5),
                         expires_ms: i64::MAX,
                     },
+                    own_path: r.get(6),
+                    assigned_paths: r.get(7),
                 })
             })
             .transpose()

@@ -1068,34 +1068,43 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             let row = conn
                 .prepare_cached(
-                    "SELECT t.device_id, t.revoked_at_ms IS NOT NULL, u.id, u.username, u.role, u.area_code
+                    "SELECT t.device_id, t.revoked_at_ms IS NOT NULL, u.id, u.username, u.role, u.area_code,
+                        (SELECT path FROM areas WHERE code = u.area_code),
+                        (SELECT group_concat(a.path, char(31)) FROM assignments s
+                         JOIN areas a ON a.code = s.area_code WHERE s.user_id = u.id)
                      FROM device_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
                 )?
                 .query_row([token_hash.as_slice()], |r| {
                     Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, bool>(1)?,
+                        (r.get::<_, Vec<u8>>(0)?, r.get::<_, bool>(1)?),
                         r.get::<_, Vec<u8>>(2)?,
                         r.get::<_, String>(3)?,
                         r.get::<_, String>(4)?,
                         r.get::<_, String>(5)?,
+                        (r.get::<_, Option<String>>(6)?, r.get::<_, Option<String>>(7)?),
                     ))
                 })
                 .optional()?;
-            row.map(|(device, revoked, user, username, role, area_code)| {
-                let uuid = |b: &[u8]| uuid::Uuid::from_slice(b).map_err(|e| StoreError::Db(e.to_string()));
-                Ok(DeviceCaller {
-                    device_id: uuid(&device)?,
-                    volunteer: SessionUser {
-                        user_id: uuid(&user)?,
-                        username,
-                        role: role_from_db(&role)?,
-                        area_code,
-                        expires_ms: i64::MAX,
-                    },
-                    revoked,
-                })
-            })
+            row.map(
+                |((device, revoked), user, username, role, area_code, (own_path, assigned))| {
+                    let uuid = |b: &[u8]| uuid::Uuid::from_slice(b).map_err(|e| StoreError::Db(e.to_string()));
+                    Ok(DeviceCaller {
+                        device_id: uuid(&device)?,
+                        volunteer: SessionUser {
+                            user_id: uuid(&user)?,
+                            username,
+                            role: role_from_db(&role)?,
+                            area_code,
+                            expires_ms: i64::MAX,
+                        },
+                        revoked,
+                        assigned_paths: assigned
+                            .map(|a| a.split('\u{1f}').map(str::to_string).collect())
+                            .unwrap_or_default(),
+                        own_path,
+                    })
+                },
+            )
             .transpose()
         })
         .await

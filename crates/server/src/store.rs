@@ -331,6 +331,10 @@ pub struct DeviceCaller {
     /// The volunteer the device was enrolled for.
     pub volunteer: SessionUser,
     pub revoked: bool,
+    /// The paths of the volunteer's assigned areas and of the account's own area, read with the
+    /// token so a push costs one query for who sends it and where they may work.
+    pub assigned_paths: Vec<String>,
+    pub own_path: Option<String>,
 }
 
 /// An account to create; the password is already hashed.
