@@ -135,11 +135,21 @@ enum AdminCommand {
     },
 }
 
+fn tokio_postgres_cap() -> tracing_subscriber::filter::Directive {
+    // A constant that parses; the fallback (everything at info) is only for the impossible case.
+    "tokio_postgres=info"
+        .parse()
+        .unwrap_or_else(|_| tracing::Level::INFO.into())
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn,tokio_postgres=warn".into()),
+                .unwrap_or_else(|_| "info,tower_http=warn".into())
+                // tokio-postgres logs every query's parameters at debug level (addresses, notes,
+                // token hashes): never below info, whatever RUST_LOG asks.
+                .add_directive(tokio_postgres_cap()),
         )
         .with_writer(std::io::stderr)
         .init();
