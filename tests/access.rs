@@ -225,3 +225,69 @@ async fn only_an_admin_reads_the_audit_log() {
     assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
     assert!(spec["paths"]["/api/v1/coverage"]["get"]["security"].is_array());
 }
+
+/// Who may write what: every account against every area, issuing enrolment codes (for a
+/// volunteer of that area) and creating teams. Only leaders and admins write, leaders only in
+/// their subtree; what lies outside answers 403 or, where a name was looked up, 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_account_writes_outside_its_subtree() {
+    let mut server = TestServer::prepare_stopped();
+    for (username, role, area) in ACCOUNTS {
+        create_account(&server.db.url, username, role, area, PASSWORD);
+    }
+    for (area, _) in AREAS {
+        create_account(&server.db.url, &format!("v.at.{area}"), "volunteer", area, PASSWORD);
+    }
+    server.start_again();
+    let mut checked = 0;
+    for (username, role, own) in ACCOUNTS {
+        let token = server.login(username, PASSWORD).await;
+        let own_path = AREAS.iter().find(|(c, _)| c == own).map(|(_, p)| *p).unwrap();
+        let writer = matches!(*role, "admin" | "leader");
+        for (area, path) in AREAS {
+            let inside = path.starts_with(own_path);
+            // An enrolment code for the volunteer of that area.
+            let (status, body) = server
+                .post_as(
+                    "/api/v1/enrolments",
+                    &token,
+                    &json!({"volunteer": format!("v.at.{area}")}),
+                )
+                .await;
+            let expected = match (writer, inside) {
+                (true, true) => (200, None),
+                (true, false) => (403, Some("out_of_scope")),
+                (false, _) => (403, Some("leader_only")),
+            };
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                expected,
+                "{username} enrols in {area}: {body}"
+            );
+            // A team over that area: a leader leads it; an admin names the leader of 437.
+            let leader = if *role == "admin" { Some("l.other") } else { None };
+            let name = format!("{username} {area}");
+            let (status, body) = server
+                .post_as(
+                    "/api/v1/teams",
+                    &token,
+                    &json!({"name": name, "area_code": area, "leader": leader}),
+                )
+                .await;
+            let expected = match (*role, inside) {
+                ("admin", _) if path.starts_with("/42/437/") => (200, None),
+                ("admin", _) => (404, Some("no_such_leader")),
+                ("leader", true) => (200, None),
+                ("leader", false) => (403, Some("out_of_scope")),
+                _ => (403, Some("leader_only")),
+            };
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                expected,
+                "{username} creates a team in {area}: {body}"
+            );
+            checked += 2;
+        }
+    }
+    assert_eq!(checked, ACCOUNTS.len() * AREAS.len() * 2);
+}
