@@ -116,6 +116,11 @@ async fn volunteers_work_their_assignments_and_strays_are_flagged_for_the_leader
     let client = phone.client(&server.url, 50);
     assert!(client.pull(&phone.store, "18073").await.is_ok());
     assert!(client.pull(&phone.store, "436").await.is_err());
+    let me = client.whoami(&phone.store).await.unwrap();
+    assert_eq!(
+        (me.volunteer.username.as_str(), me.areas),
+        ("v.a", vec!["18073".to_string()])
+    );
 
     // Three visits in 18073 and one across the road in 18077: all stored, the stray flagged.
     let offset = FixedOffset::east_opt(7 * 3600).unwrap();

@@ -24,7 +24,8 @@ pub const APPLICATION_ID: i32 = 0x4453_5450;
 
 /// Schema steps; step `i` takes `PRAGMA user_version` from `i` to `i + 1`. Append, never edit:
 /// phones in the field hold databases at every earlier version.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -74,7 +75,17 @@ CREATE TABLE outbox (
     rejected_at TEXT
 ) STRICT;
 CREATE INDEX outbox_state ON outbox (state, device_seq);
-"#];
+"#,
+    // Refused records the volunteer has fixed: the corrected visit is a new record; the refused one
+    // stays (the server refused it; it is no longer the volunteer's to act on).
+    r#"
+CREATE TABLE replaced (
+    device_seq  INTEGER PRIMARY KEY REFERENCES outbox (device_seq),
+    replaced_by TEXT NOT NULL,
+    replaced_at TEXT NOT NULL
+) STRICT;
+"#,
+];
 
 const META_DEVICE_ID: &str = "device_id";
 const META_VOLUNTEER_ID: &str = "volunteer_id";
@@ -107,6 +118,9 @@ pub enum DeviceError {
     /// The server's enrolment answer cannot be kept (never holds the token).
     #[error("invalid enrolment: {0}")]
     Enrolment(String),
+    /// Only a refused record, not fixed yet, can be fixed.
+    #[error("record {0} is not a refused record waiting to be fixed")]
+    NotRejected(i64),
 }
 
 impl From<rusqlite::Error> for DeviceError {
@@ -157,6 +171,19 @@ pub struct QueueCounts {
     pub rejected: u64,
     /// Records the server has acknowledged (visit rows without an outbox row).
     pub sent: u64,
+}
+
+/// A visit as the volunteer's day lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalVisit {
+    pub id: String,
+    pub household_id: String,
+    pub address: Option<String>,
+    pub area_code: String,
+    pub outcome: String,
+    pub visited_at: String,
+    /// `pending`, `sent` or `rejected`.
+    pub state: String,
 }
 
 /// A record the server refused, kept on the device with the reason.
@@ -387,6 +414,35 @@ impl DeviceStore {
     /// Validates and records a visit. Returns only after the visit and its outbox entry are
     /// committed together; on a validation error nothing is written.
     pub fn record_visit(&mut self, draft: &VisitDraft, now: DateTime<FixedOffset>) -> Result<Visit, DeviceError> {
+        self.record(draft, now, None)
+    }
+
+    /// Records the corrected visit for a refused record, and sets the refused one aside, in one
+    /// transaction: the refused record is kept, but no longer listed for the volunteer to fix.
+    pub fn fix_rejected(
+        &mut self,
+        device_seq: i64,
+        draft: &VisitDraft,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Visit, DeviceError> {
+        let refused: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox o WHERE o.device_seq = ?1 AND o.state = 'rejected'
+                 AND NOT EXISTS (SELECT 1 FROM replaced r WHERE r.device_seq = o.device_seq))",
+            [device_seq],
+            |r| r.get(0),
+        )?;
+        if !refused {
+            return Err(DeviceError::NotRejected(device_seq));
+        }
+        self.record(draft, now, Some(device_seq))
+    }
+
+    fn record(
+        &mut self,
+        draft: &VisitDraft,
+        now: DateTime<FixedOffset>,
+        replaces: Option<i64>,
+    ) -> Result<Visit, DeviceError> {
         let household_id = draft.household_id.unwrap_or_else(Uuid::now_v7);
         // Validation needs a sequence number; the one actually used is taken inside the write
         // transaction below, so validating first writes nothing and consumes nothing.
@@ -470,6 +526,12 @@ impl DeviceStore {
             params![seq, id, visit.revision.get()],
         )?;
         put_meta(&tx, META_LAST_SEQ, &seq.to_string())?;
+        if let Some(refused) = replaces {
+            tx.execute(
+                "INSERT INTO replaced (device_seq, replaced_by, replaced_at) VALUES (?1, ?2, ?3)",
+                params![refused, id, now.to_rfc3339()],
+            )?;
+        }
         tx.commit()?;
         tracing::debug!(%id, device_seq = seq, outcome = %visit.outcome, "visit recorded");
         Ok(visit)
@@ -585,18 +647,21 @@ impl DeviceStore {
     }
 
     pub fn queue(&self) -> Result<QueueCounts, DeviceError> {
-        let (pending, rejected, visits): (i64, i64, i64) = self.conn.query_row(
+        let (pending, rejected, visits): (i64, i64, (i64, i64)) = self.conn.query_row(
             "SELECT
                  (SELECT count(*) FROM outbox WHERE state = 'pending'),
                  (SELECT count(*) FROM outbox WHERE state = 'rejected'),
-                 (SELECT count(*) FROM visits)",
+                 (SELECT count(*) FROM visits),
+                 (SELECT count(*) FROM replaced)",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, (r.get(2)?, r.get::<_, i64>(3)?))),
         )?;
+        let (visits, replaced) = visits;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         Ok(QueueCounts {
             pending: count(pending),
-            rejected: count(rejected),
+            // Fixed ones are no longer the volunteer's to act on.
+            rejected: count(rejected - replaced),
             sent: count(visits - pending - rejected),
         })
     }
@@ -604,8 +669,10 @@ impl DeviceStore {
     /// The refused records, oldest first, with the server's reasons.
     pub fn rejected(&self) -> Result<Vec<RejectedRecord>, DeviceError> {
         let mut stmt = self.conn.prepare(
-            "SELECT device_seq, id, revision, error, rejected_at FROM outbox
-             WHERE state = 'rejected' ORDER BY device_seq",
+            "SELECT o.device_seq, o.id, o.revision, o.error, o.rejected_at FROM outbox o
+             WHERE o.state = 'rejected'
+               AND NOT EXISTS (SELECT 1 FROM replaced r WHERE r.device_seq = o.device_seq)
+             ORDER BY o.device_seq",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -634,6 +701,53 @@ impl DeviceStore {
         Ok(out)
     }
 
+    /// The record as it was saved (and sent), by its sequence number.
+    pub fn visit_input(&self, device_seq: i64) -> Result<Option<VisitInput>, DeviceError> {
+        let body: Option<String> = self
+            .conn
+            .query_row("SELECT body FROM visits WHERE device_seq = ?1", [device_seq], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        body.map(|b| serde_json::from_str(&b).map_err(DeviceError::from))
+            .transpose()
+    }
+
+    /// The visits recorded at or after `since` (by the phone's clock, as recorded), newest first,
+    /// with where each stands: `pending`, `sent` or `rejected`.
+    pub fn visits_since(&self, since: DateTime<FixedOffset>) -> Result<Vec<LocalVisit>, DeviceError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT v.id, v.household_id, h.address, v.area_code, v.outcome, v.visited_at,
+                    CASE WHEN o.device_seq IS NULL THEN 'sent' ELSE o.state END
+             FROM visits v LEFT JOIN outbox o ON o.device_seq = v.device_seq
+             LEFT JOIN households h ON h.id = v.household_id
+             ORDER BY v.device_seq DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(LocalVisit {
+                id: r.get(0)?,
+                household_id: r.get(1)?,
+                address: r.get(2)?,
+                area_code: r.get(3)?,
+                outcome: r.get(4)?,
+                visited_at: r.get(5)?,
+                state: r.get(6)?,
+            })
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let v = row?;
+            // Offsets differ between visits, so times are compared as instants, not as text.
+            let at = DateTime::parse_from_rfc3339(&v.visited_at)
+                .map_err(|e| DeviceError::Corrupt(format!("stored visit time {:?}: {e}", v.visited_at)))?;
+            if at < since {
+                break;
+            }
+            out.push(v);
+        }
+        Ok(out)
+    }
+
     /// Every visit held, as (id, revision), in sequence order.
     pub fn recorded_ids(&self) -> Result<Vec<(String, i64)>, DeviceError> {
         let mut stmt = self
@@ -645,6 +759,12 @@ impl DeviceStore {
 
     /// Applies one page of a pull in one transaction and moves the cursor past it.
     pub fn apply_pull(&mut self, pull: &PullResponse) -> Result<(), DeviceError> {
+        self.apply_pull_for(None, pull)
+    }
+
+    /// As [`DeviceStore::apply_pull`], moving the cursor of one area: a volunteer assigned two
+    /// areas pulls each from its own cursor.
+    pub fn apply_pull_for(&mut self, area: Option<&str>, pull: &PullResponse) -> Result<(), DeviceError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut area = tx.prepare(
@@ -685,7 +805,7 @@ impl DeviceStore {
                 ])?;
             }
         }
-        put_meta(&tx, META_CURSOR, &pull.next_cursor.to_string())?;
+        put_meta(&tx, &cursor_key(area), &pull.next_cursor.to_string())?;
         tx.commit()?;
         tracing::debug!(
             areas = pull.areas.len(),
@@ -696,13 +816,24 @@ impl DeviceStore {
         Ok(())
     }
 
-    /// The pull cursor: 0 before the first pull.
+    /// The furthest pull cursor of any area: 0 before the first pull.
     pub fn cursor(&self) -> Result<i64, DeviceError> {
-        match get_meta(&self.conn, META_CURSOR)? {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT value FROM meta WHERE key = ?1 OR key LIKE ?1 || ':%'")?;
+        let values = stmt.query_map([META_CURSOR], |r| r.get::<_, String>(0))?;
+        let mut furthest = 0;
+        for v in values {
+            furthest = furthest.max(parse_cursor(&v?)?);
+        }
+        Ok(furthest)
+    }
+
+    /// The pull cursor of one area (`None`: the cursor [`DeviceStore::apply_pull`] moves).
+    pub fn cursor_for(&self, area: Option<&str>) -> Result<i64, DeviceError> {
+        match get_meta(&self.conn, &cursor_key(area))? {
             None => Ok(0),
-            Some(v) => v
-                .parse()
-                .map_err(|_| DeviceError::Corrupt(format!("the pull cursor {v:?} is not a number"))),
+            Some(v) => parse_cursor(&v),
         }
     }
 
@@ -803,6 +934,18 @@ fn check_ownership(conn: &Connection, path: &Path) -> Result<(), DeviceError> {
         )));
     }
     Ok(())
+}
+
+fn cursor_key(area: Option<&str>) -> String {
+    match area {
+        None => META_CURSOR.to_string(),
+        Some(a) => format!("{META_CURSOR}:{a}"),
+    }
+}
+
+fn parse_cursor(v: &str) -> Result<i64, DeviceError> {
+    v.parse()
+        .map_err(|_| DeviceError::Corrupt(format!("the pull cursor {v:?} is not a number")))
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), DeviceError> {

@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use doorstep_domain::protocol::{EnrolRequest, EnrolResponse, ErrorBody, ErrorResponse, PullResponse, PushResponse};
+use doorstep_domain::protocol::{
+    DeviceDto, EnrolRequest, EnrolResponse, ErrorBody, ErrorResponse, PullResponse, PushResponse,
+};
 use doorstep_domain::{Lang, Messages};
 use reqwest::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use serde::{Deserialize, Serialize};
@@ -248,6 +250,62 @@ impl SyncClient {
         Ok(enrolment)
     }
 
+    /// Asks the server who this phone is enrolled for and which areas it works in (the areas to
+    /// pull). A 401 or 403 is [`SyncError::Server`] and is kept in
+    /// [`crate::store::META_AUTH_PROBLEM`]; a success clears it.
+    pub async fn whoami(&self, store: &Arc<Mutex<DeviceStore>>) -> Result<DeviceDto, SyncError> {
+        let token = with_store(store, |s| s.device_token()).await?;
+        let auth = bearer(&token.ok_or(SyncError::NotEnrolled)?)?;
+        let response = self
+            .http
+            .get(self.url("/api/v1/devices/me")?)
+            .header(AUTHORIZATION, auth)
+            .header(ACCEPT_LANGUAGE, "vi")
+            .send()
+            .await
+            .map_err(network)?;
+        let (status, body) = read_body(response).await?;
+        if status != 200 {
+            if matches!(status, 401 | 403) {
+                record_auth_problem(store, status, &body).await?;
+            }
+            return Err(SyncError::Server {
+                status,
+                body: snippet(&body),
+            });
+        }
+        let me: DeviceDto = serde_json::from_slice(&body)
+            .map_err(|e| SyncError::Protocol(format!("devices/me answer is not a DeviceDto: {e}")))?;
+        with_store(store, |s| s.set_auth_problem(None)).await?;
+        Ok(me)
+    }
+
+    /// Fetches the campaign definition (outcomes and their rules) and keeps it in the store, so
+    /// the form and the validation on the phone follow the server's campaign.
+    pub async fn fetch_campaign(&self, store: &Arc<Mutex<DeviceStore>>) -> Result<(), SyncError> {
+        let response = self
+            .http
+            .get(self.url("/api/v1/campaign")?)
+            .header(ACCEPT_ENCODING, "zstd")
+            .send()
+            .await
+            .map_err(network)?;
+        let (status, body) = read_body(response).await?;
+        if status != 200 {
+            return Err(SyncError::Server {
+                status,
+                body: snippet(&body),
+            });
+        }
+        let campaign: doorstep_domain::Campaign = serde_json::from_slice(&body)
+            .map_err(|e| SyncError::Protocol(format!("campaign answer is not a Campaign: {e}")))?;
+        with_store(store, move |s| {
+            s.set_campaign(campaign);
+            Ok(())
+        })
+        .await
+    }
+
     /// Sends one batch and applies its receipts. Returns zeroed stats when nothing is pending.
     /// Every error is safe to retry; [`SyncError::NotEnrolled`] only succeeds after enrolment.
     pub async fn push_batch(&self, store: &Arc<Mutex<DeviceStore>>) -> Result<DrainStats, SyncError> {
@@ -416,7 +474,9 @@ impl SyncClient {
         let mut received = 0;
         loop {
             // The token is read for every page: a re-enrolment may have replaced it meanwhile.
-            let (token, cursor) = with_store(store, |s| Ok((s.device_token()?, s.cursor()?))).await?;
+            let key = area.to_string();
+            let (token, cursor) =
+                with_store(store, move |s| Ok((s.device_token()?, s.cursor_for(Some(&key))?))).await?;
             let auth = bearer(&token.ok_or(SyncError::NotEnrolled)?)?;
             let mut url = self.url("/api/v1/sync/pull")?;
             url.query_pairs_mut()
@@ -446,8 +506,9 @@ impl SyncClient {
                 .map_err(|e| SyncError::Protocol(format!("pull answer is not a PullResponse: {e}")))?;
             received += page.households.len();
             let (has_more, next) = (page.has_more, page.next_cursor);
+            let key = area.to_string();
             with_store(store, move |s| {
-                s.apply_pull(&page)?;
+                s.apply_pull_for(Some(&key), &page)?;
                 s.set_auth_problem(None)
             })
             .await?;

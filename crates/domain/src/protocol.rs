@@ -329,6 +329,10 @@ pub struct EnrolResponse {
 pub struct DeviceDto {
     pub device_id: String,
     pub volunteer: UserDto,
+    /// The areas the phone works in and pulls: the volunteer's assignments, or their account's
+    /// area before any.
+    #[serde(default)]
+    pub areas: Vec<String>,
 }
 
 /// One visit as a leader reads it (`GET /api/v1/visits`, `GET /api/v1/visits/{id}`).

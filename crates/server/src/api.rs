@@ -1264,8 +1264,16 @@ async fn enrol(
     security(("bearer" = []))
 )]
 async fn device_me(crate::auth::Device(device): crate::auth::Device) -> Json<DeviceDto> {
+    let scope = crate::auth::scope_rule(&device.volunteer, device.assigned_paths, device.own_path);
+    // A path ends with its area's code: '/42/436/18073/'.
+    let areas = scope
+        .iter()
+        .filter_map(|p| p.trim_end_matches('/').rsplit('/').next())
+        .map(str::to_string)
+        .collect();
     let v = device.volunteer;
     Json(DeviceDto {
+        areas,
         device_id: device.device_id.to_string(),
         volunteer: UserDto {
             username: v.username,

@@ -811,3 +811,95 @@ fn the_auth_problem_is_kept_until_cleared() {
     assert_eq!(s.auth_problem().unwrap(), None);
     assert_eq!(s.meta(META_AUTH_PROBLEM).unwrap(), None);
 }
+
+#[test]
+fn a_refused_record_is_fixed_by_a_new_one_and_set_aside_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    s.record_visit(&draft(), now()).unwrap();
+    let e = ErrorBody::new(
+        "unknown_area",
+        Some("area_code"),
+        Messages {
+            vi: "v".into(),
+            en: "e".into(),
+        },
+        Lang::Vi,
+    );
+    s.reject_entry(1, &e).unwrap();
+    // The volunteer reads back what was refused, corrects it, and saves.
+    let refused = s.visit_input(1).unwrap().unwrap();
+    assert_eq!(refused.area_code, "18073");
+    let mut fixed = draft();
+    fixed.area_code = "18077".into();
+    let visit = s.fix_rejected(1, &fixed, now()).unwrap();
+    assert_eq!(visit.device_seq.get(), 2);
+    assert!(s.rejected().unwrap().is_empty(), "no longer listed");
+    assert_eq!(
+        s.queue().unwrap(),
+        QueueCounts {
+            pending: 1,
+            rejected: 0,
+            sent: 0
+        }
+    );
+    // Only once, and only a refused record.
+    assert!(matches!(
+        s.fix_rejected(1, &fixed, now()),
+        Err(DeviceError::NotRejected(1))
+    ));
+    assert!(matches!(
+        s.fix_rejected(2, &fixed, now()),
+        Err(DeviceError::NotRejected(2))
+    ));
+    // An invalid correction saves nothing and leaves the refused record listed.
+    s.record_visit(&draft(), now()).unwrap();
+    s.reject_entry(3, &e).unwrap();
+    let mut bad = draft();
+    bad.people = -1;
+    assert!(matches!(s.fix_rejected(3, &bad, now()), Err(DeviceError::Invalid(_))));
+    assert_eq!(s.rejected().unwrap().len(), 1);
+    assert_eq!(visit_rows(&s), 3);
+}
+
+#[test]
+fn the_day_lists_visits_since_a_time_with_their_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let yesterday = now() - chrono::Duration::hours(30);
+    s.record_visit(&draft(), yesterday).unwrap();
+    let a = s.record_visit(&draft(), now()).unwrap();
+    let b = s.record_visit(&draft(), now()).unwrap();
+    let batch = s.next_batch(10).unwrap();
+    s.apply_receipts(
+        &batch[..2],
+        &[
+            receipt(0, &batch[0], ReceiptStatus::Stored),
+            receipt(1, &batch[1], ReceiptStatus::Stored),
+        ],
+    )
+    .unwrap();
+    let today = s.visits_since(now() - chrono::Duration::hours(12)).unwrap();
+    let got: Vec<(&str, &str)> = today.iter().map(|v| (v.id.as_str(), v.state.as_str())).collect();
+    let (a, b) = (a.id.to_string(), b.id.to_string());
+    assert_eq!(got, [(b.as_str(), "pending"), (a.as_str(), "sent")], "newest first");
+    assert_eq!(today[0].address.as_deref(), Some("Số 12 Phan Đình Phùng"));
+}
+
+#[test]
+fn each_area_has_its_own_pull_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let page = |next| PullResponse {
+        areas: vec![],
+        households: vec![],
+        next_cursor: next,
+        has_more: false,
+    };
+    s.apply_pull_for(Some("18073"), &page(40)).unwrap();
+    s.apply_pull_for(Some("18077"), &page(12)).unwrap();
+    assert_eq!(s.cursor_for(Some("18073")).unwrap(), 40);
+    assert_eq!(s.cursor_for(Some("18077")).unwrap(), 12);
+    assert_eq!(s.cursor_for(Some("18079")).unwrap(), 0);
+    assert_eq!(s.cursor().unwrap(), 40, "the furthest");
+}

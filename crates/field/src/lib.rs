@@ -1,0 +1,713 @@
+//! The field app's behaviour without a window. The Tauri shell (`src-tauri/`) forwards each
+//! command to a [`FieldApp`] method and each [`Status`] change to the web view; everything the
+//! volunteer's phone decides is decided here, where tests reach it without a display.
+//!
+//! - Enrolment with a leader's code, then push and pull with the device token.
+//! - The volunteer's day: households of their areas, those nearby, revisits due, today's
+//!   visits, refused records to fix.
+//! - Location: a provider (a fixed position chosen by configuration, the web view's own
+//!   geolocation on desktop, the platform's on mobile via the shell) and the checks on a fix
+//!   (poor accuracy, outside the assigned areas).
+//! - Sync by itself: at start, when asked (a visit saved, the network back), and periodically;
+//!   never in the way of the form.
+
+mod location;
+mod settings;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{FixedOffset, Local, TimeZone, Utc};
+use doorstep_device::{
+    DeviceError, DeviceStore, LocalHousehold, LocalVisit, SyncClient, SyncConfig, SyncError, VisitDraft,
+};
+use doorstep_domain::protocol::{AreaDto, ErrorBody, ErrorResponse};
+use doorstep_domain::{Campaign, Lang, Messages};
+use serde::{Deserialize, Serialize};
+
+pub use location::{Fix, LocationWarning, check_location, distance_m};
+pub use settings::{LocationProviderKind, Settings};
+
+/// Meta key: the areas the phone works in, as the server last said (JSON list of codes).
+const META_WORK_AREAS: &str = "work_areas";
+
+/// How the app is set up on this machine (not the volunteer's settings).
+#[derive(Debug, Clone)]
+pub struct FieldConfig {
+    /// The server address offered before the volunteer types one.
+    pub default_server: String,
+    /// The position the `fixed` provider answers: tests and demonstrations (a phone has GPS).
+    pub fixed_location: Option<Fix>,
+    /// Between syncs while the server answers.
+    pub sync_interval: Duration,
+    /// Between attempts while it does not.
+    pub retry_interval: Duration,
+    /// Longest a sync may push before it reports and starts again.
+    pub sync_deadline: Duration,
+}
+
+impl Default for FieldConfig {
+    fn default() -> Self {
+        FieldConfig {
+            default_server: "http://127.0.0.1:8080".into(),
+            fixed_location: None,
+            sync_interval: Duration::from_secs(60),
+            retry_interval: Duration::from_secs(15),
+            sync_deadline: Duration::from_secs(120),
+        }
+    }
+}
+
+impl FieldConfig {
+    /// Reads `DOORSTEP_SERVER` and `DOORSTEP_FIXED_LOCATION` ("lat,lon[,accuracy_m]").
+    pub fn from_env() -> FieldConfig {
+        let mut config = FieldConfig::default();
+        if let Ok(server) = std::env::var("DOORSTEP_SERVER") {
+            config.default_server = server;
+        }
+        if let Ok(fixed) = std::env::var("DOORSTEP_FIXED_LOCATION") {
+            config.fixed_location = Fix::parse_fixed(&fixed);
+            if config.fixed_location.is_none() {
+                tracing::warn!("DOORSTEP_FIXED_LOCATION is not lat,lon[,accuracy_m]; ignored");
+            }
+        }
+        config
+    }
+}
+
+/// Everything the home screen shows, sent to the web view on every change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub enrolled: bool,
+    pub device_id: String,
+    pub volunteer: Option<Volunteer>,
+    pub server: String,
+    /// The server answered the last attempt.
+    pub online: bool,
+    pub syncing: bool,
+    pub sync_progress: Option<Progress>,
+    pub last_sync_ok: Option<String>,
+    pub queue: Queue,
+    pub clock_warning: Option<Messages>,
+    /// Why the server refused this phone (revoked, say); its records are kept.
+    pub auth_problem: Option<ErrorBody>,
+    pub language: Lang,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Volunteer {
+    pub username: String,
+    pub role: String,
+    pub area_code: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub sent: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Queue {
+    pub pending: u64,
+    pub sent: u64,
+    pub rejected: u64,
+}
+
+/// A household for the lists and the map, with its distance from a fix when asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Household {
+    #[serde(flatten)]
+    pub household: LocalHousehold,
+    pub distance_m: Option<f64>,
+}
+
+/// A refused record with what is needed to fix it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejected {
+    pub device_seq: i64,
+    pub id: String,
+    pub error: ErrorBody,
+    pub rejected_at: String,
+    pub draft: VisitDraft,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    pub id: String,
+}
+
+/// State that lives only while the app runs.
+#[derive(Debug, Default)]
+struct Live {
+    online: bool,
+    syncing: bool,
+    progress: Option<Progress>,
+}
+
+type Listener = Box<dyn Fn(&Status) + Send + Sync>;
+
+pub struct FieldApp {
+    store: Arc<Mutex<DeviceStore>>,
+    config: FieldConfig,
+    live: Mutex<Live>,
+    wake: tokio::sync::Notify,
+    listener: Mutex<Option<Listener>>,
+}
+
+impl std::fmt::Debug for FieldApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FieldApp")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A command's failure, as the web view shows it: a code, and a message in both languages,
+/// naming the field when there is one.
+pub type CommandResult<T> = Result<T, ErrorBody>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Every write to the device store is one SQLite transaction, rolled back if its holder
+    // panicked, so a poisoned lock still guards a sound store.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn error(code: &str, field: Option<&str>, vi: &str, en: &str, lang: Lang) -> ErrorBody {
+    ErrorBody::new(
+        code,
+        field,
+        Messages {
+            vi: vi.into(),
+            en: en.into(),
+        },
+        lang,
+    )
+}
+
+fn device_error(e: DeviceError, lang: Lang) -> ErrorBody {
+    match e {
+        DeviceError::Invalid(field) => ErrorBody::from_field_error(&field, lang),
+        DeviceError::NotRejected(_) => error(
+            "not_rejected",
+            None,
+            "Bản ghi này không còn chờ sửa.",
+            "This record is no longer waiting to be fixed.",
+            lang,
+        ),
+        other => {
+            tracing::error!(error = %other, "device store");
+            error(
+                "device_store",
+                None,
+                "Không đọc/ghi được dữ liệu trên máy. Hãy khởi động lại ứng dụng; dữ liệu đã lưu vẫn còn.",
+                "The phone's data could not be read or written. Restart the app; what was saved is kept.",
+                lang,
+            )
+        }
+    }
+}
+
+/// A sync client failure as the volunteer reads it.
+fn sync_error(e: SyncError, lang: Lang) -> ErrorBody {
+    match e {
+        SyncError::Server { body, .. } => match serde_json::from_str::<ErrorResponse>(&body) {
+            Ok(r) => ErrorBody::new(&r.error.code, r.error.field.as_deref(), r.error.messages, lang),
+            Err(_) => error(
+                "server_error",
+                None,
+                "Máy chủ trả lời không như mong đợi; hãy thử lại sau.",
+                "The server gave an unexpected answer; try again later.",
+                lang,
+            ),
+        },
+        SyncError::Network(_) => error(
+            "network",
+            None,
+            "Không kết nối được máy chủ. Kiểm tra địa chỉ và mạng rồi thử lại.",
+            "Cannot reach the server. Check the address and the network, then try again.",
+            lang,
+        ),
+        SyncError::Device(e) => device_error(e, lang),
+        other => {
+            tracing::warn!(error = %other, "sync");
+            error(
+                "server_error",
+                None,
+                "Máy chủ trả lời không như mong đợi; hãy thử lại sau.",
+                "The server gave an unexpected answer; try again later.",
+                lang,
+            )
+        }
+    }
+}
+
+impl FieldApp {
+    /// Opens (or creates) the phone's store in `data_dir`.
+    pub fn open(data_dir: &Path, config: FieldConfig) -> Result<Arc<FieldApp>, DeviceError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| DeviceError::Corrupt(format!("cannot create {}: {e}", data_dir.display())))?;
+        let store = DeviceStore::open(&data_dir.join("doorstep.db"))?;
+        Ok(Arc::new(FieldApp {
+            store: Arc::new(Mutex::new(store)),
+            config,
+            live: Mutex::new(Live::default()),
+            wake: tokio::sync::Notify::new(),
+            listener: Mutex::new(None),
+        }))
+    }
+
+    /// Where status changes go (the shell emits them to the web view).
+    pub fn on_status(&self, listener: impl Fn(&Status) + Send + Sync + 'static) {
+        *lock(&self.listener) = Some(Box::new(listener));
+    }
+
+    fn notify(&self) {
+        match self.status() {
+            Ok(status) => {
+                if let Some(l) = lock(&self.listener).as_ref() {
+                    l(&status);
+                }
+            }
+            Err(e) => tracing::warn!(code = %e.code, "status not readable"),
+        }
+    }
+
+    /// The store, for tests and the shell's own checks.
+    pub fn store(&self) -> &Arc<Mutex<DeviceStore>> {
+        &self.store
+    }
+
+    pub fn settings(&self) -> Settings {
+        let store = lock(&self.store);
+        Settings::load(&store, &self.config)
+    }
+
+    fn lang(&self) -> Lang {
+        self.settings().language
+    }
+
+    pub fn set_settings(&self, new: Settings) -> CommandResult<Settings> {
+        let lang = new.language;
+        let new = new
+            .validated()
+            .map_err(|(field, vi, en)| error("bad_setting", Some(field), vi, en, lang))?;
+        {
+            let mut store = lock(&self.store);
+            new.save(&mut store).map_err(|e| device_error(e, lang))?;
+        }
+        self.notify();
+        Ok(new)
+    }
+
+    pub fn status(&self) -> CommandResult<Status> {
+        let live = {
+            let l = lock(&self.live);
+            (l.online, l.syncing, l.progress)
+        };
+        let store = lock(&self.store);
+        let settings = Settings::load(&store, &self.config);
+        let lang = settings.language;
+        let read = || -> Result<Status, DeviceError> {
+            let enrolment = store.enrolment()?;
+            let q = store.queue()?;
+            let clock_warning = store
+                .meta(doorstep_device::META_CLOCK_WARNING)?
+                .filter(|w| !w.is_empty())
+                .and_then(|w| serde_json::from_str::<Messages>(&w).ok());
+            Ok(Status {
+                enrolled: enrolment.is_some(),
+                device_id: store.device_id().to_string(),
+                volunteer: enrolment.map(|e| Volunteer {
+                    username: e.username,
+                    role: e.role.as_str().to_string(),
+                    area_code: e.area_code,
+                }),
+                server: settings.server.clone(),
+                online: live.0,
+                syncing: live.1,
+                sync_progress: live.2,
+                last_sync_ok: store.meta(doorstep_device::META_LAST_SYNC_OK)?,
+                queue: Queue {
+                    pending: q.pending,
+                    sent: q.sent,
+                    rejected: q.rejected,
+                },
+                clock_warning,
+                auth_problem: store.auth_problem()?,
+                language: lang,
+            })
+        };
+        read().map_err(|e| device_error(e, lang))
+    }
+
+    fn client(&self, server: &str) -> Result<SyncClient, SyncError> {
+        SyncClient::new(SyncConfig {
+            server: server.to_string(),
+            request_timeout: Duration::from_secs(20),
+            max_backoff: Duration::from_secs(10),
+            ..SyncConfig::default()
+        })
+    }
+
+    /// Exchanges a leader's code for this phone's token, against `server` (kept in the
+    /// settings), then syncs.
+    pub async fn enrol(&self, server: &str, code: &str) -> CommandResult<Status> {
+        let lang = self.lang();
+        let server = server.trim().trim_end_matches('/').to_string();
+        let client = self.client(&server).map_err(|_| {
+            error(
+                "bad_server_url",
+                Some("server"),
+                "Địa chỉ máy chủ không hợp lệ (ví dụ: https://doorstep.hatinh.gov.vn).",
+                "The server address is not valid (for example https://doorstep.hatinh.gov.vn).",
+                lang,
+            )
+        })?;
+        let code = code.trim();
+        if code.is_empty() {
+            return Err(error(
+                "enrolment_code_invalid",
+                Some("code"),
+                "Hãy nhập mã đăng ký do tổ trưởng cấp.",
+                "Type the enrolment code your team leader gave you.",
+                lang,
+            ));
+        }
+        let enrolment = client.enrol(&self.store, code).await.map_err(|e| sync_error(e, lang))?;
+        tracing::info!(volunteer = %enrolment.username, "phone enrolled");
+        {
+            let mut store = lock(&self.store);
+            let mut settings = Settings::load(&store, &self.config);
+            settings.server = server;
+            settings.save(&mut store).map_err(|e| device_error(e, lang))?;
+        }
+        lock(&self.live).online = true;
+        self.sync_now();
+        self.status()
+    }
+
+    pub fn campaign(&self) -> Campaign {
+        lock(&self.store).campaign().clone()
+    }
+
+    /// The areas the phone knows (pulled), parents first.
+    pub fn areas(&self) -> CommandResult<Vec<AreaDto>> {
+        let lang = self.lang();
+        lock(&self.store).areas().map_err(|e| device_error(e, lang))
+    }
+
+    /// The areas the volunteer works in, as the server last said; before that, their account's.
+    pub fn work_areas(&self) -> CommandResult<Vec<String>> {
+        let lang = self.lang();
+        let store = lock(&self.store);
+        let saved = store.meta(META_WORK_AREAS).map_err(|e| device_error(e, lang))?;
+        if let Some(list) = saved.and_then(|s| serde_json::from_str::<Vec<String>>(&s).ok())
+            && !list.is_empty()
+        {
+            return Ok(list);
+        }
+        Ok(store
+            .enrolment()
+            .map_err(|e| device_error(e, lang))?
+            .map(|e| vec![e.area_code])
+            .unwrap_or_default())
+    }
+
+    pub fn households(&self, area: Option<&str>) -> CommandResult<Vec<Household>> {
+        let lang = self.lang();
+        let list = lock(&self.store).households(area).map_err(|e| device_error(e, lang))?;
+        Ok(list
+            .into_iter()
+            .map(|household| Household {
+                household,
+                distance_m: None,
+            })
+            .collect())
+    }
+
+    /// Known households closest to a point, nearest first.
+    pub fn nearby(&self, lat: f64, lon: f64, limit: usize) -> CommandResult<Vec<Household>> {
+        let mut list: Vec<Household> = self
+            .households(None)?
+            .into_iter()
+            .filter_map(|h| {
+                let d = distance_m((lat, lon), (h.household.lat?, h.household.lon?));
+                Some(Household {
+                    distance_m: Some(d),
+                    ..h
+                })
+            })
+            .collect();
+        list.sort_by(|a, b| {
+            a.distance_m
+                .unwrap_or(f64::MAX)
+                .total_cmp(&b.distance_m.unwrap_or(f64::MAX))
+        });
+        list.truncate(limit.max(1));
+        Ok(list)
+    }
+
+    pub fn revisits(&self) -> CommandResult<Vec<Household>> {
+        Ok(self
+            .households(None)?
+            .into_iter()
+            .filter(|h| h.household.revisit_due)
+            .collect())
+    }
+
+    /// Visits recorded since local midnight, newest first.
+    pub fn today(&self) -> CommandResult<Vec<LocalVisit>> {
+        let lang = self.lang();
+        let now = Local::now();
+        let midnight = now
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .and_then(|m| now.offset().from_local_datetime(&m).single())
+            .map(|m| m.fixed_offset())
+            .unwrap_or_else(|| now.fixed_offset());
+        lock(&self.store)
+            .visits_since(midnight)
+            .map_err(|e| device_error(e, lang))
+    }
+
+    pub fn rejected(&self) -> CommandResult<Vec<Rejected>> {
+        let lang = self.lang();
+        let store = lock(&self.store);
+        let read = || -> Result<Vec<Rejected>, DeviceError> {
+            let mut out = Vec::new();
+            for r in store.rejected()? {
+                let Some(input) = store.visit_input(r.device_seq)? else {
+                    continue;
+                };
+                out.push(Rejected {
+                    device_seq: r.device_seq,
+                    id: r.id,
+                    error: r.error,
+                    rejected_at: r.rejected_at,
+                    draft: VisitDraft {
+                        household_id: uuid::Uuid::parse_str(&input.household.id).ok(),
+                        address: input.household.address,
+                        area_code: input.area_code,
+                        outcome: input.outcome,
+                        reason: input.reason,
+                        people: input.people,
+                        smartphones: input.smartphones,
+                        already_installed: input.already_installed,
+                        installed_now: input.installed_now,
+                        leaflet_given: input.leaflet_given,
+                        location: input.location,
+                        notes: input.notes,
+                    },
+                });
+            }
+            Ok(out)
+        };
+        read().map_err(|e| device_error(e, lang))
+    }
+
+    fn now() -> chrono::DateTime<FixedOffset> {
+        Utc::now().with_timezone(Local::now().offset())
+    }
+
+    /// Saves a visit durably (then sync is woken). A bad field is named, in both languages, and
+    /// nothing is saved.
+    pub fn record_visit(&self, draft: &VisitDraft) -> CommandResult<Saved> {
+        let lang = self.lang();
+        if !self.status()?.enrolled {
+            return Err(error(
+                "not_enrolled",
+                None,
+                "Điện thoại chưa được đăng ký; hãy nhập mã của tổ trưởng trước.",
+                "This phone is not enrolled yet; enter your team leader's code first.",
+                lang,
+            ));
+        }
+        let visit = lock(&self.store)
+            .record_visit(draft, Self::now())
+            .map_err(|e| device_error(e, lang))?;
+        self.notify();
+        self.sync_now();
+        Ok(Saved {
+            id: visit.id.to_string(),
+        })
+    }
+
+    /// Records the corrected visit for a refused record.
+    pub fn fix_rejected(&self, device_seq: i64, draft: &VisitDraft) -> CommandResult<Saved> {
+        let lang = self.lang();
+        let visit = lock(&self.store)
+            .fix_rejected(device_seq, draft, Self::now())
+            .map_err(|e| device_error(e, lang))?;
+        self.notify();
+        self.sync_now();
+        Ok(Saved {
+            id: visit.id.to_string(),
+        })
+    }
+
+    /// The position from the configured provider; `webview` tells the web view to ask its own
+    /// geolocation (desktop), and the mobile shell answers with the platform's instead.
+    pub fn locate(&self) -> Fix {
+        match (self.settings().location_provider, &self.config.fixed_location) {
+            (LocationProviderKind::Fixed, Some(fix)) => fix.clone(),
+            (LocationProviderKind::Fixed, None) => Fix::none(),
+            (LocationProviderKind::Auto, _) => Fix::webview(),
+        }
+    }
+
+    /// Warnings about a fix: accuracy worse than the threshold, or outside the volunteer's areas.
+    pub fn check_location(
+        &self,
+        lat: f64,
+        lon: f64,
+        accuracy_m: Option<f64>,
+        area_code: Option<&str>,
+    ) -> CommandResult<Vec<LocationWarning>> {
+        let settings = self.settings();
+        let areas = match area_code {
+            Some(a) => vec![a.to_string()],
+            None => self.work_areas()?,
+        };
+        let mut known = Vec::new();
+        for area in &areas {
+            known.extend(
+                self.households(Some(area))?
+                    .into_iter()
+                    .filter_map(|h| Some((h.household.lat?, h.household.lon?))),
+            );
+        }
+        Ok(check_location(
+            (lat, lon),
+            accuracy_m,
+            settings.accuracy_threshold_m,
+            &known,
+        ))
+    }
+
+    /// Wakes the sync loop now.
+    pub fn sync_now(&self) {
+        self.wake.notify_one();
+    }
+
+    /// One sync: who am I (revocation, areas), the campaign, a pull of each area, then the
+    /// queue. Never fails: what happened is in the status.
+    pub async fn sync_once(&self) {
+        let (enrolled, server) = {
+            let store = lock(&self.store);
+            let enrolled = store.enrolment().ok().flatten().is_some();
+            (enrolled, Settings::load(&store, &self.config).server)
+        };
+        if !enrolled {
+            return;
+        }
+        let Ok(client) = self.client(&server) else {
+            tracing::warn!("the server address in the settings is not a URL");
+            return;
+        };
+        {
+            let mut live = lock(&self.live);
+            live.syncing = true;
+            live.progress = None;
+        }
+        self.notify();
+        let online = self.sync_with(&client).await;
+        {
+            let mut live = lock(&self.live);
+            live.syncing = false;
+            live.progress = None;
+            live.online = online;
+        }
+        self.notify();
+    }
+
+    /// Returns whether the server answered.
+    async fn sync_with(&self, client: &SyncClient) -> bool {
+        let me = match client.whoami(&self.store).await {
+            Ok(me) => me,
+            Err(SyncError::Server { status, .. }) => {
+                // Revoked or unknown: the server answered; the queue waits for a new code.
+                tracing::warn!(status, "the server refused this phone");
+                return true;
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "no server");
+                return false;
+            }
+        };
+        lock(&self.live).online = true;
+        self.notify();
+        if let Err(e) = client.fetch_campaign(&self.store).await {
+            tracing::warn!(error = %e, "campaign not fetched");
+        }
+        {
+            let mut store = lock(&self.store);
+            if let Ok(json) = serde_json::to_string(&me.areas)
+                && let Err(e) = store.set_meta(META_WORK_AREAS, &json)
+            {
+                tracing::warn!(error = %e, "work areas not kept");
+            }
+        }
+        for area in &me.areas {
+            if let Err(e) = client.pull(&self.store, area).await {
+                tracing::warn!(%area, error = %e, "pull failed");
+            }
+        }
+        self.notify();
+        let total = lock(&self.store).queue().map(|q| q.pending).unwrap_or(0);
+        if total == 0 {
+            return true;
+        }
+        // Progress: what left the queue since the start, read while the drain runs.
+        let watch = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let pending = lock(&self.store).queue().map(|q| q.pending).unwrap_or(total);
+                lock(&self.live).progress = Some(Progress {
+                    sent: total.saturating_sub(pending),
+                    total,
+                });
+                self.notify();
+            }
+        };
+        let deadline = tokio::time::Instant::now() + self.config.sync_deadline;
+        let report = tokio::select! {
+            report = client.drain(&self.store, Some(deadline)) => report,
+            () = watch => unreachable_watch(),
+        };
+        if let Some(e) = &report.last_error {
+            tracing::info!(error = %e, complete = report.complete, "sync ended with an error");
+        }
+        report.complete || report.stats.batches > 0
+    }
+
+    /// Syncs at start, then whenever woken, and periodically: every `sync_interval` while the
+    /// server answers, every `retry_interval` while it does not. Runs until the app closes.
+    pub async fn run_sync_loop(self: Arc<Self>) {
+        loop {
+            self.sync_once().await;
+            let wait = if lock(&self.live).online {
+                self.config.sync_interval
+            } else {
+                self.config.retry_interval
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.wake.notified() => {}
+            }
+        }
+    }
+}
+
+/// The progress watcher loops forever; `select!` needs a value for its arm.
+fn unreachable_watch() -> doorstep_device::DrainReport {
+    doorstep_device::DrainReport {
+        stats: Default::default(),
+        complete: false,
+        last_error: None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,152 @@
+use super::*;
+
+fn app(dir: &tempfile::TempDir, fixed: Option<&str>) -> Arc<FieldApp> {
+    let config = FieldConfig {
+        fixed_location: fixed.and_then(Fix::parse_fixed),
+        ..FieldConfig::default()
+    };
+    FieldApp::open(dir.path(), config).unwrap()
+}
+
+#[test]
+fn fixed_positions_parse_and_bad_ones_are_refused() {
+    let fix = Fix::parse_fixed("18.3428, 105.9057, 8").unwrap();
+    assert_eq!(
+        (fix.source.as_str(), fix.lat, fix.lon, fix.accuracy_m),
+        ("fixed", Some(18.3428), Some(105.9057), Some(8.0))
+    );
+    assert_eq!(Fix::parse_fixed("18.3,105.9").unwrap().accuracy_m, Some(10.0));
+    for bad in ["", "18.3", "a,b", "91,0", "0,181", "1,2,-3", "1,2,3,4"] {
+        assert!(Fix::parse_fixed(bad).is_none(), "{bad}");
+    }
+}
+
+#[test]
+fn the_provider_is_chosen_by_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(app(&dir, Some("18.34,105.90,6")).locate().source, "fixed");
+    let dir = tempfile::tempdir().unwrap();
+    let plain = app(&dir, None);
+    assert_eq!(
+        plain.locate().source,
+        "webview",
+        "desktop: the web view asks its own geolocation"
+    );
+    let mut s = plain.settings();
+    s.location_provider = LocationProviderKind::Fixed;
+    plain.set_settings(s).unwrap();
+    assert_eq!(plain.locate().source, "none", "fixed chosen but no position configured");
+}
+
+#[test]
+fn poor_accuracy_and_points_outside_the_area_are_warned() {
+    // Four households around a block of Phường Nam Hà, about 200 m across.
+    let known = [
+        (18.3420, 105.9050),
+        (18.3420, 105.9070),
+        (18.3438, 105.9070),
+        (18.3438, 105.9050),
+    ];
+    let inside = check_location((18.3430, 105.9060), Some(8.0), 50.0, &known);
+    assert!(inside.is_empty(), "{inside:?}");
+    let vague = check_location((18.3430, 105.9060), Some(120.0), 50.0, &known);
+    assert_eq!(
+        vague.iter().map(|w| w.code.as_str()).collect::<Vec<_>>(),
+        ["poor_accuracy"]
+    );
+    assert!(vague[0].messages.vi.contains("120 m") && vague[0].messages.en.contains("120 m"));
+    // Just outside the hull but near a household: fine. Two kilometres away: warned.
+    assert!(check_location((18.3441, 105.9060), Some(8.0), 50.0, &known).is_empty());
+    let far = check_location((18.3600, 105.9060), Some(8.0), 50.0, &known);
+    assert_eq!(
+        far.iter().map(|w| w.code.as_str()).collect::<Vec<_>>(),
+        ["outside_area"]
+    );
+    // Too few households to draw a shape: nothing said.
+    assert!(check_location((18.3600, 105.9060), None, 50.0, &known[..2]).is_empty());
+}
+
+#[test]
+fn settings_are_checked_kept_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = app(&dir, None);
+    let mut s = a.settings();
+    assert_eq!((s.language, s.accuracy_threshold_m), (Lang::Vi, 50.0));
+    s.language = Lang::En;
+    s.server = "  https://doorstep.example.vn/ ".into();
+    let saved = a.set_settings(s.clone()).unwrap();
+    assert_eq!(saved.server, "https://doorstep.example.vn");
+    assert_eq!(a.status().unwrap().language, Lang::En);
+    let mut bad = saved.clone();
+    bad.server = "doorstep.example.vn".into();
+    let e = a.set_settings(bad).unwrap_err();
+    assert_eq!((e.code.as_str(), e.field.as_deref()), ("bad_setting", Some("server")));
+    assert!(e.message.contains("http://"), "English, as chosen: {}", e.message);
+    let mut bad = saved;
+    bad.accuracy_threshold_m = 0.5;
+    assert_eq!(
+        a.set_settings(bad).unwrap_err().field.as_deref(),
+        Some("accuracy_threshold_m")
+    );
+    drop(a);
+    // Kept across a restart.
+    assert_eq!(app(&dir, None).settings().language, Lang::En);
+}
+
+#[test]
+fn nothing_is_recorded_before_enrolment_and_bad_fields_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = app(&dir, None);
+    let draft = VisitDraft {
+        household_id: None,
+        address: Some("Số 3 ngõ 5 Nguyễn Du".into()),
+        area_code: "18073".into(),
+        outcome: "installed_now".into(),
+        reason: None,
+        people: 1,
+        smartphones: 1,
+        already_installed: 0,
+        installed_now: 1,
+        leaflet_given: true,
+        location: doorstep_domain::visit::LocationInput {
+            source: "none".into(),
+            lat: None,
+            lon: None,
+            accuracy_m: None,
+        },
+        notes: None,
+    };
+    assert_eq!(a.record_visit(&draft).unwrap_err().code, "not_enrolled");
+    // As if enrolled (the end-to-end tests enrol against a real server).
+    lock(&a.store)
+        .set_enrolment(&doorstep_domain::protocol::EnrolResponse {
+            device_token: "t".repeat(64),
+            volunteer_id: uuid::Uuid::now_v7().to_string(),
+            volunteer: doorstep_domain::protocol::UserDto {
+                username: "v.a".into(),
+                role: doorstep_domain::account::Role::Volunteer,
+                area_code: "18073".into(),
+            },
+        })
+        .unwrap();
+    let mut bad = draft.clone();
+    bad.installed_now = 3;
+    let e = a.record_visit(&bad).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("installed_now"), "{e:?}");
+    assert!(!e.messages.vi.is_empty() && !e.messages.en.is_empty());
+    assert_eq!(a.status().unwrap().queue, Queue::default(), "nothing saved");
+    let saved = a.record_visit(&draft).unwrap();
+    let status = a.status().unwrap();
+    assert_eq!(status.queue.pending, 1);
+    assert_eq!(status.volunteer.unwrap().username, "v.a");
+    let today = a.today().unwrap();
+    assert_eq!(
+        (today.len(), today[0].id.as_str(), today[0].state.as_str()),
+        (1, saved.id.as_str(), "pending")
+    );
+    assert_eq!(
+        a.work_areas().unwrap(),
+        ["18073"],
+        "the account's area before the server says more"
+    );
+}
