@@ -4,7 +4,10 @@
 set -euo pipefail
 
 need_pkgs=()
-for p in build-essential pkg-config ca-certificates curl; do
+# The field app (Tauri 2 on WebKitGTK) and its end-to-end test (Xvfb, WebKitWebDriver); the
+# server's tests start PostgreSQL themselves (scripts/pg-test-cluster.sh installs it).
+for p in build-essential pkg-config libssl-dev ca-certificates curl \
+  libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if ((${#need_pkgs[@]})); then
@@ -33,4 +36,22 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest"
   cargo install cargo-nextest --locked
+fi
+
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "setup: installing tauri-driver (WebDriver for the field app's end-to-end test)"
+  cargo install tauri-driver --locked --version '^2'
+fi
+
+# The field app's UI is built with Vite 7, which needs Node 20.19 or newer.
+if ! command -v node >/dev/null 2>&1; then
+  echo "setup: Node.js is missing; install Node 20.19+ with npm (the machine image has it)" >&2
+  exit 1
+fi
+node_version=$(node --version | sed 's/^v//')
+node_major=${node_version%%.*}
+node_minor=$(echo "$node_version" | cut -d. -f2)
+if [ "$node_major" -lt 20 ] || { [ "$node_major" -eq 20 ] && [ "$node_minor" -lt 19 ]; }; then
+  echo "setup: Node $node_version is too old; the UI build needs 20.19 or newer" >&2
+  exit 1
 fi

@@ -11,12 +11,16 @@ export CARGO_TERM_COLOR=never
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
+echo "== the field app's UI: install (from the lock file), type-check, build, unit tests"
+(cd ui && npm ci --no-audit --no-fund && npm run build && npm test)
+
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== build the doorstep binary the end-to-end tests drive"
-cargo build --locked -p doorstep --bin doorstep
+echo "== build the binaries the end-to-end tests drive: the server and the field app"
+cargo build --locked -p doorstep --bin doorstep -p doorstep-app --bin doorstep-app
 export DOORSTEP_BIN="$PWD/target/debug/doorstep"
+export DOORSTEP_APP_BIN="$PWD/target/debug/doorstep-app"
 
 echo "== start the PostgreSQL test cluster (127.0.0.1 only)"
 pg_url=$(scripts/pg-test-cluster.sh | tail -1)
@@ -25,4 +29,5 @@ echo "== cargo nextest: everything, the server on SQLite"
 cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail -E 'not binary(postgres)'
 
 echo "== cargo nextest: the server's tests again on PostgreSQL, and the PostgreSQL-only tests (replicas, migration)"
-DOORSTEP_TEST_PG="$pg_url" cargo nextest run -p doorstep-tests --locked --no-fail-fast --no-tests=fail
+# The app's end-to-end test ran in the first pass; its server side is the same on both.
+DOORSTEP_TEST_PG="$pg_url" cargo nextest run -p doorstep-tests --locked --no-fail-fast --no-tests=fail -E 'not binary(app)'

@@ -1,0 +1,204 @@
+//! The field app's shell: each command forwards to [`doorstep_field::FieldApp`], and each status
+//! change goes to the web view as the `status` event. No decision is made here; see the
+//! `doorstep-field` crate for what the app does.
+
+use std::sync::Arc;
+
+use doorstep_device::{LocalVisit, VisitDraft};
+use doorstep_domain::Campaign;
+use doorstep_domain::protocol::AreaDto;
+use doorstep_field::{
+    CommandResult, FieldApp, FieldConfig, Fix, Household, LocationWarning, Rejected, Saved, Settings, Status,
+};
+use tauri::{Emitter, Manager, State};
+
+type App<'a> = State<'a, Arc<FieldApp>>;
+
+#[tauri::command]
+fn get_status(app: App<'_>) -> CommandResult<Status> {
+    app.status()
+}
+
+#[tauri::command]
+async fn enrol(app: App<'_>, server: String, code: String) -> CommandResult<Status> {
+    app.enrol(&server, &code).await
+}
+
+#[tauri::command]
+fn get_campaign(app: App<'_>) -> Campaign {
+    app.campaign()
+}
+
+#[tauri::command]
+fn get_areas(app: App<'_>) -> CommandResult<Vec<AreaDto>> {
+    app.areas()
+}
+
+#[tauri::command]
+fn get_work_areas(app: App<'_>) -> CommandResult<Vec<String>> {
+    app.work_areas()
+}
+
+#[tauri::command]
+fn get_households(app: App<'_>, area: Option<String>) -> CommandResult<Vec<Household>> {
+    app.households(area.as_deref())
+}
+
+#[tauri::command]
+fn get_nearby(app: App<'_>, lat: f64, lon: f64, limit: Option<usize>) -> CommandResult<Vec<Household>> {
+    app.nearby(lat, lon, limit.unwrap_or(10))
+}
+
+#[tauri::command]
+fn get_revisits(app: App<'_>) -> CommandResult<Vec<Household>> {
+    app.revisits()
+}
+
+#[tauri::command]
+fn get_today(app: App<'_>) -> CommandResult<Vec<LocalVisit>> {
+    app.today()
+}
+
+#[tauri::command]
+fn get_rejected(app: App<'_>) -> CommandResult<Vec<Rejected>> {
+    app.rejected()
+}
+
+#[tauri::command]
+async fn locate<R: tauri::Runtime>(handle: tauri::AppHandle<R>, app: App<'_>) -> CommandResult<Fix> {
+    let fix = app.locate();
+    #[cfg(mobile)]
+    if fix.source == "webview" {
+        return Ok(mobile::locate(&handle));
+    }
+    let _ = handle;
+    Ok(fix)
+}
+
+#[tauri::command]
+fn check_location(
+    app: App<'_>,
+    lat: f64,
+    lon: f64,
+    accuracy_m: Option<f64>,
+    area_code: Option<String>,
+) -> CommandResult<Vec<LocationWarning>> {
+    app.check_location(lat, lon, accuracy_m, area_code.as_deref())
+}
+
+#[tauri::command]
+fn record_visit(app: App<'_>, draft: VisitDraft) -> CommandResult<Saved> {
+    app.record_visit(&draft)
+}
+
+#[tauri::command]
+fn fix_rejected(app: App<'_>, device_seq: i64, draft: VisitDraft) -> CommandResult<Saved> {
+    app.fix_rejected(device_seq, &draft)
+}
+
+#[tauri::command]
+fn sync_now(app: App<'_>) -> CommandResult<Status> {
+    app.sync_now();
+    app.status()
+}
+
+#[tauri::command]
+fn get_settings(app: App<'_>) -> Settings {
+    app.settings()
+}
+
+#[tauri::command]
+fn set_settings(app: App<'_>, settings: Settings) -> CommandResult<Settings> {
+    app.set_settings(settings)
+}
+
+/// The platform's location on phones (tauri-plugin-geolocation).
+#[cfg(mobile)]
+mod mobile {
+    use doorstep_field::Fix;
+    use tauri_plugin_geolocation::{GeolocationExt, PositionOptions};
+
+    pub fn locate<R: tauri::Runtime>(handle: &tauri::AppHandle<R>) -> Fix {
+        let options = PositionOptions {
+            enable_high_accuracy: true,
+            timeout: 10_000,
+            maximum_age: 0,
+        };
+        match handle.geolocation().get_current_position(Some(options)) {
+            Ok(position) => Fix {
+                source: "gps".into(),
+                lat: Some(position.coords.latitude),
+                lon: Some(position.coords.longitude),
+                accuracy_m: Some(position.coords.accuracy),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "no location fix");
+                Fix::none()
+            }
+        }
+    }
+}
+
+/// Registers the commands on a builder: the app and the command tests build the same way.
+pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        get_status,
+        enrol,
+        get_campaign,
+        get_areas,
+        get_work_areas,
+        get_households,
+        get_nearby,
+        get_revisits,
+        get_today,
+        get_rejected,
+        locate,
+        check_location,
+        record_visit,
+        fix_rejected,
+        sync_now,
+        get_settings,
+        set_settings
+    ])
+}
+
+/// Where the phone's database lives: `DOORSTEP_DATA_DIR` when set (tests, several volunteers on
+/// one computer), else the platform's app data folder.
+fn data_dir(app: &tauri::App) -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
+    if let Some(dir) = std::env::var_os("DOORSTEP_DATA_DIR") {
+        return Ok(dir.into());
+    }
+    Ok(app.path().app_data_dir()?)
+}
+
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let builder = tauri::Builder::default();
+    #[cfg(mobile)]
+    let builder = builder.plugin(tauri_plugin_geolocation::init());
+    let result = with_commands(builder)
+        .setup(|app| {
+            let field = FieldApp::open(&data_dir(app)?, FieldConfig::from_env())?;
+            let handle = app.handle().clone();
+            field.on_status(move |status| {
+                if let Err(e) = handle.emit("status", status) {
+                    tracing::warn!(error = %e, "status not delivered to the window");
+                }
+            });
+            tauri::async_runtime::spawn(field.clone().run_sync_loop());
+            app.manage(field);
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        tracing::error!(error = %e, "the app stopped");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests;

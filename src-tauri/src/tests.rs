@@ -1,0 +1,114 @@
+//! The commands through Tauri's own IPC (its test runtime, no display): arguments and answers
+//! cross as the web view sends and reads them.
+
+use serde_json::{Value, json};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, MockRuntime, mock_builder, mock_context, noop_assets};
+use tauri::webview::InvokeRequest;
+
+use super::*;
+
+fn app(dir: &tempfile::TempDir) -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
+    let field = FieldApp::open(
+        dir.path(),
+        FieldConfig {
+            fixed_location: Fix::parse_fixed("18.3428,105.9057,6"),
+            ..FieldConfig::default()
+        },
+    )
+    .expect("field app");
+    let app = with_commands(mock_builder())
+        .manage(field)
+        .build(mock_context(noop_assets()))
+        .expect("app");
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("window");
+    (app, window)
+}
+
+fn invoke(window: &tauri::WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    tauri::test::get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            // On Linux the IPC origin must be the custom protocol's.
+            url: "tauri://localhost".parse().expect("url"),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().expect("JSON answer"))
+}
+
+#[test]
+fn status_settings_and_location_cross_the_ipc() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(&dir);
+    let status = invoke(&w, "get_status", json!({})).unwrap();
+    assert_eq!(status["enrolled"], false);
+    assert_eq!(status["language"], "vi");
+    assert_eq!(status["queue"], json!({"pending": 0, "sent": 0, "rejected": 0}));
+
+    let mut settings = invoke(&w, "get_settings", json!({})).unwrap();
+    assert_eq!(settings["location_provider"], "fixed");
+    settings["language"] = json!("en");
+    let saved = invoke(&w, "set_settings", json!({ "settings": settings })).unwrap();
+    assert_eq!(saved["language"], "en");
+    assert_eq!(invoke(&w, "get_status", json!({})).unwrap()["language"], "en");
+    settings["server"] = json!("not a url");
+    let e = invoke(&w, "set_settings", json!({ "settings": settings })).unwrap_err();
+    assert_eq!(
+        (e["code"].as_str(), e["field"].as_str()),
+        (Some("bad_setting"), Some("server"))
+    );
+    assert!(e["messages"]["vi"].as_str().unwrap().contains("http://"));
+
+    let fix = invoke(&w, "locate", json!({})).unwrap();
+    assert_eq!(
+        (fix["source"].as_str(), fix["accuracy_m"].as_f64()),
+        (Some("fixed"), Some(6.0))
+    );
+    // camelCase arguments, as the web view sends them.
+    let warnings = invoke(
+        &w,
+        "check_location",
+        json!({"lat": 18.34, "lon": 105.9, "accuracyM": 120.0}),
+    )
+    .unwrap();
+    assert_eq!(warnings[0]["code"], "poor_accuracy");
+}
+
+#[test]
+fn visits_are_refused_with_reasons_before_enrolment_and_for_bad_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(&dir);
+    let draft = json!({
+        "household_id": null, "address": "Số 8 Hà Huy Tập", "area_code": "18073", "outcome": "installed_now",
+        "reason": null, "people": 1, "smartphones": 1, "already_installed": 0, "installed_now": 1,
+        "leaflet_given": true, "location": {"source": "none"}, "notes": null
+    });
+    let e = invoke(&w, "record_visit", json!({ "draft": draft })).unwrap_err();
+    assert_eq!(e["code"], "not_enrolled");
+    assert!(!e["messages"]["en"].as_str().unwrap().is_empty());
+    let e = invoke(&w, "enrol", json!({"server": "not a url", "code": "ABCDE-FGHJK"})).unwrap_err();
+    assert_eq!(
+        (e["code"].as_str(), e["field"].as_str()),
+        (Some("bad_server_url"), Some("server"))
+    );
+    // A malformed draft never reaches the store: Tauri refuses the arguments.
+    assert!(invoke(&w, "record_visit", json!({ "draft": {"outcome": 5} })).is_err());
+    assert_eq!(invoke(&w, "get_today", json!({})).unwrap(), json!([]));
+    assert_eq!(invoke(&w, "get_rejected", json!({})).unwrap(), json!([]));
+    let campaign = invoke(&w, "get_campaign", json!({})).unwrap();
+    assert!(
+        campaign["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["code"] == "installed_now")
+    );
+}

@@ -1,0 +1,406 @@
+//! The real field app (the `doorstep-app` binary, its web view and bundled UI) driven through
+//! WebDriver: Xvfb, `tauri-driver` and Debian's `WebKitWebDriver`, against a real server.
+//! Enrol with a code, record visits with the server stopped and see them wait, start the server
+//! and see them sent, check the server's coverage, switch to English and back. Screenshots of the
+//! main screens go to `target/screenshots/` (or `DOORSTEP_SCREENSHOTS`, to refresh the committed
+//! set in `docs/screenshots/`).
+//!
+//! Needs `Xvfb`, `tauri-driver` and `WebKitWebDriver` (scripts/setup.sh installs them) and the
+//! app built with its UI (scripts/test.sh does both); without them this test fails, it never
+//! skips.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use doorstep_tests::{TestServer, VOLUNTEER, free_port, root};
+use serde_json::{Value, json};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A child process stopped on drop with SIGTERM, then waited for: SIGKILL would leave
+/// WebKitWebDriver running behind tauri-driver.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn app_binary() -> PathBuf {
+    match std::env::var_os("DOORSTEP_APP_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => root().join("target/debug/doorstep-app"),
+    }
+}
+
+fn require(path: &Path, how: &str) {
+    assert!(path.exists(), "{} is missing: {how}", path.display());
+}
+
+fn which(cmd: &str) -> PathBuf {
+    let out = Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .output()
+        .expect("sh");
+    let found = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        !found.is_empty(),
+        "{cmd} is not installed: run scripts/setup.sh (the end-to-end app test needs it)"
+    );
+    PathBuf::from(found)
+}
+
+/// A free X display number.
+fn free_display() -> u32 {
+    (90..200)
+        .find(|n| {
+            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        })
+        .expect("a free X display")
+}
+
+struct Driver {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+}
+
+impl Driver {
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, &url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("WebDriver request");
+        let status = resp.status();
+        let v: Value = resp.json().await.expect("WebDriver JSON");
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v["value"].clone()
+    }
+
+    /// A command on an element that the UI may re-render meanwhile: found again and retried
+    /// when the reference went stale.
+    async fn on_element(&self, testid: &str, method: reqwest::Method, action: &str, body: Option<Value>) -> Value {
+        let start = Instant::now();
+        loop {
+            let id = self.wait(testid).await;
+            if action == "/click" {
+                // WebKitWebDriver does not scroll inside a scrolling box (the form is one, between
+                // the header and the Save footer): bring the element into view first, as a
+                // thumb would.
+                let url = format!("{}/session/{}/execute/sync", self.base, self.session);
+                let script = json!({
+                    "script": "arguments[0].scrollIntoView({block: 'center'})",
+                    "args": [{ ELEMENT: id }],
+                });
+                let _ = self.http.post(&url).json(&script).send().await;
+            }
+            let url = format!("{}/session/{}/element/{id}{action}", self.base, self.session);
+            let mut req = self.http.request(method.clone(), &url);
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            let resp = req.send().await.expect("WebDriver request");
+            let status = resp.status();
+            let v: Value = resp.json().await.expect("WebDriver JSON");
+            if status.is_success() {
+                return v["value"].clone();
+            }
+            // Re-rendered under the finger, or still appearing: find it again and retry.
+            let transient = matches!(
+                v["value"]["error"].as_str(),
+                Some("stale element reference" | "element not interactable" | "element click intercepted")
+            );
+            if !(transient && start.elapsed() < Duration::from_secs(30)) {
+                // What the screen showed, for whoever reads the failure.
+                self.screenshot(&root().join("target"), "app-test-failure").await;
+            }
+            assert!(
+                transient && start.elapsed() < Duration::from_secs(30),
+                "{testid}{action}: {status} {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn find(&self, testid: &str) -> Option<String> {
+        let url = format!("{}/session/{}/element", self.base, self.session);
+        let resp = self
+            .http
+            .post(&url)
+            .json(&json!({"using": "css selector", "value": format!("[data-testid=\"{testid}\"]")}))
+            .send()
+            .await
+            .expect("find");
+        if !resp.status().is_success() {
+            return None;
+        }
+        let v: Value = resp.json().await.ok()?;
+        v["value"][ELEMENT].as_str().map(str::to_string)
+    }
+
+    /// Waits for an element to be there and shown.
+    async fn wait(&self, testid: &str) -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(id) = self.find(testid).await {
+                let url = format!("{}/session/{}/element/{id}/displayed", self.base, self.session);
+                let shown = match self.http.get(&url).send().await {
+                    Ok(r) => r.json::<Value>().await.ok().map(|v| v["value"] == json!(true)),
+                    Err(_) => None,
+                };
+                if shown == Some(true) {
+                    return id;
+                }
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "{testid} never appeared");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn click(&self, testid: &str) {
+        self.on_element(testid, reqwest::Method::POST, "/click", Some(json!({})))
+            .await;
+    }
+
+    async fn type_into(&self, testid: &str, text: &str) {
+        self.on_element(testid, reqwest::Method::POST, "/clear", Some(json!({})))
+            .await;
+        self.on_element(testid, reqwest::Method::POST, "/value", Some(json!({"text": text})))
+            .await;
+    }
+
+    async fn text(&self, testid: &str) -> String {
+        self.on_element(testid, reqwest::Method::GET, "/text", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+
+    async fn script(&self, js: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": js, "args": []})),
+        )
+        .await
+    }
+
+    /// Waits until the element's text is `want`.
+    async fn wait_text(&self, testid: &str, want: &str) {
+        let start = Instant::now();
+        loop {
+            let got = self.text(testid).await;
+            if got == want {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{testid}: {got:?}, expected {want:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn screenshot(&self, dir: &Path, name: &str) {
+        let b64 = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64_decode(b64.as_str().unwrap_or_default());
+        assert!(bytes.starts_with(b"\x89PNG"), "{name}: not a PNG");
+        std::fs::write(dir.join(format!("{name}.png")), bytes).expect("write screenshot");
+    }
+}
+
+/// Standard base64, as WebDriver sends screenshots; a tiny decoder rather than a dependency.
+fn base64_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let Some(v) = ALPHABET.iter().position(|&a| a == c) else {
+            continue;
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
+    let app = app_binary();
+    require(
+        &app,
+        "build it with `cargo build -p doorstep-app` after `npm run build` in ui/ (scripts/test.sh does)",
+    );
+    let (xvfb, tauri_driver) = (which("Xvfb"), which("tauri-driver"));
+    which("WebKitWebDriver");
+
+    let mut server = TestServer::spawn();
+    let code = server.enrolment_code(VOLUNTEER).await;
+    let data = tempfile::tempdir().unwrap();
+    let shots = match std::env::var_os("DOORSTEP_SCREENSHOTS") {
+        Some(d) => PathBuf::from(d),
+        None => root().join("target/screenshots"),
+    };
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let display = free_display();
+    let _x = Proc(
+        Command::new(xvfb)
+            .args([
+                format!(":{display}"),
+                "-screen".into(),
+                "0".into(),
+                "1024x900x24".into(),
+                "-nolisten".into(),
+                "tcp".into(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb"),
+    );
+    let (port, native) = (free_port(), free_port());
+    let _driver = Proc(
+        Command::new(tauri_driver)
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("DISPLAY", format!(":{display}"))
+            .env("DOORSTEP_DATA_DIR", data.path())
+            .env("DOORSTEP_SERVER", &server.url)
+            // The test's GPS: a fixed position in Phường Nam Hà (a machine here has no GPS chip).
+            .env("DOORSTEP_FIXED_LOCATION", "18.3428,105.9057,6")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("tauri-driver"),
+    );
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    let session = loop {
+        let resp = http
+            .post(format!("{base}/session"))
+            .json(&json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": app}}}}))
+            .send()
+            .await;
+        if let Ok(r) = resp
+            && r.status().is_success()
+        {
+            let v: Value = r.json().await.unwrap();
+            break v["value"]["sessionId"].as_str().unwrap().to_string();
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no WebDriver session");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let d = Driver { http, base, session };
+
+    // Enrolment: Vietnamese first; the server address is offered, the code typed loosely.
+    d.wait("enrol-code").await;
+    assert_eq!(d.script("return document.documentElement.lang").await, "vi");
+    d.screenshot(&shots, "1-enrol").await;
+    d.type_into("enrol-server", &server.url).await;
+    d.type_into("enrol-code", &code.to_lowercase().replace('-', " ")).await;
+    d.click("enrol-submit").await;
+    d.wait("home").await;
+    assert!(d.text("home-volunteer").await.contains(VOLUNTEER));
+    d.wait_text("queue-pending", "0").await;
+
+    // The server goes away. Three households, each: new visit, installed now, save (and, once
+    // the first household is on the map beside the next door, "new household").
+    server.kill();
+    for n in 1..=3 {
+        d.click("new-visit").await;
+        d.wait("visit-form").await;
+        if n > 1 {
+            // The first household is a few metres away, so it is offered once the fix arrives;
+            // this is the next house: open the list and choose a new household.
+            let start = Instant::now();
+            while d
+                .script("return document.querySelector('[data-testid=household-current] .choice-sub') !== null")
+                .await
+                != json!(true)
+            {
+                assert!(
+                    start.elapsed() < Duration::from_secs(30),
+                    "the nearby household was never offered"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            d.click("household-current").await;
+            d.click("household-new").await;
+        }
+        d.click("outcome-installed_now").await;
+        if n == 1 {
+            d.screenshot(&shots, "3-visit").await;
+        }
+        d.click("visit-save").await;
+        d.wait("home").await;
+        d.wait_text("queue-pending", &n.to_string()).await;
+    }
+    d.wait_text("queue-sent", "0").await;
+    let start = Instant::now();
+    while d
+        .script("return document.querySelector('[data-testid=online-state]').dataset.online")
+        .await
+        != "false"
+    {
+        assert!(start.elapsed() < Duration::from_secs(60), "never shown offline");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    d.screenshot(&shots, "2-home-waiting").await;
+    d.click("nav-today").await;
+    d.screenshot(&shots, "4-today").await;
+    d.click("nav-home").await;
+
+    // Back: sync now (the app would also retry by itself), and everything is sent.
+    server.start_again();
+    d.click("nav-settings").await;
+    d.screenshot(&shots, "5-settings").await;
+    d.click("sync-now").await;
+    d.click("nav-home").await;
+    d.wait_text("queue-sent", "3").await;
+    d.wait_text("queue-pending", "0").await;
+    let coverage = server.coverage("42").await;
+    assert_eq!(
+        (coverage["visits"].as_i64(), coverage["installed_now"].as_i64()),
+        (Some(3), Some(3)),
+        "{coverage}"
+    );
+    assert_eq!(server.visit_count(), 3);
+    d.screenshot(&shots, "6-home-sent").await;
+
+    // English and back.
+    d.click("nav-settings").await;
+    d.click("settings-language-en").await;
+    d.click("nav-home").await;
+    assert_eq!(d.script("return document.documentElement.lang").await, "en");
+    let english = d.text("new-visit").await;
+    d.screenshot(&shots, "7-home-english").await;
+    d.click("nav-settings").await;
+    d.click("settings-language-vi").await;
+    d.click("nav-home").await;
+    assert_eq!(d.script("return document.documentElement.lang").await, "vi");
+    let vietnamese = d.text("new-visit").await;
+    assert_ne!(english, vietnamese, "the label changed language");
+
+    let _ = d.http.delete(format!("{}/session/{}", d.base, d.session)).send().await;
+}

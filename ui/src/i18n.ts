@@ -1,0 +1,369 @@
+// Every string the app shows, in Vietnamese (first) and English. The key type is the union of the
+// Vietnamese keys, and the English table must have exactly those keys: a missing translation is a
+// type error, and test/i18n.test.ts checks the same at run time (and that no string is empty).
+// Placeholders are written {name}.
+
+import type { Lang, Messages } from "./types";
+
+const vi = {
+  "app.title": "Doorstep",
+  "app.loading": "Đang tải…",
+  "app.load_failed": "Không tải được dữ liệu trên máy:",
+  "app.retry": "Thử lại",
+  "lang.vi": "Tiếng Việt",
+  "lang.en": "English",
+
+  "net.online": "Có mạng",
+  "net.offline": "Mất mạng",
+  "net.syncing": "Đang gửi {sent}/{total}",
+
+  "nav.home": "Trang chủ",
+  "nav.revisits": "Thăm lại",
+  "nav.today": "Hôm nay",
+  "nav.rejected": "Bị trả lại",
+  "nav.settings": "Cài đặt",
+
+  "enrol.title": "Đăng ký điện thoại",
+  "enrol.intro": "Nhập mã đăng ký do tổ trưởng cấp (dạng XXXXX-XXXXX), hoặc chọn ảnh chụp mã QR.",
+  "enrol.server": "Địa chỉ máy chủ",
+  "enrol.code": "Mã đăng ký",
+  "enrol.code_hint": "Chữ hoa hay chữ thường đều được; dấu gạch có thể bỏ.",
+  "enrol.scan": "Đọc mã từ ảnh QR",
+  "enrol.scan_reading": "Đang đọc ảnh…",
+  "enrol.scan_ok": "Đã đọc mã từ ảnh: {code}",
+  "enrol.scan_failed": "Không thấy mã QR trong ảnh; hãy chụp lại rõ hơn hoặc nhập mã.",
+  "enrol.scan_unsupported": "Máy này không đọc được ảnh mã QR; hãy nhập mã bằng tay.",
+  "enrol.submit": "Đăng ký",
+  "enrol.submitting": "Đang đăng ký…",
+  "enrol.server_empty": "Hãy nhập địa chỉ máy chủ.",
+  "enrol.code_empty": "Hãy nhập mã đăng ký.",
+  "enrol.code_format": "Mã đăng ký gồm 10 chữ và số, dạng XXXXX-XXXXX.",
+  "enrol.back": "Quay lại",
+  "enrol.kept": "Các lượt thăm chưa gửi vẫn được giữ trên máy và sẽ được gửi sau khi đăng ký lại.",
+
+  "home.area": "Địa bàn",
+  "home.new_visit": "Ghé thăm hộ mới",
+  "home.today": "Lượt thăm hôm nay",
+  "home.revisits": "Hộ cần thăm lại",
+  "home.queue": "Dữ liệu trên máy",
+  "home.queue_pending": "Chờ gửi",
+  "home.queue_sent": "Đã gửi",
+  "home.queue_rejected": "Bị trả lại",
+  "home.last_sync": "Gửi thành công lần cuối: {when}",
+  "home.never_synced": "Chưa gửi thành công lần nào",
+  "home.sync_now": "Gửi ngay",
+  "home.map": "Bản đồ địa bàn",
+  "home.saved": "Đã lưu — sẽ gửi khi có mạng",
+  "home.saved_fix": "Đã lưu bản sửa — sẽ gửi khi có mạng",
+  "home.revoked": "Thiết bị đã bị thu hồi: {n} lượt thăm chưa gửi vẫn được giữ trên máy; hãy xin tổ trưởng mã đăng ký mới.",
+  "home.auth_kept": "{n} lượt thăm chưa gửi vẫn được giữ trên máy.",
+  "home.enrol_again": "Đăng ký lại",
+  "home.clock": "Kiểm tra đồng hồ",
+
+  "time.just_now": "vừa xong",
+  "time.minutes": "{n} phút trước",
+  "time.hours": "{n} giờ trước",
+  "time.days": "{n} ngày trước",
+
+  "map.unvisited": "Chưa thăm",
+  "map.revisit": "Cần thăm lại (viền đen)",
+  "map.unavailable": "Máy này không hiển thị được bản đồ.",
+  "map.basemap_failed": "Không mở được bản đồ nền; chỉ hiện các hộ.",
+  "map.pin_hint": "Chạm vào bản đồ tại vị trí của hộ.",
+  "map.pin_done": "Xong",
+
+  "visit.title": "Lượt thăm mới",
+  "visit.fix_title": "Sửa lượt thăm bị trả lại",
+  "visit.fix_reason": "Lý do bị trả lại:",
+  "visit.locating": "Đang lấy vị trí…",
+  "visit.loc_gps": "Vị trí GPS ±{m} m",
+  "visit.loc_gps_unknown": "Vị trí GPS (không rõ độ chính xác)",
+  "visit.loc_fixed": "Vị trí đặt sẵn",
+  "visit.loc_manual": "Vị trí ghim trên bản đồ",
+  "visit.loc_none": "Không có vị trí: có thể ghim trên bản đồ hoặc lưu không có vị trí.",
+  "visit.loc_original": "Giữ vị trí của lượt thăm gốc",
+  "visit.loc_retry": "Lấy lại vị trí",
+  "visit.pin": "Ghim trên bản đồ",
+  "visit.household": "Hộ gia đình",
+  "visit.household_new": "Hộ mới (chưa có trong danh sách)",
+  "visit.household_same": "Hộ của lượt thăm gốc",
+  "visit.household_change": "Đổi",
+  "visit.no_address": "Hộ chưa có địa chỉ",
+  "visit.distance": "cách {m} m",
+  "visit.address": "Địa chỉ (số nhà, đường, thôn) — không bắt buộc",
+  "visit.area": "Địa bàn",
+  "visit.outcome": "Kết quả",
+  "visit.choose_outcome": "Hãy chọn kết quả.",
+  "visit.counts": "Số liệu",
+  "count.people": "Số người trong hộ",
+  "count.smartphones": "Điện thoại thông minh",
+  "count.already_installed": "Máy đã có {app}",
+  "count.installed_now": "Máy cài {app} ngay",
+  "visit.less": "Bớt",
+  "visit.more": "Thêm",
+  "visit.reason": "Lý do",
+  "visit.reason_hint": "Ví dụ: lo lộ thông tin, máy yếu, để sau",
+  "visit.leaflet": "Đã phát tờ rơi",
+  "visit.notes": "Ghi chú (không bắt buộc)",
+  "visit.notes_hint": "Không ghi tên hay số điện thoại.",
+  "visit.save": "Lưu",
+  "visit.saving": "Đang lưu…",
+  "visit.wait_location": "Đang chờ vị trí… Chạm lần nữa để lưu ngay",
+  "visit.cancel": "Hủy",
+  "visit.no_campaign": "Chưa có dữ liệu chiến dịch trên máy; hãy kết nối mạng để đồng bộ.",
+
+  "revisits.title": "Hộ cần thăm lại",
+  "revisits.empty": "Không có hộ nào cần thăm lại.",
+  "revisits.visits": "{n} lượt thăm",
+  "revisits.visit": "Thăm",
+
+  "today.title": "Lượt thăm hôm nay",
+  "today.empty": "Hôm nay chưa có lượt thăm nào.",
+  "state.pending": "Chờ gửi",
+  "state.sent": "Đã gửi",
+  "state.rejected": "Bị trả lại",
+
+  "rejected.title": "Lượt thăm bị trả lại",
+  "rejected.explain": "Máy chủ không nhận các lượt thăm này. Hãy sửa và lưu lại; các lượt thăm khác vẫn được gửi bình thường.",
+  "rejected.empty": "Không có lượt thăm nào bị trả lại.",
+  "rejected.fix": "Sửa",
+  "rejected.at": "Bị trả lại lúc {when}",
+  "rejected.field": "Mục cần sửa: {field}",
+  "field.location": "Vị trí",
+  "field.visited_at": "Thời gian thăm",
+
+  "settings.title": "Cài đặt",
+  "settings.language": "Ngôn ngữ",
+  "settings.server": "Địa chỉ máy chủ",
+  "settings.accuracy": "Ngưỡng độ chính xác vị trí (mét)",
+  "settings.provider": "Nguồn vị trí",
+  "settings.provider_auto": "Tự động (GPS của máy)",
+  "settings.provider_fixed": "Vị trí đặt sẵn (thử nghiệm)",
+  "settings.basemap": "Bản đồ nền (tệp .pmtiles hoặc địa chỉ)",
+  "settings.basemap_hint": "Chép tệp .pmtiles của tổ trưởng vào thư mục basemaps của ứng dụng rồi ghi đường dẫn. Để trống thì bản đồ chỉ hiện các hộ trên nền trơn.",
+  "settings.save": "Lưu cài đặt",
+  "settings.saved": "Đã lưu cài đặt.",
+  "settings.sync": "Gửi dữ liệu",
+  "settings.sync_now": "Gửi ngay",
+  "settings.device": "Mã thiết bị",
+  "settings.enrol_again": "Đăng ký lại điện thoại này",
+} as const;
+
+export type Key = keyof typeof vi;
+
+const en: Record<Key, string> = {
+  "app.title": "Doorstep",
+  "app.loading": "Loading…",
+  "app.load_failed": "Could not load the data on this phone:",
+  "app.retry": "Try again",
+  "lang.vi": "Tiếng Việt",
+  "lang.en": "English",
+
+  "net.online": "Online",
+  "net.offline": "Offline",
+  "net.syncing": "Sending {sent}/{total}",
+
+  "nav.home": "Home",
+  "nav.revisits": "Revisits",
+  "nav.today": "Today",
+  "nav.rejected": "Refused",
+  "nav.settings": "Settings",
+
+  "enrol.title": "Enrol this phone",
+  "enrol.intro": "Type the enrolment code your team leader gave you (XXXXX-XXXXX), or pick a photo of its QR code.",
+  "enrol.server": "Server address",
+  "enrol.code": "Enrolment code",
+  "enrol.code_hint": "Upper or lower case; the dash is optional.",
+  "enrol.scan": "Read the code from a QR image",
+  "enrol.scan_reading": "Reading the image…",
+  "enrol.scan_ok": "Code read from the image: {code}",
+  "enrol.scan_failed": "No QR code found in the image; take a clearer photo or type the code.",
+  "enrol.scan_unsupported": "This phone cannot read QR images; please type the code.",
+  "enrol.submit": "Enrol",
+  "enrol.submitting": "Enrolling…",
+  "enrol.server_empty": "Type the server address.",
+  "enrol.code_empty": "Type the enrolment code.",
+  "enrol.code_format": "An enrolment code has 10 letters and digits: XXXXX-XXXXX.",
+  "enrol.back": "Back",
+  "enrol.kept": "Your unsent visits stay on this phone and are sent once it is enrolled again.",
+
+  "home.area": "Area",
+  "home.new_visit": "New visit",
+  "home.today": "Visits today",
+  "home.revisits": "Revisits due",
+  "home.queue": "Records on this phone",
+  "home.queue_pending": "Waiting",
+  "home.queue_sent": "Sent",
+  "home.queue_rejected": "Refused",
+  "home.last_sync": "Last successful sync: {when}",
+  "home.never_synced": "Not synced yet",
+  "home.sync_now": "Sync now",
+  "home.map": "My area",
+  "home.saved": "Saved — will send when online",
+  "home.saved_fix": "Correction saved — will send when online",
+  "home.revoked": "This phone was revoked: your {n} unsent visits are kept; ask your team leader for a new code.",
+  "home.auth_kept": "Your {n} unsent visits are kept on this phone.",
+  "home.enrol_again": "Enrol again",
+  "home.clock": "Check the clock",
+
+  "time.just_now": "just now",
+  "time.minutes": "{n} min ago",
+  "time.hours": "{n} h ago",
+  "time.days": "{n} days ago",
+
+  "map.unvisited": "Not visited",
+  "map.revisit": "Revisit due (black ring)",
+  "map.unavailable": "This phone cannot show the map.",
+  "map.basemap_failed": "Could not open the base map; showing households only.",
+  "map.pin_hint": "Tap the map where the household is.",
+  "map.pin_done": "Done",
+
+  "visit.title": "New visit",
+  "visit.fix_title": "Fix a refused visit",
+  "visit.fix_reason": "Why it was refused:",
+  "visit.locating": "Finding your location…",
+  "visit.loc_gps": "GPS location ±{m} m",
+  "visit.loc_gps_unknown": "GPS location (accuracy unknown)",
+  "visit.loc_fixed": "Preset location",
+  "visit.loc_manual": "Pinned on the map",
+  "visit.loc_none": "No location: pin it on the map, or save without a location.",
+  "visit.loc_original": "Keeping the original visit's location",
+  "visit.loc_retry": "Locate again",
+  "visit.pin": "Pin on the map",
+  "visit.household": "Household",
+  "visit.household_new": "New household (not in the list)",
+  "visit.household_same": "The original visit's household",
+  "visit.household_change": "Change",
+  "visit.no_address": "No address",
+  "visit.distance": "{m} m away",
+  "visit.address": "Address (house number, street, hamlet) — optional",
+  "visit.area": "Area",
+  "visit.outcome": "Outcome",
+  "visit.choose_outcome": "Choose an outcome.",
+  "visit.counts": "Counts",
+  "count.people": "People in the household",
+  "count.smartphones": "Smartphones",
+  "count.already_installed": "Phones that already had {app}",
+  "count.installed_now": "Phones given {app} now",
+  "visit.less": "Less",
+  "visit.more": "More",
+  "visit.reason": "Reason",
+  "visit.reason_hint": "For example: privacy worries, slow phone, later",
+  "visit.leaflet": "Leaflet given",
+  "visit.notes": "Notes (optional)",
+  "visit.notes_hint": "No names or phone numbers.",
+  "visit.save": "Save",
+  "visit.saving": "Saving…",
+  "visit.wait_location": "Waiting for the location… Tap again to save now",
+  "visit.cancel": "Cancel",
+  "visit.no_campaign": "No campaign data on this phone yet; connect to a network to sync.",
+
+  "revisits.title": "Households to revisit",
+  "revisits.empty": "No household is due for a revisit.",
+  "revisits.visits": "{n} visits",
+  "revisits.visit": "Visit",
+
+  "today.title": "Today's visits",
+  "today.empty": "No visits yet today.",
+  "state.pending": "Waiting",
+  "state.sent": "Sent",
+  "state.rejected": "Refused",
+
+  "rejected.title": "Refused visits",
+  "rejected.explain": "The server did not accept these visits. Fix them and save again; the other visits are sent as usual.",
+  "rejected.empty": "No refused visits.",
+  "rejected.fix": "Fix",
+  "rejected.at": "Refused at {when}",
+  "rejected.field": "To fix: {field}",
+  "field.location": "Location",
+  "field.visited_at": "Visit time",
+
+  "settings.title": "Settings",
+  "settings.language": "Language",
+  "settings.server": "Server address",
+  "settings.accuracy": "Location accuracy threshold (metres)",
+  "settings.provider": "Location source",
+  "settings.provider_auto": "Automatic (the phone's GPS)",
+  "settings.provider_fixed": "Preset position (testing)",
+  "settings.basemap": "Base map (.pmtiles file or address)",
+  "settings.basemap_hint": "Copy the leader's .pmtiles file into the app's basemaps folder and give its path. Empty: the map shows the households on a plain background.",
+  "settings.save": "Save settings",
+  "settings.saved": "Settings saved.",
+  "settings.sync": "Sync",
+  "settings.sync_now": "Sync now",
+  "settings.device": "Device id",
+  "settings.enrol_again": "Enrol this phone again",
+};
+
+export const DICTIONARIES: Record<Lang, Record<Key, string>> = { vi, en };
+
+let current: Lang = "vi";
+
+export function getLang(): Lang {
+  return current;
+}
+
+/** Sets the language of every later t() call and of the document (screen readers, hyphenation). */
+export function setLang(lang: Lang): void {
+  current = lang === "en" ? "en" : "vi";
+  if (typeof document !== "undefined") document.documentElement.lang = current;
+}
+
+export function t(key: Key, params?: Record<string, string | number>): string {
+  let s: string = DICTIONARIES[current][key] ?? DICTIONARIES.vi[key] ?? key;
+  if (params) {
+    for (const [k, v] of Object.entries(params)) s = s.split(`{${k}}`).join(typeof v === "number" ? fmtNumber(v) : v);
+  }
+  return s;
+}
+
+/** A back-end message in the current language. */
+export function pick(m: Messages | null | undefined): string {
+  if (!m) return "";
+  return m[current] || m.vi || m.en;
+}
+
+/** Numbers as written in the language: 1.234,5 in Vietnamese, 1,234.5 in English. */
+export function fmtNumber(n: number, decimals = 0, lang: Lang = current): string {
+  const neg = n < 0;
+  const fixed = Math.abs(n).toFixed(decimals);
+  const [int, frac] = fixed.split(".");
+  const group = lang === "vi" ? "." : ",";
+  const point = lang === "vi" ? "," : ".";
+  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, group);
+  return (neg ? "-" : "") + grouped + (frac ? point + frac : "");
+}
+
+function shifted(iso: string, offsetMin: number): Date | null {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return null;
+  return new Date(d.getTime() + offsetMin * 60000);
+}
+
+/** dd/mm/yyyy in the campaign's time zone (a fixed offset). */
+export function fmtDate(iso: string, offsetMin: number): string {
+  const d = shifted(iso, offsetMin);
+  if (!d) return iso;
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${p(d.getUTCDate())}/${p(d.getUTCMonth() + 1)}/${d.getUTCFullYear()}`;
+}
+
+/** HH:MM in the campaign's time zone. */
+export function fmtTime(iso: string, offsetMin: number): string {
+  const d = shifted(iso, offsetMin);
+  if (!d) return iso;
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
+}
+
+/** "5 phút trước" / "5 min ago"; older than a week as a date. */
+export function relTime(iso: string, now: number, offsetMin: number): string {
+  const then = new Date(iso).getTime();
+  if (Number.isNaN(then)) return iso;
+  const s = Math.max(0, (now - then) / 1000);
+  if (s < 60) return t("time.just_now");
+  if (s < 3600) return t("time.minutes", { n: Math.floor(s / 60) });
+  if (s < 86400) return t("time.hours", { n: Math.floor(s / 3600) });
+  if (s < 7 * 86400) return t("time.days", { n: Math.floor(s / 86400) });
+  return `${fmtDate(iso, offsetMin)} ${fmtTime(iso, offsetMin)}`;
+}

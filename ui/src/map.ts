@@ -1,0 +1,208 @@
+// The map: households as dots coloured by their latest outcome (grey when unvisited, a black ring
+// when a revisit is due), over an optional offline base map (a PMTiles file), else a plain
+// background. Loaded on demand (MapLibre is large) and only where WebGL exists.
+
+import maplibregl from "maplibre-gl";
+import "maplibre-gl/dist/maplibre-gl.css";
+import { PMTiles, Protocol, TileType } from "pmtiles";
+import type { ExpressionSpecification, LayerSpecification, SourceSpecification, StyleSpecification } from "maplibre-gl";
+import { fileUrl } from "./api";
+import { outcomeColor, UNVISITED_COLOR } from "./colors";
+import type { Campaign, Household } from "./types";
+import type { FeatureCollection } from "geojson";
+
+export type MapHandle = {
+  setHouseholds(hs: Household[]): void;
+  /** Shows (or, with null, hides) the pinned point. */
+  setPin(p: { lat: number; lon: number } | null): void;
+  /** Calls back with each tap on the map. */
+  onTap(cb: (p: { lat: number; lon: number }) => void): void;
+  centre(p: { lat: number; lon: number }, zoom?: number): void;
+  destroy(): void;
+};
+
+export type MapOptions = {
+  campaign: Campaign | null;
+  basemap: string | null;
+  households: Household[];
+  centre?: { lat: number; lon: number } | null;
+  onBasemapError?: () => void;
+};
+
+const BACKGROUND = "#eef0ea";
+let protocol: Protocol | null = null;
+
+function householdsGeoJson(hs: Household[]): FeatureCollection {
+  return {
+    type: "FeatureCollection",
+    features: hs
+      .filter((h) => typeof h.lat === "number" && typeof h.lon === "number")
+      .map((h) => ({
+        type: "Feature",
+        geometry: { type: "Point", coordinates: [h.lon as number, h.lat as number] },
+        properties: { o: h.latest_outcome ?? "", r: h.revisit_due },
+      })),
+  };
+}
+
+function colourExpression(campaign: Campaign | null): ExpressionSpecification {
+  const codes = campaign?.outcomes.map((o) => o.code) ?? [];
+  if (codes.length === 0) return ["literal", UNVISITED_COLOR] as unknown as ExpressionSpecification;
+  const pairs: string[] = [];
+  codes.forEach((c, i) => pairs.push(c, outcomeColor(c, i)));
+  return ["match", ["get", "o"], ...pairs, UNVISITED_COLOR] as unknown as ExpressionSpecification;
+}
+
+/** Layers for a vector base map of unknown schema: the Protomaps and OpenMapTiles layer names. */
+function vectorLayers(): LayerSpecification[] {
+  const src = "base";
+  const fill = (id: string, layer: string, color: string): LayerSpecification => ({
+    id,
+    type: "fill",
+    source: src,
+    "source-layer": layer,
+    filter: ["==", ["geometry-type"], "Polygon"],
+    paint: { "fill-color": color },
+  });
+  const line = (id: string, layer: string, color: string, width: number, dash?: number[]): LayerSpecification => ({
+    id,
+    type: "line",
+    source: src,
+    "source-layer": layer,
+    filter: ["==", ["geometry-type"], "LineString"],
+    paint: {
+      "line-color": color,
+      "line-width": ["interpolate", ["linear"], ["zoom"], 10, width * 0.4, 16, width * 2.5],
+      ...(dash ? { "line-dasharray": dash } : {}),
+    },
+  });
+  return [
+    fill("earth", "earth", "#f3f1ea"),
+    fill("landcover", "landcover", "#e1ebd6"),
+    fill("landuse", "landuse", "#e6e8dc"),
+    fill("water", "water", "#a9d3ee"),
+    line("waterway", "waterway", "#a9d3ee", 1.5),
+    line("water-lines", "water", "#a9d3ee", 1.5),
+    fill("buildings", "buildings", "#d8cfc6"),
+    fill("building", "building", "#d8cfc6"),
+    line("roads-casing", "roads", "#9a9a9a", 2.4),
+    line("roads", "roads", "#ffffff", 1.6),
+    line("transportation-casing", "transportation", "#9a9a9a", 2.4),
+    line("transportation", "transportation", "#ffffff", 1.6),
+    line("boundaries", "boundaries", "#6b6b6b", 1, [3, 2]),
+    line("boundary", "boundary", "#6b6b6b", 1, [3, 2]),
+  ];
+}
+
+async function basemapParts(basemap: string): Promise<{ source: SourceSpecification; layers: LayerSpecification[] }> {
+  if (!protocol) {
+    protocol = new Protocol({ metadata: true });
+    maplibregl.addProtocol("pmtiles", protocol.tile);
+  }
+  const url = fileUrl(basemap);
+  const archive = new PMTiles(url);
+  protocol.add(archive);
+  const header = await archive.getHeader();
+  if (header.tileType === TileType.Mvt) {
+    return { source: { type: "vector", url: `pmtiles://${url}` }, layers: vectorLayers() };
+  }
+  return {
+    source: { type: "raster", url: `pmtiles://${url}`, tileSize: 256 },
+    layers: [{ id: "raster", type: "raster", source: "base" }],
+  };
+}
+
+function bounds(hs: Household[]): maplibregl.LngLatBounds | null {
+  const pts = hs.filter((h) => typeof h.lat === "number" && typeof h.lon === "number");
+  if (pts.length === 0) return null;
+  const b = new maplibregl.LngLatBounds([pts[0].lon as number, pts[0].lat as number], [pts[0].lon as number, pts[0].lat as number]);
+  for (const h of pts) b.extend([h.lon as number, h.lat as number]);
+  return b;
+}
+
+export async function createMap(container: HTMLElement, opts: MapOptions): Promise<MapHandle> {
+  let base: { source: SourceSpecification; layers: LayerSpecification[] } | null = null;
+  if (opts.basemap && opts.basemap.trim()) {
+    try {
+      base = await basemapParts(opts.basemap.trim());
+    } catch {
+      opts.onBasemapError?.();
+    }
+  }
+  const sources: Record<string, SourceSpecification> = {
+    households: { type: "geojson", data: householdsGeoJson(opts.households) },
+    pin: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+  };
+  if (base) sources.base = base.source;
+  const style: StyleSpecification = {
+    version: 8,
+    sources,
+    layers: [
+      { id: "background", type: "background", paint: { "background-color": BACKGROUND } },
+      ...(base ? base.layers : []),
+      {
+        id: "households",
+        type: "circle",
+        source: "households",
+        paint: {
+          "circle-radius": ["interpolate", ["linear"], ["zoom"], 11, 3.5, 15, 7, 18, 11],
+          "circle-color": colourExpression(opts.campaign),
+          "circle-stroke-width": ["case", ["get", "r"], 3, 1.2],
+          "circle-stroke-color": ["case", ["get", "r"], "#000000", "#ffffff"],
+        },
+      },
+      {
+        id: "pin",
+        type: "circle",
+        source: "pin",
+        paint: { "circle-radius": 10, "circle-color": "#d0021b", "circle-stroke-width": 3, "circle-stroke-color": "#ffffff" },
+      },
+    ],
+  };
+
+  const b = bounds(opts.households);
+  const map = new maplibregl.Map({
+    container,
+    style,
+    center: opts.centre ? [opts.centre.lon, opts.centre.lat] : b ? b.getCenter() : [105.9, 18.34],
+    zoom: opts.centre ? 17 : 15,
+    attributionControl: { compact: true },
+    dragRotate: false,
+    pitchWithRotate: false,
+    touchPitch: false,
+    fadeDuration: 0,
+    pixelRatio: Math.min(2, globalThis.devicePixelRatio || 1),
+  });
+  map.touchZoomRotate.disableRotation();
+  if (b && !opts.centre) map.fitBounds(b, { padding: 24, maxZoom: 17, animate: false });
+
+  const tapCallbacks: ((p: { lat: number; lon: number }) => void)[] = [];
+  map.on("click", (e) => {
+    for (const cb of tapCallbacks) cb({ lat: e.lngLat.lat, lon: e.lngLat.lng });
+  });
+
+  const whenLoaded = new Promise<void>((resolve) => (map.loaded() ? resolve() : map.once("load", () => resolve())));
+
+  return {
+    setHouseholds(hs) {
+      void whenLoaded.then(() => (map.getSource("households") as maplibregl.GeoJSONSource | undefined)?.setData(householdsGeoJson(hs)));
+    },
+    setPin(p) {
+      void whenLoaded.then(() =>
+        (map.getSource("pin") as maplibregl.GeoJSONSource | undefined)?.setData({
+          type: "FeatureCollection",
+          features: p ? [{ type: "Feature", geometry: { type: "Point", coordinates: [p.lon, p.lat] }, properties: {} }] : [],
+        }),
+      );
+    },
+    onTap(cb) {
+      tapCallbacks.push(cb);
+    },
+    centre(p, zoom) {
+      map.jumpTo({ center: [p.lon, p.lat], zoom: zoom ?? Math.max(map.getZoom(), 16) });
+    },
+    destroy() {
+      map.remove();
+    },
+  };
+}

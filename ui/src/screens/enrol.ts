@@ -1,0 +1,179 @@
+// Enrolment: the server's address and the one-time code from the team leader (typed, or read from
+// a photo of its QR). Shown while the phone is not enrolled, and after a revocation.
+
+import type { Ctx, View } from "../app";
+import { toErrorBody } from "../api";
+import { h, fill } from "../dom";
+import { normaliseCode, codeChars, parseQrText } from "../enrolcode";
+import { pick, t, getLang, type Key } from "../i18n";
+import { decodeQr } from "../qr";
+import type { ErrorBody, Lang } from "../types";
+
+// Kept across re-renders (a language switch rebuilds the screen).
+const draft = { server: "", code: "", touched: false };
+
+export function languageSwitch(ctx: Ctx, prefix: string): HTMLElement {
+  const btn = (lang: Lang) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: `seg${getLang() === lang ? " on" : ""}`,
+        testid: `${prefix}-language-${lang}`,
+        "aria-pressed": String(getLang() === lang),
+        lang,
+        onclick: () => void ctx.setLanguage(lang),
+      },
+      t(lang === "vi" ? "lang.vi" : "lang.en"),
+    );
+  return h("div", { class: "segmented", role: "group", "aria-label": t("settings.language") }, btn("vi"), btn("en"));
+}
+
+export function enrolView(ctx: Ctx): View {
+  if (!draft.touched) draft.server = ctx.state.settings?.server ?? ctx.state.status?.server ?? "";
+  let error: { local: Key } | { body: ErrorBody } | null = null;
+  let scanNote: { key: Key; code?: string } | null = null;
+  let busy = false;
+
+  const server = h("input", {
+    id: "enrol-server",
+    testid: "enrol-server",
+    type: "url",
+    inputmode: "url",
+    autocomplete: "url",
+    autocapitalize: "off",
+    spellcheck: "false",
+    value: draft.server,
+    oninput: (e: Event) => {
+      draft.server = (e.target as HTMLInputElement).value;
+      draft.touched = true;
+    },
+  });
+  const code = h("input", {
+    id: "enrol-code",
+    testid: "enrol-code",
+    type: "text",
+    class: "code",
+    autocomplete: "one-time-code",
+    autocapitalize: "characters",
+    spellcheck: "false",
+    placeholder: "XXXXX-XXXXX",
+    maxlength: "24",
+    value: draft.code,
+    oninput: (e: Event) => {
+      draft.code = (e.target as HTMLInputElement).value;
+      draft.touched = true;
+    },
+    onblur: () => {
+      const n = normaliseCode(code.value);
+      if (n) {
+        code.value = n;
+        draft.code = n;
+      }
+    },
+  });
+  const errorBox = h("div", { class: "error-slot" });
+  const scanBox = h("div", { class: "hint-slot" });
+  const submit = h("button", { type: "submit", class: "btn primary big", testid: "enrol-submit" }, t("enrol.submit"));
+
+  const file = h("input", {
+    type: "file",
+    accept: "image/*",
+    class: "visually-hidden",
+    id: "enrol-qr",
+    testid: "enrol-qr",
+    onchange: async () => {
+      const f = file.files?.[0];
+      if (!f) return;
+      scanNote = { key: "enrol.scan_reading" };
+      renderNotes();
+      const r = await decodeQr(f).catch(() => ({ ok: false as const, reason: "not_found" as const }));
+      if (r.ok) {
+        const q = parseQrText(r.text);
+        const n = normaliseCode(q.code) ?? q.code.trim();
+        code.value = n;
+        draft.code = n;
+        if (q.server) {
+          server.value = q.server;
+          draft.server = q.server;
+        }
+        draft.touched = true;
+        scanNote = { key: "enrol.scan_ok", code: n };
+      } else {
+        scanNote = { key: r.reason === "unsupported" ? "enrol.scan_unsupported" : "enrol.scan_failed" };
+      }
+      file.value = "";
+      renderNotes();
+    },
+  });
+
+  function renderNotes() {
+    fill(
+      errorBox,
+      error
+        ? h("p", { class: "field-error", testid: "enrol-error", role: "alert" }, "local" in error ? t(error.local) : pick(error.body.messages))
+        : null,
+    );
+    fill(scanBox, scanNote ? h("p", { class: "hint", testid: "enrol-scan-note" }, t(scanNote.key, scanNote.code ? { code: scanNote.code } : undefined)) : null);
+    submit.disabled = busy;
+    fill(submit, busy ? t("enrol.submitting") : t("enrol.submit"));
+  }
+
+  async function onSubmit(e: Event) {
+    e.preventDefault();
+    if (busy) return;
+    const srv = server.value.trim();
+    const typed = code.value;
+    error = null;
+    if (!srv) error = { local: "enrol.server_empty" };
+    else if (!codeChars(typed)) error = { local: "enrol.code_empty" };
+    else if (!normaliseCode(typed)) error = { local: "enrol.code_format" };
+    if (error) {
+      renderNotes();
+      return;
+    }
+    const normal = normaliseCode(typed) as string;
+    code.value = normal;
+    draft.code = normal;
+    busy = true;
+    renderNotes();
+    try {
+      const s = await ctx.api.enrol(srv, normal);
+      busy = false;
+      draft.code = "";
+      draft.touched = false;
+      if (ctx.state.settings) ctx.state.settings.server = srv;
+      await ctx.enrolled(s);
+    } catch (err) {
+      busy = false;
+      error = { body: toErrorBody(err) };
+      renderNotes();
+    }
+  }
+
+  const revoked = !!ctx.state.status?.enrolled || !!ctx.state.status?.auth_problem;
+  const el = h(
+    "section",
+    { class: "page enrol", testid: "enrol" },
+    h("div", { class: "row-between" }, h("h1", null, t("enrol.title")), languageSwitch(ctx, "enrol")),
+    h("p", { class: "lead" }, t("enrol.intro")),
+    revoked ? h("p", { class: "note" }, t("enrol.kept")) : null,
+    h(
+      "form",
+      { class: "form", novalidate: true, onsubmit: onSubmit },
+      h("label", { for: "enrol-server" }, t("enrol.server")),
+      server,
+      h("label", { for: "enrol-code" }, t("enrol.code")),
+      code,
+      h("p", { class: "hint" }, t("enrol.code_hint")),
+      h("label", { class: "btn secondary filelabel", for: "enrol-qr" }, t("enrol.scan")),
+      file,
+      scanBox,
+      errorBox,
+      submit,
+      ctx.state.status?.enrolled ? h("button", { type: "button", class: "btn ghost", onclick: () => ctx.go("home") }, t("enrol.back")) : null,
+    ),
+  );
+  renderNotes();
+  return { el };
+}

@@ -1,0 +1,227 @@
+// Home: who and where, the big "New visit" button, today's work, what is still on the phone,
+// the last good sync, and the map of the area.
+
+import type { Ctx, View } from "../app";
+import { h, fill } from "../dom";
+import { mapSupported, outcomeColor, UNVISITED_COLOR } from "../colors";
+import { pick, relTime, t } from "../i18n";
+import { icon } from "../icons";
+import type { MapHandle } from "../map";
+import type { Household, Status } from "../types";
+
+export function areaName(ctx: Ctx, code: string | null | undefined): string {
+  if (!code) return "";
+  return ctx.state.areas.find((a) => a.code === code)?.name ?? code;
+}
+
+export function homeView(ctx: Ctx): View {
+  let destroyed = false;
+  let map: MapHandle | null = null;
+  let reloadTimer: ReturnType<typeof setTimeout> | null = null;
+  const offset = () => ctx.state.campaign?.utc_offset_minutes ?? 420;
+
+  const banners = h("div", { class: "banners" });
+  const who = h("div", { class: "who", testid: "home-volunteer" });
+  const todayCount = h("span", { class: "tile-num", testid: "today-count" }, "–");
+  const revisitCount = h("span", { class: "tile-num", testid: "revisits-count" }, "–");
+  const pending = h("span", { class: "q-num", testid: "queue-pending" });
+  const sent = h("span", { class: "q-num", testid: "queue-sent" });
+  const rejected = h("span", { class: "q-num", testid: "queue-rejected" });
+  const lastSync = h("span", { class: "last-sync", testid: "last-sync" });
+  const progress = h("div", { class: "progress", testid: "sync-progress", role: "progressbar", hidden: true });
+  const mapBox = h("div", { class: "map", testid: "map", role: "img", "aria-label": t("home.map") });
+  const mapNote = h("p", { class: "hint" });
+
+  const el = h(
+    "section",
+    { class: "page home", testid: "home" },
+    banners,
+    who,
+    h(
+      "button",
+      { type: "button", class: "btn primary huge", testid: "new-visit", onclick: () => ctx.go("visit") },
+      icon("plus"),
+      t("home.new_visit"),
+    ),
+    h(
+      "div",
+      { class: "tiles" },
+      h("button", { type: "button", class: "tile", onclick: () => ctx.go("today") }, todayCount, h("span", { class: "tile-label" }, t("home.today"))),
+      h("button", { type: "button", class: "tile", onclick: () => ctx.go("revisits") }, revisitCount, h("span", { class: "tile-label" }, t("home.revisits"))),
+    ),
+    h(
+      "section",
+      { class: "card queue", "aria-label": t("home.queue") },
+      h("h2", null, t("home.queue")),
+      h(
+        "div",
+        { class: "q-row" },
+        h("div", { class: "q-cell" }, pending, h("span", { class: "q-label" }, t("home.queue_pending"))),
+        h("div", { class: "q-cell" }, sent, h("span", { class: "q-label" }, t("home.queue_sent"))),
+        h(
+          "button",
+          { type: "button", class: "q-cell q-rejected", testid: "queue-rejected-open", onclick: () => ctx.go("rejected") },
+          rejected,
+          h("span", { class: "q-label" }, t("home.queue_rejected")),
+        ),
+      ),
+      progress,
+      h(
+        "div",
+        { class: "sync-line" },
+        lastSync,
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn small",
+            testid: "home-sync-now",
+            onclick: async () => {
+              try {
+                const s = await ctx.api.syncNow();
+                ctx.state.status = s;
+                render(s);
+              } catch {
+                /* the status event tells what happened */
+              }
+            },
+          },
+          icon("sync"),
+          t("home.sync_now"),
+        ),
+      ),
+    ),
+    h("section", { class: "card mapcard" }, h("h2", null, t("home.map")), mapBox, legend(ctx), mapNote),
+  );
+
+  function render(s: Status | null) {
+    if (!s) return;
+    const v = s.volunteer;
+    fill(
+      who,
+      h("span", { class: "who-name" }, v?.username ?? ""),
+      v ? h("span", { class: "who-area" }, `${t("home.area")}: ${areaName(ctx, v.area_code)}`) : null,
+    );
+    pending.textContent = String(s.queue.pending);
+    sent.textContent = String(s.queue.sent);
+    rejected.textContent = String(s.queue.rejected);
+    rejected.parentElement?.classList.toggle("alert", s.queue.rejected > 0);
+    lastSync.textContent = s.last_sync_ok ? t("home.last_sync", { when: relTime(s.last_sync_ok, ctx.now(), offset()) }) : t("home.never_synced");
+
+    if (s.syncing) {
+      const p = s.sync_progress;
+      const pct = p && p.total > 0 ? Math.round((100 * p.sent) / p.total) : 0;
+      progress.hidden = false;
+      progress.setAttribute("aria-valuenow", String(pct));
+      fill(
+        progress,
+        h("div", { class: "bar", style: { width: `${p ? pct : 100}%` } }),
+        h("span", { class: "progress-text" }, p ? t("net.syncing", { sent: p.sent, total: p.total }) : t("net.syncing", { sent: 0, total: 0 })),
+      );
+      progress.classList.toggle("indeterminate", !p);
+    } else {
+      progress.hidden = true;
+      fill(progress);
+    }
+
+    const items: HTMLElement[] = [];
+    if (s.auth_problem) {
+      const n = s.queue.pending;
+      const text = s.auth_problem.code === "device_revoked" ? t("home.revoked", { n }) : `${pick(s.auth_problem.messages)} ${t("home.auth_kept", { n })}`;
+      items.push(
+        h(
+          "div",
+          { class: "banner danger", testid: "auth-problem", role: "alert" },
+          h("p", null, text),
+          h("button", { type: "button", class: "btn inverse", testid: "enrol-again", onclick: () => ctx.go("enrol") }, t("home.enrol_again")),
+        ),
+      );
+    }
+    if (s.clock_warning) {
+      items.push(
+        h("div", { class: "banner warn", testid: "clock-warning", role: "alert" }, h("strong", null, t("home.clock")), h("p", null, pick(s.clock_warning))),
+      );
+    }
+    fill(banners, items);
+  }
+
+  async function loadCounts() {
+    try {
+      const [today, revisits] = await Promise.all([ctx.api.getToday(), ctx.api.getRevisits()]);
+      if (destroyed) return;
+      todayCount.textContent = String(today.length);
+      revisitCount.textContent = String(revisits.length);
+    } catch {
+      /* counts stay as they were */
+    }
+  }
+
+  async function loadMap() {
+    let households: Household[] = [];
+    try {
+      households = await ctx.api.getHouseholds(null);
+    } catch {
+      households = [];
+    }
+    if (destroyed) return;
+    if (map) {
+      map.setHouseholds(households);
+      return;
+    }
+    if (!mapSupported()) {
+      mapBox.classList.add("nomap");
+      fill(mapBox, h("p", null, t("map.unavailable")));
+      return;
+    }
+    try {
+      const { createMap } = await import("../map");
+      if (destroyed) return;
+      map = await createMap(mapBox, {
+        campaign: ctx.state.campaign,
+        basemap: ctx.state.settings?.basemap ?? null,
+        households,
+        onBasemapError: () => (mapNote.textContent = t("map.basemap_failed")),
+      });
+      if (destroyed) map.destroy();
+    } catch {
+      mapBox.classList.add("nomap");
+      fill(mapBox, h("p", null, t("map.unavailable")));
+    }
+  }
+
+  render(ctx.state.status);
+  void loadCounts();
+  void loadMap();
+  const ticker = setInterval(() => render(ctx.state.status), 30_000);
+
+  return {
+    el,
+    onStatus(s) {
+      render(s);
+      // A visit saved or a sync ended: counts and colours may have changed. Coalesce bursts.
+      if (reloadTimer) clearTimeout(reloadTimer);
+      reloadTimer = setTimeout(() => {
+        void loadCounts();
+        void loadMap();
+      }, 300);
+    },
+    destroy() {
+      destroyed = true;
+      clearInterval(ticker);
+      if (reloadTimer) clearTimeout(reloadTimer);
+      map?.destroy();
+      map = null;
+    },
+  };
+}
+
+function legend(ctx: Ctx): HTMLElement {
+  const outcomes = ctx.state.campaign?.outcomes ?? [];
+  return h(
+    "ul",
+    { class: "legend" },
+    h("li", null, h("span", { class: "swatch", style: { background: UNVISITED_COLOR } }), t("map.unvisited")),
+    outcomes.map((o, i) => h("li", null, h("span", { class: "swatch", style: { background: outcomeColor(o.code, i) } }), pick(o.label))),
+    h("li", null, h("span", { class: "swatch ring" }), t("map.revisit")),
+  );
+}

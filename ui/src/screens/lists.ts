@@ -1,0 +1,183 @@
+// Revisits due, today's visits, and the visits the server refused (each with its reason and a Fix).
+
+import type { Ctx, View } from "../app";
+import { h, fill } from "../dom";
+import { fmtDate, fmtTime, pick, t, type Key } from "../i18n";
+import type { Campaign, Status, VisitState } from "../types";
+import { areaName } from "./home";
+
+/** A record's field (as the server names it) in the volunteer's words. */
+export function fieldLabel(campaign: Campaign | null, field: string): string {
+  const app = campaign?.target_app ?? "";
+  const keys: Record<string, Key> = {
+    people: "count.people",
+    smartphones: "count.smartphones",
+    already_installed: "count.already_installed",
+    installed_now: "count.installed_now",
+    reason: "visit.reason",
+    address: "visit.address",
+    "household.address": "visit.address",
+    notes: "visit.notes",
+    outcome: "visit.outcome",
+    area_code: "visit.area",
+    location: "field.location",
+    "location.accuracy_m": "field.location",
+    "location.lat": "field.location",
+    "location.lon": "field.location",
+    visited_at: "field.visited_at",
+  };
+  const k = keys[field];
+  return k ? t(k, { app }) : field;
+}
+
+function outcomeLabel(campaign: Campaign | null, code: string | null): string {
+  if (!code) return t("map.unvisited");
+  const o = campaign?.outcomes.find((x) => x.code === code);
+  return o ? pick(o.label) : code;
+}
+
+function listPage(testid: string, title: string, ...rest: (Node | null)[]): HTMLElement {
+  return h("section", { class: "page list", testid }, h("h1", null, title), ...rest);
+}
+
+export function revisitsView(ctx: Ctx): View {
+  const body = h("div", { class: "items" }, h("p", { class: "loading" }, t("app.loading")));
+  let destroyed = false;
+  async function load() {
+    try {
+      const hs = await ctx.api.getRevisits();
+      if (destroyed) return;
+      fill(
+        body,
+        hs.length === 0
+          ? h("p", { class: "empty", testid: "revisits-empty" }, t("revisits.empty"))
+          : h(
+              "ul",
+              { class: "cards" },
+              hs.map((hh) =>
+                h(
+                  "li",
+                  { class: "card item", testid: `revisit-${hh.id}` },
+                  h(
+                    "div",
+                    { class: "item-text" },
+                    h("strong", null, hh.address ?? t("visit.no_address")),
+                    h("span", null, [outcomeLabel(ctx.state.campaign, hh.latest_outcome), t("revisits.visits", { n: hh.visits }), areaName(ctx, hh.area_code)].join(" · ")),
+                  ),
+                  h("button", { type: "button", class: "btn primary", testid: `revisit-visit-${hh.id}`, onclick: () => ctx.go("visit", { household: hh }) }, t("revisits.visit")),
+                ),
+              ),
+            ),
+      );
+    } catch (e) {
+      fill(body, h("p", { class: "field-error" }, pick((e as { messages?: { vi: string; en: string } }).messages)));
+    }
+  }
+  void load();
+  return {
+    el: listPage("revisits", t("revisits.title"), body),
+    destroy: () => {
+      destroyed = true;
+    },
+  };
+}
+
+const STATE_KEY: Record<VisitState, Key> = { pending: "state.pending", sent: "state.sent", rejected: "state.rejected" };
+
+export function todayView(ctx: Ctx): View {
+  const body = h("div", { class: "items" }, h("p", { class: "loading" }, t("app.loading")));
+  const off = ctx.state.campaign?.utc_offset_minutes ?? 420;
+  let destroyed = false;
+  async function load() {
+    try {
+      const vs = await ctx.api.getToday();
+      if (destroyed) return;
+      fill(
+        body,
+        vs.length === 0
+          ? h("p", { class: "empty", testid: "today-empty" }, t("today.empty"))
+          : h(
+              "ul",
+              { class: "cards" },
+              vs.map((v) =>
+                h(
+                  "li",
+                  { class: "card item", testid: `today-${v.id}` },
+                  h("span", { class: "time" }, fmtTime(v.visited_at, off)),
+                  h(
+                    "div",
+                    { class: "item-text" },
+                    h("strong", null, outcomeLabel(ctx.state.campaign, v.outcome)),
+                    h("span", null, v.address ?? t("visit.no_address")),
+                  ),
+                  v.state === "rejected"
+                    ? h("button", { type: "button", class: `chip ${v.state}`, testid: `today-state-${v.id}`, "data-state": v.state, onclick: () => ctx.go("rejected") }, t(STATE_KEY[v.state]))
+                    : h("span", { class: `chip ${v.state}`, testid: `today-state-${v.id}`, "data-state": v.state }, t(STATE_KEY[v.state])),
+                ),
+              ),
+            ),
+      );
+    } catch (e) {
+      fill(body, h("p", { class: "field-error" }, pick((e as { messages?: { vi: string; en: string } }).messages)));
+    }
+  }
+  void load();
+  return {
+    el: listPage("today", t("today.title"), body),
+    onStatus: () => void load(),
+    destroy: () => {
+      destroyed = true;
+    },
+  };
+}
+
+export function rejectedView(ctx: Ctx): View {
+  const body = h("div", { class: "items" }, h("p", { class: "loading" }, t("app.loading")));
+  const off = ctx.state.campaign?.utc_offset_minutes ?? 420;
+  let destroyed = false;
+  let lastCount = -1;
+  async function load() {
+    try {
+      const rs = await ctx.api.getRejected();
+      if (destroyed) return;
+      lastCount = rs.length;
+      fill(
+        body,
+        rs.length === 0
+          ? h("p", { class: "empty", testid: "rejected-empty" }, t("rejected.empty"))
+          : h(
+              "ul",
+              { class: "cards" },
+              rs.map((r) =>
+                h(
+                  "li",
+                  { class: "card item rejected", testid: `rejected-${r.device_seq}` },
+                  h(
+                    "div",
+                    { class: "item-text" },
+                    h("strong", null, outcomeLabel(ctx.state.campaign, r.draft.outcome)),
+                    h("span", null, r.draft.address ?? t("visit.no_address")),
+                    h("p", { class: "field-error", testid: `rejected-reason-${r.device_seq}` }, pick(r.error.messages)),
+                    r.error.field ? h("span", { class: "hint" }, t("rejected.field", { field: fieldLabel(ctx.state.campaign, r.error.field) })) : null,
+                    h("span", { class: "hint" }, t("rejected.at", { when: `${fmtTime(r.rejected_at, off)} ${fmtDate(r.rejected_at, off)}` })),
+                  ),
+                  h("button", { type: "button", class: "btn primary", testid: `rejected-fix-${r.device_seq}`, onclick: () => ctx.go("visit", { fix: r }) }, t("rejected.fix")),
+                ),
+              ),
+            ),
+      );
+    } catch (e) {
+      fill(body, h("p", { class: "field-error" }, pick((e as { messages?: { vi: string; en: string } }).messages)));
+    }
+  }
+  void load();
+  return {
+    el: listPage("rejected", t("rejected.title"), h("p", { class: "lead" }, t("rejected.explain")), body),
+    onStatus: (s: Status) => {
+      if (s.queue.rejected !== lastCount) void load();
+    },
+    destroy: () => {
+      destroyed = true;
+    },
+  };
+}

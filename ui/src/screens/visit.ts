@@ -1,0 +1,704 @@
+// The visit form. The common visit is three taps: "New visit" on home, the outcome, Save. So:
+// the nearest known household within 30 m is chosen for the volunteer (else a new household),
+// the counts follow the outcome's rules with sensible defaults, the leaflet is on, and Save is
+// always on screen. A field the back end refuses is shown next to that field; nothing is lost.
+
+import type { Ctx, View } from "../app";
+import { toErrorBody } from "../api";
+import { h, fill } from "../dom";
+import { mapSupported } from "../colors";
+import { DICTIONARIES, fmtNumber, pick, t, type Key } from "../i18n";
+import { icon } from "../icons";
+import { fixToLocation, locate } from "../location";
+import type { MapHandle } from "../map";
+import { areaName } from "./home";
+import {
+  COUNT_FIELDS,
+  type Campaign,
+  type CountField,
+  type ErrorBody,
+  type Fix,
+  type Household,
+  type Location,
+  type LocationWarning,
+  type OutcomeDef,
+  type Rejected,
+  type VisitDraft,
+} from "../types";
+
+export type VisitParams = {
+  /** Start from this household (a revisit). */
+  household?: Household;
+  /** Correct this refused record: the form is filled with its draft; Save calls fix_rejected. */
+  fix?: Rejected;
+};
+
+/** A known household this close (metres) is taken to be the one at the door. */
+export const PRESELECT_WITHIN_M = 30;
+export const NEARBY_LIMIT = 6;
+const LAST_AREA_KEY = "doorstep.last_area";
+
+// ---------------------------------------------------------------- outcome rules (pure)
+
+/** The counts the form asks for with this outcome. */
+export function visibleCounts(o: OutcomeDef | null | undefined): CountField[] {
+  if (!o) return [];
+  if (!o.reached) return [];
+  if (o.requires_no_smartphone) return ["people"];
+  return [...COUNT_FIELDS];
+}
+
+/** The counts a volunteer most often records with this outcome (hidden counts are 0). */
+export function defaultCounts(o: OutcomeDef | null | undefined): Record<CountField, number> {
+  const zero = { people: 0, smartphones: 0, already_installed: 0, installed_now: 0 };
+  if (!o || !o.reached) return zero;
+  if (o.requires_no_smartphone) return { ...zero, people: 1 };
+  return {
+    people: 1,
+    smartphones: 1,
+    already_installed: o.requires_already_installed ? 1 : 0,
+    installed_now: o.requires_installed_now ? 1 : 0,
+  };
+}
+
+/** Applies an outcome to counts: hidden ones become 0, untouched ones take the defaults. */
+export function applyOutcome(
+  o: OutcomeDef | null | undefined,
+  counts: Record<CountField, number>,
+  touched: Set<CountField>,
+): Record<CountField, number> {
+  const visible = new Set(visibleCounts(o));
+  const d = defaultCounts(o);
+  const out = { ...counts };
+  for (const f of COUNT_FIELDS) {
+    if (!visible.has(f)) out[f] = 0;
+    else if (!touched.has(f)) out[f] = d[f];
+  }
+  if (visible.has("smartphones") && !touched.has("smartphones")) {
+    out.smartphones = Math.max(out.smartphones, out.already_installed + out.installed_now);
+  }
+  return out;
+}
+
+/**
+ * Where a new household can be placed: the finest areas of the pulled tree that lie within the
+ * volunteer's assigned areas; else the assigned areas themselves; else the tree's finest areas.
+ */
+export function areaChoices(ctx: Ctx): { code: string; name: string }[] {
+  const areas = ctx.state.areas;
+  const byCode = new Map(areas.map((a) => [a.code, a]));
+  const parents = new Set(areas.map((a) => a.parent).filter((p): p is string => !!p));
+  const leaves = areas.filter((a) => !parents.has(a.code));
+  const work = new Set(ctx.state.workAreas);
+  const within = (code: string) => {
+    for (let c: string | null | undefined = code, n = 0; c && n < 32; c = byCode.get(c)?.parent, n++) if (work.has(c)) return true;
+    return false;
+  };
+  const named = (code: string) => ({ code, name: byCode.get(code)?.name ?? code });
+  if (work.size > 0) {
+    const inside = leaves.filter((a) => within(a.code));
+    if (inside.length > 0) return inside.map((a) => named(a.code));
+    return [...work].map(named);
+  }
+  return leaves.map((a) => named(a.code));
+}
+
+// ---------------------------------------------------------------- the view
+
+type LocState =
+  | { phase: "locating" }
+  | { phase: "done"; location: Location; origin: Fix["source"] | "manual" | "original" };
+
+export function visitView(ctx: Ctx, params: VisitParams): View {
+  const fixing = params.fix ?? null;
+  const campaign: Campaign | null = ctx.state.campaign;
+  let destroyed = false;
+  let pinMap: MapHandle | null = null;
+
+  const leaves = areaChoices(ctx);
+  const volunteerArea = ctx.state.status?.volunteer?.area_code ?? null;
+  const lastArea = (() => {
+    try {
+      return localStorage.getItem(LAST_AREA_KEY);
+    } catch {
+      return null;
+    }
+  })();
+  const defaultArea =
+    (lastArea && leaves.some((a) => a.code === lastArea) && lastArea) ||
+    (volunteerArea && leaves.some((a) => a.code === volunteerArea) && volunteerArea) ||
+    leaves[0]?.code ||
+    volunteerArea ||
+    "";
+
+  const st = {
+    household: (params.household ?? null) as Household | null,
+    householdTouched: !!params.household,
+    nearby: [] as Household[],
+    address: "",
+    areaCode: params.household?.area_code ?? defaultArea,
+    areaTouched: false,
+    outcome: null as string | null,
+    counts: { people: 0, smartphones: 0, already_installed: 0, installed_now: 0 } as Record<CountField, number>,
+    touched: new Set<CountField>(),
+    reason: "",
+    leaflet: true,
+    notes: "",
+    loc: { phase: "locating" } as LocState,
+    warnings: [] as LocationWarning[],
+    error: null as ErrorBody | null,
+    saving: false,
+    saveRequested: false,
+    pinOpen: false,
+  };
+
+  if (fixing) {
+    const d = fixing.draft;
+    st.household = d.household_id
+      ? { id: d.household_id, area_code: d.area_code, address: d.address, lat: d.location.lat ?? null, lon: d.location.lon ?? null, latest_outcome: null, visits: 0, revisit_due: false, distance_m: null }
+      : null;
+    st.householdTouched = true;
+    st.address = d.address ?? "";
+    st.areaCode = d.area_code;
+    st.areaTouched = true;
+    st.outcome = d.outcome;
+    st.counts = { people: d.people, smartphones: d.smartphones, already_installed: d.already_installed, installed_now: d.installed_now };
+    st.touched = new Set(COUNT_FIELDS);
+    st.reason = d.reason ?? "";
+    st.leaflet = d.leaflet_given;
+    st.notes = d.notes ?? "";
+    st.loc = { phase: "done", location: d.location, origin: "original" };
+    st.error = fixing.error;
+  }
+
+  const outcomeDef = () => campaign?.outcomes.find((o) => o.code === st.outcome) ?? null;
+
+  // ---- static pieces (text inputs are built once, so typing is never interrupted)
+  const locBox = h("section", { class: "loc", "aria-live": "polite" });
+  const pinBox = h("div", { class: "pinbox", hidden: true });
+  const householdBox = h("section", { class: "households" });
+  const addressInput = h("input", {
+    id: "visit-address",
+    testid: "address",
+    type: "text",
+    autocomplete: "off",
+    maxlength: "200",
+    value: st.address,
+    oninput: (e: Event) => {
+      st.address = (e.target as HTMLInputElement).value;
+      clearError("address");
+    },
+  });
+  const addressRow = h("div", { class: "field" }, h("label", { for: "visit-address" }, t("visit.address")), addressInput, slot("address"));
+  const areaSelect = h(
+    "select",
+    {
+      id: "visit-area",
+      testid: "area",
+      onchange: (e: Event) => {
+        st.areaCode = (e.target as HTMLSelectElement).value;
+        st.areaTouched = true;
+        clearError("area_code");
+        void checkLocation();
+      },
+    },
+    leaves.map((a) => h("option", { value: a.code, selected: a.code === st.areaCode ? true : null }, a.name)),
+  );
+  const areaRow = h("div", { class: "field" }, h("label", { for: "visit-area" }, t("visit.area")), areaSelect, slot("area_code"));
+  const outcomeBox = h("section", { class: "outcomes", "aria-label": t("visit.outcome") });
+  const countsBox = h("section", { class: "counts" });
+  const reasonInput = h("input", {
+    id: "visit-reason",
+    testid: "reason",
+    type: "text",
+    maxlength: "200",
+    placeholder: t("visit.reason_hint"),
+    value: st.reason,
+    oninput: (e: Event) => {
+      st.reason = (e.target as HTMLInputElement).value;
+      clearError("reason");
+    },
+  });
+  const reasonRow = h("div", { class: "field" }, h("label", { for: "visit-reason" }, t("visit.reason")), reasonInput, slot("reason"));
+  const leaflet = h("input", {
+    id: "visit-leaflet",
+    testid: "leaflet",
+    type: "checkbox",
+    checked: st.leaflet,
+    onchange: (e: Event) => (st.leaflet = (e.target as HTMLInputElement).checked),
+  });
+  const leafletRow = h("label", { class: "toggle", for: "visit-leaflet" }, leaflet, h("span", null, t("visit.leaflet")));
+  const notesInput = h("textarea", {
+    id: "visit-notes",
+    testid: "notes",
+    rows: "2",
+    maxlength: "1000",
+    oninput: (e: Event) => {
+      st.notes = (e.target as HTMLTextAreaElement).value;
+      clearError("notes");
+    },
+  });
+  notesInput.value = st.notes;
+  const notesRow = h(
+    "div",
+    { class: "field" },
+    h("label", { for: "visit-notes" }, t("visit.notes")),
+    notesInput,
+    h("p", { class: "hint" }, t("visit.notes_hint")),
+    slot("notes"),
+  );
+  const generalErrors = h("div", { class: "general-errors" });
+  const saveBtn = h("button", { type: "button", class: "btn primary big", testid: "visit-save", onclick: () => void onSave() });
+
+  const el = h(
+    "section",
+    { class: "page visit", testid: "visit-form" },
+    h(
+      "div",
+      { class: "row-between" },
+      h("h1", null, fixing ? t("visit.fix_title") : t("visit.title")),
+      h("button", { type: "button", class: "btn ghost small", testid: "visit-cancel", onclick: () => ctx.go(fixing ? "rejected" : "home") }, t("visit.cancel")),
+    ),
+    fixing ? h("div", { class: "banner warn" }, h("strong", null, t("visit.fix_reason")), h("p", null, pick(fixing.error.messages))) : null,
+    campaign ? null : h("div", { class: "banner danger", testid: "no-campaign" }, t("visit.no_campaign")),
+    locBox,
+    pinBox,
+    householdBox,
+    addressRow,
+    areaRow,
+    h("h2", { class: "section-title" }, t("visit.outcome")),
+    outcomeBox,
+    slot("outcome"),
+    countsBox,
+    reasonRow,
+    leafletRow,
+    notesRow,
+    generalErrors,
+  );
+
+  // ---- error slots
+  function slot(field: string): HTMLElement {
+    return h("div", { class: "error-slot", "data-slot": field });
+  }
+  function clearError(field: string) {
+    if (st.error && st.error.field === field) {
+      st.error = null;
+      renderErrors();
+    }
+  }
+  function renderErrors() {
+    const e = st.error;
+    const slots = Array.from(el.querySelectorAll<HTMLElement>(".error-slot[data-slot]"));
+    let placed = false;
+    for (const s of slots) {
+      const field = s.dataset.slot as string;
+      const visible = !s.closest("[hidden]");
+      if (e && e.field === field && visible && !placed) {
+        fill(s, h("p", { class: "field-error", testid: `field-error-${field}`, role: "alert" }, pick(e.messages)));
+        s.closest(".field, .stepper, section")?.classList.add("has-error");
+        placed = true;
+        s.scrollIntoView?.({ block: "center", behavior: "smooth" });
+      } else {
+        fill(s);
+        s.closest(".has-error")?.classList.remove("has-error");
+      }
+    }
+    if (e && !placed) {
+      const testid = e.field ? `field-error-${e.field}` : "visit-error";
+      fill(generalErrors, h("p", { class: "field-error", testid, role: "alert" }, pick(e.messages)));
+      generalErrors.scrollIntoView?.({ block: "center", behavior: "smooth" });
+    } else {
+      fill(generalErrors);
+    }
+  }
+
+  // ---- location
+  function renderLocation() {
+    const l = st.loc;
+    let line: (Node | string)[] = [];
+    if (l.phase === "locating") {
+      line = [h("span", { class: "spinner", "aria-hidden": "true" }), t("visit.locating")];
+    } else if (l.origin === "original") {
+      line = [icon("pin"), t("visit.loc_original")];
+    } else if (l.location.source === "gps") {
+      const acc = l.location.accuracy_m;
+      line = [icon("pin"), l.origin === "fixed" ? t("visit.loc_fixed") + (acc ? ` ±${fmtNumber(Math.round(acc))} m` : "") : acc ? t("visit.loc_gps", { m: Math.round(acc) }) : t("visit.loc_gps_unknown")];
+    } else if (l.location.source === "manual") {
+      line = [icon("pin"), l.origin === "fixed" ? t("visit.loc_fixed") : t("visit.loc_manual")];
+    } else {
+      line = [t("visit.loc_none")];
+    }
+    const canRetry = !fixing && l.phase === "done";
+    fill(
+      locBox,
+      h(
+        "div",
+        { class: "loc-row" },
+        h("p", { class: `loc-line${l.phase === "done" && l.location.source === "none" ? " none" : ""}`, testid: "location-line" }, line),
+        canRetry
+          ? h("button", { type: "button", class: "btn icon-btn", testid: "locate-again", title: t("visit.loc_retry"), "aria-label": t("visit.loc_retry"), onclick: () => void runLocate() }, icon("sync"))
+          : null,
+        mapSupported() && !fixing
+          ? h("button", { type: "button", class: "btn icon-btn", testid: "visit-pin", title: t("visit.pin"), "aria-label": t("visit.pin"), "aria-expanded": String(st.pinOpen), onclick: () => void openPin() }, icon("pin"))
+          : null,
+      ),
+      st.warnings.length
+        ? h("ul", { class: "warnings", testid: "location-warnings" }, st.warnings.map((w) => h("li", { class: "banner warn", "data-code": w.code }, pick(w.messages))))
+        : null,
+      slot("location"),
+      slot("location.accuracy_m"),
+    );
+    renderErrors();
+  }
+
+  async function checkLocation() {
+    const l = st.loc;
+    if (l.phase !== "done" || l.location.source === "none" || typeof l.location.lat !== "number" || typeof l.location.lon !== "number") {
+      st.warnings = [];
+      renderLocation();
+      return;
+    }
+    const area = st.household?.area_code ?? st.areaCode;
+    try {
+      const w = await ctx.api.checkLocation(l.location.lat, l.location.lon, l.location.accuracy_m ?? null, area);
+      if (destroyed) return;
+      st.warnings = w;
+    } catch {
+      st.warnings = [];
+    }
+    renderLocation();
+  }
+
+  async function loadNearby(lat: number, lon: number) {
+    try {
+      const near = await ctx.api.getNearby(lat, lon, NEARBY_LIMIT);
+      if (destroyed) return;
+      st.nearby = near;
+      const closest = near[0];
+      // The same default whether or not Save was already tapped while the location was on its way.
+      if (!st.householdTouched) {
+        st.household = closest && closest.distance_m !== null && closest.distance_m <= PRESELECT_WITHIN_M ? closest : null;
+      }
+      // A new household most likely lies in the area of its nearest neighbour.
+      if (!st.areaTouched && !st.household && closest && (closest.distance_m ?? Infinity) <= 300 && leaves.some((a) => a.code === closest.area_code)) {
+        st.areaCode = closest.area_code;
+        areaSelect.value = st.areaCode;
+      }
+    } catch {
+      st.nearby = [];
+    }
+    renderHouseholds();
+  }
+
+  async function runLocate() {
+    st.loc = { phase: "locating" };
+    st.warnings = [];
+    renderLocation();
+    renderSave();
+    const fix = await locate(ctx.api);
+    if (destroyed) return;
+    st.loc = { phase: "done", location: fixToLocation(fix), origin: fix.source };
+    renderLocation();
+    if (st.loc.location.source !== "none") {
+      await Promise.all([loadNearby(st.loc.location.lat as number, st.loc.location.lon as number), checkLocation()]);
+    }
+    if (destroyed) return;
+    renderSave();
+    if (st.saveRequested) void doSave();
+  }
+
+  async function openPin() {
+    st.pinOpen = !st.pinOpen;
+    pinBox.hidden = !st.pinOpen;
+    renderLocation();
+    if (!st.pinOpen) return;
+    if (pinMap) return;
+    fill(pinBox, h("p", { class: "hint" }, t("map.pin_hint")));
+    const mapEl = h("div", { class: "map small", testid: "pin-map" });
+    pinBox.append(mapEl, h("button", { type: "button", class: "btn small", onclick: () => void openPin() }, t("map.pin_done")));
+    try {
+      const { createMap } = await import("../map");
+      let households: Household[] = [];
+      try {
+        households = await ctx.api.getHouseholds(null);
+      } catch {
+        households = [];
+      }
+      if (destroyed) return;
+      const l = st.loc;
+      const here = l.phase === "done" && typeof l.location.lat === "number" ? { lat: l.location.lat, lon: l.location.lon as number } : null;
+      pinMap = await createMap(mapEl, { campaign, basemap: ctx.state.settings?.basemap ?? null, households, centre: here });
+      if (here) pinMap.setPin(here);
+      pinMap.onTap((p) => {
+        st.loc = { phase: "done", location: { source: "manual", lat: Math.round(p.lat * 1e6) / 1e6, lon: Math.round(p.lon * 1e6) / 1e6 }, origin: "manual" };
+        pinMap?.setPin(p);
+        clearError("location");
+        void checkLocation();
+        void loadNearby(p.lat, p.lon);
+        renderSave();
+      });
+    } catch {
+      fill(pinBox, h("p", { class: "hint" }, t("map.unavailable")));
+    }
+  }
+
+  // ---- households
+  // Collapsed to one line (the household taken to be at the door) so the outcomes stay in view;
+  // "Change" opens the list of nearby households, closest first, and "New household".
+  let listOpen = false;
+  function renderHouseholds() {
+    const choose = (hh: Household | null) => {
+      st.household = hh;
+      st.householdTouched = true;
+      listOpen = false;
+      if (hh) clearError("address");
+      renderHouseholds();
+      void checkLocation();
+    };
+    const describe = (hh: Household) => {
+      const o = campaign?.outcomes.find((x) => x.code === hh.latest_outcome);
+      return [hh.distance_m !== null ? t("visit.distance", { m: Math.round(hh.distance_m) }) : null, o ? pick(o.label) : null, areaName(ctx, hh.area_code)]
+        .filter(Boolean)
+        .join(" · ");
+    };
+    let body: HTMLElement[];
+    if (fixing) {
+      body = [
+        h(
+          "div",
+          { class: "choice on static", testid: "household-current" },
+          h("span", { class: "choice-main" }, st.household ? t("visit.household_same") : t("visit.household_new")),
+          st.household ? h("span", { class: "choice-sub" }, st.household.address ?? t("visit.no_address")) : null,
+        ),
+      ];
+    } else {
+      const current = st.household;
+      body = [
+        h(
+          "button",
+          {
+            type: "button",
+            class: "choice on current",
+            testid: "household-current",
+            "aria-expanded": String(listOpen),
+            onclick: () => {
+              listOpen = !listOpen;
+              renderHouseholds();
+            },
+          },
+          h("span", { class: "choice-main" }, current ? current.address ?? t("visit.no_address") : t("visit.household_new")),
+          current ? h("span", { class: "choice-sub" }, describe(current)) : null,
+          h("span", { class: "change" }, t("visit.household_change")),
+        ),
+      ];
+      if (listOpen) {
+        const list = [...st.nearby];
+        if (current && !list.some((x) => x.id === current.id)) list.unshift(current);
+        const items = list.map((hh) =>
+          h(
+            "button",
+            { type: "button", class: `choice${current?.id === hh.id ? " on" : ""}`, testid: `household-${hh.id}`, "aria-pressed": String(current?.id === hh.id), onclick: () => choose(hh) },
+            h("span", { class: "choice-main" }, hh.address ?? t("visit.no_address")),
+            h("span", { class: "choice-sub" }, describe(hh)),
+          ),
+        );
+        items.push(
+          h(
+            "button",
+            { type: "button", class: `choice${!current ? " on" : ""}`, testid: "household-new", "aria-pressed": String(!current), onclick: () => choose(null) },
+            h("span", { class: "choice-main" }, t("visit.household_new")),
+          ),
+        );
+        body.push(h("div", { class: "choice-list", testid: "household-list" }, items));
+      }
+    }
+    fill(householdBox, h("h2", { class: "section-title" }, t("visit.household")), body);
+    const isNew = !st.household;
+    addressRow.hidden = !isNew;
+    areaRow.hidden = !(isNew && (leaves.length > 1 || st.error?.field === "area_code"));
+    renderErrors();
+  }
+
+  // ---- outcomes
+  function renderOutcomes() {
+    fill(
+      outcomeBox,
+      (campaign?.outcomes ?? []).map((o) => {
+        const on = st.outcome === o.code;
+        return h(
+          "button",
+          {
+            type: "button",
+            class: `outcome${on ? " on" : ""}`,
+            testid: `outcome-${o.code}`,
+            "aria-pressed": String(on),
+            "data-outcome": o.code,
+            onclick: () => chooseOutcome(o.code),
+          },
+          on ? icon("check") : null,
+          pick(o.label),
+        );
+      }),
+    );
+  }
+
+  function chooseOutcome(code: string) {
+    st.outcome = code;
+    st.counts = applyOutcome(outcomeDef(), st.counts, st.touched);
+    if (st.error && ["outcome", ...COUNT_FIELDS, "reason"].includes(st.error.field ?? "")) st.error = null;
+    renderOutcomes();
+    renderCounts();
+    renderErrors();
+    renderSave();
+  }
+
+  // ---- counts
+  function countLabel(f: CountField): string {
+    const app = campaign?.target_app ?? "";
+    return t(`count.${f}` as Key, { app });
+  }
+
+  function step(f: CountField, delta: number) {
+    const max = f === "people" ? (campaign?.max_people ?? 60) : (campaign?.max_smartphones ?? 60);
+    st.counts[f] = Math.max(0, Math.min(max, st.counts[f] + delta));
+    st.touched.add(f);
+    const c = st.counts;
+    if (delta > 0 && (f === "already_installed" || f === "installed_now") && c.already_installed + c.installed_now > c.smartphones) {
+      c.smartphones = Math.min(campaign?.max_smartphones ?? 60, c.already_installed + c.installed_now);
+    }
+    if (delta > 0 && f === "smartphones" && c.people > 0 && c.smartphones > c.people * 3 && !st.touched.has("people")) {
+      c.people = Math.ceil(c.smartphones / 3);
+    }
+    if (st.error && (COUNT_FIELDS as readonly string[]).includes(st.error.field ?? "")) st.error = null;
+    renderCounts();
+    renderErrors();
+  }
+
+  function renderCounts() {
+    const shown = visibleCounts(outcomeDef());
+    countsBox.hidden = shown.length === 0;
+    fill(
+      countsBox,
+      shown.length ? h("h2", { class: "section-title" }, t("visit.counts")) : null,
+      shown.map((f) =>
+        h(
+          "div",
+          { class: "stepper", "data-field": f },
+          h("span", { class: "stepper-label", id: `label-${f}` }, countLabel(f)),
+          h(
+            "div",
+            { class: "stepper-ctrl" },
+            h(
+              "button",
+              { type: "button", class: "step", testid: `stepper-${f}-minus`, "aria-label": `${t("visit.less")}: ${countLabel(f)}`, disabled: st.counts[f] <= 0, onclick: () => step(f, -1) },
+              icon("minus"),
+            ),
+            h("output", { class: "step-value", testid: `stepper-${f}-value`, "aria-labelledby": `label-${f}` }, String(st.counts[f])),
+            h("button", { type: "button", class: "step", testid: `stepper-${f}-plus`, "aria-label": `${t("visit.more")}: ${countLabel(f)}`, onclick: () => step(f, 1) }, icon("plus")),
+          ),
+          slot(f),
+        ),
+      ),
+    );
+    const o = outcomeDef();
+    reasonRow.hidden = !o?.requires_reason;
+  }
+
+  // ---- saving
+  function renderSave() {
+    let label: string;
+    if (st.saving) label = t("visit.saving");
+    else if (st.saveRequested && st.loc.phase === "locating") label = t("visit.wait_location");
+    else label = t("visit.save");
+    saveBtn.disabled = st.saving;
+    fill(saveBtn, st.saving ? null : icon("check"), label);
+  }
+
+  function draft(): VisitDraft {
+    const o = outcomeDef();
+    const hh = st.household;
+    const loc: Location = st.loc.phase === "done" ? st.loc.location : { source: "none" };
+    const shown = new Set(visibleCounts(o));
+    const count = (f: CountField) => (shown.has(f) || fixing ? st.counts[f] : 0);
+    return {
+      household_id: hh ? hh.id : null,
+      address: hh ? hh.address : st.address.trim() || null,
+      area_code: hh ? hh.area_code : st.areaCode,
+      outcome: st.outcome ?? "",
+      reason: o?.requires_reason ? st.reason.trim() || null : null,
+      people: count("people"),
+      smartphones: count("smartphones"),
+      already_installed: count("already_installed"),
+      installed_now: count("installed_now"),
+      leaflet_given: st.leaflet,
+      location: loc,
+      notes: st.notes.trim() || null,
+    };
+  }
+
+  async function onSave() {
+    if (st.saving) return;
+    if (!st.outcome) {
+      st.error = { code: "required", message: "choose an outcome", field: "outcome", messages: { vi: DICTIONARIES.vi["visit.choose_outcome"], en: DICTIONARIES.en["visit.choose_outcome"] } };
+      renderErrors();
+      return;
+    }
+    if (st.loc.phase === "locating" && !st.saveRequested) {
+      // Wait for the location that is on its way (at most the geolocation timeout); a second tap
+      // saves at once without it.
+      st.saveRequested = true;
+      renderSave();
+      return;
+    }
+    await doSave();
+  }
+
+  async function doSave() {
+    if (st.saving || destroyed) return;
+    st.saving = true;
+    st.error = null;
+    renderErrors();
+    renderSave();
+    const d = draft();
+    try {
+      if (fixing) await ctx.api.fixRejected(fixing.device_seq, d);
+      else await ctx.api.recordVisit(d);
+      if (!d.household_id) {
+        try {
+          localStorage.setItem(LAST_AREA_KEY, d.area_code);
+        } catch {
+          /* private mode */
+        }
+      }
+      st.saving = false;
+      ctx.go("home");
+      ctx.toast(fixing ? t("home.saved_fix") : t("home.saved"), "saved-toast");
+    } catch (e) {
+      st.saving = false;
+      st.saveRequested = false;
+      st.error = toErrorBody(e);
+      if (st.error.field === "area_code") renderHouseholds();
+      renderErrors();
+      renderSave();
+    }
+  }
+
+  renderLocation();
+  renderHouseholds();
+  renderOutcomes();
+  renderCounts();
+  renderErrors();
+  renderSave();
+  if (!fixing) void runLocate();
+
+  return {
+    el,
+    footer: saveBtn,
+    destroy() {
+      destroyed = true;
+      pinMap?.destroy();
+      pinMap = null;
+    },
+  };
+}
+

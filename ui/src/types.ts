@@ -1,0 +1,108 @@
+// Mirrors of the JSON the Tauri commands return (snake_case keys, as serialised by serde).
+// Keep in step with src-tauri; change nothing here without changing it there.
+
+export type Lang = "vi" | "en";
+export type Messages = { vi: string; en: string };
+export type ErrorBody = { code: string; message: string; field?: string | null; messages: Messages };
+
+export type Status = {
+  enrolled: boolean;
+  device_id: string;
+  volunteer: null | { username: string; role: string; area_code: string };
+  server: string;
+  online: boolean;
+  syncing: boolean;
+  sync_progress: null | { sent: number; total: number };
+  last_sync_ok: string | null; // RFC 3339
+  queue: { pending: number; sent: number; rejected: number };
+  clock_warning: Messages | null;
+  auth_problem: ErrorBody | null;
+  language: Lang;
+};
+
+export type OutcomeDef = {
+  code: string;
+  label: Messages;
+  reached: boolean;
+  revisit: boolean;
+  requires_reason: boolean;
+  requires_installed_now: boolean;
+  requires_already_installed: boolean;
+  requires_no_smartphone: boolean;
+};
+
+export type Campaign = {
+  code: string;
+  name: Messages;
+  target_app: string;
+  utc_offset_minutes: number;
+  outcomes: OutcomeDef[];
+  max_people: number;
+  max_smartphones: number;
+};
+
+export type Area = { code: string; parent: string | null; name: string; division_type: string | null; level: number };
+
+export type Household = {
+  id: string;
+  area_code: string;
+  address: string | null;
+  lat: number | null;
+  lon: number | null;
+  latest_outcome: string | null;
+  visits: number;
+  revisit_due: boolean;
+  distance_m: number | null;
+};
+
+export type VisitState = "pending" | "sent" | "rejected";
+
+export type TodayVisit = {
+  id: string;
+  household_id: string;
+  address: string | null;
+  area_code: string;
+  outcome: string;
+  visited_at: string;
+  state: VisitState;
+};
+
+export type Location = { source: "gps" | "manual" | "none"; lat?: number; lon?: number; accuracy_m?: number };
+
+export type VisitDraft = {
+  household_id: string | null;
+  address: string | null;
+  area_code: string;
+  outcome: string;
+  reason: string | null;
+  people: number;
+  smartphones: number;
+  already_installed: number;
+  installed_now: number;
+  leaflet_given: boolean;
+  location: Location;
+  notes: string | null;
+};
+
+export type Rejected = { device_seq: number; id: string; error: ErrorBody; rejected_at: string; draft: VisitDraft };
+
+export type Fix = {
+  source: "gps" | "fixed" | "webview" | "none";
+  lat: number | null;
+  lon: number | null;
+  accuracy_m: number | null;
+};
+
+export type LocationWarning = { code: "poor_accuracy" | "outside_area" | "no_fix"; messages: Messages };
+
+export type Settings = {
+  language: Lang;
+  server: string;
+  accuracy_threshold_m: number;
+  location_provider: "auto" | "fixed";
+  basemap: string | null;
+};
+
+/** The four counts of a visit, in the order the form shows them. */
+export const COUNT_FIELDS = ["people", "smartphones", "already_installed", "installed_now"] as const;
+export type CountField = (typeof COUNT_FIELDS)[number];

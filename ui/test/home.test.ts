@@ -1,0 +1,150 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Rejected, VisitDraft } from "../src/types";
+import { $, must, start, tap, waitFor, flush, type Harness } from "./helpers";
+
+let hs: Harness | null = null;
+afterEach(() => {
+  hs?.app.destroy();
+  hs = null;
+});
+
+describe("home", () => {
+  it("shows the volunteer, the queue, the network and the last sync from a Status", async () => {
+    const lastSync = new Date(Date.now() - 5 * 60_000).toISOString();
+    hs = await start({
+      online: true,
+      status: { queue: { pending: 3, sent: 12, rejected: 2 }, last_sync_ok: lastSync },
+    });
+    expect($(hs.root, "home")).not.toBeNull();
+    expect(must(hs.root, "home-volunteer").textContent).toContain("tnv.bacha");
+    expect(must(hs.root, "home-volunteer").textContent).toContain("Phường Bắc Hà");
+    expect(must(hs.root, "queue-pending").textContent).toBe("3");
+    expect(must(hs.root, "queue-sent").textContent).toBe("12");
+    expect(must(hs.root, "queue-rejected").textContent).toBe("2");
+    expect(must(hs.root, "online-state").getAttribute("data-online")).toBe("true");
+    expect(must(hs.root, "online-state").textContent).toContain("Có mạng");
+    expect(must(hs.root, "last-sync").textContent).toBe("Gửi thành công lần cuối: 5 phút trước");
+    expect($(hs.root, "auth-problem")).toBeNull();
+    expect($(hs.root, "map")).not.toBeNull();
+  });
+
+  it("follows each Status event: counts, offline, sync progress", async () => {
+    hs = await start({ online: true });
+    hs.fake.pushStatus({ online: false, syncing: true, sync_progress: { sent: 2, total: 5 }, queue: { pending: 5, sent: 0, rejected: 1 } });
+    expect(must(hs.root, "queue-pending").textContent).toBe("5");
+    expect(must(hs.root, "queue-rejected").textContent).toBe("1");
+    expect(must(hs.root, "online-state").getAttribute("data-online")).toBe("false");
+    expect(must(hs.root, "online-state").textContent).toContain("Mất mạng");
+    expect(must(hs.root, "sync-progress").hidden).toBe(false);
+    expect(must(hs.root, "sync-progress").textContent).toContain("2/5");
+    hs.fake.pushStatus({ syncing: false, sync_progress: null });
+    expect(must(hs.root, "sync-progress").hidden).toBe(true);
+  });
+
+  it("shows a revoked phone prominently, keeps the records, and offers to enrol again", async () => {
+    hs = await start({
+      status: {
+        queue: { pending: 4, sent: 20, rejected: 0 },
+        auth_problem: {
+          code: "device_revoked",
+          message: "device revoked",
+          field: null,
+          messages: { vi: "Thiết bị đã bị thu hồi.", en: "This device was revoked." },
+        },
+      },
+    });
+    const banner = must(hs.root, "auth-problem");
+    expect(banner.textContent).toContain("Thiết bị đã bị thu hồi");
+    expect(banner.textContent).toContain("4 lượt thăm chưa gửi vẫn được giữ trên máy");
+    expect(banner.getAttribute("role")).toBe("alert");
+    // It is the first thing on the screen.
+    expect(must(hs.root, "home").firstElementChild?.contains(banner)).toBe(true);
+    tap(hs, "enrol-again");
+    expect($(hs.root, "enrol-code")).not.toBeNull();
+    expect($(hs.root, "enrol-server")).not.toBeNull();
+  });
+
+  it("shows the clock warning from the back end", async () => {
+    hs = await start({ status: { clock_warning: { vi: "Đồng hồ máy lệch 2 giờ.", en: "The phone's clock is 2 hours off." } } });
+    expect(must(hs.root, "clock-warning").textContent).toContain("Đồng hồ máy lệch 2 giờ.");
+  });
+
+  it("opens the refused list from the refused count", async () => {
+    hs = await start({ status: { queue: { pending: 0, sent: 0, rejected: 0 } } });
+    tap(hs, "queue-rejected");
+    expect($(hs.root, "rejected")).not.toBeNull();
+  });
+});
+
+describe("enrolment", () => {
+  it("is shown when the phone is not enrolled, shows errors, and leads home", async () => {
+    hs = await start({ enrolled: false, settings: { server: "https://doorstep.example.vn" } });
+    expect($(hs.root, "home")).toBeNull();
+    expect((must(hs.root, "enrol-server") as HTMLInputElement).value).toBe("https://doorstep.example.vn");
+    const code = must(hs.root, "enrol-code") as HTMLInputElement;
+
+    code.value = "abc";
+    code.dispatchEvent(new Event("input"));
+    tap(hs, "enrol-submit");
+    expect(must(hs.root, "enrol-error").textContent).toContain("XXXXX-XXXXX");
+
+    code.value = "00000 00000";
+    code.dispatchEvent(new Event("input"));
+    tap(hs, "enrol-submit");
+    await waitFor(() => $(hs!.root, "enrol-error")?.textContent?.includes("Mã đăng ký không đúng"), "the back end's error");
+
+    code.value = "k7m2q 9xb4t";
+    code.dispatchEvent(new Event("input"));
+    tap(hs, "enrol-submit");
+    await waitFor(() => $(hs!.root, "home"), "home");
+    const call = hs.fake.calls.find((c) => c.cmd === "enrol" && (c.args as { code: string }).code !== "00000-00000");
+    expect(call?.args).toEqual({ server: "https://doorstep.example.vn", code: "K7M2Q-9XB4T" });
+  });
+});
+
+describe("refused records", () => {
+  it("show the server's reason and are fixed through the form, which calls fix_rejected", async () => {
+    const draft: VisitDraft = {
+      household_id: null,
+      address: "Số 5, ngõ 3",
+      area_code: "18077",
+      outcome: "installed_now",
+      reason: null,
+      people: 1,
+      smartphones: 9,
+      already_installed: 0,
+      installed_now: 1,
+      leaflet_given: false,
+      location: { source: "gps", lat: 18.3472, lon: 105.9008, accuracy_m: 11 },
+      notes: null,
+    };
+    const rejected: Rejected = {
+      device_seq: 42,
+      id: "0190f5a0-0000-7000-8000-0000000000aa",
+      rejected_at: "2020-08-03T02:15:00Z",
+      draft,
+      error: {
+        code: "smartphones_exceed_people",
+        message: "x",
+        field: "smartphones",
+        messages: { vi: "Số điện thoại thông minh lớn hơn mức hợp lý.", en: "More smartphones than is plausible." },
+      },
+    };
+    hs = await start({ rejected: [rejected], status: { queue: { pending: 0, sent: 3, rejected: 1 } } });
+    tap(hs, "nav-rejected");
+    await waitFor(() => $(hs!.root, "rejected-42"), "the refused record");
+    expect(must(hs.root, "rejected-reason-42").textContent).toBe("Số điện thoại thông minh lớn hơn mức hợp lý.");
+    tap(hs, "rejected-fix-42");
+    expect($(hs.root, "visit-form")).not.toBeNull();
+    expect(must(hs.root, "field-error-smartphones").textContent).toContain("lớn hơn mức hợp lý");
+    expect(must(hs.root, "stepper-smartphones-value").textContent).toBe("9");
+    expect((must(hs.root, "address") as HTMLInputElement).value).toBe("Số 5, ngõ 3");
+    for (let i = 0; i < 7; i++) tap(hs, "stepper-smartphones-minus");
+    tap(hs, "visit-save");
+    await waitFor(() => $(hs!.root, "saved-toast"), "the saved toast");
+    const call = hs.fake.calls.find((c) => c.cmd === "fix_rejected");
+    expect(call?.args).toEqual({ deviceSeq: 42, draft: { ...draft, smartphones: 2 } });
+    expect(hs.fake.calls.some((c) => c.cmd === "record_visit")).toBe(false);
+    await flush();
+  });
+});
