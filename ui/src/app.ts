@@ -192,6 +192,8 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
 
   async function setLanguage(lang: Lang) {
     setLang(lang);
+    // A message shown in the old language goes rather than linger untranslated.
+    fill(toastArea);
     renderAll();
     if (state.settings && state.settings.language !== lang) {
       const wanted = { ...state.settings, language: lang };
@@ -312,6 +314,11 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
     }
   };
   if (typeof window !== "undefined") window.addEventListener("popstate", onPop);
+  // The network is back: sync now rather than at the next retry.
+  const onOnline = () => {
+    if (state.status?.enrolled) void apiImpl.syncNow().catch(() => undefined);
+  };
+  if (typeof window !== "undefined") window.addEventListener("online", onOnline);
 
   const ready = boot();
   return {
@@ -323,7 +330,10 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
       view?.destroy?.();
       unlisten?.();
       if (toastTimer) clearTimeout(toastTimer);
-      if (typeof window !== "undefined") window.removeEventListener("popstate", onPop);
+      if (typeof window !== "undefined") {
+        window.removeEventListener("popstate", onPop);
+        window.removeEventListener("online", onOnline);
+      }
     },
   };
 }

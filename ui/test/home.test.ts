@@ -147,4 +147,12 @@ describe("refused records", () => {
     expect(hs.fake.calls.some((c) => c.cmd === "record_visit")).toBe(false);
     await flush();
   });
+
+  it("asks for a sync as soon as the network comes back", async () => {
+    hs = await start({ online: false });
+    const before = hs.fake.calls.filter((c) => c.cmd === "sync_now").length;
+    window.dispatchEvent(new Event("online"));
+    await flush();
+    expect(hs.fake.calls.filter((c) => c.cmd === "sync_now").length).toBe(before + 1);
+  });
 });

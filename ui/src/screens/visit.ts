@@ -672,7 +672,7 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
       }
       st.saving = false;
       ctx.go("home");
-      ctx.toast(fixing ? t("home.saved_fix") : t("home.saved"), "saved-toast");
+      ctx.toast(fixing ? t("home.saved_fix") : ctx.state.status?.online ? t("home.saved_online") : t("home.saved"), "saved-toast");
     } catch (e) {
       st.saving = false;
       st.saveRequested = false;
