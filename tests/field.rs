@@ -63,6 +63,10 @@ async fn enrol_record_offline_and_sync_when_the_server_is_back() {
     app.sync_once().await;
     let status = app.status().unwrap();
     assert!(status.online && !status.syncing, "{status:?}");
+    assert!(
+        status.last_sync_ok.is_some(),
+        "a sync with nothing to send still went through"
+    );
     assert_eq!(app.work_areas().unwrap(), ["42"]);
     assert!(!app.areas().unwrap().is_empty(), "the volunteer's areas were pulled");
 

@@ -116,15 +116,29 @@ fn set_settings(app: App<'_>, settings: Settings) -> CommandResult<Settings> {
 #[cfg(mobile)]
 mod mobile {
     use doorstep_field::Fix;
-    use tauri_plugin_geolocation::{GeolocationExt, PositionOptions};
+    use tauri::plugin::PermissionState;
+    use tauri_plugin_geolocation::{GeolocationExt, PermissionType, PositionOptions};
 
     pub fn locate<R: tauri::Runtime>(handle: &tauri::AppHandle<R>) -> Fix {
+        // The first fix asks the volunteer for the permission; a refusal means no fix, and the
+        // form offers a pin on the map instead.
+        let geo = handle.geolocation();
+        let granted = match geo.check_permissions() {
+            Ok(status) if status.location == PermissionState::Granted => true,
+            _ => geo
+                .request_permissions(Some(vec![PermissionType::Location]))
+                .is_ok_and(|status| status.location == PermissionState::Granted),
+        };
+        if !granted {
+            tracing::info!("location permission not granted");
+            return Fix::none();
+        }
         let options = PositionOptions {
             enable_high_accuracy: true,
             timeout: 10_000,
             maximum_age: 0,
         };
-        match handle.geolocation().get_current_position(Some(options)) {
+        match geo.get_current_position(Some(options)) {
             Ok(position) => Fix {
                 source: "gps".into(),
                 lat: Some(position.coords.latitude),

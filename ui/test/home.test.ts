@@ -155,4 +155,44 @@ describe("refused records", () => {
     await flush();
     expect(hs.fake.calls.filter((c) => c.cmd === "sync_now").length).toBe(before + 1);
   });
+
+  it("refused for its area, as the server refuses an unknown one, lets the area be changed and sends the new one", async () => {
+    const draft: VisitDraft = {
+      household_id: "0190f5a0-0000-7000-8000-0000000000bb",
+      address: "Số 7, ngõ 1",
+      area_code: "99999",
+      outcome: "installed_now",
+      reason: null,
+      people: 1,
+      smartphones: 1,
+      already_installed: 0,
+      installed_now: 1,
+      leaflet_given: true,
+      location: { source: "gps", lat: 18.3472, lon: 105.9008, accuracy_m: 9 },
+      notes: null,
+    };
+    const rejected: Rejected = {
+      device_seq: 7,
+      id: "0190f5a0-0000-7000-8000-0000000000cc",
+      rejected_at: "2020-08-03T02:15:00Z",
+      draft,
+      error: { code: "unknown_area", message: "x", field: "area_code", messages: { vi: "Không có địa bàn 99999.", en: "No area 99999." } },
+    };
+    hs = await start({ rejected: [rejected], status: { queue: { pending: 0, sent: 0, rejected: 1 } } });
+    tap(hs, "nav-rejected");
+    await waitFor(() => $(hs!.root, "rejected-fix-7"), "the refused record");
+    tap(hs, "rejected-fix-7");
+    const area = must(hs.root, "area") as HTMLSelectElement;
+    expect(area.closest("[hidden]")).toBeNull();
+    expect(must(hs.root, "field-error-area_code").textContent).toContain("99999");
+    const other = Array.from(area.options).find((o) => o.value !== "99999");
+    area.value = other!.value;
+    area.dispatchEvent(new Event("change"));
+    tap(hs, "visit-save");
+    await waitFor(() => hs!.fake.calls.find((c) => c.cmd === "fix_rejected"), "fix_rejected");
+    const call = hs.fake.calls.find((c) => c.cmd === "fix_rejected")!.args as { deviceSeq: number; draft: VisitDraft };
+    expect(call.deviceSeq).toBe(7);
+    expect(call.draft.area_code).toBe(other!.value);
+    expect(call.draft.household_id).toBe(draft.household_id);
+  });
 });

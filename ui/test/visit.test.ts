@@ -22,18 +22,21 @@ async function openForm(h: Harness) {
 }
 
 describe("the common visit", () => {
-  it("is three taps: New visit, Installed now, Save, with the nearest household and the right defaults", async () => {
+  it("is four taps for a known household at the door: New visit, the household, Installed now, Save", async () => {
     hs = await start({
       fix: gps,
       households: [householdAt("h-far-00000000001", HERE.lat, HERE.lon, 120), householdAt("h-door-0000000002", HERE.lat, HERE.lon, 12)],
     });
     await openForm(hs);
-    expect(must(hs.root, "household-current").textContent).toContain("Số 02, đường Nguyễn Du");
+    // Never chosen for the volunteer (the neighbour may be closer than GPS can tell), but listed.
+    expect(must(hs.root, "household-current").textContent).not.toContain("Số 02, đường Nguyễn Du");
+    await waitFor(() => $(hs!.root, "household-h-door-0000000002"), "the household at the door, listed");
+    tap(hs, "household-h-door-0000000002");
     tap(hs, "outcome-installed_now");
     tap(hs, "visit-save");
     await waitFor(() => $(hs!.root, "saved-toast"), "the saved toast");
 
-    expect(hs.taps).toBe(3);
+    expect(hs.taps).toBe(4);
     const drafts = recorded(hs);
     expect(drafts).toHaveLength(1);
     expect(drafts[0]).toEqual({
@@ -57,8 +60,8 @@ describe("the common visit", () => {
     await waitFor(() => must(hs!.root, "queue-pending").textContent === "1", "the pending count");
   });
 
-  it("saves a new household when no known one is within 30 m, even when tapped before the location arrives", async () => {
-    hs = await start({ fix: gps, households: [householdAt("h-next-door-00001", HERE.lat, HERE.lon, 45)] });
+  it("is three taps for a new household, even with a known one next door and Save tapped before the location arrives", async () => {
+    hs = await start({ fix: gps, households: [householdAt("h-next-door-00001", HERE.lat, HERE.lon, 6)] });
     tap(hs, "new-visit");
     tap(hs, "outcome-installed_now");
     tap(hs, "visit-save");
@@ -93,8 +96,9 @@ describe("choosing the household", () => {
       households: [householdAt("h-b-00000000000040", HERE.lat, HERE.lon, 40), householdAt("h-a-00000000000010", HERE.lat, HERE.lon, 10)],
     });
     await openForm(hs);
-    expect($(hs.root, "address")?.closest("[hidden]")).not.toBeNull();
-    tap(hs, "household-current");
+    // A new household by default, and the known ones within 30 m listed at once.
+    expect($(hs.root, "address")?.closest("[hidden]")).toBeNull();
+    await waitFor(() => $(hs!.root, "household-list"), "the list of nearby households");
     const ids = Array.from(must(hs.root, "household-list").querySelectorAll<HTMLElement>("[data-testid^=household-]")).map((e) => e.dataset.testid);
     expect(ids).toEqual(["household-h-a-00000000000010", "household-h-b-00000000000040", "household-new"]);
     tap(hs, "household-new");

@@ -402,3 +402,60 @@ pub struct AssignmentRequest {
     pub volunteer: String,
     pub area_code: String,
 }
+
+/// One day of a subtree's progress (`GET /api/v1/progress`): days are the phones' local dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DayProgress {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// First records of visits that day (corrections not counted again).
+    pub visits: i64,
+    /// Distinct households visited that day.
+    pub households: i64,
+    /// Phones on which the app was installed with the volunteer's help that day.
+    pub installed_now: i64,
+}
+
+/// A unit of the progress table, with its place in the ranking by install rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnitProgress {
+    #[serde(flatten)]
+    pub coverage: Coverage,
+    /// 1 for the highest share of smartphones with the app; units with no smartphone seen last.
+    pub rank: u32,
+}
+
+/// `GET /api/v1/progress?area=CODE`: the area, its units one level down, and the daily curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Progress {
+    pub area: Coverage,
+    pub units: Vec<UnitProgress>,
+    pub days: Vec<DayProgress>,
+}
+
+impl Progress {
+    /// Ranks units by install rate (ties by coverage rate, then name), as the ministry's daily
+    /// ranking did; units with no smartphone seen come last, unranked among themselves by name.
+    pub fn rank(units: Vec<Coverage>) -> Vec<UnitProgress> {
+        let mut order: Vec<usize> = (0..units.len()).collect();
+        let key = |c: &Coverage| (c.install_rate.unwrap_or(-1.0), c.coverage_rate.unwrap_or(-1.0));
+        order.sort_by(|&a, &b| {
+            let (ka, kb) = (key(&units[a]), key(&units[b]));
+            kb.0.total_cmp(&ka.0)
+                .then(kb.1.total_cmp(&ka.1))
+                .then(units[a].area_name.cmp(&units[b].area_name))
+        });
+        let mut ranks = vec![0u32; units.len()];
+        for (place, &i) in order.iter().enumerate() {
+            ranks[i] = place as u32 + 1;
+        }
+        units
+            .into_iter()
+            .zip(ranks)
+            .map(|(coverage, rank)| UnitProgress { coverage, rank })
+            .collect()
+    }
+}

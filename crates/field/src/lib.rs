@@ -626,7 +626,7 @@ impl FieldApp {
     async fn sync_with(&self, client: &SyncClient) -> bool {
         let me = match client.whoami(&self.store).await {
             Ok(me) => me,
-            Err(SyncError::Server { status, .. }) => {
+            Err(SyncError::Server { status, .. }) if matches!(status, 401 | 403) => {
                 // Revoked or unknown: the server answered; the queue waits for a new code.
                 tracing::warn!(status, "the server refused this phone");
                 return true;
@@ -657,6 +657,7 @@ impl FieldApp {
         self.notify();
         let total = lock(&self.store).queue().map(|q| q.pending).unwrap_or(0);
         if total == 0 {
+            self.synced_now();
             return true;
         }
         // Progress: what left the queue since the start, read while the drain runs.
@@ -679,7 +680,18 @@ impl FieldApp {
         if let Some(e) = &report.last_error {
             tracing::info!(error = %e, complete = report.complete, "sync ended with an error");
         }
+        if report.complete {
+            self.synced_now();
+        }
         report.complete || report.stats.batches > 0
+    }
+
+    /// A sync went through: the server answered and nothing is left to send.
+    fn synced_now(&self) {
+        let now = Local::now().to_rfc3339();
+        if let Err(e) = lock(&self.store).set_meta(doorstep_device::META_LAST_SYNC_OK, &now) {
+            tracing::warn!(error = %e, "last sync time not kept");
+        }
     }
 
     /// Syncs at start, then whenever woken, and periodically: every `sync_interval` while the

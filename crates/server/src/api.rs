@@ -206,6 +206,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/assignments", post(crate::manage::post_assignment))
         .route("/api/v1/visits", get(crate::manage::list_visits))
         .route("/api/v1/visits/{id}", get(crate::manage::get_visit))
+        .route("/api/v1/progress", get(crate::report::http::get_progress))
+        .route("/api/v1/reports/daily.xlsx", get(crate::report::http::get_daily_report))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -275,7 +277,9 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         crate::manage::get_teams,
         crate::manage::post_assignment,
         crate::manage::list_visits,
-        crate::manage::get_visit
+        crate::manage::get_visit,
+        crate::report::http::get_progress,
+        crate::report::http::get_daily_report
     ),
     modifiers(&BearerAuth),
     components(schemas(
@@ -301,7 +305,10 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         doorstep_domain::protocol::TeamDto,
         doorstep_domain::protocol::TeamMemberDto,
         doorstep_domain::protocol::NewTeamRequest,
-        doorstep_domain::protocol::AssignmentRequest
+        doorstep_domain::protocol::AssignmentRequest,
+        doorstep_domain::protocol::Progress,
+        doorstep_domain::protocol::UnitProgress,
+        doorstep_domain::protocol::DayProgress
     ))
 )]
 pub struct ApiDoc;

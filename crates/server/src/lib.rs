@@ -11,6 +11,7 @@ pub mod auth;
 pub mod manage;
 pub mod migrate;
 pub mod postgres;
+pub mod report;
 pub mod sqlite;
 pub mod store;
 

@@ -1318,6 +1318,22 @@ impl Store for PgStore {
             .map(pg_visit_row)
             .collect())
     }
+    async fn daily_progress(
+        &self,
+        lo: &str,
+        hi: &str,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<crate::store::DayRow>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query(crate::store::DAILY_PROGRESS_SQL, &[&lo, &hi, &from_day, &to_day])
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<_, Option<i64>>(3).unwrap_or(0)))
+            .collect())
+    }
 }
 
 /// A row of [`VISIT_COLUMNS`].

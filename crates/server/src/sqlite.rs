@@ -1280,6 +1280,29 @@ impl Store for SqliteStore {
         })
         .await
     }
+    async fn daily_progress(
+        &self,
+        lo: &str,
+        hi: &str,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<crate::store::DayRow>, StoreError> {
+        let (lo, hi) = (lo.to_string(), hi.to_string());
+        self.read(move |conn| {
+            let sql = crate::store::DAILY_PROGRESS_SQL.replace('$', "?");
+            let mut st = conn.prepare_cached(&sql)?;
+            let rows = st.query_map(params![lo, hi, from_day, to_day], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+                ))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
 }
 
 fn uuid_from(bytes: &[u8]) -> Result<uuid::Uuid, StoreError> {

@@ -230,7 +230,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// Visits in a subtree of paths, in receive order after `after_seq`.
     async fn visits(&self, q: VisitQuery) -> Result<Vec<VisitDto>, StoreError>;
+
+    /// Per local day (days since 1970 on the phone's calendar) in `[from_day, to_day]`: first
+    /// records of visits, distinct households, installs with help; for the subtree `[lo, hi)`.
+    async fn daily_progress(&self, lo: &str, hi: &str, from_day: i64, to_day: i64) -> Result<Vec<DayRow>, StoreError>;
 }
+
+/// A day of [`Store::daily_progress`]: (day number, visits, households, installed_now).
+pub type DayRow = (i64, i64, i64, i64);
+
+/// The SQL of [`Store::daily_progress`], the same on both databases (integer division on both);
+/// `$n` placeholders, rewritten to `?n` for SQLite.
+pub const DAILY_PROGRESS_SQL: &str = "SELECT (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000 AS day,
+        COUNT(*), COUNT(DISTINCT v.household_id), CAST(SUM(v.installed_now) AS BIGINT)
+    FROM visits v JOIN areas a ON a.code = v.area_code
+    WHERE a.path >= $1 AND a.path < $2 AND v.revision = 1
+      AND (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000 BETWEEN $3 AND $4
+    GROUP BY day ORDER BY day";
 
 #[derive(Debug, Clone)]
 pub struct NewTeam {

@@ -1,5 +1,7 @@
 // The visit form. The common visit is three taps: "New visit" on home, the outcome, Save. So:
-// the nearest known household within 30 m is chosen for the volunteer (else a new household),
+// a new household is the default, and known households within 30 m are listed at once, one tap
+// to choose (never chosen for the volunteer: in town the neighbour is 5 m away, closer than a
+// phone's GPS can tell apart),
 // the counts follow the outcome's rules with sensible defaults, the leaflet is on, and Save is
 // always on screen. A field the back end refuses is shown next to that field; nothing is lost.
 
@@ -33,7 +35,7 @@ export type VisitParams = {
   fix?: Rejected;
 };
 
-/** A known household this close (metres) is taken to be the one at the door. */
+/** Known households this close (metres) are listed at once, to be chosen with one tap. */
 export const PRESELECT_WITHIN_M = 30;
 export const NEARBY_LIMIT = 6;
 const LAST_AREA_KEY = "doorstep.last_area";
@@ -290,10 +292,12 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     const e = st.error;
     const slots = Array.from(el.querySelectorAll<HTMLElement>(".error-slot[data-slot]"));
     let placed = false;
+    // The store names the address inside the household; the form has one address field.
+    const errorField = e?.field === "household.address" ? "address" : e?.field;
     for (const s of slots) {
       const field = s.dataset.slot as string;
       const visible = !s.closest("[hidden]");
-      if (e && e.field === field && visible && !placed) {
+      if (e && errorField === field && visible && !placed) {
         fill(s, h("p", { class: "field-error", testid: `field-error-${field}`, role: "alert" }, pick(e.messages)));
         s.closest(".field, .stepper, section")?.classList.add("has-error");
         placed = true;
@@ -376,8 +380,8 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
       st.nearby = near;
       const closest = near[0];
       // The same default whether or not Save was already tapped while the location was on its way.
-      if (!st.householdTouched) {
-        st.household = closest && closest.distance_m !== null && closest.distance_m <= PRESELECT_WITHIN_M ? closest : null;
+      if (!st.householdTouched && !st.household) {
+        listOpen = near.some((x) => x.distance_m !== null && x.distance_m <= PRESELECT_WITHIN_M);
       }
       // A new household most likely lies in the area of its nearest neighbour.
       if (!st.areaTouched && !st.household && closest && (closest.distance_m ?? Infinity) <= 300 && leaves.some((a) => a.code === closest.area_code)) {
@@ -514,8 +518,13 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     }
     fill(householdBox, h("h2", { class: "section-title" }, t("visit.household")), body);
     const isNew = !st.household;
-    addressRow.hidden = !isNew;
-    areaRow.hidden = !(isNew && (leaves.length > 1 || st.error?.field === "area_code"));
+    // A refused record may be refused for its address or area: both stay editable when fixing.
+    addressRow.hidden = !(isNew || fixing);
+    areaRow.hidden = !(((isNew || fixing) && leaves.length > 1) || st.error?.field === "area_code" || fixing?.error.field === "area_code");
+    if (!areaRow.hidden && !leaves.some((a) => a.code === st.areaCode) && areaSelect.value) {
+      // What is sent is what the volunteer sees selected.
+      st.areaCode = areaSelect.value;
+    }
     renderErrors();
   }
 
@@ -622,8 +631,8 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     const count = (f: CountField) => (shown.has(f) || fixing ? st.counts[f] : 0);
     return {
       household_id: hh ? hh.id : null,
-      address: hh ? hh.address : st.address.trim() || null,
-      area_code: hh ? hh.area_code : st.areaCode,
+      address: hh && !fixing ? hh.address : st.address.trim() || null,
+      area_code: hh && !fixing ? hh.area_code : st.areaCode,
       outcome: st.outcome ?? "",
       reason: o?.requires_reason ? st.reason.trim() || null : null,
       people: count("people"),

@@ -1,0 +1,543 @@
+//! Progress for the committee: an area's figures, its units one level down ranked as the
+//! ministry ranked provinces (share of smartphones with the app), the daily curve, and the daily
+//! report workbook (XLSX) built from them.
+
+use chrono::{Datelike, NaiveDate};
+use doorstep_domain::protocol::{Coverage, DayProgress, Progress, VisitDto};
+use doorstep_domain::values::AreaCode;
+use doorstep_domain::{Campaign, Lang};
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
+
+use crate::store::{Store, StoreError, VisitQuery, subtree_range};
+
+/// Days since 1970-01-01 of a date (the phone's local calendar, as visits are counted).
+pub fn day_number(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce()) - i64::from(epoch().num_days_from_ce())
+}
+
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()
+}
+
+fn date_of(day: i64) -> String {
+    epoch()
+        .checked_add_signed(chrono::Duration::days(day))
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// The progress of `area` with the days in `[from, to]`; `None` for an unknown area.
+pub async fn progress(
+    store: &dyn Store,
+    area: &AreaCode,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Option<Progress>, StoreError> {
+    let Some(coverage) = store.coverage(area).await? else {
+        return Ok(None);
+    };
+    let Some(path) = store.area_path(area.as_str()).await? else {
+        return Ok(None);
+    };
+    let mut units = Vec::new();
+    for child in store.child_areas(Some(area)).await? {
+        let Ok(code) = AreaCode::parse("area", &child.code) else {
+            continue;
+        };
+        if let Some(c) = store.coverage(&code).await? {
+            units.push(c);
+        }
+    }
+    let (lo, hi) = subtree_range(&path);
+    let days = store
+        .daily_progress(&lo, &hi, day_number(from), day_number(to))
+        .await?
+        .into_iter()
+        .map(|(day, visits, households, installed_now)| DayProgress {
+            date: date_of(day),
+            visits,
+            households,
+            installed_now,
+        })
+        .collect();
+    Ok(Some(Progress {
+        area: coverage,
+        units: Progress::rank(units),
+        days,
+    }))
+}
+
+/// The visits recorded on `date` (the phone's local day) in `area`'s subtree, in receive order.
+pub async fn visits_on(store: &dyn Store, area: &AreaCode, date: NaiveDate) -> Result<Vec<VisitDto>, StoreError> {
+    let Some(path) = store.area_path(area.as_str()).await? else {
+        return Ok(Vec::new());
+    };
+    let (lo, hi) = subtree_range(&path);
+    let wanted = date.format("%Y-%m-%d").to_string();
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store
+            .visits(VisitQuery {
+                lo: lo.clone(),
+                hi: hi.clone(),
+                after_seq: after,
+                limit: 1000,
+                flagged_only: false,
+            })
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.server_seq;
+        // The visit time carries the phone's offset: its first ten characters are its local date.
+        out.extend(
+            page.into_iter()
+                .filter(|v| v.visited_at.get(..10) == Some(wanted.as_str())),
+        );
+    }
+    Ok(out)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write the workbook: {0}")]
+    Xlsx(#[from] XlsxError),
+}
+
+/// Both languages in one header cell: the committee's staff read Vietnamese, partners English.
+fn header(vi: &str, en: &str) -> String {
+    format!("{vi}\n{en}")
+}
+
+fn rate(r: Option<f64>) -> String {
+    r.map(|v| format!("{:.1} %", v * 100.0)).unwrap_or_else(|| "—".into())
+}
+
+/// The daily report of an area for one day: summary, units, days, and that day's visits.
+pub fn daily_workbook(
+    progress: &Progress,
+    visits: &[VisitDto],
+    date: NaiveDate,
+    campaign: &Campaign,
+    lang: Lang,
+) -> Result<Vec<u8>, ReportError> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let head = Format::new().set_bold().set_text_wrap().set_background_color("#DDE7F3");
+    let area: &Coverage = &progress.area;
+
+    let sheet = book.add_worksheet();
+    sheet.set_name("Tong hop")?;
+    sheet.set_column_width(0, 42)?;
+    sheet.set_column_width(1, 18)?;
+    let title = match lang {
+        Lang::Vi => format!("Báo cáo ngày {} — {}", date.format("%d/%m/%Y"), area.area_name),
+        Lang::En => format!("Daily report {} — {}", date.format("%Y-%m-%d"), area.area_name),
+    };
+    sheet.write_string_with_format(0, 0, &title, &bold)?;
+    sheet.write_string(1, 0, campaign.name.get(lang))?;
+    enum Cell {
+        Text(String),
+        Count(i64),
+    }
+    let rows: [(&str, &str, Cell); 9] = [
+        ("Mã địa bàn", "Area code", Cell::Text(area.area_code.clone())),
+        ("Hộ đã biết", "Households known", Cell::Count(area.households_known)),
+        ("Hộ đã thăm", "Households visited", Cell::Count(area.households_visited)),
+        (
+            "Tỉ lệ hộ đã thăm",
+            "Coverage rate",
+            Cell::Text(rate(area.coverage_rate)),
+        ),
+        ("Lượt thăm", "Visits", Cell::Count(area.visits)),
+        (
+            "Điện thoại thông minh đã gặp",
+            "Smartphones seen",
+            Cell::Count(area.smartphones_seen),
+        ),
+        (
+            "Đã cài từ trước",
+            "Already installed",
+            Cell::Count(area.already_installed),
+        ),
+        (
+            "Cài ngay khi thăm",
+            "Installed at the visit",
+            Cell::Count(area.installed_now),
+        ),
+        (
+            "Tỉ lệ điện thoại có ứng dụng",
+            "Share of smartphones with the app",
+            Cell::Text(rate(area.install_rate)),
+        ),
+    ];
+    for (i, (vi, en, value)) in rows.iter().enumerate() {
+        let r = 3 + i as u32;
+        sheet.write_string(r, 0, header(vi, en))?;
+        // Counts as numbers, so the committee can add them up; codes and rates as text.
+        match value {
+            Cell::Count(n) => sheet.write_number(r, 1, *n as f64)?,
+            Cell::Text(t) => sheet.write_string(r, 1, t)?,
+        };
+    }
+    let mut r = 3 + rows.len() as u32 + 1;
+    sheet.write_string_with_format(
+        r,
+        0,
+        header("Hộ theo kết quả lần thăm cuối", "Households by latest outcome"),
+        &head,
+    )?;
+    for outcome in &campaign.outcomes {
+        r += 1;
+        sheet.write_string(r, 0, outcome.label.get(lang))?;
+        sheet.write_number(r, 1, *area.by_outcome.get(&outcome.code).unwrap_or(&0) as f64)?;
+    }
+
+    let sheet = book.add_worksheet();
+    sheet.set_name("Don vi")?;
+    let cols = [
+        ("Hạng", "Rank"),
+        ("Mã", "Code"),
+        ("Đơn vị", "Unit"),
+        ("Hộ đã biết", "Households known"),
+        ("Hộ đã thăm", "Households visited"),
+        ("Tỉ lệ thăm", "Coverage"),
+        ("ĐTTM đã gặp", "Smartphones seen"),
+        ("Có ứng dụng", "With the app"),
+        ("Tỉ lệ có ứng dụng", "Share with the app"),
+    ];
+    for (c, (vi, en)) in cols.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, header(vi, en), &head)?;
+    }
+    sheet.set_column_width(2, 32)?;
+    let mut units: Vec<_> = progress.units.iter().collect();
+    units.sort_by_key(|u| u.rank);
+    for (i, u) in units.iter().enumerate() {
+        let r = 1 + i as u32;
+        let c = &u.coverage;
+        sheet.write_number(r, 0, f64::from(u.rank))?;
+        sheet.write_string(r, 1, &c.area_code)?;
+        sheet.write_string(r, 2, &c.area_name)?;
+        sheet.write_number(r, 3, c.households_known as f64)?;
+        sheet.write_number(r, 4, c.households_visited as f64)?;
+        sheet.write_string(r, 5, rate(c.coverage_rate))?;
+        sheet.write_number(r, 6, c.smartphones_seen as f64)?;
+        sheet.write_number(r, 7, (c.already_installed + c.installed_now) as f64)?;
+        sheet.write_string(r, 8, rate(c.install_rate))?;
+    }
+
+    let sheet = book.add_worksheet();
+    sheet.set_name("Theo ngay")?;
+    let cols = [
+        ("Ngày", "Date"),
+        ("Lượt thăm", "Visits"),
+        ("Hộ được thăm", "Households visited"),
+        ("Cài ngay", "Installed at the visit"),
+        ("Cộng dồn cài ngay", "Installed, cumulative"),
+    ];
+    for (c, (vi, en)) in cols.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, header(vi, en), &head)?;
+    }
+    let mut cumulative = 0;
+    for (i, d) in progress.days.iter().enumerate() {
+        let r = 1 + i as u32;
+        cumulative += d.installed_now;
+        sheet.write_string(r, 0, &d.date)?;
+        sheet.write_number(r, 1, d.visits as f64)?;
+        sheet.write_number(r, 2, d.households as f64)?;
+        sheet.write_number(r, 3, d.installed_now as f64)?;
+        sheet.write_number(r, 4, cumulative as f64)?;
+    }
+
+    let sheet = book.add_worksheet();
+    sheet.set_name("Luot tham")?;
+    // No address and no notes: the committee's report counts; it does not need to say who.
+    let cols = [
+        ("Giờ thăm", "Visited at"),
+        ("Địa bàn", "Area"),
+        ("Kết quả", "Outcome"),
+        ("Số người", "People"),
+        ("ĐTTM", "Smartphones"),
+        ("Đã cài từ trước", "Already installed"),
+        ("Cài ngay", "Installed now"),
+        ("Tờ rơi", "Leaflet"),
+        ("Vĩ độ", "Latitude"),
+        ("Kinh độ", "Longitude"),
+        ("Sai số (m)", "Accuracy (m)"),
+        ("Cần xem lại", "Flags"),
+    ];
+    for (c, (vi, en)) in cols.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, header(vi, en), &head)?;
+    }
+    for (i, v) in visits.iter().enumerate() {
+        let r = 1 + i as u32;
+        let label = campaign
+            .outcome(&v.outcome)
+            .map(|o| o.label.get(lang).to_string())
+            .unwrap_or_else(|| v.outcome.clone());
+        sheet.write_string(r, 0, &v.visited_at)?;
+        sheet.write_string(r, 1, &v.area_code)?;
+        sheet.write_string(r, 2, label)?;
+        sheet.write_number(r, 3, v.people as f64)?;
+        sheet.write_number(r, 4, v.smartphones as f64)?;
+        sheet.write_number(r, 5, v.already_installed as f64)?;
+        sheet.write_number(r, 6, v.installed_now as f64)?;
+        sheet.write_boolean(r, 7, v.leaflet_given)?;
+        if let (Some(lat), Some(lon)) = (v.lat, v.lon) {
+            sheet.write_number(r, 8, lat)?;
+            sheet.write_number(r, 9, lon)?;
+        }
+        if let Some(acc) = v.accuracy_m {
+            sheet.write_number(r, 10, acc)?;
+        }
+        sheet.write_string(r, 11, v.flags.join(", "))?;
+    }
+    Ok(book.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{Data, Reader, Xlsx};
+    use doorstep_domain::protocol::UnitProgress;
+    use std::collections::BTreeMap;
+
+    fn coverage(code: &str, name: &str, known: i64, visited: i64, phones: i64, with_app: i64) -> Coverage {
+        Coverage {
+            area_code: code.into(),
+            area_name: name.into(),
+            households_known: known,
+            households_visited: visited,
+            by_outcome: BTreeMap::from([("installed_now".to_string(), visited)]),
+            visits: visited,
+            smartphones_seen: phones,
+            already_installed: 0,
+            installed_now: with_app,
+            coverage_rate: None,
+            install_rate: None,
+        }
+        .with_rates()
+    }
+
+    #[test]
+    fn units_rank_by_share_of_smartphones_with_the_app() {
+        let ranked = Progress::rank(vec![
+            coverage("1", "Bắc", 10, 5, 10, 5),
+            coverage("2", "Nam", 10, 2, 4, 4),
+            coverage("3", "Đông", 10, 0, 0, 0),
+            coverage("4", "Tây", 10, 8, 10, 5),
+        ]);
+        let ranks: Vec<(String, u32)> = ranked.iter().map(|u| (u.coverage.area_code.clone(), u.rank)).collect();
+        // Nam: 100 %; Tây and Bắc 50 % (Tây covers more); Đông saw no phone.
+        assert_eq!(
+            ranks,
+            [("1".into(), 3), ("2".into(), 1), ("3".into(), 4), ("4".into(), 2)]
+        );
+    }
+
+    #[test]
+    fn day_numbers_count_from_1970() {
+        let d = NaiveDate::from_ymd_opt(2020, 8, 2).unwrap();
+        assert_eq!(day_number(d), 18476);
+        assert_eq!(date_of(18476), "2020-08-02");
+    }
+
+    #[test]
+    fn the_workbook_reads_back_with_another_reader() {
+        let progress = Progress {
+            area: coverage("436", "Thành phố Hà Tĩnh", 100, 40, 60, 45),
+            units: vec![UnitProgress {
+                coverage: coverage("18073", "Phường Nam Hà", 20, 10, 12, 9),
+                rank: 1,
+            }],
+            days: vec![
+                DayProgress {
+                    date: "2020-08-03".into(),
+                    visits: 25,
+                    households: 24,
+                    installed_now: 20,
+                },
+                DayProgress {
+                    date: "2020-08-04".into(),
+                    visits: 16,
+                    households: 16,
+                    installed_now: 25,
+                },
+            ],
+        };
+        let bytes = daily_workbook(
+            &progress,
+            &[],
+            NaiveDate::from_ymd_opt(2020, 8, 4).unwrap(),
+            &Campaign::bluezone(),
+            Lang::Vi,
+        )
+        .unwrap();
+        let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(book.sheet_names(), ["Tong hop", "Don vi", "Theo ngay", "Luot tham"]);
+        let summary = book.worksheet_range("Tong hop").unwrap();
+        assert!(summary.get_value((0, 0)).unwrap().to_string().contains("04/08/2020"));
+        assert_eq!(
+            summary.get_value((3, 1)),
+            Some(&Data::String("436".into())),
+            "a code stays text"
+        );
+        assert_eq!(
+            summary.get_value((5, 1)),
+            Some(&Data::Float(40.0)),
+            "households visited"
+        );
+        assert_eq!(summary.get_value((6, 1)), Some(&Data::String("40.0 %".into())));
+        let units = book.worksheet_range("Don vi").unwrap();
+        assert_eq!(units.get_value((1, 2)), Some(&Data::String("Phường Nam Hà".into())));
+        assert_eq!(units.get_value((1, 8)), Some(&Data::String("75.0 %".into())));
+        let days = book.worksheet_range("Theo ngay").unwrap();
+        assert_eq!(days.get_value((2, 4)), Some(&Data::Float(45.0)), "cumulative installs");
+    }
+}
+
+/// The HTTP side: the progress of an area, and its daily report as a workbook.
+pub mod http {
+    use axum::Json;
+    use axum::extract::rejection::QueryRejection;
+    use axum::extract::{Query, State};
+    use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+    use axum::response::{IntoResponse, Response};
+    use chrono::NaiveDate;
+    use doorstep_domain::Messages;
+    use doorstep_domain::protocol::{ErrorResponse, Progress};
+    use doorstep_domain::values::AreaCode;
+    use serde::Deserialize;
+
+    use crate::api::{ApiError, AppState, in_scope, lang_of, query_error};
+    use crate::auth::Caller;
+
+    #[derive(Deserialize, utoipa::IntoParams)]
+    pub struct ProgressQuery {
+        /// The area (a GSO code).
+        area: String,
+        /// First day of the curve, `YYYY-MM-DD` (default: 60 days before `to`).
+        from: Option<String>,
+        /// Last day of the curve, `YYYY-MM-DD` (default: today in the campaign's time zone).
+        to: Option<String>,
+    }
+
+    #[derive(Deserialize, utoipa::IntoParams)]
+    pub struct ReportQuery {
+        /// The area (a GSO code).
+        area: String,
+        /// The day, `YYYY-MM-DD` (default: today in the campaign's time zone).
+        date: Option<String>,
+    }
+
+    fn today(st: &AppState) -> NaiveDate {
+        let offset = chrono::Duration::minutes(i64::from(st.campaign.utc_offset_minutes));
+        (chrono::Utc::now() + offset).date_naive()
+    }
+
+    fn parse_date(
+        field: &'static str,
+        raw: Option<&str>,
+        default: NaiveDate,
+        lang: doorstep_domain::Lang,
+    ) -> Result<NaiveDate, ApiError> {
+        match raw {
+            None => Ok(default),
+            Some(text) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+                ApiError::with_messages(
+                    StatusCode::BAD_REQUEST,
+                    "bad_date",
+                    Some(field),
+                    Messages {
+                        vi: format!("Ngày không hợp lệ: {text:?}; hãy viết YYYY-MM-DD, ví dụ 2020-08-04."),
+                        en: format!("Not a date: {text:?}; write YYYY-MM-DD, for example 2020-08-04."),
+                    },
+                    lang,
+                )
+            }),
+        }
+    }
+
+    /// An area's figures, its units one level down with their rank by the share of smartphones
+    /// with the app, and the daily curve.
+    #[utoipa::path(
+        get,
+        path = "/api/v1/progress",
+        params(ProgressQuery),
+        responses(
+            (status = 200, body = Progress),
+            (status = 400, body = ErrorResponse),
+            (status = 403, body = ErrorResponse),
+            (status = 404, body = ErrorResponse)
+        ),
+        security(("bearer" = []))
+    )]
+    pub async fn get_progress(
+        State(st): State<AppState>,
+        headers: HeaderMap,
+        caller: Caller,
+        q: Result<Query<ProgressQuery>, QueryRejection>,
+    ) -> Result<Json<Progress>, ApiError> {
+        let lang = lang_of(&headers);
+        let Query(q) = q.map_err(|e| query_error(e, lang))?;
+        let area = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+        in_scope(&st, &caller.0, &area, lang).await?;
+        let to = parse_date("to", q.to.as_deref(), today(&st), lang)?;
+        let from = parse_date("from", q.from.as_deref(), to - chrono::Duration::days(60), lang)?;
+        match super::progress(st.store.as_ref(), &area, from, to).await {
+            Ok(Some(p)) => Ok(Json(p)),
+            Ok(None) => Err(ApiError::out_of_scope(lang)),
+            Err(e) => Err(ApiError::storage(e, lang)),
+        }
+    }
+
+    /// The daily report of an area as an XLSX workbook: summary, units, days, the day's visits.
+    #[utoipa::path(
+        get,
+        path = "/api/v1/reports/daily.xlsx",
+        params(ReportQuery),
+        responses(
+            (status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (status = 400, body = ErrorResponse),
+            (status = 403, body = ErrorResponse)
+        ),
+        security(("bearer" = []))
+    )]
+    pub async fn get_daily_report(
+        State(st): State<AppState>,
+        headers: HeaderMap,
+        caller: Caller,
+        q: Result<Query<ReportQuery>, QueryRejection>,
+    ) -> Result<Response, ApiError> {
+        let lang = lang_of(&headers);
+        let Query(q) = q.map_err(|e| query_error(e, lang))?;
+        let area = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+        in_scope(&st, &caller.0, &area, lang).await?;
+        let date = parse_date("date", q.date.as_deref(), today(&st), lang)?;
+        let from = date - chrono::Duration::days(60);
+        let store = st.store.as_ref();
+        let progress = super::progress(store, &area, from, date)
+            .await
+            .map_err(|e| ApiError::storage(e, lang))?
+            .ok_or_else(|| ApiError::out_of_scope(lang))?;
+        let visits = super::visits_on(store, &area, date)
+            .await
+            .map_err(|e| ApiError::storage(e, lang))?;
+        let campaign = st.campaign.clone();
+        let bytes =
+            tokio::task::spawn_blocking(move || super::daily_workbook(&progress, &visits, date, &campaign, lang))
+                .await
+                .map_err(|e| ApiError::storage(crate::store::StoreError::Task(e.to_string()), lang))?
+                .map_err(|e| ApiError::storage(crate::store::StoreError::Task(e.to_string()), lang))?;
+        let name = format!("doorstep-{}-{}.xlsx", area, date.format("%Y-%m-%d"));
+        let mut response = bytes.into_response();
+        let h = response.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+        Ok(response)
+    }
+}

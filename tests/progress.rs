@@ -1,0 +1,181 @@
+//! Progress and the daily report, checked against figures worked out by hand from a fixed set of
+//! visits: the daily curve by the phones' local dates, the units ranked by the share of
+//! smartphones with the app, and the workbook read back by another reader (calamine). On SQLite
+//! and on PostgreSQL.
+
+use calamine::{Data, Reader, Xlsx};
+use chrono::{DateTime, FixedOffset};
+use doorstep_device::VisitDraft;
+use doorstep_domain::visit::LocationInput;
+use doorstep_tests::{TestDevice, TestServer, create_account};
+use serde_json::json;
+
+fn visit(household: Option<uuid::Uuid>, area: &str, outcome: &str, smartphones: i64, installed_now: i64) -> VisitDraft {
+    VisitDraft {
+        household_id: household,
+        address: None,
+        area_code: area.into(),
+        outcome: outcome.into(),
+        reason: (outcome == "refused").then(|| "không muốn".to_string()),
+        people: 2,
+        smartphones,
+        already_installed: 0,
+        installed_now,
+        leaflet_given: true,
+        location: LocationInput {
+            source: "none".into(),
+            lat: None,
+            lon: None,
+            accuracy_m: None,
+        },
+        notes: None,
+    }
+}
+
+fn at(text: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(text).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
+    let mut server = TestServer::prepare_stopped();
+    create_account(&server.db.url, "l.other", "leader", "437", "mật khẩu tổ trưởng khác");
+    server.start_again();
+    let phone = TestDevice::new(61);
+    server.enrol(&phone).await;
+    {
+        let mut s = phone.store.lock().unwrap();
+        // 3 August (local): three installs in Nam Hà (18073), nobody home at one house in 18077.
+        for _ in 0..3 {
+            s.record_visit(
+                &visit(None, "18073", "installed_now", 1, 1),
+                at("2020-08-03T10:00:00+07:00"),
+            )
+            .unwrap();
+        }
+        let away = s
+            .record_visit(&visit(None, "18077", "not_home", 0, 0), at("2020-08-03T11:00:00+07:00"))
+            .unwrap();
+        // 4 August (local; 00:30 there is still the 3rd in UTC): two more installs in Nam Hà,
+        // and the 18077 household found at home, refusing.
+        s.record_visit(
+            &visit(None, "18073", "installed_now", 2, 2),
+            at("2020-08-04T00:30:00+07:00"),
+        )
+        .unwrap();
+        s.record_visit(
+            &visit(None, "18073", "installed_now", 1, 1),
+            at("2020-08-04T09:00:00+07:00"),
+        )
+        .unwrap();
+        s.record_visit(
+            &visit(Some(away.household.id.uuid()), "18077", "refused", 1, 0),
+            at("2020-08-04T15:00:00+07:00"),
+        )
+        .unwrap();
+    }
+    let report = phone.client(&server.url, 100).drain(&phone.store, None).await;
+    assert!(report.complete && report.stats.confirmed == 7, "{report:?}");
+
+    let (status, p) = server
+        .get("/api/v1/progress?area=436&from=2020-08-01&to=2020-08-05")
+        .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(
+        p["days"],
+        json!([
+            {"date": "2020-08-03", "visits": 4, "households": 4, "installed_now": 3},
+            {"date": "2020-08-04", "visits": 3, "households": 3, "installed_now": 3},
+        ])
+    );
+    assert_eq!(p["area"]["households_visited"], 6);
+    assert_eq!(p["area"]["smartphones_seen"], 1 + 1 + 1 + 2 + 1 + 1);
+    assert_eq!(p["area"]["installed_now"], 5 + 1);
+    let units = p["units"].as_array().unwrap();
+    assert_eq!(units.len(), 27, "every commune of district 436");
+    let unit = |code: &str| units.iter().find(|u| u["area_code"] == code).unwrap().clone();
+    // Nam Hà: 6 of 6 smartphones with the app; 18077: 0 of 1; the others saw no phone.
+    assert_eq!(
+        (unit("18073")["rank"].as_i64(), unit("18073")["install_rate"].as_f64()),
+        (Some(1), Some(1.0))
+    );
+    assert_eq!(
+        (unit("18077")["rank"].as_i64(), unit("18077")["install_rate"].as_f64()),
+        (Some(2), Some(0.0))
+    );
+    assert!(
+        units
+            .iter()
+            .filter(|u| u["rank"].as_i64().unwrap() > 2)
+            .all(|u| u["install_rate"].is_null())
+    );
+    // A narrower window holds only its days.
+    let (_, p) = server
+        .get("/api/v1/progress?area=18077&from=2020-08-04&to=2020-08-04")
+        .await;
+    assert_eq!(
+        p["days"],
+        json!([{"date": "2020-08-04", "visits": 1, "households": 1, "installed_now": 0}])
+    );
+
+    // The daily report, read back by calamine.
+    let token = server.admin_token().await;
+    let resp = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/reports/daily.xlsx?area=436&date=2020-08-04",
+            server.url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("doorstep-436-2020-08-04.xlsx"),
+        "{:?}",
+        resp.headers()
+    );
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let summary = book.worksheet_range("Tong hop").unwrap();
+    assert_eq!(summary.get_value((5, 1)), Some(&Data::Float(6.0)), "households visited");
+    assert_eq!(
+        summary.get_value((10, 1)),
+        Some(&Data::Float(6.0)),
+        "installed at the visit"
+    );
+    assert_eq!(
+        summary.get_value((11, 1)),
+        Some(&Data::String("85.7 %".into())),
+        "6 of 7 phones"
+    );
+    let units = book.worksheet_range("Don vi").unwrap();
+    assert_eq!(
+        units.get_value((1, 1)),
+        Some(&Data::String("18073".into())),
+        "ranked first"
+    );
+    assert_eq!(units.get_value((1, 7)), Some(&Data::Float(6.0)));
+    let days = book.worksheet_range("Theo ngay").unwrap();
+    assert_eq!(days.get_value((2, 4)), Some(&Data::Float(6.0)), "cumulative installs");
+    let visits = book.worksheet_range("Luot tham").unwrap();
+    assert_eq!(visits.height(), 1 + 3, "the header and the three visits of the 4th");
+    assert_eq!(visits.get_value((3, 2)), Some(&Data::String("Từ chối".into())));
+
+    // Out of scope, and a date that is not one.
+    let other = server.login("l.other", "mật khẩu tổ trưởng khác").await;
+    for path in ["/api/v1/progress?area=436", "/api/v1/reports/daily.xlsx?area=436"] {
+        let (status, body) = server.get_as(path, Some(&other)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("out_of_scope")),
+            "{path}"
+        );
+    }
+    let (status, body) = server.get("/api/v1/progress?area=436&from=3/8/2020").await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("from")), "{body}");
+    assert!(body["error"]["messages"]["vi"].as_str().unwrap().contains("YYYY-MM-DD"));
+}
