@@ -21,6 +21,7 @@ fn every_subcommand_has_help() {
         &["admin", "audit", "--help"],
         &["admin", "migrate", "--help"],
         &["simulate", "--help"],
+        &["export", "--help"],
     ] {
         let (ok, out, err) = doorstep(args);
         assert!(ok, "{args:?}: {err}");

@@ -178,4 +178,29 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
     let (status, body) = server.get("/api/v1/progress?area=436&from=3/8/2020").await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("from")), "{body}");
     assert!(body["error"]["messages"]["vi"].as_str().unwrap().contains("YYYY-MM-DD"));
+
+    // The same report from the command line, with the server stopped (a SQLite file has one user).
+    server.kill();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.xlsx");
+    let out_arg = out.to_string_lossy().to_string();
+    let args = [
+        "export",
+        "--db",
+        &server.db.url,
+        "--area",
+        "436",
+        "--date",
+        "2020-08-04",
+        "--out",
+        &out_arg,
+    ];
+    let (ok, stdout, err) = doorstep_tests::doorstep(&args);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("\"visits\":3"), "{stdout}");
+    let mut book: Xlsx<_> = calamine::open_workbook(&out).unwrap();
+    let summary = book.worksheet_range("Tong hop").unwrap();
+    assert_eq!(summary.get_value((5, 1)), Some(&Data::Float(6.0)));
+    let (ok, _, err) = doorstep_tests::doorstep(&args);
+    assert!(!ok && err.contains("exists already"), "never overwritten: {err}");
 }

@@ -30,6 +30,28 @@ enum Command {
     Admin(AdminArgs),
     /// Headless volunteers on the real device code: record visits offline, then sync.
     Simulate(simulate::SimulateArgs),
+    /// Write the daily report of an area (an XLSX workbook: summary, units ranked, days, the
+    /// day's visits), as the dashboard's download gives it.
+    Export(ExportArgs),
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// Database: sqlite:PATH or postgres://...
+    #[arg(long, default_value = "sqlite:doorstep.db", env = "DOORSTEP_DB")]
+    db: String,
+    /// The area (a GSO code).
+    #[arg(long)]
+    area: String,
+    /// The day, YYYY-MM-DD (default: today in the campaign's time zone).
+    #[arg(long)]
+    date: Option<String>,
+    /// Language of the labels: vi or en.
+    #[arg(long, default_value = "vi")]
+    lang: String,
+    /// Where to write the workbook (.xlsx); must not exist.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -160,8 +182,44 @@ fn main() -> Result<()> {
             Command::Serve(args) => serve(args).await,
             Command::Admin(args) => admin(args).await,
             Command::Simulate(args) => simulate::run(args).await,
+            Command::Export(args) => export(args).await,
         }
     })
+}
+
+async fn export(args: ExportArgs) -> Result<()> {
+    let area = doorstep_domain::values::AreaCode::parse("area", &args.area)
+        .map_err(|e| anyhow::anyhow!("{}", e.messages().en))?;
+    let lang = match args.lang.as_str() {
+        "vi" => doorstep_domain::Lang::Vi,
+        "en" => doorstep_domain::Lang::En,
+        other => anyhow::bail!("--lang is vi or en, not {other:?}"),
+    };
+    let campaign = Campaign::bluezone();
+    let date = match &args.date {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .with_context(|| format!("--date {d:?} is not YYYY-MM-DD"))?,
+        None => (chrono::Utc::now() + chrono::Duration::minutes(i64::from(campaign.utc_offset_minutes))).date_naive(),
+    };
+    anyhow::ensure!(
+        !args.out.exists(),
+        "{} exists already; choose another file",
+        args.out.display()
+    );
+    let store = doorstep_server::open_store(&args.db)
+        .await
+        .with_context(|| format!("opening {}", args.db))?;
+    let progress = doorstep_server::report::progress(store.as_ref(), &area, date - chrono::Duration::days(60), date)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
+    let visits = doorstep_server::report::visits_on(store.as_ref(), &area, date).await?;
+    let bytes = doorstep_server::report::daily_workbook(&progress, &visits, date, &campaign, lang)?;
+    std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "{}",
+        serde_json::json!({"out": args.out.display().to_string(), "bytes": bytes.len(), "visits": visits.len()})
+    );
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
