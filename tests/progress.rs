@@ -204,3 +204,87 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
     let (ok, _, err) = doorstep_tests::doorstep(&args);
     assert!(!ok && err.contains("exists already"), "never overwritten: {err}");
 }
+
+/// The map's layers and the walk list, against a fixed set of located visits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_draws_areas_and_households_and_the_walk_list_holds_the_revisits() {
+    let mut server = TestServer::prepare_stopped();
+    create_account(&server.db.url, "l.other", "leader", "437", "mật khẩu tổ trưởng khác");
+    server.start_again();
+    let phone = TestDevice::new(62);
+    server.enrol(&phone).await;
+    let located = |lat: f64, lon: f64, area: &str, outcome: &str| {
+        let mut v = visit(None, area, outcome, 1, if outcome == "installed_now" { 1 } else { 0 });
+        v.address = Some(format!("Số {}", (lat * 10_000.0) as i64 % 100));
+        v.location = LocationInput {
+            source: "gps".into(),
+            lat: Some(lat),
+            lon: Some(lon),
+            accuracy_m: Some(5.0),
+        };
+        v
+    };
+    {
+        let mut s = phone.store.lock().unwrap();
+        let now = at("2020-08-03T10:00:00+07:00");
+        // Three corners of a block in Nam Hà, and one house in 18077 where nobody was home.
+        for (lat, lon) in [(18.3420, 105.9050), (18.3440, 105.9050), (18.3440, 105.9070)] {
+            s.record_visit(&located(lat, lon, "18073", "installed_now"), now)
+                .unwrap();
+        }
+        s.record_visit(&located(18.3300, 105.9000, "18077", "not_home"), now)
+            .unwrap();
+    }
+    assert!(phone.client(&server.url, 100).drain(&phone.store, None).await.complete);
+
+    let (status, areas) = server.get("/api/v1/map/areas?parent=436").await;
+    assert_eq!(status, 200, "{areas}");
+    assert_eq!(areas["type"], "FeatureCollection");
+    let features = areas["features"].as_array().unwrap();
+    assert_eq!(features.len(), 27);
+    let area = |code: &str| {
+        features
+            .iter()
+            .find(|f| f["properties"]["code"] == code)
+            .unwrap()
+            .clone()
+    };
+    let nam_ha = area("18073");
+    assert_eq!(
+        nam_ha["geometry"]["type"], "Polygon",
+        "a hull around its three households"
+    );
+    assert_eq!(nam_ha["geometry"]["coordinates"][0].as_array().unwrap().len(), 4);
+    assert_eq!(nam_ha["properties"]["households_visited"], 3);
+    assert_eq!(nam_ha["properties"]["with_app"], 3);
+    assert!(area("18077")["geometry"].is_null(), "one household draws no outline");
+
+    let (_, points) = server.get("/api/v1/map/households?area=436").await;
+    assert_eq!(points["truncated"], false);
+    let points = points["features"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    let away = points.iter().find(|p| p["properties"]["area_code"] == "18077").unwrap();
+    assert_eq!(away["geometry"]["coordinates"], json!([105.9, 18.33]));
+    assert_eq!(
+        (
+            away["properties"]["outcome"].as_str(),
+            away["properties"]["revisit_due"].as_bool()
+        ),
+        (Some("not_home"), Some(true))
+    );
+
+    let (_, walk) = server.get("/api/v1/revisits?area=436").await;
+    let walk = walk.as_array().unwrap();
+    assert_eq!(walk.len(), 1, "{walk:?}");
+    assert_eq!(walk[0]["area_code"], "18077");
+    assert!(!walk[0]["area_name"].as_str().unwrap().is_empty());
+
+    let other = server.login("l.other", "mật khẩu tổ trưởng khác").await;
+    for path in [
+        "/api/v1/map/areas?parent=436",
+        "/api/v1/map/households?area=18073",
+        "/api/v1/revisits?area=436",
+    ] {
+        assert_eq!(server.get_as(path, Some(&other)).await.0, 403, "{path}");
+    }
+}

@@ -207,6 +207,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/visits", get(crate::manage::list_visits))
         .route("/api/v1/visits/{id}", get(crate::manage::get_visit))
         .route("/api/v1/progress", get(crate::report::http::get_progress))
+        .route("/api/v1/map/areas", get(crate::map::map_areas))
+        .route("/api/v1/map/households", get(crate::map::map_households))
+        .route("/api/v1/revisits", get(crate::map::revisits))
         .route("/api/v1/reports/daily.xlsx", get(crate::report::http::get_daily_report))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -279,7 +282,10 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         crate::manage::list_visits,
         crate::manage::get_visit,
         crate::report::http::get_progress,
-        crate::report::http::get_daily_report
+        crate::report::http::get_daily_report,
+        crate::map::map_areas,
+        crate::map::map_households,
+        crate::map::revisits
     ),
     modifiers(&BearerAuth),
     components(schemas(
@@ -308,7 +314,8 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         doorstep_domain::protocol::AssignmentRequest,
         doorstep_domain::protocol::Progress,
         doorstep_domain::protocol::UnitProgress,
-        doorstep_domain::protocol::DayProgress
+        doorstep_domain::protocol::DayProgress,
+        crate::map::Revisit
     ))
 )]
 pub struct ApiDoc;

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod auth;
 pub mod manage;
+pub mod map;
 pub mod migrate;
 pub mod postgres;
 pub mod report;

@@ -1334,6 +1334,45 @@ impl Store for PgStore {
             .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<_, Option<i64>>(3).unwrap_or(0)))
             .collect())
     }
+    async fn households_in(
+        &self,
+        lo: &str,
+        hi: &str,
+        limit: i64,
+    ) -> Result<Vec<crate::store::HouseholdPoint>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query(crate::store::HOUSEHOLDS_IN_SQL, &[&lo, &hi, &limit])
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| crate::store::HouseholdPoint {
+                id: r.get(0),
+                area_code: r.get(1),
+                area_name: r.get(2),
+                area_path: r.get(3),
+                address: r.get(4),
+                lat: r.get(5),
+                lon: r.get(6),
+                latest_outcome: r.get(7),
+                visits: r.get(8),
+            })
+            .collect())
+    }
+
+    async fn boundaries(&self, codes: Vec<String>) -> Result<Vec<(String, String)>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query(
+                "SELECT code, boundary FROM areas WHERE code = ANY($1) AND boundary IS NOT NULL",
+                &[&codes],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
 }
 
 /// A row of [`VISIT_COLUMNS`].

@@ -1303,6 +1303,56 @@ impl Store for SqliteStore {
         })
         .await
     }
+    async fn households_in(
+        &self,
+        lo: &str,
+        hi: &str,
+        limit: i64,
+    ) -> Result<Vec<crate::store::HouseholdPoint>, StoreError> {
+        let (lo, hi) = (lo.to_string(), hi.to_string());
+        self.read(move |conn| {
+            let sql = crate::store::HOUSEHOLDS_IN_SQL.replace('$', "?");
+            let mut st = conn.prepare_cached(&sql)?;
+            let rows = st.query_map(params![lo, hi, limit], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    crate::store::HouseholdPoint {
+                        id: uuid::Uuid::nil(),
+                        area_code: r.get(1)?,
+                        area_name: r.get(2)?,
+                        area_path: r.get(3)?,
+                        address: r.get(4)?,
+                        lat: r.get(5)?,
+                        lon: r.get(6)?,
+                        latest_outcome: r.get(7)?,
+                        visits: r.get(8)?,
+                    },
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, mut point) = row?;
+                point.id = uuid_from(&id)?;
+                out.push(point);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn boundaries(&self, codes: Vec<String>) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(move |conn| {
+            let mut st = conn.prepare_cached("SELECT boundary FROM areas WHERE code = ?1 AND boundary IS NOT NULL")?;
+            let mut out = Vec::new();
+            for code in codes {
+                if let Some(b) = st.query_row([&code], |r| r.get::<_, String>(0)).optional()? {
+                    out.push((code, b));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
 }
 
 fn uuid_from(bytes: &[u8]) -> Result<uuid::Uuid, StoreError> {

@@ -234,7 +234,34 @@ pub trait Store: Send + Sync + 'static {
     /// Per local day (days since 1970 on the phone's calendar) in `[from_day, to_day]`: first
     /// records of visits, distinct households, installs with help; for the subtree `[lo, hi)`.
     async fn daily_progress(&self, lo: &str, hi: &str, from_day: i64, to_day: i64) -> Result<Vec<DayRow>, StoreError>;
+
+    /// Households in the subtree `[lo, hi)`, at most `limit`, in no promised order.
+    async fn households_in(&self, lo: &str, hi: &str, limit: i64) -> Result<Vec<HouseholdPoint>, StoreError>;
+
+    /// The imported boundaries (GeoJSON geometry text) of the named areas, where there is one.
+    async fn boundaries(&self, codes: Vec<String>) -> Result<Vec<(String, String)>, StoreError>;
 }
+
+/// A household for the map and the walk lists, with its area's name and path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HouseholdPoint {
+    pub id: Uuid,
+    pub area_code: String,
+    pub area_name: String,
+    pub area_path: String,
+    pub address: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub latest_outcome: Option<String>,
+    pub visits: i64,
+}
+
+/// The SQL of [`Store::households_in`] (`$n` placeholders, rewritten for SQLite).
+pub const HOUSEHOLDS_IN_SQL: &str = "SELECT h.id, h.area_code, a.name, a.path, h.address, h.lat, h.lon,
+        h.latest_outcome, h.visits
+    FROM households h JOIN areas a ON a.code = h.area_code
+    WHERE a.path >= $1 AND a.path < $2
+    LIMIT $3";
 
 /// A day of [`Store::daily_progress`]: (day number, visits, households, installed_now).
 pub type DayRow = (i64, i64, i64, i64);

@@ -1,0 +1,274 @@
+//! What the dashboard's map and walk lists read: child areas as GeoJSON with their figures and
+//! outlines (the imported boundary, or a hull around the area's known households), households
+//! as points, and the households due for a revisit.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use doorstep_domain::protocol::ErrorResponse;
+use doorstep_domain::values::AreaCode;
+use geo::{ConvexHull, MultiPoint, Point};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::api::{ApiError, AppState, in_scope, lang_of, query_error};
+use crate::auth::Caller;
+use crate::store::{HouseholdPoint, subtree_range};
+
+/// The most household points one map answer carries.
+pub const MAX_POINTS: i64 = 50_000;
+/// The most households read to draw outlines of areas without a boundary.
+const MAX_HULL_POINTS: i64 = 400_000;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ParentQuery {
+    /// The area whose children are drawn.
+    parent: String,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AreaQuery {
+    /// The area (a GSO code).
+    area: String,
+}
+
+/// The outline of a set of points: their convex hull as a GeoJSON polygon, or none for fewer
+/// than three distinct points.
+pub fn hull(points: &[(f64, f64)]) -> Option<Value> {
+    let mp = MultiPoint::from(
+        points
+            .iter()
+            .map(|&(lat, lon)| Point::new(lon, lat))
+            .collect::<Vec<_>>(),
+    );
+    let polygon = mp.convex_hull();
+    let ring: Vec<[f64; 2]> = polygon.exterior().points().map(|p| [p.x(), p.y()]).collect();
+    // A hull of fewer than three distinct points is a line or a point, not an area.
+    (ring.len() >= 4).then(|| json!({"type": "Polygon", "coordinates": [ring]}))
+}
+
+async fn checked_area(
+    st: &AppState,
+    caller: &Caller,
+    raw: &str,
+    field: &str,
+    lang: doorstep_domain::Lang,
+) -> Result<(AreaCode, String), ApiError> {
+    let area = AreaCode::parse(field, raw).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+    in_scope(st, &caller.0, &area, lang).await?;
+    let path = st
+        .store
+        .area_path(area.as_str())
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?
+        .unwrap_or_default();
+    Ok((area, path))
+}
+
+/// The children of an area as GeoJSON features, with their coverage and their outline.
+#[utoipa::path(
+    get,
+    path = "/api/v1/map/areas",
+    params(ParentQuery),
+    responses((status = 200, description = "A GeoJSON FeatureCollection"), (status = 403, body = ErrorResponse)),
+    security(("bearer" = []))
+)]
+pub async fn map_areas(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    q: Result<Query<ParentQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let lang = lang_of(&headers);
+    let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let (parent, path) = checked_area(&st, &caller, &q.parent, "parent", lang).await?;
+    let store = st.store.as_ref();
+    let storage = |e| ApiError::storage(e, lang);
+    let children = store.child_areas(Some(&parent)).await.map_err(storage)?;
+    let codes: Vec<String> = children.iter().map(|c| c.code.clone()).collect();
+    let boundaries: std::collections::HashMap<String, String> =
+        store.boundaries(codes).await.map_err(storage)?.into_iter().collect();
+    // Outlines for the rest from their households, read once for the whole parent.
+    let needs_hull = children.iter().any(|c| !boundaries.contains_key(&c.code));
+    let points = if needs_hull {
+        let (lo, hi) = subtree_range(&path);
+        store.households_in(&lo, &hi, MAX_HULL_POINTS).await.map_err(storage)?
+    } else {
+        Vec::new()
+    };
+    let mut features = Vec::new();
+    for child in children {
+        let Ok(code) = AreaCode::parse("area", &child.code) else {
+            continue;
+        };
+        let Some(c) = store.coverage(&code).await.map_err(storage)? else {
+            continue;
+        };
+        let geometry = match boundaries.get(&child.code) {
+            Some(text) => serde_json::from_str::<Value>(text).ok(),
+            None => {
+                let child_path = store.area_path(&child.code).await.map_err(storage)?.unwrap_or_default();
+                let own: Vec<(f64, f64)> = points
+                    .iter()
+                    .filter(|p| !child_path.is_empty() && p.area_path.starts_with(&child_path))
+                    .filter_map(|p| Some((p.lat?, p.lon?)))
+                    .collect();
+                hull(&own)
+            }
+        };
+        features.push(json!({
+            "type": "Feature",
+            "geometry": geometry,
+            "properties": {
+                "code": child.code,
+                "name": child.name,
+                "level": child.level,
+                "households_known": c.households_known,
+                "households_visited": c.households_visited,
+                "coverage_rate": c.coverage_rate,
+                "install_rate": c.install_rate,
+                "smartphones_seen": c.smartphones_seen,
+                "with_app": c.already_installed + c.installed_now,
+            },
+        }));
+    }
+    Ok(Json(json!({"type": "FeatureCollection", "features": features})))
+}
+
+/// The households of an area with a location, as GeoJSON points (at most 50,000; `truncated`
+/// says when there were more).
+#[utoipa::path(
+    get,
+    path = "/api/v1/map/households",
+    params(AreaQuery),
+    responses((status = 200, description = "A GeoJSON FeatureCollection"), (status = 403, body = ErrorResponse)),
+    security(("bearer" = []))
+)]
+pub async fn map_households(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    q: Result<Query<AreaQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let lang = lang_of(&headers);
+    let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let (_, path) = checked_area(&st, &caller, &q.area, "area", lang).await?;
+    let (lo, hi) = subtree_range(&path);
+    let mut points = st
+        .store
+        .households_in(&lo, &hi, MAX_POINTS + 1)
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?;
+    let truncated = points.len() as i64 > MAX_POINTS;
+    points.truncate(MAX_POINTS as usize);
+    let features: Vec<Value> = points
+        .iter()
+        .filter_map(|p| {
+            let (lat, lon) = (p.lat?, p.lon?);
+            Some(json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {
+                    "id": p.id.to_string(),
+                    "area_code": p.area_code,
+                    "address": p.address,
+                    "outcome": p.latest_outcome,
+                    "visits": p.visits,
+                    "revisit_due": revisit_due(&st, p),
+                },
+            }))
+        })
+        .collect();
+    Ok(Json(
+        json!({"type": "FeatureCollection", "features": features, "truncated": truncated}),
+    ))
+}
+
+fn revisit_due(st: &AppState, p: &HouseholdPoint) -> bool {
+    p.latest_outcome
+        .as_deref()
+        .and_then(|o| st.campaign.outcome(o))
+        .is_some_and(|o| o.revisit)
+}
+
+/// A household due again, for the walk list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Revisit {
+    pub id: String,
+    pub area_code: String,
+    pub area_name: String,
+    pub address: Option<String>,
+    pub latest_outcome: Option<String>,
+    pub visits: i64,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+/// Households of an area whose latest outcome calls for another visit (not home, refused,
+/// partly installed), by area then address: the walk list.
+#[utoipa::path(
+    get,
+    path = "/api/v1/revisits",
+    params(AreaQuery),
+    responses((status = 200, body = [Revisit]), (status = 403, body = ErrorResponse)),
+    security(("bearer" = []))
+)]
+pub async fn revisits(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    q: Result<Query<AreaQuery>, QueryRejection>,
+) -> Result<Json<Vec<Revisit>>, ApiError> {
+    let lang = lang_of(&headers);
+    let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let (_, path) = checked_area(&st, &caller, &q.area, "area", lang).await?;
+    let (lo, hi) = subtree_range(&path);
+    let points = st
+        .store
+        .households_in(&lo, &hi, MAX_HULL_POINTS)
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?;
+    let mut due: Vec<Revisit> = points
+        .iter()
+        .filter(|p| revisit_due(&st, p))
+        .map(|p| Revisit {
+            id: p.id.to_string(),
+            area_code: p.area_code.clone(),
+            area_name: p.area_name.clone(),
+            address: p.address.clone(),
+            latest_outcome: p.latest_outcome.clone(),
+            visits: p.visits,
+            lat: p.lat,
+            lon: p.lon,
+        })
+        .collect();
+    due.sort_by(|a, b| {
+        doorstep_domain::area::vietnamese_sort_key(&a.area_name)
+            .cmp(&doorstep_domain::area::vietnamese_sort_key(&b.area_name))
+            .then_with(|| a.address.cmp(&b.address))
+    });
+    Ok(Json(due))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hull_needs_three_points() {
+        assert!(hull(&[]).is_none());
+        assert!(hull(&[(18.34, 105.90), (18.35, 105.91)]).is_none());
+        assert!(hull(&[(18.34, 105.90), (18.34, 105.90), (18.34, 105.90)]).is_none());
+        let h = hull(&[(18.34, 105.90), (18.35, 105.90), (18.35, 105.91), (18.348, 105.902)]).unwrap();
+        let ring = h["coordinates"][0].as_array().unwrap();
+        assert_eq!(
+            ring.len(),
+            4,
+            "three corners and the closing point; the inner point is not one"
+        );
+        assert_eq!(ring.first(), ring.last());
+        // GeoJSON order: longitude first.
+        assert!(ring.iter().all(|p| p[0].as_f64().unwrap() > 100.0));
+    }
+}

@@ -1,0 +1,101 @@
+// The server's JSON, as its handlers write it (snake_case).
+
+export type Lang = "vi" | "en";
+export type Messages = { vi: string; en: string };
+
+export type User = { username: string; role: string; area_code: string | null };
+export type LoginResponse = { token: string; expires_at: string; user: User };
+
+export type Area = { code: string; parent: string | null; name: string; division_type: string; level: number };
+
+export type Coverage = {
+  area_code: string;
+  area_name: string;
+  households_known: number;
+  households_visited: number;
+  by_outcome: Record<string, number>;
+  visits: number;
+  smartphones_seen: number;
+  already_installed: number;
+  installed_now: number;
+  /** visited / known, 0..1; null when nothing is known. */
+  coverage_rate: number | null;
+  /** phones with the app / smartphones seen, 0..1; null when no smartphone was seen. */
+  install_rate: number | null;
+};
+
+export type Unit = Coverage & { rank: number };
+export type Day = { date: string; visits: number; households: number; installed_now: number };
+export type Progress = { area: Coverage; units: Unit[]; days: Day[] };
+
+export type OutcomeDef = { code: string; label: Messages; reached: boolean; revisit: boolean };
+export type Campaign = {
+  code: string;
+  name: Messages;
+  target_app: string;
+  /** The campaign's time zone, minutes east of UTC (Vietnam: 420). */
+  utc_offset_minutes?: number;
+  outcomes: OutcomeDef[];
+};
+
+export type Revisit = {
+  id: string;
+  area_code: string;
+  area_name: string;
+  address: string | null;
+  latest_outcome: string | null;
+  visits: number;
+  lat: number | null;
+  lon: number | null;
+};
+
+export type Visit = {
+  server_seq: number;
+  id: string;
+  revision: number;
+  household_id: string;
+  area_code: string;
+  volunteer_id: string;
+  device_id: string;
+  visited_at: string;
+  outcome: string;
+  reason: string | null;
+  people: number;
+  smartphones: number;
+  already_installed: number;
+  installed_now: number;
+  leaflet_given: boolean;
+  location_source: string;
+  lat: number | null;
+  lon: number | null;
+  accuracy_m: number | null;
+  notes: string | null;
+  received_at: string;
+  flags: string[];
+};
+
+export type AreaProps = {
+  code: string;
+  name: string;
+  level: number;
+  households_known: number;
+  households_visited: number;
+  coverage_rate: number | null;
+  install_rate: number | null;
+  smartphones_seen: number;
+  with_app: number;
+};
+
+export type HouseholdProps = {
+  id: string;
+  area_code: string;
+  address: string | null;
+  outcome: string | null;
+  visits: number;
+  revisit_due: boolean;
+};
+
+export type Feature<P> = { type: "Feature"; geometry: { type: string; coordinates: unknown } | null; properties: P };
+export type FeatureCollection<P> = { type: "FeatureCollection"; features: Feature<P>[]; truncated?: boolean };
+
+export type ApiErrorBody = { error: { code: string; message: string; field?: string; messages?: Messages } };
