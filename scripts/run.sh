@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Quick start: install what is missing, build, and run the server on its embedded SQLite with the
-# demo campaign (Hà Tĩnh); where a display exists ($DISPLAY or $WAYLAND_DISPLAY), also open the
+# demo campaign (Hà Tĩnh) and its dashboard at http://127.0.0.1:8080/; where a display exists ($DISPLAY or $WAYLAND_DISPLAY), also open the
 # field app against it, with a fresh enrolment code for the demo volunteer printed to type in.
 # Arguments are passed to `doorstep serve`. DOORSTEP_NO_APP=1 runs the server alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
+# The dashboard is embedded in the server: build it first.
+(cd ui && npm ci --no-audit --no-fund && npm run build:dashboard)
 cargo build --release -p doorstep --bin doorstep
 
 listen="${DOORSTEP_LISTEN:-127.0.0.1:8080}"
@@ -19,7 +21,7 @@ if [ -n "${DOORSTEP_NO_APP:-}" ] || { [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_D
 fi
 
 echo "run: building the field app (its UI, then the Tauri shell)"
-(cd ui && npm ci --no-audit --no-fund && npm run build)
+(cd ui && npm run build)
 cargo build -p doorstep-app --bin doorstep-app
 
 target/release/doorstep serve --demo --db "$db" --listen "$listen" "$@" &

@@ -4,10 +4,11 @@
 set -euo pipefail
 
 need_pkgs=()
-# The field app (Tauri 2 on WebKitGTK) and its end-to-end test (Xvfb, WebKitWebDriver); the
-# server's tests start PostgreSQL themselves (scripts/pg-test-cluster.sh installs it).
+# The field app (Tauri 2 on WebKitGTK) and its end-to-end test (Xvfb, WebKitWebDriver), and the
+# dashboard's browser test (Chromium); the server's tests start PostgreSQL themselves
+# (scripts/pg-test-cluster.sh installs it).
 for p in build-essential pkg-config libssl-dev ca-certificates curl \
-  libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver; do
+  libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver chromium; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if ((${#need_pkgs[@]})); then

@@ -11,8 +11,8 @@ export CARGO_TERM_COLOR=never
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== the field app's UI: install (from the lock file), type-check, build, unit tests"
-(cd ui && npm ci --no-audit --no-fund && npm run build && npm test)
+echo "== the field app's UI and the dashboard: install (from the lock file), type-check, build, unit tests"
+(cd ui && npm ci --no-audit --no-fund && npm run build && npm test && npm run build:dashboard && npm run test:dashboard)
 
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings

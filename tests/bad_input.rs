@@ -260,6 +260,37 @@ async fn queries_and_routes() {
         (got, body["error"]["code"].as_str().unwrap()),
         (405, "method_not_allowed")
     );
+    // Outside /api/, the dashboard: its page for any path of the app, with a strict policy.
+    for path in ["/", "/khu-vuc/436"] {
+        let resp = reqwest::get(format!("{}{path}", server.url)).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert!(
+            resp.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("default-src 'self'")
+        );
+        assert!(
+            resp.text().await.unwrap().to_lowercase().starts_with("<!doctype html"),
+            "{path}"
+        );
+    }
+    let resp = reqwest::get(format!("{}/assets/no-such-file.js", server.url))
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    let (got, body) = server.post("/some/page", &[], vec![]).await;
+    assert_eq!(
+        (got, body["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "only GET serves pages"
+    );
     let (got, spec) = server.get("/api/openapi.json").await;
     assert_eq!(got, 200);
     for path in ["/api/v1/sync/push", "/api/v1/sync/pull", "/api/v1/coverage", "/healthz"] {

@@ -211,7 +211,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/map/households", get(crate::map::map_households))
         .route("/api/v1/revisits", get(crate::map::revisits))
         .route("/api/v1/reports/daily.xlsx", get(crate::report::http::get_daily_report))
-        .fallback(not_found)
+        .fallback(crate::dashboard::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -344,7 +344,7 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn not_found(headers: HeaderMap) -> ApiError {
+pub(crate) async fn not_found(headers: HeaderMap) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",

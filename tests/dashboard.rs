@@ -1,0 +1,113 @@
+//! The dashboard in real headless Chromium (Debian's, driven by playwright-core from
+//! `ui/e2e/dashboard.mjs`) against the real server: a leader logs in, the map draws its layers,
+//! a filter, a unit opened, English, and the daily report downloaded; the workbook is then read
+//! here by calamine, a reader other than the writer. Needs `node`, `/usr/bin/chromium` and the
+//! dashboard built (`npm run build:dashboard` in ui/ before the server; scripts/test.sh does all
+//! three); without them this test fails, it never skips.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use calamine::{Data, Reader, Xlsx};
+use chrono::DateTime;
+use doorstep_device::VisitDraft;
+use doorstep_domain::visit::LocationInput;
+use doorstep_tests::{TestDevice, TestServer, create_account, root};
+
+const LEADER: &str = "totruong.thanhpho";
+const PASSWORD: &str = "mật khẩu tổ trưởng thành phố";
+
+fn located(lat: f64, lon: f64, area: &str, outcome: &str, n: usize) -> VisitDraft {
+    VisitDraft {
+        household_id: None,
+        address: Some(format!("Số {n}, đường Phan Đình Phùng")),
+        area_code: area.into(),
+        outcome: outcome.into(),
+        reason: None,
+        people: 3,
+        smartphones: 2,
+        already_installed: if outcome == "already_installed" { 2 } else { 0 },
+        installed_now: if outcome == "installed_now" { 2 } else { 0 },
+        leaflet_given: true,
+        location: LocationInput {
+            source: "gps".into(),
+            lat: Some(lat),
+            lon: Some(lon),
+            accuracy_m: Some(6.0),
+        },
+        notes: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
+    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    assert!(
+        chromium.exists(),
+        "{} is missing: run scripts/setup.sh",
+        chromium.display()
+    );
+    let script = root().join("ui/e2e/dashboard.mjs");
+    assert!(script.exists(), "{} is missing", script.display());
+
+    let mut server = TestServer::prepare_stopped();
+    create_account(&server.db.url, LEADER, "leader", "436", PASSWORD);
+    server.start_again();
+    let phone = TestDevice::new(71);
+    server.enrol(&phone).await;
+    {
+        let mut s = phone.store.lock().unwrap();
+        let day = DateTime::parse_from_rfc3339("2020-08-04T09:00:00+07:00").unwrap();
+        let homes = [
+            (18.3420, 105.9050, "18073", "installed_now"),
+            (18.3440, 105.9050, "18073", "installed_now"),
+            (18.3440, 105.9070, "18073", "already_installed"),
+            (18.3425, 105.9065, "18073", "not_home"),
+            (18.3300, 105.9000, "18077", "installed_now"),
+        ];
+        for (n, (lat, lon, area, outcome)) in homes.into_iter().enumerate() {
+            s.record_visit(&located(lat, lon, area, outcome, n + 1), day).unwrap();
+        }
+    }
+    assert!(phone.client(&server.url, 100).drain(&phone.store, None).await.complete);
+
+    let dir = tempfile::tempdir().unwrap();
+    let download = dir.path().join("report.xlsx");
+    let shots = std::env::var_os("DOORSTEP_DASHBOARD_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/screenshots-dashboard"));
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(&script)
+        .current_dir(root().join("ui"))
+        .env("CHROMIUM", &chromium)
+        .env("DOORSTEP_URL", &server.url)
+        .env("DOORSTEP_USER", LEADER)
+        .env("DOORSTEP_PASSWORD", PASSWORD)
+        .env("DOORSTEP_AREA", "18073")
+        .env("DOORSTEP_REPORT_DATE", "2020-08-04")
+        .env("DOORSTEP_DOWNLOAD", &download)
+        .env("DOORSTEP_SCREENSHOTS", &shots)
+        .output()
+        .expect("node (scripts/setup.sh checks it is there)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the browser test failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("checks passed"), "{stdout}");
+    assert!(!stdout.contains("WARNING"), "the map must really draw: {stdout}");
+
+    // The downloaded workbook (of Phường Nam Hà, the unit opened), read by another reader than
+    // the one that wrote it: four households, two installs of two phones each, one not home.
+    let mut book: Xlsx<_> = calamine::open_workbook(&download).expect("the downloaded report opens");
+    let summary = book.worksheet_range("Tong hop").unwrap();
+    assert_eq!(summary.get_value((3, 1)), Some(&Data::String("18073".into())));
+    assert_eq!(summary.get_value((5, 1)), Some(&Data::Float(4.0)), "households visited");
+    assert_eq!(summary.get_value((9, 1)), Some(&Data::Float(2.0)), "already installed");
+    assert_eq!(
+        summary.get_value((10, 1)),
+        Some(&Data::Float(4.0)),
+        "installed at the visit"
+    );
+    let visits = book.worksheet_range("Luot tham").unwrap();
+    assert_eq!(visits.height(), 1 + 4, "the header and the day's four visits in Nam Hà");
+}

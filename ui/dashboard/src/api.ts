@@ -1,0 +1,173 @@
+// The only module that talks to the server: same origin, JSON, the bearer token from
+// sessionStorage, Accept-Language in the chosen language. A 401 on any call but the sign-in
+// forgets the token and calls the handler set by the app (which shows the sign-in screen).
+
+import { getLang, pick, t } from "./i18n";
+import type {
+  ApiErrorBody,
+  Area,
+  AreaProps,
+  Campaign,
+  Coverage,
+  FeatureCollection,
+  HouseholdProps,
+  LoginResponse,
+  Messages,
+  Progress,
+  Revisit,
+  User,
+  Visit,
+} from "./types";
+
+const TOKEN_KEY = "doorstep.dashboard.token";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly messages: Messages | null = null,
+    readonly field: string | null = null,
+    /** Seconds to wait (429), from Retry-After. */
+    readonly retryAfter: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** What to tell the user about a failure, in the current language. */
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) {
+    if (e.messages) return pick(e.messages);
+    if (e.status === 0) return t("app.network");
+    return e.message || t("app.server_error", { status: String(e.status) });
+  }
+  return e instanceof Error && e.message ? e.message : t("app.network");
+}
+
+let unauthorized: (() => void) | null = null;
+
+/** Called (once per failing call) when the server says the session is gone. */
+export function onUnauthorized(fn: (() => void) | null): void {
+  unauthorized = fn;
+}
+
+export function getToken(): string | null {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setToken(token: string | null): void {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* storage disabled: the session ends with the page */
+  }
+}
+
+function parseRetryAfter(v: string | null): number | null {
+  if (!v) return null;
+  const n = Number(v.trim());
+  if (Number.isFinite(n)) return Math.max(0, Math.ceil(n));
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+type Options = { method?: string; body?: unknown; auth?: boolean; accept?: string };
+
+async function send(path: string, opts: Options = {}): Promise<Response> {
+  const headers: Record<string, string> = { Accept: opts.accept ?? "application/json", "Accept-Language": getLang() };
+  if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+  const auth = opts.auth ?? true;
+  if (auth) {
+    const token = getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: opts.method ?? "GET",
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      credentials: "same-origin",
+    });
+  } catch (e) {
+    throw new ApiError(0, "network", e instanceof Error ? e.message : String(e));
+  }
+  if (res.ok) return res;
+  let body: Partial<ApiErrorBody> | null = null;
+  try {
+    body = (await res.json()) as ApiErrorBody;
+  } catch {
+    body = null;
+  }
+  const err = body?.error;
+  const error = new ApiError(
+    res.status,
+    err?.code ?? `http_${res.status}`,
+    err?.message ?? `HTTP ${res.status}`,
+    err?.messages ?? null,
+    err?.field ?? null,
+    parseRetryAfter(res.headers.get("Retry-After")),
+  );
+  if (res.status === 401 && auth) {
+    setToken(null);
+    unauthorized?.();
+  }
+  throw error;
+}
+
+async function json<T>(path: string, opts: Options = {}): Promise<T> {
+  const res = await send(path, opts);
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}
+
+function q(params: Record<string, string | number | boolean | null | undefined>): string {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") u.set(k, String(v));
+  const s = u.toString();
+  return s ? `?${s}` : "";
+}
+
+const V1 = "/api/v1";
+
+export async function login(username: string, password: string): Promise<LoginResponse> {
+  const r = await json<LoginResponse>(`${V1}/auth/login`, { method: "POST", body: { username, password }, auth: false });
+  setToken(r.token);
+  return r;
+}
+
+export async function logout(): Promise<void> {
+  try {
+    if (getToken()) await send(`${V1}/auth/logout`, { method: "POST" });
+  } finally {
+    setToken(null);
+  }
+}
+
+export const me = () => json<User>(`${V1}/auth/me`);
+export const campaign = () => json<Campaign>(`${V1}/campaign`, { auth: false });
+export const areas = (parent: string | null) => json<Area[]>(`${V1}/areas${q({ parent })}`);
+export const coverage = (area: string) => json<Coverage>(`${V1}/coverage${q({ area })}`);
+export const progress = (area: string, from: string | null, to: string | null) =>
+  json<Progress>(`${V1}/progress${q({ area, from, to })}`);
+export const mapAreas = (parent: string) => json<FeatureCollection<AreaProps>>(`${V1}/map/areas${q({ parent })}`);
+export const mapHouseholds = (area: string) => json<FeatureCollection<HouseholdProps>>(`${V1}/map/households${q({ area })}`);
+export const revisits = (area: string) => json<Revisit[]>(`${V1}/revisits${q({ area })}`);
+export const flaggedVisits = (area: string) => json<Visit[]>(`${V1}/visits${q({ area, flagged: true, limit: 100 })}`);
+
+/** The daily workbook as a blob, with the file name the server suggests. */
+export async function dailyReport(area: string, date: string): Promise<{ blob: Blob; filename: string }> {
+  const res = await send(`${V1}/reports/daily.xlsx${q({ area, date })}`, {
+    accept: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  });
+  const cd = res.headers.get("Content-Disposition") ?? "";
+  const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(cd);
+  const filename = m ? decodeURIComponent(m[1]) : `doorstep-${area}-${date}.xlsx`;
+  return { blob: await res.blob(), filename };
+}

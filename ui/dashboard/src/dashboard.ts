@@ -1,0 +1,655 @@
+// The main screen: header, area breadcrumb, cards, map, progress (units table, daily curve, date
+// range), revisit walk list, flagged visits and the daily report. Every figure is for the area at
+// the end of the breadcrumb; opening a unit (in the table or on the map) goes down one level.
+// Data is kept in this object and the DOM is rebuilt from it, so a language switch re-renders
+// everything but the map canvas.
+
+import * as api from "./api";
+import { ApiError, errorText } from "./api";
+import { mapSupported } from "./colors";
+import { h, fill } from "./dom";
+import { fmtNumber, fmtPercent, t, today, type Key } from "./i18n";
+import { renderFlagged, renderRevisits, saveBlob } from "./lists";
+import { renderChart } from "./chart";
+import type { MapView } from "./map";
+import { campaignOffset, colorOf, outcomeCodes, outcomeLabel, targetApp } from "./outcomes";
+import { BAND_COLORS, DEFAULT_THRESHOLDS, loadThresholds, saveThresholds, validThresholds, type Band, type Thresholds } from "./thresholds";
+import type { AreaProps, Coverage, FeatureCollection, HouseholdProps, Progress, Revisit, User, Visit } from "./types";
+import { DEFAULT_SORT, renderUnitsTable, type Sort } from "./units";
+
+/** One request's state, for the area it was made for. */
+type Load<T> = { state: "idle" | "loading" | "ok" | "error"; value?: T; error?: unknown; area?: string };
+const idle = <T>(): Load<T> => ({ state: "idle" });
+
+export type Crumb = { code: string; name: string };
+
+export type DashboardContext = {
+  user: User;
+  langSwitch: () => HTMLElement;
+  onLogout: () => void;
+  /** Loads the map module (a separate chunk); tests leave it out. */
+  loadMap?: () => Promise<typeof import("./map")>;
+  /** Whether to try the map at all (WebGL present). */
+  mapSupported?: () => boolean;
+};
+
+const UNVISITED = "";
+const EMPTY_COLLECTION: FeatureCollection<never> = { type: "FeatureCollection", features: [] };
+
+function daysBefore(day: string, n: number): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - n);
+  return d.toISOString().slice(0, 10);
+}
+
+export class Dashboard {
+  readonly el: HTMLElement;
+  private path: Crumb[];
+  private gens: Record<string, number> = {};
+  private coverage: Load<Coverage> = idle();
+  private progress: Load<Progress> = idle();
+  private revisits: Load<Revisit[]> = idle();
+  private flagged: Load<Visit[]> = idle();
+  private areasGeo: Load<FeatureCollection<AreaProps>> = idle();
+  private householdsGeo: Load<FeatureCollection<HouseholdProps>> = idle();
+  private from: string;
+  private to: string;
+  private rangeError = false;
+  private sort: Sort = DEFAULT_SORT;
+  private thresholds: Thresholds = loadThresholds();
+  private thresholdError = false;
+  private hidden = new Set<string>();
+  private reportDate: string;
+  private report: { state: "idle" | "busy" | "done" | "error"; file?: string; error?: unknown } = { state: "idle" };
+  private mapView: MapView | null = null;
+  private mapState: "pending" | "ready" | "unavailable" = "pending";
+  private zoom = 0;
+  private disposed = false;
+
+  // Slots rebuilt by render().
+  private header = h("header", { class: "topbar" });
+  private crumbs = h("nav", { class: "breadcrumb", testid: "breadcrumb" });
+  private cards = h("section", { class: "cards", id: "cards" });
+  private mapTitle = h("div", { class: "section-head" });
+  private mapBox = h("div", { class: "map", testid: "map" });
+  private mapNotes = h("div", { class: "map-notes", "aria-live": "polite" });
+  private mapSide = h("div", { class: "map-side" });
+  private progressSec = h("section", { class: "panel", id: "progress" });
+  private revisitsSec = h("section", { class: "panel", id: "revisits-section" });
+  private flaggedSec = h("section", { class: "panel noprint", id: "flagged-section" });
+  private reportSec = h("section", { class: "panel noprint", id: "report-section" });
+
+  constructor(private ctx: DashboardContext) {
+    const root = ctx.user.area_code ?? "";
+    this.path = [{ code: root, name: root }];
+    const now = today(campaignOffset());
+    this.to = now;
+    this.from = daysBefore(now, 60);
+    this.reportDate = now;
+    this.el = h(
+      "div",
+      { class: "dashboard" },
+      h("div", { class: "noprint" }, this.header),
+      h(
+        "main",
+        { class: "content" },
+        h("div", { class: "noprint" }, this.crumbs),
+        h("div", { class: "noprint" }, this.cards),
+        h(
+          "section",
+          { class: "panel noprint", id: "map-section" },
+          this.mapTitle,
+          h("div", { class: "map-layout" }, h("div", { class: "map-col" }, this.mapBox, this.mapNotes), this.mapSide),
+        ),
+        h("div", { class: "noprint" }, this.progressSec),
+        this.reportSec,
+        this.revisitsSec,
+        this.flaggedSec,
+      ),
+    );
+    this.startMap();
+    this.render();
+    this.load();
+  }
+
+  get current(): Crumb {
+    return this.path[this.path.length - 1];
+  }
+
+  /** The breadcrumb, for tests. */
+  get crumbsPath(): Crumb[] {
+    return this.path.map((c) => ({ ...c }));
+  }
+
+  destroy(): void {
+    this.disposed = true;
+    this.mapView?.destroy();
+    this.mapView = null;
+  }
+
+  /** Goes one level down, into a child of the current area. */
+  open(code: string, name: string): void {
+    if (code === this.current.code) return;
+    this.path.push({ code, name });
+    this.navigated();
+  }
+
+  /** Goes back up to the breadcrumb's i-th area. */
+  goTo(i: number): void {
+    if (i < 0 || i >= this.path.length - 1) return;
+    this.path = this.path.slice(0, i + 1);
+    this.navigated();
+  }
+
+  private navigated(): void {
+    this.report = { state: "idle" };
+    this.render();
+    this.load();
+    this.crumbs.querySelector<HTMLElement>("[aria-current]")?.focus({ preventScroll: true });
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  private track<T>(key: string, p: Promise<T>, set: (l: Load<T>) => void, after: () => void): void {
+    const g = (this.gens[key] = (this.gens[key] ?? 0) + 1);
+    const area = this.current.code;
+    set({ state: "loading", area });
+    after();
+    p.then(
+      (value) => {
+        if (this.disposed || g !== this.gens[key]) return;
+        set({ state: "ok", value, area });
+        after();
+      },
+      (error: unknown) => {
+        if (this.disposed || g !== this.gens[key]) return;
+        if (error instanceof ApiError && error.status === 401) return; // the app is back at sign-in
+        set({ state: "error", error, area });
+        after();
+      },
+    );
+  }
+
+  load(): void {
+    const code = this.current.code;
+    // Nothing of the previous area may be shown (or fitted on the map) for this one.
+    const loading = { state: "loading" as const, area: code };
+    this.coverage = { ...loading };
+    this.progress = { ...loading };
+    this.revisits = { ...loading };
+    this.flagged = { ...loading };
+    this.areasGeo = { ...loading };
+    this.householdsGeo = { ...loading };
+    this.track("coverage", api.coverage(code), (l) => (this.coverage = l), () => {
+      if (this.coverage.state === "ok" && this.coverage.value) {
+        const c = this.coverage.value;
+        if (c.area_code === this.current.code && c.area_name && c.area_name !== this.current.name) {
+          this.current.name = c.area_name;
+          this.renderCrumbs();
+          this.renderMapHead();
+          this.renderReport();
+          this.renderRevisits();
+        }
+      }
+      this.renderCards();
+    });
+    this.loadProgress();
+    this.track("revisits", api.revisits(code), (l) => (this.revisits = l), () => {
+      this.renderRevisits();
+      this.renderFlagged();
+    });
+    this.track("flagged", api.flaggedVisits(code), (l) => (this.flagged = l), () => this.renderFlagged());
+    this.track("areasGeo", api.mapAreas(code), (l) => (this.areasGeo = l), () => this.updateMapData());
+    this.track("householdsGeo", api.mapHouseholds(code), (l) => (this.householdsGeo = l), () => this.updateMapData());
+  }
+
+  private loadProgress(): void {
+    this.track("progress", api.progress(this.current.code, this.from || null, this.to || null), (l) => (this.progress = l), () => {
+      this.renderProgress();
+      this.renderFlagged();
+      this.updateMapData();
+    });
+  }
+
+  // ---------------------------------------------------------------- map
+
+  private startMap(): void {
+    const supported = (this.ctx.mapSupported ?? mapSupported)();
+    const loader = this.ctx.loadMap ?? (() => import("./map"));
+    if (!supported) {
+      this.mapState = "unavailable";
+      return;
+    }
+    loader()
+      .then((mod) => {
+        if (this.disposed) return;
+        try {
+          this.mapView = mod.createMap(
+            this.mapBox,
+            {
+              onAreaClick: (code, name) => this.open(code, name),
+              popupContent: (p) => this.popupContent(p),
+              areaTooltip: (p) => t("map.tooltip", { name: String(p.name), p: fmtPercent(p.coverage_rate) }),
+              onZoom: (z) => {
+                this.zoom = z;
+                this.renderMapNotes();
+              },
+            },
+            { thresholds: this.thresholds, visible: this.visibleOutcomes(), colors: this.outcomeColors() },
+          );
+          this.mapView.map.on("error", (e) => console.warn("map:", e.error?.message ?? e));
+          this.zoom = this.mapView.zoom();
+          this.mapState = "ready";
+        } catch (e) {
+          console.warn("map unavailable:", e);
+          this.mapState = "unavailable";
+        }
+        this.renderMapNotes();
+        this.updateMapData();
+      })
+      .catch((e: unknown) => {
+        console.warn("map module failed to load:", e);
+        this.mapState = "unavailable";
+        this.renderMapNotes();
+      });
+  }
+
+  private outcomeColors(): [string, string][] {
+    return outcomeCodes().map((c) => [c, colorOf(c)]);
+  }
+
+  private visibleOutcomes(): string[] {
+    return [...outcomeCodes(), UNVISITED].filter((c) => !this.hidden.has(c));
+  }
+
+  private isLeaf(): boolean | null {
+    if (this.areasGeo.state === "ok" && this.areasGeo.value) return this.areasGeo.value.features.length === 0;
+    if (this.progress.state === "ok" && this.progress.value) return this.progress.value.units.length === 0;
+    return null;
+  }
+
+  private updateMapData(): void {
+    const v = this.mapView;
+    const key = this.current.code;
+    if (v) {
+      const empty = EMPTY_COLLECTION;
+      const a = this.areasGeo;
+      const hh = this.householdsGeo;
+      v.setAreas(key, a.state === "ok" && a.value && a.area === key ? a.value : empty);
+      v.setHouseholds(key, hh.state === "ok" && hh.value && hh.area === key ? hh.value : empty);
+      v.setLeaf(this.isLeaf() === true);
+    }
+    this.renderMapNotes();
+  }
+
+  private popupContent(p: HouseholdProps): HTMLElement {
+    const outcome = p.outcome === "null" ? null : p.outcome;
+    const revisit = p.revisit_due === true || String(p.revisit_due) === "true";
+    return h(
+      "div",
+      { class: "popup", testid: "popup" },
+      h("p", { class: "popup-address" }, p.address && p.address !== "null" ? p.address : t("popup.no_address")),
+      h("p", null, h("span", { class: "dot", style: { background: colorOf(outcome) }, "aria-hidden": "true" }), t("popup.outcome", { o: outcomeLabel(outcome) })),
+      h("p", null, t("popup.visits", { n: Number(p.visits) || 0 })),
+      revisit ? h("p", { class: "popup-revisit" }, t("popup.revisit")) : null,
+    );
+  }
+
+  // ---------------------------------------------------------------- rendering
+
+  render(): void {
+    this.renderHeader();
+    this.renderCrumbs();
+    this.renderCards();
+    this.renderMapHead();
+    this.renderMapNotes();
+    this.renderMapSide();
+    this.renderProgress();
+    this.renderReport();
+    this.renderRevisits();
+    this.renderFlagged();
+  }
+
+  private renderHeader(): void {
+    const u = this.ctx.user;
+    const roleKey = `role.${u.role}` as Key;
+    const role = ["admin", "committee", "leader", "volunteer"].includes(u.role) ? t(roleKey) : u.role;
+    fill(
+      this.header,
+      h("div", { class: "brand" }, "Doorstep", h("span", { class: "brand-sub" }, t("app.title").replace(/^Doorstep\s*—\s*/, ""))),
+      h(
+        "div",
+        { class: "topbar-right" },
+        h("span", { class: "account", title: t("header.account") }, h("strong", null, u.username), " · ", role),
+        this.ctx.langSwitch(),
+        h("button", { type: "button", class: "secondary", testid: "logout", onclick: () => this.ctx.onLogout() }, t("header.logout")),
+      ),
+    );
+  }
+
+  private renderCrumbs(): void {
+    const last = this.path.length - 1;
+    fill(
+      this.crumbs,
+      h("span", { class: "crumb-label" }, t("crumb.label"), ": "),
+      h(
+        "ol",
+        null,
+        this.path.map((c, i) =>
+          h(
+            "li",
+            null,
+            i === last
+              ? h("span", { "aria-current": "page", tabindex: "-1", "data-code": c.code }, c.name)
+              : h("button", { type: "button", class: "link", "data-code": c.code, onclick: () => this.goTo(i) }, c.name),
+          ),
+        ),
+      ),
+    );
+    this.crumbs.setAttribute("aria-label", t("crumb.label"));
+  }
+
+  private loadingOrError<T>(l: Load<T>): HTMLElement | null {
+    if (l.state === "loading" || l.state === "idle") return h("p", { class: "muted loading" }, t("app.loading"));
+    if (l.state === "error")
+      return h(
+        "div",
+        { class: "error-box", role: "alert" },
+        h("p", null, errorText(l.error)),
+        h("button", { type: "button", class: "secondary", onclick: () => this.load() }, t("app.retry")),
+      );
+    return null;
+  }
+
+  private renderCards(): void {
+    const c = this.coverage.state === "ok" ? this.coverage.value : undefined;
+    const problem = c ? null : this.loadingOrError(this.coverage);
+    const card = (testid: string, label: string, value: number | undefined, note: string) =>
+      h(
+        "div",
+        { class: "card", testid },
+        h("div", { class: "card-label" }, label),
+        h("div", { class: "card-value", "data-value": value === undefined ? null : String(value) }, value === undefined ? "…" : fmtNumber(value)),
+        h("div", { class: "card-note" }, note),
+      );
+    const withApp = c ? c.already_installed + c.installed_now : undefined;
+    fill(
+      this.cards,
+      card("card-visited", t("cards.visited"), c?.households_visited, c ? t("cards.coverage", { p: fmtPercent(c.coverage_rate) }) : ""),
+      card("card-known", t("cards.known"), c?.households_known, t("cards.known_note")),
+      card("card-smartphones", t("cards.smartphones"), c?.smartphones_seen, t("cards.smartphones_note")),
+      card("card-installs", t("cards.installs", { app: targetApp() }), withApp, c ? t("cards.install_rate", { p: fmtPercent(c.install_rate) }) : ""),
+      card("card-visits", t("cards.visits"), c?.visits, t("cards.visits_note")),
+      problem ? h("div", { class: "cards-problem" }, problem) : null,
+    );
+  }
+
+  private renderMapHead(): void {
+    fill(this.mapTitle, h("h2", null, t("map.title"), " — ", this.current.name));
+  }
+
+  private renderMapNotes(): void {
+    const notes: HTMLElement[] = [];
+    if (this.mapState === "unavailable") {
+      this.mapBox.hidden = true;
+      notes.push(h("p", { class: "map-unavailable", testid: "map-unavailable", role: "status" }, t("map.unavailable")));
+    } else {
+      if (this.mapState === "pending") notes.push(h("p", { class: "muted" }, t("map.loading")));
+      const a = this.areasGeo.value;
+      const hh = this.householdsGeo.value;
+      const leaf = this.isLeaf();
+      if (this.areasGeo.state === "error") notes.push(h("p", { class: "error" }, errorText(this.areasGeo.error)));
+      if (this.householdsGeo.state === "error") notes.push(h("p", { class: "error" }, errorText(this.householdsGeo.error)));
+      if (a && hh && this.areasGeo.state === "ok" && this.householdsGeo.state === "ok") {
+        const shapes = a.features.some((f) => f.geometry);
+        if (!shapes && hh.features.length === 0) notes.push(h("p", { class: "muted" }, t("map.empty")));
+      }
+      if (hh?.truncated) notes.push(h("p", { class: "note" }, t("map.truncated", { n: hh.features.length })));
+      if (leaf === false) {
+        notes.push(h("p", { class: "muted" }, t("map.click_hint")));
+        if (this.zoom < 13 && (hh?.features.length ?? 0) > 0) notes.push(h("p", { class: "muted" }, t("map.zoom_hint")));
+      }
+    }
+    fill(this.mapNotes, notes);
+  }
+
+  private renderMapSide(): void {
+    const th = this.thresholds;
+    const pct = (n: number) => `${fmtNumber(n, Number.isInteger(n) ? 0 : 1)} %`;
+    const band = (b: Band, label: string) => h("li", null, h("span", { class: "swatch", style: { background: BAND_COLORS[b] } }), label);
+    const legend = h(
+      "div",
+      { class: "legend" },
+      h("h3", null, t("map.legend_coverage")),
+      h(
+        "ul",
+        { class: "keys" },
+        band("red", t("legend.red", { a: pct(th.low) })),
+        th.low < th.high ? band("amber", t("legend.amber", { a: pct(th.low), b: pct(th.high) })) : null,
+        band("green", t("legend.green", { b: pct(th.high) })),
+        band("none", t("legend.none")),
+      ),
+    );
+    const filterItem = (code: string, label: string, color: string, ring = false) =>
+      h(
+        "li",
+        null,
+        h(
+          "label",
+          { class: "check" },
+          h("input", {
+            type: "checkbox",
+            testid: `outcome-filter-${code || "unvisited"}`,
+            "data-outcome": code,
+            checked: !this.hidden.has(code),
+            onchange: (e: Event) => {
+              if ((e.target as HTMLInputElement).checked) this.hidden.delete(code);
+              else this.hidden.add(code);
+              this.mapView?.setVisibleOutcomes(this.visibleOutcomes());
+            },
+          }),
+          h("span", { class: `dot${ring ? " ring" : ""}`, style: { background: color }, "aria-hidden": "true" }),
+          label,
+        ),
+      );
+    const filter = h(
+      "fieldset",
+      { class: "outcome-filter" },
+      h("legend", null, t("map.filter")),
+      h("ul", { class: "keys" }, outcomeCodes().map((c) => filterItem(c, outcomeLabel(c), colorOf(c))), filterItem(UNVISITED, t("map.unvisited"), colorOf(null))),
+      h("p", { class: "muted small" }, h("span", { class: "dot ring", "aria-hidden": "true" }), t("map.revisit_ring")),
+    );
+    const low = h("input", { type: "number", min: "0", max: "100", step: "1", id: "th-low", testid: "threshold-low", value: String(th.low) });
+    const high = h("input", { type: "number", min: "0", max: "100", step: "1", id: "th-high", testid: "threshold-high", value: String(th.high) });
+    const settings = h(
+      "details",
+      { class: "settings", open: this.thresholdError ? true : null },
+      h("summary", null, t("settings.title")),
+      h(
+        "form",
+        {
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            const next = { low: Number(low.value), high: Number(high.value) };
+            if (low.value.trim() === "" || high.value.trim() === "" || !validThresholds(next)) {
+              this.thresholdError = true;
+              this.renderMapSide();
+              return;
+            }
+            this.setThresholds(next, true);
+          },
+        },
+        h("label", { for: "th-low" }, t("settings.low")),
+        low,
+        h("label", { for: "th-high" }, t("settings.high")),
+        high,
+        this.thresholdError ? h("p", { class: "error", role: "alert" }, t("settings.invalid")) : null,
+        h(
+          "div",
+          { class: "buttons" },
+          h("button", { type: "submit", class: "primary", testid: "threshold-save" }, t("settings.save")),
+          h("button", { type: "button", class: "secondary", onclick: () => this.setThresholds({ ...DEFAULT_THRESHOLDS }, false) }, t("settings.reset")),
+        ),
+      ),
+    );
+    if (this.thresholdError) settings.open = true;
+    fill(this.mapSide, legend, filter, settings);
+  }
+
+  /** New coverage thresholds: the map, the legend and the table's swatches. */
+  setThresholds(th: Thresholds, remember: boolean): void {
+    this.thresholds = { ...th };
+    this.thresholdError = false;
+    saveThresholds(remember ? th : null);
+    this.mapView?.setThresholds(th);
+    this.renderMapSide();
+    this.renderProgress();
+    const d = this.mapSide.querySelector("details");
+    if (d) d.open = true;
+  }
+
+  private renderProgress(): void {
+    const from = h("input", { type: "date", id: "from", testid: "from", value: this.from, max: this.to || null });
+    const to = h("input", { type: "date", id: "to", testid: "to", value: this.to, min: this.from || null });
+    const apply = () => {
+      if (from.value && to.value && from.value > to.value) {
+        this.rangeError = true;
+        this.renderProgress();
+        return;
+      }
+      this.rangeError = false;
+      this.from = from.value;
+      this.to = to.value;
+      this.loadProgress();
+    };
+    from.addEventListener("change", apply);
+    to.addEventListener("change", apply);
+    const p = this.progress.state === "ok" ? this.progress.value : undefined;
+    fill(
+      this.progressSec,
+      h("div", { class: "section-head" }, h("h2", null, t("progress.title"))),
+      h(
+        "div",
+        { class: "range" },
+        h("label", { for: "from" }, t("progress.from")),
+        from,
+        h("label", { for: "to" }, t("progress.to")),
+        to,
+        this.rangeError ? h("p", { class: "error", role: "alert" }, t("progress.bad_range")) : null,
+      ),
+      p
+        ? [
+            h("h3", null, t("chart.title")),
+            renderChart(p.days),
+            h("h3", null, t("units.title")),
+            h("p", { class: "muted small" }, t("units.hint")),
+            renderUnitsTable({
+              units: p.units,
+              sort: this.sort,
+              thresholds: this.thresholds,
+              onSort: (s) => {
+                this.sort = s;
+                this.renderProgress();
+                this.progressSec.querySelector<HTMLElement>(`button[data-sort="${s.key}"]`)?.focus();
+              },
+              onOpen: (code, name) => this.open(code, name),
+            }),
+          ]
+        : this.loadingOrError(this.progress),
+    );
+  }
+
+  private renderRevisits(): void {
+    const list = this.revisits.state === "ok" ? this.revisits.value : undefined;
+    fill(
+      this.revisitsSec,
+      h(
+        "div",
+        { class: "section-head" },
+        h("h2", null, t("revisits.title"), " — ", this.current.name),
+        h("button", { type: "button", class: "secondary noprint", testid: "print", disabled: !list || list.length === 0, onclick: () => window.print() }, t("revisits.print")),
+      ),
+      list ? renderRevisits(list, today(campaignOffset())) : h("div", { testid: "revisits" }, this.loadingOrError(this.revisits)),
+    );
+  }
+
+  private areaNames(): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const c of this.path) m.set(c.code, c.name);
+    for (const u of this.progress.value?.units ?? []) m.set(u.area_code, u.area_name);
+    for (const r of this.revisits.value ?? []) if (r.area_name) m.set(r.area_code, r.area_name);
+    return m;
+  }
+
+  private renderFlagged(): void {
+    const list = this.flagged.state === "ok" ? this.flagged.value : undefined;
+    fill(
+      this.flaggedSec,
+      h("div", { class: "section-head" }, h("h2", null, t("flagged.title"))),
+      h("p", { class: "muted small" }, t("flagged.intro")),
+      list ? renderFlagged(list, this.areaNames()) : h("div", { testid: "flagged" }, this.loadingOrError(this.flagged)),
+    );
+  }
+
+  private renderReport(): void {
+    const date = h("input", {
+      type: "date",
+      id: "report-date",
+      testid: "report-date",
+      value: this.reportDate,
+      onchange: (e: Event) => (this.reportDate = (e.target as HTMLInputElement).value),
+    });
+    const r = this.report;
+    const status =
+      r.state === "busy"
+        ? t("report.downloading")
+        : r.state === "done"
+          ? t("report.done", { file: r.file ?? "" })
+          : r.state === "error"
+            ? r.error === "no_date"
+              ? t("report.no_date")
+              : errorText(r.error)
+            : "";
+    fill(
+      this.reportSec,
+      h("div", { class: "section-head" }, h("h2", null, t("report.title"), " — ", this.current.name)),
+      h("p", { class: "muted small" }, t("report.intro")),
+      h(
+        "div",
+        { class: "range" },
+        h("label", { for: "report-date" }, t("report.date")),
+        date,
+        h(
+          "button",
+          { type: "button", class: "primary", testid: "report-download", disabled: r.state === "busy", onclick: () => this.download(date.value) },
+          "⬇ ",
+          t("report.download"),
+        ),
+      ),
+      h("p", { class: r.state === "error" ? "error" : "muted", role: "status", testid: "report-status" }, status),
+    );
+  }
+
+  private async download(date: string): Promise<void> {
+    this.reportDate = date;
+    if (!date) {
+      this.report = { state: "error", error: "no_date" };
+      this.renderReport();
+      return;
+    }
+    const code = this.current.code;
+    this.report = { state: "busy" };
+    this.renderReport();
+    try {
+      const { blob, filename } = await api.dailyReport(code, date);
+      if (this.disposed) return;
+      saveBlob(blob, filename);
+      this.report = { state: "done", file: filename };
+    } catch (error) {
+      if (this.disposed || (error instanceof ApiError && error.status === 401)) return;
+      this.report = { state: "error", error };
+    }
+    this.renderReport();
+  }
+}
+

@@ -1,0 +1,372 @@
+// Every string the dashboard shows, in Vietnamese (first) and English. The key type is the union
+// of the Vietnamese keys and the English table must have exactly those keys (a missing translation
+// is a type error); test/i18n.test.ts checks the same at run time, and that none is empty.
+// Placeholders are written {name}. The chosen language is remembered in localStorage.
+
+import type { Lang, Messages } from "./types";
+
+const vi = {
+  "app.title": "Doorstep — Bảng điều khiển",
+  "app.loading": "Đang tải…",
+  "app.network": "Không kết nối được máy chủ. Hãy kiểm tra mạng rồi thử lại.",
+  "app.server_error": "Máy chủ trả lỗi {status}.",
+  "app.retry": "Thử lại",
+  "app.none": "—",
+  "lang.vi": "Tiếng Việt",
+  "lang.en": "English",
+  "lang.label": "Ngôn ngữ",
+
+  "login.title": "Đăng nhập",
+  "login.intro": "Dành cho tổ trưởng và cán bộ ban chỉ đạo chiến dịch cài đặt Bluezone.",
+  "login.username": "Tên đăng nhập",
+  "login.password": "Mật khẩu",
+  "login.submit": "Đăng nhập",
+  "login.submitting": "Đang đăng nhập…",
+  "login.empty": "Hãy nhập tên đăng nhập và mật khẩu.",
+  "login.wait": "Đăng nhập sai quá nhiều lần. Hãy đợi {s} giây rồi thử lại.",
+  "login.expired": "Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại.",
+
+  "role.admin": "Quản trị",
+  "role.committee": "Ban chỉ đạo",
+  "role.leader": "Tổ trưởng",
+  "role.volunteer": "Tình nguyện viên",
+  "header.logout": "Đăng xuất",
+  "header.account": "Tài khoản",
+
+  "crumb.label": "Địa bàn",
+  "crumb.all": "Toàn bộ",
+
+  "cards.visited": "Hộ đã thăm",
+  "cards.coverage": "Bao phủ {p}",
+  "cards.known": "Hộ đã biết",
+  "cards.smartphones": "Điện thoại thông minh đã gặp",
+  "cards.installs": "Máy đã có {app}",
+  "cards.install_rate": "Tỷ lệ cài {p}",
+  "cards.visits": "Lượt thăm",
+  "cards.visits_note": "kể cả thăm lại",
+  "cards.known_note": "trong danh sách hộ",
+  "cards.smartphones_note": "tại các hộ đã thăm",
+
+  "map.title": "Bản đồ bao phủ",
+  "map.unavailable": "Máy này không vẽ được bản đồ (trình duyệt không hỗ trợ WebGL). Các phần khác của trang vẫn dùng được.",
+  "map.loading": "Đang tải bản đồ…",
+  "map.empty": "Chưa có ranh giới hay hộ có vị trí để vẽ ở địa bàn này.",
+  "map.truncated": "Chỉ hiện {n} hộ đầu tiên; hãy chọn địa bàn nhỏ hơn để xem đủ.",
+  "map.zoom_hint": "Phóng to để xem từng hộ.",
+  "map.click_hint": "Bấm vào một đơn vị để xem chi tiết.",
+  "map.legend_coverage": "Bao phủ (hộ đã thăm / hộ đã biết)",
+  "map.legend_outcome": "Kết quả lần thăm gần nhất",
+  "map.unvisited": "Chưa thăm",
+  "map.revisit_ring": "Có viền đen: cần thăm lại",
+  "map.filter": "Lọc hộ theo kết quả",
+  "map.tooltip": "{name}: bao phủ {p}",
+  "popup.no_address": "(chưa có địa chỉ)",
+  "popup.outcome": "Kết quả gần nhất: {o}",
+  "popup.visits": "Số lượt thăm: {n}",
+  "popup.revisit": "Cần thăm lại",
+
+  "settings.title": "Ngưỡng màu bao phủ",
+  "settings.low": "Đỏ khi dưới (%)",
+  "settings.high": "Vàng khi dưới (%), xanh từ mức này",
+  "settings.save": "Áp dụng",
+  "settings.reset": "Về mặc định",
+  "settings.invalid": "Ngưỡng phải từ 0 đến 100 và ngưỡng đỏ không lớn hơn ngưỡng vàng.",
+  "legend.red": "Dưới {a}",
+  "legend.amber": "Từ {a} đến dưới {b}",
+  "legend.green": "Từ {b} trở lên",
+  "legend.none": "Chưa có hộ",
+
+  "progress.title": "Tiến độ",
+  "progress.from": "Từ ngày",
+  "progress.to": "Đến ngày",
+  "progress.bad_range": "Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.",
+  "units.title": "Các đơn vị trực thuộc",
+  "units.rank": "Hạng",
+  "units.name": "Đơn vị",
+  "units.known": "Hộ đã biết",
+  "units.visited": "Hộ đã thăm",
+  "units.coverage": "Bao phủ",
+  "units.smartphones": "Điện thoại thông minh",
+  "units.with_app": "Đã có ứng dụng",
+  "units.install_rate": "Tỷ lệ cài",
+  "units.empty": "Địa bàn này không có đơn vị trực thuộc.",
+  "units.hint": "Xếp hạng theo tỷ lệ cài trên số điện thoại thông minh. Bấm tiêu đề cột để sắp xếp; bấm tên đơn vị để xem chi tiết.",
+  "units.open": "Xem {name}",
+  "chart.title": "Diễn biến theo ngày",
+  "chart.households": "Hộ được thăm trong ngày",
+  "chart.installs": "Máy cài mới, cộng dồn",
+  "chart.empty": "Chưa có lượt thăm nào trong khoảng ngày này.",
+  "chart.point": "{date}: {households} hộ được thăm; cộng dồn {installs} máy cài mới",
+  "chart.aria": "Biểu đồ số hộ được thăm mỗi ngày và số máy cài mới cộng dồn",
+
+  "revisits.title": "Danh sách thăm lại",
+  "revisits.print": "In danh sách",
+  "revisits.count": "{n} hộ cần thăm lại (vắng nhà, từ chối, cài được một phần).",
+  "revisits.empty": "Không có hộ nào cần thăm lại.",
+  "revisits.more": "Chỉ hiện {shown} trên {n} hộ; hãy chọn địa bàn nhỏ hơn để in.",
+  "revisits.area": "Địa bàn",
+  "revisits.address": "Địa chỉ",
+  "revisits.outcome": "Kết quả gần nhất",
+  "revisits.visits": "Số lượt",
+  "revisits.done": "Đã thăm lại",
+  "revisits.printed": "In ngày {date}",
+
+  "flagged.title": "Lượt thăm cần kiểm tra",
+  "flagged.intro": "Các lượt thăm được lưu nhưng có điểm cần tổ trưởng xem lại (100 lượt gần nhất).",
+  "flagged.empty": "Không có lượt thăm nào bị đánh dấu.",
+  "flagged.time": "Thời gian",
+  "flagged.area": "Địa bàn",
+  "flagged.volunteer": "Tình nguyện viên",
+  "flagged.outcome": "Kết quả",
+  "flagged.accuracy": "Sai số vị trí",
+  "flagged.why": "Lý do cần kiểm tra",
+  "flagged.meters": "{n} m",
+  "flag.outside_assignment": "Ngoài địa bàn được giao: hộ này không thuộc địa bàn phân công cho tình nguyện viên.",
+  "flag.other_volunteer": "Khác người: lượt thăm ghi tên một tình nguyện viên khác với người đã đăng ký điện thoại.",
+  "flag.unknown": "Cờ khác: {code}",
+
+  "report.title": "Báo cáo ngày",
+  "report.intro": "Bảng tính (XLSX) tổng hợp địa bàn đang xem cho ngày đã chọn.",
+  "report.date": "Ngày báo cáo",
+  "report.download": "Tải XLSX",
+  "report.downloading": "Đang tải…",
+  "report.done": "Đã tải {file}.",
+  "report.no_date": "Hãy chọn ngày báo cáo.",
+
+  "outcome.installed_now": "Đã cài ngay",
+  "outcome.already_installed": "Đã cài từ trước",
+  "outcome.refused": "Từ chối",
+  "outcome.not_home": "Vắng nhà",
+  "outcome.no_smartphone": "Không có điện thoại thông minh",
+  "outcome.unsupported_phone": "Máy không hỗ trợ",
+  "outcome.partial": "Cài được một phần",
+};
+
+export type Key = keyof typeof vi;
+
+const en: Record<Key, string> = {
+  "app.title": "Doorstep — Dashboard",
+  "app.loading": "Loading…",
+  "app.network": "Cannot reach the server. Check the network and try again.",
+  "app.server_error": "The server answered with error {status}.",
+  "app.retry": "Try again",
+  "app.none": "—",
+  "lang.vi": "Tiếng Việt",
+  "lang.en": "English",
+  "lang.label": "Language",
+
+  "login.title": "Sign in",
+  "login.intro": "For team leaders and committee staff of the Bluezone installation campaign.",
+  "login.username": "Username",
+  "login.password": "Password",
+  "login.submit": "Sign in",
+  "login.submitting": "Signing in…",
+  "login.empty": "Enter your username and password.",
+  "login.wait": "Too many failed sign-ins. Wait {s} seconds, then try again.",
+  "login.expired": "Your session has expired. Please sign in again.",
+
+  "role.admin": "Administrator",
+  "role.committee": "Committee",
+  "role.leader": "Team leader",
+  "role.volunteer": "Volunteer",
+  "header.logout": "Sign out",
+  "header.account": "Account",
+
+  "crumb.label": "Area",
+  "crumb.all": "Everything",
+
+  "cards.visited": "Households visited",
+  "cards.coverage": "Coverage {p}",
+  "cards.known": "Households known",
+  "cards.smartphones": "Smartphones seen",
+  "cards.installs": "Phones with {app}",
+  "cards.install_rate": "Install rate {p}",
+  "cards.visits": "Visits",
+  "cards.visits_note": "including revisits",
+  "cards.known_note": "in the household list",
+  "cards.smartphones_note": "in visited households",
+
+  "map.title": "Coverage map",
+  "map.unavailable": "This computer cannot draw the map (the browser has no WebGL). The rest of the page still works.",
+  "map.loading": "Loading the map…",
+  "map.empty": "No boundaries or located households to draw in this area yet.",
+  "map.truncated": "Only the first {n} households are shown; choose a smaller area to see them all.",
+  "map.zoom_hint": "Zoom in to see each household.",
+  "map.click_hint": "Click a unit to open it.",
+  "map.legend_coverage": "Coverage (households visited / known)",
+  "map.legend_outcome": "Latest visit's outcome",
+  "map.unvisited": "Not visited",
+  "map.revisit_ring": "Black ring: revisit due",
+  "map.filter": "Filter households by outcome",
+  "map.tooltip": "{name}: coverage {p}",
+  "popup.no_address": "(no address yet)",
+  "popup.outcome": "Latest outcome: {o}",
+  "popup.visits": "Visits: {n}",
+  "popup.revisit": "Revisit due",
+
+  "settings.title": "Coverage colour thresholds",
+  "settings.low": "Red below (%)",
+  "settings.high": "Amber below (%), green from here",
+  "settings.save": "Apply",
+  "settings.reset": "Defaults",
+  "settings.invalid": "Thresholds must be between 0 and 100, and the red one may not exceed the amber one.",
+  "legend.red": "Below {a}",
+  "legend.amber": "{a} to below {b}",
+  "legend.green": "{b} or more",
+  "legend.none": "No households",
+
+  "progress.title": "Progress",
+  "progress.from": "From",
+  "progress.to": "To",
+  "progress.bad_range": "The start date must be on or before the end date.",
+  "units.title": "Units",
+  "units.rank": "Rank",
+  "units.name": "Unit",
+  "units.known": "Households known",
+  "units.visited": "Households visited",
+  "units.coverage": "Coverage",
+  "units.smartphones": "Smartphones seen",
+  "units.with_app": "With the app",
+  "units.install_rate": "Install rate",
+  "units.empty": "This area has no units below it.",
+  "units.hint": "Ranked by the share of smartphones with the app. Click a column heading to sort; click a unit's name to open it.",
+  "units.open": "Open {name}",
+  "chart.title": "Day by day",
+  "chart.households": "Households visited that day",
+  "chart.installs": "New installs, cumulative",
+  "chart.empty": "No visits in this date range yet.",
+  "chart.point": "{date}: {households} households visited; {installs} new installs so far",
+  "chart.aria": "Chart of households visited per day and cumulative new installs",
+
+  "revisits.title": "Revisit list",
+  "revisits.print": "Print the list",
+  "revisits.count": "{n} households to visit again (not at home, refused, some phones done).",
+  "revisits.empty": "No household needs a revisit.",
+  "revisits.more": "Only {shown} of {n} households are shown; choose a smaller area to print.",
+  "revisits.area": "Area",
+  "revisits.address": "Address",
+  "revisits.outcome": "Latest outcome",
+  "revisits.visits": "Visits",
+  "revisits.done": "Revisited",
+  "revisits.printed": "Printed on {date}",
+
+  "flagged.title": "Visits to check",
+  "flagged.intro": "Visits that were stored but that a team leader should look at (the latest 100).",
+  "flagged.empty": "No flagged visits.",
+  "flagged.time": "Time",
+  "flagged.area": "Area",
+  "flagged.volunteer": "Volunteer",
+  "flagged.outcome": "Outcome",
+  "flagged.accuracy": "Location accuracy",
+  "flagged.why": "Why it is flagged",
+  "flagged.meters": "{n} m",
+  "flag.outside_assignment": "Outside the assignment: the household is not in an area assigned to the volunteer.",
+  "flag.other_volunteer": "Another person: the visit names a volunteer other than the one the phone was enrolled for.",
+  "flag.unknown": "Other flag: {code}",
+
+  "report.title": "Daily report",
+  "report.intro": "The workbook (XLSX) for the area on screen and the chosen day.",
+  "report.date": "Report date",
+  "report.download": "Download XLSX",
+  "report.downloading": "Downloading…",
+  "report.done": "Downloaded {file}.",
+  "report.no_date": "Choose the report date.",
+
+  "outcome.installed_now": "Installed now",
+  "outcome.already_installed": "Already installed",
+  "outcome.refused": "Refused",
+  "outcome.not_home": "Not at home",
+  "outcome.no_smartphone": "No smartphone",
+  "outcome.unsupported_phone": "Phone not supported",
+  "outcome.partial": "Some phones done",
+};
+
+export const DICTIONARIES: Record<Lang, Record<Key, string>> = { vi, en };
+
+const STORAGE_KEY = "doorstep.dashboard.lang";
+let current: Lang = "vi";
+
+/** The remembered language (Vietnamese unless English was chosen). */
+export function loadLang(): Lang {
+  try {
+    current = localStorage.getItem(STORAGE_KEY) === "en" ? "en" : "vi";
+  } catch {
+    current = "vi";
+  }
+  applyToDocument();
+  return current;
+}
+
+export function getLang(): Lang {
+  return current;
+}
+
+/** Sets and remembers the language of every later t() call and of the document. */
+export function setLang(lang: Lang): void {
+  current = lang === "en" ? "en" : "vi";
+  try {
+    localStorage.setItem(STORAGE_KEY, current);
+  } catch {
+    /* private mode: the choice lasts for the page */
+  }
+  applyToDocument();
+}
+
+function applyToDocument(): void {
+  if (typeof document === "undefined") return;
+  document.documentElement.lang = current;
+  document.title = DICTIONARIES[current]["app.title"];
+}
+
+export function t(key: Key, params?: Record<string, string | number>): string {
+  let s: string = DICTIONARIES[current][key] ?? DICTIONARIES.vi[key] ?? key;
+  if (params) {
+    for (const [k, v] of Object.entries(params)) s = s.split(`{${k}}`).join(typeof v === "number" ? fmtNumber(v) : v);
+  }
+  return s;
+}
+
+/** A server message in the current language. */
+export function pick(m: Messages | null | undefined): string {
+  if (!m) return "";
+  return m[current] || m.vi || m.en;
+}
+
+/** Numbers as written in the language: 1.234,5 in Vietnamese, 1,234.5 in English. */
+export function fmtNumber(n: number, decimals = 0, lang: Lang = current): string {
+  if (!Number.isFinite(n)) return DICTIONARIES[lang]["app.none"];
+  const neg = n < 0;
+  const fixed = Math.abs(n).toFixed(decimals);
+  const [int, frac] = fixed.split(".");
+  const group = lang === "vi" ? "." : ",";
+  const point = lang === "vi" ? "," : ".";
+  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, group);
+  return (neg && Number(fixed) !== 0 ? "-" : "") + grouped + (frac ? point + frac : "");
+}
+
+/** A rate (0..1) as a percentage: "65,8 %" / "65.8%"; a dash when there is none. */
+export function fmtPercent(rate: number | null | undefined, lang: Lang = current): string {
+  if (rate === null || rate === undefined || !Number.isFinite(rate)) return DICTIONARIES[lang]["app.none"];
+  const n = fmtNumber(rate * 100, 1, lang);
+  return lang === "vi" ? `${n} %` : `${n}%`;
+}
+
+/** A campaign day ("YYYY-MM-DD") as dd/mm/yyyy. */
+export function fmtDay(day: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(day);
+  return m ? `${m[3]}/${m[2]}/${m[1]}` : day;
+}
+
+/** An instant as dd/mm/yyyy HH:MM in the campaign's time zone (a fixed offset, minutes). */
+export function fmtDateTime(iso: string, offsetMin: number): string {
+  const ms = new Date(iso).getTime();
+  if (Number.isNaN(ms)) return iso;
+  const d = new Date(ms + offsetMin * 60000);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${p(d.getUTCDate())}/${p(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
+}
+
+/** Today ("YYYY-MM-DD") in the campaign's time zone. */
+export function today(offsetMin: number, now: number = Date.now()): string {
+  return new Date(now + offsetMin * 60000).toISOString().slice(0, 10);
+}

@@ -1,0 +1,126 @@
+// The walk list of revisits (printable), the flagged visits and the daily report download.
+
+import { h } from "./dom";
+import { fmtDateTime, fmtDay, fmtNumber, t, type Key } from "./i18n";
+import { campaignOffset, colorOf, outcomeLabel } from "./outcomes";
+import type { Revisit, Visit } from "./types";
+
+export const MAX_REVISIT_ROWS = 1000;
+
+export function renderRevisits(list: Revisit[], printedOn: string): HTMLElement {
+  const wrap = h("div", { class: "revisits", testid: "revisits" });
+  wrap.append(h("p", { class: "print-only print-title" }, t("revisits.printed", { date: fmtDay(printedOn) })));
+  if (list.length === 0) {
+    wrap.append(h("p", { class: "muted" }, t("revisits.empty")));
+    return wrap;
+  }
+  wrap.append(h("p", null, t("revisits.count", { n: list.length })));
+  const shown = list.slice(0, MAX_REVISIT_ROWS);
+  if (shown.length < list.length) wrap.append(h("p", { class: "note" }, t("revisits.more", { shown: shown.length, n: list.length })));
+  wrap.append(
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "data walk" },
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            h("th", { scope: "col", class: "num" }, "#"),
+            h("th", { scope: "col" }, t("revisits.area")),
+            h("th", { scope: "col" }, t("revisits.address")),
+            h("th", { scope: "col" }, t("revisits.outcome")),
+            h("th", { scope: "col", class: "num" }, t("revisits.visits")),
+            h("th", { scope: "col", class: "tick" }, t("revisits.done")),
+          ),
+        ),
+        h(
+          "tbody",
+          null,
+          shown.map((r, i) =>
+            h(
+              "tr",
+              { testid: `revisit-${r.id}` },
+              h("td", { class: "num" }, String(i + 1)),
+              h("td", null, r.area_name || r.area_code),
+              h("td", null, r.address || t("popup.no_address")),
+              h("td", null, h("span", { class: "dot", style: { background: colorOf(r.latest_outcome) }, "aria-hidden": "true" }), outcomeLabel(r.latest_outcome)),
+              h("td", { class: "num" }, fmtNumber(r.visits)),
+              h("td", { class: "tick" }, h("span", { class: "box", "aria-hidden": "true" })),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+  return wrap;
+}
+
+export function flagText(flag: string): string {
+  const key = `flag.${flag}` as Key;
+  return key === "flag.outside_assignment" || key === "flag.other_volunteer" ? t(key) : t("flag.unknown", { code: flag });
+}
+
+export function renderFlagged(list: Visit[], areaNames: Map<string, string>): HTMLElement {
+  const wrap = h("div", { class: "flagged", testid: "flagged" });
+  if (list.length === 0) {
+    wrap.append(h("p", { class: "muted" }, t("flagged.empty")));
+    return wrap;
+  }
+  const off = campaignOffset();
+  wrap.append(
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "data" },
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            h("th", { scope: "col" }, t("flagged.time")),
+            h("th", { scope: "col" }, t("flagged.area")),
+            h("th", { scope: "col" }, t("flagged.volunteer")),
+            h("th", { scope: "col" }, t("flagged.outcome")),
+            h("th", { scope: "col", class: "num" }, t("flagged.accuracy")),
+            h("th", { scope: "col" }, t("flagged.why")),
+          ),
+        ),
+        h(
+          "tbody",
+          null,
+          list.map((v) =>
+            h(
+              "tr",
+              { testid: `flagged-${v.id}` },
+              h("td", null, fmtDateTime(v.visited_at, off)),
+              h("td", null, areaNames.get(v.area_code) ?? v.area_code),
+              h("td", { class: "mono", title: v.volunteer_id }, v.volunteer_id.slice(0, 8)),
+              h("td", null, h("span", { class: "dot", style: { background: colorOf(v.outcome) }, "aria-hidden": "true" }), outcomeLabel(v.outcome)),
+              h("td", { class: "num" }, v.accuracy_m === null || v.accuracy_m === undefined ? t("app.none") : t("flagged.meters", { n: Math.round(v.accuracy_m) })),
+              h("td", null, h("ul", { class: "flags" }, v.flags.map((f) => h("li", { "data-flag": f }, flagText(f))))),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+  return wrap;
+}
+
+/** Saves a blob under a file name: an object URL and a click on a temporary <a download>. */
+export function saveBlob(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: filename, style: { display: "none" } });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -1,0 +1,127 @@
+// The units table: the current area's children with their figures, ranked by the server
+// (1 = highest share of smartphones with the app), sortable by any column.
+
+import { h } from "./dom";
+import { fmtNumber, fmtPercent, t, type Key } from "./i18n";
+import { BAND_COLORS, coverageBand, type Thresholds } from "./thresholds";
+import type { Unit } from "./types";
+
+export type SortKey = "rank" | "name" | "known" | "visited" | "coverage" | "smartphones" | "with_app" | "install_rate";
+export type Sort = { key: SortKey; dir: "asc" | "desc" };
+export const DEFAULT_SORT: Sort = { key: "rank", dir: "asc" };
+
+const withApp = (u: Unit) => u.already_installed + u.installed_now;
+
+const VALUE: Record<SortKey, (u: Unit) => number | string | null> = {
+  rank: (u) => u.rank,
+  name: (u) => u.area_name,
+  known: (u) => u.households_known,
+  visited: (u) => u.households_visited,
+  coverage: (u) => u.coverage_rate,
+  smartphones: (u) => u.smartphones_seen,
+  with_app: withApp,
+  install_rate: (u) => u.install_rate,
+};
+
+const COLUMNS: { key: SortKey; label: Key; numeric: boolean }[] = [
+  { key: "rank", label: "units.rank", numeric: true },
+  { key: "name", label: "units.name", numeric: false },
+  { key: "known", label: "units.known", numeric: true },
+  { key: "visited", label: "units.visited", numeric: true },
+  { key: "coverage", label: "units.coverage", numeric: true },
+  { key: "smartphones", label: "units.smartphones", numeric: true },
+  { key: "with_app", label: "units.with_app", numeric: true },
+  { key: "install_rate", label: "units.install_rate", numeric: true },
+];
+
+/** Sorted copy; names in Vietnamese order; missing rates last whatever the direction. */
+export function sortUnits(units: Unit[], sort: Sort): Unit[] {
+  const get = VALUE[sort.key];
+  const sign = sort.dir === "asc" ? 1 : -1;
+  const collator = new Intl.Collator("vi", { sensitivity: "base", numeric: true });
+  return [...units].sort((a, b) => {
+    const va = get(a);
+    const vb = get(b);
+    if (va === null && vb === null) return (a.rank - b.rank) || 0;
+    if (va === null) return 1;
+    if (vb === null) return -1;
+    const c = typeof va === "string" || typeof vb === "string" ? collator.compare(String(va), String(vb)) : va - vb;
+    return c !== 0 ? sign * c : a.rank - b.rank;
+  });
+}
+
+/** Clicking the sorted column flips it; another column sorts ascending (names) or descending (figures; rank ascending). */
+export function nextSort(current: Sort, key: SortKey): Sort {
+  if (current.key === key) return { key, dir: current.dir === "asc" ? "desc" : "asc" };
+  return { key, dir: key === "rank" || key === "name" ? "asc" : "desc" };
+}
+
+export type UnitsTableOptions = {
+  units: Unit[];
+  sort: Sort;
+  thresholds: Thresholds;
+  onSort: (sort: Sort) => void;
+  onOpen: (code: string, name: string) => void;
+};
+
+export function renderUnitsTable(o: UnitsTableOptions): HTMLElement {
+  if (o.units.length === 0) return h("p", { class: "muted", testid: "units-table" }, t("units.empty"));
+  const head = h(
+    "tr",
+    null,
+    COLUMNS.map((c) => {
+      const active = o.sort.key === c.key;
+      const arrow = active ? (o.sort.dir === "asc" ? " ▲" : " ▼") : "";
+      return h(
+        "th",
+        {
+          scope: "col",
+          class: c.numeric ? "num" : null,
+          "aria-sort": active ? (o.sort.dir === "asc" ? "ascending" : "descending") : "none",
+        },
+        h("button", { type: "button", class: "sort", "data-sort": c.key, onclick: () => o.onSort(nextSort(o.sort, c.key)) }, t(c.label), arrow),
+      );
+    }),
+  );
+  const rows = sortUnits(o.units, o.sort).map((u) => {
+    const band = coverageBand(u.coverage_rate, o.thresholds);
+    return h(
+      "tr",
+      { testid: `unit-row-${u.area_code}`, class: "clickable", onclick: () => o.onOpen(u.area_code, u.area_name) },
+      h("td", { class: "num rank" }, String(u.rank)),
+      h(
+        "th",
+        { scope: "row" },
+        h(
+          "button",
+          {
+            type: "button",
+            class: "link",
+            "aria-label": t("units.open", { name: u.area_name }),
+            onclick: (e: Event) => {
+              e.stopPropagation();
+              o.onOpen(u.area_code, u.area_name);
+            },
+          },
+          u.area_name,
+        ),
+      ),
+      h("td", { class: "num" }, fmtNumber(u.households_known)),
+      h("td", { class: "num" }, fmtNumber(u.households_visited)),
+      h(
+        "td",
+        { class: `num band-${band}` },
+        h("span", { class: "swatch", style: { background: BAND_COLORS[band] }, "aria-hidden": "true" }),
+        fmtPercent(u.coverage_rate),
+      ),
+      h("td", { class: "num" }, fmtNumber(u.smartphones_seen)),
+      h("td", { class: "num" }, fmtNumber(withApp(u))),
+      h("td", { class: "num" }, fmtPercent(u.install_rate)),
+    );
+  });
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h("table", { class: "data units", testid: "units-table" }, h("thead", null, head), h("tbody", null, rows)),
+  );
+}

@@ -1,0 +1,244 @@
+// The dashboard in a real browser against a running `doorstep serve`:
+//   DOORSTEP_URL=http://127.0.0.1:8080 DOORSTEP_USER=uyban.hatinh DOORSTEP_PASSWORD=... \
+//   DOORSTEP_AREA=436 DOORSTEP_DOWNLOAD=/tmp/daily.xlsx [DOORSTEP_SCREENSHOTS=dir] \
+//   [CHROMIUM=/usr/bin/chromium] [DOORSTEP_E2E_CHROMIUM_ARGS=--disable-webgl] node e2e/dashboard.mjs
+// Signs in, checks the cards, the map (through window.__doorstepMap: style, layers, sources' data,
+// a household popup), the outcome filter, opening a unit, English, and downloads the daily report.
+// Exit code 0 when every check passes; otherwise 1 with the failing check on stderr.
+// Without WebGL (no SwiftShader in the browser) it checks the map's fallback message instead and
+// prints a WARNING line.
+
+import { chromium } from "playwright-core";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+const env = (name, required = true) => {
+  const v = process.env[name];
+  if (required && !v) {
+    console.error(`dashboard e2e: set ${name}`);
+    process.exit(2);
+  }
+  return v ?? "";
+};
+
+const URL_ = env("DOORSTEP_URL").replace(/\/+$/, "");
+const USER = env("DOORSTEP_USER");
+const PASSWORD = env("DOORSTEP_PASSWORD");
+const AREA = env("DOORSTEP_AREA");
+const DOWNLOAD = env("DOORSTEP_DOWNLOAD");
+const SHOTS = env("DOORSTEP_SCREENSHOTS", false);
+// The day of the report to download (default: the field's own default, today).
+const REPORT_DATE = env("DOORSTEP_REPORT_DATE", false);
+const EXECUTABLE = process.env.CHROMIUM || "/usr/bin/chromium";
+const TIMEOUT = Number(process.env.DOORSTEP_E2E_TIMEOUT_MS || 30000);
+
+let passed = 0;
+function check(ok, what) {
+  if (!ok) throw new Error(`check failed: ${what}`);
+  passed++;
+  console.log(`  ok ${passed}: ${what}`);
+}
+
+const tid = (id) => `[data-testid="${id}"]`;
+
+async function shot(page, name, opts = {}) {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  const path = join(SHOTS, `dashboard-${name}.png`);
+  await page.screenshot({ path, fullPage: true, ...opts });
+  console.log(`  screenshot ${path}`);
+}
+
+/** Waits for the map's style, its layers and the sources' data for the area on screen. */
+async function mapReady(page, previousAreas = null) {
+  await page.waitForFunction(
+    () => {
+      const m = window.__doorstepMap;
+      return !!(m && m.isStyleLoaded() && m.getLayer("areas-fill") && m.getLayer("areas-outline") && m.getLayer("households") && m.getSource("areas") && m.getSource("households"));
+    },
+    null,
+    { timeout: TIMEOUT },
+  );
+  const handle = await page.waitForFunction(
+    async (prev) => {
+      const m = window.__doorstepMap;
+      const areas = await m.getSource("areas").getData();
+      const households = await m.getSource("households").getData();
+      const codes = areas.features.map((f) => f.properties.code).sort().join(",");
+      if (areas.features.length + households.features.length === 0) return false;
+      if (prev !== null && codes === prev) return false;
+      return { areas: areas.features.length, codes, households: households.features.length, shapes: areas.features.filter((f) => f.geometry).length };
+    },
+    previousAreas,
+    { timeout: TIMEOUT, polling: 250 },
+  );
+  return handle.jsonValue();
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: EXECUTABLE,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      // WebGL without a GPU, so that the map really draws.
+      "--use-angle=swiftshader",
+      "--enable-unsafe-swiftshader",
+      // Extra flags for debugging, e.g. --disable-webgl to check the fallback.
+      ...(process.env.DOORSTEP_E2E_CHROMIUM_ARGS || "").split(/\s+/).filter(Boolean),
+    ],
+  });
+  const pageErrors = [];
+  let page;
+  try {
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1440, height: 1000 }, locale: "vi-VN" });
+    page = await context.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    page.on("pageerror", (e) => pageErrors.push(String(e)));
+    page.on("console", (m) => {
+      if (m.type() === "error") console.log(`  [browser] ${m.text()}`);
+    });
+
+    console.log(`dashboard e2e: ${URL_} as ${USER}`);
+    await page.goto(URL_ + "/", { waitUntil: "domcontentloaded" });
+    const webgl = await page.evaluate(() => {
+      const c = document.createElement("canvas");
+      return !!(c.getContext("webgl2") || c.getContext("webgl"));
+    });
+    if (!webgl) console.log("WARNING: no WebGL in this headless chromium (SwiftShader unavailable): checking the map's fallback message instead of the map");
+
+    // Sign in (Vietnamese first).
+    await page.waitForSelector(tid("login-username"));
+    check((await page.locator("html").getAttribute("lang")) === "vi", "the page starts in Vietnamese");
+    await page.fill(tid("login-username"), USER);
+    await page.fill(tid("login-password"), PASSWORD);
+    await page.click(tid("login-submit"));
+    await page.waitForSelector(`${tid("card-visited")} [data-value]`);
+    const visited = await page.locator(`${tid("card-visited")} [data-value]`).getAttribute("data-value");
+    const visitedText = await page.locator(tid("card-visited")).innerText();
+    check(/^\d+$/.test(visited ?? "") && /\d/.test(visitedText), `card-visited shows a number (${visited})`);
+    check(/\d/.test(await page.locator(tid("card-known")).innerText()), "card-known shows a number");
+    check(/\d/.test(await page.locator(tid("card-installs")).innerText()), "card-installs shows a number");
+    const crumbBefore = (await page.locator(tid("breadcrumb")).innerText()).trim();
+    check(crumbBefore.length > 0, `the breadcrumb starts at the account's area (${crumbBefore.replace(/\s+/g, " ")})`);
+    await page.waitForSelector(tid("units-table"));
+    await page.waitForSelector(`${tid("days-chart")}`);
+    check((await page.locator(`${tid("days-chart")} svg circle`).count()) > 0 || (await page.locator(tid("days-chart")).innerText()).length > 0, "the daily chart is drawn");
+    await page.waitForSelector(`${tid("revisits")}`);
+    await page.waitForSelector(`${tid("flagged")}`);
+
+    // The map, or its fallback.
+    let first = null;
+    if (webgl) {
+      first = await mapReady(page);
+      check(first.areas > 0 || first.households > 0, `the map has its areas (${first.areas}, ${first.shapes} with shapes) and households (${first.households})`);
+      check(await page.locator(tid("map-unavailable")).count() === 0, "no map-unavailable message where WebGL works");
+      const painted = await page.evaluate(() => window.__doorstepMap.getCanvas().width > 0);
+      check(painted, "the map canvas has a size");
+    } else {
+      await page.waitForSelector(tid("map-unavailable"));
+      check(await page.locator(tid("map-unavailable")).isVisible(), "map-unavailable is shown without WebGL");
+    }
+    await shot(page, "1-province");
+
+    // Outcome filter: untick the first outcome.
+    const box = page.locator(`input[data-testid^="outcome-filter-"]`).first();
+    const boxId = await box.getAttribute("data-testid");
+    const code = boxId.replace("outcome-filter-", "");
+    check(await box.isChecked(), `${boxId} starts ticked`);
+    await box.uncheck();
+    check(!(await box.isChecked()), `${boxId} can be unticked`);
+    if (webgl) {
+      await page.waitForFunction((c) => !JSON.stringify(window.__doorstepMap.getFilter("households")).includes(`"${c}"`), code);
+      check(true, `the map hides the "${code}" households`);
+    }
+    await box.check();
+
+    // Open the unit DOORSTEP_AREA from the table.
+    const row = page.locator(tid(`unit-row-${AREA}`));
+    await row.waitFor({ state: "visible" }).catch(() => {
+      throw new Error(`no unit row for DOORSTEP_AREA=${AREA} in the units table (it must be a child of ${USER}'s area)`);
+    });
+    const unitName = (await row.locator("th").innerText()).trim();
+    await row.click();
+    await page.waitForFunction(
+      ([sel, before, name]) => {
+        const t = document.querySelector(sel)?.textContent ?? "";
+        return t.trim() !== before && t.includes(name);
+      },
+      [tid("breadcrumb"), crumbBefore, unitName],
+    );
+    check(true, `the breadcrumb goes down to ${unitName}`);
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute("data-value") !== null, `${tid("card-visited")} [data-value]`);
+    check(/\d/.test(await page.locator(tid("card-visited")).innerText()), "card-visited shows the unit's number");
+
+    if (webgl) {
+      const second = await mapReady(page, first ? first.codes : null);
+      check(second.areas > 0 || second.households > 0, `the map shows ${unitName} (${second.areas} areas, ${second.households} households)`);
+      // A household's popup: zoom to one, click it.
+      if (second.households > 0) {
+        await page.locator(tid("map")).scrollIntoViewIfNeeded();
+        const target = await page.evaluate(async () => {
+          const m = window.__doorstepMap;
+          const data = await m.getSource("households").getData();
+          const [lon, lat] = data.features[0].geometry.coordinates;
+          m.jumpTo({ center: [lon, lat], zoom: 17 });
+          return [lon, lat];
+        });
+        await page.waitForFunction(() => window.__doorstepMap.loaded() && window.__doorstepMap.queryRenderedFeatures({ layers: ["households"] }).length > 0);
+        const p = await page.evaluate(([lon, lat]) => {
+          const m = window.__doorstepMap;
+          const pt = m.project([lon, lat]);
+          const r = m.getCanvas().getBoundingClientRect();
+          return { x: r.left + pt.x, y: r.top + pt.y };
+        }, target);
+        await page.mouse.click(p.x, p.y);
+        await page.waitForSelector(tid("popup"));
+        const text = await page.locator(tid("popup")).innerText();
+        check(/\d/.test(text) && text.length > 5, `clicking a household opens its popup (${text.replace(/\s+/g, " ").slice(0, 60)})`);
+      }
+    }
+    await shot(page, "2-unit");
+
+    // English.
+    await page.click(tid("lang-en"));
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes("Households visited"), tid("card-visited"));
+    check(true, "English: card-visited reads \"Households visited\"");
+    check((await page.locator(tid("logout")).innerText()).includes("Sign out"), "English: the logout button reads \"Sign out\"");
+    check((await page.locator("html").getAttribute("lang")) === "en", "English: the document's language is en");
+    await shot(page, "3-english");
+
+    // The daily report.
+    const date = await page.locator(tid("report-date")).inputValue();
+    check(/^\d{4}-\d{2}-\d{2}$/.test(date), `the report date defaults to a day (${date})`);
+    if (REPORT_DATE) await page.locator(tid("report-date")).fill(REPORT_DATE);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click(tid("report-download"))]);
+    mkdirSync(dirname(DOWNLOAD), { recursive: true });
+    await download.saveAs(DOWNLOAD);
+    const size = statSync(DOWNLOAD).size;
+    const head = readFileSync(DOWNLOAD).subarray(0, 2).toString("latin1");
+    check(size > 0 && head === "PK", `the XLSX is saved to ${DOWNLOAD} (${size} bytes, ${download.suggestedFilename()})`);
+
+    // The walk list as printed.
+    if (SHOTS) {
+      await page.emulateMedia({ media: "print" });
+      await shot(page, "4-walk-list-print");
+      await page.emulateMedia({ media: "screen" });
+    }
+
+    check(pageErrors.length === 0, `no uncaught errors in the page${pageErrors.length ? `: ${pageErrors.join(" | ")}` : ""}`);
+    console.log(`dashboard e2e: ${passed} checks passed`);
+  } catch (e) {
+    if (page && SHOTS) await shot(page, "failure").catch(() => {});
+    throw e;
+  } finally {
+    await browser.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(`dashboard e2e FAILED after ${passed} checks: ${e && e.message ? e.message : e}`);
+  process.exit(1);
+});
