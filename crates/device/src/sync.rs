@@ -254,13 +254,26 @@ impl SyncClient {
     /// pull). A 401 or 403 is [`SyncError::Server`] and is kept in
     /// [`crate::store::META_AUTH_PROBLEM`]; a success clears it.
     pub async fn whoami(&self, store: &Arc<Mutex<DeviceStore>>) -> Result<DeviceDto, SyncError> {
+        let body = self.authorised_get(store, self.url("/api/v1/devices/me")?).await?;
+        let me: DeviceDto = serde_json::from_slice(&body)
+            .map_err(|e| SyncError::Protocol(format!("devices/me answer is not a DeviceDto: {e}")))?;
+        with_store(store, |s| s.set_auth_problem(None)).await?;
+        Ok(me)
+    }
+
+    /// A GET with this phone's token (read for every request: a re-enrolment may have replaced
+    /// it). [`SyncError::NotEnrolled`] without one; a 401 or 403 is kept in
+    /// [`crate::store::META_AUTH_PROBLEM`] and answered as [`SyncError::Server`], like any other
+    /// status but 200.
+    async fn authorised_get(&self, store: &Arc<Mutex<DeviceStore>>, url: reqwest::Url) -> Result<Vec<u8>, SyncError> {
         let token = with_store(store, |s| s.device_token()).await?;
         let auth = bearer(&token.ok_or(SyncError::NotEnrolled)?)?;
         let response = self
             .http
-            .get(self.url("/api/v1/devices/me")?)
+            .get(url)
             .header(AUTHORIZATION, auth)
             .header(ACCEPT_LANGUAGE, "vi")
+            .header(ACCEPT_ENCODING, "zstd")
             .send()
             .await
             .map_err(network)?;
@@ -274,10 +287,7 @@ impl SyncClient {
                 body: snippet(&body),
             });
         }
-        let me: DeviceDto = serde_json::from_slice(&body)
-            .map_err(|e| SyncError::Protocol(format!("devices/me answer is not a DeviceDto: {e}")))?;
-        with_store(store, |s| s.set_auth_problem(None)).await?;
-        Ok(me)
+        Ok(body)
     }
 
     /// Fetches the campaign definition (outcomes and their rules) and keeps it in the store, so
@@ -473,35 +483,14 @@ impl SyncClient {
     pub async fn pull(&self, store: &Arc<Mutex<DeviceStore>>, area: &str) -> Result<usize, SyncError> {
         let mut received = 0;
         loop {
-            // The token is read for every page: a re-enrolment may have replaced it meanwhile.
             let key = area.to_string();
-            let (token, cursor) =
-                with_store(store, move |s| Ok((s.device_token()?, s.cursor_for(Some(&key))?))).await?;
-            let auth = bearer(&token.ok_or(SyncError::NotEnrolled)?)?;
+            let cursor = with_store(store, move |s| s.cursor_for(Some(&key))).await?;
             let mut url = self.url("/api/v1/sync/pull")?;
             url.query_pairs_mut()
                 .append_pair("area", area)
                 .append_pair("cursor", &cursor.to_string())
                 .append_pair("limit", PULL_LIMIT);
-            let response = self
-                .http
-                .get(url)
-                .header(AUTHORIZATION, auth)
-                .header(ACCEPT_LANGUAGE, "vi")
-                .header(ACCEPT_ENCODING, "zstd")
-                .send()
-                .await
-                .map_err(network)?;
-            let (status, body) = read_body(response).await?;
-            if status != 200 {
-                if matches!(status, 401 | 403) {
-                    record_auth_problem(store, status, &body).await?;
-                }
-                return Err(SyncError::Server {
-                    status,
-                    body: snippet(&body),
-                });
-            }
+            let body = self.authorised_get(store, url).await?;
             let page: PullResponse = serde_json::from_slice(&body)
                 .map_err(|e| SyncError::Protocol(format!("pull answer is not a PullResponse: {e}")))?;
             received += page.households.len();

@@ -515,7 +515,12 @@ impl FieldApp {
     /// nothing is saved.
     pub fn record_visit(&self, draft: &VisitDraft) -> CommandResult<Saved> {
         let lang = self.lang();
-        if !self.status()?.enrolled {
+        // Only the enrolment is needed here, not the whole status with its counts.
+        if lock(&self.store)
+            .enrolment()
+            .map_err(|e| device_error(e, lang))?
+            .is_none()
+        {
             return Err(error(
                 "not_enrolled",
                 None,

@@ -793,8 +793,7 @@ async fn pull(
 ) -> Result<Json<PullResponse>, ApiError> {
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let area = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
-    in_scope(&st, &device.volunteer, &area, lang).await?;
+    let (area, _) = scoped_area(&st, &device.volunteer, &q.area, "area", lang).await?;
     let cursor = q.cursor.unwrap_or(0).max(0);
     let limit = q.limit.unwrap_or(1000).clamp(1, st.limits.max_pull_limit);
     match st.store.pull(&area, cursor, limit, &st.campaign).await {
@@ -827,8 +826,7 @@ async fn coverage(
 ) -> Result<Json<Coverage>, ApiError> {
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let area = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
-    in_scope(&st, &caller.0, &area, lang).await?;
+    let (area, _) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     match st.store.coverage(&area).await {
         Ok(Some(c)) => Ok(Json(c)),
         Ok(None) => Err(unknown_area(&area, lang)),
@@ -870,7 +868,13 @@ async fn areas(
 }
 
 /// The one check of area scope: 404 for an unknown area, 403 for one outside the user's scope.
-pub(crate) async fn in_scope(st: &AppState, user: &SessionUser, area: &AreaCode, lang: Lang) -> Result<(), ApiError> {
+/// Answers the area's path, which the caller needs next for its subtree.
+pub(crate) async fn in_scope(
+    st: &AppState,
+    user: &SessionUser,
+    area: &AreaCode,
+    lang: Lang,
+) -> Result<String, ApiError> {
     let Some(path) = st
         .store
         .area_path(area.as_str())
@@ -883,10 +887,24 @@ pub(crate) async fn in_scope(st: &AppState, user: &SessionUser, area: &AreaCode,
         .await
         .map_err(|e| ApiError::store(e, lang))?
     {
-        Ok(())
+        Ok(path)
     } else {
         Err(ApiError::out_of_scope(lang))
     }
+}
+
+/// A query's area parsed (400 naming `field`) and checked against the caller's scope; with its
+/// path.
+pub(crate) async fn scoped_area(
+    st: &AppState,
+    user: &SessionUser,
+    raw: &str,
+    field: &str,
+    lang: Lang,
+) -> Result<(AreaCode, String), ApiError> {
+    let area = AreaCode::parse(field, raw).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+    let path = in_scope(st, user, &area, lang).await?;
+    Ok((area, path))
 }
 
 /// The campaign definition: target app, outcomes with their labels and rules.

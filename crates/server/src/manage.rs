@@ -14,7 +14,7 @@ use doorstep_domain::{Lang, Messages};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::api::{ApiError, AppState, in_scope, lang_of, query_error};
+use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
 use crate::auth::Caller;
 use crate::store::{AuditEntry, NewAssignment, NewTeam, SessionUser, Store, StoreError, VisitQuery, subtree_range};
 use doorstep_domain::protocol::ErrorResponse;
@@ -431,14 +431,7 @@ pub async fn list_visits(
 ) -> Result<Json<Vec<VisitDto>>, ApiError> {
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let area = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
-    in_scope(&st, &caller.0, &area, lang).await?;
-    let path = st
-        .store
-        .area_path(area.as_str())
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?
-        .unwrap_or_default();
+    let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     let (lo, hi) = subtree_range(&path);
     st.store
         .visits(VisitQuery {

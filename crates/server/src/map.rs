@@ -5,14 +5,14 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use doorstep_domain::protocol::ErrorResponse;
 use doorstep_domain::values::AreaCode;
 use geo::{ConvexHull, MultiPoint, Point};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::api::{ApiError, AppState, in_scope, lang_of, query_error};
+use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
 use crate::auth::Caller;
 use crate::store::{HouseholdPoint, subtree_range};
 
@@ -48,24 +48,6 @@ pub fn hull(points: &[(f64, f64)]) -> Option<Value> {
     (ring.len() >= 4).then(|| json!({"type": "Polygon", "coordinates": [ring]}))
 }
 
-async fn checked_area(
-    st: &AppState,
-    caller: &Caller,
-    raw: &str,
-    field: &str,
-    lang: doorstep_domain::Lang,
-) -> Result<(AreaCode, String), ApiError> {
-    let area = AreaCode::parse(field, raw).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
-    in_scope(st, &caller.0, &area, lang).await?;
-    let path = st
-        .store
-        .area_path(area.as_str())
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?
-        .unwrap_or_default();
-    Ok((area, path))
-}
-
 /// The children of an area as GeoJSON features, with their coverage and their outline.
 #[utoipa::path(
     get,
@@ -82,7 +64,7 @@ pub async fn map_areas(
 ) -> Result<Json<Value>, ApiError> {
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let (parent, path) = checked_area(&st, &caller, &q.parent, "parent", lang).await?;
+    let (parent, path) = scoped_area(&st, &caller.0, &q.parent, "parent", lang).await?;
     let store = st.store.as_ref();
     let storage = |e| ApiError::storage(e, lang);
     let children = store.child_areas(Some(&parent)).await.map_err(storage)?;
@@ -108,10 +90,11 @@ pub async fn map_areas(
         let geometry = match boundaries.get(&child.code) {
             Some(text) => serde_json::from_str::<Value>(text).ok(),
             None => {
-                let child_path = store.area_path(&child.code).await.map_err(storage)?.unwrap_or_default();
+                // A child's path is its parent's with its own code added: '/42/436/' + '18073/'.
+                let child_path = format!("{path}{}/", child.code);
                 let own: Vec<(f64, f64)> = points
                     .iter()
-                    .filter(|p| !child_path.is_empty() && p.area_path.starts_with(&child_path))
+                    .filter(|p| p.area_path.starts_with(&child_path))
                     .filter_map(|p| Some((p.lat?, p.lon?)))
                     .collect();
                 hull(&own)
@@ -153,7 +136,7 @@ pub async fn map_households(
 ) -> Result<Json<Value>, ApiError> {
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let (_, path) = checked_area(&st, &caller, &q.area, "area", lang).await?;
+    let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     let (lo, hi) = subtree_range(&path);
     let mut points = st
         .store
@@ -222,7 +205,7 @@ pub async fn revisits(
 ) -> Result<Json<Vec<Revisit>>, ApiError> {
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let (_, path) = checked_area(&st, &caller, &q.area, "area", lang).await?;
+    let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     let (lo, hi) = subtree_range(&path);
     let points = st
         .store

@@ -405,10 +405,9 @@ pub mod http {
     use chrono::NaiveDate;
     use doorstep_domain::Messages;
     use doorstep_domain::protocol::{ErrorResponse, Progress};
-    use doorstep_domain::values::AreaCode;
     use serde::Deserialize;
 
-    use crate::api::{ApiError, AppState, in_scope, lang_of, query_error};
+    use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
     use crate::auth::Caller;
 
     #[derive(Deserialize, utoipa::IntoParams)]
@@ -479,8 +478,7 @@ pub mod http {
     ) -> Result<Json<Progress>, ApiError> {
         let lang = lang_of(&headers);
         let Query(q) = q.map_err(|e| query_error(e, lang))?;
-        let area = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
-        in_scope(&st, &caller.0, &area, lang).await?;
+        let (area, _) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
         let to = parse_date("to", q.to.as_deref(), today(&st), lang)?;
         let from = parse_date("from", q.from.as_deref(), to - chrono::Duration::days(60), lang)?;
         match super::progress(st.store.as_ref(), &area, from, to).await {
@@ -510,8 +508,7 @@ pub mod http {
     ) -> Result<Response, ApiError> {
         let lang = lang_of(&headers);
         let Query(q) = q.map_err(|e| query_error(e, lang))?;
-        let area = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
-        in_scope(&st, &caller.0, &area, lang).await?;
+        let (area, _) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
         let date = parse_date("date", q.date.as_deref(), today(&st), lang)?;
         let from = date - chrono::Duration::days(60);
         let store = st.store.as_ref();

@@ -1,33 +1,3 @@
-// Colours shared by the map, its legend and the tables. Outcome colours are the field app's
-// (ui/src/colors.ts), so that a dot means the same on a phone and on the dashboard.
-
-export const UNVISITED_COLOR = "#8a8a8a";
-
-const KNOWN: Record<string, string> = {
-  installed_now: "#138a36",
-  already_installed: "#1560bd",
-  refused: "#c8102e",
-  not_home: "#f08c00",
-  no_smartphone: "#7b3fa0",
-  unsupported_phone: "#8d5b2c",
-  partial: "#00a3a3",
-};
-const OTHERS = ["#e6007e", "#4d4d00", "#003f5c", "#ff6e54", "#2f4b7c"];
-
-/** The colour of an outcome (campaign data: unknown codes get colours by position). */
-export function outcomeColor(code: string, index: number): string {
-  return KNOWN[code] ?? OTHERS[index % OTHERS.length];
-}
-
-/** True where MapLibre can draw (WebGL). False in jsdom and in browsers without WebGL. */
-export function mapSupported(): boolean {
-  if (typeof window === "undefined" || typeof (window as unknown as { WebGLRenderingContext?: unknown }).WebGLRenderingContext === "undefined") {
-    return false;
-  }
-  try {
-    const c = document.createElement("canvas");
-    return !!(c.getContext("webgl2") || c.getContext("webgl"));
-  } catch {
-    return false;
-  }
-}
+// The field app's outcome colours and WebGL check (ui/src/colors.ts), so that a dot means the
+// same on a phone and on the dashboard: one palette, not two copies.
+export * from "../../src/colors";
