@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR=never
+# A clean clone builds once; incremental caches would only take disk.
+export CARGO_INCREMENTAL=0
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -17,8 +19,10 @@ echo "== the field app's UI and the dashboard: install (from the lock file), typ
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== build the binaries the end-to-end tests drive: the server and the field app"
-cargo build --locked -p doorstep --bin doorstep -p doorstep-app --bin doorstep-app
+echo "== build every target of the workspace once (the end-to-end tests drive the server and the field app binaries)"
+# One selection (--workspace, all targets) for the build and both test passes, so cargo
+# unifies features the same way each time and never builds a crate twice.
+cargo build --workspace --all-targets --locked
 export DOORSTEP_BIN="$PWD/target/debug/doorstep"
 export DOORSTEP_APP_BIN="$PWD/target/debug/doorstep-app"
 
@@ -30,4 +34,5 @@ cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail -E 'not bi
 
 echo "== cargo nextest: the server's tests again on PostgreSQL, and the PostgreSQL-only tests (replicas, migration)"
 # The app's end-to-end test ran in the first pass; its server side is the same on both.
-DOORSTEP_TEST_PG="$pg_url" cargo nextest run -p doorstep-tests --locked --no-fail-fast --no-tests=fail -E 'not binary(app)'
+DOORSTEP_TEST_PG="$pg_url" cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail \
+    -E 'package(doorstep-tests) and not binary(app)'
