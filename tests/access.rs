@@ -39,6 +39,7 @@ async fn no_account_reads_outside_its_subtree() {
         &|a| format!("/api/v1/areas?parent={a}"),
         &|a| format!("/api/v1/visits?area={a}"),
         &|a| format!("/api/v1/visits?area={a}&flagged=true"),
+        &|a| format!("/api/v1/corrections?area={a}"),
     ];
     // One visit in every area, so that list and by-id reads have something to show or hide.
     let visits = seed_visits(&server).await;
@@ -96,6 +97,20 @@ async fn no_account_reads_outside_its_subtree() {
             } else {
                 assert_eq!(status, 404, "{username} {area}: {body}");
                 assert_eq!(body["error"]["code"], "no_such_visit");
+            }
+            // Its history, likewise.
+            let (status, body) = server
+                .get_as(&format!("/api/v1/visits/{id}/history"), Some(&token))
+                .await;
+            if exists && path.starts_with(own_path) {
+                assert_eq!(status, 200, "{username} {area} history: {body}");
+                assert_eq!(body["revisions"][0]["id"], id);
+            } else {
+                assert_eq!(
+                    (status, body["error"]["code"].as_str()),
+                    (404, Some("no_such_visit")),
+                    "{username} {area} history"
+                );
             }
             by_id += 1;
         }

@@ -160,3 +160,59 @@ async fn a_refused_record_is_shown_with_its_reason_and_fixed() {
     assert_eq!(near.len(), 1);
     assert!(near[0].distance_m.unwrap() < 20.0, "{:?}", near[0].distance_m);
 }
+
+/// A visit the leader sends back arrives with the app's own sync, is listed with the form's
+/// starting values, and its correction goes back by itself as the visit's next revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_sent_back_arrives_with_sync_and_its_correction_goes_back() {
+    let server = TestServer::spawn();
+    let dir = tempfile::tempdir().unwrap();
+    let app = field_app(&dir, &server.url);
+    let code = server.enrolment_code(VOLUNTEER).await;
+    app.enrol(&server.url, &code).await.unwrap();
+    let saved = app.record_visit(&draft("18073", "installed_now")).unwrap();
+    app.sync_once().await;
+    assert_eq!(app.status().unwrap().queue.pending, 0);
+    assert_eq!(app.status().unwrap().corrections_open, 0);
+
+    let admin = server.admin_token().await;
+    let (status, body) = server
+        .post_as(
+            &format!("/api/v1/visits/{}/send-back", saved.id),
+            &admin,
+            &json!({"comment": "Sai số người: hộ có 5 người."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    app.sync_once().await;
+    assert_eq!(app.status().unwrap().corrections_open, 1);
+    let list = app.corrections().unwrap();
+    assert_eq!(list.len(), 1);
+    let c = &list[0];
+    assert_eq!(c.comment, "Sai số người: hộ có 5 người.");
+    assert_eq!(c.requested_by, "admin");
+    assert!(!c.answered);
+    // The form starts from the visit as recorded, its address included.
+    assert_eq!(c.draft.people, 2);
+    assert_eq!(c.draft.address.as_deref(), Some("Số 8 Hà Huy Tập"));
+    assert_eq!(c.draft.location.lat, Some(18.3428));
+
+    let mut fixed = c.draft.clone();
+    fixed.people = 5;
+    app.correct_visit(&c.id, &fixed).unwrap();
+    let status = app.status().unwrap();
+    assert_eq!((status.corrections_open, status.queue.pending), (0, 1));
+    assert!(app.corrections().unwrap()[0].answered);
+    let again = app.correct_visit(&c.id, &fixed).unwrap_err();
+    assert_eq!(again.code, "correction_not_open");
+    assert!(!again.messages.vi.is_empty() && !again.messages.en.is_empty());
+
+    app.sync_once().await;
+    assert_eq!(app.status().unwrap().queue.pending, 0);
+    assert!(
+        app.corrections().unwrap().is_empty(),
+        "closed on the server, so gone from the list"
+    );
+    assert_eq!(server.visit_ids(), vec![(saved.id.clone(), 1), (saved.id.clone(), 2)]);
+    assert_eq!(server.db.i64("SELECT people FROM visits WHERE revision = 2"), 5);
+}

@@ -223,6 +223,17 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     };
     assert_eq!(old.push_json(&body).await.0, 200);
     assert_eq!(unlucky.pending(), 10);
+    // A visit sent back for correction moves too.
+    let sent_back = device.recorded_ids()[0].0.clone();
+    let admin = old.admin_token().await;
+    let (status, _) = old
+        .post_as(
+            &format!("/api/v1/visits/{sent_back}/send-back"),
+            &admin,
+            &json!({"comment": "Kiểm tra lại số người."}),
+        )
+        .await;
+    assert_eq!(status, 201);
     let coverage = old.coverage("42").await;
     old.kill();
 
@@ -234,9 +245,9 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         let report: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(
             report["tables"].as_array().unwrap().len(),
-            13,
+            14,
             "areas, devices, households, users, sessions, enrolments, device tokens, audit log, visits, teams, \
-             team members, assignments, visit flags"
+             team members, assignments, visit flags, corrections"
         );
         for t in report["tables"].as_array().unwrap() {
             assert_eq!(t["source"], t["target"], "{t}");
@@ -249,6 +260,8 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
 
     let new = TestServer::spawn_on_existing(target);
     assert_eq!(new.coverage("42").await, coverage);
+    let (_, moved) = new.get("/api/v1/corrections?area=42").await;
+    assert_eq!(moved[0]["visit_id"], sent_back.as_str(), "{moved}");
     assert_eq!(new.visit_count(), 130);
     // The lost receipts: the unlucky device sends again and hears "duplicate".
     let report = unlucky.client(&new.url, 50).drain(&unlucky.store, None).await;

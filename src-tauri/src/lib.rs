@@ -8,7 +8,8 @@ use doorstep_device::{LocalVisit, VisitDraft};
 use doorstep_domain::Campaign;
 use doorstep_domain::protocol::AreaDto;
 use doorstep_field::{
-    CommandResult, FieldApp, FieldConfig, Fix, Household, LocationWarning, Rejected, Saved, Settings, Status,
+    CommandResult, Correction, FieldApp, FieldConfig, Fix, Household, LocationWarning, Rejected, Saved, Settings,
+    Status,
 };
 use tauri::{Emitter, Manager, State};
 
@@ -97,6 +98,16 @@ fn fix_rejected(app: App<'_>, device_seq: i64, draft: VisitDraft) -> CommandResu
 }
 
 #[tauri::command]
+fn get_corrections(app: App<'_>) -> CommandResult<Vec<Correction>> {
+    app.corrections()
+}
+
+#[tauri::command]
+fn correct_visit(app: App<'_>, correction_id: String, draft: VisitDraft) -> CommandResult<Saved> {
+    app.correct_visit(&correction_id, &draft)
+}
+
+#[tauri::command]
 fn sync_now(app: App<'_>) -> CommandResult<Status> {
     app.sync_now();
     app.status()
@@ -170,6 +181,8 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         check_location,
         record_visit,
         fix_rejected,
+        get_corrections,
+        correct_visit,
         sync_now,
         get_settings,
         set_settings

@@ -112,3 +112,25 @@ fn visits_are_refused_with_reasons_before_enrolment_and_for_bad_fields() {
             .any(|o| o["code"] == "installed_now")
     );
 }
+
+#[test]
+fn corrections_cross_the_ipc_and_an_unknown_one_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(&dir);
+    assert_eq!(invoke(&w, "get_corrections", json!({})).unwrap(), json!([]));
+    assert_eq!(invoke(&w, "get_status", json!({})).unwrap()["corrections_open"], 0);
+    let draft = json!({
+        "household_id": null, "address": "Số 8 Hà Huy Tập", "area_code": "18073", "outcome": "installed_now",
+        "reason": null, "people": 1, "smartphones": 1, "already_installed": 0, "installed_now": 1,
+        "leaflet_given": true, "location": {"source": "none"}, "notes": null
+    });
+    // camelCase arguments, as the web view sends them.
+    let e = invoke(
+        &w,
+        "correct_visit",
+        json!({ "correctionId": "0190f5a0-0000-7000-8000-0000000000c1", "draft": draft }),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "correction_not_open");
+    assert!(!e["messages"]["vi"].as_str().unwrap().is_empty());
+}

@@ -7,6 +7,7 @@
 import type {
   Area,
   Campaign,
+  Correction,
   ErrorBody,
   Fix,
   Household,
@@ -133,6 +134,8 @@ export const api = {
     call<LocationWarning[]>("check_location", { lat, lon, accuracyM, areaCode }),
   recordVisit: (draft: VisitDraft) => call<{ id: string }>("record_visit", { draft }),
   fixRejected: (deviceSeq: number, draft: VisitDraft) => call<{ id: string }>("fix_rejected", { deviceSeq, draft }),
+  getCorrections: () => call<Correction[]>("get_corrections"),
+  correctVisit: (correctionId: string, draft: VisitDraft) => call<{ id: string }>("correct_visit", { correctionId, draft }),
   syncNow: () => call<Status>("sync_now"),
   getSettings: () => call<Settings>("get_settings"),
   setSettings: (settings: Settings) => call<Settings>("set_settings", { settings }),

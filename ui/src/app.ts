@@ -6,13 +6,13 @@ import { h, fill } from "./dom";
 import { getLang, pick, setLang, t, type Key } from "./i18n";
 import { enrolView } from "./screens/enrol";
 import { homeView } from "./screens/home";
-import { rejectedView, revisitsView, todayView } from "./screens/lists";
+import { correctionsView, rejectedView, revisitsView, todayView } from "./screens/lists";
 import { settingsView } from "./screens/settings";
 import { visitView, type VisitParams } from "./screens/visit";
 import { icon } from "./icons";
 import type { Area, Campaign, Lang, Settings, Status } from "./types";
 
-export type Screen = "enrol" | "home" | "visit" | "revisits" | "today" | "rejected" | "settings";
+export type Screen = "enrol" | "home" | "visit" | "revisits" | "today" | "rejected" | "corrections" | "settings";
 
 export type AppState = {
   status: Status | null;
@@ -151,6 +151,9 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
         break;
       case "rejected":
         view = rejectedView(ctx);
+        break;
+      case "corrections":
+        view = correctionsView(ctx);
         break;
       case "settings":
         view = settingsView(ctx);

@@ -6,6 +6,7 @@ import type { Backend } from "./api";
 import type {
   Area,
   Campaign,
+  Correction,
   ErrorBody,
   Fix,
   Household,
@@ -28,6 +29,8 @@ export type FakeOptions = {
   settings?: Partial<Settings>;
   households?: Household[];
   rejected?: Rejected[];
+  /** Visits the team leader sent back (the sample has one). */
+  corrections?: Correction[];
   today?: TodayVisit[];
   /** What `locate` answers. */
   fix?: Fix;
@@ -313,6 +316,36 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
     });
   }
 
+  let corrections: Correction[] = (opts.corrections ?? []).map((c) => ({ ...c }));
+  if (sample && !opts.corrections && households[2]) {
+    const hh = households[2];
+    corrections.push({
+      id: uuidv7(Date.now() - 900_000),
+      visit_id: uuidv7(Date.now() - 7200_000),
+      revision: 1,
+      comment: "Hộ này có 4 người, không phải 1; kiểm tra lại số điện thoại thông minh.",
+      requested_by: "tt.bacha",
+      requested_at: new Date(Date.now() - 900_000).toISOString(),
+      visited_at: new Date(Date.now() - 7200_000).toISOString(),
+      answered: false,
+      draft: {
+        household_id: hh.id,
+        address: hh.address,
+        area_code: hh.area_code,
+        outcome: "already_installed",
+        reason: null,
+        people: 1,
+        smartphones: 1,
+        already_installed: 1,
+        installed_now: 0,
+        leaflet_given: true,
+        location: { source: "gps", lat: hh.lat ?? undefined, lon: hh.lon ?? undefined, accuracy_m: 11 },
+        notes: null,
+      },
+    });
+  }
+  const openCorrections = () => corrections.filter((c) => !c.answered).length;
+
   let status: Status = {
     enrolled,
     device_id: enrolled ? "0190f5a0-1111-7000-8000-000000000001" : "",
@@ -326,6 +359,7 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
     clock_warning: null,
     auth_problem: null,
     language: settings.language,
+    corrections_open: openCorrections(),
     ...opts.status,
   };
 
@@ -343,6 +377,7 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       sent: status.queue.sent,
       rejected: rejected.length,
     };
+    status.corrections_open = openCorrections();
     emit("status", status);
   }
   function pushStatus(patch: Partial<Status>) {
@@ -533,6 +568,23 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       const e = validateDraft(d, campaign, areas);
       if (e) throw e;
       rejected = rejected.filter((x) => x !== r);
+      return record(d);
+    },
+    get_corrections: () => corrections,
+    correct_visit: (a) => {
+      const c = corrections.find((x) => x.id === a.correctionId && !x.answered);
+      if (!c) {
+        throw err(
+          "correction_not_open",
+          null,
+          "Lượt thăm này không còn chờ sửa (đã sửa, hoặc tổ trưởng đã rút yêu cầu).",
+          "This visit no longer waits for a correction (corrected already, or the leader withdrew it).",
+        );
+      }
+      const d = a.draft as VisitDraft;
+      const e = validateDraft(d, campaign, areas);
+      if (e) throw e;
+      c.answered = true;
       return record(d);
     },
     sync_now: () => {

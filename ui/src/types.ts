@@ -18,6 +18,8 @@ export type Status = {
   clock_warning: Messages | null;
   auth_problem: ErrorBody | null;
   language: Lang;
+  /** Visits the team leader sent back that wait for a correction. */
+  corrections_open: number;
 };
 
 export type OutcomeDef = {
@@ -82,6 +84,20 @@ export type VisitDraft = {
   leaflet_given: boolean;
   location: Location;
   notes: string | null;
+};
+
+/** A visit the team leader sent back, with the form's starting values. */
+export type Correction = {
+  id: string;
+  visit_id: string;
+  revision: number;
+  comment: string;
+  requested_by: string;
+  requested_at: string;
+  visited_at: string;
+  /** Corrected on this phone already (may still wait in the queue). */
+  answered: boolean;
+  draft: VisitDraft;
 };
 
 export type Rejected = { device_seq: number; id: string; error: ErrorBody; rejected_at: string; draft: VisitDraft };

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { Rejected, VisitDraft } from "../src/types";
+import type { Correction, Rejected, VisitDraft } from "../src/types";
 import { $, must, start, tap, waitFor, flush, type Harness } from "./helpers";
 
 let hs: Harness | null = null;
@@ -99,6 +99,57 @@ describe("enrolment", () => {
     await waitFor(() => $(hs!.root, "home"), "home");
     const call = hs.fake.calls.find((c) => c.cmd === "enrol" && (c.args as { code: string }).code !== "00000-00000");
     expect(call?.args).toEqual({ server: "https://doorstep.example.vn", code: "K7M2Q-9XB4T" });
+  });
+});
+
+describe("visits sent back by the team leader", () => {
+  it("show on home with the leader's note, open in the form filled as recorded, and save through correct_visit", async () => {
+    const draft: VisitDraft = {
+      household_id: "0190f5a0-0000-7000-8000-0000000000cc",
+      address: "Số 9, ngõ 2",
+      area_code: "18077",
+      outcome: "installed_now",
+      reason: null,
+      people: 1,
+      smartphones: 1,
+      already_installed: 0,
+      installed_now: 1,
+      leaflet_given: true,
+      location: { source: "gps", lat: 18.3472, lon: 105.9008, accuracy_m: 9 },
+      notes: null,
+    };
+    const correction: Correction = {
+      id: "0190f5a0-0000-7000-8000-0000000000c1",
+      visit_id: "0190f5a0-0000-7000-8000-0000000000c2",
+      revision: 1,
+      comment: "Hộ có 4 người, không phải 1.",
+      requested_by: "tt.bacha",
+      requested_at: "2020-08-03T04:00:00Z",
+      visited_at: "2020-08-03T02:00:00Z",
+      answered: false,
+      draft,
+    };
+    hs = await start({ corrections: [correction] });
+    const banner = await waitFor(() => $(hs!.root, "corrections-banner"), "the banner on home");
+    expect(banner.textContent).toContain("Tổ trưởng yêu cầu sửa 1 lượt thăm");
+    tap(hs, "corrections-open");
+    await waitFor(() => $(hs!.root, `correction-${correction.id}`), "the sent-back visit listed");
+    expect(must(hs.root, `correction-comment-${correction.id}`).textContent).toBe("Hộ có 4 người, không phải 1.");
+    tap(hs, `correction-fix-${correction.id}`);
+    expect(must(hs.root, "correction-comment").textContent).toContain("tt.bacha yêu cầu:");
+    expect(must(hs.root, "stepper-people-value").textContent).toBe("1");
+    for (let i = 0; i < 3; i++) tap(hs, "stepper-people-plus");
+    tap(hs, "visit-save");
+    await waitFor(() => $(hs!.root, "saved-toast"), "the saved toast");
+    expect(must(hs.root, "saved-toast").textContent).toContain("theo yêu cầu của tổ trưởng");
+    const call = hs.fake.calls.find((c) => c.cmd === "correct_visit");
+    expect(call?.args).toEqual({ correctionId: correction.id, draft: { ...draft, people: 4 } });
+    expect(hs.fake.calls.some((c) => c.cmd === "record_visit" || c.cmd === "fix_rejected")).toBe(false);
+    // Answered: the banner goes, the list says it waits to be sent.
+    await waitFor(() => !$(hs!.root, "corrections-banner"), "the banner gone");
+    hs.app.ctx.go("corrections");
+    await waitFor(() => $(hs!.root, `correction-answered-${correction.id}`), "marked corrected");
+    await flush();
   });
 });
 

@@ -10,7 +10,9 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset, Utc};
 use doorstep_domain::account::Role;
 use doorstep_domain::error::ErrorKind;
-use doorstep_domain::protocol::{AreaDto, EnrolResponse, ErrorBody, PullResponse, Receipt, ReceiptStatus};
+use doorstep_domain::protocol::{
+    AreaDto, CorrectionDto, EnrolResponse, ErrorBody, PullResponse, Receipt, ReceiptStatus,
+};
 use doorstep_domain::values::Positive;
 use doorstep_domain::visit::{HouseholdInput, LocationInput};
 use doorstep_domain::{Campaign, FieldError, Lang, Messages, ValidationContext, Visit, VisitInput};
@@ -85,6 +87,17 @@ CREATE TABLE replaced (
     replaced_at TEXT NOT NULL
 ) STRICT;
 "#,
+    // Visits a leader sent back, as the server last listed them (its CorrectionDto in `body`).
+    // One is done on this phone once a later revision of its visit is recorded here.
+    r#"
+CREATE TABLE corrections (
+    id          TEXT PRIMARY KEY,
+    visit_id    TEXT NOT NULL,
+    revision    INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    received_at TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 const META_DEVICE_ID: &str = "device_id";
@@ -121,6 +134,9 @@ pub enum DeviceError {
     /// Only a refused record, not fixed yet, can be fixed.
     #[error("record {0} is not a refused record waiting to be fixed")]
     NotRejected(i64),
+    /// Only a correction the leader asked for, not answered yet, can be answered.
+    #[error("correction {0} is not waiting for an answer on this phone")]
+    NotOpen(String),
 }
 
 impl From<rusqlite::Error> for DeviceError {
@@ -184,6 +200,14 @@ pub struct LocalVisit {
     pub visited_at: String,
     /// `pending`, `sent` or `rejected`.
     pub state: String,
+}
+
+/// A visit a leader sent back, as this phone holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingCorrection {
+    pub correction: CorrectionDto,
+    /// A later revision is recorded on this phone (it may still wait in the queue).
+    pub answered: bool,
 }
 
 /// A record the server refused, kept on the device with the reason.
@@ -414,7 +438,7 @@ impl DeviceStore {
     /// Validates and records a visit. Returns only after the visit and its outbox entry are
     /// committed together; on a validation error nothing is written.
     pub fn record_visit(&mut self, draft: &VisitDraft, now: DateTime<FixedOffset>) -> Result<Visit, DeviceError> {
-        self.record(draft, now, None)
+        self.record(draft, now, None, None)
     }
 
     /// Records the corrected visit for a refused record, and sets the refused one aside, in one
@@ -425,16 +449,94 @@ impl DeviceStore {
         draft: &VisitDraft,
         now: DateTime<FixedOffset>,
     ) -> Result<Visit, DeviceError> {
-        let refused: bool = self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM outbox o WHERE o.device_seq = ?1 AND o.state = 'rejected'
-                 AND NOT EXISTS (SELECT 1 FROM replaced r WHERE r.device_seq = o.device_seq))",
-            [device_seq],
-            |r| r.get(0),
-        )?;
-        if !refused {
+        let refused: Option<(String, i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT o.id, o.revision, v.visited_at FROM outbox o JOIN visits v ON v.device_seq = o.device_seq
+                 WHERE o.device_seq = ?1 AND o.state = 'rejected'
+                   AND NOT EXISTS (SELECT 1 FROM replaced r WHERE r.device_seq = o.device_seq)",
+                [device_seq],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((id, revision, visited_at)) = refused else {
             return Err(DeviceError::NotRejected(device_seq));
+        };
+        // A refused correction is fixed by a further revision of the same visit; a refused first
+        // record by a new visit (the server holds nothing under its id).
+        let revises = if revision > 1 {
+            let held: Option<i64> =
+                self.conn
+                    .query_row("SELECT MAX(revision) FROM visits WHERE id = ?1", [&id], |r| r.get(0))?;
+            let at = DateTime::parse_from_rfc3339(&visited_at)
+                .map_err(|e| DeviceError::Corrupt(format!("a stored visit time: {e}")))?;
+            Some((id, held.unwrap_or(revision) + 1, at))
+        } else {
+            None
+        };
+        self.record(draft, now, Some(device_seq), revises)
+    }
+
+    /// Records the volunteer's answer to a correction: a new revision of the sent-back visit
+    /// (same id, same visit time, the next revision number), queued like any record. The
+    /// correction is done on this phone from then on; the server closes it when the revision
+    /// arrives.
+    pub fn correct_visit(
+        &mut self,
+        correction_id: &str,
+        draft: &VisitDraft,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Visit, DeviceError> {
+        let open = self
+            .corrections()?
+            .into_iter()
+            .find(|c| c.correction.id == correction_id && !c.answered)
+            .ok_or_else(|| DeviceError::NotOpen(correction_id.to_string()))?;
+        let c = open.correction;
+        let held: Option<i64> =
+            self.conn
+                .query_row("SELECT MAX(revision) FROM visits WHERE id = ?1", [&c.visit_id], |r| {
+                    r.get(0)
+                })?;
+        let revision = held.unwrap_or(0).max(c.revision) + 1;
+        let visited_at = DateTime::parse_from_rfc3339(&c.visit.visited_at)
+            .map_err(|e| DeviceError::Corrupt(format!("the correction's visit time: {e}")))?;
+        self.record(draft, now, None, Some((c.visit_id, revision, visited_at)))
+    }
+
+    /// Replaces the sent-back visits with the server's list (it names every open one).
+    pub fn apply_corrections(&mut self, list: &[CorrectionDto]) -> Result<(), DeviceError> {
+        let now = Utc::now().to_rfc3339();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM corrections", [])?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO corrections (id, visit_id, revision, body, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for c in list {
+                insert.execute(params![c.id, c.visit_id, c.revision, serde_json::to_string(c)?, now])?;
+            }
         }
-        self.record(draft, now, Some(device_seq))
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The visits sent back, oldest first; `answered` once a later revision is recorded here.
+    pub fn corrections(&self) -> Result<Vec<PendingCorrection>, DeviceError> {
+        let mut st = self.conn.prepare(
+            "SELECT c.body, EXISTS (SELECT 1 FROM visits v WHERE v.id = c.visit_id AND v.revision > c.revision)
+             FROM corrections c ORDER BY c.rowid",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (body, answered) = row?;
+            out.push(PendingCorrection {
+                correction: serde_json::from_str(&body)?,
+                answered,
+            });
+        }
+        Ok(out)
     }
 
     fn record(
@@ -442,14 +544,19 @@ impl DeviceStore {
         draft: &VisitDraft,
         now: DateTime<FixedOffset>,
         replaces: Option<i64>,
+        revises: Option<(String, i64, DateTime<FixedOffset>)>,
     ) -> Result<Visit, DeviceError> {
         let household_id = draft.household_id.unwrap_or_else(Uuid::now_v7);
         // Validation needs a sequence number; the one actually used is taken inside the write
         // transaction below, so validating first writes nothing and consumes nothing.
         let provisional_seq = last_seq(&self.conn)? + 1;
+        let (id, revision, visited_at) = match revises {
+            Some((id, revision, at)) => (id, revision, at),
+            None => (Uuid::now_v7().to_string(), 1, now),
+        };
         let input = VisitInput {
-            id: Uuid::now_v7().to_string(),
-            revision: 1,
+            id,
+            revision,
             device_seq: provisional_seq,
             device_id: self.device_id.to_string(),
             volunteer_id: self.volunteer_id.to_string(),
@@ -458,7 +565,7 @@ impl DeviceStore {
                 id: household_id.to_string(),
                 address: draft.address.clone(),
             },
-            visited_at: now.to_rfc3339(),
+            visited_at: visited_at.to_rfc3339(),
             outcome: draft.outcome.clone(),
             reason: draft.reason.clone(),
             people: draft.people,
@@ -495,7 +602,7 @@ impl DeviceStore {
                  lon = COALESCE(excluded.lon, lon),
                  latest_outcome = excluded.latest_outcome,
                  revisit_due = excluded.revisit_due,
-                 visits = visits + 1",
+                 visits = visits + ?8",
             params![
                 visit.household.id.to_string(),
                 visit.area_code.as_str(),
@@ -504,6 +611,8 @@ impl DeviceStore {
                 point.map(|p| p.lon),
                 visit.outcome,
                 revisit_due,
+                // A correction is the same visit again, not another one.
+                i64::from(visit.revision.get() == 1),
             ],
         )?;
         let id = visit.id.to_string();

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use doorstep_domain::protocol::{
-    DeviceDto, EnrolRequest, EnrolResponse, ErrorBody, ErrorResponse, PullResponse, PushResponse,
+    CorrectionsResponse, DeviceDto, EnrolRequest, EnrolResponse, ErrorBody, ErrorResponse, PullResponse, PushResponse,
 };
 use doorstep_domain::{Lang, Messages};
 use reqwest::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
@@ -480,6 +480,19 @@ impl SyncClient {
     /// Pulls the households of `area` changed since the store's cursor, page by page. Returns how
     /// many households were received. [`SyncError::NotEnrolled`] without a token; a 401 or 403 is
     /// [`SyncError::Server`] and is kept in [`crate::store::META_AUTH_PROBLEM`].
+    /// Fetches the visits a leader sent back to this phone's volunteer and keeps them, replacing
+    /// the list held. Answers how many are listed.
+    pub async fn fetch_corrections(&self, store: &Arc<Mutex<DeviceStore>>) -> Result<usize, SyncError> {
+        let body = self
+            .authorised_get(store, self.url("/api/v1/sync/corrections")?)
+            .await?;
+        let answer: CorrectionsResponse = serde_json::from_slice(&body)
+            .map_err(|e| SyncError::Protocol(format!("corrections answer is not a CorrectionsResponse: {e}")))?;
+        let n = answer.corrections.len();
+        with_store(store, move |s| s.apply_corrections(&answer.corrections)).await?;
+        Ok(n)
+    }
+
     pub async fn pull(&self, store: &Arc<Mutex<DeviceStore>>, area: &str) -> Result<usize, SyncError> {
         let mut received = 0;
         loop {

@@ -459,3 +459,53 @@ impl Progress {
             .collect()
     }
 }
+
+/// `POST /api/v1/visits/{id}/send-back`: a leader returns a visit to its volunteer to correct.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SendBackRequest {
+    /// What to check or change, for the volunteer to read (at most 500 characters).
+    pub comment: String,
+    /// The revision being sent back; absent means the latest. Naming an older one is refused,
+    /// so a leader never sends back what the volunteer has already corrected.
+    #[serde(default)]
+    pub revision: Option<i64>,
+}
+
+/// A visit sent back for correction: the leader's comment and the visit as it stood. Open until
+/// a later revision of the visit reaches the server; the history keeps both revisions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CorrectionDto {
+    pub id: String,
+    pub visit_id: String,
+    /// The revision sent back.
+    pub revision: i64,
+    pub household_id: String,
+    pub area_code: String,
+    pub volunteer_id: String,
+    pub comment: String,
+    /// The leader's username.
+    pub requested_by: String,
+    /// RFC 3339, UTC.
+    pub requested_at: String,
+    /// The revision that answered it; absent while it is open.
+    pub answered_by_revision: Option<i64>,
+    /// The visit as it was sent back, so a phone that no longer holds it can still correct it.
+    pub visit: VisitDto,
+}
+
+/// `GET /api/v1/sync/corrections`: the open corrections for the calling device's volunteer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CorrectionsResponse {
+    pub corrections: Vec<CorrectionDto>,
+}
+
+/// `GET /api/v1/visits/{id}/history`: every revision, oldest first, and every send-back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VisitHistoryDto {
+    pub revisions: Vec<VisitDto>,
+    pub corrections: Vec<CorrectionDto>,
+}

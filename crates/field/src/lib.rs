@@ -93,6 +93,8 @@ pub struct Status {
     /// Why the server refused this phone (revoked, say); its records are kept.
     pub auth_problem: Option<ErrorBody>,
     pub language: Lang,
+    /// Visits the team leader sent back that wait for the volunteer's correction.
+    pub corrections_open: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +132,22 @@ pub struct Rejected {
     pub id: String,
     pub error: ErrorBody,
     pub rejected_at: String,
+    pub draft: VisitDraft,
+}
+
+/// A visit the team leader sent back, with the form's starting values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Correction {
+    pub id: String,
+    pub visit_id: String,
+    pub revision: i64,
+    pub comment: String,
+    pub requested_by: String,
+    pub requested_at: String,
+    /// When the visit happened (it keeps this time when corrected).
+    pub visited_at: String,
+    /// Corrected on this phone already (the correction may still wait in the queue).
+    pub answered: bool,
     pub draft: VisitDraft,
 }
 
@@ -194,6 +212,13 @@ fn device_error(e: DeviceError, lang: Lang) -> ErrorBody {
             None,
             "Bản ghi này không còn chờ sửa.",
             "This record is no longer waiting to be fixed.",
+            lang,
+        ),
+        DeviceError::NotOpen(_) => error(
+            "correction_not_open",
+            None,
+            "Lượt thăm này không còn chờ sửa (đã sửa, hoặc tổ trưởng đã rút yêu cầu).",
+            "This visit no longer waits for a correction (corrected already, or the leader withdrew it).",
             lang,
         ),
         other => {
@@ -337,6 +362,7 @@ impl FieldApp {
                 clock_warning,
                 auth_problem: store.auth_problem()?,
                 language: lang,
+                corrections_open: store.corrections()?.iter().filter(|c| !c.answered).count() as u64,
             })
         };
         read().map_err(|e| device_error(e, lang))
@@ -507,6 +533,69 @@ impl FieldApp {
         read().map_err(|e| device_error(e, lang))
     }
 
+    /// The visits the team leader sent back, oldest first, with the form's starting values.
+    pub fn corrections(&self) -> CommandResult<Vec<Correction>> {
+        let lang = self.lang();
+        let store = lock(&self.store);
+        let read = || -> Result<Vec<Correction>, DeviceError> {
+            let households = store.households(None)?;
+            let mut out = Vec::new();
+            for p in store.corrections()? {
+                let c = p.correction;
+                let v = &c.visit;
+                let address = households
+                    .iter()
+                    .find(|h| h.id == v.household_id)
+                    .and_then(|h| h.address.clone());
+                out.push(Correction {
+                    draft: VisitDraft {
+                        household_id: uuid::Uuid::parse_str(&v.household_id).ok(),
+                        address,
+                        area_code: v.area_code.clone(),
+                        outcome: v.outcome.clone(),
+                        reason: v.reason.clone(),
+                        people: v.people,
+                        smartphones: v.smartphones,
+                        already_installed: v.already_installed,
+                        installed_now: v.installed_now,
+                        leaflet_given: v.leaflet_given,
+                        location: doorstep_domain::visit::LocationInput {
+                            source: v.location_source.clone(),
+                            lat: v.lat,
+                            lon: v.lon,
+                            accuracy_m: v.accuracy_m,
+                        },
+                        notes: v.notes.clone(),
+                    },
+                    id: c.id,
+                    visit_id: c.visit_id,
+                    revision: c.revision,
+                    comment: c.comment,
+                    requested_by: c.requested_by,
+                    requested_at: c.requested_at,
+                    visited_at: v.visited_at.clone(),
+                    answered: p.answered,
+                });
+            }
+            Ok(out)
+        };
+        read().map_err(|e| device_error(e, lang))
+    }
+
+    /// Saves the volunteer's correction of a sent-back visit as its next revision (then sync is
+    /// woken). A bad field is named, in both languages, and nothing is saved.
+    pub fn correct_visit(&self, correction_id: &str, draft: &VisitDraft) -> CommandResult<Saved> {
+        let lang = self.lang();
+        let visit = lock(&self.store)
+            .correct_visit(correction_id, draft, Self::now())
+            .map_err(|e| device_error(e, lang))?;
+        self.notify();
+        self.sync_now();
+        Ok(Saved {
+            id: visit.id.to_string(),
+        })
+    }
+
     fn now() -> chrono::DateTime<FixedOffset> {
         Utc::now().with_timezone(Local::now().offset())
     }
@@ -662,6 +751,7 @@ impl FieldApp {
         self.notify();
         let total = lock(&self.store).queue().map(|q| q.pending).unwrap_or(0);
         if total == 0 {
+            self.fetch_corrections(client).await;
             self.synced_now();
             return true;
         }
@@ -685,10 +775,20 @@ impl FieldApp {
         if let Some(e) = &report.last_error {
             tracing::info!(error = %e, complete = report.complete, "sync ended with an error");
         }
+        // After the drain, so a correction just sent is already closed in the answer.
+        self.fetch_corrections(client).await;
         if report.complete {
             self.synced_now();
         }
         report.complete || report.stats.batches > 0
+    }
+
+    /// The visits the leader sent back, kept for the volunteer; a failure waits for the next sync.
+    async fn fetch_corrections(&self, client: &SyncClient) {
+        if let Err(e) = client.fetch_corrections(&self.store).await {
+            tracing::warn!(error = %e, "corrections not fetched");
+        }
+        self.notify();
     }
 
     /// A sync went through: the server answered and nothing is left to send.

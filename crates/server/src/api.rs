@@ -206,6 +206,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/assignments", post(crate::manage::post_assignment))
         .route("/api/v1/visits", get(crate::manage::list_visits))
         .route("/api/v1/visits/{id}", get(crate::manage::get_visit))
+        .route("/api/v1/visits/{id}/send-back", post(crate::corrections::send_back))
+        .route("/api/v1/visits/{id}/history", get(crate::corrections::visit_history))
+        .route("/api/v1/corrections", get(crate::corrections::list_corrections))
+        .route(
+            "/api/v1/households/{id}/visits",
+            get(crate::corrections::household_visits),
+        )
+        .route("/api/v1/sync/corrections", get(crate::corrections::device_corrections))
         .route("/api/v1/progress", get(crate::report::http::get_progress))
         .route("/api/v1/map/areas", get(crate::map::map_areas))
         .route("/api/v1/map/households", get(crate::map::map_households))
@@ -281,6 +289,11 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         crate::manage::post_assignment,
         crate::manage::list_visits,
         crate::manage::get_visit,
+        crate::corrections::send_back,
+        crate::corrections::visit_history,
+        crate::corrections::list_corrections,
+        crate::corrections::household_visits,
+        crate::corrections::device_corrections,
         crate::report::http::get_progress,
         crate::report::http::get_daily_report,
         crate::map::map_areas,
@@ -315,7 +328,11 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         doorstep_domain::protocol::Progress,
         doorstep_domain::protocol::UnitProgress,
         doorstep_domain::protocol::DayProgress,
-        crate::map::Revisit
+        crate::map::Revisit,
+        doorstep_domain::protocol::SendBackRequest,
+        doorstep_domain::protocol::CorrectionDto,
+        doorstep_domain::protocol::CorrectionsResponse,
+        doorstep_domain::protocol::VisitHistoryDto
     ))
 )]
 pub struct ApiDoc;

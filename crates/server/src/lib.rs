@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod corrections;
 pub mod dashboard;
 pub mod manage;
 pub mod map;

@@ -292,6 +292,21 @@ const TABLES: &[Table] = &[
         columns: &[("server_seq", Kind::Int), ("flags", Kind::Text)],
         overriding: false,
     },
+    Table {
+        name: "corrections",
+        key: "id",
+        columns: &[
+            ("id", Kind::Uuid),
+            ("visit_id", Kind::Uuid),
+            ("revision", Kind::Int),
+            ("volunteer_id", Kind::Uuid),
+            ("area_code", Kind::Text),
+            ("comment", Kind::Text),
+            ("requested_by", Kind::Text),
+            ("requested_at_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
 ];
 
 fn read_sqlite(row: &rusqlite::Row<'_>, i: usize, kind: Kind) -> Result<Val, StoreError> {

@@ -110,6 +110,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::DEVICE_TABLES_PG],
     // Teams, assignments, flagged visits.
     &[crate::store::TEAM_TABLES_PG],
+    // Visits sent back for correction.
+    &[crate::corrections::CORRECTIONS_TABLE_PG],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -1371,6 +1373,88 @@ impl Store for PgStore {
             .map_err(db)?
             .iter()
             .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    async fn send_back(&self, c: crate::corrections::NewCorrection) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "INSERT INTO corrections (id, visit_id, revision, volunteer_id, area_code, comment, requested_by,
+                    requested_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (visit_id, revision) DO NOTHING",
+                &[
+                    &c.id,
+                    &c.visit_id,
+                    &c.revision,
+                    &c.volunteer_id,
+                    &c.area_code,
+                    &c.comment,
+                    &c.requested_by,
+                    &c.requested_at_ms,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    async fn corrections(
+        &self,
+        q: crate::corrections::CorrectionQuery,
+    ) -> Result<Vec<doorstep_domain::protocol::CorrectionDto>, StoreError> {
+        use crate::corrections::CorrectionQuery;
+        let client = self.client().await?;
+        let sql = q.sql();
+        let rows = match &q {
+            CorrectionQuery::OpenForVolunteer(id) | CorrectionQuery::OfVisit(id) => {
+                client.query(&sql, &[id]).await.map_err(db)?
+            }
+            CorrectionQuery::InSubtree { lo, hi, .. } => client.query(&sql, &[lo, hi]).await.map_err(db)?,
+        };
+        Ok(rows
+            .iter()
+            .map(|r| {
+                crate::corrections::correction_dto(
+                    pg_visit_row(r),
+                    r.get(23),
+                    r.get(24),
+                    r.get(25),
+                    r.get(26),
+                    r.get(27),
+                )
+            })
+            .collect())
+    }
+
+    async fn household_visits(&self, household: Uuid) -> Result<Vec<(VisitDto, String)>, StoreError> {
+        let client = self.client().await?;
+        let sql = format!(
+            "SELECT {VISIT_COLUMNS}, a.path FROM visits v JOIN areas a ON a.code = v.area_code
+             LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
+             WHERE v.household_id = $1 ORDER BY v.id, v.revision LIMIT 1000"
+        );
+        Ok(client
+            .query(&sql, &[&household])
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| (pg_visit_row(r), r.get(23)))
+            .collect())
+    }
+
+    async fn visit_revisions(&self, id: Uuid) -> Result<Vec<VisitDto>, StoreError> {
+        let client = self.client().await?;
+        let sql = format!(
+            "SELECT {VISIT_COLUMNS} FROM visits v LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
+             WHERE v.id = $1 ORDER BY v.revision, v.server_seq"
+        );
+        Ok(client
+            .query(&sql, &[&id])
+            .await
+            .map_err(db)?
+            .iter()
+            .map(pg_visit_row)
             .collect())
     }
 }

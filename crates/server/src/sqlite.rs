@@ -110,6 +110,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::DEVICE_TABLES_SQLITE],
     // Teams, assignments, flagged visits.
     &[crate::store::TEAM_TABLES_SQLITE],
+    // Visits sent back for correction.
+    &[crate::corrections::CORRECTIONS_TABLE_SQLITE],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -1350,6 +1352,103 @@ impl Store for SqliteStore {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn send_back(&self, c: crate::corrections::NewCorrection) -> Result<bool, StoreError> {
+        self.write(move |w| {
+            let n = w.conn.execute(
+                "INSERT INTO corrections (id, visit_id, revision, volunteer_id, area_code, comment, requested_by,
+                    requested_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (visit_id, revision) DO NOTHING",
+                params![
+                    c.id.as_bytes().as_slice(),
+                    c.visit_id.as_bytes().as_slice(),
+                    c.revision,
+                    c.volunteer_id.as_bytes().as_slice(),
+                    c.area_code,
+                    c.comment,
+                    c.requested_by,
+                    c.requested_at_ms
+                ],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn corrections(
+        &self,
+        q: crate::corrections::CorrectionQuery,
+    ) -> Result<Vec<doorstep_domain::protocol::CorrectionDto>, StoreError> {
+        use crate::corrections::CorrectionQuery;
+        self.read(move |conn| {
+            let sql = q.sql().replace('$', "?");
+            let mut st = conn.prepare_cached(&sql)?;
+            let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<_> {
+                Ok((
+                    visit_row(r),
+                    r.get::<_, Vec<u8>>(23)?,
+                    r.get::<_, String>(24)?,
+                    r.get::<_, String>(25)?,
+                    r.get::<_, i64>(26)?,
+                    r.get::<_, Option<i64>>(27)?,
+                ))
+            };
+            let rows = match &q {
+                CorrectionQuery::OpenForVolunteer(id) | CorrectionQuery::OfVisit(id) => st
+                    .query_map([id.as_bytes().as_slice()], map)?
+                    .collect::<Result<Vec<_>, _>>()?,
+                CorrectionQuery::InSubtree { lo, hi, .. } => {
+                    st.query_map(params![lo, hi], map)?.collect::<Result<Vec<_>, _>>()?
+                }
+            };
+            rows.into_iter()
+                .map(|(visit, id, comment, by, at, answered)| {
+                    Ok(crate::corrections::correction_dto(
+                        visit?,
+                        uuid_from(&id)?,
+                        comment,
+                        by,
+                        at,
+                        answered,
+                    ))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn household_visits(&self, household: uuid::Uuid) -> Result<Vec<(VisitDto, String)>, StoreError> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {VISIT_COLUMNS}, a.path FROM visits v JOIN areas a ON a.code = v.area_code
+                 LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
+                 WHERE v.household_id = ?1 ORDER BY v.id, v.revision LIMIT 1000"
+            );
+            let mut st = conn.prepare_cached(&sql)?;
+            let rows = st.query_map([household.as_bytes().as_slice()], |r| {
+                Ok((visit_row(r), r.get::<_, String>(23)?))
+            })?;
+            rows.map(|r| {
+                let (v, path) = r?;
+                Ok((v?, path))
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn visit_revisions(&self, id: uuid::Uuid) -> Result<Vec<VisitDto>, StoreError> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {VISIT_COLUMNS} FROM visits v LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
+                 WHERE v.id = ?1 ORDER BY v.revision, v.server_seq"
+            );
+            let mut st = conn.prepare_cached(&sql)?;
+            let rows = st.query_map([id.as_bytes().as_slice()], |r| Ok(visit_row(r)))?;
+            rows.map(|r| r?).collect()
         })
         .await
     }

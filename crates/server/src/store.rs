@@ -240,6 +240,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// The imported boundaries (GeoJSON geometry text) of the named areas, where there is one.
     async fn boundaries(&self, codes: Vec<String>) -> Result<Vec<(String, String)>, StoreError>;
+
+    // Corrections (`corrections.rs`): a visit sent back, and the revisions that answer it.
+
+    /// Stores a send-back; false when that revision of the visit was already sent back.
+    async fn send_back(&self, correction: crate::corrections::NewCorrection) -> Result<bool, StoreError>;
+
+    /// Corrections with the visit revision each sent back, at most `MAX_CORRECTIONS`.
+    async fn corrections(
+        &self,
+        q: crate::corrections::CorrectionQuery,
+    ) -> Result<Vec<doorstep_domain::protocol::CorrectionDto>, StoreError>;
+
+    /// Every revision of a visit, oldest first.
+    async fn visit_revisions(&self, id: Uuid) -> Result<Vec<VisitDto>, StoreError>;
+
+    /// Every revision of every visit to a household, by visit id (UUIDv7: creation order) then
+    /// revision, with each visit's area path (for the scope check).
+    async fn household_visits(&self, household: Uuid) -> Result<Vec<(VisitDto, String)>, StoreError>;
 }
 
 /// A household for the map and the walk lists, with its area's name and path.

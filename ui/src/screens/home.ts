@@ -137,6 +137,16 @@ export function homeView(ctx: Ctx): View {
         ),
       );
     }
+    if (s.corrections_open > 0) {
+      items.push(
+        h(
+          "div",
+          { class: "banner warn", testid: "corrections-banner", role: "status" },
+          h("p", null, t("home.corrections", { n: s.corrections_open })),
+          h("button", { type: "button", class: "btn", testid: "corrections-open", onclick: () => ctx.go("corrections") }, t("home.corrections_open")),
+        ),
+      );
+    }
     if (s.clock_warning) {
       items.push(
         h("div", { class: "banner warn", testid: "clock-warning", role: "alert" }, h("strong", null, t("home.clock")), h("p", null, pick(s.clock_warning))),

@@ -3,7 +3,7 @@
 import type { Ctx, View } from "../app";
 import { h, fill } from "../dom";
 import { fmtDate, fmtTime, pick, t, type Key } from "../i18n";
-import type { Campaign, Status, VisitState } from "../types";
+import type { Campaign, Correction, Status, VisitState } from "../types";
 import { areaName } from "./home";
 
 /** A record's field (as the server names it) in the volunteer's words. */
@@ -175,6 +175,61 @@ export function rejectedView(ctx: Ctx): View {
     el: listPage("rejected", t("rejected.title"), h("p", { class: "lead" }, t("rejected.explain")), body),
     onStatus: (s: Status) => {
       if (s.queue.rejected !== lastCount) void load();
+    },
+    destroy: () => {
+      destroyed = true;
+    },
+  };
+}
+
+/** The visits the team leader sent back, each with the leader's note and a Correct button. */
+export function correctionsView(ctx: Ctx): View {
+  const body = h("div", { class: "items" }, h("p", { class: "loading" }, t("app.loading")));
+  const off = ctx.state.campaign?.utc_offset_minutes ?? 420;
+  let destroyed = false;
+  let lastOpen = -1;
+  const when = (iso: string) => `${fmtTime(iso, off)} ${fmtDate(iso, off)}`;
+  async function load() {
+    try {
+      const cs: Correction[] = await ctx.api.getCorrections();
+      if (destroyed) return;
+      lastOpen = cs.filter((c) => !c.answered).length;
+      fill(
+        body,
+        cs.length === 0
+          ? h("p", { class: "empty", testid: "corrections-empty" }, t("corrections.empty"))
+          : h(
+              "ul",
+              { class: "cards" },
+              cs.map((c) =>
+                h(
+                  "li",
+                  { class: "card item", testid: `correction-${c.id}` },
+                  h(
+                    "div",
+                    { class: "item-text" },
+                    h("strong", null, outcomeLabel(ctx.state.campaign, c.draft.outcome)),
+                    h("span", null, c.draft.address ?? t("visit.no_address")),
+                    h("p", { class: "comment", testid: `correction-comment-${c.id}` }, c.comment),
+                    h("span", { class: "hint" }, t("corrections.by", { by: c.requested_by, when: when(c.requested_at) })),
+                    h("span", { class: "hint" }, t("corrections.visited", { when: when(c.visited_at) })),
+                  ),
+                  c.answered
+                    ? h("span", { class: "chip pending", testid: `correction-answered-${c.id}` }, t("corrections.answered"))
+                    : h("button", { type: "button", class: "btn primary", testid: `correction-fix-${c.id}`, onclick: () => ctx.go("visit", { correct: c }) }, t("corrections.fix")),
+                ),
+              ),
+            ),
+      );
+    } catch (e) {
+      fill(body, h("p", { class: "field-error" }, pick((e as { messages?: { vi: string; en: string } }).messages)));
+    }
+  }
+  void load();
+  return {
+    el: listPage("corrections", t("corrections.title"), h("p", { class: "lead" }, t("corrections.explain")), body),
+    onStatus: (s: Status) => {
+      if (s.corrections_open !== lastOpen) void load();
     },
     destroy: () => {
       destroyed = true;

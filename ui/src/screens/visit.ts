@@ -18,6 +18,7 @@ import {
   COUNT_FIELDS,
   type Campaign,
   type CountField,
+  type Correction,
   type ErrorBody,
   type Fix,
   type Household,
@@ -33,6 +34,8 @@ export type VisitParams = {
   household?: Household;
   /** Correct this refused record: the form is filled with its draft; Save calls fix_rejected. */
   fix?: Rejected;
+  /** Correct a visit the team leader sent back: filled with it; Save calls correct_visit. */
+  correct?: Correction;
 };
 
 /** Known households this close (metres) are listed at once, to be chosen with one tap. */
@@ -112,7 +115,14 @@ type LocState =
   | { phase: "done"; location: Location; origin: Fix["source"] | "manual" | "original" };
 
 export function visitView(ctx: Ctx, params: VisitParams): View {
-  const fixing = params.fix ?? null;
+  const correcting = params.correct ?? null;
+  // Both corrections start from a recorded visit and keep its household and location.
+  const fixing: { draft: VisitDraft; error: ErrorBody | null } | null = params.fix
+    ? { draft: params.fix.draft, error: params.fix.error }
+    : correcting
+      ? { draft: correcting.draft, error: null }
+      : null;
+  const backTo = correcting ? "corrections" : params.fix ? "rejected" : "home";
   const campaign: Campaign | null = ctx.state.campaign;
   let destroyed = false;
   let pinMap: MapHandle | null = null;
@@ -258,10 +268,14 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     h(
       "div",
       { class: "row-between" },
-      h("h1", null, fixing ? t("visit.fix_title") : t("visit.title")),
-      h("button", { type: "button", class: "btn ghost small", testid: "visit-cancel", onclick: () => ctx.go(fixing ? "rejected" : "home") }, t("visit.cancel")),
+      h("h1", null, correcting ? t("visit.correct_title") : fixing ? t("visit.fix_title") : t("visit.title")),
+      h("button", { type: "button", class: "btn ghost small", testid: "visit-cancel", onclick: () => ctx.go(backTo) }, t("visit.cancel")),
     ),
-    fixing ? h("div", { class: "banner warn" }, h("strong", null, t("visit.fix_reason")), h("p", null, pick(fixing.error.messages))) : null,
+    correcting
+      ? h("div", { class: "banner warn", testid: "correction-comment" }, h("strong", null, t("visit.correct_reason", { by: correcting.requested_by })), h("p", null, correcting.comment))
+      : params.fix
+        ? h("div", { class: "banner warn" }, h("strong", null, t("visit.fix_reason")), h("p", null, pick(params.fix.error.messages)))
+        : null,
     campaign ? null : h("div", { class: "banner danger", testid: "no-campaign" }, t("visit.no_campaign")),
     locBox,
     pinBox,
@@ -520,7 +534,7 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     const isNew = !st.household;
     // A refused record may be refused for its address or area: both stay editable when fixing.
     addressRow.hidden = !(isNew || fixing);
-    areaRow.hidden = !(((isNew || fixing) && leaves.length > 1) || st.error?.field === "area_code" || fixing?.error.field === "area_code");
+    areaRow.hidden = !(((isNew || fixing) && leaves.length > 1) || st.error?.field === "area_code" || fixing?.error?.field === "area_code");
     if (!areaRow.hidden && !leaves.some((a) => a.code === st.areaCode) && areaSelect.value) {
       // What is sent is what the volunteer sees selected.
       st.areaCode = areaSelect.value;
@@ -670,7 +684,8 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     renderSave();
     const d = draft();
     try {
-      if (fixing) await ctx.api.fixRejected(fixing.device_seq, d);
+      if (correcting) await ctx.api.correctVisit(correcting.id, d);
+      else if (params.fix) await ctx.api.fixRejected(params.fix.device_seq, d);
       else await ctx.api.recordVisit(d);
       if (!d.household_id) {
         try {
@@ -681,7 +696,7 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
       }
       st.saving = false;
       ctx.go("home");
-      ctx.toast(fixing ? t("home.saved_fix") : ctx.state.status?.online ? t("home.saved_online") : t("home.saved"), "saved-toast");
+      ctx.toast(correcting ? t("home.saved_correction") : fixing ? t("home.saved_fix") : ctx.state.status?.online ? t("home.saved_online") : t("home.saved"), "saved-toast");
     } catch (e) {
       st.saving = false;
       st.saveRequested = false;
