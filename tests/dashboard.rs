@@ -1,6 +1,7 @@
 //! The dashboard in real headless Chromium (Debian's, driven by playwright-core from
 //! `ui/e2e/dashboard.mjs`) against the real server: a leader logs in, the map draws its layers,
-//! a filter, a unit opened, English, and the daily report downloaded; the workbook is then read
+//! a filter, a unit opened, a household opened and one of its visits sent back (which the
+//! volunteer's phone then receives), English, and the daily report downloaded; the workbook is then read
 //! here by calamine, a reader other than the writer. Needs `node`, `/usr/bin/chromium` and the
 //! dashboard built (`npm run build:dashboard` in ui/ before the server; scripts/test.sh does all
 //! three); without them this test fails, it never skips.
@@ -16,6 +17,7 @@ use doorstep_tests::{TestDevice, TestServer, create_account, root};
 
 const LEADER: &str = "totruong.thanhpho";
 const PASSWORD: &str = "mật khẩu tổ trưởng thành phố";
+const SEND_BACK_NOTE: &str = "Kiểm tra lại số người trong hộ.";
 
 fn located(lat: f64, lon: f64, area: &str, outcome: &str, n: usize) -> VisitDraft {
     VisitDraft {
@@ -86,6 +88,7 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
         .env("DOORSTEP_PASSWORD", PASSWORD)
         .env("DOORSTEP_AREA", "18073")
         .env("DOORSTEP_REPORT_DATE", "2020-08-04")
+        .env("DOORSTEP_SEND_BACK", SEND_BACK_NOTE)
         .env("DOORSTEP_DOWNLOAD", &download)
         .env("DOORSTEP_SCREENSHOTS", &shots)
         .output()
@@ -95,6 +98,28 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     assert!(out.status.success(), "the browser test failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("checks passed"), "{stdout}");
     assert!(!stdout.contains("WARNING"), "the map must really draw: {stdout}");
+
+    // The visit sent back in the page is on the server, and reaches the volunteer's phone.
+    let sent_back = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("sent back visit "))
+        .unwrap_or_else(|| panic!("the page sent no visit back: {stdout}"))
+        .to_string();
+    let received = phone
+        .client(&server.url, 100)
+        .fetch_corrections(&phone.store)
+        .await
+        .unwrap();
+    assert_eq!(received, 1);
+    let held = phone.store.lock().unwrap().corrections().unwrap();
+    assert_eq!(
+        (
+            held[0].correction.visit_id.as_str(),
+            held[0].correction.comment.as_str()
+        ),
+        (sent_back.as_str(), SEND_BACK_NOTE)
+    );
+    assert_eq!(held[0].correction.requested_by, LEADER);
 
     // The downloaded workbook (of Phường Nam Hà, the unit opened), read by another reader than
     // the one that wrote it: four households, two installs of two phones each, one not home.

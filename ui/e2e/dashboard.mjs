@@ -3,7 +3,8 @@
 //   DOORSTEP_AREA=436 DOORSTEP_DOWNLOAD=/tmp/daily.xlsx [DOORSTEP_SCREENSHOTS=dir] \
 //   [CHROMIUM=/usr/bin/chromium] [DOORSTEP_E2E_CHROMIUM_ARGS=--disable-webgl] node e2e/dashboard.mjs
 // Signs in, checks the cards, the map (through window.__doorstepMap: style, layers, sources' data,
-// a household popup), the outcome filter, opening a unit, English, and downloads the daily report.
+// a household popup with its visits, one sent back when DOORSTEP_SEND_BACK holds the note), the
+// outcome filter, opening a unit, English, and downloads the daily report.
 // Exit code 0 when every check passes; otherwise 1 with the failing check on stderr.
 // Without WebGL (no SwiftShader in the browser) it checks the map's fallback message instead and
 // prints a WARNING line.
@@ -29,6 +30,8 @@ const DOWNLOAD = env("DOORSTEP_DOWNLOAD");
 const SHOTS = env("DOORSTEP_SCREENSHOTS", false);
 // The day of the report to download (default: the field's own default, today).
 const REPORT_DATE = env("DOORSTEP_REPORT_DATE", false);
+// When set, the note with which a household's visit is sent back (the user must be a leader).
+const SEND_BACK = env("DOORSTEP_SEND_BACK", false);
 const EXECUTABLE = process.env.CHROMIUM || "/usr/bin/chromium";
 const TIMEOUT = Number(process.env.DOORSTEP_E2E_TIMEOUT_MS || 30000);
 
@@ -198,6 +201,24 @@ async function main() {
         await page.waitForSelector(tid("popup"));
         const text = await page.locator(tid("popup")).innerText();
         check(/\d/.test(text) && text.length > 5, `clicking a household opens its popup (${text.replace(/\s+/g, " ").slice(0, 60)})`);
+        // Its visits, and (for a leader) sending one back with a comment.
+        if (SEND_BACK) {
+          const comment = page.locator(`${tid("popup")} textarea[data-testid^="sendback-comment-"]`).first();
+          await comment.waitFor({ state: "visible" });
+          const visitId = (await comment.getAttribute("data-testid")).replace("sendback-comment-", "");
+          check(await page.locator(tid(`visit-${visitId}`)).isVisible(), `the popup lists the household's visit ${visitId}`);
+          await page.click(tid(`sendback-${visitId}`));
+          await page.waitForSelector(`${tid(`sendback-error-${visitId}`)}:visible`);
+          check(true, "an empty note is refused in the page, before anything is sent");
+          await comment.fill(SEND_BACK);
+          await page.click(tid(`sendback-${visitId}`));
+          await page.waitForSelector(`${tid("popup")} .sentback.open`);
+          const note = await page.locator(`${tid("popup")} .sentback.open`).innerText();
+          check(note.includes(SEND_BACK), `the visit shows as sent back, waiting for the volunteer (${note.replace(/\s+/g, " ").slice(0, 70)})`);
+          check((await page.locator(tid(`sendback-${visitId}`)).count()) === 0, "no second send-back while one is open");
+          console.log(`sent back visit ${visitId}`);
+          await shot(page, "2b-sent-back");
+        }
       }
     }
     await shot(page, "2-unit");

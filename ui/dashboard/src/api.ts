@@ -8,6 +8,7 @@ import type {
   Area,
   AreaProps,
   Campaign,
+  Correction,
   Coverage,
   FeatureCollection,
   HouseholdProps,
@@ -17,6 +18,7 @@ import type {
   Revisit,
   User,
   Visit,
+  VisitHistory,
 } from "./types";
 
 const TOKEN_KEY = "doorstep.dashboard.token";
@@ -159,6 +161,9 @@ export const progress = (area: string, from: string | null, to: string | null) =
 export const mapAreas = (parent: string) => json<FeatureCollection<AreaProps>>(`${V1}/map/areas${q({ parent })}`);
 export const mapHouseholds = (area: string) => json<FeatureCollection<HouseholdProps>>(`${V1}/map/households${q({ area })}`);
 export const revisits = (area: string) => json<Revisit[]>(`${V1}/revisits${q({ area })}`);
+export const householdVisits = (id: string) => json<VisitHistory[]>(`${V1}/households/${encodeURIComponent(id)}/visits`);
+export const sendBack = (visitId: string, comment: string, revision: number) =>
+  json<Correction>(`${V1}/visits/${encodeURIComponent(visitId)}/send-back`, { method: "POST", body: { comment, revision } });
 export const flaggedVisits = (area: string) => json<Visit[]>(`${V1}/visits${q({ area, flagged: true, limit: 100 })}`);
 
 /** The daily workbook as a blob, with the file name the server suggests. */

@@ -9,6 +9,7 @@ import { ApiError, errorText } from "./api";
 import { mapSupported } from "./colors";
 import { h, fill } from "./dom";
 import { fmtNumber, fmtPercent, t, today, type Key } from "./i18n";
+import { householdVisits } from "./household";
 import { renderFlagged, renderRevisits, saveBlob } from "./lists";
 import { renderChart } from "./chart";
 import type { MapView } from "./map";
@@ -292,6 +293,7 @@ export class Dashboard {
       h("p", null, h("span", { class: "dot", style: { background: colorOf(outcome) }, "aria-hidden": "true" }), t("popup.outcome", { o: outcomeLabel(outcome) })),
       h("p", null, t("popup.visits", { n: Number(p.visits) || 0 })),
       revisit ? h("p", { class: "popup-revisit" }, t("popup.revisit")) : null,
+      Number(p.visits) > 0 ? householdVisits(String(p.id), this.ctx.user.role) : null,
     );
   }
 

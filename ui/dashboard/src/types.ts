@@ -99,3 +99,22 @@ export type Feature<P> = { type: "Feature"; geometry: { type: string; coordinate
 export type FeatureCollection<P> = { type: "FeatureCollection"; features: Feature<P>[]; truncated?: boolean };
 
 export type ApiErrorBody = { error: { code: string; message: string; field?: string; messages?: Messages } };
+
+/** A visit sent back for correction (`CorrectionDto`). */
+export type Correction = {
+  id: string;
+  visit_id: string;
+  revision: number;
+  household_id: string;
+  area_code: string;
+  volunteer_id: string;
+  comment: string;
+  requested_by: string;
+  requested_at: string;
+  /** The revision that answered it; null while open. */
+  answered_by_revision: number | null;
+  visit: Visit;
+};
+
+/** One visit with every revision (oldest first) and every send-back. */
+export type VisitHistory = { revisions: Visit[]; corrections: Correction[] };
