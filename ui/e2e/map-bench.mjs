@@ -1,0 +1,78 @@
+// The dashboard map's first full render, timed in real headless Chromium against a running
+// `doorstep serve` (the benchmark `cargo bench -p doorstep-bench --bench dashboard` starts one
+// with Hà Tĩnh's 365,000 households and runs this):
+//   DOORSTEP_URL=... DOORSTEP_USER=... DOORSTEP_PASSWORD=... [DOORSTEP_RUNS=5] node e2e/map-bench.mjs
+// Signs in once, then loads the page DOORSTEP_RUNS times (a fresh navigation each time, the
+// session kept) and times, from the navigation's start, until the map has its data on screen and
+// is idle: style loaded, every source's data in, every tile rendered, nothing moving. Next to it,
+// the floor measured in the same loads: when the last map-data response (`/api/v1/map/...`)
+// finished arriving. Prints one JSON line: {"runs": [...], "data": [...]} in milliseconds.
+
+import { chromium } from "playwright-core";
+
+const env = (name, fallback) => {
+  const v = process.env[name] ?? fallback;
+  if (v === undefined) {
+    console.error(`map bench: set ${name}`);
+    process.exit(2);
+  }
+  return v;
+};
+
+const URL_ = env("DOORSTEP_URL").replace(/\/+$/, "");
+const USER = env("DOORSTEP_USER");
+const PASSWORD = env("DOORSTEP_PASSWORD");
+const RUNS = Number(env("DOORSTEP_RUNS", "5"));
+const TIMEOUT = Number(env("DOORSTEP_E2E_TIMEOUT_MS", "60000"));
+const tid = (id) => `[data-testid="${id}"]`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale: "vi-VN" });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  await page.goto(URL_ + "/", { waitUntil: "domcontentloaded" });
+  await page.fill(tid("login-username"), USER);
+  await page.fill(tid("login-password"), PASSWORD);
+  await page.click(tid("login-submit"));
+  await page.waitForSelector(`${tid("card-visited")} [data-value]`);
+
+  const runs = [];
+  const data = [];
+  for (let i = 0; i < RUNS; i++) {
+    await page.goto(URL_ + "/", { waitUntil: "commit" });
+    const handle = await page.waitForFunction(
+      async () => {
+        const m = window.__doorstepMap;
+        if (!m || !m.isStyleLoaded() || !m.loaded() || !m.areTilesLoaded() || m.isMoving()) return false;
+        let features = 0;
+        for (const [id, src] of Object.entries(m.getStyle().sources)) {
+          if (src.type !== "geojson") continue;
+          const d = await m.getSource(id).getData();
+          features += d.features ? d.features.length : 0;
+        }
+        if (features === 0) return false;
+        // One more frame, so what was loaded has been painted.
+        await new Promise((r) => requestAnimationFrame(() => r()));
+        const apis = performance
+          .getEntriesByType("resource")
+          .filter((e) => e.name.includes("/api/v1/map/"))
+          .map((e) => e.responseEnd);
+        return { total: performance.now(), data: apis.length ? Math.max(...apis) : 0, features };
+      },
+      null,
+      { timeout: TIMEOUT, polling: 50 },
+    );
+    const r = await handle.jsonValue();
+    runs.push(Math.round(r.total));
+    data.push(Math.round(r.data));
+    console.error(`  load ${i + 1}: map drawn at ${Math.round(r.total)} ms (${r.features} features), map data in at ${Math.round(r.data)} ms`);
+  }
+  console.log(JSON.stringify({ runs, data }));
+} finally {
+  await browser.close();
+}
