@@ -197,7 +197,12 @@ fn browser(base: &str, user: &str) -> Option<(Vec<f64>, Vec<f64>)> {
         l.sort_by(f64::total_cmp);
         l
     };
-    Some((list("runs"), list("data")))
+    let (runs, data) = (list("runs"), list("data"));
+    assert!(
+        !runs.is_empty() && runs.len() == data.len(),
+        "the map benchmark timed no load: {v}"
+    );
+    Some((runs, data))
 }
 
 fn main() {
