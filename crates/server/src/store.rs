@@ -240,6 +240,31 @@ pub trait Store: Send + Sync + 'static {
 
     /// The imported boundaries (GeoJSON geometry text) of the named areas, where there is one.
     async fn boundaries(&self, codes: Vec<String>) -> Result<Vec<(String, String)>, StoreError>;
+
+    // Hexagons, map filters and exports: the statements are `crate::filter`'s, run by `crate::rows`.
+    /// Households of the subtree `[lo, hi)` grouped by `group` and latest outcome, under a filter.
+    async fn grouped_figures(
+        &self,
+        lo: &str,
+        hi: &str,
+        group: crate::filter::GroupBy,
+        filter: &crate::filter::VisitFilter,
+    ) -> Result<Vec<crate::filter::GroupRow>, StoreError>;
+
+    /// Sends a query's households to `sink` as they are read; stops early, and without error,
+    /// when the receiver is gone.
+    async fn stream_households(
+        &self,
+        q: crate::filter::RowQuery,
+        sink: tokio::sync::mpsc::Sender<crate::filter::HouseholdRow>,
+    ) -> Result<(), StoreError>;
+
+    /// Sends a query's visits to `sink` in receive order, as [`Store::stream_households`].
+    async fn stream_visits(
+        &self,
+        q: crate::filter::RowQuery,
+        sink: tokio::sync::mpsc::Sender<VisitDto>,
+    ) -> Result<(), StoreError>;
 }
 
 /// A household for the map and the walk lists, with its area's name and path.
@@ -577,6 +602,14 @@ CREATE TABLE visit_flags (
     server_seq BIGINT PRIMARY KEY REFERENCES visits(server_seq),
     flags      TEXT NOT NULL
 );";
+
+/// The migration step that gives each household its H3 cell (`crate::hexagons::FINE_RES`), kept
+/// on ingest from its location so the map groups by it in SQL; the same on both databases.
+pub const H3_CELL_COLUMN: &str = "ALTER TABLE households ADD COLUMN h3_cell BIGINT;";
+
+/// Not SQL to run (a comment, if it were): tells a migration to fill `households.h3_cell` of the
+/// rows already held, in Rust (`crate::hexagons`), in the step's transaction.
+pub const H3_CELL_BACKFILL: &str = "-- backfill households.h3_cell from lat and lon";
 
 /// The columns every visit listing selects, in [`visit_dto`]'s order; `v` is visits, `f` the
 /// flags (left-joined).
