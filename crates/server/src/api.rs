@@ -646,14 +646,7 @@ fn decode_push(
                         revision: Some(input.revision),
                         error: FieldError::new("device_id", doorstep_domain::error::ErrorKind::NotTheSendingDevice),
                     },
-                    Ok(v) => {
-                        let hash = crate::store::content_hash(&v);
-                        Incoming::Valid {
-                            id: v.id.to_string(),
-                            visit: Box::new(v),
-                            hash,
-                        }
-                    }
+                    Ok(v) => Incoming::valid(v),
                     Err(error) => Incoming::Invalid {
                         id: Some(input.id.clone()),
                         revision: Some(input.revision),

@@ -385,7 +385,7 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
                     batch.lang,
                 ));
             }
-            Incoming::Valid { visit, hash, id } => candidates.push((index, visit, hash, id)),
+            Incoming::Valid { visit, hash, id, .. } => candidates.push((index, visit, hash, id)),
         }
     }
     // One order for every server, so two replicas inserting the same records wait on each other
@@ -492,6 +492,8 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
             addresses.push(c.first.household.address.as_ref().map(|t| t.to_string()));
             lats.push(p.map(|p| p.lat));
             lons.push(p.map(|p| p.lon));
+            // Made again here rather than carried from decoding: a PostgreSQL push is bound by
+            // its round trips, not by this.
             cells.push(p.and_then(|p| crate::hexagons::fine_cell(p.lat, p.lon)));
             visits.push(c.new_visits);
             outcomes.push(c.latest.outcome.clone());

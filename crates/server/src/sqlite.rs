@@ -414,12 +414,12 @@ fn ingest_batch(
                 installed_now = excluded.installed_now",
         )?;
         for (index, record) in batch.records.iter().enumerate() {
-            let (visit, hash, id) = match record {
+            let (visit, hash, id, cell) = match record {
                 Incoming::Invalid { id, revision, error } => {
                     receipts.push(rejected(index, id.clone(), *revision, error, batch.lang));
                     continue;
                 }
-                Incoming::Valid { visit, hash, id } => (visit, hash, id),
+                Incoming::Valid { visit, hash, id, cell } => (visit, hash, id, cell),
             };
             let id = Some(id.clone());
             let revision = Some(visit.revision.get());
@@ -522,7 +522,8 @@ fn ingest_batch(
                 c.smartphones.get(),
                 c.already_installed.get(),
                 c.installed_now.get(),
-                point.and_then(|p| crate::hexagons::fine_cell(p.lat, p.lon)),
+                // A household keeps the cell of its first location, as it keeps the location.
+                *cell,
             ])?;
             *next_change += 1;
             receipts.push(Receipt {
