@@ -527,17 +527,17 @@ async fn exports_read_back_row_by_row_and_the_command_line_writes_the_same() {
     assert_eq!(header[..4], ["household_id", "area_code", "area_name", "address"]);
     assert_eq!(rows.len(), 7);
     // name: (area, latest outcome, label, smartphones, already, now, visits)
-    let want: BTreeMap<&str, (&str, &str, &str, &str, &str, &str, &str)> = [
-        ("a1", ("18073", "installed_now", "Đã cài ngay", "2", "0", "2", "1")),
-        ("a2", ("18073", "refused", "Từ chối", "1", "0", "0", "2")),
+    let want: BTreeMap<&str, [&str; 7]> = [
+        ("a1", ["18073", "installed_now", "Đã cài ngay", "2", "0", "2", "1"]),
+        ("a2", ["18073", "refused", "Từ chối", "1", "0", "0", "2"]),
         (
             "a3",
-            ("18073", "already_installed", "Đã cài từ trước", "1", "1", "0", "1"),
+            ["18073", "already_installed", "Đã cài từ trước", "1", "1", "0", "1"],
         ),
-        ("b1", ("18073", "installed_now", "Đã cài ngay", "1", "0", "1", "1")),
+        ("b1", ["18073", "installed_now", "Đã cài ngay", "1", "0", "1", "1"]),
         (
             "b2",
-            (
+            [
                 "18073",
                 "no_smartphone",
                 "Không có điện thoại thông minh",
@@ -545,16 +545,16 @@ async fn exports_read_back_row_by_row_and_the_command_line_writes_the_same() {
                 "0",
                 "0",
                 "1",
-            ),
+            ],
         ),
-        ("c1", ("18077", "not_home", "Vắng nhà", "0", "0", "0", "1")),
-        ("d1", ("18073", "installed_now", "Đã cài ngay", "1", "0", "1", "1")),
+        ("c1", ["18077", "not_home", "Vắng nhà", "0", "0", "0", "1"]),
+        ("d1", ["18073", "installed_now", "Đã cài ngay", "1", "0", "1", "1"]),
     ]
     .into();
     for row in &rows {
         let name = by_id[&row["household_id"]];
         let w = want[name];
-        let got = (
+        let got = [
             row["area_code"].as_str(),
             row["latest_outcome"].as_str(),
             row["latest_outcome_label"].as_str(),
@@ -562,7 +562,7 @@ async fn exports_read_back_row_by_row_and_the_command_line_writes_the_same() {
             row["already_installed"].as_str(),
             row["installed_now"].as_str(),
             row["visits"].as_str(),
-        );
+        ];
         assert_eq!(got, w, "{name}");
         assert_eq!(row["address"], format!("Số 2 đường Nguyễn Du, {name}"));
         assert!(

@@ -68,26 +68,26 @@ pub fn suppress<T>(groups: Vec<(T, Tally)>, k: i64) -> Suppressed<T> {
     }
 }
 
-/// The figures a public answer carries: counts and rates, no outcome breakdown.
-fn figures(t: &Tally) -> Value {
-    json!({
-        "households_known": t.households_known,
-        "households_visited": t.households_visited,
-        "smartphones_seen": t.smartphones_seen,
-        "with_app": t.with_app(),
-        "coverage_rate": t.coverage_rate(),
-        "install_rate": t.install_rate(),
-    })
-}
-
-fn hidden_json(s_hidden: usize, total: Option<&Tally>, what: &str) -> Value {
-    let mut v = json!({ what: s_hidden });
-    if let (Some(t), Some(obj)) = (total, v.as_object_mut()) {
-        if let Some(f) = figures(t).as_object() {
-            obj.extend(f.clone());
-        }
+/// `v` (an object) with the figures a public answer carries: counts and rates, no outcome
+/// breakdown.
+fn with_figures(mut v: Value, t: &Tally) -> Value {
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("households_known".into(), t.households_known.into());
+        obj.insert("households_visited".into(), t.households_visited.into());
+        obj.insert("smartphones_seen".into(), t.smartphones_seen.into());
+        obj.insert("with_app".into(), t.with_app().into());
+        obj.insert("coverage_rate".into(), t.coverage_rate().into());
+        obj.insert("install_rate".into(), t.install_rate().into());
     }
     v
+}
+
+fn hidden_json(count: usize, total: Option<&Tally>, what: &str) -> Value {
+    let v = json!({ what: count });
+    match total {
+        Some(t) => with_figures(v, t),
+        None => v,
+    }
 }
 
 fn tally_of(c: &Coverage) -> Tally {
@@ -173,27 +173,16 @@ pub async fn public_areas(
     let areas: Vec<Value> = s
         .shown
         .iter()
-        .map(|((code, name, level), t)| {
-            let mut v = json!({"code": code, "name": name, "level": level});
-            if let (Some(obj), Some(f)) = (v.as_object_mut(), figures(t).as_object()) {
-                obj.extend(f.clone());
-            }
-            v
-        })
+        .map(|((code, name, level), t)| with_figures(json!({"code": code, "name": name, "level": level}), t))
         .collect();
     let area = parent.map(|(code, c)| {
         let t = tally_of(&c);
-        let mut v = json!({"code": code.to_string(), "name": c.area_name});
-        if let Some(obj) = v.as_object_mut() {
-            if t.households_known >= k {
-                if let Some(f) = figures(&t).as_object() {
-                    obj.extend(f.clone());
-                }
-            } else {
-                obj.insert("hidden".into(), Value::Bool(true));
-            }
+        let v = json!({"code": code.to_string(), "name": c.area_name});
+        if t.households_known >= k {
+            with_figures(v, &t)
+        } else {
+            json!({"code": code.to_string(), "name": c.area_name, "hidden": true})
         }
-        v
     });
     Ok(Json(json!({
         "k": k,
@@ -248,10 +237,7 @@ pub async fn public_hexagons(
         .shown
         .iter()
         .map(|(cell, t)| {
-            let mut props = json!({"cell": cell.to_string()});
-            if let (Some(obj), Some(f)) = (props.as_object_mut(), figures(t).as_object()) {
-                obj.extend(f.clone());
-            }
+            let props = with_figures(json!({"cell": cell.to_string()}), t);
             json!({"type": "Feature", "geometry": cell_polygon(*cell), "properties": props})
         })
         .collect();

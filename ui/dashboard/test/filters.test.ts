@@ -17,6 +17,7 @@ import { setLang } from "../src/i18n";
 import { $, CAMPAIGN, defaultRoutes, fakeServer, signIn, startApp, waitFor } from "./helpers";
 
 const CODES = CAMPAIGN.outcomes.map((o) => o.code);
+const last = <T>(xs: T[]): T | undefined => xs[xs.length - 1];
 
 describe("zoom", () => {
   it("shows hexagons at province zoom and households at street zoom", () => {
@@ -113,7 +114,7 @@ describe("the filter panel", () => {
     expect(($("filter-range-error") as HTMLElement).hidden).toBe(false);
     to.value = "2020-08-06";
     to.dispatchEvent(new Event("change"));
-    expect(changes.at(-1)).toMatchObject({ from: "2020-08-05", to: "2020-08-06" });
+    expect(last(changes)).toMatchObject({ from: "2020-08-05", to: "2020-08-06" });
     expect(p.params()).toEqual({ from: "2020-08-05", to: "2020-08-06" });
     document.body.replaceChildren(p.element());
     expect(($("filter-from") as HTMLInputElement).value).toBe("2020-08-05");
@@ -125,12 +126,12 @@ describe("the filter panel", () => {
     expect([...team.options].map((o) => o.textContent)).toEqual(["Tất cả các đội", "Đội Nam Hà", "Đội Bắc Hà"]);
     team.value = "Đội Bắc Hà";
     team.dispatchEvent(new Event("change"));
-    expect(changes.at(-1)!.team).toBe("Đội Bắc Hà");
+    expect(last(changes)!.team).toBe("Đội Bắc Hà");
     const refused = $("outcome-filter-refused") as HTMLInputElement;
     refused.checked = false;
     refused.dispatchEvent(new Event("change"));
-    expect(visible.at(-1)).not.toContain("refused");
-    expect(visible.at(-1)).toContain("");
+    expect(last(visible)).not.toContain("refused");
+    expect(last(visible)).toContain("");
     expect(p.params().outcome).toBe("installed_now,already_installed,not_home,none");
     // A team that is gone from the list is no longer asked for.
     p.setTeams([{ name: "Đội Nam Hà", area_code: "18073" }]);
@@ -183,9 +184,9 @@ describe("the dashboard's map filters", () => {
     from.dispatchEvent(new Event("change"));
     await waitFor(() => server.calls.some((c) => c.path === "/api/v1/map/hexagons" && c.query.get("from") === "2020-08-04"), "a filtered reload");
     for (const path of ["/api/v1/map/hexagons", "/api/v1/map/households", "/api/v1/map/areas"]) {
-      const last = server.calls.filter((c) => c.path === path).at(-1)!;
-      expect(last.query.get("team"), path).toBe("Đội Nam Hà");
-      expect(last.query.get("from"), path).toBe("2020-08-04");
+      const call = last(server.calls.filter((c) => c.path === path))!;
+      expect(call.query.get("team"), path).toBe("Đội Nam Hà");
+      expect(call.query.get("from"), path).toBe("2020-08-04");
     }
 
     ($("export-visits-csv", root) as HTMLButtonElement).click();
