@@ -307,7 +307,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     let mut state = AppState::new(store.clone(), Campaign::bluezone(), limits);
     if args.public_aggregates {
-        state.public_k = Some(args.public_k);
+        state.public = Some(std::sync::Arc::new(doorstep_server::public::PublicView::new(
+            args.public_k,
+        )));
         tracing::info!(k = args.public_k, "public aggregates on at /api/v1/public/");
     }
     if args.demo {

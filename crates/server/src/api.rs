@@ -65,8 +65,8 @@ pub struct AppState {
     decoders: Arc<tokio::sync::Semaphore>,
     /// Failed sign-ins per address and per account.
     pub logins: Arc<crate::auth::LoginThrottle>,
-    /// The public aggregates' k (`crate::public`); `None` while they are off.
-    pub public_k: Option<i64>,
+    /// The public aggregates (`crate::public`); `None` while they are off.
+    pub public: Option<Arc<crate::public::PublicView>>,
 }
 
 impl AppState {
@@ -78,7 +78,7 @@ impl AppState {
             limits: Arc::new(limits),
             decoders: Arc::new(tokio::sync::Semaphore::new(cores.max(1))),
             logins: Arc::new(crate::auth::LoginThrottle::default()),
-            public_k: None,
+            public: None,
         }
     }
 }

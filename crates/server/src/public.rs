@@ -3,7 +3,12 @@
 //! fewer than k households known is never shown. Nor is one whose figures could be worked out as
 //! a published total minus the groups shown: when the hidden groups add up to fewer than k
 //! households, the smallest shown ones are hidden too until they reach k or all are hidden. The
-//! hidden ones are published merged, and only when they hold k or more.
+//! hidden ones are published merged, and only when they hold k or more. Answers are reused for a
+//! minute: anyone may ask, and a province's hexagons take a read of every household.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -21,6 +26,46 @@ use crate::hexagons::{cell_polygon, fold_cells, resolution};
 
 /// The default k: groups of fewer households known are hidden.
 pub const DEFAULT_K: i64 = 5;
+
+/// How long a public answer is reused: anyone may ask, without a login, for figures that cost
+/// up to half a second for a province, so a burst of requests costs one read a minute.
+const CACHE_FOR: Duration = Duration::from_secs(60);
+/// The most answers kept; past it the expired ones go, and if none had, all.
+const CACHE_MAX: usize = 1024;
+
+/// The public view when it is on: its k and its recent answers.
+pub struct PublicView {
+    pub k: i64,
+    cache: Mutex<HashMap<String, (Instant, Value)>>,
+}
+
+impl PublicView {
+    pub fn new(k: i64) -> PublicView {
+        PublicView {
+            k,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cached(&self, key: &str) -> Option<Value> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < CACHE_FOR)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn keep(&self, key: String, v: &Value) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_MAX {
+            cache.retain(|_, (at, _)| at.elapsed() < CACHE_FOR);
+            if cache.len() >= CACHE_MAX {
+                cache.clear();
+            }
+        }
+        cache.insert(key, (Instant::now(), v.clone()));
+    }
+}
 
 /// What may be published of a list of groups.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,9 +146,9 @@ fn tally_of(c: &Coverage) -> Tally {
     }
 }
 
-/// 404 while the public view is off, as if it did not exist; else its k.
-fn enabled(st: &AppState, headers: &HeaderMap) -> Result<i64, ApiError> {
-    st.public_k.ok_or_else(|| {
+/// 404 while the public view is off, as if it did not exist; else the view.
+fn enabled<'a>(st: &'a AppState, headers: &HeaderMap) -> Result<&'a PublicView, ApiError> {
+    st.public.as_deref().ok_or_else(|| {
         ApiError::with_messages(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -141,9 +186,14 @@ pub async fn public_areas(
     headers: HeaderMap,
     q: Result<Query<PublicAreasQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let k = enabled(&st, &headers)?;
+    let view = enabled(&st, &headers)?;
+    let k = view.k;
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let key = format!("areas {}", q.parent.as_deref().unwrap_or(""));
+    if let Some(v) = view.cached(&key) {
+        return Ok(Json(v));
+    }
     let store = st.store.as_ref();
     let storage = |e| ApiError::storage(e, lang);
     let parent = match q.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
@@ -184,12 +234,14 @@ pub async fn public_areas(
             json!({"code": code.to_string(), "name": c.area_name, "hidden": true})
         }
     });
-    Ok(Json(json!({
+    let answer = json!({
         "k": k,
         "area": area,
         "areas": areas,
         "hidden": hidden_json(s.hidden, s.hidden_total.as_ref(), "areas"),
-    })))
+    });
+    view.keep(key, &answer);
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -217,10 +269,15 @@ pub async fn public_hexagons(
     headers: HeaderMap,
     q: Result<Query<PublicHexagonQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let k = enabled(&st, &headers)?;
+    let view = enabled(&st, &headers)?;
+    let k = view.k;
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let res = resolution(q.res, 7, lang)?;
+    let key = format!("hexagons {} {}", q.area, u8::from(res));
+    if let Some(v) = view.cached(&key) {
+        return Ok(Json(v));
+    }
     let code = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
     let storage = |e| ApiError::storage(e, lang);
     let path = st
@@ -241,13 +298,15 @@ pub async fn public_hexagons(
             json!({"type": "Feature", "geometry": cell_polygon(*cell), "properties": props})
         })
         .collect();
-    Ok(Json(json!({
+    let answer = json!({
         "type": "FeatureCollection",
         "k": k,
         "res": u8::from(res),
         "features": features,
         "hidden": hidden_json(s.hidden, s.hidden_total.as_ref(), "cells"),
-    })))
+    });
+    view.keep(key, &answer);
+    Ok(Json(answer))
 }
 
 #[cfg(test)]
@@ -264,6 +323,18 @@ mod tests {
 
     fn names<T: Clone>(s: &Suppressed<T>) -> Vec<T> {
         s.shown.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    #[test]
+    fn answers_are_kept_a_while_and_the_cache_stays_bounded() {
+        let view = PublicView::new(5);
+        assert_eq!(view.cached("a"), None);
+        view.keep("a".into(), &json!(1));
+        assert_eq!(view.cached("a"), Some(json!(1)));
+        for i in 0..CACHE_MAX + 10 {
+            view.keep(format!("k{i}"), &json!(i));
+        }
+        assert!(view.cache.lock().unwrap().len() <= CACHE_MAX);
     }
 
     #[test]
