@@ -390,6 +390,11 @@ pub async fn write_file(
     Ok((rows?, bytes?))
 }
 
+/// Exports running at once in this process: each holds a database connection (and, on SQLite, a
+/// thread) for as long as its download lasts. One more is answered 503, to try again.
+const MAX_RUNNING: usize = 4;
+static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_RUNNING);
+
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ExportQuery {
     /// The area (a GSO code); everything below it is exported.
@@ -418,6 +423,18 @@ async fn export_response(
         fq.to = Some(d.to_string());
     }
     let filter = parse_filter(&st, &caller.0, &fq, lang).await?;
+    let permit = RUNNING.try_acquire().map_err(|_| {
+        ApiError::with_messages(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "exports_busy",
+            None,
+            doorstep_domain::Messages {
+                vi: "Máy chủ đang xuất nhiều tệp dữ liệu; hãy thử lại sau ít phút.".into(),
+                en: "The server is making several exports; try again in a few minutes.".into(),
+            },
+            lang,
+        )
+    })?;
     let spec = ExportSpec {
         query: RowQuery::subtree(&path, filter, None),
         what,
@@ -427,6 +444,8 @@ async fn export_response(
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let (store, campaign) = (st.store.clone(), st.campaign.clone());
     tokio::spawn(async move {
+        // Held until the download ends, however it ends.
+        let _permit = permit;
         let (chunks, mut chunk_rx) = mpsc::channel::<Vec<u8>>(4);
         let forward = async {
             while let Some(c) = chunk_rx.recv().await {
@@ -470,7 +489,8 @@ async fn export_response(
         (status = 200, description = "The export, streamed", content_type = "text/csv"),
         (status = 400, body = ErrorResponse),
         (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
+        (status = 404, body = ErrorResponse),
+        (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
     ),
     security(("bearer" = []))
 )]
@@ -494,7 +514,8 @@ pub async fn households_csv(
         (status = 200, description = "The export, streamed", content_type = "application/geo+json"),
         (status = 400, body = ErrorResponse),
         (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
+        (status = 404, body = ErrorResponse),
+        (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
     ),
     security(("bearer" = []))
 )]
@@ -518,7 +539,8 @@ pub async fn households_geojson(
         (status = 200, description = "The export, streamed", content_type = "text/csv"),
         (status = 400, body = ErrorResponse),
         (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
+        (status = 404, body = ErrorResponse),
+        (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
     ),
     security(("bearer" = []))
 )]
@@ -541,7 +563,8 @@ pub async fn visits_csv(
         (status = 200, description = "The export, streamed", content_type = "application/geo+json"),
         (status = 400, body = ErrorResponse),
         (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
+        (status = 404, body = ErrorResponse),
+        (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
     ),
     security(("bearer" = []))
 )]
