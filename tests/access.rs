@@ -306,3 +306,88 @@ async fn no_account_writes_outside_its_subtree() {
     }
     assert_eq!(checked, ACCOUNTS.len() * AREAS.len() * 2);
 }
+
+/// The hexagons and the exports: leaders, committee staff and admins read them in their subtree
+/// only; a volunteer reads none (403 `staff_only`), even of their own area; a leader of another
+/// district sees nothing of this one; and an export holds only the subtree asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hexagons_and_exports_are_for_staff_in_their_subtree() {
+    let mut server = TestServer::prepare_stopped();
+    for (username, role, area) in ACCOUNTS {
+        create_account(&server.db.url, username, role, area, PASSWORD);
+    }
+    server.start_again();
+    seed_visits(&server).await;
+    let endpoints: &[&dyn Fn(&str) -> String] = &[
+        &|a| format!("/api/v1/map/hexagons?area={a}&res=7"),
+        &|a| format!("/api/v1/exports/households.csv?area={a}"),
+        &|a| format!("/api/v1/exports/households.geojson?area={a}"),
+        &|a| format!("/api/v1/exports/visits.csv?area={a}"),
+        &|a| format!("/api/v1/exports/visits.geojson?area={a}"),
+    ];
+    let mut checked = 0;
+    for (username, role, own) in ACCOUNTS {
+        let token = server.login(username, PASSWORD).await;
+        let own_path = AREAS.iter().find(|(c, _)| c == own).map(|(_, p)| *p).unwrap();
+        for (area, path) in AREAS {
+            for endpoint in endpoints {
+                let url = endpoint(area);
+                let resp = reqwest::Client::new()
+                    .get(format!("{}{url}", server.url))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = resp.status().as_u16();
+                let body = resp.text().await.unwrap();
+                let expected = match (*role, path.starts_with(own_path)) {
+                    ("volunteer", _) => (403, Some("staff_only")),
+                    (_, true) => (200, None),
+                    (_, false) => (403, Some("out_of_scope")),
+                };
+                let code = serde_json::from_str::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v["error"]["code"].as_str().map(str::to_string));
+                assert_eq!((status, code.as_deref()), expected, "{username} {url}: {body}");
+                // What is answered lies in the subtree: every area code named is one of it.
+                if status == 200 && url.contains("/exports/") {
+                    for (other, other_path) in AREAS {
+                        if !other_path.starts_with(path) {
+                            assert!(
+                                !body.contains(&format!("\"{other}\"")) && !body.contains(&format!(",{other},")),
+                                "{username} {url} names {other}: {body}"
+                            );
+                        }
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, ACCOUNTS.len() * AREAS.len() * endpoints.len());
+    for url in ["/api/v1/map/hexagons?area=42", "/api/v1/exports/visits.csv?area=42"] {
+        let (status, body) = server.get_as(url, None).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("unauthenticated")),
+            "{url}"
+        );
+    }
+    // The OpenAPI document names them, with the bearer token where one is needed.
+    let (_, spec) = server.get_as("/api/openapi.json", None).await;
+    for path in [
+        "/api/v1/map/hexagons",
+        "/api/v1/exports/households.csv",
+        "/api/v1/exports/households.geojson",
+        "/api/v1/exports/visits.csv",
+        "/api/v1/exports/visits.geojson",
+    ] {
+        assert!(spec["paths"][path]["get"]["security"].is_array(), "{path}");
+    }
+    for path in ["/api/v1/public/areas", "/api/v1/public/hexagons"] {
+        assert!(
+            spec["paths"][path]["get"].is_object() && spec["paths"][path]["get"]["security"].is_null(),
+            "{path}"
+        );
+    }
+}

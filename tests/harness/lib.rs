@@ -429,8 +429,14 @@ impl TestServer {
 
     /// Starts (again) on the same database, on `port` (0 = any free one).
     pub fn start(&mut self, port: u16) {
+        self.start_with(port, &[]);
+    }
+
+    /// Starts with more `doorstep serve` arguments (`--public-aggregates`, say).
+    pub fn start_with(&mut self, port: u16, extra: &[&str]) {
         let mut child = Command::new(doorstep_bin())
             .args(["serve", "--db", &self.db.url, "--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -21,7 +21,7 @@ use doorstep_bench::{env_usize, machine, percentile, pg_fresh_db};
 use doorstep_domain::values::{AreaCode, Id};
 use doorstep_domain::visit::{HouseholdInput, LocationInput, VisitInput};
 use doorstep_domain::{Campaign, Lang, ValidationContext, Visit};
-use doorstep_server::store::{Incoming, IngestBatch, content_hash};
+use doorstep_server::store::{Incoming, IngestBatch};
 use doorstep_server::{AppState, Limits, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -126,12 +126,7 @@ fn batch(
                 },
                 notes: None,
             };
-            let visit = Visit::parse(&input, &ctx).expect("generated visits are valid");
-            Incoming::Valid {
-                id: input.id,
-                hash: content_hash(&visit),
-                visit: Box::new(visit),
-            }
+            Incoming::valid(Visit::parse(&input, &ctx).expect("generated visits are valid"))
         })
         .collect();
     IngestBatch {

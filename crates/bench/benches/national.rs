@@ -15,7 +15,7 @@ use doorstep_domain::area::AreaRecord;
 use doorstep_domain::values::{AreaCode, Id, Text};
 use doorstep_domain::visit::{HouseholdInput, VisitInput};
 use doorstep_domain::{Campaign, Lang, ValidationContext, Visit};
-use doorstep_server::store::{Incoming, IngestBatch, content_hash};
+use doorstep_server::store::{Incoming, IngestBatch};
 use doorstep_server::{AppState, Limits, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -100,12 +100,7 @@ fn batch(rng: &mut StdRng, communes: &[String], campaign: &Campaign) -> IngestBa
                 location: draft.location,
                 notes: None,
             };
-            let visit = Visit::parse(&input, &ctx).expect("generated visits are valid");
-            Incoming::Valid {
-                id: input.id,
-                hash: content_hash(&visit),
-                visit: Box::new(visit),
-            }
+            Incoming::valid(Visit::parse(&input, &ctx).expect("generated visits are valid"))
         })
         .collect();
     IngestBatch {

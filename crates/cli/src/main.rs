@@ -31,7 +31,8 @@ enum Command {
     /// Headless volunteers on the real device code: record visits offline, then sync.
     Simulate(simulate::SimulateArgs),
     /// Write the daily report of an area (an XLSX workbook: summary, units ranked, days, the
-    /// day's visits), as the dashboard's download gives it.
+    /// day's visits), as the dashboard's download gives it; or, with --format csv or geojson,
+    /// the area's households or visits.
     Export(ExportArgs),
 }
 
@@ -43,15 +44,22 @@ struct ExportArgs {
     /// The area (a GSO code).
     #[arg(long)]
     area: String,
-    /// The day, YYYY-MM-DD (default: today in the campaign's time zone).
+    /// The day, YYYY-MM-DD (default: today in the campaign's time zone). For csv and geojson:
+    /// only that day's visits (households: those visited that day); default every day.
     #[arg(long)]
     date: Option<String>,
     /// Language of the labels: vi or en.
     #[arg(long, default_value = "vi")]
     lang: String,
-    /// Where to write the workbook (.xlsx); must not exist.
+    /// Where to write the file; must not exist.
     #[arg(long)]
     out: PathBuf,
+    /// xlsx (the daily report), csv (UTF-8 with a BOM, for Excel) or geojson.
+    #[arg(long, default_value = "xlsx", value_parser = ["xlsx", "csv", "geojson"])]
+    format: String,
+    /// For csv and geojson: households (with their latest visit's figures) or visits.
+    #[arg(long, default_value = "households", value_parser = ["households", "visits"])]
+    what: String,
 }
 
 #[derive(clap::Args)]
@@ -65,6 +73,14 @@ struct ServeArgs {
     /// Load the demo campaign on Hà Tĩnh (areas, households, visits from simulated volunteers).
     #[arg(long)]
     demo: bool,
+    /// Serve area and hexagon figures without a login at /api/v1/public/ (no points, no ids;
+    /// groups of fewer than --public-k households hidden). Off by default.
+    #[arg(long, env = "DOORSTEP_PUBLIC_AGGREGATES")]
+    public_aggregates: bool,
+    /// The least households a public figure may describe.
+    #[arg(long, default_value_t = doorstep_server::public::DEFAULT_K, env = "DOORSTEP_PUBLIC_K",
+        value_parser = clap::value_parser!(i64).range(2..))]
+    public_k: i64,
 }
 
 #[derive(clap::Args)]
@@ -209,6 +225,9 @@ async fn export(args: ExportArgs) -> Result<()> {
     let store = doorstep_server::open_store(&args.db)
         .await
         .with_context(|| format!("opening {}", args.db))?;
+    if args.format != "xlsx" {
+        return export_rows(store.as_ref(), &campaign, &args, &area, lang).await;
+    }
     let progress = doorstep_server::report::progress(store.as_ref(), &area, date - chrono::Duration::days(60), date)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
@@ -218,6 +237,55 @@ async fn export(args: ExportArgs) -> Result<()> {
     println!(
         "{}",
         serde_json::json!({"out": args.out.display().to_string(), "bytes": bytes.len(), "visits": visits.len()})
+    );
+    Ok(())
+}
+
+/// `doorstep export --format csv|geojson`: the area's households or visits.
+async fn export_rows(
+    store: &dyn doorstep_server::Store,
+    campaign: &Campaign,
+    args: &ExportArgs,
+    area: &doorstep_domain::values::AreaCode,
+    lang: doorstep_domain::Lang,
+) -> Result<()> {
+    use doorstep_server::export::{ExportSpec, Format, What};
+    let path = store
+        .area_path(area.as_str())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
+    let day = match &args.date {
+        Some(d) => Some(doorstep_server::report::day_number(
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .with_context(|| format!("--date {d:?} is not YYYY-MM-DD"))?,
+        )),
+        None => None,
+    };
+    let filter = doorstep_server::filter::VisitFilter {
+        from_day: day,
+        to_day: day,
+        ..Default::default()
+    };
+    let spec = ExportSpec {
+        query: doorstep_server::filter::RowQuery::subtree(&path, filter, None),
+        what: if args.what == "visits" {
+            What::Visits
+        } else {
+            What::Households
+        },
+        format: if args.format == "geojson" {
+            Format::GeoJson
+        } else {
+            Format::Csv
+        },
+        lang,
+    };
+    let (rows, bytes) = doorstep_server::export::write_file(store, campaign, spec, &args.out)
+        .await
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "{}",
+        serde_json::json!({"out": args.out.display().to_string(), "rows": rows, "bytes": bytes})
     );
     Ok(())
 }
@@ -237,7 +305,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
     {
         limits.session_ttl = std::time::Duration::from_secs(secs);
     }
-    let state = AppState::new(store.clone(), Campaign::bluezone(), limits);
+    let mut state = AppState::new(store.clone(), Campaign::bluezone(), limits);
+    if args.public_aggregates {
+        state.public = Some(std::sync::Arc::new(doorstep_server::public::PublicView::new(
+            args.public_k,
+        )));
+        tracing::info!(k = args.public_k, "public aggregates on at /api/v1/public/");
+    }
     if args.demo {
         demo::prepare(store.as_ref()).await?;
     }

@@ -65,6 +65,8 @@ pub struct AppState {
     decoders: Arc<tokio::sync::Semaphore>,
     /// Failed sign-ins per address and per account.
     pub logins: Arc<crate::auth::LoginThrottle>,
+    /// The public aggregates (`crate::public`); `None` while they are off.
+    pub public: Option<Arc<crate::public::PublicView>>,
 }
 
 impl AppState {
@@ -76,6 +78,7 @@ impl AppState {
             limits: Arc::new(limits),
             decoders: Arc::new(tokio::sync::Semaphore::new(cores.max(1))),
             logins: Arc::new(crate::auth::LoginThrottle::default()),
+            public: None,
         }
     }
 }
@@ -219,6 +222,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/map/households", get(crate::map::map_households))
         .route("/api/v1/revisits", get(crate::map::revisits))
         .route("/api/v1/reports/daily.xlsx", get(crate::report::http::get_daily_report))
+        // Hexagons, exports and the public aggregates.
+        .route("/api/v1/map/hexagons", get(crate::hexagons::get_hexagons))
+        .route("/api/v1/exports/households.csv", get(crate::export::households_csv))
+        .route(
+            "/api/v1/exports/households.geojson",
+            get(crate::export::households_geojson),
+        )
+        .route("/api/v1/exports/visits.csv", get(crate::export::visits_csv))
+        .route("/api/v1/exports/visits.geojson", get(crate::export::visits_geojson))
+        .route("/api/v1/public/areas", get(crate::public::public_areas))
+        .route("/api/v1/public/hexagons", get(crate::public::public_hexagons))
         .fallback(crate::dashboard::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -298,7 +312,14 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         crate::report::http::get_daily_report,
         crate::map::map_areas,
         crate::map::map_households,
-        crate::map::revisits
+        crate::map::revisits,
+        crate::hexagons::get_hexagons,
+        crate::export::households_csv,
+        crate::export::households_geojson,
+        crate::export::visits_csv,
+        crate::export::visits_geojson,
+        crate::public::public_areas,
+        crate::public::public_hexagons
     ),
     modifiers(&BearerAuth),
     components(schemas(
@@ -642,14 +663,7 @@ fn decode_push(
                         revision: Some(input.revision),
                         error: FieldError::new("device_id", doorstep_domain::error::ErrorKind::NotTheSendingDevice),
                     },
-                    Ok(v) => {
-                        let hash = crate::store::content_hash(&v);
-                        Incoming::Valid {
-                            id: v.id.to_string(),
-                            visit: Box::new(v),
-                            hash,
-                        }
-                    }
+                    Ok(v) => Incoming::valid(v),
                     Err(error) => Incoming::Invalid {
                         id: Some(input.id.clone()),
                         revision: Some(input.revision),

@@ -5,16 +5,23 @@
 //! - [`store`]: the storage trait every database implements.
 //! - [`sqlite`]: the SQLite implementation (the default; a province fits with room to spare).
 //! - [`postgres`]: the PostgreSQL implementation (the nation; several servers on one database).
+//! - [`hexagons`], [`filter`], [`export`], [`public`]: the map's H3 hexagons and filters, CSV and
+//!   GeoJSON exports, and the optional public aggregates.
 
 pub mod api;
 pub mod auth;
 pub mod corrections;
 pub mod dashboard;
+pub mod export;
+pub mod filter;
+pub mod hexagons;
 pub mod manage;
 pub mod map;
 pub mod migrate;
 pub mod postgres;
+pub mod public;
 pub mod report;
+pub mod rows;
 pub mod sqlite;
 pub mod store;
 

@@ -52,7 +52,7 @@ pub fn hull(points: &[(f64, f64)]) -> Option<Value> {
 #[utoipa::path(
     get,
     path = "/api/v1/map/areas",
-    params(ParentQuery),
+    params(ParentQuery, crate::filter::FilterQuery),
     responses((status = 200, description = "A GeoJSON FeatureCollection"), (status = 403, body = ErrorResponse)),
     security(("bearer" = []))
 )]
@@ -61,12 +61,16 @@ pub async fn map_areas(
     headers: HeaderMap,
     caller: Caller,
     q: Result<Query<ParentQuery>, QueryRejection>,
+    fq: Result<Query<crate::filter::FilterQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let (parent, path) = scoped_area(&st, &caller.0, &q.parent, "parent", lang).await?;
     let store = st.store.as_ref();
     let storage = |e| ApiError::storage(e, lang);
+    // Under a filter the children's figures come from one grouped read of the subtree.
+    let filtered =
+        crate::filter::filtered_tallies(&st, &caller.0, fq, &path, crate::filter::GroupBy::Area, lang).await?;
     let children = store.child_areas(Some(&parent)).await.map_err(storage)?;
     let codes: Vec<String> = children.iter().map(|c| c.code.clone()).collect();
     let boundaries: std::collections::HashMap<String, String> =
@@ -84,9 +88,12 @@ pub async fn map_areas(
         let Ok(code) = AreaCode::parse("area", &child.code) else {
             continue;
         };
-        let Some(c) = store.coverage(&code).await.map_err(storage)? else {
+        let Some(mut c) = store.coverage(&code).await.map_err(storage)? else {
             continue;
         };
+        if let Some(by_path) = &filtered {
+            crate::filter::roll_up(by_path, &format!("{path}{}/", child.code)).apply_to(&mut c);
+        }
         let geometry = match boundaries.get(&child.code) {
             Some(text) => serde_json::from_str::<Value>(text).ok(),
             None => {
@@ -124,7 +131,7 @@ pub async fn map_areas(
 #[utoipa::path(
     get,
     path = "/api/v1/map/households",
-    params(AreaQuery),
+    params(AreaQuery, crate::filter::FilterQuery),
     responses((status = 200, description = "A GeoJSON FeatureCollection"), (status = 403, body = ErrorResponse)),
     security(("bearer" = []))
 )]
@@ -133,10 +140,14 @@ pub async fn map_households(
     headers: HeaderMap,
     caller: Caller,
     q: Result<Query<AreaQuery>, QueryRejection>,
+    fq: Result<Query<crate::filter::FilterQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
+    if let Some(points) = crate::filter::filtered_points(&st, &caller.0, fq, &path, MAX_POINTS, lang).await? {
+        return Ok(Json(points));
+    }
     let (lo, hi) = subtree_range(&path);
     let mut points = st
         .store

@@ -158,6 +158,7 @@ const TABLES: &[Table] = &[
             ("smartphones", Kind::Int),
             ("already_installed", Kind::Int),
             ("installed_now", Kind::Int),
+            ("h3_cell", Kind::Int),
         ],
         overriding: false,
     },

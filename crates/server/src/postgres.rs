@@ -112,6 +112,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::TEAM_TABLES_PG],
     // Visits sent back for correction.
     &[crate::corrections::CORRECTIONS_TABLE_PG],
+    // Each household's H3 cell, for the map's hexagons; the rows held get theirs here.
+    &[crate::store::H3_CELL_COLUMN, crate::store::H3_CELL_BACKFILL],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -183,7 +185,11 @@ impl PgStore {
             for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
                 let tx = client.transaction().await.map_err(db)?;
                 for sql in *step {
-                    tx.batch_execute(sql).await.map_err(db)?;
+                    if *sql == crate::store::H3_CELL_BACKFILL {
+                        crate::hexagons::backfill_pg(&tx).await?;
+                    } else {
+                        tx.batch_execute(sql).await.map_err(db)?;
+                    }
                 }
                 tx.execute(
                     "INSERT INTO schema_migrations (version) VALUES ($1)",
@@ -308,13 +314,13 @@ fn insert_visits_sql() -> &'static str {
 }
 
 const UPSERT_HOUSEHOLDS: &str = "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits,
-        latest_outcome, people, smartphones, already_installed, installed_now)
+        latest_outcome, people, smartphones, already_installed, installed_now, h3_cell)
     SELECT id, area_code, address, lat, lon, nextval('change_seq'), visits, latest_outcome, people, smartphones,
-        already_installed, installed_now
+        already_installed, installed_now, h3_cell
     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::int8[], $7::text[],
-        $8::int8[], $9::int8[], $10::int8[], $11::int8[])
+        $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[])
         AS t(id, area_code, address, lat, lon, visits, latest_outcome, people, smartphones, already_installed,
-            installed_now)
+            installed_now, h3_cell)
     ORDER BY id
     ON CONFLICT (id) DO UPDATE SET
         updated_seq = excluded.updated_seq,
@@ -322,6 +328,7 @@ const UPSERT_HOUSEHOLDS: &str = "INSERT INTO households (id, area_code, address,
         address = COALESCE(households.address, excluded.address),
         lat = COALESCE(households.lat, excluded.lat),
         lon = COALESCE(households.lon, excluded.lon),
+        h3_cell = COALESCE(households.h3_cell, excluded.h3_cell),
         latest_outcome = excluded.latest_outcome,
         people = excluded.people,
         smartphones = excluded.smartphones,
@@ -380,7 +387,7 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
                     batch.lang,
                 ));
             }
-            Incoming::Valid { visit, hash, id } => candidates.push((index, visit, hash, id)),
+            Incoming::Valid { visit, hash, id, .. } => candidates.push((index, visit, hash, id)),
         }
     }
     // One order for every server, so two replicas inserting the same records wait on each other
@@ -476,7 +483,7 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
         let mut ids = Vec::new();
         let mut areas = Vec::new();
         let mut addresses = Vec::new();
-        let (mut lats, mut lons) = (Vec::new(), Vec::new());
+        let (mut lats, mut lons, mut cells) = (Vec::new(), Vec::new(), Vec::new());
         let mut visits = Vec::new();
         let mut outcomes = Vec::new();
         let (mut people, mut smartphones, mut already, mut now) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -487,6 +494,9 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
             addresses.push(c.first.household.address.as_ref().map(|t| t.to_string()));
             lats.push(p.map(|p| p.lat));
             lons.push(p.map(|p| p.lon));
+            // Made again here rather than carried from decoding: a PostgreSQL push is bound by
+            // its round trips, not by this.
+            cells.push(p.and_then(|p| crate::hexagons::fine_cell(p.lat, p.lon)));
             visits.push(c.new_visits);
             outcomes.push(c.latest.outcome.clone());
             let k = &c.latest.counts;
@@ -563,6 +573,7 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
                 &smartphones,
                 &already,
                 &now,
+                &cells,
             ],
         )
         .await
@@ -861,18 +872,26 @@ impl Store for PgStore {
         let addresses: Vec<Option<String>> = sorted.iter().map(|h| h.address.clone()).collect();
         let lats: Vec<Option<f64>> = sorted.iter().map(|h| h.lat).collect();
         let lons: Vec<Option<f64>> = sorted.iter().map(|h| h.lon).collect();
+        let cells: Vec<Option<i64>> = sorted
+            .iter()
+            .map(|h| {
+                h.lat
+                    .zip(h.lon)
+                    .and_then(|(lat, lon)| crate::hexagons::fine_cell(lat, lon))
+            })
+            .collect();
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
             .await
             .map_err(db)?;
         let inserted: Vec<String> = tx
             .query(
-                "INSERT INTO households (id, area_code, address, lat, lon, updated_seq)
-                 SELECT id, area_code, address, lat, lon, nextval('change_seq')
-                 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[])
-                    AS t(id, area_code, address, lat, lon)
+                "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, h3_cell)
+                 SELECT id, area_code, address, lat, lon, nextval('change_seq'), h3_cell
+                 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::int8[])
+                    AS t(id, area_code, address, lat, lon, h3_cell)
                  ON CONFLICT (id) DO NOTHING
                  RETURNING area_code",
-                &[&ids, &areas, &addresses, &lats, &lons],
+                &[&ids, &areas, &addresses, &lats, &lons, &cells],
             )
             .await
             .map_err(|e| StoreError::Import(format!("households: {e}")))?
@@ -1457,10 +1476,39 @@ impl Store for PgStore {
             .map(pg_visit_row)
             .collect())
     }
+
+    async fn grouped_figures(
+        &self,
+        lo: &str,
+        hi: &str,
+        group: crate::filter::GroupBy,
+        filter: &crate::filter::VisitFilter,
+    ) -> Result<Vec<crate::filter::GroupRow>, StoreError> {
+        let client = self.client().await?;
+        crate::rows::pg_grouped(&client, &crate::filter::grouped_sql(lo, hi, group, filter), group).await
+    }
+
+    async fn stream_households(
+        &self,
+        q: crate::filter::RowQuery,
+        sink: tokio::sync::mpsc::Sender<crate::filter::HouseholdRow>,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        crate::rows::pg_stream_households(&client, &crate::filter::households_sql(&q), &sink).await
+    }
+
+    async fn stream_visits(
+        &self,
+        q: crate::filter::RowQuery,
+        sink: tokio::sync::mpsc::Sender<VisitDto>,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        crate::rows::pg_stream_visits(&client, &crate::filter::visits_sql(&q), &sink, pg_visit_row).await
+    }
 }
 
 /// A row of [`VISIT_COLUMNS`].
-fn pg_visit_row(r: &tokio_postgres::Row) -> VisitDto {
+pub(crate) fn pg_visit_row(r: &tokio_postgres::Row) -> VisitDto {
     visit_dto(
         r.get(0),
         r.get(1),

@@ -112,6 +112,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::TEAM_TABLES_SQLITE],
     // Visits sent back for correction.
     &[crate::corrections::CORRECTIONS_TABLE_SQLITE],
+    // Each household's H3 cell, for the map's hexagons; the rows held get theirs here.
+    &[crate::store::H3_CELL_COLUMN, crate::store::H3_CELL_BACKFILL],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -338,7 +340,11 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for sql in *step {
-            tx.execute_batch(sql)?;
+            if *sql == crate::store::H3_CELL_BACKFILL {
+                crate::hexagons::backfill_sqlite(&tx)?;
+            } else {
+                tx.execute_batch(sql)?;
+            }
         }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
@@ -394,14 +400,15 @@ fn ingest_batch(
         )?;
         let mut upsert_household = tx.prepare_cached(
             "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits, latest_outcome,
-                people, smartphones, already_installed, installed_now)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                people, smartphones, already_installed, installed_now, h3_cell)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (id) DO UPDATE SET
                 updated_seq = excluded.updated_seq,
                 visits = households.visits + excluded.visits,
                 address = COALESCE(households.address, excluded.address),
                 lat = COALESCE(households.lat, excluded.lat),
                 lon = COALESCE(households.lon, excluded.lon),
+                h3_cell = COALESCE(households.h3_cell, excluded.h3_cell),
                 latest_outcome = excluded.latest_outcome,
                 people = excluded.people,
                 smartphones = excluded.smartphones,
@@ -409,12 +416,12 @@ fn ingest_batch(
                 installed_now = excluded.installed_now",
         )?;
         for (index, record) in batch.records.iter().enumerate() {
-            let (visit, hash, id) = match record {
+            let (visit, hash, id, cell) = match record {
                 Incoming::Invalid { id, revision, error } => {
                     receipts.push(rejected(index, id.clone(), *revision, error, batch.lang));
                     continue;
                 }
-                Incoming::Valid { visit, hash, id } => (visit, hash, id),
+                Incoming::Valid { visit, hash, id, cell } => (visit, hash, id, cell),
             };
             let id = Some(id.clone());
             let revision = Some(visit.revision.get());
@@ -517,6 +524,8 @@ fn ingest_batch(
                 c.smartphones.get(),
                 c.already_installed.get(),
                 c.installed_now.get(),
+                // A household keeps the cell of its first location, as it keeps the location.
+                *cell,
             ])?;
             *next_change += 1;
             receipts.push(Receipt {
@@ -767,8 +776,8 @@ impl Store for SqliteStore {
             let mut deltas = StatDeltas::default();
             {
                 let mut st = tx.prepare_cached(
-                    "INSERT INTO households (id, area_code, address, lat, lon, updated_seq)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, h3_cell)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
                 )?;
                 for h in &households {
                     let Some(path) = w.areas.get(h.area_code.as_str()) else {
@@ -783,7 +792,10 @@ impl Store for SqliteStore {
                         h.address,
                         h.lat,
                         h.lon,
-                        next_change
+                        next_change,
+                        h.lat
+                            .zip(h.lon)
+                            .and_then(|(lat, lon)| crate::hexagons::fine_cell(lat, lon))
                     ])?;
                     if n > 0 {
                         added += 1;
@@ -1452,6 +1464,40 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn grouped_figures(
+        &self,
+        lo: &str,
+        hi: &str,
+        group: crate::filter::GroupBy,
+        filter: &crate::filter::VisitFilter,
+    ) -> Result<Vec<crate::filter::GroupRow>, StoreError> {
+        let st = crate::filter::grouped_sql(lo, hi, group, filter);
+        self.read(move |conn| crate::rows::sqlite_grouped(conn, &st, group))
+            .await
+    }
+
+    async fn stream_households(
+        &self,
+        q: crate::filter::RowQuery,
+        sink: tokio::sync::mpsc::Sender<crate::filter::HouseholdRow>,
+    ) -> Result<(), StoreError> {
+        let (path, st) = (self.path.clone(), crate::filter::households_sql(&q));
+        tokio::task::spawn_blocking(move || crate::rows::sqlite_stream_households(&path, &st, &sink))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    async fn stream_visits(
+        &self,
+        q: crate::filter::RowQuery,
+        sink: tokio::sync::mpsc::Sender<VisitDto>,
+    ) -> Result<(), StoreError> {
+        let (path, st) = (self.path.clone(), crate::filter::visits_sql(&q));
+        tokio::task::spawn_blocking(move || crate::rows::sqlite_stream_visits(&path, &st, &sink, visit_row))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
 }
 
 fn uuid_from(bytes: &[u8]) -> Result<uuid::Uuid, StoreError> {
@@ -1459,7 +1505,7 @@ fn uuid_from(bytes: &[u8]) -> Result<uuid::Uuid, StoreError> {
 }
 
 /// A row of [`VISIT_COLUMNS`].
-fn visit_row(r: &rusqlite::Row<'_>) -> Result<VisitDto, StoreError> {
+pub(crate) fn visit_row(r: &rusqlite::Row<'_>) -> Result<VisitDto, StoreError> {
     let id = |i: usize| -> Result<uuid::Uuid, StoreError> { uuid_from(&r.get::<_, Vec<u8>>(i)?) };
     Ok(visit_dto(
         r.get(0)?,
@@ -1506,4 +1552,39 @@ pub fn visit_ids(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
     let mut st = conn.prepare("SELECT id, revision FROM visits ORDER BY server_seq")?;
     let rows = st.query_map([], |r| Ok((uuid_of(r.get(0)?), r.get(1)?)))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+#[cfg(test)]
+mod h3_cell_migration_tests {
+    use super::*;
+
+    /// The step that adds `households.h3_cell` fills it for the households held before it,
+    /// wherever it sits in the list.
+    #[test]
+    fn households_held_before_the_step_get_their_cell() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let step = MIGRATIONS
+            .iter()
+            .position(|s| s.contains(&crate::store::H3_CELL_BACKFILL))
+            .unwrap();
+        for sql in MIGRATIONS[..step].iter().flat_map(|s| s.iter()) {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", step as i64).unwrap();
+        conn.execute_batch(
+            "INSERT INTO areas (code, name, name_search, sort_key, level, path) VALUES ('42', 'Hà Tĩnh', 'ha tinh', x'00', 0, '/42/');
+             INSERT INTO households (id, area_code, lat, lon, updated_seq) VALUES (x'01', '42', 18.342, 105.905, 1), (x'02', '42', NULL, NULL, 2);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let cells: Vec<Option<i64>> = conn
+            .prepare("SELECT h3_cell FROM households ORDER BY updated_seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(cells, [crate::hexagons::fine_cell(18.342, 105.905), None]);
+        assert!(cells[0].is_some());
+    }
 }

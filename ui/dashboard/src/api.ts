@@ -20,6 +20,7 @@ import type {
   Visit,
   VisitHistory,
 } from "./types";
+import type { ExportKind, HexagonProps, TeamInfo } from "./filters";
 
 const TOKEN_KEY = "doorstep.dashboard.token";
 
@@ -158,8 +159,10 @@ export const areas = (parent: string | null) => json<Area[]>(`${V1}/areas${q({ p
 export const coverage = (area: string) => json<Coverage>(`${V1}/coverage${q({ area })}`);
 export const progress = (area: string, from: string | null, to: string | null) =>
   json<Progress>(`${V1}/progress${q({ area, from, to })}`);
-export const mapAreas = (parent: string) => json<FeatureCollection<AreaProps>>(`${V1}/map/areas${q({ parent })}`);
-export const mapHouseholds = (area: string) => json<FeatureCollection<HouseholdProps>>(`${V1}/map/households${q({ area })}`);
+export const mapAreas = (parent: string, filters: Record<string, string> = {}) =>
+  json<FeatureCollection<AreaProps>>(`${V1}/map/areas${q({ parent, ...filters })}`);
+export const mapHouseholds = (area: string, filters: Record<string, string> = {}) =>
+  json<FeatureCollection<HouseholdProps>>(`${V1}/map/households${q({ area, ...filters })}`);
 export const revisits = (area: string) => json<Revisit[]>(`${V1}/revisits${q({ area })}`);
 export const householdVisits = (id: string) => json<VisitHistory[]>(`${V1}/households/${encodeURIComponent(id)}/visits`);
 export const sendBack = (visitId: string, comment: string, revision: number) =>
@@ -174,5 +177,20 @@ export async function dailyReport(area: string, date: string): Promise<{ blob: B
   const cd = res.headers.get("Content-Disposition") ?? "";
   const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(cd);
   const filename = m ? decodeURIComponent(m[1]) : `doorstep-${area}-${date}.xlsx`;
+  return { blob: await res.blob(), filename };
+}
+
+// Hexagons, teams for the filter, exports (see filters.ts).
+export const mapHexagons = (area: string, res: number, filters: Record<string, string> = {}) =>
+  json<FeatureCollection<HexagonProps>>(`${V1}/map/hexagons${q({ area, res, ...filters })}`);
+export const teams = () => json<TeamInfo[]>(`${V1}/teams`);
+
+/** An export (CSV or GeoJSON) as a blob, with the file name the server suggests. */
+export async function exportFile(kind: ExportKind, area: string, filters: Record<string, string>): Promise<{ blob: Blob; filename: string }> {
+  const accept = kind.format === "csv" ? "text/csv" : "application/geo+json";
+  const res = await send(`${V1}/exports/${kind.what}.${kind.format}${q({ area, ...filters })}`, { accept });
+  const cd = res.headers.get("Content-Disposition") ?? "";
+  const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(cd);
+  const filename = m ? decodeURIComponent(m[1]) : `doorstep-${kind.what}-${area}.${kind.format}`;
   return { blob: await res.blob(), filename };
 }

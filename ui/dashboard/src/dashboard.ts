@@ -17,6 +17,7 @@ import { campaignOffset, colorOf, outcomeCodes, outcomeLabel, targetApp } from "
 import { BAND_COLORS, DEFAULT_THRESHOLDS, loadThresholds, saveThresholds, validThresholds, type Band, type Thresholds } from "./thresholds";
 import type { AreaProps, Coverage, FeatureCollection, HouseholdProps, Progress, Revisit, User, Visit } from "./types";
 import { DEFAULT_SORT, renderUnitsTable, type Sort } from "./units";
+import { FilterPanel, resolutionForZoom, type ExportKind, type HexagonProps } from "./filters";
 
 /** One request's state, for the area it was made for. */
 type Load<T> = { state: "idle" | "loading" | "ok" | "error"; value?: T; error?: unknown; area?: string };
@@ -53,6 +54,9 @@ export class Dashboard {
   private flagged: Load<Visit[]> = idle();
   private areasGeo: Load<FeatureCollection<AreaProps>> = idle();
   private householdsGeo: Load<FeatureCollection<HouseholdProps>> = idle();
+  private hexagonsGeo: Load<FeatureCollection<HexagonProps>> = idle();
+  private hexRes = resolutionForZoom(0);
+  private filterPanel: FilterPanel;
   private from: string;
   private to: string;
   private rangeError = false;
@@ -81,6 +85,23 @@ export class Dashboard {
   private reportSec = h("section", { class: "panel noprint", id: "report-section" });
 
   constructor(private ctx: DashboardContext) {
+    // The map's filters (filters.ts): its outcome boxes are the set of outcomes hidden here.
+    this.filterPanel = new FilterPanel({
+      outcomes: outcomeCodes,
+      outcomeLabel,
+      colorOf,
+      onChange: () => this.loadMap(),
+      onVisible: (codes) => this.mapView?.setVisibleOutcomes(codes),
+      onExport: (k) => void this.exportData(k),
+    });
+    this.hidden = this.filterPanel.filters.hidden;
+    api.teams().then(
+      (teams) => {
+        this.filterPanel.setTeams(teams);
+        if (!this.disposed) this.renderMapSide();
+      },
+      () => undefined, // no team list: the filter offers "all teams" only
+    );
     const root = ctx.user.area_code ?? "";
     this.path = [{ code: root, name: root }];
     const now = today(campaignOffset());
@@ -200,8 +221,40 @@ export class Dashboard {
       this.renderFlagged();
     });
     this.track("flagged", api.flaggedVisits(code), (l) => (this.flagged = l), () => this.renderFlagged());
-    this.track("areasGeo", api.mapAreas(code), (l) => (this.areasGeo = l), () => this.updateMapData());
-    this.track("householdsGeo", api.mapHouseholds(code), (l) => (this.householdsGeo = l), () => this.updateMapData());
+    this.loadMap();
+  }
+
+  /** The map's layers for the current area and filters: child areas, households, hexagons. */
+  private loadMap(): void {
+    const code = this.current.code;
+    const f = this.filterPanel.params();
+    this.track("areasGeo", api.mapAreas(code, f), (l) => (this.areasGeo = l), () => this.updateMapData());
+    const nothing = this.filterPanel.keepsNothing();
+    const households = nothing ? Promise.resolve(EMPTY_COLLECTION) : api.mapHouseholds(code, f);
+    this.track("householdsGeo", households, (l) => (this.householdsGeo = l), () => this.updateMapData());
+    this.loadHexagons();
+  }
+
+  private loadHexagons(): void {
+    const code = this.current.code;
+    const nothing = this.filterPanel.keepsNothing();
+    const req = nothing ? Promise.resolve(EMPTY_COLLECTION) : api.mapHexagons(code, this.hexRes, this.filterPanel.params());
+    this.track("hexagonsGeo", req, (l) => (this.hexagonsGeo = l), () => this.updateMapData());
+  }
+
+  private async exportData(kind: ExportKind): Promise<void> {
+    this.filterPanel.setExportNote(t("exports.downloading"));
+    this.renderMapSide();
+    try {
+      const { blob, filename } = await api.exportFile(kind, this.current.code, this.filterPanel.params());
+      if (this.disposed) return;
+      saveBlob(blob, filename);
+      this.filterPanel.setExportNote(t("exports.done", { file: filename }));
+    } catch (error) {
+      if (this.disposed || (error instanceof ApiError && error.status === 401)) return;
+      this.filterPanel.setExportNote(errorText(error), true);
+    }
+    this.renderMapSide();
   }
 
   private loadProgress(): void {
@@ -234,12 +287,20 @@ export class Dashboard {
               onZoom: (z) => {
                 this.zoom = z;
                 this.renderMapNotes();
+                const res = resolutionForZoom(z);
+                if (res !== this.hexRes) {
+                  this.hexRes = res;
+                  this.loadHexagons();
+                }
               },
+              hexagonTooltip: (p) =>
+                t("map.hex_tooltip", { visited: Number(p.households_visited) || 0, known: Number(p.households_known) || 0, p: fmtPercent(p.coverage_rate) }),
             },
             { thresholds: this.thresholds, visible: this.visibleOutcomes(), colors: this.outcomeColors() },
           );
           this.mapView.map.on("error", (e) => console.warn("map:", e.error?.message ?? e));
           this.zoom = this.mapView.zoom();
+          this.hexRes = resolutionForZoom(this.zoom);
           this.mapState = "ready";
         } catch (e) {
           console.warn("map unavailable:", e);
@@ -279,6 +340,8 @@ export class Dashboard {
       v.setAreas(key, a.state === "ok" && a.value && a.area === key ? a.value : empty);
       v.setHouseholds(key, hh.state === "ok" && hh.value && hh.area === key ? hh.value : empty);
       v.setLeaf(this.isLeaf() === true);
+      const hx = this.hexagonsGeo;
+      v.setHexagons(hx.state === "ok" && hx.value && hx.area === key ? hx.value : EMPTY_COLLECTION);
     }
     this.renderMapNotes();
   }
@@ -432,35 +495,7 @@ export class Dashboard {
         band("none", t("legend.none")),
       ),
     );
-    const filterItem = (code: string, label: string, color: string, ring = false) =>
-      h(
-        "li",
-        null,
-        h(
-          "label",
-          { class: "check" },
-          h("input", {
-            type: "checkbox",
-            testid: `outcome-filter-${code || "unvisited"}`,
-            "data-outcome": code,
-            checked: !this.hidden.has(code),
-            onchange: (e: Event) => {
-              if ((e.target as HTMLInputElement).checked) this.hidden.delete(code);
-              else this.hidden.add(code);
-              this.mapView?.setVisibleOutcomes(this.visibleOutcomes());
-            },
-          }),
-          h("span", { class: `dot${ring ? " ring" : ""}`, style: { background: color }, "aria-hidden": "true" }),
-          label,
-        ),
-      );
-    const filter = h(
-      "fieldset",
-      { class: "outcome-filter" },
-      h("legend", null, t("map.filter")),
-      h("ul", { class: "keys" }, outcomeCodes().map((c) => filterItem(c, outcomeLabel(c), colorOf(c))), filterItem(UNVISITED, t("map.unvisited"), colorOf(null))),
-      h("p", { class: "muted small" }, h("span", { class: "dot ring", "aria-hidden": "true" }), t("map.revisit_ring")),
-    );
+    const filter = this.filterPanel.element();
     const low = h("input", { type: "number", min: "0", max: "100", step: "1", id: "th-low", testid: "threshold-low", value: String(th.low) });
     const high = h("input", { type: "number", min: "0", max: "100", step: "1", id: "th-high", testid: "threshold-high", value: String(th.high) });
     const settings = h(

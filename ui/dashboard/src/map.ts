@@ -11,9 +11,10 @@ import type { FeatureCollection as GeoCollection, Point } from "geojson";
 import { UNVISITED_COLOR } from "./colors";
 import { coverageFillExpression, type Thresholds } from "./thresholds";
 import type { AreaProps, FeatureCollection, HouseholdProps } from "./types";
+import { STREET_ZOOM, type HexagonProps } from "./filters";
 
-/** Below this zoom a non-leaf area shows only its children's fills. */
-export const HOUSEHOLD_MIN_ZOOM = 13;
+/** Below this zoom a non-leaf area shows only its children's fills (and hexagons). */
+export const HOUSEHOLD_MIN_ZOOM = STREET_ZOOM;
 const BACKGROUND = "#f2f1ec";
 const EMPTY = { type: "FeatureCollection", features: [] } as GeoCollection;
 
@@ -22,6 +23,7 @@ export type MapCallbacks = {
   popupContent: (p: HouseholdProps) => HTMLElement;
   areaTooltip: (p: AreaProps) => string;
   onZoom?: (zoom: number) => void;
+  hexagonTooltip?: (p: HexagonProps) => string;
 };
 
 export type MapView = {
@@ -32,6 +34,8 @@ export type MapView = {
   setHouseholds(key: string, fc: FeatureCollection<HouseholdProps>): void;
   /** A leaf area shows its households at every zoom. */
   setLeaf(leaf: boolean): void;
+  /** H3 hexagons coloured by coverage, shown below street zoom (filters.ts). */
+  setHexagons(fc: FeatureCollection<HexagonProps>): void;
   setThresholds(th: Thresholds): void;
   /** Outcome codes to show; "" stands for unvisited households. */
   setVisibleOutcomes(codes: string[]): void;
@@ -72,6 +76,7 @@ export function createMap(container: HTMLElement, cb: MapCallbacks, init: { thre
       sources: {
         areas: { type: "geojson", data: EMPTY },
         households: { type: "geojson", data: EMPTY },
+        hexagons: { type: "geojson", data: EMPTY },
       },
       layers: [
         { id: "background", type: "background", paint: { "background-color": BACKGROUND } },
@@ -82,6 +87,17 @@ export function createMap(container: HTMLElement, cb: MapCallbacks, init: { thre
           paint: {
             "fill-color": coverageFillExpression(init.thresholds) as unknown as ExpressionSpecification,
             "fill-opacity": 0.6,
+          },
+        },
+        {
+          id: "hexagons-fill",
+          type: "fill",
+          source: "hexagons",
+          maxzoom: STREET_ZOOM,
+          paint: {
+            "fill-color": coverageFillExpression(init.thresholds) as unknown as ExpressionSpecification,
+            "fill-opacity": 0.7,
+            "fill-outline-color": "#ffffff",
           },
         },
         { id: "areas-outline", type: "line", source: "areas", paint: { "line-color": "#1f1f1f", "line-width": 1.6 } },
@@ -167,8 +183,10 @@ export function createMap(container: HTMLElement, cb: MapCallbacks, init: { thre
   map.on("mousemove", (e) => {
     const hs = map.queryRenderedFeatures(hitBox(e.point), { layers: ["households"] });
     const as = hs.length ? [] : map.queryRenderedFeatures(e.point, { layers: ["areas-fill"] });
+    const hx = hs.length || !cb.hexagonTooltip ? [] : map.queryRenderedFeatures(e.point, { layers: ["hexagons-fill"] });
     map.getCanvas().style.cursor = hs.length || as.length ? "pointer" : "";
-    if (as.length) tip.setLngLat(e.lngLat).setText(cb.areaTooltip(as[0].properties as AreaProps)).addTo(map);
+    if (hx.length && cb.hexagonTooltip) tip.setLngLat(e.lngLat).setText(cb.hexagonTooltip(hx[0].properties as HexagonProps)).addTo(map);
+    else if (as.length) tip.setLngLat(e.lngLat).setText(cb.areaTooltip(as[0].properties as AreaProps)).addTo(map);
     else tip.remove();
   });
   map.on("mouseout", () => tip.remove());
@@ -197,7 +215,17 @@ export function createMap(container: HTMLElement, cb: MapCallbacks, init: { thre
       whenLoaded(() => map.setLayerZoomRange("households", leaf ? 0 : HOUSEHOLD_MIN_ZOOM, 24));
     },
     setThresholds(th) {
-      whenLoaded(() => map.setPaintProperty("areas-fill", "fill-color", coverageFillExpression(th) as unknown as ExpressionSpecification));
+      whenLoaded(() => {
+        map.setPaintProperty("areas-fill", "fill-color", coverageFillExpression(th) as unknown as ExpressionSpecification);
+        map.setPaintProperty("hexagons-fill", "fill-color", coverageFillExpression(th) as unknown as ExpressionSpecification);
+      });
+    },
+    setHexagons(fc) {
+      whenLoaded(() => {
+        source("hexagons")?.setData(fc as unknown as GeoCollection);
+        // With hexagons on top the areas keep their outlines and a light fill.
+        map.setPaintProperty("areas-fill", "fill-opacity", fc.features.length ? 0.15 : 0.6);
+      });
     },
     setVisibleOutcomes(codes) {
       whenLoaded(() => map.setFilter("households", ["in", ["coalesce", ["get", "outcome"], ""], ["literal", codes]] as FilterSpecification));

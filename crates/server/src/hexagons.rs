@@ -1,0 +1,261 @@
+//! H3 hexagons for the map at province zoom. Each household keeps its cell at [`FINE_RES`]
+//! (`households.h3_cell`, set on ingest from its location, in the same transaction); a request
+//! groups the area's households by that cell in SQL and folds the groups into their parents at
+//! the asked resolution here, so no request reads every household or runs H3 over them. (H3
+//! cells do not nest exactly: a household near a coarse cell's edge counts in its fine cell's
+//! parent, which may differ from the coarse cell its point falls in. Every household still
+//! counts once at every resolution.)
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use doorstep_domain::protocol::ErrorResponse;
+use doorstep_domain::{Lang, Messages};
+use h3o::{CellIndex, LatLng, Resolution};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
+use crate::auth::Caller;
+use crate::filter::{FilterQuery, GroupBy, GroupKey, Tally, parse_filter, staff_only, tallies};
+use crate::store::StoreError;
+
+/// The resolution stored per household (about 0.1 km² a cell, a few streets): the finest a map
+/// may ask for.
+pub const FINE_RES: Resolution = Resolution::Nine;
+/// The coarsest resolution a map may ask for (about 250 km² a cell: a district).
+pub const MIN_RES: u8 = 5;
+/// The finest resolution a map may ask for.
+pub const MAX_RES: u8 = 9;
+
+/// A household's cell at [`FINE_RES`], as stored (an H3 index fits in 63 bits); `None` for a
+/// coordinate that is not a number.
+pub fn fine_cell(lat: f64, lon: f64) -> Option<i64> {
+    let ll = LatLng::new(lat, lon).ok()?;
+    i64::try_from(u64::from(ll.to_cell(FINE_RES))).ok()
+}
+
+/// A stored cell's ancestor at `res` (itself at its own resolution).
+pub fn parent_of(stored: i64, res: Resolution) -> Option<CellIndex> {
+    let cell = CellIndex::try_from(u64::try_from(stored).ok()?).ok()?;
+    cell.parent(res)
+}
+
+/// A cell's outline as a GeoJSON polygon: longitude first, the ring closed.
+pub fn cell_polygon(cell: CellIndex) -> Value {
+    let mut ring: Vec<[f64; 2]> = cell.boundary().iter().map(|ll| [ll.lng(), ll.lat()]).collect();
+    if let Some(first) = ring.first().copied() {
+        ring.push(first);
+    }
+    json!({"type": "Polygon", "coordinates": [ring]})
+}
+
+/// A resolution from a request: [`MIN_RES`] to [`MAX_RES`], else 400.
+pub fn resolution(raw: Option<u8>, default: u8, lang: Lang) -> Result<Resolution, ApiError> {
+    let res = raw.unwrap_or(default);
+    if !(MIN_RES..=MAX_RES).contains(&res) {
+        return Err(ApiError::with_messages(
+            StatusCode::BAD_REQUEST,
+            "bad_resolution",
+            Some("res"),
+            Messages {
+                vi: format!("Độ phân giải lục giác phải từ {MIN_RES} đến {MAX_RES}, không phải {res}."),
+                en: format!("The hexagon resolution must be {MIN_RES} to {MAX_RES}, not {res}."),
+            },
+            lang,
+        ));
+    }
+    Resolution::try_from(res).map_err(|_| query_error_res(lang))
+}
+
+fn query_error_res(lang: Lang) -> ApiError {
+    ApiError::with_messages(
+        StatusCode::BAD_REQUEST,
+        "bad_resolution",
+        Some("res"),
+        Messages {
+            vi: "Độ phân giải lục giác không hợp lệ.".into(),
+            en: "Not a hexagon resolution.".into(),
+        },
+        lang,
+    )
+}
+
+/// Folds tallies by stored cell into their ancestors at `res`.
+pub fn fold_cells(by_cell: &BTreeMap<GroupKey, Tally>, res: Resolution) -> BTreeMap<CellIndex, Tally> {
+    let mut out: BTreeMap<CellIndex, Tally> = BTreeMap::new();
+    for (key, t) in by_cell {
+        let GroupKey::Cell(stored) = key else { continue };
+        // A value that is not a cell (a damaged row) is left out rather than guessed.
+        let Some(parent) = parent_of(*stored, res) else {
+            continue;
+        };
+        out.entry(parent).or_default().merge(t);
+    }
+    out
+}
+
+/// A cell as a GeoJSON feature with its figures.
+pub fn cell_feature(cell: CellIndex, t: &Tally) -> Value {
+    json!({
+        "type": "Feature",
+        "geometry": cell_polygon(cell),
+        "properties": {
+            "cell": cell.to_string(),
+            "res": u8::from(cell.resolution()),
+            "households_known": t.households_known,
+            "households_visited": t.households_visited,
+            "by_outcome": t.by_outcome,
+            "smartphones_seen": t.smartphones_seen,
+            "already_installed": t.already_installed,
+            "installed_now": t.installed_now,
+            "with_app": t.with_app(),
+            "coverage_rate": t.coverage_rate(),
+            "install_rate": t.install_rate(),
+        },
+    })
+}
+
+/// Fills in the cells of the households held (in the migration that adds the column, inside
+/// its transaction). Returns how many were filled.
+pub fn backfill_sqlite(conn: &rusqlite::Connection) -> Result<u64, StoreError> {
+    let rows: Vec<(i64, f64, f64)> = conn
+        .prepare(
+            "SELECT rowid, lat, lon FROM households WHERE lat IS NOT NULL AND lon IS NOT NULL AND h3_cell IS NULL",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update = conn.prepare("UPDATE households SET h3_cell = ?2 WHERE rowid = ?1")?;
+    let mut filled = 0;
+    for (rowid, lat, lon) in rows {
+        if let Some(cell) = fine_cell(lat, lon) {
+            update.execute(rusqlite::params![rowid, cell])?;
+            filled += 1;
+        }
+    }
+    tracing::info!(filled, "households given their H3 cell");
+    Ok(filled)
+}
+
+/// [`backfill_sqlite`] on PostgreSQL, in chunks of array updates.
+pub async fn backfill_pg(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, StoreError> {
+    let db = |e: tokio_postgres::Error| StoreError::Db(e.to_string());
+    let rows = tx
+        .query(
+            "SELECT id, lat, lon FROM households WHERE lat IS NOT NULL AND lon IS NOT NULL AND h3_cell IS NULL",
+            &[],
+        )
+        .await
+        .map_err(db)?;
+    let cells: Vec<(uuid::Uuid, i64)> = rows
+        .iter()
+        .filter_map(|r| Some((r.get(0), fine_cell(r.get(1), r.get(2))?)))
+        .collect();
+    for chunk in cells.chunks(10_000) {
+        let (ids, values): (Vec<uuid::Uuid>, Vec<i64>) = chunk.iter().copied().unzip();
+        tx.execute(
+            "UPDATE households h SET h3_cell = t.cell FROM UNNEST($1::uuid[], $2::int8[]) AS t(id, cell)
+             WHERE h.id = t.id",
+            &[&ids, &values],
+        )
+        .await
+        .map_err(db)?;
+    }
+    tracing::info!(filled = cells.len(), "households given their H3 cell");
+    Ok(cells.len() as u64)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct HexagonQuery {
+    /// The area (a GSO code) whose households are drawn.
+    area: String,
+    /// H3 resolution, 5 (coarse) to 9 (fine); default 7.
+    res: Option<u8>,
+}
+
+/// The households of an area as H3 hexagons at a resolution, each with its figures: households
+/// known and visited, visited ones by latest outcome, smartphones, phones with the app, coverage
+/// and install rates. Filtered by the phones' dates, a team, latest outcomes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/map/hexagons",
+    params(HexagonQuery, FilterQuery),
+    responses(
+        (status = 200, description = "A GeoJSON FeatureCollection of H3 cells with figures"),
+        (status = 400, body = ErrorResponse),
+        (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_hexagons(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    q: Result<Query<HexagonQuery>, QueryRejection>,
+    fq: Result<Query<FilterQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let lang = lang_of(&headers);
+    staff_only(&caller.0, lang)?;
+    let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let Query(fq) = fq.map_err(|e| query_error(e, lang))?;
+    let res = resolution(q.res, 7, lang)?;
+    let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
+    let filter = parse_filter(&st, &caller.0, &fq, lang).await?;
+    let started = std::time::Instant::now();
+    let by_cell = tallies(st.store.as_ref(), &path, GroupBy::Cell, &filter)
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?;
+    let cells = fold_cells(&by_cell, res);
+    let features: Vec<Value> = cells.iter().map(|(c, t)| cell_feature(*c, t)).collect();
+    tracing::debug!(area = %q.area, res = u8::from(res), fine = by_cell.len(), cells = cells.len(),
+        ms = started.elapsed().as_millis() as u64, "hexagons");
+    Ok(Json(
+        json!({"type": "FeatureCollection", "res": u8::from(res), "features": features}),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_household_cell_folds_into_its_parents() {
+        // Hà Tĩnh city.
+        let stored = fine_cell(18.3420, 105.9050).unwrap();
+        let cell = CellIndex::try_from(stored as u64).unwrap();
+        assert_eq!(cell.resolution(), FINE_RES);
+        let p7 = parent_of(stored, Resolution::Seven).unwrap();
+        assert_eq!(p7.resolution(), Resolution::Seven);
+        assert_eq!(LatLng::new(18.3420, 105.9050).unwrap().to_cell(Resolution::Seven), p7);
+        assert_eq!(parent_of(stored, FINE_RES), Some(cell));
+        assert!(fine_cell(f64::NAN, 105.9).is_none());
+        assert!(parent_of(-1, Resolution::Seven).is_none());
+    }
+
+    #[test]
+    fn the_outline_is_a_closed_ring_around_the_point() {
+        let cell = LatLng::new(18.3420, 105.9050).unwrap().to_cell(Resolution::Eight);
+        let poly = cell_polygon(cell);
+        let ring = poly["coordinates"][0].as_array().unwrap();
+        assert_eq!(ring.len(), 7, "six corners and the closing point");
+        assert_eq!(ring.first(), ring.last());
+        let lons: Vec<f64> = ring.iter().map(|p| p[0].as_f64().unwrap()).collect();
+        let lats: Vec<f64> = ring.iter().map(|p| p[1].as_f64().unwrap()).collect();
+        let within = |v: f64, xs: &[f64]| {
+            xs.iter().cloned().fold(f64::MAX, f64::min) < v && v < xs.iter().cloned().fold(f64::MIN, f64::max)
+        };
+        assert!(within(105.9050, &lons) && within(18.3420, &lats));
+    }
+
+    #[test]
+    fn resolutions_are_bounded() {
+        assert_eq!(resolution(None, 7, Lang::En).unwrap(), Resolution::Seven);
+        assert!(resolution(Some(4), 7, Lang::En).is_err());
+        assert!(resolution(Some(10), 7, Lang::En).is_err());
+        assert_eq!(resolution(Some(9), 7, Lang::En).unwrap(), Resolution::Nine);
+    }
+}
