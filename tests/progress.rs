@@ -85,10 +85,19 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
         p["days"],
         json!([
             {"date": "2020-08-03", "visits": 4, "households": 4, "installed_now": 3},
-            {"date": "2020-08-04", "visits": 3, "households": 3, "installed_now": 3},
+            // The refusal at the 18077 house is a revisit: a visit, not a newly reached household.
+            {"date": "2020-08-04", "visits": 3, "households": 2, "installed_now": 3},
         ])
     );
     assert_eq!(p["area"]["households_visited"], 6);
+    // The days add up to the households visited, as the cumulative curve shows them.
+    let reached: i64 = p["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["households"].as_i64().unwrap())
+        .sum();
+    assert_eq!(reached, 6);
     assert_eq!(p["area"]["smartphones_seen"], 1 + 1 + 1 + 2 + 1 + 1);
     assert_eq!(p["area"]["installed_now"], 5 + 1);
     let units = p["units"].as_array().unwrap();
@@ -115,7 +124,7 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
         .await;
     assert_eq!(
         p["days"],
-        json!([{"date": "2020-08-04", "visits": 1, "households": 1, "installed_now": 0}])
+        json!([{"date": "2020-08-04", "visits": 1, "households": 0, "installed_now": 0}])
     );
 
     // The daily report, read back by calamine.
@@ -161,6 +170,11 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
     assert_eq!(units.get_value((1, 7)), Some(&Data::Float(6.0)));
     let days = book.worksheet_range("Theo ngay").unwrap();
     assert_eq!(days.get_value((2, 4)), Some(&Data::Float(6.0)), "cumulative installs");
+    assert_eq!(
+        days.get_value((2, 2)),
+        Some(&Data::Float(2.0)),
+        "households reached on the 4th"
+    );
     let visits = book.worksheet_range("Luot tham").unwrap();
     assert_eq!(visits.height(), 1 + 3, "the header and the three visits of the 4th");
     assert_eq!(visits.get_value((3, 2)), Some(&Data::String("Từ chối".into())));

@@ -411,7 +411,8 @@ pub struct DayProgress {
     pub date: String,
     /// First records of visits that day (corrections not counted again).
     pub visits: i64,
-    /// Distinct households visited that day.
+    /// Households visited that day for the first time (so the days add up to the households
+    /// visited; a revisit is a visit, not another household).
     pub households: i64,
     /// Phones on which the app was installed with the volunteer's help that day.
     pub installed_now: i64,

@@ -453,6 +453,10 @@ pub async fn sqlite_to_postgres(
     }
     // The per-area figures are derived: rebuilt from the households just copied.
     target.batch_execute(crate::store::STATS_RECOMPUTE).await.map_err(db)?;
+    target
+        .batch_execute(crate::store::AREA_DAYS_REBUILD)
+        .await
+        .map_err(db)?;
     // The counters go on from where the SQLite file left them, so device cursors stay valid.
     target
         .batch_execute(

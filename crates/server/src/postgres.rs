@@ -114,6 +114,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::corrections::CORRECTIONS_TABLE_PG],
     // Each household's H3 cell, for the map's hexagons; the rows held get theirs here.
     &[crate::store::H3_CELL_COLUMN, crate::store::H3_CELL_BACKFILL],
+    // Per area and day figures for the daily curve, built from the visits held.
+    &[crate::store::AREA_DAYS_TABLE, crate::store::AREA_DAYS_REBUILD],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -511,6 +513,8 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
             .await
             .map_err(db)?;
+        let seqs: Vec<i64> = stored.iter().map(|(seq, _)| *seq).collect();
+        tx.execute(crate::store::AREA_DAYS_PG, &[&seqs]).await.map_err(db)?;
         let before: HashMap<Uuid, (String, Option<String>, Figures)> = tx
             .query(
                 "SELECT id, area_code, latest_outcome, visits, smartphones, already_installed, installed_now

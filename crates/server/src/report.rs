@@ -8,7 +8,7 @@ use doorstep_domain::values::AreaCode;
 use doorstep_domain::{Campaign, Lang};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
-use crate::store::{Store, StoreError, VisitQuery, subtree_range};
+use crate::store::{Store, StoreError, subtree_range};
 
 /// Days since 1970-01-01 of a date (the phone's local calendar, as visits are counted).
 pub fn day_number(date: NaiveDate) -> i64 {
@@ -72,28 +72,27 @@ pub async fn visits_on(store: &dyn Store, area: &AreaCode, date: NaiveDate) -> R
     let Some(path) = store.area_path(area.as_str()).await? else {
         return Ok(Vec::new());
     };
-    let (lo, hi) = subtree_range(&path);
-    let wanted = date.format("%Y-%m-%d").to_string();
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store
-            .visits(VisitQuery {
-                lo: lo.clone(),
-                hi: hi.clone(),
-                after_seq: after,
-                limit: 1000,
-                flagged_only: false,
-            })
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = last.server_seq;
-        // The visit time carries the phone's offset: its first ten characters are its local date.
-        out.extend(
-            page.into_iter()
-                .filter(|v| v.visited_at.get(..10) == Some(wanted.as_str())),
-        );
-    }
+    // The day is chosen in SQL (the phone's local date), so only that day's rows are read out.
+    let day = day_number(date);
+    let query = crate::filter::RowQuery::subtree(
+        &path,
+        crate::filter::VisitFilter {
+            from_day: Some(day),
+            to_day: Some(day),
+            ..Default::default()
+        },
+        None,
+    );
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+    let collect = async move {
+        let mut out = Vec::new();
+        while let Some(v) = rx.recv().await {
+            out.push(v);
+        }
+        out
+    };
+    let (read, out) = tokio::join!(store.stream_visits(query, tx), collect);
+    read?;
     Ok(out)
 }
 
@@ -230,7 +229,7 @@ pub fn daily_workbook(
     let cols = [
         ("Ngày", "Date"),
         ("Lượt thăm", "Visits"),
-        ("Hộ được thăm", "Households visited"),
+        ("Hộ được thăm lần đầu", "Households reached for the first time"),
         ("Cài ngay", "Installed at the visit"),
         ("Cộng dồn cài ngay", "Installed, cumulative"),
     ];

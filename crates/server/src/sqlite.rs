@@ -114,6 +114,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::corrections::CORRECTIONS_TABLE_SQLITE],
     // Each household's H3 cell, for the map's hexagons; the rows held get theirs here.
     &[crate::store::H3_CELL_COLUMN, crate::store::H3_CELL_BACKFILL],
+    // Per area and day figures for the daily curve, built from the visits held.
+    &[crate::store::AREA_DAYS_TABLE, crate::store::AREA_DAYS_REBUILD],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -362,11 +364,14 @@ fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Vec<Vec<Recei
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut next_change = w.next_change;
     let mut deltas = StatDeltas::default();
+    // One writer: every visit this commit stores is received after the last one held.
+    let last_seq: i64 = tx.query_row("SELECT COALESCE(MAX(server_seq), 0) FROM visits", [], |r| r.get(0))?;
     let receipts = batches
         .iter()
         .map(|b| ingest_batch(&tx, &w.areas, &mut next_change, &mut deltas, b))
         .collect::<Result<Vec<_>, _>>()?;
     apply_stats(&tx, &deltas)?;
+    tx.prepare_cached(crate::store::AREA_DAYS_SQLITE)?.execute([last_seq])?;
     tx.commit()?;
     // Only after commit: a rolled-back group leaves the counter where it was.
     w.next_change = next_change;

@@ -331,12 +331,57 @@ pub type DayRow = (i64, i64, i64, i64);
 
 /// The SQL of [`Store::daily_progress`], the same on both databases (integer division on both);
 /// `$n` placeholders, rewritten to `?n` for SQLite.
-pub const DAILY_PROGRESS_SQL: &str = "SELECT (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000 AS day,
-        COUNT(*), COUNT(DISTINCT v.household_id), CAST(SUM(v.installed_now) AS BIGINT)
-    FROM visits v JOIN areas a ON a.code = v.area_code
-    WHERE a.path >= $1 AND a.path < $2 AND v.revision = 1
-      AND (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000 BETWEEN $3 AND $4
-    GROUP BY day ORDER BY day";
+pub const DAILY_PROGRESS_SQL: &str = "SELECT d.day, CAST(SUM(d.visits) AS BIGINT), CAST(SUM(d.households) AS BIGINT),
+        CAST(SUM(d.installed_now) AS BIGINT)
+    FROM area_days d JOIN areas a ON a.code = d.area_code
+    WHERE a.path >= $1 AND a.path < $2 AND d.day BETWEEN $3 AND $4
+    GROUP BY d.day ORDER BY d.day";
+
+/// Per area (the visit's own, a leaf) and local day: first records of visits, households reached
+/// for the first time, installs at the visit. Kept in the transaction that stores the visits
+/// ([`AREA_DAYS_SQLITE`], [`AREA_DAYS_PG`]), so the daily curve of a province reads a row per unit and day
+/// instead of its visits; summed over a subtree at read time, so a change of the tree needs no
+/// rebuild. Its own migration step builds it from the visits held.
+pub const AREA_DAYS_TABLE: &str = "CREATE TABLE area_days (
+    area_code     TEXT NOT NULL,
+    day           BIGINT NOT NULL,
+    visits        BIGINT NOT NULL,
+    households    BIGINT NOT NULL,
+    installed_now BIGINT NOT NULL,
+    PRIMARY KEY (area_code, day)
+)";
+
+/// Adds to [`AREA_DAYS_TABLE`] the first records named by `$seqs`, a condition on
+/// `v.server_seq`. A visit is a household's first when no visit of it was received before
+/// (`server_seq`), as the households' figures count it.
+macro_rules! area_days_insert {
+    ($seqs:literal) => {
+        concat!(
+            "INSERT INTO area_days (area_code, day, visits, households, installed_now)
+    SELECT v.area_code, (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000, COUNT(*),
+           SUM(CASE WHEN EXISTS (SELECT 1 FROM visits p WHERE p.household_id = v.household_id
+                                 AND p.server_seq < v.server_seq) THEN 0 ELSE 1 END),
+           SUM(v.installed_now)
+    FROM visits v
+    WHERE ",
+            $seqs,
+            " AND v.revision = 1
+    GROUP BY v.area_code, (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000
+    ON CONFLICT (area_code, day) DO UPDATE SET
+        visits = area_days.visits + excluded.visits,
+        households = area_days.households + excluded.households,
+        installed_now = area_days.installed_now + excluded.installed_now"
+        )
+    };
+}
+
+/// The visits one SQLite commit stored: every one received after `?1` (one writer).
+pub const AREA_DAYS_SQLITE: &str = area_days_insert!("v.server_seq > ?1");
+/// The visits one PostgreSQL transaction stored, by their numbers (`$1`): other servers' may
+/// interleave.
+pub const AREA_DAYS_PG: &str = area_days_insert!("v.server_seq = ANY($1)");
+/// The migration step's and the move's build from every visit held.
+pub const AREA_DAYS_REBUILD: &str = concat!("DELETE FROM area_days; ", area_days_insert!("v.server_seq > 0"), ";");
 
 #[derive(Debug, Clone)]
 pub struct NewTeam {
