@@ -75,11 +75,13 @@ pub async fn map_areas(
     let codes: Vec<String> = children.iter().map(|c| c.code.clone()).collect();
     let boundaries: std::collections::HashMap<String, String> =
         store.boundaries(codes).await.map_err(storage)?.into_iter().collect();
-    // Outlines for the rest from their households, read once for the whole parent.
+    // Outlines for the rest from the H3 cells their households fall in (the cells' corners, so
+    // every household is inside), read once for the whole parent: a few thousand cells rather
+    // than every household of a province.
     let needs_hull = children.iter().any(|c| !boundaries.contains_key(&c.code));
-    let points = if needs_hull {
+    let cells = if needs_hull {
         let (lo, hi) = subtree_range(&path);
-        store.households_in(&lo, &hi, MAX_HULL_POINTS).await.map_err(storage)?
+        store.area_cells(&lo, &hi).await.map_err(storage)?
     } else {
         Vec::new()
     };
@@ -99,10 +101,16 @@ pub async fn map_areas(
             None => {
                 // A child's path is its parent's with its own code added: '/42/436/' + '18073/'.
                 let child_path = format!("{path}{}/", child.code);
-                let own: Vec<(f64, f64)> = points
+                let own: Vec<(f64, f64)> = cells
                     .iter()
-                    .filter(|p| p.area_path.starts_with(&child_path))
-                    .filter_map(|p| Some((p.lat?, p.lon?)))
+                    .filter(|(p, _)| p.starts_with(&child_path))
+                    .filter_map(|(_, cell)| h3o::CellIndex::try_from(u64::try_from(*cell).ok()?).ok())
+                    .flat_map(|cell| {
+                        cell.boundary()
+                            .iter()
+                            .map(|ll| (ll.lat(), ll.lng()))
+                            .collect::<Vec<_>>()
+                    })
                     .collect();
                 hull(&own)
             }

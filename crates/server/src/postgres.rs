@@ -1466,6 +1466,17 @@ impl Store for PgStore {
             .collect())
     }
 
+    async fn area_cells(&self, lo: &str, hi: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query(crate::store::AREA_CELLS_SQL, &[&lo, &hi])
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
     async fn visit_revisions(&self, id: Uuid) -> Result<Vec<VisitDto>, StoreError> {
         let client = self.client().await?;
         let sql = format!(

@@ -1457,6 +1457,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn area_cells(&self, lo: &str, hi: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let (lo, hi) = (lo.to_string(), hi.to_string());
+        self.read(move |conn| {
+            let sql = crate::store::AREA_CELLS_SQL.replace('$', "?");
+            let mut st = conn.prepare_cached(&sql)?;
+            let rows = st.query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     async fn visit_revisions(&self, id: uuid::Uuid) -> Result<Vec<VisitDto>, StoreError> {
         self.read(move |conn| {
             let sql = format!(

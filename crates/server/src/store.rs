@@ -279,6 +279,10 @@ pub trait Store: Send + Sync + 'static {
     /// Every revision of every visit to a household, by visit id (UUIDv7: creation order) then
     /// revision, with each visit's area path (for the scope check).
     async fn household_visits(&self, household: Uuid) -> Result<Vec<(VisitDto, String)>, StoreError>;
+
+    /// The distinct (area path, H3 cell) pairs of the households in the subtree `[lo, hi)`: the
+    /// outline of an area without a boundary is drawn from them, far fewer than its households.
+    async fn area_cells(&self, lo: &str, hi: &str) -> Result<Vec<(String, i64)>, StoreError>;
     // Hexagons, map filters and exports: the statements are `crate::filter`'s, run by `crate::rows`.
     /// Households of the subtree `[lo, hi)` grouped by `group` and latest outcome, under a filter.
     async fn grouped_figures(
@@ -325,6 +329,11 @@ pub const HOUSEHOLDS_IN_SQL: &str = "SELECT h.id, h.area_code, a.name, a.path, h
     FROM households h JOIN areas a ON a.code = h.area_code
     WHERE a.path >= $1 AND a.path < $2
     LIMIT $3";
+
+/// The SQL of [`Store::area_cells`] (`$n` placeholders, rewritten for SQLite).
+pub const AREA_CELLS_SQL: &str = "SELECT DISTINCT a.path, h.h3_cell
+    FROM households h JOIN areas a ON a.code = h.area_code
+    WHERE a.path >= $1 AND a.path < $2 AND h.h3_cell IS NOT NULL";
 
 /// A day of [`Store::daily_progress`]: (day number, visits, households, installed_now).
 pub type DayRow = (i64, i64, i64, i64);
