@@ -211,6 +211,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/map/households", get(crate::map::map_households))
         .route("/api/v1/revisits", get(crate::map::revisits))
         .route("/api/v1/reports/daily.xlsx", get(crate::report::http::get_daily_report))
+        .route("/api/v1/volunteers/daily", get(crate::volunteers::get_volunteer_days))
+        .route("/api/v1/devices", get(crate::volunteers::get_devices))
         .fallback(crate::dashboard::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -285,7 +287,9 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         crate::report::http::get_daily_report,
         crate::map::map_areas,
         crate::map::map_households,
-        crate::map::revisits
+        crate::map::revisits,
+        crate::volunteers::get_volunteer_days,
+        crate::volunteers::get_devices
     ),
     modifiers(&BearerAuth),
     components(schemas(
@@ -315,7 +319,10 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         doorstep_domain::protocol::Progress,
         doorstep_domain::protocol::UnitProgress,
         doorstep_domain::protocol::DayProgress,
-        crate::map::Revisit
+        crate::map::Revisit,
+        crate::volunteers::VolunteerDay,
+        crate::volunteers::DeviceStatus,
+        crate::volunteers::DeviceList
     ))
 )]
 pub struct ApiDoc;
@@ -650,6 +657,7 @@ fn decode_push(
         records,
         volunteer_id: Some(sender.volunteer.user_id),
         scope: Vec::new(),
+        rules: doorstep_domain::quality::QualityRules::for_campaign(campaign),
     })
 }
 

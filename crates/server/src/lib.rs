@@ -5,6 +5,8 @@
 //! - [`store`]: the storage trait every database implements.
 //! - [`sqlite`]: the SQLite implementation (the default; a province fits with room to spare).
 //! - [`postgres`]: the PostgreSQL implementation (the nation; several servers on one database).
+//! - [`quality`]: data-quality flags decided at ingest; [`volunteers`]: visits per volunteer and
+//!   the devices' last sync, for leaders.
 
 pub mod api;
 pub mod auth;
@@ -13,9 +15,11 @@ pub mod manage;
 pub mod map;
 pub mod migrate;
 pub mod postgres;
+pub mod quality;
 pub mod report;
 pub mod sqlite;
 pub mod store;
+pub mod volunteers;
 
 use std::sync::Arc;
 

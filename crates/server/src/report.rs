@@ -84,6 +84,7 @@ pub async fn visits_on(store: &dyn Store, area: &AreaCode, date: NaiveDate) -> R
                 after_seq: after,
                 limit: 1000,
                 flagged_only: false,
+                flag: None,
             })
             .await?;
         let Some(last) = page.last() else { break };

@@ -21,7 +21,7 @@ use crate::store::{
     AREA_STATS_TABLE, AuditEntry, AuditRecord, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewAssignment,
     NewHousehold, NewTeam, NewUser, STATS_RECOMPUTE, STATS_UPSERT, SessionUser, StatDeltas, Store, StoreCounts,
     StoreError, TeamRecord, TeamRow, UserRecord, VISIT_COLUMNS, VisitQuery, compute_paths, coverage_from_stats,
-    not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto, visit_flags,
+    not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto,
 };
 use doorstep_domain::protocol::{TeamDto, VisitDto};
 
@@ -110,6 +110,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::DEVICE_TABLES_SQLITE],
     // Teams, assignments, flagged visits.
     &[crate::store::TEAM_TABLES_SQLITE],
+    // Data-quality flags: a volunteer's visits by time, for the one before a batch.
+    &[crate::quality::QUALITY_INDEX_SQL],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -125,6 +127,8 @@ struct Writer {
     /// Area codes held, with their paths: validating a visit's area and finding its ancestors
     /// for the figures cost no query.
     areas: HashMap<String, String>,
+    /// Parsed area boundaries for the `outside_area` flag; cleared when areas are imported.
+    boundaries: crate::quality::Boundaries,
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<Vec<Receipt>, StoreError>>;
@@ -287,6 +291,7 @@ impl SqliteStore {
             conn,
             next_change,
             areas,
+            boundaries: crate::quality::Boundaries::new(None),
         }));
         Ok(SqliteStore {
             writer: writer.clone(),
@@ -356,7 +361,7 @@ fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Vec<Vec<Recei
     let mut deltas = StatDeltas::default();
     let receipts = batches
         .iter()
-        .map(|b| ingest_batch(&tx, &w.areas, &mut next_change, &mut deltas, b))
+        .map(|b| ingest_batch(&tx, (&w.areas, &w.boundaries), &mut next_change, &mut deltas, b))
         .collect::<Result<Vec<_>, _>>()?;
     apply_stats(&tx, &deltas)?;
     tx.commit()?;
@@ -365,9 +370,74 @@ fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Vec<Vec<Recei
     Ok(receipts)
 }
 
+/// The volunteers' visits just before a batch (see [`crate::quality::TRAIL_SQL`]): one indexed
+/// query per volunteer the batch names, read before its rows are written.
+fn held_trails(
+    tx: &rusqlite::Transaction<'_>,
+    batch: &IngestBatch,
+) -> Result<HashMap<uuid::Uuid, Vec<doorstep_domain::quality::TrailPoint>>, StoreError> {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let mut out = HashMap::new();
+    let windows = crate::quality::trail_windows(batch);
+    if windows.is_empty() {
+        return Ok(out);
+    }
+    let mut st = tx.prepare_cached(SQL.get_or_init(|| crate::quality::TRAIL_SQL.replace('$', "?")))?;
+    for (volunteer, from, to) in windows {
+        let rows = st.query_map(params![volunteer.as_bytes().as_slice(), from, to], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<f64>>(2)?,
+                r.get::<_, Option<f64>>(3)?,
+            ))
+        })?;
+        let mut trail = Vec::new();
+        for row in rows {
+            let (id, at_ms, lat, lon) = row?;
+            trail.push(doorstep_domain::quality::TrailPoint {
+                id: uuid_from(&id)?,
+                at_ms,
+                point: lat.zip(lon),
+            });
+        }
+        out.insert(volunteer, trail);
+    }
+    Ok(out)
+}
+
+/// The boundary that judges each area of a batch (`None`: none on its path), parsing only those
+/// not cached yet.
+fn batch_boundaries<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    (areas, cache): (&'a HashMap<String, String>, &crate::quality::Boundaries),
+    batch: &IngestBatch,
+) -> Result<HashMap<&'a str, Option<Arc<crate::quality::Boundary>>>, StoreError> {
+    let mut paths: HashMap<&str, &str> = HashMap::new();
+    for record in &batch.records {
+        if let Incoming::Valid { visit, .. } = record
+            && let Some((code, path)) = areas.get_key_value(visit.area_code.as_str())
+        {
+            paths.insert(code, path);
+        }
+    }
+    let missing = cache.missing(paths.values().copied());
+    if !missing.is_empty() {
+        let mut st = tx.prepare_cached("SELECT boundary FROM areas WHERE code = ?1")?;
+        for code in missing {
+            let text: Option<String> = st.query_row([&code], |r| r.get(0)).optional()?.flatten();
+            cache.store(code, text.as_deref());
+        }
+    }
+    Ok(paths
+        .into_iter()
+        .map(|(code, path)| (code, cache.for_path(path)))
+        .collect())
+}
+
 fn ingest_batch(
     tx: &rusqlite::Transaction<'_>,
-    areas: &HashMap<String, String>,
+    (areas, boundaries): (&HashMap<String, String>, &crate::quality::Boundaries),
     next_change: &mut i64,
     deltas: &mut StatDeltas,
     batch: &IngestBatch,
@@ -375,6 +445,10 @@ fn ingest_batch(
     let now_ms = batch.received_at.timestamp_millis();
     let device = batch.device_id.uuid();
     let mut receipts = Vec::with_capacity(batch.records.len());
+    // What the data-quality flags need, read before the batch's rows are written.
+    let trails = held_trails(tx, batch)?;
+    let boundary_of = batch_boundaries(tx, (areas, boundaries), batch)?;
+    let mut judged: Vec<crate::quality::Stored<'_>> = Vec::new();
     {
         let mut insert_visit = tx.prepare_cached(
             "INSERT INTO visits (id, revision, device_id, device_seq, volunteer_id, household_id, area_code,
@@ -387,7 +461,7 @@ fn ingest_batch(
         let mut existing =
             tx.prepare_cached("SELECT server_seq, content_hash FROM visits WHERE id = ?1 AND revision = ?2")?;
         let mut old_household = tx.prepare_cached(
-            "SELECT area_code, latest_outcome, visits, smartphones, already_installed, installed_now
+            "SELECT area_code, latest_outcome, visits, smartphones, already_installed, installed_now, lat, lon
              FROM households WHERE id = ?1",
         )?;
         let mut upsert_household = tx.prepare_cached(
@@ -465,26 +539,37 @@ fn ingest_batch(
                 continue;
             }
             let server_seq = tx.last_insert_rowid();
-            if let Some(flags) = visit_flags(batch, visit, area_path) {
-                flag_visit.execute(params![server_seq, flags])?;
-            }
-            // The household's figures before this visit, to move it between buckets.
+            // The household's figures before this visit, to move it between buckets, and its
+            // known location, to judge the visit's.
             let household_id = visit.household.id.uuid();
-            let before: Option<(String, Option<String>, Figures)> = old_household
+            let held_household: Option<((String, Option<String>, Figures), Option<(f64, f64)>)> = old_household
                 .query_row([household_id.as_bytes().as_slice()], |r| {
                     Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        Figures {
-                            households: 1,
-                            visits: r.get(2)?,
-                            smartphones: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
-                            already_installed: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
-                            installed_now: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
-                        },
+                        (
+                            r.get(0)?,
+                            r.get(1)?,
+                            Figures {
+                                households: 1,
+                                visits: r.get(2)?,
+                                smartphones: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+                                already_installed: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                                installed_now: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                            },
+                        ),
+                        r.get::<_, Option<f64>>(6)?.zip(r.get::<_, Option<f64>>(7)?),
                     ))
                 })
                 .optional()?;
+            let (before, household_at) = match held_household {
+                Some((b, at)) => (Some(b), at),
+                None => (None, None),
+            };
+            let boundary = boundary_of.get(visit.area_code.as_str()).and_then(|b| b.as_deref());
+            judged.push(crate::quality::Stored {
+                server_seq,
+                visit,
+                flags: crate::quality::own_flags(batch, visit, area_path, household_at, boundary),
+            });
             let new_visit = i64::from(visit.revision.get() == 1);
             let home_area = before
                 .as_ref()
@@ -525,6 +610,9 @@ fn ingest_batch(
                 server_seq: Some(server_seq),
                 error: None,
             });
+        }
+        for (server_seq, flags) in crate::quality::finish(&batch.rules, &trails, judged) {
+            flag_visit.execute(params![server_seq, flags])?;
         }
         tx.prepare_cached(
             "INSERT INTO devices (id, first_seen_ms, last_seen_ms, clock_skew_ms, pushes) VALUES (?1, ?2, ?2, ?3, 1)
@@ -591,6 +679,7 @@ fn import_tx(w: &mut Writer, areas: Vec<AreaRecord>) -> Result<ImportSummary, St
     }
     tx.commit()?;
     w.areas = area_paths(&w.conn)?;
+    w.boundaries.clear();
     Ok(summary)
 }
 
@@ -1256,10 +1345,13 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             // Flagged visits are few: the flags table leads. All visits: receive order leads.
             let sql = if q.flagged_only {
+                // One flag among the stored list: ',a,b,' holds ',b,'.
                 format!(
                     "SELECT {VISIT_COLUMNS} FROM visit_flags f JOIN visits v ON v.server_seq = f.server_seq
                      JOIN areas a ON a.code = v.area_code
-                     WHERE a.path >= ?1 AND a.path < ?2 AND f.server_seq > ?3 ORDER BY f.server_seq LIMIT ?4"
+                     WHERE a.path >= ?1 AND a.path < ?2 AND f.server_seq > ?3
+                       AND (?5 IS NULL OR (',' || f.flags || ',') LIKE ('%,' || ?5 || ',%'))
+                     ORDER BY f.server_seq LIMIT ?4"
                 )
             } else {
                 format!(
@@ -1269,14 +1361,16 @@ impl Store for SqliteStore {
                 )
             };
             let mut st = conn.prepare_cached(&sql)?;
-            let rows = st.query_map(params![q.lo, q.hi, q.after_seq, i64::from(q.limit)], |r| {
-                Ok(visit_row(r))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.push(row??);
-            }
-            Ok(out)
+            let limit = i64::from(q.limit);
+            let row = |r: &rusqlite::Row<'_>| Ok(visit_row(r));
+            let rows = if q.flagged_only {
+                st.query_map(params![q.lo, q.hi, q.after_seq, limit, q.flag], row)?
+                    .collect::<Result<Vec<_>, _>>()?
+            } else {
+                st.query_map(params![q.lo, q.hi, q.after_seq, limit], row)?
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            rows.into_iter().collect()
         })
         .await
     }
@@ -1348,6 +1442,74 @@ impl Store for SqliteStore {
                 if let Some(b) = st.query_row([&code], |r| r.get::<_, String>(0)).optional()? {
                     out.push((code, b));
                 }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn volunteer_days(
+        &self,
+        lo: &str,
+        hi: &str,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<crate::volunteers::VolunteerDayRow>, StoreError> {
+        let (lo, hi) = (lo.to_string(), hi.to_string());
+        self.read(move |conn| {
+            let sql = crate::volunteers::VOLUNTEER_DAYS_SQL.replace('$', "?");
+            let mut st = conn.prepare_cached(&sql)?;
+            let rows = st.query_map(params![lo, hi, from_day, to_day], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    crate::volunteers::VolunteerDayRow {
+                        volunteer_id: uuid::Uuid::nil(),
+                        username: r.get(1)?,
+                        day: r.get(2)?,
+                        visits: r.get(3)?,
+                        households: r.get(4)?,
+                        installed_now: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                        flagged: r.get(6)?,
+                    },
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, mut day) = row?;
+                day.volunteer_id = uuid_from(&id)?;
+                out.push(day);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn devices_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::volunteers::DeviceRow>, StoreError> {
+        let (lo, hi) = (lo.to_string(), hi.to_string());
+        self.read(move |conn| {
+            let sql = crate::volunteers::DEVICES_SQL.replace('$', "?");
+            let mut st = conn.prepare_cached(&sql)?;
+            let rows = st.query_map(params![lo, hi], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    crate::volunteers::DeviceRow {
+                        device_id: uuid::Uuid::nil(),
+                        username: r.get(1)?,
+                        area_code: r.get(2)?,
+                        enrolled_ms: r.get(3)?,
+                        revoked: r.get::<_, i64>(4)? != 0,
+                        last_sync_ms: r.get(5)?,
+                        clock_skew_ms: r.get(6)?,
+                        pushes: r.get::<_, Option<i64>>(7)?.unwrap_or(0),
+                        flagged: r.get::<_, Option<i64>>(8)?.unwrap_or(0),
+                    },
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, mut device) = row?;
+                device.device_id = uuid_from(&id)?;
+                out.push(device);
             }
             Ok(out)
         })
