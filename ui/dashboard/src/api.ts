@@ -9,6 +9,7 @@ import type {
   AreaProps,
   Campaign,
   Coverage,
+  DeviceList,
   FeatureCollection,
   HouseholdProps,
   LoginResponse,
@@ -17,6 +18,7 @@ import type {
   Revisit,
   User,
   Visit,
+  VolunteerDay,
 } from "./types";
 
 const TOKEN_KEY = "doorstep.dashboard.token";
@@ -160,6 +162,9 @@ export const mapAreas = (parent: string) => json<FeatureCollection<AreaProps>>(`
 export const mapHouseholds = (area: string) => json<FeatureCollection<HouseholdProps>>(`${V1}/map/households${q({ area })}`);
 export const revisits = (area: string) => json<Revisit[]>(`${V1}/revisits${q({ area })}`);
 export const flaggedVisits = (area: string) => json<Visit[]>(`${V1}/visits${q({ area, flagged: true, limit: 100 })}`);
+export const volunteerDays = (area: string, from: string | null, to: string | null) =>
+  json<VolunteerDay[]>(`${V1}/volunteers/daily${q({ area, from, to })}`);
+export const devices = (area: string, staleHours: number | null) => json<DeviceList>(`${V1}/devices${q({ area, stale_hours: staleHours })}`);
 
 /** The daily workbook as a blob, with the file name the server suggests. */
 export async function dailyReport(area: string, date: string): Promise<{ blob: Blob; filename: string }> {
