@@ -168,31 +168,43 @@ pub struct Motion {
     pub implausible_speed: bool,
 }
 
-/// The motion flags of one volunteer's new visits: each is compared with the visit just before
-/// it in time (ties by id, so every database and every arrival order agree), among the visits
-/// already held (`held`, revision 1 only) and the other new ones. Answers one [`Motion`] per
-/// new visit, in `new`'s order. A held visit that is also new (sent again) counts once.
-pub fn motion_flags(rules: &QualityRules, held: &[TrailPoint], new: &[TrailPoint]) -> Vec<Motion> {
-    // (point, index in `new` or None for a held visit), in time order.
-    let mut all: Vec<(TrailPoint, Option<usize>)> = held
-        .iter()
-        .filter(|h| !new.iter().any(|n| n.id == h.id))
-        .map(|h| (*h, None))
-        .chain(new.iter().enumerate().map(|(i, n)| (*n, Some(i))))
+/// The motion flags of one volunteer's new visits, one [`Motion`] per visit in `new`'s order.
+/// `latest` is the volunteer's latest visit held before them (by time, ties by id, so every
+/// database and every arrival order agree). A new visit later than it is compared with the visit
+/// just before it: that latest one, or another new one. A new visit that is not later arrived
+/// after a later one (a second phone synced late, a clock set back, or the same visit sent
+/// again): what came just before it is not known without reading the volunteer's whole history,
+/// so it is not judged (no flag rather than a wrong one).
+pub fn motion_flags(rules: &QualityRules, latest: Option<TrailPoint>, new: &[TrailPoint]) -> Vec<Motion> {
+    let key = |p: &TrailPoint| (p.at_ms, p.id);
+    let mut order: Vec<usize> = (0..new.len())
+        .filter(|&i| latest.is_none_or(|l| key(&new[i]) > key(&l)))
         .collect();
-    all.sort_by_key(|(p, _)| (p.at_ms, p.id));
+    order.sort_by_key(|&i| key(&new[i]));
     let mut out = vec![Motion::default(); new.len()];
-    for pair in all.windows(2) {
-        let [(prev, _), (this, Some(i))] = pair else { continue };
-        out[*i] = Motion {
-            burst: rules.burst(prev.at_ms, this.at_ms),
-            implausible_speed: match (prev.point, this.point) {
-                (Some(a), Some(b)) => rules.implausible_speed(a, prev.at_ms, b, this.at_ms),
-                _ => false,
-            },
-        };
+    let mut previous = latest;
+    for i in order {
+        let this = new[i];
+        if let Some(prev) = previous {
+            out[i] = Motion {
+                burst: rules.burst(prev.at_ms, this.at_ms),
+                implausible_speed: match (prev.point, this.point) {
+                    (Some(a), Some(b)) => rules.implausible_speed(a, prev.at_ms, b, this.at_ms),
+                    _ => false,
+                },
+            };
+        }
+        previous = Some(this);
     }
     out
+}
+
+/// The volunteer's latest visit once `new` are held too: what to keep for the next batch.
+pub fn newest(latest: Option<TrailPoint>, new: &[TrailPoint]) -> Option<TrailPoint> {
+    latest
+        .into_iter()
+        .chain(new.iter().copied())
+        .max_by_key(|p| (p.at_ms, p.id))
 }
 
 /// A phone is stale when it is live (not revoked) and has not synced for longer than the
@@ -287,16 +299,16 @@ mod tests {
     fn each_new_visit_is_compared_with_the_one_just_before_it() {
         let r = QualityRules::default();
         let far = north(NAM_HA, 5_000.0);
-        let held = [at(1, 0, Some(NAM_HA))];
+        let latest = at(1, 0, Some(NAM_HA));
         let new = [
-            // Arrives first but happened last: its neighbour before it is the 20 s one.
+            // Arrives first but happened last: its neighbour before it is the one at 80 s.
             at(5, 600, Some(north(NAM_HA, 40.0))),
             // 20 s after the held one, next door: a burst.
             at(3, 20, Some(north(NAM_HA, 20.0))),
             // 5 km a minute after that: too fast (and not a burst).
             at(4, 80, Some(far)),
         ];
-        let got = motion_flags(&r, &held, &new);
+        let got = motion_flags(&r, Some(latest), &new);
         assert_eq!(
             got,
             [
@@ -312,6 +324,8 @@ mod tests {
                 },
             ]
         );
+        assert_eq!(newest(Some(latest), &new), Some(new[0]));
+        assert_eq!(newest(None, &[]), None);
     }
 
     #[test]
@@ -319,7 +333,7 @@ mod tests {
         let r = QualityRules::default();
         let new = [at(2, 0, Some(NAM_HA)), at(3, 10, None), at(4, 3_600, Some(NAM_HA))];
         assert_eq!(
-            motion_flags(&r, &[], &new),
+            motion_flags(&r, None, &new),
             [
                 Motion::default(),
                 Motion {
@@ -332,18 +346,29 @@ mod tests {
     }
 
     #[test]
-    fn a_visit_sent_again_is_not_its_own_neighbour_and_ties_go_by_id() {
+    fn a_visit_arriving_after_a_later_one_is_not_judged() {
         let r = QualityRules::default();
-        let v = at(7, 0, Some(NAM_HA));
-        assert_eq!(motion_flags(&r, &[v], &[v]), [Motion::default()]);
-        // Two at the same instant: the one with the larger id is the later, whatever the order.
+        let latest = at(9, 3_600, Some(NAM_HA));
+        // Both happened before the latest held visit: what lay between is not known here, even
+        // though they are 10 s and 5 km apart.
+        let late = [at(2, 0, Some(NAM_HA)), at(3, 10, Some(north(NAM_HA, 5_000.0)))];
+        assert_eq!(motion_flags(&r, Some(latest), &late), [Motion::default(); 2]);
+        assert_eq!(newest(Some(latest), &late), Some(latest), "the latest stays");
+        // The same visit sent again is no neighbour of itself.
+        assert_eq!(motion_flags(&r, Some(latest), &[latest]), [Motion::default()]);
+    }
+
+    #[test]
+    fn ties_in_time_go_by_id_whatever_the_order() {
+        let r = QualityRules::default();
         let (a, b) = (at(8, 0, Some(NAM_HA)), at(9, 0, Some(NAM_HA)));
         let burst = Motion {
             burst: true,
             implausible_speed: false,
         };
-        assert_eq!(motion_flags(&r, &[], &[b, a]), [burst, Motion::default()]);
-        assert_eq!(motion_flags(&r, &[a], &[b]), [burst]);
+        assert_eq!(motion_flags(&r, None, &[b, a]), [burst, Motion::default()]);
+        assert_eq!(motion_flags(&r, Some(a), &[b]), [burst]);
+        assert_eq!(motion_flags(&r, Some(b), &[a]), [Motion::default()], "a is not after b");
     }
 
     #[test]

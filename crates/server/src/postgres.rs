@@ -110,8 +110,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::DEVICE_TABLES_PG],
     // Teams, assignments, flagged visits.
     &[crate::store::TEAM_TABLES_PG],
-    // Data-quality flags: a volunteer's visits by time, for the one before a batch.
-    &[crate::quality::QUALITY_INDEX_SQL],
+    // Data-quality flags: each volunteer's latest visit, which the next batch's are compared with.
+    &[crate::quality::TRAIL_TABLE_PG, crate::quality::TRAIL_FILL_SQL],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -342,28 +342,66 @@ struct HouseholdChange<'a> {
     new_visits: i64,
 }
 
-/// The volunteers' visits just before a batch (see [`crate::quality::TRAIL_SQL`]): one indexed
-/// query per volunteer the batch names, read before its rows are written.
-async fn held_trails(
+/// Writes the data-quality flags of the visits a batch stored, with the motion flags decided
+/// against each volunteer's latest visit held before, and keeps those latest visits for the next
+/// batch. Called under the change lock, so batches of one volunteer on several servers follow
+/// each other here.
+async fn write_quality(
     tx: &tokio_postgres::Transaction<'_>,
-    batch: &IngestBatch,
-) -> Result<HashMap<Uuid, Vec<doorstep_domain::quality::TrailPoint>>, StoreError> {
-    let mut out = HashMap::new();
-    for (volunteer, from, to) in crate::quality::trail_windows(batch) {
-        let trail = tx
-            .query(crate::quality::TRAIL_SQL, &[&volunteer, &from, &to])
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| doorstep_domain::quality::TrailPoint {
-                id: r.get(0),
-                at_ms: r.get(1),
-                point: r.get::<_, Option<f64>>(2).zip(r.get::<_, Option<f64>>(3)),
-            })
-            .collect();
-        out.insert(volunteer, trail);
+    rules: &doorstep_domain::quality::QualityRules,
+    judged: Vec<crate::quality::Stored<'_>>,
+) -> Result<(), StoreError> {
+    let volunteers = crate::quality::trail_volunteers(&judged);
+    let latest: HashMap<Uuid, doorstep_domain::quality::TrailPoint> = if volunteers.is_empty() {
+        HashMap::new()
+    } else {
+        tx.query(
+            "SELECT volunteer_id, visit_id, visited_at_ms, lat, lon FROM volunteer_trail WHERE volunteer_id = ANY($1)",
+            &[&volunteers],
+        )
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| {
+            let point = r.get::<_, Option<f64>>(3).zip(r.get::<_, Option<f64>>(4));
+            (
+                r.get(0),
+                doorstep_domain::quality::TrailPoint {
+                    id: r.get(1),
+                    at_ms: r.get(2),
+                    point,
+                },
+            )
+        })
+        .collect()
+    };
+    let done = crate::quality::finish(rules, &latest, judged);
+    if !done.flags.is_empty() {
+        let (seqs, flags): (Vec<i64>, Vec<String>) = done.flags.into_iter().unzip();
+        tx.execute(
+            "INSERT INTO visit_flags (server_seq, flags) SELECT * FROM UNNEST($1::int8[], $2::text[])",
+            &[&seqs, &flags],
+        )
+        .await
+        .map_err(db)?;
     }
-    Ok(out)
+    if !done.trail.is_empty() {
+        let volunteers: Vec<Uuid> = done.trail.iter().map(|(v, _)| *v).collect();
+        let ids: Vec<Uuid> = done.trail.iter().map(|(_, p)| p.id).collect();
+        let times: Vec<i64> = done.trail.iter().map(|(_, p)| p.at_ms).collect();
+        let lats: Vec<Option<f64>> = done.trail.iter().map(|(_, p)| p.point.map(|x| x.0)).collect();
+        let lons: Vec<Option<f64>> = done.trail.iter().map(|(_, p)| p.point.map(|x| x.1)).collect();
+        tx.execute(
+            "INSERT INTO volunteer_trail (volunteer_id, visit_id, visited_at_ms, lat, lon)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::float8[], $5::float8[])
+             ON CONFLICT (volunteer_id) DO UPDATE SET visit_id = excluded.visit_id,
+                visited_at_ms = excluded.visited_at_ms, lat = excluded.lat, lon = excluded.lon",
+            &[&volunteers, &ids, &times, &lats, &lons],
+        )
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
 }
 
 /// The boundary that judges each area of a batch (`None`: none on its path), reading and parsing
@@ -442,8 +480,7 @@ async fn ingest_tx(
             Incoming::Valid { visit, hash, id } => candidates.push((index, visit, hash, id)),
         }
     }
-    // What the data-quality flags need, read before the batch's rows are written.
-    let trails = held_trails(&tx, batch).await?;
+    // The boundaries the data-quality flags need, parsed before the batch's rows are written.
     let boundary_of = batch_boundaries(&tx, &known, boundaries).await?;
 
     // One order for every server, so two replicas inserting the same records wait on each other
@@ -597,17 +634,7 @@ async fn ingest_tx(
                 located.insert(household, (p.lat, p.lon));
             }
         }
-        let (flag_seqs, flags): (Vec<i64>, Vec<String>) = crate::quality::finish(&batch.rules, &trails, judged)
-            .into_iter()
-            .unzip();
-        if !flag_seqs.is_empty() {
-            tx.execute(
-                "INSERT INTO visit_flags (server_seq, flags) SELECT * FROM UNNEST($1::int8[], $2::text[])",
-                &[&flag_seqs, &flags],
-            )
-            .await
-            .map_err(db)?;
-        }
+        write_quality(&tx, &batch.rules, judged).await?;
         let home: Vec<String> = changes
             .iter()
             .map(|(id, c)| {

@@ -1,60 +1,54 @@
 //! Data-quality flags decided at ingest, in the transaction that stores the visits. The rules are
 //! the domain's (`doorstep_domain::quality`); this module supplies what the server holds: the
 //! household's known location, the area's boundary (parsed once and cached), and the volunteer's
-//! visits just before the batch (one indexed query per volunteer per batch). Both databases go
-//! through here, so their flags are the same.
+//! latest visit before the batch (one row per volunteer, read and written once per batch). Both
+//! databases go through here, so their flags are the same.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use doorstep_domain::Visit;
-use doorstep_domain::quality::{Flag, QualityRules, TrailPoint, distance_m, motion_flags};
+use doorstep_domain::quality::{Flag, QualityRules, TrailPoint, distance_m, motion_flags, newest};
 use geo::{BoundingRect, Closest, ClosestPoint, Intersects, LineString, MultiPolygon, Point, Polygon, Rect};
 use uuid::Uuid;
 
 use crate::store::IngestBatch;
 
-/// The migration step of both databases: a volunteer's first revisions by time, so the visit
-/// before a batch is one index seek. Partial, so corrections add nothing to it.
-pub const QUALITY_INDEX_SQL: &str =
-    "CREATE INDEX visits_volunteer_time ON visits(volunteer_id, visited_at_ms) WHERE revision = 1;";
+/// The migration step of both databases: each volunteer's latest visit (by time, ties by id),
+/// the one the next batch's visits are compared with, filled from the visits held. One row per
+/// volunteer, read and written once per volunteer and batch: an index of every visit by
+/// volunteer and time would cost its entry on every insert (measured: a tenth of ingest).
+pub const TRAIL_TABLE_SQLITE: &str = "CREATE TABLE volunteer_trail (
+    volunteer_id  BLOB PRIMARY KEY,
+    visit_id      BLOB NOT NULL,
+    visited_at_ms INTEGER NOT NULL,
+    lat           REAL,
+    lon           REAL
+);";
 
-/// A volunteer's held first revisions from the last one before `$2` (the batch's earliest visit
-/// time) up to `$3` (its latest): every visit that can be "the one before" a visit of the batch.
-/// `$n` placeholders, rewritten for SQLite. At most 5,000: a volunteer has far fewer in the span
-/// of one phone's batch (visits are a minute apart or more); the cap only bounds the cost of a
-/// pathological account (hundreds of phones on one volunteer, say).
-pub const TRAIL_SQL: &str = "SELECT id, visited_at_ms, lat, lon FROM visits
-    WHERE volunteer_id = $1 AND revision = 1 AND visited_at_ms <= $3
-      AND visited_at_ms >= COALESCE((SELECT p.visited_at_ms FROM visits p
-            WHERE p.volunteer_id = $1 AND p.revision = 1 AND p.visited_at_ms < $2
-            ORDER BY p.visited_at_ms DESC LIMIT 1), $2)
-    ORDER BY visited_at_ms LIMIT 5000";
+pub const TRAIL_TABLE_PG: &str = "CREATE TABLE volunteer_trail (
+    volunteer_id  UUID PRIMARY KEY,
+    visit_id      UUID NOT NULL,
+    visited_at_ms BIGINT NOT NULL,
+    lat           DOUBLE PRECISION,
+    lon           DOUBLE PRECISION
+);";
 
-/// For each volunteer named by a batch's valid first revisions: (volunteer, earliest, latest
-/// visit time in ms), the window [`TRAIL_SQL`] reads.
-pub fn trail_windows(batch: &IngestBatch) -> Vec<(Uuid, i64, i64)> {
-    let mut windows: Vec<(Uuid, i64, i64)> = Vec::new();
-    for record in &batch.records {
-        let crate::store::Incoming::Valid { visit, .. } = record else {
-            continue;
-        };
-        if visit.revision.get() != 1 {
-            continue;
-        }
-        let (who, at) = (visit.volunteer_id.uuid(), visit.visited_at.timestamp_millis());
-        // A batch is one phone's: nearly always one volunteer, so a short scan beats a map.
-        match windows.iter_mut().find(|w| w.0 == who) {
-            Some(w) => {
-                w.1 = w.1.min(at);
-                w.2 = w.2.max(at);
-            }
-            None => windows.push((who, at, at)),
-        }
-    }
-    windows
-}
+/// Fills [`TRAIL_TABLE_SQLITE`] / [`TRAIL_TABLE_PG`] from the first revisions held; the same SQL
+/// on both (UUIDs order as their bytes on both).
+pub const TRAIL_FILL_SQL: &str = "INSERT INTO volunteer_trail (volunteer_id, visit_id, visited_at_ms, lat, lon)
+    SELECT volunteer_id, id, visited_at_ms, lat, lon FROM (
+        SELECT volunteer_id, id, visited_at_ms, lat, lon,
+            ROW_NUMBER() OVER (PARTITION BY volunteer_id ORDER BY visited_at_ms DESC, id DESC) AS n
+        FROM visits WHERE revision = 1) latest
+    WHERE n = 1;";
+
+/// Replaces a volunteer's latest visit (`$n` placeholders, rewritten for SQLite).
+pub const TRAIL_WRITE_SQL: &str = "INSERT INTO volunteer_trail (volunteer_id, visit_id, visited_at_ms, lat, lon)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (volunteer_id) DO UPDATE SET visit_id = excluded.visit_id,
+        visited_at_ms = excluded.visited_at_ms, lat = excluded.lat, lon = excluded.lon";
 
 /// An area's imported boundary, parsed for point tests.
 #[derive(Debug)]
@@ -114,11 +108,14 @@ fn polygon(value: &serde_json::Value) -> Option<Polygon<f64>> {
     Some(Polygon::new(exterior, holes))
 }
 
+/// A cached area: when it was read, and its boundary if it has one.
+type Entry = (Instant, Option<Arc<Boundary>>);
+
 /// Parsed boundaries by area code (`None`: the area has none), so that no visit re-parses one.
 /// On SQLite the one writer clears it when areas are imported; on PostgreSQL an import may come
 /// from another process, so entries also expire.
 pub struct Boundaries {
-    entries: Mutex<HashMap<String, (Instant, Option<Arc<Boundary>>)>>,
+    entries: Mutex<HashMap<String, Entry>>,
     ttl: Option<Duration>,
 }
 
@@ -134,7 +131,7 @@ impl Boundaries {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Option<Arc<Boundary>>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         // Only plain inserts happen under the lock: a panic cannot leave the map half-changed.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -227,24 +224,41 @@ pub struct Stored<'a> {
     pub flags: Vec<Flag>,
 }
 
-/// Adds the motion flags (burst, implausible speed) to the stored visits, against the held
-/// trails read before the batch's rows were written; answers (server_seq, flags) for every
-/// visit with at least one flag.
-pub fn finish(
-    rules: &QualityRules,
-    held: &HashMap<Uuid, Vec<TrailPoint>>,
-    mut stored: Vec<Stored<'_>>,
-) -> Vec<(i64, String)> {
-    let mut by_volunteer: HashMap<Uuid, Vec<usize>> = HashMap::new();
-    for (i, s) in stored.iter().enumerate() {
-        if s.visit.revision.get() == 1 {
-            by_volunteer.entry(s.visit.volunteer_id.uuid()).or_default().push(i);
+/// The volunteers whose latest visit the motion flags need: those of the stored first revisions.
+pub fn trail_volunteers(stored: &[Stored<'_>]) -> Vec<Uuid> {
+    let mut out: Vec<Uuid> = Vec::new();
+    for s in stored.iter().filter(|s| s.visit.revision.get() == 1) {
+        let v = s.visit.volunteer_id.uuid();
+        // A batch is one phone's: nearly always one volunteer, so a short scan beats a map.
+        if !out.contains(&v) {
+            out.push(v);
         }
     }
-    for (volunteer, indexes) in by_volunteer {
+    out.sort();
+    out
+}
+
+/// What the transaction writes after its visits: the flags, and the volunteers' new latest
+/// visits.
+#[derive(Debug, Default, PartialEq)]
+pub struct Finished {
+    /// (server_seq, flags) of every visit with at least one flag.
+    pub flags: Vec<(i64, String)>,
+    /// Volunteers whose latest visit changed, with it, in volunteer order.
+    pub trail: Vec<(Uuid, TrailPoint)>,
+}
+
+/// Adds the motion flags (burst, implausible speed) to the stored visits, against each
+/// volunteer's latest visit held before them (`latest`, read inside the transaction).
+pub fn finish(rules: &QualityRules, latest: &HashMap<Uuid, TrailPoint>, mut stored: Vec<Stored<'_>>) -> Finished {
+    let mut trail = Vec::new();
+    for volunteer in trail_volunteers(&stored) {
+        let indexes: Vec<usize> = (0..stored.len())
+            .filter(|&i| stored[i].visit.revision.get() == 1 && stored[i].visit.volunteer_id.uuid() == volunteer)
+            .collect();
         let new: Vec<TrailPoint> = indexes.iter().map(|&i| trail_point(stored[i].visit)).collect();
-        let held = held.get(&volunteer).map(Vec::as_slice).unwrap_or_default();
-        for (i, m) in indexes.into_iter().zip(motion_flags(rules, held, &new)) {
+        let held = latest.get(&volunteer).copied();
+        for (&i, m) in indexes.iter().zip(motion_flags(rules, held, &new)) {
             if m.burst {
                 stored[i].flags.push(Flag::Burst);
             }
@@ -252,11 +266,15 @@ pub fn finish(
                 stored[i].flags.push(Flag::ImplausibleSpeed);
             }
         }
+        if let Some(n) = newest(held, &new).filter(|n| Some(*n) != held) {
+            trail.push((volunteer, n));
+        }
     }
-    stored
+    let flags = stored
         .into_iter()
         .filter_map(|s| Flag::join(&s.flags).map(|f| (s.server_seq, f)))
-        .collect()
+        .collect();
+    Finished { flags, trail }
 }
 
 pub fn trail_point(visit: &Visit) -> TrailPoint {

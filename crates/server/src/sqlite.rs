@@ -110,8 +110,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::DEVICE_TABLES_SQLITE],
     // Teams, assignments, flagged visits.
     &[crate::store::TEAM_TABLES_SQLITE],
-    // Data-quality flags: a volunteer's visits by time, for the one before a batch.
-    &[crate::quality::QUALITY_INDEX_SQL],
+    // Data-quality flags: each volunteer's latest visit, which the next batch's are compared with.
+    &[crate::quality::TRAIL_TABLE_SQLITE, crate::quality::TRAIL_FILL_SQL],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -370,40 +370,51 @@ fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Vec<Vec<Recei
     Ok(receipts)
 }
 
-/// The volunteers' visits just before a batch (see [`crate::quality::TRAIL_SQL`]): one indexed
-/// query per volunteer the batch names, read before its rows are written.
-fn held_trails(
+/// Writes the data-quality flags of the visits a batch stored, with the motion flags decided
+/// against each volunteer's latest visit held before (read here, inside the transaction), and
+/// keeps those latest visits for the next batch.
+fn write_quality(
     tx: &rusqlite::Transaction<'_>,
-    batch: &IngestBatch,
-) -> Result<HashMap<uuid::Uuid, Vec<doorstep_domain::quality::TrailPoint>>, StoreError> {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let mut out = HashMap::new();
-    let windows = crate::quality::trail_windows(batch);
-    if windows.is_empty() {
-        return Ok(out);
-    }
-    let mut st = tx.prepare_cached(SQL.get_or_init(|| crate::quality::TRAIL_SQL.replace('$', "?")))?;
-    for (volunteer, from, to) in windows {
-        let rows = st.query_map(params![volunteer.as_bytes().as_slice(), from, to], |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<f64>>(2)?,
-                r.get::<_, Option<f64>>(3)?,
-            ))
-        })?;
-        let mut trail = Vec::new();
-        for row in rows {
-            let (id, at_ms, lat, lon) = row?;
-            trail.push(doorstep_domain::quality::TrailPoint {
-                id: uuid_from(&id)?,
-                at_ms,
-                point: lat.zip(lon),
-            });
+    rules: &doorstep_domain::quality::QualityRules,
+    judged: Vec<crate::quality::Stored<'_>>,
+) -> Result<(), StoreError> {
+    let mut latest = HashMap::new();
+    {
+        let mut read =
+            tx.prepare_cached("SELECT visit_id, visited_at_ms, lat, lon FROM volunteer_trail WHERE volunteer_id = ?1")?;
+        for volunteer in crate::quality::trail_volunteers(&judged) {
+            let row = read
+                .query_row([volunteer.as_bytes().as_slice()], |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Option<f64>>(2)?.zip(r.get::<_, Option<f64>>(3)?),
+                    ))
+                })
+                .optional()?;
+            if let Some((id, at_ms, point)) = row {
+                let id = uuid_from(&id)?;
+                latest.insert(volunteer, doorstep_domain::quality::TrailPoint { id, at_ms, point });
+            }
         }
-        out.insert(volunteer, trail);
     }
-    Ok(out)
+    let done = crate::quality::finish(rules, &latest, judged);
+    let mut flag_visit = tx.prepare_cached("INSERT INTO visit_flags (server_seq, flags) VALUES (?1, ?2)")?;
+    for (server_seq, flags) in done.flags {
+        flag_visit.execute(params![server_seq, flags])?;
+    }
+    static WRITE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let mut write = tx.prepare_cached(WRITE.get_or_init(|| crate::quality::TRAIL_WRITE_SQL.replace('$', "?")))?;
+    for (volunteer, p) in done.trail {
+        write.execute(params![
+            volunteer.as_bytes().as_slice(),
+            p.id.as_bytes().as_slice(),
+            p.at_ms,
+            p.point.map(|x| x.0),
+            p.point.map(|x| x.1),
+        ])?;
+    }
+    Ok(())
 }
 
 /// The boundary that judges each area of a batch (`None`: none on its path), parsing only those
@@ -445,8 +456,7 @@ fn ingest_batch(
     let now_ms = batch.received_at.timestamp_millis();
     let device = batch.device_id.uuid();
     let mut receipts = Vec::with_capacity(batch.records.len());
-    // What the data-quality flags need, read before the batch's rows are written.
-    let trails = held_trails(tx, batch)?;
+    // The boundaries the data-quality flags need, parsed before the batch's rows are written.
     let boundary_of = batch_boundaries(tx, (areas, boundaries), batch)?;
     let mut judged: Vec<crate::quality::Stored<'_>> = Vec::new();
     {
@@ -457,7 +467,6 @@ fn ingest_batch(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
              ON CONFLICT DO NOTHING",
         )?;
-        let mut flag_visit = tx.prepare_cached("INSERT INTO visit_flags (server_seq, flags) VALUES (?1, ?2)")?;
         let mut existing =
             tx.prepare_cached("SELECT server_seq, content_hash FROM visits WHERE id = ?1 AND revision = ?2")?;
         let mut old_household = tx.prepare_cached(
@@ -542,7 +551,8 @@ fn ingest_batch(
             // The household's figures before this visit, to move it between buckets, and its
             // known location, to judge the visit's.
             let household_id = visit.household.id.uuid();
-            let held_household: Option<((String, Option<String>, Figures), Option<(f64, f64)>)> = old_household
+            type Held = ((String, Option<String>, Figures), Option<(f64, f64)>);
+            let held_household: Option<Held> = old_household
                 .query_row([household_id.as_bytes().as_slice()], |r| {
                     Ok((
                         (
@@ -611,9 +621,7 @@ fn ingest_batch(
                 error: None,
             });
         }
-        for (server_seq, flags) in crate::quality::finish(&batch.rules, &trails, judged) {
-            flag_visit.execute(params![server_seq, flags])?;
-        }
+        write_quality(tx, &batch.rules, judged)?;
         tx.prepare_cached(
             "INSERT INTO devices (id, first_seen_ms, last_seen_ms, clock_skew_ms, pushes) VALUES (?1, ?2, ?2, ?3, 1)
              ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,
