@@ -391,3 +391,41 @@ async fn hexagons_and_exports_are_for_staff_in_their_subtree() {
         );
     }
 }
+
+/// Volunteers and devices (visits per volunteer and day, phones' last sync): every account
+/// against every area. A volunteer reads none of it (403 `staff_only`), anywhere; the others
+/// read their subtree and nothing outside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volunteers_and_devices_are_for_staff_and_their_subtree() {
+    let mut server = TestServer::prepare_stopped();
+    for (username, role, area) in ACCOUNTS {
+        create_account(&server.db.url, username, role, area, PASSWORD);
+    }
+    server.start_again();
+    let endpoints: &[&dyn Fn(&str) -> String] = &[&|a| format!("/api/v1/volunteers/daily?area={a}"), &|a| {
+        format!("/api/v1/devices?area={a}")
+    }];
+    let mut checked = 0;
+    for (username, role, own) in ACCOUNTS {
+        let token = server.login(username, PASSWORD).await;
+        let own_path = AREAS.iter().find(|(c, _)| c == own).map(|(_, p)| *p).unwrap();
+        for (area, path) in AREAS {
+            for endpoint in endpoints {
+                let url = endpoint(area);
+                let (status, body) = server.get_as(&url, Some(&token)).await;
+                let expected = match (*role, path.starts_with(own_path)) {
+                    ("volunteer", _) => (403, Some("staff_only")),
+                    (_, true) => (200, None),
+                    (_, false) => (403, Some("out_of_scope")),
+                };
+                assert_eq!(
+                    (status, body["error"]["code"].as_str()),
+                    expected,
+                    "{username} {url}: {body}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, ACCOUNTS.len() * AREAS.len() * endpoints.len());
+}

@@ -123,16 +123,19 @@ async fn volunteers_work_their_assignments_and_strays_are_flagged_for_the_leader
     );
 
     // Three visits in 18073 and one across the road in 18077: all stored, the stray flagged.
+    // Half an hour apart, as in the field (visits seconds apart, or kilometres apart minutes
+    // apart, would carry flags of their own).
     let offset = FixedOffset::east_opt(7 * 3600).unwrap();
     let mut ids = Vec::new();
     for (n, area) in ["18073", "18073", "18077", "18073"].iter().enumerate() {
         let mut draft = phone.draft(n);
         draft.area_code = area.to_string();
+        let when = Utc::now() - chrono::Duration::minutes(30 * (4 - n as i64));
         let v = phone
             .store
             .lock()
             .unwrap()
-            .record_visit(&draft, Utc::now().with_timezone(&offset))
+            .record_visit(&draft, when.with_timezone(&offset))
             .unwrap();
         ids.push(v.id.to_string());
     }

@@ -137,6 +137,7 @@ fn batch(
         records,
         volunteer_id: None,
         scope: Vec::new(),
+        rules: doorstep_domain::quality::QualityRules::for_campaign(campaign),
     }
 }
 

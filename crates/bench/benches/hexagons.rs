@@ -90,6 +90,7 @@ fn batch(rng: &mut StdRng, commune: &(String, (f64, f64)), volunteer: uuid::Uuid
         records,
         volunteer_id: None,
         scope: Vec::new(),
+        rules: doorstep_domain::quality::QualityRules::for_campaign(campaign),
     }
 }
 

@@ -112,6 +112,7 @@ fn batch(rng: &mut StdRng, communes: &[String], campaign: &Campaign) -> IngestBa
         // Loaded straight into the store, as a migration would: no sender to compare with.
         volunteer_id: None,
         scope: Vec::new(),
+        rules: doorstep_domain::quality::QualityRules::for_campaign(campaign),
     }
 }
 

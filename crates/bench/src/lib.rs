@@ -125,13 +125,19 @@ pub fn make_visits(n: usize, devices: usize) -> Vec<(uuid::Uuid, Vec<Visit>)> {
         server_now: None,
     };
     let mut rng = StdRng::seed_from_u64(7);
+    let per_device = n / devices;
     (0..devices)
-        .map(|_| {
+        .map(|d| {
             let device = uuid::Uuid::now_v7();
             let volunteer = BENCH_VOLUNTEER_ID;
-            let visits = (0..n / devices)
+            // As in the field, so that no visit is flagged: a phone works one commune, a visit a
+            // minute; the phones' days follow each other, so the one volunteer they all speak for
+            // is never in two places at once.
+            let area = COMMUNES[d % COMMUNES.len()];
+            let visits = (0..per_device)
                 .map(|i| {
-                    let area = COMMUNES[i % COMMUNES.len()];
+                    let minutes_ago = ((devices - d) * per_device - i) as i64;
+                    let visited_at = now - chrono::Duration::minutes(minutes_ago);
                     let draft =
                         doorstep::generate::visit(&mut rng, None, area, doorstep::generate::base_point(area, None));
                     let input = VisitInput {
@@ -145,7 +151,7 @@ pub fn make_visits(n: usize, devices: usize) -> Vec<(uuid::Uuid, Vec<Visit>)> {
                             id: uuid::Uuid::now_v7().to_string(),
                             address: draft.address,
                         },
-                        visited_at: now.to_rfc3339(),
+                        visited_at: visited_at.to_rfc3339(),
                         outcome: draft.outcome,
                         reason: draft.reason,
                         people: draft.people,

@@ -5,6 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Messages;
 
+/// A GPS fix worse than this (metres) is shown with a warning on the phone and flags the visit
+/// on the server (`poor_accuracy`), unless the campaign sets another threshold.
+pub const DEFAULT_ACCURACY_THRESHOLD_M: f64 = 50.0;
+
+fn default_accuracy_threshold_m() -> f64 {
+    DEFAULT_ACCURACY_THRESHOLD_M
+}
+
 /// One possible result of a visit, with the rules that go with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -42,6 +50,9 @@ pub struct Campaign {
     /// The largest believable counts for one household.
     pub max_people: u32,
     pub max_smartphones: u32,
+    /// GPS accuracy (metres) beyond which a visit is flagged `poor_accuracy`.
+    #[serde(default = "default_accuracy_threshold_m")]
+    pub accuracy_threshold_m: f64,
 }
 
 impl Campaign {
@@ -105,6 +116,7 @@ impl Campaign {
             ],
             max_people: 60,
             max_smartphones: 60,
+            accuracy_threshold_m: DEFAULT_ACCURACY_THRESHOLD_M,
         }
     }
 }
@@ -142,5 +154,10 @@ mod tests {
         let c = Campaign::bluezone();
         let json = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<Campaign>(&json).unwrap(), c);
+        // A campaign written before the accuracy threshold existed reads with the default.
+        let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+        old.as_object_mut().unwrap().remove("accuracy_threshold_m");
+        let read: Campaign = serde_json::from_value(old).unwrap();
+        assert_eq!(read.accuracy_threshold_m, DEFAULT_ACCURACY_THRESHOLD_M);
     }
 }

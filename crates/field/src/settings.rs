@@ -9,7 +9,7 @@ use crate::FieldConfig;
 const META_SETTINGS: &str = "app_settings";
 
 /// The default accuracy threshold: a fix worse than this is shown with a warning.
-pub const DEFAULT_ACCURACY_M: f64 = 50.0;
+pub const DEFAULT_ACCURACY_M: f64 = doorstep_domain::campaign::DEFAULT_ACCURACY_THRESHOLD_M;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

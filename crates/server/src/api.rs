@@ -233,6 +233,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/exports/visits.geojson", get(crate::export::visits_geojson))
         .route("/api/v1/public/areas", get(crate::public::public_areas))
         .route("/api/v1/public/hexagons", get(crate::public::public_hexagons))
+        .route("/api/v1/volunteers/daily", get(crate::volunteers::get_volunteer_days))
+        .route("/api/v1/devices", get(crate::volunteers::get_devices))
         .fallback(crate::dashboard::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -319,7 +321,9 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         crate::export::visits_csv,
         crate::export::visits_geojson,
         crate::public::public_areas,
-        crate::public::public_hexagons
+        crate::public::public_hexagons,
+        crate::volunteers::get_volunteer_days,
+        crate::volunteers::get_devices
     ),
     modifiers(&BearerAuth),
     components(schemas(
@@ -353,7 +357,10 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         doorstep_domain::protocol::SendBackRequest,
         doorstep_domain::protocol::CorrectionDto,
         doorstep_domain::protocol::CorrectionsResponse,
-        doorstep_domain::protocol::VisitHistoryDto
+        doorstep_domain::protocol::VisitHistoryDto,
+        crate::volunteers::VolunteerDay,
+        crate::volunteers::DeviceStatus,
+        crate::volunteers::DeviceList
     ))
 )]
 pub struct ApiDoc;
@@ -681,6 +688,7 @@ fn decode_push(
         records,
         volunteer_id: Some(sender.volunteer.user_id),
         scope: Vec::new(),
+        rules: doorstep_domain::quality::QualityRules::for_campaign(campaign),
     })
 }
 

@@ -7,6 +7,8 @@
 //! - [`postgres`]: the PostgreSQL implementation (the nation; several servers on one database).
 //! - [`hexagons`], [`filter`], [`export`], [`public`]: the map's H3 hexagons and filters, CSV and
 //!   GeoJSON exports, and the optional public aggregates.
+//! - [`quality`]: data-quality flags decided at ingest; [`volunteers`]: visits per volunteer and
+//!   the devices' last sync, for leaders.
 
 pub mod api;
 pub mod auth;
@@ -20,10 +22,12 @@ pub mod map;
 pub mod migrate;
 pub mod postgres;
 pub mod public;
+pub mod quality;
 pub mod report;
 pub mod rows;
 pub mod sqlite;
 pub mod store;
+pub mod volunteers;
 
 use std::sync::Arc;
 

@@ -402,8 +402,12 @@ pub async fn post_assignment(
 pub struct VisitsQuery {
     /// The area whose subtree to list.
     area: String,
-    /// Only visits flagged for a leader (outside the assignment, another volunteer).
+    /// Only visits flagged for a leader (outside the assignment, another volunteer, poor
+    /// accuracy, far from the household, outside the area, implausible speed, burst).
     flagged: Option<bool>,
+    /// Only visits with this flag (implies `flagged`): `outside_assignment`, `other_volunteer`,
+    /// `poor_accuracy`, `far_from_household`, `outside_area`, `implausible_speed` or `burst`.
+    flag: Option<String>,
     /// The `server_seq` of the last visit of the previous page; absent for the first.
     after: Option<i64>,
     /// Visits per page (default 100, at most 1,000).
@@ -431,6 +435,21 @@ pub async fn list_visits(
 ) -> Result<Json<Vec<VisitDto>>, ApiError> {
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let flag = match q.flag.as_deref().filter(|f| !f.trim().is_empty()) {
+        None => None,
+        Some(f) => Some(doorstep_domain::quality::Flag::parse(f).ok_or_else(|| {
+            ApiError::with_messages(
+                StatusCode::BAD_REQUEST,
+                "unknown_flag",
+                Some("flag"),
+                Messages {
+                    vi: format!("Không có loại cờ «{f}»."),
+                    en: format!("There is no flag '{f}'."),
+                },
+                lang,
+            )
+        })?),
+    };
     let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     let (lo, hi) = subtree_range(&path);
     st.store
@@ -439,7 +458,8 @@ pub async fn list_visits(
             hi,
             after_seq: q.after.unwrap_or(0).max(0),
             limit: q.limit.unwrap_or(100).clamp(1, 1000),
-            flagged_only: q.flagged.unwrap_or(false),
+            flagged_only: q.flagged.unwrap_or(false) || flag.is_some(),
+            flag: flag.map(|f| f.code().to_string()),
         })
         .await
         .map(Json)

@@ -457,6 +457,14 @@ pub async fn sqlite_to_postgres(
         .batch_execute(crate::store::AREA_DAYS_REBUILD)
         .await
         .map_err(db)?;
+    // So is each volunteer's latest visit, where the next batch's motion flags start.
+    target
+        .batch_execute(&format!(
+            "DELETE FROM volunteer_trail; {}",
+            crate::quality::TRAIL_FILL_SQL
+        ))
+        .await
+        .map_err(db)?;
     // The counters go on from where the SQLite file left them, so device cursors stay valid.
     target
         .batch_execute(

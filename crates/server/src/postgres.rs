@@ -24,7 +24,7 @@ use crate::store::{
     AREA_STATS_TABLE, AuditEntry, AuditRecord, DeviceCaller, Figures, HeldArea, ImportSummary, Incoming, IngestBatch,
     NewAssignment, NewHousehold, NewTeam, NewUser, STATS_RECOMPUTE, SessionUser, StatDeltas, Store, StoreCounts,
     StoreError, TeamRecord, TeamRow, UserRecord, VISIT_COLUMNS, VisitQuery, compute_paths, coverage_from_stats,
-    not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto, visit_flags,
+    not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto,
 };
 
 /// Versioned migrations: step N brings the schema from version N to N+1. Never edit a shipped step.
@@ -116,6 +116,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::H3_CELL_COLUMN, crate::store::H3_CELL_BACKFILL],
     // Per area and day figures for the daily curve, built from the visits held.
     &[crate::store::AREA_DAYS_TABLE, crate::store::AREA_DAYS_REBUILD],
+    // Data-quality flags: each volunteer's latest visit, which the next batch's are compared with.
+    &[crate::quality::TRAIL_TABLE_PG, crate::quality::TRAIL_FILL_SQL],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -124,6 +126,9 @@ const CHANGE_LOCK: i64 = 0x4453_0002;
 
 pub struct PgStore {
     pool: Pool,
+    /// Parsed area boundaries for the `outside_area` flag; they expire, since another process
+    /// may import areas.
+    boundaries: crate::quality::Boundaries,
 }
 
 fn db(e: impl std::fmt::Display) -> StoreError {
@@ -146,7 +151,10 @@ impl PgStore {
             .max_size(16)
             .build()
             .map_err(|e| StoreError::Config(format!("cannot build the connection pool: {e}")))?;
-        let store = PgStore { pool };
+        let store = PgStore {
+            pool,
+            boundaries: crate::quality::Boundaries::new(Some(crate::quality::PG_BOUNDARY_TTL)),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -345,7 +353,98 @@ struct HouseholdChange<'a> {
     new_visits: i64,
 }
 
-async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> Result<Vec<Receipt>, StoreError> {
+/// Writes the data-quality flags of the visits a batch stored, with the motion flags decided
+/// against each volunteer's latest visit held before, and keeps those latest visits for the next
+/// batch. Called under the change lock, so batches of one volunteer on several servers follow
+/// each other here.
+async fn write_quality(
+    tx: &tokio_postgres::Transaction<'_>,
+    rules: &doorstep_domain::quality::QualityRules,
+    judged: Vec<crate::quality::Stored<'_>>,
+) -> Result<(), StoreError> {
+    let volunteers = crate::quality::trail_volunteers(&judged);
+    let latest: HashMap<Uuid, doorstep_domain::quality::TrailPoint> = if volunteers.is_empty() {
+        HashMap::new()
+    } else {
+        tx.query(
+            "SELECT volunteer_id, visit_id, visited_at_ms, lat, lon FROM volunteer_trail WHERE volunteer_id = ANY($1)",
+            &[&volunteers],
+        )
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| {
+            let point = r.get::<_, Option<f64>>(3).zip(r.get::<_, Option<f64>>(4));
+            (
+                r.get(0),
+                doorstep_domain::quality::TrailPoint {
+                    id: r.get(1),
+                    at_ms: r.get(2),
+                    point,
+                },
+            )
+        })
+        .collect()
+    };
+    let done = crate::quality::finish(rules, &latest, judged);
+    if !done.flags.is_empty() {
+        let (seqs, flags): (Vec<i64>, Vec<String>) = done.flags.into_iter().unzip();
+        tx.execute(
+            "INSERT INTO visit_flags (server_seq, flags) SELECT * FROM UNNEST($1::int8[], $2::text[])",
+            &[&seqs, &flags],
+        )
+        .await
+        .map_err(db)?;
+    }
+    if !done.trail.is_empty() {
+        let volunteers: Vec<Uuid> = done.trail.iter().map(|(v, _)| *v).collect();
+        let ids: Vec<Uuid> = done.trail.iter().map(|(_, p)| p.id).collect();
+        let times: Vec<i64> = done.trail.iter().map(|(_, p)| p.at_ms).collect();
+        let lats: Vec<Option<f64>> = done.trail.iter().map(|(_, p)| p.point.map(|x| x.0)).collect();
+        let lons: Vec<Option<f64>> = done.trail.iter().map(|(_, p)| p.point.map(|x| x.1)).collect();
+        tx.execute(
+            "INSERT INTO volunteer_trail (volunteer_id, visit_id, visited_at_ms, lat, lon)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::float8[], $5::float8[])
+             ON CONFLICT (volunteer_id) DO UPDATE SET visit_id = excluded.visit_id,
+                visited_at_ms = excluded.visited_at_ms, lat = excluded.lat, lon = excluded.lon",
+            &[&volunteers, &ids, &times, &lats, &lons],
+        )
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// The boundary that judges each area of a batch (`None`: none on its path), reading and parsing
+/// only those not cached (or expired).
+async fn batch_boundaries(
+    tx: &tokio_postgres::Transaction<'_>,
+    known: &HashMap<String, String>,
+    cache: &crate::quality::Boundaries,
+) -> Result<HashMap<String, Option<std::sync::Arc<crate::quality::Boundary>>>, StoreError> {
+    let missing = cache.missing(known.values().map(String::as_str));
+    if !missing.is_empty() {
+        let rows = tx
+            .query("SELECT code, boundary FROM areas WHERE code = ANY($1)", &[&missing])
+            .await
+            .map_err(db)?;
+        let texts: HashMap<String, Option<String>> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        for code in missing {
+            let text = texts.get(&code).cloned().flatten();
+            cache.store(code, text.as_deref());
+        }
+    }
+    Ok(known
+        .iter()
+        .map(|(code, path)| (code.clone(), cache.for_path(path)))
+        .collect())
+}
+
+async fn ingest_tx(
+    client: &mut tokio_postgres::Client,
+    batch: &IngestBatch,
+    boundaries: &crate::quality::Boundaries,
+) -> Result<Vec<Receipt>, StoreError> {
     let device = batch.device_id.uuid();
     let received_at_ms = batch.received_at.timestamp_millis();
     let mut receipts: Vec<Option<Receipt>> = vec![None; batch.records.len()];
@@ -392,6 +491,9 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
             Incoming::Valid { visit, hash, id, .. } => candidates.push((index, visit, hash, id)),
         }
     }
+    // The boundaries the data-quality flags need, parsed before the batch's rows are written.
+    let boundary_of = batch_boundaries(&tx, &known, boundaries).await?;
+
     // One order for every server, so two replicas inserting the same records wait on each other
     // instead of deadlocking.
     candidates.sort_by_key(|(_, v, _, _)| (v.id.uuid(), v.revision.get()));
@@ -449,22 +551,6 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
         });
     }
 
-    let (flag_seqs, flags): (Vec<i64>, Vec<String>) = stored
-        .iter()
-        .filter_map(|(seq, v)| {
-            let path = known.get(v.area_code.as_str())?;
-            visit_flags(batch, v, path).map(|f| (*seq, f))
-        })
-        .unzip();
-    if !flag_seqs.is_empty() {
-        tx.execute(
-            "INSERT INTO visit_flags (server_seq, flags) SELECT * FROM UNNEST($1::int8[], $2::text[])",
-            &[&flag_seqs, &flags],
-        )
-        .await
-        .map_err(db)?;
-    }
-
     if !stored.is_empty() {
         stored.sort_by_key(|(seq, _)| *seq);
         let mut changes: BTreeMap<Uuid, HouseholdChange<'_>> = BTreeMap::new();
@@ -515,14 +601,15 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
             .map_err(db)?;
         let seqs: Vec<i64> = stored.iter().map(|(seq, _)| *seq).collect();
         tx.execute(crate::store::AREA_DAYS_PG, &[&seqs]).await.map_err(db)?;
-        let before: HashMap<Uuid, (String, Option<String>, Figures)> = tx
+        let held_households = tx
             .query(
-                "SELECT id, area_code, latest_outcome, visits, smartphones, already_installed, installed_now
+                "SELECT id, area_code, latest_outcome, visits, smartphones, already_installed, installed_now, lat, lon
                  FROM households WHERE id = ANY($1)",
                 &[&ids],
             )
             .await
-            .map_err(db)?
+            .map_err(db)?;
+        let before: HashMap<Uuid, (String, Option<String>, Figures)> = held_households
             .iter()
             .map(|r| {
                 let f = Figures {
@@ -535,6 +622,35 @@ async fn ingest_tx(client: &mut tokio_postgres::Client, batch: &IngestBatch) -> 
                 (r.get(0), (r.get(1), r.get(2), f))
             })
             .collect();
+
+        // The flags, visit by visit in receive order; a household's known location is what was
+        // held before the visit, as on SQLite (where each visit's row is written in turn): the
+        // first located visit of a new household places it.
+        let mut located: HashMap<Uuid, (f64, f64)> = held_households
+            .iter()
+            .filter_map(|r| {
+                let at = r.get::<_, Option<f64>>(7).zip(r.get::<_, Option<f64>>(8))?;
+                Some((r.get(0), at))
+            })
+            .collect();
+        let mut judged = Vec::with_capacity(stored.len());
+        for (seq, visit) in &stored {
+            let Some(path) = known.get(visit.area_code.as_str()) else {
+                continue;
+            };
+            let household = visit.household.id.uuid();
+            let at = located.get(&household).copied();
+            let boundary = boundary_of.get(visit.area_code.as_str()).and_then(|b| b.as_deref());
+            judged.push(crate::quality::Stored {
+                server_seq: *seq,
+                visit,
+                flags: crate::quality::own_flags(batch, visit, path, at, boundary),
+            });
+            if let (None, Some(p)) = (at, visit.location.point) {
+                located.insert(household, (p.lat, p.lon));
+            }
+        }
+        write_quality(&tx, &batch.rules, judged).await?;
         let home: Vec<String> = changes
             .iter()
             .map(|(id, c)| {
@@ -740,12 +856,13 @@ impl Store for PgStore {
             tx.batch_execute(STATS_RECOMPUTE).await.map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
+        self.boundaries.clear();
         Ok(summary)
     }
 
     async fn ingest(&self, batch: IngestBatch) -> Result<Vec<Receipt>, StoreError> {
         let mut client = self.client().await?;
-        ingest_tx(&mut client, &batch).await
+        ingest_tx(&mut client, &batch, &self.boundaries).await
     }
 
     async fn pull(
@@ -1322,26 +1439,26 @@ impl Store for PgStore {
 
     async fn visits(&self, q: VisitQuery) -> Result<Vec<VisitDto>, StoreError> {
         let client = self.client().await?;
-        let sql = if q.flagged_only {
-            format!(
+        let limit = i64::from(q.limit);
+        let rows = if q.flagged_only {
+            // One flag among the stored list: ',a,b,' holds ',b,'.
+            let sql = format!(
                 "SELECT {VISIT_COLUMNS} FROM visit_flags f JOIN visits v ON v.server_seq = f.server_seq
                  JOIN areas a ON a.code = v.area_code
-                 WHERE a.path >= $1 AND a.path < $2 AND f.server_seq > $3 ORDER BY f.server_seq LIMIT $4"
-            )
+                 WHERE a.path >= $1 AND a.path < $2 AND f.server_seq > $3
+                   AND ($5::text IS NULL OR (',' || f.flags || ',') LIKE ('%,' || $5::text || ',%'))
+                 ORDER BY f.server_seq LIMIT $4"
+            );
+            client.query(&sql, &[&q.lo, &q.hi, &q.after_seq, &limit, &q.flag]).await
         } else {
-            format!(
+            let sql = format!(
                 "SELECT {VISIT_COLUMNS} FROM visits v JOIN areas a ON a.code = v.area_code
                  LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
                  WHERE a.path >= $1 AND a.path < $2 AND v.server_seq > $3 ORDER BY v.server_seq LIMIT $4"
-            )
+            );
+            client.query(&sql, &[&q.lo, &q.hi, &q.after_seq, &limit]).await
         };
-        Ok(client
-            .query(&sql, &[&q.lo, &q.hi, &q.after_seq, &i64::from(q.limit)])
-            .await
-            .map_err(db)?
-            .iter()
-            .map(pg_visit_row)
-            .collect())
+        Ok(rows.map_err(db)?.iter().map(pg_visit_row).collect())
     }
     async fn daily_progress(
         &self,
@@ -1519,6 +1636,56 @@ impl Store for PgStore {
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
         crate::rows::pg_stream_visits(&client, &crate::filter::visits_sql(&q), &sink, pg_visit_row).await
+    }
+
+    async fn volunteer_days(
+        &self,
+        lo: &str,
+        hi: &str,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<crate::volunteers::VolunteerDayRow>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(crate::volunteers::VOLUNTEER_DAYS_SQL, &[&lo, &hi, &from_day, &to_day])
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::volunteers::VolunteerDayRow {
+                    volunteer_id: r.try_get(0).map_err(db)?,
+                    username: r.try_get(1).map_err(db)?,
+                    day: r.try_get(2).map_err(db)?,
+                    visits: r.try_get(3).map_err(db)?,
+                    households: r.try_get(4).map_err(db)?,
+                    installed_now: r.try_get::<_, Option<i64>>(5).map_err(db)?.unwrap_or(0),
+                    flagged: r.try_get(6).map_err(db)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn devices_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::volunteers::DeviceRow>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(crate::volunteers::DEVICES_SQL, &[&lo, &hi])
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::volunteers::DeviceRow {
+                    device_id: r.try_get(0).map_err(db)?,
+                    username: r.try_get(1).map_err(db)?,
+                    area_code: r.try_get(2).map_err(db)?,
+                    enrolled_ms: r.try_get(3).map_err(db)?,
+                    revoked: r.try_get::<_, i32>(4).map_err(db)? != 0,
+                    last_sync_ms: r.try_get(5).map_err(db)?,
+                    clock_skew_ms: r.try_get(6).map_err(db)?,
+                    pushes: r.try_get::<_, Option<i64>>(7).map_err(db)?.unwrap_or(0),
+                    flagged: r.try_get::<_, Option<i64>>(8).map_err(db)?.unwrap_or(0),
+                })
+            })
+            .collect()
     }
 }
 

@@ -21,7 +21,7 @@ use crate::store::{
     AREA_STATS_TABLE, AuditEntry, AuditRecord, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewAssignment,
     NewHousehold, NewTeam, NewUser, STATS_RECOMPUTE, STATS_UPSERT, SessionUser, StatDeltas, Store, StoreCounts,
     StoreError, TeamRecord, TeamRow, UserRecord, VISIT_COLUMNS, VisitQuery, compute_paths, coverage_from_stats,
-    not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto, visit_flags,
+    not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto,
 };
 use doorstep_domain::protocol::{TeamDto, VisitDto};
 
@@ -116,6 +116,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::H3_CELL_COLUMN, crate::store::H3_CELL_BACKFILL],
     // Per area and day figures for the daily curve, built from the visits held.
     &[crate::store::AREA_DAYS_TABLE, crate::store::AREA_DAYS_REBUILD],
+    // Data-quality flags: each volunteer's latest visit, which the next batch's are compared with.
+    &[crate::quality::TRAIL_TABLE_SQLITE, crate::quality::TRAIL_FILL_SQL],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -131,6 +133,8 @@ struct Writer {
     /// Area codes held, with their paths: validating a visit's area and finding its ancestors
     /// for the figures cost no query.
     areas: HashMap<String, String>,
+    /// Parsed area boundaries for the `outside_area` flag; cleared when areas are imported.
+    boundaries: crate::quality::Boundaries,
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<Vec<Receipt>, StoreError>>;
@@ -293,6 +297,7 @@ impl SqliteStore {
             conn,
             next_change,
             areas,
+            boundaries: crate::quality::Boundaries::new(None),
         }));
         Ok(SqliteStore {
             writer: writer.clone(),
@@ -368,7 +373,7 @@ fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Vec<Vec<Recei
     let last_seq: i64 = tx.query_row("SELECT COALESCE(MAX(server_seq), 0) FROM visits", [], |r| r.get(0))?;
     let receipts = batches
         .iter()
-        .map(|b| ingest_batch(&tx, &w.areas, &mut next_change, &mut deltas, b))
+        .map(|b| ingest_batch(&tx, (&w.areas, &w.boundaries), &mut next_change, &mut deltas, b))
         .collect::<Result<Vec<_>, _>>()?;
     apply_stats(&tx, &deltas)?;
     tx.prepare_cached(crate::store::AREA_DAYS_SQLITE)?.execute([last_seq])?;
@@ -378,9 +383,85 @@ fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Vec<Vec<Recei
     Ok(receipts)
 }
 
+/// Writes the data-quality flags of the visits a batch stored, with the motion flags decided
+/// against each volunteer's latest visit held before (read here, inside the transaction), and
+/// keeps those latest visits for the next batch.
+fn write_quality(
+    tx: &rusqlite::Transaction<'_>,
+    rules: &doorstep_domain::quality::QualityRules,
+    judged: Vec<crate::quality::Stored<'_>>,
+) -> Result<(), StoreError> {
+    let mut latest = HashMap::new();
+    {
+        let mut read =
+            tx.prepare_cached("SELECT visit_id, visited_at_ms, lat, lon FROM volunteer_trail WHERE volunteer_id = ?1")?;
+        for volunteer in crate::quality::trail_volunteers(&judged) {
+            let row = read
+                .query_row([volunteer.as_bytes().as_slice()], |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Option<f64>>(2)?.zip(r.get::<_, Option<f64>>(3)?),
+                    ))
+                })
+                .optional()?;
+            if let Some((id, at_ms, point)) = row {
+                let id = uuid_from(&id)?;
+                latest.insert(volunteer, doorstep_domain::quality::TrailPoint { id, at_ms, point });
+            }
+        }
+    }
+    let done = crate::quality::finish(rules, &latest, judged);
+    let mut flag_visit = tx.prepare_cached("INSERT INTO visit_flags (server_seq, flags) VALUES (?1, ?2)")?;
+    for (server_seq, flags) in done.flags {
+        flag_visit.execute(params![server_seq, flags])?;
+    }
+    static WRITE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let mut write = tx.prepare_cached(WRITE.get_or_init(|| crate::quality::TRAIL_WRITE_SQL.replace('$', "?")))?;
+    for (volunteer, p) in done.trail {
+        write.execute(params![
+            volunteer.as_bytes().as_slice(),
+            p.id.as_bytes().as_slice(),
+            p.at_ms,
+            p.point.map(|x| x.0),
+            p.point.map(|x| x.1),
+        ])?;
+    }
+    Ok(())
+}
+
+/// The boundary that judges each area of a batch (`None`: none on its path), parsing only those
+/// not cached yet.
+fn batch_boundaries<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    (areas, cache): (&'a HashMap<String, String>, &crate::quality::Boundaries),
+    batch: &IngestBatch,
+) -> Result<HashMap<&'a str, Option<Arc<crate::quality::Boundary>>>, StoreError> {
+    let mut paths: HashMap<&str, &str> = HashMap::new();
+    for record in &batch.records {
+        if let Incoming::Valid { visit, .. } = record
+            && let Some((code, path)) = areas.get_key_value(visit.area_code.as_str())
+        {
+            paths.insert(code, path);
+        }
+    }
+    let missing = cache.missing(paths.values().copied());
+    if !missing.is_empty() {
+        let mut st = tx.prepare_cached("SELECT boundary FROM areas WHERE code = ?1")?;
+        for code in missing {
+            let text: Option<String> = st.query_row([&code], |r| r.get(0)).optional()?.flatten();
+            cache.store(code, text.as_deref());
+        }
+    }
+    Ok(paths
+        .into_iter()
+        .map(|(code, path)| (code, cache.for_path(path)))
+        .collect())
+}
+
 fn ingest_batch(
     tx: &rusqlite::Transaction<'_>,
-    areas: &HashMap<String, String>,
+    (areas, boundaries): (&HashMap<String, String>, &crate::quality::Boundaries),
     next_change: &mut i64,
     deltas: &mut StatDeltas,
     batch: &IngestBatch,
@@ -388,6 +469,9 @@ fn ingest_batch(
     let now_ms = batch.received_at.timestamp_millis();
     let device = batch.device_id.uuid();
     let mut receipts = Vec::with_capacity(batch.records.len());
+    // The boundaries the data-quality flags need, parsed before the batch's rows are written.
+    let boundary_of = batch_boundaries(tx, (areas, boundaries), batch)?;
+    let mut judged: Vec<crate::quality::Stored<'_>> = Vec::new();
     {
         let mut insert_visit = tx.prepare_cached(
             "INSERT INTO visits (id, revision, device_id, device_seq, volunteer_id, household_id, area_code,
@@ -396,11 +480,10 @@ fn ingest_batch(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
              ON CONFLICT DO NOTHING",
         )?;
-        let mut flag_visit = tx.prepare_cached("INSERT INTO visit_flags (server_seq, flags) VALUES (?1, ?2)")?;
         let mut existing =
             tx.prepare_cached("SELECT server_seq, content_hash FROM visits WHERE id = ?1 AND revision = ?2")?;
         let mut old_household = tx.prepare_cached(
-            "SELECT area_code, latest_outcome, visits, smartphones, already_installed, installed_now
+            "SELECT area_code, latest_outcome, visits, smartphones, already_installed, installed_now, lat, lon
              FROM households WHERE id = ?1",
         )?;
         let mut upsert_household = tx.prepare_cached(
@@ -479,26 +562,38 @@ fn ingest_batch(
                 continue;
             }
             let server_seq = tx.last_insert_rowid();
-            if let Some(flags) = visit_flags(batch, visit, area_path) {
-                flag_visit.execute(params![server_seq, flags])?;
-            }
-            // The household's figures before this visit, to move it between buckets.
+            // The household's figures before this visit, to move it between buckets, and its
+            // known location, to judge the visit's.
             let household_id = visit.household.id.uuid();
-            let before: Option<(String, Option<String>, Figures)> = old_household
+            type Held = ((String, Option<String>, Figures), Option<(f64, f64)>);
+            let held_household: Option<Held> = old_household
                 .query_row([household_id.as_bytes().as_slice()], |r| {
                     Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        Figures {
-                            households: 1,
-                            visits: r.get(2)?,
-                            smartphones: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
-                            already_installed: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
-                            installed_now: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
-                        },
+                        (
+                            r.get(0)?,
+                            r.get(1)?,
+                            Figures {
+                                households: 1,
+                                visits: r.get(2)?,
+                                smartphones: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+                                already_installed: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                                installed_now: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                            },
+                        ),
+                        r.get::<_, Option<f64>>(6)?.zip(r.get::<_, Option<f64>>(7)?),
                     ))
                 })
                 .optional()?;
+            let (before, household_at) = match held_household {
+                Some((b, at)) => (Some(b), at),
+                None => (None, None),
+            };
+            let boundary = boundary_of.get(visit.area_code.as_str()).and_then(|b| b.as_deref());
+            judged.push(crate::quality::Stored {
+                server_seq,
+                visit,
+                flags: crate::quality::own_flags(batch, visit, area_path, household_at, boundary),
+            });
             let new_visit = i64::from(visit.revision.get() == 1);
             let home_area = before
                 .as_ref()
@@ -542,6 +637,7 @@ fn ingest_batch(
                 error: None,
             });
         }
+        write_quality(tx, &batch.rules, judged)?;
         tx.prepare_cached(
             "INSERT INTO devices (id, first_seen_ms, last_seen_ms, clock_skew_ms, pushes) VALUES (?1, ?2, ?2, ?3, 1)
              ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,
@@ -607,6 +703,7 @@ fn import_tx(w: &mut Writer, areas: Vec<AreaRecord>) -> Result<ImportSummary, St
     }
     tx.commit()?;
     w.areas = area_paths(&w.conn)?;
+    w.boundaries.clear();
     Ok(summary)
 }
 
@@ -1275,10 +1372,13 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             // Flagged visits are few: the flags table leads. All visits: receive order leads.
             let sql = if q.flagged_only {
+                // One flag among the stored list: ',a,b,' holds ',b,'.
                 format!(
                     "SELECT {VISIT_COLUMNS} FROM visit_flags f JOIN visits v ON v.server_seq = f.server_seq
                      JOIN areas a ON a.code = v.area_code
-                     WHERE a.path >= ?1 AND a.path < ?2 AND f.server_seq > ?3 ORDER BY f.server_seq LIMIT ?4"
+                     WHERE a.path >= ?1 AND a.path < ?2 AND f.server_seq > ?3
+                       AND (?5 IS NULL OR (',' || f.flags || ',') LIKE ('%,' || ?5 || ',%'))
+                     ORDER BY f.server_seq LIMIT ?4"
                 )
             } else {
                 format!(
@@ -1288,14 +1388,16 @@ impl Store for SqliteStore {
                 )
             };
             let mut st = conn.prepare_cached(&sql)?;
-            let rows = st.query_map(params![q.lo, q.hi, q.after_seq, i64::from(q.limit)], |r| {
-                Ok(visit_row(r))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.push(row??);
-            }
-            Ok(out)
+            let limit = i64::from(q.limit);
+            let row = |r: &rusqlite::Row<'_>| Ok(visit_row(r));
+            let rows = if q.flagged_only {
+                st.query_map(params![q.lo, q.hi, q.after_seq, limit, q.flag], row)?
+                    .collect::<Result<Vec<_>, _>>()?
+            } else {
+                st.query_map(params![q.lo, q.hi, q.after_seq, limit], row)?
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            rows.into_iter().collect()
         })
         .await
     }
@@ -1513,6 +1615,74 @@ impl Store for SqliteStore {
         tokio::task::spawn_blocking(move || crate::rows::sqlite_stream_visits(&path, &st, &sink, visit_row))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    async fn volunteer_days(
+        &self,
+        lo: &str,
+        hi: &str,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<crate::volunteers::VolunteerDayRow>, StoreError> {
+        let (lo, hi) = (lo.to_string(), hi.to_string());
+        self.read(move |conn| {
+            let sql = crate::volunteers::VOLUNTEER_DAYS_SQL.replace('$', "?");
+            let mut st = conn.prepare_cached(&sql)?;
+            let rows = st.query_map(params![lo, hi, from_day, to_day], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    crate::volunteers::VolunteerDayRow {
+                        volunteer_id: uuid::Uuid::nil(),
+                        username: r.get(1)?,
+                        day: r.get(2)?,
+                        visits: r.get(3)?,
+                        households: r.get(4)?,
+                        installed_now: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                        flagged: r.get(6)?,
+                    },
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, mut day) = row?;
+                day.volunteer_id = uuid_from(&id)?;
+                out.push(day);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn devices_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::volunteers::DeviceRow>, StoreError> {
+        let (lo, hi) = (lo.to_string(), hi.to_string());
+        self.read(move |conn| {
+            let sql = crate::volunteers::DEVICES_SQL.replace('$', "?");
+            let mut st = conn.prepare_cached(&sql)?;
+            let rows = st.query_map(params![lo, hi], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    crate::volunteers::DeviceRow {
+                        device_id: uuid::Uuid::nil(),
+                        username: r.get(1)?,
+                        area_code: r.get(2)?,
+                        enrolled_ms: r.get(3)?,
+                        revoked: r.get::<_, i64>(4)? != 0,
+                        last_sync_ms: r.get(5)?,
+                        clock_skew_ms: r.get(6)?,
+                        pushes: r.get::<_, Option<i64>>(7)?.unwrap_or(0),
+                        flagged: r.get::<_, Option<i64>>(8)?.unwrap_or(0),
+                    },
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, mut device) = row?;
+                device.device_id = uuid_from(&id)?;
+                out.push(device);
+            }
+            Ok(out)
+        })
+        .await
     }
 }
 

@@ -97,24 +97,8 @@ pub struct IngestBatch {
     /// The area paths the volunteer is assigned to; a visit outside them is stored and flagged.
     /// Empty: nothing to compare with (no flag).
     pub scope: Vec<String>,
-}
-
-/// Flag: the visit lies outside the areas assigned to its volunteer.
-pub const FLAG_OUTSIDE_ASSIGNMENT: &str = "outside_assignment";
-/// Flag: the visit names a volunteer other than the one its device was enrolled for.
-pub const FLAG_OTHER_VOLUNTEER: &str = "other_volunteer";
-
-/// Why a leader should look at a visit, comma-separated, or `None`. A visit is never refused for
-/// these: it happened.
-pub fn visit_flags(batch: &IngestBatch, visit: &Visit, area_path: &str) -> Option<String> {
-    let mut flags = Vec::new();
-    if !batch.scope.is_empty() && !batch.scope.iter().any(|s| area_path.starts_with(s.as_str())) {
-        flags.push(FLAG_OUTSIDE_ASSIGNMENT);
-    }
-    if batch.volunteer_id.is_some_and(|v| v != visit.volunteer_id.uuid()) {
-        flags.push(FLAG_OTHER_VOLUNTEER);
-    }
-    (!flags.is_empty()).then(|| flags.join(","))
+    /// The thresholds of the data-quality flags (`crate::quality`), from the campaign.
+    pub rules: doorstep_domain::quality::QualityRules,
 }
 
 /// An expected household that no visit has reached yet (enumerated, or demo data).
@@ -307,6 +291,19 @@ pub trait Store: Send + Sync + 'static {
         q: crate::filter::RowQuery,
         sink: tokio::sync::mpsc::Sender<VisitDto>,
     ) -> Result<(), StoreError>;
+    /// Per volunteer and local day in `[from_day, to_day]`, for the subtree `[lo, hi)`: first
+    /// records of visits, households, installs with help and flagged visits (`crate::volunteers`).
+    async fn volunteer_days(
+        &self,
+        lo: &str,
+        hi: &str,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<crate::volunteers::VolunteerDayRow>, StoreError>;
+
+    /// The devices enrolled for volunteers whose account area or an assigned area lies in the
+    /// subtree `[lo, hi)`, with their last sync and their flagged visits there.
+    async fn devices_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::volunteers::DeviceRow>, StoreError>;
 }
 
 /// A household for the map and the walk lists, with its area's name and path.
@@ -426,6 +423,8 @@ pub struct VisitQuery {
     pub after_seq: i64,
     pub limit: u32,
     pub flagged_only: bool,
+    /// Only visits carrying this flag (a code of `doorstep_domain::quality::Flag`).
+    pub flag: Option<String>,
 }
 
 /// Builds the answer for a visit row; `flags` comma-separated as stored.

@@ -10,6 +10,7 @@ import type {
   Campaign,
   Correction,
   Coverage,
+  DeviceList,
   FeatureCollection,
   HouseholdProps,
   LoginResponse,
@@ -19,6 +20,7 @@ import type {
   User,
   Visit,
   VisitHistory,
+  VolunteerDay,
 } from "./types";
 import type { ExportKind, HexagonProps, TeamInfo } from "./filters";
 
@@ -168,6 +170,9 @@ export const householdVisits = (id: string) => json<VisitHistory[]>(`${V1}/house
 export const sendBack = (visitId: string, comment: string, revision: number) =>
   json<Correction>(`${V1}/visits/${encodeURIComponent(visitId)}/send-back`, { method: "POST", body: { comment, revision } });
 export const flaggedVisits = (area: string) => json<Visit[]>(`${V1}/visits${q({ area, flagged: true, limit: 100 })}`);
+export const volunteerDays = (area: string, from: string | null, to: string | null) =>
+  json<VolunteerDay[]>(`${V1}/volunteers/daily${q({ area, from, to })}`);
+export const devices = (area: string, staleHours: number | null) => json<DeviceList>(`${V1}/devices${q({ area, stale_hours: staleHours })}`);
 
 /** The daily workbook as a blob, with the file name the server suggests. */
 export async function dailyReport(area: string, date: string): Promise<{ blob: Blob; filename: string }> {

@@ -12,6 +12,7 @@ import { fmtNumber, fmtPercent, t, today, type Key } from "./i18n";
 import { householdVisits } from "./household";
 import { renderFlagged, renderRevisits, saveBlob } from "./lists";
 import { renderChart } from "./chart";
+import { PeopleSection } from "./devices";
 import type { MapView } from "./map";
 import { campaignOffset, colorOf, outcomeCodes, outcomeLabel, targetApp } from "./outcomes";
 import { BAND_COLORS, DEFAULT_THRESHOLDS, loadThresholds, saveThresholds, validThresholds, type Band, type Thresholds } from "./thresholds";
@@ -83,6 +84,7 @@ export class Dashboard {
   private revisitsSec = h("section", { class: "panel", id: "revisits-section" });
   private flaggedSec = h("section", { class: "panel noprint", id: "flagged-section" });
   private reportSec = h("section", { class: "panel noprint", id: "report-section" });
+  private people = new PeopleSection();
 
   constructor(private ctx: DashboardContext) {
     // The map's filters (filters.ts): its outcome boxes are the set of outcomes hidden here.
@@ -127,6 +129,7 @@ export class Dashboard {
         this.reportSec,
         this.revisitsSec,
         this.flaggedSec,
+        this.people.el,
       ),
     );
     this.startMap();
@@ -258,6 +261,8 @@ export class Dashboard {
   }
 
   private loadProgress(): void {
+    // Volunteers' days follow the progress range; their devices, the area.
+    this.people.load(this.current.code, this.from, this.to);
     this.track("progress", api.progress(this.current.code, this.from || null, this.to || null), (l) => (this.progress = l), () => {
       this.renderProgress();
       this.renderFlagged();
@@ -373,6 +378,7 @@ export class Dashboard {
     this.renderReport();
     this.renderRevisits();
     this.renderFlagged();
+    this.people.render();
   }
 
   private renderHeader(): void {

@@ -60,9 +60,11 @@ export function renderRevisits(list: Revisit[], printedOn: string): HTMLElement 
   return wrap;
 }
 
+/** The flags the server sets (doorstep_domain::quality::Flag), each explained in i18n.ts. */
+export const KNOWN_FLAGS = ["outside_assignment", "other_volunteer", "poor_accuracy", "far_from_household", "outside_area", "implausible_speed", "burst"];
+
 export function flagText(flag: string): string {
-  const key = `flag.${flag}` as Key;
-  return key === "flag.outside_assignment" || key === "flag.other_volunteer" ? t(key) : t("flag.unknown", { code: flag });
+  return KNOWN_FLAGS.includes(flag) ? t(`flag.${flag}` as Key) : t("flag.unknown", { code: flag });
 }
 
 export function renderFlagged(list: Visit[], areaNames: Map<string, string>): HTMLElement {

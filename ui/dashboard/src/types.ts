@@ -118,3 +118,30 @@ export type Correction = {
 
 /** One visit with every revision (oldest first) and every send-back. */
 export type VisitHistory = { revisions: Visit[]; corrections: Correction[] };
+/** GET /api/v1/volunteers/daily: one volunteer's visits on one day (the phone's local date). */
+export type VolunteerDay = {
+  volunteer_id: string;
+  username: string | null;
+  date: string;
+  visits: number;
+  households: number;
+  installed_now: number;
+  flagged: number;
+};
+
+/** GET /api/v1/devices: a volunteer's phone and when it last synced. */
+export type DeviceStatus = {
+  device_id: string;
+  volunteer: string;
+  volunteer_area: string;
+  enrolled_at: string;
+  last_sync: string | null;
+  minutes_since_sync: number | null;
+  pushes: number;
+  clock_skew_seconds: number | null;
+  flagged_visits: number;
+  revoked: boolean;
+  stale: boolean;
+};
+
+export type DeviceList = { area_code: string; stale_after_hours: number; checked_at: string; devices: DeviceStatus[] };

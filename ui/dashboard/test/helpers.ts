@@ -3,7 +3,7 @@
 
 import { vi } from "vitest";
 import { App } from "../src/app";
-import type { AreaProps, Campaign, Coverage, Day, FeatureCollection, HouseholdProps, Progress, Revisit, Unit, Visit } from "../src/types";
+import type { AreaProps, Campaign, Coverage, Day, DeviceList, FeatureCollection, HouseholdProps, Progress, Revisit, Unit, Visit, VolunteerDay } from "../src/types";
 
 export type Call = { method: string; path: string; query: URLSearchParams; headers: Record<string, string>; body: unknown };
 export type Handler = (call: Call) => Response | Promise<Response>;
@@ -155,6 +155,24 @@ export const FLAGGED: Visit[] = [
   },
 ];
 
+export const VOLUNTEER_DAYS: VolunteerDay[] = [
+  { volunteer_id: "01a22126-4d53-77af-a076-af84ab3a5cd4", username: "tnv.lan", date: "2020-08-04", visits: 12, households: 11, installed_now: 7, flagged: 2 },
+  { volunteer_id: "01a22126-4d53-77af-a076-af84ab3a5cd4", username: "tnv.lan", date: "2020-08-05", visits: 1234, households: 1200, installed_now: 800, flagged: 0 },
+  { volunteer_id: "01a22126-4d53-77af-a076-000000000002", username: null, date: "2020-08-05", visits: 3, households: 3, installed_now: 1, flagged: 3 },
+];
+
+export const DEVICES: DeviceList = {
+  area_code: "42",
+  stale_after_hours: 24,
+  checked_at: "2020-08-06T03:00:00Z",
+  devices: [
+    { device_id: "dev-never-0000", volunteer: "tnv.minh", volunteer_area: "443", enrolled_at: "2020-08-01T01:00:00Z", last_sync: null, minutes_since_sync: null, pushes: 0, clock_skew_seconds: null, flagged_visits: 0, revoked: false, stale: true },
+    { device_id: "dev-silent-000", volunteer: "tnv.lan", volunteer_area: "443", enrolled_at: "2020-08-01T01:00:00Z", last_sync: "2020-08-04T21:00:00Z", minutes_since_sync: 1800, pushes: 9, clock_skew_seconds: 600, flagged_visits: 2, revoked: false, stale: true },
+    { device_id: "dev-fresh-0000", volunteer: "tnv.hoa", volunteer_area: "440", enrolled_at: "2020-08-01T01:00:00Z", last_sync: "2020-08-06T02:50:00Z", minutes_since_sync: 10, pushes: 40, clock_skew_seconds: 2, flagged_visits: 0, revoked: false, stale: false },
+    { device_id: "dev-lost-00000", volunteer: "tnv.lan", volunteer_area: "443", enrolled_at: "2020-07-30T01:00:00Z", last_sync: "2020-08-02T01:00:00Z", minutes_since_sync: 5880, pushes: 3, clock_skew_seconds: 0, flagged_visits: 0, revoked: true, stale: false },
+  ],
+};
+
 export const USER = { username: "uyban.hatinh", role: "committee", area_code: "42" };
 
 /** Routes of a healthy server for the province and its districts. */
@@ -178,6 +196,8 @@ export function defaultRoutes(): Record<string, Handler | unknown> {
     "GET /api/v1/map/households": HOUSEHOLDS,
     "GET /api/v1/revisits": REVISITS,
     "GET /api/v1/visits": FLAGGED,
+    "GET /api/v1/volunteers/daily": VOLUNTEER_DAYS,
+    "GET /api/v1/devices": DEVICES,
   };
 }
 

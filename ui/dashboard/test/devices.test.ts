@@ -1,0 +1,162 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { renderDevices, renderVolunteerDays, sinceText } from "../src/devices";
+import { setLang } from "../src/i18n";
+import { flagText, KNOWN_FLAGS, renderFlagged } from "../src/lists";
+import { $, apiError, DEVICES, defaultRoutes, FLAGGED, fakeServer, flush, signIn, startApp, VOLUNTEER_DAYS, waitFor } from "./helpers";
+
+/** The last request to a path. */
+const last = (calls: { path: string; query: URLSearchParams }[], path: string) => calls.filter((c) => c.path === path).slice(-1)[0];
+
+const deviceRows = (root: ParentNode) => [...root.querySelectorAll<HTMLElement>('[data-testid="devices"] tbody tr')];
+
+describe("volunteers and devices", () => {
+  beforeEach(() => {
+    sessionStorage.clear();
+    localStorage.clear();
+    setLang("vi");
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it("lists the phones stale first, marked in words and not by colour alone", async () => {
+    const server = fakeServer(defaultRoutes());
+    const { root } = await startApp();
+    await signIn(root);
+    await waitFor(() => $("devices", root), "the devices");
+    const rows = deviceRows(root);
+    expect(rows.map((r) => r.dataset.testid)).toEqual(["device-dev-never-0000", "device-dev-silent-000", "device-dev-fresh-0000", "device-dev-lost-00000"]);
+    expect(rows.map((r) => r.dataset.stale)).toEqual(["true", "true", "false", "false"]);
+    for (const r of rows.slice(0, 2)) {
+      expect(r.classList.contains("stale")).toBe(true);
+      // The word and the sign, in bold: readable without colour and in print.
+      expect(r.querySelector("td.status strong")!.textContent).toBe("⚠ Mất liên lạc");
+    }
+    expect(rows[0].textContent).toContain("Chưa đồng bộ lần nào");
+    expect(rows[1].textContent).toContain("30 giờ trước");
+    expect(rows[1].textContent).toContain("05/08/2020 04:00");
+    expect(rows[1].textContent).toContain("10 phút");
+    expect(rows[2].textContent).toContain("Bình thường");
+    expect(rows[2].textContent).toContain("10 phút trước");
+    expect(rows[3].textContent).toContain("Đã thu hồi");
+    expect($("devices-stale-count", root)!.textContent).toBe("2 trên 4 thiết bị mất liên lạc.");
+    // Asked for the area on screen, with the default threshold (not sent).
+    const call = server.calls.find((c) => c.path === "/api/v1/devices")!;
+    expect(call.query.get("area")).toBe("42");
+    expect(call.query.has("stale_hours")).toBe(false);
+  });
+
+  it("shows each volunteer's days with a total, over the progress range", async () => {
+    const server = fakeServer(defaultRoutes());
+    const { root } = await startApp();
+    await signIn(root);
+    const table = await waitFor(() => $("volunteer-days", root), "the days");
+    expect($("vday-tnv.lan-2020-08-04", table)!.textContent).toContain("04/08/2020");
+    expect($("vday-tnv.lan-2020-08-05", table)!.textContent).toContain("1.234");
+    const total = $("vtotal-tnv.lan", table)!.textContent!;
+    expect(total).toContain("Cộng");
+    expect(total).toContain("1.246");
+    expect(total).toContain("1.211");
+    // A volunteer id no account has.
+    expect(table.textContent).toContain("Chưa rõ (01a22126)");
+    const days = server.calls.find((c) => c.path === "/api/v1/volunteers/daily")!;
+    const progress = server.calls.find((c) => c.path === "/api/v1/progress")!;
+    expect(days.query.get("area")).toBe("42");
+    expect(days.query.get("from")).toBe(progress.query.get("from"));
+    expect(days.query.get("to")).toBe(progress.query.get("to"));
+    // A new range reloads the days.
+    const from = $("from", root) as HTMLInputElement;
+    from.value = "2020-08-01";
+    from.dispatchEvent(new Event("change"));
+    await flush();
+    expect(last(server.calls, "/api/v1/volunteers/daily").query.get("from")).toBe("2020-08-01");
+  });
+
+  it("asks again with another stale threshold, remembers it, and refuses a bad one", async () => {
+    const server = fakeServer(defaultRoutes());
+    const { root } = await startApp();
+    await signIn(root);
+    await waitFor(() => $("devices", root), "the devices");
+    const input = $("stale-hours", root) as HTMLInputElement;
+    const asked = () => server.calls.filter((c) => c.path === "/api/v1/devices").length;
+    const before = asked();
+    input.value = "0";
+    ($("stale-apply", root) as HTMLButtonElement).click();
+    await flush();
+    expect(asked()).toBe(before);
+    expect(root.querySelector("#people-section [role=alert]")!.textContent).toContain("từ 1 đến 720");
+    (($("stale-hours", root) as HTMLInputElement).value = "48");
+    ($("stale-apply", root) as HTMLButtonElement).click();
+    await flush();
+    expect(last(server.calls, "/api/v1/devices").query.get("stale_hours")).toBe("48");
+    expect(localStorage.getItem("doorstep.dashboard.staleHours")).toBe("48");
+    expect(root.querySelector("#people-section")!.textContent).toContain("quá 48 giờ");
+  });
+
+  it("follows the language and shows a refusal with a retry", async () => {
+    const routes = defaultRoutes();
+    let refuse = true;
+    routes["GET /api/v1/devices"] = () =>
+      refuse ? apiError(403, "staff_only", "Chỉ tổ trưởng xem được.", "Only team leaders may read this.") : new Response(JSON.stringify(DEVICES));
+    fakeServer(routes);
+    const { root } = await startApp();
+    await signIn(root);
+    expect($("devices", root)!.textContent).toContain("Chỉ tổ trưởng xem được.");
+    ($("lang-en", root) as HTMLButtonElement).click();
+    expect($("devices", root)!.textContent).toContain("Only team leaders may read this.");
+    expect(root.querySelector("#people-section h2")!.textContent).toBe("Volunteers and devices");
+    refuse = false;
+    ($("devices", root)!.querySelector("button") as HTMLButtonElement).click();
+    await waitFor(() => deviceRows(root).length === 4, "the list");
+    expect(deviceRows(root)[0].querySelector("td.status")!.textContent).toBe("⚠ Stale");
+    expect(deviceRows(root)[1].textContent).toContain("30 hours ago");
+    expect($("vtotal-tnv.lan", root)!.textContent).toContain("1,246");
+  });
+
+  it("loads the unit opened", async () => {
+    const server = fakeServer(defaultRoutes());
+    const { root } = await startApp();
+    await signIn(root);
+    $("unit-row-443", root)!.click();
+    await waitFor(() => server.calls.some((c) => c.path === "/api/v1/devices" && c.query.get("area") === "443"), "the unit's devices");
+    expect(server.calls.some((c) => c.path === "/api/v1/volunteers/daily" && c.query.get("area") === "443")).toBe(true);
+  });
+});
+
+describe("rendering pieces", () => {
+  beforeEach(() => setLang("vi"));
+
+  it("says how long ago in minutes, hours or days", () => {
+    expect(sinceText(null)).toBe("Chưa đồng bộ lần nào");
+    expect(sinceText(5)).toBe("5 phút trước");
+    expect(sinceText(119)).toBe("119 phút trước");
+    expect(sinceText(120)).toBe("2 giờ trước");
+    expect(sinceText(47 * 60 + 59)).toBe("47 giờ trước");
+    expect(sinceText(3 * 24 * 60 + 5)).toBe("3 ngày trước");
+    setLang("en");
+    expect(sinceText(1800)).toBe("30 hours ago");
+  });
+
+  it("says when there is nothing", () => {
+    expect(renderDevices({ ...DEVICES, devices: [] }).textContent).toContain("Chưa có điện thoại nào");
+    expect(renderVolunteerDays([]).textContent).toContain("Chưa có lượt thăm nào");
+    expect(renderVolunteerDays(VOLUNTEER_DAYS).querySelectorAll("tr.subtotal").length).toBe(2);
+  });
+
+  it("explains every flag the server sets, in both languages", () => {
+    const visit = { ...FLAGGED[0], flags: [...KNOWN_FLAGS, "new_rule"] };
+    const text = renderFlagged([visit], new Map()).textContent!;
+    for (const phrase of ["Vị trí kém chính xác", "Xa hộ", "Ngoài ranh giới", "Di chuyển quá nhanh", "Quá dồn dập", "Cờ khác: new_rule"]) {
+      expect(text).toContain(phrase);
+    }
+    setLang("en");
+    expect(flagText("poor_accuracy")).toContain("Poor accuracy");
+    expect(flagText("far_from_household")).toContain("Far from the household");
+    expect(flagText("outside_area")).toContain("Outside the area");
+    expect(flagText("implausible_speed")).toContain("60 km/h");
+    expect(flagText("burst")).toContain("30 seconds");
+    // Every flag has its own sentence in each language, not the fallback.
+    for (const lang of ["vi", "en"] as const) {
+      setLang(lang);
+      for (const f of KNOWN_FLAGS) expect(flagText(f)).not.toContain(f);
+    }
+  });
+});
