@@ -18,8 +18,9 @@ use crate::store::{HouseholdPoint, subtree_range};
 
 /// The most household points one map answer carries.
 pub const MAX_POINTS: i64 = 50_000;
-/// The most households read to draw outlines of areas without a boundary.
-const MAX_HULL_POINTS: i64 = 400_000;
+/// The most households a walk list holds: more is not a list anyone walks (a leader opens a
+/// smaller area).
+pub const MAX_REVISITS: i64 = 5_000;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ParentQuery {
@@ -208,7 +209,8 @@ pub struct Revisit {
 }
 
 /// Households of an area whose latest outcome calls for another visit (not home, refused,
-/// partly installed), by area then address: the walk list.
+/// partly installed), by area then address: the walk list; at most 5,000 (open a smaller area
+/// for the rest).
 #[utoipa::path(
     get,
     path = "/api/v1/revisits",
@@ -225,26 +227,43 @@ pub async fn revisits(
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
-    let (lo, hi) = subtree_range(&path);
-    let points = st
-        .store
-        .households_in(&lo, &hi, MAX_HULL_POINTS)
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?;
-    let mut due: Vec<Revisit> = points
+    // Only the households whose latest outcome is due again are read, chosen in SQL.
+    let outcomes: Vec<String> = st
+        .campaign
+        .outcomes
         .iter()
-        .filter(|p| revisit_due(&st, p))
-        .map(|p| Revisit {
-            id: p.id.to_string(),
-            area_code: p.area_code.clone(),
-            area_name: p.area_name.clone(),
-            address: p.address.clone(),
-            latest_outcome: p.latest_outcome.clone(),
-            visits: p.visits,
-            lat: p.lat,
-            lon: p.lon,
-        })
+        .filter(|o| o.revisit)
+        .map(|o| o.code.clone())
         .collect();
+    let mut due: Vec<Revisit> = Vec::new();
+    if !outcomes.is_empty() {
+        let query = crate::filter::RowQuery::subtree(
+            &path,
+            crate::filter::VisitFilter {
+                outcomes,
+                ..Default::default()
+            },
+            Some(MAX_REVISITS),
+        );
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+        let collect = async {
+            while let Some(h) = rx.recv().await {
+                let h: crate::filter::HouseholdRow = h;
+                due.push(Revisit {
+                    id: h.id.to_string(),
+                    area_code: h.area_code,
+                    area_name: h.area_name,
+                    address: h.address,
+                    latest_outcome: h.outcome,
+                    visits: h.visits,
+                    lat: h.lat,
+                    lon: h.lon,
+                });
+            }
+        };
+        let (read, ()) = tokio::join!(st.store.stream_households(query, tx), collect);
+        read.map_err(|e| ApiError::storage(e, lang))?;
+    }
     due.sort_by(|a, b| {
         doorstep_domain::area::vietnamese_sort_key(&a.area_name)
             .cmp(&doorstep_domain::area::vietnamese_sort_key(&b.area_name))

@@ -18,7 +18,7 @@ import { campaignOffset, colorOf, outcomeCodes, outcomeLabel, targetApp } from "
 import { BAND_COLORS, DEFAULT_THRESHOLDS, loadThresholds, saveThresholds, validThresholds, type Band, type Thresholds } from "./thresholds";
 import type { AreaProps, Coverage, FeatureCollection, HouseholdProps, Progress, Revisit, User, Visit } from "./types";
 import { DEFAULT_SORT, renderUnitsTable, type Sort } from "./units";
-import { FilterPanel, resolutionForZoom, type ExportKind, type HexagonProps } from "./filters";
+import { FilterPanel, STREET_ZOOM, resolutionForZoom, type ExportKind, type HexagonProps } from "./filters";
 
 /** One request's state, for the area it was made for. */
 type Load<T> = { state: "idle" | "loading" | "ok" | "error"; value?: T; error?: unknown; area?: string };
@@ -70,6 +70,8 @@ export class Dashboard {
   private mapView: MapView | null = null;
   private mapState: "pending" | "ready" | "unavailable" = "pending";
   private zoom = 0;
+  /** The area and filters the households on the map were asked for (null: not asked yet). */
+  private householdsKey: string | null = null;
   private disposed = false;
 
   // Slots rebuilt by render().
@@ -231,11 +233,29 @@ export class Dashboard {
   private loadMap(): void {
     const code = this.current.code;
     const f = this.filterPanel.params();
-    this.track("areasGeo", api.mapAreas(code, f), (l) => (this.areasGeo = l), () => this.updateMapData());
+    this.track("areasGeo", api.mapAreas(code, f), (l) => (this.areasGeo = l), () => {
+      this.updateMapData();
+      this.loadHouseholdsIfWanted();
+    });
+    // Households are read only where they are drawn: a leaf area, or at street zoom. A
+    // province's 365,000 would be 50,000 points nobody sees under its hexagons.
+    this.gens.householdsGeo = (this.gens.householdsGeo ?? 0) + 1;
+    this.householdsKey = null;
+    this.householdsGeo = { state: "ok", value: EMPTY_COLLECTION, area: code };
+    this.loadHouseholdsIfWanted();
+    this.loadHexagons();
+  }
+
+  private loadHouseholdsIfWanted(): void {
+    if (!(this.isLeaf() === true || this.zoom >= STREET_ZOOM)) return;
+    const code = this.current.code;
+    const f = this.filterPanel.params();
+    const key = `${code}?${JSON.stringify(f)}`;
+    if (this.householdsKey === key) return;
+    this.householdsKey = key;
     const nothing = this.filterPanel.keepsNothing();
     const households = nothing ? Promise.resolve(EMPTY_COLLECTION) : api.mapHouseholds(code, f);
     this.track("householdsGeo", households, (l) => (this.householdsGeo = l), () => this.updateMapData());
-    this.loadHexagons();
   }
 
   private loadHexagons(): void {
@@ -291,6 +311,7 @@ export class Dashboard {
               areaTooltip: (p) => t("map.tooltip", { name: String(p.name), p: fmtPercent(p.coverage_rate) }),
               onZoom: (z) => {
                 this.zoom = z;
+                this.loadHouseholdsIfWanted();
                 this.renderMapNotes();
                 const res = resolutionForZoom(z);
                 if (res !== this.hexRes) {
@@ -478,7 +499,7 @@ export class Dashboard {
       if (hh?.truncated) notes.push(h("p", { class: "note" }, t("map.truncated", { n: hh.features.length })));
       if (leaf === false) {
         notes.push(h("p", { class: "muted" }, t("map.click_hint")));
-        if (this.zoom < 13 && (hh?.features.length ?? 0) > 0) notes.push(h("p", { class: "muted" }, t("map.zoom_hint")));
+        if (this.zoom < STREET_ZOOM) notes.push(h("p", { class: "muted" }, t("map.zoom_hint")));
       }
     }
     fill(this.mapNotes, notes);

@@ -152,7 +152,7 @@ describe("the dashboard's map filters", () => {
   });
   afterEach(() => vi.restoreAllMocks());
 
-  it("asks the server for hexagons, households and exports under the filters", async () => {
+  it("asks the server for hexagons, areas and exports under the filters, and no households at province zoom", async () => {
     const routes = defaultRoutes();
     routes["GET /api/v1/teams"] = [{ name: "Đội Nam Hà", area_code: "42", leader: "l", members: [] }];
     routes["GET /api/v1/map/hexagons"] = { type: "FeatureCollection", res: 6, features: [] };
@@ -183,7 +183,9 @@ describe("the dashboard's map filters", () => {
     from.value = "2020-08-04";
     from.dispatchEvent(new Event("change"));
     await waitFor(() => server.calls.some((c) => c.path === "/api/v1/map/hexagons" && c.query.get("from") === "2020-08-04"), "a filtered reload");
-    for (const path of ["/api/v1/map/hexagons", "/api/v1/map/households", "/api/v1/map/areas"]) {
+    // A province is not a leaf and the map is not at street zoom: its households are not read.
+    expect(server.calls.some((c) => c.path === "/api/v1/map/households")).toBe(false);
+    for (const path of ["/api/v1/map/hexagons", "/api/v1/map/areas"]) {
       const call = last(server.calls.filter((c) => c.path === path))!;
       expect(call.query.get("team"), path).toBe("Đội Nam Hà");
       expect(call.query.get("from"), path).toBe("2020-08-04");
