@@ -4,7 +4,8 @@
 //   DOORSTEP_URL=... DOORSTEP_USER=... DOORSTEP_PASSWORD=... [DOORSTEP_RUNS=5] node e2e/map-bench.mjs
 // Signs in once, then loads the page DOORSTEP_RUNS times (a fresh navigation each time, the
 // session kept) and times, from the navigation's start, until the map has its data on screen and
-// is idle: style loaded, every source's data in, every tile rendered, nothing moving. Next to it,
+// is idle: no map-data request left in flight, style loaded, every source's data in, every tile
+// rendered, nothing moving. Next to it,
 // the floor measured in the same loads: when the last map-data response (`/api/v1/map/...`)
 // finished arriving. Prints one JSON line: {"runs": [...], "data": [...]} in milliseconds.
 
@@ -41,15 +42,33 @@ try {
   await page.click(tid("login-submit"));
   await page.waitForSelector(`${tid("card-visited")} [data-value]`);
 
+  // The map's data requests in flight: the map is drawn only once none is left.
+  let pending = 0;
+  let answered = 0;
+  const isMap = (r) => r.url().includes("/api/v1/map/");
+  page.on("request", (r) => isMap(r) && pending++);
+  const done = (r) => {
+    if (!isMap(r)) return;
+    pending--;
+    answered++;
+  };
+  page.on("requestfinished", done);
+  page.on("requestfailed", done);
+
   const runs = [];
   const data = [];
   for (let i = 0; i < RUNS; i++) {
+    answered = 0;
     await page.goto(URL_ + "/", { waitUntil: "commit" });
     // Polled from here: page.evaluate awaits the page's promises (the sources' data).
     const deadline = Date.now() + TIMEOUT;
     let r = null;
     while (!r) {
       if (Date.now() > deadline) throw new Error("the map did not finish drawing in time");
+      if (pending > 0 || answered === 0) {
+        await new Promise((done) => setTimeout(done, 10));
+        continue;
+      }
       r = await page.evaluate(async () => {
         const m = window.__doorstepMap;
         if (!m || !m.isStyleLoaded() || !m.loaded() || !m.areTilesLoaded() || m.isMoving()) return null;

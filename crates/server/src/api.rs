@@ -67,6 +67,8 @@ pub struct AppState {
     pub logins: Arc<crate::auth::LoginThrottle>,
     /// The public aggregates (`crate::public`); `None` while they are off.
     pub public: Option<Arc<crate::public::PublicView>>,
+    /// Outlines drawn from households, reused for a few minutes (`crate::map`).
+    pub outlines: Arc<crate::map::OutlineCache>,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
             decoders: Arc::new(tokio::sync::Semaphore::new(cores.max(1))),
             logins: Arc::new(crate::auth::LoginThrottle::default()),
             public: None,
+            outlines: Arc::new(crate::map::OutlineCache::default()),
         }
     }
 }

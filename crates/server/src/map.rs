@@ -2,6 +2,9 @@
 //! outlines (the imported boundary, or a hull around the area's known households), households
 //! as points, and the households due for a revisit.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -18,6 +21,37 @@ use crate::store::{HouseholdPoint, subtree_range};
 
 /// The most household points one map answer carries.
 pub const MAX_POINTS: i64 = 50_000;
+/// How long outlines drawn from households are reused. They are geometry, which moves only as
+/// new households are found at an area's edge; the figures beside them are always read fresh.
+const OUTLINES_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+/// Parents whose outlines are kept at most.
+const OUTLINES_MAX: usize = 2_000;
+
+/// The outlines drawn from households' H3 cells, per parent path: each child's hull.
+#[derive(Debug, Default)]
+pub struct OutlineCache(std::sync::Mutex<HashMap<String, (std::time::Instant, Arc<HashMap<String, Value>>)>>);
+
+impl OutlineCache {
+    fn get(&self, parent: &str) -> Option<Arc<HashMap<String, Value>>> {
+        let cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(parent)
+            .filter(|(at, _)| at.elapsed() < OUTLINES_FOR)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, parent: &str, outlines: Arc<HashMap<String, Value>>) {
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= OUTLINES_MAX {
+            cache.retain(|_, (at, _)| at.elapsed() < OUTLINES_FOR);
+            if cache.len() >= OUTLINES_MAX {
+                cache.clear();
+            }
+        }
+        cache.insert(parent.to_string(), (std::time::Instant::now(), outlines));
+    }
+}
+
 /// The most households a walk list holds: more is not a list anyone walks (a leader opens a
 /// smaller area).
 pub const MAX_REVISITS: i64 = 5_000;
@@ -78,13 +112,37 @@ pub async fn map_areas(
         store.boundaries(codes).await.map_err(storage)?.into_iter().collect();
     // Outlines for the rest from the H3 cells their households fall in (the cells' corners, so
     // every household is inside), read once for the whole parent: a few thousand cells rather
-    // than every household of a province.
+    // than every household of a province; reused for a few minutes.
     let needs_hull = children.iter().any(|c| !boundaries.contains_key(&c.code));
-    let cells = if needs_hull {
-        let (lo, hi) = subtree_range(&path);
-        store.area_cells(&lo, &hi).await.map_err(storage)?
-    } else {
-        Vec::new()
+    let hulls = match st.outlines.get(&path) {
+        Some(h) => h,
+        None if needs_hull => {
+            let (lo, hi) = subtree_range(&path);
+            let cells = store.area_cells(&lo, &hi).await.map_err(storage)?;
+            let mut hulls = HashMap::new();
+            for child in &children {
+                // A child's path is its parent's with its own code added: '/42/436/' + '18073/'.
+                let child_path = format!("{path}{}/", child.code);
+                let corners: Vec<(f64, f64)> = cells
+                    .iter()
+                    .filter(|(p, _)| p.starts_with(&child_path))
+                    .filter_map(|(_, cell)| h3o::CellIndex::try_from(u64::try_from(*cell).ok()?).ok())
+                    .flat_map(|cell| {
+                        cell.boundary()
+                            .iter()
+                            .map(|ll| (ll.lat(), ll.lng()))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                if let Some(h) = hull(&corners) {
+                    hulls.insert(child.code.clone(), h);
+                }
+            }
+            let hulls = Arc::new(hulls);
+            st.outlines.put(&path, hulls.clone());
+            hulls
+        }
+        None => Arc::new(HashMap::new()),
     };
     let mut features = Vec::new();
     for child in children {
@@ -99,22 +157,7 @@ pub async fn map_areas(
         }
         let geometry = match boundaries.get(&child.code) {
             Some(text) => serde_json::from_str::<Value>(text).ok(),
-            None => {
-                // A child's path is its parent's with its own code added: '/42/436/' + '18073/'.
-                let child_path = format!("{path}{}/", child.code);
-                let own: Vec<(f64, f64)> = cells
-                    .iter()
-                    .filter(|(p, _)| p.starts_with(&child_path))
-                    .filter_map(|(_, cell)| h3o::CellIndex::try_from(u64::try_from(*cell).ok()?).ok())
-                    .flat_map(|cell| {
-                        cell.boundary()
-                            .iter()
-                            .map(|ll| (ll.lat(), ll.lng()))
-                            .collect::<Vec<_>>()
-                    })
-                    .collect();
-                hull(&own)
-            }
+            None => hulls.get(&child.code).cloned(),
         };
         features.push(json!({
             "type": "Feature",
