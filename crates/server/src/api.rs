@@ -69,6 +69,8 @@ pub struct AppState {
     pub public: Option<Arc<crate::public::PublicView>>,
     /// Outlines drawn from households, reused for a few minutes (`crate::map`).
     pub outlines: Arc<crate::map::OutlineCache>,
+    /// Fine-cell figures reused by the hexagon answers for half a minute (`crate::hexagons`).
+    pub hexagon_tallies: Arc<crate::hexagons::TallyCache>,
 }
 
 impl AppState {
@@ -82,6 +84,7 @@ impl AppState {
             logins: Arc::new(crate::auth::LoginThrottle::default()),
             public: None,
             outlines: Arc::new(crate::map::OutlineCache::default()),
+            hexagon_tallies: Arc::new(crate::hexagons::TallyCache::default()),
         }
     }
 }

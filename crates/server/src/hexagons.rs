@@ -176,6 +176,40 @@ pub struct HexagonQuery {
     res: Option<u8>,
 }
 
+/// How long an area's fine-cell figures are reused by the hexagon answers: a dashboard's loads
+/// and zooms within it read the households once. The cards and the progress are read fresh.
+const TALLIES_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+const TALLIES_MAX: usize = 256;
+
+/// Fine-cell figures per area path and filter, for [`TALLIES_FOR`].
+#[derive(Debug, Default)]
+pub struct TallyCache(
+    std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, std::sync::Arc<BTreeMap<GroupKey, Tally>>)>,
+    >,
+);
+
+impl TallyCache {
+    fn get(&self, key: &str) -> Option<std::sync::Arc<BTreeMap<GroupKey, Tally>>> {
+        let cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < TALLIES_FOR)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, key: &str, v: std::sync::Arc<BTreeMap<GroupKey, Tally>>) {
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= TALLIES_MAX {
+            cache.retain(|_, (at, _)| at.elapsed() < TALLIES_FOR);
+            if cache.len() >= TALLIES_MAX {
+                cache.clear();
+            }
+        }
+        cache.insert(key.to_string(), (std::time::Instant::now(), v));
+    }
+}
+
 /// The households of an area as H3 hexagons at a resolution, each with its figures: households
 /// known and visited, visited ones by latest outcome, smartphones, phones with the app, coverage
 /// and install rates. Filtered by the phones' dates, a team, latest outcomes.
@@ -206,9 +240,21 @@ pub async fn get_hexagons(
     let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     let filter = parse_filter(&st, &caller.0, &fq, lang).await?;
     let started = std::time::Instant::now();
-    let by_cell = tallies(st.store.as_ref(), &path, GroupBy::Cell, &filter)
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+    // The fine cells' figures serve every resolution: the map asks again at another one as soon
+    // as it has fitted the area, which then costs a fold, not another read of the households.
+    let key = format!("{path}|{filter:?}");
+    let by_cell = match st.hexagon_tallies.get(&key) {
+        Some(t) => t,
+        None => {
+            let t = std::sync::Arc::new(
+                tallies(st.store.as_ref(), &path, GroupBy::Cell, &filter)
+                    .await
+                    .map_err(|e| ApiError::storage(e, lang))?,
+            );
+            st.hexagon_tallies.put(&key, t.clone());
+            t
+        }
+    };
     let cells = fold_cells(&by_cell, res);
     let features: Vec<Value> = cells.iter().map(|(c, t)| cell_feature(*c, t)).collect();
     tracing::debug!(area = %q.area, res = u8::from(res), fine = by_cell.len(), cells = cells.len(),
