@@ -2,7 +2,7 @@
 //! time anyway) and a few readers, all in WAL mode with `synchronous=FULL`, because a receipt
 //! promises the record survives a power cut.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -369,14 +369,27 @@ fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Vec<Vec<Recei
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut next_change = w.next_change;
     let mut deltas = StatDeltas::default();
-    // One writer: every visit this commit stores is received after the last one held.
-    let last_seq: i64 = tx.query_row("SELECT COALESCE(MAX(server_seq), 0) FROM visits", [], |r| r.get(0))?;
+    // Per area and local day, what this commit adds to the daily curve (`area_days`).
+    let mut days: DayDeltas = BTreeMap::new();
     let receipts = batches
         .iter()
-        .map(|b| ingest_batch(&tx, (&w.areas, &w.boundaries), &mut next_change, &mut deltas, b))
+        .map(|b| {
+            ingest_batch(
+                &tx,
+                (&w.areas, &w.boundaries),
+                &mut next_change,
+                (&mut deltas, &mut days),
+                b,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
     apply_stats(&tx, &deltas)?;
-    tx.prepare_cached(crate::store::AREA_DAYS_SQLITE)?.execute([last_seq])?;
+    {
+        let mut add_day = tx.prepare_cached(crate::store::AREA_DAYS_ADD)?;
+        for ((area, day), (visits, households, installed_now)) in &days {
+            add_day.execute(params![area, day, visits, households, installed_now])?;
+        }
+    }
     tx.commit()?;
     // Only after commit: a rolled-back group leaves the counter where it was.
     w.next_change = next_change;
@@ -459,11 +472,14 @@ fn batch_boundaries<'a>(
         .collect())
 }
 
+/// What a commit adds to `area_days`: (area, local day) to (visits, households, installs).
+type DayDeltas = BTreeMap<(String, i64), (i64, i64, i64)>;
+
 fn ingest_batch(
     tx: &rusqlite::Transaction<'_>,
     (areas, boundaries): (&HashMap<String, String>, &crate::quality::Boundaries),
     next_change: &mut i64,
-    deltas: &mut StatDeltas,
+    (deltas, days): (&mut StatDeltas, &mut DayDeltas),
     batch: &IngestBatch,
 ) -> Result<Vec<Receipt>, StoreError> {
     let now_ms = batch.received_at.timestamp_millis();
@@ -595,6 +611,19 @@ fn ingest_batch(
                 flags: crate::quality::own_flags(batch, visit, area_path, household_at, boundary),
             });
             let new_visit = i64::from(visit.revision.get() == 1);
+            if new_visit == 1 {
+                // The household's first visit when none was held before it (receive order), as
+                // the households' figures count it; the day is the phone's local date.
+                let first = i64::from(before.as_ref().is_none_or(|b| b.2.visits == 0));
+                let local_ms =
+                    visit.visited_at.timestamp_millis() + i64::from(visit.visited_at.offset().local_minus_utc()) * 1000;
+                let e = days
+                    .entry((visit.area_code.as_str().to_string(), local_ms.div_euclid(86_400_000)))
+                    .or_default();
+                e.0 += 1;
+                e.1 += first;
+                e.2 += i64::from(c.installed_now.get());
+            }
             let home_area = before
                 .as_ref()
                 .map(|b| b.0.as_str())

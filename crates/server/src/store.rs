@@ -345,7 +345,7 @@ pub const DAILY_PROGRESS_SQL: &str = "SELECT d.day, CAST(SUM(d.visits) AS BIGINT
 
 /// Per area (the visit's own, a leaf) and local day: first records of visits, households reached
 /// for the first time, installs at the visit. Kept in the transaction that stores the visits
-/// ([`AREA_DAYS_SQLITE`], [`AREA_DAYS_PG`]), so the daily curve of a province reads a row per unit and day
+/// ([`AREA_DAYS_ADD`], [`AREA_DAYS_PG`]), so the daily curve of a province reads a row per unit and day
 /// instead of its visits; summed over a subtree at read time, so a change of the tree needs no
 /// rebuild. Its own migration step builds it from the visits held.
 pub const AREA_DAYS_TABLE: &str = "CREATE TABLE area_days (
@@ -381,8 +381,14 @@ macro_rules! area_days_insert {
     };
 }
 
-/// The visits one SQLite commit stored: every one received after `?1` (one writer).
-pub const AREA_DAYS_SQLITE: &str = area_days_insert!("v.server_seq > ?1");
+/// Adds one (area, day)'s figures, as the SQLite writer collects them while it stores the visits
+/// (it holds each household's row already, so it knows a first visit without another read).
+pub const AREA_DAYS_ADD: &str = "INSERT INTO area_days (area_code, day, visits, households, installed_now)
+    VALUES (?1, ?2, ?3, ?4, ?5)
+    ON CONFLICT (area_code, day) DO UPDATE SET
+        visits = area_days.visits + excluded.visits,
+        households = area_days.households + excluded.households,
+        installed_now = area_days.installed_now + excluded.installed_now";
 /// The visits one PostgreSQL transaction stored, by their numbers (`$1`): other servers' may
 /// interleave.
 pub const AREA_DAYS_PG: &str = area_days_insert!("v.server_seq = ANY($1)");
