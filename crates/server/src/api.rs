@@ -83,8 +83,14 @@ impl AppState {
             decoders: Arc::new(tokio::sync::Semaphore::new(cores.max(1))),
             logins: Arc::new(crate::auth::LoginThrottle::default()),
             public: None,
-            outlines: Arc::new(crate::map::OutlineCache::default()),
-            hexagon_tallies: Arc::new(crate::hexagons::TallyCache::default()),
+            outlines: Arc::new(crate::map::OutlineCache::new(
+                crate::map::OUTLINES_FOR,
+                crate::map::OUTLINES_MAX,
+            )),
+            hexagon_tallies: Arc::new(crate::hexagons::TallyCache::new(
+                crate::hexagons::TALLIES_FOR,
+                crate::hexagons::TALLIES_MAX,
+            )),
         }
     }
 }

@@ -178,37 +178,12 @@ pub struct HexagonQuery {
 
 /// How long an area's fine-cell figures are reused by the hexagon answers: a dashboard's loads
 /// and zooms within it read the households once. The cards and the progress are read fresh.
-const TALLIES_FOR: std::time::Duration = std::time::Duration::from_secs(30);
-const TALLIES_MAX: usize = 256;
+pub const TALLIES_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+/// Areas and filters whose figures are kept at most.
+pub const TALLIES_MAX: usize = 256;
 
-/// Fine-cell figures per area path and filter, for [`TALLIES_FOR`].
-#[derive(Debug, Default)]
-pub struct TallyCache(
-    std::sync::Mutex<
-        std::collections::HashMap<String, (std::time::Instant, std::sync::Arc<BTreeMap<GroupKey, Tally>>)>,
-    >,
-);
-
-impl TallyCache {
-    fn get(&self, key: &str) -> Option<std::sync::Arc<BTreeMap<GroupKey, Tally>>> {
-        let cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        cache
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < TALLIES_FOR)
-            .map(|(_, v)| v.clone())
-    }
-
-    fn put(&self, key: &str, v: std::sync::Arc<BTreeMap<GroupKey, Tally>>) {
-        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= TALLIES_MAX {
-            cache.retain(|_, (at, _)| at.elapsed() < TALLIES_FOR);
-            if cache.len() >= TALLIES_MAX {
-                cache.clear();
-            }
-        }
-        cache.insert(key.to_string(), (std::time::Instant::now(), v));
-    }
-}
+/// Fine-cell figures per area path and filter.
+pub type TallyCache = crate::cache::TtlCache<BTreeMap<GroupKey, Tally>>;
 
 /// The households of an area as H3 hexagons at a resolution, each with its figures: households
 /// known and visited, visited ones by latest outcome, smartphones, phones with the app, coverage

@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod cache;
 pub mod corrections;
 pub mod dashboard;
 pub mod export;

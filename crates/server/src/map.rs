@@ -23,34 +23,12 @@ use crate::store::{HouseholdPoint, subtree_range};
 pub const MAX_POINTS: i64 = 50_000;
 /// How long outlines drawn from households are reused. They are geometry, which moves only as
 /// new households are found at an area's edge; the figures beside them are always read fresh.
-const OUTLINES_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+pub const OUTLINES_FOR: std::time::Duration = std::time::Duration::from_secs(300);
 /// Parents whose outlines are kept at most.
-const OUTLINES_MAX: usize = 2_000;
+pub const OUTLINES_MAX: usize = 2_000;
 
 /// The outlines drawn from households' H3 cells, per parent path: each child's hull.
-#[derive(Debug, Default)]
-pub struct OutlineCache(std::sync::Mutex<HashMap<String, (std::time::Instant, Arc<HashMap<String, Value>>)>>);
-
-impl OutlineCache {
-    fn get(&self, parent: &str) -> Option<Arc<HashMap<String, Value>>> {
-        let cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        cache
-            .get(parent)
-            .filter(|(at, _)| at.elapsed() < OUTLINES_FOR)
-            .map(|(_, v)| v.clone())
-    }
-
-    fn put(&self, parent: &str, outlines: Arc<HashMap<String, Value>>) {
-        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= OUTLINES_MAX {
-            cache.retain(|_, (at, _)| at.elapsed() < OUTLINES_FOR);
-            if cache.len() >= OUTLINES_MAX {
-                cache.clear();
-            }
-        }
-        cache.insert(parent.to_string(), (std::time::Instant::now(), outlines));
-    }
-}
+pub type OutlineCache = crate::cache::TtlCache<HashMap<String, Value>>;
 
 /// The most households a walk list holds: more is not a list anyone walks (a leader opens a
 /// smaller area).
