@@ -102,6 +102,8 @@ pub enum CorrectionQuery {
     OpenForVolunteer(Uuid),
     /// Every one of a visit, oldest first (its history).
     OfVisit(Uuid),
+    /// Every one of the visits to a household, by visit then oldest first.
+    OfHousehold(Uuid),
     /// A subtree's, newest first; with `open_only`, only those not yet answered.
     InSubtree { lo: String, hi: String, open_only: bool },
 }
@@ -116,6 +118,10 @@ impl CorrectionQuery {
                 "c.requested_at_ms, c.id",
             ),
             CorrectionQuery::OfVisit(_) => ("c.visit_id = $1".to_string(), "c.revision, c.requested_at_ms"),
+            CorrectionQuery::OfHousehold(_) => (
+                "v.household_id = $1".to_string(),
+                "c.visit_id, c.revision, c.requested_at_ms",
+            ),
             CorrectionQuery::InSubtree { open_only, .. } => (
                 if *open_only {
                     format!("a.path >= $1 AND a.path < $2 AND {OPEN_ONLY}")
@@ -172,7 +178,12 @@ fn no_such_visit(lang: Lang) -> ApiError {
 
 /// A visit by id, answered only when it lies in the caller's scope; one outside is answered
 /// exactly like one that does not exist, so ids cannot be probed.
-async fn visit_in_scope(st: &AppState, caller: &Caller, raw_id: &str, lang: Lang) -> Result<VisitDto, ApiError> {
+pub(crate) async fn visit_in_scope(
+    st: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+    lang: Lang,
+) -> Result<VisitDto, ApiError> {
     let id = Id::parse("id", raw_id).map_err(|_| no_such_visit(lang))?;
     let Some((visit, path)) = st
         .store
@@ -190,19 +201,6 @@ async fn visit_in_scope(st: &AppState, caller: &Caller, raw_id: &str, lang: Lang
     } else {
         Err(no_such_visit(lang))
     }
-}
-
-fn bad_body(e: JsonRejection, lang: Lang) -> ApiError {
-    ApiError::with_messages(
-        StatusCode::BAD_REQUEST,
-        "malformed_json",
-        None,
-        Messages {
-            vi: format!("Nội dung không hợp lệ: {}", e.body_text()),
-            en: format!("Invalid body: {}", e.body_text()),
-        },
-        lang,
-    )
 }
 
 fn uuid_of(raw: &str) -> Uuid {
@@ -245,7 +243,7 @@ pub async fn send_back(
             lang,
         ));
     }
-    let Json(request) = body.map_err(|e| bad_body(e, lang))?;
+    let Json(request) = body.map_err(|e| crate::manage::bad_body(e, lang))?;
     let visit = visit_in_scope(&st, &caller, &id, lang).await?;
     let comment = Text::parse("comment", &request.comment, MAX_COMMENT, true)
         .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
@@ -412,13 +410,19 @@ pub async fn household_visits(
     if out.is_empty() {
         return Err(no_such());
     }
-    for h in &mut out {
-        let visit_id = h.revisions.first().map(|r| uuid_of(&r.id)).unwrap_or_default();
-        h.corrections = st
-            .store
-            .corrections(CorrectionQuery::OfVisit(visit_id))
-            .await
-            .map_err(|e| ApiError::storage(e, lang))?;
+    // One read for the whole household's send-backs, handed to their visits.
+    let corrections = st
+        .store
+        .corrections(CorrectionQuery::OfHousehold(id.uuid()))
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?;
+    for c in corrections {
+        if let Some(h) = out
+            .iter_mut()
+            .find(|h| h.revisions.first().is_some_and(|r| r.id == c.visit_id))
+        {
+            h.corrections.push(c);
+        }
     }
     Ok(Json(out))
 }

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use doorstep_domain::account::Role;
 use doorstep_domain::protocol::{AssignmentRequest, NewTeamRequest, TeamDto, VisitDto};
-use doorstep_domain::values::{AreaCode, Id};
+use doorstep_domain::values::AreaCode;
 use doorstep_domain::{Lang, Messages};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -305,7 +305,7 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
     Ok(())
 }
 
-fn bad_body(e: JsonRejection, lang: Lang) -> ApiError {
+pub(crate) fn bad_body(e: JsonRejection, lang: Lang) -> ApiError {
     ApiError::with_messages(
         StatusCode::BAD_REQUEST,
         "malformed_json",
@@ -481,34 +481,7 @@ pub async fn get_visit(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<VisitDto>, ApiError> {
-    let lang = lang_of(&headers);
-    let no_such = || {
-        ApiError::with_messages(
-            StatusCode::NOT_FOUND,
-            "no_such_visit",
-            None,
-            Messages {
-                vi: "Không có lượt thăm với mã này trong địa bàn của tài khoản.".into(),
-                en: "No visit with this id in the account's areas.".into(),
-            },
-            lang,
-        )
-    };
-    let id = Id::parse("id", &id).map_err(|_| no_such())?;
-    let Some((visit, path)) = st
-        .store
-        .visit_by_id(id.uuid())
+    crate::corrections::visit_in_scope(&st, &caller, &id, lang_of(&headers))
         .await
-        .map_err(|e| ApiError::storage(e, lang))?
-    else {
-        return Err(no_such());
-    };
-    if crate::auth::may_see(st.store.as_ref(), &caller.0, &path)
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?
-    {
-        Ok(Json(visit))
-    } else {
-        Err(no_such())
-    }
+        .map(Json)
 }

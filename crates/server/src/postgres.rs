@@ -1547,7 +1547,7 @@ impl Store for PgStore {
         let client = self.client().await?;
         let sql = q.sql();
         let rows = match &q {
-            CorrectionQuery::OpenForVolunteer(id) | CorrectionQuery::OfVisit(id) => {
+            CorrectionQuery::OpenForVolunteer(id) | CorrectionQuery::OfVisit(id) | CorrectionQuery::OfHousehold(id) => {
                 client.query(&sql, &[id]).await.map_err(db)?
             }
             CorrectionQuery::InSubtree { lo, hi, .. } => client.query(&sql, &[lo, hi]).await.map_err(db)?,

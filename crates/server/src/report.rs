@@ -432,7 +432,8 @@ pub mod http {
         (chrono::Utc::now() + offset).date_naive()
     }
 
-    fn parse_date(
+    /// A `YYYY-MM-DD` query parameter, or `default` when it is absent.
+    pub(crate) fn parse_date(
         field: &'static str,
         raw: Option<&str>,
         default: NaiveDate,

@@ -473,14 +473,14 @@ fn batch_boundaries<'a>(
 }
 
 /// What a commit adds to `area_days`: (area, local day) to (visits, households, installs).
-type DayDeltas = BTreeMap<(String, i64), (i64, i64, i64)>;
+type DayDeltas<'a> = BTreeMap<(&'a str, i64), (i64, i64, i64)>;
 
-fn ingest_batch(
+fn ingest_batch<'b>(
     tx: &rusqlite::Transaction<'_>,
     (areas, boundaries): (&HashMap<String, String>, &crate::quality::Boundaries),
     next_change: &mut i64,
-    (deltas, days): (&mut StatDeltas, &mut DayDeltas),
-    batch: &IngestBatch,
+    (deltas, days): (&mut StatDeltas, &mut DayDeltas<'b>),
+    batch: &'b IngestBatch,
 ) -> Result<Vec<Receipt>, StoreError> {
     let now_ms = batch.received_at.timestamp_millis();
     let device = batch.device_id.uuid();
@@ -618,7 +618,7 @@ fn ingest_batch(
                 let local_ms =
                     visit.visited_at.timestamp_millis() + i64::from(visit.visited_at.offset().local_minus_utc()) * 1000;
                 let e = days
-                    .entry((visit.area_code.as_str().to_string(), local_ms.div_euclid(86_400_000)))
+                    .entry((visit.area_code.as_str(), local_ms.div_euclid(86_400_000)))
                     .or_default();
                 e.0 += 1;
                 e.1 += first;
@@ -1545,9 +1545,12 @@ impl Store for SqliteStore {
                 ))
             };
             let rows = match &q {
-                CorrectionQuery::OpenForVolunteer(id) | CorrectionQuery::OfVisit(id) => st
-                    .query_map([id.as_bytes().as_slice()], map)?
-                    .collect::<Result<Vec<_>, _>>()?,
+                CorrectionQuery::OpenForVolunteer(id)
+                | CorrectionQuery::OfVisit(id)
+                | CorrectionQuery::OfHousehold(id) => {
+                    st.query_map([id.as_bytes().as_slice()], map)?
+                        .collect::<Result<Vec<_>, _>>()?
+                }
                 CorrectionQuery::InSubtree { lo, hi, .. } => {
                     st.query_map(params![lo, hi], map)?.collect::<Result<Vec<_>, _>>()?
                 }

@@ -8,7 +8,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
-use doorstep_domain::account::Role;
 use doorstep_domain::protocol::ErrorResponse;
 use doorstep_domain::quality::{DEFAULT_STALE_HOURS, MAX_STALE_HOURS, is_stale};
 use doorstep_domain::{Lang, Messages};
@@ -149,22 +148,6 @@ pub struct DevicesQuery {
 /// The longest range of days one request may ask for.
 const MAX_DAYS: i64 = 366;
 
-fn staff_only(caller: &Caller, lang: Lang) -> Result<(), ApiError> {
-    if caller.0.role == Role::Volunteer {
-        return Err(ApiError::with_messages(
-            StatusCode::FORBIDDEN,
-            "staff_only",
-            None,
-            Messages {
-                vi: "Chỉ tổ trưởng, ban chỉ đạo và quản trị viên xem được tình nguyện viên và thiết bị.".into(),
-                en: "Only team leaders, committees and admins may read volunteers and devices.".into(),
-            },
-            lang,
-        ));
-    }
-    Ok(())
-}
-
 fn bad_request(field: &'static str, vi: String, en: String, lang: Lang) -> ApiError {
     ApiError::with_messages(
         StatusCode::BAD_REQUEST,
@@ -173,22 +156,6 @@ fn bad_request(field: &'static str, vi: String, en: String, lang: Lang) -> ApiEr
         Messages { vi, en },
         lang,
     )
-}
-
-fn parse_date(field: &'static str, raw: Option<&str>, default: NaiveDate, lang: Lang) -> Result<NaiveDate, ApiError> {
-    let Some(text) = raw else { return Ok(default) };
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-        ApiError::with_messages(
-            StatusCode::BAD_REQUEST,
-            "bad_date",
-            Some(field),
-            Messages {
-                vi: format!("Ngày không hợp lệ: {text:?}; hãy viết YYYY-MM-DD, ví dụ 2020-08-04."),
-                en: format!("Not a date: {text:?}; write YYYY-MM-DD, for example 2020-08-04."),
-            },
-            lang,
-        )
-    })
 }
 
 fn millis_text(ms: i64) -> String {
@@ -218,13 +185,13 @@ pub async fn get_volunteer_days(
     q: Result<Query<VolunteerDaysQuery>, QueryRejection>,
 ) -> Result<Json<Vec<VolunteerDay>>, ApiError> {
     let lang = lang_of(&headers);
-    staff_only(&caller, lang)?;
+    crate::filter::staff_only(&caller.0, lang)?;
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     let offset = chrono::Duration::minutes(i64::from(st.campaign.utc_offset_minutes));
     let today = (Utc::now() + offset).date_naive();
-    let to = parse_date("to", q.to.as_deref(), today, lang)?;
-    let from = parse_date("from", q.from.as_deref(), to - chrono::Duration::days(13), lang)?;
+    let to = crate::report::http::parse_date("to", q.to.as_deref(), today, lang)?;
+    let from = crate::report::http::parse_date("from", q.from.as_deref(), to - chrono::Duration::days(13), lang)?;
     let span = (to - from).num_days();
     if !(0..MAX_DAYS).contains(&span) {
         return Err(bad_request(
@@ -290,7 +257,7 @@ pub async fn get_devices(
     q: Result<Query<DevicesQuery>, QueryRejection>,
 ) -> Result<Json<DeviceList>, ApiError> {
     let lang = lang_of(&headers);
-    staff_only(&caller, lang)?;
+    crate::filter::staff_only(&caller.0, lang)?;
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let stale_hours = q.stale_hours.unwrap_or(DEFAULT_STALE_HOURS);
     if !(1..=MAX_STALE_HOURS).contains(&stale_hours) {
