@@ -206,6 +206,30 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     assert!(client.drain(&device.store, None).await.complete);
     client.pull(&device.store, "436").await.unwrap();
     assert!(device.store.lock().unwrap().cursor().unwrap() > 0);
+    // A venue and a visit to it.
+    let school = doorstep_device::VenueVisitDraft {
+        venue_id: None,
+        kind: "school".into(),
+        name: "Trường Tiểu học Bắc Hà".into(),
+        address: None,
+        area_code: "18077".into(),
+        people_reached: 400,
+        smartphones: 150,
+        already_installed: 60,
+        installed_now: 40,
+        notices_posted: 3,
+        visitor_log: None,
+        location: doorstep_domain::visit::LocationInput {
+            source: "none".into(),
+            lat: None,
+            lon: None,
+            accuracy_m: None,
+        },
+        notes: None,
+    };
+    let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
+    device.store.lock().unwrap().record_venue_visit(&school, now).unwrap();
+    assert_eq!(client.drain_venues(&device.store).await.unwrap().confirmed, 1);
 
     // A second device whose records reached the old server but whose receipts were lost.
     let mut unlucky = TestDevice::new(79);
@@ -245,9 +269,9 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         let report: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(
             report["tables"].as_array().unwrap().len(),
-            14,
+            16,
             "areas, devices, households, users, sessions, enrolments, device tokens, audit log, visits, teams, \
-             team members, assignments, visit flags, corrections"
+             team members, assignments, visit flags, corrections, venues, venue visits"
         );
         for t in report["tables"].as_array().unwrap() {
             assert_eq!(t["source"], t["target"], "{t}");
@@ -276,4 +300,13 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     assert!(client.drain(&device.store, None).await.complete);
     assert_eq!(new.visit_count(), 131);
     assert_eq!(client.pull(&device.store, "436").await.unwrap(), 1);
+    // The venue visit moved, and the next one gets a number after it.
+    let (_, venues) = new.get("/api/v1/venues?area=42").await;
+    assert_eq!(
+        (venues[0]["name"].as_str(), venues[0]["visits"].as_i64()),
+        (Some("Trường Tiểu học Bắc Hà"), Some(1))
+    );
+    device.store.lock().unwrap().record_venue_visit(&school, now).unwrap();
+    assert_eq!(client.drain_venues(&device.store).await.unwrap().confirmed, 1);
+    assert_eq!(new.db.i64("SELECT max(seq) FROM venue_visits"), 2);
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use doorstep_device::{LocalVisit, VisitDraft};
+use doorstep_device::{LocalVenue, LocalVisit, RejectedVenueVisit, VenueVisitDraft, VisitDraft};
 use doorstep_domain::Campaign;
 use doorstep_domain::protocol::AreaDto;
 use doorstep_field::{
@@ -108,6 +108,21 @@ fn correct_visit(app: App<'_>, correction_id: String, draft: VisitDraft) -> Comm
 }
 
 #[tauri::command]
+fn record_venue_visit(app: App<'_>, draft: VenueVisitDraft) -> CommandResult<Saved> {
+    app.record_venue_visit(&draft)
+}
+
+#[tauri::command]
+fn get_venues(app: App<'_>, area: Option<String>) -> CommandResult<Vec<LocalVenue>> {
+    app.venues(area.as_deref())
+}
+
+#[tauri::command]
+fn get_rejected_venue_visits(app: App<'_>) -> CommandResult<Vec<RejectedVenueVisit>> {
+    app.rejected_venue_visits()
+}
+
+#[tauri::command]
 fn sync_now(app: App<'_>) -> CommandResult<Status> {
     app.sync_now();
     app.status()
@@ -183,6 +198,9 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         fix_rejected,
         get_corrections,
         correct_visit,
+        record_venue_visit,
+        get_venues,
+        get_rejected_venue_visits,
         sync_now,
         get_settings,
         set_settings

@@ -134,3 +134,23 @@ fn corrections_cross_the_ipc_and_an_unknown_one_is_refused_with_a_reason() {
     assert_eq!(e["code"], "correction_not_open");
     assert!(!e["messages"]["vi"].as_str().unwrap().is_empty());
 }
+
+#[test]
+fn venue_commands_cross_the_ipc_and_a_visit_needs_an_enrolled_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(&dir);
+    assert_eq!(invoke(&w, "get_venues", json!({ "area": null })).unwrap(), json!([]));
+    assert_eq!(invoke(&w, "get_rejected_venue_visits", json!({})).unwrap(), json!([]));
+    let status = invoke(&w, "get_status", json!({})).unwrap();
+    assert_eq!(status["queue"]["venues_pending"], 0);
+    let draft = json!({
+        "venue_id": null, "kind": "school", "name": "Trường THCS Lê Văn Thiêm", "address": null,
+        "area_code": "18073", "people_reached": 300, "smartphones": 120, "already_installed": 40,
+        "installed_now": 30, "notices_posted": 2, "visitor_log": null, "location": {"source": "none"}, "notes": null
+    });
+    let e = invoke(&w, "record_venue_visit", json!({ "draft": draft })).unwrap_err();
+    assert_eq!(e["code"], "not_enrolled");
+    assert!(!e["messages"]["en"].as_str().unwrap().is_empty());
+    // A malformed draft never reaches the store.
+    assert!(invoke(&w, "record_venue_visit", json!({ "draft": {"kind": 5} })).is_err());
+}

@@ -14,8 +14,11 @@ import type {
   LocationWarning,
   Rejected,
   Settings,
+  RejectedVenueVisit,
   Status,
   TodayVisit,
+  Venue,
+  VenueVisitDraft,
   VisitDraft,
 } from "./types";
 
@@ -136,6 +139,9 @@ export const api = {
   fixRejected: (deviceSeq: number, draft: VisitDraft) => call<{ id: string }>("fix_rejected", { deviceSeq, draft }),
   getCorrections: () => call<Correction[]>("get_corrections"),
   correctVisit: (correctionId: string, draft: VisitDraft) => call<{ id: string }>("correct_visit", { correctionId, draft }),
+  recordVenueVisit: (draft: VenueVisitDraft) => call<{ id: string }>("record_venue_visit", { draft }),
+  getVenues: (area: string | null) => call<Venue[]>("get_venues", { area }),
+  getRejectedVenueVisits: () => call<RejectedVenueVisit[]>("get_rejected_venue_visits"),
   syncNow: () => call<Status>("sync_now"),
   getSettings: () => call<Settings>("get_settings"),
   setSettings: (settings: Settings) => call<Settings>("set_settings", { settings }),

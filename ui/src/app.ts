@@ -9,10 +9,11 @@ import { homeView } from "./screens/home";
 import { correctionsView, rejectedView, revisitsView, todayView } from "./screens/lists";
 import { settingsView } from "./screens/settings";
 import { visitView, type VisitParams } from "./screens/visit";
+import { venuesView, venueView, type VenueParams } from "./screens/venues";
 import { icon } from "./icons";
 import type { Area, Campaign, Lang, Settings, Status } from "./types";
 
-export type Screen = "enrol" | "home" | "visit" | "revisits" | "today" | "rejected" | "corrections" | "settings";
+export type Screen = "enrol" | "home" | "visit" | "revisits" | "today" | "rejected" | "corrections" | "settings" | "venues" | "venue";
 
 export type AppState = {
   status: Status | null;
@@ -35,7 +36,7 @@ export type Ctx = {
   api: Api;
   state: AppState;
   screen(): Screen;
-  go(screen: Screen, params?: VisitParams): void;
+  go(screen: Screen, params?: VisitParams & VenueParams): void;
   /** A short message above the bottom bar (testid given, e.g. saved-toast). */
   toast(text: string, testid?: string): void;
   setLanguage(lang: Lang): Promise<void>;
@@ -59,7 +60,7 @@ export type App = { ctx: Ctx; root: HTMLElement; ready: Promise<void>; destroy()
 export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { now?: () => number } = {}): App {
   const state: AppState = { status: null, settings: null, campaign: null, areas: [], workAreas: [] };
   let screen: Screen = "home";
-  let params: VisitParams | undefined;
+  let params: (VisitParams & VenueParams) | undefined;
   let view: View | null = null;
   let unlisten: (() => void) | null = null;
   let toastTimer: ReturnType<typeof setTimeout> | null = null;
@@ -158,6 +159,12 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
       case "settings":
         view = settingsView(ctx);
         break;
+      case "venues":
+        view = venuesView(ctx);
+        break;
+      case "venue":
+        view = venueView(ctx, params ?? {});
+        break;
     }
     fill(main, view.el);
     fill(footer, view.footer ?? null);
@@ -171,7 +178,7 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
     renderScreen();
   }
 
-  function go(next: Screen, p?: VisitParams) {
+  function go(next: Screen, p?: VisitParams & VenueParams) {
     if (destroyed) return;
     const from = screen;
     screen = next;

@@ -16,6 +16,8 @@ import type {
   Settings,
   Status,
   TodayVisit,
+  Venue,
+  VenueVisitDraft,
   VisitDraft,
 } from "./types";
 
@@ -266,6 +268,30 @@ export function validateDraft(d: VisitDraft, campaign: Campaign, areas: Area[]):
 
 type StoredVisit = TodayVisit & { device_seq: number; draft: VisitDraft };
 
+/** The phone's own checks of a venue visit, as the Rust side makes them (a subset, same codes). */
+function validateVenueDraft(d: VenueVisitDraft): ErrorBody | null {
+  if (!d.name || !d.name.trim()) return err("empty", "venue.name", "Hãy nhập tên cơ sở.", "Enter the venue's name.");
+  for (const f of ["people_reached", "smartphones", "already_installed", "installed_now", "notices_posted"] as const) {
+    if (!(d[f] >= 0)) return err("negative", f, `Số «${f}» không được âm.`, `The count '${f}' must not be negative.`);
+  }
+  if (d.already_installed + d.installed_now > d.smartphones) {
+    return err(
+      "installs_exceed_smartphones",
+      "installed_now",
+      "Số máy đã cài cộng số máy cài mới lớn hơn số điện thoại thông minh; hãy sửa các con số.",
+      "Phones already installed plus installed now exceed the smartphones seen; correct the counts.",
+    );
+  }
+  const log = d.visitor_log;
+  if (log && log.told > log.came_in) {
+    return err("told_exceeds_came_in", "visitor_log.told", "Số người được tuyên truyền lớn hơn số người đến; hãy sửa sổ theo dõi.", "More people told than came in; correct the visitor log.");
+  }
+  if (log && log.installed > log.told) {
+    return err("installed_exceeds_told", "visitor_log.installed", "Số người đã cài lớn hơn số người được tuyên truyền; hãy sửa sổ theo dõi.", "More people installed than were told; correct the visitor log.");
+  }
+  return null;
+}
+
 export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
   const sample = opts.sample ?? false;
   const campaign = bluezoneCampaign();
@@ -345,6 +371,13 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
     });
   }
   const openCorrections = () => corrections.filter((c) => !c.answered).length;
+  // Venues and the venue visits waiting on this fake phone (the fake does not send them).
+  const venues: Venue[] = sample
+    ? [
+        { id: "0190f5a0-3333-7000-8000-000000000001", area_code: "18077", kind: "agency", name: "UBND phường Bắc Hà", address: "Đường Nguyễn Du", lat: 18.3452, lon: 105.8996, visits_here: 1, last_visited_at: null },
+      ]
+    : [];
+  const venueVisits: VenueVisitDraft[] = [];
 
   let status: Status = {
     enrolled,
@@ -355,7 +388,7 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
     syncing: false,
     sync_progress: null,
     last_sync_ok: sample ? new Date(Date.now() - 47 * 60000).toISOString() : null,
-    queue: { pending: 0, sent: sample ? 14 : 0, rejected: rejected.length },
+    queue: { pending: 0, sent: sample ? 14 : 0, rejected: rejected.length, venues_pending: 0, venues_rejected: 0 },
     clock_warning: null,
     auth_problem: null,
     language: settings.language,
@@ -376,6 +409,8 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       pending: visits.filter((v) => v.state === "pending").length,
       sent: status.queue.sent,
       rejected: rejected.length,
+      venues_pending: venueVisits.length,
+      venues_rejected: 0,
     };
     status.corrections_open = openCorrections();
     emit("status", status);
@@ -570,6 +605,23 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       rejected = rejected.filter((x) => x !== r);
       return record(d);
     },
+    record_venue_visit: (a) => {
+      const d = a.draft as VenueVisitDraft;
+      const e = validateVenueDraft(d);
+      if (e) throw e;
+      let v = d.venue_id ? venues.find((x) => x.id === d.venue_id) : undefined;
+      if (!v) {
+        v = { id: d.venue_id ?? uuidv7(), area_code: d.area_code, kind: d.kind, name: d.name.trim(), address: d.address, lat: d.location.lat ?? null, lon: d.location.lon ?? null, visits_here: 0, last_visited_at: null };
+        venues.push(v);
+      }
+      v.visits_here += 1;
+      v.last_visited_at = new Date().toISOString();
+      venueVisits.push(d);
+      announce();
+      return { id: uuidv7() };
+    },
+    get_venues: (a) => venues.filter((v) => !a.area || v.area_code === a.area),
+    get_rejected_venue_visits: () => [],
     get_corrections: () => corrections,
     correct_visit: (a) => {
       const c = corrections.find((x) => x.id === a.correctionId && !x.answered);

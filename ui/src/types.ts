@@ -14,7 +14,7 @@ export type Status = {
   syncing: boolean;
   sync_progress: null | { sent: number; total: number };
   last_sync_ok: string | null; // RFC 3339
-  queue: { pending: number; sent: number; rejected: number };
+  queue: { pending: number; sent: number; rejected: number; venues_pending?: number; venues_rejected?: number };
   clock_warning: Messages | null;
   auth_problem: ErrorBody | null;
   language: Lang;
@@ -122,3 +122,39 @@ export type Settings = {
 /** The four counts of a visit, in the order the form shows them. */
 export const COUNT_FIELDS = ["people", "smartphones", "already_installed", "installed_now"] as const;
 export type CountField = (typeof COUNT_FIELDS)[number];
+
+/** The letter's kinds of place (DESIGN.md: venue). */
+export type VenueKind = "agency" | "school" | "hotel" | "restaurant" | "shop" | "business" | "transport_hub";
+
+export type VisitorLog = { came_in: number; told: number; installed: number };
+
+export type VenueVisitDraft = {
+  /** null: a venue registered by this visit. */
+  venue_id: string | null;
+  kind: VenueKind;
+  name: string;
+  address: string | null;
+  area_code: string;
+  people_reached: number;
+  smartphones: number;
+  already_installed: number;
+  installed_now: number;
+  notices_posted: number;
+  visitor_log: VisitorLog | null;
+  location: Location;
+  notes: string | null;
+};
+
+export type Venue = {
+  id: string;
+  area_code: string;
+  kind: VenueKind;
+  name: string;
+  address: string | null;
+  lat: number | null;
+  lon: number | null;
+  visits_here: number;
+  last_visited_at: string | null;
+};
+
+export type RejectedVenueVisit = { device_seq: number; id: string; venue_name: string; error: ErrorBody };

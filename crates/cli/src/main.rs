@@ -232,7 +232,8 @@ async fn export(args: ExportArgs) -> Result<()> {
         .await?
         .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
     let visits = doorstep_server::report::visits_on(store.as_ref(), &area, date).await?;
-    let bytes = doorstep_server::report::daily_workbook(&progress, &visits, date, &campaign, lang)?;
+    let venue_visits = doorstep_server::venues::visits_on(store.as_ref(), &area, date).await?;
+    let bytes = doorstep_server::report::daily_workbook(&progress, &visits, &venue_visits, date, &campaign, lang)?;
     std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
     println!(
         "{}",

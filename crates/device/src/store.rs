@@ -98,6 +98,42 @@ CREATE TABLE corrections (
     received_at TEXT NOT NULL
 ) STRICT;
 "#,
+    // Venues (agencies, schools, businesses, transport hubs) and visits to them, with their own
+    // outbox: their sequence numbers come from the same counter as the household visits'.
+    r#"
+CREATE TABLE venues (
+    id        TEXT PRIMARY KEY,
+    area_code TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    address   TEXT,
+    lat       REAL,
+    lon       REAL,
+    origin    TEXT NOT NULL CHECK (origin IN ('local', 'server'))
+) STRICT;
+CREATE INDEX venues_area ON venues (area_code);
+
+CREATE TABLE venue_visits (
+    id         TEXT NOT NULL,
+    revision   INTEGER NOT NULL,
+    device_seq INTEGER NOT NULL UNIQUE,
+    venue_id   TEXT NOT NULL REFERENCES venues (id),
+    area_code  TEXT NOT NULL,
+    visited_at TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    PRIMARY KEY (id, revision)
+) STRICT;
+
+CREATE TABLE venue_outbox (
+    device_seq  INTEGER PRIMARY KEY REFERENCES venue_visits (device_seq),
+    id          TEXT NOT NULL,
+    revision    INTEGER NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'rejected')),
+    error       TEXT,
+    rejected_at TEXT
+) STRICT;
+CREATE INDEX venue_outbox_state ON venue_outbox (state, device_seq);
+"#,
 ];
 
 const META_DEVICE_ID: &str = "device_id";
@@ -187,6 +223,11 @@ pub struct QueueCounts {
     pub rejected: u64,
     /// Records the server has acknowledged (visit rows without an outbox row).
     pub sent: u64,
+    /// Venue visits waiting to be sent, and refused.
+    #[serde(default)]
+    pub venue_pending: u64,
+    #[serde(default)]
+    pub venue_rejected: u64,
 }
 
 /// A visit as the volunteer's day lists it.
@@ -678,18 +719,28 @@ impl DeviceStore {
     /// index in the batch and, when it names them, by id and revision; anything that does not
     /// match leaves the entry pending, to be sent again (the server treats a resend as a duplicate).
     pub fn apply_receipts(&mut self, batch: &[OutboxEntry], receipts: &[Receipt]) -> Result<ReceiptStats, DeviceError> {
+        self.settle("outbox", batch, receipts)
+    }
+
+    /// Applies receipts to the entries of one outbox table (`outbox` or `venue_outbox`).
+    fn settle(
+        &mut self,
+        table: &'static str,
+        batch: &[OutboxEntry],
+        receipts: &[Receipt],
+    ) -> Result<ReceiptStats, DeviceError> {
         let mut stats = ReceiptStats::default();
         let now = Utc::now().to_rfc3339();
         let mut matched = vec![false; batch.len()];
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
-            let mut clear = tx.prepare(
-                "DELETE FROM outbox WHERE device_seq = ?1 AND id = ?2 AND revision = ?3 AND state = 'pending'",
-            )?;
-            let mut reject = tx.prepare(
-                "UPDATE outbox SET state = 'rejected', error = ?4, rejected_at = ?5
-                 WHERE device_seq = ?1 AND id = ?2 AND revision = ?3 AND state = 'pending'",
-            )?;
+            let mut clear = tx.prepare(&format!(
+                "DELETE FROM {table} WHERE device_seq = ?1 AND id = ?2 AND revision = ?3 AND state = 'pending'"
+            ))?;
+            let mut reject = tx.prepare(&format!(
+                "UPDATE {table} SET state = 'rejected', error = ?4, rejected_at = ?5
+                 WHERE device_seq = ?1 AND id = ?2 AND revision = ?3 AND state = 'pending'"
+            ))?;
             for receipt in receipts {
                 let index = usize::try_from(receipt.index).unwrap_or(usize::MAX);
                 let Some(entry) = batch.get(index) else {
@@ -766,12 +817,20 @@ impl DeviceStore {
             |r| Ok((r.get(0)?, r.get(1)?, (r.get(2)?, r.get::<_, i64>(3)?))),
         )?;
         let (visits, replaced) = visits;
+        let (venue_pending, venue_rejected): (i64, i64) = self.conn.query_row(
+            "SELECT (SELECT count(*) FROM venue_outbox WHERE state = 'pending'),
+                    (SELECT count(*) FROM venue_outbox WHERE state = 'rejected')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         Ok(QueueCounts {
             pending: count(pending),
             // Fixed ones are no longer the volunteer's to act on.
             rejected: count(rejected - replaced),
             sent: count(visits - pending - rejected),
+            venue_pending: count(venue_pending),
+            venue_rejected: count(venue_rejected),
         })
     }
 
@@ -1155,6 +1214,9 @@ fn unexplained_rejection() -> ErrorBody {
         Lang::Vi,
     )
 }
+
+mod venues;
+pub use venues::{LocalVenue, RejectedVenueVisit, VenueVisitDraft};
 
 #[cfg(test)]
 mod tests;

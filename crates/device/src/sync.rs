@@ -493,6 +493,74 @@ impl SyncClient {
         Ok(n)
     }
 
+    /// Sends the pending venue visits, a batch at a time, until none is left. A failure stops it
+    /// (the visits stay pending for the next sync); a record the server refuses is marked with the
+    /// reason and never holds up the rest.
+    pub async fn drain_venues(&self, store: &Arc<Mutex<DeviceStore>>) -> Result<DrainStats, SyncError> {
+        const VENUE_BATCH: usize = 200;
+        let mut stats = DrainStats::default();
+        loop {
+            let level = self.config.zstd_level;
+            let prepared = with_store(store, move |s| {
+                let batch = s.next_venue_batch(VENUE_BATCH)?;
+                if batch.is_empty() {
+                    return Ok(None);
+                }
+                let Some(token) = s.device_token()? else {
+                    return Ok(Some(Err(())));
+                };
+                let body = envelope(&s.device_id().to_string(), &chrono::Local::now().to_rfc3339(), &batch);
+                let compressed = zstd::bulk::compress(body.as_bytes(), level)
+                    .map_err(|e| DeviceError::Corrupt(format!("cannot compress the batch: {e}")))?;
+                Ok(Some(Ok((batch, compressed, token))))
+            })
+            .await?;
+            let (batch, body, token) = match prepared {
+                None => return Ok(stats),
+                Some(Err(())) => return Err(SyncError::NotEnrolled),
+                Some(Ok(prepared)) => prepared,
+            };
+            let url = self.url("/api/v1/sync/venues")?;
+            let (status, bytes) = send(self.http.clone(), url, body, bearer(&token)?).await?;
+            if let (200 | 422, Ok(answer)) = (status, serde_json::from_slice::<PushResponse>(&bytes)) {
+                let sent = batch.len() as u64;
+                let applied = with_store(store, move |s| s.apply_venue_receipts(&batch, &answer.receipts)).await?;
+                stats.add(DrainStats {
+                    batches: 1,
+                    sent,
+                    confirmed: applied.confirmed,
+                    rejected: applied.rejected,
+                    retries: 0,
+                });
+                if applied.confirmed + applied.rejected == 0 {
+                    // Receipts that settle nothing would have us send the same batch forever.
+                    return Err(SyncError::Protocol("venue receipts matched no record".into()));
+                }
+                continue;
+            }
+            if matches!(status, 401 | 403) {
+                record_auth_problem(store, status, &bytes).await?;
+            }
+            return Err(SyncError::Server {
+                status,
+                body: snippet(&bytes),
+            });
+        }
+    }
+
+    /// Fetches the venues registered in `area` and keeps them, so the volunteer sees the venues
+    /// others registered. Answers how many are listed.
+    pub async fn fetch_venues(&self, store: &Arc<Mutex<DeviceStore>>, area: &str) -> Result<usize, SyncError> {
+        let mut url = self.url("/api/v1/sync/venues")?;
+        url.query_pairs_mut().append_pair("area", area);
+        let body = self.authorised_get(store, url).await?;
+        let list: Vec<doorstep_domain::protocol::VenueDto> = serde_json::from_slice(&body)
+            .map_err(|e| SyncError::Protocol(format!("venue list is not a list of VenueDto: {e}")))?;
+        let n = list.len();
+        with_store(store, move |s| s.apply_venue_list(&list)).await?;
+        Ok(n)
+    }
+
     pub async fn pull(&self, store: &Arc<Mutex<DeviceStore>>, area: &str) -> Result<usize, SyncError> {
         let mut received = 0;
         loop {

@@ -233,7 +233,8 @@ async fn push_sends_compressed_records_verbatim_with_the_headers() {
         QueueCounts {
             pending: 0,
             rejected: 0,
-            sent: 3
+            sent: 3,
+            ..Default::default()
         }
     );
     assert!(store.lock().unwrap().meta("last_sync_ok").unwrap().is_some());
@@ -286,7 +287,8 @@ async fn too_large_halves_the_batch_until_it_fits() {
         QueueCounts {
             pending: 0,
             rejected: 0,
-            sent: 7
+            sent: 7,
+            ..Default::default()
         }
     );
     let sizes: Vec<usize> = seen.lock().unwrap().iter().map(|s| s.push().records.len()).collect();
@@ -340,7 +342,8 @@ async fn a_deadline_stops_retries_and_keeps_everything_pending() {
         QueueCounts {
             pending: 2,
             rejected: 0,
-            sent: 0
+            sent: 0,
+            ..Default::default()
         }
     );
 
@@ -376,7 +379,8 @@ async fn a_single_record_refused_as_a_whole_is_marked_rejected() {
         QueueCounts {
             pending: 0,
             rejected: 1,
-            sent: 0
+            sent: 0,
+            ..Default::default()
         }
     );
     let r = store.lock().unwrap().rejected().unwrap();
@@ -418,7 +422,8 @@ async fn a_refused_batch_is_split_until_the_bad_record_is_alone() {
         QueueCounts {
             pending: 0,
             rejected: 1,
-            sent: 8
+            sent: 8,
+            ..Default::default()
         }
     );
     let r = store.lock().unwrap().rejected().unwrap();
@@ -447,7 +452,8 @@ async fn per_record_rejections_do_not_block_the_queue() {
         QueueCounts {
             pending: 0,
             rejected: 2,
-            sent: 3
+            sent: 3,
+            ..Default::default()
         }
     );
     let rejected: Vec<String> = store
@@ -666,7 +672,8 @@ async fn a_revoked_device_keeps_its_queue_and_syncs_after_re_enrolment() {
         QueueCounts {
             pending: 3,
             rejected: 0,
-            sent: 0
+            sent: 0,
+            ..Default::default()
         }
     );
     let problem = store.lock().unwrap().auth_problem().unwrap().expect("kept for the app");
@@ -714,7 +721,8 @@ async fn an_unauthenticated_push_is_retried_never_marked() {
             QueueCounts {
                 pending: 1,
                 rejected: 0,
-                sent: 0
+                sent: 0,
+                ..Default::default()
             },
             "{status}"
         );

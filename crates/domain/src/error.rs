@@ -114,6 +114,13 @@ pub enum ErrorKind {
     PasswordTooShort {
         min: usize,
     },
+    UnknownVenueKind {
+        value: String,
+    },
+    /// A visitor log tells more people than came in.
+    ToldExceedsCameIn,
+    /// A visitor log has more installs than people told.
+    InstalledExceedsTold,
 }
 
 /// One refused value: which field, and why.
@@ -175,6 +182,9 @@ impl FieldError {
             UnknownRole { .. } => "unknown_role",
             BadUsername => "bad_username",
             PasswordTooShort { .. } => "password_too_short",
+            UnknownVenueKind { .. } => "unknown_venue_kind",
+            ToldExceedsCameIn => "told_exceeds_came_in",
+            InstalledExceedsTold => "installed_exceeds_told",
         }
     }
 
@@ -326,6 +336,18 @@ impl FieldError {
             PasswordTooShort { min } => (
                 format!("Mật khẩu cần ít nhất {min} ký tự."),
                 format!("A password needs at least {min} characters."),
+            ),
+            UnknownVenueKind { value } => (
+                format!("Loại cơ sở «{value}» không có trong danh sách; hãy chọn cơ quan, trường học, khách sạn, nhà hàng, cửa hàng, doanh nghiệp hoặc bến xe/nhà ga/cảng."),
+                format!("The venue kind '{value}' is not one of the list; choose agency, school, hotel, restaurant, shop, business or transport hub."),
+            ),
+            ToldExceedsCameIn => (
+                "Số người được tuyên truyền lớn hơn số người đến; hãy sửa sổ theo dõi.".to_string(),
+                "More people told than came in; correct the visitor log.".to_string(),
+            ),
+            InstalledExceedsTold => (
+                "Số người đã cài lớn hơn số người được tuyên truyền; hãy sửa sổ theo dõi.".to_string(),
+                "More people installed than were told; correct the visitor log.".to_string(),
             ),
             NotTheSendingDevice => (
                 "Bản ghi ghi tên một thiết bị khác với thiết bị đã gửi nó. Hãy báo cho tổ trưởng.".to_string(),

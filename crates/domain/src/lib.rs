@@ -5,6 +5,7 @@
 //! - [`area`]: the area tree and its importers.
 //! - [`campaign`]: the campaign as data (outcomes and their rules), Bluezone by default.
 //! - [`visit`]: households and visits, wire and validated forms.
+//! - [`venue`]: venues (agencies, schools, businesses, transport hubs) and visits to them.
 //! - [`values`]: small validated newtypes, each made by `parse`.
 //! - [`error`]: validation errors with Vietnamese and English messages.
 //! - [`protocol`]: push, pull, coverage and error bodies shared by device and server.
@@ -17,6 +18,7 @@ pub mod error;
 pub mod protocol;
 pub mod quality;
 pub mod values;
+pub mod venue;
 pub mod visit;
 
 pub use campaign::Campaign;

@@ -435,6 +435,9 @@ pub struct Progress {
     pub area: Coverage,
     pub units: Vec<UnitProgress>,
     pub days: Vec<DayProgress>,
+    /// Venues visited in the area and in each unit, by the letter's four kinds of place.
+    #[serde(default)]
+    pub venues: VenueProgress,
 }
 
 impl Progress {
@@ -509,4 +512,77 @@ pub struct CorrectionsResponse {
 pub struct VisitHistoryDto {
     pub revisions: Vec<VisitDto>,
     pub corrections: Vec<CorrectionDto>,
+}
+
+/// `POST /api/v1/sync/venues` body: visits to venues, read record by record like a push.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VenuePushRequest {
+    pub device_id: String,
+    pub sent_at: String,
+    pub records: Vec<crate::venue::VenueVisitInput>,
+}
+
+/// A venue as the server knows it, with the figures of its visits (latest revisions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VenueDto {
+    pub id: String,
+    pub area_code: String,
+    pub kind: crate::venue::VenueKind,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lon: Option<f64>,
+    pub visits: i64,
+    /// The latest visit's time (RFC 3339, the phone's offset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_visited_at: Option<String>,
+    pub people_reached: i64,
+    pub installed_now: i64,
+    pub notices_posted: i64,
+}
+
+/// Venue figures of one kind of place: venues visited, and the sums over their visits (the
+/// latest revision of each). Visitor-log figures add up what each visit reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VenueFigures {
+    pub venues: i64,
+    pub visits: i64,
+    pub people_reached: i64,
+    pub smartphones: i64,
+    pub already_installed: i64,
+    pub installed_now: i64,
+    pub notices_posted: i64,
+    pub visitors_came_in: i64,
+    pub visitors_told: i64,
+    pub visitors_installed: i64,
+}
+
+/// An area's venue figures by group (always the four groups, in the letter's order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VenueGroupFigures {
+    pub group: crate::venue::VenueGroup,
+    pub figures: VenueFigures,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnitVenues {
+    pub area_code: String,
+    pub area_name: String,
+    pub groups: Vec<VenueGroupFigures>,
+}
+
+/// Venues of an area: its totals by group and each unit's.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VenueProgress {
+    pub totals: Vec<VenueGroupFigures>,
+    pub units: Vec<UnitVenues>,
 }

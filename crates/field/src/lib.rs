@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use chrono::{FixedOffset, Local, TimeZone, Utc};
 use doorstep_device::{
-    DeviceError, DeviceStore, LocalHousehold, LocalVisit, SyncClient, SyncConfig, SyncError, VisitDraft,
+    DeviceError, DeviceStore, LocalHousehold, LocalVenue, LocalVisit, RejectedVenueVisit, SyncClient, SyncConfig,
+    SyncError, VenueVisitDraft, VisitDraft,
 };
 use doorstep_domain::protocol::{AreaDto, ErrorBody, ErrorResponse};
 use doorstep_domain::{Campaign, Lang, Messages};
@@ -115,6 +116,9 @@ pub struct Queue {
     pub pending: u64,
     pub sent: u64,
     pub rejected: u64,
+    /// Venue visits waiting to be sent, and refused (their reasons: [`FieldApp::rejected_venue_visits`]).
+    pub venues_pending: u64,
+    pub venues_rejected: u64,
 }
 
 /// A household for the lists and the map, with its distance from a fix when asked.
@@ -358,6 +362,8 @@ impl FieldApp {
                     pending: q.pending,
                     sent: q.sent,
                     rejected: q.rejected,
+                    venues_pending: q.venue_pending,
+                    venues_rejected: q.venue_rejected,
                 },
                 clock_warning,
                 auth_problem: store.auth_problem()?,
@@ -604,7 +610,19 @@ impl FieldApp {
     /// nothing is saved.
     pub fn record_visit(&self, draft: &VisitDraft) -> CommandResult<Saved> {
         let lang = self.lang();
-        // Only the enrolment is needed here, not the whole status with its counts.
+        self.require_enrolment(lang)?;
+        let visit = lock(&self.store)
+            .record_visit(draft, Self::now())
+            .map_err(|e| device_error(e, lang))?;
+        self.notify();
+        self.sync_now();
+        Ok(Saved {
+            id: visit.id.to_string(),
+        })
+    }
+
+    /// Only the enrolment is needed before saving, not the whole status with its counts.
+    fn require_enrolment(&self, lang: Lang) -> CommandResult<()> {
         if lock(&self.store)
             .enrolment()
             .map_err(|e| device_error(e, lang))?
@@ -618,14 +636,36 @@ impl FieldApp {
                 lang,
             ));
         }
+        Ok(())
+    }
+
+    /// Saves a visit to a venue durably (registering the venue on its first visit), then wakes
+    /// sync. A bad field is named in both languages and nothing is saved.
+    pub fn record_venue_visit(&self, draft: &VenueVisitDraft) -> CommandResult<Saved> {
+        let lang = self.lang();
+        self.require_enrolment(lang)?;
         let visit = lock(&self.store)
-            .record_visit(draft, Self::now())
+            .record_venue_visit(draft, Self::now())
             .map_err(|e| device_error(e, lang))?;
         self.notify();
         self.sync_now();
         Ok(Saved {
             id: visit.id.to_string(),
         })
+    }
+
+    /// The venues of an area (or of all the volunteer's), by name.
+    pub fn venues(&self, area: Option<&str>) -> CommandResult<Vec<LocalVenue>> {
+        let lang = self.lang();
+        lock(&self.store).venues(area).map_err(|e| device_error(e, lang))
+    }
+
+    /// Venue visits the server refused, with its reasons in both languages.
+    pub fn rejected_venue_visits(&self) -> CommandResult<Vec<RejectedVenueVisit>> {
+        let lang = self.lang();
+        lock(&self.store)
+            .rejected_venue_visits()
+            .map_err(|e| device_error(e, lang))
     }
 
     /// Records the corrected visit for a refused record.
@@ -747,12 +787,18 @@ impl FieldApp {
             if let Err(e) = client.pull(&self.store, area).await {
                 tracing::warn!(%area, error = %e, "pull failed");
             }
+            if let Err(e) = client.fetch_venues(&self.store, area).await {
+                tracing::warn!(%area, error = %e, "venues not fetched");
+            }
         }
         self.notify();
         let total = lock(&self.store).queue().map(|q| q.pending).unwrap_or(0);
         if total == 0 {
+            let venues_sent = self.drain_venues(client).await;
             self.fetch_corrections(client).await;
-            self.synced_now();
+            if venues_sent {
+                self.synced_now();
+            }
             return true;
         }
         // Progress: what left the queue since the start, read while the drain runs.
@@ -775,12 +821,29 @@ impl FieldApp {
         if let Some(e) = &report.last_error {
             tracing::info!(error = %e, complete = report.complete, "sync ended with an error");
         }
+        let venues_sent = self.drain_venues(client).await;
         // After the drain, so a correction just sent is already closed in the answer.
         self.fetch_corrections(client).await;
-        if report.complete {
+        if report.complete && venues_sent {
             self.synced_now();
         }
         report.complete || report.stats.batches > 0
+    }
+
+    /// Sends the venue visits waiting; answers whether none is left pending.
+    async fn drain_venues(&self, client: &SyncClient) -> bool {
+        let sent = match client.drain_venues(&self.store).await {
+            Ok(stats) => {
+                tracing::debug!(?stats, "venue visits sent");
+                true
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "venue visits not sent");
+                false
+            }
+        };
+        self.notify();
+        sent
     }
 
     /// The visits the leader sent back, kept for the volunteer; a failure waits for the next sync.

@@ -117,7 +117,7 @@ impl ApiError {
         }
     }
 
-    fn store(e: StoreError, lang: Lang) -> ApiError {
+    pub(crate) fn store(e: StoreError, lang: Lang) -> ApiError {
         tracing::error!(error = %e, "storage failed");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -247,6 +247,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/public/hexagons", get(crate::public::public_hexagons))
         .route("/api/v1/volunteers/daily", get(crate::volunteers::get_volunteer_days))
         .route("/api/v1/devices", get(crate::volunteers::get_devices))
+        .route(
+            "/api/v1/sync/venues",
+            post(crate::venues::push_venues).get(crate::venues::device_venues),
+        )
+        .route("/api/v1/venues", get(crate::venues::get_venues))
         .fallback(crate::dashboard::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -335,7 +340,10 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         crate::public::public_areas,
         crate::public::public_hexagons,
         crate::volunteers::get_volunteer_days,
-        crate::volunteers::get_devices
+        crate::volunteers::get_devices,
+        crate::venues::push_venues,
+        crate::venues::device_venues,
+        crate::venues::get_venues
     ),
     modifiers(&BearerAuth),
     components(schemas(
@@ -372,7 +380,18 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         doorstep_domain::protocol::VisitHistoryDto,
         crate::volunteers::VolunteerDay,
         crate::volunteers::DeviceStatus,
-        crate::volunteers::DeviceList
+        crate::volunteers::DeviceList,
+        doorstep_domain::protocol::VenuePushRequest,
+        doorstep_domain::protocol::VenueDto,
+        doorstep_domain::protocol::VenueFigures,
+        doorstep_domain::protocol::VenueGroupFigures,
+        doorstep_domain::protocol::UnitVenues,
+        doorstep_domain::protocol::VenueProgress,
+        doorstep_domain::venue::VenueVisitInput,
+        doorstep_domain::venue::VenueInput,
+        doorstep_domain::venue::VisitorLogInput,
+        doorstep_domain::venue::VenueKind,
+        doorstep_domain::venue::VenueGroup
     ))
 )]
 pub struct ApiDoc;
@@ -521,7 +540,7 @@ fn bad_zstd(lang: Lang) -> ApiError {
     )
 }
 
-fn body_rejection(e: BytesRejection, limits: &Limits, lang: Lang) -> ApiError {
+pub(crate) fn body_rejection(e: BytesRejection, limits: &Limits, lang: Lang) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -578,15 +597,23 @@ fn malformed_json_plain(lang: Lang) -> ApiError {
     )
 }
 
-/// Decodes and validates a push body. CPU work only: runs off the async threads.
-fn decode_push(
+/// One record of a batch as read from its JSON: the record, or why it could not be read (with its
+/// id when that much could be read).
+pub(crate) type ReadRecord<I> = Result<I, (Option<String>, FieldError)>;
+
+/// Reads a batch body (`{device_id, sent_at, records}`) of any record type: the encoding, the
+/// envelope, the sending device and the batch size are checked here; each record is read on its
+/// own and handed to `each` with the validation context, so one bad record spoils nothing else.
+/// CPU work only: runs off the async threads. Returns the device, its clock, and `each`'s results.
+pub(crate) fn decode_batch<I: serde::de::DeserializeOwned, T>(
     headers: &HeaderMap,
     body: &[u8],
     (limits, campaign): (&Limits, &Campaign),
     sender: &crate::store::DeviceCaller,
     now: DateTime<Utc>,
     lang: Lang,
-) -> Result<IngestBatch, ApiError> {
+    mut each: impl FnMut(ReadRecord<I>, &ValidationContext<'_>) -> T,
+) -> Result<(Id, DateTime<Utc>, Vec<T>), ApiError> {
     let raw = decode_body(headers, body, limits, lang)?;
     let text = std::str::from_utf8(&raw).map_err(|e| {
         ApiError::new(
@@ -646,52 +673,77 @@ fn decode_push(
     let records = envelope
         .records
         .iter()
-        .map(|raw| {
-            // The plain decoder is the fast path; the path-tracking one only names a bad field.
-            let parsed = serde_json::from_str::<VisitInput>(raw.get()).map_err(|_| {
-                let de = &mut serde_json::Deserializer::from_str(raw.get());
-                serde_path_to_error::deserialize::<_, VisitInput>(de).err()
-            });
-            match parsed {
-                Err(e) => {
-                    // Name the record if its id can be read at all.
-                    let loose: Option<serde_json::Value> = serde_json::from_str(raw.get()).ok();
-                    let id = loose
-                        .as_ref()
-                        .and_then(|v| v.get("id"))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string);
-                    let (field, detail) = match e {
-                        Some(e) => {
-                            let path = e.path().to_string();
-                            let detail = e.inner().to_string();
-                            let detail = detail.split(" at line").next().unwrap_or(&detail).to_string();
-                            (if path == "." { "record".to_string() } else { path }, detail)
-                        }
-                        None => ("record".to_string(), "unreadable record".to_string()),
-                    };
-                    Incoming::Invalid {
-                        id,
-                        revision: None,
-                        error: FieldError::new(field, doorstep_domain::error::ErrorKind::Malformed { detail }),
-                    }
-                }
-                Ok(input) => match Visit::parse(&input, &ctx) {
-                    Ok(v) if v.device_id != device_id => Incoming::Invalid {
-                        id: Some(input.id.clone()),
-                        revision: Some(input.revision),
-                        error: FieldError::new("device_id", doorstep_domain::error::ErrorKind::NotTheSendingDevice),
-                    },
-                    Ok(v) => Incoming::valid(v),
-                    Err(error) => Incoming::Invalid {
-                        id: Some(input.id.clone()),
-                        revision: Some(input.revision),
-                        error,
-                    },
-                },
-            }
-        })
+        .map(|raw| each(read_record::<I>(raw.get()), &ctx))
         .collect();
+    Ok((device_id, device_now, records))
+}
+
+/// Reads one record; on failure, names the field and the record (if its id can be read at all).
+fn read_record<I: serde::de::DeserializeOwned>(raw: &str) -> ReadRecord<I> {
+    // The plain decoder is the fast path; the path-tracking one only names a bad field.
+    serde_json::from_str::<I>(raw).map_err(|_| {
+        let de = &mut serde_json::Deserializer::from_str(raw);
+        let e = serde_path_to_error::deserialize::<_, I>(de).err();
+        let loose: Option<serde_json::Value> = serde_json::from_str(raw).ok();
+        let id = loose
+            .as_ref()
+            .and_then(|v| v.get("id"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let (field, detail) = match e {
+            Some(e) => {
+                let path = e.path().to_string();
+                let detail = e.inner().to_string();
+                let detail = detail.split(" at line").next().unwrap_or(&detail).to_string();
+                (if path == "." { "record".to_string() } else { path }, detail)
+            }
+            None => ("record".to_string(), "unreadable record".to_string()),
+        };
+        (
+            id,
+            FieldError::new(field, doorstep_domain::error::ErrorKind::Malformed { detail }),
+        )
+    })
+}
+
+/// Decodes and validates a push body. CPU work only: runs off the async threads.
+fn decode_push(
+    headers: &HeaderMap,
+    body: &[u8],
+    config: (&Limits, &Campaign),
+    sender: &crate::store::DeviceCaller,
+    now: DateTime<Utc>,
+    lang: Lang,
+) -> Result<IngestBatch, ApiError> {
+    let (device_id, device_now, records) = decode_batch(
+        headers,
+        body,
+        config,
+        sender,
+        now,
+        lang,
+        |read: ReadRecord<VisitInput>, ctx| match read {
+            Err((id, error)) => Incoming::Invalid {
+                id,
+                revision: None,
+                error,
+            },
+            Ok(input) => match Visit::parse(&input, ctx) {
+                Ok(v) if v.device_id.uuid() != sender.device_id => Incoming::Invalid {
+                    id: Some(input.id.clone()),
+                    revision: Some(input.revision),
+                    error: FieldError::new("device_id", doorstep_domain::error::ErrorKind::NotTheSendingDevice),
+                },
+                Ok(v) => Incoming::valid(v),
+                Err(error) => Incoming::Invalid {
+                    id: Some(input.id.clone()),
+                    revision: Some(input.revision),
+                    error,
+                },
+            },
+        },
+    )?;
+    let campaign = config.1;
     Ok(IngestBatch {
         device_id,
         received_at: now,
@@ -762,6 +814,17 @@ async fn push(
         Ok(r) => r,
         Err(e) => return ApiError::store(e, lang).into_response(),
     };
+    push_answer(&st, receipts, now, skew_ms)
+}
+
+/// The answer to a push of any record type: the receipts, the server's time and the device's
+/// clock skew (with a warning to show when it is large); 422 when any record was refused.
+pub(crate) fn push_answer(
+    st: &AppState,
+    receipts: Vec<doorstep_domain::protocol::Receipt>,
+    now: DateTime<Utc>,
+    skew_ms: i64,
+) -> Response {
     let skew_s = skew_ms / 1000;
     let clock_warning = (skew_ms.unsigned_abs() > st.limits.clock_warning_after.as_millis() as u64).then(|| Messages {
         vi: format!(

@@ -28,6 +28,7 @@ pub mod report;
 pub mod rows;
 pub mod sqlite;
 pub mod store;
+pub mod venues;
 pub mod volunteers;
 
 use std::sync::Arc;

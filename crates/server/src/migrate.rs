@@ -308,6 +308,53 @@ const TABLES: &[Table] = &[
         ],
         overriding: false,
     },
+    Table {
+        name: "venues",
+        key: "id",
+        columns: &[
+            ("id", Kind::Uuid),
+            ("area_code", Kind::Text),
+            ("kind", Kind::Text),
+            ("name", Kind::Text),
+            ("address", Kind::Text),
+            ("lat", Kind::Real),
+            ("lon", Kind::Real),
+            ("registered_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
+    Table {
+        name: "venue_visits",
+        key: "seq",
+        columns: &[
+            ("seq", Kind::Int),
+            ("id", Kind::Uuid),
+            ("revision", Kind::Int),
+            ("venue_id", Kind::Uuid),
+            ("area_code", Kind::Text),
+            ("device_id", Kind::Uuid),
+            ("device_seq", Kind::Int),
+            ("volunteer_id", Kind::Uuid),
+            ("visited_at", Kind::Text),
+            ("local_day", Kind::Text),
+            ("people_reached", Kind::Int),
+            ("smartphones", Kind::Int),
+            ("already_installed", Kind::Int),
+            ("installed_now", Kind::Int),
+            ("notices_posted", Kind::Int),
+            ("visitors_came_in", Kind::Int),
+            ("visitors_told", Kind::Int),
+            ("visitors_installed", Kind::Int),
+            ("lat", Kind::Real),
+            ("lon", Kind::Real),
+            ("accuracy_m", Kind::Real),
+            ("notes", Kind::Text),
+            ("body", Kind::Text),
+            ("content_hash", Kind::Bytes),
+            ("received_at_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
 ];
 
 fn read_sqlite(row: &rusqlite::Row<'_>, i: usize, kind: Kind) -> Result<Val, StoreError> {
@@ -472,7 +519,9 @@ pub async fn sqlite_to_postgres(
              SELECT setval(pg_get_serial_sequence('visits', 'server_seq'),
                            GREATEST((SELECT COALESCE(MAX(server_seq), 0) FROM visits), 1));
              SELECT setval(pg_get_serial_sequence('audit_log', 'seq'),
-                           GREATEST((SELECT COALESCE(MAX(seq), 0) FROM audit_log), 1));",
+                           GREATEST((SELECT COALESCE(MAX(seq), 0) FROM audit_log), 1));
+             SELECT setval(pg_get_serial_sequence('venue_visits', 'seq'),
+                           GREATEST((SELECT COALESCE(MAX(seq), 0) FROM venue_visits), 1));",
         )
         .await
         .map_err(db)?;

@@ -118,6 +118,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::AREA_DAYS_TABLE, crate::store::AREA_DAYS_REBUILD],
     // Data-quality flags: each volunteer's latest visit, which the next batch's are compared with.
     &[crate::quality::TRAIL_TABLE_PG, crate::quality::TRAIL_FILL_SQL],
+    // Venues and the visits made to them.
+    &[crate::venues::VENUE_TABLES_PG],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -1683,6 +1685,182 @@ impl Store for PgStore {
                     clock_skew_ms: r.try_get(6).map_err(db)?,
                     pushes: r.try_get::<_, Option<i64>>(7).map_err(db)?.unwrap_or(0),
                     flagged: r.try_get::<_, Option<i64>>(8).map_err(db)?.unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn push_venue_visits(&self, batch: crate::venues::VenueBatch) -> Result<Vec<Receipt>, StoreError> {
+        use crate::venues::{
+            VENUE_INSERT, VENUE_UPDATE, VENUE_VISIT_BY_ID, VENUE_VISIT_INSERT, VenueIncoming, VenueVisitValues,
+        };
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let codes: Vec<String> = batch
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                VenueIncoming::Valid { visit, .. } => Some(visit.area_code.to_string()),
+                VenueIncoming::Invalid { .. } => None,
+            })
+            .collect();
+        let known: std::collections::HashSet<String> = tx
+            .query("SELECT code FROM areas WHERE code = ANY($1)", &[&codes])
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+        let mut receipts = Vec::with_capacity(batch.records.len());
+        for (index, record) in batch.records.iter().enumerate() {
+            let (v, hash, body) = match record {
+                VenueIncoming::Invalid { id, revision, error } => {
+                    receipts.push(crate::store::rejected(index, id.clone(), *revision, error, batch.lang));
+                    continue;
+                }
+                VenueIncoming::Valid { visit, hash, body } => (visit, hash, body),
+            };
+            if !known.contains(v.area_code.as_str()) {
+                receipts.push(crate::venues::unknown_area(index, v, batch.lang));
+                continue;
+            }
+            let x = VenueVisitValues::of(v);
+            let venue_id = v.venue.id.uuid();
+            let address = v.venue.address.as_ref().map(|a| a.as_str());
+            let n = |c: doorstep_domain::values::Count| i64::from(c.get());
+            tx.execute(
+                VENUE_INSERT,
+                &[
+                    &venue_id,
+                    &v.area_code.as_str(),
+                    &v.venue.kind.as_str(),
+                    &v.venue.name.as_str(),
+                    &address,
+                    &x.lat,
+                    &x.lon,
+                    &batch.received_at_ms,
+                ],
+            )
+            .await
+            .map_err(db)?;
+            let seq = tx
+                .query_opt(
+                    VENUE_VISIT_INSERT,
+                    &[
+                        &v.id.uuid(),
+                        &v.revision.get(),
+                        &venue_id,
+                        &v.area_code.as_str(),
+                        &batch.device_id,
+                        &v.device_seq.get(),
+                        &v.volunteer_id.uuid(),
+                        &v.visited_at.to_rfc3339(),
+                        &x.local_day,
+                        &n(v.people_reached),
+                        &n(v.smartphones),
+                        &n(v.already_installed),
+                        &n(v.installed_now),
+                        &n(v.notices_posted),
+                        &x.visitors[0],
+                        &x.visitors[1],
+                        &x.visitors[2],
+                        &x.lat,
+                        &x.lon,
+                        &x.accuracy_m,
+                        &v.notes.as_ref().map(|t| t.as_str()),
+                        &body.as_str(),
+                        &hash.as_slice(),
+                        &batch.received_at_ms,
+                    ],
+                )
+                .await
+                .map_err(db)?;
+            match seq {
+                Some(row) => {
+                    tx.execute(
+                        VENUE_UPDATE,
+                        &[
+                            &venue_id,
+                            &v.venue.kind.as_str(),
+                            &v.venue.name.as_str(),
+                            &address,
+                            &x.lat,
+                            &x.lon,
+                        ],
+                    )
+                    .await
+                    .map_err(db)?;
+                    receipts.push(crate::venues::stored(index, v, row.try_get(0).map_err(db)?));
+                }
+                None => {
+                    let existing = tx
+                        .query_opt(VENUE_VISIT_BY_ID, &[&v.id.uuid(), &v.revision.get()])
+                        .await
+                        .map_err(db)?
+                        .map(|r| Ok::<_, StoreError>((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?)))
+                        .transpose()?;
+                    receipts.push(crate::venues::not_inserted(index, v, existing, hash, batch.lang));
+                }
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(receipts)
+    }
+
+    async fn venues_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::venues::VenueRow>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(crate::venues::VENUES_IN_SQL, &[&lo, &hi])
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::venues::VenueRow {
+                    id: r.try_get(0).map_err(db)?,
+                    area_code: r.try_get(1).map_err(db)?,
+                    kind: r.try_get(2).map_err(db)?,
+                    name: r.try_get(3).map_err(db)?,
+                    address: r.try_get(4).map_err(db)?,
+                    lat: r.try_get(5).map_err(db)?,
+                    lon: r.try_get(6).map_err(db)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn venue_visits_in(
+        &self,
+        lo: &str,
+        hi: &str,
+        from_day: &str,
+        to_day: &str,
+    ) -> Result<Vec<crate::venues::VenueVisitRow>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(crate::venues::VENUE_VISITS_IN_SQL, &[&lo, &hi, &from_day, &to_day])
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let g = |i: usize| r.try_get::<_, i64>(i).map_err(db);
+                let o = |i: usize| r.try_get::<_, Option<i64>>(i).map_err(db);
+                Ok(crate::venues::VenueVisitRow {
+                    path: r.try_get(0).map_err(db)?,
+                    area_code: r.try_get(1).map_err(db)?,
+                    venue_id: r.try_get(2).map_err(db)?,
+                    kind: r.try_get(3).map_err(db)?,
+                    venue_name: r.try_get(4).map_err(db)?,
+                    id: r.try_get(5).map_err(db)?,
+                    revision: g(6)?,
+                    volunteer_id: r.try_get(7).map_err(db)?,
+                    visited_at: r.try_get(8).map_err(db)?,
+                    local_day: r.try_get(9).map_err(db)?,
+                    counts: [g(10)?, g(11)?, g(12)?, g(13)?, g(14)?],
+                    visitors: [o(15)?, o(16)?, o(17)?],
+                    lat: r.try_get(18).map_err(db)?,
+                    lon: r.try_get(19).map_err(db)?,
+                    notes: r.try_get(20).map_err(db)?,
                 })
             })
             .collect()

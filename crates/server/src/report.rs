@@ -40,6 +40,7 @@ pub async fn progress(
         return Ok(None);
     };
     let mut units = Vec::new();
+    let mut unit_paths = Vec::new();
     for child in store.child_areas(Some(area)).await? {
         let Ok(code) = AreaCode::parse("area", &child.code) else {
             continue;
@@ -47,7 +48,11 @@ pub async fn progress(
         if let Some(c) = store.coverage(&code).await? {
             units.push(c);
         }
+        if let Some(p) = store.area_path(&child.code).await? {
+            unit_paths.push((child.code.clone(), child.name.clone(), p));
+        }
     }
+    let venues = crate::venues::progress_of(store, &path, &unit_paths, to).await?;
     let (lo, hi) = subtree_range(&path);
     let days = store
         .daily_progress(&lo, &hi, day_number(from), day_number(to))
@@ -64,6 +69,7 @@ pub async fn progress(
         area: coverage,
         units: Progress::rank(units),
         days,
+        venues,
     }))
 }
 
@@ -115,6 +121,7 @@ fn rate(r: Option<f64>) -> String {
 pub fn daily_workbook(
     progress: &Progress,
     visits: &[VisitDto],
+    venue_visits: &[crate::venues::VenueVisitRow],
     date: NaiveDate,
     campaign: &Campaign,
     lang: Lang,
@@ -290,6 +297,7 @@ pub fn daily_workbook(
         }
         sheet.write_string(r, 11, v.flags.join(", "))?;
     }
+    crate::venues::venue_sheets(&mut book, &progress.venues, venue_visits, lang)?;
     Ok(book.save_to_buffer()?)
 }
 
@@ -362,17 +370,74 @@ mod tests {
                     installed_now: 25,
                 },
             ],
+            venues: Default::default(),
+        };
+        let school = crate::venues::VenueVisitRow {
+            path: "/42/436/18073/".into(),
+            area_code: "18073".into(),
+            venue_id: uuid::Uuid::from_u128(1),
+            kind: "school".into(),
+            venue_name: "Trường THCS Lê Văn Thiêm".into(),
+            id: uuid::Uuid::from_u128(2),
+            revision: 1,
+            volunteer_id: uuid::Uuid::from_u128(3),
+            visited_at: "2020-08-04T08:00:00+07:00".into(),
+            local_day: "2020-08-04".into(),
+            counts: [600, 320, 200, 90, 4],
+            visitors: [None; 3],
+            lat: None,
+            lon: None,
+            notes: None,
+        };
+        let units = [(
+            "18073".to_string(),
+            "Phường Nam Hà".to_string(),
+            "/42/436/18073/".to_string(),
+        )];
+        let progress = Progress {
+            venues: crate::venues::venue_progress(std::slice::from_ref(&school), &units),
+            ..progress
         };
         let bytes = daily_workbook(
             &progress,
             &[],
+            &[school],
             NaiveDate::from_ymd_opt(2020, 8, 4).unwrap(),
             &Campaign::bluezone(),
             Lang::Vi,
         )
         .unwrap();
         let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
-        assert_eq!(book.sheet_names(), ["Tong hop", "Don vi", "Theo ngay", "Luot tham"]);
+        assert_eq!(
+            book.sheet_names(),
+            [
+                "Tong hop",
+                "Don vi",
+                "Theo ngay",
+                "Luot tham",
+                "Co so",
+                "Luot tham co so"
+            ]
+        );
+        let venues = book.worksheet_range("Co so").unwrap();
+        assert_eq!(venues.get_value((1, 0)), Some(&Data::String("Phường Nam Hà".into())));
+        assert_eq!(venues.get_value((1, 2)), Some(&Data::Float(1.0)), "one school");
+        assert_eq!(
+            venues.get_value((2, 5)),
+            Some(&Data::Float(600.0)),
+            "total people reached"
+        );
+        assert_eq!(
+            venues.get_value((2, 8)),
+            Some(&Data::Float(90.0)),
+            "total installed now"
+        );
+        let day = book.worksheet_range("Luot tham co so").unwrap();
+        assert_eq!(
+            day.get_value((1, 2)),
+            Some(&Data::String("Trường THCS Lê Văn Thiêm".into()))
+        );
+        assert_eq!(day.get_value((1, 3)), Some(&Data::String("Trường học".into())));
         let summary = book.worksheet_range("Tong hop").unwrap();
         assert!(summary.get_value((0, 0)).unwrap().to_string().contains("04/08/2020"));
         assert_eq!(
@@ -519,12 +584,16 @@ pub mod http {
         let visits = super::visits_on(store, &area, date)
             .await
             .map_err(|e| ApiError::storage(e, lang))?;
+        let venue_visits = crate::venues::visits_on(store, &area, date)
+            .await
+            .map_err(|e| ApiError::storage(e, lang))?;
         let campaign = st.campaign.clone();
-        let bytes =
-            tokio::task::spawn_blocking(move || super::daily_workbook(&progress, &visits, date, &campaign, lang))
-                .await
-                .map_err(|e| ApiError::storage(crate::store::StoreError::Task(e.to_string()), lang))?
-                .map_err(|e| ApiError::storage(crate::store::StoreError::Task(e.to_string()), lang))?;
+        let bytes = tokio::task::spawn_blocking(move || {
+            super::daily_workbook(&progress, &visits, &venue_visits, date, &campaign, lang)
+        })
+        .await
+        .map_err(|e| ApiError::storage(crate::store::StoreError::Task(e.to_string()), lang))?
+        .map_err(|e| ApiError::storage(crate::store::StoreError::Task(e.to_string()), lang))?;
         let name = format!("doorstep-{}-{}.xlsx", area, date.format("%Y-%m-%d"));
         let mut response = bytes.into_response();
         let h = response.headers_mut();

@@ -118,6 +118,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::AREA_DAYS_TABLE, crate::store::AREA_DAYS_REBUILD],
     // Data-quality flags: each volunteer's latest visit, which the next batch's are compared with.
     &[crate::quality::TRAIL_TABLE_SQLITE, crate::quality::TRAIL_FILL_SQL],
+    // Venues and the visits made to them.
+    &[crate::venues::VENUE_TABLES_SQLITE],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -1711,6 +1713,177 @@ impl Store for SqliteStore {
                 let (id, mut device) = row?;
                 device.device_id = uuid_from(&id)?;
                 out.push(device);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn push_venue_visits(&self, batch: crate::venues::VenueBatch) -> Result<Vec<Receipt>, StoreError> {
+        use crate::venues::{
+            VENUE_INSERT, VENUE_UPDATE, VENUE_VISIT_BY_ID, VENUE_VISIT_INSERT, VenueIncoming, VenueVisitValues,
+        };
+        self.write(move |w| {
+            let tx = w.conn.transaction()?;
+            let mut receipts = Vec::with_capacity(batch.records.len());
+            for (index, record) in batch.records.iter().enumerate() {
+                let (v, hash, body) = match record {
+                    VenueIncoming::Invalid { id, revision, error } => {
+                        receipts.push(crate::store::rejected(index, id.clone(), *revision, error, batch.lang));
+                        continue;
+                    }
+                    VenueIncoming::Valid { visit, hash, body } => (visit, hash, body),
+                };
+                if !w.areas.contains_key(v.area_code.as_str()) {
+                    receipts.push(crate::venues::unknown_area(index, v, batch.lang));
+                    continue;
+                }
+                let x = VenueVisitValues::of(v);
+                let venue_id = v.venue.id.uuid();
+                let address = v.venue.address.as_ref().map(|a| a.as_str());
+                tx.prepare_cached(&VENUE_INSERT.replace('$', "?"))?.execute(params![
+                    venue_id.as_bytes().as_slice(),
+                    v.area_code.as_str(),
+                    v.venue.kind.as_str(),
+                    v.venue.name.as_str(),
+                    address,
+                    x.lat,
+                    x.lon,
+                    batch.received_at_ms
+                ])?;
+                let seq: Option<i64> = tx
+                    .prepare_cached(&VENUE_VISIT_INSERT.replace('$', "?"))?
+                    .query_row(
+                        params![
+                            v.id.uuid().as_bytes().as_slice(),
+                            v.revision.get(),
+                            venue_id.as_bytes().as_slice(),
+                            v.area_code.as_str(),
+                            batch.device_id.as_bytes().as_slice(),
+                            v.device_seq.get(),
+                            v.volunteer_id.uuid().as_bytes().as_slice(),
+                            v.visited_at.to_rfc3339(),
+                            x.local_day,
+                            v.people_reached.get(),
+                            v.smartphones.get(),
+                            v.already_installed.get(),
+                            v.installed_now.get(),
+                            v.notices_posted.get(),
+                            x.visitors[0],
+                            x.visitors[1],
+                            x.visitors[2],
+                            x.lat,
+                            x.lon,
+                            x.accuracy_m,
+                            v.notes.as_ref().map(|n| n.as_str()),
+                            body,
+                            hash.as_slice(),
+                            batch.received_at_ms
+                        ],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                match seq {
+                    Some(seq) => {
+                        tx.prepare_cached(&VENUE_UPDATE.replace('$', "?"))?.execute(params![
+                            venue_id.as_bytes().as_slice(),
+                            v.venue.kind.as_str(),
+                            v.venue.name.as_str(),
+                            address,
+                            x.lat,
+                            x.lon
+                        ])?;
+                        receipts.push(crate::venues::stored(index, v, seq));
+                    }
+                    None => {
+                        let existing = tx
+                            .prepare_cached(&VENUE_VISIT_BY_ID.replace('$', "?"))?
+                            .query_row(params![v.id.uuid().as_bytes().as_slice(), v.revision.get()], |r| {
+                                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                            })
+                            .optional()?;
+                        receipts.push(crate::venues::not_inserted(index, v, existing, hash, batch.lang));
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(receipts)
+        })
+        .await
+    }
+
+    async fn venues_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::venues::VenueRow>, StoreError> {
+        let (lo, hi) = (lo.to_string(), hi.to_string());
+        self.read(move |conn| {
+            let mut st = conn.prepare_cached(&crate::venues::VENUES_IN_SQL.replace('$', "?"))?;
+            let rows = st.query_map(params![lo, hi], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    crate::venues::VenueRow {
+                        id: uuid::Uuid::nil(),
+                        area_code: r.get(1)?,
+                        kind: r.get(2)?,
+                        name: r.get(3)?,
+                        address: r.get(4)?,
+                        lat: r.get(5)?,
+                        lon: r.get(6)?,
+                    },
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, mut venue) = row?;
+                venue.id = uuid_from(&id)?;
+                out.push(venue);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn venue_visits_in(
+        &self,
+        lo: &str,
+        hi: &str,
+        from_day: &str,
+        to_day: &str,
+    ) -> Result<Vec<crate::venues::VenueVisitRow>, StoreError> {
+        let args = [lo, hi, from_day, to_day].map(str::to_string);
+        self.read(move |conn| {
+            let mut st = conn.prepare_cached(&crate::venues::VENUE_VISITS_IN_SQL.replace('$', "?"))?;
+            let rows = st.query_map(params![args[0], args[1], args[2], args[3]], |r| {
+                Ok((
+                    [
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, Vec<u8>>(5)?,
+                        r.get::<_, Vec<u8>>(7)?,
+                    ],
+                    crate::venues::VenueVisitRow {
+                        path: r.get(0)?,
+                        area_code: r.get(1)?,
+                        venue_id: uuid::Uuid::nil(),
+                        kind: r.get(3)?,
+                        venue_name: r.get(4)?,
+                        id: uuid::Uuid::nil(),
+                        revision: r.get(6)?,
+                        volunteer_id: uuid::Uuid::nil(),
+                        visited_at: r.get(8)?,
+                        local_day: r.get(9)?,
+                        counts: [r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?],
+                        visitors: [r.get(15)?, r.get(16)?, r.get(17)?],
+                        lat: r.get(18)?,
+                        lon: r.get(19)?,
+                        notes: r.get(20)?,
+                    },
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let ([venue, id, volunteer], mut visit) = row?;
+                visit.venue_id = uuid_from(&venue)?;
+                visit.id = uuid_from(&id)?;
+                visit.volunteer_id = uuid_from(&volunteer)?;
+                out.push(visit);
             }
             Ok(out)
         })

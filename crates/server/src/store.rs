@@ -304,6 +304,22 @@ pub trait Store: Send + Sync + 'static {
     /// The devices enrolled for volunteers whose account area or an assigned area lies in the
     /// subtree `[lo, hi)`, with their last sync and their flagged visits there.
     async fn devices_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::volunteers::DeviceRow>, StoreError>;
+
+    /// Stores a batch of venue visits in one transaction (registering venues on their first
+    /// visit) and answers a receipt per record after commit. Exactly once, like `ingest`.
+    async fn push_venue_visits(&self, batch: crate::venues::VenueBatch) -> Result<Vec<Receipt>, StoreError>;
+
+    /// The venues registered in the subtree `[lo, hi)`.
+    async fn venues_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::venues::VenueRow>, StoreError>;
+
+    /// The latest revision of each venue visit in the subtree, on local days `[from, to]`.
+    async fn venue_visits_in(
+        &self,
+        lo: &str,
+        hi: &str,
+        from_day: &str,
+        to_day: &str,
+    ) -> Result<Vec<crate::venues::VenueVisitRow>, StoreError>;
 }
 
 /// A household for the map and the walk lists, with its area's name and path.

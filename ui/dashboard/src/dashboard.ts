@@ -18,6 +18,7 @@ import { campaignOffset, colorOf, outcomeCodes, outcomeLabel, targetApp } from "
 import { BAND_COLORS, DEFAULT_THRESHOLDS, loadThresholds, saveThresholds, validThresholds, type Band, type Thresholds } from "./thresholds";
 import type { AreaProps, Coverage, FeatureCollection, HouseholdProps, Progress, Revisit, User, Visit } from "./types";
 import { DEFAULT_SORT, renderUnitsTable, type Sort } from "./units";
+import { renderVenues } from "./venues";
 import { FilterPanel, STREET_ZOOM, resolutionForZoom, type ExportKind, type HexagonProps } from "./filters";
 
 /** One request's state, for the area it was made for. */
@@ -618,6 +619,9 @@ export class Dashboard {
               },
               onOpen: (code, name) => this.open(code, name),
             }),
+            h("h3", null, t("venues.title")),
+            h("p", { class: "muted small" }, t("venues.hint")),
+            renderVenues(p.venues),
           ]
         : this.loadingOrError(this.progress),
     );

@@ -26,7 +26,22 @@ export type Coverage = {
 
 export type Unit = Coverage & { rank: number };
 export type Day = { date: string; visits: number; households: number; installed_now: number };
-export type Progress = { area: Coverage; units: Unit[]; days: Day[] };
+export type VenueGroup = "agency" | "school" | "business" | "transport_hub";
+export type VenueFigures = {
+  venues: number;
+  visits: number;
+  people_reached: number;
+  smartphones: number;
+  already_installed: number;
+  installed_now: number;
+  notices_posted: number;
+  visitors_came_in: number;
+  visitors_told: number;
+  visitors_installed: number;
+};
+export type VenueGroupFigures = { group: VenueGroup; figures: VenueFigures };
+export type VenueProgress = { totals: VenueGroupFigures[]; units: { area_code: string; area_name: string; groups: VenueGroupFigures[] }[] };
+export type Progress = { area: Coverage; units: Unit[]; days: Day[]; venues?: VenueProgress };
 
 export type OutcomeDef = { code: string; label: Messages; reached: boolean; revisit: boolean };
 export type Campaign = {

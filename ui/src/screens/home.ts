@@ -28,6 +28,7 @@ export function homeView(ctx: Ctx): View {
   const sent = h("span", { class: "q-num", testid: "queue-sent" });
   const rejected = h("span", { class: "q-num", testid: "queue-rejected" });
   const lastSync = h("span", { class: "last-sync", testid: "last-sync" });
+  const venuesPending = h("p", { class: "hint", testid: "venues-pending", hidden: true });
   const progress = h("div", { class: "progress", testid: "sync-progress", role: "progressbar", hidden: true });
   const mapBox = h("div", { class: "map", testid: "map", role: "img", "aria-label": t("home.map") });
   const mapNote = h("p", { class: "hint" });
@@ -43,6 +44,12 @@ export function homeView(ctx: Ctx): View {
       icon("plus"),
       t("home.new_visit"),
     ),
+    h(
+      "button",
+      { type: "button", class: "btn wide", testid: "open-venues", onclick: () => ctx.go("venues") },
+      t("home.venues"),
+    ),
+    venuesPending,
     h(
       "div",
       { class: "tiles" },
@@ -105,6 +112,9 @@ export function homeView(ctx: Ctx): View {
     pending.textContent = String(s.queue.pending);
     sent.textContent = String(s.queue.sent);
     rejected.textContent = String(s.queue.rejected);
+    const waiting = s.queue.venues_pending ?? 0;
+    venuesPending.hidden = waiting === 0;
+    venuesPending.textContent = t("home.venues_pending", { n: waiting });
     rejected.parentElement?.classList.toggle("alert", s.queue.rejected > 0);
     lastSync.textContent = s.last_sync_ok ? t("home.last_sync", { when: relTime(s.last_sync_ok, ctx.now(), offset()) }) : t("home.never_synced");
 

@@ -104,7 +104,8 @@ fn record_visit_writes_the_visit_and_its_outbox_entry() {
         QueueCounts {
             pending: 1,
             rejected: 0,
-            sent: 0
+            sent: 0,
+            ..Default::default()
         }
     );
     assert_eq!(s.recorded_ids().unwrap(), vec![(v.id.to_string(), 1)]);
@@ -302,7 +303,8 @@ fn apply_receipts_clears_rejects_and_leaves_the_rest_pending() {
         QueueCounts {
             pending: 3,
             rejected: 1,
-            sent: 2
+            sent: 2,
+            ..Default::default()
         }
     );
 
@@ -355,7 +357,8 @@ fn apply_receipts_clears_rejects_and_leaves_the_rest_pending() {
         QueueCounts {
             pending: 1,
             rejected: 2,
-            sent: 3
+            sent: 3,
+            ..Default::default()
         }
     );
 }
@@ -381,7 +384,8 @@ fn reject_entry_marks_one_pending_entry() {
         QueueCounts {
             pending: 1,
             rejected: 1,
-            sent: 0
+            sent: 0,
+            ..Default::default()
         }
     );
     assert_eq!(s.next_batch(10).unwrap()[0].device_seq, 2);
@@ -781,7 +785,8 @@ fn re_enrolment_replaces_the_token_and_keeps_the_queue() {
         QueueCounts {
             pending: 3,
             rejected: 0,
-            sent: 0
+            sent: 0,
+            ..Default::default()
         }
     );
     let queued: Vec<String> = s.next_batch(10).unwrap().into_iter().map(|e| e.id).collect();
@@ -840,7 +845,8 @@ fn a_refused_record_is_fixed_by_a_new_one_and_set_aside_together() {
         QueueCounts {
             pending: 1,
             rejected: 0,
-            sent: 0
+            sent: 0,
+            ..Default::default()
         }
     );
     // Only once, and only a refused record.
