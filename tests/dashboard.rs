@@ -72,6 +72,33 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
         }
     }
     assert!(phone.client(&server.url, 100).drain(&phone.store, None).await.complete);
+    {
+        // A school visited the same day: the venues table and the workbook's venue sheet.
+        let school = doorstep_device::VenueVisitDraft {
+            venue_id: None,
+            kind: "school".into(),
+            name: "Trường THCS Lê Văn Thiêm".into(),
+            address: None,
+            area_code: "18073".into(),
+            people_reached: 640,
+            smartphones: 300,
+            already_installed: 120,
+            installed_now: 75,
+            notices_posted: 3,
+            visitor_log: None,
+            location: LocationInput {
+                source: "gps".into(),
+                lat: Some(18.3431),
+                lon: Some(105.9061),
+                accuracy_m: Some(9.0),
+            },
+            notes: None,
+        };
+        let day = DateTime::parse_from_rfc3339("2020-08-04T14:00:00+07:00").unwrap();
+        phone.store.lock().unwrap().record_venue_visit(&school, day).unwrap();
+    }
+    let venues = phone.client(&server.url, 100).drain_venues(&phone.store).await.unwrap();
+    assert_eq!(venues.confirmed, 1, "{venues:?}");
 
     let dir = tempfile::tempdir().unwrap();
     let download = dir.path().join("report.xlsx");
@@ -89,6 +116,7 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
         .env("DOORSTEP_AREA", "18073")
         .env("DOORSTEP_REPORT_DATE", "2020-08-04")
         .env("DOORSTEP_SEND_BACK", SEND_BACK_NOTE)
+        .env("DOORSTEP_VENUES", "1")
         .env("DOORSTEP_DOWNLOAD", &download)
         .env("DOORSTEP_SCREENSHOTS", &shots)
         .output()
@@ -98,6 +126,10 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     assert!(out.status.success(), "the browser test failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("checks passed"), "{stdout}");
     assert!(!stdout.contains("WARNING"), "the map must really draw: {stdout}");
+    assert!(
+        stdout.contains("the venues total counts") && stdout.contains("venue(s) in"),
+        "the venues table and the venue on the map were checked: {stdout}"
+    );
 
     // The visit sent back in the page is on the server, and reaches the volunteer's phone.
     let sent_back = stdout
@@ -135,4 +167,11 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     );
     let visits = book.worksheet_range("Luot tham").unwrap();
     assert_eq!(visits.height(), 1 + 4, "the header and the day's four visits in Nam Hà");
+    let venues = book.worksheet_range("Luot tham co so").unwrap();
+    assert_eq!(
+        venues.get_value((1, 2)),
+        Some(&Data::String("Trường THCS Lê Văn Thiêm".into())),
+        "the day's venue visit"
+    );
+    assert_eq!(venues.get_value((1, 4)), Some(&Data::Float(640.0)), "people reached");
 }

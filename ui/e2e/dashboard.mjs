@@ -32,6 +32,8 @@ const SHOTS = env("DOORSTEP_SCREENSHOTS", false);
 const REPORT_DATE = env("DOORSTEP_REPORT_DATE", false);
 // When set, the note with which a household's visit is sent back (the user must be a leader).
 const SEND_BACK = env("DOORSTEP_SEND_BACK", false);
+// How many venues the opened unit has on the map at least (default 0: not checked).
+const VENUES = Number(env("DOORSTEP_VENUES", false) || 0);
 const EXECUTABLE = process.env.CHROMIUM || "/usr/bin/chromium";
 const TIMEOUT = Number(process.env.DOORSTEP_E2E_TIMEOUT_MS || 30000);
 
@@ -127,6 +129,11 @@ async function main() {
     const crumbBefore = (await page.locator(tid("breadcrumb")).innerText()).trim();
     check(crumbBefore.length > 0, `the breadcrumb starts at the account's area (${crumbBefore.replace(/\s+/g, " ")})`);
     await page.waitForSelector(tid("units-table"));
+    // Venues: the school visited in Phường Nam Hà, in its unit's row and the total.
+    await page.waitForSelector(tid("venue-row-total"));
+    const venueTotal = await page.locator(tid("venue-row-total")).innerText();
+    check(/640/.test(venueTotal.replace(/[.,\s]/g, "")), `the venues total counts the school's 640 people (${venueTotal.replace(/\s+/g, " ")})`);
+    check((await page.locator(tid("venue-row-18073")).count()) === 1, "Phường Nam Hà has its venue row");
     await page.waitForSelector(`${tid("days-chart")}`);
     check((await page.locator(`${tid("days-chart")} svg circle`).count()) > 0 || (await page.locator(tid("days-chart")).innerText()).length > 0, "the daily chart is drawn");
     await page.waitForSelector(`${tid("revisits")}`);
@@ -180,6 +187,17 @@ async function main() {
     if (webgl) {
       const second = await mapReady(page, first ? first.codes : null);
       check(second.areas > 0 || second.households > 0, `the map shows ${unitName} (${second.areas} areas, ${second.households} households)`);
+      if (VENUES > 0) {
+        const n = await page.waitForFunction(
+          async (want) => {
+            const data = await window.__doorstepMap.getSource("venues").getData();
+            return data.features.length >= want ? data.features.length : false;
+          },
+          VENUES,
+          { timeout: TIMEOUT, polling: 250 },
+        );
+        check(true, `the map marks ${await n.jsonValue()} venue(s) in ${unitName}`);
+      }
       // A household's popup: zoom to one, click it.
       if (second.households > 0) {
         await page.locator(tid("map")).scrollIntoViewIfNeeded();

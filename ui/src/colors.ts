@@ -2,6 +2,8 @@
 // loaded where a map is drawn). Chosen to stay apart in sunlight and for common colour blindness.
 
 export const UNVISITED_COLOR = "#8a8a8a";
+/** Venues on the maps: a dark ring no outcome uses. */
+export const VENUE_COLOR = "#2b2d42";
 
 const KNOWN: Record<string, string> = {
   installed_now: "#138a36",

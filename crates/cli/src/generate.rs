@@ -123,3 +123,59 @@ pub fn visit(rng: &mut impl Rng, household_id: Option<uuid::Uuid>, area_code: &s
         notes: None,
     }
 }
+
+/// Venue names of each kind, as their signs read around Hà Tĩnh (the number makes each unique).
+const VENUES: &[(&str, &[&str])] = &[
+    ("agency", &["UBND xã", "Trạm Y tế", "Bưu điện văn hoá", "Công an"]),
+    ("school", &["Trường Tiểu học", "Trường THCS", "Trường Mầm non"]),
+    ("hotel", &["Khách sạn", "Nhà nghỉ"]),
+    ("restaurant", &["Quán cơm", "Nhà hàng", "Quán cà phê"]),
+    ("shop", &["Tạp hoá", "Cửa hàng điện thoại"]),
+    ("business", &["Công ty TNHH", "Hợp tác xã"]),
+    ("transport_hub", &["Bến xe", "Bến đò"]),
+];
+
+/// A believable visit to a new venue: people reached, installs, notices, and for agencies (who
+/// keep one, as the letter asks) a visitor log.
+pub fn venue_visit(rng: &mut impl Rng, area_code: &str, near: (f64, f64)) -> doorstep_device::VenueVisitDraft {
+    let (kind, names) = VENUES.choose(rng).copied().unwrap_or(("agency", &["UBND xã"]));
+    let base = names.choose(rng).copied().unwrap_or("Cơ sở");
+    let people = match kind {
+        "school" => rng.random_range(150..900),
+        "agency" | "transport_hub" => rng.random_range(15..120),
+        _ => rng.random_range(3..40),
+    };
+    let smartphones = rng.random_range(people / 3..=people);
+    let already = rng.random_range(0..=smartphones / 2);
+    let now = rng.random_range(0..=(smartphones - already) / 2);
+    let visitor_log = (kind == "agency").then(|| {
+        let came_in = rng.random_range(20..300);
+        let told = rng.random_range(came_in / 2..=came_in);
+        doorstep_domain::venue::VisitorLogInput {
+            came_in,
+            told,
+            installed: rng.random_range(0..=told / 3),
+        }
+    });
+    let (lat, lon) = jitter(rng, near, 400.0);
+    doorstep_device::VenueVisitDraft {
+        venue_id: None,
+        kind: kind.into(),
+        name: format!("{base} số {}", rng.random_range(1..30)),
+        address: Some(address(rng)),
+        area_code: area_code.into(),
+        people_reached: people,
+        smartphones,
+        already_installed: already,
+        installed_now: now,
+        notices_posted: rng.random_range(0..5),
+        visitor_log,
+        location: LocationInput {
+            source: "gps".into(),
+            lat: Some(lat),
+            lon: Some(lon),
+            accuracy_m: Some(rng.random_range(4.0..30.0_f64).round()),
+        },
+        notes: None,
+    }
+}

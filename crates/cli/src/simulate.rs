@@ -222,6 +222,10 @@ async fn run_device(args: &SimulateArgs, codes: &Codes, index: usize, dir: &Path
         totals.sent = report.stats.sent;
         totals.confirmed = report.stats.confirmed;
         totals.rejected = report.stats.rejected;
+        // Venue visits follow the household visits; they are not in the totals (which count visits).
+        if let Err(e) = client.drain_venues(&store).await {
+            tracing::info!(device = index, error = %e, "venue visits not sent");
+        }
     } else {
         tracing::warn!(device = index, "{}; its visits stay queued", SyncError::NotEnrolled);
         totals.not_enrolled = 1;
@@ -491,6 +495,9 @@ fn snippet(body: &[u8]) -> String {
 
 /// Records `args.visits` visits: households the pull brought first (this device's share of
 /// them, unvisited or due again), then new households found at the door.
+/// One venue visit per this many household visits.
+const VISITS_PER_VENUE: usize = 40;
+
 fn record(store: &Mutex<DeviceStore>, args: &SimulateArgs, index: usize) -> Result<u64> {
     let mut store = lock(store);
     let mut rng = StdRng::seed_from_u64(
@@ -522,6 +529,8 @@ fn record(store: &Mutex<DeviceStore>, args: &SimulateArgs, index: usize) -> Resu
         .map(|(_, h)| h)
         .collect();
     let offset = FixedOffset::east_opt(7 * 3600).context("offset")?;
+    // Its own stream, so the household visits a seed gives stay the same with or without venues.
+    let mut venue_rng = StdRng::seed_from_u64(args.seed.wrapping_add(index as u64 * 7919) ^ 0x5645_4e55);
     let mut recorded = 0;
     for n in 0..args.visits {
         let draft = if let Some(h) = known.get(n) {
@@ -538,6 +547,15 @@ fn record(store: &Mutex<DeviceStore>, args: &SimulateArgs, index: usize) -> Resu
         };
         store.record_visit(&draft, Utc::now().with_timezone(&offset))?;
         recorded += 1;
+        // Volunteers stop at an agency, a school or a shop now and then: one venue per 40 doors.
+        if n % VISITS_PER_VENUE == VISITS_PER_VENUE - 1 {
+            let venue = generate::venue_visit(
+                &mut venue_rng,
+                &draft.area_code,
+                (draft.location.lat.unwrap_or(18.34), draft.location.lon.unwrap_or(105.9)),
+            );
+            store.record_venue_visit(&venue, Utc::now().with_timezone(&offset))?;
+        }
     }
     Ok(recorded)
 }

@@ -18,6 +18,7 @@ import type {
   Progress,
   Revisit,
   User,
+  VenueDto,
   Visit,
   VisitHistory,
   VolunteerDay,
@@ -165,6 +166,7 @@ export const mapAreas = (parent: string, filters: Record<string, string> = {}) =
   json<FeatureCollection<AreaProps>>(`${V1}/map/areas${q({ parent, ...filters })}`);
 export const mapHouseholds = (area: string, filters: Record<string, string> = {}) =>
   json<FeatureCollection<HouseholdProps>>(`${V1}/map/households${q({ area, ...filters })}`);
+export const venues = (area: string) => json<VenueDto[]>(`${V1}/venues${q({ area })}`);
 export const revisits = (area: string) => json<Revisit[]>(`${V1}/revisits${q({ area })}`);
 export const householdVisits = (id: string) => json<VisitHistory[]>(`${V1}/households/${encodeURIComponent(id)}/visits`);
 export const sendBack = (visitId: string, comment: string, revision: number) =>

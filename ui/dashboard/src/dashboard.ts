@@ -6,7 +6,7 @@
 
 import * as api from "./api";
 import { ApiError, errorText } from "./api";
-import { mapSupported } from "./colors";
+import { mapSupported, VENUE_COLOR } from "./colors";
 import { h, fill } from "./dom";
 import { fmtNumber, fmtPercent, t, today, type Key } from "./i18n";
 import { householdVisits } from "./household";
@@ -16,9 +16,9 @@ import { PeopleSection } from "./devices";
 import type { MapView } from "./map";
 import { campaignOffset, colorOf, outcomeCodes, outcomeLabel, targetApp } from "./outcomes";
 import { BAND_COLORS, DEFAULT_THRESHOLDS, loadThresholds, saveThresholds, validThresholds, type Band, type Thresholds } from "./thresholds";
-import type { AreaProps, Coverage, FeatureCollection, HouseholdProps, Progress, Revisit, User, Visit } from "./types";
+import type { AreaProps, Coverage, FeatureCollection, HouseholdProps, Progress, Revisit, User, VenueProps, Visit } from "./types";
 import { DEFAULT_SORT, renderUnitsTable, type Sort } from "./units";
-import { renderVenues } from "./venues";
+import { renderVenues, venueCollection } from "./venues";
 import { FilterPanel, STREET_ZOOM, resolutionForZoom, type ExportKind, type HexagonProps } from "./filters";
 
 /** One request's state, for the area it was made for. */
@@ -57,6 +57,7 @@ export class Dashboard {
   private areasGeo: Load<FeatureCollection<AreaProps>> = idle();
   private householdsGeo: Load<FeatureCollection<HouseholdProps>> = idle();
   private hexagonsGeo: Load<FeatureCollection<HexagonProps>> = idle();
+  private venuesGeo: Load<FeatureCollection<VenueProps>> = idle();
   private hexRes = resolutionForZoom(0);
   private filterPanel: FilterPanel;
   private from: string;
@@ -257,6 +258,9 @@ export class Dashboard {
     const nothing = this.filterPanel.keepsNothing();
     const households = nothing ? Promise.resolve(EMPTY_COLLECTION) : api.mapHouseholds(code, f);
     this.track("householdsGeo", households, (l) => (this.householdsGeo = l), () => this.updateMapData());
+    // Venues are few (tens per commune): all of the area's, whatever the households' filters.
+    const venues = api.venues(code).then(venueCollection);
+    this.track("venuesGeo", venues, (l) => (this.venuesGeo = l), () => this.updateMapData());
   }
 
   private loadHexagons(): void {
@@ -320,6 +324,8 @@ export class Dashboard {
                   this.loadHexagons();
                 }
               },
+              venueTooltip: (p) =>
+                t("map.venue_tooltip", { name: String(p.name), visits: Number(p.visits) || 0, people: Number(p.people_reached) || 0, installs: Number(p.installed_now) || 0 }),
               hexagonTooltip: (p) =>
                 t("map.hex_tooltip", { visited: Number(p.households_visited) || 0, known: Number(p.households_known) || 0, p: fmtPercent(p.coverage_rate) }),
             },
@@ -366,6 +372,8 @@ export class Dashboard {
       const hh = this.householdsGeo;
       v.setAreas(key, a.state === "ok" && a.value && a.area === key ? a.value : empty);
       v.setHouseholds(key, hh.state === "ok" && hh.value && hh.area === key ? hh.value : empty);
+      const vn = this.venuesGeo;
+      v.setVenues(vn.state === "ok" && vn.value && vn.area === key ? vn.value : EMPTY_COLLECTION);
       v.setLeaf(this.isLeaf() === true);
       const hx = this.hexagonsGeo;
       v.setHexagons(hx.state === "ok" && hx.value && hx.area === key ? hx.value : EMPTY_COLLECTION);
@@ -521,6 +529,7 @@ export class Dashboard {
         th.low < th.high ? band("amber", t("legend.amber", { a: pct(th.low), b: pct(th.high) })) : null,
         band("green", t("legend.green", { b: pct(th.high) })),
         band("none", t("legend.none")),
+        h("li", null, h("span", { class: "swatch venue", style: { background: VENUE_COLOR } }), t("legend.venue")),
       ),
     );
     const filter = this.filterPanel.element();

@@ -1,16 +1,17 @@
 // The coverage map (MapLibre GL, loaded on demand): the current area's children filled by
 // coverage with the configurable thresholds, their outlines, and the households as dots coloured
 // by their latest outcome (grey when unvisited, a black ring when a revisit is due), shown from a
-// zoom level or at once when the area has no children. No base tiles: a plain background.
+// zoom level or at once when the area has no children, with the venues as larger purple rings.
+// No base tiles: a plain background.
 // The map object is window.__doorstepMap, for the browser test.
 
 import maplibregl from "maplibre-gl";
 import "maplibre-gl/dist/maplibre-gl.css";
 import type { ExpressionSpecification, FilterSpecification, GeoJSONSource, LngLatBoundsLike, MapGeoJSONFeature } from "maplibre-gl";
 import type { FeatureCollection as GeoCollection, Point } from "geojson";
-import { UNVISITED_COLOR } from "./colors";
+import { UNVISITED_COLOR, VENUE_COLOR } from "./colors";
 import { coverageFillExpression, type Thresholds } from "./thresholds";
-import type { AreaProps, FeatureCollection, HouseholdProps } from "./types";
+import type { AreaProps, FeatureCollection, HouseholdProps, VenueProps } from "./types";
 import { STREET_ZOOM, type HexagonProps } from "./filters";
 
 /** Below this zoom a non-leaf area shows only its children's fills (and hexagons). */
@@ -24,6 +25,7 @@ export type MapCallbacks = {
   areaTooltip: (p: AreaProps) => string;
   onZoom?: (zoom: number) => void;
   hexagonTooltip?: (p: HexagonProps) => string;
+  venueTooltip?: (p: VenueProps) => string;
 };
 
 export type MapView = {
@@ -34,6 +36,8 @@ export type MapView = {
   setHouseholds(key: string, fc: FeatureCollection<HouseholdProps>): void;
   /** A leaf area shows its households at every zoom. */
   setLeaf(leaf: boolean): void;
+  /** Venues (agencies, schools, businesses, transport hubs) as marked points with households. */
+  setVenues(fc: FeatureCollection<VenueProps>): void;
   /** H3 hexagons coloured by coverage, shown below street zoom (filters.ts). */
   setHexagons(fc: FeatureCollection<HexagonProps>): void;
   setThresholds(th: Thresholds): void;
@@ -77,6 +81,7 @@ export function createMap(container: HTMLElement, cb: MapCallbacks, init: { thre
         areas: { type: "geojson", data: EMPTY },
         households: { type: "geojson", data: EMPTY },
         hexagons: { type: "geojson", data: EMPTY },
+        venues: { type: "geojson", data: EMPTY },
       },
       layers: [
         { id: "background", type: "background", paint: { "background-color": BACKGROUND } },
@@ -112,6 +117,19 @@ export function createMap(container: HTMLElement, cb: MapCallbacks, init: { thre
             "circle-radius": ["interpolate", ["linear"], ["zoom"], 8, 2.5, 13, 4.5, 17, 8],
             "circle-stroke-color": ["case", ["boolean", ["get", "revisit_due"], false], "#000000", "#ffffff"],
             "circle-stroke-width": ["case", ["boolean", ["get", "revisit_due"], false], 2.5, 0.8],
+          },
+        },
+        {
+          // Venues: larger, one colour no outcome uses, ringed, above the households.
+          id: "venues",
+          type: "circle",
+          source: "venues",
+          minzoom: HOUSEHOLD_MIN_ZOOM,
+          paint: {
+            "circle-color": VENUE_COLOR,
+            "circle-radius": ["interpolate", ["linear"], ["zoom"], 8, 4, 13, 7, 17, 11],
+            "circle-stroke-color": "#ffffff",
+            "circle-stroke-width": 2.5,
           },
         },
       ],
@@ -181,6 +199,12 @@ export function createMap(container: HTMLElement, cb: MapCallbacks, init: { thre
   });
   const tip = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: "area-tip", offset: 12 });
   map.on("mousemove", (e) => {
+    const vs = cb.venueTooltip ? map.queryRenderedFeatures(hitBox(e.point), { layers: ["venues"] }) : [];
+    if (vs.length && cb.venueTooltip) {
+      map.getCanvas().style.cursor = "";
+      tip.setLngLat(e.lngLat).setText(cb.venueTooltip(vs[0].properties as VenueProps)).addTo(map);
+      return;
+    }
     const hs = map.queryRenderedFeatures(hitBox(e.point), { layers: ["households"] });
     const as = hs.length ? [] : map.queryRenderedFeatures(e.point, { layers: ["areas-fill"] });
     const hx = hs.length || !cb.hexagonTooltip ? [] : map.queryRenderedFeatures(e.point, { layers: ["hexagons-fill"] });
@@ -212,7 +236,13 @@ export function createMap(container: HTMLElement, cb: MapCallbacks, init: { thre
       });
     },
     setLeaf(leaf) {
-      whenLoaded(() => map.setLayerZoomRange("households", leaf ? 0 : HOUSEHOLD_MIN_ZOOM, 24));
+      whenLoaded(() => {
+        map.setLayerZoomRange("households", leaf ? 0 : HOUSEHOLD_MIN_ZOOM, 24);
+        map.setLayerZoomRange("venues", leaf ? 0 : HOUSEHOLD_MIN_ZOOM, 24);
+      });
+    },
+    setVenues(fc) {
+      whenLoaded(() => source("venues")?.setData(fc as unknown as GeoCollection));
     },
     setThresholds(th) {
       whenLoaded(() => {

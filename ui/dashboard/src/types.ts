@@ -160,3 +160,19 @@ export type DeviceStatus = {
 };
 
 export type DeviceList = { area_code: string; stale_after_hours: number; checked_at: string; devices: DeviceStatus[] };
+
+export type VenueDto = {
+  id: string;
+  area_code: string;
+  kind: string;
+  name: string;
+  address?: string | null;
+  lat?: number | null;
+  lon?: number | null;
+  visits: number;
+  last_visited_at?: string | null;
+  people_reached: number;
+  installed_now: number;
+  notices_posted: number;
+};
+export type VenueProps = { id: string; name: string; kind: string; visits: number; people_reached: number; installed_now: number };

@@ -3,7 +3,7 @@
 
 import { h } from "./dom";
 import { fmtNumber, t, type Key } from "./i18n";
-import type { VenueGroup, VenueGroupFigures, VenueProgress } from "./types";
+import type { FeatureCollection, VenueDto, VenueGroup, VenueGroupFigures, VenueProgress, VenueProps } from "./types";
 
 const GROUP_KEY: Record<VenueGroup, Key> = {
   agency: "venues.group.agency",
@@ -68,4 +68,18 @@ export function renderVenues(p: VenueProgress | undefined): HTMLElement {
       h("tbody", null, units.map((u) => row(u.area_name, u.groups, `venue-row-${u.area_code}`)), row(t("venues.total"), p.totals, "venue-row-total", true)),
     ),
   );
+}
+
+/** The venues with a location, as points for the map. */
+export function venueCollection(list: VenueDto[]): FeatureCollection<VenueProps> {
+  return {
+    type: "FeatureCollection",
+    features: list
+      .filter((v) => typeof v.lat === "number" && typeof v.lon === "number")
+      .map((v) => ({
+        type: "Feature",
+        geometry: { type: "Point", coordinates: [v.lon as number, v.lat as number] },
+        properties: { id: v.id, name: v.name, kind: v.kind, visits: v.visits, people_reached: v.people_reached, installed_now: v.installed_now },
+      })),
+  } as FeatureCollection<VenueProps>;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { setLang } from "../src/i18n";
 import type { VenueFigures, VenueGroup, VenueProgress } from "../src/types";
-import { renderVenues, rowTotals } from "../src/venues";
+import { renderVenues, rowTotals, venueCollection } from "../src/venues";
 
 const zero: VenueFigures = {
   venues: 0,
@@ -46,5 +46,18 @@ describe("venues table", () => {
     setLang("en");
     expect(renderVenues(undefined).textContent).toContain("No venue");
     expect(renderVenues({ totals: groups({}), units: [] }).textContent).toContain("No venue");
+  });
+});
+
+describe("venue points", () => {
+  it("puts venues with a location on the map and leaves the others out", () => {
+    const base = { area_code: "18073", kind: "school", visits: 1, people_reached: 10, installed_now: 2, notices_posted: 0 };
+    const fc = venueCollection([
+      { ...base, id: "a", name: "Trường A", lat: 18.34, lon: 105.9 },
+      { ...base, id: "b", name: "Trường B", lat: null, lon: null },
+    ]);
+    expect(fc.features).toHaveLength(1);
+    expect(fc.features[0].geometry).toEqual({ type: "Point", coordinates: [105.9, 18.34] });
+    expect(fc.features[0].properties).toMatchObject({ name: "Trường A", kind: "school", visits: 1 });
   });
 });
