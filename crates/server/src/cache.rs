@@ -1,14 +1,22 @@
 //! Answers reused for a while: derived figures and geometry that are costly to read at a
 //! province's scale and may lag the data by the time they are kept.
+//!
+//! Requests for the same key while its value is being made wait for that one computation rather
+//! than starting their own: a dashboard opened twice at once (or reloaded during its first load)
+//! reads the province's households once, not twice on the same two cores.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-type Entries<V> = HashMap<String, (Instant, Arc<V>)>;
+use tokio::sync::OnceCell;
 
-/// Values by key, each reused for `keep`; at most `max` keys (the stale ones are dropped first,
-/// then all).
+type Slot<V> = Arc<OnceCell<Arc<V>>>;
+type Entries<V> = HashMap<String, (Instant, Slot<V>)>;
+
+/// Values by key, each reused for `keep` from when its computation started; at most `max` keys
+/// (the stale ones are dropped first, then all).
 #[derive(Debug)]
 pub struct TtlCache<V> {
     keep: Duration,
@@ -25,23 +33,33 @@ impl<V> TtlCache<V> {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<Arc<V>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < self.keep)
-            .map(|(_, v)| v.clone())
-    }
-
-    pub fn put(&self, key: &str, value: Arc<V>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= self.max {
-            entries.retain(|_, (at, _)| at.elapsed() < self.keep);
-            if entries.len() >= self.max {
-                entries.clear();
+    /// The value kept for `key`, or the one `make` makes (once, however many ask meanwhile). A
+    /// failure is not kept: the next request tries again.
+    pub async fn get_or_try_make<E, F, Fut>(&self, key: &str, make: F) -> Result<Arc<V>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
+        let slot = {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            match entries.get(key) {
+                Some((at, slot)) if at.elapsed() < self.keep => slot.clone(),
+                _ => {
+                    if entries.len() >= self.max {
+                        entries.retain(|_, (at, _)| at.elapsed() < self.keep);
+                        if entries.len() >= self.max {
+                            entries.clear();
+                        }
+                    }
+                    let slot: Slot<V> = Arc::new(OnceCell::new());
+                    entries.insert(key.to_string(), (Instant::now(), slot.clone()));
+                    slot
+                }
             }
-        }
-        entries.insert(key.to_string(), (Instant::now(), value));
+        };
+        slot.get_or_try_init(|| async { make().await.map(Arc::new) })
+            .await
+            .cloned()
     }
 }
 
@@ -49,18 +67,53 @@ impl<V> TtlCache<V> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn values_are_reused_until_they_are_too_old_and_the_size_stays_bounded() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    async fn get(c: &TtlCache<i32>, key: &str, value: i32, made: &AtomicUsize) -> i32 {
+        let v = c
+            .get_or_try_make(key, || async {
+                made.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, ()>(value)
+            })
+            .await
+            .unwrap();
+        *v
+    }
+
+    #[tokio::test]
+    async fn values_are_reused_until_they_are_too_old_and_the_size_stays_bounded() {
+        let made = AtomicUsize::new(0);
         let c: TtlCache<i32> = TtlCache::new(Duration::from_millis(50), 2);
-        c.put("a", Arc::new(1));
-        assert_eq!(c.get("a").as_deref(), Some(&1));
-        assert!(c.get("b").is_none());
-        c.put("b", Arc::new(2));
-        c.put("c", Arc::new(3));
+        assert_eq!(get(&c, "a", 1, &made).await, 1);
+        assert_eq!(get(&c, "a", 9, &made).await, 1, "reused");
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+        get(&c, "b", 2, &made).await;
+        get(&c, "c", 3, &made).await;
         // Full with fresh entries: cleared, then the new one kept.
-        assert!(c.get("a").is_none());
-        assert_eq!(c.get("c").as_deref(), Some(&3));
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(c.get("c").is_none(), "too old");
+        assert_eq!(get(&c, "a", 4, &made).await, 4, "a was dropped");
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(get(&c, "a", 5, &made).await, 5, "too old");
+    }
+
+    #[tokio::test]
+    async fn requests_while_a_value_is_made_wait_for_it_and_a_failure_is_not_kept() {
+        let c: Arc<TtlCache<i32>> = Arc::new(TtlCache::new(Duration::from_secs(60), 8));
+        let made = Arc::new(AtomicUsize::new(0));
+        let slow = |c: Arc<TtlCache<i32>>, made: Arc<AtomicUsize>| async move {
+            c.get_or_try_make("k", || async {
+                made.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok::<_, ()>(7)
+            })
+            .await
+        };
+        let (a, b) = tokio::join!(slow(c.clone(), made.clone()), slow(c.clone(), made.clone()));
+        assert_eq!((*a.unwrap(), *b.unwrap()), (7, 7));
+        assert_eq!(made.load(Ordering::SeqCst), 1, "made once for both");
+
+        let failed: Result<Arc<i32>, &str> = c.get_or_try_make("f", || async { Err("down") }).await;
+        assert!(failed.is_err());
+        let again: Result<Arc<i32>, &str> = c.get_or_try_make("f", || async { Ok(3) }).await;
+        assert_eq!(*again.unwrap(), 3, "tried again after a failure");
     }
 }

@@ -218,18 +218,11 @@ pub async fn get_hexagons(
     // The fine cells' figures serve every resolution: the map asks again at another one as soon
     // as it has fitted the area, which then costs a fold, not another read of the households.
     let key = format!("{path}|{filter:?}");
-    let by_cell = match st.hexagon_tallies.get(&key) {
-        Some(t) => t,
-        None => {
-            let t = std::sync::Arc::new(
-                tallies(st.store.as_ref(), &path, GroupBy::Cell, &filter)
-                    .await
-                    .map_err(|e| ApiError::storage(e, lang))?,
-            );
-            st.hexagon_tallies.put(&key, t.clone());
-            t
-        }
-    };
+    let by_cell = st
+        .hexagon_tallies
+        .get_or_try_make(&key, || tallies(st.store.as_ref(), &path, GroupBy::Cell, &filter))
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?;
     let cells = fold_cells(&by_cell, res);
     let features: Vec<Value> = cells.iter().map(|(c, t)| cell_feature(*c, t)).collect();
     tracing::debug!(area = %q.area, res = u8::from(res), fine = by_cell.len(), cells = cells.len(),

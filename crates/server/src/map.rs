@@ -92,35 +92,36 @@ pub async fn map_areas(
     // every household is inside), read once for the whole parent: a few thousand cells rather
     // than every household of a province; reused for a few minutes.
     let needs_hull = children.iter().any(|c| !boundaries.contains_key(&c.code));
-    let hulls = match st.outlines.get(&path) {
-        Some(h) => h,
-        None if needs_hull => {
-            let (lo, hi) = subtree_range(&path);
-            let cells = store.area_cells(&lo, &hi).await.map_err(storage)?;
-            let mut hulls = HashMap::new();
-            for child in &children {
-                // A child's path is its parent's with its own code added: '/42/436/' + '18073/'.
-                let child_path = format!("{path}{}/", child.code);
-                let corners: Vec<(f64, f64)> = cells
-                    .iter()
-                    .filter(|(p, _)| p.starts_with(&child_path))
-                    .filter_map(|(_, cell)| h3o::CellIndex::try_from(u64::try_from(*cell).ok()?).ok())
-                    .flat_map(|cell| {
-                        cell.boundary()
-                            .iter()
-                            .map(|ll| (ll.lat(), ll.lng()))
-                            .collect::<Vec<_>>()
-                    })
-                    .collect();
-                if let Some(h) = hull(&corners) {
-                    hulls.insert(child.code.clone(), h);
+    let hulls = if needs_hull {
+        st.outlines
+            .get_or_try_make(&path, || async {
+                let (lo, hi) = subtree_range(&path);
+                let cells = store.area_cells(&lo, &hi).await?;
+                let mut hulls = HashMap::new();
+                for child in &children {
+                    // A child's path is its parent's with its own code added: '/42/436/' + '18073/'.
+                    let child_path = format!("{path}{}/", child.code);
+                    let corners: Vec<(f64, f64)> = cells
+                        .iter()
+                        .filter(|(p, _)| p.starts_with(&child_path))
+                        .filter_map(|(_, cell)| h3o::CellIndex::try_from(u64::try_from(*cell).ok()?).ok())
+                        .flat_map(|cell| {
+                            cell.boundary()
+                                .iter()
+                                .map(|ll| (ll.lat(), ll.lng()))
+                                .collect::<Vec<_>>()
+                        })
+                        .collect();
+                    if let Some(h) = hull(&corners) {
+                        hulls.insert(child.code.clone(), h);
+                    }
                 }
-            }
-            let hulls = Arc::new(hulls);
-            st.outlines.put(&path, hulls.clone());
-            hulls
-        }
-        None => Arc::new(HashMap::new()),
+                Ok::<_, crate::store::StoreError>(hulls)
+            })
+            .await
+            .map_err(storage)?
+    } else {
+        Arc::new(HashMap::new())
     };
     let mut features = Vec::new();
     for child in children {
