@@ -339,6 +339,26 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
         d.wait_text("queue-pending", &n.to_string()).await;
     }
     d.wait_text("queue-sent", "0").await;
+    // A school on the way: registered by its first visit, saved on the phone like the households.
+    d.click("open-venues").await;
+    d.wait("venues").await;
+    d.click("venue-add").await;
+    d.wait("venue-form").await;
+    d.type_into("venue-name", "Trường THCS Lê Văn Thiêm").await;
+    d.type_into("venue-people_reached", "35").await;
+    d.screenshot(&shots, "8-venue").await;
+    d.click("venue-save").await;
+    d.wait("venues").await;
+    d.click("nav-home").await;
+    d.wait("venues-pending").await;
+    let start = Instant::now();
+    while !d.text("venues-pending").await.contains('1') {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the venue visit never shown waiting"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let start = Instant::now();
     while d
         .script("return document.querySelector('[data-testid=online-state]').dataset.online")
@@ -368,6 +388,19 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
         "{coverage}"
     );
     assert_eq!(server.visit_count(), 3);
+    let start = Instant::now();
+    while server.db.i64("SELECT count(*) FROM venue_visits") != 1 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the venue visit never reached the server"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        server.db.text("SELECT name FROM venues").as_deref(),
+        Some("Trường THCS Lê Văn Thiêm")
+    );
+    assert_eq!(server.db.i64("SELECT people_reached FROM venue_visits"), 35);
     d.screenshot(&shots, "6-home-sent").await;
 
     // English and back.

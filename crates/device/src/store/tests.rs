@@ -909,3 +909,132 @@ fn each_area_has_its_own_pull_cursor() {
     assert_eq!(s.cursor_for(Some("18079")).unwrap(), 0);
     assert_eq!(s.cursor().unwrap(), 40, "the furthest");
 }
+
+fn venue_draft() -> VenueVisitDraft {
+    VenueVisitDraft {
+        venue_id: None,
+        kind: "agency".into(),
+        name: "UBND phường Nam Hà".into(),
+        address: None,
+        area_code: "18073".into(),
+        people_reached: 30,
+        smartphones: 25,
+        already_installed: 10,
+        installed_now: 5,
+        notices_posted: 2,
+        visitor_log: Some(doorstep_domain::venue::VisitorLogInput {
+            came_in: 80,
+            told: 60,
+            installed: 12,
+        }),
+        location: LocationInput {
+            source: "none".into(),
+            lat: None,
+            lon: None,
+            accuracy_m: None,
+        },
+        notes: None,
+    }
+}
+
+#[test]
+fn a_venue_visit_is_durable_shares_the_sequence_and_is_settled_by_its_receipts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first_id, venue_id) = {
+        let mut s = open(&dir);
+        s.record_visit(&draft(), now()).unwrap();
+        let v = s.record_venue_visit(&venue_draft(), now()).unwrap();
+        assert_eq!(v.device_seq.get(), 2, "one counter for visits and venue visits");
+        // A bad one is refused with its field, and nothing is saved.
+        let mut bad = venue_draft();
+        bad.visitor_log = Some(doorstep_domain::venue::VisitorLogInput {
+            came_in: 5,
+            told: 6,
+            installed: 0,
+        });
+        match s.record_venue_visit(&bad, now()) {
+            Err(DeviceError::Invalid(e)) => assert_eq!(e.field, "visitor_log.told"),
+            other => panic!("{other:?}"),
+        }
+        (v.id.to_string(), v.venue.id.uuid())
+    };
+    // Reopened, as after the battery died: the visit, its venue and its outbox entry are there.
+    let mut s = open(&dir);
+    assert_eq!(s.queue().unwrap().venue_pending, 1);
+    assert_eq!(s.queue().unwrap().pending, 1, "household visits counted apart");
+    let venues = s.venues(Some("18073")).unwrap();
+    assert_eq!((venues.len(), venues[0].visits_here), (1, 1));
+    // A second visit to the same venue names it.
+    let again = VenueVisitDraft {
+        venue_id: Some(venue_id),
+        ..venue_draft()
+    };
+    let second = s.record_venue_visit(&again, now()).unwrap();
+    assert_eq!(second.device_seq.get(), 3);
+    assert_eq!(s.venues(None).unwrap()[0].visits_here, 2);
+
+    let batch = s.next_venue_batch(10).unwrap();
+    assert_eq!(batch.len(), 2);
+    assert_eq!(batch[0].id, first_id);
+    let body: doorstep_domain::venue::VenueVisitInput = serde_json::from_str(&batch[0].body).unwrap();
+    assert_eq!(body.visitor_log.map(|l| l.came_in), Some(80));
+    // The first stored, the second refused: the refusal stays with its reason, the other goes.
+    let mut refusal = receipt(1, &batch[1], ReceiptStatus::Rejected);
+    refusal.error = Some(ErrorBody::new(
+        "unknown_area",
+        Some("area_code"),
+        Messages {
+            vi: "Không có địa bàn này.".into(),
+            en: "No such area.".into(),
+        },
+        Lang::Vi,
+    ));
+    let stats = s
+        .apply_venue_receipts(&batch, &[receipt(0, &batch[0], ReceiptStatus::Stored), refusal])
+        .unwrap();
+    assert_eq!((stats.confirmed, stats.rejected), (1, 1));
+    let q = s.queue().unwrap();
+    assert_eq!((q.venue_pending, q.venue_rejected, q.pending), (0, 1, 1));
+    assert!(
+        s.next_venue_batch(10).unwrap().is_empty(),
+        "a refused one is not sent again"
+    );
+    let refused = s.rejected_venue_visits().unwrap();
+    assert_eq!(
+        (refused[0].venue_name.as_str(), refused[0].error.code.as_str()),
+        ("UBND phường Nam Hà", "unknown_area")
+    );
+    // The household visit's outbox is untouched.
+    assert_eq!(outbox_rows(&s), 1);
+}
+
+#[test]
+fn the_servers_venue_list_is_kept_and_listed_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let dto = |id: &str, name: &str| doorstep_domain::protocol::VenueDto {
+        id: id.into(),
+        area_code: "18073".into(),
+        kind: doorstep_domain::venue::VenueKind::School,
+        name: name.into(),
+        address: None,
+        lat: Some(18.34),
+        lon: Some(105.9),
+        visits: 3,
+        last_visited_at: None,
+        people_reached: 100,
+        installed_now: 10,
+        notices_posted: 1,
+    };
+    s.apply_venue_list(&[
+        dto("0190f5a0-0000-7000-8000-000000000002", "Trường Tiểu học Đại Nài"),
+        dto("0190f5a0-0000-7000-8000-000000000001", "Trường THCS Lê Văn Thiêm"),
+    ])
+    .unwrap();
+    // Applied again (the next sync): no duplicates.
+    s.apply_venue_list(&[dto("0190f5a0-0000-7000-8000-000000000001", "Trường THCS Lê Văn Thiêm")])
+        .unwrap();
+    let names: Vec<String> = s.venues(None).unwrap().into_iter().map(|v| v.name).collect();
+    assert_eq!(names, ["Trường THCS Lê Văn Thiêm", "Trường Tiểu học Đại Nài"]);
+    assert!(s.venues(Some("18077")).unwrap().is_empty());
+}
