@@ -3,7 +3,8 @@
 //!
 //! Requests for the same key while its value is being made wait for that one computation rather
 //! than starting their own: a dashboard opened twice at once (or reloaded during its first load)
-//! reads the province's households once, not twice on the same two cores.
+//! reads the province's households once, not twice on the same two cores. The computation runs
+//! in its own task, so a request that goes away (a page reloaded) does not abandon it half done.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -37,8 +38,10 @@ impl<V> TtlCache<V> {
     /// failure is not kept: the next request tries again.
     pub async fn get_or_try_make<E, F, Fut>(&self, key: &str, make: F) -> Result<Arc<V>, E>
     where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<V, E>>,
+        V: Send + Sync + 'static,
+        E: From<tokio::task::JoinError> + Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
     {
         let slot = {
             let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -57,9 +60,15 @@ impl<V> TtlCache<V> {
                 }
             }
         };
-        slot.get_or_try_init(|| async { make().await.map(Arc::new) })
-            .await
-            .cloned()
+        if let Some(v) = slot.get() {
+            return Ok(v.clone());
+        }
+        let task = tokio::spawn(async move {
+            slot.get_or_try_init(|| async { make().await.map(Arc::new) })
+                .await
+                .cloned()
+        });
+        task.await?
     }
 }
 
@@ -69,11 +78,21 @@ mod tests {
 
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    async fn get(c: &TtlCache<i32>, key: &str, value: i32, made: &AtomicUsize) -> i32 {
+    #[derive(Debug)]
+    struct Failed;
+
+    impl From<tokio::task::JoinError> for Failed {
+        fn from(_: tokio::task::JoinError) -> Self {
+            Failed
+        }
+    }
+
+    async fn get(c: &TtlCache<i32>, key: &str, value: i32, made: &Arc<AtomicUsize>) -> i32 {
+        let made = made.clone();
         let v = c
-            .get_or_try_make(key, || async {
+            .get_or_try_make(key, move || async move {
                 made.fetch_add(1, Ordering::SeqCst);
-                Ok::<_, ()>(value)
+                Ok::<_, Failed>(value)
             })
             .await
             .unwrap();
@@ -82,7 +101,7 @@ mod tests {
 
     #[tokio::test]
     async fn values_are_reused_until_they_are_too_old_and_the_size_stays_bounded() {
-        let made = AtomicUsize::new(0);
+        let made = Arc::new(AtomicUsize::new(0));
         let c: TtlCache<i32> = TtlCache::new(Duration::from_millis(50), 2);
         assert_eq!(get(&c, "a", 1, &made).await, 1);
         assert_eq!(get(&c, "a", 9, &made).await, 1, "reused");
@@ -100,10 +119,10 @@ mod tests {
         let c: Arc<TtlCache<i32>> = Arc::new(TtlCache::new(Duration::from_secs(60), 8));
         let made = Arc::new(AtomicUsize::new(0));
         let slow = |c: Arc<TtlCache<i32>>, made: Arc<AtomicUsize>| async move {
-            c.get_or_try_make("k", || async {
+            c.get_or_try_make("k", move || async move {
                 made.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                Ok::<_, ()>(7)
+                Ok::<_, Failed>(7)
             })
             .await
         };
@@ -111,9 +130,29 @@ mod tests {
         assert_eq!((*a.unwrap(), *b.unwrap()), (7, 7));
         assert_eq!(made.load(Ordering::SeqCst), 1, "made once for both");
 
-        let failed: Result<Arc<i32>, &str> = c.get_or_try_make("f", || async { Err("down") }).await;
+        let failed: Result<Arc<i32>, Failed> = c.get_or_try_make("f", || async { Err(Failed) }).await;
         assert!(failed.is_err());
-        let again: Result<Arc<i32>, &str> = c.get_or_try_make("f", || async { Ok(3) }).await;
+        let again: Result<Arc<i32>, Failed> = c.get_or_try_make("f", || async { Ok(3) }).await;
         assert_eq!(*again.unwrap(), 3, "tried again after a failure");
+    }
+
+    #[tokio::test]
+    async fn a_request_that_goes_away_does_not_abandon_the_value() {
+        let c: Arc<TtlCache<i32>> = Arc::new(TtlCache::new(Duration::from_secs(60), 8));
+        let made = Arc::new(AtomicUsize::new(0));
+        let m = made.clone();
+        let gone = tokio::time::timeout(
+            Duration::from_millis(10),
+            c.get_or_try_make("k", move || async move {
+                m.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(80)).await;
+                Ok::<_, Failed>(5)
+            }),
+        )
+        .await;
+        assert!(gone.is_err(), "the first request gave up");
+        // The next one finds the same computation under way (or done), not a new one.
+        assert_eq!(get(&c, "k", 9, &made).await, 5);
+        assert_eq!(made.load(Ordering::SeqCst), 1);
     }
 }

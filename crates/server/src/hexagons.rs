@@ -218,9 +218,12 @@ pub async fn get_hexagons(
     // The fine cells' figures serve every resolution: the map asks again at another one as soon
     // as it has fitted the area, which then costs a fold, not another read of the households.
     let key = format!("{path}|{filter:?}");
+    let (store, area_path, cell_filter) = (st.store.clone(), path.clone(), filter.clone());
     let by_cell = st
         .hexagon_tallies
-        .get_or_try_make(&key, || tallies(st.store.as_ref(), &path, GroupBy::Cell, &filter))
+        .get_or_try_make(&key, move || async move {
+            tallies(store.as_ref(), &area_path, GroupBy::Cell, &cell_filter).await
+        })
         .await
         .map_err(|e| ApiError::storage(e, lang))?;
     let cells = fold_cells(&by_cell, res);

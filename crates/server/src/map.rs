@@ -93,8 +93,9 @@ pub async fn map_areas(
     // than every household of a province; reused for a few minutes.
     let needs_hull = children.iter().any(|c| !boundaries.contains_key(&c.code));
     let hulls = if needs_hull {
+        let (store, path, children) = (st.store.clone(), path.clone(), children.clone());
         st.outlines
-            .get_or_try_make(&path, || async {
+            .get_or_try_make(&path.clone(), move || async move {
                 let (lo, hi) = subtree_range(&path);
                 let cells = store.area_cells(&lo, &hi).await?;
                 let mut hulls = HashMap::new();
