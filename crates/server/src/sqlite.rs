@@ -232,6 +232,21 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A reader connection not in use, looking from `start` round the pool; when all are busy, the
+/// one at `start`. A short read never queues behind a province-wide one while another reader
+/// sits idle.
+fn free_reader(readers: &[Mutex<Connection>], start: usize) -> std::sync::MutexGuard<'_, Connection> {
+    let n = readers.len();
+    for k in 0..n {
+        match readers[(start + k) % n].try_lock() {
+            Ok(guard) => return guard,
+            Err(std::sync::TryLockError::Poisoned(e)) => return e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {}
+        }
+    }
+    lock(&readers[start % n])
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock leaves SQLite itself consistent (the transaction rolls
     // back on drop), so the guard is safe to take over.
@@ -331,8 +346,8 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let readers = self.readers.clone();
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
-        tokio::task::spawn_blocking(move || f(&lock(&readers[i])))
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || f(&free_reader(&readers, start)))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
@@ -1977,5 +1992,29 @@ mod h3_cell_migration_tests {
             .unwrap();
         assert_eq!(cells, [crate::hexagons::fine_cell(18.342, 105.905), None]);
         assert!(cells[0].is_some());
+    }
+}
+
+#[cfg(test)]
+mod reader_pool_tests {
+    use super::*;
+
+    #[test]
+    fn a_read_takes_an_idle_reader_rather_than_queue_behind_a_busy_one() {
+        let readers: Vec<Mutex<Connection>> = (0..3)
+            .map(|_| Mutex::new(Connection::open_in_memory().unwrap()))
+            .collect();
+        let busy0 = readers[0].lock().unwrap();
+        let busy1 = readers[1].lock().unwrap();
+        // Round-robin would have waited on reader 0; the idle reader 2 is taken instead.
+        let got = free_reader(&readers, 0);
+        assert!(readers[2].try_lock().is_err(), "reader 2 is the one taken");
+        drop(got);
+        drop((busy0, busy1));
+        // All idle: the one at the start (4 mod 3).
+        let got = free_reader(&readers, 4);
+        assert!(readers[1].try_lock().is_err());
+        assert!(readers[0].try_lock().is_ok() && readers[2].try_lock().is_ok());
+        drop(got);
     }
 }

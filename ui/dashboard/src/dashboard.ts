@@ -39,6 +39,8 @@ export type DashboardContext = {
 
 const UNVISITED = "";
 const EMPTY_COLLECTION: FeatureCollection<never> = { type: "FeatureCollection", features: [] };
+/** The longest the lists below the map wait for the map's data. */
+const SECONDARY_WAIT_MS = 2000;
 
 function daysBefore(day: string, n: number): string {
   const d = new Date(`${day}T00:00:00Z`);
@@ -58,6 +60,9 @@ export class Dashboard {
   private householdsGeo: Load<FeatureCollection<HouseholdProps>> = idle();
   private hexagonsGeo: Load<FeatureCollection<HexagonProps>> = idle();
   private venuesGeo: Load<FeatureCollection<VenueProps>> = idle();
+  /** What waits for the map's data (the lists below it), and its time limit. */
+  private secondary: (() => void) | null = null;
+  private secondaryTimer: ReturnType<typeof setTimeout> | null = null;
   private hexRes = resolutionForZoom(0);
   private filterPanel: FilterPanel;
   private from: string;
@@ -152,6 +157,7 @@ export class Dashboard {
 
   destroy(): void {
     this.disposed = true;
+    if (this.secondaryTimer) clearTimeout(this.secondaryTimer);
     this.mapView?.destroy();
     this.mapView = null;
   }
@@ -209,6 +215,8 @@ export class Dashboard {
     this.flagged = { ...loading };
     this.areasGeo = { ...loading };
     this.householdsGeo = { ...loading };
+    // The map's reads go out first: it is what a committee opens the page for.
+    this.loadMap();
     this.track("coverage", api.coverage(code), (l) => (this.coverage = l), () => {
       if (this.coverage.state === "ok" && this.coverage.value) {
         const c = this.coverage.value;
@@ -222,13 +230,38 @@ export class Dashboard {
       }
       this.renderCards();
     });
-    this.loadProgress();
-    this.track("revisits", api.revisits(code), (l) => (this.revisits = l), () => {
-      this.renderRevisits();
-      this.renderFlagged();
+    this.loadProgress(false);
+    // The lists below the map wait for the map's data (at most SECONDARY_WAIT_MS): on a
+    // province they read many rows, and the server's cores go to what is on screen first.
+    this.deferUntilMapData(() => {
+      this.people.load(code, this.from, this.to);
+      this.track("revisits", api.revisits(code), (l) => (this.revisits = l), () => {
+        this.renderRevisits();
+        this.renderFlagged();
+      });
+      this.track("flagged", api.flaggedVisits(code), (l) => (this.flagged = l), () => this.renderFlagged());
     });
-    this.track("flagged", api.flaggedVisits(code), (l) => (this.flagged = l), () => this.renderFlagged());
-    this.loadMap();
+  }
+
+  private deferUntilMapData(run: () => void): void {
+    if (this.secondaryTimer) clearTimeout(this.secondaryTimer);
+    this.secondary = run;
+    this.secondaryTimer = setTimeout(() => this.runSecondary(), SECONDARY_WAIT_MS);
+    this.runSecondaryIfMapIn();
+  }
+
+  private runSecondaryIfMapIn(): void {
+    if (!this.secondary) return;
+    const waiting = this.mapState !== "unavailable" && [this.areasGeo, this.hexagonsGeo].some((l) => l.state === "loading");
+    if (!waiting) this.runSecondary();
+  }
+
+  private runSecondary(): void {
+    if (this.secondaryTimer) clearTimeout(this.secondaryTimer);
+    this.secondaryTimer = null;
+    const run = this.secondary;
+    this.secondary = null;
+    if (run && !this.disposed) run();
   }
 
   /** The map's layers for the current area and filters: child areas, households, hexagons. */
@@ -285,9 +318,9 @@ export class Dashboard {
     this.renderMapSide();
   }
 
-  private loadProgress(): void {
+  private loadProgress(withPeople = true): void {
     // Volunteers' days follow the progress range; their devices, the area.
-    this.people.load(this.current.code, this.from, this.to);
+    if (withPeople) this.people.load(this.current.code, this.from, this.to);
     this.track("progress", api.progress(this.current.code, this.from || null, this.to || null), (l) => (this.progress = l), () => {
       this.renderProgress();
       this.renderFlagged();
@@ -379,6 +412,7 @@ export class Dashboard {
       v.setHexagons(hx.state === "ok" && hx.value && hx.area === key ? hx.value : EMPTY_COLLECTION);
     }
     this.renderMapNotes();
+    this.runSecondaryIfMapIn();
   }
 
   private popupContent(p: HouseholdProps): HTMLElement {
