@@ -51,7 +51,10 @@ fn status_settings_and_location_cross_the_ipc() {
     let status = invoke(&w, "get_status", json!({})).unwrap();
     assert_eq!(status["enrolled"], false);
     assert_eq!(status["language"], "vi");
-    assert_eq!(status["queue"], json!({"pending": 0, "sent": 0, "rejected": 0}));
+    assert_eq!(
+        status["queue"],
+        json!({"pending": 0, "sent": 0, "rejected": 0, "venues_pending": 0, "venues_rejected": 0})
+    );
 
     let mut settings = invoke(&w, "get_settings", json!({})).unwrap();
     assert_eq!(settings["location_provider"], "fixed");
