@@ -854,10 +854,7 @@ impl DeviceStore {
         let mut out = Vec::new();
         for row in rows {
             let (device_seq, id, revision, error, rejected_at) = row?;
-            let error = match error {
-                Some(json) => serde_json::from_str(&json)?,
-                None => unexplained_rejection(),
-            };
+            let error = stored_error(error)?;
             out.push(RejectedRecord {
                 device_seq,
                 id,
@@ -1203,6 +1200,14 @@ fn put_meta(conn: &Connection, key: &str, value: &str) -> Result<(), DeviceError
 }
 
 /// For a rejection that came without a reason, so the volunteer still sees something to act on.
+/// A refusal as the outbox keeps it (the server's error as JSON), or the unexplained one.
+fn stored_error(json: Option<String>) -> Result<ErrorBody, DeviceError> {
+    match json {
+        Some(json) => Ok(serde_json::from_str(&json)?),
+        None => Ok(unexplained_rejection()),
+    }
+}
+
 fn unexplained_rejection() -> ErrorBody {
     ErrorBody::new(
         "rejected",

@@ -3,12 +3,12 @@
 //! device-made UUIDv7 and revision, the device's sequence number, exactly once on the server) but
 //! counts people reached, notices posted and, where the venue keeps one, its visitor log.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorKind, FieldError, Messages};
 use crate::values::{AreaCode, Count, Id, Positive, Text};
-use crate::visit::{FUTURE_TOLERANCE_MINUTES, Location, LocationInput, ValidationContext, earliest_visit_time};
+use crate::visit::{Location, LocationInput, ValidationContext, parse_visit_time};
 
 /// A school or a bus station reaches thousands; more than this in one visit is a typo.
 pub const MAX_VENUE_COUNT: u32 = 100_000;
@@ -256,20 +256,7 @@ impl VenueVisit {
                 false,
             )?,
         };
-        let visited_at = DateTime::parse_from_rfc3339(input.visited_at.trim())
-            .map_err(|_| FieldError::new("visited_at", ErrorKind::NotATimestamp))?;
-        let utc = visited_at.with_timezone(&Utc);
-        if utc > ctx.future_limit() {
-            return Err(FieldError::new(
-                "visited_at",
-                ErrorKind::InFuture {
-                    tolerance_minutes: FUTURE_TOLERANCE_MINUTES,
-                },
-            ));
-        }
-        if utc < earliest_visit_time() {
-            return Err(FieldError::new("visited_at", ErrorKind::TooOld));
-        }
+        let visited_at = parse_visit_time(&input.visited_at, ctx)?;
         let people_reached = count("people_reached", input.people_reached)?;
         let smartphones = count("smartphones", input.smartphones)?;
         let already_installed = count("already_installed", input.already_installed)?;
@@ -368,6 +355,7 @@ impl VenueVisit {
 mod tests {
     use super::*;
     use crate::Campaign;
+    use chrono::Utc;
 
     fn input() -> VenueVisitInput {
         VenueVisitInput {

@@ -263,6 +263,26 @@ pub fn earliest_visit_time() -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
+/// A visit's time (`visited_at`): RFC 3339 with the phone's offset, not ahead of what
+/// [`ValidationContext::future_limit`] allows, not before [`earliest_visit_time`].
+pub fn parse_visit_time(raw: &str, ctx: &ValidationContext<'_>) -> Result<DateTime<FixedOffset>, FieldError> {
+    let visited_at = DateTime::parse_from_rfc3339(raw.trim())
+        .map_err(|_| FieldError::new("visited_at", ErrorKind::NotATimestamp))?;
+    let utc = visited_at.with_timezone(&Utc);
+    if utc > ctx.future_limit() {
+        return Err(FieldError::new(
+            "visited_at",
+            ErrorKind::InFuture {
+                tolerance_minutes: FUTURE_TOLERANCE_MINUTES,
+            },
+        ));
+    }
+    if utc < earliest_visit_time() {
+        return Err(FieldError::new("visited_at", ErrorKind::TooOld));
+    }
+    Ok(visited_at)
+}
+
 impl Visit {
     /// Validates a wire record. Text is NFC-normalised on the way in, so the same visit typed on
     /// two keyboards is the same record.
@@ -284,20 +304,7 @@ impl Visit {
             )?,
         };
 
-        let visited_at = DateTime::parse_from_rfc3339(input.visited_at.trim())
-            .map_err(|_| FieldError::new("visited_at", ErrorKind::NotATimestamp))?;
-        let utc = visited_at.with_timezone(&Utc);
-        if utc > ctx.future_limit() {
-            return Err(FieldError::new(
-                "visited_at",
-                ErrorKind::InFuture {
-                    tolerance_minutes: FUTURE_TOLERANCE_MINUTES,
-                },
-            ));
-        }
-        if utc < earliest_visit_time() {
-            return Err(FieldError::new("visited_at", ErrorKind::TooOld));
-        }
+        let visited_at = parse_visit_time(&input.visited_at, ctx)?;
 
         let outcome_code = input.outcome.trim();
         let outcome = campaign.outcome(outcome_code).ok_or_else(|| {

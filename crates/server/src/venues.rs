@@ -212,8 +212,7 @@ impl VenueVisitValues {
     }
 }
 
-/// What became of a record whose insert did nothing: a duplicate, an id re-used with other
-/// content, or another record under this device's sequence number.
+/// What became of a record whose insert did nothing: the same rules as a visit's.
 pub fn not_inserted(
     index: usize,
     visit: &VenueVisit,
@@ -221,25 +220,14 @@ pub fn not_inserted(
     hash: &[u8; 32],
     lang: Lang,
 ) -> Receipt {
-    let (id, revision) = (Some(visit.id.to_string()), Some(visit.revision.get()));
-    match existing {
-        Some((seq, held)) if held.as_slice() == hash.as_slice() => Receipt {
-            index: index as u32,
-            id,
-            revision,
-            status: ReceiptStatus::Duplicate,
-            server_seq: Some(seq),
-            error: None,
-        },
-        Some(_) => rejected(index, id, revision, &FieldError::new("id", ErrorKind::IdReused), lang),
-        None => rejected(
-            index,
-            id,
-            revision,
-            &FieldError::new("device_seq", ErrorKind::SequenceReused),
-            lang,
-        ),
-    }
+    crate::store::not_inserted_receipt(
+        index,
+        Some(visit.id.to_string()),
+        Some(visit.revision.get()),
+        existing.as_ref().map(|(seq, held)| (*seq, held.as_slice())),
+        hash,
+        lang,
+    )
 }
 
 pub fn stored(index: usize, visit: &VenueVisit, seq: i64) -> Receipt {

@@ -12,9 +12,7 @@ use rusqlite::{TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{
-    DeviceError, DeviceStore, META_LAST_SEQ, OutboxEntry, ReceiptStats, last_seq, put_meta, unexplained_rejection,
-};
+use super::{DeviceError, DeviceStore, META_LAST_SEQ, OutboxEntry, ReceiptStats, last_seq, put_meta, stored_error};
 
 /// What the volunteer enters for a venue visit; the store adds ids, sequence and time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -240,10 +238,7 @@ impl DeviceStore {
         let mut out = Vec::new();
         for row in rows {
             let (device_seq, id, venue_name, error) = row?;
-            let error = match error {
-                Some(json) => serde_json::from_str(&json)?,
-                None => unexplained_rejection(),
-            };
+            let error = stored_error(error)?;
             out.push(RejectedVenueVisit {
                 device_seq,
                 id,
