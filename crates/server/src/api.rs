@@ -9,7 +9,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use doorstep_domain::protocol::{
@@ -247,6 +247,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/public/hexagons", get(crate::public::public_hexagons))
         .route("/api/v1/volunteers/daily", get(crate::volunteers::get_volunteer_days))
         .route("/api/v1/devices", get(crate::volunteers::get_devices))
+        .route(
+            "/api/v1/photos",
+            post(crate::photos::register_photo).get(crate::photos::list_photos),
+        )
+        .route("/api/v1/photos/{sha256}", patch(crate::photos::upload_chunk))
+        .route("/api/v1/photos/{sha256}/image", get(crate::photos::photo_image))
         .fallback(crate::dashboard::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -335,7 +341,11 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         crate::public::public_areas,
         crate::public::public_hexagons,
         crate::volunteers::get_volunteer_days,
-        crate::volunteers::get_devices
+        crate::volunteers::get_devices,
+        crate::photos::register_photo,
+        crate::photos::upload_chunk,
+        crate::photos::list_photos,
+        crate::photos::photo_image
     ),
     modifiers(&BearerAuth),
     components(schemas(
@@ -372,7 +382,11 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         doorstep_domain::protocol::VisitHistoryDto,
         crate::volunteers::VolunteerDay,
         crate::volunteers::DeviceStatus,
-        crate::volunteers::DeviceList
+        crate::volunteers::DeviceList,
+        doorstep_domain::photo::PhotoMeta,
+        doorstep_domain::photo::UploadState,
+        doorstep_domain::photo::PhotoDto,
+        doorstep_domain::photo::TargetKind
     ))
 )]
 pub struct ApiDoc;

@@ -107,7 +107,7 @@ impl Table {
     /// The key as PostgreSQL must sort it to match SQLite's byte order.
     fn pg_order(&self) -> String {
         match self.key {
-            "path" | "username" => format!("{} COLLATE \"C\"", self.key),
+            "path" | "username" | "sha256" => format!("{} COLLATE \"C\"", self.key),
             k => k.to_string(),
         }
     }
@@ -305,6 +305,39 @@ const TABLES: &[Table] = &[
             ("comment", Kind::Text),
             ("requested_by", Kind::Text),
             ("requested_at_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
+    Table {
+        name: "photo_blobs",
+        key: "sha256",
+        columns: &[
+            ("sha256", Kind::Text),
+            ("size", Kind::Int),
+            ("content_type", Kind::Text),
+            ("received", Kind::Int),
+            ("complete", Kind::Bool),
+            ("bytes", Kind::Bytes),
+            ("created_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
+    Table {
+        name: "photo_links",
+        key: "id",
+        columns: &[
+            ("id", Kind::Uuid),
+            ("sha256", Kind::Text),
+            ("target_kind", Kind::Text),
+            ("target_id", Kind::Text),
+            ("area_code", Kind::Text),
+            ("day", Kind::Text),
+            ("volunteer_id", Kind::Uuid),
+            ("device_id", Kind::Uuid),
+            ("caption", Kind::Text),
+            ("taken_at", Kind::Text),
+            ("received_ms", Kind::Int),
+            ("content_hash", Kind::Bytes),
         ],
         overriding: false,
     },

@@ -111,10 +111,12 @@ fn rate(r: Option<f64>) -> String {
     r.map(|v| format!("{:.1} %", v * 100.0)).unwrap_or_else(|| "—".into())
 }
 
-/// The daily report of an area for one day: summary, units, days, and that day's visits.
+/// The daily report of an area for one day: summary, units, days, that day's visits and its
+/// photos.
 pub fn daily_workbook(
     progress: &Progress,
     visits: &[VisitDto],
+    photos: &[crate::photos::ReportPhoto],
     date: NaiveDate,
     campaign: &Campaign,
     lang: Lang,
@@ -290,6 +292,7 @@ pub fn daily_workbook(
         }
         sheet.write_string(r, 11, v.flags.join(", "))?;
     }
+    crate::photos::photo_sheet(&mut book, photos, &head)?;
     Ok(book.save_to_buffer()?)
 }
 
@@ -366,13 +369,17 @@ mod tests {
         let bytes = daily_workbook(
             &progress,
             &[],
+            &[],
             NaiveDate::from_ymd_opt(2020, 8, 4).unwrap(),
             &Campaign::bluezone(),
             Lang::Vi,
         )
         .unwrap();
         let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
-        assert_eq!(book.sheet_names(), ["Tong hop", "Don vi", "Theo ngay", "Luot tham"]);
+        assert_eq!(
+            book.sheet_names(),
+            ["Tong hop", "Don vi", "Theo ngay", "Luot tham", "Ảnh"]
+        );
         let summary = book.worksheet_range("Tong hop").unwrap();
         assert!(summary.get_value((0, 0)).unwrap().to_string().contains("04/08/2020"));
         assert_eq!(
@@ -508,7 +515,7 @@ pub mod http {
     ) -> Result<Response, ApiError> {
         let lang = lang_of(&headers);
         let Query(q) = q.map_err(|e| query_error(e, lang))?;
-        let (area, _) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
+        let (area, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
         let date = parse_date("date", q.date.as_deref(), today(&st), lang)?;
         let from = date - chrono::Duration::days(60);
         let store = st.store.as_ref();
@@ -519,12 +526,16 @@ pub mod http {
         let visits = super::visits_on(store, &area, date)
             .await
             .map_err(|e| ApiError::storage(e, lang))?;
+        let photos = crate::photos::photos_for_report(store, &path, date)
+            .await
+            .map_err(|e| ApiError::storage(e, lang))?;
         let campaign = st.campaign.clone();
-        let bytes =
-            tokio::task::spawn_blocking(move || super::daily_workbook(&progress, &visits, date, &campaign, lang))
-                .await
-                .map_err(|e| ApiError::storage(crate::store::StoreError::Task(e.to_string()), lang))?
-                .map_err(|e| ApiError::storage(crate::store::StoreError::Task(e.to_string()), lang))?;
+        let bytes = tokio::task::spawn_blocking(move || {
+            super::daily_workbook(&progress, &visits, &photos, date, &campaign, lang)
+        })
+        .await
+        .map_err(|e| ApiError::storage(crate::store::StoreError::Task(e.to_string()), lang))?
+        .map_err(|e| ApiError::storage(crate::store::StoreError::Task(e.to_string()), lang))?;
         let name = format!("doorstep-{}-{}.xlsx", area, date.format("%Y-%m-%d"));
         let mut response = bytes.into_response();
         let h = response.headers_mut();

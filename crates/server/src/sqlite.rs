@@ -118,6 +118,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::AREA_DAYS_TABLE, crate::store::AREA_DAYS_REBUILD],
     // Data-quality flags: each volunteer's latest visit, which the next batch's are compared with.
     &[crate::quality::TRAIL_TABLE_SQLITE, crate::quality::TRAIL_FILL_SQL],
+    // Photos: content-addressed bytes, and each phone's record of one.
+    &[crate::photos::PHOTO_TABLES_SQLITE],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -1715,6 +1717,52 @@ impl Store for SqliteStore {
             Ok(out)
         })
         .await
+    }
+
+    async fn register_photo(
+        &self,
+        link: crate::photos::NewPhotoLink,
+    ) -> Result<crate::photos::Registration, StoreError> {
+        self.write(move |w| crate::photos::sqlite::register(&mut w.conn, &link))
+            .await
+    }
+
+    async fn append_photo_chunk(
+        &self,
+        sha256: String,
+        device_id: uuid::Uuid,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> Result<crate::photos::Chunk, StoreError> {
+        self.write(move |w| crate::photos::sqlite::append(&mut w.conn, &sha256, device_id, offset, &chunk))
+            .await
+    }
+
+    async fn photos_in(
+        &self,
+        lo: String,
+        hi: String,
+        day: Option<String>,
+        target_kind: Option<String>,
+        target_id: Option<String>,
+        limit: i64,
+    ) -> Result<Vec<doorstep_domain::photo::PhotoDto>, StoreError> {
+        self.read(move |conn| {
+            crate::photos::sqlite::list(
+                conn,
+                &lo,
+                &hi,
+                day.as_deref(),
+                target_kind.as_deref(),
+                target_id.as_deref(),
+                limit,
+            )
+        })
+        .await
+    }
+
+    async fn photo_image(&self, sha256: String) -> Result<Option<(Vec<String>, Vec<u8>)>, StoreError> {
+        self.read(move |conn| crate::photos::sqlite::image(conn, &sha256)).await
     }
 }
 
