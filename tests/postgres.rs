@@ -234,6 +234,32 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         )
         .await;
     assert_eq!(status, 201);
+    // A photo moves too, bytes and record.
+    let picture = {
+        let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut out, image::ImageFormat::Png)
+            .unwrap();
+        out.into_inner()
+    };
+    let offset = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
+    let photo = device
+        .store
+        .lock()
+        .unwrap()
+        .attach_photo(
+            &doorstep_device::PhotoDraft {
+                target_kind: doorstep_domain::photo::TargetKind::Visit,
+                target_id: sent_back.clone(),
+                area_code: None,
+                caption: Some("Ảnh lượt thăm".into()),
+            },
+            &picture,
+            chrono::Utc::now().with_timezone(&offset),
+        )
+        .unwrap();
+    assert_eq!(client.upload_photos(&device.store, None).await.sent, 1);
     let coverage = old.coverage("42").await;
     old.kill();
 
@@ -245,9 +271,9 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         let report: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(
             report["tables"].as_array().unwrap().len(),
-            14,
+            16,
             "areas, devices, households, users, sessions, enrolments, device tokens, audit log, visits, teams, \
-             team members, assignments, visit flags, corrections"
+             team members, assignments, visit flags, corrections, photo blobs, photo links"
         );
         for t in report["tables"].as_array().unwrap() {
             assert_eq!(t["source"], t["target"], "{t}");
@@ -262,6 +288,13 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     assert_eq!(new.coverage("42").await, coverage);
     let (_, moved) = new.get("/api/v1/corrections?area=42").await;
     assert_eq!(moved[0]["visit_id"], sent_back.as_str(), "{moved}");
+    let (_, photos) = new
+        .get(&format!(
+            "/api/v1/photos?area=42&target_kind=visit&target_id={sent_back}"
+        ))
+        .await;
+    assert_eq!(photos[0]["sha256"], photo.sha256.as_str(), "{photos}");
+    assert_eq!(photos[0]["complete"], true, "{photos}");
     assert_eq!(new.visit_count(), 130);
     // The lost receipts: the unlucky device sends again and hears "duplicate".
     let report = unlucky.client(&new.url, 50).drain(&unlucky.store, None).await;

@@ -12,6 +12,7 @@
 //!   never in the way of the form.
 
 mod location;
+mod photos;
 mod settings;
 
 use std::path::Path;
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use chrono::{FixedOffset, Local, TimeZone, Utc};
 use doorstep_device::{
-    DeviceError, DeviceStore, LocalHousehold, LocalVisit, SyncClient, SyncConfig, SyncError, VisitDraft,
+    DeviceError, DeviceStore, LocalHousehold, LocalVisit, PhotoQueue, SyncClient, SyncConfig, SyncError, VisitDraft,
 };
 use doorstep_domain::protocol::{AreaDto, ErrorBody, ErrorResponse};
 use doorstep_domain::{Campaign, Lang, Messages};
@@ -95,6 +96,8 @@ pub struct Status {
     pub language: Lang,
     /// Visits the team leader sent back that wait for the volunteer's correction.
     pub corrections_open: u64,
+    /// Photos waiting to be sent, sent, and refused by the server.
+    pub photos: PhotoQueue,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +210,7 @@ fn error(code: &str, field: Option<&str>, vi: &str, en: &str, lang: Lang) -> Err
 fn device_error(e: DeviceError, lang: Lang) -> ErrorBody {
     match e {
         DeviceError::Invalid(field) => ErrorBody::from_field_error(&field, lang),
+        DeviceError::Photo(refusal) => refusal.body(lang),
         DeviceError::NotRejected(_) => error(
             "not_rejected",
             None,
@@ -363,6 +367,7 @@ impl FieldApp {
                 auth_problem: store.auth_problem()?,
                 language: lang,
                 corrections_open: store.corrections()?.iter().filter(|c| !c.answered).count() as u64,
+                photos: store.photo_queue()?,
             })
         };
         read().map_err(|e| device_error(e, lang))
@@ -749,10 +754,14 @@ impl FieldApp {
             }
         }
         self.notify();
+        let deadline = tokio::time::Instant::now() + self.config.sync_deadline;
         let total = lock(&self.store).queue().map(|q| q.pending).unwrap_or(0);
         if total == 0 {
+            let photos_done = self.upload_photos(client, deadline).await;
             self.fetch_corrections(client).await;
-            self.synced_now();
+            if photos_done {
+                self.synced_now();
+            }
             return true;
         }
         // Progress: what left the queue since the start, read while the drain runs.
@@ -767,7 +776,6 @@ impl FieldApp {
                 self.notify();
             }
         };
-        let deadline = tokio::time::Instant::now() + self.config.sync_deadline;
         let report = tokio::select! {
             report = client.drain(&self.store, Some(deadline)) => report,
             () = watch => unreachable_watch(),
@@ -775,12 +783,25 @@ impl FieldApp {
         if let Some(e) = &report.last_error {
             tracing::info!(error = %e, complete = report.complete, "sync ended with an error");
         }
+        // Photos after the visits they belong to.
+        let photos_done = report.complete && self.upload_photos(client, deadline).await;
         // After the drain, so a correction just sent is already closed in the answer.
         self.fetch_corrections(client).await;
-        if report.complete {
+        if report.complete && photos_done {
             self.synced_now();
         }
         report.complete || report.stats.batches > 0
+    }
+
+    /// Sends the queued photos; stops quietly on a network failure (the next sync resumes from
+    /// the server's offset). Returns whether none is left waiting.
+    async fn upload_photos(&self, client: &SyncClient, deadline: tokio::time::Instant) -> bool {
+        let report = client.upload_photos(&self.store, Some(deadline)).await;
+        if let Some(e) = &report.last_error {
+            tracing::info!(error = %e, sent = report.sent, "photo upload ended with an error");
+        }
+        self.notify();
+        report.complete
     }
 
     /// The visits the leader sent back, kept for the volunteer; a failure waits for the next sync.

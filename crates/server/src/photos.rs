@@ -97,16 +97,17 @@ pub const LIST_COLUMNS: &str = "l.id, l.sha256, b.size, l.target_kind, l.target_
      l.taken_at, l.day, l.volunteer_id, l.device_id, l.received_ms, b.complete";
 
 /// The list's SQL with `$n` placeholders (SQLite takes them as `?n`): subtree range, then the
-/// optional day, kind and target, then the limit.
+/// optional day, kind and target (cast, or PostgreSQL cannot type a bare `$n IS NULL`), then the
+/// limit.
 pub fn list_sql() -> String {
     format!(
         "SELECT {LIST_COLUMNS} FROM photo_links l
          JOIN photo_blobs b ON b.sha256 = l.sha256
          JOIN areas a ON a.code = l.area_code
          WHERE a.path >= $1 AND a.path < $2
-           AND ($3 IS NULL OR l.day = $3)
-           AND ($4 IS NULL OR l.target_kind = $4)
-           AND ($5 IS NULL OR l.target_id = $5)
+           AND (CAST($3 AS TEXT) IS NULL OR l.day = $3)
+           AND (CAST($4 AS TEXT) IS NULL OR l.target_kind = $4)
+           AND (CAST($5 AS TEXT) IS NULL OR l.target_id = $5)
          ORDER BY l.taken_at, l.id
          LIMIT $6"
     )
