@@ -11,10 +11,13 @@ import type {
   ErrorBody,
   Fix,
   Household,
+  LocalPhoto,
   LocationWarning,
+  PhotoDraft,
   Rejected,
   Settings,
   Status,
+  TargetKind,
   TodayVisit,
   VisitDraft,
 } from "./types";
@@ -136,6 +139,12 @@ export const api = {
   fixRejected: (deviceSeq: number, draft: VisitDraft) => call<{ id: string }>("fix_rejected", { deviceSeq, draft }),
   getCorrections: () => call<Correction[]>("get_corrections"),
   correctVisit: (correctionId: string, draft: VisitDraft) => call<{ id: string }>("correct_visit", { correctionId, draft }),
+  /** `picture` is the file's bytes in base64 (the IPC carries JSON only on Android). */
+  attachPhoto: (draft: PhotoDraft, picture: string) => call<LocalPhoto>("attach_photo", { draft, picture }),
+  getPhotos: (targetKind: TargetKind, targetId: string) => call<LocalPhoto[]>("get_photos", { targetKind, targetId }),
+  getDailyReportPhotos: (day: string) => call<LocalPhoto[]>("get_daily_report_photos", { day }),
+  /** The stored JPEG, base64. */
+  getPhotoImage: (id: string) => call<string>("get_photo_image", { id }),
   syncNow: () => call<Status>("sync_now"),
   getSettings: () => call<Settings>("get_settings"),
   setSettings: (settings: Settings) => call<Settings>("set_settings", { settings }),

@@ -7,12 +7,29 @@ import { getLang, pick, setLang, t, type Key } from "./i18n";
 import { enrolView } from "./screens/enrol";
 import { homeView } from "./screens/home";
 import { correctionsView, rejectedView, revisitsView, todayView } from "./screens/lists";
+import { photosView, localDay, type PhotoTarget } from "./screens/photos";
 import { settingsView } from "./screens/settings";
 import { visitView, type VisitParams } from "./screens/visit";
 import { icon } from "./icons";
 import type { Area, Campaign, Lang, Settings, Status } from "./types";
 
-export type Screen = "enrol" | "home" | "visit" | "revisits" | "today" | "rejected" | "corrections" | "settings";
+export type Screen =
+  | "enrol"
+  | "home"
+  | "visit"
+  | "revisits"
+  | "today"
+  | "rejected"
+  | "corrections"
+  | "settings"
+  | "photos"
+  | "report";
+
+/** A screen's parameters: the visit form's, or the photos' target. */
+export type ScreenParams = VisitParams & { photo?: PhotoTarget };
+
+/** A button in a toast (the saved visit's "Take photo"). */
+export type ToastAction = { label: string; testid: string; run(): void };
 
 export type AppState = {
   status: Status | null;
@@ -35,9 +52,9 @@ export type Ctx = {
   api: Api;
   state: AppState;
   screen(): Screen;
-  go(screen: Screen, params?: VisitParams): void;
-  /** A short message above the bottom bar (testid given, e.g. saved-toast). */
-  toast(text: string, testid?: string): void;
+  go(screen: Screen, params?: ScreenParams): void;
+  /** A short message above the bottom bar (testid given, e.g. saved-toast), with an action. */
+  toast(text: string, testid?: string, action?: ToastAction): void;
   setLanguage(lang: Lang): Promise<void>;
   /** After enrolment: load what depends on it and go home. */
   enrolled(s: Status): Promise<void>;
@@ -59,7 +76,7 @@ export type App = { ctx: Ctx; root: HTMLElement; ready: Promise<void>; destroy()
 export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { now?: () => number } = {}): App {
   const state: AppState = { status: null, settings: null, campaign: null, areas: [], workAreas: [] };
   let screen: Screen = "home";
-  let params: VisitParams | undefined;
+  let params: ScreenParams | undefined;
   let view: View | null = null;
   let unlisten: (() => void) | null = null;
   let toastTimer: ReturnType<typeof setTimeout> | null = null;
@@ -158,6 +175,12 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
       case "settings":
         view = settingsView(ctx);
         break;
+      case "photos":
+        view = photosView(ctx, params?.photo ?? { kind: "day", id: today(), area: dayArea() });
+        break;
+      case "report":
+        view = photosView(ctx, { kind: "day", id: today(), area: dayArea() });
+        break;
     }
     fill(main, view.el);
     fill(footer, view.footer ?? null);
@@ -171,7 +194,16 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
     renderScreen();
   }
 
-  function go(next: Screen, p?: VisitParams) {
+  function today(): string {
+    return localDay(ctx.now(), state.campaign?.utc_offset_minutes ?? 420);
+  }
+
+  /** The area a day report is for: the volunteer's first work area, else their account's. */
+  function dayArea(): string | null {
+    return state.workAreas[0] ?? state.status?.volunteer?.area_code ?? null;
+  }
+
+  function go(next: Screen, p?: ScreenParams) {
     if (destroyed) return;
     const from = screen;
     screen = next;
@@ -187,9 +219,24 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
     renderScreen();
   }
 
-  function toast(text: string, testid = "toast") {
+  function toast(text: string, testid = "toast", action?: ToastAction) {
     if (toastTimer) clearTimeout(toastTimer);
-    fill(toastArea, h("div", { class: "toast", testid, role: "status" }, icon("check"), text));
+    const button = action
+      ? h(
+          "button",
+          {
+            type: "button",
+            class: "btn small inverse",
+            testid: action.testid,
+            onclick: () => {
+              fill(toastArea);
+              action.run();
+            },
+          },
+          action.label,
+        )
+      : null;
+    fill(toastArea, h("div", { class: "toast", testid, role: "status" }, icon("check"), text, button));
     toastTimer = setTimeout(() => fill(toastArea), 6000);
   }
 
