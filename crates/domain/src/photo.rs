@@ -242,7 +242,8 @@ mod tests {
 
     #[test]
     fn validation_names_the_bad_field() {
-        let cases: Vec<(fn(&mut PhotoMeta), &str)> = vec![
+        type Change = fn(&mut PhotoMeta);
+        let cases: Vec<(Change, &str)> = vec![
             (|m| m.sha256 = "xyz".into(), "sha256"),
             (|m| m.size = MAX_PHOTO_BYTES + 1, "size"),
             (|m| m.target_id = "4/8/2020".into(), "target_id"),

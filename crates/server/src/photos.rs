@@ -32,6 +32,10 @@ use crate::store::{StoreError, subtree_range};
 /// The header carrying a chunk's offset, and the server's offset in a 409.
 pub const UPLOAD_OFFSET: &str = "upload-offset";
 
+/// A complete photo's bytes (second) with the area paths of its records (first), for the scope
+/// check before they are shown.
+pub type HeldImage = (Vec<String>, Vec<u8>);
+
 /// The most photos one list answers.
 pub const MAX_LISTED: i64 = 500;
 
@@ -801,7 +805,7 @@ pub mod sqlite {
         Ok(out)
     }
 
-    pub fn image(conn: &Connection, sha256: &str) -> Result<Option<(Vec<String>, Vec<u8>)>, StoreError> {
+    pub fn image(conn: &Connection, sha256: &str) -> Result<Option<crate::photos::HeldImage>, StoreError> {
         let bytes: Option<Vec<u8>> = conn
             .query_row(
                 "SELECT bytes FROM photo_blobs WHERE sha256 = ?1 AND complete",
@@ -980,7 +984,7 @@ pub mod postgres {
     pub async fn image(
         client: &deadpool_postgres::Object,
         sha256: &str,
-    ) -> Result<Option<(Vec<String>, Vec<u8>)>, StoreError> {
+    ) -> Result<Option<crate::photos::HeldImage>, StoreError> {
         let row = client
             .query_opt(
                 "SELECT bytes FROM photo_blobs WHERE sha256 = $1 AND complete",

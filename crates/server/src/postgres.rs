@@ -1731,7 +1731,7 @@ impl Store for PgStore {
         .await
     }
 
-    async fn photo_image(&self, sha256: String) -> Result<Option<(Vec<String>, Vec<u8>)>, StoreError> {
+    async fn photo_image(&self, sha256: String) -> Result<Option<crate::photos::HeldImage>, StoreError> {
         let client = self.client().await?;
         crate::photos::postgres::image(&client, &sha256).await
     }

@@ -1761,7 +1761,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn photo_image(&self, sha256: String) -> Result<Option<(Vec<String>, Vec<u8>)>, StoreError> {
+    async fn photo_image(&self, sha256: String) -> Result<Option<crate::photos::HeldImage>, StoreError> {
         self.read(move |conn| crate::photos::sqlite::image(conn, &sha256)).await
     }
 }

@@ -334,7 +334,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<doorstep_domain::photo::PhotoDto>, StoreError>;
 
     /// A complete photo's bytes with the area paths of its records (for the scope check).
-    async fn photo_image(&self, sha256: String) -> Result<Option<(Vec<String>, Vec<u8>)>, StoreError>;
+    async fn photo_image(&self, sha256: String) -> Result<Option<crate::photos::HeldImage>, StoreError>;
 }
 
 /// A household for the map and the walk lists, with its area's name and path.
