@@ -259,6 +259,14 @@ async fn registration_is_idempotent_and_an_id_is_never_reused() {
     bad["id"] = json!(uuid::Uuid::now_v7().to_string());
     let (status, body) = register(&server, &token, &bad).await;
     assert_eq!((status, body["error"]["field"].as_str()), (422, Some("target_id")));
+
+    // The OpenAPI document names the four, with the bearer token.
+    let (_, spec) = server.get_as("/api/openapi.json", None).await;
+    let paths = &spec["paths"];
+    assert!(paths["/api/v1/photos"]["post"]["security"].is_array());
+    assert!(paths["/api/v1/photos"]["get"]["security"].is_array());
+    assert!(paths["/api/v1/photos/{sha256}"]["patch"]["security"].is_array());
+    assert!(paths["/api/v1/photos/{sha256}/image"]["get"]["security"].is_array());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
