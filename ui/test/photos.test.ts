@@ -61,6 +61,13 @@ describe("photos", () => {
     expect(must(hs.root, "photo-state").textContent).toBe("Chờ gửi");
     await waitFor(() => (must(hs!.root, "photo-thumb") as HTMLImageElement).src.startsWith("data:image/jpeg;base64,"), "the image");
 
+    // The day's list reaches the same visit's photos later.
+    tap(hs, "photo-done");
+    await waitFor(() => $(hs!.root, "home"), "home");
+    tap(hs, "nav-today");
+    await waitFor(() => $(hs!.root, `today-photos-${visitId}`), "the visit's photo button in today's list");
+    tap(hs, `today-photos-${visitId}`);
+    await waitFor(() => $(hs!.root, "photo-thumb"), "the photo taken before");
     tap(hs, "photo-done");
     await waitFor(() => $(hs!.root, "home"), "home");
     await waitFor(() => must(hs!.root, "queue-photos").textContent?.startsWith("Ảnh chờ gửi: 1"), "the pending photo count");
