@@ -234,32 +234,33 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         )
         .await;
     assert_eq!(status, 201);
-    // A photo moves too, bytes and record.
-    let picture = {
-        let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, 7]));
+    // Photos move too, bytes and records: more than one batch of the move's (16 blobs).
+    let offset = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
+    let mut shas = Vec::new();
+    for n in 0..20u8 {
+        let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, n * 10]));
         let mut out = std::io::Cursor::new(Vec::new());
         image::DynamicImage::ImageRgb8(img)
             .write_to(&mut out, image::ImageFormat::Png)
             .unwrap();
-        out.into_inner()
-    };
-    let offset = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
-    let photo = device
-        .store
-        .lock()
-        .unwrap()
-        .attach_photo(
-            &doorstep_device::PhotoDraft {
-                target_kind: doorstep_domain::photo::TargetKind::Visit,
-                target_id: sent_back.clone(),
-                area_code: None,
-                caption: Some("Ảnh lượt thăm".into()),
-            },
-            &picture,
-            chrono::Utc::now().with_timezone(&offset),
-        )
-        .unwrap();
-    assert_eq!(client.upload_photos(&device.store, None).await.sent, 1);
+        let photo = device
+            .store
+            .lock()
+            .unwrap()
+            .attach_photo(
+                &doorstep_device::PhotoDraft {
+                    target_kind: doorstep_domain::photo::TargetKind::Visit,
+                    target_id: sent_back.clone(),
+                    area_code: None,
+                    caption: Some(format!("Ảnh lượt thăm {n}")),
+                },
+                &out.into_inner(),
+                chrono::Utc::now().with_timezone(&offset),
+            )
+            .unwrap();
+        shas.push(photo.sha256);
+    }
+    assert_eq!(client.upload_photos(&device.store, None).await.sent, 20);
     let coverage = old.coverage("42").await;
     old.kill();
 
@@ -293,8 +294,16 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
             "/api/v1/photos?area=42&target_kind=visit&target_id={sent_back}"
         ))
         .await;
-    assert_eq!(photos[0]["sha256"], photo.sha256.as_str(), "{photos}");
-    assert_eq!(photos[0]["complete"], true, "{photos}");
+    let mut held: Vec<String> = photos
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["complete"] == true)
+        .map(|p| p["sha256"].as_str().unwrap().to_string())
+        .collect();
+    held.sort();
+    shas.sort();
+    assert_eq!(held, shas, "every photo moved, complete");
     assert_eq!(new.visit_count(), 130);
     // The lost receipts: the unlucky device sends again and hears "duplicate".
     let report = unlucky.client(&new.url, 50).drain(&unlucky.store, None).await;

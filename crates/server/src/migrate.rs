@@ -14,6 +14,11 @@ use crate::store::StoreError;
 /// PostgreSQL's 65,535 parameters).
 const CHUNK: i64 = 2_000;
 
+/// Rows per copied batch: photos' bytes (up to 5 MiB each) go a few at a time.
+fn chunk_of(table: &Table) -> i64 {
+    if table.name == "photo_blobs" { 16 } else { CHUNK }
+}
+
 /// What was copied and what was verified.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct MigrateReport {
@@ -397,8 +402,10 @@ pub async fn sqlite_to_postgres(
         let tx = target.transaction().await.map_err(db)?;
         while done < total {
             let mut st = source.prepare(&format!(
-                "SELECT {list} FROM {} ORDER BY {}, rowid LIMIT {CHUNK} OFFSET {done}",
-                table.name, table.key
+                "SELECT {list} FROM {} ORDER BY {}, rowid LIMIT {} OFFSET {done}",
+                table.name,
+                table.key,
+                chunk_of(table)
             ))?;
             let mut rows = st.query([])?;
             let mut values: Vec<Val> = Vec::new();
@@ -459,21 +466,46 @@ pub async fn sqlite_to_postgres(
             }
         }
         let mut target_sum = Sha256::new();
-        for r in target
-            .query(
-                &format!(
-                    "SELECT {list} FROM {} ORDER BY {}, {}",
-                    table.name,
-                    table.pg_order(),
-                    names[0]
-                ),
-                &[],
-            )
-            .await
-            .map_err(db)?
-        {
-            for (i, (_, kind)) in table.columns.iter().enumerate() {
-                read_pg(&r, i, *kind).digest(&mut target_sum);
+        if table.name == "photo_blobs" {
+            // Photos are large: read back a few at a time (by key), not the whole table at once.
+            let mut after = String::new();
+            loop {
+                let rows = target
+                    .query(
+                        &format!(
+                            "SELECT {list} FROM photo_blobs WHERE sha256 > $1 ORDER BY {} LIMIT {}",
+                            table.pg_order(),
+                            chunk_of(table)
+                        ),
+                        &[&after],
+                    )
+                    .await
+                    .map_err(db)?;
+                let Some(last) = rows.last() else { break };
+                after = last.try_get(0).map_err(db)?;
+                for r in &rows {
+                    for (i, (_, kind)) in table.columns.iter().enumerate() {
+                        read_pg(r, i, *kind).digest(&mut target_sum);
+                    }
+                }
+            }
+        } else {
+            for r in target
+                .query(
+                    &format!(
+                        "SELECT {list} FROM {} ORDER BY {}, {}",
+                        table.name,
+                        table.pg_order(),
+                        names[0]
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(db)?
+            {
+                for (i, (_, kind)) in table.columns.iter().enumerate() {
+                    read_pg(&r, i, *kind).digest(&mut target_sum);
+                }
             }
         }
         report.tables.push(TableReport {
