@@ -110,23 +110,31 @@ fn correct_visit(app: App<'_>, correction_id: String, draft: VisitDraft) -> Comm
 }
 
 /// The picture arrives as base64 (Android's IPC carries JSON only; a number array would be
-/// three times larger).
+/// three times larger). Async, and the work on a blocking thread: a sync command runs on the
+/// main thread, and resizing a camera's picture must not freeze the window.
 #[tauri::command]
-fn attach_photo(app: App<'_>, draft: PhotoDraft, picture: String) -> CommandResult<LocalPhoto> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(picture.trim())
-        .map_err(|_| {
-            ErrorBody::new(
-                "photo_unreadable",
-                Some("photo"),
-                doorstep_domain::Messages {
-                    vi: "Không đọc được ảnh này; hãy chụp lại.".into(),
-                    en: "This picture cannot be read; take it again.".into(),
-                },
-                app.settings().language,
-            )
-        })?;
-    app.attach_photo(&draft, &bytes)
+async fn attach_photo(app: App<'_>, draft: PhotoDraft, picture: String) -> CommandResult<LocalPhoto> {
+    let app = Arc::clone(&app);
+    let lang = app.settings().language;
+    let refused = move || {
+        ErrorBody::new(
+            "photo_unreadable",
+            Some("photo"),
+            doorstep_domain::Messages {
+                vi: "Không đọc được ảnh này; hãy chụp lại.".into(),
+                en: "This picture cannot be read; take it again.".into(),
+            },
+            lang,
+        )
+    };
+    tauri::async_runtime::spawn_blocking(move || {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(picture.trim())
+            .map_err(|_| refused())?;
+        app.attach_photo(&draft, &bytes)
+    })
+    .await
+    .map_err(|_| refused())?
 }
 
 #[tauri::command]

@@ -1179,7 +1179,7 @@ fn unexplained_rejection() -> ErrorBody {
 }
 
 mod photos;
-pub use photos::{LocalPhoto, PhotoDraft, PhotoQueue, PhotoRefusal, prepare_photo, sha256_hex};
+pub use photos::{LocalPhoto, PhotoDraft, PhotoQueue, PhotoRefusal, PreparedPhoto, prepare_photo, sha256_hex};
 
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use crate::{CommandResult, FieldApp, device_error, error, lock};
 
 impl FieldApp {
     /// Makes the picture small and saves it durably with its place in the queue (then sync is
-    /// woken). A picture that cannot be read, or a visit not on this phone, is refused in both
+    /// woken). CPU-heavy (a second or so on a cheap phone): call it off the UI thread. A picture that cannot be read, or a visit not on this phone, is refused in both
     /// languages and nothing is saved.
     pub fn attach_photo(&self, draft: &PhotoDraft, picture: &[u8]) -> CommandResult<LocalPhoto> {
         let lang = self.lang();
@@ -30,8 +30,11 @@ impl FieldApp {
             // A day report belongs to the volunteer's first work area unless the app names one.
             draft.area_code = self.work_areas()?.into_iter().next();
         }
+        // The decoding and resizing run before the store is taken: the sync and the status
+        // reads go on meanwhile.
+        let prepared = doorstep_device::prepare_photo(picture).map_err(|r| r.body(lang))?;
         let photo = lock(&self.store)
-            .attach_photo(&draft, picture, Self::now())
+            .save_photo(&draft, prepared, Self::now())
             .map_err(|e| device_error(e, lang))?;
         self.notify();
         self.sync_now();

@@ -104,10 +104,21 @@ pub struct PhotoQueue {
     pub rejected: u64,
 }
 
+/// A picture made ready to keep: the JPEG and its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedPhoto {
+    pub bytes: Vec<u8>,
+    /// SHA-256 of `bytes`, lowercase hex.
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
+}
+
 /// A picture decoded, turned upright, made at most [`MAX_EDGE_PX`] on its long edge and encoded
-/// as JPEG: (bytes, SHA-256 hex, width, height). Re-encoding keeps only pixels, so the camera's
-/// EXIF block (GPS position, phone model, time) does not leave the phone.
-pub fn prepare_photo(input: &[u8]) -> Result<(Vec<u8>, String, u32, u32), PhotoRefusal> {
+/// as JPEG. Re-encoding keeps only pixels, so the camera's EXIF block (GPS position, phone
+/// model, time) does not leave the phone. CPU work of a second or so on a cheap phone: the app
+/// runs it without holding the store.
+pub fn prepare_photo(input: &[u8]) -> Result<PreparedPhoto, PhotoRefusal> {
     if input.len() > MAX_INPUT_BYTES {
         return Err(PhotoRefusal::too_large(input.len()));
     }
@@ -143,8 +154,13 @@ pub fn prepare_photo(input: &[u8]) -> Result<(Vec<u8>, String, u32, u32), PhotoR
     let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
     rgb.write_with_encoder(encoder)
         .map_err(|_| PhotoRefusal::unreadable())?;
-    let sha = sha256_hex(&out);
-    Ok((out, sha, rgb.width(), rgb.height()))
+    let sha256 = sha256_hex(&out);
+    Ok(PreparedPhoto {
+        bytes: out,
+        sha256,
+        width: rgb.width(),
+        height: rgb.height(),
+    })
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -189,6 +205,17 @@ impl DeviceStore {
         picture: &[u8],
         now: DateTime<FixedOffset>,
     ) -> Result<LocalPhoto, DeviceError> {
+        let prepared = prepare_photo(picture).map_err(DeviceError::Photo)?;
+        self.save_photo(draft, prepared, now)
+    }
+
+    /// Saves a picture [`prepare_photo`] made ready, with its outbox state, in one commit.
+    pub fn save_photo(
+        &mut self,
+        draft: &PhotoDraft,
+        prepared: PreparedPhoto,
+        now: DateTime<FixedOffset>,
+    ) -> Result<LocalPhoto, DeviceError> {
         let area_code = match draft.target_kind {
             TargetKind::Visit => {
                 let area: Option<String> = self
@@ -203,7 +230,7 @@ impl DeviceStore {
             }
             _ => draft.area_code.clone().unwrap_or_default(),
         };
-        let (bytes, sha256, _, _) = prepare_photo(picture).map_err(DeviceError::Photo)?;
+        let PreparedPhoto { bytes, sha256, .. } = prepared;
         let meta = PhotoMeta {
             id: Uuid::now_v7().to_string(),
             sha256,
@@ -405,16 +432,17 @@ mod tests {
 
     #[test]
     fn a_large_picture_is_bounded_and_keeps_its_aspect() {
-        let (jpeg, _, w, h) = prepare_photo(&picture(2000, 1000, image::ImageFormat::Png)).unwrap();
-        assert_eq!((w, h), (1280, 640));
+        let p = prepare_photo(&picture(2000, 1000, image::ImageFormat::Png)).unwrap();
+        let jpeg = p.bytes;
+        assert_eq!((p.width, p.height), (1280, 640));
         let back = image::load_from_memory(&jpeg).unwrap();
         assert_eq!((back.width(), back.height()), (1280, 640));
         assert_eq!(image::guess_format(&jpeg).unwrap(), image::ImageFormat::Jpeg);
         // Portrait too, and a small picture is not enlarged.
-        let (_, _, w, h) = prepare_photo(&picture(600, 1500, image::ImageFormat::Jpeg)).unwrap();
-        assert_eq!((w, h), (512, 1280));
-        let (_, _, w, h) = prepare_photo(&picture(300, 200, image::ImageFormat::Jpeg)).unwrap();
-        assert_eq!((w, h), (300, 200));
+        let p = prepare_photo(&picture(600, 1500, image::ImageFormat::Jpeg)).unwrap();
+        assert_eq!((p.width, p.height), (512, 1280));
+        let p = prepare_photo(&picture(300, 200, image::ImageFormat::Jpeg)).unwrap();
+        assert_eq!((p.width, p.height), (300, 200));
     }
 
     #[test]
@@ -422,7 +450,7 @@ mod tests {
         let source = with_exif(&picture(320, 240, image::ImageFormat::Jpeg));
         assert!(contains(&source, b"Exif\0\0") && contains(&source, b"GPSLatitude"));
         image::load_from_memory(&source).expect("the source with EXIF still decodes");
-        let (jpeg, _, _, _) = prepare_photo(&source).unwrap();
+        let jpeg = prepare_photo(&source).unwrap().bytes;
         assert!(!contains(&jpeg, b"Exif"), "EXIF kept");
         assert!(!contains(&jpeg, b"GPSLatitude"), "GPS kept");
     }
@@ -430,11 +458,10 @@ mod tests {
     #[test]
     fn the_hash_is_of_the_stored_bytes_and_stable() {
         let source = picture(640, 480, image::ImageFormat::Png);
-        let (a, sha_a, _, _) = prepare_photo(&source).unwrap();
-        let (b, sha_b, _, _) = prepare_photo(&source).unwrap();
+        let a = prepare_photo(&source).unwrap();
+        let b = prepare_photo(&source).unwrap();
         assert_eq!(a, b);
-        assert_eq!(sha_a, sha_b);
-        assert_eq!(sha_a, sha256_hex(&a));
+        assert_eq!(a.sha256, sha256_hex(&a.bytes));
         assert_eq!(
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
