@@ -19,6 +19,9 @@ use crate::store::DeviceStore;
 /// The header carrying the byte offset of a chunk, and of the server's answer to a wrong one.
 pub const UPLOAD_OFFSET: &str = "upload-offset";
 
+/// The smallest chunk tried on a slow network.
+const MIN_CHUNK_BYTES: usize = 32 * 1024;
+
 /// Chunk requests per photo in one round before it waits for the next sync (a server that keeps
 /// moving the offset is not followed for ever).
 const MAX_REQUESTS_PER_PHOTO: usize = 64;
@@ -122,16 +125,29 @@ impl SyncClient {
                 return Ok(Outcome::Rejected);
             }
             let mut requests = 0;
+            let mut chunk = CHUNK_BYTES;
             while !state.complete {
                 requests += 1;
                 if requests > MAX_REQUESTS_PER_PHOTO {
                     return Ok(Outcome::Later("too many chunk requests for one photo".into()));
                 }
                 let offset = usize::try_from(state.received).unwrap_or(usize::MAX).min(bytes.len());
-                let end = (offset + CHUNK_BYTES).min(bytes.len());
-                let (status, headers, body) = self
+                let end = (offset + chunk).min(bytes.len());
+                let sent = self
                     .send_chunk(&meta.sha256, offset as u64, bytes[offset..end].to_vec(), auth.clone())
-                    .await?;
+                    .await;
+                let (status, headers, body) = match sent {
+                    Ok(answer) => answer,
+                    // A chunk that does not get through in time on a slow network: smaller ones
+                    // may. If it did arrive after all, the next answer is a 409 with the
+                    // server's offset, and the upload goes on from there.
+                    Err(SyncError::Network(e)) if chunk > MIN_CHUNK_BYTES => {
+                        chunk /= 2;
+                        tracing::info!(photo = %id, chunk, error = %e, "photo chunk failed; trying smaller chunks");
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 match status {
                     200 => {
                         *bytes_sent += (end - offset) as u64;
