@@ -284,3 +284,123 @@ fn local_damage() -> ErrorBody {
         doorstep_domain::Lang::Vi,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use doorstep_domain::account::Role;
+    use doorstep_domain::photo::TargetKind;
+    use doorstep_domain::protocol::{EnrolResponse, UserDto};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::store::PhotoDraft;
+    use crate::sync::SyncConfig;
+
+    /// A server over a network that loses every request with more than `limit` bytes of body
+    /// (the connection drops), and otherwise takes chunks as ours does. Answers its URL and the
+    /// largest chunk it took.
+    async fn lossy_server(limit: usize) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let largest = Arc::new(AtomicUsize::new(0));
+        let took = Arc::clone(&largest);
+        // The registered size and the bytes held.
+        let held = Arc::new(Mutex::new((0usize, Vec::<u8>::new())));
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let (held, took) = (Arc::clone(&held), Arc::clone(&took));
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if socket.read(&mut byte).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if length > limit {
+                        return; // lost: the connection drops without an answer
+                    }
+                    let mut body = vec![0u8; length];
+                    if socket.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    let answer = {
+                        let mut h = held.lock().unwrap();
+                        if head.starts_with("post") {
+                            let meta: PhotoMeta = serde_json::from_slice(&body).unwrap();
+                            *h = (meta.size as usize, Vec::new());
+                        } else {
+                            h.1.extend_from_slice(&body);
+                            took.fetch_max(length, Ordering::SeqCst);
+                        }
+                        format!(r#"{{"received":{},"complete":{}}}"#, h.1.len(), h.1.len() == h.0)
+                    };
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                    let _ = socket.write_all(response.as_bytes()).await;
+                });
+            }
+        });
+        (url, largest)
+    }
+
+    #[tokio::test]
+    async fn chunks_shrink_when_the_network_loses_large_ones() {
+        let (url, largest) = lossy_server(100 * 1024).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = DeviceStore::open(&dir.path().join("device.db")).unwrap();
+        store
+            .set_enrolment(&EnrolResponse {
+                device_token: "t0ken".into(),
+                volunteer_id: uuid::Uuid::now_v7().to_string(),
+                volunteer: UserDto {
+                    username: "tnv".into(),
+                    role: Role::Volunteer,
+                    area_code: "18073".into(),
+                },
+            })
+            .unwrap();
+        // Noise: a photo of several chunks.
+        let mut x: u32 = 7;
+        let img = image::RgbImage::from_fn(900, 700, |_, _| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            image::Rgb([(x >> 16) as u8, (x >> 8) as u8, x as u8])
+        });
+        let mut picture = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut picture, image::ImageFormat::Jpeg)
+            .unwrap();
+        let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
+        let draft = PhotoDraft {
+            target_kind: TargetKind::Day,
+            target_id: "2020-08-04".into(),
+            area_code: Some("18073".into()),
+            caption: None,
+        };
+        let photo = store.attach_photo(&draft, &picture.into_inner(), now).unwrap();
+        assert!(photo.size as usize > 2 * CHUNK_BYTES, "{}", photo.size);
+        let store = Arc::new(Mutex::new(store));
+        let client = SyncClient::new(SyncConfig {
+            server: url,
+            ..SyncConfig::default()
+        })
+        .unwrap();
+        let report = client.upload_photos(&store, None).await;
+        assert!(report.complete && report.sent == 1, "{report:?}");
+        assert_eq!(report.bytes_sent, photo.size);
+        let largest = largest.load(Ordering::SeqCst);
+        assert!((MIN_CHUNK_BYTES..=100 * 1024).contains(&largest), "{largest}");
+        assert_eq!(store.lock().unwrap().photo_queue().unwrap().sent, 1);
+    }
+}
