@@ -80,6 +80,7 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
   let view: View | null = null;
   let unlisten: (() => void) | null = null;
   let toastTimer: ReturnType<typeof setTimeout> | null = null;
+  let toastHasAction = false;
   let destroyed = false;
   // While a language change is being saved, a Status still carrying the old language is stale.
   let pendingLang: Lang | null = null;
@@ -205,6 +206,12 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
 
   function go(next: Screen, p?: ScreenParams) {
     if (destroyed) return;
+    // A toast's action belongs to the screen it was shown on (the saved visit's "Take photo").
+    if (toastHasAction) {
+      if (toastTimer) clearTimeout(toastTimer);
+      fill(toastArea);
+      toastHasAction = false;
+    }
     const from = screen;
     screen = next;
     params = p;
@@ -221,6 +228,7 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
 
   function toast(text: string, testid = "toast", action?: ToastAction) {
     if (toastTimer) clearTimeout(toastTimer);
+    toastHasAction = !!action;
     const button = action
       ? h(
           "button",
