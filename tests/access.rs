@@ -324,6 +324,8 @@ async fn hexagons_and_exports_are_for_staff_in_their_subtree() {
         &|a| format!("/api/v1/exports/households.geojson?area={a}"),
         &|a| format!("/api/v1/exports/visits.csv?area={a}"),
         &|a| format!("/api/v1/exports/visits.geojson?area={a}"),
+        // The photo list reads the same way (photos.rs tests the images by id).
+        &|a| format!("/api/v1/photos?area={a}"),
     ];
     let mut checked = 0;
     for (username, role, own) in ACCOUNTS {

@@ -67,11 +67,29 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
             (18.3425, 105.9065, "18073", "not_home"),
             (18.3300, 105.9000, "18077", "installed_now"),
         ];
+        // Every visit has a photo, taken that day: the popup and the Photos panel show them.
+        let picture = {
+            let img = image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+            let mut out = std::io::Cursor::new(Vec::new());
+            image::DynamicImage::ImageRgb8(img)
+                .write_to(&mut out, image::ImageFormat::Png)
+                .unwrap();
+            out.into_inner()
+        };
         for (n, (lat, lon, area, outcome)) in homes.into_iter().enumerate() {
-            s.record_visit(&located(lat, lon, area, outcome, n + 1), day).unwrap();
+            let visit = s.record_visit(&located(lat, lon, area, outcome, n + 1), day).unwrap();
+            let draft = doorstep_device::PhotoDraft {
+                target_kind: doorstep_domain::photo::TargetKind::Visit,
+                target_id: visit.id.to_string(),
+                area_code: None,
+                caption: Some(format!("Lượt thăm số {}", n + 1)),
+            };
+            s.attach_photo(&draft, &picture, day).unwrap();
         }
     }
-    assert!(phone.client(&server.url, 100).drain(&phone.store, None).await.complete);
+    let client = phone.client(&server.url, 100);
+    assert!(client.drain(&phone.store, None).await.complete);
+    assert_eq!(client.upload_photos(&phone.store, None).await.sent, 5);
     {
         // A school visited the same day: the venues table and the workbook's venue sheet.
         let school = doorstep_device::VenueVisitDraft {
@@ -117,6 +135,7 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
         .env("DOORSTEP_REPORT_DATE", "2020-08-04")
         .env("DOORSTEP_SEND_BACK", SEND_BACK_NOTE)
         .env("DOORSTEP_VENUES", "1")
+        .env("DOORSTEP_PHOTOS", "1")
         .env("DOORSTEP_DOWNLOAD", &download)
         .env("DOORSTEP_SCREENSHOTS", &shots)
         .output()
@@ -174,4 +193,10 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
         "the day's venue visit"
     );
     assert_eq!(venues.get_value((1, 4)), Some(&Data::Float(640.0)), "people reached");
+    let photos = book.worksheet_range("Ảnh").unwrap();
+    assert_eq!(photos.height(), 1 + 4, "the header and the four visits' photos");
+    assert!(
+        !book.pictures().unwrap_or_default().is_empty(),
+        "the photos are embedded"
+    );
 }

@@ -258,6 +258,33 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         )
         .await;
     assert_eq!(status, 201);
+    // Photos move too, bytes and records: more than one batch of the move's (16 blobs).
+    let offset = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
+    let mut shas = Vec::new();
+    for n in 0..20u8 {
+        let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, n * 10]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut out, image::ImageFormat::Png)
+            .unwrap();
+        let photo = device
+            .store
+            .lock()
+            .unwrap()
+            .attach_photo(
+                &doorstep_device::PhotoDraft {
+                    target_kind: doorstep_domain::photo::TargetKind::Visit,
+                    target_id: sent_back.clone(),
+                    area_code: None,
+                    caption: Some(format!("Ảnh lượt thăm {n}")),
+                },
+                &out.into_inner(),
+                chrono::Utc::now().with_timezone(&offset),
+            )
+            .unwrap();
+        shas.push(photo.sha256);
+    }
+    assert_eq!(client.upload_photos(&device.store, None).await.sent, 20);
     let coverage = old.coverage("42").await;
     old.kill();
 
@@ -269,9 +296,9 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         let report: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(
             report["tables"].as_array().unwrap().len(),
-            16,
+            18,
             "areas, devices, households, users, sessions, enrolments, device tokens, audit log, visits, teams, \
-             team members, assignments, visit flags, corrections, venues, venue visits"
+             team members, assignments, visit flags, corrections, venues, venue visits, photo blobs, photo links"
         );
         for t in report["tables"].as_array().unwrap() {
             assert_eq!(t["source"], t["target"], "{t}");
@@ -286,6 +313,21 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     assert_eq!(new.coverage("42").await, coverage);
     let (_, moved) = new.get("/api/v1/corrections?area=42").await;
     assert_eq!(moved[0]["visit_id"], sent_back.as_str(), "{moved}");
+    let (_, photos) = new
+        .get(&format!(
+            "/api/v1/photos?area=42&target_kind=visit&target_id={sent_back}"
+        ))
+        .await;
+    let mut held: Vec<String> = photos
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["complete"] == true)
+        .map(|p| p["sha256"].as_str().unwrap().to_string())
+        .collect();
+    held.sort();
+    shas.sort();
+    assert_eq!(held, shas, "every photo moved, complete");
     assert_eq!(new.visit_count(), 130);
     // The lost receipts: the unlucky device sends again and hears "duplicate".
     let report = unlucky.client(&new.url, 50).drain(&unlucky.store, None).await;

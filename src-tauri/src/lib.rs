@@ -4,9 +4,13 @@
 
 use std::sync::Arc;
 
-use doorstep_device::{LocalVenue, LocalVisit, RejectedVenueVisit, VenueVisitDraft, VisitDraft};
+use base64::Engine as _;
+use doorstep_device::{
+    LocalPhoto, LocalVenue, LocalVisit, PhotoDraft, RejectedVenueVisit, VenueVisitDraft, VisitDraft,
+};
 use doorstep_domain::Campaign;
-use doorstep_domain::protocol::AreaDto;
+use doorstep_domain::photo::TargetKind;
+use doorstep_domain::protocol::{AreaDto, ErrorBody};
 use doorstep_field::{
     CommandResult, Correction, FieldApp, FieldConfig, Fix, Household, LocationWarning, Rejected, Saved, Settings,
     Status,
@@ -107,6 +111,50 @@ fn correct_visit(app: App<'_>, correction_id: String, draft: VisitDraft) -> Comm
     app.correct_visit(&correction_id, &draft)
 }
 
+/// The picture arrives as base64 (Android's IPC carries JSON only; a number array would be
+/// three times larger). Async, and the work on a blocking thread: a sync command runs on the
+/// main thread, and resizing a camera's picture must not freeze the window.
+#[tauri::command]
+async fn attach_photo(app: App<'_>, draft: PhotoDraft, picture: String) -> CommandResult<LocalPhoto> {
+    let app = Arc::clone(&app);
+    let lang = app.settings().language;
+    let refused = move || {
+        ErrorBody::new(
+            "photo_unreadable",
+            Some("photo"),
+            doorstep_domain::Messages {
+                vi: "Không đọc được ảnh này; hãy chụp lại.".into(),
+                en: "This picture cannot be read; take it again.".into(),
+            },
+            lang,
+        )
+    };
+    tauri::async_runtime::spawn_blocking(move || {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(picture.trim())
+            .map_err(|_| refused())?;
+        app.attach_photo(&draft, &bytes)
+    })
+    .await
+    .map_err(|_| refused())?
+}
+
+#[tauri::command]
+fn get_photos(app: App<'_>, target_kind: TargetKind, target_id: String) -> CommandResult<Vec<LocalPhoto>> {
+    app.photos(target_kind, &target_id)
+}
+
+#[tauri::command]
+fn get_daily_report_photos(app: App<'_>, day: String) -> CommandResult<Vec<LocalPhoto>> {
+    app.daily_report_photos(&day)
+}
+
+/// A photo's JPEG as base64, for an `<img src="data:...">`.
+#[tauri::command]
+fn get_photo_image(app: App<'_>, id: String) -> CommandResult<String> {
+    Ok(base64::engine::general_purpose::STANDARD.encode(app.photo_image(&id)?))
+}
+
 #[tauri::command]
 fn record_venue_visit(app: App<'_>, draft: VenueVisitDraft) -> CommandResult<Saved> {
     app.record_venue_visit(&draft)
@@ -201,6 +249,10 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         record_venue_visit,
         get_venues,
         get_rejected_venue_visits,
+        attach_photo,
+        get_photos,
+        get_daily_report_photos,
+        get_photo_image,
         sync_now,
         get_settings,
         set_settings

@@ -157,3 +157,35 @@ fn venue_commands_cross_the_ipc_and_a_visit_needs_an_enrolled_phone() {
     // A malformed draft never reaches the store.
     assert!(invoke(&w, "record_venue_visit", json!({ "draft": {"kind": 5} })).is_err());
 }
+
+#[test]
+fn photos_cross_the_ipc_as_base64_with_reasons_for_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(&dir);
+    let draft = json!({"target_kind": "day", "target_id": "2020-08-04", "area_code": "18073", "caption": "Họp tổ"});
+    let e = invoke(
+        &w,
+        "attach_photo",
+        json!({ "draft": draft, "picture": "%%% not base64" }),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "photo_unreadable");
+    assert!(!e["messages"]["vi"].as_str().unwrap().is_empty());
+    // A picture, but the phone is not enrolled yet: nothing is saved.
+    let e = invoke(&w, "attach_photo", json!({ "draft": draft, "picture": "aGVsbG8=" })).unwrap_err();
+    assert_eq!(e["code"], "not_enrolled");
+    assert_eq!(
+        invoke(&w, "get_status", json!({})).unwrap()["photos"],
+        json!({"pending": 0, "sent": 0, "rejected": 0})
+    );
+    assert_eq!(
+        invoke(&w, "get_photos", json!({"targetKind": "visit", "targetId": "x"})).unwrap(),
+        json!([])
+    );
+    assert_eq!(
+        invoke(&w, "get_daily_report_photos", json!({"day": "2020-08-04"})).unwrap(),
+        json!([])
+    );
+    let e = invoke(&w, "get_photo_image", json!({"id": "nope"})).unwrap_err();
+    assert_eq!(e["code"], "photo_not_found");
+}

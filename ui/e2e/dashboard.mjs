@@ -34,6 +34,8 @@ const REPORT_DATE = env("DOORSTEP_REPORT_DATE", false);
 const SEND_BACK = env("DOORSTEP_SEND_BACK", false);
 // How many venues the opened unit has on the map at least (default 0: not checked).
 const VENUES = Number(env("DOORSTEP_VENUES", false) || 0);
+// When set, every visit has a photo: the popup and the Photos panel must show them.
+const PHOTOS = env("DOORSTEP_PHOTOS", false);
 const EXECUTABLE = process.env.CHROMIUM || "/usr/bin/chromium";
 const TIMEOUT = Number(process.env.DOORSTEP_E2E_TIMEOUT_MS || 30000);
 
@@ -219,6 +221,11 @@ async function main() {
         await page.waitForSelector(tid("popup"));
         const text = await page.locator(tid("popup")).innerText();
         check(/\d/.test(text) && text.length > 5, `clicking a household opens its popup (${text.replace(/\s+/g, " ").slice(0, 60)})`);
+        if (PHOTOS) {
+          const loaded = `${tid("popup")} .photo-thumb-btn img`;
+          await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].some((i) => i.src.startsWith("blob:") && i.complete && i.naturalWidth > 0), loaded);
+          check(true, "the popup shows the visit's photo as a thumbnail");
+        }
         // Its visits, and (for a leader) sending one back with a comment.
         if (SEND_BACK) {
           const comment = page.locator(`${tid("popup")} textarea[data-testid^="sendback-comment-"]`).first();
@@ -259,6 +266,24 @@ async function main() {
     const size = statSync(DOWNLOAD).size;
     const head = readFileSync(DOWNLOAD).subarray(0, 2).toString("latin1");
     check(size > 0 && head === "PK", `the XLSX is saved to ${DOWNLOAD} (${size} bytes, ${download.suggestedFilename()})`);
+
+    // The Photos panel of the day, and one photo opened large.
+    if (PHOTOS) {
+      if (REPORT_DATE) await page.locator(tid("photos-date")).fill(REPORT_DATE);
+      const thumbs = "#photos-section .photo-thumb-btn img";
+      await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].some((i) => i.complete && i.naturalWidth > 0), thumbs);
+      const n = await page.locator(thumbs).count();
+      check(n > 0, `the Photos panel shows the day's photos (${n})`);
+      await page.locator("#photos-section .photo-thumb-btn").first().click();
+      await page.waitForFunction((sel) => {
+        const i = document.querySelector(sel);
+        return !!i && i.complete && i.naturalWidth > 0;
+      }, tid("photo-large-img"));
+      check(true, "a photo opens large");
+      await shot(page, "3b-photo-large");
+      await page.keyboard.press("Escape");
+      await page.waitForSelector(tid("photo-large"), { state: "detached" });
+    }
 
     // The walk list as printed.
     if (SHOTS) {

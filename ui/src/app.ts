@@ -7,13 +7,32 @@ import { getLang, pick, setLang, t, type Key } from "./i18n";
 import { enrolView } from "./screens/enrol";
 import { homeView } from "./screens/home";
 import { correctionsView, rejectedView, revisitsView, todayView } from "./screens/lists";
+import { photosView, localDay, type PhotoTarget } from "./screens/photos";
 import { settingsView } from "./screens/settings";
 import { visitView, type VisitParams } from "./screens/visit";
 import { venuesView, venueView, type VenueParams } from "./screens/venues";
 import { icon } from "./icons";
 import type { Area, Campaign, Lang, Settings, Status } from "./types";
 
-export type Screen = "enrol" | "home" | "visit" | "revisits" | "today" | "rejected" | "corrections" | "settings" | "venues" | "venue";
+export type Screen =
+  | "enrol"
+  | "home"
+  | "visit"
+  | "revisits"
+  | "today"
+  | "rejected"
+  | "corrections"
+  | "settings"
+  | "photos"
+  | "report"
+  | "venues"
+  | "venue";
+
+/** A screen's parameters: the visit form's, the venue form's, or the photos' target. */
+export type ScreenParams = VisitParams & VenueParams & { photo?: PhotoTarget };
+
+/** A button in a toast (the saved visit's "Take photo"). */
+export type ToastAction = { label: string; testid: string; run(): void };
 
 export type AppState = {
   status: Status | null;
@@ -36,9 +55,9 @@ export type Ctx = {
   api: Api;
   state: AppState;
   screen(): Screen;
-  go(screen: Screen, params?: VisitParams & VenueParams): void;
-  /** A short message above the bottom bar (testid given, e.g. saved-toast). */
-  toast(text: string, testid?: string): void;
+  go(screen: Screen, params?: ScreenParams): void;
+  /** A short message above the bottom bar (testid given, e.g. saved-toast), with an action. */
+  toast(text: string, testid?: string, action?: ToastAction): void;
   setLanguage(lang: Lang): Promise<void>;
   /** After enrolment: load what depends on it and go home. */
   enrolled(s: Status): Promise<void>;
@@ -60,10 +79,11 @@ export type App = { ctx: Ctx; root: HTMLElement; ready: Promise<void>; destroy()
 export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { now?: () => number } = {}): App {
   const state: AppState = { status: null, settings: null, campaign: null, areas: [], workAreas: [] };
   let screen: Screen = "home";
-  let params: (VisitParams & VenueParams) | undefined;
+  let params: ScreenParams | undefined;
   let view: View | null = null;
   let unlisten: (() => void) | null = null;
   let toastTimer: ReturnType<typeof setTimeout> | null = null;
+  let toastHasAction = false;
   let destroyed = false;
   // While a language change is being saved, a Status still carrying the old language is stale.
   let pendingLang: Lang | null = null;
@@ -165,6 +185,12 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
       case "venue":
         view = venueView(ctx, params ?? {});
         break;
+      case "photos":
+        view = photosView(ctx, params?.photo ?? { kind: "day", id: today(), area: dayArea() });
+        break;
+      case "report":
+        view = photosView(ctx, { kind: "day", id: today(), area: dayArea() });
+        break;
     }
     fill(main, view.el);
     fill(footer, view.footer ?? null);
@@ -178,8 +204,23 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
     renderScreen();
   }
 
-  function go(next: Screen, p?: VisitParams & VenueParams) {
+  function today(): string {
+    return localDay(ctx.now(), state.campaign?.utc_offset_minutes ?? 420);
+  }
+
+  /** The area a day report is for: the volunteer's first work area, else their account's. */
+  function dayArea(): string | null {
+    return state.workAreas[0] ?? state.status?.volunteer?.area_code ?? null;
+  }
+
+  function go(next: Screen, p?: ScreenParams) {
     if (destroyed) return;
+    // A toast's action belongs to the screen it was shown on (the saved visit's "Take photo").
+    if (toastHasAction) {
+      if (toastTimer) clearTimeout(toastTimer);
+      fill(toastArea);
+      toastHasAction = false;
+    }
     const from = screen;
     screen = next;
     params = p;
@@ -194,9 +235,25 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
     renderScreen();
   }
 
-  function toast(text: string, testid = "toast") {
+  function toast(text: string, testid = "toast", action?: ToastAction) {
     if (toastTimer) clearTimeout(toastTimer);
-    fill(toastArea, h("div", { class: "toast", testid, role: "status" }, icon("check"), text));
+    toastHasAction = !!action;
+    const button = action
+      ? h(
+          "button",
+          {
+            type: "button",
+            class: "btn small inverse",
+            testid: action.testid,
+            onclick: () => {
+              fill(toastArea);
+              action.run();
+            },
+          },
+          action.label,
+        )
+      : null;
+    fill(toastArea, h("div", { class: "toast", testid, role: "status" }, icon("check"), text, button));
     toastTimer = setTimeout(() => fill(toastArea), 6000);
   }
 

@@ -10,8 +10,10 @@ import type {
   ErrorBody,
   Fix,
   Household,
+  LocalPhoto,
   LocationWarning,
   OutcomeDef,
+  PhotoDraft,
   Rejected,
   Settings,
   Status,
@@ -378,6 +380,13 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       ]
     : [];
   const venueVisits: VenueVisitDraft[] = [];
+  // Photos with their pictures (base64), as the phone keeps them.
+  const photos: { photo: LocalPhoto; picture: string }[] = [];
+  const photoCounts = () => ({
+    pending: photos.filter((p) => p.photo.state === "pending").length,
+    sent: photos.filter((p) => p.photo.state === "sent").length,
+    rejected: photos.filter((p) => p.photo.state === "rejected").length,
+  });
 
   let status: Status = {
     enrolled,
@@ -393,6 +402,7 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
     auth_problem: null,
     language: settings.language,
     corrections_open: openCorrections(),
+    photos: photoCounts(),
     ...opts.status,
   };
 
@@ -413,6 +423,7 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       venues_rejected: 0,
     };
     status.corrections_open = openCorrections();
+    status.photos = photoCounts();
     emit("status", status);
   }
   function pushStatus(patch: Partial<Status>) {
@@ -468,6 +479,8 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
 
   function startSync() {
     if (status.syncing || !status.online || !status.enrolled || status.auth_problem) return;
+    // Photos go whole in the fake; the real client sends them in chunks after the visits.
+    for (const p of photos) if (p.photo.state === "pending") p.photo.state = "sent";
     const batch = visits.filter((v) => v.state === "pending");
     if (batch.length === 0) {
       status.last_sync_ok = new Date().toISOString();
@@ -638,6 +651,58 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       if (e) throw e;
       c.answered = true;
       return record(d);
+    },
+    attach_photo: (a) => {
+      const d = a.draft as PhotoDraft;
+      const picture = String(a.picture ?? "");
+      let head = "";
+      try {
+        head = atob(picture.slice(0, 16));
+      } catch {
+        head = "";
+      }
+      // JPEG or PNG, as the phone's decoder takes.
+      const jpeg = head.charCodeAt(0) === 0xff && head.charCodeAt(1) === 0xd8;
+      const png = head.startsWith("\x89PNG");
+      if (!jpeg && !png) {
+        throw err("photo_unreadable", "photo", "Không đọc được ảnh này (chỉ nhận ảnh JPEG hoặc PNG); hãy chụp lại.", "This picture cannot be read (only JPEG or PNG are taken); take it again.");
+      }
+      if (!status.enrolled) {
+        throw err("not_enrolled", null, "Điện thoại chưa được đăng ký; hãy nhập mã của tổ trưởng trước.", "This phone is not enrolled yet; enter your team leader's code first.");
+      }
+      const visit = visits.find((v) => v.id === d.target_id);
+      if (d.target_kind === "visit" && !visit) {
+        throw err("photo_target_unknown", "photo", "Không tìm thấy lượt thăm để gắn ảnh trên máy này; hãy lưu lượt thăm trước.", "The visit to attach the photo to is not on this phone; save the visit first.");
+      }
+      const caption = d.caption?.trim().normalize("NFC") || null;
+      if (caption && [...caption].length > 200) {
+        throw err("too_long", "caption", "Trường «caption» dài quá 200 ký tự; hãy viết ngắn lại.", "The field 'caption' is longer than 200 characters; shorten it.");
+      }
+      const photo: LocalPhoto = {
+        id: uuidv7(),
+        sha256: hex(Math.floor(Math.random() * 0xffffffff), 8).repeat(8),
+        size: Math.floor((picture.length * 3) / 4),
+        target_kind: d.target_kind,
+        target_id: d.target_id,
+        area_code: visit?.area_code ?? d.area_code ?? status.volunteer?.area_code ?? "",
+        caption,
+        taken_at: rfc3339(new Date(), campaign.utc_offset_minutes),
+        state: "pending",
+        error: null,
+      };
+      photos.push({ photo, picture });
+      announce();
+      if (status.online && !status.syncing) setTimeout(startSync, stepMs);
+      return photo;
+    },
+    get_photos: (a) =>
+      photos.filter((p) => p.photo.target_kind === a.targetKind && p.photo.target_id === a.targetId).map((p) => p.photo),
+    get_daily_report_photos: (a) =>
+      photos.filter((p) => p.photo.target_kind === "day" && p.photo.target_id === a.day).map((p) => p.photo),
+    get_photo_image: (a) => {
+      const p = photos.find((x) => x.photo.id === a.id);
+      if (!p) throw err("photo_not_found", null, "Không có ảnh này trên máy.", "This photo is not on this phone.");
+      return p.picture;
     },
     sync_now: () => {
       if (status.online) setTimeout(startSync, 0);

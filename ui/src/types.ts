@@ -20,6 +20,33 @@ export type Status = {
   language: Lang;
   /** Visits the team leader sent back that wait for a correction. */
   corrections_open: number;
+  /** Photos waiting to be sent, sent, and refused by the server. */
+  photos: { pending: number; sent: number; rejected: number };
+};
+
+/** What a photo belongs to: a household visit, a venue visit, or a day's activity report. */
+export type TargetKind = "visit" | "venue_visit" | "day";
+
+export type PhotoDraft = {
+  target_kind: TargetKind;
+  /** A visit id, or for `day` the local date YYYY-MM-DD. */
+  target_id: string;
+  /** The area of a day report; a visit's photo takes the visit's area. */
+  area_code: string | null;
+  caption: string | null;
+};
+
+export type LocalPhoto = {
+  id: string;
+  sha256: string;
+  size: number;
+  target_kind: TargetKind;
+  target_id: string;
+  area_code: string;
+  caption: string | null;
+  taken_at: string;
+  state: "pending" | "sent" | "rejected";
+  error: ErrorBody | null;
 };
 
 export type OutcomeDef = {

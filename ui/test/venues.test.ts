@@ -50,6 +50,8 @@ describe("venues", () => {
     type(hs, "venue-log-installed", "3");
     tap(hs, "venue-save");
     await waitFor(() => $(hs!.root, "saved-toast"), "the saved toast");
+    // A photo of the notice posted is one tap away.
+    expect($(hs.root, "saved-take-photo")).not.toBeNull();
 
     const drafts = recorded(hs);
     expect(drafts).toHaveLength(2);

@@ -233,7 +233,13 @@ async fn export(args: ExportArgs) -> Result<()> {
         .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
     let visits = doorstep_server::report::visits_on(store.as_ref(), &area, date).await?;
     let venue_visits = doorstep_server::venues::visits_on(store.as_ref(), &area, date).await?;
-    let bytes = doorstep_server::report::daily_workbook(&progress, &visits, &venue_visits, date, &campaign, lang)?;
+    let path = store
+        .area_path(area.as_str())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
+    let photos = doorstep_server::photos::photos_for_report(store.as_ref(), &path, date).await?;
+    let bytes =
+        doorstep_server::report::daily_workbook(&progress, &visits, &venue_visits, &photos, date, &campaign, lang)?;
     std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
     println!(
         "{}",

@@ -8,6 +8,9 @@
 //! - every record has a UUIDv7 and a per-device sequence number made here;
 //! - an outbox entry is cleared only by the server's receipt for it; a refused record stays on the
 //!   device with the server's reason in both languages and does not block the rest of the queue;
+//! - a photo is one row that is also its outbox entry, made small here and sent after the visits
+//!   in chunks that resume from the server's offset, cleared only once the server holds all its
+//!   bytes (verified against its SHA-256) and its record;
 //! - nothing is sent before the phone is enrolled ([`SyncClient::enrol`]), and the device token
 //!   never appears in a log line, an error or a `Debug` output.
 

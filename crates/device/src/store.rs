@@ -134,6 +134,25 @@ CREATE TABLE venue_outbox (
 ) STRICT;
 CREATE INDEX venue_outbox_state ON venue_outbox (state, device_seq);
 "#,
+    // Photos of a visit or a day's report. The row is also the photo's outbox entry (`state`),
+    // so saving a photo and queueing it are one commit; `error` keeps the server's refusal.
+    r#"
+CREATE TABLE photos (
+    id          TEXT PRIMARY KEY,
+    sha256      TEXT NOT NULL,
+    target_kind TEXT NOT NULL CHECK (target_kind IN ('visit', 'venue_visit', 'day')),
+    target_id   TEXT NOT NULL,
+    area_code   TEXT NOT NULL,
+    caption     TEXT,
+    taken_at    TEXT NOT NULL,
+    bytes       BLOB NOT NULL,
+    size        INTEGER NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'rejected')),
+    error       TEXT
+) STRICT;
+CREATE INDEX photos_state ON photos (state, id);
+CREATE INDEX photos_target ON photos (target_kind, target_id);
+"#,
 ];
 
 const META_DEVICE_ID: &str = "device_id";
@@ -173,6 +192,9 @@ pub enum DeviceError {
     /// Only a correction the leader asked for, not answered yet, can be answered.
     #[error("correction {0} is not waiting for an answer on this phone")]
     NotOpen(String),
+    /// A picture the phone cannot use (unreadable, too large, no such visit); nothing is saved.
+    #[error("photo refused: {0}")]
+    Photo(photos::PhotoRefusal),
 }
 
 impl From<rusqlite::Error> for DeviceError {
@@ -1222,6 +1244,8 @@ fn unexplained_rejection() -> ErrorBody {
 
 mod venues;
 pub use venues::{LocalVenue, RejectedVenueVisit, VenueVisitDraft};
+mod photos;
+pub use photos::{LocalPhoto, PhotoDraft, PhotoQueue, PhotoRefusal, PreparedPhoto, prepare_photo, sha256_hex};
 
 #[cfg(test)]
 mod tests;

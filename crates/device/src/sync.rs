@@ -23,6 +23,9 @@ use tokio::time::Instant;
 
 use crate::store::{DeviceError, DeviceStore, DeviceToken, Enrolment, OutboxEntry};
 
+mod photos;
+pub use photos::{PhotoUploadReport, UPLOAD_OFFSET};
+
 /// Meta key holding the server's warning about this phone's clock (JSON `{"vi", "en"}`), or "".
 pub const META_CLOCK_WARNING: &str = "clock_warning";
 

@@ -9,12 +9,14 @@
 //! - [`values`]: small validated newtypes, each made by `parse`.
 //! - [`error`]: validation errors with Vietnamese and English messages.
 //! - [`protocol`]: push, pull, coverage and error bodies shared by device and server.
+//! - [`photo`]: photo metadata, its validation and the upload protocol's limits.
 //! - [`quality`]: data-quality flags on visits and stale phones: thresholds and pure rules.
 
 pub mod account;
 pub mod area;
 pub mod campaign;
 pub mod error;
+pub mod photo;
 pub mod protocol;
 pub mod quality;
 pub mod values;

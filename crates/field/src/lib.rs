@@ -12,6 +12,7 @@
 //!   never in the way of the form.
 
 mod location;
+mod photos;
 mod settings;
 
 use std::path::Path;
@@ -20,8 +21,8 @@ use std::time::Duration;
 
 use chrono::{FixedOffset, Local, TimeZone, Utc};
 use doorstep_device::{
-    DeviceError, DeviceStore, LocalHousehold, LocalVenue, LocalVisit, RejectedVenueVisit, SyncClient, SyncConfig,
-    SyncError, VenueVisitDraft, VisitDraft,
+    DeviceError, DeviceStore, LocalHousehold, LocalVenue, LocalVisit, PhotoQueue, RejectedVenueVisit, SyncClient,
+    SyncConfig, SyncError, VenueVisitDraft, VisitDraft,
 };
 use doorstep_domain::protocol::{AreaDto, ErrorBody, ErrorResponse};
 use doorstep_domain::{Campaign, Lang, Messages};
@@ -96,6 +97,8 @@ pub struct Status {
     pub language: Lang,
     /// Visits the team leader sent back that wait for the volunteer's correction.
     pub corrections_open: u64,
+    /// Photos waiting to be sent, sent, and refused by the server.
+    pub photos: PhotoQueue,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,6 +214,7 @@ fn error(code: &str, field: Option<&str>, vi: &str, en: &str, lang: Lang) -> Err
 fn device_error(e: DeviceError, lang: Lang) -> ErrorBody {
     match e {
         DeviceError::Invalid(field) => ErrorBody::from_field_error(&field, lang),
+        DeviceError::Photo(refusal) => refusal.body(lang),
         DeviceError::NotRejected(_) => error(
             "not_rejected",
             None,
@@ -369,6 +373,7 @@ impl FieldApp {
                 auth_problem: store.auth_problem()?,
                 language: lang,
                 corrections_open: store.corrections()?.iter().filter(|c| !c.answered).count() as u64,
+                photos: store.photo_queue()?,
             })
         };
         read().map_err(|e| device_error(e, lang))
@@ -792,11 +797,13 @@ impl FieldApp {
             }
         }
         self.notify();
+        let deadline = tokio::time::Instant::now() + self.config.sync_deadline;
         let total = lock(&self.store).queue().map(|q| q.pending).unwrap_or(0);
         if total == 0 {
             let venues_sent = self.drain_venues(client).await;
+            let photos_done = self.upload_photos(client, deadline).await;
             self.fetch_corrections(client).await;
-            if venues_sent {
+            if venues_sent && photos_done {
                 self.synced_now();
             }
             return true;
@@ -813,7 +820,6 @@ impl FieldApp {
                 self.notify();
             }
         };
-        let deadline = tokio::time::Instant::now() + self.config.sync_deadline;
         let report = tokio::select! {
             report = client.drain(&self.store, Some(deadline)) => report,
             () = watch => unreachable_watch(),
@@ -822,9 +828,11 @@ impl FieldApp {
             tracing::info!(error = %e, complete = report.complete, "sync ended with an error");
         }
         let venues_sent = self.drain_venues(client).await;
+        // Photos after the visits they belong to.
+        let photos_done = report.complete && self.upload_photos(client, deadline).await;
         // After the drain, so a correction just sent is already closed in the answer.
         self.fetch_corrections(client).await;
-        if report.complete && venues_sent {
+        if report.complete && venues_sent && photos_done {
             self.synced_now();
         }
         report.complete || report.stats.batches > 0
@@ -844,6 +852,17 @@ impl FieldApp {
         };
         self.notify();
         sent
+    }
+
+    /// Sends the queued photos; stops quietly on a network failure (the next sync resumes from
+    /// the server's offset). Returns whether none is left waiting.
+    async fn upload_photos(&self, client: &SyncClient, deadline: tokio::time::Instant) -> bool {
+        let report = client.upload_photos(&self.store, Some(deadline)).await;
+        if let Some(e) = &report.last_error {
+            tracing::info!(error = %e, sent = report.sent, "photo upload ended with an error");
+        }
+        self.notify();
+        report.complete
     }
 
     /// The visits the leader sent back, kept for the volunteer; a failure waits for the next sync.

@@ -9,7 +9,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use doorstep_domain::protocol::{
@@ -252,6 +252,12 @@ pub fn router(state: AppState) -> Router {
             post(crate::venues::push_venues).get(crate::venues::device_venues),
         )
         .route("/api/v1/venues", get(crate::venues::get_venues))
+        .route(
+            "/api/v1/photos",
+            post(crate::photos::register_photo).get(crate::photos::list_photos),
+        )
+        .route("/api/v1/photos/{sha256}", patch(crate::photos::upload_chunk))
+        .route("/api/v1/photos/{sha256}/image", get(crate::photos::photo_image))
         .fallback(crate::dashboard::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -343,7 +349,11 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         crate::volunteers::get_devices,
         crate::venues::push_venues,
         crate::venues::device_venues,
-        crate::venues::get_venues
+        crate::venues::get_venues,
+        crate::photos::register_photo,
+        crate::photos::upload_chunk,
+        crate::photos::list_photos,
+        crate::photos::photo_image
     ),
     modifiers(&BearerAuth),
     components(schemas(
@@ -391,7 +401,11 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         doorstep_domain::venue::VenueInput,
         doorstep_domain::venue::VisitorLogInput,
         doorstep_domain::venue::VenueKind,
-        doorstep_domain::venue::VenueGroup
+        doorstep_domain::venue::VenueGroup,
+        doorstep_domain::photo::PhotoMeta,
+        doorstep_domain::photo::UploadState,
+        doorstep_domain::photo::PhotoDto,
+        doorstep_domain::photo::TargetKind
     ))
 )]
 pub struct ApiDoc;

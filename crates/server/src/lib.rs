@@ -21,6 +21,7 @@ pub mod hexagons;
 pub mod manage;
 pub mod map;
 pub mod migrate;
+pub mod photos;
 pub mod postgres;
 pub mod public;
 pub mod quality;

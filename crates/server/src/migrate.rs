@@ -14,6 +14,11 @@ use crate::store::StoreError;
 /// PostgreSQL's 65,535 parameters).
 const CHUNK: i64 = 2_000;
 
+/// Rows per copied batch: photos' bytes (up to 5 MiB each) go a few at a time.
+fn chunk_of(table: &Table) -> i64 {
+    if table.name == "photo_blobs" { 16 } else { CHUNK }
+}
+
 /// What was copied and what was verified.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct MigrateReport {
@@ -107,7 +112,7 @@ impl Table {
     /// The key as PostgreSQL must sort it to match SQLite's byte order.
     fn pg_order(&self) -> String {
         match self.key {
-            "path" | "username" => format!("{} COLLATE \"C\"", self.key),
+            "path" | "username" | "sha256" => format!("{} COLLATE \"C\"", self.key),
             k => k.to_string(),
         }
     }
@@ -355,6 +360,39 @@ const TABLES: &[Table] = &[
         ],
         overriding: false,
     },
+    Table {
+        name: "photo_blobs",
+        key: "sha256",
+        columns: &[
+            ("sha256", Kind::Text),
+            ("size", Kind::Int),
+            ("content_type", Kind::Text),
+            ("received", Kind::Int),
+            ("complete", Kind::Bool),
+            ("bytes", Kind::Bytes),
+            ("created_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
+    Table {
+        name: "photo_links",
+        key: "id",
+        columns: &[
+            ("id", Kind::Uuid),
+            ("sha256", Kind::Text),
+            ("target_kind", Kind::Text),
+            ("target_id", Kind::Text),
+            ("area_code", Kind::Text),
+            ("day", Kind::Text),
+            ("volunteer_id", Kind::Uuid),
+            ("device_id", Kind::Uuid),
+            ("caption", Kind::Text),
+            ("taken_at", Kind::Text),
+            ("received_ms", Kind::Int),
+            ("content_hash", Kind::Bytes),
+        ],
+        overriding: false,
+    },
 ];
 
 fn read_sqlite(row: &rusqlite::Row<'_>, i: usize, kind: Kind) -> Result<Val, StoreError> {
@@ -411,8 +449,10 @@ pub async fn sqlite_to_postgres(
         let tx = target.transaction().await.map_err(db)?;
         while done < total {
             let mut st = source.prepare(&format!(
-                "SELECT {list} FROM {} ORDER BY {}, rowid LIMIT {CHUNK} OFFSET {done}",
-                table.name, table.key
+                "SELECT {list} FROM {} ORDER BY {}, rowid LIMIT {} OFFSET {done}",
+                table.name,
+                table.key,
+                chunk_of(table)
             ))?;
             let mut rows = st.query([])?;
             let mut values: Vec<Val> = Vec::new();
@@ -473,21 +513,46 @@ pub async fn sqlite_to_postgres(
             }
         }
         let mut target_sum = Sha256::new();
-        for r in target
-            .query(
-                &format!(
-                    "SELECT {list} FROM {} ORDER BY {}, {}",
-                    table.name,
-                    table.pg_order(),
-                    names[0]
-                ),
-                &[],
-            )
-            .await
-            .map_err(db)?
-        {
-            for (i, (_, kind)) in table.columns.iter().enumerate() {
-                read_pg(&r, i, *kind).digest(&mut target_sum);
+        if table.name == "photo_blobs" {
+            // Photos are large: read back a few at a time (by key), not the whole table at once.
+            let mut after = String::new();
+            loop {
+                let rows = target
+                    .query(
+                        &format!(
+                            "SELECT {list} FROM photo_blobs WHERE sha256 > $1 ORDER BY {} LIMIT {}",
+                            table.pg_order(),
+                            chunk_of(table)
+                        ),
+                        &[&after],
+                    )
+                    .await
+                    .map_err(db)?;
+                let Some(last) = rows.last() else { break };
+                after = last.try_get(0).map_err(db)?;
+                for r in &rows {
+                    for (i, (_, kind)) in table.columns.iter().enumerate() {
+                        read_pg(r, i, *kind).digest(&mut target_sum);
+                    }
+                }
+            }
+        } else {
+            for r in target
+                .query(
+                    &format!(
+                        "SELECT {list} FROM {} ORDER BY {}, {}",
+                        table.name,
+                        table.pg_order(),
+                        names[0]
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(db)?
+            {
+                for (i, (_, kind)) in table.columns.iter().enumerate() {
+                    read_pg(&r, i, *kind).digest(&mut target_sum);
+                }
             }
         }
         report.tables.push(TableReport {

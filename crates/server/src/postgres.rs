@@ -120,6 +120,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::quality::TRAIL_TABLE_PG, crate::quality::TRAIL_FILL_SQL],
     // Venues and the visits made to them.
     &[crate::venues::VENUE_TABLES_PG],
+    // Photos: content-addressed bytes, and each phone's record of one.
+    &[crate::photos::PHOTO_TABLES_PG],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -1864,6 +1866,52 @@ impl Store for PgStore {
                 })
             })
             .collect()
+    }
+
+    async fn register_photo(
+        &self,
+        link: crate::photos::NewPhotoLink,
+    ) -> Result<crate::photos::Registration, StoreError> {
+        let mut client = self.client().await?;
+        crate::photos::postgres::register(&mut client, &link).await
+    }
+
+    async fn append_photo_chunk(
+        &self,
+        sha256: String,
+        device_id: uuid::Uuid,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> Result<crate::photos::Chunk, StoreError> {
+        let mut client = self.client().await?;
+        crate::photos::postgres::append(&mut client, &sha256, device_id, offset, &chunk).await
+    }
+
+    async fn photos_in(
+        &self,
+        lo: String,
+        hi: String,
+        day: Option<String>,
+        target_kind: Option<String>,
+        target_id: Option<String>,
+        limit: i64,
+    ) -> Result<Vec<doorstep_domain::photo::PhotoDto>, StoreError> {
+        let client = self.client().await?;
+        crate::photos::postgres::list(
+            &client,
+            &lo,
+            &hi,
+            day.as_deref(),
+            target_kind.as_deref(),
+            target_id.as_deref(),
+            limit,
+        )
+        .await
+    }
+
+    async fn photo_image(&self, sha256: String) -> Result<Option<crate::photos::HeldImage>, StoreError> {
+        let client = self.client().await?;
+        crate::photos::postgres::image(&client, &sha256).await
     }
 }
 

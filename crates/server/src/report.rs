@@ -117,11 +117,13 @@ fn rate(r: Option<f64>) -> String {
     r.map(|v| format!("{:.1} %", v * 100.0)).unwrap_or_else(|| "—".into())
 }
 
-/// The daily report of an area for one day: summary, units, days, and that day's visits.
+/// The daily report of an area for one day: summary, units, days, that day's visits and its
+/// photos.
 pub fn daily_workbook(
     progress: &Progress,
     visits: &[VisitDto],
     venue_visits: &[crate::venues::VenueVisitRow],
+    photos: &[crate::photos::ReportPhoto],
     date: NaiveDate,
     campaign: &Campaign,
     lang: Lang,
@@ -298,6 +300,7 @@ pub fn daily_workbook(
         sheet.write_string(r, 11, v.flags.join(", "))?;
     }
     crate::venues::venue_sheets(&mut book, &progress.venues, venue_visits, lang)?;
+    crate::photos::photo_sheet(&mut book, photos, &head)?;
     Ok(book.save_to_buffer()?)
 }
 
@@ -402,6 +405,7 @@ mod tests {
             &progress,
             &[],
             &[school],
+            &[],
             NaiveDate::from_ymd_opt(2020, 8, 4).unwrap(),
             &Campaign::bluezone(),
             Lang::Vi,
@@ -416,7 +420,8 @@ mod tests {
                 "Theo ngay",
                 "Luot tham",
                 "Co so",
-                "Luot tham co so"
+                "Luot tham co so",
+                "Ảnh"
             ]
         );
         let venues = book.worksheet_range("Co so").unwrap();
@@ -573,7 +578,7 @@ pub mod http {
     ) -> Result<Response, ApiError> {
         let lang = lang_of(&headers);
         let Query(q) = q.map_err(|e| query_error(e, lang))?;
-        let (area, _) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
+        let (area, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
         let date = parse_date("date", q.date.as_deref(), today(&st), lang)?;
         let from = date - chrono::Duration::days(60);
         let store = st.store.as_ref();
@@ -587,9 +592,12 @@ pub mod http {
         let venue_visits = crate::venues::visits_on(store, &area, date)
             .await
             .map_err(|e| ApiError::storage(e, lang))?;
+        let photos = crate::photos::photos_for_report(store, &path, date)
+            .await
+            .map_err(|e| ApiError::storage(e, lang))?;
         let campaign = st.campaign.clone();
         let bytes = tokio::task::spawn_blocking(move || {
-            super::daily_workbook(&progress, &visits, &venue_visits, date, &campaign, lang)
+            super::daily_workbook(&progress, &visits, &venue_visits, &photos, date, &campaign, lang)
         })
         .await
         .map_err(|e| ApiError::storage(crate::store::StoreError::Task(e.to_string()), lang))?

@@ -120,6 +120,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::quality::TRAIL_TABLE_SQLITE, crate::quality::TRAIL_FILL_SQL],
     // Venues and the visits made to them.
     &[crate::venues::VENUE_TABLES_SQLITE],
+    // Photos: content-addressed bytes, and each phone's record of one.
+    &[crate::photos::PHOTO_TABLES_SQLITE],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -1903,6 +1905,52 @@ impl Store for SqliteStore {
             Ok(out)
         })
         .await
+    }
+
+    async fn register_photo(
+        &self,
+        link: crate::photos::NewPhotoLink,
+    ) -> Result<crate::photos::Registration, StoreError> {
+        self.write(move |w| crate::photos::sqlite::register(&mut w.conn, &link))
+            .await
+    }
+
+    async fn append_photo_chunk(
+        &self,
+        sha256: String,
+        device_id: uuid::Uuid,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> Result<crate::photos::Chunk, StoreError> {
+        self.write(move |w| crate::photos::sqlite::append(&mut w.conn, &sha256, device_id, offset, &chunk))
+            .await
+    }
+
+    async fn photos_in(
+        &self,
+        lo: String,
+        hi: String,
+        day: Option<String>,
+        target_kind: Option<String>,
+        target_id: Option<String>,
+        limit: i64,
+    ) -> Result<Vec<doorstep_domain::photo::PhotoDto>, StoreError> {
+        self.read(move |conn| {
+            crate::photos::sqlite::list(
+                conn,
+                &lo,
+                &hi,
+                day.as_deref(),
+                target_kind.as_deref(),
+                target_id.as_deref(),
+                limit,
+            )
+        })
+        .await
+    }
+
+    async fn photo_image(&self, sha256: String) -> Result<Option<crate::photos::HeldImage>, StoreError> {
+        self.read(move |conn| crate::photos::sqlite::image(conn, &sha256)).await
     }
 }
 

@@ -15,6 +15,7 @@ import type {
   HouseholdProps,
   LoginResponse,
   Messages,
+  Photo,
   Progress,
   Revisit,
   User,
@@ -175,6 +176,16 @@ export const flaggedVisits = (area: string) => json<Visit[]>(`${V1}/visits${q({ 
 export const volunteerDays = (area: string, from: string | null, to: string | null) =>
   json<VolunteerDay[]>(`${V1}/volunteers/daily${q({ area, from, to })}`);
 export const devices = (area: string, staleHours: number | null) => json<DeviceList>(`${V1}/devices${q({ area, stale_hours: staleHours })}`);
+
+/** Photos of an area's subtree, on a day and/or of one target (a visit). */
+export const photos = (area: string, day: string | null, targetKind: string | null = null, targetId: string | null = null) =>
+  json<Photo[]>(`${V1}/photos${q({ area, day, target_kind: targetKind, target_id: targetId })}`);
+
+/** A photo's JPEG (it needs the bearer token, so it is fetched, not linked). */
+export async function photoImage(sha256: string): Promise<Blob> {
+  const res = await send(`${V1}/photos/${encodeURIComponent(sha256)}/image`, { accept: "image/jpeg" });
+  return res.blob();
+}
 
 /** The daily workbook as a blob, with the file name the server suggests. */
 export async function dailyReport(area: string, date: string): Promise<{ blob: Blob; filename: string }> {

@@ -10,6 +10,7 @@ import { mapSupported, VENUE_COLOR } from "./colors";
 import { h, fill } from "./dom";
 import { fmtNumber, fmtPercent, t, today, type Key } from "./i18n";
 import { householdVisits } from "./household";
+import { PhotoPanel } from "./photos";
 import { renderFlagged, renderRevisits, saveBlob } from "./lists";
 import { renderChart } from "./chart";
 import { PeopleSection } from "./devices";
@@ -94,6 +95,7 @@ export class Dashboard {
   private flaggedSec = h("section", { class: "panel noprint", id: "flagged-section" });
   private reportSec = h("section", { class: "panel noprint", id: "report-section" });
   private people = new PeopleSection();
+  private photos = new PhotoPanel();
 
   constructor(private ctx: DashboardContext) {
     // The map's filters (filters.ts): its outcome boxes are the set of outcomes hidden here.
@@ -136,6 +138,7 @@ export class Dashboard {
         ),
         h("div", { class: "noprint" }, this.progressSec),
         this.reportSec,
+        this.photos.el,
         this.revisitsSec,
         this.flaggedSec,
         this.people.el,
@@ -321,6 +324,7 @@ export class Dashboard {
   private loadProgress(withPeople = true): void {
     // Volunteers' days follow the progress range; their devices, the area.
     if (withPeople) this.people.load(this.current.code, this.from, this.to);
+    this.photos.show(this.current.code, this.current.name, this.reportDate);
     this.track("progress", api.progress(this.current.code, this.from || null, this.to || null), (l) => (this.progress = l), () => {
       this.renderProgress();
       this.renderFlagged();

@@ -7,6 +7,7 @@ import { errorText } from "./api";
 import { h, fill } from "./dom";
 import { fmtDateTime, t } from "./i18n";
 import { campaignOffset, colorOf, outcomeLabel } from "./outcomes";
+import { visitPhotos, type PhotoApi } from "./photos";
 import type { Correction, Visit, VisitHistory } from "./types";
 
 /** The longest comment the server takes, in characters. */
@@ -15,7 +16,7 @@ export const MAX_COMMENT = 500;
 export type HouseholdApi = {
   householdVisits: (id: string) => Promise<VisitHistory[]>;
   sendBack: (visitId: string, comment: string, revision: number) => Promise<Correction>;
-};
+} & Partial<PhotoApi>;
 
 /** Whether an account of this role may send visits back (the server checks again). */
 export function maySendBack(role: string): boolean {
@@ -70,6 +71,7 @@ export function householdVisits(id: string, role: string, client: HouseholdApi =
       h("p", null, h("span", { class: "dot", style: { background: colorOf(v.outcome) }, "aria-hidden": "true" }), h("strong", null, outcomeLabel(v.outcome)), " · ", fmtDateTime(v.visited_at, off)),
       h("p", { class: "muted" }, counts(v)),
       v.revision > 1 ? h("p", { class: "muted", testid: `visit-revised-${v.id}` }, t("household.revised", { n: v.revision })) : null,
+      client.photos && client.photoImage ? visitPhotos(v.area_code, v.id, { photos: client.photos, photoImage: client.photoImage }) : null,
       hist.corrections.map((c) =>
         h(
           "p",

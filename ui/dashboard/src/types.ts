@@ -176,3 +176,20 @@ export type VenueDto = {
   notices_posted: number;
 };
 export type VenueProps = { id: string; name: string; kind: string; visits: number; people_reached: number; installed_now: number };
+/** A photo's record, as `GET /api/v1/photos` lists it. */
+export type Photo = {
+  id: string;
+  sha256: string;
+  size: number;
+  target_kind: "visit" | "venue_visit" | "day";
+  target_id: string;
+  area_code: string;
+  caption: string | null;
+  taken_at: string;
+  day: string;
+  volunteer_id: string;
+  device_id: string;
+  received_at: string;
+  /** All bytes arrived and verified: the image can be shown. */
+  complete: boolean;
+};

@@ -27,6 +27,7 @@ export function homeView(ctx: Ctx): View {
   const pending = h("span", { class: "q-num", testid: "queue-pending" });
   const sent = h("span", { class: "q-num", testid: "queue-sent" });
   const rejected = h("span", { class: "q-num", testid: "queue-rejected" });
+  const photos = h("p", { class: "hint", testid: "queue-photos" });
   const lastSync = h("span", { class: "last-sync", testid: "last-sync" });
   const venuesPending = h("p", { class: "hint", testid: "venues-pending", hidden: true });
   const progress = h("div", { class: "progress", testid: "sync-progress", role: "progressbar", hidden: true });
@@ -57,6 +58,11 @@ export function homeView(ctx: Ctx): View {
       h("button", { type: "button", class: "tile", onclick: () => ctx.go("revisits") }, revisitCount, h("span", { class: "tile-label" }, t("home.revisits"))),
     ),
     h(
+      "button",
+      { type: "button", class: "btn", testid: "daily-report-open", onclick: () => ctx.go("report") },
+      t("home.daily_report"),
+    ),
+    h(
       "section",
       { class: "card queue", "aria-label": t("home.queue") },
       h("h2", null, t("home.queue")),
@@ -72,6 +78,7 @@ export function homeView(ctx: Ctx): View {
           h("span", { class: "q-label" }, t("home.queue_rejected")),
         ),
       ),
+      photos,
       progress,
       h(
         "div",
@@ -116,6 +123,9 @@ export function homeView(ctx: Ctx): View {
     venuesPending.hidden = waiting === 0;
     venuesPending.textContent = t("home.venues_pending", { n: waiting });
     rejected.parentElement?.classList.toggle("alert", s.queue.rejected > 0);
+    const p = s.photos ?? { pending: 0, sent: 0, rejected: 0 };
+    photos.textContent = t("home.queue_photos", { n: p.pending, sent: p.sent, rejected: p.rejected });
+    photos.classList.toggle("alert", p.rejected > 0);
     lastSync.textContent = s.last_sync_ok ? t("home.last_sync", { when: relTime(s.last_sync_ok, ctx.now(), offset()) }) : t("home.never_synced");
 
     if (s.syncing) {

@@ -113,6 +113,17 @@ export function todayView(ctx: Ctx): View {
                   v.state === "rejected"
                     ? h("button", { type: "button", class: `chip ${v.state}`, testid: `today-state-${v.id}`, "data-state": v.state, onclick: () => ctx.go("rejected") }, t(STATE_KEY[v.state]))
                     : h("span", { class: `chip ${v.state}`, testid: `today-state-${v.id}`, "data-state": v.state }, t(STATE_KEY[v.state])),
+                  // The visit's photos, to add one later (the poster put up after the talk).
+                  h(
+                    "button",
+                    {
+                      type: "button",
+                      class: "btn small",
+                      testid: `today-photos-${v.id}`,
+                      onclick: () => ctx.go("photos", { photo: { kind: "visit", id: v.id, area: v.area_code } }),
+                    },
+                    t("photo.take"),
+                  ),
                 ),
               ),
             ),

@@ -237,9 +237,11 @@ export function venueView(ctx: Ctx, params: VenueParams): View {
     }
     saving = true;
     try {
-      await ctx.api.recordVenueVisit({ ...draft, location, visitor_log: logToggle.checked ? { ...log } : null });
-      ctx.toast(t("venue.saved"), "saved-toast");
+      const saved = await ctx.api.recordVenueVisit({ ...draft, location, visitor_log: logToggle.checked ? { ...log } : null });
       ctx.go("venues");
+      // A photo of the notice posted, as the letter asks, is one tap away.
+      const photo = { kind: "venue_visit" as const, id: saved.id, area: draft.area_code };
+      ctx.toast(t("venue.saved"), "saved-toast", { label: t("photo.take"), testid: "saved-take-photo", run: () => ctx.go("photos", { photo }) });
     } catch (e) {
       showError(e as ErrorBody);
     } finally {

@@ -684,9 +684,10 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     renderSave();
     const d = draft();
     try {
-      if (correcting) await ctx.api.correctVisit(correcting.id, d);
-      else if (params.fix) await ctx.api.fixRejected(params.fix.device_seq, d);
-      else await ctx.api.recordVisit(d);
+      let saved: { id: string };
+      if (correcting) saved = await ctx.api.correctVisit(correcting.id, d);
+      else if (params.fix) saved = await ctx.api.fixRejected(params.fix.device_seq, d);
+      else saved = await ctx.api.recordVisit(d);
       if (!d.household_id) {
         try {
           localStorage.setItem(LAST_AREA_KEY, d.area_code);
@@ -696,7 +697,13 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
       }
       st.saving = false;
       ctx.go("home");
-      ctx.toast(correcting ? t("home.saved_correction") : fixing ? t("home.saved_fix") : ctx.state.status?.online ? t("home.saved_online") : t("home.saved"), "saved-toast");
+      // A photo of the visit (a poster, the app installed) is one tap away.
+      const photo = { kind: "visit" as const, id: saved.id, area: d.area_code };
+      ctx.toast(
+        correcting ? t("home.saved_correction") : fixing ? t("home.saved_fix") : ctx.state.status?.online ? t("home.saved_online") : t("home.saved"),
+        "saved-toast",
+        { label: t("photo.take"), testid: "saved-take-photo", run: () => ctx.go("photos", { photo }) },
+      );
     } catch (e) {
       st.saving = false;
       st.saveRequested = false;

@@ -1,0 +1,1052 @@
+//! Photos: phones register a photo's record, then send its bytes in chunks that resume from the
+//! server's offset; staff list them and read the images, in scope.
+//!
+//! Bytes are content-addressed (`photo_blobs`, keyed by SHA-256): the same picture from two
+//! phones is stored once, and a phone whose registration finds the bytes complete sends none.
+//! Each registration is a `photo_links` row, stored exactly once per id like a visit (the same
+//! id with the same content is a duplicate; with other content, a conflict). When the last byte
+//! arrives the server hashes the whole: a mismatch discards the bytes (422), so a blob marked
+//! complete always hashes to its name.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use doorstep_domain::Messages;
+use doorstep_domain::photo::{
+    MAX_CHUNK_BYTES, MAX_PHOTO_BYTES, PhotoDto, PhotoMeta, TargetKind, UploadState, is_sha256_hex,
+};
+use doorstep_domain::protocol::ErrorResponse;
+use doorstep_domain::values::AreaCode;
+use doorstep_domain::{FieldError, Lang};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
+use crate::auth::{Caller, Device};
+use crate::store::{StoreError, subtree_range};
+
+/// The header carrying a chunk's offset, and the server's offset in a 409.
+pub const UPLOAD_OFFSET: &str = "upload-offset";
+
+/// A complete photo's bytes (second) with the area paths of its records (first), for the scope
+/// check before they are shown.
+pub type HeldImage = (Vec<String>, Vec<u8>);
+
+/// The most photos one list answers.
+pub const MAX_LISTED: i64 = 500;
+
+pub const PHOTO_TABLES_SQLITE: &str = "
+CREATE TABLE photo_blobs (
+    sha256       TEXT PRIMARY KEY,
+    size         INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    received     INTEGER NOT NULL,
+    complete     INTEGER NOT NULL,
+    bytes        BLOB NOT NULL,
+    created_ms   INTEGER NOT NULL
+);
+CREATE TABLE photo_links (
+    id           BLOB PRIMARY KEY,
+    sha256       TEXT NOT NULL REFERENCES photo_blobs(sha256),
+    target_kind  TEXT NOT NULL,
+    target_id    TEXT NOT NULL,
+    area_code    TEXT NOT NULL REFERENCES areas(code),
+    day          TEXT NOT NULL,
+    volunteer_id BLOB NOT NULL,
+    device_id    BLOB NOT NULL,
+    caption      TEXT,
+    taken_at     TEXT NOT NULL,
+    received_ms  INTEGER NOT NULL,
+    content_hash BLOB NOT NULL
+);
+CREATE INDEX photo_links_area_day ON photo_links(area_code, day);
+CREATE INDEX photo_links_target ON photo_links(target_kind, target_id);
+CREATE INDEX photo_links_sha ON photo_links(sha256);";
+
+pub const PHOTO_TABLES_PG: &str = "
+CREATE TABLE photo_blobs (
+    sha256       TEXT COLLATE \"C\" PRIMARY KEY,
+    size         BIGINT NOT NULL,
+    content_type TEXT NOT NULL,
+    received     BIGINT NOT NULL,
+    complete     BOOLEAN NOT NULL,
+    bytes        BYTEA NOT NULL,
+    created_ms   BIGINT NOT NULL
+);
+CREATE TABLE photo_links (
+    id           UUID PRIMARY KEY,
+    sha256       TEXT COLLATE \"C\" NOT NULL REFERENCES photo_blobs(sha256),
+    target_kind  TEXT NOT NULL,
+    target_id    TEXT NOT NULL,
+    area_code    TEXT NOT NULL REFERENCES areas(code),
+    day          TEXT NOT NULL,
+    volunteer_id UUID NOT NULL,
+    device_id    UUID NOT NULL,
+    caption      TEXT,
+    taken_at     TEXT NOT NULL,
+    received_ms  BIGINT NOT NULL,
+    content_hash BYTEA NOT NULL
+);
+CREATE INDEX photo_links_area_day ON photo_links(area_code, day);
+CREATE INDEX photo_links_target ON photo_links(target_kind, target_id);
+CREATE INDEX photo_links_sha ON photo_links(sha256);";
+
+/// The columns of a listed photo, in [`PhotoDto`] order after the row is read; `l` is
+/// `photo_links`, `b` its blob, `a` its area.
+pub const LIST_COLUMNS: &str = "l.id, l.sha256, b.size, l.target_kind, l.target_id, l.area_code, l.caption, \
+     l.taken_at, l.day, l.volunteer_id, l.device_id, l.received_ms, b.complete";
+
+/// The list's SQL with `$n` placeholders (SQLite takes them as `?n`): subtree range, then the
+/// optional day, kind and target (cast, or PostgreSQL cannot type a bare `$n IS NULL`), then the
+/// limit.
+pub fn list_sql() -> String {
+    format!(
+        "SELECT {LIST_COLUMNS} FROM photo_links l
+         JOIN photo_blobs b ON b.sha256 = l.sha256
+         JOIN areas a ON a.code = l.area_code
+         WHERE a.path >= $1 AND a.path < $2
+           AND (CAST($3 AS TEXT) IS NULL OR l.day = $3)
+           AND (CAST($4 AS TEXT) IS NULL OR l.target_kind = $4)
+           AND (CAST($5 AS TEXT) IS NULL OR l.target_id = $5)
+         ORDER BY l.taken_at, l.id
+         LIMIT $6"
+    )
+}
+
+/// A registration to store: the validated metadata and who sent it.
+#[derive(Debug, Clone)]
+pub struct NewPhotoLink {
+    pub id: Uuid,
+    pub meta: PhotoMeta,
+    pub day: String,
+    pub volunteer_id: Uuid,
+    pub device_id: Uuid,
+    pub received_ms: i64,
+    pub content_hash: Vec<u8>,
+}
+
+impl NewPhotoLink {
+    pub fn new(meta: PhotoMeta, volunteer_id: Uuid, device_id: Uuid, received_ms: i64) -> Result<Self, FieldError> {
+        let id =
+            Uuid::try_parse(&meta.id).map_err(|_| FieldError::new("id", doorstep_domain::error::ErrorKind::NotUuid))?;
+        let day = meta
+            .local_day()
+            .ok_or_else(|| FieldError::new("taken_at", doorstep_domain::error::ErrorKind::NotATimestamp))?;
+        let content_hash = Sha256::digest(meta.content_bytes()).to_vec();
+        Ok(NewPhotoLink {
+            id,
+            meta,
+            day,
+            volunteer_id,
+            device_id,
+            received_ms,
+            content_hash,
+        })
+    }
+}
+
+/// How a registration went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// Stored now, or the same registration again: the bytes' state either way.
+    Stored(UploadState),
+    Duplicate(UploadState),
+    /// The id is taken by other content.
+    IdReused,
+    /// The SHA-256 is held with another size: one of the two is not the picture it names.
+    SizeMismatch,
+}
+
+/// How a chunk went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunk {
+    /// Appended (or the bytes were complete already).
+    Accepted(UploadState),
+    /// Not at the server's offset, which is this.
+    WrongOffset(u64),
+    /// Past the registered size.
+    TooLarge,
+    /// The whole did not hash to its name: discarded.
+    Mismatch,
+    /// No blob of this name registered by this device.
+    Unknown,
+}
+
+/// What the writer stores after a chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkWrite {
+    /// The bytes held now, and whether they are all there and verified.
+    Append { bytes: Vec<u8>, complete: bool },
+    /// The whole did not hash to its name: empty the blob (answered 422).
+    Discard,
+}
+
+/// What the writer does with a chunk, on the bytes held (shared by both databases), or the
+/// answer when nothing is to be written.
+pub fn apply_chunk(
+    sha256: &str,
+    size: u64,
+    held: &[u8],
+    complete: bool,
+    offset: u64,
+    chunk: &[u8],
+) -> Result<ChunkWrite, Chunk> {
+    if complete {
+        return Err(Chunk::Accepted(UploadState {
+            received: size,
+            complete: true,
+        }));
+    }
+    let received = held.len() as u64;
+    if offset != received {
+        return Err(Chunk::WrongOffset(received));
+    }
+    if received + chunk.len() as u64 > size {
+        return Err(Chunk::TooLarge);
+    }
+    let mut bytes = Vec::with_capacity(held.len() + chunk.len());
+    bytes.extend_from_slice(held);
+    bytes.extend_from_slice(chunk);
+    if bytes.len() as u64 == size {
+        let digest = Sha256::digest(&bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        if hex != sha256 {
+            return Ok(ChunkWrite::Discard);
+        }
+        return Ok(ChunkWrite::Append { bytes, complete: true });
+    }
+    Ok(ChunkWrite::Append { bytes, complete: false })
+}
+
+fn photo_error(status: StatusCode, code: &str, vi: String, en: String, lang: Lang) -> ApiError {
+    ApiError::with_messages(status, code, None, Messages { vi, en }, lang)
+}
+
+fn not_found(lang: Lang) -> ApiError {
+    photo_error(
+        StatusCode::NOT_FOUND,
+        "photo_not_found",
+        "Không có ảnh này (hoặc ảnh nằm ngoài phạm vi của tài khoản).".into(),
+        "No such photo (or it is outside your account's areas).".into(),
+        lang,
+    )
+}
+
+fn bad_sha(lang: Lang) -> ApiError {
+    photo_error(
+        StatusCode::BAD_REQUEST,
+        "bad_sha256",
+        "Tên ảnh phải là mã SHA-256 gồm 64 chữ số hex viết thường.".into(),
+        "A photo is named by its SHA-256: 64 lowercase hex digits.".into(),
+        lang,
+    )
+}
+
+fn too_large(lang: Lang) -> ApiError {
+    let mb = MAX_PHOTO_BYTES / (1024 * 1024);
+    photo_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "photo_too_large",
+        format!("Ảnh vượt quá kích thước đã đăng ký hoặc quá {mb} MB."),
+        format!("The photo is larger than registered, or than {mb} MB."),
+        lang,
+    )
+}
+
+/// Registers a photo's record from a phone, in its volunteer's areas. Answers how many bytes of
+/// this content the server holds: none for a new picture, all of them (`complete`) when another
+/// phone or an earlier attempt sent the same bytes, so none are sent again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/photos",
+    request_body = PhotoMeta,
+    responses(
+        (status = 200, body = UploadState),
+        (status = 400, body = ErrorResponse),
+        (status = 403, body = ErrorResponse),
+        (status = 409, description = "The id is taken by other content", body = ErrorResponse),
+        (status = 413, body = ErrorResponse),
+        (status = 422, body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn register_photo(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    device: Device,
+    body: Result<Json<PhotoMeta>, JsonRejection>,
+) -> Result<Json<UploadState>, ApiError> {
+    let lang = lang_of(&headers);
+    let Json(meta) = body.map_err(|e| crate::manage::bad_body(e, lang))?;
+    if meta.size > MAX_PHOTO_BYTES {
+        return Err(too_large(lang));
+    }
+    let meta = meta
+        .validate()
+        .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
+    let d = &device.0;
+    let area = AreaCode::parse("area_code", &meta.area_code)
+        .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
+    let Some(path) = st
+        .store
+        .area_path(area.as_str())
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?
+    else {
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &FieldError::new(
+                "area_code",
+                doorstep_domain::error::ErrorKind::UnknownArea {
+                    code: area.as_str().to_string(),
+                },
+            ),
+            lang,
+        ));
+    };
+    let scope = crate::auth::scope_rule(&d.volunteer, d.assigned_paths.clone(), d.own_path.clone());
+    if !scope.iter().any(|root| path.starts_with(root.as_str())) {
+        return Err(ApiError::out_of_scope(lang));
+    }
+    let link = NewPhotoLink::new(
+        meta,
+        d.volunteer.user_id,
+        d.device_id,
+        chrono::Utc::now().timestamp_millis(),
+    )
+    .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
+    match st
+        .store
+        .register_photo(link)
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?
+    {
+        Registration::Stored(s) | Registration::Duplicate(s) => Ok(Json(s)),
+        Registration::IdReused => Err(photo_error(
+            StatusCode::CONFLICT,
+            "id_reused",
+            "Máy chủ đã có một ảnh khác với mã này; mã không được dùng lại.".into(),
+            "The server holds another photo under this id; ids are never re-used.".into(),
+            lang,
+        )),
+        Registration::SizeMismatch => Err(photo_error(
+            StatusCode::CONFLICT,
+            "size_mismatch",
+            "Máy chủ đã có ảnh cùng mã SHA-256 nhưng khác kích thước; hãy chụp lại.".into(),
+            "The server holds a photo with this SHA-256 but another size; take the photo again.".into(),
+            lang,
+        )),
+    }
+}
+
+/// One chunk of a registered photo's bytes, at `Upload-Offset`. A wrong offset answers 409 with
+/// the server's (in the `Upload-Offset` header and as `received`), so the phone resumes there.
+/// The last chunk makes the server hash the whole: a mismatch discards the bytes (422).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/photos/{sha256}",
+    params(("sha256" = String, Path, description = "SHA-256 of the photo, lowercase hex"),
+           ("Upload-Offset" = u64, Header, description = "Byte offset of this chunk")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses(
+        (status = 200, body = UploadState),
+        (status = 404, body = ErrorResponse),
+        (status = 409, description = "Wrong offset; the server's is in Upload-Offset", body = ErrorResponse),
+        (status = 413, body = ErrorResponse),
+        (status = 422, description = "The bytes do not hash to the name; discarded", body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn upload_chunk(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    device: Device,
+    Path(sha256): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<UploadState>, Response> {
+    let lang = lang_of(&headers);
+    if !is_sha256_hex(&sha256) {
+        return Err(bad_sha(lang).into_response());
+    }
+    let Some(offset) = headers
+        .get(UPLOAD_OFFSET)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    else {
+        return Err(photo_error(
+            StatusCode::BAD_REQUEST,
+            "upload_offset_required",
+            "Thiếu tiêu đề Upload-Offset (vị trí byte của phần gửi).".into(),
+            "The Upload-Offset header (the chunk's byte offset) is required.".into(),
+            lang,
+        )
+        .into_response());
+    };
+    let chunk = body.map_err(|_| too_large(lang).into_response())?;
+    if chunk.len() > MAX_CHUNK_BYTES {
+        return Err(too_large(lang).into_response());
+    }
+    let outcome = st
+        .store
+        .append_photo_chunk(sha256.clone(), device.0.device_id, offset, chunk.to_vec())
+        .await
+        .map_err(|e| ApiError::storage(e, lang).into_response())?;
+    match outcome {
+        Chunk::Accepted(state) => {
+            if state.complete {
+                tracing::info!(sha256, "photo complete");
+            }
+            Ok(Json(state))
+        }
+        Chunk::WrongOffset(received) => {
+            let mut response = (
+                StatusCode::CONFLICT,
+                Json(serde_json::json!({
+                    "error": {
+                        "code": "wrong_offset",
+                        "message": match lang {
+                            Lang::Vi => format!("Máy chủ đang giữ {received} byte của ảnh này; hãy gửi tiếp từ đó."),
+                            Lang::En => format!("The server holds {received} bytes of this photo; go on from there."),
+                        },
+                        "messages": {
+                            "vi": format!("Máy chủ đang giữ {received} byte của ảnh này; hãy gửi tiếp từ đó."),
+                            "en": format!("The server holds {received} bytes of this photo; go on from there."),
+                        }
+                    },
+                    "received": received,
+                })),
+            )
+                .into_response();
+            if let Ok(v) = HeaderValue::from_str(&received.to_string()) {
+                response.headers_mut().insert(UPLOAD_OFFSET, v);
+            }
+            Err(response)
+        }
+        Chunk::TooLarge => Err(too_large(lang).into_response()),
+        Chunk::Mismatch => {
+            tracing::warn!(sha256, device = %device.0.device_id, "photo bytes did not match their SHA-256; discarded");
+            Err(photo_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "sha256_mismatch",
+                "Dữ liệu ảnh nhận được không khớp mã SHA-256 nên đã bị bỏ; thiết bị sẽ gửi lại.".into(),
+                "The photo's bytes did not match its SHA-256 and were discarded; the phone will send again.".into(),
+                lang,
+            )
+            .into_response())
+        }
+        Chunk::Unknown => Err(not_found(lang).into_response()),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PhotoQuery {
+    /// The area whose subtree to list.
+    area: String,
+    /// The phones' local day, `YYYY-MM-DD`.
+    day: Option<String>,
+    /// `visit`, `venue_visit` or `day`.
+    target_kind: Option<String>,
+    /// A visit id, a venue-visit id, or a date.
+    target_id: Option<String>,
+}
+
+/// The photos in an area's subtree, for a day and/or a target, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/photos",
+    params(PhotoQuery),
+    responses(
+        (status = 200, body = Vec<PhotoDto>),
+        (status = 400, body = ErrorResponse),
+        (status = 403, body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_photos(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    q: Result<Query<PhotoQuery>, QueryRejection>,
+) -> Result<Json<Vec<PhotoDto>>, ApiError> {
+    let lang = lang_of(&headers);
+    let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    crate::filter::staff_only(&caller.0, lang)?;
+    let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
+    let day = match q.day.as_deref().filter(|d| !d.trim().is_empty()) {
+        Some(d) => Some(
+            crate::report::http::parse_date("day", Some(d), chrono::NaiveDate::MIN, lang)?
+                .format("%Y-%m-%d")
+                .to_string(),
+        ),
+        None => None,
+    };
+    let kind = match q.target_kind.as_deref().filter(|k| !k.trim().is_empty()) {
+        Some(k) => Some(
+            TargetKind::parse("target_kind", k)
+                .map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?
+                .as_str()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let target = q.target_id.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+    let (lo, hi) = subtree_range(&path);
+    let photos = st
+        .store
+        .photos_in(lo, hi, day, kind, target, MAX_LISTED)
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?;
+    Ok(Json(photos))
+}
+
+/// A photo's JPEG, if one of its records lies in the caller's areas (otherwise 404, as for a
+/// photo that does not exist). Content-addressed, so it never changes: cached for a year.
+#[utoipa::path(
+    get,
+    path = "/api/v1/photos/{sha256}/image",
+    params(("sha256" = String, Path, description = "SHA-256 of the photo, lowercase hex")),
+    responses(
+        (status = 200, description = "The JPEG", content_type = "image/jpeg"),
+        (status = 404, body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn photo_image(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    Path(sha256): Path<String>,
+) -> Result<Response, ApiError> {
+    let lang = lang_of(&headers);
+    if !is_sha256_hex(&sha256) {
+        return Err(bad_sha(lang));
+    }
+    crate::filter::staff_only(&caller.0, lang)?;
+    let Some((paths, bytes)) = st
+        .store
+        .photo_image(sha256)
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?
+    else {
+        return Err(not_found(lang));
+    };
+    let scope = crate::auth::scope_paths(st.store.as_ref(), &caller.0)
+        .await
+        .map_err(|e| ApiError::storage(e, lang))?;
+    if !paths
+        .iter()
+        .any(|p| scope.iter().any(|root| p.starts_with(root.as_str())))
+    {
+        return Err(not_found(lang));
+    }
+    let mut response = bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    Ok(response)
+}
+
+/// A photo for the daily report: its record and its bytes.
+#[derive(Debug, Clone)]
+pub struct ReportPhoto {
+    pub photo: PhotoDto,
+    pub bytes: Vec<u8>,
+}
+
+/// The complete photos of `area`'s subtree on `day`, with their bytes, for the workbook.
+pub async fn photos_for_report(
+    store: &dyn crate::store::Store,
+    path: &str,
+    day: chrono::NaiveDate,
+) -> Result<Vec<ReportPhoto>, crate::store::StoreError> {
+    let (lo, hi) = subtree_range(path);
+    let listed = store
+        .photos_in(lo, hi, Some(day.format("%Y-%m-%d").to_string()), None, None, MAX_LISTED)
+        .await?;
+    let mut out = Vec::new();
+    for photo in listed.into_iter().filter(|p| p.complete) {
+        if let Some((_, bytes)) = store.photo_image(photo.sha256.clone()).await? {
+            out.push(ReportPhoto { photo, bytes });
+        }
+    }
+    Ok(out)
+}
+
+/// The "Ảnh" sheet: each photo scaled into a row, with its time, kind, area and caption.
+pub fn photo_sheet(
+    book: &mut rust_xlsxwriter::Workbook,
+    photos: &[ReportPhoto],
+    head: &rust_xlsxwriter::Format,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let sheet = book.add_worksheet();
+    sheet.set_name("Ảnh")?;
+    let cols = [
+        ("Ảnh", "Photo", 42.0),
+        ("Thời gian", "Time", 26.0),
+        ("Loại", "Kind", 22.0),
+        ("Địa bàn", "Area", 12.0),
+        ("Chú thích", "Caption", 50.0),
+    ];
+    for (c, (vi, en, width)) in cols.iter().enumerate() {
+        sheet.set_column_width(c as u16, *width)?;
+        sheet.write_string_with_format(0, c as u16, format!("{vi}\n{en}"), head)?;
+    }
+    let wrap = rust_xlsxwriter::Format::new()
+        .set_text_wrap()
+        .set_align(rust_xlsxwriter::FormatAlign::Top);
+    for (i, p) in photos.iter().enumerate() {
+        let r = 1 + i as u32;
+        // About 300 x 200 px per row; the image keeps its aspect inside it.
+        sheet.set_row_height_pixels(r, 210)?;
+        match rust_xlsxwriter::Image::new_from_buffer(&p.bytes) {
+            Ok(image) => {
+                let image = image
+                    .set_scale_to_size(300, 200, true)
+                    .set_alt_text(p.photo.caption.clone().unwrap_or_default());
+                sheet.insert_image_with_offset(r, 0, &image, 4, 4)?;
+            }
+            // A stored photo is a JPEG the server verified; one the writer cannot read is named.
+            Err(e) => {
+                tracing::warn!(sha256 = %p.photo.sha256, error = %e, "photo not embeddable");
+                sheet.write_string(r, 0, &p.photo.sha256)?;
+            }
+        }
+        let kind = match p.photo.target_kind {
+            TargetKind::Visit => "Lượt thăm hộ / Household visit",
+            TargetKind::VenueVisit => "Lượt thăm cơ sở / Venue visit",
+            TargetKind::Day => "Báo cáo ngày / Daily report",
+        };
+        sheet.write_string_with_format(r, 1, &p.photo.taken_at, &wrap)?;
+        sheet.write_string_with_format(r, 2, kind, &wrap)?;
+        sheet.write_string_with_format(r, 3, &p.photo.area_code, &wrap)?;
+        sheet.write_string_with_format(r, 4, p.photo.caption.clone().unwrap_or_default(), &wrap)?;
+    }
+    Ok(())
+}
+
+fn received_at(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default()
+}
+
+fn kind_of(raw: &str) -> Result<TargetKind, StoreError> {
+    TargetKind::parse("target_kind", raw).map_err(|_| StoreError::Db(format!("stored photo kind {raw:?}")))
+}
+
+fn state(size: i64, received: i64, complete: bool) -> UploadState {
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    UploadState {
+        received: if complete { n(size) } else { n(received) },
+        complete,
+    }
+}
+
+/// The SQLite side, run by the writer thread (writes) or a reader.
+pub mod sqlite {
+    use rusqlite::{Connection, OptionalExtension, params};
+
+    use super::*;
+
+    fn uuid(bytes: &[u8]) -> Result<Uuid, StoreError> {
+        Uuid::from_slice(bytes).map_err(|e| StoreError::Db(format!("stored id: {e}")))
+    }
+
+    pub fn register(conn: &mut Connection, link: &NewPhotoLink) -> Result<Registration, StoreError> {
+        let tx = conn.transaction()?;
+        let m = &link.meta;
+        tx.execute(
+            "INSERT INTO photo_blobs (sha256, size, content_type, received, complete, bytes, created_ms)
+             VALUES (?1, ?2, ?3, 0, 0, x'', ?4) ON CONFLICT (sha256) DO NOTHING",
+            params![m.sha256, m.size as i64, m.content_type, link.received_ms],
+        )?;
+        let (size, received, complete): (i64, i64, bool) = tx.query_row(
+            "SELECT size, received, complete FROM photo_blobs WHERE sha256 = ?1",
+            [&m.sha256],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let held = state(size, received, complete);
+        let inserted = tx.execute(
+            "INSERT INTO photo_links (id, sha256, target_kind, target_id, area_code, day, volunteer_id, device_id,
+                 caption, taken_at, received_ms, content_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO NOTHING",
+            params![
+                link.id.as_bytes().as_slice(),
+                m.sha256,
+                m.target_kind.as_str(),
+                m.target_id,
+                m.area_code,
+                link.day,
+                link.volunteer_id.as_bytes().as_slice(),
+                link.device_id.as_bytes().as_slice(),
+                m.caption,
+                m.taken_at,
+                link.received_ms,
+                link.content_hash,
+            ],
+        )?;
+        let outcome = if inserted == 1 {
+            if size as u64 != m.size {
+                return Ok(Registration::SizeMismatch);
+            }
+            Registration::Stored(held)
+        } else {
+            let hash: Vec<u8> = tx.query_row(
+                "SELECT content_hash FROM photo_links WHERE id = ?1",
+                [link.id.as_bytes().as_slice()],
+                |r| r.get(0),
+            )?;
+            if hash != link.content_hash {
+                return Ok(Registration::IdReused);
+            }
+            Registration::Duplicate(held)
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    pub fn append(
+        conn: &mut Connection,
+        sha256: &str,
+        device_id: Uuid,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<Chunk, StoreError> {
+        let tx = conn.transaction()?;
+        let row: Option<(i64, bool, Vec<u8>)> = tx
+            .query_row(
+                "SELECT b.size, b.complete, b.bytes FROM photo_blobs b WHERE b.sha256 = ?1
+                   AND EXISTS (SELECT 1 FROM photo_links l WHERE l.sha256 = b.sha256 AND l.device_id = ?2)",
+                params![sha256, device_id.as_bytes().as_slice()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((size, complete, held)) = row else {
+            return Ok(Chunk::Unknown);
+        };
+        let answer = match apply_chunk(sha256, u64::try_from(size).unwrap_or(0), &held, complete, offset, chunk) {
+            Err(answer) => return Ok(answer),
+            Ok(ChunkWrite::Append { bytes, complete }) => {
+                tx.execute(
+                    "UPDATE photo_blobs SET bytes = ?2, received = ?3, complete = ?4 WHERE sha256 = ?1",
+                    params![sha256, bytes, bytes.len() as i64, complete],
+                )?;
+                Chunk::Accepted(UploadState {
+                    received: bytes.len() as u64,
+                    complete,
+                })
+            }
+            Ok(ChunkWrite::Discard) => {
+                tx.execute(
+                    "UPDATE photo_blobs SET bytes = x'', received = 0, complete = 0 WHERE sha256 = ?1",
+                    [sha256],
+                )?;
+                Chunk::Mismatch
+            }
+        };
+        tx.commit()?;
+        Ok(answer)
+    }
+
+    pub fn list(
+        conn: &Connection,
+        lo: &str,
+        hi: &str,
+        day: Option<&str>,
+        kind: Option<&str>,
+        target: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<PhotoDto>, StoreError> {
+        let sql = list_sql().replace('$', "?");
+        let mut st = conn.prepare_cached(&sql)?;
+        let rows = st.query_map(params![lo, hi, day, kind, target, limit], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, Vec<u8>>(9)?,
+                r.get::<_, Vec<u8>>(10)?,
+                r.get::<_, i64>(11)?,
+                r.get::<_, bool>(12)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, sha256, size, kind, target_id, area_code, caption, taken_at, day, vol, dev, ms, complete) = row?;
+            out.push(PhotoDto {
+                id: uuid(&id)?.to_string(),
+                sha256,
+                size: u64::try_from(size).unwrap_or(0),
+                target_kind: kind_of(&kind)?,
+                target_id,
+                area_code,
+                caption,
+                taken_at,
+                day,
+                volunteer_id: uuid(&vol)?.to_string(),
+                device_id: uuid(&dev)?.to_string(),
+                received_at: received_at(ms),
+                complete,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn image(conn: &Connection, sha256: &str) -> Result<Option<crate::photos::HeldImage>, StoreError> {
+        let bytes: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT bytes FROM photo_blobs WHERE sha256 = ?1 AND complete",
+                [sha256],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        let mut st = conn.prepare_cached(
+            "SELECT DISTINCT a.path FROM photo_links l JOIN areas a ON a.code = l.area_code WHERE l.sha256 = ?1",
+        )?;
+        let paths = st
+            .query_map([sha256], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(Some((paths, bytes)))
+    }
+}
+
+/// The PostgreSQL side: the blob row is locked (`FOR UPDATE`) while a chunk is appended, so two
+/// phones sending the same picture at once take turns, and one of them hears 409 and resumes.
+pub mod postgres {
+    use super::*;
+
+    fn db(e: impl std::fmt::Display) -> StoreError {
+        StoreError::Db(e.to_string())
+    }
+
+    pub async fn register(
+        client: &mut deadpool_postgres::Object,
+        link: &NewPhotoLink,
+    ) -> Result<Registration, StoreError> {
+        let tx = client.transaction().await.map_err(db)?;
+        let m = &link.meta;
+        tx.execute(
+            "INSERT INTO photo_blobs (sha256, size, content_type, received, complete, bytes, created_ms)
+             VALUES ($1, $2, $3, 0, FALSE, ''::bytea, $4) ON CONFLICT (sha256) DO NOTHING",
+            &[&m.sha256, &(m.size as i64), &m.content_type, &link.received_ms],
+        )
+        .await
+        .map_err(db)?;
+        let row = tx
+            .query_one(
+                "SELECT size, received, complete FROM photo_blobs WHERE sha256 = $1",
+                &[&m.sha256],
+            )
+            .await
+            .map_err(db)?;
+        let (size, received, complete): (i64, i64, bool) = (row.get(0), row.get(1), row.get(2));
+        let held = state(size, received, complete);
+        let inserted = tx
+            .execute(
+                "INSERT INTO photo_links (id, sha256, target_kind, target_id, area_code, day, volunteer_id, device_id,
+                     caption, taken_at, received_ms, content_hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING",
+                &[
+                    &link.id,
+                    &m.sha256,
+                    &m.target_kind.as_str(),
+                    &m.target_id,
+                    &m.area_code,
+                    &link.day,
+                    &link.volunteer_id,
+                    &link.device_id,
+                    &m.caption,
+                    &m.taken_at,
+                    &link.received_ms,
+                    &link.content_hash,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        let outcome = if inserted == 1 {
+            if size as u64 != m.size {
+                return Ok(Registration::SizeMismatch);
+            }
+            Registration::Stored(held)
+        } else {
+            let row = tx
+                .query_one("SELECT content_hash FROM photo_links WHERE id = $1", &[&link.id])
+                .await
+                .map_err(db)?;
+            if row.get::<_, Vec<u8>>(0) != link.content_hash {
+                return Ok(Registration::IdReused);
+            }
+            Registration::Duplicate(held)
+        };
+        tx.commit().await.map_err(db)?;
+        Ok(outcome)
+    }
+
+    pub async fn append(
+        client: &mut deadpool_postgres::Object,
+        sha256: &str,
+        device_id: Uuid,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<Chunk, StoreError> {
+        let tx = client.transaction().await.map_err(db)?;
+        let row = tx
+            .query_opt(
+                "SELECT b.size, b.complete, b.bytes FROM photo_blobs b WHERE b.sha256 = $1
+                   AND EXISTS (SELECT 1 FROM photo_links l WHERE l.sha256 = b.sha256 AND l.device_id = $2)
+                 FOR UPDATE OF b",
+                &[&sha256, &device_id],
+            )
+            .await
+            .map_err(db)?;
+        let Some(row) = row else {
+            return Ok(Chunk::Unknown);
+        };
+        let (size, complete, held): (i64, bool, Vec<u8>) = (row.get(0), row.get(1), row.get(2));
+        let answer = match apply_chunk(sha256, u64::try_from(size).unwrap_or(0), &held, complete, offset, chunk) {
+            Err(answer) => return Ok(answer),
+            Ok(ChunkWrite::Append { bytes, complete }) => {
+                tx.execute(
+                    "UPDATE photo_blobs SET bytes = $2, received = $3, complete = $4 WHERE sha256 = $1",
+                    &[&sha256, &bytes, &(bytes.len() as i64), &complete],
+                )
+                .await
+                .map_err(db)?;
+                Chunk::Accepted(UploadState {
+                    received: bytes.len() as u64,
+                    complete,
+                })
+            }
+            Ok(ChunkWrite::Discard) => {
+                tx.execute(
+                    "UPDATE photo_blobs SET bytes = ''::bytea, received = 0, complete = FALSE WHERE sha256 = $1",
+                    &[&sha256],
+                )
+                .await
+                .map_err(db)?;
+                Chunk::Mismatch
+            }
+        };
+        tx.commit().await.map_err(db)?;
+        Ok(answer)
+    }
+
+    pub async fn list(
+        client: &deadpool_postgres::Object,
+        lo: &str,
+        hi: &str,
+        day: Option<&str>,
+        kind: Option<&str>,
+        target: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<PhotoDto>, StoreError> {
+        let rows = client
+            .query(&list_sql(), &[&lo, &hi, &day, &kind, &target, &limit])
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(PhotoDto {
+                    id: r.get::<_, Uuid>(0).to_string(),
+                    sha256: r.get(1),
+                    size: u64::try_from(r.get::<_, i64>(2)).unwrap_or(0),
+                    target_kind: kind_of(r.get(3))?,
+                    target_id: r.get(4),
+                    area_code: r.get(5),
+                    caption: r.get(6),
+                    taken_at: r.get(7),
+                    day: r.get(8),
+                    volunteer_id: r.get::<_, Uuid>(9).to_string(),
+                    device_id: r.get::<_, Uuid>(10).to_string(),
+                    received_at: received_at(r.get(11)),
+                    complete: r.get(12),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn image(
+        client: &deadpool_postgres::Object,
+        sha256: &str,
+    ) -> Result<Option<crate::photos::HeldImage>, StoreError> {
+        let row = client
+            .query_opt(
+                "SELECT bytes FROM photo_blobs WHERE sha256 = $1 AND complete",
+                &[&sha256],
+            )
+            .await
+            .map_err(db)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let paths = client
+            .query(
+                "SELECT DISTINCT a.path FROM photo_links l JOIN areas a ON a.code = l.area_code WHERE l.sha256 = $1",
+                &[&sha256],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        Ok(Some((paths, row.get(0))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn chunks_append_at_the_offset_and_the_whole_is_verified() {
+        let data = b"0123456789";
+        let sha = hex(data);
+        let Ok(ChunkWrite::Append { bytes: held, complete }) = apply_chunk(&sha, 10, b"", false, 0, &data[..4]) else {
+            panic!("not appended")
+        };
+        assert_eq!((held.as_slice(), complete), (&data[..4], false));
+        assert_eq!(
+            apply_chunk(&sha, 10, &held, false, 2, b"xx"),
+            Err(Chunk::WrongOffset(4))
+        );
+        assert_eq!(apply_chunk(&sha, 10, &held, false, 4, &[0; 7]), Err(Chunk::TooLarge));
+        let Ok(ChunkWrite::Append { bytes: held, complete }) = apply_chunk(&sha, 10, &held, false, 4, &data[4..])
+        else {
+            panic!("not appended")
+        };
+        assert_eq!((held.as_slice(), complete), (&data[..], true));
+        // Complete: any chunk answers the final state and writes nothing.
+        assert_eq!(
+            apply_chunk(&sha, 10, &held, true, 0, b"zz"),
+            Err(Chunk::Accepted(UploadState {
+                received: 10,
+                complete: true
+            }))
+        );
+        // Other bytes under this name: discarded.
+        assert_eq!(
+            apply_chunk(&sha, 10, &data[..4], false, 4, b"XXXXXX"),
+            Ok(ChunkWrite::Discard)
+        );
+    }
+}
