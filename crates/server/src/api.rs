@@ -83,12 +83,14 @@ impl AppState {
             decoders: Arc::new(tokio::sync::Semaphore::new(cores.max(1))),
             logins: Arc::new(crate::auth::LoginThrottle::default()),
             public: None,
-            outlines: Arc::new(crate::map::OutlineCache::new(
+            outlines: Arc::new(crate::map::OutlineCache::serving_stale(
                 crate::map::OUTLINES_FOR,
+                crate::map::OUTLINES_STALE,
                 crate::map::OUTLINES_MAX,
             )),
-            hexagon_tallies: Arc::new(crate::hexagons::TallyCache::new(
+            hexagon_tallies: Arc::new(crate::hexagons::TallyCache::serving_stale(
                 crate::hexagons::TALLIES_FOR,
+                crate::hexagons::TALLIES_STALE,
                 crate::hexagons::TALLIES_MAX,
             )),
         }

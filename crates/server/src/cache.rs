@@ -14,24 +14,58 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 type Slot<V> = Arc<OnceCell<Arc<V>>>;
-type Entries<V> = HashMap<String, (Instant, Slot<V>)>;
 
-/// Values by key, each reused for `keep` from when its computation started; at most `max` keys
-/// (the stale ones are dropped first, then all).
-#[derive(Debug)]
+struct Entry<V> {
+    /// When the slot's computation started.
+    at: Instant,
+    slot: Slot<V>,
+    /// The value before this slot's, with when it was started: served while the slot is made.
+    previous: Option<(Instant, Arc<V>)>,
+}
+
+/// Values by key, each fresh for `keep` from when its computation started; after that, the next
+/// request starts a new one and, within `stale` of the old value's start, is answered the old
+/// value at once (the new one is made in the background). At most `max` keys (the stale ones are
+/// dropped first, then all).
 pub struct TtlCache<V> {
     keep: Duration,
+    stale: Duration,
     max: usize,
-    entries: Mutex<Entries<V>>,
+    entries: Mutex<HashMap<String, Entry<V>>>,
+}
+
+impl<V> std::fmt::Debug for TtlCache<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TtlCache")
+            .field("keep", &self.keep)
+            .field("stale", &self.stale)
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<V> TtlCache<V> {
+    /// Values fresh for `keep`; an old one is never served.
     pub fn new(keep: Duration, max: usize) -> TtlCache<V> {
+        TtlCache::serving_stale(keep, Duration::ZERO, max)
+    }
+
+    /// Values fresh for `keep`, and served for `stale` (from their start) while the next is made.
+    pub fn serving_stale(keep: Duration, stale: Duration, max: usize) -> TtlCache<V> {
         TtlCache {
             keep,
+            stale,
             max,
             entries: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether a value for `key` is made and fresh.
+    pub fn holds(&self, key: &str) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .is_some_and(|e| e.at.elapsed() < self.keep && e.slot.get().is_some())
     }
 
     /// The value kept for `key`, or the one `make` makes (once, however many ask meanwhile). A
@@ -43,20 +77,32 @@ impl<V> TtlCache<V> {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<V, E>> + Send + 'static,
     {
-        let slot = {
+        let (slot, stale) = {
             let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            match entries.get(key) {
-                Some((at, slot)) if at.elapsed() < self.keep => slot.clone(),
-                _ => {
+            let fresh = entries.get(key).filter(|e| e.at.elapsed() < self.keep);
+            match fresh {
+                Some(e) => (e.slot.clone(), e.previous.clone()),
+                None => {
+                    let previous = entries
+                        .remove(key)
+                        .and_then(|e| e.slot.get().map(|v| (e.at, v.clone())).or(e.previous));
                     if entries.len() >= self.max {
-                        entries.retain(|_, (at, _)| at.elapsed() < self.keep);
+                        let keep = self.keep.max(self.stale);
+                        entries.retain(|_, e| e.at.elapsed() < keep);
                         if entries.len() >= self.max {
                             entries.clear();
                         }
                     }
                     let slot: Slot<V> = Arc::new(OnceCell::new());
-                    entries.insert(key.to_string(), (Instant::now(), slot.clone()));
-                    slot
+                    entries.insert(
+                        key.to_string(),
+                        Entry {
+                            at: Instant::now(),
+                            slot: slot.clone(),
+                            previous: previous.clone(),
+                        },
+                    );
+                    (slot, previous)
                 }
             }
         };
@@ -68,7 +114,11 @@ impl<V> TtlCache<V> {
                 .await
                 .cloned()
         });
-        task.await?
+        match stale.filter(|(at, _)| at.elapsed() < self.stale) {
+            // The new value goes on being made in its task, for the next request.
+            Some((_, old)) => Ok(old),
+            None => task.await?,
+        }
     }
 }
 
@@ -154,5 +204,30 @@ mod tests {
         // The next one finds the same computation under way (or done), not a new one.
         assert_eq!(get(&c, "k", 9, &made).await, 5);
         assert_eq!(made.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn an_old_value_is_answered_at_once_while_the_next_is_made_within_the_stale_window() {
+        let c: Arc<TtlCache<i32>> = Arc::new(TtlCache::serving_stale(
+            Duration::from_millis(30),
+            Duration::from_millis(400),
+            8,
+        ));
+        let made = Arc::new(AtomicUsize::new(0));
+        assert_eq!(get(&c, "k", 1, &made).await, 1);
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        // Expired: the old value at once, the new one made in the background.
+        let slow = c.get_or_try_make("k", || async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok::<_, Failed>(2)
+        });
+        let started = std::time::Instant::now();
+        assert_eq!(*slow.await.unwrap(), 1, "the old value, not waiting for the new");
+        assert!(started.elapsed() < Duration::from_millis(40));
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert_eq!(get(&c, "k", 9, &made).await, 2, "then the new one");
+        // Past the stale window, a request waits for a fresh value.
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        assert_eq!(get(&c, "k", 3, &made).await, 3);
     }
 }

@@ -182,6 +182,24 @@ pub const TALLIES_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 /// Areas and filters whose figures are kept at most.
 pub const TALLIES_MAX: usize = 256;
 
+/// How long fine-cell figures are answered while they are read again (from the time they were read).
+pub const TALLIES_STALE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The fine cells' figures of the area at `path` under `filter`, kept in `st.hexagon_tallies`.
+pub async fn fine_tallies(
+    st: &AppState,
+    path: &str,
+    filter: &crate::filter::VisitFilter,
+) -> Result<std::sync::Arc<BTreeMap<GroupKey, Tally>>, crate::store::StoreError> {
+    let key = format!("{path}|{filter:?}");
+    let (store, area_path, cell_filter) = (st.store.clone(), path.to_string(), filter.clone());
+    st.hexagon_tallies
+        .get_or_try_make(&key, move || async move {
+            tallies(store.as_ref(), &area_path, GroupBy::Cell, &cell_filter).await
+        })
+        .await
+}
+
 /// Fine-cell figures per area path and filter.
 pub type TallyCache = crate::cache::TtlCache<BTreeMap<GroupKey, Tally>>;
 
@@ -217,13 +235,7 @@ pub async fn get_hexagons(
     let started = std::time::Instant::now();
     // The fine cells' figures serve every resolution: the map asks again at another one as soon
     // as it has fitted the area, which then costs a fold, not another read of the households.
-    let key = format!("{path}|{filter:?}");
-    let (store, area_path, cell_filter) = (st.store.clone(), path.clone(), filter.clone());
-    let by_cell = st
-        .hexagon_tallies
-        .get_or_try_make(&key, move || async move {
-            tallies(store.as_ref(), &area_path, GroupBy::Cell, &cell_filter).await
-        })
+    let by_cell = fine_tallies(&st, &path, &filter)
         .await
         .map_err(|e| ApiError::storage(e, lang))?;
     let cells = fold_cells(&by_cell, res);

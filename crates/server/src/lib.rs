@@ -61,11 +61,108 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let warm = tokio::spawn(keep_warm(state.clone()));
     // The peer address feeds the sign-in throttle.
-    axum::serve(
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    warm.abort();
+    served
+}
+
+/// How often the top areas' map figures are made again in the background.
+pub const WARM_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// Top areas with fewer households than this are not made ahead: reading them is quick anyway.
+pub const WARM_FROM_HOUSEHOLDS: i64 = 10_000;
+
+/// Makes ahead what the dashboard's first page needs at a province's scale (the top areas'
+/// outlines and hexagon figures), from the server's start and then every minute, so the first
+/// person to open the map does not wait for a province's households to be read.
+async fn keep_warm(state: api::AppState) {
+    loop {
+        if let Err(e) = warm_once(&state).await {
+            tracing::warn!(error = %e, "the map's figures were not made ahead");
+        }
+        tokio::time::sleep(WARM_EVERY).await;
+    }
+}
+
+async fn warm_once(st: &api::AppState) -> Result<(), StoreError> {
+    for root in st.store.child_areas(None).await? {
+        let Ok(code) = doorstep_domain::values::AreaCode::parse("area", &root.code) else {
+            continue;
+        };
+        let big = st
+            .store
+            .coverage(&code)
+            .await?
+            .is_some_and(|c| c.households_known >= WARM_FROM_HOUSEHOLDS);
+        let Some(path) = st.store.area_path(&root.code).await? else {
+            continue;
+        };
+        if !big {
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let children = st.store.child_areas(Some(&code)).await?;
+        let codes: Vec<String> = children.iter().map(|c| c.code.clone()).collect();
+        let bounded: std::collections::HashSet<String> =
+            st.store.boundaries(codes).await?.into_iter().map(|(c, _)| c).collect();
+        if children.iter().any(|c| !bounded.contains(&c.code)) {
+            map::hulls(st, &path, &children).await?;
+        }
+        hexagons::fine_tallies(st, &path, &filter::VisitFilter::default()).await?;
+        tracing::debug!(area = %root.code, ms = started.elapsed().as_millis() as u64, "map figures made ahead");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod warm_tests {
+    use super::*;
+
+    /// A big top area's outlines and hexagon figures are made ahead; a small one's are not.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_provinces_map_figures_are_made_ahead_only_where_reading_them_is_costly() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(sqlite::SqliteStore::open(&dir.path().join("s.db")).unwrap());
+        let tree = include_str!("../../../data/areas/ha-tinh-2020-three-tier.json");
+        store
+            .import_areas(doorstep_domain::area::parse_gso_tree(tree).unwrap())
+            .await
+            .unwrap();
+        let st = api::AppState::new(
+            store.clone(),
+            doorstep_domain::Campaign::bluezone(),
+            api::Limits::default(),
+        );
+        let path = store.area_path("42").await.unwrap().unwrap();
+        let key = format!("{path}|{:?}", filter::VisitFilter::default());
+
+        let few = |n: usize| -> Vec<store::NewHousehold> {
+            (0..n)
+                .map(|i| store::NewHousehold {
+                    id: doorstep_domain::values::Id::parse("id", &uuid::Uuid::now_v7().to_string()).unwrap(),
+                    area_code: doorstep_domain::values::AreaCode::parse("area", "18073").unwrap(),
+                    address: None,
+                    lat: Some(18.34 + (i % 100) as f64 * 1e-4),
+                    lon: Some(105.90 + (i / 100) as f64 * 1e-4),
+                })
+                .collect()
+        };
+        store.add_households(few(100)).await.unwrap();
+        warm_once(&st).await.unwrap();
+        assert!(!st.hexagon_tallies.holds(&key), "100 households: nothing made ahead");
+
+        store.add_households(few(WARM_FROM_HOUSEHOLDS as usize)).await.unwrap();
+        warm_once(&st).await.unwrap();
+        assert!(
+            st.hexagon_tallies.holds(&key),
+            "the province's hexagon figures are made ahead"
+        );
+        assert!(st.outlines.holds(&path), "and its districts' outlines");
+    }
 }

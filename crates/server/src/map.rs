@@ -19,6 +19,46 @@ use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
 use crate::auth::Caller;
 use crate::store::{HouseholdPoint, subtree_range};
 
+/// How long outlines are answered while they are drawn again (from the time they were drawn).
+pub const OUTLINES_STALE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The outlines of the children of the area at `path`, drawn from the H3 cells their households
+/// fall in (the cells' corners, so every household is inside), read once for the whole parent: a
+/// few thousand cells rather than every household of a province; kept in `st.outlines`.
+pub async fn hulls(
+    st: &AppState,
+    path: &str,
+    children: &[doorstep_domain::protocol::AreaDto],
+) -> Result<Arc<HashMap<String, Value>>, crate::store::StoreError> {
+    let (store, path, children) = (st.store.clone(), path.to_string(), children.to_vec());
+    st.outlines
+        .get_or_try_make(&path.clone(), move || async move {
+            let (lo, hi) = subtree_range(&path);
+            let cells = store.area_cells(&lo, &hi).await?;
+            let mut hulls = HashMap::new();
+            for child in &children {
+                // A child's path is its parent's with its own code added: '/42/436/' + '18073/'.
+                let child_path = format!("{path}{}/", child.code);
+                let corners: Vec<(f64, f64)> = cells
+                    .iter()
+                    .filter(|(p, _)| p.starts_with(&child_path))
+                    .filter_map(|(_, cell)| h3o::CellIndex::try_from(u64::try_from(*cell).ok()?).ok())
+                    .flat_map(|cell| {
+                        cell.boundary()
+                            .iter()
+                            .map(|ll| (ll.lat(), ll.lng()))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                if let Some(h) = hull(&corners) {
+                    hulls.insert(child.code.clone(), h);
+                }
+            }
+            Ok::<_, crate::store::StoreError>(hulls)
+        })
+        .await
+}
+
 /// The most household points one map answer carries.
 pub const MAX_POINTS: i64 = 50_000;
 /// How long outlines drawn from households are reused. They are geometry, which moves only as
@@ -93,34 +133,7 @@ pub async fn map_areas(
     // than every household of a province; reused for a few minutes.
     let needs_hull = children.iter().any(|c| !boundaries.contains_key(&c.code));
     let hulls = if needs_hull {
-        let (store, path, children) = (st.store.clone(), path.clone(), children.clone());
-        st.outlines
-            .get_or_try_make(&path.clone(), move || async move {
-                let (lo, hi) = subtree_range(&path);
-                let cells = store.area_cells(&lo, &hi).await?;
-                let mut hulls = HashMap::new();
-                for child in &children {
-                    // A child's path is its parent's with its own code added: '/42/436/' + '18073/'.
-                    let child_path = format!("{path}{}/", child.code);
-                    let corners: Vec<(f64, f64)> = cells
-                        .iter()
-                        .filter(|(p, _)| p.starts_with(&child_path))
-                        .filter_map(|(_, cell)| h3o::CellIndex::try_from(u64::try_from(*cell).ok()?).ok())
-                        .flat_map(|cell| {
-                            cell.boundary()
-                                .iter()
-                                .map(|ll| (ll.lat(), ll.lng()))
-                                .collect::<Vec<_>>()
-                        })
-                        .collect();
-                    if let Some(h) = hull(&corners) {
-                        hulls.insert(child.code.clone(), h);
-                    }
-                }
-                Ok::<_, crate::store::StoreError>(hulls)
-            })
-            .await
-            .map_err(storage)?
+        hulls(&st, &path, &children).await.map_err(storage)?
     } else {
         Arc::new(HashMap::new())
     };
