@@ -102,6 +102,16 @@ try {
   const signIn = Math.round(first.total - clicked);
   const signInData = Math.round(first.data - clicked);
   console.error(`  sign-in: map drawn ${signIn} ms after the click (${first.features} features), map data in at ${signInData} ms`);
+  // Where the first load's time goes: each request after the click, from the click.
+  const timings = await page.evaluate(
+    (since) =>
+      performance
+        .getEntriesByType("resource")
+        .filter((e) => e.startTime >= since)
+        .map((e) => ({ name: new URL(e.name).pathname.replace(/^\/api\/v1\//, ""), start: Math.round(e.startTime - since), end: Math.round(e.responseEnd - since) })),
+    clicked,
+  );
+  for (const t of timings) console.error(`    ${String(t.start).padStart(5)} → ${String(t.end).padStart(5)} ms  ${t.name}`);
 
   const runs = [];
   const data = [];

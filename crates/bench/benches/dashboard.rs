@@ -437,7 +437,7 @@ fn main() {
                 percentile(data, 50.0)
             );
             println!(
-                "{:<44} {:>12.0} ms   (from the sign-in's click; nothing read or kept before it)   floor: map data in at {:.0} ms",
+                "{:<44} {:>12.0} ms   (from the sign-in's click, the server just started)   floor: map data in at {:.0} ms",
                 "first load after sign-in, cold server", first.0, first.1
             );
         }

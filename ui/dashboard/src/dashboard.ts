@@ -20,7 +20,7 @@ import { BAND_COLORS, DEFAULT_THRESHOLDS, loadThresholds, saveThresholds, validT
 import type { AreaProps, Coverage, FeatureCollection, HouseholdProps, Progress, Revisit, User, VenueProps, Visit } from "./types";
 import { DEFAULT_SORT, renderUnitsTable, type Sort } from "./units";
 import { renderVenues, venueCollection } from "./venues";
-import { FilterPanel, STREET_ZOOM, resolutionForZoom, type ExportKind, type HexagonProps } from "./filters";
+import { bboxOf, FilterPanel, fitZoom, STREET_ZOOM, resolutionForZoom, type ExportKind, type HexagonProps } from "./filters";
 
 /** One request's state, for the area it was made for. */
 type Load<T> = { state: "idle" | "loading" | "ok" | "error"; value?: T; error?: unknown; area?: string };
@@ -40,7 +40,7 @@ export type DashboardContext = {
 
 const UNVISITED = "";
 const EMPTY_COLLECTION: FeatureCollection<never> = { type: "FeatureCollection", features: [] };
-/** The longest the lists below the map wait for the map's data. */
+/** The longest the lists below the map wait for the map to draw. */
 const SECONDARY_WAIT_MS = 2000;
 
 function daysBefore(day: string, n: number): string {
@@ -61,6 +61,8 @@ export class Dashboard {
   private householdsGeo: Load<FeatureCollection<HouseholdProps>> = idle();
   private hexagonsGeo: Load<FeatureCollection<HexagonProps>> = idle();
   private venuesGeo: Load<FeatureCollection<VenueProps>> = idle();
+  /** The map has drawn the current area's data since it was opened. */
+  private mapDrawn = false;
   /** What waits for the map's data (the lists below it), and its time limit. */
   private secondary: (() => void) | null = null;
   private secondaryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -234,8 +236,8 @@ export class Dashboard {
       this.renderCards();
     });
     this.loadProgress(false);
-    // The lists below the map wait for the map's data (at most SECONDARY_WAIT_MS): on a
-    // province they read many rows, and the server's cores go to what is on screen first.
+    // The lists below the map wait until the map has drawn (at most SECONDARY_WAIT_MS): on a
+    // province they read many rows, and the cores go to what is on screen first.
     this.deferUntilMapData(() => {
       this.people.load(code, this.from, this.to);
       this.track("revisits", api.revisits(code), (l) => (this.revisits = l), () => {
@@ -248,6 +250,7 @@ export class Dashboard {
 
   private deferUntilMapData(run: () => void): void {
     if (this.secondaryTimer) clearTimeout(this.secondaryTimer);
+    this.mapDrawn = false;
     this.secondary = run;
     this.secondaryTimer = setTimeout(() => this.runSecondary(), SECONDARY_WAIT_MS);
     this.runSecondaryIfMapIn();
@@ -255,7 +258,11 @@ export class Dashboard {
 
   private runSecondaryIfMapIn(): void {
     if (!this.secondary) return;
-    const waiting = this.mapState !== "unavailable" && [this.areasGeo, this.hexagonsGeo].some((l) => l.state === "loading");
+    // Until the map has drawn the area (the first draw on software WebGL takes a second or more
+    // of the same cores), or it cannot draw at all.
+    const waiting =
+      this.mapState !== "unavailable" &&
+      ([this.areasGeo, this.hexagonsGeo].some((l) => l.state === "loading") || (this.mapState === "ready" ? !this.mapDrawn : true));
     if (!waiting) this.runSecondary();
   }
 
@@ -272,6 +279,7 @@ export class Dashboard {
     const code = this.current.code;
     const f = this.filterPanel.params();
     this.track("areasGeo", api.mapAreas(code, f), (l) => (this.areasGeo = l), () => {
+      this.predictResolution();
       this.updateMapData();
       this.loadHouseholdsIfWanted();
     });
@@ -282,6 +290,22 @@ export class Dashboard {
     this.householdsGeo = { state: "ok", value: EMPTY_COLLECTION, area: code };
     this.loadHouseholdsIfWanted();
     this.loadHexagons();
+  }
+
+  /** The map fits itself to the areas once it has drawn (on software WebGL, a second or more):
+   * asks for the hexagons at the resolution of that zoom now, rather than once at another and
+   * again after the fit. */
+  private predictResolution(): void {
+    const a = this.areasGeo;
+    if (a.state !== "ok" || !a.value || a.area !== this.current.code) return;
+    const b = bboxOf(a.value);
+    const { clientWidth: w, clientHeight: h } = this.mapBox;
+    if (!b || w <= 0 || h <= 0) return;
+    const res = resolutionForZoom(fitZoom(b, w, h));
+    if (res !== this.hexRes) {
+      this.hexRes = res;
+      this.loadHexagons();
+    }
   }
 
   private loadHouseholdsIfWanted(): void {
@@ -361,6 +385,14 @@ export class Dashboard {
                   this.loadHexagons();
                 }
               },
+              onIdle: () => {
+                // Drawn with the area's data: the lists below may now take the server's cores.
+                const a = this.areasGeo;
+                if (a.state === "ok" && a.area === this.current.code && this.hexagonsGeo.state !== "loading") {
+                  this.mapDrawn = true;
+                  this.runSecondaryIfMapIn();
+                }
+              },
               venueTooltip: (p) =>
                 t("map.venue_tooltip", { name: String(p.name), visits: Number(p.visits) || 0, people: Number(p.people_reached) || 0, installs: Number(p.installed_now) || 0 }),
               hexagonTooltip: (p) =>
@@ -370,7 +402,6 @@ export class Dashboard {
           );
           this.mapView.map.on("error", (e) => console.warn("map:", e.error?.message ?? e));
           this.zoom = this.mapView.zoom();
-          this.hexRes = resolutionForZoom(this.zoom);
           this.mapState = "ready";
         } catch (e) {
           console.warn("map unavailable:", e);

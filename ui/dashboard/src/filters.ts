@@ -61,6 +61,42 @@ export function resolutionForZoom(zoom: number): number {
   return 9;
 }
 
+export type Bbox = [number, number, number, number];
+
+function extend(b: Bbox | null, c: unknown): Bbox | null {
+  if (!Array.isArray(c)) return b;
+  if (typeof c[0] === "number" && typeof c[1] === "number") {
+    const [x, y] = c as number[];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) return b;
+    return b ? [Math.min(b[0], x), Math.min(b[1], y), Math.max(b[2], x), Math.max(b[3], y)] : [x, y, x, y];
+  }
+  for (const inner of c) b = extend(b, inner);
+  return b;
+}
+
+export function bboxOf(fc: { features: { geometry: { coordinates: unknown } | null }[] }): Bbox | null {
+  let b: Bbox | null = null;
+  for (const f of fc.features) if (f.geometry) b = extend(b, f.geometry.coordinates);
+  return b;
+}
+
+/** The zoom at which a map of `width` x `height` pixels shows `b` when fitted to it (as MapLibre's
+ * fitBounds does with 512-pixel tiles and `padding`), so the hexagons can be asked for at the
+ * resolution the map will show before the map has drawn anything. */
+export function fitZoom(b: Bbox, width: number, height: number, padding = 32, maxZoom = 17): number {
+  const merc = (lat: number) => {
+    const s = Math.sin((Math.max(-85, Math.min(85, lat)) * Math.PI) / 180);
+    return 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI);
+  };
+  const dx = ((b[2] - b[0]) / 360) * 512;
+  const dy = Math.abs(merc(b[1]) - merc(b[3])) * 512;
+  // A single point: the map jumps to it at zoom 16.
+  if (dx <= 0 && dy <= 0) return 16;
+  const w = Math.max(1, width - 2 * padding);
+  const h = Math.max(1, height - 2 * padding);
+  return Math.min(maxZoom, Math.log2(Math.min(dx > 0 ? w / dx : Infinity, dy > 0 ? h / dy : Infinity)));
+}
+
 /** Whether the range is usable: each day a date, the first not after the last. */
 export function validRange(f: Pick<MapFilters, "from" | "to">): boolean {
   const day = /^\d{4}-\d{2}-\d{2}$/;

@@ -12,7 +12,7 @@ import type { FeatureCollection as GeoCollection, Point } from "geojson";
 import { UNVISITED_COLOR, VENUE_COLOR } from "./colors";
 import { coverageFillExpression, type Thresholds } from "./thresholds";
 import type { AreaProps, FeatureCollection, HouseholdProps, VenueProps } from "./types";
-import { STREET_ZOOM, type HexagonProps } from "./filters";
+import { bboxOf, STREET_ZOOM, type Bbox, type HexagonProps } from "./filters";
 
 /** Below this zoom a non-leaf area shows only its children's fills (and hexagons). */
 export const HOUSEHOLD_MIN_ZOOM = STREET_ZOOM;
@@ -26,6 +26,8 @@ export type MapCallbacks = {
   onZoom?: (zoom: number) => void;
   hexagonTooltip?: (p: HexagonProps) => string;
   venueTooltip?: (p: VenueProps) => string;
+  /** The map has drawn all it holds and nothing is moving (MapLibre's `idle`). */
+  onIdle?: () => void;
 };
 
 export type MapView = {
@@ -47,25 +49,6 @@ export type MapView = {
   zoom(): number;
   destroy(): void;
 };
-
-type Bbox = [number, number, number, number];
-
-function extend(b: Bbox | null, c: unknown): Bbox | null {
-  if (!Array.isArray(c)) return b;
-  if (typeof c[0] === "number" && typeof c[1] === "number") {
-    const [x, y] = c as number[];
-    if (!Number.isFinite(x) || !Number.isFinite(y)) return b;
-    return b ? [Math.min(b[0], x), Math.min(b[1], y), Math.max(b[2], x), Math.max(b[3], y)] : [x, y, x, y];
-  }
-  for (const inner of c) b = extend(b, inner);
-  return b;
-}
-
-export function bboxOf(fc: { features: { geometry: { coordinates: unknown } | null }[] }): Bbox | null {
-  let b: Bbox | null = null;
-  for (const f of fc.features) if (f.geometry) b = extend(b, f.geometry.coordinates);
-  return b;
-}
 
 function colorExpression(pairs: [string, string][]): ExpressionSpecification {
   if (pairs.length === 0) return ["literal", UNVISITED_COLOR] as unknown as ExpressionSpecification;
@@ -215,6 +198,7 @@ export function createMap(container: HTMLElement, cb: MapCallbacks, init: { thre
   });
   map.on("mouseout", () => tip.remove());
   map.on("zoomend", () => cb.onZoom?.(map.getZoom()));
+  map.on("idle", () => cb.onIdle?.());
 
   return {
     map,

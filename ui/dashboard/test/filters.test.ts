@@ -201,3 +201,21 @@ describe("the dashboard's map filters", () => {
     await waitFor(() => $("export-status", root)!.textContent!.includes("doorstep-visits-42.csv"), "the note");
   });
 });
+
+describe("the zoom a fitted map will show", () => {
+  it("follows MapLibre's fitBounds: 512-pixel world at zoom 0, padding on each side", async () => {
+    const { fitZoom, bboxOf, resolutionForZoom } = await import("../src/filters");
+    expect(fitZoom([-180, -85, 180, 85], 512 + 64, 2000)).toBeCloseTo(0, 5);
+    // Twice as wide, where the width decides: one zoom level out.
+    const strip = fitZoom([105, 18, 106, 18.1], 1000, 600);
+    expect(fitZoom([105, 18, 107, 18.1], 1000, 600)).toBeCloseTo(strip - 1, 5);
+    const z = fitZoom([105.1, 17.9, 106.5, 18.8], 1000, 600);
+    expect(z).toBeGreaterThan(8.5);
+    expect(z).toBeLessThan(9);
+    expect(fitZoom([105.9, 18.3, 105.9, 18.3], 1000, 600)).toBe(16);
+    expect(fitZoom([105.9, 18.3, 105.90001, 18.30001], 1000, 600)).toBe(17);
+    // Hà Tĩnh on a desktop map: resolution 7 hexagons.
+    expect(resolutionForZoom(z)).toBe(7);
+    expect(bboxOf({ features: [{ geometry: { coordinates: [[[105, 18], [106, 19]]] } }, { geometry: null }] })).toEqual([105, 18, 106, 19]);
+  });
+});

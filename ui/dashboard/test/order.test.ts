@@ -1,9 +1,11 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { App } from "../src/app";
-import type { MapView } from "../src/map";
+import type { MapCallbacks, MapView } from "../src/map";
 import { $, defaultRoutes, fakeServer, flush, json, signIn, waitFor, type Call } from "./helpers";
 
-/** A map module whose map does nothing: the order of the page's requests is what is tested. */
+/** A map module whose map does nothing but tell when it is idle: the order of the page's
+ * requests is what is tested. `idle()` plays MapLibre's `idle` event. */
+let idle: () => void = () => undefined;
 function stubMap(): () => Promise<typeof import("../src/map")> {
   const view = {
     map: { on: () => undefined, getCanvas: () => document.createElement("canvas") },
@@ -18,7 +20,13 @@ function stubMap(): () => Promise<typeof import("../src/map")> {
     zoom: () => 7,
     destroy: () => undefined,
   } as unknown as MapView;
-  return async () => ({ createMap: () => view }) as unknown as typeof import("../src/map");
+  return async () =>
+    ({
+      createMap: (_el: HTMLElement, cb: MapCallbacks) => {
+        idle = () => cb.onIdle?.();
+        return view;
+      },
+    }) as unknown as typeof import("../src/map");
 }
 
 describe("the order of a page's requests", () => {
@@ -27,7 +35,7 @@ describe("the order of a page's requests", () => {
     localStorage.clear();
   });
 
-  it("asks for the map first and the lists below it once the map's data is in", async () => {
+  it("asks for the map first and the lists below it once the map has drawn its data", async () => {
     const routes = defaultRoutes();
     let release: () => void = () => undefined;
     const held = new Promise<void>((r) => (release = r));
@@ -53,7 +61,11 @@ describe("the order of a page's requests", () => {
     expect(paths()).not.toContain("/api/v1/revisits");
     expect(paths()).not.toContain("/api/v1/volunteers/daily");
     release();
-    await waitFor(() => $("revisit-h1", root), "the walk list, once the map's data is in");
+    await flush();
+    // The data is in, but the map has not drawn it yet.
+    expect(paths()).not.toContain("/api/v1/revisits");
+    idle();
+    await waitFor(() => $("revisit-h1", root), "the walk list, once the map has drawn");
     expect(paths()).toContain("/api/v1/visits");
     expect(paths()).toContain("/api/v1/volunteers/daily");
   });
