@@ -192,6 +192,9 @@ pub enum DeviceError {
     /// Only a correction the leader asked for, not answered yet, can be answered.
     #[error("correction {0} is not waiting for an answer on this phone")]
     NotOpen(String),
+    /// The phone's storage is full: the write was rolled back; what was saved before is kept.
+    #[error("the phone's storage is full ({0})")]
+    StorageFull(String),
     /// A picture the phone cannot use (unreadable, too large, no such visit); nothing is saved.
     #[error("photo refused: {0}")]
     Photo(photos::PhotoRefusal),
@@ -204,6 +207,7 @@ impl From<rusqlite::Error> for DeviceError {
             Some(rusqlite::ErrorCode::NotADatabase) => {
                 DeviceError::Corrupt(format!("the file is not a SQLite database ({e})"))
             }
+            Some(rusqlite::ErrorCode::DiskFull) => DeviceError::StorageFull(e.to_string()),
             Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
                 DeviceError::Corrupt(format!("the database file is damaged ({e})"))
             }

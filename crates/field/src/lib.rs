@@ -222,6 +222,13 @@ fn device_error(e: DeviceError, lang: Lang) -> ErrorBody {
             "This record is no longer waiting to be fixed.",
             lang,
         ),
+        DeviceError::StorageFull(_) => error(
+            "storage_full",
+            None,
+            "Bộ nhớ điện thoại đã đầy: lượt này chưa được lưu. Những gì đã lưu trước vẫn còn. Hãy xoá bớt ảnh, video hoặc ứng dụng không dùng, rồi lưu lại.",
+            "The phone's storage is full: this was not saved. What was saved before is kept. Free some space (photos, videos, unused apps), then save again.",
+            lang,
+        ),
         DeviceError::NotOpen(_) => error(
             "correction_not_open",
             None,

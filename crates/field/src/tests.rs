@@ -150,3 +150,14 @@ fn nothing_is_recorded_before_enrolment_and_bad_fields_are_named() {
         "the account's area before the server says more"
     );
 }
+
+#[test]
+fn a_full_phone_is_told_in_words_that_say_what_to_do() {
+    let e = super::device_error(
+        doorstep_device::DeviceError::StorageFull("database or disk is full".into()),
+        doorstep_domain::Lang::Vi,
+    );
+    assert_eq!(e.code, "storage_full");
+    assert!(e.message.contains("Bộ nhớ điện thoại đã đầy"), "{}", e.message);
+    assert!(e.messages.en.contains("storage is full") && e.messages.en.contains("kept"));
+}

@@ -1038,3 +1038,88 @@ fn the_servers_venue_list_is_kept_and_listed_by_name() {
     assert_eq!(names, ["Trường THCS Lê Văn Thiêm", "Trường Tiểu học Đại Nài"]);
     assert!(s.venues(Some("18077")).unwrap().is_empty());
 }
+
+/// The phone's storage fills up during a save (SQLite's page limit stands in for a full disk:
+/// the same SQLITE_FULL on the same write path): the save is refused as `StorageFull`, nothing
+/// of it is half-written, what was saved before is all there after a restart, and saving works
+/// again once there is room.
+#[test]
+fn a_full_disk_refuses_the_save_clearly_and_keeps_everything_saved_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = {
+        let mut s = open(&dir);
+        s.record_visit(&draft(), now()).unwrap();
+        let pages: i64 = s.conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        s.conn
+            .execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2))
+            .unwrap();
+        let mut saved = 1;
+        let refusal = loop {
+            let mut d = draft();
+            // Long notes fill pages quickly.
+            d.notes = Some("Ghi chú dài về hộ gia đình. ".repeat(30));
+            match s.record_visit(&d, now()) {
+                Ok(_) => saved += 1,
+                Err(e) => break e,
+            }
+            assert!(saved < 10_000, "the page limit never bit");
+        };
+        assert!(matches!(refusal, DeviceError::StorageFull(_)), "{refusal:?}");
+        // The refused save left nothing behind: every visit has its outbox entry, none more.
+        assert_eq!(visit_rows(&s), saved);
+        assert_eq!(outbox_rows(&s), saved);
+        saved
+    };
+    // After a restart (the limit was this connection's, as the space freed would be), all there.
+    let mut s = open(&dir);
+    assert_eq!(visit_rows(&s), saved);
+    assert_eq!(s.queue().unwrap().pending as i64, saved);
+    s.record_visit(&draft(), now()).unwrap();
+    assert_eq!(visit_rows(&s), saved + 1);
+}
+
+/// A damaged database file is recognised at start, with a message that says so, and left as it
+/// is (for whoever can recover it), never replaced by an empty one.
+#[test]
+fn a_damaged_file_is_recognised_at_start_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    std::fs::write(
+        &path,
+        b"this is not what the app wrote, and it is long enough to look like a header.",
+    )
+    .unwrap();
+    match DeviceStore::open(&path) {
+        Err(DeviceError::Corrupt(m)) => assert!(m.contains("not a SQLite database"), "{m}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    assert!(
+        std::fs::read(&path)
+            .unwrap()
+            .starts_with(b"this is not what the app wrote")
+    );
+
+    // A real store whose pages were overwritten in the middle.
+    let path = dir.path().join("torn.db");
+    {
+        let mut s = DeviceStore::open(&path).unwrap();
+        for _ in 0..40 {
+            let mut d = draft();
+            d.notes = Some("Ghi chú dài về hộ gia đình. ".repeat(30));
+            s.record_visit(&d, now()).unwrap();
+        }
+        s.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    let len = bytes.len();
+    assert!(len > 16 * 4096, "{len}");
+    for b in &mut bytes[4096..len - 4096] {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let outcome = DeviceStore::open(&path).and_then(|s| s.visits_since(now() - chrono::Duration::days(1)).map(|_| ()));
+    match outcome {
+        Err(DeviceError::Corrupt(m)) => assert!(m.contains("damaged") || m.contains("not a SQLite"), "{m}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
