@@ -32,12 +32,23 @@ async fn expect_error(server: &TestServer, headers: &[(&str, &str)], body: Vec<u
     resp
 }
 
-/// A record with one field changed is refused with that field named, in a 422 with receipts.
-async fn expect_field(server: &TestServer, device_id: &str, record: Value, field: &str, code: &str) {
-    let body = envelope(device_id, vec![record]).to_string().into_bytes();
+/// A record with one field changed is refused with that field named, in a 422 with receipts,
+/// and a valid record sent beside it in the same batch is stored.
+async fn expect_field(server: &TestServer, device: &mut TestDevice, record: Value, field: &str, code: &str) {
+    device.record(1);
+    let beside: Value = {
+        let store = device.store.lock().unwrap();
+        let last = store.next_batch(usize::MAX).unwrap().pop().unwrap();
+        serde_json::from_str(&last.body).unwrap()
+    };
+    let device_id = device.store.lock().unwrap().device_id().to_string();
+    let before = server.visit_count();
+    let body = envelope(&device_id, vec![record, beside]).to_string().into_bytes();
     let resp = expect_error(server, &[JSON], body, 422, code).await;
     assert_eq!(resp["error"]["field"], field, "{resp}");
     assert_eq!(resp["receipts"][0]["status"], "rejected");
+    assert_eq!(resp["receipts"][1]["status"], "stored", "the record beside it: {resp}");
+    assert_eq!(server.visit_count(), before + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,9 +169,15 @@ async fn bad_fields_are_named() {
         ),
         (with(&["area_code"], json!("<script>")), "area_code", "bad_area_code"),
     ];
+    let n = cases.len() as i64;
     for (r, field, code) in cases {
-        expect_field(&server, &device_id, r, field, code).await;
+        expect_field(&server, &mut device, r, field, code).await;
     }
+    assert_eq!(
+        server.visit_count(),
+        n,
+        "every valid record beside a bad one was stored"
+    );
     // Infinity written as a number too large for f64 is refused by the decoder, naming the field.
     let text = envelope(&device_id, vec![record.clone()]).to_string();
     let lat = record["location"]["lat"].to_string();
@@ -172,13 +189,18 @@ async fn bad_fields_are_named() {
         resp["error"]["field"].as_str().unwrap_or("").contains("lat") || resp["error"]["code"] == "malformed_json",
         "{resp}"
     );
-    assert_eq!(server.visit_count(), 0);
+    assert_eq!(server.visit_count(), n);
     // NFD Vietnamese text is stored as NFC.
     let nfd = with(&["household", "address"], json!("Xo\u{0301}m \u{0110}o\u{0302}ng"));
     let (status, resp) = server.push_json(&envelope(&device_id, vec![nfd])).await;
     assert_eq!(status, 200, "{resp}");
-    let address = server.db.text("SELECT address FROM households").unwrap_or_default();
-    assert_eq!(address, "Xóm Đông");
+    assert_eq!(
+        server
+            .db
+            .i64("SELECT count(*) FROM households WHERE address = 'Xóm Đông'"),
+        1,
+        "stored in NFC"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,4 +339,61 @@ async fn queries_and_routes() {
         body["error"]["message"].as_str().unwrap().contains("không có"),
         "{body}"
     );
+}
+
+/// Sign-in and pull with malformed requests: each a 4xx with a code and a message in both
+/// languages, and the server keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_sign_ins_and_pulls() {
+    let server = TestServer::spawn();
+    let long = "a".repeat(100_000);
+    let login_cases: Vec<(&[(&str, &str)], Vec<u8>, u16)> = vec![
+        (&[JSON], Vec::new(), 400),
+        (&[JSON], b"{\"username\": \"admin\"}".to_vec(), 400),
+        // The decoder reads an array as the fields in order: a wrong password, answered as one.
+        (&[JSON], b"[\"admin\", \"password\"]".to_vec(), 401),
+        // Sign-in reads its JSON whatever the declared type (as curl sends it): a wrong password.
+        (
+            &[("content-type", "text/plain")],
+            b"{\"username\": \"a\", \"password\": \"b\"}".to_vec(),
+            401,
+        ),
+        (
+            &[JSON],
+            format!("{{\"username\": \"{long}\", \"password\": \"x\"}}").into_bytes(),
+            401,
+        ),
+        (
+            &[JSON],
+            br#"{"username": "admin\u0000", "password": "x"}"#.to_vec(),
+            401,
+        ),
+    ];
+    for (i, (headers, body, status)) in login_cases.into_iter().enumerate() {
+        let (got, resp) = server.post("/api/v1/auth/login", headers, body).await;
+        assert_eq!(got, status, "sign-in case {i}: {resp}");
+        assert!(resp["error"]["code"].is_string(), "{resp}");
+        assert!(
+            !resp["error"]["messages"]["vi"].as_str().unwrap_or("").is_empty(),
+            "{resp}"
+        );
+        assert!(
+            !resp["error"]["messages"]["en"].as_str().unwrap_or("").is_empty(),
+            "{resp}"
+        );
+    }
+    for (path, status, code) in [
+        ("/api/v1/sync/pull", 400, "bad_query"),
+        ("/api/v1/sync/pull?area=42&cursor=-5&limit=0", 200, ""),
+        ("/api/v1/sync/pull?area=42&limit=99999999999", 400, "bad_query"),
+        ("/api/v1/sync/pull?area=9999999999999999999999", 400, "bad_area_code"),
+        ("/api/v1/sync/pull?area=42&cursor=1e3", 400, "bad_query"),
+    ] {
+        let (got, body) = server.get(path).await;
+        assert_eq!(got, status, "{path}: {body}");
+        if status != 200 {
+            assert_eq!(body["error"]["code"], code, "{path}: {body}");
+        }
+    }
+    assert_eq!(server.get("/healthz").await.0, 200);
 }
