@@ -347,7 +347,9 @@ async fn queries_and_routes() {
 async fn malformed_sign_ins_and_pulls() {
     let server = TestServer::spawn();
     let long = "a".repeat(100_000);
-    let login_cases: Vec<(&[(&str, &str)], Vec<u8>, u16)> = vec![
+    // Headers, body, the status expected.
+    type SignIn<'a> = (&'a [(&'a str, &'a str)], Vec<u8>, u16);
+    let login_cases: Vec<SignIn<'_>> = vec![
         (&[JSON], Vec::new(), 400),
         (&[JSON], b"{\"username\": \"admin\"}".to_vec(), 400),
         // The decoder reads an array as the fields in order: a wrong password, answered as one.
