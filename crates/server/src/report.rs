@@ -48,9 +48,8 @@ pub async fn progress(
         if let Some(c) = store.coverage(&code).await? {
             units.push(c);
         }
-        if let Some(p) = store.area_path(&child.code).await? {
-            unit_paths.push((child.code.clone(), child.name.clone(), p));
-        }
+        // A child's path is its parent's with its own code added: no query for it.
+        unit_paths.push((child.code.clone(), child.name.clone(), format!("{path}{}/", child.code)));
     }
     let venues = crate::venues::progress_of(store, &path, &unit_paths, to).await?;
     let (lo, hi) = subtree_range(&path);

@@ -1740,6 +1740,9 @@ impl Store for SqliteStore {
         use crate::venues::{
             VENUE_INSERT, VENUE_UPDATE, VENUE_VISIT_BY_ID, VENUE_VISIT_INSERT, VenueIncoming, VenueVisitValues,
         };
+        // SQLite's placeholders, rewritten once per batch rather than per record.
+        let [insert_venue, update_venue, visit_by_id, insert_visit] =
+            [VENUE_INSERT, VENUE_UPDATE, VENUE_VISIT_BY_ID, VENUE_VISIT_INSERT].map(|q| q.replace('$', "?"));
         self.write(move |w| {
             let tx = w.conn.transaction()?;
             let mut receipts = Vec::with_capacity(batch.records.len());
@@ -1758,7 +1761,7 @@ impl Store for SqliteStore {
                 let x = VenueVisitValues::of(v);
                 let venue_id = v.venue.id.uuid();
                 let address = v.venue.address.as_ref().map(|a| a.as_str());
-                tx.prepare_cached(&VENUE_INSERT.replace('$', "?"))?.execute(params![
+                tx.prepare_cached(&insert_venue)?.execute(params![
                     venue_id.as_bytes().as_slice(),
                     v.area_code.as_str(),
                     v.venue.kind.as_str(),
@@ -1769,7 +1772,7 @@ impl Store for SqliteStore {
                     batch.received_at_ms
                 ])?;
                 let seq: Option<i64> = tx
-                    .prepare_cached(&VENUE_VISIT_INSERT.replace('$', "?"))?
+                    .prepare_cached(&insert_visit)?
                     .query_row(
                         params![
                             v.id.uuid().as_bytes().as_slice(),
@@ -1802,7 +1805,7 @@ impl Store for SqliteStore {
                     .optional()?;
                 match seq {
                     Some(seq) => {
-                        tx.prepare_cached(&VENUE_UPDATE.replace('$', "?"))?.execute(params![
+                        tx.prepare_cached(&update_venue)?.execute(params![
                             venue_id.as_bytes().as_slice(),
                             v.venue.kind.as_str(),
                             v.venue.name.as_str(),
@@ -1814,7 +1817,7 @@ impl Store for SqliteStore {
                     }
                     None => {
                         let existing = tx
-                            .prepare_cached(&VENUE_VISIT_BY_ID.replace('$', "?"))?
+                            .prepare_cached(&visit_by_id)?
                             .query_row(params![v.id.uuid().as_bytes().as_slice(), v.revision.get()], |r| {
                                 Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
                             })
