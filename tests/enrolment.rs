@@ -72,7 +72,28 @@ async fn a_leader_enrols_a_phone_for_a_volunteer_and_can_revoke_it() {
     let (status, me) = server.get_as("/api/v1/devices/me", Some(&device_token)).await;
     assert_eq!((status, me["device_id"].as_str()), (200, Some(device_id.as_str())));
 
-    // A code works once.
+    // The answer was lost on the way (a cut connection): the same phone uses the code again and
+    // gets a new token; the one it never received no longer works.
+    let (status, again) = post(
+        &server,
+        "/api/v1/enrol",
+        None,
+        json!({"code": code, "device_id": device_id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    let lost_token = device_token;
+    let device_token = again["device_token"].as_str().unwrap().to_string();
+    assert_ne!(device_token, lost_token);
+    assert_eq!(server.get_as("/api/v1/devices/me", Some(&lost_token)).await.0, 401);
+    assert_eq!(server.get_as("/api/v1/devices/me", Some(&device_token)).await.0, 200);
+    assert_eq!(
+        server.db.i64("SELECT count(*) FROM device_tokens"),
+        1,
+        "one token per phone"
+    );
+
+    // A code works once: for another phone it is used.
     let (status, body) = post(
         &server,
         "/api/v1/enrol",
@@ -134,6 +155,19 @@ async fn a_leader_enrols_a_phone_for_a_volunteer_and_can_revoke_it() {
         post(&server, &revoke, Some(&leader), json!({})).await.0,
         404,
         "revoked already"
+    );
+    // A revoked phone cannot use its code again to get a fresh token.
+    let (status, body) = post(
+        &server,
+        "/api/v1/enrol",
+        None,
+        json!({"code": code, "device_id": device_id}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("enrolment_code_invalid")),
+        "{body}"
     );
 
     // Each step an administrative action, in the audit log.

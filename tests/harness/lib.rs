@@ -13,6 +13,8 @@ use doorstep_device::{DeviceStore, SyncClient, SyncConfig, VisitDraft};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+pub mod proxy;
+
 /// The workspace root, for data files.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -94,6 +94,8 @@ pub struct Totals {
     pub recorded: u64,
     pub sent: u64,
     pub confirmed: u64,
+    /// Of `confirmed`, visits the server held already: sent again after an answer was lost.
+    pub duplicates: u64,
     pub rejected: u64,
     /// Still queued on the devices at the end.
     pub pending: u64,
@@ -140,6 +142,7 @@ pub async fn simulate(args: &SimulateArgs) -> Result<Totals> {
         totals.recorded += d.recorded;
         totals.sent += d.sent;
         totals.confirmed += d.confirmed;
+        totals.duplicates += d.duplicates;
         totals.rejected += d.rejected;
         totals.pending += d.pending;
         totals.not_enrolled += d.not_enrolled;
@@ -221,10 +224,35 @@ async fn run_device(args: &SimulateArgs, codes: &Codes, index: usize, dir: &Path
         }
         totals.sent = report.stats.sent;
         totals.confirmed = report.stats.confirmed;
+        totals.duplicates = report.stats.duplicates;
         totals.rejected = report.stats.rejected;
-        // Venue visits follow the household visits; they are not in the totals (which count visits).
-        if let Err(e) = client.drain_venues(&store).await {
-            tracing::info!(device = index, error = %e, "venue visits not sent");
+        // Venue visits follow the household visits; they are not in the totals (which count
+        // visits). A failure that waiting may fix is tried again within the sync window, as the
+        // app's sync loop does.
+        let mut failures: u32 = 0;
+        loop {
+            match client.drain_venues(&store).await {
+                Ok(_) => break,
+                Err(e) => {
+                    let again = match &e {
+                        SyncError::Network(_) => true,
+                        SyncError::Server { status, .. } => retry_later(*status),
+                        _ => false,
+                    };
+                    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                    if !again || left.is_some_and(|l| l.is_zero()) {
+                        tracing::info!(device = index, error = %e, "venue visits not sent");
+                        break;
+                    }
+                    let mut delay = backoff(args.max_backoff_ms, failures);
+                    failures = failures.saturating_add(1);
+                    if let Some(left) = left {
+                        delay = delay.min(left);
+                    }
+                    tracing::debug!(device = index, error = %e, ?delay, "venue visits not sent; will retry");
+                    tokio::time::sleep(delay).await;
+                }
+            }
         }
     } else {
         tracing::warn!(device = index, "{}; its visits stay queued", SyncError::NotEnrolled);

@@ -290,6 +290,9 @@ pub struct RejectedRecord {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptStats {
     pub confirmed: u64,
+    /// Of `confirmed`, those the server held already: sent again after an answer was lost.
+    #[serde(default)]
+    pub duplicates: u64,
     pub rejected: u64,
     /// Receipts that matched no pending entry of the batch; those entries stay pending.
     pub unmatched: u64,
@@ -793,6 +796,9 @@ impl DeviceStore {
                     ReceiptStatus::Stored | ReceiptStatus::Duplicate => {
                         let n = clear.execute(params![entry.device_seq, entry.id, entry.revision])?;
                         stats.confirmed += n as u64;
+                        if receipt.status == ReceiptStatus::Duplicate {
+                            stats.duplicates += n as u64;
+                        }
                         n
                     }
                     ReceiptStatus::Rejected => {

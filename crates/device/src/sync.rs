@@ -110,6 +110,9 @@ pub struct DrainStats {
     /// Records in those batches.
     pub sent: u64,
     pub confirmed: u64,
+    /// Of `confirmed`, records the server held already (sent again after an answer was lost).
+    #[serde(default)]
+    pub duplicates: u64,
     pub rejected: u64,
     /// Failed attempts that were tried again.
     pub retries: u64,
@@ -120,6 +123,7 @@ impl DrainStats {
         self.batches += other.batches;
         self.sent += other.sent;
         self.confirmed += other.confirmed;
+        self.duplicates += other.duplicates;
         self.rejected += other.rejected;
         self.retries += other.retries;
     }
@@ -532,6 +536,7 @@ impl SyncClient {
                     batches: 1,
                     sent,
                     confirmed: applied.confirmed,
+                    duplicates: applied.duplicates,
                     rejected: applied.rejected,
                     retries: 0,
                 });
@@ -775,6 +780,7 @@ impl SyncClient {
             batches: 1,
             sent,
             confirmed: stats.confirmed,
+            duplicates: stats.duplicates,
             rejected: stats.rejected,
             retries: 0,
         })

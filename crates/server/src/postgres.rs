@@ -1233,12 +1233,21 @@ impl Store for PgStore {
     ) -> Result<Option<SessionUser>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
-        // The row lock of the UPDATE makes a code usable once, even by two servers at once.
+        // The row lock makes a code usable once, even by two servers at once.
         let Some(row) = tx
             .query_opt(
-                "UPDATE enrolments SET used_at_ms = $2, device_id = $3
-                 WHERE code_hash = $1 AND used_at_ms IS NULL AND expires_at_ms > $2 RETURNING user_id",
-                &[&code_hash.as_slice(), &now_ms, &device_id],
+                "SELECT user_id, used_at_ms FROM enrolments
+                 WHERE code_hash = $1 AND expires_at_ms > $2
+                   AND (used_at_ms IS NULL OR (device_id = $3 AND used_at_ms > $2 - $4
+                        AND NOT EXISTS (SELECT 1 FROM device_tokens
+                                        WHERE device_id = $3 AND revoked_at_ms IS NOT NULL)))
+                 FOR UPDATE",
+                &[
+                    &code_hash.as_slice(),
+                    &now_ms,
+                    &device_id,
+                    &crate::store::ENROL_RETRY_MS,
+                ],
             )
             .await
             .map_err(db)?
@@ -1246,6 +1255,22 @@ impl Store for PgStore {
             return Ok(None);
         };
         let user: Uuid = row.get(0);
+        let used_before: Option<i64> = row.get(1);
+        tx.execute(
+            "UPDATE enrolments SET used_at_ms = $2, device_id = $3 WHERE code_hash = $1",
+            &[&code_hash.as_slice(), &now_ms, &device_id],
+        )
+        .await
+        .map_err(db)?;
+        if let Some(before) = used_before {
+            // The token of the use whose answer never arrived.
+            tx.execute(
+                "DELETE FROM device_tokens WHERE device_id = $1 AND user_id = $2 AND created_at_ms = $3",
+                &[&device_id, &user, &before],
+            )
+            .await
+            .map_err(db)?;
+        }
         tx.execute(
             "INSERT INTO device_tokens (token_hash, device_id, user_id, created_at_ms) VALUES ($1, $2, $3, $4)",
             &[&token_hash.as_slice(), &device_id, &user, &now_ms],

@@ -1185,18 +1185,35 @@ impl Store for SqliteStore {
             let tx = w
                 .conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let user: Option<Vec<u8>> = tx
+            let device = device_id.as_bytes().as_slice();
+            let usable: Option<(Vec<u8>, Option<i64>)> = tx
                 .query_row(
-                    "UPDATE enrolments SET used_at_ms = ?2, device_id = ?3
-                     WHERE code_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2 RETURNING user_id",
-                    params![code_hash.as_slice(), now_ms, device_id.as_bytes().as_slice()],
-                    |r| r.get(0),
+                    "SELECT user_id, used_at_ms FROM enrolments
+                     WHERE code_hash = ?1 AND expires_at_ms > ?2
+                       AND (used_at_ms IS NULL OR (device_id = ?3 AND used_at_ms > ?2 - ?4
+                            AND NOT EXISTS (SELECT 1 FROM device_tokens
+                                            WHERE device_id = ?3 AND revoked_at_ms IS NOT NULL)))",
+                    params![code_hash.as_slice(), now_ms, device, crate::store::ENROL_RETRY_MS],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            let Some(user) = user else { return Ok(None) };
+            let Some((user, used_before)) = usable else {
+                return Ok(None);
+            };
+            tx.execute(
+                "UPDATE enrolments SET used_at_ms = ?2, device_id = ?3 WHERE code_hash = ?1",
+                params![code_hash.as_slice(), now_ms, device],
+            )?;
+            if let Some(before) = used_before {
+                // The token of the use whose answer never arrived.
+                tx.execute(
+                    "DELETE FROM device_tokens WHERE device_id = ?1 AND user_id = ?2 AND created_at_ms = ?3",
+                    params![device, user, before],
+                )?;
+            }
             tx.execute(
                 "INSERT INTO device_tokens (token_hash, device_id, user_id, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![token_hash.as_slice(), device_id.as_bytes().as_slice(), user, now_ms],
+                params![token_hash.as_slice(), device, user, now_ms],
             )?;
             let found = tx
                 .query_row(

@@ -132,6 +132,10 @@ pub struct StoreCounts {
     pub devices: i64,
 }
 
+/// How long after using an enrolment code the same device may use it again (see
+/// [`Store::redeem_enrolment`]).
+pub const ENROL_RETRY_MS: i64 = 15 * 60 * 1000;
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Inserts or updates areas in one transaction: all of them or, on any error, none.
@@ -203,7 +207,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// Uses a code once: if it is unused and unexpired, marks it used and binds a device token
-    /// (its hash) for `device_id` to the code's volunteer, in one transaction.
+    /// (its hash) for `device_id` to the code's volunteer, in one transaction. The same device
+    /// may redeem it again within [`ENROL_RETRY_MS`] of its last use (its answer was lost on the
+    /// way: a cut connection must not cost the volunteer a new code); the token made by that
+    /// use, which the phone never received, is deleted.
     async fn redeem_enrolment(
         &self,
         code_hash: [u8; 32],

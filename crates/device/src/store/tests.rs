@@ -294,6 +294,7 @@ fn apply_receipts_clears_rejects_and_leaves_the_rest_pending() {
         stats,
         ReceiptStats {
             confirmed: 2,
+            duplicates: 1,
             rejected: 1,
             unmatched: 2
         }
@@ -330,6 +331,7 @@ fn apply_receipts_clears_rejects_and_leaves_the_rest_pending() {
         again,
         ReceiptStats {
             confirmed: 0,
+            duplicates: 0,
             rejected: 0,
             unmatched: 1
         }
@@ -1074,6 +1076,75 @@ fn a_full_disk_refuses_the_save_clearly_and_keeps_everything_saved_before() {
     let mut s = open(&dir);
     assert_eq!(visit_rows(&s), saved);
     assert_eq!(s.queue().unwrap().pending as i64, saved);
+    s.record_visit(&draft(), now()).unwrap();
+    assert_eq!(visit_rows(&s), saved + 1);
+}
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test mounts a {size} tmpfs to fill it, which needs root (CI runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk { dir }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// A real full disk (a 1 MiB tmpfs, where the kernel answers ENOSPC as on a full phone): the save
+/// that does not fit is refused as `StorageFull` and rolled back whole; everything saved before
+/// is kept, and once space is freed saving works again.
+#[test]
+fn a_really_full_disk_refuses_the_save_and_keeps_everything_saved_before() {
+    let disk = SmallDisk::mount("1m");
+    let path = disk.dir.path().join("device.db");
+    let filler = disk.dir.path().join("photos-of-the-family.bin");
+    let mut s = DeviceStore::open(&path).unwrap();
+    s.record_visit(&draft(), now()).unwrap();
+    // Other apps took most of the space.
+    std::fs::write(&filler, vec![7u8; 700 * 1024]).unwrap();
+    let mut saved = 1;
+    let refusal = loop {
+        let mut d = draft();
+        d.notes = Some("Ghi chú dài về hộ gia đình. ".repeat(30));
+        match s.record_visit(&d, now()) {
+            Ok(_) => saved += 1,
+            Err(e) => break e,
+        }
+        assert!(saved < 10_000, "the disk never filled");
+    };
+    assert!(matches!(refusal, DeviceError::StorageFull(_)), "{refusal:?}");
+    assert!(saved > 1, "the filler left no room at all");
+    drop(s);
+    // Started again on the full disk: everything saved is there, once, with its outbox entry.
+    let s = DeviceStore::open(&path).unwrap();
+    assert_eq!(visit_rows(&s), saved);
+    assert_eq!(outbox_rows(&s), saved);
+    assert_eq!(s.queue().unwrap().pending as i64, saved);
+    drop(s);
+    // Space freed: the next save works.
+    std::fs::remove_file(&filler).unwrap();
+    let mut s = DeviceStore::open(&path).unwrap();
     s.record_visit(&draft(), now()).unwrap();
     assert_eq!(visit_rows(&s), saved + 1);
 }
