@@ -9,25 +9,17 @@
 //! (docs/RELIABILITY.md has its figures).
 
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use doorstep_tests::{TestServer, doorstep_bin, wait_until};
+use doorstep_tests::{TestServer, wait_until};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 fn simulate(server: &str, data_dir: &str, visits: usize) -> Child {
-    Command::new(doorstep_bin())
-        .args(["simulate", "--server", server, "--devices", "2", "--area", "436"])
+    doorstep_tests::simulate_command(&["--server", server, "--devices", "2", "--area", "436"])
         .args(["--visits", &visits.to_string()])
         .args(["--data-dir", data_dir, "--batch-size", "10", "--sync-timeout", "120"])
-        .args([
-            "--login",
-            doorstep_tests::ADMIN,
-            "--volunteer",
-            doorstep_tests::VOLUNTEER,
-        ])
-        .env("DOORSTEP_PASSWORD", doorstep_tests::ADMIN_PASSWORD)
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

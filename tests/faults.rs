@@ -8,11 +8,11 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use doorstep_tests::proxy::{FaultCounts, FaultProxy, Faults};
-use doorstep_tests::{TestServer, doorstep_bin, wait_until};
+use doorstep_tests::{TestServer, wait_until};
 use serde_json::Value;
 
 const PHONES: usize = 20;
@@ -44,9 +44,8 @@ async fn a_hundred_thousand_visits_through_a_faulty_network_arrive_exactly_once(
         false => tempfile::tempdir().unwrap(),
     };
     let started = Instant::now();
-    let mut phones = Command::new(doorstep_bin());
+    let mut phones = doorstep_tests::simulate_command(&["--server", &proxy.url, "--area", "436"]);
     phones
-        .args(["simulate", "--server", &proxy.url, "--area", "436"])
         .args(["--devices", &PHONES.to_string(), "--visits", &per_phone.to_string()])
         .args(["--data-dir", &data.path().to_string_lossy()])
         .args([
@@ -57,13 +56,6 @@ async fn a_hundred_thousand_visits_through_a_faulty_network_arrive_exactly_once(
             "--max-backoff-ms",
             "1000",
         ])
-        .args([
-            "--login",
-            doorstep_tests::ADMIN,
-            "--volunteer",
-            doorstep_tests::VOLUNTEER,
-        ])
-        .env("DOORSTEP_PASSWORD", doorstep_tests::ADMIN_PASSWORD)
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

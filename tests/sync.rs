@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use doorstep_tests::{TestDevice, TestServer, doorstep_bin, wait_until};
+use doorstep_tests::{TestDevice, TestServer, wait_until};
 use serde_json::{Value, json};
 
 fn assert_exactly_once(server: &TestServer, devices: &[&TestDevice]) {
@@ -274,27 +274,17 @@ async fn a_device_killed_mid_sync_resumes_and_nothing_is_lost_or_doubled() {
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().to_string_lossy().to_string();
     let sim = |visits: &str| {
-        std::process::Command::new(doorstep_bin())
+        doorstep_tests::simulate_command(&["--server", &server.url, "--devices", "2", "--visits", visits])
             .args([
-                "simulate",
-                "--server",
-                &server.url,
-                "--devices",
-                "2",
-                "--visits",
-                visits,
                 "--area",
                 "436",
+                "--data-dir",
+                &data_dir,
+                "--batch-size",
+                "10",
+                "--sync-timeout",
+                "120",
             ])
-            .args(["--data-dir", &data_dir, "--batch-size", "10", "--sync-timeout", "120"])
-            .args([
-                "--login",
-                doorstep_tests::ADMIN,
-                "--volunteer",
-                doorstep_tests::VOLUNTEER,
-            ])
-            .env("DOORSTEP_PASSWORD", doorstep_tests::ADMIN_PASSWORD)
-            .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap()

@@ -67,17 +67,23 @@ pub fn doorstep(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-/// Runs `doorstep simulate` with the given arguments; the simulated devices enrol for
-/// [`VOLUNTEER`], with codes the admin issues. Returns (success, stdout, stderr).
-pub fn simulate(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(doorstep_bin())
+/// `doorstep simulate` with `args`, its devices enrolling for [`VOLUNTEER`] with codes the admin
+/// issues; to be started by the caller.
+pub fn simulate_command(args: &[&str]) -> Command {
+    let mut command = Command::new(doorstep_bin());
+    command
         .arg("simulate")
         .args(args)
         .args(["--login", ADMIN, "--volunteer", VOLUNTEER])
         .env("DOORSTEP_PASSWORD", ADMIN_PASSWORD)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run doorstep simulate");
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// Runs `doorstep simulate` with the given arguments ([`simulate_command`]) to the end. Returns
+/// (success, stdout, stderr).
+pub fn simulate(args: &[&str]) -> (bool, String, String) {
+    let out = simulate_command(args).output().expect("run doorstep simulate");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
