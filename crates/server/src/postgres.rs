@@ -132,112 +132,7 @@ pub struct PgStore {
     pool: Pool,
     /// Parsed area boundaries for the `outside_area` flag; they expire, since another process
     /// may import areas.
-    boundaries: std::sync::Arc<crate::quality::Boundaries>,
-    /// Pushes wait here for the writer task, which stores those waiting together in one
-    /// transaction (group commit): each push holding the change lock for its own commit made
-    /// concurrent pushes queue behind one fsync each.
-    writer: tokio::sync::mpsc::UnboundedSender<(IngestBatch, IngestReply)>,
-}
-
-type IngestReply = tokio::sync::oneshot::Sender<Result<Vec<Receipt>, StoreError>>;
-
-/// Most records one group commit stores; the pushes past it wait for the next.
-const GROUP_RECORDS: usize = 5_000;
-
-/// The writer task: takes the pushes waiting, stores them in one transaction (each in its own
-/// savepoint, so one batch's failure spoils no other), and answers each after the commit. Ends
-/// when the store is dropped.
-async fn ingest_writer(
-    pool: Pool,
-    boundaries: std::sync::Arc<crate::quality::Boundaries>,
-    mut jobs: tokio::sync::mpsc::UnboundedReceiver<(IngestBatch, IngestReply)>,
-) {
-    let mut waiting: Option<(IngestBatch, IngestReply)> = None;
-    loop {
-        let first = match waiting.take() {
-            Some(job) => job,
-            None => match jobs.recv().await {
-                Some(job) => job,
-                None => return,
-            },
-        };
-        let mut records = first.0.records.len();
-        let mut group = vec![first];
-        while records < GROUP_RECORDS {
-            match jobs.try_recv() {
-                Ok(job) => {
-                    records += job.0.records.len();
-                    group.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        if records > GROUP_RECORDS && group.len() > 1 {
-            // The last one taken goes first next time.
-            waiting = group.pop();
-        }
-        let (batches, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-        match ingest_group(&pool, &batches, &boundaries).await {
-            Ok(all) => {
-                for (result, reply) in all.into_iter().zip(replies) {
-                    let _ = reply.send(result);
-                }
-            }
-            // The commit failed: each is tried again alone, so that one cannot fail the others.
-            Err(_) if batches.len() > 1 => {
-                for (batch, reply) in batches.into_iter().zip(replies) {
-                    let result = match ingest_group(&pool, std::slice::from_ref(&batch), &boundaries).await {
-                        Ok(mut r) => r.remove(0),
-                        Err(e) => Err(e),
-                    };
-                    let _ = reply.send(result);
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "storing a push failed");
-                for reply in replies {
-                    let _ = reply.send(Err(StoreError::Db(e.to_string())));
-                }
-            }
-        }
-    }
-}
-
-/// One transaction for `batches`: the change lock first (so replicas never deadlock: each takes
-/// it before any row lock), then each batch in its own savepoint; one commit.
-async fn ingest_group(
-    pool: &Pool,
-    batches: &[IngestBatch],
-    boundaries: &crate::quality::Boundaries,
-) -> Result<Vec<Result<Vec<Receipt>, StoreError>>, StoreError> {
-    let mut client = pool
-        .get()
-        .await
-        .map_err(|e| StoreError::Db(format!("cannot reach PostgreSQL: {e}")))?;
-    let mut tx = client.transaction().await.map_err(db)?;
-    // Held to commit: change numbers are then taken in commit order across servers, so a pull
-    // never passes over a change that commits late; and the figures are read and written by one
-    // server at a time.
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
-        .await
-        .map_err(db)?;
-    let mut results = Vec::with_capacity(batches.len());
-    for batch in batches {
-        let sp = tx.savepoint("batch").await.map_err(db)?;
-        match ingest_in(&sp, batch, boundaries).await {
-            Ok(receipts) => {
-                sp.commit().await.map_err(db)?;
-                results.push(Ok(receipts));
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "storing a push failed");
-                sp.rollback().await.map_err(db)?;
-                results.push(Err(e));
-            }
-        }
-    }
-    tx.commit().await.map_err(db)?;
-    Ok(results)
+    boundaries: crate::quality::Boundaries,
 }
 
 fn db(e: impl std::fmt::Display) -> StoreError {
@@ -260,13 +155,9 @@ impl PgStore {
             .max_size(16)
             .build()
             .map_err(|e| StoreError::Config(format!("cannot build the connection pool: {e}")))?;
-        let boundaries = std::sync::Arc::new(crate::quality::Boundaries::new(Some(crate::quality::PG_BOUNDARY_TTL)));
-        let (writer, jobs) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(ingest_writer(pool.clone(), std::sync::Arc::clone(&boundaries), jobs));
         let store = PgStore {
             pool,
-            boundaries,
-            writer,
+            boundaries: crate::quality::Boundaries::new(Some(crate::quality::PG_BOUNDARY_TTL)),
         };
         store.migrate().await?;
         Ok(store)
@@ -553,9 +444,8 @@ async fn batch_boundaries(
         .collect())
 }
 
-/// Stores one batch inside `tx`, which holds the change lock already ([`ingest_group`]).
-async fn ingest_in(
-    tx: &tokio_postgres::Transaction<'_>,
+async fn ingest_tx(
+    client: &mut tokio_postgres::Client,
     batch: &IngestBatch,
     boundaries: &crate::quality::Boundaries,
 ) -> Result<Vec<Receipt>, StoreError> {
@@ -572,6 +462,7 @@ async fn ingest_in(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
+    let tx = client.transaction().await.map_err(db)?;
     let known: HashMap<String, String> = tx
         .query("SELECT code, path FROM areas WHERE code = ANY($1)", &[&codes])
         .await
@@ -605,7 +496,7 @@ async fn ingest_in(
         }
     }
     // The boundaries the data-quality flags need, parsed before the batch's rows are written.
-    let boundary_of = batch_boundaries(tx, &known, boundaries).await?;
+    let boundary_of = batch_boundaries(&tx, &known, boundaries).await?;
 
     // One order for every server, so two replicas inserting the same records wait on each other
     // instead of deadlocking.
@@ -706,6 +597,12 @@ async fn ingest_in(
             already.push(i64::from(k.already_installed.get()));
             now.push(i64::from(k.installed_now.get()));
         }
+        // Held to commit: change numbers are then taken in commit order across servers, so a
+        // pull never passes over a change that commits late; and the figures below are read and
+        // written by one server at a time.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
+            .await
+            .map_err(db)?;
         let seqs: Vec<i64> = stored.iter().map(|(seq, _)| *seq).collect();
         tx.execute(crate::store::AREA_DAYS_PG, &[&seqs]).await.map_err(db)?;
         let held_households = tx
@@ -757,7 +654,7 @@ async fn ingest_in(
                 located.insert(household, (p.lat, p.lon));
             }
         }
-        write_quality(tx, &batch.rules, judged).await?;
+        write_quality(&tx, &batch.rules, judged).await?;
         let home: Vec<String> = changes
             .iter()
             .map(|(id, c)| {
@@ -767,7 +664,7 @@ async fn ingest_in(
                     .unwrap_or_else(|| c.first.area_code.to_string())
             })
             .collect();
-        let paths = area_paths(tx, &home).await?;
+        let paths = area_paths(&tx, &home).await?;
         let mut deltas = StatDeltas::default();
         for ((id, c), area) in changes.iter().zip(&home) {
             let Some(path) = paths.get(area) else { continue };
@@ -805,7 +702,7 @@ async fn ingest_in(
         )
         .await
         .map_err(db)?;
-        apply_stats(tx, &deltas).await?;
+        apply_stats(&tx, &deltas).await?;
     }
     tx.execute(
         "INSERT INTO devices (id, first_seen_ms, last_seen_ms, clock_skew_ms, pushes) VALUES ($1, $2, $2, $3, 1)
@@ -815,6 +712,7 @@ async fn ingest_in(
     )
     .await
     .map_err(db)?;
+    tx.commit().await.map_err(db)?;
     receipts
         .into_iter()
         .collect::<Option<Vec<_>>>()
@@ -967,13 +865,8 @@ impl Store for PgStore {
     }
 
     async fn ingest(&self, batch: IngestBatch) -> Result<Vec<Receipt>, StoreError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.writer
-            .send((batch, reply))
-            .map_err(|_| StoreError::Task("the PostgreSQL writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Task("the PostgreSQL writer dropped a push".into()))?
+        let mut client = self.client().await?;
+        ingest_tx(&mut client, &batch, &self.boundaries).await
     }
 
     async fn pull(
