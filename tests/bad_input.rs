@@ -399,3 +399,84 @@ async fn malformed_sign_ins_and_pulls() {
     }
     assert_eq!(server.get("/healthz").await.0, 200);
 }
+
+/// Days outside the years 0000 to 9999 are refused like any other bad date. chrono reads
+/// `-262143-01-01` and `+262142-12-31` too, and the reports' date arithmetic near those ends
+/// overflowed: a panic, answered 500 (found by schemathesis, `scripts/schemathesis.sh`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn days_at_the_ends_of_the_calendar_are_refused_not_a_server_error() {
+    let server = TestServer::spawn();
+    for path in [
+        "/api/v1/progress?area=42&to=-262143-01-01",
+        "/api/v1/progress?area=42&from=%2B262142-12-31",
+        "/api/v1/volunteers/daily?area=42&to=-262143-01-05",
+        "/api/v1/reports/daily.xlsx?area=42&date=-262143-01-01",
+        "/api/v1/map/hexagons?area=42&from=-262143-01-01",
+        "/api/v1/photos?area=42&day=10000-01-01",
+    ] {
+        let (got, body) = server.get(path).await;
+        assert_eq!(
+            (got, body["error"]["code"].as_str()),
+            (400, Some("bad_date")),
+            "{path}: {body}"
+        );
+    }
+    // The first and last days the document allows are answered.
+    for path in [
+        "/api/v1/progress?area=42&from=0000-01-01&to=0000-03-01",
+        "/api/v1/volunteers/daily?area=42&from=9999-12-01&to=9999-12-31",
+        "/api/v1/map/hexagons?area=42&from=0000-01-01&to=9999-12-31",
+    ] {
+        let (got, body) = server.get(path).await;
+        assert_eq!(got, 200, "{path}: {body}");
+    }
+    assert_eq!(server.get("/healthz").await.0, 200);
+}
+
+/// The OpenAPI document describes the parameters where they are sent (query parameters were
+/// once all declared in the path, and every optional one as required), with the schema the
+/// server applies, and names the statuses every protected operation may answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_says_where_each_parameter_goes_and_what_may_be_answered() {
+    let server = TestServer::spawn();
+    let (_, spec) = server.get_as("/api/openapi.json", None).await;
+    let param = |path: &str, name: &str| -> Value {
+        spec["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == name).cloned())
+            .unwrap_or_else(|| panic!("{path} has no parameter {name}"))
+    };
+    let area = param("/api/v1/coverage", "area");
+    assert_eq!(
+        (area["in"].as_str(), area["required"].as_bool()),
+        (Some("query"), Some(true))
+    );
+    assert_eq!(area["schema"]["$ref"], "#/components/schemas/AreaCode");
+    let limit = param("/api/v1/visits", "limit");
+    assert_eq!(
+        (limit["in"].as_str(), limit["required"].as_bool()),
+        (Some("query"), Some(false))
+    );
+    assert_eq!(param("/api/v1/visits/{id}", "id")["in"], "path");
+    // The outcome codes are the campaign's.
+    let outcomes = spec["components"]["schemas"]["Outcomes"]["pattern"].as_str().unwrap();
+    assert!(
+        outcomes.contains("installed_now") && outcomes.contains("none"),
+        "{outcomes}"
+    );
+    let mut protected = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op["security"].is_array() {
+                protected += 1;
+                for status in ["401", "503"] {
+                    assert!(op["responses"][status].is_object(), "{method} {path} names no {status}");
+                }
+            }
+            if op["parameters"].is_array() || op["requestBody"].is_object() {
+                assert!(op["responses"]["400"].is_object(), "{method} {path} names no 400");
+            }
+        }
+    }
+    assert!(protected > 30, "{protected}");
+}

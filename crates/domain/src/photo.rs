@@ -77,7 +77,9 @@ pub struct PhotoMeta {
     pub id: String,
     /// SHA-256 of the stored JPEG, lowercase hex.
     pub sha256: String,
-    /// Bytes of the stored JPEG.
+    /// Bytes of the stored JPEG: at most 5 MiB (more answers 413).
+    #[serde(deserialize_with = "crate::values::whole::u64")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 5242880))]
     pub size: u64,
     pub content_type: String,
     pub target_kind: TargetKind,

@@ -11,10 +11,14 @@ use crate::error::{FieldError, Lang, Messages};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     pub device_id: String,
     /// The device's clock when it sent the batch (RFC 3339 with offset); the server compares it
     /// with its own to detect skew, and judges visit times against it.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub sent_at: String,
+    /// At most 5,000 records (more answers 413).
+    #[cfg_attr(feature = "openapi", schema(max_items = 5000))]
     pub records: Vec<crate::visit::VisitInput>,
 }
 
@@ -300,6 +304,7 @@ pub struct EnrolmentCode {
 pub struct EnrolRequest {
     pub code: String,
     /// The device's own UUID (`DeviceStore::device_id`).
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     pub device_id: String,
 }
 
@@ -388,6 +393,13 @@ pub struct TeamMemberDto {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewTeamRequest {
+    /// 1 to 80 characters, white space around them not counted.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[\s\S]{0,78}[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+        )
+    )]
     pub name: String,
     pub area_code: String,
     /// The leader's username; a leader creating a team leads it, and may leave this out.
@@ -472,7 +484,7 @@ pub struct SendBackRequest {
     pub comment: String,
     /// The revision being sent back; absent means the latest. Naming an older one is refused,
     /// so a leader never sends back what the volunteer has already corrected.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::values::whole::option_i64")]
     pub revision: Option<i64>,
 }
 
@@ -518,8 +530,12 @@ pub struct VisitHistoryDto {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VenuePushRequest {
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     pub device_id: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub sent_at: String,
+    /// At most 5,000 records (more answers 413).
+    #[cfg_attr(feature = "openapi", schema(max_items = 5000))]
     pub records: Vec<crate::venue::VenueVisitInput>,
 }
 

@@ -175,6 +175,49 @@ impl Positive {
     }
 }
 
+/// Whole numbers as JSON may write them: `957` or `957.0`. JSON (RFC 8259) and JSON Schema do
+/// not tell the two apart, so neither does the server where a request names a count or a
+/// revision; a fraction or a number out of range is refused as before.
+pub mod whole {
+    use serde::Deserialize;
+    use serde::de::{Deserializer, Error};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Signed(i64),
+        Unsigned(u64),
+        Float(f64),
+    }
+
+    fn to_i128<E: Error>(n: Number) -> Result<i128, E> {
+        match n {
+            Number::Signed(v) => Ok(i128::from(v)),
+            Number::Unsigned(v) => Ok(i128::from(v)),
+            // 2^64 is exact in f64; a whole float below it in magnitude converts exactly.
+            Number::Float(f) if f.fract() == 0.0 && f.abs() < 18_446_744_073_709_551_616.0 => Ok(f as i128),
+            Number::Float(f) => Err(E::custom(format!("expected a whole number, found {f}"))),
+        }
+    }
+
+    pub fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let n = to_i128(Number::deserialize(d)?)?;
+        u64::try_from(n).map_err(|_| D::Error::custom(format!("{n} is out of range")))
+    }
+
+    pub fn option_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<Number>::deserialize(d)? {
+            None => Ok(None),
+            Some(n) => {
+                let n = to_i128(n)?;
+                i64::try_from(n)
+                    .map(Some)
+                    .map_err(|_| D::Error::custom(format!("{n} is out of range")))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +280,31 @@ mod tests {
         assert_eq!(Id::parse_v7("id", v4).unwrap_err().kind, ErrorKind::NotUuidV7);
         let v7 = Id::new_v7().to_string();
         assert!(Id::parse_v7("id", &v7).is_ok());
+    }
+
+    #[test]
+    fn whole_numbers_may_carry_a_zero_fraction() {
+        #[derive(serde::Deserialize)]
+        struct T {
+            #[serde(deserialize_with = "whole::u64")]
+            size: u64,
+            #[serde(default, deserialize_with = "whole::option_i64")]
+            revision: Option<i64>,
+        }
+        let t: T = serde_json::from_str(r#"{"size": 957.0, "revision": 3.0}"#).unwrap();
+        assert_eq!((t.size, t.revision), (957, Some(3)));
+        let t: T = serde_json::from_str(r#"{"size": 18446744073709551615, "revision": null}"#).unwrap();
+        assert_eq!((t.size, t.revision), (u64::MAX, None));
+        let t: T = serde_json::from_str(r#"{"size": 1}"#).unwrap();
+        assert_eq!(t.revision, None);
+        for bad in [
+            r#"{"size": 1.5}"#,
+            r#"{"size": -1}"#,
+            r#"{"size": "1"}"#,
+            r#"{"size": 1, "revision": 1e300}"#,
+        ] {
+            assert!(serde_json::from_str::<T>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

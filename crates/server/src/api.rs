@@ -357,7 +357,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         crate::photos::list_photos,
         crate::photos::photo_image
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     components(schemas(
         PushRequest,
         PushResponse,
@@ -407,7 +407,16 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         doorstep_domain::photo::PhotoMeta,
         doorstep_domain::photo::UploadState,
         doorstep_domain::photo::PhotoDto,
-        doorstep_domain::photo::TargetKind
+        doorstep_domain::photo::TargetKind,
+        params::AreaCode,
+        params::AreaCodeOrBlank,
+        params::Day,
+        params::DayOrBlank,
+        params::RecordId,
+        params::Sha256,
+        params::FlagOrBlank,
+        params::TargetKindOrBlank,
+        params::Outcomes
     ))
 )]
 pub struct ApiDoc;
@@ -426,8 +435,66 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-async fn openapi_json() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+/// What operations may answer besides their own responses, added wherever an operation does not
+/// say it already, so that the document names every status the server can send: one that reads
+/// parameters or a body refuses those that do not fit with a 400; a protected one checks its
+/// token (in the store) before the handler runs, so a missing or stale token answers 401, and a
+/// store that cannot be read answers 503.
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let reads_input = op.parameters.as_ref().is_some_and(|p| !p.is_empty()) || op.request_body.is_some();
+                let responses = &mut op.responses.responses;
+                if reads_input {
+                    responses
+                        .entry("400".into())
+                        .or_insert_with(|| error("A parameter or the body does not match this document").into());
+                }
+                if op.security.as_ref().is_none_or(|s| s.is_empty()) {
+                    continue;
+                }
+                responses
+                    .entry("401".into())
+                    .or_insert_with(|| error("No bearer token, or an unknown, expired or revoked one").into());
+                responses
+                    .entry("503".into())
+                    .or_insert_with(|| error("Storage unavailable; try again later").into());
+            }
+        }
+    }
+}
+
+/// The OpenAPI document, with the outcome codes of the campaign served.
+async fn openapi_json(State(st): State<AppState>) -> impl IntoResponse {
+    let mut doc = ApiDoc::openapi();
+    if let Some(components) = doc.components.as_mut() {
+        components
+            .schemas
+            .insert("Outcomes".into(), params::Outcomes::for_campaign(&st.campaign).into());
+    }
+    Json(doc)
 }
 
 /// Liveness: answers while the process serves requests.
@@ -891,12 +958,15 @@ pub(crate) fn unknown_area(code: &AreaCode, lang: Lang) -> ApiError {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PullQuery {
     /// The area whose subtree the device works in.
+    #[param(value_type = crate::api::params::AreaCode)]
     area: String,
     /// The `next_cursor` of the previous pull; 0 or absent for everything.
     cursor: Option<i64>,
-    /// Households per page (default 1000).
+    /// Households per page (default 1000; 0 counts as 1, more than 5,000 as 5,000).
+    #[param(value_type = i64, minimum = 0, maximum = 4294967295_i64, required = false)]
     limit: Option<u32>,
 }
 
@@ -934,8 +1004,10 @@ async fn pull(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AreaQuery {
     /// A GSO area code.
+    #[param(value_type = crate::api::params::AreaCode)]
     area: String,
 }
 
@@ -946,7 +1018,12 @@ pub struct AreaQuery {
     path = "/api/v1/coverage",
     params(AreaQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = Coverage), (status = 400, body = ErrorResponse), (status = 404, body = ErrorResponse))
+    responses(
+        (status = 200, body = Coverage),
+        (status = 400, body = ErrorResponse),
+        (status = 403, description = "Outside the account's areas", body = ErrorResponse),
+        (status = 404, description = "Unknown area", body = ErrorResponse)
+    )
 )]
 async fn coverage(
     State(st): State<AppState>,
@@ -965,8 +1042,10 @@ async fn coverage(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChildrenQuery {
-    /// The parent area; absent for the top of the tree.
+    /// The parent area; absent for the account's own area.
+    #[param(value_type = crate::api::params::AreaCode, required = false)]
     parent: Option<String>,
 }
 
@@ -976,7 +1055,12 @@ pub struct ChildrenQuery {
     path = "/api/v1/areas",
     params(ChildrenQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = [AreaDto]), (status = 400, body = ErrorResponse))
+    responses(
+        (status = 200, body = [AreaDto]),
+        (status = 400, body = ErrorResponse),
+        (status = 403, description = "Outside the account's areas", body = ErrorResponse),
+        (status = 404, description = "Unknown area", body = ErrorResponse)
+    )
 )]
 async fn areas(
     State(st): State<AppState>,
@@ -1082,6 +1166,7 @@ fn invalid_credentials(lang: Lang) -> ApiError {
         (status = 400, body = ErrorResponse),
         (status = 401, description = "Wrong username or password", body = ErrorResponse),
         (status = 429, description = "Too many failed sign-ins; see Retry-After", body = ErrorResponse),
+        (status = 503, description = "Storage unavailable; try again later", body = ErrorResponse),
     )
 )]
 async fn login(
@@ -1203,8 +1288,10 @@ async fn me(crate::auth::Caller(user): crate::auth::Caller) -> Json<UserDto> {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// How many entries, newest first (default 100, at most 1,000).
+    /// How many entries, newest first (default 100; 0 counts as 1, more than 1,000 as 1,000).
+    #[param(value_type = i64, minimum = 0, maximum = 4294967295_i64, required = false)]
     limit: Option<u32>,
 }
 
@@ -1353,6 +1440,7 @@ async fn issue_enrolment(
         (status = 200, body = EnrolResponse),
         (status = 401, description = "Unknown, used or expired code", body = ErrorResponse),
         (status = 429, description = "Too many wrong codes from this address", body = ErrorResponse),
+        (status = 503, description = "Storage unavailable; try again later", body = ErrorResponse),
     )
 )]
 async fn enrol(
@@ -1449,7 +1537,7 @@ async fn device_me(crate::auth::Device(device): crate::auth::Device) -> Json<Dev
 #[utoipa::path(
     post,
     path = "/api/v1/devices/{id}/revoke",
-    params(("id" = String, Path, description = "The device's UUID")),
+    params(("id" = params::RecordId, Path, description = "The device's UUID")),
     responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)),
     security(("bearer" = []))
 )]
@@ -1509,4 +1597,192 @@ async fn revoke_device(
         .await
         .map_err(|e| ApiError::store(e, lang))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The schemas of query and path parameters, each written once and named in the OpenAPI
+/// document: what the server accepts, exactly, so that a client reading the document knows which
+/// values are answered and which are refused with a 400. The server trims white space around a
+/// value (Rust's `str::trim`, Unicode's White_Space), so the patterns allow it too.
+pub mod params {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+
+    /// Unicode's White_Space, which `str::trim` removes, as a regular-expression class.
+    pub const WHITE_SPACE: &str = r"[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+
+    /// A pattern matching `inner` with white space around it.
+    pub fn trimmed(inner: &str) -> String {
+        format!("^{WHITE_SPACE}*(?:{inner}){WHITE_SPACE}*$")
+    }
+
+    /// A pattern matching `inner`, or nothing, with white space around it: a blank value counts as
+    /// absent.
+    pub fn blank_or(inner: &str) -> String {
+        format!("^{WHITE_SPACE}*(?:{inner})?{WHITE_SPACE}*$")
+    }
+
+    /// `values` as alternatives of a regular expression.
+    pub fn one_of(values: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+        values
+            .into_iter()
+            .map(|v| {
+                v.as_ref()
+                    .chars()
+                    .flat_map(|c| {
+                        let special = r"\^$.|?*+()[]{}".contains(c);
+                        special.then_some('\\').into_iter().chain([c])
+                    })
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+
+    fn string(pattern: String, description: &str) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(pattern))
+            .description(Some(description))
+    }
+
+    /// The pattern of an area code: see `doorstep_domain::values::AreaCode`.
+    pub fn area_code_pattern() -> String {
+        trimmed("[A-Za-z0-9_-]{1,16}")
+    }
+
+    /// A day of the Gregorian calendar, `YYYY-MM-DD`, as chrono reads it: months of their
+    /// length, 29 February in leap years only.
+    pub const DATE: &str = concat!(
+        "[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])",
+        "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)",
+        "|02-(?:0[1-9]|1[0-9]|2[0-8]))",
+        "|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29",
+    );
+
+    macro_rules! named {
+        ($(#[$doc:meta])* $name:ident, $schema:expr) => {
+            $(#[$doc])*
+            pub struct $name;
+
+            impl utoipa::PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    $schema.into()
+                }
+            }
+
+            impl utoipa::ToSchema for $name {}
+        };
+    }
+
+    named!(
+        /// A GSO area code (or a local code below the commune): 1 to 16 ASCII letters, digits,
+        /// `-` and `_`.
+        AreaCode,
+        string(area_code_pattern(), "A GSO area code: 1 to 16 ASCII letters, digits, `-` and `_`.").build()
+    );
+
+    named!(
+        /// An area code, or blank for none.
+        AreaCodeOrBlank,
+        string(
+            blank_or("[A-Za-z0-9_-]{1,16}"),
+            "A GSO area code; blank counts as absent."
+        )
+        .build()
+    );
+
+    named!(
+        /// A day, `YYYY-MM-DD`.
+        Day,
+        string(trimmed(DATE), "A day, `YYYY-MM-DD`.").build()
+    );
+
+    named!(
+        /// A day, `YYYY-MM-DD`, or blank for none.
+        DayOrBlank,
+        string(blank_or(DATE), "A day, `YYYY-MM-DD`; blank counts as absent.").build()
+    );
+
+    named!(
+        /// A record's id: a UUID, not nil.
+        RecordId,
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .description(Some("A UUID, not the nil one."))
+            .build()
+    );
+
+    named!(
+        /// A photo's name: its SHA-256, 64 lowercase hex digits.
+        Sha256,
+        string(
+            "^[0-9a-f]{64}$".into(),
+            "SHA-256 of the photo: 64 lowercase hex digits."
+        )
+        .build()
+    );
+
+    named!(
+        /// A quality flag's code, or blank for any flag.
+        FlagOrBlank,
+        string(
+            blank_or(&one_of(doorstep_domain::quality::Flag::ALL.map(|f| f.code()))),
+            "A quality flag's code; blank counts as absent."
+        )
+        .build()
+    );
+
+    named!(
+        /// What a photo shows, or blank for any.
+        TargetKindOrBlank,
+        string(
+            blank_or(&one_of(["visit", "venue_visit", "day"])),
+            "`visit`, `venue_visit` or `day`; blank counts as absent."
+        )
+        .build()
+    );
+
+    /// Outcome codes, comma-separated: those of the campaign served, and `none` (not visited yet).
+    pub struct Outcomes;
+
+    impl Outcomes {
+        pub fn for_campaign(campaign: &doorstep_domain::Campaign) -> Schema {
+            let codes = one_of(
+                campaign
+                    .outcomes
+                    .iter()
+                    .map(|o| o.code.as_str())
+                    .chain([crate::filter::NOT_VISITED]),
+            );
+            let one = format!("{WHITE_SPACE}*(?:{codes})?{WHITE_SPACE}*");
+            string(
+                format!("^{one}(?:,{one})*$"),
+                "The campaign's outcome codes (and `none`, not visited yet), comma-separated.",
+            )
+            .build()
+            .into()
+        }
+    }
+
+    impl utoipa::PartialSchema for Outcomes {
+        fn schema() -> RefOr<Schema> {
+            Outcomes::for_campaign(&doorstep_domain::Campaign::bluezone()).into()
+        }
+    }
+
+    impl utoipa::ToSchema for Outcomes {}
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn patterns_escape_and_trim() {
+            assert_eq!(one_of(["a_b", "c.d"]), r"a_b|c\.d");
+            let re = area_code_pattern();
+            assert!(re.starts_with('^') && re.ends_with('$'));
+            assert!(re.contains(r"\u3000"));
+        }
+    }
 }

@@ -212,7 +212,7 @@ fn uuid_of(raw: &str) -> Uuid {
 #[utoipa::path(
     post,
     path = "/api/v1/visits/{id}/send-back",
-    params(("id" = String, Path, description = "The visit's UUID")),
+    params(("id" = crate::api::params::RecordId, Path, description = "The visit's UUID")),
     request_body = SendBackRequest,
     responses(
         (status = 201, body = CorrectionDto),
@@ -321,7 +321,7 @@ pub async fn send_back(
 #[utoipa::path(
     get,
     path = "/api/v1/visits/{id}/history",
-    params(("id" = String, Path, description = "The visit's UUID")),
+    params(("id" = crate::api::params::RecordId, Path, description = "The visit's UUID")),
     responses((status = 200, body = VisitHistoryDto), (status = 404, body = ErrorResponse)),
     security(("bearer" = []))
 )]
@@ -353,7 +353,7 @@ pub async fn visit_history(
 #[utoipa::path(
     get,
     path = "/api/v1/households/{id}/visits",
-    params(("id" = String, Path, description = "The household's UUID")),
+    params(("id" = crate::api::params::RecordId, Path, description = "The household's UUID")),
     responses((status = 200, body = [VisitHistoryDto]), (status = 404, body = ErrorResponse)),
     security(("bearer" = []))
 )]
@@ -428,8 +428,10 @@ pub async fn household_visits(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CorrectionsQuery {
     /// The area whose subtree to list.
+    #[param(value_type = crate::api::params::AreaCode)]
     area: String,
     /// Only those not yet corrected (default true).
     open: Option<bool>,

@@ -396,10 +396,13 @@ const MAX_RUNNING: usize = 4;
 static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_RUNNING);
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// The area (a GSO code); everything below it is exported.
+    #[param(value_type = crate::api::params::AreaCode)]
     area: String,
     /// One day, `YYYY-MM-DD` on the phones' calendar (the same as `from` and `to` that day).
+    #[param(value_type = crate::api::params::DayOrBlank, required = false)]
     date: Option<String>,
 }
 

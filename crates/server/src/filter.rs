@@ -485,14 +485,18 @@ pub async fn filtered_points(
 
 /// The map's and the exports' filter parameters.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FilterQuery {
-    /// First day of visits to count, `YYYY-MM-DD` on the phones' calendar.
+    /// First day of visits to count, `YYYY-MM-DD` on the phones' calendar; not after `to`.
+    #[param(value_type = crate::api::params::DayOrBlank, required = false)]
     pub from: Option<String>,
     /// Last day of visits to count, `YYYY-MM-DD`.
+    #[param(value_type = crate::api::params::DayOrBlank, required = false)]
     pub to: Option<String>,
     /// A team's name: only visits by its members.
     pub team: Option<String>,
     /// Latest outcomes to keep, comma-separated campaign codes (`none`: not visited yet).
+    #[param(value_type = crate::api::params::Outcomes, required = false)]
     pub outcome: Option<String>,
 }
 
@@ -500,14 +504,23 @@ fn bad_request(code: &str, field: &str, vi: String, en: String, lang: Lang) -> A
     ApiError::with_messages(StatusCode::BAD_REQUEST, code, Some(field), Messages { vi, en }, lang)
 }
 
+/// A `YYYY-MM-DD` day of the years 0000 to 9999 (the OpenAPI document's `Day`). chrono alone
+/// would also read `+262142-12-31` or `-262143-01-01`, at the ends of its range.
+pub fn parse_ymd(text: &str) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|d| (0..=9999).contains(&d.year()))
+}
+
 /// A `YYYY-MM-DD` parameter as a day number; blank counts as absent.
 pub fn parse_day(field: &str, raw: Option<&str>, lang: Lang) -> Result<Option<i64>, ApiError> {
     let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+    parse_ymd(text)
         .map(|d| Some(crate::report::day_number(d)))
-        .map_err(|_| {
+        .ok_or_else(|| {
             bad_request(
                 "bad_date",
                 field,

@@ -169,10 +169,13 @@ pub async fn backfill_pg(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, St
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HexagonQuery {
     /// The area (a GSO code) whose households are drawn.
+    #[param(value_type = crate::api::params::AreaCode)]
     area: String,
     /// H3 resolution, 5 (coarse) to 9 (fine); default 7.
+    #[param(value_type = i64, minimum = 5, maximum = 9, required = false)]
     res: Option<u8>,
 }
 

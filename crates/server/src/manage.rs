@@ -399,18 +399,22 @@ pub async fn post_assignment(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VisitsQuery {
     /// The area whose subtree to list.
+    #[param(value_type = crate::api::params::AreaCode)]
     area: String,
     /// Only visits flagged for a leader (outside the assignment, another volunteer, poor
     /// accuracy, far from the household, outside the area, implausible speed, burst).
     flagged: Option<bool>,
     /// Only visits with this flag (implies `flagged`): `outside_assignment`, `other_volunteer`,
     /// `poor_accuracy`, `far_from_household`, `outside_area`, `implausible_speed` or `burst`.
+    #[param(value_type = crate::api::params::FlagOrBlank, required = false)]
     flag: Option<String>,
     /// The `server_seq` of the last visit of the previous page; absent for the first.
     after: Option<i64>,
-    /// Visits per page (default 100, at most 1,000).
+    /// Visits per page (default 100; 0 counts as 1, more than 1,000 as 1,000).
+    #[param(value_type = i64, minimum = 0, maximum = 4294967295_i64, required = false)]
     limit: Option<u32>,
 }
 
@@ -471,7 +475,7 @@ pub async fn list_visits(
 #[utoipa::path(
     get,
     path = "/api/v1/visits/{id}",
-    params(("id" = String, Path, description = "The visit's UUID")),
+    params(("id" = crate::api::params::RecordId, Path, description = "The visit's UUID")),
     responses((status = 200, body = VisitDto), (status = 404, body = ErrorResponse)),
     security(("bearer" = []))
 )]

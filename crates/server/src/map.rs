@@ -75,14 +75,18 @@ pub type OutlineCache = crate::cache::TtlCache<HashMap<String, Value>>;
 pub const MAX_REVISITS: i64 = 5_000;
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ParentQuery {
     /// The area whose children are drawn.
+    #[param(value_type = crate::api::params::AreaCode)]
     parent: String,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AreaQuery {
     /// The area (a GSO code).
+    #[param(value_type = crate::api::params::AreaCode)]
     area: String,
 }
 
@@ -106,7 +110,11 @@ pub fn hull(points: &[(f64, f64)]) -> Option<Value> {
     get,
     path = "/api/v1/map/areas",
     params(ParentQuery, crate::filter::FilterQuery),
-    responses((status = 200, description = "A GeoJSON FeatureCollection"), (status = 403, body = ErrorResponse)),
+    responses(
+        (status = 200, description = "A GeoJSON FeatureCollection"),
+        (status = 403, body = ErrorResponse),
+        (status = 404, description = "Unknown area, or team", body = ErrorResponse)
+    ),
     security(("bearer" = []))
 )]
 pub async fn map_areas(
@@ -177,7 +185,11 @@ pub async fn map_areas(
     get,
     path = "/api/v1/map/households",
     params(AreaQuery, crate::filter::FilterQuery),
-    responses((status = 200, description = "A GeoJSON FeatureCollection"), (status = 403, body = ErrorResponse)),
+    responses(
+        (status = 200, description = "A GeoJSON FeatureCollection"),
+        (status = 403, body = ErrorResponse),
+        (status = 404, description = "Unknown area, or team", body = ErrorResponse)
+    ),
     security(("bearer" = []))
 )]
 pub async fn map_households(
@@ -251,7 +263,11 @@ pub struct Revisit {
     get,
     path = "/api/v1/revisits",
     params(AreaQuery),
-    responses((status = 200, body = [Revisit]), (status = 403, body = ErrorResponse)),
+    responses(
+        (status = 200, body = [Revisit]),
+        (status = 403, body = ErrorResponse),
+        (status = 404, description = "Unknown area", body = ErrorResponse)
+    ),
     security(("bearer" = []))
 )]
 pub async fn revisits(

@@ -349,11 +349,12 @@ pub async fn register_photo(
 #[utoipa::path(
     patch,
     path = "/api/v1/photos/{sha256}",
-    params(("sha256" = String, Path, description = "SHA-256 of the photo, lowercase hex"),
+    params(("sha256" = crate::api::params::Sha256, Path, description = "SHA-256 of the photo, lowercase hex"),
            ("Upload-Offset" = u64, Header, description = "Byte offset of this chunk")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses(
         (status = 200, body = UploadState),
+        (status = 403, description = "The device was revoked", body = ErrorResponse),
         (status = 404, body = ErrorResponse),
         (status = 409, description = "Wrong offset; the server's is in Upload-Offset", body = ErrorResponse),
         (status = 413, body = ErrorResponse),
@@ -443,12 +444,16 @@ pub async fn upload_chunk(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PhotoQuery {
     /// The area whose subtree to list.
+    #[param(value_type = crate::api::params::AreaCode)]
     area: String,
     /// The phones' local day, `YYYY-MM-DD`.
+    #[param(value_type = crate::api::params::DayOrBlank, required = false)]
     day: Option<String>,
     /// `visit`, `venue_visit` or `day`.
+    #[param(value_type = crate::api::params::TargetKindOrBlank, required = false)]
     target_kind: Option<String>,
     /// A visit id, a venue-visit id, or a date.
     target_id: Option<String>,
@@ -462,7 +467,8 @@ pub struct PhotoQuery {
     responses(
         (status = 200, body = Vec<PhotoDto>),
         (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse)
+        (status = 403, body = ErrorResponse),
+        (status = 404, description = "Unknown area", body = ErrorResponse)
     ),
     security(("bearer" = []))
 )]
@@ -508,7 +514,7 @@ pub async fn list_photos(
 #[utoipa::path(
     get,
     path = "/api/v1/photos/{sha256}/image",
-    params(("sha256" = String, Path, description = "SHA-256 of the photo, lowercase hex")),
+    params(("sha256" = crate::api::params::Sha256, Path, description = "SHA-256 of the photo, lowercase hex")),
     responses(
         (status = 200, description = "The JPEG", content_type = "image/jpeg"),
         (status = 404, body = ErrorResponse)

@@ -163,8 +163,10 @@ fn enabled<'a>(st: &'a AppState, headers: &HeaderMap) -> Result<&'a PublicView, 
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PublicAreasQuery {
     /// The area whose units are listed; absent for the top of the tree.
+    #[param(value_type = crate::api::params::AreaCodeOrBlank, required = false)]
     parent: Option<String>,
 }
 
@@ -245,10 +247,13 @@ pub async fn public_areas(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PublicHexagonQuery {
     /// The area (a GSO code).
+    #[param(value_type = crate::api::params::AreaCode)]
     area: String,
     /// H3 resolution, 5 to 9; default 7.
+    #[param(value_type = i64, minimum = 5, maximum = 9, required = false)]
     res: Option<u8>,
 }
 

@@ -479,20 +479,27 @@ pub mod http {
     use crate::auth::Caller;
 
     #[derive(Deserialize, utoipa::IntoParams)]
+    #[into_params(parameter_in = Query)]
     pub struct ProgressQuery {
         /// The area (a GSO code).
+        #[param(value_type = crate::api::params::AreaCode)]
         area: String,
         /// First day of the curve, `YYYY-MM-DD` (default: 60 days before `to`).
+        #[param(value_type = crate::api::params::Day, required = false)]
         from: Option<String>,
         /// Last day of the curve, `YYYY-MM-DD` (default: today in the campaign's time zone).
+        #[param(value_type = crate::api::params::Day, required = false)]
         to: Option<String>,
     }
 
     #[derive(Deserialize, utoipa::IntoParams)]
+    #[into_params(parameter_in = Query)]
     pub struct ReportQuery {
         /// The area (a GSO code).
+        #[param(value_type = crate::api::params::AreaCode)]
         area: String,
         /// The day, `YYYY-MM-DD` (default: today in the campaign's time zone).
+        #[param(value_type = crate::api::params::Day, required = false)]
         date: Option<String>,
     }
 
@@ -501,7 +508,9 @@ pub mod http {
         (chrono::Utc::now() + offset).date_naive()
     }
 
-    /// A `YYYY-MM-DD` query parameter, or `default` when it is absent.
+    /// A `YYYY-MM-DD` query parameter, or `default` when it is absent. Years 0000 to 9999 only,
+    /// as documented: chrono also reads signed and longer years, near whose ends the date
+    /// arithmetic of the callers would overflow.
     pub(crate) fn parse_date(
         field: &'static str,
         raw: Option<&str>,
@@ -510,7 +519,7 @@ pub mod http {
     ) -> Result<NaiveDate, ApiError> {
         match raw {
             None => Ok(default),
-            Some(text) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+            Some(text) => crate::filter::parse_ymd(text.trim()).ok_or_else(|| {
                 ApiError::with_messages(
                     StatusCode::BAD_REQUEST,
                     "bad_date",
@@ -565,7 +574,8 @@ pub mod http {
         responses(
             (status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
             (status = 400, body = ErrorResponse),
-            (status = 403, body = ErrorResponse)
+            (status = 403, body = ErrorResponse),
+            (status = 404, description = "Unknown area", body = ErrorResponse)
         ),
         security(("bearer" = []))
     )]

@@ -432,6 +432,7 @@ pub fn day(d: NaiveDate) -> String {
         (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse),
         (status = 413, body = ErrorResponse),
+        (status = 415, description = "Not JSON, or an unknown encoding", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]
@@ -501,8 +502,10 @@ pub async fn push_venues(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VenueQuery {
     /// The area (a GSO code); its whole subtree is listed.
+    #[param(value_type = crate::api::params::AreaCode)]
     area: String,
 }
 
@@ -512,7 +515,12 @@ pub struct VenueQuery {
     get,
     path = "/api/v1/sync/venues",
     params(VenueQuery),
-    responses((status = 200, body = [VenueDto]), (status = 400, body = ErrorResponse), (status = 403, body = ErrorResponse)),
+    responses(
+        (status = 200, body = [VenueDto]),
+        (status = 400, body = ErrorResponse),
+        (status = 403, body = ErrorResponse),
+        (status = 404, description = "Unknown area", body = ErrorResponse)
+    ),
     security(("bearer" = []))
 )]
 pub async fn device_venues(
@@ -532,7 +540,12 @@ pub async fn device_venues(
     get,
     path = "/api/v1/venues",
     params(VenueQuery),
-    responses((status = 200, body = [VenueDto]), (status = 400, body = ErrorResponse), (status = 403, body = ErrorResponse)),
+    responses(
+        (status = 200, body = [VenueDto]),
+        (status = 400, body = ErrorResponse),
+        (status = 403, body = ErrorResponse),
+        (status = 404, description = "Unknown area", body = ErrorResponse)
+    ),
     security(("bearer" = []))
 )]
 pub async fn get_venues(

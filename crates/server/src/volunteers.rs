@@ -128,20 +128,28 @@ pub struct DeviceList {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VolunteerDaysQuery {
     /// The area (a GSO code).
+    #[param(value_type = crate::api::params::AreaCode)]
     area: String,
-    /// First day, `YYYY-MM-DD` (default: 13 days before `to`).
+    /// First day, `YYYY-MM-DD` (default: 13 days before `to`); not after `to`, and at most
+    /// 366 days with it.
+    #[param(value_type = crate::api::params::Day, required = false)]
     from: Option<String>,
     /// Last day, `YYYY-MM-DD` (default: today in the campaign's time zone).
+    #[param(value_type = crate::api::params::Day, required = false)]
     to: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DevicesQuery {
     /// The area (a GSO code).
+    #[param(value_type = crate::api::params::AreaCode)]
     area: String,
     /// A live device silent for longer than this many hours is stale (default 24, 1 to 720).
+    #[param(minimum = 1, maximum = 720, required = false)]
     stale_hours: Option<i64>,
 }
 
