@@ -6,8 +6,8 @@ set -euo pipefail
 need_pkgs=()
 # The field app (Tauri 2 on WebKitGTK) and its end-to-end test (Xvfb, WebKitWebDriver), and the
 # dashboard's browser test (Chromium); the server's tests start PostgreSQL themselves
-# (scripts/pg-test-cluster.sh installs it).
-for p in build-essential pkg-config libssl-dev ca-certificates curl \
+# (scripts/pg-test-cluster.sh installs it); python3-venv for the API conformance run (schemathesis).
+for p in build-essential pkg-config libssl-dev ca-certificates curl python3-venv \
   libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver chromium; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done

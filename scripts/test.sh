@@ -36,3 +36,7 @@ echo "== cargo nextest: the server's tests again on PostgreSQL, and the PostgreS
 # The app's end-to-end test ran in the first pass; its server side is the same on both.
 DOORSTEP_TEST_PG="$pg_url" cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail \
     -E 'package(doorstep-tests) and not binary(app)'
+
+echo "== API conformance: schemathesis, every check, authenticated, on SQLite and on PostgreSQL"
+# A fixed seed in CI, so a run is repeatable; the long run (docs/RELIABILITY.md) draws new ones.
+DOORSTEP_TEST_PG="$pg_url" SCHEMATHESIS_SEED="${SCHEMATHESIS_SEED:-20200804}" scripts/schemathesis.sh
