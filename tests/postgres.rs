@@ -287,6 +287,21 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     assert_eq!(client.upload_photos(&device.store, None).await.sent, 20);
     let coverage = old.coverage("42").await;
     old.kill();
+    // A campaign of its own (the default one, renamed, so the phone's visits still fit it).
+    let mut campaign = doorstep_domain::Campaign::bluezone();
+    campaign.code = "bluezone-2020-moved".into();
+    let campaign_dir = tempfile::tempdir().unwrap();
+    let campaign_file = campaign_dir.path().join("campaign.json");
+    std::fs::write(&campaign_file, serde_json::to_string(&campaign).unwrap()).unwrap();
+    let (ok, _, err) = doorstep_tests::doorstep(&[
+        "admin",
+        "--db",
+        &old.db.url,
+        "campaign",
+        "load",
+        &campaign_file.to_string_lossy(),
+    ]);
+    assert!(ok, "{err}");
 
     let target = doorstep_tests::TestDb::fresh();
     for run in 0..2 {
@@ -296,9 +311,9 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         let report: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(
             report["tables"].as_array().unwrap().len(),
-            18,
-            "areas, devices, households, users, sessions, enrolments, device tokens, audit log, visits, teams, \
-             team members, assignments, visit flags, corrections, venues, venue visits, photo blobs, photo links"
+            19,
+            "areas, devices, households, users, sessions, enrolments, device tokens, campaign, audit log, visits, \
+             teams, team members, assignments, visit flags, corrections, venues, venue visits, photo blobs, photo links"
         );
         for t in report["tables"].as_array().unwrap() {
             assert_eq!(t["source"], t["target"], "{t}");
@@ -311,6 +326,11 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
 
     let new = TestServer::spawn_on_existing(target);
     assert_eq!(new.coverage("42").await, coverage);
+    assert_eq!(
+        new.get("/api/v1/campaign").await.1["code"],
+        "bluezone-2020-moved",
+        "the campaign moved"
+    );
     let (_, moved) = new.get("/api/v1/corrections?area=42").await;
     assert_eq!(moved[0]["visit_id"], sent_back.as_str(), "{moved}");
     let (_, photos) = new

@@ -149,6 +149,11 @@ enum AdminCommand {
         #[arg(long)]
         device: String,
     },
+    /// The campaign the server runs: load one from a file, or show the one running.
+    Campaign {
+        #[command(subcommand)]
+        action: CampaignAction,
+    },
     /// Show the audit log of administrative actions, newest first, as JSON lines.
     Audit {
         #[arg(long, default_value_t = 100)]
@@ -171,6 +176,19 @@ enum AdminCommand {
         #[arg(long)]
         to: String,
     },
+}
+
+#[derive(Subcommand)]
+enum CampaignAction {
+    /// Load a campaign definition (JSON, as data/campaigns/bluezone-2020.json): its target app
+    /// and store links, its outcomes with their labels and rules, its thresholds. Checked whole
+    /// first; a bad file changes nothing. Restart the server to run it.
+    Load {
+        /// The campaign file.
+        file: PathBuf,
+    },
+    /// Print the campaign the server runs (the default when none was loaded), as JSON.
+    Show,
 }
 
 fn tokio_postgres_cap() -> tracing_subscriber::filter::Directive {
@@ -211,12 +229,6 @@ async fn export(args: ExportArgs) -> Result<()> {
         "en" => doorstep_domain::Lang::En,
         other => anyhow::bail!("--lang is vi or en, not {other:?}"),
     };
-    let campaign = Campaign::bluezone();
-    let date = match &args.date {
-        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .with_context(|| format!("--date {d:?} is not YYYY-MM-DD"))?,
-        None => (chrono::Utc::now() + chrono::Duration::minutes(i64::from(campaign.utc_offset_minutes))).date_naive(),
-    };
     anyhow::ensure!(
         !args.out.exists(),
         "{} exists already; choose another file",
@@ -225,6 +237,12 @@ async fn export(args: ExportArgs) -> Result<()> {
     let store = doorstep_server::open_store(&args.db)
         .await
         .with_context(|| format!("opening {}", args.db))?;
+    let campaign = doorstep_server::store::running_campaign(store.as_ref()).await?;
+    let date = match &args.date {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .with_context(|| format!("--date {d:?} is not YYYY-MM-DD"))?,
+        None => (chrono::Utc::now() + chrono::Duration::minutes(i64::from(campaign.utc_offset_minutes))).date_naive(),
+    };
     if args.format != "xlsx" {
         return export_rows(store.as_ref(), &campaign, &args, &area, lang).await;
     }
@@ -312,7 +330,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     {
         limits.session_ttl = std::time::Duration::from_secs(secs);
     }
-    let mut state = AppState::new(store.clone(), Campaign::bluezone(), limits);
+    let campaign = doorstep_server::store::running_campaign(store.as_ref()).await?;
+    tracing::info!(campaign = %campaign.code, outcomes = campaign.outcomes.len(), "running campaign");
+    let mut state = AppState::new(store.clone(), campaign, limits);
     if args.public_aggregates {
         state.public = Some(std::sync::Arc::new(doorstep_server::public::PublicView::new(
             args.public_k,
@@ -367,6 +387,35 @@ async fn admin(args: AdminArgs) -> Result<()> {
         .await
         .with_context(|| format!("opening {}", args.db))?;
     match args.command {
+        AdminCommand::Campaign {
+            action: CampaignAction::Load { file },
+        } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let campaign = Campaign::parse_file(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}; the campaign was not changed", file.display()))?;
+            store
+                .set_campaign(serde_json::to_string(&campaign)?, chrono::Utc::now().timestamp_millis())
+                .await?;
+            store
+                .record_audit(doorstep_server::store::AuditEntry {
+                    at_ms: chrono::Utc::now().timestamp_millis(),
+                    actor: "cli".into(),
+                    action: "load-campaign".into(),
+                    detail: format!("{} ({} outcomes)", campaign.code, campaign.outcomes.len()),
+                })
+                .await?;
+            println!(
+                "{}",
+                serde_json::json!({"campaign": campaign.code, "outcomes": campaign.outcomes.len()})
+            );
+            eprintln!("Loaded; restart the server (doorstep serve) to run it.");
+        }
+        AdminCommand::Campaign {
+            action: CampaignAction::Show,
+        } => {
+            let campaign = doorstep_server::store::running_campaign(store.as_ref()).await?;
+            println!("{}", serde_json::to_string_pretty(&campaign)?);
+        }
         AdminCommand::ImportAreas { file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let areas = doorstep_domain::area::parse_area_file(&text)

@@ -35,6 +35,67 @@ pub struct OutcomeDef {
     /// The smartphone count must be zero.
     #[serde(default)]
     pub requires_no_smartphone: bool,
+    /// The household counts as having the app after this outcome.
+    #[serde(default)]
+    pub installed: bool,
+    /// With `revisit`: how long after the visit the household is due again (0: at once).
+    #[serde(default)]
+    pub revisit_after_hours: u32,
+}
+
+/// Where the target app is installed from, shown to volunteers and on the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoreLink {
+    /// The store's name as people know it ("Google Play", "App Store").
+    pub store: String,
+    pub url: String,
+}
+
+/// The coverage colours: red below `low_percent`, amber below `high_percent`, green from there.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CoverageBands {
+    pub low_percent: f64,
+    pub high_percent: f64,
+}
+
+impl Default for CoverageBands {
+    fn default() -> Self {
+        CoverageBands {
+            low_percent: 30.0,
+            high_percent: 70.0,
+        }
+    }
+}
+
+/// A visit further than this (metres) from its household's known place is flagged
+/// `far_from_household`, unless the campaign sets another distance.
+pub const DEFAULT_FAR_FROM_HOUSEHOLD_M: f64 = crate::quality::FAR_FROM_HOUSEHOLD_M;
+
+fn default_far_from_household_m() -> f64 {
+    DEFAULT_FAR_FROM_HOUSEHOLD_M
+}
+
+/// Why a campaign file was refused: where, and what to change.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CampaignError {
+    #[error("the campaign file is not valid JSON for a campaign (line {line}, column {column}, at {path}): {detail}")]
+    Malformed {
+        line: usize,
+        column: usize,
+        path: String,
+        detail: String,
+    },
+    #[error("{field}: {problem}")]
+    Invalid { field: String, problem: String },
+}
+
+fn invalid(field: impl Into<String>, problem: impl Into<String>) -> CampaignError {
+    CampaignError::Invalid {
+        field: field.into(),
+        problem: problem.into(),
+    }
 }
 
 /// The campaign's definition: what the software needs to know to validate and count visits.
@@ -53,11 +114,137 @@ pub struct Campaign {
     /// GPS accuracy (metres) beyond which a visit is flagged `poor_accuracy`.
     #[serde(default = "default_accuracy_threshold_m")]
     pub accuracy_threshold_m: f64,
+    /// Distance (metres) from the household's known place beyond which a visit is flagged
+    /// `far_from_household`.
+    #[serde(default = "default_far_from_household_m")]
+    pub far_from_household_m: f64,
+    /// Where the target app is installed from.
+    #[serde(default)]
+    pub store_links: Vec<StoreLink>,
+    /// The coverage colours of the maps and tables.
+    #[serde(default)]
+    pub coverage_bands: CoverageBands,
 }
 
 impl Campaign {
     pub fn outcome(&self, code: &str) -> Option<&OutcomeDef> {
         self.outcomes.iter().find(|o| o.code == code)
+    }
+
+    /// Reads and checks a campaign file (JSON, as `data/campaigns/bluezone-2020.json`): the
+    /// first problem found is named with its place, so the person loading it can fix the file.
+    pub fn parse_file(text: &str) -> Result<Campaign, CampaignError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let campaign: Campaign = serde_path_to_error::deserialize(de).map_err(|e| {
+            let inner = e.inner();
+            CampaignError::Malformed {
+                line: inner.line(),
+                column: inner.column(),
+                path: e.path().to_string(),
+                detail: inner
+                    .to_string()
+                    .split(" at line")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            }
+        })?;
+        campaign.check()?;
+        Ok(campaign)
+    }
+
+    /// The rules a campaign must follow to be used: the ones validation and the figures rely on.
+    pub fn check(&self) -> Result<(), CampaignError> {
+        let code_ok = |c: &str| {
+            !c.is_empty()
+                && c.len() <= 64
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        };
+        if !code_ok(&self.code) {
+            return Err(invalid("code", "use 1 to 64 lower-case letters, digits, '-' or '_'"));
+        }
+        let labelled = |field: &str, m: &Messages| {
+            if m.vi.trim().is_empty() || m.en.trim().is_empty() {
+                Err(invalid(field, "needs both a Vietnamese (vi) and an English (en) text"))
+            } else {
+                Ok(())
+            }
+        };
+        labelled("name", &self.name)?;
+        if self.target_app.trim().is_empty() {
+            return Err(invalid(
+                "target_app",
+                "name the app the campaign asks people to install",
+            ));
+        }
+        if !(-12 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
+            return Err(invalid(
+                "utc_offset_minutes",
+                "must be between -720 and 840 (Vietnam: 420)",
+            ));
+        }
+        if self.outcomes.is_empty() {
+            return Err(invalid("outcomes", "list at least one outcome"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, o) in self.outcomes.iter().enumerate() {
+            let field = format!("outcomes[{i}]");
+            if !code_ok(&o.code) || o.code.contains('-') {
+                return Err(invalid(
+                    format!("{field}.code"),
+                    "use 1 to 64 lower-case letters, digits or '_'",
+                ));
+            }
+            if !seen.insert(o.code.as_str()) {
+                return Err(invalid(
+                    format!("{field}.code"),
+                    format!("'{}' is listed twice", o.code),
+                ));
+            }
+            labelled(&format!("{field}.label"), &o.label)?;
+            if o.revisit_after_hours > 0 && !o.revisit {
+                return Err(invalid(
+                    format!("{field}.revisit_after_hours"),
+                    "is set but revisit is false",
+                ));
+            }
+            if o.requires_no_smartphone && (o.requires_installed_now || o.requires_already_installed) {
+                return Err(invalid(
+                    field,
+                    "cannot require no smartphone and an installed phone at once",
+                ));
+            }
+        }
+        if self.max_people == 0 || self.max_smartphones == 0 {
+            return Err(invalid("max_people", "max_people and max_smartphones must be above 0"));
+        }
+        let positive = |field: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(invalid(field, "must be a number of metres above 0"))
+            }
+        };
+        positive("accuracy_threshold_m", self.accuracy_threshold_m)?;
+        positive("far_from_household_m", self.far_from_household_m)?;
+        for (i, l) in self.store_links.iter().enumerate() {
+            if l.store.trim().is_empty() || !(l.url.starts_with("https://") || l.url.starts_with("http://")) {
+                return Err(invalid(
+                    format!("store_links[{i}]"),
+                    "needs the store's name and an http(s) address",
+                ));
+            }
+        }
+        let b = self.coverage_bands;
+        let pct = |v: f64| v.is_finite() && (0.0..=100.0).contains(&v);
+        if !pct(b.low_percent) || !pct(b.high_percent) || b.low_percent > b.high_percent {
+            return Err(invalid(
+                "coverage_bands",
+                "low_percent and high_percent are percentages (0 to 100), low first",
+            ));
+        }
+        Ok(())
     }
 
     /// Vietnam's August 2020 campaign to install Bluezone, the COVID-19 contact-tracing app.
@@ -75,12 +262,16 @@ impl Campaign {
                 requires_installed_now: false,
                 requires_already_installed: false,
                 requires_no_smartphone: false,
+                installed: false,
+                revisit_after_hours: 0,
             }
         }
         let mut installed_now = o("installed_now", "Đã cài ngay", "Installed now", true, false);
         installed_now.requires_installed_now = true;
+        installed_now.installed = true;
         let mut already = o("already_installed", "Đã cài từ trước", "Already installed", true, false);
         already.requires_already_installed = true;
+        already.installed = true;
         let mut refused = o("refused", "Từ chối", "Refused", true, true);
         refused.requires_reason = true;
         let mut no_phone = o(
@@ -117,6 +308,18 @@ impl Campaign {
             max_people: 60,
             max_smartphones: 60,
             accuracy_threshold_m: DEFAULT_ACCURACY_THRESHOLD_M,
+            far_from_household_m: DEFAULT_FAR_FROM_HOUSEHOLD_M,
+            store_links: vec![
+                StoreLink {
+                    store: "Google Play".into(),
+                    url: "https://play.google.com/store/apps/details?id=com.mic.bluezone".into(),
+                },
+                StoreLink {
+                    store: "bluezone.gov.vn".into(),
+                    url: "https://bluezone.gov.vn".into(),
+                },
+            ],
+            coverage_bands: CoverageBands::default(),
         }
     }
 }
@@ -147,6 +350,93 @@ mod tests {
         assert!(c.outcome("not_home").unwrap().revisit);
         assert!(c.outcome("refused").unwrap().requires_reason);
         assert!(c.outcome("nope").is_none());
+    }
+
+    /// The shipped file is the default campaign, and it passes its own checks.
+    #[test]
+    fn the_bluezone_file_is_the_default_campaign() {
+        let text = include_str!("../../../data/campaigns/bluezone-2020.json");
+        assert_eq!(Campaign::parse_file(text).unwrap(), Campaign::bluezone());
+    }
+
+    /// Each rule refuses a file that breaks it, naming the field.
+    #[test]
+    fn a_bad_campaign_file_is_refused_with_its_place() {
+        let good = serde_json::to_value(Campaign::bluezone()).unwrap();
+        let refused = |change: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = good.clone();
+            change(&mut v);
+            Campaign::parse_file(&serde_json::to_string_pretty(&v).unwrap()).unwrap_err()
+        };
+        let field = |e: CampaignError| match e {
+            CampaignError::Invalid { field, .. } => field,
+            CampaignError::Malformed { path, .. } => format!("malformed {path}"),
+        };
+        type Change = Box<dyn Fn(&mut serde_json::Value)>;
+        let cases: Vec<(&str, Change)> = vec![
+            ("code", Box::new(|v| v["code"] = "Bluezone 2020".into())),
+            ("name", Box::new(|v| v["name"]["en"] = "".into())),
+            ("target_app", Box::new(|v| v["target_app"] = " ".into())),
+            (
+                "utc_offset_minutes",
+                Box::new(|v| v["utc_offset_minutes"] = 10_000.into()),
+            ),
+            ("outcomes", Box::new(|v| v["outcomes"] = serde_json::json!([]))),
+            (
+                "outcomes[1].code",
+                Box::new(|v| v["outcomes"][1]["code"] = "installed_now".into()),
+            ),
+            (
+                "outcomes[2].code",
+                Box::new(|v| v["outcomes"][2]["code"] = "Từ chối".into()),
+            ),
+            (
+                "outcomes[3].label",
+                Box::new(|v| v["outcomes"][3]["label"]["vi"] = "".into()),
+            ),
+            (
+                "outcomes[0].revisit_after_hours",
+                Box::new(|v| v["outcomes"][0]["revisit_after_hours"] = 24.into()),
+            ),
+            (
+                "outcomes[4]",
+                Box::new(|v| v["outcomes"][4]["requires_installed_now"] = true.into()),
+            ),
+            ("max_people", Box::new(|v| v["max_people"] = 0.into())),
+            (
+                "accuracy_threshold_m",
+                Box::new(|v| v["accuracy_threshold_m"] = (-5.0).into()),
+            ),
+            (
+                "far_from_household_m",
+                Box::new(|v| v["far_from_household_m"] = 0.0.into()),
+            ),
+            (
+                "store_links[0]",
+                Box::new(|v| v["store_links"][0]["url"] = "play store".into()),
+            ),
+            (
+                "coverage_bands",
+                Box::new(|v| v["coverage_bands"]["low_percent"] = 90.0.into()),
+            ),
+            (
+                "coverage_bands",
+                Box::new(|v| v["coverage_bands"]["high_percent"] = 101.0.into()),
+            ),
+            (
+                "malformed outcomes[0].reached",
+                Box::new(|v| v["outcomes"][0]["reached"] = "yes".into()),
+            ),
+            ("malformed .", Box::new(|v| *v = serde_json::json!({"code": "x"}))),
+        ];
+        for (expected, change) in &cases {
+            assert_eq!(field(refused(change.as_ref())), *expected);
+        }
+        // Malformed JSON says where.
+        match Campaign::parse_file("{\n  \"code\": \"x\",\n  oops\n}") {
+            Err(CampaignError::Malformed { line, .. }) => assert_eq!(line, 3),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

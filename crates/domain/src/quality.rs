@@ -114,6 +114,7 @@ impl QualityRules {
     pub fn for_campaign(campaign: &Campaign) -> QualityRules {
         QualityRules {
             accuracy_m: campaign.accuracy_threshold_m,
+            far_from_household_m: campaign.far_from_household_m,
             ..QualityRules::default()
         }
     }

@@ -220,6 +220,16 @@ const TABLES: &[Table] = &[
         overriding: false,
     },
     Table {
+        name: "campaign",
+        key: "id",
+        columns: &[
+            ("id", Kind::Int4),
+            ("definition", Kind::Text),
+            ("loaded_at_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
+    Table {
         name: "audit_log",
         key: "seq",
         columns: &[

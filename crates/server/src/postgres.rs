@@ -122,6 +122,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::venues::VENUE_TABLES_PG],
     // Photos: content-addressed bytes, and each phone's record of one.
     &[crate::photos::PHOTO_TABLES_PG],
+    // The campaign as data, loaded from a file.
+    &[crate::store::CAMPAIGN_TABLE_PG],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -1170,6 +1172,28 @@ impl Store for PgStore {
             .await
             .map_err(db)?
             .map(|r| r.get(0)))
+    }
+
+    async fn campaign(&self) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt("SELECT definition FROM campaign WHERE id = 1", &[])
+            .await
+            .map_err(db)?
+            .map(|r| r.get(0)))
+    }
+
+    async fn set_campaign(&self, json: String, now_ms: i64) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO campaign (id, definition, loaded_at_ms) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO UPDATE SET definition = excluded.definition, loaded_at_ms = excluded.loaded_at_ms",
+                &[&json, &now_ms],
+            )
+            .await
+            .map_err(db)?;
+        Ok(())
     }
 
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {

@@ -122,6 +122,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::venues::VENUE_TABLES_SQLITE],
     // Photos: content-addressed bytes, and each phone's record of one.
     &[crate::photos::PHOTO_TABLES_SQLITE],
+    // The campaign as data, loaded from a file.
+    &[crate::store::CAMPAIGN_TABLE_SQLITE],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -1115,6 +1117,27 @@ impl Store for SqliteStore {
                 .prepare_cached("SELECT path FROM areas WHERE code = ?1")?
                 .query_row([code], |r| r.get(0))
                 .optional()?)
+        })
+        .await
+    }
+
+    async fn campaign(&self) -> Result<Option<String>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .query_row("SELECT definition FROM campaign WHERE id = 1", [], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn set_campaign(&self, json: String, now_ms: i64) -> Result<(), StoreError> {
+        self.write(move |w| {
+            w.conn.execute(
+                "INSERT INTO campaign (id, definition, loaded_at_ms) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET definition = excluded.definition, loaded_at_ms = excluded.loaded_at_ms",
+                params![json, now_ms],
+            )?;
+            Ok(())
         })
         .await
     }

@@ -132,6 +132,20 @@ pub struct StoreCounts {
     pub devices: i64,
 }
 
+/// The campaign the server runs: the one loaded with `doorstep admin campaign load`, or the
+/// default (Bluezone, August 2020) when none was.
+pub async fn running_campaign(store: &dyn Store) -> Result<doorstep_domain::Campaign, StoreError> {
+    match store.campaign().await? {
+        None => Ok(doorstep_domain::Campaign::bluezone()),
+        // Checked when loaded; checked again, since another version of doorstep may have loaded it.
+        Some(json) => doorstep_domain::Campaign::parse_file(&json).map_err(|e| {
+            StoreError::Config(format!(
+                "the campaign held in the database cannot be used ({e}); load a campaign file again"
+            ))
+        }),
+    }
+}
+
 /// How long after using an enrolment code the same device may use it again (see
 /// [`Store::redeem_enrolment`]).
 pub const ENROL_RETRY_MS: i64 = 15 * 60 * 1000;
@@ -189,6 +203,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// An area's materialised path (`/42/436/18073/`), if the area exists.
     async fn area_path(&self, code: &str) -> Result<Option<String>, StoreError>;
+
+    /// The campaign loaded by `doorstep admin campaign load` (its JSON), if one was; the server
+    /// runs the default campaign otherwise.
+    async fn campaign(&self) -> Result<Option<String>, StoreError>;
+
+    /// Makes `json` (a checked [`doorstep_domain::Campaign`]) the campaign; replaces the one held.
+    async fn set_campaign(&self, json: String, now_ms: i64) -> Result<(), StoreError>;
 
     /// Appends to the audit log of administrative actions.
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
@@ -640,6 +661,21 @@ CREATE TABLE audit_log (
     actor  TEXT NOT NULL,
     action TEXT NOT NULL,
     detail TEXT NOT NULL
+);";
+
+/// The campaign definition loaded from a file (one row; none: the default campaign).
+pub const CAMPAIGN_TABLE_SQLITE: &str = "
+CREATE TABLE campaign (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    definition   TEXT NOT NULL,
+    loaded_at_ms INTEGER NOT NULL
+);";
+
+pub const CAMPAIGN_TABLE_PG: &str = "
+CREATE TABLE campaign (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    definition   TEXT NOT NULL,
+    loaded_at_ms BIGINT NOT NULL
 );";
 
 /// The fourth migration: enrolment codes and device tokens (hashes only).
