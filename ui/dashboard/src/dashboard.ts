@@ -15,8 +15,8 @@ import { renderFlagged, renderRevisits, saveBlob } from "./lists";
 import { renderChart } from "./chart";
 import { PeopleSection } from "./devices";
 import type { MapView } from "./map";
-import { campaignOffset, colorOf, outcomeCodes, outcomeLabel, targetApp } from "./outcomes";
-import { BAND_COLORS, DEFAULT_THRESHOLDS, loadThresholds, saveThresholds, validThresholds, type Band, type Thresholds } from "./thresholds";
+import { campaignOffset, campaignThresholds, colorOf, outcomeCodes, outcomeLabel, targetApp } from "./outcomes";
+import { BAND_COLORS, loadThresholds, saveThresholds, validThresholds, type Band, type Thresholds } from "./thresholds";
 import type { AreaProps, Coverage, FeatureCollection, HouseholdProps, Progress, Revisit, User, VenueProps, Visit } from "./types";
 import { DEFAULT_SORT, renderUnitsTable, type Sort } from "./units";
 import { renderVenues, venueCollection } from "./venues";
@@ -72,7 +72,7 @@ export class Dashboard {
   private to: string;
   private rangeError = false;
   private sort: Sort = DEFAULT_SORT;
-  private thresholds: Thresholds = loadThresholds();
+  private thresholds: Thresholds = loadThresholds(campaignThresholds());
   private thresholdError = false;
   private hidden = new Set<string>();
   private reportDate: string;
@@ -631,7 +631,7 @@ export class Dashboard {
           "div",
           { class: "buttons" },
           h("button", { type: "submit", class: "primary", testid: "threshold-save" }, t("settings.save")),
-          h("button", { type: "button", class: "secondary", onclick: () => this.setThresholds({ ...DEFAULT_THRESHOLDS }, false) }, t("settings.reset")),
+          h("button", { type: "button", class: "secondary", testid: "threshold-reset", onclick: () => this.setThresholds(campaignThresholds(), false) }, t("settings.reset")),
         ),
       ),
     );

@@ -3,6 +3,7 @@
 
 import { outcomeColor, UNVISITED_COLOR } from "./colors";
 import { DICTIONARIES, getLang, pick, t, type Key } from "./i18n";
+import { DEFAULT_THRESHOLDS, type Thresholds } from "./thresholds";
 import type { Campaign } from "./types";
 
 let campaign: Campaign | null = null;
@@ -43,4 +44,11 @@ export function campaignOffset(): number {
 
 export function targetApp(): string {
   return campaign?.target_app || "Bluezone";
+}
+
+/** The coverage bands the campaign sets; the defaults when it sets none. */
+export function campaignThresholds(): Thresholds {
+  const b = campaign?.coverage_bands;
+  if (b && Number.isFinite(b.low_percent) && Number.isFinite(b.high_percent)) return { low: b.low_percent, high: b.high_percent };
+  return { ...DEFAULT_THRESHOLDS };
 }

@@ -1,6 +1,6 @@
 // Coverage bands: an area is red below the low threshold, amber below the high one, green from
-// there; grey when it has no known household. The thresholds are percentages, editable in the
-// map's settings panel and remembered in localStorage. The map's fill expression and the tables'
+// there; grey when it has no known household. The thresholds are percentages: the campaign's
+// (coverage_bands), editable in the map's settings panel and remembered in localStorage. The map's fill expression and the tables'
 // swatches both come from here, so they always agree.
 
 export type Thresholds = { low: number; high: number };
@@ -22,7 +22,8 @@ export function validThresholds(th: Thresholds): boolean {
   return ok(th.low) && ok(th.high) && th.low <= th.high;
 }
 
-export function loadThresholds(): Thresholds {
+/** The thresholds saved in this browser, else `fallback` (the campaign's, else the defaults). */
+export function loadThresholds(fallback: Thresholds = DEFAULT_THRESHOLDS): Thresholds {
   try {
     const raw = localStorage.getItem(STORAGE_KEY);
     if (raw) {
@@ -33,7 +34,7 @@ export function loadThresholds(): Thresholds {
   } catch {
     /* unreadable: defaults */
   }
-  return { ...DEFAULT_THRESHOLDS };
+  return validThresholds(fallback) ? { ...fallback } : { ...DEFAULT_THRESHOLDS };
 }
 
 export function saveThresholds(th: Thresholds | null): void {

@@ -51,6 +51,10 @@ export type Campaign = {
   /** The campaign's time zone, minutes east of UTC (Vietnam: 420). */
   utc_offset_minutes?: number;
   outcomes: OutcomeDef[];
+  /** Where the target app is installed from. */
+  store_links?: { store: string; url: string }[];
+  /** The coverage colours the campaign sets (percentages). */
+  coverage_bands?: { low_percent: number; high_percent: number };
 };
 
 export type Revisit = {

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { BAND_COLORS, coverageBand, coverageColor, coverageFillExpression, DEFAULT_THRESHOLDS, loadThresholds, type Thresholds } from "../src/thresholds";
-import { $, defaultRoutes, fakeServer, signIn, startApp } from "./helpers";
+import { $, CAMPAIGN, defaultRoutes, fakeServer, signIn, startApp } from "./helpers";
 
 /** Evaluates the few MapLibre expression operators the fill uses, to check it agrees with coverageBand. */
 function evaluate(e: unknown, props: Record<string, unknown>): unknown {
@@ -76,5 +76,22 @@ describe("coverage thresholds", () => {
     ($("threshold-save", root) as HTMLButtonElement).click();
     expect(root.querySelector(".settings .error")!.textContent).toContain("Ngưỡng");
     expect(loadThresholds()).toEqual({ low: 50, high: 80 });
+  });
+
+  it("start from the campaign's bands, which reset brings back", async () => {
+    fakeServer({ ...defaultRoutes(), "GET /api/v1/campaign": { ...CAMPAIGN, coverage_bands: { low_percent: 20, high_percent: 30 } } });
+    const { root } = await startApp();
+    await signIn(root);
+    // Đức Thọ, 31 %: green under this campaign's bands (amber under the defaults).
+    expect($("unit-row-440", root)!.querySelector("td.band-green")).not.toBeNull();
+    expect(($("threshold-low", root) as HTMLInputElement).value).toBe("20");
+    (($("threshold-low", root) as HTMLInputElement).value = "50"), (($("threshold-high", root) as HTMLInputElement).value = "80");
+    ($("threshold-save", root) as HTMLButtonElement).click();
+    expect($("unit-row-440", root)!.querySelector("td.band-red")).not.toBeNull();
+    // A threshold saved in this browser wins over the campaign's, until reset.
+    expect(loadThresholds({ low: 20, high: 30 })).toEqual({ low: 50, high: 80 });
+    ($("threshold-reset", root) as HTMLButtonElement).click();
+    expect($("unit-row-440", root)!.querySelector("td.band-green")).not.toBeNull();
+    expect(loadThresholds({ low: 20, high: 30 })).toEqual({ low: 20, high: 30 });
   });
 });
