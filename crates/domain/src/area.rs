@@ -221,7 +221,17 @@ pub fn parse_geojson_areas(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
         let boundary = match &feature.geometry {
             None => None,
             Some(g) => match &g.value {
-                geojson::GeometryValue::Polygon { .. } | geojson::GeometryValue::MultiPolygon { .. } => {
+                geojson::GeometryValue::Polygon { coordinates } => {
+                    check_polygon(coordinates).map_err(err)?;
+                    Some(serde_json::to_string(g).map_err(|e| err(e.to_string()))?)
+                }
+                geojson::GeometryValue::MultiPolygon { coordinates } => {
+                    if coordinates.is_empty() {
+                        return Err(err("a MultiPolygon needs at least one polygon".into()));
+                    }
+                    for (i, polygon) in coordinates.iter().enumerate() {
+                        check_polygon(polygon).map_err(|m| err(format!("polygon {i}: {m}")))?;
+                    }
                     Some(serde_json::to_string(g).map_err(|e| err(e.to_string()))?)
                 }
                 other => {
@@ -242,6 +252,45 @@ pub fn parse_geojson_areas(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
     }
     check_unique(&out)?;
     Ok(out)
+}
+
+/// A polygon as RFC 7946 has it: an outer ring, then holes; each ring closed, of at least four
+/// positions, each a longitude then a latitude on Earth. The `outside_area` flag reads boundaries
+/// as exactly that, so a boundary it could not read is refused here rather than stored and then
+/// silently never flagging anything.
+fn check_polygon(rings: &[Vec<geojson::Position>]) -> Result<(), String> {
+    if rings.is_empty() {
+        return Err("a polygon needs an outer ring".into());
+    }
+    for (r, ring) in rings.iter().enumerate() {
+        if ring.len() < 4 {
+            return Err(format!(
+                "ring {r} has {} positions; a closed ring needs at least 4",
+                ring.len()
+            ));
+        }
+        for (k, p) in ring.iter().enumerate() {
+            let (lon, lat) = match p.as_slice() {
+                [lon, lat, ..] => (*lon, *lat),
+                _ => {
+                    return Err(format!(
+                        "ring {r}, position {k}: a position needs a longitude and a latitude"
+                    ));
+                }
+            };
+            // `contains` is false for NaN too.
+            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+                return Err(format!(
+                    "ring {r}, position {k}: [{lon}, {lat}] is not on Earth (GeoJSON puts the longitude first)"
+                ));
+            }
+        }
+        let (first, last) = (ring[0].as_slice(), ring[ring.len() - 1].as_slice());
+        if first[..2] != last[..2] {
+            return Err(format!("ring {r} is not closed: its first and last positions differ"));
+        }
+    }
+    Ok(())
 }
 
 /// Reads either format, telling them apart by their top level.
@@ -461,6 +510,59 @@ mod tests {
             parse_geojson_areas(r#"{"type":"Feature"}"#),
             Err(ImportError::Format(_))
         ));
+    }
+
+    /// Found by the `area_file` fuzz target: a MultiPolygon whose position held one number was
+    /// imported, and the `outside_area` flag could not read the stored boundary. Every polygon
+    /// is now checked on import, and refused with where it is wrong.
+    #[test]
+    fn a_boundary_the_outside_area_flag_could_not_read_is_refused() {
+        let with = |geometry: &str| {
+            parse_geojson_areas(&format!(
+                r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+                feature("x", None, geometry)
+            ))
+        };
+        let refused = |geometry: &str, says: &str| {
+            let e = with(geometry).unwrap_err().to_string();
+            assert!(
+                e.starts_with("feature 0 (code x): ") && e.contains(says),
+                "{geometry}: {e}"
+            );
+        };
+        refused(
+            r#"{"type":"MultiPolygon","coordinates":[[[[118.2]]],[[[105.7,18.1],[105.75,18.1],[105.75,18.15],[105.7,18.1]]]]}"#,
+            "polygon 0: ring 0 has 1 positions",
+        );
+        refused(
+            r#"{"type":"Polygon","coordinates":[[[105.9],[105.91,18.3],[105.91,18.31],[105.9]]]}"#,
+            "ring 0, position 0: a position needs a longitude and a latitude",
+        );
+        refused(
+            r#"{"type":"Polygon","coordinates":[]}"#,
+            "a polygon needs an outer ring",
+        );
+        refused(
+            r#"{"type":"MultiPolygon","coordinates":[]}"#,
+            "a MultiPolygon needs at least one polygon",
+        );
+        refused(
+            r#"{"type":"Polygon","coordinates":[[[105.9,18.3],[105.91,18.3],[105.9,18.3]]]}"#,
+            "ring 0 has 3 positions",
+        );
+        refused(
+            r#"{"type":"Polygon","coordinates":[[[105.9,18.3],[105.91,18.3],[105.91,18.31],[105.9,18.31]]]}"#,
+            "ring 0 is not closed",
+        );
+        refused(
+            r#"{"type":"Polygon","coordinates":[[[18.3,105.9],[18.3,105.91],[18.31,105.91],[18.3,105.9]]]}"#,
+            "[18.3, 105.9] is not on Earth (GeoJSON puts the longitude first)",
+        );
+        // An altitude after the latitude is allowed, as RFC 7946 allows it.
+        let ok = with(
+            r#"{"type":"Polygon","coordinates":[[[105.9,18.3,2],[105.91,18.3,2],[105.91,18.31,2],[105.9,18.3,2]]]}"#,
+        );
+        assert!(ok.is_ok(), "{ok:?}");
     }
 
     #[test]

@@ -651,7 +651,8 @@ pub(crate) fn body_rejection(e: BytesRejection, limits: &Limits, lang: Lang) -> 
 fn malformed_json(e: &serde_path_to_error::Error<serde_json::Error>, lang: Lang) -> ApiError {
     let path = e.path().to_string();
     let inner = e.inner();
-    let field = (path != ".").then_some(path.as_str());
+    // The root is ".", and an empty key ("") gives an empty path: neither names a field.
+    let field = (path != "." && !path.is_empty()).then_some(path.as_str());
     let place = format!("line {}, column {}", inner.line(), inner.column());
     ApiError::new(
         StatusCode::BAD_REQUEST,
@@ -790,7 +791,7 @@ fn read_record<I: serde::de::DeserializeOwned>(raw: &str) -> ReadRecord<I> {
 }
 
 /// Decodes and validates a push body. CPU work only: runs off the async threads.
-fn decode_push(
+pub(crate) fn decode_push(
     headers: &HeaderMap,
     body: &[u8],
     config: (&Limits, &Campaign),

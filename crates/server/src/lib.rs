@@ -9,6 +9,7 @@
 //!   GeoJSON exports, and the optional public aggregates.
 //! - [`quality`]: data-quality flags decided at ingest; [`volunteers`]: visits per volunteer and
 //!   the devices' last sync, for leaders.
+//! - `fuzzing` (hidden): the push decoder's entry points for the fuzz targets in `fuzz/`.
 
 pub mod api;
 pub mod auth;
@@ -17,6 +18,8 @@ pub mod corrections;
 pub mod dashboard;
 pub mod export;
 pub mod filter;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hexagons;
 pub mod manage;
 pub mod map;
