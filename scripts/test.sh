@@ -40,3 +40,6 @@ DOORSTEP_TEST_PG="$pg_url" cargo nextest run --workspace --locked --no-fail-fast
 echo "== API conformance: schemathesis, every check, authenticated, on SQLite and on PostgreSQL"
 # A fixed seed in CI, so a run is repeatable; the long run (docs/RELIABILITY.md) draws new ones.
 DOORSTEP_TEST_PG="$pg_url" SCHEMATHESIS_SEED="${SCHEMATHESIS_SEED:-20200804}" scripts/schemathesis.sh
+
+echo "== fuzzing: each cargo-fuzz target of the push decoder and the area importer, 30 s from the committed seeds"
+scripts/fuzz.sh
