@@ -9,12 +9,11 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use chrono::{DateTime, TimeZone, Utc};
-use doorstep_domain::error::ErrorKind;
-use doorstep_domain::venue::{VenueVisit, VenueVisitInput};
+use doorstep_domain::venue::VenueVisit;
 use doorstep_domain::{Campaign, FieldError, Lang, ValidationContext, Visit};
 use uuid::Uuid;
 
-use crate::api::{ApiError, Limits, ReadRecord, decode_batch, decode_push};
+use crate::api::{ApiError, Limits, decode_batch, decode_push};
 use crate::store::{DeviceCaller, Incoming, SessionUser, content_hash};
 use crate::venues::VenueIncoming;
 
@@ -107,8 +106,7 @@ pub fn visit_push(body: &[u8], encoding: Encoding) -> Result<Vec<Record>, Refusa
 }
 
 /// Decodes and validates a venue push (`POST /api/v1/sync/venues`) from [`DEVICE_ID`], as
-/// [`visit_push`] does. The per-record step is `crate::venues::push_venues`'s, repeated here
-/// because it sits inside the async handler.
+/// [`visit_push`] does, with the push handler's per-record step.
 pub fn venue_push(body: &[u8], encoding: Encoding) -> Result<Vec<Record>, Refusal> {
     let campaign = Campaign::bluezone();
     let sender = caller();
@@ -119,26 +117,7 @@ pub fn venue_push(body: &[u8], encoding: Encoding) -> Result<Vec<Record>, Refusa
         &sender,
         now(),
         Lang::Vi,
-        |read: ReadRecord<VenueVisitInput>, ctx| match read {
-            Err((id, error)) => VenueIncoming::Invalid {
-                id,
-                revision: None,
-                error,
-            },
-            Ok(input) => match VenueVisit::parse(&input, ctx) {
-                Ok(v) if v.device_id.uuid() != sender.device_id => VenueIncoming::Invalid {
-                    id: Some(input.id.clone()),
-                    revision: Some(input.revision),
-                    error: FieldError::new("device_id", ErrorKind::NotTheSendingDevice),
-                },
-                Ok(v) => VenueIncoming::valid(v),
-                Err(error) => VenueIncoming::Invalid {
-                    id: Some(input.id.clone()),
-                    revision: Some(input.revision),
-                    error,
-                },
-            },
-        },
+        |read, ctx| crate::venues::read_venue_record(read, ctx, sender.device_id),
     )
     .map_err(batch_refusal)?;
     Ok(records

@@ -418,6 +418,35 @@ pub fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+/// One venue record of a push as read ([`crate::api::decode_batch`]): parsed and checked, the
+/// sending device's among the checks.
+pub(crate) fn read_venue_record(
+    read: ReadRecord<VenueVisitInput>,
+    ctx: &doorstep_domain::ValidationContext<'_>,
+    sender: uuid::Uuid,
+) -> VenueIncoming {
+    match read {
+        Err((id, error)) => VenueIncoming::Invalid {
+            id,
+            revision: None,
+            error,
+        },
+        Ok(input) => match VenueVisit::parse(&input, ctx) {
+            Ok(v) if v.device_id.uuid() != sender => VenueIncoming::Invalid {
+                id: Some(input.id.clone()),
+                revision: Some(input.revision),
+                error: FieldError::new("device_id", ErrorKind::NotTheSendingDevice),
+            },
+            Ok(v) => VenueIncoming::valid(v),
+            Err(error) => VenueIncoming::Invalid {
+                id: Some(input.id.clone()),
+                revision: Some(input.revision),
+                error,
+            },
+        },
+    }
+}
+
 /// Push a batch of venue visits, with the device token of the phone that recorded them. Read
 /// and answered like `/api/v1/sync/push`: a receipt per record after commit (`stored`,
 /// `duplicate`, `rejected` with the reason), 200 when none was refused, 422 when some were.
@@ -457,26 +486,7 @@ pub async fn push_venues(
             &sender,
             now,
             lang,
-            |read: ReadRecord<VenueVisitInput>, ctx| match read {
-                Err((id, error)) => VenueIncoming::Invalid {
-                    id,
-                    revision: None,
-                    error,
-                },
-                Ok(input) => match VenueVisit::parse(&input, ctx) {
-                    Ok(v) if v.device_id.uuid() != sender.device_id => VenueIncoming::Invalid {
-                        id: Some(input.id.clone()),
-                        revision: Some(input.revision),
-                        error: FieldError::new("device_id", ErrorKind::NotTheSendingDevice),
-                    },
-                    Ok(v) => VenueIncoming::valid(v),
-                    Err(error) => VenueIncoming::Invalid {
-                        id: Some(input.id.clone()),
-                        revision: Some(input.revision),
-                        error,
-                    },
-                },
-            },
+            |read, ctx| read_venue_record(read, ctx, sender.device_id),
         )
         .map(|(device, device_now, records)| (device, device_now, records, sender.device_id))
     })
