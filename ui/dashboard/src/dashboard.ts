@@ -8,14 +8,14 @@ import * as api from "./api";
 import { ApiError, errorText } from "./api";
 import { mapSupported, VENUE_COLOR } from "./colors";
 import { h, fill } from "./dom";
-import { fmtNumber, fmtPercent, t, today, type Key } from "./i18n";
+import { fmtNumber, fmtPercent, pick, t, today, type Key } from "./i18n";
 import { householdVisits } from "./household";
 import { PhotoPanel } from "./photos";
 import { renderFlagged, renderRevisits, saveBlob } from "./lists";
 import { renderChart } from "./chart";
 import { PeopleSection } from "./devices";
 import type { MapView } from "./map";
-import { campaignOffset, campaignThresholds, colorOf, outcomeCodes, outcomeLabel, targetApp } from "./outcomes";
+import { campaignOffset, campaignThresholds, colorOf, getCampaign, outcomeCodes, outcomeLabel, targetApp } from "./outcomes";
 import { BAND_COLORS, loadThresholds, saveThresholds, validThresholds, type Band, type Thresholds } from "./thresholds";
 import type { AreaProps, Coverage, FeatureCollection, HouseholdProps, Progress, Revisit, User, VenueProps, Visit } from "./types";
 import { DEFAULT_SORT, renderUnitsTable, type Sort } from "./units";
@@ -487,6 +487,7 @@ export class Dashboard {
     fill(
       this.header,
       h("div", { class: "brand" }, "Doorstep", h("span", { class: "brand-sub" }, t("app.title").replace(/^Doorstep\s*—\s*/, ""))),
+      this.campaignLine(),
       h(
         "div",
         { class: "topbar-right" },
@@ -494,6 +495,19 @@ export class Dashboard {
         this.ctx.langSwitch(),
         h("button", { type: "button", class: "secondary", testid: "logout", onclick: () => this.ctx.onLogout() }, t("header.logout")),
       ),
+    );
+  }
+
+  /** The campaign's name and where its app is installed from (the campaign file's links). */
+  private campaignLine(): HTMLElement | null {
+    const c = getCampaign();
+    if (!c) return null;
+    const links = (c.store_links ?? []).flatMap((l, i) => [i ? " · " : " ", h("a", { href: l.url, target: "_blank", rel: "noopener" }, l.store)]);
+    return h(
+      "div",
+      { class: "campaign-line", testid: "campaign-line" },
+      h("span", { class: "campaign-name" }, pick(c.name)),
+      links.length ? h("span", { class: "store-links" }, " — ", t("header.get_app", { app: targetApp() }), ...links) : null,
     );
   }
 

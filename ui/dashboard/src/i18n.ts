@@ -31,6 +31,7 @@ const vi = {
   "role.leader": "Tổ trưởng",
   "role.volunteer": "Tình nguyện viên",
   "header.logout": "Đăng xuất",
+  "header.get_app": "Cài {app}:",
   "header.account": "Tài khoản",
 
   "crumb.label": "Địa bàn",
@@ -258,6 +259,7 @@ const en: Record<Key, string> = {
   "role.leader": "Team leader",
   "role.volunteer": "Volunteer",
   "header.logout": "Sign out",
+  "header.get_app": "Get {app}:",
   "header.account": "Account",
 
   "crumb.label": "Area",

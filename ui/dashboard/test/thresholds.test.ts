@@ -78,6 +78,16 @@ describe("coverage thresholds", () => {
     expect(loadThresholds()).toEqual({ low: 50, high: 80 });
   });
 
+  it("come with the campaign's name and store links in the header", async () => {
+    fakeServer({ ...defaultRoutes(), "GET /api/v1/campaign": { ...CAMPAIGN, store_links: [{ store: "Google Play", url: "https://play.google.com/store/search?q=Bluezone" }] } });
+    const { root } = await startApp();
+    await signIn(root);
+    const line = $("campaign-line", root)!;
+    expect(line.textContent).toContain(CAMPAIGN.name.vi);
+    const link = line.querySelector("a")!;
+    expect([link.textContent, link.getAttribute("href")]).toEqual(["Google Play", "https://play.google.com/store/search?q=Bluezone"]);
+  });
+
   it("start from the campaign's bands, which reset brings back", async () => {
     fakeServer({ ...defaultRoutes(), "GET /api/v1/campaign": { ...CAMPAIGN, coverage_bands: { low_percent: 20, high_percent: 30 } } });
     const { root } = await startApp();
