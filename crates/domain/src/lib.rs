@@ -19,6 +19,7 @@ pub mod error;
 pub mod photo;
 pub mod protocol;
 pub mod quality;
+pub mod targets;
 pub mod values;
 pub mod venue;
 pub mod visit;
