@@ -311,9 +311,10 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         let report: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(
             report["tables"].as_array().unwrap().len(),
-            19,
-            "areas, devices, households, users, sessions, enrolments, device tokens, campaign, audit log, visits, \
-             teams, team members, assignments, visit flags, corrections, venues, venue visits, photo blobs, photo links"
+            20,
+            "areas, devices, households, users, sessions, enrolments, device tokens, targets, campaign, audit log, \
+             visits, teams, team members, assignments, visit flags, corrections, venues, venue visits, photo blobs, \
+             photo links"
         );
         for t in report["tables"].as_array().unwrap() {
             assert_eq!(t["source"], t["target"], "{t}");

@@ -149,6 +149,13 @@ enum AdminCommand {
         #[arg(long)]
         device: String,
     },
+    /// Import targets per area from a table (CSV, or the first sheet of an .xlsx): an area code
+    /// column and any of households, population, smartphone owners (Vietnamese or English
+    /// headers). Every problem is reported by line; a file with any problem imports nothing.
+    ImportTargets {
+        /// The table.
+        file: PathBuf,
+    },
     /// The campaign the server runs: load one from a file, or show the one running.
     Campaign {
         #[command(subcommand)]
@@ -415,6 +422,47 @@ async fn admin(args: AdminArgs) -> Result<()> {
         } => {
             let campaign = doorstep_server::store::running_campaign(store.as_ref()).await?;
             println!("{}", serde_json::to_string_pretty(&campaign)?);
+        }
+        AdminCommand::ImportTargets { file } => {
+            let name = file.display().to_string();
+            let rows = doorstep_server::targets::read_table(&file).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            let refused = |lines: Vec<String>| {
+                anyhow::anyhow!(
+                    "{name}: {} problem(s); nothing was imported:\n{}",
+                    lines.len(),
+                    lines.join("\n")
+                )
+            };
+            let targets = doorstep_domain::targets::parse_targets(rows)
+                .map_err(|errors| refused(errors.iter().map(|e| e.to_string()).collect()))?;
+            let mut unknown = Vec::new();
+            for t in &targets {
+                if store.area_path(t.area_code.as_str()).await?.is_none() {
+                    unknown.push(format!(
+                        "line {}: no area has the code {} (import the area tree first)",
+                        t.line, t.area_code
+                    ));
+                }
+            }
+            if !unknown.is_empty() {
+                return Err(refused(unknown));
+            }
+            let now = chrono::Utc::now().timestamp_millis();
+            let n = store.import_targets(targets, now).await?;
+            store
+                .record_audit(doorstep_server::store::AuditEntry {
+                    at_ms: now,
+                    actor: "cli".into(),
+                    action: "import-targets".into(),
+                    detail: format!(
+                        "{}: {n} areas",
+                        file.file_name()
+                            .map(|f| f.to_string_lossy().into_owned())
+                            .unwrap_or_default()
+                    ),
+                })
+                .await?;
+            println!("{}", serde_json::json!({"areas": n}));
         }
         AdminCommand::ImportAreas { file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;

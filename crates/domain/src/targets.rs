@@ -11,6 +11,8 @@ use crate::values::AreaCode;
 /// One area's target figures; `None` where the table does not say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    /// Where it was read (the first line, when an area is listed twice alike).
+    pub line: usize,
     pub area_code: AreaCode,
     pub households: Option<u64>,
     pub population: Option<u64>,
@@ -234,23 +236,31 @@ pub fn parse_targets(rows: impl IntoIterator<Item = (usize, Vec<String>)>) -> Re
             continue;
         }
         let target = Target {
+            line,
             area_code: code,
             households,
             population,
             smartphone_owners,
         };
         match seen.get(target.area_code.as_str()) {
-            Some(&(first_line, index)) if targets[index] != target => errors.push(error(
-                line,
-                format!(
-                    "Địa bàn {} đã có ở dòng {first_line} với số liệu khác.",
-                    target.area_code
-                ),
-                format!(
-                    "Area {} is already on line {first_line} with other figures.",
-                    target.area_code
-                ),
-            )),
+            Some(&(first_line, index))
+                if Target {
+                    line,
+                    ..targets[index].clone()
+                } != target =>
+            {
+                errors.push(error(
+                    line,
+                    format!(
+                        "Địa bàn {} đã có ở dòng {first_line} với số liệu khác.",
+                        target.area_code
+                    ),
+                    format!(
+                        "Area {} is already on line {first_line} with other figures.",
+                        target.area_code
+                    ),
+                ))
+            }
             Some(_) => {}
             None => {
                 seen.insert(target.area_code.to_string(), (line, targets.len()));

@@ -32,6 +32,7 @@ pub mod report;
 pub mod rows;
 pub mod sqlite;
 pub mod store;
+pub mod targets;
 pub mod venues;
 pub mod volunteers;
 

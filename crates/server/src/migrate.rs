@@ -220,6 +220,18 @@ const TABLES: &[Table] = &[
         overriding: false,
     },
     Table {
+        name: "targets",
+        key: "area_code",
+        columns: &[
+            ("area_code", Kind::Text),
+            ("households", Kind::Int),
+            ("population", Kind::Int),
+            ("smartphone_owners", Kind::Int),
+            ("imported_at_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
+    Table {
         name: "campaign",
         key: "id",
         columns: &[

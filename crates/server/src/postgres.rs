@@ -124,6 +124,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::photos::PHOTO_TABLES_PG],
     // The campaign as data, loaded from a file.
     &[crate::store::CAMPAIGN_TABLE_PG],
+    // Targets per area.
+    &[crate::store::TARGETS_TABLE_PG],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -1194,6 +1196,31 @@ impl Store for PgStore {
             .await
             .map_err(db)?;
         Ok(())
+    }
+
+    async fn import_targets(
+        &self,
+        targets: Vec<doorstep_domain::targets::Target>,
+        now_ms: i64,
+    ) -> Result<usize, StoreError> {
+        let big = |n: Option<u64>| n.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let codes: Vec<String> = targets.iter().map(|t| t.area_code.to_string()).collect();
+        let households: Vec<Option<i64>> = targets.iter().map(|t| big(t.households)).collect();
+        let population: Vec<Option<i64>> = targets.iter().map(|t| big(t.population)).collect();
+        let owners: Vec<Option<i64>> = targets.iter().map(|t| big(t.smartphone_owners)).collect();
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO targets (area_code, households, population, smartphone_owners, imported_at_ms)
+                 SELECT c, h, p, o, $5 FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::int8[]) AS t(c, h, p, o)
+                 ON CONFLICT (area_code) DO UPDATE SET households = excluded.households,
+                    population = excluded.population, smartphone_owners = excluded.smartphone_owners,
+                    imported_at_ms = excluded.imported_at_ms",
+                &[&codes, &households, &population, &owners, &now_ms],
+            )
+            .await
+            .map_err(db)?;
+        Ok(targets.len())
     }
 
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {

@@ -124,6 +124,8 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::photos::PHOTO_TABLES_SQLITE],
     // The campaign as data, loaded from a file.
     &[crate::store::CAMPAIGN_TABLE_SQLITE],
+    // Targets per area.
+    &[crate::store::TARGETS_TABLE_SQLITE],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -1138,6 +1140,40 @@ impl Store for SqliteStore {
                 params![json, now_ms],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn import_targets(
+        &self,
+        targets: Vec<doorstep_domain::targets::Target>,
+        now_ms: i64,
+    ) -> Result<usize, StoreError> {
+        self.write(move |w| {
+            let tx = w
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut put = tx.prepare_cached(
+                    "INSERT INTO targets (area_code, households, population, smartphone_owners, imported_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (area_code) DO UPDATE SET households = excluded.households,
+                        population = excluded.population, smartphone_owners = excluded.smartphone_owners,
+                        imported_at_ms = excluded.imported_at_ms",
+                )?;
+                let big = |n: Option<u64>| n.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+                for t in &targets {
+                    put.execute(params![
+                        t.area_code.as_str(),
+                        big(t.households),
+                        big(t.population),
+                        big(t.smartphone_owners),
+                        now_ms
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(targets.len())
         })
         .await
     }

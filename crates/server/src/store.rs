@@ -211,6 +211,14 @@ pub trait Store: Send + Sync + 'static {
     /// Makes `json` (a checked [`doorstep_domain::Campaign`]) the campaign; replaces the one held.
     async fn set_campaign(&self, json: String, now_ms: i64) -> Result<(), StoreError>;
 
+    /// Stores targets per area (their areas exist: the caller checked), replacing those held for
+    /// the same areas, in one transaction.
+    async fn import_targets(
+        &self,
+        targets: Vec<doorstep_domain::targets::Target>,
+        now_ms: i64,
+    ) -> Result<usize, StoreError>;
+
     /// Appends to the audit log of administrative actions.
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
 
@@ -676,6 +684,25 @@ CREATE TABLE campaign (
     id           INTEGER PRIMARY KEY CHECK (id = 1),
     definition   TEXT NOT NULL,
     loaded_at_ms BIGINT NOT NULL
+);";
+
+/// Targets per area (issue 8): what the committee knows an area has.
+pub const TARGETS_TABLE_SQLITE: &str = "
+CREATE TABLE targets (
+    area_code         TEXT PRIMARY KEY REFERENCES areas(code),
+    households        INTEGER,
+    population        INTEGER,
+    smartphone_owners INTEGER,
+    imported_at_ms    INTEGER NOT NULL
+);";
+
+pub const TARGETS_TABLE_PG: &str = "
+CREATE TABLE targets (
+    area_code         TEXT PRIMARY KEY REFERENCES areas(code),
+    households        BIGINT,
+    population        BIGINT,
+    smartphone_owners BIGINT,
+    imported_at_ms    BIGINT NOT NULL
 );";
 
 /// The fourth migration: enrolment codes and device tokens (hashes only).

@@ -1,0 +1,92 @@
+//! Targets per area imported from the committee's table (`doorstep admin import-targets`), as CSV
+//! (Vietnamese headers, semicolons, Excel's byte-order mark) or as a spreadsheet; a table with
+//! any problem imports nothing and says where each is. On SQLite and on PostgreSQL.
+
+use doorstep_tests::{TestServer, doorstep};
+
+fn import(db: &str, file: &std::path::Path) -> (bool, String, String) {
+    doorstep(&["admin", "--db", db, "import-targets", &file.to_string_lossy()])
+}
+
+fn held(server: &TestServer) -> Vec<Vec<Option<String>>> {
+    server
+        .db
+        .rows("SELECT area_code, households, population, smartphone_owners FROM targets ORDER BY area_code")
+}
+
+fn row(code: &str, h: Option<i64>, p: Option<i64>, o: Option<i64>) -> Vec<Option<String>> {
+    vec![
+        Some(code.to_string()),
+        h.map(|n| n.to_string()),
+        p.map(|n| n.to_string()),
+        o.map(|n| n.to_string()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
+    let server = TestServer::prepare_stopped();
+    let db = server.db.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+
+    // A table with problems: each named by line, nothing imported.
+    let bad = dir.path().join("chi-tieu-loi.csv");
+    std::fs::write(
+        &bad,
+        "Mã ĐVHC;Số hộ;Dân số\n18073;1.200;4.100\n99999;10;20\n18077;mười;\n",
+    )
+    .unwrap();
+    let (ok, _, err) = import(&db, &bad);
+    assert!(!ok);
+    assert!(err.contains("line 4") && err.contains("'mười'"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert!(held(&server).is_empty());
+    // Only the unknown area left: still nothing imported, and its line named.
+    std::fs::write(&bad, "Mã ĐVHC;Số hộ;Dân số\n18073;1.200;4.100\n99999;10;20\n").unwrap();
+    let (ok, _, err) = import(&db, &bad);
+    assert!(!ok && err.contains("line 3: no area has the code 99999"), "{err}");
+    assert!(held(&server).is_empty());
+
+    // CSV as Excel writes it in Vietnam: a byte-order mark, semicolons, grouped thousands.
+    let csv = dir.path().join("chi-tieu.csv");
+    std::fs::write(
+        &csv,
+        "\u{feff}Mã ĐVHC;Số hộ;Dân số;Số người có điện thoại thông minh\n\
+         18073;1.200;4.100;2.050\n18077;950;;\n",
+    )
+    .unwrap();
+    let (ok, out, err) = import(&db, &csv);
+    assert!(ok, "{err}");
+    assert!(out.contains("\"areas\":2"), "{out}");
+    assert_eq!(
+        held(&server),
+        [
+            row("18073", Some(1200), Some(4100), Some(2050)),
+            row("18077", Some(950), None, None)
+        ]
+    );
+
+    // A spreadsheet, English headers, numbers as numbers: replaces what it names, keeps the rest.
+    let xlsx = dir.path().join("targets.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["area_code", "households", "population"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    sheet.write_string(1, 0, "18073").unwrap();
+    sheet.write_number(1, 1, 1250.0).unwrap();
+    sheet.write_number(1, 2, 4200.0).unwrap();
+    sheet.write_string(2, 0, "436").unwrap();
+    sheet.write_number(2, 1, 25000.0).unwrap();
+    book.save(&xlsx).unwrap();
+    let (ok, _, err) = import(&db, &xlsx);
+    assert!(ok, "{err}");
+    assert_eq!(
+        held(&server),
+        [
+            row("18073", Some(1250), Some(4200), None),
+            row("18077", Some(950), None, None),
+            row("436", Some(25000), None, None)
+        ]
+    );
+}
