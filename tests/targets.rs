@@ -25,7 +25,7 @@ fn row(code: &str, h: Option<i64>, p: Option<i64>, o: Option<i64>) -> Vec<Option
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
-    let server = TestServer::prepare_stopped();
+    let mut server = TestServer::prepare_stopped();
     let db = server.db.url.clone();
     let dir = tempfile::tempdir().unwrap();
 
@@ -88,5 +88,40 @@ async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
             row("18077", Some(950), None, None),
             row("436", Some(25000), None, None)
         ]
+    );
+
+    // Coverage, three ways: found (visited / found), target (visited / target households) and
+    // installs against smartphone owners targeted; a parent without a target sums its children's.
+    server.start_again();
+    let mut device = doorstep_tests::TestDevice::new(3);
+    server.enrol(&device).await;
+    device.record(5);
+    let report = device.client(&server.url, 100).drain(&device.store, None).await;
+    assert!(report.complete, "{report:?}");
+    let c = server.coverage("18073").await;
+    let visited = c["households_visited"].as_f64().unwrap();
+    assert!(visited > 0.0, "{c}");
+    assert_eq!(c["targets"]["households"], 1250, "{c}");
+    assert_eq!(
+        c["coverage_rate"].as_f64().unwrap(),
+        visited / c["households_known"].as_f64().unwrap()
+    );
+    assert_eq!(c["target_coverage_rate"].as_f64().unwrap(), visited / 1250.0);
+    assert!(
+        c["install_rate_of_owners"].is_null(),
+        "no owners target for 18073 any more: {c}"
+    );
+    let district = server.coverage("436").await;
+    assert_eq!(district["targets"]["households"], 25000, "its own target: {district}");
+    assert_eq!(
+        district["targets"]["population"], 4200,
+        "rolled up from 18073: {district}"
+    );
+    let province = server.coverage("42").await;
+    assert_eq!(province["targets"]["households"], 25000, "{province}");
+    let other = server.coverage("437").await;
+    assert!(
+        other["targets"].is_null() && other["target_coverage_rate"].is_null(),
+        "{other}"
     );
 }

@@ -163,14 +163,45 @@ pub struct Coverage {
     pub coverage_rate: Option<f64>,
     /// (already_installed + installed_now) / smartphones_seen; absent when no smartphone was seen.
     pub install_rate: Option<f64>,
+    /// The area's targets: its own, or rolled up from the areas below that have them; absent when
+    /// none is known (`doorstep admin import-targets`).
+    #[serde(default)]
+    pub targets: Option<AreaTargets>,
+    /// Target coverage: households_visited / targets.households; absent without that target.
+    #[serde(default)]
+    pub target_coverage_rate: Option<f64>,
+    /// (already_installed + installed_now) / targets.smartphone_owners; absent without that target.
+    #[serde(default)]
+    pub install_rate_of_owners: Option<f64>,
+}
+
+/// What an area is known to have, from the committee's table; each figure its own or the sum of
+/// the areas below that have it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AreaTargets {
+    pub households: Option<i64>,
+    pub population: Option<i64>,
+    pub smartphone_owners: Option<i64>,
 }
 
 impl Coverage {
-    /// Fills in the two rates from the counts.
+    /// Fills in the rates from the counts (and the targets, when known).
     pub fn with_rates(mut self) -> Coverage {
         self.coverage_rate = ratio(self.households_visited, self.households_known);
         self.install_rate = ratio(self.already_installed + self.installed_now, self.smartphones_seen);
+        let t = self.targets.unwrap_or_default();
+        self.target_coverage_rate = t.households.and_then(|h| ratio(self.households_visited, h));
+        self.install_rate_of_owners = t
+            .smartphone_owners
+            .and_then(|o| ratio(self.already_installed + self.installed_now, o));
         self
+    }
+
+    /// The same figures with the area's targets, and the rates they give.
+    pub fn with_targets(mut self, targets: Option<AreaTargets>) -> Coverage {
+        self.targets = targets;
+        self.with_rates()
     }
 }
 
@@ -242,9 +273,13 @@ mod tests {
             installed_now: 0,
             coverage_rate: Some(9.0),
             install_rate: Some(9.0),
+            targets: None,
+            target_coverage_rate: Some(9.0),
+            install_rate_of_owners: Some(9.0),
         }
         .with_rates();
         assert_eq!((c.coverage_rate, c.install_rate), (None, None));
+        assert_eq!((c.target_coverage_rate, c.install_rate_of_owners), (None, None));
         let c = Coverage {
             households_known: 4,
             households_visited: 1,
@@ -255,6 +290,21 @@ mod tests {
         }
         .with_rates();
         assert_eq!((c.coverage_rate, c.install_rate), (Some(0.25), Some(0.5)));
+        // Three ways, never one number: found, target, and installs against owners targeted.
+        let c = c.with_targets(Some(AreaTargets {
+            households: Some(10),
+            population: None,
+            smartphone_owners: Some(20),
+        }));
+        assert_eq!(
+            (
+                c.coverage_rate,
+                c.target_coverage_rate,
+                c.install_rate,
+                c.install_rate_of_owners
+            ),
+            (Some(0.25), Some(0.1), Some(0.5), Some(0.25))
+        );
     }
 
     #[test]

@@ -1013,7 +1013,9 @@ pub struct AreaQuery {
 }
 
 /// Coverage of an area and everything below it: households known and visited, households by
-/// their latest outcome, smartphones seen and installs, with the two rates.
+/// their latest outcome, smartphones seen and installs, and its targets (its own, or rolled up),
+/// with the rates each gives: found coverage, target coverage, install rate of phones seen and of
+/// smartphone owners targeted.
 #[utoipa::path(
     get,
     path = "/api/v1/coverage",
@@ -1034,9 +1036,16 @@ async fn coverage(
 ) -> Result<Json<Coverage>, ApiError> {
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let (area, _) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
+    let (area, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     match st.store.coverage(&area).await {
-        Ok(Some(c)) => Ok(Json(c)),
+        Ok(Some(c)) => {
+            let targets = st
+                .store
+                .subtree_targets(&path)
+                .await
+                .map_err(|e| ApiError::store(e, lang))?;
+            Ok(Json(c.with_targets(crate::store::roll_up_targets(&path, &targets))))
+        }
         Ok(None) => Err(unknown_area(&area, lang)),
         Err(e) => Err(ApiError::store(e, lang)),
     }

@@ -1223,6 +1223,22 @@ impl Store for PgStore {
         Ok(targets.len())
     }
 
+    async fn subtree_targets(&self, path: &str) -> Result<Vec<crate::store::TargetRow>, StoreError> {
+        let (lo, hi) = subtree_range(path);
+        let client = self.client().await?;
+        Ok(client
+            .query(
+                "SELECT a.path, t.households, t.population, t.smartphone_owners
+                 FROM targets t JOIN areas a ON a.code = t.area_code WHERE a.path >= $1 AND a.path < $2",
+                &[&lo, &hi],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| (r.get(0), [r.get(1), r.get(2), r.get(3)]))
+            .collect())
+    }
+
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
         let client = self.client().await?;
         client

@@ -323,6 +323,9 @@ mod tests {
             installed_now: with_app,
             coverage_rate: None,
             install_rate: None,
+            targets: None,
+            target_coverage_rate: None,
+            install_rate_of_owners: None,
         }
         .with_rates()
     }

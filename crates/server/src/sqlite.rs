@@ -1178,6 +1178,20 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn subtree_targets(&self, path: &str) -> Result<Vec<crate::store::TargetRow>, StoreError> {
+        let path = path.to_string();
+        self.read(move |conn| {
+            let (lo, hi) = subtree_range(&path);
+            let mut st = conn.prepare_cached(
+                "SELECT a.path, t.households, t.population, t.smartphone_owners
+                 FROM targets t JOIN areas a ON a.code = t.area_code WHERE a.path >= ?1 AND a.path < ?2",
+            )?;
+            let rows = st.query_map(params![lo, hi], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
         self.write(move |w| {
             w.conn.execute(

@@ -146,6 +146,51 @@ pub async fn running_campaign(store: &dyn Store) -> Result<doorstep_domain::Camp
     }
 }
 
+/// An area's path and its targets: households, population, smartphone owners.
+pub type TargetRow = (String, [Option<i64>; 3]);
+
+/// The targets of the area at `path`, from those held in its subtree: for each figure, the
+/// area's own, or else the sum over the highest areas below that have it (a child's own figure
+/// stands for its subtree). `None` when nothing in the subtree has any.
+pub fn roll_up_targets(path: &str, rows: &[TargetRow]) -> Option<doorstep_domain::protocol::AreaTargets> {
+    let mut sums = [None::<i64>; 3];
+    for (field, sum) in sums.iter_mut().enumerate() {
+        let has: std::collections::HashSet<&str> = rows
+            .iter()
+            .filter(|(_, v)| v[field].is_some())
+            .map(|(p, _)| p.as_str())
+            .collect();
+        for (p, v) in rows {
+            let Some(n) = v[field] else { continue };
+            if !p.starts_with(path) {
+                continue;
+            }
+            // Counted only if no area between it and `path` (nor `path` itself) has the figure.
+            let mut covered = false;
+            let mut up = p.trim_end_matches('/');
+            while let Some(cut) = up.rfind('/') {
+                up = &up[..cut];
+                let ancestor = format!("{up}/");
+                if ancestor.len() < path.len() {
+                    break;
+                }
+                if has.contains(ancestor.as_str()) {
+                    covered = true;
+                    break;
+                }
+            }
+            if !covered {
+                *sum = Some(sum.unwrap_or(0).saturating_add(n));
+            }
+        }
+    }
+    (sums.iter().any(Option::is_some)).then_some(doorstep_domain::protocol::AreaTargets {
+        households: sums[0],
+        population: sums[1],
+        smartphone_owners: sums[2],
+    })
+}
+
 /// How long after using an enrolment code the same device may use it again (see
 /// [`Store::redeem_enrolment`]).
 pub const ENROL_RETRY_MS: i64 = 15 * 60 * 1000;
@@ -218,6 +263,10 @@ pub trait Store: Send + Sync + 'static {
         targets: Vec<doorstep_domain::targets::Target>,
         now_ms: i64,
     ) -> Result<usize, StoreError>;
+
+    /// The targets held in the subtree at `path` (the area and everything below): each area's
+    /// path and its households, population and smartphone owners.
+    async fn subtree_targets(&self, path: &str) -> Result<Vec<TargetRow>, StoreError>;
 
     /// Appends to the audit log of administrative actions.
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
@@ -977,6 +1026,28 @@ pub fn compute_paths(parent_of: &HashMap<String, Option<String>>) -> Result<Vec<
 
 #[cfg(test)]
 mod tests {
+    /// A figure is the area's own, or the sum over the highest areas below that have it.
+    #[test]
+    fn targets_roll_up_where_the_parent_has_none() {
+        let rows: Vec<crate::store::TargetRow> = vec![
+            ("/42/436/".into(), [None, Some(100_000), None]),
+            ("/42/436/18073/".into(), [Some(1_000), Some(4_000), None]),
+            ("/42/436/18077/".into(), [Some(500), None, Some(900)]),
+            // Below a commune that has its own household target: not counted again.
+            ("/42/436/18073/x1/".into(), [Some(7), None, None]),
+            ("/42/437/".into(), [Some(20_000), None, None]),
+            ("/42/437/18100/".into(), [Some(30), None, Some(50)]),
+        ];
+        let t = |path: &str| {
+            crate::store::roll_up_targets(path, &rows).map(|t| (t.households, t.population, t.smartphone_owners))
+        };
+        assert_eq!(t("/42/"), Some((Some(21_500), Some(100_000), Some(950))));
+        assert_eq!(t("/42/436/"), Some((Some(1_500), Some(100_000), Some(900))));
+        assert_eq!(t("/42/436/18073/"), Some((Some(1_000), Some(4_000), None)));
+        assert_eq!(t("/42/437/18100/"), Some((Some(30), None, Some(50))));
+        assert_eq!(t("/42/438/"), None);
+    }
+
     #[test]
     fn subtree_ranges_hold_the_subtree_and_nothing_else() {
         let (lo, hi) = super::subtree_range("/42/436/");
@@ -1127,6 +1198,9 @@ pub fn coverage_from_stats(area_code: &str, area_name: String, rows: &[(String, 
         installed_now: 0,
         coverage_rate: None,
         install_rate: None,
+        targets: None,
+        target_coverage_rate: None,
+        install_rate_of_owners: None,
     };
     for (outcome, f) in rows {
         if f.households == 0 {
