@@ -16,6 +16,9 @@ cargo fmt --all -- --check
 echo "== the field app's UI and the dashboard: install (from the lock file), type-check, build, unit tests"
 (cd ui && npm ci --no-audit --no-fund && npm run build && npm test && npm run build:dashboard && npm run test:dashboard)
 
+echo "== the fuzz workspace's lock file is current (fuzz/ has its own; checked here, before the long passes)"
+cargo metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null
+
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
