@@ -1055,17 +1055,8 @@ fn a_full_disk_refuses_the_save_clearly_and_keeps_everything_saved_before() {
         s.conn
             .execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2))
             .unwrap();
-        let mut saved = 1;
-        let refusal = loop {
-            let mut d = draft();
-            // Long notes fill pages quickly.
-            d.notes = Some("Ghi chú dài về hộ gia đình. ".repeat(30));
-            match s.record_visit(&d, now()) {
-                Ok(_) => saved += 1,
-                Err(e) => break e,
-            }
-            assert!(saved < 10_000, "the page limit never bit");
-        };
+        let (added, refusal) = record_until_refused(&mut s);
+        let saved = 1 + added;
         assert!(matches!(refusal, DeviceError::StorageFull(_)), "{refusal:?}");
         // The refused save left nothing behind: every visit has its outbox entry, none more.
         assert_eq!(visit_rows(&s), saved);
@@ -1078,6 +1069,21 @@ fn a_full_disk_refuses_the_save_clearly_and_keeps_everything_saved_before() {
     assert_eq!(s.queue().unwrap().pending as i64, saved);
     s.record_visit(&draft(), now()).unwrap();
     assert_eq!(visit_rows(&s), saved + 1);
+}
+
+/// Records visits with long notes (they fill pages quickly) until a save is refused: how many
+/// were saved, and the refusal.
+fn record_until_refused(s: &mut DeviceStore) -> (i64, DeviceError) {
+    let mut saved = 0;
+    loop {
+        let mut d = draft();
+        d.notes = Some("Ghi chú dài về hộ gia đình. ".repeat(30));
+        match s.record_visit(&d, now()) {
+            Ok(_) => saved += 1,
+            Err(e) => return (saved, e),
+        }
+        assert!(saved < 10_000, "the storage never filled");
+    }
 }
 
 /// A small tmpfs mounted for one test, unmounted when dropped.
@@ -1123,16 +1129,8 @@ fn a_really_full_disk_refuses_the_save_and_keeps_everything_saved_before() {
     s.record_visit(&draft(), now()).unwrap();
     // Other apps took most of the space.
     std::fs::write(&filler, vec![7u8; 700 * 1024]).unwrap();
-    let mut saved = 1;
-    let refusal = loop {
-        let mut d = draft();
-        d.notes = Some("Ghi chú dài về hộ gia đình. ".repeat(30));
-        match s.record_visit(&d, now()) {
-            Ok(_) => saved += 1,
-            Err(e) => break e,
-        }
-        assert!(saved < 10_000, "the disk never filled");
-    };
+    let (added, refusal) = record_until_refused(&mut s);
+    let saved = 1 + added;
     assert!(matches!(refusal, DeviceError::StorageFull(_)), "{refusal:?}");
     assert!(saved > 1, "the filler left no room at all");
     drop(s);
