@@ -33,7 +33,7 @@ not_v7=$(visit 9 9 installed_now 1 1 0 1 "$gps" | sed 's/0192f0c0-0000-7000-8000
 too_old=$(visit 10 10 installed_now 1 1 0 1 "$gps" | sed 's/2026-11-28T09:15/2019-12-31T09:15/')
 other_device=$(visit 11 11 installed_now 1 1 0 1 "$gps" | sed "s/\"device_id\":\"$dev\"/\"device_id\":\"0192f0c0-0000-7000-8000-00000000beef\"/")
 
-mkdir -p corpus/push_plain corpus/push_zstd corpus/push_venues corpus/area_file
+mkdir -p corpus/push_plain corpus/push_zstd corpus/push_venues corpus/area_file corpus/buildings_file
 
 p=corpus/push_plain
 batch "$v1,$v2" >$p/valid-two-visits.json
@@ -110,5 +110,24 @@ cat >$a/geojson-orphan-and-point.json <<'EOF'
 EOF
 printf '%s' '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"x"},"geometry":null},{"type":"Feature"}]}' \
   >$a/geojson-missing-properties.json
+
+b=corpus/buildings_file
+cat >$b/collection.geojson <<'EOF'
+{"type":"FeatureCollection","features":[
+{"type":"Feature","id":"way/1","properties":{"building":"house","addr:housenumber":"12","addr:street":"Phan Đình Phùng"},"geometry":{"type":"Polygon","coordinates":[[[105.901,18.341],[105.9011,18.341],[105.9011,18.3411],[105.901,18.3411],[105.901,18.341]]]}},
+{"type":"Feature","properties":{"@id":"node/2"},"geometry":{"type":"Point","coordinates":[105.905,18.345]}},
+{"type":"Feature","id":3,"properties":null,"geometry":{"type":"MultiPolygon","coordinates":[[[[106.0,18.0],[106.0002,18.0],[106.0002,18.0002],[106.0,18.0]]]]}}
+]}
+EOF
+printf '\036{"type":"Feature","geometry":{"type":"Point","coordinates":[105.95,18.35]}}\n\036{"type":"Feature","properties":{"osm_id":9},"geometry":{"type":"Point","coordinates":[106.6,18.0]}}\n' \
+  >$b/sequence.geojsonseq
+cat >$b/bad-features.geojson <<'EOF'
+{"type":"FeatureCollection","features":[
+{"type":"Feature","geometry":{"type":"LineString","coordinates":[[105.9,18.3],[105.8,18.3]]}},
+{"type":"Feature","geometry":{"type":"Point","coordinates":[18.3,105.9]}},
+{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[105.0,18.0],[105.1,18.0],[105.0,18.1]]]}},
+{"type":"Feature","geometry":null}
+]}
+EOF
 
 du -sh corpus

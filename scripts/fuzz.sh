@@ -74,7 +74,7 @@ mkdir -p "$logs"
 # script reruns whenever the dashboard (ui/dist-dashboard) is not built, rebuilding the server.
 run() {
   local t=$1 dict=fuzz/dict/push.dict scratch=fuzz/target/fuzz-corpus/$1
-  case $t in area_*) dict=fuzz/dict/area.dict ;; esac
+  case $t in area_* | buildings_*) dict=fuzz/dict/area.dict ;; esac
   rm -rf "$scratch"
   mkdir -p "$scratch" "fuzz/artifacts/$t"
   set +e

@@ -93,7 +93,10 @@ describe("choosing the household", () => {
   it("lists nearby households closest first, and takes a new one with its address", async () => {
     hs = await start({
       fix: gps,
-      households: [householdAt("h-b-00000000000040", HERE.lat, HERE.lon, 40), householdAt("h-a-00000000000010", HERE.lat, HERE.lon, 10)],
+      households: [
+        householdAt("h-b-00000000000040", HERE.lat, HERE.lon, 40, { visits: 2, latest_outcome: "not_home" }),
+        householdAt("h-a-00000000000010", HERE.lat, HERE.lon, 10),
+      ],
     });
     await openForm(hs);
     // A new household by default, and the known ones within 30 m listed at once.
@@ -101,6 +104,9 @@ describe("choosing the household", () => {
     await waitFor(() => $(hs!.root, "household-list"), "the list of nearby households");
     const ids = Array.from(must(hs.root, "household-list").querySelectorAll<HTMLElement>("[data-testid^=household-]")).map((e) => e.dataset.testid);
     expect(ids).toEqual(["household-h-a-00000000000010", "household-h-b-00000000000040", "household-new"]);
+    // One nobody has visited yet (an enumerated building) says so; a visited one its outcome.
+    expect(must(hs.root, "household-h-a-00000000000010").textContent).toContain("Chưa thăm");
+    expect(must(hs.root, "household-h-b-00000000000040").textContent).not.toContain("Chưa thăm");
     tap(hs, "household-new");
     expect($(hs.root, "household-list")).toBeNull();
     const address = must(hs.root, "address") as HTMLInputElement;

@@ -156,6 +156,15 @@ enum AdminCommand {
         /// The table.
         file: PathBuf,
     },
+    /// Import enumerated buildings from GeoJSON (a FeatureCollection, or one feature per line as
+    /// `osmium export` writes): footprints or points, each an expected household in the deepest
+    /// area whose imported boundary holds it. Buildings outside every boundary, or where
+    /// volunteers already found a household, are reported and left out; a malformed feature
+    /// imports nothing. Importing the same file again adds nothing.
+    ImportBuildings {
+        /// The GeoJSON file.
+        file: PathBuf,
+    },
     /// The campaign the server runs: load one from a file, or show the one running.
     Campaign {
         #[command(subcommand)]
@@ -422,6 +431,50 @@ async fn admin(args: AdminArgs) -> Result<()> {
         } => {
             let campaign = doorstep_server::store::running_campaign(store.as_ref()).await?;
             println!("{}", serde_json::to_string_pretty(&campaign)?);
+        }
+        AdminCommand::ImportBuildings { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let campaign = doorstep_server::store::running_campaign(store.as_ref()).await?;
+            let started = std::time::Instant::now();
+            let report = doorstep_server::buildings::import(store.as_ref(), &text, campaign.match_enumerated_m)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let took = started.elapsed();
+            store
+                .record_audit(doorstep_server::store::AuditEntry {
+                    at_ms: chrono::Utc::now().timestamp_millis(),
+                    actor: "cli".into(),
+                    action: "import-buildings".into(),
+                    detail: format!(
+                        "{}: {} read, {} added, {} outside",
+                        file.file_name()
+                            .map(|f| f.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                        report.read,
+                        report.added,
+                        report.outside
+                    ),
+                })
+                .await?;
+            println!("{}", serde_json::to_string(&report)?);
+            if report.outside > 0 {
+                eprintln!(
+                    "{} building(s) lie inside no imported boundary and were left out; the first: {}",
+                    report.outside,
+                    report
+                        .outside_examples
+                        .iter()
+                        .map(|o| format!("line {} (feature {}) at {}, {}", o.line, o.feature, o.lat, o.lon))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+            }
+            tracing::info!(
+                read = report.read,
+                added = report.added,
+                seconds = took.as_secs_f64(),
+                "buildings imported"
+            );
         }
         AdminCommand::ImportTargets { file } => {
             let name = file.display().to_string();

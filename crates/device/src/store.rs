@@ -616,7 +616,14 @@ impl DeviceStore {
         replaces: Option<i64>,
         revises: Option<(String, i64, DateTime<FixedOffset>)>,
     ) -> Result<Visit, DeviceError> {
-        let household_id = draft.household_id.unwrap_or_else(Uuid::now_v7);
+        // A new household at an enumerated building is that building's (`enumerated.rs`).
+        let household_id = match draft.household_id {
+            Some(id) => id,
+            None if revises.is_none() => self
+                .enumerated_at(&draft.area_code, &draft.location)?
+                .unwrap_or_else(Uuid::now_v7),
+            None => Uuid::now_v7(),
+        };
         // Validation needs a sequence number; the one actually used is taken inside the write
         // transaction below, so validating first writes nothing and consumes nothing.
         let provisional_seq = last_seq(&self.conn)? + 1;
@@ -1252,6 +1259,7 @@ fn unexplained_rejection() -> ErrorBody {
     )
 }
 
+mod enumerated;
 mod venues;
 pub use venues::{LocalVenue, RejectedVenueVisit, VenueVisitDraft};
 mod photos;

@@ -77,6 +77,14 @@ fn default_far_from_household_m() -> f64 {
     DEFAULT_FAR_FROM_HOUSEHOLD_M
 }
 
+/// A household added at the door this close (metres) to an enumerated building that no visit has
+/// reached, and to no other, is taken to be that building, unless the campaign says otherwise.
+pub const DEFAULT_MATCH_ENUMERATED_M: f64 = 10.0;
+
+fn default_match_enumerated_m() -> f64 {
+    DEFAULT_MATCH_ENUMERATED_M
+}
+
 /// Why a campaign file was refused: where, and what to change.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CampaignError {
@@ -118,6 +126,10 @@ pub struct Campaign {
     /// `far_from_household`.
     #[serde(default = "default_far_from_household_m")]
     pub far_from_household_m: f64,
+    /// A new household this close (metres) to exactly one enumerated building not yet visited
+    /// is recorded as that building's household rather than as another.
+    #[serde(default = "default_match_enumerated_m")]
+    pub match_enumerated_m: f64,
     /// Where the target app is installed from.
     #[serde(default)]
     pub store_links: Vec<StoreLink>,
@@ -228,6 +240,7 @@ impl Campaign {
         };
         positive("accuracy_threshold_m", self.accuracy_threshold_m)?;
         positive("far_from_household_m", self.far_from_household_m)?;
+        positive("match_enumerated_m", self.match_enumerated_m)?;
         for (i, l) in self.store_links.iter().enumerate() {
             if l.store.trim().is_empty() || !(l.url.starts_with("https://") || l.url.starts_with("http://")) {
                 return Err(invalid(
@@ -309,6 +322,7 @@ impl Campaign {
             max_smartphones: 60,
             accuracy_threshold_m: DEFAULT_ACCURACY_THRESHOLD_M,
             far_from_household_m: DEFAULT_FAR_FROM_HOUSEHOLD_M,
+            match_enumerated_m: DEFAULT_MATCH_ENUMERATED_M,
             store_links: vec![
                 StoreLink {
                     store: "Google Play".into(),
@@ -410,6 +424,10 @@ mod tests {
             (
                 "far_from_household_m",
                 Box::new(|v| v["far_from_household_m"] = 0.0.into()),
+            ),
+            (
+                "match_enumerated_m",
+                Box::new(|v| v["match_enumerated_m"] = (-1.0).into()),
             ),
             (
                 "store_links[0]",

@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod buildings;
 pub mod cache;
 pub mod corrections;
 pub mod dashboard;

@@ -1598,6 +1598,15 @@ impl Store for PgStore {
             .collect())
     }
 
+    async fn bounded_areas(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT code, path, boundary FROM areas WHERE boundary IS NOT NULL", &[])
+            .await
+            .map_err(db)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    }
+
     async fn boundaries(&self, codes: Vec<String>) -> Result<Vec<(String, String)>, StoreError> {
         let client = self.client().await?;
         Ok(client

@@ -73,6 +73,17 @@ impl Boundary {
         Some(Boundary { shape, bbox })
     }
 
+    /// The bounding box (degrees; x is longitude).
+    pub fn bbox(&self) -> Option<Rect<f64>> {
+        self.bbox
+    }
+
+    /// Whether (lat, lon) lies inside or on the boundary.
+    pub fn contains(&self, lat: f64, lon: f64) -> bool {
+        let p = Point::new(lon, lat);
+        self.bbox.is_some_and(|b| b.intersects(&p)) && self.shape.intersects(&p)
+    }
+
     /// Whether (lat, lon) lies inside or on the boundary, and if outside, how far (metres).
     pub fn locate(&self, lat: f64, lon: f64) -> (bool, f64) {
         let p = Point::new(lon, lat);

@@ -1599,6 +1599,15 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn bounded_areas(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        self.read(|conn| {
+            let mut st = conn.prepare_cached("SELECT code, path, boundary FROM areas WHERE boundary IS NOT NULL")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     async fn boundaries(&self, codes: Vec<String>) -> Result<Vec<(String, String)>, StoreError> {
         self.read(move |conn| {
             let mut st = conn.prepare_cached("SELECT boundary FROM areas WHERE code = ?1 AND boundary IS NOT NULL")?;

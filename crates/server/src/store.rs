@@ -334,6 +334,9 @@ pub trait Store: Send + Sync + 'static {
     /// Households in the subtree `[lo, hi)`, at most `limit`, in no promised order.
     async fn households_in(&self, lo: &str, hi: &str, limit: i64) -> Result<Vec<HouseholdPoint>, StoreError>;
 
+    /// Every area that has an imported boundary: (code, path, GeoJSON geometry text).
+    async fn bounded_areas(&self) -> Result<Vec<(String, String, String)>, StoreError>;
+
     /// The imported boundaries (GeoJSON geometry text) of the named areas, where there is one.
     async fn boundaries(&self, codes: Vec<String>) -> Result<Vec<(String, String)>, StoreError>;
 

@@ -475,7 +475,9 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     };
     const describe = (hh: Household) => {
       const o = campaign?.outcomes.find((x) => x.code === hh.latest_outcome);
-      return [hh.distance_m !== null ? t("visit.distance", { m: Math.round(hh.distance_m) }) : null, o ? pick(o.label) : null, areaName(ctx, hh.area_code)]
+      // A household nobody has visited yet (an enumerated building, or one a leader listed).
+      const state = o ? pick(o.label) : hh.visits === 0 ? t("map.unvisited") : null;
+      return [hh.distance_m !== null ? t("visit.distance", { m: Math.round(hh.distance_m) }) : null, state, areaName(ctx, hh.area_code)]
         .filter(Boolean)
         .join(" · ");
     };
