@@ -716,7 +716,10 @@ pub mod http {
     }
 
     /// An area's figures, its units one level down with their rank by the share of smartphones
-    /// with the app, and the daily curve.
+    /// with the app, and the daily curve. The area and every unit carry their targets (own or
+    /// rolled up, `partial` when the sum leaves areas out) and coverage three ways: found
+    /// (`coverage_rate`), target (`target_coverage_rate`), installs of smartphones seen
+    /// (`install_rate`) and of owners targeted (`install_rate_of_owners`).
     #[utoipa::path(
         get,
         path = "/api/v1/progress",

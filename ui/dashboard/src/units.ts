@@ -4,7 +4,7 @@
 import { h } from "./dom";
 import { fmtNumber, fmtPercent, t, type Key } from "./i18n";
 import { BAND_COLORS, coverageBand, type Thresholds } from "./thresholds";
-import type { Unit } from "./types";
+import type { TargetSum, Unit } from "./types";
 
 export type SortKey =
   | "rank"
@@ -67,9 +67,13 @@ function targetCell(u: Unit): HTMLElement {
   return h("td", { class: "num", testid: `unit-target-${u.area_code}`, "data-value": String(n) }, fmtNumber(n), partial);
 }
 
-/** A rate from a target: a dash, saying why, when the unit has no such target. */
-function targetRate(rate: number | null | undefined, hasTarget: boolean, testid: string): HTMLElement {
-  return h("td", { class: "num", testid, title: hasTarget ? null : t("units.no_target") }, fmtPercent(rate));
+/** A rate from a target: a dash, saying why, when the unit has no such target; marked when the target is partial. */
+function targetRate(rate: number | null | undefined, hasTarget: boolean, sum: TargetSum | null | undefined, testid: string): HTMLElement {
+  const partial =
+    sum && sum.areas_with_target < sum.areas
+      ? h("span", { class: "partial", testid: `${testid}-partial`, title: t("targets.partial", { n: sum.areas_with_target, m: sum.areas }) }, " ⚠")
+      : null;
+  return h("td", { class: "num", testid, title: hasTarget ? null : t("units.no_target") }, fmtPercent(rate), partial);
 }
 
 /** Sorted copy; names in Vietnamese order; missing rates last whatever the direction. */
@@ -156,8 +160,13 @@ export function renderUnitsTable(o: UnitsTableOptions): HTMLElement {
       h("td", { class: "num" }, fmtNumber(withApp(u))),
       h("td", { class: "num" }, fmtPercent(u.install_rate)),
       targetCell(u),
-      targetRate(u.target_coverage_rate, (u.targets?.households ?? null) !== null, `unit-target-coverage-${u.area_code}`),
-      targetRate(u.install_rate_of_owners, (u.targets?.smartphone_owners ?? null) !== null, `unit-owners-rate-${u.area_code}`),
+      targetRate(u.target_coverage_rate, (u.targets?.households ?? null) !== null, u.targets?.households_sum, `unit-target-coverage-${u.area_code}`),
+      targetRate(
+        u.install_rate_of_owners,
+        (u.targets?.smartphone_owners ?? null) !== null,
+        u.targets?.smartphone_owners_sum,
+        `unit-owners-rate-${u.area_code}`,
+      ),
     );
   });
   return h(

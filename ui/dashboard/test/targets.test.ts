@@ -123,6 +123,10 @@ describe("the units table's targets", () => {
     // Đức Thọ's households target is a sum over 3 of its 5 communes.
     expect(cell(table, "unit-target-440").textContent).toBe("150 (mục tiêu gồm 3/5 địa bàn)");
     expect(cell(table, "unit-partial-440").getAttribute("title")).toContain("Mục tiêu chỉ gồm 3/5");
+    // Its target coverage is marked too: the rate is over part of the district only.
+    expect(cell(table, "unit-target-coverage-440").textContent).toBe("66,7 % ⚠");
+    expect(cell(table, "unit-target-coverage-440-partial").getAttribute("title")).toContain("3/5");
+    expect(table.querySelector('[data-testid="unit-target-coverage-443-partial"]')).toBeNull();
     expect(cell(table, "unit-owners-rate-440").textContent).toBe("—");
     expect(cell(table, "unit-owners-rate-440").getAttribute("title")).toBe("Chưa có mục tiêu");
     // Vũ Quang: no target at all, never a zero.
