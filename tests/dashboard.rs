@@ -54,6 +54,23 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
 
     let mut server = TestServer::prepare_stopped();
     create_account(&server.db.url, LEADER, "leader", "436", PASSWORD);
+    // Targets for one of the city's communes only: its row shows them, the city's cards say the
+    // roll-up is partial.
+    let targets_dir = tempfile::tempdir().unwrap();
+    let targets = targets_dir.path().join("chi-tieu.csv");
+    std::fs::write(
+        &targets,
+        "Mã ĐVHC;Số hộ;Số người có điện thoại thông minh\n18073;8;10\n",
+    )
+    .unwrap();
+    let (ok, _, err) = doorstep_tests::doorstep(&[
+        "admin",
+        "--db",
+        &server.db.url,
+        "import-targets",
+        &targets.to_string_lossy(),
+    ]);
+    assert!(ok, "{err}");
     server.start_again();
     let phone = TestDevice::new(71);
     server.enrol(&phone).await;
@@ -136,6 +153,7 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
         .env("DOORSTEP_SEND_BACK", SEND_BACK_NOTE)
         .env("DOORSTEP_VENUES", "1")
         .env("DOORSTEP_PHOTOS", "1")
+        .env("DOORSTEP_TARGET_HOUSEHOLDS", "8")
         .env("DOORSTEP_DOWNLOAD", &download)
         .env("DOORSTEP_SCREENSHOTS", &shots)
         .output()
@@ -148,6 +166,10 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     assert!(
         stdout.contains("the venues total counts") && stdout.contains("venue(s) in"),
         "the venues table and the venue on the map were checked: {stdout}"
+    );
+    assert!(
+        stdout.contains("target households") && stdout.contains("target coverage"),
+        "the targets were checked: {stdout}"
     );
 
     // The visit sent back in the page is on the server, and reaches the volunteer's phone.
@@ -183,6 +205,19 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
         summary.get_value((10, 1)),
         Some(&Data::Float(4.0)),
         "installed at the visit"
+    );
+    // Its targets and the rates they give, beside found coverage: 4 visited of 8 targeted; 6
+    // phones with the app of 10 owners targeted.
+    assert_eq!(summary.get_value((12, 1)), Some(&Data::Float(8.0)), "target households");
+    assert_eq!(
+        summary.get_value((15, 1)),
+        Some(&Data::String("50.0 %".into())),
+        "target coverage"
+    );
+    assert_eq!(
+        summary.get_value((16, 1)),
+        Some(&Data::String("60.0 %".into())),
+        "install rate of owners targeted"
     );
     let visits = book.worksheet_range("Luot tham").unwrap();
     assert_eq!(visits.height(), 1 + 4, "the header and the day's four visits in Nam Hà");

@@ -42,9 +42,18 @@ async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
     assert!(err.contains("nothing was imported"), "{err}");
     assert!(held(&server).is_empty());
     // Only the unknown area left: still nothing imported, and its line named.
-    std::fs::write(&bad, "Mã ĐVHC;Số hộ;Dân số\n18073;1.200;4.100\n99999;10;20\n").unwrap();
+    // Every code checked in one read; each unknown one still named by its line, in order.
+    std::fs::write(
+        &bad,
+        "Mã ĐVHC;Số hộ;Dân số\n18073;1.200;4.100\n99999;10;20\n18077;5;\n4X9;1;\n",
+    )
+    .unwrap();
     let (ok, _, err) = import(&db, &bad);
-    assert!(!ok && err.contains("line 3: no area has the code 99999"), "{err}");
+    assert!(!ok && err.contains("2 problem(s)"), "{err}");
+    let third = err.find("line 3: no area has the code 99999").expect(&err);
+    let fifth = err.find("line 5: no area has the code 4X9").expect(&err);
+    assert!(third < fifth, "{err}");
+    assert!(!err.contains("line 4"), "18077 exists: {err}");
     assert!(held(&server).is_empty());
 
     // CSV as Excel writes it in Vietnam: a byte-order mark, semicolons, grouped thousands.
@@ -123,5 +132,71 @@ async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
     assert!(
         other["targets"].is_null() && other["target_coverage_rate"].is_null(),
         "{other}"
+    );
+    // A sum over part of its level says how much it covers: the population of 1 of the city's
+    // 27 communes; the province's households from 1 of its 12 districts.
+    assert_eq!(district["targets"]["partial"], true, "{district}");
+    assert!(district["targets"]["households_sum"].is_null(), "its own: {district}");
+    assert_eq!(
+        district["targets"]["population_sum"],
+        serde_json::json!({"areas_with_target": 1, "areas": 27}),
+        "{district}"
+    );
+    assert_eq!(
+        province["targets"]["households_sum"],
+        serde_json::json!({"areas_with_target": 1, "areas": 12}),
+        "{province}"
+    );
+    let commune = server.coverage("18073").await;
+    assert_eq!(commune["targets"]["partial"], false, "{commune}");
+
+    // Progress carries the same, for the area and for every unit, three ways each.
+    let (status, progress) = server.get("/api/v1/progress?area=436").await;
+    assert_eq!(status, 200, "{progress}");
+    assert_eq!(progress["area"]["targets"], district["targets"], "{progress}");
+    assert_eq!(
+        progress["area"]["target_coverage_rate"],
+        district["target_coverage_rate"]
+    );
+    let units = progress["units"].as_array().unwrap();
+    assert_eq!(units.len(), 27);
+    let unit = |code: &str| {
+        units
+            .iter()
+            .find(|u| u["area_code"] == code)
+            .unwrap_or_else(|| panic!("no unit {code}: {progress}"))
+    };
+    let u = unit("18073");
+    assert_eq!(u["targets"], commune["targets"], "{u}");
+    let visited = u["households_visited"].as_f64().unwrap();
+    assert_eq!(u["target_coverage_rate"].as_f64().unwrap(), visited / 1250.0, "{u}");
+    assert_eq!(
+        u["coverage_rate"].as_f64().unwrap(),
+        visited / u["households_known"].as_f64().unwrap()
+    );
+    assert!(u["install_rate_of_owners"].is_null(), "{u}");
+    let u = unit("18077");
+    assert_eq!(
+        (u["targets"]["households"].as_i64(), u["targets"]["population"].as_i64()),
+        (Some(950), None),
+        "{u}"
+    );
+    let u = unit("18079");
+    assert!(
+        u["targets"].is_null() && u["target_coverage_rate"].is_null() && u["install_rate_of_owners"].is_null(),
+        "no target: {u}"
+    );
+    let (status, progress) = server.get("/api/v1/progress?area=42").await;
+    assert_eq!(status, 200, "{progress}");
+    assert_eq!(progress["area"]["targets"], province["targets"], "{progress}");
+    let city = progress["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["area_code"] == "436")
+        .unwrap();
+    assert_eq!(
+        city["targets"], district["targets"],
+        "the unit as the area itself: {city}"
     );
 }

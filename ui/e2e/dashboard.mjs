@@ -36,6 +36,9 @@ const SEND_BACK = env("DOORSTEP_SEND_BACK", false);
 const VENUES = Number(env("DOORSTEP_VENUES", false) || 0);
 // When set, every visit has a photo: the popup and the Photos panel must show them.
 const PHOTOS = env("DOORSTEP_PHOTOS", false);
+// When set, the target households of the unit DOORSTEP_AREA, the only unit with a target: its row
+// shows them, the area's target coverage card says the roll-up is partial, the unit's shows a rate.
+const TARGET_HOUSEHOLDS = env("DOORSTEP_TARGET_HOUSEHOLDS", false);
 const EXECUTABLE = process.env.CHROMIUM || "/usr/bin/chromium";
 const TIMEOUT = Number(process.env.DOORSTEP_E2E_TIMEOUT_MS || 30000);
 
@@ -131,6 +134,17 @@ async function main() {
     const crumbBefore = (await page.locator(tid("breadcrumb")).innerText()).trim();
     check(crumbBefore.length > 0, `the breadcrumb starts at the account's area (${crumbBefore.replace(/\s+/g, " ")})`);
     await page.waitForSelector(tid("units-table"));
+    // Coverage three ways: each rate has its own card, named for its denominator.
+    for (const id of ["card-found-coverage", "card-target-coverage", "card-install-rate", "card-install-rate-owners"]) {
+      check((await page.locator(tid(id)).count()) === 1, `${id} is shown`);
+    }
+    if (TARGET_HOUSEHOLDS) {
+      await page.waitForSelector(tid(`unit-target-${AREA}`));
+      const value = await page.locator(tid(`unit-target-${AREA}`)).getAttribute("data-value");
+      check(value === TARGET_HOUSEHOLDS, `the unit ${AREA} shows its target households (${value})`);
+      const partial = await page.locator(tid("card-target-coverage-partial")).innerText();
+      check(/\d+\/\d+/.test(partial), `the area's target coverage says its roll-up is partial (${partial})`);
+    }
     // Venues: the school visited in Phường Nam Hà, in its unit's row and the total.
     await page.waitForSelector(tid("venue-row-total"));
     const venueTotal = await page.locator(tid("venue-row-total")).innerText();
@@ -185,6 +199,11 @@ async function main() {
     check(true, `the breadcrumb goes down to ${unitName}`);
     await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute("data-value") !== null, `${tid("card-visited")} [data-value]`);
     check(/\d/.test(await page.locator(tid("card-visited")).innerText()), "card-visited shows the unit's number");
+    if (TARGET_HOUSEHOLDS) {
+      const rate = await page.locator(`${tid("card-target-coverage")} .card-value`).getAttribute("data-rate");
+      const text = await page.locator(`${tid("card-target-coverage")} .card-value`).innerText();
+      check(rate !== null && /%/.test(text), `the unit's target coverage card shows a rate (${text})`);
+    }
 
     if (webgl) {
       const second = await mapReady(page, first ? first.codes : null);

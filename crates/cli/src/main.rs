@@ -488,15 +488,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
             };
             let targets = doorstep_domain::targets::parse_targets(rows)
                 .map_err(|errors| refused(errors.iter().map(|e| e.to_string()).collect()))?;
-            let mut unknown = Vec::new();
-            for t in &targets {
-                if store.area_path(t.area_code.as_str()).await?.is_none() {
-                    unknown.push(format!(
-                        "line {}: no area has the code {} (import the area tree first)",
-                        t.line, t.area_code
-                    ));
-                }
-            }
+            let unknown = doorstep_server::targets::unknown_areas(store.as_ref(), &targets).await?;
             if !unknown.is_empty() {
                 return Err(refused(unknown));
             }

@@ -183,6 +183,43 @@ pub struct AreaTargets {
     pub households: Option<i64>,
     pub population: Option<i64>,
     pub smartphone_owners: Option<i64>,
+    /// Some figure is a sum over areas below, and some areas at the level summed have none: that
+    /// sum counts only part of the area (see the `*_sum` fields for how much).
+    #[serde(default)]
+    pub partial: bool,
+    /// How far the households figure's sum reaches; absent when it is the area's own or unknown.
+    #[serde(default)]
+    pub households_sum: Option<TargetSum>,
+    /// How far the population figure's sum reaches; absent when it is the area's own or unknown.
+    #[serde(default)]
+    pub population_sum: Option<TargetSum>,
+    /// How far the smartphone owners figure's sum reaches; absent when it is the area's own or
+    /// unknown.
+    #[serde(default)]
+    pub smartphone_owners_sum: Option<TargetSum>,
+}
+
+/// A target figure summed over areas below: of the areas at the level summed (the deepest level
+/// that has the figure, with any shallower area that has nothing below it), how many it counts
+/// ("the target covers 8 of 12 communes").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TargetSum {
+    /// Areas at the level summed that have the figure (their own, or one above them, below the
+    /// area, has it).
+    pub areas_with_target: i64,
+    /// Areas at the level summed.
+    pub areas: i64,
+}
+
+impl AreaTargets {
+    /// Whether any summed figure leaves out some areas at its level.
+    pub fn any_partial(&self) -> bool {
+        [self.households_sum, self.population_sum, self.smartphone_owners_sum]
+            .iter()
+            .flatten()
+            .any(|s| s.areas_with_target < s.areas)
+    }
 }
 
 impl Coverage {
@@ -295,6 +332,7 @@ mod tests {
             households: Some(10),
             population: None,
             smartphone_owners: Some(20),
+            ..Default::default()
         }));
         assert_eq!(
             (

@@ -1176,6 +1176,11 @@ impl Store for PgStore {
             .map(|r| r.get(0)))
     }
 
+    async fn area_paths(&self, codes: &[String]) -> Result<HashMap<String, String>, StoreError> {
+        let client = self.client().await?;
+        area_paths(&**client, codes).await
+    }
+
     async fn campaign(&self) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
         Ok(client
@@ -1229,7 +1234,8 @@ impl Store for PgStore {
         Ok(client
             .query(
                 "SELECT a.path, t.households, t.population, t.smartphone_owners
-                 FROM targets t JOIN areas a ON a.code = t.area_code WHERE a.path >= $1 AND a.path < $2",
+                 FROM areas a LEFT JOIN targets t ON t.area_code = a.code
+                 WHERE a.path >= $1 AND a.path < $2 ORDER BY a.path",
                 &[&lo, &hi],
             )
             .await

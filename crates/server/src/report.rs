@@ -3,7 +3,7 @@
 //! report workbook (XLSX) built from them.
 
 use chrono::{Datelike, NaiveDate};
-use doorstep_domain::protocol::{Coverage, DayProgress, Progress, VisitDto};
+use doorstep_domain::protocol::{AreaTargets, Coverage, DayProgress, Progress, VisitDto};
 use doorstep_domain::values::AreaCode;
 use doorstep_domain::{Campaign, Lang};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
@@ -51,6 +51,24 @@ pub async fn progress(
         // A child's path is its parent's with its own code added: no query for it.
         unit_paths.push((child.code.clone(), child.name.clone(), format!("{path}{}/", child.code)));
     }
+    // The subtree's targets read once; the area's and each unit's rolled up from them in Rust.
+    let targets = store.subtree_targets(&path).await?;
+    let mut paths: Vec<&str> = vec![path.as_str()];
+    paths.extend(unit_paths.iter().map(|(_, _, p)| p.as_str()));
+    let rolled = crate::store::roll_up_targets_of(&paths, &targets);
+    let coverage = coverage.with_targets(rolled[0]);
+    let by_code: std::collections::HashMap<&str, _> = unit_paths
+        .iter()
+        .zip(&rolled[1..])
+        .map(|((code, _, _), t)| (code.as_str(), *t))
+        .collect();
+    let units: Vec<Coverage> = units
+        .into_iter()
+        .map(|c| {
+            let t = by_code.get(c.area_code.as_str()).copied().flatten();
+            c.with_targets(t)
+        })
+        .collect();
     let venues = crate::venues::progress_of(store, &path, &unit_paths, to).await?;
     let (lo, hi) = subtree_range(&path);
     let days = store
@@ -116,6 +134,41 @@ fn rate(r: Option<f64>) -> String {
     r.map(|v| format!("{:.1} %", v * 100.0)).unwrap_or_else(|| "—".into())
 }
 
+/// Where an area's target figures come from: its own, or summed over the areas below, and whether
+/// that sum leaves some out (the "partial roll-up" the dashboard shows too).
+fn target_note(targets: Option<&AreaTargets>, lang: Lang) -> String {
+    let Some(t) = targets else {
+        return match lang {
+            Lang::Vi => "Chưa có mục tiêu".into(),
+            Lang::En => "No target".into(),
+        };
+    };
+    let sums = [
+        ("số hộ", "households", t.households_sum),
+        ("dân số", "population", t.population_sum),
+        ("người có ĐTTM", "smartphone owners", t.smartphone_owners_sum),
+    ];
+    let parts: Vec<String> = sums
+        .iter()
+        .filter_map(|(vi, en, sum)| {
+            let s = (*sum)?;
+            Some(match lang {
+                Lang::Vi => format!("{vi}: cộng từ {}/{} địa bàn cấp dưới", s.areas_with_target, s.areas),
+                Lang::En => format!("{en}: summed over {} of {} areas below", s.areas_with_target, s.areas),
+            })
+        })
+        .collect();
+    let (own, partial) = match lang {
+        Lang::Vi => ("Mục tiêu của chính địa bàn", "Chưa đủ: "),
+        Lang::En => ("The area's own targets", "Partial: "),
+    };
+    if parts.is_empty() {
+        own.into()
+    } else {
+        format!("{}{}", if t.partial { partial } else { "" }, parts.join("; "))
+    }
+}
+
 /// The daily report of an area for one day: summary, units, days, that day's visits and its
 /// photos.
 pub fn daily_workbook(
@@ -146,13 +199,15 @@ pub fn daily_workbook(
         Text(String),
         Count(i64),
     }
-    let rows: [(&str, &str, Cell); 9] = [
+    let targets = area.targets.unwrap_or_default();
+    let target = |n: Option<i64>| n.map(Cell::Count).unwrap_or_else(|| Cell::Text("—".into()));
+    let rows: Vec<(&str, &str, Cell)> = vec![
         ("Mã địa bàn", "Area code", Cell::Text(area.area_code.clone())),
         ("Hộ đã biết", "Households known", Cell::Count(area.households_known)),
         ("Hộ đã thăm", "Households visited", Cell::Count(area.households_visited)),
         (
-            "Tỉ lệ hộ đã thăm",
-            "Coverage rate",
+            "Độ phủ trên số hộ đã gặp (hộ đã thăm / hộ đã biết)",
+            "Found coverage (households visited / known)",
             Cell::Text(rate(area.coverage_rate)),
         ),
         ("Lượt thăm", "Visits", Cell::Count(area.visits)),
@@ -172,9 +227,32 @@ pub fn daily_workbook(
             Cell::Count(area.installed_now),
         ),
         (
-            "Tỉ lệ điện thoại có ứng dụng",
-            "Share of smartphones with the app",
+            "Tỷ lệ cài trên số điện thoại thông minh đã gặp",
+            "Install rate of smartphones seen",
             Cell::Text(rate(area.install_rate)),
+        ),
+        // The committee's targets and the two rates they give, each named for its denominator.
+        ("Số hộ mục tiêu", "Target households", target(targets.households)),
+        ("Dân số mục tiêu", "Target population", target(targets.population)),
+        (
+            "Số người có điện thoại thông minh (mục tiêu)",
+            "Smartphone owners targeted",
+            target(targets.smartphone_owners),
+        ),
+        (
+            "Độ phủ trên số hộ mục tiêu (hộ đã thăm / hộ mục tiêu)",
+            "Target coverage (households visited / target households)",
+            Cell::Text(rate(area.target_coverage_rate)),
+        ),
+        (
+            "Tỷ lệ cài trên số người có điện thoại thông minh (mục tiêu)",
+            "Install rate of smartphone owners targeted",
+            Cell::Text(rate(area.install_rate_of_owners)),
+        ),
+        (
+            "Nguồn số mục tiêu",
+            "Where the targets come from",
+            Cell::Text(target_note(area.targets.as_ref(), lang)),
         ),
     ];
     for (i, (vi, en, value)) in rows.iter().enumerate() {
@@ -207,10 +285,21 @@ pub fn daily_workbook(
         ("Đơn vị", "Unit"),
         ("Hộ đã biết", "Households known"),
         ("Hộ đã thăm", "Households visited"),
-        ("Tỉ lệ thăm", "Coverage"),
+        ("Độ phủ trên số hộ đã gặp", "Found coverage (visited / known)"),
         ("ĐTTM đã gặp", "Smartphones seen"),
         ("Có ứng dụng", "With the app"),
-        ("Tỉ lệ có ứng dụng", "Share with the app"),
+        ("Tỷ lệ cài trên số ĐTTM đã gặp", "Install rate of smartphones seen"),
+        ("Số hộ mục tiêu", "Target households"),
+        (
+            "Độ phủ trên số hộ mục tiêu",
+            "Target coverage (visited / target households)",
+        ),
+        ("Số người có ĐTTM (mục tiêu)", "Smartphone owners targeted"),
+        (
+            "Tỷ lệ cài trên số người có ĐTTM (mục tiêu)",
+            "Install rate of smartphone owners targeted",
+        ),
+        ("Nguồn số mục tiêu", "Where the targets come from"),
     ];
     for (c, (vi, en)) in cols.iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, header(vi, en), &head)?;
@@ -230,6 +319,17 @@ pub fn daily_workbook(
         sheet.write_number(r, 6, c.smartphones_seen as f64)?;
         sheet.write_number(r, 7, (c.already_installed + c.installed_now) as f64)?;
         sheet.write_string(r, 8, rate(c.install_rate))?;
+        let t = c.targets.unwrap_or_default();
+        // A missing target stays an empty cell, so the column still adds up.
+        if let Some(n) = t.households {
+            sheet.write_number(r, 9, n as f64)?;
+        }
+        sheet.write_string(r, 10, rate(c.target_coverage_rate))?;
+        if let Some(n) = t.smartphone_owners {
+            sheet.write_number(r, 11, n as f64)?;
+        }
+        sheet.write_string(r, 12, rate(c.install_rate_of_owners))?;
+        sheet.write_string(r, 13, target_note(c.targets.as_ref(), lang))?;
     }
 
     let sheet = book.add_worksheet();
@@ -355,12 +455,34 @@ mod tests {
 
     #[test]
     fn the_workbook_reads_back_with_another_reader() {
+        // The city's households target summed over 8 of its 12 wards; the ward has its own.
+        let city_targets = AreaTargets {
+            households: Some(400),
+            smartphone_owners: Some(90),
+            partial: true,
+            households_sum: Some(doorstep_domain::protocol::TargetSum {
+                areas_with_target: 8,
+                areas: 12,
+            }),
+            ..Default::default()
+        };
+        let ward_targets = AreaTargets {
+            households: Some(50),
+            smartphone_owners: Some(18),
+            ..Default::default()
+        };
         let progress = Progress {
-            area: coverage("436", "Thành phố Hà Tĩnh", 100, 40, 60, 45),
-            units: vec![UnitProgress {
-                coverage: coverage("18073", "Phường Nam Hà", 20, 10, 12, 9),
-                rank: 1,
-            }],
+            area: coverage("436", "Thành phố Hà Tĩnh", 100, 40, 60, 45).with_targets(Some(city_targets)),
+            units: vec![
+                UnitProgress {
+                    coverage: coverage("18073", "Phường Nam Hà", 20, 10, 12, 9).with_targets(Some(ward_targets)),
+                    rank: 1,
+                },
+                UnitProgress {
+                    coverage: coverage("18077", "Phường Bắc Hà", 20, 5, 0, 0),
+                    rank: 2,
+                },
+            ],
             days: vec![
                 DayProgress {
                     date: "2020-08-03".into(),
@@ -461,6 +583,62 @@ mod tests {
         let units = book.worksheet_range("Don vi").unwrap();
         assert_eq!(units.get_value((1, 2)), Some(&Data::String("Phường Nam Hà".into())));
         assert_eq!(units.get_value((1, 8)), Some(&Data::String("75.0 %".into())));
+        // The three ways, each under a header naming its denominator.
+        let heading = |c: u32| units.get_value((0, c)).unwrap().to_string();
+        assert!(heading(5).contains("số hộ đã gặp") && heading(5).contains("Found coverage"));
+        assert!(heading(8).contains("ĐTTM đã gặp") && heading(8).contains("smartphones seen"));
+        assert!(heading(9).contains("Số hộ mục tiêu") && heading(9).contains("Target households"));
+        assert!(heading(10).contains("Target coverage"));
+        assert!(heading(12).contains("smartphone owners targeted"));
+        assert_eq!(units.get_value((1, 9)), Some(&Data::Float(50.0)), "target households");
+        assert_eq!(
+            units.get_value((1, 10)),
+            Some(&Data::String("20.0 %".into())),
+            "10 of 50"
+        );
+        assert_eq!(units.get_value((1, 11)), Some(&Data::Float(18.0)), "owners targeted");
+        assert_eq!(
+            units.get_value((1, 12)),
+            Some(&Data::String("50.0 %".into())),
+            "9 of 18"
+        );
+        assert_eq!(
+            units.get_value((1, 13)),
+            Some(&Data::String("Mục tiêu của chính địa bàn".into()))
+        );
+        // No target: empty figure, a dash for its rates, and said so.
+        assert!(matches!(units.get_value((2, 9)), None | Some(Data::Empty)));
+        assert_eq!(units.get_value((2, 10)), Some(&Data::String("—".into())));
+        assert_eq!(units.get_value((2, 13)), Some(&Data::String("Chưa có mục tiêu".into())));
+        // The summary: found coverage, target coverage, installs of phones seen and of owners.
+        let label = |r: u32| summary.get_value((r, 0)).unwrap().to_string();
+        assert!(label(6).contains("Found coverage"), "{}", label(6));
+        assert!(label(11).contains("smartphones seen"), "{}", label(11));
+        assert!(label(12).contains("Target households"));
+        assert_eq!(summary.get_value((12, 1)), Some(&Data::Float(400.0)));
+        assert_eq!(
+            summary.get_value((13, 1)),
+            Some(&Data::String("—".into())),
+            "no population"
+        );
+        assert_eq!(summary.get_value((14, 1)), Some(&Data::Float(90.0)));
+        assert!(label(15).contains("Target coverage"));
+        assert_eq!(
+            summary.get_value((15, 1)),
+            Some(&Data::String("10.0 %".into())),
+            "40 of 400"
+        );
+        assert!(label(16).contains("owners targeted"));
+        assert_eq!(
+            summary.get_value((16, 1)),
+            Some(&Data::String("50.0 %".into())),
+            "45 of 90"
+        );
+        assert_eq!(
+            summary.get_value((17, 1)),
+            Some(&Data::String("Chưa đủ: số hộ: cộng từ 8/12 địa bàn cấp dưới".into())),
+            "the partial roll-up said"
+        );
         let days = book.worksheet_range("Theo ngay").unwrap();
         assert_eq!(days.get_value((2, 4)), Some(&Data::Float(45.0)), "cumulative installs");
     }
@@ -538,7 +716,10 @@ pub mod http {
     }
 
     /// An area's figures, its units one level down with their rank by the share of smartphones
-    /// with the app, and the daily curve.
+    /// with the app, and the daily curve. The area and every unit carry their targets (own or
+    /// rolled up, `partial` when the sum leaves areas out) and coverage three ways: found
+    /// (`coverage_rate`), target (`target_coverage_rate`), installs of smartphones seen
+    /// (`install_rate`) and of owners targeted (`install_rate_of_owners`).
     #[utoipa::path(
         get,
         path = "/api/v1/progress",

@@ -1123,6 +1123,19 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn area_paths(&self, codes: &[String]) -> Result<HashMap<String, String>, StoreError> {
+        // The codes as one JSON array parameter: no statement per code, no limit on their number.
+        let codes = serde_json::to_string(codes).map_err(|e| StoreError::Task(e.to_string()))?;
+        self.read(move |conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT a.code, a.path FROM areas a WHERE a.code IN (SELECT value FROM json_each(?1))",
+            )?;
+            let rows = st.query_map([codes], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<HashMap<_, _>, _>>()?)
+        })
+        .await
+    }
+
     async fn campaign(&self) -> Result<Option<String>, StoreError> {
         self.read(|conn| {
             Ok(conn
@@ -1184,7 +1197,8 @@ impl Store for SqliteStore {
             let (lo, hi) = subtree_range(&path);
             let mut st = conn.prepare_cached(
                 "SELECT a.path, t.households, t.population, t.smartphone_owners
-                 FROM targets t JOIN areas a ON a.code = t.area_code WHERE a.path >= ?1 AND a.path < ?2",
+                 FROM areas a LEFT JOIN targets t ON t.area_code = a.code
+                 WHERE a.path >= ?1 AND a.path < ?2 ORDER BY a.path",
             )?;
             let rows = st.query_map(params![lo, hi], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -3,6 +3,27 @@
 
 use std::path::Path;
 
+use doorstep_domain::targets::Target;
+
+use crate::store::{Store, StoreError};
+
+/// The rows whose area code names no area, by line ("line 3: no area has the code 99999"):
+/// every code checked in one read, however long the table.
+pub async fn unknown_areas(store: &dyn Store, targets: &[Target]) -> Result<Vec<String>, StoreError> {
+    let codes: Vec<String> = targets.iter().map(|t| t.area_code.as_str().to_string()).collect();
+    let known = store.area_paths(&codes).await?;
+    Ok(targets
+        .iter()
+        .filter(|t| !known.contains_key(t.area_code.as_str()))
+        .map(|t| {
+            format!(
+                "line {}: no area has the code {} (import the area tree first)",
+                t.line, t.area_code
+            )
+        })
+        .collect())
+}
+
 /// Rows of a table file with their line numbers (1 = the first row). `.xlsx` is read as a
 /// spreadsheet, anything else as CSV (comma, or semicolon as Vietnamese Excel writes it).
 pub fn read_table(path: &Path) -> Result<Vec<(usize, Vec<String>)>, String> {

@@ -15,6 +15,7 @@ import { renderFlagged, renderRevisits, saveBlob } from "./lists";
 import { renderChart } from "./chart";
 import { PeopleSection } from "./devices";
 import type { MapView } from "./map";
+import { renderCardList } from "./cards";
 import { campaignOffset, campaignThresholds, colorOf, getCampaign, outcomeCodes, outcomeLabel, targetApp } from "./outcomes";
 import { BAND_COLORS, loadThresholds, saveThresholds, validThresholds, type Band, type Thresholds } from "./thresholds";
 import type { AreaProps, Coverage, FeatureCollection, HouseholdProps, Progress, Revisit, User, VenueProps, Visit } from "./types";
@@ -548,24 +549,7 @@ export class Dashboard {
   private renderCards(): void {
     const c = this.coverage.state === "ok" ? this.coverage.value : undefined;
     const problem = c ? null : this.loadingOrError(this.coverage);
-    const card = (testid: string, label: string, value: number | undefined, note: string) =>
-      h(
-        "div",
-        { class: "card", testid },
-        h("div", { class: "card-label" }, label),
-        h("div", { class: "card-value", "data-value": value === undefined ? null : String(value) }, value === undefined ? "…" : fmtNumber(value)),
-        h("div", { class: "card-note" }, note),
-      );
-    const withApp = c ? c.already_installed + c.installed_now : undefined;
-    fill(
-      this.cards,
-      card("card-visited", t("cards.visited"), c?.households_visited, c ? t("cards.coverage", { p: fmtPercent(c.coverage_rate) }) : ""),
-      card("card-known", t("cards.known"), c?.households_known, t("cards.known_note")),
-      card("card-smartphones", t("cards.smartphones"), c?.smartphones_seen, t("cards.smartphones_note")),
-      card("card-installs", t("cards.installs", { app: targetApp() }), withApp, c ? t("cards.install_rate", { p: fmtPercent(c.install_rate) }) : ""),
-      card("card-visits", t("cards.visits"), c?.visits, t("cards.visits_note")),
-      problem ? h("div", { class: "cards-problem" }, problem) : null,
-    );
+    fill(this.cards, ...renderCardList(c, targetApp()), problem ? h("div", { class: "cards-problem" }, problem) : null);
   }
 
   private renderMapHead(): void {

@@ -22,6 +22,25 @@ export type Coverage = {
   coverage_rate: number | null;
   /** phones with the app / smartphones seen, 0..1; null when no smartphone was seen. */
   install_rate: number | null;
+  /** The area's targets (its own, or summed over the areas below); absent or null when none. */
+  targets?: AreaTargets | null;
+  /** visited / target households, 0..1; null without that target. */
+  target_coverage_rate?: number | null;
+  /** phones with the app / smartphone owners targeted, 0..1; null without that target. */
+  install_rate_of_owners?: number | null;
+};
+
+/** Of the areas at the level a target figure is summed over, how many have it. */
+export type TargetSum = { areas_with_target: number; areas: number };
+export type AreaTargets = {
+  households: number | null;
+  population: number | null;
+  smartphone_owners: number | null;
+  /** Some summed figure leaves out areas that have none: it counts only part of the area. */
+  partial?: boolean;
+  households_sum?: TargetSum | null;
+  population_sum?: TargetSum | null;
+  smartphone_owners_sum?: TargetSum | null;
 };
 
 export type Unit = Coverage & { rank: number };

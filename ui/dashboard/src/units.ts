@@ -4,9 +4,20 @@
 import { h } from "./dom";
 import { fmtNumber, fmtPercent, t, type Key } from "./i18n";
 import { BAND_COLORS, coverageBand, type Thresholds } from "./thresholds";
-import type { Unit } from "./types";
+import type { TargetSum, Unit } from "./types";
 
-export type SortKey = "rank" | "name" | "known" | "visited" | "coverage" | "smartphones" | "with_app" | "install_rate";
+export type SortKey =
+  | "rank"
+  | "name"
+  | "known"
+  | "visited"
+  | "coverage"
+  | "smartphones"
+  | "with_app"
+  | "install_rate"
+  | "target_households"
+  | "target_coverage"
+  | "install_rate_owners";
 export type Sort = { key: SortKey; dir: "asc" | "desc" };
 export const DEFAULT_SORT: Sort = { key: "rank", dir: "asc" };
 
@@ -21,6 +32,9 @@ const VALUE: Record<SortKey, (u: Unit) => number | string | null> = {
   smartphones: (u) => u.smartphones_seen,
   with_app: withApp,
   install_rate: (u) => u.install_rate,
+  target_households: (u) => u.targets?.households ?? null,
+  target_coverage: (u) => u.target_coverage_rate ?? null,
+  install_rate_owners: (u) => u.install_rate_of_owners ?? null,
 };
 
 const COLUMNS: { key: SortKey; label: Key; numeric: boolean }[] = [
@@ -32,7 +46,35 @@ const COLUMNS: { key: SortKey; label: Key; numeric: boolean }[] = [
   { key: "smartphones", label: "units.smartphones", numeric: true },
   { key: "with_app", label: "units.with_app", numeric: true },
   { key: "install_rate", label: "units.install_rate", numeric: true },
+  { key: "target_households", label: "units.target_households", numeric: true },
+  { key: "target_coverage", label: "units.target_coverage", numeric: true },
+  { key: "install_rate_owners", label: "units.install_rate_owners", numeric: true },
 ];
+
+/** A target figure, with the partial roll-up marker ("8/12") when its sum leaves areas out. */
+function targetCell(u: Unit): HTMLElement {
+  const n = u.targets?.households ?? null;
+  if (n === null) return h("td", { class: "num muted", title: t("units.no_target"), testid: `unit-target-${u.area_code}` }, t("app.none"));
+  const sum = u.targets?.households_sum;
+  const partial =
+    sum && sum.areas_with_target < sum.areas
+      ? h(
+          "span",
+          { class: "partial", testid: `unit-partial-${u.area_code}`, title: t("targets.partial", { n: sum.areas_with_target, m: sum.areas }) },
+          ` (${t("targets.partial_short", { n: sum.areas_with_target, m: sum.areas })})`,
+        )
+      : null;
+  return h("td", { class: "num", testid: `unit-target-${u.area_code}`, "data-value": String(n) }, fmtNumber(n), partial);
+}
+
+/** A rate from a target: a dash, saying why, when the unit has no such target; marked when the target is partial. */
+function targetRate(rate: number | null | undefined, hasTarget: boolean, sum: TargetSum | null | undefined, testid: string): HTMLElement {
+  const partial =
+    sum && sum.areas_with_target < sum.areas
+      ? h("span", { class: "partial", testid: `${testid}-partial`, title: t("targets.partial", { n: sum.areas_with_target, m: sum.areas }) }, " ⚠")
+      : null;
+  return h("td", { class: "num", testid, title: hasTarget ? null : t("units.no_target") }, fmtPercent(rate), partial);
+}
 
 /** Sorted copy; names in Vietnamese order; missing rates last whatever the direction. */
 export function sortUnits(units: Unit[], sort: Sort): Unit[] {
@@ -117,6 +159,14 @@ export function renderUnitsTable(o: UnitsTableOptions): HTMLElement {
       h("td", { class: "num" }, fmtNumber(u.smartphones_seen)),
       h("td", { class: "num" }, fmtNumber(withApp(u))),
       h("td", { class: "num" }, fmtPercent(u.install_rate)),
+      targetCell(u),
+      targetRate(u.target_coverage_rate, (u.targets?.households ?? null) !== null, u.targets?.households_sum, `unit-target-coverage-${u.area_code}`),
+      targetRate(
+        u.install_rate_of_owners,
+        (u.targets?.smartphone_owners ?? null) !== null,
+        u.targets?.smartphone_owners_sum,
+        `unit-owners-rate-${u.area_code}`,
+      ),
     );
   });
   return h(
