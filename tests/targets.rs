@@ -147,6 +147,9 @@ async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
         serde_json::json!({"areas_with_target": 1, "areas": 12}),
         "{province}"
     );
+    // A target over 1 of 12 districts is shown with its reach, never divided into the whole
+    // province's visits.
+    assert!(province["target_coverage_rate"].is_null(), "{province}");
     let commune = server.coverage("18073").await;
     assert_eq!(commune["targets"]["partial"], false, "{commune}");
 

@@ -167,10 +167,13 @@ pub struct Coverage {
     /// none is known (`doorstep admin import-targets`).
     #[serde(default)]
     pub targets: Option<AreaTargets>,
-    /// Target coverage: households_visited / targets.households; absent without that target.
+    /// Target coverage: households_visited / targets.households; absent without that target, or
+    /// when it is a sum that leaves out some areas below (the visits of the whole area over the
+    /// target of part of it would overstate coverage).
     #[serde(default)]
     pub target_coverage_rate: Option<f64>,
-    /// (already_installed + installed_now) / targets.smartphone_owners; absent without that target.
+    /// (already_installed + installed_now) / targets.smartphone_owners; absent without that
+    /// target, or when it is a sum that leaves out some areas below.
     #[serde(default)]
     pub install_rate_of_owners: Option<f64>,
 }
@@ -228,9 +231,15 @@ impl Coverage {
         self.coverage_rate = ratio(self.households_visited, self.households_known);
         self.install_rate = ratio(self.already_installed + self.installed_now, self.smartphones_seen);
         let t = self.targets.unwrap_or_default();
-        self.target_coverage_rate = t.households.and_then(|h| ratio(self.households_visited, h));
+        // A partial sum is shown with its reach, never divided into the whole area's figures.
+        let whole = |sum: Option<TargetSum>| sum.is_none_or(|s| s.areas_with_target >= s.areas);
+        self.target_coverage_rate = t
+            .households
+            .filter(|_| whole(t.households_sum))
+            .and_then(|h| ratio(self.households_visited, h));
         self.install_rate_of_owners = t
             .smartphone_owners
+            .filter(|_| whole(t.smartphone_owners_sum))
             .and_then(|o| ratio(self.already_installed + self.installed_now, o));
         self
     }
@@ -343,6 +352,24 @@ mod tests {
             ),
             (Some(0.25), Some(0.1), Some(0.5), Some(0.25))
         );
+        // A sum over 3 of 4 areas below: its reach is shown, no rate drawn from it; a whole sum
+        // still gives one.
+        let c = c.with_targets(Some(AreaTargets {
+            households: Some(10),
+            population: None,
+            smartphone_owners: Some(20),
+            partial: true,
+            households_sum: Some(TargetSum {
+                areas_with_target: 3,
+                areas: 4,
+            }),
+            smartphone_owners_sum: Some(TargetSum {
+                areas_with_target: 4,
+                areas: 4,
+            }),
+            ..Default::default()
+        }));
+        assert_eq!((c.target_coverage_rate, c.install_rate_of_owners), (None, Some(0.25)));
     }
 
     #[test]

@@ -66,7 +66,8 @@ export function renderCardList(c: Coverage | undefined, app: string): HTMLElemen
       c,
       c?.target_coverage_rate,
       c && targetHouseholds !== null ? t("cards.target_coverage_note", { visited: c.households_visited, target: targetHouseholds }) : "",
-      t("cards.no_target_households"),
+      // A partial target has figures but no rate: its marker says why.
+      targetHouseholds === null ? t("cards.no_target_households") : null,
       partialMarker(targets?.households_sum, "card-target-coverage-partial"),
     ),
     rateCard(
@@ -84,7 +85,7 @@ export function renderCardList(c: Coverage | undefined, app: string): HTMLElemen
       c,
       c?.install_rate_of_owners,
       c && owners !== null ? t("cards.install_rate_owners_note", { with: withApp ?? 0, app, owners }) : "",
-      t("cards.no_target_owners"),
+      owners === null ? t("cards.no_target_owners") : null,
       partialMarker(targets?.smartphone_owners_sum, "card-install-rate-owners-partial"),
     ),
   ];

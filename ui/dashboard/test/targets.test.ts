@@ -10,7 +10,7 @@ import type { Coverage, Unit } from "../src/types";
 import { DEFAULT_SORT, renderUnitsTable, sortUnits } from "../src/units";
 import { $, coverage, defaultRoutes, fakeServer, json, PROGRESS, ROOT, signIn, startApp, UNITS, waitFor, type Call } from "./helpers";
 
-/** The province: 2.880 visited of 4.380 found; 3.266 with the app of 4.516 phones; targets summed over 8 of 12 districts. */
+/** The province: 2.880 visited of 4.380 found; 3.266 with the app of 4.516 phones; households targeted in all 12 districts, owners in 8 (so the server draws no rate from that sum). */
 const WITH_TARGETS: Coverage = {
   ...ROOT,
   targets: {
@@ -18,12 +18,12 @@ const WITH_TARGETS: Coverage = {
     population: null,
     smartphone_owners: 6532,
     partial: true,
-    households_sum: { areas_with_target: 8, areas: 12 },
+    households_sum: { areas_with_target: 12, areas: 12 },
     population_sum: null,
-    smartphone_owners_sum: { areas_with_target: 12, areas: 12 },
+    smartphone_owners_sum: { areas_with_target: 8, areas: 12 },
   },
   target_coverage_rate: 2880 / 5760,
-  install_rate_of_owners: 3266 / 6532,
+  install_rate_of_owners: null,
 };
 
 const card = (cards: HTMLElement[], testid: string) => {
@@ -51,9 +51,12 @@ describe("the cards, three ways", () => {
     const owners = card(cards, "card-install-rate-owners");
     expect(owners.textContent).toContain("Tỷ lệ cài trên số người có điện thoại thông minh (mục tiêu)");
     expect(owners.textContent).toContain("3.266 máy có Bluezone / 6.532 người");
-    // The households target leaves 4 districts out: said on its card; the owners' covers all 12.
-    expect(target.querySelector('[data-testid="card-target-coverage-partial"]')!.textContent).toContain("Mục tiêu chỉ gồm 8/12 địa bàn cấp dưới");
-    expect(owners.querySelector('[data-testid="card-install-rate-owners-partial"]')).toBeNull();
+    // The owners target leaves 4 districts out: no rate, and its card says why (not "no target");
+    // the households target covers all 12.
+    expect(owners.querySelector(".card-value")!.textContent).toBe("—");
+    expect(owners.querySelector('[data-testid="card-install-rate-owners-missing"]')).toBeNull();
+    expect(owners.querySelector('[data-testid="card-install-rate-owners-partial"]')!.textContent).toContain("Mục tiêu chỉ gồm 8/12 địa bàn cấp dưới");
+    expect(target.querySelector('[data-testid="card-target-coverage-partial"]')).toBeNull();
     // No card carries a bare "coverage" or "install rate" without its denominator.
     for (const c of cards) expect(c.querySelector(".card-label")!.textContent).not.toMatch(/^(Bao phủ|Tỷ lệ cài)$/);
   });
@@ -86,7 +89,7 @@ describe("the cards, three ways", () => {
     await signIn(root);
     const target = await waitFor(() => $("card-target-coverage", root), "the target coverage card");
     expect(target.textContent).toContain("50,0 %");
-    expect($("card-target-coverage-partial", root)!.textContent).toContain("8/12");
+    expect($("card-install-rate-owners-partial", root)!.textContent).toContain("8/12");
   });
 });
 
