@@ -14,6 +14,7 @@
 pub mod api;
 pub mod auth;
 pub mod cache;
+pub mod campaign;
 pub mod corrections;
 pub mod dashboard;
 pub mod export;
@@ -66,6 +67,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let warm = tokio::spawn(keep_warm(state.clone()));
+    // A campaign loaded into the database while this server runs is run without a restart.
+    let follow = tokio::spawn(campaign::follow(state.store.clone(), state.campaign.clone()));
     // The peer address feeds the sign-in throttle.
     let served = axum::serve(
         listener,
@@ -74,6 +77,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     warm.abort();
+    follow.abort();
     served
 }
 
