@@ -14,6 +14,7 @@ import { icon } from "../icons";
 import { fixToLocation, locate } from "../location";
 import type { MapHandle } from "../map";
 import { areaName } from "./home";
+import { dueAgain } from "./lists";
 import {
   COUNT_FIELDS,
   type Campaign,
@@ -475,7 +476,8 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     };
     const describe = (hh: Household) => {
       const o = campaign?.outcomes.find((x) => x.code === hh.latest_outcome);
-      return [hh.distance_m !== null ? t("visit.distance", { m: Math.round(hh.distance_m) }) : null, o ? pick(o.label) : null, areaName(ctx, hh.area_code)]
+      const later = dueAgain(hh, Date.now(), campaign?.utc_offset_minutes ?? 420);
+      return [hh.distance_m !== null ? t("visit.distance", { m: Math.round(hh.distance_m) }) : null, o ? pick(o.label) : null, later, areaName(ctx, hh.area_code)]
         .filter(Boolean)
         .join(" · ");
     };
