@@ -99,3 +99,171 @@ async fn a_second_campaign_loaded_from_a_file_is_the_one_the_server_runs() {
         "{log}"
     );
 }
+
+/// The second campaign's "come back later" is due 48 hours after the visit: a household visited
+/// 47 hours ago is not due, one visited 49 hours ago is, and "nobody met" is due at once; in the
+/// pull (with the due time, for the phone to judge by its own clock), on the map and in the walk
+/// list. On SQLite and on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revisit_is_due_only_after_its_outcomes_delay() {
+    let mut server = TestServer::prepare_stopped();
+    let (ok, _, err) = load(&server.db.url, &root().join("tests/data/pc-covid-2021.json"));
+    assert!(ok, "{err}");
+    server.start_again();
+    let mut device = TestDevice::new(11);
+    server.enrol(&device).await;
+    let device_id = device.store.lock().unwrap().device_id().to_string();
+    let now = chrono::Utc::now();
+    let vietnam = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
+    let visited = |hours_ago: i64| now - chrono::Duration::hours(hours_ago);
+    let mut records = Vec::new();
+    for (outcome, reason, hours_ago) in [
+        ("hen_lai", Some("Hẹn tối mai"), 47),
+        ("hen_lai", Some("Đi vắng, hẹn hôm khác"), 49),
+        ("khong_gap", None, 1),
+        ("cai_moi", None, 49),
+    ] {
+        let mut r = record_with(&mut device, outcome, reason);
+        r["visited_at"] = visited(hours_ago).with_timezone(&vietnam).to_rfc3339().into();
+        if outcome == "cai_moi" {
+            (r["smartphones"], r["already_installed"], r["installed_now"]) = (2.into(), 0.into(), 1.into());
+        }
+        records.push(r);
+    }
+    let household = |i: usize| records[i]["household"]["id"].as_str().unwrap().to_string();
+    let body = json!({"device_id": device_id, "sent_at": now.to_rfc3339(), "records": records});
+    let (status, answer) = server.push_json(&body).await;
+    assert_eq!(status, 200, "{answer}");
+
+    // The pull: due now by the server's clock, and when.
+    let (_, page) = server.get("/api/v1/sync/pull?area=42&limit=100").await;
+    let pulled = |i: usize| {
+        page["households"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["id"] == household(i).as_str())
+            .unwrap_or_else(|| panic!("household {i} pulled: {page}"))
+            .clone()
+    };
+    let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
+    let due: Vec<bool> = (0..4).map(|i| pulled(i)["revisit_due"] == true).collect();
+    assert_eq!(due, [false, true, true, false], "{page}");
+    assert_eq!(pulled(0)["revisit_due_at_ms"], ms(visited(47)) + 48 * 3_600_000);
+    assert_eq!(pulled(1)["revisit_due_at_ms"], ms(visited(49)) + 48 * 3_600_000);
+    assert_eq!(pulled(2)["revisit_due_at_ms"], ms(visited(1)));
+    assert_eq!(pulled(3)["revisit_due_at_ms"], Value::Null, "installed: never due");
+
+    // A phone given the page judges by its own clock: not due now, due in an hour and more.
+    {
+        let mut store = device.store.lock().unwrap();
+        store.set_campaign(
+            doorstep_domain::Campaign::parse_file(
+                &std::fs::read_to_string(root().join("tests/data/pc-covid-2021.json")).unwrap(),
+            )
+            .unwrap(),
+        );
+        store
+            .apply_pull(&serde_json::from_value(page.clone()).unwrap())
+            .unwrap();
+        let due_at = |when: chrono::DateTime<chrono::Utc>| -> Vec<String> {
+            store
+                .households_at(None, when)
+                .unwrap()
+                .into_iter()
+                .filter(|h| h.revisit_due)
+                .map(|h| h.id)
+                .collect()
+        };
+        assert!(!due_at(now).contains(&household(0)));
+        assert!(due_at(now + chrono::Duration::minutes(61)).contains(&household(0)));
+    }
+
+    // The walk list: the households due now, with their due time.
+    let (status, walk) = server.get("/api/v1/revisits?area=42").await;
+    assert_eq!(status, 200, "{walk}");
+    let mut listed: Vec<String> = walk
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect();
+    listed.sort();
+    let mut expected = vec![household(1), household(2)];
+    expected.sort();
+    assert_eq!(listed, expected, "{walk}");
+    assert!(
+        walk.as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["due_at_ms"].as_i64().unwrap() <= ms(chrono::Utc::now()))
+    );
+
+    // The map's points say the same, with and without a filter.
+    for query in ["", "&outcome=hen_lai,khong_gap,cai_moi"] {
+        let (status, map) = server.get(&format!("/api/v1/map/households?area=42{query}")).await;
+        assert_eq!(status, 200, "{map}");
+        let due_on_map = |i: usize| {
+            map["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["properties"]["id"] == household(i).as_str())
+                .map(|f| f["properties"]["revisit_due"] == true)
+        };
+        let shown: Vec<_> = (0..4).map(due_on_map).collect();
+        assert_eq!(
+            shown,
+            [Some(false), Some(true), Some(true), Some(false)],
+            "{query}: {map}"
+        );
+    }
+
+    // The household keeps its latest visit's time, as the phone sent it.
+    let held = server.db.i64(&format!(
+        "SELECT COUNT(*) FROM households WHERE latest_visited_at_ms = {}",
+        ms(visited(47))
+    ));
+    assert_eq!(held, 1);
+}
+
+/// On PostgreSQL (several servers on one database, an admin anywhere) a campaign loaded while
+/// the server runs is run within seconds: served to phones and judging visits, no restart. A
+/// SQLite file is held by its one server, so there the load is refused while it runs and
+/// nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_loaded_while_the_server_runs_is_run_without_a_restart() {
+    let server = TestServer::spawn();
+    let (_, served) = server.get("/api/v1/campaign").await;
+    assert_eq!(served["code"], "bluezone-2020");
+    let (ok, _, err) = load(&server.db.url, &root().join("tests/data/pc-covid-2021.json"));
+    if !server.db.is_postgres() {
+        assert!(!ok && err.contains("another doorstep process"), "{err}");
+        let (_, served) = server.get("/api/v1/campaign").await;
+        assert_eq!(served["code"], "bluezone-2020");
+        return;
+    }
+    assert!(ok, "{err}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, served) = server.get("/api/v1/campaign").await;
+        if served["code"] == "pc-covid-2021" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still serving {}", served["code"]);
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    // Visits are judged by it too.
+    let mut device = TestDevice::new(12);
+    server.enrol(&device).await;
+    let device_id = device.store.lock().unwrap().device_id().to_string();
+    let records = vec![
+        record_with(&mut device, "khong_gap", None),
+        record_with(&mut device, "not_home", None),
+    ];
+    let body = json!({"device_id": device_id, "sent_at": chrono::Utc::now().to_rfc3339(), "records": records});
+    let (status, answer) = server.push_json(&body).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["receipts"][0]["status"], "stored", "{answer}");
+    assert_eq!(answer["receipts"][1]["status"], "rejected", "{answer}");
+}

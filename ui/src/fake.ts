@@ -450,7 +450,9 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
     const def = campaign.outcomes.find((o) => o.code === d.outcome);
     h.latest_outcome = d.outcome;
     h.visits += 1;
-    h.revisit_due = !!def?.revisit;
+    // As the phone's store: due again the outcome's hours after the visit.
+    h.revisit_due_at_ms = def?.revisit ? Date.now() + (def.revisit_after_hours ?? 0) * 3_600_000 : null;
+    h.revisit_due = h.revisit_due_at_ms !== null && h.revisit_due_at_ms <= Date.now();
     if (d.address?.trim()) h.address = d.address.trim();
     return h;
   }
@@ -576,7 +578,7 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
         .sort((x, y) => (x.distance_m ?? 0) - (y.distance_m ?? 0))
         .slice(0, limit);
     },
-    get_revisits: () => households.filter((h) => h.revisit_due),
+    get_revisits: () => households.filter((h) => (h.revisit_due_at_ms != null ? h.revisit_due_at_ms <= Date.now() : h.revisit_due)),
     get_today: () => {
       const day = campaignDay(new Date().toISOString(), campaign.utc_offset_minutes);
       const mine = visits

@@ -170,6 +170,7 @@ const vi = {
   "revisits.empty": "Không có hộ nào cần thăm lại.",
   "revisits.visits": "{n} lượt thăm",
   "revisits.visit": "Thăm",
+  "revisits.due_at": "Thăm lại từ {time}",
 
   "today.title": "Lượt thăm hôm nay",
   "today.empty": "Hôm nay chưa có lượt thăm nào.",
@@ -378,6 +379,7 @@ const en: Record<Key, string> = {
   "revisits.empty": "No household is due for a revisit.",
   "revisits.visits": "{n} visits",
   "revisits.visit": "Visit",
+  "revisits.due_at": "Due again at {time}",
 
   "today.title": "Today's visits",
   "today.empty": "No visits yet today.",

@@ -58,6 +58,8 @@ export type OutcomeDef = {
   requires_installed_now: boolean;
   requires_already_installed: boolean;
   requires_no_smartphone: boolean;
+  /** With `revisit`: hours after the visit before the household is due again (0: at once). */
+  revisit_after_hours?: number;
 };
 
 export type Campaign = {
@@ -80,7 +82,10 @@ export type Household = {
   lon: number | null;
   latest_outcome: string | null;
   visits: number;
+  /** Due again now, by the phone's clock. */
   revisit_due: boolean;
+  /** When it is due again (ms since 1970 UTC), with an outcome the campaign revisits. */
+  revisit_due_at_ms?: number | null;
   distance_m: number | null;
 };
 

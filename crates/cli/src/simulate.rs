@@ -548,8 +548,9 @@ fn record(store: &Mutex<DeviceStore>, args: &SimulateArgs, index: usize) -> Resu
             under
         }
     };
+    // Not visited yet, or due again by now (the campaign's revisit delay passed).
     let known: Vec<_> = store
-        .households(Some(&args.area))?
+        .households_at(Some(&args.area), Utc::now())?
         .into_iter()
         .filter(|h| h.latest_outcome.is_none() || h.revisit_due)
         .enumerate()

@@ -153,6 +153,14 @@ CREATE TABLE photos (
 CREATE INDEX photos_state ON photos (state, id);
 CREATE INDEX photos_target ON photos (target_kind, target_id);
 "#,
+    // When each household is due again (ms since 1970 UTC; NULL: not due): the campaign's
+    // revisit delay after the latest visit, from the server's pull or from a visit recorded
+    // here. `revisit_due` stays "the latest outcome is revisited". Households already due stay
+    // due.
+    r#"
+ALTER TABLE households ADD COLUMN revisit_due_at_ms INTEGER;
+UPDATE households SET revisit_due_at_ms = 0 WHERE revisit_due = 1;
+"#,
 ];
 
 const META_DEVICE_ID: &str = "device_id";
@@ -307,7 +315,12 @@ pub struct LocalHousehold {
     pub lon: Option<f64>,
     pub latest_outcome: Option<String>,
     pub visits: i64,
+    /// Due again now, by the phone's clock (see `revisit_due_at_ms`).
     pub revisit_due: bool,
+    /// With an outcome the campaign revisits: when the household is due again (ms since 1970
+    /// UTC), so the app can say "due again at 14:30" before then.
+    #[serde(default)]
+    pub revisit_due_at_ms: Option<i64>,
 }
 
 /// The device's bearer token for push and pull. Its `Debug` never shows it and it has no
@@ -659,7 +672,12 @@ impl DeviceStore {
             server_now: None,
         };
         let mut visit = Visit::parse(&input, &ctx)?;
-        let revisit_due = self.campaign.outcome(&visit.outcome).is_some_and(|o| o.revisit);
+        // A correction keeps its visit's time, so it keeps that visit's due time too.
+        let due_at = self
+            .campaign
+            .outcome(&visit.outcome)
+            .and_then(|o| o.revisit_due_at_ms(visit.visited_at.timestamp_millis()));
+        let revisit_due = due_at.is_some();
 
         // IMMEDIATE: take the write lock before reading the sequence, so two writers on the same
         // file cannot both take the same number.
@@ -670,8 +688,9 @@ impl DeviceStore {
         }
         let point = visit.location.point;
         tx.execute(
-            "INSERT INTO households (id, area_code, address, lat, lon, latest_outcome, visits, revisit_due, origin)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, 'local')
+            "INSERT INTO households (id, area_code, address, lat, lon, latest_outcome, visits, revisit_due,
+                 revisit_due_at_ms, origin)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?9, 'local')
              ON CONFLICT (id) DO UPDATE SET
                  area_code = excluded.area_code,
                  address = COALESCE(excluded.address, address),
@@ -679,6 +698,7 @@ impl DeviceStore {
                  lon = COALESCE(excluded.lon, lon),
                  latest_outcome = excluded.latest_outcome,
                  revisit_due = excluded.revisit_due,
+                 revisit_due_at_ms = excluded.revisit_due_at_ms,
                  visits = visits + ?8",
             params![
                 visit.household.id.to_string(),
@@ -690,6 +710,7 @@ impl DeviceStore {
                 revisit_due,
                 // A correction is the same visit again, not another one.
                 i64::from(visit.revision.get() == 1),
+                due_at,
             ],
         )?;
         let id = visit.id.to_string();
@@ -983,8 +1004,9 @@ impl DeviceStore {
             // Visits recorded here but not yet counted by the server must not disappear from the
             // volunteer's list: the larger count wins, and with it its latest outcome.
             let mut household = tx.prepare(
-                "INSERT INTO households (id, area_code, address, lat, lon, latest_outcome, visits, revisit_due, origin)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'server')
+                "INSERT INTO households (id, area_code, address, lat, lon, latest_outcome, visits, revisit_due,
+                     revisit_due_at_ms, origin)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'server')
                  ON CONFLICT (id) DO UPDATE SET
                      area_code = excluded.area_code,
                      address = COALESCE(excluded.address, address),
@@ -994,9 +1016,14 @@ impl DeviceStore {
                          THEN excluded.latest_outcome ELSE latest_outcome END,
                      revisit_due = CASE WHEN excluded.visits >= visits
                          THEN excluded.revisit_due ELSE revisit_due END,
+                     revisit_due_at_ms = CASE WHEN excluded.visits >= visits
+                         THEN excluded.revisit_due_at_ms ELSE revisit_due_at_ms END,
                      visits = max(visits, excluded.visits)",
             )?;
             for h in &pull.households {
+                // The due time when the server sends it; from a server before it, a household it
+                // calls due is due at once, as it was.
+                let due_at = h.revisit_due_at_ms.or(h.revisit_due.then_some(0));
                 household.execute(params![
                     h.id,
                     h.area_code,
@@ -1005,7 +1032,8 @@ impl DeviceStore {
                     h.lon,
                     h.latest_outcome,
                     h.visits,
-                    h.revisit_due
+                    due_at.is_some(),
+                    due_at,
                 ])?;
             }
         }
@@ -1061,7 +1089,13 @@ impl DeviceStore {
     /// prefixes, so the subtree comes from the pulled areas' parent links; before any area is
     /// known, every household is returned.
     pub fn households(&self, area: Option<&str>) -> Result<Vec<LocalHousehold>, DeviceError> {
-        const COLUMNS: &str = "h.id, h.area_code, h.address, h.lat, h.lon, h.latest_outcome, h.visits, h.revisit_due";
+        self.households_at(area, Utc::now())
+    }
+
+    /// As [`DeviceStore::households`], with `revisit_due` judged at `now` (the phone's clock).
+    pub fn households_at(&self, area: Option<&str>, now: DateTime<Utc>) -> Result<Vec<LocalHousehold>, DeviceError> {
+        const COLUMNS: &str =
+            "h.id, h.area_code, h.address, h.lat, h.lon, h.latest_outcome, h.visits, h.revisit_due_at_ms";
         let areas_known: bool = self
             .conn
             .query_row("SELECT EXISTS (SELECT 1 FROM areas)", [], |r| r.get(0))?;
@@ -1082,7 +1116,9 @@ impl DeviceStore {
             ),
         };
         let mut stmt = self.conn.prepare(&sql)?;
+        let now_ms = now.timestamp_millis();
         let map = |r: &rusqlite::Row<'_>| {
+            let due_at: Option<i64> = r.get(7)?;
             Ok(LocalHousehold {
                 id: r.get(0)?,
                 area_code: r.get(1)?,
@@ -1091,7 +1127,8 @@ impl DeviceStore {
                 lon: r.get(4)?,
                 latest_outcome: r.get(5)?,
                 visits: r.get(6)?,
-                revisit_due: r.get(7)?,
+                revisit_due: due_at.is_some_and(|at| at <= now_ms),
+                revisit_due_at_ms: due_at,
             })
         };
         let rows = match arg {

@@ -515,6 +515,7 @@ async fn pull_pages_through_and_reads_zstd() {
                     visits: 1,
                     latest_outcome: Some("not_home".into()),
                     revisit_due: true,
+                    revisit_due_at_ms: None,
                     updated_seq: 1,
                 })
                 .collect(),

@@ -43,6 +43,19 @@ pub struct OutcomeDef {
     pub revisit_after_hours: u32,
 }
 
+/// An hour in milliseconds, as visit times and due times are kept.
+const HOUR_MS: i64 = 3_600_000;
+
+impl OutcomeDef {
+    /// When a household whose latest visit (at `visited_at_ms`, ms since 1970 UTC) had this
+    /// outcome is due again: that time plus `revisit_after_hours`; `None` for an outcome that is
+    /// not revisited.
+    pub fn revisit_due_at_ms(&self, visited_at_ms: i64) -> Option<i64> {
+        self.revisit
+            .then(|| visited_at_ms.saturating_add(i64::from(self.revisit_after_hours) * HOUR_MS))
+    }
+}
+
 /// Where the target app is installed from, shown to volunteers and on the dashboard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -141,6 +154,20 @@ pub struct Campaign {
 impl Campaign {
     pub fn outcome(&self, code: &str) -> Option<&OutcomeDef> {
         self.outcomes.iter().find(|o| o.code == code)
+    }
+
+    /// When a household is due again, from its latest outcome and that visit's time (`None`:
+    /// not visited, or an outcome not revisited or not in this campaign). A household held
+    /// without its latest visit's time is due at once.
+    pub fn revisit_due_at_ms(&self, latest_outcome: Option<&str>, latest_visited_at_ms: Option<i64>) -> Option<i64> {
+        self.outcome(latest_outcome?)?
+            .revisit_due_at_ms(latest_visited_at_ms.unwrap_or(0))
+    }
+
+    /// Whether a household is due again at `now_ms` (see [`Campaign::revisit_due_at_ms`]).
+    pub fn revisit_due(&self, latest_outcome: Option<&str>, latest_visited_at_ms: Option<i64>, now_ms: i64) -> bool {
+        self.revisit_due_at_ms(latest_outcome, latest_visited_at_ms)
+            .is_some_and(|at| at <= now_ms)
     }
 
     /// Reads and checks a campaign file (JSON, as `data/campaigns/bluezone-2020.json`): the
@@ -467,5 +494,27 @@ mod tests {
         old.as_object_mut().unwrap().remove("accuracy_threshold_m");
         let read: Campaign = serde_json::from_value(old).unwrap();
         assert_eq!(read.accuracy_threshold_m, DEFAULT_ACCURACY_THRESHOLD_M);
+    }
+
+    #[test]
+    fn a_household_is_due_again_after_its_outcomes_hours() {
+        let c = Campaign::parse_file(include_str!("../../../tests/data/pc-covid-2021.json")).unwrap();
+        let visited = 1_600_000_000_000;
+        let h = 3_600_000;
+        // Come back later: 48 hours.
+        assert_eq!(
+            c.revisit_due_at_ms(Some("hen_lai"), Some(visited)),
+            Some(visited + 48 * h)
+        );
+        assert!(!c.revisit_due(Some("hen_lai"), Some(visited), visited + 48 * h - 1));
+        assert!(c.revisit_due(Some("hen_lai"), Some(visited), visited + 48 * h));
+        // Nobody met: at once.
+        assert!(c.revisit_due(Some("khong_gap"), Some(visited), visited));
+        // Installed, not visited, or an outcome of another campaign: never.
+        assert_eq!(c.revisit_due_at_ms(Some("cai_moi"), Some(visited)), None);
+        assert_eq!(c.revisit_due_at_ms(None, None), None);
+        assert_eq!(c.revisit_due_at_ms(Some("not_home"), Some(visited)), None);
+        // Held without its visit's time: due at once.
+        assert!(c.revisit_due(Some("hen_lai"), None, 48 * h));
     }
 }

@@ -124,8 +124,16 @@ pub struct HouseholdDto {
     pub lon: Option<f64>,
     pub visits: i64,
     pub latest_outcome: Option<String>,
-    /// The latest outcome is one the campaign revisits (not home, refused, partial).
+    /// Due for a revisit now, by the server's clock when it answered: the latest outcome is one
+    /// the campaign revisits and its `revisit_after_hours` have passed since that visit. A phone
+    /// that knows `revisit_due_at_ms` judges by its own clock instead.
     pub revisit_due: bool,
+    /// With an outcome the campaign revisits: when the household is due again (ms since 1970
+    /// UTC: the latest-received visit's time plus the outcome's `revisit_after_hours`). Due-ness
+    /// changes with time, not with a change number, so the phone keeps this rather than the
+    /// boolean. Absent from servers before it (then `revisit_due` says it).
+    #[serde(default)]
+    pub revisit_due_at_ms: Option<i64>,
     /// The change cursor at which this row last changed.
     pub updated_seq: i64,
 }

@@ -493,11 +493,24 @@ impl FieldApp {
         Ok(list)
     }
 
+    /// Households due again now, by the phone's clock.
     pub fn revisits(&self) -> CommandResult<Vec<Household>> {
-        Ok(self
-            .households(None)?
+        self.revisits_at(Utc::now())
+    }
+
+    /// Households due again at `now`: their latest outcome is revisited and its delay has passed.
+    pub fn revisits_at(&self, now: chrono::DateTime<Utc>) -> CommandResult<Vec<Household>> {
+        let lang = self.lang();
+        let list = lock(&self.store)
+            .households_at(None, now)
+            .map_err(|e| device_error(e, lang))?;
+        Ok(list
             .into_iter()
-            .filter(|h| h.household.revisit_due)
+            .filter(|h| h.revisit_due)
+            .map(|household| Household {
+                household,
+                distance_m: None,
+            })
             .collect())
     }
 

@@ -161,3 +161,45 @@ fn a_full_phone_is_told_in_words_that_say_what_to_do() {
     assert!(e.message.contains("Bộ nhớ điện thoại đã đầy"), "{}", e.message);
     assert!(e.messages.en.contains("storage is full") && e.messages.en.contains("kept"));
 }
+
+/// The revisits list judges each household's due time at the phone's now.
+#[test]
+fn the_revisits_list_holds_households_once_their_due_time_has_come() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, None);
+    let due_at = chrono::DateTime::parse_from_rfc3339("2021-10-05T14:30:00+07:00")
+        .unwrap()
+        .to_utc();
+    let household = |id: &str, outcome: &str, due: Option<i64>| doorstep_domain::protocol::HouseholdDto {
+        id: id.into(),
+        area_code: "18073".into(),
+        address: None,
+        lat: None,
+        lon: None,
+        visits: 1,
+        latest_outcome: Some(outcome.into()),
+        revisit_due: false,
+        revisit_due_at_ms: due,
+        updated_seq: 1,
+    };
+    lock(app.store())
+        .apply_pull(&doorstep_domain::protocol::PullResponse {
+            areas: vec![],
+            households: vec![
+                household("later", "hen_lai", Some(due_at.timestamp_millis())),
+                household("done", "cai_moi", None),
+            ],
+            next_cursor: 1,
+            has_more: false,
+        })
+        .unwrap();
+    let ids = |at: chrono::DateTime<Utc>| -> Vec<String> {
+        app.revisits_at(at)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.household.id)
+            .collect()
+    };
+    assert!(ids(due_at - chrono::Duration::minutes(1)).is_empty());
+    assert_eq!(ids(due_at), ["later"]);
+}

@@ -57,7 +57,8 @@ impl Default for Limits {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub campaign: Arc<Campaign>,
+    /// The campaign run: the database's, followed while the server runs (`crate::campaign`).
+    pub campaign: crate::campaign::RunningCampaign,
     pub limits: Arc<Limits>,
     /// Push bodies decoded at once: one per core, so a flood of pushes queues here instead of
     /// piling up decoded batches in memory. (One fewer was measured slower: decoding then
@@ -78,7 +79,7 @@ impl AppState {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         AppState {
             store,
-            campaign: Arc::new(campaign),
+            campaign: crate::campaign::RunningCampaign::new(campaign),
             limits: Arc::new(limits),
             decoders: Arc::new(tokio::sync::Semaphore::new(cores.max(1))),
             logins: Arc::new(crate::auth::LoginThrottle::default()),
@@ -997,7 +998,8 @@ async fn pull(
     let (area, _) = scoped_area(&st, &device.volunteer, &q.area, "area", lang).await?;
     let cursor = q.cursor.unwrap_or(0).max(0);
     let limit = q.limit.unwrap_or(1000).clamp(1, st.limits.max_pull_limit);
-    match st.store.pull(&area, cursor, limit, &st.campaign).await {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    match st.store.pull(&area, cursor, limit, (&st.campaign, now_ms)).await {
         Ok(Some(p)) => Ok(Json(p)),
         Ok(None) => Err(unknown_area(&area, lang)),
         Err(e) => Err(ApiError::store(e, lang)),

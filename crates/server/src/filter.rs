@@ -228,6 +228,15 @@ pub struct HouseholdRow {
     pub smartphones: Option<i64>,
     pub already_installed: Option<i64>,
     pub installed_now: Option<i64>,
+    /// The time of the visit these figures come from (ms since 1970 UTC).
+    pub visited_at_ms: Option<i64>,
+}
+
+impl HouseholdRow {
+    /// Whether the campaign has this household due again at `now_ms`.
+    pub fn revisit_due(&self, campaign: &doorstep_domain::Campaign, now_ms: i64) -> bool {
+        campaign.revisit_due(self.outcome.as_deref(), self.visited_at_ms, now_ms)
+    }
 }
 
 /// Which households and visits to read.
@@ -238,13 +247,54 @@ pub struct RowQuery {
     pub filter: VisitFilter,
     /// At most this many rows; `None` for all of them.
     pub limit: Option<i64>,
+    /// Households only: when not empty, only those due again, as (latest outcome, latest visit
+    /// at or before this time, ms): the walk list, chosen in SQL so its limit counts due ones.
+    pub due_by: Vec<(String, i64)>,
 }
 
 impl RowQuery {
     pub fn subtree(path: &str, filter: VisitFilter, limit: Option<i64>) -> RowQuery {
         let (lo, hi) = subtree_range(path);
-        RowQuery { lo, hi, filter, limit }
+        RowQuery {
+            lo,
+            hi,
+            filter,
+            limit,
+            due_by: Vec::new(),
+        }
     }
+
+    /// Only the households the campaign has due again at `now_ms`: each outcome it revisits,
+    /// with its latest visit `revisit_after_hours` or more before.
+    pub fn due_at(mut self, campaign: &doorstep_domain::Campaign, now_ms: i64) -> RowQuery {
+        self.due_by = campaign
+            .outcomes
+            .iter()
+            .filter(|o| o.revisit)
+            .map(|o| {
+                let hours = i64::from(o.revisit_after_hours);
+                (o.code.clone(), now_ms.saturating_sub(hours * 3_600_000))
+            })
+            .collect();
+        self
+    }
+}
+
+/// ` AND ((outcome = $a AND time <= $b) OR ...)` for [`RowQuery::due_by`], or nothing. A
+/// household held without its latest visit's time is due at once, as the domain rules.
+fn due_cond(p: &mut Params, due_by: &[(String, i64)], outcome: &str, time: &str) -> String {
+    if due_by.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = due_by
+        .iter()
+        .map(|(code, by)| {
+            let code = p.add(SqlParam::Text(code.clone()));
+            let by = p.add(SqlParam::Int(*by));
+            format!("({outcome} = {code} AND COALESCE({time}, 0) <= {by})")
+        })
+        .collect();
+    format!(" AND ({})", parts.join(" OR "))
 }
 
 /// The households of [`RowQuery`], by area then change order, in [`HouseholdRow`]'s column order.
@@ -252,17 +302,22 @@ pub fn households_sql(q: &RowQuery) -> Statement {
     let mut p = Params::default();
     let (lo, hi) = (p.add(SqlParam::Text(q.lo.clone())), p.add(SqlParam::Text(q.hi.clone())));
     let (src, join) = household_source(&mut p, &q.filter);
-    let outcome = if src == "h" { "h.latest_outcome" } else { "v.outcome" };
+    let (outcome, time) = if src == "h" {
+        ("h.latest_outcome", "h.latest_visited_at_ms")
+    } else {
+        ("v.outcome", "v.visited_at_ms")
+    };
     let cond = outcome_cond(&mut p, &q.filter, outcome);
+    let due = due_cond(&mut p, &q.due_by, outcome, time);
     let limit = q
         .limit
         .map(|n| format!(" LIMIT {}", p.add(SqlParam::Int(n))))
         .unwrap_or_default();
     let sql = format!(
         "SELECT h.id, h.area_code, a.name, h.address, h.lat, h.lon, h.h3_cell, h.visits, {outcome},
-            {src}.people, {src}.smartphones, {src}.already_installed, {src}.installed_now
+            {src}.people, {src}.smartphones, {src}.already_installed, {src}.installed_now, {time}
          FROM households h JOIN areas a ON a.code = h.area_code{join}
-         WHERE a.path >= {lo} AND a.path < {hi}{cond}
+         WHERE a.path >= {lo} AND a.path < {hi}{cond}{due}
          ORDER BY a.path, h.updated_seq{limit}"
     );
     Statement { sql, params: p.0 }
@@ -455,15 +510,12 @@ pub async fn filtered_points(
         .map_err(|e| ApiError::storage(e, lang))?;
     let truncated = rows.len() as i64 > max;
     rows.truncate(usize::try_from(max).unwrap_or(0));
+    let now_ms = chrono::Utc::now().timestamp_millis();
     let features: Vec<serde_json::Value> = rows
         .iter()
         .filter_map(|r| {
             let (lat, lon) = (r.lat?, r.lon?);
-            let revisit = r
-                .outcome
-                .as_deref()
-                .and_then(|o| st.campaign.outcome(o))
-                .is_some_and(|o| o.revisit);
+            let revisit = r.revisit_due(&st.campaign, now_ms);
             Some(serde_json::json!({
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [lon, lat]},

@@ -15,6 +15,7 @@ pub mod api;
 pub mod auth;
 pub mod buildings;
 pub mod cache;
+pub mod campaign;
 pub mod corrections;
 pub mod dashboard;
 pub mod export;
@@ -67,6 +68,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let warm = tokio::spawn(keep_warm(state.clone()));
+    // A campaign loaded into the database while this server runs is run without a restart.
+    let follow = tokio::spawn(campaign::follow(state.store.clone(), state.campaign.clone()));
     // The peer address feeds the sign-in throttle.
     let served = axum::serve(
         listener,
@@ -75,6 +78,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     warm.abort();
+    follow.abort();
     served
 }
 

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
 use crate::auth::Caller;
-use crate::store::{HouseholdPoint, subtree_range};
+use crate::store::subtree_range;
 
 /// How long outlines are answered while they are drawn again (from the time they were drawn).
 pub const OUTLINES_STALE: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -213,6 +213,7 @@ pub async fn map_households(
         .map_err(|e| ApiError::storage(e, lang))?;
     let truncated = points.len() as i64 > MAX_POINTS;
     points.truncate(MAX_POINTS as usize);
+    let now_ms = chrono::Utc::now().timestamp_millis();
     let features: Vec<Value> = points
         .iter()
         .filter_map(|p| {
@@ -226,7 +227,7 @@ pub async fn map_households(
                     "address": p.address,
                     "outcome": p.latest_outcome,
                     "visits": p.visits,
-                    "revisit_due": revisit_due(&st, p),
+                    "revisit_due": st.campaign.revisit_due(p.latest_outcome.as_deref(), p.latest_visited_at_ms, now_ms),
                 },
             }))
         })
@@ -234,13 +235,6 @@ pub async fn map_households(
     Ok(Json(
         json!({"type": "FeatureCollection", "features": features, "truncated": truncated}),
     ))
-}
-
-fn revisit_due(st: &AppState, p: &HouseholdPoint) -> bool {
-    p.latest_outcome
-        .as_deref()
-        .and_then(|o| st.campaign.outcome(o))
-        .is_some_and(|o| o.revisit)
 }
 
 /// A household due again, for the walk list.
@@ -254,11 +248,15 @@ pub struct Revisit {
     pub visits: i64,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
+    /// Due since (ms since 1970 UTC): the latest visit's time plus the outcome's
+    /// `revisit_after_hours`.
+    pub due_at_ms: Option<i64>,
 }
 
-/// Households of an area whose latest outcome calls for another visit (not home, refused,
-/// partly installed), by area then address: the walk list; at most 5,000 (open a smaller area
-/// for the rest).
+/// Households of an area due again now, by the server's clock: their latest outcome calls for
+/// another visit (not home, refused, partly installed) and that outcome's `revisit_after_hours`
+/// have passed since the visit; by area then address: the walk list; at most 5,000 (open a
+/// smaller area for the rest).
 #[utoipa::path(
     get,
     path = "/api/v1/revisits",
@@ -279,28 +277,17 @@ pub async fn revisits(
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
-    // Only the households whose latest outcome is due again are read, chosen in SQL.
-    let outcomes: Vec<String> = st
-        .campaign
-        .outcomes
-        .iter()
-        .filter(|o| o.revisit)
-        .map(|o| o.code.clone())
-        .collect();
+    // Only the households due again are read, chosen in SQL.
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let query = crate::filter::RowQuery::subtree(&path, crate::filter::VisitFilter::default(), Some(MAX_REVISITS))
+        .due_at(&st.campaign, now_ms);
     let mut due: Vec<Revisit> = Vec::new();
-    if !outcomes.is_empty() {
-        let query = crate::filter::RowQuery::subtree(
-            &path,
-            crate::filter::VisitFilter {
-                outcomes,
-                ..Default::default()
-            },
-            Some(MAX_REVISITS),
-        );
+    if !query.due_by.is_empty() {
         let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
         let collect = async {
             while let Some(h) = rx.recv().await {
                 let h: crate::filter::HouseholdRow = h;
+                let due_at_ms = st.campaign.revisit_due_at_ms(h.outcome.as_deref(), h.visited_at_ms);
                 due.push(Revisit {
                     id: h.id.to_string(),
                     area_code: h.area_code,
@@ -310,6 +297,7 @@ pub async fn revisits(
                     visits: h.visits,
                     lat: h.lat,
                     lon: h.lon,
+                    due_at_ms,
                 });
             }
         };

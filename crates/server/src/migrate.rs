@@ -164,6 +164,7 @@ const TABLES: &[Table] = &[
             ("already_installed", Kind::Int),
             ("installed_now", Kind::Int),
             ("h3_cell", Kind::Int),
+            ("latest_visited_at_ms", Kind::Int),
         ],
         overriding: false,
     },

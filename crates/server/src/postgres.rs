@@ -126,6 +126,11 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::CAMPAIGN_TABLE_PG],
     // Targets per area.
     &[crate::store::TARGETS_TABLE_PG],
+    // Each household's latest visit's time, for the campaign's revisit delays; filled from visits.
+    &[
+        crate::store::LATEST_VISITED_AT_COLUMN,
+        crate::store::LATEST_VISITED_AT_BACKFILL,
+    ],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -332,13 +337,13 @@ fn insert_visits_sql() -> &'static str {
 }
 
 const UPSERT_HOUSEHOLDS: &str = "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits,
-        latest_outcome, people, smartphones, already_installed, installed_now, h3_cell)
+        latest_outcome, people, smartphones, already_installed, installed_now, h3_cell, latest_visited_at_ms)
     SELECT id, area_code, address, lat, lon, nextval('change_seq'), visits, latest_outcome, people, smartphones,
-        already_installed, installed_now, h3_cell
+        already_installed, installed_now, h3_cell, latest_visited_at_ms
     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::int8[], $7::text[],
-        $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[])
+        $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[])
         AS t(id, area_code, address, lat, lon, visits, latest_outcome, people, smartphones, already_installed,
-            installed_now, h3_cell)
+            installed_now, h3_cell, latest_visited_at_ms)
     ORDER BY id
     ON CONFLICT (id) DO UPDATE SET
         updated_seq = excluded.updated_seq,
@@ -351,7 +356,8 @@ const UPSERT_HOUSEHOLDS: &str = "INSERT INTO households (id, area_code, address,
         people = excluded.people,
         smartphones = excluded.smartphones,
         already_installed = excluded.already_installed,
-        installed_now = excluded.installed_now";
+        installed_now = excluded.installed_now,
+        latest_visited_at_ms = excluded.latest_visited_at_ms";
 
 /// One household's change from the visits of a batch: the new visits counted, the latest one's
 /// figures (PostgreSQL may not update one row twice in one statement, so they are merged first).
@@ -583,6 +589,7 @@ async fn ingest_tx(
         let mut visits = Vec::new();
         let mut outcomes = Vec::new();
         let (mut people, mut smartphones, mut already, mut now) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut visited_at = Vec::new();
         for (id, c) in &changes {
             let p = c.first.location.point;
             ids.push(*id);
@@ -600,6 +607,8 @@ async fn ingest_tx(
             smartphones.push(i64::from(k.smartphones.get()));
             already.push(i64::from(k.already_installed.get()));
             now.push(i64::from(k.installed_now.get()));
+            // The latest-received visit's time (a correction keeps its visit's time).
+            visited_at.push(c.latest.visited_at.timestamp_millis());
         }
         // Held to commit: change numbers are then taken in commit order across servers, so a
         // pull never passes over a change that commits late; and the figures below are read and
@@ -702,6 +711,7 @@ async fn ingest_tx(
                 &already,
                 &now,
                 &cells,
+                &visited_at,
             ],
         )
         .await
@@ -878,19 +888,13 @@ impl Store for PgStore {
         area: &AreaCode,
         cursor: i64,
         limit: u32,
-        campaign: &Campaign,
+        (campaign, now_ms): (&Campaign, i64),
     ) -> Result<Option<PullResponse>, StoreError> {
         let client = self.client().await?;
         let Some((path, _)) = area_path(&**client, area).await? else {
             return Ok(None);
         };
         let (lo, hi) = subtree_range(&path);
-        let revisit: HashSet<&str> = campaign
-            .outcomes
-            .iter()
-            .filter(|o| o.revisit)
-            .map(|o| o.code.as_str())
-            .collect();
         let areas = if cursor == 0 {
             client
                 .query(
@@ -908,7 +912,8 @@ impl Store for PgStore {
         };
         let rows = client
             .query(
-                "SELECT h.id, h.area_code, h.address, h.lat, h.lon, h.visits, h.latest_outcome, h.updated_seq
+                "SELECT h.id, h.area_code, h.address, h.lat, h.lon, h.visits, h.latest_outcome, h.updated_seq,
+                    h.latest_visited_at_ms
                  FROM households h JOIN areas a ON a.code = h.area_code
                  WHERE a.path >= $1 AND a.path < $2 AND h.updated_seq > $3
                  ORDER BY h.updated_seq LIMIT $4",
@@ -920,6 +925,7 @@ impl Store for PgStore {
             .iter()
             .map(|r| {
                 let latest_outcome: Option<String> = r.get(6);
+                let due_at = campaign.revisit_due_at_ms(latest_outcome.as_deref(), r.get(8));
                 HouseholdDto {
                     id: r.get::<_, Uuid>(0).to_string(),
                     area_code: r.get(1),
@@ -927,7 +933,8 @@ impl Store for PgStore {
                     lat: r.get(3),
                     lon: r.get(4),
                     visits: r.get(5),
-                    revisit_due: latest_outcome.as_deref().is_some_and(|o| revisit.contains(o)),
+                    revisit_due: due_at.is_some_and(|at| at <= now_ms),
+                    revisit_due_at_ms: due_at,
                     latest_outcome,
                     updated_seq: r.get(7),
                 }
@@ -1600,6 +1607,7 @@ impl Store for PgStore {
                 lon: r.get(6),
                 latest_outcome: r.get(7),
                 visits: r.get(8),
+                latest_visited_at_ms: r.get(9),
             })
             .collect())
     }

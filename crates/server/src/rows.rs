@@ -97,6 +97,7 @@ fn sqlite_household(r: &rusqlite::Row<'_>) -> Result<HouseholdRow, StoreError> {
         smartphones: r.get(10)?,
         already_installed: r.get(11)?,
         installed_now: r.get(12)?,
+        visited_at_ms: r.get(13)?,
     })
 }
 
@@ -210,6 +211,7 @@ pub async fn pg_stream_households(
         smartphones: r.get(10),
         already_installed: r.get(11),
         installed_now: r.get(12),
+        visited_at_ms: r.get(13),
     })
     .await
 }

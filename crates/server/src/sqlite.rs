@@ -2,7 +2,7 @@
 //! time anyway) and a few readers, all in WAL mode with `synchronous=FULL`, because a receipt
 //! promises the record survives a power cut.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -126,6 +126,11 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::store::CAMPAIGN_TABLE_SQLITE],
     // Targets per area.
     &[crate::store::TARGETS_TABLE_SQLITE],
+    // Each household's latest visit's time, for the campaign's revisit delays; filled from visits.
+    &[
+        crate::store::LATEST_VISITED_AT_COLUMN,
+        crate::store::LATEST_VISITED_AT_BACKFILL,
+    ],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -527,8 +532,8 @@ fn ingest_batch<'b>(
         )?;
         let mut upsert_household = tx.prepare_cached(
             "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits, latest_outcome,
-                people, smartphones, already_installed, installed_now, h3_cell)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                people, smartphones, already_installed, installed_now, h3_cell, latest_visited_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT (id) DO UPDATE SET
                 updated_seq = excluded.updated_seq,
                 visits = households.visits + excluded.visits,
@@ -540,7 +545,8 @@ fn ingest_batch<'b>(
                 people = excluded.people,
                 smartphones = excluded.smartphones,
                 already_installed = excluded.already_installed,
-                installed_now = excluded.installed_now",
+                installed_now = excluded.installed_now,
+                latest_visited_at_ms = excluded.latest_visited_at_ms",
         )?;
         for (index, record) in batch.records.iter().enumerate() {
             let (visit, hash, id, cell) = match record {
@@ -678,6 +684,8 @@ fn ingest_batch<'b>(
                 c.installed_now.get(),
                 // A household keeps the cell of its first location, as it keeps the location.
                 *cell,
+                // The latest-received visit's time (a correction keeps its visit's time).
+                visit.visited_at.timestamp_millis(),
             ])?;
             *next_change += 1;
             receipts.push(Receipt {
@@ -820,15 +828,10 @@ impl Store for SqliteStore {
         area: &AreaCode,
         cursor: i64,
         limit: u32,
-        campaign: &Campaign,
+        (campaign, now_ms): (&Campaign, i64),
     ) -> Result<Option<PullResponse>, StoreError> {
         let area = area.clone();
-        let revisit: HashSet<String> = campaign
-            .outcomes
-            .iter()
-            .filter(|o| o.revisit)
-            .map(|o| o.code.clone())
-            .collect();
+        let campaign = campaign.clone();
         self.read(move |conn| {
             let Some((path, _)) = area_path(conn, &area)? else {
                 return Ok(None);
@@ -845,7 +848,8 @@ impl Store for SqliteStore {
                 Vec::new()
             };
             let mut st = conn.prepare_cached(
-                "SELECT h.id, h.area_code, h.address, h.lat, h.lon, h.visits, h.latest_outcome, h.updated_seq
+                "SELECT h.id, h.area_code, h.address, h.lat, h.lon, h.visits, h.latest_outcome, h.updated_seq,
+                    h.latest_visited_at_ms
                  FROM households h JOIN areas a ON a.code = h.area_code
                  WHERE a.path >= ?1 AND a.path < ?2 AND h.updated_seq > ?3
                  ORDER BY h.updated_seq LIMIT ?4",
@@ -853,6 +857,7 @@ impl Store for SqliteStore {
             let mut households = st
                 .query_map(params![lo, hi, cursor, i64::from(limit) + 1], |r| {
                     let latest_outcome: Option<String> = r.get(6)?;
+                    let due_at = campaign.revisit_due_at_ms(latest_outcome.as_deref(), r.get(8)?);
                     Ok(HouseholdDto {
                         id: uuid_of(r.get(0)?),
                         area_code: r.get(1)?,
@@ -860,7 +865,8 @@ impl Store for SqliteStore {
                         lat: r.get(3)?,
                         lon: r.get(4)?,
                         visits: r.get(5)?,
-                        revisit_due: latest_outcome.as_ref().is_some_and(|o| revisit.contains(o)),
+                        revisit_due: due_at.is_some_and(|at| at <= now_ms),
+                        revisit_due_at_ms: due_at,
                         latest_outcome,
                         updated_seq: r.get(7)?,
                     })
@@ -1599,6 +1605,7 @@ impl Store for SqliteStore {
                         lon: r.get(6)?,
                         latest_outcome: r.get(7)?,
                         visits: r.get(8)?,
+                        latest_visited_at_ms: r.get(9)?,
                     },
                 ))
             })?;
@@ -2156,6 +2163,57 @@ mod h3_cell_migration_tests {
             .unwrap();
         assert_eq!(cells, [crate::hexagons::fine_cell(18.342, 105.905), None]);
         assert!(cells[0].is_some());
+    }
+}
+
+#[cfg(test)]
+mod latest_visited_at_migration_tests {
+    use super::*;
+
+    /// The step that adds `households.latest_visited_at_ms` fills it from each household's
+    /// latest-received visit (receive order, not the phones' clocks), wherever it sits in the list.
+    #[test]
+    fn households_held_before_the_step_get_their_latest_visits_time() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let step = MIGRATIONS
+            .iter()
+            .position(|s| s.contains(&crate::store::LATEST_VISITED_AT_BACKFILL))
+            .unwrap();
+        for sql in MIGRATIONS[..step].iter().flat_map(|s| s.iter()) {
+            if *sql == crate::store::H3_CELL_BACKFILL {
+                continue;
+            }
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", step as i64).unwrap();
+        let visit = |seq: i64, household: &str, at_ms: i64| {
+            format!(
+                "INSERT INTO visits (server_seq, id, revision, device_id, device_seq, volunteer_id, household_id,
+                    area_code, visited_at_ms, utc_offset_min, outcome, people, smartphones, already_installed,
+                    installed_now, leaflet_given, loc_source, received_at_ms, content_hash)
+                 VALUES ({seq}, x'0{seq}', 1, x'aa', {seq}, x'bb', {household}, '42', {at_ms}, 420, 'not_home',
+                    0, 0, 0, 0, 0, 'none', 0, x'00');"
+            )
+        };
+        conn.execute_batch(&format!(
+            "INSERT INTO areas (code, name, name_search, sort_key, level, path) VALUES ('42', 'Hà Tĩnh', 'ha tinh', x'00', 0, '/42/');
+             INSERT INTO households (id, area_code, updated_seq, visits, latest_outcome)
+                VALUES (x'01', '42', 1, 2, 'not_home'), (x'02', '42', 2, 0, NULL);
+             {}{}",
+            visit(1, "x'01'", 5_000),
+            // Received later, with an earlier time on its phone: still the latest.
+            visit(2, "x'01'", 3_000),
+        ))
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let times: Vec<Option<i64>> = conn
+            .prepare("SELECT latest_visited_at_ms FROM households ORDER BY updated_seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(times, [Some(3_000), None]);
     }
 }
 

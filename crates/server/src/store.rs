@@ -285,7 +285,8 @@ pub trait Store: Send + Sync + 'static {
         area: &AreaCode,
         cursor: i64,
         limit: u32,
-        campaign: &Campaign,
+        // Due-ness is judged at `now_ms` (the server's clock); the due time goes with it.
+        (campaign, now_ms): (&Campaign, i64),
     ) -> Result<Option<PullResponse>, StoreError>;
 
     /// Coverage of an area subtree; `None` when the area is unknown.
@@ -537,11 +538,13 @@ pub struct HouseholdPoint {
     pub lon: Option<f64>,
     pub latest_outcome: Option<String>,
     pub visits: i64,
+    /// The latest-received visit's time (ms since 1970 UTC).
+    pub latest_visited_at_ms: Option<i64>,
 }
 
 /// The SQL of [`Store::households_in`] (`$n` placeholders, rewritten for SQLite).
 pub const HOUSEHOLDS_IN_SQL: &str = "SELECT h.id, h.area_code, a.name, a.path, h.address, h.lat, h.lon,
-        h.latest_outcome, h.visits
+        h.latest_outcome, h.visits, h.latest_visited_at_ms
     FROM households h JOIN areas a ON a.code = h.area_code
     WHERE a.path >= $1 AND a.path < $2
     LIMIT $3";
@@ -960,6 +963,17 @@ pub const H3_CELL_COLUMN: &str = "ALTER TABLE households ADD COLUMN h3_cell BIGI
 /// Not SQL to run (a comment, if it were): tells a migration to fill `households.h3_cell` of the
 /// rows already held, in Rust (`crate::hexagons`), in the step's transaction.
 pub const H3_CELL_BACKFILL: &str = "-- backfill households.h3_cell from lat and lon";
+
+/// Each household's latest visit's time (the visit time of its latest-received visit, invariant
+/// 6), from which the campaign's `revisit_after_hours` make it due again; set on ingest.
+pub const LATEST_VISITED_AT_COLUMN: &str = "ALTER TABLE households ADD COLUMN latest_visited_at_ms BIGINT;";
+
+/// Fills [`LATEST_VISITED_AT_COLUMN`] for the households held, from their latest-received visit
+/// (the same on both databases; `visits_household` finds each one's visits).
+pub const LATEST_VISITED_AT_BACKFILL: &str = "UPDATE households SET latest_visited_at_ms = (
+        SELECT v.visited_at_ms FROM visits v WHERE v.household_id = households.id
+        ORDER BY v.server_seq DESC LIMIT 1)
+    WHERE latest_outcome IS NOT NULL;";
 
 /// The columns every visit listing selects, in [`visit_dto`]'s order; `v` is visits, `f` the
 /// flags (left-joined).

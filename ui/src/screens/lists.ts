@@ -3,7 +3,7 @@
 import type { Ctx, View } from "../app";
 import { h, fill } from "../dom";
 import { fmtDate, fmtTime, pick, t, type Key } from "../i18n";
-import type { Campaign, Correction, Status, VisitState } from "../types";
+import type { Campaign, Correction, Household, Status, VisitState } from "../types";
 import { areaName } from "./home";
 
 /** A record's field (as the server names it) in the volunteer's words. */
@@ -38,6 +38,17 @@ function outcomeLabel(campaign: Campaign | null, code: string | null): string {
 
 function listPage(testid: string, title: string, ...rest: (Node | null)[]): HTMLElement {
   return h("section", { class: "page list", testid }, h("h1", null, title), ...rest);
+}
+
+/** "Due again at 14:30" (another day: with its date) for a household due again later, in the
+ * campaign's time zone; null when it is due now or is not to be revisited. */
+export function dueAgain(hh: Pick<Household, "revisit_due" | "revisit_due_at_ms">, now: number, offsetMin: number): string | null {
+  const at = hh.revisit_due_at_ms;
+  if (hh.revisit_due || at === null || at === undefined || at <= now) return null;
+  const iso = new Date(at).toISOString();
+  const today = fmtDate(new Date(now).toISOString(), offsetMin);
+  const day = fmtDate(iso, offsetMin);
+  return t("revisits.due_at", { time: day === today ? fmtTime(iso, offsetMin) : `${fmtTime(iso, offsetMin)} ${day}` });
 }
 
 export function revisitsView(ctx: Ctx): View {

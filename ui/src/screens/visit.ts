@@ -14,6 +14,7 @@ import { icon } from "../icons";
 import { fixToLocation, locate } from "../location";
 import type { MapHandle } from "../map";
 import { areaName } from "./home";
+import { dueAgain } from "./lists";
 import {
   COUNT_FIELDS,
   type Campaign,
@@ -477,7 +478,8 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
       const o = campaign?.outcomes.find((x) => x.code === hh.latest_outcome);
       // A household nobody has visited yet (an enumerated building, or one a leader listed).
       const state = o ? pick(o.label) : hh.visits === 0 ? t("map.unvisited") : null;
-      return [hh.distance_m !== null ? t("visit.distance", { m: Math.round(hh.distance_m) }) : null, state, areaName(ctx, hh.area_code)]
+      const later = dueAgain(hh, Date.now(), campaign?.utc_offset_minutes ?? 420);
+      return [hh.distance_m !== null ? t("visit.distance", { m: Math.round(hh.distance_m) }) : null, state, later, areaName(ctx, hh.area_code)]
         .filter(Boolean)
         .join(" · ");
     };

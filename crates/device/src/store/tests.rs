@@ -583,6 +583,7 @@ fn household(id: &str, area_code: &str, visits: i64, outcome: Option<&str>) -> H
         visits,
         latest_outcome: outcome.map(Into::into),
         revisit_due: outcome == Some("not_home"),
+        revisit_due_at_ms: None,
         updated_seq: 1,
     }
 }
@@ -1191,4 +1192,92 @@ fn a_damaged_file_is_recognised_at_start_and_left_alone() {
         Err(DeviceError::Corrupt(m)) => assert!(m.contains("damaged") || m.contains("not a SQLite"), "{m}"),
         other => panic!("expected Corrupt, got {other:?}"),
     }
+}
+
+fn pc_covid() -> Campaign {
+    Campaign::parse_file(include_str!("../../../../tests/data/pc-covid-2021.json")).unwrap()
+}
+
+/// "Come back later" is due 48 hours after the visit, by the phone's clock; "nobody met" at once.
+#[test]
+fn a_household_is_due_again_only_after_its_outcomes_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    s.set_campaign(pc_covid());
+    let t0 = now();
+    let mut later = draft();
+    later.outcome = "hen_lai".into();
+    later.reason = Some("Bận, hẹn tuần sau".into());
+    later.installed_now = 0;
+    later.already_installed = 0;
+    let v = s.record_visit(&later, t0).unwrap();
+    let mut nobody = draft();
+    nobody.outcome = "khong_gap".into();
+    nobody.installed_now = 0;
+    nobody.already_installed = 0;
+    let n = s.record_visit(&nobody, t0).unwrap();
+
+    let due_at = t0.timestamp_millis() + 48 * 3_600_000;
+    let at = |hours: i64, ms: i64| (t0 + chrono::Duration::hours(hours) + chrono::Duration::milliseconds(ms)).to_utc();
+    let due = |s: &DeviceStore, when| -> Vec<String> {
+        s.households_at(None, when)
+            .unwrap()
+            .into_iter()
+            .filter(|h| h.revisit_due)
+            .map(|h| h.id)
+            .collect()
+    };
+    let (later_id, nobody_id) = (v.household.id.to_string(), n.household.id.to_string());
+    assert_eq!(due(&s, at(0, 0)), [nobody_id], "nobody met: due at once");
+    assert_eq!(due(&s, at(48, -1)).len(), 1, "come back later: not before 48 hours");
+    assert!(due(&s, at(48, 0)).contains(&later_id), "and due from then");
+    let held = s.households_at(None, at(0, 0)).unwrap();
+    let h = held.iter().find(|h| h.id == later_id).unwrap();
+    assert_eq!(
+        h.revisit_due_at_ms,
+        Some(due_at),
+        "the due time is kept for the app to show"
+    );
+
+    // The pull brings the server's due time; a household it says is due later is not due now.
+    let mut from_server = household(&later_id, "18073", 1, Some("hen_lai"));
+    from_server.revisit_due = false;
+    from_server.revisit_due_at_ms = Some(due_at + 3_600_000);
+    // A server before due times: what it calls due is due at once.
+    let mut old_server = household("old-server", "18073", 1, Some("khong_gap"));
+    old_server.revisit_due = true;
+    s.apply_pull(&PullResponse {
+        areas: vec![],
+        households: vec![from_server, old_server],
+        next_cursor: 2,
+        has_more: false,
+    })
+    .unwrap();
+    assert!(!due(&s, at(48, 0)).contains(&later_id), "the server's time wins");
+    assert!(due(&s, at(49, 0)).contains(&later_id));
+    assert!(due(&s, at(0, 0)).contains(&"old-server".to_string()));
+}
+
+/// A phone's database from before due times keeps its due households due.
+#[test]
+fn the_due_time_migration_keeps_due_households_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..MIGRATIONS.len() - 1] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {};
+             INSERT INTO households (id, area_code, latest_outcome, visits, revisit_due, origin)
+             VALUES ('due', '18073', 'not_home', 1, 1, 'server'), ('done', '18073', 'installed_now', 1, 0, 'server');",
+            MIGRATIONS.len() - 1
+        ))
+        .unwrap();
+    }
+    let s = DeviceStore::open(&path).unwrap();
+    let hh = s.households(None).unwrap();
+    let due: Vec<_> = hh.iter().filter(|h| h.revisit_due).map(|h| h.id.as_str()).collect();
+    assert_eq!(due, ["due"]);
 }
