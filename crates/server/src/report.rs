@@ -625,8 +625,8 @@ mod tests {
         assert!(label(15).contains("Target coverage"));
         assert_eq!(
             summary.get_value((15, 1)),
-            Some(&Data::String("10.0 %".into())),
-            "40 of 400"
+            Some(&Data::String("—".into())),
+            "400 households targeted in 8 of 12 districts: no rate drawn from part of the area"
         );
         assert!(label(16).contains("owners targeted"));
         assert_eq!(
