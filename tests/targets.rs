@@ -104,7 +104,7 @@ async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
     server.start_again();
     let mut device = doorstep_tests::TestDevice::new(3);
     server.enrol(&device).await;
-    device.record(5);
+    device.record(25);
     let report = device.client(&server.url, 100).drain(&device.store, None).await;
     assert!(report.complete, "{report:?}");
     let c = server.coverage("18073").await;
@@ -116,6 +116,13 @@ async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
         visited / c["households_known"].as_f64().unwrap()
     );
     assert_eq!(c["target_coverage_rate"].as_f64().unwrap(), visited / 1250.0);
+    // Households with the app: those whose latest outcome the campaign counts as installed.
+    let with_app: i64 = ["installed_now", "already_installed"]
+        .iter()
+        .filter_map(|o| c["by_outcome"][o].as_i64())
+        .sum();
+    assert!(with_app > 0, "the seeded visits include installs: {c}");
+    assert_eq!(c["households_with_app"].as_i64(), Some(with_app), "{c}");
     assert!(
         c["install_rate_of_owners"].is_null(),
         "no owners target for 18073 any more: {c}"

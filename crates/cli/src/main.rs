@@ -262,9 +262,15 @@ async fn export(args: ExportArgs) -> Result<()> {
     if args.format != "xlsx" {
         return export_rows(store.as_ref(), &campaign, &args, &area, lang).await;
     }
-    let progress = doorstep_server::report::progress(store.as_ref(), &area, date - chrono::Duration::days(60), date)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
+    let progress = doorstep_server::report::progress(
+        store.as_ref(),
+        &campaign,
+        &area,
+        date - chrono::Duration::days(60),
+        date,
+    )
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
     let visits = doorstep_server::report::visits_on(store.as_ref(), &area, date).await?;
     let venue_visits = doorstep_server::venues::visits_on(store.as_ref(), &area, date).await?;
     let path = store

@@ -163,6 +163,10 @@ pub struct Coverage {
     pub by_outcome: BTreeMap<String, i64>,
     /// All visit records, revisits included.
     pub visits: i64,
+    /// Households whose latest outcome the campaign counts as installed (its `installed`
+    /// outcomes), from `by_outcome`.
+    #[serde(default)]
+    pub households_with_app: i64,
     /// From each household's latest visit.
     pub smartphones_seen: i64,
     pub already_installed: i64,
@@ -252,6 +256,17 @@ impl Coverage {
         self
     }
 
+    /// Counts the households whose latest outcome `campaign` counts as installed.
+    pub fn with_campaign(mut self, campaign: &crate::Campaign) -> Coverage {
+        self.households_with_app = self
+            .by_outcome
+            .iter()
+            .filter(|(code, _)| campaign.outcome(code).is_some_and(|o| o.installed))
+            .map(|(_, n)| n)
+            .sum();
+        self
+    }
+
     /// The same figures with the area's targets, and the rates they give.
     pub fn with_targets(mut self, targets: Option<AreaTargets>) -> Coverage {
         self.targets = targets;
@@ -322,6 +337,7 @@ mod tests {
             households_visited: 0,
             by_outcome: BTreeMap::new(),
             visits: 0,
+            households_with_app: 0,
             smartphones_seen: 0,
             already_installed: 0,
             installed_now: 0,
@@ -378,6 +394,40 @@ mod tests {
             ..Default::default()
         }));
         assert_eq!((c.target_coverage_rate, c.install_rate_of_owners), (None, Some(0.25)));
+    }
+
+    #[test]
+    fn households_with_the_app_follow_the_campaigns_installed_outcomes() {
+        let mut c = Coverage {
+            area_code: "18073".into(),
+            area_name: "Phường Nam Hà".into(),
+            households_known: 20,
+            households_visited: 12,
+            by_outcome: BTreeMap::from([
+                ("installed_now".to_string(), 5),
+                ("already_installed".to_string(), 3),
+                ("not_home".to_string(), 4),
+            ]),
+            visits: 15,
+            households_with_app: 0,
+            smartphones_seen: 20,
+            already_installed: 4,
+            installed_now: 7,
+            coverage_rate: None,
+            install_rate: None,
+            targets: None,
+            target_coverage_rate: None,
+            install_rate_of_owners: None,
+        };
+        let bluezone = crate::Campaign::bluezone();
+        c = c.with_campaign(&bluezone);
+        assert_eq!(c.households_with_app, 8);
+        // Another campaign's rules, not the outcome codes' names, decide.
+        let mut other = bluezone.clone();
+        for o in &mut other.outcomes {
+            o.installed = o.code == "installed_now";
+        }
+        assert_eq!(c.with_campaign(&other).households_with_app, 5);
     }
 
     #[test]

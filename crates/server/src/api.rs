@@ -1046,7 +1046,10 @@ async fn coverage(
                 .subtree_targets(&path)
                 .await
                 .map_err(|e| ApiError::store(e, lang))?;
-            Ok(Json(c.with_targets(crate::store::roll_up_targets(&path, &targets))))
+            Ok(Json(
+                c.with_campaign(&st.campaign)
+                    .with_targets(crate::store::roll_up_targets(&path, &targets)),
+            ))
         }
         Ok(None) => Err(unknown_area(&area, lang)),
         Err(e) => Err(ApiError::store(e, lang)),

@@ -29,6 +29,7 @@ fn date_of(day: i64) -> String {
 /// The progress of `area` with the days in `[from, to]`; `None` for an unknown area.
 pub async fn progress(
     store: &dyn Store,
+    campaign: &Campaign,
     area: &AreaCode,
     from: NaiveDate,
     to: NaiveDate,
@@ -56,7 +57,7 @@ pub async fn progress(
     let mut paths: Vec<&str> = vec![path.as_str()];
     paths.extend(unit_paths.iter().map(|(_, _, p)| p.as_str()));
     let rolled = crate::store::roll_up_targets_of(&paths, &targets);
-    let coverage = coverage.with_targets(rolled[0]);
+    let coverage = coverage.with_campaign(campaign).with_targets(rolled[0]);
     let by_code: std::collections::HashMap<&str, _> = unit_paths
         .iter()
         .zip(&rolled[1..])
@@ -66,7 +67,7 @@ pub async fn progress(
         .into_iter()
         .map(|c| {
             let t = by_code.get(c.area_code.as_str()).copied().flatten();
-            c.with_targets(t)
+            c.with_campaign(campaign).with_targets(t)
         })
         .collect();
     let venues = crate::venues::progress_of(store, &path, &unit_paths, to).await?;
@@ -254,6 +255,11 @@ pub fn daily_workbook(
             "Where the targets come from",
             Cell::Text(target_note(area.targets.as_ref(), lang)),
         ),
+        (
+            "Hộ đã có ứng dụng (lần thăm gần nhất ghi đã cài)",
+            "Households with the app (latest visit found it installed)",
+            Cell::Count(area.households_with_app),
+        ),
     ];
     for (i, (vi, en, value)) in rows.iter().enumerate() {
         let r = 3 + i as u32;
@@ -418,6 +424,7 @@ mod tests {
             households_visited: visited,
             by_outcome: BTreeMap::from([("installed_now".to_string(), visited)]),
             visits: visited,
+            households_with_app: 0,
             smartphones_seen: phones,
             already_installed: 0,
             installed_now: with_app,
@@ -472,7 +479,9 @@ mod tests {
             ..Default::default()
         };
         let progress = Progress {
-            area: coverage("436", "Thành phố Hà Tĩnh", 100, 40, 60, 45).with_targets(Some(city_targets)),
+            area: coverage("436", "Thành phố Hà Tĩnh", 100, 40, 60, 45)
+                .with_campaign(&Campaign::bluezone())
+                .with_targets(Some(city_targets)),
             units: vec![
                 UnitProgress {
                     coverage: coverage("18073", "Phường Nam Hà", 20, 10, 12, 9).with_targets(Some(ward_targets)),
@@ -639,6 +648,12 @@ mod tests {
             Some(&Data::String("Chưa đủ: số hộ: cộng từ 8/12 địa bàn cấp dưới".into())),
             "the partial roll-up said"
         );
+        assert!(label(18).contains("Households with the app"), "{}", label(18));
+        assert_eq!(
+            summary.get_value((18, 1)),
+            Some(&Data::Float(40.0)),
+            "installed_now households"
+        );
         let days = book.worksheet_range("Theo ngay").unwrap();
         assert_eq!(days.get_value((2, 4)), Some(&Data::Float(45.0)), "cumulative installs");
     }
@@ -743,7 +758,7 @@ pub mod http {
         let (area, _) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
         let to = parse_date("to", q.to.as_deref(), today(&st), lang)?;
         let from = parse_date("from", q.from.as_deref(), to - chrono::Duration::days(60), lang)?;
-        match super::progress(st.store.as_ref(), &area, from, to).await {
+        match super::progress(st.store.as_ref(), &st.campaign, &area, from, to).await {
             Ok(Some(p)) => Ok(Json(p)),
             Ok(None) => Err(ApiError::out_of_scope(lang)),
             Err(e) => Err(ApiError::storage(e, lang)),
@@ -775,7 +790,7 @@ pub mod http {
         let date = parse_date("date", q.date.as_deref(), today(&st), lang)?;
         let from = date - chrono::Duration::days(60);
         let store = st.store.as_ref();
-        let progress = super::progress(store, &area, from, date)
+        let progress = super::progress(store, &st.campaign, &area, from, date)
             .await
             .map_err(|e| ApiError::storage(e, lang))?
             .ok_or_else(|| ApiError::out_of_scope(lang))?;

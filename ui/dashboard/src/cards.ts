@@ -47,6 +47,7 @@ export function renderCardList(c: Coverage | undefined, app: string): HTMLElemen
   const owners = targets?.smartphone_owners ?? null;
   return [
     countCard("card-visited", t("cards.visited"), c?.households_visited, t("cards.visited_note")),
+    countCard("card-households-with-app", t("cards.households_with_app", { app }), c ? (c.households_with_app ?? 0) : undefined, t("cards.households_with_app_note")),
     countCard("card-known", t("cards.known"), c?.households_known, t("cards.known_note")),
     countCard("card-smartphones", t("cards.smartphones"), c?.smartphones_seen, t("cards.smartphones_note")),
     countCard("card-installs", t("cards.installs", { app }), withApp, t("cards.installs_note")),

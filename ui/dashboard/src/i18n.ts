@@ -39,6 +39,8 @@ const vi = {
 
   "cards.visited": "Hộ đã thăm",
   "cards.visited_note": "có ít nhất một lượt thăm",
+  "cards.households_with_app": "Hộ đã có {app}",
+  "cards.households_with_app_note": "lần thăm gần nhất ghi đã cài",
   "cards.known": "Hộ đã biết",
   "cards.smartphones": "Điện thoại thông minh đã gặp",
   "cards.installs": "Máy đã có {app}",
@@ -283,6 +285,8 @@ const en: Record<Key, string> = {
 
   "cards.visited": "Households visited",
   "cards.visited_note": "with at least one visit",
+  "cards.households_with_app": "Households with {app}",
+  "cards.households_with_app_note": "their latest visit found it installed",
   "cards.known": "Households known",
   "cards.smartphones": "Smartphones seen",
   "cards.installs": "Phones with {app}",

@@ -13,6 +13,8 @@ export type Coverage = {
   area_name: string;
   households_known: number;
   households_visited: number;
+  /** Households whose latest outcome the campaign counts as installed. */
+  households_with_app?: number;
   by_outcome: Record<string, number>;
   visits: number;
   smartphones_seen: number;

@@ -57,6 +57,10 @@ describe("the cards, three ways", () => {
     expect(owners.querySelector('[data-testid="card-install-rate-owners-missing"]')).toBeNull();
     expect(owners.querySelector('[data-testid="card-install-rate-owners-partial"]')!.textContent).toContain("Mục tiêu chỉ gồm 8/12 địa bàn cấp dưới");
     expect(target.querySelector('[data-testid="card-target-coverage-partial"]')).toBeNull();
+    // Households with the app, as the campaign's installed outcomes count them.
+    const withApp = card(renderCardList({ ...WITH_TARGETS, households_with_app: 2512 }, "Bluezone"), "card-households-with-app");
+    expect(withApp.textContent).toContain("Hộ đã có Bluezone");
+    expect(withApp.querySelector(".card-value")!.getAttribute("data-value")).toBe("2512");
     // No card carries a bare "coverage" or "install rate" without its denominator.
     for (const c of cards) expect(c.querySelector(".card-label")!.textContent).not.toMatch(/^(Bao phủ|Tỷ lệ cài)$/);
   });
