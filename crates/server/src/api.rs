@@ -205,7 +205,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/v1/sync/push", post(push))
-        .route("/api/v1/sync/pull", get(pull))
+        // Compressed when the phone asks (zstd or gzip): a week's catch-up on a slow line.
+        .route(
+            "/api/v1/sync/pull",
+            get(pull).layer(tower_http::compression::CompressionLayer::new()),
+        )
         .route("/api/v1/coverage", get(coverage))
         .route("/api/v1/areas", get(areas))
         .route("/api/v1/campaign", get(campaign))
