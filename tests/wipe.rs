@@ -224,7 +224,7 @@ async fn a_revoked_phone_uploads_everything_it_holds_then_erases_itself_and_says
     let status = app.status().unwrap();
     assert!(!status.online && status.queue.pending == 3, "{status:?}");
 
-    // The leader revokes the lost phone, saying why.
+    // The leader revokes the lost phone, saying why (a reason of two lines is refused first).
     let device_id = status.device_id.clone();
     let token = app
         .store()
@@ -236,8 +236,17 @@ async fn a_revoked_phone_uploads_everything_it_holds_then_erases_itself_and_says
         .expose()
         .to_string();
     let admin = server.admin_token().await;
+    let revoke = format!("/api/v1/devices/{device_id}/revoke");
+    let (status, body) = server
+        .post_as(&revoke, &admin, &json!({"reason": "Mất máy\nở chợ"}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("reason")),
+        "{body}"
+    );
     let (status, _) = server
-        .post_as(&format!("/api/v1/devices/{device_id}/revoke"), &admin, &json!({}))
+        .post_as(&revoke, &admin, &json!({"reason": " Mất máy ở chợ Hà Tĩnh "}))
         .await;
     assert_eq!(status, 204);
     // A revoked token reads nothing: no pull, no venues, no corrections; whoami says "revoked".
@@ -287,6 +296,8 @@ async fn a_revoked_phone_uploads_everything_it_holds_then_erases_itself_and_says
     assert!(status.revoked.is_none());
     let wiped = status.wiped.clone().expect("the phone says why it is empty");
     assert_eq!(wiped.revoked_at, me["revoked"]["revoked_at"].as_str().unwrap());
+    assert_eq!(wiped.reason.as_deref(), Some("Mất máy ở chợ Hà Tĩnh"));
+    assert_eq!(me["revoked"]["reason"], "Mất máy ở chợ Hà Tĩnh");
     assert_eq!(wiped.records_sent, 4 + 1 + 1, "four visits, a venue visit, a photo");
     assert_eq!(
         (status.queue.pending, status.queue.sent, status.queue.rejected),

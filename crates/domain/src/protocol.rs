@@ -459,6 +459,16 @@ pub struct EnrolmentRequest {
     pub volunteer: String,
 }
 
+/// `POST /api/v1/devices/{id}/revoke`: why, optionally; shown on the phone once it has erased
+/// itself. An empty body is the same as no reason.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevokeRequest {
+    /// One line, at most 200 characters; blank is none.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
 /// A one-time enrolment code, typeable and as a QR image.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

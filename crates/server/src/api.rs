@@ -378,6 +378,8 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         EnrolRequest,
         EnrolResponse,
         DeviceDto,
+        doorstep_domain::protocol::RevokeRequest,
+        doorstep_domain::protocol::RevocationDto,
         doorstep_domain::protocol::VisitDto,
         doorstep_domain::protocol::TeamDto,
         doorstep_domain::protocol::TeamMemberDto,
@@ -1595,7 +1597,14 @@ async fn device_me(
     post,
     path = "/api/v1/devices/{id}/revoke",
     params(("id" = params::RecordId, Path, description = "The device's UUID")),
-    responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)),
+    request_body(content = Option<doorstep_domain::protocol::RevokeRequest>, description = "Optional: why (JSON); an empty body gives no reason"),
+    responses(
+        (status = 204),
+        (status = 400, description = "The body is not a RevokeRequest, or its reason is not one line of at most 200 characters", body = ErrorResponse),
+        (status = 403, body = ErrorResponse),
+        (status = 413, description = "The body is too large", body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+    ),
     security(("bearer" = []))
 )]
 async fn revoke_device(
@@ -1603,9 +1612,30 @@ async fn revoke_device(
     headers: HeaderMap,
     caller: crate::auth::Caller,
     axum::extract::Path(id): axum::extract::Path<String>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
     use doorstep_domain::account::Role;
     let lang = lang_of(&headers);
+    let body = body.map_err(|e| body_rejection(e, &st.limits, lang))?;
+    // The body is optional: older callers send `{}` or nothing.
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let request: doorstep_domain::protocol::RevokeRequest = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::with_messages(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                None,
+                Messages {
+                    vi: format!("Nội dung không hợp lệ: {e}"),
+                    en: format!("Invalid body: {e}"),
+                },
+                lang,
+            )
+        })?;
+        crate::auth::revoke_reason(request.reason.as_deref())
+            .map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?
+    };
     if !matches!(caller.0.role, Role::Admin | Role::Leader) {
         return Err(forbidden(
             "leader_only",
@@ -1638,7 +1668,7 @@ async fn revoke_device(
     }
     let revoked = st
         .store
-        .revoke_device(device.uuid(), Utc::now().timestamp_millis(), None)
+        .revoke_device(device.uuid(), Utc::now().timestamp_millis(), reason)
         .await
         .map_err(|e| ApiError::store(e, lang))?;
     if revoked == 0 {
