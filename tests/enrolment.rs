@@ -143,7 +143,13 @@ async fn a_leader_enrols_a_phone_for_a_volunteer_and_can_revoke_it() {
     let revoke = format!("/api/v1/devices/{device_id}/revoke");
     assert_eq!(post(&server, &revoke, Some(&other), json!({})).await.0, 404);
     assert_eq!(post(&server, &revoke, Some(&leader), json!({})).await.0, 204);
+    // Told it was revoked (upload, then erase), and given none of its areas.
     let (status, body) = server.get_as("/api/v1/devices/me", Some(&device_token)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["revoked"]["revoked_at"].as_str().unwrap().ends_with('Z'), "{body}");
+    assert_eq!(body["areas"], json!([]));
+    // It reads nothing any more.
+    let (status, body) = server.get_as("/api/v1/sync/pull?area=42", Some(&device_token)).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (403, Some("device_revoked")),
@@ -241,22 +247,34 @@ async fn the_command_line_issues_codes_with_a_qr_image_and_revokes() {
     let token = enrolled["device_token"].as_str().unwrap().to_string();
     server.kill();
 
-    let (ok, _, err) =
-        doorstep_tests::doorstep(&["admin", "--db", &server.db.url, "revoke-device", "--device", &device_id]);
+    let (ok, _, err) = doorstep_tests::doorstep(&[
+        "admin",
+        "--db",
+        &server.db.url,
+        "revoke-device",
+        "--device",
+        &device_id,
+        "--reason",
+        "  Máy bị mất ở chợ  ",
+    ]);
     assert!(ok, "{err}");
     let (ok, _, err) =
         doorstep_tests::doorstep(&["admin", "--db", &server.db.url, "revoke-device", "--device", &device_id]);
     assert!(!ok && err.contains("no live device"), "{err}");
     server.start_again();
     let (status, body) = server.get_as("/api/v1/devices/me", Some(&token)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["revoked"]["reason"], "Máy bị mất ở chợ", "{body}");
+    let (status, body) = server.get_as("/api/v1/sync/pull?area=42", Some(&token)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("device_revoked")));
 }
 
-/// A lost phone is revoked: its pushes are refused with a message the volunteer can act on, its
-/// queue is kept, nothing it synced before is lost, and after enrolling again with a new code
-/// the rest goes through exactly once. A token speaks for its own device only.
+/// A lost phone is revoked: it may still upload what it holds (stored exactly once, flagged
+/// `revoked_device` for the leader), nothing it synced before is lost, it can read nothing, and
+/// after enrolling again with a new code its later visits go through unflagged. A token speaks
+/// for its own device only, revoked or not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoked_phone_keeps_its_queue_and_loses_nothing() {
+async fn a_revoked_phone_uploads_its_queue_flagged_and_reads_nothing() {
     let server = TestServer::spawn();
     let mut phone = doorstep_tests::TestDevice::new(41);
     server.enrol(&phone).await;
@@ -272,19 +290,38 @@ async fn a_revoked_phone_keeps_its_queue_and_loses_nothing() {
         .post_as(&format!("/api/v1/devices/{device_id}/revoke"), &admin, &json!({}))
         .await;
     assert_eq!(status, 204);
-    let report = client
-        .drain(
-            &phone.store,
-            Some(tokio::time::Instant::now() + std::time::Duration::from_millis(500)),
-        )
-        .await;
-    assert!(!report.complete);
-    assert_eq!((report.stats.confirmed, report.stats.rejected), (0, 0), "{report:?}");
-    let error = report.last_error.unwrap_or_default();
-    assert!(error.contains("403") && error.contains("device_revoked"), "{error}");
-    assert_eq!(phone.pending(), 3, "the queue waits");
-    assert!(phone.store.lock().unwrap().rejected().unwrap().is_empty());
-    assert_eq!(server.visit_count(), 5, "what it synced stays");
+    let report = client.drain(&phone.store, None).await;
+    assert!(report.complete, "{report:?}");
+    assert_eq!((report.stats.confirmed, report.stats.rejected), (3, 0), "{report:?}");
+    assert_eq!(phone.pending(), 0);
+    assert_eq!(server.visit_count(), 8, "what it synced stays, what it held arrives");
+    // Every record the phone held is on the server exactly once.
+    let mut held = phone.recorded_ids();
+    held.sort();
+    let mut stored = server.visit_ids();
+    stored.sort();
+    assert_eq!(stored, held);
+    let flagged = server
+        .db
+        .i64("SELECT count(*) FROM visit_flags WHERE flags LIKE '%revoked_device%'");
+    assert_eq!(
+        flagged, 3,
+        "the three sent after the revocation are flagged for the leader"
+    );
+    // It reads nothing: no pull, no venues, no corrections.
+    let token = phone.store.lock().unwrap().device_token().unwrap().unwrap();
+    for path in [
+        "/api/v1/sync/pull?area=42",
+        "/api/v1/sync/venues?area=42",
+        "/api/v1/sync/corrections",
+    ] {
+        let (status, body) = server.get_as(path, Some(token.expose())).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("device_revoked")),
+            "{path}: {body}"
+        );
+    }
 
     // Another phone's token does not open this phone's batches.
     let thief = doorstep_tests::TestDevice::new(42);
@@ -316,9 +353,16 @@ async fn a_revoked_phone_keeps_its_queue_and_loses_nothing() {
         "{body}"
     );
 
-    // A new code from the leader, and the rest goes through.
+    // A new code from the leader: later visits go through, unflagged.
     server.enrol(&phone).await;
+    phone.record(2);
     let report = client.drain(&phone.store, None).await;
-    assert!(report.complete && report.stats.confirmed == 3, "{report:?}");
-    assert_eq!(server.visit_count(), 8);
+    assert!(report.complete && report.stats.confirmed == 2, "{report:?}");
+    assert_eq!(server.visit_count(), 10);
+    assert_eq!(
+        server
+            .db
+            .i64("SELECT count(*) FROM visit_flags WHERE flags LIKE '%revoked_device%'"),
+        3
+    );
 }

@@ -1,6 +1,6 @@
 //! The field app's behaviour (the `doorstep-field` crate the Tauri shell forwards to) against the
 //! real server: enrol with a code, record with the server down, sync by itself when it is back,
-//! pull the volunteer's areas, show a revoked phone, fix a refused record. On both databases.
+//! pull the volunteer's areas, erase a revoked phone, fix a refused record. On both databases.
 
 use std::sync::Arc;
 
@@ -102,8 +102,10 @@ async fn enrol_record_offline_and_sync_when_the_server_is_back() {
     assert!(seen.iter().any(|s| !s.online) && seen.iter().any(|s| s.online));
 }
 
+/// Revoked: the phone sends what it holds, erases itself and says why; a new code enrols it again
+/// (tests/wipe.rs goes through the rest: a venue visit, a photo, the network dropping).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoked_phone_says_so_and_keeps_its_visits() {
+async fn a_revoked_phone_sends_its_visits_then_says_why_it_is_empty() {
     let server = TestServer::spawn();
     let dir = tempfile::tempdir().unwrap();
     let app = field_app(&dir, &server.url);
@@ -118,18 +120,20 @@ async fn a_revoked_phone_says_so_and_keeps_its_visits() {
     app.record_visit(&draft("18073", "installed_now")).unwrap();
     app.sync_once().await;
     let status = app.status().unwrap();
-    let problem = status.auth_problem.expect("the phone knows it was revoked");
-    assert_eq!(problem.code, "device_revoked");
-    assert!(problem.messages.vi.contains("thu hồi"));
-    assert_eq!(status.queue.pending, 1, "kept");
-    // A new code from the leader: the problem clears and the visit goes.
+    assert_eq!(server.visit_count(), 1, "sent before the erase");
+    assert!(!status.enrolled && status.auth_problem.is_none(), "{status:?}");
+    let wiped = status.wiped.expect("the phone says why it is empty");
+    assert_eq!(wiped.records_sent, 1);
+    assert!(app.today().unwrap().is_empty());
+    // A new code from the leader: enrolled again, the marker gone.
     let code = server.enrolment_code(VOLUNTEER).await;
     app.enrol(&server.url, &code).await.unwrap();
+    app.record_visit(&draft("18073", "installed_now")).unwrap();
     app.sync_once().await;
     let status = app.status().unwrap();
-    assert!(status.auth_problem.is_none(), "{status:?}");
+    assert!(status.enrolled && status.wiped.is_none(), "{status:?}");
     assert_eq!(status.queue.pending, 0);
-    assert_eq!(server.visit_count(), 1);
+    assert_eq!(server.visit_count(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

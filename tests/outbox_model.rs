@@ -143,6 +143,7 @@ impl World {
             volunteer_id: None,
             scope: Vec::new(),
             rules: doorstep_domain::quality::QualityRules::for_campaign(&self.campaign),
+            revoked_device: false,
         };
         self.rt.block_on(self.server.ingest(ingest)).unwrap()
     }

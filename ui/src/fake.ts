@@ -53,6 +53,8 @@ export type FakeBackend = Backend & {
   households(): Household[];
   setFix(fix: Fix): void;
   setOnline(online: boolean): void;
+  /** The leader revokes this phone: at its next sync it sends what it holds, then erases itself. */
+  revoke(reason?: string | null): void;
 };
 
 // ---------------------------------------------------------------- campaign and areas
@@ -426,6 +428,17 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
     status.photos = photoCounts();
     emit("status", status);
   }
+  function refuseIfRevoked() {
+    if (status.revoked) {
+      throw err(
+        "device_revoked",
+        null,
+        "Điện thoại này đã bị thu hồi: không ghi thêm được. Những gì đã ghi sẽ được gửi về máy chủ rồi xoá khỏi máy.",
+        "This phone was revoked: nothing more can be recorded. What was recorded is sent to the server, then erased from the phone.",
+      );
+    }
+  }
+
   function pushStatus(patch: Partial<Status>) {
     status = { ...status, ...patch };
     emit("status", status);
@@ -479,14 +492,49 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
     return { id };
   }
 
+  // A revoked phone erases its data once nothing is pending or refused (as crates/device's
+  // `erase_if_drained`): only a marker saying why is left, and the phone can be enrolled again.
+  function maybeWipe() {
+    const r = status.revoked;
+    if (!r) return;
+    const pending = visits.filter((v) => v.state === "pending").length + venueVisits.length + photoCounts().pending;
+    const refused = rejected.length + photoCounts().rejected;
+    if (pending > 0 || refused > 0) {
+      status.revoked = { ...r, pending, refused };
+      announce();
+      return;
+    }
+    const recordsSent = status.queue.sent + photoCounts().sent;
+    visits.length = 0;
+    photos.length = 0;
+    households = [];
+    corrections = [];
+    status = {
+      ...status,
+      enrolled: false,
+      device_id: uuidv7(),
+      volunteer: null,
+      queue: { pending: 0, sent: 0, rejected: 0, venues_pending: 0, venues_rejected: 0 },
+      last_sync_ok: null,
+      auth_problem: null,
+      corrections_open: 0,
+      revoked: null,
+      wiped: { revoked_at: r.revoked_at, reason: r.reason, wiped_at: new Date().toISOString(), records_sent: recordsSent },
+    };
+    announce();
+  }
+
   function startSync() {
     if (status.syncing || !status.online || !status.enrolled || status.auth_problem) return;
+    // The fake sends venue visits whole and at once, as it does photos.
+    if (status.revoked) venueVisits.length = 0;
     // Photos go whole in the fake; the real client sends them in chunks after the visits.
     for (const p of photos) if (p.photo.state === "pending") p.photo.state = "sent";
     const batch = visits.filter((v) => v.state === "pending");
     if (batch.length === 0) {
       status.last_sync_ok = new Date().toISOString();
       announce();
+      maybeWipe();
       return;
     }
     status.syncing = true;
@@ -522,6 +570,7 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
         status.sync_progress = null;
         status.last_sync_ok = new Date().toISOString();
         announce();
+        maybeWipe();
         return;
       }
       announce();
@@ -551,6 +600,8 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
         volunteer: { username: "tnv.bacha", role: "volunteer", area_code: "18077" },
         auth_problem: null,
         online: true,
+        revoked: null,
+        wiped: null,
       };
       if (households.length === 0) households = sampleHouseholds();
       announce();
@@ -609,7 +660,10 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       }
       return out;
     },
-    record_visit: (a) => record(a.draft as VisitDraft),
+    record_visit: (a) => {
+      refuseIfRevoked();
+      return record(a.draft as VisitDraft);
+    },
     fix_rejected: (a) => {
       const deviceSeq = Number(a.deviceSeq);
       const r = rejected.find((x) => x.device_seq === deviceSeq);
@@ -621,6 +675,7 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       return record(d);
     },
     record_venue_visit: (a) => {
+      refuseIfRevoked();
       const d = a.draft as VenueVisitDraft;
       const e = validateVenueDraft(d);
       if (e) throw e;
@@ -759,6 +814,12 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       status.online = online;
       announce();
       if (online) setTimeout(startSync, stepMs);
+    },
+    revoke(reason = null) {
+      const pending = visits.filter((v) => v.state === "pending").length + venueVisits.length + photoCounts().pending;
+      status.revoked = { revoked_at: new Date().toISOString(), reason, pending, refused: rejected.length + photoCounts().rejected };
+      announce();
+      if (status.online) setTimeout(startSync, stepMs);
     },
   };
 

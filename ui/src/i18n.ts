@@ -40,6 +40,9 @@ const vi = {
   "enrol.code_format": "Mã đăng ký gồm 10 chữ và số, dạng XXXXX-XXXXX.",
   "enrol.back": "Quay lại",
   "enrol.kept": "Các lượt thăm chưa gửi vẫn được giữ trên máy và sẽ được gửi sau khi đăng ký lại.",
+  "enrol.wiped": "Điện thoại này đã bị thu hồi vào {at}; dữ liệu trên máy đã được gửi về máy chủ rồi xoá.",
+  "enrol.wiped_detail": "{n} bản ghi đã được máy chủ nhận trước khi xoá (lúc {wiped}). Muốn dùng lại máy này, hãy xin tổ trưởng mã đăng ký mới.",
+  "enrol.wiped_reason": "Lý do: {reason}",
 
   "home.area": "Địa bàn",
   "home.new_visit": "Ghé thăm hộ mới",
@@ -75,6 +78,10 @@ const vi = {
   "home.revoked": "Thiết bị đã bị thu hồi: {n} lượt thăm chưa gửi vẫn được giữ trên máy; hãy xin tổ trưởng mã đăng ký mới.",
   "home.auth_kept": "{n} lượt thăm chưa gửi vẫn được giữ trên máy.",
   "home.enrol_again": "Đăng ký lại",
+  "home.revoked_wipe": "Điện thoại này đã bị thu hồi vào {at}: không ghi thêm được. Dữ liệu trên máy đang được gửi về máy chủ ({n} bản ghi chưa gửi), rồi sẽ bị xoá khỏi máy.",
+  "home.revoked_reason": "Lý do: {reason}",
+  "home.revoked_refused": "{n} bản ghi bị máy chủ trả lại vẫn được giữ trên máy: máy chỉ xoá dữ liệu khi các bản ghi này được sửa và gửi đi. Hãy đưa điện thoại cho tổ trưởng.",
+  "home.revoked_refused_open": "Xem bản ghi bị trả lại",
   "home.clock": "Kiểm tra đồng hồ",
   "home.venues": "Cơ sở: cơ quan, trường học, kinh doanh, bến xe",
   "home.venues_pending": "{n} lượt thăm cơ sở chờ gửi",
@@ -249,6 +256,9 @@ const en: Record<Key, string> = {
   "enrol.code_format": "An enrolment code has 10 letters and digits: XXXXX-XXXXX.",
   "enrol.back": "Back",
   "enrol.kept": "Your unsent visits stay on this phone and are sent once it is enrolled again.",
+  "enrol.wiped": "This phone was revoked on {at}; its data was sent to the server, then erased.",
+  "enrol.wiped_detail": "The server received {n} records before the erase (at {wiped}). To use this phone again, ask your team leader for a new enrolment code.",
+  "enrol.wiped_reason": "Reason: {reason}",
 
   "home.area": "Area",
   "home.new_visit": "New visit",
@@ -284,6 +294,10 @@ const en: Record<Key, string> = {
   "home.revoked": "This phone was revoked: your {n} unsent visits are kept; ask your team leader for a new code.",
   "home.auth_kept": "Your {n} unsent visits are kept on this phone.",
   "home.enrol_again": "Enrol again",
+  "home.revoked_wipe": "This phone was revoked on {at}: nothing more can be recorded. Its data is being sent to the server ({n} records not sent yet), then it will be erased from the phone.",
+  "home.revoked_reason": "Reason: {reason}",
+  "home.revoked_refused": "{n} records the server refused are kept on this phone: it erases its data only once they are fixed and sent. Hand the phone to your team leader.",
+  "home.revoked_refused_open": "See the refused records",
   "home.clock": "Check the clock",
   "home.venues": "Venues: agencies, schools, businesses, stations",
   "home.venues_pending": "{n} venue visit(s) waiting to be sent",
@@ -480,6 +494,11 @@ export function fmtTime(iso: string, offsetMin: number): string {
   if (!d) return iso;
   const p = (n: number) => String(n).padStart(2, "0");
   return `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
+}
+
+/** dd/mm/yyyy HH:MM in the campaign's time zone. */
+export function fmtDateTime(iso: string, offsetMin: number): string {
+  return `${fmtDate(iso, offsetMin)} ${fmtTime(iso, offsetMin)}`;
 }
 
 /** "5 phút trước" / "5 min ago"; older than a week as a date. */

@@ -22,6 +22,28 @@ export type Status = {
   corrections_open: number;
   /** Photos waiting to be sent, sent, and refused by the server. */
   photos: { pending: number; sent: number; rejected: number };
+  /** The server said this phone was revoked: it sends what it holds, then erases its data. */
+  revoked?: Revoked | null;
+  /** This phone's data was erased after it was revoked (until it is enrolled again). */
+  wiped?: WipeMarker | null;
+};
+
+/** A revoked phone before its erase: what still holds the erase up. */
+export type Revoked = {
+  revoked_at: string; // RFC 3339
+  reason: string | null;
+  /** Visits, venue visits and photos not yet received by the server. */
+  pending: number;
+  /** Records the server refused: the erase waits until they are fixed. */
+  refused: number;
+};
+
+/** What is left of an erased phone: why. */
+export type WipeMarker = {
+  revoked_at: string; // RFC 3339
+  reason: string | null;
+  wiped_at: string; // RFC 3339
+  records_sent: number;
 };
 
 /** What a photo belongs to: a household visit, a venue visit, or a day's activity report. */

@@ -138,6 +138,7 @@ fn batch(
         volunteer_id: None,
         scope: Vec::new(),
         rules: doorstep_domain::quality::QualityRules::for_campaign(campaign),
+        revoked_device: false,
     }
 }
 

@@ -113,6 +113,7 @@ fn batch(rng: &mut StdRng, communes: &[String], campaign: &Campaign) -> IngestBa
         volunteer_id: None,
         scope: Vec::new(),
         rules: doorstep_domain::quality::QualityRules::for_campaign(campaign),
+        revoked_device: false,
     }
 }
 

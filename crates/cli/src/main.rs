@@ -143,11 +143,15 @@ enum AdminCommand {
         #[arg(long)]
         area: String,
     },
-    /// Revoke a lost phone: its token opens nothing any more; what it synced stays.
+    /// Revoke a lost phone: its token reads nothing any more; when it next reaches the server it
+    /// uploads what it still holds, then erases its data and shows why.
     RevokeDevice {
         /// The device's UUID.
         #[arg(long)]
         device: String,
+        /// Why, shown on the phone once it has erased itself (at most 200 characters).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Import targets per area from a table (CSV, or the first sheet of an .xlsx): an area code
     /// column and any of households, population, smartphone owners (Vietnamese or English
@@ -613,11 +617,13 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 serde_json::json!({"code": code, "expires_at": expires.to_rfc3339(), "volunteer": user.username})
             );
         }
-        AdminCommand::RevokeDevice { device } => {
+        AdminCommand::RevokeDevice { device, reason } => {
             let id = doorstep_domain::values::Id::parse("device", &device)
                 .map_err(|e| anyhow::anyhow!("{}", e.messages().en))?;
+            let reason = doorstep_server::auth::revoke_reason(reason.as_deref())
+                .map_err(|e| anyhow::anyhow!("{}", e.messages().en))?;
             let now = chrono::Utc::now().timestamp_millis();
-            let n = store.revoke_device(id.uuid(), now).await?;
+            let n = store.revoke_device(id.uuid(), now, reason).await?;
             anyhow::ensure!(n > 0, "no live device has the id {id}");
             store
                 .record_audit(doorstep_server::store::AuditEntry {

@@ -440,6 +440,8 @@ impl DeviceStore {
         put_meta(&tx, META_VOLUNTEER_ROLE, answer.volunteer.role.as_str())?;
         put_meta(&tx, META_VOLUNTEER_AREA, &answer.volunteer.area_code)?;
         tx.execute("DELETE FROM meta WHERE key = ?1", [META_AUTH_PROBLEM])?;
+        // The new token is live: the old one's revocation no longer calls for an erase.
+        tx.execute("DELETE FROM meta WHERE key = ?1", [wipe::META_REVOKED])?;
         tx.commit()?;
         self.volunteer_id = volunteer_id;
         tracing::info!(%volunteer_id, volunteer = %answer.volunteer.username, "device enrolled");
@@ -1301,6 +1303,8 @@ mod venues;
 pub use venues::{LocalVenue, RejectedVenueVisit, VenueVisitDraft};
 mod photos;
 pub use photos::{LocalPhoto, PhotoDraft, PhotoQueue, PhotoRefusal, PreparedPhoto, prepare_photo, sha256_hex};
+mod wipe;
+pub use wipe::{META_REVOKED, WipeBlockers, WipeMarker, WipeOutcome, marker_path, read_marker};
 
 #[cfg(test)]
 mod tests;

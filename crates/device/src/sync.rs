@@ -6,8 +6,10 @@
 //!
 //! Push and pull carry the device token (`Authorization: Bearer`) that [`SyncClient::enrol`]
 //! obtained; before enrolment they send nothing and answer [`SyncError::NotEnrolled`]. A refused
-//! or revoked token is kept in [`crate::store::META_AUTH_PROBLEM`] for the app to show, and the
-//! queue waits, untouched, for a new enrolment.
+//! token is kept in [`crate::store::META_AUTH_PROBLEM`] for the app to show, and the queue waits,
+//! untouched, for a new enrolment. A revoked one is told so by [`SyncClient::whoami`] (kept in
+//! [`crate::store::META_REVOKED`]); it may still push and upload photos, and once nothing is left
+//! to send the app erases the phone's data (`store/wipe.rs`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -264,7 +266,14 @@ impl SyncClient {
         let body = self.authorised_get(store, self.url("/api/v1/devices/me")?).await?;
         let me: DeviceDto = serde_json::from_slice(&body)
             .map_err(|e| SyncError::Protocol(format!("devices/me answer is not a DeviceDto: {e}")))?;
-        with_store(store, |s| s.set_auth_problem(None)).await?;
+        // Revoked: kept, so the phone uploads what it holds, then erases itself
+        // (`DeviceStore::erase_if_drained`).
+        let revoked = me.revoked.clone();
+        with_store(store, move |s| {
+            s.set_auth_problem(None)?;
+            s.set_revoked(revoked.as_ref())
+        })
+        .await?;
         Ok(me)
     }
 

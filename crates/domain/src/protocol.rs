@@ -459,6 +459,16 @@ pub struct EnrolmentRequest {
     pub volunteer: String,
 }
 
+/// `POST /api/v1/devices/{id}/revoke`: why, optionally; shown on the phone once it has erased
+/// itself. An empty body is the same as no reason.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevokeRequest {
+    /// One line, at most 200 characters; blank is none.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
 /// A one-time enrolment code, typeable and as a QR image.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -511,6 +521,21 @@ pub struct DeviceDto {
     /// area before any.
     #[serde(default)]
     pub areas: Vec<String>,
+    /// Present when the device was revoked: it may still upload what it holds (visits, venue
+    /// visits, photos), then must erase its local data and say why. `areas` is then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<RevocationDto>,
+}
+
+/// Why and when a device was revoked, as `GET /api/v1/devices/me` tells the phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevocationDto {
+    /// RFC 3339, UTC.
+    pub revoked_at: String,
+    /// What the leader or admin wrote, if anything (free text, as typed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// One visit as a leader reads it (`GET /api/v1/visits`, `GET /api/v1/visits/{id}`).

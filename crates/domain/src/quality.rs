@@ -38,11 +38,14 @@ pub enum Flag {
     ImplausibleSpeed,
     /// It came too soon after the volunteer's previous visit.
     Burst,
+    /// It was uploaded by a phone already revoked (lost, stolen, or handed back): stored like any
+    /// other (nothing collected is lost), for the leader to judge.
+    RevokedDevice,
 }
 
 impl Flag {
     /// Every flag, in the order a visit's flags are listed.
-    pub const ALL: [Flag; 7] = [
+    pub const ALL: [Flag; 8] = [
         Flag::OutsideAssignment,
         Flag::OtherVolunteer,
         Flag::PoorAccuracy,
@@ -50,6 +53,7 @@ impl Flag {
         Flag::OutsideArea,
         Flag::ImplausibleSpeed,
         Flag::Burst,
+        Flag::RevokedDevice,
     ];
 
     pub fn code(self) -> &'static str {
@@ -61,6 +65,7 @@ impl Flag {
             Flag::OutsideArea => "outside_area",
             Flag::ImplausibleSpeed => "implausible_speed",
             Flag::Burst => "burst",
+            Flag::RevokedDevice => "revoked_device",
         }
     }
 

@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::{FixedOffset, Local, TimeZone, Utc};
 use doorstep_device::{
     DeviceError, DeviceStore, LocalHousehold, LocalVenue, LocalVisit, PhotoQueue, RejectedVenueVisit, SyncClient,
-    SyncConfig, SyncError, VenueVisitDraft, VisitDraft,
+    SyncConfig, SyncError, VenueVisitDraft, VisitDraft, WipeMarker, WipeOutcome,
 };
 use doorstep_domain::protocol::{AreaDto, ErrorBody, ErrorResponse};
 use doorstep_domain::{Campaign, Lang, Messages};
@@ -99,6 +99,23 @@ pub struct Status {
     pub corrections_open: u64,
     /// Photos waiting to be sent, sent, and refused by the server.
     pub photos: PhotoQueue,
+    /// The server said this phone was revoked: it uploads what it holds, then erases its data.
+    #[serde(default)]
+    pub revoked: Option<Revoked>,
+    /// This phone's data was erased after it was revoked (until it is enrolled again): why.
+    #[serde(default)]
+    pub wiped: Option<WipeMarker>,
+}
+
+/// A revoked phone before its erase: when and why, and what still holds the erase up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoked {
+    pub revoked_at: String,
+    pub reason: Option<String>,
+    /// Records not yet acknowledged by the server (visits, venue visits, photos).
+    pub pending: u64,
+    /// Records the server refused, kept until fixed or shown to the leader: the erase waits.
+    pub refused: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -351,6 +368,7 @@ impl FieldApp {
         let lang = settings.language;
         let read = || -> Result<Status, DeviceError> {
             let enrolment = store.enrolment()?;
+            let enrolled = enrolment.is_some();
             let q = store.queue()?;
             let clock_warning = store
                 .meta(doorstep_device::META_CLOCK_WARNING)?
@@ -381,6 +399,20 @@ impl FieldApp {
                 language: lang,
                 corrections_open: store.corrections()?.iter().filter(|c| !c.answered).count() as u64,
                 photos: store.photo_queue()?,
+                revoked: match store.revoked()? {
+                    Some(r) => {
+                        let waiting = store.wipe_blockers()?;
+                        Some(Revoked {
+                            revoked_at: r.revoked_at,
+                            reason: r.reason,
+                            pending: waiting.pending,
+                            refused: waiting.refused,
+                        })
+                    }
+                    None => None,
+                },
+                // A marker with a token still held is an erase cut short: the next sync ends it.
+                wiped: if enrolled { None } else { store.wipe_marker()? },
             })
         };
         read().map_err(|e| device_error(e, lang))
@@ -426,6 +458,8 @@ impl FieldApp {
             let mut settings = Settings::load(&store, &self.config);
             settings.server = server;
             settings.save(&mut store).map_err(|e| device_error(e, lang))?;
+            // Enrolled again after an erase: the reason is no longer news.
+            store.clear_wipe_marker().map_err(|e| device_error(e, lang))?;
         }
         lock(&self.live).online = true;
         self.sync_now();
@@ -647,12 +681,23 @@ impl FieldApp {
     }
 
     /// Only the enrolment is needed before saving, not the whole status with its counts.
+    /// A revoked phone records nothing more: it uploads what it holds, then erases itself.
     fn require_enrolment(&self, lang: Lang) -> CommandResult<()> {
-        if lock(&self.store)
-            .enrolment()
-            .map_err(|e| device_error(e, lang))?
-            .is_none()
-        {
+        let (enrolment, revoked) = {
+            let store = lock(&self.store);
+            let read = || -> Result<_, DeviceError> { Ok((store.enrolment()?, store.revoked()?)) };
+            read().map_err(|e| device_error(e, lang))?
+        };
+        if revoked.is_some() {
+            return Err(error(
+                "device_revoked",
+                None,
+                "Điện thoại này đã bị thu hồi: không ghi thêm được. Những gì đã ghi sẽ được gửi về máy chủ rồi xoá khỏi máy.",
+                "This phone was revoked: nothing more can be recorded. What was recorded is sent to the server, then erased from the phone.",
+                lang,
+            ));
+        }
+        if enrolment.is_none() {
             return Err(error(
                 "not_enrolled",
                 None,
@@ -797,6 +842,11 @@ impl FieldApp {
         };
         lock(&self.live).online = true;
         self.notify();
+        if me.revoked.is_some() {
+            // Nothing to pull (the server gives a revoked phone nothing to read): upload, then erase.
+            self.drain_then_erase(client).await;
+            return true;
+        }
         if let Err(e) = client.fetch_campaign(&self.store).await {
             tracing::warn!(error = %e, "campaign not fetched");
         }
@@ -856,6 +906,49 @@ impl FieldApp {
             self.synced_now();
         }
         report.complete || report.stats.batches > 0
+    }
+
+    /// A revoked phone: sends everything still pending (visits, venue visits, photos) as any sync
+    /// would, then erases the phone's data only if nothing is left pending or refused
+    /// (`DeviceStore::erase_if_drained`); a network that drops midway leaves everything in place
+    /// for the next attempt. The settings (server, language) are kept: they hold nothing collected,
+    /// and enrolling again needs the server's address.
+    async fn drain_then_erase(&self, client: &SyncClient) {
+        let deadline = tokio::time::Instant::now() + self.config.sync_deadline;
+        let report = client.drain(&self.store, Some(deadline)).await;
+        if let Some(e) = &report.last_error {
+            tracing::info!(error = %e, complete = report.complete, "revoked: upload ended with an error");
+        }
+        self.notify();
+        let venues_sent = self.drain_venues(client).await;
+        let photos_done = report.complete && self.upload_photos(client, deadline).await;
+        if !(report.complete && venues_sent && photos_done) {
+            return;
+        }
+        let outcome = {
+            let mut store = lock(&self.store);
+            let settings = Settings::load(&store, &self.config);
+            match store.erase_if_drained(Utc::now()) {
+                Ok(WipeOutcome::Erased(marker)) => {
+                    if let Err(e) = settings.save(&mut store) {
+                        tracing::warn!(error = %e, "settings not kept after the erase");
+                    }
+                    Some(marker)
+                }
+                Ok(other) => {
+                    tracing::info!(?other, "revoked: not erased yet");
+                    None
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "revoked: the erase failed; tried again at the next sync");
+                    None
+                }
+            }
+        };
+        if outcome.is_some() {
+            tracing::warn!("this phone's data was sent to the server, then erased");
+        }
+        self.notify();
     }
 
     /// Sends the venue visits waiting; answers whether none is left pending.

@@ -382,6 +382,8 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         EnrolRequest,
         EnrolResponse,
         DeviceDto,
+        doorstep_domain::protocol::RevokeRequest,
+        doorstep_domain::protocol::RevocationDto,
         doorstep_domain::protocol::VisitDto,
         doorstep_domain::protocol::TeamDto,
         doorstep_domain::protocol::TeamMemberDto,
@@ -842,11 +844,14 @@ pub(crate) fn decode_push(
         volunteer_id: Some(sender.volunteer.user_id),
         scope: Vec::new(),
         rules: doorstep_domain::quality::QualityRules::for_campaign(campaign),
+        revoked_device: sender.revoked,
     })
 }
 
 /// Push a batch of visit records, with the device token of the phone that recorded them. A visit
-/// outside its volunteer's assignment is stored and flagged for the leader. Each record gets a receipt, sent only after the transaction
+/// outside its volunteer's assignment is stored and flagged for the leader; so is every visit
+/// sent with a revoked device's token (`revoked_device`): a revoked phone uploads what it still
+/// holds before it erases itself. Each record gets a receipt, sent only after the transaction
 /// holding the batch has committed: `stored`, `duplicate` (held already, same content) or
 /// `rejected` with the reason. Answers 200 when none was rejected, 422 when some were (the body
 /// still has every receipt, and the first refusal as `error`).
@@ -861,14 +866,15 @@ pub(crate) fn decode_push(
         (status = 413, description = "Too large, before or after decompression", body = ErrorResponse),
         (status = 415, description = "Not JSON, or an unknown encoding", body = ErrorResponse),
         (status = 401, description = "No device token, or an unknown one", body = ErrorResponse),
-        (status = 403, description = "The device was revoked, or the batch names another device", body = ErrorResponse),
+        (status = 403, description = "The batch names another device than the token's", body = ErrorResponse),
         (status = 503, description = "Storage unavailable; send again later", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]
 async fn push(
     State(st): State<AppState>,
-    crate::auth::Device(mut sender): crate::auth::Device,
+    // A revoked phone still uploads what it holds (flagged `revoked_device`), then erases itself.
+    crate::auth::Uploader(mut sender): crate::auth::Uploader,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -1525,14 +1531,50 @@ async fn enrol(
     }
 }
 
-/// The enrolled device calling, and its volunteer. A revoked device is told so.
+/// The enrolled device calling, and its volunteer. A revoked device is told so (`revoked`: when,
+/// and why if the leader said), with no areas: it uploads what it still holds, then erases its
+/// data. The first call of a phone's sync.
 #[utoipa::path(
     get,
     path = "/api/v1/devices/me",
-    responses((status = 200, body = DeviceDto), (status = 401, body = ErrorResponse), (status = 403, description = "Revoked", body = ErrorResponse)),
+    responses(
+        (status = 200, body = DeviceDto),
+        (status = 401, body = ErrorResponse),
+        (status = 503, description = "Storage unavailable; ask again later", body = ErrorResponse),
+    ),
     security(("bearer" = []))
 )]
-async fn device_me(crate::auth::Device(device): crate::auth::Device) -> Json<DeviceDto> {
+async fn device_me(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    crate::auth::Uploader(device): crate::auth::Uploader,
+) -> Result<Json<DeviceDto>, ApiError> {
+    if device.revoked {
+        // Nothing of its scope: a thief's phone learns only that it must erase itself.
+        let lang = lang_of(&headers);
+        let token = crate::auth::bearer_token(&headers).unwrap_or_default();
+        let revocation = st
+            .store
+            .revocation(crate::auth::token_hash(token))
+            .await
+            .map_err(|e| ApiError::store(e, lang))?;
+        let (at_ms, reason) = revocation.map(|r| (r.at_ms, r.reason)).unwrap_or((0, None));
+        let revoked_at = DateTime::<Utc>::from_timestamp_millis(at_ms).unwrap_or_default();
+        let v = device.volunteer;
+        return Ok(Json(DeviceDto {
+            areas: Vec::new(),
+            device_id: device.device_id.to_string(),
+            volunteer: UserDto {
+                username: v.username,
+                role: v.role,
+                area_code: v.area_code,
+            },
+            revoked: Some(doorstep_domain::protocol::RevocationDto {
+                revoked_at: revoked_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                reason,
+            }),
+        }));
+    }
     let scope = crate::auth::scope_rule(&device.volunteer, device.assigned_paths, device.own_path);
     // A path ends with its area's code: '/42/436/18073/'.
     let areas = scope
@@ -1541,7 +1583,7 @@ async fn device_me(crate::auth::Device(device): crate::auth::Device) -> Json<Dev
         .map(str::to_string)
         .collect();
     let v = device.volunteer;
-    Json(DeviceDto {
+    Ok(Json(DeviceDto {
         areas,
         device_id: device.device_id.to_string(),
         volunteer: UserDto {
@@ -1549,15 +1591,24 @@ async fn device_me(crate::auth::Device(device): crate::auth::Device) -> Json<Dev
             role: v.role,
             area_code: v.area_code,
         },
-    })
+        revoked: None,
+    }))
 }
 
-/// A leader or admin revokes a lost phone: its token opens nothing any more; what it synced stays.
+/// A leader or admin revokes a lost phone: its token reads nothing any more; what it synced stays,
+/// and when it next reaches the server it uploads what it still holds, then erases itself.
 #[utoipa::path(
     post,
     path = "/api/v1/devices/{id}/revoke",
     params(("id" = params::RecordId, Path, description = "The device's UUID")),
-    responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)),
+    request_body(content = Option<doorstep_domain::protocol::RevokeRequest>, description = "Optional: why (JSON); an empty body gives no reason"),
+    responses(
+        (status = 204),
+        (status = 400, description = "The body is not a RevokeRequest, or its reason is not one line of at most 200 characters", body = ErrorResponse),
+        (status = 403, body = ErrorResponse),
+        (status = 413, description = "The body is too large", body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+    ),
     security(("bearer" = []))
 )]
 async fn revoke_device(
@@ -1565,9 +1616,30 @@ async fn revoke_device(
     headers: HeaderMap,
     caller: crate::auth::Caller,
     axum::extract::Path(id): axum::extract::Path<String>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
     use doorstep_domain::account::Role;
     let lang = lang_of(&headers);
+    let body = body.map_err(|e| body_rejection(e, &st.limits, lang))?;
+    // The body is optional: older callers send `{}` or nothing.
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let request: doorstep_domain::protocol::RevokeRequest = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::with_messages(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                None,
+                Messages {
+                    vi: format!("Nội dung không hợp lệ: {e}"),
+                    en: format!("Invalid body: {e}"),
+                },
+                lang,
+            )
+        })?;
+        crate::auth::revoke_reason(request.reason.as_deref())
+            .map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?
+    };
     if !matches!(caller.0.role, Role::Admin | Role::Leader) {
         return Err(forbidden(
             "leader_only",
@@ -1600,7 +1672,7 @@ async fn revoke_device(
     }
     let revoked = st
         .store
-        .revoke_device(device.uuid(), Utc::now().timestamp_millis())
+        .revoke_device(device.uuid(), Utc::now().timestamp_millis(), reason)
         .await
         .map_err(|e| ApiError::store(e, lang))?;
     if revoked == 0 {

@@ -64,7 +64,12 @@ pub fn token_hash(token: &str) -> [u8; 32] {
 pub struct Caller(pub SessionUser);
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_token(&parts.headers)
+}
+
+/// The bearer token of a request's `Authorization` header, if it has one.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -293,6 +298,41 @@ impl FromRequestParts<AppState> for Device {
             Err(e) => Err(ApiError::storage(e, lang)),
         }
     }
+}
+
+/// The caller of an upload endpoint (visit and venue pushes, photo register and chunks): an
+/// enrolled device, revoked or not. A revoked phone uploads what it still holds before it erases
+/// itself (nothing collected is lost); what it sends is stored like anything else and flagged for
+/// the leader, and it can read nothing (every other device endpoint takes [`Device`]).
+#[derive(Debug, Clone)]
+pub struct Uploader(pub crate::store::DeviceCaller);
+
+impl FromRequestParts<AppState> for Uploader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = crate::api::lang_of(&parts.headers);
+        let Some(token) = bearer(parts) else {
+            return Err(ApiError::unauthenticated(lang));
+        };
+        match state.store.device_by_token(token_hash(token)).await {
+            Ok(Some(d)) => Ok(Uploader(d)),
+            Ok(None) => Err(ApiError::unauthenticated(lang)),
+            Err(e) => Err(ApiError::storage(e, lang)),
+        }
+    }
+}
+
+/// The longest revocation reason kept, in characters.
+pub const REVOKE_REASON_MAX: usize = 200;
+
+/// A revocation's reason as typed: trimmed, NFC, one line, at most [`REVOKE_REASON_MAX`]
+/// characters; blank or absent gives `None`.
+pub fn revoke_reason(raw: Option<&str>) -> Result<Option<String>, doorstep_domain::FieldError> {
+    Ok(
+        doorstep_domain::values::Text::parse_optional("reason", raw, REVOKE_REASON_MAX, false)?
+            .map(|t| t.as_str().to_string()),
+    )
 }
 
 #[cfg(test)]

@@ -217,6 +217,7 @@ const TABLES: &[Table] = &[
             ("user_id", Kind::Uuid),
             ("created_at_ms", Kind::Int),
             ("revoked_at_ms", Kind::Int),
+            ("revoke_reason", Kind::Text),
         ],
         overriding: false,
     },

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
-use crate::auth::{Caller, Device};
+use crate::auth::Caller;
 use crate::store::{StoreError, subtree_range};
 
 /// The header carrying a chunk's offset, and the server's offset in a 409.
@@ -277,7 +277,8 @@ fn too_large(lang: Lang) -> ApiError {
 pub async fn register_photo(
     State(st): State<AppState>,
     headers: HeaderMap,
-    device: Device,
+    // A revoked phone may still upload what it holds before it erases itself.
+    device: crate::auth::Uploader,
     body: Result<Json<PhotoMeta>, JsonRejection>,
 ) -> Result<Json<UploadState>, ApiError> {
     let lang = lang_of(&headers);
@@ -354,7 +355,7 @@ pub async fn register_photo(
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses(
         (status = 200, body = UploadState),
-        (status = 403, description = "The device was revoked", body = ErrorResponse),
+        (status = 401, description = "No device token, or an unknown one", body = ErrorResponse),
         (status = 404, body = ErrorResponse),
         (status = 409, description = "Wrong offset; the server's is in Upload-Offset", body = ErrorResponse),
         (status = 413, body = ErrorResponse),
@@ -365,7 +366,8 @@ pub async fn register_photo(
 pub async fn upload_chunk(
     State(st): State<AppState>,
     headers: HeaderMap,
-    device: Device,
+    // A revoked phone may still upload what it holds before it erases itself.
+    device: crate::auth::Uploader,
     Path(sha256): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<UploadState>, Response> {

@@ -131,6 +131,8 @@ CREATE INDEX visits_household ON visits(household_id);
         crate::store::LATEST_VISITED_AT_COLUMN,
         crate::store::LATEST_VISITED_AT_BACKFILL,
     ],
+    // Why a device was revoked, told to the phone before it erases itself.
+    &[crate::store::REVOKE_REASON_COLUMN],
 ];
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
@@ -1422,15 +1424,32 @@ impl Store for PgStore {
             .map(|r| r.get(0)))
     }
 
-    async fn revoke_device(&self, device_id: Uuid, now_ms: i64) -> Result<u64, StoreError> {
+    async fn revoke_device(&self, device_id: Uuid, now_ms: i64, reason: Option<String>) -> Result<u64, StoreError> {
         let client = self.client().await?;
         client
             .execute(
-                "UPDATE device_tokens SET revoked_at_ms = $2 WHERE device_id = $1 AND revoked_at_ms IS NULL",
-                &[&device_id, &now_ms],
+                "UPDATE device_tokens SET revoked_at_ms = $2, revoke_reason = $3
+                 WHERE device_id = $1 AND revoked_at_ms IS NULL",
+                &[&device_id, &now_ms, &reason],
             )
             .await
             .map_err(db)
+    }
+
+    async fn revocation(&self, token_hash: [u8; 32]) -> Result<Option<crate::store::Revocation>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt(
+                "SELECT revoked_at_ms, revoke_reason FROM device_tokens
+                 WHERE token_hash = $1 AND revoked_at_ms IS NOT NULL",
+                &[&token_hash.as_slice()],
+            )
+            .await
+            .map_err(db)?
+            .map(|r| crate::store::Revocation {
+                at_ms: r.get(0),
+                reason: r.get(1),
+            }))
     }
 
     async fn create_team(&self, team: NewTeam) -> Result<(), StoreError> {

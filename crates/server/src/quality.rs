@@ -209,6 +209,9 @@ pub fn own_flags(
     if batch.volunteer_id.is_some_and(|v| v != visit.volunteer_id.uuid()) {
         flags.push(Flag::OtherVolunteer);
     }
+    if batch.revoked_device {
+        flags.push(Flag::RevokedDevice);
+    }
     let rules = &batch.rules;
     let Some(point) = visit.location.point else {
         return flags;

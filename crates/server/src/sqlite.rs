@@ -131,6 +131,8 @@ CREATE INDEX visits_household ON visits(household_id);
         crate::store::LATEST_VISITED_AT_COLUMN,
         crate::store::LATEST_VISITED_AT_BACKFILL,
     ],
+    // Why a device was revoked, told to the phone before it erases itself.
+    &[crate::store::REVOKE_REASON_COLUMN],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -1397,12 +1399,36 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn revoke_device(&self, device_id: uuid::Uuid, now_ms: i64) -> Result<u64, StoreError> {
+    async fn revoke_device(
+        &self,
+        device_id: uuid::Uuid,
+        now_ms: i64,
+        reason: Option<String>,
+    ) -> Result<u64, StoreError> {
         self.write(move |w| {
             Ok(w.conn.execute(
-                "UPDATE device_tokens SET revoked_at_ms = ?2 WHERE device_id = ?1 AND revoked_at_ms IS NULL",
-                params![device_id.as_bytes().as_slice(), now_ms],
+                "UPDATE device_tokens SET revoked_at_ms = ?2, revoke_reason = ?3
+                 WHERE device_id = ?1 AND revoked_at_ms IS NULL",
+                params![device_id.as_bytes().as_slice(), now_ms, reason],
             )? as u64)
+        })
+        .await
+    }
+
+    async fn revocation(&self, token_hash: [u8; 32]) -> Result<Option<crate::store::Revocation>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT revoked_at_ms, revoke_reason FROM device_tokens
+                     WHERE token_hash = ?1 AND revoked_at_ms IS NOT NULL",
+                )?
+                .query_row([token_hash.as_slice()], |r| {
+                    Ok(crate::store::Revocation {
+                        at_ms: r.get(0)?,
+                        reason: r.get(1)?,
+                    })
+                })
+                .optional()?)
         })
         .await
     }

@@ -105,6 +105,9 @@ pub struct IngestBatch {
     pub scope: Vec<String>,
     /// The thresholds of the data-quality flags (`crate::quality`), from the campaign.
     pub rules: doorstep_domain::quality::QualityRules,
+    /// Sent with a revoked device's token (uploading what it held before it erases itself):
+    /// every visit is stored as usual and flagged `revoked_device`.
+    pub revoked_device: bool,
 }
 
 /// An expected household that no visit has reached yet (enumerated, or demo data).
@@ -382,8 +385,11 @@ pub trait Store: Send + Sync + 'static {
     /// The area of the volunteer a device was enrolled for, if it was.
     async fn device_area(&self, device_id: Uuid) -> Result<Option<String>, StoreError>;
 
-    /// Revokes every token of a device; returns how many were live.
-    async fn revoke_device(&self, device_id: Uuid, now_ms: i64) -> Result<u64, StoreError>;
+    /// Revokes every token of a device, with the reason given if any; returns how many were live.
+    async fn revoke_device(&self, device_id: Uuid, now_ms: i64, reason: Option<String>) -> Result<u64, StoreError>;
+
+    /// When the device's token was revoked and why: `None` for a live or unknown token.
+    async fn revocation(&self, token_hash: [u8; 32]) -> Result<Option<Revocation>, StoreError>;
 
     /// Creates a team; [`StoreError::Conflict`] when the name is taken.
     async fn create_team(&self, team: NewTeam) -> Result<(), StoreError>;
@@ -724,6 +730,13 @@ pub struct DeviceCaller {
     pub own_path: Option<String>,
 }
 
+/// When and why a device was revoked (`device_tokens.revoked_at_ms`, `revoke_reason`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub at_ms: i64,
+    pub reason: Option<String>,
+}
+
 /// An account to create; the password is already hashed.
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -963,6 +976,10 @@ pub const H3_CELL_COLUMN: &str = "ALTER TABLE households ADD COLUMN h3_cell BIGI
 /// Not SQL to run (a comment, if it were): tells a migration to fill `households.h3_cell` of the
 /// rows already held, in Rust (`crate::hexagons`), in the step's transaction.
 pub const H3_CELL_BACKFILL: &str = "-- backfill households.h3_cell from lat and lon";
+
+/// Why a device was revoked (`doorstep admin revoke-device --reason`), told to the phone, which
+/// shows it when it has erased itself. The same on both databases.
+pub const REVOKE_REASON_COLUMN: &str = "ALTER TABLE device_tokens ADD COLUMN revoke_reason TEXT;";
 
 /// Each household's latest visit's time (the visit time of its latest-received visit, invariant
 /// 6), from which the campaign's `revisit_after_hours` make it due again; set on ingest.

@@ -467,7 +467,8 @@ pub(crate) fn read_venue_record(
 )]
 pub async fn push_venues(
     State(st): State<AppState>,
-    crate::auth::Device(sender): crate::auth::Device,
+    // A revoked phone may still upload what it holds before it erases itself.
+    crate::auth::Uploader(sender): crate::auth::Uploader,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {

@@ -188,6 +188,7 @@ const vi = {
   "flag.outside_area": "Ngoài ranh giới: vị trí nằm ngoài ranh giới đã nhập của địa bàn.",
   "flag.implausible_speed": "Di chuyển quá nhanh: từ lượt thăm trước đến lượt này phải đi nhanh hơn 60 km/h.",
   "flag.burst": "Quá dồn dập: chưa đầy 30 giây sau lượt thăm trước của cùng tình nguyện viên.",
+  "flag.revoked_device": "Gửi từ điện thoại đã bị thu hồi (trước khi máy tự xoá dữ liệu): hãy kiểm tra.",
 
   "people.title": "Tình nguyện viên và thiết bị",
   "people.devices": "Thiết bị",
@@ -434,6 +435,7 @@ const en: Record<Key, string> = {
   "flag.outside_area": "Outside the area: the location lies outside the area's imported boundary.",
   "flag.implausible_speed": "Implausible speed: coming here from the previous visit would take more than 60 km/h.",
   "flag.burst": "Too fast: less than 30 seconds after the same volunteer's previous visit.",
+  "flag.revoked_device": "Sent by a revoked phone (before it erased its data): check it.",
 
   "people.title": "Volunteers and devices",
   "people.devices": "Devices",

@@ -5,7 +5,7 @@ import type { Ctx, View } from "../app";
 import { toErrorBody } from "../api";
 import { h, fill } from "../dom";
 import { normaliseCode, codeChars, parseQrText } from "../enrolcode";
-import { pick, t, getLang, type Key } from "../i18n";
+import { fmtDateTime, pick, t, getLang, type Key } from "../i18n";
 import { decodeQr } from "../qr";
 import type { ErrorBody, Lang } from "../types";
 
@@ -152,12 +152,25 @@ export function enrolView(ctx: Ctx): View {
   }
 
   const revoked = !!ctx.state.status?.enrolled || !!ctx.state.status?.auth_problem;
+  // Erased after a revocation: say why, first; the form below enrols it again with a new code.
+  const wiped = ctx.state.status?.wiped;
+  const offset = ctx.state.campaign?.utc_offset_minutes ?? 420;
+  const wipedBox = wiped
+    ? h(
+        "div",
+        { class: "banner danger", testid: "wiped", role: "alert" },
+        h("p", null, t("enrol.wiped", { at: wiped.revoked_at ? fmtDateTime(wiped.revoked_at, offset) : "—" })),
+        wiped.reason ? h("p", { testid: "wiped-reason" }, t("enrol.wiped_reason", { reason: wiped.reason })) : null,
+        h("p", { class: "note" }, t("enrol.wiped_detail", { n: wiped.records_sent, wiped: wiped.wiped_at ? fmtDateTime(wiped.wiped_at, offset) : "—" })),
+      )
+    : null;
   const el = h(
     "section",
     { class: "page enrol", testid: "enrol" },
     h("div", { class: "row-between" }, h("h1", null, t("enrol.title")), languageSwitch(ctx, "enrol")),
+    wipedBox,
     h("p", { class: "lead" }, t("enrol.intro")),
-    revoked ? h("p", { class: "note" }, t("enrol.kept")) : null,
+    revoked && !wiped ? h("p", { class: "note" }, t("enrol.kept")) : null,
     h(
       "form",
       { class: "form", novalidate: true, onsubmit: onSubmit },

@@ -4,7 +4,7 @@
 import type { Ctx, View } from "../app";
 import { h, fill } from "../dom";
 import { mapSupported, outcomeColor, UNVISITED_COLOR } from "../colors";
-import { pick, relTime, t } from "../i18n";
+import { fmtDateTime, pick, relTime, t } from "../i18n";
 import { icon } from "../icons";
 import type { MapHandle } from "../map";
 import type { Household, Status } from "../types";
@@ -145,7 +145,23 @@ export function homeView(ctx: Ctx): View {
     }
 
     const items: HTMLElement[] = [];
-    if (s.auth_problem) {
+    if (s.revoked) {
+      // Revoked: the phone sends what it holds, then erases itself; refused records hold it up.
+      const r = s.revoked;
+      const offset = ctx.state.campaign?.utc_offset_minutes ?? 420;
+      items.push(
+        h(
+          "div",
+          { class: "banner danger", testid: "revoked-wipe", role: "alert" },
+          h("p", null, t("home.revoked_wipe", { at: fmtDateTime(r.revoked_at, offset), n: r.pending })),
+          r.reason ? h("p", { testid: "revoked-reason" }, t("home.revoked_reason", { reason: r.reason })) : null,
+          r.refused > 0 ? h("p", { testid: "revoked-refused" }, t("home.revoked_refused", { n: r.refused })) : null,
+          r.refused > 0
+            ? h("button", { type: "button", class: "btn inverse", testid: "revoked-refused-open", onclick: () => ctx.go("rejected") }, t("home.revoked_refused_open"))
+            : null,
+        ),
+      );
+    } else if (s.auth_problem) {
       const n = s.queue.pending;
       const text = s.auth_problem.code === "device_revoked" ? t("home.revoked", { n }) : `${pick(s.auth_problem.messages)} ${t("home.auth_kept", { n })}`;
       items.push(

@@ -1281,3 +1281,143 @@ fn the_due_time_migration_keeps_due_households_due() {
     let due: Vec<_> = hh.iter().filter(|h| h.revisit_due).map(|h| h.id.as_str()).collect();
     assert_eq!(due, ["due"]);
 }
+
+// ---------------------------------------------------------------- remote wipe (store/wipe.rs)
+
+fn revocation(reason: Option<&str>) -> doorstep_domain::protocol::RevocationDto {
+    doorstep_domain::protocol::RevocationDto {
+        revoked_at: "2020-08-03T01:30:00Z".into(),
+        reason: reason.map(str::to_string),
+    }
+}
+
+/// Whether `needle` appears in any of the database's files (the database, its WAL).
+fn on_disk(dir: &tempfile::TempDir, needle: &str) -> bool {
+    std::fs::read_dir(dir.path()).unwrap().any(|e| {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap_or_default();
+        bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+    })
+}
+
+#[test]
+fn a_phone_never_revoked_is_never_erased() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    s.record_visit(&draft(), now()).unwrap();
+    assert_eq!(s.erase_if_drained(Utc::now()).unwrap(), WipeOutcome::NotRevoked);
+    assert_eq!(visit_rows(&s), 1);
+    assert_eq!(s.wipe_marker().unwrap(), None);
+}
+
+#[test]
+fn a_revoked_phone_erases_only_once_every_record_has_its_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    let mut s = open(&dir);
+    s.set_enrolment(&enrol_answer(TOKEN, &Uuid::now_v7().to_string()))
+        .unwrap();
+    let old_device = s.device_id();
+    let mut d = draft();
+    d.notes = Some("Nhà ông Nguyễn Văn Bảo mật".into());
+    s.record_visit(&d, now()).unwrap();
+    s.record_visit(&draft(), now()).unwrap();
+    s.set_revoked(Some(&revocation(Some("Mất máy")))).unwrap();
+
+    // Nothing acknowledged yet (the network dropped): nothing erased.
+    assert_eq!(
+        s.erase_if_drained(Utc::now()).unwrap(),
+        WipeOutcome::Waiting(WipeBlockers { pending: 2, refused: 0 })
+    );
+    let batch = s.next_batch(10).unwrap();
+    // One receipt arrives, the other is lost: still nothing erased.
+    s.apply_receipts(&batch[..1], &[receipt(0, &batch[0], ReceiptStatus::Stored)])
+        .unwrap();
+    assert_eq!(
+        s.erase_if_drained(Utc::now()).unwrap(),
+        WipeOutcome::Waiting(WipeBlockers { pending: 1, refused: 0 })
+    );
+    assert_eq!(visit_rows(&s), 2);
+    assert!(s.enrolment().unwrap().is_some());
+    assert_eq!(s.wipe_marker().unwrap(), None);
+
+    let rest = s.next_batch(10).unwrap();
+    s.apply_receipts(&rest, &[receipt(0, &rest[0], ReceiptStatus::Duplicate)])
+        .unwrap();
+    let WipeOutcome::Erased(marker) = s.erase_if_drained(Utc::now()).unwrap() else {
+        panic!("drained and revoked: erased");
+    };
+    assert_eq!(marker.revoked_at, "2020-08-03T01:30:00Z");
+    assert_eq!(marker.reason.as_deref(), Some("Mất máy"));
+    assert_eq!(marker.records_sent, 2);
+    // A fresh store at the same path: no records, no token, a new identity and counter.
+    assert_eq!(visit_rows(&s), 0);
+    assert_eq!(outbox_rows(&s), 0);
+    assert!(s.enrolment().unwrap().is_none());
+    assert_eq!(s.revoked().unwrap(), None);
+    assert_ne!(s.device_id(), old_device);
+    assert_eq!(s.queue().unwrap(), QueueCounts::default());
+    assert_eq!(s.wipe_marker().unwrap(), Some(marker.clone()));
+    drop(s);
+    // Not in any file left: the database, its WAL, the marker.
+    assert!(!on_disk(&dir, "Bảo mật"), "the visit's text is gone from the disk");
+    assert!(!on_disk(&dir, TOKEN), "the token is gone from the disk");
+    // Reopened (the app restarted): still empty, the marker still says why.
+    let s = DeviceStore::open(&path).unwrap();
+    assert_eq!(visit_rows(&s), 0);
+    assert_eq!(s.wipe_marker().unwrap(), Some(marker));
+    s.clear_wipe_marker().unwrap();
+    assert_eq!(s.wipe_marker().unwrap(), None);
+}
+
+#[test]
+fn a_refused_record_holds_the_erase_until_it_is_fixed_and_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    s.set_enrolment(&enrol_answer(TOKEN, &Uuid::now_v7().to_string()))
+        .unwrap();
+    s.record_visit(&draft(), now()).unwrap();
+    let batch = s.next_batch(10).unwrap();
+    let mut refusal = receipt(0, &batch[0], ReceiptStatus::Rejected);
+    refusal.error = Some(ErrorBody::new(
+        "id_reused",
+        None,
+        Messages {
+            vi: "Mã đã dùng".into(),
+            en: "Id reused".into(),
+        },
+        Lang::Vi,
+    ));
+    s.apply_receipts(&batch, &[refusal]).unwrap();
+    s.set_revoked(Some(&revocation(None))).unwrap();
+    // Kept, not lost: the server does not hold it.
+    assert_eq!(
+        s.erase_if_drained(Utc::now()).unwrap(),
+        WipeOutcome::Waiting(WipeBlockers { pending: 0, refused: 1 })
+    );
+    assert_eq!(visit_rows(&s), 1);
+    // Fixed: the correction waits, then is received; the refused original no longer holds it.
+    s.fix_rejected(batch[0].device_seq, &draft(), now()).unwrap();
+    assert_eq!(
+        s.erase_if_drained(Utc::now()).unwrap(),
+        WipeOutcome::Waiting(WipeBlockers { pending: 1, refused: 0 })
+    );
+    let fix = s.next_batch(10).unwrap();
+    s.apply_receipts(&fix, &[receipt(0, &fix[0], ReceiptStatus::Stored)])
+        .unwrap();
+    assert!(matches!(s.erase_if_drained(Utc::now()).unwrap(), WipeOutcome::Erased(m) if m.reason.is_none()));
+    assert_eq!(visit_rows(&s), 0);
+}
+
+#[test]
+fn a_new_enrolment_ends_a_revocation_not_yet_carried_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    s.set_enrolment(&enrol_answer(TOKEN, &Uuid::now_v7().to_string()))
+        .unwrap();
+    s.set_revoked(Some(&revocation(Some("x")))).unwrap();
+    assert_eq!(s.revoked().unwrap(), Some(revocation(Some("x"))));
+    s.set_enrolment(&enrol_answer("another-token", &Uuid::now_v7().to_string()))
+        .unwrap();
+    assert_eq!(s.revoked().unwrap(), None);
+    assert_eq!(s.erase_if_drained(Utc::now()).unwrap(), WipeOutcome::NotRevoked);
+}
