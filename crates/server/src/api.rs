@@ -1604,7 +1604,8 @@ async fn device_me(
     request_body(content = Option<doorstep_domain::protocol::RevokeRequest>, description = "Optional: why (JSON); an empty body gives no reason"),
     responses(
         (status = 204),
-        (status = 400, description = "The body is not a RevokeRequest, or its reason is not one line of at most 200 characters", body = ErrorResponse),
+        (status = 400, description = "The body is not a RevokeRequest", body = ErrorResponse),
+        (status = 422, description = "The reason is not one line of at most 200 characters", body = ErrorResponse),
         (status = 403, body = ErrorResponse),
         (status = 413, description = "The body is too large", body = ErrorResponse),
         (status = 404, body = ErrorResponse),
@@ -1625,7 +1626,8 @@ async fn revoke_device(
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let request: doorstep_domain::protocol::RevokeRequest = serde_json::from_slice(&body).map_err(|e| {
+        // `null` is the documented optional body left out, as much as an empty one.
+        let request: Option<doorstep_domain::protocol::RevokeRequest> = serde_json::from_slice(&body).map_err(|e| {
             ApiError::with_messages(
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
@@ -1637,8 +1639,9 @@ async fn revoke_device(
                 lang,
             )
         })?;
-        crate::auth::revoke_reason(request.reason.as_deref())
-            .map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?
+        // Well-formed but refused on its merits: 422, as the send-back's comment.
+        crate::auth::revoke_reason(request.and_then(|r| r.reason).as_deref())
+            .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?
     };
     if !matches!(caller.0.role, Role::Admin | Role::Leader) {
         return Err(forbidden(
