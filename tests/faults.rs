@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use doorstep_device::KeyStore as _;
 use doorstep_tests::proxy::{FaultCounts, FaultProxy, Faults};
 use doorstep_tests::{TestServer, wait_until};
 use serde_json::Value;
@@ -111,7 +112,14 @@ async fn a_hundred_thousand_visits_through_a_faulty_network_arrive_exactly_once(
             "phone {i} had records refused"
         );
         drop(store);
-        let file = rusqlite::Connection::open(data.path().join(format!("device-{i}/device.db"))).unwrap();
+        // The phone's file is encrypted: keyed as the store keys it, from the key file beside it.
+        let path = data.path().join(format!("device-{i}/device.db"));
+        let file = rusqlite::Connection::open(&path).unwrap();
+        let key = doorstep_device::KeyFile::beside(&path)
+            .load()
+            .unwrap()
+            .expect("device key");
+        doorstep_device::key_connection(&file, &key).unwrap();
         venues_on_phones += file
             .query_row("SELECT count(*) FROM venue_visits", [], |r| r.get::<_, i64>(0))
             .unwrap();

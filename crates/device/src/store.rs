@@ -206,6 +206,14 @@ pub enum DeviceError {
     /// A picture the phone cannot use (unreadable, too large, no such visit); nothing is saved.
     #[error("photo refused: {0}")]
     Photo(photos::PhotoRefusal),
+    /// The database is encrypted and the key held does not open it: another key, no key (lost),
+    /// or a damaged file (SQLCipher cannot tell these apart). The file is left as it is. The
+    /// message is in Vietnamese and English: it is what the app says when it cannot start.
+    #[error("{0}")]
+    Locked(String),
+    /// The database's key could not be read, made or kept.
+    #[error("device database key: {0}")]
+    Key(#[from] KeyError),
 }
 
 impl From<rusqlite::Error> for DeviceError {
@@ -377,9 +385,30 @@ impl std::fmt::Debug for DeviceStore {
 }
 
 impl DeviceStore {
-    /// Opens (or creates) the store at `path`, migrating it to the current schema.
+    /// Opens (or creates) the store at `path`, encrypted with the key in the file beside it
+    /// ([`KeyFile::beside`]: `doorstep.db.key`, made at the first open), migrating it to the
+    /// current schema. A plain database of an earlier version is encrypted in place first.
     pub fn open(path: &Path) -> Result<DeviceStore, DeviceError> {
-        let mut conn = Connection::open(path)?;
+        DeviceStore::open_with(path, &KeyFile::beside(path))
+    }
+
+    /// As [`DeviceStore::open`], with the key kept by `keys` (the platform's secure store, where
+    /// the app has one).
+    pub fn open_with(path: &Path, keys: &dyn KeyStore) -> Result<DeviceStore, DeviceError> {
+        DeviceStore::open_protected(path, crypt::Protection::Encrypted(keys))
+    }
+
+    /// Opens the store as plain SQLite, unencrypted, as versions before encryption did: readable
+    /// by anyone who copies the file. Only to measure what encryption costs (benches) and to make
+    /// an older version's file (tests); the app never calls it.
+    #[doc(hidden)]
+    pub fn open_unencrypted(path: &Path) -> Result<DeviceStore, DeviceError> {
+        DeviceStore::open_protected(path, crypt::Protection::Plain)
+    }
+
+    fn open_protected(path: &Path, protection: crypt::Protection<'_>) -> Result<DeviceStore, DeviceError> {
+        // Keyed first thing: no statement reads the file before the key is set.
+        let mut conn = crypt::open_connection(path, protection)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         check_ownership(&conn, path)?;
 
@@ -1298,6 +1327,8 @@ fn unexplained_rejection() -> ErrorBody {
     )
 }
 
+pub mod crypt;
+pub use crypt::{DbKey, KeyError, KeyFile, KeyStore, key_connection};
 mod enumerated;
 mod venues;
 pub use venues::{LocalVenue, RejectedVenueVisit, VenueVisitDraft};

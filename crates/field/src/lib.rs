@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use chrono::{FixedOffset, Local, TimeZone, Utc};
 use doorstep_device::{
-    DeviceError, DeviceStore, LocalHousehold, LocalVenue, LocalVisit, PhotoQueue, RejectedVenueVisit, SyncClient,
-    SyncConfig, SyncError, VenueVisitDraft, VisitDraft, WipeMarker, WipeOutcome,
+    DeviceError, DeviceStore, KeyFile, KeyStore, LocalHousehold, LocalVenue, LocalVisit, PhotoQueue,
+    RejectedVenueVisit, SyncClient, SyncConfig, SyncError, VenueVisitDraft, VisitDraft, WipeMarker, WipeOutcome,
 };
 use doorstep_domain::protocol::{AreaDto, ErrorBody, ErrorResponse};
 use doorstep_domain::{Campaign, Lang, Messages};
@@ -33,6 +33,9 @@ pub use settings::{LocationProviderKind, Settings};
 
 /// Meta key: the areas the phone works in, as the server last said (JSON list of codes).
 const META_WORK_AREAS: &str = "work_areas";
+/// The phone's database in the app's data folder; its key is `doorstep.db.key` beside it unless
+/// the shell keeps it in the platform's secure store.
+pub const DB_FILE: &str = "doorstep.db";
 
 /// How the app is set up on this machine (not the volunteer's settings).
 #[derive(Debug, Clone)]
@@ -246,6 +249,23 @@ fn device_error(e: DeviceError, lang: Lang) -> ErrorBody {
             "The phone's storage is full: this was not saved. What was saved before is kept. Free some space (photos, videos, unused apps), then save again.",
             lang,
         ),
+        DeviceError::Locked(_) => error(
+            "store_locked",
+            None,
+            "Không mở được dữ liệu trên máy: khoá mã hoá không khớp, bị mất, hoặc tệp bị hỏng. Dữ liệu không bị xoá. Đừng gỡ hay cài lại ứng dụng; hãy báo cho tổ trưởng.",
+            "The phone's data cannot be opened: its encryption key does not match, was lost, or the file is damaged. Nothing was deleted. Do not uninstall or reinstall the app; tell your team leader.",
+            lang,
+        ),
+        DeviceError::Key(e) => {
+            tracing::error!(error = %e, "device database key");
+            error(
+                "store_key",
+                None,
+                "Không đọc hoặc lưu được khoá mã hoá dữ liệu trên máy. Dữ liệu không bị xoá; hãy khởi động lại ứng dụng.",
+                "The key that encrypts the phone's data could not be read or kept. Nothing was deleted; restart the app.",
+                lang,
+            )
+        }
         DeviceError::NotOpen(_) => error(
             "correction_not_open",
             None,
@@ -301,11 +321,23 @@ fn sync_error(e: SyncError, lang: Lang) -> ErrorBody {
 }
 
 impl FieldApp {
-    /// Opens (or creates) the phone's store in `data_dir`.
+    /// Opens (or creates) the phone's store in `data_dir`, encrypted with the key in a file
+    /// beside it (`doorstep.db.key`, readable by the user only).
     pub fn open(data_dir: &Path, config: FieldConfig) -> Result<Arc<FieldApp>, DeviceError> {
+        let db = data_dir.join(DB_FILE);
+        FieldApp::open_with_keys(data_dir, config, &KeyFile::beside(&db))
+    }
+
+    /// As [`FieldApp::open`], with the database key kept by `keys`: the platform's secure store
+    /// where the shell has one (Android Keystore, iOS Keychain).
+    pub fn open_with_keys(
+        data_dir: &Path,
+        config: FieldConfig,
+        keys: &dyn KeyStore,
+    ) -> Result<Arc<FieldApp>, DeviceError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| DeviceError::Corrupt(format!("cannot create {}: {e}", data_dir.display())))?;
-        let store = DeviceStore::open(&data_dir.join("doorstep.db"))?;
+        let store = DeviceStore::open_with(&data_dir.join(DB_FILE), keys)?;
         Ok(Arc::new(FieldApp {
             store: Arc::new(Mutex::new(store)),
             config,

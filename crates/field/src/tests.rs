@@ -162,6 +162,36 @@ fn a_full_phone_is_told_in_words_that_say_what_to_do() {
     assert!(e.messages.en.contains("storage is full") && e.messages.en.contains("kept"));
 }
 
+/// The app's data folder holds the database encrypted and its key beside it, readable by the
+/// user only; a key that does not open the database is told in both languages, and the database
+/// is left as it is.
+#[test]
+fn the_data_folder_is_encrypted_and_a_wrong_key_is_told_in_both_languages() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    drop(app(&dir, None));
+    let db = dir.path().join(DB_FILE);
+    let head = std::fs::read(&db).unwrap();
+    assert!(!head.starts_with(b"SQLite format 3"), "the database is plain SQLite");
+    let key = dir.path().join("doorstep.db.key");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+
+    let keys = doorstep_device::KeyFile::new(&key);
+    keys.forget().unwrap();
+    keys.save_new(&doorstep_device::DbKey::generate().unwrap()).unwrap();
+    let e = FieldApp::open(dir.path(), FieldConfig::default()).unwrap_err();
+    assert!(
+        e.to_string().contains("Không mở được") && e.to_string().contains("cannot be opened"),
+        "{e}"
+    );
+    let body = super::device_error(e, doorstep_domain::Lang::Vi);
+    assert_eq!(body.code, "store_locked");
+    assert!(body.message.contains("khoá mã hoá"), "{}", body.message);
+    assert!(body.messages.en.contains("Nothing was deleted"), "{}", body.messages.en);
+    assert_eq!(std::fs::read(&db).unwrap(), head);
+}
+
 /// The revisits list judges each household's due time at the phone's now.
 #[test]
 fn the_revisits_list_holds_households_once_their_due_time_has_come() {

@@ -6,12 +6,12 @@ use doorstep_domain::protocol::HouseholdDto;
 
 use super::*;
 
-fn now() -> DateTime<FixedOffset> {
+pub(super) fn now() -> DateTime<FixedOffset> {
     // A device clock in Vietnam; visits are judged against the same clock, so any "now" works.
     Utc::now().with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap())
 }
 
-fn draft() -> VisitDraft {
+pub(super) fn draft() -> VisitDraft {
     VisitDraft {
         household_id: None,
         address: Some("Số 12 Phan Đình Phùng".into()),
@@ -425,15 +425,33 @@ fn a_foreign_sqlite_file_is_refused() {
     assert!(matches!(DeviceStore::open(&path), Err(DeviceError::Corrupt(_))));
 }
 
+/// A connection to a store's file as the store keys it: the key in the file beside it.
+fn keyed(path: &std::path::Path) -> Connection {
+    let key = KeyFile::beside(path)
+        .load()
+        .unwrap()
+        .expect("a key beside the database");
+    let c = Connection::open(path).unwrap();
+    key_connection(&c, &key).unwrap();
+    c
+}
+
 #[test]
 fn a_garbage_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("garbage.db");
-    std::fs::write(&path, "this is not a database, just some text. ".repeat(200)).unwrap();
+    let text = "this is not a database, just some text. ".repeat(200);
+    std::fs::write(&path, &text).unwrap();
+    // Without the key an encrypted file and garbage look the same: refused as unreadable.
     match DeviceStore::open(&path) {
-        Err(DeviceError::Corrupt(m)) => assert!(m.contains("not a SQLite database"), "{m}"),
-        other => panic!("expected Corrupt, got {other:?}"),
+        Err(DeviceError::Locked(m)) => assert!(m.contains("not a database"), "{m}"),
+        other => panic!("expected Locked, got {other:?}"),
     }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert!(
+        !KeyFile::beside(&path).path().exists(),
+        "no key made for a file that is not ours"
+    );
 }
 
 #[test]
@@ -441,10 +459,7 @@ fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("device.db");
     drop(DeviceStore::open(&path).unwrap());
-    Connection::open(&path)
-        .unwrap()
-        .execute_batch("PRAGMA user_version = 999;")
-        .unwrap();
+    keyed(&path).execute_batch("PRAGMA user_version = 999;").unwrap();
     match DeviceStore::open(&path) {
         Err(DeviceError::Corrupt(m)) => assert!(m.contains("newer"), "{m}"),
         other => panic!("expected Corrupt, got {other:?}"),
@@ -1088,12 +1103,12 @@ fn record_until_refused(s: &mut DeviceStore) -> (i64, DeviceError) {
 }
 
 /// A small tmpfs mounted for one test, unmounted when dropped.
-struct SmallDisk {
-    dir: tempfile::TempDir,
+pub(super) struct SmallDisk {
+    pub(super) dir: tempfile::TempDir,
 }
 
 impl SmallDisk {
-    fn mount(size: &str) -> SmallDisk {
+    pub(super) fn mount(size: &str) -> SmallDisk {
         let dir = tempfile::tempdir().unwrap();
         let out = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -1160,8 +1175,8 @@ fn a_damaged_file_is_recognised_at_start_and_left_alone() {
     )
     .unwrap();
     match DeviceStore::open(&path) {
-        Err(DeviceError::Corrupt(m)) => assert!(m.contains("not a SQLite database"), "{m}"),
-        other => panic!("expected Corrupt, got {other:?}"),
+        Err(DeviceError::Locked(m)) => assert!(m.contains("damaged"), "{m}"),
+        other => panic!("expected Locked, got {other:?}"),
     }
     assert!(
         std::fs::read(&path)
@@ -1188,8 +1203,11 @@ fn a_damaged_file_is_recognised_at_start_and_left_alone() {
     }
     std::fs::write(&path, &bytes).unwrap();
     let outcome = DeviceStore::open(&path).and_then(|s| s.visits_since(now() - chrono::Duration::days(1)).map(|_| ()));
+    // Encrypted pages that fail their check read as damaged, or as not opening with the key.
     match outcome {
-        Err(DeviceError::Corrupt(m)) => assert!(m.contains("damaged") || m.contains("not a SQLite"), "{m}"),
+        Err(DeviceError::Corrupt(m) | DeviceError::Locked(m)) => {
+            assert!(m.contains("damaged") || m.contains("not a SQLite"), "{m}")
+        }
         other => panic!("expected Corrupt, got {other:?}"),
     }
 }
@@ -1343,9 +1361,13 @@ fn a_revoked_phone_erases_only_once_every_record_has_its_receipt() {
     let rest = s.next_batch(10).unwrap();
     s.apply_receipts(&rest, &[receipt(0, &rest[0], ReceiptStatus::Duplicate)])
         .unwrap();
+    let key_file = KeyFile::beside(&path);
+    let old_key = std::fs::read(key_file.path()).unwrap();
     let WipeOutcome::Erased(marker) = s.erase_if_drained(Utc::now()).unwrap() else {
         panic!("drained and revoked: erased");
     };
+    // The old key went with the data; the fresh store has a key of its own.
+    assert_ne!(std::fs::read(key_file.path()).unwrap(), old_key);
     assert_eq!(marker.revoked_at, "2020-08-03T01:30:00Z");
     assert_eq!(marker.reason.as_deref(), Some("Mất máy"));
     assert_eq!(marker.records_sent, 2);

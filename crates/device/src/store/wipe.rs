@@ -27,7 +27,7 @@ use doorstep_domain::protocol::RevocationDto;
 use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
-use super::{DeviceError, DeviceStore, get_meta, put_meta};
+use super::{DeviceError, DeviceStore, KeyFile, KeyStore, get_meta, put_meta};
 
 /// Meta key holding the server's word that this phone was revoked (JSON of [`RevocationDto`]):
 /// upload what is held, then erase.
@@ -230,6 +230,12 @@ impl DeviceStore {
                 // Its rows are deleted already; a file left is empty of them.
                 Err(e) => tracing::warn!(file = %file.display(), error = %e, "could not remove a database file"),
             }
+        }
+        // The key goes with the data: what flash storage keeps of the old pages stays unreadable.
+        // The fresh store below makes a new one. (A platform key store given to `open_with` would
+        // be asked to forget here too; only the key file exists today.)
+        if let Err(e) = KeyFile::beside(&db).forget() {
+            tracing::warn!(error = %e, "could not remove the erased database's key");
         }
         *self = DeviceStore::open(&db)?;
         tracing::warn!(revoked_at = %marker.revoked_at, records_sent = marker.records_sent, "revoked phone erased");
