@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use doorstep_domain::values::{AreaCode, Id, Text};
-use geo::{Centroid, Coord, LineString, MultiPolygon, Polygon};
+use geo::{BoundingRect, Centroid, Coord, LineString, MultiPolygon, Polygon};
 use rstar::{RTree, primitives::GeomWithData, primitives::Rectangle};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -386,14 +386,20 @@ fn polygon(rings: &[Vec<Position>]) -> Result<Polygon<f64>, Problem> {
     Ok(Polygon::new(exterior, rings.collect()))
 }
 
-/// The footprint's centroid; a degenerate footprint (no area) falls back to its first corner.
+/// The footprint's centroid; where that is no point of the footprint's box (a ring that crosses
+/// itself can put it anywhere, even past the poles: found by fuzzing), the box's centre; a
+/// footprint with no area, its first corner.
 fn centroid(shape: &MultiPolygon<f64>) -> Result<Coord<f64>, Problem> {
-    shape
+    let Some(bbox) = shape.bounding_rect() else {
+        return Err(("hình không có điểm nào".into(), "the geometry has no point".into()));
+    };
+    let inside =
+        |c: &Coord<f64>| (bbox.min().x..=bbox.max().x).contains(&c.x) && (bbox.min().y..=bbox.max().y).contains(&c.y);
+    Ok(shape
         .centroid()
         .map(|p| p.0)
-        .filter(|c| c.x.is_finite() && c.y.is_finite())
-        .or_else(|| shape.0.first().and_then(|p| p.exterior().0.first().copied()))
-        .ok_or_else(|| ("hình không có điểm nào".into(), "the geometry has no point".into()))
+        .filter(inside)
+        .unwrap_or_else(|| bbox.center()))
 }
 
 /// The areas that have a boundary, indexed for "which area holds this point".

@@ -141,3 +141,12 @@ fn a_found_household_within_reach_stands_for_a_building_and_one_beyond_does_not(
     assert!(edge.near(18.3400, 105.90003, 10.0));
     assert!(!Found::new(Vec::new()).near(18.34, 105.9, 10.0));
 }
+
+#[test]
+fn a_footprint_crossing_itself_still_gives_a_point_inside_its_box() {
+    // Found by fuzzing: the centroid of this ring lies past the pole.
+    let text = r#"{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[105.901,18.341],[105.9011,19.341],[105.9011,18.3411],[104.901,18.3411],[105.901,18.341]]]}}"#;
+    let b = parse_buildings(text).unwrap();
+    assert!((104.901..=105.9011).contains(&b[0].lon), "{b:?}");
+    assert!((18.341..=19.341).contains(&b[0].lat), "{b:?}");
+}
