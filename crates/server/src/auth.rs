@@ -287,16 +287,12 @@ impl FromRequestParts<AppState> for Device {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let lang = crate::api::lang_of(&parts.headers);
-        let Some(token) = bearer(parts) else {
-            return Err(ApiError::unauthenticated(lang));
-        };
-        match state.store.device_by_token(token_hash(token)).await {
-            Ok(Some(d)) if d.revoked => Err(ApiError::device_revoked(lang)),
-            Ok(Some(d)) => Ok(Device(d)),
-            Ok(None) => Err(ApiError::unauthenticated(lang)),
-            Err(e) => Err(ApiError::storage(e, lang)),
+        // An uploader that is not revoked: the token is looked up in one place.
+        let Uploader(d) = Uploader::from_request_parts(parts, state).await?;
+        if d.revoked {
+            return Err(ApiError::device_revoked(crate::api::lang_of(&parts.headers)));
         }
+        Ok(Device(d))
     }
 }
 
