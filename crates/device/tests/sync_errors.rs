@@ -516,9 +516,13 @@ async fn pull_pages_through_and_reads_zstd() {
                     latest_outcome: Some("not_home".into()),
                     revisit_due: true,
                     revisit_due_at_ms: None,
+                    latest_volunteer_id: None,
+                    latest_volunteer: None,
+                    latest_visited_at_ms: None,
                     updated_seq: 1,
                 })
                 .collect(),
+            claims: vec![],
             next_cursor: [5, 9][n],
             has_more: n == 0,
         };

@@ -98,6 +98,10 @@ fn default_match_enumerated_m() -> f64 {
     DEFAULT_MATCH_ENUMERATED_M
 }
 
+fn default_claim_hours() -> u32 {
+    crate::claim::DEFAULT_CLAIM_HOURS
+}
+
 /// Why a campaign file was refused: where, and what to change.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CampaignError {
@@ -143,6 +147,10 @@ pub struct Campaign {
     /// is recorded as that building's household rather than as another.
     #[serde(default = "default_match_enumerated_m")]
     pub match_enumerated_m: f64,
+    /// Hours after which a claim on doors (a leader's, or a visit's) runs out when its volunteer
+    /// has recorded nothing in it; within them a second volunteer's visit is flagged `overlap`.
+    #[serde(default = "default_claim_hours")]
+    pub claim_hours: u32,
     /// Where the target app is installed from.
     #[serde(default)]
     pub store_links: Vec<StoreLink>,
@@ -268,6 +276,12 @@ impl Campaign {
         positive("accuracy_threshold_m", self.accuracy_threshold_m)?;
         positive("far_from_household_m", self.far_from_household_m)?;
         positive("match_enumerated_m", self.match_enumerated_m)?;
+        if !(1..=24 * 60).contains(&self.claim_hours) {
+            return Err(invalid(
+                "claim_hours",
+                "must be a number of hours from 1 to 1440 (60 days)",
+            ));
+        }
         for (i, l) in self.store_links.iter().enumerate() {
             if l.store.trim().is_empty() || !(l.url.starts_with("https://") || l.url.starts_with("http://")) {
                 return Err(invalid(
@@ -350,6 +364,7 @@ impl Campaign {
             accuracy_threshold_m: DEFAULT_ACCURACY_THRESHOLD_M,
             far_from_household_m: DEFAULT_FAR_FROM_HOUSEHOLD_M,
             match_enumerated_m: DEFAULT_MATCH_ENUMERATED_M,
+            claim_hours: crate::claim::DEFAULT_CLAIM_HOURS,
             store_links: vec![
                 StoreLink {
                     store: "Google Play".into(),
@@ -456,6 +471,7 @@ mod tests {
                 "match_enumerated_m",
                 Box::new(|v| v["match_enumerated_m"] = (-1.0).into()),
             ),
+            ("claim_hours", Box::new(|v| v["claim_hours"] = 0.into())),
             (
                 "store_links[0]",
                 Box::new(|v| v["store_links"][0]["url"] = "play store".into()),

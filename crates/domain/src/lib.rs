@@ -4,6 +4,7 @@
 //! - [`account`]: roles, usernames, the password policy.
 //! - [`area`]: the area tree and its importers.
 //! - [`campaign`]: the campaign as data (outcomes and their rules), Bluezone by default.
+//! - [`claim`]: who covers which doors: leaders' claims, visits' claims, when they run out.
 //! - [`visit`]: households and visits, wire and validated forms.
 //! - [`venue`]: venues (agencies, schools, businesses, transport hubs) and visits to them.
 //! - [`values`]: small validated newtypes, each made by `parse`.
@@ -15,6 +16,7 @@
 pub mod account;
 pub mod area;
 pub mod campaign;
+pub mod claim;
 pub mod error;
 pub mod photo;
 pub mod protocol;

@@ -134,8 +134,97 @@ pub struct HouseholdDto {
     /// boolean. Absent from servers before it (then `revisit_due` says it).
     #[serde(default)]
     pub revisit_due_at_ms: Option<i64>,
+    /// The volunteer of the latest-received visit (their account id and username): they hold
+    /// the household for the campaign's `claim_hours` after it (see `doorstep_domain::claim`).
+    #[serde(default)]
+    pub latest_volunteer_id: Option<String>,
+    #[serde(default)]
+    pub latest_volunteer: Option<String>,
+    /// The latest-received visit's time (ms since 1970 UTC).
+    #[serde(default)]
+    pub latest_visited_at_ms: Option<i64>,
     /// The change cursor at which this row last changed.
     pub updated_seq: i64,
+}
+
+/// A leader's claim: a household, or a street of an area, given to one volunteer. It is never
+/// deleted: a hand-over or a release marks it released, so phones learn of it at their next pull.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClaimDto {
+    pub id: String,
+    /// The household's area, or the street's.
+    pub area_code: String,
+    /// Set for a household's claim.
+    #[serde(default)]
+    pub household_id: Option<String>,
+    /// Set for a street's claim: its name as the leader gave it, and the key that matches
+    /// households' addresses (`doorstep_domain::claim::street_of`).
+    #[serde(default)]
+    pub street: Option<String>,
+    #[serde(default)]
+    pub street_key: Option<String>,
+    pub volunteer_id: String,
+    pub volunteer: String,
+    /// When it was given (ms since 1970 UTC, the server's clock).
+    pub created_at_ms: i64,
+    /// When it was released or handed to someone else.
+    #[serde(default)]
+    pub released_at_ms: Option<i64>,
+    /// The change cursor at which this claim last changed.
+    pub updated_seq: i64,
+}
+
+/// `POST /api/v1/claims`: gives a household, or a street of an area, to a volunteer, releasing
+/// whoever held it. Name either `household_id`, or `area_code` and `street`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewClaimRequest {
+    /// The volunteer's username.
+    pub volunteer: String,
+    #[serde(default)]
+    pub household_id: Option<String>,
+    #[serde(default)]
+    pub area_code: Option<String>,
+    /// A street as addresses name it ("Trần Phú"); house numbers and "đường" are not needed.
+    #[serde(default)]
+    pub street: Option<String>,
+}
+
+/// A leader's claim with where it stands now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClaimStatusDto {
+    pub claim: ClaimDto,
+    /// When it runs out if its volunteer records nothing more in it; absent once released.
+    pub expires_at_ms: Option<i64>,
+    /// In force now: not released and not run out.
+    pub active: bool,
+    /// Households it covers that the server knows.
+    pub households: i64,
+    /// Of those, visited.
+    pub visited: i64,
+}
+
+/// `GET /api/v1/claims?area=CODE`: the claims given in a subtree, the latest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClaimsResponse {
+    /// The campaign's: hours without a visit after which a claim runs out.
+    pub claim_hours: u32,
+    pub claims: Vec<ClaimStatusDto>,
+}
+
+/// `GET /api/v1/streets?area=CODE`: the streets of an area's households, to give one out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StreetDto {
+    pub area_code: String,
+    /// The name as most addresses write it.
+    pub street: String,
+    pub street_key: String,
+    pub households: i64,
+    pub visited: i64,
 }
 
 /// `GET /api/v1/sync/pull` answer: what changed in the device's area since its cursor.
@@ -145,6 +234,9 @@ pub struct PullResponse {
     /// The area subtree, sent whole when the cursor is 0 (it is small and rarely changes).
     pub areas: Vec<AreaDto>,
     pub households: Vec<HouseholdDto>,
+    /// Leaders' claims in the area that changed since the cursor (given, handed over, released).
+    #[serde(default)]
+    pub claims: Vec<ClaimDto>,
     pub next_cursor: i64,
     pub has_more: bool,
 }

@@ -41,11 +41,15 @@ pub enum Flag {
     /// It was uploaded by a phone already revoked (lost, stolen, or handed back): stored like any
     /// other (nothing collected is lost), for the leader to judge.
     RevokedDevice,
+    /// Another volunteer visited the same household within the campaign's `claim_hours` of this
+    /// visit (both phones were offline, or one did not look): both visits are kept, since both
+    /// happened; the leader sees the overlap.
+    Overlap,
 }
 
 impl Flag {
     /// Every flag, in the order a visit's flags are listed.
-    pub const ALL: [Flag; 8] = [
+    pub const ALL: [Flag; 9] = [
         Flag::OutsideAssignment,
         Flag::OtherVolunteer,
         Flag::PoorAccuracy,
@@ -54,6 +58,7 @@ impl Flag {
         Flag::ImplausibleSpeed,
         Flag::Burst,
         Flag::RevokedDevice,
+        Flag::Overlap,
     ];
 
     pub fn code(self) -> &'static str {
@@ -66,6 +71,7 @@ impl Flag {
             Flag::ImplausibleSpeed => "implausible_speed",
             Flag::Burst => "burst",
             Flag::RevokedDevice => "revoked_device",
+            Flag::Overlap => "overlap",
         }
     }
 
@@ -90,6 +96,9 @@ pub struct QualityRules {
     pub max_speed_kmh: f64,
     pub min_speed_distance_m: f64,
     pub burst_ms: i64,
+    /// The campaign's `claim_hours`, in ms: two volunteers' visits to one household closer in
+    /// time than this overlap.
+    pub claim_ms: i64,
 }
 
 impl Default for QualityRules {
@@ -100,6 +109,7 @@ impl Default for QualityRules {
             max_speed_kmh: MAX_PLAUSIBLE_SPEED_KMH,
             min_speed_distance_m: MIN_SPEED_DISTANCE_M,
             burst_ms: BURST_SECONDS * 1000,
+            claim_ms: i64::from(crate::claim::DEFAULT_CLAIM_HOURS) * 3_600_000,
         }
     }
 }
@@ -120,8 +130,18 @@ impl QualityRules {
         QualityRules {
             accuracy_m: campaign.accuracy_threshold_m,
             far_from_household_m: campaign.far_from_household_m,
+            claim_ms: i64::from(campaign.claim_hours) * 3_600_000,
             ..QualityRules::default()
         }
+    }
+
+    /// A visit by `volunteer` at `at_ms` overlaps the household's visit held before it (by
+    /// receive order: its volunteer and time) when another volunteer made that one within the
+    /// claim window, before or after: the two went to one door while it was claimed.
+    pub fn overlaps(&self, held: Option<(uuid::Uuid, i64)>, volunteer: uuid::Uuid, at_ms: i64) -> bool {
+        held.is_some_and(|(other, other_ms)| {
+            other != volunteer && at_ms.abs_diff(other_ms) < self.claim_ms.unsigned_abs()
+        })
     }
 
     /// A fix worse than the threshold. A location without an accuracy (a pin set by hand) is
@@ -247,6 +267,21 @@ mod tests {
         assert!((29_450.0..29_650.0).contains(&d), "{d}");
         assert_eq!(distance_m(NAM_HA, NAM_HA), 0.0);
         assert!((distance_m(NAM_HA, north(NAM_HA, 500.0)) - 500.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn two_volunteers_at_one_door_within_the_claim_window_overlap() {
+        let rules = QualityRules::for_campaign(&Campaign::bluezone());
+        let (lan, minh) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+        let h = 3_600_000;
+        // Minh's visit arrives after Lan's, made an hour later or an hour earlier.
+        assert!(rules.overlaps(Some((lan, 10 * h)), minh, 11 * h));
+        assert!(rules.overlaps(Some((lan, 10 * h)), minh, 9 * h));
+        // Lan again, nobody before, or after Lan's claim ran out (72 h): no overlap.
+        assert!(!rules.overlaps(Some((lan, 10 * h)), lan, 11 * h));
+        assert!(!rules.overlaps(None, minh, 11 * h));
+        assert!(!rules.overlaps(Some((lan, 10 * h)), minh, 82 * h));
+        assert!(rules.overlaps(Some((lan, 10 * h)), minh, 82 * h - 1));
     }
 
     #[test]

@@ -210,6 +210,9 @@ fn the_revisits_list_holds_households_once_their_due_time_has_come() {
         latest_outcome: Some(outcome.into()),
         revisit_due: false,
         revisit_due_at_ms: due,
+        latest_volunteer_id: None,
+        latest_volunteer: None,
+        latest_visited_at_ms: None,
         updated_seq: 1,
     };
     lock(app.store())
@@ -219,6 +222,7 @@ fn the_revisits_list_holds_households_once_their_due_time_has_come() {
                 household("later", "hen_lai", Some(due_at.timestamp_millis())),
                 household("done", "cai_moi", None),
             ],
+            claims: vec![],
             next_cursor: 1,
             has_more: false,
         })

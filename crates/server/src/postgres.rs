@@ -938,6 +938,9 @@ impl Store for PgStore {
                     revisit_due: due_at.is_some_and(|at| at <= now_ms),
                     revisit_due_at_ms: due_at,
                     latest_outcome,
+                    latest_volunteer_id: None,
+                    latest_volunteer: None,
+                    latest_visited_at_ms: None,
                     updated_seq: r.get(7),
                 }
             })
@@ -948,6 +951,7 @@ impl Store for PgStore {
         Ok(Some(PullResponse {
             areas,
             households,
+            claims: Vec::new(),
             next_cursor,
             has_more,
         }))

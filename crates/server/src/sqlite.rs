@@ -870,6 +870,9 @@ impl Store for SqliteStore {
                         revisit_due: due_at.is_some_and(|at| at <= now_ms),
                         revisit_due_at_ms: due_at,
                         latest_outcome,
+                        latest_volunteer_id: None,
+                        latest_volunteer: None,
+                        latest_visited_at_ms: None,
                         updated_seq: r.get(7)?,
                     })
                 })?
@@ -880,6 +883,7 @@ impl Store for SqliteStore {
             Ok(Some(PullResponse {
                 areas,
                 households,
+                claims: Vec::new(),
                 next_cursor,
                 has_more,
             }))

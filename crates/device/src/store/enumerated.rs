@@ -111,6 +111,7 @@ mod tests {
                 building(row_b, "18073", east(106.0)),
                 building(other_area, "18077", east(200.0)),
             ],
+            claims: vec![],
             next_cursor: 1,
             has_more: false,
         })

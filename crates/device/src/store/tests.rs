@@ -599,6 +599,9 @@ fn household(id: &str, area_code: &str, visits: i64, outcome: Option<&str>) -> H
         latest_outcome: outcome.map(Into::into),
         revisit_due: outcome == Some("not_home"),
         revisit_due_at_ms: None,
+        latest_volunteer_id: None,
+        latest_volunteer: None,
+        latest_visited_at_ms: None,
         updated_seq: 1,
     }
 }
@@ -631,6 +634,7 @@ fn apply_pull_upserts_and_households_follow_the_area_tree() {
             // The server has counted only one of this phone's two visits so far.
             household(&local_id, "18073", 1, Some("refused")),
         ],
+        claims: vec![],
         next_cursor: 17,
         has_more: false,
     };
@@ -665,6 +669,7 @@ fn apply_pull_upserts_and_households_follow_the_area_tree() {
     let later = PullResponse {
         areas: vec![],
         households: vec![household(&local_id, "18073", 4, Some("not_home"))],
+        claims: vec![],
         next_cursor: 20,
         has_more: false,
     };
@@ -917,6 +922,7 @@ fn each_area_has_its_own_pull_cursor() {
     let page = |next| PullResponse {
         areas: vec![],
         households: vec![],
+        claims: vec![],
         next_cursor: next,
         has_more: false,
     };
@@ -1267,6 +1273,7 @@ fn a_household_is_due_again_only_after_its_outcomes_delay() {
     s.apply_pull(&PullResponse {
         areas: vec![],
         households: vec![from_server, old_server],
+        claims: vec![],
         next_cursor: 2,
         has_more: false,
     })

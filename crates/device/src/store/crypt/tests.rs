@@ -83,9 +83,13 @@ fn plain_store(path: &Path) -> DeviceStore {
                 latest_outcome: Some("not_home".into()),
                 revisit_due: true,
                 revisit_due_at_ms: None,
+                latest_volunteer_id: None,
+                latest_volunteer: None,
+                latest_visited_at_ms: None,
                 updated_seq: i + 1,
             })
             .collect(),
+        claims: vec![],
         next_cursor: 10,
         has_more: false,
     })
