@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use doorstep_device::VisitDraft;
 use doorstep_domain::visit::LocationInput;
-use doorstep_tests::{TestDevice, TestServer, create_account};
+use doorstep_tests::{TestDevice, TestServer, create_account, doorstep};
 use serde_json::json;
 
 const PASSWORD: &str = "mật khẩu kiểm tra phân công";
@@ -204,4 +204,56 @@ async fn leaders_give_hand_over_and_release_claims_and_refuse_bad_ones() {
         .await;
     assert_eq!(status, 403);
     assert_eq!(server.db.i64("SELECT count(*) FROM claims"), before);
+
+    // The same from the server's command line (a SQLite file is held by its one server).
+    let mut server = server;
+    server.kill();
+    let db = server.db.url.clone();
+    let (ok, out, err) = doorstep(&[
+        "admin",
+        "--db",
+        &db,
+        "give-claim",
+        "--volunteer",
+        "v.lan",
+        "--area",
+        AREA,
+        "--street",
+        "Nguyễn Du",
+    ]);
+    assert!(ok, "{err}");
+    let given: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (given["volunteer"].as_str(), given["street_key"].as_str()),
+        (Some("v.lan"), Some("nguyen du"))
+    );
+    let id = given["id"].as_str().unwrap();
+    let (ok, _, err) = doorstep(&["admin", "--db", &db, "release-claim", "--claim", id]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = doorstep(&[
+        "admin",
+        "--db",
+        &db,
+        "give-claim",
+        "--volunteer",
+        "v.xa",
+        "--area",
+        AREA,
+        "--street",
+        "Nguyễn Du",
+    ]);
+    assert!(!ok && err.contains("does not cover that area"), "{err}");
+    let (ok, _, err) = doorstep(&[
+        "admin",
+        "--db",
+        &db,
+        "give-claim",
+        "--volunteer",
+        "v.lan",
+        "--street",
+        "Lê Lợi",
+    ]);
+    assert!(!ok && err.contains("--area"), "{err}");
+    server.start_again();
+    assert_eq!(listed(&server, &leader).await.iter().filter(|c| c.2).count(), 0);
 }
