@@ -204,6 +204,15 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     device.record(120);
     let client = device.client(&old.url, 50);
     assert!(client.drain(&device.store, None).await.complete);
+    // A street given to the volunteer moves too.
+    let (status, claim) = old
+        .post_as(
+            "/api/v1/claims",
+            &old.admin_token().await,
+            &json!({"volunteer": doorstep_tests::VOLUNTEER, "area_code": "18077", "street": "Lê Lợi"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{claim}");
     client.pull(&device.store, "436").await.unwrap();
     assert!(device.store.lock().unwrap().cursor().unwrap() > 0);
     // A venue and a visit to it.
@@ -311,10 +320,10 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         let report: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(
             report["tables"].as_array().unwrap().len(),
-            20,
+            21,
             "areas, devices, households, users, sessions, enrolments, device tokens, targets, campaign, audit log, \
-             visits, teams, team members, assignments, visit flags, corrections, venues, venue visits, photo blobs, \
-             photo links"
+             visits, teams, team members, assignments, claims, visit flags, corrections, venues, venue visits, \
+             photo blobs, photo links"
         );
         for t in report["tables"].as_array().unwrap() {
             assert_eq!(t["source"], t["target"], "{t}");
@@ -332,6 +341,9 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         "bluezone-2020-moved",
         "the campaign moved"
     );
+    let (_, claims) = new.get("/api/v1/claims?area=42").await;
+    assert_eq!(claims["claims"][0]["claim"], claim, "the claim moved: {claims}");
+    assert_eq!(claims["claims"][0]["active"], true, "{claims}");
     let (_, moved) = new.get("/api/v1/corrections?area=42").await;
     assert_eq!(moved[0]["visit_id"], sent_back.as_str(), "{moved}");
     let (_, photos) = new
