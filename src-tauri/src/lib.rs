@@ -12,8 +12,8 @@ use doorstep_domain::Campaign;
 use doorstep_domain::photo::TargetKind;
 use doorstep_domain::protocol::{AreaDto, ErrorBody};
 use doorstep_field::{
-    CommandResult, Correction, FieldApp, FieldConfig, Fix, Household, LocationWarning, Rejected, Saved, Settings,
-    Status,
+    CommandResult, Correction, FieldApp, FieldConfig, Fix, Household, LocationWarning, MyClaim, Rejected, Saved,
+    Settings, Status,
 };
 use tauri::{Emitter, Manager, State};
 
@@ -57,6 +57,11 @@ fn get_nearby(app: App<'_>, lat: f64, lon: f64, limit: Option<usize>) -> Command
 #[tauri::command]
 fn get_revisits(app: App<'_>) -> CommandResult<Vec<Household>> {
     app.revisits()
+}
+
+#[tauri::command]
+fn get_my_claims(app: App<'_>) -> CommandResult<Vec<MyClaim>> {
+    app.my_claims()
 }
 
 #[tauri::command]
@@ -238,6 +243,7 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         get_households,
         get_nearby,
         get_revisits,
+        get_my_claims,
         get_today,
         get_rejected,
         locate,

@@ -189,3 +189,14 @@ fn photos_cross_the_ipc_as_base64_with_reasons_for_refusals() {
     let e = invoke(&w, "get_photo_image", json!({"id": "nope"})).unwrap_err();
     assert_eq!(e["code"], "photo_not_found");
 }
+
+#[test]
+fn claims_cross_the_ipc() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(&dir);
+    assert_eq!(invoke(&w, "get_my_claims", json!({})).unwrap(), json!([]));
+    assert_eq!(
+        invoke(&w, "get_households", json!({ "area": null })).unwrap(),
+        json!([])
+    );
+}

@@ -11,6 +11,7 @@ import type {
   ErrorBody,
   Fix,
   Household,
+  MyClaim,
   LocalPhoto,
   LocationWarning,
   PhotoDraft,
@@ -133,6 +134,8 @@ export const api = {
   getHouseholds: (area: string | null) => call<Household[]>("get_households", { area }),
   getNearby: (lat: number, lon: number, limit: number) => call<Household[]>("get_nearby", { lat, lon, limit }),
   getRevisits: () => call<Household[]>("get_revisits"),
+  /** The leaders' claims given to this volunteer and in force ("Assigned to you"). */
+  getMyClaims: () => call<MyClaim[]>("get_my_claims"),
   getToday: () => call<TodayVisit[]>("get_today"),
   getRejected: () => call<Rejected[]>("get_rejected"),
   locate: () => call<Fix>("locate"),

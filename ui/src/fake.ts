@@ -11,6 +11,7 @@ import type {
   Fix,
   Household,
   LocalPhoto,
+  MyClaim,
   LocationWarning,
   OutcomeDef,
   PhotoDraft,
@@ -31,7 +32,10 @@ export type FakeOptions = {
   enrolled?: boolean;
   status?: Partial<Status>;
   settings?: Partial<Settings>;
+  /** Each may carry `holder` and `taken` (who covers it), as the phone judges them. */
   households?: Household[];
+  /** The leaders' claims given to this volunteer (the sample has one, on Trần Phú). */
+  myClaims?: MyClaim[];
   rejected?: Rejected[];
   /** Visits the team leader sent back (the sample has one). */
   corrections?: Correction[];
@@ -181,7 +185,45 @@ export function sampleHouseholds(): Household[] {
       distance_m: null,
     });
   }
+  // Who covers which doors: Lê Duẩn is Lan's (a leader gave it), Trần Phú this volunteer's.
+  const until = Date.now() + 50 * 3_600_000;
+  for (const hh of out) {
+    if (hh.address?.includes("Lê Duẩn")) {
+      hh.holder = { volunteer_id: SAMPLE_OTHER_VOLUNTEER, volunteer: "lan", until_ms: until, kind: "street", claim_id: "claim-le-duan" };
+      hh.taken = true;
+    } else if (hh.address?.includes("Trần Phú")) {
+      hh.holder = { volunteer_id: SAMPLE_VOLUNTEER, volunteer: "tnv.bacha", until_ms: until, kind: "street", claim_id: "claim-tran-phu" };
+      hh.taken = false;
+    }
+  }
   return out;
+}
+
+const SAMPLE_VOLUNTEER = "0190f5a0-0000-7000-8000-0000000000aa";
+const SAMPLE_OTHER_VOLUNTEER = "0190f5a0-0000-7000-8000-0000000000bb";
+
+/** The sample's claim given to this volunteer: the households it covers are counted when asked. */
+function sampleMyClaims(): MyClaim[] {
+  const now = Date.now();
+  return [
+    {
+      claim: {
+        id: "claim-tran-phu",
+        area_code: "18077",
+        household_id: null,
+        street: "Trần Phú",
+        street_key: "tran phu",
+        volunteer_id: SAMPLE_VOLUNTEER,
+        volunteer: "tnv.bacha",
+        created_at_ms: now - 22 * 3_600_000,
+        released_at_ms: null,
+        updated_seq: 1,
+      },
+      until_ms: now + 50 * 3_600_000,
+      households: 0,
+      visited: 0,
+    },
+  ];
 }
 
 // ---------------------------------------------------------------- validation (as domain::visit)
@@ -301,6 +343,7 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
   const campaign = bluezoneCampaign();
   const areas = sampleAreas();
   let households: Household[] = (opts.households ?? (sample ? sampleHouseholds() : [])).map((h) => ({ ...h }));
+  const myClaims: MyClaim[] = (opts.myClaims ?? (sample ? sampleMyClaims() : [])).map((c) => structuredClone(c));
   let fix: Fix = opts.fix ?? (sample && households[3]
     ? { source: "gps", lat: (households[3].lat ?? 0) + 0.00005, lon: households[3].lon, accuracy_m: 9 }
     : { source: "none", lat: null, lon: null, accuracy_m: null });
@@ -467,6 +510,15 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
     h.revisit_due_at_ms = def?.revisit ? Date.now() + (def.revisit_after_hours ?? 0) * 3_600_000 : null;
     h.revisit_due = h.revisit_due_at_ms !== null && h.revisit_due_at_ms <= Date.now();
     if (d.address?.trim()) h.address = d.address.trim();
+    // As the phone's store: the visit makes this volunteer the household's latest, so it is
+    // theirs, unless a leader gave it (or its street) to someone else.
+    const now = Date.now();
+    h.latest_volunteer = status.volunteer?.username ?? null;
+    h.latest_visited_at_ms = now;
+    if (!h.holder || h.holder.kind === "visit" || h.holder.until_ms <= now) {
+      h.holder = { volunteer_id: SAMPLE_VOLUNTEER, volunteer: h.latest_volunteer, until_ms: now + 72 * 3_600_000, kind: "visit", claim_id: null };
+      h.taken = false;
+    }
     return h;
   }
 
@@ -629,7 +681,20 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
         .sort((x, y) => (x.distance_m ?? 0) - (y.distance_m ?? 0))
         .slice(0, limit);
     },
-    get_revisits: () => households.filter((h) => (h.revisit_due_at_ms != null ? h.revisit_due_at_ms <= Date.now() : h.revisit_due)),
+    // The walk list: another volunteer's households after the free ones, as the Rust side.
+    get_revisits: () =>
+      [...households.filter((h) => (h.revisit_due_at_ms != null ? h.revisit_due_at_ms <= Date.now() : h.revisit_due))].sort(
+        (a, b) => Number(!!a.taken) - Number(!!b.taken),
+      ),
+    get_my_claims: () =>
+      myClaims
+        .filter((c) => c.until_ms > Date.now())
+        .map((c) => {
+          const covered = households.filter((hh) => hh.holder?.claim_id === c.claim.id);
+          // Counted from the households that carry it; as given when none does.
+          if (covered.length === 0) return c;
+          return { ...c, households: covered.length, visited: covered.filter((hh) => (hh.latest_visited_at_ms ?? -1) >= c.claim.created_at_ms).length };
+        }),
     get_today: () => {
       const day = campaignDay(new Date().toISOString(), campaign.utc_offset_minutes);
       const mine = visits

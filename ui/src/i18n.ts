@@ -179,6 +179,15 @@ const vi = {
   "revisits.visit": "Thăm",
   "revisits.due_at": "Thăm lại từ {time}",
 
+  "claim.taken": "{name} đang phụ trách · đến {until}",
+  "claim.someone": "Người khác",
+  "claim.assigned": "Giao cho bạn",
+  "claim.overlap": "Trưởng nhóm sẽ thấy hai người cùng thăm hộ này.",
+  "claims.title": "Giao cho bạn",
+  "claims.household": "Một hộ",
+  "claims.progress": "Đã thăm {visited}/{n} hộ",
+  "claims.until": "Hết hạn {until} nếu không ghi thêm lượt thăm",
+
   "today.title": "Lượt thăm hôm nay",
   "today.empty": "Hôm nay chưa có lượt thăm nào.",
   "state.pending": "Chờ gửi",
@@ -395,6 +404,15 @@ const en: Record<Key, string> = {
   "revisits.visit": "Visit",
   "revisits.due_at": "Due again at {time}",
 
+  "claim.taken": "{name}'s until {until}",
+  "claim.someone": "Someone else",
+  "claim.assigned": "Assigned to you",
+  "claim.overlap": "Your leader will see two visits to this household.",
+  "claims.title": "Assigned to you",
+  "claims.household": "One household",
+  "claims.progress": "{visited}/{n} households visited",
+  "claims.until": "Runs out {until} unless you record more visits",
+
   "today.title": "Today's visits",
   "today.empty": "No visits yet today.",
   "state.pending": "Waiting",
@@ -494,6 +512,11 @@ export function fmtTime(iso: string, offsetMin: number): string {
   if (!d) return iso;
   const p = (n: number) => String(n).padStart(2, "0");
   return `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
+}
+
+/** dd/mm in the campaign's time zone: a date close at hand (a claim's end). */
+export function fmtDayMonth(iso: string, offsetMin: number): string {
+  return fmtDate(iso, offsetMin).slice(0, 5);
 }
 
 /** dd/mm/yyyy HH:MM in the campaign's time zone. */

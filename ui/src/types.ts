@@ -108,7 +108,50 @@ export type Household = {
   revisit_due: boolean;
   /** When it is due again (ms since 1970 UTC), with an outcome the campaign revisits. */
   revisit_due_at_ms?: number | null;
+  /** The volunteer of the latest visit known on the phone (account id, username) and its time. */
+  latest_volunteer_id?: string | null;
+  latest_volunteer?: string | null;
+  latest_visited_at_ms?: number | null;
+  /** Who holds it now (a leader's claim, or a recent visit); null: anyone may go. */
+  holder?: Holder | null;
+  /** Held by another volunteer than this phone's: someone else covers this door. */
+  taken?: boolean;
   distance_m: number | null;
+};
+
+/** Why a volunteer holds a household: a leader gave them it, or its street; or they visited it. */
+export type ClaimKind = "household" | "street" | "visit";
+
+export type Holder = {
+  volunteer_id: string;
+  volunteer: string | null;
+  /** When the claim runs out if its volunteer records nothing more in it (ms since 1970 UTC). */
+  until_ms: number;
+  kind: ClaimKind;
+  claim_id: string | null;
+};
+
+/** A leader's claim as the server sends it. */
+export type Claim = {
+  id: string;
+  area_code: string;
+  household_id: string | null;
+  street: string | null;
+  street_key: string | null;
+  volunteer_id: string;
+  volunteer: string;
+  created_at_ms: number;
+  released_at_ms: number | null;
+  updated_seq: number;
+};
+
+/** A leader's claim given to this volunteer and in force ("Assigned to you"). */
+export type MyClaim = {
+  claim: Claim;
+  until_ms: number;
+  /** Households on the phone it gives the volunteer now, and of those visited since it was given. */
+  households: number;
+  visited: number;
 };
 
 export type VisitState = "pending" | "sent" | "rejected";

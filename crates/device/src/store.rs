@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use doorstep_domain::account::Role;
+use doorstep_domain::claim::{ClaimBook, Holder};
 use doorstep_domain::error::ErrorKind;
 use doorstep_domain::protocol::{
     AreaDto, CorrectionDto, EnrolResponse, ErrorBody, PullResponse, Receipt, ReceiptStatus,
@@ -160,6 +161,43 @@ CREATE INDEX photos_target ON photos (target_kind, target_id);
     r#"
 ALTER TABLE households ADD COLUMN revisit_due_at_ms INTEGER;
 UPDATE households SET revisit_due_at_ms = 0 WHERE revisit_due = 1;
+"#,
+    // Claims (`store/claims.rs`): the volunteer and time of each household's latest visit, and
+    // the leaders' claims of the phone's areas (a released one kept with its release time).
+    // Households already held learn their latest volunteer from this phone's own visits now,
+    // and from the server by a full pull: the cursors start again, since households and claims
+    // that changed before this version would not come again otherwise.
+    r#"
+ALTER TABLE households ADD COLUMN latest_volunteer_id TEXT;
+ALTER TABLE households ADD COLUMN latest_volunteer TEXT;
+ALTER TABLE households ADD COLUMN latest_visited_at_ms INTEGER;
+
+CREATE TABLE claims (
+    id             TEXT PRIMARY KEY,
+    area_code      TEXT NOT NULL,
+    household_id   TEXT,
+    street         TEXT,
+    street_key     TEXT,
+    volunteer_id   TEXT NOT NULL,
+    volunteer      TEXT NOT NULL,
+    created_at_ms  INTEGER NOT NULL,
+    released_at_ms INTEGER,
+    updated_seq    INTEGER NOT NULL
+) STRICT;
+
+WITH latest AS (
+    SELECT household_id, json_extract(body, '$.volunteer_id') AS volunteer_id, visited_at,
+           max(device_seq)
+    FROM visits GROUP BY household_id
+)
+UPDATE households SET
+    latest_volunteer_id = latest.volunteer_id,
+    latest_visited_at_ms = CAST(round((julianday(latest.visited_at) - 2440587.5) * 86400000.0) AS INTEGER)
+FROM latest WHERE latest.household_id = households.id;
+UPDATE households SET latest_volunteer = (SELECT value FROM meta WHERE key = 'volunteer_username')
+WHERE latest_volunteer_id = (SELECT value FROM meta WHERE key = 'volunteer_id');
+
+DELETE FROM meta WHERE key = 'cursor' OR key LIKE 'cursor:%';
 "#,
 ];
 
@@ -329,6 +367,21 @@ pub struct LocalHousehold {
     /// UTC), so the app can say "due again at 14:30" before then.
     #[serde(default)]
     pub revisit_due_at_ms: Option<i64>,
+    /// The volunteer of the latest visit known here (account id and username) and its time:
+    /// from the pull, or this phone's own visit.
+    #[serde(default)]
+    pub latest_volunteer_id: Option<String>,
+    #[serde(default)]
+    pub latest_volunteer: Option<String>,
+    #[serde(default)]
+    pub latest_visited_at_ms: Option<i64>,
+    /// Who holds the household at the time it was read (a leader's claim, or a recent visit):
+    /// `None`, anyone may go.
+    #[serde(default)]
+    pub holder: Option<Holder>,
+    /// Held by another volunteer than this phone's: someone else covers this door.
+    #[serde(default)]
+    pub taken: bool,
 }
 
 /// The device's bearer token for push and pull. Its `Debug` never shows it and it has no
@@ -718,10 +771,13 @@ impl DeviceStore {
             visit.device_seq = Positive::parse("device_seq", seq, ErrorKind::SequenceNotPositive)?;
         }
         let point = visit.location.point;
+        // The visit makes this volunteer the household's latest at once (it is theirs for the
+        // campaign's claim_hours), as the server will when the visit arrives.
+        let username = get_meta(&tx, META_VOLUNTEER_USERNAME)?.filter(|u| !u.is_empty());
         tx.execute(
             "INSERT INTO households (id, area_code, address, lat, lon, latest_outcome, visits, revisit_due,
-                 revisit_due_at_ms, origin)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?9, 'local')
+                 revisit_due_at_ms, latest_volunteer_id, latest_volunteer, latest_visited_at_ms, origin)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?9, ?10, ?11, ?12, 'local')
              ON CONFLICT (id) DO UPDATE SET
                  area_code = excluded.area_code,
                  address = COALESCE(excluded.address, address),
@@ -730,6 +786,9 @@ impl DeviceStore {
                  latest_outcome = excluded.latest_outcome,
                  revisit_due = excluded.revisit_due,
                  revisit_due_at_ms = excluded.revisit_due_at_ms,
+                 latest_volunteer_id = excluded.latest_volunteer_id,
+                 latest_volunteer = excluded.latest_volunteer,
+                 latest_visited_at_ms = excluded.latest_visited_at_ms,
                  visits = visits + ?8",
             params![
                 visit.household.id.to_string(),
@@ -742,6 +801,9 @@ impl DeviceStore {
                 // A correction is the same visit again, not another one.
                 i64::from(visit.revision.get() == 1),
                 due_at,
+                self.volunteer_id.to_string(),
+                username,
+                visit.visited_at.timestamp_millis(),
             ],
         )?;
         let id = visit.id.to_string();
@@ -1036,8 +1098,8 @@ impl DeviceStore {
             // volunteer's list: the larger count wins, and with it its latest outcome.
             let mut household = tx.prepare(
                 "INSERT INTO households (id, area_code, address, lat, lon, latest_outcome, visits, revisit_due,
-                     revisit_due_at_ms, origin)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'server')
+                     revisit_due_at_ms, latest_volunteer_id, latest_volunteer, latest_visited_at_ms, origin)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'server')
                  ON CONFLICT (id) DO UPDATE SET
                      area_code = excluded.area_code,
                      address = COALESCE(excluded.address, address),
@@ -1049,6 +1111,13 @@ impl DeviceStore {
                          THEN excluded.revisit_due ELSE revisit_due END,
                      revisit_due_at_ms = CASE WHEN excluded.visits >= visits
                          THEN excluded.revisit_due_at_ms ELSE revisit_due_at_ms END,
+                     -- A server before claims sends no latest volunteer: what is known stays.
+                     latest_volunteer_id = CASE WHEN excluded.visits >= visits AND excluded.latest_volunteer_id IS NOT NULL
+                         THEN excluded.latest_volunteer_id ELSE latest_volunteer_id END,
+                     latest_volunteer = CASE WHEN excluded.visits >= visits AND excluded.latest_volunteer_id IS NOT NULL
+                         THEN excluded.latest_volunteer ELSE latest_volunteer END,
+                     latest_visited_at_ms = CASE WHEN excluded.visits >= visits AND excluded.latest_volunteer_id IS NOT NULL
+                         THEN excluded.latest_visited_at_ms ELSE latest_visited_at_ms END,
                      visits = max(visits, excluded.visits)",
             )?;
             for h in &pull.households {
@@ -1065,14 +1134,19 @@ impl DeviceStore {
                     h.visits,
                     due_at.is_some(),
                     due_at,
+                    h.latest_volunteer_id,
+                    h.latest_volunteer,
+                    h.latest_visited_at_ms,
                 ])?;
             }
         }
+        claims::store_claims(&tx, &pull.claims)?;
         put_meta(&tx, &cursor_key(area), &pull.next_cursor.to_string())?;
         tx.commit()?;
         tracing::debug!(
             areas = pull.areas.len(),
             households = pull.households.len(),
+            claims = pull.claims.len(),
             cursor = pull.next_cursor,
             "pull applied"
         );
@@ -1123,10 +1197,21 @@ impl DeviceStore {
         self.households_at(area, Utc::now())
     }
 
-    /// As [`DeviceStore::households`], with `revisit_due` judged at `now` (the phone's clock).
+    /// As [`DeviceStore::households`], with `revisit_due` and who holds each household
+    /// (`holder`, `taken`) judged at `now` (the phone's clock).
     pub fn households_at(&self, area: Option<&str>, now: DateTime<Utc>) -> Result<Vec<LocalHousehold>, DeviceError> {
+        Ok(self.judged_households(area, now)?.0)
+    }
+
+    /// The households of `area` judged at `now`, and the claims' book they were judged by.
+    fn judged_households(
+        &self,
+        area: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<LocalHousehold>, ClaimBook), DeviceError> {
         const COLUMNS: &str =
-            "h.id, h.area_code, h.address, h.lat, h.lon, h.latest_outcome, h.visits, h.revisit_due_at_ms";
+            "h.id, h.area_code, h.address, h.lat, h.lon, h.latest_outcome, h.visits, h.revisit_due_at_ms,
+             h.latest_volunteer_id, h.latest_volunteer, h.latest_visited_at_ms";
         let areas_known: bool = self
             .conn
             .query_row("SELECT EXISTS (SELECT 1 FROM areas)", [], |r| r.get(0))?;
@@ -1160,13 +1245,19 @@ impl DeviceStore {
                 visits: r.get(6)?,
                 revisit_due: due_at.is_some_and(|at| at <= now_ms),
                 revisit_due_at_ms: due_at,
+                latest_volunteer_id: r.get(8)?,
+                latest_volunteer: r.get(9)?,
+                latest_visited_at_ms: r.get(10)?,
+                holder: None,
+                taken: false,
             })
         };
-        let rows = match arg {
+        let mut rows = match arg {
             Some(code) => stmt.query_map([code], map)?.collect::<Result<Vec<_>, _>>()?,
             None => stmt.query_map([], map)?.collect::<Result<Vec<_>, _>>()?,
         };
-        Ok(rows)
+        let book = self.judge_holders(&mut rows, now_ms)?;
+        Ok((rows, book))
     }
 
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), DeviceError> {
@@ -1329,6 +1420,8 @@ fn unexplained_rejection() -> ErrorBody {
 
 pub mod crypt;
 pub use crypt::{DbKey, KeyError, KeyFile, KeyStore, key_connection};
+mod claims;
+pub use claims::MyClaim;
 mod enumerated;
 mod venues;
 pub use venues::{LocalVenue, RejectedVenueVisit, VenueVisitDraft};

@@ -28,6 +28,7 @@ use doorstep_domain::protocol::{AreaDto, ErrorBody, ErrorResponse};
 use doorstep_domain::{Campaign, Lang, Messages};
 use serde::{Deserialize, Serialize};
 
+pub use doorstep_device::MyClaim;
 pub use location::{Fix, LocationWarning, check_location, distance_m};
 pub use settings::{LocationProviderKind, Settings};
 
@@ -525,9 +526,17 @@ impl FieldApp {
             .unwrap_or_default())
     }
 
+    /// The households of `area` (`None`: all), each with who holds it now (`holder`, `taken`).
     pub fn households(&self, area: Option<&str>) -> CommandResult<Vec<Household>> {
+        self.households_at(area, Utc::now())
+    }
+
+    /// As [`FieldApp::households`], judged at `now`.
+    pub fn households_at(&self, area: Option<&str>, now: chrono::DateTime<Utc>) -> CommandResult<Vec<Household>> {
         let lang = self.lang();
-        let list = lock(&self.store).households(area).map_err(|e| device_error(e, lang))?;
+        let list = lock(&self.store)
+            .households_at(area, now)
+            .map_err(|e| device_error(e, lang))?;
         Ok(list
             .into_iter()
             .map(|household| Household {
@@ -565,19 +574,36 @@ impl FieldApp {
     }
 
     /// Households due again at `now`: their latest outcome is revisited and its delay has passed.
+    /// This is the volunteer's walk list, so those another volunteer holds come last (kept, not
+    /// dropped: the volunteer may be at that door already; the app greys them).
     pub fn revisits_at(&self, now: chrono::DateTime<Utc>) -> CommandResult<Vec<Household>> {
         let lang = self.lang();
         let list = lock(&self.store)
             .households_at(None, now)
             .map_err(|e| device_error(e, lang))?;
-        Ok(list
+        let mut due: Vec<Household> = list
             .into_iter()
             .filter(|h| h.revisit_due)
             .map(|household| Household {
                 household,
                 distance_m: None,
             })
-            .collect())
+            .collect();
+        // Stable: within each group the store's order (area, id) stays.
+        due.sort_by_key(|h| h.household.taken);
+        Ok(due)
+    }
+
+    /// The leaders' claims given to this volunteer and in force now (street or household, until
+    /// when, households covered and visited), the soonest to run out first.
+    pub fn my_claims(&self) -> CommandResult<Vec<MyClaim>> {
+        self.my_claims_at(Utc::now())
+    }
+
+    /// As [`FieldApp::my_claims`], judged at `now`.
+    pub fn my_claims_at(&self, now: chrono::DateTime<Utc>) -> CommandResult<Vec<MyClaim>> {
+        let lang = self.lang();
+        lock(&self.store).my_claims(now).map_err(|e| device_error(e, lang))
     }
 
     /// Visits recorded since local midnight, newest first.

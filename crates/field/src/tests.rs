@@ -237,3 +237,106 @@ fn the_revisits_list_holds_households_once_their_due_time_has_come() {
     assert!(ids(due_at - chrono::Duration::minutes(1)).is_empty());
     assert_eq!(ids(due_at), ["later"]);
 }
+
+/// Claims reach the app: each household says who holds it (in the JSON the web view reads), the
+/// walk list puts another volunteer's households last, and "Assigned to you" lists this
+/// volunteer's claims.
+#[test]
+fn households_say_who_holds_them_and_the_walk_list_puts_anothers_last() {
+    use doorstep_domain::protocol::{ClaimDto, HouseholdDto, PullResponse};
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, None);
+    let me = uuid::Uuid::now_v7().to_string();
+    lock(app.store())
+        .set_enrolment(&doorstep_domain::protocol::EnrolResponse {
+            device_token: "t".repeat(64),
+            volunteer_id: me.clone(),
+            volunteer: doorstep_domain::protocol::UserDto {
+                username: "minh".into(),
+                role: doorstep_domain::account::Role::Volunteer,
+                area_code: "18073".into(),
+            },
+        })
+        .unwrap();
+    let t0 = chrono::DateTime::parse_from_rfc3339("2020-11-27T14:30:00+07:00")
+        .unwrap()
+        .to_utc();
+    let t0_ms = t0.timestamp_millis();
+    // Three households nobody met, due again at once: two on Lan's street, one on this phone's.
+    let household = |id: &str, address: &str| HouseholdDto {
+        id: id.into(),
+        area_code: "18073".into(),
+        address: Some(address.into()),
+        lat: None,
+        lon: None,
+        visits: 1,
+        latest_outcome: Some("not_home".into()),
+        revisit_due: true,
+        revisit_due_at_ms: Some(t0_ms),
+        latest_volunteer_id: None,
+        latest_volunteer: None,
+        latest_visited_at_ms: None,
+        updated_seq: 1,
+    };
+    let claim = |id: &str, volunteer_id: &str, volunteer: &str, street: &str| ClaimDto {
+        id: id.into(),
+        area_code: "18073".into(),
+        household_id: None,
+        street: Some(street.into()),
+        street_key: doorstep_domain::claim::street_of(street).map(|s| s.key),
+        volunteer_id: volunteer_id.into(),
+        volunteer: volunteer.into(),
+        created_at_ms: t0_ms,
+        released_at_ms: None,
+        updated_seq: 1,
+    };
+    let lan = uuid::Uuid::now_v7().to_string();
+    lock(app.store())
+        .apply_pull(&PullResponse {
+            areas: vec![],
+            households: vec![
+                household("a", "3 Trần Phú"),
+                household("b", "9 Nguyễn Du"),
+                household("c", "5 Trần Phú"),
+            ],
+            claims: vec![
+                claim("lans", &lan, "lan", "Trần Phú"),
+                claim("mine", &me, "minh", "Nguyễn Du"),
+            ],
+            next_cursor: 1,
+            has_more: false,
+        })
+        .unwrap();
+    let at = t0 + chrono::Duration::hours(1);
+    let walk: Vec<(String, bool)> = app
+        .revisits_at(at)
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.household.id, h.household.taken))
+        .collect();
+    assert_eq!(
+        walk,
+        [("b".into(), false), ("a".into(), true), ("c".into(), true)],
+        "this volunteer's first, Lan's after"
+    );
+
+    let json = serde_json::to_value(app.households_at(None, at).unwrap()).unwrap();
+    assert_eq!(json[0]["taken"], true);
+    assert_eq!(json[0]["holder"]["volunteer"], "lan");
+    assert_eq!(json[0]["holder"]["kind"], "street");
+    assert_eq!(json[0]["holder"]["until_ms"], t0_ms + 72 * 3_600_000);
+    assert_eq!(json[1]["taken"], false);
+    assert_eq!(json[1]["holder"]["volunteer_id"], me);
+
+    let mine = app.my_claims_at(at).unwrap();
+    assert_eq!(
+        mine.iter()
+            .map(|c| (c.claim.id.as_str(), c.households, c.until_ms))
+            .collect::<Vec<_>>(),
+        [("mine", 1, t0_ms + 72 * 3_600_000)]
+    );
+    // Run out 72 hours on: nobody holds anything; nothing is assigned.
+    let later = t0 + chrono::Duration::hours(72);
+    assert!(app.revisits_at(later).unwrap().iter().all(|h| !h.household.taken));
+    assert!(app.my_claims_at(later).unwrap().is_empty());
+}

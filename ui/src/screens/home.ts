@@ -196,7 +196,8 @@ export function homeView(ctx: Ctx): View {
       const [today, revisits] = await Promise.all([ctx.api.getToday(), ctx.api.getRevisits()]);
       if (destroyed) return;
       todayCount.textContent = String(today.length);
-      revisitCount.textContent = String(revisits.length);
+      // Households another volunteer covers are not this volunteer's to walk to.
+      revisitCount.textContent = String(revisits.filter((x) => !x.taken).length);
     } catch {
       /* counts stay as they were */
     }

@@ -2,8 +2,9 @@
 
 import type { Ctx, View } from "../app";
 import { h, fill } from "../dom";
+import { claimChip, freeFirst, untilText } from "../claims";
 import { fmtDate, fmtTime, pick, t, type Key } from "../i18n";
-import type { Campaign, Correction, Household, Status, VisitState } from "../types";
+import type { Campaign, Correction, Household, MyClaim, Status, VisitState } from "../types";
 import { areaName } from "./home";
 
 /** A record's field (as the server names it) in the volunteer's words. */
@@ -51,12 +52,55 @@ export function dueAgain(hh: Pick<Household, "revisit_due" | "revisit_due_at_ms"
   return t("revisits.due_at", { time: day === today ? fmtTime(iso, offsetMin) : `${fmtTime(iso, offsetMin)} ${day}` });
 }
 
+/** "Assigned to you": the streets and households a leader gave this volunteer, until when, and
+ * how many of their households are visited. Nothing when there is none. */
+function assignedSection(claims: MyClaim[], households: Household[], off: number): HTMLElement | null {
+  if (claims.length === 0) return null;
+  const address = (id: string | null) => (id ? households.find((x) => x.id === id)?.address : null);
+  return h(
+    "section",
+    { class: "assigned", testid: "assigned" },
+    h("h2", { class: "section-title" }, t("claims.title")),
+    h(
+      "ul",
+      { class: "cards" },
+      claims.map((c) =>
+        h(
+          "li",
+          { class: "card item", testid: `assigned-${c.claim.id}` },
+          h(
+            "div",
+            { class: "item-text" },
+            h("strong", null, c.claim.street ?? address(c.claim.household_id) ?? t("claims.household")),
+            h("span", null, t("claims.progress", { visited: c.visited, n: c.households })),
+            h("span", { class: "hint" }, t("claims.until", { until: untilText(c.until_ms, off) })),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 export function revisitsView(ctx: Ctx): View {
+  const assigned = h("div", { class: "assigned-box" });
   const body = h("div", { class: "items" }, h("p", { class: "loading" }, t("app.loading")));
+  const off = ctx.state.campaign?.utc_offset_minutes ?? 420;
   let destroyed = false;
-  async function load() {
+  async function loadAssigned() {
     try {
-      const hs = await ctx.api.getRevisits();
+      const claims = await ctx.api.getMyClaims();
+      const households = claims.some((c) => c.claim.household_id) ? await ctx.api.getHouseholds(null) : [];
+      if (destroyed) return;
+      fill(assigned, assignedSection(claims, households, off));
+    } catch {
+      /* the list below is what matters; the section waits for the next load */
+    }
+  }
+  async function load() {
+    void loadAssigned();
+    try {
+      // Another volunteer's households last, greyed: they are someone else's to walk to.
+      const hs = freeFirst(await ctx.api.getRevisits());
       if (destroyed) return;
       fill(
         body,
@@ -68,14 +112,15 @@ export function revisitsView(ctx: Ctx): View {
               hs.map((hh) =>
                 h(
                   "li",
-                  { class: "card item", testid: `revisit-${hh.id}` },
+                  { class: `card item${hh.taken ? " taken" : ""}`, testid: `revisit-${hh.id}` },
                   h(
                     "div",
                     { class: "item-text" },
                     h("strong", null, hh.address ?? t("visit.no_address")),
                     h("span", null, [outcomeLabel(ctx.state.campaign, hh.latest_outcome), t("revisits.visits", { n: hh.visits }), areaName(ctx, hh.area_code)].join(" · ")),
+                    claimChip(hh, off),
                   ),
-                  h("button", { type: "button", class: "btn primary", testid: `revisit-visit-${hh.id}`, onclick: () => ctx.go("visit", { household: hh }) }, t("revisits.visit")),
+                  h("button", { type: "button", class: `btn ${hh.taken ? "" : "primary"}`.trim(), testid: `revisit-visit-${hh.id}`, onclick: () => ctx.go("visit", { household: hh }) }, t("revisits.visit")),
                 ),
               ),
             ),
@@ -86,7 +131,7 @@ export function revisitsView(ctx: Ctx): View {
   }
   void load();
   return {
-    el: listPage("revisits", t("revisits.title"), body),
+    el: listPage("revisits", t("revisits.title"), assigned, body),
     destroy: () => {
       destroyed = true;
     },

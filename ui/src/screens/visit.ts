@@ -7,6 +7,7 @@
 
 import type { Ctx, View } from "../app";
 import { toErrorBody } from "../api";
+import { claimChip, freeFirst } from "../claims";
 import { h, fill } from "../dom";
 import { mapSupported } from "../colors";
 import { DICTIONARIES, fmtNumber, pick, t, type Key } from "../i18n";
@@ -465,6 +466,7 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
   // Collapsed to one line (the household taken to be at the door) so the outcomes stay in view;
   // "Change" opens the list of nearby households, closest first, and "New household".
   let listOpen = false;
+  const offset = campaign?.utc_offset_minutes ?? 420;
   function renderHouseholds() {
     const choose = (hh: Household | null) => {
       st.household = hh;
@@ -478,7 +480,7 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
       const o = campaign?.outcomes.find((x) => x.code === hh.latest_outcome);
       // A household nobody has visited yet (an enumerated building, or one a leader listed).
       const state = o ? pick(o.label) : hh.visits === 0 ? t("map.unvisited") : null;
-      const later = dueAgain(hh, Date.now(), campaign?.utc_offset_minutes ?? 420);
+      const later = dueAgain(hh, Date.now(), offset);
       return [hh.distance_m !== null ? t("visit.distance", { m: Math.round(hh.distance_m) }) : null, state, later, areaName(ctx, hh.area_code)]
         .filter(Boolean)
         .join(" · ");
@@ -510,18 +512,28 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
           },
           h("span", { class: "choice-main" }, current ? current.address ?? t("visit.no_address") : t("visit.household_new")),
           current ? h("span", { class: "choice-sub" }, describe(current)) : null,
+          current ? claimChip(current, offset) : null,
           h("span", { class: "change" }, t("visit.household_change")),
         ),
       ];
       if (listOpen) {
         const list = [...st.nearby];
         if (current && !list.some((x) => x.id === current.id)) list.unshift(current);
-        const items = list.map((hh) =>
+        // Another volunteer's households after the free ones (nearest first within each), greyed;
+        // still choosable: the volunteer may be at that door.
+        const items = freeFirst(list).map((hh) =>
           h(
             "button",
-            { type: "button", class: `choice${current?.id === hh.id ? " on" : ""}`, testid: `household-${hh.id}`, "aria-pressed": String(current?.id === hh.id), onclick: () => choose(hh) },
+            {
+              type: "button",
+              class: `choice${current?.id === hh.id ? " on" : ""}${hh.taken ? " taken" : ""}`,
+              testid: `household-${hh.id}`,
+              "aria-pressed": String(current?.id === hh.id),
+              onclick: () => choose(hh),
+            },
             h("span", { class: "choice-main" }, hh.address ?? t("visit.no_address")),
             h("span", { class: "choice-sub" }, describe(hh)),
+            claimChip(hh, offset),
           ),
         );
         items.push(
@@ -533,6 +545,10 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
         );
         body.push(h("div", { class: "choice-list", testid: "household-list" }, items));
       }
+    }
+    // Recording at a door someone else covers is allowed (nothing is lost); the leader sees both.
+    if (st.household?.taken) {
+      body.push(h("p", { class: "hint overlap", testid: "overlap-note", role: "note" }, t("claim.overlap")));
     }
     fill(householdBox, h("h2", { class: "section-title" }, t("visit.household")), body);
     const isNew = !st.household;
