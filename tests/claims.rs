@@ -5,9 +5,10 @@
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use doorstep_device::VisitDraft;
+use doorstep_domain::claim::ClaimKind;
 use doorstep_domain::visit::LocationInput;
 use doorstep_tests::{TestDevice, TestServer, create_account, doorstep};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const PASSWORD: &str = "mật khẩu kiểm tra phân công";
 const AREA: &str = "18073";
@@ -18,6 +19,7 @@ fn at(minutes_ago: i64) -> DateTime<FixedOffset> {
 
 fn visit(household: Option<uuid::Uuid>, address: &str, outcome: &str) -> VisitDraft {
     let installed = i64::from(outcome == "installed_now");
+    let already = i64::from(outcome == "already_installed");
     VisitDraft {
         household_id: household,
         address: Some(address.into()),
@@ -26,7 +28,7 @@ fn visit(household: Option<uuid::Uuid>, address: &str, outcome: &str) -> VisitDr
         reason: None,
         people: 3,
         smartphones: 1,
-        already_installed: 0,
+        already_installed: already,
         installed_now: installed,
         leaflet_given: true,
         location: LocationInput {
@@ -256,4 +258,245 @@ async fn leaders_give_hand_over_and_release_claims_and_refuse_bad_ones() {
     assert!(!ok && err.contains("--area"), "{err}");
     server.start_again();
     assert_eq!(listed(&server, &leader).await.iter().filter(|c| c.2).count(), 0);
+}
+
+/// Who holds a household on a phone: (volunteer's username, kind), or none; and whether it is
+/// taken from this phone's volunteer.
+/// (address, holder, taken) of one household on a phone.
+type Seen = (String, Option<(String, ClaimKind)>, bool);
+
+fn holders(phone: &TestDevice) -> Vec<Seen> {
+    let mut held: Vec<_> = phone
+        .store
+        .lock()
+        .unwrap()
+        .households(Some(AREA))
+        .unwrap()
+        .into_iter()
+        .map(|h| {
+            let holder = h.holder.map(|x| (x.volunteer.unwrap_or_default(), x.kind));
+            (h.address.unwrap_or_default(), holder, h.taken)
+        })
+        .collect();
+    held.sort_by(|a, b| a.0.cmp(&b.0));
+    held
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_volunteers_on_overlapping_streets_see_each_others_claims_after_sync() {
+    let server = server_with_team().await;
+    let leader = server.login("to.truong", PASSWORD).await;
+    let (lan_phone, minh_phone) = (TestDevice::new(2), TestDevice::new(3));
+    server.enrol_for(&lan_phone, "v.lan").await;
+    server.enrol_for(&minh_phone, "v.minh").await;
+    let (lan, minh) = (lan_phone.client(&server.url, 50), minh_phone.client(&server.url, 50));
+
+    // The leader gives Trần Phú to Lan and Nguyễn Du to Minh before anyone goes out.
+    for (volunteer, street) in [("v.lan", "Trần Phú"), ("v.minh", "Nguyễn Du")] {
+        let (status, body) = server
+            .post_as(
+                "/api/v1/claims",
+                &leader,
+                &json!({"volunteer": volunteer, "area_code": AREA, "street": street}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    // Each finds households: Lan on her street, Minh on his and, at the corner, one on Trần Phú.
+    let record = |phone: &TestDevice, address: &str| {
+        phone
+            .store
+            .lock()
+            .unwrap()
+            .record_visit(&visit(None, address, "not_home"), at(20))
+            .unwrap()
+            .household
+            .id
+            .uuid()
+    };
+    record(&lan_phone, "12 Trần Phú");
+    record(&minh_phone, "5 Nguyễn Du");
+    let corner = record(&minh_phone, "2 Trần Phú");
+    // A household a volunteer just visited is theirs on their own phone at once.
+    assert!(holders(&minh_phone).iter().all(|h| !h.2), "{:?}", holders(&minh_phone));
+
+    for (phone, client) in [(&lan_phone, &lan), (&minh_phone, &minh)] {
+        assert!(client.drain(&phone.store, None).await.complete);
+    }
+    for (phone, client) in [(&lan_phone, &lan), (&minh_phone, &minh)] {
+        client.pull(&phone.store, AREA).await.unwrap();
+    }
+    let lan_view = [
+        (
+            "12 Trần Phú".to_string(),
+            Some(("v.lan".to_string(), ClaimKind::Street)),
+            false,
+        ),
+        (
+            "2 Trần Phú".to_string(),
+            Some(("v.lan".to_string(), ClaimKind::Street)),
+            false,
+        ),
+        (
+            "5 Nguyễn Du".to_string(),
+            Some(("v.minh".to_string(), ClaimKind::Street)),
+            true,
+        ),
+    ];
+    assert_eq!(holders(&lan_phone), lan_view);
+    // Minh sees the same doors taken by Lan, his corner household included (her street).
+    let minh_view: Vec<_> = lan_view.iter().map(|(a, h, t)| (a.clone(), h.clone(), !t)).collect();
+    assert_eq!(holders(&minh_phone), minh_view);
+
+    // The leader hands the corner household to Minh: after the next sync both phones agree.
+    let (status, body) = server
+        .post_as(
+            "/api/v1/claims",
+            &leader,
+            &json!({"volunteer": "v.minh", "household_id": corner.to_string()}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    for (phone, client) in [(&lan_phone, &lan), (&minh_phone, &minh)] {
+        client.pull(&phone.store, AREA).await.unwrap();
+    }
+    let corner_on = |phone: &TestDevice| holders(phone).into_iter().find(|h| h.0 == "2 Trần Phú").unwrap();
+    assert_eq!(
+        corner_on(&lan_phone),
+        ("2 Trần Phú".into(), Some(("v.minh".into(), ClaimKind::Household)), true)
+    );
+    assert_eq!(
+        corner_on(&minh_phone),
+        (
+            "2 Trần Phú".into(),
+            Some(("v.minh".into(), ClaimKind::Household)),
+            false
+        )
+    );
+
+    // Released, the street falls back to the volunteer who visited each door (for 72 hours).
+    let (_, claims) = server
+        .get_as(&format!("/api/v1/claims?area={AREA}"), Some(&leader))
+        .await;
+    let lan_street = claims["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["claim"]["volunteer"] == "v.lan")
+        .unwrap()["claim"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        delete_as(&server, &format!("/api/v1/claims/{lan_street}"), &leader).await,
+        204
+    );
+    minh.pull(&minh_phone.store, AREA).await.unwrap();
+    let twelve = holders(&minh_phone).into_iter().find(|h| h.0 == "12 Trần Phú").unwrap();
+    assert_eq!(
+        twelve,
+        ("12 Trần Phú".into(), Some(("v.lan".into(), ClaimKind::Visit)), true)
+    );
+
+    // And every claim runs out when nothing was recorded in it: judged at the phone's clock.
+    let later = Utc::now() + Duration::hours(73);
+    let free = minh_phone
+        .store
+        .lock()
+        .unwrap()
+        .households_at(Some(AREA), later)
+        .unwrap()
+        .into_iter()
+        .filter(|h| h.holder.is_none())
+        .count();
+    assert_eq!(free, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_phones_offline_at_one_door_keep_both_visits_and_the_leader_sees_the_overlap() {
+    let server = server_with_team().await;
+    let leader = server.login("to.truong", PASSWORD).await;
+    let (lan_phone, minh_phone, first_phone) = (TestDevice::new(4), TestDevice::new(5), TestDevice::new(6));
+    server.enrol_for(&lan_phone, "v.lan").await;
+    server.enrol_for(&minh_phone, "v.minh").await;
+    server.enrol_for(&first_phone, doorstep_tests::VOLUNTEER).await;
+
+    // Four days ago a household was found nobody was home: its claim has run out since.
+    let household = first_phone
+        .store
+        .lock()
+        .unwrap()
+        .record_visit(&visit(None, "7 Lê Lợi", "not_home"), at(4 * 24 * 60))
+        .unwrap()
+        .household
+        .id
+        .uuid();
+    assert!(
+        first_phone
+            .client(&server.url, 50)
+            .drain(&first_phone.store, None)
+            .await
+            .complete
+    );
+    let (lan, minh) = (lan_phone.client(&server.url, 50), minh_phone.client(&server.url, 50));
+    for (phone, client) in [(&lan_phone, &lan), (&minh_phone, &minh)] {
+        client.pull(&phone.store, AREA).await.unwrap();
+        assert_eq!(holders(phone), [("7 Lê Lợi".into(), None, false)]);
+    }
+
+    // Both go out without a network and both knock on that door, an hour apart.
+    let lan_visit = lan_phone
+        .store
+        .lock()
+        .unwrap()
+        .record_visit(&visit(Some(household), "7 Lê Lợi", "installed_now"), at(90))
+        .unwrap();
+    let minh_visit = minh_phone
+        .store
+        .lock()
+        .unwrap()
+        .record_visit(&visit(Some(household), "7 Lê Lợi", "already_installed"), at(30))
+        .unwrap();
+    // Minh's phone reaches the network first, then Lan's.
+    assert!(minh.drain(&minh_phone.store, None).await.complete);
+    assert!(lan.drain(&lan_phone.store, None).await.complete);
+
+    // Both visits are kept: they happened.
+    let visits = server.db.i64(&format!(
+        "SELECT count(*) FROM visits WHERE household_id = {}",
+        if server.db.is_postgres() {
+            format!("'{household}'")
+        } else {
+            format!("x'{}'", household.simple())
+        }
+    ));
+    assert_eq!(visits, 3);
+    // The later-received one is flagged; the first is not (the earlier visit's claim had run out).
+    let (status, flagged) = server
+        .get_as(&format!("/api/v1/visits?area={AREA}&flag=overlap"), Some(&leader))
+        .await;
+    assert_eq!(status, 200, "{flagged}");
+    let ids: Vec<&str> = flagged
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [lan_visit.id.to_string()]);
+    assert!(
+        flagged[0]["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("overlap"))
+    );
+    let (_, all) = server
+        .get_as(&format!("/api/v1/visits?area={AREA}&flagged=true"), Some(&leader))
+        .await;
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["id"] != minh_visit.id.to_string()),
+        "{all}"
+    );
 }
