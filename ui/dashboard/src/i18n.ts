@@ -189,6 +189,7 @@ const vi = {
   "flag.implausible_speed": "Di chuyển quá nhanh: từ lượt thăm trước đến lượt này phải đi nhanh hơn 60 km/h.",
   "flag.burst": "Quá dồn dập: chưa đầy 30 giây sau lượt thăm trước của cùng tình nguyện viên.",
   "flag.revoked_device": "Gửi từ điện thoại đã bị thu hồi (trước khi máy tự xoá dữ liệu): hãy kiểm tra.",
+  "flag.overlap": "Hai tình nguyện viên cùng thăm hộ này trong thời gian giữ: kiểm tra và thống nhất ai theo tiếp.",
 
   "people.title": "Tình nguyện viên và thiết bị",
   "people.devices": "Thiết bị",
@@ -436,6 +437,7 @@ const en: Record<Key, string> = {
   "flag.implausible_speed": "Implausible speed: coming here from the previous visit would take more than 60 km/h.",
   "flag.burst": "Too fast: less than 30 seconds after the same volunteer's previous visit.",
   "flag.revoked_device": "Sent by a revoked phone (before it erased its data): check it.",
+  "flag.overlap": "Two volunteers visited this household within the claim time: check and agree who follows up.",
 
   "people.title": "Volunteers and devices",
   "people.devices": "Devices",
