@@ -162,25 +162,6 @@ export class ClaimsSection {
     this.formBox.querySelector<HTMLElement>('[data-testid="claim-volunteer"]')?.focus({ preventScroll: true });
   }
 
-  private track<T>(key: "list" | "streets", p: Promise<T>, set: (l: Load<T>) => void, after: () => void): void {
-    const g = ++this.gens[key];
-    set({ state: "loading" });
-    after();
-    p.then(
-      (value) => {
-        if (g !== this.gens[key]) return;
-        set({ state: "ok", value });
-        after();
-      },
-      (error: unknown) => {
-        if (g !== this.gens[key]) return;
-        if (error instanceof ApiError && error.status === 401) return; // the app is back at sign-in
-        set({ state: "error", error });
-        after();
-      },
-    );
-  }
-
   private loadList(): void {
     // The list being replaced (this area's: load() forgets another's) stays on screen until the
     // new one is in, so that the rows do not jump after every action.
@@ -202,7 +183,21 @@ export class ClaimsSection {
   }
 
   private loadStreets(): void {
-    this.track("streets", this.client.streets(this.area), (l) => (this.streets = l), () => this.renderForm());
+    const g = ++this.gens.streets;
+    this.streets = { state: "loading" };
+    this.renderForm();
+    this.client.streets(this.area).then(
+      (value) => {
+        if (g !== this.gens.streets) return;
+        this.streets = { state: "ok", value };
+        this.renderForm();
+      },
+      (error: unknown) => {
+        if (g !== this.gens.streets || (error instanceof ApiError && error.status === 401)) return;
+        this.streets = { state: "error", error };
+        this.renderForm();
+      },
+    );
   }
 
   render(): void {
