@@ -51,7 +51,7 @@ export function claimState(s: ClaimStatus, all: ClaimStatus[]): ClaimState {
 }
 
 /** What a claim covers, as a leader reads it: the street's name, or the household's short ID. */
-export function targetText(c: Pick<Claim, "household_id" | "street" | "street_key">): string {
+export function targetText(c: TargetOf): string {
   if (c.household_id) return t("claims.household", { id: shortId(c.household_id) });
   return c.street || c.street_key || "";
 }
@@ -68,6 +68,7 @@ function fmtMs(ms: number): string {
 /** A street select's value: streets of different areas may share a key. */
 const streetValue = (s: Pick<Street, "area_code" | "street_key">) => `${s.area_code}|${s.street_key}`;
 
+type TargetOf = Pick<Claim, "household_id" | "street" | "street_key">;
 type Load<T> = { state: "loading" | "ok" | "error"; value?: T; error?: unknown };
 type Kind = "street" | "household";
 type Form = {
@@ -104,7 +105,8 @@ export class ClaimsSection {
   private busy = false;
   /** One of our keys, or what the server answered (in both languages): worded at each render. */
   private error: { cause: unknown; input: string | null } | null = null;
-  private notice: { key: Key; params: Record<string, string> } | null = null;
+  /** What was done, worded at each render too (a household's target has words of its own). */
+  private notice: { key: "claims.given" | "claims.released"; target: TargetOf; volunteer: string } | null = null;
   private gens = { list: 0, streets: 0 };
 
   constructor(
@@ -486,7 +488,7 @@ export class ClaimsSection {
           : null,
       ),
       h("p", { class: "error", role: "alert", id: "claim-error", testid: "claim-error", hidden: !this.error }, this.error ? this.errorWords(this.error.cause) : ""),
-      h("p", { class: "muted", role: "status", testid: "claim-notice", hidden: !this.notice }, this.notice ? t(this.notice.key, this.notice.params) : ""),
+      h("p", { class: "muted", role: "status", testid: "claim-notice", hidden: !this.notice }, this.notice ? t(this.notice.key, { target: targetText(this.notice.target), volunteer: this.notice.volunteer }) : ""),
     );
   }
 
@@ -496,21 +498,21 @@ export class ClaimsSection {
 
   /** The request the form makes, or what is missing (checked here to say it in the page's words;
    * the server checks everything again). */
-  private request(): { ok: true; req: NewClaimRequest; target: string } | { ok: false; key: Key; input: string } {
+  private request(): { ok: true; req: NewClaimRequest; target: TargetOf } | { ok: false; key: Key; input: string } {
     const f = this.form;
     const volunteer = f.volunteer.trim();
     let req: NewClaimRequest;
-    let target: string;
+    let target: TargetOf;
     if (f.kind === "street") {
       const s = this.streetOptions().find((x) => streetValue(x) === f.street);
       if (!s) return { ok: false, key: "claims.need_street", input: "claim-street" };
       req = { volunteer, area_code: s.area_code, street: s.street };
-      target = s.street;
+      target = { street: s.street, street_key: s.street_key };
     } else {
       const id = f.household.trim();
       if (!id) return { ok: false, key: "claims.need_household", input: "claim-household" };
       req = { volunteer, household_id: id };
-      target = targetText({ household_id: id });
+      target = { household_id: id };
     }
     if (!volunteer) return { ok: false, key: "claims.need_volunteer", input: "claim-volunteer" };
     return { ok: true, req, target };
@@ -532,7 +534,7 @@ export class ClaimsSection {
     try {
       await this.client.giveClaim(r.req);
       this.form = emptyForm(this.form.kind);
-      this.notice = { key: "claims.given", params: { target: r.target, volunteer: r.req.volunteer } };
+      this.notice = { key: "claims.given", target: r.target, volunteer: r.req.volunteer };
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return;
       const input = e instanceof ApiError ? inputFor(e.field) : null;
@@ -555,7 +557,7 @@ export class ClaimsSection {
     this.render();
     try {
       await this.client.releaseClaim(c.id);
-      this.notice = { key: "claims.released", params: { target } };
+      this.notice = { key: "claims.released", target: c, volunteer: c.volunteer };
       if (this.form.handOver?.id === c.id) this.form = emptyForm(this.form.kind);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return;

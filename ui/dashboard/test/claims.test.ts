@@ -227,6 +227,8 @@ describe("claims: the leader's side", () => {
     expect(lists(server.calls).length).toBe(before + 1);
     expect($("claim-release-c1", root)).toBeNull();
     expect($("claim-notice", root)!.textContent).toBe("Đã thu hồi «Trần Phú».");
+    ($("lang-en", root) as HTMLButtonElement).click();
+    expect($("claim-notice", root)!.textContent).toBe("Released “Trần Phú”.");
   });
 
   it("shows the server's refusal next to the form, on the field it names, in the user's language", async () => {
@@ -274,6 +276,10 @@ describe("claims: the leader's side", () => {
     submit(root);
     await waitFor(() => posts(server.calls).length === 1, "the claim sent");
     expect(posts(server.calls)[0].body).toEqual({ volunteer: "tnv.lan", household_id: "h1" });
+    await waitFor(() => !$("claim-notice", root)!.hidden, "the notice");
+    expect($("claim-notice", root)!.textContent).toBe("Đã giao «Hộ h1» cho tnv.lan.");
+    ($("lang-en", root) as HTMLButtonElement).click();
+    expect($("claim-notice", root)!.textContent).toBe("Gave “Household h1” to tnv.lan.");
   });
 
   it("is not there for a committee member, who gives nothing out", async () => {
