@@ -366,7 +366,11 @@ export class ClaimsSection {
     let target: HTMLElement;
     if (f.kind === "street") {
       const options = this.streetOptions();
-      const several = new Set(options.map((s) => s.area_code)).size > 1;
+      const option = (s: Street) =>
+        h("option", { value: streetValue(s) }, t("claims.street_option", { name: s.street, visited: s.visited, households: s.households }));
+      // Streets of several areas (a district's communes): under each area's name.
+      const byArea = new Map<string, Street[]>();
+      for (const s of options) byArea.set(s.area_code, [...(byArea.get(s.area_code) ?? []), s]);
       const select = h(
         "select",
         {
@@ -377,18 +381,7 @@ export class ClaimsSection {
           onchange: (e: Event) => (this.form.street = (e.target as HTMLSelectElement).value),
         },
         h("option", { value: "" }, this.streets.state === "loading" ? t("app.loading") : t("claims.street_choose")),
-        options.map((s) =>
-          h(
-            "option",
-            { value: streetValue(s) },
-            t(several ? "claims.street_option_area" : "claims.street_option", {
-              name: s.street,
-              area: this.areaName(s.area_code),
-              visited: s.visited,
-              households: s.households,
-            }),
-          ),
-        ),
+        byArea.size > 1 ? [...byArea].map(([code, list]) => h("optgroup", { label: this.areaName(code) }, list.map(option))) : options.map(option),
       );
       select.value = f.street;
       target = h(

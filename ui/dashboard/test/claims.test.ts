@@ -39,7 +39,7 @@ function initialClaims(): ClaimStatus[] {
 
 const STREETS: Street[] = [
   { area_code: "18073", street: "Trần Phú", street_key: "tran phu", households: 1200, visited: 1034 },
-  { area_code: "18074", street: "Trần Phú", street_key: "tran phu", households: 40, visited: 2 },
+  { area_code: "443", street: "Trần Phú", street_key: "tran phu", households: 40, visited: 2 },
   { area_code: "18073", street: "Xóm 3", street_key: "xom 3", households: 12, visited: 0 },
 ];
 
@@ -154,15 +154,21 @@ describe("claims: the leader's side", () => {
 
   it("gives a street of the area to a volunteer and shows it in the refreshed list", async () => {
     const { server, root } = await leaderPage();
-    // Streets of several areas: each says its area.
-    const labels = [...root.querySelectorAll<HTMLOptionElement>('[data-testid="claim-street"] option')].map((o) => o.textContent);
-    expect(labels).toContain("Trần Phú, 18074 (2/40 hộ đã thăm)");
+    // Streets of several areas: under each area's name (the page's, where it knows it).
+    const groups = [...root.querySelectorAll('[data-testid="claim-street"] optgroup')].map((g) => [
+      g.getAttribute("label"),
+      [...g.querySelectorAll("option")].map((o) => o.textContent),
+    ]);
+    expect(groups).toEqual([
+      ["18073", ["Trần Phú (1.034/1.200 hộ đã thăm)", "Xóm 3 (0/12 hộ đã thăm)"]],
+      ["Huyện Can Lộc", ["Trần Phú (2/40 hộ đã thăm)"]],
+    ]);
     const before = lists(server.calls).length;
-    choose(root, "claim-street", "18074|tran phu");
+    choose(root, "claim-street", "443|tran phu");
     choose(root, "claim-volunteer", "tnv.hoa");
     submit(root);
     await waitFor(() => $("claim-c11", root), "the new claim listed");
-    expect(posts(server.calls).map((c) => c.body)).toEqual([{ volunteer: "tnv.hoa", area_code: "18074", street: "Trần Phú" }]);
+    expect(posts(server.calls).map((c) => c.body)).toEqual([{ volunteer: "tnv.hoa", area_code: "443", street: "Trần Phú" }]);
     expect(lists(server.calls).length).toBe(before + 1);
     expect($("claim-status-c11", root)!.textContent).toBe("Đang giữ");
     expect($("claim-notice", root)!.textContent).toBe("Đã giao «Trần Phú» cho tnv.hoa.");
@@ -238,26 +244,26 @@ describe("claims: the leader's side", () => {
         {
           error: {
             code: "not_assigned",
-            message: "tnv.hoa không được giao địa bàn 18074.",
+            message: "tnv.hoa không được giao Huyện Can Lộc.",
             field: "volunteer",
-            messages: { vi: "tnv.hoa không được giao địa bàn 18074.", en: "tnv.hoa is not assigned to area 18074." },
+            messages: { vi: "tnv.hoa không được giao Huyện Can Lộc.", en: "tnv.hoa is not assigned to Huyện Can Lộc." },
           },
         },
         422,
       );
-    choose(root, "claim-street", "18074|tran phu");
+    choose(root, "claim-street", "443|tran phu");
     choose(root, "claim-volunteer", "tnv.hoa");
     submit(root);
     await waitFor(() => !$("claim-error", root)!.hidden, "the error");
-    expect($("claim-error", root)!.textContent).toBe("tnv.hoa không được giao địa bàn 18074.");
+    expect($("claim-error", root)!.textContent).toBe("tnv.hoa không được giao Huyện Can Lộc.");
     expect($("claim-volunteer", root)!.getAttribute("aria-invalid")).toBe("true");
     expect($("claim-street", root)!.getAttribute("aria-invalid")).toBeNull();
     // What was chosen stays, to be corrected.
-    expect(($("claim-street", root) as HTMLSelectElement).value).toBe("18074|tran phu");
+    expect(($("claim-street", root) as HTMLSelectElement).value).toBe("443|tran phu");
     expect(($("claim-give", root) as HTMLButtonElement).disabled).toBe(false);
     expect(posts(server.calls)[0].headers["accept-language"]).toBe("vi");
     ($("lang-en", root) as HTMLButtonElement).click();
-    expect($("claim-error", root)!.textContent).toBe("tnv.hoa is not assigned to area 18074.");
+    expect($("claim-error", root)!.textContent).toBe("tnv.hoa is not assigned to Huyện Can Lộc.");
 
     // A refusal without a field (a message only, as some handlers write it).
     server.routes["POST /api/v1/claims"] = () => apiError(422, "no_households", "Không có hộ nào trên đường này.", "No household on this street.");
