@@ -143,6 +143,28 @@ enum AdminCommand {
         #[arg(long)]
         area: String,
     },
+    /// Give a street of an area, or one household, to a volunteer; whoever held it is released
+    /// (the hand-over). Phones see it at their next sync.
+    GiveClaim {
+        /// The volunteer's username.
+        #[arg(long)]
+        volunteer: String,
+        /// The area of the street (a GSO code); with --street.
+        #[arg(long, requires = "street", conflicts_with = "household")]
+        area: Option<String>,
+        /// The street or hamlet as addresses name it ("Trần Phú"; no house number needed).
+        #[arg(long, requires = "area")]
+        street: Option<String>,
+        /// The household's UUID, instead of a street.
+        #[arg(long)]
+        household: Option<String>,
+    },
+    /// Release a claim: its doors are free again at the phones' next sync.
+    ReleaseClaim {
+        /// The claim's UUID.
+        #[arg(long)]
+        claim: String,
+    },
     /// Revoke a lost phone: its token reads nothing any more; when it next reaches the server it
     /// uploads what it still holds, then erases its data and shows why.
     RevokeDevice {
@@ -655,6 +677,25 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 "{}",
                 serde_json::json!({"assigned": request.volunteer, "area": request.area_code, "team": request.team})
             );
+        }
+        AdminCommand::GiveClaim {
+            volunteer,
+            area,
+            street,
+            household,
+        } => {
+            let request = doorstep_domain::protocol::NewClaimRequest {
+                volunteer,
+                household_id: household,
+                area_code: area,
+                street,
+            };
+            let claim = doorstep_server::claims::give(store.as_ref(), Actor::Cli, &request).await?;
+            println!("{}", serde_json::to_string(&claim)?);
+        }
+        AdminCommand::ReleaseClaim { claim } => {
+            doorstep_server::claims::release(store.as_ref(), Actor::Cli, &claim).await?;
+            println!("{}", serde_json::json!({"released": claim}));
         }
         AdminCommand::Audit { limit } => {
             for entry in store.audit_log(limit).await? {

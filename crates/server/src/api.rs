@@ -9,7 +9,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use doorstep_domain::protocol::{
@@ -226,6 +226,12 @@ pub fn router(state: AppState) -> Router {
             post(crate::manage::post_team).get(crate::manage::get_teams),
         )
         .route("/api/v1/assignments", post(crate::manage::post_assignment))
+        .route(
+            "/api/v1/claims",
+            post(crate::claims::post_claim).get(crate::claims::get_claims),
+        )
+        .route("/api/v1/claims/{id}", delete(crate::claims::delete_claim))
+        .route("/api/v1/streets", get(crate::claims::get_streets))
         .route("/api/v1/visits", get(crate::manage::list_visits))
         .route("/api/v1/visits/{id}", get(crate::manage::get_visit))
         .route("/api/v1/visits/{id}/send-back", post(crate::corrections::send_back))
@@ -333,6 +339,10 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         crate::manage::post_team,
         crate::manage::get_teams,
         crate::manage::post_assignment,
+        crate::claims::post_claim,
+        crate::claims::get_claims,
+        crate::claims::delete_claim,
+        crate::claims::get_streets,
         crate::manage::list_visits,
         crate::manage::get_visit,
         crate::corrections::send_back,
@@ -389,6 +399,11 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         doorstep_domain::protocol::TeamMemberDto,
         doorstep_domain::protocol::NewTeamRequest,
         doorstep_domain::protocol::AssignmentRequest,
+        doorstep_domain::protocol::ClaimDto,
+        doorstep_domain::protocol::NewClaimRequest,
+        doorstep_domain::protocol::ClaimStatusDto,
+        doorstep_domain::protocol::ClaimsResponse,
+        doorstep_domain::protocol::StreetDto,
         doorstep_domain::protocol::Progress,
         doorstep_domain::protocol::UnitProgress,
         doorstep_domain::protocol::DayProgress,

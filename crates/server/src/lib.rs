@@ -16,6 +16,7 @@ pub mod auth;
 pub mod buildings;
 pub mod cache;
 pub mod campaign;
+pub mod claims;
 pub mod corrections;
 pub mod dashboard;
 pub mod export;

@@ -50,7 +50,13 @@ pub enum ManageError {
     Store(#[from] StoreError),
 }
 
-fn refused(status: StatusCode, code: &'static str, field: Option<&'static str>, vi: &str, en: &str) -> ManageError {
+pub(crate) fn refused(
+    status: StatusCode,
+    code: &'static str,
+    field: Option<&'static str>,
+    vi: &str,
+    en: &str,
+) -> ManageError {
     ManageError::Refused {
         status,
         code,
@@ -79,7 +85,7 @@ impl ManageError {
 /// The longest team name, in characters.
 const MAX_TEAM_NAME: usize = 80;
 
-fn leader_or_admin(actor: Actor<'_>) -> Result<(), ManageError> {
+pub(crate) fn leader_or_admin(actor: Actor<'_>) -> Result<(), ManageError> {
     match actor {
         Actor::Cli => Ok(()),
         Actor::User(u) if matches!(u.role, Role::Admin | Role::Leader) => Ok(()),
@@ -94,14 +100,14 @@ fn leader_or_admin(actor: Actor<'_>) -> Result<(), ManageError> {
 }
 
 /// Whether `path` lies in the actor's scope.
-async fn actor_sees(store: &dyn Store, actor: Actor<'_>, path: &str) -> Result<bool, StoreError> {
+pub(crate) async fn actor_sees(store: &dyn Store, actor: Actor<'_>, path: &str) -> Result<bool, StoreError> {
     match actor {
         Actor::Cli => Ok(true),
         Actor::User(u) => crate::auth::may_see(store, u, path).await,
     }
 }
 
-async fn area_path(store: &dyn Store, code: &str) -> Result<(AreaCode, String), ManageError> {
+pub(crate) async fn area_path(store: &dyn Store, code: &str) -> Result<(AreaCode, String), ManageError> {
     let unknown = || {
         refused(
             StatusCode::NOT_FOUND,
@@ -116,7 +122,7 @@ async fn area_path(store: &dyn Store, code: &str) -> Result<(AreaCode, String), 
     Ok((area, path))
 }
 
-fn out_of_scope() -> ManageError {
+pub(crate) fn out_of_scope() -> ManageError {
     refused(
         StatusCode::FORBIDDEN,
         "out_of_scope",
@@ -408,7 +414,8 @@ pub struct VisitsQuery {
     /// accuracy, far from the household, outside the area, implausible speed, burst).
     flagged: Option<bool>,
     /// Only visits with this flag (implies `flagged`): `outside_assignment`, `other_volunteer`,
-    /// `poor_accuracy`, `far_from_household`, `outside_area`, `implausible_speed` or `burst`.
+    /// `poor_accuracy`, `far_from_household`, `outside_area`, `implausible_speed`, `burst`,
+    /// `revoked_device` or `overlap`.
     #[param(value_type = crate::api::params::FlagOrBlank, required = false)]
     flag: Option<String>,
     /// The `server_seq` of the last visit of the previous page; absent for the first.

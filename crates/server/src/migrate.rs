@@ -165,6 +165,7 @@ const TABLES: &[Table] = &[
             ("installed_now", Kind::Int),
             ("h3_cell", Kind::Int),
             ("latest_visited_at_ms", Kind::Int),
+            ("latest_volunteer_id", Kind::OptUuid),
         ],
         overriding: false,
     },
@@ -313,6 +314,23 @@ const TABLES: &[Table] = &[
             ("team_id", Kind::Uuid),
             ("assigned_by", Kind::Text),
             ("assigned_at_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
+    Table {
+        name: "claims",
+        key: "updated_seq",
+        columns: &[
+            ("id", Kind::Uuid),
+            ("area_code", Kind::Text),
+            ("household_id", Kind::OptUuid),
+            ("street", Kind::Text),
+            ("street_key", Kind::Text),
+            ("volunteer_id", Kind::Uuid),
+            ("given_by", Kind::Text),
+            ("created_at_ms", Kind::Int),
+            ("released_at_ms", Kind::Int),
+            ("updated_seq", Kind::Int),
         ],
         overriding: false,
     },
@@ -604,7 +622,8 @@ pub async fn sqlite_to_postgres(
     // The counters go on from where the SQLite file left them, so device cursors stay valid.
     target
         .batch_execute(
-            "SELECT setval('change_seq', GREATEST((SELECT COALESCE(MAX(updated_seq), 0) FROM households), 1));
+            "SELECT setval('change_seq', GREATEST((SELECT COALESCE(MAX(updated_seq), 0) FROM households),
+                                           (SELECT COALESCE(MAX(updated_seq), 0) FROM claims), 1));
              SELECT setval(pg_get_serial_sequence('visits', 'server_seq'),
                            GREATEST((SELECT COALESCE(MAX(server_seq), 0) FROM visits), 1));
              SELECT setval(pg_get_serial_sequence('audit_log', 'seq'),

@@ -133,7 +133,40 @@ CREATE INDEX visits_household ON visits(household_id);
     ],
     // Why a device was revoked, told to the phone before it erases itself.
     &[crate::store::REVOKE_REASON_COLUMN],
+    // Claims: each household's latest volunteer, filled from visits; leaders' claims.
+    &[
+        crate::store::LATEST_VOLUNTEER_COLUMN_PG,
+        crate::store::LATEST_VOLUNTEER_BACKFILL,
+        crate::store::CLAIMS_TABLE_PG,
+    ],
 ];
+
+/// The columns [`claim_dto`] and [`held_claim`] read, with the FROM clause.
+const CLAIM_COLUMNS: &str = "c.id, c.area_code, c.household_id, c.street, c.street_key, c.volunteer_id, u.username,
+        c.created_at_ms, c.released_at_ms, c.updated_seq, a.path
+    FROM claims c JOIN areas a ON a.code = c.area_code JOIN users u ON u.id = c.volunteer_id";
+
+fn claim_dto(r: &tokio_postgres::Row) -> doorstep_domain::protocol::ClaimDto {
+    doorstep_domain::protocol::ClaimDto {
+        id: r.get::<_, Uuid>(0).to_string(),
+        area_code: r.get(1),
+        household_id: r.get::<_, Option<Uuid>>(2).map(|h| h.to_string()),
+        street: r.get(3),
+        street_key: r.get(4),
+        volunteer_id: r.get::<_, Uuid>(5).to_string(),
+        volunteer: r.get(6),
+        created_at_ms: r.get(7),
+        released_at_ms: r.get(8),
+        updated_seq: r.get(9),
+    }
+}
+
+fn held_claim(r: &tokio_postgres::Row) -> crate::claims::HeldClaim {
+    crate::claims::HeldClaim {
+        dto: claim_dto(r),
+        area_path: r.get(10),
+    }
+}
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
 const MIGRATION_LOCK: i64 = 0x4453_0001;
@@ -339,13 +372,14 @@ fn insert_visits_sql() -> &'static str {
 }
 
 const UPSERT_HOUSEHOLDS: &str = "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits,
-        latest_outcome, people, smartphones, already_installed, installed_now, h3_cell, latest_visited_at_ms)
+        latest_outcome, people, smartphones, already_installed, installed_now, h3_cell, latest_visited_at_ms,
+        latest_volunteer_id)
     SELECT id, area_code, address, lat, lon, nextval('change_seq'), visits, latest_outcome, people, smartphones,
-        already_installed, installed_now, h3_cell, latest_visited_at_ms
+        already_installed, installed_now, h3_cell, latest_visited_at_ms, latest_volunteer_id
     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::int8[], $7::text[],
-        $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[])
+        $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::uuid[])
         AS t(id, area_code, address, lat, lon, visits, latest_outcome, people, smartphones, already_installed,
-            installed_now, h3_cell, latest_visited_at_ms)
+            installed_now, h3_cell, latest_visited_at_ms, latest_volunteer_id)
     ORDER BY id
     ON CONFLICT (id) DO UPDATE SET
         updated_seq = excluded.updated_seq,
@@ -359,7 +393,8 @@ const UPSERT_HOUSEHOLDS: &str = "INSERT INTO households (id, area_code, address,
         smartphones = excluded.smartphones,
         already_installed = excluded.already_installed,
         installed_now = excluded.installed_now,
-        latest_visited_at_ms = excluded.latest_visited_at_ms";
+        latest_visited_at_ms = excluded.latest_visited_at_ms,
+        latest_volunteer_id = excluded.latest_volunteer_id";
 
 /// One household's change from the visits of a batch: the new visits counted, the latest one's
 /// figures (PostgreSQL may not update one row twice in one statement, so they are merged first).
@@ -592,6 +627,7 @@ async fn ingest_tx(
         let mut outcomes = Vec::new();
         let (mut people, mut smartphones, mut already, mut now) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut visited_at = Vec::new();
+        let mut volunteers = Vec::new();
         for (id, c) in &changes {
             let p = c.first.location.point;
             ids.push(*id);
@@ -611,6 +647,7 @@ async fn ingest_tx(
             now.push(i64::from(k.installed_now.get()));
             // The latest-received visit's time (a correction keeps its visit's time).
             visited_at.push(c.latest.visited_at.timestamp_millis());
+            volunteers.push(c.latest.volunteer_id.uuid());
         }
         // Held to commit: change numbers are then taken in commit order across servers, so a
         // pull never passes over a change that commits late; and the figures below are read and
@@ -622,7 +659,8 @@ async fn ingest_tx(
         tx.execute(crate::store::AREA_DAYS_PG, &[&seqs]).await.map_err(db)?;
         let held_households = tx
             .query(
-                "SELECT id, area_code, latest_outcome, visits, smartphones, already_installed, installed_now, lat, lon
+                "SELECT id, area_code, latest_outcome, visits, smartphones, already_installed, installed_now, lat, lon,
+                    latest_volunteer_id, latest_visited_at_ms
                  FROM households WHERE id = ANY($1)",
                 &[&ids],
             )
@@ -652,18 +690,30 @@ async fn ingest_tx(
                 Some((r.get(0), at))
             })
             .collect();
+        // Likewise each household's latest visit (volunteer, time), for the overlap flag.
+        let mut previous: HashMap<Uuid, (Uuid, i64)> = held_households
+            .iter()
+            .filter_map(|r| {
+                let latest = r.get::<_, Option<Uuid>>(9).zip(r.get::<_, Option<i64>>(10))?;
+                Some((r.get(0), latest))
+            })
+            .collect();
         let mut judged = Vec::with_capacity(stored.len());
         for (seq, visit) in &stored {
+            let household = visit.household.id.uuid();
+            let before = previous.insert(
+                household,
+                (visit.volunteer_id.uuid(), visit.visited_at.timestamp_millis()),
+            );
             let Some(path) = known.get(visit.area_code.as_str()) else {
                 continue;
             };
-            let household = visit.household.id.uuid();
             let at = located.get(&household).copied();
             let boundary = boundary_of.get(visit.area_code.as_str()).and_then(|b| b.as_deref());
             judged.push(crate::quality::Stored {
                 server_seq: *seq,
                 visit,
-                flags: crate::quality::own_flags(batch, visit, path, at, boundary),
+                flags: crate::quality::own_flags(batch, visit, path, (at, before), boundary),
             });
             if let (None, Some(p)) = (at, visit.location.point) {
                 located.insert(household, (p.lat, p.lon));
@@ -714,6 +764,7 @@ async fn ingest_tx(
                 &now,
                 &cells,
                 &visited_at,
+                &volunteers,
             ],
         )
         .await
@@ -915,15 +966,16 @@ impl Store for PgStore {
         let rows = client
             .query(
                 "SELECT h.id, h.area_code, h.address, h.lat, h.lon, h.visits, h.latest_outcome, h.updated_seq,
-                    h.latest_visited_at_ms
+                    h.latest_visited_at_ms, h.latest_volunteer_id, u.username
                  FROM households h JOIN areas a ON a.code = h.area_code
+                    LEFT JOIN users u ON u.id = h.latest_volunteer_id
                  WHERE a.path >= $1 AND a.path < $2 AND h.updated_seq > $3
                  ORDER BY h.updated_seq LIMIT $4",
                 &[&lo, &hi, &cursor, &(i64::from(limit) + 1)],
             )
             .await
             .map_err(db)?;
-        let mut households: Vec<HouseholdDto> = rows
+        let households: Vec<HouseholdDto> = rows
             .iter()
             .map(|r| {
                 let latest_outcome: Option<String> = r.get(6);
@@ -938,20 +990,28 @@ impl Store for PgStore {
                     revisit_due: due_at.is_some_and(|at| at <= now_ms),
                     revisit_due_at_ms: due_at,
                     latest_outcome,
-                    latest_volunteer_id: None,
-                    latest_volunteer: None,
-                    latest_visited_at_ms: None,
+                    latest_volunteer_id: r.get::<_, Option<Uuid>>(9).map(|v| v.to_string()),
+                    latest_volunteer: r.get(10),
+                    latest_visited_at_ms: r.get(8),
                     updated_seq: r.get(7),
                 }
             })
             .collect();
-        let has_more = households.len() > limit as usize;
-        households.truncate(limit as usize);
-        let next_cursor = households.last().map(|h| h.updated_seq).unwrap_or(cursor);
+        let claims = client
+            .query(
+                crate::store::PULL_CLAIMS_SQL,
+                &[&lo, &hi, &cursor, &(i64::from(limit) + 1)],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(claim_dto)
+            .collect();
+        let (households, claims, next_cursor, has_more) = crate::store::pull_page(households, claims, cursor, limit);
         Ok(Some(PullResponse {
             areas,
             households,
-            claims: Vec::new(),
+            claims,
             next_cursor,
             has_more,
         }))
@@ -1525,6 +1585,120 @@ impl Store for PgStore {
             .map_err(db)?
             .iter()
             .map(|r| r.get(0))
+            .collect())
+    }
+
+    async fn give_claim(&self, claim: crate::claims::NewClaim) -> Result<Vec<Uuid>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        // Change numbers in commit order, as for visits.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
+            .await
+            .map_err(db)?;
+        let street_key = claim.street.as_ref().map(|s| s.key.clone());
+        let released: Vec<Uuid> = tx
+            .query(
+                "UPDATE claims SET released_at_ms = $4, updated_seq = nextval('change_seq')
+                 WHERE released_at_ms IS NULL AND (
+                    ($1::uuid IS NOT NULL AND household_id = $1)
+                    OR ($1::uuid IS NULL AND household_id IS NULL AND area_code = $2 AND street_key = $3))
+                 RETURNING id",
+                &[&claim.household_id, &claim.area_code, &street_key, &claim.now_ms],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        tx.execute(
+            "INSERT INTO claims (id, area_code, household_id, street, street_key, volunteer_id, given_by,
+                created_at_ms, updated_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nextval('change_seq'))",
+            &[
+                &claim.id,
+                &claim.area_code,
+                &claim.household_id,
+                &claim.street.as_ref().map(|s| s.name.clone()),
+                &street_key,
+                &claim.volunteer_id,
+                &claim.given_by,
+                &claim.now_ms,
+            ],
+        )
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(released)
+    }
+
+    async fn claim(&self, id: Uuid) -> Result<Option<crate::claims::HeldClaim>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt(&format!("SELECT {CLAIM_COLUMNS} WHERE c.id = $1"), &[&id])
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(held_claim))
+    }
+
+    async fn release_claim(&self, id: Uuid, now_ms: i64) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
+            .await
+            .map_err(db)?;
+        let n = tx
+            .execute(
+                "UPDATE claims SET released_at_ms = $2, updated_seq = nextval('change_seq')
+                 WHERE id = $1 AND released_at_ms IS NULL",
+                &[&id, &now_ms],
+            )
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(n > 0)
+    }
+
+    async fn claims_in(&self, lo: &str, hi: &str, limit: i64) -> Result<Vec<crate::claims::HeldClaim>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query(
+                &format!(
+                    "SELECT {CLAIM_COLUMNS} WHERE a.path >= $1 AND a.path < $2
+                     ORDER BY c.created_at_ms DESC, c.id DESC LIMIT $3"
+                ),
+                &[&lo, &hi, &limit],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(held_claim)
+            .collect())
+    }
+
+    async fn claim_households(
+        &self,
+        areas: Vec<String>,
+        households: Vec<Uuid>,
+    ) -> Result<Vec<crate::claims::ClaimHousehold>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query(
+                "SELECT id, area_code, address, visits, latest_volunteer_id, latest_visited_at_ms
+                 FROM households WHERE area_code = ANY($1) OR id = ANY($2) ORDER BY id",
+                &[&areas, &households],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| crate::claims::ClaimHousehold {
+                id: r.get(0),
+                area_code: r.get(1),
+                address: r.get(2),
+                visits: r.get(3),
+                latest_volunteer_id: r.get(4),
+                latest_visited_at_ms: r.get(5),
+            })
             .collect())
     }
 

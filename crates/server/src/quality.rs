@@ -195,14 +195,25 @@ impl Boundaries {
 /// The flags of one stored visit that need no other visit: assignment and volunteer (from the
 /// sending phone), accuracy, distance from its household's known location, and the area's
 /// boundary. `household` is the location held before this visit.
+/// What the server held of a visit's household before it: its known location, and its latest
+/// visit's volunteer and time (by receive order), against which a new visit may overlap.
+pub type HouseholdBefore = (Option<(f64, f64)>, Option<(Uuid, i64)>);
+
 pub fn own_flags(
     batch: &IngestBatch,
     visit: &Visit,
     area_path: &str,
-    household: Option<(f64, f64)>,
+    (household, previous): HouseholdBefore,
     boundary: Option<&Boundary>,
 ) -> Vec<Flag> {
     let mut flags = Vec::new();
+    if visit.revision.get() == 1
+        && batch
+            .rules
+            .overlaps(previous, visit.volunteer_id.uuid(), visit.visited_at.timestamp_millis())
+    {
+        flags.push(Flag::Overlap);
+    }
     if !batch.scope.is_empty() && !batch.scope.iter().any(|s| area_path.starts_with(s.as_str())) {
         flags.push(Flag::OutsideAssignment);
     }

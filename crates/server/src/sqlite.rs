@@ -133,6 +133,12 @@ CREATE INDEX visits_household ON visits(household_id);
     ],
     // Why a device was revoked, told to the phone before it erases itself.
     &[crate::store::REVOKE_REASON_COLUMN],
+    // Claims: each household's latest volunteer, filled from visits; leaders' claims.
+    &[
+        crate::store::LATEST_VOLUNTEER_COLUMN_SQLITE,
+        crate::store::LATEST_VOLUNTEER_BACKFILL,
+        crate::store::CLAIMS_TABLE_SQLITE,
+    ],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -529,13 +535,15 @@ fn ingest_batch<'b>(
         let mut existing =
             tx.prepare_cached("SELECT server_seq, content_hash FROM visits WHERE id = ?1 AND revision = ?2")?;
         let mut old_household = tx.prepare_cached(
-            "SELECT area_code, latest_outcome, visits, smartphones, already_installed, installed_now, lat, lon
+            "SELECT area_code, latest_outcome, visits, smartphones, already_installed, installed_now, lat, lon,
+                latest_volunteer_id, latest_visited_at_ms
              FROM households WHERE id = ?1",
         )?;
         let mut upsert_household = tx.prepare_cached(
             "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits, latest_outcome,
-                people, smartphones, already_installed, installed_now, h3_cell, latest_visited_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                people, smartphones, already_installed, installed_now, h3_cell, latest_visited_at_ms,
+                latest_volunteer_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT (id) DO UPDATE SET
                 updated_seq = excluded.updated_seq,
                 visits = households.visits + excluded.visits,
@@ -548,7 +556,8 @@ fn ingest_batch<'b>(
                 smartphones = excluded.smartphones,
                 already_installed = excluded.already_installed,
                 installed_now = excluded.installed_now,
-                latest_visited_at_ms = excluded.latest_visited_at_ms",
+                latest_visited_at_ms = excluded.latest_visited_at_ms,
+                latest_volunteer_id = excluded.latest_volunteer_id",
         )?;
         for (index, record) in batch.records.iter().enumerate() {
             let (visit, hash, id, cell) = match record {
@@ -612,7 +621,11 @@ fn ingest_batch<'b>(
             // The household's figures before this visit, to move it between buckets, and its
             // known location, to judge the visit's.
             let household_id = visit.household.id.uuid();
-            type Held = ((String, Option<String>, Figures), Option<(f64, f64)>);
+            type Held = (
+                (String, Option<String>, Figures),
+                Option<(f64, f64)>,
+                Option<(Vec<u8>, i64)>,
+            );
             let held_household: Option<Held> = old_household
                 .query_row([household_id.as_bytes().as_slice()], |r| {
                     Ok((
@@ -628,18 +641,23 @@ fn ingest_batch<'b>(
                             },
                         ),
                         r.get::<_, Option<f64>>(6)?.zip(r.get::<_, Option<f64>>(7)?),
+                        r.get::<_, Option<Vec<u8>>>(8)?.zip(r.get::<_, Option<i64>>(9)?),
                     ))
                 })
                 .optional()?;
-            let (before, household_at) = match held_household {
-                Some((b, at)) => (Some(b), at),
-                None => (None, None),
+            let (before, household_at, previous) = match held_household {
+                Some((b, at, latest)) => (Some(b), at, latest),
+                None => (None, None, None),
+            };
+            let previous = match previous {
+                Some((v, at)) => Some((uuid_from(&v)?, at)),
+                None => None,
             };
             let boundary = boundary_of.get(visit.area_code.as_str()).and_then(|b| b.as_deref());
             judged.push(crate::quality::Stored {
                 server_seq,
                 visit,
-                flags: crate::quality::own_flags(batch, visit, area_path, household_at, boundary),
+                flags: crate::quality::own_flags(batch, visit, area_path, (household_at, previous), boundary),
             });
             let new_visit = i64::from(visit.revision.get() == 1);
             if new_visit == 1 {
@@ -688,6 +706,7 @@ fn ingest_batch<'b>(
                 *cell,
                 // The latest-received visit's time (a correction keeps its visit's time).
                 visit.visited_at.timestamp_millis(),
+                visit.volunteer_id.uuid().as_bytes().as_slice(),
             ])?;
             *next_change += 1;
             receipts.push(Receipt {
@@ -851,12 +870,13 @@ impl Store for SqliteStore {
             };
             let mut st = conn.prepare_cached(
                 "SELECT h.id, h.area_code, h.address, h.lat, h.lon, h.visits, h.latest_outcome, h.updated_seq,
-                    h.latest_visited_at_ms
+                    h.latest_visited_at_ms, h.latest_volunteer_id, u.username
                  FROM households h JOIN areas a ON a.code = h.area_code
+                    LEFT JOIN users u ON u.id = h.latest_volunteer_id
                  WHERE a.path >= ?1 AND a.path < ?2 AND h.updated_seq > ?3
                  ORDER BY h.updated_seq LIMIT ?4",
             )?;
-            let mut households = st
+            let households = st
                 .query_map(params![lo, hi, cursor, i64::from(limit) + 1], |r| {
                     let latest_outcome: Option<String> = r.get(6)?;
                     let due_at = campaign.revisit_due_at_ms(latest_outcome.as_deref(), r.get(8)?);
@@ -870,20 +890,24 @@ impl Store for SqliteStore {
                         revisit_due: due_at.is_some_and(|at| at <= now_ms),
                         revisit_due_at_ms: due_at,
                         latest_outcome,
-                        latest_volunteer_id: None,
-                        latest_volunteer: None,
-                        latest_visited_at_ms: None,
+                        latest_volunteer_id: r.get::<_, Option<Vec<u8>>>(9)?.map(uuid_of),
+                        latest_volunteer: r.get(10)?,
+                        latest_visited_at_ms: r.get(8)?,
                         updated_seq: r.get(7)?,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
-            let has_more = households.len() > limit as usize;
-            households.truncate(limit as usize);
-            let next_cursor = households.last().map(|h| h.updated_seq).unwrap_or(cursor);
+            static CLAIMS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let mut st = conn.prepare_cached(CLAIMS.get_or_init(|| crate::store::PULL_CLAIMS_SQL.replace('$', "?")))?;
+            let claims = st
+                .query_map(params![lo, hi, cursor, i64::from(limit) + 1], claim_dto)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let (households, claims, next_cursor, has_more) =
+                crate::store::pull_page(households, claims, cursor, limit);
             Ok(Some(PullResponse {
                 areas,
                 households,
-                claims: Vec::new(),
+                claims,
                 next_cursor,
                 has_more,
             }))
@@ -1513,6 +1537,135 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn give_claim(&self, claim: crate::claims::NewClaim) -> Result<Vec<uuid::Uuid>, StoreError> {
+        self.write(move |w| {
+            let tx = w
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut next_change = w.next_change;
+            let household = claim.household_id.map(|h| h.as_bytes().to_vec());
+            let street_key = claim.street.as_ref().map(|s| s.key.clone());
+            let held: Vec<Vec<u8>> = match &household {
+                Some(h) => tx
+                    .prepare_cached("SELECT id FROM claims WHERE household_id = ?1 AND released_at_ms IS NULL")?
+                    .query_map([h], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?,
+                None => tx
+                    .prepare_cached(
+                        "SELECT id FROM claims
+                         WHERE area_code = ?1 AND street_key = ?2 AND household_id IS NULL AND released_at_ms IS NULL",
+                    )?
+                    .query_map(params![claim.area_code, street_key], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?,
+            };
+            for id in &held {
+                tx.execute(
+                    "UPDATE claims SET released_at_ms = ?2, updated_seq = ?3 WHERE id = ?1",
+                    params![id, claim.now_ms, next_change],
+                )?;
+                next_change += 1;
+            }
+            tx.execute(
+                "INSERT INTO claims (id, area_code, household_id, street, street_key, volunteer_id, given_by,
+                    created_at_ms, updated_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    claim.id.as_bytes().as_slice(),
+                    claim.area_code,
+                    household,
+                    claim.street.as_ref().map(|s| s.name.clone()),
+                    street_key,
+                    claim.volunteer_id.as_bytes().as_slice(),
+                    claim.given_by,
+                    claim.now_ms,
+                    next_change,
+                ],
+            )?;
+            next_change += 1;
+            tx.commit()?;
+            // Only after commit, as for visits.
+            w.next_change = next_change;
+            held.iter().map(|id| uuid_from(id)).collect()
+        })
+        .await
+    }
+
+    async fn claim(&self, id: uuid::Uuid) -> Result<Option<crate::claims::HeldClaim>, StoreError> {
+        self.read(move |conn| {
+            let sql = format!("SELECT {CLAIM_COLUMNS} WHERE c.id = ?1");
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_row([id.as_bytes().as_slice()], held_claim)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn release_claim(&self, id: uuid::Uuid, now_ms: i64) -> Result<bool, StoreError> {
+        self.write(move |w| {
+            let changed = w.conn.execute(
+                "UPDATE claims SET released_at_ms = ?2, updated_seq = ?3 WHERE id = ?1 AND released_at_ms IS NULL",
+                params![id.as_bytes().as_slice(), now_ms, w.next_change],
+            )?;
+            // One statement, committed on its own: the number is taken only if it was.
+            if changed > 0 {
+                w.next_change += 1;
+            }
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn claims_in(&self, lo: &str, hi: &str, limit: i64) -> Result<Vec<crate::claims::HeldClaim>, StoreError> {
+        let (lo, hi) = (lo.to_string(), hi.to_string());
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {CLAIM_COLUMNS} WHERE a.path >= ?1 AND a.path < ?2 ORDER BY c.created_at_ms DESC, c.id DESC LIMIT ?3"
+            );
+            let mut st = conn.prepare_cached(&sql)?;
+            let rows = st.query_map(params![lo, hi, limit], held_claim)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn claim_households(
+        &self,
+        areas: Vec<String>,
+        households: Vec<uuid::Uuid>,
+    ) -> Result<Vec<crate::claims::ClaimHousehold>, StoreError> {
+        self.read(move |conn| {
+            const COLUMNS: &str = "id, area_code, address, visits, latest_volunteer_id, latest_visited_at_ms";
+            let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(Vec<u8>, String, Option<String>, i64, Option<Vec<u8>>, Option<i64>)> {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            };
+            let mut raw = Vec::new();
+            let mut by_area = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM households WHERE area_code = ?1"))?;
+            for area in &areas {
+                raw.extend(by_area.query_map([area], row)?.collect::<Result<Vec<_>, _>>()?);
+            }
+            let mut by_id = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM households WHERE id = ?1"))?;
+            for id in &households {
+                raw.extend(by_id.query_row([id.as_bytes().as_slice()], row).optional()?);
+            }
+            let mut out: Vec<crate::claims::ClaimHousehold> = Vec::with_capacity(raw.len());
+            for (id, area_code, address, visits, volunteer, at) in raw {
+                out.push(crate::claims::ClaimHousehold {
+                    id: uuid_from(&id)?,
+                    area_code,
+                    address,
+                    visits,
+                    latest_volunteer_id: volunteer.as_deref().map(uuid_from).transpose()?,
+                    latest_visited_at_ms: at,
+                });
+            }
+            out.sort_by_key(|h| h.id);
+            out.dedup_by_key(|h| h.id);
+            Ok(out)
+        })
+        .await
+    }
+
     async fn teams(&self, lo: &str, hi: &str) -> Result<Vec<TeamDto>, StoreError> {
         let (lo, hi) = (lo.to_string(), hi.to_string());
         self.read(move |conn| {
@@ -2107,6 +2260,33 @@ impl Store for SqliteStore {
     }
 }
 
+/// The columns [`claim_dto`] and [`held_claim`] read, with the FROM clause.
+const CLAIM_COLUMNS: &str = "c.id, c.area_code, c.household_id, c.street, c.street_key, c.volunteer_id, u.username,
+        c.created_at_ms, c.released_at_ms, c.updated_seq, a.path
+    FROM claims c JOIN areas a ON a.code = c.area_code JOIN users u ON u.id = c.volunteer_id";
+
+fn claim_dto(r: &rusqlite::Row<'_>) -> rusqlite::Result<doorstep_domain::protocol::ClaimDto> {
+    Ok(doorstep_domain::protocol::ClaimDto {
+        id: uuid_of(r.get(0)?),
+        area_code: r.get(1)?,
+        household_id: r.get::<_, Option<Vec<u8>>>(2)?.map(uuid_of),
+        street: r.get(3)?,
+        street_key: r.get(4)?,
+        volunteer_id: uuid_of(r.get(5)?),
+        volunteer: r.get(6)?,
+        created_at_ms: r.get(7)?,
+        released_at_ms: r.get(8)?,
+        updated_seq: r.get(9)?,
+    })
+}
+
+fn held_claim(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::claims::HeldClaim> {
+    Ok(crate::claims::HeldClaim {
+        dto: claim_dto(r)?,
+        area_path: r.get(10)?,
+    })
+}
+
 fn uuid_from(bytes: &[u8]) -> Result<uuid::Uuid, StoreError> {
     uuid::Uuid::from_slice(bytes).map_err(|e| StoreError::Db(format!("stored id: {e}")))
 }
@@ -2221,7 +2401,7 @@ mod latest_visited_at_migration_tests {
                 "INSERT INTO visits (server_seq, id, revision, device_id, device_seq, volunteer_id, household_id,
                     area_code, visited_at_ms, utc_offset_min, outcome, people, smartphones, already_installed,
                     installed_now, leaflet_given, loc_source, received_at_ms, content_hash)
-                 VALUES ({seq}, x'0{seq}', 1, x'aa', {seq}, x'bb', {household}, '42', {at_ms}, 420, 'not_home',
+                 VALUES ({seq}, x'0{seq}', 1, x'aa', {seq}, x'b{seq}', {household}, '42', {at_ms}, 420, 'not_home',
                     0, 0, 0, 0, 0, 'none', 0, x'00');"
             )
         };
@@ -2244,6 +2424,15 @@ mod latest_visited_at_migration_tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(times, [Some(3_000), None]);
+        // The later step that adds the latest volunteer fills it the same way.
+        let volunteers: Vec<Option<Vec<u8>>> = conn
+            .prepare("SELECT latest_volunteer_id FROM households ORDER BY updated_seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(volunteers, [Some(vec![0xb2]), None]);
     }
 }
 

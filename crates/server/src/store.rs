@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use doorstep_domain::account::{Role, Username};
 use doorstep_domain::area::{AreaRecord, fold_for_search, order_parents_first, vietnamese_sort_key};
 use doorstep_domain::protocol::{
-    AreaDto, Coverage, ErrorBody, PullResponse, Receipt, ReceiptStatus, TeamDto, VisitDto,
+    AreaDto, Coverage, ErrorBody, HouseholdDto, PullResponse, Receipt, ReceiptStatus, TeamDto, VisitDto,
 };
 use doorstep_domain::values::{AreaCode, Id};
 use doorstep_domain::{Campaign, FieldError, Lang, Visit};
@@ -530,6 +530,28 @@ pub trait Store: Send + Sync + 'static {
 
     /// A complete photo's bytes with the area paths of its records (for the scope check).
     async fn photo_image(&self, sha256: String) -> Result<Option<crate::photos::HeldImage>, StoreError>;
+
+    /// Gives a claim: releases the unreleased claims on the same household (or the same street of
+    /// the same area) and stores the new one, each with a change number, in one transaction.
+    /// Returns the claims released.
+    async fn give_claim(&self, claim: crate::claims::NewClaim) -> Result<Vec<Uuid>, StoreError>;
+
+    /// A claim by id, with its area's path.
+    async fn claim(&self, id: Uuid) -> Result<Option<crate::claims::HeldClaim>, StoreError>;
+
+    /// Releases an unreleased claim with a change number; `false` if none such.
+    async fn release_claim(&self, id: Uuid, now_ms: i64) -> Result<bool, StoreError>;
+
+    /// The claims whose area lies in `[lo, hi)`, the latest given first, at most `limit`.
+    async fn claims_in(&self, lo: &str, hi: &str, limit: i64) -> Result<Vec<crate::claims::HeldClaim>, StoreError>;
+
+    /// What claims need of the households of these areas and of these households: address,
+    /// visits and latest visit (volunteer and time).
+    async fn claim_households(
+        &self,
+        areas: Vec<String>,
+        households: Vec<Uuid>,
+    ) -> Result<Vec<crate::claims::ClaimHousehold>, StoreError>;
 }
 
 /// A household for the map and the walk lists, with its area's name and path.
@@ -992,6 +1014,85 @@ pub const LATEST_VISITED_AT_BACKFILL: &str = "UPDATE households SET latest_visit
         ORDER BY v.server_seq DESC LIMIT 1)
     WHERE latest_outcome IS NOT NULL;";
 
+/// Each household's latest-received visit's volunteer, who holds it for the campaign's
+/// `claim_hours` (`doorstep_domain::claim`), and whose visit a second volunteer's may overlap;
+/// set on ingest.
+pub const LATEST_VOLUNTEER_COLUMN_SQLITE: &str = "ALTER TABLE households ADD COLUMN latest_volunteer_id BLOB;";
+pub const LATEST_VOLUNTEER_COLUMN_PG: &str = "ALTER TABLE households ADD COLUMN latest_volunteer_id UUID;";
+
+/// Fills the latest volunteer of the households held (the same on both databases).
+pub const LATEST_VOLUNTEER_BACKFILL: &str = "UPDATE households SET latest_volunteer_id = (
+        SELECT v.volunteer_id FROM visits v WHERE v.household_id = households.id
+        ORDER BY v.server_seq DESC LIMIT 1)
+    WHERE latest_outcome IS NOT NULL;";
+
+/// Leaders' claims: a household, or a street of an area, given to a volunteer. Never deleted:
+/// a hand-over or a release sets `released_at_ms` and a new change number, which the pull carries
+/// (`updated_seq` is from the households' change counter, so one cursor covers both).
+pub const CLAIMS_TABLE_SQLITE: &str = "CREATE TABLE claims (
+    id             BLOB PRIMARY KEY,
+    area_code      TEXT NOT NULL REFERENCES areas(code),
+    household_id   BLOB,
+    street         TEXT,
+    street_key     TEXT,
+    volunteer_id   BLOB NOT NULL REFERENCES users(id),
+    given_by       TEXT NOT NULL,
+    created_at_ms  INTEGER NOT NULL,
+    released_at_ms INTEGER,
+    updated_seq    INTEGER NOT NULL
+);
+CREATE INDEX claims_seq ON claims(updated_seq);
+CREATE INDEX claims_household ON claims(household_id) WHERE released_at_ms IS NULL;
+CREATE INDEX claims_street ON claims(area_code, street_key) WHERE released_at_ms IS NULL;";
+
+pub const CLAIMS_TABLE_PG: &str = "CREATE TABLE claims (
+    id             UUID PRIMARY KEY,
+    area_code      TEXT NOT NULL REFERENCES areas(code),
+    household_id   UUID,
+    street         TEXT,
+    street_key     TEXT,
+    volunteer_id   UUID NOT NULL REFERENCES users(id),
+    given_by       TEXT NOT NULL,
+    created_at_ms  BIGINT NOT NULL,
+    released_at_ms BIGINT,
+    updated_seq    BIGINT NOT NULL
+);
+CREATE INDEX claims_seq ON claims(updated_seq);
+CREATE INDEX claims_household ON claims(household_id) WHERE released_at_ms IS NULL;
+CREATE INDEX claims_street ON claims(area_code, street_key) WHERE released_at_ms IS NULL;";
+
+/// The claims of a subtree that changed after a cursor (`$n` placeholders, rewritten for SQLite).
+pub const PULL_CLAIMS_SQL: &str = "SELECT c.id, c.area_code, c.household_id, c.street, c.street_key,
+        c.volunteer_id, u.username, c.created_at_ms, c.released_at_ms, c.updated_seq
+    FROM claims c JOIN areas a ON a.code = c.area_code JOIN users u ON u.id = c.volunteer_id
+    WHERE a.path >= $1 AND a.path < $2 AND c.updated_seq > $3
+    ORDER BY c.updated_seq LIMIT $4";
+
+/// One page of the pull from the two streams that share the change counter, each read in
+/// change order up to `limit + 1` rows past the cursor: the first `limit` changes of both,
+/// and whether more follow. (Any change left unread by one stream comes after that stream's
+/// `limit + 1` read ones, so after the page.)
+pub fn pull_page(
+    mut households: Vec<HouseholdDto>,
+    mut claims: Vec<doorstep_domain::protocol::ClaimDto>,
+    cursor: i64,
+    limit: u32,
+) -> (Vec<HouseholdDto>, Vec<doorstep_domain::protocol::ClaimDto>, i64, bool) {
+    let mut seqs: Vec<i64> = households
+        .iter()
+        .map(|h| h.updated_seq)
+        .chain(claims.iter().map(|c| c.updated_seq))
+        .collect();
+    seqs.sort_unstable();
+    let has_more = seqs.len() > limit as usize;
+    let Some(&last) = seqs.get((limit as usize).min(seqs.len()).wrapping_sub(1)) else {
+        return (households, claims, cursor, false);
+    };
+    households.retain(|h| h.updated_seq <= last);
+    claims.retain(|c| c.updated_seq <= last);
+    (households, claims, last, has_more)
+}
+
 /// The columns every visit listing selects, in [`visit_dto`]'s order; `v` is visits, `f` the
 /// flags (left-joined).
 pub const VISIT_COLUMNS: &str = "v.server_seq, v.id, v.revision, v.household_id, v.area_code, v.volunteer_id,
@@ -1138,6 +1239,87 @@ pub fn compute_paths(parent_of: &HashMap<String, Option<String>>) -> Result<Vec<
 
 #[cfg(test)]
 mod tests {
+    /// The pull's two streams (households and claims, one change counter) paged at every limit
+    /// over every interleaving shape: each change arrives once, in order, and `has_more` is
+    /// false exactly on the last page.
+    #[test]
+    fn pull_pages_merge_households_and_claims_over_page_boundaries() {
+        use doorstep_domain::protocol::{ClaimDto, HouseholdDto};
+        let household = |seq: i64| HouseholdDto {
+            id: format!("h{seq}"),
+            area_code: "18073".into(),
+            address: None,
+            lat: None,
+            lon: None,
+            visits: 0,
+            latest_outcome: None,
+            revisit_due: false,
+            revisit_due_at_ms: None,
+            latest_volunteer_id: None,
+            latest_volunteer: None,
+            latest_visited_at_ms: None,
+            updated_seq: seq,
+        };
+        let claim = |seq: i64| ClaimDto {
+            id: format!("c{seq}"),
+            area_code: "18073".into(),
+            household_id: None,
+            street: Some("Trần Phú".into()),
+            street_key: Some("tran phu".into()),
+            volunteer_id: "v".into(),
+            volunteer: "v".into(),
+            created_at_ms: 0,
+            released_at_ms: None,
+            updated_seq: seq,
+        };
+        // Which of the changes 1..=n are claims.
+        type Shape = (&'static str, i64, fn(i64) -> bool);
+        let shapes: [Shape; 6] = [
+            ("households only", 7, |_| false),
+            ("claims only", 7, |_| true),
+            ("alternating", 9, |s| s % 2 == 0),
+            ("claims first", 8, |s| s <= 3),
+            ("claims last", 8, |s| s > 5),
+            ("nothing", 0, |_| false),
+        ];
+        for (name, n, is_claim) in shapes {
+            for limit in 1..=(n as u32 + 2) {
+                let mut cursor = 0;
+                let mut seen = Vec::new();
+                for page in 0.. {
+                    assert!(page <= n, "{name}, limit {limit}: no end");
+                    let read = |claims: bool| -> Vec<i64> {
+                        (cursor + 1..=n)
+                            .filter(|s| is_claim(*s) == claims)
+                            .take(limit as usize + 1)
+                            .collect()
+                    };
+                    let (h, c, next, more) = super::pull_page(
+                        read(false).into_iter().map(household).collect(),
+                        read(true).into_iter().map(claim).collect(),
+                        cursor,
+                        limit,
+                    );
+                    let mut got: Vec<i64> = h
+                        .iter()
+                        .map(|x| x.updated_seq)
+                        .chain(c.iter().map(|x| x.updated_seq))
+                        .collect();
+                    got.sort_unstable();
+                    assert!(got.len() <= limit as usize, "{name}, limit {limit}");
+                    assert!(c.iter().all(|x| is_claim(x.updated_seq)), "{name}");
+                    assert_eq!(next, got.last().copied().unwrap_or(cursor), "{name}, limit {limit}");
+                    seen.extend(got);
+                    cursor = next;
+                    if !more {
+                        break;
+                    }
+                }
+                assert_eq!(seen, (1..=n).collect::<Vec<_>>(), "{name}, limit {limit}");
+            }
+        }
+    }
+
     /// A figure is the area's own, or the sum over the highest areas below that have it.
     #[test]
     fn targets_roll_up_where_the_parent_has_none() {

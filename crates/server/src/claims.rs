@@ -1,0 +1,453 @@
+//! Leaders' claims: a household, or a street of an area, given to one volunteer so that nobody
+//! else knocks on those doors. The rules of who holds a household are the domain's
+//! (`doorstep_domain::claim`); here are giving (a hand-over releases whoever held it), releasing,
+//! and the leader's list, shared by the API and the tests. Claims reach the phones with the pull
+//! (`Store::pull`), on the households' change counter.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::Utc;
+use doorstep_domain::account::Role;
+use doorstep_domain::claim::{ClaimBook, HouseholdFacts, Street, street_of};
+use doorstep_domain::protocol::{ClaimDto, ClaimStatusDto, ClaimsResponse, ErrorResponse, NewClaimRequest, StreetDto};
+use doorstep_domain::{Campaign, Lang};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
+use crate::auth::Caller;
+use crate::manage::{Actor, ManageError, actor_sees, area_path, bad_body, leader_or_admin, refused};
+use crate::store::{AuditEntry, Store, subtree_range};
+
+/// A claim to store.
+#[derive(Debug, Clone)]
+pub struct NewClaim {
+    pub id: Uuid,
+    pub area_code: String,
+    pub household_id: Option<Uuid>,
+    pub street: Option<Street>,
+    pub volunteer_id: Uuid,
+    /// Who gave it (a username, or "cli").
+    pub given_by: String,
+    pub now_ms: i64,
+}
+
+/// A claim held, with its area's path (for scope checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldClaim {
+    pub dto: ClaimDto,
+    pub area_path: String,
+}
+
+/// What claims need to know of a household.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimHousehold {
+    pub id: Uuid,
+    pub area_code: String,
+    pub address: Option<String>,
+    pub visits: i64,
+    pub latest_volunteer_id: Option<Uuid>,
+    pub latest_visited_at_ms: Option<i64>,
+}
+
+/// The most claims a list shows: a commune's streets and odd households, many times over.
+const MAX_CLAIMS: i64 = 2_000;
+
+/// Gives a household, or a street of an area, to a volunteer; whoever held it is released.
+pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest) -> Result<ClaimDto, ManageError> {
+    leader_or_admin(actor)?;
+    let bad_target = || {
+        refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "claim_target",
+            Some("household_id"),
+            "Hãy chọn một hộ, hoặc một địa bàn và tên đường (xóm) trong đó, không phải cả hai.",
+            "Choose one household, or an area and a street (hamlet) in it; not both.",
+        )
+    };
+    let blank = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let (household, area, street) = (
+        blank(&request.household_id),
+        blank(&request.area_code),
+        blank(&request.street),
+    );
+    let (area_code, household_id, street) = match (household, area, street) {
+        (Some(h), None, None) => {
+            let unknown = || {
+                refused(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown_household",
+                    Some("household_id"),
+                    "Không có hộ với mã này.",
+                    "No household has this id.",
+                )
+            };
+            let id = Uuid::try_parse(&h).map_err(|_| unknown())?;
+            let held = store.claim_households(Vec::new(), vec![id]).await?;
+            let h = held.into_iter().next().ok_or_else(unknown)?;
+            (h.area_code, Some(id), None)
+        }
+        (None, Some(area), Some(street)) => {
+            let street = street_of(&street).ok_or_else(|| {
+                refused(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "street",
+                    Some("street"),
+                    "Hãy ghi tên đường hoặc xóm (không chỉ số nhà).",
+                    "Give the street's or hamlet's name (not just a house number).",
+                )
+            })?;
+            (area, None, Some(street))
+        }
+        _ => return Err(bad_target()),
+    };
+    let (area, path) = area_path(store, &area_code).await?;
+    if !actor_sees(store, actor, &path).await? {
+        return Err(crate::manage::out_of_scope());
+    }
+    let no_volunteer = || {
+        refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_such_volunteer",
+            Some("volunteer"),
+            "Không có tình nguyện viên với tên đăng nhập này.",
+            "No volunteer has this username.",
+        )
+    };
+    let volunteer = store
+        .user_by_username(request.volunteer.trim())
+        .await?
+        .filter(|u| u.role == Role::Volunteer && !u.disabled)
+        .ok_or_else(no_volunteer)?;
+    // The claim reaches the volunteer's phone only inside the areas it pulls.
+    let own = store.area_path(&volunteer.area_code).await?;
+    let assigned = store.assigned_paths(volunteer.id).await?;
+    if !own.iter().chain(assigned.iter()).any(|p| path.starts_with(p.as_str())) {
+        return Err(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "volunteer_not_in_area",
+            Some("volunteer"),
+            "Tình nguyện viên này không phụ trách địa bàn đó, nên điện thoại của họ sẽ không nhận được. Hãy phân công địa bàn trước.",
+            "This volunteer does not cover that area, so their phone would not receive it. Assign them the area first.",
+        ));
+    }
+    let now_ms = Utc::now().timestamp_millis();
+    let id = Uuid::now_v7();
+    let what = match (&household_id, &street) {
+        (Some(h), _) => format!("household {h}"),
+        (_, Some(s)) => format!("street {} in {area}", s.name),
+        _ => String::new(),
+    };
+    let released = store
+        .give_claim(NewClaim {
+            id,
+            area_code: area.to_string(),
+            household_id,
+            street,
+            volunteer_id: volunteer.id,
+            given_by: actor_name(actor),
+            now_ms,
+        })
+        .await?;
+    store
+        .record_audit(AuditEntry {
+            at_ms: now_ms,
+            actor: actor_name(actor),
+            action: "give-claim".into(),
+            detail: format!("{what} to {} (released {})", volunteer.username, released.len()),
+        })
+        .await?;
+    let held = store.claim(id).await?.ok_or_else(|| {
+        ManageError::Store(crate::store::StoreError::Task(
+            "the claim just given is not held".into(),
+        ))
+    })?;
+    Ok(held.dto)
+}
+
+fn actor_name(actor: Actor<'_>) -> String {
+    match actor {
+        Actor::Cli => "cli".into(),
+        Actor::User(u) => u.username.clone(),
+    }
+}
+
+fn no_claim() -> ManageError {
+    refused(
+        StatusCode::NOT_FOUND,
+        "no_such_claim",
+        None,
+        "Không có phân công này trong phạm vi của tài khoản.",
+        "No such claim in this account's scope.",
+    )
+}
+
+/// Releases a claim: its doors are free again (unless a recent visit holds them). Releasing a
+/// released claim changes nothing.
+pub async fn release(store: &dyn Store, actor: Actor<'_>, id: &str) -> Result<(), ManageError> {
+    leader_or_admin(actor)?;
+    let id = Uuid::try_parse(id.trim()).map_err(|_| no_claim())?;
+    let held = store.claim(id).await?.ok_or_else(no_claim)?;
+    if !actor_sees(store, actor, &held.area_path).await? {
+        return Err(no_claim());
+    }
+    if held.dto.released_at_ms.is_some() {
+        return Ok(());
+    }
+    let now_ms = Utc::now().timestamp_millis();
+    if store.release_claim(id, now_ms).await? {
+        store
+            .record_audit(AuditEntry {
+                at_ms: now_ms,
+                actor: actor_name(actor),
+                action: "release-claim".into(),
+                detail: format!("{id} of {}", held.dto.volunteer),
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// The claims given in a subtree, each with when it runs out and the households it covers.
+pub async fn list(
+    store: &dyn Store,
+    path: &str,
+    campaign: &Campaign,
+    now_ms: i64,
+) -> Result<ClaimsResponse, ManageError> {
+    let (lo, hi) = subtree_range(path);
+    let claims: Vec<ClaimDto> = store
+        .claims_in(&lo, &hi, MAX_CLAIMS)
+        .await?
+        .into_iter()
+        .map(|c| c.dto)
+        .collect();
+    let mut areas: Vec<String> = claims
+        .iter()
+        .filter(|c| c.street_key.is_some())
+        .map(|c| c.area_code.clone())
+        .collect();
+    areas.sort();
+    areas.dedup();
+    let ids: Vec<Uuid> = claims
+        .iter()
+        .filter_map(|c| c.household_id.as_deref().and_then(|h| Uuid::try_parse(h).ok()))
+        .collect();
+    let households = store.claim_households(areas, ids).await?;
+    let texts: Vec<(String, Option<String>)> = households
+        .iter()
+        .map(|h| (h.id.to_string(), h.latest_volunteer_id.map(|v| v.to_string())))
+        .collect();
+    let facts: Vec<HouseholdFacts<'_>> = households.iter().zip(&texts).map(|(h, t)| facts(h, t)).collect();
+    let book = ClaimBook::new(claims.iter().cloned(), facts.iter().copied(), campaign.claim_hours);
+    // What each claim covers: households by id, and by (area, street key).
+    let mut by_street: HashMap<(&str, String), (i64, i64)> = HashMap::new();
+    let mut by_id: HashMap<&str, (i64, i64)> = HashMap::new();
+    for (h, f) in households.iter().zip(&facts) {
+        let seen = (1, i64::from(h.visits > 0));
+        by_id.insert(f.id, seen);
+        if let Some(s) = f.address.and_then(street_of) {
+            let e = by_street.entry((f.area_code, s.key)).or_default();
+            e.0 += seen.0;
+            e.1 += seen.1;
+        }
+    }
+    let claims = claims
+        .into_iter()
+        .map(|claim| {
+            let expires_at_ms = book.until_ms(&claim.id);
+            let (households, visited) = match (&claim.household_id, &claim.street_key) {
+                (Some(h), _) => by_id.get(h.as_str()).copied().unwrap_or_default(),
+                (_, Some(k)) => by_street
+                    .get(&(claim.area_code.as_str(), k.clone()))
+                    .copied()
+                    .unwrap_or_default(),
+                _ => (0, 0),
+            };
+            ClaimStatusDto {
+                active: expires_at_ms.is_some_and(|at| at > now_ms),
+                expires_at_ms,
+                households,
+                visited,
+                claim,
+            }
+        })
+        .collect();
+    Ok(ClaimsResponse {
+        claim_hours: campaign.claim_hours,
+        claims,
+    })
+}
+
+fn facts<'a>(h: &'a ClaimHousehold, text: &'a (String, Option<String>)) -> HouseholdFacts<'a> {
+    HouseholdFacts {
+        id: &text.0,
+        area_code: &h.area_code,
+        address: h.address.as_deref(),
+        latest_volunteer_id: text.1.as_deref(),
+        latest_volunteer: None,
+        latest_visited_at_ms: h.latest_visited_at_ms,
+    }
+}
+
+/// The streets of one area's households, with the name most addresses give, in Vietnamese order.
+pub async fn streets(store: &dyn Store, area_code: &str) -> Result<Vec<StreetDto>, ManageError> {
+    let households = store.claim_households(vec![area_code.to_string()], Vec::new()).await?;
+    // key -> (name -> count, households, visited)
+    let mut found: BTreeMap<String, (HashMap<String, i64>, i64, i64)> = BTreeMap::new();
+    for h in households.iter().filter(|h| h.area_code == area_code) {
+        let Some(s) = h.address.as_deref().and_then(street_of) else {
+            continue;
+        };
+        let e = found.entry(s.key).or_default();
+        *e.0.entry(s.name).or_default() += 1;
+        e.1 += 1;
+        e.2 += i64::from(h.visits > 0);
+    }
+    let mut streets: Vec<StreetDto> = found
+        .into_iter()
+        .map(|(key, (names, households, visited))| {
+            let street = names
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+                .map(|(n, _)| n)
+                .unwrap_or_else(|| key.clone());
+            StreetDto {
+                area_code: area_code.to_string(),
+                street,
+                street_key: key,
+                households,
+                visited,
+            }
+        })
+        .collect();
+    streets.sort_by_cached_key(|s| doorstep_domain::area::vietnamese_sort_key(&s.street));
+    Ok(streets)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimsQuery {
+    /// The area (a GSO code).
+    #[param(value_type = crate::api::params::AreaCode)]
+    area: String,
+}
+
+/// The claims given in an area's subtree: the latest first, released ones included, each with
+/// when it runs out (its volunteer's latest visit in it plus the campaign's `claim_hours`) and
+/// the households it covers.
+#[utoipa::path(
+    get,
+    path = "/api/v1/claims",
+    params(ClaimsQuery),
+    responses(
+        (status = 200, body = ClaimsResponse),
+        (status = 403, body = ErrorResponse),
+        (status = 404, description = "Unknown area", body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_claims(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    q: Result<Query<ClaimsQuery>, QueryRejection>,
+) -> Result<Json<ClaimsResponse>, ApiError> {
+    let lang = lang_of(&headers);
+    let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
+    let campaign: &Campaign = &st.campaign;
+    list(st.store.as_ref(), &path, campaign, Utc::now().timestamp_millis())
+        .await
+        .map(Json)
+        .map_err(|e| e.into_api(lang))
+}
+
+/// The streets (or hamlets) of an area's households, from their addresses without house
+/// numbers, to give one to a volunteer.
+#[utoipa::path(
+    get,
+    path = "/api/v1/streets",
+    params(ClaimsQuery),
+    responses(
+        (status = 200, body = [StreetDto]),
+        (status = 403, body = ErrorResponse),
+        (status = 404, description = "Unknown area", body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_streets(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    q: Result<Query<ClaimsQuery>, QueryRejection>,
+) -> Result<Json<Vec<StreetDto>>, ApiError> {
+    let lang = lang_of(&headers);
+    let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let (area, _) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
+    streets(st.store.as_ref(), area.as_str())
+        .await
+        .map(Json)
+        .map_err(|e| e.into_api(lang))
+}
+
+/// A leader gives a household, or a street of an area, to a volunteer of theirs. Whoever held
+/// it is released (the hand-over); phones learn of both at their next pull.
+#[utoipa::path(
+    post,
+    path = "/api/v1/claims",
+    request_body = NewClaimRequest,
+    responses(
+        (status = 201, body = ClaimDto),
+        (status = 403, body = ErrorResponse),
+        (status = 404, description = "Unknown area", body = ErrorResponse),
+        (status = 422, description = "No such volunteer or household, or the volunteer does not cover the area", body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn post_claim(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    body: Result<Json<NewClaimRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<ClaimDto>), ApiError> {
+    let lang = lang_of(&headers);
+    let Json(request) = body.map_err(|e| bad_body(e, lang))?;
+    give(st.store.as_ref(), Actor::User(&caller.0), &request)
+        .await
+        .map(|c| (StatusCode::CREATED, Json(c)))
+        .map_err(|e| e.into_api(lang))
+}
+
+/// A leader releases a claim; its doors are free at the phones' next pull.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/claims/{id}",
+    params(("id" = crate::api::params::RecordId, Path, description = "The claim's id")),
+    responses(
+        (status = 204),
+        (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_claim(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let lang: Lang = lang_of(&headers);
+    release(st.store.as_ref(), Actor::User(&caller.0), &id)
+        .await
+        .map_err(|e| e.into_api(lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
