@@ -288,6 +288,17 @@ describe("claims: the leader's side", () => {
     expect($("claim-notice", root)!.textContent).toBe("Gave “Household h1” to tnv.lan.");
   });
 
+  it("says where to find streets when the area's own households name none (a district's are in its communes)", async () => {
+    const server = claimsServer();
+    server.routes["GET /api/v1/streets"] = [];
+    const { root } = await startApp();
+    await signIn(root);
+    const none = await waitFor(() => $("claim-no-streets", root), "the note");
+    expect(none.textContent).toContain("hãy mở phường, xã của nó");
+    // A household can still be given from here.
+    expect($("claim-kind-household", root)).not.toBeNull();
+  });
+
   it("is not there for a committee member, who gives nothing out", async () => {
     const server = fakeServer(defaultRoutes());
     const { root } = await startApp();
