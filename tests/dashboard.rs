@@ -207,6 +207,7 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     let claimed = stdout
         .lines()
         .find_map(|l| l.trim().strip_prefix("claimed street "))
+        .and_then(|l| l.split(" for ").next())
         .unwrap_or_else(|| panic!("the page gave no street: {stdout}"))
         .to_string();
     let leader = server.login(LEADER, PASSWORD).await;
