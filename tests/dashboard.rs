@@ -1,10 +1,11 @@
 //! The dashboard in real headless Chromium (Debian's, driven by playwright-core from
 //! `ui/e2e/dashboard.mjs`) against the real server: a leader logs in, the map draws its layers,
 //! a filter, a unit opened, a household opened and one of its visits sent back (which the
-//! volunteer's phone then receives), English, and the daily report downloaded; the workbook is then read
-//! here by calamine, a reader other than the writer. Needs `node`, `/usr/bin/chromium` and the
-//! dashboard built (`npm run build:dashboard` in ui/ before the server; scripts/test.sh does all
-//! three); without them this test fails, it never skips.
+//! volunteer's phone then receives), a street of the unit given to a volunteer of the leader's
+//! team (Claims; then read back from the server), English, and the daily report downloaded; the
+//! workbook is then read here by calamine, a reader other than the writer. Needs `node`,
+//! `/usr/bin/chromium` and the dashboard built (`npm run build:dashboard` in ui/ before the
+//! server; scripts/test.sh does all three); without them this test fails, it never skips.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,6 +19,8 @@ use doorstep_tests::{TestDevice, TestServer, create_account, root};
 const LEADER: &str = "totruong.thanhpho";
 const PASSWORD: &str = "mật khẩu tổ trưởng thành phố";
 const SEND_BACK_NOTE: &str = "Kiểm tra lại số người trong hộ.";
+/// A volunteer of the leader's team, assigned Phường Nam Hà: the leader gives them a street there.
+const CLAIM_VOLUNTEER: &str = "tnv.namha";
 
 fn located(lat: f64, lon: f64, area: &str, outcome: &str, n: usize) -> VisitDraft {
     VisitDraft {
@@ -54,6 +57,32 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
 
     let mut server = TestServer::prepare_stopped();
     create_account(&server.db.url, LEADER, "leader", "436", PASSWORD);
+    create_account(&server.db.url, CLAIM_VOLUNTEER, "volunteer", "436", PASSWORD);
+    // The leader's team, with the volunteer assigned Phường Nam Hà: the claims form offers them.
+    let admin = |args: &[&str]| {
+        let mut all = vec!["admin", "--db", server.db.url.as_str()];
+        all.extend_from_slice(args);
+        let (ok, _, err) = doorstep_tests::doorstep(&all);
+        assert!(ok, "{args:?}: {err}");
+    };
+    admin(&[
+        "create-team",
+        "--name",
+        "Đội Nam Hà",
+        "--area",
+        "436",
+        "--leader",
+        LEADER,
+    ]);
+    admin(&[
+        "assign",
+        "--team",
+        "Đội Nam Hà",
+        "--volunteer",
+        CLAIM_VOLUNTEER,
+        "--area",
+        "18073",
+    ]);
     // Targets for one of the city's communes only: its row shows them, the city's cards say the
     // roll-up is partial.
     let targets_dir = tempfile::tempdir().unwrap();
@@ -154,6 +183,7 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
         .env("DOORSTEP_VENUES", "1")
         .env("DOORSTEP_PHOTOS", "1")
         .env("DOORSTEP_TARGET_HOUSEHOLDS", "8")
+        .env("DOORSTEP_CLAIM_VOLUNTEER", CLAIM_VOLUNTEER)
         .env("DOORSTEP_DOWNLOAD", &download)
         .env("DOORSTEP_SCREENSHOTS", &shots)
         .output()
@@ -170,6 +200,39 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     assert!(
         stdout.contains("target households") && stdout.contains("target coverage"),
         "the targets were checked: {stdout}"
+    );
+
+    // The street given in the page is held on the server: the volunteer's, in force, for the
+    // unit's households on Phan Đình Phùng (every address there names it).
+    let claimed = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("claimed street "))
+        .and_then(|l| l.split(" for ").next())
+        .unwrap_or_else(|| panic!("the page gave no street: {stdout}"))
+        .to_string();
+    let leader = server.login(LEADER, PASSWORD).await;
+    let (status, claims) = server.get_as("/api/v1/claims?area=18073", Some(&leader)).await;
+    assert_eq!(status, 200, "{claims}");
+    let held: Vec<_> = claims["claims"]
+        .as_array()
+        .expect("claims")
+        .iter()
+        .filter(|c| c["active"] == true)
+        .collect();
+    assert_eq!(held.len(), 1, "{claims}");
+    assert_eq!(
+        (
+            held[0]["claim"]["volunteer"].as_str(),
+            held[0]["claim"]["area_code"].as_str(),
+            held[0]["claim"]["street_key"].as_str(),
+            held[0]["households"].as_i64(),
+        ),
+        (Some(CLAIM_VOLUNTEER), Some("18073"), Some("phan dinh phung"), Some(4)),
+        "{claims}"
+    );
+    assert!(
+        claimed.ends_with("|phan dinh phung") && claimed.starts_with("18073|"),
+        "the page chose {claimed}"
     );
 
     // The visit sent back in the page is on the server, and reaches the volunteer's phone.

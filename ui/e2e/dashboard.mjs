@@ -4,7 +4,8 @@
 //   [CHROMIUM=/usr/bin/chromium] [DOORSTEP_E2E_CHROMIUM_ARGS=--disable-webgl] node e2e/dashboard.mjs
 // Signs in, checks the cards, the map (through window.__doorstepMap: style, layers, sources' data,
 // a household popup with its visits, one sent back when DOORSTEP_SEND_BACK holds the note), the
-// outcome filter, opening a unit, English, and downloads the daily report.
+// outcome filter, opening a unit, a street of it given to DOORSTEP_CLAIM_VOLUNTEER (Claims), English,
+// and downloads the daily report.
 // Exit code 0 when every check passes; otherwise 1 with the failing check on stderr.
 // Without WebGL (no SwiftShader in the browser) it checks the map's fallback message instead and
 // prints a WARNING line.
@@ -39,6 +40,9 @@ const PHOTOS = env("DOORSTEP_PHOTOS", false);
 // When set, the target households of the unit DOORSTEP_AREA, the only unit with a target: its row
 // shows them, the area's target coverage card says the roll-up is partial, the unit's shows a rate.
 const TARGET_HOUSEHOLDS = env("DOORSTEP_TARGET_HOUSEHOLDS", false);
+// When set, the username of a volunteer assigned to the unit DOORSTEP_AREA (in one of the leader's
+// teams): the leader gives them a street of the unit in the Claims section and sees it held.
+const CLAIM_VOLUNTEER = env("DOORSTEP_CLAIM_VOLUNTEER", false);
 const EXECUTABLE = process.env.CHROMIUM || "/usr/bin/chromium";
 const TIMEOUT = Number(process.env.DOORSTEP_E2E_TIMEOUT_MS || 30000);
 
@@ -267,12 +271,42 @@ async function main() {
     }
     await shot(page, "2-unit");
 
+    // Claims: give a street of the unit to a volunteer; it is listed, held.
+    if (CLAIM_VOLUNTEER) {
+      await page.locator("#claims-section").scrollIntoViewIfNeeded();
+      const street = tid("claim-street");
+      await page.waitForFunction((sel) => (document.querySelector(sel)?.querySelectorAll("option[value]:not([value=''])").length ?? 0) > 0, street);
+      const options = await page.locator(`${street} option`).evaluateAll((os) => os.map((o) => ({ value: o.value, text: o.textContent })));
+      const chosen = options.find((o) => o.value);
+      check(!!chosen, `the unit's streets are offered (${options.length - 1}: ${chosen ? chosen.text : "none"})`);
+      await page.waitForSelector(`${tid("claim-volunteer")} option[value="${CLAIM_VOLUNTEER}"]`, { state: "attached" });
+      await page.selectOption(street, chosen.value);
+      await page.selectOption(tid("claim-volunteer"), CLAIM_VOLUNTEER);
+      await page.click(tid("claim-give"));
+      await page.waitForSelector(`${tid("claim-notice")}:visible`);
+      const notice = await page.locator(tid("claim-notice")).innerText();
+      check(notice.includes(CLAIM_VOLUNTEER), `the page says the street was given (${notice})`);
+      check(!(await page.locator(tid("claim-error")).isVisible()), "no error next to the form");
+      const row = page.locator('#claims-section tr[data-status="active"]', { hasText: CLAIM_VOLUNTEER });
+      await row.first().waitFor();
+      const text = (await row.first().innerText()).replace(/\s+/g, " ");
+      const name = chosen.text.replace(/\s*\(.*$/, "");
+      check(text.includes(name) && text.includes("Đang giữ"), `the claim is listed, held (${text})`);
+      check(/\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}.*\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}/.test(text), "with when it was given and when it runs out");
+      console.log(`claimed street ${chosen.value} for ${CLAIM_VOLUNTEER}`);
+      await shot(page, "2c-claims");
+    }
+
     // English.
     await page.click(tid("lang-en"));
     await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes("Households visited"), tid("card-visited"));
     check(true, "English: card-visited reads \"Households visited\"");
     check((await page.locator(tid("logout")).innerText()).includes("Sign out"), "English: the logout button reads \"Sign out\"");
     check((await page.locator("html").getAttribute("lang")) === "en", "English: the document's language is en");
+    if (CLAIM_VOLUNTEER) {
+      const chip = await page.locator('#claims-section tr[data-status="active"] .chip').first().innerText();
+      check(chip === "Active", `English: the claim's status reads "Active" (${chip})`);
+    }
     await shot(page, "3-english");
 
     // The daily report.

@@ -8,6 +8,8 @@ import type {
   Area,
   AreaProps,
   Campaign,
+  Claim,
+  ClaimsResponse,
   Correction,
   Coverage,
   DeviceList,
@@ -15,16 +17,19 @@ import type {
   HouseholdProps,
   LoginResponse,
   Messages,
+  NewClaimRequest,
   Photo,
   Progress,
   Revisit,
+  Street,
+  Team,
   User,
   VenueDto,
   Visit,
   VisitHistory,
   VolunteerDay,
 } from "./types";
-import type { ExportKind, HexagonProps, TeamInfo } from "./filters";
+import type { ExportKind, HexagonProps } from "./filters";
 
 const TOKEN_KEY = "doorstep.dashboard.token";
 
@@ -201,7 +206,13 @@ export async function dailyReport(area: string, date: string): Promise<{ blob: B
 // Hexagons, teams for the filter, exports (see filters.ts).
 export const mapHexagons = (area: string, res: number, filters: Record<string, string> = {}) =>
   json<FeatureCollection<HexagonProps>>(`${V1}/map/hexagons${q({ area, res, ...filters })}`);
-export const teams = () => json<TeamInfo[]>(`${V1}/teams`);
+export const teams = () => json<Team[]>(`${V1}/teams`);
+
+// Claims: who covers which doors (see claims.ts).
+export const claims = (area: string) => json<ClaimsResponse>(`${V1}/claims${q({ area })}`);
+export const streets = (area: string) => json<Street[]>(`${V1}/streets${q({ area })}`);
+export const giveClaim = (req: NewClaimRequest) => json<Claim>(`${V1}/claims`, { method: "POST", body: req });
+export const releaseClaim = (id: string) => json<void>(`${V1}/claims/${encodeURIComponent(id)}`, { method: "DELETE" });
 
 /** An export (CSV or GeoJSON) as a blob, with the file name the server suggests. */
 export async function exportFile(kind: ExportKind, area: string, filters: Record<string, string>): Promise<{ blob: Blob; filename: string }> {

@@ -1,5 +1,5 @@
 // The main screen: header, area breadcrumb, cards, map, progress (units table, daily curve, date
-// range), revisit walk list, flagged visits and the daily report. Every figure is for the area at
+// range), revisit walk list, flagged visits, the daily report and (for leaders) the claims. Every figure is for the area at
 // the end of the breadcrumb; opening a unit (in the table or on the map) goes down one level.
 // Data is kept in this object and the DOM is rebuilt from it, so a language switch re-renders
 // everything but the map canvas.
@@ -14,6 +14,7 @@ import { PhotoPanel } from "./photos";
 import { renderFlagged, renderRevisits, saveBlob } from "./lists";
 import { renderChart } from "./chart";
 import { PeopleSection } from "./devices";
+import { ClaimsSection, mayClaim } from "./claims";
 import type { MapView } from "./map";
 import { renderCardList } from "./cards";
 import { campaignOffset, campaignThresholds, colorOf, getCampaign, outcomeCodes, outcomeLabel, targetApp } from "./outcomes";
@@ -98,6 +99,8 @@ export class Dashboard {
   private flaggedSec = h("section", { class: "panel noprint", id: "flagged-section" });
   private reportSec = h("section", { class: "panel noprint", id: "report-section" });
   private people = new PeopleSection();
+  /** Leaders' and admins' only: who else could give out claims is refused by the server. */
+  private claims: ClaimsSection | null;
   private photos = new PhotoPanel();
 
   constructor(private ctx: DashboardContext) {
@@ -111,9 +114,11 @@ export class Dashboard {
       onExport: (k) => void this.exportData(k),
     });
     this.hidden = this.filterPanel.filters.hidden;
+    this.claims = mayClaim(ctx.user.role) ? new ClaimsSection(api, (code) => this.areaNames().get(code) ?? code) : null;
     api.teams().then(
       (teams) => {
         this.filterPanel.setTeams(teams);
+        this.claims?.setTeams(teams);
         if (!this.disposed) this.renderMapSide();
       },
       () => undefined, // no team list: the filter offers "all teams" only
@@ -144,6 +149,7 @@ export class Dashboard {
         this.photos.el,
         this.revisitsSec,
         this.flaggedSec,
+        this.claims?.el,
         this.people.el,
       ),
     );
@@ -241,6 +247,7 @@ export class Dashboard {
     // province they read many rows, and the cores go to what is on screen first.
     this.deferUntilMapData(() => {
       this.people.load(code, this.from, this.to);
+      this.claims?.load(code, this.path.map((c) => c.code));
       this.track("revisits", api.revisits(code), (l) => (this.revisits = l), () => {
         this.renderRevisits();
         this.renderFlagged();
@@ -462,7 +469,13 @@ export class Dashboard {
       h("p", null, t("popup.visits", { n: Number(p.visits) || 0 })),
       revisit ? h("p", { class: "popup-revisit" }, t("popup.revisit")) : null,
       Number(p.visits) > 0 ? householdVisits(String(p.id), this.ctx.user.role) : null,
+      this.claims ? this.giveHouseholdButton(String(p.id)) : null,
     );
+  }
+
+  /** Opens the claims form on a household (its popup, a flagged visit of it). */
+  private giveHouseholdButton(id: string): HTMLElement {
+    return h("button", { type: "button", class: "secondary small", testid: `give-household-${id}`, onclick: () => this.claims?.prefillHousehold(id) }, t("claims.give_household"));
   }
 
   // ---------------------------------------------------------------- rendering
@@ -478,6 +491,7 @@ export class Dashboard {
     this.renderReport();
     this.renderRevisits();
     this.renderFlagged();
+    this.claims?.render();
     this.people.render();
   }
 
@@ -731,7 +745,9 @@ export class Dashboard {
       this.flaggedSec,
       h("div", { class: "section-head" }, h("h2", null, t("flagged.title"))),
       h("p", { class: "muted small" }, t("flagged.intro")),
-      list ? renderFlagged(list, this.areaNames()) : h("div", { testid: "flagged" }, this.loadingOrError(this.flagged)),
+      list
+        ? renderFlagged(list, this.areaNames(), this.claims ? (v) => this.giveHouseholdButton(v.household_id) : undefined)
+        : h("div", { testid: "flagged" }, this.loadingOrError(this.flagged)),
     );
   }
 

@@ -61,13 +61,14 @@ export function renderRevisits(list: Revisit[], printedOn: string): HTMLElement 
 }
 
 /** The flags the server sets (doorstep_domain::quality::Flag), each explained in i18n.ts. */
-export const KNOWN_FLAGS = ["outside_assignment", "other_volunteer", "poor_accuracy", "far_from_household", "outside_area", "implausible_speed", "burst", "revoked_device"];
+export const KNOWN_FLAGS = ["outside_assignment", "other_volunteer", "poor_accuracy", "far_from_household", "outside_area", "implausible_speed", "burst", "revoked_device", "overlap"];
 
 export function flagText(flag: string): string {
   return KNOWN_FLAGS.includes(flag) ? t(`flag.${flag}` as Key) : t("flag.unknown", { code: flag });
 }
 
-export function renderFlagged(list: Visit[], areaNames: Map<string, string>): HTMLElement {
+/** `action`: what a leader may do with a visit's household (give it out), in the last column. */
+export function renderFlagged(list: Visit[], areaNames: Map<string, string>, action?: (v: Visit) => HTMLElement): HTMLElement {
   const wrap = h("div", { class: "flagged", testid: "flagged" });
   if (list.length === 0) {
     wrap.append(h("p", { class: "muted" }, t("flagged.empty")));
@@ -93,6 +94,7 @@ export function renderFlagged(list: Visit[], areaNames: Map<string, string>): HT
             h("th", { scope: "col" }, t("flagged.outcome")),
             h("th", { scope: "col", class: "num" }, t("flagged.accuracy")),
             h("th", { scope: "col" }, t("flagged.why")),
+            action ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("claims.col_actions"))) : null,
           ),
         ),
         h(
@@ -108,6 +110,7 @@ export function renderFlagged(list: Visit[], areaNames: Map<string, string>): HT
               h("td", null, h("span", { class: "dot", style: { background: colorOf(v.outcome) }, "aria-hidden": "true" }), outcomeLabel(v.outcome)),
               h("td", { class: "num" }, v.accuracy_m === null || v.accuracy_m === undefined ? t("app.none") : t("flagged.meters", { n: Math.round(v.accuracy_m) })),
               h("td", null, h("ul", { class: "flags" }, v.flags.map((f) => h("li", { "data-flag": f }, flagText(f))))),
+              action ? h("td", null, action(v)) : null,
             ),
           ),
         ),

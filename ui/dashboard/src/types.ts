@@ -218,3 +218,43 @@ export type Photo = {
   /** All bytes arrived and verified: the image can be shown. */
   complete: boolean;
 };
+
+/** A leader's claim (`ClaimDto`): a household, or a street of an area, given to a volunteer. */
+export type Claim = {
+  id: string;
+  area_code: string;
+  household_id?: string | null;
+  street?: string | null;
+  street_key?: string | null;
+  volunteer_id: string;
+  volunteer: string;
+  /** ms since 1970 UTC, the server's clock. */
+  created_at_ms: number;
+  /** Released, or handed over to someone else; null while held. */
+  released_at_ms?: number | null;
+  updated_seq: number;
+};
+
+/** `ClaimStatusDto`: a claim with where it stands now. */
+export type ClaimStatus = {
+  claim: Claim;
+  /** When it runs out unless its volunteer records a visit in it; null once released. */
+  expires_at_ms: number | null;
+  /** Not released and not run out. */
+  active: boolean;
+  households: number;
+  visited: number;
+};
+
+/** `GET /api/v1/claims?area=CODE`. */
+export type ClaimsResponse = { claim_hours: number; claims: ClaimStatus[] };
+
+/** `POST /api/v1/claims`: either `household_id`, or `area_code` and `street`. */
+export type NewClaimRequest = { volunteer: string; household_id?: string; area_code?: string; street?: string };
+
+/** `GET /api/v1/streets?area=CODE`: a street of the area's households. */
+export type Street = { area_code: string; street: string; street_key: string; households: number; visited: number };
+
+/** `GET /api/v1/teams` (`TeamDto`): a team, its leader, its members and their assigned areas. */
+export type TeamMember = { username: string; areas: string[] };
+export type Team = { name: string; area_code: string; leader?: string; members?: TeamMember[] };

@@ -153,6 +153,11 @@ describe("rendering pieces", () => {
     expect(flagText("outside_area")).toContain("Outside the area");
     expect(flagText("implausible_speed")).toContain("60 km/h");
     expect(flagText("burst")).toContain("30 seconds");
+    // Claims: two volunteers in one household within the claim time (doorstep_domain::claim).
+    expect(KNOWN_FLAGS).toContain("overlap");
+    expect(flagText("overlap")).toContain("Two volunteers visited this household within the claim time");
+    setLang("vi");
+    expect(flagText("overlap")).toContain("Hai tình nguyện viên cùng thăm hộ này trong thời gian giữ");
     // Every flag has its own sentence in each language, not the fallback.
     for (const lang of ["vi", "en"] as const) {
       setLang(lang);
