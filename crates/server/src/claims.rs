@@ -9,7 +9,6 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
-use doorstep_domain::account::Role;
 use doorstep_domain::claim::{ClaimBook, HouseholdFacts, Street, street_of};
 use doorstep_domain::protocol::{ClaimDto, ClaimStatusDto, ClaimsResponse, ErrorResponse, NewClaimRequest, StreetDto};
 use doorstep_domain::{Campaign, Lang};
@@ -19,7 +18,7 @@ use uuid::Uuid;
 
 use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
 use crate::auth::Caller;
-use crate::manage::{Actor, ManageError, actor_sees, area_path, bad_body, leader_or_admin, refused};
+use crate::manage::{Actor, ManageError, actor_sees, area_path, bad_body, leader_or_admin, refused, volunteer_named};
 use crate::store::{AuditEntry, Store, subtree_range};
 
 /// A claim to store.
@@ -113,20 +112,7 @@ pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest
     if !actor_sees(store, actor, &path).await? {
         return Err(crate::manage::out_of_scope());
     }
-    let no_volunteer = || {
-        refused(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no_such_volunteer",
-            Some("volunteer"),
-            "Không có tình nguyện viên với tên đăng nhập này.",
-            "No volunteer has this username.",
-        )
-    };
-    let volunteer = store
-        .user_by_username(request.volunteer.trim())
-        .await?
-        .filter(|u| u.role == Role::Volunteer && !u.disabled)
-        .ok_or_else(no_volunteer)?;
+    let volunteer = volunteer_named(store, &request.volunteer, StatusCode::UNPROCESSABLE_ENTITY).await?;
     // The claim reaches the volunteer's phone only inside the areas it pulls.
     let own = store.area_path(&volunteer.area_code).await?;
     let assigned = store.assigned_paths(volunteer.id).await?;

@@ -262,20 +262,8 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
             "Only this team's leader may assign its volunteers.",
         ));
     }
-    let no_volunteer = || {
-        refused(
-            StatusCode::NOT_FOUND,
-            "no_such_volunteer",
-            Some("volunteer"),
-            "Không có tình nguyện viên với tên đăng nhập này.",
-            "No volunteer has this username.",
-        )
-    };
-    let volunteer = store
-        .user_by_username(request.volunteer.trim())
-        .await?
-        .filter(|u| u.role == Role::Volunteer && !u.disabled)
-        .ok_or_else(no_volunteer)?;
+    let volunteer = volunteer_named(store, &request.volunteer, StatusCode::NOT_FOUND).await?;
+    let no_volunteer = || no_such_volunteer(StatusCode::NOT_FOUND);
     let volunteer_path = store.area_path(&volunteer.area_code).await?.ok_or_else(no_volunteer)?;
     if !actor_sees(store, actor, &volunteer_path).await? {
         return Err(no_volunteer());
@@ -309,6 +297,30 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
         })
         .await?;
     Ok(())
+}
+
+fn no_such_volunteer(status: StatusCode) -> ManageError {
+    refused(
+        status,
+        "no_such_volunteer",
+        Some("volunteer"),
+        "Không có tình nguyện viên với tên đăng nhập này.",
+        "No volunteer has this username.",
+    )
+}
+
+/// The enabled volunteer account of a username; none answers `status` (an assignment names a
+/// resource, 404; a claim names a field of its body, 422).
+pub(crate) async fn volunteer_named(
+    store: &dyn Store,
+    username: &str,
+    status: StatusCode,
+) -> Result<crate::store::UserRecord, ManageError> {
+    store
+        .user_by_username(username.trim())
+        .await?
+        .filter(|u| u.role == Role::Volunteer && !u.disabled)
+        .ok_or_else(|| no_such_volunteer(status))
 }
 
 pub(crate) fn bad_body(e: JsonRejection, lang: Lang) -> ApiError {
