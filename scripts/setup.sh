@@ -6,9 +6,10 @@ set -euo pipefail
 need_pkgs=()
 # The field app (Tauri 2 on WebKitGTK) and its end-to-end test (Xvfb, WebKitWebDriver), and the
 # dashboard's browser test (Chromium); the server's tests start PostgreSQL themselves
-# (scripts/pg-test-cluster.sh installs it); python3-venv for the API conformance run (schemathesis).
+# (scripts/pg-test-cluster.sh installs it); python3-venv for the API conformance run (schemathesis);
+# libdbus-1-dev for the desktop keyring (the Secret Service), and dbus and gnome-keyring to test it.
 for p in build-essential pkg-config libssl-dev ca-certificates curl python3-venv \
-  libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver chromium; do
+  libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver chromium libdbus-1-dev dbus gnome-keyring; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if ((${#need_pkgs[@]})); then

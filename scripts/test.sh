@@ -35,6 +35,12 @@ pg_url=$(scripts/pg-test-cluster.sh | tail -1)
 echo "== cargo nextest: everything, the server on SQLite"
 cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail -E 'not binary(postgres)'
 
+echo "== the desktop keyring: the app's database key in a real Secret Service (gnome-keyring on a private session bus)"
+# Ignored in the passes above, which have no session bus; --no-tests=fail: it must run here.
+dbus-run-session -- bash -c 'printf "doorstep-test\n" | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
+    cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail --run-ignored only \
+        -E "package(doorstep-device) and test(/keyring/)"'
+
 echo "== cargo nextest: the server's tests again on PostgreSQL, and the PostgreSQL-only tests (replicas, migration)"
 # The app's end-to-end test ran in the first pass; its server side is the same on both.
 DOORSTEP_TEST_PG="$pg_url" cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail \

@@ -285,9 +285,10 @@ pub fn run() {
     let builder = builder.plugin(tauri_plugin_geolocation::init());
     let result = with_commands(builder)
         .setup(|app| {
-            // The database is encrypted; its key is in a file beside it, readable by this user
-            // only (the app's private folder on a phone). A key store of the platform's
-            // (Android Keystore, iOS Keychain) would be given here with `FieldApp::open_with_keys`.
+            // The database is encrypted; its key is in the desktop keyring where one answers,
+            // else in a file beside it, readable by this user only (the app's private folder on
+            // a phone). A phone's key store (Android Keystore, iOS Keychain) would be given here
+            // with `FieldApp::open_with_keys`.
             let field = FieldApp::open(&data_dir(app)?, FieldConfig::from_env())?;
             let handle = app.handle().clone();
             field.on_status(move |status| {

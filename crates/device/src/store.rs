@@ -425,6 +425,8 @@ pub struct DeviceStore {
     device_id: Uuid,
     volunteer_id: Uuid,
     campaign: Campaign,
+    /// Opened by [`DeviceStore::open_platform`]: a wipe opens the fresh store the same way.
+    platform_keys: bool,
 }
 
 impl std::fmt::Debug for DeviceStore {
@@ -443,6 +445,14 @@ impl DeviceStore {
     /// current schema. A plain database of an earlier version is encrypted in place first.
     pub fn open(path: &Path) -> Result<DeviceStore, DeviceError> {
         DeviceStore::open_with(path, &KeyFile::beside(path))
+    }
+
+    /// As [`DeviceStore::open`], with the key where the app keeps it ([`platform_keys`]): the
+    /// desktop keyring where it is built in and answers, else the file beside the database.
+    pub fn open_platform(path: &Path) -> Result<DeviceStore, DeviceError> {
+        let mut store = DeviceStore::open_with(path, platform_keys(path).as_ref())?;
+        store.platform_keys = true;
+        Ok(store)
     }
 
     /// As [`DeviceStore::open`], with the key kept by `keys` (the platform's secure store, where
@@ -482,6 +492,7 @@ impl DeviceStore {
             device_id,
             volunteer_id,
             campaign,
+            platform_keys: false,
         })
     }
 
@@ -1420,6 +1431,10 @@ fn unexplained_rejection() -> ErrorBody {
 
 pub mod crypt;
 pub use crypt::{DbKey, KeyError, KeyFile, KeyStore, key_connection};
+mod keyring;
+#[cfg(all(feature = "desktop-keyring", target_os = "linux"))]
+pub use keyring::DesktopKeyring;
+pub use keyring::platform_keys;
 mod claims;
 pub use claims::MyClaim;
 mod enumerated;

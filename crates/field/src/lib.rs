@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use chrono::{FixedOffset, Local, TimeZone, Utc};
 use doorstep_device::{
-    DeviceError, DeviceStore, KeyFile, KeyStore, LocalHousehold, LocalVenue, LocalVisit, PhotoQueue,
-    RejectedVenueVisit, SyncClient, SyncConfig, SyncError, VenueVisitDraft, VisitDraft, WipeMarker, WipeOutcome,
+    DeviceError, DeviceStore, KeyStore, LocalHousehold, LocalVenue, LocalVisit, PhotoQueue, RejectedVenueVisit,
+    SyncClient, SyncConfig, SyncError, VenueVisitDraft, VisitDraft, WipeMarker, WipeOutcome,
 };
 use doorstep_domain::protocol::{AreaDto, ErrorBody, ErrorResponse};
 use doorstep_domain::{Campaign, Lang, Messages};
@@ -322,11 +322,12 @@ fn sync_error(e: SyncError, lang: Lang) -> ErrorBody {
 }
 
 impl FieldApp {
-    /// Opens (or creates) the phone's store in `data_dir`, encrypted with the key in a file
-    /// beside it (`doorstep.db.key`, readable by the user only).
+    /// Opens (or creates) the phone's store in `data_dir`, encrypted with the key in the desktop
+    /// keyring where the app has one, else in a file beside it (`doorstep.db.key`, readable by
+    /// the user only): `doorstep_device::platform_keys`.
     pub fn open(data_dir: &Path, config: FieldConfig) -> Result<Arc<FieldApp>, DeviceError> {
-        let db = data_dir.join(DB_FILE);
-        FieldApp::open_with_keys(data_dir, config, &KeyFile::beside(&db))
+        FieldApp::create_dir(data_dir)?;
+        FieldApp::with_store(DeviceStore::open_platform(&data_dir.join(DB_FILE))?, config)
     }
 
     /// As [`FieldApp::open`], with the database key kept by `keys`: the platform's secure store
@@ -336,9 +337,16 @@ impl FieldApp {
         config: FieldConfig,
         keys: &dyn KeyStore,
     ) -> Result<Arc<FieldApp>, DeviceError> {
+        FieldApp::create_dir(data_dir)?;
+        FieldApp::with_store(DeviceStore::open_with(&data_dir.join(DB_FILE), keys)?, config)
+    }
+
+    fn create_dir(data_dir: &Path) -> Result<(), DeviceError> {
         std::fs::create_dir_all(data_dir)
-            .map_err(|e| DeviceError::Corrupt(format!("cannot create {}: {e}", data_dir.display())))?;
-        let store = DeviceStore::open_with(&data_dir.join(DB_FILE), keys)?;
+            .map_err(|e| DeviceError::Corrupt(format!("cannot create {}: {e}", data_dir.display())))
+    }
+
+    fn with_store(store: DeviceStore, config: FieldConfig) -> Result<Arc<FieldApp>, DeviceError> {
         Ok(Arc::new(FieldApp {
             store: Arc::new(Mutex::new(store)),
             config,

@@ -46,7 +46,7 @@ impl DbKey {
         &self.0
     }
 
-    fn hex(&self) -> Zeroizing<String> {
+    pub(super) fn hex(&self) -> Zeroizing<String> {
         use std::fmt::Write as _;
         let mut s = Zeroizing::new(String::with_capacity(64));
         for b in self.0.iter() {
@@ -56,7 +56,7 @@ impl DbKey {
         s
     }
 
-    fn parse_hex(text: &str) -> Option<DbKey> {
+    pub(super) fn parse_hex(text: &str) -> Option<DbKey> {
         let text = text.trim();
         if text.len() != 64 || !text.is_ascii() {
             return None;

@@ -27,7 +27,7 @@ use doorstep_domain::protocol::RevocationDto;
 use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
-use super::{DeviceError, DeviceStore, KeyFile, KeyStore, get_meta, put_meta};
+use super::{DeviceError, DeviceStore, get_meta, put_meta};
 
 /// Meta key holding the server's word that this phone was revoked (JSON of [`RevocationDto`]):
 /// upload what is held, then erase.
@@ -232,12 +232,16 @@ impl DeviceStore {
             }
         }
         // The key goes with the data: what flash storage keeps of the old pages stays unreadable.
-        // The fresh store below makes a new one. (A platform key store given to `open_with` would
-        // be asked to forget here too; only the key file exists today.)
-        if let Err(e) = KeyFile::beside(&db).forget() {
+        // The fresh store below makes a new one. (A phone's own key store given to `open_with`
+        // would be asked to forget here too; none is written yet.)
+        if let Err(e) = super::platform_keys(&db).forget() {
             tracing::warn!(error = %e, "could not remove the erased database's key");
         }
-        *self = DeviceStore::open(&db)?;
+        *self = if self.platform_keys {
+            DeviceStore::open_platform(&db)?
+        } else {
+            DeviceStore::open(&db)?
+        };
         tracing::warn!(revoked_at = %marker.revoked_at, records_sent = marker.records_sent, "revoked phone erased");
         Ok(WipeOutcome::Erased(marker))
     }
