@@ -11,6 +11,12 @@ use uuid::Uuid;
 
 use super::{DeviceError, DeviceStore};
 
+/// Enumerated buildings not yet visited in an area, in a box: read through the partial index
+/// `households_unvisited`, so a save does not slow as its area fills with visited households.
+const NEAR_UNVISITED: &str = "SELECT id, lat, lon FROM households
+    WHERE area_code = ?1 AND origin = 'server' AND visits = 0
+      AND lat BETWEEN ?2 AND ?3 AND lon BETWEEN ?4 AND ?5";
+
 impl DeviceStore {
     /// The one enumerated building not yet visited within the campaign's `match_enumerated_m`
     /// of `location` in `area_code`, if there is exactly one.
@@ -26,11 +32,7 @@ impl DeviceStore {
         // Vietnam lies below 24 degrees), then the exact distance.
         let dlat = within / 111_000.0;
         let dlon = within / (111_000.0 * lat.to_radians().cos().max(0.1));
-        let mut st = self.conn.prepare_cached(
-            "SELECT id, lat, lon FROM households
-             WHERE area_code = ?1 AND origin = 'server' AND visits = 0
-               AND lat BETWEEN ?2 AND ?3 AND lon BETWEEN ?4 AND ?5",
-        )?;
+        let mut st = self.conn.prepare_cached(NEAR_UNVISITED)?;
         let boxed = st
             .query_map(
                 params![area_code, lat - dlat, lat + dlat, lon - dlon, lon + dlon],
@@ -92,6 +94,27 @@ mod tests {
             },
             notes: None,
         }
+    }
+
+    /// The search reads the unvisited buildings of the area near the fix, not every household
+    /// of the area: a save must not slow as the area fills.
+    #[test]
+    fn the_search_reads_the_unvisited_buildings_index_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = DeviceStore::open(&dir.path().join("device.db")).unwrap();
+        let plan: Vec<String> = s
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {NEAR_UNVISITED}"))
+            .unwrap()
+            .query_map(params!["18073", 18.0, 18.1, 105.0, 105.1], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("households_unvisited") && p.contains("lat>? AND lat<?")),
+            "{plan:?}"
+        );
     }
 
     #[test]
