@@ -184,7 +184,9 @@ impl ClaimBook {
             if let Some(entries) = by_household.get_mut(h.id) {
                 renew(entries);
             }
-            if let Some(street) = h.address.and_then(street_of)
+            // Most areas have no street claims: no address is read for them.
+            if !by_street.is_empty()
+                && let Some(street) = h.address.and_then(street_of)
                 && let Some(entries) = by_street.get_mut(&(h.area_code.to_string(), street.key))
             {
                 renew(entries);
@@ -214,7 +216,8 @@ impl ClaimBook {
         if let Some(holder) = live(self.by_household.get(h.id), ClaimKind::Household) {
             return Some(holder);
         }
-        if let Some(street) = h.address.and_then(street_of)
+        if !self.by_street.is_empty()
+            && let Some(street) = h.address.and_then(street_of)
             && let Some(holder) = live(
                 self.by_street.get(&(h.area_code.to_string(), street.key)),
                 ClaimKind::Street,

@@ -139,14 +139,14 @@ pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest
             household_id,
             street,
             volunteer_id: volunteer.id,
-            given_by: actor_name(actor),
+            given_by: actor.name(),
             now_ms,
         })
         .await?;
     store
         .record_audit(AuditEntry {
             at_ms: now_ms,
-            actor: actor_name(actor),
+            actor: actor.name(),
             action: "give-claim".into(),
             detail: format!("{what} to {} (released {})", volunteer.username, released.len()),
         })
@@ -157,13 +157,6 @@ pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest
         ))
     })?;
     Ok(held.dto)
-}
-
-fn actor_name(actor: Actor<'_>) -> String {
-    match actor {
-        Actor::Cli => "cli".into(),
-        Actor::User(u) => u.username.clone(),
-    }
 }
 
 fn no_claim() -> ManageError {
@@ -193,7 +186,7 @@ pub async fn release(store: &dyn Store, actor: Actor<'_>, id: &str) -> Result<()
         store
             .record_audit(AuditEntry {
                 at_ms: now_ms,
-                actor: actor_name(actor),
+                actor: actor.name(),
                 action: "release-claim".into(),
                 detail: format!("{id} of {}", held.dto.volunteer),
             })

@@ -28,7 +28,7 @@ pub enum Actor<'a> {
 }
 
 impl Actor<'_> {
-    fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         match self {
             Actor::Cli => "cli".into(),
             Actor::User(u) => u.username.clone(),
