@@ -269,9 +269,10 @@ async fn no_account_writes_outside_its_subtree() {
                     &json!({"volunteer": format!("v.at.{area}")}),
                 )
                 .await;
+            // A volunteer outside the caller's areas is answered as one that does not exist.
             let expected = match (writer, inside) {
                 (true, true) => (200, None),
-                (true, false) => (403, Some("out_of_scope")),
+                (true, false) => (404, Some("no_such_volunteer")),
                 (false, _) => (403, Some("leader_only")),
             };
             assert_eq!(

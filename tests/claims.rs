@@ -174,7 +174,9 @@ async fn leaders_give_hand_over_and_release_claims_and_refuse_bad_ones() {
         ),
         (give("v.lan", "12"), 422, "street", "street"),
         (give("ai.do", "Trần Phú"), 422, "no_such_volunteer", "volunteer"),
-        (give("v.xa", "Trần Phú"), 422, "volunteer_not_in_area", "volunteer"),
+        // A volunteer outside the leader's areas is answered as one that does not exist
+        // (invariant 14); one who does not cover the street is refused below (the CLI's case).
+        (give("v.xa", "Trần Phú"), 422, "no_such_volunteer", "volunteer"),
         (
             json!({"volunteer": "v.lan", "household_id": unknown.to_string()}),
             422,

@@ -42,7 +42,8 @@ pub const BENCH_VOLUNTEER_ID: uuid::Uuid = uuid::Uuid::from_u128(0x0190_0000_000
 /// A fresh one-time enrolment code for the benchmarks' volunteer, made straight in the store as
 /// `doorstep admin enrol-code` does.
 pub async fn enrolment_code(store: &dyn Store) -> String {
-    let user = match store.user_by_username(BENCH_VOLUNTEER).await.expect("user") {
+    let name = doorstep_domain::account::Username::parse("username", BENCH_VOLUNTEER).expect("name");
+    let user = match store.user_by_username(&name).await.expect("user") {
         Some(u) => u.id,
         None => {
             let id = BENCH_VOLUNTEER_ID;

@@ -37,13 +37,14 @@ pub async fn prepare(store: &dyn Store) -> Result<()> {
     let summary = store.import_areas(areas.clone()).await?;
     tracing::info!(?summary, "demo areas");
     for (username, role, area, password) in DEMO_ACCOUNTS {
-        if store.user_by_username(username).await?.is_some() {
+        let username = doorstep_domain::account::Username::parse("username", username)?;
+        if store.user_by_username(&username).await?.is_some() {
             continue;
         }
         store
             .create_user(doorstep_server::store::NewUser {
                 id: uuid::Uuid::now_v7(),
-                username: doorstep_domain::account::Username::parse("username", username)?,
+                username,
                 password_hash: doorstep_server::auth::hash_password(password)?,
                 role: doorstep_domain::account::Role::parse("role", role)?,
                 area_code: AreaCode::parse("area", area)?,
@@ -51,7 +52,7 @@ pub async fn prepare(store: &dyn Store) -> Result<()> {
             .await?;
     }
     // The leader's team, with the demo volunteer assigned their commune.
-    if store.team_by_name(DEMO_TEAM).await?.is_none() {
+    if store.teams_named(DEMO_TEAM).await?.is_empty() {
         use doorstep_server::manage::{Actor, assign, create_team};
         let team = doorstep_domain::protocol::NewTeamRequest {
             name: DEMO_TEAM.into(),
@@ -115,7 +116,7 @@ pub fn announce(addr: SocketAddr) {
 
 /// The simulated volunteer of a district: its account, made if missing.
 async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorstep_server::store::UserRecord> {
-    let username = format!("sim.{district}");
+    let username = doorstep_domain::account::Username::parse("username", &format!("sim.{district}"))?;
     if let Some(user) = store.user_by_username(&username).await? {
         return Ok(user);
     }
@@ -128,7 +129,7 @@ async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorste
     store
         .create_user(doorstep_server::store::NewUser {
             id: uuid::Uuid::now_v7(),
-            username: doorstep_domain::account::Username::parse("username", &username)?,
+            username: username.clone(),
             password_hash: doorstep_server::auth::hash_password(&password)?,
             role: doorstep_domain::account::Role::Volunteer,
             area_code: AreaCode::parse("area", district)?,
@@ -137,7 +138,7 @@ async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorste
     store
         .user_by_username(&username)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("the demo volunteer {username} was not created"))
+        .ok_or_else(|| anyhow::anyhow!("the demo volunteer {} was not created", username.as_str()))
 }
 
 /// One-time codes for `n` phones of `user`, valid a day, issued directly in the database.

@@ -611,7 +611,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
             let name = doorstep_domain::account::Username::parse("volunteer", &volunteer)
                 .map_err(|e| anyhow::anyhow!("{}", e.messages().en))?;
             let user = store
-                .user_by_username(name.as_str())
+                .user_by_username(&name)
                 .await?
                 .filter(|u| u.role == doorstep_domain::account::Role::Volunteer && !u.disabled)
                 .ok_or_else(|| anyhow::anyhow!("no volunteer has the username {}", name.as_str()))?;

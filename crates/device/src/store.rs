@@ -651,16 +651,43 @@ impl DeviceStore {
         // A refused correction is fixed by a further revision of the same visit; a refused first
         // record by a new visit (the server holds nothing under its id).
         let revises = if revision > 1 {
-            let held: Option<i64> =
-                self.conn
-                    .query_row("SELECT MAX(revision) FROM visits WHERE id = ?1", [&id], |r| r.get(0))?;
             let at = DateTime::parse_from_rfc3339(&visited_at)
                 .map_err(|e| DeviceError::Corrupt(format!("a stored visit time: {e}")))?;
-            Some((id, held.unwrap_or(revision) + 1, at))
+            let (household, area) = self.revised_subject(&id, None)?;
+            Some(Revises {
+                revision: next_revision(&self.conn, &id, None)?,
+                id,
+                visited_at: at,
+                household,
+                area,
+            })
         } else {
             None
         };
         self.record(draft, now, Some(device_seq), revises)
+    }
+
+    /// The household and area of a visit being revised: those of its first revision held here,
+    /// else of the refused or sent-back copy (`sent_back`). A revision never moves a visit: the
+    /// server refuses one naming another household or area.
+    fn revised_subject(&self, id: &str, sent_back: Option<&CorrectionDto>) -> Result<(Uuid, String), DeviceError> {
+        let held: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT household_id, area_code FROM visits WHERE id = ?1 AND revision > 0
+                 ORDER BY revision LIMIT 1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (household, area) = match (held, sent_back) {
+            (Some(h), _) => h,
+            (None, Some(c)) => (c.household_id.clone(), c.area_code.clone()),
+            (None, None) => return Err(DeviceError::NotFound(format!("visit {id}"))),
+        };
+        let household =
+            Uuid::parse_str(&household).map_err(|e| DeviceError::Corrupt(format!("a stored household id: {e}")))?;
+        Ok((household, area))
     }
 
     /// Records the volunteer's answer to a correction: a new revision of the sent-back visit
@@ -679,15 +706,18 @@ impl DeviceStore {
             .find(|c| c.correction.id == correction_id && !c.answered)
             .ok_or_else(|| DeviceError::NotOpen(correction_id.to_string()))?;
         let c = open.correction;
-        let held: Option<i64> =
-            self.conn
-                .query_row("SELECT MAX(revision) FROM visits WHERE id = ?1", [&c.visit_id], |r| {
-                    r.get(0)
-                })?;
-        let revision = held.unwrap_or(0).max(c.revision) + 1;
+        let revision = next_revision(&self.conn, &c.visit_id, Some(c.revision))?;
         let visited_at = DateTime::parse_from_rfc3339(&c.visit.visited_at)
             .map_err(|e| DeviceError::Corrupt(format!("the correction's visit time: {e}")))?;
-        self.record(draft, now, None, Some((c.visit_id, revision, visited_at)))
+        let (household, area) = self.revised_subject(&c.visit_id, Some(&c))?;
+        let revises = Revises {
+            id: c.visit_id,
+            revision,
+            visited_at,
+            household,
+            area,
+        };
+        self.record(draft, now, None, Some(revises))
     }
 
     /// Replaces the sent-back visits with the server's list (it names every open one).
@@ -730,21 +760,24 @@ impl DeviceStore {
         draft: &VisitDraft,
         now: DateTime<FixedOffset>,
         replaces: Option<i64>,
-        revises: Option<(String, i64, DateTime<FixedOffset>)>,
+        revises: Option<Revises>,
     ) -> Result<Visit, DeviceError> {
-        // A new household at an enumerated building is that building's (`enumerated.rs`).
-        let household_id = match draft.household_id {
-            Some(id) => id,
-            None if revises.is_none() => self
-                .enumerated_at(&draft.area_code, &draft.location)?
-                .unwrap_or_else(Uuid::now_v7),
-            None => Uuid::now_v7(),
+        // A revision keeps its visit's household and area; a new household at an enumerated
+        // building is that building's (`enumerated.rs`).
+        let (household_id, area_code) = match (&revises, draft.household_id) {
+            (Some(r), _) => (r.household, r.area.clone()),
+            (None, Some(id)) => (id, draft.area_code.clone()),
+            (None, None) => (
+                self.enumerated_at(&draft.area_code, &draft.location)?
+                    .unwrap_or_else(Uuid::now_v7),
+                draft.area_code.clone(),
+            ),
         };
         // Validation needs a sequence number; the one actually used is taken inside the write
         // transaction below, so validating first writes nothing and consumes nothing.
         let provisional_seq = last_seq(&self.conn)? + 1;
-        let (id, revision, visited_at) = match revises {
-            Some((id, revision, at)) => (id, revision, at),
+        let (id, revision, visited_at) = match &revises {
+            Some(r) => (r.id.clone(), r.revision, r.visited_at),
             None => (Uuid::now_v7().to_string(), 1, now),
         };
         let input = VisitInput {
@@ -753,7 +786,7 @@ impl DeviceStore {
             device_seq: provisional_seq,
             device_id: self.device_id.to_string(),
             volunteer_id: self.volunteer_id.to_string(),
-            area_code: draft.area_code.clone(),
+            area_code,
             household: HouseholdInput {
                 id: household_id.to_string(),
                 address: draft.address.clone(),
@@ -826,6 +859,22 @@ impl DeviceStore {
             ],
         )?;
         let id = visit.id.to_string();
+        if revises.is_some() {
+            // A refused revision holding this number gives it back: the server never stored it,
+            // and it takes revisions in order. The refused record stays (its body keeps the
+            // number it was sent with), under a number no record can have: minus its sequence.
+            tx.execute(
+                "UPDATE outbox SET revision = -device_seq
+                 WHERE state = 'rejected' AND id = ?1 AND revision = ?2",
+                params![id, visit.revision.get()],
+            )?;
+            tx.execute(
+                "UPDATE visits SET revision = -device_seq
+                 WHERE id = ?1 AND revision = ?2
+                   AND device_seq IN (SELECT device_seq FROM outbox WHERE state = 'rejected')",
+                params![id, visit.revision.get()],
+            )?;
+        }
         tx.execute(
             "INSERT INTO visits (id, revision, device_seq, household_id, area_code, outcome, visited_at, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -1391,6 +1440,30 @@ fn load_campaign(conn: &Connection) -> Result<Campaign, DeviceError> {
             Ok(Campaign::bluezone())
         }
     }
+}
+
+/// A new revision of a visit: which, its number, and what it keeps of the visit (its time,
+/// household and area).
+struct Revises {
+    id: String,
+    revision: i64,
+    visited_at: DateTime<FixedOffset>,
+    household: Uuid,
+    area: String,
+}
+
+/// The next revision of a visit: one past the highest the server holds or will (this phone's
+/// own revisions, acknowledged or still waiting, and the one a leader sent back), so the
+/// server, which takes a visit's revisions in order, never sees a gap. A refused revision is not
+/// counted: the server never stored it, and its number is used again.
+fn next_revision(conn: &Connection, id: &str, sent_back: Option<i64>) -> Result<i64, DeviceError> {
+    let held: Option<i64> = conn.query_row(
+        "SELECT MAX(v.revision) FROM visits v LEFT JOIN outbox o ON o.device_seq = v.device_seq
+         WHERE v.id = ?1 AND v.revision > 0 AND (o.state IS NULL OR o.state = 'pending')",
+        [id],
+        |r| r.get(0),
+    )?;
+    Ok(held.unwrap_or(0).max(sent_back.unwrap_or(0)) + 1)
 }
 
 fn last_seq(conn: &Connection) -> Result<i64, DeviceError> {

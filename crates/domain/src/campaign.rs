@@ -157,9 +157,23 @@ pub struct Campaign {
     /// The coverage colours of the maps and tables.
     #[serde(default)]
     pub coverage_bands: CoverageBands,
+    /// The campaign's first day, in its time zone: a visit dated before it is refused (a phone
+    /// whose clock was reset). Absent: no bound but the software's earliest date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub starts_on: Option<chrono::NaiveDate>,
 }
 
 impl Campaign {
+    /// The instant the campaign starts (its first day's midnight in its time zone), with that
+    /// day; `None` when it names no first day.
+    pub fn start(&self) -> Option<(chrono::DateTime<chrono::Utc>, chrono::NaiveDate)> {
+        let day = self.starts_on?;
+        let midnight = day.and_hms_opt(0, 0, 0)?;
+        let utc = midnight - chrono::Duration::minutes(i64::from(self.utc_offset_minutes));
+        Some((utc.and_utc(), day))
+    }
+
     pub fn outcome(&self, code: &str) -> Option<&OutcomeDef> {
         self.outcomes.iter().find(|o| o.code == code)
     }
@@ -376,6 +390,8 @@ impl Campaign {
                 },
             ],
             coverage_bands: CoverageBands::default(),
+            // The day of the Hà Tĩnh Fatherland Front's letter that asked for the campaign.
+            starts_on: chrono::NaiveDate::from_ymd_opt(2020, 8, 2),
         }
     }
 }

@@ -121,6 +121,22 @@ pub enum ErrorKind {
     ToldExceedsCameIn,
     /// A visitor log has more installs than people told.
     InstalledExceedsTold,
+    /// A later revision of a visit sent by a phone of another volunteer than the one who
+    /// recorded its first revision: only a visit's own volunteer may correct it.
+    NotYourVisit,
+    /// A revision that does not follow the latest one the server holds (`expected`).
+    RevisionGap {
+        expected: i64,
+    },
+    /// A later revision of a visit that names another household or area than its first.
+    RevisionOtherHousehold,
+    /// A venue visit that would change a venue of another area, or from a phone not working
+    /// in the venue's area.
+    VenueOutOfArea,
+    /// A visit time before the campaign's first day (given as dd/mm/yyyy).
+    BeforeCampaignStart {
+        date: String,
+    },
 }
 
 /// One refused value: which field, and why.
@@ -185,6 +201,11 @@ impl FieldError {
             UnknownVenueKind { .. } => "unknown_venue_kind",
             ToldExceedsCameIn => "told_exceeds_came_in",
             InstalledExceedsTold => "installed_exceeds_told",
+            NotYourVisit => "not_your_visit",
+            RevisionGap { .. } => "revision_gap",
+            RevisionOtherHousehold => "revision_other_household",
+            VenueOutOfArea => "venue_out_of_area",
+            BeforeCampaignStart { .. } => "before_campaign_start",
         }
     }
 
@@ -297,6 +318,14 @@ impl FieldError {
                 format!("Thời gian «{f}» phải theo dạng RFC 3339 có múi giờ, ví dụ 2020-08-03T09:15:00+07:00."),
                 format!("The time '{f}' must be RFC 3339 with its offset, e.g. 2020-08-03T09:15:00+07:00."),
             ),
+            // The server allows 48 hours: said in hours, as a person counts them.
+            InFuture { tolerance_minutes } if *tolerance_minutes >= 120 && tolerance_minutes % 60 == 0 => {
+                let hours = tolerance_minutes / 60;
+                (
+                    format!("Thời gian thăm ở tương lai (quá {hours} giờ so với đồng hồ máy chủ); hãy kiểm tra đồng hồ của điện thoại."),
+                    format!("The visit time is in the future (more than {hours} hours ahead of the server's clock); check the phone's clock."),
+                )
+            }
             InFuture { tolerance_minutes } => (
                 format!("Thời gian thăm ở tương lai (quá {tolerance_minutes} phút); hãy kiểm tra đồng hồ của điện thoại."),
                 format!("The visit time is in the future (by more than {tolerance_minutes} minutes); check the phone's clock."),
@@ -356,6 +385,26 @@ impl FieldError {
             SequenceReused => (
                 "Số thứ tự này của thiết bị đã được dùng cho một bản ghi khác. Hãy báo cho tổ trưởng.".to_string(),
                 "This device sequence number was already used for another record. Tell your team leader.".to_string(),
+            ),
+            NotYourVisit => (
+                "Lượt thăm này do một tình nguyện viên khác ghi; chỉ người đã ghi mới sửa được. Nếu cần sửa, hãy báo cho tổ trưởng.".to_string(),
+                "Another volunteer recorded this visit; only they can correct it. Tell your team leader if it needs correcting.".to_string(),
+            ),
+            RevisionGap { expected } => (
+                format!("Bản sửa này không nối tiếp bản máy chủ đang giữ (cần bản số {expected}); hãy đồng bộ rồi sửa lại."),
+                format!("This correction does not follow the one the server holds (revision {expected} was expected); sync, then correct it again."),
+            ),
+            RevisionOtherHousehold => (
+                "Bản sửa phải giữ nguyên hộ và địa bàn của lượt thăm ban đầu; nếu thăm nhầm hộ, hãy ghi một lượt thăm mới.".to_string(),
+                "A correction must keep the household and area of the visit it corrects; for a visit to another household, record a new visit.".to_string(),
+            ),
+            VenueOutOfArea => (
+                "Cơ sở này thuộc địa bàn khác với lượt thăm, hoặc ngoài địa bàn của bạn; tên, loại và địa bàn của cơ sở chỉ được sửa từ địa bàn của nó. Hãy báo cho tổ trưởng.".to_string(),
+                "This venue belongs to another area than the visit, or to one outside yours; a venue's name, kind and area change only from its own area. Tell your team leader.".to_string(),
+            ),
+            BeforeCampaignStart { date } => (
+                format!("Thời gian thăm trước ngày bắt đầu chiến dịch ({date}); hãy kiểm tra đồng hồ của điện thoại."),
+                format!("The visit time is before the campaign's first day ({date}); check the phone's clock."),
             ),
         };
         Messages { vi, en }

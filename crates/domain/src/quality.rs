@@ -45,11 +45,15 @@ pub enum Flag {
     /// visit (both phones were offline, or one did not look): both visits are kept, since both
     /// happened; the leader sees the overlap.
     Overlap,
+    /// The visit names a household held in another area: stored (it happened), shown to the
+    /// leaders of both areas, and it changes nothing of that household (its area, latest outcome
+    /// and figures stay its own area's).
+    HouseholdInOtherArea,
 }
 
 impl Flag {
     /// Every flag, in the order a visit's flags are listed.
-    pub const ALL: [Flag; 9] = [
+    pub const ALL: [Flag; 10] = [
         Flag::OutsideAssignment,
         Flag::OtherVolunteer,
         Flag::PoorAccuracy,
@@ -59,6 +63,7 @@ impl Flag {
         Flag::Burst,
         Flag::RevokedDevice,
         Flag::Overlap,
+        Flag::HouseholdInOtherArea,
     ];
 
     pub fn code(self) -> &'static str {
@@ -72,6 +77,7 @@ impl Flag {
             Flag::Burst => "burst",
             Flag::RevokedDevice => "revoked_device",
             Flag::Overlap => "overlap",
+            Flag::HouseholdInOtherArea => "household_in_other_area",
         }
     }
 

@@ -235,6 +235,16 @@ pub struct VenueVisit {
 }
 
 impl VenueVisit {
+    /// What [`crate::visit::check_revision`] judges of this record.
+    pub fn as_revision(&self) -> crate::visit::Revision<'_> {
+        crate::visit::Revision {
+            revision: self.revision.get(),
+            volunteer: self.volunteer_id.uuid(),
+            subject: (self.venue.id.uuid(), "venue.id"),
+            area_code: self.area_code.as_str(),
+        }
+    }
+
     /// Validates a wire record; text is NFC-normalised, so the same record typed on two keyboards
     /// is the same record.
     pub fn parse(input: &VenueVisitInput, ctx: &ValidationContext<'_>) -> Result<VenueVisit, FieldError> {

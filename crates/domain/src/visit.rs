@@ -227,12 +227,21 @@ impl<'a> ValidationContext<'a> {
         }
     }
 
-    /// The latest visit time accepted.
+    /// The latest visit time accepted: on the device, its own clock and a few minutes; on the
+    /// server, the server's clock and [`SERVER_FUTURE_TOLERANCE_HOURS`], whatever the phone's
+    /// clock says (a phone whose clock reads 9999 does not move the limit).
     pub fn future_limit(&self) -> DateTime<Utc> {
-        let device = self.device_now + Duration::minutes(FUTURE_TOLERANCE_MINUTES);
         match self.server_now {
-            Some(server) => device.max(server + Duration::hours(SERVER_FUTURE_TOLERANCE_HOURS)),
-            None => device,
+            Some(server) => server + Duration::hours(SERVER_FUTURE_TOLERANCE_HOURS),
+            None => self.device_now + Duration::minutes(FUTURE_TOLERANCE_MINUTES),
+        }
+    }
+
+    /// How far ahead of the clock that judges it a visit time may be, in minutes.
+    fn future_tolerance_minutes(&self) -> i64 {
+        match self.server_now {
+            Some(_) => SERVER_FUTURE_TOLERANCE_HOURS * 60,
+            None => FUTURE_TOLERANCE_MINUTES,
         }
     }
 }
@@ -273,17 +282,86 @@ pub fn parse_visit_time(raw: &str, ctx: &ValidationContext<'_>) -> Result<DateTi
         return Err(FieldError::new(
             "visited_at",
             ErrorKind::InFuture {
-                tolerance_minutes: FUTURE_TOLERANCE_MINUTES,
+                tolerance_minutes: ctx.future_tolerance_minutes(),
             },
         ));
     }
     if utc < earliest_visit_time() {
         return Err(FieldError::new("visited_at", ErrorKind::TooOld));
     }
+    if let Some((start, day)) = ctx.campaign.start()
+        && utc < start
+    {
+        return Err(FieldError::new(
+            "visited_at",
+            ErrorKind::BeforeCampaignStart {
+                date: day.format("%d/%m/%Y").to_string(),
+            },
+        ));
+    }
     Ok(visited_at)
 }
 
+/// What the server holds of a visit when a later revision of it arrives: who recorded its first
+/// revision, of what (a household, or a venue) and where, and the latest revision held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldVisit {
+    /// The volunteer of revision 1.
+    pub owner: uuid::Uuid,
+    /// The household (or venue) of revision 1.
+    pub subject: uuid::Uuid,
+    pub area_code: String,
+    /// The highest revision held.
+    pub latest: i64,
+}
+
+/// What [`check_revision`] reads of a revision: a household visit's or a venue visit's.
+#[derive(Debug, Clone, Copy)]
+pub struct Revision<'a> {
+    pub revision: i64,
+    pub volunteer: uuid::Uuid,
+    /// The household or venue visited, and the field that names it (for the refusal).
+    pub subject: (uuid::Uuid, &'static str),
+    pub area_code: &'a str,
+}
+
+/// Whether a revision may be stored, judged against what is held of its visit (`None`: nothing)
+/// and the volunteer whose phone sent it (`None`: not known, as in benchmarks). Revision 1 opens
+/// a visit; every later one must come from a phone of revision 1's volunteer, for the same
+/// household (or venue) and area, and be the next number: so nobody else can rewrite a visit,
+/// move it to another district, answer a leader's send-back for its volunteer, or jump the
+/// numbers so that the owner's next honest revision is refused.
+pub fn check_revision(r: Revision<'_>, held: Option<&HeldVisit>, sender: Option<uuid::Uuid>) -> Result<(), FieldError> {
+    if r.revision == 1 {
+        return Ok(());
+    }
+    let Some(held) = held else {
+        return Err(FieldError::new("revision", ErrorKind::RevisionGap { expected: 1 }));
+    };
+    if r.volunteer != held.owner || sender.is_some_and(|s| s != held.owner) {
+        return Err(FieldError::new("volunteer_id", ErrorKind::NotYourVisit));
+    }
+    if r.subject.0 != held.subject || r.area_code != held.area_code {
+        return Err(FieldError::new(r.subject.1, ErrorKind::RevisionOtherHousehold));
+    }
+    let expected = held.latest.saturating_add(1);
+    if r.revision != expected {
+        return Err(FieldError::new("revision", ErrorKind::RevisionGap { expected }));
+    }
+    Ok(())
+}
+
 impl Visit {
+    /// What [`check_revision`] judges of this record.
+    pub fn as_revision(&self) -> Revision<'_> {
+        Revision {
+            revision: self.revision.get(),
+            volunteer: self.volunteer_id.uuid(),
+            subject: (self.household.id.uuid(), "household.id"),
+            area_code: self.area_code.as_str(),
+        }
+    }
+
     /// Validates a wire record. Text is NFC-normalised on the way in, so the same visit typed on
     /// two keyboards is the same record.
     pub fn parse(input: &VisitInput, ctx: &ValidationContext<'_>) -> Result<Visit, FieldError> {
@@ -771,6 +849,126 @@ mod tests {
             |v| v.visited_at = "1970-01-01T00:00:00Z".into(),
             "visited_at",
             "too_old",
+        );
+    }
+
+    #[test]
+    fn the_server_judges_future_times_by_its_own_clock() {
+        let c = campaign();
+        let server = ValidationContext {
+            campaign: &c,
+            // A phone whose clock says 9999 does not move the server's limit.
+            device_now: Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).unwrap(),
+            server_now: Some(now()),
+        };
+        let at = |t: &str| {
+            let mut v = good();
+            v.visited_at = t.into();
+            Visit::parse(&v, &server)
+        };
+        for far in ["9999-12-31T00:00:00+07:00", "2090-01-01T00:00:00+07:00"] {
+            let e = at(far).unwrap_err();
+            assert_eq!((e.field.as_str(), e.code()), ("visited_at", "in_future"), "{far}");
+            assert!(e.messages().en.contains("48 hours"), "{}", e.messages().en);
+            assert!(e.messages().vi.contains("48 giờ"), "{}", e.messages().vi);
+        }
+        // 47 hours ahead of the server: a phone that ran fast offline; 49: refused.
+        assert!(at("2020-08-05T09:00:00+07:00").is_ok());
+        assert_eq!(at("2020-08-05T11:00:00+07:00").unwrap_err().code(), "in_future");
+    }
+
+    #[test]
+    fn a_visit_before_the_campaigns_first_day_is_refused() {
+        let c = campaign();
+        assert_eq!(c.starts_on, chrono::NaiveDate::from_ymd_opt(2020, 8, 2));
+        let ctx = ValidationContext::on_device(&c, now());
+        let at = |t: &str| {
+            let mut v = good();
+            v.visited_at = t.into();
+            Visit::parse(&v, &ctx)
+        };
+        // The first day starts at midnight in the campaign's time zone (UTC+7).
+        assert!(at("2020-08-02T00:00:00+07:00").is_ok());
+        assert!(at("2020-08-01T17:00:00Z").is_ok());
+        let e = at("2020-08-01T23:59:00+07:00").unwrap_err();
+        assert_eq!((e.field.as_str(), e.code()), ("visited_at", "before_campaign_start"));
+        assert!(e.messages().vi.contains("02/08/2020"), "{}", e.messages().vi);
+        assert!(e.messages().en.contains("02/08/2020"), "{}", e.messages().en);
+        // A campaign naming no first day keeps only the software's earliest date.
+        let open = Campaign {
+            starts_on: None,
+            ..campaign()
+        };
+        let ctx = ValidationContext::on_device(&open, now());
+        let mut v = good();
+        v.visited_at = "2020-03-01T09:00:00+07:00".into();
+        assert!(Visit::parse(&v, &ctx).is_ok());
+    }
+
+    #[test]
+    fn only_the_visits_own_volunteer_adds_the_next_revision() {
+        let c = campaign();
+        let ctx = ValidationContext::on_device(&c, now());
+        let first = Visit::parse(&good(), &ctx).unwrap();
+        let owner = first.volunteer_id.uuid();
+        let held = HeldVisit {
+            owner,
+            subject: first.household.id.uuid(),
+            area_code: first.area_code.to_string(),
+            latest: 1,
+        };
+        let revision = |n: i64, change: &dyn Fn(&mut VisitInput)| {
+            let mut input = first.to_input();
+            input.revision = n;
+            change(&mut input);
+            Visit::parse(&input, &ctx).unwrap()
+        };
+        let code = |r: Result<(), FieldError>| r.err().map(|e| (e.field.clone(), e.code()));
+        // Revision 1 opens a visit, whatever is held.
+        assert_eq!(code(check_revision(first.as_revision(), None, Some(owner))), None);
+        // The owner's next revision.
+        let second = revision(2, &|_| {});
+        assert_eq!(
+            code(check_revision(second.as_revision(), Some(&held), Some(owner))),
+            None
+        );
+        // Sent by another volunteer's phone, even naming the owner; or naming another volunteer.
+        let stranger = uuid::Uuid::now_v7();
+        assert_eq!(
+            code(check_revision(second.as_revision(), Some(&held), Some(stranger))),
+            Some(("volunteer_id".into(), "not_your_visit"))
+        );
+        let theirs = revision(2, &|v| v.volunteer_id = stranger.to_string());
+        assert_eq!(
+            code(check_revision(theirs.as_revision(), Some(&held), Some(stranger))),
+            Some(("volunteer_id".into(), "not_your_visit"))
+        );
+        // Moved to another household or area.
+        let moved = revision(2, &|v| v.area_code = "18115".into());
+        assert_eq!(
+            code(check_revision(moved.as_revision(), Some(&held), Some(owner))),
+            Some(("household.id".into(), "revision_other_household"))
+        );
+        let other = revision(2, &|v| v.household.id = Id::new_v7().to_string());
+        assert_eq!(
+            code(check_revision(other.as_revision(), Some(&held), Some(owner))),
+            Some(("household.id".into(), "revision_other_household"))
+        );
+        // Numbers that skip, or jump to the end of the range, or come before their visit.
+        for n in [3, i64::MAX] {
+            let e = check_revision(revision(n, &|_| {}).as_revision(), Some(&held), Some(owner)).unwrap_err();
+            assert_eq!(e.code(), "revision_gap");
+            assert!(e.messages().en.contains("revision 2"), "{}", e.messages().en);
+        }
+        assert_eq!(
+            code(check_revision(second.as_revision(), None, Some(owner))),
+            Some(("revision".into(), "revision_gap"))
+        );
+        // Without a known sender (benchmarks), the record's own volunteer still decides.
+        assert_eq!(code(check_revision(second.as_revision(), Some(&held), None)), None);
+        assert_eq!(
+            code(check_revision(theirs.as_revision(), Some(&held), None)),
+            Some(("volunteer_id".into(), "not_your_visit"))
         );
     }
 }

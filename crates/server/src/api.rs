@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use utoipa::OpenApi;
 
-use crate::store::{Incoming, IngestBatch, SessionUser, Store, StoreError};
+use crate::store::{Incoming, IngestBatch, Redemption, SessionUser, Store, StoreError};
 
 /// Limits that protect the server from a client, careless or hostile.
 #[derive(Debug, Clone)]
@@ -1240,7 +1240,7 @@ async fn login(
         return too_many_attempts(wait, lang);
     }
     let user = match doorstep_domain::account::Username::parse("username", &request.username) {
-        Ok(name) => match st.store.user_by_username(name.as_str()).await {
+        Ok(name) => match st.store.user_by_username(&name).await {
             Ok(u) => u,
             Err(e) => return ApiError::store(e, lang).into_response(),
         },
@@ -1387,8 +1387,8 @@ pub(crate) fn forbidden(code: &str, vi: &str, en: &str, lang: Lang) -> ApiError 
     request_body = EnrolmentRequest,
     responses(
         (status = 200, body = EnrolmentCode),
-        (status = 403, description = "Not a leader or admin, or the volunteer is outside their areas", body = ErrorResponse),
-        (status = 404, description = "No such volunteer", body = ErrorResponse),
+        (status = 403, description = "Not a leader or admin", body = ErrorResponse),
+        (status = 404, description = "No such volunteer in the caller's areas", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]
@@ -1431,15 +1431,15 @@ async fn issue_enrolment(
     let name = doorstep_domain::account::Username::parse("volunteer", &request.volunteer).map_err(|_| no_such())?;
     let volunteer = st
         .store
-        .user_by_username(name.as_str())
+        .user_by_username(&name)
         .await
         .map_err(|e| ApiError::store(e, lang))?;
     let Some(volunteer) = volunteer.filter(|u| u.role == Role::Volunteer && !u.disabled) else {
         return Err(no_such());
     };
-    let area =
-        AreaCode::parse("area", &volunteer.area_code).map_err(|e| ApiError::field(StatusCode::CONFLICT, &e, lang))?;
-    in_scope(&st, &caller.0, &area, lang).await?;
+    // A volunteer outside the caller's areas is answered as one that does not exist.
+    let area = AreaCode::parse("area", &volunteer.area_code).map_err(|_| no_such())?;
+    in_scope(&st, &caller.0, &area, lang).await.map_err(|_| no_such())?;
     let (code, hash) = crate::auth::new_enrolment_code();
     let now = Utc::now();
     let expires = now + chrono::Duration::hours(ENROLMENT_TTL_HOURS);
@@ -1479,6 +1479,7 @@ async fn issue_enrolment(
     responses(
         (status = 200, body = EnrolResponse),
         (status = 401, description = "Unknown, used or expired code", body = ErrorResponse),
+        (status = 409, description = "The device id is enrolled for another volunteer", body = ErrorResponse),
         (status = 429, description = "Too many wrong codes from this address", body = ErrorResponse),
         (status = 503, description = "Storage unavailable; try again later", body = ErrorResponse),
     )
@@ -1517,7 +1518,7 @@ async fn enrol(
         .redeem_enrolment(code_hash, device_id.uuid(), token_hash, now)
         .await
     {
-        Ok(Some(user)) => {
+        Ok(Redemption::Enrolled(user)) => {
             tracing::info!(volunteer = %user.username, "a device enrolled");
             Json(EnrolResponse {
                 device_token: token,
@@ -1530,7 +1531,21 @@ async fn enrol(
             })
             .into_response()
         }
-        Ok(None) => {
+        Ok(Redemption::DeviceTaken) => {
+            tracing::warn!(device = %device_id, "an enrolment named a device enrolled for another volunteer");
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "device_taken",
+                Some("device_id"),
+                "Mã thiết bị này đã được đăng ký cho một tình nguyện viên khác; hãy cài lại ứng dụng rồi đăng ký bằng mã mới."
+                    .into(),
+                "This device id is enrolled for another volunteer; reinstall the app, then enrol with the code."
+                    .into(),
+                lang,
+            )
+            .into_response()
+        }
+        Ok(Redemption::Invalid) => {
             st.logins.failed(&[(address_key, crate::auth::ADDRESS_FREE_FAILURES)]);
             ApiError::new(
                 StatusCode::UNAUTHORIZED,

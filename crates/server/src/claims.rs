@@ -56,6 +56,16 @@ pub struct ClaimHousehold {
 const MAX_CLAIMS: i64 = 2_000;
 
 /// Gives a household, or a street of an area, to a volunteer; whoever held it is released.
+fn unknown_household() -> ManageError {
+    refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_household",
+        Some("household_id"),
+        "Không có hộ với mã này.",
+        "No household has this id.",
+    )
+}
+
 pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest) -> Result<ClaimDto, ManageError> {
     leader_or_admin(actor)?;
     let bad_target = || {
@@ -80,18 +90,9 @@ pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest
     );
     let (area_code, household_id, street) = match (household, area, street) {
         (Some(h), None, None) => {
-            let unknown = || {
-                refused(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "unknown_household",
-                    Some("household_id"),
-                    "Không có hộ với mã này.",
-                    "No household has this id.",
-                )
-            };
-            let id = Uuid::try_parse(&h).map_err(|_| unknown())?;
+            let id = Uuid::try_parse(&h).map_err(|_| unknown_household())?;
             let held = store.claim_households(Vec::new(), vec![id]).await?;
-            let h = held.into_iter().next().ok_or_else(unknown)?;
+            let h = held.into_iter().next().ok_or_else(unknown_household)?;
             (h.area_code, Some(id), None)
         }
         (None, Some(area), Some(street)) => {
@@ -110,12 +111,24 @@ pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest
     };
     let (area, path) = area_path(store, &area_code).await?;
     if !actor_sees(store, actor, &path).await? {
+        // A household outside the caller's areas is answered as one that does not exist.
+        if household_id.is_some() {
+            return Err(unknown_household());
+        }
         return Err(crate::manage::out_of_scope());
     }
     let volunteer = volunteer_named(store, &request.volunteer, StatusCode::UNPROCESSABLE_ENTITY).await?;
     // The claim reaches the volunteer's phone only inside the areas it pulls.
     let own = store.area_path(&volunteer.area_code).await?;
     let assigned = store.assigned_paths(volunteer.id).await?;
+    // A volunteer working nowhere in the caller's areas is answered as one that does not exist.
+    let mut visible = false;
+    for p in own.iter().chain(assigned.iter()) {
+        visible = visible || actor_sees(store, actor, p).await?;
+    }
+    if !visible {
+        return Err(crate::manage::no_such_volunteer(StatusCode::UNPROCESSABLE_ENTITY));
+    }
     if !own.iter().chain(assigned.iter()).any(|p| path.starts_with(p.as_str())) {
         return Err(refused(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -651,27 +651,12 @@ async fn visible_team(st: &AppState, user: &SessionUser, name: &str, lang: Lang)
             lang,
         )
     };
-    let storage = |e| ApiError::storage(e, lang);
-    let team = st
-        .store
-        .team_by_name(name)
+    let actor = crate::manage::Actor::User(user);
+    let (team, _) = crate::manage::team_named(st.store.as_ref(), actor, name, None)
         .await
-        .map_err(storage)?
+        .map_err(|e| ApiError::storage(e, lang))?
         .ok_or_else(no_such)?;
-    let path = st
-        .store
-        .area_path(&team.area_code)
-        .await
-        .map_err(storage)?
-        .ok_or_else(no_such)?;
-    if crate::auth::may_see(st.store.as_ref(), user, &path)
-        .await
-        .map_err(storage)?
-    {
-        Ok(team.id)
-    } else {
-        Err(no_such())
-    }
+    Ok(team.id)
 }
 
 /// Hexagons and exports are for the people who lead and report: a volunteer reads households

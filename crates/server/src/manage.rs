@@ -7,7 +7,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
-use doorstep_domain::account::Role;
+use doorstep_domain::account::{Role, Username};
 use doorstep_domain::protocol::{AssignmentRequest, NewTeamRequest, TeamDto, VisitDto};
 use doorstep_domain::values::AreaCode;
 use doorstep_domain::{Lang, Messages};
@@ -154,7 +154,10 @@ pub async fn create_team(
         return Err(out_of_scope());
     }
     let leader_name = match (actor, &request.leader) {
-        (_, Some(l)) => l.trim().to_string(),
+        // One rule for usernames everywhere (`Username::parse`): `LeadB` is `leadb`.
+        (_, Some(l)) => Username::parse("leader", l)
+            .map(|u| u.as_str().to_string())
+            .unwrap_or_else(|_| l.trim().to_string()),
         (Actor::User(u), None) => u.username.clone(),
         (Actor::Cli, None) => {
             return Err(refused(
@@ -187,8 +190,9 @@ pub async fn create_team(
             "No team leader with this username covers that area.",
         )
     };
+    let leader_username = Username::parse("leader", &leader_name).map_err(|_| no_leader())?;
     let leader = store
-        .user_by_username(&leader_name)
+        .user_by_username(&leader_username)
         .await?
         .filter(|u| u.role == Role::Leader && !u.disabled)
         .ok_or_else(no_leader)?;
@@ -244,12 +248,12 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
             "No team has this name.",
         )
     };
-    let team = store.team_by_name(request.team.trim()).await?.ok_or_else(no_team)?;
-    let team_path = store.area_path(&team.area_code).await?.ok_or_else(no_team)?;
+    // The assigned area picks among teams of one name (a name is unique within an area only).
+    let assigned_path = store.area_path(request.area_code.trim()).await?;
     // A team outside the caller's areas looks like no team at all.
-    if !actor_sees(store, actor, &team_path).await? {
-        return Err(no_team());
-    }
+    let (team, team_path) = team_named(store, actor, request.team.trim(), assigned_path.as_deref())
+        .await?
+        .ok_or_else(no_team)?;
     if let Actor::User(u) = actor
         && u.role == Role::Leader
         && u.user_id != team.leader_id
@@ -299,7 +303,35 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
     Ok(())
 }
 
-fn no_such_volunteer(status: StatusCode) -> ManageError {
+/// The team of this name the actor sees (one outside their areas is as good as none), with its
+/// area's path: of several, the deepest whose area holds `within` (a path), if given, else the
+/// oldest.
+pub(crate) async fn team_named(
+    store: &dyn Store,
+    actor: Actor<'_>,
+    name: &str,
+    within: Option<&str>,
+) -> Result<Option<(crate::store::TeamRecord, String)>, StoreError> {
+    let mut found: Vec<(crate::store::TeamRecord, String)> = Vec::new();
+    for team in store.teams_named(name).await? {
+        if let Some(path) = store.area_path(&team.area_code).await?
+            && actor_sees(store, actor, &path).await?
+        {
+            found.push((team, path));
+        }
+    }
+    if let Some(within) = within
+        && let Some(best) = found
+            .iter()
+            .filter(|(_, p)| within.starts_with(p.as_str()))
+            .max_by_key(|(_, p)| p.len())
+    {
+        return Ok(Some(best.clone()));
+    }
+    Ok(found.into_iter().next())
+}
+
+pub(crate) fn no_such_volunteer(status: StatusCode) -> ManageError {
     refused(
         status,
         "no_such_volunteer",
@@ -316,8 +348,9 @@ pub(crate) async fn volunteer_named(
     username: &str,
     status: StatusCode,
 ) -> Result<crate::store::UserRecord, ManageError> {
+    let name = Username::parse("volunteer", username).map_err(|_| no_such_volunteer(status))?;
     store
-        .user_by_username(username.trim())
+        .user_by_username(&name)
         .await?
         .filter(|u| u.role == Role::Volunteer && !u.disabled)
         .ok_or_else(|| no_such_volunteer(status))

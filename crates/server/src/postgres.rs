@@ -5,7 +5,7 @@
 //! no database at compile time, and passes arrays as parameters, which is what batched ingest
 //! (`INSERT ... SELECT FROM UNNEST(...)`) is built on.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -139,6 +139,8 @@ CREATE INDEX visits_household ON visits(household_id);
         crate::store::LATEST_VOLUNTEER_BACKFILL,
         crate::store::CLAIMS_TABLE_PG,
     ],
+    // Team names unique within an area.
+    &[crate::store::TEAM_NAMES_PER_AREA_PG],
 ];
 
 /// The columns [`claim_dto`] and [`held_claim`] read, with the FROM clause.
@@ -491,6 +493,10 @@ async fn batch_boundaries(
         .collect())
 }
 
+/// A valid record of a push to insert: its index in the batch, the visit, its content hash and
+/// its id as text.
+type Candidate<'a> = (usize, &'a Visit, &'a [u8; 32], &'a String);
+
 async fn ingest_tx(
     client: &mut tokio_postgres::Client,
     batch: &IngestBatch,
@@ -518,7 +524,7 @@ async fn ingest_tx(
         .map(|r| (r.get(0), r.get(1)))
         .collect();
 
-    let mut candidates: Vec<(usize, &Visit, &[u8; 32], &String)> = Vec::new();
+    let mut candidates: Vec<Candidate<'_>> = Vec::new();
     for (index, record) in batch.records.iter().enumerate() {
         match record {
             Incoming::Invalid { id, revision, error } => {
@@ -549,63 +555,239 @@ async fn ingest_tx(
     // instead of deadlocking.
     candidates.sort_by_key(|(_, v, _, _)| (v.id.uuid(), v.revision.get()));
 
-    let mut cols = VisitColumns::default();
-    for (_, visit, hash, _) in &candidates {
-        cols.push(device, visit, hash, received_at_ms);
-    }
-    let inserted: HashMap<(Uuid, i64), i64> = tx
-        .query(insert_visits_sql(), &cols.params())
-        .await
-        .map_err(db)?
+    // A later revision is judged against its visit's revisions held before anything is written:
+    // only its own volunteer adds the next one. One may follow another of the same batch, so each
+    // record gets a round: 0 when what it follows is held (or it is a first revision), one more
+    // than the record it follows otherwise; rounds are inserted in turn, and a record whose
+    // predecessor was not stored is refused as a gap.
+    let later: Vec<Uuid> = candidates
         .iter()
-        .map(|r| ((r.get::<_, Uuid>(1), r.get::<_, i64>(2)), r.get::<_, i64>(0)))
+        .filter(|(_, v, _, _)| v.revision.get() > 1)
+        .map(|(_, v, _, _)| v.id.uuid())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
-
-    // What was not inserted is held already: the same content (a duplicate) or not.
-    let (missing_ids, missing_revs): (Vec<Uuid>, Vec<i64>) = candidates
+    let mut held_revisions: HashMap<Uuid, Vec<crate::store::HeldRevision>> = HashMap::new();
+    if !later.is_empty() {
+        for r in tx
+            .query(
+                "SELECT id, revision, volunteer_id, household_id, area_code, server_seq, content_hash
+                 FROM visits WHERE id = ANY($1)",
+                &[&later],
+            )
+            .await
+            .map_err(db)?
+        {
+            held_revisions
+                .entry(r.get(0))
+                .or_default()
+                .push(crate::store::HeldRevision {
+                    revision: r.get(1),
+                    volunteer_id: r.get(2),
+                    subject: r.get(3),
+                    area_code: r.get(4),
+                    server_seq: r.get(5),
+                    content_hash: r.get(6),
+                });
+        }
+    }
+    // What the server held before this batch, for the gap's expected number.
+    let held_latest: HashMap<Uuid, i64> = held_revisions
         .iter()
-        .filter(|(_, v, _, _)| !inserted.contains_key(&(v.id.uuid(), v.revision.get())))
-        .map(|(_, v, _, _)| (v.id.uuid(), v.revision.get()))
-        .unzip();
-    let held: HashMap<(Uuid, i64), (i64, Vec<u8>)> = if missing_ids.is_empty() {
-        HashMap::new()
-    } else {
-        tx.query(
-            "SELECT v.id, v.revision, v.server_seq, v.content_hash FROM visits v
-             JOIN UNNEST($1::uuid[], $2::int8[]) AS k(id, revision) ON v.id = k.id AND v.revision = k.revision",
-            &[&missing_ids, &missing_revs],
-        )
-        .await
-        .map_err(db)?
-        .iter()
-        .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
-        .collect()
-    };
+        .map(|(id, h)| (*id, h.iter().map(|r| r.revision).max().unwrap_or(0)))
+        .collect();
+    let mut round_of: HashMap<(Uuid, i64), usize> = HashMap::new();
+    let mut rounds: Vec<Vec<Candidate<'_>>> = Vec::new();
+    for (index, visit, hash, id) in candidates {
+        let key = (visit.id.uuid(), visit.revision.get());
+        // The same record twice in one batch: the insert itself answers the second.
+        let round = if let Some(r) = round_of.get(&key) {
+            *r
+        } else if key.1 == 1 {
+            if later.contains(&key.0)
+                && !held_revisions
+                    .get(&key.0)
+                    .is_some_and(|h| h.iter().any(|r| r.revision == 1))
+            {
+                // A first revision followed by another in this batch: what the next is judged by.
+                held_revisions
+                    .entry(key.0)
+                    .or_default()
+                    .push(crate::store::HeldRevision {
+                        revision: 1,
+                        volunteer_id: visit.volunteer_id.uuid(),
+                        subject: visit.household.id.uuid(),
+                        area_code: visit.area_code.to_string(),
+                        server_seq: 0,
+                        content_hash: hash.to_vec(),
+                    });
+            }
+            0
+        } else {
+            let held = held_revisions.get(&key.0).map(Vec::as_slice).unwrap_or_default();
+            if let Some(receipt) = crate::store::judge_revision(
+                index,
+                (id, visit.as_revision(), hash),
+                held,
+                batch.volunteer_id,
+                batch.lang,
+            ) {
+                receipts[index] = Some(receipt);
+                continue;
+            }
+            let round = round_of.get(&(key.0, key.1 - 1)).map_or(0, |r| r + 1);
+            let first = held.iter().find(|r| r.revision == 1).cloned();
+            if let Some(first) = first {
+                held_revisions
+                    .entry(key.0)
+                    .or_default()
+                    .push(crate::store::HeldRevision {
+                        revision: key.1,
+                        server_seq: 0,
+                        content_hash: hash.to_vec(),
+                        ..first
+                    });
+            }
+            round
+        };
+        round_of.insert(key, round);
+        if rounds.len() <= round {
+            rounds.resize_with(round + 1, Vec::new);
+        }
+        rounds[round].push((index, visit, hash, id));
+    }
 
     let mut stored: Vec<(i64, &Visit)> = Vec::new();
-    for (index, visit, hash, id) in &candidates {
-        let key = (visit.id.uuid(), visit.revision.get());
-        let (id, revision) = (Some((*id).clone()), Some(visit.revision.get()));
-        receipts[*index] = Some(if let Some(seq) = inserted.get(&key) {
-            stored.push((*seq, visit));
-            Receipt {
-                index: *index as u32,
-                id,
-                revision,
-                status: ReceiptStatus::Stored,
-                server_seq: Some(*seq),
-                error: None,
+    let mut stored_keys: HashSet<(Uuid, i64)> = HashSet::new();
+    for (round, records) in rounds.into_iter().enumerate() {
+        let mut cols = VisitColumns::default();
+        let mut batch_records = Vec::with_capacity(records.len());
+        for (index, visit, hash, id) in records {
+            let key = (visit.id.uuid(), visit.revision.get());
+            if round > 0 && !stored_keys.contains(&(key.0, key.1 - 1)) {
+                // What it follows in this batch was not stored.
+                let latest = stored_keys
+                    .iter()
+                    .filter(|(i, _)| *i == key.0)
+                    .map(|(_, r)| *r)
+                    .chain(held_latest.get(&key.0).copied())
+                    .max()
+                    .unwrap_or(0);
+                let e = FieldError::new("revision", ErrorKind::RevisionGap { expected: latest + 1 });
+                receipts[index] = Some(rejected(index, Some(id.clone()), Some(key.1), &e, batch.lang));
+                continue;
             }
+            cols.push(device, visit, hash, received_at_ms);
+            batch_records.push((index, visit, hash, id));
+        }
+        if batch_records.is_empty() {
+            continue;
+        }
+        let inserted: HashMap<(Uuid, i64), i64> = tx
+            .query(insert_visits_sql(), &cols.params())
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| ((r.get::<_, Uuid>(1), r.get::<_, i64>(2)), r.get::<_, i64>(0)))
+            .collect();
+
+        // What was not inserted is held already: the same content (a duplicate) or not.
+        let (missing_ids, missing_revs): (Vec<Uuid>, Vec<i64>) = batch_records
+            .iter()
+            .filter(|(_, v, _, _)| !inserted.contains_key(&(v.id.uuid(), v.revision.get())))
+            .map(|(_, v, _, _)| (v.id.uuid(), v.revision.get()))
+            .unzip();
+        let held: HashMap<(Uuid, i64), (i64, Vec<u8>)> = if missing_ids.is_empty() {
+            HashMap::new()
         } else {
-            let found = held.get(&key).map(|(seq, h)| (*seq, h.as_slice()));
-            not_inserted_receipt(*index, id, revision, found, hash, batch.lang)
-        });
+            tx.query(
+                "SELECT v.id, v.revision, v.server_seq, v.content_hash FROM visits v
+                 JOIN UNNEST($1::uuid[], $2::int8[]) AS k(id, revision) ON v.id = k.id AND v.revision = k.revision",
+                &[&missing_ids, &missing_revs],
+            )
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
+            .collect()
+        };
+
+        for (index, visit, hash, id) in batch_records {
+            let key = (visit.id.uuid(), visit.revision.get());
+            let (id, revision) = (Some(id.clone()), Some(visit.revision.get()));
+            receipts[index] = Some(if let Some(seq) = inserted.get(&key) {
+                // A record sent twice in one batch is inserted once: the second copy is the
+                // duplicate.
+                if stored_keys.insert(key) {
+                    stored.push((*seq, visit));
+                    Receipt {
+                        index: index as u32,
+                        id,
+                        revision,
+                        status: ReceiptStatus::Stored,
+                        server_seq: Some(*seq),
+                        error: None,
+                    }
+                } else {
+                    let stored_hash = stored
+                        .iter()
+                        .find(|(s, _)| s == seq)
+                        .map(|(_, v)| crate::store::content_hash(v));
+                    not_inserted_receipt(
+                        index,
+                        id,
+                        revision,
+                        stored_hash.as_ref().map(|h| (*seq, h.as_slice())),
+                        hash,
+                        batch.lang,
+                    )
+                }
+            } else {
+                let found = held.get(&key).map(|(seq, h)| (*seq, h.as_slice()));
+                not_inserted_receipt(index, id, revision, found, hash, batch.lang)
+            });
+        }
     }
 
     if !stored.is_empty() {
         stored.sort_by_key(|(seq, _)| *seq);
+        // Held to commit: change numbers are then taken in commit order across servers, so a
+        // pull never passes over a change that commits late; and the figures below are read and
+        // written by one server at a time.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
+            .await
+            .map_err(db)?;
+        let named: Vec<Uuid> = stored
+            .iter()
+            .map(|(_, v)| v.household.id.uuid())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let held_households = tx
+            .query(
+                "SELECT id, area_code, latest_outcome, visits, smartphones, already_installed, installed_now, lat, lon,
+                    latest_volunteer_id, latest_visited_at_ms
+                 FROM households WHERE id = ANY($1)",
+                &[&named],
+            )
+            .await
+            .map_err(db)?;
+        // A visit naming a household of another area is kept and flagged for both leaders, and
+        // changes nothing of the household: its area is the one held, or, for a new one, the
+        // first stored visit's.
+        let mut home_of: HashMap<Uuid, String> = held_households.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let foreign: HashSet<i64> = stored
+            .iter()
+            .filter(|(_, v)| {
+                let home = home_of
+                    .entry(v.household.id.uuid())
+                    .or_insert_with(|| v.area_code.to_string());
+                crate::quality::other_area(Some(home.as_str()), v)
+            })
+            .map(|(seq, _)| *seq)
+            .collect();
         let mut changes: BTreeMap<Uuid, HouseholdChange<'_>> = BTreeMap::new();
-        for (_, visit) in &stored {
+        for (_, visit) in stored.iter().filter(|(seq, _)| !foreign.contains(seq)) {
             let new_visit = i64::from(visit.revision.get() == 1);
             changes
                 .entry(visit.household.id.uuid())
@@ -649,23 +831,12 @@ async fn ingest_tx(
             visited_at.push(c.latest.visited_at.timestamp_millis());
             volunteers.push(c.latest.volunteer_id.uuid());
         }
-        // Held to commit: change numbers are then taken in commit order across servers, so a
-        // pull never passes over a change that commits late; and the figures below are read and
-        // written by one server at a time.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
-            .await
-            .map_err(db)?;
-        let seqs: Vec<i64> = stored.iter().map(|(seq, _)| *seq).collect();
+        let seqs: Vec<i64> = stored
+            .iter()
+            .map(|(seq, _)| *seq)
+            .filter(|seq| !foreign.contains(seq))
+            .collect();
         tx.execute(crate::store::AREA_DAYS_PG, &[&seqs]).await.map_err(db)?;
-        let held_households = tx
-            .query(
-                "SELECT id, area_code, latest_outcome, visits, smartphones, already_installed, installed_now, lat, lon,
-                    latest_volunteer_id, latest_visited_at_ms
-                 FROM households WHERE id = ANY($1)",
-                &[&ids],
-            )
-            .await
-            .map_err(db)?;
         let before: HashMap<Uuid, (String, Option<String>, Figures)> = held_households
             .iter()
             .map(|r| {
@@ -710,10 +881,14 @@ async fn ingest_tx(
             };
             let at = located.get(&household).copied();
             let boundary = boundary_of.get(visit.area_code.as_str()).and_then(|b| b.as_deref());
+            let mut flags = crate::quality::own_flags(batch, visit, path, (at, before), boundary);
+            if foreign.contains(seq) {
+                flags.push(doorstep_domain::quality::Flag::HouseholdInOtherArea);
+            }
             judged.push(crate::quality::Stored {
                 server_seq: *seq,
                 visit,
-                flags: crate::quality::own_flags(batch, visit, path, (at, before), boundary),
+                flags,
             });
             if let (None, Some(p)) = (at, visit.location.point) {
                 located.insert(household, (p.lat, p.lon));
@@ -1165,12 +1340,15 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+    async fn user_by_username(
+        &self,
+        username: &doorstep_domain::account::Username,
+    ) -> Result<Option<UserRecord>, StoreError> {
         let client = self.client().await?;
         client
             .query_opt(
                 "SELECT id, username, password_hash, role, area_code, disabled FROM users WHERE username = $1",
-                &[&username],
+                &[&username.as_str()],
             )
             .await
             .map_err(db)?
@@ -1376,9 +1554,18 @@ impl Store for PgStore {
         device_id: Uuid,
         token_hash: [u8; 32],
         now_ms: i64,
-    ) -> Result<Option<SessionUser>, StoreError> {
+    ) -> Result<crate::store::Redemption, StoreError> {
+        use crate::store::Redemption;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
+        // One enrolment of a device id at a time, across servers: two codes of two volunteers
+        // redeemed at once for one id must not both succeed.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))",
+            &[&device_id.to_string()],
+        )
+        .await
+        .map_err(db)?;
         // The row lock makes a code usable once, even by two servers at once.
         let Some(row) = tx
             .query_opt(
@@ -1398,10 +1585,18 @@ impl Store for PgStore {
             .await
             .map_err(db)?
         else {
-            return Ok(None);
+            return Ok(Redemption::Invalid);
         };
         let user: Uuid = row.get(0);
         let used_before: Option<i64> = row.get(1);
+        let taken: bool = tx
+            .query_one(crate::store::DEVICE_OF_ANOTHER, &[&device_id, &user])
+            .await
+            .map_err(db)?
+            .get(0);
+        if taken {
+            return Ok(Redemption::DeviceTaken);
+        }
         tx.execute(
             "UPDATE enrolments SET used_at_ms = $2, device_id = $3 WHERE code_hash = $1",
             &[&code_hash.as_slice(), &now_ms, &device_id],
@@ -1431,17 +1626,16 @@ impl Store for PgStore {
             .await
             .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        found
-            .map(|r| {
-                Ok(SessionUser {
-                    user_id: r.get(0),
-                    username: r.get(1),
-                    role: role_from_db(r.get(2))?,
-                    area_code: r.get(3),
-                    expires_ms: i64::MAX,
-                })
-            })
-            .transpose()
+        let Some(r) = found else {
+            return Ok(Redemption::Invalid);
+        };
+        Ok(Redemption::Enrolled(SessionUser {
+            user_id: r.get(0),
+            username: r.get(1),
+            role: role_from_db(r.get(2))?,
+            area_code: r.get(3),
+            expires_ms: i64::MAX,
+        }))
     }
 
     async fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<DeviceCaller>, StoreError> {
@@ -1478,11 +1672,7 @@ impl Store for PgStore {
     async fn device_area(&self, device_id: Uuid) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
         Ok(client
-            .query_opt(
-                "SELECT u.area_code FROM device_tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.device_id = $1 ORDER BY t.created_at_ms DESC LIMIT 1",
-                &[&device_id],
-            )
+            .query_opt(crate::store::DEVICE_AREA_SQL, &[&device_id])
             .await
             .map_err(db)?
             .map(|r| r.get(0)))
@@ -1521,7 +1711,7 @@ impl Store for PgStore {
         let n = client
             .execute(
                 "INSERT INTO teams (id, name, area_code, leader_id, created_at_ms) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (name) DO NOTHING",
+                 ON CONFLICT (area_code, name) DO NOTHING",
                 &[
                     &team.id,
                     &team.name,
@@ -1538,21 +1728,23 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn team_by_name(&self, name: &str) -> Result<Option<TeamRecord>, StoreError> {
+    async fn teams_named(&self, name: &str) -> Result<Vec<TeamRecord>, StoreError> {
         let client = self.client().await?;
         Ok(client
-            .query_opt(
-                "SELECT id, name, area_code, leader_id FROM teams WHERE name = $1",
+            .query(
+                "SELECT id, name, area_code, leader_id FROM teams WHERE name = $1 ORDER BY created_at_ms, id",
                 &[&name],
             )
             .await
             .map_err(db)?
+            .iter()
             .map(|r| TeamRecord {
                 id: r.get(0),
                 name: r.get(1),
                 area_code: r.get(2),
                 leader_id: r.get(3),
-            }))
+            })
+            .collect())
     }
 
     async fn assign(&self, a: NewAssignment) -> Result<(), StoreError> {
@@ -1747,15 +1939,12 @@ impl Store for PgStore {
         let client = self.client().await?;
         let limit = i64::from(q.limit);
         let rows = if q.flagged_only {
-            // One flag among the stored list: ',a,b,' holds ',b,'.
-            let sql = format!(
-                "SELECT {VISIT_COLUMNS} FROM visit_flags f JOIN visits v ON v.server_seq = f.server_seq
-                 JOIN areas a ON a.code = v.area_code
-                 WHERE a.path >= $1 AND a.path < $2 AND f.server_seq > $3
-                   AND ($5::text IS NULL OR (',' || f.flags || ',') LIKE ('%,' || $5::text || ',%'))
-                 ORDER BY f.server_seq LIMIT $4"
-            );
-            client.query(&sql, &[&q.lo, &q.hi, &q.after_seq, &limit, &q.flag]).await
+            client
+                .query(
+                    crate::store::flagged_visits_sql(),
+                    &[&q.lo, &q.hi, &q.after_seq, &limit, &q.flag],
+                )
+                .await
         } else {
             let sql = format!(
                 "SELECT {VISIT_COLUMNS} FROM visits v JOIN areas a ON a.code = v.area_code
@@ -2006,7 +2195,8 @@ impl Store for PgStore {
 
     async fn push_venue_visits(&self, batch: crate::venues::VenueBatch) -> Result<Vec<Receipt>, StoreError> {
         use crate::venues::{
-            VENUE_INSERT, VENUE_UPDATE, VENUE_VISIT_BY_ID, VENUE_VISIT_INSERT, VenueIncoming, VenueVisitValues,
+            VENUE_HELD, VENUE_INSERT, VENUE_REVISIONS, VENUE_UPDATE, VENUE_VISIT_BY_ID, VENUE_VISIT_INSERT,
+            VenueIncoming, VenueVisitValues,
         };
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -2018,14 +2208,13 @@ impl Store for PgStore {
                 VenueIncoming::Invalid { .. } => None,
             })
             .collect();
-        let known: std::collections::HashSet<String> = tx
-            .query("SELECT code FROM areas WHERE code = ANY($1)", &[&codes])
+        let known: HashMap<String, String> = tx
+            .query("SELECT code, path FROM areas WHERE code = ANY($1)", &[&codes])
             .await
             .map_err(db)?
             .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()
-            .map_err(db)?;
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
         let mut receipts = Vec::with_capacity(batch.records.len());
         for (index, record) in batch.records.iter().enumerate() {
             let (v, hash, body) = match record {
@@ -2035,12 +2224,57 @@ impl Store for PgStore {
                 }
                 VenueIncoming::Valid { visit, hash, body } => (visit, hash, body),
             };
-            if !known.contains(v.area_code.as_str()) {
+            let Some(area_path) = known.get(v.area_code.as_str()) else {
                 receipts.push(crate::venues::unknown_area(index, v, batch.lang));
                 continue;
-            }
-            let x = VenueVisitValues::of(v);
+            };
             let venue_id = v.venue.id.uuid();
+            if v.revision.get() > 1 {
+                let held: Vec<crate::store::HeldRevision> = tx
+                    .query(VENUE_REVISIONS, &[&v.id.uuid()])
+                    .await
+                    .map_err(db)?
+                    .iter()
+                    .map(|r| crate::store::HeldRevision {
+                        revision: r.get(0),
+                        volunteer_id: r.get(1),
+                        subject: r.get(2),
+                        area_code: r.get(3),
+                        server_seq: r.get(4),
+                        content_hash: r.get(5),
+                    })
+                    .collect();
+                let id = v.id.to_string();
+                if let Some(receipt) = crate::store::judge_revision(
+                    index,
+                    (&id, v.as_revision(), hash),
+                    &held,
+                    Some(batch.volunteer_id),
+                    batch.lang,
+                ) {
+                    receipts.push(receipt);
+                    continue;
+                }
+            }
+            let venue = tx
+                .query_opt(VENUE_HELD, &[&venue_id])
+                .await
+                .map_err(db)?
+                .map(|r| crate::venues::HeldVenue {
+                    area_code: r.get(0),
+                    kind: r.get(1),
+                    name: r.get(2),
+                    address: r.get(3),
+                });
+            let updates = match crate::venues::venue_check(venue.as_ref(), v, area_path, &batch.scope) {
+                Ok(updates) => updates,
+                Err(e) => {
+                    let (id, revision) = (Some(v.id.to_string()), Some(v.revision.get()));
+                    receipts.push(crate::store::rejected(index, id, revision, &e, batch.lang));
+                    continue;
+                }
+            };
+            let x = VenueVisitValues::of(v);
             let address = v.venue.address.as_ref().map(|a| a.as_str());
             let n = |c: doorstep_domain::values::Count| i64::from(c.get());
             tx.execute(
@@ -2091,7 +2325,7 @@ impl Store for PgStore {
                 .await
                 .map_err(db)?;
             match seq {
-                Some(row) => {
+                Some(row) if updates => {
                     tx.execute(
                         VENUE_UPDATE,
                         &[
@@ -2107,6 +2341,7 @@ impl Store for PgStore {
                     .map_err(db)?;
                     receipts.push(crate::venues::stored(index, v, row.try_get(0).map_err(db)?));
                 }
+                Some(row) => receipts.push(crate::venues::stored(index, v, row.try_get(0).map_err(db)?)),
                 None => {
                     let existing = tx
                         .query_opt(VENUE_VISIT_BY_ID, &[&v.id.uuid(), &v.revision.get()])

@@ -199,6 +199,13 @@ impl Boundaries {
 /// visit's volunteer and time (by receive order), against which a new visit may overlap.
 pub type HouseholdBefore = (Option<(f64, f64)>, Option<(Uuid, i64)>);
 
+/// Whether a visit names a household held in another area than the visit's (`held_area`: the
+/// household's area, `None` when the household is new): such a visit is stored and flagged
+/// `household_in_other_area`, and changes nothing of the household.
+pub fn other_area(held_area: Option<&str>, visit: &Visit) -> bool {
+    held_area.is_some_and(|a| a != visit.area_code.as_str())
+}
+
 pub fn own_flags(
     batch: &IngestBatch,
     visit: &Visit,

@@ -139,6 +139,8 @@ CREATE INDEX visits_household ON visits(household_id);
         crate::store::LATEST_VOLUNTEER_BACKFILL,
         crate::store::CLAIMS_TABLE_SQLITE,
     ],
+    // Team names unique within an area.
+    &[crate::store::TEAM_NAMES_PER_AREA_SQLITE],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
@@ -534,6 +536,7 @@ fn ingest_batch<'b>(
         )?;
         let mut existing =
             tx.prepare_cached("SELECT server_seq, content_hash FROM visits WHERE id = ?1 AND revision = ?2")?;
+        let mut held_revisions = tx.prepare_cached(crate::store::HELD_REVISIONS_SQL)?;
         let mut old_household = tx.prepare_cached(
             "SELECT area_code, latest_outcome, visits, smartphones, already_installed, installed_now, lat, lon,
                 latest_volunteer_id, latest_visited_at_ms
@@ -567,6 +570,7 @@ fn ingest_batch<'b>(
                 }
                 Incoming::Valid { visit, hash, id, cell } => (visit, hash, id, cell),
             };
+            let id_text = id.as_str();
             let id = Some(id.clone());
             let revision = Some(visit.revision.get());
             let Some(area_path) = areas.get(visit.area_code.as_str()) else {
@@ -579,6 +583,43 @@ fn ingest_batch<'b>(
                 receipts.push(rejected(index, id, revision, &e, batch.lang));
                 continue;
             };
+            // A later revision is judged against its visit's revisions held (this transaction's
+            // included) before anything is written: only its own volunteer adds the next one.
+            if visit.revision.get() > 1 {
+                let held = held_revisions
+                    .query_map([visit.id.uuid().as_bytes().as_slice()], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, Vec<u8>>(1)?,
+                            r.get::<_, Vec<u8>>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, i64>(4)?,
+                            r.get::<_, Vec<u8>>(5)?,
+                        ))
+                    })?
+                    .map(|row| {
+                        let (revision, volunteer, household, area_code, server_seq, content_hash) = row?;
+                        Ok(crate::store::HeldRevision {
+                            revision,
+                            volunteer_id: uuid_from(&volunteer)?,
+                            subject: uuid_from(&household)?,
+                            area_code,
+                            server_seq,
+                            content_hash,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                if let Some(receipt) = crate::store::judge_revision(
+                    index,
+                    (id_text, visit.as_revision(), hash),
+                    &held,
+                    batch.volunteer_id,
+                    batch.lang,
+                ) {
+                    receipts.push(receipt);
+                    continue;
+                }
+            }
             let point = visit.location.point;
             let c = &visit.counts;
             let changed = insert_visit.execute(params![
@@ -654,11 +695,29 @@ fn ingest_batch<'b>(
                 None => None,
             };
             let boundary = boundary_of.get(visit.area_code.as_str()).and_then(|b| b.as_deref());
+            let mut flags = crate::quality::own_flags(batch, visit, area_path, (household_at, previous), boundary);
+            // A household of another area: the visit is kept and flagged for both leaders, and
+            // changes nothing of the household, its area's figures or the daily curve.
+            let foreign = crate::quality::other_area(before.as_ref().map(|b| b.0.as_str()), visit);
+            if foreign {
+                flags.push(doorstep_domain::quality::Flag::HouseholdInOtherArea);
+            }
             judged.push(crate::quality::Stored {
                 server_seq,
                 visit,
-                flags: crate::quality::own_flags(batch, visit, area_path, (household_at, previous), boundary),
+                flags,
             });
+            if foreign {
+                receipts.push(Receipt {
+                    index: index as u32,
+                    id,
+                    revision,
+                    status: ReceiptStatus::Stored,
+                    server_seq: Some(server_seq),
+                    error: None,
+                });
+                continue;
+            }
             let new_visit = i64::from(visit.revision.get() == 1);
             if new_visit == 1 {
                 // The household's first visit when none was held before it (receive order), as
@@ -1055,8 +1114,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        let username = username.to_string();
+    async fn user_by_username(
+        &self,
+        username: &doorstep_domain::account::Username,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let username = username.as_str().to_string();
         self.read(move |conn| {
             let row = conn
                 .prepare_cached(
@@ -1303,7 +1365,8 @@ impl Store for SqliteStore {
         device_id: uuid::Uuid,
         token_hash: [u8; 32],
         now_ms: i64,
-    ) -> Result<Option<SessionUser>, StoreError> {
+    ) -> Result<crate::store::Redemption, StoreError> {
+        use crate::store::Redemption;
         self.write(move |w| {
             let tx = w
                 .conn
@@ -1321,8 +1384,17 @@ impl Store for SqliteStore {
                 )
                 .optional()?;
             let Some((user, used_before)) = usable else {
-                return Ok(None);
+                return Ok(Redemption::Invalid);
             };
+            static TAKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let taken: bool = tx.query_row(
+                TAKEN.get_or_init(|| crate::store::DEVICE_OF_ANOTHER.replace('$', "?")),
+                params![device, user],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Ok(Redemption::DeviceTaken);
+            }
             tx.execute(
                 "UPDATE enrolments SET used_at_ms = ?2, device_id = ?3 WHERE code_hash = ?1",
                 params![code_hash.as_slice(), now_ms, device],
@@ -1353,17 +1425,16 @@ impl Store for SqliteStore {
                 )
                 .optional()?;
             tx.commit()?;
-            found
-                .map(|(id, username, role, area_code)| {
-                    Ok(SessionUser {
-                        user_id: uuid::Uuid::from_slice(&id).map_err(|e| StoreError::Db(e.to_string()))?,
-                        username,
-                        role: role_from_db(&role)?,
-                        area_code,
-                        expires_ms: i64::MAX,
-                    })
-                })
-                .transpose()
+            let Some((id, username, role, area_code)) = found else {
+                return Ok(Redemption::Invalid);
+            };
+            Ok(Redemption::Enrolled(SessionUser {
+                user_id: uuid::Uuid::from_slice(&id).map_err(|e| StoreError::Db(e.to_string()))?,
+                username,
+                role: role_from_db(&role)?,
+                area_code,
+                expires_ms: i64::MAX,
+            }))
         })
         .await
     }
@@ -1417,10 +1488,7 @@ impl Store for SqliteStore {
     async fn device_area(&self, device_id: uuid::Uuid) -> Result<Option<String>, StoreError> {
         self.read(move |conn| {
             Ok(conn
-                .prepare_cached(
-                    "SELECT u.area_code FROM device_tokens t JOIN users u ON u.id = t.user_id
-                     WHERE t.device_id = ?1 ORDER BY t.created_at_ms DESC LIMIT 1",
-                )?
+                .prepare_cached(&crate::store::DEVICE_AREA_SQL.replace('$', "?"))?
                 .query_row([device_id.as_bytes().as_slice()], |r| r.get(0))
                 .optional()?)
         })
@@ -1465,7 +1533,7 @@ impl Store for SqliteStore {
         self.write(move |w| {
             let n = w.conn.execute(
                 "INSERT INTO teams (id, name, area_code, leader_id, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (name) DO NOTHING",
+                 ON CONFLICT (area_code, name) DO NOTHING",
                 params![
                     team.id.as_bytes().as_slice(),
                     team.name,
@@ -1482,14 +1550,22 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn team_by_name(&self, name: &str) -> Result<Option<TeamRecord>, StoreError> {
+    async fn teams_named(&self, name: &str) -> Result<Vec<TeamRecord>, StoreError> {
         let name = name.to_string();
         self.read(move |conn| {
-            let row: Option<(Vec<u8>, String, String, Vec<u8>)> = conn
-                .prepare_cached("SELECT id, name, area_code, leader_id FROM teams WHERE name = ?1")?
-                .query_row([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                .optional()?;
-            row.map(|(id, name, area_code, leader)| {
+            let mut st = conn.prepare_cached(
+                "SELECT id, name, area_code, leader_id FROM teams WHERE name = ?1 ORDER BY created_at_ms, id",
+            )?;
+            let rows = st.query_map([name], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (id, name, area_code, leader) = row?;
                 Ok(TeamRecord {
                     id: uuid_from(&id)?,
                     name,
@@ -1497,7 +1573,7 @@ impl Store for SqliteStore {
                     leader_id: uuid_from(&leader)?,
                 })
             })
-            .transpose()
+            .collect()
         })
         .await
     }
@@ -1713,14 +1789,7 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             // Flagged visits are few: the flags table leads. All visits: receive order leads.
             let sql = if q.flagged_only {
-                // One flag among the stored list: ',a,b,' holds ',b,'.
-                format!(
-                    "SELECT {VISIT_COLUMNS} FROM visit_flags f JOIN visits v ON v.server_seq = f.server_seq
-                     JOIN areas a ON a.code = v.area_code
-                     WHERE a.path >= ?1 AND a.path < ?2 AND f.server_seq > ?3
-                       AND (?5 IS NULL OR (',' || f.flags || ',') LIKE ('%,' || ?5 || ',%'))
-                     ORDER BY f.server_seq LIMIT ?4"
-                )
+                crate::store::flagged_visits_sql().replace('$', "?")
             } else {
                 format!(
                     "SELECT {VISIT_COLUMNS} FROM visits v JOIN areas a ON a.code = v.area_code
@@ -2041,11 +2110,26 @@ impl Store for SqliteStore {
 
     async fn push_venue_visits(&self, batch: crate::venues::VenueBatch) -> Result<Vec<Receipt>, StoreError> {
         use crate::venues::{
-            VENUE_INSERT, VENUE_UPDATE, VENUE_VISIT_BY_ID, VENUE_VISIT_INSERT, VenueIncoming, VenueVisitValues,
+            VENUE_HELD, VENUE_INSERT, VENUE_REVISIONS, VENUE_UPDATE, VENUE_VISIT_BY_ID, VENUE_VISIT_INSERT,
+            VenueIncoming, VenueVisitValues,
         };
         // SQLite's placeholders, rewritten once per batch rather than per record.
-        let [insert_venue, update_venue, visit_by_id, insert_visit] =
-            [VENUE_INSERT, VENUE_UPDATE, VENUE_VISIT_BY_ID, VENUE_VISIT_INSERT].map(|q| q.replace('$', "?"));
+        let [
+            insert_venue,
+            update_venue,
+            visit_by_id,
+            insert_visit,
+            held_venue,
+            revisions,
+        ] = [
+            VENUE_INSERT,
+            VENUE_UPDATE,
+            VENUE_VISIT_BY_ID,
+            VENUE_VISIT_INSERT,
+            VENUE_HELD,
+            VENUE_REVISIONS,
+        ]
+        .map(|q| q.replace('$', "?"));
         self.write(move |w| {
             let tx = w.conn.transaction()?;
             let mut receipts = Vec::with_capacity(batch.records.len());
@@ -2057,12 +2141,68 @@ impl Store for SqliteStore {
                     }
                     VenueIncoming::Valid { visit, hash, body } => (visit, hash, body),
                 };
-                if !w.areas.contains_key(v.area_code.as_str()) {
+                let Some(area_path) = w.areas.get(v.area_code.as_str()) else {
                     receipts.push(crate::venues::unknown_area(index, v, batch.lang));
                     continue;
-                }
-                let x = VenueVisitValues::of(v);
+                };
                 let venue_id = v.venue.id.uuid();
+                if v.revision.get() > 1 {
+                    let held = tx
+                        .prepare_cached(&revisions)?
+                        .query_map([v.id.uuid().as_bytes().as_slice()], |r| {
+                            Ok((
+                                r.get::<_, i64>(0)?,
+                                r.get::<_, Vec<u8>>(1)?,
+                                r.get::<_, Vec<u8>>(2)?,
+                                r.get::<_, String>(3)?,
+                                r.get::<_, i64>(4)?,
+                                r.get::<_, Vec<u8>>(5)?,
+                            ))
+                        })?
+                        .map(|row| {
+                            let (revision, volunteer, venue, area_code, server_seq, content_hash) = row?;
+                            Ok(crate::store::HeldRevision {
+                                revision,
+                                volunteer_id: uuid_from(&volunteer)?,
+                                subject: uuid_from(&venue)?,
+                                area_code,
+                                server_seq,
+                                content_hash,
+                            })
+                        })
+                        .collect::<Result<Vec<_>, StoreError>>()?;
+                    let id = v.id.to_string();
+                    if let Some(receipt) = crate::store::judge_revision(
+                        index,
+                        (&id, v.as_revision(), hash),
+                        &held,
+                        Some(batch.volunteer_id),
+                        batch.lang,
+                    ) {
+                        receipts.push(receipt);
+                        continue;
+                    }
+                }
+                let venue = tx
+                    .prepare_cached(&held_venue)?
+                    .query_row([venue_id.as_bytes().as_slice()], |r| {
+                        Ok(crate::venues::HeldVenue {
+                            area_code: r.get(0)?,
+                            kind: r.get(1)?,
+                            name: r.get(2)?,
+                            address: r.get(3)?,
+                        })
+                    })
+                    .optional()?;
+                let updates = match crate::venues::venue_check(venue.as_ref(), v, area_path, &batch.scope) {
+                    Ok(updates) => updates,
+                    Err(e) => {
+                        let (id, revision) = (Some(v.id.to_string()), Some(v.revision.get()));
+                        receipts.push(crate::store::rejected(index, id, revision, &e, batch.lang));
+                        continue;
+                    }
+                };
+                let x = VenueVisitValues::of(v);
                 let address = v.venue.address.as_ref().map(|a| a.as_str());
                 tx.prepare_cached(&insert_venue)?.execute(params![
                     venue_id.as_bytes().as_slice(),
@@ -2108,14 +2248,16 @@ impl Store for SqliteStore {
                     .optional()?;
                 match seq {
                     Some(seq) => {
-                        tx.prepare_cached(&update_venue)?.execute(params![
-                            venue_id.as_bytes().as_slice(),
-                            v.venue.kind.as_str(),
-                            v.venue.name.as_str(),
-                            address,
-                            x.lat,
-                            x.lon
-                        ])?;
+                        if updates {
+                            tx.prepare_cached(&update_venue)?.execute(params![
+                                venue_id.as_bytes().as_slice(),
+                                v.venue.kind.as_str(),
+                                v.venue.name.as_str(),
+                                address,
+                                x.lat,
+                                x.lon
+                            ])?;
+                        }
                         receipts.push(crate::venues::stored(index, v, seq));
                     }
                     None => {

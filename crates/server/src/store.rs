@@ -306,7 +306,9 @@ pub trait Store: Send + Sync + 'static {
     /// Creates an account; `Conflict` when the username is taken.
     async fn create_user(&self, user: NewUser) -> Result<(), StoreError>;
 
-    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// The account of a username. Only a parsed [`Username`] (trimmed, NFC, lower case) looks
+    /// one up, so `VolA` and `vola` name one account everywhere.
+    async fn user_by_username(&self, username: &Username) -> Result<Option<UserRecord>, StoreError>;
 
     /// Starts a session. Only the token's hash is stored.
     async fn create_session(
@@ -370,14 +372,15 @@ pub trait Store: Send + Sync + 'static {
     /// (its hash) for `device_id` to the code's volunteer, in one transaction. The same device
     /// may redeem it again within [`ENROL_RETRY_MS`] of its last use (its answer was lost on the
     /// way: a cut connection must not cost the volunteer a new code); the token made by that
-    /// use, which the phone never received, is deleted.
+    /// use, which the phone never received, is deleted. A device id that holds a token for
+    /// another volunteer (live or revoked) is not enrolled again: the code stays unused.
     async fn redeem_enrolment(
         &self,
         code_hash: [u8; 32],
         device_id: Uuid,
         token_hash: [u8; 32],
         now_ms: i64,
-    ) -> Result<Option<SessionUser>, StoreError>;
+    ) -> Result<Redemption, StoreError>;
 
     /// The device a token belongs to, revoked or not.
     async fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<DeviceCaller>, StoreError>;
@@ -391,10 +394,11 @@ pub trait Store: Send + Sync + 'static {
     /// When the device's token was revoked and why: `None` for a live or unknown token.
     async fn revocation(&self, token_hash: [u8; 32]) -> Result<Option<Revocation>, StoreError>;
 
-    /// Creates a team; [`StoreError::Conflict`] when the name is taken.
+    /// Creates a team; [`StoreError::Conflict`] when its area has a team of that name.
     async fn create_team(&self, team: NewTeam) -> Result<(), StoreError>;
 
-    async fn team_by_name(&self, name: &str) -> Result<Option<TeamRecord>, StoreError>;
+    /// The teams of this name, in every area (a name is unique within an area only), oldest first.
+    async fn teams_named(&self, name: &str) -> Result<Vec<TeamRecord>, StoreError>;
 
     /// Makes the volunteer a member of the team and assigns the area; doing it twice changes
     /// nothing.
@@ -609,19 +613,22 @@ pub const AREA_DAYS_TABLE: &str = "CREATE TABLE area_days (
 
 /// Adds to [`AREA_DAYS_TABLE`] the first records named by `$seqs`, a condition on
 /// `v.server_seq`. A visit is a household's first when no visit of it was received before
-/// (`server_seq`), as the households' figures count it.
+/// (`server_seq`), as the households' figures count it; a visit naming a household of another
+/// area (flagged `household_in_other_area`) counts for nothing, there or here.
 macro_rules! area_days_insert {
     ($seqs:literal) => {
         concat!(
             "INSERT INTO area_days (area_code, day, visits, households, installed_now)
     SELECT v.area_code, (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000, COUNT(*),
            SUM(CASE WHEN EXISTS (SELECT 1 FROM visits p WHERE p.household_id = v.household_id
-                                 AND p.server_seq < v.server_seq) THEN 0 ELSE 1 END),
+                                 AND p.area_code = v.area_code AND p.server_seq < v.server_seq)
+                    THEN 0 ELSE 1 END),
            SUM(v.installed_now)
     FROM visits v
     WHERE ",
             $seqs,
             " AND v.revision = 1
+      AND NOT EXISTS (SELECT 1 FROM households h WHERE h.id = v.household_id AND h.area_code <> v.area_code)
     GROUP BY v.area_code, (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000
     ON CONFLICT (area_code, day) DO UPDATE SET
         visits = area_days.visits + excluded.visits,
@@ -965,6 +972,31 @@ CREATE TABLE visit_flags (
     flags      TEXT NOT NULL
 );";
 
+/// Team names are unique within an area, not across the country: "Tổ 1" is a name every commune
+/// uses, and a name taken in another district must not be refused (that would tell a leader
+/// what exists outside their areas). SQLite cannot drop a column's UNIQUE, so the table is made
+/// again (its rows keep their ids; the references to it are checked at commit).
+pub const TEAM_NAMES_PER_AREA_SQLITE: &str = "
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE teams_per_area (
+    id            BLOB PRIMARY KEY,
+    name          TEXT NOT NULL,
+    area_code     TEXT NOT NULL REFERENCES areas(code),
+    leader_id     BLOB NOT NULL REFERENCES users(id),
+    created_at_ms INTEGER NOT NULL,
+    UNIQUE (area_code, name)
+);
+INSERT INTO teams_per_area (id, name, area_code, leader_id, created_at_ms)
+    SELECT id, name, area_code, leader_id, created_at_ms FROM teams;
+DROP TABLE teams;
+ALTER TABLE teams_per_area RENAME TO teams;
+CREATE INDEX teams_name ON teams(name);";
+
+pub const TEAM_NAMES_PER_AREA_PG: &str = "
+ALTER TABLE teams DROP CONSTRAINT teams_name_key;
+ALTER TABLE teams ADD CONSTRAINT teams_area_name UNIQUE (area_code, name);
+CREATE INDEX teams_name ON teams(name);";
+
 pub const TEAM_TABLES_PG: &str = "
 CREATE TABLE teams (
     id            UUID PRIMARY KEY,
@@ -1100,6 +1132,24 @@ pub const VISIT_COLUMNS: &str = "v.server_seq, v.id, v.revision, v.household_id,
     v.already_installed, v.installed_now, v.leaflet_given, v.loc_source, v.lat, v.lon, v.accuracy_m, v.notes,
     v.received_at_ms, f.flags";
 
+/// The flagged visits of a subtree, `$1..$2` its path range, after `$3`, at most `$4`, with the
+/// flag `$5` (or any). A visit naming a household of the subtree from another area is listed
+/// too: both areas' leaders see it (`household_in_other_area`). SQLite reads `$n` as `?n`.
+pub fn flagged_visits_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "SELECT {VISIT_COLUMNS} FROM visit_flags f JOIN visits v ON v.server_seq = f.server_seq
+             JOIN areas a ON a.code = v.area_code
+             LEFT JOIN households h ON h.id = v.household_id
+             LEFT JOIN areas ha ON ha.code = h.area_code
+             WHERE ((a.path >= $1 AND a.path < $2) OR (ha.path >= $1 AND ha.path < $2)) AND f.server_seq > $3
+               AND (CAST($5 AS TEXT) IS NULL OR (',' || f.flags || ',') LIKE ('%,' || CAST($5 AS TEXT) || ',%'))
+             ORDER BY f.server_seq LIMIT $4"
+        )
+    })
+}
+
 /// One row of the teams query: a team, one member (if any) and one assigned area (if any).
 #[derive(Debug, Clone)]
 pub struct TeamRow {
@@ -1138,6 +1188,80 @@ pub fn group_teams(rows: Vec<TeamRow>) -> Vec<TeamDto> {
 }
 
 /// A refusal receipt.
+/// What became of an enrolment code.
+#[derive(Debug, Clone)]
+pub enum Redemption {
+    /// The device is enrolled for this volunteer.
+    Enrolled(SessionUser),
+    /// Unknown, used or expired.
+    Invalid,
+    /// The device id is enrolled for another volunteer already: a phone's id is its own, or its
+    /// records and sequence numbers could be taken over.
+    DeviceTaken,
+}
+
+/// The area of the volunteer a device (`$1`) was first enrolled for: who may revoke it follows
+/// that volunteer, not whoever holds its newest token.
+pub const DEVICE_AREA_SQL: &str = "SELECT u.area_code FROM device_tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.device_id = $1 ORDER BY t.created_at_ms LIMIT 1";
+
+/// Whether a device id holds a token for a volunteer other than `$2` (`$1`: the device).
+pub const DEVICE_OF_ANOTHER: &str =
+    "SELECT EXISTS (SELECT 1 FROM device_tokens WHERE device_id = $1 AND user_id <> $2)";
+
+/// One revision of a visit (or venue visit) as held, read when a later revision arrives.
+#[derive(Debug, Clone)]
+pub struct HeldRevision {
+    pub revision: i64,
+    pub volunteer_id: Uuid,
+    /// Its household (or venue).
+    pub subject: Uuid,
+    pub area_code: String,
+    pub server_seq: i64,
+    pub content_hash: Vec<u8>,
+}
+
+/// The held revisions of one visit (`?1`, SQLite's form; PostgreSQL reads many at once with
+/// `WHERE id = ANY($1)`): revision, volunteer, household, area, seq, hash.
+pub const HELD_REVISIONS_SQL: &str = "SELECT revision, volunteer_id, household_id, area_code, server_seq, content_hash
+    FROM visits WHERE id = ?1";
+
+/// What a push answers for a later revision (revision > 1) before storing it, given every
+/// revision of its visit held: the receipt when it is answered without being stored (held
+/// already: a duplicate, or the id re-used; or refused by [`doorstep_domain::visit::check_revision`]:
+/// not the visit's volunteer, another household or area, a gap in the numbers), `None` to store it.
+pub fn judge_revision(
+    index: usize,
+    (id, revision, hash): (&str, doorstep_domain::visit::Revision<'_>, &[u8; 32]),
+    held: &[HeldRevision],
+    sender: Option<Uuid>,
+    lang: Lang,
+) -> Option<Receipt> {
+    let (id, rev) = (Some(id.to_string()), Some(revision.revision));
+    if let Some(same) = held.iter().find(|h| h.revision == revision.revision) {
+        return Some(not_inserted_receipt(
+            index,
+            id,
+            rev,
+            Some((same.server_seq, same.content_hash.as_slice())),
+            hash,
+            lang,
+        ));
+    }
+    let base = held
+        .iter()
+        .find(|h| h.revision == 1)
+        .map(|first| doorstep_domain::visit::HeldVisit {
+            owner: first.volunteer_id,
+            subject: first.subject,
+            area_code: first.area_code.clone(),
+            latest: held.iter().map(|h| h.revision).max().unwrap_or(1),
+        });
+    doorstep_domain::visit::check_revision(revision, base.as_ref(), sender)
+        .err()
+        .map(|e| rejected(index, id, rev, &e, lang))
+}
+
 pub fn rejected(index: usize, id: Option<String>, revision: Option<i64>, e: &FieldError, lang: Lang) -> Receipt {
     Receipt {
         index: index as u32,

@@ -182,6 +182,53 @@ pub struct VenueBatch {
     pub received_at_ms: i64,
     pub lang: Lang,
     pub records: Vec<VenueIncoming>,
+    /// The volunteer the sending phone was enrolled for: only they add revisions to their visits.
+    pub volunteer_id: Uuid,
+    /// The roots of the areas that volunteer works in (`auth::scope_rule`): only phones working
+    /// in a venue's area change its details.
+    pub scope: Vec<String>,
+}
+
+/// A venue as held, when a visit names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldVenue {
+    pub area_code: String,
+    pub kind: String,
+    pub name: String,
+    pub address: Option<String>,
+}
+
+/// The venue a visit names, as held ([`HeldVenue`]).
+pub const VENUE_HELD: &str = "SELECT area_code, kind, name, address FROM venues WHERE id = $1";
+/// The revisions held of one venue visit, as [`crate::store::HeldRevision`]s.
+pub const VENUE_REVISIONS: &str =
+    "SELECT revision, volunteer_id, venue_id, area_code, seq, content_hash FROM venue_visits WHERE id = $1";
+
+/// What a venue visit may do to the venue it names (`held`; `None`: a new venue, which this
+/// visit registers in its area): `Ok(true)` store it and take its details (kind, name, address,
+/// place), `Ok(false)` store it and leave the venue as it is, `Err` refuse it. A venue keeps the
+/// area it was registered in, so a visit naming it from another area is refused; its details
+/// change only through visits from phones that work in its area (`area_path` under one of
+/// `scope`'s roots); a phone from elsewhere (a volunteer who registered it outside their
+/// assignment, say) may record a visit that changes nothing.
+pub fn venue_check(
+    held: Option<&HeldVenue>,
+    visit: &VenueVisit,
+    area_path: &str,
+    scope: &[String],
+) -> Result<bool, FieldError> {
+    let Some(held) = held else { return Ok(true) };
+    let refused = || FieldError::new("venue.id", ErrorKind::VenueOutOfArea);
+    if held.area_code != visit.area_code.as_str() {
+        return Err(refused());
+    }
+    if scope.iter().any(|root| area_path.starts_with(root.as_str())) {
+        return Ok(true);
+    }
+    let same = held.kind == visit.venue.kind.as_str()
+        && held.name == visit.venue.name.as_str()
+        && held.address.as_deref() == visit.venue.address.as_ref().map(|a| a.as_str());
+    if same { Ok(false) } else { Err(refused()) }
 }
 
 /// What a stored venue visit's row holds, in the order of `VENUE_VISIT_INSERT`'s columns.
@@ -478,6 +525,12 @@ pub async fn push_venues(
         Err(e) => return crate::api::body_rejection(e, &st.limits, lang).into_response(),
     };
     let now = Utc::now();
+    let volunteer_id = sender.volunteer.user_id;
+    let scope = crate::auth::scope_rule(
+        &sender.volunteer,
+        sender.assigned_paths.clone(),
+        sender.own_path.clone(),
+    );
     let (limits, campaign) = (st.limits.clone(), st.campaign.clone());
     let decoded = tokio::task::spawn_blocking(move || {
         crate::api::decode_batch(
@@ -500,6 +553,8 @@ pub async fn push_venues(
                 received_at_ms: now.timestamp_millis(),
                 lang,
                 records,
+                volunteer_id,
+                scope,
             },
         ),
         Ok(Err(e)) => return e.into_response(),

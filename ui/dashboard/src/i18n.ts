@@ -190,6 +190,7 @@ const vi = {
   "flag.burst": "Quá dồn dập: chưa đầy 30 giây sau lượt thăm trước của cùng tình nguyện viên.",
   "flag.revoked_device": "Gửi từ điện thoại đã bị thu hồi (trước khi máy tự xoá dữ liệu): hãy kiểm tra.",
   "flag.overlap": "Hai tình nguyện viên cùng thăm hộ này trong thời gian giữ: kiểm tra và thống nhất ai theo tiếp.",
+  "flag.household_in_other_area": "Lượt thăm ghi cho một hộ của địa bàn khác: đã lưu nhưng không tính cho hộ đó; tổ trưởng hai địa bàn cùng kiểm tra.",
 
   "claims.title": "Phân công",
   "claims.intro": "Giao một đường phố hoặc một hộ cho một tình nguyện viên để không hộ nào bị gõ cửa hai lần. Phân công hết hạn nếu người giữ không ghi lượt thăm nào trong {h} giờ.",
@@ -482,6 +483,7 @@ const en: Record<Key, string> = {
   "flag.burst": "Too fast: less than 30 seconds after the same volunteer's previous visit.",
   "flag.revoked_device": "Sent by a revoked phone (before it erased its data): check it.",
   "flag.overlap": "Two volunteers visited this household within the claim time: check and agree who follows up.",
+  "flag.household_in_other_area": "Recorded for a household of another area: kept, but not counted for that household; the leaders of both areas should check it.",
 
   "claims.title": "Claims",
   "claims.intro": "Give a street or a household to one volunteer so that no door is knocked twice. A claim runs out when its holder records no visit in it for {h} hours.",

@@ -61,7 +61,7 @@ export function renderRevisits(list: Revisit[], printedOn: string): HTMLElement 
 }
 
 /** The flags the server sets (doorstep_domain::quality::Flag), each explained in i18n.ts. */
-export const KNOWN_FLAGS = ["outside_assignment", "other_volunteer", "poor_accuracy", "far_from_household", "outside_area", "implausible_speed", "burst", "revoked_device", "overlap"];
+export const KNOWN_FLAGS = ["outside_assignment", "other_volunteer", "poor_accuracy", "far_from_household", "outside_area", "implausible_speed", "burst", "revoked_device", "overlap", "household_in_other_area"];
 
 export function flagText(flag: string): string {
   return KNOWN_FLAGS.includes(flag) ? t(`flag.${flag}` as Key) : t("flag.unknown", { code: flag });

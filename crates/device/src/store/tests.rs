@@ -891,6 +891,95 @@ fn a_refused_record_is_fixed_by_a_new_one_and_set_aside_together() {
     assert_eq!(visit_rows(&s), 3);
 }
 
+/// A leader's send-back of `visit` (revision 1, as the server holds it).
+fn sent_back(visit: &Visit) -> CorrectionDto {
+    let input = visit.to_input();
+    serde_json::from_value(serde_json::json!({
+        "id": Uuid::now_v7().to_string(),
+        "visit_id": input.id,
+        "revision": 1,
+        "household_id": input.household.id,
+        "area_code": input.area_code,
+        "volunteer_id": input.volunteer_id,
+        "comment": "Kiểm tra lại số máy",
+        "requested_by": "leader",
+        "requested_at": "2020-08-03T03:00:00Z",
+        "answered_by_revision": null,
+        "visit": {
+            "server_seq": 1, "id": input.id, "revision": 1, "household_id": input.household.id,
+            "area_code": input.area_code, "volunteer_id": input.volunteer_id,
+            "device_id": input.device_id, "visited_at": input.visited_at, "outcome": input.outcome,
+            "reason": null, "people": 4, "smartphones": 3, "already_installed": 1, "installed_now": 2,
+            "leaflet_given": true, "location_source": "gps", "lat": 18.3428, "lon": 105.9057,
+            "accuracy_m": 8.0, "notes": null, "received_at": "2020-08-03T03:00:00Z", "flags": []
+        }
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_correction_follows_the_servers_latest_revision_and_keeps_its_household() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let first = s.record_visit(&draft(), now()).unwrap();
+    let batch = s.next_batch(10).unwrap();
+    s.apply_receipts(&batch, &[receipt(0, &batch[0], ReceiptStatus::Stored)])
+        .unwrap();
+    let c = sent_back(&first);
+    s.apply_corrections(std::slice::from_ref(&c)).unwrap();
+    // The correction names another household and area: a revision never moves its visit.
+    let mut moved = draft();
+    moved.household_id = Some(Uuid::now_v7());
+    moved.area_code = "18077".into();
+    moved.people = 5;
+    let second = s.correct_visit(&c.id, &moved, now()).unwrap();
+    assert_eq!(second.revision.get(), 2);
+    assert_eq!(second.household.id, first.household.id);
+    assert_eq!(second.area_code, first.area_code);
+    assert_eq!(second.counts.people.get(), 5);
+    // The server refuses revision 2 (say, a rule of a newer server): the fix is revision 2
+    // again, not 3, which the server would refuse as a gap.
+    let e = ErrorBody::new(
+        "too_long",
+        Some("notes"),
+        Messages {
+            vi: "v".into(),
+            en: "e".into(),
+        },
+        Lang::Vi,
+    );
+    s.reject_entry(2, &e).unwrap();
+    let fixed = s.fix_rejected(2, &draft(), now()).unwrap();
+    assert_eq!(fixed.revision.get(), 2);
+    assert_eq!(fixed.id, first.id);
+    assert_eq!(fixed.household.id, first.household.id);
+    // The refused record is kept (its body as it was sent), under a number no record has.
+    let kept: Vec<(i64, i64, String)> = s
+        .conn
+        .prepare("SELECT revision, device_seq, body FROM visits WHERE id = ?1 ORDER BY device_seq")
+        .unwrap()
+        .query_map([first.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        kept.iter().map(|(r, q, _)| (*r, *q)).collect::<Vec<_>>(),
+        vec![(1, 1), (-2, 2), (2, 3)]
+    );
+    assert!(kept[1].2.contains("\"revision\":2"), "{}", kept[1].2);
+    // Refused again and fixed again: still revision 2; once stored, the next is 3.
+    s.reject_entry(3, &e).unwrap();
+    assert_eq!(s.fix_rejected(3, &draft(), now()).unwrap().revision.get(), 2);
+    let batch = s.next_batch(10).unwrap();
+    assert_eq!(batch.len(), 1);
+    s.apply_receipts(&batch, &[receipt(0, &batch[0], ReceiptStatus::Stored)])
+        .unwrap();
+    let mut c2 = sent_back(&first);
+    c2.revision = 2;
+    s.apply_corrections(std::slice::from_ref(&c2)).unwrap();
+    assert_eq!(s.correct_visit(&c2.id, &draft(), now()).unwrap().revision.get(), 3);
+}
+
 #[test]
 fn the_day_lists_visits_since_a_time_with_their_state() {
     let dir = tempfile::tempdir().unwrap();
