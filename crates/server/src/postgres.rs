@@ -139,6 +139,8 @@ CREATE INDEX visits_household ON visits(household_id);
         crate::store::LATEST_VOLUNTEER_BACKFILL,
         crate::store::CLAIMS_TABLE_PG,
     ],
+    // Photos: each phone's own upload of a picture (knowing a hash grants nothing), from links held.
+    &[crate::photos::PHOTO_UPLOADS_PG],
 ];
 
 /// The columns [`claim_dto`] and [`held_claim`] read, with the FROM clause.

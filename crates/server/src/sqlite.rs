@@ -139,6 +139,8 @@ CREATE INDEX visits_household ON visits(household_id);
         crate::store::LATEST_VOLUNTEER_BACKFILL,
         crate::store::CLAIMS_TABLE_SQLITE,
     ],
+    // Photos: each phone's own upload of a picture (knowing a hash grants nothing), from links held.
+    &[crate::photos::PHOTO_UPLOADS_SQLITE],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
