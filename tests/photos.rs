@@ -267,6 +267,15 @@ async fn registration_is_idempotent_and_an_id_is_never_reused() {
     bad["id"] = json!(uuid::Uuid::now_v7().to_string());
     let (status, body) = register(&server, &token, &bad).await;
     assert_eq!((status, body["error"]["field"].as_str()), (422, Some("target_id")));
+    // A caption that would show as something else (a right-to-left override) names its field.
+    let mut hidden = meta.clone();
+    hidden["caption"] = json!("Phát tờ rơi \u{202E}gpj.exe");
+    hidden["id"] = json!(uuid::Uuid::now_v7().to_string());
+    let (status, body) = register(&server, &token, &hidden).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str(), body["error"]["code"].as_str()),
+        (422, Some("caption"), Some("hidden_characters"))
+    );
 
     // The OpenAPI document names the four, with the bearer token.
     let (_, spec) = server.get_as("/api/openapi.json", None).await;

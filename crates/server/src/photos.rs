@@ -1186,7 +1186,9 @@ mod tests {
         ))
         .unwrap();
         conn.execute_batch(PHOTO_UPLOADS_SQLITE).unwrap();
-        let uploads: Vec<(String, Vec<u8>, i64, i64, bool, usize, i64)> = conn
+        // sha256, device, size, received, complete, bytes held, created.
+        type Upload = (String, Vec<u8>, i64, i64, bool, usize, i64);
+        let uploads: Vec<Upload> = conn
             .prepare(
                 "SELECT sha256, device_id, size, received, complete, length(bytes), created_ms FROM photo_uploads
                  ORDER BY created_ms",
