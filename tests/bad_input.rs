@@ -480,3 +480,238 @@ async fn the_openapi_document_says_where_each_parameter_goes_and_what_may_be_ans
     }
     assert!(protected > 30, "{protected}");
 }
+
+/// Issue 17, item 12: bidirectional controls and zero-width characters let a text display as
+/// something else ("gpj.exe" shown as "exe.jpg"). They are refused wherever typed text is
+/// validated, naming the field in both languages, and the records beside the refused one are
+/// stored: a visit's note and address, a venue's name, a claim's street.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_characters_are_refused_where_text_is_typed() {
+    let server = TestServer::spawn();
+    let mut device = TestDevice::new(12);
+    let (device_id, record) = valid_record(&mut device);
+    // The phone refuses it first, with the same domain rule and the same words.
+    let mut draft = device.draft(0);
+    draft.notes = Some("Hẹn quay lại lúc \u{202E}00:51".into());
+    let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
+    match device.store.lock().unwrap().record_visit(&draft, now) {
+        Err(doorstep_device::DeviceError::Invalid(e)) => {
+            assert_eq!((e.field.as_str(), e.code()), ("notes", "hidden_characters"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut note = record.clone();
+    note["notes"] = json!("Hẹn quay lại lúc \u{202E}00:51");
+    expect_field(&server, &mut device, note, "notes", "hidden_characters").await;
+    for hidden in ['\u{200B}', '\u{2066}', '\u{FEFF}'] {
+        let mut address = record.clone();
+        address["id"] = json!(uuid::Uuid::now_v7().to_string());
+        address["household"]["address"] = json!(format!("Số 5{hidden} Trần Phú"));
+        expect_field(&server, &mut device, address, "household.address", "hidden_characters").await;
+    }
+    assert_eq!(server.visit_count(), 4, "the four visits beside the refused ones");
+    let mut embedded = record.clone();
+    embedded["notes"] = json!("a\u{202A}b");
+    let body = envelope(&device_id, vec![embedded]).to_string().into_bytes();
+    let (_, refused) = server
+        .post("/api/v1/sync/push", &[JSON, ("accept-language", "en")], body)
+        .await;
+    let messages = &refused["error"]["messages"];
+    assert!(
+        messages["en"].as_str().unwrap().contains("'notes'") && messages["vi"].as_str().unwrap().contains("«notes»"),
+        "{refused}"
+    );
+
+    // A venue's name, in a venue push: refused by field, the other record stored.
+    let phone = uuid::Uuid::now_v7().to_string();
+    let venue_visit = |seq: i64, name: &str| {
+        json!({
+            "id": uuid::Uuid::now_v7().to_string(), "revision": 1, "device_seq": seq, "device_id": phone,
+            "volunteer_id": uuid::Uuid::now_v7().to_string(), "area_code": "18073",
+            "venue": {"id": uuid::Uuid::now_v7().to_string(), "kind": "school", "name": name},
+            "visited_at": "2020-08-04T07:30:00+07:00", "people_reached": 80, "smartphones": 60,
+            "already_installed": 20, "installed_now": 15, "notices_posted": 6,
+            "location": {"source": "none"}
+        })
+    };
+    let body = json!({
+        "device_id": phone, "sent_at": "2020-08-04T08:00:00+07:00",
+        "records": [venue_visit(1, "Trường \u{202E}ộđac"), venue_visit(2, "Trường Tiểu học Nam Hà")],
+    });
+    let (status, answer) = server
+        .post("/api/v1/sync/venues", &[JSON], body.to_string().into_bytes())
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    let receipts = &answer["receipts"];
+    assert_eq!(
+        (
+            receipts[0]["status"].as_str(),
+            receipts[0]["error"]["code"].as_str(),
+            receipts[0]["error"]["field"].as_str()
+        ),
+        (Some("rejected"), Some("hidden_characters"), Some("venue.name")),
+        "{answer}"
+    );
+    assert_eq!(receipts[1]["status"], "stored", "{answer}");
+    assert_eq!(
+        server.db.text("SELECT name FROM venues").as_deref(),
+        Some("Trường Tiểu học Nam Hà")
+    );
+
+    // A claim's street, as a leader (here the admin) types it.
+    let admin = server.admin_token().await;
+    let claim = |street: &str| json!({"volunteer": "volunteer", "area_code": "18073", "street": street});
+    let (status, body) = server
+        .post_as("/api/v1/claims", &admin, &claim("Trần\u{200D} Phú"))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str(), body["error"]["field"].as_str()),
+        (422, Some("hidden_characters"), Some("street")),
+        "{body}"
+    );
+    let (status, body) = server.post_as("/api/v1/claims", &admin, &claim("Trần Phú")).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(server.get("/healthz").await.0, 200);
+}
+
+/// A targets table with a figure no area can have (it was once stored as 9223372036854775807)
+/// is refused by its line and column, and nothing of it is imported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_too_large_for_any_area_is_refused_by_line() {
+    let server = TestServer::prepare_stopped();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("targets.csv");
+    std::fs::write(
+        &file,
+        "mã;số hộ;dân số\n18077;1.200;4.800\n18073;18446744073709551615;5000\n",
+    )
+    .unwrap();
+    let (ok, _, err) = doorstep_tests::doorstep(&[
+        "admin",
+        "--db",
+        &server.db.url,
+        "import-targets",
+        &file.to_string_lossy(),
+    ]);
+    assert!(!ok, "refused");
+    assert!(
+        err.contains("line 3: Households '18446744073709551615' is larger than any area can have"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(server.db.i64("SELECT count(*) FROM targets"), 0);
+}
+
+/// Area names with NUL, a right-to-left override or 100,000 characters are refused by line (a
+/// GSO tree) or feature (GeoJSON), naming the field; nothing of the file is imported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_area_name_with_control_or_hidden_characters_or_too_long_is_refused() {
+    let server = TestServer::prepare_stopped();
+    let dir = tempfile::tempdir().unwrap();
+    let areas = server.db.i64("SELECT count(*) FROM areas");
+    let import = |name: &str, text: String| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        doorstep_tests::doorstep(&["admin", "--db", &server.db.url, "import-areas", &file.to_string_lossy()])
+    };
+    // A GSO tree: the line of the name.
+    let tree = "{\"province\": {\"code\": 42, \"name\": \"Hà Tĩnh\", \"districts\": [\n\
+                {\"code\": 436, \"name\": \"Thành phố Hà Tĩnh\"},\n\
+                {\"code\": 437, \"name\": \"Thị xã\\u0000Hồng Lĩnh\"}\n]}}";
+    let (ok, _, err) = import("tree.json", tree.to_string());
+    assert!(!ok);
+    assert!(
+        err.contains("line 3, province.districts[1]: The field 'name' contains control characters"),
+        "{err}"
+    );
+    // GeoJSON: the feature, by index and code.
+    let village = |name: &str| {
+        json!({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": null,
+            "properties": {"code": "18073-01", "parent_code": "18073", "name": name}}]})
+        .to_string()
+    };
+    let long = "Thôn ".repeat(20_000);
+    for (name, says) in [
+        ("Thôn\u{0}Một", "contains control characters"),
+        ("Thôn \u{202E}tộM", "contains hidden characters"),
+        (long.as_str(), "is longer than 120 characters"),
+    ] {
+        let (ok, _, err) = import("village.geojson", village(name));
+        assert!(!ok);
+        assert!(
+            err.contains(&format!(
+                "feature 0 (code 18073-01): The field 'properties.name' {says}"
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("Thôn Thôn"), "the name is not echoed back");
+    }
+    assert_eq!(server.db.i64("SELECT count(*) FROM areas"), areas, "nothing imported");
+    // The same village with a good name is taken.
+    let (ok, _, err) = import("village.geojson", village("Thôn Một"));
+    assert!(ok, "{err}");
+    assert_eq!(server.db.i64("SELECT count(*) FROM areas"), areas + 1);
+    assert_eq!(
+        server
+            .db
+            .text("SELECT name FROM areas WHERE code = '18073-01'")
+            .as_deref(),
+        Some("Thôn Một")
+    );
+}
+
+/// `/api/v1/progress` refuses a first day after the last, as the exports do (400 `bad_range`,
+/// naming `from`, in both languages); the same day at both ends is a day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_refuses_a_first_day_after_the_last() {
+    let server = TestServer::spawn();
+    for path in [
+        "/api/v1/progress?area=42&from=2020-08-05&to=2020-08-04",
+        "/api/v1/progress?area=42&from=9999-12-31",
+        "/api/v1/exports/visits.csv?area=42&from=2020-08-05&to=2020-08-04",
+    ] {
+        let (status, body) = server.get(path).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str(), body["error"]["field"].as_str()),
+            (400, Some("bad_range"), Some("from")),
+            "{path}: {body}"
+        );
+        let m = &body["error"]["messages"];
+        assert_eq!(m["en"], "The first day is after the last.");
+        assert_eq!(m["vi"], "Ngày bắt đầu sau ngày kết thúc.");
+    }
+    let (status, body) = server
+        .get("/api/v1/progress?area=42&from=2020-08-04&to=2020-08-04")
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Text that starts like a formula in its full-width form (`＝`, `＋`, `－`, `＠`) is exported to
+/// CSV behind an apostrophe, as the ASCII forms are: a spreadsheet would run it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_width_formulas_are_guarded_in_csv_exports() {
+    let server = TestServer::spawn();
+    let mut device = TestDevice::new(13);
+    let (device_id, record) = valid_record(&mut device);
+    let mut r = record.clone();
+    r["notes"] = json!("＝HYPERLINK(\"http://x.example\";\"Bấm vào\")");
+    r["household"]["address"] = json!("＋84 Trần Phú");
+    let (status, body) = server.push_json(&envelope(&device_id, vec![r])).await;
+    assert_eq!(status, 200, "{body}");
+    let admin = server.admin_token().await;
+    let csv = |path: &str| {
+        let (url, admin) = (format!("{}{path}", server.url), admin.clone());
+        async move {
+            let resp = reqwest::Client::new().get(url).bearer_auth(admin).send().await.unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+            resp.text().await.unwrap()
+        }
+    };
+    let visits = csv("/api/v1/exports/visits.csv?area=42").await;
+    assert!(
+        visits.contains("\"'＝HYPERLINK(\"\"http://x.example\"\";\"\"Bấm vào\"\")\""),
+        "{visits}"
+    );
+    let households = csv("/api/v1/exports/households.csv?area=42").await;
+    assert!(households.contains(",'＋84 Trần Phú,"), "{households}");
+}

@@ -1,7 +1,9 @@
 //! Photos end to end, on both databases: a phone's photo made small and uploaded in chunks that
 //! resume from the server's offset; wrong offsets, wrong bytes and too large photos refused;
-//! the same picture from two phones stored once; staff reading in scope only; the daily report's
-//! photo sheet read back with calamine; and the field app attaching a photo offline.
+//! the same picture from two phones stored once, each phone sending it; knowing a picture's hash
+//! granting neither its bytes nor an answer that tells it is known; staff reading in scope only;
+//! the daily report's photo sheet read back with calamine; and the field app attaching a photo
+//! offline.
 
 use std::sync::Arc;
 
@@ -204,6 +206,12 @@ async fn wrong_offsets_wrong_bytes_and_oversize_are_refused() {
             .i64("SELECT COUNT(*) FROM photo_blobs WHERE complete OR received > 0"),
         0
     );
+    assert_eq!(
+        server
+            .db
+            .i64("SELECT COUNT(*) FROM photo_uploads WHERE complete OR received > 0"),
+        0
+    );
     let admin = server.admin_token().await;
     let (status, _) = get_bytes(&server, &format!("/api/v1/photos/{}/image", photo.sha256), &admin).await;
     assert_eq!(status, 404);
@@ -259,6 +267,15 @@ async fn registration_is_idempotent_and_an_id_is_never_reused() {
     bad["id"] = json!(uuid::Uuid::now_v7().to_string());
     let (status, body) = register(&server, &token, &bad).await;
     assert_eq!((status, body["error"]["field"].as_str()), (422, Some("target_id")));
+    // A caption that would show as something else (a right-to-left override) names its field.
+    let mut hidden = meta.clone();
+    hidden["caption"] = json!("Phát tờ rơi \u{202E}gpj.exe");
+    hidden["id"] = json!(uuid::Uuid::now_v7().to_string());
+    let (status, body) = register(&server, &token, &hidden).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str(), body["error"]["code"].as_str()),
+        (422, Some("caption"), Some("hidden_characters"))
+    );
 
     // The OpenAPI document names the four, with the bearer token.
     let (_, spec) = server.get_as("/api/openapi.json", None).await;
@@ -270,7 +287,7 @@ async fn registration_is_idempotent_and_an_id_is_never_reused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_same_picture_from_two_phones_is_stored_once() {
+async fn the_same_picture_from_two_phones_is_stored_once_and_each_phone_sends_it() {
     let server = TestServer::spawn();
     let a = enrolled_device(&server, 4).await;
     let b = enrolled_device(&server, 5).await;
@@ -281,13 +298,35 @@ async fn the_same_picture_from_two_phones_is_stored_once() {
     assert_ne!(pa.id, pb.id);
 
     let ra = a.client(&server.url, 100).upload_photos(&a.store, None).await;
-    assert_eq!((ra.sent, ra.deduplicated), (1, 0), "{ra:?}");
+    assert_eq!((ra.sent, ra.deduplicated, ra.bytes_sent), (1, 0, pa.size), "{ra:?}");
+    // The second phone is told nothing of the first's bytes: it sends its own, and only then is
+    // its record linked to the picture.
+    let token_b = token_of(&b);
+    let (status, body) = register(&server, &token_b, &meta_json(&b, &pb)).await;
+    assert_eq!((status, body), (200, json!({"received": 0, "complete": false})));
+    let admin = server.admin_token().await;
+    let (_, one) = server
+        .get_as(
+            &format!("/api/v1/photos?area=18077&target_kind=day&target_id={}", today()),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(one[0]["complete"], false, "not linked before its bytes: {one}");
     let rb = b.client(&server.url, 100).upload_photos(&b.store, None).await;
-    assert_eq!((rb.sent, rb.deduplicated, rb.bytes_sent), (1, 1, 0), "{rb:?}");
+    assert_eq!((rb.sent, rb.deduplicated, rb.bytes_sent), (1, 0, pb.size), "{rb:?}");
+    assert_eq!(b.store.lock().unwrap().photo_queue().unwrap().sent, 1);
 
+    // One copy of the bytes; each phone's upload complete; both records listed complete.
     assert_eq!(server.db.i64("SELECT COUNT(*) FROM photo_blobs"), 1);
     assert_eq!(server.db.i64("SELECT COUNT(*) FROM photo_links"), 2);
-    let admin = server.admin_token().await;
+    assert_eq!(server.db.i64("SELECT COUNT(*) FROM photo_uploads WHERE complete"), 2);
+    assert_eq!(
+        server
+            .db
+            .i64("SELECT COALESCE(SUM(length(bytes)), 0) FROM photo_uploads"),
+        0,
+        "an upload keeps no copy once the blob has the bytes"
+    );
     let (_, list) = server
         .get_as(&format!("/api/v1/photos?area=436&day={}", today()), Some(&admin))
         .await;
@@ -305,6 +344,147 @@ async fn the_same_picture_from_two_phones_is_stored_once() {
         .await;
     assert_eq!(one.as_array().unwrap().len(), 1);
     assert_eq!(one[0]["id"], pb.id.as_str());
+    assert_eq!(one[0]["complete"], true);
+
+    // A second record of the same picture on one phone sends nothing again: that phone has.
+    let again = attach(&b, &day_draft("18077", "Ảnh chung, lần hai"), &picture);
+    assert_eq!(again.sha256, pb.sha256);
+    let rb = b.client(&server.url, 100).upload_photos(&b.store, None).await;
+    assert_eq!((rb.sent, rb.deduplicated, rb.bytes_sent), (1, 1, 0), "{rb:?}");
+}
+
+/// Issue 17, item 7: a phone of another district that learns a photo's SHA-256 and size once
+/// registered them and heard `complete: true`, and its leader downloaded the picture; the answers
+/// told a known hash from an unknown one. Now a registration answers the phone's own progress
+/// (the same for a known and an unknown hash), wrong bytes are refused and change nothing, and
+/// only a phone that sends the bytes is linked to the picture.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knowing_a_photos_hash_grants_neither_its_bytes_nor_a_telling_answer() {
+    let mut server = TestServer::prepare_stopped();
+    create_account(&server.db.url, "l.436", "leader", "436", PASSWORD);
+    create_account(&server.db.url, "l.437", "leader", "437", PASSWORD);
+    create_account(&server.db.url, "v.436", "volunteer", "436", PASSWORD);
+    create_account(&server.db.url, "v.437", "volunteer", "437", PASSWORD);
+    server.start_again();
+    let today = today();
+
+    // The owner's phone (district 436) sends a picture.
+    let owner = TestDevice::new(21);
+    server.enrol_for(&owner, "v.436").await;
+    let picture = noise_jpeg(21, 700, 500);
+    let photo = attach(&owner, &day_draft("18073", "Ảnh của xã Nam Hà"), &picture);
+    let report = owner.client(&server.url, 100).upload_photos(&owner.store, None).await;
+    assert_eq!((report.sent, report.deduplicated), (1, 0), "{report:?}");
+    let original = bytes_of(&owner, &photo);
+    let image = format!("/api/v1/photos/{}/image", photo.sha256);
+
+    // A phone of district 437 registers the picture's hash and size in its own area, and a made-up
+    // hash beside it: the same answer, status and body.
+    let attacker = TestDevice::new(22);
+    server.enrol_for(&attacker, "v.437").await;
+    let token = token_of(&attacker);
+    let mut known = meta_json(&owner, &photo);
+    known["id"] = json!(uuid::Uuid::now_v7().to_string());
+    known["area_code"] = json!("18115");
+    known["caption"] = json!("Không phải ảnh của tôi");
+    let mut unknown = known.clone();
+    unknown["id"] = json!(uuid::Uuid::now_v7().to_string());
+    let unknown_sha = "0123456789abcdef".repeat(4);
+    unknown["sha256"] = json!(unknown_sha);
+    let answer_known = register(&server, &token, &known).await;
+    let answer_unknown = register(&server, &token, &unknown).await;
+    assert_eq!(answer_known, (200, json!({"received": 0, "complete": false})));
+    assert_eq!(answer_known, answer_unknown, "a known hash answers as an unknown one");
+    // Another size for the known hash once answered 409 `size_mismatch`: no longer.
+    for (meta, sha) in [(&known, photo.sha256.as_str()), (&unknown, unknown_sha.as_str())] {
+        let mut other_size = meta.clone();
+        other_size["id"] = json!(uuid::Uuid::now_v7().to_string());
+        other_size["size"] = json!(photo.size + 1);
+        other_size["sha256"] = json!(sha);
+        // This phone already registered this hash with the real size: its own record differs.
+        let (status, body) = register(&server, &token, &other_size).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (409, &json!("size_mismatch")),
+            "{body}"
+        );
+    }
+    let fresh = TestDevice::new(23);
+    server.enrol_for(&fresh, "v.437").await;
+    let fresh_token = token_of(&fresh);
+    let mut other_size = known.clone();
+    other_size["id"] = json!(uuid::Uuid::now_v7().to_string());
+    other_size["size"] = json!(photo.size + 1);
+    let mut other_size_unknown = other_size.clone();
+    other_size_unknown["id"] = json!(uuid::Uuid::now_v7().to_string());
+    other_size_unknown["sha256"] = json!("fedcba9876543210".repeat(4));
+    let a = register(&server, &fresh_token, &other_size).await;
+    let b = register(&server, &fresh_token, &other_size_unknown).await;
+    assert_eq!(a, (200, json!({"received": 0, "complete": false})));
+    assert_eq!(a, b, "another size for a known hash answers as for an unknown one");
+
+    // Its leader sees its record, not complete, and cannot download the picture.
+    let leader_437 = server.login("l.437", PASSWORD).await;
+    let (status, list) = server
+        .get_as(&format!("/api/v1/photos?area=437&day={today}"), Some(&leader_437))
+        .await;
+    assert_eq!(status, 200, "{list}");
+    let listed: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["sha256"] == photo.sha256.as_str())
+        .collect();
+    assert_eq!(listed.len(), 2, "{list}");
+    assert!(listed.iter().all(|p| p["complete"] == false), "{list}");
+    assert_eq!(get_bytes(&server, &image, &leader_437).await.0, 404);
+    assert_eq!(
+        get_bytes(&server, &image, &leader_437).await,
+        get_bytes(&server, &format!("/api/v1/photos/{unknown_sha}/image"), &leader_437).await,
+        "the same 404 as a picture nobody sent"
+    );
+
+    // Chunks follow its own offset (0), not the owner's; wrong bytes of the right size are
+    // refused 422 as for the unknown hash, and change nothing.
+    let (status, header, _) = patch(&server, &token, &photo.sha256, photo.size / 2, &original[..10]).await;
+    assert_eq!((status, header), (409, Some(0)));
+    let mut wrong = original.clone();
+    wrong[100] ^= 0xFF;
+    let refused_known = patch(&server, &token, &photo.sha256, 0, &wrong).await;
+    let refused_unknown = patch(&server, &token, &unknown_sha, 0, &wrong).await;
+    assert_eq!(refused_known.0, 422, "{:?}", refused_known.2);
+    assert_eq!(refused_known.2["error"]["code"], "sha256_mismatch");
+    assert_eq!(refused_known, refused_unknown);
+    assert_eq!(get_bytes(&server, &image, &leader_437).await.0, 404);
+    assert_eq!(
+        server.db.i64(&format!(
+            "SELECT COUNT(*) FROM photo_uploads WHERE sha256 = '{}' AND (complete OR received > 0)",
+            photo.sha256
+        )),
+        1,
+        "only the owner's upload"
+    );
+
+    // The owner's leader still downloads the owner's bytes.
+    let leader_436 = server.login("l.436", PASSWORD).await;
+    assert_eq!(get_bytes(&server, &image, &leader_436).await, (200, original.clone()));
+    let (_, list) = server
+        .get_as(&format!("/api/v1/photos?area=436&day={today}"), Some(&leader_436))
+        .await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["complete"], true);
+
+    // An honest phone of district 437 that has the picture sends it, and is then linked: its
+    // leader downloads it.
+    let honest = TestDevice::new(24);
+    server.enrol_for(&honest, "v.437").await;
+    let mine = attach(&honest, &day_draft("18115", "Cùng một ảnh"), &picture);
+    assert_eq!(mine.sha256, photo.sha256);
+    let report = honest.client(&server.url, 100).upload_photos(&honest.store, None).await;
+    assert!(report.complete, "{report:?}");
+    assert_eq!((report.sent, report.deduplicated, report.bytes_sent), (1, 0, mine.size));
+    assert_eq!(get_bytes(&server, &image, &leader_437).await, (200, original));
+    assert_eq!(server.db.i64("SELECT COUNT(*) FROM photo_blobs WHERE complete"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

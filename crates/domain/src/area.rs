@@ -9,9 +9,15 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::error::FieldError;
 use crate::values::{AreaCode, Text};
 
+/// The longest area name taken: "Thành phố Hồ Chí Minh" and the longest commune names are under
+/// 40 characters; a name of thousands is an attack on every page that lists areas.
 pub const MAX_AREA_NAME_CHARS: usize = 120;
+
+/// The longest division type ("Thành phố trực thuộc trung ương" is 31).
+pub const MAX_DIVISION_TYPE_CHARS: usize = 60;
 
 /// One node of the area tree as an importer produces it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +54,49 @@ pub enum ImportError {
     },
     #[error("{0}")]
     Format(String),
+    /// A value refused where it stands in the file (its field is in `error`).
+    #[error("{}", self.messages().en)]
+    Invalid { at: Place, error: FieldError },
+}
+
+/// Where in an area file a refused value is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A node of a GSO tree: the line its value is on, and its path (`province.districts[3]`).
+    Node { line: usize, path: String },
+    /// A GeoJSON feature, by index, with its code when it has one.
+    Feature { index: usize, code: Option<String> },
+}
+
+impl ImportError {
+    /// What is wrong and where, in both languages. Only [`ImportError::Invalid`] has a Vietnamese
+    /// text of its own; the others (a file that is not JSON, a geometry) are told in English both
+    /// times, as the file's own terms are.
+    pub fn messages(&self) -> crate::Messages {
+        match self {
+            ImportError::Invalid { at, error } => {
+                let m = error.messages();
+                let (vi, en) = match at {
+                    Place::Node { line, path } => (format!("dòng {line}, {path}"), format!("line {line}, {path}")),
+                    Place::Feature { index, code } => match code {
+                        Some(c) => (
+                            format!("đối tượng {index} (mã {c})"),
+                            format!("feature {index} (code {c})"),
+                        ),
+                        None => (format!("đối tượng {index}"), format!("feature {index}")),
+                    },
+                };
+                crate::Messages {
+                    vi: format!("{vi}: {}", m.vi),
+                    en: format!("{en}: {}", m.en),
+                }
+            }
+            other => {
+                let en = other.to_string();
+                crate::Messages { vi: en.clone(), en }
+            }
+        }
+    }
 }
 
 /// A code as the GSO files give it: a number or a string.
@@ -67,28 +116,59 @@ impl RawCode {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct GsoNode {
-    code: RawCode,
-    name: String,
-    #[serde(default)]
-    division_type: Option<String>,
-    // The level names the GSO files use for children; exactly one of them may be present.
-    #[serde(default)]
-    districts: Option<Vec<GsoNode>>,
-    #[serde(default)]
-    communes: Option<Vec<GsoNode>>,
-    #[serde(default)]
-    wards: Option<Vec<GsoNode>>,
-    #[serde(default)]
-    villages: Option<Vec<GsoNode>>,
-    #[serde(default)]
-    children: Option<Vec<GsoNode>>,
+/// A node's name as it stands in the file, so that a refused one is told by its line.
+#[derive(Debug)]
+struct LocatedText<'a> {
+    text: String,
+    raw: &'a serde_json::value::RawValue,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for LocatedText<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <&'a serde_json::value::RawValue>::deserialize(d)?;
+        let text = serde_json::from_str::<String>(raw.get())
+            .map_err(|_| serde::de::Error::custom(format!("expected a string, found {}", raw.get())))?;
+        Ok(LocatedText { text, raw })
+    }
 }
 
 #[derive(Debug, Deserialize)]
-struct GsoFile {
-    province: GsoNode,
+struct GsoNode<'a> {
+    code: RawCode,
+    #[serde(borrow)]
+    name: LocatedText<'a>,
+    #[serde(default)]
+    division_type: Option<String>,
+    // The level names the GSO files use for children; exactly one of them may be present.
+    #[serde(default, borrow)]
+    districts: Option<Vec<GsoNode<'a>>>,
+    #[serde(default, borrow)]
+    communes: Option<Vec<GsoNode<'a>>>,
+    #[serde(default, borrow)]
+    wards: Option<Vec<GsoNode<'a>>>,
+    #[serde(default, borrow)]
+    villages: Option<Vec<GsoNode<'a>>>,
+    #[serde(default, borrow)]
+    children: Option<Vec<GsoNode<'a>>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GsoFile<'a> {
+    #[serde(borrow)]
+    province: GsoNode<'a>,
+}
+
+/// The line of `text` on which `part` (a slice of it) starts.
+fn line_in(text: &str, part: &str) -> usize {
+    let offset = (part.as_ptr() as usize)
+        .saturating_sub(text.as_ptr() as usize)
+        .min(text.len());
+    text.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+/// A division type ("tỉnh", "xã"): checked as any name is; blank is none.
+fn division_type(raw: Option<&str>, field: &str) -> Result<Option<String>, FieldError> {
+    Ok(Text::parse_optional(field, raw, MAX_DIVISION_TYPE_CHARS, false)?.map(|t| t.as_str().to_string()))
 }
 
 /// Reads a GSO tree: `{"province": {"code", "name", "division_type", "districts" | "communes": [...]}}`
@@ -109,22 +189,32 @@ pub fn parse_gso_tree(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
         }
     })?;
     let mut out = Vec::new();
-    walk(&file.province, None, "province".to_string(), &mut out)?;
+    walk(text, &file.province, None, "province".to_string(), &mut out)?;
     check_unique(&out)?;
     Ok(out)
 }
 
-fn walk(node: &GsoNode, parent: Option<&AreaCode>, path: String, out: &mut Vec<AreaRecord>) -> Result<(), ImportError> {
+fn walk(
+    text: &str,
+    node: &GsoNode,
+    parent: Option<&AreaCode>,
+    path: String,
+    out: &mut Vec<AreaRecord>,
+) -> Result<(), ImportError> {
     let node_err = |message: String| ImportError::Node {
         path: path.clone(),
         message,
     };
-    let code = AreaCode::parse("code", &node.code.as_string()).map_err(|e| node_err(e.messages().en))?;
-    let name = Text::parse("name", &node.name, MAX_AREA_NAME_CHARS, false).map_err(|e| node_err(e.messages().en))?;
-    let division_type = node
-        .division_type
-        .as_deref()
-        .map(|d| d.trim().nfc().collect::<String>());
+    let invalid = |error: FieldError| ImportError::Invalid {
+        at: Place::Node {
+            line: line_in(text, node.name.raw.get()),
+            path: path.clone(),
+        },
+        error,
+    };
+    let code = AreaCode::parse("code", &node.code.as_string()).map_err(invalid)?;
+    let name = Text::parse("name", &node.name.text, MAX_AREA_NAME_CHARS, false).map_err(invalid)?;
+    let division_type = division_type(node.division_type.as_deref(), "division_type").map_err(invalid)?;
     out.push(AreaRecord {
         code: code.clone(),
         parent: parent.cloned(),
@@ -148,7 +238,7 @@ fn walk(node: &GsoNode, parent: Option<&AreaCode>, path: String, out: &mut Vec<A
     }
     if let Some((key, children)) = present.first() {
         for (i, child) in children.iter().enumerate() {
-            walk(child, Some(&code), format!("{path}.{key}[{i}]"), out)?;
+            walk(text, child, Some(&code), format!("{path}.{key}[{i}]"), out)?;
         }
     }
     Ok(())
@@ -207,17 +297,23 @@ pub fn parse_geojson_areas(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
                 _ => None,
             }
         };
+        let invalid = |error: FieldError| ImportError::Invalid {
+            at: Place::Feature {
+                index,
+                code: code_hint.clone(),
+            },
+            error,
+        };
         let code = text_prop("code").ok_or_else(|| err("properties.code is missing".into()))?;
-        let code = AreaCode::parse("properties.code", &code).map_err(|e| err(e.messages().en))?;
+        let code = AreaCode::parse("properties.code", &code).map_err(invalid)?;
         let name = text_prop("name").ok_or_else(|| err("properties.name is missing".into()))?;
-        let name =
-            Text::parse("properties.name", &name, MAX_AREA_NAME_CHARS, false).map_err(|e| err(e.messages().en))?;
+        let name = Text::parse("properties.name", &name, MAX_AREA_NAME_CHARS, false).map_err(invalid)?;
         let parent = match text_prop("parent_code") {
-            Some(p) if !p.trim().is_empty() => {
-                Some(AreaCode::parse("properties.parent_code", &p).map_err(|e| err(e.messages().en))?)
-            }
+            Some(p) if !p.trim().is_empty() => Some(AreaCode::parse("properties.parent_code", &p).map_err(invalid)?),
             _ => None,
         };
+        let division_type =
+            division_type(text_prop("division_type").as_deref(), "properties.division_type").map_err(invalid)?;
         let boundary = match &feature.geometry {
             None => None,
             Some(g) => match &g.value {
@@ -246,7 +342,7 @@ pub fn parse_geojson_areas(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
             code,
             parent,
             name,
-            division_type: text_prop("division_type").map(|d| d.trim().nfc().collect()),
+            division_type,
             boundary,
         });
     }
@@ -456,12 +552,88 @@ mod tests {
         let e =
             parse_gso_tree(r#"{"province": {"code": 42, "name": "x", "communes": [{"code": "1 2", "name": "y"}]}}"#)
                 .unwrap_err();
-        assert_eq!(e.to_string().split(':').next().unwrap(), "province.communes[0]");
+        assert_eq!(e.to_string().split(':').next().unwrap(), "line 1, province.communes[0]");
         let e = parse_gso_tree(r#"{"province": {"code": 42, "name": "x", "communes": [{"code": 42, "name": "y"}]}}"#)
             .unwrap_err();
         assert!(e.to_string().contains("more than once"), "{e}");
         let e = parse_gso_tree(r#"{"province": {"code": 42, "name": " ", "communes": []}}"#).unwrap_err();
-        assert!(e.to_string().starts_with("province:"), "{e}");
+        assert!(e.to_string().starts_with("line 1, province:"), "{e}");
+    }
+
+    /// Names that would show as something else, or fill every list they are in, are refused by
+    /// the line they are on and their place, in both languages; nothing of the file is taken.
+    #[test]
+    fn a_name_with_hidden_or_control_characters_or_too_long_is_refused_by_line() {
+        let tree = |name: &str, division: &str| {
+            format!(
+                "{{\"province\": {{\"code\": 42, \"name\": \"Hà Tĩnh\", \"districts\": [\n\
+                 {{\"code\": 436, \"name\": \"Thành phố Hà Tĩnh\", \"communes\": [\n\
+                 {{\"code\": 18070, \"name\": \"Phường Trần Phú\"}},\n\
+                 {{\"code\": 18073, \"name\": {}, \"division_type\": {}}}\n\
+                 ]}}]}}}}",
+                serde_json::to_string(name).unwrap(),
+                serde_json::to_string(division).unwrap()
+            )
+        };
+        assert_eq!(parse_gso_tree(&tree("Phường Nam Hà", "phường")).unwrap().len(), 4);
+        let long = "a".repeat(100_000);
+        for (name, division, field, code) in [
+            ("Nam\u{0}Hà", "phường", "name", "control_characters"),
+            ("Phường \u{202E}àH maN", "phường", "name", "hidden_characters"),
+            ("Nam\u{200B}Hà", "phường", "name", "hidden_characters"),
+            (long.as_str(), "phường", "name", "too_long"),
+            ("Phường Nam Hà", "phư\u{2066}ờng", "division_type", "hidden_characters"),
+            ("Phường Nam Hà", long.as_str(), "division_type", "too_long"),
+        ] {
+            let e = parse_gso_tree(&tree(name, division)).unwrap_err();
+            let ImportError::Invalid { at, error } = &e else {
+                panic!("{e:?}")
+            };
+            assert_eq!(
+                at,
+                &Place::Node {
+                    line: 4,
+                    path: "province.districts[0].communes[1]".into()
+                }
+            );
+            assert_eq!((error.field.as_str(), error.code()), (field, code));
+            let m = e.messages();
+            assert!(
+                m.en.starts_with("line 4, province.districts[0].communes[1]: "),
+                "{}",
+                m.en
+            );
+            assert!(
+                m.vi.starts_with("dòng 4, province.districts[0].communes[1]: "),
+                "{}",
+                m.vi
+            );
+            assert!(m.vi.contains(&format!("«{field}»")) && m.en.contains(&format!("'{field}'")));
+            assert_eq!(e.to_string(), m.en);
+            assert!(m.en.len() < 400, "a long name is not echoed back");
+        }
+        // The same in a GeoJSON feature: named by its index and code.
+        let text = format!(
+            r#"{{"type":"FeatureCollection","features":[{},{{"type":"Feature","properties":{{"code":"x2","name":"Th\u202eôn"}},"geometry":null}}]}}"#,
+            feature("x1", None, "null")
+        );
+        let e = parse_geojson_areas(&text).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "feature 1 (code x2): The field 'properties.name' contains hidden characters (text-direction or \
+             zero-width characters) that can make it display as something else; delete it and type it again."
+        );
+        assert!(
+            e.messages()
+                .vi
+                .starts_with("đối tượng 1 (mã x2): Trường «properties.name»")
+        );
+        let text = text.replace("Th\\u202eôn", "Th\\u0000ôn");
+        let e = parse_geojson_areas(&text).unwrap_err();
+        assert!(
+            matches!(&e, ImportError::Invalid { error, .. } if error.code() == "control_characters"),
+            "{e:?}"
+        );
     }
 
     fn feature(code: &str, parent: Option<&str>, geometry: &str) -> String {

@@ -61,6 +61,8 @@ pub enum ErrorKind {
         max: usize,
     },
     ControlCharacters,
+    /// Bidirectional controls or zero-width characters: the text would show as something else.
+    HiddenCharacters,
     Negative,
     TooLarge {
         max: u64,
@@ -165,6 +167,7 @@ impl FieldError {
             Empty => "empty",
             TooLong { .. } => "too_long",
             ControlCharacters => "control_characters",
+            HiddenCharacters => "hidden_characters",
             Negative => "negative",
             TooLarge { .. } => "too_large",
             AlreadyPlusNowExceedSmartphones => "installs_exceed_smartphones",
@@ -233,6 +236,14 @@ impl FieldError {
             ControlCharacters => (
                 format!("Trường «{f}» chứa ký tự điều khiển không hợp lệ; hãy nhập lại."),
                 format!("The field '{f}' contains control characters; type it again."),
+            ),
+            HiddenCharacters => (
+                format!(
+                    "Trường «{f}» chứa ký tự ẩn (ký tự đổi chiều chữ hoặc ký tự không độ rộng) có thể làm chữ hiện ra khác đi; hãy xóa và gõ lại."
+                ),
+                format!(
+                    "The field '{f}' contains hidden characters (text-direction or zero-width characters) that can make it display as something else; delete it and type it again."
+                ),
             ),
             Negative => (
                 format!("Số «{f}» không được âm."),

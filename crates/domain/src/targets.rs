@@ -19,6 +19,11 @@ pub struct Target {
     pub smartphone_owners: Option<u64>,
 }
 
+/// The largest figure taken: more than any area's households, people or smartphone owners (the
+/// country has about 100 million people), small enough that a province's sum over every
+/// commune stays far inside the 64-bit integers it is stored and summed in.
+pub const MAX_FIGURE: u64 = 1_000_000_000;
+
 /// A problem in a targets table, at its line (1 = the header), in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {en}")]
@@ -101,7 +106,21 @@ fn count(raw: &str) -> Option<u64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    // Digits beyond 64 bits are a number still, too large for any area: the caller says so.
+    Some(digits.parse().unwrap_or(u64::MAX))
+}
+
+/// A number with its thousands grouped by dots, as Vietnamese tables write them.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Reads a targets table: the first row names the columns (any order; an area code column and
@@ -196,7 +215,21 @@ pub fn parse_targets(rows: impl IntoIterator<Item = (usize, Vec<String>)>) -> Re
                 return Ok(None);
             }
             match count(raw) {
-                Some(n) => Ok(Some(n)),
+                Some(n) if n <= MAX_FIGURE => Ok(Some(n)),
+                Some(_) => {
+                    errors.push(error(
+                        line,
+                        format!(
+                            "{vi} «{raw}» lớn hơn mọi địa bàn có thể có (tối đa {}); hãy kiểm tra lại.",
+                            grouped(MAX_FIGURE)
+                        ),
+                        format!(
+                            "{en} '{raw}' is larger than any area can have (at most {}); check it.",
+                            grouped(MAX_FIGURE)
+                        ),
+                    ));
+                    Err(())
+                }
                 None => {
                     errors.push(error(
                         line,
@@ -347,6 +380,47 @@ mod tests {
         let e = parse_targets(rows("mã;số hộ;Số hộ")).unwrap_err();
         assert!(e[0].en.contains("appears twice"));
         assert_eq!(parse_targets(Vec::new()).unwrap_err()[0].line, 1);
+    }
+
+    /// 18446744073709551615 was once stored as 9223372036854775807: a figure that does not fit
+    /// is refused by its line and column name, in both languages, and nothing is taken.
+    #[test]
+    fn figures_too_large_for_any_area_are_refused_by_line() {
+        let errors = parse_targets(rows(
+            "mã;số hộ;dân số;số người có điện thoại thông minh\n\
+             18073;1.000.000.000;1000000000;\n\
+             18077;18446744073709551615;;\n\
+             18079;;99999999999999999999999;\n\
+             18082;;;1.000.000.001",
+        ))
+        .unwrap_err();
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 4, 5], "{errors:#?}");
+        assert_eq!(
+            errors[0].en,
+            "Households '18446744073709551615' is larger than any area can have (at most 1.000.000.000); check it."
+        );
+        assert!(
+            errors[0].vi.starts_with("Số hộ «18446744073709551615» lớn hơn"),
+            "{}",
+            errors[0].vi
+        );
+        assert!(
+            errors[1]
+                .en
+                .starts_with("Population '99999999999999999999999' is larger than any area"),
+            "{}",
+            errors[1].en
+        );
+        assert!(
+            errors[2]
+                .en
+                .starts_with("Smartphone owners '1.000.000.001' is larger than any area"),
+            "{}",
+            errors[2].en
+        );
+        assert_eq!(grouped(12_345), "12.345");
+        assert_eq!(grouped(999), "999");
     }
 
     #[test]

@@ -10,7 +10,8 @@ use uuid::Uuid;
 use crate::error::{ErrorKind, FieldError};
 
 /// A Unicode text, NFC-normalised, trimmed, non-empty, at most `max` characters, with no control
-/// characters (newlines and tabs are allowed where `multiline`).
+/// characters (newlines and tabs are allowed where `multiline`) and no hidden ones
+/// ([`is_hidden_char`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Text(String);
@@ -31,6 +32,9 @@ impl Text {
             .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t')))
         {
             return Err(FieldError::new(field, ErrorKind::ControlCharacters));
+        }
+        if normalized.chars().any(is_hidden_char) {
+            return Err(FieldError::new(field, ErrorKind::HiddenCharacters));
         }
         if normalized.chars().count() > max {
             return Err(FieldError::new(field, ErrorKind::TooLong { max }));
@@ -60,6 +64,24 @@ impl fmt::Display for Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// A character that changes how a text is shown without being seen: the bidirectional controls
+/// (Unicode's `Bidi_Control`: embeddings, overrides, isolates and marks; U+202E turns "gpj.exe"
+/// into "exe.jpg" on screen) and the zero-width ones (spaces, joiners, word joiner, the byte-order
+/// mark, the invisible operators). None belongs in an address, a note or a name typed in
+/// Vietnamese, and each lets a text display as something else.
+pub fn is_hidden_char(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'                  // Arabic letter mark
+            | '\u{180E}'            // Mongolian vowel separator (zero width)
+            | '\u{200B}'..='\u{200F}' // zero-width space, non-joiner, joiner; LRM, RLM
+            | '\u{202A}'..='\u{202E}' // embeddings and overrides
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{2066}'..='\u{2069}' // isolates
+            | '\u{FEFF}' // zero-width no-break space (byte-order mark)
+    )
 }
 
 /// A count of people or phones: whole, not negative, at most a plausible bound.
@@ -251,6 +273,45 @@ mod tests {
         assert!(Text::parse("a", "a\nb", 5, true).is_ok());
         assert_eq!(Text::parse_optional("a", Some("  "), 5, false).unwrap(), None);
         assert_eq!(Text::parse_optional("a", None, 5, false).unwrap(), None);
+    }
+
+    #[test]
+    fn hidden_characters_are_refused_and_vietnamese_is_not() {
+        for hidden in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+            '\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}',
+        ] {
+            let raw = format!("Số 5{hidden} Trần Phú");
+            let e = Text::parse("address", &raw, 100, true).unwrap_err();
+            assert_eq!(
+                (e.field.as_str(), e.kind.clone()),
+                ("address", ErrorKind::HiddenCharacters),
+                "U+{:04X}",
+                hidden as u32
+            );
+            // Where it stands does not matter: first, last, alone.
+            for raw in [format!("{hidden}abc"), format!("abc{hidden}"), hidden.to_string()] {
+                assert!(
+                    Text::parse("notes", &raw, 100, true).is_err(),
+                    "U+{:04X}",
+                    hidden as u32
+                );
+            }
+        }
+        // "gpj.exe" shown as "exe.jpg": refused, with a code and both languages naming the field.
+        let e = Text::parse("notes", "ảnh\u{202E}gpj.exe", 100, true).unwrap_err();
+        assert_eq!(e.code(), "hidden_characters");
+        let m = e.messages();
+        assert!(m.vi.contains("«notes»") && m.en.contains("'notes'"), "{m:?}");
+        // Ordinary Vietnamese passes, typed composed or decomposed (NFD, as some keyboards send
+        // it: combining marks are not hidden characters), with its newlines in a note.
+        let nfc = "Nhà bà Nguyễn Thị Hường, ngõ 3 đường Phan Đình Phùng;\nhẹn quay lại thứ Bảy.";
+        let nfd: String = unicode_normalization::UnicodeNormalization::nfd(nfc).collect();
+        assert_ne!(nfd, nfc);
+        assert_eq!(Text::parse("notes", &nfd, 200, true).unwrap().as_str(), nfc);
+        assert_eq!(Text::parse("notes", nfc, 200, true).unwrap().as_str(), nfc);
+        // Emoji with variation selectors are not hidden characters either.
+        assert!(Text::parse("notes", "Cảm ơn ❤️ 👍🏽", 50, false).is_ok());
     }
 
     #[test]

@@ -96,7 +96,20 @@ pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest
             (h.area_code, Some(id), None)
         }
         (None, Some(area), Some(street)) => {
-            let street = street_of(&street).ok_or_else(|| {
+            // Shown on the phones and the dashboard: typed text, checked as an address is.
+            let street = doorstep_domain::values::Text::parse(
+                "street",
+                &street,
+                doorstep_domain::visit::MAX_ADDRESS_CHARS,
+                false,
+            )
+            .map_err(|e| ManageError::Refused {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: e.code(),
+                field: Some("street"),
+                messages: e.messages(),
+            })?;
+            let street = street_of(street.as_str()).ok_or_else(|| {
                 refused(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "street",

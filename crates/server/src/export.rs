@@ -97,7 +97,7 @@ impl Field {
             Field::Text(v) => v.clone().unwrap_or_default(),
             // A cell that starts like a formula would run as one when a spreadsheet opens the file.
             Field::Free(v) => match v.as_deref() {
-                Some(t) if t.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{t}"),
+                Some(t) if starts_like_a_formula(t) => format!("'{t}"),
                 Some(t) => t.to_string(),
                 None => String::new(),
             },
@@ -115,6 +115,22 @@ impl Field {
             Field::Bool(b) => Value::from(b),
         }
     }
+}
+
+/// Whether a spreadsheet may read a cell as a formula: it starts with one of OWASP's triggers
+/// (`=`, `+`, `-`, `@`, tab, carriage return; a line feed too), or their full-width and small
+/// forms (`＝＋－＠`, `﹦﹢﹣﹫`: a spreadsheet with an East Asian input method takes `＝` for `=`), after
+/// any spaces or hidden characters a cell held before they were refused.
+fn starts_like_a_formula(text: &str) -> bool {
+    const TRIGGERS: [char; 12] = [
+        '=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}', '\u{FE66}', '\u{FE62}', '\u{FE63}',
+        '\u{FE6B}',
+    ];
+    if text.starts_with(['\t', '\r', '\n']) {
+        return true;
+    }
+    text.trim_start_matches(|c: char| c.is_whitespace() || doorstep_domain::values::is_hidden_char(c))
+        .starts_with(TRIGGERS)
 }
 
 /// The household columns, in order.
@@ -598,6 +614,38 @@ mod tests {
         .unwrap();
         let text = String::from_utf8(e.finish()).unwrap();
         assert_eq!(text, "\u{feff}a,b\r\n'=1+1,\"Số 5, Hà Tĩnh\"\r\n");
+    }
+
+    #[test]
+    fn formulas_in_full_width_and_behind_spaces_are_guarded_too() {
+        let csv = |t: &str| Field::Free(Some(t.into())).csv();
+        for formula in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-1+2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "\nx",
+            "＝1+1",
+            "＋1",
+            "－1",
+            "＠SUM(A1)",
+            "﹦1",
+            "﹢1",
+            "﹣1",
+            "﹫x",
+            " =1+1",
+            "\u{200B}=1+1",
+            "\u{FEFF}＝1",
+        ] {
+            assert_eq!(csv(formula), format!("'{formula}"), "{formula:?}");
+        }
+        for plain in ["Số 5, Hà Tĩnh", "1+1", "a=b", "Email: x@y.vn", "", "Ngõ 3 - Trần Phú"] {
+            assert_eq!(csv(plain), plain, "{plain:?}");
+        }
+        // Codes, ids and times are not free text: written as they are.
+        assert_eq!(Field::Text(Some("-05:00".into())).csv(), "-05:00");
     }
 
     #[test]

@@ -14,9 +14,14 @@ use crate::store::StoreError;
 /// PostgreSQL's 65,535 parameters).
 const CHUNK: i64 = 2_000;
 
-/// Rows per copied batch: photos' bytes (up to 5 MiB each) go a few at a time.
+/// Rows per copied batch: photos' bytes (up to 5 MiB each, a blob's or an unfinished upload's)
+/// go a few at a time.
 fn chunk_of(table: &Table) -> i64 {
-    if table.name == "photo_blobs" { 16 } else { CHUNK }
+    if holds_photo_bytes(table) { 16 } else { CHUNK }
+}
+
+fn holds_photo_bytes(table: &Table) -> bool {
+    matches!(table.name, "photo_blobs" | "photo_uploads")
 }
 
 /// What was copied and what was verified.
@@ -113,6 +118,7 @@ impl Table {
     fn pg_order(&self) -> String {
         match self.key {
             "path" | "username" | "sha256" => format!("{} COLLATE \"C\"", self.key),
+            "sha256, device_id" => "sha256 COLLATE \"C\", device_id".to_string(),
             k => k.to_string(),
         }
     }
@@ -435,6 +441,20 @@ const TABLES: &[Table] = &[
         ],
         overriding: false,
     },
+    Table {
+        name: "photo_uploads",
+        key: "sha256, device_id",
+        columns: &[
+            ("sha256", Kind::Text),
+            ("device_id", Kind::Uuid),
+            ("size", Kind::Int),
+            ("received", Kind::Int),
+            ("complete", Kind::Bool),
+            ("bytes", Kind::Bytes),
+            ("created_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
 ];
 
 fn read_sqlite(row: &rusqlite::Row<'_>, i: usize, kind: Kind) -> Result<Val, StoreError> {
@@ -555,23 +575,42 @@ pub async fn sqlite_to_postgres(
             }
         }
         let mut target_sum = Sha256::new();
-        if table.name == "photo_blobs" {
+        if holds_photo_bytes(table) {
             // Photos are large: read back a few at a time (by key), not the whole table at once.
-            let mut after = String::new();
+            // An upload's key is (sha256, device_id), with sha256 first: the nil UUID starts it.
+            let mut after = (String::new(), Uuid::nil());
+            let (sql, by_device) = if table.name == "photo_uploads" {
+                (
+                    format!(
+                        "SELECT {list} FROM photo_uploads WHERE (sha256 COLLATE \"C\", device_id) > ($1, $2)
+                         ORDER BY {} LIMIT {}",
+                        table.pg_order(),
+                        chunk_of(table)
+                    ),
+                    true,
+                )
+            } else {
+                (
+                    format!(
+                        "SELECT {list} FROM photo_blobs WHERE sha256 > $1 ORDER BY {} LIMIT {}",
+                        table.pg_order(),
+                        chunk_of(table)
+                    ),
+                    false,
+                )
+            };
             loop {
-                let rows = target
-                    .query(
-                        &format!(
-                            "SELECT {list} FROM photo_blobs WHERE sha256 > $1 ORDER BY {} LIMIT {}",
-                            table.pg_order(),
-                            chunk_of(table)
-                        ),
-                        &[&after],
-                    )
-                    .await
-                    .map_err(db)?;
+                let rows = if by_device {
+                    target.query(&sql, &[&after.0, &after.1]).await
+                } else {
+                    target.query(&sql, &[&after.0]).await
+                }
+                .map_err(db)?;
                 let Some(last) = rows.last() else { break };
-                after = last.try_get(0).map_err(db)?;
+                after.0 = last.try_get(0).map_err(db)?;
+                if by_device {
+                    after.1 = last.try_get(1).map_err(db)?;
+                }
                 for r in &rows {
                     for (i, (_, kind)) in table.columns.iter().enumerate() {
                         read_pg(r, i, *kind).digest(&mut target_sum);

@@ -1,12 +1,16 @@
 //! Photos: phones register a photo's record, then send its bytes in chunks that resume from the
 //! server's offset; staff list them and read the images, in scope.
 //!
-//! Bytes are content-addressed (`photo_blobs`, keyed by SHA-256): the same picture from two
-//! phones is stored once, and a phone whose registration finds the bytes complete sends none.
-//! Each registration is a `photo_links` row, stored exactly once per id like a visit (the same
-//! id with the same content is a duplicate; with other content, a conflict). When the last byte
-//! arrives the server hashes the whole: a mismatch discards the bytes (422), so a blob marked
-//! complete always hashes to its name.
+//! Bytes are kept once per SHA-256 (`photo_blobs`), but knowing a hash grants nothing: each
+//! phone uploads the bytes of every photo it registers (`photo_uploads`, one per SHA-256 and
+//! device, with its own offset and chunks). A registration answers that phone's own progress,
+//! so the answer for a picture another phone sent is the answer for one nobody sent. When an
+//! upload's last byte arrives the server hashes the whole: a mismatch discards that upload's
+//! bytes (422) and nothing else; a match completes the upload and gives the blob its bytes if it
+//! had none, so a complete blob always hashes to its name. Each registration is a `photo_links`
+//! row, stored exactly once per id like a visit (the same id with the same content is a
+//! duplicate; with other content, a conflict); a link counts (for scope, for the listing's
+//! `complete`, for the report) only once its own phone's upload is complete.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -67,6 +71,46 @@ CREATE INDEX photo_links_area_day ON photo_links(area_code, day);
 CREATE INDEX photo_links_target ON photo_links(target_kind, target_id);
 CREATE INDEX photo_links_sha ON photo_links(sha256);";
 
+/// Each phone's upload of a picture: its declared size, its offset, its chunks until the last
+/// (then emptied: the blob holds the one copy). Links made before it: an upload complete where
+/// the blob was, else started again at 0 (the bytes a blob held then came from whichever phone).
+pub const PHOTO_UPLOADS_SQLITE: &str = "
+CREATE TABLE photo_uploads (
+    sha256     TEXT NOT NULL REFERENCES photo_blobs(sha256),
+    device_id  BLOB NOT NULL,
+    size       INTEGER NOT NULL,
+    received   INTEGER NOT NULL,
+    complete   INTEGER NOT NULL,
+    bytes      BLOB NOT NULL,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (sha256, device_id)
+);
+INSERT INTO photo_uploads (sha256, device_id, size, received, complete, bytes, created_ms)
+    SELECT l.sha256, l.device_id, b.size, CASE WHEN b.complete THEN b.size ELSE 0 END, b.complete, x'',
+           MIN(l.received_ms)
+    FROM photo_links l JOIN photo_blobs b ON b.sha256 = l.sha256
+    GROUP BY l.sha256, l.device_id, b.size, b.complete;
+UPDATE photo_blobs SET received = 0, bytes = x'' WHERE NOT complete;";
+
+/// [`PHOTO_UPLOADS_SQLITE`] for PostgreSQL.
+pub const PHOTO_UPLOADS_PG: &str = "
+CREATE TABLE photo_uploads (
+    sha256     TEXT COLLATE \"C\" NOT NULL REFERENCES photo_blobs(sha256),
+    device_id  UUID NOT NULL,
+    size       BIGINT NOT NULL,
+    received   BIGINT NOT NULL,
+    complete   BOOLEAN NOT NULL,
+    bytes      BYTEA NOT NULL,
+    created_ms BIGINT NOT NULL,
+    PRIMARY KEY (sha256, device_id)
+);
+INSERT INTO photo_uploads (sha256, device_id, size, received, complete, bytes, created_ms)
+    SELECT l.sha256, l.device_id, b.size, CASE WHEN b.complete THEN b.size ELSE 0 END, b.complete, ''::bytea,
+           MIN(l.received_ms)
+    FROM photo_links l JOIN photo_blobs b ON b.sha256 = l.sha256
+    GROUP BY l.sha256, l.device_id, b.size, b.complete;
+UPDATE photo_blobs SET received = 0, bytes = ''::bytea WHERE NOT complete;";
+
 pub const PHOTO_TABLES_PG: &str = "
 CREATE TABLE photo_blobs (
     sha256       TEXT COLLATE \"C\" PRIMARY KEY,
@@ -96,9 +140,9 @@ CREATE INDEX photo_links_target ON photo_links(target_kind, target_id);
 CREATE INDEX photo_links_sha ON photo_links(sha256);";
 
 /// The columns of a listed photo, in [`PhotoDto`] order after the row is read; `l` is
-/// `photo_links`, `b` its blob, `a` its area.
-pub const LIST_COLUMNS: &str = "l.id, l.sha256, b.size, l.target_kind, l.target_id, l.area_code, l.caption, \
-     l.taken_at, l.day, l.volunteer_id, l.device_id, l.received_ms, b.complete";
+/// `photo_links`, `u` its own phone's upload, `a` its area.
+pub const LIST_COLUMNS: &str = "l.id, l.sha256, u.size, l.target_kind, l.target_id, l.area_code, l.caption, \
+     l.taken_at, l.day, l.volunteer_id, l.device_id, l.received_ms, u.complete";
 
 /// The list's SQL with `$n` placeholders (SQLite takes them as `?n`): subtree range, then the
 /// optional day, kind and target (cast, or PostgreSQL cannot type a bare `$n IS NULL`), then the
@@ -106,7 +150,7 @@ pub const LIST_COLUMNS: &str = "l.id, l.sha256, b.size, l.target_kind, l.target_
 pub fn list_sql() -> String {
     format!(
         "SELECT {LIST_COLUMNS} FROM photo_links l
-         JOIN photo_blobs b ON b.sha256 = l.sha256
+         JOIN photo_uploads u ON u.sha256 = l.sha256 AND u.device_id = l.device_id
          JOIN areas a ON a.code = l.area_code
          WHERE a.path >= $1 AND a.path < $2
            AND (CAST($3 AS TEXT) IS NULL OR l.day = $3)
@@ -152,41 +196,52 @@ impl NewPhotoLink {
 /// How a registration went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registration {
-    /// Stored now, or the same registration again: the bytes' state either way.
+    /// Stored now, or the same registration again: this phone's upload's state either way.
     Stored(UploadState),
     Duplicate(UploadState),
     /// The id is taken by other content.
     IdReused,
-    /// The SHA-256 is held with another size: one of the two is not the picture it names.
+    /// This phone registered this SHA-256 before with another size: one of the two is not the
+    /// picture it names. Only the phone's own uploads are compared, so it learns nothing of
+    /// another's.
     SizeMismatch,
 }
+
+/// The paths of a picture's records that count for scope: those whose own phone's upload is
+/// complete. `$n` placeholders (SQLite takes them as `?n`).
+const COUNTED_PATHS_SQL: &str = "SELECT DISTINCT a.path FROM photo_links l
+     JOIN photo_uploads u ON u.sha256 = l.sha256 AND u.device_id = l.device_id AND u.complete
+     JOIN areas a ON a.code = l.area_code
+     WHERE l.sha256 = $1";
 
 /// How a chunk went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chunk {
-    /// Appended (or the bytes were complete already).
+    /// Appended (or this phone's upload was complete already).
     Accepted(UploadState),
-    /// Not at the server's offset, which is this.
+    /// Not at the server's offset for this phone's upload, which is this.
     WrongOffset(u64),
     /// Past the registered size.
     TooLarge,
-    /// The whole did not hash to its name: discarded.
+    /// The whole did not hash to its name: this phone's upload is discarded.
     Mismatch,
-    /// No blob of this name registered by this device.
+    /// This device registered no photo of this name.
     Unknown,
 }
 
 /// What the writer stores after a chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChunkWrite {
-    /// The bytes held now, and whether they are all there and verified.
+    /// The bytes this upload holds now, and whether they are all there and verified (then the
+    /// blob takes them if it has none, and the upload keeps none).
     Append { bytes: Vec<u8>, complete: bool },
-    /// The whole did not hash to its name: empty the blob (answered 422).
+    /// The whole did not hash to its name: empty the upload (answered 422); the blob and other
+    /// phones' uploads are untouched.
     Discard,
 }
 
-/// What the writer does with a chunk, on the bytes held (shared by both databases), or the
-/// answer when nothing is to be written.
+/// What the writer does with a chunk of one phone's upload, on the bytes that upload holds
+/// (shared by both databases), or the answer when nothing is to be written.
 pub fn apply_chunk(
     sha256: &str,
     size: u64,
@@ -258,8 +313,9 @@ fn too_large(lang: Lang) -> ApiError {
 }
 
 /// Registers a photo's record from a phone, in its volunteer's areas. Answers how many bytes of
-/// this content the server holds: none for a new picture, all of them (`complete`) when another
-/// phone or an earlier attempt sent the same bytes, so none are sent again.
+/// this picture the server holds from this phone: none for a picture it has not sent (whether
+/// or not another phone has: knowing a hash is not having the picture), all of them
+/// (`complete`) when an earlier attempt or another record of this phone sent them.
 #[utoipa::path(
     post,
     path = "/api/v1/photos",
@@ -268,7 +324,7 @@ fn too_large(lang: Lang) -> ApiError {
         (status = 200, body = UploadState),
         (status = 400, body = ErrorResponse),
         (status = 403, body = ErrorResponse),
-        (status = 409, description = "The id is taken by other content", body = ErrorResponse),
+        (status = 409, description = "The id is taken by other content, or this phone registered this SHA-256 with another size", body = ErrorResponse),
         (status = 413, body = ErrorResponse),
         (status = 422, body = ErrorResponse)
     ),
@@ -337,16 +393,17 @@ pub async fn register_photo(
         Registration::SizeMismatch => Err(photo_error(
             StatusCode::CONFLICT,
             "size_mismatch",
-            "Máy chủ đã có ảnh cùng mã SHA-256 nhưng khác kích thước; hãy chụp lại.".into(),
-            "The server holds a photo with this SHA-256 but another size; take the photo again.".into(),
+            "Điện thoại này đã gửi một ảnh cùng mã SHA-256 nhưng khác kích thước; hãy chụp lại.".into(),
+            "This phone registered a photo with this SHA-256 but another size; take the photo again.".into(),
             lang,
         )),
     }
 }
 
-/// One chunk of a registered photo's bytes, at `Upload-Offset`. A wrong offset answers 409 with
-/// the server's (in the `Upload-Offset` header and as `received`), so the phone resumes there.
-/// The last chunk makes the server hash the whole: a mismatch discards the bytes (422).
+/// One chunk of a registered photo's bytes from this phone, at `Upload-Offset`. A wrong offset
+/// answers 409 with the server's for this phone's upload (in the `Upload-Offset` header and as
+/// `received`), so the phone resumes there. The last chunk makes the server hash the whole: a
+/// mismatch discards this phone's upload (422) and nothing else.
 #[utoipa::path(
     patch,
     path = "/api/v1/photos/{sha256}",
@@ -359,7 +416,7 @@ pub async fn register_photo(
         (status = 404, body = ErrorResponse),
         (status = 409, description = "Wrong offset; the server's is in Upload-Offset", body = ErrorResponse),
         (status = 413, body = ErrorResponse),
-        (status = 422, description = "The bytes do not hash to the name; discarded", body = ErrorResponse)
+        (status = 422, description = "The bytes do not hash to the name; this phone's upload is discarded", body = ErrorResponse)
     ),
     security(("bearer" = []))
 )]
@@ -511,8 +568,9 @@ pub async fn list_photos(
     Ok(Json(photos))
 }
 
-/// A photo's JPEG, if one of its records lies in the caller's areas (otherwise 404, as for a
-/// photo that does not exist). Content-addressed, so it never changes: cached for a year.
+/// A photo's JPEG, if one of its records whose phone sent the bytes lies in the caller's areas
+/// (otherwise 404, as for a photo that does not exist). Content-addressed, so it never changes:
+/// cached for a year.
 #[utoipa::path(
     get,
     path = "/api/v1/photos/{sha256}/image",
@@ -670,14 +728,21 @@ pub mod sqlite {
     pub fn register(conn: &mut Connection, link: &NewPhotoLink) -> Result<Registration, StoreError> {
         let tx = conn.transaction()?;
         let m = &link.meta;
+        let device = link.device_id.as_bytes().as_slice();
+        // The blob row is only the name the links refer to; its bytes come from a verified upload.
         tx.execute(
             "INSERT INTO photo_blobs (sha256, size, content_type, received, complete, bytes, created_ms)
              VALUES (?1, ?2, ?3, 0, 0, x'', ?4) ON CONFLICT (sha256) DO NOTHING",
             params![m.sha256, m.size as i64, m.content_type, link.received_ms],
         )?;
+        tx.execute(
+            "INSERT INTO photo_uploads (sha256, device_id, size, received, complete, bytes, created_ms)
+             VALUES (?1, ?2, ?3, 0, 0, x'', ?4) ON CONFLICT (sha256, device_id) DO NOTHING",
+            params![m.sha256, device, m.size as i64, link.received_ms],
+        )?;
         let (size, received, complete): (i64, i64, bool) = tx.query_row(
-            "SELECT size, received, complete FROM photo_blobs WHERE sha256 = ?1",
-            [&m.sha256],
+            "SELECT size, received, complete FROM photo_uploads WHERE sha256 = ?1 AND device_id = ?2",
+            params![m.sha256, device],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         let held = state(size, received, complete);
@@ -728,11 +793,11 @@ pub mod sqlite {
         chunk: &[u8],
     ) -> Result<Chunk, StoreError> {
         let tx = conn.transaction()?;
+        let device = device_id.as_bytes().as_slice();
         let row: Option<(i64, bool, Vec<u8>)> = tx
             .query_row(
-                "SELECT b.size, b.complete, b.bytes FROM photo_blobs b WHERE b.sha256 = ?1
-                   AND EXISTS (SELECT 1 FROM photo_links l WHERE l.sha256 = b.sha256 AND l.device_id = ?2)",
-                params![sha256, device_id.as_bytes().as_slice()],
+                "SELECT size, complete, bytes FROM photo_uploads WHERE sha256 = ?1 AND device_id = ?2",
+                params![sha256, device],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
@@ -741,20 +806,38 @@ pub mod sqlite {
         };
         let answer = match apply_chunk(sha256, u64::try_from(size).unwrap_or(0), &held, complete, offset, chunk) {
             Err(answer) => return Ok(answer),
-            Ok(ChunkWrite::Append { bytes, complete }) => {
+            Ok(ChunkWrite::Append { bytes, complete: false }) => {
                 tx.execute(
-                    "UPDATE photo_blobs SET bytes = ?2, received = ?3, complete = ?4 WHERE sha256 = ?1",
-                    params![sha256, bytes, bytes.len() as i64, complete],
+                    "UPDATE photo_uploads SET bytes = ?3, received = ?4 WHERE sha256 = ?1 AND device_id = ?2",
+                    params![sha256, device, bytes, bytes.len() as i64],
                 )?;
                 Chunk::Accepted(UploadState {
                     received: bytes.len() as u64,
-                    complete,
+                    complete: false,
+                })
+            }
+            Ok(ChunkWrite::Append { bytes, complete: true }) => {
+                let n = bytes.len() as i64;
+                // Verified: the one copy goes to the blob unless it has it already.
+                tx.execute(
+                    "UPDATE photo_blobs SET bytes = ?2, size = ?3, received = ?3, complete = 1
+                     WHERE sha256 = ?1 AND NOT complete",
+                    params![sha256, bytes, n],
+                )?;
+                tx.execute(
+                    "UPDATE photo_uploads SET bytes = x'', received = ?3, complete = 1
+                     WHERE sha256 = ?1 AND device_id = ?2",
+                    params![sha256, device, n],
+                )?;
+                Chunk::Accepted(UploadState {
+                    received: n as u64,
+                    complete: true,
                 })
             }
             Ok(ChunkWrite::Discard) => {
                 tx.execute(
-                    "UPDATE photo_blobs SET bytes = x'', received = 0, complete = 0 WHERE sha256 = ?1",
-                    [sha256],
+                    "UPDATE photo_uploads SET bytes = x'', received = 0 WHERE sha256 = ?1 AND device_id = ?2",
+                    params![sha256, device],
                 )?;
                 Chunk::Mismatch
             }
@@ -824,9 +907,7 @@ pub mod sqlite {
         let Some(bytes) = bytes else {
             return Ok(None);
         };
-        let mut st = conn.prepare_cached(
-            "SELECT DISTINCT a.path FROM photo_links l JOIN areas a ON a.code = l.area_code WHERE l.sha256 = ?1",
-        )?;
+        let mut st = conn.prepare_cached(&COUNTED_PATHS_SQL.replace('$', "?"))?;
         let paths = st
             .query_map([sha256], |r| r.get(0))?
             .collect::<Result<Vec<String>, _>>()?;
@@ -834,8 +915,8 @@ pub mod sqlite {
     }
 }
 
-/// The PostgreSQL side: the blob row is locked (`FOR UPDATE`) while a chunk is appended, so two
-/// phones sending the same picture at once take turns, and one of them hears 409 and resumes.
+/// The PostgreSQL side: the upload's row is locked (`FOR UPDATE`) while a chunk is appended, so
+/// two attempts of one phone at once take turns, and one of them hears 409 and resumes.
 pub mod postgres {
     use super::*;
 
@@ -849,6 +930,7 @@ pub mod postgres {
     ) -> Result<Registration, StoreError> {
         let tx = client.transaction().await.map_err(db)?;
         let m = &link.meta;
+        // The blob row is only the name the links refer to; its bytes come from a verified upload.
         tx.execute(
             "INSERT INTO photo_blobs (sha256, size, content_type, received, complete, bytes, created_ms)
              VALUES ($1, $2, $3, 0, FALSE, ''::bytea, $4) ON CONFLICT (sha256) DO NOTHING",
@@ -856,10 +938,17 @@ pub mod postgres {
         )
         .await
         .map_err(db)?;
+        tx.execute(
+            "INSERT INTO photo_uploads (sha256, device_id, size, received, complete, bytes, created_ms)
+             VALUES ($1, $2, $3, 0, FALSE, ''::bytea, $4) ON CONFLICT (sha256, device_id) DO NOTHING",
+            &[&m.sha256, &link.device_id, &(m.size as i64), &link.received_ms],
+        )
+        .await
+        .map_err(db)?;
         let row = tx
             .query_one(
-                "SELECT size, received, complete FROM photo_blobs WHERE sha256 = $1",
-                &[&m.sha256],
+                "SELECT size, received, complete FROM photo_uploads WHERE sha256 = $1 AND device_id = $2",
+                &[&m.sha256, &link.device_id],
             )
             .await
             .map_err(db)?;
@@ -916,9 +1005,7 @@ pub mod postgres {
         let tx = client.transaction().await.map_err(db)?;
         let row = tx
             .query_opt(
-                "SELECT b.size, b.complete, b.bytes FROM photo_blobs b WHERE b.sha256 = $1
-                   AND EXISTS (SELECT 1 FROM photo_links l WHERE l.sha256 = b.sha256 AND l.device_id = $2)
-                 FOR UPDATE OF b",
+                "SELECT size, complete, bytes FROM photo_uploads WHERE sha256 = $1 AND device_id = $2 FOR UPDATE",
                 &[&sha256, &device_id],
             )
             .await
@@ -929,22 +1016,45 @@ pub mod postgres {
         let (size, complete, held): (i64, bool, Vec<u8>) = (row.get(0), row.get(1), row.get(2));
         let answer = match apply_chunk(sha256, u64::try_from(size).unwrap_or(0), &held, complete, offset, chunk) {
             Err(answer) => return Ok(answer),
-            Ok(ChunkWrite::Append { bytes, complete }) => {
+            Ok(ChunkWrite::Append { bytes, complete: false }) => {
                 tx.execute(
-                    "UPDATE photo_blobs SET bytes = $2, received = $3, complete = $4 WHERE sha256 = $1",
-                    &[&sha256, &bytes, &(bytes.len() as i64), &complete],
+                    "UPDATE photo_uploads SET bytes = $3, received = $4 WHERE sha256 = $1 AND device_id = $2",
+                    &[&sha256, &device_id, &bytes, &(bytes.len() as i64)],
                 )
                 .await
                 .map_err(db)?;
                 Chunk::Accepted(UploadState {
                     received: bytes.len() as u64,
-                    complete,
+                    complete: false,
+                })
+            }
+            Ok(ChunkWrite::Append { bytes, complete: true }) => {
+                let n = bytes.len() as i64;
+                // Verified: the one copy goes to the blob unless it has it already (two phones
+                // finishing at once take turns on the blob's row; the second changes nothing).
+                tx.execute(
+                    "UPDATE photo_blobs SET bytes = $2, size = $3, received = $3, complete = TRUE
+                     WHERE sha256 = $1 AND NOT complete",
+                    &[&sha256, &bytes, &n],
+                )
+                .await
+                .map_err(db)?;
+                tx.execute(
+                    "UPDATE photo_uploads SET bytes = ''::bytea, received = $3, complete = TRUE
+                     WHERE sha256 = $1 AND device_id = $2",
+                    &[&sha256, &device_id, &n],
+                )
+                .await
+                .map_err(db)?;
+                Chunk::Accepted(UploadState {
+                    received: n as u64,
+                    complete: true,
                 })
             }
             Ok(ChunkWrite::Discard) => {
                 tx.execute(
-                    "UPDATE photo_blobs SET bytes = ''::bytea, received = 0, complete = FALSE WHERE sha256 = $1",
-                    &[&sha256],
+                    "UPDATE photo_uploads SET bytes = ''::bytea, received = 0 WHERE sha256 = $1 AND device_id = $2",
+                    &[&sha256, &device_id],
                 )
                 .await
                 .map_err(db)?;
@@ -1004,10 +1114,7 @@ pub mod postgres {
             return Ok(None);
         };
         let paths = client
-            .query(
-                "SELECT DISTINCT a.path FROM photo_links l JOIN areas a ON a.code = l.area_code WHERE l.sha256 = $1",
-                &[&sha256],
-            )
+            .query(COUNTED_PATHS_SQL, &[&sha256])
             .await
             .map_err(db)?
             .iter()
@@ -1056,5 +1163,66 @@ mod tests {
             apply_chunk(&sha, 10, &data[..4], false, 4, b"XXXXXX"),
             Ok(ChunkWrite::Discard)
         );
+    }
+
+    /// The step that adds `photo_uploads` keeps what was complete complete, for every phone that
+    /// had a record of it, and starts every unfinished upload again at 0 (its bytes, from
+    /// whichever phone, are dropped).
+    #[test]
+    fn links_held_before_uploads_were_per_phone_keep_complete_pictures_and_restart_the_rest() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE areas (code TEXT PRIMARY KEY); INSERT INTO areas VALUES ('42');")
+            .unwrap();
+        conn.execute_batch(PHOTO_TABLES_SQLITE).unwrap();
+        let (done, half) = (hex(b"abc"), hex(b"abcde"));
+        conn.execute_batch(&format!(
+            "INSERT INTO photo_blobs VALUES ('{done}', 3, 'image/jpeg', 3, 1, x'616263', 1),
+                                            ('{half}', 5, 'image/jpeg', 2, 0, x'6162', 1);
+             INSERT INTO photo_links VALUES
+                (x'01', '{done}', 'day', '2020-08-04', '42', '2020-08-04', x'aa', x'd1', NULL, 't', 10, x'00'),
+                (x'02', '{done}', 'day', '2020-08-05', '42', '2020-08-05', x'aa', x'd1', NULL, 't', 20, x'00'),
+                (x'03', '{done}', 'day', '2020-08-04', '42', '2020-08-04', x'bb', x'd2', NULL, 't', 30, x'00'),
+                (x'04', '{half}', 'day', '2020-08-04', '42', '2020-08-04', x'cc', x'd3', NULL, 't', 40, x'00');"
+        ))
+        .unwrap();
+        conn.execute_batch(PHOTO_UPLOADS_SQLITE).unwrap();
+        // sha256, device, size, received, complete, bytes held, created.
+        type Upload = (String, Vec<u8>, i64, i64, bool, usize, i64);
+        let uploads: Vec<Upload> = conn
+            .prepare(
+                "SELECT sha256, device_id, size, received, complete, length(bytes), created_ms FROM photo_uploads
+                 ORDER BY created_ms",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            uploads,
+            [
+                (done.clone(), vec![0xd1], 3, 3, true, 0, 10),
+                (done.clone(), vec![0xd2], 3, 3, true, 0, 30),
+                (half.clone(), vec![0xd3], 5, 0, false, 0, 40),
+            ]
+        );
+        let blobs: Vec<(i64, bool, Vec<u8>)> = conn
+            .prepare("SELECT received, complete, bytes FROM photo_blobs ORDER BY size")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(blobs, [(3, true, b"abc".to_vec()), (0, false, Vec::new())]);
     }
 }

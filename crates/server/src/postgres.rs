@@ -141,6 +141,8 @@ CREATE INDEX visits_household ON visits(household_id);
     ],
     // Team names unique within an area.
     &[crate::store::TEAM_NAMES_PER_AREA_PG],
+    // Photos: each phone's own upload of a picture (knowing a hash grants nothing), from links held.
+    &[crate::photos::PHOTO_UPLOADS_PG],
 ];
 
 /// The columns [`claim_dto`] and [`held_claim`] read, with the FROM clause.

@@ -680,7 +680,7 @@ pub mod http {
         /// The area (a GSO code).
         #[param(value_type = crate::api::params::AreaCode)]
         area: String,
-        /// First day of the curve, `YYYY-MM-DD` (default: 60 days before `to`).
+        /// First day of the curve, `YYYY-MM-DD` (default: 60 days before `to`); not after `to`.
         #[param(value_type = crate::api::params::Day, required = false)]
         from: Option<String>,
         /// Last day of the curve, `YYYY-MM-DD` (default: today in the campaign's time zone).
@@ -758,6 +758,7 @@ pub mod http {
         let (area, _) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
         let to = parse_date("to", q.to.as_deref(), today(&st), lang)?;
         let from = parse_date("from", q.from.as_deref(), to - chrono::Duration::days(60), lang)?;
+        crate::filter::days_in_order(Some(super::day_number(from)), Some(super::day_number(to)), lang)?;
         match super::progress(st.store.as_ref(), &st.campaign, &area, from, to).await {
             Ok(Some(p)) => Ok(Json(p)),
             Ok(None) => Err(ApiError::out_of_scope(lang)),

@@ -141,6 +141,8 @@ CREATE INDEX visits_household ON visits(household_id);
     ],
     // Team names unique within an area.
     &[crate::store::TEAM_NAMES_PER_AREA_SQLITE],
+    // Photos: each phone's own upload of a picture (knowing a hash grants nothing), from links held.
+    &[crate::photos::PHOTO_UPLOADS_SQLITE],
 ];
 
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same

@@ -1,7 +1,9 @@
-//! Photo upload: register the record, then send the bytes the server does not hold yet, in
-//! chunks, from the server's own offset. Bytes are named by their SHA-256, so bytes another phone
-//! (or an earlier, interrupted attempt) sent are not sent again. A photo leaves the queue only
-//! when the server says its bytes are complete and verified, and its record is registered.
+//! Photo upload: register the record, then send the bytes the server does not hold yet from this
+//! phone, in chunks, from the server's own offset. Bytes are named by their SHA-256, so bytes an
+//! earlier, interrupted attempt (or another record of the same picture on this phone) sent are
+//! not sent again; another phone's copy counts for nothing here, as knowing a hash must not
+//! grant a picture. A photo leaves the queue only when the server says its bytes are complete
+//! and verified, and its record is registered.
 
 use std::sync::{Arc, Mutex};
 
@@ -31,7 +33,8 @@ const MAX_REQUESTS_PER_PHOTO: usize = 64;
 pub struct PhotoUploadReport {
     /// Photos the server now holds complete (and which left the queue).
     pub sent: u64,
-    /// Photos whose bytes the server held already: nothing was sent but the record.
+    /// Photos whose bytes the server held already from this phone: nothing was sent but the
+    /// record.
     pub deduplicated: u64,
     /// Bytes of photo content sent in this round.
     pub bytes_sent: u64,
@@ -153,8 +156,8 @@ impl SyncClient {
                         *bytes_sent += (end - offset) as u64;
                         state = parse_state(&body)?;
                     }
-                    // Someone (an earlier attempt, another phone) moved the offset: go on from
-                    // the server's.
+                    // Someone (an earlier attempt of this phone) moved the offset: go on from the
+                    // server's.
                     409 => match server_offset(&headers, &body) {
                         Some(received) => {
                             state = UploadState {
@@ -165,7 +168,7 @@ impl SyncClient {
                         None => return Ok(Outcome::Later(format!("409 without an offset: {}", snippet(&body)))),
                     },
                     // The assembled bytes did not hash to the name: the server discarded them.
-                    // Our copy is sound (checked above), so another sender's bytes were wrong;
+                    // Our copy is sound (checked above), so a chunk was damaged on the way;
                     // start again at the next sync.
                     422 => {
                         return Ok(Outcome::Later(format!(
