@@ -414,6 +414,7 @@ mod tests {
             .unwrap();
         assert_eq!(n, 0, "closed without another answer");
         let idle = idle_from.elapsed();
+        eprintln!("hyper's header_read_timeout of 400 ms closed an idle kept-alive connection after {idle:?}");
         assert!(
             idle >= Duration::from_millis(350) && idle < Duration::from_millis(1500),
             "hyper closed the idle connection after {idle:?}"
