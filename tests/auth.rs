@@ -315,3 +315,323 @@ async fn repeated_failures_make_sign_in_wait() {
     let (status, _, _) = attempt(doorstep_tests::ADMIN_PASSWORD, doorstep_tests::ADMIN).await;
     assert_eq!(status, 429, "the address is held up after too many failures");
 }
+
+/// A sign-in as a client at `from` (an `X-Forwarded-For` the server believes only from a trusted
+/// proxy): (status, Retry-After, body).
+async fn login_from(
+    client: &reqwest::Client,
+    url: &str,
+    from: Option<&str>,
+    username: &str,
+    password: &str,
+) -> (u16, Option<u64>, Value) {
+    let mut request = client
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": password}));
+    if let Some(from) = from {
+        request = request.header("x-forwarded-for", from);
+    }
+    let resp = request.send().await.unwrap();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let status = resp.status().as_u16();
+    (status, retry, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// The same server seen through a "proxy": the test talks from 127.0.0.1, which the server is
+/// told to trust, and names the client in `X-Forwarded-For` as nginx would.
+fn behind_a_proxy() -> TestServer {
+    let mut server = TestServer::prepare_stopped();
+    assert!(create_user(&server.db.url, "target", "leader", "436", PASSWORD).0);
+    let port = server.port;
+    server.start_with(port, &["--trusted-proxies", "127.0.0.1/32"]);
+    server
+}
+
+fn vm_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in {status}"))
+}
+
+/// 200 sign-ins at once, each from its own address (so the throttle lets them all through and
+/// only the gate on password checks stands), unknown names and long passwords: the server's
+/// memory stays under 150 MB at its peak and after, and the admin's right password, sent in the
+/// middle of them, is answered within 2 s. (It may be told 503 with `Retry-After` when every
+/// check and place in line is taken: the client honours that once, as the dashboard does.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_sign_ins_at_once_keep_memory_bounded_and_a_right_one_gets_through() {
+    let server = behind_a_proxy();
+    let pid = server.pid().unwrap();
+    let before = vm_kib(pid, "VmRSS:");
+    let client = reqwest::Client::new();
+    let long_password = "x".repeat(1000);
+    let mut flood = Vec::new();
+    let mut admin = None;
+    for i in 0..200u32 {
+        let (c, url, password) = (client.clone(), server.url.clone(), long_password.clone());
+        flood.push(tokio::spawn(async move {
+            let from = format!("203.0.{}.{}", i / 200, i % 200 + 1);
+            login_from(&c, &url, Some(&from), &format!("nobody{i}"), &password).await
+        }));
+        if i == 100 {
+            // Half of them are in; the admin signs in from elsewhere.
+            let (c, url) = (client.clone(), server.url.clone());
+            admin = Some(tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                let from = Some("198.51.100.7");
+                let (admin, password) = (doorstep_tests::ADMIN, doorstep_tests::ADMIN_PASSWORD);
+                let mut answer = login_from(&c, &url, from, admin, password).await;
+                let first = answer.0;
+                if answer.0 == 503 {
+                    let retry = answer.1.expect("a 503 says when to come back");
+                    assert!(retry <= 1, "{retry}");
+                    tokio::time::sleep(Duration::from_secs(retry)).await;
+                    answer = login_from(&c, &url, from, admin, password).await;
+                }
+                (answer, first, started.elapsed())
+            }));
+        }
+    }
+    let mut statuses = std::collections::BTreeMap::new();
+    for task in flood {
+        let (status, retry, body) = task.await.unwrap();
+        *statuses.entry(status).or_insert(0) += 1;
+        match status {
+            401 => assert_eq!(body["error"]["code"], "invalid_credentials"),
+            503 => {
+                assert_eq!(body["error"]["code"], "sign_in_busy", "{body}");
+                assert_eq!(retry, Some(1), "503 says when to come back");
+                assert!(body["error"]["messages"]["vi"].is_string() && body["error"]["messages"]["en"].is_string());
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    let ((status, _, body), first, took) = admin.unwrap().await.unwrap();
+    assert_eq!(status, 200, "the admin signed in: {body}");
+    assert!(took < Duration::from_secs(2), "the admin waited {took:?}");
+    let peak = vm_kib(pid, "VmHWM:");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = vm_kib(pid, "VmRSS:");
+    eprintln!(
+        "200 sign-ins at once: {statuses:?}; the admin first told {first}, signed in after {took:?}; \
+         resident {before} kB before, peak {peak} kB, {after} kB after"
+    );
+    assert!(peak < 150 * 1024, "peak resident {peak} kB");
+    assert!(after < 150 * 1024, "resident after {after} kB");
+    assert_eq!(statuses.values().sum::<i32>(), 200);
+}
+
+/// Behind a trusted proxy, failures from other clients lock no one else out: 30 failed sign-ins
+/// with random names from random addresses leave the admin free; 30 from one address hold that
+/// address up, not the admin at another; and 5 wrong passwords for an account from address A
+/// hold its owner up at A only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_client_is_throttled_on_its_own() {
+    let server = behind_a_proxy();
+    let client = reqwest::Client::new();
+    let url = server.url.as_str();
+    for i in 0..30u32 {
+        let from = format!("203.0.113.{}", i + 1);
+        let (status, _, body) = login_from(&client, url, Some(&from), &format!("guess{i}"), "wrong password!!").await;
+        assert_eq!(status, 401, "{body}");
+    }
+    let (status, _, body) = login_from(
+        &client,
+        url,
+        Some("198.51.100.7"),
+        doorstep_tests::ADMIN,
+        doorstep_tests::ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "random clients' failures do not lock the admin out: {body}"
+    );
+
+    // One client failing again and again is held up itself...
+    let mut held_up = None;
+    for i in 0..=doorstep_server::auth::ADDRESS_FREE_FAILURES {
+        let (status, retry, _) = login_from(
+            &client,
+            url,
+            Some("203.0.113.200"),
+            &format!("other{i}"),
+            "wrong password!!",
+        )
+        .await;
+        if status == 429 {
+            held_up = retry;
+            break;
+        }
+    }
+    assert!(held_up.is_some(), "one address's failures hold that address up");
+    let (status, _, _) = login_from(
+        &client,
+        url,
+        Some("203.0.113.200"),
+        doorstep_tests::ADMIN,
+        doorstep_tests::ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(status, 429, "whichever account it names");
+    // ...and no one else.
+    let (status, _, _) = login_from(
+        &client,
+        url,
+        Some("198.51.100.8"),
+        doorstep_tests::ADMIN,
+        doorstep_tests::ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // 5 wrong passwords for "target" from A: A must wait, even with the right password...
+    let a = Some("192.0.2.10");
+    for _ in 0..doorstep_server::auth::ACCOUNT_FREE_FAILURES {
+        assert_eq!(login_from(&client, url, a, "target", "wrong password!!").await.0, 401);
+    }
+    let (status, retry, body) = login_from(&client, url, a, "target", PASSWORD).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("too_many_attempts"))
+    );
+    assert!(retry.is_some());
+    // ...while the owner, at B, signs in.
+    let (status, _, body) = login_from(&client, url, Some("192.0.2.20"), "target", PASSWORD).await;
+    assert_eq!(status, 200, "the owner is not locked out from elsewhere: {body}");
+    // An IPv6 client's neighbours in its /64 are the same client to the throttle.
+    let v6 = |n: u32| format!("2001:db8:1:2::{n:x}");
+    for n in 0..doorstep_server::auth::ACCOUNT_FREE_FAILURES {
+        let from = v6(n + 1);
+        assert_eq!(
+            login_from(&client, url, Some(&from), "target", "wrong password!!")
+                .await
+                .0,
+            401
+        );
+    }
+    let from = v6(0xffff);
+    assert_eq!(login_from(&client, url, Some(&from), "target", PASSWORD).await.0, 429);
+    let (status, _, _) = login_from(&client, url, Some("2001:db8:1:3::1"), "target", PASSWORD).await;
+    assert_eq!(status, 200);
+}
+
+/// Behind a trusted proxy, wrong enrolment codes from one client do not block another's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_wrong_codes_from_one_client_do_not_block_another() {
+    let server = behind_a_proxy();
+    let client = reqwest::Client::new();
+    let enrol = |from: &'static str, code: String| {
+        let (client, url) = (client.clone(), server.url.clone());
+        async move {
+            let resp = client
+                .post(format!("{url}/api/v1/enrol"))
+                .header("x-forwarded-for", from)
+                .json(&json!({"code": code, "device_id": uuid::Uuid::now_v7().to_string()}))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let mut held_up = false;
+    for i in 0..=doorstep_server::auth::ADDRESS_FREE_FAILURES {
+        let (status, body) = enrol("203.0.113.5", format!("AAAAA-AAA{i:02}")).await;
+        match status {
+            401 => assert_eq!(body["error"]["code"], "enrolment_code_invalid"),
+            429 => {
+                held_up = true;
+                break;
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert!(held_up, "the guessing client is held up");
+    let code = server.enrolment_code(doorstep_tests::VOLUNTEER).await;
+    let (status, body) = enrol("203.0.113.5", code.clone()).await;
+    assert_eq!(status, 429, "even with a good code: {body}");
+    let (status, body) = enrol("198.51.100.9", code).await;
+    assert_eq!(status, 200, "another client's phone enrols: {body}");
+    assert!(body["device_token"].is_string());
+}
+
+/// Without `--trusted-proxies`, or from a peer it does not name, a forged `X-Forwarded-For` (or
+/// `Forwarded`, or `X-Real-IP`) changes nothing: the throttle counts the real peer, so new
+/// forged addresses do not buy new allowances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_forwarding_header_changes_nothing_unless_the_peer_is_trusted() {
+    let mut server = TestServer::prepare_stopped();
+    let port = server.port;
+    for extra in [&[][..], &["--trusted-proxies", "10.0.0.0/8,fd00::/8"][..]] {
+        server.start_with(port, extra);
+        let client = reqwest::Client::new();
+        let mut held_up = false;
+        for i in 0..=doorstep_server::auth::ADDRESS_FREE_FAILURES {
+            let resp = client
+                .post(format!("{}/api/v1/auth/login", server.url))
+                .header("x-forwarded-for", format!("203.0.113.{}", i + 1))
+                .header("forwarded", format!("for=198.51.100.{}", i + 1))
+                .header("x-real-ip", format!("192.0.2.{}", i + 1))
+                .json(&json!({"username": format!("guess{i}"), "password": "wrong password!!"}))
+                .send()
+                .await
+                .unwrap();
+            if resp.status().as_u16() == 429 {
+                held_up = true;
+                break;
+            }
+            assert_eq!(resp.status().as_u16(), 401);
+        }
+        assert!(
+            held_up,
+            "{extra:?}: the real peer was held up whatever the headers said"
+        );
+        let (status, _, _) = login_from(
+            &client,
+            &server.url,
+            Some("198.51.100.250"),
+            doorstep_tests::ADMIN,
+            doorstep_tests::ADMIN_PASSWORD,
+        )
+        .await;
+        assert_eq!(status, 429, "{extra:?}: another forged address is the same peer");
+        server.kill();
+    }
+}
+
+/// A range that is not one is refused at start, naming it and what is allowed, from the flag and
+/// from the environment alike.
+#[test]
+fn a_bad_trusted_proxy_range_is_refused_at_start() {
+    let db = TestDb::sqlite();
+    let out = std::process::Command::new(doorstep_bin())
+        .args(["serve", "--db", &db.url, "--listen", "127.0.0.1:0"])
+        .args(["--trusted-proxies", "10.0.0.0/8,10.0.0.0/33"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("`10.0.0.0/33` is not an address range") && err.contains("192.168.1.10/32"),
+        "{err}"
+    );
+    let out = std::process::Command::new(doorstep_bin())
+        .args(["serve", "--db", &db.url, "--listen", "127.0.0.1:0"])
+        .env("DOORSTEP_TRUSTED_PROXIES", "nginx.local")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("`nginx.local` is not an address range") && err.contains("không phải"),
+        "{err}"
+    );
+}

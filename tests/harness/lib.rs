@@ -487,6 +487,11 @@ impl TestServer {
         self.child.is_some()
     }
 
+    /// The server process's id, while it runs (to read its memory in `/proc/PID/status`, say).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn visit_count(&self) -> i64 {
         self.db.i64("SELECT COUNT(*) FROM visits")
     }

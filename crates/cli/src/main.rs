@@ -81,6 +81,26 @@ struct ServeArgs {
     #[arg(long, default_value_t = doorstep_server::public::DEFAULT_K, env = "DOORSTEP_PUBLIC_K",
         value_parser = clap::value_parser!(i64).range(2..))]
     public_k: i64,
+    /// Reverse proxies in front of the server (CIDR blocks or addresses, comma-separated): only
+    /// for a connection from one of them is the client's address read from its Forwarded or
+    /// X-Forwarded-For header, for the sign-in and enrolment throttles. None by default: the
+    /// connecting address is the client (a header sent by anyone else is never read).
+    #[arg(long, env = "DOORSTEP_TRUSTED_PROXIES", value_name = "CIDR[,CIDR...]", default_value = "",
+        hide_default_value = true, value_parser = doorstep_server::auth::TrustedProxies::parse)]
+    trusted_proxies: doorstep_server::auth::TrustedProxies,
+    /// Seconds a connection may take to send a request's headers (from when it opens, or from
+    /// its first byte after an idle wait).
+    #[arg(long, default_value_t = 10, env = "DOORSTEP_HEADER_READ_TIMEOUT", value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout: u64,
+    /// Seconds a connection may stay open idle between requests.
+    #[arg(long, default_value_t = 30, env = "DOORSTEP_KEEP_ALIVE_TIMEOUT", value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..))]
+    keep_alive_timeout: u64,
+    /// Connections open at once; further ones wait to be accepted until one closes (logged).
+    #[arg(long, default_value_t = 512, env = "DOORSTEP_MAX_CONNECTIONS", value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
 }
 
 #[derive(clap::Args)]
@@ -377,6 +397,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .and_then(|v| v.parse().ok())
     {
         limits.session_ttl = std::time::Duration::from_secs(secs);
+    }
+    limits.trusted_proxies = args.trusted_proxies.clone();
+    limits.header_read_timeout = std::time::Duration::from_secs(args.header_read_timeout);
+    limits.keep_alive_timeout = std::time::Duration::from_secs(args.keep_alive_timeout);
+    limits.max_connections = usize::try_from(args.max_connections).unwrap_or(usize::MAX);
+    if !args.trusted_proxies.is_empty() {
+        tracing::info!(proxies = %args.trusted_proxies, "client addresses read from these proxies' headers");
     }
     let campaign = doorstep_server::store::running_campaign(store.as_ref()).await?;
     tracing::info!(campaign = %campaign.code, outcomes = campaign.outcomes.len(), "running campaign");

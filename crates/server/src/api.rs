@@ -38,6 +38,16 @@ pub struct Limits {
     pub clock_warning_after: Duration,
     /// How long a login lasts: a field day and then some.
     pub session_ttl: Duration,
+    /// Proxies whose forwarding headers name the client (`crate::auth::client_ip`); none by
+    /// default.
+    pub trusted_proxies: crate::auth::TrustedProxies,
+    /// How long a connection may take to send a request's headers, counted from when it opens
+    /// or its first byte after an idle wait (`crate::conn`).
+    pub header_read_timeout: Duration,
+    /// How long a connection may sit idle between requests.
+    pub keep_alive_timeout: Duration,
+    /// Connections open at once; more wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -50,6 +60,10 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             clock_warning_after: Duration::from_secs(5 * 60),
             session_ttl: Duration::from_secs(14 * 3600),
+            trusted_proxies: crate::auth::TrustedProxies::default(),
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(30),
+            max_connections: 512,
         }
     }
 }
@@ -66,6 +80,8 @@ pub struct AppState {
     decoders: Arc<tokio::sync::Semaphore>,
     /// Failed sign-ins per address and per account.
     pub logins: Arc<crate::auth::LoginThrottle>,
+    /// Password checks at once, on reused memory (`crate::auth::PasswordGate`).
+    pub passwords: Arc<crate::auth::PasswordGate>,
     /// The public aggregates (`crate::public`); `None` while they are off.
     pub public: Option<Arc<crate::public::PublicView>>,
     /// Outlines drawn from households, reused for a few minutes (`crate::map`).
@@ -83,6 +99,7 @@ impl AppState {
             limits: Arc::new(limits),
             decoders: Arc::new(tokio::sync::Semaphore::new(cores.max(1))),
             logins: Arc::new(crate::auth::LoginThrottle::default()),
+            passwords: Arc::new(crate::auth::PasswordGate::for_this_machine()),
             public: None,
             outlines: Arc::new(crate::map::OutlineCache::serving_stale(
                 crate::map::OUTLINES_FOR,
@@ -1184,6 +1201,23 @@ fn too_many_attempts(wait: Duration, lang: Lang) -> Response {
     response
 }
 
+/// Every password check is taken and the line behind them is full: nothing was checked.
+fn sign_in_busy(lang: Lang) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "sign_in_busy",
+        None,
+        "Máy chủ đang bận kiểm tra các lượt đăng nhập khác; hãy thử lại sau 1 giây.".into(),
+        "The server is busy checking other sign-ins; try again in a second.".into(),
+        lang,
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+    response
+}
+
 fn invalid_credentials(lang: Lang) -> ApiError {
     // One answer for an unknown name, a wrong password and a disabled account.
     ApiError::new(
@@ -1206,12 +1240,12 @@ fn invalid_credentials(lang: Lang) -> ApiError {
         (status = 400, body = ErrorResponse),
         (status = 401, description = "Wrong username or password", body = ErrorResponse),
         (status = 429, description = "Too many failed sign-ins; see Retry-After", body = ErrorResponse),
-        (status = 503, description = "Storage unavailable; try again later", body = ErrorResponse),
+        (status = 503, description = "Storage unavailable, or too many sign-ins being checked; see Retry-After", body = ErrorResponse),
     )
 )]
 async fn login(
     State(st): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    client: crate::auth::ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -1234,40 +1268,43 @@ async fn login(
             .into_response();
         }
     };
-    let address_key = format!("address:{}", peer.ip());
-    let account_key = format!("account:{}", request.username.trim().to_lowercase());
-    if let Some(wait) = st.logins.wait(&[address_key.clone(), account_key.clone()]) {
+    let address = (crate::auth::address_key(&client), crate::auth::ADDRESS_FREE_FAILURES);
+    let account = (
+        crate::auth::account_key(&request.username, &client),
+        crate::auth::ACCOUNT_FREE_FAILURES,
+    );
+    // Counted as a failure before it is checked, so that a burst is held up as it arrives; a
+    // right password takes it back.
+    let throttled = [address, account];
+    if let Err(wait) = st.logins.attempt(&throttled) {
         return too_many_attempts(wait, lang);
     }
     let user = match doorstep_domain::account::Username::parse("username", &request.username) {
         Ok(name) => match st.store.user_by_username(&name).await {
             Ok(u) => u,
-            Err(e) => return ApiError::store(e, lang).into_response(),
+            Err(e) => {
+                st.logins.refund(&throttled);
+                return ApiError::store(e, lang).into_response();
+            }
         },
         Err(_) => None,
     };
-    // Argon2 takes tens of milliseconds of CPU: off the async threads.
-    let password = request.password;
-    let checked = tokio::task::spawn_blocking(move || match user {
-        Some(u) if !u.disabled && crate::auth::verify_password(&password, &u.password_hash) => Some(u),
-        Some(_) => None,
-        None => {
-            crate::auth::verify_against_nothing(&password);
-            None
+    // An unknown name and a disabled account are checked against a hash nobody knows, in the
+    // same time: one answer, one duration.
+    let stored = user.as_ref().filter(|u| !u.disabled).map(|u| u.password_hash.clone());
+    let checked = match st.passwords.verify(request.password, stored).await {
+        Ok(checked) => checked,
+        Err(crate::auth::GateBusy) => {
+            st.logins.refund(&throttled);
+            return sign_in_busy(lang);
         }
-    })
-    .await
-    .ok()
-    .flatten();
-    let Some(user) = checked else {
+    };
+    let Some(user) = user.filter(|_| checked) else {
         tracing::info!("a login failed");
-        st.logins.failed(&[
-            (address_key, crate::auth::ADDRESS_FREE_FAILURES),
-            (account_key, crate::auth::ACCOUNT_FREE_FAILURES),
-        ]);
         return invalid_credentials(lang).into_response();
     };
-    st.logins.succeeded(&account_key);
+    st.logins.refund(&throttled);
+    st.logins.succeeded(&throttled[1].0);
     let (token, hash) = crate::auth::new_token();
     let now = Utc::now();
     let expires = now + chrono::Duration::from_std(st.limits.session_ttl).unwrap_or(chrono::Duration::hours(14));
@@ -1486,13 +1523,15 @@ async fn issue_enrolment(
 )]
 async fn enrol(
     State(st): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    client: crate::auth::ClientAddr,
     headers: HeaderMap,
     body: Result<Json<EnrolRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let lang = lang_of(&headers);
-    let address_key = format!("enrol-address:{}", peer.ip());
-    if let Some(wait) = st.logins.wait(std::slice::from_ref(&address_key)) {
+    // Shares the sign-in's throttle (no Argon2 here: a code is 50 random bits, hashed with
+    // SHA-256). Counted as it arrives; an enrolment that succeeds takes it back.
+    let throttled = [(crate::auth::enrol_key(&client), crate::auth::ADDRESS_FREE_FAILURES)];
+    if let Err(wait) = st.logins.attempt(&throttled) {
         return too_many_attempts(wait, lang);
     }
     let Ok(Json(request)) = body else {
@@ -1519,6 +1558,7 @@ async fn enrol(
         .await
     {
         Ok(Redemption::Enrolled(user)) => {
+            st.logins.refund(&throttled);
             tracing::info!(volunteer = %user.username, "a device enrolled");
             Json(EnrolResponse {
                 device_token: token,
@@ -1532,6 +1572,8 @@ async fn enrol(
             .into_response()
         }
         Ok(Redemption::DeviceTaken) => {
+            // A right code with the wrong phone is no guess: not counted against the address.
+            st.logins.refund(&throttled);
             tracing::warn!(device = %device_id, "an enrolment named a device enrolled for another volunteer");
             ApiError::new(
                 StatusCode::CONFLICT,
@@ -1545,18 +1587,15 @@ async fn enrol(
             )
             .into_response()
         }
-        Ok(Redemption::Invalid) => {
-            st.logins.failed(&[(address_key, crate::auth::ADDRESS_FREE_FAILURES)]);
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "enrolment_code_invalid",
-                Some("code"),
-                "Mã đăng ký không đúng, đã dùng hoặc đã hết hạn; hãy xin tổ trưởng mã mới.".into(),
-                "The enrolment code is wrong, used or expired; ask your team leader for a new one.".into(),
-                lang,
-            )
-            .into_response()
-        }
+        Ok(Redemption::Invalid) => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "enrolment_code_invalid",
+            Some("code"),
+            "Mã đăng ký không đúng, đã dùng hoặc đã hết hạn; hãy xin tổ trưởng mã mới.".into(),
+            "The enrolment code is wrong, used or expired; ask your team leader for a new one.".into(),
+            lang,
+        )
+        .into_response(),
         Err(e) => ApiError::store(e, lang).into_response(),
     }
 }

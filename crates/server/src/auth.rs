@@ -1,21 +1,28 @@
-//! Passwords, session tokens and the one extractor every protected endpoint goes through.
+//! Passwords, session tokens and the one extractor every protected endpoint goes through; the
+//! sign-in's guards (the throttle, the client's address, the gate on password hashing).
 
-use std::sync::OnceLock;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts};
+use axum::http::{HeaderMap, header, request::Parts};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::api::{ApiError, AppState};
 use crate::store::{SessionUser, StoreError};
 
+/// Argon2id's memory, in 1 KiB blocks: OWASP's minimum, 19 MiB.
+pub const M_COST: u32 = 19 * 1024;
+
 /// OWASP's minimum for Argon2id: 19 MiB of memory, 2 passes, 1 lane.
 fn argon2() -> Argon2<'static> {
     // The parameters are constants within Argon2's limits; the fallback is never taken.
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    let params = Params::new(M_COST, 2, 1, None).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -31,16 +38,56 @@ pub fn hash_password(password: &str) -> Result<String, StoreError> {
 }
 
 /// Checks a password against a stored hash. A hash that cannot be read verifies nothing.
+/// Allocates Argon2's memory for the one check: the sign-in uses [`PasswordGate`] instead.
 pub fn verify_password(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-/// Spends the same time as a real check, for unknown usernames: a login must not tell whether a
-/// name exists by how fast it fails.
-pub fn verify_against_nothing(password: &str) {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    let stored = DUMMY.get_or_init(|| hash_password("not a real password at all").unwrap_or_default());
-    let _ = verify_password(password, stored);
+/// A hash of a random password nobody knows, with the parameters above: an unknown username is
+/// checked against it, so that a sign-in does not tell whether a name exists by how fast it
+/// fails. A constant, so that no hashing (and no 19 MiB) is spent making it.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$5XclfCMnynUj8kTx/7JsAg$9YgfxgRH2h5FVqGFlL2EzW4X3n7kPafZseRc9Aiwk/c";
+
+/// Checks `password` against the PHC string `stored` (or, for `None`, against [`DUMMY_HASH`], in
+/// the same time) with Argon2's memory in `memory`: nothing is allocated, so concurrent checks
+/// cost no more than the buffers given to them. The hash is compared in constant time. A hash that
+/// cannot be read verifies nothing; one that needs more memory than given is checked the
+/// allocating way.
+pub fn verify_password_in(password: &str, stored: Option<&str>, memory: &mut [Block]) -> bool {
+    let known = stored.is_some();
+    let Ok(hash) = PasswordHash::new(stored.unwrap_or(DUMMY_HASH)) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(hash.algorithm), Params::try_from(&hash)) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    if params.block_count() > memory.len() {
+        return known && argon2().verify_password(password.as_bytes(), &hash).is_ok();
+    }
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut out = [0u8; 64];
+    let Some(out) = out.get_mut(..expected.len()) else {
+        return false;
+    };
+    if Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut *out, memory)
+        .is_err()
+    {
+        return false;
+    }
+    // `Output`'s equality is constant-time.
+    known && argon2::password_hash::Output::new(out).is_ok_and(|o| o == expected)
 }
 
 /// A new session token: 256 random bits, as 64 hex characters, and the hash that is stored.
@@ -172,8 +219,14 @@ mod tests {
     }
 }
 
-/// Failed sign-ins, counted per client address and per account: past a threshold each further
-/// attempt must wait, twice as long each time, up to a cap. In memory, per server process.
+/// Failed sign-ins (and wrong enrolment codes), counted per client address and per account
+/// from that address: past a threshold each further attempt must wait, twice as long each time,
+/// up to a cap. In memory, per server process.
+///
+/// An attempt is counted when it arrives ([`LoginThrottle::attempt`]), before its password is
+/// checked, so that a burst from one address is held up as it comes rather than after every
+/// check in it has run; one that turns out right (or is not judged) is taken back
+/// ([`LoginThrottle::refund`]).
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
     entries: std::sync::Mutex<std::collections::HashMap<String, Attempts>>,
@@ -186,11 +239,34 @@ struct Attempts {
     last: std::time::Instant,
 }
 
-/// Failures allowed before waiting starts: for one account, and from one address (which may be
-/// a whole commune's volunteers behind one mobile gateway, so more).
+/// Failures allowed before waiting starts: for one account from one address, and from one
+/// address (which may be a whole commune's volunteers behind one mobile gateway, so more).
 pub const ACCOUNT_FREE_FAILURES: u32 = 5;
 pub const ADDRESS_FREE_FAILURES: u32 = 20;
 const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// The throttle's key for sign-ins from `client`.
+pub fn address_key(client: &ClientAddr) -> String {
+    format!("address:{}", client.key())
+}
+
+/// The throttle's key for sign-ins to one account from `client`: failures from one address do
+/// not hold the account's owner up elsewhere (the address's own count still holds the guesser).
+pub fn account_key(username: &str, client: &ClientAddr) -> String {
+    format!("account:{}@{}", username.trim().to_lowercase(), client.key())
+}
+
+/// The throttle's key for enrolment codes tried from `client`.
+pub fn enrol_key(client: &ClientAddr) -> String {
+    format!("enrol-address:{}", client.key())
+}
+
+fn wait_for(failures: u32, free: u32) -> Option<std::time::Duration> {
+    (failures >= free).then(|| {
+        let doublings = (failures - free).min(20);
+        std::time::Duration::from_secs(1u64 << doublings).min(MAX_WAIT)
+    })
+}
 
 impl LoginThrottle {
     fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Attempts>> {
@@ -201,17 +277,29 @@ impl LoginThrottle {
     pub fn wait(&self, keys: &[String]) -> Option<std::time::Duration> {
         let now = std::time::Instant::now();
         let entries = self.lock();
-        keys.iter()
-            .filter_map(|k| entries.get(k))
+        Self::wait_in(&entries, keys.iter().map(String::as_str), now)
+    }
+
+    fn wait_in<'a>(
+        entries: &std::collections::HashMap<String, Attempts>,
+        keys: impl Iterator<Item = &'a str>,
+        now: std::time::Instant,
+    ) -> Option<std::time::Duration> {
+        keys.filter_map(|k| entries.get(k))
             .filter(|a| a.blocked_until > now)
             .map(|a| a.blocked_until - now)
             .max()
     }
 
-    /// Counts a failure against each key (with its free allowance).
-    pub fn failed(&self, keys: &[(String, u32)]) {
+    /// An attempt on `keys` (each with its free allowance): `Err(wait)` if one of them must still
+    /// wait (nothing is counted then), else the attempt is counted as a failure against each key
+    /// at once, before it is judged. Take it back with [`LoginThrottle::refund`] when it succeeds.
+    pub fn attempt(&self, keys: &[(String, u32)]) -> Result<(), std::time::Duration> {
         let now = std::time::Instant::now();
         let mut entries = self.lock();
+        if let Some(wait) = Self::wait_in(&entries, keys.iter().map(|(k, _)| k.as_str()), now) {
+            return Err(wait);
+        }
         // Forget the quiet: an hour without failures clears a key.
         if entries.len() > 10_000 {
             entries.retain(|_, a| now.duration_since(a.last) < std::time::Duration::from_secs(3600));
@@ -224,10 +312,26 @@ impl LoginThrottle {
             });
             a.failures += 1;
             a.last = now;
-            if a.failures >= *free {
-                let doublings = (a.failures - free).min(20);
-                let wait = std::time::Duration::from_secs(1u64 << doublings).min(MAX_WAIT);
+            if let Some(wait) = wait_for(a.failures, *free) {
                 a.blocked_until = now + wait;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes back one attempt counted by [`LoginThrottle::attempt`] on `keys`: it succeeded, or it
+    /// was never judged (the server was too busy to check it). A wait that only this attempt
+    /// started ends.
+    pub fn refund(&self, keys: &[(String, u32)]) {
+        let now = std::time::Instant::now();
+        let mut entries = self.lock();
+        for (key, free) in keys {
+            let Some(a) = entries.get_mut(key) else { continue };
+            a.failures = a.failures.saturating_sub(1);
+            if a.failures == 0 {
+                entries.remove(key);
+            } else if wait_for(a.failures, *free).is_none() {
+                a.blocked_until = a.blocked_until.min(now);
             }
         }
     }
@@ -350,5 +454,697 @@ mod code_tests {
         assert_ne!(new_enrolment_code().0, code);
         let svg = enrolment_qr_svg(&code).unwrap();
         assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "{svg}");
+    }
+}
+
+/// Proxies whose word on the client's address is taken (`doorstep serve --trusted-proxies`):
+/// address ranges. None by default: then no header is read and the TCP peer is the client.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// `CIDR[,CIDR...]`; a bare address is one host, blank entries are skipped. An entry that is
+    /// not an address range is refused, naming it and what is allowed.
+    pub fn parse(list: &str) -> Result<TrustedProxies, String> {
+        let mut nets = Vec::new();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let net = if entry.contains('/') {
+                entry.parse::<ipnet::IpNet>().ok()
+            } else {
+                entry.parse::<IpAddr>().ok().map(ipnet::IpNet::from)
+            };
+            match net {
+                Some(net) => nets.push(net),
+                None => {
+                    return Err(format!(
+                        "`{entry}` không phải là một dải địa chỉ; hãy ghi các khối CIDR như 10.0.0.0/8, \
+                         192.168.1.10/32 hoặc fd00::/8 (hay từng địa chỉ), cách nhau bằng dấu phẩy / \
+                         `{entry}` is not an address range: give CIDR blocks such as 10.0.0.0/8, \
+                         192.168.1.10/32 or fd00::/8 (or single addresses), separated by commas"
+                    ));
+                }
+            }
+        }
+        Ok(TrustedProxies(nets))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+}
+
+impl std::fmt::Display for TrustedProxies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&list.join(","))
+    }
+}
+
+/// An IPv4 address reached over IPv6 (`::ffff:a.b.c.d`) is that IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The client of a request, as the sign-in and enrolment throttles count it: the TCP peer, or,
+/// when that peer is a trusted proxy, the address its forwarding headers name (see
+/// [`client_ip`]). The one place a handler learns who is calling from where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+impl ClientAddr {
+    /// What the throttles count under: an IPv4 address, or an IPv6 address's /64. A phone or a
+    /// home is given a whole /64; counting single IPv6 addresses would give one guesser 2^64
+    /// allowances.
+    pub fn key(&self) -> String {
+        match self.0 {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => ipnet::Ipv6Net::new(v6, 64)
+                .map(|n| n.trunc().to_string())
+                .unwrap_or_else(|_| v6.to_string()),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        match peer {
+            Some(peer) => Ok(ClientAddr(client_ip(
+                peer,
+                &parts.headers,
+                &state.limits.trusted_proxies,
+            ))),
+            // Served without the connection's address: a server set up wrongly, not the client.
+            None => Err(ApiError::with_messages(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                None,
+                doorstep_domain::Messages {
+                    vi: "Lỗi máy chủ: không biết địa chỉ của kết nối.".into(),
+                    en: "Server error: the connection's address is unknown.".into(),
+                },
+                crate::api::lang_of(&parts.headers),
+            )),
+        }
+    }
+}
+
+/// The client's address: `peer` itself unless it is a trusted proxy; then the rightmost address
+/// of the forwarding chain that is not itself a trusted proxy, read from `Forwarded` (RFC 7239,
+/// `for=`) or `X-Forwarded-For`. Each proxy appends the address it was reached from, so
+/// everything left of that hop is the client's own word and is never read. `X-Real-IP` is never
+/// read.
+///
+/// A proxy sets one of the two headers, and a client may send the other one forged through it:
+/// when both are present and name different clients, neither is believed and the peer is the
+/// client (a forger then shares one count with every other forger behind that proxy, and honest
+/// clients are not among them). A hop a trusted proxy wrote that cannot be read (`unknown`, an
+/// obfuscated name, garbage) stops the walk at that proxy; a chain of nothing but trusted
+/// proxies names its farthest hop.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
+    let peer = canonical(peer);
+    if !trusted.trusts(peer) {
+        return peer;
+    }
+    let forwarded = header_list(headers, &header::FORWARDED).map(|v| walk(peer, &forwarded_hops(&v), trusted));
+    let x_forwarded = header_list(headers, "x-forwarded-for").map(|v| walk(peer, &x_forwarded_hops(&v), trusted));
+    match (forwarded, x_forwarded) {
+        (Some(a), Some(b)) if a != b => peer,
+        (Some(a), _) | (None, Some(a)) => a,
+        (None, None) => peer,
+    }
+}
+
+/// Every field of a header joined by commas (which is what several fields mean); `Some("")` for a
+/// field that is not text, which reads as one unreadable hop.
+fn header_list(headers: &HeaderMap, name: impl axum::http::header::AsHeaderName) -> Option<String> {
+    let mut joined: Option<String> = None;
+    for value in headers.get_all(name) {
+        let text = value.to_str().unwrap_or("");
+        joined = Some(match joined {
+            Some(j) => format!("{j},{text}"),
+            None => text.to_string(),
+        });
+    }
+    joined
+}
+
+fn walk(peer: IpAddr, hops: &[Option<IpAddr>], trusted: &TrustedProxies) -> IpAddr {
+    // The nearest trusted proxy so far: the last address whose word is known to be honest.
+    let mut nearest = peer;
+    for hop in hops.iter().rev() {
+        match hop.map(canonical) {
+            Some(ip) if trusted.trusts(ip) => nearest = ip,
+            Some(ip) => return ip,
+            None => return nearest,
+        }
+    }
+    nearest
+}
+
+/// Splits `s` at `sep` outside double quotes (a backslash escapes within them).
+fn split_unquoted(s: &str, sep: char) -> Vec<&str> {
+    let (mut parts, mut start, mut quoted, mut escaped) = (Vec::new(), 0, false, false);
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if quoted && c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+        } else if c == sep && !quoted {
+            parts.push(&s[start..i]);
+            start = i + c.len_utf8();
+        }
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+/// The hops of `Forwarded` elements, nearest last: each element's `for=`, or `None` where it
+/// has none or it is not an address.
+fn forwarded_hops(value: &str) -> Vec<Option<IpAddr>> {
+    split_unquoted(value, ',')
+        .into_iter()
+        .map(|element| {
+            let for_value = split_unquoted(element, ';').into_iter().find_map(|pair| {
+                let (name, value) = pair.split_once('=')?;
+                name.trim().eq_ignore_ascii_case("for").then(|| value.trim())
+            })?;
+            let unquoted = match for_value.strip_prefix('"') {
+                Some(rest) => {
+                    let inner = rest.strip_suffix('"')?;
+                    inner.replace('\\', "")
+                }
+                None => for_value.to_string(),
+            };
+            hop_address(&unquoted)
+        })
+        .collect()
+}
+
+/// The hops of `X-Forwarded-For`, nearest last.
+fn x_forwarded_hops(value: &str) -> Vec<Option<IpAddr>> {
+    value.split(',').map(|hop| hop_address(hop.trim())).collect()
+}
+
+/// An address as proxies write it: `192.0.2.7`, `192.0.2.7:4711`, `2001:db8::7`, `[2001:db8::7]`
+/// or `[2001:db8::7]:4711`; anything else (`unknown`, `_hidden`, garbage) is `None`.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    if let Some(rest) = hop.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']')?;
+        if !(after.is_empty() || after.starts_with(':')) {
+            return None;
+        }
+        return inside.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6);
+    }
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    let (address, port) = hop.rsplit_once(':')?;
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    address.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
+/// The most password checks run at once however many cores there are: sign-ins are few (the
+/// dashboard's people; phones enrol with codes), four checks at once are some 100 sign-ins a
+/// second, and each more would hold another 19 MiB.
+pub const MOST_CHECKS_AT_ONCE: usize = 4;
+
+/// The server is checking as many passwords as it may at once, and enough more wait for their
+/// turn: this one is not checked. Answered 503 with `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many password checks under way")]
+pub struct GateBusy;
+
+/// Password checks running at once, each on a buffer of Argon2's memory kept for the next.
+///
+/// An Argon2id check needs 19 MiB. Run unbounded, 50 failed sign-ins at once took the server
+/// from 15 MB to 968 MB resident, and it stayed there: glibc keeps what each blocking thread
+/// freed in that thread's arena. Here at most `slots` checks run (one per core: more would only
+/// share the cores), on `slots` buffers made once and reused, so the memory is bounded by them
+/// whatever comes; a few more wait their turn (at most `max_wait`), the rest are refused at once
+/// with [`GateBusy`] (nothing queued holds memory). A slot is held by the blocking task itself,
+/// so a client that hangs up mid-check does not free a slot while its check still runs.
+pub struct PasswordGate {
+    slots: Arc<tokio::sync::Semaphore>,
+    in_line: Arc<AtomicUsize>,
+    most_in_line: usize,
+    max_wait: Duration,
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
+    made: Arc<AtomicUsize>,
+    blocks: usize,
+}
+
+/// A place in the gate's line (waiting or being checked), given back when dropped.
+struct InLine(Arc<AtomicUsize>);
+
+impl Drop for InLine {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl PasswordGate {
+    /// `slots` checks at once, `queue` more waiting (each at most `max_wait`), buffers of
+    /// `blocks` KiB.
+    pub fn new(slots: usize, queue: usize, max_wait: Duration, blocks: usize) -> PasswordGate {
+        let slots = slots.max(1);
+        PasswordGate {
+            slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            in_line: Arc::new(AtomicUsize::new(0)),
+            most_in_line: slots + queue,
+            max_wait,
+            memory: Arc::new(Mutex::new(Vec::new())),
+            made: Arc::new(AtomicUsize::new(0)),
+            blocks,
+        }
+    }
+
+    /// One check per core, up to [`MOST_CHECKS_AT_ONCE`], and four per slot waiting (a check
+    /// takes tens of milliseconds, so a place in the line is a wait of a fraction of a second),
+    /// on [`M_COST`] buffers.
+    pub fn for_this_machine() -> PasswordGate {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let slots = cores.clamp(1, MOST_CHECKS_AT_ONCE);
+        PasswordGate::new(slots, 4 * slots, Duration::from_secs(2), M_COST as usize)
+    }
+
+    /// Runs `work` on a blocking thread with one of the gate's buffers, when a slot is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
+    ) -> Result<T, GateBusy> {
+        if self.in_line.fetch_add(1, Ordering::AcqRel) >= self.most_in_line {
+            self.in_line.fetch_sub(1, Ordering::AcqRel);
+            return Err(GateBusy);
+        }
+        let place = InLine(self.in_line.clone());
+        let slot = tokio::time::timeout(self.max_wait, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| GateBusy)?
+            .map_err(|_| GateBusy)?;
+        let (memory, made, blocks) = (self.memory.clone(), self.made.clone(), self.blocks);
+        tokio::task::spawn_blocking(move || {
+            let taken = memory.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let mut buffer = taken.unwrap_or_else(|| {
+                made.fetch_add(1, Ordering::AcqRel);
+                vec![Block::default(); blocks]
+            });
+            let out = work(&mut buffer);
+            // What a check leaves in memory is derived from the password: not kept till the next.
+            buffer.fill(Block::default());
+            memory.lock().unwrap_or_else(|e| e.into_inner()).push(buffer);
+            // The buffer is back before the slot is free, so the next holder finds it.
+            drop(slot);
+            drop(place);
+            out
+        })
+        .await
+        .map_err(|_| GateBusy)
+    }
+
+    /// Checks `password` against the PHC string `stored`, or, for `None` (an unknown or disabled
+    /// account), against a hash nobody knows in the same time; `false` then.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, GateBusy> {
+        self.run(move |memory| verify_password_in(&password, stored.as_deref(), memory))
+            .await
+    }
+
+    /// How many buffers were ever made: at most the number of slots.
+    pub fn buffers_made(&self) -> usize {
+        self.made.load(Ordering::Acquire)
+    }
+}
+
+impl std::fmt::Debug for PasswordGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordGate")
+            .field("in_line", &self.in_line.load(Ordering::Acquire))
+            .field("most_in_line", &self.most_in_line)
+            .field("buffers_made", &self.buffers_made())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                axum::http::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn trusted_proxies_parse_ranges_and_addresses_and_refuse_the_rest() {
+        let t = TrustedProxies::parse(" 10.0.0.0/8, 192.168.1.10 ,fd00::/8,,::1").unwrap();
+        assert!(t.trusts(ip("10.200.3.4")));
+        assert!(t.trusts(ip("192.168.1.10")));
+        assert!(!t.trusts(ip("192.168.1.11")));
+        assert!(t.trusts(ip("fd12::7")));
+        assert!(t.trusts(ip("::1")));
+        // An IPv4 peer seen through an IPv6 socket is that IPv4 address.
+        assert!(t.trusts(ip("::ffff:10.1.2.3")));
+        assert!(!t.trusts(ip("11.0.0.1")));
+        assert_eq!(t.to_string(), "10.0.0.0/8,192.168.1.10/32,fd00::/8,::1/128");
+        assert!(TrustedProxies::parse("").unwrap().is_empty());
+        for bad in [
+            "10.0.0.0/33",
+            "nginx",
+            "10.0.0.0/8;10.1.0.0/16",
+            "1.2.3",
+            "fd00::/129",
+            "10.0.0.0/",
+        ] {
+            let e = TrustedProxies::parse(bad).unwrap_err();
+            assert!(e.contains("is not an address range") && e.contains("không phải"), "{e}");
+            assert!(e.contains("10.0.0.0/8"), "says what is allowed: {e}");
+        }
+        assert!(TrustedProxies::parse("10.0.0.0/8,bad").unwrap_err().contains("`bad`"));
+    }
+
+    #[test]
+    fn hops_are_read_with_ports_brackets_and_quotes() {
+        assert_eq!(hop_address("192.0.2.7"), Some(ip("192.0.2.7")));
+        assert_eq!(hop_address("192.0.2.7:4711"), Some(ip("192.0.2.7")));
+        assert_eq!(hop_address("2001:db8::7"), Some(ip("2001:db8::7")));
+        assert_eq!(hop_address("[2001:db8::7]"), Some(ip("2001:db8::7")));
+        assert_eq!(hop_address("[2001:db8::7]:4711"), Some(ip("2001:db8::7")));
+        for garbage in [
+            "",
+            "unknown",
+            "_hidden",
+            "192.0.2.7:",
+            "192.0.2.7:port",
+            "[2001:db8::7",
+            "[2001:db8::7]x",
+            "[192.0.2.7]",
+            "300.1.1.1",
+            "example.org",
+            "192.0.2.7 10.0.0.1",
+        ] {
+            assert_eq!(hop_address(garbage), None, "{garbage:?}");
+        }
+        assert_eq!(
+            forwarded_hops(
+                r#"for=192.0.2.43, For="[2001:db8:cafe::17]:4711";proto=https, for=unknown, by=10.0.0.1, for="_gazonk""#
+            ),
+            vec![Some(ip("192.0.2.43")), Some(ip("2001:db8:cafe::17")), None, None, None]
+        );
+        // Quoted values may hold commas and semicolons; they do not split elements.
+        assert_eq!(
+            forwarded_hops(r#"for="198.51.100.17:80";by="a,b;c", proto=http;for=203.0.113.9"#),
+            vec![Some(ip("198.51.100.17")), Some(ip("203.0.113.9"))]
+        );
+        assert_eq!(forwarded_hops(r#"for="192.0.2.43"#), vec![None], "an unclosed quote");
+        assert_eq!(
+            x_forwarded_hops(" 203.0.113.9 , 10.0.0.2:81,garbage,[::1]:3"),
+            vec![Some(ip("203.0.113.9")), Some(ip("10.0.0.2")), None, Some(ip("::1"))]
+        );
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_untrusted_hop_and_only_a_trusted_peer_is_believed() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8,fd00::/8").unwrap();
+        let none = TrustedProxies::default();
+        let nginx = ip("10.0.0.2");
+        let xff = |v: &str| headers(&[("x-forwarded-for", v)]);
+
+        // Without the option, or from a peer that is not a proxy, no header is read.
+        assert_eq!(client_ip(nginx, &xff("203.0.113.9"), &none), nginx);
+        let stranger = ip("198.51.100.1");
+        assert_eq!(client_ip(stranger, &xff("203.0.113.9"), &proxies), stranger);
+        assert_eq!(
+            client_ip(stranger, &headers(&[("forwarded", "for=203.0.113.9")]), &proxies),
+            stranger
+        );
+
+        // Behind the proxy: the address it appended; what the client wrote to its left is not read.
+        assert_eq!(client_ip(nginx, &xff("203.0.113.9"), &proxies), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip(nginx, &xff("1.1.1.1, 203.0.113.9"), &proxies),
+            ip("203.0.113.9")
+        );
+        // Several trusted hops (a load balancer, then nginx) are walked over.
+        assert_eq!(
+            client_ip(nginx, &xff("1.1.1.1, 203.0.113.9, 10.9.9.9, 10.0.0.7"), &proxies),
+            ip("203.0.113.9")
+        );
+        // Several header fields read as one list, in order.
+        assert_eq!(
+            client_ip(
+                nginx,
+                &headers(&[("x-forwarded-for", "1.1.1.1"), ("x-forwarded-for", "203.0.113.9")]),
+                &proxies
+            ),
+            ip("203.0.113.9")
+        );
+        // IPv6 clients, with ports, and an IPv6 proxy.
+        assert_eq!(
+            client_ip(ip("fd00::1"), &xff("[2001:db8::9]:5000"), &proxies),
+            ip("2001:db8::9")
+        );
+        assert_eq!(
+            client_ip(
+                nginx,
+                &headers(&[("forwarded", r#"for=1.1.1.1, for="[2001:db8::9]:443";proto=https"#)]),
+                &proxies
+            ),
+            ip("2001:db8::9")
+        );
+        // A hop a trusted proxy wrote that cannot be read stops at that proxy, never past it.
+        assert_eq!(client_ip(nginx, &xff("203.0.113.9, unknown"), &proxies), nginx);
+        assert_eq!(
+            client_ip(nginx, &xff("203.0.113.9, garbage, 10.0.0.7"), &proxies),
+            ip("10.0.0.7")
+        );
+        assert_eq!(
+            client_ip(nginx, &headers(&[("forwarded", "for=_hidden")]), &proxies),
+            nginx
+        );
+        // Garbage left of the client's hop is the client's own word: not read.
+        assert_eq!(
+            client_ip(nginx, &xff("garbage, 203.0.113.9"), &proxies),
+            ip("203.0.113.9")
+        );
+        // Nothing but proxies: the farthest one named.
+        assert_eq!(client_ip(nginx, &xff("10.1.1.1, 10.0.0.7"), &proxies), ip("10.1.1.1"));
+        // An empty header, or none: the peer.
+        assert_eq!(client_ip(nginx, &xff(""), &proxies), nginx);
+        assert_eq!(client_ip(nginx, &HeaderMap::new(), &proxies), nginx);
+        // Both headers: believed when they agree; a forged one that disagrees gets the peer.
+        let both = |f: &str, x: &str| headers(&[("forwarded", f), ("x-forwarded-for", x)]);
+        assert_eq!(
+            client_ip(nginx, &both("for=203.0.113.9", "203.0.113.9"), &proxies),
+            ip("203.0.113.9")
+        );
+        assert_eq!(client_ip(nginx, &both("for=6.6.6.6", "203.0.113.9"), &proxies), nginx);
+        // X-Real-IP is never read.
+        assert_eq!(client_ip(nginx, &headers(&[("x-real-ip", "6.6.6.6")]), &proxies), nginx);
+        // An IPv4 peer on an IPv6 socket.
+        assert_eq!(
+            client_ip(ip("::ffff:10.0.0.2"), &xff("203.0.113.9"), &proxies),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_ip(ip("::ffff:198.51.100.1"), &xff("203.0.113.9"), &none),
+            ip("198.51.100.1")
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let a = ClientAddr(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 3, 4, 5, 6)));
+        let b = ClientAddr(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 9, 9, 9, 9)));
+        let c = ClientAddr(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 3, 4, 5, 6)));
+        assert_eq!(a.key(), "2001:db8:1:2::/64");
+        assert_eq!(a.key(), b.key());
+        assert_ne!(a.key(), c.key());
+        assert_eq!(ClientAddr(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7))).key(), "192.0.2.7");
+    }
+
+    #[test]
+    fn an_attempt_is_counted_before_it_is_judged_and_a_success_takes_it_back() {
+        let t = LoginThrottle::default();
+        let keys = |k: &str| vec![(k.to_string(), 3)];
+        // Three attempts in flight at once: the third starts the wait as it arrives.
+        assert!(t.attempt(&keys("a")).is_ok());
+        assert!(t.attempt(&keys("a")).is_ok());
+        assert!(t.attempt(&keys("a")).is_ok());
+        let wait = t.attempt(&keys("a")).unwrap_err();
+        assert!(
+            wait <= Duration::from_secs(1) && wait > Duration::from_millis(500),
+            "{wait:?}"
+        );
+        // The third was right after all: the wait it alone started ends.
+        t.refund(&keys("a"));
+        assert!(t.attempt(&keys("a")).is_ok());
+        // A key whose every attempt was taken back is forgotten.
+        t.refund(&keys("b"));
+        assert!(t.attempt(&keys("b")).is_ok());
+        t.refund(&keys("b"));
+        assert!(!t.lock().contains_key("b"));
+        // A wait earned by failures stays when a later success is taken back.
+        for _ in 0..3 {
+            let _ = t.attempt(&keys("c"));
+        }
+        assert!(t.wait(&["c".to_string()]).is_some());
+        t.lock().get_mut("c").unwrap().failures = 5;
+        t.refund(&keys("c"));
+        assert!(t.wait(&["c".to_string()]).is_some());
+    }
+
+    #[test]
+    fn the_account_key_is_per_address() {
+        let a = ClientAddr(ip("192.0.2.1"));
+        let b = ClientAddr(ip("192.0.2.2"));
+        assert_eq!(account_key(" Lan.Nguyen ", &a), account_key("lan.nguyen", &a));
+        assert_ne!(account_key("lan.nguyen", &a), account_key("lan.nguyen", &b));
+        assert_ne!(address_key(&a), enrol_key(&a));
+    }
+
+    #[test]
+    fn checks_on_reused_memory_agree_with_argon2() {
+        let stored = hash_password("mật khẩu đủ dài").unwrap();
+        let mut memory = vec![Block::default(); M_COST as usize];
+        assert!(verify_password_in("mật khẩu đủ dài", Some(&stored), &mut memory));
+        assert!(!verify_password_in("mật khẩu sai", Some(&stored), &mut memory));
+        // The same buffer again, dirty from the last check: still right.
+        assert!(verify_password_in("mật khẩu đủ dài", Some(&stored), &mut memory));
+        assert!(!verify_password_in("x", Some("not a hash"), &mut memory));
+        assert!(!verify_password_in(
+            "x",
+            Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ"),
+            &mut memory
+        ));
+        // Nobody's password matches the hash nobody knows, whose parameters are the real ones (so
+        // an unknown name costs what a known one does).
+        assert!(!verify_password_in("not a real password at all", None, &mut memory));
+        assert!(DUMMY_HASH.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        // A hash that needs more memory than the buffer is checked the allocating way.
+        let mut small = vec![Block::default(); 8];
+        assert!(verify_password_in("mật khẩu đủ dài", Some(&stored), &mut small));
+        assert!(!verify_password_in("mật khẩu sai", Some(&stored), &mut small));
+        // Another hash with other parameters (a smaller one) is read from its PHC string.
+        let cheap = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(64, 1, 1, None).unwrap(),
+        )
+        .hash_password(
+            "ngắn mà đúng".as_bytes(),
+            &SaltString::encode_b64(b"0123456789abcdef").unwrap(),
+        )
+        .unwrap()
+        .to_string();
+        assert!(verify_password_in("ngắn mà đúng", Some(&cheap), &mut small));
+        assert!(!verify_password_in("ngắn mà sai", Some(&cheap), &mut small));
+    }
+
+    /// The gate: at most `slots` run, `queue` more wait, the rest are refused at once; a waiter
+    /// gives up after `max_wait`; a caller that goes away frees its place; the buffers are made
+    /// once per slot and reused, and handed over clean.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_gate_bounds_checks_at_once_and_reuses_its_memory() {
+        let gate = Arc::new(PasswordGate::new(2, 2, Duration::from_millis(300), 16));
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let release_rx = Arc::new(Mutex::new(release_rx));
+        let started = Arc::new(AtomicUsize::new(0));
+        let held = |gate: &Arc<PasswordGate>| {
+            let (gate, rx, started) = (gate.clone(), release_rx.clone(), started.clone());
+            tokio::spawn(async move {
+                gate.run(move |memory| {
+                    started.fetch_add(1, Ordering::AcqRel);
+                    let clean = memory.iter().all(|b| b.as_ref().iter().all(|w| *w == 0));
+                    // Dirty it, as a real check does.
+                    memory[0].as_mut()[0] = 7;
+                    let _ = rx.lock().unwrap().recv();
+                    clean
+                })
+                .await
+            })
+        };
+        // Two run and hold their slots; two more wait in line.
+        let running: Vec<_> = (0..2).map(|_| held(&gate)).collect();
+        while started.load(Ordering::Acquire) < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let waiting: Vec<_> = (0..2).map(|_| held(&gate)).collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The fifth is refused at once, without waiting.
+        let at = std::time::Instant::now();
+        assert_eq!(gate.run(|_| ()).await, Err(GateBusy));
+        assert!(at.elapsed() < Duration::from_millis(100));
+        // The waiters give up after max_wait: their places are free again.
+        for w in waiting {
+            assert_eq!(w.await.unwrap(), Err(GateBusy));
+        }
+        // A caller that goes away while waiting gives its place back.
+        let gone = held(&gate);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        gone.abort();
+        let _ = gone.await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(gate.in_line.load(Ordering::Acquire), 2, "only the two running");
+        // Release the two running; each saw a clean buffer.
+        release_tx.send(()).unwrap();
+        release_tx.send(()).unwrap();
+        for r in running {
+            assert_eq!(r.await.unwrap(), Ok(true));
+        }
+        // Many more, a few at a time: still only two buffers ever made, handed over clean.
+        for _ in 0..5 {
+            let before = started.load(Ordering::Acquire);
+            let batch: Vec<_> = (0..2).map(|_| held(&gate)).collect();
+            while started.load(Ordering::Acquire) < before + 2 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            release_tx.send(()).unwrap();
+            release_tx.send(()).unwrap();
+            for r in batch {
+                assert_eq!(r.await.unwrap(), Ok(true), "a clean buffer");
+            }
+        }
+        assert_eq!(gate.buffers_made(), 2);
+        assert_eq!(gate.in_line.load(Ordering::Acquire), 0);
+        // And a real check through it.
+        let stored = hash_password("mật khẩu đủ dài").unwrap();
+        let real = PasswordGate::new(1, 0, Duration::from_secs(1), M_COST as usize);
+        assert_eq!(
+            real.verify("mật khẩu đủ dài".into(), Some(stored.clone())).await,
+            Ok(true)
+        );
+        assert_eq!(real.verify("mật khẩu sai".into(), Some(stored)).await, Ok(false));
+        assert_eq!(real.verify("mật khẩu đủ dài".into(), None).await, Ok(false));
+        assert_eq!(real.buffers_made(), 1);
     }
 }

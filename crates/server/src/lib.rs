@@ -9,6 +9,7 @@
 //!   GeoJSON exports, and the optional public aggregates.
 //! - [`quality`]: data-quality flags decided at ingest; [`volunteers`]: visits per volunteer and
 //!   the devices' last sync, for leaders.
+//! - [`conn`]: connections: header-read and idle timeouts, the limit on open connections.
 //! - `fuzzing` (hidden): the push decoder's entry points for the fuzz targets in `fuzz/`.
 
 pub mod api;
@@ -17,6 +18,7 @@ pub mod buildings;
 pub mod cache;
 pub mod campaign;
 pub mod claims;
+pub mod conn;
 pub mod corrections;
 pub mod dashboard;
 pub mod export;
@@ -62,7 +64,8 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path))?))
 }
 
-/// Serves until `shutdown` completes, then finishes the requests under way.
+/// Serves until `shutdown` completes, then finishes the requests under way. Connections are held
+/// to `state.limits` (header-read and idle timeouts, how many at once: [`conn`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -71,13 +74,9 @@ pub async fn serve(
     let warm = tokio::spawn(keep_warm(state.clone()));
     // A campaign loaded into the database while this server runs is run without a restart.
     let follow = tokio::spawn(campaign::follow(state.store.clone(), state.campaign.clone()));
-    // The peer address feeds the sign-in throttle.
-    let served = axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    // Each request carries its peer's address: the sign-in and enrolment throttles read it.
+    let limits = conn::ConnLimits::from(state.limits.as_ref());
+    let served = conn::serve(listener, router(state), limits, shutdown).await;
     warm.abort();
     follow.abort();
     served
