@@ -953,3 +953,49 @@ async fn usernames_are_one_account_whatever_their_case() {
         .await;
     assert_eq!(status, 200, "a leader names themselves in any case: {body}");
 }
+
+/// A visit and its corrections may travel in one batch (a phone offline while its leader sent a
+/// visit back, with the first answer lost): they are judged in order, against what is held and
+/// what the batch stored before them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revisions_in_one_batch_are_taken_in_order() {
+    let server = server().await;
+    let mut phone = new_phone(&server, "l.a", "v.a").await;
+    let (visit, household) = (uuid::Uuid::now_v7().to_string(), uuid::Uuid::now_v7().to_string());
+    let at = |revision: i64, outcome: &'static str| Record {
+        id: &visit,
+        revision,
+        area: COMMUNE_A,
+        household: &household,
+        outcome,
+        volunteer: None,
+        visited_at: Some("2026-01-02T09:00:00+07:00"),
+    };
+    let first = phone.visit(&at(1, "not_home"));
+    let (status, body) = phone.push(&server, vec![first.clone()]).await;
+    assert_eq!((status, receipts(&body)), (200, vec![stored()]), "{body}");
+    // The first sent again (its answer was lost) with the next two and one out of order.
+    let second = phone.visit(&at(2, "refused"));
+    let third = phone.visit(&at(3, "installed_now"));
+    let fifth = phone.visit(&at(5, "installed_now"));
+    let (status, body) = phone.push(&server, vec![first, second, third, fifth]).await;
+    assert_eq!(
+        (status, receipts(&body)),
+        (
+            422,
+            vec![
+                ("duplicate".to_string(), None),
+                stored(),
+                stored(),
+                refused("revision_gap")
+            ]
+        ),
+        "{body}"
+    );
+    assert_eq!(revisions_held(&server, &visit), vec![1, 2, 3]);
+    let (area, outcome, visits) = household_outcome(&server, &household);
+    assert_eq!(
+        (area.as_deref(), outcome.as_deref(), visits),
+        (Some(COMMUNE_A), Some("installed_now"), 1)
+    );
+}

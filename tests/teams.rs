@@ -89,6 +89,19 @@ async fn volunteers_work_their_assignments_and_strays_are_flagged_for_the_leader
         (403, Some("out_of_scope")),
         "{body}"
     );
+    // A name that would show as something else (a right-to-left override) is refused.
+    let (status, body) = server
+        .post_as(
+            "/api/v1/teams",
+            &other,
+            &json!({"name": "Đội \u{202e}734", "area_code": "437"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("team_name")),
+        "{body}"
+    );
     let (status, body) = server
         .post_as("/api/v1/teams", &other, &json!({"name": "Đội 437", "area_code": "437"}))
         .await;

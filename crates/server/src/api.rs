@@ -1579,9 +1579,9 @@ async fn enrol(
                 StatusCode::CONFLICT,
                 "device_taken",
                 Some("device_id"),
-                "Mã thiết bị này đã được đăng ký cho một tình nguyện viên khác; hãy cài lại ứng dụng rồi đăng ký bằng mã mới."
+                "Điện thoại này đang được đăng ký cho một tình nguyện viên khác. Hãy nhờ tổ trưởng thu hồi máy trước: máy sẽ gửi hết dữ liệu, tự xoá, rồi mới đăng ký lại được."
                     .into(),
-                "This device id is enrolled for another volunteer; reinstall the app, then enrol with the code."
+                "This phone is enrolled for another volunteer. Ask the team leader to revoke it first: it sends what it holds, erases itself, and can then be enrolled again."
                     .into(),
                 lang,
             )

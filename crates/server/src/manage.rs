@@ -139,16 +139,19 @@ pub async fn create_team(
     request: &NewTeamRequest,
 ) -> Result<TeamDto, ManageError> {
     leader_or_admin(actor)?;
-    let name = request.name.trim();
-    if name.is_empty() || name.chars().count() > MAX_TEAM_NAME {
-        return Err(refused(
+    let bad_name = || {
+        refused(
             StatusCode::BAD_REQUEST,
             "team_name",
             Some("name"),
-            "Tên đội phải có từ 1 đến 80 ký tự.",
-            "A team name has 1 to 80 characters.",
-        ));
-    }
+            "Tên đội phải có từ 1 đến 80 ký tự, không có ký tự điều khiển hay ký tự ẩn.",
+            "A team name has 1 to 80 characters, with no control or hidden characters.",
+        )
+    };
+    // The rules of all typed text (NFC; no control, bidi or zero-width characters).
+    let name =
+        doorstep_domain::values::Text::parse("name", &request.name, MAX_TEAM_NAME, false).map_err(|_| bad_name())?;
+    let name = name.as_str();
     let (area, path) = area_path(store, &request.area_code).await?;
     if !actor_sees(store, actor, &path).await? {
         return Err(out_of_scope());
@@ -460,7 +463,7 @@ pub struct VisitsQuery {
     flagged: Option<bool>,
     /// Only visits with this flag (implies `flagged`): `outside_assignment`, `other_volunteer`,
     /// `poor_accuracy`, `far_from_household`, `outside_area`, `implausible_speed`, `burst`,
-    /// `revoked_device` or `overlap`.
+    /// `revoked_device`, `overlap` or `household_in_other_area`.
     #[param(value_type = crate::api::params::FlagOrBlank, required = false)]
     flag: Option<String>,
     /// The `server_seq` of the last visit of the previous page; absent for the first.

@@ -637,7 +637,12 @@ async fn ingest_tx(
                 receipts[index] = Some(receipt);
                 continue;
             }
-            let round = round_of.get(&(key.0, key.1 - 1)).map_or(0, |r| r + 1);
+            // What it follows is held already (a resend of it may be in this batch too): round 0.
+            let follows_held = held_latest.get(&key.0).is_some_and(|latest| *latest >= key.1 - 1);
+            let round = match round_of.get(&(key.0, key.1 - 1)) {
+                Some(r) if !follows_held => r + 1,
+                _ => 0,
+            };
             let first = held.iter().find(|r| r.revision == 1).cloned();
             if let Some(first) = first {
                 held_revisions
