@@ -1166,6 +1166,11 @@ impl Store for PgStore {
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        // PostgreSQL text holds no NUL, so no username has one; sent in a query it would fail
+        // the query (a 503 for a name typed into a claim or a team), not find nobody.
+        if username.contains('\0') {
+            return Ok(None);
+        }
         let client = self.client().await?;
         client
             .query_opt(
