@@ -15,10 +15,10 @@ use doorstep_tests::{TestServer, wait_until};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-/// The bound on the phones' last sync, which sends what the kills left (a few thousand visits
-/// after 50 cycles; about 25,000 after 1,000): it took about 3 s after 50 cycles on the project's
-/// 2-core VM. Past it the phones are killed and the test fails.
-const LAST_SYNC_BOUND: Duration = Duration::from_secs(60);
+/// The bound on the phones' last sync, which sends what the last kill left: after 50 cycles it
+/// took 2.7 s on SQLite and 16.9 s on PostgreSQL on the project's 2-core VM (other builds
+/// running). Past it the phones are killed and the test fails.
+const LAST_SYNC_BOUND: Duration = Duration::from_secs(75);
 
 fn simulate(server: &str, data_dir: &str, visits: usize) -> Child {
     doorstep_tests::simulate_command(&["--server", server, "--devices", "2", "--area", "436"])
