@@ -166,6 +166,15 @@ fn upstream(server: &TestServer) -> SocketAddr {
     server.url.trim_start_matches("http://").parse().unwrap()
 }
 
+/// One sync of the app, as its loop runs it, bounded: each took under a second here (the whole
+/// test 5 s on the project's 2-core VM); the app's own limits (a 20 s drain deadline, 20 s per
+/// request) would let a hang hold the test for minutes.
+async fn sync(app: &FieldApp) {
+    tokio::time::timeout(Duration::from_secs(30), app.sync_once())
+        .await
+        .expect("a sync ended within 30 s");
+}
+
 fn field_app(dir: &tempfile::TempDir, server: &str) -> Arc<FieldApp> {
     FieldApp::open(
         dir.path(),
@@ -195,12 +204,12 @@ async fn a_revoked_phone_uploads_everything_it_holds_then_erases_itself_and_says
     let app = field_app(&dir, &plug.url());
     let code = server.enrolment_code(VOLUNTEER).await;
     app.enrol(&plug.url(), &code).await.unwrap();
-    app.sync_once().await;
+    sync(&app).await;
     assert!(app.status().unwrap().online);
 
     // Sent before the revocation: stays on the server, unflagged.
     app.record_visit(&draft(1)).unwrap();
-    app.sync_once().await;
+    sync(&app).await;
     assert_eq!(server.visit_count(), 1);
 
     // Offline in the field: three visits, a venue visit and a photo wait.
@@ -220,7 +229,7 @@ async fn a_revoked_phone_uploads_everything_it_holds_then_erases_itself_and_says
             &noise_png(7),
         )
         .unwrap();
-    app.sync_once().await;
+    sync(&app).await;
     let status = app.status().unwrap();
     assert!(!status.online && status.queue.pending == 3, "{status:?}");
 
@@ -277,7 +286,7 @@ async fn a_revoked_phone_uploads_everything_it_holds_then_erases_itself_and_says
     // venue visit went first, a few kilobytes): nothing is erased.
     plug.restore();
     plug.cut_after(60 * 1024);
-    app.sync_once().await;
+    sync(&app).await;
     assert!(plug.was_cut(), "the upload was cut");
     let status = app.status().unwrap();
     assert!(status.enrolled, "{status:?}");
@@ -294,7 +303,7 @@ async fn a_revoked_phone_uploads_everything_it_holds_then_erases_itself_and_says
 
     // Back for good: the photo goes, then the phone erases itself.
     plug.restore();
-    app.sync_once().await;
+    sync(&app).await;
     let status = app.status().unwrap();
     assert!(!status.enrolled, "{status:?}");
     assert!(status.revoked.is_none());
@@ -347,7 +356,7 @@ async fn a_revoked_phone_uploads_everything_it_holds_then_erases_itself_and_says
     );
 
     // Another sync does nothing (not enrolled); the marker stays until a new enrolment.
-    app.sync_once().await;
+    sync(&app).await;
     assert!(app.status().unwrap().wiped.is_some());
     let code = server.enrolment_code(VOLUNTEER).await;
     app.enrol(&plug.url(), &code).await.unwrap();
@@ -357,7 +366,7 @@ async fn a_revoked_phone_uploads_everything_it_holds_then_erases_itself_and_says
         "{status:?}"
     );
     app.record_visit(&draft(10)).unwrap();
-    app.sync_once().await;
+    sync(&app).await;
     assert_eq!(server.visit_count(), 5);
     assert_eq!(
         server
@@ -376,7 +385,7 @@ async fn a_revoked_phone_with_a_refused_record_keeps_it_and_waits() {
     let app = field_app(&dir, &server.url);
     let code = server.enrolment_code(VOLUNTEER).await;
     app.enrol(&server.url, &code).await.unwrap();
-    app.sync_once().await;
+    sync(&app).await;
     let device_id = app.status().unwrap().device_id;
     let admin = server.admin_token().await;
     assert_eq!(
@@ -397,7 +406,7 @@ async fn a_revoked_phone_with_a_refused_record_keeps_it_and_waits() {
         &noise_png(3),
     )
     .unwrap();
-    app.sync_once().await;
+    sync(&app).await;
     let status = app.status().unwrap();
     assert_eq!(status.photos.rejected, 1, "{status:?}");
     let revoked = status.revoked.clone().expect("revoked");
@@ -407,6 +416,6 @@ async fn a_revoked_phone_with_a_refused_record_keeps_it_and_waits() {
         "kept, not erased: {status:?}"
     );
     // Still so at the next sync.
-    app.sync_once().await;
+    sync(&app).await;
     assert!(app.status().unwrap().wiped.is_none());
 }

@@ -767,3 +767,518 @@ pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
     f()
 }
+
+// The figures the server derives from visits, checked against what the phones themselves hold
+// (issue 17, item 13). `UNIQUE (id, revision)` makes "the server holds a record twice" a check that
+// cannot fail; what can go wrong after kills, cut answers and duplicates is the figures kept on
+// ingest: a household's visit count and latest visit, `area_stats`, coverage. Those are compared
+// with what the phones' own stores say, which the server never wrote.
+
+/// A UUID as the tests compare it (hyphenated, lower case), whatever form the database printed.
+fn uuid_text(s: &str) -> String {
+    uuid::Uuid::parse_str(s.trim()).map_or_else(|_| s.to_string(), |u| u.to_string())
+}
+
+/// What phones hold, read from their own stores: every visit as saved and sent (each phone's in
+/// its sequence order) and every venue visit's (id, revision).
+#[derive(Debug, Default, Clone)]
+pub struct PhoneRecords {
+    pub visits: Vec<doorstep_domain::VisitInput>,
+    pub venue_visits: Vec<(String, i64)>,
+}
+
+impl PhoneRecords {
+    /// The records of the store at `db` (a phone's `device.db`, keyed as the store keys it, with
+    /// the key in the file beside it); a second connection, so the phone's store may be open.
+    pub fn read(db: &Path) -> PhoneRecords {
+        let key = doorstep_device::KeyStore::load(&doorstep_device::KeyFile::beside(db))
+            .expect("read the phone's key")
+            .unwrap_or_else(|| panic!("no key beside {}", db.display()));
+        let conn = rusqlite::Connection::open(db).expect("open the phone's store");
+        doorstep_device::key_connection(&conn, &key).expect("key the phone's store");
+        let visits = conn
+            .prepare("SELECT body FROM visits ORDER BY device_seq")
+            .and_then(|mut st| {
+                st.query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .expect("the phone's visits")
+            .iter()
+            .map(|body| serde_json::from_str(body).expect("a visit as the phone saved it"))
+            .collect();
+        let venue_visits = conn
+            .prepare("SELECT id, revision FROM venue_visits ORDER BY device_seq")
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok((uuid_text(&r.get::<_, String>(0)?), r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .expect("the phone's venue visits");
+        PhoneRecords { visits, venue_visits }
+    }
+
+    /// The records of several phones together.
+    pub fn of_phones<P: AsRef<Path>>(dbs: impl IntoIterator<Item = P>) -> PhoneRecords {
+        let mut all = PhoneRecords::default();
+        for db in dbs {
+            let one = PhoneRecords::read(db.as_ref());
+            all.visits.extend(one.visits);
+            all.venue_visits.extend(one.venue_visits);
+        }
+        all
+    }
+
+    /// Every visit's (id, revision); a set, since each phone's store keys them so.
+    pub fn visit_ids(&self) -> std::collections::BTreeSet<(String, i64)> {
+        self.visits.iter().map(|v| (uuid_text(&v.id), v.revision)).collect()
+    }
+
+    pub fn venue_visit_ids(&self) -> std::collections::BTreeSet<(String, i64)> {
+        self.venue_visits.iter().cloned().collect()
+    }
+}
+
+impl TestDevice {
+    /// What this phone holds ([`PhoneRecords::read`]).
+    pub fn records(&self) -> PhoneRecords {
+        PhoneRecords::read(&self.dir.path().join("device.db"))
+    }
+}
+
+/// A household's figures as the server keeps them (`households`), or as the phones' records say
+/// they must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HouseholdFigures {
+    pub area_code: String,
+    /// Visits counted: first revisions only (a later revision corrects a visit).
+    pub visits: i64,
+    /// From the latest-received visit (any revision).
+    pub latest_outcome: Option<String>,
+    pub people: Option<i64>,
+    pub smartphones: Option<i64>,
+    pub already_installed: Option<i64>,
+    pub installed_now: Option<i64>,
+    pub latest_visited_at_ms: Option<i64>,
+}
+
+/// The households' figures the phones' visits call for. What the phones alone decide: which
+/// households exist and how many visits each had (first revisions), and every figure of each
+/// visit. What they cannot decide is which visit of a household is its latest when it had more
+/// than one (two phones, or one phone's batches retried out of order): that is the server's
+/// receive order, `received` (every (id, revision) it holds, in `server_seq` order), and the
+/// household's area is that of its first-received visit. Visits the server does not hold are left
+/// out; the caller checks the two sets of ids separately.
+pub fn expected_households(
+    phones: &PhoneRecords,
+    received: &[(String, i64)],
+) -> std::collections::BTreeMap<String, HouseholdFigures> {
+    let rank: std::collections::HashMap<(String, i64), usize> = received
+        .iter()
+        .enumerate()
+        .map(|(i, (id, rev))| ((uuid_text(id), *rev), i))
+        .collect();
+    // Per household: (first rank, its area), (latest rank, its visit), first revisions.
+    type Seen<'a> = ((usize, &'a str), (usize, &'a doorstep_domain::VisitInput), i64);
+    let mut seen: std::collections::BTreeMap<String, Seen<'_>> = std::collections::BTreeMap::new();
+    for v in &phones.visits {
+        let Some(&r) = rank.get(&(uuid_text(&v.id), v.revision)) else {
+            continue;
+        };
+        let counted = i64::from(v.revision == 1);
+        let e = seen
+            .entry(uuid_text(&v.household.id))
+            .or_insert(((r, &v.area_code), (r, v), 0));
+        if r < e.0.0 {
+            e.0 = (r, &v.area_code);
+        }
+        if r > e.1.0 {
+            e.1 = (r, v);
+        }
+        e.2 += counted;
+    }
+    seen.into_iter()
+        .map(|(id, ((_, area), (_, latest), visits))| {
+            let at = chrono::DateTime::parse_from_rfc3339(&latest.visited_at)
+                .expect("a visit time the server accepted")
+                .timestamp_millis();
+            let figures = HouseholdFigures {
+                area_code: area.to_string(),
+                visits,
+                latest_outcome: Some(latest.outcome.clone()),
+                people: Some(latest.people),
+                smartphones: Some(latest.smartphones),
+                already_installed: Some(latest.already_installed),
+                installed_now: Some(latest.installed_now),
+                latest_visited_at_ms: Some(at),
+            };
+            (id, figures)
+        })
+        .collect()
+}
+
+/// The coverage figures compared: every count of `GET /api/v1/coverage` (the rates and targets
+/// follow from them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CoverageFigures {
+    pub households_known: i64,
+    pub households_visited: i64,
+    pub visits: i64,
+    pub by_outcome: std::collections::BTreeMap<String, i64>,
+    pub households_with_app: i64,
+    pub smartphones_seen: i64,
+    pub already_installed: i64,
+    pub installed_now: i64,
+}
+
+impl CoverageFigures {
+    /// The figures of a coverage answer.
+    pub fn of(coverage: &serde_json::Value) -> CoverageFigures {
+        let n = |k: &str| {
+            coverage[k]
+                .as_i64()
+                .unwrap_or_else(|| panic!("coverage without {k}: {coverage}"))
+        };
+        CoverageFigures {
+            households_known: n("households_known"),
+            households_visited: n("households_visited"),
+            visits: n("visits"),
+            by_outcome: serde_json::from_value(coverage["by_outcome"].clone())
+                .unwrap_or_else(|e| panic!("coverage by_outcome: {e}: {coverage}")),
+            households_with_app: n("households_with_app"),
+            smartphones_seen: n("smartphones_seen"),
+            already_installed: n("already_installed"),
+            installed_now: n("installed_now"),
+        }
+    }
+
+    /// What coverage must say for these households (the campaign's installed outcomes give
+    /// `households_with_app`).
+    pub fn expected<'a>(
+        households: impl IntoIterator<Item = &'a HouseholdFigures>,
+        campaign: &doorstep_domain::Campaign,
+    ) -> CoverageFigures {
+        let mut c = CoverageFigures::default();
+        for h in households {
+            c.households_known += 1;
+            c.visits += h.visits;
+            c.smartphones_seen += h.smartphones.unwrap_or(0);
+            c.already_installed += h.already_installed.unwrap_or(0);
+            c.installed_now += h.installed_now.unwrap_or(0);
+            if let Some(o) = &h.latest_outcome {
+                c.households_visited += 1;
+                *c.by_outcome.entry(o.clone()).or_default() += 1;
+                if campaign.outcome(o).is_some_and(|d| d.installed) {
+                    c.households_with_app += 1;
+                }
+            }
+        }
+        c
+    }
+}
+
+impl TestDb {
+    /// An id column as text (a BLOB on SQLite, a UUID on PostgreSQL), to go through `uuid_text`.
+    fn id_text(&self, column: &str) -> String {
+        if self.is_postgres() {
+            format!("{column}::text")
+        } else {
+            format!("lower(hex({column}))")
+        }
+    }
+
+    fn number(v: &Option<String>) -> Option<i64> {
+        v.as_deref()
+            .map(|s| s.parse().unwrap_or_else(|_| panic!("not a number: {s}")))
+    }
+
+    /// Every venue visit's (id, revision) the server holds.
+    pub fn venue_visit_ids(&self) -> std::collections::BTreeSet<(String, i64)> {
+        self.rows(&format!("SELECT {}, revision FROM venue_visits", self.id_text("id")))
+            .into_iter()
+            .map(|r| {
+                (
+                    uuid_text(r[0].as_deref().unwrap_or_default()),
+                    TestDb::number(&r[1]).unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+
+    /// Every household's figures as the server keeps them, by id.
+    pub fn household_figures(&self) -> std::collections::BTreeMap<String, HouseholdFigures> {
+        self.rows(&format!(
+            "SELECT {}, area_code, visits, latest_outcome, people, smartphones, already_installed, installed_now,
+                    latest_visited_at_ms
+             FROM households",
+            self.id_text("id")
+        ))
+        .into_iter()
+        .map(|r| {
+            let figures = HouseholdFigures {
+                area_code: r[1].clone().unwrap_or_default(),
+                visits: TestDb::number(&r[2]).unwrap_or(0),
+                latest_outcome: r[3].clone(),
+                people: TestDb::number(&r[4]),
+                smartphones: TestDb::number(&r[5]),
+                already_installed: TestDb::number(&r[6]),
+                installed_now: TestDb::number(&r[7]),
+                latest_visited_at_ms: TestDb::number(&r[8]),
+            };
+            (uuid_text(r[0].as_deref().unwrap_or_default()), figures)
+        })
+        .collect()
+    }
+
+    /// Every area's materialised path, by code.
+    pub fn area_paths(&self) -> std::collections::BTreeMap<String, String> {
+        self.rows("SELECT code, path FROM areas")
+            .into_iter()
+            .map(|r| (r[0].clone().unwrap_or_default(), r[1].clone().unwrap_or_default()))
+            .collect()
+    }
+
+    /// Invariant 12: `area_stats` equals a full recount over the households, for every area and
+    /// outcome (rows left at zero by households that moved on are no figure). The recount is
+    /// written here, not taken from the server, so a mistake in the server's own rebuild would not
+    /// hide one in ingest.
+    pub fn check_area_stats(&self) -> Result<(), String> {
+        self.check_area_stats_in(&self.area_paths())
+    }
+
+    /// [`TestDb::check_area_stats`] with the areas' paths read already.
+    fn check_area_stats_in(&self, paths: &std::collections::BTreeMap<String, String>) -> Result<(), String> {
+        type Key = (String, String);
+        let read = |sql: &str| -> std::collections::BTreeMap<Key, [i64; 5]> {
+            self.rows(sql)
+                .into_iter()
+                .map(|r| {
+                    let n = |i: usize| TestDb::number(&r[i]).unwrap_or(0);
+                    let key = (r[0].clone().unwrap_or_default(), r[1].clone().unwrap_or_default());
+                    (key, [n(2), n(3), n(4), n(5), n(6)])
+                })
+                .filter(|(_, f)| f.iter().any(|n| *n != 0))
+                .collect()
+        };
+        let kept = read(
+            "SELECT area_code, outcome, households, visits, smartphones, already_installed, installed_now
+             FROM area_stats",
+        );
+        // Households summed per area and outcome (a few rows), then into the area and each of
+        // its ancestors, which its path names.
+        let mut recount: std::collections::BTreeMap<Key, [i64; 5]> = std::collections::BTreeMap::new();
+        for ((area, outcome), figures) in read(
+            "SELECT area_code, COALESCE(latest_outcome, ''), COUNT(*), SUM(visits),
+                    SUM(COALESCE(smartphones, 0)), SUM(COALESCE(already_installed, 0)),
+                    SUM(COALESCE(installed_now, 0))
+             FROM households GROUP BY area_code, COALESCE(latest_outcome, '')",
+        ) {
+            let path = paths
+                .get(&area)
+                .ok_or_else(|| format!("households in {area}, an area the server does not hold"))?;
+            for code in path.split('/').filter(|c| !c.is_empty()) {
+                let sum = recount.entry((code.to_string(), outcome.clone())).or_default();
+                for (s, f) in sum.iter_mut().zip(figures) {
+                    *s += f;
+                }
+            }
+        }
+        if kept == recount {
+            return Ok(());
+        }
+        let keys: std::collections::BTreeSet<&Key> = kept.keys().chain(recount.keys()).collect();
+        let differ: Vec<String> = keys
+            .into_iter()
+            .filter(|k| kept.get(*k) != recount.get(*k))
+            .take(8)
+            .map(|k| format!("{k:?}: kept {:?}, recount {:?}", kept.get(k), recount.get(k)))
+            .collect();
+        Err(format!(
+            "area_stats differs from a recount over the households (households, visits, smartphones, \
+             already installed, installed now): {}",
+            differ.join("; ")
+        ))
+    }
+}
+
+/// The areas whose coverage is compared: every area above the phones' visits (their own, each
+/// ancestor, up to the province).
+pub fn areas_above(db: &TestDb, phones: &PhoneRecords) -> Vec<String> {
+    let paths = db.area_paths();
+    let mut out = std::collections::BTreeSet::new();
+    for v in &phones.visits {
+        if let Some(path) = paths.get(&v.area_code) {
+            out.extend(path.split('/').filter(|c| !c.is_empty()).map(str::to_string));
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Every figure the server derives from visits against the phones' records: each household's
+/// (no household missing, none the phones never visited, [`expected_households`]), `area_stats`
+/// against a recount, and the coverage answers given (by area code; [`areas_above`]) against the
+/// households the phones' records call for under each area. The server's visits must be exactly
+/// the phones' (checked by the caller); `received` is their receive order.
+pub fn check_figures(
+    db: &TestDb,
+    phones: &PhoneRecords,
+    received: &[(String, i64)],
+    coverage: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Result<(), String> {
+    let expected = expected_households(phones, received);
+    let held = db.household_figures();
+    if held != expected {
+        let ids: std::collections::BTreeSet<&String> = held.keys().chain(expected.keys()).collect();
+        let differ: Vec<_> = ids.iter().filter(|id| held.get(**id) != expected.get(**id)).collect();
+        let shown: Vec<String> = differ
+            .iter()
+            .take(5)
+            .map(|id| {
+                format!(
+                    "household {id}: server {:?}, phones {:?}",
+                    held.get(**id),
+                    expected.get(**id)
+                )
+            })
+            .collect();
+        return Err(format!(
+            "{} of {} households differ from the phones' records: {}",
+            differ.len(),
+            ids.len(),
+            shown.join("; ")
+        ));
+    }
+    let paths = db.area_paths();
+    db.check_area_stats_in(&paths)?;
+    let campaign = doorstep_domain::Campaign::bluezone();
+    for (code, answer) in coverage {
+        let path = paths.get(code).ok_or_else(|| format!("no area {code}"))?;
+        let under = expected
+            .values()
+            .filter(|h| paths.get(&h.area_code).is_some_and(|p| p.starts_with(path.as_str())));
+        let want = CoverageFigures::expected(under, &campaign);
+        let got = CoverageFigures::of(answer);
+        if got != want {
+            return Err(format!(
+                "coverage of {code} differs from the phones' records: server {got:?}, phones {want:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl TestServer {
+    /// The server holds exactly the phones' visits and venue visits (none missing, none the
+    /// phones did not make), and every figure it derives from them is what the phones' records
+    /// say ([`check_figures`]; coverage through the API, as the admin). Panics with what differs.
+    pub async fn assert_matches_phones(&self, phones: &PhoneRecords) {
+        let received = self.visit_ids();
+        let held: std::collections::BTreeSet<(String, i64)> =
+            received.iter().map(|(id, rev)| (uuid_text(id), *rev)).collect();
+        let recorded = phones.visit_ids();
+        assert_eq!(
+            received.len(),
+            recorded.len(),
+            "the server holds {} visits, the phones {}",
+            received.len(),
+            recorded.len()
+        );
+        let missing: Vec<_> = recorded.difference(&held).take(5).collect();
+        let foreign: Vec<_> = held.difference(&recorded).take(5).collect();
+        assert!(
+            missing.is_empty() && foreign.is_empty(),
+            "visits on the phones but not on the server: {missing:?}; on the server but on no phone: {foreign:?}"
+        );
+        let venues_held = self.db.venue_visit_ids();
+        let venues_recorded = phones.venue_visit_ids();
+        let missing: Vec<_> = venues_recorded.difference(&venues_held).take(5).collect();
+        let foreign: Vec<_> = venues_held.difference(&venues_recorded).take(5).collect();
+        assert!(
+            missing.is_empty() && foreign.is_empty(),
+            "venue visits on the phones but not on the server: {missing:?}; on the server but on no phone: {foreign:?}"
+        );
+        let mut coverage = std::collections::BTreeMap::new();
+        for area in areas_above(&self.db, phones) {
+            let answer = self.coverage(&area).await;
+            coverage.insert(area, answer);
+        }
+        if let Err(e) = check_figures(&self.db, phones, &received, &coverage) {
+            panic!("{e}");
+        }
+    }
+}
+
+/// Waits for `child` to end, as `Child::wait_with_output` does, but no longer than `limit`: past
+/// it the child is killed and the test fails, saying what hung and what it printed, so that a hang
+/// fails the run at once instead of holding it.
+pub fn wait_within(mut child: Child, limit: Duration, what: &str) -> std::process::Output {
+    fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut out);
+            }
+            out
+        })
+    }
+    let (stdout, stderr) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break Some(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+    match status {
+        Some(status) => std::process::Output { status, stdout, stderr },
+        None => {
+            let tail = |b: &[u8]| {
+                let text = String::from_utf8_lossy(b);
+                let lines: Vec<&str> = text.lines().collect();
+                lines[lines.len().saturating_sub(20)..].join("\n")
+            };
+            panic!(
+                "{what} still ran after {} s, its bound; killed.\nstdout:\n{}\nstderr:\n{}",
+                limit.as_secs(),
+                tail(&stdout),
+                tail(&stderr)
+            )
+        }
+    }
+}
+
+impl TestServer {
+    /// Sends again, with the phone's own token, the first `n` visits of the phone whose store is
+    /// `phone_db`, all of which the server must hold already: what a phone killed between the
+    /// server's commit and its own receipt does. Every receipt must say `duplicate`. Tests of
+    /// random kills call it so that their figures' checks meet a duplicate whatever the timing.
+    pub async fn send_again(&self, phone_db: &Path, n: usize) {
+        let (device_id, token) = {
+            let store = DeviceStore::open(phone_db).expect("open the phone's store");
+            let token = store
+                .device_token()
+                .expect("read the phone's token")
+                .expect("an enrolled phone");
+            (store.device_id().to_string(), token.expose().to_string())
+        };
+        let records: Vec<_> = PhoneRecords::read(phone_db).visits.into_iter().take(n).collect();
+        assert!(!records.is_empty(), "no visit on the phone to send again");
+        let body = serde_json::json!({
+            "device_id": device_id,
+            "sent_at": Utc::now().to_rfc3339(),
+            "records": records,
+        });
+        let (status, answer) = self.post_as("/api/v1/sync/push", &token, &body).await;
+        assert_eq!(status, 200, "{answer}");
+        let receipts = answer["receipts"].as_array().expect("receipts");
+        assert_eq!(receipts.len(), records.len(), "{answer}");
+        assert!(
+            receipts.iter().all(|r| r["status"] == "duplicate"),
+            "a visit the server held was not answered duplicate: {answer}"
+        );
+    }
+}

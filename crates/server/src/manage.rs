@@ -315,8 +315,13 @@ pub(crate) async fn team_named(
     name: &str,
     within: Option<&str>,
 ) -> Result<Option<(crate::store::TeamRecord, String)>, StoreError> {
+    // Read as a team's name is written (NFC, no control or hidden characters): a name no team
+    // can have names none, rather than reaching the database (PostgreSQL refuses a NUL).
+    let Ok(name) = doorstep_domain::values::Text::parse("team", name, MAX_TEAM_NAME, false) else {
+        return Ok(None);
+    };
     let mut found: Vec<(crate::store::TeamRecord, String)> = Vec::new();
-    for team in store.teams_named(name).await? {
+    for team in store.teams_named(name.as_str()).await? {
         if let Some(path) = store.area_path(&team.area_code).await?
             && actor_sees(store, actor, &path).await?
         {
