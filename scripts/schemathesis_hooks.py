@@ -1,8 +1,8 @@
 """Rules across parameters that JSON Schema cannot state, taught to schemathesis so that the
 requests it means to be valid are:
 
-- a date range runs forwards (`from` not after `to`), and the volunteers' daily table spans at
-  most 366 days (ending today when `to` is absent). The server refuses other ranges with a 400, as
+- a date range runs forwards (`from` not after `to`, which is today when absent for the progress
+  curve and the volunteers' daily table), and the volunteers' daily table spans at most 366 days. The server refuses other ranges with a 400, as
   the OpenAPI document says in those parameters' descriptions;
 - in the phone's run, what a phone sends is what a phone can send: a push names the phone's own
   device (another answers 403 `wrong_device`), and its records, venue visits and photo records are
@@ -69,9 +69,12 @@ def map_query(context, query):
         return query
     first, last = _days(query.get("from")), _days(query.get("to"))
     operation = getattr(context, "operation", None)
-    volunteers = getattr(operation, "path", "") == "/api/v1/volunteers/daily"
-    if volunteers and first is not None and "to" not in query:
-        # Without `to` the table ends today, which a `from` drawn at random rarely suits.
+    path = getattr(operation, "path", "")
+    volunteers = path == "/api/v1/volunteers/daily"
+    ends_today = volunteers or path == "/api/v1/progress"
+    if ends_today and first is not None and "to" not in query:
+        # Without `to` the table (or curve) ends today, which a `from` drawn at random rarely
+        # suits: a `from` after today is refused (400 `bad_range`), as the document says.
         query["to"] = _civil(first)
         last = first
     if first is None or last is None:

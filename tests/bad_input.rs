@@ -761,7 +761,7 @@ async fn a_username_with_a_nul_names_nobody_rather_than_failing_the_server() {
         .await;
     assert_eq!(
         (got, answer["error"]["code"].as_str()),
-        (400, Some("team_name")),
+        (422, Some("control_characters")),
         "{answer}"
     );
     let (got, answer) = server

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use doorstep_domain::account::{Role, Username};
+use doorstep_domain::error::ErrorKind;
 use doorstep_domain::protocol::{AssignmentRequest, NewTeamRequest, TeamDto, VisitDto};
 use doorstep_domain::values::AreaCode;
 use doorstep_domain::{Lang, Messages};
@@ -139,18 +140,26 @@ pub async fn create_team(
     request: &NewTeamRequest,
 ) -> Result<TeamDto, ManageError> {
     leader_or_admin(actor)?;
-    let bad_name = || {
-        refused(
-            StatusCode::BAD_REQUEST,
-            "team_name",
-            Some("name"),
-            "Tên đội phải có từ 1 đến 80 ký tự, không có ký tự điều khiển hay ký tự ẩn.",
-            "A team name has 1 to 80 characters, with no control or hidden characters.",
-        )
-    };
-    // The rules of all typed text (NFC; no control, bidi or zero-width characters).
+    // The rules of all typed text (NFC; no control, bidi or zero-width characters): a length the
+    // document's pattern rules out is 400; characters it cannot state are refused on their merits.
     let name =
-        doorstep_domain::values::Text::parse("name", &request.name, MAX_TEAM_NAME, false).map_err(|_| bad_name())?;
+        doorstep_domain::values::Text::parse("name", &request.name, MAX_TEAM_NAME, false).map_err(|e| {
+            match e.kind {
+                ErrorKind::Empty | ErrorKind::TooLong { .. } => refused(
+                    StatusCode::BAD_REQUEST,
+                    "team_name",
+                    Some("name"),
+                    "Tên đội phải có từ 1 đến 80 ký tự.",
+                    "A team name has 1 to 80 characters.",
+                ),
+                _ => ManageError::Refused {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    code: e.code(),
+                    field: Some("name"),
+                    messages: e.messages(),
+                },
+            }
+        })?;
     let name = name.as_str();
     let (area, path) = area_path(store, &request.area_code).await?;
     if !actor_sees(store, actor, &path).await? {
@@ -384,9 +393,11 @@ pub(crate) fn bad_body(e: JsonRejection, lang: Lang) -> ApiError {
     request_body = NewTeamRequest,
     responses(
         (status = 200, body = TeamDto),
+        (status = 400, description = "The name is empty or longer than 80 characters", body = ErrorResponse),
         (status = 403, body = ErrorResponse),
         (status = 404, body = ErrorResponse),
-        (status = 409, description = "The name is taken", body = ErrorResponse),
+        (status = 409, description = "The name is taken in that area", body = ErrorResponse),
+        (status = 422, description = "The name has control or hidden characters", body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]

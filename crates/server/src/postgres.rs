@@ -557,6 +557,17 @@ async fn ingest_tx(
     // instead of deadlocking.
     candidates.sort_by_key(|(_, v, _, _)| (v.id.uuid(), v.revision.get()));
 
+    // Held to commit, from before the visits are inserted: their receive numbers (`server_seq`)
+    // are then taken in commit order across servers and pushes, so a household's latest visit
+    // is the one received last (two batches of one phone in flight at once, a visit then its
+    // revisit, cannot apply in the other order); change numbers too, so a pull never passes over
+    // a change that commits late; and the figures are read and written by one push at a time.
+    if !candidates.is_empty() {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
+            .await
+            .map_err(db)?;
+    }
+
     // A later revision is judged against its visit's revisions held before anything is written:
     // only its own volunteer adds the next one. One may follow another of the same batch, so each
     // record gets a round: 0 when what it follows is held (or it is a first revision), one more
@@ -758,12 +769,6 @@ async fn ingest_tx(
 
     if !stored.is_empty() {
         stored.sort_by_key(|(seq, _)| *seq);
-        // Held to commit: change numbers are then taken in commit order across servers, so a
-        // pull never passes over a change that commits late; and the figures below are read and
-        // written by one server at a time.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
-            .await
-            .map_err(db)?;
         let named: Vec<Uuid> = stored
             .iter()
             .map(|(_, v)| v.household.id.uuid())
