@@ -385,3 +385,89 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     assert_eq!(client.drain_venues(&device.store).await.unwrap().confirmed, 1);
     assert_eq!(new.db.i64("SELECT max(seq) FROM venue_visits"), 2);
 }
+
+/// A push inserts its visits (taking their receive numbers) before it takes the change lock, so
+/// a later-received visit of a household may be applied first: a phone's two batches in flight,
+/// a visit in the first and the household's revisit in the second. The household keeps its
+/// latest visit (the highest receive number, kept as `latest_seq`), and the earlier one only
+/// adds to its count. The race is hard to time from outside, so its result is set by hand: the
+/// household already holds a latest visit received after the one pushed next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_received_before_a_households_latest_does_not_replace_it() {
+    assert!(
+        test_pg().is_some(),
+        "needs PostgreSQL: set DOORSTEP_TEST_PG (scripts/test.sh does)"
+    );
+    let server = TestServer::spawn();
+    let mut phone = TestDevice::new(21);
+    server.enrol(&phone).await;
+    let offset = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
+    let mut first = phone.draft(0);
+    first.outcome = "installed_now".into();
+    (
+        first.people,
+        first.smartphones,
+        first.already_installed,
+        first.installed_now,
+    ) = (4, 3, 1, 2);
+    let held = phone
+        .store
+        .lock()
+        .unwrap()
+        .record_visit(&first, chrono::Utc::now().with_timezone(&offset))
+        .unwrap();
+    let client = phone.client(&server.url, 100);
+    assert!(client.drain(&phone.store, None).await.complete);
+    let household = held.household.id.to_string();
+    let row = |db: &doorstep_tests::TestDb| {
+        db.rows(&format!(
+            "SELECT latest_outcome, visits, latest_seq FROM households WHERE id = '{household}'::uuid"
+        ))
+        .remove(0)
+    };
+    let seq: i64 = row(&server.db)[2].as_deref().unwrap().parse().unwrap();
+    // A later-received visit's number, as the other push would have left it.
+    server.db.rows(&format!(
+        "UPDATE households SET latest_seq = {} WHERE id = '{household}'::uuid RETURNING 1",
+        seq + 1000
+    ));
+    let mut revisit = first.clone();
+    revisit.household_id = Some(held.household.id.uuid());
+    revisit.outcome = "refused".into();
+    revisit.reason = Some("Lo ngại quyền riêng tư".into());
+    revisit.installed_now = 0;
+    revisit.already_installed = 0;
+    phone
+        .store
+        .lock()
+        .unwrap()
+        .record_visit(&revisit, chrono::Utc::now().with_timezone(&offset))
+        .unwrap();
+    assert!(client.drain(&phone.store, None).await.complete);
+    assert_eq!(
+        row(&server.db),
+        vec![
+            Some("installed_now".to_string()),
+            Some("2".to_string()),
+            Some((seq + 1000).to_string())
+        ],
+        "the later-received latest stays; the earlier visit is counted"
+    );
+    server.db.check_area_stats().unwrap();
+    // Without such a race, a revisit is the latest as always.
+    revisit.outcome = "not_home".into();
+    revisit.reason = None;
+    server.db.rows(&format!(
+        "UPDATE households SET latest_seq = {seq} WHERE id = '{household}'::uuid RETURNING 1"
+    ));
+    phone
+        .store
+        .lock()
+        .unwrap()
+        .record_visit(&revisit, chrono::Utc::now().with_timezone(&offset))
+        .unwrap();
+    assert!(client.drain(&phone.store, None).await.complete);
+    let now = row(&server.db);
+    assert_eq!((now[0].as_deref(), now[1].as_deref()), (Some("not_home"), Some("3")));
+    server.db.check_area_stats().unwrap();
+}

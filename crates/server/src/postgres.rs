@@ -139,6 +139,8 @@ CREATE INDEX visits_household ON visits(household_id);
         crate::store::LATEST_VOLUNTEER_BACKFILL,
         crate::store::CLAIMS_TABLE_PG,
     ],
+    // Each household's latest visit's receive number (PostgreSQL only), filled from visits.
+    &[LATEST_SEQ_COLUMN, LATEST_SEQ_BACKFILL],
     // Team names unique within an area.
     &[crate::store::TEAM_NAMES_PER_AREA_PG],
     // Photos: each phone's own upload of a picture (knowing a hash grants nothing), from links held.
@@ -171,6 +173,17 @@ fn held_claim(r: &tokio_postgres::Row) -> crate::claims::HeldClaim {
         area_path: r.get(10),
     }
 }
+
+/// Each household's latest visit's receive number. A push inserts its visits before it takes the
+/// change lock (so pushes insert side by side), so a later-received visit of a household may be
+/// applied first; the household's row keeps its latest's number, and an earlier one does not
+/// replace it. SQLite needs none: its one writer applies visits in the order it receives them.
+const LATEST_SEQ_COLUMN: &str = "ALTER TABLE households ADD COLUMN latest_seq BIGINT;";
+/// Fills [`LATEST_SEQ_COLUMN`] from the visits held (a household's own area's, as it counts them);
+/// also run after the move from SQLite.
+pub const LATEST_SEQ_BACKFILL: &str = "UPDATE households h SET latest_seq = v.seq
+    FROM (SELECT household_id, area_code, MAX(server_seq) AS seq FROM visits GROUP BY household_id, area_code) v
+    WHERE v.household_id = h.id AND v.area_code = h.area_code;";
 
 /// Advisory lock keys: migrations, and the section that takes change numbers.
 const MIGRATION_LOCK: i64 = 0x4453_0001;
@@ -377,13 +390,13 @@ fn insert_visits_sql() -> &'static str {
 
 const UPSERT_HOUSEHOLDS: &str = "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits,
         latest_outcome, people, smartphones, already_installed, installed_now, h3_cell, latest_visited_at_ms,
-        latest_volunteer_id)
+        latest_volunteer_id, latest_seq)
     SELECT id, area_code, address, lat, lon, nextval('change_seq'), visits, latest_outcome, people, smartphones,
-        already_installed, installed_now, h3_cell, latest_visited_at_ms, latest_volunteer_id
+        already_installed, installed_now, h3_cell, latest_visited_at_ms, latest_volunteer_id, latest_seq
     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::int8[], $7::text[],
-        $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::uuid[])
+        $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::uuid[], $15::int8[])
         AS t(id, area_code, address, lat, lon, visits, latest_outcome, people, smartphones, already_installed,
-            installed_now, h3_cell, latest_visited_at_ms, latest_volunteer_id)
+            installed_now, h3_cell, latest_visited_at_ms, latest_volunteer_id, latest_seq)
     ORDER BY id
     ON CONFLICT (id) DO UPDATE SET
         updated_seq = excluded.updated_seq,
@@ -398,14 +411,47 @@ const UPSERT_HOUSEHOLDS: &str = "INSERT INTO households (id, area_code, address,
         already_installed = excluded.already_installed,
         installed_now = excluded.installed_now,
         latest_visited_at_ms = excluded.latest_visited_at_ms,
-        latest_volunteer_id = excluded.latest_volunteer_id";
+        latest_volunteer_id = excluded.latest_volunteer_id,
+        latest_seq = excluded.latest_seq";
 
 /// One household's change from the visits of a batch: the new visits counted, the latest one's
 /// figures (PostgreSQL may not update one row twice in one statement, so they are merged first).
 struct HouseholdChange<'a> {
     first: &'a Visit,
     latest: &'a Visit,
+    /// The latest's receive number.
+    latest_seq: i64,
     new_visits: i64,
+}
+
+/// A household's latest visit's figures, as they go into its row and its area's.
+#[derive(Debug, Clone)]
+struct HeldLatest {
+    /// Its receive number.
+    seq: Option<i64>,
+    outcome: String,
+    people: i64,
+    smartphones: i64,
+    already_installed: i64,
+    installed_now: i64,
+    visited_at_ms: i64,
+    volunteer: Option<Uuid>,
+}
+
+impl HeldLatest {
+    fn of(visit: &Visit, seq: i64) -> HeldLatest {
+        let k = &visit.counts;
+        HeldLatest {
+            seq: Some(seq),
+            outcome: visit.outcome.clone(),
+            people: i64::from(k.people.get()),
+            smartphones: i64::from(k.smartphones.get()),
+            already_installed: i64::from(k.already_installed.get()),
+            installed_now: i64::from(k.installed_now.get()),
+            visited_at_ms: visit.visited_at.timestamp_millis(),
+            volunteer: Some(visit.volunteer_id.uuid()),
+        }
+    }
 }
 
 /// Writes the data-quality flags of the visits a batch stored, with the motion flags decided
@@ -556,17 +602,6 @@ async fn ingest_tx(
     // One order for every server, so two replicas inserting the same records wait on each other
     // instead of deadlocking.
     candidates.sort_by_key(|(_, v, _, _)| (v.id.uuid(), v.revision.get()));
-
-    // Held to commit, from before the visits are inserted: their receive numbers (`server_seq`)
-    // are then taken in commit order across servers and pushes, so a household's latest visit
-    // is the one received last (two batches of one phone in flight at once, a visit then its
-    // revisit, cannot apply in the other order); change numbers too, so a pull never passes over
-    // a change that commits late; and the figures are read and written by one push at a time.
-    if !candidates.is_empty() {
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
-            .await
-            .map_err(db)?;
-    }
 
     // A later revision is judged against its visit's revisions held before anything is written:
     // only its own volunteer adds the next one. One may follow another of the same batch, so each
@@ -769,6 +804,12 @@ async fn ingest_tx(
 
     if !stored.is_empty() {
         stored.sort_by_key(|(seq, _)| *seq);
+        // Held to commit: change numbers are then taken in commit order across servers, so a
+        // pull never passes over a change that commits late; and the figures below are read and
+        // written by one server at a time.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
+            .await
+            .map_err(db)?;
         let named: Vec<Uuid> = stored
             .iter()
             .map(|(_, v)| v.household.id.uuid())
@@ -778,15 +819,12 @@ async fn ingest_tx(
         let held_households = tx
             .query(
                 "SELECT id, area_code, latest_outcome, visits, smartphones, already_installed, installed_now, lat, lon,
-                    latest_volunteer_id, latest_visited_at_ms
+                    latest_volunteer_id, latest_visited_at_ms, people, latest_seq
                  FROM households WHERE id = ANY($1)",
                 &[&named],
             )
             .await
             .map_err(db)?;
-        // A visit naming a household of another area is kept and flagged for both leaders, and
-        // changes nothing of the household: its area is the one held, or, for a new one, the
-        // first stored visit's.
         let mut home_of: HashMap<Uuid, String> = held_households.iter().map(|r| (r.get(0), r.get(1))).collect();
         let foreign: HashSet<i64> = stored
             .iter()
@@ -799,20 +837,53 @@ async fn ingest_tx(
             .map(|(seq, _)| *seq)
             .collect();
         let mut changes: BTreeMap<Uuid, HouseholdChange<'_>> = BTreeMap::new();
-        for (_, visit) in stored.iter().filter(|(seq, _)| !foreign.contains(seq)) {
+        for (seq, visit) in stored.iter().filter(|(seq, _)| !foreign.contains(seq)) {
             let new_visit = i64::from(visit.revision.get() == 1);
             changes
                 .entry(visit.household.id.uuid())
                 .and_modify(|c| {
                     c.latest = visit;
+                    c.latest_seq = *seq;
                     c.new_visits += new_visit;
                 })
                 .or_insert(HouseholdChange {
                     first: visit,
                     latest: visit,
+                    latest_seq: *seq,
                     new_visits: new_visit,
                 });
         }
+        // The visits were inserted before the change lock was taken, so another push may have
+        // received a later visit of one of these households and applied it already (a phone's
+        // two batches in flight, a visit then its revisit): its receive number, kept with the
+        // household, tells. This batch's visit is then not the latest, and only its count is
+        // added; the household keeps what it held of its latest visit.
+        let held_latest: HashMap<Uuid, HeldLatest> = held_households
+            .iter()
+            .filter(|r| {
+                let id: Uuid = r.get(0);
+                let held_seq: Option<i64> = r.get(12);
+                changes
+                    .get(&id)
+                    .is_some_and(|c| held_seq.is_some_and(|held| held > c.latest_seq))
+            })
+            .map(|r| {
+                let n = |i: usize| r.get::<_, Option<i64>>(i).unwrap_or(0);
+                (
+                    r.get(0),
+                    HeldLatest {
+                        seq: r.get(12),
+                        outcome: r.get::<_, Option<String>>(2).unwrap_or_default(),
+                        people: n(11),
+                        smartphones: n(4),
+                        already_installed: n(5),
+                        installed_now: n(6),
+                        visited_at_ms: n(10),
+                        volunteer: r.get(9),
+                    },
+                )
+            })
+            .collect();
         let mut ids = Vec::new();
         let mut areas = Vec::new();
         let mut addresses = Vec::new();
@@ -822,6 +893,7 @@ async fn ingest_tx(
         let (mut people, mut smartphones, mut already, mut now) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut visited_at = Vec::new();
         let mut volunteers = Vec::new();
+        let mut latest_seqs = Vec::new();
         for (id, c) in &changes {
             let p = c.first.location.point;
             ids.push(*id);
@@ -833,22 +905,20 @@ async fn ingest_tx(
             // its round trips, not by this.
             cells.push(p.and_then(|p| crate::hexagons::fine_cell(p.lat, p.lon)));
             visits.push(c.new_visits);
-            outcomes.push(c.latest.outcome.clone());
-            let k = &c.latest.counts;
-            people.push(i64::from(k.people.get()));
-            smartphones.push(i64::from(k.smartphones.get()));
-            already.push(i64::from(k.already_installed.get()));
-            now.push(i64::from(k.installed_now.get()));
+            let latest = held_latest
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| HeldLatest::of(c.latest, c.latest_seq));
+            latest_seqs.push(latest.seq);
+            outcomes.push(latest.outcome);
+            people.push(latest.people);
+            smartphones.push(latest.smartphones);
+            already.push(latest.already_installed);
+            now.push(latest.installed_now);
             // The latest-received visit's time (a correction keeps its visit's time).
-            visited_at.push(c.latest.visited_at.timestamp_millis());
-            volunteers.push(c.latest.volunteer_id.uuid());
+            visited_at.push(latest.visited_at_ms);
+            volunteers.push(latest.volunteer);
         }
-        let seqs: Vec<i64> = stored
-            .iter()
-            .map(|(seq, _)| *seq)
-            .filter(|seq| !foreign.contains(seq))
-            .collect();
-        tx.execute(crate::store::AREA_DAYS_PG, &[&seqs]).await.map_err(db)?;
         let before: HashMap<Uuid, (String, Option<String>, Figures)> = held_households
             .iter()
             .map(|r| {
@@ -862,6 +932,32 @@ async fn ingest_tx(
                 (r.get(0), (r.get(1), r.get(2), f))
             })
             .collect();
+
+        // The daily curve: each first record by its area and phone-local day; a household's
+        // first when none was counted before it (as on SQLite, from the rows just read: a read
+        // of earlier visits per record made the planner scan the households on every push).
+        let mut days: crate::store::DayTally<&str> = BTreeMap::new();
+        let mut counted: HashSet<Uuid> = HashSet::new();
+        let firsts = stored
+            .iter()
+            .filter(|(seq, v)| v.revision.get() == 1 && !foreign.contains(seq));
+        for (_, visit) in firsts {
+            let household = visit.household.id.uuid();
+            let first = before.get(&household).is_none_or(|b| b.2.visits == 0) && counted.insert(household);
+            crate::store::tally_day(&mut days, visit.area_code.as_str(), visit, first);
+        }
+        if !days.is_empty() {
+            let areas: Vec<&str> = days.keys().map(|(area, _)| *area).collect();
+            let day_numbers: Vec<i64> = days.keys().map(|(_, day)| *day).collect();
+            let [visits, households, installed]: [Vec<i64>; 3] =
+                [0, 1, 2].map(|i| days.values().map(|f| [f.0, f.1, f.2][i]).collect());
+            tx.execute(
+                crate::store::AREA_DAYS_ADD_PG,
+                &[&areas, &day_numbers, &visits, &households, &installed],
+            )
+            .await
+            .map_err(db)?;
+        }
 
         // The flags, visit by visit in receive order; a household's known location is what was
         // held before the visit, as on SQLite (where each visit's row is written in turn): the
@@ -921,18 +1017,21 @@ async fn ingest_tx(
         for ((id, c), area) in changes.iter().zip(&home) {
             let Some(path) = paths.get(area) else { continue };
             let old = before.get(id);
-            let k = &c.latest.counts;
+            let latest = held_latest
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| HeldLatest::of(c.latest, c.latest_seq));
             let after = Figures {
                 households: 1,
                 visits: old.map(|b| b.2.visits).unwrap_or(0) + c.new_visits,
-                smartphones: i64::from(k.smartphones.get()),
-                already_installed: i64::from(k.already_installed.get()),
-                installed_now: i64::from(k.installed_now.get()),
+                smartphones: latest.smartphones,
+                already_installed: latest.already_installed,
+                installed_now: latest.installed_now,
             };
             deltas.replace(
                 path,
                 old.map(|b| (b.1.as_deref().unwrap_or(""), b.2)),
-                (c.latest.outcome.as_str(), after),
+                (latest.outcome.as_str(), after),
             );
         }
         tx.execute(
@@ -952,6 +1051,7 @@ async fn ingest_tx(
                 &cells,
                 &visited_at,
                 &volunteers,
+                &latest_seqs,
             ],
         )
         .await

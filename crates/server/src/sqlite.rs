@@ -513,7 +513,7 @@ fn batch_boundaries<'a>(
 }
 
 /// What a commit adds to `area_days`: (area, local day) to (visits, households, installs).
-type DayDeltas<'a> = BTreeMap<(&'a str, i64), (i64, i64, i64)>;
+type DayDeltas<'a> = crate::store::DayTally<&'a str>;
 
 fn ingest_batch<'b>(
     tx: &rusqlite::Transaction<'_>,
@@ -724,15 +724,8 @@ fn ingest_batch<'b>(
             if new_visit == 1 {
                 // The household's first visit when none was held before it (receive order), as
                 // the households' figures count it; the day is the phone's local date.
-                let first = i64::from(before.as_ref().is_none_or(|b| b.2.visits == 0));
-                let local_ms =
-                    visit.visited_at.timestamp_millis() + i64::from(visit.visited_at.offset().local_minus_utc()) * 1000;
-                let e = days
-                    .entry((visit.area_code.as_str(), local_ms.div_euclid(86_400_000)))
-                    .or_default();
-                e.0 += 1;
-                e.1 += first;
-                e.2 += i64::from(c.installed_now.get());
+                let first = before.as_ref().is_none_or(|b| b.2.visits == 0);
+                crate::store::tally_day(days, visit.area_code.as_str(), visit, first);
             }
             let home_area = before
                 .as_ref()

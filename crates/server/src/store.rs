@@ -1,7 +1,7 @@
 //! The storage trait: everything the server keeps goes through it, with one implementation per
 //! database. The same test suite runs against each (DESIGN.md invariant 8).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -613,22 +613,19 @@ pub const AREA_DAYS_TABLE: &str = "CREATE TABLE area_days (
 
 /// Adds to [`AREA_DAYS_TABLE`] the first records named by `$seqs`, a condition on
 /// `v.server_seq`. A visit is a household's first when no visit of it was received before
-/// (`server_seq`), as the households' figures count it; a visit naming a household of another
-/// area (flagged `household_in_other_area`) counts for nothing, there or here.
+/// (`server_seq`), as the households' figures count it.
 macro_rules! area_days_insert {
     ($seqs:literal) => {
         concat!(
             "INSERT INTO area_days (area_code, day, visits, households, installed_now)
     SELECT v.area_code, (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000, COUNT(*),
            SUM(CASE WHEN EXISTS (SELECT 1 FROM visits p WHERE p.household_id = v.household_id
-                                 AND p.area_code = v.area_code AND p.server_seq < v.server_seq)
-                    THEN 0 ELSE 1 END),
+                                 AND p.server_seq < v.server_seq) THEN 0 ELSE 1 END),
            SUM(v.installed_now)
     FROM visits v
     WHERE ",
             $seqs,
             " AND v.revision = 1
-      AND NOT EXISTS (SELECT 1 FROM households h WHERE h.id = v.household_id AND h.area_code <> v.area_code)
     GROUP BY v.area_code, (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000
     ON CONFLICT (area_code, day) DO UPDATE SET
         visits = area_days.visits + excluded.visits,
@@ -638,19 +635,50 @@ macro_rules! area_days_insert {
     };
 }
 
-/// Adds one (area, day)'s figures, as the SQLite writer collects them while it stores the visits
-/// (it holds each household's row already, so it knows a first visit without another read).
+/// Adds one (area, day)'s figures, as the ingest collects them while it stores the visits (it
+/// holds each household's row already, so it knows a first visit without another read).
 pub const AREA_DAYS_ADD: &str = "INSERT INTO area_days (area_code, day, visits, households, installed_now)
     VALUES (?1, ?2, ?3, ?4, ?5)
     ON CONFLICT (area_code, day) DO UPDATE SET
         visits = area_days.visits + excluded.visits,
         households = area_days.households + excluded.households,
         installed_now = area_days.installed_now + excluded.installed_now";
-/// The visits one PostgreSQL transaction stored, by their numbers (`$1`): other servers' may
-/// interleave.
-pub const AREA_DAYS_PG: &str = area_days_insert!("v.server_seq = ANY($1)");
-/// The migration step's and the move's build from every visit held.
+/// [`AREA_DAYS_ADD`] for many (area, day)s at once, from arrays: PostgreSQL's push.
+pub const AREA_DAYS_ADD_PG: &str = "INSERT INTO area_days (area_code, day, visits, households, installed_now)
+    SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[])
+    ON CONFLICT (area_code, day) DO UPDATE SET
+        visits = area_days.visits + excluded.visits,
+        households = area_days.households + excluded.households,
+        installed_now = area_days.installed_now + excluded.installed_now";
+/// The migration step's build from every visit held (a shipped step: never edited).
 pub const AREA_DAYS_REBUILD: &str = concat!("DELETE FROM area_days; ", area_days_insert!("v.server_seq > 0"), ";");
+/// The move's build from every visit held, but those naming a household of another area
+/// (flagged `household_in_other_area`), which count for nothing, there or here; a first visit is
+/// one with no earlier visit of its household from its own area.
+pub const AREA_DAYS_REBUILD_OWN_AREA: &str = "DELETE FROM area_days;
+INSERT INTO area_days (area_code, day, visits, households, installed_now)
+    SELECT v.area_code, (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000, COUNT(*),
+           SUM(CASE WHEN EXISTS (SELECT 1 FROM visits p WHERE p.household_id = v.household_id
+                                 AND p.area_code = v.area_code AND p.server_seq < v.server_seq)
+                    THEN 0 ELSE 1 END),
+           SUM(v.installed_now)
+    FROM visits v JOIN households h ON h.id = v.household_id AND h.area_code = v.area_code
+    WHERE v.revision = 1
+    GROUP BY v.area_code, (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000;";
+
+/// What a push adds to the daily curve (`area_days`): per (area, phone-local day), first records,
+/// households reached for the first time, installs.
+pub type DayTally<K> = BTreeMap<(K, i64), (i64, i64, i64)>;
+
+/// Counts one stored first record (revision 1) into `days`; `first` when its household had no
+/// visit counted before it.
+pub fn tally_day<K: Ord>(days: &mut DayTally<K>, area: K, visit: &Visit, first: bool) {
+    let local_ms = visit.visited_at.timestamp_millis() + i64::from(visit.visited_at.offset().local_minus_utc()) * 1000;
+    let e = days.entry((area, local_ms.div_euclid(86_400_000))).or_default();
+    e.0 += 1;
+    e.1 += i64::from(first);
+    e.2 += i64::from(visit.counts.installed_now.get());
+}
 
 #[derive(Debug, Clone)]
 pub struct NewTeam {
