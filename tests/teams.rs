@@ -99,7 +99,7 @@ async fn volunteers_work_their_assignments_and_strays_are_flagged_for_the_leader
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (400, Some("team_name")),
+        (422, Some("hidden_characters")),
         "{body}"
     );
     let (status, body) = server
