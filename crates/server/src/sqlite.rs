@@ -512,6 +512,37 @@ fn batch_boundaries<'a>(
         .collect())
 }
 
+/// The revisions held of one visit or venue visit (`HELD_REVISIONS_SQL`, `VENUE_REVISIONS`: the
+/// same columns), read when a later revision of it arrives.
+fn held_revisions_of(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    id: uuid::Uuid,
+) -> Result<Vec<crate::store::HeldRevision>, StoreError> {
+    statement
+        .query_map([id.as_bytes().as_slice()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, Vec<u8>>(5)?,
+            ))
+        })?
+        .map(|row| {
+            let (revision, volunteer, subject, area_code, server_seq, content_hash) = row?;
+            Ok(crate::store::HeldRevision {
+                revision,
+                volunteer_id: uuid_from(&volunteer)?,
+                subject: uuid_from(&subject)?,
+                area_code,
+                server_seq,
+                content_hash,
+            })
+        })
+        .collect()
+}
+
 /// What a commit adds to `area_days`: (area, local day) to (visits, households, installs).
 type DayDeltas<'a> = crate::store::DayTally<&'a str>;
 
@@ -588,29 +619,7 @@ fn ingest_batch<'b>(
             // A later revision is judged against its visit's revisions held (this transaction's
             // included) before anything is written: only its own volunteer adds the next one.
             if visit.revision.get() > 1 {
-                let held = held_revisions
-                    .query_map([visit.id.uuid().as_bytes().as_slice()], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, Vec<u8>>(1)?,
-                            r.get::<_, Vec<u8>>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, i64>(4)?,
-                            r.get::<_, Vec<u8>>(5)?,
-                        ))
-                    })?
-                    .map(|row| {
-                        let (revision, volunteer, household, area_code, server_seq, content_hash) = row?;
-                        Ok(crate::store::HeldRevision {
-                            revision,
-                            volunteer_id: uuid_from(&volunteer)?,
-                            subject: uuid_from(&household)?,
-                            area_code,
-                            server_seq,
-                            content_hash,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()?;
+                let held = held_revisions_of(&mut held_revisions, visit.id.uuid())?;
                 if let Some(receipt) = crate::store::judge_revision(
                     index,
                     (id_text, visit.as_revision(), hash),
@@ -2142,30 +2151,7 @@ impl Store for SqliteStore {
                 };
                 let venue_id = v.venue.id.uuid();
                 if v.revision.get() > 1 {
-                    let held = tx
-                        .prepare_cached(&revisions)?
-                        .query_map([v.id.uuid().as_bytes().as_slice()], |r| {
-                            Ok((
-                                r.get::<_, i64>(0)?,
-                                r.get::<_, Vec<u8>>(1)?,
-                                r.get::<_, Vec<u8>>(2)?,
-                                r.get::<_, String>(3)?,
-                                r.get::<_, i64>(4)?,
-                                r.get::<_, Vec<u8>>(5)?,
-                            ))
-                        })?
-                        .map(|row| {
-                            let (revision, volunteer, venue, area_code, server_seq, content_hash) = row?;
-                            Ok(crate::store::HeldRevision {
-                                revision,
-                                volunteer_id: uuid_from(&volunteer)?,
-                                subject: uuid_from(&venue)?,
-                                area_code,
-                                server_seq,
-                                content_hash,
-                            })
-                        })
-                        .collect::<Result<Vec<_>, StoreError>>()?;
+                    let held = held_revisions_of(&mut tx.prepare_cached(&revisions)?, v.id.uuid())?;
                     let id = v.id.to_string();
                     if let Some(receipt) = crate::store::judge_revision(
                         index,
