@@ -265,8 +265,7 @@ fn main() {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let state = AppState::new(store.clone(), Campaign::bluezone(), Limits::default());
         tokio::spawn(doorstep_server::serve(listener, state, std::future::pending()));
-        store
-            .create_user(doorstep_server::store::NewUser {
+        doorstep_server::accounts::create_user(&*store, doorstep_server::store::NewUser {
                 id: uuid::Uuid::now_v7(),
                 username: doorstep_domain::account::Username::parse("u", "bench.province").expect("name"),
                 password_hash: doorstep_server::auth::hash_password(PASSWORD).expect("hash"),

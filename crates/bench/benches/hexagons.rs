@@ -111,16 +111,18 @@ async fn latencies(client: &reqwest::Client, url: &str, token: &str, n: usize) -
 
 async fn user(store: &dyn Store, name: &str, role: Role, password_hash: &str) -> uuid::Uuid {
     let id = uuid::Uuid::now_v7();
-    store
-        .create_user(NewUser {
+    doorstep_server::accounts::create_user(
+        &*store,
+        NewUser {
             id,
             username: Username::parse("u", name).expect("name"),
             password_hash: password_hash.to_string(),
             role,
             area_code: AreaCode::parse("area", "42").expect("code"),
-        })
-        .await
-        .expect("user");
+        },
+    )
+    .await
+    .expect("user");
     id
 }
 
@@ -166,27 +168,31 @@ fn main() {
             volunteers.push(user(store.as_ref(), &format!("bench.v{i}"), Role::Volunteer, &hash).await);
         }
         let team = uuid::Uuid::now_v7();
-        store
-            .create_team(NewTeam {
+        doorstep_server::manage::insert_team(
+            &*store,
+            NewTeam {
                 id: team,
                 name: "Đội đo".into(),
                 area_code: AreaCode::parse("area", "42").expect("code"),
                 leader_id: admin,
                 created_ms: 0,
-            })
-            .await
-            .expect("team");
+            },
+        )
+        .await
+        .expect("team");
         for v in &volunteers[..TEAM] {
-            store
-                .assign(NewAssignment {
+            doorstep_server::manage::insert_assignment(
+                &*store,
+                NewAssignment {
                     team_id: team,
                     user_id: *v,
                     area_code: AreaCode::parse("area", "42").expect("code"),
                     assigned_by: "bench".into(),
                     at_ms: 0,
-                })
-                .await
-                .expect("assign");
+                },
+            )
+            .await
+            .expect("assign");
         }
 
         let start = Instant::now();

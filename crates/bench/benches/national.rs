@@ -186,8 +186,7 @@ fn main() {
         let client = reqwest::Client::new();
         // Coverage is read as a signed-in admin of the whole country, as the dashboard will.
         let password = "national benchmark admin";
-        store
-            .create_user(doorstep_server::store::NewUser {
+        doorstep_server::accounts::create_user(&*store, doorstep_server::store::NewUser {
                 id: uuid::Uuid::now_v7(),
                 username: doorstep_domain::account::Username::parse("u", "bench.admin").expect("name"),
                 password_hash: doorstep_server::auth::hash_password(password).expect("hash"),

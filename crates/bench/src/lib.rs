@@ -43,21 +43,26 @@ pub const BENCH_VOLUNTEER_ID: uuid::Uuid = uuid::Uuid::from_u128(0x0190_0000_000
 /// `doorstep admin enrol-code` does.
 pub async fn enrolment_code(store: &dyn Store) -> String {
     let name = doorstep_domain::account::Username::parse("username", BENCH_VOLUNTEER).expect("name");
-    let user = match store.user_by_username(&name).await.expect("user") {
+    let user = match doorstep_server::accounts::user_by_username(&*store, &name)
+        .await
+        .expect("user")
+    {
         Some(u) => u.id,
         None => {
             let id = BENCH_VOLUNTEER_ID;
-            store
-                .create_user(doorstep_server::store::NewUser {
+            doorstep_server::accounts::create_user(
+                &*store,
+                doorstep_server::store::NewUser {
                     id,
                     username: doorstep_domain::account::Username::parse("username", BENCH_VOLUNTEER).expect("name"),
                     password_hash: doorstep_server::auth::hash_password(&uuid::Uuid::now_v7().to_string())
                         .expect("hash"),
                     role: doorstep_domain::account::Role::Volunteer,
                     area_code: doorstep_domain::values::AreaCode::parse("area", "42").expect("area"),
-                })
-                .await
-                .expect("create the bench volunteer");
+                },
+            )
+            .await
+            .expect("create the bench volunteer");
             id
         }
     };

@@ -38,21 +38,29 @@ pub async fn prepare(store: &dyn Store) -> Result<()> {
     tracing::info!(?summary, "demo areas");
     for (username, role, area, password) in DEMO_ACCOUNTS {
         let username = doorstep_domain::account::Username::parse("username", username)?;
-        if store.user_by_username(&username).await?.is_some() {
+        if doorstep_server::accounts::user_by_username(&*store, &username)
+            .await?
+            .is_some()
+        {
             continue;
         }
-        store
-            .create_user(doorstep_server::store::NewUser {
+        doorstep_server::accounts::create_user(
+            &*store,
+            doorstep_server::store::NewUser {
                 id: uuid::Uuid::now_v7(),
                 username,
                 password_hash: doorstep_server::auth::hash_password(password)?,
                 role: doorstep_domain::account::Role::parse("role", role)?,
                 area_code: AreaCode::parse("area", area)?,
-            })
-            .await?;
+            },
+        )
+        .await?;
     }
     // The leader's team, with the demo volunteer assigned their commune.
-    if store.teams_named(DEMO_TEAM).await?.is_empty() {
+    if doorstep_server::manage::teams_named(&*store, DEMO_TEAM)
+        .await?
+        .is_empty()
+    {
         use doorstep_server::manage::{Actor, assign, create_team};
         let team = doorstep_domain::protocol::NewTeamRequest {
             name: DEMO_TEAM.into(),
@@ -117,7 +125,7 @@ pub fn announce(addr: SocketAddr) {
 /// The simulated volunteer of a district: its account, made if missing.
 async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorstep_server::store::UserRecord> {
     let username = doorstep_domain::account::Username::parse("username", &format!("sim.{district}"))?;
-    if let Some(user) = store.user_by_username(&username).await? {
+    if let Some(user) = doorstep_server::accounts::user_by_username(&*store, &username).await? {
         return Ok(user);
     }
     // Nobody signs in as a simulated volunteer: a random password nobody knows.
@@ -126,17 +134,18 @@ async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorste
         .take(32)
         .map(char::from)
         .collect();
-    store
-        .create_user(doorstep_server::store::NewUser {
+    doorstep_server::accounts::create_user(
+        &*store,
+        doorstep_server::store::NewUser {
             id: uuid::Uuid::now_v7(),
             username: username.clone(),
             password_hash: doorstep_server::auth::hash_password(&password)?,
             role: doorstep_domain::account::Role::Volunteer,
             area_code: AreaCode::parse("area", district)?,
-        })
-        .await?;
-    store
-        .user_by_username(&username)
+        },
+    )
+    .await?;
+    doorstep_server::accounts::user_by_username(&*store, &username)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the demo volunteer {} was not created", username.as_str()))
 }

@@ -471,14 +471,16 @@ async fn admin(args: AdminArgs) -> Result<()> {
             store
                 .set_campaign(serde_json::to_string(&campaign)?, chrono::Utc::now().timestamp_millis())
                 .await?;
-            store
-                .record_audit(doorstep_server::store::AuditEntry {
+            doorstep_server::accounts::record_audit(
+                &*store,
+                doorstep_server::store::AuditEntry {
                     at_ms: chrono::Utc::now().timestamp_millis(),
                     actor: "cli".into(),
                     action: "load-campaign".into(),
                     detail: format!("{} ({} outcomes)", campaign.code, campaign.outcomes.len()),
-                })
-                .await?;
+                },
+            )
+            .await?;
             println!(
                 "{}",
                 serde_json::json!({"campaign": campaign.code, "outcomes": campaign.outcomes.len()})
@@ -499,8 +501,9 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let took = started.elapsed();
-            store
-                .record_audit(doorstep_server::store::AuditEntry {
+            doorstep_server::accounts::record_audit(
+                &*store,
+                doorstep_server::store::AuditEntry {
                     at_ms: chrono::Utc::now().timestamp_millis(),
                     actor: "cli".into(),
                     action: "import-buildings".into(),
@@ -513,8 +516,9 @@ async fn admin(args: AdminArgs) -> Result<()> {
                         report.added,
                         report.outside
                     ),
-                })
-                .await?;
+                },
+            )
+            .await?;
             println!("{}", serde_json::to_string(&report)?);
             if report.outside > 0 {
                 eprintln!(
@@ -553,8 +557,9 @@ async fn admin(args: AdminArgs) -> Result<()> {
             }
             let now = chrono::Utc::now().timestamp_millis();
             let n = store.import_targets(targets, now).await?;
-            store
-                .record_audit(doorstep_server::store::AuditEntry {
+            doorstep_server::accounts::record_audit(
+                &*store,
+                doorstep_server::store::AuditEntry {
                     at_ms: now,
                     actor: "cli".into(),
                     action: "import-targets".into(),
@@ -564,8 +569,9 @@ async fn admin(args: AdminArgs) -> Result<()> {
                             .map(|f| f.to_string_lossy().into_owned())
                             .unwrap_or_default()
                     ),
-                })
-                .await?;
+                },
+            )
+            .await?;
             println!("{}", serde_json::json!({"areas": n}));
         }
         AdminCommand::ImportAreas { file } => {
@@ -577,8 +583,9 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
             if summary.inserted + summary.updated > 0 {
-                store
-                    .record_audit(doorstep_server::store::AuditEntry {
+                doorstep_server::accounts::record_audit(
+                    &*store,
+                    doorstep_server::store::AuditEntry {
                         at_ms: chrono::Utc::now().timestamp_millis(),
                         actor: "cli".into(),
                         action: "import-areas".into(),
@@ -590,8 +597,9 @@ async fn admin(args: AdminArgs) -> Result<()> {
                             summary.inserted,
                             summary.updated
                         ),
-                    })
-                    .await?;
+                    },
+                )
+                .await?;
             }
             println!("{}", serde_json::to_string(&summary)?);
         }
@@ -614,31 +622,34 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}", e.messages().en))?;
             let password_hash = doorstep_server::auth::hash_password(&password)?;
             let detail = format!("{} as {} of {}", username.as_str(), role.as_str(), area_code);
-            store
-                .create_user(doorstep_server::store::NewUser {
+            doorstep_server::accounts::create_user(
+                &*store,
+                doorstep_server::store::NewUser {
                     id: uuid::Uuid::now_v7(),
                     username,
                     password_hash,
                     role,
                     area_code,
-                })
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            store
-                .record_audit(doorstep_server::store::AuditEntry {
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            doorstep_server::accounts::record_audit(
+                &*store,
+                doorstep_server::store::AuditEntry {
                     at_ms: chrono::Utc::now().timestamp_millis(),
                     actor: "cli".into(),
                     action: "create-user".into(),
                     detail: detail.clone(),
-                })
-                .await?;
+                },
+            )
+            .await?;
             println!("{}", serde_json::json!({"created": detail}));
         }
         AdminCommand::EnrolCode { volunteer, qr } => {
             let name = doorstep_domain::account::Username::parse("volunteer", &volunteer)
                 .map_err(|e| anyhow::anyhow!("{}", e.messages().en))?;
-            let user = store
-                .user_by_username(&name)
+            let user = doorstep_server::accounts::user_by_username(&*store, &name)
                 .await?
                 .filter(|u| u.role == doorstep_domain::account::Role::Volunteer && !u.disabled)
                 .ok_or_else(|| anyhow::anyhow!("no volunteer has the username {}", name.as_str()))?;
@@ -648,14 +659,16 @@ async fn admin(args: AdminArgs) -> Result<()> {
             store
                 .create_enrolment(hash, user.id, "cli", now.timestamp_millis(), expires.timestamp_millis())
                 .await?;
-            store
-                .record_audit(doorstep_server::store::AuditEntry {
+            doorstep_server::accounts::record_audit(
+                &*store,
+                doorstep_server::store::AuditEntry {
                     at_ms: now.timestamp_millis(),
                     actor: "cli".into(),
                     action: "enrol-code".into(),
                     detail: format!("for {}", user.username),
-                })
-                .await?;
+                },
+            )
+            .await?;
             if let Some(path) = qr {
                 let svg = doorstep_server::auth::enrolment_qr_svg(&code)
                     .ok_or_else(|| anyhow::anyhow!("cannot draw the QR image"))?;
@@ -674,14 +687,16 @@ async fn admin(args: AdminArgs) -> Result<()> {
             let now = chrono::Utc::now().timestamp_millis();
             let n = store.revoke_device(id.uuid(), now, reason).await?;
             anyhow::ensure!(n > 0, "no live device has the id {id}");
-            store
-                .record_audit(doorstep_server::store::AuditEntry {
+            doorstep_server::accounts::record_audit(
+                &*store,
+                doorstep_server::store::AuditEntry {
                     at_ms: now,
                     actor: "cli".into(),
                     action: "revoke-device".into(),
                     detail: id.to_string(),
-                })
-                .await?;
+                },
+            )
+            .await?;
             println!("{}", serde_json::json!({"revoked": id.to_string()}));
         }
         AdminCommand::CreateTeam { name, area, leader } => {
@@ -725,7 +740,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
             println!("{}", serde_json::json!({"released": claim}));
         }
         AdminCommand::Audit { limit } => {
-            for entry in store.audit_log(limit).await? {
+            for entry in doorstep_server::accounts::audit_log(&*store, limit).await? {
                 println!("{}", serde_json::to_string(&entry)?);
             }
         }

@@ -1280,7 +1280,7 @@ async fn login(
         return too_many_attempts(wait, lang);
     }
     let user = match doorstep_domain::account::Username::parse("username", &request.username) {
-        Ok(name) => match st.store.user_by_username(&name).await {
+        Ok(name) => match crate::accounts::user_by_username(&*st.store, &name).await {
             Ok(u) => u,
             Err(e) => {
                 st.logins.refund(&throttled);
@@ -1308,10 +1308,14 @@ async fn login(
     let (token, hash) = crate::auth::new_token();
     let now = Utc::now();
     let expires = now + chrono::Duration::from_std(st.limits.session_ttl).unwrap_or(chrono::Duration::hours(14));
-    if let Err(e) = st
-        .store
-        .create_session(hash, user.id, now.timestamp_millis(), expires.timestamp_millis())
-        .await
+    if let Err(e) = crate::accounts::create_session(
+        &*st.store,
+        hash,
+        user.id,
+        now.timestamp_millis(),
+        expires.timestamp_millis(),
+    )
+    .await
     {
         return ApiError::store(e, lang).into_response();
     }
@@ -1343,7 +1347,7 @@ async fn logout(State(st): State<AppState>, headers: HeaderMap, _caller: crate::
         .and_then(|v| v.split_once(' '))
         .map(|(_, t)| t.trim().to_string())
         .unwrap_or_default();
-    match st.store.revoke_session(crate::auth::token_hash(&token)).await {
+    match crate::accounts::revoke_session(&*st.store, crate::auth::token_hash(&token)).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => ApiError::store(e, lang).into_response(),
     }
@@ -1403,8 +1407,7 @@ async fn audit(
     }
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    st.store
-        .audit_log(limit)
+    crate::accounts::audit_log(&*st.store, limit)
         .await
         .map(Json)
         .map_err(|e| ApiError::store(e, lang))
@@ -1466,9 +1469,7 @@ async fn issue_enrolment(
         )
     };
     let name = doorstep_domain::account::Username::parse("volunteer", &request.volunteer).map_err(|_| no_such())?;
-    let volunteer = st
-        .store
-        .user_by_username(&name)
+    let volunteer = crate::accounts::user_by_username(&*st.store, &name)
         .await
         .map_err(|e| ApiError::store(e, lang))?;
     let Some(volunteer) = volunteer.filter(|u| u.role == Role::Volunteer && !u.disabled) else {
@@ -1490,15 +1491,17 @@ async fn issue_enrolment(
         )
         .await
         .map_err(|e| ApiError::store(e, lang))?;
-    st.store
-        .record_audit(crate::store::AuditEntry {
+    crate::accounts::record_audit(
+        &*st.store,
+        crate::store::AuditEntry {
             at_ms: now.timestamp_millis(),
             actor: caller.0.username.clone(),
             action: "enrol-code".into(),
             detail: format!("for {}", volunteer.username),
-        })
-        .await
-        .map_err(|e| ApiError::store(e, lang))?;
+        },
+    )
+    .await
+    .map_err(|e| ApiError::store(e, lang))?;
     let qr_svg = crate::auth::enrolment_qr_svg(&code);
     Ok(Json(EnrolmentCode {
         code,
@@ -1750,15 +1753,17 @@ async fn revoke_device(
     if revoked == 0 {
         return Err(no_such());
     }
-    st.store
-        .record_audit(crate::store::AuditEntry {
+    crate::accounts::record_audit(
+        &*st.store,
+        crate::store::AuditEntry {
             at_ms: Utc::now().timestamp_millis(),
             actor: caller.0.username.clone(),
             action: "revoke-device".into(),
             detail: device.to_string(),
-        })
-        .await
-        .map_err(|e| ApiError::store(e, lang))?;
+        },
+    )
+    .await
+    .map_err(|e| ApiError::store(e, lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

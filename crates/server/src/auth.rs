@@ -133,7 +133,7 @@ impl FromRequestParts<AppState> for Caller {
             return Err(ApiError::unauthenticated(lang));
         };
         let now = chrono::Utc::now().timestamp_millis();
-        match state.store.session_user(token_hash(token), now).await {
+        match crate::accounts::session_user(&*state.store, token_hash(token), now).await {
             Ok(Some(user)) => Ok(Caller(user)),
             Ok(None) => Err(ApiError::unauthenticated(lang)),
             Err(e) => Err(ApiError::storage(e, lang)),
@@ -146,7 +146,7 @@ impl FromRequestParts<AppState> for Caller {
 /// writes area data asks [`may_see`], with paths from the store, never from the request.
 pub async fn scope_paths(store: &dyn crate::store::Store, user: &SessionUser) -> Result<Vec<String>, StoreError> {
     let assigned = if user.role == doorstep_domain::account::Role::Volunteer {
-        store.assigned_paths(user.user_id).await?
+        crate::manage::assigned_paths(&*store, user.user_id).await?
     } else {
         Vec::new()
     };

@@ -133,7 +133,7 @@ pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest
     let volunteer = volunteer_named(store, &request.volunteer, StatusCode::UNPROCESSABLE_ENTITY).await?;
     // The claim reaches the volunteer's phone only inside the areas it pulls.
     let own = store.area_path(&volunteer.area_code).await?;
-    let assigned = store.assigned_paths(volunteer.id).await?;
+    let assigned = crate::manage::assigned_paths(&*store, volunteer.id).await?;
     // A volunteer working nowhere in the caller's areas is answered as one that does not exist.
     let mut visible = false;
     for p in own.iter().chain(assigned.iter()) {
@@ -169,14 +169,16 @@ pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest
             now_ms,
         })
         .await?;
-    store
-        .record_audit(AuditEntry {
+    crate::accounts::record_audit(
+        &*store,
+        AuditEntry {
             at_ms: now_ms,
             actor: actor.name(),
             action: "give-claim".into(),
             detail: format!("{what} to {} (released {})", volunteer.username, released.len()),
-        })
-        .await?;
+        },
+    )
+    .await?;
     let held = store.claim(id).await?.ok_or_else(|| {
         ManageError::Store(crate::store::StoreError::Task(
             "the claim just given is not held".into(),
@@ -209,14 +211,16 @@ pub async fn release(store: &dyn Store, actor: Actor<'_>, id: &str) -> Result<()
     }
     let now_ms = Utc::now().timestamp_millis();
     if store.release_claim(id, now_ms).await? {
-        store
-            .record_audit(AuditEntry {
+        crate::accounts::record_audit(
+            &*store,
+            AuditEntry {
                 at_ms: now_ms,
                 actor: actor.name(),
                 action: "release-claim".into(),
                 detail: format!("{id} of {}", held.dto.volunteer),
-            })
-            .await?;
+            },
+        )
+        .await?;
     }
     Ok(())
 }

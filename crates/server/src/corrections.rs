@@ -293,16 +293,18 @@ pub async fn send_back(
             lang,
         ));
     }
-    st.store
-        .record_audit(AuditEntry {
+    crate::accounts::record_audit(
+        &*st.store,
+        AuditEntry {
             at_ms: now_ms,
             actor: caller.0.username.clone(),
             action: "send_back".into(),
             // The visit and revision only: the comment may name people.
             detail: format!("visit {} revision {}", visit.id, visit.revision),
-        })
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        },
+    )
+    .await
+    .map_err(|e| ApiError::storage(e, lang))?;
     tracing::info!(visit = %visit.id, revision = visit.revision, "visit sent back for correction");
     Ok((
         StatusCode::CREATED,

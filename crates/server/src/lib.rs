@@ -12,6 +12,7 @@
 //! - [`conn`]: connections: header-read and idle timeouts, the limit on open connections.
 //! - `fuzzing` (hidden): the push decoder's entry points for the fuzz targets in `fuzz/`.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod buildings;
@@ -21,6 +22,7 @@ pub mod claims;
 pub mod conn;
 pub mod corrections;
 pub mod dashboard;
+pub mod db;
 pub mod export;
 pub mod filter;
 #[doc(hidden)]
@@ -30,18 +32,18 @@ pub mod manage;
 pub mod map;
 pub mod migrate;
 pub mod photos;
-pub mod postgres;
 pub mod public;
 pub mod quality;
 pub mod report;
 pub mod rows;
-pub mod sqlite;
 pub mod store;
 pub mod targets;
 pub mod venues;
 pub mod volunteers;
 
 use std::sync::Arc;
+
+pub use db::{postgres, sqlite};
 
 pub use api::{AppState, Limits, router};
 pub use store::{Store, StoreError};

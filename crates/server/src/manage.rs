@@ -17,7 +17,8 @@ use uuid::Uuid;
 
 use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
 use crate::auth::Caller;
-use crate::store::{AuditEntry, NewAssignment, NewTeam, SessionUser, Store, StoreError, VisitQuery, subtree_range};
+use crate::db::{Db, Statement, params};
+use crate::store::{AuditEntry, SessionUser, Store, StoreError, VisitQuery, subtree_range};
 use doorstep_domain::protocol::ErrorResponse;
 
 /// Who asks for a change.
@@ -203,8 +204,7 @@ pub async fn create_team(
         )
     };
     let leader_username = Username::parse("leader", &leader_name).map_err(|_| no_leader())?;
-    let leader = store
-        .user_by_username(&leader_username)
+    let leader = crate::accounts::user_by_username(&*store, &leader_username)
         .await?
         .filter(|u| u.role == Role::Leader && !u.disabled)
         .ok_or_else(no_leader)?;
@@ -213,33 +213,37 @@ pub async fn create_team(
         return Err(no_leader());
     }
     let now = Utc::now().timestamp_millis();
-    store
-        .create_team(NewTeam {
+    crate::manage::insert_team(
+        &*store,
+        NewTeam {
             id: Uuid::now_v7(),
             name: name.to_string(),
             area_code: area.clone(),
             leader_id: leader.id,
             created_ms: now,
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => refused(
-                StatusCode::CONFLICT,
-                "team_exists",
-                Some("name"),
-                "Đã có đội mang tên này.",
-                "A team with this name exists already.",
-            ),
-            e => ManageError::Store(e),
-        })?;
-    store
-        .record_audit(AuditEntry {
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict(_) => refused(
+            StatusCode::CONFLICT,
+            "team_exists",
+            Some("name"),
+            "Đã có đội mang tên này.",
+            "A team with this name exists already.",
+        ),
+        e => ManageError::Store(e),
+    })?;
+    crate::accounts::record_audit(
+        &*store,
+        AuditEntry {
             at_ms: now,
             actor: actor.name(),
             action: "create-team".into(),
             detail: format!("{name} in {area}, led by {leader_name}"),
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(TeamDto {
         name: name.to_string(),
         area_code: area.to_string(),
@@ -295,23 +299,27 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
         ));
     }
     let now = Utc::now().timestamp_millis();
-    store
-        .assign(NewAssignment {
+    crate::manage::insert_assignment(
+        &*store,
+        NewAssignment {
             team_id: team.id,
             user_id: volunteer.id,
             area_code: area.clone(),
             assigned_by: actor.name(),
             at_ms: now,
-        })
-        .await?;
-    store
-        .record_audit(AuditEntry {
+        },
+    )
+    .await?;
+    crate::accounts::record_audit(
+        &*store,
+        AuditEntry {
             at_ms: now,
             actor: actor.name(),
             action: "assign".into(),
             detail: format!("{} to {area} in team {}", volunteer.username, team.name),
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -330,7 +338,7 @@ pub(crate) async fn team_named(
         return Ok(None);
     };
     let mut found: Vec<(crate::store::TeamRecord, String)> = Vec::new();
-    for team in store.teams_named(name.as_str()).await? {
+    for team in crate::manage::teams_named(&*store, name.as_str()).await? {
         if let Some(path) = store.area_path(&team.area_code).await?
             && actor_sees(store, actor, &path).await?
         {
@@ -366,8 +374,7 @@ pub(crate) async fn volunteer_named(
     status: StatusCode,
 ) -> Result<crate::store::UserRecord, ManageError> {
     let name = Username::parse("volunteer", username).map_err(|_| no_such_volunteer(status))?;
-    store
-        .user_by_username(&name)
+    crate::accounts::user_by_username(&*store, &name)
         .await?
         .filter(|u| u.role == Role::Volunteer && !u.disabled)
         .ok_or_else(|| no_such_volunteer(status))
@@ -434,7 +441,11 @@ pub async fn get_teams(
     let mut teams = Vec::new();
     for root in roots {
         let (lo, hi) = subtree_range(&root);
-        teams.extend(st.store.teams(&lo, &hi).await.map_err(|e| ApiError::storage(e, lang))?);
+        teams.extend(
+            crate::manage::teams_in(&*st.store, &lo, &hi)
+                .await
+                .map_err(|e| ApiError::storage(e, lang))?,
+        );
     }
     teams.sort_by(|a, b| a.name.cmp(&b.name));
     teams.dedup_by(|a, b| a.name == b.name);
@@ -559,4 +570,166 @@ pub async fn get_visit(
     crate::corrections::visit_in_scope(&st, &caller, &id, lang_of(&headers))
         .await
         .map(Json)
+}
+
+// The teams' statements, each written once for both databases.
+
+#[derive(Debug, Clone)]
+pub struct NewTeam {
+    pub id: Uuid,
+    pub name: String,
+    pub area_code: AreaCode,
+    pub leader_id: Uuid,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub area_code: String,
+    pub leader_id: Uuid,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAssignment {
+    pub team_id: Uuid,
+    pub user_id: Uuid,
+    pub area_code: AreaCode,
+    pub assigned_by: String,
+    pub at_ms: i64,
+}
+
+/// One row of the teams query: a team, one member (if any) and one assigned area (if any).
+#[derive(Debug, Clone)]
+pub struct TeamRow {
+    pub team: String,
+    pub area_code: String,
+    pub leader: String,
+    pub member: Option<String>,
+    pub assigned: Option<String>,
+}
+
+/// Folds rows ordered by team, member and area into teams.
+pub fn group_teams(rows: Vec<TeamRow>) -> Vec<TeamDto> {
+    let mut teams: Vec<TeamDto> = Vec::new();
+    for row in rows {
+        if teams.last().is_none_or(|t| t.name != row.team) {
+            teams.push(TeamDto {
+                name: row.team.clone(),
+                area_code: row.area_code.clone(),
+                leader: row.leader.clone(),
+                members: Vec::new(),
+            });
+        }
+        let Some(team) = teams.last_mut() else { continue };
+        let Some(member) = row.member else { continue };
+        if team.members.last().is_none_or(|m| m.username != member) {
+            team.members.push(doorstep_domain::protocol::TeamMemberDto {
+                username: member,
+                areas: Vec::new(),
+            });
+        }
+        if let (Some(m), Some(area)) = (team.members.last_mut(), row.assigned) {
+            m.areas.push(area);
+        }
+    }
+    teams
+}
+
+/// Creates a team; [`StoreError::Conflict`] when its area has a team of that name.
+pub async fn insert_team(db: &dyn Db, team: NewTeam) -> Result<(), StoreError> {
+    let n = db
+        .execute(
+            "INSERT INTO teams (id, name, area_code, leader_id, created_at_ms) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (area_code, name) DO NOTHING",
+            params![
+                team.id,
+                &team.name,
+                team.area_code.as_str(),
+                team.leader_id,
+                team.created_ms
+            ],
+        )
+        .await?;
+    if n == 0 {
+        return Err(StoreError::Conflict(format!("the team name {} is taken", team.name)));
+    }
+    Ok(())
+}
+
+/// The teams of that name, in every area, oldest first.
+pub async fn teams_named(db: &dyn Db, name: &str) -> Result<Vec<TeamRecord>, StoreError> {
+    db.query(
+        "SELECT id, name, area_code, leader_id FROM teams WHERE name = $1 ORDER BY created_at_ms, id",
+        params![name],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(TeamRecord {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            area_code: r.get(2)?,
+            leader_id: r.get(3)?,
+        })
+    })
+    .collect()
+}
+
+/// Adds a member to a team and assigns them an area; what is held already stays.
+pub async fn insert_assignment(db: &dyn Db, a: NewAssignment) -> Result<(), StoreError> {
+    db.atomically(vec![
+        Statement::new(
+            "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            params![a.team_id, a.user_id],
+        ),
+        Statement::new(
+            "INSERT INTO assignments (user_id, area_code, team_id, assigned_by, assigned_at_ms)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            params![a.user_id, a.area_code.as_str(), a.team_id, a.assigned_by, a.at_ms],
+        ),
+    ])
+    .await?;
+    Ok(())
+}
+
+/// The paths of the areas a volunteer is assigned.
+pub async fn assigned_paths(db: &dyn Db, user_id: Uuid) -> Result<Vec<String>, StoreError> {
+    db.query(
+        "SELECT a.path FROM assignments s JOIN areas a ON a.code = s.area_code WHERE s.user_id = $1",
+        params![user_id],
+    )
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+/// The teams whose area lies in the subtree `[lo, hi)`, with their members and areas.
+pub async fn teams_in(db: &dyn Db, lo: &str, hi: &str) -> Result<Vec<TeamDto>, StoreError> {
+    let rows = db
+        .query(
+            "SELECT t.name, t.area_code, l.username, u.username, s.area_code
+             FROM teams t JOIN areas a ON a.code = t.area_code JOIN users l ON l.id = t.leader_id
+             LEFT JOIN team_members m ON m.team_id = t.id LEFT JOIN users u ON u.id = m.user_id
+             LEFT JOIN assignments s ON s.user_id = m.user_id AND s.team_id = t.id
+             WHERE a.path >= $1 AND a.path < $2
+             ORDER BY t.name, u.username, s.area_code",
+            params![lo, hi],
+        )
+        .await?;
+    Ok(group_teams(
+        rows.iter()
+            .map(|r| {
+                Ok(TeamRow {
+                    team: r.get(0)?,
+                    area_code: r.get(1)?,
+                    leader: r.get(2)?,
+                    member: r.get(3)?,
+                    assigned: r.get(4)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?,
+    ))
 }

@@ -5,14 +5,16 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use doorstep_domain::account::{Role, Username};
 use doorstep_domain::area::{AreaRecord, fold_for_search, order_parents_first, vietnamese_sort_key};
 use doorstep_domain::protocol::{
-    AreaDto, Coverage, ErrorBody, HouseholdDto, PullResponse, Receipt, ReceiptStatus, TeamDto, VisitDto,
+    AreaDto, Coverage, ErrorBody, HouseholdDto, PullResponse, Receipt, ReceiptStatus, VisitDto,
 };
 use doorstep_domain::values::{AreaCode, Id};
 use doorstep_domain::{Campaign, FieldError, Lang, Visit};
 use uuid::Uuid;
+
+pub use crate::accounts::{AuditEntry, AuditRecord, NewUser, SessionUser, UserRecord, role_from_db};
+pub use crate::manage::{NewAssignment, NewTeam, TeamRecord, TeamRow, group_teams};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -272,7 +274,7 @@ fn roll_up(path: &str, rows: &[&TargetRow]) -> Option<doorstep_domain::protocol:
 pub const ENROL_RETRY_MS: i64 = 15 * 60 * 1000;
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: crate::db::Db + Send + Sync + 'static {
     /// Inserts or updates areas in one transaction: all of them or, on any error, none.
     /// Importing the same file again changes nothing.
     async fn import_areas(&self, areas: Vec<AreaRecord>) -> Result<ImportSummary, StoreError>;
@@ -303,28 +305,6 @@ pub trait Store: Send + Sync + 'static {
 
     async fn counts(&self) -> Result<StoreCounts, StoreError>;
 
-    /// Creates an account; `Conflict` when the username is taken.
-    async fn create_user(&self, user: NewUser) -> Result<(), StoreError>;
-
-    /// The account of a username. Only a parsed [`Username`] (trimmed, NFC, lower case) looks
-    /// one up, so `VolA` and `vola` name one account everywhere.
-    async fn user_by_username(&self, username: &Username) -> Result<Option<UserRecord>, StoreError>;
-
-    /// Starts a session. Only the token's hash is stored.
-    async fn create_session(
-        &self,
-        token_hash: [u8; 32],
-        user_id: Uuid,
-        now_ms: i64,
-        expires_ms: i64,
-    ) -> Result<(), StoreError>;
-
-    /// The user of a live session: not revoked, not expired at `now_ms`, account not disabled.
-    async fn session_user(&self, token_hash: [u8; 32], now_ms: i64) -> Result<Option<SessionUser>, StoreError>;
-
-    /// Ends a session; false when there was no live one.
-    async fn revoke_session(&self, token_hash: [u8; 32]) -> Result<bool, StoreError>;
-
     /// An area's materialised path (`/42/436/18073/`), if the area exists.
     async fn area_path(&self, code: &str) -> Result<Option<String>, StoreError>;
 
@@ -351,12 +331,6 @@ pub trait Store: Send + Sync + 'static {
     /// (households, population, smartphone owners; `None` where it has none), by path: the
     /// areas without any tell a partial roll-up ([`roll_up_targets`]).
     async fn subtree_targets(&self, path: &str) -> Result<Vec<TargetRow>, StoreError>;
-
-    /// Appends to the audit log of administrative actions.
-    async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
-
-    /// The newest audit entries first.
-    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// Stores a one-time enrolment code (its hash) for a volunteer's device.
     async fn create_enrolment(
@@ -393,22 +367,6 @@ pub trait Store: Send + Sync + 'static {
 
     /// When the device's token was revoked and why: `None` for a live or unknown token.
     async fn revocation(&self, token_hash: [u8; 32]) -> Result<Option<Revocation>, StoreError>;
-
-    /// Creates a team; [`StoreError::Conflict`] when its area has a team of that name.
-    async fn create_team(&self, team: NewTeam) -> Result<(), StoreError>;
-
-    /// The teams of this name, in every area (a name is unique within an area only), oldest first.
-    async fn teams_named(&self, name: &str) -> Result<Vec<TeamRecord>, StoreError>;
-
-    /// Makes the volunteer a member of the team and assigns the area; doing it twice changes
-    /// nothing.
-    async fn assign(&self, assignment: NewAssignment) -> Result<(), StoreError>;
-
-    /// The paths of the areas assigned to a user, if any.
-    async fn assigned_paths(&self, user_id: Uuid) -> Result<Vec<String>, StoreError>;
-
-    /// The teams whose area lies in the subtree `[lo, hi)` of paths, with members and assignments.
-    async fn teams(&self, lo: &str, hi: &str) -> Result<Vec<TeamDto>, StoreError>;
 
     /// The latest revision of a visit, with its area's path (for the scope check).
     async fn visit_by_id(&self, id: Uuid) -> Result<Option<(VisitDto, String)>, StoreError>;
@@ -680,32 +638,6 @@ pub fn tally_day<K: Ord>(days: &mut DayTally<K>, area: K, visit: &Visit, first: 
     e.2 += i64::from(visit.counts.installed_now.get());
 }
 
-#[derive(Debug, Clone)]
-pub struct NewTeam {
-    pub id: Uuid,
-    pub name: String,
-    pub area_code: AreaCode,
-    pub leader_id: Uuid,
-    pub created_ms: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TeamRecord {
-    pub id: Uuid,
-    pub name: String,
-    pub area_code: String,
-    pub leader_id: Uuid,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewAssignment {
-    pub team_id: Uuid,
-    pub user_id: Uuid,
-    pub area_code: AreaCode,
-    pub assigned_by: String,
-    pub at_ms: i64,
-}
-
 /// Which visits to list: a subtree of paths, a page after a receive number.
 #[derive(Debug, Clone)]
 pub struct VisitQuery {
@@ -792,60 +724,6 @@ pub struct DeviceCaller {
 pub struct Revocation {
     pub at_ms: i64,
     pub reason: Option<String>,
-}
-
-/// An account to create; the password is already hashed.
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub id: Uuid,
-    pub username: Username,
-    pub password_hash: String,
-    pub role: Role,
-    pub area_code: AreaCode,
-}
-
-#[derive(Debug, Clone)]
-pub struct UserRecord {
-    pub id: Uuid,
-    pub username: String,
-    pub password_hash: String,
-    pub role: Role,
-    pub area_code: String,
-    pub disabled: bool,
-}
-
-/// Who is calling, from a live session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionUser {
-    pub user_id: Uuid,
-    pub username: String,
-    pub role: Role,
-    pub area_code: String,
-    pub expires_ms: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct AuditEntry {
-    pub at_ms: i64,
-    /// The account that acted, or `cli` for the server's own command line.
-    pub actor: String,
-    pub action: String,
-    /// What was acted on; never a password or a token.
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct AuditRecord {
-    pub seq: i64,
-    pub at_ms: i64,
-    pub actor: String,
-    pub action: String,
-    pub detail: String,
-}
-
-/// A role as stored; an unknown one (a newer schema) is an error, not a guess.
-pub fn role_from_db(raw: &str) -> Result<Role, StoreError> {
-    Role::parse("role", raw).map_err(|e| StoreError::Db(format!("stored role: {e}")))
 }
 
 /// The SQL of the third migration's tables; the same shape on both databases, types apart.
@@ -1176,43 +1054,6 @@ pub fn flagged_visits_sql() -> &'static str {
              ORDER BY f.server_seq LIMIT $4"
         )
     })
-}
-
-/// One row of the teams query: a team, one member (if any) and one assigned area (if any).
-#[derive(Debug, Clone)]
-pub struct TeamRow {
-    pub team: String,
-    pub area_code: String,
-    pub leader: String,
-    pub member: Option<String>,
-    pub assigned: Option<String>,
-}
-
-/// Folds rows ordered by team, member and area into teams.
-pub fn group_teams(rows: Vec<TeamRow>) -> Vec<TeamDto> {
-    let mut teams: Vec<TeamDto> = Vec::new();
-    for row in rows {
-        if teams.last().is_none_or(|t| t.name != row.team) {
-            teams.push(TeamDto {
-                name: row.team.clone(),
-                area_code: row.area_code.clone(),
-                leader: row.leader.clone(),
-                members: Vec::new(),
-            });
-        }
-        let Some(team) = teams.last_mut() else { continue };
-        let Some(member) = row.member else { continue };
-        if team.members.last().is_none_or(|m| m.username != member) {
-            team.members.push(doorstep_domain::protocol::TeamMemberDto {
-                username: member,
-                areas: Vec::new(),
-            });
-        }
-        if let (Some(m), Some(area)) = (team.members.last_mut(), row.assigned) {
-            m.areas.push(area);
-        }
-    }
-    teams
 }
 
 /// A refusal receipt.

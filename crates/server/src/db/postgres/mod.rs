@@ -8,23 +8,22 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 
+use crate::db::{Db, Dialect, Done, Row, Statement, Value};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use doorstep_domain::area::AreaRecord;
 use doorstep_domain::error::{ErrorKind, FieldError};
-use doorstep_domain::protocol::{
-    AreaDto, Coverage, HouseholdDto, PullResponse, Receipt, ReceiptStatus, TeamDto, VisitDto,
-};
+use doorstep_domain::protocol::{AreaDto, Coverage, HouseholdDto, PullResponse, Receipt, ReceiptStatus, VisitDto};
 use doorstep_domain::values::AreaCode;
 use doorstep_domain::{Campaign, Visit};
 use tokio_postgres::NoTls;
+use tokio_postgres::types::{IsNull, Type};
 use uuid::Uuid;
 
 use crate::store::{
-    AREA_STATS_TABLE, AuditEntry, AuditRecord, DeviceCaller, Figures, HeldArea, ImportSummary, Incoming, IngestBatch,
-    NewAssignment, NewHousehold, NewTeam, NewUser, STATS_RECOMPUTE, SessionUser, StatDeltas, Store, StoreCounts,
-    StoreError, TeamRecord, TeamRow, UserRecord, VISIT_COLUMNS, VisitQuery, compute_paths, coverage_from_stats,
-    not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto,
+    AREA_STATS_TABLE, DeviceCaller, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold,
+    STATS_RECOMPUTE, SessionUser, StatDeltas, Store, StoreCounts, StoreError, VISIT_COLUMNS, VisitQuery, compute_paths,
+    coverage_from_stats, not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto,
 };
 
 /// Versioned migrations: step N brings the schema from version N to N+1. Never edit a shipped step.
@@ -1425,111 +1424,6 @@ impl Store for PgStore {
         })
     }
 
-    async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        let now = chrono::Utc::now().timestamp_millis();
-        let n = client
-            .execute(
-                "INSERT INTO users (id, username, password_hash, role, area_code, created_at_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING",
-                &[
-                    &user.id,
-                    &user.username.as_str(),
-                    &user.password_hash,
-                    &user.role.as_str(),
-                    &user.area_code.as_str(),
-                    &now,
-                ],
-            )
-            .await
-            .map_err(db)?;
-        if n == 0 {
-            return Err(StoreError::Conflict(format!(
-                "the username {} is taken",
-                user.username.as_str()
-            )));
-        }
-        Ok(())
-    }
-
-    async fn user_by_username(
-        &self,
-        username: &doorstep_domain::account::Username,
-    ) -> Result<Option<UserRecord>, StoreError> {
-        let client = self.client().await?;
-        client
-            .query_opt(
-                "SELECT id, username, password_hash, role, area_code, disabled FROM users WHERE username = $1",
-                &[&username.as_str()],
-            )
-            .await
-            .map_err(db)?
-            .map(|r| {
-                Ok(UserRecord {
-                    id: r.get(0),
-                    username: r.get(1),
-                    password_hash: r.get(2),
-                    role: role_from_db(r.get(3))?,
-                    area_code: r.get(4),
-                    disabled: r.get(5),
-                })
-            })
-            .transpose()
-    }
-
-    async fn create_session(
-        &self,
-        token_hash: [u8; 32],
-        user_id: Uuid,
-        now_ms: i64,
-        expires_ms: i64,
-    ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)",
-                &[&token_hash.as_slice(), &user_id, &now_ms, &expires_ms],
-            )
-            .await
-            .map_err(db)?;
-        Ok(())
-    }
-
-    async fn session_user(&self, token_hash: [u8; 32], now_ms: i64) -> Result<Option<SessionUser>, StoreError> {
-        let client = self.client().await?;
-        client
-            .query_opt(
-                "SELECT u.id, u.username, u.role, u.area_code, s.expires_at_ms
-                 FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = $1 AND NOT s.revoked AND s.expires_at_ms > $2 AND NOT u.disabled",
-                &[&token_hash.as_slice(), &now_ms],
-            )
-            .await
-            .map_err(db)?
-            .map(|r| {
-                Ok(SessionUser {
-                    user_id: r.get(0),
-                    username: r.get(1),
-                    role: role_from_db(r.get(2))?,
-                    area_code: r.get(3),
-                    expires_ms: r.get(4),
-                })
-            })
-            .transpose()
-    }
-
-    async fn revoke_session(&self, token_hash: [u8; 32]) -> Result<bool, StoreError> {
-        let client = self.client().await?;
-        let n = client
-            .execute(
-                "UPDATE sessions SET revoked = true WHERE token_hash = $1 AND NOT revoked",
-                &[&token_hash.as_slice()],
-            )
-            .await
-            .map_err(db)?;
-        Ok(n > 0)
-    }
-
     async fn area_path(&self, code: &str) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
         Ok(client
@@ -1605,38 +1499,6 @@ impl Store for PgStore {
             .map_err(db)?
             .iter()
             .map(|r| (r.get(0), [r.get(1), r.get(2), r.get(3)]))
-            .collect())
-    }
-
-    async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO audit_log (at_ms, actor, action, detail) VALUES ($1, $2, $3, $4)",
-                &[&entry.at_ms, &entry.actor, &entry.action, &entry.detail],
-            )
-            .await
-            .map_err(db)?;
-        Ok(())
-    }
-
-    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query(
-                "SELECT seq, at_ms, actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT $1",
-                &[&i64::from(limit)],
-            )
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| AuditRecord {
-                seq: r.get(0),
-                at_ms: r.get(1),
-                actor: r.get(2),
-                action: r.get(3),
-                detail: r.get(4),
-            })
             .collect())
     }
 
@@ -1818,80 +1680,6 @@ impl Store for PgStore {
             }))
     }
 
-    async fn create_team(&self, team: NewTeam) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        let n = client
-            .execute(
-                "INSERT INTO teams (id, name, area_code, leader_id, created_at_ms) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (area_code, name) DO NOTHING",
-                &[
-                    &team.id,
-                    &team.name,
-                    &team.area_code.as_str(),
-                    &team.leader_id,
-                    &team.created_ms,
-                ],
-            )
-            .await
-            .map_err(db)?;
-        if n == 0 {
-            return Err(StoreError::Conflict(format!("the team name {} is taken", team.name)));
-        }
-        Ok(())
-    }
-
-    async fn teams_named(&self, name: &str) -> Result<Vec<TeamRecord>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query(
-                "SELECT id, name, area_code, leader_id FROM teams WHERE name = $1 ORDER BY created_at_ms, id",
-                &[&name],
-            )
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| TeamRecord {
-                id: r.get(0),
-                name: r.get(1),
-                area_code: r.get(2),
-                leader_id: r.get(3),
-            })
-            .collect())
-    }
-
-    async fn assign(&self, a: NewAssignment) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
-        tx.execute(
-            "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&a.team_id, &a.user_id],
-        )
-        .await
-        .map_err(db)?;
-        tx.execute(
-            "INSERT INTO assignments (user_id, area_code, team_id, assigned_by, assigned_at_ms)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            &[&a.user_id, &a.area_code.as_str(), &a.team_id, &a.assigned_by, &a.at_ms],
-        )
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)
-    }
-
-    async fn assigned_paths(&self, user_id: Uuid) -> Result<Vec<String>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query(
-                "SELECT a.path FROM assignments s JOIN areas a ON a.code = s.area_code WHERE s.user_id = $1",
-                &[&user_id],
-            )
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| r.get(0))
-            .collect())
-    }
-
     async fn give_claim(&self, claim: crate::claims::NewClaim) -> Result<Vec<Uuid>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -2004,33 +1792,6 @@ impl Store for PgStore {
                 latest_visited_at_ms: r.get(5),
             })
             .collect())
-    }
-
-    async fn teams(&self, lo: &str, hi: &str) -> Result<Vec<TeamDto>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT t.name, t.area_code, l.username, u.username, s.area_code
-                 FROM teams t JOIN areas a ON a.code = t.area_code JOIN users l ON l.id = t.leader_id
-                 LEFT JOIN team_members m ON m.team_id = t.id LEFT JOIN users u ON u.id = m.user_id
-                 LEFT JOIN assignments s ON s.user_id = m.user_id AND s.team_id = t.id
-                 WHERE a.path >= $1 AND a.path < $2
-                 ORDER BY t.name, u.username, s.area_code",
-                &[&lo, &hi],
-            )
-            .await
-            .map_err(db)?;
-        Ok(crate::store::group_teams(
-            rows.iter()
-                .map(|r| TeamRow {
-                    team: r.get(0),
-                    area_code: r.get(1),
-                    leader: r.get(2),
-                    member: r.get(3),
-                    assigned: r.get(4),
-                })
-                .collect(),
-        ))
     }
 
     async fn visit_by_id(&self, id: Uuid) -> Result<Option<(VisitDto, String)>, StoreError> {
@@ -2595,4 +2356,137 @@ pub(crate) fn pg_visit_row(r: &tokio_postgres::Row) -> VisitDto {
         r.get(21),
         r.get(22),
     )
+}
+
+impl tokio_postgres::types::ToSql for Value {
+    /// Written as the type PostgreSQL expects of the parameter, so one `Value::Int` serves an
+    /// INTEGER, a BIGINT or a DOUBLE PRECISION column.
+    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(i) => match *ty {
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::FLOAT8 => (*i as f64).to_sql(ty, out),
+                Type::BOOL => (*i != 0).to_sql(ty, out),
+                _ => i.to_sql(ty, out),
+            },
+            Value::Float(f) => match *ty {
+                Type::FLOAT4 => (*f as f32).to_sql(ty, out),
+                _ => f.to_sql(ty, out),
+            },
+            Value::Text(s) => match *ty {
+                Type::UUID => Uuid::parse_str(s)?.to_sql(ty, out),
+                _ => s.to_sql(ty, out),
+            },
+            Value::Bytes(b) => match *ty {
+                Type::UUID => Uuid::from_slice(b)?.to_sql(ty, out),
+                _ => b.as_slice().to_sql(ty, out),
+            },
+            Value::Uuid(u) => match *ty {
+                Type::BYTEA => u.as_bytes().as_slice().to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => u.to_string().to_sql(ty, out),
+                _ => u.to_sql(ty, out),
+            },
+            Value::Bool(b) => match *ty {
+                Type::INT2 | Type::INT4 | Type::INT8 => Value::Int(*b as i64).to_sql(ty, out),
+                _ => b.to_sql(ty, out),
+            },
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Value {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Value, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(match *ty {
+            Type::INT8 => Value::Int(i64::from_sql(ty, raw)?),
+            Type::INT4 => Value::Int(i32::from_sql(ty, raw)?.into()),
+            Type::INT2 => Value::Int(i16::from_sql(ty, raw)?.into()),
+            Type::FLOAT8 => Value::Float(f64::from_sql(ty, raw)?),
+            Type::FLOAT4 => Value::Float(f32::from_sql(ty, raw)?.into()),
+            Type::BOOL => Value::Bool(bool::from_sql(ty, raw)?),
+            Type::BYTEA => Value::Bytes(<Vec<u8>>::from_sql(ty, raw)?),
+            Type::UUID => Value::Uuid(Uuid::from_sql(ty, raw)?),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => Value::Text(String::from_sql(ty, raw)?),
+            // A shared statement casts what would come back otherwise (SUM is NUMERIC here).
+            _ => return Err(format!("a column of type {ty} (cast it in the statement)").into()),
+        })
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Value, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Value::Null)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+fn pg_params(params: &[Value]) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+        .collect()
+}
+
+fn row_of(r: &tokio_postgres::Row) -> Result<Row, StoreError> {
+    (0..r.len())
+        .map(|i| r.try_get::<_, Value>(i).map_err(db))
+        .collect::<Result<_, _>>()
+        .map(Row)
+}
+
+#[async_trait]
+impl Db for PgStore {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
+        let client = self.client().await?;
+        let st = client.prepare_cached(sql).await.map_err(db)?;
+        let rows = client.query(&st, &pg_params(&params)).await.map_err(db)?;
+        rows.iter().map(row_of).collect()
+    }
+
+    async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let st = client.prepare_cached(sql).await.map_err(db)?;
+        client.execute(&st, &pg_params(&params)).await.map_err(db)
+    }
+
+    async fn atomically(&self, statements: Vec<Statement>) -> Result<Vec<Done>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let mut done = Vec::with_capacity(statements.len());
+        for s in &statements {
+            let st = tx.prepare_cached(&s.sql).await.map_err(db)?;
+            done.push(if st.columns().is_empty() {
+                Done {
+                    rows: Vec::new(),
+                    changed: tx.execute(&st, &pg_params(&s.params)).await.map_err(db)?,
+                }
+            } else {
+                let rows = tx
+                    .query(&st, &pg_params(&s.params))
+                    .await
+                    .map_err(db)?
+                    .iter()
+                    .map(row_of)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Done {
+                    changed: rows.len() as u64,
+                    rows,
+                }
+            });
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(done)
+    }
 }

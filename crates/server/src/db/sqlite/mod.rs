@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::db::{Db, Dialect, Done, Row, Statement, Value, sqlite_placeholders};
 use async_trait::async_trait;
 use doorstep_domain::Campaign;
 use doorstep_domain::area::AreaRecord;
@@ -18,12 +19,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::store::DeviceCaller;
 pub use crate::store::content_hash;
 use crate::store::{
-    AREA_STATS_TABLE, AuditEntry, AuditRecord, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewAssignment,
-    NewHousehold, NewTeam, NewUser, STATS_RECOMPUTE, STATS_UPSERT, SessionUser, StatDeltas, Store, StoreCounts,
-    StoreError, TeamRecord, TeamRow, UserRecord, VISIT_COLUMNS, VisitQuery, compute_paths, coverage_from_stats,
-    not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto,
+    AREA_STATS_TABLE, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, STATS_RECOMPUTE,
+    STATS_UPSERT, SessionUser, StatDeltas, Store, StoreCounts, StoreError, VISIT_COLUMNS, VisitQuery, compute_paths,
+    coverage_from_stats, not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto,
 };
-use doorstep_domain::protocol::{TeamDto, VisitDto};
+use doorstep_domain::protocol::VisitDto;
 
 /// `PRAGMA application_id` of a Doorstep server database ("DSRV"), so a foreign file is refused.
 const APPLICATION_ID: i32 = 0x4453_5256;
@@ -1092,128 +1092,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {
-        self.write(move |w| {
-            let now = chrono::Utc::now().timestamp_millis();
-            let n = w.conn.execute(
-                "INSERT INTO users (id, username, password_hash, role, area_code, created_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (username) DO NOTHING",
-                params![
-                    user.id.as_bytes().as_slice(),
-                    user.username.as_str(),
-                    user.password_hash,
-                    user.role.as_str(),
-                    user.area_code.as_str(),
-                    now
-                ],
-            )?;
-            if n == 0 {
-                return Err(StoreError::Conflict(format!(
-                    "the username {} is taken",
-                    user.username.as_str()
-                )));
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    async fn user_by_username(
-        &self,
-        username: &doorstep_domain::account::Username,
-    ) -> Result<Option<UserRecord>, StoreError> {
-        let username = username.as_str().to_string();
-        self.read(move |conn| {
-            let row = conn
-                .prepare_cached(
-                    "SELECT id, username, password_hash, role, area_code, disabled FROM users WHERE username = ?1",
-                )?
-                .query_row([username], |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, bool>(5)?,
-                    ))
-                })
-                .optional()?;
-            row.map(|(id, username, password_hash, role, area_code, disabled)| {
-                Ok(UserRecord {
-                    id: uuid::Uuid::from_slice(&id).map_err(|e| StoreError::Db(e.to_string()))?,
-                    username,
-                    password_hash,
-                    role: role_from_db(&role)?,
-                    area_code,
-                    disabled,
-                })
-            })
-            .transpose()
-        })
-        .await
-    }
-
-    async fn create_session(
-        &self,
-        token_hash: [u8; 32],
-        user_id: uuid::Uuid,
-        now_ms: i64,
-        expires_ms: i64,
-    ) -> Result<(), StoreError> {
-        self.write(move |w| {
-            w.conn.execute(
-                "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![token_hash.as_slice(), user_id.as_bytes().as_slice(), now_ms, expires_ms],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn session_user(&self, token_hash: [u8; 32], now_ms: i64) -> Result<Option<SessionUser>, StoreError> {
-        self.read(move |conn| {
-            let row = conn
-                .prepare_cached(
-                    "SELECT u.id, u.username, u.role, u.area_code, s.expires_at_ms
-                     FROM sessions s JOIN users u ON u.id = s.user_id
-                     WHERE s.token_hash = ?1 AND s.revoked = 0 AND s.expires_at_ms > ?2 AND u.disabled = 0",
-                )?
-                .query_row(params![token_hash.as_slice(), now_ms], |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, i64>(4)?,
-                    ))
-                })
-                .optional()?;
-            row.map(|(id, username, role, area_code, expires_ms)| {
-                Ok(SessionUser {
-                    user_id: uuid::Uuid::from_slice(&id).map_err(|e| StoreError::Db(e.to_string()))?,
-                    username,
-                    role: role_from_db(&role)?,
-                    area_code,
-                    expires_ms,
-                })
-            })
-            .transpose()
-        })
-        .await
-    }
-
-    async fn revoke_session(&self, token_hash: [u8; 32]) -> Result<bool, StoreError> {
-        self.write(move |w| {
-            let n = w.conn.execute(
-                "UPDATE sessions SET revoked = 1 WHERE token_hash = ?1 AND revoked = 0",
-                [token_hash.as_slice()],
-            )?;
-            Ok(n > 0)
-        })
-        .await
-    }
-
     async fn area_path(&self, code: &str) -> Result<Option<String>, StoreError> {
         let code = code.to_string();
         self.read(move |conn| {
@@ -1303,35 +1181,6 @@ impl Store for SqliteStore {
                  WHERE a.path >= ?1 AND a.path < ?2 ORDER BY a.path",
             )?;
             let rows = st.query_map(params![lo, hi], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
-    }
-
-    async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
-        self.write(move |w| {
-            w.conn.execute(
-                "INSERT INTO audit_log (at_ms, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
-                params![entry.at_ms, entry.actor, entry.action, entry.detail],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
-        self.read(move |conn| {
-            let mut st = conn
-                .prepare_cached("SELECT seq, at_ms, actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT ?1")?;
-            let rows = st.query_map([i64::from(limit)], |r| {
-                Ok(AuditRecord {
-                    seq: r.get(0)?,
-                    at_ms: r.get(1)?,
-                    actor: r.get(2)?,
-                    action: r.get(3)?,
-                    detail: r.get(4)?,
-                })
-            })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
@@ -1533,90 +1382,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_team(&self, team: NewTeam) -> Result<(), StoreError> {
-        self.write(move |w| {
-            let n = w.conn.execute(
-                "INSERT INTO teams (id, name, area_code, leader_id, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (area_code, name) DO NOTHING",
-                params![
-                    team.id.as_bytes().as_slice(),
-                    team.name,
-                    team.area_code.as_str(),
-                    team.leader_id.as_bytes().as_slice(),
-                    team.created_ms
-                ],
-            )?;
-            if n == 0 {
-                return Err(StoreError::Conflict(format!("the team name {} is taken", team.name)));
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    async fn teams_named(&self, name: &str) -> Result<Vec<TeamRecord>, StoreError> {
-        let name = name.to_string();
-        self.read(move |conn| {
-            let mut st = conn.prepare_cached(
-                "SELECT id, name, area_code, leader_id FROM teams WHERE name = ?1 ORDER BY created_at_ms, id",
-            )?;
-            let rows = st.query_map([name], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Vec<u8>>(3)?,
-                ))
-            })?;
-            rows.map(|row| {
-                let (id, name, area_code, leader) = row?;
-                Ok(TeamRecord {
-                    id: uuid_from(&id)?,
-                    name,
-                    area_code,
-                    leader_id: uuid_from(&leader)?,
-                })
-            })
-            .collect()
-        })
-        .await
-    }
-
-    async fn assign(&self, a: NewAssignment) -> Result<(), StoreError> {
-        self.write(move |w| {
-            let tx = w.conn.transaction()?;
-            tx.execute(
-                "INSERT INTO team_members (team_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![a.team_id.as_bytes().as_slice(), a.user_id.as_bytes().as_slice()],
-            )?;
-            tx.execute(
-                "INSERT INTO assignments (user_id, area_code, team_id, assigned_by, assigned_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-                params![
-                    a.user_id.as_bytes().as_slice(),
-                    a.area_code.as_str(),
-                    a.team_id.as_bytes().as_slice(),
-                    a.assigned_by,
-                    a.at_ms
-                ],
-            )?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn assigned_paths(&self, user_id: uuid::Uuid) -> Result<Vec<String>, StoreError> {
-        self.read(move |conn| {
-            let mut st = conn.prepare_cached(
-                "SELECT a.path FROM assignments s JOIN areas a ON a.code = s.area_code WHERE s.user_id = ?1",
-            )?;
-            let rows = st.query_map([user_id.as_bytes().as_slice()], |r| r.get(0))?;
-            Ok(rows.collect::<Result<Vec<String>, _>>()?)
-        })
-        .await
-    }
-
     async fn give_claim(&self, claim: crate::claims::NewClaim) -> Result<Vec<uuid::Uuid>, StoreError> {
         self.write(move |w| {
             let tx = w
@@ -1742,31 +1507,6 @@ impl Store for SqliteStore {
             out.sort_by_key(|h| h.id);
             out.dedup_by_key(|h| h.id);
             Ok(out)
-        })
-        .await
-    }
-
-    async fn teams(&self, lo: &str, hi: &str) -> Result<Vec<TeamDto>, StoreError> {
-        let (lo, hi) = (lo.to_string(), hi.to_string());
-        self.read(move |conn| {
-            let mut st = conn.prepare_cached(
-                "SELECT t.name, t.area_code, l.username, u.username, s.area_code
-                 FROM teams t JOIN areas a ON a.code = t.area_code JOIN users l ON l.id = t.leader_id
-                 LEFT JOIN team_members m ON m.team_id = t.id LEFT JOIN users u ON u.id = m.user_id
-                 LEFT JOIN assignments s ON s.user_id = m.user_id AND s.team_id = t.id
-                 WHERE a.path >= ?1 AND a.path < ?2
-                 ORDER BY t.name, u.username, s.area_code",
-            )?;
-            let rows = st.query_map([lo, hi], |r| {
-                Ok(TeamRow {
-                    team: r.get(0)?,
-                    area_code: r.get(1)?,
-                    leader: r.get(2)?,
-                    member: r.get(3)?,
-                    assigned: r.get(4)?,
-                })
-            })?;
-            Ok(crate::store::group_teams(rows.collect::<Result<Vec<_>, _>>()?))
         })
         .await
     }
@@ -2580,5 +2320,88 @@ mod reader_pool_tests {
         assert!(readers[1].try_lock().is_err());
         assert!(readers[0].try_lock().is_ok() && readers[2].try_lock().is_ok());
         drop(got);
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            Value::Uuid(u) => ToSqlOutput::Borrowed(ValueRef::Blob(u.as_bytes())),
+            Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(*b as i64)),
+        })
+    }
+}
+
+fn value_of(v: rusqlite::types::ValueRef<'_>) -> Result<Value, StoreError> {
+    use rusqlite::types::ValueRef;
+    Ok(match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Float(f),
+        ValueRef::Text(t) => Value::Text(
+            String::from_utf8(t.to_vec()).map_err(|e| StoreError::Db(format!("text that is not UTF-8: {e}")))?,
+        ),
+        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+    })
+}
+
+/// Runs a prepared statement: its rows when it answers columns, else the rows it changed.
+fn run(st: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<Done, StoreError> {
+    let params = rusqlite::params_from_iter(params.iter());
+    if st.column_count() == 0 {
+        return Ok(Done {
+            rows: Vec::new(),
+            changed: st.execute(params)? as u64,
+        });
+    }
+    let width = st.column_count();
+    let mut rows = Vec::new();
+    let mut answer = st.query(params)?;
+    while let Some(r) = answer.next()? {
+        rows.push(Row((0..width)
+            .map(|i| value_of(r.get_ref(i)?))
+            .collect::<Result<_, StoreError>>()?));
+    }
+    Ok(Done {
+        changed: rows.len() as u64,
+        rows,
+    })
+}
+
+#[async_trait]
+impl Db for SqliteStore {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
+        let sql = sqlite_placeholders(sql);
+        self.read(move |conn| Ok(run(&mut conn.prepare_cached(&sql)?, &params)?.rows))
+            .await
+    }
+
+    async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
+        let sql = sqlite_placeholders(sql);
+        self.write(move |w| Ok(run(&mut w.conn.prepare_cached(&sql)?, &params)?.changed))
+            .await
+    }
+
+    async fn atomically(&self, statements: Vec<Statement>) -> Result<Vec<Done>, StoreError> {
+        self.write(move |w| {
+            let tx = w.conn.transaction()?;
+            let mut done = Vec::with_capacity(statements.len());
+            for s in &statements {
+                done.push(run(&mut tx.prepare_cached(&sqlite_placeholders(&s.sql))?, &s.params)?);
+            }
+            tx.commit()?;
+            Ok(done)
+        })
+        .await
     }
 }
