@@ -262,7 +262,7 @@ impl World {
             let area = AreaCode::parse("area", &code).unwrap();
             let answer = self
                 .rt
-                .block_on(self.server.coverage(&area))
+                .block_on(doorstep_server::coverage::coverage(&*self.server, &area))
                 .unwrap()
                 .expect("a known area")
                 .with_campaign(&self.campaign);

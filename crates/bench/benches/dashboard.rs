@@ -259,7 +259,7 @@ fn main() {
             }
         }
         let load_s = start.elapsed().as_secs_f64();
-        let counts = store.counts().await.expect("counts");
+        let counts = doorstep_server::coverage::counts(&*store).await.expect("counts");
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));

@@ -82,7 +82,13 @@ fn run(rt: &tokio::runtime::Runtime, dir: &Path, encrypted: bool, n: usize, batc
         let report = client.drain(&store, None).await;
         let elapsed = start.elapsed().as_secs_f64();
         assert!(report.complete, "{:?}", report.last_error);
-        assert_eq!(server.counts().await.expect("counts").visits as usize, n);
+        assert_eq!(
+            doorstep_server::coverage::counts(&*server)
+                .await
+                .expect("counts")
+                .visits as usize,
+            n
+        );
         (elapsed, report)
     });
     assert_eq!(report.stats.confirmed as usize, n);

@@ -112,7 +112,7 @@ async fn latencies(client: &reqwest::Client, url: &str, token: &str, n: usize) -
 async fn user(store: &dyn Store, name: &str, role: Role, password_hash: &str) -> uuid::Uuid {
     let id = uuid::Uuid::now_v7();
     doorstep_server::accounts::create_user(
-        &*store,
+        store,
         NewUser {
             id,
             username: Username::parse("u", name).expect("name"),
@@ -205,7 +205,7 @@ fn main() {
             store.ingest(batch).await.expect("ingest");
         }
         let load_s = start.elapsed().as_secs_f64();
-        let counts = store.counts().await.expect("counts");
+        let counts = doorstep_server::coverage::counts(&*store).await.expect("counts");
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));

@@ -43,7 +43,7 @@ pub const BENCH_VOLUNTEER_ID: uuid::Uuid = uuid::Uuid::from_u128(0x0190_0000_000
 /// `doorstep admin enrol-code` does.
 pub async fn enrolment_code(store: &dyn Store) -> String {
     let name = doorstep_domain::account::Username::parse("username", BENCH_VOLUNTEER).expect("name");
-    let user = match doorstep_server::accounts::user_by_username(&*store, &name)
+    let user = match doorstep_server::accounts::user_by_username(store, &name)
         .await
         .expect("user")
     {
@@ -51,7 +51,7 @@ pub async fn enrolment_code(store: &dyn Store) -> String {
         None => {
             let id = BENCH_VOLUNTEER_ID;
             doorstep_server::accounts::create_user(
-                &*store,
+                store,
                 doorstep_server::store::NewUser {
                     id,
                     username: doorstep_domain::account::Username::parse("username", BENCH_VOLUNTEER).expect("name"),
@@ -68,8 +68,7 @@ pub async fn enrolment_code(store: &dyn Store) -> String {
     };
     let (code, hash) = doorstep_server::auth::new_enrolment_code();
     let now = chrono::Utc::now().timestamp_millis();
-    store
-        .create_enrolment(hash, user, "bench", now, now + 3_600_000)
+    doorstep_server::devices::create_enrolment(store, hash, user, "bench", now, now + 3_600_000)
         .await
         .expect("enrolment code");
     code

@@ -38,14 +38,14 @@ pub async fn prepare(store: &dyn Store) -> Result<()> {
     tracing::info!(?summary, "demo areas");
     for (username, role, area, password) in DEMO_ACCOUNTS {
         let username = doorstep_domain::account::Username::parse("username", username)?;
-        if doorstep_server::accounts::user_by_username(&*store, &username)
+        if doorstep_server::accounts::user_by_username(store, &username)
             .await?
             .is_some()
         {
             continue;
         }
         doorstep_server::accounts::create_user(
-            &*store,
+            store,
             doorstep_server::store::NewUser {
                 id: uuid::Uuid::now_v7(),
                 username,
@@ -57,10 +57,7 @@ pub async fn prepare(store: &dyn Store) -> Result<()> {
         .await?;
     }
     // The leader's team, with the demo volunteer assigned their commune.
-    if doorstep_server::manage::teams_named(&*store, DEMO_TEAM)
-        .await?
-        .is_empty()
-    {
+    if doorstep_server::manage::teams_named(store, DEMO_TEAM).await?.is_empty() {
         use doorstep_server::manage::{Actor, assign, create_team};
         let team = doorstep_domain::protocol::NewTeamRequest {
             name: DEMO_TEAM.into(),
@@ -75,7 +72,7 @@ pub async fn prepare(store: &dyn Store) -> Result<()> {
         };
         assign(store, Actor::Cli, &assignment).await?;
     }
-    if store.counts().await?.households > 0 {
+    if doorstep_server::coverage::counts(store).await?.households > 0 {
         return Ok(());
     }
     let mut rng = StdRng::seed_from_u64(42);
@@ -125,7 +122,7 @@ pub fn announce(addr: SocketAddr) {
 /// The simulated volunteer of a district: its account, made if missing.
 async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorstep_server::store::UserRecord> {
     let username = doorstep_domain::account::Username::parse("username", &format!("sim.{district}"))?;
-    if let Some(user) = doorstep_server::accounts::user_by_username(&*store, &username).await? {
+    if let Some(user) = doorstep_server::accounts::user_by_username(store, &username).await? {
         return Ok(user);
     }
     // Nobody signs in as a simulated volunteer: a random password nobody knows.
@@ -135,7 +132,7 @@ async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorste
         .map(char::from)
         .collect();
     doorstep_server::accounts::create_user(
-        &*store,
+        store,
         doorstep_server::store::NewUser {
             id: uuid::Uuid::now_v7(),
             username: username.clone(),
@@ -145,7 +142,7 @@ async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorste
         },
     )
     .await?;
-    doorstep_server::accounts::user_by_username(&*store, &username)
+    doorstep_server::accounts::user_by_username(store, &username)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the demo volunteer {} was not created", username.as_str()))
 }
@@ -161,7 +158,7 @@ async fn enrolment_codes(
     let mut codes = Vec::with_capacity(n);
     for _ in 0..n {
         let (code, hash) = doorstep_server::auth::new_enrolment_code();
-        store.create_enrolment(hash, user.id, "demo", now, expires).await?;
+        doorstep_server::devices::create_enrolment(store, hash, user.id, "demo", now, expires).await?;
         codes.push(code);
     }
     Ok(codes)
@@ -170,7 +167,7 @@ async fn enrolment_codes(
 /// Runs the demo's volunteers against the server itself, once per database: in each district one
 /// volunteer account (`sim.<district>`) with two phones, enrolled with codes issued here.
 pub async fn volunteers(store: std::sync::Arc<dyn Store>, url: &str, _db: &str) -> Result<()> {
-    if store.counts().await?.visits > 0 {
+    if doorstep_server::coverage::counts(&*store).await?.visits > 0 {
         return Ok(());
     }
     let mut total = 0;
@@ -193,7 +190,7 @@ pub async fn volunteers(store: std::sync::Arc<dyn Store>, url: &str, _db: &str) 
         };
         total += simulate(&args).await?.confirmed;
     }
-    let cov = store.coverage(&AreaCode::parse("area", "42")?).await?;
+    let cov = doorstep_server::coverage::coverage(&*store, &AreaCode::parse("area", "42")?).await?;
     if let Some(c) = cov {
         println!(
             "Demo ready: {total} visits synced; Hà Tĩnh: {} of {} households visited, {} phones with the app of {} smartphones seen.",

@@ -319,8 +319,7 @@ async fn export(args: ExportArgs) -> Result<()> {
     .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
     let visits = doorstep_server::report::visits_on(store.as_ref(), &area, date).await?;
     let venue_visits = doorstep_server::venues::visits_on(store.as_ref(), &area, date).await?;
-    let path = store
-        .area_path(area.as_str())
+    let path = doorstep_server::areas::area_path(&*store, area.as_str())
         .await?
         .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
     let photos = doorstep_server::photos::photos_for_report(store.as_ref(), &path, date).await?;
@@ -343,8 +342,7 @@ async fn export_rows(
     lang: doorstep_domain::Lang,
 ) -> Result<()> {
     use doorstep_server::export::{ExportSpec, Format, What};
-    let path = store
-        .area_path(area.as_str())
+    let path = doorstep_server::areas::area_path(store, area.as_str())
         .await?
         .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
     let day = match &args.date {
@@ -468,9 +466,12 @@ async fn admin(args: AdminArgs) -> Result<()> {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let campaign = Campaign::parse_file(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}; the campaign was not changed", file.display()))?;
-            store
-                .set_campaign(serde_json::to_string(&campaign)?, chrono::Utc::now().timestamp_millis())
-                .await?;
+            doorstep_server::campaign::set_definition(
+                &*store,
+                serde_json::to_string(&campaign)?,
+                chrono::Utc::now().timestamp_millis(),
+            )
+            .await?;
             doorstep_server::accounts::record_audit(
                 &*store,
                 doorstep_server::store::AuditEntry {
@@ -556,7 +557,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 return Err(refused(unknown));
             }
             let now = chrono::Utc::now().timestamp_millis();
-            let n = store.import_targets(targets, now).await?;
+            let n = doorstep_server::targets::import_targets(&*store, targets, now).await?;
             doorstep_server::accounts::record_audit(
                 &*store,
                 doorstep_server::store::AuditEntry {
@@ -656,9 +657,15 @@ async fn admin(args: AdminArgs) -> Result<()> {
             let (code, hash) = doorstep_server::auth::new_enrolment_code();
             let now = chrono::Utc::now();
             let expires = now + chrono::Duration::hours(24);
-            store
-                .create_enrolment(hash, user.id, "cli", now.timestamp_millis(), expires.timestamp_millis())
-                .await?;
+            doorstep_server::devices::create_enrolment(
+                &*store,
+                hash,
+                user.id,
+                "cli",
+                now.timestamp_millis(),
+                expires.timestamp_millis(),
+            )
+            .await?;
             doorstep_server::accounts::record_audit(
                 &*store,
                 doorstep_server::store::AuditEntry {
@@ -685,7 +692,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
             let reason = doorstep_server::auth::revoke_reason(reason.as_deref())
                 .map_err(|e| anyhow::anyhow!("{}", e.messages().en))?;
             let now = chrono::Utc::now().timestamp_millis();
-            let n = store.revoke_device(id.uuid(), now, reason).await?;
+            let n = doorstep_server::devices::revoke_device(&*store, id.uuid(), now, reason).await?;
             anyhow::ensure!(n > 0, "no live device has the id {id}");
             doorstep_server::accounts::record_audit(
                 &*store,

@@ -1081,11 +1081,9 @@ async fn coverage(
     let lang = lang_of(&headers);
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let (area, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
-    match st.store.coverage(&area).await {
+    match crate::coverage::coverage(&*st.store, &area).await {
         Ok(Some(c)) => {
-            let targets = st
-                .store
-                .subtree_targets(&path)
+            let targets = crate::targets::subtree_targets(&*st.store, &path)
                 .await
                 .map_err(|e| ApiError::store(e, lang))?;
             Ok(Json(
@@ -1131,8 +1129,7 @@ async fn areas(
     let parent = q.parent.unwrap_or_else(|| caller.0.area_code.clone());
     let parent = AreaCode::parse("parent", &parent).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
     in_scope(&st, &caller.0, &parent, lang).await?;
-    st.store
-        .child_areas(Some(&parent))
+    crate::areas::child_areas(&*st.store, Some(&parent))
         .await
         .map(Json)
         .map_err(|e| ApiError::store(e, lang))
@@ -1146,9 +1143,7 @@ pub(crate) async fn in_scope(
     area: &AreaCode,
     lang: Lang,
 ) -> Result<String, ApiError> {
-    let Some(path) = st
-        .store
-        .area_path(area.as_str())
+    let Some(path) = crate::areas::area_path(&*st.store, area.as_str())
         .await
         .map_err(|e| ApiError::store(e, lang))?
     else {
@@ -1481,16 +1476,16 @@ async fn issue_enrolment(
     let (code, hash) = crate::auth::new_enrolment_code();
     let now = Utc::now();
     let expires = now + chrono::Duration::hours(ENROLMENT_TTL_HOURS);
-    st.store
-        .create_enrolment(
-            hash,
-            volunteer.id,
-            &caller.0.username,
-            now.timestamp_millis(),
-            expires.timestamp_millis(),
-        )
-        .await
-        .map_err(|e| ApiError::store(e, lang))?;
+    crate::devices::create_enrolment(
+        &*st.store,
+        hash,
+        volunteer.id,
+        &caller.0.username,
+        now.timestamp_millis(),
+        expires.timestamp_millis(),
+    )
+    .await
+    .map_err(|e| ApiError::store(e, lang))?;
     crate::accounts::record_audit(
         &*st.store,
         crate::store::AuditEntry {
@@ -1625,9 +1620,7 @@ async fn device_me(
         // Nothing of its scope: a thief's phone learns only that it must erase itself.
         let lang = lang_of(&headers);
         let token = crate::auth::bearer_token(&headers).unwrap_or_default();
-        let revocation = st
-            .store
-            .revocation(crate::auth::token_hash(token))
+        let revocation = crate::devices::revocation(&*st.store, crate::auth::token_hash(token))
             .await
             .map_err(|e| ApiError::store(e, lang))?;
         let (at_ms, reason) = revocation.map(|r| (r.at_ms, r.reason)).unwrap_or((0, None));
@@ -1735,9 +1728,7 @@ async fn revoke_device(
         )
     };
     // Only devices of volunteers within the caller's areas; others look like no device at all.
-    let area = st
-        .store
-        .device_area(device.uuid())
+    let area = crate::devices::device_area(&*st.store, device.uuid())
         .await
         .map_err(|e| ApiError::store(e, lang))?
         .ok_or_else(no_such)?;
@@ -1745,9 +1736,7 @@ async fn revoke_device(
     if in_scope(&st, &caller.0, &area, lang).await.is_err() {
         return Err(no_such());
     }
-    let revoked = st
-        .store
-        .revoke_device(device.uuid(), Utc::now().timestamp_millis(), reason)
+    let revoked = crate::devices::revoke_device(&*st.store, device.uuid(), Utc::now().timestamp_millis(), reason)
         .await
         .map_err(|e| ApiError::store(e, lang))?;
     if revoked == 0 {

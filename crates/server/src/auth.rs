@@ -146,12 +146,12 @@ impl FromRequestParts<AppState> for Caller {
 /// writes area data asks [`may_see`], with paths from the store, never from the request.
 pub async fn scope_paths(store: &dyn crate::store::Store, user: &SessionUser) -> Result<Vec<String>, StoreError> {
     let assigned = if user.role == doorstep_domain::account::Role::Volunteer {
-        crate::manage::assigned_paths(&*store, user.user_id).await?
+        crate::manage::assigned_paths(store, user.user_id).await?
     } else {
         Vec::new()
     };
     let own = if assigned.is_empty() {
-        store.area_path(&user.area_code).await?
+        crate::areas::area_path(store, &user.area_code).await?
     } else {
         None
     };
@@ -415,7 +415,7 @@ impl FromRequestParts<AppState> for Uploader {
         let Some(token) = bearer(parts) else {
             return Err(ApiError::unauthenticated(lang));
         };
-        match state.store.device_by_token(token_hash(token)).await {
+        match crate::devices::device_by_token(&*state.store, token_hash(token)).await {
             Ok(Some(d)) => Ok(Uploader(d)),
             Ok(None) => Err(ApiError::unauthenticated(lang)),
             Err(e) => Err(ApiError::storage(e, lang)),

@@ -548,7 +548,7 @@ fn list(errors: &[BuildingError]) -> String {
 /// reported and left out; a file with any malformed feature imports nothing.
 pub async fn import(store: &dyn Store, text: &str, match_m: f64) -> Result<ImportReport, ImportError> {
     let buildings = parse_buildings(text).map_err(ImportError::File)?;
-    let (index, unreadable) = AreaIndex::new(store.bounded_areas().await?);
+    let (index, unreadable) = AreaIndex::new(crate::areas::bounded_areas(store).await?);
     for code in unreadable {
         tracing::warn!(area = %code, "an area's stored boundary is not a readable polygon; skipped");
     }
@@ -611,7 +611,7 @@ async fn found_households(store: &dyn Store, roots: &[&str]) -> Result<Vec<(f64,
     let mut out = Vec::new();
     for top in roots {
         let (lo, hi) = (format!("/{top}/"), format!("/{top}0"));
-        for h in store.households_in(&lo, &hi, i64::MAX).await? {
+        for h in crate::visits::households_in(store, &lo, &hi, i64::MAX).await? {
             if h.visits > 0
                 && let (Some(lat), Some(lon)) = (h.lat, h.lon)
             {

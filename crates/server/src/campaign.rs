@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use doorstep_domain::Campaign;
 
+use crate::db::{Db, params};
 use crate::store::{Store, StoreError};
 
 /// How often a server reads the campaign held in the database to see whether it changed.
@@ -58,7 +59,7 @@ impl std::fmt::Debug for RunningCampaign {
 /// campaign held (none loaded yet) leaves the running one as it is; one that cannot be used is
 /// logged and left aside, the running one kept.
 pub async fn follow_once(store: &dyn Store, running: &RunningCampaign) -> Result<bool, StoreError> {
-    let Some(json) = store.campaign().await? else {
+    let Some(json) = crate::campaign::definition(store).await? else {
         return Ok(false);
     };
     match Campaign::parse_file(&json) {
@@ -85,6 +86,25 @@ pub async fn follow(store: Arc<dyn Store>, running: RunningCampaign) {
             tracing::warn!(error = %e, "the campaign held in the database was not read");
         }
     }
+}
+
+/// The campaign definition loaded into the database (JSON), if any.
+pub async fn definition(db: &dyn Db) -> Result<Option<String>, StoreError> {
+    db.query_opt("SELECT definition FROM campaign WHERE id = 1", params![])
+        .await?
+        .map(|r| r.get(0))
+        .transpose()
+}
+
+/// Loads a campaign definition (JSON), replacing the one held.
+pub async fn set_definition(db: &dyn Db, json: String, now_ms: i64) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO campaign (id, definition, loaded_at_ms) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET definition = excluded.definition, loaded_at_ms = excluded.loaded_at_ms",
+        params![json, now_ms],
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
 use crate::auth::Caller;
+use crate::db::{Db, Row, params};
 use crate::manage::{Actor, ManageError, actor_sees, area_path, bad_body, leader_or_admin, refused, volunteer_named};
+use crate::store::StoreError;
 use crate::store::{AuditEntry, Store, subtree_range};
 
 /// A claim to store.
@@ -132,8 +134,8 @@ pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest
     }
     let volunteer = volunteer_named(store, &request.volunteer, StatusCode::UNPROCESSABLE_ENTITY).await?;
     // The claim reaches the volunteer's phone only inside the areas it pulls.
-    let own = store.area_path(&volunteer.area_code).await?;
-    let assigned = crate::manage::assigned_paths(&*store, volunteer.id).await?;
+    let own = crate::areas::area_path(store, &volunteer.area_code).await?;
+    let assigned = crate::manage::assigned_paths(store, volunteer.id).await?;
     // A volunteer working nowhere in the caller's areas is answered as one that does not exist.
     let mut visible = false;
     for p in own.iter().chain(assigned.iter()) {
@@ -170,7 +172,7 @@ pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest
         })
         .await?;
     crate::accounts::record_audit(
-        &*store,
+        store,
         AuditEntry {
             at_ms: now_ms,
             actor: actor.name(),
@@ -179,7 +181,7 @@ pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest
         },
     )
     .await?;
-    let held = store.claim(id).await?.ok_or_else(|| {
+    let held = crate::claims::claim(store, id).await?.ok_or_else(|| {
         ManageError::Store(crate::store::StoreError::Task(
             "the claim just given is not held".into(),
         ))
@@ -202,7 +204,7 @@ fn no_claim() -> ManageError {
 pub async fn release(store: &dyn Store, actor: Actor<'_>, id: &str) -> Result<(), ManageError> {
     leader_or_admin(actor)?;
     let id = Uuid::try_parse(id.trim()).map_err(|_| no_claim())?;
-    let held = store.claim(id).await?.ok_or_else(no_claim)?;
+    let held = crate::claims::claim(store, id).await?.ok_or_else(no_claim)?;
     if !actor_sees(store, actor, &held.area_path).await? {
         return Err(no_claim());
     }
@@ -212,7 +214,7 @@ pub async fn release(store: &dyn Store, actor: Actor<'_>, id: &str) -> Result<()
     let now_ms = Utc::now().timestamp_millis();
     if store.release_claim(id, now_ms).await? {
         crate::accounts::record_audit(
-            &*store,
+            store,
             AuditEntry {
                 at_ms: now_ms,
                 actor: actor.name(),
@@ -233,8 +235,7 @@ pub async fn list(
     now_ms: i64,
 ) -> Result<ClaimsResponse, ManageError> {
     let (lo, hi) = subtree_range(path);
-    let claims: Vec<ClaimDto> = store
-        .claims_in(&lo, &hi, MAX_CLAIMS)
+    let claims: Vec<ClaimDto> = crate::claims::claims_in(store, &lo, &hi, MAX_CLAIMS)
         .await?
         .into_iter()
         .map(|c| c.dto)
@@ -459,4 +460,48 @@ pub async fn delete_claim(
         .await
         .map_err(|e| e.into_api(lang))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The columns [`held_claim`] reads, with the FROM clause (the pull reads them too).
+pub const CLAIM_COLUMNS: &str = "c.id, c.area_code, c.household_id, c.street, c.street_key, c.volunteer_id, u.username,
+        c.created_at_ms, c.released_at_ms, c.updated_seq, a.path
+    FROM claims c JOIN areas a ON a.code = c.area_code JOIN users u ON u.id = c.volunteer_id";
+
+/// A row of [`CLAIM_COLUMNS`].
+pub fn held_claim(r: &Row) -> Result<HeldClaim, StoreError> {
+    Ok(HeldClaim {
+        dto: ClaimDto {
+            id: r.get::<Uuid>(0)?.to_string(),
+            area_code: r.get(1)?,
+            household_id: r.get::<Option<Uuid>>(2)?.map(|h| h.to_string()),
+            street: r.get(3)?,
+            street_key: r.get(4)?,
+            volunteer_id: r.get::<Uuid>(5)?.to_string(),
+            volunteer: r.get(6)?,
+            created_at_ms: r.get(7)?,
+            released_at_ms: r.get(8)?,
+            updated_seq: r.get(9)?,
+        },
+        area_path: r.get(10)?,
+    })
+}
+
+/// A claim by id, released or not.
+pub async fn claim(db: &dyn Db, id: Uuid) -> Result<Option<HeldClaim>, StoreError> {
+    db.query_opt(&format!("SELECT {CLAIM_COLUMNS} WHERE c.id = $1"), params![id])
+        .await?
+        .map(|r| held_claim(&r))
+        .transpose()
+}
+
+/// The claims of the subtree `[lo, hi)`, newest first, at most `limit`.
+pub async fn claims_in(db: &dyn Db, lo: &str, hi: &str, limit: i64) -> Result<Vec<HeldClaim>, StoreError> {
+    let sql = format!(
+        "SELECT {CLAIM_COLUMNS} WHERE a.path >= $1 AND a.path < $2 ORDER BY c.created_at_ms DESC, c.id DESC LIMIT $3"
+    );
+    db.query(&sql, params![lo, hi, limit])
+        .await?
+        .iter()
+        .map(held_claim)
+        .collect()
 }

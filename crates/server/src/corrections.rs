@@ -21,6 +21,8 @@ use uuid::Uuid;
 
 use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
 use crate::auth::{Caller, Device};
+use crate::db::{Db, params};
+use crate::store::StoreError;
 use crate::store::{AuditEntry, subtree_range};
 
 /// The longest comment a leader may write, in characters.
@@ -185,9 +187,7 @@ pub(crate) async fn visit_in_scope(
     lang: Lang,
 ) -> Result<VisitDto, ApiError> {
     let id = Id::parse("id", raw_id).map_err(|_| no_such_visit(lang))?;
-    let Some((visit, path)) = st
-        .store
-        .visit_by_id(id.uuid())
+    let Some((visit, path)) = crate::visits::visit_by_id(&*st.store, id.uuid())
         .await
         .map_err(|e| ApiError::storage(e, lang))?
     else {
@@ -276,9 +276,7 @@ pub async fn send_back(
         requested_by: caller.0.username.clone(),
         requested_at_ms: now_ms,
     };
-    let stored = st
-        .store
-        .send_back(correction.clone())
+    let stored = crate::corrections::record_send_back(&*st.store, correction.clone())
         .await
         .map_err(|e| ApiError::storage(e, lang))?;
     if !stored {
@@ -336,14 +334,10 @@ pub async fn visit_history(
     let lang = lang_of(&headers);
     let latest = visit_in_scope(&st, &caller, &id, lang).await?;
     let visit_id = uuid_of(&latest.id);
-    let revisions = st
-        .store
-        .visit_revisions(visit_id)
+    let revisions = crate::visits::visit_revisions(&*st.store, visit_id)
         .await
         .map_err(|e| ApiError::storage(e, lang))?;
-    let corrections = st
-        .store
-        .corrections(CorrectionQuery::OfVisit(visit_id))
+    let corrections = crate::corrections::find(&*st.store, CorrectionQuery::OfVisit(visit_id))
         .await
         .map_err(|e| ApiError::storage(e, lang))?;
     Ok(Json(VisitHistoryDto { revisions, corrections }))
@@ -379,9 +373,7 @@ pub async fn household_visits(
         )
     };
     let id = Id::parse("id", &id).map_err(|_| no_such())?;
-    let rows = st
-        .store
-        .household_visits(id.uuid())
+    let rows = crate::visits::household_visits(&*st.store, id.uuid())
         .await
         .map_err(|e| ApiError::storage(e, lang))?;
     let mut out: Vec<VisitHistoryDto> = Vec::new();
@@ -413,9 +405,7 @@ pub async fn household_visits(
         return Err(no_such());
     }
     // One read for the whole household's send-backs, handed to their visits.
-    let corrections = st
-        .store
-        .corrections(CorrectionQuery::OfHousehold(id.uuid()))
+    let corrections = crate::corrections::find(&*st.store, CorrectionQuery::OfHousehold(id.uuid()))
         .await
         .map_err(|e| ApiError::storage(e, lang))?;
     for c in corrections {
@@ -461,15 +451,17 @@ pub async fn list_corrections(
     let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     let (lo, hi) = subtree_range(&path);
-    st.store
-        .corrections(CorrectionQuery::InSubtree {
+    crate::corrections::find(
+        &*st.store,
+        CorrectionQuery::InSubtree {
             lo,
             hi,
             open_only: q.open.unwrap_or(true),
-        })
-        .await
-        .map(Json)
-        .map_err(|e| ApiError::storage(e, lang))
+        },
+    )
+    .await
+    .map(Json)
+    .map_err(|e| ApiError::storage(e, lang))
 }
 
 /// The open corrections for the calling phone's volunteer: what their leader sent back, still
@@ -490,10 +482,57 @@ pub async fn device_corrections(
     device: Device,
 ) -> Result<Json<CorrectionsResponse>, ApiError> {
     let lang = lang_of(&headers);
-    let corrections = st
-        .store
-        .corrections(CorrectionQuery::OpenForVolunteer(device.0.volunteer.user_id))
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+    let corrections = crate::corrections::find(
+        &*st.store,
+        CorrectionQuery::OpenForVolunteer(device.0.volunteer.user_id),
+    )
+    .await
+    .map_err(|e| ApiError::storage(e, lang))?;
     Ok(Json(CorrectionsResponse { corrections }))
+}
+
+/// Sends a visit's revision back to its volunteer; false when it was sent back already.
+pub async fn record_send_back(db: &dyn Db, c: NewCorrection) -> Result<bool, StoreError> {
+    let n = db
+        .execute(
+            "INSERT INTO corrections (id, visit_id, revision, volunteer_id, area_code, comment, requested_by,
+                requested_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (visit_id, revision) DO NOTHING",
+            params![
+                c.id,
+                c.visit_id,
+                c.revision,
+                c.volunteer_id,
+                c.area_code,
+                c.comment,
+                c.requested_by,
+                c.requested_at_ms
+            ],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// The corrections a query selects ([`CorrectionQuery::sql`]).
+pub async fn find(db: &dyn Db, q: CorrectionQuery) -> Result<Vec<CorrectionDto>, StoreError> {
+    let params = match &q {
+        CorrectionQuery::OpenForVolunteer(id) | CorrectionQuery::OfVisit(id) | CorrectionQuery::OfHousehold(id) => {
+            params![*id]
+        }
+        CorrectionQuery::InSubtree { lo, hi, .. } => params![lo, hi],
+    };
+    db.query(&q.sql(), params)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(correction_dto(
+                crate::store::visit_from_row(r)?,
+                r.get(23)?,
+                r.get(24)?,
+                r.get(25)?,
+                r.get(26)?,
+                r.get(27)?,
+            ))
+        })
+        .collect()
 }

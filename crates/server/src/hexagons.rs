@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 
 use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
 use crate::auth::Caller;
+use crate::db::{Db, params};
 use crate::filter::{FilterQuery, GroupBy, GroupKey, Tally, parse_filter, staff_only, tallies};
 use crate::store::StoreError;
 
@@ -248,6 +249,15 @@ pub async fn get_hexagons(
     Ok(Json(
         json!({"type": "FeatureCollection", "res": u8::from(res), "features": features}),
     ))
+}
+
+/// Households per fine H3 cell in the subtree `[lo, hi)` ([`crate::store::AREA_CELLS_SQL`]).
+pub async fn area_cells(db: &dyn Db, lo: &str, hi: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    db.query(crate::store::AREA_CELLS_SQL, params![lo, hi])
+        .await?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect()
 }
 
 #[cfg(test)]

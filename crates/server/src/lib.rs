@@ -14,6 +14,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod areas;
 pub mod auth;
 pub mod buildings;
 pub mod cache;
@@ -21,8 +22,10 @@ pub mod campaign;
 pub mod claims;
 pub mod conn;
 pub mod corrections;
+pub mod coverage;
 pub mod dashboard;
 pub mod db;
+pub mod devices;
 pub mod export;
 pub mod filter;
 #[doc(hidden)]
@@ -39,6 +42,7 @@ pub mod rows;
 pub mod store;
 pub mod targets;
 pub mod venues;
+pub mod visits;
 pub mod volunteers;
 
 use std::sync::Arc;
@@ -102,26 +106,27 @@ async fn keep_warm(state: api::AppState) {
 }
 
 async fn warm_once(st: &api::AppState) -> Result<(), StoreError> {
-    for root in st.store.child_areas(None).await? {
+    for root in crate::areas::child_areas(&*st.store, None).await? {
         let Ok(code) = doorstep_domain::values::AreaCode::parse("area", &root.code) else {
             continue;
         };
-        let big = st
-            .store
-            .coverage(&code)
+        let big = crate::coverage::coverage(&*st.store, &code)
             .await?
             .is_some_and(|c| c.households_known >= WARM_FROM_HOUSEHOLDS);
-        let Some(path) = st.store.area_path(&root.code).await? else {
+        let Some(path) = crate::areas::area_path(&*st.store, &root.code).await? else {
             continue;
         };
         if !big {
             continue;
         }
         let started = std::time::Instant::now();
-        let children = st.store.child_areas(Some(&code)).await?;
+        let children = crate::areas::child_areas(&*st.store, Some(&code)).await?;
         let codes: Vec<String> = children.iter().map(|c| c.code.clone()).collect();
-        let bounded: std::collections::HashSet<String> =
-            st.store.boundaries(codes).await?.into_iter().map(|(c, _)| c).collect();
+        let bounded: std::collections::HashSet<String> = crate::areas::boundaries(&*st.store, codes)
+            .await?
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect();
         if children.iter().any(|c| !bounded.contains(&c.code)) {
             map::hulls(st, &path, &children).await?;
         }
@@ -150,7 +155,7 @@ mod warm_tests {
             doorstep_domain::Campaign::bluezone(),
             api::Limits::default(),
         );
-        let path = store.area_path("42").await.unwrap().unwrap();
+        let path = crate::areas::area_path(&*store, "42").await.unwrap().unwrap();
         let key = format!("{path}|{:?}", filter::VisitFilter::default());
 
         let few = |n: usize| -> Vec<store::NewHousehold> {

@@ -120,7 +120,9 @@ pub(crate) async fn area_path(store: &dyn Store, code: &str) -> Result<(AreaCode
         )
     };
     let area = AreaCode::parse("area_code", code).map_err(|_| unknown())?;
-    let path = store.area_path(area.as_str()).await?.ok_or_else(unknown)?;
+    let path = crate::areas::area_path(store, area.as_str())
+        .await?
+        .ok_or_else(unknown)?;
     Ok((area, path))
 }
 
@@ -204,17 +206,19 @@ pub async fn create_team(
         )
     };
     let leader_username = Username::parse("leader", &leader_name).map_err(|_| no_leader())?;
-    let leader = crate::accounts::user_by_username(&*store, &leader_username)
+    let leader = crate::accounts::user_by_username(store, &leader_username)
         .await?
         .filter(|u| u.role == Role::Leader && !u.disabled)
         .ok_or_else(no_leader)?;
-    let leader_path = store.area_path(&leader.area_code).await?.ok_or_else(no_leader)?;
+    let leader_path = crate::areas::area_path(store, &leader.area_code)
+        .await?
+        .ok_or_else(no_leader)?;
     if !path.starts_with(&leader_path) {
         return Err(no_leader());
     }
     let now = Utc::now().timestamp_millis();
     crate::manage::insert_team(
-        &*store,
+        store,
         NewTeam {
             id: Uuid::now_v7(),
             name: name.to_string(),
@@ -235,7 +239,7 @@ pub async fn create_team(
         e => ManageError::Store(e),
     })?;
     crate::accounts::record_audit(
-        &*store,
+        store,
         AuditEntry {
             at_ms: now,
             actor: actor.name(),
@@ -265,7 +269,7 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
         )
     };
     // The assigned area picks among teams of one name (a name is unique within an area only).
-    let assigned_path = store.area_path(request.area_code.trim()).await?;
+    let assigned_path = crate::areas::area_path(store, request.area_code.trim()).await?;
     // A team outside the caller's areas looks like no team at all.
     let (team, team_path) = team_named(store, actor, request.team.trim(), assigned_path.as_deref())
         .await?
@@ -284,7 +288,9 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
     }
     let volunteer = volunteer_named(store, &request.volunteer, StatusCode::NOT_FOUND).await?;
     let no_volunteer = || no_such_volunteer(StatusCode::NOT_FOUND);
-    let volunteer_path = store.area_path(&volunteer.area_code).await?.ok_or_else(no_volunteer)?;
+    let volunteer_path = crate::areas::area_path(store, &volunteer.area_code)
+        .await?
+        .ok_or_else(no_volunteer)?;
     if !actor_sees(store, actor, &volunteer_path).await? {
         return Err(no_volunteer());
     }
@@ -300,7 +306,7 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
     }
     let now = Utc::now().timestamp_millis();
     crate::manage::insert_assignment(
-        &*store,
+        store,
         NewAssignment {
             team_id: team.id,
             user_id: volunteer.id,
@@ -311,7 +317,7 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
     )
     .await?;
     crate::accounts::record_audit(
-        &*store,
+        store,
         AuditEntry {
             at_ms: now,
             actor: actor.name(),
@@ -338,8 +344,8 @@ pub(crate) async fn team_named(
         return Ok(None);
     };
     let mut found: Vec<(crate::store::TeamRecord, String)> = Vec::new();
-    for team in crate::manage::teams_named(&*store, name.as_str()).await? {
-        if let Some(path) = store.area_path(&team.area_code).await?
+    for team in crate::manage::teams_named(store, name.as_str()).await? {
+        if let Some(path) = crate::areas::area_path(store, &team.area_code).await?
             && actor_sees(store, actor, &path).await?
         {
             found.push((team, path));
@@ -374,7 +380,7 @@ pub(crate) async fn volunteer_named(
     status: StatusCode,
 ) -> Result<crate::store::UserRecord, ManageError> {
     let name = Username::parse("volunteer", username).map_err(|_| no_such_volunteer(status))?;
-    crate::accounts::user_by_username(&*store, &name)
+    crate::accounts::user_by_username(store, &name)
         .await?
         .filter(|u| u.role == Role::Volunteer && !u.disabled)
         .ok_or_else(|| no_such_volunteer(status))
@@ -538,18 +544,20 @@ pub async fn list_visits(
     };
     let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     let (lo, hi) = subtree_range(&path);
-    st.store
-        .visits(VisitQuery {
+    crate::visits::visits(
+        &*st.store,
+        VisitQuery {
             lo,
             hi,
             after_seq: q.after.unwrap_or(0).max(0),
             limit: q.limit.unwrap_or(100).clamp(1, 1000),
             flagged_only: q.flagged.unwrap_or(false) || flag.is_some(),
             flag: flag.map(|f| f.code().to_string()),
-        })
-        .await
-        .map(Json)
-        .map_err(|e| ApiError::storage(e, lang))
+        },
+    )
+    .await
+    .map(Json)
+    .map_err(|e| ApiError::storage(e, lang))
 }
 
 /// One visit by id (its latest revision). A visit outside the caller's scope is answered exactly

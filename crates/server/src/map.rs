@@ -34,7 +34,7 @@ pub async fn hulls(
     st.outlines
         .get_or_try_make(&path.clone(), move || async move {
             let (lo, hi) = subtree_range(&path);
-            let cells = store.area_cells(&lo, &hi).await?;
+            let cells = crate::hexagons::area_cells(&*store, &lo, &hi).await?;
             let mut hulls = HashMap::new();
             for child in &children {
                 // A child's path is its parent's with its own code added: '/42/436/' + '18073/'.
@@ -132,10 +132,13 @@ pub async fn map_areas(
     // Under a filter the children's figures come from one grouped read of the subtree.
     let filtered =
         crate::filter::filtered_tallies(&st, &caller.0, fq, &path, crate::filter::GroupBy::Area, lang).await?;
-    let children = store.child_areas(Some(&parent)).await.map_err(storage)?;
+    let children = crate::areas::child_areas(store, Some(&parent)).await.map_err(storage)?;
     let codes: Vec<String> = children.iter().map(|c| c.code.clone()).collect();
-    let boundaries: std::collections::HashMap<String, String> =
-        store.boundaries(codes).await.map_err(storage)?.into_iter().collect();
+    let boundaries: std::collections::HashMap<String, String> = crate::areas::boundaries(store, codes)
+        .await
+        .map_err(storage)?
+        .into_iter()
+        .collect();
     // Outlines for the rest from the H3 cells their households fall in (the cells' corners, so
     // every household is inside), read once for the whole parent: a few thousand cells rather
     // than every household of a province; reused for a few minutes.
@@ -150,7 +153,7 @@ pub async fn map_areas(
         let Ok(code) = AreaCode::parse("area", &child.code) else {
             continue;
         };
-        let Some(mut c) = store.coverage(&code).await.map_err(storage)? else {
+        let Some(mut c) = crate::coverage::coverage(store, &code).await.map_err(storage)? else {
             continue;
         };
         if let Some(by_path) = &filtered {
@@ -206,9 +209,7 @@ pub async fn map_households(
         return Ok(Json(points));
     }
     let (lo, hi) = subtree_range(&path);
-    let mut points = st
-        .store
-        .households_in(&lo, &hi, MAX_POINTS + 1)
+    let mut points = crate::visits::households_in(&*st.store, &lo, &hi, MAX_POINTS + 1)
         .await
         .map_err(|e| ApiError::storage(e, lang))?;
     let truncated = points.len() as i64 > MAX_POINTS;

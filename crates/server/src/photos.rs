@@ -348,9 +348,7 @@ pub async fn register_photo(
     let d = &device.0;
     let area = AreaCode::parse("area_code", &meta.area_code)
         .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
-    let Some(path) = st
-        .store
-        .area_path(area.as_str())
+    let Some(path) = crate::areas::area_path(&*st.store, area.as_str())
         .await
         .map_err(|e| ApiError::storage(e, lang))?
     else {

@@ -203,21 +203,20 @@ pub async fn public_areas(
         Some(raw) => {
             let code =
                 AreaCode::parse("parent", raw).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
-            let c = store.coverage(&code).await.map_err(storage)?;
+            let c = crate::coverage::coverage(store, &code).await.map_err(storage)?;
             let c = c.ok_or_else(|| unknown_area(&code, lang))?;
             Some((code, c))
         }
     };
     let mut units = Vec::new();
-    for child in store
-        .child_areas(parent.as_ref().map(|(c, _)| c))
+    for child in crate::areas::child_areas(store, parent.as_ref().map(|(c, _)| c))
         .await
         .map_err(storage)?
     {
         let Ok(code) = AreaCode::parse("area", &child.code) else {
             continue;
         };
-        if let Some(c) = store.coverage(&code).await.map_err(storage)? {
+        if let Some(c) = crate::coverage::coverage(store, &code).await.map_err(storage)? {
             units.push(((child.code, child.name, child.level), tally_of(&c)));
         }
     }
@@ -285,9 +284,7 @@ pub async fn public_hexagons(
     }
     let code = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
     let storage = |e| ApiError::storage(e, lang);
-    let path = st
-        .store
-        .area_path(code.as_str())
+    let path = crate::areas::area_path(&*st.store, code.as_str())
         .await
         .map_err(storage)?
         .ok_or_else(|| unknown_area(&code, lang))?;

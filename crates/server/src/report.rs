@@ -34,26 +34,26 @@ pub async fn progress(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Option<Progress>, StoreError> {
-    let Some(coverage) = store.coverage(area).await? else {
+    let Some(coverage) = crate::coverage::coverage(store, area).await? else {
         return Ok(None);
     };
-    let Some(path) = store.area_path(area.as_str()).await? else {
+    let Some(path) = crate::areas::area_path(store, area.as_str()).await? else {
         return Ok(None);
     };
     let mut units = Vec::new();
     let mut unit_paths = Vec::new();
-    for child in store.child_areas(Some(area)).await? {
+    for child in crate::areas::child_areas(store, Some(area)).await? {
         let Ok(code) = AreaCode::parse("area", &child.code) else {
             continue;
         };
-        if let Some(c) = store.coverage(&code).await? {
+        if let Some(c) = crate::coverage::coverage(store, &code).await? {
             units.push(c);
         }
         // A child's path is its parent's with its own code added: no query for it.
         unit_paths.push((child.code.clone(), child.name.clone(), format!("{path}{}/", child.code)));
     }
     // The subtree's targets read once; the area's and each unit's rolled up from them in Rust.
-    let targets = store.subtree_targets(&path).await?;
+    let targets = crate::targets::subtree_targets(store, &path).await?;
     let mut paths: Vec<&str> = vec![path.as_str()];
     paths.extend(unit_paths.iter().map(|(_, _, p)| p.as_str()));
     let rolled = crate::store::roll_up_targets_of(&paths, &targets);
@@ -72,8 +72,7 @@ pub async fn progress(
         .collect();
     let venues = crate::venues::progress_of(store, &path, &unit_paths, to).await?;
     let (lo, hi) = subtree_range(&path);
-    let days = store
-        .daily_progress(&lo, &hi, day_number(from), day_number(to))
+    let days = crate::visits::daily_progress(store, &lo, &hi, day_number(from), day_number(to))
         .await?
         .into_iter()
         .map(|(day, visits, households, installed_now)| DayProgress {
@@ -93,7 +92,7 @@ pub async fn progress(
 
 /// The visits recorded on `date` (the phone's local day) in `area`'s subtree, in receive order.
 pub async fn visits_on(store: &dyn Store, area: &AreaCode, date: NaiveDate) -> Result<Vec<VisitDto>, StoreError> {
-    let Some(path) = store.area_path(area.as_str()).await? else {
+    let Some(path) = crate::areas::area_path(store, area.as_str()).await? else {
         return Ok(Vec::new());
     };
     // The day is chosen in SQL (the phone's local date), so only that day's rows are read out.

@@ -6,14 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use doorstep_domain::area::{AreaRecord, fold_for_search, order_parents_first, vietnamese_sort_key};
-use doorstep_domain::protocol::{
-    AreaDto, Coverage, ErrorBody, HouseholdDto, PullResponse, Receipt, ReceiptStatus, VisitDto,
-};
+use doorstep_domain::protocol::{Coverage, ErrorBody, HouseholdDto, PullResponse, Receipt, ReceiptStatus, VisitDto};
 use doorstep_domain::values::{AreaCode, Id};
 use doorstep_domain::{Campaign, FieldError, Lang, Visit};
 use uuid::Uuid;
 
 pub use crate::accounts::{AuditEntry, AuditRecord, NewUser, SessionUser, UserRecord, role_from_db};
+pub use crate::devices::{DEVICE_AREA_SQL, DEVICE_OF_ANOTHER, DeviceCaller, Revocation};
 pub use crate::manage::{NewAssignment, NewTeam, TeamRecord, TeamRow, group_teams};
 
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +139,7 @@ pub struct StoreCounts {
 /// The campaign the server runs: the one loaded with `doorstep admin campaign load`, or the
 /// default (Bluezone, August 2020) when none was.
 pub async fn running_campaign(store: &dyn Store) -> Result<doorstep_domain::Campaign, StoreError> {
-    match store.campaign().await? {
+    match crate::campaign::definition(store).await? {
         None => Ok(doorstep_domain::Campaign::bluezone()),
         // Checked when loaded; checked again, since another version of doorstep may have loaded it.
         Some(json) => doorstep_domain::Campaign::parse_file(&json).map_err(|e| {
@@ -294,53 +293,8 @@ pub trait Store: crate::db::Db + Send + Sync + 'static {
         (campaign, now_ms): (&Campaign, i64),
     ) -> Result<Option<PullResponse>, StoreError>;
 
-    /// Coverage of an area subtree; `None` when the area is unknown.
-    async fn coverage(&self, area: &AreaCode) -> Result<Option<Coverage>, StoreError>;
-
-    /// The children of an area (the roots when `parent` is `None`), in Vietnamese order.
-    async fn child_areas(&self, parent: Option<&AreaCode>) -> Result<Vec<AreaDto>, StoreError>;
-
     /// Adds expected households; ones already held are left as they are. Returns how many were new.
     async fn add_households(&self, households: Vec<NewHousehold>) -> Result<u64, StoreError>;
-
-    async fn counts(&self) -> Result<StoreCounts, StoreError>;
-
-    /// An area's materialised path (`/42/436/18073/`), if the area exists.
-    async fn area_path(&self, code: &str) -> Result<Option<String>, StoreError>;
-
-    /// The paths of those of `codes` that name an area, by code, in one read (an import checks
-    /// every row's code at once).
-    async fn area_paths(&self, codes: &[String]) -> Result<HashMap<String, String>, StoreError>;
-
-    /// The campaign loaded by `doorstep admin campaign load` (its JSON), if one was; the server
-    /// runs the default campaign otherwise.
-    async fn campaign(&self) -> Result<Option<String>, StoreError>;
-
-    /// Makes `json` (a checked [`doorstep_domain::Campaign`]) the campaign; replaces the one held.
-    async fn set_campaign(&self, json: String, now_ms: i64) -> Result<(), StoreError>;
-
-    /// Stores targets per area (their areas exist: the caller checked), replacing those held for
-    /// the same areas, in one transaction.
-    async fn import_targets(
-        &self,
-        targets: Vec<doorstep_domain::targets::Target>,
-        now_ms: i64,
-    ) -> Result<usize, StoreError>;
-
-    /// Every area of the subtree at `path` (the area and everything below) with its targets
-    /// (households, population, smartphone owners; `None` where it has none), by path: the
-    /// areas without any tell a partial roll-up ([`roll_up_targets`]).
-    async fn subtree_targets(&self, path: &str) -> Result<Vec<TargetRow>, StoreError>;
-
-    /// Stores a one-time enrolment code (its hash) for a volunteer's device.
-    async fn create_enrolment(
-        &self,
-        code_hash: [u8; 32],
-        user_id: Uuid,
-        issued_by: &str,
-        now_ms: i64,
-        expires_ms: i64,
-    ) -> Result<(), StoreError>;
 
     /// Uses a code once: if it is unused and unexpired, marks it used and binds a device token
     /// (its hash) for `device_id` to the code's volunteer, in one transaction. The same device
@@ -356,58 +310,8 @@ pub trait Store: crate::db::Db + Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<Redemption, StoreError>;
 
-    /// The device a token belongs to, revoked or not.
-    async fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<DeviceCaller>, StoreError>;
-
-    /// The area of the volunteer a device was enrolled for, if it was.
-    async fn device_area(&self, device_id: Uuid) -> Result<Option<String>, StoreError>;
-
-    /// Revokes every token of a device, with the reason given if any; returns how many were live.
-    async fn revoke_device(&self, device_id: Uuid, now_ms: i64, reason: Option<String>) -> Result<u64, StoreError>;
-
-    /// When the device's token was revoked and why: `None` for a live or unknown token.
-    async fn revocation(&self, token_hash: [u8; 32]) -> Result<Option<Revocation>, StoreError>;
-
-    /// The latest revision of a visit, with its area's path (for the scope check).
-    async fn visit_by_id(&self, id: Uuid) -> Result<Option<(VisitDto, String)>, StoreError>;
-
-    /// Visits in a subtree of paths, in receive order after `after_seq`.
-    async fn visits(&self, q: VisitQuery) -> Result<Vec<VisitDto>, StoreError>;
-
-    /// Per local day (days since 1970 on the phone's calendar) in `[from_day, to_day]`: first
-    /// records of visits, distinct households, installs with help; for the subtree `[lo, hi)`.
-    async fn daily_progress(&self, lo: &str, hi: &str, from_day: i64, to_day: i64) -> Result<Vec<DayRow>, StoreError>;
-
-    /// Households in the subtree `[lo, hi)`, at most `limit`, in no promised order.
-    async fn households_in(&self, lo: &str, hi: &str, limit: i64) -> Result<Vec<HouseholdPoint>, StoreError>;
-
-    /// Every area that has an imported boundary: (code, path, GeoJSON geometry text).
-    async fn bounded_areas(&self) -> Result<Vec<(String, String, String)>, StoreError>;
-
-    /// The imported boundaries (GeoJSON geometry text) of the named areas, where there is one.
-    async fn boundaries(&self, codes: Vec<String>) -> Result<Vec<(String, String)>, StoreError>;
-
     // Corrections (`corrections.rs`): a visit sent back, and the revisions that answer it.
 
-    /// Stores a send-back; false when that revision of the visit was already sent back.
-    async fn send_back(&self, correction: crate::corrections::NewCorrection) -> Result<bool, StoreError>;
-
-    /// Corrections with the visit revision each sent back, at most `MAX_CORRECTIONS`.
-    async fn corrections(
-        &self,
-        q: crate::corrections::CorrectionQuery,
-    ) -> Result<Vec<doorstep_domain::protocol::CorrectionDto>, StoreError>;
-
-    /// Every revision of a visit, oldest first.
-    async fn visit_revisions(&self, id: Uuid) -> Result<Vec<VisitDto>, StoreError>;
-
-    /// Every revision of every visit to a household, by visit id (UUIDv7: creation order) then
-    /// revision, with each visit's area path (for the scope check).
-    async fn household_visits(&self, household: Uuid) -> Result<Vec<(VisitDto, String)>, StoreError>;
-
-    /// The distinct (area path, H3 cell) pairs of the households in the subtree `[lo, hi)`: the
-    /// outline of an area without a boundary is drawn from them, far fewer than its households.
-    async fn area_cells(&self, lo: &str, hi: &str) -> Result<Vec<(String, i64)>, StoreError>;
     // Hexagons, map filters and exports: the statements are `crate::filter`'s, run by `crate::rows`.
     /// Households of the subtree `[lo, hi)` grouped by `group` and latest outcome, under a filter.
     async fn grouped_figures(
@@ -432,35 +336,10 @@ pub trait Store: crate::db::Db + Send + Sync + 'static {
         q: crate::filter::RowQuery,
         sink: tokio::sync::mpsc::Sender<VisitDto>,
     ) -> Result<(), StoreError>;
-    /// Per volunteer and local day in `[from_day, to_day]`, for the subtree `[lo, hi)`: first
-    /// records of visits, households, installs with help and flagged visits (`crate::volunteers`).
-    async fn volunteer_days(
-        &self,
-        lo: &str,
-        hi: &str,
-        from_day: i64,
-        to_day: i64,
-    ) -> Result<Vec<crate::volunteers::VolunteerDayRow>, StoreError>;
-
-    /// The devices enrolled for volunteers whose account area or an assigned area lies in the
-    /// subtree `[lo, hi)`, with their last sync and their flagged visits there.
-    async fn devices_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::volunteers::DeviceRow>, StoreError>;
 
     /// Stores a batch of venue visits in one transaction (registering venues on their first
     /// visit) and answers a receipt per record after commit. Exactly once, like `ingest`.
     async fn push_venue_visits(&self, batch: crate::venues::VenueBatch) -> Result<Vec<Receipt>, StoreError>;
-
-    /// The venues registered in the subtree `[lo, hi)`.
-    async fn venues_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::venues::VenueRow>, StoreError>;
-
-    /// The latest revision of each venue visit in the subtree, on local days `[from, to]`.
-    async fn venue_visits_in(
-        &self,
-        lo: &str,
-        hi: &str,
-        from_day: &str,
-        to_day: &str,
-    ) -> Result<Vec<crate::venues::VenueVisitRow>, StoreError>;
 
     /// Registers a photo's record (once per id, like a visit) and its content's blob if new, in
     /// one transaction; answers how many bytes of the content are held, after commit.
@@ -498,14 +377,8 @@ pub trait Store: crate::db::Db + Send + Sync + 'static {
     /// Returns the claims released.
     async fn give_claim(&self, claim: crate::claims::NewClaim) -> Result<Vec<Uuid>, StoreError>;
 
-    /// A claim by id, with its area's path.
-    async fn claim(&self, id: Uuid) -> Result<Option<crate::claims::HeldClaim>, StoreError>;
-
     /// Releases an unreleased claim with a change number; `false` if none such.
     async fn release_claim(&self, id: Uuid, now_ms: i64) -> Result<bool, StoreError>;
-
-    /// The claims whose area lies in `[lo, hi)`, the latest given first, at most `limit`.
-    async fn claims_in(&self, lo: &str, hi: &str, limit: i64) -> Result<Vec<crate::claims::HeldClaim>, StoreError>;
 
     /// What claims need of the households of these areas and of these households: address,
     /// visits and latest visit (volunteer and time).
@@ -652,6 +525,30 @@ pub struct VisitQuery {
 
 /// Builds the answer for a visit row; `flags` comma-separated as stored.
 #[allow(clippy::too_many_arguments)]
+/// A row whose first columns are [`VISIT_COLUMNS`].
+pub fn visit_from_row(r: &crate::db::Row) -> Result<VisitDto, StoreError> {
+    Ok(visit_dto(
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        [r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?],
+        r.get(15)?,
+        (r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?),
+        r.get(20)?,
+        r.get(21)?,
+        r.get(22)?,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn visit_dto(
     server_seq: i64,
     id: Uuid,
@@ -704,26 +601,6 @@ pub fn visit_dto(
             .map(|f| f.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
             .unwrap_or_default(),
     }
-}
-
-/// An enrolled device, from its token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceCaller {
-    pub device_id: Uuid,
-    /// The volunteer the device was enrolled for.
-    pub volunteer: SessionUser,
-    pub revoked: bool,
-    /// The paths of the volunteer's assigned areas and of the account's own area, read with the
-    /// token so a push costs one query for who sends it and where they may work.
-    pub assigned_paths: Vec<String>,
-    pub own_path: Option<String>,
-}
-
-/// When and why a device was revoked (`device_tokens.revoked_at_ms`, `revoke_reason`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Revocation {
-    pub at_ms: i64,
-    pub reason: Option<String>,
 }
 
 /// The SQL of the third migration's tables; the same shape on both databases, types apart.
@@ -1068,15 +945,6 @@ pub enum Redemption {
     /// records and sequence numbers could be taken over.
     DeviceTaken,
 }
-
-/// The area of the volunteer a device (`$1`) was first enrolled for: who may revoke it follows
-/// that volunteer, not whoever holds its newest token.
-pub const DEVICE_AREA_SQL: &str = "SELECT u.area_code FROM device_tokens t JOIN users u ON u.id = t.user_id
-    WHERE t.device_id = $1 ORDER BY t.created_at_ms LIMIT 1";
-
-/// Whether a device id holds a token for a volunteer other than `$2` (`$1`: the device).
-pub const DEVICE_OF_ANOTHER: &str =
-    "SELECT EXISTS (SELECT 1 FROM device_tokens WHERE device_id = $1 AND user_id <> $2)";
 
 /// One revision of a visit (or venue visit) as held, read when a later revision arrives.
 #[derive(Debug, Clone)]

@@ -5,13 +5,14 @@ use std::path::Path;
 
 use doorstep_domain::targets::Target;
 
-use crate::store::{Store, StoreError};
+use crate::db::{Db, Statement, params};
+use crate::store::{Store, StoreError, TargetRow, subtree_range};
 
 /// The rows whose area code names no area, by line ("line 3: no area has the code 99999"):
 /// every code checked in one read, however long the table.
 pub async fn unknown_areas(store: &dyn Store, targets: &[Target]) -> Result<Vec<String>, StoreError> {
     let codes: Vec<String> = targets.iter().map(|t| t.area_code.as_str().to_string()).collect();
-    let known = store.area_paths(&codes).await?;
+    let known = crate::areas::area_paths(store, &codes).await?;
     Ok(targets
         .iter()
         .filter(|t| !known.contains_key(t.area_code.as_str()))
@@ -86,4 +87,45 @@ fn read_xlsx(path: &Path) -> Result<Vec<(usize, Vec<String>)>, String> {
             (first_row + i + 1, cells)
         })
         .collect())
+}
+
+/// Stores targets by area, replacing what an area had; all or nothing.
+pub async fn import_targets(db: &dyn Db, targets: Vec<Target>, now_ms: i64) -> Result<usize, StoreError> {
+    let big = |n: Option<u64>| n.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let statements = targets
+        .iter()
+        .map(|t| {
+            Statement::new(
+                "INSERT INTO targets (area_code, households, population, smartphone_owners, imported_at_ms)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (area_code) DO UPDATE SET households = excluded.households,
+                    population = excluded.population, smartphone_owners = excluded.smartphone_owners,
+                    imported_at_ms = excluded.imported_at_ms",
+                params![
+                    t.area_code.as_str(),
+                    big(t.households),
+                    big(t.population),
+                    big(t.smartphone_owners),
+                    now_ms
+                ],
+            )
+        })
+        .collect();
+    db.atomically(statements).await?;
+    Ok(targets.len())
+}
+
+/// Every area of the subtree at `path` with its targets, by path ([`crate::store::roll_up_targets`]).
+pub async fn subtree_targets(db: &dyn Db, path: &str) -> Result<Vec<TargetRow>, StoreError> {
+    let (lo, hi) = subtree_range(path);
+    db.query(
+        "SELECT a.path, t.households, t.population, t.smartphone_owners
+         FROM areas a LEFT JOIN targets t ON t.area_code = a.code
+         WHERE a.path >= $1 AND a.path < $2 ORDER BY a.path",
+        params![lo, hi],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))
+    .collect()
 }

@@ -26,6 +26,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::api::{ApiError, AppState, ReadRecord, lang_of, query_error, scoped_area};
+use crate::db::{Db, params};
 use crate::store::{StoreError, rejected, subtree_range};
 
 pub const VENUE_TABLES_SQLITE: &str = "
@@ -444,7 +445,7 @@ pub async fn progress_of(
     to: NaiveDate,
 ) -> Result<VenueProgress, StoreError> {
     let (lo, hi) = subtree_range(path);
-    let rows = store.venue_visits_in(&lo, &hi, FIRST_DAY, &day(to)).await?;
+    let rows = crate::venues::venue_visits_in(store, &lo, &hi, FIRST_DAY, &day(to)).await?;
     Ok(venue_progress(&rows, units))
 }
 
@@ -454,11 +455,11 @@ pub async fn visits_on(
     area: &doorstep_domain::values::AreaCode,
     date: NaiveDate,
 ) -> Result<Vec<VenueVisitRow>, StoreError> {
-    let Some(path) = store.area_path(area.as_str()).await? else {
+    let Some(path) = crate::areas::area_path(store, area.as_str()).await? else {
         return Ok(Vec::new());
     };
     let (lo, hi) = subtree_range(&path);
-    store.venue_visits_in(&lo, &hi, &day(date), &day(date)).await
+    crate::venues::venue_visits_in(store, &lo, &hi, &day(date), &day(date)).await
 }
 
 pub fn day(d: NaiveDate) -> String {
@@ -628,14 +629,10 @@ pub async fn get_venues(
 
 async fn list(st: &AppState, path: &str, lang: Lang) -> Result<Vec<VenueDto>, ApiError> {
     let (lo, hi) = subtree_range(path);
-    let venues = st
-        .store
-        .venues_in(&lo, &hi)
+    let venues = crate::venues::venues_in(&*st.store, &lo, &hi)
         .await
         .map_err(|e| ApiError::storage(e, lang))?;
-    let visits = st
-        .store
-        .venue_visits_in(&lo, &hi, FIRST_DAY, "9999-12-31")
+    let visits = crate::venues::venue_visits_in(&*st.store, &lo, &hi, FIRST_DAY, "9999-12-31")
         .await
         .map_err(|e| ApiError::storage(e, lang))?;
     Ok(venue_list(venues, &visits))
@@ -772,6 +769,58 @@ pub fn venue_sheets(
         }
     }
     Ok(())
+}
+
+/// The venues of the subtree `[lo, hi)` ([`VENUES_IN_SQL`]).
+pub async fn venues_in(db: &dyn Db, lo: &str, hi: &str) -> Result<Vec<VenueRow>, StoreError> {
+    db.query(VENUES_IN_SQL, params![lo, hi])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(VenueRow {
+                id: r.get(0)?,
+                area_code: r.get(1)?,
+                kind: r.get(2)?,
+                name: r.get(3)?,
+                address: r.get(4)?,
+                lat: r.get(5)?,
+                lon: r.get(6)?,
+            })
+        })
+        .collect()
+}
+
+/// The venue visits of the subtree `[lo, hi)` between two local days ([`VENUE_VISITS_IN_SQL`]).
+pub async fn venue_visits_in(
+    db: &dyn Db,
+    lo: &str,
+    hi: &str,
+    from_day: &str,
+    to_day: &str,
+) -> Result<Vec<VenueVisitRow>, StoreError> {
+    db.query(VENUE_VISITS_IN_SQL, params![lo, hi, from_day, to_day])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(VenueVisitRow {
+                path: r.get(0)?,
+                area_code: r.get(1)?,
+                venue_id: r.get(2)?,
+                kind: r.get(3)?,
+                venue_name: r.get(4)?,
+                id: r.get(5)?,
+                revision: r.get(6)?,
+                volunteer_id: r.get(7)?,
+                visited_at: r.get(8)?,
+                local_day: r.get(9)?,
+                counts: [r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?],
+                visitors: [r.get(15)?, r.get(16)?, r.get(17)?],
+                lat: r.get(18)?,
+                lon: r.get(19)?,
+                notes: r.get(20)?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

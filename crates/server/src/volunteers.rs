@@ -16,6 +16,8 @@ use uuid::Uuid;
 
 use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
 use crate::auth::Caller;
+use crate::db::{Db, params};
+use crate::store::StoreError;
 use crate::store::subtree_range;
 
 /// One volunteer's figures on one local day, as the store reads them.
@@ -210,11 +212,15 @@ pub async fn get_volunteer_days(
         ));
     }
     let (lo, hi) = subtree_range(&path);
-    let mut rows = st
-        .store
-        .volunteer_days(&lo, &hi, crate::report::day_number(from), crate::report::day_number(to))
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+    let mut rows = crate::volunteers::volunteer_days(
+        &*st.store,
+        &lo,
+        &hi,
+        crate::report::day_number(from),
+        crate::report::day_number(to),
+    )
+    .await
+    .map_err(|e| ApiError::storage(e, lang))?;
     // In Rust, not SQL: the databases put missing usernames at different ends.
     rows.sort_by(|a, b| {
         (a.username.is_none(), &a.username, a.volunteer_id, a.day).cmp(&(
@@ -278,9 +284,7 @@ pub async fn get_devices(
     }
     let (area, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     let (lo, hi) = subtree_range(&path);
-    let rows = st
-        .store
-        .devices_in(&lo, &hi)
+    let rows = crate::volunteers::devices_in(&*st.store, &lo, &hi)
         .await
         .map_err(|e| ApiError::storage(e, lang))?;
     let now = Utc::now();
@@ -324,4 +328,50 @@ pub async fn get_devices(
         checked_at: now.to_rfc3339(),
         devices,
     }))
+}
+
+/// Per volunteer and local day, in the subtree `[lo, hi)` ([`VOLUNTEER_DAYS_SQL`]).
+pub async fn volunteer_days(
+    db: &dyn Db,
+    lo: &str,
+    hi: &str,
+    from_day: i64,
+    to_day: i64,
+) -> Result<Vec<VolunteerDayRow>, StoreError> {
+    db.query(VOLUNTEER_DAYS_SQL, params![lo, hi, from_day, to_day])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(VolunteerDayRow {
+                volunteer_id: r.get(0)?,
+                username: r.get(1)?,
+                day: r.get(2)?,
+                visits: r.get(3)?,
+                households: r.get(4)?,
+                installed_now: r.get::<Option<i64>>(5)?.unwrap_or(0),
+                flagged: r.get(6)?,
+            })
+        })
+        .collect()
+}
+
+/// The devices enrolled for volunteers of the subtree `[lo, hi)` ([`DEVICES_SQL`]).
+pub async fn devices_in(db: &dyn Db, lo: &str, hi: &str) -> Result<Vec<DeviceRow>, StoreError> {
+    db.query(DEVICES_SQL, params![lo, hi])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(DeviceRow {
+                device_id: r.get(0)?,
+                username: r.get(1)?,
+                area_code: r.get(2)?,
+                enrolled_ms: r.get(3)?,
+                revoked: r.get(4)?,
+                last_sync_ms: r.get(5)?,
+                clock_skew_ms: r.get(6)?,
+                pushes: r.get::<Option<i64>>(7)?.unwrap_or(0),
+                flagged: r.get::<Option<i64>>(8)?.unwrap_or(0),
+            })
+        })
+        .collect()
 }

@@ -97,6 +97,13 @@ impl FromValue for i64 {
     }
 }
 
+impl FromValue for i32 {
+    const WHAT: &'static str = "a 32-bit integer";
+    fn from_value(v: &Value) -> Option<i32> {
+        i64::from_value(v).and_then(|i| i32::try_from(i).ok())
+    }
+}
+
 impl FromValue for f64 {
     const WHAT: &'static str = "a number";
     fn from_value(v: &Value) -> Option<f64> {
@@ -200,6 +207,22 @@ impl Dialect {
             Dialect::Postgres => postgres,
         }
     }
+
+    /// A table (one column, `value`) of the texts in a JSON array passed as parameter `$n`:
+    /// how a statement takes a list of any length on both databases ([`json_list`]).
+    pub fn json_texts(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_each(${n})"),
+            Dialect::Postgres => format!("json_array_elements_text(${n}::json)"),
+        }
+    }
+}
+
+/// A list as one parameter, for [`Dialect::json_texts`].
+pub fn json_list<T: serde::Serialize>(items: &[T]) -> Result<Value, StoreError> {
+    serde_json::to_string(items)
+        .map(Value::Text)
+        .map_err(|e| StoreError::Task(e.to_string()))
 }
 
 /// What a feature asks of a database: statements with parameters, rows back, and transactions.

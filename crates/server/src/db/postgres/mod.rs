@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use doorstep_domain::area::AreaRecord;
 use doorstep_domain::error::{ErrorKind, FieldError};
-use doorstep_domain::protocol::{AreaDto, Coverage, HouseholdDto, PullResponse, Receipt, ReceiptStatus, VisitDto};
+use doorstep_domain::protocol::{AreaDto, HouseholdDto, PullResponse, Receipt, ReceiptStatus, VisitDto};
 use doorstep_domain::values::AreaCode;
 use doorstep_domain::{Campaign, Visit};
 use tokio_postgres::NoTls;
@@ -21,9 +21,9 @@ use tokio_postgres::types::{IsNull, Type};
 use uuid::Uuid;
 
 use crate::store::{
-    AREA_STATS_TABLE, DeviceCaller, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold,
-    STATS_RECOMPUTE, SessionUser, StatDeltas, Store, StoreCounts, StoreError, VISIT_COLUMNS, VisitQuery, compute_paths,
-    coverage_from_stats, not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto,
+    AREA_STATS_TABLE, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, STATS_RECOMPUTE,
+    SessionUser, StatDeltas, Store, StoreError, compute_paths, not_inserted_receipt, plan_import, rejected,
+    role_from_db, subtree_range, visit_dto,
 };
 
 /// Versioned migrations: step N brings the schema from version N to N+1. Never edit a shipped step.
@@ -146,11 +146,6 @@ CREATE INDEX visits_household ON visits(household_id);
     &[crate::photos::PHOTO_UPLOADS_PG],
 ];
 
-/// The columns [`claim_dto`] and [`held_claim`] read, with the FROM clause.
-const CLAIM_COLUMNS: &str = "c.id, c.area_code, c.household_id, c.street, c.street_key, c.volunteer_id, u.username,
-        c.created_at_ms, c.released_at_ms, c.updated_seq, a.path
-    FROM claims c JOIN areas a ON a.code = c.area_code JOIN users u ON u.id = c.volunteer_id";
-
 fn claim_dto(r: &tokio_postgres::Row) -> doorstep_domain::protocol::ClaimDto {
     doorstep_domain::protocol::ClaimDto {
         id: r.get::<_, Uuid>(0).to_string(),
@@ -163,13 +158,6 @@ fn claim_dto(r: &tokio_postgres::Row) -> doorstep_domain::protocol::ClaimDto {
         created_at_ms: r.get(7),
         released_at_ms: r.get(8),
         updated_seq: r.get(9),
-    }
-}
-
-fn held_claim(r: &tokio_postgres::Row) -> crate::claims::HeldClaim {
-    crate::claims::HeldClaim {
-        dto: claim_dto(r),
-        area_path: r.get(10),
     }
 }
 
@@ -1303,52 +1291,6 @@ impl Store for PgStore {
         }))
     }
 
-    async fn coverage(&self, area: &AreaCode) -> Result<Option<Coverage>, StoreError> {
-        let client = self.client().await?;
-        let Some((_, name)) = area_path(&**client, area).await? else {
-            return Ok(None);
-        };
-        let rows: Vec<(String, Figures)> = client
-            .query(
-                "SELECT outcome, households, visits, smartphones, already_installed, installed_now
-                 FROM area_stats WHERE area_code = $1",
-                &[&area.as_str()],
-            )
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| {
-                (
-                    r.get(0),
-                    Figures {
-                        households: r.get(1),
-                        visits: r.get(2),
-                        smartphones: r.get(3),
-                        already_installed: r.get(4),
-                        installed_now: r.get(5),
-                    },
-                )
-            })
-            .collect();
-        Ok(Some(coverage_from_stats(area.as_str(), name, &rows)))
-    }
-
-    async fn child_areas(&self, parent: Option<&AreaCode>) -> Result<Vec<AreaDto>, StoreError> {
-        let client = self.client().await?;
-        let parent = parent.map(|p| p.to_string());
-        Ok(client
-            .query(
-                "SELECT code, parent_code, name, division_type, level FROM areas
-                 WHERE parent_code IS NOT DISTINCT FROM $1 ORDER BY sort_key",
-                &[&parent],
-            )
-            .await
-            .map_err(db)?
-            .iter()
-            .map(area_dto)
-            .collect())
-    }
-
     async fn add_households(&self, households: Vec<NewHousehold>) -> Result<u64, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -1404,122 +1346,6 @@ impl Store for PgStore {
         apply_stats(&*tx, &deltas).await?;
         tx.commit().await.map_err(db)?;
         Ok(inserted.len() as u64)
-    }
-
-    async fn counts(&self) -> Result<StoreCounts, StoreError> {
-        let client = self.client().await?;
-        let r = client
-            .query_one(
-                "SELECT (SELECT COUNT(*) FROM areas), (SELECT COUNT(*) FROM households),
-                        (SELECT COUNT(*) FROM visits), (SELECT COUNT(*) FROM devices)",
-                &[],
-            )
-            .await
-            .map_err(db)?;
-        Ok(StoreCounts {
-            areas: r.get(0),
-            households: r.get(1),
-            visits: r.get(2),
-            devices: r.get(3),
-        })
-    }
-
-    async fn area_path(&self, code: &str) -> Result<Option<String>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query_opt("SELECT path FROM areas WHERE code = $1", &[&code])
-            .await
-            .map_err(db)?
-            .map(|r| r.get(0)))
-    }
-
-    async fn area_paths(&self, codes: &[String]) -> Result<HashMap<String, String>, StoreError> {
-        let client = self.client().await?;
-        area_paths(&**client, codes).await
-    }
-
-    async fn campaign(&self) -> Result<Option<String>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query_opt("SELECT definition FROM campaign WHERE id = 1", &[])
-            .await
-            .map_err(db)?
-            .map(|r| r.get(0)))
-    }
-
-    async fn set_campaign(&self, json: String, now_ms: i64) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO campaign (id, definition, loaded_at_ms) VALUES (1, $1, $2)
-                 ON CONFLICT (id) DO UPDATE SET definition = excluded.definition, loaded_at_ms = excluded.loaded_at_ms",
-                &[&json, &now_ms],
-            )
-            .await
-            .map_err(db)?;
-        Ok(())
-    }
-
-    async fn import_targets(
-        &self,
-        targets: Vec<doorstep_domain::targets::Target>,
-        now_ms: i64,
-    ) -> Result<usize, StoreError> {
-        let big = |n: Option<u64>| n.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-        let codes: Vec<String> = targets.iter().map(|t| t.area_code.to_string()).collect();
-        let households: Vec<Option<i64>> = targets.iter().map(|t| big(t.households)).collect();
-        let population: Vec<Option<i64>> = targets.iter().map(|t| big(t.population)).collect();
-        let owners: Vec<Option<i64>> = targets.iter().map(|t| big(t.smartphone_owners)).collect();
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO targets (area_code, households, population, smartphone_owners, imported_at_ms)
-                 SELECT c, h, p, o, $5 FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::int8[]) AS t(c, h, p, o)
-                 ON CONFLICT (area_code) DO UPDATE SET households = excluded.households,
-                    population = excluded.population, smartphone_owners = excluded.smartphone_owners,
-                    imported_at_ms = excluded.imported_at_ms",
-                &[&codes, &households, &population, &owners, &now_ms],
-            )
-            .await
-            .map_err(db)?;
-        Ok(targets.len())
-    }
-
-    async fn subtree_targets(&self, path: &str) -> Result<Vec<crate::store::TargetRow>, StoreError> {
-        let (lo, hi) = subtree_range(path);
-        let client = self.client().await?;
-        Ok(client
-            .query(
-                "SELECT a.path, t.households, t.population, t.smartphone_owners
-                 FROM areas a LEFT JOIN targets t ON t.area_code = a.code
-                 WHERE a.path >= $1 AND a.path < $2 ORDER BY a.path",
-                &[&lo, &hi],
-            )
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| (r.get(0), [r.get(1), r.get(2), r.get(3)]))
-            .collect())
-    }
-
-    async fn create_enrolment(
-        &self,
-        code_hash: [u8; 32],
-        user_id: Uuid,
-        issued_by: &str,
-        now_ms: i64,
-        expires_ms: i64,
-    ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO enrolments (code_hash, user_id, issued_by, created_at_ms, expires_at_ms)
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[&code_hash.as_slice(), &user_id, &issued_by, &now_ms, &expires_ms],
-            )
-            .await
-            .map_err(db)?;
-        Ok(())
     }
 
     async fn redeem_enrolment(
@@ -1612,74 +1438,6 @@ impl Store for PgStore {
         }))
     }
 
-    async fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<DeviceCaller>, StoreError> {
-        let client = self.client().await?;
-        client
-            .query_opt(
-                "SELECT t.device_id, t.revoked_at_ms IS NOT NULL, u.id, u.username, u.role, u.area_code,
-                    (SELECT path FROM areas WHERE code = u.area_code),
-                    ARRAY(SELECT a.path FROM assignments s JOIN areas a ON a.code = s.area_code
-                          WHERE s.user_id = u.id)
-                 FROM device_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
-                &[&token_hash.as_slice()],
-            )
-            .await
-            .map_err(db)?
-            .map(|r| {
-                Ok(DeviceCaller {
-                    device_id: r.get(0),
-                    revoked: r.get(1),
-                    volunteer: SessionUser {
-                        user_id: r.get(2),
-                        username: r.get(3),
-                        role: role_from_db(r.get(4))?,
-                        area_code: r.get(5),
-                        expires_ms: i64::MAX,
-                    },
-                    own_path: r.get(6),
-                    assigned_paths: r.get(7),
-                })
-            })
-            .transpose()
-    }
-
-    async fn device_area(&self, device_id: Uuid) -> Result<Option<String>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query_opt(crate::store::DEVICE_AREA_SQL, &[&device_id])
-            .await
-            .map_err(db)?
-            .map(|r| r.get(0)))
-    }
-
-    async fn revoke_device(&self, device_id: Uuid, now_ms: i64, reason: Option<String>) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE device_tokens SET revoked_at_ms = $2, revoke_reason = $3
-                 WHERE device_id = $1 AND revoked_at_ms IS NULL",
-                &[&device_id, &now_ms, &reason],
-            )
-            .await
-            .map_err(db)
-    }
-
-    async fn revocation(&self, token_hash: [u8; 32]) -> Result<Option<crate::store::Revocation>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query_opt(
-                "SELECT revoked_at_ms, revoke_reason FROM device_tokens
-                 WHERE token_hash = $1 AND revoked_at_ms IS NOT NULL",
-                &[&token_hash.as_slice()],
-            )
-            .await
-            .map_err(db)?
-            .map(|r| crate::store::Revocation {
-                at_ms: r.get(0),
-                reason: r.get(1),
-            }))
-    }
-
     async fn give_claim(&self, claim: crate::claims::NewClaim) -> Result<Vec<Uuid>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -1723,16 +1481,6 @@ impl Store for PgStore {
         Ok(released)
     }
 
-    async fn claim(&self, id: Uuid) -> Result<Option<crate::claims::HeldClaim>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query_opt(&format!("SELECT {CLAIM_COLUMNS} WHERE c.id = $1"), &[&id])
-            .await
-            .map_err(db)?
-            .as_ref()
-            .map(held_claim))
-    }
-
     async fn release_claim(&self, id: Uuid, now_ms: i64) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -1749,23 +1497,6 @@ impl Store for PgStore {
             .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(n > 0)
-    }
-
-    async fn claims_in(&self, lo: &str, hi: &str, limit: i64) -> Result<Vec<crate::claims::HeldClaim>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query(
-                &format!(
-                    "SELECT {CLAIM_COLUMNS} WHERE a.path >= $1 AND a.path < $2
-                     ORDER BY c.created_at_ms DESC, c.id DESC LIMIT $3"
-                ),
-                &[&lo, &hi, &limit],
-            )
-            .await
-            .map_err(db)?
-            .iter()
-            .map(held_claim)
-            .collect())
     }
 
     async fn claim_households(
@@ -1791,199 +1522,6 @@ impl Store for PgStore {
                 latest_volunteer_id: r.get(4),
                 latest_visited_at_ms: r.get(5),
             })
-            .collect())
-    }
-
-    async fn visit_by_id(&self, id: Uuid) -> Result<Option<(VisitDto, String)>, StoreError> {
-        let client = self.client().await?;
-        let sql = format!(
-            "SELECT {VISIT_COLUMNS}, a.path FROM visits v JOIN areas a ON a.code = v.area_code
-             LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
-             WHERE v.id = $1 ORDER BY v.revision DESC LIMIT 1"
-        );
-        Ok(client
-            .query_opt(&sql, &[&id])
-            .await
-            .map_err(db)?
-            .map(|r| (pg_visit_row(&r), r.get(23))))
-    }
-
-    async fn visits(&self, q: VisitQuery) -> Result<Vec<VisitDto>, StoreError> {
-        let client = self.client().await?;
-        let limit = i64::from(q.limit);
-        let rows = if q.flagged_only {
-            client
-                .query(
-                    crate::store::flagged_visits_sql(),
-                    &[&q.lo, &q.hi, &q.after_seq, &limit, &q.flag],
-                )
-                .await
-        } else {
-            let sql = format!(
-                "SELECT {VISIT_COLUMNS} FROM visits v JOIN areas a ON a.code = v.area_code
-                 LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
-                 WHERE a.path >= $1 AND a.path < $2 AND v.server_seq > $3 ORDER BY v.server_seq LIMIT $4"
-            );
-            client.query(&sql, &[&q.lo, &q.hi, &q.after_seq, &limit]).await
-        };
-        Ok(rows.map_err(db)?.iter().map(pg_visit_row).collect())
-    }
-    async fn daily_progress(
-        &self,
-        lo: &str,
-        hi: &str,
-        from_day: i64,
-        to_day: i64,
-    ) -> Result<Vec<crate::store::DayRow>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query(crate::store::DAILY_PROGRESS_SQL, &[&lo, &hi, &from_day, &to_day])
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<_, Option<i64>>(3).unwrap_or(0)))
-            .collect())
-    }
-    async fn households_in(
-        &self,
-        lo: &str,
-        hi: &str,
-        limit: i64,
-    ) -> Result<Vec<crate::store::HouseholdPoint>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query(crate::store::HOUSEHOLDS_IN_SQL, &[&lo, &hi, &limit])
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| crate::store::HouseholdPoint {
-                id: r.get(0),
-                area_code: r.get(1),
-                area_name: r.get(2),
-                area_path: r.get(3),
-                address: r.get(4),
-                lat: r.get(5),
-                lon: r.get(6),
-                latest_outcome: r.get(7),
-                visits: r.get(8),
-                latest_visited_at_ms: r.get(9),
-            })
-            .collect())
-    }
-
-    async fn bounded_areas(&self) -> Result<Vec<(String, String, String)>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query("SELECT code, path, boundary FROM areas WHERE boundary IS NOT NULL", &[])
-            .await
-            .map_err(db)?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
-    }
-
-    async fn boundaries(&self, codes: Vec<String>) -> Result<Vec<(String, String)>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query(
-                "SELECT code, boundary FROM areas WHERE code = ANY($1) AND boundary IS NOT NULL",
-                &[&codes],
-            )
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
-    }
-
-    async fn send_back(&self, c: crate::corrections::NewCorrection) -> Result<bool, StoreError> {
-        let client = self.client().await?;
-        let n = client
-            .execute(
-                "INSERT INTO corrections (id, visit_id, revision, volunteer_id, area_code, comment, requested_by,
-                    requested_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (visit_id, revision) DO NOTHING",
-                &[
-                    &c.id,
-                    &c.visit_id,
-                    &c.revision,
-                    &c.volunteer_id,
-                    &c.area_code,
-                    &c.comment,
-                    &c.requested_by,
-                    &c.requested_at_ms,
-                ],
-            )
-            .await
-            .map_err(db)?;
-        Ok(n == 1)
-    }
-
-    async fn corrections(
-        &self,
-        q: crate::corrections::CorrectionQuery,
-    ) -> Result<Vec<doorstep_domain::protocol::CorrectionDto>, StoreError> {
-        use crate::corrections::CorrectionQuery;
-        let client = self.client().await?;
-        let sql = q.sql();
-        let rows = match &q {
-            CorrectionQuery::OpenForVolunteer(id) | CorrectionQuery::OfVisit(id) | CorrectionQuery::OfHousehold(id) => {
-                client.query(&sql, &[id]).await.map_err(db)?
-            }
-            CorrectionQuery::InSubtree { lo, hi, .. } => client.query(&sql, &[lo, hi]).await.map_err(db)?,
-        };
-        Ok(rows
-            .iter()
-            .map(|r| {
-                crate::corrections::correction_dto(
-                    pg_visit_row(r),
-                    r.get(23),
-                    r.get(24),
-                    r.get(25),
-                    r.get(26),
-                    r.get(27),
-                )
-            })
-            .collect())
-    }
-
-    async fn household_visits(&self, household: Uuid) -> Result<Vec<(VisitDto, String)>, StoreError> {
-        let client = self.client().await?;
-        let sql = format!(
-            "SELECT {VISIT_COLUMNS}, a.path FROM visits v JOIN areas a ON a.code = v.area_code
-             LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
-             WHERE v.household_id = $1 ORDER BY v.id, v.revision LIMIT 1000"
-        );
-        Ok(client
-            .query(&sql, &[&household])
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| (pg_visit_row(r), r.get(23)))
-            .collect())
-    }
-
-    async fn area_cells(&self, lo: &str, hi: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query(crate::store::AREA_CELLS_SQL, &[&lo, &hi])
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
-    }
-
-    async fn visit_revisions(&self, id: Uuid) -> Result<Vec<VisitDto>, StoreError> {
-        let client = self.client().await?;
-        let sql = format!(
-            "SELECT {VISIT_COLUMNS} FROM visits v LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
-             WHERE v.id = $1 ORDER BY v.revision, v.server_seq"
-        );
-        Ok(client
-            .query(&sql, &[&id])
-            .await
-            .map_err(db)?
-            .iter()
-            .map(pg_visit_row)
             .collect())
     }
 
@@ -2014,56 +1552,6 @@ impl Store for PgStore {
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
         crate::rows::pg_stream_visits(&client, &crate::filter::visits_sql(&q), &sink, pg_visit_row).await
-    }
-
-    async fn volunteer_days(
-        &self,
-        lo: &str,
-        hi: &str,
-        from_day: i64,
-        to_day: i64,
-    ) -> Result<Vec<crate::volunteers::VolunteerDayRow>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(crate::volunteers::VOLUNTEER_DAYS_SQL, &[&lo, &hi, &from_day, &to_day])
-            .await
-            .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(crate::volunteers::VolunteerDayRow {
-                    volunteer_id: r.try_get(0).map_err(db)?,
-                    username: r.try_get(1).map_err(db)?,
-                    day: r.try_get(2).map_err(db)?,
-                    visits: r.try_get(3).map_err(db)?,
-                    households: r.try_get(4).map_err(db)?,
-                    installed_now: r.try_get::<_, Option<i64>>(5).map_err(db)?.unwrap_or(0),
-                    flagged: r.try_get(6).map_err(db)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn devices_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::volunteers::DeviceRow>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(crate::volunteers::DEVICES_SQL, &[&lo, &hi])
-            .await
-            .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(crate::volunteers::DeviceRow {
-                    device_id: r.try_get(0).map_err(db)?,
-                    username: r.try_get(1).map_err(db)?,
-                    area_code: r.try_get(2).map_err(db)?,
-                    enrolled_ms: r.try_get(3).map_err(db)?,
-                    revoked: r.try_get::<_, i32>(4).map_err(db)? != 0,
-                    last_sync_ms: r.try_get(5).map_err(db)?,
-                    clock_skew_ms: r.try_get(6).map_err(db)?,
-                    pushes: r.try_get::<_, Option<i64>>(7).map_err(db)?.unwrap_or(0),
-                    flagged: r.try_get::<_, Option<i64>>(8).map_err(db)?.unwrap_or(0),
-                })
-            })
-            .collect()
     }
 
     async fn push_venue_visits(&self, batch: crate::venues::VenueBatch) -> Result<Vec<Receipt>, StoreError> {
@@ -2228,64 +1716,6 @@ impl Store for PgStore {
         }
         tx.commit().await.map_err(db)?;
         Ok(receipts)
-    }
-
-    async fn venues_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::venues::VenueRow>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(crate::venues::VENUES_IN_SQL, &[&lo, &hi])
-            .await
-            .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(crate::venues::VenueRow {
-                    id: r.try_get(0).map_err(db)?,
-                    area_code: r.try_get(1).map_err(db)?,
-                    kind: r.try_get(2).map_err(db)?,
-                    name: r.try_get(3).map_err(db)?,
-                    address: r.try_get(4).map_err(db)?,
-                    lat: r.try_get(5).map_err(db)?,
-                    lon: r.try_get(6).map_err(db)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn venue_visits_in(
-        &self,
-        lo: &str,
-        hi: &str,
-        from_day: &str,
-        to_day: &str,
-    ) -> Result<Vec<crate::venues::VenueVisitRow>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(crate::venues::VENUE_VISITS_IN_SQL, &[&lo, &hi, &from_day, &to_day])
-            .await
-            .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                let g = |i: usize| r.try_get::<_, i64>(i).map_err(db);
-                let o = |i: usize| r.try_get::<_, Option<i64>>(i).map_err(db);
-                Ok(crate::venues::VenueVisitRow {
-                    path: r.try_get(0).map_err(db)?,
-                    area_code: r.try_get(1).map_err(db)?,
-                    venue_id: r.try_get(2).map_err(db)?,
-                    kind: r.try_get(3).map_err(db)?,
-                    venue_name: r.try_get(4).map_err(db)?,
-                    id: r.try_get(5).map_err(db)?,
-                    revision: g(6)?,
-                    volunteer_id: r.try_get(7).map_err(db)?,
-                    visited_at: r.try_get(8).map_err(db)?,
-                    local_day: r.try_get(9).map_err(db)?,
-                    counts: [g(10)?, g(11)?, g(12)?, g(13)?, g(14)?],
-                    visitors: [o(15)?, o(16)?, o(17)?],
-                    lat: r.try_get(18).map_err(db)?,
-                    lon: r.try_get(19).map_err(db)?,
-                    notes: r.try_get(20).map_err(db)?,
-                })
-            })
-            .collect()
     }
 
     async fn register_photo(

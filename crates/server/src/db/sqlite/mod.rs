@@ -12,16 +12,15 @@ use async_trait::async_trait;
 use doorstep_domain::Campaign;
 use doorstep_domain::area::AreaRecord;
 use doorstep_domain::error::{ErrorKind, FieldError};
-use doorstep_domain::protocol::{AreaDto, Coverage, HouseholdDto, PullResponse, Receipt, ReceiptStatus};
+use doorstep_domain::protocol::{AreaDto, HouseholdDto, PullResponse, Receipt, ReceiptStatus};
 use doorstep_domain::values::AreaCode;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::store::DeviceCaller;
 pub use crate::store::content_hash;
 use crate::store::{
     AREA_STATS_TABLE, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, STATS_RECOMPUTE,
-    STATS_UPSERT, SessionUser, StatDeltas, Store, StoreCounts, StoreError, VISIT_COLUMNS, VisitQuery, compute_paths,
-    coverage_from_stats, not_inserted_receipt, plan_import, rejected, role_from_db, subtree_range, visit_dto,
+    STATS_UPSERT, SessionUser, StatDeltas, Store, StoreError, compute_paths, not_inserted_receipt, plan_import,
+    rejected, role_from_db, subtree_range, visit_dto,
 };
 use doorstep_domain::protocol::VisitDto;
 
@@ -978,47 +977,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn coverage(&self, area: &AreaCode) -> Result<Option<Coverage>, StoreError> {
-        let area = area.clone();
-        self.read(move |conn| {
-            let Some((_, name)) = area_path(conn, &area)? else {
-                return Ok(None);
-            };
-            let mut st = conn.prepare_cached(
-                "SELECT outcome, households, visits, smartphones, already_installed, installed_now
-                 FROM area_stats WHERE area_code = ?1",
-            )?;
-            let rows = st
-                .query_map([area.as_str()], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        Figures {
-                            households: r.get(1)?,
-                            visits: r.get(2)?,
-                            smartphones: r.get(3)?,
-                            already_installed: r.get(4)?,
-                            installed_now: r.get(5)?,
-                        },
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Some(coverage_from_stats(area.as_str(), name, &rows)))
-        })
-        .await
-    }
-
-    async fn child_areas(&self, parent: Option<&AreaCode>) -> Result<Vec<AreaDto>, StoreError> {
-        let parent = parent.map(|p| p.to_string());
-        self.read(move |conn| {
-            let mut st = conn.prepare_cached(
-                "SELECT code, parent_code, name, division_type, level FROM areas
-                 WHERE parent_code IS ?1 ORDER BY sort_key",
-            )?;
-            Ok(st.query_map([parent], area_dto)?.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
-    }
-
     async fn add_households(&self, households: Vec<NewHousehold>) -> Result<u64, StoreError> {
         self.write(move |w| {
             let tx = w
@@ -1069,145 +1027,6 @@ impl Store for SqliteStore {
             tx.commit()?;
             w.next_change = next_change;
             Ok(added)
-        })
-        .await
-    }
-
-    async fn counts(&self) -> Result<StoreCounts, StoreError> {
-        self.read(|conn| {
-            Ok(conn.query_row(
-                "SELECT (SELECT COUNT(*) FROM areas), (SELECT COUNT(*) FROM households),
-                        (SELECT COUNT(*) FROM visits), (SELECT COUNT(*) FROM devices)",
-                [],
-                |r| {
-                    Ok(StoreCounts {
-                        areas: r.get(0)?,
-                        households: r.get(1)?,
-                        visits: r.get(2)?,
-                        devices: r.get(3)?,
-                    })
-                },
-            )?)
-        })
-        .await
-    }
-
-    async fn area_path(&self, code: &str) -> Result<Option<String>, StoreError> {
-        let code = code.to_string();
-        self.read(move |conn| {
-            Ok(conn
-                .prepare_cached("SELECT path FROM areas WHERE code = ?1")?
-                .query_row([code], |r| r.get(0))
-                .optional()?)
-        })
-        .await
-    }
-
-    async fn area_paths(&self, codes: &[String]) -> Result<HashMap<String, String>, StoreError> {
-        // The codes as one JSON array parameter: no statement per code, no limit on their number.
-        let codes = serde_json::to_string(codes).map_err(|e| StoreError::Task(e.to_string()))?;
-        self.read(move |conn| {
-            let mut st = conn.prepare_cached(
-                "SELECT a.code, a.path FROM areas a WHERE a.code IN (SELECT value FROM json_each(?1))",
-            )?;
-            let rows = st.query_map([codes], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<Result<HashMap<_, _>, _>>()?)
-        })
-        .await
-    }
-
-    async fn campaign(&self) -> Result<Option<String>, StoreError> {
-        self.read(|conn| {
-            Ok(conn
-                .query_row("SELECT definition FROM campaign WHERE id = 1", [], |r| r.get(0))
-                .optional()?)
-        })
-        .await
-    }
-
-    async fn set_campaign(&self, json: String, now_ms: i64) -> Result<(), StoreError> {
-        self.write(move |w| {
-            w.conn.execute(
-                "INSERT INTO campaign (id, definition, loaded_at_ms) VALUES (1, ?1, ?2)
-                 ON CONFLICT (id) DO UPDATE SET definition = excluded.definition, loaded_at_ms = excluded.loaded_at_ms",
-                params![json, now_ms],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn import_targets(
-        &self,
-        targets: Vec<doorstep_domain::targets::Target>,
-        now_ms: i64,
-    ) -> Result<usize, StoreError> {
-        self.write(move |w| {
-            let tx = w
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            {
-                let mut put = tx.prepare_cached(
-                    "INSERT INTO targets (area_code, households, population, smartphone_owners, imported_at_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (area_code) DO UPDATE SET households = excluded.households,
-                        population = excluded.population, smartphone_owners = excluded.smartphone_owners,
-                        imported_at_ms = excluded.imported_at_ms",
-                )?;
-                let big = |n: Option<u64>| n.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-                for t in &targets {
-                    put.execute(params![
-                        t.area_code.as_str(),
-                        big(t.households),
-                        big(t.population),
-                        big(t.smartphone_owners),
-                        now_ms
-                    ])?;
-                }
-            }
-            tx.commit()?;
-            Ok(targets.len())
-        })
-        .await
-    }
-
-    async fn subtree_targets(&self, path: &str) -> Result<Vec<crate::store::TargetRow>, StoreError> {
-        let path = path.to_string();
-        self.read(move |conn| {
-            let (lo, hi) = subtree_range(&path);
-            let mut st = conn.prepare_cached(
-                "SELECT a.path, t.households, t.population, t.smartphone_owners
-                 FROM areas a LEFT JOIN targets t ON t.area_code = a.code
-                 WHERE a.path >= ?1 AND a.path < ?2 ORDER BY a.path",
-            )?;
-            let rows = st.query_map(params![lo, hi], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
-    }
-
-    async fn create_enrolment(
-        &self,
-        code_hash: [u8; 32],
-        user_id: uuid::Uuid,
-        issued_by: &str,
-        now_ms: i64,
-        expires_ms: i64,
-    ) -> Result<(), StoreError> {
-        let issued_by = issued_by.to_string();
-        self.write(move |w| {
-            w.conn.execute(
-                "INSERT INTO enrolments (code_hash, user_id, issued_by, created_at_ms, expires_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    code_hash.as_slice(),
-                    user_id.as_bytes().as_slice(),
-                    issued_by,
-                    now_ms,
-                    expires_ms
-                ],
-            )?;
-            Ok(())
         })
         .await
     }
@@ -1292,96 +1111,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn device_by_token(&self, token_hash: [u8; 32]) -> Result<Option<DeviceCaller>, StoreError> {
-        self.read(move |conn| {
-            let row = conn
-                .prepare_cached(
-                    "SELECT t.device_id, t.revoked_at_ms IS NOT NULL, u.id, u.username, u.role, u.area_code,
-                        (SELECT path FROM areas WHERE code = u.area_code),
-                        (SELECT group_concat(a.path, char(31)) FROM assignments s
-                         JOIN areas a ON a.code = s.area_code WHERE s.user_id = u.id)
-                     FROM device_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
-                )?
-                .query_row([token_hash.as_slice()], |r| {
-                    Ok((
-                        (r.get::<_, Vec<u8>>(0)?, r.get::<_, bool>(1)?),
-                        r.get::<_, Vec<u8>>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                        (r.get::<_, Option<String>>(6)?, r.get::<_, Option<String>>(7)?),
-                    ))
-                })
-                .optional()?;
-            row.map(
-                |((device, revoked), user, username, role, area_code, (own_path, assigned))| {
-                    let uuid = |b: &[u8]| uuid::Uuid::from_slice(b).map_err(|e| StoreError::Db(e.to_string()));
-                    Ok(DeviceCaller {
-                        device_id: uuid(&device)?,
-                        volunteer: SessionUser {
-                            user_id: uuid(&user)?,
-                            username,
-                            role: role_from_db(&role)?,
-                            area_code,
-                            expires_ms: i64::MAX,
-                        },
-                        revoked,
-                        assigned_paths: assigned
-                            .map(|a| a.split('\u{1f}').map(str::to_string).collect())
-                            .unwrap_or_default(),
-                        own_path,
-                    })
-                },
-            )
-            .transpose()
-        })
-        .await
-    }
-
-    async fn device_area(&self, device_id: uuid::Uuid) -> Result<Option<String>, StoreError> {
-        self.read(move |conn| {
-            Ok(conn
-                .prepare_cached(&crate::store::DEVICE_AREA_SQL.replace('$', "?"))?
-                .query_row([device_id.as_bytes().as_slice()], |r| r.get(0))
-                .optional()?)
-        })
-        .await
-    }
-
-    async fn revoke_device(
-        &self,
-        device_id: uuid::Uuid,
-        now_ms: i64,
-        reason: Option<String>,
-    ) -> Result<u64, StoreError> {
-        self.write(move |w| {
-            Ok(w.conn.execute(
-                "UPDATE device_tokens SET revoked_at_ms = ?2, revoke_reason = ?3
-                 WHERE device_id = ?1 AND revoked_at_ms IS NULL",
-                params![device_id.as_bytes().as_slice(), now_ms, reason],
-            )? as u64)
-        })
-        .await
-    }
-
-    async fn revocation(&self, token_hash: [u8; 32]) -> Result<Option<crate::store::Revocation>, StoreError> {
-        self.read(move |conn| {
-            Ok(conn
-                .prepare_cached(
-                    "SELECT revoked_at_ms, revoke_reason FROM device_tokens
-                     WHERE token_hash = ?1 AND revoked_at_ms IS NOT NULL",
-                )?
-                .query_row([token_hash.as_slice()], |r| {
-                    Ok(crate::store::Revocation {
-                        at_ms: r.get(0)?,
-                        reason: r.get(1)?,
-                    })
-                })
-                .optional()?)
-        })
-        .await
-    }
-
     async fn give_claim(&self, claim: crate::claims::NewClaim) -> Result<Vec<uuid::Uuid>, StoreError> {
         self.write(move |w| {
             let tx = w
@@ -1435,17 +1164,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn claim(&self, id: uuid::Uuid) -> Result<Option<crate::claims::HeldClaim>, StoreError> {
-        self.read(move |conn| {
-            let sql = format!("SELECT {CLAIM_COLUMNS} WHERE c.id = ?1");
-            Ok(conn
-                .prepare_cached(&sql)?
-                .query_row([id.as_bytes().as_slice()], held_claim)
-                .optional()?)
-        })
-        .await
-    }
-
     async fn release_claim(&self, id: uuid::Uuid, now_ms: i64) -> Result<bool, StoreError> {
         self.write(move |w| {
             let changed = w.conn.execute(
@@ -1457,19 +1175,6 @@ impl Store for SqliteStore {
                 w.next_change += 1;
             }
             Ok(changed > 0)
-        })
-        .await
-    }
-
-    async fn claims_in(&self, lo: &str, hi: &str, limit: i64) -> Result<Vec<crate::claims::HeldClaim>, StoreError> {
-        let (lo, hi) = (lo.to_string(), hi.to_string());
-        self.read(move |conn| {
-            let sql = format!(
-                "SELECT {CLAIM_COLUMNS} WHERE a.path >= ?1 AND a.path < ?2 ORDER BY c.created_at_ms DESC, c.id DESC LIMIT ?3"
-            );
-            let mut st = conn.prepare_cached(&sql)?;
-            let rows = st.query_map(params![lo, hi, limit], held_claim)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }
@@ -1511,245 +1216,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn visit_by_id(&self, id: uuid::Uuid) -> Result<Option<(VisitDto, String)>, StoreError> {
-        self.read(move |conn| {
-            let sql = format!(
-                "SELECT {VISIT_COLUMNS}, a.path FROM visits v JOIN areas a ON a.code = v.area_code
-                 LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
-                 WHERE v.id = ?1 ORDER BY v.revision DESC LIMIT 1"
-            );
-            let mut st = conn.prepare_cached(&sql)?;
-            let row = st
-                .query_row([id.as_bytes().as_slice()], |r| {
-                    Ok((visit_row(r), r.get::<_, String>(23)?))
-                })
-                .optional()?;
-            row.map(|(v, path)| Ok((v?, path))).transpose()
-        })
-        .await
-    }
-
-    async fn visits(&self, q: VisitQuery) -> Result<Vec<VisitDto>, StoreError> {
-        self.read(move |conn| {
-            // Flagged visits are few: the flags table leads. All visits: receive order leads.
-            let sql = if q.flagged_only {
-                crate::store::flagged_visits_sql().replace('$', "?")
-            } else {
-                format!(
-                    "SELECT {VISIT_COLUMNS} FROM visits v JOIN areas a ON a.code = v.area_code
-                     LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
-                     WHERE a.path >= ?1 AND a.path < ?2 AND v.server_seq > ?3 ORDER BY v.server_seq LIMIT ?4"
-                )
-            };
-            let mut st = conn.prepare_cached(&sql)?;
-            let limit = i64::from(q.limit);
-            let row = |r: &rusqlite::Row<'_>| Ok(visit_row(r));
-            let rows = if q.flagged_only {
-                st.query_map(params![q.lo, q.hi, q.after_seq, limit, q.flag], row)?
-                    .collect::<Result<Vec<_>, _>>()?
-            } else {
-                st.query_map(params![q.lo, q.hi, q.after_seq, limit], row)?
-                    .collect::<Result<Vec<_>, _>>()?
-            };
-            rows.into_iter().collect()
-        })
-        .await
-    }
-    async fn daily_progress(
-        &self,
-        lo: &str,
-        hi: &str,
-        from_day: i64,
-        to_day: i64,
-    ) -> Result<Vec<crate::store::DayRow>, StoreError> {
-        let (lo, hi) = (lo.to_string(), hi.to_string());
-        self.read(move |conn| {
-            let sql = crate::store::DAILY_PROGRESS_SQL.replace('$', "?");
-            let mut st = conn.prepare_cached(&sql)?;
-            let rows = st.query_map(params![lo, hi, from_day, to_day], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get::<_, Option<i64>>(3)?.unwrap_or(0),
-                ))
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
-    }
-    async fn households_in(
-        &self,
-        lo: &str,
-        hi: &str,
-        limit: i64,
-    ) -> Result<Vec<crate::store::HouseholdPoint>, StoreError> {
-        let (lo, hi) = (lo.to_string(), hi.to_string());
-        self.read(move |conn| {
-            let sql = crate::store::HOUSEHOLDS_IN_SQL.replace('$', "?");
-            let mut st = conn.prepare_cached(&sql)?;
-            let rows = st.query_map(params![lo, hi, limit], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    crate::store::HouseholdPoint {
-                        id: uuid::Uuid::nil(),
-                        area_code: r.get(1)?,
-                        area_name: r.get(2)?,
-                        area_path: r.get(3)?,
-                        address: r.get(4)?,
-                        lat: r.get(5)?,
-                        lon: r.get(6)?,
-                        latest_outcome: r.get(7)?,
-                        visits: r.get(8)?,
-                        latest_visited_at_ms: r.get(9)?,
-                    },
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (id, mut point) = row?;
-                point.id = uuid_from(&id)?;
-                out.push(point);
-            }
-            Ok(out)
-        })
-        .await
-    }
-
-    async fn bounded_areas(&self) -> Result<Vec<(String, String, String)>, StoreError> {
-        self.read(|conn| {
-            let mut st = conn.prepare_cached("SELECT code, path, boundary FROM areas WHERE boundary IS NOT NULL")?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
-    }
-
-    async fn boundaries(&self, codes: Vec<String>) -> Result<Vec<(String, String)>, StoreError> {
-        self.read(move |conn| {
-            let mut st = conn.prepare_cached("SELECT boundary FROM areas WHERE code = ?1 AND boundary IS NOT NULL")?;
-            let mut out = Vec::new();
-            for code in codes {
-                if let Some(b) = st.query_row([&code], |r| r.get::<_, String>(0)).optional()? {
-                    out.push((code, b));
-                }
-            }
-            Ok(out)
-        })
-        .await
-    }
-
-    async fn send_back(&self, c: crate::corrections::NewCorrection) -> Result<bool, StoreError> {
-        self.write(move |w| {
-            let n = w.conn.execute(
-                "INSERT INTO corrections (id, visit_id, revision, volunteer_id, area_code, comment, requested_by,
-                    requested_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (visit_id, revision) DO NOTHING",
-                params![
-                    c.id.as_bytes().as_slice(),
-                    c.visit_id.as_bytes().as_slice(),
-                    c.revision,
-                    c.volunteer_id.as_bytes().as_slice(),
-                    c.area_code,
-                    c.comment,
-                    c.requested_by,
-                    c.requested_at_ms
-                ],
-            )?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
-    async fn corrections(
-        &self,
-        q: crate::corrections::CorrectionQuery,
-    ) -> Result<Vec<doorstep_domain::protocol::CorrectionDto>, StoreError> {
-        use crate::corrections::CorrectionQuery;
-        self.read(move |conn| {
-            let sql = q.sql().replace('$', "?");
-            let mut st = conn.prepare_cached(&sql)?;
-            let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<_> {
-                Ok((
-                    visit_row(r),
-                    r.get::<_, Vec<u8>>(23)?,
-                    r.get::<_, String>(24)?,
-                    r.get::<_, String>(25)?,
-                    r.get::<_, i64>(26)?,
-                    r.get::<_, Option<i64>>(27)?,
-                ))
-            };
-            let rows = match &q {
-                CorrectionQuery::OpenForVolunteer(id)
-                | CorrectionQuery::OfVisit(id)
-                | CorrectionQuery::OfHousehold(id) => {
-                    st.query_map([id.as_bytes().as_slice()], map)?
-                        .collect::<Result<Vec<_>, _>>()?
-                }
-                CorrectionQuery::InSubtree { lo, hi, .. } => {
-                    st.query_map(params![lo, hi], map)?.collect::<Result<Vec<_>, _>>()?
-                }
-            };
-            rows.into_iter()
-                .map(|(visit, id, comment, by, at, answered)| {
-                    Ok(crate::corrections::correction_dto(
-                        visit?,
-                        uuid_from(&id)?,
-                        comment,
-                        by,
-                        at,
-                        answered,
-                    ))
-                })
-                .collect()
-        })
-        .await
-    }
-
-    async fn household_visits(&self, household: uuid::Uuid) -> Result<Vec<(VisitDto, String)>, StoreError> {
-        self.read(move |conn| {
-            let sql = format!(
-                "SELECT {VISIT_COLUMNS}, a.path FROM visits v JOIN areas a ON a.code = v.area_code
-                 LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
-                 WHERE v.household_id = ?1 ORDER BY v.id, v.revision LIMIT 1000"
-            );
-            let mut st = conn.prepare_cached(&sql)?;
-            let rows = st.query_map([household.as_bytes().as_slice()], |r| {
-                Ok((visit_row(r), r.get::<_, String>(23)?))
-            })?;
-            rows.map(|r| {
-                let (v, path) = r?;
-                Ok((v?, path))
-            })
-            .collect()
-        })
-        .await
-    }
-
-    async fn area_cells(&self, lo: &str, hi: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        let (lo, hi) = (lo.to_string(), hi.to_string());
-        self.read(move |conn| {
-            let sql = crate::store::AREA_CELLS_SQL.replace('$', "?");
-            let mut st = conn.prepare_cached(&sql)?;
-            let rows = st.query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
-    }
-
-    async fn visit_revisions(&self, id: uuid::Uuid) -> Result<Vec<VisitDto>, StoreError> {
-        self.read(move |conn| {
-            let sql = format!(
-                "SELECT {VISIT_COLUMNS} FROM visits v LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
-                 WHERE v.id = ?1 ORDER BY v.revision, v.server_seq"
-            );
-            let mut st = conn.prepare_cached(&sql)?;
-            let rows = st.query_map([id.as_bytes().as_slice()], |r| Ok(visit_row(r)))?;
-            rows.map(|r| r?).collect()
-        })
-        .await
-    }
-
     async fn grouped_figures(
         &self,
         lo: &str,
@@ -1782,74 +1248,6 @@ impl Store for SqliteStore {
         tokio::task::spawn_blocking(move || crate::rows::sqlite_stream_visits(&path, &st, &sink, visit_row))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
-    }
-
-    async fn volunteer_days(
-        &self,
-        lo: &str,
-        hi: &str,
-        from_day: i64,
-        to_day: i64,
-    ) -> Result<Vec<crate::volunteers::VolunteerDayRow>, StoreError> {
-        let (lo, hi) = (lo.to_string(), hi.to_string());
-        self.read(move |conn| {
-            let sql = crate::volunteers::VOLUNTEER_DAYS_SQL.replace('$', "?");
-            let mut st = conn.prepare_cached(&sql)?;
-            let rows = st.query_map(params![lo, hi, from_day, to_day], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    crate::volunteers::VolunteerDayRow {
-                        volunteer_id: uuid::Uuid::nil(),
-                        username: r.get(1)?,
-                        day: r.get(2)?,
-                        visits: r.get(3)?,
-                        households: r.get(4)?,
-                        installed_now: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
-                        flagged: r.get(6)?,
-                    },
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (id, mut day) = row?;
-                day.volunteer_id = uuid_from(&id)?;
-                out.push(day);
-            }
-            Ok(out)
-        })
-        .await
-    }
-
-    async fn devices_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::volunteers::DeviceRow>, StoreError> {
-        let (lo, hi) = (lo.to_string(), hi.to_string());
-        self.read(move |conn| {
-            let sql = crate::volunteers::DEVICES_SQL.replace('$', "?");
-            let mut st = conn.prepare_cached(&sql)?;
-            let rows = st.query_map(params![lo, hi], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    crate::volunteers::DeviceRow {
-                        device_id: uuid::Uuid::nil(),
-                        username: r.get(1)?,
-                        area_code: r.get(2)?,
-                        enrolled_ms: r.get(3)?,
-                        revoked: r.get::<_, i64>(4)? != 0,
-                        last_sync_ms: r.get(5)?,
-                        clock_skew_ms: r.get(6)?,
-                        pushes: r.get::<_, Option<i64>>(7)?.unwrap_or(0),
-                        flagged: r.get::<_, Option<i64>>(8)?.unwrap_or(0),
-                    },
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (id, mut device) = row?;
-                device.device_id = uuid_from(&id)?;
-                out.push(device);
-            }
-            Ok(out)
-        })
-        .await
     }
 
     async fn push_venue_visits(&self, batch: crate::venues::VenueBatch) -> Result<Vec<Receipt>, StoreError> {
@@ -1998,84 +1396,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn venues_in(&self, lo: &str, hi: &str) -> Result<Vec<crate::venues::VenueRow>, StoreError> {
-        let (lo, hi) = (lo.to_string(), hi.to_string());
-        self.read(move |conn| {
-            let mut st = conn.prepare_cached(&crate::venues::VENUES_IN_SQL.replace('$', "?"))?;
-            let rows = st.query_map(params![lo, hi], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    crate::venues::VenueRow {
-                        id: uuid::Uuid::nil(),
-                        area_code: r.get(1)?,
-                        kind: r.get(2)?,
-                        name: r.get(3)?,
-                        address: r.get(4)?,
-                        lat: r.get(5)?,
-                        lon: r.get(6)?,
-                    },
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (id, mut venue) = row?;
-                venue.id = uuid_from(&id)?;
-                out.push(venue);
-            }
-            Ok(out)
-        })
-        .await
-    }
-
-    async fn venue_visits_in(
-        &self,
-        lo: &str,
-        hi: &str,
-        from_day: &str,
-        to_day: &str,
-    ) -> Result<Vec<crate::venues::VenueVisitRow>, StoreError> {
-        let args = [lo, hi, from_day, to_day].map(str::to_string);
-        self.read(move |conn| {
-            let mut st = conn.prepare_cached(&crate::venues::VENUE_VISITS_IN_SQL.replace('$', "?"))?;
-            let rows = st.query_map(params![args[0], args[1], args[2], args[3]], |r| {
-                Ok((
-                    [
-                        r.get::<_, Vec<u8>>(2)?,
-                        r.get::<_, Vec<u8>>(5)?,
-                        r.get::<_, Vec<u8>>(7)?,
-                    ],
-                    crate::venues::VenueVisitRow {
-                        path: r.get(0)?,
-                        area_code: r.get(1)?,
-                        venue_id: uuid::Uuid::nil(),
-                        kind: r.get(3)?,
-                        venue_name: r.get(4)?,
-                        id: uuid::Uuid::nil(),
-                        revision: r.get(6)?,
-                        volunteer_id: uuid::Uuid::nil(),
-                        visited_at: r.get(8)?,
-                        local_day: r.get(9)?,
-                        counts: [r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?],
-                        visitors: [r.get(15)?, r.get(16)?, r.get(17)?],
-                        lat: r.get(18)?,
-                        lon: r.get(19)?,
-                        notes: r.get(20)?,
-                    },
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let ([venue, id, volunteer], mut visit) = row?;
-                visit.venue_id = uuid_from(&venue)?;
-                visit.id = uuid_from(&id)?;
-                visit.volunteer_id = uuid_from(&volunteer)?;
-                out.push(visit);
-            }
-            Ok(out)
-        })
-        .await
-    }
-
     async fn register_photo(
         &self,
         link: crate::photos::NewPhotoLink,
@@ -2123,11 +1443,6 @@ impl Store for SqliteStore {
     }
 }
 
-/// The columns [`claim_dto`] and [`held_claim`] read, with the FROM clause.
-const CLAIM_COLUMNS: &str = "c.id, c.area_code, c.household_id, c.street, c.street_key, c.volunteer_id, u.username,
-        c.created_at_ms, c.released_at_ms, c.updated_seq, a.path
-    FROM claims c JOIN areas a ON a.code = c.area_code JOIN users u ON u.id = c.volunteer_id";
-
 fn claim_dto(r: &rusqlite::Row<'_>) -> rusqlite::Result<doorstep_domain::protocol::ClaimDto> {
     Ok(doorstep_domain::protocol::ClaimDto {
         id: uuid_of(r.get(0)?),
@@ -2140,13 +1455,6 @@ fn claim_dto(r: &rusqlite::Row<'_>) -> rusqlite::Result<doorstep_domain::protoco
         created_at_ms: r.get(7)?,
         released_at_ms: r.get(8)?,
         updated_seq: r.get(9)?,
-    })
-}
-
-fn held_claim(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::claims::HeldClaim> {
-    Ok(crate::claims::HeldClaim {
-        dto: claim_dto(r)?,
-        area_path: r.get(10)?,
     })
 }
 

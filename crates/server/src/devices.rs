@@ -1,0 +1,128 @@
+//! Enrolled phones: who a device token speaks for, where it may work, and its revocation. Each
+//! statement is written once for both databases ([`crate::db`]).
+
+use uuid::Uuid;
+
+use crate::accounts::{SessionUser, role_from_db};
+use crate::db::{Db, params};
+use crate::store::StoreError;
+
+/// An enrolled device, from its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCaller {
+    pub device_id: Uuid,
+    /// The volunteer the device was enrolled for.
+    pub volunteer: SessionUser,
+    pub revoked: bool,
+    /// The paths of the volunteer's assigned areas and of the account's own area, read with the
+    /// token so a push costs one query for who sends it and where they may work.
+    pub assigned_paths: Vec<String>,
+    pub own_path: Option<String>,
+}
+
+/// When and why a device was revoked (`device_tokens.revoked_at_ms`, `revoke_reason`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub at_ms: i64,
+    pub reason: Option<String>,
+}
+
+/// The area of the volunteer a device (`$1`) was first enrolled for: who may revoke it follows
+/// that volunteer, not whoever holds its newest token.
+pub const DEVICE_AREA_SQL: &str = "SELECT u.area_code FROM device_tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.device_id = $1 ORDER BY t.created_at_ms LIMIT 1";
+
+/// Whether a device id holds a token for a volunteer other than `$2` (`$1`: the device).
+pub const DEVICE_OF_ANOTHER: &str =
+    "SELECT EXISTS (SELECT 1 FROM device_tokens WHERE device_id = $1 AND user_id <> $2)";
+
+/// The device a token belongs to, with its volunteer and where they work. Paths hold only area
+/// codes (ASCII letters, digits, `-`, `_`) and `/`, so a comma joins them safely.
+pub async fn device_by_token(db: &dyn Db, token_hash: [u8; 32]) -> Result<Option<DeviceCaller>, StoreError> {
+    db.query_opt(
+        "SELECT t.device_id, t.revoked_at_ms IS NOT NULL, u.id, u.username, u.role, u.area_code,
+            (SELECT path FROM areas WHERE code = u.area_code),
+            (SELECT string_agg(a.path, ',') FROM assignments s
+             JOIN areas a ON a.code = s.area_code WHERE s.user_id = u.id)
+         FROM device_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+        params![token_hash],
+    )
+    .await?
+    .map(|r| {
+        Ok(DeviceCaller {
+            device_id: r.get(0)?,
+            revoked: r.get(1)?,
+            volunteer: SessionUser {
+                user_id: r.get(2)?,
+                username: r.get(3)?,
+                role: role_from_db(&r.get::<String>(4)?)?,
+                area_code: r.get(5)?,
+                expires_ms: i64::MAX,
+            },
+            own_path: r.get(6)?,
+            assigned_paths: r
+                .get::<Option<String>>(7)?
+                .map(|a| a.split(',').map(str::to_string).collect())
+                .unwrap_or_default(),
+        })
+    })
+    .transpose()
+}
+
+/// The area of the volunteer a device was first enrolled for ([`DEVICE_AREA_SQL`]).
+pub async fn device_area(db: &dyn Db, device_id: Uuid) -> Result<Option<String>, StoreError> {
+    db.query_opt(DEVICE_AREA_SQL, params![device_id])
+        .await?
+        .map(|r| r.get(0))
+        .transpose()
+}
+
+/// Revokes a device's live tokens; answers how many.
+pub async fn revoke_device(
+    db: &dyn Db,
+    device_id: Uuid,
+    now_ms: i64,
+    reason: Option<String>,
+) -> Result<u64, StoreError> {
+    db.execute(
+        "UPDATE device_tokens SET revoked_at_ms = $2, revoke_reason = $3
+         WHERE device_id = $1 AND revoked_at_ms IS NULL",
+        params![device_id, now_ms, reason],
+    )
+    .await
+}
+
+/// When and why the token was revoked, if it was.
+pub async fn revocation(db: &dyn Db, token_hash: [u8; 32]) -> Result<Option<Revocation>, StoreError> {
+    db.query_opt(
+        "SELECT revoked_at_ms, revoke_reason FROM device_tokens
+         WHERE token_hash = $1 AND revoked_at_ms IS NOT NULL",
+        params![token_hash],
+    )
+    .await?
+    .map(|r| {
+        Ok(Revocation {
+            at_ms: r.get(0)?,
+            reason: r.get(1)?,
+        })
+    })
+    .transpose()
+}
+
+/// Stores a new enrolment code (its hash) for a volunteer.
+pub async fn create_enrolment(
+    db: &dyn Db,
+    code_hash: [u8; 32],
+    user_id: Uuid,
+    issued_by: &str,
+    now_ms: i64,
+    expires_ms: i64,
+) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO enrolments (code_hash, user_id, issued_by, created_at_ms, expires_at_ms)
+         VALUES ($1, $2, $3, $4, $5)",
+        params![code_hash, user_id, issued_by, now_ms, expires_ms],
+    )
+    .await?;
+    Ok(())
+}
