@@ -39,7 +39,7 @@ fn file(path: &str, immutable: bool) -> Option<Response> {
 pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     if !(method == Method::GET || method == Method::HEAD) || path.starts_with("api/") || path == "api" {
-        return crate::api::not_found(headers).await.into_response();
+        return crate::http::router::not_found(headers).await.into_response();
     }
     if let Some(asset) = path.strip_prefix("assets/") {
         return file(&format!("assets/{asset}"), true)

@@ -13,7 +13,6 @@
 //! - `fuzzing` (hidden): the push decoder's entry points for the fuzz targets in `fuzz/`.
 
 pub mod accounts;
-pub mod api;
 pub mod areas;
 pub mod auth;
 pub mod buildings;
@@ -31,6 +30,7 @@ pub mod filter;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hexagons;
+pub mod http;
 pub mod manage;
 pub mod map;
 pub mod migrate;
@@ -48,6 +48,8 @@ pub mod volunteers;
 use std::sync::Arc;
 
 pub use db::{postgres, sqlite};
+/// The HTTP layer under its former name, while the features' handlers move into it.
+pub use http as api;
 
 pub use api::{AppState, Limits, router};
 pub use store::{Store, StoreError};

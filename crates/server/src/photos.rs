@@ -31,6 +31,7 @@ use uuid::Uuid;
 
 use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
 use crate::auth::Caller;
+use crate::db::{Db, params};
 use crate::store::{StoreError, subtree_range};
 
 /// The header carrying a chunk's offset, and the server's offset in a 409.
@@ -374,9 +375,7 @@ pub async fn register_photo(
         chrono::Utc::now().timestamp_millis(),
     )
     .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
-    match st
-        .store
-        .register_photo(link)
+    match crate::photos::register(&*st.store, &link)
         .await
         .map_err(|e| ApiError::storage(e, lang))?
     {
@@ -448,9 +447,7 @@ pub async fn upload_chunk(
     if chunk.len() > MAX_CHUNK_BYTES {
         return Err(too_large(lang).into_response());
     }
-    let outcome = st
-        .store
-        .append_photo_chunk(sha256.clone(), device.0.device_id, offset, chunk.to_vec())
+    let outcome = crate::photos::append(&*st.store, &sha256, device.0.device_id, offset, &chunk)
         .await
         .map_err(|e| ApiError::storage(e, lang).into_response())?;
     match outcome {
@@ -558,11 +555,17 @@ pub async fn list_photos(
     };
     let target = q.target_id.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
     let (lo, hi) = subtree_range(&path);
-    let photos = st
-        .store
-        .photos_in(lo, hi, day, kind, target, MAX_LISTED)
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+    let photos = crate::photos::list(
+        &*st.store,
+        &lo,
+        &hi,
+        day.as_deref(),
+        kind.as_deref(),
+        target.as_deref(),
+        MAX_LISTED,
+    )
+    .await
+    .map_err(|e| ApiError::storage(e, lang))?;
     Ok(Json(photos))
 }
 
@@ -590,9 +593,7 @@ pub async fn photo_image(
         return Err(bad_sha(lang));
     }
     crate::filter::staff_only(&caller.0, lang)?;
-    let Some((paths, bytes)) = st
-        .store
-        .photo_image(sha256)
+    let Some((paths, bytes)) = crate::photos::image(&*st.store, &sha256)
         .await
         .map_err(|e| ApiError::storage(e, lang))?
     else {
@@ -631,12 +632,19 @@ pub async fn photos_for_report(
     day: chrono::NaiveDate,
 ) -> Result<Vec<ReportPhoto>, crate::store::StoreError> {
     let (lo, hi) = subtree_range(path);
-    let listed = store
-        .photos_in(lo, hi, Some(day.format("%Y-%m-%d").to_string()), None, None, MAX_LISTED)
-        .await?;
+    let listed = crate::photos::list(
+        store,
+        &lo,
+        &hi,
+        Some(&day.format("%Y-%m-%d").to_string()),
+        None,
+        None,
+        MAX_LISTED,
+    )
+    .await?;
     let mut out = Vec::new();
     for photo in listed.into_iter().filter(|p| p.complete) {
-        if let Some((_, bytes)) = store.photo_image(photo.sha256.clone()).await? {
+        if let Some((_, bytes)) = crate::photos::image(store, &photo.sha256).await? {
             out.push(ReportPhoto { photo, bytes });
         }
     }
@@ -713,413 +721,197 @@ fn state(size: i64, received: i64, complete: bool) -> UploadState {
     }
 }
 
-/// The SQLite side, run by the writer thread (writes) or a reader.
-pub mod sqlite {
-    use rusqlite::{Connection, OptionalExtension, params};
+// The photos' statements, written once for both databases ([`crate::db`]). An upload's row is
+// locked while a chunk is appended (`FOR UPDATE` on PostgreSQL; SQLite's writing transactions
+// run one at a time), so two attempts of one phone at once take turns, and one of them hears 409
+// and resumes.
 
-    use super::*;
-
-    fn uuid(bytes: &[u8]) -> Result<Uuid, StoreError> {
-        Uuid::from_slice(bytes).map_err(|e| StoreError::Db(format!("stored id: {e}")))
-    }
-
-    pub fn register(conn: &mut Connection, link: &NewPhotoLink) -> Result<Registration, StoreError> {
-        let tx = conn.transaction()?;
-        let m = &link.meta;
-        let device = link.device_id.as_bytes().as_slice();
-        // The blob row is only the name the links refer to; its bytes come from a verified upload.
-        tx.execute(
-            "INSERT INTO photo_blobs (sha256, size, content_type, received, complete, bytes, created_ms)
-             VALUES (?1, ?2, ?3, 0, 0, x'', ?4) ON CONFLICT (sha256) DO NOTHING",
-            params![m.sha256, m.size as i64, m.content_type, link.received_ms],
-        )?;
-        tx.execute(
-            "INSERT INTO photo_uploads (sha256, device_id, size, received, complete, bytes, created_ms)
-             VALUES (?1, ?2, ?3, 0, 0, x'', ?4) ON CONFLICT (sha256, device_id) DO NOTHING",
-            params![m.sha256, device, m.size as i64, link.received_ms],
-        )?;
-        let (size, received, complete): (i64, i64, bool) = tx.query_row(
-            "SELECT size, received, complete FROM photo_uploads WHERE sha256 = ?1 AND device_id = ?2",
-            params![m.sha256, device],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        let held = state(size, received, complete);
-        let inserted = tx.execute(
+/// Registers a photo's link for the phone that sends it, with the blob and the phone's own
+/// upload it names; rolled back on a size mismatch or a reused id.
+pub async fn register(db: &dyn Db, link: &NewPhotoLink) -> Result<Registration, StoreError> {
+    let mut tx = db.begin().await?;
+    let m = &link.meta;
+    let empty: &[u8] = &[];
+    // The blob row is only the name the links refer to; its bytes come from a verified upload.
+    tx.execute(
+        "INSERT INTO photo_blobs (sha256, size, content_type, received, complete, bytes, created_ms)
+         VALUES ($1, $2, $3, 0, FALSE, $4, $5) ON CONFLICT (sha256) DO NOTHING",
+        params![&m.sha256, m.size as i64, &m.content_type, empty, link.received_ms],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO photo_uploads (sha256, device_id, size, received, complete, bytes, created_ms)
+         VALUES ($1, $2, $3, 0, FALSE, $4, $5) ON CONFLICT (sha256, device_id) DO NOTHING",
+        params![&m.sha256, link.device_id, m.size as i64, empty, link.received_ms],
+    )
+    .await?;
+    let row = tx
+        .query_opt(
+            "SELECT size, received, complete FROM photo_uploads WHERE sha256 = $1 AND device_id = $2",
+            params![&m.sha256, link.device_id],
+        )
+        .await?
+        .ok_or_else(|| StoreError::Db("the upload just made is not held".into()))?;
+    let size: i64 = row.get(0)?;
+    let held = state(size, row.get(1)?, row.get(2)?);
+    let inserted = tx
+        .execute(
             "INSERT INTO photo_links (id, sha256, target_kind, target_id, area_code, day, volunteer_id, device_id,
                  caption, taken_at, received_ms, content_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING",
             params![
-                link.id.as_bytes().as_slice(),
-                m.sha256,
+                link.id,
+                &m.sha256,
                 m.target_kind.as_str(),
-                m.target_id,
-                m.area_code,
-                link.day,
-                link.volunteer_id.as_bytes().as_slice(),
-                link.device_id.as_bytes().as_slice(),
-                m.caption,
-                m.taken_at,
+                &m.target_id,
+                &m.area_code,
+                &link.day,
+                link.volunteer_id,
+                link.device_id,
+                m.caption.clone(),
+                &m.taken_at,
                 link.received_ms,
-                link.content_hash,
+                link.content_hash.clone(),
             ],
-        )?;
-        let outcome = if inserted == 1 {
-            if size as u64 != m.size {
-                return Ok(Registration::SizeMismatch);
-            }
-            Registration::Stored(held)
-        } else {
-            let hash: Vec<u8> = tx.query_row(
-                "SELECT content_hash FROM photo_links WHERE id = ?1",
-                [link.id.as_bytes().as_slice()],
-                |r| r.get(0),
-            )?;
-            if hash != link.content_hash {
-                return Ok(Registration::IdReused);
-            }
-            Registration::Duplicate(held)
-        };
-        tx.commit()?;
-        Ok(outcome)
-    }
-
-    pub fn append(
-        conn: &mut Connection,
-        sha256: &str,
-        device_id: Uuid,
-        offset: u64,
-        chunk: &[u8],
-    ) -> Result<Chunk, StoreError> {
-        let tx = conn.transaction()?;
-        let device = device_id.as_bytes().as_slice();
-        let row: Option<(i64, bool, Vec<u8>)> = tx
-            .query_row(
-                "SELECT size, complete, bytes FROM photo_uploads WHERE sha256 = ?1 AND device_id = ?2",
-                params![sha256, device],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((size, complete, held)) = row else {
-            return Ok(Chunk::Unknown);
-        };
-        let answer = match apply_chunk(sha256, u64::try_from(size).unwrap_or(0), &held, complete, offset, chunk) {
-            Err(answer) => return Ok(answer),
-            Ok(ChunkWrite::Append { bytes, complete: false }) => {
-                tx.execute(
-                    "UPDATE photo_uploads SET bytes = ?3, received = ?4 WHERE sha256 = ?1 AND device_id = ?2",
-                    params![sha256, device, bytes, bytes.len() as i64],
-                )?;
-                Chunk::Accepted(UploadState {
-                    received: bytes.len() as u64,
-                    complete: false,
-                })
-            }
-            Ok(ChunkWrite::Append { bytes, complete: true }) => {
-                let n = bytes.len() as i64;
-                // Verified: the one copy goes to the blob unless it has it already.
-                tx.execute(
-                    "UPDATE photo_blobs SET bytes = ?2, size = ?3, received = ?3, complete = 1
-                     WHERE sha256 = ?1 AND NOT complete",
-                    params![sha256, bytes, n],
-                )?;
-                tx.execute(
-                    "UPDATE photo_uploads SET bytes = x'', received = ?3, complete = 1
-                     WHERE sha256 = ?1 AND device_id = ?2",
-                    params![sha256, device, n],
-                )?;
-                Chunk::Accepted(UploadState {
-                    received: n as u64,
-                    complete: true,
-                })
-            }
-            Ok(ChunkWrite::Discard) => {
-                tx.execute(
-                    "UPDATE photo_uploads SET bytes = x'', received = 0 WHERE sha256 = ?1 AND device_id = ?2",
-                    params![sha256, device],
-                )?;
-                Chunk::Mismatch
-            }
-        };
-        tx.commit()?;
-        Ok(answer)
-    }
-
-    pub fn list(
-        conn: &Connection,
-        lo: &str,
-        hi: &str,
-        day: Option<&str>,
-        kind: Option<&str>,
-        target: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<PhotoDto>, StoreError> {
-        let sql = list_sql().replace('$', "?");
-        let mut st = conn.prepare_cached(&sql)?;
-        let rows = st.query_map(params![lo, hi, day, kind, target, limit], |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<String>>(6)?,
-                r.get::<_, String>(7)?,
-                r.get::<_, String>(8)?,
-                r.get::<_, Vec<u8>>(9)?,
-                r.get::<_, Vec<u8>>(10)?,
-                r.get::<_, i64>(11)?,
-                r.get::<_, bool>(12)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, sha256, size, kind, target_id, area_code, caption, taken_at, day, vol, dev, ms, complete) = row?;
-            out.push(PhotoDto {
-                id: uuid(&id)?.to_string(),
-                sha256,
-                size: u64::try_from(size).unwrap_or(0),
-                target_kind: kind_of(&kind)?,
-                target_id,
-                area_code,
-                caption,
-                taken_at,
-                day,
-                volunteer_id: uuid(&vol)?.to_string(),
-                device_id: uuid(&dev)?.to_string(),
-                received_at: received_at(ms),
-                complete,
-            });
+        )
+        .await?;
+    let outcome = if inserted == 1 {
+        if size as u64 != m.size {
+            return Ok(Registration::SizeMismatch);
         }
-        Ok(out)
-    }
-
-    pub fn image(conn: &Connection, sha256: &str) -> Result<Option<crate::photos::HeldImage>, StoreError> {
-        let bytes: Option<Vec<u8>> = conn
-            .query_row(
-                "SELECT bytes FROM photo_blobs WHERE sha256 = ?1 AND complete",
-                [sha256],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(bytes) = bytes else {
-            return Ok(None);
-        };
-        let mut st = conn.prepare_cached(&COUNTED_PATHS_SQL.replace('$', "?"))?;
-        let paths = st
-            .query_map([sha256], |r| r.get(0))?
-            .collect::<Result<Vec<String>, _>>()?;
-        Ok(Some((paths, bytes)))
-    }
+        Registration::Stored(held)
+    } else {
+        let hash: Option<Vec<u8>> = tx
+            .query_opt("SELECT content_hash FROM photo_links WHERE id = $1", params![link.id])
+            .await?
+            .map(|r| r.get(0))
+            .transpose()?;
+        if hash.as_deref() != Some(link.content_hash.as_slice()) {
+            return Ok(Registration::IdReused);
+        }
+        Registration::Duplicate(held)
+    };
+    tx.commit().await?;
+    Ok(outcome)
 }
 
-/// The PostgreSQL side: the upload's row is locked (`FOR UPDATE`) while a chunk is appended, so
-/// two attempts of one phone at once take turns, and one of them hears 409 and resumes.
-pub mod postgres {
-    use super::*;
-
-    fn db(e: impl std::fmt::Display) -> StoreError {
-        StoreError::Db(e.to_string())
-    }
-
-    pub async fn register(
-        client: &mut deadpool_postgres::Object,
-        link: &NewPhotoLink,
-    ) -> Result<Registration, StoreError> {
-        let tx = client.transaction().await.map_err(db)?;
-        let m = &link.meta;
-        // The blob row is only the name the links refer to; its bytes come from a verified upload.
-        tx.execute(
-            "INSERT INTO photo_blobs (sha256, size, content_type, received, complete, bytes, created_ms)
-             VALUES ($1, $2, $3, 0, FALSE, ''::bytea, $4) ON CONFLICT (sha256) DO NOTHING",
-            &[&m.sha256, &(m.size as i64), &m.content_type, &link.received_ms],
-        )
-        .await
-        .map_err(db)?;
-        tx.execute(
-            "INSERT INTO photo_uploads (sha256, device_id, size, received, complete, bytes, created_ms)
-             VALUES ($1, $2, $3, 0, FALSE, ''::bytea, $4) ON CONFLICT (sha256, device_id) DO NOTHING",
-            &[&m.sha256, &link.device_id, &(m.size as i64), &link.received_ms],
-        )
-        .await
-        .map_err(db)?;
-        let row = tx
-            .query_one(
-                "SELECT size, received, complete FROM photo_uploads WHERE sha256 = $1 AND device_id = $2",
-                &[&m.sha256, &link.device_id],
+/// Appends a chunk to a phone's upload of a picture; a verified last chunk completes the blob.
+pub async fn append(
+    db: &dyn Db,
+    sha256: &str,
+    device_id: Uuid,
+    offset: u64,
+    chunk: &[u8],
+) -> Result<Chunk, StoreError> {
+    let mut tx = db.begin().await?;
+    let empty: &[u8] = &[];
+    let sql = format!(
+        "SELECT size, complete, bytes FROM photo_uploads WHERE sha256 = $1 AND device_id = $2{}",
+        tx.dialect().for_update()
+    );
+    let Some(row) = tx.query_opt(&sql, params![sha256, device_id]).await? else {
+        return Ok(Chunk::Unknown);
+    };
+    let (size, complete, held): (i64, bool, Vec<u8>) = (row.get(0)?, row.get(1)?, row.get(2)?);
+    let answer = match apply_chunk(sha256, u64::try_from(size).unwrap_or(0), &held, complete, offset, chunk) {
+        Err(answer) => return Ok(answer),
+        Ok(ChunkWrite::Append { bytes, complete: false }) => {
+            let n = bytes.len() as i64;
+            tx.execute(
+                "UPDATE photo_uploads SET bytes = $3, received = $4 WHERE sha256 = $1 AND device_id = $2",
+                params![sha256, device_id, bytes, n],
             )
-            .await
-            .map_err(db)?;
-        let (size, received, complete): (i64, i64, bool) = (row.get(0), row.get(1), row.get(2));
-        let held = state(size, received, complete);
-        let inserted = tx
-            .execute(
-                "INSERT INTO photo_links (id, sha256, target_kind, target_id, area_code, day, volunteer_id, device_id,
-                     caption, taken_at, received_ms, content_hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING",
-                &[
-                    &link.id,
-                    &m.sha256,
-                    &m.target_kind.as_str(),
-                    &m.target_id,
-                    &m.area_code,
-                    &link.day,
-                    &link.volunteer_id,
-                    &link.device_id,
-                    &m.caption,
-                    &m.taken_at,
-                    &link.received_ms,
-                    &link.content_hash,
-                ],
-            )
-            .await
-            .map_err(db)?;
-        let outcome = if inserted == 1 {
-            if size as u64 != m.size {
-                return Ok(Registration::SizeMismatch);
-            }
-            Registration::Stored(held)
-        } else {
-            let row = tx
-                .query_one("SELECT content_hash FROM photo_links WHERE id = $1", &[&link.id])
-                .await
-                .map_err(db)?;
-            if row.get::<_, Vec<u8>>(0) != link.content_hash {
-                return Ok(Registration::IdReused);
-            }
-            Registration::Duplicate(held)
-        };
-        tx.commit().await.map_err(db)?;
-        Ok(outcome)
-    }
-
-    pub async fn append(
-        client: &mut deadpool_postgres::Object,
-        sha256: &str,
-        device_id: Uuid,
-        offset: u64,
-        chunk: &[u8],
-    ) -> Result<Chunk, StoreError> {
-        let tx = client.transaction().await.map_err(db)?;
-        let row = tx
-            .query_opt(
-                "SELECT size, complete, bytes FROM photo_uploads WHERE sha256 = $1 AND device_id = $2 FOR UPDATE",
-                &[&sha256, &device_id],
-            )
-            .await
-            .map_err(db)?;
-        let Some(row) = row else {
-            return Ok(Chunk::Unknown);
-        };
-        let (size, complete, held): (i64, bool, Vec<u8>) = (row.get(0), row.get(1), row.get(2));
-        let answer = match apply_chunk(sha256, u64::try_from(size).unwrap_or(0), &held, complete, offset, chunk) {
-            Err(answer) => return Ok(answer),
-            Ok(ChunkWrite::Append { bytes, complete: false }) => {
-                tx.execute(
-                    "UPDATE photo_uploads SET bytes = $3, received = $4 WHERE sha256 = $1 AND device_id = $2",
-                    &[&sha256, &device_id, &bytes, &(bytes.len() as i64)],
-                )
-                .await
-                .map_err(db)?;
-                Chunk::Accepted(UploadState {
-                    received: bytes.len() as u64,
-                    complete: false,
-                })
-            }
-            Ok(ChunkWrite::Append { bytes, complete: true }) => {
-                let n = bytes.len() as i64;
-                // Verified: the one copy goes to the blob unless it has it already (two phones
-                // finishing at once take turns on the blob's row; the second changes nothing).
-                tx.execute(
-                    "UPDATE photo_blobs SET bytes = $2, size = $3, received = $3, complete = TRUE
-                     WHERE sha256 = $1 AND NOT complete",
-                    &[&sha256, &bytes, &n],
-                )
-                .await
-                .map_err(db)?;
-                tx.execute(
-                    "UPDATE photo_uploads SET bytes = ''::bytea, received = $3, complete = TRUE
-                     WHERE sha256 = $1 AND device_id = $2",
-                    &[&sha256, &device_id, &n],
-                )
-                .await
-                .map_err(db)?;
-                Chunk::Accepted(UploadState {
-                    received: n as u64,
-                    complete: true,
-                })
-            }
-            Ok(ChunkWrite::Discard) => {
-                tx.execute(
-                    "UPDATE photo_uploads SET bytes = ''::bytea, received = 0 WHERE sha256 = $1 AND device_id = $2",
-                    &[&sha256, &device_id],
-                )
-                .await
-                .map_err(db)?;
-                Chunk::Mismatch
-            }
-        };
-        tx.commit().await.map_err(db)?;
-        Ok(answer)
-    }
-
-    pub async fn list(
-        client: &deadpool_postgres::Object,
-        lo: &str,
-        hi: &str,
-        day: Option<&str>,
-        kind: Option<&str>,
-        target: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<PhotoDto>, StoreError> {
-        let rows = client
-            .query(&list_sql(), &[&lo, &hi, &day, &kind, &target, &limit])
-            .await
-            .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(PhotoDto {
-                    id: r.get::<_, Uuid>(0).to_string(),
-                    sha256: r.get(1),
-                    size: u64::try_from(r.get::<_, i64>(2)).unwrap_or(0),
-                    target_kind: kind_of(r.get(3))?,
-                    target_id: r.get(4),
-                    area_code: r.get(5),
-                    caption: r.get(6),
-                    taken_at: r.get(7),
-                    day: r.get(8),
-                    volunteer_id: r.get::<_, Uuid>(9).to_string(),
-                    device_id: r.get::<_, Uuid>(10).to_string(),
-                    received_at: received_at(r.get(11)),
-                    complete: r.get(12),
-                })
+            .await?;
+            Chunk::Accepted(UploadState {
+                received: n as u64,
+                complete: false,
             })
-            .collect()
-    }
-
-    pub async fn image(
-        client: &deadpool_postgres::Object,
-        sha256: &str,
-    ) -> Result<Option<crate::photos::HeldImage>, StoreError> {
-        let row = client
-            .query_opt(
-                "SELECT bytes FROM photo_blobs WHERE sha256 = $1 AND complete",
-                &[&sha256],
+        }
+        Ok(ChunkWrite::Append { bytes, complete: true }) => {
+            let n = bytes.len() as i64;
+            // Verified: the one copy goes to the blob unless it has it already (two phones
+            // finishing at once take turns on the blob's row; the second changes nothing).
+            tx.execute(
+                "UPDATE photo_blobs SET bytes = $2, size = $3, received = $3, complete = TRUE
+                 WHERE sha256 = $1 AND NOT complete",
+                params![sha256, bytes, n],
             )
-            .await
-            .map_err(db)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let paths = client
-            .query(COUNTED_PATHS_SQL, &[&sha256])
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        Ok(Some((paths, row.get(0))))
-    }
+            .await?;
+            tx.execute(
+                "UPDATE photo_uploads SET bytes = $4, received = $3, complete = TRUE
+                 WHERE sha256 = $1 AND device_id = $2",
+                params![sha256, device_id, n, empty],
+            )
+            .await?;
+            Chunk::Accepted(UploadState {
+                received: n as u64,
+                complete: true,
+            })
+        }
+        Ok(ChunkWrite::Discard) => {
+            tx.execute(
+                "UPDATE photo_uploads SET bytes = $3, received = 0 WHERE sha256 = $1 AND device_id = $2",
+                params![sha256, device_id, empty],
+            )
+            .await?;
+            Chunk::Mismatch
+        }
+    };
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// The photos of the subtree `[lo, hi)`, by day, target kind and target if asked ([`list_sql`]).
+pub async fn list(
+    db: &dyn Db,
+    lo: &str,
+    hi: &str,
+    day: Option<&str>,
+    kind: Option<&str>,
+    target: Option<&str>,
+    limit: i64,
+) -> Result<Vec<PhotoDto>, StoreError> {
+    db.query(&list_sql(), params![lo, hi, day, kind, target, limit])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(PhotoDto {
+                id: r.get::<Uuid>(0)?.to_string(),
+                sha256: r.get(1)?,
+                size: u64::try_from(r.get::<i64>(2)?).unwrap_or(0),
+                target_kind: kind_of(&r.get::<String>(3)?)?,
+                target_id: r.get(4)?,
+                area_code: r.get(5)?,
+                caption: r.get(6)?,
+                taken_at: r.get(7)?,
+                day: r.get(8)?,
+                volunteer_id: r.get::<Uuid>(9)?.to_string(),
+                device_id: r.get::<Uuid>(10)?.to_string(),
+                received_at: received_at(r.get(11)?),
+                complete: r.get(12)?,
+            })
+        })
+        .collect()
+}
+
+/// A verified picture's bytes, with the paths of the areas whose records name it.
+pub async fn image(db: &dyn Db, sha256: &str) -> Result<Option<HeldImage>, StoreError> {
+    let Some(row) = db
+        .query_opt(
+            "SELECT bytes FROM photo_blobs WHERE sha256 = $1 AND complete",
+            params![sha256],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let paths = db
+        .query(COUNTED_PATHS_SQL, params![sha256])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(Some((paths, row.get(0)?)))
 }
 
 #[cfg(test)]

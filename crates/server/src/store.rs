@@ -341,37 +341,6 @@ pub trait Store: crate::db::Db + Send + Sync + 'static {
     /// visit) and answers a receipt per record after commit. Exactly once, like `ingest`.
     async fn push_venue_visits(&self, batch: crate::venues::VenueBatch) -> Result<Vec<Receipt>, StoreError>;
 
-    /// Registers a photo's record (once per id, like a visit) and its content's blob if new, in
-    /// one transaction; answers how many bytes of the content are held, after commit.
-    async fn register_photo(
-        &self,
-        link: crate::photos::NewPhotoLink,
-    ) -> Result<crate::photos::Registration, StoreError>;
-
-    /// Appends a chunk to a blob that `device_id` registered, at `offset`; the last chunk is
-    /// verified against the name (see [`crate::photos::apply_chunk`]). Answers after commit.
-    async fn append_photo_chunk(
-        &self,
-        sha256: String,
-        device_id: Uuid,
-        offset: u64,
-        chunk: Vec<u8>,
-    ) -> Result<crate::photos::Chunk, StoreError>;
-
-    /// Photos whose area lies in `[lo, hi)`, on a day and/or of a target, oldest first.
-    async fn photos_in(
-        &self,
-        lo: String,
-        hi: String,
-        day: Option<String>,
-        target_kind: Option<String>,
-        target_id: Option<String>,
-        limit: i64,
-    ) -> Result<Vec<doorstep_domain::photo::PhotoDto>, StoreError>;
-
-    /// A complete photo's bytes with the area paths of its records (for the scope check).
-    async fn photo_image(&self, sha256: String) -> Result<Option<crate::photos::HeldImage>, StoreError>;
-
     /// Gives a claim: releases the unreleased claims on the same household (or the same street of
     /// the same area) and stores the new one, each with a change number, in one transaction.
     /// Returns the claims released.

@@ -208,6 +208,12 @@ impl Dialect {
         }
     }
 
+    /// What locks the rows a `SELECT` reads until the transaction ends: `FOR UPDATE` on
+    /// PostgreSQL; nothing on SQLite, whose writing transactions run one at a time.
+    pub fn for_update(self) -> &'static str {
+        self.pick("", " FOR UPDATE")
+    }
+
     /// A table (one column, `value`) of the texts in a JSON array passed as parameter `$n`:
     /// how a statement takes a list of any length on both databases ([`json_list`]).
     pub fn json_texts(self, n: usize) -> String {
@@ -239,6 +245,11 @@ pub trait Db: Send + Sync {
     /// Runs the statements in order in one transaction: all of them or none.
     async fn atomically(&self, statements: Vec<Statement>) -> Result<Vec<Done>, StoreError>;
 
+    /// Opens a transaction for statements that depend on what earlier ones read. It writes (on
+    /// SQLite it holds the writer until it ends), so keep it short; dropped without
+    /// [`Tx::commit`], it rolls back.
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
+
     /// The first row a statement answers, if any.
     async fn query_opt(&self, sql: &str, params: Vec<Value>) -> Result<Option<Row>, StoreError> {
         Ok(self.query(sql, params).await?.into_iter().next())
@@ -248,6 +259,29 @@ pub trait Db: Send + Sync {
     async fn execute_returning(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
         let mut done = self.atomically(vec![Statement::new(sql, params)]).await?;
         Ok(done.pop().map(|d| d.rows).unwrap_or_default())
+    }
+}
+
+/// An open transaction ([`Db::begin`]).
+#[async_trait]
+pub trait Tx: Send {
+    fn dialect(&self) -> Dialect;
+
+    /// Runs a statement: the rows it answers, or how many it changed.
+    async fn run(&mut self, sql: &str, params: Vec<Value>) -> Result<Done, StoreError>;
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    async fn query(&mut self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
+        Ok(self.run(sql, params).await?.rows)
+    }
+
+    async fn query_opt(&mut self, sql: &str, params: Vec<Value>) -> Result<Option<Row>, StoreError> {
+        Ok(self.run(sql, params).await?.rows.into_iter().next())
+    }
+
+    async fn execute(&mut self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
+        Ok(self.run(sql, params).await?.changed)
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 
-use crate::db::{Db, Dialect, Done, Row, Statement, Value};
+use crate::db::{Db, Dialect, Done, Row, Statement, Tx, Value};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use doorstep_domain::area::AreaRecord;
@@ -1717,52 +1717,6 @@ impl Store for PgStore {
         tx.commit().await.map_err(db)?;
         Ok(receipts)
     }
-
-    async fn register_photo(
-        &self,
-        link: crate::photos::NewPhotoLink,
-    ) -> Result<crate::photos::Registration, StoreError> {
-        let mut client = self.client().await?;
-        crate::photos::postgres::register(&mut client, &link).await
-    }
-
-    async fn append_photo_chunk(
-        &self,
-        sha256: String,
-        device_id: uuid::Uuid,
-        offset: u64,
-        chunk: Vec<u8>,
-    ) -> Result<crate::photos::Chunk, StoreError> {
-        let mut client = self.client().await?;
-        crate::photos::postgres::append(&mut client, &sha256, device_id, offset, &chunk).await
-    }
-
-    async fn photos_in(
-        &self,
-        lo: String,
-        hi: String,
-        day: Option<String>,
-        target_kind: Option<String>,
-        target_id: Option<String>,
-        limit: i64,
-    ) -> Result<Vec<doorstep_domain::photo::PhotoDto>, StoreError> {
-        let client = self.client().await?;
-        crate::photos::postgres::list(
-            &client,
-            &lo,
-            &hi,
-            day.as_deref(),
-            target_kind.as_deref(),
-            target_id.as_deref(),
-            limit,
-        )
-        .await
-    }
-
-    async fn photo_image(&self, sha256: String) -> Result<Option<crate::photos::HeldImage>, StoreError> {
-        let client = self.client().await?;
-        crate::photos::postgres::image(&client, &sha256).await
-    }
 }
 
 /// A row of [`VISIT_COLUMNS`].
@@ -1918,5 +1872,82 @@ impl Db for PgStore {
         }
         tx.commit().await.map_err(db)?;
         Ok(done)
+    }
+
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
+        let client = self.client().await?;
+        client.batch_execute("BEGIN").await.map_err(db)?;
+        Ok(Box::new(PgTx { client: Some(client) }))
+    }
+}
+
+/// A transaction on one pooled connection ([`Db::begin`]): BEGIN, its statements, COMMIT.
+struct PgTx {
+    /// Taken by commit; still here when dropped means the transaction did not end.
+    client: Option<deadpool_postgres::Object>,
+}
+
+impl PgTx {
+    fn client(&self) -> Result<&deadpool_postgres::Object, StoreError> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| StoreError::Task("the transaction has ended".into()))
+    }
+}
+
+#[async_trait]
+impl Tx for PgTx {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn run(&mut self, sql: &str, params: Vec<Value>) -> Result<Done, StoreError> {
+        let client = self.client()?;
+        let st = client.prepare_cached(sql).await.map_err(db)?;
+        if st.columns().is_empty() {
+            return Ok(Done {
+                rows: Vec::new(),
+                changed: client.execute(&st, &pg_params(&params)).await.map_err(db)?,
+            });
+        }
+        let rows = client
+            .query(&st, &pg_params(&params))
+            .await
+            .map_err(db)?
+            .iter()
+            .map(row_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Done {
+            changed: rows.len() as u64,
+            rows,
+        })
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        let client = self
+            .client
+            .take()
+            .ok_or_else(|| StoreError::Task("the transaction has ended".into()))?;
+        client.batch_execute("COMMIT").await.map_err(db)
+    }
+}
+
+impl Drop for PgTx {
+    /// Not committed: rolled back before the connection goes back to the pool; with no runtime
+    /// to do it on, the connection is closed instead (which rolls back too).
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if client.batch_execute("ROLLBACK").await.is_err() {
+                        drop(deadpool_postgres::Object::take(client));
+                    }
+                });
+            }
+            Err(_) => drop(deadpool_postgres::Object::take(client)),
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::db::{Db, Dialect, Done, Row, Statement, Value, sqlite_placeholders};
+use crate::db::{Db, Dialect, Done, Row, Statement, Tx, Value, sqlite_placeholders};
 use async_trait::async_trait;
 use doorstep_domain::Campaign;
 use doorstep_domain::area::AreaRecord;
@@ -1395,52 +1395,6 @@ impl Store for SqliteStore {
         })
         .await
     }
-
-    async fn register_photo(
-        &self,
-        link: crate::photos::NewPhotoLink,
-    ) -> Result<crate::photos::Registration, StoreError> {
-        self.write(move |w| crate::photos::sqlite::register(&mut w.conn, &link))
-            .await
-    }
-
-    async fn append_photo_chunk(
-        &self,
-        sha256: String,
-        device_id: uuid::Uuid,
-        offset: u64,
-        chunk: Vec<u8>,
-    ) -> Result<crate::photos::Chunk, StoreError> {
-        self.write(move |w| crate::photos::sqlite::append(&mut w.conn, &sha256, device_id, offset, &chunk))
-            .await
-    }
-
-    async fn photos_in(
-        &self,
-        lo: String,
-        hi: String,
-        day: Option<String>,
-        target_kind: Option<String>,
-        target_id: Option<String>,
-        limit: i64,
-    ) -> Result<Vec<doorstep_domain::photo::PhotoDto>, StoreError> {
-        self.read(move |conn| {
-            crate::photos::sqlite::list(
-                conn,
-                &lo,
-                &hi,
-                day.as_deref(),
-                target_kind.as_deref(),
-                target_id.as_deref(),
-                limit,
-            )
-        })
-        .await
-    }
-
-    async fn photo_image(&self, sha256: String) -> Result<Option<crate::photos::HeldImage>, StoreError> {
-        self.read(move |conn| crate::photos::sqlite::image(conn, &sha256)).await
-    }
 }
 
 fn claim_dto(r: &rusqlite::Row<'_>) -> rusqlite::Result<doorstep_domain::protocol::ClaimDto> {
@@ -1711,5 +1665,88 @@ impl Db for SqliteStore {
             Ok(done)
         })
         .await
+    }
+
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
+        let (commands, mut received) = tokio::sync::mpsc::channel::<TxCommand>(1);
+        let (opened, open) = tokio::sync::oneshot::channel::<Result<(), StoreError>>();
+        let writer = self.writer.clone();
+        // The transaction lives on a blocking thread that holds the writer; its statements
+        // arrive by channel. A dropped sender ends it, and an uncommitted transaction rolls back.
+        tokio::task::spawn_blocking(move || {
+            let mut w = lock(&writer);
+            let tx = match w
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            {
+                Ok(tx) => tx,
+                Err(e) => {
+                    let _ = opened.send(Err(e.into()));
+                    return;
+                }
+            };
+            let _ = opened.send(Ok(()));
+            while let Some(command) = received.blocking_recv() {
+                match command {
+                    TxCommand::Run { sql, params, reply } => {
+                        let done = tx
+                            .prepare_cached(&sqlite_placeholders(&sql))
+                            .map_err(StoreError::from)
+                            .and_then(|mut st| run(&mut st, &params));
+                        let _ = reply.send(done);
+                    }
+                    TxCommand::Commit(reply) => {
+                        let _ = reply.send(tx.commit().map_err(StoreError::from));
+                        return;
+                    }
+                }
+            }
+        });
+        open.await.map_err(|e| StoreError::Task(e.to_string()))??;
+        Ok(Box::new(SqliteTx { commands }))
+    }
+}
+
+enum TxCommand {
+    Run {
+        sql: String,
+        params: Vec<Value>,
+        reply: tokio::sync::oneshot::Sender<Result<Done, StoreError>>,
+    },
+    Commit(tokio::sync::oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// A transaction on the writer's thread ([`Db::begin`]).
+struct SqliteTx {
+    commands: tokio::sync::mpsc::Sender<TxCommand>,
+}
+
+impl SqliteTx {
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, StoreError>>) -> TxCommand,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let gone = |_| StoreError::Task("the transaction's thread stopped".into());
+        self.commands.send(command(reply)).await.map_err(gone)?;
+        answer
+            .await
+            .map_err(|_| StoreError::Task("the transaction's thread stopped".into()))?
+    }
+}
+
+#[async_trait]
+impl Tx for SqliteTx {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn run(&mut self, sql: &str, params: Vec<Value>) -> Result<Done, StoreError> {
+        let sql = sql.to_string();
+        self.ask(|reply| TxCommand::Run { sql, params, reply }).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.ask(TxCommand::Commit).await
     }
 }

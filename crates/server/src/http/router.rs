@@ -1,0 +1,363 @@
+//! The router, its layers, and the OpenAPI document.
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post};
+use axum::{Json, Router};
+use doorstep_domain::protocol::{
+    AreaDto, Coverage, DeviceDto, EnrolRequest, EnrolResponse, EnrolmentCode, EnrolmentRequest, ErrorBody,
+    ErrorResponse, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, ReceiptStatus, UserDto,
+};
+use doorstep_domain::{Campaign, Lang, VisitInput};
+use utoipa::OpenApi;
+
+use super::*;
+
+pub fn router(state: AppState) -> Router {
+    let limits = state.limits.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/v1/sync/push", post(sync::push))
+        // Compressed when the phone asks (zstd or gzip): a week's catch-up on a slow line.
+        .route(
+            "/api/v1/sync/pull",
+            get(sync::pull).layer(tower_http::compression::CompressionLayer::new()),
+        )
+        .route("/api/v1/coverage", get(areas::coverage))
+        .route("/api/v1/areas", get(areas::areas))
+        .route("/api/v1/campaign", get(areas::campaign))
+        .route("/api/v1/auth/login", post(sessions::login))
+        .route("/api/v1/auth/logout", post(sessions::logout))
+        .route("/api/v1/auth/me", get(sessions::me))
+        .route("/api/v1/audit", get(sessions::audit))
+        .route("/api/v1/enrolments", post(devices::issue_enrolment))
+        .route("/api/v1/enrol", post(devices::enrol))
+        .route("/api/v1/devices/me", get(devices::device_me))
+        .route("/api/v1/devices/{id}/revoke", post(devices::revoke_device))
+        .route(
+            "/api/v1/teams",
+            post(crate::manage::post_team).get(crate::manage::get_teams),
+        )
+        .route("/api/v1/assignments", post(crate::manage::post_assignment))
+        .route(
+            "/api/v1/claims",
+            post(crate::claims::post_claim).get(crate::claims::get_claims),
+        )
+        .route("/api/v1/claims/{id}", delete(crate::claims::delete_claim))
+        .route("/api/v1/streets", get(crate::claims::get_streets))
+        .route("/api/v1/visits", get(crate::manage::list_visits))
+        .route("/api/v1/visits/{id}", get(crate::manage::get_visit))
+        .route("/api/v1/visits/{id}/send-back", post(crate::corrections::send_back))
+        .route("/api/v1/visits/{id}/history", get(crate::corrections::visit_history))
+        .route("/api/v1/corrections", get(crate::corrections::list_corrections))
+        .route(
+            "/api/v1/households/{id}/visits",
+            get(crate::corrections::household_visits),
+        )
+        .route("/api/v1/sync/corrections", get(crate::corrections::device_corrections))
+        .route("/api/v1/progress", get(crate::report::http::get_progress))
+        .route("/api/v1/map/areas", get(crate::map::map_areas))
+        .route("/api/v1/map/households", get(crate::map::map_households))
+        .route("/api/v1/revisits", get(crate::map::revisits))
+        .route("/api/v1/reports/daily.xlsx", get(crate::report::http::get_daily_report))
+        // Hexagons, exports and the public aggregates.
+        .route("/api/v1/map/hexagons", get(crate::hexagons::get_hexagons))
+        .route("/api/v1/exports/households.csv", get(crate::export::households_csv))
+        .route(
+            "/api/v1/exports/households.geojson",
+            get(crate::export::households_geojson),
+        )
+        .route("/api/v1/exports/visits.csv", get(crate::export::visits_csv))
+        .route("/api/v1/exports/visits.geojson", get(crate::export::visits_geojson))
+        .route("/api/v1/public/areas", get(crate::public::public_areas))
+        .route("/api/v1/public/hexagons", get(crate::public::public_hexagons))
+        .route("/api/v1/volunteers/daily", get(crate::volunteers::get_volunteer_days))
+        .route("/api/v1/devices", get(crate::volunteers::get_devices))
+        .route(
+            "/api/v1/sync/venues",
+            post(crate::venues::push_venues).get(crate::venues::device_venues),
+        )
+        .route("/api/v1/venues", get(crate::venues::get_venues))
+        .route(
+            "/api/v1/photos",
+            post(crate::photos::register_photo).get(crate::photos::list_photos),
+        )
+        .route("/api/v1/photos/{sha256}", patch(crate::photos::upload_chunk))
+        .route("/api/v1/photos/{sha256}/image", get(crate::photos::photo_image))
+        .fallback(crate::dashboard::serve)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        // Outside the timeout, so that its empty 408 becomes a JSON error like any other.
+        .layer(axum::middleware::map_response(json_timeout))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+pub(crate) async fn json_timeout(response: Response) -> Response {
+    if response.status() != StatusCode::REQUEST_TIMEOUT || response.headers().contains_key(header::CONTENT_TYPE) {
+        return response;
+    }
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "timeout",
+        None,
+        "Máy chủ xử lý quá lâu; thiết bị sẽ tự gửi lại.".into(),
+        "The server took too long; the device will send again.".into(),
+        Lang::Vi,
+    )
+    .into_response()
+}
+
+/// A handler that panics answers a JSON 500 instead of dropping the connection; nothing was
+/// committed for it, so the client may send again.
+pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        None,
+        "Lỗi máy chủ; thiết bị sẽ tự gửi lại sau.".into(),
+        "Server error; the device will send again later.".into(),
+        Lang::Vi,
+    )
+    .into_response()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Doorstep",
+        description = "Door-to-door campaign visits: sync, coverage and areas."
+    ),
+    paths(
+        healthz,
+        sync::push,
+        sync::pull,
+        areas::coverage,
+        areas::areas,
+        areas::campaign,
+        sessions::login,
+        sessions::logout,
+        sessions::me,
+        sessions::audit,
+        devices::issue_enrolment,
+        devices::enrol,
+        devices::device_me,
+        devices::revoke_device,
+        crate::manage::post_team,
+        crate::manage::get_teams,
+        crate::manage::post_assignment,
+        crate::claims::post_claim,
+        crate::claims::get_claims,
+        crate::claims::delete_claim,
+        crate::claims::get_streets,
+        crate::manage::list_visits,
+        crate::manage::get_visit,
+        crate::corrections::send_back,
+        crate::corrections::visit_history,
+        crate::corrections::list_corrections,
+        crate::corrections::household_visits,
+        crate::corrections::device_corrections,
+        crate::report::http::get_progress,
+        crate::report::http::get_daily_report,
+        crate::map::map_areas,
+        crate::map::map_households,
+        crate::map::revisits,
+        crate::hexagons::get_hexagons,
+        crate::export::households_csv,
+        crate::export::households_geojson,
+        crate::export::visits_csv,
+        crate::export::visits_geojson,
+        crate::public::public_areas,
+        crate::public::public_hexagons,
+        crate::volunteers::get_volunteer_days,
+        crate::volunteers::get_devices,
+        crate::venues::push_venues,
+        crate::venues::device_venues,
+        crate::venues::get_venues,
+        crate::photos::register_photo,
+        crate::photos::upload_chunk,
+        crate::photos::list_photos,
+        crate::photos::photo_image
+    ),
+    modifiers(&BearerAuth, &CommonResponses),
+    components(schemas(
+        PushRequest,
+        PushResponse,
+        PullResponse,
+        Coverage,
+        AreaDto,
+        ErrorResponse,
+        ErrorBody,
+        Campaign,
+        VisitInput,
+        ReceiptStatus,
+        LoginRequest,
+        LoginResponse,
+        UserDto,
+        EnrolmentRequest,
+        EnrolmentCode,
+        EnrolRequest,
+        EnrolResponse,
+        DeviceDto,
+        doorstep_domain::protocol::RevokeRequest,
+        doorstep_domain::protocol::RevocationDto,
+        doorstep_domain::protocol::VisitDto,
+        doorstep_domain::protocol::TeamDto,
+        doorstep_domain::protocol::TeamMemberDto,
+        doorstep_domain::protocol::NewTeamRequest,
+        doorstep_domain::protocol::AssignmentRequest,
+        doorstep_domain::protocol::ClaimDto,
+        doorstep_domain::protocol::NewClaimRequest,
+        doorstep_domain::protocol::ClaimStatusDto,
+        doorstep_domain::protocol::ClaimsResponse,
+        doorstep_domain::protocol::StreetDto,
+        doorstep_domain::protocol::Progress,
+        doorstep_domain::protocol::UnitProgress,
+        doorstep_domain::protocol::DayProgress,
+        crate::map::Revisit,
+        doorstep_domain::protocol::SendBackRequest,
+        doorstep_domain::protocol::CorrectionDto,
+        doorstep_domain::protocol::CorrectionsResponse,
+        doorstep_domain::protocol::VisitHistoryDto,
+        crate::volunteers::VolunteerDay,
+        crate::volunteers::DeviceStatus,
+        crate::volunteers::DeviceList,
+        doorstep_domain::protocol::VenuePushRequest,
+        doorstep_domain::protocol::VenueDto,
+        doorstep_domain::protocol::VenueFigures,
+        doorstep_domain::protocol::VenueGroupFigures,
+        doorstep_domain::protocol::UnitVenues,
+        doorstep_domain::protocol::VenueProgress,
+        doorstep_domain::venue::VenueVisitInput,
+        doorstep_domain::venue::VenueInput,
+        doorstep_domain::venue::VisitorLogInput,
+        doorstep_domain::venue::VenueKind,
+        doorstep_domain::venue::VenueGroup,
+        doorstep_domain::photo::PhotoMeta,
+        doorstep_domain::photo::UploadState,
+        doorstep_domain::photo::PhotoDto,
+        doorstep_domain::photo::TargetKind,
+        params::AreaCode,
+        params::AreaCodeOrBlank,
+        params::Day,
+        params::DayOrBlank,
+        params::RecordId,
+        params::Sha256,
+        params::FlagOrBlank,
+        params::TargetKindOrBlank,
+        params::Outcomes
+    ))
+)]
+pub struct ApiDoc;
+
+/// Declares the bearer token scheme the protected endpoints name.
+pub(crate) struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// What operations may answer besides their own responses, added wherever an operation does not
+/// say it already, so that the document names every status the server can send: one that reads
+/// parameters or a body refuses those that do not fit with a 400; a protected one checks its
+/// token (in the store) before the handler runs, so a missing or stale token answers 401, and a
+/// store that cannot be read answers 503.
+pub(crate) struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let reads_input = op.parameters.as_ref().is_some_and(|p| !p.is_empty()) || op.request_body.is_some();
+                let responses = &mut op.responses.responses;
+                if reads_input {
+                    responses
+                        .entry("400".into())
+                        .or_insert_with(|| error("A parameter or the body does not match this document").into());
+                }
+                if op.security.as_ref().is_none_or(|s| s.is_empty()) {
+                    continue;
+                }
+                responses
+                    .entry("401".into())
+                    .or_insert_with(|| error("No bearer token, or an unknown, expired or revoked one").into());
+                responses
+                    .entry("503".into())
+                    .or_insert_with(|| error("Storage unavailable; try again later").into());
+            }
+        }
+    }
+}
+
+/// The OpenAPI document, with the outcome codes of the campaign served.
+pub(crate) async fn openapi_json(State(st): State<AppState>) -> impl IntoResponse {
+    let mut doc = ApiDoc::openapi();
+    if let Some(components) = doc.components.as_mut() {
+        components
+            .schemas
+            .insert("Outcomes".into(), params::Outcomes::for_campaign(&st.campaign).into());
+    }
+    Json(doc)
+}
+
+/// Liveness: answers while the process serves requests.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Serving", body = String)))]
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub(crate) async fn not_found(headers: HeaderMap) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+        "Không có địa chỉ này trên máy chủ.".into(),
+        "No such address on this server.".into(),
+        lang_of(&headers),
+    )
+}
+
+pub(crate) async fn method_not_allowed(headers: HeaderMap) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        None,
+        "Phương thức HTTP này không dùng được ở địa chỉ này.".into(),
+        "This HTTP method is not allowed here.".into(),
+        lang_of(&headers),
+    )
+}
