@@ -4,8 +4,8 @@
 use uuid::Uuid;
 
 use crate::accounts::{SessionUser, role_from_db};
-use crate::db::{Db, params};
-use crate::store::StoreError;
+use crate::db::{Db, Dialect, params};
+use crate::store::{Redemption, StoreError};
 
 /// An enrolled device, from its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,4 +125,94 @@ pub async fn create_enrolment(
     )
     .await?;
     Ok(())
+}
+
+/// Uses a code once: if it is unused and unexpired, marks it used and binds a device token (its
+/// hash) for `device_id` to the code's volunteer, in one transaction. The same device may redeem
+/// it again within [`crate::store::ENROL_RETRY_MS`] of its last use (its answer was lost on the
+/// way: a cut connection must not cost the volunteer a new code); the token made by that use,
+/// which the phone never received, is deleted. A device id that holds a token for another
+/// volunteer (live or revoked) is not enrolled again: the code stays unused.
+pub async fn redeem_enrolment(
+    db: &dyn Db,
+    code_hash: [u8; 32],
+    device_id: Uuid,
+    token_hash: [u8; 32],
+    now_ms: i64,
+) -> Result<Redemption, StoreError> {
+    let mut tx = db.begin().await?;
+    if tx.dialect() == Dialect::Postgres {
+        // One enrolment of a device id at a time, across servers: two codes of two volunteers
+        // redeemed at once for one id must not both succeed. (SQLite's writing transactions run
+        // one at a time already.)
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))",
+            params![device_id.to_string()],
+        )
+        .await?;
+    }
+    // The row lock makes a code usable once, even by two servers at once.
+    let sql = format!(
+        "SELECT user_id, used_at_ms FROM enrolments
+         WHERE code_hash = $1 AND expires_at_ms > $2
+           AND (used_at_ms IS NULL OR (device_id = $3 AND used_at_ms > $2 - $4
+                AND NOT EXISTS (SELECT 1 FROM device_tokens
+                                WHERE device_id = $3 AND revoked_at_ms IS NOT NULL))){}",
+        tx.dialect().for_update()
+    );
+    let Some(row) = tx
+        .query_opt(
+            &sql,
+            params![code_hash, now_ms, device_id, crate::store::ENROL_RETRY_MS],
+        )
+        .await?
+    else {
+        return Ok(Redemption::Invalid);
+    };
+    let user: Uuid = row.get(0)?;
+    let used_before: Option<i64> = row.get(1)?;
+    let taken = tx
+        .query_opt(DEVICE_OF_ANOTHER, params![device_id, user])
+        .await?
+        .map(|r| r.get::<bool>(0))
+        .transpose()?
+        .unwrap_or(false);
+    if taken {
+        return Ok(Redemption::DeviceTaken);
+    }
+    tx.execute(
+        "UPDATE enrolments SET used_at_ms = $2, device_id = $3 WHERE code_hash = $1",
+        params![code_hash, now_ms, device_id],
+    )
+    .await?;
+    if let Some(before) = used_before {
+        // The token of the use whose answer never arrived.
+        tx.execute(
+            "DELETE FROM device_tokens WHERE device_id = $1 AND user_id = $2 AND created_at_ms = $3",
+            params![device_id, user, before],
+        )
+        .await?;
+    }
+    tx.execute(
+        "INSERT INTO device_tokens (token_hash, device_id, user_id, created_at_ms) VALUES ($1, $2, $3, $4)",
+        params![token_hash, device_id, user, now_ms],
+    )
+    .await?;
+    let found = tx
+        .query_opt(
+            "SELECT id, username, role, area_code FROM users WHERE id = $1",
+            params![user],
+        )
+        .await?;
+    tx.commit().await?;
+    let Some(r) = found else {
+        return Ok(Redemption::Invalid);
+    };
+    Ok(Redemption::Enrolled(SessionUser {
+        user_id: r.get(0)?,
+        username: r.get(1)?,
+        role: role_from_db(&r.get::<String>(2)?)?,
+        area_code: r.get(3)?,
+        expires_ms: i64::MAX,
+    }))
 }

@@ -296,20 +296,6 @@ pub trait Store: crate::db::Db + Send + Sync + 'static {
     /// Adds expected households; ones already held are left as they are. Returns how many were new.
     async fn add_households(&self, households: Vec<NewHousehold>) -> Result<u64, StoreError>;
 
-    /// Uses a code once: if it is unused and unexpired, marks it used and binds a device token
-    /// (its hash) for `device_id` to the code's volunteer, in one transaction. The same device
-    /// may redeem it again within [`ENROL_RETRY_MS`] of its last use (its answer was lost on the
-    /// way: a cut connection must not cost the volunteer a new code); the token made by that
-    /// use, which the phone never received, is deleted. A device id that holds a token for
-    /// another volunteer (live or revoked) is not enrolled again: the code stays unused.
-    async fn redeem_enrolment(
-        &self,
-        code_hash: [u8; 32],
-        device_id: Uuid,
-        token_hash: [u8; 32],
-        now_ms: i64,
-    ) -> Result<Redemption, StoreError>;
-
     // Corrections (`corrections.rs`): a visit sent back, and the revisions that answer it.
 
     // Hexagons, map filters and exports: the statements are `crate::filter`'s, run by `crate::rows`.

@@ -156,11 +156,7 @@ pub(crate) async fn enrol(
     let (token, token_hash) = crate::auth::new_token();
     let now = Utc::now().timestamp_millis();
     let code_hash = crate::auth::enrolment_code_hash(&request.code);
-    match st
-        .store
-        .redeem_enrolment(code_hash, device_id.uuid(), token_hash, now)
-        .await
-    {
+    match crate::devices::redeem_enrolment(&*st.store, code_hash, device_id.uuid(), token_hash, now).await {
         Ok(Redemption::Enrolled(user)) => {
             st.logins.refund(&throttled);
             tracing::info!(volunteer = %user.username, "a device enrolled");

@@ -22,8 +22,8 @@ use uuid::Uuid;
 
 use crate::store::{
     AREA_STATS_TABLE, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, STATS_RECOMPUTE,
-    SessionUser, StatDeltas, Store, StoreError, compute_paths, not_inserted_receipt, plan_import, rejected,
-    role_from_db, subtree_range, visit_dto,
+    StatDeltas, Store, StoreError, compute_paths, not_inserted_receipt, plan_import, rejected, subtree_range,
+    visit_dto,
 };
 
 /// Versioned migrations: step N brings the schema from version N to N+1. Never edit a shipped step.
@@ -1348,96 +1348,6 @@ impl Store for PgStore {
         Ok(inserted.len() as u64)
     }
 
-    async fn redeem_enrolment(
-        &self,
-        code_hash: [u8; 32],
-        device_id: Uuid,
-        token_hash: [u8; 32],
-        now_ms: i64,
-    ) -> Result<crate::store::Redemption, StoreError> {
-        use crate::store::Redemption;
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
-        // One enrolment of a device id at a time, across servers: two codes of two volunteers
-        // redeemed at once for one id must not both succeed.
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))",
-            &[&device_id.to_string()],
-        )
-        .await
-        .map_err(db)?;
-        // The row lock makes a code usable once, even by two servers at once.
-        let Some(row) = tx
-            .query_opt(
-                "SELECT user_id, used_at_ms FROM enrolments
-                 WHERE code_hash = $1 AND expires_at_ms > $2
-                   AND (used_at_ms IS NULL OR (device_id = $3 AND used_at_ms > $2 - $4
-                        AND NOT EXISTS (SELECT 1 FROM device_tokens
-                                        WHERE device_id = $3 AND revoked_at_ms IS NOT NULL)))
-                 FOR UPDATE",
-                &[
-                    &code_hash.as_slice(),
-                    &now_ms,
-                    &device_id,
-                    &crate::store::ENROL_RETRY_MS,
-                ],
-            )
-            .await
-            .map_err(db)?
-        else {
-            return Ok(Redemption::Invalid);
-        };
-        let user: Uuid = row.get(0);
-        let used_before: Option<i64> = row.get(1);
-        let taken: bool = tx
-            .query_one(crate::store::DEVICE_OF_ANOTHER, &[&device_id, &user])
-            .await
-            .map_err(db)?
-            .get(0);
-        if taken {
-            return Ok(Redemption::DeviceTaken);
-        }
-        tx.execute(
-            "UPDATE enrolments SET used_at_ms = $2, device_id = $3 WHERE code_hash = $1",
-            &[&code_hash.as_slice(), &now_ms, &device_id],
-        )
-        .await
-        .map_err(db)?;
-        if let Some(before) = used_before {
-            // The token of the use whose answer never arrived.
-            tx.execute(
-                "DELETE FROM device_tokens WHERE device_id = $1 AND user_id = $2 AND created_at_ms = $3",
-                &[&device_id, &user, &before],
-            )
-            .await
-            .map_err(db)?;
-        }
-        tx.execute(
-            "INSERT INTO device_tokens (token_hash, device_id, user_id, created_at_ms) VALUES ($1, $2, $3, $4)",
-            &[&token_hash.as_slice(), &device_id, &user, &now_ms],
-        )
-        .await
-        .map_err(db)?;
-        let found = tx
-            .query_opt(
-                "SELECT id, username, role, area_code FROM users WHERE id = $1",
-                &[&user],
-            )
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        let Some(r) = found else {
-            return Ok(Redemption::Invalid);
-        };
-        Ok(Redemption::Enrolled(SessionUser {
-            user_id: r.get(0),
-            username: r.get(1),
-            role: role_from_db(r.get(2))?,
-            area_code: r.get(3),
-            expires_ms: i64::MAX,
-        }))
-    }
-
     async fn give_claim(&self, claim: crate::claims::NewClaim) -> Result<Vec<Uuid>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -1798,6 +1708,8 @@ impl<'a> tokio_postgres::types::FromSql<'a> for Value {
             Type::BYTEA => Value::Bytes(<Vec<u8>>::from_sql(ty, raw)?),
             Type::UUID => Value::Uuid(Uuid::from_sql(ty, raw)?),
             Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => Value::Text(String::from_sql(ty, raw)?),
+            // What `SELECT pg_advisory_xact_lock(...)` answers.
+            Type::VOID => Value::Null,
             // A shared statement casts what would come back otherwise (SUM is NUMERIC here).
             _ => return Err(format!("a column of type {ty} (cast it in the statement)").into()),
         })

@@ -19,8 +19,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 pub use crate::store::content_hash;
 use crate::store::{
     AREA_STATS_TABLE, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, STATS_RECOMPUTE,
-    STATS_UPSERT, SessionUser, StatDeltas, Store, StoreError, compute_paths, not_inserted_receipt, plan_import,
-    rejected, role_from_db, subtree_range, visit_dto,
+    STATS_UPSERT, StatDeltas, Store, StoreError, compute_paths, not_inserted_receipt, plan_import, rejected,
+    subtree_range, visit_dto,
 };
 use doorstep_domain::protocol::VisitDto;
 
@@ -1027,86 +1027,6 @@ impl Store for SqliteStore {
             tx.commit()?;
             w.next_change = next_change;
             Ok(added)
-        })
-        .await
-    }
-
-    async fn redeem_enrolment(
-        &self,
-        code_hash: [u8; 32],
-        device_id: uuid::Uuid,
-        token_hash: [u8; 32],
-        now_ms: i64,
-    ) -> Result<crate::store::Redemption, StoreError> {
-        use crate::store::Redemption;
-        self.write(move |w| {
-            let tx = w
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let device = device_id.as_bytes().as_slice();
-            let usable: Option<(Vec<u8>, Option<i64>)> = tx
-                .query_row(
-                    "SELECT user_id, used_at_ms FROM enrolments
-                     WHERE code_hash = ?1 AND expires_at_ms > ?2
-                       AND (used_at_ms IS NULL OR (device_id = ?3 AND used_at_ms > ?2 - ?4
-                            AND NOT EXISTS (SELECT 1 FROM device_tokens
-                                            WHERE device_id = ?3 AND revoked_at_ms IS NOT NULL)))",
-                    params![code_hash.as_slice(), now_ms, device, crate::store::ENROL_RETRY_MS],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let Some((user, used_before)) = usable else {
-                return Ok(Redemption::Invalid);
-            };
-            static TAKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-            let taken: bool = tx.query_row(
-                TAKEN.get_or_init(|| crate::store::DEVICE_OF_ANOTHER.replace('$', "?")),
-                params![device, user],
-                |r| r.get(0),
-            )?;
-            if taken {
-                return Ok(Redemption::DeviceTaken);
-            }
-            tx.execute(
-                "UPDATE enrolments SET used_at_ms = ?2, device_id = ?3 WHERE code_hash = ?1",
-                params![code_hash.as_slice(), now_ms, device],
-            )?;
-            if let Some(before) = used_before {
-                // The token of the use whose answer never arrived.
-                tx.execute(
-                    "DELETE FROM device_tokens WHERE device_id = ?1 AND user_id = ?2 AND created_at_ms = ?3",
-                    params![device, user, before],
-                )?;
-            }
-            tx.execute(
-                "INSERT INTO device_tokens (token_hash, device_id, user_id, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![token_hash.as_slice(), device, user, now_ms],
-            )?;
-            let found = tx
-                .query_row(
-                    "SELECT id, username, role, area_code FROM users WHERE id = ?1",
-                    [&user],
-                    |r| {
-                        Ok((
-                            r.get::<_, Vec<u8>>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                        ))
-                    },
-                )
-                .optional()?;
-            tx.commit()?;
-            let Some((id, username, role, area_code)) = found else {
-                return Ok(Redemption::Invalid);
-            };
-            Ok(Redemption::Enrolled(SessionUser {
-                user_id: uuid::Uuid::from_slice(&id).map_err(|e| StoreError::Db(e.to_string()))?,
-                username,
-                role: role_from_db(&role)?,
-                area_code,
-                expires_ms: i64::MAX,
-            }))
         })
         .await
     }
