@@ -323,10 +323,6 @@ pub trait Store: crate::db::Db + Send + Sync + 'static {
         sink: tokio::sync::mpsc::Sender<VisitDto>,
     ) -> Result<(), StoreError>;
 
-    /// Stores a batch of venue visits in one transaction (registering venues on their first
-    /// visit) and answers a receipt per record after commit. Exactly once, like `ingest`.
-    async fn push_venue_visits(&self, batch: crate::venues::VenueBatch) -> Result<Vec<Receipt>, StoreError>;
-
     /// Gives a claim: releases the unreleased claims on the same household (or the same street of
     /// the same area) and stores the new one, each with a change number, in one transaction.
     /// Returns the claims released.
@@ -917,6 +913,18 @@ pub struct HeldRevision {
 /// `WHERE id = ANY($1)`): revision, volunteer, household, area, seq, hash.
 pub const HELD_REVISIONS_SQL: &str = "SELECT revision, volunteer_id, household_id, area_code, server_seq, content_hash
     FROM visits WHERE id = ?1";
+
+/// A row of [`HELD_REVISIONS_SQL`] (or `venues::VENUE_REVISIONS`: the same columns).
+pub fn held_revision(r: &crate::db::Row) -> Result<HeldRevision, StoreError> {
+    Ok(HeldRevision {
+        revision: r.get(0)?,
+        volunteer_id: r.get(1)?,
+        subject: r.get(2)?,
+        area_code: r.get(3)?,
+        server_seq: r.get(4)?,
+        content_hash: r.get(5)?,
+    })
+}
 
 /// What a push answers for a later revision (revision > 1) before storing it, given every
 /// revision of its visit held: the receipt when it is answered without being stored (held

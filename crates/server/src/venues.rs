@@ -561,7 +561,7 @@ pub async fn push_venues(
         Ok(Err(e)) => return e.into_response(),
         Err(e) => return ApiError::store(StoreError::Task(e.to_string()), lang).into_response(),
     };
-    let receipts = match st.store.push_venue_visits(batch).await {
+    let receipts = match crate::venues::push_venue_visits(&*st.store, batch).await {
         Ok(r) => r,
         Err(e) => return ApiError::store(e, lang).into_response(),
     };
@@ -821,6 +821,162 @@ pub async fn venue_visits_in(
             })
         })
         .collect()
+}
+
+/// Stores a phone's venue visits in one transaction, each judged like a visit (a later revision
+/// only from its own volunteer, next in order) and against its venue (only from its own area);
+/// a receipt per record.
+pub async fn push_venue_visits(db: &dyn Db, batch: VenueBatch) -> Result<Vec<Receipt>, StoreError> {
+    let mut tx = db.begin().await?;
+    let codes: Vec<String> = batch
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            VenueIncoming::Valid { visit, .. } => Some(visit.area_code.to_string()),
+            VenueIncoming::Invalid { .. } => None,
+        })
+        .collect();
+    let sql = format!(
+        "SELECT code, path FROM areas WHERE code IN (SELECT value FROM {})",
+        tx.dialect().json_texts(1)
+    );
+    let known = tx
+        .query(&sql, vec![crate::db::json_list(&codes)?])
+        .await?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect::<Result<std::collections::HashMap<String, String>, StoreError>>()?;
+    let mut receipts = Vec::with_capacity(batch.records.len());
+    for (index, record) in batch.records.iter().enumerate() {
+        let (v, hash, body) = match record {
+            VenueIncoming::Invalid { id, revision, error } => {
+                receipts.push(rejected(index, id.clone(), *revision, error, batch.lang));
+                continue;
+            }
+            VenueIncoming::Valid { visit, hash, body } => (visit, hash, body),
+        };
+        let Some(area_path) = known.get(v.area_code.as_str()) else {
+            receipts.push(unknown_area(index, v, batch.lang));
+            continue;
+        };
+        let venue_id = v.venue.id.uuid();
+        if v.revision.get() > 1 {
+            let held = tx
+                .query(VENUE_REVISIONS, params![v.id.uuid()])
+                .await?
+                .iter()
+                .map(crate::store::held_revision)
+                .collect::<Result<Vec<_>, _>>()?;
+            let id = v.id.to_string();
+            if let Some(receipt) = crate::store::judge_revision(
+                index,
+                (&id, v.as_revision(), hash),
+                &held,
+                Some(batch.volunteer_id),
+                batch.lang,
+            ) {
+                receipts.push(receipt);
+                continue;
+            }
+        }
+        let venue = tx
+            .query_opt(VENUE_HELD, params![venue_id])
+            .await?
+            .map(|r| {
+                Ok::<_, StoreError>(HeldVenue {
+                    area_code: r.get(0)?,
+                    kind: r.get(1)?,
+                    name: r.get(2)?,
+                    address: r.get(3)?,
+                })
+            })
+            .transpose()?;
+        let updates = match venue_check(venue.as_ref(), v, area_path, &batch.scope) {
+            Ok(updates) => updates,
+            Err(e) => {
+                let (id, revision) = (Some(v.id.to_string()), Some(v.revision.get()));
+                receipts.push(rejected(index, id, revision, &e, batch.lang));
+                continue;
+            }
+        };
+        let x = VenueVisitValues::of(v);
+        let address = v.venue.address.as_ref().map(|a| a.as_str());
+        let n = |c: doorstep_domain::values::Count| i64::from(c.get());
+        tx.execute(
+            VENUE_INSERT,
+            params![
+                venue_id,
+                v.area_code.as_str(),
+                v.venue.kind.as_str(),
+                v.venue.name.as_str(),
+                address,
+                x.lat,
+                x.lon,
+                batch.received_at_ms
+            ],
+        )
+        .await?;
+        let seq = tx
+            .query_opt(
+                VENUE_VISIT_INSERT,
+                params![
+                    v.id.uuid(),
+                    v.revision.get(),
+                    venue_id,
+                    v.area_code.as_str(),
+                    batch.device_id,
+                    v.device_seq.get(),
+                    v.volunteer_id.uuid(),
+                    v.visited_at.to_rfc3339(),
+                    &x.local_day,
+                    n(v.people_reached),
+                    n(v.smartphones),
+                    n(v.already_installed),
+                    n(v.installed_now),
+                    n(v.notices_posted),
+                    x.visitors[0],
+                    x.visitors[1],
+                    x.visitors[2],
+                    x.lat,
+                    x.lon,
+                    x.accuracy_m,
+                    v.notes.as_ref().map(|t| t.as_str()),
+                    body.as_str(),
+                    hash.as_slice(),
+                    batch.received_at_ms
+                ],
+            )
+            .await?;
+        match seq {
+            Some(row) => {
+                if updates {
+                    tx.execute(
+                        VENUE_UPDATE,
+                        params![
+                            venue_id,
+                            v.venue.kind.as_str(),
+                            v.venue.name.as_str(),
+                            address,
+                            x.lat,
+                            x.lon
+                        ],
+                    )
+                    .await?;
+                }
+                receipts.push(stored(index, v, row.get(0)?));
+            }
+            None => {
+                let existing = tx
+                    .query_opt(VENUE_VISIT_BY_ID, params![v.id.uuid(), v.revision.get()])
+                    .await?
+                    .map(|r| Ok::<_, StoreError>((r.get(0)?, r.get(1)?)))
+                    .transpose()?;
+                receipts.push(not_inserted(index, v, existing, hash, batch.lang));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(receipts)
 }
 
 #[cfg(test)]
