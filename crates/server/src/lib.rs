@@ -1,15 +1,14 @@
-//! Doorstep's server: the HTTP API over a [`store::Store`].
+//! Doorstep's server, in three layers (ARCHITECTURE.md has the map):
 //!
-//! - [`api`]: routes, request decoding, limits, the OpenAPI document.
-//! - [`manage`]: teams, assignments, and the leader's reading of visits.
-//! - [`store`]: the storage trait every database implements.
-//! - [`sqlite`]: the SQLite implementation (the default; a province fits with room to spare).
-//! - [`postgres`]: the PostgreSQL implementation (the nation; several servers on one database).
-//! - [`hexagons`], [`filter`], [`export`], [`public`]: the map's H3 hexagons and filters, CSV and
-//!   GeoJSON exports, and the optional public aggregates.
-//! - [`quality`]: data-quality flags decided at ingest; [`volunteers`]: visits per volunteer and
-//!   the devices' last sync, for leaders.
-//! - [`conn`]: connections: header-read and idle timeouts, the limit on open connections.
+//! - [`http`]: the router, the OpenAPI document, the shared kit and the handlers; with [`auth`]
+//!   (who calls), [`conn`] (connections) and [`dashboard`].
+//! - Features: each with its rules and its statements written once: [`accounts`], [`devices`],
+//!   [`areas`], [`coverage`], [`visits`], [`manage`] (teams), [`claims`], [`corrections`],
+//!   [`venues`], [`photos`], [`report`], [`export`], [`map`], [`hexagons`], [`public`],
+//!   [`volunteers`], [`targets`], [`campaign`], [`buildings`], [`quality`], [`filter`].
+//! - [`db`]: the `Db` interface the features use and the two databases behind it
+//!   ([`db::sqlite`], the default; [`db::postgres`], for the nation), with [`store`] (what is
+//!   truly per database: ingest, the pull, streaming, imports) and [`migrate`].
 //! - `fuzzing` (hidden): the push decoder's entry points for the fuzz targets in `fuzz/`.
 
 pub mod accounts;

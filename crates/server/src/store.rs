@@ -154,7 +154,7 @@ pub async fn running_campaign(store: &dyn Store) -> Result<doorstep_domain::Camp
 /// area without any).
 pub type TargetRow = (String, [Option<i64>; 3]);
 
-/// The targets of the area at `path`, from the areas of its subtree ([`Store::subtree_targets`]):
+/// The targets of the area at `path`, from the areas of its subtree ([`crate::targets::subtree_targets`]):
 /// for each figure, the area's own, or else the sum over the highest areas below that have it (a
 /// child's own figure stands for its subtree), with how many areas at the level summed it covers.
 /// `None` when nothing in the subtree has any.
@@ -269,7 +269,7 @@ fn roll_up(path: &str, rows: &[&TargetRow]) -> Option<doorstep_domain::protocol:
 }
 
 /// How long after using an enrolment code the same device may use it again (see
-/// [`Store::redeem_enrolment`]).
+/// [`crate::devices::redeem_enrolment`]).
 pub const ENROL_RETRY_MS: i64 = 15 * 60 * 1000;
 
 #[async_trait]
@@ -356,22 +356,22 @@ pub struct HouseholdPoint {
     pub latest_visited_at_ms: Option<i64>,
 }
 
-/// The SQL of [`Store::households_in`] (`$n` placeholders, rewritten for SQLite).
+/// The SQL of [`crate::visits::households_in`] (`$n` placeholders, rewritten for SQLite).
 pub const HOUSEHOLDS_IN_SQL: &str = "SELECT h.id, h.area_code, a.name, a.path, h.address, h.lat, h.lon,
         h.latest_outcome, h.visits, h.latest_visited_at_ms
     FROM households h JOIN areas a ON a.code = h.area_code
     WHERE a.path >= $1 AND a.path < $2
     LIMIT $3";
 
-/// The SQL of [`Store::area_cells`] (`$n` placeholders, rewritten for SQLite).
+/// The SQL of [`crate::hexagons::area_cells`] (`$n` placeholders, rewritten for SQLite).
 pub const AREA_CELLS_SQL: &str = "SELECT DISTINCT a.path, h.h3_cell
     FROM households h JOIN areas a ON a.code = h.area_code
     WHERE a.path >= $1 AND a.path < $2 AND h.h3_cell IS NOT NULL";
 
-/// A day of [`Store::daily_progress`]: (day number, visits, households, installed_now).
+/// A day of [`crate::visits::daily_progress`]: (day number, visits, households, installed_now).
 pub type DayRow = (i64, i64, i64, i64);
 
-/// The SQL of [`Store::daily_progress`], the same on both databases (integer division on both);
+/// The SQL of [`crate::visits::daily_progress`], the same on both databases (integer division on both);
 /// `$n` placeholders, rewritten to `?n` for SQLite.
 pub const DAILY_PROGRESS_SQL: &str = "SELECT d.day, CAST(SUM(d.visits) AS BIGINT), CAST(SUM(d.households) AS BIGINT),
         CAST(SUM(d.installed_now) AS BIGINT)
