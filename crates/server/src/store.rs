@@ -381,7 +381,7 @@ pub const DAILY_PROGRESS_SQL: &str = "SELECT d.day, CAST(SUM(d.visits) AS BIGINT
 
 /// Per area (the visit's own, a leaf) and local day: first records of visits, households reached
 /// for the first time, installs at the visit. Kept in the transaction that stores the visits
-/// ([`AREA_DAYS_ADD`], [`AREA_DAYS_PG`]), so the daily curve of a province reads a row per unit and day
+/// ([`AREA_DAYS_ADD`], [`AREA_DAYS_ADD_PG`]), so the daily curve of a province reads a row per unit and day
 /// instead of its visits; summed over a subtree at read time, so a change of the tree needs no
 /// rebuild. Its own migration step builds it from the visits held.
 pub const AREA_DAYS_TABLE: &str = "CREATE TABLE area_days (

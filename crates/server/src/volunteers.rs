@@ -34,7 +34,7 @@ pub struct VolunteerDayRow {
     pub flagged: i64,
 }
 
-/// The SQL of [`crate::store::Store::volunteer_days`], the same on both databases; the day is
+/// The SQL of [`volunteer_days`], the same on both databases; the day is
 /// the phone's local date, as in the daily curve. `$n` placeholders, rewritten for SQLite.
 pub const VOLUNTEER_DAYS_SQL: &str = "SELECT v.volunteer_id, u.username,
         (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000 AS day,
@@ -63,7 +63,7 @@ pub struct DeviceRow {
     pub flagged: i64,
 }
 
-/// The SQL of [`crate::store::Store::devices_in`], the same on both databases (`$1`, `$2`: the
+/// The SQL of [`devices_in`], the same on both databases (`$1`, `$2`: the
 /// subtree). A volunteer belongs to an area by their account's area or by an assignment.
 pub const DEVICES_SQL: &str = "SELECT t.device_id, u.username, u.area_code, MIN(t.created_at_ms),
         MIN(CASE WHEN t.revoked_at_ms IS NULL THEN 0 ELSE 1 END),
