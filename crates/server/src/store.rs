@@ -1061,6 +1061,49 @@ pub fn compute_paths(parent_of: &HashMap<String, Option<String>>) -> Result<Vec<
     Ok(out)
 }
 
+// Statements both engines run inside their own transactions (import, ingest, pull), written
+// once; SQLite reads `$N` as `?N` (`db::sqlite_placeholders`).
+
+/// Inserts an imported area (both engines' `import_areas`).
+pub const AREA_INSERT: &str =
+    "INSERT INTO areas (code, parent_code, name, name_search, sort_key, division_type, level, path, boundary)
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, '', $7)
+                 ON CONFLICT (code) DO UPDATE SET parent_code = excluded.parent_code, name = excluded.name,
+                    name_search = excluded.name_search, sort_key = excluded.sort_key,
+                    division_type = excluded.division_type, boundary = COALESCE(excluded.boundary, areas.boundary)";
+
+/// Notes a device seen by a push: first and last time, clock skew, pushes.
+pub const DEVICE_SEEN: &str =
+    "INSERT INTO devices (id, first_seen_ms, last_seen_ms, clock_skew_ms, pushes) VALUES ($1, $2, $2, $3, 1)
+         ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,
+            clock_skew_ms = excluded.clock_skew_ms, pushes = devices.pushes + 1";
+
+/// Every area's parent, for the paths an import computes.
+pub const AREA_PARENTS: &str = "SELECT code, parent_code FROM areas";
+
+/// The areas held, as an import compares them with the file's.
+pub const AREAS_HELD: &str = "SELECT code, parent_code, name, division_type, boundary FROM areas";
+
+/// The areas of a pull's subtree, parents first.
+pub const PULL_AREAS: &str = "SELECT code, parent_code, name, division_type, level FROM areas
+                     WHERE path >= $1 AND path < $2 ORDER BY level, sort_key";
+
+/// A page of the households of a pull's subtree after its cursor.
+pub const PULL_HOUSEHOLDS: &str =
+    "SELECT h.id, h.area_code, h.address, h.lat, h.lon, h.visits, h.latest_outcome, h.updated_seq,
+                    h.latest_visited_at_ms, h.latest_volunteer_id, u.username
+                 FROM households h JOIN areas a ON a.code = h.area_code
+                    LEFT JOIN users u ON u.id = h.latest_volunteer_id
+                 WHERE a.path >= $1 AND a.path < $2 AND h.updated_seq > $3
+                 ORDER BY h.updated_seq LIMIT $4";
+
+/// An area's path and name.
+pub const AREA_PATH_NAME: &str = "SELECT path, name FROM areas WHERE code = $1";
+
+/// Sets an area's path and level where they changed (an import that moves it).
+pub const AREA_PATH_UPDATE: &str =
+    "UPDATE areas SET path = $2, level = $3 WHERE code = $1 AND (path <> $2 OR level <> $3)";
+
 #[cfg(test)]
 mod tests {
     /// The pull's two streams (households and claims, one change counter) paged at every limit

@@ -1046,9 +1046,7 @@ async fn ingest_tx(
         apply_stats(&tx, &deltas).await?;
     }
     tx.execute(
-        "INSERT INTO devices (id, first_seen_ms, last_seen_ms, clock_skew_ms, pushes) VALUES ($1, $2, $2, $3, 1)
-         ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,
-            clock_skew_ms = excluded.clock_skew_ms, pushes = devices.pushes + 1",
+        crate::store::DEVICE_SEEN,
         &[&device, &received_at_ms, &batch.clock_skew_ms],
     )
     .await
@@ -1114,7 +1112,7 @@ async fn area_path(
     area: &AreaCode,
 ) -> Result<Option<(String, String)>, StoreError> {
     Ok(client
-        .query_opt("SELECT path, name FROM areas WHERE code = $1", &[&area.as_str()])
+        .query_opt(crate::store::AREA_PATH_NAME, &[&area.as_str()])
         .await
         .map_err(db)?
         .map(|r| (r.get(0), r.get(1))))
@@ -1140,26 +1138,14 @@ impl Store for PgStore {
             .await
             .map_err(db)?;
         let existing: HashMap<String, HeldArea> = tx
-            .query(
-                "SELECT code, parent_code, name, division_type, boundary FROM areas",
-                &[],
-            )
+            .query(crate::store::AREAS_HELD, &[])
             .await
             .map_err(db)?
             .iter()
             .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3), r.get(4))))
             .collect();
         let (rows, summary) = plan_import(&existing, areas)?;
-        let upsert = tx
-            .prepare(
-                "INSERT INTO areas (code, parent_code, name, name_search, sort_key, division_type, level, path, boundary)
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, '', $7)
-                 ON CONFLICT (code) DO UPDATE SET parent_code = excluded.parent_code, name = excluded.name,
-                    name_search = excluded.name_search, sort_key = excluded.sort_key,
-                    division_type = excluded.division_type, boundary = COALESCE(excluded.boundary, areas.boundary)",
-            )
-            .await
-            .map_err(db)?;
+        let upsert = tx.prepare(crate::store::AREA_INSERT).await.map_err(db)?;
         for a in &rows {
             tx.execute(
                 &upsert,
@@ -1178,16 +1164,13 @@ impl Store for PgStore {
         }
         if !rows.is_empty() {
             let parent_of: HashMap<String, Option<String>> = tx
-                .query("SELECT code, parent_code FROM areas", &[])
+                .query(crate::store::AREA_PARENTS, &[])
                 .await
                 .map_err(db)?
                 .iter()
                 .map(|r| (r.get(0), r.get(1)))
                 .collect();
-            let update = tx
-                .prepare("UPDATE areas SET path = $2, level = $3 WHERE code = $1 AND (path <> $2 OR level <> $3)")
-                .await
-                .map_err(db)?;
+            let update = tx.prepare(crate::store::AREA_PATH_UPDATE).await.map_err(db)?;
             for (code, path, level) in compute_paths(&parent_of)? {
                 tx.execute(&update, &[&code, &path, &(level as i32)])
                     .await
@@ -1224,11 +1207,7 @@ impl Store for PgStore {
         let (lo, hi) = subtree_range(&path);
         let areas = if cursor == 0 {
             client
-                .query(
-                    "SELECT code, parent_code, name, division_type, level FROM areas
-                     WHERE path >= $1 AND path < $2 ORDER BY level, sort_key",
-                    &[&lo, &hi],
-                )
+                .query(crate::store::PULL_AREAS, &[&lo, &hi])
                 .await
                 .map_err(db)?
                 .iter()
@@ -1239,12 +1218,7 @@ impl Store for PgStore {
         };
         let rows = client
             .query(
-                "SELECT h.id, h.area_code, h.address, h.lat, h.lon, h.visits, h.latest_outcome, h.updated_seq,
-                    h.latest_visited_at_ms, h.latest_volunteer_id, u.username
-                 FROM households h JOIN areas a ON a.code = h.area_code
-                    LEFT JOIN users u ON u.id = h.latest_volunteer_id
-                 WHERE a.path >= $1 AND a.path < $2 AND h.updated_seq > $3
-                 ORDER BY h.updated_seq LIMIT $4",
+                crate::store::PULL_HOUSEHOLDS,
                 &[&lo, &hi, &cursor, &(i64::from(limit) + 1)],
             )
             .await

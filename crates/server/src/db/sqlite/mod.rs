@@ -781,12 +781,8 @@ fn ingest_batch<'b>(
             });
         }
         write_quality(tx, &batch.rules, judged)?;
-        tx.prepare_cached(
-            "INSERT INTO devices (id, first_seen_ms, last_seen_ms, clock_skew_ms, pushes) VALUES (?1, ?2, ?2, ?3, 1)
-             ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,
-                clock_skew_ms = excluded.clock_skew_ms, pushes = devices.pushes + 1",
-        )?
-        .execute(params![device.as_bytes().as_slice(), now_ms, batch.clock_skew_ms])?;
+        tx.prepare_cached(&sqlite_placeholders(crate::store::DEVICE_SEEN))?
+            .execute(params![device.as_bytes().as_slice(), now_ms, batch.clock_skew_ms])?;
     }
     Ok(receipts)
 }
@@ -799,7 +795,7 @@ fn import_tx(w: &mut Writer, areas: Vec<AreaRecord>) -> Result<ImportSummary, St
     {
         let mut existing: HashMap<String, HeldArea> = HashMap::new();
         {
-            let mut st = tx.prepare("SELECT code, parent_code, name, division_type, boundary FROM areas")?;
+            let mut st = tx.prepare(&sqlite_placeholders(crate::store::AREAS_HELD))?;
             let rows = st.query_map([], |r| {
                 Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
             })?;
@@ -810,13 +806,7 @@ fn import_tx(w: &mut Writer, areas: Vec<AreaRecord>) -> Result<ImportSummary, St
         }
         let (rows, planned) = plan_import(&existing, areas)?;
         summary = planned;
-        let mut upsert = tx.prepare(
-            "INSERT INTO areas (code, parent_code, name, name_search, sort_key, division_type, level, path, boundary)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '', ?7)
-             ON CONFLICT (code) DO UPDATE SET parent_code = excluded.parent_code, name = excluded.name,
-                name_search = excluded.name_search, sort_key = excluded.sort_key,
-                division_type = excluded.division_type, boundary = COALESCE(excluded.boundary, areas.boundary)",
-        )?;
+        let mut upsert = tx.prepare(&sqlite_placeholders(crate::store::AREA_INSERT))?;
         for a in &rows {
             upsert.execute(params![
                 a.code,
@@ -830,13 +820,12 @@ fn import_tx(w: &mut Writer, areas: Vec<AreaRecord>) -> Result<ImportSummary, St
         }
         if !rows.is_empty() {
             let mut parent_of: HashMap<String, Option<String>> = HashMap::new();
-            let mut st = tx.prepare("SELECT code, parent_code FROM areas")?;
+            let mut st = tx.prepare(&sqlite_placeholders(crate::store::AREA_PARENTS))?;
             for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))? {
                 let (c, p) = row?;
                 parent_of.insert(c, p);
             }
-            let mut update =
-                tx.prepare("UPDATE areas SET path = ?2, level = ?3 WHERE code = ?1 AND (path <> ?2 OR level <> ?3)")?;
+            let mut update = tx.prepare(&sqlite_placeholders(crate::store::AREA_PATH_UPDATE))?;
             for (code, path, level) in compute_paths(&parent_of)? {
                 update.execute(params![code, path, level])?;
             }
@@ -875,7 +864,7 @@ fn apply_stats(tx: &rusqlite::Transaction<'_>, deltas: &StatDeltas) -> Result<()
 
 fn area_path(conn: &Connection, area: &AreaCode) -> Result<Option<(String, String)>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT path, name FROM areas WHERE code = ?1")?
+        .prepare_cached(&sqlite_placeholders(crate::store::AREA_PATH_NAME))?
         .query_row([area.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
@@ -921,23 +910,13 @@ impl Store for SqliteStore {
             };
             let (lo, hi) = subtree_range(&path);
             let areas = if cursor == 0 {
-                let mut st = conn.prepare_cached(
-                    "SELECT code, parent_code, name, division_type, level FROM areas
-                     WHERE path >= ?1 AND path < ?2 ORDER BY level, sort_key",
-                )?;
+                let mut st = conn.prepare_cached(&sqlite_placeholders(crate::store::PULL_AREAS))?;
                 st.query_map(params![lo, hi], area_dto)?
                     .collect::<Result<Vec<_>, _>>()?
             } else {
                 Vec::new()
             };
-            let mut st = conn.prepare_cached(
-                "SELECT h.id, h.area_code, h.address, h.lat, h.lon, h.visits, h.latest_outcome, h.updated_seq,
-                    h.latest_visited_at_ms, h.latest_volunteer_id, u.username
-                 FROM households h JOIN areas a ON a.code = h.area_code
-                    LEFT JOIN users u ON u.id = h.latest_volunteer_id
-                 WHERE a.path >= ?1 AND a.path < ?2 AND h.updated_seq > ?3
-                 ORDER BY h.updated_seq LIMIT ?4",
-            )?;
+            let mut st = conn.prepare_cached(&sqlite_placeholders(crate::store::PULL_HOUSEHOLDS))?;
             let households = st
                 .query_map(params![lo, hi, cursor, i64::from(limit) + 1], |r| {
                     let latest_outcome: Option<String> = r.get(6)?;
