@@ -474,8 +474,6 @@ pub struct VisitQuery {
     pub flag: Option<String>,
 }
 
-/// Builds the answer for a visit row; `flags` comma-separated as stored.
-#[allow(clippy::too_many_arguments)]
 /// A row whose first columns are [`VISIT_COLUMNS`].
 pub fn visit_from_row(r: &crate::db::Row) -> Result<VisitDto, StoreError> {
     Ok(visit_dto(
@@ -499,6 +497,7 @@ pub fn visit_from_row(r: &crate::db::Row) -> Result<VisitDto, StoreError> {
     ))
 }
 
+/// Builds the answer for a visit row; `flags` comma-separated as stored.
 #[allow(clippy::too_many_arguments)]
 pub fn visit_dto(
     server_seq: i64,

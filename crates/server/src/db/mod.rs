@@ -242,23 +242,25 @@ pub trait Db: Send + Sync {
     /// Runs a statement that writes; answers how many rows it changed.
     async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError>;
 
-    /// Runs the statements in order in one transaction: all of them or none.
-    async fn atomically(&self, statements: Vec<Statement>) -> Result<Vec<Done>, StoreError>;
-
     /// Opens a transaction for statements that depend on what earlier ones read. It writes (on
     /// SQLite it holds the writer until it ends), so keep it short; dropped without
     /// [`Tx::commit`], it rolls back.
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
 
+    /// Runs the statements in order in one transaction: all of them or none.
+    async fn atomically(&self, statements: Vec<Statement>) -> Result<Vec<Done>, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut done = Vec::with_capacity(statements.len());
+        for s in statements {
+            done.push(tx.run(&s.sql, s.params).await?);
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
     /// The first row a statement answers, if any.
     async fn query_opt(&self, sql: &str, params: Vec<Value>) -> Result<Option<Row>, StoreError> {
         Ok(self.query(sql, params).await?.into_iter().next())
-    }
-
-    /// The rows a writing statement answers (`INSERT ... RETURNING`).
-    async fn execute_returning(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
-        let mut done = self.atomically(vec![Statement::new(sql, params)]).await?;
-        Ok(done.pop().map(|d| d.rows).unwrap_or_default())
     }
 }
 

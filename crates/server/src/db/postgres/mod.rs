@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 
-use crate::db::{Db, Dialect, Done, Row, Statement, Tx, Value};
+use crate::db::{Db, Dialect, Done, Row, Tx, Value};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use doorstep_domain::area::AreaRecord;
@@ -1565,35 +1565,6 @@ impl Db for PgStore {
         let client = self.client().await?;
         let st = client.prepare_cached(sql).await.map_err(db)?;
         client.execute(&st, &pg_params(&params)).await.map_err(db)
-    }
-
-    async fn atomically(&self, statements: Vec<Statement>) -> Result<Vec<Done>, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
-        let mut done = Vec::with_capacity(statements.len());
-        for s in &statements {
-            let st = tx.prepare_cached(&s.sql).await.map_err(db)?;
-            done.push(if st.columns().is_empty() {
-                Done {
-                    rows: Vec::new(),
-                    changed: tx.execute(&st, &pg_params(&s.params)).await.map_err(db)?,
-                }
-            } else {
-                let rows = tx
-                    .query(&st, &pg_params(&s.params))
-                    .await
-                    .map_err(db)?
-                    .iter()
-                    .map(row_of)
-                    .collect::<Result<Vec<_>, _>>()?;
-                Done {
-                    changed: rows.len() as u64,
-                    rows,
-                }
-            });
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(done)
     }
 
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::db::{Db, Dialect, Done, Row, Statement, Tx, Value, sqlite_placeholders};
+use crate::db::{Db, Dialect, Done, Row, Tx, Value, sqlite_placeholders};
 use async_trait::async_trait;
 use doorstep_domain::Campaign;
 use doorstep_domain::area::AreaRecord;
@@ -1405,19 +1405,6 @@ impl Db for SqliteStore {
         let sql = sqlite_placeholders(sql);
         self.write(move |w| Ok(run(&mut w.conn.prepare_cached(&sql)?, &params)?.changed))
             .await
-    }
-
-    async fn atomically(&self, statements: Vec<Statement>) -> Result<Vec<Done>, StoreError> {
-        self.write(move |w| {
-            let tx = w.conn.transaction()?;
-            let mut done = Vec::with_capacity(statements.len());
-            for s in &statements {
-                done.push(run(&mut tx.prepare_cached(&sqlite_placeholders(&s.sql))?, &s.params)?);
-            }
-            tx.commit()?;
-            Ok(done)
-        })
-        .await
     }
 
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
