@@ -9,7 +9,7 @@ Prints:
 - SQL statements written identically in the SQLite-only and the PostgreSQL-only code (db/sqlite,
   db/postgres, and any `mod sqlite` / `mod postgres` inside a feature), once `?N` reads `$N`;
 - import arrows that cross the three layers the wrong way: a feature naming `http`, or `db`
-  naming a feature. Layers: http = http/, auth.rs, conn.rs, dashboard.rs; db = db/, store.rs,
+  naming a feature. Layers: http = http/, conn.rs, dashboard.rs; db = db/, store.rs,
   migrate.rs; the entry points (lib.rs, fuzzing.rs) may name anything; every other file is a
   feature.
 Reads the files as text; standard library only.
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "crates" / "server" / "src"
-HTTP_FILES = {"auth", "conn", "dashboard"}
+HTTP_FILES = {"conn", "dashboard"}
 DB_FILES = {"store", "migrate"}
 ENTRY = {"lib", "fuzzing"}
 SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|CREATE|ALTER|DROP)\b", re.I)

@@ -220,7 +220,7 @@ export type Settings = {
 export const COUNT_FIELDS = ["people", "smartphones", "already_installed", "installed_now"] as const;
 export type CountField = (typeof COUNT_FIELDS)[number];
 
-/** The letter's kinds of place (DESIGN.md: venue). */
+/** The letter's kinds of place (ARCHITECTURE.md, "Words": venue). */
 export type VenueKind = "agency" | "school" | "hotel" | "restaurant" | "shop" | "business" | "transport_hub";
 
 export type VisitorLog = { came_in: number; told: number; installed: number };

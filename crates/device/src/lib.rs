@@ -2,7 +2,7 @@
 //! client that empties the outbox to the server and pulls the area's households ([`sync`]).
 //!
 //! The same code runs in the Tauri app and in the headless simulator (`doorstep simulate`).
-//! It keeps DESIGN.md's device-side invariants:
+//! It keeps ARCHITECTURE.md's device-side invariants (1 to 5, 21):
 //! - a visit is committed to SQLite (WAL, `synchronous=FULL`) before [`DeviceStore::record_visit`]
 //!   returns, and the visit row and its outbox entry are written in one transaction;
 //! - every record has a UUIDv7 and a per-device sequence number made here;

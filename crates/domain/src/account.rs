@@ -1,5 +1,6 @@
 //! Accounts: roles bound to an area subtree, usernames, and the password policy.
 
+use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
@@ -46,8 +47,9 @@ impl Role {
 }
 
 /// A login name: 3 to 64 characters of lower-case ASCII letters, digits, `.`, `_`, `-` and `@`,
-/// compared case-insensitively (stored lower-case).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// compared case-insensitively (stored lower-case). Read by serde it is checked (and lower-cased)
+/// by [`Username::parse`] too.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Username(String);
 
@@ -65,6 +67,13 @@ impl Username {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Username {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Username::parse("username", &raw).map_err(de::Error::custom)
     }
 }
 
@@ -114,6 +123,24 @@ mod tests {
         for bad in ["ab", "has space", "nguyễn", &"x".repeat(65), ""] {
             assert_eq!(Username::parse("u", bad).unwrap_err().code(), "bad_username", "{bad}");
         }
+    }
+
+    #[test]
+    fn usernames_are_read_through_parse() {
+        let u: Username = serde_json::from_str(r#""lan.nguyen""#).unwrap();
+        assert_eq!(u.as_str(), "lan.nguyen");
+        assert_eq!(serde_json::to_string(&u).unwrap(), r#""lan.nguyen""#);
+        // Trimmed and lower-cased, as parse does.
+        let u: Username = serde_json::from_str(r#"" Lan.Nguyen ""#).unwrap();
+        assert_eq!(serde_json::to_string(&u).unwrap(), r#""lan.nguyen""#);
+        for bad in [r#""ab""#, r#""has space""#, r#""nguyễn""#, r#""""#] {
+            let e = serde_json::from_str::<Username>(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("username: A username needs 3 to 64 characters"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(serde_json::from_str::<Username>("42").is_err());
     }
 
     #[test]

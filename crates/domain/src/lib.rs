@@ -1,5 +1,6 @@
-//! Doorstep's domain: the words of DESIGN.md as types. No I/O here: the device and the server both
-//! build on it, and every rule about what a valid record is lives in this crate.
+//! Doorstep's domain: the words of ARCHITECTURE.md ("Words") as types. No I/O here (invariant 8):
+//! the device and the server both build on it, and every rule about what a valid record is lives
+//! in this crate.
 //!
 //! - [`account`]: roles, usernames, the password policy.
 //! - [`area`]: the area tree and its importers.

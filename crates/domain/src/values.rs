@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
@@ -12,11 +13,17 @@ use crate::error::{ErrorKind, FieldError};
 /// A Unicode text, NFC-normalised, trimmed, non-empty, at most `max` characters, with no control
 /// characters (newlines and tabs are allowed where `multiline`) and no hidden ones
 /// ([`is_hidden_char`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// Read by serde it is checked by [`Text::parse`] too; as the field it belongs to is not known
+/// there, it is held to what every text is: at most [`Text::MAX_CHARS`], newlines allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct Text(String);
 
 impl Text {
+    /// The longest any text may be (a visit's notes): the bound of a text read by serde.
+    pub const MAX_CHARS: usize = crate::visit::MAX_NOTES_CHARS;
+
     pub fn parse(field: &str, raw: &str, max: usize, multiline: bool) -> Result<Text, FieldError> {
         let trimmed = raw.trim();
         // Most text arrives in NFC already; the quick check spares re-composing it.
@@ -66,6 +73,13 @@ impl fmt::Display for Text {
     }
 }
 
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Text::parse("text", &raw, Text::MAX_CHARS, true).map_err(de::Error::custom)
+    }
+}
+
 /// A character that changes how a text is shown without being seen: the bidirectional controls
 /// (Unicode's `Bidi_Control`: embeddings, overrides, isolates and marks; U+202E turns "gpj.exe"
 /// into "exe.jpg" on screen) and the zero-width ones (spaces, joiners, word joiner, the byte-order
@@ -84,8 +98,9 @@ pub fn is_hidden_char(c: char) -> bool {
     )
 }
 
-/// A count of people or phones: whole, not negative, at most a plausible bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+/// A count of people or phones: whole, not negative, at most a plausible bound. Read by serde
+/// it is checked by [`Count::parse`] against the only bound known there, `u32::MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize)]
 #[serde(transparent)]
 pub struct Count(u32);
 
@@ -106,8 +121,15 @@ impl Count {
     }
 }
 
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = i64::deserialize(d)?;
+        Count::parse("count", raw, u32::MAX).map_err(de::Error::custom)
+    }
+}
+
 /// An identifier made by a device: a UUID that is not nil.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct Id(Uuid);
 
@@ -148,9 +170,22 @@ impl fmt::Display for Id {
     }
 }
 
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let raw = String::deserialize(d)?;
+            Id::parse("id", &raw).map_err(de::Error::custom)
+        } else {
+            // A binary format holds the 16 bytes `Uuid` serialises there; parse still judges it.
+            let uuid = Uuid::deserialize(d)?;
+            Id::parse("id", &uuid.to_string()).map_err(de::Error::custom)
+        }
+    }
+}
+
 /// A General Statistics Office area code (or a local code below the commune): 1 to 16 characters
 /// of ASCII letters, digits, `-` and `_`. Codes are compared as text: "01" and "1" differ.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct AreaCode(String);
 
@@ -179,8 +214,15 @@ impl fmt::Display for AreaCode {
     }
 }
 
+impl<'de> Deserialize<'de> for AreaCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        AreaCode::parse("area_code", &raw).map_err(de::Error::custom)
+    }
+}
+
 /// A positive whole number: the per-device sequence number, or a visit's revision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Positive(i64);
 
@@ -194,6 +236,23 @@ impl Positive {
 
     pub fn get(self) -> i64 {
         self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Positive {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = i64::deserialize(d)?;
+        // Whether it is a sequence number or a revision is not known here, so neither of their
+        // messages is given: the error says what was expected and what came.
+        Positive::parse(
+            "positive",
+            raw,
+            ErrorKind::OutOfRange {
+                min: 1.0,
+                max: i64::MAX as f64,
+            },
+        )
+        .map_err(|_| de::Error::custom(format!("expected a positive whole number (1 or more), found {raw}")))
     }
 }
 
@@ -379,6 +438,135 @@ mod tests {
             ErrorKind::BadAreaCode
         );
         assert_eq!(AreaCode::parse("a", "Hà").unwrap_err().kind, ErrorKind::BadAreaCode);
+    }
+
+    /// Reads `json` as a `T`, or gives the error's message.
+    fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    /// Reads `json` as a `T` that must be refused, and gives the message.
+    fn refused<T: serde::de::DeserializeOwned + fmt::Debug>(json: &str) -> String {
+        match from_json::<T>(json) {
+            Ok(v) => panic!("{json} was read as {v:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn text_is_read_through_parse() {
+        // A valid text reads back and writes out as the same plain string.
+        let json = r#""Nhà bà Hường, ngõ 3""#;
+        let t: Text = from_json(json).unwrap();
+        assert_eq!(t.as_str(), "Nhà bà Hường, ngõ 3");
+        assert_eq!(serde_json::to_string(&t).unwrap(), json);
+        // Notes keep their newlines.
+        let t: Text = from_json(r#""hẹn quay lại\nthứ Bảy""#).unwrap();
+        assert_eq!(t.as_str(), "hẹn quay lại\nthứ Bảy");
+        // What parse trims and composes is read trimmed and composed.
+        let t: Text = from_json(r#""  Ha\u0300 Ti\u0303nh ""#).unwrap();
+        assert_eq!(t.as_str(), "Hà Tĩnh");
+        assert_eq!(serde_json::to_string(&t).unwrap(), r#""Hà Tĩnh""#);
+        // What parse refuses is refused, and the message says why.
+        for (json, why) in [
+            (r#""""#.to_string(), "must not be empty"),
+            (r#""   ""#.to_string(), "must not be empty"),
+            (r#""gpj\u202Eexe""#.to_string(), "hidden characters"),
+            (r#""a\u0007b""#.to_string(), "control characters"),
+            (
+                format!("\"{}\"", "x".repeat(Text::MAX_CHARS + 1)),
+                "longer than 1000 characters",
+            ),
+        ] {
+            let e = refused::<Text>(&json);
+            assert!(e.contains(why) && e.contains("'text'"), "{json}: {e}");
+        }
+        assert!(refused::<Text>("12").contains("expected a string"));
+    }
+
+    #[test]
+    fn count_is_read_through_parse() {
+        let c: Count = from_json("7").unwrap();
+        assert_eq!(c.get(), 7);
+        assert_eq!(serde_json::to_string(&c).unwrap(), "7");
+        let c: Count = from_json(&u32::MAX.to_string()).unwrap();
+        assert_eq!(serde_json::to_string(&c).unwrap(), u32::MAX.to_string());
+        let e = refused::<Count>("-1");
+        assert!(e.contains("The count 'count' must not be negative"), "{e}");
+        let e = refused::<Count>("5000000000");
+        assert!(e.contains("larger than is plausible (at most 4294967295)"), "{e}");
+        assert!(refused::<Count>("1.5").contains("expected i64"));
+    }
+
+    #[test]
+    fn id_is_read_through_parse() {
+        let v7 = Id::new_v7();
+        let json = format!("\"{v7}\"");
+        let id: Id = from_json(&json).unwrap();
+        assert_eq!(id, v7);
+        assert_eq!(serde_json::to_string(&id).unwrap(), json);
+        // Trimmed, as parse trims.
+        let id: Id = from_json(r#"" 67e55044-10b1-426f-9247-bb680e5fe0c8 ""#).unwrap();
+        assert_eq!(id.to_string(), "67e55044-10b1-426f-9247-bb680e5fe0c8");
+        let e = refused::<Id>(&format!("\"{}\"", Uuid::nil()));
+        assert!(e.contains("must not be the nil UUID"), "{e}");
+        for json in [r#""nope""#, r#""""#] {
+            let e = refused::<Id>(json);
+            assert!(e.contains("The identifier 'id' is not a valid UUID"), "{json}: {e}");
+        }
+    }
+
+    #[test]
+    fn area_code_is_read_through_parse() {
+        let code: AreaCode = from_json(r#""18073""#).unwrap();
+        assert_eq!(code.as_str(), "18073");
+        assert_eq!(serde_json::to_string(&code).unwrap(), r#""18073""#);
+        // "01" and "1" differ: read as written.
+        assert_eq!(from_json::<AreaCode>(r#""01""#).unwrap().as_str(), "01");
+        // Trimmed, as parse trims.
+        let code: AreaCode = from_json(r#"" 42 ""#).unwrap();
+        assert_eq!(serde_json::to_string(&code).unwrap(), r#""42""#);
+        for json in [r#""18 073""#, r#""Hà""#, r#""a/b""#, r#""xxxxxxxxxxxxxxxxx""#] {
+            let e = refused::<AreaCode>(json);
+            assert!(
+                e.contains(
+                    "The area code 'area_code' is not valid (digits, letters, '-' or '_', at most 16 characters)"
+                ),
+                "{json}: {e}"
+            );
+        }
+        for json in [r#""""#, r#""  ""#] {
+            let e = refused::<AreaCode>(json);
+            assert!(e.contains("The field 'area_code' is required"), "{json}: {e}");
+        }
+        assert!(refused::<AreaCode>("18073").contains("expected a string"));
+    }
+
+    #[test]
+    fn positive_is_read_through_parse() {
+        let p: Positive = from_json("3").unwrap();
+        assert_eq!(p.get(), 3);
+        assert_eq!(serde_json::to_string(&p).unwrap(), "3");
+        for (json, found) in [("0", "found 0"), ("-5", "found -5")] {
+            let e = refused::<Positive>(json);
+            assert!(
+                e.contains("expected a positive whole number") && e.contains(found),
+                "{json}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_area_record_is_read_through_its_values_parse() {
+        use crate::area::AreaRecord;
+        let json = r#"{"code":"18073","parent":"436","name":"Xã Tân Lập","division_type":"Xã"}"#;
+        let a: AreaRecord = from_json(json).unwrap();
+        assert_eq!(serde_json::to_string(&a).unwrap(), json);
+        let e = refused::<AreaRecord>(r#"{"code":"18073","parent":"4 36","name":"X","division_type":null}"#);
+        assert!(e.contains("area code") && e.contains("line 1"), "{e}");
+        let e =
+            refused::<AreaRecord>(r#"{"code":"18073","parent":null,"name":"ảnh\u202Egpj.exe","division_type":null}"#);
+        assert!(e.contains("hidden characters"), "{e}");
     }
 
     #[test]

@@ -4,22 +4,16 @@
 //! and the leader's list, shared by the API and the tests. Claims reach the phones with the pull
 //! (`Store::pull`), on the households' change counter.
 
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use chrono::Utc;
+use doorstep_domain::Campaign;
 use doorstep_domain::claim::{ClaimBook, HouseholdFacts, Street, street_of};
-use doorstep_domain::protocol::{ClaimDto, ClaimStatusDto, ClaimsResponse, ErrorResponse, NewClaimRequest, StreetDto};
-use doorstep_domain::{Campaign, Lang};
-use serde::Deserialize;
+use doorstep_domain::protocol::{ClaimDto, ClaimStatusDto, ClaimsResponse, NewClaimRequest, StreetDto};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
-use crate::auth::Caller;
 use crate::db::{Db, Row, params};
-use crate::manage::{Actor, ManageError, actor_sees, area_path, bad_body, leader_or_admin, refused, volunteer_named};
+use crate::manage::{Actor, ManageError, actor_sees, area_path, leader_or_admin, refused, volunteer_named};
 use crate::store::StoreError;
 use crate::store::{AuditEntry, Store, subtree_range};
 
@@ -341,125 +335,6 @@ pub async fn streets(store: &dyn Store, area_code: &str) -> Result<Vec<StreetDto
         .collect();
     streets.sort_by_cached_key(|s| doorstep_domain::area::vietnamese_sort_key(&s.street));
     Ok(streets)
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ClaimsQuery {
-    /// The area (a GSO code).
-    #[param(value_type = crate::api::params::AreaCode)]
-    area: String,
-}
-
-/// The claims given in an area's subtree: the latest first, released ones included, each with
-/// when it runs out (its volunteer's latest visit in it plus the campaign's `claim_hours`) and
-/// the households it covers.
-#[utoipa::path(
-    get,
-    path = "/api/v1/claims",
-    params(ClaimsQuery),
-    responses(
-        (status = 200, body = ClaimsResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
-pub async fn get_claims(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    q: Result<Query<ClaimsQuery>, QueryRejection>,
-) -> Result<Json<ClaimsResponse>, ApiError> {
-    let lang = lang_of(&headers);
-    let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
-    let campaign: &Campaign = &st.campaign;
-    list(st.store.as_ref(), &path, campaign, Utc::now().timestamp_millis())
-        .await
-        .map(Json)
-        .map_err(|e| e.into_api(lang))
-}
-
-/// The streets (or hamlets) of an area's households, from their addresses without house
-/// numbers, to give one to a volunteer.
-#[utoipa::path(
-    get,
-    path = "/api/v1/streets",
-    params(ClaimsQuery),
-    responses(
-        (status = 200, body = [StreetDto]),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
-pub async fn get_streets(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    q: Result<Query<ClaimsQuery>, QueryRejection>,
-) -> Result<Json<Vec<StreetDto>>, ApiError> {
-    let lang = lang_of(&headers);
-    let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let (area, _) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
-    streets(st.store.as_ref(), area.as_str())
-        .await
-        .map(Json)
-        .map_err(|e| e.into_api(lang))
-}
-
-/// A leader gives a household, or a street of an area, to a volunteer of theirs. Whoever held
-/// it is released (the hand-over); phones learn of both at their next pull.
-#[utoipa::path(
-    post,
-    path = "/api/v1/claims",
-    request_body = NewClaimRequest,
-    responses(
-        (status = 201, body = ClaimDto),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse),
-        (status = 422, description = "No such volunteer or household, or the volunteer does not cover the area", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
-pub async fn post_claim(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    body: Result<Json<NewClaimRequest>, JsonRejection>,
-) -> Result<(StatusCode, Json<ClaimDto>), ApiError> {
-    let lang = lang_of(&headers);
-    let Json(request) = body.map_err(|e| bad_body(e, lang))?;
-    give(st.store.as_ref(), Actor::User(&caller.0), &request)
-        .await
-        .map(|c| (StatusCode::CREATED, Json(c)))
-        .map_err(|e| e.into_api(lang))
-}
-
-/// A leader releases a claim; its doors are free at the phones' next pull.
-#[utoipa::path(
-    delete,
-    path = "/api/v1/claims/{id}",
-    params(("id" = crate::api::params::RecordId, Path, description = "The claim's id")),
-    responses(
-        (status = 204),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
-pub async fn delete_claim(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    let lang: Lang = lang_of(&headers);
-    release(st.store.as_ref(), Actor::User(&caller.0), &id)
-        .await
-        .map_err(|e| e.into_api(lang))?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The columns [`held_claim`] reads, with the FROM clause (the pull reads them too).

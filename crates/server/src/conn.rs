@@ -30,7 +30,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-/// The limits on connections (from [`crate::api::Limits`]).
+/// The limits on connections (from [`crate::http::Limits`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ConnLimits {
     pub header_read_timeout: Duration,
@@ -38,8 +38,8 @@ pub struct ConnLimits {
     pub max_connections: usize,
 }
 
-impl From<&crate::api::Limits> for ConnLimits {
-    fn from(l: &crate::api::Limits) -> ConnLimits {
+impl From<&crate::http::Limits> for ConnLimits {
+    fn from(l: &crate::http::Limits) -> ConnLimits {
         ConnLimits {
             header_read_timeout: l.header_read_timeout,
             keep_alive_timeout: l.keep_alive_timeout,

@@ -9,15 +9,11 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::StatusCode;
 use chrono::NaiveDate;
-use doorstep_domain::account::Role;
-use doorstep_domain::{Lang, Messages};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::{ApiError, AppState};
-use crate::store::{SessionUser, subtree_range};
+use crate::store::subtree_range;
 
 /// The outcome filter's word for households nobody has visited yet.
 pub const NOT_VISITED: &str = "none";
@@ -460,102 +456,6 @@ impl Tally {
     }
 }
 
-type FilterParams = Result<axum::extract::Query<FilterQuery>, axum::extract::rejection::QueryRejection>;
-
-/// A request's filter, or `None` when it asks for none.
-async fn requested(
-    st: &AppState,
-    user: &SessionUser,
-    fq: FilterParams,
-    lang: Lang,
-) -> Result<Option<VisitFilter>, ApiError> {
-    let axum::extract::Query(fq) = fq.map_err(|e| crate::api::query_error(e, lang))?;
-    let f = parse_filter(st, user, &fq, lang).await?;
-    Ok((!f.is_empty()).then_some(f))
-}
-
-/// The map's child areas under a filter: tallies by area path, or `None` without a filter.
-pub async fn filtered_tallies(
-    st: &AppState,
-    user: &SessionUser,
-    fq: FilterParams,
-    path: &str,
-    group: GroupBy,
-    lang: Lang,
-) -> Result<Option<BTreeMap<GroupKey, Tally>>, ApiError> {
-    let Some(f) = requested(st, user, fq, lang).await? else {
-        return Ok(None);
-    };
-    tallies(st.store.as_ref(), path, group, &f)
-        .await
-        .map(Some)
-        .map_err(|e| ApiError::storage(e, lang))
-}
-
-/// The map's household points under a filter (at most `max`; `truncated` says when there were
-/// more), or `None` without a filter.
-pub async fn filtered_points(
-    st: &AppState,
-    user: &SessionUser,
-    fq: FilterParams,
-    path: &str,
-    max: i64,
-    lang: Lang,
-) -> Result<Option<serde_json::Value>, ApiError> {
-    let Some(f) = requested(st, user, fq, lang).await? else {
-        return Ok(None);
-    };
-    let mut rows = crate::rows::collect_households(st.store.as_ref(), RowQuery::subtree(path, f, Some(max + 1)))
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?;
-    let truncated = rows.len() as i64 > max;
-    rows.truncate(usize::try_from(max).unwrap_or(0));
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    let features: Vec<serde_json::Value> = rows
-        .iter()
-        .filter_map(|r| {
-            let (lat, lon) = (r.lat?, r.lon?);
-            let revisit = r.revisit_due(&st.campaign, now_ms);
-            Some(serde_json::json!({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": {
-                    "id": r.id.to_string(),
-                    "area_code": r.area_code,
-                    "address": r.address,
-                    "outcome": r.outcome,
-                    "visits": r.visits,
-                    "revisit_due": revisit,
-                },
-            }))
-        })
-        .collect();
-    Ok(Some(
-        serde_json::json!({"type": "FeatureCollection", "features": features, "truncated": truncated}),
-    ))
-}
-
-/// The map's and the exports' filter parameters.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct FilterQuery {
-    /// First day of visits to count, `YYYY-MM-DD` on the phones' calendar; not after `to`.
-    #[param(value_type = crate::api::params::DayOrBlank, required = false)]
-    pub from: Option<String>,
-    /// Last day of visits to count, `YYYY-MM-DD`.
-    #[param(value_type = crate::api::params::DayOrBlank, required = false)]
-    pub to: Option<String>,
-    /// A team's name: only visits by its members.
-    pub team: Option<String>,
-    /// Latest outcomes to keep, comma-separated campaign codes (`none`: not visited yet).
-    #[param(value_type = crate::api::params::Outcomes, required = false)]
-    pub outcome: Option<String>,
-}
-
-fn bad_request(code: &str, field: &str, vi: String, en: String, lang: Lang) -> ApiError {
-    ApiError::with_messages(StatusCode::BAD_REQUEST, code, Some(field), Messages { vi, en }, lang)
-}
-
 /// A `YYYY-MM-DD` day of the years 0000 to 9999 (the OpenAPI document's `Day`). chrono alone
 /// would also read `+262142-12-31` or `-262143-01-01`, at the ends of its range.
 pub fn parse_ymd(text: &str) -> Option<NaiveDate> {
@@ -563,123 +463,6 @@ pub fn parse_ymd(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
         .filter(|d| (0..=9999).contains(&d.year()))
-}
-
-/// A `YYYY-MM-DD` parameter as a day number; blank counts as absent.
-pub fn parse_day(field: &str, raw: Option<&str>, lang: Lang) -> Result<Option<i64>, ApiError> {
-    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    parse_ymd(text)
-        .map(|d| Some(crate::report::day_number(d)))
-        .ok_or_else(|| {
-            bad_request(
-                "bad_date",
-                field,
-                format!("Ngày không hợp lệ: {text:?}; hãy viết YYYY-MM-DD, ví dụ 2020-08-04."),
-                format!("Not a date: {text:?}; write YYYY-MM-DD, for example 2020-08-04."),
-                lang,
-            )
-        })
-}
-
-/// `from` not after `to` (day numbers; either may be absent), else 400 `bad_range` naming `from`:
-/// the exports' rule, which the progress endpoint shares.
-pub fn days_in_order(from: Option<i64>, to: Option<i64>, lang: Lang) -> Result<(), ApiError> {
-    match (from, to) {
-        (Some(a), Some(b)) if a > b => Err(bad_request(
-            "bad_range",
-            "from",
-            "Ngày bắt đầu sau ngày kết thúc.".into(),
-            "The first day is after the last.".into(),
-            lang,
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// The filter of a request, checked: dates, a date range in order, a team the caller may see
-/// (any other answers like one that does not exist), outcomes the campaign knows.
-pub async fn parse_filter(
-    st: &AppState,
-    user: &SessionUser,
-    q: &FilterQuery,
-    lang: Lang,
-) -> Result<VisitFilter, ApiError> {
-    let from_day = parse_day("from", q.from.as_deref(), lang)?;
-    let to_day = parse_day("to", q.to.as_deref(), lang)?;
-    days_in_order(from_day, to_day, lang)?;
-    let team = match q.team.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        None => None,
-        Some(name) => Some(visible_team(st, user, name, lang).await?),
-    };
-    let mut outcomes = Vec::new();
-    for code in q
-        .outcome
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        if code != NOT_VISITED && st.campaign.outcome(code).is_none() {
-            return Err(bad_request(
-                "bad_outcome",
-                "outcome",
-                format!("Chiến dịch không có kết quả {code:?}."),
-                format!("The campaign has no outcome {code:?}."),
-                lang,
-            ));
-        }
-        if !outcomes.iter().any(|o| o == code) {
-            outcomes.push(code.to_string());
-        }
-    }
-    Ok(VisitFilter {
-        from_day,
-        to_day,
-        team,
-        outcomes,
-    })
-}
-
-async fn visible_team(st: &AppState, user: &SessionUser, name: &str, lang: Lang) -> Result<Uuid, ApiError> {
-    let no_such = || {
-        ApiError::with_messages(
-            StatusCode::NOT_FOUND,
-            "no_such_team",
-            Some("team"),
-            Messages {
-                vi: format!("Không có đội {name:?} trong địa bàn của tài khoản."),
-                en: format!("No team {name:?} in the account's areas."),
-            },
-            lang,
-        )
-    };
-    let actor = crate::manage::Actor::User(user);
-    let (team, _) = crate::manage::team_named(st.store.as_ref(), actor, name, None)
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?
-        .ok_or_else(no_such)?;
-    Ok(team.id)
-}
-
-/// Hexagons and exports are for the people who lead and report: a volunteer reads households
-/// one by one on the phone, not the area's data in bulk.
-pub fn staff_only(user: &SessionUser, lang: Lang) -> Result<(), ApiError> {
-    if user.role == Role::Volunteer {
-        return Err(ApiError::with_messages(
-            StatusCode::FORBIDDEN,
-            "staff_only",
-            None,
-            Messages {
-                vi: "Chỉ tổ trưởng, ban chỉ đạo hoặc quản trị viên xem được phần này.".into(),
-                en: "Only team leaders, committee staff and admins may read this.".into(),
-            },
-            lang,
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use doorstep_domain::venue::VenueVisit;
 use doorstep_domain::{Campaign, FieldError, Lang, ValidationContext, Visit};
 use uuid::Uuid;
 
-use crate::api::{ApiError, Limits, decode_batch, decode_push};
+use crate::http::{ApiError, Limits, decode_batch, decode_push};
 use crate::store::{DeviceCaller, Incoming, SessionUser, content_hash};
 use crate::venues::VenueIncoming;
 

@@ -8,20 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use doorstep_domain::protocol::ErrorResponse;
-use doorstep_domain::{Lang, Messages};
 use h3o::{CellIndex, LatLng, Resolution};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
-use crate::auth::Caller;
 use crate::db::{Db, params};
-use crate::filter::{FilterQuery, GroupBy, GroupKey, Tally, parse_filter, staff_only, tallies};
+use crate::filter::{GroupBy, GroupKey, Tally, tallies};
 use crate::store::StoreError;
 
 /// The resolution stored per household (about 0.1 km² a cell, a few streets): the finest a map
@@ -52,37 +43,6 @@ pub fn cell_polygon(cell: CellIndex) -> Value {
         ring.push(first);
     }
     json!({"type": "Polygon", "coordinates": [ring]})
-}
-
-/// A resolution from a request: [`MIN_RES`] to [`MAX_RES`], else 400.
-pub fn resolution(raw: Option<u8>, default: u8, lang: Lang) -> Result<Resolution, ApiError> {
-    let res = raw.unwrap_or(default);
-    if !(MIN_RES..=MAX_RES).contains(&res) {
-        return Err(ApiError::with_messages(
-            StatusCode::BAD_REQUEST,
-            "bad_resolution",
-            Some("res"),
-            Messages {
-                vi: format!("Độ phân giải lục giác phải từ {MIN_RES} đến {MAX_RES}, không phải {res}."),
-                en: format!("The hexagon resolution must be {MIN_RES} to {MAX_RES}, not {res}."),
-            },
-            lang,
-        ));
-    }
-    Resolution::try_from(res).map_err(|_| query_error_res(lang))
-}
-
-fn query_error_res(lang: Lang) -> ApiError {
-    ApiError::with_messages(
-        StatusCode::BAD_REQUEST,
-        "bad_resolution",
-        Some("res"),
-        Messages {
-            vi: "Độ phân giải lục giác không hợp lệ.".into(),
-            en: "Not a hexagon resolution.".into(),
-        },
-        lang,
-    )
 }
 
 /// Folds tallies by stored cell into their ancestors at `res`.
@@ -169,17 +129,6 @@ pub async fn backfill_pg(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, St
     Ok(cells.len() as u64)
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct HexagonQuery {
-    /// The area (a GSO code) whose households are drawn.
-    #[param(value_type = crate::api::params::AreaCode)]
-    area: String,
-    /// H3 resolution, 5 (coarse) to 9 (fine); default 7.
-    #[param(value_type = i64, minimum = 5, maximum = 9, required = false)]
-    res: Option<u8>,
-}
-
 /// How long an area's fine-cell figures are reused by the hexagon answers: a dashboard's loads
 /// and zooms within it read the households once. The cards and the progress are read fresh.
 pub const TALLIES_FOR: std::time::Duration = std::time::Duration::from_secs(30);
@@ -189,15 +138,16 @@ pub const TALLIES_MAX: usize = 256;
 /// How long fine-cell figures are answered while they are read again (from the time they were read).
 pub const TALLIES_STALE: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// The fine cells' figures of the area at `path` under `filter`, kept in `st.hexagon_tallies`.
+/// The fine cells' figures of the area at `path` under `filter`, kept in `cache`.
 pub async fn fine_tallies(
-    st: &AppState,
+    store: &std::sync::Arc<dyn crate::store::Store>,
+    cache: &TallyCache,
     path: &str,
     filter: &crate::filter::VisitFilter,
 ) -> Result<std::sync::Arc<BTreeMap<GroupKey, Tally>>, crate::store::StoreError> {
     let key = format!("{path}|{filter:?}");
-    let (store, area_path, cell_filter) = (st.store.clone(), path.to_string(), filter.clone());
-    st.hexagon_tallies
+    let (store, area_path, cell_filter) = (store.clone(), path.to_string(), filter.clone());
+    cache
         .get_or_try_make(&key, move || async move {
             tallies(store.as_ref(), &area_path, GroupBy::Cell, &cell_filter).await
         })
@@ -206,50 +156,6 @@ pub async fn fine_tallies(
 
 /// Fine-cell figures per area path and filter.
 pub type TallyCache = crate::cache::TtlCache<BTreeMap<GroupKey, Tally>>;
-
-/// The households of an area as H3 hexagons at a resolution, each with its figures: households
-/// known and visited, visited ones by latest outcome, smartphones, phones with the app, coverage
-/// and install rates. Filtered by the phones' dates, a team, latest outcomes.
-#[utoipa::path(
-    get,
-    path = "/api/v1/map/hexagons",
-    params(HexagonQuery, FilterQuery),
-    responses(
-        (status = 200, description = "A GeoJSON FeatureCollection of H3 cells with figures"),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
-pub async fn get_hexagons(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    q: Result<Query<HexagonQuery>, QueryRejection>,
-    fq: Result<Query<FilterQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let lang = lang_of(&headers);
-    staff_only(&caller.0, lang)?;
-    let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let Query(fq) = fq.map_err(|e| query_error(e, lang))?;
-    let res = resolution(q.res, 7, lang)?;
-    let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
-    let filter = parse_filter(&st, &caller.0, &fq, lang).await?;
-    let started = std::time::Instant::now();
-    // The fine cells' figures serve every resolution: the map asks again at another one as soon
-    // as it has fitted the area, which then costs a fold, not another read of the households.
-    let by_cell = fine_tallies(&st, &path, &filter)
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?;
-    let cells = fold_cells(&by_cell, res);
-    let features: Vec<Value> = cells.iter().map(|(c, t)| cell_feature(*c, t)).collect();
-    tracing::debug!(area = %q.area, res = u8::from(res), fine = by_cell.len(), cells = cells.len(),
-        ms = started.elapsed().as_millis() as u64, "hexagons");
-    Ok(Json(
-        json!({"type": "FeatureCollection", "res": u8::from(res), "features": features}),
-    ))
-}
 
 /// Households per fine H3 cell in the subtree `[lo, hi)` ([`crate::store::AREA_CELLS_SQL`]).
 pub async fn area_cells(db: &dyn Db, lo: &str, hi: &str) -> Result<Vec<(String, i64)>, StoreError> {
@@ -291,13 +197,5 @@ mod tests {
             xs.iter().cloned().fold(f64::MAX, f64::min) < v && v < xs.iter().cloned().fold(f64::MIN, f64::max)
         };
         assert!(within(105.9050, &lons) && within(18.3420, &lats));
-    }
-
-    #[test]
-    fn resolutions_are_bounded() {
-        assert_eq!(resolution(None, 7, Lang::En).unwrap(), Resolution::Seven);
-        assert!(resolution(Some(4), 7, Lang::En).is_err());
-        assert!(resolution(Some(10), 7, Lang::En).is_err());
-        assert_eq!(resolution(Some(9), 7, Lang::En).unwrap(), Resolution::Nine);
     }
 }

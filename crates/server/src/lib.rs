@@ -48,9 +48,7 @@ use std::sync::Arc;
 
 pub use db::{postgres, sqlite};
 /// The HTTP layer under its former name, while the features' handlers move into it.
-pub use http as api;
-
-pub use api::{AppState, Limits, router};
+pub use http::{AppState, Limits, router};
 pub use store::{Store, StoreError};
 
 /// Opens the store a `--db` URL names: `postgres://...` or `sqlite:PATH` (or a bare path), and
@@ -97,7 +95,7 @@ pub const WARM_FROM_HOUSEHOLDS: i64 = 10_000;
 /// Makes ahead what the dashboard's first page needs at a province's scale (the top areas'
 /// outlines and hexagon figures), from the server's start and then every minute, so the first
 /// person to open the map does not wait for a province's households to be read.
-async fn keep_warm(state: api::AppState) {
+async fn keep_warm(state: http::AppState) {
     loop {
         if let Err(e) = warm_once(&state).await {
             tracing::warn!(error = %e, "the map's figures were not made ahead");
@@ -106,7 +104,7 @@ async fn keep_warm(state: api::AppState) {
     }
 }
 
-async fn warm_once(st: &api::AppState) -> Result<(), StoreError> {
+async fn warm_once(st: &http::AppState) -> Result<(), StoreError> {
     for root in crate::areas::child_areas(&*st.store, None).await? {
         let Ok(code) = doorstep_domain::values::AreaCode::parse("area", &root.code) else {
             continue;
@@ -129,9 +127,9 @@ async fn warm_once(st: &api::AppState) -> Result<(), StoreError> {
             .map(|(c, _)| c)
             .collect();
         if children.iter().any(|c| !bounded.contains(&c.code)) {
-            map::hulls(st, &path, &children).await?;
+            map::hulls(&st.store, &st.outlines, &path, &children).await?;
         }
-        hexagons::fine_tallies(st, &path, &filter::VisitFilter::default()).await?;
+        hexagons::fine_tallies(&st.store, &st.hexagon_tallies, &path, &filter::VisitFilter::default()).await?;
         tracing::debug!(area = %root.code, ms = started.elapsed().as_millis() as u64, "map figures made ahead");
     }
     Ok(())
@@ -151,10 +149,10 @@ mod warm_tests {
             .import_areas(doorstep_domain::area::parse_gso_tree(tree).unwrap())
             .await
             .unwrap();
-        let st = api::AppState::new(
+        let st = http::AppState::new(
             store.clone(),
             doorstep_domain::Campaign::bluezone(),
-            api::Limits::default(),
+            http::Limits::default(),
         );
         let path = crate::areas::area_path(&*store, "42").await.unwrap().unwrap();
         let key = format!("{path}|{:?}", filter::VisitFilter::default());

@@ -2,24 +2,17 @@
 //! [`assign`], shared by the HTTP API (a signed-in leader or admin) and `doorstep admin` (the
 //! server's own command line, which may do anything an admin may).
 
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use chrono::Utc;
+use doorstep_domain::Messages;
 use doorstep_domain::account::{Role, Username};
 use doorstep_domain::error::ErrorKind;
-use doorstep_domain::protocol::{AssignmentRequest, NewTeamRequest, TeamDto, VisitDto};
+use doorstep_domain::protocol::{AssignmentRequest, NewTeamRequest, TeamDto};
 use doorstep_domain::values::AreaCode;
-use doorstep_domain::{Lang, Messages};
-use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::api::{ApiError, AppState, lang_of, query_error, scoped_area};
-use crate::auth::Caller;
 use crate::db::{Db, Statement, params};
-use crate::store::{AuditEntry, SessionUser, Store, StoreError, VisitQuery, subtree_range};
-use doorstep_domain::protocol::ErrorResponse;
+use crate::store::{AuditEntry, SessionUser, Store, StoreError};
 
 /// Who asks for a change.
 #[derive(Debug, Clone, Copy)]
@@ -67,20 +60,6 @@ pub(crate) fn refused(
             vi: vi.into(),
             en: en.into(),
         },
-    }
-}
-
-impl ManageError {
-    pub fn into_api(self, lang: Lang) -> ApiError {
-        match self {
-            ManageError::Refused {
-                status,
-                code,
-                field,
-                messages,
-            } => ApiError::with_messages(status, code, field, messages, lang),
-            ManageError::Store(e) => ApiError::storage(e, lang),
-        }
     }
 }
 
@@ -384,200 +363,6 @@ pub(crate) async fn volunteer_named(
         .await?
         .filter(|u| u.role == Role::Volunteer && !u.disabled)
         .ok_or_else(|| no_such_volunteer(status))
-}
-
-pub(crate) fn bad_body(e: JsonRejection, lang: Lang) -> ApiError {
-    ApiError::with_messages(
-        StatusCode::BAD_REQUEST,
-        "malformed_json",
-        None,
-        Messages {
-            vi: format!("Nội dung không hợp lệ: {}", e.body_text()),
-            en: format!("Invalid body: {}", e.body_text()),
-        },
-        lang,
-    )
-}
-
-/// A leader creates a team over an area of theirs; an admin names its leader.
-#[utoipa::path(
-    post,
-    path = "/api/v1/teams",
-    request_body = NewTeamRequest,
-    responses(
-        (status = 200, body = TeamDto),
-        (status = 400, description = "The name is empty or longer than 80 characters", body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
-        (status = 409, description = "The name is taken in that area", body = ErrorResponse),
-        (status = 422, description = "The name has control or hidden characters", body = ErrorResponse),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn post_team(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    body: Result<Json<NewTeamRequest>, JsonRejection>,
-) -> Result<Json<TeamDto>, ApiError> {
-    let lang = lang_of(&headers);
-    let Json(request) = body.map_err(|e| bad_body(e, lang))?;
-    create_team(st.store.as_ref(), Actor::User(&caller.0), &request)
-        .await
-        .map(Json)
-        .map_err(|e| e.into_api(lang))
-}
-
-/// The teams whose area lies in the caller's scope, with members and their assigned areas.
-#[utoipa::path(
-    get,
-    path = "/api/v1/teams",
-    responses((status = 200, body = [TeamDto]), (status = 401, body = ErrorResponse)),
-    security(("bearer" = []))
-)]
-pub async fn get_teams(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-) -> Result<Json<Vec<TeamDto>>, ApiError> {
-    let lang = lang_of(&headers);
-    let roots = crate::auth::scope_paths(st.store.as_ref(), &caller.0)
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?;
-    let mut teams = Vec::new();
-    for root in roots {
-        let (lo, hi) = subtree_range(&root);
-        teams.extend(
-            crate::manage::teams_in(&*st.store, &lo, &hi)
-                .await
-                .map_err(|e| ApiError::storage(e, lang))?,
-        );
-    }
-    teams.sort_by(|a, b| a.name.cmp(&b.name));
-    teams.dedup_by(|a, b| a.name == b.name);
-    Ok(Json(teams))
-}
-
-/// A team's leader (or an admin) assigns an area to a volunteer, adding them to the team.
-#[utoipa::path(
-    post,
-    path = "/api/v1/assignments",
-    request_body = AssignmentRequest,
-    responses(
-        (status = 204),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
-        (status = 422, description = "The area is not inside the team's", body = ErrorResponse),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn post_assignment(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    body: Result<Json<AssignmentRequest>, JsonRejection>,
-) -> Result<StatusCode, ApiError> {
-    let lang = lang_of(&headers);
-    let Json(request) = body.map_err(|e| bad_body(e, lang))?;
-    assign(st.store.as_ref(), Actor::User(&caller.0), &request)
-        .await
-        .map_err(|e| e.into_api(lang))?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct VisitsQuery {
-    /// The area whose subtree to list.
-    #[param(value_type = crate::api::params::AreaCode)]
-    area: String,
-    /// Only visits flagged for a leader (outside the assignment, another volunteer, poor
-    /// accuracy, far from the household, outside the area, implausible speed, burst).
-    flagged: Option<bool>,
-    /// Only visits with this flag (implies `flagged`): `outside_assignment`, `other_volunteer`,
-    /// `poor_accuracy`, `far_from_household`, `outside_area`, `implausible_speed`, `burst`,
-    /// `revoked_device`, `overlap` or `household_in_other_area`.
-    #[param(value_type = crate::api::params::FlagOrBlank, required = false)]
-    flag: Option<String>,
-    /// The `server_seq` of the last visit of the previous page; absent for the first.
-    after: Option<i64>,
-    /// Visits per page (default 100; 0 counts as 1, more than 1,000 as 1,000).
-    #[param(value_type = i64, minimum = 0, maximum = 4294967295_i64, required = false)]
-    limit: Option<u32>,
-}
-
-/// The visits of an area subtree, in receive order; with `flagged=true`, only those a leader
-/// should look at.
-#[utoipa::path(
-    get,
-    path = "/api/v1/visits",
-    params(VisitsQuery),
-    responses(
-        (status = 200, body = [VisitDto]),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
-pub async fn list_visits(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    q: Result<Query<VisitsQuery>, QueryRejection>,
-) -> Result<Json<Vec<VisitDto>>, ApiError> {
-    let lang = lang_of(&headers);
-    let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let flag = match q.flag.as_deref().filter(|f| !f.trim().is_empty()) {
-        None => None,
-        Some(f) => Some(doorstep_domain::quality::Flag::parse(f).ok_or_else(|| {
-            ApiError::with_messages(
-                StatusCode::BAD_REQUEST,
-                "unknown_flag",
-                Some("flag"),
-                Messages {
-                    vi: format!("Không có loại cờ «{f}»."),
-                    en: format!("There is no flag '{f}'."),
-                },
-                lang,
-            )
-        })?),
-    };
-    let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
-    let (lo, hi) = subtree_range(&path);
-    crate::visits::visits(
-        &*st.store,
-        VisitQuery {
-            lo,
-            hi,
-            after_seq: q.after.unwrap_or(0).max(0),
-            limit: q.limit.unwrap_or(100).clamp(1, 1000),
-            flagged_only: q.flagged.unwrap_or(false) || flag.is_some(),
-            flag: flag.map(|f| f.code().to_string()),
-        },
-    )
-    .await
-    .map(Json)
-    .map_err(|e| ApiError::storage(e, lang))
-}
-
-/// One visit by id (its latest revision). A visit outside the caller's scope is answered exactly
-/// like one that does not exist, so ids cannot be probed.
-#[utoipa::path(
-    get,
-    path = "/api/v1/visits/{id}",
-    params(("id" = crate::api::params::RecordId, Path, description = "The visit's UUID")),
-    responses((status = 200, body = VisitDto), (status = 404, body = ErrorResponse)),
-    security(("bearer" = []))
-)]
-pub async fn get_visit(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<VisitDto>, ApiError> {
-    crate::corrections::visit_in_scope(&st, &caller, &id, lang_of(&headers))
-        .await
-        .map(Json)
 }
 
 // The teams' statements, each written once for both databases.

@@ -10,19 +10,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use doorstep_domain::Messages;
-use doorstep_domain::protocol::{Coverage, ErrorResponse};
-use doorstep_domain::values::AreaCode;
-use serde::Deserialize;
+use doorstep_domain::protocol::Coverage;
 use serde_json::{Value, json};
 
-use crate::api::{ApiError, AppState, lang_of, query_error, unknown_area};
-use crate::filter::{GroupBy, Tally, VisitFilter, tallies};
-use crate::hexagons::{cell_polygon, fold_cells, resolution};
+use crate::filter::Tally;
 
 /// The default k: groups of fewer households known are hidden.
 pub const DEFAULT_K: i64 = 5;
@@ -47,7 +38,7 @@ impl PublicView {
         }
     }
 
-    fn cached(&self, key: &str) -> Option<Value> {
+    pub(crate) fn cached(&self, key: &str) -> Option<Value> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .get(key)
@@ -55,7 +46,7 @@ impl PublicView {
             .map(|(_, v)| v.clone())
     }
 
-    fn keep(&self, key: String, v: &Value) {
+    pub(crate) fn keep(&self, key: String, v: &Value) {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHE_MAX {
             cache.retain(|_, (at, _)| at.elapsed() < CACHE_FOR);
@@ -115,7 +106,7 @@ pub fn suppress<T>(groups: Vec<(T, Tally)>, k: i64) -> Suppressed<T> {
 
 /// `v` (an object) with the figures a public answer carries: counts and rates, no outcome
 /// breakdown.
-fn with_figures(mut v: Value, t: &Tally) -> Value {
+pub(crate) fn with_figures(mut v: Value, t: &Tally) -> Value {
     if let Some(obj) = v.as_object_mut() {
         obj.insert("households_known".into(), t.households_known.into());
         obj.insert("households_visited".into(), t.households_visited.into());
@@ -127,7 +118,7 @@ fn with_figures(mut v: Value, t: &Tally) -> Value {
     v
 }
 
-fn hidden_json(count: usize, total: Option<&Tally>, what: &str) -> Value {
+pub(crate) fn hidden_json(count: usize, total: Option<&Tally>, what: &str) -> Value {
     let v = json!({ what: count });
     match total {
         Some(t) => with_figures(v, t),
@@ -135,7 +126,7 @@ fn hidden_json(count: usize, total: Option<&Tally>, what: &str) -> Value {
     }
 }
 
-fn tally_of(c: &Coverage) -> Tally {
+pub(crate) fn tally_of(c: &Coverage) -> Tally {
     Tally {
         households_known: c.households_known,
         households_visited: c.households_visited,
@@ -144,171 +135,6 @@ fn tally_of(c: &Coverage) -> Tally {
         already_installed: c.already_installed,
         installed_now: c.installed_now,
     }
-}
-
-/// 404 while the public view is off, as if it did not exist; else the view.
-fn enabled<'a>(st: &'a AppState, headers: &HeaderMap) -> Result<&'a PublicView, ApiError> {
-    st.public.as_deref().ok_or_else(|| {
-        ApiError::with_messages(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            None,
-            Messages {
-                vi: "Không có trang này.".into(),
-                en: "There is no such page.".into(),
-            },
-            lang_of(headers),
-        )
-    })
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PublicAreasQuery {
-    /// The area whose units are listed; absent for the top of the tree.
-    #[param(value_type = crate::api::params::AreaCodeOrBlank, required = false)]
-    parent: Option<String>,
-}
-
-/// Public: the units of an area with their figures (households known and visited, smartphones,
-/// phones with the app, the two rates); units of fewer than k households hidden. 404 unless the
-/// server runs with `--public-aggregates`.
-#[utoipa::path(
-    get,
-    path = "/api/v1/public/areas",
-    params(PublicAreasQuery),
-    responses(
-        (status = 200, description = "The area, its units shown and the hidden ones merged"),
-        (status = 400, body = ErrorResponse),
-        (status = 404, description = "Unknown area, or the public view is off", body = ErrorResponse)
-    )
-)]
-pub async fn public_areas(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    q: Result<Query<PublicAreasQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let view = enabled(&st, &headers)?;
-    let k = view.k;
-    let lang = lang_of(&headers);
-    let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let key = format!("areas {}", q.parent.as_deref().unwrap_or(""));
-    if let Some(v) = view.cached(&key) {
-        return Ok(Json(v));
-    }
-    let store = st.store.as_ref();
-    let storage = |e| ApiError::storage(e, lang);
-    let parent = match q.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        None => None,
-        Some(raw) => {
-            let code =
-                AreaCode::parse("parent", raw).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
-            let c = crate::coverage::coverage(store, &code).await.map_err(storage)?;
-            let c = c.ok_or_else(|| unknown_area(&code, lang))?;
-            Some((code, c))
-        }
-    };
-    let mut units = Vec::new();
-    for child in crate::areas::child_areas(store, parent.as_ref().map(|(c, _)| c))
-        .await
-        .map_err(storage)?
-    {
-        let Ok(code) = AreaCode::parse("area", &child.code) else {
-            continue;
-        };
-        if let Some(c) = crate::coverage::coverage(store, &code).await.map_err(storage)? {
-            units.push(((child.code, child.name, child.level), tally_of(&c)));
-        }
-    }
-    let s = suppress(units, k);
-    let areas: Vec<Value> = s
-        .shown
-        .iter()
-        .map(|((code, name, level), t)| with_figures(json!({"code": code, "name": name, "level": level}), t))
-        .collect();
-    let area = parent.map(|(code, c)| {
-        let t = tally_of(&c);
-        let v = json!({"code": code.to_string(), "name": c.area_name});
-        if t.households_known >= k {
-            with_figures(v, &t)
-        } else {
-            json!({"code": code.to_string(), "name": c.area_name, "hidden": true})
-        }
-    });
-    let answer = json!({
-        "k": k,
-        "area": area,
-        "areas": areas,
-        "hidden": hidden_json(s.hidden, s.hidden_total.as_ref(), "areas"),
-    });
-    view.keep(key, &answer);
-    Ok(Json(answer))
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PublicHexagonQuery {
-    /// The area (a GSO code).
-    #[param(value_type = crate::api::params::AreaCode)]
-    area: String,
-    /// H3 resolution, 5 to 9; default 7.
-    #[param(value_type = i64, minimum = 5, maximum = 9, required = false)]
-    res: Option<u8>,
-}
-
-/// Public: an area's households as H3 hexagons with their figures; cells of fewer than k
-/// households hidden. 404 unless the server runs with `--public-aggregates`.
-#[utoipa::path(
-    get,
-    path = "/api/v1/public/hexagons",
-    params(PublicHexagonQuery),
-    responses(
-        (status = 200, description = "A GeoJSON FeatureCollection of the cells shown, and the hidden ones merged"),
-        (status = 400, body = ErrorResponse),
-        (status = 404, description = "Unknown area, or the public view is off", body = ErrorResponse)
-    )
-)]
-pub async fn public_hexagons(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    q: Result<Query<PublicHexagonQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let view = enabled(&st, &headers)?;
-    let k = view.k;
-    let lang = lang_of(&headers);
-    let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let res = resolution(q.res, 7, lang)?;
-    let key = format!("hexagons {} {}", q.area, u8::from(res));
-    if let Some(v) = view.cached(&key) {
-        return Ok(Json(v));
-    }
-    let code = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
-    let storage = |e| ApiError::storage(e, lang);
-    let path = crate::areas::area_path(&*st.store, code.as_str())
-        .await
-        .map_err(storage)?
-        .ok_or_else(|| unknown_area(&code, lang))?;
-    let by_cell = tallies(st.store.as_ref(), &path, GroupBy::Cell, &VisitFilter::default())
-        .await
-        .map_err(storage)?;
-    let s = suppress(fold_cells(&by_cell, res).into_iter().collect(), k);
-    let features: Vec<Value> = s
-        .shown
-        .iter()
-        .map(|(cell, t)| {
-            let props = with_figures(json!({"cell": cell.to_string()}), t);
-            json!({"type": "Feature", "geometry": cell_polygon(*cell), "properties": props})
-        })
-        .collect();
-    let answer = json!({
-        "type": "FeatureCollection",
-        "k": k,
-        "res": u8::from(res),
-        "features": features,
-        "hidden": hidden_json(s.hidden, s.hidden_total.as_ref(), "cells"),
-    });
-    view.keep(key, &answer);
-    Ok(Json(answer))
 }
 
 #[cfg(test)]

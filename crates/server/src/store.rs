@@ -1,5 +1,5 @@
 //! The storage trait: everything the server keeps goes through it, with one implementation per
-//! database. The same test suite runs against each (DESIGN.md invariant 8).
+//! database. The same test suite runs against each (ARCHITECTURE.md, invariant 10).
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -8,24 +8,15 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use doorstep_domain::error::ErrorKind;
 use doorstep_domain::protocol::{
-    ErrorResponse, PushResponse, Receipt, ReceiptStatus, UnitVenues, VenueDto, VenueFigures, VenueGroupFigures,
-    VenueProgress,
+    Receipt, ReceiptStatus, UnitVenues, VenueDto, VenueFigures, VenueGroupFigures, VenueProgress,
 };
 use doorstep_domain::venue::{VenueGroup, VenueKind, VenueVisit, VenueVisitInput};
 use doorstep_domain::{FieldError, Lang};
-use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::api::{ApiError, AppState, ReadRecord, lang_of, query_error, scoped_area};
 use crate::db::{Db, params};
 use crate::store::{StoreError, rejected, subtree_range};
 
@@ -466,10 +457,10 @@ pub fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-/// One venue record of a push as read ([`crate::api::decode_batch`]): parsed and checked, the
+/// One venue record of a push as the push decoder read it: parsed and checked, the
 /// sending device's among the checks.
 pub(crate) fn read_venue_record(
-    read: ReadRecord<VenueVisitInput>,
+    read: Result<VenueVisitInput, (Option<String>, doorstep_domain::FieldError)>,
     ctx: &doorstep_domain::ValidationContext<'_>,
     sender: uuid::Uuid,
 ) -> VenueIncoming {
@@ -493,149 +484,6 @@ pub(crate) fn read_venue_record(
             },
         },
     }
-}
-
-/// Push a batch of venue visits, with the device token of the phone that recorded them. Read
-/// and answered like `/api/v1/sync/push`: a receipt per record after commit (`stored`,
-/// `duplicate`, `rejected` with the reason), 200 when none was refused, 422 when some were.
-#[utoipa::path(
-    post,
-    path = "/api/v1/sync/venues",
-    request_body(content = doorstep_domain::protocol::VenuePushRequest, description = "JSON; `Content-Encoding: zstd` accepted"),
-    responses(
-        (status = 200, description = "Every record stored or already held", body = PushResponse),
-        (status = 422, description = "Some records refused; receipts for all", body = PushResponse),
-        (status = 400, body = ErrorResponse),
-        (status = 401, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 413, body = ErrorResponse),
-        (status = 415, description = "Not JSON, or an unknown encoding", body = ErrorResponse),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn push_venues(
-    State(st): State<AppState>,
-    // A revoked phone may still upload what it holds before it erases itself.
-    crate::auth::Uploader(sender): crate::auth::Uploader,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let lang = lang_of(&headers);
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => return crate::api::body_rejection(e, &st.limits, lang).into_response(),
-    };
-    let now = Utc::now();
-    let volunteer_id = sender.volunteer.user_id;
-    let scope = crate::auth::scope_rule(
-        &sender.volunteer,
-        sender.assigned_paths.clone(),
-        sender.own_path.clone(),
-    );
-    let (limits, campaign) = (st.limits.clone(), st.campaign.clone());
-    let decoded = tokio::task::spawn_blocking(move || {
-        crate::api::decode_batch(
-            &headers,
-            &body,
-            (&limits, &campaign),
-            &sender,
-            now,
-            lang,
-            |read, ctx| read_venue_record(read, ctx, sender.device_id),
-        )
-        .map(|(device, device_now, records)| (device, device_now, records, sender.device_id))
-    })
-    .await;
-    let (device_now, batch) = match decoded {
-        Ok(Ok((_, device_now, records, device_id))) => (
-            device_now,
-            VenueBatch {
-                device_id,
-                received_at_ms: now.timestamp_millis(),
-                lang,
-                records,
-                volunteer_id,
-                scope,
-            },
-        ),
-        Ok(Err(e)) => return e.into_response(),
-        Err(e) => return ApiError::store(StoreError::Task(e.to_string()), lang).into_response(),
-    };
-    let receipts = match crate::venues::push_venue_visits(&*st.store, batch).await {
-        Ok(r) => r,
-        Err(e) => return ApiError::store(e, lang).into_response(),
-    };
-    crate::api::push_answer(&st, receipts, now, (device_now - now).num_milliseconds())
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct VenueQuery {
-    /// The area (a GSO code); its whole subtree is listed.
-    #[param(value_type = crate::api::params::AreaCode)]
-    area: String,
-}
-
-/// The venues registered in an area the device's volunteer works in, with their visits'
-/// figures, so a volunteer sees the venues already on the list before walking out.
-#[utoipa::path(
-    get,
-    path = "/api/v1/sync/venues",
-    params(VenueQuery),
-    responses(
-        (status = 200, body = [VenueDto]),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
-pub async fn device_venues(
-    State(st): State<AppState>,
-    crate::auth::Device(device): crate::auth::Device,
-    headers: HeaderMap,
-    q: Result<Query<VenueQuery>, QueryRejection>,
-) -> Result<Json<Vec<VenueDto>>, ApiError> {
-    let lang = lang_of(&headers);
-    let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let (_, path) = scoped_area(&st, &device.volunteer, &q.area, "area", lang).await?;
-    list(&st, &path, lang).await.map(Json)
-}
-
-/// The venues of an area (its subtree) with their visits' figures: for leaders and committees.
-#[utoipa::path(
-    get,
-    path = "/api/v1/venues",
-    params(VenueQuery),
-    responses(
-        (status = 200, body = [VenueDto]),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
-pub async fn get_venues(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: crate::auth::Caller,
-    q: Result<Query<VenueQuery>, QueryRejection>,
-) -> Result<Json<Vec<VenueDto>>, ApiError> {
-    let lang = lang_of(&headers);
-    let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
-    list(&st, &path, lang).await.map(Json)
-}
-
-async fn list(st: &AppState, path: &str, lang: Lang) -> Result<Vec<VenueDto>, ApiError> {
-    let (lo, hi) = subtree_range(path);
-    let venues = crate::venues::venues_in(&*st.store, &lo, &hi)
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?;
-    let visits = crate::venues::venue_visits_in(&*st.store, &lo, &hi, FIRST_DAY, "9999-12-31")
-        .await
-        .map_err(|e| ApiError::storage(e, lang))?;
-    Ok(venue_list(venues, &visits))
 }
 
 /// The daily report's venue sheets: each unit's venues by group (every day up to the report's),

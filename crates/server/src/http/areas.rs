@@ -1,9 +1,9 @@
 //! Handlers: coverage, the area tree, the campaign.
 
+use crate::http::extract::{Query, ReqLang, Scoped, ScopedQuery};
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use doorstep_domain::Campaign;
 use doorstep_domain::protocol::{AreaDto, Coverage, ErrorResponse};
 use doorstep_domain::values::AreaCode;
@@ -15,7 +15,7 @@ use super::*;
 #[into_params(parameter_in = Query)]
 pub struct AreaQuery {
     /// A GSO area code.
-    #[param(value_type = crate::api::params::AreaCode)]
+    #[param(value_type = crate::http::params::AreaCode)]
     area: String,
 }
 
@@ -37,13 +37,10 @@ pub struct AreaQuery {
 )]
 pub(crate) async fn coverage(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: crate::auth::Caller,
-    q: Result<Query<AreaQuery>, QueryRejection>,
+    ReqLang(lang): ReqLang,
+    _caller: crate::http::auth::Caller,
+    Scoped { q: _, area, path, .. }: Scoped<AreaQuery>,
 ) -> Result<Json<Coverage>, ApiError> {
-    let lang = lang_of(&headers);
-    let Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let (area, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     match crate::coverage::coverage(&*st.store, &area).await {
         Ok(Some(c)) => {
             let targets = crate::targets::subtree_targets(&*st.store, &path)
@@ -63,7 +60,7 @@ pub(crate) async fn coverage(
 #[into_params(parameter_in = Query)]
 pub struct ChildrenQuery {
     /// The parent area; absent for the account's own area.
-    #[param(value_type = crate::api::params::AreaCode, required = false)]
+    #[param(value_type = crate::http::params::AreaCode, required = false)]
     parent: Option<String>,
 }
 
@@ -82,12 +79,10 @@ pub struct ChildrenQuery {
 )]
 pub(crate) async fn areas(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: crate::auth::Caller,
-    q: Result<Query<ChildrenQuery>, QueryRejection>,
+    ReqLang(lang): ReqLang,
+    caller: crate::http::auth::Caller,
+    Query(q): Query<ChildrenQuery>,
 ) -> Result<Json<Vec<AreaDto>>, ApiError> {
-    let lang = lang_of(&headers);
-    let Query(q) = q.map_err(|e| query_error(e, lang))?;
     // Without a parent: the top of what this account may see, which is its own area.
     let parent = q.parent.unwrap_or_else(|| caller.0.area_code.clone());
     let parent = AreaCode::parse("parent", &parent).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
@@ -102,4 +97,10 @@ pub(crate) async fn areas(
 #[utoipa::path(get, path = "/api/v1/campaign", responses((status = 200, body = Campaign)))]
 pub(crate) async fn campaign(State(st): State<AppState>) -> Json<Campaign> {
     Json((*st.campaign).clone())
+}
+
+impl ScopedQuery for AreaQuery {
+    fn area(&self) -> &str {
+        &self.area
+    }
 }

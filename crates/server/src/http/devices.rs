@@ -1,5 +1,6 @@
 //! Handlers: enrolment codes, enrolling a phone, a phone's own state, revoking one.
 
+use crate::http::extract::ReqLang;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -36,7 +37,7 @@ pub(crate) const ENROLMENT_TTL_HOURS: i64 = 24;
 pub(crate) async fn issue_enrolment(
     State(st): State<AppState>,
     headers: HeaderMap,
-    caller: crate::auth::Caller,
+    caller: crate::http::auth::Caller,
     body: Result<Json<EnrolmentRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<EnrolmentCode>, ApiError> {
     use doorstep_domain::account::Role;
@@ -128,10 +129,9 @@ pub(crate) async fn issue_enrolment(
 pub(crate) async fn enrol(
     State(st): State<AppState>,
     client: crate::auth::ClientAddr,
-    headers: HeaderMap,
+    ReqLang(lang): ReqLang,
     body: Result<Json<EnrolRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let lang = lang_of(&headers);
     // Shares the sign-in's throttle (no Argon2 here: a code is 50 random bits, hashed with
     // SHA-256). Counted as it arrives; an enrolment that succeeds takes it back.
     let throttled = [(crate::auth::enrol_key(&client), crate::auth::ADDRESS_FREE_FAILURES)];
@@ -216,12 +216,12 @@ pub(crate) async fn enrol(
 pub(crate) async fn device_me(
     State(st): State<AppState>,
     headers: HeaderMap,
-    crate::auth::Uploader(device): crate::auth::Uploader,
+    crate::http::auth::Uploader(device): crate::http::auth::Uploader,
 ) -> Result<Json<DeviceDto>, ApiError> {
     if device.revoked {
         // Nothing of its scope: a thief's phone learns only that it must erase itself.
         let lang = lang_of(&headers);
-        let token = crate::auth::bearer_token(&headers).unwrap_or_default();
+        let token = crate::http::auth::bearer_token(&headers).unwrap_or_default();
         let revocation = crate::devices::revocation(&*st.store, crate::auth::token_hash(token))
             .await
             .map_err(|e| ApiError::store(e, lang))?;
@@ -282,7 +282,7 @@ pub(crate) async fn device_me(
 pub(crate) async fn revoke_device(
     State(st): State<AppState>,
     headers: HeaderMap,
-    caller: crate::auth::Caller,
+    caller: crate::http::auth::Caller,
     axum::extract::Path(id): axum::extract::Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {

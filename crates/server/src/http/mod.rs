@@ -2,10 +2,24 @@
 //! handler file per area of the API. Every error is JSON: `{"error": {"code", "message", "field", "messages"}}`.
 
 pub mod areas;
+pub mod auth;
+pub mod claims;
+pub mod corrections;
 pub mod devices;
+pub mod export;
+pub mod extract;
+pub mod filter;
+pub mod hexagons;
+pub mod manage;
+pub mod map;
+pub mod photos;
+pub mod public;
+pub mod report;
 pub mod router;
 pub mod sessions;
 pub mod sync;
+pub mod venues;
+pub mod volunteers;
 
 pub use router::{ApiDoc, router};
 
@@ -40,7 +54,7 @@ pub struct Limits {
     pub clock_warning_after: Duration,
     /// How long a login lasts: a field day and then some.
     pub session_ttl: Duration,
-    /// Proxies whose forwarding headers name the client (`crate::auth::client_ip`); none by
+    /// Proxies whose forwarding headers name the client (`crate::http::auth::client_ip`); none by
     /// default.
     pub trusted_proxies: crate::auth::TrustedProxies,
     /// How long a connection may take to send a request's headers, counted from when it opens

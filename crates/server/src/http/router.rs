@@ -36,56 +36,41 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/enrol", post(devices::enrol))
         .route("/api/v1/devices/me", get(devices::device_me))
         .route("/api/v1/devices/{id}/revoke", post(devices::revoke_device))
-        .route(
-            "/api/v1/teams",
-            post(crate::manage::post_team).get(crate::manage::get_teams),
-        )
-        .route("/api/v1/assignments", post(crate::manage::post_assignment))
-        .route(
-            "/api/v1/claims",
-            post(crate::claims::post_claim).get(crate::claims::get_claims),
-        )
-        .route("/api/v1/claims/{id}", delete(crate::claims::delete_claim))
-        .route("/api/v1/streets", get(crate::claims::get_streets))
-        .route("/api/v1/visits", get(crate::manage::list_visits))
-        .route("/api/v1/visits/{id}", get(crate::manage::get_visit))
-        .route("/api/v1/visits/{id}/send-back", post(crate::corrections::send_back))
-        .route("/api/v1/visits/{id}/history", get(crate::corrections::visit_history))
-        .route("/api/v1/corrections", get(crate::corrections::list_corrections))
-        .route(
-            "/api/v1/households/{id}/visits",
-            get(crate::corrections::household_visits),
-        )
-        .route("/api/v1/sync/corrections", get(crate::corrections::device_corrections))
-        .route("/api/v1/progress", get(crate::report::http::get_progress))
-        .route("/api/v1/map/areas", get(crate::map::map_areas))
-        .route("/api/v1/map/households", get(crate::map::map_households))
-        .route("/api/v1/revisits", get(crate::map::revisits))
-        .route("/api/v1/reports/daily.xlsx", get(crate::report::http::get_daily_report))
+        .route("/api/v1/teams", post(manage::post_team).get(manage::get_teams))
+        .route("/api/v1/assignments", post(manage::post_assignment))
+        .route("/api/v1/claims", post(claims::post_claim).get(claims::get_claims))
+        .route("/api/v1/claims/{id}", delete(claims::delete_claim))
+        .route("/api/v1/streets", get(claims::get_streets))
+        .route("/api/v1/visits", get(manage::list_visits))
+        .route("/api/v1/visits/{id}", get(manage::get_visit))
+        .route("/api/v1/visits/{id}/send-back", post(corrections::send_back))
+        .route("/api/v1/visits/{id}/history", get(corrections::visit_history))
+        .route("/api/v1/corrections", get(corrections::list_corrections))
+        .route("/api/v1/households/{id}/visits", get(corrections::household_visits))
+        .route("/api/v1/sync/corrections", get(corrections::device_corrections))
+        .route("/api/v1/progress", get(report::get_progress))
+        .route("/api/v1/map/areas", get(map::map_areas))
+        .route("/api/v1/map/households", get(map::map_households))
+        .route("/api/v1/revisits", get(map::revisits))
+        .route("/api/v1/reports/daily.xlsx", get(report::get_daily_report))
         // Hexagons, exports and the public aggregates.
-        .route("/api/v1/map/hexagons", get(crate::hexagons::get_hexagons))
-        .route("/api/v1/exports/households.csv", get(crate::export::households_csv))
-        .route(
-            "/api/v1/exports/households.geojson",
-            get(crate::export::households_geojson),
-        )
-        .route("/api/v1/exports/visits.csv", get(crate::export::visits_csv))
-        .route("/api/v1/exports/visits.geojson", get(crate::export::visits_geojson))
-        .route("/api/v1/public/areas", get(crate::public::public_areas))
-        .route("/api/v1/public/hexagons", get(crate::public::public_hexagons))
-        .route("/api/v1/volunteers/daily", get(crate::volunteers::get_volunteer_days))
-        .route("/api/v1/devices", get(crate::volunteers::get_devices))
+        .route("/api/v1/map/hexagons", get(hexagons::get_hexagons))
+        .route("/api/v1/exports/households.csv", get(export::households_csv))
+        .route("/api/v1/exports/households.geojson", get(export::households_geojson))
+        .route("/api/v1/exports/visits.csv", get(export::visits_csv))
+        .route("/api/v1/exports/visits.geojson", get(export::visits_geojson))
+        .route("/api/v1/public/areas", get(public::public_areas))
+        .route("/api/v1/public/hexagons", get(public::public_hexagons))
+        .route("/api/v1/volunteers/daily", get(volunteers::get_volunteer_days))
+        .route("/api/v1/devices", get(volunteers::get_devices))
         .route(
             "/api/v1/sync/venues",
-            post(crate::venues::push_venues).get(crate::venues::device_venues),
+            post(venues::push_venues).get(venues::device_venues),
         )
-        .route("/api/v1/venues", get(crate::venues::get_venues))
-        .route(
-            "/api/v1/photos",
-            post(crate::photos::register_photo).get(crate::photos::list_photos),
-        )
-        .route("/api/v1/photos/{sha256}", patch(crate::photos::upload_chunk))
-        .route("/api/v1/photos/{sha256}/image", get(crate::photos::photo_image))
+        .route("/api/v1/venues", get(venues::get_venues))
+        .route("/api/v1/photos", post(photos::register_photo).get(photos::list_photos))
+        .route("/api/v1/photos/{sha256}", patch(photos::upload_chunk))
+        .route("/api/v1/photos/{sha256}/image", get(photos::photo_image))
         .fallback(crate::dashboard::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -151,41 +136,41 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
         devices::enrol,
         devices::device_me,
         devices::revoke_device,
-        crate::manage::post_team,
-        crate::manage::get_teams,
-        crate::manage::post_assignment,
-        crate::claims::post_claim,
-        crate::claims::get_claims,
-        crate::claims::delete_claim,
-        crate::claims::get_streets,
-        crate::manage::list_visits,
-        crate::manage::get_visit,
-        crate::corrections::send_back,
-        crate::corrections::visit_history,
-        crate::corrections::list_corrections,
-        crate::corrections::household_visits,
-        crate::corrections::device_corrections,
-        crate::report::http::get_progress,
-        crate::report::http::get_daily_report,
-        crate::map::map_areas,
-        crate::map::map_households,
-        crate::map::revisits,
-        crate::hexagons::get_hexagons,
-        crate::export::households_csv,
-        crate::export::households_geojson,
-        crate::export::visits_csv,
-        crate::export::visits_geojson,
-        crate::public::public_areas,
-        crate::public::public_hexagons,
-        crate::volunteers::get_volunteer_days,
-        crate::volunteers::get_devices,
-        crate::venues::push_venues,
-        crate::venues::device_venues,
-        crate::venues::get_venues,
-        crate::photos::register_photo,
-        crate::photos::upload_chunk,
-        crate::photos::list_photos,
-        crate::photos::photo_image
+        manage::post_team,
+        manage::get_teams,
+        manage::post_assignment,
+        claims::post_claim,
+        claims::get_claims,
+        claims::delete_claim,
+        claims::get_streets,
+        manage::list_visits,
+        manage::get_visit,
+        corrections::send_back,
+        corrections::visit_history,
+        corrections::list_corrections,
+        corrections::household_visits,
+        corrections::device_corrections,
+        report::get_progress,
+        report::get_daily_report,
+        map::map_areas,
+        map::map_households,
+        map::revisits,
+        hexagons::get_hexagons,
+        export::households_csv,
+        export::households_geojson,
+        export::visits_csv,
+        export::visits_geojson,
+        public::public_areas,
+        public::public_hexagons,
+        volunteers::get_volunteer_days,
+        volunteers::get_devices,
+        venues::push_venues,
+        venues::device_venues,
+        venues::get_venues,
+        photos::register_photo,
+        photos::upload_chunk,
+        photos::list_photos,
+        photos::photo_image
     ),
     modifiers(&BearerAuth, &CommonResponses),
     components(schemas(

@@ -1,11 +1,12 @@
 //! Handlers: signing in and out, who is signed in, the audit log.
 
+use crate::http::extract::ReqLang;
 use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -77,10 +78,9 @@ pub(crate) fn invalid_credentials(lang: Lang) -> ApiError {
 pub(crate) async fn login(
     State(st): State<AppState>,
     client: crate::auth::ClientAddr,
-    headers: HeaderMap,
+    ReqLang(lang): ReqLang,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let lang = lang_of(&headers);
     let body = match body {
         Ok(b) => b,
         Err(e) => return body_rejection(e, &st.limits, lang).into_response(),
@@ -170,8 +170,12 @@ pub(crate) async fn login(
     responses((status = 204, description = "Signed out"), (status = 401, body = ErrorResponse)),
     security(("bearer" = []))
 )]
-pub(crate) async fn logout(State(st): State<AppState>, headers: HeaderMap, _caller: crate::auth::Caller) -> Response {
-    let lang = lang_of(&headers);
+pub(crate) async fn logout(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ReqLang(lang): ReqLang,
+    _caller: crate::http::auth::Caller,
+) -> Response {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -191,7 +195,7 @@ pub(crate) async fn logout(State(st): State<AppState>, headers: HeaderMap, _call
     responses((status = 200, body = UserDto), (status = 401, body = ErrorResponse)),
     security(("bearer" = []))
 )]
-pub(crate) async fn me(crate::auth::Caller(user): crate::auth::Caller) -> Json<UserDto> {
+pub(crate) async fn me(crate::http::auth::Caller(user): crate::http::auth::Caller) -> Json<UserDto> {
     Json(UserDto {
         username: user.username,
         role: user.role,
@@ -221,11 +225,10 @@ pub struct AuditQuery {
 )]
 pub(crate) async fn audit(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: crate::auth::Caller,
-    q: Result<Query<AuditQuery>, QueryRejection>,
+    ReqLang(lang): ReqLang,
+    caller: crate::http::auth::Caller,
+    q: Result<axum::extract::Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<Vec<crate::store::AuditRecord>>, ApiError> {
-    let lang = lang_of(&headers);
     if caller.0.role != doorstep_domain::account::Role::Admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -236,7 +239,7 @@ pub(crate) async fn audit(
             lang,
         ));
     }
-    let Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let axum::extract::Query(q) = q.map_err(|e| query_error(e, lang))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     crate::accounts::audit_log(&*st.store, limit)
         .await

@@ -1,9 +1,10 @@
 //! Handlers: the phones' push and pull.
 
+use crate::http::extract::{Query, ReqLang};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -40,11 +41,11 @@ use super::*;
 pub(crate) async fn push(
     State(st): State<AppState>,
     // A revoked phone still uploads what it holds (flagged `revoked_device`), then erases itself.
-    crate::auth::Uploader(mut sender): crate::auth::Uploader,
+    crate::http::auth::Uploader(mut sender): crate::http::auth::Uploader,
     headers: HeaderMap,
+    ReqLang(lang): ReqLang,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let lang = lang_of(&headers);
     let body = match body {
         Ok(b) => b,
         Err(e) => return body_rejection(e, &st.limits, lang).into_response(),
@@ -82,7 +83,7 @@ pub(crate) async fn push(
 #[into_params(parameter_in = Query)]
 pub struct PullQuery {
     /// The area whose subtree the device works in.
-    #[param(value_type = crate::api::params::AreaCode)]
+    #[param(value_type = crate::http::params::AreaCode)]
     area: String,
     /// The `next_cursor` of the previous pull; 0 or absent for everything.
     cursor: Option<i64>,
@@ -108,12 +109,10 @@ pub struct PullQuery {
 )]
 pub(crate) async fn pull(
     State(st): State<AppState>,
-    crate::auth::Device(device): crate::auth::Device,
-    headers: HeaderMap,
-    q: Result<Query<PullQuery>, QueryRejection>,
+    crate::http::auth::Device(device): crate::http::auth::Device,
+    ReqLang(lang): ReqLang,
+    Query(q): Query<PullQuery>,
 ) -> Result<Json<PullResponse>, ApiError> {
-    let lang = lang_of(&headers);
-    let Query(q) = q.map_err(|e| query_error(e, lang))?;
     let (area, _) = scoped_area(&st, &device.volunteer, &q.area, "area", lang).await?;
     let cursor = q.cursor.unwrap_or(0).max(0);
     let limit = q.limit.unwrap_or(1000).clamp(1, st.limits.max_pull_limit);

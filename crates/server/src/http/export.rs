@@ -1,0 +1,208 @@
+//! The HTTP face of `crate::export`.
+
+use crate::export::*;
+use crate::filter::RowQuery;
+use crate::http::auth::Caller;
+use crate::http::filter::FilterQuery;
+use crate::http::filter::{parse_filter, staff_only};
+use crate::http::{ApiError, AppState, lang_of, query_error, scoped_area};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use doorstep_domain::protocol::ErrorResponse;
+#[allow(unused_imports)]
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+/// Exports running at once in this process: each holds a database connection (and, on SQLite, a
+/// thread) for as long as its download lasts. One more is answered 503, to try again.
+const MAX_RUNNING: usize = 4;
+static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_RUNNING);
+
+async fn export_response(
+    st: AppState,
+    headers: HeaderMap,
+    caller: Caller,
+    q: Result<axum::extract::Query<ExportQuery>, QueryRejection>,
+    fq: Result<axum::extract::Query<FilterQuery>, QueryRejection>,
+    what: What,
+    format: Format,
+) -> Result<Response, ApiError> {
+    let lang = lang_of(&headers);
+    staff_only(&caller.0, lang)?;
+    let axum::extract::Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let axum::extract::Query(mut fq) = fq.map_err(|e| query_error(e, lang))?;
+    let (area, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
+    let date = q.date.as_deref().map(str::trim).filter(|d| !d.is_empty());
+    if let Some(d) = date {
+        fq.from = Some(d.to_string());
+        fq.to = Some(d.to_string());
+    }
+    let filter = parse_filter(&st, &caller.0, &fq, lang).await?;
+    let permit = RUNNING.try_acquire().map_err(|_| {
+        ApiError::with_messages(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "exports_busy",
+            None,
+            doorstep_domain::Messages {
+                vi: "Máy chủ đang xuất nhiều tệp dữ liệu; hãy thử lại sau ít phút.".into(),
+                en: "The server is making several exports; try again in a few minutes.".into(),
+            },
+            lang,
+        )
+    })?;
+    let spec = ExportSpec {
+        query: RowQuery::subtree(&path, filter, None),
+        what,
+        format,
+        lang,
+    };
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let (store, campaign) = (st.store.clone(), st.campaign.clone());
+    tokio::spawn(async move {
+        // Held until the download ends, however it ends.
+        let _permit = permit;
+        let (chunks, mut chunk_rx) = mpsc::channel::<Vec<u8>>(4);
+        let forward = async {
+            while let Some(c) = chunk_rx.recv().await {
+                if tx.send(Ok(Bytes::from(c))).await.is_err() {
+                    break;
+                }
+            }
+        };
+        let export = async move { run(store.as_ref(), &campaign, spec, &chunks).await };
+        let (result, ()) = tokio::join!(export, forward);
+        match result {
+            Ok(rows) => tracing::debug!(rows, what = what.name(), "export sent"),
+            Err(e) => {
+                tracing::error!(error = %e, "export failed");
+                // The body ends in an error, so the download is seen to have failed.
+                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let mut response = Body::from_stream(stream).into_response();
+    let name = match date {
+        Some(d) => format!("doorstep-{}-{area}-{d}.{}", what.name(), format.extension()),
+        None => format!("doorstep-{}-{area}.{}", what.name(), format.extension()),
+    };
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+/// The households of an area (their latest visit's figures, under the filters) as CSV: UTF-8 with
+/// a byte-order mark, a header row.
+#[utoipa::path(
+    get,
+    path = "/api/v1/exports/households.csv",
+    params(ExportQuery, FilterQuery),
+    responses(
+        (status = 200, description = "The export, streamed", content_type = "text/csv"),
+        (status = 400, body = ErrorResponse),
+        (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+        (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn households_csv(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    q: Result<axum::extract::Query<ExportQuery>, QueryRejection>,
+    fq: Result<axum::extract::Query<FilterQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    export_response(st, headers, caller, q, fq, What::Households, Format::Csv).await
+}
+
+/// The households of an area as a GeoJSON FeatureCollection of points (no geometry when
+/// unlocated).
+#[utoipa::path(
+    get,
+    path = "/api/v1/exports/households.geojson",
+    params(ExportQuery, FilterQuery),
+    responses(
+        (status = 200, description = "The export, streamed", content_type = "application/geo+json"),
+        (status = 400, body = ErrorResponse),
+        (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+        (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn households_geojson(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    q: Result<axum::extract::Query<ExportQuery>, QueryRejection>,
+    fq: Result<axum::extract::Query<FilterQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    export_response(st, headers, caller, q, fq, What::Households, Format::GeoJson).await
+}
+
+/// The visits of an area (by date, team and outcome), in receive order, as CSV: UTF-8 with a
+/// byte-order mark, a header row.
+#[utoipa::path(
+    get,
+    path = "/api/v1/exports/visits.csv",
+    params(ExportQuery, FilterQuery),
+    responses(
+        (status = 200, description = "The export, streamed", content_type = "text/csv"),
+        (status = 400, body = ErrorResponse),
+        (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+        (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn visits_csv(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    q: Result<axum::extract::Query<ExportQuery>, QueryRejection>,
+    fq: Result<axum::extract::Query<FilterQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    export_response(st, headers, caller, q, fq, What::Visits, Format::Csv).await
+}
+
+/// The visits of an area as a GeoJSON FeatureCollection of points (no geometry when unlocated).
+#[utoipa::path(
+    get,
+    path = "/api/v1/exports/visits.geojson",
+    params(ExportQuery, FilterQuery),
+    responses(
+        (status = 200, description = "The export, streamed", content_type = "application/geo+json"),
+        (status = 400, body = ErrorResponse),
+        (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+        (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn visits_geojson(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    q: Result<axum::extract::Query<ExportQuery>, QueryRejection>,
+    fq: Result<axum::extract::Query<FilterQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    export_response(st, headers, caller, q, fq, What::Visits, Format::GeoJson).await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// The area (a GSO code); everything below it is exported.
+    #[param(value_type = crate::http::params::AreaCode)]
+    pub area: String,
+    /// One day, `YYYY-MM-DD` on the phones' calendar (the same as `from` and `to` that day).
+    #[param(value_type = crate::http::params::DayOrBlank, required = false)]
+    pub date: Option<String>,
+}

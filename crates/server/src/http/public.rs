@@ -1,0 +1,182 @@
+//! The HTTP face of `crate::public`.
+
+use crate::filter::{GroupBy, VisitFilter, tallies};
+use crate::hexagons::{cell_polygon, fold_cells};
+use crate::http::hexagons::resolution;
+use crate::http::{ApiError, AppState, lang_of, query_error, unknown_area};
+#[allow(unused_imports)]
+use crate::public::*;
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::http::{HeaderMap, StatusCode};
+use doorstep_domain::Messages;
+use doorstep_domain::protocol::ErrorResponse;
+use doorstep_domain::values::AreaCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// 404 while the public view is off, as if it did not exist; else the view.
+fn enabled<'a>(st: &'a AppState, headers: &HeaderMap) -> Result<&'a PublicView, ApiError> {
+    st.public.as_deref().ok_or_else(|| {
+        ApiError::with_messages(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            None,
+            Messages {
+                vi: "Không có trang này.".into(),
+                en: "There is no such page.".into(),
+            },
+            lang_of(headers),
+        )
+    })
+}
+
+/// Public: the units of an area with their figures (households known and visited, smartphones,
+/// phones with the app, the two rates); units of fewer than k households hidden. 404 unless the
+/// server runs with `--public-aggregates`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/public/areas",
+    params(PublicAreasQuery),
+    responses(
+        (status = 200, description = "The area, its units shown and the hidden ones merged"),
+        (status = 400, body = ErrorResponse),
+        (status = 404, description = "Unknown area, or the public view is off", body = ErrorResponse)
+    )
+)]
+pub async fn public_areas(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<axum::extract::Query<PublicAreasQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let view = enabled(&st, &headers)?;
+    let k = view.k;
+    let lang = lang_of(&headers);
+    let axum::extract::Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let key = format!("areas {}", q.parent.as_deref().unwrap_or(""));
+    if let Some(v) = view.cached(&key) {
+        return Ok(Json(v));
+    }
+    let store = st.store.as_ref();
+    let storage = |e| ApiError::storage(e, lang);
+    let parent = match q.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        None => None,
+        Some(raw) => {
+            let code =
+                AreaCode::parse("parent", raw).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+            let c = crate::coverage::coverage(store, &code).await.map_err(storage)?;
+            let c = c.ok_or_else(|| unknown_area(&code, lang))?;
+            Some((code, c))
+        }
+    };
+    let mut units = Vec::new();
+    for child in crate::areas::child_areas(store, parent.as_ref().map(|(c, _)| c))
+        .await
+        .map_err(storage)?
+    {
+        let Ok(code) = AreaCode::parse("area", &child.code) else {
+            continue;
+        };
+        if let Some(c) = crate::coverage::coverage(store, &code).await.map_err(storage)? {
+            units.push(((child.code, child.name, child.level), tally_of(&c)));
+        }
+    }
+    let s = suppress(units, k);
+    let areas: Vec<Value> = s
+        .shown
+        .iter()
+        .map(|((code, name, level), t)| with_figures(json!({"code": code, "name": name, "level": level}), t))
+        .collect();
+    let area = parent.map(|(code, c)| {
+        let t = tally_of(&c);
+        let v = json!({"code": code.to_string(), "name": c.area_name});
+        if t.households_known >= k {
+            with_figures(v, &t)
+        } else {
+            json!({"code": code.to_string(), "name": c.area_name, "hidden": true})
+        }
+    });
+    let answer = json!({
+        "k": k,
+        "area": area,
+        "areas": areas,
+        "hidden": hidden_json(s.hidden, s.hidden_total.as_ref(), "areas"),
+    });
+    view.keep(key, &answer);
+    Ok(Json(answer))
+}
+
+/// Public: an area's households as H3 hexagons with their figures; cells of fewer than k
+/// households hidden. 404 unless the server runs with `--public-aggregates`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/public/hexagons",
+    params(PublicHexagonQuery),
+    responses(
+        (status = 200, description = "A GeoJSON FeatureCollection of the cells shown, and the hidden ones merged"),
+        (status = 400, body = ErrorResponse),
+        (status = 404, description = "Unknown area, or the public view is off", body = ErrorResponse)
+    )
+)]
+pub async fn public_hexagons(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<axum::extract::Query<PublicHexagonQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let view = enabled(&st, &headers)?;
+    let k = view.k;
+    let lang = lang_of(&headers);
+    let axum::extract::Query(q) = q.map_err(|e| query_error(e, lang))?;
+    let res = resolution(q.res, 7, lang)?;
+    let key = format!("hexagons {} {}", q.area, u8::from(res));
+    if let Some(v) = view.cached(&key) {
+        return Ok(Json(v));
+    }
+    let code = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
+    let storage = |e| ApiError::storage(e, lang);
+    let path = crate::areas::area_path(&*st.store, code.as_str())
+        .await
+        .map_err(storage)?
+        .ok_or_else(|| unknown_area(&code, lang))?;
+    let by_cell = tallies(st.store.as_ref(), &path, GroupBy::Cell, &VisitFilter::default())
+        .await
+        .map_err(storage)?;
+    let s = suppress(fold_cells(&by_cell, res).into_iter().collect(), k);
+    let features: Vec<Value> = s
+        .shown
+        .iter()
+        .map(|(cell, t)| {
+            let props = with_figures(json!({"cell": cell.to_string()}), t);
+            json!({"type": "Feature", "geometry": cell_polygon(*cell), "properties": props})
+        })
+        .collect();
+    let answer = json!({
+        "type": "FeatureCollection",
+        "k": k,
+        "res": u8::from(res),
+        "features": features,
+        "hidden": hidden_json(s.hidden, s.hidden_total.as_ref(), "cells"),
+    });
+    view.keep(key, &answer);
+    Ok(Json(answer))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PublicAreasQuery {
+    /// The area whose units are listed; absent for the top of the tree.
+    #[param(value_type = crate::http::params::AreaCodeOrBlank, required = false)]
+    pub parent: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PublicHexagonQuery {
+    /// The area (a GSO code).
+    #[param(value_type = crate::http::params::AreaCode)]
+    pub area: String,
+    /// H3 resolution, 5 to 9; default 7.
+    #[param(value_type = i64, minimum = 5, maximum = 9, required = false)]
+    pub res: Option<u8>,
+}
