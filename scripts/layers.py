@@ -7,7 +7,8 @@
 Prints:
 - source files over 1,000 lines;
 - SQL statements written identically in the SQLite-only and the PostgreSQL-only code (db/sqlite,
-  db/postgres, and any `mod sqlite` / `mod postgres` inside a feature), once `?N` reads `$N`;
+  db/postgres, any `mod sqlite` / `mod postgres` inside a feature, and the two files of a
+  migration version), once `?N` reads `$N`;
 - import arrows that cross the three layers the wrong way: a feature naming `http`, or `db`
   naming a feature. Layers: http = http/, conn.rs, dashboard.rs; db = db/, store.rs,
   migrate.rs; the entry points (lib.rs, fuzzing.rs) may name anything; every other file is a
@@ -78,6 +79,13 @@ def main() -> int:
             for s in strings(text):
                 if SQL_START.match(s):
                     statements[dialect].add(norm(s))
+    # The migrations: a version's `.sqlite.sql` and `.postgres.sql` files hold only what their
+    # dialects spell differently; a statement in both belongs in the version's shared file.
+    for p in sorted(ROOT.rglob("*.sqlite.sql")):
+        for dialect, f in (("sqlite", p), ("postgres", p.with_name(p.name.replace(".sqlite.", ".postgres.")))):
+            if f.exists():
+                text = re.sub(r"--[^\n]*", "", f.read_text())
+                statements[dialect].update(f"{p.name.split('.')[0]}: {norm(x)}" for x in text.split(";") if x.strip())
     same = sorted(statements["sqlite"] & statements["postgres"])
 
     arrows = []

@@ -16,6 +16,7 @@ use doorstep_bench::{HA_TINH_2020, env_usize, machine, pg_fresh_db};
 use doorstep_domain::area::{AreaRecord, parse_gso_tree};
 use doorstep_server::Store;
 use doorstep_server::buildings::{AreaIndex, parse_buildings};
+use doorstep_server::db::migrations::Engine;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::params;
@@ -109,11 +110,12 @@ fn raw_insert(dir: &std::path::Path, rows: &[(uuid::Uuid, String, Option<String>
     let mut conn = rusqlite::Connection::open(dir.join("raw.db")).expect("open");
     conn.pragma_update(None, "journal_mode", "WAL").expect("wal");
     conn.pragma_update(None, "synchronous", "FULL").expect("sync");
-    conn.execute_batch(doorstep_server::sqlite::schema_sql())
+    conn.execute_batch(&doorstep_server::sqlite::schema_sql())
         .expect("schema");
     // The households' columns as the server's later migrations leave them.
-    conn.execute_batch(doorstep_server::store::H3_CELL_COLUMN)
-        .expect("h3 column");
+    doorstep_server::db::migrations::each_statement("0007_h3_cell", Engine::Sqlite, |sql| {
+        conn.execute_batch(sql).expect("h3 column")
+    });
     let mut codes: Vec<&String> = rows.iter().map(|r| &r.1).collect();
     codes.sort();
     codes.dedup();

@@ -21,7 +21,7 @@ use doorstep_bench::{env_usize, machine, percentile, pg_fresh_db};
 use doorstep_domain::values::{AreaCode, Id};
 use doorstep_domain::visit::{HouseholdInput, LocationInput, VisitInput};
 use doorstep_domain::{Campaign, Lang, ValidationContext, Visit};
-use doorstep_server::store::{Incoming, IngestBatch};
+use doorstep_server::db::ingest::{Incoming, IngestBatch};
 use doorstep_server::{AppState, Limits, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -265,7 +265,7 @@ fn main() {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let state = AppState::new(store.clone(), Campaign::bluezone(), Limits::default());
         tokio::spawn(doorstep_server::serve(listener, state, std::future::pending()));
-        doorstep_server::accounts::create_user(&*store, doorstep_server::store::NewUser {
+        doorstep_server::accounts::create_user(&*store, doorstep_server::accounts::NewUser {
                 id: uuid::Uuid::now_v7(),
                 username: doorstep_domain::account::Username::parse("u", "bench.province").expect("name"),
                 password_hash: doorstep_server::auth::hash_password(PASSWORD).expect("hash"),

@@ -15,7 +15,7 @@ use doorstep_domain::area::AreaRecord;
 use doorstep_domain::values::{AreaCode, Id, Text};
 use doorstep_domain::visit::{HouseholdInput, VisitInput};
 use doorstep_domain::{Campaign, Lang, ValidationContext, Visit};
-use doorstep_server::store::{Incoming, IngestBatch};
+use doorstep_server::db::ingest::{Incoming, IngestBatch};
 use doorstep_server::{AppState, Limits, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -186,7 +186,7 @@ fn main() {
         let client = reqwest::Client::new();
         // Coverage is read as a signed-in admin of the whole country, as the dashboard will.
         let password = "national benchmark admin";
-        doorstep_server::accounts::create_user(&*store, doorstep_server::store::NewUser {
+        doorstep_server::accounts::create_user(&*store, doorstep_server::accounts::NewUser {
                 id: uuid::Uuid::now_v7(),
                 username: doorstep_domain::account::Username::parse("u", "bench.admin").expect("name"),
                 password_hash: doorstep_server::auth::hash_password(password).expect("hash"),

@@ -52,7 +52,7 @@ pub async fn enrolment_code(store: &dyn Store) -> String {
             let id = BENCH_VOLUNTEER_ID;
             doorstep_server::accounts::create_user(
                 store,
-                doorstep_server::store::NewUser {
+                doorstep_server::accounts::NewUser {
                     id,
                     username: doorstep_domain::account::Username::parse("username", BENCH_VOLUNTEER).expect("name"),
                     password_hash: doorstep_server::auth::hash_password(&uuid::Uuid::now_v7().to_string())
@@ -182,7 +182,7 @@ pub fn raw_insert(dir: &std::path::Path, data: &[(uuid::Uuid, Vec<Visit>)]) -> f
     conn.pragma_update(None, "synchronous", "FULL").expect("sync");
     conn.pragma_update(None, "foreign_keys", "ON").expect("fk");
     conn.pragma_update(None, "wal_autocheckpoint", 0).expect("ckpt");
-    conn.execute_batch(doorstep_server::sqlite::schema_sql())
+    conn.execute_batch(&doorstep_server::sqlite::schema_sql())
         .expect("schema");
     for c in COMMUNES {
         conn.execute(
@@ -193,7 +193,7 @@ pub fn raw_insert(dir: &std::path::Path, data: &[(uuid::Uuid, Vec<Visit>)]) -> f
     }
     let hashes: Vec<Vec<[u8; 32]>> = data
         .iter()
-        .map(|(_, vs)| vs.iter().map(doorstep_server::store::content_hash).collect())
+        .map(|(_, vs)| vs.iter().map(doorstep_server::db::ingest::content_hash).collect())
         .collect();
     let received = Utc::now().timestamp_millis();
     let start = Instant::now();
@@ -306,7 +306,7 @@ pub async fn raw_insert_pg(url: &str, data: &[(uuid::Uuid, Vec<Visit>)]) -> f64 
     }
     let hashes: Vec<Vec<[u8; 32]>> = data
         .iter()
-        .map(|(_, vs)| vs.iter().map(doorstep_server::store::content_hash).collect())
+        .map(|(_, vs)| vs.iter().map(doorstep_server::db::ingest::content_hash).collect())
         .collect();
     let received = Utc::now().timestamp_millis();
     let start = Instant::now();

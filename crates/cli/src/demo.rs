@@ -46,7 +46,7 @@ pub async fn prepare(store: &dyn Store) -> Result<()> {
         }
         doorstep_server::accounts::create_user(
             store,
-            doorstep_server::store::NewUser {
+            doorstep_server::accounts::NewUser {
                 id: uuid::Uuid::now_v7(),
                 username,
                 password_hash: doorstep_server::auth::hash_password(password)?,
@@ -120,7 +120,7 @@ pub fn announce(addr: SocketAddr) {
 }
 
 /// The simulated volunteer of a district: its account, made if missing.
-async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorstep_server::store::UserRecord> {
+async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorstep_server::accounts::UserRecord> {
     let username = doorstep_domain::account::Username::parse("username", &format!("sim.{district}"))?;
     if let Some(user) = doorstep_server::accounts::user_by_username(store, &username).await? {
         return Ok(user);
@@ -133,7 +133,7 @@ async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorste
         .collect();
     doorstep_server::accounts::create_user(
         store,
-        doorstep_server::store::NewUser {
+        doorstep_server::accounts::NewUser {
             id: uuid::Uuid::now_v7(),
             username: username.clone(),
             password_hash: doorstep_server::auth::hash_password(&password)?,
@@ -150,7 +150,7 @@ async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorste
 /// One-time codes for `n` phones of `user`, valid a day, issued directly in the database.
 async fn enrolment_codes(
     store: &dyn Store,
-    user: &doorstep_server::store::UserRecord,
+    user: &doorstep_server::accounts::UserRecord,
     n: usize,
 ) -> Result<Vec<String>> {
     let now = chrono::Utc::now().timestamp_millis();

@@ -299,7 +299,7 @@ async fn export(args: ExportArgs) -> Result<()> {
     let store = doorstep_server::open_store(&args.db)
         .await
         .with_context(|| format!("opening {}", args.db))?;
-    let campaign = doorstep_server::store::running_campaign(store.as_ref()).await?;
+    let campaign = doorstep_server::campaign::running_campaign(store.as_ref()).await?;
     let date = match &args.date {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .with_context(|| format!("--date {d:?} is not YYYY-MM-DD"))?,
@@ -403,7 +403,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if !args.trusted_proxies.is_empty() {
         tracing::info!(proxies = %args.trusted_proxies, "client addresses read from these proxies' headers");
     }
-    let campaign = doorstep_server::store::running_campaign(store.as_ref()).await?;
+    let campaign = doorstep_server::campaign::running_campaign(store.as_ref()).await?;
     tracing::info!(campaign = %campaign.code, outcomes = campaign.outcomes.len(), "running campaign");
     let mut state = AppState::new(store.clone(), campaign, limits);
     if args.public_aggregates {
@@ -474,7 +474,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
             .await?;
             doorstep_server::accounts::record_audit(
                 &*store,
-                doorstep_server::store::AuditEntry {
+                doorstep_server::accounts::AuditEntry {
                     at_ms: chrono::Utc::now().timestamp_millis(),
                     actor: "cli".into(),
                     action: "load-campaign".into(),
@@ -491,12 +491,12 @@ async fn admin(args: AdminArgs) -> Result<()> {
         AdminCommand::Campaign {
             action: CampaignAction::Show,
         } => {
-            let campaign = doorstep_server::store::running_campaign(store.as_ref()).await?;
+            let campaign = doorstep_server::campaign::running_campaign(store.as_ref()).await?;
             println!("{}", serde_json::to_string_pretty(&campaign)?);
         }
         AdminCommand::ImportBuildings { file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let campaign = doorstep_server::store::running_campaign(store.as_ref()).await?;
+            let campaign = doorstep_server::campaign::running_campaign(store.as_ref()).await?;
             let started = std::time::Instant::now();
             let report = doorstep_server::buildings::import(store.as_ref(), &text, campaign.match_enumerated_m)
                 .await
@@ -504,7 +504,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
             let took = started.elapsed();
             doorstep_server::accounts::record_audit(
                 &*store,
-                doorstep_server::store::AuditEntry {
+                doorstep_server::accounts::AuditEntry {
                     at_ms: chrono::Utc::now().timestamp_millis(),
                     actor: "cli".into(),
                     action: "import-buildings".into(),
@@ -560,7 +560,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
             let n = doorstep_server::targets::import_targets(&*store, targets, now).await?;
             doorstep_server::accounts::record_audit(
                 &*store,
-                doorstep_server::store::AuditEntry {
+                doorstep_server::accounts::AuditEntry {
                     at_ms: now,
                     actor: "cli".into(),
                     action: "import-targets".into(),
@@ -586,7 +586,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
             if summary.inserted + summary.updated > 0 {
                 doorstep_server::accounts::record_audit(
                     &*store,
-                    doorstep_server::store::AuditEntry {
+                    doorstep_server::accounts::AuditEntry {
                         at_ms: chrono::Utc::now().timestamp_millis(),
                         actor: "cli".into(),
                         action: "import-areas".into(),
@@ -625,7 +625,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
             let detail = format!("{} as {} of {}", username.as_str(), role.as_str(), area_code);
             doorstep_server::accounts::create_user(
                 &*store,
-                doorstep_server::store::NewUser {
+                doorstep_server::accounts::NewUser {
                     id: uuid::Uuid::now_v7(),
                     username,
                     password_hash,
@@ -637,7 +637,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             doorstep_server::accounts::record_audit(
                 &*store,
-                doorstep_server::store::AuditEntry {
+                doorstep_server::accounts::AuditEntry {
                     at_ms: chrono::Utc::now().timestamp_millis(),
                     actor: "cli".into(),
                     action: "create-user".into(),
@@ -668,7 +668,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
             .await?;
             doorstep_server::accounts::record_audit(
                 &*store,
-                doorstep_server::store::AuditEntry {
+                doorstep_server::accounts::AuditEntry {
                     at_ms: now.timestamp_millis(),
                     actor: "cli".into(),
                     action: "enrol-code".into(),
@@ -696,7 +696,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
             anyhow::ensure!(n > 0, "no live device has the id {id}");
             doorstep_server::accounts::record_audit(
                 &*store,
-                doorstep_server::store::AuditEntry {
+                doorstep_server::accounts::AuditEntry {
                     at_ms: now,
                     actor: "cli".into(),
                     action: "revoke-device".into(),

@@ -12,7 +12,8 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::store::{SessionUser, StoreError};
+use crate::accounts::SessionUser;
+use crate::store::StoreError;
 
 /// Argon2id's memory, in 1 KiB blocks: OWASP's minimum, 19 MiB.
 pub const M_COST: u32 = 19 * 1024;
@@ -136,33 +137,6 @@ pub async fn may_see(store: &dyn crate::store::Store, user: &SessionUser, area_p
         .await?
         .iter()
         .any(|root| area_path.starts_with(root.as_str())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_hash_with_owasp_argon2id_and_verify() {
-        let h = hash_password("mật khẩu đủ dài").unwrap();
-        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(verify_password("mật khẩu đủ dài", &h));
-        assert!(!verify_password("mật khẩu sai", &h));
-        assert!(!verify_password("mật khẩu đủ dài", "not a hash"));
-        // Salted: the same password hashes differently each time.
-        assert_ne!(h, hash_password("mật khẩu đủ dài").unwrap());
-    }
-
-    #[test]
-    fn tokens_are_256_bits_and_stored_hashed() {
-        let (a, ha) = new_token();
-        let (b, _) = new_token();
-        assert_eq!(a.len(), 64);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, b);
-        assert_eq!(ha, token_hash(&a));
-        assert_ne!(ha.as_slice(), a.as_bytes());
-    }
 }
 
 /// Failed sign-ins (and wrong enrolment codes), counted per client address and per account
@@ -339,28 +313,6 @@ pub fn revoke_reason(raw: Option<&str>) -> Result<Option<String>, doorstep_domai
         doorstep_domain::values::Text::parse_optional("reason", raw, REVOKE_REASON_MAX, false)?
             .map(|t| t.as_str().to_string()),
     )
-}
-
-#[cfg(test)]
-mod code_tests {
-    use super::*;
-
-    #[test]
-    fn enrolment_codes_are_typeable_and_forgiving() {
-        let (code, hash) = new_enrolment_code();
-        assert_eq!(code.len(), 11);
-        assert_eq!(&code[5..6], "-");
-        assert!(
-            code.chars()
-                .filter(|c| *c != '-')
-                .all(|c| CODE_ALPHABET.contains(&(c as u8)))
-        );
-        assert_eq!(enrolment_code_hash(&code.to_lowercase().replace('-', " ")), hash);
-        assert_eq!(enrolment_code_hash("ABCDE-OIL23"), enrolment_code_hash("abcde01123"));
-        assert_ne!(new_enrolment_code().0, code);
-        let svg = enrolment_qr_svg(&code).unwrap();
-        assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "{svg}");
-    }
 }
 
 /// Proxies whose word on the client's address is taken (`doorstep serve --trusted-proxies`):
@@ -764,5 +716,54 @@ mod edge_tests {
         assert_eq!(real.verify("mật khẩu sai".into(), Some(stored)).await, Ok(false));
         assert_eq!(real.verify("mật khẩu đủ dài".into(), None).await, Ok(false));
         assert_eq!(real.buffers_made(), 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_owasp_argon2id_and_verify() {
+        let h = hash_password("mật khẩu đủ dài").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify_password("mật khẩu đủ dài", &h));
+        assert!(!verify_password("mật khẩu sai", &h));
+        assert!(!verify_password("mật khẩu đủ dài", "not a hash"));
+        // Salted: the same password hashes differently each time.
+        assert_ne!(h, hash_password("mật khẩu đủ dài").unwrap());
+    }
+
+    #[test]
+    fn tokens_are_256_bits_and_stored_hashed() {
+        let (a, ha) = new_token();
+        let (b, _) = new_token();
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+        assert_eq!(ha, token_hash(&a));
+        assert_ne!(ha.as_slice(), a.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+
+    #[test]
+    fn enrolment_codes_are_typeable_and_forgiving() {
+        let (code, hash) = new_enrolment_code();
+        assert_eq!(code.len(), 11);
+        assert_eq!(&code[5..6], "-");
+        assert!(
+            code.chars()
+                .filter(|c| *c != '-')
+                .all(|c| CODE_ALPHABET.contains(&(c as u8)))
+        );
+        assert_eq!(enrolment_code_hash(&code.to_lowercase().replace('-', " ")), hash);
+        assert_eq!(enrolment_code_hash("ABCDE-OIL23"), enrolment_code_hash("abcde01123"));
+        assert_ne!(new_enrolment_code().0, code);
+        let svg = enrolment_qr_svg(&code).unwrap();
+        assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "{svg}");
     }
 }

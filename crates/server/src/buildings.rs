@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use crate::quality::Boundary;
+use crate::db::quality::Boundary;
 use crate::store::{NewHousehold, Store, StoreError};
 
 /// The namespace of buildings' UUIDv5s (itself a UUIDv5 of "doorstep.building" in the URL

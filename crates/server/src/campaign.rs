@@ -107,6 +107,20 @@ pub async fn set_definition(db: &dyn Db, json: String, now_ms: i64) -> Result<()
     Ok(())
 }
 
+/// The campaign the server runs: the one loaded with `doorstep admin campaign load`, or the
+/// default (Bluezone, August 2020) when none was.
+pub async fn running_campaign(store: &dyn Store) -> Result<doorstep_domain::Campaign, StoreError> {
+    match crate::campaign::definition(store).await? {
+        None => Ok(doorstep_domain::Campaign::bluezone()),
+        // Checked when loaded; checked again, since another version of doorstep may have loaded it.
+        Some(json) => doorstep_domain::Campaign::parse_file(&json).map_err(|e| {
+            StoreError::Config(format!(
+                "the campaign held in the database cannot be used ({e}); load a campaign file again"
+            ))
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,45 +7,22 @@
 use axum::http::StatusCode;
 use chrono::Utc;
 use doorstep_domain::Campaign;
-use doorstep_domain::claim::{ClaimBook, HouseholdFacts, Street, street_of};
+use doorstep_domain::claim::{ClaimBook, HouseholdFacts, street_of};
 use doorstep_domain::protocol::{ClaimDto, ClaimStatusDto, ClaimsResponse, NewClaimRequest, StreetDto};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
+use crate::accounts::AuditEntry;
 use crate::db::{Db, Row, params};
 use crate::manage::{Actor, ManageError, actor_sees, area_path, leader_or_admin, refused, volunteer_named};
 use crate::store::StoreError;
-use crate::store::{AuditEntry, Store, subtree_range};
-
-/// A claim to store.
-#[derive(Debug, Clone)]
-pub struct NewClaim {
-    pub id: Uuid,
-    pub area_code: String,
-    pub household_id: Option<Uuid>,
-    pub street: Option<Street>,
-    pub volunteer_id: Uuid,
-    /// Who gave it (a username, or "cli").
-    pub given_by: String,
-    pub now_ms: i64,
-}
+use crate::store::{ClaimHousehold, NewClaim, Store, subtree_range};
 
 /// A claim held, with its area's path (for scope checks).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldClaim {
     pub dto: ClaimDto,
     pub area_path: String,
-}
-
-/// What claims need to know of a household.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClaimHousehold {
-    pub id: Uuid,
-    pub area_code: String,
-    pub address: Option<String>,
-    pub visits: i64,
-    pub latest_volunteer_id: Option<Uuid>,
-    pub latest_visited_at_ms: Option<i64>,
 }
 
 /// The most claims a list shows: a commune's streets and odd households, many times over.

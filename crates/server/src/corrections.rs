@@ -16,40 +16,6 @@ pub const MAX_COMMENT: usize = 500;
 /// The most corrections one answer carries (a phone's list; a dashboard page).
 pub const MAX_CORRECTIONS: i64 = 500;
 
-/// The seventh migration's table. One send-back per revision: a second one of the same revision
-/// is refused, so two leaders clicking at once cannot queue the same work twice.
-pub const CORRECTIONS_TABLE_SQLITE: &str = "
-CREATE TABLE corrections (
-    id              BLOB PRIMARY KEY,
-    visit_id        BLOB NOT NULL,
-    revision        INTEGER NOT NULL,
-    volunteer_id    BLOB NOT NULL,
-    area_code       TEXT NOT NULL REFERENCES areas(code),
-    comment         TEXT NOT NULL,
-    requested_by    TEXT NOT NULL,
-    requested_at_ms INTEGER NOT NULL,
-    UNIQUE (visit_id, revision),
-    FOREIGN KEY (visit_id, revision) REFERENCES visits(id, revision)
-);
-CREATE INDEX corrections_volunteer ON corrections(volunteer_id, requested_at_ms);
-CREATE INDEX corrections_area ON corrections(area_code, requested_at_ms);";
-
-pub const CORRECTIONS_TABLE_PG: &str = "
-CREATE TABLE corrections (
-    id              UUID PRIMARY KEY,
-    visit_id        UUID NOT NULL,
-    revision        BIGINT NOT NULL,
-    volunteer_id    UUID NOT NULL,
-    area_code       TEXT NOT NULL REFERENCES areas(code),
-    comment         TEXT NOT NULL,
-    requested_by    TEXT NOT NULL,
-    requested_at_ms BIGINT NOT NULL,
-    UNIQUE (visit_id, revision),
-    FOREIGN KEY (visit_id, revision) REFERENCES visits(id, revision)
-);
-CREATE INDEX corrections_volunteer ON corrections(volunteer_id, requested_at_ms);
-CREATE INDEX corrections_area ON corrections(area_code, requested_at_ms);";
-
 /// The columns every correction read selects: the sent-back revision's visit columns first (in
 /// `visit_dto` order, so the visit readers serve), then the correction's own from index 23.
 /// `c` is corrections, `v` the visit revision sent back, `f` its flags.
@@ -191,7 +157,7 @@ pub async fn find(db: &dyn Db, q: CorrectionQuery) -> Result<Vec<CorrectionDto>,
         .iter()
         .map(|r| {
             Ok(correction_dto(
-                crate::store::visit_from_row(r)?,
+                crate::visits::visit_from_row(r)?,
                 r.get(23)?,
                 r.get(24)?,
                 r.get(25)?,

@@ -4,8 +4,9 @@
 use doorstep_domain::protocol::Coverage;
 use doorstep_domain::values::AreaCode;
 
+use crate::db::ingest::Figures;
 use crate::db::{Db, params};
-use crate::store::{Figures, StoreCounts, StoreError, coverage_from_stats};
+use crate::store::StoreError;
 
 /// An area's coverage: its name and its figures by latest outcome, in one statement. `None` when
 /// the area is not held.
@@ -57,4 +58,48 @@ pub async fn counts(db: &dyn Db) -> Result<StoreCounts, StoreError> {
         visits: r.get(2)?,
         devices: r.get(3)?,
     })
+}
+
+/// Coverage from an area's `area_stats` rows: (outcome, figures).
+pub fn coverage_from_stats(area_code: &str, area_name: String, rows: &[(String, Figures)]) -> Coverage {
+    let mut cov = Coverage {
+        area_code: area_code.to_string(),
+        area_name,
+        households_known: 0,
+        households_visited: 0,
+        by_outcome: std::collections::BTreeMap::new(),
+        visits: 0,
+        households_with_app: 0,
+        smartphones_seen: 0,
+        already_installed: 0,
+        installed_now: 0,
+        coverage_rate: None,
+        install_rate: None,
+        targets: None,
+        target_coverage_rate: None,
+        install_rate_of_owners: None,
+    };
+    for (outcome, f) in rows {
+        if f.households == 0 {
+            continue;
+        }
+        cov.households_known += f.households;
+        cov.visits += f.visits;
+        cov.smartphones_seen += f.smartphones;
+        cov.already_installed += f.already_installed;
+        cov.installed_now += f.installed_now;
+        if !outcome.is_empty() {
+            cov.households_visited += f.households;
+            cov.by_outcome.insert(outcome.clone(), f.households);
+        }
+    }
+    cov.with_rates()
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StoreCounts {
+    pub areas: i64,
+    pub households: i64,
+    pub visits: i64,
+    pub devices: i64,
 }

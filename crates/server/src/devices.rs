@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::accounts::{SessionUser, role_from_db};
 use crate::db::{Db, Dialect, params};
-use crate::store::{Redemption, StoreError};
+use crate::store::StoreError;
 
 /// An enrolled device, from its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +129,7 @@ pub async fn create_enrolment(
 
 /// Uses a code once: if it is unused and unexpired, marks it used and binds a device token (its
 /// hash) for `device_id` to the code's volunteer, in one transaction. The same device may redeem
-/// it again within [`crate::store::ENROL_RETRY_MS`] of its last use (its answer was lost on the
+/// it again within [`crate::devices::ENROL_RETRY_MS`] of its last use (its answer was lost on the
 /// way: a cut connection must not cost the volunteer a new code); the token made by that use,
 /// which the phone never received, is deleted. A device id that holds a token for another
 /// volunteer (live or revoked) is not enrolled again: the code stays unused.
@@ -163,7 +163,7 @@ pub async fn redeem_enrolment(
     let Some(row) = tx
         .query_opt(
             &sql,
-            params![code_hash, now_ms, device_id, crate::store::ENROL_RETRY_MS],
+            params![code_hash, now_ms, device_id, crate::devices::ENROL_RETRY_MS],
         )
         .await?
     else {
@@ -215,4 +215,21 @@ pub async fn redeem_enrolment(
         area_code: r.get(3)?,
         expires_ms: i64::MAX,
     }))
+}
+
+/// How long after using an enrolment code the same device may use it again (see
+/// [`crate::devices::redeem_enrolment`]).
+pub const ENROL_RETRY_MS: i64 = 15 * 60 * 1000;
+
+/// A refusal receipt.
+/// What became of an enrolment code.
+#[derive(Debug, Clone)]
+pub enum Redemption {
+    /// The device is enrolled for this volunteer.
+    Enrolled(SessionUser),
+    /// Unknown, used or expired.
+    Invalid,
+    /// The device id is enrolled for another volunteer already: a phone's id is its own, or its
+    /// records and sequence numbers could be taken over.
+    DeviceTaken,
 }

@@ -13,8 +13,10 @@ use doorstep_domain::venue::VenueVisit;
 use doorstep_domain::{Campaign, FieldError, Lang, ValidationContext, Visit};
 use uuid::Uuid;
 
+use crate::accounts::SessionUser;
+use crate::db::ingest::{Incoming, content_hash};
+use crate::devices::DeviceCaller;
 use crate::http::{ApiError, Limits, decode_batch, decode_push};
-use crate::store::{DeviceCaller, Incoming, SessionUser, content_hash};
 use crate::venues::VenueIncoming;
 
 /// The device every fuzzed batch comes from. A batch naming another device is refused whole, as

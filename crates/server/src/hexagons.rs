@@ -8,27 +8,19 @@
 
 use std::collections::BTreeMap;
 
-use h3o::{CellIndex, LatLng, Resolution};
+use h3o::{CellIndex, Resolution};
 use serde_json::{Value, json};
 
 use crate::db::{Db, params};
 use crate::filter::{GroupBy, GroupKey, Tally, tallies};
 use crate::store::StoreError;
 
-/// The resolution stored per household (about 0.1 km² a cell, a few streets): the finest a map
-/// may ask for.
-pub const FINE_RES: Resolution = Resolution::Nine;
+pub use crate::db::ingest::{FINE_RES, fine_cell};
+
 /// The coarsest resolution a map may ask for (about 250 km² a cell: a district).
 pub const MIN_RES: u8 = 5;
 /// The finest resolution a map may ask for.
 pub const MAX_RES: u8 = 9;
-
-/// A household's cell at [`FINE_RES`], as stored (an H3 index fits in 63 bits); `None` for a
-/// coordinate that is not a number.
-pub fn fine_cell(lat: f64, lon: f64) -> Option<i64> {
-    let ll = LatLng::new(lat, lon).ok()?;
-    i64::try_from(u64::from(ll.to_cell(FINE_RES))).ok()
-}
 
 /// A stored cell's ancestor at `res` (itself at its own resolution).
 pub fn parent_of(stored: i64, res: Resolution) -> Option<CellIndex> {
@@ -80,55 +72,6 @@ pub fn cell_feature(cell: CellIndex, t: &Tally) -> Value {
     })
 }
 
-/// Fills in the cells of the households held (in the migration that adds the column, inside
-/// its transaction). Returns how many were filled.
-pub fn backfill_sqlite(conn: &rusqlite::Connection) -> Result<u64, StoreError> {
-    let rows: Vec<(i64, f64, f64)> = conn
-        .prepare(
-            "SELECT rowid, lat, lon FROM households WHERE lat IS NOT NULL AND lon IS NOT NULL AND h3_cell IS NULL",
-        )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
-    let mut update = conn.prepare("UPDATE households SET h3_cell = ?2 WHERE rowid = ?1")?;
-    let mut filled = 0;
-    for (rowid, lat, lon) in rows {
-        if let Some(cell) = fine_cell(lat, lon) {
-            update.execute(rusqlite::params![rowid, cell])?;
-            filled += 1;
-        }
-    }
-    tracing::info!(filled, "households given their H3 cell");
-    Ok(filled)
-}
-
-/// [`backfill_sqlite`] on PostgreSQL, in chunks of array updates.
-pub async fn backfill_pg(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, StoreError> {
-    let db = |e: tokio_postgres::Error| StoreError::Db(e.to_string());
-    let rows = tx
-        .query(
-            "SELECT id, lat, lon FROM households WHERE lat IS NOT NULL AND lon IS NOT NULL AND h3_cell IS NULL",
-            &[],
-        )
-        .await
-        .map_err(db)?;
-    let cells: Vec<(uuid::Uuid, i64)> = rows
-        .iter()
-        .filter_map(|r| Some((r.get(0), fine_cell(r.get(1), r.get(2))?)))
-        .collect();
-    for chunk in cells.chunks(10_000) {
-        let (ids, values): (Vec<uuid::Uuid>, Vec<i64>) = chunk.iter().copied().unzip();
-        tx.execute(
-            "UPDATE households h SET h3_cell = t.cell FROM UNNEST($1::uuid[], $2::int8[]) AS t(id, cell)
-             WHERE h.id = t.id",
-            &[&ids, &values],
-        )
-        .await
-        .map_err(db)?;
-    }
-    tracing::info!(filled = cells.len(), "households given their H3 cell");
-    Ok(cells.len() as u64)
-}
-
 /// How long an area's fine-cell figures are reused by the hexagon answers: a dashboard's loads
 /// and zooms within it read the households once. The cards and the progress are read fresh.
 pub const TALLIES_FOR: std::time::Duration = std::time::Duration::from_secs(30);
@@ -157,18 +100,24 @@ pub async fn fine_tallies(
 /// Fine-cell figures per area path and filter.
 pub type TallyCache = crate::cache::TtlCache<BTreeMap<GroupKey, Tally>>;
 
-/// Households per fine H3 cell in the subtree `[lo, hi)` ([`crate::store::AREA_CELLS_SQL`]).
+/// Households per fine H3 cell in the subtree `[lo, hi)` ([`crate::hexagons::AREA_CELLS_SQL`]).
 pub async fn area_cells(db: &dyn Db, lo: &str, hi: &str) -> Result<Vec<(String, i64)>, StoreError> {
-    db.query(crate::store::AREA_CELLS_SQL, params![lo, hi])
+    db.query(crate::hexagons::AREA_CELLS_SQL, params![lo, hi])
         .await?
         .iter()
         .map(|r| Ok((r.get(0)?, r.get(1)?)))
         .collect()
 }
 
+/// The SQL of [`crate::hexagons::area_cells`] (`$n` placeholders, rewritten for SQLite).
+pub const AREA_CELLS_SQL: &str = "SELECT DISTINCT a.path, h.h3_cell
+    FROM households h JOIN areas a ON a.code = h.area_code
+    WHERE a.path >= $1 AND a.path < $2 AND h.h3_cell IS NOT NULL";
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use h3o::LatLng;
 
     #[test]
     fn a_household_cell_folds_into_its_parents() {

@@ -35,9 +35,7 @@ pub mod map;
 pub mod migrate;
 pub mod photos;
 pub mod public;
-pub mod quality;
 pub mod report;
-pub mod rows;
 pub mod store;
 pub mod targets;
 pub mod venues;
@@ -46,8 +44,7 @@ pub mod volunteers;
 
 use std::sync::Arc;
 
-pub use db::{postgres, sqlite};
-/// The HTTP layer under its former name, while the features' handlers move into it.
+pub use db::{postgres, quality, sqlite};
 pub use http::{AppState, Limits, router};
 pub use store::{Store, StoreError};
 

@@ -11,8 +11,9 @@ use doorstep_domain::protocol::{AssignmentRequest, NewTeamRequest, TeamDto};
 use doorstep_domain::values::AreaCode;
 use uuid::Uuid;
 
+use crate::accounts::{AuditEntry, SessionUser};
 use crate::db::{Db, Statement, params};
-use crate::store::{AuditEntry, SessionUser, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Who asks for a change.
 #[derive(Debug, Clone, Copy)]
@@ -316,13 +317,13 @@ pub(crate) async fn team_named(
     actor: Actor<'_>,
     name: &str,
     within: Option<&str>,
-) -> Result<Option<(crate::store::TeamRecord, String)>, StoreError> {
+) -> Result<Option<(crate::manage::TeamRecord, String)>, StoreError> {
     // Read as a team's name is written (NFC, no control or hidden characters): a name no team
     // can have names none, rather than reaching the database (PostgreSQL refuses a NUL).
     let Ok(name) = doorstep_domain::values::Text::parse("team", name, MAX_TEAM_NAME, false) else {
         return Ok(None);
     };
-    let mut found: Vec<(crate::store::TeamRecord, String)> = Vec::new();
+    let mut found: Vec<(crate::manage::TeamRecord, String)> = Vec::new();
     for team in crate::manage::teams_named(store, name.as_str()).await? {
         if let Some(path) = crate::areas::area_path(store, &team.area_code).await?
             && actor_sees(store, actor, &path).await?
@@ -357,7 +358,7 @@ pub(crate) async fn volunteer_named(
     store: &dyn Store,
     username: &str,
     status: StatusCode,
-) -> Result<crate::store::UserRecord, ManageError> {
+) -> Result<crate::accounts::UserRecord, ManageError> {
     let name = Username::parse("volunteer", username).map_err(|_| no_such_volunteer(status))?;
     crate::accounts::user_by_username(store, &name)
         .await?

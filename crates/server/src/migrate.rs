@@ -645,21 +645,24 @@ pub async fn sqlite_to_postgres(
         });
     }
     // The per-area figures are derived: rebuilt from the households just copied.
-    target.batch_execute(crate::store::STATS_RECOMPUTE).await.map_err(db)?;
+    target
+        .batch_execute(crate::db::ingest::STATS_RECOMPUTE)
+        .await
+        .map_err(db)?;
     // So is each household's latest visit's receive number, which only PostgreSQL keeps.
     target
         .batch_execute(crate::postgres::LATEST_SEQ_BACKFILL)
         .await
         .map_err(db)?;
     target
-        .batch_execute(crate::store::AREA_DAYS_REBUILD_OWN_AREA)
+        .batch_execute(crate::db::ingest::AREA_DAYS_REBUILD_OWN_AREA)
         .await
         .map_err(db)?;
     // So is each volunteer's latest visit, where the next batch's motion flags start.
     target
         .batch_execute(&format!(
             "DELETE FROM volunteer_trail; {}",
-            crate::quality::TRAIL_FILL_SQL
+            crate::db::quality::TRAIL_FILL_SQL
         ))
         .await
         .map_err(db)?;

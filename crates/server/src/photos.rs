@@ -30,102 +30,6 @@ pub type HeldImage = (Vec<String>, Vec<u8>);
 /// The most photos one list answers.
 pub const MAX_LISTED: i64 = 500;
 
-pub const PHOTO_TABLES_SQLITE: &str = "
-CREATE TABLE photo_blobs (
-    sha256       TEXT PRIMARY KEY,
-    size         INTEGER NOT NULL,
-    content_type TEXT NOT NULL,
-    received     INTEGER NOT NULL,
-    complete     INTEGER NOT NULL,
-    bytes        BLOB NOT NULL,
-    created_ms   INTEGER NOT NULL
-);
-CREATE TABLE photo_links (
-    id           BLOB PRIMARY KEY,
-    sha256       TEXT NOT NULL REFERENCES photo_blobs(sha256),
-    target_kind  TEXT NOT NULL,
-    target_id    TEXT NOT NULL,
-    area_code    TEXT NOT NULL REFERENCES areas(code),
-    day          TEXT NOT NULL,
-    volunteer_id BLOB NOT NULL,
-    device_id    BLOB NOT NULL,
-    caption      TEXT,
-    taken_at     TEXT NOT NULL,
-    received_ms  INTEGER NOT NULL,
-    content_hash BLOB NOT NULL
-);
-CREATE INDEX photo_links_area_day ON photo_links(area_code, day);
-CREATE INDEX photo_links_target ON photo_links(target_kind, target_id);
-CREATE INDEX photo_links_sha ON photo_links(sha256);";
-
-/// Each phone's upload of a picture: its declared size, its offset, its chunks until the last
-/// (then emptied: the blob holds the one copy). Links made before it: an upload complete where
-/// the blob was, else started again at 0 (the bytes a blob held then came from whichever phone).
-pub const PHOTO_UPLOADS_SQLITE: &str = "
-CREATE TABLE photo_uploads (
-    sha256     TEXT NOT NULL REFERENCES photo_blobs(sha256),
-    device_id  BLOB NOT NULL,
-    size       INTEGER NOT NULL,
-    received   INTEGER NOT NULL,
-    complete   INTEGER NOT NULL,
-    bytes      BLOB NOT NULL,
-    created_ms INTEGER NOT NULL,
-    PRIMARY KEY (sha256, device_id)
-);
-INSERT INTO photo_uploads (sha256, device_id, size, received, complete, bytes, created_ms)
-    SELECT l.sha256, l.device_id, b.size, CASE WHEN b.complete THEN b.size ELSE 0 END, b.complete, x'',
-           MIN(l.received_ms)
-    FROM photo_links l JOIN photo_blobs b ON b.sha256 = l.sha256
-    GROUP BY l.sha256, l.device_id, b.size, b.complete;
-UPDATE photo_blobs SET received = 0, bytes = x'' WHERE NOT complete;";
-
-/// [`PHOTO_UPLOADS_SQLITE`] for PostgreSQL.
-pub const PHOTO_UPLOADS_PG: &str = "
-CREATE TABLE photo_uploads (
-    sha256     TEXT COLLATE \"C\" NOT NULL REFERENCES photo_blobs(sha256),
-    device_id  UUID NOT NULL,
-    size       BIGINT NOT NULL,
-    received   BIGINT NOT NULL,
-    complete   BOOLEAN NOT NULL,
-    bytes      BYTEA NOT NULL,
-    created_ms BIGINT NOT NULL,
-    PRIMARY KEY (sha256, device_id)
-);
-INSERT INTO photo_uploads (sha256, device_id, size, received, complete, bytes, created_ms)
-    SELECT l.sha256, l.device_id, b.size, CASE WHEN b.complete THEN b.size ELSE 0 END, b.complete, ''::bytea,
-           MIN(l.received_ms)
-    FROM photo_links l JOIN photo_blobs b ON b.sha256 = l.sha256
-    GROUP BY l.sha256, l.device_id, b.size, b.complete;
-UPDATE photo_blobs SET received = 0, bytes = ''::bytea WHERE NOT complete;";
-
-pub const PHOTO_TABLES_PG: &str = "
-CREATE TABLE photo_blobs (
-    sha256       TEXT COLLATE \"C\" PRIMARY KEY,
-    size         BIGINT NOT NULL,
-    content_type TEXT NOT NULL,
-    received     BIGINT NOT NULL,
-    complete     BOOLEAN NOT NULL,
-    bytes        BYTEA NOT NULL,
-    created_ms   BIGINT NOT NULL
-);
-CREATE TABLE photo_links (
-    id           UUID PRIMARY KEY,
-    sha256       TEXT COLLATE \"C\" NOT NULL REFERENCES photo_blobs(sha256),
-    target_kind  TEXT NOT NULL,
-    target_id    TEXT NOT NULL,
-    area_code    TEXT NOT NULL REFERENCES areas(code),
-    day          TEXT NOT NULL,
-    volunteer_id UUID NOT NULL,
-    device_id    UUID NOT NULL,
-    caption      TEXT,
-    taken_at     TEXT NOT NULL,
-    received_ms  BIGINT NOT NULL,
-    content_hash BYTEA NOT NULL
-);
-CREATE INDEX photo_links_area_day ON photo_links(area_code, day);
-CREATE INDEX photo_links_target ON photo_links(target_kind, target_id);
-CREATE INDEX photo_links_sha ON photo_links(sha256);";
-
 /// The columns of a listed photo, in [`PhotoDto`] order after the row is read; `l` is
 /// `photo_links`, `u` its own phone's upload, `a` its area.
 pub const LIST_COLUMNS: &str = "l.id, l.sha256, u.size, l.target_kind, l.target_id, l.area_code, l.caption, \
@@ -609,7 +513,9 @@ mod tests {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE areas (code TEXT PRIMARY KEY); INSERT INTO areas VALUES ('42');")
             .unwrap();
-        conn.execute_batch(PHOTO_TABLES_SQLITE).unwrap();
+        crate::db::migrations::each_statement("0011_photos", crate::db::migrations::Engine::Sqlite, |sql| {
+            conn.execute_batch(sql).unwrap()
+        });
         let (done, half) = (hex(b"abc"), hex(b"abcde"));
         conn.execute_batch(&format!(
             "INSERT INTO photo_blobs VALUES ('{done}', 3, 'image/jpeg', 3, 1, x'616263', 1),
@@ -621,7 +527,9 @@ mod tests {
                 (x'04', '{half}', 'day', '2020-08-04', '42', '2020-08-04', x'cc', x'd3', NULL, 't', 40, x'00');"
         ))
         .unwrap();
-        conn.execute_batch(PHOTO_UPLOADS_SQLITE).unwrap();
+        crate::db::migrations::each_statement("0019_photo_uploads", crate::db::migrations::Engine::Sqlite, |sql| {
+            conn.execute_batch(sql).unwrap()
+        });
         // sha256, device, size, received, complete, bytes held, created.
         type Upload = (String, Vec<u8>, i64, i64, bool, usize, i64);
         let uploads: Vec<Upload> = conn

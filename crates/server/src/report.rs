@@ -56,7 +56,7 @@ pub async fn progress(
     let targets = crate::targets::subtree_targets(store, &path).await?;
     let mut paths: Vec<&str> = vec![path.as_str()];
     paths.extend(unit_paths.iter().map(|(_, _, p)| p.as_str()));
-    let rolled = crate::store::roll_up_targets_of(&paths, &targets);
+    let rolled = crate::targets::roll_up_targets_of(&paths, &targets);
     let coverage = coverage.with_campaign(campaign).with_targets(rolled[0]);
     let by_code: std::collections::HashMap<&str, _> = unit_paths
         .iter()

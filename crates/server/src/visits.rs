@@ -5,7 +5,7 @@ use doorstep_domain::protocol::VisitDto;
 use uuid::Uuid;
 
 use crate::db::{Db, params};
-use crate::store::{StoreError, VISIT_COLUMNS, VisitQuery, flagged_visits_sql, visit_from_row};
+use crate::store::{StoreError, VISIT_COLUMNS};
 
 /// A visit's latest revision, with its area's path (for the scope check).
 pub async fn visit_by_id(db: &dyn Db, id: Uuid) -> Result<Option<(VisitDto, String)>, StoreError> {
@@ -62,15 +62,15 @@ pub async fn household_visits(db: &dyn Db, household: Uuid) -> Result<Vec<(Visit
 }
 
 /// The daily curve of a subtree `[lo, hi)`: per local day (days since 1970), visits, households
-/// reached for the first time, installs at the visit ([`crate::store::DAILY_PROGRESS_SQL`]).
+/// reached for the first time, installs at the visit ([`crate::visits::DAILY_PROGRESS_SQL`]).
 pub async fn daily_progress(
     db: &dyn Db,
     lo: &str,
     hi: &str,
     from_day: i64,
     to_day: i64,
-) -> Result<Vec<crate::store::DayRow>, StoreError> {
-    db.query(crate::store::DAILY_PROGRESS_SQL, params![lo, hi, from_day, to_day])
+) -> Result<Vec<crate::visits::DayRow>, StoreError> {
+    db.query(crate::visits::DAILY_PROGRESS_SQL, params![lo, hi, from_day, to_day])
         .await?
         .iter()
         .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<Option<i64>>(3)?.unwrap_or(0))))
@@ -83,12 +83,12 @@ pub async fn households_in(
     lo: &str,
     hi: &str,
     limit: i64,
-) -> Result<Vec<crate::store::HouseholdPoint>, StoreError> {
-    db.query(crate::store::HOUSEHOLDS_IN_SQL, params![lo, hi, limit])
+) -> Result<Vec<crate::visits::HouseholdPoint>, StoreError> {
+    db.query(crate::visits::HOUSEHOLDS_IN_SQL, params![lo, hi, limit])
         .await?
         .iter()
         .map(|r| {
-            Ok(crate::store::HouseholdPoint {
+            Ok(crate::visits::HouseholdPoint {
                 id: r.get(0)?,
                 area_code: r.get(1)?,
                 area_name: r.get(2)?,
@@ -102,4 +102,91 @@ pub async fn households_in(
             })
         })
         .collect()
+}
+
+/// A household for the map and the walk lists, with its area's name and path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HouseholdPoint {
+    pub id: Uuid,
+    pub area_code: String,
+    pub area_name: String,
+    pub area_path: String,
+    pub address: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub latest_outcome: Option<String>,
+    pub visits: i64,
+    /// The latest-received visit's time (ms since 1970 UTC).
+    pub latest_visited_at_ms: Option<i64>,
+}
+
+/// The SQL of [`crate::visits::households_in`] (`$n` placeholders, rewritten for SQLite).
+pub const HOUSEHOLDS_IN_SQL: &str = "SELECT h.id, h.area_code, a.name, a.path, h.address, h.lat, h.lon,
+        h.latest_outcome, h.visits, h.latest_visited_at_ms
+    FROM households h JOIN areas a ON a.code = h.area_code
+    WHERE a.path >= $1 AND a.path < $2
+    LIMIT $3";
+
+/// A day of [`crate::visits::daily_progress`]: (day number, visits, households, installed_now).
+pub type DayRow = (i64, i64, i64, i64);
+
+/// The SQL of [`crate::visits::daily_progress`], the same on both databases (integer division on both);
+/// `$n` placeholders, rewritten to `?n` for SQLite.
+pub const DAILY_PROGRESS_SQL: &str = "SELECT d.day, CAST(SUM(d.visits) AS BIGINT), CAST(SUM(d.households) AS BIGINT),
+        CAST(SUM(d.installed_now) AS BIGINT)
+    FROM area_days d JOIN areas a ON a.code = d.area_code
+    WHERE a.path >= $1 AND a.path < $2 AND d.day BETWEEN $3 AND $4
+    GROUP BY d.day ORDER BY d.day";
+
+/// Which visits to list: a subtree of paths, a page after a receive number.
+#[derive(Debug, Clone)]
+pub struct VisitQuery {
+    pub lo: String,
+    pub hi: String,
+    pub after_seq: i64,
+    pub limit: u32,
+    pub flagged_only: bool,
+    /// Only visits carrying this flag (a code of `doorstep_domain::quality::Flag`).
+    pub flag: Option<String>,
+}
+
+/// A row whose first columns are [`VISIT_COLUMNS`].
+pub fn visit_from_row(r: &crate::db::Row) -> Result<VisitDto, StoreError> {
+    Ok(crate::store::visit_dto(
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        [r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?],
+        r.get(15)?,
+        (r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?),
+        r.get(20)?,
+        r.get(21)?,
+        r.get(22)?,
+    ))
+}
+
+/// The flagged visits of a subtree, `$1..$2` its path range, after `$3`, at most `$4`, with the
+/// flag `$5` (or any). A visit naming a household of the subtree from another area is listed
+/// too: both areas' leaders see it (`household_in_other_area`). SQLite reads `$n` as `?n`.
+pub fn flagged_visits_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "SELECT {VISIT_COLUMNS} FROM visit_flags f JOIN visits v ON v.server_seq = f.server_seq
+             JOIN areas a ON a.code = v.area_code
+             LEFT JOIN households h ON h.id = v.household_id
+             LEFT JOIN areas ha ON ha.code = h.area_code
+             WHERE ((a.path >= $1 AND a.path < $2) OR (ha.path >= $1 AND ha.path < $2)) AND f.server_seq > $3
+               AND (CAST($5 AS TEXT) IS NULL OR (',' || f.flags || ',') LIKE ('%,' || CAST($5 AS TEXT) || ',%'))
+             ORDER BY f.server_seq LIMIT $4"
+        )
+    })
 }

@@ -6,7 +6,12 @@
 //! nature (ingest's engine, the pull's page, streaming, imports) stays on [`crate::store::Store`],
 //! implemented in [`sqlite`] and [`postgres`].
 
+pub mod filter;
+pub mod ingest;
+pub mod migrations;
 pub mod postgres;
+pub mod quality;
+pub mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -48,7 +48,7 @@ pub(crate) async fn coverage(
                 .map_err(|e| ApiError::store(e, lang))?;
             Ok(Json(
                 c.with_campaign(&st.campaign)
-                    .with_targets(crate::store::roll_up_targets(&path, &targets)),
+                    .with_targets(crate::targets::roll_up_targets(&path, &targets)),
             ))
         }
         Ok(None) => Err(unknown_area(&area, lang)),

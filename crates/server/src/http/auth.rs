@@ -8,8 +8,8 @@ use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, header, request::Parts};
 
 use super::{ApiError, AppState, lang_of};
+use crate::accounts::SessionUser;
 use crate::auth::{ClientAddr, TrustedProxies, canonical, token_hash};
-use crate::store::SessionUser;
 
 /// The caller of a protected endpoint: a live session's user. Every protected handler takes one;
 /// no handler reads the Authorization header itself.
@@ -56,7 +56,7 @@ impl FromRequestParts<AppState> for Caller {
 
 /// The caller of a device endpoint: an enrolled, unrevoked device.
 #[derive(Debug, Clone)]
-pub struct Device(pub crate::store::DeviceCaller);
+pub struct Device(pub crate::devices::DeviceCaller);
 
 impl FromRequestParts<AppState> for Device {
     type Rejection = ApiError;
@@ -76,7 +76,7 @@ impl FromRequestParts<AppState> for Device {
 /// itself (nothing collected is lost); what it sends is stored like anything else and flagged for
 /// the leader, and it can read nothing (every other device endpoint takes [`Device`]).
 #[derive(Debug, Clone)]
-pub struct Uploader(pub crate::store::DeviceCaller);
+pub struct Uploader(pub crate::devices::DeviceCaller);
 
 impl FromRequestParts<AppState> for Uploader {
     type Rejection = ApiError;

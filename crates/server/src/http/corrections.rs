@@ -1,10 +1,11 @@
 //! The HTTP face of `crate::corrections`.
 
+use crate::accounts::AuditEntry;
 use crate::corrections::*;
 use crate::http::auth::{Caller, Device};
 use crate::http::extract::{ReqLang, Scoped, ScopedQuery};
 use crate::http::{ApiError, AppState};
-use crate::store::{AuditEntry, subtree_range};
+use crate::store::subtree_range;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};

@@ -14,7 +14,7 @@ use doorstep_domain::protocol::{
 };
 use doorstep_domain::values::{AreaCode, Id};
 
-use crate::store::Redemption;
+use crate::devices::Redemption;
 
 use super::sessions::too_many_attempts;
 use super::*;
@@ -95,7 +95,7 @@ pub(crate) async fn issue_enrolment(
     .map_err(|e| ApiError::store(e, lang))?;
     crate::accounts::record_audit(
         &*st.store,
-        crate::store::AuditEntry {
+        crate::accounts::AuditEntry {
             at_ms: now.timestamp_millis(),
             actor: caller.0.username.clone(),
             action: "enrol-code".into(),
@@ -346,7 +346,7 @@ pub(crate) async fn revoke_device(
     }
     crate::accounts::record_audit(
         &*st.store,
-        crate::store::AuditEntry {
+        crate::accounts::AuditEntry {
             at_ms: Utc::now().timestamp_millis(),
             actor: caller.0.username.clone(),
             action: "revoke-device".into(),

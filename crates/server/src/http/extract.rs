@@ -13,8 +13,8 @@ use doorstep_domain::values::AreaCode;
 use serde::de::DeserializeOwned;
 
 use super::{ApiError, AppState, lang_of, query_error, scoped_area};
+use crate::accounts::SessionUser;
 use crate::http::auth::Caller;
-use crate::store::SessionUser;
 
 /// The request's language, from `Accept-Language`; Vietnamese when it names neither.
 #[derive(Debug, Clone, Copy)]

@@ -1,8 +1,8 @@
 //! The HTTP face of `crate::filter`.
 
+use crate::accounts::SessionUser;
 use crate::filter::*;
 use crate::http::{ApiError, AppState};
-use crate::store::SessionUser;
 use axum::http::StatusCode;
 use doorstep_domain::account::Role;
 use doorstep_domain::{Lang, Messages};
@@ -56,7 +56,7 @@ pub async fn filtered_points(
     let Some(f) = requested(st, user, fq, lang).await? else {
         return Ok(None);
     };
-    let mut rows = crate::rows::collect_households(st.store.as_ref(), RowQuery::subtree(path, f, Some(max + 1)))
+    let mut rows = crate::db::rows::collect_households(st.store.as_ref(), RowQuery::subtree(path, f, Some(max + 1)))
         .await
         .map_err(|e| ApiError::storage(e, lang))?;
     let truncated = rows.len() as i64 > max;

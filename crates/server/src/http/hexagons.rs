@@ -86,6 +86,17 @@ pub async fn get_hexagons(
     ))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HexagonQuery {
+    /// The area (a GSO code) whose households are drawn.
+    #[param(value_type = crate::http::params::AreaCode)]
+    pub area: String,
+    /// H3 resolution, 5 (coarse) to 9 (fine); default 7.
+    #[param(value_type = i64, minimum = 5, maximum = 9, required = false)]
+    pub res: Option<u8>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,15 +108,4 @@ mod tests {
         assert!(resolution(Some(10), 7, Lang::En).is_err());
         assert_eq!(resolution(Some(9), 7, Lang::En).unwrap(), Resolution::Nine);
     }
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct HexagonQuery {
-    /// The area (a GSO code) whose households are drawn.
-    #[param(value_type = crate::http::params::AreaCode)]
-    pub area: String,
-    /// H3 resolution, 5 (coarse) to 9 (fine); default 7.
-    #[param(value_type = i64, minimum = 5, maximum = 9, required = false)]
-    pub res: Option<u8>,
 }

@@ -5,7 +5,8 @@ use crate::http::extract::{Query, ReqLang};
 use crate::http::{ApiError, AppState, lang_of, scoped_area};
 #[allow(unused_imports)]
 use crate::manage::*;
-use crate::store::{VisitQuery, subtree_range};
+use crate::store::subtree_range;
+use crate::visits::VisitQuery;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};

@@ -38,7 +38,9 @@ use doorstep_domain::{Campaign, FieldError, Lang, Messages, ValidationContext, V
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::store::{Incoming, IngestBatch, SessionUser, Store, StoreError};
+use crate::accounts::SessionUser;
+use crate::db::ingest::{Incoming, IngestBatch};
+use crate::store::{Store, StoreError};
 
 /// Limits that protect the server from a client, careless or hostile.
 #[derive(Debug, Clone)]
@@ -400,7 +402,7 @@ pub(crate) fn decode_batch<I: serde::de::DeserializeOwned, T>(
     headers: &HeaderMap,
     body: &[u8],
     (limits, campaign): (&Limits, &Campaign),
-    sender: &crate::store::DeviceCaller,
+    sender: &crate::devices::DeviceCaller,
     now: DateTime<Utc>,
     lang: Lang,
     mut each: impl FnMut(ReadRecord<I>, &ValidationContext<'_>) -> T,
@@ -502,7 +504,7 @@ pub(crate) fn decode_push(
     headers: &HeaderMap,
     body: &[u8],
     config: (&Limits, &Campaign),
-    sender: &crate::store::DeviceCaller,
+    sender: &crate::devices::DeviceCaller,
     now: DateTime<Utc>,
     lang: Lang,
 ) -> Result<IngestBatch, ApiError> {

@@ -217,7 +217,7 @@ pub struct AuditQuery {
     path = "/api/v1/audit",
     params(AuditQuery),
     responses(
-        (status = 200, body = [crate::store::AuditRecord]),
+        (status = 200, body = [crate::accounts::AuditRecord]),
         (status = 401, body = ErrorResponse),
         (status = 403, description = "Not an admin", body = ErrorResponse),
     ),
@@ -228,7 +228,7 @@ pub(crate) async fn audit(
     ReqLang(lang): ReqLang,
     caller: crate::http::auth::Caller,
     q: Result<axum::extract::Query<AuditQuery>, QueryRejection>,
-) -> Result<Json<Vec<crate::store::AuditRecord>>, ApiError> {
+) -> Result<Json<Vec<crate::accounts::AuditRecord>>, ApiError> {
     if caller.0.role != doorstep_domain::account::Role::Admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -11,7 +11,8 @@ use chrono::Utc;
 use doorstep_domain::protocol::{ErrorResponse, PullResponse, PushRequest, PushResponse};
 use serde::Deserialize;
 
-use crate::store::{IngestBatch, StoreError};
+use crate::db::ingest::IngestBatch;
+use crate::store::StoreError;
 
 use super::*;
 

@@ -2,11 +2,16 @@
 //! time anyway) and a few readers, all in WAL mode with `synchronous=FULL`, because a receipt
 //! promises the record survives a power cut.
 
+mod ingest;
+
+use ingest::*;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::db::migrations::{Backfill, Engine};
 use crate::db::{Db, Dialect, Done, Row, Tx, Value, sqlite_placeholders};
 use async_trait::async_trait;
 use doorstep_domain::Campaign;
@@ -16,138 +21,22 @@ use doorstep_domain::protocol::{AreaDto, HouseholdDto, PullResponse, Receipt, Re
 use doorstep_domain::values::AreaCode;
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use crate::store::content_hash;
+pub use crate::db::ingest::content_hash;
+use crate::db::ingest::{
+    Figures, Incoming, IngestBatch, STATS_RECOMPUTE, STATS_UPSERT, StatDeltas, not_inserted_receipt, rejected,
+};
 use crate::store::{
-    AREA_STATS_TABLE, Figures, HeldArea, ImportSummary, Incoming, IngestBatch, NewHousehold, STATS_RECOMPUTE,
-    STATS_UPSERT, StatDeltas, Store, StoreError, compute_paths, not_inserted_receipt, plan_import, rejected,
-    subtree_range, visit_dto,
+    HeldArea, ImportSummary, NewHousehold, Store, StoreError, compute_paths, plan_import, subtree_range, visit_dto,
 };
 use doorstep_domain::protocol::VisitDto;
 
 /// `PRAGMA application_id` of a Doorstep server database ("DSRV"), so a foreign file is refused.
 const APPLICATION_ID: i32 = 0x4453_5256;
 
-/// Versioned migrations: step N brings `user_version` from N to N+1. Never edit a shipped step.
-const MIGRATIONS: &[&[&str]] = &[
-    &[r#"
-CREATE TABLE areas (
-    code          TEXT PRIMARY KEY,
-    parent_code   TEXT REFERENCES areas(code),
-    name          TEXT NOT NULL,
-    name_search   TEXT NOT NULL,
-    sort_key      BLOB NOT NULL,
-    division_type TEXT,
-    level         INTEGER NOT NULL,
-    -- '/42/436/18073/': a subtree is a range of paths, which any database can index.
-    path          TEXT NOT NULL,
-    boundary      TEXT
-);
-CREATE INDEX areas_path ON areas(path);
-CREATE INDEX areas_parent ON areas(parent_code);
-
-CREATE TABLE devices (
-    id            BLOB PRIMARY KEY,
-    first_seen_ms INTEGER NOT NULL,
-    last_seen_ms  INTEGER NOT NULL,
-    clock_skew_ms INTEGER NOT NULL,
-    pushes        INTEGER NOT NULL
-);
-
--- Households carry their latest visit's figures, maintained on ingest, so coverage is one scan.
-CREATE TABLE households (
-    id                BLOB PRIMARY KEY,
-    area_code         TEXT NOT NULL REFERENCES areas(code),
-    address           TEXT,
-    lat               REAL,
-    lon               REAL,
-    updated_seq       INTEGER NOT NULL,
-    visits            INTEGER NOT NULL DEFAULT 0,
-    latest_outcome    TEXT,
-    people            INTEGER,
-    smartphones       INTEGER,
-    already_installed INTEGER,
-    installed_now     INTEGER
-);
-CREATE INDEX households_area ON households(area_code, updated_seq);
-
--- Visits are immutable; a correction is a new revision. server_seq is the receive order.
-CREATE TABLE visits (
-    server_seq        INTEGER PRIMARY KEY,
-    id                BLOB NOT NULL,
-    revision          INTEGER NOT NULL,
-    device_id         BLOB NOT NULL,
-    device_seq        INTEGER NOT NULL,
-    volunteer_id      BLOB NOT NULL,
-    household_id      BLOB NOT NULL,
-    area_code         TEXT NOT NULL,
-    visited_at_ms     INTEGER NOT NULL,
-    utc_offset_min    INTEGER NOT NULL,
-    outcome           TEXT NOT NULL,
-    reason            TEXT,
-    people            INTEGER NOT NULL,
-    smartphones       INTEGER NOT NULL,
-    already_installed INTEGER NOT NULL,
-    installed_now     INTEGER NOT NULL,
-    leaflet_given     INTEGER NOT NULL,
-    loc_source        TEXT NOT NULL,
-    lat               REAL,
-    lon               REAL,
-    accuracy_m        REAL,
-    notes             TEXT,
-    received_at_ms    INTEGER NOT NULL,
-    content_hash      BLOB NOT NULL,
-    UNIQUE (id, revision),
-    UNIQUE (device_id, device_seq)
-);
-CREATE INDEX visits_household ON visits(household_id);
-"#],
-    // Per-area figures for every area and its ancestors, kept on ingest: coverage is one read.
-    &[AREA_STATS_TABLE, STATS_RECOMPUTE],
-    // Accounts, sessions (token hashes only) and the audit log.
-    &[crate::store::ACCOUNTS_TABLES_SQLITE],
-    // Enrolment codes and device tokens, as hashes.
-    &[crate::store::DEVICE_TABLES_SQLITE],
-    // Teams, assignments, flagged visits.
-    &[crate::store::TEAM_TABLES_SQLITE],
-    // Visits sent back for correction.
-    &[crate::corrections::CORRECTIONS_TABLE_SQLITE],
-    // Each household's H3 cell, for the map's hexagons; the rows held get theirs here.
-    &[crate::store::H3_CELL_COLUMN, crate::store::H3_CELL_BACKFILL],
-    // Per area and day figures for the daily curve, built from the visits held.
-    &[crate::store::AREA_DAYS_TABLE, crate::store::AREA_DAYS_REBUILD],
-    // Data-quality flags: each volunteer's latest visit, which the next batch's are compared with.
-    &[crate::quality::TRAIL_TABLE_SQLITE, crate::quality::TRAIL_FILL_SQL],
-    // Venues and the visits made to them.
-    &[crate::venues::VENUE_TABLES_SQLITE],
-    // Photos: content-addressed bytes, and each phone's record of one.
-    &[crate::photos::PHOTO_TABLES_SQLITE],
-    // The campaign as data, loaded from a file.
-    &[crate::store::CAMPAIGN_TABLE_SQLITE],
-    // Targets per area.
-    &[crate::store::TARGETS_TABLE_SQLITE],
-    // Each household's latest visit's time, for the campaign's revisit delays; filled from visits.
-    &[
-        crate::store::LATEST_VISITED_AT_COLUMN,
-        crate::store::LATEST_VISITED_AT_BACKFILL,
-    ],
-    // Why a device was revoked, told to the phone before it erases itself.
-    &[crate::store::REVOKE_REASON_COLUMN],
-    // Claims: each household's latest volunteer, filled from visits; leaders' claims.
-    &[
-        crate::store::LATEST_VOLUNTEER_COLUMN_SQLITE,
-        crate::store::LATEST_VOLUNTEER_BACKFILL,
-        crate::store::CLAIMS_TABLE_SQLITE,
-    ],
-    // Team names unique within an area.
-    &[crate::store::TEAM_NAMES_PER_AREA_SQLITE],
-    // Photos: each phone's own upload of a picture (knowing a hash grants nothing), from links held.
-    &[crate::photos::PHOTO_UPLOADS_SQLITE],
-];
-
 /// The schema the ingest benchmark compares against: the same tables, so "raw" means the same
 /// rows through the same indexes with nothing else in the way.
-pub fn schema_sql() -> &'static str {
-    MIGRATIONS[0][0]
+pub fn schema_sql() -> String {
+    crate::db::migrations::sqlite_base()
 }
 
 struct Writer {
@@ -158,7 +47,7 @@ struct Writer {
     /// for the figures cost no query.
     areas: HashMap<String, String>,
     /// Parsed area boundaries for the `outside_area` flag; cleared when areas are imported.
-    boundaries: crate::quality::Boundaries,
+    boundaries: crate::db::quality::Boundaries,
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<Vec<Receipt>, StoreError>>;
@@ -336,7 +225,7 @@ impl SqliteStore {
             conn,
             next_change,
             areas,
-            boundaries: crate::quality::Boundaries::new(None),
+            boundaries: crate::db::quality::Boundaries::new(None),
         }));
         Ok(SqliteStore {
             writer: writer.clone(),
@@ -375,498 +264,49 @@ impl SqliteStore {
     }
 }
 
+/// Fills in the cells of the households held (in the migration that adds the column, inside
+/// its transaction). Returns how many were filled.
+fn backfill_h3_cells(conn: &rusqlite::Connection) -> Result<u64, StoreError> {
+    let rows: Vec<(i64, f64, f64)> = conn
+        .prepare(
+            "SELECT rowid, lat, lon FROM households WHERE lat IS NOT NULL AND lon IS NOT NULL AND h3_cell IS NULL",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update = conn.prepare("UPDATE households SET h3_cell = ?2 WHERE rowid = ?1")?;
+    let mut filled = 0;
+    for (rowid, lat, lon) in rows {
+        if let Some(cell) = crate::db::ingest::fine_cell(lat, lon) {
+            update.execute(rusqlite::params![rowid, cell])?;
+            filled += 1;
+        }
+    }
+    tracing::info!(filled, "households given their H3 cell");
+    Ok(filled)
+}
+
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let versions = crate::db::migrations::versions(Engine::Sqlite);
     let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
-    if version > MIGRATIONS.len() {
+    if version > versions.len() {
         return Err(StoreError::Config(format!(
             "the database is at schema version {version}, newer than this program knows ({}); upgrade doorstep",
-            MIGRATIONS.len()
+            versions.len()
         )));
     }
-    for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
+    for (i, step) in versions.iter().enumerate().skip(version) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for sql in *step {
-            if *sql == crate::store::H3_CELL_BACKFILL {
-                crate::hexagons::backfill_sqlite(&tx)?;
-            } else {
-                tx.execute_batch(sql)?;
-            }
+        for sql in step.statements(Engine::Sqlite) {
+            tx.execute_batch(sql)?;
+        }
+        if step.then == Some(Backfill::H3Cells) {
+            backfill_h3_cells(&tx)?;
         }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
-        tracing::info!(version = i + 1, "migrated server database");
+        tracing::info!(version = i + 1, name = step.name, "migrated server database");
     }
     Ok(())
-}
-
-/// Stores several push batches in one transaction: under load the batches that queued while the
-/// previous commit was syncing share the next commit (group commit), so the fsync is paid once.
-/// Receipts are answered only after the commit.
-fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Vec<Vec<Receipt>>, StoreError> {
-    let tx = w
-        .conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut next_change = w.next_change;
-    let mut deltas = StatDeltas::default();
-    // Per area and local day, what this commit adds to the daily curve (`area_days`).
-    let mut days: DayDeltas = BTreeMap::new();
-    let receipts = batches
-        .iter()
-        .map(|b| {
-            ingest_batch(
-                &tx,
-                (&w.areas, &w.boundaries),
-                &mut next_change,
-                (&mut deltas, &mut days),
-                b,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    apply_stats(&tx, &deltas)?;
-    {
-        let mut add_day = tx.prepare_cached(crate::store::AREA_DAYS_ADD)?;
-        for ((area, day), (visits, households, installed_now)) in &days {
-            add_day.execute(params![area, day, visits, households, installed_now])?;
-        }
-    }
-    tx.commit()?;
-    // Only after commit: a rolled-back group leaves the counter where it was.
-    w.next_change = next_change;
-    Ok(receipts)
-}
-
-/// Writes the data-quality flags of the visits a batch stored, with the motion flags decided
-/// against each volunteer's latest visit held before (read here, inside the transaction), and
-/// keeps those latest visits for the next batch.
-fn write_quality(
-    tx: &rusqlite::Transaction<'_>,
-    rules: &doorstep_domain::quality::QualityRules,
-    judged: Vec<crate::quality::Stored<'_>>,
-) -> Result<(), StoreError> {
-    let mut latest = HashMap::new();
-    {
-        let mut read =
-            tx.prepare_cached("SELECT visit_id, visited_at_ms, lat, lon FROM volunteer_trail WHERE volunteer_id = ?1")?;
-        for volunteer in crate::quality::trail_volunteers(&judged) {
-            let row = read
-                .query_row([volunteer.as_bytes().as_slice()], |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, Option<f64>>(2)?.zip(r.get::<_, Option<f64>>(3)?),
-                    ))
-                })
-                .optional()?;
-            if let Some((id, at_ms, point)) = row {
-                let id = uuid_from(&id)?;
-                latest.insert(volunteer, doorstep_domain::quality::TrailPoint { id, at_ms, point });
-            }
-        }
-    }
-    let done = crate::quality::finish(rules, &latest, judged);
-    let mut flag_visit = tx.prepare_cached("INSERT INTO visit_flags (server_seq, flags) VALUES (?1, ?2)")?;
-    for (server_seq, flags) in done.flags {
-        flag_visit.execute(params![server_seq, flags])?;
-    }
-    static WRITE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let mut write = tx.prepare_cached(WRITE.get_or_init(|| crate::quality::TRAIL_WRITE_SQL.replace('$', "?")))?;
-    for (volunteer, p) in done.trail {
-        write.execute(params![
-            volunteer.as_bytes().as_slice(),
-            p.id.as_bytes().as_slice(),
-            p.at_ms,
-            p.point.map(|x| x.0),
-            p.point.map(|x| x.1),
-        ])?;
-    }
-    Ok(())
-}
-
-/// The boundary that judges each area of a batch (`None`: none on its path), parsing only those
-/// not cached yet.
-fn batch_boundaries<'a>(
-    tx: &rusqlite::Transaction<'_>,
-    (areas, cache): (&'a HashMap<String, String>, &crate::quality::Boundaries),
-    batch: &IngestBatch,
-) -> Result<HashMap<&'a str, Option<Arc<crate::quality::Boundary>>>, StoreError> {
-    let mut paths: HashMap<&str, &str> = HashMap::new();
-    for record in &batch.records {
-        if let Incoming::Valid { visit, .. } = record
-            && let Some((code, path)) = areas.get_key_value(visit.area_code.as_str())
-        {
-            paths.insert(code, path);
-        }
-    }
-    let missing = cache.missing(paths.values().copied());
-    if !missing.is_empty() {
-        let mut st = tx.prepare_cached("SELECT boundary FROM areas WHERE code = ?1")?;
-        for code in missing {
-            let text: Option<String> = st.query_row([&code], |r| r.get(0)).optional()?.flatten();
-            cache.store(code, text.as_deref());
-        }
-    }
-    Ok(paths
-        .into_iter()
-        .map(|(code, path)| (code, cache.for_path(path)))
-        .collect())
-}
-
-/// The revisions held of one visit or venue visit (`HELD_REVISIONS_SQL`, `VENUE_REVISIONS`: the
-/// same columns), read when a later revision of it arrives.
-fn held_revisions_of(
-    statement: &mut rusqlite::CachedStatement<'_>,
-    id: uuid::Uuid,
-) -> Result<Vec<crate::store::HeldRevision>, StoreError> {
-    statement
-        .query_map([id.as_bytes().as_slice()], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, Vec<u8>>(5)?,
-            ))
-        })?
-        .map(|row| {
-            let (revision, volunteer, subject, area_code, server_seq, content_hash) = row?;
-            Ok(crate::store::HeldRevision {
-                revision,
-                volunteer_id: uuid_from(&volunteer)?,
-                subject: uuid_from(&subject)?,
-                area_code,
-                server_seq,
-                content_hash,
-            })
-        })
-        .collect()
-}
-
-/// What a commit adds to `area_days`: (area, local day) to (visits, households, installs).
-type DayDeltas<'a> = crate::store::DayTally<&'a str>;
-
-fn ingest_batch<'b>(
-    tx: &rusqlite::Transaction<'_>,
-    (areas, boundaries): (&HashMap<String, String>, &crate::quality::Boundaries),
-    next_change: &mut i64,
-    (deltas, days): (&mut StatDeltas, &mut DayDeltas<'b>),
-    batch: &'b IngestBatch,
-) -> Result<Vec<Receipt>, StoreError> {
-    let now_ms = batch.received_at.timestamp_millis();
-    let device = batch.device_id.uuid();
-    let mut receipts = Vec::with_capacity(batch.records.len());
-    // The boundaries the data-quality flags need, parsed before the batch's rows are written.
-    let boundary_of = batch_boundaries(tx, (areas, boundaries), batch)?;
-    let mut judged: Vec<crate::quality::Stored<'_>> = Vec::new();
-    {
-        let mut insert_visit = tx.prepare_cached(
-            "INSERT INTO visits (id, revision, device_id, device_seq, volunteer_id, household_id, area_code,
-                visited_at_ms, utc_offset_min, outcome, reason, people, smartphones, already_installed,
-                installed_now, leaflet_given, loc_source, lat, lon, accuracy_m, notes, received_at_ms, content_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
-             ON CONFLICT DO NOTHING",
-        )?;
-        let mut existing =
-            tx.prepare_cached("SELECT server_seq, content_hash FROM visits WHERE id = ?1 AND revision = ?2")?;
-        let mut held_revisions = tx.prepare_cached(crate::store::HELD_REVISIONS_SQL)?;
-        let mut old_household = tx.prepare_cached(
-            "SELECT area_code, latest_outcome, visits, smartphones, already_installed, installed_now, lat, lon,
-                latest_volunteer_id, latest_visited_at_ms
-             FROM households WHERE id = ?1",
-        )?;
-        let mut upsert_household = tx.prepare_cached(
-            "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits, latest_outcome,
-                people, smartphones, already_installed, installed_now, h3_cell, latest_visited_at_ms,
-                latest_volunteer_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-             ON CONFLICT (id) DO UPDATE SET
-                updated_seq = excluded.updated_seq,
-                visits = households.visits + excluded.visits,
-                address = COALESCE(households.address, excluded.address),
-                lat = COALESCE(households.lat, excluded.lat),
-                lon = COALESCE(households.lon, excluded.lon),
-                h3_cell = COALESCE(households.h3_cell, excluded.h3_cell),
-                latest_outcome = excluded.latest_outcome,
-                people = excluded.people,
-                smartphones = excluded.smartphones,
-                already_installed = excluded.already_installed,
-                installed_now = excluded.installed_now,
-                latest_visited_at_ms = excluded.latest_visited_at_ms,
-                latest_volunteer_id = excluded.latest_volunteer_id",
-        )?;
-        for (index, record) in batch.records.iter().enumerate() {
-            let (visit, hash, id, cell) = match record {
-                Incoming::Invalid { id, revision, error } => {
-                    receipts.push(rejected(index, id.clone(), *revision, error, batch.lang));
-                    continue;
-                }
-                Incoming::Valid { visit, hash, id, cell } => (visit, hash, id, cell),
-            };
-            let id_text = id.as_str();
-            let id = Some(id.clone());
-            let revision = Some(visit.revision.get());
-            let Some(area_path) = areas.get(visit.area_code.as_str()) else {
-                let e = FieldError::new(
-                    "area_code",
-                    ErrorKind::UnknownArea {
-                        code: visit.area_code.to_string(),
-                    },
-                );
-                receipts.push(rejected(index, id, revision, &e, batch.lang));
-                continue;
-            };
-            // A later revision is judged against its visit's revisions held (this transaction's
-            // included) before anything is written: only its own volunteer adds the next one.
-            if visit.revision.get() > 1 {
-                let held = held_revisions_of(&mut held_revisions, visit.id.uuid())?;
-                if let Some(receipt) = crate::store::judge_revision(
-                    index,
-                    (id_text, visit.as_revision(), hash),
-                    &held,
-                    batch.volunteer_id,
-                    batch.lang,
-                ) {
-                    receipts.push(receipt);
-                    continue;
-                }
-            }
-            let point = visit.location.point;
-            let c = &visit.counts;
-            let changed = insert_visit.execute(params![
-                visit.id.uuid().as_bytes().as_slice(),
-                visit.revision.get(),
-                device.as_bytes().as_slice(),
-                visit.device_seq.get(),
-                visit.volunteer_id.uuid().as_bytes().as_slice(),
-                visit.household.id.uuid().as_bytes().as_slice(),
-                visit.area_code.as_str(),
-                visit.visited_at.timestamp_millis(),
-                visit.visited_at.offset().local_minus_utc() / 60,
-                visit.outcome,
-                visit.reason.as_ref().map(|t| t.as_str()),
-                c.people.get(),
-                c.smartphones.get(),
-                c.already_installed.get(),
-                c.installed_now.get(),
-                visit.leaflet_given,
-                visit.location.source.as_str(),
-                point.map(|p| p.lat),
-                point.map(|p| p.lon),
-                point.and_then(|p| p.accuracy_m),
-                visit.notes.as_ref().map(|t| t.as_str()),
-                now_ms,
-                hash.as_slice(),
-            ])?;
-            if changed == 0 {
-                let held: Option<(i64, Vec<u8>)> = existing
-                    .query_row(
-                        params![visit.id.uuid().as_bytes().as_slice(), visit.revision.get()],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
-                let held = held.as_ref().map(|(seq, h)| (*seq, h.as_slice()));
-                receipts.push(not_inserted_receipt(index, id, revision, held, hash, batch.lang));
-                continue;
-            }
-            let server_seq = tx.last_insert_rowid();
-            // The household's figures before this visit, to move it between buckets, and its
-            // known location, to judge the visit's.
-            let household_id = visit.household.id.uuid();
-            type Held = (
-                (String, Option<String>, Figures),
-                Option<(f64, f64)>,
-                Option<(Vec<u8>, i64)>,
-            );
-            let held_household: Option<Held> = old_household
-                .query_row([household_id.as_bytes().as_slice()], |r| {
-                    Ok((
-                        (
-                            r.get(0)?,
-                            r.get(1)?,
-                            Figures {
-                                households: 1,
-                                visits: r.get(2)?,
-                                smartphones: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
-                                already_installed: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
-                                installed_now: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
-                            },
-                        ),
-                        r.get::<_, Option<f64>>(6)?.zip(r.get::<_, Option<f64>>(7)?),
-                        r.get::<_, Option<Vec<u8>>>(8)?.zip(r.get::<_, Option<i64>>(9)?),
-                    ))
-                })
-                .optional()?;
-            let (before, household_at, previous) = match held_household {
-                Some((b, at, latest)) => (Some(b), at, latest),
-                None => (None, None, None),
-            };
-            let previous = match previous {
-                Some((v, at)) => Some((uuid_from(&v)?, at)),
-                None => None,
-            };
-            let boundary = boundary_of.get(visit.area_code.as_str()).and_then(|b| b.as_deref());
-            let mut flags = crate::quality::own_flags(batch, visit, area_path, (household_at, previous), boundary);
-            // A household of another area: the visit is kept and flagged for both leaders, and
-            // changes nothing of the household, its area's figures or the daily curve.
-            let foreign = crate::quality::other_area(before.as_ref().map(|b| b.0.as_str()), visit);
-            if foreign {
-                flags.push(doorstep_domain::quality::Flag::HouseholdInOtherArea);
-            }
-            judged.push(crate::quality::Stored {
-                server_seq,
-                visit,
-                flags,
-            });
-            if foreign {
-                receipts.push(Receipt {
-                    index: index as u32,
-                    id,
-                    revision,
-                    status: ReceiptStatus::Stored,
-                    server_seq: Some(server_seq),
-                    error: None,
-                });
-                continue;
-            }
-            let new_visit = i64::from(visit.revision.get() == 1);
-            if new_visit == 1 {
-                // The household's first visit when none was held before it (receive order), as
-                // the households' figures count it; the day is the phone's local date.
-                let first = before.as_ref().is_none_or(|b| b.2.visits == 0);
-                crate::store::tally_day(days, visit.area_code.as_str(), visit, first);
-            }
-            let home_area = before
-                .as_ref()
-                .map(|b| b.0.as_str())
-                .unwrap_or(visit.area_code.as_str());
-            if let Some(path) = areas.get(home_area) {
-                let after = Figures {
-                    households: 1,
-                    visits: before.as_ref().map(|b| b.2.visits).unwrap_or(0) + new_visit,
-                    smartphones: i64::from(c.smartphones.get()),
-                    already_installed: i64::from(c.already_installed.get()),
-                    installed_now: i64::from(c.installed_now.get()),
-                };
-                let old = before.as_ref().map(|b| (b.1.as_deref().unwrap_or(""), b.2));
-                deltas.replace(path, old, (visit.outcome.as_str(), after));
-            }
-            upsert_household.execute(params![
-                visit.household.id.uuid().as_bytes().as_slice(),
-                visit.area_code.as_str(),
-                visit.household.address.as_ref().map(|t| t.as_str()),
-                point.map(|p| p.lat),
-                point.map(|p| p.lon),
-                *next_change,
-                // A later revision corrects a visit; it is not another visit.
-                i64::from(visit.revision.get() == 1),
-                visit.outcome,
-                c.people.get(),
-                c.smartphones.get(),
-                c.already_installed.get(),
-                c.installed_now.get(),
-                // A household keeps the cell of its first location, as it keeps the location.
-                *cell,
-                // The latest-received visit's time (a correction keeps its visit's time).
-                visit.visited_at.timestamp_millis(),
-                visit.volunteer_id.uuid().as_bytes().as_slice(),
-            ])?;
-            *next_change += 1;
-            receipts.push(Receipt {
-                index: index as u32,
-                id,
-                revision,
-                status: ReceiptStatus::Stored,
-                server_seq: Some(server_seq),
-                error: None,
-            });
-        }
-        write_quality(tx, &batch.rules, judged)?;
-        tx.prepare_cached(&sqlite_placeholders(crate::store::DEVICE_SEEN))?
-            .execute(params![device.as_bytes().as_slice(), now_ms, batch.clock_skew_ms])?;
-    }
-    Ok(receipts)
-}
-
-fn import_tx(w: &mut Writer, areas: Vec<AreaRecord>) -> Result<ImportSummary, StoreError> {
-    let tx = w
-        .conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let summary;
-    {
-        let mut existing: HashMap<String, HeldArea> = HashMap::new();
-        {
-            let mut st = tx.prepare(&sqlite_placeholders(crate::store::AREAS_HELD))?;
-            let rows = st.query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-            })?;
-            for row in rows {
-                let (code, rest) = row?;
-                existing.insert(code, rest);
-            }
-        }
-        let (rows, planned) = plan_import(&existing, areas)?;
-        summary = planned;
-        let mut upsert = tx.prepare(&sqlite_placeholders(crate::store::AREA_INSERT))?;
-        for a in &rows {
-            upsert.execute(params![
-                a.code,
-                a.parent,
-                a.name,
-                a.name_search,
-                a.sort_key,
-                a.division_type,
-                a.boundary
-            ])?;
-        }
-        if !rows.is_empty() {
-            let mut parent_of: HashMap<String, Option<String>> = HashMap::new();
-            let mut st = tx.prepare(&sqlite_placeholders(crate::store::AREA_PARENTS))?;
-            for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))? {
-                let (c, p) = row?;
-                parent_of.insert(c, p);
-            }
-            let mut update = tx.prepare(&sqlite_placeholders(crate::store::AREA_PATH_UPDATE))?;
-            for (code, path, level) in compute_paths(&parent_of)? {
-                update.execute(params![code, path, level])?;
-            }
-            // The tree changed: the rolled-up figures follow it.
-            tx.execute_batch(STATS_RECOMPUTE)?;
-        }
-    }
-    tx.commit()?;
-    w.areas = area_paths(&w.conn)?;
-    w.boundaries.clear();
-    Ok(summary)
-}
-
-fn area_paths(conn: &Connection) -> Result<HashMap<String, String>, StoreError> {
-    let mut st = conn.prepare("SELECT code, path FROM areas")?;
-    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    Ok(rows.collect::<Result<HashMap<_, _>, _>>()?)
-}
-
-/// Writes the collected figure changes; inside the caller's transaction.
-fn apply_stats(tx: &rusqlite::Transaction<'_>, deltas: &StatDeltas) -> Result<(), StoreError> {
-    let mut st = tx.prepare_cached(STATS_UPSERT)?;
-    for (area, outcome, f) in deltas.rows() {
-        st.execute(params![
-            area,
-            outcome,
-            f.households,
-            f.visits,
-            f.smartphones,
-            f.already_installed,
-            f.installed_now
-        ])?;
-    }
-    Ok(())
-}
-
-fn area_path(conn: &Connection, area: &AreaCode) -> Result<Option<(String, String)>, StoreError> {
-    Ok(conn
-        .prepare_cached(&sqlite_placeholders(crate::store::AREA_PATH_NAME))?
-        .query_row([area.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?)
 }
 
 fn area_dto(r: &rusqlite::Row<'_>) -> rusqlite::Result<AreaDto> {
@@ -985,7 +425,7 @@ impl Store for SqliteStore {
                         next_change,
                         h.lat
                             .zip(h.lon)
-                            .and_then(|(lat, lon)| crate::hexagons::fine_cell(lat, lon))
+                            .and_then(|(lat, lon)| crate::db::ingest::fine_cell(lat, lon))
                     ])?;
                     if n > 0 {
                         added += 1;
@@ -1010,7 +450,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn give_claim(&self, claim: crate::claims::NewClaim) -> Result<Vec<uuid::Uuid>, StoreError> {
+    async fn give_claim(&self, claim: crate::store::NewClaim) -> Result<Vec<uuid::Uuid>, StoreError> {
         self.write(move |w| {
             let tx = w
                 .conn
@@ -1082,7 +522,7 @@ impl Store for SqliteStore {
         &self,
         areas: Vec<String>,
         households: Vec<uuid::Uuid>,
-    ) -> Result<Vec<crate::claims::ClaimHousehold>, StoreError> {
+    ) -> Result<Vec<crate::store::ClaimHousehold>, StoreError> {
         self.read(move |conn| {
             const COLUMNS: &str = "id, area_code, address, visits, latest_volunteer_id, latest_visited_at_ms";
             let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(Vec<u8>, String, Option<String>, i64, Option<Vec<u8>>, Option<i64>)> {
@@ -1097,9 +537,9 @@ impl Store for SqliteStore {
             for id in &households {
                 raw.extend(by_id.query_row([id.as_bytes().as_slice()], row).optional()?);
             }
-            let mut out: Vec<crate::claims::ClaimHousehold> = Vec::with_capacity(raw.len());
+            let mut out: Vec<crate::store::ClaimHousehold> = Vec::with_capacity(raw.len());
             for (id, area_code, address, visits, volunteer, at) in raw {
-                out.push(crate::claims::ClaimHousehold {
+                out.push(crate::store::ClaimHousehold {
                     id: uuid_from(&id)?,
                     area_code,
                     address,
@@ -1119,32 +559,32 @@ impl Store for SqliteStore {
         &self,
         lo: &str,
         hi: &str,
-        group: crate::filter::GroupBy,
-        filter: &crate::filter::VisitFilter,
-    ) -> Result<Vec<crate::filter::GroupRow>, StoreError> {
-        let st = crate::filter::grouped_sql(lo, hi, group, filter);
-        self.read(move |conn| crate::rows::sqlite_grouped(conn, &st, group))
+        group: crate::db::filter::GroupBy,
+        filter: &crate::db::filter::VisitFilter,
+    ) -> Result<Vec<crate::db::filter::GroupRow>, StoreError> {
+        let st = crate::db::filter::grouped_sql(lo, hi, group, filter);
+        self.read(move |conn| crate::db::rows::sqlite_grouped(conn, &st, group))
             .await
     }
 
     async fn stream_households(
         &self,
-        q: crate::filter::RowQuery,
-        sink: tokio::sync::mpsc::Sender<crate::filter::HouseholdRow>,
+        q: crate::db::filter::RowQuery,
+        sink: tokio::sync::mpsc::Sender<crate::db::filter::HouseholdRow>,
     ) -> Result<(), StoreError> {
-        let (path, st) = (self.path.clone(), crate::filter::households_sql(&q));
-        tokio::task::spawn_blocking(move || crate::rows::sqlite_stream_households(&path, &st, &sink))
+        let (path, st) = (self.path.clone(), crate::db::filter::households_sql(&q));
+        tokio::task::spawn_blocking(move || crate::db::rows::sqlite_stream_households(&path, &st, &sink))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
     async fn stream_visits(
         &self,
-        q: crate::filter::RowQuery,
+        q: crate::db::filter::RowQuery,
         sink: tokio::sync::mpsc::Sender<VisitDto>,
     ) -> Result<(), StoreError> {
-        let (path, st) = (self.path.clone(), crate::filter::visits_sql(&q));
-        tokio::task::spawn_blocking(move || crate::rows::sqlite_stream_visits(&path, &st, &sink, visit_row))
+        let (path, st) = (self.path.clone(), crate::db::filter::visits_sql(&q));
+        tokio::task::spawn_blocking(move || crate::db::rows::sqlite_stream_visits(&path, &st, &sink, visit_row))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
@@ -1217,125 +657,6 @@ pub fn visit_ids(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
     let mut st = conn.prepare("SELECT id, revision FROM visits ORDER BY server_seq")?;
     let rows = st.query_map([], |r| Ok((uuid_of(r.get(0)?), r.get(1)?)))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
-}
-
-#[cfg(test)]
-mod h3_cell_migration_tests {
-    use super::*;
-
-    /// The step that adds `households.h3_cell` fills it for the households held before it,
-    /// wherever it sits in the list.
-    #[test]
-    fn households_held_before_the_step_get_their_cell() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        let step = MIGRATIONS
-            .iter()
-            .position(|s| s.contains(&crate::store::H3_CELL_BACKFILL))
-            .unwrap();
-        for sql in MIGRATIONS[..step].iter().flat_map(|s| s.iter()) {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", step as i64).unwrap();
-        conn.execute_batch(
-            "INSERT INTO areas (code, name, name_search, sort_key, level, path) VALUES ('42', 'Hà Tĩnh', 'ha tinh', x'00', 0, '/42/');
-             INSERT INTO households (id, area_code, lat, lon, updated_seq) VALUES (x'01', '42', 18.342, 105.905, 1), (x'02', '42', NULL, NULL, 2);",
-        )
-        .unwrap();
-        migrate(&mut conn).unwrap();
-        let cells: Vec<Option<i64>> = conn
-            .prepare("SELECT h3_cell FROM households ORDER BY updated_seq")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(cells, [crate::hexagons::fine_cell(18.342, 105.905), None]);
-        assert!(cells[0].is_some());
-    }
-}
-
-#[cfg(test)]
-mod latest_visited_at_migration_tests {
-    use super::*;
-
-    /// The step that adds `households.latest_visited_at_ms` fills it from each household's
-    /// latest-received visit (receive order, not the phones' clocks), wherever it sits in the list.
-    #[test]
-    fn households_held_before_the_step_get_their_latest_visits_time() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        let step = MIGRATIONS
-            .iter()
-            .position(|s| s.contains(&crate::store::LATEST_VISITED_AT_BACKFILL))
-            .unwrap();
-        for sql in MIGRATIONS[..step].iter().flat_map(|s| s.iter()) {
-            if *sql == crate::store::H3_CELL_BACKFILL {
-                continue;
-            }
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", step as i64).unwrap();
-        let visit = |seq: i64, household: &str, at_ms: i64| {
-            format!(
-                "INSERT INTO visits (server_seq, id, revision, device_id, device_seq, volunteer_id, household_id,
-                    area_code, visited_at_ms, utc_offset_min, outcome, people, smartphones, already_installed,
-                    installed_now, leaflet_given, loc_source, received_at_ms, content_hash)
-                 VALUES ({seq}, x'0{seq}', 1, x'aa', {seq}, x'b{seq}', {household}, '42', {at_ms}, 420, 'not_home',
-                    0, 0, 0, 0, 0, 'none', 0, x'00');"
-            )
-        };
-        conn.execute_batch(&format!(
-            "INSERT INTO areas (code, name, name_search, sort_key, level, path) VALUES ('42', 'Hà Tĩnh', 'ha tinh', x'00', 0, '/42/');
-             INSERT INTO households (id, area_code, updated_seq, visits, latest_outcome)
-                VALUES (x'01', '42', 1, 2, 'not_home'), (x'02', '42', 2, 0, NULL);
-             {}{}",
-            visit(1, "x'01'", 5_000),
-            // Received later, with an earlier time on its phone: still the latest.
-            visit(2, "x'01'", 3_000),
-        ))
-        .unwrap();
-        migrate(&mut conn).unwrap();
-        let times: Vec<Option<i64>> = conn
-            .prepare("SELECT latest_visited_at_ms FROM households ORDER BY updated_seq")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(times, [Some(3_000), None]);
-        // The later step that adds the latest volunteer fills it the same way.
-        let volunteers: Vec<Option<Vec<u8>>> = conn
-            .prepare("SELECT latest_volunteer_id FROM households ORDER BY updated_seq")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(volunteers, [Some(vec![0xb2]), None]);
-    }
-}
-
-#[cfg(test)]
-mod reader_pool_tests {
-    use super::*;
-
-    #[test]
-    fn a_read_takes_an_idle_reader_rather_than_queue_behind_a_busy_one() {
-        let readers: Vec<Mutex<Connection>> = (0..3)
-            .map(|_| Mutex::new(Connection::open_in_memory().unwrap()))
-            .collect();
-        let busy0 = readers[0].lock().unwrap();
-        let busy1 = readers[1].lock().unwrap();
-        // Round-robin would have waited on reader 0; the idle reader 2 is taken instead.
-        let got = free_reader(&readers, 0);
-        assert!(readers[2].try_lock().is_err(), "reader 2 is the one taken");
-        drop(got);
-        drop((busy0, busy1));
-        // All idle: the one at the start (4 mod 3).
-        let got = free_reader(&readers, 4);
-        assert!(readers[1].try_lock().is_err());
-        assert!(readers[0].try_lock().is_ok() && readers[2].try_lock().is_ok());
-        drop(got);
-    }
 }
 
 impl rusqlite::ToSql for Value {
@@ -1488,5 +809,120 @@ impl Tx for SqliteTx {
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.ask(TxCommand::Commit).await
+    }
+}
+
+#[cfg(test)]
+mod h3_cell_migration_tests {
+    use super::*;
+
+    /// The step that adds `households.h3_cell` fills it for the households held before it,
+    /// wherever it sits in the list.
+    #[test]
+    fn households_held_before_the_step_get_their_cell() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let versions = crate::db::migrations::versions(Engine::Sqlite);
+        let step = versions.iter().position(|v| v.then == Some(Backfill::H3Cells)).unwrap();
+        for sql in versions[..step].iter().flat_map(|v| v.statements(Engine::Sqlite)) {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", step as i64).unwrap();
+        conn.execute_batch(
+            "INSERT INTO areas (code, name, name_search, sort_key, level, path) VALUES ('42', 'Hà Tĩnh', 'ha tinh', x'00', 0, '/42/');
+             INSERT INTO households (id, area_code, lat, lon, updated_seq) VALUES (x'01', '42', 18.342, 105.905, 1), (x'02', '42', NULL, NULL, 2);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let cells: Vec<Option<i64>> = conn
+            .prepare("SELECT h3_cell FROM households ORDER BY updated_seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(cells, [crate::db::ingest::fine_cell(18.342, 105.905), None]);
+        assert!(cells[0].is_some());
+    }
+}
+
+#[cfg(test)]
+mod latest_visited_at_migration_tests {
+    use super::*;
+
+    /// The step that adds `households.latest_visited_at_ms` fills it from each household's
+    /// latest-received visit (receive order, not the phones' clocks), wherever it sits in the list.
+    #[test]
+    fn households_held_before_the_step_get_their_latest_visits_time() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let versions = crate::db::migrations::versions(Engine::Sqlite);
+        let step = versions
+            .iter()
+            .position(|v| v.name.ends_with("_latest_visited_at"))
+            .unwrap();
+        for sql in versions[..step].iter().flat_map(|v| v.statements(Engine::Sqlite)) {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", step as i64).unwrap();
+        let visit = |seq: i64, household: &str, at_ms: i64| {
+            format!(
+                "INSERT INTO visits (server_seq, id, revision, device_id, device_seq, volunteer_id, household_id,
+                    area_code, visited_at_ms, utc_offset_min, outcome, people, smartphones, already_installed,
+                    installed_now, leaflet_given, loc_source, received_at_ms, content_hash)
+                 VALUES ({seq}, x'0{seq}', 1, x'aa', {seq}, x'b{seq}', {household}, '42', {at_ms}, 420, 'not_home',
+                    0, 0, 0, 0, 0, 'none', 0, x'00');"
+            )
+        };
+        conn.execute_batch(&format!(
+            "INSERT INTO areas (code, name, name_search, sort_key, level, path) VALUES ('42', 'Hà Tĩnh', 'ha tinh', x'00', 0, '/42/');
+             INSERT INTO households (id, area_code, updated_seq, visits, latest_outcome)
+                VALUES (x'01', '42', 1, 2, 'not_home'), (x'02', '42', 2, 0, NULL);
+             {}{}",
+            visit(1, "x'01'", 5_000),
+            // Received later, with an earlier time on its phone: still the latest.
+            visit(2, "x'01'", 3_000),
+        ))
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let times: Vec<Option<i64>> = conn
+            .prepare("SELECT latest_visited_at_ms FROM households ORDER BY updated_seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(times, [Some(3_000), None]);
+        // The later step that adds the latest volunteer fills it the same way.
+        let volunteers: Vec<Option<Vec<u8>>> = conn
+            .prepare("SELECT latest_volunteer_id FROM households ORDER BY updated_seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(volunteers, [Some(vec![0xb2]), None]);
+    }
+}
+
+#[cfg(test)]
+mod reader_pool_tests {
+    use super::*;
+
+    #[test]
+    fn a_read_takes_an_idle_reader_rather_than_queue_behind_a_busy_one() {
+        let readers: Vec<Mutex<Connection>> = (0..3)
+            .map(|_| Mutex::new(Connection::open_in_memory().unwrap()))
+            .collect();
+        let busy0 = readers[0].lock().unwrap();
+        let busy1 = readers[1].lock().unwrap();
+        // Round-robin would have waited on reader 0; the idle reader 2 is taken instead.
+        let got = free_reader(&readers, 0);
+        assert!(readers[2].try_lock().is_err(), "reader 2 is the one taken");
+        drop(got);
+        drop((busy0, busy1));
+        // All idle: the one at the start (4 mod 3).
+        let got = free_reader(&readers, 4);
+        assert!(readers[1].try_lock().is_err());
+        assert!(readers[0].try_lock().is_ok() && readers[2].try_lock().is_ok());
+        drop(got);
     }
 }

@@ -13,29 +13,9 @@ use doorstep_domain::quality::{Flag, QualityRules, TrailPoint, distance_m, motio
 use geo::{BoundingRect, Closest, ClosestPoint, Intersects, LineString, MultiPolygon, Point, Polygon, Rect};
 use uuid::Uuid;
 
-use crate::store::IngestBatch;
+use crate::db::ingest::IngestBatch;
 
-/// The migration step of both databases: each volunteer's latest visit (by time, ties by id),
-/// the one the next batch's visits are compared with, filled from the visits held. One row per
-/// volunteer, read and written once per volunteer and batch: an index of every visit by
-/// volunteer and time would cost its entry on every insert (measured: a tenth of ingest).
-pub const TRAIL_TABLE_SQLITE: &str = "CREATE TABLE volunteer_trail (
-    volunteer_id  BLOB PRIMARY KEY,
-    visit_id      BLOB NOT NULL,
-    visited_at_ms INTEGER NOT NULL,
-    lat           REAL,
-    lon           REAL
-);";
-
-pub const TRAIL_TABLE_PG: &str = "CREATE TABLE volunteer_trail (
-    volunteer_id  UUID PRIMARY KEY,
-    visit_id      UUID NOT NULL,
-    visited_at_ms BIGINT NOT NULL,
-    lat           DOUBLE PRECISION,
-    lon           DOUBLE PRECISION
-);";
-
-/// Fills [`TRAIL_TABLE_SQLITE`] / [`TRAIL_TABLE_PG`] from the first revisions held; the same SQL
+/// Fills `volunteer_trail` (migration 0009) from the first revisions held; the same SQL
 /// on both (UUIDs order as their bytes on both).
 pub const TRAIL_FILL_SQL: &str = "INSERT INTO volunteer_trail (volunteer_id, visit_id, visited_at_ms, lat, lon)
     SELECT volunteer_id, id, visited_at_ms, lat, lon FROM (

@@ -1,4 +1,4 @@
-//! How each database runs [`crate::filter`]'s statements: binding its parameters, reading its
+//! How each database runs [`crate::db::filter`]'s statements: binding its parameters, reading its
 //! rows, streaming large answers (exports) to a channel as they are read, so memory stays
 //! bounded whatever the area's size.
 
@@ -7,7 +7,7 @@ use std::path::Path;
 use doorstep_domain::protocol::VisitDto;
 use tokio::sync::mpsc::Sender;
 
-use crate::filter::{GroupBy, GroupKey, GroupRow, HouseholdRow, SqlParam, Statement};
+use crate::db::filter::{GroupBy, GroupKey, GroupRow, HouseholdRow, SqlParam, Statement};
 use crate::store::StoreError;
 
 /// SQLite: parameters as rusqlite values.
@@ -30,7 +30,7 @@ fn sqlite_key(r: &rusqlite::Row<'_>, group: GroupBy) -> rusqlite::Result<GroupKe
     })
 }
 
-/// SQLite: the rows of [`crate::filter::grouped_sql`].
+/// SQLite: the rows of [`crate::db::filter::grouped_sql`].
 pub fn sqlite_grouped(
     conn: &rusqlite::Connection,
     st: &Statement,
@@ -101,12 +101,12 @@ fn sqlite_household(r: &rusqlite::Row<'_>) -> Result<HouseholdRow, StoreError> {
     })
 }
 
-/// SQLite: streams the households of [`crate::filter::households_sql`].
+/// SQLite: streams the households of [`crate::db::filter::households_sql`].
 pub fn sqlite_stream_households(path: &Path, st: &Statement, sink: &Sender<HouseholdRow>) -> Result<(), StoreError> {
     sqlite_stream(path, st, sink, sqlite_household)
 }
 
-/// SQLite: streams the visits of [`crate::filter::visits_sql`], each read by `read` (the store's
+/// SQLite: streams the visits of [`crate::db::filter::visits_sql`], each read by `read` (the store's
 /// own reader of [`crate::store::VISIT_COLUMNS`]).
 pub fn sqlite_stream_visits(
     path: &Path,
@@ -149,7 +149,7 @@ async fn pg_rows(client: &tokio_postgres::Client, st: &Statement) -> Result<toki
         .map_err(db)
 }
 
-/// PostgreSQL: the rows of [`crate::filter::grouped_sql`].
+/// PostgreSQL: the rows of [`crate::db::filter::grouped_sql`].
 pub async fn pg_grouped(
     client: &tokio_postgres::Client,
     st: &Statement,
@@ -191,7 +191,7 @@ async fn pg_stream<T>(
     Ok(())
 }
 
-/// PostgreSQL: streams the households of [`crate::filter::households_sql`].
+/// PostgreSQL: streams the households of [`crate::db::filter::households_sql`].
 pub async fn pg_stream_households(
     client: &tokio_postgres::Client,
     st: &Statement,
@@ -216,7 +216,7 @@ pub async fn pg_stream_households(
     .await
 }
 
-/// PostgreSQL: streams the visits of [`crate::filter::visits_sql`], each read by `read`.
+/// PostgreSQL: streams the visits of [`crate::db::filter::visits_sql`], each read by `read`.
 pub async fn pg_stream_visits(
     client: &tokio_postgres::Client,
     st: &Statement,
@@ -229,7 +229,7 @@ pub async fn pg_stream_visits(
 /// Collects a household stream (for the map's points, bounded by the query's limit).
 pub async fn collect_households(
     store: &dyn crate::store::Store,
-    q: crate::filter::RowQuery,
+    q: crate::db::filter::RowQuery,
 ) -> Result<Vec<HouseholdRow>, StoreError> {
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let produce = store.stream_households(q, tx);

@@ -1,0 +1,40 @@
+-- Venues and the visits made to them.
+CREATE TABLE venues (
+    id            BLOB PRIMARY KEY,
+    area_code     TEXT NOT NULL REFERENCES areas(code),
+    kind          TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    address       TEXT,
+    lat           REAL,
+    lon           REAL,
+    registered_ms INTEGER NOT NULL
+);
+CREATE TABLE venue_visits (
+    seq                INTEGER PRIMARY KEY,
+    id                 BLOB NOT NULL,
+    revision           INTEGER NOT NULL,
+    venue_id           BLOB NOT NULL REFERENCES venues(id),
+    area_code          TEXT NOT NULL REFERENCES areas(code),
+    device_id          BLOB NOT NULL,
+    device_seq         INTEGER NOT NULL,
+    volunteer_id       BLOB NOT NULL,
+    visited_at         TEXT NOT NULL,
+    local_day          TEXT NOT NULL,
+    people_reached     INTEGER NOT NULL,
+    smartphones        INTEGER NOT NULL,
+    already_installed  INTEGER NOT NULL,
+    installed_now      INTEGER NOT NULL,
+    notices_posted     INTEGER NOT NULL,
+    visitors_came_in   INTEGER,
+    visitors_told      INTEGER,
+    visitors_installed INTEGER,
+    lat                REAL,
+    lon                REAL,
+    accuracy_m         REAL,
+    notes              TEXT,
+    body               TEXT NOT NULL,
+    content_hash       BLOB NOT NULL,
+    received_at_ms     INTEGER NOT NULL,
+    UNIQUE (id, revision),
+    UNIQUE (device_id, device_seq)
+);
