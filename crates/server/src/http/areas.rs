@@ -1,11 +1,12 @@
 //! Handlers: coverage, the area tree, the campaign.
 
-use crate::http::extract::{Query, ReqLang, Scoped, ScopedQuery};
+use crate::http::AreaRefusals;
+use crate::http::extract::{Query, ReqLang, Scoped, scoped_query};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use doorstep_domain::Campaign;
-use doorstep_domain::protocol::{AreaDto, Coverage, ErrorResponse};
+use doorstep_domain::protocol::{AreaDto, Coverage};
 use doorstep_domain::values::AreaCode;
 use serde::Deserialize;
 
@@ -30,9 +31,7 @@ pub struct AreaQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Coverage),
-        (status = 400, body = ErrorResponse),
-        (status = 403, description = "Outside the account's areas", body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse)
+        AreaRefusals
     )
 )]
 pub(crate) async fn coverage(
@@ -72,9 +71,7 @@ pub struct ChildrenQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, body = [AreaDto]),
-        (status = 400, body = ErrorResponse),
-        (status = 403, description = "Outside the account's areas", body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse)
+        AreaRefusals
     )
 )]
 pub(crate) async fn areas(
@@ -99,8 +96,4 @@ pub(crate) async fn campaign(State(st): State<AppState>) -> Json<Campaign> {
     Json((*st.campaign).clone())
 }
 
-impl ScopedQuery for AreaQuery {
-    fn area(&self) -> &str {
-        &self.area
-    }
-}
+scoped_query!(AreaQuery, area);

@@ -1,8 +1,8 @@
 //! The HTTP face of `crate::claims`.
 
-use crate::claims::*;
+use crate::claims::{give, list, release, streets};
 use crate::http::auth::Caller;
-use crate::http::extract::{ReqLang, Scoped, ScopedQuery};
+use crate::http::extract::{ReqLang, Scoped, scoped_query};
 use crate::http::manage::bad_body;
 use crate::http::{ApiError, AppState, lang_of};
 use crate::manage::Actor;
@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use doorstep_domain::protocol::{ClaimDto, ClaimsResponse, ErrorResponse, NewClaimRequest, StreetDto};
 use doorstep_domain::{Campaign, Lang};
-#[allow(unused_imports)]
 use serde::Deserialize;
 
 /// The claims given in an area's subtree: the latest first, released ones included, each with
@@ -128,8 +127,4 @@ pub struct ClaimsQuery {
     pub area: String,
 }
 
-impl ScopedQuery for ClaimsQuery {
-    fn area(&self) -> &str {
-        &self.area
-    }
-}
+scoped_query!(ClaimsQuery, area);

@@ -1,9 +1,9 @@
 //! The HTTP face of `crate::corrections`.
 
 use crate::accounts::AuditEntry;
-use crate::corrections::*;
+use crate::corrections::{CorrectionQuery, MAX_COMMENT, correction_dto, uuid_of};
 use crate::http::auth::{Caller, Device};
-use crate::http::extract::{ReqLang, Scoped, ScopedQuery};
+use crate::http::extract::{ReqLang, Scoped, scoped_query};
 use crate::http::{ApiError, AppState};
 use crate::store::subtree_range;
 use axum::Json;
@@ -17,7 +17,6 @@ use doorstep_domain::protocol::{
 };
 use doorstep_domain::values::{Id, Text};
 use doorstep_domain::{Lang, Messages};
-#[allow(unused_imports)]
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -335,8 +334,4 @@ pub struct CorrectionsQuery {
     pub open: Option<bool>,
 }
 
-impl ScopedQuery for CorrectionsQuery {
-    fn area(&self) -> &str {
-        &self.area
-    }
-}
+scoped_query!(CorrectionsQuery, area);

@@ -1,18 +1,16 @@
 //! The HTTP face of `crate::export`.
 
-use crate::export::*;
+use crate::export::{ExportSpec, Format, What, run};
 use crate::filter::RowQuery;
-use crate::http::auth::Caller;
+use crate::http::extract::{Query, ReqLang, Staff};
 use crate::http::filter::FilterQuery;
-use crate::http::filter::{parse_filter, staff_only};
-use crate::http::{ApiError, AppState, lang_of, query_error, scoped_area};
+use crate::http::filter::parse_filter;
+use crate::http::{ApiError, AppState, scoped_area};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::extract::rejection::QueryRejection;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use doorstep_domain::protocol::ErrorResponse;
-#[allow(unused_imports)]
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
@@ -21,19 +19,15 @@ use tokio::sync::mpsc;
 const MAX_RUNNING: usize = 4;
 static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_RUNNING);
 
+/// What every export handler takes, in the order its checks run: staff only (403), the export's
+/// query and the filter's (400), then the area's scope (404, 403).
+type ExportRequest = (State<AppState>, ReqLang, Staff, Query<ExportQuery>, Query<FilterQuery>);
+
 async fn export_response(
-    st: AppState,
-    headers: HeaderMap,
-    caller: Caller,
-    q: Result<axum::extract::Query<ExportQuery>, QueryRejection>,
-    fq: Result<axum::extract::Query<FilterQuery>, QueryRejection>,
+    (State(st), ReqLang(lang), caller, Query(q), Query(mut fq)): ExportRequest,
     what: What,
     format: Format,
 ) -> Result<Response, ApiError> {
-    let lang = lang_of(&headers);
-    staff_only(&caller.0, lang)?;
-    let axum::extract::Query(q) = q.map_err(|e| query_error(e, lang))?;
-    let axum::extract::Query(mut fq) = fq.map_err(|e| query_error(e, lang))?;
     let (area, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     let date = q.date.as_deref().map(str::trim).filter(|d| !d.is_empty());
     if let Some(d) = date {
@@ -97,104 +91,55 @@ async fn export_response(
     Ok(response)
 }
 
-/// The households of an area (their latest visit's figures, under the filters) as CSV: UTF-8 with
-/// a byte-order mark, a header row.
-#[utoipa::path(
-    get,
-    path = "/api/v1/exports/households.csv",
-    params(ExportQuery, FilterQuery),
-    responses(
-        (status = 200, description = "The export, streamed", content_type = "text/csv"),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
-        (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
-pub async fn households_csv(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    q: Result<axum::extract::Query<ExportQuery>, QueryRejection>,
-    fq: Result<axum::extract::Query<FilterQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    export_response(st, headers, caller, q, fq, What::Households, Format::Csv).await
+/// One export handler: its path, its format's media type, and what it sends.
+macro_rules! export_handler {
+    ($(#[doc = $doc:literal])* $name:ident, $path:literal, $media:literal, $what:expr, $format:expr) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            get,
+            path = $path,
+            params(ExportQuery, FilterQuery),
+            responses(
+                (status = 200, description = "The export, streamed", content_type = $media),
+                (status = 400, body = ErrorResponse),
+                (status = 403, body = ErrorResponse),
+                (status = 404, body = ErrorResponse),
+                (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
+            ),
+            security(("bearer" = []))
+        )]
+        pub async fn $name(
+            st: State<AppState>,
+            lang: ReqLang,
+            caller: Staff,
+            q: Query<ExportQuery>,
+            fq: Query<FilterQuery>,
+        ) -> Result<Response, ApiError> {
+            export_response((st, lang, caller, q, fq), $what, $format).await
+        }
+    };
 }
 
-/// The households of an area as a GeoJSON FeatureCollection of points (no geometry when
-/// unlocated).
-#[utoipa::path(
-    get,
-    path = "/api/v1/exports/households.geojson",
-    params(ExportQuery, FilterQuery),
-    responses(
-        (status = 200, description = "The export, streamed", content_type = "application/geo+json"),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
-        (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
-pub async fn households_geojson(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    q: Result<axum::extract::Query<ExportQuery>, QueryRejection>,
-    fq: Result<axum::extract::Query<FilterQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    export_response(st, headers, caller, q, fq, What::Households, Format::GeoJson).await
-}
-
-/// The visits of an area (by date, team and outcome), in receive order, as CSV: UTF-8 with a
-/// byte-order mark, a header row.
-#[utoipa::path(
-    get,
-    path = "/api/v1/exports/visits.csv",
-    params(ExportQuery, FilterQuery),
-    responses(
-        (status = 200, description = "The export, streamed", content_type = "text/csv"),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
-        (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
-pub async fn visits_csv(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    q: Result<axum::extract::Query<ExportQuery>, QueryRejection>,
-    fq: Result<axum::extract::Query<FilterQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    export_response(st, headers, caller, q, fq, What::Visits, Format::Csv).await
-}
-
-/// The visits of an area as a GeoJSON FeatureCollection of points (no geometry when unlocated).
-#[utoipa::path(
-    get,
-    path = "/api/v1/exports/visits.geojson",
-    params(ExportQuery, FilterQuery),
-    responses(
-        (status = 200, description = "The export, streamed", content_type = "application/geo+json"),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
-        (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
-pub async fn visits_geojson(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    q: Result<axum::extract::Query<ExportQuery>, QueryRejection>,
-    fq: Result<axum::extract::Query<FilterQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    export_response(st, headers, caller, q, fq, What::Visits, Format::GeoJson).await
-}
+export_handler!(
+    /// The households of an area (their latest visit's figures, under the filters) as CSV: UTF-8
+    /// with a byte-order mark, a header row.
+    households_csv, "/api/v1/exports/households.csv", "text/csv", What::Households, Format::Csv
+);
+export_handler!(
+    /// The households of an area as a GeoJSON FeatureCollection of points (no geometry when
+    /// unlocated).
+    households_geojson, "/api/v1/exports/households.geojson", "application/geo+json", What::Households, Format::GeoJson
+);
+export_handler!(
+    /// The visits of an area (by date, team and outcome), in receive order, as CSV: UTF-8 with a
+    /// byte-order mark, a header row.
+    visits_csv, "/api/v1/exports/visits.csv", "text/csv", What::Visits, Format::Csv
+);
+export_handler!(
+    /// The visits of an area as a GeoJSON FeatureCollection of points (no geometry when
+    /// unlocated).
+    visits_geojson, "/api/v1/exports/visits.geojson", "application/geo+json", What::Visits, Format::GeoJson
+);
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -65,6 +65,20 @@ pub trait ScopedQuery {
     fn area(&self) -> &str;
 }
 
+/// Names the field of a query type that holds its area (its name in the request too).
+macro_rules! scoped_query {
+    ($query:ty, $field:ident) => {
+        impl $crate::http::extract::ScopedQuery for $query {
+            const FIELD: &'static str = stringify!($field);
+
+            fn area(&self) -> &str {
+                &self.$field
+            }
+        }
+    };
+}
+pub(crate) use scoped_query;
+
 /// A query whose area was parsed (400 naming the field) and found in the caller's scope (404
 /// for an unknown area, 403 for one outside); with the area's path, for its subtree. The caller
 /// is checked first (401), then the query is read (400).

@@ -1,12 +1,11 @@
 //! The HTTP face of `crate::filter`.
 
 use crate::accounts::SessionUser;
-use crate::filter::*;
+use crate::filter::{GroupBy, GroupKey, NOT_VISITED, RowQuery, Tally, VisitFilter, parse_ymd, tallies};
 use crate::http::{ApiError, AppState};
 use axum::http::StatusCode;
 use doorstep_domain::account::Role;
 use doorstep_domain::{Lang, Messages};
-#[allow(unused_imports)]
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;

@@ -1,6 +1,7 @@
 //! The HTTP face of `crate::hexagons`.
 
-use crate::hexagons::*;
+use crate::hexagons::{MAX_RES, MIN_RES, cell_feature, fine_tallies, fold_cells};
+use crate::http::AreaRefusals;
 #[allow(unused_imports)]
 use crate::http::extract::{Query, ReqLang, Staff};
 use crate::http::filter::FilterQuery;
@@ -9,7 +10,6 @@ use crate::http::{ApiError, AppState, scoped_area};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use doorstep_domain::protocol::ErrorResponse;
 use doorstep_domain::{Lang, Messages};
 use h3o::Resolution;
 use serde::Deserialize;
@@ -55,9 +55,7 @@ fn query_error_res(lang: Lang) -> ApiError {
     params(HexagonQuery, FilterQuery),
     responses(
         (status = 200, description = "A GeoJSON FeatureCollection of H3 cells with figures"),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
+        AreaRefusals
     ),
     security(("bearer" = []))
 )]

@@ -3,8 +3,7 @@
 use crate::http::auth::Caller;
 use crate::http::extract::{Query, ReqLang};
 use crate::http::{ApiError, AppState, lang_of, scoped_area};
-#[allow(unused_imports)]
-use crate::manage::*;
+use crate::manage::{Actor, ManageError, assign, create_team};
 use crate::store::subtree_range;
 use crate::visits::VisitQuery;
 use axum::Json;

@@ -1,10 +1,9 @@
 //! The HTTP face of `crate::map`.
 
 use crate::http::auth::Caller;
-use crate::http::extract::{ReqLang, Scoped, ScopedQuery};
+use crate::http::extract::{ReqLang, Scoped, scoped_query};
 use crate::http::{ApiError, AppState};
-#[allow(unused_imports)]
-use crate::map::*;
+use crate::map::{MAX_POINTS, MAX_REVISITS, Revisit, hulls};
 use crate::store::subtree_range;
 use axum::Json;
 use axum::extract::State;
@@ -222,16 +221,6 @@ pub struct AreaQuery {
     pub area: String,
 }
 
-impl ScopedQuery for ParentQuery {
-    const FIELD: &'static str = "parent";
+scoped_query!(ParentQuery, parent);
 
-    fn area(&self) -> &str {
-        &self.parent
-    }
-}
-
-impl ScopedQuery for AreaQuery {
-    fn area(&self) -> &str {
-        &self.area
-    }
-}
+scoped_query!(AreaQuery, area);

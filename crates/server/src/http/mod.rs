@@ -226,6 +226,20 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The refusals a read of an area's data may answer, named once for the OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+pub enum AreaRefusals {
+    /// A query parameter that does not read.
+    #[response(status = 400)]
+    BadQuery(ErrorResponse),
+    /// A volunteer where only staff may read, or an area outside the caller's.
+    #[response(status = 403)]
+    Forbidden(ErrorResponse),
+    /// No area has that code.
+    #[response(status = 404)]
+    UnknownArea(ErrorResponse),
+}
+
 pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
     headers
         .get(header::ACCEPT_LANGUAGE)

@@ -1,10 +1,10 @@
 //! The HTTP face of `crate::photos`.
 
+use crate::http::AreaRefusals;
 use crate::http::auth::Caller;
 use crate::http::extract::{Query, ReqLang};
 use crate::http::{ApiError, AppState, scoped_area};
-#[allow(unused_imports)]
-use crate::photos::*;
+use crate::photos::{Chunk, MAX_LISTED, NewPhotoLink, Registration, UPLOAD_OFFSET};
 use crate::store::subtree_range;
 use axum::Json;
 use axum::body::Bytes;
@@ -246,9 +246,7 @@ pub async fn upload_chunk(
     params(PhotoQuery),
     responses(
         (status = 200, body = Vec<PhotoDto>),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse)
+        AreaRefusals
     ),
     security(("bearer" = []))
 )]

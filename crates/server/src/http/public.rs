@@ -2,34 +2,40 @@
 
 use crate::filter::{GroupBy, VisitFilter, tallies};
 use crate::hexagons::{cell_polygon, fold_cells};
+use crate::http::extract::{Query, ReqLang};
 use crate::http::hexagons::resolution;
-use crate::http::{ApiError, AppState, lang_of, query_error, unknown_area};
-#[allow(unused_imports)]
-use crate::public::*;
+use crate::http::{ApiError, AppState, lang_of, unknown_area};
+use crate::public::{PublicView, hidden_json, suppress, tally_of, with_figures};
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::QueryRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use doorstep_domain::Messages;
 use doorstep_domain::protocol::ErrorResponse;
 use doorstep_domain::values::AreaCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// 404 while the public view is off, as if it did not exist; else the view.
-fn enabled<'a>(st: &'a AppState, headers: &HeaderMap) -> Result<&'a PublicView, ApiError> {
-    st.public.as_deref().ok_or_else(|| {
-        ApiError::with_messages(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            None,
-            Messages {
-                vi: "Không có trang này.".into(),
-                en: "There is no such page.".into(),
-            },
-            lang_of(headers),
-        )
-    })
+/// The public view, when the server serves one; while it is off, 404 as if it did not exist.
+/// Checked before the query is read.
+pub struct Public(std::sync::Arc<PublicView>);
+
+impl axum::extract::FromRequestParts<AppState> for Public {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, ApiError> {
+        st.public.clone().map(Public).ok_or_else(|| {
+            ApiError::with_messages(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                None,
+                Messages {
+                    vi: "Không có trang này.".into(),
+                    en: "There is no such page.".into(),
+                },
+                lang_of(&parts.headers),
+            )
+        })
+    }
 }
 
 /// Public: the units of an area with their figures (households known and visited, smartphones,
@@ -47,13 +53,11 @@ fn enabled<'a>(st: &'a AppState, headers: &HeaderMap) -> Result<&'a PublicView, 
 )]
 pub async fn public_areas(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    q: Result<axum::extract::Query<PublicAreasQuery>, QueryRejection>,
+    Public(view): Public,
+    ReqLang(lang): ReqLang,
+    Query(q): Query<PublicAreasQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let view = enabled(&st, &headers)?;
     let k = view.k;
-    let lang = lang_of(&headers);
-    let axum::extract::Query(q) = q.map_err(|e| query_error(e, lang))?;
     let key = format!("areas {}", q.parent.as_deref().unwrap_or(""));
     if let Some(v) = view.cached(&key) {
         return Ok(Json(v));
@@ -121,13 +125,11 @@ pub async fn public_areas(
 )]
 pub async fn public_hexagons(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    q: Result<axum::extract::Query<PublicHexagonQuery>, QueryRejection>,
+    Public(view): Public,
+    ReqLang(lang): ReqLang,
+    Query(q): Query<PublicHexagonQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let view = enabled(&st, &headers)?;
     let k = view.k;
-    let lang = lang_of(&headers);
-    let axum::extract::Query(q) = q.map_err(|e| query_error(e, lang))?;
     let res = resolution(q.res, 7, lang)?;
     let key = format!("hexagons {} {}", q.area, u8::from(res));
     if let Some(v) = view.cached(&key) {

@@ -1,13 +1,14 @@
 //! The HTTP face of `crate::report`: the progress of an area, and its daily report as a workbook.
 
-use crate::http::extract::{ReqLang, Scoped, ScopedQuery};
+use crate::http::AreaRefusals;
+use crate::http::extract::{ReqLang, Scoped, scoped_query};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use doorstep_domain::Messages;
-use doorstep_domain::protocol::{ErrorResponse, Progress};
+use doorstep_domain::protocol::Progress;
 use serde::Deserialize;
 
 use crate::http::auth::Caller;
@@ -80,9 +81,7 @@ pub(crate) fn parse_date(
     params(ProgressQuery),
     responses(
         (status = 200, body = Progress),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
+        AreaRefusals
     ),
     security(("bearer" = []))
 )]
@@ -113,9 +112,7 @@ pub async fn get_progress(
     params(ReportQuery),
     responses(
         (status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse)
+        AreaRefusals
     ),
     security(("bearer" = []))
 )]
@@ -161,14 +158,6 @@ pub async fn get_daily_report(
     Ok(response)
 }
 
-impl ScopedQuery for ProgressQuery {
-    fn area(&self) -> &str {
-        &self.area
-    }
-}
+scoped_query!(ProgressQuery, area);
 
-impl ScopedQuery for ReportQuery {
-    fn area(&self) -> &str {
-        &self.area
-    }
-}
+scoped_query!(ReportQuery, area);

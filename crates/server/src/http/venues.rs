@@ -1,10 +1,10 @@
 //! The HTTP face of `crate::venues`.
 
-use crate::http::extract::{Query, ReqLang, Scoped, ScopedQuery};
+use crate::http::AreaRefusals;
+use crate::http::extract::{Query, ReqLang, Scoped, scoped_query};
 use crate::http::{ApiError, AppState, scoped_area};
 use crate::store::{StoreError, subtree_range};
-#[allow(unused_imports)]
-use crate::venues::*;
+use crate::venues::{FIRST_DAY, VenueBatch, read_venue_record, venue_list};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -97,9 +97,7 @@ pub async fn push_venues(
     params(VenueQuery),
     responses(
         (status = 200, body = [VenueDto]),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse)
+        AreaRefusals
     ),
     security(("bearer" = []))
 )]
@@ -120,9 +118,7 @@ pub async fn device_venues(
     params(VenueQuery),
     responses(
         (status = 200, body = [VenueDto]),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse)
+        AreaRefusals
     ),
     security(("bearer" = []))
 )]
@@ -154,8 +150,4 @@ pub struct VenueQuery {
     pub area: String,
 }
 
-impl ScopedQuery for VenueQuery {
-    fn area(&self) -> &str {
-        &self.area
-    }
-}
+scoped_query!(VenueQuery, area);

@@ -1,15 +1,14 @@
 //! The HTTP face of `crate::volunteers`.
 
-use crate::http::extract::{Query, ReqLang, Scoped, ScopedQuery, Staff};
+use crate::http::AreaRefusals;
+use crate::http::extract::{Query, ReqLang, Scoped, Staff, scoped_query};
 use crate::http::{ApiError, AppState, scoped_area};
 use crate::store::subtree_range;
-#[allow(unused_imports)]
-use crate::volunteers::*;
+use crate::volunteers::{DeviceList, DeviceStatus, MAX_DAYS, VolunteerDay};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use doorstep_domain::protocol::ErrorResponse;
 use doorstep_domain::quality::{DEFAULT_STALE_HOURS, MAX_STALE_HOURS, is_stale};
 use doorstep_domain::{Lang, Messages};
 use serde::Deserialize;
@@ -38,9 +37,7 @@ fn millis_text(ms: i64) -> String {
     params(VolunteerDaysQuery),
     responses(
         (status = 200, body = [VolunteerDay]),
-        (status = 400, body = ErrorResponse),
-        (status = 403, description = "A volunteer, or an area outside the caller's", body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
+        AreaRefusals
     ),
     security(("bearer" = []))
 )]
@@ -110,9 +107,7 @@ pub async fn get_volunteer_days(
     params(DevicesQuery),
     responses(
         (status = 200, body = DeviceList),
-        (status = 400, body = ErrorResponse),
-        (status = 403, description = "A volunteer, or an area outside the caller's", body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
+        AreaRefusals
     ),
     security(("bearer" = []))
 )]
@@ -205,8 +200,4 @@ pub struct DevicesQuery {
     pub stale_hours: Option<i64>,
 }
 
-impl ScopedQuery for VolunteerDaysQuery {
-    fn area(&self) -> &str {
-        &self.area
-    }
-}
+scoped_query!(VolunteerDaysQuery, area);
