@@ -12,7 +12,8 @@ Prints:
 - import arrows that cross the three layers the wrong way: a feature naming `http`, or `db`
   naming a feature. Layers: http = http/, conn.rs, dashboard.rs; db = db/, store.rs,
   migrate.rs; the entry points (lib.rs, fuzzing.rs) may name anything; every other file is a
-  feature.
+  feature;
+- features that name axum or a database driver (rusqlite, tokio_postgres, deadpool_postgres).
 Reads the files as text; standard library only.
 """
 
@@ -100,6 +101,15 @@ def main() -> int:
             if (layer == "feature" and there == "http") or (layer == "db" and there == "feature"):
                 arrows.append((p.relative_to(ROOT).as_posix(), layer, other, there))
 
+    # Features know neither axum nor a database driver.
+    drivers = re.compile(r"\b(axum|rusqlite|tokio_postgres|deadpool_postgres)::")
+    leaks = [
+        p.relative_to(ROOT).as_posix()
+        for p in files
+        # Tests (at the end of a file) may open an in-memory SQLite to check a feature's SQL.
+        if layer_of_module(module_of(p)) == "feature" and drivers.search(p.read_text().split("#[cfg(test)]")[0])
+    ]
+
     print(f"source files over 1,000 lines: {len(long)}")
     for p, n in long:
         print(f"  {p.relative_to(ROOT)}: {n}")
@@ -116,6 +126,10 @@ def main() -> int:
     if listing:
         for f, _, other, there in arrows:
             print(f"  {f} names crate::{other} ({there})")
+    print(f"features naming axum or a database driver: {len(leaks)}")
+    if listing:
+        for f in leaks:
+            print(f"  {f}")
     return 0
 
 

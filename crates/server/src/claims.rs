@@ -4,7 +4,7 @@
 //! and the leader's list, shared by the API and the tests. Claims reach the phones with the pull
 //! (`Store::pull`), on the households' change counter.
 
-use axum::http::StatusCode;
+use ::http::StatusCode;
 use chrono::Utc;
 use doorstep_domain::Campaign;
 use doorstep_domain::claim::{ClaimBook, HouseholdFacts, street_of};

@@ -2,7 +2,7 @@
 //! [`assign`], shared by the HTTP API (a signed-in leader or admin) and `doorstep admin` (the
 //! server's own command line, which may do anything an admin may).
 
-use axum::http::StatusCode;
+use ::http::StatusCode;
 use chrono::Utc;
 use doorstep_domain::Messages;
 use doorstep_domain::account::{Role, Username};
