@@ -1,4 +1,5 @@
-//! The HTTP face of `crate::claims`.
+//! The HTTP face of `crate::claims`: `GET /api/v1/claims`, `GET /api/v1/streets`,
+//! `POST /api/v1/claims`, `DELETE /api/v1/claims/{id}`.
 
 use crate::claims::{give, list, release, streets};
 use crate::http::auth::Caller;

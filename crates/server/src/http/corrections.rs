@@ -1,4 +1,6 @@
-//! The HTTP face of `crate::corrections`.
+//! The HTTP face of `crate::corrections`: `POST /api/v1/visits/{id}/send-back`,
+//! `GET /api/v1/visits/{id}/history`, `GET /api/v1/households/{id}/visits`,
+//! `GET /api/v1/corrections`, `GET /api/v1/sync/corrections`.
 
 use crate::accounts::AuditEntry;
 use crate::corrections::{CorrectionQuery, MAX_COMMENT, correction_dto, uuid_of};

@@ -1,4 +1,6 @@
-//! The HTTP face of `crate::export`.
+//! The HTTP face of `crate::export`: `GET /api/v1/exports/households.csv`,
+//! `GET /api/v1/exports/households.geojson`, `GET /api/v1/exports/visits.csv`,
+//! `GET /api/v1/exports/visits.geojson`.
 
 use crate::export::{ExportSpec, Format, What, run};
 use crate::filter::RowQuery;

@@ -1,4 +1,5 @@
-//! The HTTP face of `crate::filter`.
+//! The HTTP face of `crate::filter`: the map's and the exports' filter parameters, read and
+//! checked (dates, team, outcomes) into a `VisitFilter`.
 
 use crate::accounts::SessionUser;
 use crate::filter::{GroupBy, GroupKey, NOT_VISITED, RowQuery, Tally, VisitFilter, parse_ymd, tallies};

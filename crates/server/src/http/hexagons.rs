@@ -1,4 +1,4 @@
-//! The HTTP face of `crate::hexagons`.
+//! The HTTP face of `crate::hexagons`: `GET /api/v1/map/hexagons`.
 
 use crate::hexagons::{MAX_RES, MIN_RES, cell_feature, fine_tallies, fold_cells};
 use crate::http::AreaRefusals;

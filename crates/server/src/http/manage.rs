@@ -1,4 +1,5 @@
-//! The HTTP face of `crate::manage`.
+//! The HTTP face of `crate::manage`: `POST /api/v1/teams`, `GET /api/v1/teams`,
+//! `POST /api/v1/assignments`, `GET /api/v1/visits`, `GET /api/v1/visits/{id}`.
 
 use crate::http::auth::Caller;
 use crate::http::extract::{Query, ReqLang};

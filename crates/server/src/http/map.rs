@@ -1,4 +1,5 @@
-//! The HTTP face of `crate::map`.
+//! The HTTP face of `crate::map`: `GET /api/v1/map/areas`, `GET /api/v1/map/households`,
+//! `GET /api/v1/revisits`.
 
 use crate::http::auth::Caller;
 use crate::http::extract::{ReqLang, Scoped, scoped_query};

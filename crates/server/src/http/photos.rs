@@ -1,4 +1,5 @@
-//! The HTTP face of `crate::photos`.
+//! The HTTP face of `crate::photos`: `POST /api/v1/photos`, `PATCH /api/v1/photos/{sha256}`,
+//! `GET /api/v1/photos`, `GET /api/v1/photos/{sha256}/image`.
 
 use crate::http::AreaRefusals;
 use crate::http::auth::Caller;

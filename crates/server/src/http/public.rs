@@ -1,4 +1,4 @@
-//! The HTTP face of `crate::public`.
+//! The HTTP face of `crate::public`: `GET /api/v1/public/areas`, `GET /api/v1/public/hexagons`.
 
 use crate::filter::{GroupBy, VisitFilter, tallies};
 use crate::hexagons::{cell_polygon, fold_cells};

@@ -1,4 +1,4 @@
-//! The HTTP face of `crate::report`: the progress of an area, and its daily report as a workbook.
+//! The HTTP face of `crate::report`: `GET /api/v1/progress`, `GET /api/v1/reports/daily.xlsx`.
 
 use crate::http::AreaRefusals;
 use crate::http::extract::{ReqLang, Scoped, scoped_query};

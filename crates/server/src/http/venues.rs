@@ -1,4 +1,5 @@
-//! The HTTP face of `crate::venues`.
+//! The HTTP face of `crate::venues`: `POST /api/v1/sync/venues`, `GET /api/v1/sync/venues`,
+//! `GET /api/v1/venues`.
 
 use crate::http::AreaRefusals;
 use crate::http::extract::{Query, ReqLang, Scoped, scoped_query};

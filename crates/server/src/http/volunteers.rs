@@ -1,4 +1,4 @@
-//! The HTTP face of `crate::volunteers`.
+//! The HTTP face of `crate::volunteers`: `GET /api/v1/volunteers/daily`, `GET /api/v1/devices`.
 
 use crate::http::AreaRefusals;
 use crate::http::extract::{Query, ReqLang, Scoped, Staff, scoped_query};
