@@ -49,7 +49,7 @@ impl FromRequestParts<AppState> for Caller {
                 Ok(Caller(user))
             }
             Ok(None) => Err(ApiError::unauthenticated(lang)),
-            Err(e) => Err(ApiError::storage(e, lang)),
+            Err(e) => Err(ApiError::store(e, lang)),
         }
     }
 }
@@ -89,7 +89,7 @@ impl FromRequestParts<AppState> for Uploader {
         match crate::devices::device_by_token(&*state.store, token_hash(token)).await {
             Ok(Some(d)) => Ok(Uploader(d)),
             Ok(None) => Err(ApiError::unauthenticated(lang)),
-            Err(e) => Err(ApiError::storage(e, lang)),
+            Err(e) => Err(ApiError::store(e, lang)),
         }
     }
 }

@@ -46,13 +46,13 @@ pub(crate) async fn visit_in_scope(
     let id = Id::parse("id", raw_id).map_err(|_| no_such_visit(lang))?;
     let Some((visit, path)) = crate::visits::visit_by_id(&*st.store, id.uuid())
         .await
-        .map_err(|e| ApiError::storage(e, lang))?
+        .map_err(|e| ApiError::store(e, lang))?
     else {
         return Err(no_such_visit(lang));
     };
     if crate::auth::may_see(st.store.as_ref(), &caller.0, &path)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?
+        .map_err(|e| ApiError::store(e, lang))?
     {
         Ok(visit)
     } else {
@@ -129,7 +129,7 @@ pub async fn send_back(
     };
     let stored = crate::corrections::record_send_back(&*st.store, correction.clone())
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     if !stored {
         return Err(ApiError::with_messages(
             StatusCode::CONFLICT,
@@ -153,7 +153,7 @@ pub async fn send_back(
         },
     )
     .await
-    .map_err(|e| ApiError::storage(e, lang))?;
+    .map_err(|e| ApiError::store(e, lang))?;
     tracing::info!(visit = %visit.id, revision = visit.revision, "visit sent back for correction");
     Ok((
         StatusCode::CREATED,
@@ -186,10 +186,10 @@ pub async fn visit_history(
     let visit_id = uuid_of(&latest.id);
     let revisions = crate::visits::visit_revisions(&*st.store, visit_id)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     let corrections = crate::corrections::find(&*st.store, CorrectionQuery::OfVisit(visit_id))
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     Ok(Json(VisitHistoryDto { revisions, corrections }))
 }
 
@@ -224,7 +224,7 @@ pub async fn household_visits(
     let id = Id::parse("id", &id).map_err(|_| no_such())?;
     let rows = crate::visits::household_visits(&*st.store, id.uuid())
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     let mut out: Vec<VisitHistoryDto> = Vec::new();
     let mut seen_paths: Vec<(String, bool)> = Vec::new();
     for (visit, path) in rows {
@@ -233,7 +233,7 @@ pub async fn household_visits(
             None => {
                 let v = crate::auth::may_see(st.store.as_ref(), &caller.0, &path)
                     .await
-                    .map_err(|e| ApiError::storage(e, lang))?;
+                    .map_err(|e| ApiError::store(e, lang))?;
                 seen_paths.push((path, v));
                 v
             }
@@ -256,7 +256,7 @@ pub async fn household_visits(
     // One read for the whole household's send-backs, handed to their visits.
     let corrections = crate::corrections::find(&*st.store, CorrectionQuery::OfHousehold(id.uuid()))
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     for c in corrections {
         if let Some(h) = out
             .iter_mut()
@@ -297,7 +297,7 @@ pub async fn list_corrections(
     )
     .await
     .map(Json)
-    .map_err(|e| ApiError::storage(e, lang))
+    .map_err(|e| ApiError::store(e, lang))
 }
 
 /// The open corrections for the calling phone's volunteer: what their leader sent back, still
@@ -322,7 +322,7 @@ pub async fn device_corrections(
         CorrectionQuery::OpenForVolunteer(device.0.volunteer.user_id),
     )
     .await
-    .map_err(|e| ApiError::storage(e, lang))?;
+    .map_err(|e| ApiError::store(e, lang))?;
     Ok(Json(CorrectionsResponse { corrections }))
 }
 

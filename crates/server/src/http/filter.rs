@@ -40,7 +40,7 @@ pub async fn filtered_tallies(
     tallies(st.store.as_ref(), path, group, &f)
         .await
         .map(Some)
-        .map_err(|e| ApiError::storage(e, lang))
+        .map_err(|e| ApiError::store(e, lang))
 }
 
 /// The map's household points under a filter (at most `max`; `truncated` says when there were
@@ -58,7 +58,7 @@ pub async fn filtered_points(
     };
     let mut rows = crate::db::rows::collect_households(st.store.as_ref(), RowQuery::subtree(path, f, Some(max + 1)))
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     let truncated = rows.len() as i64 > max;
     rows.truncate(usize::try_from(max).unwrap_or(0));
     let now_ms = chrono::Utc::now().timestamp_millis();
@@ -184,7 +184,7 @@ async fn visible_team(st: &AppState, user: &SessionUser, name: &str, lang: Lang)
     let actor = crate::manage::Actor::User(user);
     let (team, _) = crate::manage::team_named(st.store.as_ref(), actor, name, None)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?
+        .map_err(|e| ApiError::store(e, lang))?
         .ok_or_else(no_such)?;
     Ok(team.id)
 }

@@ -74,7 +74,7 @@ pub async fn get_hexagons(
     // as it has fitted the area, which then costs a fold, not another read of the households.
     let by_cell = fine_tallies(&st.store, &st.hexagon_tallies, &path, &filter)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     let cells = fold_cells(&by_cell, res);
     let features: Vec<Value> = cells.iter().map(|(c, t)| cell_feature(*c, t)).collect();
     tracing::debug!(area = %q.area, res = u8::from(res), fine = by_cell.len(), cells = cells.len(),

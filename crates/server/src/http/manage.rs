@@ -71,14 +71,14 @@ pub async fn get_teams(
 ) -> Result<Json<Vec<TeamDto>>, ApiError> {
     let roots = crate::auth::scope_paths(st.store.as_ref(), &caller.0)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     let mut teams = Vec::new();
     for root in roots {
         let (lo, hi) = subtree_range(&root);
         teams.extend(
             crate::manage::teams_in(&*st.store, &lo, &hi)
                 .await
-                .map_err(|e| ApiError::storage(e, lang))?,
+                .map_err(|e| ApiError::store(e, lang))?,
         );
     }
     teams.sort_by(|a, b| a.name.cmp(&b.name));
@@ -161,7 +161,7 @@ pub async fn list_visits(
     )
     .await
     .map(Json)
-    .map_err(|e| ApiError::storage(e, lang))
+    .map_err(|e| ApiError::store(e, lang))
 }
 
 /// One visit by id (its latest revision). A visit outside the caller's scope is answered exactly
@@ -215,7 +215,7 @@ impl ManageError {
                 field,
                 messages,
             } => ApiError::with_messages(status, code, field, messages, lang),
-            ManageError::Store(e) => ApiError::storage(e, lang),
+            ManageError::Store(e) => ApiError::store(e, lang),
         }
     }
 }

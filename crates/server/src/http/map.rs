@@ -41,7 +41,7 @@ pub async fn map_areas(
     fq: Result<axum::extract::Query<crate::http::filter::FilterQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let store = st.store.as_ref();
-    let storage = |e| ApiError::storage(e, lang);
+    let storage = |e| ApiError::store(e, lang);
     // Under a filter the children's figures come from one grouped read of the subtree.
     let filtered =
         crate::http::filter::filtered_tallies(&st, &caller.0, fq, &path, crate::filter::GroupBy::Area, lang).await?;
@@ -123,7 +123,7 @@ pub async fn map_households(
     let (lo, hi) = subtree_range(&path);
     let mut points = crate::visits::households_in(&*st.store, &lo, &hi, MAX_POINTS + 1)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     let truncated = points.len() as i64 > MAX_POINTS;
     points.truncate(MAX_POINTS as usize);
     let now_ms = chrono::Utc::now().timestamp_millis();
@@ -196,7 +196,7 @@ pub async fn revisits(
             }
         };
         let (read, ()) = tokio::join!(st.store.stream_households(query, tx), collect);
-        read.map_err(|e| ApiError::storage(e, lang))?;
+        read.map_err(|e| ApiError::store(e, lang))?;
     }
     due.sort_by(|a, b| {
         doorstep_domain::area::vietnamese_sort_key(&a.area_name)

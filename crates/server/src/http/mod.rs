@@ -202,10 +202,6 @@ impl ApiError {
         )
     }
 
-    pub(crate) fn storage(e: StoreError, lang: Lang) -> ApiError {
-        ApiError::store(e, lang)
-    }
-
     pub(crate) fn with_messages(
         status: StatusCode,
         code: &str,

@@ -94,7 +94,7 @@ pub async fn register_photo(
         .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
     let Some(path) = crate::areas::area_path(&*st.store, area.as_str())
         .await
-        .map_err(|e| ApiError::storage(e, lang))?
+        .map_err(|e| ApiError::store(e, lang))?
     else {
         return Err(ApiError::field(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -120,7 +120,7 @@ pub async fn register_photo(
     .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
     match crate::photos::register(&*st.store, &link)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?
+        .map_err(|e| ApiError::store(e, lang))?
     {
         Registration::Stored(s) | Registration::Duplicate(s) => Ok(Json(s)),
         Registration::IdReused => Err(photo_error(
@@ -192,7 +192,7 @@ pub async fn upload_chunk(
     }
     let outcome = crate::photos::append(&*st.store, &sha256, device.0.device_id, offset, &chunk)
         .await
-        .map_err(|e| ApiError::storage(e, lang).into_response())?;
+        .map_err(|e| ApiError::store(e, lang).into_response())?;
     match outcome {
         Chunk::Accepted(state) => {
             if state.complete {
@@ -288,7 +288,7 @@ pub async fn list_photos(
         MAX_LISTED,
     )
     .await
-    .map_err(|e| ApiError::storage(e, lang))?;
+    .map_err(|e| ApiError::store(e, lang))?;
     Ok(Json(photos))
 }
 
@@ -317,13 +317,13 @@ pub async fn photo_image(
     crate::http::filter::staff_only(&caller.0, lang)?;
     let Some((paths, bytes)) = crate::photos::image(&*st.store, &sha256)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?
+        .map_err(|e| ApiError::store(e, lang))?
     else {
         return Err(not_found(lang));
     };
     let scope = crate::auth::scope_paths(st.store.as_ref(), &caller.0)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     if !paths
         .iter()
         .any(|p| scope.iter().any(|root| p.starts_with(root.as_str())))

@@ -63,7 +63,7 @@ pub async fn public_areas(
         return Ok(Json(v));
     }
     let store = st.store.as_ref();
-    let storage = |e| ApiError::storage(e, lang);
+    let storage = |e| ApiError::store(e, lang);
     let parent = match q.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         None => None,
         Some(raw) => {
@@ -136,7 +136,7 @@ pub async fn public_hexagons(
         return Ok(Json(v));
     }
     let code = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
-    let storage = |e| ApiError::storage(e, lang);
+    let storage = |e| ApiError::store(e, lang);
     let path = crate::areas::area_path(&*st.store, code.as_str())
         .await
         .map_err(storage)?

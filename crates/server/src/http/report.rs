@@ -101,7 +101,7 @@ pub async fn get_progress(
     match crate::report::progress(st.store.as_ref(), &st.campaign, &area, from, to).await {
         Ok(Some(p)) => Ok(Json(p)),
         Ok(None) => Err(ApiError::out_of_scope(lang)),
-        Err(e) => Err(ApiError::storage(e, lang)),
+        Err(e) => Err(ApiError::store(e, lang)),
     }
 }
 
@@ -127,24 +127,24 @@ pub async fn get_daily_report(
     let store = st.store.as_ref();
     let progress = crate::report::progress(store, &st.campaign, &area, from, date)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?
+        .map_err(|e| ApiError::store(e, lang))?
         .ok_or_else(|| ApiError::out_of_scope(lang))?;
     let visits = crate::report::visits_on(store, &area, date)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     let venue_visits = crate::venues::visits_on(store, &area, date)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     let photos = crate::photos::photos_for_report(store, &path, date)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     let campaign = st.campaign.clone();
     let bytes = tokio::task::spawn_blocking(move || {
         crate::report::daily_workbook(&progress, &visits, &venue_visits, &photos, date, &campaign, lang)
     })
     .await
-    .map_err(|e| ApiError::storage(crate::store::StoreError::Task(e.to_string()), lang))?
-    .map_err(|e| ApiError::storage(crate::store::StoreError::Task(e.to_string()), lang))?;
+    .map_err(|e| ApiError::store(crate::store::StoreError::Task(e.to_string()), lang))?
+    .map_err(|e| ApiError::store(crate::store::StoreError::Task(e.to_string()), lang))?;
     let name = format!("doorstep-{}-{}.xlsx", area, date.format("%Y-%m-%d"));
     let mut response = bytes.into_response();
     let h = response.headers_mut();

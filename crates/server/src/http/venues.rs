@@ -136,10 +136,10 @@ async fn list(st: &AppState, path: &str, lang: Lang) -> Result<Vec<VenueDto>, Ap
     let (lo, hi) = subtree_range(path);
     let venues = crate::venues::venues_in(&*st.store, &lo, &hi)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     let visits = crate::venues::venue_visits_in(&*st.store, &lo, &hi, FIRST_DAY, "9999-12-31")
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     Ok(venue_list(venues, &visits))
 }
 

@@ -69,7 +69,7 @@ pub async fn get_volunteer_days(
         crate::report::day_number(to),
     )
     .await
-    .map_err(|e| ApiError::storage(e, lang))?;
+    .map_err(|e| ApiError::store(e, lang))?;
     // In Rust, not SQL: the databases put missing usernames at different ends.
     rows.sort_by(|a, b| {
         (a.username.is_none(), &a.username, a.volunteer_id, a.day).cmp(&(
@@ -130,7 +130,7 @@ pub async fn get_devices(
     let (lo, hi) = subtree_range(&path);
     let rows = crate::volunteers::devices_in(&*st.store, &lo, &hi)
         .await
-        .map_err(|e| ApiError::storage(e, lang))?;
+        .map_err(|e| ApiError::store(e, lang))?;
     let now = Utc::now();
     let now_ms = now.timestamp_millis();
     let mut devices: Vec<DeviceStatus> = rows
