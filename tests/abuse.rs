@@ -57,9 +57,7 @@ async fn enrol(server: &TestServer, leader: &str, volunteer: &str, device_id: &s
 
 async fn code_from(server: &TestServer, leader: &str, volunteer: &str) -> String {
     let token = server.login(leader, PASSWORD).await;
-    let (status, body) = server
-        .post_as("/api/v1/enrolments", &token, &json!({"volunteer": volunteer}))
-        .await;
+    let (status, body) = server.post_as("/api/v1/enrolments", &token, &json!({"volunteer": volunteer})).await;
     assert_eq!(status, 200, "{leader} issues a code for {volunteer}: {body}");
     body["code"].as_str().unwrap().to_string()
 }
@@ -82,9 +80,7 @@ async fn new_phone(server: &TestServer, leader: &str, volunteer: &str) -> Phone 
 }
 
 fn now_text() -> String {
-    Utc::now()
-        .with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap())
-        .to_rfc3339_opts(SecondsFormat::Secs, false)
+    Utc::now().with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap()).to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 /// A household visit record as a phone sends it.
@@ -153,10 +149,7 @@ fn receipts(body: &Value) -> Vec<(String, Option<String>)> {
                     "a refusal in both languages: {r}"
                 );
             }
-            (
-                r["status"].as_str().unwrap().to_string(),
-                r["error"]["code"].as_str().map(str::to_string),
-            )
+            (r["status"].as_str().unwrap().to_string(), r["error"]["code"].as_str().map(str::to_string))
         })
         .collect()
 }
@@ -171,9 +164,7 @@ fn refused(code: &str) -> (String, Option<String>) {
 
 /// What a leader reads of an area: its coverage (households, visits, outcomes, phones).
 async fn coverage(server: &TestServer, token: &str, area: &str) -> Value {
-    let (status, body) = server
-        .get_as(&format!("/api/v1/coverage?area={area}"), Some(token))
-        .await;
+    let (status, body) = server.get_as(&format!("/api/v1/coverage?area={area}"), Some(token)).await;
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -185,24 +176,13 @@ fn household_outcome(server: &TestServer, household: &str) -> (Option<String>, O
     } else {
         format!("x'{}'", household.replace('-', ""))
     };
-    let rows = server.db.rows(&format!(
-        "SELECT area_code, latest_outcome, visits FROM households WHERE id = {id}"
-    ));
+    let rows = server.db.rows(&format!("SELECT area_code, latest_outcome, visits FROM households WHERE id = {id}"));
     let row = rows.first().unwrap_or_else(|| panic!("household {household} held"));
-    (
-        row[0].clone(),
-        row[1].clone(),
-        row[2].as_deref().unwrap().parse().unwrap(),
-    )
+    (row[0].clone(), row[1].clone(), row[2].as_deref().unwrap().parse().unwrap())
 }
 
 fn revisions_held(server: &TestServer, visit: &str) -> Vec<i64> {
-    let mut held: Vec<i64> = server
-        .visit_ids()
-        .into_iter()
-        .filter(|(id, _)| id == visit)
-        .map(|(_, r)| r)
-        .collect();
+    let mut held: Vec<i64> = server.visit_ids().into_iter().filter(|(id, _)| id == visit).map(|(_, r)| r).collect();
     held.sort();
     held
 }
@@ -238,27 +218,14 @@ async fn only_a_visits_own_volunteer_adds_its_revisions() {
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    let before = (
-        coverage(&server, &leader_a, "436").await,
-        household_outcome(&server, &household),
-    );
+    let before = (coverage(&server, &leader_a, "436").await, household_outcome(&server, &household));
 
     // Another district's phone: the next number, the largest number, naming the owner, moving
     // the visit to its own district with another outcome.
     let owner_id = owner.volunteer_id.clone();
-    let attempts = [
-        (2, COMMUNE_B, None),
-        (i64::MAX, COMMUNE_A, None),
-        (2, COMMUNE_A, Some(owner_id.as_str())),
-    ];
+    let attempts = [(2, COMMUNE_B, None), (i64::MAX, COMMUNE_A, None), (2, COMMUNE_A, Some(owner_id.as_str()))];
     for (revision, area, volunteer) in attempts {
-        let r = other_district.visit(&Record {
-            revision,
-            area,
-            outcome: "refused",
-            volunteer,
-            ..first
-        });
+        let r = other_district.visit(&Record { revision, area, outcome: "refused", volunteer, ..first });
         let (status, body) = other_district.push(&server, vec![r]).await;
         assert_eq!(
             (status, receipts(&body)),
@@ -267,148 +234,60 @@ async fn only_a_visits_own_volunteer_adds_its_revisions() {
         );
     }
     // A phone of another volunteer of the same commune, and one re-enrolled over nothing.
-    let r = neighbour.visit(&Record {
-        revision: 2,
-        outcome: "refused",
-        ..first
-    });
+    let r = neighbour.visit(&Record { revision: 2, outcome: "refused", ..first });
     let (status, body) = neighbour.push(&server, vec![r]).await;
-    assert_eq!(
-        (status, receipts(&body)),
-        (422, vec![refused("not_your_visit")]),
-        "{body}"
-    );
+    assert_eq!((status, receipts(&body)), (422, vec![refused("not_your_visit")]), "{body}");
 
     // Nothing changed: the visit, its household, the district's figures, the open send-back.
     assert_eq!(revisions_held(&server, &visit), vec![1]);
-    assert_eq!(
-        (
-            coverage(&server, &leader_a, "436").await,
-            household_outcome(&server, &household)
-        ),
-        before
-    );
+    assert_eq!((coverage(&server, &leader_a, "436").await, household_outcome(&server, &household)), before);
     let (status, got) = server.get_as(&format!("/api/v1/visits/{visit}"), Some(&leader_a)).await;
     assert_eq!((status, got["revision"].as_i64()), (200, Some(1)), "{got}");
-    let (_, open) = server
-        .get_as(&format!("/api/v1/corrections?area={COMMUNE_A}"), Some(&leader_a))
-        .await;
+    let (_, open) = server.get_as(&format!("/api/v1/corrections?area={COMMUNE_A}"), Some(&leader_a)).await;
     assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
     assert!(open[0]["answered_by_revision"].is_null(), "{open}");
 
     // The owner's second phone: a gap and a move are refused with their reasons; the next
     // revision is stored, answers the send-back, and changes the household.
     let mut owners_other_phone = new_phone(&server, "l.a", "v.a").await;
-    let gap = owners_other_phone.visit(&Record {
-        revision: 3,
-        outcome: "refused",
-        ..first
-    });
-    let moved = owners_other_phone.visit(&Record {
-        revision: 2,
-        area: COMMUNE_A2,
-        outcome: "refused",
-        ..first
-    });
+    let gap = owners_other_phone.visit(&Record { revision: 3, outcome: "refused", ..first });
+    let moved = owners_other_phone.visit(&Record { revision: 2, area: COMMUNE_A2, outcome: "refused", ..first });
     let other_household = uuid::Uuid::now_v7().to_string();
-    let elsewhere = owners_other_phone.visit(&Record {
-        revision: 2,
-        household: &other_household,
-        outcome: "refused",
-        ..first
-    });
+    let elsewhere =
+        owners_other_phone.visit(&Record { revision: 2, household: &other_household, outcome: "refused", ..first });
     let (status, body) = owners_other_phone.push(&server, vec![gap, moved, elsewhere]).await;
     assert_eq!(
         (status, receipts(&body)),
-        (
-            422,
-            vec![
-                refused("revision_gap"),
-                refused("revision_other_household"),
-                refused("revision_other_household")
-            ]
-        ),
+        (422, vec![refused("revision_gap"), refused("revision_other_household"), refused("revision_other_household")]),
         "{body}"
     );
-    assert!(
-        body["receipts"][0]["error"]["messages"]["en"]
-            .as_str()
-            .unwrap()
-            .contains("revision 2"),
-        "{body}"
-    );
-    let second = owners_other_phone.visit(&Record {
-        revision: 2,
-        outcome: "refused",
-        ..first
-    });
+    assert!(body["receipts"][0]["error"]["messages"]["en"].as_str().unwrap().contains("revision 2"), "{body}");
+    let second = owners_other_phone.visit(&Record { revision: 2, outcome: "refused", ..first });
     let (status, body) = owners_other_phone.push(&server, vec![second.clone()]).await;
     assert_eq!((status, receipts(&body)), (200, vec![stored()]), "{body}");
     // Sent again (its answer lost): a duplicate, not a gap.
     let (status, body) = owners_other_phone.push(&server, vec![second]).await;
-    assert_eq!(
-        (status, receipts(&body)),
-        (200, vec![("duplicate".to_string(), None)]),
-        "{body}"
-    );
+    assert_eq!((status, receipts(&body)), (200, vec![("duplicate".to_string(), None)]), "{body}");
     assert_eq!(revisions_held(&server, &visit), vec![1, 2]);
     let (area, outcome, visits) = household_outcome(&server, &household);
-    assert_eq!(
-        (area.as_deref(), outcome.as_deref(), visits),
-        (Some(COMMUNE_A), Some("refused"), 1)
-    );
-    let (_, open) = server
-        .get_as(&format!("/api/v1/corrections?area={COMMUNE_A}"), Some(&leader_a))
-        .await;
+    assert_eq!((area.as_deref(), outcome.as_deref(), visits), (Some(COMMUNE_A), Some("refused"), 1));
+    let (_, open) = server.get_as(&format!("/api/v1/corrections?area={COMMUNE_A}"), Some(&leader_a)).await;
     assert_eq!(open, json!([]), "answered");
-    let (_, all) = server
-        .get_as(
-            &format!("/api/v1/corrections?area={COMMUNE_A}&open=false"),
-            Some(&leader_a),
-        )
-        .await;
+    let (_, all) = server.get_as(&format!("/api/v1/corrections?area={COMMUNE_A}&open=false"), Some(&leader_a)).await;
     assert_eq!(all[0]["answered_by_revision"].as_i64(), Some(2), "{all}");
     // The owner's first phone goes on from there.
-    let third = owner.visit(&Record {
-        revision: 3,
-        outcome: "installed_now",
-        ..first
-    });
+    let third = owner.visit(&Record { revision: 3, outcome: "installed_now", ..first });
     let (status, body) = owner.push(&server, vec![third]).await;
     assert_eq!((status, receipts(&body)), (200, vec![stored()]), "{body}");
 
     // Venue visits follow the same rule.
     let (venue_visit, venue) = (uuid::Uuid::now_v7().to_string(), uuid::Uuid::now_v7().to_string());
-    let registered = venue_record(
-        &mut owner,
-        &venue_visit,
-        1,
-        COMMUNE_A,
-        &venue,
-        "school",
-        "Trường THCS Nam Hà",
-    );
-    let (status, body) = owner
-        .push_to(&server, "/api/v1/sync/venues", vec![registered], &now_text())
-        .await;
+    let registered = venue_record(&mut owner, &venue_visit, 1, COMMUNE_A, &venue, "school", "Trường THCS Nam Hà");
+    let (status, body) = owner.push_to(&server, "/api/v1/sync/venues", vec![registered], &now_text()).await;
     assert_eq!((status, receipts(&body)), (200, vec![stored()]), "{body}");
-    let theirs = venue_record(
-        &mut neighbour,
-        &venue_visit,
-        2,
-        COMMUNE_A,
-        &venue,
-        "school",
-        "Trường THCS Nam Hà",
-    );
-    let (status, body) = neighbour
-        .push_to(&server, "/api/v1/sync/venues", vec![theirs], &now_text())
-        .await;
-    assert_eq!(
-        (status, receipts(&body)),
-        (422, vec![refused("not_your_visit")]),
-        "{body}"
-    );
+    let theirs = venue_record(&mut neighbour, &venue_visit, 2, COMMUNE_A, &venue, "school", "Trường THCS Nam Hà");
+    let (status, body) = neighbour.push_to(&server, "/api/v1/sync/venues", vec![theirs], &now_text()).await;
+    assert_eq!((status, receipts(&body)), (422, vec![refused("not_your_visit")]), "{body}");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -452,9 +331,7 @@ async fn a_phones_id_cannot_be_enrolled_for_another_volunteer() {
         let (server, device) = (&server, phone.device_id.clone());
         async move {
             let token = server.login(leader, PASSWORD).await;
-            server
-                .post_as(&format!("/api/v1/devices/{device}/revoke"), &token, &json!({}))
-                .await
+            server.post_as(&format!("/api/v1/devices/{device}/revoke"), &token, &json!({})).await
         }
     };
     let (status, body) = revoke("l.b").await;
@@ -465,9 +342,8 @@ async fn a_phones_id_cannot_be_enrolled_for_another_volunteer() {
     let code = code_from(&server, "l.b", "v.b").await;
     let (status, body) = redeem(&server, &code, &phone.device_id).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("device_taken")));
-    let held = server
-        .db
-        .i64("SELECT count(*) FROM device_tokens t JOIN users u ON u.id = t.user_id WHERE u.username = 'v.b'");
+    let held =
+        server.db.i64("SELECT count(*) FROM device_tokens t JOIN users u ON u.id = t.user_id WHERE u.username = 'v.b'");
     assert_eq!(held, 1, "only the fresh phone is v.b's");
 }
 
@@ -502,9 +378,7 @@ async fn a_venue_changes_only_from_its_own_area() {
     let listed = |token: String, area: &'static str| {
         let server = &server;
         async move {
-            let (status, body) = server
-                .get_as(&format!("/api/v1/venues?area={area}"), Some(&token))
-                .await;
+            let (status, body) = server.get_as(&format!("/api/v1/venues?area={area}"), Some(&token)).await;
             assert_eq!(status, 200, "{body}");
             body.as_array()
                 .unwrap()
@@ -525,19 +399,12 @@ async fn a_venue_changes_only_from_its_own_area() {
     // From the other district: renamed into a shop in its own area, or in the venue's area.
     for area in [COMMUNE_B, COMMUNE_A] {
         let r = venue_record(&mut other_district, &id(), 1, area, &venue, "shop", "Cửa hàng tạp hoá");
-        assert_eq!(
-            push(&other_district, r).await,
-            (422, vec![refused("venue_out_of_area")]),
-            "{area}"
-        );
+        assert_eq!(push(&other_district, r).await, (422, vec![refused("venue_out_of_area")]), "{area}");
     }
     // From the venue's district but another commune's area, by a phone working there.
     let r = venue_record(&mut colleague, &id(), 1, COMMUNE_A2, &venue, "shop", "Cửa hàng tạp hoá");
     assert_eq!(push(&colleague, r).await, (422, vec![refused("venue_out_of_area")]));
-    assert_eq!(
-        listed(leader_a.clone(), "436").await,
-        vec![(COMMUNE_A.into(), "school".into(), school.into(), 1)]
-    );
+    assert_eq!(listed(leader_a.clone(), "436").await, vec![(COMMUNE_A.into(), "school".into(), school.into(), 1)]);
     assert!(listed(leader_b.clone(), "437").await.is_empty());
     // A visit from outside that changes nothing of the venue is a visit like any other.
     let r = venue_record(&mut other_district, &id(), 1, COMMUNE_A, &venue, "school", school);
@@ -546,10 +413,7 @@ async fn a_venue_changes_only_from_its_own_area() {
     let renamed = "Trường THCS Nam Hà (cơ sở 2)";
     let r = venue_record(&mut colleague, &id(), 1, COMMUNE_A, &venue, "school", renamed);
     assert_eq!(push(&colleague, r).await, (200, vec![stored()]));
-    assert_eq!(
-        listed(leader_a, "436").await,
-        vec![(COMMUNE_A.into(), "school".into(), renamed.into(), 3)]
-    );
+    assert_eq!(listed(leader_a, "436").await, vec![(COMMUNE_A.into(), "school".into(), renamed.into(), 3)]);
     assert!(listed(leader_b, "437").await.is_empty());
 }
 
@@ -559,11 +423,7 @@ async fn a_venue_changes_only_from_its_own_area() {
 async fn visit_times_are_judged_by_the_servers_clock_and_the_campaigns_first_day() {
     let server = server().await;
     let mut phone = new_phone(&server, "l.a", "v.a").await;
-    let times = [
-        "9999-12-31T10:00:00+07:00",
-        "2090-06-01T10:00:00+07:00",
-        "2020-08-01T23:00:00+07:00",
-    ];
+    let times = ["9999-12-31T10:00:00+07:00", "2090-06-01T10:00:00+07:00", "2020-08-01T23:00:00+07:00"];
     let mut records: Vec<Value> = Vec::new();
     for t in times {
         let (id, household) = (uuid::Uuid::now_v7().to_string(), uuid::Uuid::now_v7().to_string());
@@ -588,37 +448,19 @@ async fn visit_times_are_judged_by_the_servers_clock_and_the_campaigns_first_day
         visited_at: None,
     }));
     // The phone's clock says the year 9999 too.
-    let (status, body) = phone
-        .push_to(&server, "/api/v1/sync/push", records, "9999-12-31T10:00:00+07:00")
-        .await;
+    let (status, body) = phone.push_to(&server, "/api/v1/sync/push", records, "9999-12-31T10:00:00+07:00").await;
     assert_eq!(
         (status, receipts(&body)),
-        (
-            422,
-            vec![
-                refused("in_future"),
-                refused("in_future"),
-                refused("before_campaign_start"),
-                stored()
-            ]
-        ),
+        (422, vec![refused("in_future"), refused("in_future"), refused("before_campaign_start"), stored()]),
         "{body}"
     );
     let e = &body["receipts"];
-    assert!(
-        e[0]["error"]["messages"]["vi"].as_str().unwrap().contains("48 giờ"),
-        "{body}"
-    );
-    assert!(
-        e[2]["error"]["messages"]["en"].as_str().unwrap().contains("02/08/2020"),
-        "{body}"
-    );
+    assert!(e[0]["error"]["messages"]["vi"].as_str().unwrap().contains("48 giờ"), "{body}");
+    assert!(e[2]["error"]["messages"]["en"].as_str().unwrap().contains("02/08/2020"), "{body}");
     assert_eq!(server.visit_count(), 1);
     // The daily curve holds only today.
     let leader = server.login("l.a", PASSWORD).await;
-    let (status, p) = server
-        .get_as("/api/v1/progress?area=436&from=2020-01-01&to=9999-12-31", Some(&leader))
-        .await;
+    let (status, p) = server.get_as("/api/v1/progress?area=436&from=2020-01-01&to=9999-12-31", Some(&leader)).await;
     assert_eq!(status, 200, "{p}");
     let days: Vec<&str> = p["days"]
         .as_array()
@@ -640,9 +482,7 @@ async fn visit_times_are_judged_by_the_servers_clock_and_the_campaigns_first_day
         "UBND phường Nam Hà",
     );
     venue["visited_at"] = json!("2090-06-01T10:00:00+07:00");
-    let (status, body) = phone
-        .push_to(&server, "/api/v1/sync/venues", vec![venue], "2090-06-01T10:00:00+07:00")
-        .await;
+    let (status, body) = phone.push_to(&server, "/api/v1/sync/venues", vec![venue], "2090-06-01T10:00:00+07:00").await;
     assert_eq!((status, receipts(&body)), (422, vec![refused("in_future")]), "{body}");
 }
 
@@ -695,40 +535,16 @@ async fn a_visit_in_one_area_does_not_change_another_areas_household() {
     // Both leaders see it among the flagged visits.
     for (token, area) in [(&leader_a, "436"), (&leader_b, "437")] {
         let (status, flagged) = server
-            .get_as(
-                &format!("/api/v1/visits?area={area}&flagged=true&flag=household_in_other_area"),
-                Some(token),
-            )
+            .get_as(&format!("/api/v1/visits?area={area}&flagged=true&flag=household_in_other_area"), Some(token))
             .await;
         assert_eq!(status, 200, "{flagged}");
-        let ids: Vec<&str> = flagged
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["id"].as_str().unwrap())
-            .collect();
+        let ids: Vec<&str> = flagged.as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap()).collect();
         assert_eq!(ids, vec![stray.as_str()], "{area}: {flagged}");
-        assert!(
-            flagged[0]["flags"]
-                .as_array()
-                .unwrap()
-                .contains(&json!("household_in_other_area")),
-            "{flagged}"
-        );
+        assert!(flagged[0]["flags"].as_array().unwrap().contains(&json!("household_in_other_area")), "{flagged}");
     }
     // The daily curve of B does not count it as a household reached.
-    let (_, p) = server
-        .get_as(
-            "/api/v1/progress?area=437&from=2020-01-01&to=2100-01-01",
-            Some(&leader_b),
-        )
-        .await;
-    let reached: i64 = p["days"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["households"].as_i64().unwrap_or(0))
-        .sum();
+    let (_, p) = server.get_as("/api/v1/progress?area=437&from=2020-01-01&to=2100-01-01", Some(&leader_b)).await;
+    let reached: i64 = p["days"].as_array().unwrap().iter().map(|d| d["households"].as_i64().unwrap_or(0)).sum();
     assert_eq!(reached, 0, "{p}");
     // Its own area's next visit is counted as usual.
     let next = owner.visit(&Record {
@@ -742,10 +558,7 @@ async fn a_visit_in_one_area_does_not_change_another_areas_household() {
     });
     assert_eq!(owner.push(&server, vec![next]).await.0, 200);
     let (area, outcome, visits) = household_outcome(&server, &household);
-    assert_eq!(
-        (area.as_deref(), outcome.as_deref(), visits),
-        (Some(COMMUNE_A), Some("refused"), 2)
-    );
+    assert_eq!((area.as_deref(), outcome.as_deref(), visits), (Some(COMMUNE_A), Some("refused"), 2));
 }
 
 /// Item 10 (and item 13's writes by another owner): what lies outside a leader's areas answers
@@ -768,13 +581,8 @@ async fn outside_ones_areas_answers_as_unknown() {
     let (leader_a, leader_b) = (server.login("l.a", PASSWORD).await, server.login("l.b", PASSWORD).await);
     let answer = |status: u16, body: &Value| (status, body["error"].clone());
     // A household of district A, and one that does not exist.
-    let (s1, b1) = server
-        .post_as(
-            "/api/v1/claims",
-            &leader_b,
-            &json!({"volunteer": "v.b", "household_id": household}),
-        )
-        .await;
+    let (s1, b1) =
+        server.post_as("/api/v1/claims", &leader_b, &json!({"volunteer": "v.b", "household_id": household})).await;
     let (s2, b2) = server
         .post_as(
             "/api/v1/claims",
@@ -803,9 +611,7 @@ async fn outside_ones_areas_answers_as_unknown() {
     let code_for = |volunteer: &'static str| {
         let (server, token) = (&server, leader_b.clone());
         async move {
-            let (s, b) = server
-                .post_as("/api/v1/enrolments", &token, &json!({"volunteer": volunteer}))
-                .await;
+            let (s, b) = server.post_as("/api/v1/enrolments", &token, &json!({"volunteer": volunteer})).await;
             (s, b["error"].clone())
         }
     };
@@ -814,12 +620,7 @@ async fn outside_ones_areas_answers_as_unknown() {
     // A team name used in another district is free here; in one's own area it is taken.
     let team = |token: &str, area: &str| {
         let (server, token, area) = (&server, token.to_string(), area.to_string());
-        async move {
-            server
-                .post_as("/api/v1/teams", &token, &json!({"name": "Tổ 1", "area_code": area}))
-                .await
-                .0
-        }
+        async move { server.post_as("/api/v1/teams", &token, &json!({"name": "Tổ 1", "area_code": area})).await.0 }
     };
     assert_eq!(team(&leader_a, COMMUNE_A).await, 200);
     assert_eq!(team(&leader_b, COMMUNE_B).await, 200);
@@ -827,23 +628,14 @@ async fn outside_ones_areas_answers_as_unknown() {
     // Each leader assigns in their own "Tổ 1".
     for (token, volunteer, area) in [(&leader_a, "v.a", COMMUNE_A), (&leader_b, "v.b", COMMUNE_B)] {
         let (status, body) = server
-            .post_as(
-                "/api/v1/assignments",
-                token,
-                &json!({"team": "Tổ 1", "volunteer": volunteer, "area_code": area}),
-            )
+            .post_as("/api/v1/assignments", token, &json!({"team": "Tổ 1", "volunteer": volunteer, "area_code": area}))
             .await;
         assert_eq!(status, 204, "{volunteer}: {body}");
     }
 
     // A claim of district A: another district's leader and a volunteer cannot release it.
-    let (status, claim) = server
-        .post_as(
-            "/api/v1/claims",
-            &leader_a,
-            &json!({"volunteer": "v.a", "household_id": household}),
-        )
-        .await;
+    let (status, claim) =
+        server.post_as("/api/v1/claims", &leader_a, &json!({"volunteer": "v.a", "household_id": household})).await;
     assert_eq!(status, 201, "{claim}");
     let claim_id = claim["id"].as_str().unwrap().to_string();
     let release = |token: String| {
@@ -856,10 +648,7 @@ async fn outside_ones_areas_answers_as_unknown() {
                 .await
                 .unwrap();
             let status = resp.status().as_u16();
-            (
-                status,
-                resp.json::<Value>().await.unwrap_or(Value::Null)["error"]["code"].clone(),
-            )
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null)["error"]["code"].clone())
         }
     };
     let unknown = {
@@ -870,18 +659,13 @@ async fn outside_ones_areas_answers_as_unknown() {
             .await
             .unwrap();
         let status = resp.status().as_u16();
-        (
-            status,
-            resp.json::<Value>().await.unwrap_or(Value::Null)["error"]["code"].clone(),
-        )
+        (status, resp.json::<Value>().await.unwrap_or(Value::Null)["error"]["code"].clone())
     };
     assert_eq!(release(leader_b.clone()).await, unknown);
     assert_eq!(unknown.0, 404);
     let volunteer = server.login("v.a", PASSWORD).await;
     assert_eq!(release(volunteer).await, (403, json!("leader_only")));
-    let (_, listed) = server
-        .get_as(&format!("/api/v1/claims?area={COMMUNE_A}"), Some(&leader_a))
-        .await;
+    let (_, listed) = server.get_as(&format!("/api/v1/claims?area={COMMUNE_A}"), Some(&leader_a)).await;
     assert_eq!(listed["claims"][0]["active"], true, "{listed}");
     assert_eq!(release(leader_a).await.0, 204);
 }
@@ -932,9 +716,7 @@ async fn usernames_are_one_account_whatever_their_case() {
         )
         .await;
     assert_eq!(status, 204, "{body}");
-    let (status, body) = server
-        .post_as("/api/v1/enrolments", &leader, &json!({"volunteer": "VolB"}))
-        .await;
+    let (status, body) = server.post_as("/api/v1/enrolments", &leader, &json!({"volunteer": "VolB"})).await;
     assert_eq!((status, body["volunteer"].as_str()), (200, Some("volb")), "{body}");
     let (status, body) = server
         .post_as(
@@ -945,11 +727,7 @@ async fn usernames_are_one_account_whatever_their_case() {
         .await;
     assert_eq!((status, body["volunteer"].as_str()), (201, Some("volb")), "{body}");
     let (status, body) = server
-        .post_as(
-            "/api/v1/teams",
-            &leader,
-            &json!({"name": "Tổ 2", "area_code": COMMUNE_B, "leader": "LEADB"}),
-        )
+        .post_as("/api/v1/teams", &leader, &json!({"name": "Tổ 2", "area_code": COMMUNE_B, "leader": "LEADB"}))
         .await;
     assert_eq!(status, 200, "a leader names themselves in any case: {body}");
 }
@@ -981,21 +759,10 @@ async fn revisions_in_one_batch_are_taken_in_order() {
     let (status, body) = phone.push(&server, vec![first, second, third, fifth]).await;
     assert_eq!(
         (status, receipts(&body)),
-        (
-            422,
-            vec![
-                ("duplicate".to_string(), None),
-                stored(),
-                stored(),
-                refused("revision_gap")
-            ]
-        ),
+        (422, vec![("duplicate".to_string(), None), stored(), stored(), refused("revision_gap")]),
         "{body}"
     );
     assert_eq!(revisions_held(&server, &visit), vec![1, 2, 3]);
     let (area, outcome, visits) = household_outcome(&server, &household);
-    assert_eq!(
-        (area.as_deref(), outcome.as_deref(), visits),
-        (Some(COMMUNE_A), Some("installed_now"), 1)
-    );
+    assert_eq!((area.as_deref(), outcome.as_deref(), visits), (Some(COMMUNE_A), Some("installed_now"), 1));
 }

@@ -64,10 +64,7 @@ async fn no_account_reads_outside_its_subtree() {
         // With no area named, the area list starts at the account's own area.
         let (status, body) = server.get_as("/api/v1/areas", Some(&token)).await;
         assert_eq!(status, 200);
-        assert!(
-            body.as_array().unwrap().iter().all(|a| a["parent"] == *own),
-            "{username}: {body}"
-        );
+        assert!(body.as_array().unwrap().iter().all(|a| a["parent"] == *own), "{username}: {body}");
     }
     assert_eq!(checked, ACCOUNTS.len() * AREAS.len() * endpoints.len());
 
@@ -78,30 +75,20 @@ async fn no_account_reads_outside_its_subtree() {
         let token = server.login(username, PASSWORD).await;
         let own_path = AREAS.iter().find(|(c, _)| c == own).map(|(_, p)| *p).unwrap();
         let guessed = uuid::Uuid::now_v7().to_string();
-        for (area, id) in visits
-            .iter()
-            .map(|(a, id)| (a.as_str(), id.as_str()))
-            .chain([("42", guessed.as_str())])
-        {
+        for (area, id) in visits.iter().map(|(a, id)| (a.as_str(), id.as_str())).chain([("42", guessed.as_str())]) {
             let path = AREAS.iter().find(|(c, _)| *c == area).map(|(_, p)| *p).unwrap();
             let exists = id != guessed;
             let url = format!("/api/v1/visits/{id}");
             let (status, body) = server.get_as(&url, Some(&token)).await;
             if exists && path.starts_with(own_path) {
-                assert_eq!(
-                    (status, body["id"].as_str()),
-                    (200, Some(id)),
-                    "{username} {area}: {body}"
-                );
+                assert_eq!((status, body["id"].as_str()), (200, Some(id)), "{username} {area}: {body}");
                 assert_eq!(body["area_code"], area);
             } else {
                 assert_eq!(status, 404, "{username} {area}: {body}");
                 assert_eq!(body["error"]["code"], "no_such_visit");
             }
             // Its history, likewise.
-            let (status, body) = server
-                .get_as(&format!("/api/v1/visits/{id}/history"), Some(&token))
-                .await;
+            let (status, body) = server.get_as(&format!("/api/v1/visits/{id}/history"), Some(&token)).await;
             if exists && path.starts_with(own_path) {
                 assert_eq!(status, 200, "{username} {area} history: {body}");
                 assert_eq!(body["revisions"][0]["id"], id);
@@ -116,18 +103,9 @@ async fn no_account_reads_outside_its_subtree() {
         }
         // The list of a subtree holds exactly the visits of that subtree.
         let (_, listed) = server.get_as(&format!("/api/v1/visits?area={own}"), Some(&token)).await;
-        let mut got: Vec<&str> = listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["area_code"].as_str().unwrap())
-            .collect();
+        let mut got: Vec<&str> = listed.as_array().unwrap().iter().map(|v| v["area_code"].as_str().unwrap()).collect();
         got.sort();
-        let mut want: Vec<&str> = AREAS
-            .iter()
-            .filter(|(_, p)| p.starts_with(own_path))
-            .map(|(c, _)| *c)
-            .collect();
+        let mut want: Vec<&str> = AREAS.iter().filter(|(_, p)| p.starts_with(own_path)).map(|(c, _)| *c).collect();
         want.sort();
         assert_eq!(got, want, "{username}");
     }
@@ -172,11 +150,7 @@ async fn no_account_reads_outside_its_subtree() {
             "/api/v1/sync/pull?area=42",
         ] {
             let (status, body) = server.get_as(url, token).await;
-            assert_eq!(
-                (status, body["error"]["code"].as_str()),
-                (401, Some("unauthenticated")),
-                "{url}"
-            );
+            assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthenticated")), "{url}");
         }
     }
 }
@@ -190,22 +164,13 @@ async fn seed_visits(server: &TestServer) -> Vec<(String, String)> {
     for (n, (area, _)) in AREAS.iter().enumerate() {
         let mut draft = device.draft(n);
         draft.area_code = area.to_string();
-        let visit = device
-            .store
-            .lock()
-            .unwrap()
-            .record_visit(&draft, Utc::now().with_timezone(&offset))
-            .unwrap();
+        let visit = device.store.lock().unwrap().record_visit(&draft, Utc::now().with_timezone(&offset)).unwrap();
         out.push((area.to_string(), visit.id.to_string()));
     }
     let (device_id, records) = {
         let store = device.store.lock().unwrap();
-        let records: Vec<Value> = store
-            .next_batch(100)
-            .unwrap()
-            .iter()
-            .map(|e| serde_json::from_str(&e.body).unwrap())
-            .collect();
+        let records: Vec<Value> =
+            store.next_batch(100).unwrap().iter().map(|e| serde_json::from_str(&e.body).unwrap()).collect();
         (store.device_id().to_string(), records)
     };
     let body = json!({"device_id": device_id, "sent_at": Utc::now().to_rfc3339(), "records": records});
@@ -221,12 +186,7 @@ async fn only_an_admin_reads_the_audit_log() {
     server.start_again();
     let (status, log) = server.get("/api/v1/audit").await;
     assert_eq!(status, 200, "{log}");
-    let actions: Vec<&str> = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     // Newest first: the leader's account, the volunteer's and the admin's, and the area import
     // before them.
     assert_eq!(actions, ["create-user", "create-user", "create-user", "import-areas"]);
@@ -262,33 +222,20 @@ async fn no_account_writes_outside_its_subtree() {
         for (area, path) in AREAS {
             let inside = path.starts_with(own_path);
             // An enrolment code for the volunteer of that area.
-            let (status, body) = server
-                .post_as(
-                    "/api/v1/enrolments",
-                    &token,
-                    &json!({"volunteer": format!("v.at.{area}")}),
-                )
-                .await;
+            let (status, body) =
+                server.post_as("/api/v1/enrolments", &token, &json!({"volunteer": format!("v.at.{area}")})).await;
             // A volunteer outside the caller's areas is answered as one that does not exist.
             let expected = match (writer, inside) {
                 (true, true) => (200, None),
                 (true, false) => (404, Some("no_such_volunteer")),
                 (false, _) => (403, Some("leader_only")),
             };
-            assert_eq!(
-                (status, body["error"]["code"].as_str()),
-                expected,
-                "{username} enrols in {area}: {body}"
-            );
+            assert_eq!((status, body["error"]["code"].as_str()), expected, "{username} enrols in {area}: {body}");
             // A team over that area: a leader leads it; an admin names the leader of 437.
             let leader = if *role == "admin" { Some("l.other") } else { None };
             let name = format!("{username} {area}");
             let (status, body) = server
-                .post_as(
-                    "/api/v1/teams",
-                    &token,
-                    &json!({"name": name, "area_code": area, "leader": leader}),
-                )
+                .post_as("/api/v1/teams", &token, &json!({"name": name, "area_code": area, "leader": leader}))
                 .await;
             let expected = match (*role, inside) {
                 ("admin", _) if path.starts_with("/42/437/") => (200, None),
@@ -370,11 +317,7 @@ async fn hexagons_and_exports_are_for_staff_in_their_subtree() {
     assert_eq!(checked, ACCOUNTS.len() * AREAS.len() * endpoints.len());
     for url in ["/api/v1/map/hexagons?area=42", "/api/v1/exports/visits.csv?area=42"] {
         let (status, body) = server.get_as(url, None).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (401, Some("unauthenticated")),
-            "{url}"
-        );
+        assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthenticated")), "{url}");
     }
     // The OpenAPI document names them, with the bearer token where one is needed.
     let (_, spec) = server.get_as("/api/openapi.json", None).await;
@@ -388,10 +331,7 @@ async fn hexagons_and_exports_are_for_staff_in_their_subtree() {
         assert!(spec["paths"][path]["get"]["security"].is_array(), "{path}");
     }
     for path in ["/api/v1/public/areas", "/api/v1/public/hexagons"] {
-        assert!(
-            spec["paths"][path]["get"].is_object() && spec["paths"][path]["get"]["security"].is_null(),
-            "{path}"
-        );
+        assert!(spec["paths"][path]["get"].is_object() && spec["paths"][path]["get"]["security"].is_null(), "{path}");
     }
 }
 
@@ -405,9 +345,8 @@ async fn volunteers_and_devices_are_for_staff_and_their_subtree() {
         create_account(&server.db.url, username, role, area, PASSWORD);
     }
     server.start_again();
-    let endpoints: &[&dyn Fn(&str) -> String] = &[&|a| format!("/api/v1/volunteers/daily?area={a}"), &|a| {
-        format!("/api/v1/devices?area={a}")
-    }];
+    let endpoints: &[&dyn Fn(&str) -> String] =
+        &[&|a| format!("/api/v1/volunteers/daily?area={a}"), &|a| format!("/api/v1/devices?area={a}")];
     let mut checked = 0;
     for (username, role, own) in ACCOUNTS {
         let token = server.login(username, PASSWORD).await;
@@ -421,11 +360,7 @@ async fn volunteers_and_devices_are_for_staff_and_their_subtree() {
                     (_, true) => (200, None),
                     (_, false) => (403, Some("out_of_scope")),
                 };
-                assert_eq!(
-                    (status, body["error"]["code"].as_str()),
-                    expected,
-                    "{username} {url}: {body}"
-                );
+                assert_eq!((status, body["error"]["code"].as_str()), expected, "{username} {url}: {body}");
                 checked += 1;
             }
         }

@@ -49,15 +49,9 @@ fn require(path: &Path, how: &str) {
 }
 
 fn which(cmd: &str) -> PathBuf {
-    let out = Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .output()
-        .expect("sh");
+    let out = Command::new("sh").args(["-c", &format!("command -v {cmd}")]).output().expect("sh");
     let found = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert!(
-        !found.is_empty(),
-        "{cmd} is not installed: run scripts/setup.sh (the end-to-end app test needs it)"
-    );
+    assert!(!found.is_empty(), "{cmd} is not installed: run scripts/setup.sh (the end-to-end app test needs it)");
     PathBuf::from(found)
 }
 
@@ -127,10 +121,7 @@ impl Driver {
                 // What the screen showed, for whoever reads the failure.
                 self.screenshot(&root().join("target"), "app-test-failure").await;
             }
-            assert!(
-                transient && start.elapsed() < Duration::from_secs(30),
-                "{testid}{action}: {status} {v}"
-            );
+            assert!(transient && start.elapsed() < Duration::from_secs(30), "{testid}{action}: {status} {v}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -171,15 +162,12 @@ impl Driver {
     }
 
     async fn click(&self, testid: &str) {
-        self.on_element(testid, reqwest::Method::POST, "/click", Some(json!({})))
-            .await;
+        self.on_element(testid, reqwest::Method::POST, "/click", Some(json!({}))).await;
     }
 
     async fn type_into(&self, testid: &str, text: &str) {
-        self.on_element(testid, reqwest::Method::POST, "/clear", Some(json!({})))
-            .await;
-        self.on_element(testid, reqwest::Method::POST, "/value", Some(json!({"text": text})))
-            .await;
+        self.on_element(testid, reqwest::Method::POST, "/clear", Some(json!({}))).await;
+        self.on_element(testid, reqwest::Method::POST, "/value", Some(json!({"text": text}))).await;
     }
 
     async fn text(&self, testid: &str) -> String {
@@ -192,12 +180,7 @@ impl Driver {
     }
 
     async fn script(&self, js: &str) -> Value {
-        self.cmd(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": js, "args": []})),
-        )
-        .await
+        self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({"script": js, "args": []}))).await
     }
 
     /// Waits until the element's text is `want`.
@@ -208,10 +191,7 @@ impl Driver {
             if got == want {
                 return;
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "{testid}: {got:?}, expected {want:?}"
-            );
+            assert!(start.elapsed() < Duration::from_secs(60), "{testid}: {got:?}, expected {want:?}");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
@@ -246,10 +226,7 @@ fn base64_decode(s: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
     let app = app_binary();
-    require(
-        &app,
-        "build it with `cargo build -p doorstep-app` after `npm run build` in ui/ (scripts/test.sh does)",
-    );
+    require(&app, "build it with `cargo build -p doorstep-app` after `npm run build` in ui/ (scripts/test.sh does)");
     let (xvfb, tauri_driver) = (which("Xvfb"), which("tauri-driver"));
     which("WebKitWebDriver");
 
@@ -353,18 +330,11 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
     d.wait("venues-pending").await;
     let start = Instant::now();
     while !d.text("venues-pending").await.contains('1') {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the venue visit never shown waiting"
-        );
+        assert!(start.elapsed() < Duration::from_secs(30), "the venue visit never shown waiting");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let start = Instant::now();
-    while d
-        .script("return document.querySelector('[data-testid=online-state]').dataset.online")
-        .await
-        != "false"
-    {
+    while d.script("return document.querySelector('[data-testid=online-state]').dataset.online").await != "false" {
         assert!(start.elapsed() < Duration::from_secs(60), "never shown offline");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -382,24 +352,14 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
     d.wait_text("queue-sent", "3").await;
     d.wait_text("queue-pending", "0").await;
     let coverage = server.coverage("42").await;
-    assert_eq!(
-        (coverage["visits"].as_i64(), coverage["installed_now"].as_i64()),
-        (Some(3), Some(3)),
-        "{coverage}"
-    );
+    assert_eq!((coverage["visits"].as_i64(), coverage["installed_now"].as_i64()), (Some(3), Some(3)), "{coverage}");
     assert_eq!(server.visit_count(), 3);
     let start = Instant::now();
     while server.db.i64("SELECT count(*) FROM venue_visits") != 1 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the venue visit never reached the server"
-        );
+        assert!(start.elapsed() < Duration::from_secs(60), "the venue visit never reached the server");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(
-        server.db.text("SELECT name FROM venues").as_deref(),
-        Some("Trường THCS Lê Văn Thiêm")
-    );
+    assert_eq!(server.db.text("SELECT name FROM venues").as_deref(), Some("Trường THCS Lê Văn Thiêm"));
     assert_eq!(server.db.i64("SELECT people_reached FROM venue_visits"), 35);
     d.screenshot(&shots, "6-home-sent").await;
 

@@ -17,25 +17,16 @@ async fn login(server: &TestServer, username: &str, password: &str) -> (u16, Val
         .post(
             "/api/v1/auth/login",
             &[("content-type", "application/json")],
-            json!({"username": username, "password": password})
-                .to_string()
-                .into_bytes(),
+            json!({"username": username, "password": password}).to_string().into_bytes(),
         )
         .await
 }
 
 async fn me(server: &TestServer, token: &str) -> (u16, Value) {
-    let resp = reqwest::Client::new()
-        .get(format!("{}/api/v1/auth/me", server.url))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        reqwest::Client::new().get(format!("{}/api/v1/auth/me", server.url)).bearer_auth(token).send().await.unwrap();
     let status = resp.status().as_u16();
-    (
-        status,
-        serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null),
-    )
+    (status, serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,10 +39,7 @@ async fn sign_in_use_the_session_and_sign_out() {
     server.start_again();
 
     // The password is kept as an Argon2id hash with OWASP's parameters, never in clear.
-    let stored = server
-        .db
-        .text("SELECT password_hash FROM users WHERE username = 'lan.nguyen'")
-        .unwrap();
+    let stored = server.db.text("SELECT password_hash FROM users WHERE username = 'lan.nguyen'").unwrap();
     assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
     assert!(!stored.contains(PASSWORD));
 
@@ -59,10 +47,7 @@ async fn sign_in_use_the_session_and_sign_out() {
     assert_eq!(status, 200, "{body}");
     let token = body["token"].as_str().unwrap().to_string();
     assert_eq!(token.len(), 64, "256 random bits");
-    assert_eq!(
-        body["user"],
-        json!({"username": "lan.nguyen", "role": "leader", "area_code": "436"})
-    );
+    assert_eq!(body["user"], json!({"username": "lan.nguyen", "role": "leader", "area_code": "436"}));
     // Only a hash of the token is stored.
     assert_eq!(server.db.i64("SELECT COUNT(*) FROM sessions"), 1);
     let held = server.db.rows("SELECT * FROM sessions");
@@ -97,13 +82,8 @@ async fn every_failed_sign_in_gets_the_same_answer() {
         assert_eq!(b["error"]["code"], "invalid_credentials");
     }
     assert_eq!(wrong, unknown, "the answer does not tell whether the name exists");
-    let (status, body) = server
-        .post(
-            "/api/v1/auth/login",
-            &[("content-type", "application/json")],
-            b"{\"username\": 5}".to_vec(),
-        )
-        .await;
+    let (status, body) =
+        server.post("/api/v1/auth/login", &[("content-type", "application/json")], b"{\"username\": 5}".to_vec()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("malformed_json")));
 }
 
@@ -128,10 +108,8 @@ fn accounts_are_refused_with_reasons_and_audited() {
     assert!(ok);
     let entries: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     // Newest first: the one account made, then the area import; the refused ones left no trace.
-    let actions: Vec<(&str, &str)> = entries
-        .iter()
-        .map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap()))
-        .collect();
+    let actions: Vec<(&str, &str)> =
+        entries.iter().map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap())).collect();
     assert_eq!(actions, [("cli", "create-user"), ("cli", "import-areas")], "{out}");
     assert!(!out.contains(PASSWORD));
 }
@@ -164,22 +142,10 @@ async fn sessions_expire_and_nothing_secret_or_personal_is_logged() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    let token = resp.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = resp.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
     let status = |t: String| {
         let (client, url) = (client.clone(), url.clone());
-        async move {
-            client
-                .get(format!("{url}/api/v1/auth/me"))
-                .bearer_auth(t)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
+        async move { client.get(format!("{url}/api/v1/auth/me")).bearer_auth(t).send().await.unwrap().status().as_u16() }
     };
     assert_eq!(status(token.clone()).await, 200);
     // An enrolment code, a phone's token and a visit's personal fields cross the server too.
@@ -204,22 +170,9 @@ async fn sessions_expire_and_nothing_secret_or_personal_is_logged() {
     draft.address = Some(address.into());
     draft.notes = Some(notes.into());
     let offset = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
-    phone
-        .store
-        .lock()
-        .unwrap()
-        .record_visit(&draft, chrono::Utc::now().with_timezone(&offset))
-        .unwrap();
+    phone.store.lock().unwrap().record_visit(&draft, chrono::Utc::now().with_timezone(&offset)).unwrap();
     assert!(sync.drain(&phone.store, None).await.complete);
-    let device_token = phone
-        .store
-        .lock()
-        .unwrap()
-        .device_token()
-        .unwrap()
-        .unwrap()
-        .expose()
-        .to_string();
+    let device_token = phone.store.lock().unwrap().device_token().unwrap().unwrap().expose().to_string();
     tokio::time::sleep(Duration::from_millis(1300)).await;
     assert_eq!(status(token.clone()).await, 401, "the session expired");
     let _ = client
@@ -231,10 +184,7 @@ async fn sessions_expire_and_nothing_secret_or_personal_is_logged() {
     let _ = child.wait();
     let logged = std::fs::read_to_string(&log_path).unwrap();
     assert!(logged.contains("signed in"), "the log was captured: {logged}");
-    assert!(
-        logged.contains("a device enrolled"),
-        "the enrolment was logged: {logged}"
-    );
+    assert!(logged.contains("a device enrolled"), "the enrolment was logged: {logged}");
     let code_typed = code.replace('-', "");
     for (what, secret) in [
         ("the password", PASSWORD),
@@ -267,11 +217,8 @@ async fn repeated_failures_make_sign_in_wait() {
                 .send()
                 .await
                 .unwrap();
-            let retry = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
+            let retry =
+                resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
             let status = resp.status().as_u16();
             let body: Value = resp.json().await.unwrap_or(Value::Null);
             (status, retry, body)
@@ -282,27 +229,13 @@ async fn repeated_failures_make_sign_in_wait() {
     }
     // Now even the right password must wait, and is told how long, without being checked.
     let (status, retry, body) = attempt(PASSWORD, "target").await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (429, Some("too_many_attempts")),
-        "{body}"
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("too_many_attempts")), "{body}");
     let retry = retry.expect("Retry-After");
     assert!((1..=2).contains(&retry), "{retry}");
     // Another account from the same address is not held up by it.
-    assert_eq!(
-        server
-            .login(doorstep_tests::ADMIN, doorstep_tests::ADMIN_PASSWORD)
-            .await
-            .len(),
-        64
-    );
+    assert_eq!(server.login(doorstep_tests::ADMIN, doorstep_tests::ADMIN_PASSWORD).await.len(), 64);
     tokio::time::sleep(Duration::from_millis(retry * 1000 + 200)).await;
-    assert_eq!(
-        attempt(PASSWORD, "target").await.0,
-        200,
-        "after the wait the right password works"
-    );
+    assert_eq!(attempt(PASSWORD, "target").await.0, 200, "after the wait the right password works");
     // Many names tried from one address: the address waits too, whichever account it names.
     let mut held_up = false;
     for i in 0..doorstep_server::auth::ADDRESS_FREE_FAILURES {
@@ -319,24 +252,15 @@ async fn repeated_failures_make_sign_in_wait() {
 /// A sign-in as a client at `from` (an `X-Forwarded-For` the server believes only from a trusted
 /// proxy): (status, Retry-After, body).
 async fn login_from(
-    client: &reqwest::Client,
-    url: &str,
-    from: Option<&str>,
-    username: &str,
-    password: &str,
+    client: &reqwest::Client, url: &str, from: Option<&str>, username: &str, password: &str,
 ) -> (u16, Option<u64>, Value) {
-    let mut request = client
-        .post(format!("{url}/api/v1/auth/login"))
-        .json(&json!({"username": username, "password": password}));
+    let mut request =
+        client.post(format!("{url}/api/v1/auth/login")).json(&json!({"username": username, "password": password}));
     if let Some(from) = from {
         request = request.header("x-forwarded-for", from);
     }
     let resp = request.send().await.unwrap();
-    let retry = resp
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let retry = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let status = resp.status().as_u16();
     (status, retry, resp.json().await.unwrap_or(Value::Null))
 }
@@ -442,54 +366,27 @@ async fn behind_a_trusted_proxy_each_client_is_throttled_on_its_own() {
         let (status, _, body) = login_from(&client, url, Some(&from), &format!("guess{i}"), "wrong password!!").await;
         assert_eq!(status, 401, "{body}");
     }
-    let (status, _, body) = login_from(
-        &client,
-        url,
-        Some("198.51.100.7"),
-        doorstep_tests::ADMIN,
-        doorstep_tests::ADMIN_PASSWORD,
-    )
-    .await;
-    assert_eq!(
-        status, 200,
-        "random clients' failures do not lock the admin out: {body}"
-    );
+    let (status, _, body) =
+        login_from(&client, url, Some("198.51.100.7"), doorstep_tests::ADMIN, doorstep_tests::ADMIN_PASSWORD).await;
+    assert_eq!(status, 200, "random clients' failures do not lock the admin out: {body}");
 
     // One client failing again and again is held up itself...
     let mut held_up = None;
     for i in 0..=doorstep_server::auth::ADDRESS_FREE_FAILURES {
-        let (status, retry, _) = login_from(
-            &client,
-            url,
-            Some("203.0.113.200"),
-            &format!("other{i}"),
-            "wrong password!!",
-        )
-        .await;
+        let (status, retry, _) =
+            login_from(&client, url, Some("203.0.113.200"), &format!("other{i}"), "wrong password!!").await;
         if status == 429 {
             held_up = retry;
             break;
         }
     }
     assert!(held_up.is_some(), "one address's failures hold that address up");
-    let (status, _, _) = login_from(
-        &client,
-        url,
-        Some("203.0.113.200"),
-        doorstep_tests::ADMIN,
-        doorstep_tests::ADMIN_PASSWORD,
-    )
-    .await;
+    let (status, _, _) =
+        login_from(&client, url, Some("203.0.113.200"), doorstep_tests::ADMIN, doorstep_tests::ADMIN_PASSWORD).await;
     assert_eq!(status, 429, "whichever account it names");
     // ...and no one else.
-    let (status, _, _) = login_from(
-        &client,
-        url,
-        Some("198.51.100.8"),
-        doorstep_tests::ADMIN,
-        doorstep_tests::ADMIN_PASSWORD,
-    )
-    .await;
+    let (status, _, _) =
+        login_from(&client, url, Some("198.51.100.8"), doorstep_tests::ADMIN, doorstep_tests::ADMIN_PASSWORD).await;
     assert_eq!(status, 200);
 
     // 5 wrong passwords for "target" from A: A must wait, even with the right password...
@@ -498,10 +395,7 @@ async fn behind_a_trusted_proxy_each_client_is_throttled_on_its_own() {
         assert_eq!(login_from(&client, url, a, "target", "wrong password!!").await.0, 401);
     }
     let (status, retry, body) = login_from(&client, url, a, "target", PASSWORD).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (429, Some("too_many_attempts"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("too_many_attempts")));
     assert!(retry.is_some());
     // ...while the owner, at B, signs in.
     let (status, _, body) = login_from(&client, url, Some("192.0.2.20"), "target", PASSWORD).await;
@@ -510,12 +404,7 @@ async fn behind_a_trusted_proxy_each_client_is_throttled_on_its_own() {
     let v6 = |n: u32| format!("2001:db8:1:2::{n:x}");
     for n in 0..doorstep_server::auth::ACCOUNT_FREE_FAILURES {
         let from = v6(n + 1);
-        assert_eq!(
-            login_from(&client, url, Some(&from), "target", "wrong password!!")
-                .await
-                .0,
-            401
-        );
+        assert_eq!(login_from(&client, url, Some(&from), "target", "wrong password!!").await.0, 401);
     }
     let from = v6(0xffff);
     assert_eq!(login_from(&client, url, Some(&from), "target", PASSWORD).await.0, 429);
@@ -590,10 +479,7 @@ async fn a_forged_forwarding_header_changes_nothing_unless_the_peer_is_trusted()
             }
             assert_eq!(resp.status().as_u16(), 401);
         }
-        assert!(
-            held_up,
-            "{extra:?}: the real peer was held up whatever the headers said"
-        );
+        assert!(held_up, "{extra:?}: the real peer was held up whatever the headers said");
         let (status, _, _) = login_from(
             &client,
             &server.url,
@@ -619,10 +505,7 @@ fn a_bad_trusted_proxy_range_is_refused_at_start() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(
-        err.contains("`10.0.0.0/33` is not an address range") && err.contains("192.168.1.10/32"),
-        "{err}"
-    );
+    assert!(err.contains("`10.0.0.0/33` is not an address range") && err.contains("192.168.1.10/32"), "{err}");
     let out = std::process::Command::new(doorstep_bin())
         .args(["serve", "--db", &db.url, "--listen", "127.0.0.1:0"])
         .env("DOORSTEP_TRUSTED_PROXIES", "nginx.local")
@@ -630,8 +513,5 @@ fn a_bad_trusted_proxy_range_is_refused_at_start() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(
-        err.contains("`nginx.local` is not an address range") && err.contains("không phải"),
-        "{err}"
-    );
+    assert!(err.contains("`nginx.local` is not an address range") && err.contains("không phải"), "{err}");
 }

@@ -10,10 +10,7 @@ fn valid_record(device: &mut TestDevice) -> (String, Value) {
     device.record(1);
     let store = device.store.lock().unwrap();
     let entry = store.next_batch(1).unwrap().remove(0);
-    (
-        store.device_id().to_string(),
-        serde_json::from_str(&entry.body).unwrap(),
-    )
+    (store.device_id().to_string(), serde_json::from_str(&entry.body).unwrap())
 }
 
 fn envelope(device_id: &str, records: Vec<Value>) -> Value {
@@ -81,22 +78,8 @@ async fn malformed_envelopes() {
     expect_error(&server, &[JSON], bytes, 400, "invalid_utf8").await;
     // Wrong content type and encoding.
     let body = envelope(&device_id, vec![record.clone()]).to_string().into_bytes();
-    expect_error(
-        &server,
-        &[("content-type", "text/plain")],
-        body.clone(),
-        415,
-        "unsupported_media_type",
-    )
-    .await;
-    expect_error(
-        &server,
-        &[JSON, ("content-encoding", "br")],
-        body.clone(),
-        415,
-        "unsupported_encoding",
-    )
-    .await;
+    expect_error(&server, &[("content-type", "text/plain")], body.clone(), 415, "unsupported_media_type").await;
+    expect_error(&server, &[JSON, ("content-encoding", "br")], body.clone(), 415, "unsupported_encoding").await;
     // Bad device id and clock.
     let mut e = envelope(&device_id, vec![]);
     e["device_id"] = json!("nope");
@@ -109,9 +92,7 @@ async fn malformed_envelopes() {
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     expect_error(&server, &[JSON], deep.into_bytes(), 400, "malformed_json").await;
     // NaN is not JSON.
-    let nan = envelope(&device_id, vec![record.clone()])
-        .to_string()
-        .replace("\"lat\":", "\"lat\":NaN,\"x\":");
+    let nan = envelope(&device_id, vec![record.clone()]).to_string().replace("\"lat\":", "\"lat\":NaN,\"x\":");
     expect_error(&server, &[JSON], nan.into_bytes(), 400, "malformed_json").await;
     assert_eq!(server.visit_count(), 0);
 }
@@ -135,49 +116,26 @@ async fn bad_fields_are_named() {
         (with(&["people"], json!(-3)), "people", "negative"),
         (with(&["installed_now"], json!(1e300)), "installed_now", "malformed"),
         (
-            with(
-                &["smartphones"],
-                json!(99_999_999_999_999_999_999_u128.to_string().parse::<f64>().unwrap()),
-            ),
+            with(&["smartphones"], json!(99_999_999_999_999_999_999_u128.to_string().parse::<f64>().unwrap())),
             "smartphones",
             "malformed",
         ),
         (with(&["outcome"], json!("maybe_later")), "outcome", "unknown_outcome"),
         (with(&["location", "lat"], json!(1e300)), "location.lat", "out_of_range"),
         (with(&["location", "lon"], json!(200.0)), "location.lon", "out_of_range"),
-        (
-            with(&["location", "accuracy_m"], json!(-1.0)),
-            "location.accuracy_m",
-            "accuracy_not_positive",
-        ),
-        (
-            with(&["visited_at"], json!("9999-12-31T23:59:59+07:00")),
-            "visited_at",
-            "in_future",
-        ),
-        (
-            with(&["household", "address"], json!("a\u{0007}b")),
-            "household.address",
-            "control_characters",
-        ),
+        (with(&["location", "accuracy_m"], json!(-1.0)), "location.accuracy_m", "accuracy_not_positive"),
+        (with(&["visited_at"], json!("9999-12-31T23:59:59+07:00")), "visited_at", "in_future"),
+        (with(&["household", "address"], json!("a\u{0007}b")), "household.address", "control_characters"),
         (with(&["notes"], json!("x".repeat(5000))), "notes", "too_long"),
         (with(&["leaflet_given"], json!("yes")), "leaflet_given", "malformed"),
-        (
-            with(&["id"], json!("67e55044-10b1-426f-9247-bb680e5fe0c8")),
-            "id",
-            "not_uuid_v7",
-        ),
+        (with(&["id"], json!("67e55044-10b1-426f-9247-bb680e5fe0c8")), "id", "not_uuid_v7"),
         (with(&["area_code"], json!("<script>")), "area_code", "bad_area_code"),
     ];
     let n = cases.len() as i64;
     for (r, field, code) in cases {
         expect_field(&server, &mut device, r, field, code).await;
     }
-    assert_eq!(
-        server.visit_count(),
-        n,
-        "every valid record beside a bad one was stored"
-    );
+    assert_eq!(server.visit_count(), n, "every valid record beside a bad one was stored");
     // Infinity written as a number too large for f64 is refused by the decoder, naming the field.
     let text = envelope(&device_id, vec![record.clone()]).to_string();
     let lat = record["location"]["lat"].to_string();
@@ -194,13 +152,7 @@ async fn bad_fields_are_named() {
     let nfd = with(&["household", "address"], json!("Xo\u{0301}m \u{0110}o\u{0302}ng"));
     let (status, resp) = server.push_json(&envelope(&device_id, vec![nfd])).await;
     assert_eq!(status, 200, "{resp}");
-    assert_eq!(
-        server
-            .db
-            .i64("SELECT count(*) FROM households WHERE address = 'Xóm Đông'"),
-        1,
-        "stored in NFC"
-    );
+    assert_eq!(server.db.i64("SELECT count(*) FROM households WHERE address = 'Xóm Đông'"), 1, "stored in NFC");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,25 +174,11 @@ async fn size_limits_hold_before_and_after_decompression() {
     }
     let bomb = encoder.finish().unwrap();
     assert!(bomb.len() < 1 << 20);
-    expect_error(
-        &server,
-        &[JSON, ("content-encoding", "zstd")],
-        bomb,
-        413,
-        "too_large_decompressed",
-    )
-    .await;
+    expect_error(&server, &[JSON, ("content-encoding", "zstd")], bomb, 413, "too_large_decompressed").await;
 
     // A frame that declares 40 MiB is refused before anything is decompressed.
     let declared = zstd::bulk::compress(&vec![b' '; 40 << 20], 3).unwrap();
-    expect_error(
-        &server,
-        &[JSON, ("content-encoding", "zstd")],
-        declared,
-        413,
-        "too_large_decompressed",
-    )
-    .await;
+    expect_error(&server, &[JSON, ("content-encoding", "zstd")], declared, 413, "too_large_decompressed").await;
 
     // Truncated zstd.
     let good = zstd::encode_all(envelope(&device_id, vec![record.clone()]).to_string().as_bytes(), 3).unwrap();
@@ -253,9 +191,7 @@ async fn size_limits_hold_before_and_after_decompression() {
     )
     .await;
     // The whole one is fine.
-    let (status, resp) = server
-        .post("/api/v1/sync/push", &[JSON, ("content-encoding", "zstd")], good)
-        .await;
+    let (status, resp) = server.post("/api/v1/sync/push", &[JSON, ("content-encoding", "zstd")], good).await;
     assert_eq!(status, 200, "{resp}");
     assert_eq!(server.visit_count(), 1);
 }
@@ -271,55 +207,26 @@ async fn queries_and_routes() {
         ("/api/v1/nothing-here", 404, "not_found"),
     ] {
         let (got, body) = server.get(path).await;
-        assert_eq!(
-            (got, body["error"]["code"].as_str().unwrap_or("")),
-            (status, code),
-            "{path}: {body}"
-        );
+        assert_eq!((got, body["error"]["code"].as_str().unwrap_or("")), (status, code), "{path}: {body}");
     }
     let (got, body) = server.post("/api/v1/coverage?area=42", &[], vec![]).await;
-    assert_eq!(
-        (got, body["error"]["code"].as_str().unwrap()),
-        (405, "method_not_allowed")
-    );
+    assert_eq!((got, body["error"]["code"].as_str().unwrap()), (405, "method_not_allowed"));
     // Outside /api/, the dashboard: its page for any path of the app, with a strict policy.
     for path in ["/", "/khu-vuc/436"] {
         let resp = reqwest::get(format!("{}{path}", server.url)).await.unwrap();
         assert_eq!(resp.status().as_u16(), 200, "{path}");
-        assert!(
-            resp.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
-        assert!(
-            resp.headers()["content-security-policy"]
-                .to_str()
-                .unwrap()
-                .contains("default-src 'self'")
-        );
-        assert!(
-            resp.text().await.unwrap().to_lowercase().starts_with("<!doctype html"),
-            "{path}"
-        );
+        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(resp.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+        assert!(resp.text().await.unwrap().to_lowercase().starts_with("<!doctype html"), "{path}");
     }
-    let resp = reqwest::get(format!("{}/assets/no-such-file.js", server.url))
-        .await
-        .unwrap();
+    let resp = reqwest::get(format!("{}/assets/no-such-file.js", server.url)).await.unwrap();
     assert_eq!(resp.status().as_u16(), 404);
     let (got, body) = server.post("/some/page", &[], vec![]).await;
-    assert_eq!(
-        (got, body["error"]["code"].as_str()),
-        (404, Some("not_found")),
-        "only GET serves pages"
-    );
+    assert_eq!((got, body["error"]["code"].as_str()), (404, Some("not_found")), "only GET serves pages");
     let (got, spec) = server.get("/api/openapi.json").await;
     assert_eq!(got, 200);
     for path in ["/api/v1/sync/push", "/api/v1/sync/pull", "/api/v1/coverage", "/healthz"] {
-        assert!(
-            spec["paths"][path].is_object(),
-            "{path} missing from the OpenAPI document"
-        );
+        assert!(spec["paths"][path].is_object(), "{path} missing from the OpenAPI document");
     }
     // Vietnamese by default, English when asked.
     let resp = reqwest::Client::new()
@@ -330,15 +237,9 @@ async fn queries_and_routes() {
         .await
         .unwrap();
     let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
-    assert!(
-        body["error"]["message"].as_str().unwrap().contains("not known"),
-        "{body}"
-    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("not known"), "{body}");
     let (_, body) = server.get("/api/v1/coverage?area=77777").await;
-    assert!(
-        body["error"]["message"].as_str().unwrap().contains("không có"),
-        "{body}"
-    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("không có"), "{body}");
 }
 
 /// Sign-in and pull with malformed requests: each a 4xx with a code and a message in both
@@ -355,34 +256,16 @@ async fn malformed_sign_ins_and_pulls() {
         // The decoder reads an array as the fields in order: a wrong password, answered as one.
         (&[JSON], b"[\"admin\", \"password\"]".to_vec(), 401),
         // Sign-in reads its JSON whatever the declared type (as curl sends it): a wrong password.
-        (
-            &[("content-type", "text/plain")],
-            b"{\"username\": \"a\", \"password\": \"b\"}".to_vec(),
-            401,
-        ),
-        (
-            &[JSON],
-            format!("{{\"username\": \"{long}\", \"password\": \"x\"}}").into_bytes(),
-            401,
-        ),
-        (
-            &[JSON],
-            br#"{"username": "admin\u0000", "password": "x"}"#.to_vec(),
-            401,
-        ),
+        (&[("content-type", "text/plain")], b"{\"username\": \"a\", \"password\": \"b\"}".to_vec(), 401),
+        (&[JSON], format!("{{\"username\": \"{long}\", \"password\": \"x\"}}").into_bytes(), 401),
+        (&[JSON], br#"{"username": "admin\u0000", "password": "x"}"#.to_vec(), 401),
     ];
     for (i, (headers, body, status)) in login_cases.into_iter().enumerate() {
         let (got, resp) = server.post("/api/v1/auth/login", headers, body).await;
         assert_eq!(got, status, "sign-in case {i}: {resp}");
         assert!(resp["error"]["code"].is_string(), "{resp}");
-        assert!(
-            !resp["error"]["messages"]["vi"].as_str().unwrap_or("").is_empty(),
-            "{resp}"
-        );
-        assert!(
-            !resp["error"]["messages"]["en"].as_str().unwrap_or("").is_empty(),
-            "{resp}"
-        );
+        assert!(!resp["error"]["messages"]["vi"].as_str().unwrap_or("").is_empty(), "{resp}");
+        assert!(!resp["error"]["messages"]["en"].as_str().unwrap_or("").is_empty(), "{resp}");
     }
     for (path, status, code) in [
         ("/api/v1/sync/pull", 400, "bad_query"),
@@ -415,11 +298,7 @@ async fn days_at_the_ends_of_the_calendar_are_refused_not_a_server_error() {
         "/api/v1/photos?area=42&day=10000-01-01",
     ] {
         let (got, body) = server.get(path).await;
-        assert_eq!(
-            (got, body["error"]["code"].as_str()),
-            (400, Some("bad_date")),
-            "{path}: {body}"
-        );
+        assert_eq!((got, body["error"]["code"].as_str()), (400, Some("bad_date")), "{path}: {body}");
     }
     // The first and last days the document allows are answered.
     for path in [
@@ -447,23 +326,14 @@ async fn the_openapi_document_says_where_each_parameter_goes_and_what_may_be_ans
             .unwrap_or_else(|| panic!("{path} has no parameter {name}"))
     };
     let area = param("/api/v1/coverage", "area");
-    assert_eq!(
-        (area["in"].as_str(), area["required"].as_bool()),
-        (Some("query"), Some(true))
-    );
+    assert_eq!((area["in"].as_str(), area["required"].as_bool()), (Some("query"), Some(true)));
     assert_eq!(area["schema"]["$ref"], "#/components/schemas/AreaCode");
     let limit = param("/api/v1/visits", "limit");
-    assert_eq!(
-        (limit["in"].as_str(), limit["required"].as_bool()),
-        (Some("query"), Some(false))
-    );
+    assert_eq!((limit["in"].as_str(), limit["required"].as_bool()), (Some("query"), Some(false)));
     assert_eq!(param("/api/v1/visits/{id}", "id")["in"], "path");
     // The outcome codes are the campaign's.
     let outcomes = spec["components"]["schemas"]["Outcomes"]["pattern"].as_str().unwrap();
-    assert!(
-        outcomes.contains("installed_now") && outcomes.contains("none"),
-        "{outcomes}"
-    );
+    assert!(outcomes.contains("installed_now") && outcomes.contains("none"), "{outcomes}");
     let mut protected = 0;
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
@@ -513,9 +383,7 @@ async fn hidden_characters_are_refused_where_text_is_typed() {
     let mut embedded = record.clone();
     embedded["notes"] = json!("a\u{202A}b");
     let body = envelope(&device_id, vec![embedded]).to_string().into_bytes();
-    let (_, refused) = server
-        .post("/api/v1/sync/push", &[JSON, ("accept-language", "en")], body)
-        .await;
+    let (_, refused) = server.post("/api/v1/sync/push", &[JSON, ("accept-language", "en")], body).await;
     let messages = &refused["error"]["messages"];
     assert!(
         messages["en"].as_str().unwrap().contains("'notes'") && messages["vi"].as_str().unwrap().contains("«notes»"),
@@ -538,32 +406,21 @@ async fn hidden_characters_are_refused_where_text_is_typed() {
         "device_id": phone, "sent_at": "2020-08-04T08:00:00+07:00",
         "records": [venue_visit(1, "Trường \u{202E}ộđac"), venue_visit(2, "Trường Tiểu học Nam Hà")],
     });
-    let (status, answer) = server
-        .post("/api/v1/sync/venues", &[JSON], body.to_string().into_bytes())
-        .await;
+    let (status, answer) = server.post("/api/v1/sync/venues", &[JSON], body.to_string().into_bytes()).await;
     assert_eq!(status, 422, "{answer}");
     let receipts = &answer["receipts"];
     assert_eq!(
-        (
-            receipts[0]["status"].as_str(),
-            receipts[0]["error"]["code"].as_str(),
-            receipts[0]["error"]["field"].as_str()
-        ),
+        (receipts[0]["status"].as_str(), receipts[0]["error"]["code"].as_str(), receipts[0]["error"]["field"].as_str()),
         (Some("rejected"), Some("hidden_characters"), Some("venue.name")),
         "{answer}"
     );
     assert_eq!(receipts[1]["status"], "stored", "{answer}");
-    assert_eq!(
-        server.db.text("SELECT name FROM venues").as_deref(),
-        Some("Trường Tiểu học Nam Hà")
-    );
+    assert_eq!(server.db.text("SELECT name FROM venues").as_deref(), Some("Trường Tiểu học Nam Hà"));
 
     // A claim's street, as a leader (here the admin) types it.
     let admin = server.admin_token().await;
     let claim = |street: &str| json!({"volunteer": "volunteer", "area_code": "18073", "street": street});
-    let (status, body) = server
-        .post_as("/api/v1/claims", &admin, &claim("Trần\u{200D} Phú"))
-        .await;
+    let (status, body) = server.post_as("/api/v1/claims", &admin, &claim("Trần\u{200D} Phú")).await;
     assert_eq!(
         (status, body["error"]["code"].as_str(), body["error"]["field"].as_str()),
         (422, Some("hidden_characters"), Some("street")),
@@ -581,23 +438,11 @@ async fn a_target_too_large_for_any_area_is_refused_by_line() {
     let server = TestServer::prepare_stopped();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("targets.csv");
-    std::fs::write(
-        &file,
-        "mã;số hộ;dân số\n18077;1.200;4.800\n18073;18446744073709551615;5000\n",
-    )
-    .unwrap();
-    let (ok, _, err) = doorstep_tests::doorstep(&[
-        "admin",
-        "--db",
-        &server.db.url,
-        "import-targets",
-        &file.to_string_lossy(),
-    ]);
+    std::fs::write(&file, "mã;số hộ;dân số\n18077;1.200;4.800\n18073;18446744073709551615;5000\n").unwrap();
+    let (ok, _, err) =
+        doorstep_tests::doorstep(&["admin", "--db", &server.db.url, "import-targets", &file.to_string_lossy()]);
     assert!(!ok, "refused");
-    assert!(
-        err.contains("line 3: Households '18446744073709551615' is larger than any area can have"),
-        "{err}"
-    );
+    assert!(err.contains("line 3: Households '18446744073709551615' is larger than any area can have"), "{err}");
     assert!(err.contains("nothing was imported"), "{err}");
     assert_eq!(server.db.i64("SELECT count(*) FROM targets"), 0);
 }
@@ -620,10 +465,7 @@ async fn an_area_name_with_control_or_hidden_characters_or_too_long_is_refused()
                 {\"code\": 437, \"name\": \"Thị xã\\u0000Hồng Lĩnh\"}\n]}}";
     let (ok, _, err) = import("tree.json", tree.to_string());
     assert!(!ok);
-    assert!(
-        err.contains("line 3, province.districts[1]: The field 'name' contains control characters"),
-        "{err}"
-    );
+    assert!(err.contains("line 3, province.districts[1]: The field 'name' contains control characters"), "{err}");
     // GeoJSON: the feature, by index and code.
     let village = |name: &str| {
         json!({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": null,
@@ -638,12 +480,7 @@ async fn an_area_name_with_control_or_hidden_characters_or_too_long_is_refused()
     ] {
         let (ok, _, err) = import("village.geojson", village(name));
         assert!(!ok);
-        assert!(
-            err.contains(&format!(
-                "feature 0 (code 18073-01): The field 'properties.name' {says}"
-            )),
-            "{err}"
-        );
+        assert!(err.contains(&format!("feature 0 (code 18073-01): The field 'properties.name' {says}")), "{err}");
         assert!(!err.contains("Thôn Thôn"), "the name is not echoed back");
     }
     assert_eq!(server.db.i64("SELECT count(*) FROM areas"), areas, "nothing imported");
@@ -651,13 +488,7 @@ async fn an_area_name_with_control_or_hidden_characters_or_too_long_is_refused()
     let (ok, _, err) = import("village.geojson", village("Thôn Một"));
     assert!(ok, "{err}");
     assert_eq!(server.db.i64("SELECT count(*) FROM areas"), areas + 1);
-    assert_eq!(
-        server
-            .db
-            .text("SELECT name FROM areas WHERE code = '18073-01'")
-            .as_deref(),
-        Some("Thôn Một")
-    );
+    assert_eq!(server.db.text("SELECT name FROM areas WHERE code = '18073-01'").as_deref(), Some("Thôn Một"));
 }
 
 /// `/api/v1/progress` refuses a first day after the last, as the exports do (400 `bad_range`,
@@ -680,9 +511,7 @@ async fn progress_refuses_a_first_day_after_the_last() {
         assert_eq!(m["en"], "The first day is after the last.");
         assert_eq!(m["vi"], "Ngày bắt đầu sau ngày kết thúc.");
     }
-    let (status, body) = server
-        .get("/api/v1/progress?area=42&from=2020-08-04&to=2020-08-04")
-        .await;
+    let (status, body) = server.get("/api/v1/progress?area=42&from=2020-08-04&to=2020-08-04").await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -708,10 +537,7 @@ async fn full_width_formulas_are_guarded_in_csv_exports() {
         }
     };
     let visits = csv("/api/v1/exports/visits.csv?area=42").await;
-    assert!(
-        visits.contains("\"'＝HYPERLINK(\"\"http://x.example\"\";\"\"Bấm vào\"\")\""),
-        "{visits}"
-    );
+    assert!(visits.contains("\"'＝HYPERLINK(\"\"http://x.example\"\";\"\"Bấm vào\"\")\""), "{visits}");
     let households = csv("/api/v1/exports/households.csv?area=42").await;
     assert!(households.contains(",'＋84 Trần Phú,"), "{households}");
 }
@@ -726,44 +552,19 @@ async fn a_username_with_a_nul_names_nobody_rather_than_failing_the_server() {
     let named = "volunteer\u{0}";
     for (path, body, status) in [
         ("/api/v1/enrolments", json!({"volunteer": named}), 404),
-        (
-            "/api/v1/claims",
-            json!({"volunteer": named, "area_code": "18073", "street": "đường Xuân Diệu"}),
-            422,
-        ),
+        ("/api/v1/claims", json!({"volunteer": named, "area_code": "18073", "street": "đường Xuân Diệu"}), 422),
     ] {
         let (got, answer) = server.post_as(path, &admin, &body).await;
-        assert_eq!(
-            (got, answer["error"]["code"].as_str()),
-            (status, Some("no_such_volunteer")),
-            "{path}: {answer}"
-        );
+        assert_eq!((got, answer["error"]["code"].as_str()), (status, Some("no_such_volunteer")), "{path}: {answer}");
     }
     let (got, answer) = server
-        .post_as(
-            "/api/v1/teams",
-            &admin,
-            &json!({"name": "Đội Nam Hà", "area_code": "18073", "leader": named}),
-        )
+        .post_as("/api/v1/teams", &admin, &json!({"name": "Đội Nam Hà", "area_code": "18073", "leader": named}))
         .await;
-    assert_eq!(
-        (got, answer["error"]["code"].as_str()),
-        (404, Some("no_such_leader")),
-        "{answer}"
-    );
+    assert_eq!((got, answer["error"]["code"].as_str()), (404, Some("no_such_leader")), "{answer}");
     // A team's name and a claim's street with a NUL: refused, or naming nothing.
-    let (got, answer) = server
-        .post_as(
-            "/api/v1/teams",
-            &admin,
-            &json!({"name": "Đội\u{0}", "area_code": "18073"}),
-        )
-        .await;
-    assert_eq!(
-        (got, answer["error"]["code"].as_str()),
-        (422, Some("control_characters")),
-        "{answer}"
-    );
+    let (got, answer) =
+        server.post_as("/api/v1/teams", &admin, &json!({"name": "Đội\u{0}", "area_code": "18073"})).await;
+    assert_eq!((got, answer["error"]["code"].as_str()), (422, Some("control_characters")), "{answer}");
     let (got, answer) = server
         .post_as(
             "/api/v1/assignments",
@@ -771,11 +572,7 @@ async fn a_username_with_a_nul_names_nobody_rather_than_failing_the_server() {
             &json!({"team": "Đội\u{0}", "volunteer": "volunteer", "area_code": "18073"}),
         )
         .await;
-    assert_eq!(
-        (got, answer["error"]["code"].as_str()),
-        (404, Some("no_such_team")),
-        "{answer}"
-    );
+    assert_eq!((got, answer["error"]["code"].as_str()), (404, Some("no_such_team")), "{answer}");
     let (got, answer) = server
         .post_as(
             "/api/v1/claims",
@@ -784,12 +581,6 @@ async fn a_username_with_a_nul_names_nobody_rather_than_failing_the_server() {
         )
         .await;
     assert_eq!(got, 422, "{answer}");
-    let (got, answer) = server
-        .get("/api/v1/exports/visits.csv?area=18073&team=%C4%90%E1%BB%99i%00")
-        .await;
-    assert_eq!(
-        (got, answer["error"]["code"].as_str()),
-        (404, Some("no_such_team")),
-        "{answer}"
-    );
+    let (got, answer) = server.get("/api/v1/exports/visits.csv?area=18073&team=%C4%90%E1%BB%99i%00").await;
+    assert_eq!((got, answer["error"]["code"].as_str()), (404, Some("no_such_team")), "{answer}");
 }

@@ -41,10 +41,7 @@ fn buildings_file() -> String {
         point("node/5", (18.3460, 105.9160)),
         point("node/6", (18.3600, 105.9050)),
     ];
-    format!(
-        "{{\"type\": \"FeatureCollection\", \"features\": [\n{}\n]}}\n",
-        lines.join(",\n")
-    )
+    format!("{{\"type\": \"FeatureCollection\", \"features\": [\n{}\n]}}\n", lines.join(",\n"))
 }
 
 fn import(db: &str, file: &std::path::Path) -> (bool, String, String) {
@@ -63,12 +60,7 @@ fn visit_at(area: &str, household: Option<uuid::Uuid>, (lat, lon): (f64, f64)) -
         already_installed: 0,
         installed_now: 1,
         leaflet_given: true,
-        location: LocationInput {
-            source: "gps".into(),
-            lat: Some(lat),
-            lon: Some(lon),
-            accuracy_m: Some(6.0),
-        },
+        location: LocationInput { source: "gps".into(), lat: Some(lat), lon: Some(lon), accuracy_m: Some(6.0) },
         notes: None,
     }
 }
@@ -107,30 +99,19 @@ async fn buildings_become_expected_households_matched_at_the_door() {
     .unwrap();
     let (ok, _, err) = import(&db, &bad);
     assert!(!ok, "{err}");
-    assert!(
-        err.contains("2 problem(s)") && err.contains("nothing was imported"),
-        "{err}"
-    );
+    assert!(err.contains("2 problem(s)") && err.contains("nothing was imported"), "{err}");
     assert!(
         err.contains("line 3 (feature 2): a building must be a Point, Polygon or MultiPolygon, not a LineString"),
         "{err}"
     );
-    assert!(
-        err.contains("line 4 (feature 3)") && err.contains("longitude first"),
-        "{err}"
-    );
+    assert!(err.contains("line 4 (feature 3)") && err.contains("longitude first"), "{err}");
     assert_eq!(households(&server), 0);
 
     // A volunteer finds a household in village 1 before the buildings arrive.
     server.start_again();
     let phone = TestDevice::new(91);
     server.enrol_for(&phone, "v.nha").await;
-    let found = phone
-        .store
-        .lock()
-        .unwrap()
-        .record_visit(&visit_at("18073-01", None, FOUND_AT), now())
-        .unwrap();
+    let found = phone.store.lock().unwrap().record_visit(&visit_at("18073-01", None, FOUND_AT), now()).unwrap();
     let client = phone.client(&server.url, 50);
     assert!(client.drain(&phone.store, None).await.complete);
     assert_eq!(households(&server), 1);
@@ -152,37 +133,22 @@ async fn buildings_become_expected_households_matched_at_the_door() {
     assert_eq!(report["by_area"]["18073-02"], 2, "{report}");
     assert!(err.contains("line 7 (feature 6)"), "{err}");
     assert_eq!(households(&server), 5);
-    let footprint = server
-        .db
-        .rows("SELECT area_code, address, visits FROM households WHERE address IS NOT NULL AND visits = 0");
-    assert_eq!(
-        footprint,
-        vec![vec![
-            Some("18073-01".into()),
-            Some("Số 12 Phan Đình Phùng".into()),
-            Some("0".into())
-        ]]
-    );
+    let footprint =
+        server.db.rows("SELECT area_code, address, visits FROM households WHERE address IS NOT NULL AND visits = 0");
+    assert_eq!(footprint, vec![vec![Some("18073-01".into()), Some("Số 12 Phan Đình Phùng".into()), Some("0".into())]]);
 
     // The same file again adds nothing.
     let (ok, out, _) = import(&db, &file);
     assert!(ok);
     let again: Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(
-        (again["added"].as_i64(), again["already_held"].as_i64()),
-        (Some(0), Some(4)),
-        "{again}"
-    );
+    assert_eq!((again["added"].as_i64(), again["already_held"].as_i64()), (Some(0), Some(4)), "{again}");
     assert_eq!(households(&server), 5);
     server.start_again();
 
     // Coverage counts them as known, not visited.
     let village = server.coverage("18073-01").await;
     assert_eq!(
-        (
-            village["households_known"].as_i64(),
-            village["households_visited"].as_i64()
-        ),
+        (village["households_known"].as_i64(), village["households_visited"].as_i64()),
         (Some(3), Some(1)),
         "{village}"
     );
@@ -192,26 +158,15 @@ async fn buildings_become_expected_households_matched_at_the_door() {
     // The phone pulls them as households not yet visited...
     client.pull(&phone.store, "18073").await.unwrap();
     let held = phone.store.lock().unwrap().households(None).unwrap();
-    let waiting: Vec<_> = held
-        .iter()
-        .filter(|h| h.visits == 0 && h.latest_outcome.is_none())
-        .collect();
+    let waiting: Vec<_> = held.iter().filter(|h| h.visits == 0 && h.latest_outcome.is_none()).collect();
     assert_eq!(waiting.len(), 4, "{held:?}");
     // ...and a household added as new 5 m from building node/2 is that building.
-    let node2 = waiting
-        .iter()
-        .find(|h| h.lat == Some(18.3450) && h.lon == Some(105.9050))
-        .unwrap()
-        .id
-        .clone();
+    let node2 = waiting.iter().find(|h| h.lat == Some(18.3450) && h.lon == Some(105.9050)).unwrap().id.clone();
     let at_door = phone
         .store
         .lock()
         .unwrap()
-        .record_visit(
-            &visit_at("18073-01", None, (18.3450 + 5.0 / 111_195.0, 105.9050)),
-            now(),
-        )
+        .record_visit(&visit_at("18073-01", None, (18.3450 + 5.0 / 111_195.0, 105.9050)), now())
         .unwrap();
     assert_eq!(at_door.household.id.to_string(), node2);
     assert_ne!(at_door.household.id, found.household.id);
@@ -219,10 +174,7 @@ async fn buildings_become_expected_households_matched_at_the_door() {
     assert_eq!(households(&server), 5, "matched, not added");
     let village = server.coverage("18073-01").await;
     assert_eq!(
-        (
-            village["households_known"].as_i64(),
-            village["households_visited"].as_i64()
-        ),
+        (village["households_known"].as_i64(), village["households_visited"].as_i64()),
         (Some(3), Some(2)),
         "{village}"
     );

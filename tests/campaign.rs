@@ -43,10 +43,7 @@ async fn a_second_campaign_loaded_from_a_file_is_the_one_the_server_runs() {
     std::fs::write(&bad_file, serde_json::to_string_pretty(&bad).unwrap()).unwrap();
     let (ok, _, err) = load(&db, &bad_file);
     assert!(!ok);
-    assert!(
-        err.contains("outcomes[3].code") && err.contains("listed twice"),
-        "{err}"
-    );
+    assert!(err.contains("outcomes[3].code") && err.contains("listed twice"), "{err}");
     assert!(err.contains("the campaign was not changed"), "{err}");
     std::fs::write(&bad_file, "{\n  \"code\": \"x\",\n  oops\n}").unwrap();
     let (ok, _, err) = load(&db, &bad_file);
@@ -81,12 +78,8 @@ async fn a_second_campaign_loaded_from_a_file_is_the_one_the_server_runs() {
     let body = json!({"device_id": device_id, "sent_at": chrono::Utc::now().to_rfc3339(), "records": records});
     let (status, answer) = server.push_json(&body).await;
     assert_eq!(status, 422, "{answer}");
-    let statuses: Vec<&str> = answer["receipts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_str().unwrap())
-        .collect();
+    let statuses: Vec<&str> =
+        answer["receipts"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["stored", "stored", "rejected", "rejected"], "{answer}");
     assert_eq!(answer["receipts"][2]["error"]["field"], "reason", "{answer}");
     assert_eq!(answer["receipts"][3]["error"]["field"], "outcome", "{answer}");
@@ -94,10 +87,7 @@ async fn a_second_campaign_loaded_from_a_file_is_the_one_the_server_runs() {
 
     // The audit log names the load.
     let (_, log) = server.get("/api/v1/audit").await;
-    assert!(
-        log.as_array().unwrap().iter().any(|e| e["action"] == "load-campaign"),
-        "{log}"
-    );
+    assert!(log.as_array().unwrap().iter().any(|e| e["action"] == "load-campaign"), "{log}");
 }
 
 /// The second campaign's "come back later" is due 48 hours after the visit: a household visited
@@ -163,17 +153,9 @@ async fn a_revisit_is_due_only_after_its_outcomes_delay() {
             )
             .unwrap(),
         );
-        store
-            .apply_pull(&serde_json::from_value(page.clone()).unwrap())
-            .unwrap();
+        store.apply_pull(&serde_json::from_value(page.clone()).unwrap()).unwrap();
         let due_at = |when: chrono::DateTime<chrono::Utc>| -> Vec<String> {
-            store
-                .households_at(None, when)
-                .unwrap()
-                .into_iter()
-                .filter(|h| h.revisit_due)
-                .map(|h| h.id)
-                .collect()
+            store.households_at(None, when).unwrap().into_iter().filter(|h| h.revisit_due).map(|h| h.id).collect()
         };
         assert!(!due_at(now).contains(&household(0)));
         assert!(due_at(now + chrono::Duration::minutes(61)).contains(&household(0)));
@@ -182,22 +164,13 @@ async fn a_revisit_is_due_only_after_its_outcomes_delay() {
     // The walk list: the households due now, with their due time.
     let (status, walk) = server.get("/api/v1/revisits?area=42").await;
     assert_eq!(status, 200, "{walk}");
-    let mut listed: Vec<String> = walk
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["id"].as_str().unwrap().to_string())
-        .collect();
+    let mut listed: Vec<String> =
+        walk.as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_string()).collect();
     listed.sort();
     let mut expected = vec![household(1), household(2)];
     expected.sort();
     assert_eq!(listed, expected, "{walk}");
-    assert!(
-        walk.as_array()
-            .unwrap()
-            .iter()
-            .all(|h| h["due_at_ms"].as_i64().unwrap() <= ms(chrono::Utc::now()))
-    );
+    assert!(walk.as_array().unwrap().iter().all(|h| h["due_at_ms"].as_i64().unwrap() <= ms(chrono::Utc::now())));
 
     // The map's points say the same, with and without a filter.
     for query in ["", "&outcome=hen_lai,khong_gap,cai_moi"] {
@@ -212,18 +185,12 @@ async fn a_revisit_is_due_only_after_its_outcomes_delay() {
                 .map(|f| f["properties"]["revisit_due"] == true)
         };
         let shown: Vec<_> = (0..4).map(due_on_map).collect();
-        assert_eq!(
-            shown,
-            [Some(false), Some(true), Some(true), Some(false)],
-            "{query}: {map}"
-        );
+        assert_eq!(shown, [Some(false), Some(true), Some(true), Some(false)], "{query}: {map}");
     }
 
     // The household keeps its latest visit's time, as the phone sent it.
-    let held = server.db.i64(&format!(
-        "SELECT COUNT(*) FROM households WHERE latest_visited_at_ms = {}",
-        ms(visited(47))
-    ));
+    let held =
+        server.db.i64(&format!("SELECT COUNT(*) FROM households WHERE latest_visited_at_ms = {}", ms(visited(47))));
     assert_eq!(held, 1);
 }
 
@@ -257,10 +224,7 @@ async fn a_campaign_loaded_while_the_server_runs_is_run_without_a_restart() {
     let mut device = TestDevice::new(12);
     server.enrol(&device).await;
     let device_id = device.store.lock().unwrap().device_id().to_string();
-    let records = vec![
-        record_with(&mut device, "khong_gap", None),
-        record_with(&mut device, "not_home", None),
-    ];
+    let records = vec![record_with(&mut device, "khong_gap", None), record_with(&mut device, "not_home", None)];
     let body = json!({"device_id": device_id, "sent_at": chrono::Utc::now().to_rfc3339(), "records": records});
     let (status, answer) = server.push_json(&body).await;
     assert_eq!(status, 422, "{answer}");

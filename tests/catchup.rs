@@ -34,10 +34,7 @@ fn commune_square(area: &str) -> ((f64, f64), String) {
         .iter()
         .map(|(dx, dy)| format!("[{}, {}]", lon + dx * 0.01, lat + dy * 0.01))
         .collect();
-    (
-        (lat, lon),
-        format!("{{\"type\": \"Polygon\", \"coordinates\": [[{}]]}}", ring.join(", ")),
-    )
+    ((lat, lon), format!("{{\"type\": \"Polygon\", \"coordinates\": [[{}]]}}", ring.join(", ")))
 }
 
 fn buildings(area: &str, n: usize, seed: u64) -> String {
@@ -61,12 +58,8 @@ fn record(phone: &TestDevice, area: &str, n: usize, seed: u64) {
     for _ in 0..n {
         let mut d = doorstep::generate::visit(&mut rng, None, area, centre);
         // Unlocated, so that no building of the map is taken to be one of these households.
-        d.location = doorstep_domain::visit::LocationInput {
-            source: "none".into(),
-            lat: None,
-            lon: None,
-            accuracy_m: None,
-        };
+        d.location =
+            doorstep_domain::visit::LocationInput { source: "none".into(), lat: None, lon: None, accuracy_m: None };
         s.record_visit(&d, now).unwrap();
     }
 }
@@ -79,20 +72,14 @@ async fn pages(server: &TestServer, token: &str, cursor: i64, zstd: bool) -> (us
     let (mut bytes, mut out, mut cursor) = (0, Vec::new(), cursor);
     loop {
         let mut req = http
-            .get(format!(
-                "{}/api/v1/sync/pull?area={MINE}&cursor={cursor}&limit={PAGE}",
-                server.url
-            ))
+            .get(format!("{}/api/v1/sync/pull?area={MINE}&cursor={cursor}&limit={PAGE}", server.url))
             .bearer_auth(token);
         if zstd {
             req = req.header("accept-encoding", "zstd");
         }
         let resp = req.send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 200);
-        let encoded = resp
-            .headers()
-            .get("content-encoding")
-            .map(|v| v.to_str().unwrap().to_string());
+        let encoded = resp.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_string());
         let body = resp.bytes().await.unwrap();
         bytes += body.len();
         let plain = match encoded.as_deref() {
@@ -138,10 +125,7 @@ async fn a_week_offline_catches_up_in_one_paged_compressed_pull_of_its_own_areas
     server.enrol_for(&team, "v.caphuong").await;
     record(&team, MINE, AT_THE_DOOR, 7);
     record(&team, NEXT_DOOR, 100, 8);
-    let drained = team
-        .client(&server.url, 1_000)
-        .drain(&team.store, Some(tokio::time::Instant::now() + BOUND))
-        .await;
+    let drained = team.client(&server.url, 1_000).drain(&team.store, Some(tokio::time::Instant::now() + BOUND)).await;
     assert!(drained.complete, "{drained:?}");
     // One process serves a SQLite file: the imports run with the server stopped.
     server.kill();
@@ -164,52 +148,25 @@ async fn a_week_offline_catches_up_in_one_paged_compressed_pull_of_its_own_areas
     .unwrap();
     doorstep_tests::import_areas(&server.db.url, &outlines);
     let map = dir.path().join("toa-nha.geojsonseq");
-    std::fs::write(
-        &map,
-        buildings(MINE, CHANGES - AT_THE_DOOR, 9) + &buildings(NEXT_DOOR, 1_900, 10),
-    )
-    .unwrap();
-    let (ok, out, err) = doorstep(&[
-        "admin",
-        "--db",
-        &server.db.url,
-        "import-buildings",
-        &map.to_string_lossy(),
-    ]);
-    assert!(
-        ok && out.contains(&format!("\"added\":{}", CHANGES - AT_THE_DOOR + 1_900)),
-        "{out} {err}"
-    );
+    std::fs::write(&map, buildings(MINE, CHANGES - AT_THE_DOOR, 9) + &buildings(NEXT_DOOR, 1_900, 10)).unwrap();
+    let (ok, out, err) = doorstep(&["admin", "--db", &server.db.url, "import-buildings", &map.to_string_lossy()]);
+    assert!(ok && out.contains(&format!("\"added\":{}", CHANGES - AT_THE_DOOR + 1_900)), "{out} {err}");
     server.start_again();
 
     // The bytes as sent, plain and compressed, page by page from the phone's cursor.
-    let token = phone
-        .store
-        .lock()
-        .unwrap()
-        .device_token()
-        .unwrap()
-        .unwrap()
-        .expose()
-        .to_string();
+    let token = phone.store.lock().unwrap().device_token().unwrap().unwrap().expose().to_string();
     let (plain_bytes, plain_pages) = pages(&server, &token, cursor, false).await;
     let (zstd_bytes, zstd_pages) = pages(&server, &token, cursor, true).await;
     assert_eq!(plain_pages, zstd_pages, "the same answer either way");
     let sent: usize = plain_pages.iter().map(|p| p.households.len()).sum();
     assert_eq!(sent, CHANGES, "every change of its commune, once");
     assert!(
-        plain_pages
-            .iter()
-            .flat_map(|p| &p.households)
-            .all(|h| h.area_code == MINE),
+        plain_pages.iter().flat_map(|p| &p.households).all(|h| h.area_code == MINE),
         "nothing from the commune next door"
     );
     assert_eq!(plain_pages.len(), CHANGES.div_ceil(PAGE), "pages of the limit");
     // JSON of households compresses several times over; a broken layer would send it plain.
-    assert!(
-        zstd_bytes * 3 < plain_bytes,
-        "compressed {zstd_bytes} bytes against {plain_bytes}"
-    );
+    assert!(zstd_bytes * 3 < plain_bytes, "compressed {zstd_bytes} bytes against {plain_bytes}");
 
     // The phone itself: one pull brings it up to date.
     let started = Instant::now();
@@ -231,11 +188,7 @@ async fn a_week_offline_catches_up_in_one_paged_compressed_pull_of_its_own_areas
         "catch-up after a week: {CHANGES} changes in {} pages of {PAGE}, {seconds:.2} s (debug build, {}), \
          {plain_bytes} bytes plain, {zstd_bytes} bytes as sent (zstd), {:.0} bytes per household as sent",
         plain_pages.len(),
-        if server.db.is_postgres() {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        },
+        if server.db.is_postgres() { "PostgreSQL" } else { "SQLite" },
         zstd_bytes as f64 / CHANGES as f64
     );
 }

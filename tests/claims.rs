@@ -74,11 +74,7 @@ async fn listed(server: &TestServer, token: &str) -> Vec<(String, String, bool, 
         .unwrap()
         .iter()
         .map(|c| {
-            let target = c["claim"]["street"]
-                .as_str()
-                .or(c["claim"]["household_id"].as_str())
-                .unwrap()
-                .to_string();
+            let target = c["claim"]["street"].as_str().or(c["claim"]["household_id"].as_str()).unwrap().to_string();
             (
                 c["claim"]["volunteer"].as_str().unwrap().to_string(),
                 target,
@@ -99,19 +95,12 @@ async fn leaders_give_hand_over_and_release_claims_and_refuse_bad_ones() {
 
     // Lan finds two households on Trần Phú; a third is on Nguyễn Du.
     for address in ["12 Trần Phú", "Số 14, đường Trần Phú", "3 Nguyễn Du"] {
-        lan_phone
-            .store
-            .lock()
-            .unwrap()
-            .record_visit(&visit(None, address, "not_home"), at(30))
-            .unwrap();
+        lan_phone.store.lock().unwrap().record_visit(&visit(None, address, "not_home"), at(30)).unwrap();
     }
     assert!(lan.drain(&lan_phone.store, None).await.complete);
 
     // The streets of the area, from the addresses, for the leader to pick from.
-    let (status, streets) = server
-        .get_as(&format!("/api/v1/streets?area={AREA}"), Some(&leader))
-        .await;
+    let (status, streets) = server.get_as(&format!("/api/v1/streets?area={AREA}"), Some(&leader)).await;
     assert_eq!(status, 200, "{streets}");
     let names: Vec<(&str, i64)> = streets
         .as_array()
@@ -123,27 +112,17 @@ async fn leaders_give_hand_over_and_release_claims_and_refuse_bad_ones() {
 
     // Trần Phú to Lan: both of its households.
     let give = |volunteer: &str, street: &str| json!({"volunteer": volunteer, "area_code": AREA, "street": street});
-    let (status, first) = server
-        .post_as("/api/v1/claims", &leader, &give("v.lan", "Trần Phú"))
-        .await;
+    let (status, first) = server.post_as("/api/v1/claims", &leader, &give("v.lan", "Trần Phú")).await;
     assert_eq!(status, 201, "{first}");
     assert_eq!(first["street_key"], "tran phu");
-    assert_eq!(
-        listed(&server, &leader).await,
-        [("v.lan".into(), "Trần Phú".into(), true, 2)]
-    );
+    assert_eq!(listed(&server, &leader).await, [("v.lan".into(), "Trần Phú".into(), true, 2)]);
 
     // Handed to Minh: Lan's claim is released, Minh's is in force.
-    let (status, second) = server
-        .post_as("/api/v1/claims", &leader, &give("v.minh", "tran phu"))
-        .await;
+    let (status, second) = server.post_as("/api/v1/claims", &leader, &give("v.minh", "tran phu")).await;
     assert_eq!(status, 201, "{second}");
     assert_eq!(
         listed(&server, &leader).await,
-        [
-            ("v.minh".into(), "tran phu".into(), true, 2),
-            ("v.lan".into(), "Trần Phú".into(), false, 2)
-        ]
+        [("v.minh".into(), "tran phu".into(), true, 2), ("v.lan".into(), "Trần Phú".into(), false, 2)]
     );
 
     // Released: nobody's; releasing again changes nothing; an unknown claim is not found.
@@ -152,16 +131,8 @@ async fn leaders_give_hand_over_and_release_claims_and_refuse_bad_ones() {
     assert_eq!(delete_as(&server, &format!("/api/v1/claims/{id}"), &leader).await, 204);
     assert!(listed(&server, &leader).await.iter().all(|c| !c.2));
     let unknown = uuid::Uuid::now_v7();
-    assert_eq!(
-        delete_as(&server, &format!("/api/v1/claims/{unknown}"), &leader).await,
-        404
-    );
-    assert_eq!(
-        server
-            .db
-            .i64("SELECT count(*) FROM audit_log WHERE action IN ('give-claim', 'release-claim')"),
-        3
-    );
+    assert_eq!(delete_as(&server, &format!("/api/v1/claims/{unknown}"), &leader).await, 404);
+    assert_eq!(server.db.i64("SELECT count(*) FROM audit_log WHERE action IN ('give-claim', 'release-claim')"), 3);
 
     // Bad requests: refused with the field to fix, in the caller's language; nothing stored.
     let cases = [
@@ -177,35 +148,19 @@ async fn leaders_give_hand_over_and_release_claims_and_refuse_bad_ones() {
         // A volunteer outside the leader's areas is answered as one that does not exist
         // (invariant 14); one who does not cover the street is refused below (the CLI's case).
         (give("v.xa", "Trần Phú"), 422, "no_such_volunteer", "volunteer"),
-        (
-            json!({"volunteer": "v.lan", "household_id": unknown.to_string()}),
-            422,
-            "unknown_household",
-            "household_id",
-        ),
-        (
-            json!({"volunteer": "v.lan", "area_code": "99999", "street": "Trần Phú"}),
-            404,
-            "unknown_area",
-            "area_code",
-        ),
+        (json!({"volunteer": "v.lan", "household_id": unknown.to_string()}), 422, "unknown_household", "household_id"),
+        (json!({"volunteer": "v.lan", "area_code": "99999", "street": "Trần Phú"}), 404, "unknown_area", "area_code"),
     ];
     let before = server.db.i64("SELECT count(*) FROM claims");
     for (body, status, code, field) in cases {
         let (got, answer) = server.post_as("/api/v1/claims", &leader, &body).await;
-        assert_eq!(
-            (got, answer["error"]["code"].as_str()),
-            (status, Some(code)),
-            "{body}: {answer}"
-        );
+        assert_eq!((got, answer["error"]["code"].as_str()), (status, Some(code)), "{body}: {answer}");
         assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
         assert!(!answer["error"]["message"].as_str().unwrap().is_empty());
     }
     // A volunteer may not give claims.
     let volunteer = server.login("v.minh", PASSWORD).await;
-    let (status, _) = server
-        .post_as("/api/v1/claims", &volunteer, &give("v.minh", "Trần Phú"))
-        .await;
+    let (status, _) = server.post_as("/api/v1/claims", &volunteer, &give("v.minh", "Trần Phú")).await;
     assert_eq!(status, 403);
     assert_eq!(server.db.i64("SELECT count(*) FROM claims"), before);
 
@@ -227,36 +182,14 @@ async fn leaders_give_hand_over_and_release_claims_and_refuse_bad_ones() {
     ]);
     assert!(ok, "{err}");
     let given: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(
-        (given["volunteer"].as_str(), given["street_key"].as_str()),
-        (Some("v.lan"), Some("nguyen du"))
-    );
+    assert_eq!((given["volunteer"].as_str(), given["street_key"].as_str()), (Some("v.lan"), Some("nguyen du")));
     let id = given["id"].as_str().unwrap();
     let (ok, _, err) = doorstep(&["admin", "--db", &db, "release-claim", "--claim", id]);
     assert!(ok, "{err}");
-    let (ok, _, err) = doorstep(&[
-        "admin",
-        "--db",
-        &db,
-        "give-claim",
-        "--volunteer",
-        "v.xa",
-        "--area",
-        AREA,
-        "--street",
-        "Nguyễn Du",
-    ]);
+    let (ok, _, err) =
+        doorstep(&["admin", "--db", &db, "give-claim", "--volunteer", "v.xa", "--area", AREA, "--street", "Nguyễn Du"]);
     assert!(!ok && err.contains("does not cover that area"), "{err}");
-    let (ok, _, err) = doorstep(&[
-        "admin",
-        "--db",
-        &db,
-        "give-claim",
-        "--volunteer",
-        "v.lan",
-        "--street",
-        "Lê Lợi",
-    ]);
+    let (ok, _, err) = doorstep(&["admin", "--db", &db, "give-claim", "--volunteer", "v.lan", "--street", "Lê Lợi"]);
     assert!(!ok && err.contains("--area"), "{err}");
     server.start_again();
     assert_eq!(listed(&server, &leader).await.iter().filter(|c| c.2).count(), 0);
@@ -296,25 +229,13 @@ async fn two_volunteers_on_overlapping_streets_see_each_others_claims_after_sync
     // The leader gives Trần Phú to Lan and Nguyễn Du to Minh before anyone goes out.
     for (volunteer, street) in [("v.lan", "Trần Phú"), ("v.minh", "Nguyễn Du")] {
         let (status, body) = server
-            .post_as(
-                "/api/v1/claims",
-                &leader,
-                &json!({"volunteer": volunteer, "area_code": AREA, "street": street}),
-            )
+            .post_as("/api/v1/claims", &leader, &json!({"volunteer": volunteer, "area_code": AREA, "street": street}))
             .await;
         assert_eq!(status, 201, "{body}");
     }
     // Each finds households: Lan on her street, Minh on his and, at the corner, one on Trần Phú.
     let record = |phone: &TestDevice, address: &str| {
-        phone
-            .store
-            .lock()
-            .unwrap()
-            .record_visit(&visit(None, address, "not_home"), at(20))
-            .unwrap()
-            .household
-            .id
-            .uuid()
+        phone.store.lock().unwrap().record_visit(&visit(None, address, "not_home"), at(20)).unwrap().household.id.uuid()
     };
     record(&lan_phone, "12 Trần Phú");
     record(&minh_phone, "5 Nguyễn Du");
@@ -329,21 +250,9 @@ async fn two_volunteers_on_overlapping_streets_see_each_others_claims_after_sync
         client.pull(&phone.store, AREA).await.unwrap();
     }
     let lan_view = [
-        (
-            "12 Trần Phú".to_string(),
-            Some(("v.lan".to_string(), ClaimKind::Street)),
-            false,
-        ),
-        (
-            "2 Trần Phú".to_string(),
-            Some(("v.lan".to_string(), ClaimKind::Street)),
-            false,
-        ),
-        (
-            "5 Nguyễn Du".to_string(),
-            Some(("v.minh".to_string(), ClaimKind::Street)),
-            true,
-        ),
+        ("12 Trần Phú".to_string(), Some(("v.lan".to_string(), ClaimKind::Street)), false),
+        ("2 Trần Phú".to_string(), Some(("v.lan".to_string(), ClaimKind::Street)), false),
+        ("5 Nguyễn Du".to_string(), Some(("v.minh".to_string(), ClaimKind::Street)), true),
     ];
     assert_eq!(holders(&lan_phone), lan_view);
     // Minh sees the same doors taken by Lan, his corner household included (her street).
@@ -352,53 +261,27 @@ async fn two_volunteers_on_overlapping_streets_see_each_others_claims_after_sync
 
     // The leader hands the corner household to Minh: after the next sync both phones agree.
     let (status, body) = server
-        .post_as(
-            "/api/v1/claims",
-            &leader,
-            &json!({"volunteer": "v.minh", "household_id": corner.to_string()}),
-        )
+        .post_as("/api/v1/claims", &leader, &json!({"volunteer": "v.minh", "household_id": corner.to_string()}))
         .await;
     assert_eq!(status, 201, "{body}");
     for (phone, client) in [(&lan_phone, &lan), (&minh_phone, &minh)] {
         client.pull(&phone.store, AREA).await.unwrap();
     }
     let corner_on = |phone: &TestDevice| holders(phone).into_iter().find(|h| h.0 == "2 Trần Phú").unwrap();
-    assert_eq!(
-        corner_on(&lan_phone),
-        ("2 Trần Phú".into(), Some(("v.minh".into(), ClaimKind::Household)), true)
-    );
-    assert_eq!(
-        corner_on(&minh_phone),
-        (
-            "2 Trần Phú".into(),
-            Some(("v.minh".into(), ClaimKind::Household)),
-            false
-        )
-    );
+    assert_eq!(corner_on(&lan_phone), ("2 Trần Phú".into(), Some(("v.minh".into(), ClaimKind::Household)), true));
+    assert_eq!(corner_on(&minh_phone), ("2 Trần Phú".into(), Some(("v.minh".into(), ClaimKind::Household)), false));
 
     // Released, the street falls back to the volunteer who visited each door (for 72 hours).
-    let (_, claims) = server
-        .get_as(&format!("/api/v1/claims?area={AREA}"), Some(&leader))
-        .await;
-    let lan_street = claims["claims"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["claim"]["volunteer"] == "v.lan")
-        .unwrap()["claim"]["id"]
+    let (_, claims) = server.get_as(&format!("/api/v1/claims?area={AREA}"), Some(&leader)).await;
+    let lan_street = claims["claims"].as_array().unwrap().iter().find(|c| c["claim"]["volunteer"] == "v.lan").unwrap()
+        ["claim"]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(
-        delete_as(&server, &format!("/api/v1/claims/{lan_street}"), &leader).await,
-        204
-    );
+    assert_eq!(delete_as(&server, &format!("/api/v1/claims/{lan_street}"), &leader).await, 204);
     minh.pull(&minh_phone.store, AREA).await.unwrap();
     let twelve = holders(&minh_phone).into_iter().find(|h| h.0 == "12 Trần Phú").unwrap();
-    assert_eq!(
-        twelve,
-        ("12 Trần Phú".into(), Some(("v.lan".into(), ClaimKind::Visit)), true)
-    );
+    assert_eq!(twelve, ("12 Trần Phú".into(), Some(("v.lan".into(), ClaimKind::Visit)), true));
 
     // And every claim runs out when nothing was recorded in it: judged at the phone's clock.
     let later = Utc::now() + Duration::hours(73);
@@ -433,13 +316,7 @@ async fn two_phones_offline_at_one_door_keep_both_visits_and_the_leader_sees_the
         .household
         .id
         .uuid();
-    assert!(
-        first_phone
-            .client(&server.url, 50)
-            .drain(&first_phone.store, None)
-            .await
-            .complete
-    );
+    assert!(first_phone.client(&server.url, 50).drain(&first_phone.store, None).await.complete);
     let (lan, minh) = (lan_phone.client(&server.url, 50), minh_phone.client(&server.url, 50));
     for (phone, client) in [(&lan_phone, &lan), (&minh_phone, &minh)] {
         client.pull(&phone.store, AREA).await.unwrap();
@@ -466,39 +343,15 @@ async fn two_phones_offline_at_one_door_keep_both_visits_and_the_leader_sees_the
     // Both visits are kept: they happened.
     let visits = server.db.i64(&format!(
         "SELECT count(*) FROM visits WHERE household_id = {}",
-        if server.db.is_postgres() {
-            format!("'{household}'")
-        } else {
-            format!("x'{}'", household.simple())
-        }
+        if server.db.is_postgres() { format!("'{household}'") } else { format!("x'{}'", household.simple()) }
     ));
     assert_eq!(visits, 3);
     // The later-received one is flagged; the first is not (the earlier visit's claim had run out).
-    let (status, flagged) = server
-        .get_as(&format!("/api/v1/visits?area={AREA}&flag=overlap"), Some(&leader))
-        .await;
+    let (status, flagged) = server.get_as(&format!("/api/v1/visits?area={AREA}&flag=overlap"), Some(&leader)).await;
     assert_eq!(status, 200, "{flagged}");
-    let ids: Vec<&str> = flagged
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = flagged.as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [lan_visit.id.to_string()]);
-    assert!(
-        flagged[0]["flags"]
-            .as_array()
-            .unwrap()
-            .contains(&Value::from("overlap"))
-    );
-    let (_, all) = server
-        .get_as(&format!("/api/v1/visits?area={AREA}&flagged=true"), Some(&leader))
-        .await;
-    assert!(
-        all.as_array()
-            .unwrap()
-            .iter()
-            .all(|v| v["id"] != minh_visit.id.to_string()),
-        "{all}"
-    );
+    assert!(flagged[0]["flags"].as_array().unwrap().contains(&Value::from("overlap")));
+    let (_, all) = server.get_as(&format!("/api/v1/visits?area={AREA}&flagged=true"), Some(&leader)).await;
+    assert!(all.as_array().unwrap().iter().all(|v| v["id"] != minh_visit.id.to_string()), "{all}");
 }

@@ -39,10 +39,7 @@ fn area_count(db: &TestDb) -> i64 {
 
 #[test]
 fn both_trees_import_and_reimport_changes_nothing() {
-    for (file, count) in [
-        ("ha-tinh-2020-three-tier.json", 223),
-        ("ha-tinh-2025-two-tier.json", 70),
-    ] {
+    for (file, count) in [("ha-tinh-2020-three-tier.json", 223), ("ha-tinh-2025-two-tier.json", 70)] {
         let tdb = TestDb::fresh();
         let db = tdb.url.clone();
         let file = root().join("data/areas").join(file);
@@ -54,11 +51,7 @@ fn both_trees_import_and_reimport_changes_nothing() {
         assert!(ok);
         let again: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(
-            (
-                again["inserted"].as_i64(),
-                again["updated"].as_i64(),
-                again["unchanged"].as_i64()
-            ),
+            (again["inserted"].as_i64(), again["updated"].as_i64(), again["unchanged"].as_i64()),
             (Some(0), Some(0), Some(count))
         );
         assert_eq!(area_count(&tdb), count);
@@ -86,11 +79,7 @@ fn a_malformed_area_file_is_refused_whole_with_the_place_named() {
     assert!(err.contains("nothing was imported"), "{err}");
     assert_eq!(area_count(&tdb), 0);
 
-    std::fs::write(
-        &bad,
-        "{\"province\": {\"code\": 42,\n\"name\": \"x\"\n\"communes\": []}}",
-    )
-    .unwrap();
+    std::fs::write(&bad, "{\"province\": {\"code\": 42,\n\"name\": \"x\"\n\"communes\": []}}").unwrap();
     let (ok, _, err) = import(&db, &bad);
     assert!(!ok);
     assert!(err.contains("line 3"), "{err}");
@@ -138,24 +127,11 @@ fn simulate_prints_json_last_and_records_even_with_no_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulate_against_a_server_confirms_everything() {
     let server = TestServer::spawn();
-    let (ok, out, err) = simulate(&[
-        "--server",
-        &server.url,
-        "--devices",
-        "3",
-        "--visits",
-        "40",
-        "--area",
-        "443",
-    ]);
+    let (ok, out, err) = simulate(&["--server", &server.url, "--devices", "3", "--visits", "40", "--area", "443"]);
     assert!(ok, "{err}");
     let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(
-        (
-            last["recorded"].as_i64(),
-            last["confirmed"].as_i64(),
-            last["rejected"].as_i64()
-        ),
+        (last["recorded"].as_i64(), last["confirmed"].as_i64(), last["rejected"].as_i64()),
         (Some(120), Some(120), Some(0))
     );
     assert_eq!(server.coverage("443").await["visits"], 120);
@@ -171,10 +147,7 @@ fn serve_demo_shows_data_at_once() {
         .spawn()
         .unwrap();
     // Outcomes seen and visits stored, once the server has made its tables.
-    let visits = || {
-        db.try_i64("SELECT COUNT(DISTINCT outcome) * 100000 + COUNT(*) FROM visits")
-            .unwrap_or(0)
-    };
+    let visits = || db.try_i64("SELECT COUNT(DISTINCT outcome) * 100000 + COUNT(*) FROM visits").unwrap_or(0);
     let ready = wait_until(Duration::from_secs(120), || visits() >= 7 * 100_000 + 2_000);
     let households = db.i64("SELECT COUNT(*) FROM households");
     // The demo's leader has a team, and its volunteer an assignment; the simulated volunteers
@@ -194,13 +167,8 @@ fn serve_demo_shows_data_at_once() {
 fn a_second_process_on_one_sqlite_file_is_refused_with_a_reason() {
     // About SQLite whatever the pass: on PostgreSQL several servers are the point.
     let server = TestServer::spawn_with(TestDb::sqlite());
-    let (ok, _, err) = doorstep(&[
-        "admin",
-        "--db",
-        &server.db.url,
-        "import-areas",
-        "data/areas/ha-tinh-2025-two-tier.json",
-    ]);
+    let (ok, _, err) =
+        doorstep(&["admin", "--db", &server.db.url, "import-areas", "data/areas/ha-tinh-2025-two-tier.json"]);
     assert!(!ok);
     assert!(err.contains("another doorstep process is using"), "{err}");
 }
@@ -208,16 +176,7 @@ fn a_second_process_on_one_sqlite_file_is_refused_with_a_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_is_taken_while_the_server_runs_and_serves_the_same_state() {
     let server = TestServer::spawn_with(TestDb::sqlite());
-    let (ok, out, err) = simulate(&[
-        "--server",
-        &server.url,
-        "--devices",
-        "2",
-        "--visits",
-        "30",
-        "--area",
-        "436",
-    ]);
+    let (ok, out, err) = simulate(&["--server", &server.url, "--devices", "2", "--visits", "30", "--area", "436"]);
     assert!(ok, "{err}: {out}");
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("backup.db");

@@ -37,18 +37,9 @@ impl Served {
             .unwrap();
         let mut line = String::new();
         std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("doorstep listening on http://")
-            .unwrap_or_else(|| panic!("{line}"))
-            .to_string();
-        Served {
-            child,
-            addr,
-            log,
-            _db: db,
-            _dir: dir,
-        }
+        let addr =
+            line.trim().strip_prefix("doorstep listening on http://").unwrap_or_else(|| panic!("{line}")).to_string();
+        Served { child, addr, log, _db: db, _dir: dir }
     }
 
     fn connect(&self) -> TcpStream {
@@ -85,8 +76,7 @@ fn read_response(s: &mut TcpStream) -> String {
                 .lines()
                 .find_map(|l| {
                     let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse().ok())?
+                    k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
                 })
                 .expect("a content-length");
             if body.len() >= length {
@@ -122,10 +112,7 @@ fn slow_headers_and_idle_connections_are_closed_on_time() {
     assert!(read_response(&mut kept).starts_with("HTTP/1.1 200"));
     std::thread::sleep(Duration::from_secs(1));
     kept.write_all(HEALTHZ).unwrap();
-    assert!(
-        read_response(&mut kept).starts_with("HTTP/1.1 200"),
-        "served again after an idle second"
-    );
+    assert!(read_response(&mut kept).starts_with("HTTP/1.1 200"), "served again after an idle second");
 
     // Nothing at all after connecting.
     let silent = server.connect();
@@ -133,9 +120,7 @@ fn slow_headers_and_idle_connections_are_closed_on_time() {
     // Headers begun and never ended.
     let mut partial = server.connect();
     let opened = Instant::now();
-    partial
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: doorstep\r\nX-Slow: ")
-        .unwrap();
+    partial.write_all(b"GET /healthz HTTP/1.1\r\nHost: doorstep\r\nX-Slow: ").unwrap();
     let partial = watch_close(partial, opened);
     // Headers a byte every 100 ms, for ever.
     let dribble = server.connect();
@@ -143,9 +128,7 @@ fn slow_headers_and_idle_connections_are_closed_on_time() {
     let writer = dribble.try_clone().unwrap();
     let dribbling = std::thread::spawn(move || {
         let mut writer = writer;
-        let mut header = b"GET /healthz HTTP/1.1\r\nHost: doorstep\r\nX-Slow: "
-            .iter()
-            .chain(std::iter::repeat(&b'a'));
+        let mut header = b"GET /healthz HTTP/1.1\r\nHost: doorstep\r\nX-Slow: ".iter().chain(std::iter::repeat(&b'a'));
         while opened.elapsed() < Duration::from_secs(8) {
             let byte = [*header.next().unwrap()];
             if writer.write_all(&byte).is_err() {
@@ -175,10 +158,7 @@ fn slow_headers_and_idle_connections_are_closed_on_time() {
         idle >= Duration::from_millis(3000) && idle <= Duration::from_millis(5000),
         "idle: closed after {idle:?}: the keep-alive timeout (4 s), not the header one"
     );
-    assert!(
-        dribble_write.is_some_and(|t| t <= Duration::from_secs(4)),
-        "the dribbler was cut off: {dribble_write:?}"
-    );
+    assert!(dribble_write.is_some_and(|t| t <= Duration::from_secs(4)), "the dribbler was cut off: {dribble_write:?}");
     // None of it was worth a line at warn.
     assert!(!server.log().contains("WARN"), "{}", server.log());
 }
@@ -213,14 +193,8 @@ fn the_header_clock_starts_with_the_first_byte_after_an_idle_wait() {
 /// served.
 #[test]
 fn past_the_connection_limit_the_next_waits_until_one_closes() {
-    let server = Served::start(&[
-        "--max-connections",
-        "3",
-        "--header-read-timeout",
-        "30",
-        "--keep-alive-timeout",
-        "30",
-    ]);
+    let server =
+        Served::start(&["--max-connections", "3", "--header-read-timeout", "30", "--keep-alive-timeout", "30"]);
     let mut held: Vec<TcpStream> = (0..3).map(|_| server.connect()).collect();
     // Kept alive after a request each, so all three are surely accepted.
     for s in &mut held {
@@ -237,9 +211,7 @@ fn past_the_connection_limit_the_next_waits_until_one_closes() {
         "the fourth was answered: {waited:?}"
     );
     assert!(
-        wait_until(Duration::from_secs(5), || server
-            .log()
-            .contains("open connections at the limit (3)")),
+        wait_until(Duration::from_secs(5), || server.log().contains("open connections at the limit (3)")),
         "the limit was logged: {}",
         server.log()
     );
@@ -247,11 +219,7 @@ fn past_the_connection_limit_the_next_waits_until_one_closes() {
     fourth.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let at = Instant::now();
     assert!(read_response(&mut fourth).starts_with("HTTP/1.1 200"));
-    assert!(
-        at.elapsed() < Duration::from_secs(2),
-        "served {:?} after a slot freed",
-        at.elapsed()
-    );
+    assert!(at.elapsed() < Duration::from_secs(2), "served {:?} after a slot freed", at.elapsed());
     // Said once, not once per waiting connection.
     assert_eq!(server.log().matches("open connections at the limit").count(), 1);
 }
@@ -267,20 +235,11 @@ fn a_graceful_stop_does_not_wait_for_idle_connections() {
         assert!(read_response(s).starts_with("HTTP/1.1 200"));
     }
     let at = Instant::now();
-    let status = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
     assert!(status.success());
-    let stopped = wait_until(Duration::from_secs(5), || {
-        matches!(server.child.try_wait(), Ok(Some(_)))
-    });
+    let stopped = wait_until(Duration::from_secs(5), || matches!(server.child.try_wait(), Ok(Some(_))));
     assert!(stopped, "still running 5 s after SIGTERM: {}", server.log());
-    assert!(
-        at.elapsed() < Duration::from_secs(3),
-        "stopped after {:?}",
-        at.elapsed()
-    );
+    assert!(at.elapsed() < Duration::from_secs(3), "stopped after {:?}", at.elapsed());
     let exit = server.child.wait().unwrap();
     assert!(exit.success(), "{exit:?}: {}", server.log());
     for s in &mut idle {

@@ -49,12 +49,8 @@ async fn a_visit_sent_back_reaches_the_phone_and_its_correction_comes_back_as_a_
     let client = phone.client(&server.url, 100);
 
     // The volunteer records a visit with a wrong count (1 person, 1 smartphone) and syncs.
-    let visit = phone
-        .store
-        .lock()
-        .unwrap()
-        .record_visit(&draft("18073", 1, 1, 1), at("2020-08-03T10:00:00+07:00"))
-        .unwrap();
+    let visit =
+        phone.store.lock().unwrap().record_visit(&draft("18073", 1, 1, 1), at("2020-08-03T10:00:00+07:00")).unwrap();
     let visit_id = visit.id.to_string();
     let report = client.drain(&phone.store, None).await;
     assert!(report.complete && report.stats.confirmed == 1, "{report:?}");
@@ -63,37 +59,19 @@ async fn a_visit_sent_back_reaches_the_phone_and_its_correction_comes_back_as_a_
     // The leader sends it back.
     let leader = server.login("l.commune", PASSWORD).await;
     let comment = "Hộ này có 4 người và 3 điện thoại thông minh; hãy kiểm tra lại.";
-    let (status, sent) = server
-        .post_as(
-            &format!("/api/v1/visits/{visit_id}/send-back"),
-            &leader,
-            &json!({"comment": comment}),
-        )
-        .await;
+    let (status, sent) =
+        server.post_as(&format!("/api/v1/visits/{visit_id}/send-back"), &leader, &json!({"comment": comment})).await;
     assert_eq!(status, 201, "{sent}");
     assert_eq!(
-        (
-            sent["visit_id"].as_str(),
-            sent["revision"].as_i64(),
-            sent["comment"].as_str(),
-            sent["requested_by"].as_str()
-        ),
+        (sent["visit_id"].as_str(), sent["revision"].as_i64(), sent["comment"].as_str(), sent["requested_by"].as_str()),
         (Some(visit_id.as_str()), Some(1), Some(comment), Some("l.commune"))
     );
     assert!(sent["answered_by_revision"].is_null());
     // Once per revision: a second click is refused, and so is naming a revision that is not the
     // latest.
-    let (status, again) = server
-        .post_as(
-            &format!("/api/v1/visits/{visit_id}/send-back"),
-            &leader,
-            &json!({"comment": "lần nữa"}),
-        )
-        .await;
-    assert_eq!(
-        (status, again["error"]["code"].as_str()),
-        (409, Some("already_sent_back"))
-    );
+    let (status, again) =
+        server.post_as(&format!("/api/v1/visits/{visit_id}/send-back"), &leader, &json!({"comment": "lần nữa"})).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("already_sent_back")));
     let (status, open) = server.get_as("/api/v1/corrections?area=18073", Some(&leader)).await;
     assert_eq!(status, 200);
     assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
@@ -114,17 +92,11 @@ async fn a_visit_sent_back_reaches_the_phone_and_its_correction_comes_back_as_a_
         .unwrap()
         .correct_visit(
             &correction_id,
-            &VisitDraft {
-                household_id: Some(visit.household.id.uuid()),
-                ..draft("18073", 4, 3, 3)
-            },
+            &VisitDraft { household_id: Some(visit.household.id.uuid()), ..draft("18073", 4, 3, 3) },
             Utc::now().with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap()),
         )
         .unwrap();
-    assert_eq!(
-        (corrected.id.to_string(), corrected.revision.get()),
-        (visit_id.clone(), 2)
-    );
+    assert_eq!((corrected.id.to_string(), corrected.revision.get()), (visit_id.clone(), 2));
     assert_eq!(corrected.visited_at, at("2020-08-03T10:00:00+07:00"));
     assert!(phone.store.lock().unwrap().corrections().unwrap()[0].answered);
     // Answering twice is refused on the phone.
@@ -133,10 +105,7 @@ async fn a_visit_sent_back_reaches_the_phone_and_its_correction_comes_back_as_a_
         &draft("18073", 4, 3, 3),
         Utc::now().with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap()),
     );
-    assert!(
-        matches!(twice, Err(doorstep_device::DeviceError::NotOpen(_))),
-        "{twice:?}"
-    );
+    assert!(matches!(twice, Err(doorstep_device::DeviceError::NotOpen(_))), "{twice:?}");
 
     let report = client.drain(&phone.store, None).await;
     assert!(report.complete && report.stats.confirmed == 1, "{report:?}");
@@ -146,15 +115,11 @@ async fn a_visit_sent_back_reaches_the_phone_and_its_correction_comes_back_as_a_
     assert!(phone.store.lock().unwrap().corrections().unwrap().is_empty());
     let (_, open) = server.get_as("/api/v1/corrections?area=18073", Some(&leader)).await;
     assert_eq!(open, json!([]));
-    let (_, all) = server
-        .get_as("/api/v1/corrections?area=18073&open=false", Some(&leader))
-        .await;
+    let (_, all) = server.get_as("/api/v1/corrections?area=18073&open=false", Some(&leader)).await;
     assert_eq!(all[0]["answered_by_revision"], 2, "{all}");
 
     // The history keeps both, and the send-back.
-    let (status, history) = server
-        .get_as(&format!("/api/v1/visits/{visit_id}/history"), Some(&leader))
-        .await;
+    let (status, history) = server.get_as(&format!("/api/v1/visits/{visit_id}/history"), Some(&leader)).await;
     assert_eq!(status, 200, "{history}");
     let revisions: Vec<(i64, i64)> = history["revisions"]
         .as_array()
@@ -167,12 +132,8 @@ async fn a_visit_sent_back_reaches_the_phone_and_its_correction_comes_back_as_a_
     assert_eq!(history["corrections"][0]["answered_by_revision"], 2);
 
     // Opening the household shows the visit with both revisions and the send-back.
-    let (status, opened) = server
-        .get_as(
-            &format!("/api/v1/households/{}/visits", visit.household.id),
-            Some(&leader),
-        )
-        .await;
+    let (status, opened) =
+        server.get_as(&format!("/api/v1/households/{}/visits", visit.household.id), Some(&leader)).await;
     assert_eq!(status, 200, "{opened}");
     assert_eq!(opened.as_array().unwrap().len(), 1, "{opened}");
     assert_eq!(opened[0]["revisions"].as_array().unwrap().len(), 2);
@@ -242,62 +203,32 @@ async fn only_a_leader_or_admin_of_the_visits_area_sends_it_back_and_bad_request
     server.start_again();
     let phone = TestDevice::new(73);
     server.enrol_for(&phone, "v.commune").await;
-    let visit = phone
-        .store
-        .lock()
-        .unwrap()
-        .record_visit(&draft("18073", 2, 1, 1), at("2020-08-03T10:00:00+07:00"))
-        .unwrap();
+    let visit =
+        phone.store.lock().unwrap().record_visit(&draft("18073", 2, 1, 1), at("2020-08-03T10:00:00+07:00")).unwrap();
     let report = phone.client(&server.url, 100).drain(&phone.store, None).await;
     assert!(report.complete, "{report:?}");
     let url = format!("/api/v1/visits/{}/send-back", visit.id);
     let body = json!({"comment": "Kiểm tra lại."});
 
     // Reading roles may not send back; another area's leader cannot even see the visit.
-    for (username, status, code) in [
-        ("c.district", 403, "leader_only"),
-        ("v.commune", 403, "leader_only"),
-        ("l.other", 404, "no_such_visit"),
-    ] {
+    for (username, status, code) in
+        [("c.district", 403, "leader_only"), ("v.commune", 403, "leader_only"), ("l.other", 404, "no_such_visit")]
+    {
         let token = server.login(username, PASSWORD).await;
         let (got, answer) = server.post_as(&url, &token, &body).await;
-        assert_eq!(
-            (got, answer["error"]["code"].as_str()),
-            (status, Some(code)),
-            "{username}"
-        );
-        let (got, _) = server
-            .get_as(&format!("/api/v1/visits/{}/history", visit.id), Some(&token))
-            .await;
+        assert_eq!((got, answer["error"]["code"].as_str()), (status, Some(code)), "{username}");
+        let (got, _) = server.get_as(&format!("/api/v1/visits/{}/history", visit.id), Some(&token)).await;
         assert_eq!(got, if username == "l.other" { 404 } else { 200 }, "{username} history");
-        let (got, _) = server
-            .get_as(
-                &format!("/api/v1/households/{}/visits", visit.household.id),
-                Some(&token),
-            )
-            .await;
-        assert_eq!(
-            got,
-            if username == "l.other" { 404 } else { 200 },
-            "{username} household"
-        );
+        let (got, _) = server.get_as(&format!("/api/v1/households/{}/visits", visit.household.id), Some(&token)).await;
+        assert_eq!(got, if username == "l.other" { 404 } else { 200 }, "{username} household");
     }
     let leader = server.login("l.commune", PASSWORD).await;
     // A guessed id answers like one outside the area.
-    let (got, answer) = server
-        .post_as(
-            &format!("/api/v1/visits/{}/send-back", uuid::Uuid::now_v7()),
-            &leader,
-            &body,
-        )
-        .await;
+    let (got, answer) =
+        server.post_as(&format!("/api/v1/visits/{}/send-back", uuid::Uuid::now_v7()), &leader, &body).await;
     assert_eq!((got, answer["error"]["code"].as_str()), (404, Some("no_such_visit")));
     // Bad comments are named, in the caller's language; nothing is stored.
-    for (comment, code) in [
-        ("   ", "empty"),
-        (&"x".repeat(501)[..], "too_long"),
-        ("a\u{7}b", "control_characters"),
-    ] {
+    for (comment, code) in [("   ", "empty"), (&"x".repeat(501)[..], "too_long"), ("a\u{7}b", "control_characters")] {
         let (got, answer) = server.post_as(&url, &leader, &json!({ "comment": comment })).await;
         assert_eq!(
             (got, answer["error"]["code"].as_str(), answer["error"]["field"].as_str()),
@@ -306,19 +237,9 @@ async fn only_a_leader_or_admin_of_the_visits_area_sends_it_back_and_bad_request
         );
     }
     let (got, answer) = server.post_as(&url, &leader, &json!({"note": "sai tên trường"})).await;
-    assert_eq!(
-        (got, answer["error"]["code"].as_str()),
-        (400, Some("malformed_json")),
-        "{answer}"
-    );
-    let (got, answer) = server
-        .post_as(&url, &leader, &json!({"comment": "Kiểm tra lại.", "revision": 2}))
-        .await;
-    assert_eq!(
-        (got, answer["error"]["code"].as_str()),
-        (409, Some("not_latest_revision")),
-        "{answer}"
-    );
+    assert_eq!((got, answer["error"]["code"].as_str()), (400, Some("malformed_json")), "{answer}");
+    let (got, answer) = server.post_as(&url, &leader, &json!({"comment": "Kiểm tra lại.", "revision": 2})).await;
+    assert_eq!((got, answer["error"]["code"].as_str()), (409, Some("not_latest_revision")), "{answer}");
     assert_eq!(server.db.i64("SELECT COUNT(*) FROM corrections"), 0);
 
     // The admin of the province may; and the action is in the audit log, without the comment.
@@ -326,12 +247,7 @@ async fn only_a_leader_or_admin_of_the_visits_area_sends_it_back_and_bad_request
     let (got, _) = server.post_as(&url, &admin, &body).await;
     assert_eq!(got, 201);
     let (_, audit) = server.get_as("/api/v1/audit", Some(&admin)).await;
-    let entry = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["action"] == "send_back")
-        .expect("audited");
+    let entry = audit.as_array().unwrap().iter().find(|e| e["action"] == "send_back").expect("audited");
     assert_eq!(entry["actor"], "a.province");
     assert!(!entry["detail"].as_str().unwrap().contains("Kiểm tra"), "{entry}");
     // A device sees only its own volunteer's corrections: the harness volunteer has none.

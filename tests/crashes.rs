@@ -33,14 +33,8 @@ fn simulate(server: &str, data_dir: &str, visits: usize) -> Child {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_kills_of_phones_and_server_lose_and_double_nothing() {
-    let cycles: usize = std::env::var("DOORSTEP_CRASH_CYCLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
-    let seed: u64 = std::env::var("DOORSTEP_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_200_804);
+    let cycles: usize = std::env::var("DOORSTEP_CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let seed: u64 = std::env::var("DOORSTEP_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(20_200_804);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut server = TestServer::spawn();
     let data = tempfile::tempdir().unwrap();
@@ -69,18 +63,12 @@ async fn random_kills_of_phones_and_server_lose_and_double_nothing() {
         }
     }
 
-    assert!(
-        phone_kills * 2 >= cycles,
-        "most kills must catch the phones at work ({phone_kills} of {cycles})"
-    );
+    assert!(phone_kills * 2 >= cycles, "most kills must catch the phones at work ({phone_kills} of {cycles})");
 
     // The network stays: the phones drain everything they hold.
     let last_sync = Instant::now();
-    let out = doorstep_tests::wait_within(
-        simulate(&server.url, &data_dir, 0),
-        LAST_SYNC_BOUND,
-        "the phones' last sync",
-    );
+    let out =
+        doorstep_tests::wait_within(simulate(&server.url, &data_dir, 0), LAST_SYNC_BOUND, "the phones' last sync");
     assert!(out.status.success(), "the last sync failed");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap();
@@ -94,16 +82,8 @@ async fn random_kills_of_phones_and_server_lose_and_double_nothing() {
             continue;
         }
         let queue = doorstep_device::DeviceStore::open(&path).unwrap().queue().unwrap();
-        assert_eq!(
-            (queue.pending, queue.venue_pending),
-            (0, 0),
-            "phone {i} still holds records"
-        );
-        assert_eq!(
-            queue.rejected + queue.venue_rejected,
-            0,
-            "phone {i} had records refused"
-        );
+        assert_eq!((queue.pending, queue.venue_pending), (0, 0), "phone {i} still holds records");
+        assert_eq!(queue.rejected + queue.venue_rejected, 0, "phone {i} had records refused");
         stores.push(path);
     }
     let phones = doorstep_tests::PhoneRecords::of_phones(&stores);
@@ -123,10 +103,7 @@ async fn random_kills_of_phones_and_server_lose_and_double_nothing() {
     // a duplicate counted twice or a household update lost on a kill would show here.
     server.assert_matches_phones(&phones).await;
     let revisited = phones.visits.len() - doorstep_tests::expected_households(&phones, &server.visit_ids()).len();
-    assert!(
-        revisited > 0,
-        "no household was visited twice: the latest visit went unchecked"
-    );
+    assert!(revisited > 0, "no household was visited twice: the latest visit went unchecked");
     let held = server.visit_ids();
     // The figures for docs/RELIABILITY.md.
     println!(

@@ -34,12 +34,7 @@ fn located(lat: f64, lon: f64, area: &str, outcome: &str, n: usize) -> VisitDraf
         already_installed: if outcome == "already_installed" { 2 } else { 0 },
         installed_now: if outcome == "installed_now" { 2 } else { 0 },
         leaflet_given: true,
-        location: LocationInput {
-            source: "gps".into(),
-            lat: Some(lat),
-            lon: Some(lon),
-            accuracy_m: Some(6.0),
-        },
+        location: LocationInput { source: "gps".into(), lat: Some(lat), lon: Some(lon), accuracy_m: Some(6.0) },
         notes: None,
     }
 }
@@ -47,11 +42,7 @@ fn located(lat: f64, lon: f64, area: &str, outcome: &str, n: usize) -> VisitDraf
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    assert!(
-        chromium.exists(),
-        "{} is missing: run scripts/setup.sh",
-        chromium.display()
-    );
+    assert!(chromium.exists(), "{} is missing: run scripts/setup.sh", chromium.display());
     let script = root().join("ui/e2e/dashboard.mjs");
     assert!(script.exists(), "{} is missing", script.display());
 
@@ -65,40 +56,15 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
         let (ok, _, err) = doorstep_tests::doorstep(&all);
         assert!(ok, "{args:?}: {err}");
     };
-    admin(&[
-        "create-team",
-        "--name",
-        "Đội Nam Hà",
-        "--area",
-        "436",
-        "--leader",
-        LEADER,
-    ]);
-    admin(&[
-        "assign",
-        "--team",
-        "Đội Nam Hà",
-        "--volunteer",
-        CLAIM_VOLUNTEER,
-        "--area",
-        "18073",
-    ]);
+    admin(&["create-team", "--name", "Đội Nam Hà", "--area", "436", "--leader", LEADER]);
+    admin(&["assign", "--team", "Đội Nam Hà", "--volunteer", CLAIM_VOLUNTEER, "--area", "18073"]);
     // Targets for one of the city's communes only: its row shows them, the city's cards say the
     // roll-up is partial.
     let targets_dir = tempfile::tempdir().unwrap();
     let targets = targets_dir.path().join("chi-tieu.csv");
-    std::fs::write(
-        &targets,
-        "Mã ĐVHC;Số hộ;Số người có điện thoại thông minh\n18073;8;10\n",
-    )
-    .unwrap();
-    let (ok, _, err) = doorstep_tests::doorstep(&[
-        "admin",
-        "--db",
-        &server.db.url,
-        "import-targets",
-        &targets.to_string_lossy(),
-    ]);
+    std::fs::write(&targets, "Mã ĐVHC;Số hộ;Số người có điện thoại thông minh\n18073;8;10\n").unwrap();
+    let (ok, _, err) =
+        doorstep_tests::doorstep(&["admin", "--db", &server.db.url, "import-targets", &targets.to_string_lossy()]);
     assert!(ok, "{err}");
     server.start_again();
     let phone = TestDevice::new(71);
@@ -117,9 +83,7 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
         let picture = {
             let img = image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
             let mut out = std::io::Cursor::new(Vec::new());
-            image::DynamicImage::ImageRgb8(img)
-                .write_to(&mut out, image::ImageFormat::Png)
-                .unwrap();
+            image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Png).unwrap();
             out.into_inner()
         };
         for (n, (lat, lon, area, outcome)) in homes.into_iter().enumerate() {
@@ -213,12 +177,7 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     let leader = server.login(LEADER, PASSWORD).await;
     let (status, claims) = server.get_as("/api/v1/claims?area=18073", Some(&leader)).await;
     assert_eq!(status, 200, "{claims}");
-    let held: Vec<_> = claims["claims"]
-        .as_array()
-        .expect("claims")
-        .iter()
-        .filter(|c| c["active"] == true)
-        .collect();
+    let held: Vec<_> = claims["claims"].as_array().expect("claims").iter().filter(|c| c["active"] == true).collect();
     assert_eq!(held.len(), 1, "{claims}");
     assert_eq!(
         (
@@ -230,10 +189,7 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
         (Some(CLAIM_VOLUNTEER), Some("18073"), Some("phan dinh phung"), Some(4)),
         "{claims}"
     );
-    assert!(
-        claimed.ends_with("|phan dinh phung") && claimed.starts_with("18073|"),
-        "the page chose {claimed}"
-    );
+    assert!(claimed.ends_with("|phan dinh phung") && claimed.starts_with("18073|"), "the page chose {claimed}");
 
     // The visit sent back in the page is on the server, and reaches the volunteer's phone.
     let sent_back = stdout
@@ -241,18 +197,11 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
         .find_map(|l| l.trim().strip_prefix("sent back visit "))
         .unwrap_or_else(|| panic!("the page sent no visit back: {stdout}"))
         .to_string();
-    let received = phone
-        .client(&server.url, 100)
-        .fetch_corrections(&phone.store)
-        .await
-        .unwrap();
+    let received = phone.client(&server.url, 100).fetch_corrections(&phone.store).await.unwrap();
     assert_eq!(received, 1);
     let held = phone.store.lock().unwrap().corrections().unwrap();
     assert_eq!(
-        (
-            held[0].correction.visit_id.as_str(),
-            held[0].correction.comment.as_str()
-        ),
+        (held[0].correction.visit_id.as_str(), held[0].correction.comment.as_str()),
         (sent_back.as_str(), SEND_BACK_NOTE)
     );
     assert_eq!(held[0].correction.requested_by, LEADER);
@@ -264,24 +213,12 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     assert_eq!(summary.get_value((3, 1)), Some(&Data::String("18073".into())));
     assert_eq!(summary.get_value((5, 1)), Some(&Data::Float(4.0)), "households visited");
     assert_eq!(summary.get_value((9, 1)), Some(&Data::Float(2.0)), "already installed");
-    assert_eq!(
-        summary.get_value((10, 1)),
-        Some(&Data::Float(4.0)),
-        "installed at the visit"
-    );
+    assert_eq!(summary.get_value((10, 1)), Some(&Data::Float(4.0)), "installed at the visit");
     // Its targets and the rates they give, beside found coverage: 4 visited of 8 targeted; 6
     // phones with the app of 10 owners targeted.
     assert_eq!(summary.get_value((12, 1)), Some(&Data::Float(8.0)), "target households");
-    assert_eq!(
-        summary.get_value((15, 1)),
-        Some(&Data::String("50.0 %".into())),
-        "target coverage"
-    );
-    assert_eq!(
-        summary.get_value((16, 1)),
-        Some(&Data::String("60.0 %".into())),
-        "install rate of owners targeted"
-    );
+    assert_eq!(summary.get_value((15, 1)), Some(&Data::String("50.0 %".into())), "target coverage");
+    assert_eq!(summary.get_value((16, 1)), Some(&Data::String("60.0 %".into())), "install rate of owners targeted");
     let visits = book.worksheet_range("Luot tham").unwrap();
     assert_eq!(visits.height(), 1 + 4, "the header and the day's four visits in Nam Hà");
     let venues = book.worksheet_range("Luot tham co so").unwrap();
@@ -293,8 +230,5 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     assert_eq!(venues.get_value((1, 4)), Some(&Data::Float(640.0)), "people reached");
     let photos = book.worksheet_range("Ảnh").unwrap();
     assert_eq!(photos.height(), 1 + 4, "the header and the four visits' photos");
-    assert!(
-        !book.pictures().unwrap_or_default().is_empty(),
-        "the photos are embedded"
-    );
+    assert!(!book.pictures().unwrap_or_default().is_empty(), "the photos are embedded");
 }

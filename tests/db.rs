@@ -9,17 +9,12 @@ use doorstep_tests::TestDb;
 async fn store(db: &TestDb) -> std::sync::Arc<dyn doorstep_server::Store> {
     let store = doorstep_server::open_store(&db.url).await.expect("open");
     let tree = include_str!("../data/areas/ha-tinh-2020-three-tier.json");
-    store
-        .import_areas(doorstep_domain::area::parse_gso_tree(tree).expect("tree"))
-        .await
-        .expect("import");
+    store.import_areas(doorstep_domain::area::parse_gso_tree(tree).expect("tree")).await.expect("import");
     store
 }
 
 async fn audit_rows(db: &dyn Db) -> i64 {
-    db.query("SELECT COUNT(*) FROM audit_log WHERE actor = $1", params!["db-test"])
-        .await
-        .expect("count")[0]
+    db.query("SELECT COUNT(*) FROM audit_log WHERE actor = $1", params!["db-test"]).await.expect("count")[0]
         .get(0)
         .expect("an integer")
 }
@@ -54,9 +49,7 @@ async fn values_round_trip_and_lists_pass_as_one_parameter() {
     };
     doorstep_server::accounts::create_user(db, user).await.expect("user");
     let token = [7_u8; 32];
-    doorstep_server::accounts::create_session(db, token, id, 10, i64::MAX - 1)
-        .await
-        .expect("session");
+    doorstep_server::accounts::create_session(db, token, id, 10, i64::MAX - 1).await.expect("session");
     let row = db
         .query_opt(
             "SELECT s.user_id, s.token_hash, s.revoked, u.disabled, s.expires_at_ms, NULL
@@ -95,13 +88,9 @@ async fn a_transaction_is_all_or_nothing_whether_it_fails_is_dropped_or_commits(
     // connection left inside the transaction would see its own row).
     for _ in 0..3 {
         let mut tx = db.begin().await.expect("begin");
-        tx.execute(&audit("dropped").sql, audit("dropped").params)
-            .await
-            .expect("insert");
+        tx.execute(&audit("dropped").sql, audit("dropped").params).await.expect("insert");
         assert_eq!(
-            tx.query("SELECT COUNT(*) FROM audit_log WHERE actor = $1", params!["db-test"])
-                .await
-                .unwrap()[0]
+            tx.query("SELECT COUNT(*) FROM audit_log WHERE actor = $1", params!["db-test"]).await.unwrap()[0]
                 .get::<i64>(0)
                 .unwrap(),
             1,
@@ -115,18 +104,10 @@ async fn a_transaction_is_all_or_nothing_whether_it_fails_is_dropped_or_commits(
 
     // Read, decide, write, commit: it stays.
     let mut tx = db.begin().await.expect("begin");
-    let held = tx
-        .query_opt("SELECT action FROM audit_log WHERE actor = $1", params!["db-test"])
-        .await
-        .unwrap();
+    let held = tx.query_opt("SELECT action FROM audit_log WHERE actor = $1", params!["db-test"]).await.unwrap();
     assert!(held.is_none());
-    tx.execute(&audit("committed").sql, audit("committed").params)
-        .await
-        .unwrap();
+    tx.execute(&audit("committed").sql, audit("committed").params).await.unwrap();
     tx.commit().await.expect("commit");
     assert_eq!(audit_rows(db).await, 1);
-    assert_eq!(
-        doorstep_server::accounts::audit_log(db, 10).await.unwrap()[0].action,
-        "committed"
-    );
+    assert_eq!(doorstep_server::accounts::audit_log(db, 10).await.unwrap()[0].action, "committed");
 }

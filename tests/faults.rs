@@ -32,10 +32,7 @@ const RUN_BOUND: Duration = Duration::from_secs(240);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_thousand_visits_through_a_faulty_network_arrive_exactly_once() {
-    let per_phone: usize = std::env::var("DOORSTEP_FAULT_VISITS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5_000);
+    let per_phone: usize = std::env::var("DOORSTEP_FAULT_VISITS").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000);
     // The bounds are for the 5,000 of CI; a longer run gets as many times more.
     let scale = per_phone.div_ceil(5_000).max(1) as u32;
     let server = TestServer::spawn();
@@ -78,11 +75,7 @@ async fn a_hundred_thousand_visits_through_a_faulty_network_arrive_exactly_once(
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let counts = &proxy.counts;
-    assert!(
-        out.status.success(),
-        "simulate failed: {stderr}\nproxy: {}",
-        counts.summary()
-    );
+    assert!(out.status.success(), "simulate failed: {stderr}\nproxy: {}", counts.summary());
     let totals: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap();
     assert_eq!(totals["recorded"], (PHONES * per_phone) as u64, "{stdout}");
     assert_eq!(totals["pending"], 0, "a phone still holds visits: {stdout}");
@@ -103,11 +96,7 @@ async fn a_hundred_thousand_visits_through_a_faulty_network_arrive_exactly_once(
     assert!(g(&counts.cut_mid_response) >= 20, "{}", counts.summary());
     assert!(g(&counts.answered_5xx) >= 10, "{}", counts.summary());
     let share = cut as f64 / connections as f64;
-    assert!(
-        (0.15..=0.25).contains(&share),
-        "cut share {share:.3}: {}",
-        counts.summary()
-    );
+    assert!((0.15..=0.25).contains(&share), "cut share {share:.3}: {}", counts.summary());
 
     // Every phone's queues are empty; the server holds exactly the phones' visits and venue
     // visits (by id), and derives from them the figures the phones' records call for: every
@@ -119,11 +108,7 @@ async fn a_hundred_thousand_visits_through_a_faulty_network_arrive_exactly_once(
         let queue = doorstep_device::DeviceStore::open(&path).unwrap().queue().unwrap();
         assert_eq!(queue.pending, 0, "phone {i} still holds visits");
         assert_eq!(queue.venue_pending, 0, "phone {i} still holds venue visits");
-        assert_eq!(
-            queue.rejected + queue.venue_rejected,
-            0,
-            "phone {i} had records refused"
-        );
+        assert_eq!(queue.rejected + queue.venue_rejected, 0, "phone {i} had records refused");
         stores.push(path);
     }
     let checked = Instant::now();
@@ -140,10 +125,6 @@ async fn a_hundred_thousand_visits_through_a_faulty_network_arrive_exactly_once(
          {duplicates} visits sent again after a lost answer, 0 lost, 0 doubled, figures equal to the phones' \
          records; the phones' run {run_seconds:.0} s, the checks {:.0} s, on {}",
         checked.elapsed().as_secs_f64(),
-        if server.db.is_postgres() {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        }
+        if server.db.is_postgres() { "PostgreSQL" } else { "SQLite" }
     );
 }

@@ -63,10 +63,7 @@ async fn enrol_record_offline_and_sync_when_the_server_is_back() {
     app.sync_once().await;
     let status = app.status().unwrap();
     assert!(status.online && !status.syncing, "{status:?}");
-    assert!(
-        status.last_sync_ok.is_some(),
-        "a sync with nothing to send still went through"
-    );
+    assert!(status.last_sync_ok.is_some(), "a sync with nothing to send still went through");
     assert_eq!(app.work_areas().unwrap(), ["42"]);
     assert!(!app.areas().unwrap().is_empty(), "the volunteer's areas were pulled");
 
@@ -93,10 +90,7 @@ async fn enrol_record_offline_and_sync_when_the_server_is_back() {
     assert_eq!((status.queue.pending, status.queue.sent), (0, 4));
     assert!(app.today().unwrap().iter().all(|v| v.state == "sent"));
     let coverage = server.coverage("436").await;
-    assert_eq!(
-        (coverage["visits"].as_i64(), coverage["installed_now"].as_i64()),
-        (Some(4), Some(3))
-    );
+    assert_eq!((coverage["visits"].as_i64(), coverage["installed_now"].as_i64()), (Some(4), Some(3)));
     let seen = statuses.lock().unwrap();
     assert!(seen.iter().any(|s| s.syncing), "the web view heard the sync start");
     assert!(seen.iter().any(|s| !s.online) && seen.iter().any(|s| s.online));
@@ -113,9 +107,7 @@ async fn a_revoked_phone_sends_its_visits_then_says_why_it_is_empty() {
     app.enrol(&server.url, &code).await.unwrap();
     let device_id = app.status().unwrap().device_id;
     let admin = server.admin_token().await;
-    let (status, _) = server
-        .post_as(&format!("/api/v1/devices/{device_id}/revoke"), &admin, &json!({}))
-        .await;
+    let (status, _) = server.post_as(&format!("/api/v1/devices/{device_id}/revoke"), &admin, &json!({})).await;
     assert_eq!(status, 204);
     app.record_visit(&draft("18073", "installed_now")).unwrap();
     app.sync_once().await;
@@ -213,10 +205,7 @@ async fn a_visit_sent_back_arrives_with_sync_and_its_correction_goes_back() {
 
     app.sync_once().await;
     assert_eq!(app.status().unwrap().queue.pending, 0);
-    assert!(
-        app.corrections().unwrap().is_empty(),
-        "closed on the server, so gone from the list"
-    );
+    assert!(app.corrections().unwrap().is_empty(), "closed on the server, so gone from the list");
     assert_eq!(server.visit_ids(), vec![(saved.id.clone(), 1), (saved.id.clone(), 2)]);
     assert_eq!(server.db.i64("SELECT people FROM visits WHERE revision = 2"), 5);
 }

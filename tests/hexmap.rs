@@ -23,11 +23,7 @@ fn cell(lat: f64, lon: f64, res: Resolution) -> CellIndex {
 
 /// A visit; `counts` are (smartphones, already installed, installed now).
 fn draft(
-    household: Option<uuid::Uuid>,
-    area: &str,
-    place: Option<(f64, f64)>,
-    address: &str,
-    outcome: &str,
+    household: Option<uuid::Uuid>, area: &str, place: Option<(f64, f64)>, address: &str, outcome: &str,
     counts: (i64, i64, i64),
 ) -> VisitDraft {
     VisitDraft {
@@ -42,18 +38,10 @@ fn draft(
         installed_now: counts.2,
         leaflet_given: true,
         location: match place {
-            Some((lat, lon)) => LocationInput {
-                source: "gps".into(),
-                lat: Some(lat),
-                lon: Some(lon),
-                accuracy_m: Some(6.0),
-            },
-            None => LocationInput {
-                source: "none".into(),
-                lat: None,
-                lon: None,
-                accuracy_m: None,
-            },
+            Some((lat, lon)) => {
+                LocationInput { source: "gps".into(), lat: Some(lat), lon: Some(lon), accuracy_m: Some(6.0) }
+            }
+            None => LocationInput { source: "none".into(), lat: None, lon: None, accuracy_m: None },
         },
         notes: None,
     }
@@ -102,86 +90,20 @@ async fn campaign(server: &TestServer) -> Households {
          -> String {
             let household = ids.get(name).map(|(id, _)| uuid::Uuid::parse_str(id).unwrap());
             let address = format!("Số {} đường Nguyễn Du, {name}", name.len());
-            let v = phone
-                .record_visit(&draft(household, area, place, &address, outcome, counts), at(when))
-                .unwrap();
+            let v = phone.record_visit(&draft(household, area, place, &address, outcome, counts), at(when)).unwrap();
             let id = v.household.id.uuid().to_string();
             ids.insert(name, (id.clone(), place));
             id
         };
-        rec(
-            &mut t,
-            "a1",
-            "18073",
-            Some(near(A, 0)),
-            "installed_now",
-            (2, 0, 2),
-            "2020-08-03T10:00:00+07:00",
-        );
-        rec(
-            &mut o,
-            "a2",
-            "18073",
-            Some(near(A, 1)),
-            "not_home",
-            (0, 0, 0),
-            "2020-08-03T11:00:00+07:00",
-        );
-        rec(
-            &mut o,
-            "a3",
-            "18073",
-            Some(near(A, 2)),
-            "already_installed",
-            (1, 1, 0),
-            "2020-08-04T10:00:00+07:00",
-        );
-        rec(
-            &mut t,
-            "b1",
-            "18073",
-            Some(near(B, 0)),
-            "installed_now",
-            (1, 0, 1),
-            "2020-08-04T00:30:00+07:00",
-        );
-        rec(
-            &mut o,
-            "b2",
-            "18073",
-            Some(near(B, 1)),
-            "no_smartphone",
-            (0, 0, 0),
-            "2020-08-05T15:00:00+07:00",
-        );
-        rec(
-            &mut t,
-            "c1",
-            "18077",
-            Some(C),
-            "not_home",
-            (0, 0, 0),
-            "2020-08-03T12:00:00+07:00",
-        );
-        rec(
-            &mut t,
-            "d1",
-            "18073",
-            None,
-            "installed_now",
-            (1, 0, 1),
-            "2020-08-04T09:00:00+07:00",
-        );
+        rec(&mut t, "a1", "18073", Some(near(A, 0)), "installed_now", (2, 0, 2), "2020-08-03T10:00:00+07:00");
+        rec(&mut o, "a2", "18073", Some(near(A, 1)), "not_home", (0, 0, 0), "2020-08-03T11:00:00+07:00");
+        rec(&mut o, "a3", "18073", Some(near(A, 2)), "already_installed", (1, 1, 0), "2020-08-04T10:00:00+07:00");
+        rec(&mut t, "b1", "18073", Some(near(B, 0)), "installed_now", (1, 0, 1), "2020-08-04T00:30:00+07:00");
+        rec(&mut o, "b2", "18073", Some(near(B, 1)), "no_smartphone", (0, 0, 0), "2020-08-05T15:00:00+07:00");
+        rec(&mut t, "c1", "18077", Some(C), "not_home", (0, 0, 0), "2020-08-03T12:00:00+07:00");
+        rec(&mut t, "d1", "18073", None, "installed_now", (1, 0, 1), "2020-08-04T09:00:00+07:00");
         // a2 again, by the team, on the 5th (the same place: the household keeps its first one).
-        rec(
-            &mut t,
-            "a2",
-            "18073",
-            Some(near(A, 1)),
-            "refused",
-            (1, 0, 0),
-            "2020-08-05T09:00:00+07:00",
-        );
+        rec(&mut t, "a2", "18073", Some(near(A, 1)), "refused", (1, 0, 0), "2020-08-05T09:00:00+07:00");
     }
     // The phone that is not in the team syncs first, so a2's refusal is received last.
     for phone in [&other, &team] {
@@ -201,26 +123,8 @@ fn prepare() -> TestServer {
     create_account(&url, "v.other", "volunteer", "436", PASSWORD);
     create_account(&url, "l.other", "leader", "437", PASSWORD);
     for args in [
-        [
-            "create-team",
-            "--name",
-            "Đội Nam Hà",
-            "--area",
-            "436",
-            "--leader",
-            "l.team",
-        ]
-        .as_slice(),
-        [
-            "assign",
-            "--team",
-            "Đội Nam Hà",
-            "--volunteer",
-            "v.team",
-            "--area",
-            "18073",
-        ]
-        .as_slice(),
+        ["create-team", "--name", "Đội Nam Hà", "--area", "436", "--leader", "l.team"].as_slice(),
+        ["assign", "--team", "Đội Nam Hà", "--volunteer", "v.team", "--area", "18073"].as_slice(),
     ] {
         let mut all = vec!["admin", "--db", url.as_str()];
         all.extend_from_slice(args);
@@ -268,9 +172,7 @@ async fn hexagons_and_filters_match_figures_worked_out_by_hand() {
     let hex = |query: String| {
         let (server, token) = (&server, &token);
         async move {
-            let (status, body) = server
-                .get_as(&format!("/api/v1/map/hexagons?area=436{query}"), Some(token))
-                .await;
+            let (status, body) = server.get_as(&format!("/api/v1/map/hexagons?area=436{query}"), Some(token)).await;
             assert_eq!(status, 200, "{query}: {body}");
             cells(&body)
         }
@@ -279,31 +181,14 @@ async fn hexagons_and_filters_match_figures_worked_out_by_hand() {
     // No filter, resolution 9: every household with a location, by its latest outcome.
     let all = hex("&res=9".into()).await;
     let want: BTreeMap<String, _> = [
-        (
-            ca.clone(),
-            (
-                3,
-                3,
-                json!({"installed_now": 1, "refused": 1, "already_installed": 1}),
-                4,
-                3,
-            ),
-        ),
-        (
-            cb.clone(),
-            (2, 2, json!({"installed_now": 1, "no_smartphone": 1}), 1, 1),
-        ),
+        (ca.clone(), (3, 3, json!({"installed_now": 1, "refused": 1, "already_installed": 1}), 4, 3)),
+        (cb.clone(), (2, 2, json!({"installed_now": 1, "no_smartphone": 1}), 1, 1)),
         (cc.clone(), (1, 1, json!({"not_home": 1}), 0, 0)),
     ]
     .into();
     assert_eq!(all, want);
     let (_, body) = server.get_as("/api/v1/map/hexagons?area=436&res=9", Some(&token)).await;
-    let a = body["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["properties"]["cell"] == ca.as_str())
-        .unwrap();
+    let a = body["features"].as_array().unwrap().iter().find(|f| f["properties"]["cell"] == ca.as_str()).unwrap();
     assert_eq!(a["properties"]["coverage_rate"], 1.0);
     assert_eq!(a["properties"]["install_rate"], 0.75);
     assert_eq!(a["geometry"]["type"], "Polygon");
@@ -321,10 +206,7 @@ async fn hexagons_and_filters_match_figures_worked_out_by_hand() {
         .collect();
     assert_eq!(ring.len(), boundary.len() + 1, "{ring:?}");
     for (got, want) in ring.iter().zip(boundary.iter().chain(boundary.first())) {
-        assert!(
-            (got.0 - want.0).abs() < 1e-9 && (got.1 - want.1).abs() < 1e-9,
-            "the cell's own outline: {ring:?}"
-        );
+        assert!((got.0 - want.0).abs() < 1e-9 && (got.1 - want.1).abs() < 1e-9, "the cell's own outline: {ring:?}");
     }
 
     // Coarser: the households' fine cells folded into their parents. (H3 cells do not nest
@@ -374,9 +256,7 @@ async fn hexagons_and_filters_match_figures_worked_out_by_hand() {
     let points = |query: &'static str| {
         let (server, token) = (&server, &token);
         async move {
-            let (status, body) = server
-                .get_as(&format!("/api/v1/map/households?area=436{query}"), Some(token))
-                .await;
+            let (status, body) = server.get_as(&format!("/api/v1/map/households?area=436{query}"), Some(token)).await;
             assert_eq!(status, 200, "{body}");
             let mut got: Vec<(String, String)> = body["features"]
                 .as_array()
@@ -384,10 +264,7 @@ async fn hexagons_and_filters_match_figures_worked_out_by_hand() {
                 .iter()
                 .map(|f| {
                     let p = &f["properties"];
-                    (
-                        p["id"].as_str().unwrap().to_string(),
-                        p["outcome"].as_str().unwrap_or("").to_string(),
-                    )
+                    (p["id"].as_str().unwrap().to_string(), p["outcome"].as_str().unwrap_or("").to_string())
                 })
                 .collect();
             got.sort();
@@ -402,11 +279,7 @@ async fn hexagons_and_filters_match_figures_worked_out_by_hand() {
     assert_eq!(points("&outcome=refused").await, [(id("a2"), "refused".into())]);
     assert_eq!(
         points("&to=2020-08-03").await,
-        sorted(vec![
-            (id("a1"), "installed_now".into()),
-            (id("a2"), "not_home".into()),
-            (id("c1"), "not_home".into())
-        ])
+        sorted(vec![(id("a1"), "installed_now".into()), (id("a2"), "not_home".into()), (id("c1"), "not_home".into())])
     );
     assert_eq!(
         points("&team=Đội%20Nam%20Hà&from=2020-08-04").await,
@@ -416,35 +289,21 @@ async fn hexagons_and_filters_match_figures_worked_out_by_hand() {
     assert_eq!(points("").await.len(), 6, "no filter: every located household");
 
     // The child areas under a filter, d1 (no location) included.
-    let (_, areas) = server
-        .get_as("/api/v1/map/areas?parent=436&team=Đội%20Nam%20Hà", Some(&token))
-        .await;
+    let (_, areas) = server.get_as("/api/v1/map/areas?parent=436&team=Đội%20Nam%20Hà", Some(&token)).await;
     let area = |code: &str| {
-        areas["features"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["properties"]["code"] == code)
-            .unwrap()["properties"]
+        areas["features"].as_array().unwrap().iter().find(|f| f["properties"]["code"] == code).unwrap()["properties"]
             .clone()
     };
     assert_eq!(
-        (
-            area("18073")["households_known"].as_i64(),
-            area("18073")["households_visited"].as_i64()
-        ),
+        (area("18073")["households_known"].as_i64(), area("18073")["households_visited"].as_i64()),
         (Some(6), Some(4))
     );
     assert_eq!(area("18073")["with_app"], 2 + 1 + 1);
     assert_eq!(area("18077")["households_visited"], 1);
     let (_, plain) = server.get_as("/api/v1/map/areas?parent=436", Some(&token)).await;
     assert_eq!(
-        plain["features"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["properties"]["code"] == "18073")
-            .unwrap()["properties"]["households_visited"],
+        plain["features"].as_array().unwrap().iter().find(|f| f["properties"]["code"] == "18073").unwrap()["properties"]
+            ["households_visited"],
         6
     );
 
@@ -457,14 +316,8 @@ async fn hexagons_and_filters_match_figures_worked_out_by_hand() {
         ("&outcome=installed", 400, "bad_outcome"),
         ("&team=Không%20có", 404, "no_such_team"),
     ] {
-        let (s, body) = server
-            .get_as(&format!("/api/v1/map/hexagons?area=436{query}"), Some(&token))
-            .await;
-        assert_eq!(
-            (s, body["error"]["code"].as_str()),
-            (status, Some(code)),
-            "{query}: {body}"
-        );
+        let (s, body) = server.get_as(&format!("/api/v1/map/hexagons?area=436{query}"), Some(&token)).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (status, Some(code)), "{query}: {body}");
         assert!(!body["error"]["messages"]["vi"].as_str().unwrap().is_empty());
     }
     let volunteer = server.login("v.team", PASSWORD).await;
@@ -474,20 +327,13 @@ async fn hexagons_and_filters_match_figures_worked_out_by_hand() {
     let (s, _) = server.get_as("/api/v1/map/hexagons?area=436", Some(&other)).await;
     assert_eq!(s, 403);
     // A team outside the caller's areas is no team at all to them.
-    let (s, body) = server
-        .get_as("/api/v1/map/hexagons?area=437&team=Đội%20Nam%20Hà", Some(&other))
-        .await;
+    let (s, body) = server.get_as("/api/v1/map/hexagons?area=437&team=Đội%20Nam%20Hà", Some(&other)).await;
     assert_eq!((s, body["error"]["code"].as_str()), (404, Some("no_such_team")));
     server.kill();
 }
 
 async fn download(server: &TestServer, token: &str, path: &str) -> (String, String, Vec<u8>) {
-    let resp = reqwest::Client::new()
-        .get(format!("{}{path}", server.url))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let resp = reqwest::Client::new().get(format!("{}{path}", server.url)).bearer_auth(token).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200, "{path}");
     let h = |name: &str| resp.headers()[name].to_str().unwrap().to_string();
     let (ctype, disposition) = (h("content-type"), h("content-disposition"));
@@ -496,9 +342,7 @@ async fn download(server: &TestServer, token: &str, path: &str) -> (String, Stri
 
 fn read_csv(bytes: &[u8]) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
     let text = std::str::from_utf8(bytes).unwrap();
-    let body = text
-        .strip_prefix('\u{feff}')
-        .expect("a byte-order mark first, for Excel");
+    let body = text.strip_prefix('\u{feff}').expect("a byte-order mark first, for Excel");
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
     let rows = reader
@@ -530,23 +374,9 @@ async fn exports_read_back_row_by_row_and_the_command_line_writes_the_same() {
     let want: BTreeMap<&str, [&str; 7]> = [
         ("a1", ["18073", "installed_now", "Đã cài ngay", "2", "0", "2", "1"]),
         ("a2", ["18073", "refused", "Từ chối", "1", "0", "0", "2"]),
-        (
-            "a3",
-            ["18073", "already_installed", "Đã cài từ trước", "1", "1", "0", "1"],
-        ),
+        ("a3", ["18073", "already_installed", "Đã cài từ trước", "1", "1", "0", "1"]),
         ("b1", ["18073", "installed_now", "Đã cài ngay", "1", "0", "1", "1"]),
-        (
-            "b2",
-            [
-                "18073",
-                "no_smartphone",
-                "Không có điện thoại thông minh",
-                "0",
-                "0",
-                "0",
-                "1",
-            ],
-        ),
+        ("b2", ["18073", "no_smartphone", "Không có điện thoại thông minh", "0", "0", "0", "1"]),
         ("c1", ["18077", "not_home", "Vắng nhà", "0", "0", "0", "1"]),
         ("d1", ["18073", "installed_now", "Đã cài ngay", "1", "0", "1", "1"]),
     ]
@@ -565,10 +395,7 @@ async fn exports_read_back_row_by_row_and_the_command_line_writes_the_same() {
         ];
         assert_eq!(got, w, "{name}");
         assert_eq!(row["address"], format!("Số 2 đường Nguyễn Du, {name}"));
-        assert!(
-            row["area_name"].starts_with(if name == "c1" { "" } else { "Phường" }),
-            "{row:?}"
-        );
+        assert!(row["area_name"].starts_with(if name == "c1" { "" } else { "Phường" }), "{row:?}");
         match ids[name].1 {
             Some((lat, lon)) => {
                 assert!((row["lat"].parse::<f64>().unwrap() - lat).abs() < 1e-7, "{row:?}");
@@ -580,17 +407,12 @@ async fn exports_read_back_row_by_row_and_the_command_line_writes_the_same() {
     }
 
     // Households, GeoJSON, under a filter: the team's, as the map counts them.
-    let (ctype, _, bytes) = download(
-        &server,
-        &token,
-        "/api/v1/exports/households.geojson?area=436&team=%C4%90%E1%BB%99i%20Nam%20H%C3%A0",
-    )
-    .await;
+    let (ctype, _, bytes) =
+        download(&server, &token, "/api/v1/exports/households.geojson?area=436&team=%C4%90%E1%BB%99i%20Nam%20H%C3%A0")
+            .await;
     assert_eq!(ctype, "application/geo+json");
     let geo: geojson::GeoJson = std::str::from_utf8(&bytes).unwrap().parse().unwrap();
-    let geojson::GeoJson::FeatureCollection(fc) = geo else {
-        panic!("not a FeatureCollection")
-    };
+    let geojson::GeoJson::FeatureCollection(fc) = geo else { panic!("not a FeatureCollection") };
     let mut names = Vec::new();
     for f in &fc.features {
         let props = f.properties.as_ref().unwrap();
@@ -598,13 +420,8 @@ async fn exports_read_back_row_by_row_and_the_command_line_writes_the_same() {
         names.push(name);
         match (&f.geometry, ids[name].1) {
             (Some(g), Some((lat, lon))) => {
-                let geojson::GeometryValue::Point { coordinates } = &g.value else {
-                    panic!("{g:?}")
-                };
-                assert!(
-                    (coordinates[0] - lon).abs() < 1e-7 && (coordinates[1] - lat).abs() < 1e-7,
-                    "{name}"
-                );
+                let geojson::GeometryValue::Point { coordinates } = &g.value else { panic!("{g:?}") };
+                assert!((coordinates[0] - lon).abs() < 1e-7 && (coordinates[1] - lat).abs() < 1e-7, "{name}");
             }
             (None, None) => {}
             (g, p) => panic!("{name}: {g:?} for {p:?}"),
@@ -620,22 +437,11 @@ async fn exports_read_back_row_by_row_and_the_command_line_writes_the_same() {
     // Visits of one day, CSV: a3, b1 and d1 on the 4th (local), in receive order.
     let (_, disposition, bytes) =
         download(&server, &token, "/api/v1/exports/visits.csv?area=436&date=2020-08-04").await;
-    assert!(
-        disposition.contains("doorstep-visits-436-2020-08-04.csv"),
-        "{disposition}"
-    );
+    assert!(disposition.contains("doorstep-visits-436-2020-08-04.csv"), "{disposition}");
     let (header, rows) = read_csv(&bytes);
     assert_eq!(header.len(), 23);
-    let got: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .map(|r| {
-            (
-                by_id[&r["household_id"]],
-                r["outcome"].as_str(),
-                r["visited_at"].as_str(),
-            )
-        })
-        .collect();
+    let got: Vec<(&str, &str, &str)> =
+        rows.iter().map(|r| (by_id[&r["household_id"]], r["outcome"].as_str(), r["visited_at"].as_str())).collect();
     // The other phone synced first: a3, then the team's b1 and d1.
     assert_eq!(
         got,
@@ -650,28 +456,21 @@ async fn exports_read_back_row_by_row_and_the_command_line_writes_the_same() {
 
     // Visits, GeoJSON: all eight, each at its place; in English when asked.
     let resp = reqwest::Client::new()
-        .get(format!(
-            "{}/api/v1/exports/visits.geojson?area=436&outcome=refused",
-            server.url
-        ))
+        .get(format!("{}/api/v1/exports/visits.geojson?area=436&outcome=refused", server.url))
         .bearer_auth(&token)
         .header("accept-language", "en")
         .send()
         .await
         .unwrap();
     let geo: geojson::GeoJson = resp.text().await.unwrap().parse().unwrap();
-    let geojson::GeoJson::FeatureCollection(fc) = geo else {
-        panic!("not a FeatureCollection")
-    };
+    let geojson::GeoJson::FeatureCollection(fc) = geo else { panic!("not a FeatureCollection") };
     assert_eq!(fc.features.len(), 1);
     let props = fc.features[0].properties.as_ref().unwrap();
     assert_eq!(props["outcome_label"], "Refused");
     assert_eq!(props["reason"], "không muốn cài");
     let (_, _, bytes) = download(&server, &token, "/api/v1/exports/visits.geojson?area=18073").await;
     let geo: geojson::GeoJson = std::str::from_utf8(&bytes).unwrap().parse().unwrap();
-    let geojson::GeoJson::FeatureCollection(fc) = geo else {
-        panic!("not a FeatureCollection")
-    };
+    let geojson::GeoJson::FeatureCollection(fc) = geo else { panic!("not a FeatureCollection") };
     assert_eq!(fc.features.len(), 7, "every visit of Nam Hà: c1's is in 18077");
     assert_eq!(fc.features.iter().filter(|f| f.geometry.is_none()).count(), 1, "d1's");
 
@@ -679,9 +478,7 @@ async fn exports_read_back_row_by_row_and_the_command_line_writes_the_same() {
     let other = server.login("l.other", PASSWORD).await;
     let volunteer = server.login("v.team", PASSWORD).await;
     for (who, status, code) in [(&other, 403, "out_of_scope"), (&volunteer, 403, "staff_only")] {
-        let (s, body) = server
-            .get_as("/api/v1/exports/households.csv?area=18073", Some(who))
-            .await;
+        let (s, body) = server.get_as("/api/v1/exports/households.csv?area=18073", Some(who)).await;
         assert_eq!((s, body["error"]["code"].as_str()), (status, Some(code)));
     }
 
@@ -733,14 +530,9 @@ async fn exports_read_back_row_by_row_and_the_command_line_writes_the_same() {
     assert!(ok, "{err}");
     assert!(stdout.contains("\"rows\":2"), "a2 refused and b2: {stdout}");
     let geo: geojson::GeoJson = std::fs::read_to_string(&out).unwrap().parse().unwrap();
-    let geojson::GeoJson::FeatureCollection(fc) = geo else {
-        panic!("not a FeatureCollection")
-    };
-    let labels: Vec<&str> = fc
-        .features
-        .iter()
-        .map(|f| f.properties.as_ref().unwrap()["outcome_label"].as_str().unwrap())
-        .collect();
+    let geojson::GeoJson::FeatureCollection(fc) = geo else { panic!("not a FeatureCollection") };
+    let labels: Vec<&str> =
+        fc.features.iter().map(|f| f.properties.as_ref().unwrap()["outcome_label"].as_str().unwrap()).collect();
     assert_eq!(labels, ["No smartphone", "Refused"]);
 }
 
@@ -749,10 +541,7 @@ fn located(phone: &TestDevice, area: &str, p: (f64, f64), n: u32) {
     let center = LatLng::from(cell(p.0, p.1, Resolution::Nine));
     let mut s = phone.store.lock().unwrap();
     for i in 0..n {
-        let place = (
-            center.lat() + f64::from(i) * 0.00001,
-            center.lng() + f64::from(i) * 0.00001,
-        );
+        let place = (center.lat() + f64::from(i) * 0.00001, center.lng() + f64::from(i) * 0.00001);
         s.record_visit(
             &draft(None, area, Some(place), "Thôn 1", "installed_now", (1, 0, 1)),
             at("2020-08-03T10:00:00+07:00"),
@@ -766,16 +555,9 @@ async fn public_aggregates_hide_small_groups_and_are_off_unless_asked() {
     let mut server = TestServer::prepare_stopped();
     // Off: the public paths answer as if they did not exist.
     server.start_again();
-    for path in [
-        "/api/v1/public/areas?parent=436",
-        "/api/v1/public/hexagons?area=436&res=9",
-    ] {
+    for path in ["/api/v1/public/areas?parent=436", "/api/v1/public/hexagons?area=436&res=9"] {
         let (status, body) = server.get_as(path, None).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (404, Some("not_found")),
-            "{path}"
-        );
+        assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{path}");
     }
     let phone = TestDevice::new(73);
     server.enrol(&phone).await;
@@ -791,19 +573,14 @@ async fn public_aggregates_hide_small_groups_and_are_off_unless_asked() {
     assert!(phone.client(&server.url, 100).drain(&phone.store, None).await.complete);
     let id = |p: (f64, f64)| cell(p.0, p.1, Resolution::Nine).to_string();
     let all = [p, q, r, s, t, u].map(id);
-    assert!(
-        (1..all.len()).all(|i| !all[..i].contains(&all[i])),
-        "six different cells"
-    );
+    assert!((1..all.len()).all(|i| !all[..i].contains(&all[i])), "six different cells");
     server.kill();
     server.start_with(server.port, &["--public-aggregates", "--public-k", "5"]);
 
     let hexagons = |area: &'static str| {
         let server = &server;
         async move {
-            let (status, body) = server
-                .get_as(&format!("/api/v1/public/hexagons?area={area}&res=9"), None)
-                .await;
+            let (status, body) = server.get_as(&format!("/api/v1/public/hexagons?area={area}&res=9"), None).await;
             assert_eq!(status, 200, "{body}");
             body
         }
@@ -815,12 +592,7 @@ async fn public_aggregates_hide_small_groups_and_are_off_unless_asked() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| {
-            (
-                f["properties"]["cell"].as_str().unwrap(),
-                f["properties"]["households_known"].as_i64().unwrap(),
-            )
-        })
+        .map(|f| (f["properties"]["cell"].as_str().unwrap(), f["properties"]["households_known"].as_i64().unwrap()))
         .collect();
     assert_eq!(shown, [(id(p).as_str(), 5)]);
     assert_eq!(
@@ -837,18 +609,11 @@ async fn public_aggregates_hide_small_groups_and_are_off_unless_asked() {
     // that one is hidden too.
     let h = hexagons("18077").await;
     assert_eq!(h["features"], json!([]));
-    assert_eq!(
-        (h["hidden"]["cells"].as_i64(), h["hidden"]["households_known"].as_i64()),
-        (Some(2), Some(9))
-    );
+    assert_eq!((h["hidden"]["cells"].as_i64(), h["hidden"]["households_known"].as_i64()), (Some(2), Some(9)));
     // The district: the two cells of 5 shown; 4 + 1 + 4 + 3 hidden.
     let h = hexagons("436").await;
-    let mut shown: Vec<&str> = h["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["properties"]["cell"].as_str().unwrap())
-        .collect();
+    let mut shown: Vec<&str> =
+        h["features"].as_array().unwrap().iter().map(|f| f["properties"]["cell"].as_str().unwrap()).collect();
     shown.sort();
     let mut want = [id(p), id(s)];
     want.sort();
@@ -860,21 +625,13 @@ async fn public_aggregates_hide_small_groups_and_are_off_unless_asked() {
     let (status, a) = server.get_as("/api/v1/public/areas?parent=436", None).await;
     assert_eq!(status, 200, "{a}");
     assert_eq!(a["area"]["households_known"], 22);
-    let codes: Vec<&str> = a["areas"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["code"].as_str().unwrap())
-        .collect();
+    let codes: Vec<&str> = a["areas"].as_array().unwrap().iter().map(|x| x["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["18073"]);
     assert_eq!(a["areas"][0]["households_visited"], 10);
     assert_eq!(a["hidden"]["areas"], 26);
     assert_eq!(a["hidden"]["households_known"], 12);
     let (_, small) = server.get_as("/api/v1/public/areas?parent=18079", None).await;
-    assert_eq!(
-        small["area"],
-        json!({"code": "18079", "name": small["area"]["name"], "hidden": true})
-    );
+    assert_eq!(small["area"], json!({"code": "18079", "name": small["area"]["name"], "hidden": true}));
     let (status, _) = server.get_as("/api/v1/public/areas?parent=99999", None).await;
     assert_eq!(status, 404);
     let (status, body) = server.get_as("/api/v1/public/hexagons?area=436&res=12", None).await;

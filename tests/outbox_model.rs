@@ -80,15 +80,11 @@ struct World {
 impl World {
     fn new(seed: u64) -> World {
         let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let server_path = dir.path().join("server.db");
         let server = Arc::new(SqliteStore::open(&server_path).unwrap());
         let tree = std::fs::read_to_string(three_tier_file()).unwrap();
-        rt.block_on(server.import_areas(doorstep_domain::area::parse_gso_tree(&tree).unwrap()))
-            .unwrap();
+        rt.block_on(server.import_areas(doorstep_domain::area::parse_gso_tree(&tree).unwrap())).unwrap();
         let device_path = dir.path().join("device.db");
         let device = DeviceStore::open(&device_path).unwrap();
         World {
@@ -131,10 +127,7 @@ impl World {
         if let Some(area) = area {
             draft.area_code = area.to_string();
         }
-        let visit = self
-            .device
-            .record_visit(&draft, Utc::now().with_timezone(&offset))
-            .unwrap();
+        let visit = self.device.record_visit(&draft, Utc::now().with_timezone(&offset)).unwrap();
         if area.is_some() {
             self.refused.insert((visit.id.to_string(), visit.revision.get()));
         } else if again.is_none() {
@@ -146,11 +139,7 @@ impl World {
     /// The server's answer to a batch, as its ingest gives it after commit.
     fn deliver(&self, batch: &[OutboxEntry]) -> Vec<doorstep_domain::protocol::Receipt> {
         let now = Utc::now();
-        let ctx = ValidationContext {
-            campaign: &self.campaign,
-            device_now: now,
-            server_now: Some(now),
-        };
+        let ctx = ValidationContext { campaign: &self.campaign, device_now: now, server_now: Some(now) };
         let records = batch
             .iter()
             .map(|e| {
@@ -219,38 +208,19 @@ impl World {
         prop_assert_eq!(recorded.len(), self.recorded, "the phone lost or doubled a record");
         let held = self.server_ids();
         let held_set: BTreeSet<(String, i64)> = held.iter().cloned().collect();
-        prop_assert!(
-            held_set.is_subset(&recorded),
-            "the server holds a record nobody recorded"
-        );
-        prop_assert!(
-            held_set.is_disjoint(&self.refused),
-            "the server stored a record it must refuse"
-        );
+        prop_assert!(held_set.is_subset(&recorded), "the server holds a record nobody recorded");
+        prop_assert!(held_set.is_disjoint(&self.refused), "the server stored a record it must refuse");
         let q = self.device.queue().unwrap();
         prop_assert_eq!((q.pending + q.sent + q.rejected) as usize, self.recorded);
         // Only the records the server refuses are marked refused on the phone.
-        let marked: BTreeSet<(String, i64)> = self
-            .device
-            .rejected()
-            .unwrap()
-            .into_iter()
-            .map(|r| (r.id, r.revision))
-            .collect();
+        let marked: BTreeSet<(String, i64)> =
+            self.device.rejected().unwrap().into_iter().map(|r| (r.id, r.revision)).collect();
         prop_assert!(marked.is_subset(&self.refused), "a valid record was marked refused");
         // Cleared on the phone means held on the server (or refused by it, and kept marked).
-        let pending: BTreeSet<(String, i64)> = self
-            .device
-            .next_batch(usize::MAX)
-            .unwrap()
-            .into_iter()
-            .map(|e| (e.id, e.revision))
-            .collect();
+        let pending: BTreeSet<(String, i64)> =
+            self.device.next_batch(usize::MAX).unwrap().into_iter().map(|e| (e.id, e.revision)).collect();
         for id in recorded.difference(&pending).filter(|id| !marked.contains(*id)) {
-            prop_assert!(
-                held_set.contains(id),
-                "{id:?} was cleared on the phone but is not on the server"
-            );
+            prop_assert!(held_set.contains(id), "{id:?} was cleared on the phone but is not on the server");
         }
         // The figures the server keeps on ingest are those the phone's records call for, for the
         // records it holds: each household's visit count and latest visit (receive order),

@@ -30,9 +30,7 @@ fn noise_jpeg(seed: u64, w: u32, h: u32) -> Vec<u8> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let img = image::RgbImage::from_fn(w, h, |_, _| image::Rgb([rng.random(), rng.random(), rng.random()]));
     let mut out = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(img)
-        .write_to(&mut out, image::ImageFormat::Jpeg)
-        .unwrap();
+    image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
     out.into_inner()
 }
 
@@ -46,24 +44,11 @@ fn day_draft(area: &str, caption: &str) -> PhotoDraft {
 }
 
 fn attach(device: &TestDevice, draft: &PhotoDraft, picture: &[u8]) -> LocalPhoto {
-    device
-        .store
-        .lock()
-        .unwrap()
-        .attach_photo(draft, picture, now())
-        .unwrap()
+    device.store.lock().unwrap().attach_photo(draft, picture, now()).unwrap()
 }
 
 fn token_of(device: &TestDevice) -> String {
-    device
-        .store
-        .lock()
-        .unwrap()
-        .device_token()
-        .unwrap()
-        .unwrap()
-        .expose()
-        .to_string()
+    device.store.lock().unwrap().device_token().unwrap().unwrap().expose().to_string()
 }
 
 fn bytes_of(device: &TestDevice, photo: &LocalPhoto) -> Vec<u8> {
@@ -90,22 +75,13 @@ async fn patch(server: &TestServer, token: &str, sha: &str, offset: u64, chunk: 
         .await
         .unwrap();
     let status = resp.status().as_u16();
-    let header = resp
-        .headers()
-        .get(UPLOAD_OFFSET)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
+    let header = resp.headers().get(UPLOAD_OFFSET).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
     let body = resp.bytes().await.unwrap();
     (status, header, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
 async fn get_bytes(server: &TestServer, path: &str, token: &str) -> (u16, Vec<u8>) {
-    let resp = reqwest::Client::new()
-        .get(format!("{}{path}", server.url))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let resp = reqwest::Client::new().get(format!("{}{path}", server.url)).bearer_auth(token).send().await.unwrap();
     (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
 }
 
@@ -119,11 +95,7 @@ async fn enrolled_device(server: &TestServer, seed: u64) -> TestDevice {
 async fn an_interrupted_upload_resumes_from_the_servers_offset() {
     let server = TestServer::spawn();
     let device = enrolled_device(&server, 1).await;
-    let photo = attach(
-        &device,
-        &day_draft("18073", "Tuyên truyền tại chợ"),
-        &noise_jpeg(1, 1000, 800),
-    );
+    let photo = attach(&device, &day_draft("18073", "Tuyên truyền tại chợ"), &noise_jpeg(1, 1000, 800));
     let bytes = bytes_of(&device, &photo);
     assert!(bytes.len() > 2 * CHUNK_BYTES, "several chunks: {} bytes", bytes.len());
     let token = token_of(&device);
@@ -151,9 +123,7 @@ async fn an_interrupted_upload_resumes_from_the_servers_offset() {
     let (status, image) = get_bytes(&server, &format!("/api/v1/photos/{}/image", photo.sha256), &admin).await;
     assert_eq!(status, 200);
     assert_eq!(image, bytes);
-    let (status, list) = server
-        .get_as(&format!("/api/v1/photos?area=436&day={}", today()), Some(&admin))
-        .await;
+    let (status, list) = server.get_as(&format!("/api/v1/photos?area=436&day={}", today()), Some(&admin)).await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["id"], photo.id.as_str());
@@ -200,18 +170,8 @@ async fn wrong_offsets_wrong_bytes_and_oversize_are_refused() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "sha256_mismatch");
     assert!(!body["error"]["messages"]["vi"].as_str().unwrap().is_empty());
-    assert_eq!(
-        server
-            .db
-            .i64("SELECT COUNT(*) FROM photo_blobs WHERE complete OR received > 0"),
-        0
-    );
-    assert_eq!(
-        server
-            .db
-            .i64("SELECT COUNT(*) FROM photo_uploads WHERE complete OR received > 0"),
-        0
-    );
+    assert_eq!(server.db.i64("SELECT COUNT(*) FROM photo_blobs WHERE complete OR received > 0"), 0);
+    assert_eq!(server.db.i64("SELECT COUNT(*) FROM photo_uploads WHERE complete OR received > 0"), 0);
     let admin = server.admin_token().await;
     let (status, _) = get_bytes(&server, &format!("/api/v1/photos/{}/image", photo.sha256), &admin).await;
     assert_eq!(status, 404);
@@ -305,12 +265,8 @@ async fn the_same_picture_from_two_phones_is_stored_once_and_each_phone_sends_it
     let (status, body) = register(&server, &token_b, &meta_json(&b, &pb)).await;
     assert_eq!((status, body), (200, json!({"received": 0, "complete": false})));
     let admin = server.admin_token().await;
-    let (_, one) = server
-        .get_as(
-            &format!("/api/v1/photos?area=18077&target_kind=day&target_id={}", today()),
-            Some(&admin),
-        )
-        .await;
+    let (_, one) =
+        server.get_as(&format!("/api/v1/photos?area=18077&target_kind=day&target_id={}", today()), Some(&admin)).await;
     assert_eq!(one[0]["complete"], false, "not linked before its bytes: {one}");
     let rb = b.client(&server.url, 100).upload_photos(&b.store, None).await;
     assert_eq!((rb.sent, rb.deduplicated, rb.bytes_sent), (1, 0, pb.size), "{rb:?}");
@@ -321,27 +277,16 @@ async fn the_same_picture_from_two_phones_is_stored_once_and_each_phone_sends_it
     assert_eq!(server.db.i64("SELECT COUNT(*) FROM photo_links"), 2);
     assert_eq!(server.db.i64("SELECT COUNT(*) FROM photo_uploads WHERE complete"), 2);
     assert_eq!(
-        server
-            .db
-            .i64("SELECT COALESCE(SUM(length(bytes)), 0) FROM photo_uploads"),
+        server.db.i64("SELECT COALESCE(SUM(length(bytes)), 0) FROM photo_uploads"),
         0,
         "an upload keeps no copy once the blob has the bytes"
     );
-    let (_, list) = server
-        .get_as(&format!("/api/v1/photos?area=436&day={}", today()), Some(&admin))
-        .await;
+    let (_, list) = server.get_as(&format!("/api/v1/photos?area=436&day={}", today()), Some(&admin)).await;
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 2);
-    assert!(
-        list.iter()
-            .all(|p| p["sha256"] == pa.sha256.as_str() && p["complete"] == true)
-    );
-    let (_, one) = server
-        .get_as(
-            &format!("/api/v1/photos?area=18077&target_kind=day&target_id={}", today()),
-            Some(&admin),
-        )
-        .await;
+    assert!(list.iter().all(|p| p["sha256"] == pa.sha256.as_str() && p["complete"] == true));
+    let (_, one) =
+        server.get_as(&format!("/api/v1/photos?area=18077&target_kind=day&target_id={}", today()), Some(&admin)).await;
     assert_eq!(one.as_array().unwrap().len(), 1);
     assert_eq!(one[0]["id"], pb.id.as_str());
     assert_eq!(one[0]["complete"], true);
@@ -403,11 +348,7 @@ async fn knowing_a_photos_hash_grants_neither_its_bytes_nor_a_telling_answer() {
         other_size["sha256"] = json!(sha);
         // This phone already registered this hash with the real size: its own record differs.
         let (status, body) = register(&server, &token, &other_size).await;
-        assert_eq!(
-            (status, &body["error"]["code"]),
-            (409, &json!("size_mismatch")),
-            "{body}"
-        );
+        assert_eq!((status, &body["error"]["code"]), (409, &json!("size_mismatch")), "{body}");
     }
     let fresh = TestDevice::new(23);
     server.enrol_for(&fresh, "v.437").await;
@@ -425,16 +366,10 @@ async fn knowing_a_photos_hash_grants_neither_its_bytes_nor_a_telling_answer() {
 
     // Its leader sees its record, not complete, and cannot download the picture.
     let leader_437 = server.login("l.437", PASSWORD).await;
-    let (status, list) = server
-        .get_as(&format!("/api/v1/photos?area=437&day={today}"), Some(&leader_437))
-        .await;
+    let (status, list) = server.get_as(&format!("/api/v1/photos?area=437&day={today}"), Some(&leader_437)).await;
     assert_eq!(status, 200, "{list}");
-    let listed: Vec<&Value> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["sha256"] == photo.sha256.as_str())
-        .collect();
+    let listed: Vec<&Value> =
+        list.as_array().unwrap().iter().filter(|p| p["sha256"] == photo.sha256.as_str()).collect();
     assert_eq!(listed.len(), 2, "{list}");
     assert!(listed.iter().all(|p| p["complete"] == false), "{list}");
     assert_eq!(get_bytes(&server, &image, &leader_437).await.0, 404);
@@ -468,9 +403,7 @@ async fn knowing_a_photos_hash_grants_neither_its_bytes_nor_a_telling_answer() {
     // The owner's leader still downloads the owner's bytes.
     let leader_436 = server.login("l.436", PASSWORD).await;
     assert_eq!(get_bytes(&server, &image, &leader_436).await, (200, original.clone()));
-    let (_, list) = server
-        .get_as(&format!("/api/v1/photos?area=436&day={today}"), Some(&leader_436))
-        .await;
+    let (_, list) = server.get_as(&format!("/api/v1/photos?area=436&day={today}"), Some(&leader_436)).await;
     assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
     assert_eq!(list[0]["complete"], true);
 
@@ -511,18 +444,11 @@ async fn photos_are_read_and_sent_only_in_scope() {
     let outside = server.login("l.18077", PASSWORD).await;
     let (status, body) = server.get_as(&list, Some(&outside)).await;
     assert_eq!(status, 403, "{body}");
-    let (status, body) = server
-        .get_as(&format!("/api/v1/photos?area=18077&day={}", today()), Some(&outside))
-        .await;
+    let (status, body) = server.get_as(&format!("/api/v1/photos?area=18077&day={}", today()), Some(&outside)).await;
     assert_eq!((status, body.as_array().map(Vec::len)), (200, Some(0)));
     // Outside the scope answers like a photo that does not exist.
     assert_eq!(get_bytes(&server, &image, &outside).await.0, 404);
-    assert_eq!(
-        get_bytes(&server, &format!("/api/v1/photos/{}/image", "a".repeat(64)), &outside)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(get_bytes(&server, &format!("/api/v1/photos/{}/image", "a".repeat(64)), &outside).await.0, 404);
     // No session: 401; a volunteer does not read the area's photos in bulk.
     assert_eq!(server.get_as(&list, None).await.0, 401);
     let volunteer = server.login("v.reader", PASSWORD).await;
@@ -545,13 +471,7 @@ async fn photos_are_read_and_sent_only_in_scope() {
     assert!(!error.messages.vi.is_empty() && !error.messages.en.is_empty());
     assert_eq!(store.photo_queue().unwrap().sent, 1);
     assert_eq!(
-        store
-            .photos_for(TargetKind::Day, &today())
-            .unwrap()
-            .iter()
-            .find(|p| p.id == fine.id)
-            .unwrap()
-            .state,
+        store.photos_for(TargetKind::Day, &today()).unwrap().iter().find(|p| p.id == fine.id).unwrap().state,
         "sent"
     );
 }
@@ -574,11 +494,7 @@ async fn the_daily_report_holds_the_days_photos() {
         },
         &noise_jpeg(9, 640, 480),
     );
-    let day_photo = attach(
-        &device,
-        &day_draft("18073", "Loa phát thanh"),
-        &noise_jpeg(10, 480, 640),
-    );
+    let day_photo = attach(&device, &day_draft("18073", "Loa phát thanh"), &noise_jpeg(10, 480, 640));
     let client = device.client(&server.url, 100);
     assert!(client.drain(&device.store, None).await.complete);
     let report = client.upload_photos(&device.store, None).await;
@@ -586,41 +502,23 @@ async fn the_daily_report_holds_the_days_photos() {
 
     // The visit's photos, as the household popup asks for them.
     let admin = server.admin_token().await;
-    let (status, list) = server
-        .get_as(
-            &format!("/api/v1/photos?area=436&target_kind=visit&target_id={visit_id}"),
-            Some(&admin),
-        )
-        .await;
+    let (status, list) =
+        server.get_as(&format!("/api/v1/photos?area=436&target_kind=visit&target_id={visit_id}"), Some(&admin)).await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["id"], visit_photo.id.as_str());
 
-    let (status, bytes) = get_bytes(
-        &server,
-        &format!("/api/v1/reports/daily.xlsx?area=436&date={}", today()),
-        &admin,
-    )
-    .await;
+    let (status, bytes) =
+        get_bytes(&server, &format!("/api/v1/reports/daily.xlsx?area=436&date={}", today()), &admin).await;
     assert_eq!(status, 200);
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
-    assert!(
-        book.sheet_names().contains(&"Ảnh".to_string()),
-        "{:?}",
-        book.sheet_names()
-    );
+    assert!(book.sheet_names().contains(&"Ảnh".to_string()), "{:?}", book.sheet_names());
     let pictures = book.pictures().unwrap_or_default();
     assert_eq!(pictures.len(), 2, "two photos embedded");
-    let stored: Vec<Vec<u8>> = [&visit_photo, &day_photo]
-        .iter()
-        .map(|p| bytes_of(&device, p))
-        .collect();
+    let stored: Vec<Vec<u8>> = [&visit_photo, &day_photo].iter().map(|p| bytes_of(&device, p)).collect();
     for (ext, data) in &pictures {
         assert!(ext == "jpeg" || ext == "jpg", "{ext}");
-        assert!(
-            stored.contains(data),
-            "an embedded picture is a stored photo, byte for byte"
-        );
+        assert!(stored.contains(data), "an embedded picture is a stored photo, byte for byte");
     }
     let sheet = book.worksheet_range("Ảnh").unwrap();
     let cell = |r: u32, c: u32| match sheet.get_value((r, c)) {
@@ -657,14 +555,10 @@ async fn the_app_attaches_offline_and_the_photo_arrives_once() {
     app.sync_once().await;
 
     server.kill();
-    let e = app
-        .attach_photo(&day_draft("18073", "x"), b"not a picture")
-        .unwrap_err();
+    let e = app.attach_photo(&day_draft("18073", "x"), b"not a picture").unwrap_err();
     assert_eq!(e.code, "photo_unreadable");
     assert!(!e.messages.vi.is_empty() && !e.messages.en.is_empty());
-    let photo = app
-        .attach_photo(&day_draft("18073", "Báo cáo hôm nay"), &noise_jpeg(11, 800, 600))
-        .unwrap();
+    let photo = app.attach_photo(&day_draft("18073", "Báo cáo hôm nay"), &noise_jpeg(11, 800, 600)).unwrap();
     app.sync_once().await;
     let status = app.status().unwrap();
     assert!(!status.online, "{status:?}");
@@ -675,10 +569,7 @@ async fn the_app_attaches_offline_and_the_photo_arrives_once() {
     app.sync_once().await;
     let status = app.status().unwrap();
     assert!(status.online, "{status:?}");
-    assert_eq!(
-        (status.photos.pending, status.photos.sent, status.photos.rejected),
-        (0, 1, 0)
-    );
+    assert_eq!((status.photos.pending, status.photos.sent, status.photos.rejected), (0, 1, 0));
     assert_eq!(app.daily_report_photos(&today()).unwrap()[0].state, "sent");
     app.sync_once().await;
     assert_eq!(server.db.i64("SELECT COUNT(*) FROM photo_links"), 1);

@@ -9,10 +9,7 @@ use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_store_overlapping_batches_exactly_once() {
-    assert!(
-        test_pg().is_some(),
-        "the replica test needs PostgreSQL: set DOORSTEP_TEST_PG (scripts/test.sh does)"
-    );
+    assert!(test_pg().is_some(), "the replica test needs PostgreSQL: set DOORSTEP_TEST_PG (scripts/test.sh does)");
     let a = TestServer::spawn();
     let b = TestServer::replica_of(&a);
 
@@ -34,12 +31,8 @@ async fn two_replicas_store_overlapping_batches_exactly_once() {
     for d in &devices {
         let store = d.store.lock().unwrap();
         let device_id = store.device_id().to_string();
-        let records: Vec<Value> = store
-            .next_batch(VISITS)
-            .unwrap()
-            .iter()
-            .map(|e| serde_json::from_str(&e.body).unwrap())
-            .collect();
+        let records: Vec<Value> =
+            store.next_batch(VISITS).unwrap().iter().map(|e| serde_json::from_str(&e.body).unwrap()).collect();
         for start in (0..VISITS).step_by(25) {
             let window = &records[start..(start + 50).min(VISITS)];
             let body = json!({"device_id": device_id, "sent_at": chrono::Utc::now().to_rfc3339(), "records": window});
@@ -94,11 +87,7 @@ async fn two_replicas_store_overlapping_batches_exactly_once() {
                 "duplicate" => {}
                 other => panic!("receipt {other}: {r}"),
             }
-            assert_eq!(
-                *seq_of.entry(id).or_insert(seq),
-                seq,
-                "receipts disagree on where a record is"
-            );
+            assert_eq!(*seq_of.entry(id).or_insert(seq), seq, "receipts disagree on where a record is");
         }
     }
     let total = DEVICES * VISITS;
@@ -120,18 +109,9 @@ async fn two_replicas_store_overlapping_batches_exactly_once() {
         let cov = server.coverage("42").await;
         assert_eq!(cov["households_visited"], total as i64);
         assert_eq!(cov["visits"], total as i64);
-        assert_eq!(
-            serde_json::from_value::<BTreeMap<String, i64>>(cov["by_outcome"].clone()).unwrap(),
-            by_outcome
-        );
-        assert_eq!(
-            cov["smartphones_seen"],
-            drafts.iter().map(|d| d.smartphones).sum::<i64>()
-        );
-        assert_eq!(
-            cov["installed_now"],
-            drafts.iter().map(|d| d.installed_now).sum::<i64>()
-        );
+        assert_eq!(serde_json::from_value::<BTreeMap<String, i64>>(cov["by_outcome"].clone()).unwrap(), by_outcome);
+        assert_eq!(cov["smartphones_seen"], drafts.iter().map(|d| d.smartphones).sum::<i64>());
+        assert_eq!(cov["installed_now"], drafts.iter().map(|d| d.installed_now).sum::<i64>());
     }
 
     // A pull through either replica pages through every household once, in change order.
@@ -139,15 +119,10 @@ async fn two_replicas_store_overlapping_batches_exactly_once() {
     let mut cursor = 0;
     loop {
         let server = if cursor % 2 == 0 { &a } else { &b };
-        let (status, page) = server
-            .get(&format!("/api/v1/sync/pull?area=42&cursor={cursor}&limit=97"))
-            .await;
+        let (status, page) = server.get(&format!("/api/v1/sync/pull?area=42&cursor={cursor}&limit=97")).await;
         assert_eq!(status, 200);
         for h in page["households"].as_array().unwrap() {
-            assert!(
-                seen.insert(h["id"].as_str().unwrap().to_string()),
-                "a household came twice"
-            );
+            assert!(seen.insert(h["id"].as_str().unwrap().to_string()), "a household came twice");
         }
         cursor = page["next_cursor"].as_i64().unwrap();
         if !page["has_more"].as_bool().unwrap() {
@@ -161,10 +136,7 @@ async fn two_replicas_store_overlapping_batches_exactly_once() {
 /// once, under a lock, and every server comes up.
 #[test]
 fn servers_started_together_migrate_once() {
-    assert!(
-        test_pg().is_some(),
-        "needs PostgreSQL: set DOORSTEP_TEST_PG (scripts/test.sh does)"
-    );
+    assert!(test_pg().is_some(), "needs PostgreSQL: set DOORSTEP_TEST_PG (scripts/test.sh does)");
     let db = doorstep_tests::TestDb::fresh();
     let children: Vec<_> = (0..3)
         .map(|_| {
@@ -194,10 +166,7 @@ fn servers_started_together_migrate_once() {
 /// changes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sqlite_server_moves_to_postgresql_with_everything() {
-    assert!(
-        test_pg().is_some(),
-        "needs PostgreSQL: set DOORSTEP_TEST_PG (scripts/test.sh does)"
-    );
+    assert!(test_pg().is_some(), "needs PostgreSQL: set DOORSTEP_TEST_PG (scripts/test.sh does)");
     let mut old = TestServer::spawn_with(doorstep_tests::TestDb::sqlite());
     let mut device = TestDevice::new(77);
     old.enrol(&device).await;
@@ -246,12 +215,8 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     unlucky.record(10);
     let body = {
         let store = unlucky.store.lock().unwrap();
-        let records: Vec<Value> = store
-            .next_batch(10)
-            .unwrap()
-            .iter()
-            .map(|e| serde_json::from_str(&e.body).unwrap())
-            .collect();
+        let records: Vec<Value> =
+            store.next_batch(10).unwrap().iter().map(|e| serde_json::from_str(&e.body).unwrap()).collect();
         json!({"device_id": store.device_id().to_string(), "sent_at": chrono::Utc::now().to_rfc3339(), "records": records})
     };
     assert_eq!(old.push_json(&body).await.0, 200);
@@ -273,9 +238,7 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     for n in 0..20u8 {
         let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, n * 10]));
         let mut out = std::io::Cursor::new(Vec::new());
-        image::DynamicImage::ImageRgb8(img)
-            .write_to(&mut out, image::ImageFormat::Png)
-            .unwrap();
+        image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Png).unwrap();
         let photo = device
             .store
             .lock()
@@ -302,14 +265,8 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     let campaign_dir = tempfile::tempdir().unwrap();
     let campaign_file = campaign_dir.path().join("campaign.json");
     std::fs::write(&campaign_file, serde_json::to_string(&campaign).unwrap()).unwrap();
-    let (ok, _, err) = doorstep_tests::doorstep(&[
-        "admin",
-        "--db",
-        &old.db.url,
-        "campaign",
-        "load",
-        &campaign_file.to_string_lossy(),
-    ]);
+    let (ok, _, err) =
+        doorstep_tests::doorstep(&["admin", "--db", &old.db.url, "campaign", "load", &campaign_file.to_string_lossy()]);
     assert!(ok, "{err}");
 
     let target = doorstep_tests::TestDb::fresh();
@@ -336,21 +293,13 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
 
     let new = TestServer::spawn_on_existing(target);
     assert_eq!(new.coverage("42").await, coverage);
-    assert_eq!(
-        new.get("/api/v1/campaign").await.1["code"],
-        "bluezone-2020-moved",
-        "the campaign moved"
-    );
+    assert_eq!(new.get("/api/v1/campaign").await.1["code"], "bluezone-2020-moved", "the campaign moved");
     let (_, claims) = new.get("/api/v1/claims?area=42").await;
     assert_eq!(claims["claims"][0]["claim"], claim, "the claim moved: {claims}");
     assert_eq!(claims["claims"][0]["active"], true, "{claims}");
     let (_, moved) = new.get("/api/v1/corrections?area=42").await;
     assert_eq!(moved[0]["visit_id"], sent_back.as_str(), "{moved}");
-    let (_, photos) = new
-        .get(&format!(
-            "/api/v1/photos?area=42&target_kind=visit&target_id={sent_back}"
-        ))
-        .await;
+    let (_, photos) = new.get(&format!("/api/v1/photos?area=42&target_kind=visit&target_id={sent_back}")).await;
     let mut held: Vec<String> = photos
         .as_array()
         .unwrap()
@@ -377,10 +326,7 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     assert_eq!(client.pull(&device.store, "436").await.unwrap(), 1);
     // The venue visit moved, and the next one gets a number after it.
     let (_, venues) = new.get("/api/v1/venues?area=42").await;
-    assert_eq!(
-        (venues[0]["name"].as_str(), venues[0]["visits"].as_i64()),
-        (Some("Trường Tiểu học Bắc Hà"), Some(1))
-    );
+    assert_eq!((venues[0]["name"].as_str(), venues[0]["visits"].as_i64()), (Some("Trường Tiểu học Bắc Hà"), Some(1)));
     device.store.lock().unwrap().record_venue_visit(&school, now).unwrap();
     assert_eq!(client.drain_venues(&device.store).await.unwrap().confirmed, 1);
     assert_eq!(new.db.i64("SELECT max(seq) FROM venue_visits"), 2);
@@ -394,78 +340,46 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
 /// household already holds a latest visit received after the one pushed next.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visit_received_before_a_households_latest_does_not_replace_it() {
-    assert!(
-        test_pg().is_some(),
-        "needs PostgreSQL: set DOORSTEP_TEST_PG (scripts/test.sh does)"
-    );
+    assert!(test_pg().is_some(), "needs PostgreSQL: set DOORSTEP_TEST_PG (scripts/test.sh does)");
     let server = TestServer::spawn();
     let mut phone = TestDevice::new(21);
     server.enrol(&phone).await;
     let offset = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
     let mut first = phone.draft(0);
     first.outcome = "installed_now".into();
-    (
-        first.people,
-        first.smartphones,
-        first.already_installed,
-        first.installed_now,
-    ) = (4, 3, 1, 2);
-    let held = phone
-        .store
-        .lock()
-        .unwrap()
-        .record_visit(&first, chrono::Utc::now().with_timezone(&offset))
-        .unwrap();
+    (first.people, first.smartphones, first.already_installed, first.installed_now) = (4, 3, 1, 2);
+    let held = phone.store.lock().unwrap().record_visit(&first, chrono::Utc::now().with_timezone(&offset)).unwrap();
     let client = phone.client(&server.url, 100);
     assert!(client.drain(&phone.store, None).await.complete);
     let household = held.household.id.to_string();
     let row = |db: &doorstep_tests::TestDb| {
-        db.rows(&format!(
-            "SELECT latest_outcome, visits, latest_seq FROM households WHERE id = '{household}'::uuid"
-        ))
-        .remove(0)
+        db.rows(&format!("SELECT latest_outcome, visits, latest_seq FROM households WHERE id = '{household}'::uuid"))
+            .remove(0)
     };
     let seq: i64 = row(&server.db)[2].as_deref().unwrap().parse().unwrap();
     // A later-received visit's number, as the other push would have left it.
-    server.db.rows(&format!(
-        "UPDATE households SET latest_seq = {} WHERE id = '{household}'::uuid RETURNING 1",
-        seq + 1000
-    ));
+    server
+        .db
+        .rows(&format!("UPDATE households SET latest_seq = {} WHERE id = '{household}'::uuid RETURNING 1", seq + 1000));
     let mut revisit = first.clone();
     revisit.household_id = Some(held.household.id.uuid());
     revisit.outcome = "refused".into();
     revisit.reason = Some("Lo ngại quyền riêng tư".into());
     revisit.installed_now = 0;
     revisit.already_installed = 0;
-    phone
-        .store
-        .lock()
-        .unwrap()
-        .record_visit(&revisit, chrono::Utc::now().with_timezone(&offset))
-        .unwrap();
+    phone.store.lock().unwrap().record_visit(&revisit, chrono::Utc::now().with_timezone(&offset)).unwrap();
     assert!(client.drain(&phone.store, None).await.complete);
     assert_eq!(
         row(&server.db),
-        vec![
-            Some("installed_now".to_string()),
-            Some("2".to_string()),
-            Some((seq + 1000).to_string())
-        ],
+        vec![Some("installed_now".to_string()), Some("2".to_string()), Some((seq + 1000).to_string())],
         "the later-received latest stays; the earlier visit is counted"
     );
     server.db.check_area_stats().unwrap();
     // Without such a race, a revisit is the latest as always.
     revisit.outcome = "not_home".into();
     revisit.reason = None;
-    server.db.rows(&format!(
-        "UPDATE households SET latest_seq = {seq} WHERE id = '{household}'::uuid RETURNING 1"
-    ));
-    phone
-        .store
-        .lock()
-        .unwrap()
-        .record_visit(&revisit, chrono::Utc::now().with_timezone(&offset))
-        .unwrap();
+    server.db.rows(&format!("UPDATE households SET latest_seq = {seq} WHERE id = '{household}'::uuid RETURNING 1"));
+    phone.store.lock().unwrap().record_visit(&revisit, chrono::Utc::now().with_timezone(&offset)).unwrap();
     assert!(client.drain(&phone.store, None).await.complete);
     let now = row(&server.db);
     assert_eq!((now[0].as_deref(), now[1].as_deref()), (Some("not_home"), Some("3")));

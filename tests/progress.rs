@@ -22,12 +22,7 @@ fn visit(household: Option<uuid::Uuid>, area: &str, outcome: &str, smartphones: 
         already_installed: 0,
         installed_now,
         leaflet_given: true,
-        location: LocationInput {
-            source: "none".into(),
-            lat: None,
-            lon: None,
-            accuracy_m: None,
-        },
+        location: LocationInput { source: "none".into(), lat: None, lon: None, accuracy_m: None },
         notes: None,
     }
 }
@@ -47,27 +42,13 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
         let mut s = phone.store.lock().unwrap();
         // 3 August (local): three installs in Nam Hà (18073), nobody home at one house in 18077.
         for _ in 0..3 {
-            s.record_visit(
-                &visit(None, "18073", "installed_now", 1, 1),
-                at("2020-08-03T10:00:00+07:00"),
-            )
-            .unwrap();
+            s.record_visit(&visit(None, "18073", "installed_now", 1, 1), at("2020-08-03T10:00:00+07:00")).unwrap();
         }
-        let away = s
-            .record_visit(&visit(None, "18077", "not_home", 0, 0), at("2020-08-03T11:00:00+07:00"))
-            .unwrap();
+        let away = s.record_visit(&visit(None, "18077", "not_home", 0, 0), at("2020-08-03T11:00:00+07:00")).unwrap();
         // 4 August (local; 00:30 there is still the 3rd in UTC): two more installs in Nam Hà,
         // and the 18077 household found at home, refusing.
-        s.record_visit(
-            &visit(None, "18073", "installed_now", 2, 2),
-            at("2020-08-04T00:30:00+07:00"),
-        )
-        .unwrap();
-        s.record_visit(
-            &visit(None, "18073", "installed_now", 1, 1),
-            at("2020-08-04T09:00:00+07:00"),
-        )
-        .unwrap();
+        s.record_visit(&visit(None, "18073", "installed_now", 2, 2), at("2020-08-04T00:30:00+07:00")).unwrap();
+        s.record_visit(&visit(None, "18073", "installed_now", 1, 1), at("2020-08-04T09:00:00+07:00")).unwrap();
         s.record_visit(
             &visit(Some(away.household.id.uuid()), "18077", "refused", 1, 0),
             at("2020-08-04T15:00:00+07:00"),
@@ -77,9 +58,7 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
     let report = phone.client(&server.url, 100).drain(&phone.store, None).await;
     assert!(report.complete && report.stats.confirmed == 7, "{report:?}");
 
-    let (status, p) = server
-        .get("/api/v1/progress?area=436&from=2020-08-01&to=2020-08-05")
-        .await;
+    let (status, p) = server.get("/api/v1/progress?area=436&from=2020-08-01&to=2020-08-05").await;
     assert_eq!(status, 200, "{p}");
     assert_eq!(
         p["days"],
@@ -91,12 +70,7 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
     );
     assert_eq!(p["area"]["households_visited"], 6);
     // The days add up to the households visited, as the cumulative curve shows them.
-    let reached: i64 = p["days"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["households"].as_i64().unwrap())
-        .sum();
+    let reached: i64 = p["days"].as_array().unwrap().iter().map(|d| d["households"].as_i64().unwrap()).sum();
     assert_eq!(reached, 6);
     assert_eq!(p["area"]["smartphones_seen"], 1 + 1 + 1 + 2 + 1 + 1);
     assert_eq!(p["area"]["installed_now"], 5 + 1);
@@ -104,46 +78,24 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
     assert_eq!(units.len(), 27, "every commune of district 436");
     let unit = |code: &str| units.iter().find(|u| u["area_code"] == code).unwrap().clone();
     // Nam Hà: 6 of 6 smartphones with the app; 18077: 0 of 1; the others saw no phone.
-    assert_eq!(
-        (unit("18073")["rank"].as_i64(), unit("18073")["install_rate"].as_f64()),
-        (Some(1), Some(1.0))
-    );
-    assert_eq!(
-        (unit("18077")["rank"].as_i64(), unit("18077")["install_rate"].as_f64()),
-        (Some(2), Some(0.0))
-    );
-    assert!(
-        units
-            .iter()
-            .filter(|u| u["rank"].as_i64().unwrap() > 2)
-            .all(|u| u["install_rate"].is_null())
-    );
+    assert_eq!((unit("18073")["rank"].as_i64(), unit("18073")["install_rate"].as_f64()), (Some(1), Some(1.0)));
+    assert_eq!((unit("18077")["rank"].as_i64(), unit("18077")["install_rate"].as_f64()), (Some(2), Some(0.0)));
+    assert!(units.iter().filter(|u| u["rank"].as_i64().unwrap() > 2).all(|u| u["install_rate"].is_null()));
     // A narrower window holds only its days.
-    let (_, p) = server
-        .get("/api/v1/progress?area=18077&from=2020-08-04&to=2020-08-04")
-        .await;
-    assert_eq!(
-        p["days"],
-        json!([{"date": "2020-08-04", "visits": 1, "households": 0, "installed_now": 0}])
-    );
+    let (_, p) = server.get("/api/v1/progress?area=18077&from=2020-08-04&to=2020-08-04").await;
+    assert_eq!(p["days"], json!([{"date": "2020-08-04", "visits": 1, "households": 0, "installed_now": 0}]));
 
     // The daily report, read back by calamine.
     let token = server.admin_token().await;
     let resp = reqwest::Client::new()
-        .get(format!(
-            "{}/api/v1/reports/daily.xlsx?area=436&date=2020-08-04",
-            server.url
-        ))
+        .get(format!("{}/api/v1/reports/daily.xlsx?area=436&date=2020-08-04", server.url))
         .bearer_auth(&token)
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     assert!(
-        resp.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .contains("doorstep-436-2020-08-04.xlsx"),
+        resp.headers()["content-disposition"].to_str().unwrap().contains("doorstep-436-2020-08-04.xlsx"),
         "{:?}",
         resp.headers()
     );
@@ -151,30 +103,14 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
     let summary = book.worksheet_range("Tong hop").unwrap();
     assert_eq!(summary.get_value((5, 1)), Some(&Data::Float(6.0)), "households visited");
-    assert_eq!(
-        summary.get_value((10, 1)),
-        Some(&Data::Float(6.0)),
-        "installed at the visit"
-    );
-    assert_eq!(
-        summary.get_value((11, 1)),
-        Some(&Data::String("85.7 %".into())),
-        "6 of 7 phones"
-    );
+    assert_eq!(summary.get_value((10, 1)), Some(&Data::Float(6.0)), "installed at the visit");
+    assert_eq!(summary.get_value((11, 1)), Some(&Data::String("85.7 %".into())), "6 of 7 phones");
     let units = book.worksheet_range("Don vi").unwrap();
-    assert_eq!(
-        units.get_value((1, 1)),
-        Some(&Data::String("18073".into())),
-        "ranked first"
-    );
+    assert_eq!(units.get_value((1, 1)), Some(&Data::String("18073".into())), "ranked first");
     assert_eq!(units.get_value((1, 7)), Some(&Data::Float(6.0)));
     let days = book.worksheet_range("Theo ngay").unwrap();
     assert_eq!(days.get_value((2, 4)), Some(&Data::Float(6.0)), "cumulative installs");
-    assert_eq!(
-        days.get_value((2, 2)),
-        Some(&Data::Float(2.0)),
-        "households reached on the 4th"
-    );
+    assert_eq!(days.get_value((2, 2)), Some(&Data::Float(2.0)), "households reached on the 4th");
     let visits = book.worksheet_range("Luot tham").unwrap();
     assert_eq!(visits.height(), 1 + 3, "the header and the three visits of the 4th");
     assert_eq!(visits.get_value((3, 2)), Some(&Data::String("Từ chối".into())));
@@ -183,11 +119,7 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
     let other = server.login("l.other", "mật khẩu tổ trưởng khác").await;
     for path in ["/api/v1/progress?area=436", "/api/v1/reports/daily.xlsx?area=436"] {
         let (status, body) = server.get_as(path, Some(&other)).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (403, Some("out_of_scope")),
-            "{path}"
-        );
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("out_of_scope")), "{path}");
     }
     let (status, body) = server.get("/api/v1/progress?area=436&from=3/8/2020").await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("from")), "{body}");
@@ -198,17 +130,7 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.xlsx");
     let out_arg = out.to_string_lossy().to_string();
-    let args = [
-        "export",
-        "--db",
-        &server.db.url,
-        "--area",
-        "436",
-        "--date",
-        "2020-08-04",
-        "--out",
-        &out_arg,
-    ];
+    let args = ["export", "--db", &server.db.url, "--area", "436", "--date", "2020-08-04", "--out", &out_arg];
     let (ok, stdout, err) = doorstep_tests::doorstep(&args);
     assert!(ok, "{err}");
     assert!(stdout.contains("\"visits\":3"), "{stdout}");
@@ -230,12 +152,7 @@ async fn the_map_draws_areas_and_households_and_the_walk_list_holds_the_revisits
     let located = |lat: f64, lon: f64, area: &str, outcome: &str| {
         let mut v = visit(None, area, outcome, 1, if outcome == "installed_now" { 1 } else { 0 });
         v.address = Some(format!("Số {}", (lat * 10_000.0) as i64 % 100));
-        v.location = LocationInput {
-            source: "gps".into(),
-            lat: Some(lat),
-            lon: Some(lon),
-            accuracy_m: Some(5.0),
-        };
+        v.location = LocationInput { source: "gps".into(), lat: Some(lat), lon: Some(lon), accuracy_m: Some(5.0) };
         v
     };
     {
@@ -243,11 +160,9 @@ async fn the_map_draws_areas_and_households_and_the_walk_list_holds_the_revisits
         let now = at("2020-08-03T10:00:00+07:00");
         // Three corners of a block in Nam Hà, and one house in 18077 where nobody was home.
         for (lat, lon) in [(18.3420, 105.9050), (18.3440, 105.9050), (18.3440, 105.9070)] {
-            s.record_visit(&located(lat, lon, "18073", "installed_now"), now)
-                .unwrap();
+            s.record_visit(&located(lat, lon, "18073", "installed_now"), now).unwrap();
         }
-        s.record_visit(&located(18.3300, 105.9000, "18077", "not_home"), now)
-            .unwrap();
+        s.record_visit(&located(18.3300, 105.9000, "18077", "not_home"), now).unwrap();
     }
     assert!(phone.client(&server.url, 100).drain(&phone.store, None).await.complete);
 
@@ -256,13 +171,7 @@ async fn the_map_draws_areas_and_households_and_the_walk_list_holds_the_revisits
     assert_eq!(areas["type"], "FeatureCollection");
     let features = areas["features"].as_array().unwrap();
     assert_eq!(features.len(), 27);
-    let area = |code: &str| {
-        features
-            .iter()
-            .find(|f| f["properties"]["code"] == code)
-            .unwrap()
-            .clone()
-    };
+    let area = |code: &str| features.iter().find(|f| f["properties"]["code"] == code).unwrap().clone();
     let nam_ha = area("18073");
     assert_eq!(nam_ha["properties"]["households_visited"], 3);
     assert_eq!(nam_ha["properties"]["with_app"], 3);
@@ -284,8 +193,7 @@ async fn the_map_draws_areas_and_households_and_the_walk_list_holds_the_revisits
     };
     // Inside a convex ring, counter-clockwise as geo writes it: left of every edge.
     let inside = |ring: &[(f64, f64)], (x, y): (f64, f64)| {
-        ring.windows(2)
-            .all(|e| (e[1].0 - e[0].0) * (y - e[0].1) - (e[1].1 - e[0].1) * (x - e[0].0) >= 0.0)
+        ring.windows(2).all(|e| (e[1].0 - e[0].0) * (y - e[0].1) - (e[1].1 - e[0].1) * (x - e[0].0) >= 0.0)
     };
     for code in ["18073", "18077"] {
         let ring = ring(code);
@@ -300,10 +208,7 @@ async fn the_map_draws_areas_and_households_and_the_walk_list_holds_the_revisits
             })
             .collect();
         assert!(!homes.is_empty());
-        assert!(
-            homes.iter().all(|h| inside(&ring, *h)),
-            "{code}: {homes:?} inside {ring:?}"
-        );
+        assert!(homes.iter().all(|h| inside(&ring, *h)), "{code}: {homes:?} inside {ring:?}");
     }
     assert_eq!(ring("18077").len(), 7, "one household: its cell's six corners, closed");
     assert_eq!(points["truncated"], false);
@@ -312,10 +217,7 @@ async fn the_map_draws_areas_and_households_and_the_walk_list_holds_the_revisits
     let away = points.iter().find(|p| p["properties"]["area_code"] == "18077").unwrap();
     assert_eq!(away["geometry"]["coordinates"], json!([105.9, 18.33]));
     assert_eq!(
-        (
-            away["properties"]["outcome"].as_str(),
-            away["properties"]["revisit_due"].as_bool()
-        ),
+        (away["properties"]["outcome"].as_str(), away["properties"]["revisit_due"].as_bool()),
         (Some("not_home"), Some(true))
     );
 
@@ -326,11 +228,7 @@ async fn the_map_draws_areas_and_households_and_the_walk_list_holds_the_revisits
     assert!(!walk[0]["area_name"].as_str().unwrap().is_empty());
 
     let other = server.login("l.other", "mật khẩu tổ trưởng khác").await;
-    for path in [
-        "/api/v1/map/areas?parent=436",
-        "/api/v1/map/households?area=18073",
-        "/api/v1/revisits?area=436",
-    ] {
+    for path in ["/api/v1/map/areas?parent=436", "/api/v1/map/households?area=18073", "/api/v1/revisits?area=436"] {
         assert_eq!(server.get_as(path, Some(&other)).await.0, 403, "{path}");
     }
 }

@@ -32,11 +32,7 @@ fn at(text: &str) -> DateTime<FixedOffset> {
 
 /// A located visit; an install count of 0 records nobody at home.
 fn visit(
-    area: &str,
-    household: Option<uuid::Uuid>,
-    (lat, lon): (f64, f64),
-    accuracy: f64,
-    installed: i64,
+    area: &str, household: Option<uuid::Uuid>, (lat, lon): (f64, f64), accuracy: f64, installed: i64,
 ) -> VisitDraft {
     VisitDraft {
         household_id: household,
@@ -49,12 +45,7 @@ fn visit(
         already_installed: 0,
         installed_now: installed,
         leaflet_given: installed > 0,
-        location: LocationInput {
-            source: "gps".into(),
-            lat: Some(lat),
-            lon: Some(lon),
-            accuracy_m: Some(accuracy),
-        },
+        location: LocationInput { source: "gps".into(), lat: Some(lat), lon: Some(lon), accuracy_m: Some(accuracy) },
         notes: None,
     }
 }
@@ -63,9 +54,7 @@ fn visit(
 /// waited for in a test).
 fn set_last_sync(db: &TestDb, device: &str, ms: i64) {
     if db.is_postgres() {
-        db.rows(&format!(
-            "UPDATE devices SET last_seen_ms = {ms} WHERE id = '{device}' RETURNING 1"
-        ));
+        db.rows(&format!("UPDATE devices SET last_seen_ms = {ms} WHERE id = '{device}' RETURNING 1"));
     } else {
         let conn = rusqlite::Connection::open(db.url.trim_start_matches("sqlite:")).unwrap();
         conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
@@ -124,11 +113,7 @@ async fn flags_daily_figures_and_devices_match_what_was_worked_out_by_hand() {
         // 1. Clean: the first visit, inside the village, a good fix.
         let h1 = rec(visit(v, None, P0, 10.0, 1), "2020-08-05T08:00:00+07:00", vec![]);
         // 2. An 80 m fix; the threshold is 50 m.
-        rec(
-            visit(v, None, north(30.0), 80.0, 1),
-            "2020-08-05T08:10:00+07:00",
-            vec!["poor_accuracy"],
-        );
+        rec(visit(v, None, north(30.0), 80.0, 1), "2020-08-05T08:10:00+07:00", vec!["poor_accuracy"]);
         // 3. Clean.
         rec(visit(v, None, north(60.0), 8.0, 0), "2020-08-05T08:20:00+07:00", vec![]);
         // 4. Household 1 again, recorded 500 m from where it is known to be (P0).
@@ -138,26 +123,14 @@ async fn flags_daily_figures_and_devices_match_what_was_worked_out_by_hand() {
             vec!["far_from_household"],
         );
         // 5. About 1.2 km north of P0: 0.67 km outside the village's boundary, fix 10 m.
-        rec(
-            visit(v, None, (18.356, 105.905), 10.0, 1),
-            "2020-08-05T08:40:00+07:00",
-            vec!["outside_area"],
-        );
+        rec(visit(v, None, (18.356, 105.905), 10.0, 1), "2020-08-05T08:40:00+07:00", vec!["outside_area"]);
         // 6. Clean; 7. next door 20 s later: too fast to be real.
         rec(visit(v, None, P0, 5.0, 2), "2020-08-05T09:00:00+07:00", vec![]);
-        rec(
-            visit(v, None, north(15.0), 5.0, 0),
-            "2020-08-05T09:00:20+07:00",
-            vec!["burst"],
-        );
+        rec(visit(v, None, north(15.0), 5.0, 0), "2020-08-05T09:00:20+07:00", vec!["burst"]);
         // 8. Clean; 9. 5 km away a minute later (300 km/h), in the commune, which has no
         // boundary: only the speed is wrong.
         rec(visit(v, None, P0, 5.0, 1), "2020-08-05T10:00:00+07:00", vec![]);
-        rec(
-            visit("18073", None, north(5_000.0), 5.0, 1),
-            "2020-08-05T10:01:00+07:00",
-            vec!["implausible_speed"],
-        );
+        rec(visit("18073", None, north(5_000.0), 5.0, 1), "2020-08-05T10:01:00+07:00", vec!["implausible_speed"]);
         // 10. Clean: back 89 minutes later (3.4 km/h).
         rec(visit(v, None, north(20.0), 5.0, 0), "2020-08-05T11:30:00+07:00", vec![]);
         // 6 August (local; 00:30 there is still the 5th in UTC): two clean visits.
@@ -176,27 +149,21 @@ async fn flags_daily_figures_and_devices_match_what_was_worked_out_by_hand() {
     {
         // v.b's day: three clean visits minutes apart; v.a's trail is not v.b's.
         let mut s = phone_b.store.lock().unwrap();
-        s.record_visit(&visit(v, None, P0, 5.0, 1), at("2020-08-05T08:00:05+07:00"))
-            .unwrap();
-        s.record_visit(&visit(v, None, north(50.0), 5.0, 0), at("2020-08-05T08:05:00+07:00"))
-            .unwrap();
-        s.record_visit(&visit(v, None, north(100.0), 5.0, 2), at("2020-08-05T08:10:00+07:00"))
-            .unwrap();
+        s.record_visit(&visit(v, None, P0, 5.0, 1), at("2020-08-05T08:00:05+07:00")).unwrap();
+        s.record_visit(&visit(v, None, north(50.0), 5.0, 0), at("2020-08-05T08:05:00+07:00")).unwrap();
+        s.record_visit(&visit(v, None, north(100.0), 5.0, 2), at("2020-08-05T08:10:00+07:00")).unwrap();
     }
     let report = phone_b.client(&server.url, 100).drain(&phone_b.store, None).await;
     assert!(report.complete && report.stats.confirmed == 3, "{report:?}");
     {
         let mut s = lost.store.lock().unwrap();
-        s.record_visit(&visit(v, None, P0, 5.0, 1), at("2020-08-04T10:00:00+07:00"))
-            .unwrap();
+        s.record_visit(&visit(v, None, P0, 5.0, 1), at("2020-08-04T10:00:00+07:00")).unwrap();
     }
     assert!(lost.client(&server.url, 10).drain(&lost.store, None).await.complete);
 
     // Every visit carries exactly the flags worked out above, on either database.
     let leader = server.login("l.thanhpho", PASSWORD).await;
-    let (status, flagged) = server
-        .get_as("/api/v1/visits?area=436&flagged=true", Some(&leader))
-        .await;
+    let (status, flagged) = server.get_as("/api/v1/visits?area=436&flagged=true", Some(&leader)).await;
     assert_eq!(status, 200, "{flagged}");
     let got: Vec<(String, Value)> = flagged
         .as_array()
@@ -204,11 +171,8 @@ async fn flags_daily_figures_and_devices_match_what_was_worked_out_by_hand() {
         .iter()
         .map(|v| (v["id"].as_str().unwrap().to_string(), v["flags"].clone()))
         .collect();
-    let want: Vec<(String, Value)> = ids
-        .iter()
-        .filter(|(_, f)| !f.is_empty())
-        .map(|(id, f)| (id.clone(), json!(f)))
-        .collect();
+    let want: Vec<(String, Value)> =
+        ids.iter().filter(|(_, f)| !f.is_empty()).map(|(id, f)| (id.clone(), json!(f))).collect();
     assert_eq!(got.len(), 5, "{flagged}");
     for w in &want {
         assert!(got.contains(w), "{w:?} in {got:?}");
@@ -226,16 +190,11 @@ async fn flags_daily_figures_and_devices_match_what_was_worked_out_by_hand() {
         ("far_from_household", 1),
         ("other_volunteer", 0),
     ] {
-        let (status, list) = server
-            .get_as(&format!("/api/v1/visits?area=436&flag={flag}"), Some(&leader))
-            .await;
+        let (status, list) = server.get_as(&format!("/api/v1/visits?area=436&flag={flag}"), Some(&leader)).await;
         assert_eq!(status, 200, "{list}");
         let list = list.as_array().unwrap();
         assert_eq!(list.len(), n, "{flag}: {list:?}");
-        assert!(
-            list.iter()
-                .all(|v| v["flags"].as_array().unwrap().contains(&json!(flag)))
-        );
+        assert!(list.iter().all(|v| v["flags"].as_array().unwrap().contains(&json!(flag))));
     }
     let (status, body) = server.get_as("/api/v1/visits?area=436&flag=fast", Some(&leader)).await;
     assert_eq!(
@@ -244,27 +203,14 @@ async fn flags_daily_figures_and_devices_match_what_was_worked_out_by_hand() {
     );
 
     // Visits per volunteer and local day.
-    let (status, days) = server
-        .get_as(
-            "/api/v1/volunteers/daily?area=436&from=2020-08-05&to=2020-08-06",
-            Some(&leader),
-        )
-        .await;
+    let (status, days) =
+        server.get_as("/api/v1/volunteers/daily?area=436&from=2020-08-05&to=2020-08-06", Some(&leader)).await;
     assert_eq!(status, 200, "{days}");
     let rows: Vec<Value> = days
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| {
-            json!([
-                d["username"],
-                d["date"],
-                d["visits"],
-                d["households"],
-                d["installed_now"],
-                d["flagged"]
-            ])
-        })
+        .map(|d| json!([d["username"], d["date"], d["visits"], d["households"], d["installed_now"], d["flagged"]]))
         .collect();
     assert_eq!(
         rows,
@@ -277,36 +223,19 @@ async fn flags_daily_figures_and_devices_match_what_was_worked_out_by_hand() {
         ]
     );
     // The lost phone's visit of the 4th is outside the range; a narrower range holds only its day.
-    let (_, days) = server
-        .get_as(
-            "/api/v1/volunteers/daily?area=18073&from=2020-08-06&to=2020-08-06",
-            Some(&leader),
-        )
-        .await;
+    let (_, days) =
+        server.get_as("/api/v1/volunteers/daily?area=18073&from=2020-08-06&to=2020-08-06", Some(&leader)).await;
     assert_eq!(days.as_array().unwrap().len(), 1, "{days}");
-    let (_, days) = server
-        .get("/api/v1/volunteers/daily?area=437&from=2020-08-01&to=2020-08-09")
-        .await;
+    let (_, days) = server.get("/api/v1/volunteers/daily?area=437&from=2020-08-01&to=2020-08-09").await;
     assert_eq!(days, json!([]), "nothing in another district's subtree");
-    for query in [
-        "from=5/8/2020",
-        "from=2020-08-07&to=2020-08-05",
-        "from=2019-01-01&to=2020-08-05",
-    ] {
-        let (status, body) = server
-            .get_as(&format!("/api/v1/volunteers/daily?area=436&{query}"), Some(&leader))
-            .await;
+    for query in ["from=5/8/2020", "from=2020-08-07&to=2020-08-05", "from=2019-01-01&to=2020-08-05"] {
+        let (status, body) = server.get_as(&format!("/api/v1/volunteers/daily?area=436&{query}"), Some(&leader)).await;
         assert_eq!(status, 400, "{query}: {body}");
     }
 
     // Devices: the lost phone revoked; v.b's phone silent for 30 hours; one never synced.
-    let (status, _) = server
-        .post_as(
-            &format!("/api/v1/devices/{}/revoke", device_id(&lost)),
-            &leader,
-            &json!({}),
-        )
-        .await;
+    let (status, _) =
+        server.post_as(&format!("/api/v1/devices/{}/revoke", device_id(&lost)), &leader, &json!({})).await;
     assert_eq!(status, 204);
     let now = Utc::now().timestamp_millis();
     set_last_sync(&server.db, &device_id(&phone_b), now - 30 * 3_600_000);
@@ -316,15 +245,7 @@ async fn flags_daily_figures_and_devices_match_what_was_worked_out_by_hand() {
     let devices = list["devices"].as_array().unwrap();
     let summary: Vec<Value> = devices
         .iter()
-        .map(|d| {
-            json!([
-                d["device_id"],
-                d["volunteer"],
-                d["stale"],
-                d["revoked"],
-                d["last_sync"].is_null()
-            ])
-        })
+        .map(|d| json!([d["device_id"], d["volunteer"], d["stale"], d["revoked"], d["last_sync"].is_null()]))
         .collect();
     // Stale first (never synced before silent for 30 h), then the fresh, then the revoked.
     assert_eq!(
@@ -343,26 +264,14 @@ async fn flags_daily_figures_and_devices_match_what_was_worked_out_by_hand() {
     let a = by_id(device_id(&phone_a));
     assert_eq!(a["flagged_visits"], 5);
     assert!(a["minutes_since_sync"].as_i64().unwrap() < 10, "{a}");
-    assert!(
-        a["pushes"].as_i64().unwrap() >= 4,
-        "twelve visits in batches of three: {a}"
-    );
+    assert!(a["pushes"].as_i64().unwrap() >= 4, "twelve visits in batches of three: {a}");
     assert_eq!(b["flagged_visits"], 0);
     // A longer threshold makes the 30-hour silence fresh; the one never heard from stays stale.
-    let (_, list) = server
-        .get_as("/api/v1/devices?area=436&stale_hours=48", Some(&leader))
-        .await;
-    let stale: Vec<&Value> = list["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["stale"] == true)
-        .map(|d| &d["device_id"])
-        .collect();
+    let (_, list) = server.get_as("/api/v1/devices?area=436&stale_hours=48", Some(&leader)).await;
+    let stale: Vec<&Value> =
+        list["devices"].as_array().unwrap().iter().filter(|d| d["stale"] == true).map(|d| &d["device_id"]).collect();
     assert_eq!(stale, [&json!(device_id(&never))]);
-    let (status, body) = server
-        .get_as("/api/v1/devices?area=436&stale_hours=0", Some(&leader))
-        .await;
+    let (status, body) = server.get_as("/api/v1/devices?area=436&stale_hours=0", Some(&leader)).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("stale_hours")));
     let (_, other_district) = server.get("/api/v1/devices?area=437").await;
     assert_eq!(other_district["devices"], json!([]));
@@ -373,17 +282,9 @@ async fn flags_daily_figures_and_devices_match_what_was_worked_out_by_hand() {
     let committee = server.login("c.province", PASSWORD).await;
     for path in ["/api/v1/devices?area=18073", "/api/v1/volunteers/daily?area=18073"] {
         let (status, body) = server.get_as(path, Some(&volunteer)).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (403, Some("staff_only")),
-            "{path}"
-        );
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("staff_only")), "{path}");
         let (status, body) = server.get_as(path, Some(&other)).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (403, Some("out_of_scope")),
-            "{path}"
-        );
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("out_of_scope")), "{path}");
         let (status, body) = server.get_as(path, Some(&committee)).await;
         assert_eq!(status, 200, "{path}: {body}");
         let (status, _) = server.get_as(path, None).await;
@@ -404,26 +305,17 @@ async fn sending_again_changes_no_flag() {
     server.enrol(&phone).await;
     {
         let mut s = phone.store.lock().unwrap();
-        s.record_visit(&visit("18073", None, P0, 5.0, 1), at("2020-08-05T08:00:00+07:00"))
-            .unwrap();
+        s.record_visit(&visit("18073", None, P0, 5.0, 1), at("2020-08-05T08:00:00+07:00")).unwrap();
     }
     assert!(phone.client(&server.url, 10).drain(&phone.store, None).await.complete);
     {
         let mut s = phone.store.lock().unwrap();
         // Ten seconds after the one already on the server.
-        s.record_visit(
-            &visit("18073", None, north(10.0), 5.0, 1),
-            at("2020-08-05T08:00:10+07:00"),
-        )
-        .unwrap();
+        s.record_visit(&visit("18073", None, north(10.0), 5.0, 1), at("2020-08-05T08:00:10+07:00")).unwrap();
     }
     let records: Vec<Value> = {
         let s = phone.store.lock().unwrap();
-        s.next_batch(10)
-            .unwrap()
-            .iter()
-            .map(|e| serde_json::from_str(&e.body).unwrap())
-            .collect()
+        s.next_batch(10).unwrap().iter().map(|e| serde_json::from_str(&e.body).unwrap()).collect()
     };
     let body = json!({"device_id": device_id(&phone), "sent_at": Utc::now().to_rfc3339(), "records": records});
     for _ in 0..2 {

@@ -46,12 +46,7 @@ async fn recorded_offline_then_synced_counts_exactly() {
 
     // The server is down: visits are saved and wait.
     let mut drafts = device.record(25);
-    let report = client
-        .drain(
-            &device.store,
-            Some(tokio::time::Instant::now() + Duration::from_millis(300)),
-        )
-        .await;
+    let report = client.drain(&device.store, Some(tokio::time::Instant::now() + Duration::from_millis(300))).await;
     assert!(!report.complete);
     assert_eq!(report.stats.confirmed, 0);
     assert_eq!(device.pending(), 25);
@@ -73,22 +68,10 @@ async fn recorded_offline_then_synced_counts_exactly() {
     assert_eq!(cov["households_known"], 35);
     assert_eq!(cov["households_visited"], 35);
     assert_eq!(cov["visits"], 35);
-    assert_eq!(
-        serde_json::from_value::<BTreeMap<String, i64>>(cov["by_outcome"].clone()).unwrap(),
-        by_outcome
-    );
-    assert_eq!(
-        cov["smartphones_seen"],
-        drafts.iter().map(|d| d.smartphones).sum::<i64>()
-    );
-    assert_eq!(
-        cov["already_installed"],
-        drafts.iter().map(|d| d.already_installed).sum::<i64>()
-    );
-    assert_eq!(
-        cov["installed_now"],
-        drafts.iter().map(|d| d.installed_now).sum::<i64>()
-    );
+    assert_eq!(serde_json::from_value::<BTreeMap<String, i64>>(cov["by_outcome"].clone()).unwrap(), by_outcome);
+    assert_eq!(cov["smartphones_seen"], drafts.iter().map(|d| d.smartphones).sum::<i64>());
+    assert_eq!(cov["already_installed"], drafts.iter().map(|d| d.already_installed).sum::<i64>());
+    assert_eq!(cov["installed_now"], drafts.iter().map(|d| d.installed_now).sum::<i64>());
     // The province counts the same visits; a district elsewhere counts none.
     assert_eq!(server.coverage("42").await["visits"], 35);
     assert_eq!(server.coverage("437").await["visits"], 0);
@@ -104,16 +87,9 @@ async fn batch_boundaries() {
         let mut device = TestDevice::new(n as u64 + 100);
         server.enrol(&device).await;
         device.record(n);
-        let report = device
-            .client(&server.url, SIZE)
-            .drain(&device.store, drain_deadline())
-            .await;
+        let report = device.client(&server.url, SIZE).drain(&device.store, drain_deadline()).await;
         assert!(report.complete, "n={n}: {:?}", report.last_error);
-        assert_eq!(
-            (report.stats.confirmed, report.stats.batches),
-            (n as u64, batches),
-            "n={n}"
-        );
+        assert_eq!((report.stats.confirmed, report.stats.batches), (n as u64, batches), "n={n}");
         assert_eq!(device.pending(), 0);
         total += n as i64;
         assert_eq!(server.visit_count(), total, "n={n}");
@@ -141,28 +117,14 @@ async fn the_same_batch_twice_changes_nothing() {
 
     let (status, first) = server.push_json(&body).await;
     assert_eq!(status, 200, "{first}");
-    assert!(
-        first["receipts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["status"] == "stored")
-    );
+    assert!(first["receipts"].as_array().unwrap().iter().all(|r| r["status"] == "stored"));
     let coverage_before = server.coverage("42").await;
     for _ in 0..3 {
         let (status, again) = server.push_json(&body).await;
         assert_eq!(status, 200, "{again}");
-        for (a, b) in first["receipts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(again["receipts"].as_array().unwrap())
-        {
+        for (a, b) in first["receipts"].as_array().unwrap().iter().zip(again["receipts"].as_array().unwrap()) {
             assert_eq!(b["status"], "duplicate");
-            assert_eq!(
-                a["server_seq"], b["server_seq"],
-                "a duplicate points at the stored record"
-            );
+            assert_eq!(a["server_seq"], b["server_seq"], "a duplicate points at the stored record");
         }
     }
     assert_eq!(server.visit_count(), 3);
@@ -221,10 +183,7 @@ async fn a_mixed_batch_stores_the_valid_and_refuses_each_invalid() {
     let r = resp["receipts"].as_array().unwrap();
     assert_eq!(r.len(), 6);
     let statuses: Vec<_> = r.iter().map(|r| r["status"].as_str().unwrap()).collect();
-    assert_eq!(
-        statuses,
-        ["stored", "rejected", "stored", "rejected", "rejected", "rejected"]
-    );
+    assert_eq!(statuses, ["stored", "rejected", "stored", "rejected", "rejected", "rejected"]);
     assert_eq!(r[1]["error"]["field"], "smartphones");
     assert_eq!(r[1]["error"]["code"], "negative");
     assert_eq!(r[3]["error"]["field"], "outcome");
@@ -246,10 +205,7 @@ async fn a_refused_record_stays_on_the_device_and_does_not_block_the_queue() {
     let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
     device.store.lock().unwrap().record_visit(&bad, now).unwrap();
     device.record(5);
-    let report = device
-        .client(&server.url, 2)
-        .drain(&device.store, drain_deadline())
-        .await;
+    let report = device.client(&server.url, 2).drain(&device.store, drain_deadline()).await;
     assert!(report.complete, "{:?}", report.last_error);
     assert_eq!((report.stats.confirmed, report.stats.rejected), (5, 1));
     let store = device.store.lock().unwrap();
@@ -273,10 +229,7 @@ async fn the_server_killed_mid_sync_loses_and_doubles_nothing() {
     let sync = tokio::spawn(async move { client.drain(&store, drain_deadline()).await });
 
     let s = &server;
-    assert!(
-        wait_until(FIRST_PUSH_BOUND, || s.visit_count() > 0),
-        "sync never started"
-    );
+    assert!(wait_until(FIRST_PUSH_BOUND, || s.visit_count() > 0), "sync never started");
     server.kill();
     let at_kill = server.visit_count();
     assert!(at_kill < 3000, "the kill came too late to be mid-sync ({at_kill})");
@@ -302,26 +255,14 @@ async fn a_device_killed_mid_sync_resumes_and_nothing_is_lost_or_doubled() {
     let data_dir = data.path().to_string_lossy().to_string();
     let sim = |visits: &str| {
         doorstep_tests::simulate_command(&["--server", &server.url, "--devices", "2", "--visits", visits])
-            .args([
-                "--area",
-                "436",
-                "--data-dir",
-                &data_dir,
-                "--batch-size",
-                "10",
-                "--sync-timeout",
-                "120",
-            ])
+            .args(["--area", "436", "--data-dir", &data_dir, "--batch-size", "10", "--sync-timeout", "120"])
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap()
     };
     let mut child = sim("1500");
     let s = &server;
-    assert!(
-        wait_until(FIRST_PUSH_BOUND, || s.visit_count() > 0),
-        "sync never started"
-    );
+    assert!(wait_until(FIRST_PUSH_BOUND, || s.visit_count() > 0), "sync never started");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let at_kill = server.visit_count();
@@ -342,10 +283,7 @@ async fn a_device_killed_mid_sync_resumes_and_nothing_is_lost_or_doubled() {
     }
     let phones = PhoneRecords::of_phones(&stores);
     assert!(phones.visits.len() > 1500, "{}", phones.visits.len());
-    assert!(
-        (at_kill as usize) < phones.visits.len(),
-        "the kill came too late to be mid-sync ({at_kill})"
-    );
+    assert!((at_kill as usize) < phones.visits.len(), "the kill came too late to be mid-sync ({at_kill})");
     server.assert_matches_phones(&phones).await;
 }
 
@@ -358,19 +296,14 @@ async fn pull_pages_over_boundaries() {
         let mut device = TestDevice::new(7 + n as u64);
         server.enrol(&device).await;
         device.record(n);
-        let report = device
-            .client(&server.url, 50)
-            .drain(&device.store, drain_deadline())
-            .await;
+        let report = device.client(&server.url, 50).drain(&device.store, drain_deadline()).await;
         assert!(report.complete);
 
         let mut cursor = 0;
         let mut seen = Vec::new();
         let mut pages = 0;
         loop {
-            let (status, page) = server
-                .get(&format!("/api/v1/sync/pull?area=436&cursor={cursor}&limit={LIMIT}"))
-                .await;
+            let (status, page) = server.get(&format!("/api/v1/sync/pull?area=436&cursor={cursor}&limit={LIMIT}")).await;
             assert_eq!(status, 200, "{page}");
             pages += 1;
             if cursor == 0 {
@@ -404,21 +337,10 @@ async fn revisits_due_come_down_in_the_pull() {
     let mut device = TestDevice::new(8);
     server.enrol(&device).await;
     let drafts = device.record(40);
-    device
-        .client(&server.url, 50)
-        .drain(&device.store, drain_deadline())
-        .await;
+    device.client(&server.url, 50).drain(&device.store, drain_deadline()).await;
     let (_, page) = server.get("/api/v1/sync/pull?area=42&limit=100").await;
-    let due = page["households"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|h| h["revisit_due"] == true)
-        .count();
-    let expected = drafts
-        .iter()
-        .filter(|d| matches!(d.outcome.as_str(), "not_home" | "refused" | "partial"))
-        .count();
+    let due = page["households"].as_array().unwrap().iter().filter(|h| h["revisit_due"] == true).count();
+    let expected = drafts.iter().filter(|d| matches!(d.outcome.as_str(), "not_home" | "refused" | "partial")).count();
     assert_eq!(due, expected);
     assert!(expected > 0, "the seed should give some revisits");
 }
@@ -433,12 +355,7 @@ async fn clock_skew_is_detected_and_shown_not_used_for_order() {
     let fast = chrono::Utc::now() + chrono::Duration::hours(2);
     let offset = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
     let draft = device.draft(0);
-    device
-        .store
-        .lock()
-        .unwrap()
-        .record_visit(&draft, fast.with_timezone(&offset))
-        .unwrap();
+    device.store.lock().unwrap().record_visit(&draft, fast.with_timezone(&offset)).unwrap();
     let entry = device.store.lock().unwrap().next_batch(1).unwrap().remove(0);
     let device_id = device.store.lock().unwrap().device_id().to_string();
     let body = json!({
@@ -450,10 +367,7 @@ async fn clock_skew_is_detected_and_shown_not_used_for_order() {
     assert_eq!(status, 200, "{resp}");
     let skew = resp["clock_skew_seconds"].as_i64().unwrap();
     assert!((7190..=7210).contains(&skew), "{skew}");
-    assert!(
-        resp["clock_warning"]["vi"].as_str().unwrap().contains("Đồng hồ"),
-        "{resp}"
-    );
+    assert!(resp["clock_warning"]["vi"].as_str().unwrap().contains("Đồng hồ"), "{resp}");
     let stored_skew = server.db.i64("SELECT clock_skew_ms FROM devices");
     assert!((7_190_000..=7_210_000).contains(&stored_skew));
     // The receive time is the server's, not the phone's.
@@ -467,16 +381,8 @@ async fn clock_skew_is_detected_and_shown_not_used_for_order() {
     let mut other = TestDevice::new(10);
     server.enrol(&other).await;
     other.record(1);
-    other
-        .client(&server.url, 10)
-        .drain(&other.store, drain_deadline())
-        .await;
-    let warning = other
-        .store
-        .lock()
-        .unwrap()
-        .meta(doorstep_device::META_CLOCK_WARNING)
-        .unwrap();
+    other.client(&server.url, 10).drain(&other.store, drain_deadline()).await;
+    let warning = other.store.lock().unwrap().meta(doorstep_device::META_CLOCK_WARNING).unwrap();
     assert_eq!(warning.unwrap_or_default(), "", "a correct clock gets no warning");
 }
 
@@ -504,10 +410,7 @@ async fn coverage_kept_on_ingest_equals_a_full_count() {
         .spawn()
         .unwrap();
         let out = doorstep_tests::wait_within(phones, SIM_BOUND, "doorstep simulate");
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-        );
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "{stderr}: {stdout}");
     }
     let revisits = server.db.i64("SELECT COUNT(*) FROM households WHERE visits > 1");
@@ -534,11 +437,7 @@ async fn coverage_kept_on_ingest_equals_a_full_count() {
             .into_iter()
             .map(|r| (r[0].clone().unwrap(), r[1].as_deref().unwrap().parse().unwrap()))
             .collect();
-        assert_eq!(
-            serde_json::from_value::<BTreeMap<String, i64>>(cov["by_outcome"].clone()).unwrap(),
-            by,
-            "{area}"
-        );
+        assert_eq!(serde_json::from_value::<BTreeMap<String, i64>>(cov["by_outcome"].clone()).unwrap(), by, "{area}");
     }
     assert_eq!(server.coverage("42").await["visits"], 460);
     // And all of it is what the phones' own records say, revisits by receive order.

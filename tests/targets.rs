@@ -9,18 +9,11 @@ fn import(db: &str, file: &std::path::Path) -> (bool, String, String) {
 }
 
 fn held(server: &TestServer) -> Vec<Vec<Option<String>>> {
-    server
-        .db
-        .rows("SELECT area_code, households, population, smartphone_owners FROM targets ORDER BY area_code")
+    server.db.rows("SELECT area_code, households, population, smartphone_owners FROM targets ORDER BY area_code")
 }
 
 fn row(code: &str, h: Option<i64>, p: Option<i64>, o: Option<i64>) -> Vec<Option<String>> {
-    vec![
-        Some(code.to_string()),
-        h.map(|n| n.to_string()),
-        p.map(|n| n.to_string()),
-        o.map(|n| n.to_string()),
-    ]
+    vec![Some(code.to_string()), h.map(|n| n.to_string()), p.map(|n| n.to_string()), o.map(|n| n.to_string())]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,11 +24,7 @@ async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
 
     // A table with problems: each named by line, nothing imported.
     let bad = dir.path().join("chi-tieu-loi.csv");
-    std::fs::write(
-        &bad,
-        "Mã ĐVHC;Số hộ;Dân số\n18073;1.200;4.100\n99999;10;20\n18077;mười;\n",
-    )
-    .unwrap();
+    std::fs::write(&bad, "Mã ĐVHC;Số hộ;Dân số\n18073;1.200;4.100\n99999;10;20\n18077;mười;\n").unwrap();
     let (ok, _, err) = import(&db, &bad);
     assert!(!ok);
     assert!(err.contains("line 4") && err.contains("'mười'"), "{err}");
@@ -43,11 +32,7 @@ async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
     assert!(held(&server).is_empty());
     // Only the unknown area left: still nothing imported, and its line named.
     // Every code checked in one read; each unknown one still named by its line, in order.
-    std::fs::write(
-        &bad,
-        "Mã ĐVHC;Số hộ;Dân số\n18073;1.200;4.100\n99999;10;20\n18077;5;\n4X9;1;\n",
-    )
-    .unwrap();
+    std::fs::write(&bad, "Mã ĐVHC;Số hộ;Dân số\n18073;1.200;4.100\n99999;10;20\n18077;5;\n4X9;1;\n").unwrap();
     let (ok, _, err) = import(&db, &bad);
     assert!(!ok && err.contains("2 problem(s)"), "{err}");
     let third = err.find("line 3: no area has the code 99999").expect(&err);
@@ -67,13 +52,7 @@ async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
     let (ok, out, err) = import(&db, &csv);
     assert!(ok, "{err}");
     assert!(out.contains("\"areas\":2"), "{out}");
-    assert_eq!(
-        held(&server),
-        [
-            row("18073", Some(1200), Some(4100), Some(2050)),
-            row("18077", Some(950), None, None)
-        ]
-    );
+    assert_eq!(held(&server), [row("18073", Some(1200), Some(4100), Some(2050)), row("18077", Some(950), None, None)]);
 
     // A spreadsheet, English headers, numbers as numbers: replaces what it names, keeps the rest.
     let xlsx = dir.path().join("targets.xlsx");
@@ -111,35 +90,20 @@ async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
     let visited = c["households_visited"].as_f64().unwrap();
     assert!(visited > 0.0, "{c}");
     assert_eq!(c["targets"]["households"], 1250, "{c}");
-    assert_eq!(
-        c["coverage_rate"].as_f64().unwrap(),
-        visited / c["households_known"].as_f64().unwrap()
-    );
+    assert_eq!(c["coverage_rate"].as_f64().unwrap(), visited / c["households_known"].as_f64().unwrap());
     assert_eq!(c["target_coverage_rate"].as_f64().unwrap(), visited / 1250.0);
     // Households with the app: those whose latest outcome the campaign counts as installed.
-    let with_app: i64 = ["installed_now", "already_installed"]
-        .iter()
-        .filter_map(|o| c["by_outcome"][o].as_i64())
-        .sum();
+    let with_app: i64 = ["installed_now", "already_installed"].iter().filter_map(|o| c["by_outcome"][o].as_i64()).sum();
     assert!(with_app > 0, "the seeded visits include installs: {c}");
     assert_eq!(c["households_with_app"].as_i64(), Some(with_app), "{c}");
-    assert!(
-        c["install_rate_of_owners"].is_null(),
-        "no owners target for 18073 any more: {c}"
-    );
+    assert!(c["install_rate_of_owners"].is_null(), "no owners target for 18073 any more: {c}");
     let district = server.coverage("436").await;
     assert_eq!(district["targets"]["households"], 25000, "its own target: {district}");
-    assert_eq!(
-        district["targets"]["population"], 4200,
-        "rolled up from 18073: {district}"
-    );
+    assert_eq!(district["targets"]["population"], 4200, "rolled up from 18073: {district}");
     let province = server.coverage("42").await;
     assert_eq!(province["targets"]["households"], 25000, "{province}");
     let other = server.coverage("437").await;
-    assert!(
-        other["targets"].is_null() && other["target_coverage_rate"].is_null(),
-        "{other}"
-    );
+    assert!(other["targets"].is_null() && other["target_coverage_rate"].is_null(), "{other}");
     // A sum over part of its level says how much it covers: the population of 1 of the city's
     // 27 communes; the province's households from 1 of its 12 districts.
     assert_eq!(district["targets"]["partial"], true, "{district}");
@@ -164,33 +128,20 @@ async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
     let (status, progress) = server.get("/api/v1/progress?area=436").await;
     assert_eq!(status, 200, "{progress}");
     assert_eq!(progress["area"]["targets"], district["targets"], "{progress}");
-    assert_eq!(
-        progress["area"]["target_coverage_rate"],
-        district["target_coverage_rate"]
-    );
+    assert_eq!(progress["area"]["target_coverage_rate"], district["target_coverage_rate"]);
     let units = progress["units"].as_array().unwrap();
     assert_eq!(units.len(), 27);
     let unit = |code: &str| {
-        units
-            .iter()
-            .find(|u| u["area_code"] == code)
-            .unwrap_or_else(|| panic!("no unit {code}: {progress}"))
+        units.iter().find(|u| u["area_code"] == code).unwrap_or_else(|| panic!("no unit {code}: {progress}"))
     };
     let u = unit("18073");
     assert_eq!(u["targets"], commune["targets"], "{u}");
     let visited = u["households_visited"].as_f64().unwrap();
     assert_eq!(u["target_coverage_rate"].as_f64().unwrap(), visited / 1250.0, "{u}");
-    assert_eq!(
-        u["coverage_rate"].as_f64().unwrap(),
-        visited / u["households_known"].as_f64().unwrap()
-    );
+    assert_eq!(u["coverage_rate"].as_f64().unwrap(), visited / u["households_known"].as_f64().unwrap());
     assert!(u["install_rate_of_owners"].is_null(), "{u}");
     let u = unit("18077");
-    assert_eq!(
-        (u["targets"]["households"].as_i64(), u["targets"]["population"].as_i64()),
-        (Some(950), None),
-        "{u}"
-    );
+    assert_eq!((u["targets"]["households"].as_i64(), u["targets"]["population"].as_i64()), (Some(950), None), "{u}");
     let u = unit("18079");
     assert!(
         u["targets"].is_null() && u["target_coverage_rate"].is_null() && u["install_rate_of_owners"].is_null(),
@@ -199,14 +150,6 @@ async fn targets_come_from_csv_or_a_spreadsheet_whole_or_not_at_all() {
     let (status, progress) = server.get("/api/v1/progress?area=42").await;
     assert_eq!(status, 200, "{progress}");
     assert_eq!(progress["area"]["targets"], province["targets"], "{progress}");
-    let city = progress["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["area_code"] == "436")
-        .unwrap();
-    assert_eq!(
-        city["targets"], district["targets"],
-        "the unit as the area itself: {city}"
-    );
+    let city = progress["units"].as_array().unwrap().iter().find(|u| u["area_code"] == "436").unwrap();
+    assert_eq!(city["targets"], district["targets"], "the unit as the area itself: {city}");
 }

@@ -33,19 +33,8 @@ async fn volunteers_work_their_assignments_and_strays_are_flagged_for_the_leader
     assert!(out.contains(TEAM), "{out}");
     let (ok, _, err) = admin(&["create-team", "--name", TEAM, "--area", "436", "--leader", "l.namha"]);
     assert!(!ok && err.contains("exists already"), "the name is taken: {err}");
-    let (ok, _, err) = admin(&[
-        "create-team",
-        "--name",
-        "Đội lạc",
-        "--area",
-        "436",
-        "--leader",
-        "l.other",
-    ]);
-    assert!(
-        !ok && err.contains("covers that area"),
-        "a leader of 437 cannot lead in 436: {err}"
-    );
+    let (ok, _, err) = admin(&["create-team", "--name", "Đội lạc", "--area", "436", "--leader", "l.other"]);
+    assert!(!ok && err.contains("covers that area"), "a leader of 437 cannot lead in 436: {err}");
     let (ok, _, err) = admin(&["assign", "--team", TEAM, "--volunteer", "v.a", "--area", "18073"]);
     assert!(ok, "{err}");
     let (ok, _, err) = admin(&["assign", "--team", TEAM, "--volunteer", "v.a", "--area", "18115"]);
@@ -60,51 +49,25 @@ async fn volunteers_work_their_assignments_and_strays_are_flagged_for_the_leader
     let committee = server.login("c.province", PASSWORD).await;
     let volunteer = server.login("v.a", PASSWORD).await;
     let assign_b = json!({"team": TEAM, "volunteer": "v.b", "area_code": "18077"});
-    for (token, status, code) in [
-        (&other, 404, "no_such_team"),
-        (&committee, 403, "leader_only"),
-        (&volunteer, 403, "leader_only"),
-    ] {
+    for (token, status, code) in
+        [(&other, 404, "no_such_team"), (&committee, 403, "leader_only"), (&volunteer, 403, "leader_only")]
+    {
         let (got, body) = server.post_as("/api/v1/assignments", token, &assign_b).await;
         assert_eq!((got, body["error"]["code"].as_str()), (status, Some(code)), "{body}");
     }
     let (status, body) = server.post_as("/api/v1/assignments", &leader, &assign_b).await;
     assert_eq!(status, 204, "{body}");
     let (status, body) = server
-        .post_as(
-            "/api/v1/assignments",
-            &leader,
-            &json!({"team": TEAM, "volunteer": "v.b", "area_code": "18115"}),
-        )
+        .post_as("/api/v1/assignments", &leader, &json!({"team": TEAM, "volunteer": "v.b", "area_code": "18115"}))
         .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (422, Some("outside_team_area"))
-    );
-    let (status, body) = server
-        .post_as("/api/v1/teams", &other, &json!({"name": "Đội 437", "area_code": "436"}))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("out_of_scope")),
-        "{body}"
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("outside_team_area")));
+    let (status, body) = server.post_as("/api/v1/teams", &other, &json!({"name": "Đội 437", "area_code": "436"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("out_of_scope")), "{body}");
     // A name that would show as something else (a right-to-left override) is refused.
-    let (status, body) = server
-        .post_as(
-            "/api/v1/teams",
-            &other,
-            &json!({"name": "Đội \u{202e}734", "area_code": "437"}),
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (422, Some("hidden_characters")),
-        "{body}"
-    );
-    let (status, body) = server
-        .post_as("/api/v1/teams", &other, &json!({"name": "Đội 437", "area_code": "437"}))
-        .await;
+    let (status, body) =
+        server.post_as("/api/v1/teams", &other, &json!({"name": "Đội \u{202e}734", "area_code": "437"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("hidden_characters")), "{body}");
+    let (status, body) = server.post_as("/api/v1/teams", &other, &json!({"name": "Đội 437", "area_code": "437"})).await;
     assert_eq!((status, body["leader"].as_str()), (200, Some("l.other")), "{body}");
 
     let (_, teams) = server.get_as("/api/v1/teams", Some(&leader)).await;
@@ -130,10 +93,7 @@ async fn volunteers_work_their_assignments_and_strays_are_flagged_for_the_leader
     assert!(client.pull(&phone.store, "18073").await.is_ok());
     assert!(client.pull(&phone.store, "436").await.is_err());
     let me = client.whoami(&phone.store).await.unwrap();
-    assert_eq!(
-        (me.volunteer.username.as_str(), me.areas),
-        ("v.a", vec!["18073".to_string()])
-    );
+    assert_eq!((me.volunteer.username.as_str(), me.areas), ("v.a", vec!["18073".to_string()]));
 
     // Three visits in 18073 and one across the road in 18077: all stored, the stray flagged.
     // Half an hour apart, as in the field (visits seconds apart, or kilometres apart minutes
@@ -144,24 +104,14 @@ async fn volunteers_work_their_assignments_and_strays_are_flagged_for_the_leader
         let mut draft = phone.draft(n);
         draft.area_code = area.to_string();
         let when = Utc::now() - chrono::Duration::minutes(30 * (4 - n as i64));
-        let v = phone
-            .store
-            .lock()
-            .unwrap()
-            .record_visit(&draft, when.with_timezone(&offset))
-            .unwrap();
+        let v = phone.store.lock().unwrap().record_visit(&draft, when.with_timezone(&offset)).unwrap();
         ids.push(v.id.to_string());
     }
     let report = client.drain(&phone.store, None).await;
     assert!(report.complete && report.stats.confirmed == 4, "{report:?}");
-    assert_eq!(
-        report.stats.rejected, 0,
-        "a visit outside the assignment still happened"
-    );
+    assert_eq!(report.stats.rejected, 0, "a visit outside the assignment still happened");
 
-    let (status, flagged) = server
-        .get_as("/api/v1/visits?area=436&flagged=true", Some(&leader))
-        .await;
+    let (status, flagged) = server.get_as("/api/v1/visits?area=436&flagged=true", Some(&leader)).await;
     assert_eq!(status, 200, "{flagged}");
     let flagged = flagged.as_array().unwrap();
     assert_eq!(flagged.len(), 1, "{flagged:?}");
@@ -172,32 +122,19 @@ async fn volunteers_work_their_assignments_and_strays_are_flagged_for_the_leader
     assert_eq!(all.as_array().unwrap().len(), 4);
     // Paging by receive number.
     let first: i64 = all[1]["server_seq"].as_i64().unwrap();
-    let (_, rest) = server
-        .get_as(&format!("/api/v1/visits?area=436&after={first}&limit=1"), Some(&leader))
-        .await;
+    let (_, rest) = server.get_as(&format!("/api/v1/visits?area=436&after={first}&limit=1"), Some(&leader)).await;
     assert_eq!(rest.as_array().unwrap().len(), 1);
     assert_eq!(rest[0]["server_seq"], all[2]["server_seq"]);
-    let (status, _) = server
-        .get_as("/api/v1/visits?area=436&flagged=true", Some(&other))
-        .await;
+    let (status, _) = server.get_as("/api/v1/visits?area=436&flagged=true", Some(&other)).await;
     assert_eq!(status, 403);
-    let (status, body): (u16, Value) = server
-        .get_as(&format!("/api/v1/visits/{}", ids[2]), Some(&leader))
-        .await;
+    let (status, body): (u16, Value) = server.get_as(&format!("/api/v1/visits/{}", ids[2]), Some(&leader)).await;
     assert_eq!((status, body["flags"].clone()), (200, json!(["outside_assignment"])));
-    let (status, _) = server
-        .get_as(&format!("/api/v1/visits/{}", ids[2]), Some(&volunteer))
-        .await;
+    let (status, _) = server.get_as(&format!("/api/v1/visits/{}", ids[2]), Some(&volunteer)).await;
     assert_eq!(status, 404, "v.a is not assigned 18077");
 
     // Every step is in the audit log.
     let (_, log) = server.get("/api/v1/audit").await;
-    let actions: Vec<&str> = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     for action in ["create-team", "assign"] {
         assert!(actions.contains(&action), "{action}: {actions:?}");
     }

@@ -47,12 +47,7 @@ fn at(text: &str) -> DateTime<chrono::FixedOffset> {
 
 async fn xlsx(server: &TestServer, path: &str) -> Xlsx<std::io::Cursor<Vec<u8>>> {
     let token = server.admin_token().await;
-    let resp = reqwest::Client::new()
-        .get(format!("{}{path}", server.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let resp = reqwest::Client::new().get(format!("{}{path}", server.url)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     let bytes = resp.bytes().await.unwrap().to_vec();
     calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap()
@@ -71,11 +66,7 @@ async fn venue_visits_arrive_once_and_are_counted_by_kind_and_unit() {
     // 5 installed, log 50/40/10).
     let office = {
         let mut d = venue("agency", "UBND phường Nam Hà", "18073", 40, 10);
-        d.visitor_log = Some(VisitorLogInput {
-            came_in: 120,
-            told: 100,
-            installed: 30,
-        });
+        d.visitor_log = Some(VisitorLogInput { came_in: 120, told: 100, installed: 30 });
         d
     };
     let recorded = {
@@ -86,21 +77,14 @@ async fn venue_visits_arrive_once_and_are_counted_by_kind_and_unit() {
             at("2020-08-04T09:00:00+07:00"),
         )
         .unwrap();
-        s.record_venue_visit(
-            &venue("hotel", "Khách sạn Hồng Ngọc", "18077", 12, 3),
-            at("2020-08-04T10:00:00+07:00"),
-        )
-        .unwrap();
+        s.record_venue_visit(&venue("hotel", "Khách sạn Hồng Ngọc", "18077", 12, 3), at("2020-08-04T10:00:00+07:00"))
+            .unwrap();
         let again = VenueVisitDraft {
             venue_id: Some(first.venue.id.uuid()),
             people_reached: 20,
             smartphones: 20,
             installed_now: 5,
-            visitor_log: Some(VisitorLogInput {
-                came_in: 50,
-                told: 40,
-                installed: 10,
-            }),
+            visitor_log: Some(VisitorLogInput { came_in: 50, told: 40, installed: 10 }),
             ..office.clone()
         };
         s.record_venue_visit(&again, at("2020-08-05T08:00:00+07:00")).unwrap();
@@ -123,11 +107,7 @@ async fn venue_visits_arrive_once_and_are_counted_by_kind_and_unit() {
         "records": [recorded.to_input()],
     });
     let (status, answer) = server
-        .post(
-            "/api/v1/sync/venues",
-            &[("content-type", "application/json")],
-            body.to_string().into_bytes(),
-        )
+        .post("/api/v1/sync/venues", &[("content-type", "application/json")], body.to_string().into_bytes())
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["receipts"][0]["status"], "duplicate");
@@ -142,32 +122,18 @@ async fn venue_visits_arrive_once_and_are_counted_by_kind_and_unit() {
     let totals = &p["venues"]["totals"];
     let agency = group(totals, "agency");
     assert_eq!(
-        (
-            agency["venues"].as_i64(),
-            agency["visits"].as_i64(),
-            agency["people_reached"].as_i64()
-        ),
+        (agency["venues"].as_i64(), agency["visits"].as_i64(), agency["people_reached"].as_i64()),
         (Some(1), Some(2), Some(60))
     );
     assert_eq!(
-        (
-            agency["visitors_came_in"].as_i64(),
-            agency["visitors_told"].as_i64(),
-            agency["visitors_installed"].as_i64()
-        ),
+        (agency["visitors_came_in"].as_i64(), agency["visitors_told"].as_i64(), agency["visitors_installed"].as_i64()),
         (Some(170), Some(140), Some(40))
     );
     assert_eq!(group(totals, "school")["installed_now"], 90);
     assert_eq!(group(totals, "business")["venues"], 1, "a hotel is a business");
     assert_eq!(group(totals, "transport_hub")["visits"], 0);
     let unit = |code: &str| {
-        p["venues"]["units"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["area_code"] == code)
-            .unwrap()["groups"]
-            .clone()
+        p["venues"]["units"].as_array().unwrap().iter().find(|u| u["area_code"] == code).unwrap()["groups"].clone()
     };
     assert_eq!(group(&unit("18073"), "agency")["visits"], 2);
     assert_eq!(group(&unit("18073"), "business")["visits"], 0);
@@ -179,22 +145,10 @@ async fn venue_visits_arrive_once_and_are_counted_by_kind_and_unit() {
     // The venue list, by Vietnamese name order, with its visits' figures.
     let (status, list) = server.get("/api/v1/venues?area=436").await;
     assert_eq!(status, 200, "{list}");
-    let names: Vec<&str> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Khách sạn Hồng Ngọc", "Trường THCS Lê Văn Thiêm", "UBND phường Nam Hà"]);
     assert_eq!(
-        names,
-        ["Khách sạn Hồng Ngọc", "Trường THCS Lê Văn Thiêm", "UBND phường Nam Hà"]
-    );
-    assert_eq!(
-        (
-            list[2]["visits"].as_i64(),
-            list[2]["installed_now"].as_i64(),
-            list[2]["kind"].as_str()
-        ),
+        (list[2]["visits"].as_i64(), list[2]["installed_now"].as_i64(), list[2]["kind"].as_str()),
         (Some(2), Some(15), Some("agency"))
     );
     assert_eq!(list[2]["last_visited_at"], "2020-08-05T08:00:00+07:00");
@@ -216,12 +170,7 @@ async fn venue_visits_arrive_once_and_are_counted_by_kind_and_unit() {
     let cell = |c: u32| sheet.get_value((total_row, c)).cloned();
     assert_eq!(
         (cell(1), cell(2), cell(3), cell(4)),
-        (
-            Some(Data::Float(1.0)),
-            Some(Data::Float(1.0)),
-            Some(Data::Float(1.0)),
-            Some(Data::Float(0.0))
-        )
+        (Some(Data::Float(1.0)), Some(Data::Float(1.0)), Some(Data::Float(1.0)), Some(Data::Float(0.0)))
     );
     assert_eq!(cell(5), Some(Data::Float(652.0)), "40 + 600 + 12 reached");
     assert_eq!(cell(8), Some(Data::Float(103.0)), "10 + 90 + 3 installed");
@@ -269,13 +218,7 @@ async fn a_bad_venue_record_is_refused_with_its_reason_and_the_others_are_stored
     let receipts = answer["receipts"].as_array().unwrap();
     let seen: Vec<(&str, Option<&str>, Option<&str>)> = receipts
         .iter()
-        .map(|r| {
-            (
-                r["status"].as_str().unwrap(),
-                r["error"]["code"].as_str(),
-                r["error"]["field"].as_str(),
-            )
-        })
+        .map(|r| (r["status"].as_str().unwrap(), r["error"]["code"].as_str(), r["error"]["field"].as_str()))
         .collect();
     assert_eq!(
         seen,
@@ -289,10 +232,7 @@ async fn a_bad_venue_record_is_refused_with_its_reason_and_the_others_are_stored
         ]
     );
     assert!(
-        receipts[2]["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("visitor log"),
+        receipts[2]["error"]["message"].as_str().unwrap().contains("visitor log"),
         "a message a person can act on: {}",
         receipts[2]["error"]
     );
@@ -303,19 +243,11 @@ async fn a_bad_venue_record_is_refused_with_its_reason_and_the_others_are_stored
     first["people_reached"] = json!(81);
     let again = json!({"device_id": device, "sent_at": "2020-08-04T08:05:00+07:00", "records": [first]});
     let (status, answer) = server
-        .post(
-            "/api/v1/sync/venues",
-            &[("content-type", "application/json")],
-            again.to_string().into_bytes(),
-        )
+        .post("/api/v1/sync/venues", &[("content-type", "application/json")], again.to_string().into_bytes())
         .await;
     assert_eq!(status, 422, "{answer}");
     assert_eq!(answer["receipts"][0]["error"]["code"], "id_reused");
-    assert_eq!(
-        server.db.i64("SELECT sum(people_reached) FROM venue_visits"),
-        160,
-        "80 + 80, unchanged"
-    );
+    assert_eq!(server.db.i64("SELECT sum(people_reached) FROM venue_visits"), 160, "80 + 80, unchanged");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -362,18 +294,11 @@ async fn the_field_app_records_a_venue_visit_offline_and_it_arrives_once() {
     let mut bad = d.clone();
     bad.kind = "church".into();
     let e = app.record_venue_visit(&bad).unwrap_err();
-    assert_eq!(
-        (e.code.as_str(), e.field.as_deref()),
-        ("unknown_venue_kind", Some("venue.kind"))
-    );
+    assert_eq!((e.code.as_str(), e.field.as_deref()), ("unknown_venue_kind", Some("venue.kind")));
     app.sync_once().await;
     let status = app.status().unwrap();
     assert_eq!((status.queue.venues_pending, status.online), (1, false), "{status:?}");
-    assert_eq!(
-        app.venues(Some("18073")).unwrap().len(),
-        1,
-        "listed on the phone at once"
-    );
+    assert_eq!(app.venues(Some("18073")).unwrap().len(), 1, "listed on the phone at once");
 
     server.start_again();
     app.sync_once().await;
@@ -381,9 +306,6 @@ async fn the_field_app_records_a_venue_visit_offline_and_it_arrives_once() {
     let status = app.status().unwrap();
     assert_eq!(status.queue.venues_pending, 0, "{status:?}");
     assert_eq!(server.db.i64("SELECT count(*) FROM venue_visits"), 1);
-    assert_eq!(
-        server.db.text("SELECT notes FROM venue_visits").as_deref(),
-        Some("Chủ quán hứa nhắc khách cài.")
-    );
+    assert_eq!(server.db.text("SELECT notes FROM venue_visits").as_deref(), Some("Chủ quán hứa nhắc khách cài."));
     assert!(app.rejected_venue_visits().unwrap().is_empty());
 }

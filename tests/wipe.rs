@@ -20,12 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 fn location() -> LocationInput {
-    LocationInput {
-        source: "gps".into(),
-        lat: Some(18.3428),
-        lon: Some(105.9057),
-        accuracy_m: Some(6.0),
-    }
+    LocationInput { source: "gps".into(), lat: Some(18.3428), lon: Some(105.9057), accuracy_m: Some(6.0) }
 }
 
 fn draft(n: usize) -> VisitDraft {
@@ -68,9 +63,7 @@ fn noise_png(seed: u64) -> Vec<u8> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let img = image::RgbImage::from_fn(1200, 900, |_, _| image::Rgb([rng.random(), rng.random(), rng.random()]));
     let mut out = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(img)
-        .write_to(&mut out, image::ImageFormat::Png)
-        .unwrap();
+    image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
 }
 
@@ -148,8 +141,7 @@ impl Plug {
 
     /// Pull the plug once `more` further bytes have gone towards the server.
     fn cut_after(&self, more: u64) {
-        self.cut_after
-            .store(self.up_bytes.load(Ordering::SeqCst) + more, Ordering::SeqCst);
+        self.cut_after.store(self.up_bytes.load(Ordering::SeqCst) + more, Ordering::SeqCst);
     }
 
     fn restore(&self) {
@@ -170,9 +162,7 @@ fn upstream(server: &TestServer) -> SocketAddr {
 /// test 5 s on the project's 2-core VM); the app's own limits (a 20 s drain deadline, 20 s per
 /// request) would let a hang hold the test for minutes.
 async fn sync(app: &FieldApp) {
-    tokio::time::timeout(Duration::from_secs(30), app.sync_once())
-        .await
-        .expect("a sync ended within 30 s");
+    tokio::time::timeout(Duration::from_secs(30), app.sync_once()).await.expect("a sync ended within 30 s");
 }
 
 fn field_app(dir: &tempfile::TempDir, server: &str) -> Arc<FieldApp> {
@@ -235,52 +225,25 @@ async fn a_revoked_phone_uploads_everything_it_holds_then_erases_itself_and_says
 
     // The leader revokes the lost phone, saying why (a reason of two lines is refused first).
     let device_id = status.device_id.clone();
-    let token = app
-        .store()
-        .lock()
-        .unwrap()
-        .device_token()
-        .unwrap()
-        .unwrap()
-        .expose()
-        .to_string();
+    let token = app.store().lock().unwrap().device_token().unwrap().unwrap().expose().to_string();
     let admin = server.admin_token().await;
     let revoke = format!("/api/v1/devices/{device_id}/revoke");
-    let (status, body) = server
-        .post_as(&revoke, &admin, &json!({"reason": "Mất máy\nở chợ"}))
-        .await;
-    assert_eq!(
-        (status, body["error"]["field"].as_str()),
-        (422, Some("reason")),
-        "{body}"
-    );
-    let (status, _) = server
-        .post_as(&revoke, &admin, &json!({"reason": " Mất máy ở chợ Hà Tĩnh "}))
-        .await;
+    let (status, body) = server.post_as(&revoke, &admin, &json!({"reason": "Mất máy\nở chợ"})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("reason")), "{body}");
+    let (status, _) = server.post_as(&revoke, &admin, &json!({"reason": " Mất máy ở chợ Hà Tĩnh "})).await;
     assert_eq!(status, 204);
     // A body of JSON `null` is the optional body left out (schemathesis sends it): not a 400.
     let unknown = format!("/api/v1/devices/{}/revoke", uuid::Uuid::now_v7());
     let (status, body) = server.post_as(&unknown, &admin, &serde_json::Value::Null).await;
     assert_eq!(status, 404, "{body}");
     // A revoked token reads nothing: no pull, no venues, no corrections; whoami says "revoked".
-    for path in [
-        "/api/v1/sync/pull?area=42",
-        "/api/v1/sync/venues?area=42",
-        "/api/v1/sync/corrections",
-    ] {
+    for path in ["/api/v1/sync/pull?area=42", "/api/v1/sync/venues?area=42", "/api/v1/sync/corrections"] {
         let (status, body) = server.get_as(path, Some(&token)).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (403, Some("device_revoked")),
-            "{path}: {body}"
-        );
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("device_revoked")), "{path}: {body}");
     }
     let (status, me) = server.get_as("/api/v1/devices/me", Some(&token)).await;
     assert_eq!(status, 200, "{me}");
-    assert!(
-        me["revoked"]["revoked_at"].is_string() && me["areas"] == json!([]),
-        "{me}"
-    );
+    assert!(me["revoked"]["revoked_at"].is_string() && me["areas"] == json!([]), "{me}");
 
     // The network comes back, then drops in the middle of the photo's bytes (the visits and the
     // venue visit went first, a few kilobytes): nothing is erased.
@@ -312,20 +275,14 @@ async fn a_revoked_phone_uploads_everything_it_holds_then_erases_itself_and_says
     assert_eq!(wiped.reason.as_deref(), Some("Mất máy ở chợ Hà Tĩnh"));
     assert_eq!(me["revoked"]["reason"], "Mất máy ở chợ Hà Tĩnh");
     assert_eq!(wiped.records_sent, 4 + 1 + 1, "four visits, a venue visit, a photo");
-    assert_eq!(
-        (status.queue.pending, status.queue.sent, status.queue.rejected),
-        (0, 0, 0)
-    );
+    assert_eq!((status.queue.pending, status.queue.sent, status.queue.rejected), (0, 0, 0));
     assert_eq!(status.photos, Default::default());
     assert!(app.today().unwrap().is_empty());
     assert!(app.households(None).unwrap().is_empty());
     assert!(app.store().lock().unwrap().recorded_ids().unwrap().is_empty());
     assert_ne!(status.device_id, device_id, "a fresh identity for a new enrolment");
     assert_eq!(status.server, plug.url(), "the settings are kept");
-    assert!(
-        !on_disk(dir.path(), "Nguyễn Thị Kín"),
-        "no household's text left on the disk"
-    );
+    assert!(!on_disk(dir.path(), "Nguyễn Thị Kín"), "no household's text left on the disk");
     assert!(!on_disk(dir.path(), &token), "no token left on the disk");
 
     // Every record it held is on the server exactly once, flagged for the leader.
@@ -338,18 +295,13 @@ async fn a_revoked_phone_uploads_everything_it_holds_then_erases_itself_and_says
         assert!(stored.contains(id), "{id} on the server");
     }
     assert_eq!(
-        server
-            .db
-            .i64("SELECT count(*) FROM visit_flags WHERE flags LIKE '%revoked_device%'"),
+        server.db.i64("SELECT count(*) FROM visit_flags WHERE flags LIKE '%revoked_device%'"),
         3,
         "the three sent after the revocation"
     );
     assert_eq!(server.db.i64("SELECT count(*) FROM venue_visits"), 1);
     assert_eq!(server.db.i64("SELECT count(*) FROM photo_links"), 1);
-    let complete = server.db.text(&format!(
-        "SELECT complete FROM photo_blobs WHERE sha256 = '{}'",
-        photo.sha256
-    ));
+    let complete = server.db.text(&format!("SELECT complete FROM photo_blobs WHERE sha256 = '{}'", photo.sha256));
     assert!(
         matches!(complete.as_deref(), Some("1" | "t" | "true")),
         "the photo's bytes are whole on the server: {complete:?}"
@@ -361,17 +313,12 @@ async fn a_revoked_phone_uploads_everything_it_holds_then_erases_itself_and_says
     let code = server.enrolment_code(VOLUNTEER).await;
     app.enrol(&plug.url(), &code).await.unwrap();
     let status = app.status().unwrap();
-    assert!(
-        status.enrolled && status.wiped.is_none() && status.revoked.is_none(),
-        "{status:?}"
-    );
+    assert!(status.enrolled && status.wiped.is_none() && status.revoked.is_none(), "{status:?}");
     app.record_visit(&draft(10)).unwrap();
     sync(&app).await;
     assert_eq!(server.visit_count(), 5);
     assert_eq!(
-        server
-            .db
-            .i64("SELECT count(*) FROM visit_flags WHERE flags LIKE '%revoked_device%'"),
+        server.db.i64("SELECT count(*) FROM visit_flags WHERE flags LIKE '%revoked_device%'"),
         3,
         "the new enrolment's visits are not flagged"
     );
@@ -388,13 +335,7 @@ async fn a_revoked_phone_with_a_refused_record_keeps_it_and_waits() {
     sync(&app).await;
     let device_id = app.status().unwrap().device_id;
     let admin = server.admin_token().await;
-    assert_eq!(
-        server
-            .post_as(&format!("/api/v1/devices/{device_id}/revoke"), &admin, &json!({}))
-            .await
-            .0,
-        204
-    );
+    assert_eq!(server.post_as(&format!("/api/v1/devices/{device_id}/revoke"), &admin, &json!({})).await.0, 204);
     // A day photo of an area the server does not know: refused (422), kept with its reason.
     app.attach_photo(
         &PhotoDraft {
@@ -411,10 +352,7 @@ async fn a_revoked_phone_with_a_refused_record_keeps_it_and_waits() {
     assert_eq!(status.photos.rejected, 1, "{status:?}");
     let revoked = status.revoked.clone().expect("revoked");
     assert_eq!((revoked.pending, revoked.refused), (0, 1), "{status:?}");
-    assert!(
-        status.enrolled && status.wiped.is_none(),
-        "kept, not erased: {status:?}"
-    );
+    assert!(status.enrolled && status.wiped.is_none(), "kept, not erased: {status:?}");
     // Still so at the next sync.
     sync(&app).await;
     assert!(app.status().unwrap().wiped.is_none());

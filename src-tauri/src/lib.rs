@@ -87,11 +87,7 @@ async fn locate<R: tauri::Runtime>(handle: tauri::AppHandle<R>, app: App<'_>) ->
 
 #[tauri::command]
 fn check_location(
-    app: App<'_>,
-    lat: f64,
-    lon: f64,
-    accuracy_m: Option<f64>,
-    area_code: Option<String>,
+    app: App<'_>, lat: f64, lon: f64, accuracy_m: Option<f64>, area_code: Option<String>,
 ) -> CommandResult<Vec<LocationWarning>> {
     app.check_location(lat, lon, accuracy_m, area_code.as_deref())
 }
@@ -135,9 +131,7 @@ async fn attach_photo(app: App<'_>, draft: PhotoDraft, picture: String) -> Comma
         )
     };
     tauri::async_runtime::spawn_blocking(move || {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(picture.trim())
-            .map_err(|_| refused())?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(picture.trim()).map_err(|_| refused())?;
         app.attach_photo(&draft, &bytes)
     })
     .await
@@ -212,11 +206,7 @@ mod mobile {
             tracing::info!("location permission not granted");
             return Fix::none();
         }
-        let options = PositionOptions {
-            enable_high_accuracy: true,
-            timeout: 10_000,
-            maximum_age: 0,
-        };
+        let options = PositionOptions { enable_high_accuracy: true, timeout: 10_000, maximum_age: 0 };
         match geo.get_current_position(Some(options)) {
             Ok(position) => Fix {
                 source: "gps".into(),

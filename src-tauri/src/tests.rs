@@ -11,19 +11,11 @@ use super::*;
 fn app(dir: &tempfile::TempDir) -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
     let field = FieldApp::open(
         dir.path(),
-        FieldConfig {
-            fixed_location: Fix::parse_fixed("18.3428,105.9057,6"),
-            ..FieldConfig::default()
-        },
+        FieldConfig { fixed_location: Fix::parse_fixed("18.3428,105.9057,6"), ..FieldConfig::default() },
     )
     .expect("field app");
-    let app = with_commands(mock_builder())
-        .manage(field)
-        .build(mock_context(noop_assets()))
-        .expect("app");
-    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .expect("window");
+    let app = with_commands(mock_builder()).manage(field).build(mock_context(noop_assets())).expect("app");
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("window");
     (app, window)
 }
 
@@ -64,24 +56,13 @@ fn status_settings_and_location_cross_the_ipc() {
     assert_eq!(invoke(&w, "get_status", json!({})).unwrap()["language"], "en");
     settings["server"] = json!("not a url");
     let e = invoke(&w, "set_settings", json!({ "settings": settings })).unwrap_err();
-    assert_eq!(
-        (e["code"].as_str(), e["field"].as_str()),
-        (Some("bad_setting"), Some("server"))
-    );
+    assert_eq!((e["code"].as_str(), e["field"].as_str()), (Some("bad_setting"), Some("server")));
     assert!(e["messages"]["vi"].as_str().unwrap().contains("http://"));
 
     let fix = invoke(&w, "locate", json!({})).unwrap();
-    assert_eq!(
-        (fix["source"].as_str(), fix["accuracy_m"].as_f64()),
-        (Some("fixed"), Some(6.0))
-    );
+    assert_eq!((fix["source"].as_str(), fix["accuracy_m"].as_f64()), (Some("fixed"), Some(6.0)));
     // camelCase arguments, as the web view sends them.
-    let warnings = invoke(
-        &w,
-        "check_location",
-        json!({"lat": 18.34, "lon": 105.9, "accuracyM": 120.0}),
-    )
-    .unwrap();
+    let warnings = invoke(&w, "check_location", json!({"lat": 18.34, "lon": 105.9, "accuracyM": 120.0})).unwrap();
     assert_eq!(warnings[0]["code"], "poor_accuracy");
 }
 
@@ -98,22 +79,13 @@ fn visits_are_refused_with_reasons_before_enrolment_and_for_bad_fields() {
     assert_eq!(e["code"], "not_enrolled");
     assert!(!e["messages"]["en"].as_str().unwrap().is_empty());
     let e = invoke(&w, "enrol", json!({"server": "not a url", "code": "ABCDE-FGHJK"})).unwrap_err();
-    assert_eq!(
-        (e["code"].as_str(), e["field"].as_str()),
-        (Some("bad_server_url"), Some("server"))
-    );
+    assert_eq!((e["code"].as_str(), e["field"].as_str()), (Some("bad_server_url"), Some("server")));
     // A malformed draft never reaches the store: Tauri refuses the arguments.
     assert!(invoke(&w, "record_visit", json!({ "draft": {"outcome": 5} })).is_err());
     assert_eq!(invoke(&w, "get_today", json!({})).unwrap(), json!([]));
     assert_eq!(invoke(&w, "get_rejected", json!({})).unwrap(), json!([]));
     let campaign = invoke(&w, "get_campaign", json!({})).unwrap();
-    assert!(
-        campaign["outcomes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|o| o["code"] == "installed_now")
-    );
+    assert!(campaign["outcomes"].as_array().unwrap().iter().any(|o| o["code"] == "installed_now"));
 }
 
 #[test]
@@ -128,12 +100,9 @@ fn corrections_cross_the_ipc_and_an_unknown_one_is_refused_with_a_reason() {
         "leaflet_given": true, "location": {"source": "none"}, "notes": null
     });
     // camelCase arguments, as the web view sends them.
-    let e = invoke(
-        &w,
-        "correct_visit",
-        json!({ "correctionId": "0190f5a0-0000-7000-8000-0000000000c1", "draft": draft }),
-    )
-    .unwrap_err();
+    let e =
+        invoke(&w, "correct_visit", json!({ "correctionId": "0190f5a0-0000-7000-8000-0000000000c1", "draft": draft }))
+            .unwrap_err();
     assert_eq!(e["code"], "correction_not_open");
     assert!(!e["messages"]["vi"].as_str().unwrap().is_empty());
 }
@@ -163,29 +132,15 @@ fn photos_cross_the_ipc_as_base64_with_reasons_for_refusals() {
     let dir = tempfile::tempdir().unwrap();
     let (_app, w) = app(&dir);
     let draft = json!({"target_kind": "day", "target_id": "2020-08-04", "area_code": "18073", "caption": "Họp tổ"});
-    let e = invoke(
-        &w,
-        "attach_photo",
-        json!({ "draft": draft, "picture": "%%% not base64" }),
-    )
-    .unwrap_err();
+    let e = invoke(&w, "attach_photo", json!({ "draft": draft, "picture": "%%% not base64" })).unwrap_err();
     assert_eq!(e["code"], "photo_unreadable");
     assert!(!e["messages"]["vi"].as_str().unwrap().is_empty());
     // A picture, but the phone is not enrolled yet: nothing is saved.
     let e = invoke(&w, "attach_photo", json!({ "draft": draft, "picture": "aGVsbG8=" })).unwrap_err();
     assert_eq!(e["code"], "not_enrolled");
-    assert_eq!(
-        invoke(&w, "get_status", json!({})).unwrap()["photos"],
-        json!({"pending": 0, "sent": 0, "rejected": 0})
-    );
-    assert_eq!(
-        invoke(&w, "get_photos", json!({"targetKind": "visit", "targetId": "x"})).unwrap(),
-        json!([])
-    );
-    assert_eq!(
-        invoke(&w, "get_daily_report_photos", json!({"day": "2020-08-04"})).unwrap(),
-        json!([])
-    );
+    assert_eq!(invoke(&w, "get_status", json!({})).unwrap()["photos"], json!({"pending": 0, "sent": 0, "rejected": 0}));
+    assert_eq!(invoke(&w, "get_photos", json!({"targetKind": "visit", "targetId": "x"})).unwrap(), json!([]));
+    assert_eq!(invoke(&w, "get_daily_report_photos", json!({"day": "2020-08-04"})).unwrap(), json!([]));
     let e = invoke(&w, "get_photo_image", json!({"id": "nope"})).unwrap_err();
     assert_eq!(e["code"], "photo_not_found");
 }
@@ -195,8 +150,5 @@ fn claims_cross_the_ipc() {
     let dir = tempfile::tempdir().unwrap();
     let (_app, w) = app(&dir);
     assert_eq!(invoke(&w, "get_my_claims", json!({})).unwrap(), json!([]));
-    assert_eq!(
-        invoke(&w, "get_households", json!({ "area": null })).unwrap(),
-        json!([])
-    );
+    assert_eq!(invoke(&w, "get_households", json!({ "area": null })).unwrap(), json!([]));
 }

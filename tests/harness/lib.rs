@@ -17,10 +17,7 @@ pub mod proxy;
 
 /// The workspace root, for data files.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 pub fn three_tier_file() -> PathBuf {
@@ -40,9 +37,7 @@ pub fn doorstep_bin() -> PathBuf {
         let dir = exe.parent().and_then(Path::parent).expect("target directory");
         let profile_release = dir.file_name().is_some_and(|n| n == "release");
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cargo
-            .args(["build", "--quiet", "-p", "doorstep", "--bin", "doorstep"])
-            .current_dir(root());
+        cargo.args(["build", "--quiet", "-p", "doorstep", "--bin", "doorstep"]).current_dir(root());
         if profile_release {
             cargo.arg("--release");
         }
@@ -55,11 +50,7 @@ pub fn doorstep_bin() -> PathBuf {
 
 /// Runs `doorstep` with arguments to completion; returns (success, stdout, stderr).
 pub fn doorstep(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(doorstep_bin())
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run doorstep");
+    let out = Command::new(doorstep_bin()).args(args).env("RUST_LOG", "warn").output().expect("run doorstep");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -142,20 +133,12 @@ impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("server.db");
-        TestDb {
-            url: format!("sqlite:{}", path.display()),
-            pg: None,
-            _dir: dir,
-        }
+        TestDb { url: format!("sqlite:{}", path.display()), pg: None, _dir: dir }
     }
 
     /// An existing SQLite file (a backup, say).
     pub fn sqlite_at(path: &Path) -> TestDb {
-        TestDb {
-            url: format!("sqlite:{}", path.display()),
-            pg: None,
-            _dir: tempfile::tempdir().expect("tempdir"),
-        }
+        TestDb { url: format!("sqlite:{}", path.display()), pg: None, _dir: tempfile::tempdir().expect("tempdir") }
     }
 
     pub fn fresh() -> TestDb {
@@ -164,23 +147,12 @@ impl TestDb {
             Some(admin) => {
                 let name = format!("doorstep_t_{}", uuid::Uuid::now_v7().simple());
                 psql(&admin, &format!("CREATE DATABASE {name}"));
-                let base = admin
-                    .rsplit_once('/')
-                    .map(|(b, _)| b.to_string())
-                    .expect("database in the URL");
-                TestDb {
-                    url: format!("{base}/{name}"),
-                    pg: Some((admin, name)),
-                    _dir: dir,
-                }
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).expect("database in the URL");
+                TestDb { url: format!("{base}/{name}"), pg: Some((admin, name)), _dir: dir }
             }
             None => {
                 let path = dir.path().join("server.db");
-                TestDb {
-                    url: format!("sqlite:{}", path.display()),
-                    pg: None,
-                    _dir: dir,
-                }
+                TestDb { url: format!("sqlite:{}", path.display()), pg: None, _dir: dir }
             }
         }
     }
@@ -200,11 +172,7 @@ impl TestDb {
             Some(_) => Ok(try_psql(&self.url, sql)?
                 .lines()
                 .filter(|l| !l.is_empty())
-                .map(|l| {
-                    l.split('\u{1f}')
-                        .map(|v| (v != "\u{1e}").then(|| v.to_string()))
-                        .collect()
-                })
+                .map(|l| l.split('\u{1f}').map(|v| (v != "\u{1e}").then(|| v.to_string())).collect())
                 .collect()),
             None => {
                 let path = self.url.trim_start_matches("sqlite:");
@@ -260,12 +228,7 @@ impl TestDb {
             Some(_) => self
                 .rows("SELECT id::text, revision FROM visits ORDER BY server_seq")
                 .into_iter()
-                .map(|r| {
-                    (
-                        r[0].clone().unwrap_or_default(),
-                        r[1].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0),
-                    )
-                })
+                .map(|r| (r[0].clone().unwrap_or_default(), r[1].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0)))
                 .collect(),
             None => {
                 let path = self.url.trim_start_matches("sqlite:");
@@ -282,14 +245,7 @@ impl Drop for TestDb {
         if let Some((admin, name)) = &self.pg {
             // Best effort: the cluster is a throw-away one anyway.
             let _ = Command::new("psql")
-                .args([
-                    "-X",
-                    "-q",
-                    "-d",
-                    admin,
-                    "-c",
-                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                ])
+                .args(["-X", "-q", "-d", admin, "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
                 .output();
         }
     }
@@ -324,25 +280,10 @@ fn create_base_accounts(db_url: &str) {
 /// Runs `doorstep admin create-user` (the server must not be running on a SQLite file); returns
 /// (success, stdout, stderr).
 pub fn try_create_account(
-    db_url: &str,
-    username: &str,
-    role: &str,
-    area: &str,
-    password: &str,
+    db_url: &str, username: &str, role: &str, area: &str, password: &str,
 ) -> (bool, String, String) {
     let out = Command::new(doorstep_bin())
-        .args([
-            "admin",
-            "--db",
-            db_url,
-            "create-user",
-            "--username",
-            username,
-            "--role",
-            role,
-            "--area",
-            area,
-        ])
+        .args(["admin", "--db", db_url, "create-user", "--username", username, "--role", role, "--area", area])
         .env("DOORSTEP_PASSWORD", password)
         .env("RUST_LOG", "warn")
         .output()
@@ -400,11 +341,7 @@ impl TestServer {
 
     /// Another server process on the same database (a replica, for PostgreSQL).
     pub fn replica_of(other: &TestServer) -> TestServer {
-        let db = TestDb {
-            url: other.db.url.clone(),
-            pg: None,
-            _dir: tempfile::tempdir().expect("tempdir"),
-        };
+        let db = TestDb { url: other.db.url.clone(), pg: None, _dir: tempfile::tempdir().expect("tempdir") };
         let mut s = TestServer {
             url: String::new(),
             port: 0,
@@ -460,9 +397,7 @@ impl TestServer {
                 }
             }
         });
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server did not start within 30 s");
+        let url = rx.recv_timeout(Duration::from_secs(30)).expect("server did not start within 30 s");
         self.port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
         self.url = url;
         self.child = Some(child);
@@ -516,10 +451,7 @@ impl TestServer {
 
     /// The admin's token (the account every test database has).
     pub async fn admin_token(&self) -> String {
-        self.token
-            .get_or_init(|| self.login(ADMIN, ADMIN_PASSWORD))
-            .await
-            .clone()
+        self.token.get_or_init(|| self.login(ADMIN, ADMIN_PASSWORD)).await.clone()
     }
 
     /// GET as the admin; sync paths as the harness device (enrolled for [`VOLUNTEER`]).
@@ -549,13 +481,8 @@ impl TestServer {
     /// A one-time enrolment code for `volunteer`, issued by the admin.
     pub async fn enrolment_code(&self, volunteer: &str) -> String {
         let token = self.admin_token().await;
-        let (status, body) = self
-            .post_as(
-                "/api/v1/enrolments",
-                &token,
-                &serde_json::json!({"volunteer": volunteer}),
-            )
-            .await;
+        let (status, body) =
+            self.post_as("/api/v1/enrolments", &token, &serde_json::json!({"volunteer": volunteer})).await;
         assert_eq!(status, 200, "enrolment code for {volunteer}: {body}");
         body["code"].as_str().expect("code").to_string()
     }
@@ -568,11 +495,7 @@ impl TestServer {
     /// Enrols a test device for the given volunteer.
     pub async fn enrol_for(&self, device: &TestDevice, volunteer: &str) {
         let code = self.enrolment_code(volunteer).await;
-        device
-            .client(&self.url, 100)
-            .enrol(&device.store, &code)
-            .await
-            .expect("enrol the test device");
+        device.client(&self.url, 100).enrol(&device.store, &code).await.expect("enrol the test device");
     }
 
     /// The token of a device id (enrolled for [`VOLUNTEER`] on first use), for raw requests.
@@ -632,12 +555,7 @@ impl TestServer {
     }
 
     pub async fn push_json(&self, body: &serde_json::Value) -> (u16, serde_json::Value) {
-        self.post(
-            "/api/v1/sync/push",
-            &[("content-type", "application/json")],
-            body.to_string().into_bytes(),
-        )
-        .await
+        self.post("/api/v1/sync/push", &[("content-type", "application/json")], body.to_string().into_bytes()).await
     }
 
     pub async fn coverage(&self, area: &str) -> serde_json::Value {
@@ -668,12 +586,7 @@ fn named_device(body: &[u8], zstd: bool) -> Option<String> {
     }
     // A body the decoder refuses (a number out of range, say) may still name its device.
     let text = std::str::from_utf8(bytes).ok()?;
-    let after = text
-        .split_once("\"device_id\"")?
-        .1
-        .trim_start()
-        .strip_prefix(':')?
-        .trim_start();
+    let after = text.split_once("\"device_id\"")?.1.trim_start().strip_prefix(':')?.trim_start();
     let id = after.strip_prefix('"')?.split('"').next()?;
     uuid::Uuid::parse_str(id).ok().map(|u| u.to_string())
 }
@@ -702,21 +615,12 @@ impl TestDevice {
     pub fn new(seed: u64) -> TestDevice {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = DeviceStore::open(&dir.path().join("device.db")).expect("open device");
-        TestDevice {
-            store: Arc::new(Mutex::new(store)),
-            dir,
-            rng: StdRng::seed_from_u64(seed),
-        }
+        TestDevice { store: Arc::new(Mutex::new(store)), dir, rng: StdRng::seed_from_u64(seed) }
     }
 
     pub fn draft(&mut self, n: usize) -> VisitDraft {
         let area = COMMUNES_436[n % COMMUNES_436.len()];
-        doorstep::generate::visit(
-            &mut self.rng,
-            None,
-            area,
-            doorstep::generate::base_point(area, Some("436")),
-        )
+        doorstep::generate::visit(&mut self.rng, None, area, doorstep::generate::base_point(area, Some("436")))
     }
 
     /// Records `n` random visits and returns the drafts.
@@ -725,11 +629,7 @@ impl TestDevice {
         (0..n)
             .map(|i| {
                 let d = self.draft(i);
-                self.store
-                    .lock()
-                    .expect("lock")
-                    .record_visit(&d, Utc::now().with_timezone(&offset))
-                    .expect("record");
+                self.store.lock().expect("lock").record_visit(&d, Utc::now().with_timezone(&offset)).expect("record");
                 d
             })
             .collect()
@@ -798,10 +698,7 @@ impl PhoneRecords {
         doorstep_device::key_connection(&conn, &key).expect("key the phone's store");
         let visits = conn
             .prepare("SELECT body FROM visits ORDER BY device_seq")
-            .and_then(|mut st| {
-                st.query_map([], |r| r.get::<_, String>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
+            .and_then(|mut st| st.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
             .expect("the phone's visits")
             .iter()
             .map(|body| serde_json::from_str(body).expect("a visit as the phone saved it"))
@@ -868,14 +765,10 @@ pub struct HouseholdFigures {
 /// household's area is that of its first-received visit. Visits the server does not hold are left
 /// out; the caller checks the two sets of ids separately.
 pub fn expected_households(
-    phones: &PhoneRecords,
-    received: &[(String, i64)],
+    phones: &PhoneRecords, received: &[(String, i64)],
 ) -> std::collections::BTreeMap<String, HouseholdFigures> {
-    let rank: std::collections::HashMap<(String, i64), usize> = received
-        .iter()
-        .enumerate()
-        .map(|(i, (id, rev))| ((uuid_text(id), *rev), i))
-        .collect();
+    let rank: std::collections::HashMap<(String, i64), usize> =
+        received.iter().enumerate().map(|(i, (id, rev))| ((uuid_text(id), *rev), i)).collect();
     // Per household: (first rank, its area), (latest rank, its visit), first revisions.
     type Seen<'a> = ((usize, &'a str), (usize, &'a doorstep_domain::VisitInput), i64);
     let mut seen: std::collections::BTreeMap<String, Seen<'_>> = std::collections::BTreeMap::new();
@@ -884,9 +777,7 @@ pub fn expected_households(
             continue;
         };
         let counted = i64::from(v.revision == 1);
-        let e = seen
-            .entry(uuid_text(&v.household.id))
-            .or_insert(((r, &v.area_code), (r, v), 0));
+        let e = seen.entry(uuid_text(&v.household.id)).or_insert(((r, &v.area_code), (r, v), 0));
         if r < e.0.0 {
             e.0 = (r, &v.area_code);
         }
@@ -932,11 +823,7 @@ pub struct CoverageFigures {
 impl CoverageFigures {
     /// The figures of a coverage answer.
     pub fn of(coverage: &serde_json::Value) -> CoverageFigures {
-        let n = |k: &str| {
-            coverage[k]
-                .as_i64()
-                .unwrap_or_else(|| panic!("coverage without {k}: {coverage}"))
-        };
+        let n = |k: &str| coverage[k].as_i64().unwrap_or_else(|| panic!("coverage without {k}: {coverage}"));
         CoverageFigures {
             households_known: n("households_known"),
             households_visited: n("households_visited"),
@@ -953,8 +840,7 @@ impl CoverageFigures {
     /// What coverage must say for these households (the campaign's installed outcomes give
     /// `households_with_app`).
     pub fn expected<'a>(
-        households: impl IntoIterator<Item = &'a HouseholdFigures>,
-        campaign: &doorstep_domain::Campaign,
+        households: impl IntoIterator<Item = &'a HouseholdFigures>, campaign: &doorstep_domain::Campaign,
     ) -> CoverageFigures {
         let mut c = CoverageFigures::default();
         for h in households {
@@ -978,28 +864,18 @@ impl CoverageFigures {
 impl TestDb {
     /// An id column as text (a BLOB on SQLite, a UUID on PostgreSQL), to go through `uuid_text`.
     fn id_text(&self, column: &str) -> String {
-        if self.is_postgres() {
-            format!("{column}::text")
-        } else {
-            format!("lower(hex({column}))")
-        }
+        if self.is_postgres() { format!("{column}::text") } else { format!("lower(hex({column}))") }
     }
 
     fn number(v: &Option<String>) -> Option<i64> {
-        v.as_deref()
-            .map(|s| s.parse().unwrap_or_else(|_| panic!("not a number: {s}")))
+        v.as_deref().map(|s| s.parse().unwrap_or_else(|_| panic!("not a number: {s}")))
     }
 
     /// Every venue visit's (id, revision) the server holds.
     pub fn venue_visit_ids(&self) -> std::collections::BTreeSet<(String, i64)> {
         self.rows(&format!("SELECT {}, revision FROM venue_visits", self.id_text("id")))
             .into_iter()
-            .map(|r| {
-                (
-                    uuid_text(r[0].as_deref().unwrap_or_default()),
-                    TestDb::number(&r[1]).unwrap_or(0),
-                )
-            })
+            .map(|r| (uuid_text(r[0].as_deref().unwrap_or_default()), TestDb::number(&r[1]).unwrap_or(0)))
             .collect()
     }
 
@@ -1071,9 +947,8 @@ impl TestDb {
                     SUM(COALESCE(installed_now, 0))
              FROM households GROUP BY area_code, COALESCE(latest_outcome, '')",
         ) {
-            let path = paths
-                .get(&area)
-                .ok_or_else(|| format!("households in {area}, an area the server does not hold"))?;
+            let path =
+                paths.get(&area).ok_or_else(|| format!("households in {area}, an area the server does not hold"))?;
             for code in path.split('/').filter(|c| !c.is_empty()) {
                 let sum = recount.entry((code.to_string(), outcome.clone())).or_default();
                 for (s, f) in sum.iter_mut().zip(figures) {
@@ -1118,9 +993,7 @@ pub fn areas_above(db: &TestDb, phones: &PhoneRecords) -> Vec<String> {
 /// households the phones' records call for under each area. The server's visits must be exactly
 /// the phones' (checked by the caller); `received` is their receive order.
 pub fn check_figures(
-    db: &TestDb,
-    phones: &PhoneRecords,
-    received: &[(String, i64)],
+    db: &TestDb, phones: &PhoneRecords, received: &[(String, i64)],
     coverage: &std::collections::BTreeMap<String, serde_json::Value>,
 ) -> Result<(), String> {
     let expected = expected_households(phones, received);
@@ -1131,13 +1004,7 @@ pub fn check_figures(
         let shown: Vec<String> = differ
             .iter()
             .take(5)
-            .map(|id| {
-                format!(
-                    "household {id}: server {:?}, phones {:?}",
-                    held.get(**id),
-                    expected.get(**id)
-                )
-            })
+            .map(|id| format!("household {id}: server {:?}, phones {:?}", held.get(**id), expected.get(**id)))
             .collect();
         return Err(format!(
             "{} of {} households differ from the phones' records: {}",
@@ -1151,9 +1018,7 @@ pub fn check_figures(
     let campaign = doorstep_domain::Campaign::bluezone();
     for (code, answer) in coverage {
         let path = paths.get(code).ok_or_else(|| format!("no area {code}"))?;
-        let under = expected
-            .values()
-            .filter(|h| paths.get(&h.area_code).is_some_and(|p| p.starts_with(path.as_str())));
+        let under = expected.values().filter(|h| paths.get(&h.area_code).is_some_and(|p| p.starts_with(path.as_str())));
         let want = CoverageFigures::expected(under, &campaign);
         let got = CoverageFigures::of(answer);
         if got != want {
@@ -1259,10 +1124,7 @@ impl TestServer {
     pub async fn send_again(&self, phone_db: &Path, n: usize) {
         let (device_id, token) = {
             let store = DeviceStore::open(phone_db).expect("open the phone's store");
-            let token = store
-                .device_token()
-                .expect("read the phone's token")
-                .expect("an enrolled phone");
+            let token = store.device_token().expect("read the phone's token").expect("an enrolled phone");
             (store.device_id().to_string(), token.expose().to_string())
         };
         let records: Vec<_> = PhoneRecords::read(phone_db).visits.into_iter().take(n).collect();

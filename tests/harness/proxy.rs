@@ -148,9 +148,7 @@ fn choose(rng: &mut StdRng, faults: &Faults, burst_left: &AtomicU64) -> Fate {
         Fate::CutResponse
     } else {
         let max = faults.max_lifetime.as_millis().max(1) as u64;
-        Fate::Pass {
-            lifetime: Duration::from_millis(rng.random_range(max / 10..=max)),
-        }
+        Fate::Pass { lifetime: Duration::from_millis(rng.random_range(max / 10..=max)) }
     }
 }
 
@@ -166,12 +164,7 @@ async fn pass_on(to: &mut TcpStream, bytes: &[u8], faults: &Faults) -> std::io::
 }
 
 async fn relay(
-    mut phone: TcpStream,
-    upstream: SocketAddr,
-    fate: Fate,
-    faults: &Faults,
-    counts: &FaultCounts,
-    seed: u64,
+    mut phone: TcpStream, upstream: SocketAddr, fate: Fate, faults: &Faults, counts: &FaultCounts, seed: u64,
 ) -> std::io::Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut up = vec![0u8; 16 * 1024];
@@ -184,11 +177,7 @@ async fn relay(
                 break;
             }
         }
-        let (status, reason) = if rng.random_bool(0.5) {
-            (503, "Service Unavailable")
-        } else {
-            (502, "Bad Gateway")
-        };
+        let (status, reason) = if rng.random_bool(0.5) { (503, "Service Unavailable") } else { (502, "Bad Gateway") };
         let body = format!("{status} {reason} (fault proxy)");
         let answer = format!(
             "HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",

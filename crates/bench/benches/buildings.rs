@@ -80,10 +80,7 @@ fn buildings_file(n: usize) -> String {
         let (x, y) = if i % 100 == 99 {
             (rng.random_range(106.6..106.9), rng.random_range(SOUTH..NORTH))
         } else {
-            (
-                rng.random_range(WEST..EAST - 0.0001),
-                rng.random_range(SOUTH..NORTH - 0.0001),
-            )
+            (rng.random_range(WEST..EAST - 0.0001), rng.random_range(SOUTH..NORTH - 0.0001))
         };
         let props = if i % 3 == 0 {
             format!(
@@ -110,8 +107,7 @@ fn raw_insert(dir: &std::path::Path, rows: &[(uuid::Uuid, String, Option<String>
     let mut conn = rusqlite::Connection::open(dir.join("raw.db")).expect("open");
     conn.pragma_update(None, "journal_mode", "WAL").expect("wal");
     conn.pragma_update(None, "synchronous", "FULL").expect("sync");
-    conn.execute_batch(&doorstep_server::sqlite::schema_sql())
-        .expect("schema");
+    conn.execute_batch(&doorstep_server::sqlite::schema_sql()).expect("schema");
     // The households' columns as the server's later migrations leave them.
     doorstep_server::db::migrations::each_statement("0007_h3_cell", Engine::Sqlite, |sql| {
         conn.execute_batch(sql).expect("h3 column")
@@ -155,9 +151,7 @@ fn raw_insert(dir: &std::path::Path, rows: &[(uuid::Uuid, String, Option<String>
 async fn import_into(store: &dyn Store, text: &str) -> (f64, doorstep_server::buildings::ImportReport) {
     store.import_areas(areas_with_boundaries()).await.expect("areas");
     let start = Instant::now();
-    let report = doorstep_server::buildings::import(store, text, 10.0)
-        .await
-        .expect("import");
+    let report = doorstep_server::buildings::import(store, text, 10.0).await.expect("import");
     (start.elapsed().as_secs_f64(), report)
 }
 
@@ -196,15 +190,11 @@ fn main() {
         .collect();
     let start = Instant::now();
     let (index, _) = AreaIndex::new(rows);
-    let placed: Vec<_> = buildings
-        .iter()
-        .filter_map(|b| index.place(b.lat, b.lon).map(|(code, _)| (b, code.to_string())))
-        .collect();
+    let placed: Vec<_> =
+        buildings.iter().filter_map(|b| index.place(b.lat, b.lon).map(|(code, _)| (b, code.to_string()))).collect();
     let place = start.elapsed().as_secs_f64();
-    let raw_rows: Vec<_> = placed
-        .iter()
-        .map(|(b, code)| (b.id().uuid(), code.clone(), b.address.clone(), b.lat, b.lon))
-        .collect();
+    let raw_rows: Vec<_> =
+        placed.iter().map(|(b, code)| (b.id().uuid(), code.clone(), b.address.clone(), b.lat, b.lon)).collect();
     let dir = tempfile::tempdir().expect("tempdir");
     let raw = raw_insert(dir.path(), &raw_rows);
 
@@ -230,10 +220,7 @@ fn main() {
         skim + raw,
         sqlite / (skim + raw)
     );
-    println!(
-        "  added {}, outside {}, already found {}",
-        report.added, report.outside, report.already_found
-    );
+    println!("  added {}, outside {}, already found {}", report.added, report.outside, report.already_found);
 
     if let Ok(admin) = std::env::var("DOORSTEP_BENCH_PG") {
         let pg = rt.block_on(async {

@@ -39,21 +39,14 @@ async fn fetch(url: &str, token: &str, zstd: bool) -> (usize, Vec<PullResponse>)
     let http = reqwest::Client::builder().zstd(false).build().expect("client");
     let (mut bytes, mut pages, mut cursor) = (0, Vec::new(), 0);
     loop {
-        let mut req = http
-            .get(format!(
-                "{url}/api/v1/sync/pull?area={MINE}&cursor={cursor}&limit={PAGE}"
-            ))
-            .bearer_auth(token);
+        let mut req =
+            http.get(format!("{url}/api/v1/sync/pull?area={MINE}&cursor={cursor}&limit={PAGE}")).bearer_auth(token);
         if zstd {
             req = req.header("accept-encoding", "zstd");
         }
         let body = req.send().await.expect("pull").bytes().await.expect("body");
         bytes += body.len();
-        let plain = if zstd {
-            zstd::decode_all(&body[..]).expect("zstd")
-        } else {
-            body.to_vec()
-        };
+        let plain = if zstd { zstd::decode_all(&body[..]).expect("zstd") } else { body.to_vec() };
         let page: PullResponse = serde_json::from_slice(&plain).expect("page");
         let (more, next) = (page.has_more, page.next_cursor);
         pages.push(page);
@@ -106,26 +99,14 @@ fn raw_apply(dir: &std::path::Path, pages: &[PullResponse]) -> f64 {
 fn main() {
     let n = env_usize("BENCH_CHANGES", 10_000);
     let dir = tempfile::tempdir().expect("tempdir");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let (url, server) = rt.block_on(start_server(&dir.path().join("server.db")));
     let mut rng = StdRng::seed_from_u64(9);
     rt.block_on(async {
-        server
-            .add_households(households(MINE, n, &mut rng))
-            .await
-            .expect("mine");
-        server
-            .add_households(households("18077", n / 5, &mut rng))
-            .await
-            .expect("next door");
+        server.add_households(households(MINE, n, &mut rng)).await.expect("mine");
+        server.add_households(households("18077", n / 5, &mut rng)).await.expect("next door");
     });
-    println!(
-        "Catch-up after a week: {n} changes in the phone's commune ({})",
-        machine()
-    );
+    println!("Catch-up after a week: {n} changes in the phone's commune ({})", machine());
 
     let mut runs = Vec::new();
     let mut token = String::new();
@@ -134,11 +115,7 @@ fn main() {
         let store = Arc::new(Mutex::new(
             DeviceStore::open(&dir.path().join(format!("device-{run}.db"))).expect("device store"),
         ));
-        let client = SyncClient::new(SyncConfig {
-            server: url.clone(),
-            ..SyncConfig::default()
-        })
-        .expect("client");
+        let client = SyncClient::new(SyncConfig { server: url.clone(), ..SyncConfig::default() }).expect("client");
         let received = rt.block_on(async {
             let code = doorstep_bench::enrolment_code(server.as_ref()).await;
             client.enrol(&store, &code).await.expect("enrol");
@@ -148,14 +125,7 @@ fn main() {
             received
         });
         assert_eq!(received, n);
-        token = store
-            .lock()
-            .expect("lock")
-            .device_token()
-            .expect("token")
-            .expect("enrolled")
-            .expose()
-            .to_string();
+        token = store.lock().expect("lock").device_token().expect("token").expect("enrolled").expose().to_string();
     }
     runs.sort_by(f64::total_cmp);
     let pull = runs[1];

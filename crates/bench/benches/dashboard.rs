@@ -40,10 +40,8 @@ struct Home {
 /// The communes of the tree (areas that are nobody's parent), with their district.
 fn communes() -> Vec<(String, String)> {
     let areas = doorstep_domain::area::parse_gso_tree(doorstep_bench::HA_TINH_2020).expect("tree");
-    let parents: HashSet<String> = areas
-        .iter()
-        .filter_map(|a| a.parent.as_ref().map(|p| p.as_str().to_string()))
-        .collect();
+    let parents: HashSet<String> =
+        areas.iter().filter_map(|a| a.parent.as_ref().map(|p| p.as_str().to_string())).collect();
     areas
         .iter()
         .filter(|a| !parents.contains(a.code.as_str()))
@@ -52,10 +50,7 @@ fn communes() -> Vec<(String, String)> {
 }
 
 fn homes(rng: &mut StdRng, n: usize, communes: &[(String, String)]) -> Vec<Home> {
-    let bases: Vec<(f64, f64)> = communes
-        .iter()
-        .map(|(c, d)| doorstep::generate::base_point(c, Some(d)))
-        .collect();
+    let bases: Vec<(f64, f64)> = communes.iter().map(|(c, d)| doorstep::generate::base_point(c, Some(d))).collect();
     (0..n)
         .map(|_| {
             let commune = rng.random_range(0..communes.len());
@@ -73,12 +68,7 @@ fn homes(rng: &mut StdRng, n: usize, communes: &[(String, String)]) -> Vec<Home>
 
 /// One device's batch: the visits to `homes[i]` for each index, on `day` (0 = 1 August 2020).
 fn batch(
-    rng: &mut StdRng,
-    homes: &[Home],
-    picks: &[usize],
-    day: i64,
-    communes: &[(String, String)],
-    campaign: &Campaign,
+    rng: &mut StdRng, homes: &[Home], picks: &[usize], day: i64, communes: &[(String, String)], campaign: &Campaign,
 ) -> IngestBatch {
     let device = Id::new_v7();
     let volunteer = uuid::Uuid::now_v7().to_string();
@@ -86,11 +76,7 @@ fn batch(
     let start: DateTime<FixedOffset> =
         offset.with_ymd_and_hms(2020, 8, 1, 7, 30, 0).single().expect("date") + Duration::days(day);
     let now = Utc::now();
-    let ctx = ValidationContext {
-        campaign,
-        device_now: now,
-        server_now: Some(now),
-    };
+    let ctx = ValidationContext { campaign, device_now: now, server_now: Some(now) };
     let records = picks
         .iter()
         .enumerate()
@@ -106,10 +92,7 @@ fn batch(
                 device_id: device.to_string(),
                 volunteer_id: volunteer.clone(),
                 area_code: commune.clone(),
-                household: HouseholdInput {
-                    id: home.id.to_string(),
-                    address: draft.address,
-                },
+                household: HouseholdInput { id: home.id.to_string(), address: draft.address },
                 visited_at: at.to_rfc3339(),
                 outcome: draft.outcome,
                 reason: draft.reason,
@@ -149,12 +132,7 @@ async fn timed(client: &reqwest::Client, url: &str, token: &str, n: usize) -> Ve
         let resp = client.get(url).bearer_auth(token).send().await.expect("GET");
         let status = resp.status();
         let body = resp.bytes().await.expect("body");
-        assert_eq!(
-            status,
-            200,
-            "{url}: {}",
-            String::from_utf8_lossy(&body[..body.len().min(300)])
-        );
+        assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&body[..body.len().min(300)]));
         out.push(t.elapsed().as_secs_f64() * 1e3);
     }
     out.sort_by(f64::total_cmp);
@@ -162,11 +140,7 @@ async fn timed(client: &reqwest::Client, url: &str, token: &str, n: usize) -> Ve
 }
 
 fn line(name: &str, v: &[f64], note: &str) {
-    println!(
-        "{name:<44} p50 {:>8.2} ms   p95 {:>8.2} ms   {note}",
-        percentile(v, 50.0),
-        percentile(v, 95.0)
-    );
+    println!("{name:<44} p50 {:>8.2} ms   p95 {:>8.2} ms   {note}", percentile(v, 50.0), percentile(v, 95.0));
 }
 
 /// The map's first full render in Chromium (`ui/e2e/map-bench.mjs`): the sign-in's (render,
@@ -189,31 +163,18 @@ fn browser(base: &str, user: &str) -> Option<Rendered> {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the map benchmark's JSON line");
     let list = |k: &str| -> Vec<f64> {
         // In load order: the first load is the one of a server that has read nothing yet.
-        v[k].as_array()
-            .expect("list")
-            .iter()
-            .filter_map(|x| x.as_f64())
-            .collect::<Vec<f64>>()
+        v[k].as_array().expect("list").iter().filter_map(|x| x.as_f64()).collect::<Vec<f64>>()
     };
     let (runs, data) = (list("runs"), list("data"));
-    assert!(
-        !runs.is_empty() && runs.len() == data.len(),
-        "the map benchmark timed no load: {v}"
-    );
-    let sign_in = (
-        v["sign_in"].as_f64().expect("sign_in"),
-        v["sign_in_data"].as_f64().expect("sign_in_data"),
-    );
+    assert!(!runs.is_empty() && runs.len() == data.len(), "the map benchmark timed no load: {v}");
+    let sign_in = (v["sign_in"].as_f64().expect("sign_in"), v["sign_in_data"].as_f64().expect("sign_in_data"));
     Some((sign_in, runs, data))
 }
 
 fn main() {
     let households = env_usize("BENCH_HOUSEHOLDS", 365_000);
     let visits = env_usize("BENCH_VISITS", 1_000_000).max(households);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     rt.block_on(async {
         let (db_url, kind) = match std::env::var("DOORSTEP_BENCH_PG") {

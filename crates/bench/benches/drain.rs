@@ -26,11 +26,7 @@ struct Run {
 
 fn run(rt: &tokio::runtime::Runtime, dir: &Path, encrypted: bool, n: usize, batch: usize) -> (Run, Vec<Visit>, Uuid) {
     let path = dir.join(if encrypted { "device.db" } else { "plain.db" });
-    let store = if encrypted {
-        DeviceStore::open(&path)
-    } else {
-        DeviceStore::open_unencrypted(&path)
-    };
+    let store = if encrypted { DeviceStore::open(&path) } else { DeviceStore::open_unencrypted(&path) };
     let store = Arc::new(Mutex::new(store.expect("device store")));
     // The phone is enrolled before it records, as in the field.
     let server_db = dir.join(if encrypted { "server.db" } else { "server-plain.db" });
@@ -54,19 +50,13 @@ fn run(rt: &tokio::runtime::Runtime, dir: &Path, encrypted: bool, n: usize, batc
     for i in 0..n {
         let area = COMMUNES[i % COMMUNES.len()];
         let draft = doorstep::generate::visit(&mut rng, None, area, doorstep::generate::base_point(area, None));
-        store_ref
-            .record_visit(&draft, Utc::now().with_timezone(&offset))
-            .expect("record");
+        store_ref.record_visit(&draft, Utc::now().with_timezone(&offset)).expect("record");
     }
     let record_s = start.elapsed().as_secs_f64();
 
     // The same rows, validated as the server would, for the raw reference.
     let campaign = Campaign::bluezone();
-    let ctx = ValidationContext {
-        campaign: &campaign,
-        device_now: Utc::now(),
-        server_now: None,
-    };
+    let ctx = ValidationContext { campaign: &campaign, device_now: Utc::now(), server_now: None };
     let visits: Vec<Visit> = store_ref
         .next_batch(n)
         .expect("queue")
@@ -82,37 +72,20 @@ fn run(rt: &tokio::runtime::Runtime, dir: &Path, encrypted: bool, n: usize, batc
         let report = client.drain(&store, None).await;
         let elapsed = start.elapsed().as_secs_f64();
         assert!(report.complete, "{:?}", report.last_error);
-        assert_eq!(
-            doorstep_server::coverage::counts(&*server)
-                .await
-                .expect("counts")
-                .visits as usize,
-            n
-        );
+        assert_eq!(doorstep_server::coverage::counts(&*server).await.expect("counts").visits as usize, n);
         (elapsed, report)
     });
     assert_eq!(report.stats.confirmed as usize, n);
     let queue = store.lock().expect("lock").queue().expect("queue");
     assert_eq!((queue.pending, queue.sent as usize), (0, n));
-    (
-        Run {
-            record_s,
-            drain_s,
-            report,
-        },
-        visits,
-        device_id,
-    )
+    (Run { record_s, drain_s, report }, visits, device_id)
 }
 
 fn main() {
     let n = env_usize("BENCH_VISITS", 100_000);
     let batch = env_usize("BENCH_BATCH", SyncConfig::default().batch_size);
     let dir = tempfile::tempdir().expect("tempdir");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     // Plain first (as before encryption), then the phone's encrypted store, each to its own
     // fresh server.
     let (plain, visits, device_id) = run(&rt, dir.path(), false, n, batch);
@@ -124,10 +97,7 @@ fn main() {
         "{n} visits queued on each device by durable saves in {:.1} s plain, {:.1} s encrypted; batches of {batch}, zstd, two batches in flight",
         plain.record_s, encrypted.record_s
     );
-    println!(
-        "raw rusqlite prepared inserts of the same rows on the server schema: {:>8.0} visits/s",
-        n as f64 / raw_s
-    );
+    println!("raw rusqlite prepared inserts of the same rows on the server schema: {:>8.0} visits/s", n as f64 / raw_s);
     for (label, r, target) in [
         ("plain SQLite (before issue 9)", &plain, ""),
         ("encrypted (SQLCipher, the phone)", &encrypted, " (target >= 60000)"),

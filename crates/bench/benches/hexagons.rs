@@ -37,19 +37,12 @@ fn batch(rng: &mut StdRng, commune: &(String, (f64, f64)), volunteer: uuid::Uuid
     let offset = FixedOffset::east_opt(7 * 3600).expect("offset");
     let start = offset.with_ymd_and_hms(2020, 8, 1, 7, 0, 0).single().expect("date");
     let now = Utc::now();
-    let ctx = ValidationContext {
-        campaign,
-        device_now: now,
-        server_now: Some(now),
-    };
+    let ctx = ValidationContext { campaign, device_now: now, server_now: Some(now) };
     let mut households: Vec<String> = Vec::new();
     let records = (0..BATCH)
         .map(|i| {
             // A village of a few streets: a couple of kilometres around the commune's point.
-            let near = (
-                commune.1.0 + rng.random_range(-0.02..0.02),
-                commune.1.1 + rng.random_range(-0.02..0.02),
-            );
+            let near = (commune.1.0 + rng.random_range(-0.02..0.02), commune.1.1 + rng.random_range(-0.02..0.02));
             let draft = doorstep::generate::visit(rng, None, &commune.0, near);
             let household = if i >= NEW_PER_BATCH && !households.is_empty() {
                 households[rng.random_range(0..households.len())].clone()
@@ -66,10 +59,7 @@ fn batch(rng: &mut StdRng, commune: &(String, (f64, f64)), volunteer: uuid::Uuid
                 device_id: device.to_string(),
                 volunteer_id: volunteer.to_string(),
                 area_code: commune.0.clone(),
-                household: HouseholdInput {
-                    id: household,
-                    address: draft.address,
-                },
+                household: HouseholdInput { id: household, address: draft.address },
                 visited_at: visited_at.to_rfc3339(),
                 outcome: draft.outcome,
                 reason: draft.reason,
@@ -131,19 +121,15 @@ async fn user(store: &dyn Store, name: &str, role: Role, password_hash: &str) ->
 fn main() {
     let visits = env_usize("BENCH_HEX_VISITS", 1_000_000);
     let queries = env_usize("BENCH_QUERIES", 20);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     rt.block_on(async {
         let (db_url, kind) = match std::env::var("DOORSTEP_BENCH_PG") {
             Ok(admin) => (pg_fresh_db(&admin).await, "PostgreSQL"),
             // BENCH_HEX_DIR keeps the database, to look at the queries' plans afterwards.
             Err(_) => {
-                let dir = std::env::var("BENCH_HEX_DIR")
-                    .map(std::path::PathBuf::from)
-                    .unwrap_or(dir.path().to_path_buf());
+                let dir =
+                    std::env::var("BENCH_HEX_DIR").map(std::path::PathBuf::from).unwrap_or(dir.path().to_path_buf());
                 (format!("sqlite:{}", dir.join("hexagons.db").display()), "SQLite")
             }
         };
@@ -236,34 +222,13 @@ fn main() {
         let cases: Vec<(String, String)> = vec![
             ("API floor (GET /healthz)".into(), "/healthz".into()),
             ("coverage, the province".into(), "/api/v1/coverage?area=42".into()),
-            (
-                "hexagons, province, res 6".into(),
-                "/api/v1/map/hexagons?area=42&res=6".into(),
-            ),
-            (
-                "hexagons, province, res 7".into(),
-                "/api/v1/map/hexagons?area=42&res=7".into(),
-            ),
-            (
-                "hexagons, province, res 8".into(),
-                "/api/v1/map/hexagons?area=42&res=8".into(),
-            ),
-            (
-                "  + outcome filter".into(),
-                "/api/v1/map/hexagons?area=42&res=7&outcome=refused,not_home".into(),
-            ),
-            (
-                "  + 7 days".into(),
-                "/api/v1/map/hexagons?area=42&res=7&from=2020-08-05&to=2020-08-11".into(),
-            ),
-            (
-                "  + team".into(),
-                "/api/v1/map/hexagons?area=42&res=7&team=%C4%90%E1%BB%99i%20%C4%91o".into(),
-            ),
-            (
-                format!("hexagons, commune {commune}, res 9"),
-                format!("/api/v1/map/hexagons?area={commune}&res=9"),
-            ),
+            ("hexagons, province, res 6".into(), "/api/v1/map/hexagons?area=42&res=6".into()),
+            ("hexagons, province, res 7".into(), "/api/v1/map/hexagons?area=42&res=7".into()),
+            ("hexagons, province, res 8".into(), "/api/v1/map/hexagons?area=42&res=8".into()),
+            ("  + outcome filter".into(), "/api/v1/map/hexagons?area=42&res=7&outcome=refused,not_home".into()),
+            ("  + 7 days".into(), "/api/v1/map/hexagons?area=42&res=7&from=2020-08-05&to=2020-08-11".into()),
+            ("  + team".into(), "/api/v1/map/hexagons?area=42&res=7&team=%C4%90%E1%BB%99i%20%C4%91o".into()),
+            (format!("hexagons, commune {commune}, res 9"), format!("/api/v1/map/hexagons?area={commune}&res=9")),
             (
                 format!("  + 7 days, commune {commune}"),
                 format!("/api/v1/map/hexagons?area={commune}&res=9&from=2020-08-05&to=2020-08-11"),
@@ -278,13 +243,7 @@ fn main() {
                 bytes
             );
         }
-        let (v, bytes) = latencies(
-            &client,
-            &format!("{base}/api/v1/exports/households.csv?area=42"),
-            &token,
-            3,
-        )
-        .await;
+        let (v, bytes) = latencies(&client, &format!("{base}/api/v1/exports/households.csv?area=42"), &token, 3).await;
         println!(
             "{:<40} p50 {:>8.1} ms   {:>9} bytes",
             "export, province households (CSV)",

@@ -27,20 +27,14 @@ fn main() {
     for (i, (device, visits)) in data.iter().enumerate() {
         for chunk in visits.chunks(batch) {
             let records: Vec<String> = chunk.iter().map(Visit::canonical_json).collect();
-            let json = format!(
-                r#"{{"device_id":"{device}","sent_at":"{sent_at}","records":[{}]}}"#,
-                records.join(",")
-            );
+            let json = format!(r#"{{"device_id":"{device}","sent_at":"{sent_at}","records":[{}]}}"#, records.join(","));
             // As the device does: one frame that declares its size.
             bodies[i % connections].push((*device, zstd::bulk::compress(json.as_bytes(), 3).expect("zstd")));
         }
     }
 
     let repeats = env_usize("BENCH_REPEAT", 3).max(1);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     println!("machine: {}", machine());
     println!(
         "rows: {n} visits from {devices} devices, batches of {batch}, {connections} connections, SQLite WAL synchronous=FULL"
@@ -51,10 +45,7 @@ fn main() {
         let dir = tempfile::tempdir_in(dir.path()).expect("tempdir");
         let raw = n as f64 / raw_insert(dir.path(), &data);
         let server = n as f64 / rt.block_on(server_run(dir.path(), bodies.clone(), n));
-        println!(
-            "run {run}: raw {raw:>8.0} visits/s, server {server:>8.0} visits/s, {:.1} %",
-            100.0 * server / raw
-        );
+        println!("run {run}: raw {raw:>8.0} visits/s, server {server:>8.0} visits/s, {:.1} %", 100.0 * server / raw);
         raws.push(raw);
         servers.push(server);
     }
@@ -150,9 +141,6 @@ async fn server_run_on(db_url: &str, bodies: Vec<Vec<Body>>, n: usize) -> f64 {
     }
     let elapsed = start.elapsed().as_secs_f64();
     assert_eq!(stored, n, "every record stored");
-    assert_eq!(
-        doorstep_server::coverage::counts(&*store).await.expect("counts").visits as usize,
-        n
-    );
+    assert_eq!(doorstep_server::coverage::counts(&*store).await.expect("counts").visits as usize, n);
     elapsed
 }

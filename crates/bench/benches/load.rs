@@ -30,10 +30,7 @@ fn main() {
     let every_ms = env_usize("BENCH_EVERY_MS", 2_000) as u64;
     // Enough visits for every push of the run (one more push for the jitter).
     let pushes = (seconds * 1000 / every_ms.max(1)) as usize + 2;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     println!("machine: {}", machine());
     println!(
         "{devices} phones, a push of {batch} visits every {every_ms} ms each (jittered), for {seconds} s; \
@@ -42,11 +39,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
     let data = make_visits(devices * pushes * batch, devices);
-    println!(
-        "visits made ahead: {} in {:.0} s",
-        devices * pushes * batch,
-        started.elapsed().as_secs_f64()
-    );
+    println!("visits made ahead: {} in {:.0} s", devices * pushes * batch, started.elapsed().as_secs_f64());
     let sqlite = format!("sqlite:{}", dir.path().join("server.db").display());
     let o = rt.block_on(run(&sqlite, &data, batch, every_ms, seconds));
     report("SQLite", &o);
@@ -86,10 +79,7 @@ async fn run(db_url: &str, data: &[(uuid::Uuid, Vec<Visit>)], batch: usize, ever
     for (device, _) in data {
         tokens.push(device_token(&url, store.as_ref(), *device).await);
     }
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(data.len())
-        .build()
-        .expect("client");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(data.len()).build().expect("client");
     let start = Instant::now();
     let until = start + Duration::from_secs(seconds);
     let tasks: Vec<_> = data
@@ -152,12 +142,7 @@ async fn run(db_url: &str, data: &[(uuid::Uuid, Vec<Visit>)], batch: usize, ever
             })
         })
         .collect();
-    let mut o = Outcome {
-        latencies_ms: Vec::new(),
-        stored: 0,
-        errors: 0,
-        seconds: 0.0,
-    };
+    let mut o = Outcome { latencies_ms: Vec::new(), stored: 0, errors: 0, seconds: 0.0 };
     for t in tasks {
         let (l, s, e) = t.await.expect("phone task");
         o.latencies_ms.extend(l);
@@ -166,9 +151,6 @@ async fn run(db_url: &str, data: &[(uuid::Uuid, Vec<Visit>)], batch: usize, ever
     }
     o.seconds = start.elapsed().as_secs_f64();
     let counts = doorstep_server::coverage::counts(&*store).await.expect("counts");
-    assert_eq!(
-        counts.visits as usize, o.stored,
-        "every visit answered stored is held, once"
-    );
+    assert_eq!(counts.visits as usize, o.stored, "every visit answered stored is held, once");
     o
 }

@@ -61,11 +61,7 @@ fn batch(rng: &mut StdRng, communes: &[String], campaign: &Campaign) -> IngestBa
     let volunteer = uuid::Uuid::now_v7().to_string();
     let now = Utc::now();
     let offset = FixedOffset::east_opt(7 * 3600).expect("offset");
-    let ctx = ValidationContext {
-        campaign,
-        device_now: now,
-        server_now: Some(now),
-    };
+    let ctx = ValidationContext { campaign, device_now: now, server_now: Some(now) };
     let commune = &communes[rng.random_range(0..communes.len())];
     let mut households: Vec<String> = Vec::new();
     let records = (0..BATCH)
@@ -85,10 +81,7 @@ fn batch(rng: &mut StdRng, communes: &[String], campaign: &Campaign) -> IngestBa
                 device_id: device.to_string(),
                 volunteer_id: volunteer.clone(),
                 area_code: commune.clone(),
-                household: HouseholdInput {
-                    id: household,
-                    address: draft.address,
-                },
+                household: HouseholdInput { id: household, address: draft.address },
                 visited_at: now.with_timezone(&offset).to_rfc3339(),
                 outcome: draft.outcome,
                 reason: draft.reason,
@@ -132,10 +125,7 @@ async fn latencies(client: &reqwest::Client, url: &str, token: &str, n: usize) -
 
 fn main() {
     let visits = env_usize("BENCH_NATIONAL_VISITS", 10_000_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     rt.block_on(async {
         let (db_url, kind, writers) = match std::env::var("DOORSTEP_BENCH_PG") {

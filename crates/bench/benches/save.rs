@@ -43,14 +43,12 @@ fn main() {
     let conn = rusqlite::Connection::open(dir.path().join("raw.db")).expect("open");
     conn.pragma_update(None, "journal_mode", "WAL").expect("wal");
     conn.pragma_update(None, "synchronous", "FULL").expect("full");
-    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
-        .expect("table");
+    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)").expect("table");
     let body = "x".repeat(450);
     let raw: Vec<f64> = (0..n)
         .map(|_| {
             let t = Instant::now();
-            conn.execute("INSERT INTO t (body) VALUES (?1)", [&body])
-                .expect("insert");
+            conn.execute("INSERT INTO t (body) VALUES (?1)", [&body]).expect("insert");
             t.elapsed().as_secs_f64() * 1e3
         })
         .collect();
@@ -70,9 +68,7 @@ fn main() {
         .collect();
     let save = |store: &mut DeviceStore, d: &doorstep_device::VisitDraft| {
         let t = Instant::now();
-        store
-            .record_visit(d, Utc::now().with_timezone(&offset))
-            .expect("record");
+        store.record_visit(d, Utc::now().with_timezone(&offset)).expect("record");
         t.elapsed().as_secs_f64() * 1e3
     };
     let (mut saves, mut plain_saves) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -88,17 +84,8 @@ fn main() {
 
     println!("machine: {}", machine());
     println!("{n} samples each, in one folder on this machine's disk");
-    println!(
-        "disk fdatasync of 512 bytes:                          {}",
-        summary(fsync)
-    );
+    println!("disk fdatasync of 512 bytes:                          {}", summary(fsync));
     println!("raw SQLite one-row commit (WAL, FULL):                {}", summary(raw));
-    println!(
-        "durable device save, plain SQLite (before issue 9):   {}",
-        summary(plain_saves)
-    );
-    println!(
-        "durable device save, encrypted (SQLCipher, the phone): {} (target p99 < 2 ms)",
-        summary(saves)
-    );
+    println!("durable device save, plain SQLite (before issue 9):   {}", summary(plain_saves));
+    println!("durable device save, encrypted (SQLCipher, the phone): {} (target p99 < 2 ms)", summary(saves));
 }

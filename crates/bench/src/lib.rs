@@ -43,10 +43,7 @@ pub const BENCH_VOLUNTEER_ID: uuid::Uuid = uuid::Uuid::from_u128(0x0190_0000_000
 /// `doorstep admin enrol-code` does.
 pub async fn enrolment_code(store: &dyn Store) -> String {
     let name = doorstep_domain::account::Username::parse("username", BENCH_VOLUNTEER).expect("name");
-    let user = match doorstep_server::accounts::user_by_username(store, &name)
-        .await
-        .expect("user")
-    {
+    let user = match doorstep_server::accounts::user_by_username(store, &name).await.expect("user") {
         Some(u) => u.id,
         None => {
             let id = BENCH_VOLUNTEER_ID;
@@ -124,11 +121,7 @@ pub const COMMUNES: &[&str] = &["18073", "18077", "18079", "18082", "18085", "18
 pub fn make_visits(n: usize, devices: usize) -> Vec<(uuid::Uuid, Vec<Visit>)> {
     let campaign = Campaign::bluezone();
     let now = Utc::now().with_timezone(&FixedOffset::east_opt(7 * 3600).expect("offset"));
-    let ctx = ValidationContext {
-        campaign: &campaign,
-        device_now: Utc::now(),
-        server_now: None,
-    };
+    let ctx = ValidationContext { campaign: &campaign, device_now: Utc::now(), server_now: None };
     let mut rng = StdRng::seed_from_u64(7);
     let per_device = n / devices;
     (0..devices)
@@ -152,10 +145,7 @@ pub fn make_visits(n: usize, devices: usize) -> Vec<(uuid::Uuid, Vec<Visit>)> {
                         device_id: device.to_string(),
                         volunteer_id: volunteer.to_string(),
                         area_code: draft.area_code,
-                        household: HouseholdInput {
-                            id: uuid::Uuid::now_v7().to_string(),
-                            address: draft.address,
-                        },
+                        household: HouseholdInput { id: uuid::Uuid::now_v7().to_string(), address: draft.address },
                         visited_at: visited_at.to_rfc3339(),
                         outcome: draft.outcome,
                         reason: draft.reason,
@@ -182,8 +172,7 @@ pub fn raw_insert(dir: &std::path::Path, data: &[(uuid::Uuid, Vec<Visit>)]) -> f
     conn.pragma_update(None, "synchronous", "FULL").expect("sync");
     conn.pragma_update(None, "foreign_keys", "ON").expect("fk");
     conn.pragma_update(None, "wal_autocheckpoint", 0).expect("ckpt");
-    conn.execute_batch(&doorstep_server::sqlite::schema_sql())
-        .expect("schema");
+    conn.execute_batch(&doorstep_server::sqlite::schema_sql()).expect("schema");
     for c in COMMUNES {
         conn.execute(
             "INSERT INTO areas (code, name, name_search, sort_key, level, path) VALUES (?1, ?1, ?1, x'00', 2, ?1)",
@@ -191,10 +180,8 @@ pub fn raw_insert(dir: &std::path::Path, data: &[(uuid::Uuid, Vec<Visit>)]) -> f
         )
         .expect("area");
     }
-    let hashes: Vec<Vec<[u8; 32]>> = data
-        .iter()
-        .map(|(_, vs)| vs.iter().map(doorstep_server::db::ingest::content_hash).collect())
-        .collect();
+    let hashes: Vec<Vec<[u8; 32]>> =
+        data.iter().map(|(_, vs)| vs.iter().map(doorstep_server::db::ingest::content_hash).collect()).collect();
     let received = Utc::now().timestamp_millis();
     let start = Instant::now();
     let tx = conn.transaction().expect("tx");
@@ -270,19 +257,11 @@ pub fn raw_insert(dir: &std::path::Path, data: &[(uuid::Uuid, Vec<Visit>)]) -> f
 
 /// A new, empty PostgreSQL database on the server `admin` names (a URL ending in a database).
 pub async fn pg_fresh_db(admin: &str) -> String {
-    let (client, conn) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
-        .await
-        .expect("connect to PostgreSQL");
+    let (client, conn) = tokio_postgres::connect(admin, tokio_postgres::NoTls).await.expect("connect to PostgreSQL");
     tokio::spawn(conn);
     let name = format!("doorstep_bench_{}", uuid::Uuid::now_v7().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .expect("database in the URL");
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).expect("database in the URL");
     format!("{base}/{name}")
 }
 
@@ -291,9 +270,7 @@ pub async fn pg_fresh_db(admin: &str) -> String {
 pub async fn raw_insert_pg(url: &str, data: &[(uuid::Uuid, Vec<Visit>)]) -> f64 {
     // The server's own migrations make the schema.
     drop(doorstep_server::postgres::PgStore::open(url).await.expect("schema"));
-    let (mut client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
+    let (mut client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
     tokio::spawn(conn);
     for c in COMMUNES {
         client
@@ -304,10 +281,8 @@ pub async fn raw_insert_pg(url: &str, data: &[(uuid::Uuid, Vec<Visit>)]) -> f64 
             .await
             .expect("area");
     }
-    let hashes: Vec<Vec<[u8; 32]>> = data
-        .iter()
-        .map(|(_, vs)| vs.iter().map(doorstep_server::db::ingest::content_hash).collect())
-        .collect();
+    let hashes: Vec<Vec<[u8; 32]>> =
+        data.iter().map(|(_, vs)| vs.iter().map(doorstep_server::db::ingest::content_hash).collect()).collect();
     let received = Utc::now().timestamp_millis();
     let start = Instant::now();
     let tx = client.transaction().await.expect("tx");
@@ -318,15 +293,11 @@ pub async fn raw_insert_pg(url: &str, data: &[(uuid::Uuid, Vec<Visit>)]) -> f64 
             for (v, h) in chunk.iter().zip(hash_chunk) {
                 cols.push(*device, v, h, received);
             }
-            tx.execute(doorstep_server::postgres::INSERT_VISITS_PLAIN, &cols.params())
-                .await
-                .expect("visits");
+            tx.execute(doorstep_server::postgres::INSERT_VISITS_PLAIN, &cols.params()).await.expect("visits");
             let ids: Vec<uuid::Uuid> = chunk.iter().map(|v| v.household.id.uuid()).collect();
             let areas: Vec<String> = chunk.iter().map(|v| v.area_code.to_string()).collect();
-            let addresses: Vec<Option<String>> = chunk
-                .iter()
-                .map(|v| v.household.address.as_ref().map(|t| t.to_string()))
-                .collect();
+            let addresses: Vec<Option<String>> =
+                chunk.iter().map(|v| v.household.address.as_ref().map(|t| t.to_string())).collect();
             let lats: Vec<Option<f64>> = chunk.iter().map(|v| v.location.point.map(|p| p.lat)).collect();
             let lons: Vec<Option<f64>> = chunk.iter().map(|v| v.location.point.map(|p| p.lon)).collect();
             let seqs: Vec<i64> = (0..chunk.len() as i64).map(|i| seq + i + 1).collect();
@@ -345,9 +316,7 @@ pub async fn raw_insert_pg(url: &str, data: &[(uuid::Uuid, Vec<Visit>)]) -> f64 
                     people, smartphones, already_installed, installed_now)
                  SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::int8[],
                     $7::int8[], $8::text[], $9::int8[], $10::int8[], $11::int8[], $12::int8[])",
-                &[
-                    &ids, &areas, &addresses, &lats, &lons, &seqs, &ones, &outcomes, &people, &phones, &already, &now,
-                ],
+                &[&ids, &areas, &addresses, &lats, &lons, &seqs, &ones, &outcomes, &people, &phones, &already, &now],
             )
             .await
             .expect("households");

@@ -38,10 +38,7 @@ pub async fn prepare(store: &dyn Store) -> Result<()> {
     tracing::info!(?summary, "demo areas");
     for (username, role, area, password) in DEMO_ACCOUNTS {
         let username = doorstep_domain::account::Username::parse("username", username)?;
-        if doorstep_server::accounts::user_by_username(store, &username)
-            .await?
-            .is_some()
-        {
+        if doorstep_server::accounts::user_by_username(store, &username).await?.is_some() {
             continue;
         }
         doorstep_server::accounts::create_user(
@@ -126,11 +123,7 @@ async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorste
         return Ok(user);
     }
     // Nobody signs in as a simulated volunteer: a random password nobody knows.
-    let password: String = rand::rng()
-        .sample_iter(rand::distr::Alphanumeric)
-        .take(32)
-        .map(char::from)
-        .collect();
+    let password: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(32).map(char::from).collect();
     doorstep_server::accounts::create_user(
         store,
         doorstep_server::accounts::NewUser {
@@ -149,9 +142,7 @@ async fn district_volunteer(store: &dyn Store, district: &str) -> Result<doorste
 
 /// One-time codes for `n` phones of `user`, valid a day, issued directly in the database.
 async fn enrolment_codes(
-    store: &dyn Store,
-    user: &doorstep_server::accounts::UserRecord,
-    n: usize,
+    store: &dyn Store, user: &doorstep_server::accounts::UserRecord, n: usize,
 ) -> Result<Vec<String>> {
     let now = chrono::Utc::now().timestamp_millis();
     let expires = now + 24 * 3600 * 1000;

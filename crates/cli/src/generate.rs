@@ -39,12 +39,8 @@ const STREETS: &[&str] = &[
     "Lý Tự Trọng",
 ];
 
-const REFUSALS: &[&str] = &[
-    "Không muốn cài",
-    "Lo ngại về quyền riêng tư",
-    "Máy yếu, sợ hết pin",
-    "Để người nhà về rồi cài",
-];
+const REFUSALS: &[&str] =
+    &["Không muốn cài", "Lo ngại về quyền riêng tư", "Máy yếu, sợ hết pin", "Để người nhà về rồi cài"];
 
 /// A point for an area: near its district seat when the code is a known district or sits under
 /// one (by the `parent` lookup), spread deterministically so communes don't stack.
@@ -55,9 +51,7 @@ pub fn base_point(area_code: &str, district: Option<&str>) -> (f64, f64) {
         .map(|(_, lat, lon)| (*lat, *lon))
         .unwrap_or(PROVINCE_CENTRE);
     // A stable spread of up to ~6 km from the seat, from the code's digits.
-    let h = area_code
-        .bytes()
-        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let h = area_code.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     let angle = (h % 360) as f64 * std::f64::consts::PI / 180.0;
     let r = 0.01 + ((h / 360) % 50) as f64 * 0.001;
     (seat.0 + r * angle.sin(), seat.1 + r * angle.cos())
@@ -71,11 +65,7 @@ pub fn jitter(rng: &mut impl Rng, centre: (f64, f64), metres: f64) -> (f64, f64)
 
 pub fn address(rng: &mut impl Rng) -> String {
     if rng.random_bool(0.6) {
-        format!(
-            "Số {}, đường {}",
-            rng.random_range(1..300),
-            STREETS.choose(rng).copied().unwrap_or("Trần Phú")
-        )
+        format!("Số {}, đường {}", rng.random_range(1..300), STREETS.choose(rng).copied().unwrap_or("Trần Phú"))
     } else {
         format!("Thôn {}, xóm {}", rng.random_range(1..15), rng.random_range(1..9))
     }
@@ -151,11 +141,7 @@ pub fn venue_visit(rng: &mut impl Rng, area_code: &str, near: (f64, f64)) -> doo
     let visitor_log = (kind == "agency").then(|| {
         let came_in = rng.random_range(20..300);
         let told = rng.random_range(came_in / 2..=came_in);
-        doorstep_domain::venue::VisitorLogInput {
-            came_in,
-            told,
-            installed: rng.random_range(0..=told / 3),
-        }
+        doorstep_domain::venue::VisitorLogInput { came_in, told, installed: rng.random_range(0..=told / 3) }
     });
     let (lat, lon) = jitter(rng, near, 400.0);
     doorstep_device::VenueVisitDraft {

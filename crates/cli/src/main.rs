@@ -12,11 +12,7 @@ use doorstep_server::manage::Actor;
 use doorstep_server::{AppState, Limits};
 
 #[derive(Parser)]
-#[command(
-    name = "doorstep",
-    version,
-    about = "Door-to-door campaign visits: field sync server, admin and simulator"
-)]
+#[command(name = "doorstep", version, about = "Door-to-door campaign visits: field sync server, admin and simulator")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -255,9 +251,7 @@ enum CampaignAction {
 
 fn tokio_postgres_cap() -> tracing_subscriber::filter::Directive {
     // A constant that parses; the fallback (everything at info) is only for the impossible case.
-    "tokio_postgres=info"
-        .parse()
-        .unwrap_or_else(|_| tracing::Level::INFO.into())
+    "tokio_postgres=info".parse().unwrap_or_else(|_| tracing::Level::INFO.into())
 }
 
 fn main() -> Result<()> {
@@ -291,14 +285,8 @@ async fn export(args: ExportArgs) -> Result<()> {
         "en" => doorstep_domain::Lang::En,
         other => anyhow::bail!("--lang is vi or en, not {other:?}"),
     };
-    anyhow::ensure!(
-        !args.out.exists(),
-        "{} exists already; choose another file",
-        args.out.display()
-    );
-    let store = doorstep_server::open_store(&args.db)
-        .await
-        .with_context(|| format!("opening {}", args.db))?;
+    anyhow::ensure!(!args.out.exists(), "{} exists already; choose another file", args.out.display());
+    let store = doorstep_server::open_store(&args.db).await.with_context(|| format!("opening {}", args.db))?;
     let campaign = doorstep_server::campaign::running_campaign(store.as_ref()).await?;
     let date = match &args.date {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
@@ -308,15 +296,10 @@ async fn export(args: ExportArgs) -> Result<()> {
     if args.format != "xlsx" {
         return export_rows(store.as_ref(), &campaign, &args, &area, lang).await;
     }
-    let progress = doorstep_server::report::progress(
-        store.as_ref(),
-        &campaign,
-        &area,
-        date - chrono::Duration::days(60),
-        date,
-    )
-    .await?
-    .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
+    let progress =
+        doorstep_server::report::progress(store.as_ref(), &campaign, &area, date - chrono::Duration::days(60), date)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
     let visits = doorstep_server::report::visits_on(store.as_ref(), &area, date).await?;
     let venue_visits = doorstep_server::venues::visits_on(store.as_ref(), &area, date).await?;
     let path = doorstep_server::areas::area_path(&*store, area.as_str())
@@ -335,11 +318,8 @@ async fn export(args: ExportArgs) -> Result<()> {
 
 /// `doorstep export --format csv|geojson`: the area's households or visits.
 async fn export_rows(
-    store: &dyn doorstep_server::Store,
-    campaign: &Campaign,
-    args: &ExportArgs,
-    area: &doorstep_domain::values::AreaCode,
-    lang: doorstep_domain::Lang,
+    store: &dyn doorstep_server::Store, campaign: &Campaign, args: &ExportArgs,
+    area: &doorstep_domain::values::AreaCode, lang: doorstep_domain::Lang,
 ) -> Result<()> {
     use doorstep_server::export::{ExportSpec, Format, What};
     let path = doorstep_server::areas::area_path(store, area.as_str())
@@ -352,48 +332,28 @@ async fn export_rows(
         )),
         None => None,
     };
-    let filter = doorstep_server::filter::VisitFilter {
-        from_day: day,
-        to_day: day,
-        ..Default::default()
-    };
+    let filter = doorstep_server::filter::VisitFilter { from_day: day, to_day: day, ..Default::default() };
     let spec = ExportSpec {
         query: doorstep_server::filter::RowQuery::subtree(&path, filter, None),
-        what: if args.what == "visits" {
-            What::Visits
-        } else {
-            What::Households
-        },
-        format: if args.format == "geojson" {
-            Format::GeoJson
-        } else {
-            Format::Csv
-        },
+        what: if args.what == "visits" { What::Visits } else { What::Households },
+        format: if args.format == "geojson" { Format::GeoJson } else { Format::Csv },
         lang,
     };
     let (rows, bytes) = doorstep_server::export::write_file(store, campaign, spec, &args.out)
         .await
         .with_context(|| format!("writing {}", args.out.display()))?;
-    println!(
-        "{}",
-        serde_json::json!({"out": args.out.display().to_string(), "rows": rows, "bytes": bytes})
-    );
+    println!("{}", serde_json::json!({"out": args.out.display().to_string(), "rows": rows, "bytes": bytes}));
     Ok(())
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    let store = doorstep_server::open_store(&args.db)
-        .await
-        .with_context(|| format!("opening {}", args.db))?;
+    let store = doorstep_server::open_store(&args.db).await.with_context(|| format!("opening {}", args.db))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let mut limits = Limits::default();
-    if let Some(secs) = std::env::var("DOORSTEP_SESSION_TTL_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(secs) = std::env::var("DOORSTEP_SESSION_TTL_SECS").ok().and_then(|v| v.parse().ok()) {
         limits.session_ttl = std::time::Duration::from_secs(secs);
     }
     limits.trusted_proxies = args.trusted_proxies.clone();
@@ -407,9 +367,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     tracing::info!(campaign = %campaign.code, outcomes = campaign.outcomes.len(), "running campaign");
     let mut state = AppState::new(store.clone(), campaign, limits);
     if args.public_aggregates {
-        state.public = Some(std::sync::Arc::new(doorstep_server::public::PublicView::new(
-            args.public_k,
-        )));
+        state.public = Some(std::sync::Arc::new(doorstep_server::public::PublicView::new(args.public_k)));
         tracing::info!(k = args.public_k, "public aggregates on at /api/v1/public/");
     }
     if args.demo {
@@ -456,13 +414,9 @@ async fn admin(args: AdminArgs) -> Result<()> {
         AdminCommand::Backup { file } => return backup(&args.db, file),
         _ => {}
     }
-    let store = doorstep_server::open_store(&args.db)
-        .await
-        .with_context(|| format!("opening {}", args.db))?;
+    let store = doorstep_server::open_store(&args.db).await.with_context(|| format!("opening {}", args.db))?;
     match args.command {
-        AdminCommand::Campaign {
-            action: CampaignAction::Load { file },
-        } => {
+        AdminCommand::Campaign { action: CampaignAction::Load { file } } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let campaign = Campaign::parse_file(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}; the campaign was not changed", file.display()))?;
@@ -482,15 +436,10 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 },
             )
             .await?;
-            println!(
-                "{}",
-                serde_json::json!({"campaign": campaign.code, "outcomes": campaign.outcomes.len()})
-            );
+            println!("{}", serde_json::json!({"campaign": campaign.code, "outcomes": campaign.outcomes.len()}));
             eprintln!("Loaded; restart the server (doorstep serve) to run it.");
         }
-        AdminCommand::Campaign {
-            action: CampaignAction::Show,
-        } => {
+        AdminCommand::Campaign { action: CampaignAction::Show } => {
             let campaign = doorstep_server::campaign::running_campaign(store.as_ref()).await?;
             println!("{}", serde_json::to_string_pretty(&campaign)?);
         }
@@ -510,9 +459,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
                     action: "import-buildings".into(),
                     detail: format!(
                         "{}: {} read, {} added, {} outside",
-                        file.file_name()
-                            .map(|f| f.to_string_lossy().into_owned())
-                            .unwrap_or_default(),
+                        file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
                         report.read,
                         report.added,
                         report.outside
@@ -544,11 +491,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
             let name = file.display().to_string();
             let rows = doorstep_server::targets::read_table(&file).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
             let refused = |lines: Vec<String>| {
-                anyhow::anyhow!(
-                    "{name}: {} problem(s); nothing was imported:\n{}",
-                    lines.len(),
-                    lines.join("\n")
-                )
+                anyhow::anyhow!("{name}: {} problem(s); nothing was imported:\n{}", lines.len(), lines.join("\n"))
             };
             let targets = doorstep_domain::targets::parse_targets(rows)
                 .map_err(|errors| refused(errors.iter().map(|e| e.to_string()).collect()))?;
@@ -566,9 +509,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
                     action: "import-targets".into(),
                     detail: format!(
                         "{}: {n} areas",
-                        file.file_name()
-                            .map(|f| f.to_string_lossy().into_owned())
-                            .unwrap_or_default()
+                        file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
                     ),
                 },
             )
@@ -592,9 +533,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
                         action: "import-areas".into(),
                         detail: format!(
                             "{}: {} new, {} changed",
-                            file.file_name()
-                                .map(|f| f.to_string_lossy().into_owned())
-                                .unwrap_or_default(),
+                            file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
                             summary.inserted,
                             summary.updated
                         ),
@@ -707,32 +646,19 @@ async fn admin(args: AdminArgs) -> Result<()> {
             println!("{}", serde_json::json!({"revoked": id.to_string()}));
         }
         AdminCommand::CreateTeam { name, area, leader } => {
-            let request = doorstep_domain::protocol::NewTeamRequest {
-                name,
-                area_code: area,
-                leader: Some(leader),
-            };
+            let request = doorstep_domain::protocol::NewTeamRequest { name, area_code: area, leader: Some(leader) };
             let team = doorstep_server::manage::create_team(store.as_ref(), Actor::Cli, &request).await?;
             println!("{}", serde_json::to_string(&team)?);
         }
         AdminCommand::Assign { team, volunteer, area } => {
-            let request = doorstep_domain::protocol::AssignmentRequest {
-                team,
-                volunteer,
-                area_code: area,
-            };
+            let request = doorstep_domain::protocol::AssignmentRequest { team, volunteer, area_code: area };
             doorstep_server::manage::assign(store.as_ref(), Actor::Cli, &request).await?;
             println!(
                 "{}",
                 serde_json::json!({"assigned": request.volunteer, "area": request.area_code, "team": request.team})
             );
         }
-        AdminCommand::GiveClaim {
-            volunteer,
-            area,
-            street,
-            household,
-        } => {
+        AdminCommand::GiveClaim { volunteer, area, street, household } => {
             let request = doorstep_domain::protocol::NewClaimRequest {
                 volunteer,
                 household_id: household,
@@ -774,14 +700,8 @@ fn backup(db: &str, file: &std::path::Path) -> Result<()> {
 }
 
 async fn migrate(from: &str, to: &str) -> Result<()> {
-    let path = from
-        .strip_prefix("sqlite://")
-        .or_else(|| from.strip_prefix("sqlite:"))
-        .unwrap_or(from);
-    anyhow::ensure!(
-        to.starts_with("postgres://") || to.starts_with("postgresql://"),
-        "--to must be a postgres:// URL"
-    );
+    let path = from.strip_prefix("sqlite://").or_else(|| from.strip_prefix("sqlite:")).unwrap_or(from);
+    anyhow::ensure!(to.starts_with("postgres://") || to.starts_with("postgresql://"), "--to must be a postgres:// URL");
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
@@ -799,11 +719,7 @@ async fn migrate(from: &str, to: &str) -> Result<()> {
     .with_context(|| format!("migrating {from} to PostgreSQL"))?;
     bar.finish_and_clear();
     println!("{}", serde_json::to_string(&report)?);
-    let bad: Vec<_> = report
-        .tables
-        .iter()
-        .filter(|t| !t.checksum_match || t.source != t.target)
-        .collect();
+    let bad: Vec<_> = report.tables.iter().filter(|t| !t.checksum_match || t.source != t.target).collect();
     anyhow::ensure!(
         bad.is_empty(),
         "verification failed for: {}",

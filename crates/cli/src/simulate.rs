@@ -162,11 +162,7 @@ async fn run_device(args: &SimulateArgs, codes: &Codes, index: usize, dir: &Path
     })?;
 
     let mut totals = Totals::default();
-    let mut enrolment = DeviceEnrolment {
-        index,
-        held: None,
-        done: lock(&store).device_token()?.is_some(),
-    };
+    let mut enrolment = DeviceEnrolment { index, held: None, done: lock(&store).device_token()?.is_some() };
     if !enrolment.done {
         // A device nothing could ever enrol is a mistake in the arguments: said before any work.
         if !codes.any_left() {
@@ -189,9 +185,8 @@ async fn run_device(args: &SimulateArgs, codes: &Codes, index: usize, dir: &Path
             }
         }
         let (store2, args2) = (store.clone(), args.clone());
-        totals.recorded = tokio::task::spawn_blocking(move || record(&store2, &args2, index))
-            .await
-            .context("recording")??;
+        totals.recorded =
+            tokio::task::spawn_blocking(move || record(&store2, &args2, index)).await.context("recording")??;
     }
 
     // A timeout too large to add is no timeout.
@@ -287,10 +282,7 @@ struct DeviceEnrolment {
 impl DeviceEnrolment {
     /// One try: `Err` for what waiting will not fix (no code left, a refused code or sign-in).
     async fn attempt(
-        &mut self,
-        client: &SyncClient,
-        store: &Arc<Mutex<DeviceStore>>,
-        codes: &Codes,
+        &mut self, client: &SyncClient, store: &Arc<Mutex<DeviceStore>>, codes: &Codes,
     ) -> Result<Attempt> {
         let index = self.index;
         let code = match &self.held {
@@ -353,24 +345,14 @@ struct Issuer {
 
 impl Codes {
     fn new(args: &SimulateArgs) -> Result<Codes> {
-        let preissued = args
-            .enrol_codes
-            .iter()
-            .map(|c| c.trim().to_string())
-            .filter(|c| !c.is_empty())
-            .collect();
+        let preissued = args.enrol_codes.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
         let issuer = match (&args.login, &args.volunteer) {
             (Some(login), Some(volunteer)) => {
-                let password = std::env::var(PASSWORD_ENV)
-                    .ok()
-                    .filter(|p| !p.is_empty())
-                    .with_context(|| {
-                        format!("--login {login} needs the password in the {PASSWORD_ENV} environment variable")
-                    })?;
-                let http = reqwest::Client::builder()
-                    .timeout(ONLINE_WAIT)
-                    .build()
-                    .context("building the HTTP client")?;
+                let password = std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()).with_context(|| {
+                    format!("--login {login} needs the password in the {PASSWORD_ENV} environment variable")
+                })?;
+                let http =
+                    reqwest::Client::builder().timeout(ONLINE_WAIT).build().context("building the HTTP client")?;
                 Some(Issuer {
                     base: args.server.trim().trim_end_matches('/').to_string(),
                     login: login.clone(),
@@ -382,18 +364,12 @@ impl Codes {
             }
             (Some(_), None) => bail!("--login needs --volunteer: the volunteer the devices are enrolled for"),
             (None, Some(volunteer)) => {
-                tracing::warn!(
-                    volunteer,
-                    "--volunteer is used only with --login; the codes decide the volunteer"
-                );
+                tracing::warn!(volunteer, "--volunteer is used only with --login; the codes decide the volunteer");
                 None
             }
             (None, None) => None,
         };
-        Ok(Codes {
-            preissued: Mutex::new(preissued),
-            issuer,
-        })
+        Ok(Codes { preissued: Mutex::new(preissued), issuer })
     }
 
     fn none_left(index: usize) -> String {
@@ -424,9 +400,7 @@ impl Issuer {
                 Ok(s) => s,
                 Err(why) => return Ok(Take::Later(why)),
             };
-            let body = serde_json::to_vec(&EnrolmentRequest {
-                volunteer: self.volunteer.clone(),
-            })?;
+            let body = serde_json::to_vec(&EnrolmentRequest { volunteer: self.volunteer.clone() })?;
             let answer = self
                 .http
                 .post(format!("{}/api/v1/enrolments", self.base))
@@ -472,10 +446,7 @@ impl Issuer {
         if let Some(s) = &*session {
             return Ok(Ok(s.clone()));
         }
-        let body = serde_json::to_vec(&LoginRequest {
-            username: self.login.clone(),
-            password: self.password.clone(),
-        })?;
+        let body = serde_json::to_vec(&LoginRequest { username: self.login.clone(), password: self.password.clone() })?;
         let answer = self
             .http
             .post(format!("{}/api/v1/auth/login", self.base))
@@ -494,11 +465,7 @@ impl Issuer {
         }
         // serde's message could quote the token: only the position is kept.
         let answer: LoginResponse = serde_json::from_slice(&bytes).map_err(|e| {
-            anyhow::anyhow!(
-                "the sign-in answer is unreadable (line {}, column {})",
-                e.line(),
-                e.column()
-            )
+            anyhow::anyhow!("the sign-in answer is unreadable (line {}, column {})", e.line(), e.column())
         })?;
         let mut value = HeaderValue::from_str(&format!("Bearer {}", answer.token))
             .map_err(|_| anyhow::anyhow!("the session token is not a valid header value"))?;
@@ -528,11 +495,8 @@ const VISITS_PER_VENUE: usize = 40;
 
 fn record(store: &Mutex<DeviceStore>, args: &SimulateArgs, index: usize) -> Result<u64> {
     let mut store = lock(store);
-    let mut rng = StdRng::seed_from_u64(
-        args.seed
-            .wrapping_add(index as u64 * 7919)
-            .wrapping_add(store.cursor()? as u64),
-    );
+    let mut rng =
+        StdRng::seed_from_u64(args.seed.wrapping_add(index as u64 * 7919).wrapping_add(store.cursor()? as u64));
     let areas = store.areas()?;
     let parent_of = |code: &str| areas.iter().find(|a| a.code == code).and_then(|a| a.parent.clone());
     let leaves: Vec<String> = {
@@ -542,11 +506,7 @@ fn record(store: &Mutex<DeviceStore>, args: &SimulateArgs, index: usize) -> Resu
             .filter(|a| !areas.iter().any(|c| c.parent.as_deref() == Some(a.code.as_str())))
             .map(|a| a.code.clone())
             .collect();
-        if under.is_empty() {
-            vec![args.area.clone()]
-        } else {
-            under
-        }
+        if under.is_empty() { vec![args.area.clone()] } else { under }
     };
     // Not visited yet, or due again by now (the campaign's revisit delay passed).
     let known: Vec<_> = store
@@ -626,17 +586,7 @@ mod tests {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let server = format!("http://{}", closed.local_addr().unwrap());
         drop(closed);
-        let mut argv = vec![
-            "simulate",
-            "--server",
-            &server,
-            "--devices",
-            "2",
-            "--visits",
-            "2",
-            "--sync-timeout",
-            "1",
-        ];
+        let mut argv = vec!["simulate", "--server", &server, "--devices", "2", "--visits", "2", "--sync-timeout", "1"];
         argv.extend_from_slice(extra);
         Cli::try_parse_from(argv).unwrap().args
     }
@@ -658,10 +608,7 @@ mod tests {
     #[tokio::test]
     async fn without_codes_or_login_a_device_is_not_enrolled() {
         let e = simulate(&args(&[])).await.unwrap_err().to_string();
-        assert!(
-            e.contains("is not enrolled: give --enrol-code, or --login and --volunteer"),
-            "{e}"
-        );
+        assert!(e.contains("is not enrolled: give --enrol-code, or --login and --volunteer"), "{e}");
     }
 
     /// The server is down: the device with a code records offline, keeps trying to enrol until
@@ -673,15 +620,7 @@ mod tests {
         let started = std::time::Instant::now();
         let totals = simulate(&a).await.unwrap();
         assert!(started.elapsed() < Duration::from_secs(10));
-        assert_eq!(
-            totals,
-            Totals {
-                recorded: 2,
-                pending: 2,
-                not_enrolled: 1,
-                ..Totals::default()
-            }
-        );
+        assert_eq!(totals, Totals { recorded: 2, pending: 2, not_enrolled: 1, ..Totals::default() });
         a.devices = 2;
         assert!(simulate(&a).await.is_err(), "one code for two devices");
     }

@@ -495,13 +495,7 @@ impl DeviceStore {
         let (device_id, volunteer_id) = ensure_identity(&mut conn)?;
         let campaign = load_campaign(&conn)?;
         tracing::debug!(path = %path.display(), %device_id, "device store opened");
-        Ok(DeviceStore {
-            conn,
-            device_id,
-            volunteer_id,
-            campaign,
-            platform_keys: false,
-        })
+        Ok(DeviceStore { conn, device_id, volunteer_id, campaign, platform_keys: false })
     }
 
     pub fn device_id(&self) -> Uuid {
@@ -569,9 +563,7 @@ impl DeviceStore {
     /// The token for push and pull, or `None` while the phone is not enrolled. Read from the
     /// database each time, so a re-enrolment takes effect at the next request.
     pub fn device_token(&self) -> Result<Option<DeviceToken>, DeviceError> {
-        Ok(get_meta(&self.conn, META_DEVICE_TOKEN)?
-            .filter(|t| !t.is_empty())
-            .map(DeviceToken))
+        Ok(get_meta(&self.conn, META_DEVICE_TOKEN)?.filter(|t| !t.is_empty()).map(DeviceToken))
     }
 
     /// The server's last refusal of this phone's credentials, if it still stands.
@@ -595,8 +587,7 @@ impl DeviceStore {
             }
             None => {
                 if get_meta(&self.conn, META_AUTH_PROBLEM)?.is_some() {
-                    self.conn
-                        .execute("DELETE FROM meta WHERE key = ?1", [META_AUTH_PROBLEM])?;
+                    self.conn.execute("DELETE FROM meta WHERE key = ?1", [META_AUTH_PROBLEM])?;
                 }
                 Ok(())
             }
@@ -630,10 +621,7 @@ impl DeviceStore {
     /// Records the corrected visit for a refused record, and sets the refused one aside, in one
     /// transaction: the refused record is kept, but no longer listed for the volunteer to fix.
     pub fn fix_rejected(
-        &mut self,
-        device_seq: i64,
-        draft: &VisitDraft,
-        now: DateTime<FixedOffset>,
+        &mut self, device_seq: i64, draft: &VisitDraft, now: DateTime<FixedOffset>,
     ) -> Result<Visit, DeviceError> {
         let refused: Option<(String, i64, String)> = self
             .conn
@@ -654,13 +642,7 @@ impl DeviceStore {
             let at = DateTime::parse_from_rfc3339(&visited_at)
                 .map_err(|e| DeviceError::Corrupt(format!("a stored visit time: {e}")))?;
             let (household, area) = self.revised_subject(&id, None)?;
-            Some(Revises {
-                revision: next_revision(&self.conn, &id, None)?,
-                id,
-                visited_at: at,
-                household,
-                area,
-            })
+            Some(Revises { revision: next_revision(&self.conn, &id, None)?, id, visited_at: at, household, area })
         } else {
             None
         };
@@ -695,10 +677,7 @@ impl DeviceStore {
     /// correction is done on this phone from then on; the server closes it when the revision
     /// arrives.
     pub fn correct_visit(
-        &mut self,
-        correction_id: &str,
-        draft: &VisitDraft,
-        now: DateTime<FixedOffset>,
+        &mut self, correction_id: &str, draft: &VisitDraft, now: DateTime<FixedOffset>,
     ) -> Result<Visit, DeviceError> {
         let open = self
             .corrections()?
@@ -710,13 +689,7 @@ impl DeviceStore {
         let visited_at = DateTime::parse_from_rfc3339(&c.visit.visited_at)
             .map_err(|e| DeviceError::Corrupt(format!("the correction's visit time: {e}")))?;
         let (household, area) = self.revised_subject(&c.visit_id, Some(&c))?;
-        let revises = Revises {
-            id: c.visit_id,
-            revision,
-            visited_at,
-            household,
-            area,
-        };
+        let revises = Revises { id: c.visit_id, revision, visited_at, household, area };
         self.record(draft, now, None, Some(revises))
     }
 
@@ -747,20 +720,13 @@ impl DeviceStore {
         let mut out = Vec::new();
         for row in rows {
             let (body, answered) = row?;
-            out.push(PendingCorrection {
-                correction: serde_json::from_str(&body)?,
-                answered,
-            });
+            out.push(PendingCorrection { correction: serde_json::from_str(&body)?, answered });
         }
         Ok(out)
     }
 
     fn record(
-        &mut self,
-        draft: &VisitDraft,
-        now: DateTime<FixedOffset>,
-        replaces: Option<i64>,
-        revises: Option<Revises>,
+        &mut self, draft: &VisitDraft, now: DateTime<FixedOffset>, replaces: Option<i64>, revises: Option<Revises>,
     ) -> Result<Visit, DeviceError> {
         // A revision keeps its visit's household and area; a new household at an enumerated
         // building is that building's (`enumerated.rs`).
@@ -768,8 +734,7 @@ impl DeviceStore {
             (Some(r), _) => (r.household, r.area.clone()),
             (None, Some(id)) => (id, draft.area_code.clone()),
             (None, None) => (
-                self.enumerated_at(&draft.area_code, &draft.location)?
-                    .unwrap_or_else(Uuid::now_v7),
+                self.enumerated_at(&draft.area_code, &draft.location)?.unwrap_or_else(Uuid::now_v7),
                 draft.area_code.clone(),
             ),
         };
@@ -787,10 +752,7 @@ impl DeviceStore {
             device_id: self.device_id.to_string(),
             volunteer_id: self.volunteer_id.to_string(),
             area_code,
-            household: HouseholdInput {
-                id: household_id.to_string(),
-                address: draft.address.clone(),
-            },
+            household: HouseholdInput { id: household_id.to_string(), address: draft.address.clone() },
             visited_at: visited_at.to_rfc3339(),
             outcome: draft.outcome.clone(),
             reason: draft.reason.clone(),
@@ -802,11 +764,7 @@ impl DeviceStore {
             location: draft.location.clone(),
             notes: draft.notes.clone(),
         };
-        let ctx = ValidationContext {
-            campaign: &self.campaign,
-            device_now: now.with_timezone(&Utc),
-            server_now: None,
-        };
+        let ctx = ValidationContext { campaign: &self.campaign, device_now: now.with_timezone(&Utc), server_now: None };
         let mut visit = Visit::parse(&input, &ctx)?;
         // A correction keeps its visit's time, so it keeps that visit's due time too.
         let due_at = self
@@ -923,12 +881,7 @@ impl DeviceStore {
              LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit, after_seq], |r| {
-            Ok(OutboxEntry {
-                device_seq: r.get(0)?,
-                id: r.get(1)?,
-                revision: r.get(2)?,
-                body: r.get(3)?,
-            })
+            Ok(OutboxEntry { device_seq: r.get(0)?, id: r.get(1)?, revision: r.get(2)?, body: r.get(3)? })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
@@ -942,10 +895,7 @@ impl DeviceStore {
 
     /// Applies receipts to the entries of one outbox table (`outbox` or `venue_outbox`).
     fn settle(
-        &mut self,
-        table: &'static str,
-        batch: &[OutboxEntry],
-        receipts: &[Receipt],
+        &mut self, table: &'static str, batch: &[OutboxEntry], receipts: &[Receipt],
     ) -> Result<ReceiptStats, DeviceError> {
         let mut stats = ReceiptStats::default();
         let now = Utc::now().to_rfc3339();
@@ -962,11 +912,7 @@ impl DeviceStore {
             for receipt in receipts {
                 let index = usize::try_from(receipt.index).unwrap_or(usize::MAX);
                 let Some(entry) = batch.get(index) else {
-                    tracing::warn!(
-                        index = receipt.index,
-                        batch = batch.len(),
-                        "receipt index outside the batch"
-                    );
+                    tracing::warn!(index = receipt.index, batch = batch.len(), "receipt index outside the batch");
                     stats.unmatched += 1;
                     continue;
                 };
@@ -1019,9 +965,7 @@ impl DeviceStore {
             params![device_seq, json, Utc::now().to_rfc3339()],
         )?;
         if n == 0 {
-            return Err(DeviceError::NotFound(format!(
-                "no pending outbox entry with device_seq {device_seq}"
-            )));
+            return Err(DeviceError::NotFound(format!("no pending outbox entry with device_seq {device_seq}")));
         }
         tracing::warn!(device_seq, code = %error.code, "record rejected");
         Ok(())
@@ -1076,13 +1020,7 @@ impl DeviceStore {
         for row in rows {
             let (device_seq, id, revision, error, rejected_at) = row?;
             let error = stored_error(error)?;
-            out.push(RejectedRecord {
-                device_seq,
-                id,
-                revision,
-                error,
-                rejected_at: rejected_at.unwrap_or_default(),
-            });
+            out.push(RejectedRecord { device_seq, id, revision, error, rejected_at: rejected_at.unwrap_or_default() });
         }
         Ok(out)
     }
@@ -1091,12 +1029,9 @@ impl DeviceStore {
     pub fn visit_input(&self, device_seq: i64) -> Result<Option<VisitInput>, DeviceError> {
         let body: Option<String> = self
             .conn
-            .query_row("SELECT body FROM visits WHERE device_seq = ?1", [device_seq], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT body FROM visits WHERE device_seq = ?1", [device_seq], |r| r.get(0))
             .optional()?;
-        body.map(|b| serde_json::from_str(&b).map_err(DeviceError::from))
-            .transpose()
+        body.map(|b| serde_json::from_str(&b).map_err(DeviceError::from)).transpose()
     }
 
     /// The visits recorded at or after `since` (by the phone's clock, as recorded), newest first,
@@ -1136,9 +1071,7 @@ impl DeviceStore {
 
     /// Every visit held, as (id, revision), in sequence order.
     pub fn recorded_ids(&self) -> Result<Vec<(String, i64)>, DeviceError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, revision FROM visits ORDER BY device_seq")?;
+        let mut stmt = self.conn.prepare("SELECT id, revision FROM visits ORDER BY device_seq")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
@@ -1223,9 +1156,7 @@ impl DeviceStore {
 
     /// The furthest pull cursor of any area: 0 before the first pull.
     pub fn cursor(&self) -> Result<i64, DeviceError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT value FROM meta WHERE key = ?1 OR key LIKE ?1 || ':%'")?;
+        let mut stmt = self.conn.prepare("SELECT value FROM meta WHERE key = ?1 OR key LIKE ?1 || ':%'")?;
         let values = stmt.query_map([META_CURSOR], |r| r.get::<_, String>(0))?;
         let mut furthest = 0;
         for v in values {
@@ -1243,9 +1174,8 @@ impl DeviceStore {
     }
 
     pub fn areas(&self) -> Result<Vec<AreaDto>, DeviceError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT code, parent, name, division_type, level FROM areas ORDER BY level, code")?;
+        let mut stmt =
+            self.conn.prepare("SELECT code, parent, name, division_type, level FROM areas ORDER BY level, code")?;
         let rows = stmt.query_map([], |r| {
             Ok(AreaDto {
                 code: r.get(0)?,
@@ -1273,16 +1203,12 @@ impl DeviceStore {
 
     /// The households of `area` judged at `now`, and the claims' book they were judged by.
     fn judged_households(
-        &self,
-        area: Option<&str>,
-        now: DateTime<Utc>,
+        &self, area: Option<&str>, now: DateTime<Utc>,
     ) -> Result<(Vec<LocalHousehold>, ClaimBook), DeviceError> {
         const COLUMNS: &str =
             "h.id, h.area_code, h.address, h.lat, h.lon, h.latest_outcome, h.visits, h.revisit_due_at_ms,
              h.latest_volunteer_id, h.latest_volunteer, h.latest_visited_at_ms";
-        let areas_known: bool = self
-            .conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM areas)", [], |r| r.get(0))?;
+        let areas_known: bool = self.conn.query_row("SELECT EXISTS (SELECT 1 FROM areas)", [], |r| r.get(0))?;
         let (sql, arg) = match area {
             Some(code) if areas_known => (
                 format!(
@@ -1294,10 +1220,7 @@ impl DeviceStore {
                 ),
                 Some(code),
             ),
-            _ => (
-                format!("SELECT {COLUMNS} FROM households h ORDER BY h.area_code, h.id"),
-                None,
-            ),
+            _ => (format!("SELECT {COLUMNS} FROM households h ORDER BY h.area_code, h.id"), None),
         };
         let mut stmt = self.conn.prepare(&sql)?;
         let now_ms = now.timestamp_millis();
@@ -1341,13 +1264,12 @@ impl DeviceStore {
 fn check_ownership(conn: &Connection, path: &Path) -> Result<(), DeviceError> {
     let shown = path.display();
     let app_id: i32 =
-        conn.query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(|e| match e.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::NotADatabase) => DeviceError::Corrupt(format!(
-                    "{shown} is not a SQLite database (damaged, encrypted or another kind of file)"
-                )),
-                _ => DeviceError::from(e),
-            })?;
+        conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => DeviceError::Corrupt(format!(
+                "{shown} is not a SQLite database (damaged, encrypted or another kind of file)"
+            )),
+            _ => DeviceError::from(e),
+        })?;
     if app_id == APPLICATION_ID {
         return Ok(());
     }
@@ -1375,8 +1297,7 @@ fn cursor_key(area: Option<&str>) -> String {
 }
 
 fn parse_cursor(v: &str) -> Result<i64, DeviceError> {
-    v.parse()
-        .map_err(|_| DeviceError::Corrupt(format!("the pull cursor {v:?} is not a number")))
+    v.parse().map_err(|_| DeviceError::Corrupt(format!("the pull cursor {v:?} is not a number")))
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), DeviceError> {
@@ -1388,18 +1309,11 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), DeviceError> {
             path.display()
         )));
     }
-    for (step, sql) in MIGRATIONS
-        .iter()
-        .enumerate()
-        .skip(usize::try_from(version).unwrap_or(0))
-    {
+    for (step, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
         // Pragmas cannot take bound parameters; both values are our own integers.
-        tx.execute_batch(&format!(
-            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {};",
-            step + 1
-        ))?;
+        tx.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {};", step + 1))?;
         tx.commit()?;
         tracing::info!(path = %path.display(), version = step + 1, "device store migrated");
     }
@@ -1414,10 +1328,7 @@ fn ensure_identity(conn: &mut Connection) -> Result<(Uuid, Uuid), DeviceError> {
             params![key, Uuid::now_v7().to_string()],
         )?;
     }
-    tx.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, '0')",
-        [META_LAST_SEQ],
-    )?;
+    tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?1, '0')", [META_LAST_SEQ])?;
     let read = |tx: &Transaction<'_>, key: &str| -> Result<Uuid, DeviceError> {
         let v = get_meta(tx, key)?.unwrap_or_default();
         Uuid::try_parse(&v).map_err(|_| DeviceError::Corrupt(format!("the stored {key} {v:?} is not a UUID")))
@@ -1469,16 +1380,12 @@ fn next_revision(conn: &Connection, id: &str, sent_back: Option<i64>) -> Result<
 fn last_seq(conn: &Connection) -> Result<i64, DeviceError> {
     match get_meta(conn, META_LAST_SEQ)? {
         None => Ok(0),
-        Some(v) => v
-            .parse()
-            .map_err(|_| DeviceError::Corrupt(format!("the sequence counter {v:?} is not a number"))),
+        Some(v) => v.parse().map_err(|_| DeviceError::Corrupt(format!("the sequence counter {v:?} is not a number"))),
     }
 }
 
 fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, DeviceError> {
-    Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
 
 fn put_meta(conn: &Connection, key: &str, value: &str) -> Result<(), DeviceError> {

@@ -35,21 +35,13 @@ pub const META_CLOCK_WARNING: &str = "clock_warning";
 pub const META_LAST_SYNC_OK: &str = "last_sync_ok";
 
 /// A batch on its way to the server, and the request carrying it.
-type InFlight = (
-    Vec<OutboxEntry>,
-    tokio::task::JoinHandle<Result<(u16, Vec<u8>), SyncError>>,
-);
+type InFlight = (Vec<OutboxEntry>, tokio::task::JoinHandle<Result<(u16, Vec<u8>), SyncError>>);
 
 /// Error codes with which our server refuses a batch because of what a record in it holds; only
 /// these, isolated to one record, mark a record refused. None of them comes with 401 or 403
 /// (and only 400, 413 and 422 are read for them), so a refused or revoked token never marks a
 /// record refused: the queue waits for a new enrolment.
-const RECORD_LEVEL_CODES: &[&str] = &[
-    "malformed_json",
-    "too_large",
-    "too_large_decompressed",
-    "too_many_records",
-];
+const RECORD_LEVEL_CODES: &[&str] = &["malformed_json", "too_large", "too_large_decompressed", "too_many_records"];
 
 /// Batches on their way to the server at once.
 const PIPELINE_DEPTH: usize = 2;
@@ -150,10 +142,7 @@ struct Failure {
 
 impl Failure {
     fn backoff(error: SyncError) -> Failure {
-        Failure {
-            error,
-            retry_now: false,
-        }
+        Failure { error, retry_now: false }
     }
 }
 
@@ -192,13 +181,7 @@ impl SyncClient {
             .build()
             .map_err(|e| SyncError::Network(format!("cannot build the HTTP client: {e}")))?;
         let size = config.batch_size.max(1);
-        Ok(SyncClient {
-            config,
-            base,
-            http,
-            ceiling: AtomicUsize::new(size),
-            current: AtomicUsize::new(size),
-        })
+        Ok(SyncClient { config, base, http, ceiling: AtomicUsize::new(size), current: AtomicUsize::new(size) })
     }
 
     /// The batch size the next push will use.
@@ -216,10 +199,7 @@ impl SyncClient {
     /// appears in a log line or an error.
     pub async fn enrol(&self, store: &Arc<Mutex<DeviceStore>>, code: &str) -> Result<Enrolment, SyncError> {
         let device_id = with_store(store, |s| Ok(s.device_id())).await?;
-        let request = EnrolRequest {
-            code: code.trim().to_string(),
-            device_id: device_id.to_string(),
-        };
+        let request = EnrolRequest { code: code.trim().to_string(), device_id: device_id.to_string() };
         let body = serde_json::to_vec(&request)
             .map_err(|e| SyncError::Protocol(format!("cannot write the enrolment request: {e}")))?;
         let response = self
@@ -235,10 +215,7 @@ impl SyncClient {
         let (status, bytes) = read_body(response).await?;
         if status != 200 {
             // An error answer holds no token; it is safe to quote.
-            return Err(SyncError::Server {
-                status,
-                body: snippet(&bytes),
-            });
+            return Err(SyncError::Server { status, body: snippet(&bytes) });
         }
         // serde's message may quote a value of the answer, which holds the token: only the
         // position is kept.
@@ -252,8 +229,7 @@ impl SyncClient {
         })?;
         let enrolment = with_store(store, move |s| {
             s.set_enrolment(&answer)?;
-            s.enrolment()?
-                .ok_or_else(|| DeviceError::Corrupt("the enrolment just saved cannot be read".into()))
+            s.enrolment()?.ok_or_else(|| DeviceError::Corrupt("the enrolment just saved cannot be read".into()))
         })
         .await?;
         Ok(enrolment)
@@ -298,10 +274,7 @@ impl SyncClient {
             if matches!(status, 401 | 403) {
                 record_auth_problem(store, status, &body).await?;
             }
-            return Err(SyncError::Server {
-                status,
-                body: snippet(&body),
-            });
+            return Err(SyncError::Server { status, body: snippet(&body) });
         }
         Ok(body)
     }
@@ -318,10 +291,7 @@ impl SyncClient {
             .map_err(network)?;
         let (status, body) = read_body(response).await?;
         if status != 200 {
-            return Err(SyncError::Server {
-                status,
-                body: snippet(&body),
-            });
+            return Err(SyncError::Server { status, body: snippet(&body) });
         }
         let campaign: doorstep_domain::Campaign = serde_json::from_slice(&body)
             .map_err(|e| SyncError::Protocol(format!("campaign answer is not a Campaign: {e}")))?;
@@ -367,11 +337,7 @@ impl SyncClient {
                 let url = match self.url("/api/v1/sync/push") {
                     Ok(u) => u,
                     Err(e) => {
-                        return DrainReport {
-                            stats,
-                            complete: false,
-                            last_error: Some(e.to_string()),
-                        };
+                        return DrainReport { stats, complete: false, last_error: Some(e.to_string()) };
                     }
                 };
                 match self.prepare(store, after_seq).await {
@@ -391,11 +357,7 @@ impl SyncClient {
                         for (_, request) in in_flight {
                             request.abort();
                         }
-                        return DrainReport {
-                            stats,
-                            complete: false,
-                            last_error: Some(error.to_string()),
-                        };
+                        return DrainReport { stats, complete: false, last_error: Some(error.to_string()) };
                     }
                 }
             }
@@ -404,11 +366,7 @@ impl SyncClient {
                 let pending = with_store(store, |s| Ok(s.next_batch(1)?.len())).await;
                 match pending {
                     Ok(0) => {
-                        break DrainReport {
-                            stats,
-                            complete: true,
-                            last_error,
-                        };
+                        break DrainReport { stats, complete: true, last_error };
                     }
                     Ok(_) => {
                         refill = true;
@@ -416,11 +374,7 @@ impl SyncClient {
                         continue;
                     }
                     Err(e) => {
-                        break DrainReport {
-                            stats,
-                            complete: false,
-                            last_error: Some(e.to_string()),
-                        };
+                        break DrainReport { stats, complete: false, last_error: Some(e.to_string()) };
                     }
                 }
             };
@@ -441,16 +395,9 @@ impl SyncClient {
                     stats.add(s);
                     failures = 0;
                 }
-                Err(Failure {
-                    error: error @ SyncError::Device(_),
-                    ..
-                }) => {
+                Err(Failure { error: error @ SyncError::Device(_), .. }) => {
                     tracing::error!(%error, "sync stopped");
-                    break DrainReport {
-                        stats,
-                        complete: false,
-                        last_error: Some(error.to_string()),
-                    };
+                    break DrainReport { stats, complete: false, last_error: Some(error.to_string()) };
                 }
                 Err(Failure { error, retry_now }) => {
                     stats.retries += 1;
@@ -499,9 +446,7 @@ impl SyncClient {
     /// Fetches the visits a leader sent back to this phone's volunteer and keeps them, replacing
     /// the list held. Answers how many are listed.
     pub async fn fetch_corrections(&self, store: &Arc<Mutex<DeviceStore>>) -> Result<usize, SyncError> {
-        let body = self
-            .authorised_get(store, self.url("/api/v1/sync/corrections")?)
-            .await?;
+        let body = self.authorised_get(store, self.url("/api/v1/sync/corrections")?).await?;
         let answer: CorrectionsResponse = serde_json::from_slice(&body)
             .map_err(|e| SyncError::Protocol(format!("corrections answer is not a CorrectionsResponse: {e}")))?;
         let n = answer.corrections.len();
@@ -558,10 +503,7 @@ impl SyncClient {
             if matches!(status, 401 | 403) {
                 record_auth_problem(store, status, &bytes).await?;
             }
-            return Err(SyncError::Server {
-                status,
-                body: snippet(&bytes),
-            });
+            return Err(SyncError::Server { status, body: snippet(&bytes) });
         }
     }
 
@@ -604,9 +546,7 @@ impl SyncClient {
             }
             if next <= cursor {
                 // Without this a server bug would make us ask for the same page forever.
-                return Err(SyncError::Protocol(format!(
-                    "pull cursor did not advance ({cursor} -> {next})"
-                )));
+                return Err(SyncError::Protocol(format!("pull cursor did not advance ({cursor} -> {next})")));
             }
         }
     }
@@ -623,9 +563,7 @@ impl SyncClient {
     /// send it with, or `None` when nothing is pending. [`SyncError::NotEnrolled`] when there is
     /// something to send but no token to send it with.
     async fn prepare(
-        &self,
-        store: &Arc<Mutex<DeviceStore>>,
-        after_seq: i64,
+        &self, store: &Arc<Mutex<DeviceStore>>, after_seq: i64,
     ) -> Result<Option<(Vec<OutboxEntry>, Vec<u8>, HeaderValue)>, SyncError> {
         let size = self.batch_size();
         let level = self.config.zstd_level;
@@ -641,12 +579,7 @@ impl SyncClient {
             let body = envelope(&s.device_id().to_string(), &chrono::Local::now().to_rfc3339(), &batch);
             let compressed = zstd::bulk::compress(body.as_bytes(), level)
                 .map_err(|e| DeviceError::Corrupt(format!("cannot compress the batch: {e}")))?;
-            tracing::debug!(
-                records = batch.len(),
-                bytes = body.len(),
-                compressed = compressed.len(),
-                "pushing batch"
-            );
+            tracing::debug!(records = batch.len(), bytes = body.len(), compressed = compressed.len(), "pushing batch");
             Ok(Some(Ok((batch, compressed, token))))
         })
         .await?;
@@ -659,11 +592,7 @@ impl SyncClient {
 
     /// What the server's answer to one batch means for its entries.
     async fn handle(
-        &self,
-        store: &Arc<Mutex<DeviceStore>>,
-        batch: Vec<OutboxEntry>,
-        status: u16,
-        bytes: Vec<u8>,
+        &self, store: &Arc<Mutex<DeviceStore>>, batch: Vec<OutboxEntry>, status: u16, bytes: Vec<u8>,
     ) -> Result<DrainStats, Failure> {
         if status == 200 || status == 422 {
             match serde_json::from_slice::<PushResponse>(&bytes) {
@@ -675,10 +604,7 @@ impl SyncClient {
                 Err(_) => {}
             }
         }
-        let server_error = || SyncError::Server {
-            status,
-            body: snippet(&bytes),
-        };
+        let server_error = || SyncError::Server { status, body: snippet(&bytes) };
         if matches!(status, 401 | 403) {
             // Unknown or revoked token, or the wrong device: a batch-level failure, retried like
             // any other, never a refusal of the records. Kept so the app can tell the volunteer.
@@ -689,9 +615,7 @@ impl SyncClient {
         // anything else (a proxy, a version mismatch, a body damaged on the way) is waited out.
         let ours = serde_json::from_slice::<ErrorResponse>(&bytes).ok().map(|r| r.error);
         let about_records = matches!(status, 400 | 413 | 422)
-            && ours
-                .as_ref()
-                .is_some_and(|e| RECORD_LEVEL_CODES.contains(&e.code.as_str()));
+            && ours.as_ref().is_some_and(|e| RECORD_LEVEL_CODES.contains(&e.code.as_str()));
         match status {
             _ if about_records && batch.len() == 1 => {
                 let entry = &batch[0];
@@ -705,37 +629,21 @@ impl SyncClient {
                 if status == 413 {
                     self.ceiling.store(self.config.batch_size.max(1), Ordering::Relaxed);
                 }
-                self.current
-                    .store(self.ceiling.load(Ordering::Relaxed), Ordering::Relaxed);
-                Ok(DrainStats {
-                    batches: 1,
-                    sent: 1,
-                    rejected: 1,
-                    ..DrainStats::default()
-                })
+                self.current.store(self.ceiling.load(Ordering::Relaxed), Ordering::Relaxed);
+                Ok(DrainStats { batches: 1, sent: 1, rejected: 1, ..DrainStats::default() })
             }
             413 if batch.len() > 1 => {
                 let ceiling = (batch.len() / 2).max(1);
                 self.ceiling.fetch_min(ceiling, Ordering::Relaxed);
                 self.current.fetch_min(ceiling, Ordering::Relaxed);
                 tracing::warn!(batch_size = ceiling, "server refused the batch as too large; halving");
-                Err(Failure {
-                    error: server_error(),
-                    retry_now: true,
-                })
+                Err(Failure { error: server_error(), retry_now: true })
             }
             _ if about_records => {
                 // One record may make the whole body unreadable: halve until it is alone.
                 self.current.fetch_min((batch.len() / 2).max(1), Ordering::Relaxed);
-                tracing::warn!(
-                    status,
-                    batch_size = self.batch_size(),
-                    "server refused the batch; isolating"
-                );
-                Err(Failure {
-                    error: server_error(),
-                    retry_now: true,
-                })
+                tracing::warn!(status, batch_size = self.batch_size(), "server refused the batch; isolating");
+                Err(Failure { error: server_error(), retry_now: true })
             }
             // Not about a record: wait and try again.
             _ => Err(server_error().into()),
@@ -743,10 +651,7 @@ impl SyncClient {
     }
 
     async fn apply(
-        &self,
-        store: &Arc<Mutex<DeviceStore>>,
-        batch: Vec<OutboxEntry>,
-        answer: PushResponse,
+        &self, store: &Arc<Mutex<DeviceStore>>, batch: Vec<OutboxEntry>, answer: PushResponse,
     ) -> Result<DrainStats, Failure> {
         if let Some(warning) = &answer.clock_warning {
             tracing::warn!(skew_seconds = answer.clock_skew_seconds, message = %warning.en, "device clock skew");
@@ -754,11 +659,8 @@ impl SyncClient {
         let sent = batch.len() as u64;
         let receipts = answer.receipts;
         // Kept for the app to show: the server's words, in both languages, or nothing.
-        let clock_warning = answer
-            .clock_warning
-            .as_ref()
-            .and_then(|w| serde_json::to_string(w).ok())
-            .unwrap_or_default();
+        let clock_warning =
+            answer.clock_warning.as_ref().and_then(|w| serde_json::to_string(w).ok()).unwrap_or_default();
         let stats = with_store(store, move |s| {
             let stats = s.apply_receipts(&batch, &receipts)?;
             if stats.confirmed + stats.rejected > 0 {
@@ -776,15 +678,8 @@ impl SyncClient {
         }
         // Grow back after isolating a refused record, in case the refusal was passing.
         let ceiling = self.ceiling.load(Ordering::Relaxed);
-        let _ = self
-            .current
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| Some((c * 2).min(ceiling)));
-        tracing::debug!(
-            sent,
-            confirmed = stats.confirmed,
-            rejected = stats.rejected,
-            "batch acknowledged"
-        );
+        let _ = self.current.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| Some((c * 2).min(ceiling)));
+        tracing::debug!(sent, confirmed = stats.confirmed, rejected = stats.rejected, "batch acknowledged");
         Ok(DrainStats {
             batches: 1,
             sent,
@@ -803,9 +698,7 @@ impl SyncClient {
     /// Full jitter: uniform in [0, min(max, initial * 2^failures)].
     fn backoff_delay(&self, failures: u32) -> Duration {
         let initial = self.config.initial_backoff;
-        let cap = initial
-            .saturating_mul(2u32.saturating_pow(failures.min(31)))
-            .min(self.config.max_backoff);
+        let cap = initial.saturating_mul(2u32.saturating_pow(failures.min(31))).min(self.config.max_backoff);
         let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(rand::random_range(0..=cap_ms))
     }
@@ -855,10 +748,7 @@ fn refusal_body(status: u16, body: &[u8]) -> ErrorBody {
 
 /// Posts one compressed batch and reads the answer.
 async fn send(
-    http: reqwest::Client,
-    url: reqwest::Url,
-    body: Vec<u8>,
-    auth: HeaderValue,
+    http: reqwest::Client, url: reqwest::Url, body: Vec<u8>, auth: HeaderValue,
 ) -> Result<(u16, Vec<u8>), SyncError> {
     let response = http
         .post(url)
@@ -884,15 +774,11 @@ async fn read_body(response: reqwest::Response) -> Result<(u16, Vec<u8>), SyncEr
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("zstd"));
     // A phone has little memory: an answer larger than any the server sends is refused.
     if response.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES) {
-        return Err(SyncError::Protocol(format!(
-            "answer larger than {MAX_RESPONSE_BYTES} bytes"
-        )));
+        return Err(SyncError::Protocol(format!("answer larger than {MAX_RESPONSE_BYTES} bytes")));
     }
     let bytes = response.bytes().await.map_err(network)?;
     if bytes.len() as u64 > MAX_RESPONSE_BYTES {
-        return Err(SyncError::Protocol(format!(
-            "answer larger than {MAX_RESPONSE_BYTES} bytes"
-        )));
+        return Err(SyncError::Protocol(format!("answer larger than {MAX_RESPONSE_BYTES} bytes")));
     }
     let body = if zstd {
         let mut out = Vec::new();
@@ -900,9 +786,7 @@ async fn read_body(response: reqwest::Response) -> Result<(u16, Vec<u8>), SyncEr
             .and_then(|d| std::io::Read::read_to_end(&mut std::io::Read::take(d, MAX_RESPONSE_BYTES + 1), &mut out))
             .map_err(|e| SyncError::Protocol(format!("bad zstd body: {e}")))?;
         if out.len() as u64 > MAX_RESPONSE_BYTES {
-            return Err(SyncError::Protocol(format!(
-                "answer larger than {MAX_RESPONSE_BYTES} bytes"
-            )));
+            return Err(SyncError::Protocol(format!("answer larger than {MAX_RESPONSE_BYTES} bytes")));
         }
         out
     } else {
@@ -978,18 +862,8 @@ mod tests {
     #[test]
     fn envelope_is_valid_json_with_the_records_verbatim() {
         let batch = vec![
-            OutboxEntry {
-                device_seq: 1,
-                id: "a".into(),
-                revision: 1,
-                body: r#"{"x":1}"#.into(),
-            },
-            OutboxEntry {
-                device_seq: 2,
-                id: "b".into(),
-                revision: 1,
-                body: r#"{"x":"Hà Tĩnh"}"#.into(),
-            },
+            OutboxEntry { device_seq: 1, id: "a".into(), revision: 1, body: r#"{"x":1}"#.into() },
+            OutboxEntry { device_seq: 2, id: "b".into(), revision: 1, body: r#"{"x":"Hà Tĩnh"}"#.into() },
         ];
         let body = envelope("dev", "2020-08-03T09:15:00+07:00", &batch);
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -1047,11 +921,7 @@ mod tests {
         let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
         s.record_visit(&draft, now).unwrap();
         let store = Arc::new(Mutex::new(s));
-        let client = SyncClient::new(SyncConfig {
-            server: dead,
-            ..SyncConfig::default()
-        })
-        .unwrap();
+        let client = SyncClient::new(SyncConfig { server: dead, ..SyncConfig::default() }).unwrap();
 
         let e = client.push_batch(&store).await.unwrap_err();
         assert!(matches!(e, SyncError::NotEnrolled), "{e:?}");
@@ -1081,10 +951,7 @@ mod tests {
 
     #[test]
     fn refusal_body_prefers_the_servers_error() {
-        let b = refusal_body(
-            400,
-            br#"{"error":{"code":"malformed","message":"m","messages":{"vi":"v","en":"e"}}}"#,
-        );
+        let b = refusal_body(400, br#"{"error":{"code":"malformed","message":"m","messages":{"vi":"v","en":"e"}}}"#);
         assert_eq!((b.code.as_str(), b.messages.vi.as_str()), ("malformed", "v"));
         let b = refusal_body(415, b"nope");
         assert_eq!(b.code, "http_415");

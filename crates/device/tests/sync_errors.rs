@@ -26,10 +26,7 @@ struct Seen {
 
 impl Seen {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     fn push(&self) -> PushRequest {
@@ -85,10 +82,7 @@ where
                     buf.extend_from_slice(&chunk[..n]);
                 }
                 let mut body = buf[head_end..head_end + len].to_vec();
-                if headers
-                    .iter()
-                    .any(|(k, v)| k.eq_ignore_ascii_case("content-encoding") && v == "zstd")
-                {
+                if headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-encoding") && v == "zstd") {
                     body = zstd::stream::decode_all(&body[..]).unwrap();
                 }
                 let seen = Seen { target, headers, body };
@@ -128,21 +122,13 @@ fn receipts(req: &PushRequest, refuse: &[String]) -> Reply {
                 index: i as u32,
                 id: Some(r.id.clone()),
                 revision: Some(r.revision),
-                status: if rejected {
-                    ReceiptStatus::Rejected
-                } else {
-                    ReceiptStatus::Stored
-                },
+                status: if rejected { ReceiptStatus::Rejected } else { ReceiptStatus::Stored },
                 server_seq: None,
                 error: None,
             }
         })
         .collect();
-    let status = if refuse.iter().any(|id| req.records.iter().any(|r| &r.id == id)) {
-        422
-    } else {
-        200
-    };
+    let status = if refuse.iter().any(|id| req.records.iter().any(|r| &r.id == id)) { 422 } else { 200 };
     json(
         status,
         PushResponse {
@@ -184,11 +170,7 @@ fn enrol_answer(token: &str) -> EnrolResponse {
     EnrolResponse {
         device_token: token.into(),
         volunteer_id: uuid::Uuid::now_v7().to_string(),
-        volunteer: UserDto {
-            username: "tinhnguyen.namha".into(),
-            role: Role::Volunteer,
-            area_code: "18073".into(),
-        },
+        volunteer: UserDto { username: "tinhnguyen.namha".into(), role: Role::Volunteer, area_code: "18073".into() },
     }
 }
 
@@ -197,9 +179,7 @@ fn store_with(n: usize) -> (tempfile::TempDir, Arc<Mutex<DeviceStore>>, Vec<Stri
     let mut s = DeviceStore::open(&dir.path().join("device.db")).unwrap();
     s.set_enrolment(&enrol_answer(TOKEN)).unwrap();
     let now = Utc::now().with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap());
-    let ids = (0..n)
-        .map(|_| s.record_visit(&draft(), now).unwrap().id.to_string())
-        .collect();
+    let ids = (0..n).map(|_| s.record_visit(&draft(), now).unwrap().id.to_string()).collect();
     (dir, Arc::new(Mutex::new(s)), ids)
 }
 
@@ -224,19 +204,8 @@ async fn push_sends_compressed_records_verbatim_with_the_headers() {
     let (_dir, store, ids) = store_with(3);
     let client = SyncClient::new(config(&url, 500)).unwrap();
     let stats = client.push_batch(&store).await.unwrap();
-    assert_eq!(
-        (stats.batches, stats.sent, stats.confirmed, stats.rejected),
-        (1, 3, 3, 0)
-    );
-    assert_eq!(
-        queue(&store),
-        QueueCounts {
-            pending: 0,
-            rejected: 0,
-            sent: 3,
-            ..Default::default()
-        }
-    );
+    assert_eq!((stats.batches, stats.sent, stats.confirmed, stats.rejected), (1, 3, 3, 0));
+    assert_eq!(queue(&store), QueueCounts { pending: 0, rejected: 0, sent: 3, ..Default::default() });
     assert!(store.lock().unwrap().meta("last_sync_ok").unwrap().is_some());
 
     let req = &seen.lock().unwrap()[0].clone();
@@ -273,24 +242,13 @@ async fn too_large_halves_the_batch_until_it_fits() {
     .await;
     let (_dir, store, _) = store_with(7);
     let client = SyncClient::new(config(&url, 8)).unwrap();
-    assert!(matches!(
-        client.push_batch(&store).await,
-        Err(SyncError::Server { status: 413, .. })
-    ));
+    assert!(matches!(client.push_batch(&store).await, Err(SyncError::Server { status: 413, .. })));
     assert_eq!(client.batch_size(), 3, "7 records refused: next try at most 3");
     assert_eq!(queue(&store).pending, 7, "nothing cleared without a receipt");
 
     let report = client.drain(&store, None).await;
     assert!(report.complete, "{report:?}");
-    assert_eq!(
-        queue(&store),
-        QueueCounts {
-            pending: 0,
-            rejected: 0,
-            sent: 7,
-            ..Default::default()
-        }
-    );
+    assert_eq!(queue(&store), QueueCounts { pending: 0, rejected: 0, sent: 7, ..Default::default() });
     let sizes: Vec<usize> = seen.lock().unwrap().iter().map(|s| s.push().records.len()).collect();
     // 7 refused; two batches of 3 were in flight together (the pipeline) and both refused;
     // then one at a time under the lowered ceiling.
@@ -301,26 +259,15 @@ async fn too_large_halves_the_batch_until_it_fits() {
 
 #[tokio::test]
 async fn server_errors_are_retried_with_backoff() {
-    let (url, seen) = responder(|n, req| {
-        if n < 3 {
-            (500, vec![], b"boom".to_vec())
-        } else {
-            receipts(&req.push(), &[])
-        }
-    })
-    .await;
+    let (url, seen) =
+        responder(|n, req| if n < 3 { (500, vec![], b"boom".to_vec()) } else { receipts(&req.push(), &[]) }).await;
     let (_dir, store, _) = store_with(4);
     let client = SyncClient::new(config(&url, 500)).unwrap();
     let report = client.drain(&store, None).await;
     assert!(report.complete, "{report:?}");
     assert_eq!(report.stats.retries, 3);
     assert_eq!((report.stats.batches, report.stats.confirmed), (1, 4));
-    assert!(
-        report
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("500") && e.contains("boom"))
-    );
+    assert!(report.last_error.as_deref().is_some_and(|e| e.contains("500") && e.contains("boom")));
     assert_eq!(seen.lock().unwrap().len(), 4);
     assert_eq!(queue(&store).sent, 4);
 }
@@ -337,15 +284,7 @@ async fn a_deadline_stops_retries_and_keeps_everything_pending() {
     let err = report.last_error.unwrap();
     assert!(err.contains("deadline") && err.contains("503"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(3));
-    assert_eq!(
-        queue(&store),
-        QueueCounts {
-            pending: 2,
-            rejected: 0,
-            sent: 0,
-            ..Default::default()
-        }
-    );
+    assert_eq!(queue(&store), QueueCounts { pending: 2, rejected: 0, sent: 0, ..Default::default() });
 
     // Nobody listening: a network error, also retryable, also bounded by the deadline.
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -353,9 +292,7 @@ async fn a_deadline_stops_retries_and_keeps_everything_pending() {
     drop(closed);
     let client = SyncClient::new(config(&dead, 500)).unwrap();
     assert!(matches!(client.push_batch(&store).await, Err(SyncError::Network(_))));
-    let report = client
-        .drain(&store, Some(tokio::time::Instant::now() + Duration::from_millis(100)))
-        .await;
+    let report = client.drain(&store, Some(tokio::time::Instant::now() + Duration::from_millis(100))).await;
     assert!(!report.complete && report.last_error.unwrap().contains("network"));
     assert_eq!(queue(&store).pending, 2);
 }
@@ -374,21 +311,10 @@ async fn a_single_record_refused_as_a_whole_is_marked_rejected() {
     let client = SyncClient::new(config(&url, 500)).unwrap();
     let stats = client.push_batch(&store).await.unwrap();
     assert_eq!((stats.sent, stats.rejected, stats.confirmed), (1, 1, 0));
-    assert_eq!(
-        queue(&store),
-        QueueCounts {
-            pending: 0,
-            rejected: 1,
-            sent: 0,
-            ..Default::default()
-        }
-    );
+    assert_eq!(queue(&store), QueueCounts { pending: 0, rejected: 1, sent: 0, ..Default::default() });
     let r = store.lock().unwrap().rejected().unwrap();
     assert_eq!(r[0].id, ids[0]);
-    assert_eq!(
-        (r[0].error.code.as_str(), r[0].error.messages.en.as_str()),
-        ("malformed_json", "Malformed")
-    );
+    assert_eq!((r[0].error.code.as_str(), r[0].error.messages.en.as_str()), ("malformed_json", "Malformed"));
     assert_eq!(r[0].error.messages.vi, "Sai định dạng");
 }
 
@@ -413,19 +339,9 @@ async fn a_refused_batch_is_split_until_the_bad_record_is_alone() {
     let (_dir, store, ids) = store_with(9);
     *bad.lock().unwrap() = ids[5].clone();
     let client = SyncClient::new(config(&url, 8)).unwrap();
-    let report = client
-        .drain(&store, Some(tokio::time::Instant::now() + Duration::from_secs(20)))
-        .await;
+    let report = client.drain(&store, Some(tokio::time::Instant::now() + Duration::from_secs(20))).await;
     assert!(report.complete, "{report:?}");
-    assert_eq!(
-        queue(&store),
-        QueueCounts {
-            pending: 0,
-            rejected: 1,
-            sent: 8,
-            ..Default::default()
-        }
-    );
+    assert_eq!(queue(&store), QueueCounts { pending: 0, rejected: 1, sent: 8, ..Default::default() });
     let r = store.lock().unwrap().rejected().unwrap();
     assert_eq!(r[0].id, ids[5]);
     assert_eq!(r[0].error.code, "malformed_json");
@@ -443,27 +359,9 @@ async fn per_record_rejections_do_not_block_the_queue() {
     let client = SyncClient::new(config(&url, 2)).unwrap();
     let report = client.drain(&store, None).await;
     assert!(report.complete);
-    assert_eq!(
-        (report.stats.batches, report.stats.confirmed, report.stats.rejected),
-        (3, 3, 2)
-    );
-    assert_eq!(
-        queue(&store),
-        QueueCounts {
-            pending: 0,
-            rejected: 2,
-            sent: 3,
-            ..Default::default()
-        }
-    );
-    let rejected: Vec<String> = store
-        .lock()
-        .unwrap()
-        .rejected()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    assert_eq!((report.stats.batches, report.stats.confirmed, report.stats.rejected), (3, 3, 2));
+    assert_eq!(queue(&store), QueueCounts { pending: 0, rejected: 2, sent: 3, ..Default::default() });
+    let rejected: Vec<String> = store.lock().unwrap().rejected().unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(rejected, [ids[0].clone(), ids[3].clone()]);
 }
 
@@ -492,16 +390,7 @@ async fn receipts_that_match_nothing_are_retried_not_trusted() {
 #[tokio::test]
 async fn pull_pages_through_and_reads_zstd() {
     let (url, seen) = responder(|n, req| {
-        let cursor: i64 = req
-            .target
-            .split("cursor=")
-            .nth(1)
-            .unwrap()
-            .split('&')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let cursor: i64 = req.target.split("cursor=").nth(1).unwrap().split('&').next().unwrap().parse().unwrap();
         assert_eq!(cursor, [0, 5][n]);
         let page = PullResponse {
             areas: vec![],
@@ -564,9 +453,7 @@ async fn refusals_not_about_a_record_are_retried_never_marked() {
         let (url, seen) = responder(move |_, _| reply.clone()).await;
         let (_dir, store, _) = store_with(1);
         let client = SyncClient::new(config(&url, 500)).unwrap();
-        let report = client
-            .drain(&store, Some(tokio::time::Instant::now() + Duration::from_millis(300)))
-            .await;
+        let report = client.drain(&store, Some(tokio::time::Instant::now() + Duration::from_millis(300))).await;
         assert!(!report.complete, "{status}");
         assert_eq!(queue(&store).pending, 1, "{status}: the record is still waiting");
         assert_eq!(queue(&store).rejected, 0, "{status}");
@@ -591,16 +478,10 @@ async fn a_record_too_large_alone_is_refused_and_batches_grow_back() {
     let (_dir, store, ids) = store_with(6);
     *bad.lock().unwrap() = ids[0].clone();
     let client = SyncClient::new(config(&url, 4)).unwrap();
-    let report = client
-        .drain(&store, Some(tokio::time::Instant::now() + Duration::from_secs(20)))
-        .await;
+    let report = client.drain(&store, Some(tokio::time::Instant::now() + Duration::from_secs(20))).await;
     assert!(report.complete, "{report:?}");
     assert_eq!((report.stats.confirmed, report.stats.rejected), (5, 1));
-    assert_eq!(
-        client.batch_size(),
-        4,
-        "the ceiling came back once the culprit was found"
-    );
+    assert_eq!(client.batch_size(), 4, "the ceiling came back once the culprit was found");
 }
 
 /// The server's warning about the phone's clock is kept in the store for the app to show, and
@@ -621,21 +502,11 @@ async fn a_clock_warning_is_kept_for_the_app_and_cleared_when_right() {
     let (_dir, store, _) = store_with(2);
     let client = SyncClient::new(config(&url, 1)).unwrap();
     client.push_batch(&store).await.unwrap();
-    let kept = store
-        .lock()
-        .unwrap()
-        .meta(doorstep_device::META_CLOCK_WARNING)
-        .unwrap()
-        .unwrap();
+    let kept = store.lock().unwrap().meta(doorstep_device::META_CLOCK_WARNING).unwrap().unwrap();
     let warning: doorstep_domain::Messages = serde_json::from_str(&kept).unwrap();
     assert_eq!(warning.vi, "Đồng hồ lệch 120 phút");
     client.push_batch(&store).await.unwrap();
-    let kept = store
-        .lock()
-        .unwrap()
-        .meta(doorstep_device::META_CLOCK_WARNING)
-        .unwrap()
-        .unwrap();
+    let kept = store.lock().unwrap().meta(doorstep_device::META_CLOCK_WARNING).unwrap().unwrap();
     assert_eq!(kept, "");
 }
 
@@ -661,26 +532,13 @@ async fn a_revoked_device_keeps_its_queue_and_syncs_after_re_enrolment() {
     .await;
     let (_dir, store, _) = store_with(3);
     let client = SyncClient::new(config(&url, 2)).unwrap();
-    assert!(matches!(
-        client.push_batch(&store).await,
-        Err(SyncError::Server { status: 403, .. })
-    ));
-    let report = client
-        .drain(&store, Some(tokio::time::Instant::now() + Duration::from_millis(300)))
-        .await;
+    assert!(matches!(client.push_batch(&store).await, Err(SyncError::Server { status: 403, .. })));
+    let report = client.drain(&store, Some(tokio::time::Instant::now() + Duration::from_millis(300))).await;
     assert!(!report.complete);
     assert!(report.stats.retries >= 2, "{report:?}");
     assert!(report.last_error.as_deref().is_some_and(|e| e.contains("403")));
     assert!(!report.last_error.unwrap().contains(TOKEN));
-    assert_eq!(
-        queue(&store),
-        QueueCounts {
-            pending: 3,
-            rejected: 0,
-            sent: 0,
-            ..Default::default()
-        }
-    );
+    assert_eq!(queue(&store), QueueCounts { pending: 3, rejected: 0, sent: 0, ..Default::default() });
     let problem = store.lock().unwrap().auth_problem().unwrap().expect("kept for the app");
     assert_eq!(problem.code, "device_revoked");
     assert_eq!(problem.messages.en, "This phone was revoked");
@@ -691,16 +549,9 @@ async fn a_revoked_device_keeps_its_queue_and_syncs_after_re_enrolment() {
     let report = client.drain(&store, None).await;
     assert!(report.complete, "{report:?}");
     assert_eq!(queue(&store).sent, 3);
-    assert_eq!(
-        store.lock().unwrap().auth_problem().unwrap(),
-        None,
-        "cleared by the push"
-    );
+    assert_eq!(store.lock().unwrap().auth_problem().unwrap(), None, "cleared by the push");
     let seen = seen.lock().unwrap();
-    assert!(
-        seen.iter()
-            .any(|s| s.header("authorization") == Some(&format!("Bearer {TOKEN}")))
-    );
+    assert!(seen.iter().any(|s| s.header("authorization") == Some(&format!("Bearer {TOKEN}"))));
     assert_eq!(seen.last().unwrap().header("authorization"), Some("Bearer new-token"));
 }
 
@@ -717,20 +568,9 @@ async fn an_unauthenticated_push_is_retried_never_marked() {
         // One record: the case in which a record-level refusal would mark it.
         let (_dir, store, _) = store_with(1);
         let client = SyncClient::new(config(&url, 500)).unwrap();
-        let report = client
-            .drain(&store, Some(tokio::time::Instant::now() + Duration::from_millis(200)))
-            .await;
+        let report = client.drain(&store, Some(tokio::time::Instant::now() + Duration::from_millis(200))).await;
         assert!(!report.complete, "{status}");
-        assert_eq!(
-            queue(&store),
-            QueueCounts {
-                pending: 1,
-                rejected: 0,
-                sent: 0,
-                ..Default::default()
-            },
-            "{status}"
-        );
+        assert_eq!(queue(&store), QueueCounts { pending: 1, rejected: 0, sent: 0, ..Default::default() }, "{status}");
         let problem = store.lock().unwrap().auth_problem().unwrap().expect("kept");
         assert!(problem.code == "unauthenticated" || problem.code == "http_401" || problem.code == "wrong_device");
         assert!(problem.messages.vi.len() > 3 && problem.messages.en.len() > 3);
@@ -744,10 +584,7 @@ async fn a_pull_refused_for_the_area_is_a_server_error_and_kept() {
     let client = SyncClient::new(config(&url, 500)).unwrap();
     let e = client.pull(&store, "437").await.unwrap_err();
     assert!(matches!(e, SyncError::Server { status: 403, .. }), "{e:?}");
-    assert_eq!(
-        store.lock().unwrap().auth_problem().unwrap().map(|p| p.code),
-        Some("out_of_scope".to_string())
-    );
+    assert_eq!(store.lock().unwrap().auth_problem().unwrap().map(|p| p.code), Some("out_of_scope".to_string()));
 }
 
 #[tokio::test]
@@ -782,12 +619,7 @@ async fn enrol_posts_the_code_and_keeps_the_token_and_volunteer() {
     assert!(!format!("{enrolled:?}").contains("fresh-token"));
     assert_eq!(store.lock().unwrap().volunteer_id(), volunteer);
     assert_eq!(
-        store
-            .lock()
-            .unwrap()
-            .device_token()
-            .unwrap()
-            .map(|t| t.expose().to_string()),
+        store.lock().unwrap().device_token().unwrap().map(|t| t.expose().to_string()),
         Some("fresh-token".to_string())
     );
 
@@ -795,10 +627,7 @@ async fn enrol_posts_the_code_and_keeps_the_token_and_volunteer() {
     assert_eq!(seen[1].target, "/api/v1/enrol");
     assert_eq!(seen[1].header("authorization"), None);
     let asked: EnrolRequest = serde_json::from_slice(&seen[1].body).unwrap();
-    assert_eq!(
-        (asked.code.as_str(), asked.device_id),
-        ("ABCDE-FGHJK", device.to_string())
-    );
+    assert_eq!((asked.code.as_str(), asked.device_id), ("ABCDE-FGHJK", device.to_string()));
 }
 
 /// An answer that cannot be read is an error that does not quote it: it may hold the token.
@@ -815,17 +644,9 @@ async fn an_unreadable_enrol_answer_does_not_leak_the_token() {
     let client = SyncClient::new(config(&url, 500)).unwrap();
     let e = client.enrol(&store, "ABCDE-FGHJK").await.unwrap_err();
     assert!(matches!(e, SyncError::Protocol(_)), "{e:?}");
-    assert!(
-        !e.to_string().contains("leaky") && !format!("{e:?}").contains("leaky"),
-        "{e}"
-    );
+    assert!(!e.to_string().contains("leaky") && !format!("{e:?}").contains("leaky"), "{e}");
     assert_eq!(
-        store
-            .lock()
-            .unwrap()
-            .device_token()
-            .unwrap()
-            .map(|t| t.expose().to_string()),
+        store.lock().unwrap().device_token().unwrap().map(|t| t.expose().to_string()),
         Some(TOKEN.to_string()),
         "the old enrolment stays"
     );

@@ -35,14 +35,10 @@ impl Role {
 
     pub fn parse(field: &str, raw: &str) -> Result<Role, FieldError> {
         let raw = raw.trim().to_ascii_lowercase();
-        Role::ALL.into_iter().find(|r| r.as_str() == raw).ok_or_else(|| {
-            FieldError::new(
-                field,
-                ErrorKind::UnknownRole {
-                    value: raw.chars().take(32).collect(),
-                },
-            )
-        })
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+            .ok_or_else(|| FieldError::new(field, ErrorKind::UnknownRole { value: raw.chars().take(32).collect() }))
     }
 }
 
@@ -56,9 +52,7 @@ pub struct Username(String);
 impl Username {
     pub fn parse(field: &str, raw: &str) -> Result<Username, FieldError> {
         let s: String = raw.trim().nfc().collect::<String>().to_lowercase();
-        let ok_chars = s
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_@".contains(c));
+        let ok_chars = s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_@".contains(c));
         if !(3..=64).contains(&s.chars().count()) || !ok_chars {
             return Err(FieldError::new(field, ErrorKind::BadUsername));
         }
@@ -84,20 +78,10 @@ pub const MAX_PASSWORD_CHARS: usize = 256;
 pub fn check_new_password(field: &str, raw: &str) -> Result<(), FieldError> {
     let n = raw.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        return Err(FieldError::new(
-            field,
-            ErrorKind::PasswordTooShort {
-                min: MIN_PASSWORD_CHARS,
-            },
-        ));
+        return Err(FieldError::new(field, ErrorKind::PasswordTooShort { min: MIN_PASSWORD_CHARS }));
     }
     if n > MAX_PASSWORD_CHARS {
-        return Err(FieldError::new(
-            field,
-            ErrorKind::TooLong {
-                max: MAX_PASSWORD_CHARS,
-            },
-        ));
+        return Err(FieldError::new(field, ErrorKind::TooLong { max: MAX_PASSWORD_CHARS }));
     }
     Ok(())
 }
@@ -135,24 +119,15 @@ mod tests {
         assert_eq!(serde_json::to_string(&u).unwrap(), r#""lan.nguyen""#);
         for bad in [r#""ab""#, r#""has space""#, r#""nguyễn""#, r#""""#] {
             let e = serde_json::from_str::<Username>(bad).unwrap_err().to_string();
-            assert!(
-                e.contains("username: A username needs 3 to 64 characters"),
-                "{bad}: {e}"
-            );
+            assert!(e.contains("username: A username needs 3 to 64 characters"), "{bad}: {e}");
         }
         assert!(serde_json::from_str::<Username>("42").is_err());
     }
 
     #[test]
     fn password_policy() {
-        assert_eq!(
-            check_new_password("p", "short").unwrap_err().code(),
-            "password_too_short"
-        );
+        assert_eq!(check_new_password("p", "short").unwrap_err().code(), "password_too_short");
         assert!(check_new_password("p", "mười ký tự đủ").is_ok());
-        assert_eq!(
-            check_new_password("p", &"x".repeat(257)).unwrap_err().code(),
-            "too_long"
-        );
+        assert_eq!(check_new_password("p", &"x".repeat(257)).unwrap_err().code(), "too_long");
     }
 }

@@ -39,19 +39,11 @@ pub struct AreaRecord {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ImportError {
     #[error("line {line}, column {column}: {message}")]
-    Syntax {
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Syntax { line: usize, column: usize, message: String },
     #[error("{path}: {message}")]
     Node { path: String, message: String },
     #[error("feature {index}{}: {message}", code.as_ref().map(|c| format!(" (code {c})")).unwrap_or_default())]
-    Feature {
-        index: usize,
-        code: Option<String>,
-        message: String,
-    },
+    Feature { index: usize, code: Option<String>, message: String },
     #[error("{0}")]
     Format(String),
     /// A value refused where it stands in the file (its field is in `error`).
@@ -79,17 +71,11 @@ impl ImportError {
                 let (vi, en) = match at {
                     Place::Node { line, path } => (format!("dòng {line}, {path}"), format!("line {line}, {path}")),
                     Place::Feature { index, code } => match code {
-                        Some(c) => (
-                            format!("đối tượng {index} (mã {c})"),
-                            format!("feature {index} (code {c})"),
-                        ),
+                        Some(c) => (format!("đối tượng {index} (mã {c})"), format!("feature {index} (code {c})")),
                         None => (format!("đối tượng {index}"), format!("feature {index}")),
                     },
                 };
-                crate::Messages {
-                    vi: format!("{vi}: {}", m.vi),
-                    en: format!("{en}: {}", m.en),
-                }
+                crate::Messages { vi: format!("{vi}: {}", m.vi), en: format!("{en}: {}", m.en) }
             }
             other => {
                 let en = other.to_string();
@@ -160,9 +146,7 @@ struct GsoFile<'a> {
 
 /// The line of `text` on which `part` (a slice of it) starts.
 fn line_in(text: &str, part: &str) -> usize {
-    let offset = (part.as_ptr() as usize)
-        .saturating_sub(text.as_ptr() as usize)
-        .min(text.len());
+    let offset = (part.as_ptr() as usize).saturating_sub(text.as_ptr() as usize).min(text.len());
     text.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count() + 1
 }
 
@@ -181,11 +165,7 @@ pub fn parse_gso_tree(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
         ImportError::Syntax {
             line: inner.line(),
             column: inner.column(),
-            message: if path == "." {
-                inner.to_string()
-            } else {
-                format!("at {path}: {inner}")
-            },
+            message: if path == "." { inner.to_string() } else { format!("at {path}: {inner}") },
         }
     })?;
     let mut out = Vec::new();
@@ -195,33 +175,17 @@ pub fn parse_gso_tree(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
 }
 
 fn walk(
-    text: &str,
-    node: &GsoNode,
-    parent: Option<&AreaCode>,
-    path: String,
-    out: &mut Vec<AreaRecord>,
+    text: &str, node: &GsoNode, parent: Option<&AreaCode>, path: String, out: &mut Vec<AreaRecord>,
 ) -> Result<(), ImportError> {
-    let node_err = |message: String| ImportError::Node {
-        path: path.clone(),
-        message,
-    };
+    let node_err = |message: String| ImportError::Node { path: path.clone(), message };
     let invalid = |error: FieldError| ImportError::Invalid {
-        at: Place::Node {
-            line: line_in(text, node.name.raw.get()),
-            path: path.clone(),
-        },
+        at: Place::Node { line: line_in(text, node.name.raw.get()), path: path.clone() },
         error,
     };
     let code = AreaCode::parse("code", &node.code.as_string()).map_err(invalid)?;
     let name = Text::parse("name", &node.name.text, MAX_AREA_NAME_CHARS, false).map_err(invalid)?;
     let division_type = division_type(node.division_type.as_deref(), "division_type").map_err(invalid)?;
-    out.push(AreaRecord {
-        code: code.clone(),
-        parent: parent.cloned(),
-        name,
-        division_type,
-        boundary: None,
-    });
+    out.push(AreaRecord { code: code.clone(), parent: parent.cloned(), name, division_type, boundary: None });
     let lists = [
         ("districts", &node.districts),
         ("communes", &node.communes),
@@ -249,10 +213,7 @@ fn check_unique(areas: &[AreaRecord]) -> Result<(), ImportError> {
     let mut seen = HashSet::new();
     for a in areas {
         if !seen.insert(a.code.as_str()) {
-            return Err(ImportError::Format(format!(
-                "area code {} appears more than once",
-                a.code
-            )));
+            return Err(ImportError::Format(format!("area code {} appears more than once", a.code)));
         }
     }
     Ok(())
@@ -282,11 +243,7 @@ pub fn parse_geojson_areas(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         });
-        let err = |message: String| ImportError::Feature {
-            index,
-            code: code_hint.clone(),
-            message,
-        };
+        let err = |message: String| ImportError::Feature { index, code: code_hint.clone(), message };
         let feature: geojson::Feature =
             serde_json::from_value(raw.clone()).map_err(|e| err(format!("not a GeoJSON Feature: {e}")))?;
         let props = feature.properties.as_ref().ok_or_else(|| err("no properties".into()))?;
@@ -297,13 +254,8 @@ pub fn parse_geojson_areas(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
                 _ => None,
             }
         };
-        let invalid = |error: FieldError| ImportError::Invalid {
-            at: Place::Feature {
-                index,
-                code: code_hint.clone(),
-            },
-            error,
-        };
+        let invalid =
+            |error: FieldError| ImportError::Invalid { at: Place::Feature { index, code: code_hint.clone() }, error };
         let code = text_prop("code").ok_or_else(|| err("properties.code is missing".into()))?;
         let code = AreaCode::parse("properties.code", &code).map_err(invalid)?;
         let name = text_prop("name").ok_or_else(|| err("properties.name is missing".into()))?;
@@ -331,20 +283,11 @@ pub fn parse_geojson_areas(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
                     Some(serde_json::to_string(g).map_err(|e| err(e.to_string()))?)
                 }
                 other => {
-                    return Err(err(format!(
-                        "geometry must be a Polygon or MultiPolygon, not {}",
-                        other.type_name()
-                    )));
+                    return Err(err(format!("geometry must be a Polygon or MultiPolygon, not {}", other.type_name())));
                 }
             },
         };
-        out.push(AreaRecord {
-            code,
-            parent,
-            name,
-            division_type,
-            boundary,
-        });
+        out.push(AreaRecord { code, parent, name, division_type, boundary });
     }
     check_unique(&out)?;
     Ok(out)
@@ -360,18 +303,13 @@ fn check_polygon(rings: &[Vec<geojson::Position>]) -> Result<(), String> {
     }
     for (r, ring) in rings.iter().enumerate() {
         if ring.len() < 4 {
-            return Err(format!(
-                "ring {r} has {} positions; a closed ring needs at least 4",
-                ring.len()
-            ));
+            return Err(format!("ring {r} has {} positions; a closed ring needs at least 4", ring.len()));
         }
         for (k, p) in ring.iter().enumerate() {
             let (lon, lat) = match p.as_slice() {
                 [lon, lat, ..] => (*lon, *lat),
                 _ => {
-                    return Err(format!(
-                        "ring {r}, position {k}: a position needs a longitude and a latitude"
-                    ));
+                    return Err(format!("ring {r}, position {k}: a position needs a longitude and a latitude"));
                 }
             };
             // `contains` is false for NaN too.
@@ -392,18 +330,13 @@ fn check_polygon(rings: &[Vec<geojson::Position>]) -> Result<(), String> {
 /// Reads either format, telling them apart by their top level.
 pub fn parse_area_file(text: &str) -> Result<Vec<AreaRecord>, ImportError> {
     let looks_geojson = text.contains("\"FeatureCollection\"");
-    if looks_geojson {
-        parse_geojson_areas(text)
-    } else {
-        parse_gso_tree(text)
-    }
+    if looks_geojson { parse_geojson_areas(text) } else { parse_gso_tree(text) }
 }
 
 /// Orders areas so that every parent comes before its children, and refuses cycles. `known`
 /// answers whether a parent outside the list already exists.
 pub fn order_parents_first(
-    areas: Vec<AreaRecord>,
-    known: impl Fn(&AreaCode) -> bool,
+    areas: Vec<AreaRecord>, known: impl Fn(&AreaCode) -> bool,
 ) -> Result<Vec<AreaRecord>, ImportError> {
     let index: HashMap<AreaCode, usize> = areas.iter().enumerate().map(|(i, a)| (a.code.clone(), i)).collect();
     for a in &areas {
@@ -518,10 +451,7 @@ mod tests {
         let root: Vec<_> = areas.iter().filter(|a| a.parent.is_none()).collect();
         assert_eq!(root.len(), 1);
         assert_eq!(root[0].code.as_str(), "42");
-        let districts = areas
-            .iter()
-            .filter(|a| a.parent.as_ref().map(|p| p.as_str()) == Some("42"))
-            .count();
+        let districts = areas.iter().filter(|a| a.parent.as_ref().map(|p| p.as_str()) == Some("42")).count();
         assert_eq!(districts, 12, "12 districts in the 2020 file");
         assert_eq!(areas.len(), 1 + 12 + 210);
         let nam_ha = areas.iter().find(|a| a.code.as_str() == "18073").unwrap();
@@ -586,28 +516,12 @@ mod tests {
             ("Phường Nam Hà", long.as_str(), "division_type", "too_long"),
         ] {
             let e = parse_gso_tree(&tree(name, division)).unwrap_err();
-            let ImportError::Invalid { at, error } = &e else {
-                panic!("{e:?}")
-            };
-            assert_eq!(
-                at,
-                &Place::Node {
-                    line: 4,
-                    path: "province.districts[0].communes[1]".into()
-                }
-            );
+            let ImportError::Invalid { at, error } = &e else { panic!("{e:?}") };
+            assert_eq!(at, &Place::Node { line: 4, path: "province.districts[0].communes[1]".into() });
             assert_eq!((error.field.as_str(), error.code()), (field, code));
             let m = e.messages();
-            assert!(
-                m.en.starts_with("line 4, province.districts[0].communes[1]: "),
-                "{}",
-                m.en
-            );
-            assert!(
-                m.vi.starts_with("dòng 4, province.districts[0].communes[1]: "),
-                "{}",
-                m.vi
-            );
+            assert!(m.en.starts_with("line 4, province.districts[0].communes[1]: "), "{}", m.en);
+            assert!(m.vi.starts_with("dòng 4, province.districts[0].communes[1]: "), "{}", m.vi);
             assert!(m.vi.contains(&format!("«{field}»")) && m.en.contains(&format!("'{field}'")));
             assert_eq!(e.to_string(), m.en);
             assert!(m.en.len() < 400, "a long name is not echoed back");
@@ -623,17 +537,10 @@ mod tests {
             "feature 1 (code x2): The field 'properties.name' contains hidden characters (text-direction or \
              zero-width characters) that can make it display as something else; delete it and type it again."
         );
-        assert!(
-            e.messages()
-                .vi
-                .starts_with("đối tượng 1 (mã x2): Trường «properties.name»")
-        );
+        assert!(e.messages().vi.starts_with("đối tượng 1 (mã x2): Trường «properties.name»"));
         let text = text.replace("Th\\u202eôn", "Th\\u0000ôn");
         let e = parse_geojson_areas(&text).unwrap_err();
-        assert!(
-            matches!(&e, ImportError::Invalid { error, .. } if error.code() == "control_characters"),
-            "{e:?}"
-        );
+        assert!(matches!(&e, ImportError::Invalid { error, .. } if error.code() == "control_characters"), "{e:?}");
     }
 
     fn feature(code: &str, parent: Option<&str>, geometry: &str) -> String {
@@ -669,19 +576,13 @@ mod tests {
             feature("b", None, point)
         );
         let e = parse_geojson_areas(&text).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "feature 1 (code b): geometry must be a Polygon or MultiPolygon, not Point"
-        );
+        assert_eq!(e.to_string(), "feature 1 (code b): geometry must be a Polygon or MultiPolygon, not Point");
         let e = parse_geojson_areas(
             r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"x"},"geometry":null}]}"#,
         )
         .unwrap_err();
         assert_eq!(e.to_string(), "feature 0: properties.code is missing");
-        assert!(matches!(
-            parse_geojson_areas(r#"{"type":"Feature"}"#),
-            Err(ImportError::Format(_))
-        ));
+        assert!(matches!(parse_geojson_areas(r#"{"type":"Feature"}"#), Err(ImportError::Format(_))));
     }
 
     /// Found by the `area_file` fuzz target: a MultiPolygon whose position held one number was
@@ -697,10 +598,7 @@ mod tests {
         };
         let refused = |geometry: &str, says: &str| {
             let e = with(geometry).unwrap_err().to_string();
-            assert!(
-                e.starts_with("feature 0 (code x): ") && e.contains(says),
-                "{geometry}: {e}"
-            );
+            assert!(e.starts_with("feature 0 (code x): ") && e.contains(says), "{geometry}: {e}");
         };
         refused(
             r#"{"type":"MultiPolygon","coordinates":[[[[118.2]]],[[[105.7,18.1],[105.75,18.1],[105.75,18.15],[105.7,18.1]]]]}"#,
@@ -710,14 +608,8 @@ mod tests {
             r#"{"type":"Polygon","coordinates":[[[105.9],[105.91,18.3],[105.91,18.31],[105.9]]]}"#,
             "ring 0, position 0: a position needs a longitude and a latitude",
         );
-        refused(
-            r#"{"type":"Polygon","coordinates":[]}"#,
-            "a polygon needs an outer ring",
-        );
-        refused(
-            r#"{"type":"MultiPolygon","coordinates":[]}"#,
-            "a MultiPolygon needs at least one polygon",
-        );
+        refused(r#"{"type":"Polygon","coordinates":[]}"#, "a polygon needs an outer ring");
+        refused(r#"{"type":"MultiPolygon","coordinates":[]}"#, "a MultiPolygon needs at least one polygon");
         refused(
             r#"{"type":"Polygon","coordinates":[[[105.9,18.3],[105.91,18.3],[105.9,18.3]]]}"#,
             "ring 0 has 3 positions",
@@ -746,10 +638,8 @@ mod tests {
             division_type: None,
             boundary: None,
         };
-        let ordered = order_parents_first(vec![rec("c", Some("b")), rec("b", Some("a")), rec("a", None)], |_| {
-            false
-        })
-        .unwrap();
+        let ordered =
+            order_parents_first(vec![rec("c", Some("b")), rec("b", Some("a")), rec("a", None)], |_| false).unwrap();
         let codes: Vec<_> = ordered.iter().map(|a| a.code.as_str()).collect();
         assert_eq!(codes, ["a", "b", "c"]);
         assert!(
@@ -766,31 +656,8 @@ mod tests {
     fn vietnamese_search_and_sort() {
         assert_eq!(fold_for_search("Thành phố Hà Tĩnh"), "thanh pho ha tinh");
         assert_eq!(fold_for_search("Đức Thọ"), "duc tho");
-        let mut names = vec![
-            "Đức Thọ",
-            "Can Lộc",
-            "Cẩm Xuyên",
-            "Ân Thi",
-            "An Phú",
-            "Dương",
-            "Hà",
-            "Hạ",
-            "Ha",
-        ];
+        let mut names = vec!["Đức Thọ", "Can Lộc", "Cẩm Xuyên", "Ân Thi", "An Phú", "Dương", "Hà", "Hạ", "Ha"];
         names.sort_by_key(|n| vietnamese_sort_key(n));
-        assert_eq!(
-            names,
-            [
-                "An Phú",
-                "Ân Thi",
-                "Can Lộc",
-                "Cẩm Xuyên",
-                "Dương",
-                "Đức Thọ",
-                "Ha",
-                "Hà",
-                "Hạ"
-            ]
-        );
+        assert_eq!(names, ["An Phú", "Ân Thi", "Can Lộc", "Cẩm Xuyên", "Dương", "Đức Thọ", "Ha", "Hà", "Hạ"]);
     }
 }

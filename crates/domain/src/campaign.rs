@@ -51,8 +51,7 @@ impl OutcomeDef {
     /// outcome is due again: that time plus `revisit_after_hours`; `None` for an outcome that is
     /// not revisited.
     pub fn revisit_due_at_ms(&self, visited_at_ms: i64) -> Option<i64> {
-        self.revisit
-            .then(|| visited_at_ms.saturating_add(i64::from(self.revisit_after_hours) * HOUR_MS))
+        self.revisit.then(|| visited_at_ms.saturating_add(i64::from(self.revisit_after_hours) * HOUR_MS))
     }
 }
 
@@ -75,10 +74,7 @@ pub struct CoverageBands {
 
 impl Default for CoverageBands {
     fn default() -> Self {
-        CoverageBands {
-            low_percent: 30.0,
-            high_percent: 70.0,
-        }
+        CoverageBands { low_percent: 30.0, high_percent: 70.0 }
     }
 }
 
@@ -106,21 +102,13 @@ fn default_claim_hours() -> u32 {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CampaignError {
     #[error("the campaign file is not valid JSON for a campaign (line {line}, column {column}, at {path}): {detail}")]
-    Malformed {
-        line: usize,
-        column: usize,
-        path: String,
-        detail: String,
-    },
+    Malformed { line: usize, column: usize, path: String, detail: String },
     #[error("{field}: {problem}")]
     Invalid { field: String, problem: String },
 }
 
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> CampaignError {
-    CampaignError::Invalid {
-        field: field.into(),
-        problem: problem.into(),
-    }
+    CampaignError::Invalid { field: field.into(), problem: problem.into() }
 }
 
 /// The campaign's definition: what the software needs to know to validate and count visits.
@@ -182,14 +170,12 @@ impl Campaign {
     /// not visited, or an outcome not revisited or not in this campaign). A household held
     /// without its latest visit's time is due at once.
     pub fn revisit_due_at_ms(&self, latest_outcome: Option<&str>, latest_visited_at_ms: Option<i64>) -> Option<i64> {
-        self.outcome(latest_outcome?)?
-            .revisit_due_at_ms(latest_visited_at_ms.unwrap_or(0))
+        self.outcome(latest_outcome?)?.revisit_due_at_ms(latest_visited_at_ms.unwrap_or(0))
     }
 
     /// Whether a household is due again at `now_ms` (see [`Campaign::revisit_due_at_ms`]).
     pub fn revisit_due(&self, latest_outcome: Option<&str>, latest_visited_at_ms: Option<i64>, now_ms: i64) -> bool {
-        self.revisit_due_at_ms(latest_outcome, latest_visited_at_ms)
-            .is_some_and(|at| at <= now_ms)
+        self.revisit_due_at_ms(latest_outcome, latest_visited_at_ms).is_some_and(|at| at <= now_ms)
     }
 
     /// Reads and checks a campaign file (JSON, as `data/campaigns/bluezone-2020.json`): the
@@ -202,12 +188,7 @@ impl Campaign {
                 line: inner.line(),
                 column: inner.column(),
                 path: e.path().to_string(),
-                detail: inner
-                    .to_string()
-                    .split(" at line")
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
+                detail: inner.to_string().split(" at line").next().unwrap_or_default().to_string(),
             }
         })?;
         campaign.check()?;
@@ -219,8 +200,7 @@ impl Campaign {
         let code_ok = |c: &str| {
             !c.is_empty()
                 && c.len() <= 64
-                && c.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+                && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
         };
         if !code_ok(&self.code) {
             return Err(invalid("code", "use 1 to 64 lower-case letters, digits, '-' or '_'"));
@@ -234,16 +214,10 @@ impl Campaign {
         };
         labelled("name", &self.name)?;
         if self.target_app.trim().is_empty() {
-            return Err(invalid(
-                "target_app",
-                "name the app the campaign asks people to install",
-            ));
+            return Err(invalid("target_app", "name the app the campaign asks people to install"));
         }
         if !(-12 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
-            return Err(invalid(
-                "utc_offset_minutes",
-                "must be between -720 and 840 (Vietnam: 420)",
-            ));
+            return Err(invalid("utc_offset_minutes", "must be between -720 and 840 (Vietnam: 420)"));
         }
         if self.outcomes.is_empty() {
             return Err(invalid("outcomes", "list at least one outcome"));
@@ -252,56 +226,34 @@ impl Campaign {
         for (i, o) in self.outcomes.iter().enumerate() {
             let field = format!("outcomes[{i}]");
             if !code_ok(&o.code) || o.code.contains('-') {
-                return Err(invalid(
-                    format!("{field}.code"),
-                    "use 1 to 64 lower-case letters, digits or '_'",
-                ));
+                return Err(invalid(format!("{field}.code"), "use 1 to 64 lower-case letters, digits or '_'"));
             }
             if !seen.insert(o.code.as_str()) {
-                return Err(invalid(
-                    format!("{field}.code"),
-                    format!("'{}' is listed twice", o.code),
-                ));
+                return Err(invalid(format!("{field}.code"), format!("'{}' is listed twice", o.code)));
             }
             labelled(&format!("{field}.label"), &o.label)?;
             if o.revisit_after_hours > 0 && !o.revisit {
-                return Err(invalid(
-                    format!("{field}.revisit_after_hours"),
-                    "is set but revisit is false",
-                ));
+                return Err(invalid(format!("{field}.revisit_after_hours"), "is set but revisit is false"));
             }
             if o.requires_no_smartphone && (o.requires_installed_now || o.requires_already_installed) {
-                return Err(invalid(
-                    field,
-                    "cannot require no smartphone and an installed phone at once",
-                ));
+                return Err(invalid(field, "cannot require no smartphone and an installed phone at once"));
             }
         }
         if self.max_people == 0 || self.max_smartphones == 0 {
             return Err(invalid("max_people", "max_people and max_smartphones must be above 0"));
         }
         let positive = |field: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(invalid(field, "must be a number of metres above 0"))
-            }
+            if v.is_finite() && v > 0.0 { Ok(()) } else { Err(invalid(field, "must be a number of metres above 0")) }
         };
         positive("accuracy_threshold_m", self.accuracy_threshold_m)?;
         positive("far_from_household_m", self.far_from_household_m)?;
         positive("match_enumerated_m", self.match_enumerated_m)?;
         if !(1..=24 * 60).contains(&self.claim_hours) {
-            return Err(invalid(
-                "claim_hours",
-                "must be a number of hours from 1 to 1440 (60 days)",
-            ));
+            return Err(invalid("claim_hours", "must be a number of hours from 1 to 1440 (60 days)"));
         }
         for (i, l) in self.store_links.iter().enumerate() {
             if l.store.trim().is_empty() || !(l.url.starts_with("https://") || l.url.starts_with("http://")) {
-                return Err(invalid(
-                    format!("store_links[{i}]"),
-                    "needs the store's name and an http(s) address",
-                ));
+                return Err(invalid(format!("store_links[{i}]"), "needs the store's name and an http(s) address"));
             }
         }
         let b = self.coverage_bands;
@@ -320,10 +272,7 @@ impl Campaign {
         fn o(code: &str, vi: &str, en: &str, reached: bool, revisit: bool) -> OutcomeDef {
             OutcomeDef {
                 code: code.into(),
-                label: Messages {
-                    vi: vi.into(),
-                    en: en.into(),
-                },
+                label: Messages { vi: vi.into(), en: en.into() },
                 reached,
                 revisit,
                 requires_reason: false,
@@ -342,13 +291,7 @@ impl Campaign {
         already.installed = true;
         let mut refused = o("refused", "Từ chối", "Refused", true, true);
         refused.requires_reason = true;
-        let mut no_phone = o(
-            "no_smartphone",
-            "Không có điện thoại thông minh",
-            "No smartphone",
-            true,
-            false,
-        );
+        let mut no_phone = o("no_smartphone", "Không có điện thoại thông minh", "No smartphone", true, false);
         no_phone.requires_no_smartphone = true;
         Campaign {
             code: "bluezone-2020".into(),
@@ -364,13 +307,7 @@ impl Campaign {
                 refused,
                 o("not_home", "Vắng nhà", "Not at home", false, true),
                 no_phone,
-                o(
-                    "unsupported_phone",
-                    "Máy không hỗ trợ",
-                    "Phone not supported",
-                    true,
-                    false,
-                ),
+                o("unsupported_phone", "Máy không hỗ trợ", "Phone not supported", true, false),
                 o("partial", "Cài được một phần", "Some phones done", true, true),
             ],
             max_people: 60,
@@ -384,10 +321,7 @@ impl Campaign {
                     store: "Google Play".into(),
                     url: "https://play.google.com/store/apps/details?id=com.mic.bluezone".into(),
                 },
-                StoreLink {
-                    store: "bluezone.gov.vn".into(),
-                    url: "https://bluezone.gov.vn".into(),
-                },
+                StoreLink { store: "bluezone.gov.vn".into(), url: "https://bluezone.gov.vn".into() },
             ],
             coverage_bands: CoverageBands::default(),
             // The day of the Hà Tĩnh Fatherland Front's letter that asked for the campaign.
@@ -449,61 +383,22 @@ mod tests {
             ("code", Box::new(|v| v["code"] = "Bluezone 2020".into())),
             ("name", Box::new(|v| v["name"]["en"] = "".into())),
             ("target_app", Box::new(|v| v["target_app"] = " ".into())),
-            (
-                "utc_offset_minutes",
-                Box::new(|v| v["utc_offset_minutes"] = 10_000.into()),
-            ),
+            ("utc_offset_minutes", Box::new(|v| v["utc_offset_minutes"] = 10_000.into())),
             ("outcomes", Box::new(|v| v["outcomes"] = serde_json::json!([]))),
-            (
-                "outcomes[1].code",
-                Box::new(|v| v["outcomes"][1]["code"] = "installed_now".into()),
-            ),
-            (
-                "outcomes[2].code",
-                Box::new(|v| v["outcomes"][2]["code"] = "Từ chối".into()),
-            ),
-            (
-                "outcomes[3].label",
-                Box::new(|v| v["outcomes"][3]["label"]["vi"] = "".into()),
-            ),
-            (
-                "outcomes[0].revisit_after_hours",
-                Box::new(|v| v["outcomes"][0]["revisit_after_hours"] = 24.into()),
-            ),
-            (
-                "outcomes[4]",
-                Box::new(|v| v["outcomes"][4]["requires_installed_now"] = true.into()),
-            ),
+            ("outcomes[1].code", Box::new(|v| v["outcomes"][1]["code"] = "installed_now".into())),
+            ("outcomes[2].code", Box::new(|v| v["outcomes"][2]["code"] = "Từ chối".into())),
+            ("outcomes[3].label", Box::new(|v| v["outcomes"][3]["label"]["vi"] = "".into())),
+            ("outcomes[0].revisit_after_hours", Box::new(|v| v["outcomes"][0]["revisit_after_hours"] = 24.into())),
+            ("outcomes[4]", Box::new(|v| v["outcomes"][4]["requires_installed_now"] = true.into())),
             ("max_people", Box::new(|v| v["max_people"] = 0.into())),
-            (
-                "accuracy_threshold_m",
-                Box::new(|v| v["accuracy_threshold_m"] = (-5.0).into()),
-            ),
-            (
-                "far_from_household_m",
-                Box::new(|v| v["far_from_household_m"] = 0.0.into()),
-            ),
-            (
-                "match_enumerated_m",
-                Box::new(|v| v["match_enumerated_m"] = (-1.0).into()),
-            ),
+            ("accuracy_threshold_m", Box::new(|v| v["accuracy_threshold_m"] = (-5.0).into())),
+            ("far_from_household_m", Box::new(|v| v["far_from_household_m"] = 0.0.into())),
+            ("match_enumerated_m", Box::new(|v| v["match_enumerated_m"] = (-1.0).into())),
             ("claim_hours", Box::new(|v| v["claim_hours"] = 0.into())),
-            (
-                "store_links[0]",
-                Box::new(|v| v["store_links"][0]["url"] = "play store".into()),
-            ),
-            (
-                "coverage_bands",
-                Box::new(|v| v["coverage_bands"]["low_percent"] = 90.0.into()),
-            ),
-            (
-                "coverage_bands",
-                Box::new(|v| v["coverage_bands"]["high_percent"] = 101.0.into()),
-            ),
-            (
-                "malformed outcomes[0].reached",
-                Box::new(|v| v["outcomes"][0]["reached"] = "yes".into()),
-            ),
+            ("store_links[0]", Box::new(|v| v["store_links"][0]["url"] = "play store".into())),
+            ("coverage_bands", Box::new(|v| v["coverage_bands"]["low_percent"] = 90.0.into())),
+            ("coverage_bands", Box::new(|v| v["coverage_bands"]["high_percent"] = 101.0.into())),
+            ("malformed outcomes[0].reached", Box::new(|v| v["outcomes"][0]["reached"] = "yes".into())),
             ("malformed .", Box::new(|v| *v = serde_json::json!({"code": "x"}))),
         ];
         for (expected, change) in &cases {
@@ -534,10 +429,7 @@ mod tests {
         let visited = 1_600_000_000_000;
         let h = 3_600_000;
         // Come back later: 48 hours.
-        assert_eq!(
-            c.revisit_due_at_ms(Some("hen_lai"), Some(visited)),
-            Some(visited + 48 * h)
-        );
+        assert_eq!(c.revisit_due_at_ms(Some("hen_lai"), Some(visited)), Some(visited + 48 * h));
         assert!(!c.revisit_due(Some("hen_lai"), Some(visited), visited + 48 * h - 1));
         assert!(c.revisit_due(Some("hen_lai"), Some(visited), visited + 48 * h));
         // Nobody met: at once.

@@ -54,10 +54,7 @@ pub fn street_of(address: &str) -> Option<Street> {
     if key_words.is_empty() {
         return None;
     }
-    Some(Street {
-        name,
-        key: key_words.join(" "),
-    })
+    Some(Street { name, key: key_words.join(" ") })
 }
 
 /// A part of an address without the house number that opens it, and the words before that
@@ -75,10 +72,7 @@ fn without_number(part: &str) -> String {
         // Words before a number that is not there are part of the name ("Nhà văn hoá").
         i = 0;
     }
-    words[i..]
-        .join(" ")
-        .trim_matches(|c: char| c == '-' || c == '.' || c == ':' || c.is_whitespace())
-        .to_string()
+    words[i..].join(" ").trim_matches(|c: char| c == '-' || c == '.' || c == ':' || c.is_whitespace()).to_string()
 }
 
 /// "12", "12a", "12/3", "45-47", "k12/3", "12," : a token holding a digit, and no more than
@@ -150,25 +144,18 @@ impl ClaimBook {
     /// `claims` as held (released ones are passed over); `households`: every household the
     /// claims may cover, whose latest visits by a claim's holder keep it alive.
     pub fn new<'a>(
-        claims: impl IntoIterator<Item = ClaimDto>,
-        households: impl IntoIterator<Item = HouseholdFacts<'a>> + Clone,
+        claims: impl IntoIterator<Item = ClaimDto>, households: impl IntoIterator<Item = HouseholdFacts<'a>> + Clone,
         claim_hours: u32,
     ) -> ClaimBook {
         let claim_ms = i64::from(claim_hours) * 3_600_000;
         let mut by_household: HashMap<String, Vec<Entry>> = HashMap::new();
         let mut by_street: HashMap<(String, String), Vec<Entry>> = HashMap::new();
         for claim in claims.into_iter().filter(|c| c.released_at_ms.is_none()) {
-            let entry = Entry {
-                until_ms: claim.created_at_ms.saturating_add(claim_ms),
-                claim,
-            };
+            let entry = Entry { until_ms: claim.created_at_ms.saturating_add(claim_ms), claim };
             if let Some(h) = &entry.claim.household_id {
                 by_household.entry(h.clone()).or_default().push(entry);
             } else if let Some(k) = &entry.claim.street_key {
-                by_street
-                    .entry((entry.claim.area_code.clone(), k.clone()))
-                    .or_default()
-                    .push(entry);
+                by_street.entry((entry.claim.area_code.clone(), k.clone())).or_default().push(entry);
             }
         }
         // A visit by the holder keeps the claim alive: until that visit + claim_hours.
@@ -195,11 +182,7 @@ impl ClaimBook {
         for entries in by_household.values_mut().chain(by_street.values_mut()) {
             entries.sort_by(|a, b| (b.claim.created_at_ms, &b.claim.id).cmp(&(a.claim.created_at_ms, &a.claim.id)));
         }
-        ClaimBook {
-            claim_ms,
-            by_household,
-            by_street,
-        }
+        ClaimBook { claim_ms, by_household, by_street }
     }
 
     /// Who holds the household at `now_ms`; `None`: nobody, anyone may go.
@@ -218,10 +201,7 @@ impl ClaimBook {
         }
         if !self.by_street.is_empty()
             && let Some(street) = h.address.and_then(street_of)
-            && let Some(holder) = live(
-                self.by_street.get(&(h.area_code.to_string(), street.key)),
-                ClaimKind::Street,
-            )
+            && let Some(holder) = live(self.by_street.get(&(h.area_code.to_string(), street.key)), ClaimKind::Street)
         {
             return Some(holder);
         }
@@ -272,16 +252,9 @@ mod tests {
         ];
         for (address, want) in cases {
             let got = street_of(address);
-            assert_eq!(
-                got.as_ref().map(|s| (s.name.as_str(), s.key.as_str())),
-                want,
-                "{address:?}"
-            );
+            assert_eq!(got.as_ref().map(|s| (s.name.as_str(), s.key.as_str())), want, "{address:?}");
         }
-        assert_eq!(
-            street_of("Trần Phú").unwrap().key,
-            street_of("18 Trần Phú").unwrap().key
-        );
+        assert_eq!(street_of("Trần Phú").unwrap().key, street_of("18 Trần Phú").unwrap().key);
     }
 
     fn claim(id: &str, volunteer: &str, household: Option<&str>, street: Option<&str>, at: i64) -> ClaimDto {
@@ -317,10 +290,7 @@ mod tests {
         let h3 = facts("h3", "3 Nguyễn Du", Some(("id-cuong", 0)));
         let all = [h1, h2, h3];
         let book = ClaimBook::new(
-            [
-                claim("c1", "lan", None, Some("đường Trần Phú"), 0),
-                claim("c2", "minh", Some("h1"), None, 0),
-            ],
+            [claim("c1", "lan", None, Some("đường Trần Phú"), 0), claim("c2", "minh", Some("h1"), None, 0)],
             all,
             72,
         );
@@ -335,11 +305,7 @@ mod tests {
         // Given at 0; the holder visits a household of the street at 10 h.
         let visited = facts("h1", "12 Trần Phú", Some(("id-lan", 10 * H)));
         let untouched = facts("h2", "14 Trần Phú", None);
-        let book = ClaimBook::new(
-            [claim("c1", "lan", None, Some("Trần Phú"), 0)],
-            [visited, untouched],
-            72,
-        );
+        let book = ClaimBook::new([claim("c1", "lan", None, Some("Trần Phú"), 0)], [visited, untouched], 72);
         assert_eq!(book.until_ms("c1"), Some(82 * H));
         assert!(book.holder(&untouched, 81 * H).is_some());
         assert_eq!(book.holder(&untouched, 82 * H), None);

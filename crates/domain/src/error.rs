@@ -152,10 +152,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, kind: ErrorKind) -> Self {
-        Self {
-            field: field.into(),
-            kind,
-        }
+        Self { field: field.into(), kind }
     }
 
     /// A stable machine code for the error, for clients and logs.

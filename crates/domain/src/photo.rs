@@ -59,10 +59,7 @@ impl TargetKind {
             other => Err(FieldError::new(
                 field,
                 ErrorKind::Malformed {
-                    detail: format!(
-                        "{:?}: visit, venue_visit, day",
-                        other.chars().take(20).collect::<String>()
-                    ),
+                    detail: format!("{:?}: visit, venue_visit, day", other.chars().take(20).collect::<String>()),
                 },
             )),
         }
@@ -135,12 +132,7 @@ impl PhotoMeta {
         let id = Id::parse_v7("id", &self.id)?;
         let sha = self.sha256.trim().to_ascii_lowercase();
         if !is_sha256_hex(&sha) {
-            return Err(FieldError::new(
-                "sha256",
-                ErrorKind::Malformed {
-                    detail: "64 hex digits".into(),
-                },
-            ));
+            return Err(FieldError::new("sha256", ErrorKind::Malformed { detail: "64 hex digits".into() }));
         }
         if self.size == 0 {
             return Err(FieldError::new("size", ErrorKind::Empty));
@@ -149,25 +141,14 @@ impl PhotoMeta {
             return Err(FieldError::new("size", ErrorKind::TooLarge { max: MAX_PHOTO_BYTES }));
         }
         if self.content_type.trim() != CONTENT_TYPE {
-            return Err(FieldError::new(
-                "content_type",
-                ErrorKind::Malformed {
-                    detail: CONTENT_TYPE.into(),
-                },
-            ));
+            return Err(FieldError::new("content_type", ErrorKind::Malformed { detail: CONTENT_TYPE.into() }));
         }
         let target_id = match self.target_kind {
             TargetKind::Visit | TargetKind::VenueVisit => Id::parse("target_id", &self.target_id)?.to_string(),
             TargetKind::Day => {
                 let t = self.target_id.trim();
-                chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
-                    FieldError::new(
-                        "target_id",
-                        ErrorKind::Malformed {
-                            detail: "YYYY-MM-DD".into(),
-                        },
-                    )
-                })?;
+                chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                    .map_err(|_| FieldError::new("target_id", ErrorKind::Malformed { detail: "YYYY-MM-DD".into() }))?;
                 t.to_string()
             }
         };
@@ -190,9 +171,7 @@ impl PhotoMeta {
 
     /// The phone's local date of `taken_at` (the campaign day the photo belongs to).
     pub fn local_day(&self) -> Option<String> {
-        DateTime::parse_from_rfc3339(&self.taken_at)
-            .ok()
-            .map(|t| t.date_naive().format("%Y-%m-%d").to_string())
+        DateTime::parse_from_rfc3339(&self.taken_at).ok().map(|t| t.date_naive().format("%Y-%m-%d").to_string())
     }
 
     /// The bytes the server hashes to tell the same registration sent again from an id re-used

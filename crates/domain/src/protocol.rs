@@ -53,6 +53,20 @@ pub struct Receipt {
     pub error: Option<ErrorBody>,
 }
 
+impl Receipt {
+    /// The receipt of a record stored now, at `server_seq`.
+    pub fn stored(index: usize, id: Option<String>, revision: Option<i64>, server_seq: i64) -> Receipt {
+        Receipt {
+            index: index as u32,
+            id,
+            revision,
+            status: ReceiptStatus::Stored,
+            server_seq: Some(server_seq),
+            error: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
@@ -337,10 +351,8 @@ impl Coverage {
         let t = self.targets.unwrap_or_default();
         // A partial sum is shown with its reach, never divided into the whole area's figures.
         let whole = |sum: Option<TargetSum>| sum.is_none_or(|s| s.areas_with_target >= s.areas);
-        self.target_coverage_rate = t
-            .households
-            .filter(|_| whole(t.households_sum))
-            .and_then(|h| ratio(self.households_visited, h));
+        self.target_coverage_rate =
+            t.households.filter(|_| whole(t.households_sum)).and_then(|h| ratio(self.households_visited, h));
         self.install_rate_of_owners = t
             .smartphone_owners
             .filter(|_| whole(t.smartphone_owners_sum))
@@ -381,9 +393,7 @@ pub struct LoginRequest {
 // Never print a password, not even in a debug log.
 impl std::fmt::Debug for LoginRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginRequest")
-            .field("username", &self.username)
-            .finish_non_exhaustive()
+        f.debug_struct("LoginRequest").field("username", &self.username).finish_non_exhaustive()
     }
 }
 
@@ -460,12 +470,7 @@ mod tests {
             ..Default::default()
         }));
         assert_eq!(
-            (
-                c.coverage_rate,
-                c.target_coverage_rate,
-                c.install_rate,
-                c.install_rate_of_owners
-            ),
+            (c.coverage_rate, c.target_coverage_rate, c.install_rate, c.install_rate_of_owners),
             (Some(0.25), Some(0.1), Some(0.5), Some(0.25))
         );
         // A sum over 3 of 4 areas below: its reach is shown, no rate drawn from it; a whole sum
@@ -475,14 +480,8 @@ mod tests {
             population: None,
             smartphone_owners: Some(20),
             partial: true,
-            households_sum: Some(TargetSum {
-                areas_with_target: 3,
-                areas: 4,
-            }),
-            smartphone_owners_sum: Some(TargetSum {
-                areas_with_target: 4,
-                areas: 4,
-            }),
+            households_sum: Some(TargetSum { areas_with_target: 3, areas: 4 }),
+            smartphone_owners_sum: Some(TargetSum { areas_with_target: 4, areas: 4 }),
             ..Default::default()
         }));
         assert_eq!((c.target_coverage_rate, c.install_rate_of_owners), (None, Some(0.25)));
@@ -585,10 +584,7 @@ pub struct EnrolRequest {
 
 impl std::fmt::Debug for EnrolRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EnrolRequest")
-            .field("code", &"<redacted>")
-            .field("device_id", &self.device_id)
-            .finish()
+        f.debug_struct("EnrolRequest").field("code", &"<redacted>").field("device_id", &self.device_id).finish()
     }
 }
 
@@ -750,19 +746,13 @@ impl Progress {
         let key = |c: &Coverage| (c.install_rate.unwrap_or(-1.0), c.coverage_rate.unwrap_or(-1.0));
         order.sort_by(|&a, &b| {
             let (ka, kb) = (key(&units[a]), key(&units[b]));
-            kb.0.total_cmp(&ka.0)
-                .then(kb.1.total_cmp(&ka.1))
-                .then(units[a].area_name.cmp(&units[b].area_name))
+            kb.0.total_cmp(&ka.0).then(kb.1.total_cmp(&ka.1)).then(units[a].area_name.cmp(&units[b].area_name))
         });
         let mut ranks = vec![0u32; units.len()];
         for (place, &i) in order.iter().enumerate() {
             ranks[i] = place as u32 + 1;
         }
-        units
-            .into_iter()
-            .zip(ranks)
-            .map(|(coverage, rank)| UnitProgress { coverage, rank })
-            .collect()
+        units.into_iter().zip(ranks).map(|(coverage, rank)| UnitProgress { coverage, rank }).collect()
     }
 }
 

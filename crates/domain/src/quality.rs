@@ -209,9 +209,7 @@ pub struct Motion {
 /// so it is not judged (no flag rather than a wrong one).
 pub fn motion_flags(rules: &QualityRules, latest: Option<TrailPoint>, new: &[TrailPoint]) -> Vec<Motion> {
     let key = |p: &TrailPoint| (p.at_ms, p.id);
-    let mut order: Vec<usize> = (0..new.len())
-        .filter(|&i| latest.is_none_or(|l| key(&new[i]) > key(&l)))
-        .collect();
+    let mut order: Vec<usize> = (0..new.len()).filter(|&i| latest.is_none_or(|l| key(&new[i]) > key(&l))).collect();
     order.sort_by_key(|&i| key(&new[i]));
     let mut out = vec![Motion::default(); new.len()];
     let mut previous = latest;
@@ -233,10 +231,7 @@ pub fn motion_flags(rules: &QualityRules, latest: Option<TrailPoint>, new: &[Tra
 
 /// The volunteer's latest visit once `new` are held too: what to keep for the next batch.
 pub fn newest(latest: Option<TrailPoint>, new: &[TrailPoint]) -> Option<TrailPoint> {
-    latest
-        .into_iter()
-        .chain(new.iter().copied())
-        .max_by_key(|p| (p.at_ms, p.id))
+    latest.into_iter().chain(new.iter().copied()).max_by_key(|p| (p.at_ms, p.id))
 }
 
 /// A phone is stale when it is live (not revoked) and has not synced for longer than the
@@ -257,11 +252,7 @@ mod tests {
     }
 
     fn at(id: u128, seconds: i64, point: Option<(f64, f64)>) -> TrailPoint {
-        TrailPoint {
-            id: uuid::Uuid::from_u128(id),
-            at_ms: 1_596_420_000_000 + seconds * 1000,
-            point,
-        }
+        TrailPoint { id: uuid::Uuid::from_u128(id), at_ms: 1_596_420_000_000 + seconds * 1000, point }
     }
 
     #[test]
@@ -316,10 +307,7 @@ mod tests {
     fn outside_the_boundary_means_beyond_the_fixs_own_error() {
         let rules = QualityRules::default();
         assert!(rules.outside_area(false, 2_000.0, Some(10.0)));
-        assert!(
-            !rules.outside_area(false, 8.0, Some(10.0)),
-            "within its error of the line"
-        );
+        assert!(!rules.outside_area(false, 8.0, Some(10.0)), "within its error of the line");
         assert!(rules.outside_area(false, 8.0, None));
         assert!(!rules.outside_area(true, 0.0, None));
     }
@@ -361,14 +349,8 @@ mod tests {
             [
                 // From `far` at 80 s to Nam Hà at 600 s: 5 km in under 9 minutes, 35 km/h.
                 Motion::default(),
-                Motion {
-                    burst: true,
-                    implausible_speed: false
-                },
-                Motion {
-                    burst: false,
-                    implausible_speed: true
-                },
+                Motion { burst: true, implausible_speed: false },
+                Motion { burst: false, implausible_speed: true },
             ]
         );
         assert_eq!(newest(Some(latest), &new), Some(new[0]));
@@ -381,14 +363,7 @@ mod tests {
         let new = [at(2, 0, Some(NAM_HA)), at(3, 10, None), at(4, 3_600, Some(NAM_HA))];
         assert_eq!(
             motion_flags(&r, None, &new),
-            [
-                Motion::default(),
-                Motion {
-                    burst: true,
-                    implausible_speed: false
-                },
-                Motion::default()
-            ]
+            [Motion::default(), Motion { burst: true, implausible_speed: false }, Motion::default()]
         );
     }
 
@@ -409,10 +384,7 @@ mod tests {
     fn ties_in_time_go_by_id_whatever_the_order() {
         let r = QualityRules::default();
         let (a, b) = (at(8, 0, Some(NAM_HA)), at(9, 0, Some(NAM_HA)));
-        let burst = Motion {
-            burst: true,
-            implausible_speed: false,
-        };
+        let burst = Motion { burst: true, implausible_speed: false };
         assert_eq!(motion_flags(&r, None, &[b, a]), [burst, Motion::default()]);
         assert_eq!(motion_flags(&r, Some(a), &[b]), [burst]);
         assert_eq!(motion_flags(&r, Some(b), &[a]), [Motion::default()], "a is not after b");
@@ -420,10 +392,7 @@ mod tests {
 
     #[test]
     fn flags_are_stored_in_one_order_once_each() {
-        assert_eq!(
-            Flag::join(&[Flag::Burst, Flag::PoorAccuracy, Flag::Burst]).as_deref(),
-            Some("poor_accuracy,burst")
-        );
+        assert_eq!(Flag::join(&[Flag::Burst, Flag::PoorAccuracy, Flag::Burst]).as_deref(), Some("poor_accuracy,burst"));
         assert_eq!(Flag::join(&[]), None);
         for f in Flag::ALL {
             assert_eq!(Flag::parse(f.code()), Some(f));

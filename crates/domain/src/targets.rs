@@ -48,17 +48,9 @@ enum Column {
 /// The headers a column is known by, folded (no diacritics, lower case, letters and digits
 /// only): Vietnamese as the committees write them, and English.
 const HEADERS: &[(Column, &[&str])] = &[
-    (
-        Column::Area,
-        &[
-            "ma", "madvhc", "madonvi", "madiaban", "maxa", "mahuyen", "matinh", "area", "areacode", "code",
-        ],
-    ),
+    (Column::Area, &["ma", "madvhc", "madonvi", "madiaban", "maxa", "mahuyen", "matinh", "area", "areacode", "code"]),
     (Column::Households, &["soho", "tongsoho", "sohogiadinh", "households"]),
-    (
-        Column::Population,
-        &["danso", "sodan", "songuoi", "sonhankhau", "population"],
-    ),
+    (Column::Population, &["danso", "sodan", "songuoi", "sonhankhau", "population"]),
     (
         Column::SmartphoneOwners,
         &[
@@ -77,10 +69,7 @@ fn fold_header(h: &str) -> String {
 
 fn column_of(header: &str) -> Option<Column> {
     let folded = fold_header(header);
-    HEADERS
-        .iter()
-        .find(|(_, names)| names.contains(&folded.as_str()))
-        .map(|(c, _)| *c)
+    HEADERS.iter().find(|(_, names)| names.contains(&folded.as_str())).map(|(c, _)| *c)
 }
 
 /// A count as people type it: `12345`, `12.345`, `12,345` or `12 345` (thousands grouped by
@@ -173,10 +162,7 @@ pub fn parse_targets(rows: impl IntoIterator<Item = (usize, Vec<String>)>) -> Re
         ));
         return Err(errors);
     };
-    if [Column::Households, Column::Population, Column::SmartphoneOwners]
-        .iter()
-        .all(|c| position(*c).is_none())
-    {
+    if [Column::Households, Column::Population, Column::SmartphoneOwners].iter().all(|c| position(*c).is_none()) {
         errors.push(error(
             header_line,
             "Cần ít nhất một cột số liệu: số hộ, dân số hoặc số người có điện thoại thông minh.".into(),
@@ -242,11 +228,7 @@ pub fn parse_targets(rows: impl IntoIterator<Item = (usize, Vec<String>)>) -> Re
         };
         let households = figure(Column::Households, "Số hộ", "Households");
         let population = figure(Column::Population, "Dân số", "Population");
-        let owners = figure(
-            Column::SmartphoneOwners,
-            "Số người có điện thoại thông minh",
-            "Smartphone owners",
-        );
+        let owners = figure(Column::SmartphoneOwners, "Số người có điện thoại thông minh", "Smartphone owners");
         let (Ok(households), Ok(population), Ok(smartphone_owners)) = (households, population, owners) else {
             continue;
         };
@@ -268,32 +250,13 @@ pub fn parse_targets(rows: impl IntoIterator<Item = (usize, Vec<String>)>) -> Re
             ));
             continue;
         }
-        let target = Target {
-            line,
-            area_code: code,
-            households,
-            population,
-            smartphone_owners,
-        };
+        let target = Target { line, area_code: code, households, population, smartphone_owners };
         match seen.get(target.area_code.as_str()) {
-            Some(&(first_line, index))
-                if Target {
-                    line,
-                    ..targets[index].clone()
-                } != target =>
-            {
-                errors.push(error(
-                    line,
-                    format!(
-                        "Địa bàn {} đã có ở dòng {first_line} với số liệu khác.",
-                        target.area_code
-                    ),
-                    format!(
-                        "Area {} is already on line {first_line} with other figures.",
-                        target.area_code
-                    ),
-                ))
-            }
+            Some(&(first_line, index)) if Target { line, ..targets[index].clone() } != target => errors.push(error(
+                line,
+                format!("Địa bàn {} đã có ở dòng {first_line} với số liệu khác.", target.area_code),
+                format!("Area {} is already on line {first_line} with other figures.", target.area_code),
+            )),
             Some(_) => {}
             None => {
                 seen.insert(target.area_code.to_string(), (line, targets.len()));
@@ -309,10 +272,7 @@ mod tests {
     use super::*;
 
     fn rows(text: &str) -> Vec<(usize, Vec<String>)> {
-        text.lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.split(';').map(str::to_string).collect()))
-            .collect()
+        text.lines().enumerate().map(|(i, l)| (i + 1, l.split(';').map(str::to_string).collect())).collect()
     }
 
     #[test]
@@ -326,21 +286,11 @@ mod tests {
         .unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(
-            (
-                t[0].area_code.as_str(),
-                t[0].households,
-                t[0].population,
-                t[0].smartphone_owners
-            ),
+            (t[0].area_code.as_str(), t[0].households, t[0].population, t[0].smartphone_owners),
             ("18073", Some(12_345), Some(45_210), Some(20_100))
         );
         assert_eq!(
-            (
-                t[1].area_code.as_str(),
-                t[1].households,
-                t[1].population,
-                t[1].smartphone_owners
-            ),
+            (t[1].area_code.as_str(), t[1].households, t[1].population, t[1].smartphone_owners),
             ("18077", Some(800), None, None)
         );
         // English headers too.
@@ -400,22 +350,14 @@ mod tests {
             errors[0].en,
             "Households '18446744073709551615' is larger than any area can have (at most 1.000.000.000); check it."
         );
+        assert!(errors[0].vi.starts_with("Số hộ «18446744073709551615» lớn hơn"), "{}", errors[0].vi);
         assert!(
-            errors[0].vi.starts_with("Số hộ «18446744073709551615» lớn hơn"),
-            "{}",
-            errors[0].vi
-        );
-        assert!(
-            errors[1]
-                .en
-                .starts_with("Population '99999999999999999999999' is larger than any area"),
+            errors[1].en.starts_with("Population '99999999999999999999999' is larger than any area"),
             "{}",
             errors[1].en
         );
         assert!(
-            errors[2]
-                .en
-                .starts_with("Smartphone owners '1.000.000.001' is larger than any area"),
+            errors[2].en.starts_with("Smartphone owners '1.000.000.001' is larger than any area"),
             "{}",
             errors[2].en
         );
@@ -425,12 +367,9 @@ mod tests {
 
     #[test]
     fn counts_accept_grouped_thousands_only() {
-        for (raw, n) in [
-            ("0", Some(0)),
-            ("12345", Some(12_345)),
-            ("12.345", Some(12_345)),
-            ("1,234,567", Some(1_234_567)),
-        ] {
+        for (raw, n) in
+            [("0", Some(0)), ("12345", Some(12_345)), ("12.345", Some(12_345)), ("1,234,567", Some(1_234_567))]
+        {
             assert_eq!(count(raw), n, "{raw}");
         }
         for raw in ["", "1.5", "12.34", ".123", "1e5", "-3", "12.345,6", "mười"] {

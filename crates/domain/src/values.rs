@@ -34,10 +34,7 @@ impl Text {
         if normalized.is_empty() {
             return Err(FieldError::new(field, ErrorKind::Empty));
         }
-        if normalized
-            .chars()
-            .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t')))
-        {
+        if normalized.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t'))) {
             return Err(FieldError::new(field, ErrorKind::ControlCharacters));
         }
         if normalized.chars().any(is_hidden_char) {
@@ -51,10 +48,7 @@ impl Text {
 
     /// An optional text: absent or blank gives `None`.
     pub fn parse_optional(
-        field: &str,
-        raw: Option<&str>,
-        max: usize,
-        multiline: bool,
+        field: &str, raw: Option<&str>, max: usize, multiline: bool,
     ) -> Result<Option<Text>, FieldError> {
         match raw {
             Some(s) if !s.trim().is_empty() => Text::parse(field, s, max, multiline).map(Some),
@@ -244,15 +238,8 @@ impl<'de> Deserialize<'de> for Positive {
         let raw = i64::deserialize(d)?;
         // Whether it is a sequence number or a revision is not known here, so neither of their
         // messages is given: the error says what was expected and what came.
-        Positive::parse(
-            "positive",
-            raw,
-            ErrorKind::OutOfRange {
-                min: 1.0,
-                max: i64::MAX as f64,
-            },
-        )
-        .map_err(|_| de::Error::custom(format!("expected a positive whole number (1 or more), found {raw}")))
+        Positive::parse("positive", raw, ErrorKind::OutOfRange { min: 1.0, max: i64::MAX as f64 })
+            .map_err(|_| de::Error::custom(format!("expected a positive whole number (1 or more), found {raw}")))
     }
 }
 
@@ -291,9 +278,7 @@ pub mod whole {
             None => Ok(None),
             Some(n) => {
                 let n = to_i128(n)?;
-                i64::try_from(n)
-                    .map(Some)
-                    .map_err(|_| D::Error::custom(format!("{n} is out of range")))
+                i64::try_from(n).map(Some).map_err(|_| D::Error::custom(format!("{n} is out of range")))
             }
         }
     }
@@ -315,20 +300,11 @@ mod tests {
     #[test]
     fn text_rules() {
         assert_eq!(Text::parse("a", "   ", 5, false).unwrap_err().kind, ErrorKind::Empty);
-        assert_eq!(
-            Text::parse("a", "abcdef", 5, false).unwrap_err().kind,
-            ErrorKind::TooLong { max: 5 }
-        );
+        assert_eq!(Text::parse("a", "abcdef", 5, false).unwrap_err().kind, ErrorKind::TooLong { max: 5 });
         // The bound counts characters, not bytes: five Vietnamese letters fit in five.
         assert!(Text::parse("a", "Đường", 5, false).is_ok());
-        assert_eq!(
-            Text::parse("a", "a\u{0007}b", 5, false).unwrap_err().kind,
-            ErrorKind::ControlCharacters
-        );
-        assert_eq!(
-            Text::parse("a", "a\nb", 5, false).unwrap_err().kind,
-            ErrorKind::ControlCharacters
-        );
+        assert_eq!(Text::parse("a", "a\u{0007}b", 5, false).unwrap_err().kind, ErrorKind::ControlCharacters);
+        assert_eq!(Text::parse("a", "a\nb", 5, false).unwrap_err().kind, ErrorKind::ControlCharacters);
         assert!(Text::parse("a", "a\nb", 5, true).is_ok());
         assert_eq!(Text::parse_optional("a", Some("  "), 5, false).unwrap(), None);
         assert_eq!(Text::parse_optional("a", None, 5, false).unwrap(), None);
@@ -350,11 +326,7 @@ mod tests {
             );
             // Where it stands does not matter: first, last, alone.
             for raw in [format!("{hidden}abc"), format!("abc{hidden}"), hidden.to_string()] {
-                assert!(
-                    Text::parse("notes", &raw, 100, true).is_err(),
-                    "U+{:04X}",
-                    hidden as u32
-                );
+                assert!(Text::parse("notes", &raw, 100, true).is_err(), "U+{:04X}", hidden as u32);
             }
         }
         // "gpj.exe" shown as "exe.jpg": refused, with a code and both languages naming the field.
@@ -376,14 +348,8 @@ mod tests {
     #[test]
     fn count_rules() {
         assert_eq!(Count::parse("c", -1, 10).unwrap_err().kind, ErrorKind::Negative);
-        assert_eq!(
-            Count::parse("c", 11, 10).unwrap_err().kind,
-            ErrorKind::TooLarge { max: 10 }
-        );
-        assert_eq!(
-            Count::parse("c", i64::MAX, 10).unwrap_err().kind,
-            ErrorKind::TooLarge { max: 10 }
-        );
+        assert_eq!(Count::parse("c", 11, 10).unwrap_err().kind, ErrorKind::TooLarge { max: 10 });
+        assert_eq!(Count::parse("c", i64::MAX, 10).unwrap_err().kind, ErrorKind::TooLarge { max: 10 });
         assert_eq!(Count::parse("c", 10, 10).unwrap().get(), 10);
         assert_eq!(Count::parse("c", 0, 10).unwrap().get(), 0);
     }
@@ -391,10 +357,7 @@ mod tests {
     #[test]
     fn id_rules() {
         assert_eq!(Id::parse("id", "nope").unwrap_err().kind, ErrorKind::NotUuid);
-        assert_eq!(
-            Id::parse("id", &Uuid::nil().to_string()).unwrap_err().kind,
-            ErrorKind::NilUuid
-        );
+        assert_eq!(Id::parse("id", &Uuid::nil().to_string()).unwrap_err().kind, ErrorKind::NilUuid);
         let v4 = "67e55044-10b1-426f-9247-bb680e5fe0c8";
         assert!(Id::parse("id", v4).is_ok());
         assert_eq!(Id::parse_v7("id", v4).unwrap_err().kind, ErrorKind::NotUuidV7);
@@ -417,12 +380,7 @@ mod tests {
         assert_eq!((t.size, t.revision), (u64::MAX, None));
         let t: T = serde_json::from_str(r#"{"size": 1}"#).unwrap();
         assert_eq!(t.revision, None);
-        for bad in [
-            r#"{"size": 1.5}"#,
-            r#"{"size": -1}"#,
-            r#"{"size": "1"}"#,
-            r#"{"size": 1, "revision": 1e300}"#,
-        ] {
+        for bad in [r#"{"size": 1.5}"#, r#"{"size": -1}"#, r#"{"size": "1"}"#, r#"{"size": 1, "revision": 1e300}"#] {
             assert!(serde_json::from_str::<T>(bad).is_err(), "{bad}");
         }
     }
@@ -433,10 +391,7 @@ mod tests {
         assert_eq!(AreaCode::parse("a", " 42 ").unwrap().as_str(), "42");
         assert_eq!(AreaCode::parse("a", "").unwrap_err().kind, ErrorKind::Required);
         assert_eq!(AreaCode::parse("a", "18 073").unwrap_err().kind, ErrorKind::BadAreaCode);
-        assert_eq!(
-            AreaCode::parse("a", "x".repeat(17).as_str()).unwrap_err().kind,
-            ErrorKind::BadAreaCode
-        );
+        assert_eq!(AreaCode::parse("a", "x".repeat(17).as_str()).unwrap_err().kind, ErrorKind::BadAreaCode);
         assert_eq!(AreaCode::parse("a", "Hà").unwrap_err().kind, ErrorKind::BadAreaCode);
     }
 
@@ -473,10 +428,7 @@ mod tests {
             (r#""   ""#.to_string(), "must not be empty"),
             (r#""gpj\u202Eexe""#.to_string(), "hidden characters"),
             (r#""a\u0007b""#.to_string(), "control characters"),
-            (
-                format!("\"{}\"", "x".repeat(Text::MAX_CHARS + 1)),
-                "longer than 1000 characters",
-            ),
+            (format!("\"{}\"", "x".repeat(Text::MAX_CHARS + 1)), "longer than 1000 characters"),
         ] {
             let e = refused::<Text>(&json);
             assert!(e.contains(why) && e.contains("'text'"), "{json}: {e}");
@@ -549,10 +501,7 @@ mod tests {
         assert_eq!(serde_json::to_string(&p).unwrap(), "3");
         for (json, found) in [("0", "found 0"), ("-5", "found -5")] {
             let e = refused::<Positive>(json);
-            assert!(
-                e.contains("expected a positive whole number") && e.contains(found),
-                "{json}: {e}"
-            );
+            assert!(e.contains("expected a positive whole number") && e.contains(found), "{json}: {e}");
         }
     }
 
@@ -573,9 +522,6 @@ mod tests {
     fn positive_rules() {
         assert!(Positive::parse("s", 0, ErrorKind::SequenceNotPositive).is_err());
         assert!(Positive::parse("s", -5, ErrorKind::SequenceNotPositive).is_err());
-        assert_eq!(
-            Positive::parse("s", 1, ErrorKind::SequenceNotPositive).unwrap().get(),
-            1
-        );
+        assert_eq!(Positive::parse("s", 1, ErrorKind::SequenceNotPositive).unwrap().get(), 1);
     }
 }

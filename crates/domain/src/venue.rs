@@ -69,12 +69,7 @@ impl VenueKind {
     pub fn parse(field: &str, raw: &str) -> Result<VenueKind, FieldError> {
         let raw = raw.trim();
         VenueKind::ALL.into_iter().find(|k| k.as_str() == raw).ok_or_else(|| {
-            FieldError::new(
-                field,
-                ErrorKind::UnknownVenueKind {
-                    value: raw.chars().take(32).collect(),
-                },
-            )
+            FieldError::new(field, ErrorKind::UnknownVenueKind { value: raw.chars().take(32).collect() })
         })
     }
 
@@ -97,20 +92,13 @@ impl VenueKind {
             VenueKind::Business => ("Doanh nghiệp khác", "Other business"),
             VenueKind::TransportHub => ("Bến xe, nhà ga, cảng", "Transport hub"),
         };
-        Messages {
-            vi: vi.into(),
-            en: en.into(),
-        }
+        Messages { vi: vi.into(), en: en.into() }
     }
 }
 
 impl VenueGroup {
-    pub const ALL: [VenueGroup; 4] = [
-        VenueGroup::Agency,
-        VenueGroup::School,
-        VenueGroup::Business,
-        VenueGroup::TransportHub,
-    ];
+    pub const ALL: [VenueGroup; 4] =
+        [VenueGroup::Agency, VenueGroup::School, VenueGroup::Business, VenueGroup::TransportHub];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -128,10 +116,7 @@ impl VenueGroup {
             VenueGroup::Business => ("Cơ sở kinh doanh", "Businesses"),
             VenueGroup::TransportHub => ("Đầu mối giao thông", "Transport hubs"),
         };
-        Messages {
-            vi: vi.into(),
-            en: en.into(),
-        }
+        Messages { vi: vi.into(), en: en.into() }
     }
 }
 
@@ -273,10 +258,7 @@ impl VenueVisit {
         let installed_now = count("installed_now", input.installed_now)?;
         let notices_posted = count("notices_posted", input.notices_posted)?;
         if u64::from(already_installed.get()) + u64::from(installed_now.get()) > u64::from(smartphones.get()) {
-            return Err(FieldError::new(
-                "installed_now",
-                ErrorKind::AlreadyPlusNowExceedSmartphones,
-            ));
+            return Err(FieldError::new("installed_now", ErrorKind::AlreadyPlusNowExceedSmartphones));
         }
         let visitor_log = match &input.visitor_log {
             None => None,
@@ -288,16 +270,9 @@ impl VenueVisit {
                     return Err(FieldError::new("visitor_log.told", ErrorKind::ToldExceedsCameIn));
                 }
                 if installed.get() > told.get() {
-                    return Err(FieldError::new(
-                        "visitor_log.installed",
-                        ErrorKind::InstalledExceedsTold,
-                    ));
+                    return Err(FieldError::new("visitor_log.installed", ErrorKind::InstalledExceedsTold));
                 }
-                Some(VisitorLog {
-                    came_in,
-                    told,
-                    installed,
-                })
+                Some(VisitorLog { came_in, told, installed })
             }
         };
         let location = Location::parse(&input.location)?;
@@ -387,17 +362,8 @@ mod tests {
             already_installed: 20,
             installed_now: 10,
             notices_posted: 2,
-            visitor_log: Some(VisitorLogInput {
-                came_in: 120,
-                told: 100,
-                installed: 30,
-            }),
-            location: LocationInput {
-                source: "gps".into(),
-                lat: Some(18.34),
-                lon: Some(105.9),
-                accuracy_m: Some(8.0),
-            },
+            visitor_log: Some(VisitorLogInput { came_in: 120, told: 100, installed: 30 }),
+            location: LocationInput { source: "gps".into(), lat: Some(18.34), lon: Some(105.9), accuracy_m: Some(8.0) },
             notes: None,
         }
     }
@@ -422,50 +388,22 @@ mod tests {
     fn each_rule_names_its_field() {
         type Change = Box<dyn Fn(&mut VenueVisitInput)>;
         let cases: Vec<(Change, &str, &str)> = vec![
-            (
-                Box::new(|i| i.venue.kind = "church".into()),
-                "venue.kind",
-                "unknown_venue_kind",
-            ),
+            (Box::new(|i| i.venue.kind = "church".into()), "venue.kind", "unknown_venue_kind"),
             (Box::new(|i| i.venue.name = "  ".into()), "venue.name", "empty"),
             (Box::new(|i| i.people_reached = -1), "people_reached", "negative"),
+            (Box::new(|i| i.notices_posted = 1_000_000), "notices_posted", "too_large"),
+            (Box::new(|i| i.installed_now = 16), "installed_now", "installs_exceed_smartphones"),
             (
-                Box::new(|i| i.notices_posted = 1_000_000),
-                "notices_posted",
-                "too_large",
-            ),
-            (
-                Box::new(|i| i.installed_now = 16),
-                "installed_now",
-                "installs_exceed_smartphones",
-            ),
-            (
-                Box::new(|i| {
-                    i.visitor_log = Some(VisitorLogInput {
-                        came_in: 5,
-                        told: 6,
-                        installed: 0,
-                    })
-                }),
+                Box::new(|i| i.visitor_log = Some(VisitorLogInput { came_in: 5, told: 6, installed: 0 })),
                 "visitor_log.told",
                 "told_exceeds_came_in",
             ),
             (
-                Box::new(|i| {
-                    i.visitor_log = Some(VisitorLogInput {
-                        came_in: 9,
-                        told: 6,
-                        installed: 7,
-                    })
-                }),
+                Box::new(|i| i.visitor_log = Some(VisitorLogInput { came_in: 9, told: 6, installed: 7 })),
                 "visitor_log.installed",
                 "installed_exceeds_told",
             ),
-            (
-                Box::new(|i| i.visited_at = "2099-01-01T00:00:00+07:00".into()),
-                "visited_at",
-                "in_future",
-            ),
+            (Box::new(|i| i.visited_at = "2099-01-01T00:00:00+07:00".into()), "visited_at", "in_future"),
             (Box::new(|i| i.id = "not a uuid".into()), "id", "not_uuid"),
         ];
         for (change, field, code) in cases {

@@ -120,9 +120,7 @@ impl Location {
             other => {
                 return Err(FieldError::new(
                     "location.source",
-                    ErrorKind::UnknownLocationSource {
-                        value: other.chars().take(32).collect(),
-                    },
+                    ErrorKind::UnknownLocationSource { value: other.chars().take(32).collect() },
                 ));
             }
         };
@@ -130,13 +128,9 @@ impl Location {
             match v {
                 None => Ok(None),
                 Some(x) if !x.is_finite() => Err(FieldError::new(field, ErrorKind::NotFinite)),
-                Some(x) if !(-limit..=limit).contains(&x) => Err(FieldError::new(
-                    field,
-                    ErrorKind::OutOfRange {
-                        min: -limit,
-                        max: limit,
-                    },
-                )),
+                Some(x) if !(-limit..=limit).contains(&x) => {
+                    Err(FieldError::new(field, ErrorKind::OutOfRange { min: -limit, max: limit }))
+                }
                 Some(x) => Ok(Some(x)),
             }
         };
@@ -151,10 +145,7 @@ impl Location {
             Some(a) if a > MAX_ACCURACY_M => {
                 return Err(FieldError::new(
                     "location.accuracy_m",
-                    ErrorKind::OutOfRange {
-                        min: 0.0,
-                        max: MAX_ACCURACY_M,
-                    },
+                    ErrorKind::OutOfRange { min: 0.0, max: MAX_ACCURACY_M },
                 ));
             }
             Some(a) => Some(a),
@@ -220,11 +211,7 @@ pub struct ValidationContext<'a> {
 impl<'a> ValidationContext<'a> {
     /// Validation on the device, against its own clock.
     pub fn on_device(campaign: &'a Campaign, device_now: DateTime<Utc>) -> Self {
-        ValidationContext {
-            campaign,
-            device_now,
-            server_now: None,
-        }
+        ValidationContext { campaign, device_now, server_now: None }
     }
 
     /// The latest visit time accepted: on the device, its own clock and a few minutes; on the
@@ -267,9 +254,7 @@ pub struct Visit {
 
 /// The earliest believable visit time: before this no campaign of this kind ran on this software.
 pub fn earliest_visit_time() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// A visit's time (`visited_at`): RFC 3339 with the phone's offset, not ahead of what
@@ -281,9 +266,7 @@ pub fn parse_visit_time(raw: &str, ctx: &ValidationContext<'_>) -> Result<DateTi
     if utc > ctx.future_limit() {
         return Err(FieldError::new(
             "visited_at",
-            ErrorKind::InFuture {
-                tolerance_minutes: ctx.future_tolerance_minutes(),
-            },
+            ErrorKind::InFuture { tolerance_minutes: ctx.future_tolerance_minutes() },
         ));
     }
     if utc < earliest_visit_time() {
@@ -294,9 +277,7 @@ pub fn parse_visit_time(raw: &str, ctx: &ValidationContext<'_>) -> Result<DateTi
     {
         return Err(FieldError::new(
             "visited_at",
-            ErrorKind::BeforeCampaignStart {
-                date: day.format("%d/%m/%Y").to_string(),
-            },
+            ErrorKind::BeforeCampaignStart { date: day.format("%d/%m/%Y").to_string() },
         ));
     }
     Ok(visited_at)
@@ -386,12 +367,7 @@ impl Visit {
 
         let outcome_code = input.outcome.trim();
         let outcome = campaign.outcome(outcome_code).ok_or_else(|| {
-            FieldError::new(
-                "outcome",
-                ErrorKind::UnknownOutcome {
-                    code: outcome_code.chars().take(40).collect(),
-                },
-            )
+            FieldError::new("outcome", ErrorKind::UnknownOutcome { code: outcome_code.chars().take(40).collect() })
         })?;
         let reason = Text::parse_optional("reason", input.reason.as_deref(), MAX_REASON_CHARS, false)?;
         if outcome.requires_reason && reason.is_none() {
@@ -408,10 +384,7 @@ impl Visit {
         if u64::from(counts.already_installed.get()) + u64::from(counts.installed_now.get())
             > u64::from(counts.smartphones.get())
         {
-            return Err(FieldError::new(
-                "installed_now",
-                ErrorKind::AlreadyPlusNowExceedSmartphones,
-            ));
+            return Err(FieldError::new("installed_now", ErrorKind::AlreadyPlusNowExceedSmartphones));
         }
         // A household of n people is unlikely to hold more than 3n smartphones; a typo usually is.
         if counts.people.get() > 0 && u64::from(counts.smartphones.get()) > u64::from(counts.people.get()) * 3 {
@@ -421,10 +394,7 @@ impl Visit {
             return Err(FieldError::new("installed_now", ErrorKind::OutcomeNeedsInstall));
         }
         if outcome.requires_already_installed && counts.already_installed.get() == 0 {
-            return Err(FieldError::new(
-                "already_installed",
-                ErrorKind::OutcomeNeedsAlreadyInstalled,
-            ));
+            return Err(FieldError::new("already_installed", ErrorKind::OutcomeNeedsAlreadyInstalled));
         }
         if outcome.requires_no_smartphone && counts.smartphones.get() != 0 {
             return Err(FieldError::new("smartphones", ErrorKind::OutcomeNeedsNoSmartphone));
@@ -517,12 +487,8 @@ impl Visit {
         out.extend_from_slice(&self.visited_at.offset().local_minus_utc().to_le_bytes());
         bytes(out, self.outcome.as_bytes());
         text(out, self.reason.as_ref().map(Text::as_str));
-        for c in [
-            self.counts.people,
-            self.counts.smartphones,
-            self.counts.already_installed,
-            self.counts.installed_now,
-        ] {
+        for c in [self.counts.people, self.counts.smartphones, self.counts.already_installed, self.counts.installed_now]
+        {
             out.extend_from_slice(&c.get().to_le_bytes());
         }
         out.push(u8::from(self.leaflet_given));
@@ -562,8 +528,7 @@ mod tests {
             volunteer_id: "0190a5d4-0000-7000-8000-000000000002".into(),
             area_code: "18073".into(),
             household: HouseholdInput {
-                id: Id::new_v7().to_string(),
-                address: Some("Số 12 Phan Đình Phùng".into()),
+                id: Id::new_v7().to_string(), address: Some("Số 12 Phan Đình Phùng".into())
             },
             visited_at: "2020-08-03T09:15:00+07:00".into(),
             outcome: "installed_now".into(),
@@ -660,19 +625,11 @@ mod tests {
 
     #[test]
     fn identity_rules() {
-        check(
-            |v| v.id = "67e55044-10b1-426f-9247-bb680e5fe0c8".into(),
-            "id",
-            "not_uuid_v7",
-        );
+        check(|v| v.id = "67e55044-10b1-426f-9247-bb680e5fe0c8".into(), "id", "not_uuid_v7");
         check(|v| v.id = "x".into(), "id", "not_uuid");
         check(|v| v.revision = 0, "revision", "revision_not_positive");
         check(|v| v.device_seq = 0, "device_seq", "sequence_not_positive");
-        check(
-            |v| v.device_id = "00000000-0000-0000-0000-000000000000".into(),
-            "device_id",
-            "nil_uuid",
-        );
+        check(|v| v.device_id = "00000000-0000-0000-0000-000000000000".into(), "device_id", "nil_uuid");
         check(|v| v.volunteer_id = "".into(), "volunteer_id", "not_uuid");
         check(|v| v.household.id = "h1".into(), "household.id", "not_uuid");
         check(|v| v.area_code = "18 073".into(), "area_code", "bad_area_code");
@@ -713,11 +670,7 @@ mod tests {
             "already_installed",
             "outcome_needs_already_installed",
         );
-        check(
-            |v| v.outcome = "no_smartphone".into(),
-            "smartphones",
-            "outcome_needs_no_smartphone",
-        );
+        check(|v| v.outcome = "no_smartphone".into(), "smartphones", "outcome_needs_no_smartphone");
         let c = campaign();
         let mut refused = good();
         refused.outcome = "refused".into();
@@ -740,69 +693,28 @@ mod tests {
             "location",
             "null_island",
         );
-        check(
-            |v| v.location.accuracy_m = Some(0.0),
-            "location.accuracy_m",
-            "accuracy_not_positive",
-        );
-        check(
-            |v| v.location.accuracy_m = Some(-3.0),
-            "location.accuracy_m",
-            "accuracy_not_positive",
-        );
-        check(
-            |v| v.location.accuracy_m = Some(f64::NAN),
-            "location.accuracy_m",
-            "not_finite",
-        );
-        check(
-            |v| v.location.accuracy_m = Some(1e9),
-            "location.accuracy_m",
-            "out_of_range",
-        );
-        check(
-            |v| v.location.accuracy_m = None,
-            "location.accuracy_m",
-            "accuracy_required",
-        );
-        check(
-            |v| v.location.source = "none".into(),
-            "location.source",
-            "coordinates_without_source",
-        );
+        check(|v| v.location.accuracy_m = Some(0.0), "location.accuracy_m", "accuracy_not_positive");
+        check(|v| v.location.accuracy_m = Some(-3.0), "location.accuracy_m", "accuracy_not_positive");
+        check(|v| v.location.accuracy_m = Some(f64::NAN), "location.accuracy_m", "not_finite");
+        check(|v| v.location.accuracy_m = Some(1e9), "location.accuracy_m", "out_of_range");
+        check(|v| v.location.accuracy_m = None, "location.accuracy_m", "accuracy_required");
+        check(|v| v.location.source = "none".into(), "location.source", "coordinates_without_source");
         check(|v| v.location.lon = None, "location.lon", "coordinates_required");
-        check(
-            |v| v.location.source = "wifi".into(),
-            "location.source",
-            "unknown_location_source",
-        );
+        check(|v| v.location.source = "wifi".into(), "location.source", "unknown_location_source");
         let c = campaign();
         let ctx = ValidationContext::on_device(&c, now());
         let mut manual = good();
-        manual.location = LocationInput {
-            source: "manual".into(),
-            lat: Some(18.3),
-            lon: Some(105.9),
-            accuracy_m: None,
-        };
+        manual.location =
+            LocationInput { source: "manual".into(), lat: Some(18.3), lon: Some(105.9), accuracy_m: None };
         assert!(Visit::parse(&manual, &ctx).is_ok());
         let mut none = good();
-        none.location = LocationInput {
-            source: "none".into(),
-            lat: None,
-            lon: None,
-            accuracy_m: None,
-        };
+        none.location = LocationInput { source: "none".into(), lat: None, lon: None, accuracy_m: None };
         assert_eq!(Visit::parse(&none, &ctx).unwrap().location.point, None);
     }
 
     #[test]
     fn text_rules() {
-        check(
-            |v| v.household.address = Some("x".repeat(201)),
-            "household.address",
-            "too_long",
-        );
+        check(|v| v.household.address = Some("x".repeat(201)), "household.address", "too_long");
         check(|v| v.notes = Some("a\u{0000}b".into()), "notes", "control_characters");
         check(|v| v.notes = Some("n".repeat(1001)), "notes", "too_long");
         check(
@@ -818,38 +730,18 @@ mod tests {
 
     #[test]
     fn time_rules() {
-        check(
-            |v| v.visited_at = "03/08/2020 09:15".into(),
-            "visited_at",
-            "not_a_timestamp",
-        );
+        check(|v| v.visited_at = "03/08/2020 09:15".into(), "visited_at", "not_a_timestamp");
         // No offset: the device must say which clock it read.
-        check(
-            |v| v.visited_at = "2020-08-03T09:15:00".into(),
-            "visited_at",
-            "not_a_timestamp",
-        );
-        check(
-            |v| v.visited_at = "9999-12-31T23:59:59+07:00".into(),
-            "visited_at",
-            "in_future",
-        );
+        check(|v| v.visited_at = "2020-08-03T09:15:00".into(), "visited_at", "not_a_timestamp");
+        check(|v| v.visited_at = "9999-12-31T23:59:59+07:00".into(), "visited_at", "in_future");
         // 11 minutes ahead of the device's clock is refused; 9 minutes is tolerated.
-        check(
-            |v| v.visited_at = "2020-08-03T10:11:00+07:00".into(),
-            "visited_at",
-            "in_future",
-        );
+        check(|v| v.visited_at = "2020-08-03T10:11:00+07:00".into(), "visited_at", "in_future");
         let c = campaign();
         let ctx = ValidationContext::on_device(&c, now());
         let mut ok = good();
         ok.visited_at = "2020-08-03T10:09:00+07:00".into();
         assert!(Visit::parse(&ok, &ctx).is_ok());
-        check(
-            |v| v.visited_at = "1970-01-01T00:00:00Z".into(),
-            "visited_at",
-            "too_old",
-        );
+        check(|v| v.visited_at = "1970-01-01T00:00:00Z".into(), "visited_at", "too_old");
     }
 
     #[test]
@@ -895,10 +787,7 @@ mod tests {
         assert!(e.messages().vi.contains("02/08/2020"), "{}", e.messages().vi);
         assert!(e.messages().en.contains("02/08/2020"), "{}", e.messages().en);
         // A campaign naming no first day keeps only the software's earliest date.
-        let open = Campaign {
-            starts_on: None,
-            ..campaign()
-        };
+        let open = Campaign { starts_on: None, ..campaign() };
         let ctx = ValidationContext::on_device(&open, now());
         let mut v = good();
         v.visited_at = "2020-03-01T09:00:00+07:00".into();
@@ -911,12 +800,8 @@ mod tests {
         let ctx = ValidationContext::on_device(&c, now());
         let first = Visit::parse(&good(), &ctx).unwrap();
         let owner = first.volunteer_id.uuid();
-        let held = HeldVisit {
-            owner,
-            subject: first.household.id.uuid(),
-            area_code: first.area_code.to_string(),
-            latest: 1,
-        };
+        let held =
+            HeldVisit { owner, subject: first.household.id.uuid(), area_code: first.area_code.to_string(), latest: 1 };
         let revision = |n: i64, change: &dyn Fn(&mut VisitInput)| {
             let mut input = first.to_input();
             input.revision = n;
@@ -928,10 +813,7 @@ mod tests {
         assert_eq!(code(check_revision(first.as_revision(), None, Some(owner))), None);
         // The owner's next revision.
         let second = revision(2, &|_| {});
-        assert_eq!(
-            code(check_revision(second.as_revision(), Some(&held), Some(owner))),
-            None
-        );
+        assert_eq!(code(check_revision(second.as_revision(), Some(&held), Some(owner))), None);
         // Sent by another volunteer's phone, even naming the owner; or naming another volunteer.
         let stranger = uuid::Uuid::now_v7();
         assert_eq!(

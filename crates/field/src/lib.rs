@@ -204,9 +204,7 @@ pub struct FieldApp {
 
 impl std::fmt::Debug for FieldApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FieldApp")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("FieldApp").field("config", &self.config).finish_non_exhaustive()
     }
 }
 
@@ -221,15 +219,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn error(code: &str, field: Option<&str>, vi: &str, en: &str, lang: Lang) -> ErrorBody {
-    ErrorBody::new(
-        code,
-        field,
-        Messages {
-            vi: vi.into(),
-            en: en.into(),
-        },
-        lang,
-    )
+    ErrorBody::new(code, field, Messages { vi: vi.into(), en: en.into() }, lang)
 }
 
 fn device_error(e: DeviceError, lang: Lang) -> ErrorBody {
@@ -333,9 +323,7 @@ impl FieldApp {
     /// As [`FieldApp::open`], with the database key kept by `keys`: the platform's secure store
     /// where the shell has one (Android Keystore, iOS Keychain).
     pub fn open_with_keys(
-        data_dir: &Path,
-        config: FieldConfig,
-        keys: &dyn KeyStore,
+        data_dir: &Path, config: FieldConfig, keys: &dyn KeyStore,
     ) -> Result<Arc<FieldApp>, DeviceError> {
         FieldApp::create_dir(data_dir)?;
         FieldApp::with_store(DeviceStore::open_with(&data_dir.join(DB_FILE), keys)?, config)
@@ -388,9 +376,7 @@ impl FieldApp {
 
     pub fn set_settings(&self, new: Settings) -> CommandResult<Settings> {
         let lang = new.language;
-        let new = new
-            .validated()
-            .map_err(|(field, vi, en)| error("bad_setting", Some(field), vi, en, lang))?;
+        let new = new.validated().map_err(|(field, vi, en)| error("bad_setting", Some(field), vi, en, lang))?;
         {
             let mut store = lock(&self.store);
             new.save(&mut store).map_err(|e| device_error(e, lang))?;
@@ -527,11 +513,7 @@ impl FieldApp {
         {
             return Ok(list);
         }
-        Ok(store
-            .enrolment()
-            .map_err(|e| device_error(e, lang))?
-            .map(|e| vec![e.area_code])
-            .unwrap_or_default())
+        Ok(store.enrolment().map_err(|e| device_error(e, lang))?.map(|e| vec![e.area_code]).unwrap_or_default())
     }
 
     /// The households of `area` (`None`: all), each with who holds it now (`holder`, `taken`).
@@ -542,16 +524,8 @@ impl FieldApp {
     /// As [`FieldApp::households`], judged at `now`.
     pub fn households_at(&self, area: Option<&str>, now: chrono::DateTime<Utc>) -> CommandResult<Vec<Household>> {
         let lang = self.lang();
-        let list = lock(&self.store)
-            .households_at(area, now)
-            .map_err(|e| device_error(e, lang))?;
-        Ok(list
-            .into_iter()
-            .map(|household| Household {
-                household,
-                distance_m: None,
-            })
-            .collect())
+        let list = lock(&self.store).households_at(area, now).map_err(|e| device_error(e, lang))?;
+        Ok(list.into_iter().map(|household| Household { household, distance_m: None }).collect())
     }
 
     /// Known households closest to a point, nearest first.
@@ -561,17 +535,10 @@ impl FieldApp {
             .into_iter()
             .filter_map(|h| {
                 let d = distance_m((lat, lon), (h.household.lat?, h.household.lon?));
-                Some(Household {
-                    distance_m: Some(d),
-                    ..h
-                })
+                Some(Household { distance_m: Some(d), ..h })
             })
             .collect();
-        list.sort_by(|a, b| {
-            a.distance_m
-                .unwrap_or(f64::MAX)
-                .total_cmp(&b.distance_m.unwrap_or(f64::MAX))
-        });
+        list.sort_by(|a, b| a.distance_m.unwrap_or(f64::MAX).total_cmp(&b.distance_m.unwrap_or(f64::MAX)));
         list.truncate(limit.max(1));
         Ok(list)
     }
@@ -586,16 +553,11 @@ impl FieldApp {
     /// dropped: the volunteer may be at that door already; the app greys them).
     pub fn revisits_at(&self, now: chrono::DateTime<Utc>) -> CommandResult<Vec<Household>> {
         let lang = self.lang();
-        let list = lock(&self.store)
-            .households_at(None, now)
-            .map_err(|e| device_error(e, lang))?;
+        let list = lock(&self.store).households_at(None, now).map_err(|e| device_error(e, lang))?;
         let mut due: Vec<Household> = list
             .into_iter()
             .filter(|h| h.revisit_due)
-            .map(|household| Household {
-                household,
-                distance_m: None,
-            })
+            .map(|household| Household { household, distance_m: None })
             .collect();
         // Stable: within each group the store's order (area, id) stays.
         due.sort_by_key(|h| h.household.taken);
@@ -624,9 +586,7 @@ impl FieldApp {
             .and_then(|m| now.offset().from_local_datetime(&m).single())
             .map(|m| m.fixed_offset())
             .unwrap_or_else(|| now.fixed_offset());
-        lock(&self.store)
-            .visits_since(midnight)
-            .map_err(|e| device_error(e, lang))
+        lock(&self.store).visits_since(midnight).map_err(|e| device_error(e, lang))
     }
 
     pub fn rejected(&self) -> CommandResult<Vec<Rejected>> {
@@ -674,10 +634,7 @@ impl FieldApp {
             for p in store.corrections()? {
                 let c = p.correction;
                 let v = &c.visit;
-                let address = households
-                    .iter()
-                    .find(|h| h.id == v.household_id)
-                    .and_then(|h| h.address.clone());
+                let address = households.iter().find(|h| h.id == v.household_id).and_then(|h| h.address.clone());
                 out.push(Correction {
                     draft: VisitDraft {
                         household_id: uuid::Uuid::parse_str(&v.household_id).ok(),
@@ -717,14 +674,11 @@ impl FieldApp {
     /// woken). A bad field is named, in both languages, and nothing is saved.
     pub fn correct_visit(&self, correction_id: &str, draft: &VisitDraft) -> CommandResult<Saved> {
         let lang = self.lang();
-        let visit = lock(&self.store)
-            .correct_visit(correction_id, draft, Self::now())
-            .map_err(|e| device_error(e, lang))?;
+        let visit =
+            lock(&self.store).correct_visit(correction_id, draft, Self::now()).map_err(|e| device_error(e, lang))?;
         self.notify();
         self.sync_now();
-        Ok(Saved {
-            id: visit.id.to_string(),
-        })
+        Ok(Saved { id: visit.id.to_string() })
     }
 
     fn now() -> chrono::DateTime<FixedOffset> {
@@ -736,14 +690,10 @@ impl FieldApp {
     pub fn record_visit(&self, draft: &VisitDraft) -> CommandResult<Saved> {
         let lang = self.lang();
         self.require_enrolment(lang)?;
-        let visit = lock(&self.store)
-            .record_visit(draft, Self::now())
-            .map_err(|e| device_error(e, lang))?;
+        let visit = lock(&self.store).record_visit(draft, Self::now()).map_err(|e| device_error(e, lang))?;
         self.notify();
         self.sync_now();
-        Ok(Saved {
-            id: visit.id.to_string(),
-        })
+        Ok(Saved { id: visit.id.to_string() })
     }
 
     /// Only the enrolment is needed before saving, not the whole status with its counts.
@@ -780,14 +730,10 @@ impl FieldApp {
     pub fn record_venue_visit(&self, draft: &VenueVisitDraft) -> CommandResult<Saved> {
         let lang = self.lang();
         self.require_enrolment(lang)?;
-        let visit = lock(&self.store)
-            .record_venue_visit(draft, Self::now())
-            .map_err(|e| device_error(e, lang))?;
+        let visit = lock(&self.store).record_venue_visit(draft, Self::now()).map_err(|e| device_error(e, lang))?;
         self.notify();
         self.sync_now();
-        Ok(Saved {
-            id: visit.id.to_string(),
-        })
+        Ok(Saved { id: visit.id.to_string() })
     }
 
     /// The venues of an area (or of all the volunteer's), by name.
@@ -799,22 +745,17 @@ impl FieldApp {
     /// Venue visits the server refused, with its reasons in both languages.
     pub fn rejected_venue_visits(&self) -> CommandResult<Vec<RejectedVenueVisit>> {
         let lang = self.lang();
-        lock(&self.store)
-            .rejected_venue_visits()
-            .map_err(|e| device_error(e, lang))
+        lock(&self.store).rejected_venue_visits().map_err(|e| device_error(e, lang))
     }
 
     /// Records the corrected visit for a refused record.
     pub fn fix_rejected(&self, device_seq: i64, draft: &VisitDraft) -> CommandResult<Saved> {
         let lang = self.lang();
-        let visit = lock(&self.store)
-            .fix_rejected(device_seq, draft, Self::now())
-            .map_err(|e| device_error(e, lang))?;
+        let visit =
+            lock(&self.store).fix_rejected(device_seq, draft, Self::now()).map_err(|e| device_error(e, lang))?;
         self.notify();
         self.sync_now();
-        Ok(Saved {
-            id: visit.id.to_string(),
-        })
+        Ok(Saved { id: visit.id.to_string() })
     }
 
     /// The position from the configured provider; `webview` tells the web view to ask its own
@@ -829,11 +770,7 @@ impl FieldApp {
 
     /// Warnings about a fix: accuracy worse than the threshold, or outside the volunteer's areas.
     pub fn check_location(
-        &self,
-        lat: f64,
-        lon: f64,
-        accuracy_m: Option<f64>,
-        area_code: Option<&str>,
+        &self, lat: f64, lon: f64, accuracy_m: Option<f64>, area_code: Option<&str>,
     ) -> CommandResult<Vec<LocationWarning>> {
         let settings = self.settings();
         let areas = match area_code {
@@ -843,17 +780,10 @@ impl FieldApp {
         let mut known = Vec::new();
         for area in &areas {
             known.extend(
-                self.households(Some(area))?
-                    .into_iter()
-                    .filter_map(|h| Some((h.household.lat?, h.household.lon?))),
+                self.households(Some(area))?.into_iter().filter_map(|h| Some((h.household.lat?, h.household.lon?))),
             );
         }
-        Ok(check_location(
-            (lat, lon),
-            accuracy_m,
-            settings.accuracy_threshold_m,
-            &known,
-        ))
+        Ok(check_location((lat, lon), accuracy_m, settings.accuracy_threshold_m, &known))
     }
 
     /// Wakes the sync loop now.
@@ -949,10 +879,7 @@ impl FieldApp {
             loop {
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 let pending = lock(&self.store).queue().map(|q| q.pending).unwrap_or(total);
-                lock(&self.live).progress = Some(Progress {
-                    sent: total.saturating_sub(pending),
-                    total,
-                });
+                lock(&self.live).progress = Some(Progress { sent: total.saturating_sub(pending), total });
                 self.notify();
             }
         };
@@ -1065,11 +992,7 @@ impl FieldApp {
     pub async fn run_sync_loop(self: Arc<Self>) {
         loop {
             self.sync_once().await;
-            let wait = if lock(&self.live).online {
-                self.config.sync_interval
-            } else {
-                self.config.retry_interval
-            };
+            let wait = if lock(&self.live).online { self.config.sync_interval } else { self.config.retry_interval };
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = self.wake.notified() => {}
@@ -1080,11 +1003,7 @@ impl FieldApp {
 
 /// The progress watcher loops forever; `select!` needs a value for its arm.
 fn unreachable_watch() -> doorstep_device::DrainReport {
-    doorstep_device::DrainReport {
-        stats: Default::default(),
-        complete: false,
-        last_error: None,
-    }
+    doorstep_device::DrainReport { stats: Default::default(), complete: false, last_error: None }
 }
 
 #[cfg(test)]

@@ -20,40 +20,23 @@ pub struct Fix {
 
 impl Fix {
     pub fn none() -> Fix {
-        Fix {
-            source: "none".into(),
-            lat: None,
-            lon: None,
-            accuracy_m: None,
-        }
+        Fix { source: "none".into(), lat: None, lon: None, accuracy_m: None }
     }
 
     pub fn webview() -> Fix {
-        Fix {
-            source: "webview".into(),
-            ..Fix::none()
-        }
+        Fix { source: "webview".into(), ..Fix::none() }
     }
 
     /// "lat,lon[,accuracy_m]", as `DOORSTEP_FIXED_LOCATION` holds it.
     pub fn parse_fixed(text: &str) -> Option<Fix> {
-        let parts: Vec<f64> = text
-            .split(',')
-            .map(|p| p.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .ok()?;
+        let parts: Vec<f64> = text.split(',').map(|p| p.trim().parse::<f64>()).collect::<Result<_, _>>().ok()?;
         let (lat, lon, acc) = match parts[..] {
             [lat, lon] => (lat, lon, 10.0),
             [lat, lon, acc] => (lat, lon, acc),
             _ => return None,
         };
         let valid = (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) && acc.is_finite() && acc >= 0.0;
-        valid.then(|| Fix {
-            source: "fixed".into(),
-            lat: Some(lat),
-            lon: Some(lon),
-            accuracy_m: Some(acc),
-        })
+        valid.then(|| Fix { source: "fixed".into(), lat: Some(lat), lon: Some(lon), accuracy_m: Some(acc) })
     }
 }
 
@@ -73,10 +56,7 @@ pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
 /// the areas the volunteer works in. With fewer than three known households nothing is said
 /// about the area: there is no shape to compare with.
 pub fn check_location(
-    at: (f64, f64),
-    accuracy_m: Option<f64>,
-    threshold_m: f64,
-    known: &[(f64, f64)],
+    at: (f64, f64), accuracy_m: Option<f64>, threshold_m: f64, known: &[(f64, f64)],
 ) -> Vec<LocationWarning> {
     let mut warnings = Vec::new();
     if let Some(acc) = accuracy_m

@@ -12,11 +12,7 @@ impl FieldApp {
     /// languages and nothing is saved.
     pub fn attach_photo(&self, draft: &PhotoDraft, picture: &[u8]) -> CommandResult<LocalPhoto> {
         let lang = self.lang();
-        if lock(&self.store)
-            .enrolment()
-            .map_err(|e| device_error(e, lang))?
-            .is_none()
-        {
+        if lock(&self.store).enrolment().map_err(|e| device_error(e, lang))?.is_none() {
             return Err(error(
                 "not_enrolled",
                 None,
@@ -33,9 +29,7 @@ impl FieldApp {
         // The decoding and resizing run before the store is taken: the sync and the status
         // reads go on meanwhile.
         let prepared = doorstep_device::prepare_photo(picture).map_err(|r| r.body(lang))?;
-        let photo = lock(&self.store)
-            .save_photo(&draft, prepared, Self::now())
-            .map_err(|e| device_error(e, lang))?;
+        let photo = lock(&self.store).save_photo(&draft, prepared, Self::now()).map_err(|e| device_error(e, lang))?;
         self.notify();
         self.sync_now();
         Ok(photo)
@@ -45,9 +39,7 @@ impl FieldApp {
     /// refusal.
     pub fn photos(&self, target_kind: TargetKind, target_id: &str) -> CommandResult<Vec<LocalPhoto>> {
         let lang = self.lang();
-        lock(&self.store)
-            .photos_for(target_kind, target_id)
-            .map_err(|e| device_error(e, lang))
+        lock(&self.store).photos_for(target_kind, target_id).map_err(|e| device_error(e, lang))
     }
 
     /// The photos of a day's activity report (`YYYY-MM-DD`).
@@ -58,17 +50,8 @@ impl FieldApp {
     /// A photo's JPEG, for the app to show.
     pub fn photo_image(&self, id: &str) -> CommandResult<Vec<u8>> {
         let lang = self.lang();
-        lock(&self.store)
-            .photo_bytes(id)
-            .map_err(|e| device_error(e, lang))?
-            .ok_or_else(|| {
-                error(
-                    "photo_not_found",
-                    None,
-                    "Không có ảnh này trên máy.",
-                    "This photo is not on this phone.",
-                    lang,
-                )
-            })
+        lock(&self.store).photo_bytes(id).map_err(|e| device_error(e, lang))?.ok_or_else(|| {
+            error("photo_not_found", None, "Không có ảnh này trên máy.", "This photo is not on this phone.", lang)
+        })
     }
 }

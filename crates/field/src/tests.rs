@@ -1,10 +1,7 @@
 use super::*;
 
 fn app(dir: &tempfile::TempDir, fixed: Option<&str>) -> Arc<FieldApp> {
-    let config = FieldConfig {
-        fixed_location: fixed.and_then(Fix::parse_fixed),
-        ..FieldConfig::default()
-    };
+    let config = FieldConfig { fixed_location: fixed.and_then(Fix::parse_fixed), ..FieldConfig::default() };
     FieldApp::open(dir.path(), config).unwrap()
 }
 
@@ -27,11 +24,7 @@ fn the_provider_is_chosen_by_configuration() {
     assert_eq!(app(&dir, Some("18.34,105.90,6")).locate().source, "fixed");
     let dir = tempfile::tempdir().unwrap();
     let plain = app(&dir, None);
-    assert_eq!(
-        plain.locate().source,
-        "webview",
-        "desktop: the web view asks its own geolocation"
-    );
+    assert_eq!(plain.locate().source, "webview", "desktop: the web view asks its own geolocation");
     let mut s = plain.settings();
     s.location_provider = LocationProviderKind::Fixed;
     plain.set_settings(s).unwrap();
@@ -41,27 +34,16 @@ fn the_provider_is_chosen_by_configuration() {
 #[test]
 fn poor_accuracy_and_points_outside_the_area_are_warned() {
     // Four households around a block of Phường Nam Hà, about 200 m across.
-    let known = [
-        (18.3420, 105.9050),
-        (18.3420, 105.9070),
-        (18.3438, 105.9070),
-        (18.3438, 105.9050),
-    ];
+    let known = [(18.3420, 105.9050), (18.3420, 105.9070), (18.3438, 105.9070), (18.3438, 105.9050)];
     let inside = check_location((18.3430, 105.9060), Some(8.0), 50.0, &known);
     assert!(inside.is_empty(), "{inside:?}");
     let vague = check_location((18.3430, 105.9060), Some(120.0), 50.0, &known);
-    assert_eq!(
-        vague.iter().map(|w| w.code.as_str()).collect::<Vec<_>>(),
-        ["poor_accuracy"]
-    );
+    assert_eq!(vague.iter().map(|w| w.code.as_str()).collect::<Vec<_>>(), ["poor_accuracy"]);
     assert!(vague[0].messages.vi.contains("120 m") && vague[0].messages.en.contains("120 m"));
     // Just outside the hull but near a household: fine. Two kilometres away: warned.
     assert!(check_location((18.3441, 105.9060), Some(8.0), 50.0, &known).is_empty());
     let far = check_location((18.3600, 105.9060), Some(8.0), 50.0, &known);
-    assert_eq!(
-        far.iter().map(|w| w.code.as_str()).collect::<Vec<_>>(),
-        ["outside_area"]
-    );
+    assert_eq!(far.iter().map(|w| w.code.as_str()).collect::<Vec<_>>(), ["outside_area"]);
     // Too few households to draw a shape: nothing said.
     assert!(check_location((18.3600, 105.9060), None, 50.0, &known[..2]).is_empty());
 }
@@ -84,10 +66,7 @@ fn settings_are_checked_kept_and_reported() {
     assert!(e.message.contains("http://"), "English, as chosen: {}", e.message);
     let mut bad = saved;
     bad.accuracy_threshold_m = 0.5;
-    assert_eq!(
-        a.set_settings(bad).unwrap_err().field.as_deref(),
-        Some("accuracy_threshold_m")
-    );
+    assert_eq!(a.set_settings(bad).unwrap_err().field.as_deref(), Some("accuracy_threshold_m"));
     drop(a);
     // Kept across a restart.
     assert_eq!(app(&dir, None).settings().language, Lang::En);
@@ -140,15 +119,8 @@ fn nothing_is_recorded_before_enrolment_and_bad_fields_are_named() {
     assert_eq!(status.queue.pending, 1);
     assert_eq!(status.volunteer.unwrap().username, "v.a");
     let today = a.today().unwrap();
-    assert_eq!(
-        (today.len(), today[0].id.as_str(), today[0].state.as_str()),
-        (1, saved.id.as_str(), "pending")
-    );
-    assert_eq!(
-        a.work_areas().unwrap(),
-        ["18073"],
-        "the account's area before the server says more"
-    );
+    assert_eq!((today.len(), today[0].id.as_str(), today[0].state.as_str()), (1, saved.id.as_str(), "pending"));
+    assert_eq!(a.work_areas().unwrap(), ["18073"], "the account's area before the server says more");
 }
 
 #[test]
@@ -181,10 +153,7 @@ fn the_data_folder_is_encrypted_and_a_wrong_key_is_told_in_both_languages() {
     keys.forget().unwrap();
     keys.save_new(&doorstep_device::DbKey::generate().unwrap()).unwrap();
     let e = FieldApp::open(dir.path(), FieldConfig::default()).unwrap_err();
-    assert!(
-        e.to_string().contains("Không mở được") && e.to_string().contains("cannot be opened"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("Không mở được") && e.to_string().contains("cannot be opened"), "{e}");
     let body = super::device_error(e, doorstep_domain::Lang::Vi);
     assert_eq!(body.code, "store_locked");
     assert!(body.message.contains("khoá mã hoá"), "{}", body.message);
@@ -197,9 +166,7 @@ fn the_data_folder_is_encrypted_and_a_wrong_key_is_told_in_both_languages() {
 fn the_revisits_list_holds_households_once_their_due_time_has_come() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(&dir, None);
-    let due_at = chrono::DateTime::parse_from_rfc3339("2021-10-05T14:30:00+07:00")
-        .unwrap()
-        .to_utc();
+    let due_at = chrono::DateTime::parse_from_rfc3339("2021-10-05T14:30:00+07:00").unwrap().to_utc();
     let household = |id: &str, outcome: &str, due: Option<i64>| doorstep_domain::protocol::HouseholdDto {
         id: id.into(),
         area_code: "18073".into(),
@@ -228,11 +195,7 @@ fn the_revisits_list_holds_households_once_their_due_time_has_come() {
         })
         .unwrap();
     let ids = |at: chrono::DateTime<Utc>| -> Vec<String> {
-        app.revisits_at(at)
-            .unwrap()
-            .into_iter()
-            .map(|h| h.household.id)
-            .collect()
+        app.revisits_at(at).unwrap().into_iter().map(|h| h.household.id).collect()
     };
     assert!(ids(due_at - chrono::Duration::minutes(1)).is_empty());
     assert_eq!(ids(due_at), ["later"]);
@@ -258,9 +221,7 @@ fn households_say_who_holds_them_and_the_walk_list_puts_anothers_last() {
             },
         })
         .unwrap();
-    let t0 = chrono::DateTime::parse_from_rfc3339("2020-11-27T14:30:00+07:00")
-        .unwrap()
-        .to_utc();
+    let t0 = chrono::DateTime::parse_from_rfc3339("2020-11-27T14:30:00+07:00").unwrap().to_utc();
     let t0_ms = t0.timestamp_millis();
     // Three households nobody met, due again at once: two on Lan's street, one on this phone's.
     let household = |id: &str, address: &str| HouseholdDto {
@@ -294,26 +255,15 @@ fn households_say_who_holds_them_and_the_walk_list_puts_anothers_last() {
     lock(app.store())
         .apply_pull(&PullResponse {
             areas: vec![],
-            households: vec![
-                household("a", "3 Trần Phú"),
-                household("b", "9 Nguyễn Du"),
-                household("c", "5 Trần Phú"),
-            ],
-            claims: vec![
-                claim("lans", &lan, "lan", "Trần Phú"),
-                claim("mine", &me, "minh", "Nguyễn Du"),
-            ],
+            households: vec![household("a", "3 Trần Phú"), household("b", "9 Nguyễn Du"), household("c", "5 Trần Phú")],
+            claims: vec![claim("lans", &lan, "lan", "Trần Phú"), claim("mine", &me, "minh", "Nguyễn Du")],
             next_cursor: 1,
             has_more: false,
         })
         .unwrap();
     let at = t0 + chrono::Duration::hours(1);
-    let walk: Vec<(String, bool)> = app
-        .revisits_at(at)
-        .unwrap()
-        .into_iter()
-        .map(|h| (h.household.id, h.household.taken))
-        .collect();
+    let walk: Vec<(String, bool)> =
+        app.revisits_at(at).unwrap().into_iter().map(|h| (h.household.id, h.household.taken)).collect();
     assert_eq!(
         walk,
         [("b".into(), false), ("a".into(), true), ("c".into(), true)],
@@ -330,9 +280,7 @@ fn households_say_who_holds_them_and_the_walk_list_puts_anothers_last() {
 
     let mine = app.my_claims_at(at).unwrap();
     assert_eq!(
-        mine.iter()
-            .map(|c| (c.claim.id.as_str(), c.households, c.until_ms))
-            .collect::<Vec<_>>(),
+        mine.iter().map(|c| (c.claim.id.as_str(), c.households, c.until_ms)).collect::<Vec<_>>(),
         [("mine", 1, t0_ms + 72 * 3_600_000)]
     );
     // Run out 72 hours on: nobody holds anything; nothing is assigned.

@@ -56,11 +56,6 @@ pub struct AuditRecord {
     pub detail: String,
 }
 
-/// A role as stored; an unknown one (a newer schema) is an error, not a guess.
-pub fn role_from_db(raw: &str) -> Result<Role, StoreError> {
-    Role::parse("role", raw).map_err(|e| StoreError::Db(format!("stored role: {e}")))
-}
-
 /// Creates an account; [`StoreError::Conflict`] when the username is taken.
 pub async fn create_user(db: &dyn Db, user: NewUser) -> Result<(), StoreError> {
     let now = chrono::Utc::now().timestamp_millis();
@@ -79,10 +74,7 @@ pub async fn create_user(db: &dyn Db, user: NewUser) -> Result<(), StoreError> {
         )
         .await?;
     if n == 0 {
-        return Err(StoreError::Conflict(format!(
-            "the username {} is taken",
-            user.username.as_str()
-        )));
+        return Err(StoreError::Conflict(format!("the username {} is taken", user.username.as_str())));
     }
     Ok(())
 }
@@ -95,24 +87,14 @@ pub async fn user_by_username(db: &dyn Db, username: &Username) -> Result<Option
     )
     .await?
     .map(|r| {
-        Ok(UserRecord {
-            id: r.get(0)?,
-            username: r.get(1)?,
-            password_hash: r.get(2)?,
-            role: role_from_db(&r.get::<String>(3)?)?,
-            area_code: r.get(4)?,
-            disabled: r.get(5)?,
-        })
+        let (id, username, password_hash, role, area_code, disabled) = r.columns()?;
+        Ok(UserRecord { id, username, password_hash, role, area_code, disabled })
     })
     .transpose()
 }
 
 pub async fn create_session(
-    db: &dyn Db,
-    token_hash: [u8; 32],
-    user_id: Uuid,
-    now_ms: i64,
-    expires_ms: i64,
+    db: &dyn Db, token_hash: [u8; 32], user_id: Uuid, now_ms: i64, expires_ms: i64,
 ) -> Result<(), StoreError> {
     db.execute(
         "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)",
@@ -132,13 +114,8 @@ pub async fn session_user(db: &dyn Db, token_hash: [u8; 32], now_ms: i64) -> Res
     )
     .await?
     .map(|r: Row| {
-        Ok(SessionUser {
-            user_id: r.get(0)?,
-            username: r.get(1)?,
-            role: role_from_db(&r.get::<String>(2)?)?,
-            area_code: r.get(3)?,
-            expires_ms: r.get(4)?,
-        })
+        let (user_id, username, role, area_code, expires_ms) = r.columns()?;
+        Ok(SessionUser { user_id, username, role, area_code, expires_ms })
     })
     .transpose()
 }
@@ -146,10 +123,7 @@ pub async fn session_user(db: &dyn Db, token_hash: [u8; 32], now_ms: i64) -> Res
 /// Ends a session; false when it was not live.
 pub async fn revoke_session(db: &dyn Db, token_hash: [u8; 32]) -> Result<bool, StoreError> {
     Ok(db
-        .execute(
-            "UPDATE sessions SET revoked = TRUE WHERE token_hash = $1 AND NOT revoked",
-            params![token_hash],
-        )
+        .execute("UPDATE sessions SET revoked = TRUE WHERE token_hash = $1 AND NOT revoked", params![token_hash])
         .await?
         > 0)
 }
@@ -165,20 +139,11 @@ pub async fn record_audit(db: &dyn Db, entry: AuditEntry) -> Result<(), StoreErr
 
 /// The newest entries first.
 pub async fn audit_log(db: &dyn Db, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
-    db.query(
-        "SELECT seq, at_ms, actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT $1",
-        params![limit],
-    )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(AuditRecord {
-            seq: r.get(0)?,
-            at_ms: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            detail: r.get(4)?,
+    db.query("SELECT seq, at_ms, actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT $1", params![limit])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AuditRecord { seq: r.get(0)?, at_ms: r.get(1)?, actor: r.get(2)?, action: r.get(3)?, detail: r.get(4)? })
         })
-    })
-    .collect()
+        .collect()
 }

@@ -113,11 +113,7 @@ pub async fn scope_paths(store: &dyn crate::store::Store, user: &SessionUser) ->
     } else {
         Vec::new()
     };
-    let own = if assigned.is_empty() {
-        crate::areas::area_path(store, &user.area_code).await?
-    } else {
-        None
-    };
+    let own = if assigned.is_empty() { crate::areas::area_path(store, &user.area_code).await? } else { None };
     Ok(scope_rule(user, assigned, own))
 }
 
@@ -133,10 +129,7 @@ pub fn scope_rule(user: &SessionUser, assigned: Vec<String>, own_path: Option<St
 
 /// Whether the area whose path is `area_path` lies in the user's scope.
 pub async fn may_see(store: &dyn crate::store::Store, user: &SessionUser, area_path: &str) -> Result<bool, StoreError> {
-    Ok(scope_paths(store, user)
-        .await?
-        .iter()
-        .any(|root| area_path.starts_with(root.as_str())))
+    Ok(scope_paths(store, user).await?.iter().any(|root| area_path.starts_with(root.as_str())))
 }
 
 /// Failed sign-ins (and wrong enrolment codes), counted per client address and per account
@@ -201,14 +194,10 @@ impl LoginThrottle {
     }
 
     fn wait_in<'a>(
-        entries: &std::collections::HashMap<String, Attempts>,
-        keys: impl Iterator<Item = &'a str>,
+        entries: &std::collections::HashMap<String, Attempts>, keys: impl Iterator<Item = &'a str>,
         now: std::time::Instant,
     ) -> Option<std::time::Duration> {
-        keys.filter_map(|k| entries.get(k))
-            .filter(|a| a.blocked_until > now)
-            .map(|a| a.blocked_until - now)
-            .max()
+        keys.filter_map(|k| entries.get(k)).filter(|a| a.blocked_until > now).map(|a| a.blocked_until - now).max()
     }
 
     /// An attempt on `keys` (each with its free allowance): `Err(wait)` if one of them must still
@@ -225,11 +214,7 @@ impl LoginThrottle {
             entries.retain(|_, a| now.duration_since(a.last) < std::time::Duration::from_secs(3600));
         }
         for (key, free) in keys {
-            let a = entries.entry(key.clone()).or_insert(Attempts {
-                failures: 0,
-                blocked_until: now,
-                last: now,
-            });
+            let a = entries.entry(key.clone()).or_insert(Attempts { failures: 0, blocked_until: now, last: now });
             a.failures += 1;
             a.last = now;
             if let Some(wait) = wait_for(a.failures, *free) {
@@ -270,10 +255,7 @@ const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 pub fn new_enrolment_code() -> (String, [u8; 32]) {
     let mut bytes = [0u8; 10];
     rand::rng().fill_bytes(&mut bytes);
-    let chars: String = bytes
-        .iter()
-        .map(|b| CODE_ALPHABET[usize::from(b & 31)] as char)
-        .collect();
+    let chars: String = bytes.iter().map(|b| CODE_ALPHABET[usize::from(b & 31)] as char).collect();
     let shown = format!("{}-{}", &chars[..5], &chars[5..]);
     let hash = enrolment_code_hash(&shown);
     (shown, hash)
@@ -296,11 +278,7 @@ pub fn enrolment_code_hash(typed: &str) -> [u8; 32] {
 /// The code as a QR image (SVG), for the phone's camera. The QR holds only the code.
 pub fn enrolment_qr_svg(code: &str) -> Option<String> {
     let qr = qrcode::QrCode::new(code.as_bytes()).ok()?;
-    Some(
-        qr.render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .build(),
-    )
+    Some(qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build())
 }
 
 /// The longest revocation reason kept, in characters.
@@ -309,10 +287,8 @@ pub const REVOKE_REASON_MAX: usize = 200;
 /// A revocation's reason as typed: trimmed, NFC, one line, at most [`REVOKE_REASON_MAX`]
 /// characters; blank or absent gives `None`.
 pub fn revoke_reason(raw: Option<&str>) -> Result<Option<String>, doorstep_domain::FieldError> {
-    Ok(
-        doorstep_domain::values::Text::parse_optional("reason", raw, REVOKE_REASON_MAX, false)?
-            .map(|t| t.as_str().to_string()),
-    )
+    Ok(doorstep_domain::values::Text::parse_optional("reason", raw, REVOKE_REASON_MAX, false)?
+        .map(|t| t.as_str().to_string()))
 }
 
 /// Proxies whose word on the client's address is taken (`doorstep serve --trusted-proxies`):
@@ -385,9 +361,9 @@ impl ClientAddr {
     pub fn key(&self) -> String {
         match self.0 {
             IpAddr::V4(v4) => v4.to_string(),
-            IpAddr::V6(v6) => ipnet::Ipv6Net::new(v6, 64)
-                .map(|n| n.trunc().to_string())
-                .unwrap_or_else(|_| v6.to_string()),
+            IpAddr::V6(v6) => {
+                ipnet::Ipv6Net::new(v6, 64).map(|n| n.trunc().to_string()).unwrap_or_else(|_| v6.to_string())
+            }
         }
     }
 }
@@ -458,8 +434,7 @@ impl PasswordGate {
 
     /// Runs `work` on a blocking thread with one of the gate's buffers, when a slot is free.
     pub async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
+        &self, work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> Result<T, GateBusy> {
         if self.in_line.fetch_add(1, Ordering::AcqRel) >= self.most_in_line {
             self.in_line.fetch_sub(1, Ordering::AcqRel);
@@ -493,8 +468,7 @@ impl PasswordGate {
     /// Checks `password` against the PHC string `stored`, or, for `None` (an unknown or disabled
     /// account), against a hash nobody knows in the same time; `false` then.
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, GateBusy> {
-        self.run(move |memory| verify_password_in(&password, stored.as_deref(), memory))
-            .await
+        self.run(move |memory| verify_password_in(&password, stored.as_deref(), memory)).await
     }
 
     /// How many buffers were ever made: at most the number of slots.
@@ -535,14 +509,7 @@ mod edge_tests {
         assert!(!t.trusts(ip("11.0.0.1")));
         assert_eq!(t.to_string(), "10.0.0.0/8,192.168.1.10/32,fd00::/8,::1/128");
         assert!(TrustedProxies::parse("").unwrap().is_empty());
-        for bad in [
-            "10.0.0.0/33",
-            "nginx",
-            "10.0.0.0/8;10.1.0.0/16",
-            "1.2.3",
-            "fd00::/129",
-            "10.0.0.0/",
-        ] {
+        for bad in ["10.0.0.0/33", "nginx", "10.0.0.0/8;10.1.0.0/16", "1.2.3", "fd00::/129", "10.0.0.0/"] {
             let e = TrustedProxies::parse(bad).unwrap_err();
             assert!(e.contains("is not an address range") && e.contains("không phải"), "{e}");
             assert!(e.contains("10.0.0.0/8"), "says what is allowed: {e}");
@@ -570,10 +537,7 @@ mod edge_tests {
         assert!(t.attempt(&keys("a")).is_ok());
         assert!(t.attempt(&keys("a")).is_ok());
         let wait = t.attempt(&keys("a")).unwrap_err();
-        assert!(
-            wait <= Duration::from_secs(1) && wait > Duration::from_millis(500),
-            "{wait:?}"
-        );
+        assert!(wait <= Duration::from_secs(1) && wait > Duration::from_millis(500), "{wait:?}");
         // The third was right after all: the wait it alone started ends.
         t.refund(&keys("a"));
         assert!(t.attempt(&keys("a")).is_ok());
@@ -610,11 +574,7 @@ mod edge_tests {
         // The same buffer again, dirty from the last check: still right.
         assert!(verify_password_in("mật khẩu đủ dài", Some(&stored), &mut memory));
         assert!(!verify_password_in("x", Some("not a hash"), &mut memory));
-        assert!(!verify_password_in(
-            "x",
-            Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ"),
-            &mut memory
-        ));
+        assert!(!verify_password_in("x", Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ"), &mut memory));
         // Nobody's password matches the hash nobody knows, whose parameters are the real ones (so
         // an unknown name costs what a known one does).
         assert!(!verify_password_in("not a real password at all", None, &mut memory));
@@ -625,17 +585,10 @@ mod edge_tests {
         assert!(verify_password_in("mật khẩu đủ dài", Some(&stored), &mut small));
         assert!(!verify_password_in("mật khẩu sai", Some(&stored), &mut small));
         // Another hash with other parameters (a smaller one) is read from its PHC string.
-        let cheap = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(64, 1, 1, None).unwrap(),
-        )
-        .hash_password(
-            "ngắn mà đúng".as_bytes(),
-            &SaltString::encode_b64(b"0123456789abcdef").unwrap(),
-        )
-        .unwrap()
-        .to_string();
+        let cheap = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(64, 1, 1, None).unwrap())
+            .hash_password("ngắn mà đúng".as_bytes(), &SaltString::encode_b64(b"0123456789abcdef").unwrap())
+            .unwrap()
+            .to_string();
         assert!(verify_password_in("ngắn mà đúng", Some(&cheap), &mut small));
         assert!(!verify_password_in("ngắn mà sai", Some(&cheap), &mut small));
     }
@@ -709,10 +662,7 @@ mod edge_tests {
         // And a real check through it.
         let stored = hash_password("mật khẩu đủ dài").unwrap();
         let real = PasswordGate::new(1, 0, Duration::from_secs(1), M_COST as usize);
-        assert_eq!(
-            real.verify("mật khẩu đủ dài".into(), Some(stored.clone())).await,
-            Ok(true)
-        );
+        assert_eq!(real.verify("mật khẩu đủ dài".into(), Some(stored.clone())).await, Ok(true));
         assert_eq!(real.verify("mật khẩu sai".into(), Some(stored)).await, Ok(false));
         assert_eq!(real.verify("mật khẩu đủ dài".into(), None).await, Ok(false));
         assert_eq!(real.buffers_made(), 1);
@@ -755,11 +705,7 @@ mod code_tests {
         let (code, hash) = new_enrolment_code();
         assert_eq!(code.len(), 11);
         assert_eq!(&code[5..6], "-");
-        assert!(
-            code.chars()
-                .filter(|c| *c != '-')
-                .all(|c| CODE_ALPHABET.contains(&(c as u8)))
-        );
+        assert!(code.chars().filter(|c| *c != '-').all(|c| CODE_ALPHABET.contains(&(c as u8))));
         assert_eq!(enrolment_code_hash(&code.to_lowercase().replace('-', " ")), hash);
         assert_eq!(enrolment_code_hash("ABCDE-OIL23"), enrolment_code_hash("abcde01123"));
         assert_ne!(new_enrolment_code().0, code);

@@ -218,11 +218,7 @@ struct LineCounter<'a> {
 
 impl<'a> LineCounter<'a> {
     fn new(text: &'a str) -> Self {
-        LineCounter {
-            text,
-            offset: 0,
-            line: 1,
-        }
+        LineCounter { text, offset: 0, line: 1 }
     }
 
     fn line_at(&mut self, part: &str) -> usize {
@@ -236,27 +232,16 @@ impl<'a> LineCounter<'a> {
 }
 
 fn read_feature(raw: &str, feature: usize, line: usize, out: &mut Vec<Building>, problems: &mut Problems) {
-    let fail = |vi: String, en: String| BuildingError {
-        feature: Some(feature),
-        line,
-        vi,
-        en,
-    };
+    let fail = |vi: String, en: String| BuildingError { feature: Some(feature), line, vi, en };
     let f: FeatureIn<'_> = match serde_json::from_str(raw) {
         Ok(f) => f,
         Err(e) => {
-            problems.push(fail(
-                format!("không phải một Feature GeoJSON: {e}"),
-                format!("not a GeoJSON Feature: {e}"),
-            ));
+            problems.push(fail(format!("không phải một Feature GeoJSON: {e}"), format!("not a GeoJSON Feature: {e}")));
             return;
         }
     };
     if f.kind.as_deref() != Some("Feature") {
-        problems.push(fail(
-            "thiếu \"type\": \"Feature\"".into(),
-            "\"type\" is not \"Feature\"".into(),
-        ));
+        problems.push(fail("thiếu \"type\": \"Feature\"".into(), "\"type\" is not \"Feature\"".into()));
         return;
     }
     let Some(geometry) = f.geometry else {
@@ -304,14 +289,9 @@ fn address(number: Option<serde_json::Value>, street: Option<serde_json::Value>)
         (None, Some(s)) => s,
         (None, None) => return None,
     };
-    Text::parse(
-        "household.address",
-        &joined,
-        doorstep_domain::visit::MAX_ADDRESS_CHARS,
-        false,
-    )
-    .ok()
-    .map(|t| t.as_str().to_string())
+    Text::parse("household.address", &joined, doorstep_domain::visit::MAX_ADDRESS_CHARS, false)
+        .ok()
+        .map(|t| t.as_str().to_string())
 }
 
 type Problem = (String, String);
@@ -352,10 +332,7 @@ fn point_of(g: &GeometryIn<'_>) -> Result<Coord<f64>, Problem> {
 
 fn position(p: &[f64]) -> Result<Coord<f64>, Problem> {
     let (Some(&x), Some(&y)) = (p.first(), p.get(1)) else {
-        return Err((
-            "một vị trí cần kinh độ và vĩ độ".into(),
-            "a position needs a longitude and a latitude".into(),
-        ));
+        return Err(("một vị trí cần kinh độ và vĩ độ".into(), "a position needs a longitude and a latitude".into()));
     };
     if !(x.is_finite() && y.is_finite() && (-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y)) {
         return Err((
@@ -395,11 +372,7 @@ fn centroid(shape: &MultiPolygon<f64>) -> Result<Coord<f64>, Problem> {
     };
     let inside =
         |c: &Coord<f64>| (bbox.min().x..=bbox.max().x).contains(&c.x) && (bbox.min().y..=bbox.max().y).contains(&c.y);
-    Ok(shape
-        .centroid()
-        .map(|p| p.0)
-        .filter(inside)
-        .unwrap_or_else(|| bbox.center()))
+    Ok(shape.centroid().map(|p| p.0).filter(inside).unwrap_or_else(|| bbox.center()))
 }
 
 /// The areas that have a boundary, indexed for "which area holds this point".
@@ -431,13 +404,7 @@ impl AreaIndex {
             ));
             areas.push((code, path, depth, b));
         }
-        (
-            AreaIndex {
-                areas,
-                tree: RTree::bulk_load(boxes),
-            },
-            unreadable,
-        )
+        (AreaIndex { areas, tree: RTree::bulk_load(boxes) }, unreadable)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -449,11 +416,8 @@ impl AreaIndex {
     pub fn place(&self, lat: f64, lon: f64) -> Option<(&str, &str)> {
         // Deepest first, so that a province's long outline is tested only for points no
         // commune holds.
-        let mut hits: Vec<&(String, String, usize, Boundary)> = self
-            .tree
-            .locate_all_at_point(&[lon, lat])
-            .filter_map(|hit| self.areas.get(hit.data))
-            .collect();
+        let mut hits: Vec<&(String, String, usize, Boundary)> =
+            self.tree.locate_all_at_point(&[lon, lat]).filter_map(|hit| self.areas.get(hit.data)).collect();
         hits.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
         hits.into_iter()
             .find(|(_, _, _, boundary)| boundary.contains(lat, lon))
@@ -493,8 +457,7 @@ impl Found {
         (a - reach..=a + reach).any(|i| {
             (b - reach..=b + reach).any(|j| {
                 self.cells.get(&(i, j)).is_some_and(|pts| {
-                    pts.iter()
-                        .any(|p| doorstep_domain::quality::distance_m((lat, lon), *p) <= within_m)
+                    pts.iter().any(|p| doorstep_domain::quality::distance_m((lat, lon), *p) <= within_m)
                 })
             })
         })
@@ -555,10 +518,7 @@ pub async fn import(store: &dyn Store, text: &str, match_m: f64) -> Result<Impor
     if index.is_empty() {
         return Err(ImportError::NoBoundaries);
     }
-    let mut report = ImportReport {
-        read: buildings.len(),
-        ..ImportReport::default()
-    };
+    let mut report = ImportReport { read: buildings.len(), ..ImportReport::default() };
     let mut placed: Vec<(&Building, AreaCode)> = Vec::with_capacity(buildings.len());
     let mut roots: Vec<&str> = Vec::new();
     for b in &buildings {

@@ -52,20 +52,13 @@ impl<V> TtlCache<V> {
 
     /// Values fresh for `keep`, and served for `stale` (from their start) while the next is made.
     pub fn serving_stale(keep: Duration, stale: Duration, max: usize) -> TtlCache<V> {
-        TtlCache {
-            keep,
-            stale,
-            max,
-            entries: Mutex::new(HashMap::new()),
-        }
+        TtlCache { keep, stale, max, entries: Mutex::new(HashMap::new()) }
     }
 
     /// Whether a value for `key` is made and fresh.
     pub fn holds(&self, key: &str) -> bool {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(key)
-            .is_some_and(|e| e.at.elapsed() < self.keep && e.slot.get().is_some())
+        entries.get(key).is_some_and(|e| e.at.elapsed() < self.keep && e.slot.get().is_some())
     }
 
     /// The value kept for `key`, or the one `make` makes (once, however many ask meanwhile). A
@@ -83,9 +76,8 @@ impl<V> TtlCache<V> {
             match fresh {
                 Some(e) => (e.slot.clone(), e.previous.clone()),
                 None => {
-                    let previous = entries
-                        .remove(key)
-                        .and_then(|e| e.slot.get().map(|v| (e.at, v.clone())).or(e.previous));
+                    let previous =
+                        entries.remove(key).and_then(|e| e.slot.get().map(|v| (e.at, v.clone())).or(e.previous));
                     if entries.len() >= self.max {
                         let keep = self.keep.max(self.stale);
                         entries.retain(|_, e| e.at.elapsed() < keep);
@@ -96,11 +88,7 @@ impl<V> TtlCache<V> {
                     let slot: Slot<V> = Arc::new(OnceCell::new());
                     entries.insert(
                         key.to_string(),
-                        Entry {
-                            at: Instant::now(),
-                            slot: slot.clone(),
-                            previous: previous.clone(),
-                        },
+                        Entry { at: Instant::now(), slot: slot.clone(), previous: previous.clone() },
                     );
                     (slot, previous)
                 }
@@ -109,11 +97,8 @@ impl<V> TtlCache<V> {
         if let Some(v) = slot.get() {
             return Ok(v.clone());
         }
-        let task = tokio::spawn(async move {
-            slot.get_or_try_init(|| async { make().await.map(Arc::new) })
-                .await
-                .cloned()
-        });
+        let task =
+            tokio::spawn(async move { slot.get_or_try_init(|| async { make().await.map(Arc::new) }).await.cloned() });
         match stale.filter(|(at, _)| at.elapsed() < self.stale) {
             // The new value goes on being made in its task, for the next request.
             Some((_, old)) => Ok(old),
@@ -208,11 +193,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_old_value_is_answered_at_once_while_the_next_is_made_within_the_stale_window() {
-        let c: Arc<TtlCache<i32>> = Arc::new(TtlCache::serving_stale(
-            Duration::from_millis(30),
-            Duration::from_millis(400),
-            8,
-        ));
+        let c: Arc<TtlCache<i32>> =
+            Arc::new(TtlCache::serving_stale(Duration::from_millis(30), Duration::from_millis(400), 8));
         let made = Arc::new(AtomicUsize::new(0));
         assert_eq!(get(&c, "k", 1, &made).await, 1);
         tokio::time::sleep(Duration::from_millis(40)).await;

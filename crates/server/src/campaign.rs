@@ -90,10 +90,7 @@ pub async fn follow(store: Arc<dyn Store>, running: RunningCampaign) {
 
 /// The campaign definition loaded into the database (JSON), if any.
 pub async fn definition(db: &dyn Db) -> Result<Option<String>, StoreError> {
-    db.query_opt("SELECT definition FROM campaign WHERE id = 1", params![])
-        .await?
-        .map(|r| r.get(0))
-        .transpose()
+    db.query_opt("SELECT definition FROM campaign WHERE id = 1", params![]).await?.map(|r| r.get(0)).transpose()
 }
 
 /// Loads a campaign definition (JSON), replacing the one held.
@@ -131,10 +128,7 @@ mod tests {
         let before = running.current();
         let other =
             Campaign::parse_file(include_str!("../../../tests/data/pc-covid-2021.json")).expect("the test campaign");
-        assert!(
-            !running.replace(Campaign::bluezone()),
-            "the same campaign: nothing changes"
-        );
+        assert!(!running.replace(Campaign::bluezone()), "the same campaign: nothing changes");
         assert!(running.replace(other));
         assert_eq!(running.code, "pc-covid-2021");
         assert_eq!(before.code, "bluezone-2020");

@@ -50,17 +50,8 @@ pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest
             "Choose one household, or an area and a street (hamlet) in it; not both.",
         )
     };
-    let blank = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    let (household, area, street) = (
-        blank(&request.household_id),
-        blank(&request.area_code),
-        blank(&request.street),
-    );
+    let blank = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let (household, area, street) = (blank(&request.household_id), blank(&request.area_code), blank(&request.street));
     let (area_code, household_id, street) = match (household, area, street) {
         (Some(h), None, None) => {
             let id = Uuid::try_parse(&h).map_err(|_| unknown_household())?;
@@ -152,11 +143,9 @@ pub async fn give(store: &dyn Store, actor: Actor<'_>, request: &NewClaimRequest
         },
     )
     .await?;
-    let held = crate::claims::claim(store, id).await?.ok_or_else(|| {
-        ManageError::Store(crate::store::StoreError::Task(
-            "the claim just given is not held".into(),
-        ))
-    })?;
+    let held = crate::claims::claim(store, id)
+        .await?
+        .ok_or_else(|| ManageError::Store(crate::store::StoreError::Task("the claim just given is not held".into())))?;
     Ok(held.dto)
 }
 
@@ -200,33 +189,20 @@ pub async fn release(store: &dyn Store, actor: Actor<'_>, id: &str) -> Result<()
 
 /// The claims given in a subtree, each with when it runs out and the households it covers.
 pub async fn list(
-    store: &dyn Store,
-    path: &str,
-    campaign: &Campaign,
-    now_ms: i64,
+    store: &dyn Store, path: &str, campaign: &Campaign, now_ms: i64,
 ) -> Result<ClaimsResponse, ManageError> {
     let (lo, hi) = subtree_range(path);
-    let claims: Vec<ClaimDto> = crate::claims::claims_in(store, &lo, &hi, MAX_CLAIMS)
-        .await?
-        .into_iter()
-        .map(|c| c.dto)
-        .collect();
-    let mut areas: Vec<String> = claims
-        .iter()
-        .filter(|c| c.street_key.is_some())
-        .map(|c| c.area_code.clone())
-        .collect();
+    let claims: Vec<ClaimDto> =
+        crate::claims::claims_in(store, &lo, &hi, MAX_CLAIMS).await?.into_iter().map(|c| c.dto).collect();
+    let mut areas: Vec<String> =
+        claims.iter().filter(|c| c.street_key.is_some()).map(|c| c.area_code.clone()).collect();
     areas.sort();
     areas.dedup();
-    let ids: Vec<Uuid> = claims
-        .iter()
-        .filter_map(|c| c.household_id.as_deref().and_then(|h| Uuid::try_parse(h).ok()))
-        .collect();
+    let ids: Vec<Uuid> =
+        claims.iter().filter_map(|c| c.household_id.as_deref().and_then(|h| Uuid::try_parse(h).ok())).collect();
     let households = store.claim_households(areas, ids).await?;
-    let texts: Vec<(String, Option<String>)> = households
-        .iter()
-        .map(|h| (h.id.to_string(), h.latest_volunteer_id.map(|v| v.to_string())))
-        .collect();
+    let texts: Vec<(String, Option<String>)> =
+        households.iter().map(|h| (h.id.to_string(), h.latest_volunteer_id.map(|v| v.to_string()))).collect();
     let facts: Vec<HouseholdFacts<'_>> = households.iter().zip(&texts).map(|(h, t)| facts(h, t)).collect();
     let book = ClaimBook::new(claims.iter().cloned(), facts.iter().copied(), campaign.claim_hours);
     // What each claim covers: households by id, and by (area, street key).
@@ -247,10 +223,7 @@ pub async fn list(
             let expires_at_ms = book.until_ms(&claim.id);
             let (households, visited) = match (&claim.household_id, &claim.street_key) {
                 (Some(h), _) => by_id.get(h.as_str()).copied().unwrap_or_default(),
-                (_, Some(k)) => by_street
-                    .get(&(claim.area_code.as_str(), k.clone()))
-                    .copied()
-                    .unwrap_or_default(),
+                (_, Some(k)) => by_street.get(&(claim.area_code.as_str(), k.clone())).copied().unwrap_or_default(),
                 _ => (0, 0),
             };
             ClaimStatusDto {
@@ -262,10 +235,7 @@ pub async fn list(
             }
         })
         .collect();
-    Ok(ClaimsResponse {
-        claim_hours: campaign.claim_hours,
-        claims,
-    })
+    Ok(ClaimsResponse { claim_hours: campaign.claim_hours, claims })
 }
 
 fn facts<'a>(h: &'a ClaimHousehold, text: &'a (String, Option<String>)) -> HouseholdFacts<'a> {
@@ -301,13 +271,7 @@ pub async fn streets(store: &dyn Store, area_code: &str) -> Result<Vec<StreetDto
                 .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
                 .map(|(n, _)| n)
                 .unwrap_or_else(|| key.clone());
-            StreetDto {
-                area_code: area_code.to_string(),
-                street,
-                street_key: key,
-                households,
-                visited,
-            }
+            StreetDto { area_code: area_code.to_string(), street, street_key: key, households, visited }
         })
         .collect();
     streets.sort_by_cached_key(|s| doorstep_domain::area::vietnamese_sort_key(&s.street));
@@ -351,9 +315,5 @@ pub async fn claims_in(db: &dyn Db, lo: &str, hi: &str, limit: i64) -> Result<Ve
     let sql = format!(
         "SELECT {CLAIM_COLUMNS} WHERE a.path >= $1 AND a.path < $2 ORDER BY c.created_at_ms DESC, c.id DESC LIMIT $3"
     );
-    db.query(&sql, params![lo, hi, limit])
-        .await?
-        .iter()
-        .map(held_claim)
-        .collect()
+    db.query(&sql, params![lo, hi, limit]).await?.iter().map(held_claim).collect()
 }

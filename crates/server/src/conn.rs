@@ -56,10 +56,7 @@ const FULL_SAID_EVERY: Duration = Duration::from_secs(60);
 /// in the listen queue, not accepted, until one closes. Every request carries its peer's
 /// [`ConnectInfo`], as `into_make_service_with_connect_info` gave it.
 pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    limits: ConnLimits,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    listener: TcpListener, app: Router, limits: ConnLimits, shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     // `stop` tells connections to finish; each holds an `open` receiver until it ends.
@@ -99,15 +96,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        tokio::spawn(connection(
-            stream,
-            peer,
-            app.clone(),
-            limits,
-            stop_rx.clone(),
-            open_rx.clone(),
-            slot,
-        ));
+        tokio::spawn(connection(stream, peer, app.clone(), limits, stop_rx.clone(), open_rx.clone(), slot));
     }
     drop(listener);
     let _ = stop_tx.send(true);
@@ -128,24 +117,12 @@ async fn accept_failed(e: std::io::Error) {
 }
 
 async fn connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    app: Router,
-    limits: ConnLimits,
-    mut stop: watch::Receiver<bool>,
-    _open: watch::Receiver<()>,
-    _slot: OwnedSemaphorePermit,
+    stream: TcpStream, peer: SocketAddr, app: Router, limits: ConnLimits, mut stop: watch::Receiver<bool>,
+    _open: watch::Receiver<()>, _slot: OwnedSemaphorePermit,
 ) {
     let clock = Arc::new(Clock::new());
-    let io = TokioIo::new(Watched {
-        inner: stream,
-        clock: clock.clone(),
-    });
-    let service = PerConnection {
-        app,
-        peer,
-        clock: clock.clone(),
-    };
+    let io = TokioIo::new(Watched { inner: stream, clock: clock.clone() });
+    let service = PerConnection { app, peer, clock: clock.clone() };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.header_read_timeout(None);
     let mut conn = pin!(builder.serve_connection(io, service));
@@ -191,10 +168,7 @@ struct Clock {
 
 impl Clock {
     fn new() -> Clock {
-        Clock {
-            phase: Mutex::new(Phase::Head(Instant::now())),
-            changed: Notify::new(),
-        }
+        Clock { phase: Mutex::new(Phase::Head(Instant::now())), changed: Notify::new() }
     }
 
     fn change(&self, to: impl FnOnce(Phase) -> Option<Phase>) {
@@ -231,10 +205,7 @@ impl Clock {
 
     fn deadline(&self, limits: ConnLimits) -> Option<(Instant, &'static str)> {
         match *self.phase.lock().unwrap_or_else(|e| e.into_inner()) {
-            Phase::Head(since) => Some((
-                since + limits.header_read_timeout,
-                "the request's headers took too long",
-            )),
+            Phase::Head(since) => Some((since + limits.header_read_timeout, "the request's headers took too long")),
             Phase::Idle(since) => Some((since + limits.keep_alive_timeout, "idle too long")),
             Phase::Busy(_) => None,
         }
@@ -299,9 +270,7 @@ impl AsyncWrite for Watched {
     }
 
     fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
+        self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
     }
@@ -342,10 +311,7 @@ impl hyper::service::Service<Request<Incoming>> for PerConnection {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
-            Ok(response.map(|body| Tracked {
-                body,
-                _serving: serving,
-            }))
+            Ok(response.map(|body| Tracked { body, _serving: serving }))
         })
     }
 }
@@ -361,8 +327,7 @@ impl http_body::Body for Tracked {
     type Error = axum::Error;
 
     fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
+        self: Pin<&mut Self>, cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
         Pin::new(&mut self.get_mut().body).poll_frame(cx)
     }
@@ -392,9 +357,7 @@ mod tests {
         tokio::spawn(async move {
             let (stream, _) = listener.accept().await.unwrap();
             let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_millis(400));
+            builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(Duration::from_millis(400));
             let service = hyper::service::service_fn(|_request: Request<Incoming>| async {
                 Ok::<_, Infallible>(Response::new(Body::from("ok")))
             });

@@ -67,15 +67,13 @@ impl CorrectionQuery {
     /// databases read the same text once `$n` is rewritten for SQLite.
     pub fn sql(&self) -> String {
         let (filter, order) = match self {
-            CorrectionQuery::OpenForVolunteer(_) => (
-                format!("c.volunteer_id = $1 AND {OPEN_ONLY}"),
-                "c.requested_at_ms, c.id",
-            ),
+            CorrectionQuery::OpenForVolunteer(_) => {
+                (format!("c.volunteer_id = $1 AND {OPEN_ONLY}"), "c.requested_at_ms, c.id")
+            }
             CorrectionQuery::OfVisit(_) => ("c.visit_id = $1".to_string(), "c.revision, c.requested_at_ms"),
-            CorrectionQuery::OfHousehold(_) => (
-                "v.household_id = $1".to_string(),
-                "c.visit_id, c.revision, c.requested_at_ms",
-            ),
+            CorrectionQuery::OfHousehold(_) => {
+                ("v.household_id = $1".to_string(), "c.visit_id, c.revision, c.requested_at_ms")
+            }
             CorrectionQuery::InSubtree { open_only, .. } => (
                 if *open_only {
                     format!("a.path >= $1 AND a.path < $2 AND {OPEN_ONLY}")
@@ -93,11 +91,7 @@ impl CorrectionQuery {
 
 /// The answer for a correction row, given the visit already read from its first 23 columns.
 pub fn correction_dto(
-    visit: VisitDto,
-    id: Uuid,
-    comment: String,
-    requested_by: String,
-    requested_at_ms: i64,
+    visit: VisitDto, id: Uuid, comment: String, requested_by: String, requested_at_ms: i64,
     answered_by_revision: Option<i64>,
 ) -> CorrectionDto {
     CorrectionDto {

@@ -52,12 +52,7 @@ pub async fn counts(db: &dyn Db) -> Result<StoreCounts, StoreError> {
         )
         .await?
         .ok_or_else(|| StoreError::Db("no counts".into()))?;
-    Ok(StoreCounts {
-        areas: r.get(0)?,
-        households: r.get(1)?,
-        visits: r.get(2)?,
-        devices: r.get(3)?,
-    })
+    Ok(StoreCounts { areas: r.get(0)?, households: r.get(1)?, visits: r.get(2)?, devices: r.get(3)? })
 }
 
 /// Coverage from an area's `area_stats` rows: (outcome, figures).

@@ -23,11 +23,7 @@ fn file(path: &str, immutable: bool) -> Option<Response> {
     }
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static(if immutable {
-            "public, max-age=31536000, immutable"
-        } else {
-            "no-cache"
-        }),
+        HeaderValue::from_static(if immutable { "public, max-age=31536000, immutable" } else { "no-cache" }),
     );
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

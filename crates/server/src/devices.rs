@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use crate::accounts::{SessionUser, role_from_db};
+use crate::accounts::SessionUser;
 use crate::db::{Db, Dialect, params};
 use crate::store::StoreError;
 
@@ -49,17 +49,12 @@ pub async fn device_by_token(db: &dyn Db, token_hash: [u8; 32]) -> Result<Option
     )
     .await?
     .map(|r| {
+        let (device_id, revoked, user_id, username, role, area_code, own_path) = r.columns()?;
         Ok(DeviceCaller {
-            device_id: r.get(0)?,
-            revoked: r.get(1)?,
-            volunteer: SessionUser {
-                user_id: r.get(2)?,
-                username: r.get(3)?,
-                role: role_from_db(&r.get::<String>(4)?)?,
-                area_code: r.get(5)?,
-                expires_ms: i64::MAX,
-            },
-            own_path: r.get(6)?,
+            device_id,
+            revoked,
+            volunteer: SessionUser { user_id, username, role, area_code, expires_ms: i64::MAX },
+            own_path,
             assigned_paths: r
                 .get::<Option<String>>(7)?
                 .map(|a| a.split(',').map(str::to_string).collect())
@@ -71,18 +66,12 @@ pub async fn device_by_token(db: &dyn Db, token_hash: [u8; 32]) -> Result<Option
 
 /// The area of the volunteer a device was first enrolled for ([`DEVICE_AREA_SQL`]).
 pub async fn device_area(db: &dyn Db, device_id: Uuid) -> Result<Option<String>, StoreError> {
-    db.query_opt(DEVICE_AREA_SQL, params![device_id])
-        .await?
-        .map(|r| r.get(0))
-        .transpose()
+    db.query_opt(DEVICE_AREA_SQL, params![device_id]).await?.map(|r| r.get(0)).transpose()
 }
 
 /// Revokes a device's live tokens; answers how many.
 pub async fn revoke_device(
-    db: &dyn Db,
-    device_id: Uuid,
-    now_ms: i64,
-    reason: Option<String>,
+    db: &dyn Db, device_id: Uuid, now_ms: i64, reason: Option<String>,
 ) -> Result<u64, StoreError> {
     db.execute(
         "UPDATE device_tokens SET revoked_at_ms = $2, revoke_reason = $3
@@ -100,23 +89,13 @@ pub async fn revocation(db: &dyn Db, token_hash: [u8; 32]) -> Result<Option<Revo
         params![token_hash],
     )
     .await?
-    .map(|r| {
-        Ok(Revocation {
-            at_ms: r.get(0)?,
-            reason: r.get(1)?,
-        })
-    })
+    .map(|r| Ok(Revocation { at_ms: r.get(0)?, reason: r.get(1)? }))
     .transpose()
 }
 
 /// Stores a new enrolment code (its hash) for a volunteer.
 pub async fn create_enrolment(
-    db: &dyn Db,
-    code_hash: [u8; 32],
-    user_id: Uuid,
-    issued_by: &str,
-    now_ms: i64,
-    expires_ms: i64,
+    db: &dyn Db, code_hash: [u8; 32], user_id: Uuid, issued_by: &str, now_ms: i64, expires_ms: i64,
 ) -> Result<(), StoreError> {
     db.execute(
         "INSERT INTO enrolments (code_hash, user_id, issued_by, created_at_ms, expires_at_ms)
@@ -134,22 +113,15 @@ pub async fn create_enrolment(
 /// which the phone never received, is deleted. A device id that holds a token for another
 /// volunteer (live or revoked) is not enrolled again: the code stays unused.
 pub async fn redeem_enrolment(
-    db: &dyn Db,
-    code_hash: [u8; 32],
-    device_id: Uuid,
-    token_hash: [u8; 32],
-    now_ms: i64,
+    db: &dyn Db, code_hash: [u8; 32], device_id: Uuid, token_hash: [u8; 32], now_ms: i64,
 ) -> Result<Redemption, StoreError> {
     let mut tx = db.begin().await?;
     if tx.dialect() == Dialect::Postgres {
         // One enrolment of a device id at a time, across servers: two codes of two volunteers
         // redeemed at once for one id must not both succeed. (SQLite's writing transactions run
         // one at a time already.)
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))",
-            params![device_id.to_string()],
-        )
-        .await?;
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", params![device_id.to_string()])
+            .await?;
     }
     // The row lock makes a code usable once, even by two servers at once.
     let sql = format!(
@@ -160,12 +132,7 @@ pub async fn redeem_enrolment(
                                 WHERE device_id = $3 AND revoked_at_ms IS NOT NULL))){}",
         tx.dialect().for_update()
     );
-    let Some(row) = tx
-        .query_opt(
-            &sql,
-            params![code_hash, now_ms, device_id, crate::devices::ENROL_RETRY_MS],
-        )
-        .await?
+    let Some(row) = tx.query_opt(&sql, params![code_hash, now_ms, device_id, crate::devices::ENROL_RETRY_MS]).await?
     else {
         return Ok(Redemption::Invalid);
     };
@@ -198,23 +165,13 @@ pub async fn redeem_enrolment(
         params![token_hash, device_id, user, now_ms],
     )
     .await?;
-    let found = tx
-        .query_opt(
-            "SELECT id, username, role, area_code FROM users WHERE id = $1",
-            params![user],
-        )
-        .await?;
+    let found = tx.query_opt("SELECT id, username, role, area_code FROM users WHERE id = $1", params![user]).await?;
     tx.commit().await?;
     let Some(r) = found else {
         return Ok(Redemption::Invalid);
     };
-    Ok(Redemption::Enrolled(SessionUser {
-        user_id: r.get(0)?,
-        username: r.get(1)?,
-        role: role_from_db(&r.get::<String>(2)?)?,
-        area_code: r.get(3)?,
-        expires_ms: i64::MAX,
-    }))
+    let (user_id, username, role, area_code) = r.columns()?;
+    Ok(Redemption::Enrolled(SessionUser { user_id, username, role, area_code, expires_ms: i64::MAX }))
 }
 
 /// How long after using an enrolment code the same device may use it again (see

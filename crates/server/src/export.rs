@@ -172,12 +172,7 @@ pub const VISIT_COLUMNS: &[&str] = &[
 
 fn label(campaign: &Campaign, outcome: Option<&str>, lang: Lang) -> Option<String> {
     let code = outcome?;
-    Some(
-        campaign
-            .outcome(code)
-            .map(|o| o.label.get(lang).to_string())
-            .unwrap_or_else(|| code.to_string()),
-    )
+    Some(campaign.outcome(code).map(|o| o.label.get(lang).to_string()).unwrap_or_else(|| code.to_string()))
 }
 
 fn household_fields(r: &HouseholdRow, campaign: &Campaign, lang: Lang) -> Vec<Field> {
@@ -245,12 +240,7 @@ const CHUNK: usize = 64 << 10;
 
 impl Encoder {
     fn new(format: Format, columns: &'static [&'static str]) -> Result<Encoder, ExportError> {
-        let mut e = Encoder {
-            format,
-            columns,
-            buf: Vec::with_capacity(CHUNK + 4096),
-            features: 0,
-        };
+        let mut e = Encoder { format, columns, buf: Vec::with_capacity(CHUNK + 4096), features: 0 };
         match format {
             Format::Csv => {
                 e.buf.extend_from_slice("\u{feff}".as_bytes());
@@ -262,9 +252,7 @@ impl Encoder {
     }
 
     fn csv_record(&mut self, fields: impl IntoIterator<Item = String>) -> Result<(), ExportError> {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(&mut self.buf);
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut self.buf);
         w.write_record(fields)?;
         w.flush()?;
         Ok(())
@@ -274,12 +262,8 @@ impl Encoder {
         match self.format {
             Format::Csv => self.csv_record(fields.iter().map(Field::csv)),
             Format::GeoJson => {
-                let properties: serde_json::Map<String, Value> = self
-                    .columns
-                    .iter()
-                    .zip(fields)
-                    .map(|(c, f)| (c.to_string(), f.json()))
-                    .collect();
+                let properties: serde_json::Map<String, Value> =
+                    self.columns.iter().zip(fields).map(|(c, f)| (c.to_string(), f.json())).collect();
                 let feature = geojson::Feature {
                     bbox: None,
                     geometry: point.map(|(lat, lon)| geojson::Geometry::new_point([lon, lat])),
@@ -317,10 +301,7 @@ impl Encoder {
 /// (which closes a GeoJSON document) only once every row was read. Returns the rows written.
 /// Stops early, without error, when `out`'s receiver is gone.
 pub async fn run(
-    store: &dyn Store,
-    campaign: &Campaign,
-    spec: ExportSpec,
-    out: &mpsc::Sender<Vec<u8>>,
+    store: &dyn Store, campaign: &Campaign, spec: ExportSpec, out: &mpsc::Sender<Vec<u8>>,
 ) -> Result<u64, ExportError> {
     let lang = spec.lang;
     match spec.what {
@@ -346,10 +327,7 @@ pub async fn run(
 type Encoded = Result<Option<(Encoder, u64)>, ExportError>;
 
 async fn encode<T>(
-    mut rx: mpsc::Receiver<T>,
-    format: Format,
-    columns: &'static [&'static str],
-    out: &mpsc::Sender<Vec<u8>>,
+    mut rx: mpsc::Receiver<T>, format: Format, columns: &'static [&'static str], out: &mpsc::Sender<Vec<u8>>,
     fields: impl Fn(&T) -> (Vec<Field>, Option<(f64, f64)>),
 ) -> Encoded {
     let mut enc = Encoder::new(format, columns)?;
@@ -376,10 +354,7 @@ async fn finish(done: (Result<(), StoreError>, Encoded), out: &mpsc::Sender<Vec<
 
 /// Writes an export to a new file (the command line's `doorstep export`); returns (rows, bytes).
 pub async fn write_file(
-    store: &dyn Store,
-    campaign: &Campaign,
-    spec: ExportSpec,
-    path: &Path,
+    store: &dyn Store, campaign: &Campaign, spec: ExportSpec, path: &Path,
 ) -> Result<(u64, u64), ExportError> {
     use std::io::Write;
     let mut file = std::io::BufWriter::new(std::fs::File::create_new(path)?);
@@ -405,14 +380,7 @@ mod tests {
     #[test]
     fn csv_starts_with_a_bom_and_guards_formulas() {
         let mut e = Encoder::new(Format::Csv, &["a", "b"]).unwrap();
-        e.row(
-            vec![
-                Field::Free(Some("=1+1".into())),
-                Field::Free(Some("Số 5, Hà Tĩnh".into())),
-            ],
-            None,
-        )
-        .unwrap();
+        e.row(vec![Field::Free(Some("=1+1".into())), Field::Free(Some("Số 5, Hà Tĩnh".into()))], None).unwrap();
         let text = String::from_utf8(e.finish()).unwrap();
         assert_eq!(text, "\u{feff}a,b\r\n'=1+1,\"Số 5, Hà Tĩnh\"\r\n");
     }
@@ -452,17 +420,10 @@ mod tests {
     #[test]
     fn geojson_is_one_collection_of_features() {
         let mut e = Encoder::new(Format::GeoJson, &["n", "name"]).unwrap();
-        e.row(
-            vec![Field::Int(Some(1)), Field::Free(Some("Nam Hà".into()))],
-            Some((18.34, 105.9)),
-        )
-        .unwrap();
+        e.row(vec![Field::Int(Some(1)), Field::Free(Some("Nam Hà".into()))], Some((18.34, 105.9))).unwrap();
         e.row(vec![Field::Int(None), Field::Free(None)], None).unwrap();
         let v: Value = serde_json::from_slice(&e.finish()).unwrap();
-        assert_eq!(
-            v["features"][0]["geometry"]["coordinates"],
-            serde_json::json!([105.9, 18.34])
-        );
+        assert_eq!(v["features"][0]["geometry"]["coordinates"], serde_json::json!([105.9, 18.34]));
         assert_eq!(v["features"][0]["properties"]["name"], "Nam Hà");
         assert!(v["features"][1]["geometry"].is_null());
         assert!(v["features"][1]["properties"]["n"].is_null());

@@ -90,18 +90,11 @@ pub fn tally_groups(all: &[GroupRow], filtered: Option<&[GroupRow]>, f: &VisitFi
 /// Reads and tallies the households of a subtree by `group` under a filter: one grouped read,
 /// and a second one when visits decide.
 pub async fn tallies(
-    store: &dyn crate::store::Store,
-    path: &str,
-    group: GroupBy,
-    f: &VisitFilter,
+    store: &dyn crate::store::Store, path: &str, group: GroupBy, f: &VisitFilter,
 ) -> Result<BTreeMap<GroupKey, Tally>, crate::store::StoreError> {
     let (lo, hi) = subtree_range(path);
     let all = store.grouped_figures(&lo, &hi, group, &VisitFilter::default()).await?;
-    let filtered = if f.by_visits() {
-        Some(store.grouped_figures(&lo, &hi, group, f).await?)
-    } else {
-        None
-    };
+    let filtered = if f.by_visits() { Some(store.grouped_figures(&lo, &hi, group, f).await?) } else { None };
     Ok(tally_groups(&all, filtered.as_deref(), f))
 }
 
@@ -136,9 +129,7 @@ impl Tally {
 /// would also read `+262142-12-31` or `-262143-01-01`, at the ends of its range.
 pub fn parse_ymd(text: &str) -> Option<NaiveDate> {
     use chrono::Datelike;
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .filter(|d| (0..=9999).contains(&d.year()))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().filter(|d| (0..=9999).contains(&d.year()))
 }
 
 #[cfg(test)]
@@ -197,16 +188,10 @@ mod tests {
             row(1, Some("refused"), 1, 1),
             row(2, Some("refused"), 5, 2),
         ];
-        let f = VisitFilter {
-            outcomes: vec!["installed_now".into()],
-            ..VisitFilter::default()
-        };
+        let f = VisitFilter { outcomes: vec!["installed_now".into()], ..VisitFilter::default() };
         let t = tally_groups(&all, None, &f);
         let one = &t[&GroupKey::Cell(1)];
-        assert_eq!(
-            (one.households_known, one.households_visited, one.smartphones_seen),
-            (6, 2, 4)
-        );
+        assert_eq!((one.households_known, one.households_visited, one.smartphones_seen), (6, 2, 4));
         assert_eq!(one.coverage_rate(), Some(2.0 / 6.0));
         let two = &t[&GroupKey::Cell(2)];
         assert_eq!((two.households_known, two.households_visited), (5, 0));

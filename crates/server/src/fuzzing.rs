@@ -28,9 +28,7 @@ pub const VOLUNTEER_ID: &str = "0192f0c0-0000-7000-8000-0000000000aa";
 
 /// The server's clock during fuzzing, fixed so that a crash found once replays the same way.
 pub fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
-        .single()
-        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+    Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).single().unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
 /// The server's limits, shrunk so that inputs of a few kilobytes reach them: the guards are the
@@ -82,27 +80,16 @@ pub enum Record {
 /// `Err` when the batch is refused whole, else one [`Record`] per record, in order.
 pub fn visit_push(body: &[u8], encoding: Encoding) -> Result<Vec<Record>, Refusal> {
     let campaign = Campaign::bluezone();
-    let batch = decode_push(
-        &headers(encoding),
-        body,
-        (&limits(), &campaign),
-        &caller(),
-        now(),
-        Lang::Vi,
-    )
-    .map_err(batch_refusal)?;
+    let batch = decode_push(&headers(encoding), body, (&limits(), &campaign), &caller(), now(), Lang::Vi)
+        .map_err(batch_refusal)?;
     Ok(batch
         .records
         .into_iter()
         .map(|r| match r {
-            Incoming::Valid { visit, hash, id, .. } => Record::Valid {
-                id,
-                canonical_stable: visit_is_stable(&visit, hash, &campaign),
-            },
-            Incoming::Invalid { id, error, .. } => Record::Refused {
-                id,
-                refusal: record_refusal(&error),
-            },
+            Incoming::Valid { visit, hash, id, .. } => {
+                Record::Valid { id, canonical_stable: visit_is_stable(&visit, hash, &campaign) }
+            }
+            Incoming::Invalid { id, error, .. } => Record::Refused { id, refusal: record_refusal(&error) },
         })
         .collect())
 }
@@ -112,27 +99,18 @@ pub fn visit_push(body: &[u8], encoding: Encoding) -> Result<Vec<Record>, Refusa
 pub fn venue_push(body: &[u8], encoding: Encoding) -> Result<Vec<Record>, Refusal> {
     let campaign = Campaign::bluezone();
     let sender = caller();
-    let (_, _, records) = decode_batch(
-        &headers(encoding),
-        body,
-        (&limits(), &campaign),
-        &sender,
-        now(),
-        Lang::Vi,
-        |read, ctx| crate::venues::read_venue_record(read, ctx, sender.device_id),
-    )
-    .map_err(batch_refusal)?;
+    let (_, _, records) =
+        decode_batch(&headers(encoding), body, (&limits(), &campaign), &sender, now(), Lang::Vi, |read, ctx| {
+            crate::venues::read_venue_record(read, ctx, sender.device_id)
+        })
+        .map_err(batch_refusal)?;
     Ok(records
         .into_iter()
         .map(|r| match r {
-            VenueIncoming::Valid { visit, body, .. } => Record::Valid {
-                id: visit.id.to_string(),
-                canonical_stable: venue_is_stable(&visit, &body, &campaign),
-            },
-            VenueIncoming::Invalid { id, error, .. } => Record::Refused {
-                id,
-                refusal: record_refusal(&error),
-            },
+            VenueIncoming::Valid { visit, body, .. } => {
+                Record::Valid { id: visit.id.to_string(), canonical_stable: venue_is_stable(&visit, &body, &campaign) }
+            }
+            VenueIncoming::Invalid { id, error, .. } => Record::Refused { id, refusal: record_refusal(&error) },
         })
         .collect())
 }
@@ -174,13 +152,7 @@ fn batch_refusal(e: ApiError) -> Refusal {
 
 fn record_refusal(e: &FieldError) -> Refusal {
     let m = e.messages();
-    Refusal {
-        status: 422,
-        code: e.code().to_string(),
-        field: Some(e.field.clone()),
-        vi: m.vi,
-        en: m.en,
-    }
+    Refusal { status: 422, code: e.code().to_string(), field: Some(e.field.clone()), vi: m.vi, en: m.en }
 }
 
 /// Validation against the record's own time, so that only the record decides: a valid record's
@@ -223,16 +195,7 @@ mod tests {
             visit("0192f0c0-0000-7000-8000-000000000002").replace(r#""people":4"#, r#""people":-1"#)
         );
         let records = visit_push(body.as_bytes(), Encoding::Identity).unwrap();
-        assert!(
-            matches!(
-                &records[0],
-                Record::Valid {
-                    canonical_stable: true,
-                    ..
-                }
-            ),
-            "{records:?}"
-        );
+        assert!(matches!(&records[0], Record::Valid { canonical_stable: true, .. }), "{records:?}");
         match &records[1] {
             Record::Refused { refusal, .. } => assert_eq!(refusal.field.as_deref(), Some("people")),
             other => panic!("{other:?}"),
@@ -241,10 +204,7 @@ mod tests {
         assert_eq!(visit_push(&zstd, Encoding::Zstd).unwrap(), records);
 
         let other = body.replace(DEVICE_ID, "0192f0c0-0000-7000-8000-00000000beef");
-        assert_eq!(
-            visit_push(other.as_bytes(), Encoding::Identity).unwrap_err().code,
-            "wrong_device"
-        );
+        assert_eq!(visit_push(other.as_bytes(), Encoding::Identity).unwrap_err().code, "wrong_device");
         assert_eq!(venue_push(b"{", Encoding::Identity).unwrap_err().code, "malformed_json");
     }
 
@@ -263,10 +223,7 @@ mod tests {
             let records = visit_push(body.as_bytes(), Encoding::Identity).unwrap();
             match &records[..] {
                 [Record::Refused { refusal, .. }] => {
-                    assert!(
-                        refusal.field.as_deref().is_some_and(|f| !f.is_empty()),
-                        "{record}: {refusal:?}"
-                    )
+                    assert!(refusal.field.as_deref().is_some_and(|f| !f.is_empty()), "{record}: {refusal:?}")
                 }
                 other => panic!("{record}: {other:?}"),
             }

@@ -83,17 +83,16 @@ pub const TALLIES_STALE: std::time::Duration = std::time::Duration::from_secs(60
 
 /// The fine cells' figures of the area at `path` under `filter`, kept in `cache`.
 pub async fn fine_tallies(
-    store: &std::sync::Arc<dyn crate::store::Store>,
-    cache: &TallyCache,
-    path: &str,
+    store: &std::sync::Arc<dyn crate::store::Store>, cache: &TallyCache, path: &str,
     filter: &crate::filter::VisitFilter,
 ) -> Result<std::sync::Arc<BTreeMap<GroupKey, Tally>>, crate::store::StoreError> {
     let key = format!("{path}|{filter:?}");
     let (store, area_path, cell_filter) = (store.clone(), path.to_string(), filter.clone());
     cache
-        .get_or_try_make(&key, move || async move {
-            tallies(store.as_ref(), &area_path, GroupBy::Cell, &cell_filter).await
-        })
+        .get_or_try_make(
+            &key,
+            move || async move { tallies(store.as_ref(), &area_path, GroupBy::Cell, &cell_filter).await },
+        )
         .await
 }
 

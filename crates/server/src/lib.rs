@@ -54,14 +54,9 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Arc::new(postgres::PgStore::open(url).await?));
     }
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
     if path.is_empty() {
-        return Err(StoreError::Config(
-            "the database URL names no file: use sqlite:PATH".into(),
-        ));
+        return Err(StoreError::Config("the database URL names no file: use sqlite:PATH".into()));
     }
     Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path))?))
 }
@@ -69,8 +64,7 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 /// Serves until `shutdown` completes, then finishes the requests under way. Connections are held
 /// to `state.limits` (header-read and idle timeouts, how many at once: [`conn`]).
 pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
+    listener: tokio::net::TcpListener, state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let warm = tokio::spawn(keep_warm(state.clone()));
@@ -118,11 +112,8 @@ async fn warm_once(st: &http::AppState) -> Result<(), StoreError> {
         let started = std::time::Instant::now();
         let children = crate::areas::child_areas(&*st.store, Some(&code)).await?;
         let codes: Vec<String> = children.iter().map(|c| c.code.clone()).collect();
-        let bounded: std::collections::HashSet<String> = crate::areas::boundaries(&*st.store, codes)
-            .await?
-            .into_iter()
-            .map(|(c, _)| c)
-            .collect();
+        let bounded: std::collections::HashSet<String> =
+            crate::areas::boundaries(&*st.store, codes).await?.into_iter().map(|(c, _)| c).collect();
         if children.iter().any(|c| !bounded.contains(&c.code)) {
             map::hulls(&st.store, &st.outlines, &path, &children).await?;
         }
@@ -142,15 +133,8 @@ mod warm_tests {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(sqlite::SqliteStore::open(&dir.path().join("s.db")).unwrap());
         let tree = include_str!("../../../data/areas/ha-tinh-2020-three-tier.json");
-        store
-            .import_areas(doorstep_domain::area::parse_gso_tree(tree).unwrap())
-            .await
-            .unwrap();
-        let st = http::AppState::new(
-            store.clone(),
-            doorstep_domain::Campaign::bluezone(),
-            http::Limits::default(),
-        );
+        store.import_areas(doorstep_domain::area::parse_gso_tree(tree).unwrap()).await.unwrap();
+        let st = http::AppState::new(store.clone(), doorstep_domain::Campaign::bluezone(), http::Limits::default());
         let path = crate::areas::area_path(&*store, "42").await.unwrap().unwrap();
         let key = format!("{path}|{:?}", filter::VisitFilter::default());
 
@@ -171,10 +155,7 @@ mod warm_tests {
 
         store.add_households(few(WARM_FROM_HOUSEHOLDS as usize)).await.unwrap();
         warm_once(&st).await.unwrap();
-        assert!(
-            st.hexagon_tallies.holds(&key),
-            "the province's hexagon figures are made ahead"
-        );
+        assert!(st.hexagon_tallies.holds(&key), "the province's hexagon figures are made ahead");
         assert!(st.outlines.holds(&path), "and its districts' outlines");
     }
 }

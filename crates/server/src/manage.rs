@@ -36,32 +36,15 @@ impl Actor<'_> {
 #[derive(Debug, thiserror::Error)]
 pub enum ManageError {
     #[error("{}", .messages.en)]
-    Refused {
-        status: StatusCode,
-        code: &'static str,
-        field: Option<&'static str>,
-        messages: Messages,
-    },
+    Refused { status: StatusCode, code: &'static str, field: Option<&'static str>, messages: Messages },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 pub(crate) fn refused(
-    status: StatusCode,
-    code: &'static str,
-    field: Option<&'static str>,
-    vi: &str,
-    en: &str,
+    status: StatusCode, code: &'static str, field: Option<&'static str>, vi: &str, en: &str,
 ) -> ManageError {
-    ManageError::Refused {
-        status,
-        code,
-        field,
-        messages: Messages {
-            vi: vi.into(),
-            en: en.into(),
-        },
-    }
+    ManageError::Refused { status, code, field, messages: Messages { vi: vi.into(), en: en.into() } }
 }
 
 /// The longest team name, in characters.
@@ -100,9 +83,7 @@ pub(crate) async fn area_path(store: &dyn Store, code: &str) -> Result<(AreaCode
         )
     };
     let area = AreaCode::parse("area_code", code).map_err(|_| unknown())?;
-    let path = crate::areas::area_path(store, area.as_str())
-        .await?
-        .ok_or_else(unknown)?;
+    let path = crate::areas::area_path(store, area.as_str()).await?.ok_or_else(unknown)?;
     Ok((area, path))
 }
 
@@ -118,9 +99,7 @@ pub(crate) fn out_of_scope() -> ManageError {
 
 /// Creates a team over an area, led by a leader whose own area holds it.
 pub async fn create_team(
-    store: &dyn Store,
-    actor: Actor<'_>,
-    request: &NewTeamRequest,
+    store: &dyn Store, actor: Actor<'_>, request: &NewTeamRequest,
 ) -> Result<TeamDto, ManageError> {
     leader_or_admin(actor)?;
     // The rules of all typed text (NFC; no control, bidi or zero-width characters): a length the
@@ -150,9 +129,9 @@ pub async fn create_team(
     }
     let leader_name = match (actor, &request.leader) {
         // One rule for usernames everywhere (`Username::parse`): `LeadB` is `leadb`.
-        (_, Some(l)) => Username::parse("leader", l)
-            .map(|u| u.as_str().to_string())
-            .unwrap_or_else(|_| l.trim().to_string()),
+        (_, Some(l)) => {
+            Username::parse("leader", l).map(|u| u.as_str().to_string()).unwrap_or_else(|_| l.trim().to_string())
+        }
         (Actor::User(u), None) => u.username.clone(),
         (Actor::Cli, None) => {
             return Err(refused(
@@ -190,9 +169,7 @@ pub async fn create_team(
         .await?
         .filter(|u| u.role == Role::Leader && !u.disabled)
         .ok_or_else(no_leader)?;
-    let leader_path = crate::areas::area_path(store, &leader.area_code)
-        .await?
-        .ok_or_else(no_leader)?;
+    let leader_path = crate::areas::area_path(store, &leader.area_code).await?.ok_or_else(no_leader)?;
     if !path.starts_with(&leader_path) {
         return Err(no_leader());
     }
@@ -228,12 +205,7 @@ pub async fn create_team(
         },
     )
     .await?;
-    Ok(TeamDto {
-        name: name.to_string(),
-        area_code: area.to_string(),
-        leader: leader_name,
-        members: Vec::new(),
-    })
+    Ok(TeamDto { name: name.to_string(), area_code: area.to_string(), leader: leader_name, members: Vec::new() })
 }
 
 /// Puts a volunteer in a team and assigns them an area inside the team's.
@@ -251,9 +223,8 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
     // The assigned area picks among teams of one name (a name is unique within an area only).
     let assigned_path = crate::areas::area_path(store, request.area_code.trim()).await?;
     // A team outside the caller's areas looks like no team at all.
-    let (team, team_path) = team_named(store, actor, request.team.trim(), assigned_path.as_deref())
-        .await?
-        .ok_or_else(no_team)?;
+    let (team, team_path) =
+        team_named(store, actor, request.team.trim(), assigned_path.as_deref()).await?.ok_or_else(no_team)?;
     if let Actor::User(u) = actor
         && u.role == Role::Leader
         && u.user_id != team.leader_id
@@ -268,9 +239,7 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
     }
     let volunteer = volunteer_named(store, &request.volunteer, StatusCode::NOT_FOUND).await?;
     let no_volunteer = || no_such_volunteer(StatusCode::NOT_FOUND);
-    let volunteer_path = crate::areas::area_path(store, &volunteer.area_code)
-        .await?
-        .ok_or_else(no_volunteer)?;
+    let volunteer_path = crate::areas::area_path(store, &volunteer.area_code).await?.ok_or_else(no_volunteer)?;
     if !actor_sees(store, actor, &volunteer_path).await? {
         return Err(no_volunteer());
     }
@@ -313,10 +282,7 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
 /// area's path: of several, the deepest whose area holds `within` (a path), if given, else the
 /// oldest.
 pub(crate) async fn team_named(
-    store: &dyn Store,
-    actor: Actor<'_>,
-    name: &str,
-    within: Option<&str>,
+    store: &dyn Store, actor: Actor<'_>, name: &str, within: Option<&str>,
 ) -> Result<Option<(crate::manage::TeamRecord, String)>, StoreError> {
     // Read as a team's name is written (NFC, no control or hidden characters): a name no team
     // can have names none, rather than reaching the database (PostgreSQL refuses a NUL).
@@ -332,10 +298,7 @@ pub(crate) async fn team_named(
         }
     }
     if let Some(within) = within
-        && let Some(best) = found
-            .iter()
-            .filter(|(_, p)| within.starts_with(p.as_str()))
-            .max_by_key(|(_, p)| p.len())
+        && let Some(best) = found.iter().filter(|(_, p)| within.starts_with(p.as_str())).max_by_key(|(_, p)| p.len())
     {
         return Ok(Some(best.clone()));
     }
@@ -355,9 +318,7 @@ pub(crate) fn no_such_volunteer(status: StatusCode) -> ManageError {
 /// The enabled volunteer account of a username; none answers `status` (an assignment names a
 /// resource, 404; a claim names a field of its body, 422).
 pub(crate) async fn volunteer_named(
-    store: &dyn Store,
-    username: &str,
-    status: StatusCode,
+    store: &dyn Store, username: &str, status: StatusCode,
 ) -> Result<crate::accounts::UserRecord, ManageError> {
     let name = Username::parse("volunteer", username).map_err(|_| no_such_volunteer(status))?;
     crate::accounts::user_by_username(store, &name)
@@ -419,10 +380,7 @@ pub fn group_teams(rows: Vec<TeamRow>) -> Vec<TeamDto> {
         let Some(team) = teams.last_mut() else { continue };
         let Some(member) = row.member else { continue };
         if team.members.last().is_none_or(|m| m.username != member) {
-            team.members.push(doorstep_domain::protocol::TeamMemberDto {
-                username: member,
-                areas: Vec::new(),
-            });
+            team.members.push(doorstep_domain::protocol::TeamMemberDto { username: member, areas: Vec::new() });
         }
         if let (Some(m), Some(area)) = (team.members.last_mut(), row.assigned) {
             m.areas.push(area);
@@ -437,13 +395,7 @@ pub async fn insert_team(db: &dyn Db, team: NewTeam) -> Result<(), StoreError> {
         .execute(
             "INSERT INTO teams (id, name, area_code, leader_id, created_at_ms) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (area_code, name) DO NOTHING",
-            params![
-                team.id,
-                &team.name,
-                team.area_code.as_str(),
-                team.leader_id,
-                team.created_ms
-            ],
+            params![team.id, &team.name, team.area_code.as_str(), team.leader_id, team.created_ms],
         )
         .await?;
     if n == 0 {
@@ -460,14 +412,7 @@ pub async fn teams_named(db: &dyn Db, name: &str) -> Result<Vec<TeamRecord>, Sto
     )
     .await?
     .iter()
-    .map(|r| {
-        Ok(TeamRecord {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            area_code: r.get(2)?,
-            leader_id: r.get(3)?,
-        })
-    })
+    .map(|r| Ok(TeamRecord { id: r.get(0)?, name: r.get(1)?, area_code: r.get(2)?, leader_id: r.get(3)? }))
     .collect()
 }
 
@@ -516,13 +461,8 @@ pub async fn teams_in(db: &dyn Db, lo: &str, hi: &str) -> Result<Vec<TeamDto>, S
     Ok(group_teams(
         rows.iter()
             .map(|r| {
-                Ok(TeamRow {
-                    team: r.get(0)?,
-                    area_code: r.get(1)?,
-                    leader: r.get(2)?,
-                    member: r.get(3)?,
-                    assigned: r.get(4)?,
-                })
+                let (team, area_code, leader, member, assigned) = r.columns()?;
+                Ok(TeamRow { team, area_code, leader, member, assigned })
             })
             .collect::<Result<_, StoreError>>()?,
     ))

@@ -18,9 +18,7 @@ pub const OUTLINES_STALE: std::time::Duration = std::time::Duration::from_secs(3
 /// fall in (the cells' corners, so every household is inside), read once for the whole parent: a
 /// few thousand cells rather than every household of a province; kept in `cache`.
 pub async fn hulls(
-    store: &Arc<dyn crate::store::Store>,
-    cache: &OutlineCache,
-    path: &str,
+    store: &Arc<dyn crate::store::Store>, cache: &OutlineCache, path: &str,
     children: &[doorstep_domain::protocol::AreaDto],
 ) -> Result<Arc<HashMap<String, Value>>, crate::store::StoreError> {
     let (store, path, children) = (store.clone(), path.to_string(), children.to_vec());
@@ -36,12 +34,7 @@ pub async fn hulls(
                     .iter()
                     .filter(|(p, _)| p.starts_with(&child_path))
                     .filter_map(|(_, cell)| h3o::CellIndex::try_from(u64::try_from(*cell).ok()?).ok())
-                    .flat_map(|cell| {
-                        cell.boundary()
-                            .iter()
-                            .map(|ll| (ll.lat(), ll.lng()))
-                            .collect::<Vec<_>>()
-                    })
+                    .flat_map(|cell| cell.boundary().iter().map(|ll| (ll.lat(), ll.lng())).collect::<Vec<_>>())
                     .collect();
                 if let Some(h) = hull(&corners) {
                     hulls.insert(child.code.clone(), h);
@@ -70,12 +63,7 @@ pub const MAX_REVISITS: i64 = 5_000;
 /// The outline of a set of points: their convex hull as a GeoJSON polygon, or none for fewer
 /// than three distinct points.
 pub fn hull(points: &[(f64, f64)]) -> Option<Value> {
-    let mp = MultiPoint::from(
-        points
-            .iter()
-            .map(|&(lat, lon)| Point::new(lon, lat))
-            .collect::<Vec<_>>(),
-    );
+    let mp = MultiPoint::from(points.iter().map(|&(lat, lon)| Point::new(lon, lat)).collect::<Vec<_>>());
     let polygon = mp.convex_hull();
     let ring: Vec<[f64; 2]> = polygon.exterior().points().map(|p| [p.x(), p.y()]).collect();
     // A hull of fewer than three distinct points is a line or a point, not an area.
@@ -109,11 +97,7 @@ mod tests {
         assert!(hull(&[(18.34, 105.90), (18.34, 105.90), (18.34, 105.90)]).is_none());
         let h = hull(&[(18.34, 105.90), (18.35, 105.90), (18.35, 105.91), (18.348, 105.902)]).unwrap();
         let ring = h["coordinates"][0].as_array().unwrap();
-        assert_eq!(
-            ring.len(),
-            4,
-            "three corners and the closing point; the inner point is not one"
-        );
+        assert_eq!(ring.len(), 4, "three corners and the closing point; the inner point is not one");
         assert_eq!(ring.first(), ring.last());
         // GeoJSON order: longitude first.
         assert!(ring.iter().all(|p| p[0].as_f64().unwrap() > 100.0));

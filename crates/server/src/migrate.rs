@@ -243,11 +243,7 @@ const TABLES: &[Table] = &[
     Table {
         name: "campaign",
         key: "id",
-        columns: &[
-            ("id", Kind::Int4),
-            ("definition", Kind::Text),
-            ("loaded_at_ms", Kind::Int),
-        ],
+        columns: &[("id", Kind::Int4), ("definition", Kind::Text), ("loaded_at_ms", Kind::Int)],
         overriding: false,
     },
     Table {
@@ -487,18 +483,14 @@ fn read_pg(row: &tokio_postgres::Row, i: usize, kind: Kind) -> Val {
 /// verifies it. The SQLite file must not be in use (its lock is taken). `progress` hears
 /// (table, rows done, rows in all).
 pub async fn sqlite_to_postgres(
-    sqlite_path: &std::path::Path,
-    pg_url: &str,
-    mut progress: impl FnMut(&str, u64, u64),
+    sqlite_path: &std::path::Path, pg_url: &str, mut progress: impl FnMut(&str, u64, u64),
 ) -> Result<MigrateReport, StoreError> {
     // Opening the store checks the file, migrates it, and holds its lock while we read.
     let source_store = SqliteStore::open(sqlite_path)?;
     let source =
         rusqlite::Connection::open_with_flags(source_store.path(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     drop(PgStore::open(pg_url).await?);
-    let (mut target, connection) = tokio_postgres::connect(pg_url, tokio_postgres::NoTls)
-        .await
-        .map_err(db)?;
+    let (mut target, connection) = tokio_postgres::connect(pg_url, tokio_postgres::NoTls).await.map_err(db)?;
     tokio::spawn(connection);
 
     let mut report = MigrateReport::default();
@@ -531,23 +523,13 @@ pub async fn sqlite_to_postgres(
             let width = table.columns.len();
             let placeholders: Vec<String> = (0..n)
                 .map(|r| {
-                    format!(
-                        "({})",
-                        (1..=width)
-                            .map(|c| format!("${}", r * width + c))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    )
+                    format!("({})", (1..=width).map(|c| format!("${}", r * width + c)).collect::<Vec<_>>().join(","))
                 })
                 .collect();
             let sql = format!(
                 "INSERT INTO {} ({list}) {} VALUES {} ON CONFLICT DO NOTHING",
                 table.name,
-                if table.overriding {
-                    "OVERRIDING SYSTEM VALUE"
-                } else {
-                    ""
-                },
+                if table.overriding { "OVERRIDING SYSTEM VALUE" } else { "" },
                 placeholders.join(",")
             );
             let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(Val::sql).collect();
@@ -558,16 +540,11 @@ pub async fn sqlite_to_postgres(
         tx.commit().await.map_err(db)?;
 
         // Verify: the same rows in the same order give the same checksum on both sides.
-        let target_count: i64 = target
-            .query_one(&format!("SELECT COUNT(*) FROM {}", table.name), &[])
-            .await
-            .map_err(db)?
-            .get(0);
+        let target_count: i64 =
+            target.query_one(&format!("SELECT COUNT(*) FROM {}", table.name), &[]).await.map_err(db)?.get(0);
         let mut source_sum = Sha256::new();
-        let mut st = source.prepare(&format!(
-            "SELECT {list} FROM {} ORDER BY {}, {}",
-            table.name, table.key, names[0]
-        ))?;
+        let mut st =
+            source.prepare(&format!("SELECT {list} FROM {} ORDER BY {}, {}", table.name, table.key, names[0]))?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             for (i, (_, kind)) in table.columns.iter().enumerate() {
@@ -619,15 +596,7 @@ pub async fn sqlite_to_postgres(
             }
         } else {
             for r in target
-                .query(
-                    &format!(
-                        "SELECT {list} FROM {} ORDER BY {}, {}",
-                        table.name,
-                        table.pg_order(),
-                        names[0]
-                    ),
-                    &[],
-                )
+                .query(&format!("SELECT {list} FROM {} ORDER BY {}, {}", table.name, table.pg_order(), names[0]), &[])
                 .await
                 .map_err(db)?
             {
@@ -645,25 +614,13 @@ pub async fn sqlite_to_postgres(
         });
     }
     // The per-area figures are derived: rebuilt from the households just copied.
-    target
-        .batch_execute(crate::db::ingest::STATS_RECOMPUTE)
-        .await
-        .map_err(db)?;
+    target.batch_execute(crate::db::ingest::STATS_RECOMPUTE).await.map_err(db)?;
     // So is each household's latest visit's receive number, which only PostgreSQL keeps.
-    target
-        .batch_execute(crate::postgres::LATEST_SEQ_BACKFILL)
-        .await
-        .map_err(db)?;
-    target
-        .batch_execute(crate::db::ingest::AREA_DAYS_REBUILD_OWN_AREA)
-        .await
-        .map_err(db)?;
+    target.batch_execute(crate::postgres::LATEST_SEQ_BACKFILL).await.map_err(db)?;
+    target.batch_execute(crate::db::ingest::AREA_DAYS_REBUILD_OWN_AREA).await.map_err(db)?;
     // So is each volunteer's latest visit, where the next batch's motion flags start.
     target
-        .batch_execute(&format!(
-            "DELETE FROM volunteer_trail; {}",
-            crate::db::quality::TRAIL_FILL_SQL
-        ))
+        .batch_execute(&format!("DELETE FROM volunteer_trail; {}", crate::db::quality::TRAIL_FILL_SQL))
         .await
         .map_err(db)?;
     // The counters go on from where the SQLite file left them, so device cursors stay valid.

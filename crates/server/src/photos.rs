@@ -72,15 +72,7 @@ impl NewPhotoLink {
             .local_day()
             .ok_or_else(|| FieldError::new("taken_at", doorstep_domain::error::ErrorKind::NotATimestamp))?;
         let content_hash = Sha256::digest(meta.content_bytes()).to_vec();
-        Ok(NewPhotoLink {
-            id,
-            meta,
-            day,
-            volunteer_id,
-            device_id,
-            received_ms,
-            content_hash,
-        })
+        Ok(NewPhotoLink { id, meta, day, volunteer_id, device_id, received_ms, content_hash })
     }
 }
 
@@ -134,18 +126,10 @@ pub enum ChunkWrite {
 /// What the writer does with a chunk of one phone's upload, on the bytes that upload holds
 /// (shared by both databases), or the answer when nothing is to be written.
 pub fn apply_chunk(
-    sha256: &str,
-    size: u64,
-    held: &[u8],
-    complete: bool,
-    offset: u64,
-    chunk: &[u8],
+    sha256: &str, size: u64, held: &[u8], complete: bool, offset: u64, chunk: &[u8],
 ) -> Result<ChunkWrite, Chunk> {
     if complete {
-        return Err(Chunk::Accepted(UploadState {
-            received: size,
-            complete: true,
-        }));
+        return Err(Chunk::Accepted(UploadState { received: size, complete: true }));
     }
     let received = held.len() as u64;
     if offset != received {
@@ -177,21 +161,11 @@ pub struct ReportPhoto {
 
 /// The complete photos of `area`'s subtree on `day`, with their bytes, for the workbook.
 pub async fn photos_for_report(
-    store: &dyn crate::store::Store,
-    path: &str,
-    day: chrono::NaiveDate,
+    store: &dyn crate::store::Store, path: &str, day: chrono::NaiveDate,
 ) -> Result<Vec<ReportPhoto>, crate::store::StoreError> {
     let (lo, hi) = subtree_range(path);
-    let listed = crate::photos::list(
-        store,
-        &lo,
-        &hi,
-        Some(&day.format("%Y-%m-%d").to_string()),
-        None,
-        None,
-        MAX_LISTED,
-    )
-    .await?;
+    let listed =
+        crate::photos::list(store, &lo, &hi, Some(&day.format("%Y-%m-%d").to_string()), None, None, MAX_LISTED).await?;
     let mut out = Vec::new();
     for photo in listed.into_iter().filter(|p| p.complete) {
         if let Some((_, bytes)) = crate::photos::image(store, &photo.sha256).await? {
@@ -203,9 +177,7 @@ pub async fn photos_for_report(
 
 /// The "Ảnh" sheet: each photo scaled into a row, with its time, kind, area and caption.
 pub fn photo_sheet(
-    book: &mut rust_xlsxwriter::Workbook,
-    photos: &[ReportPhoto],
-    head: &rust_xlsxwriter::Format,
+    book: &mut rust_xlsxwriter::Workbook, photos: &[ReportPhoto], head: &rust_xlsxwriter::Format,
 ) -> Result<(), rust_xlsxwriter::XlsxError> {
     let sheet = book.add_worksheet();
     sheet.set_name("Ảnh")?;
@@ -220,18 +192,15 @@ pub fn photo_sheet(
         sheet.set_column_width(c as u16, *width)?;
         sheet.write_string_with_format(0, c as u16, format!("{vi}\n{en}"), head)?;
     }
-    let wrap = rust_xlsxwriter::Format::new()
-        .set_text_wrap()
-        .set_align(rust_xlsxwriter::FormatAlign::Top);
+    let wrap = rust_xlsxwriter::Format::new().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top);
     for (i, p) in photos.iter().enumerate() {
         let r = 1 + i as u32;
         // About 300 x 200 px per row; the image keeps its aspect inside it.
         sheet.set_row_height_pixels(r, 210)?;
         match rust_xlsxwriter::Image::new_from_buffer(&p.bytes) {
             Ok(image) => {
-                let image = image
-                    .set_scale_to_size(300, 200, true)
-                    .set_alt_text(p.photo.caption.clone().unwrap_or_default());
+                let image =
+                    image.set_scale_to_size(300, 200, true).set_alt_text(p.photo.caption.clone().unwrap_or_default());
                 sheet.insert_image_with_offset(r, 0, &image, 4, 4)?;
             }
             // A stored photo is a JPEG the server verified; one the writer cannot read is named.
@@ -254,9 +223,7 @@ pub fn photo_sheet(
 }
 
 fn received_at(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339())
-        .unwrap_or_default()
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339()).unwrap_or_default()
 }
 
 fn kind_of(raw: &str) -> Result<TargetKind, StoreError> {
@@ -265,10 +232,7 @@ fn kind_of(raw: &str) -> Result<TargetKind, StoreError> {
 
 fn state(size: i64, received: i64, complete: bool) -> UploadState {
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
-    UploadState {
-        received: if complete { n(size) } else { n(received) },
-        complete,
-    }
+    UploadState { received: if complete { n(size) } else { n(received) }, complete }
 }
 
 // The photos' statements, written once for both databases ([`crate::db`]). An upload's row is
@@ -347,11 +311,7 @@ pub async fn register(db: &dyn Db, link: &NewPhotoLink) -> Result<Registration, 
 
 /// Appends a chunk to a phone's upload of a picture; a verified last chunk completes the blob.
 pub async fn append(
-    db: &dyn Db,
-    sha256: &str,
-    device_id: Uuid,
-    offset: u64,
-    chunk: &[u8],
+    db: &dyn Db, sha256: &str, device_id: Uuid, offset: u64, chunk: &[u8],
 ) -> Result<Chunk, StoreError> {
     let mut tx = db.begin().await?;
     let empty: &[u8] = &[];
@@ -372,10 +332,7 @@ pub async fn append(
                 params![sha256, device_id, bytes, n],
             )
             .await?;
-            Chunk::Accepted(UploadState {
-                received: n as u64,
-                complete: false,
-            })
+            Chunk::Accepted(UploadState { received: n as u64, complete: false })
         }
         Ok(ChunkWrite::Append { bytes, complete: true }) => {
             let n = bytes.len() as i64;
@@ -393,10 +350,7 @@ pub async fn append(
                 params![sha256, device_id, n, empty],
             )
             .await?;
-            Chunk::Accepted(UploadState {
-                received: n as u64,
-                complete: true,
-            })
+            Chunk::Accepted(UploadState { received: n as u64, complete: true })
         }
         Ok(ChunkWrite::Discard) => {
             tx.execute(
@@ -413,13 +367,7 @@ pub async fn append(
 
 /// The photos of the subtree `[lo, hi)`, by day, target kind and target if asked ([`list_sql`]).
 pub async fn list(
-    db: &dyn Db,
-    lo: &str,
-    hi: &str,
-    day: Option<&str>,
-    kind: Option<&str>,
-    target: Option<&str>,
-    limit: i64,
+    db: &dyn Db, lo: &str, hi: &str, day: Option<&str>, kind: Option<&str>, target: Option<&str>, limit: i64,
 ) -> Result<Vec<PhotoDto>, StoreError> {
     db.query(&list_sql(), params![lo, hi, day, kind, target, limit])
         .await?
@@ -446,12 +394,8 @@ pub async fn list(
 
 /// A verified picture's bytes, with the paths of the areas whose records name it.
 pub async fn image(db: &dyn Db, sha256: &str) -> Result<Option<HeldImage>, StoreError> {
-    let Some(row) = db
-        .query_opt(
-            "SELECT bytes FROM photo_blobs WHERE sha256 = $1 AND complete",
-            params![sha256],
-        )
-        .await?
+    let Some(row) =
+        db.query_opt("SELECT bytes FROM photo_blobs WHERE sha256 = $1 AND complete", params![sha256]).await?
     else {
         return Ok(None);
     };
@@ -480,10 +424,7 @@ mod tests {
             panic!("not appended")
         };
         assert_eq!((held.as_slice(), complete), (&data[..4], false));
-        assert_eq!(
-            apply_chunk(&sha, 10, &held, false, 2, b"xx"),
-            Err(Chunk::WrongOffset(4))
-        );
+        assert_eq!(apply_chunk(&sha, 10, &held, false, 2, b"xx"), Err(Chunk::WrongOffset(4)));
         assert_eq!(apply_chunk(&sha, 10, &held, false, 4, &[0; 7]), Err(Chunk::TooLarge));
         let Ok(ChunkWrite::Append { bytes: held, complete }) = apply_chunk(&sha, 10, &held, false, 4, &data[4..])
         else {
@@ -493,16 +434,10 @@ mod tests {
         // Complete: any chunk answers the final state and writes nothing.
         assert_eq!(
             apply_chunk(&sha, 10, &held, true, 0, b"zz"),
-            Err(Chunk::Accepted(UploadState {
-                received: 10,
-                complete: true
-            }))
+            Err(Chunk::Accepted(UploadState { received: 10, complete: true }))
         );
         // Other bytes under this name: discarded.
-        assert_eq!(
-            apply_chunk(&sha, 10, &data[..4], false, 4, b"XXXXXX"),
-            Ok(ChunkWrite::Discard)
-        );
+        assert_eq!(apply_chunk(&sha, 10, &data[..4], false, 4, b"XXXXXX"), Ok(ChunkWrite::Discard));
     }
 
     /// The step that adds `photo_uploads` keeps what was complete complete, for every phone that
@@ -511,8 +446,7 @@ mod tests {
     #[test]
     fn links_held_before_uploads_were_per_phone_keep_complete_pictures_and_restart_the_rest() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE areas (code TEXT PRIMARY KEY); INSERT INTO areas VALUES ('42');")
-            .unwrap();
+        conn.execute_batch("CREATE TABLE areas (code TEXT PRIMARY KEY); INSERT INTO areas VALUES ('42');").unwrap();
         crate::db::migrations::each_statement("0011_photos", crate::db::migrations::Engine::Sqlite, |sql| {
             conn.execute_batch(sql).unwrap()
         });
@@ -538,17 +472,7 @@ mod tests {
                  ORDER BY created_ms",
             )
             .unwrap()
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();

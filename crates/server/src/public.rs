@@ -32,18 +32,12 @@ pub struct PublicView {
 
 impl PublicView {
     pub fn new(k: i64) -> PublicView {
-        PublicView {
-            k,
-            cache: Mutex::new(HashMap::new()),
-        }
+        PublicView { k, cache: Mutex::new(HashMap::new()) }
     }
 
     pub(crate) fn cached(&self, key: &str) -> Option<Value> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < CACHE_FOR)
-            .map(|(_, v)| v.clone())
+        cache.get(key).filter(|(at, _)| at.elapsed() < CACHE_FOR).map(|(_, v)| v.clone())
     }
 
     pub(crate) fn keep(&self, key: String, v: &Value) {
@@ -72,17 +66,11 @@ pub struct Suppressed<T> {
 /// Hides the groups of fewer than `k` households known, and then, while the hidden ones add up
 /// to between 1 and k-1 households, the smallest shown one too.
 pub fn suppress<T>(groups: Vec<(T, Tally)>, k: i64) -> Suppressed<T> {
-    let (mut shown, mut hidden): (Vec<_>, Vec<_>) = groups
-        .into_iter()
-        .enumerate()
-        .partition(|(_, (_, t))| t.households_known >= k);
+    let (mut shown, mut hidden): (Vec<_>, Vec<_>) =
+        groups.into_iter().enumerate().partition(|(_, (_, t))| t.households_known >= k);
     let total = |h: &[(usize, (T, Tally))]| h.iter().map(|(_, (_, t))| t.households_known).sum::<i64>();
     while (1..k).contains(&total(&hidden)) {
-        let Some(smallest) = shown
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, (_, (_, t)))| t.households_known)
-            .map(|(i, _)| i)
+        let Some(smallest) = shown.iter().enumerate().min_by_key(|(_, (_, (_, t)))| t.households_known).map(|(i, _)| i)
         else {
             break;
         };
@@ -97,11 +85,7 @@ pub fn suppress<T>(groups: Vec<(T, Tally)>, k: i64) -> Suppressed<T> {
         t
     });
     shown.sort_by_key(|(i, _)| *i);
-    Suppressed {
-        shown: shown.into_iter().map(|(_, g)| g).collect(),
-        hidden: hidden.len(),
-        hidden_total,
-    }
+    Suppressed { shown: shown.into_iter().map(|(_, g)| g).collect(), hidden: hidden.len(), hidden_total }
 }
 
 /// `v` (an object) with the figures a public answer carries: counts and rates, no outcome
@@ -142,11 +126,7 @@ mod tests {
     use super::*;
 
     fn t(known: i64) -> Tally {
-        Tally {
-            households_known: known,
-            households_visited: known / 2,
-            ..Tally::default()
-        }
+        Tally { households_known: known, households_visited: known / 2, ..Tally::default() }
     }
 
     fn names<T: Clone>(s: &Suppressed<T>) -> Vec<T> {

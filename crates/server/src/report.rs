@@ -28,11 +28,7 @@ fn date_of(day: i64) -> String {
 
 /// The progress of `area` with the days in `[from, to]`; `None` for an unknown area.
 pub async fn progress(
-    store: &dyn Store,
-    campaign: &Campaign,
-    area: &AreaCode,
-    from: NaiveDate,
-    to: NaiveDate,
+    store: &dyn Store, campaign: &Campaign, area: &AreaCode, from: NaiveDate, to: NaiveDate,
 ) -> Result<Option<Progress>, StoreError> {
     let Some(coverage) = crate::coverage::coverage(store, area).await? else {
         return Ok(None);
@@ -58,11 +54,8 @@ pub async fn progress(
     paths.extend(unit_paths.iter().map(|(_, _, p)| p.as_str()));
     let rolled = crate::targets::roll_up_targets_of(&paths, &targets);
     let coverage = coverage.with_campaign(campaign).with_targets(rolled[0]);
-    let by_code: std::collections::HashMap<&str, _> = unit_paths
-        .iter()
-        .zip(&rolled[1..])
-        .map(|((code, _, _), t)| (code.as_str(), *t))
-        .collect();
+    let by_code: std::collections::HashMap<&str, _> =
+        unit_paths.iter().zip(&rolled[1..]).map(|((code, _, _), t)| (code.as_str(), *t)).collect();
     let units: Vec<Coverage> = units
         .into_iter()
         .map(|c| {
@@ -82,12 +75,7 @@ pub async fn progress(
             installed_now,
         })
         .collect();
-    Ok(Some(Progress {
-        area: coverage,
-        units: Progress::rank(units),
-        days,
-        venues,
-    }))
+    Ok(Some(Progress { area: coverage, units: Progress::rank(units), days, venues }))
 }
 
 /// The visits recorded on `date` (the phone's local day) in `area`'s subtree, in receive order.
@@ -99,11 +87,7 @@ pub async fn visits_on(store: &dyn Store, area: &AreaCode, date: NaiveDate) -> R
     let day = day_number(date);
     let query = crate::filter::RowQuery::subtree(
         &path,
-        crate::filter::VisitFilter {
-            from_day: Some(day),
-            to_day: Some(day),
-            ..Default::default()
-        },
+        crate::filter::VisitFilter { from_day: Some(day), to_day: Some(day), ..Default::default() },
         None,
     );
     let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
@@ -162,23 +146,14 @@ fn target_note(targets: Option<&AreaTargets>, lang: Lang) -> String {
         Lang::Vi => ("Mục tiêu của chính địa bàn", "Chưa đủ: "),
         Lang::En => ("The area's own targets", "Partial: "),
     };
-    if parts.is_empty() {
-        own.into()
-    } else {
-        format!("{}{}", if t.partial { partial } else { "" }, parts.join("; "))
-    }
+    if parts.is_empty() { own.into() } else { format!("{}{}", if t.partial { partial } else { "" }, parts.join("; ")) }
 }
 
 /// The daily report of an area for one day: summary, units, days, that day's visits and its
 /// photos.
 pub fn daily_workbook(
-    progress: &Progress,
-    visits: &[VisitDto],
-    venue_visits: &[crate::venues::VenueVisitRow],
-    photos: &[crate::photos::ReportPhoto],
-    date: NaiveDate,
-    campaign: &Campaign,
-    lang: Lang,
+    progress: &Progress, visits: &[VisitDto], venue_visits: &[crate::venues::VenueVisitRow],
+    photos: &[crate::photos::ReportPhoto], date: NaiveDate, campaign: &Campaign, lang: Lang,
 ) -> Result<Vec<u8>, ReportError> {
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
@@ -211,21 +186,9 @@ pub fn daily_workbook(
             Cell::Text(rate(area.coverage_rate)),
         ),
         ("Lượt thăm", "Visits", Cell::Count(area.visits)),
-        (
-            "Điện thoại thông minh đã gặp",
-            "Smartphones seen",
-            Cell::Count(area.smartphones_seen),
-        ),
-        (
-            "Đã cài từ trước",
-            "Already installed",
-            Cell::Count(area.already_installed),
-        ),
-        (
-            "Cài ngay khi thăm",
-            "Installed at the visit",
-            Cell::Count(area.installed_now),
-        ),
+        ("Điện thoại thông minh đã gặp", "Smartphones seen", Cell::Count(area.smartphones_seen)),
+        ("Đã cài từ trước", "Already installed", Cell::Count(area.already_installed)),
+        ("Cài ngay khi thăm", "Installed at the visit", Cell::Count(area.installed_now)),
         (
             "Tỷ lệ cài trên số điện thoại thông minh đã gặp",
             "Install rate of smartphones seen",
@@ -249,11 +212,7 @@ pub fn daily_workbook(
             "Install rate of smartphone owners targeted",
             Cell::Text(rate(area.install_rate_of_owners)),
         ),
-        (
-            "Nguồn số mục tiêu",
-            "Where the targets come from",
-            Cell::Text(target_note(area.targets.as_ref(), lang)),
-        ),
+        ("Nguồn số mục tiêu", "Where the targets come from", Cell::Text(target_note(area.targets.as_ref(), lang))),
         (
             "Hộ đã có ứng dụng (lần thăm gần nhất ghi đã cài)",
             "Households with the app (latest visit found it installed)",
@@ -295,15 +254,9 @@ pub fn daily_workbook(
         ("Có ứng dụng", "With the app"),
         ("Tỷ lệ cài trên số ĐTTM đã gặp", "Install rate of smartphones seen"),
         ("Số hộ mục tiêu", "Target households"),
-        (
-            "Độ phủ trên số hộ mục tiêu",
-            "Target coverage (visited / target households)",
-        ),
+        ("Độ phủ trên số hộ mục tiêu", "Target coverage (visited / target households)"),
         ("Số người có ĐTTM (mục tiêu)", "Smartphone owners targeted"),
-        (
-            "Tỷ lệ cài trên số người có ĐTTM (mục tiêu)",
-            "Install rate of smartphone owners targeted",
-        ),
+        ("Tỷ lệ cài trên số người có ĐTTM (mục tiêu)", "Install rate of smartphone owners targeted"),
         ("Nguồn số mục tiêu", "Where the targets come from"),
     ];
     for (c, (vi, en)) in cols.iter().enumerate() {
@@ -382,10 +335,8 @@ pub fn daily_workbook(
     }
     for (i, v) in visits.iter().enumerate() {
         let r = 1 + i as u32;
-        let label = campaign
-            .outcome(&v.outcome)
-            .map(|o| o.label.get(lang).to_string())
-            .unwrap_or_else(|| v.outcome.clone());
+        let label =
+            campaign.outcome(&v.outcome).map(|o| o.label.get(lang).to_string()).unwrap_or_else(|| v.outcome.clone());
         sheet.write_string(r, 0, &v.visited_at)?;
         sheet.write_string(r, 1, &v.area_code)?;
         sheet.write_string(r, 2, label)?;
@@ -446,10 +397,7 @@ mod tests {
         ]);
         let ranks: Vec<(String, u32)> = ranked.iter().map(|u| (u.coverage.area_code.clone(), u.rank)).collect();
         // Nam: 100 %; Tây and Bắc 50 % (Tây covers more); Đông saw no phone.
-        assert_eq!(
-            ranks,
-            [("1".into(), 3), ("2".into(), 1), ("3".into(), 4), ("4".into(), 2)]
-        );
+        assert_eq!(ranks, [("1".into(), 3), ("2".into(), 1), ("3".into(), 4), ("4".into(), 2)]);
     }
 
     #[test]
@@ -466,17 +414,10 @@ mod tests {
             households: Some(400),
             smartphone_owners: Some(90),
             partial: true,
-            households_sum: Some(doorstep_domain::protocol::TargetSum {
-                areas_with_target: 8,
-                areas: 12,
-            }),
+            households_sum: Some(doorstep_domain::protocol::TargetSum { areas_with_target: 8, areas: 12 }),
             ..Default::default()
         };
-        let ward_targets = AreaTargets {
-            households: Some(50),
-            smartphone_owners: Some(18),
-            ..Default::default()
-        };
+        let ward_targets = AreaTargets { households: Some(50), smartphone_owners: Some(18), ..Default::default() };
         let progress = Progress {
             area: coverage("436", "Thành phố Hà Tĩnh", 100, 40, 60, 45)
                 .with_campaign(&Campaign::bluezone())
@@ -486,24 +427,11 @@ mod tests {
                     coverage: coverage("18073", "Phường Nam Hà", 20, 10, 12, 9).with_targets(Some(ward_targets)),
                     rank: 1,
                 },
-                UnitProgress {
-                    coverage: coverage("18077", "Phường Bắc Hà", 20, 5, 0, 0),
-                    rank: 2,
-                },
+                UnitProgress { coverage: coverage("18077", "Phường Bắc Hà", 20, 5, 0, 0), rank: 2 },
             ],
             days: vec![
-                DayProgress {
-                    date: "2020-08-03".into(),
-                    visits: 25,
-                    households: 24,
-                    installed_now: 20,
-                },
-                DayProgress {
-                    date: "2020-08-04".into(),
-                    visits: 16,
-                    households: 16,
-                    installed_now: 25,
-                },
+                DayProgress { date: "2020-08-03".into(), visits: 25, households: 24, installed_now: 20 },
+                DayProgress { date: "2020-08-04".into(), visits: 16, households: 16, installed_now: 25 },
             ],
             venues: Default::default(),
         };
@@ -524,15 +452,9 @@ mod tests {
             lon: None,
             notes: None,
         };
-        let units = [(
-            "18073".to_string(),
-            "Phường Nam Hà".to_string(),
-            "/42/436/18073/".to_string(),
-        )];
-        let progress = Progress {
-            venues: crate::venues::venue_progress(std::slice::from_ref(&school), &units),
-            ..progress
-        };
+        let units = [("18073".to_string(), "Phường Nam Hà".to_string(), "/42/436/18073/".to_string())];
+        let progress =
+            Progress { venues: crate::venues::venue_progress(std::slice::from_ref(&school), &units), ..progress };
         let bytes = daily_workbook(
             &progress,
             &[],
@@ -546,47 +468,20 @@ mod tests {
         let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
         assert_eq!(
             book.sheet_names(),
-            [
-                "Tong hop",
-                "Don vi",
-                "Theo ngay",
-                "Luot tham",
-                "Co so",
-                "Luot tham co so",
-                "Ảnh"
-            ]
+            ["Tong hop", "Don vi", "Theo ngay", "Luot tham", "Co so", "Luot tham co so", "Ảnh"]
         );
         let venues = book.worksheet_range("Co so").unwrap();
         assert_eq!(venues.get_value((1, 0)), Some(&Data::String("Phường Nam Hà".into())));
         assert_eq!(venues.get_value((1, 2)), Some(&Data::Float(1.0)), "one school");
-        assert_eq!(
-            venues.get_value((2, 5)),
-            Some(&Data::Float(600.0)),
-            "total people reached"
-        );
-        assert_eq!(
-            venues.get_value((2, 8)),
-            Some(&Data::Float(90.0)),
-            "total installed now"
-        );
+        assert_eq!(venues.get_value((2, 5)), Some(&Data::Float(600.0)), "total people reached");
+        assert_eq!(venues.get_value((2, 8)), Some(&Data::Float(90.0)), "total installed now");
         let day = book.worksheet_range("Luot tham co so").unwrap();
-        assert_eq!(
-            day.get_value((1, 2)),
-            Some(&Data::String("Trường THCS Lê Văn Thiêm".into()))
-        );
+        assert_eq!(day.get_value((1, 2)), Some(&Data::String("Trường THCS Lê Văn Thiêm".into())));
         assert_eq!(day.get_value((1, 3)), Some(&Data::String("Trường học".into())));
         let summary = book.worksheet_range("Tong hop").unwrap();
         assert!(summary.get_value((0, 0)).unwrap().to_string().contains("04/08/2020"));
-        assert_eq!(
-            summary.get_value((3, 1)),
-            Some(&Data::String("436".into())),
-            "a code stays text"
-        );
-        assert_eq!(
-            summary.get_value((5, 1)),
-            Some(&Data::Float(40.0)),
-            "households visited"
-        );
+        assert_eq!(summary.get_value((3, 1)), Some(&Data::String("436".into())), "a code stays text");
+        assert_eq!(summary.get_value((5, 1)), Some(&Data::Float(40.0)), "households visited");
         assert_eq!(summary.get_value((6, 1)), Some(&Data::String("40.0 %".into())));
         let units = book.worksheet_range("Don vi").unwrap();
         assert_eq!(units.get_value((1, 2)), Some(&Data::String("Phường Nam Hà".into())));
@@ -599,21 +494,10 @@ mod tests {
         assert!(heading(10).contains("Target coverage"));
         assert!(heading(12).contains("smartphone owners targeted"));
         assert_eq!(units.get_value((1, 9)), Some(&Data::Float(50.0)), "target households");
-        assert_eq!(
-            units.get_value((1, 10)),
-            Some(&Data::String("20.0 %".into())),
-            "10 of 50"
-        );
+        assert_eq!(units.get_value((1, 10)), Some(&Data::String("20.0 %".into())), "10 of 50");
         assert_eq!(units.get_value((1, 11)), Some(&Data::Float(18.0)), "owners targeted");
-        assert_eq!(
-            units.get_value((1, 12)),
-            Some(&Data::String("50.0 %".into())),
-            "9 of 18"
-        );
-        assert_eq!(
-            units.get_value((1, 13)),
-            Some(&Data::String("Mục tiêu của chính địa bàn".into()))
-        );
+        assert_eq!(units.get_value((1, 12)), Some(&Data::String("50.0 %".into())), "9 of 18");
+        assert_eq!(units.get_value((1, 13)), Some(&Data::String("Mục tiêu của chính địa bàn".into())));
         // No target: empty figure, a dash for its rates, and said so.
         assert!(matches!(units.get_value((2, 9)), None | Some(Data::Empty)));
         assert_eq!(units.get_value((2, 10)), Some(&Data::String("—".into())));
@@ -624,11 +508,7 @@ mod tests {
         assert!(label(11).contains("smartphones seen"), "{}", label(11));
         assert!(label(12).contains("Target households"));
         assert_eq!(summary.get_value((12, 1)), Some(&Data::Float(400.0)));
-        assert_eq!(
-            summary.get_value((13, 1)),
-            Some(&Data::String("—".into())),
-            "no population"
-        );
+        assert_eq!(summary.get_value((13, 1)), Some(&Data::String("—".into())), "no population");
         assert_eq!(summary.get_value((14, 1)), Some(&Data::Float(90.0)));
         assert!(label(15).contains("Target coverage"));
         assert_eq!(
@@ -637,22 +517,14 @@ mod tests {
             "400 households targeted in 8 of 12 districts: no rate drawn from part of the area"
         );
         assert!(label(16).contains("owners targeted"));
-        assert_eq!(
-            summary.get_value((16, 1)),
-            Some(&Data::String("50.0 %".into())),
-            "45 of 90"
-        );
+        assert_eq!(summary.get_value((16, 1)), Some(&Data::String("50.0 %".into())), "45 of 90");
         assert_eq!(
             summary.get_value((17, 1)),
             Some(&Data::String("Chưa đủ: số hộ: cộng từ 8/12 địa bàn cấp dưới".into())),
             "the partial roll-up said"
         );
         assert!(label(18).contains("Households with the app"), "{}", label(18));
-        assert_eq!(
-            summary.get_value((18, 1)),
-            Some(&Data::Float(40.0)),
-            "installed_now households"
-        );
+        assert_eq!(summary.get_value((18, 1)), Some(&Data::Float(40.0)), "installed_now households");
         let days = book.worksheet_range("Theo ngay").unwrap();
         assert_eq!(days.get_value((2, 4)), Some(&Data::Float(45.0)), "cumulative installs");
     }

@@ -83,26 +83,18 @@ pub trait Store: crate::db::Db + Send + Sync + 'static {
     // Hexagons, map filters and exports: the statements are `db::filter`'s, run by `db::rows`.
     /// Households of the subtree `[lo, hi)` grouped by `group` and latest outcome, under a filter.
     async fn grouped_figures(
-        &self,
-        lo: &str,
-        hi: &str,
-        group: crate::db::filter::GroupBy,
-        filter: &crate::db::filter::VisitFilter,
+        &self, lo: &str, hi: &str, group: crate::db::filter::GroupBy, filter: &crate::db::filter::VisitFilter,
     ) -> Result<Vec<crate::db::filter::GroupRow>, StoreError>;
 
     /// Sends a query's households to `sink` as they are read; stops early, and without error,
     /// when the receiver is gone.
     async fn stream_households(
-        &self,
-        q: crate::db::filter::RowQuery,
-        sink: tokio::sync::mpsc::Sender<crate::db::filter::HouseholdRow>,
+        &self, q: crate::db::filter::RowQuery, sink: tokio::sync::mpsc::Sender<crate::db::filter::HouseholdRow>,
     ) -> Result<(), StoreError>;
 
     /// Sends a query's visits to `sink` in receive order, as [`Store::stream_households`].
     async fn stream_visits(
-        &self,
-        q: crate::db::filter::RowQuery,
-        sink: tokio::sync::mpsc::Sender<VisitDto>,
+        &self, q: crate::db::filter::RowQuery, sink: tokio::sync::mpsc::Sender<VisitDto>,
     ) -> Result<(), StoreError>;
 
     /// Gives a claim: releases the unreleased claims on the same household (or the same street of
@@ -116,39 +108,31 @@ pub trait Store: crate::db::Db + Send + Sync + 'static {
     /// What claims need of the households of these areas and of these households: address,
     /// visits and latest visit (volunteer and time).
     async fn claim_households(
-        &self,
-        areas: Vec<String>,
-        households: Vec<Uuid>,
+        &self, areas: Vec<String>, households: Vec<Uuid>,
     ) -> Result<Vec<ClaimHousehold>, StoreError>;
 }
 
 /// Builds the answer for a visit row; `flags` comma-separated as stored.
 #[allow(clippy::too_many_arguments)]
-pub fn visit_dto(
-    server_seq: i64,
-    id: Uuid,
-    revision: i64,
-    household_id: Uuid,
-    area_code: String,
-    volunteer_id: Uuid,
-    device_id: Uuid,
-    visited_at_ms: i64,
-    utc_offset_min: i32,
-    outcome: String,
-    reason: Option<String>,
-    counts: [i64; 4],
-    leaflet_given: bool,
-    location: (String, Option<f64>, Option<f64>, Option<f64>),
-    notes: Option<String>,
-    received_at_ms: i64,
-    flags: Option<String>,
-) -> VisitDto {
+/// [`VISIT_COLUMNS`] 0 to 8: seq, id, revision, household, area, volunteer, device, visited at
+/// (ms), its UTC offset (minutes).
+pub type VisitWho = (i64, Uuid, i64, Uuid, String, Uuid, Uuid, i64, i32);
+/// [`VISIT_COLUMNS`] 9 to 15 (outcome, reason, people, smartphones, already installed, installed
+/// now, leaflet) and 16 to 22 (location source, lat, lon, accuracy, notes, received at (ms), flags).
+pub type VisitWhat = (
+    (String, Option<String>, i64, i64, i64, i64, bool),
+    (String, Option<f64>, Option<f64>, Option<f64>, Option<String>, i64, Option<String>),
+);
+
+pub fn visit_dto(who: VisitWho, what: VisitWhat) -> VisitDto {
+    let (server_seq, id, revision, household_id, area_code, volunteer_id, device_id, visited_at_ms, utc_offset_min) =
+        who;
+    let (outcome, reason, people, smartphones, already_installed, installed_now, leaflet_given) = what.0;
+    let (location_source, lat, lon, accuracy_m, notes, received_at_ms, flags) = what.1;
     let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60)
         .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
     let time = |ms: i64, off: chrono::FixedOffset| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .map(|t| t.with_timezone(&off).to_rfc3339())
-            .unwrap_or_default()
+        chrono::DateTime::from_timestamp_millis(ms).map(|t| t.with_timezone(&off).to_rfc3339()).unwrap_or_default()
     };
     VisitDto {
         server_seq,
@@ -161,20 +145,18 @@ pub fn visit_dto(
         visited_at: time(visited_at_ms, offset),
         outcome,
         reason,
-        people: counts[0],
-        smartphones: counts[1],
-        already_installed: counts[2],
-        installed_now: counts[3],
+        people,
+        smartphones,
+        already_installed,
+        installed_now,
         leaflet_given,
-        location_source: location.0,
-        lat: location.1,
-        lon: location.2,
-        accuracy_m: location.3,
+        location_source,
+        lat,
+        lon,
+        accuracy_m,
         notes,
         received_at: time(received_at_ms, chrono::FixedOffset::east_opt(0).expect("zero offset")),
-        flags: flags
-            .map(|f| f.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
-            .unwrap_or_default(),
+        flags: flags.map(|f| f.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()).unwrap_or_default(),
     }
 }
 
@@ -190,16 +172,10 @@ pub const PULL_CLAIMS_SQL: &str = "SELECT c.id, c.area_code, c.household_id, c.s
 /// and whether more follow. (Any change left unread by one stream comes after that stream's
 /// `limit + 1` read ones, so after the page.)
 pub fn pull_page(
-    mut households: Vec<HouseholdDto>,
-    mut claims: Vec<doorstep_domain::protocol::ClaimDto>,
-    cursor: i64,
-    limit: u32,
+    mut households: Vec<HouseholdDto>, mut claims: Vec<doorstep_domain::protocol::ClaimDto>, cursor: i64, limit: u32,
 ) -> (Vec<HouseholdDto>, Vec<doorstep_domain::protocol::ClaimDto>, i64, bool) {
-    let mut seqs: Vec<i64> = households
-        .iter()
-        .map(|h| h.updated_seq)
-        .chain(claims.iter().map(|c| c.updated_seq))
-        .collect();
+    let mut seqs: Vec<i64> =
+        households.iter().map(|h| h.updated_seq).chain(claims.iter().map(|c| c.updated_seq)).collect();
     seqs.sort_unstable();
     let has_more = seqs.len() > limit as usize;
     let Some(&last) = seqs.get((limit as usize).min(seqs.len()).wrapping_sub(1)) else {
@@ -244,8 +220,7 @@ pub struct AreaRow {
 /// What an import changes, given what is held: the rows to write, parents first, and the count of
 /// inserted, updated and unchanged areas. Every database's import goes through here.
 pub fn plan_import(
-    existing: &HashMap<String, HeldArea>,
-    areas: Vec<AreaRecord>,
+    existing: &HashMap<String, HeldArea>, areas: Vec<AreaRecord>,
 ) -> Result<(Vec<AreaRow>, ImportSummary), StoreError> {
     let ordered = order_parents_first(areas, |c| existing.contains_key(c.as_str()))
         .map_err(|e| StoreError::Import(e.to_string()))?;
@@ -271,10 +246,7 @@ pub fn plan_import(
             code: a.code.to_string(),
             parent,
             name_search: fold_for_search(&name),
-            sort_key: vietnamese_sort_key(&name)
-                .iter()
-                .flat_map(|k| k.to_be_bytes())
-                .collect(),
+            sort_key: vietnamese_sort_key(&name).iter().flat_map(|k| k.to_be_bytes()).collect(),
             name,
             division_type: a.division_type,
             boundary: a.boundary,
@@ -292,9 +264,7 @@ pub fn compute_paths(parent_of: &HashMap<String, Option<String>>) -> Result<Vec<
         let mut cur = parent_of.get(code).cloned().flatten();
         while let Some(p) = cur {
             if chain.len() > 64 {
-                return Err(StoreError::Import(format!(
-                    "area {code} sits in a cycle of parent links"
-                )));
+                return Err(StoreError::Import(format!("area {code} sits in a cycle of parent links")));
             }
             cur = parent_of.get(&p).cloned().flatten();
             chain.push(p);
@@ -424,10 +394,7 @@ mod tests {
                 for page in 0.. {
                     assert!(page <= n, "{name}, limit {limit}: no end");
                     let read = |claims: bool| -> Vec<i64> {
-                        (cursor + 1..=n)
-                            .filter(|s| is_claim(*s) == claims)
-                            .take(limit as usize + 1)
-                            .collect()
+                        (cursor + 1..=n).filter(|s| is_claim(*s) == claims).take(limit as usize + 1).collect()
                     };
                     let (h, c, next, more) = super::pull_page(
                         read(false).into_iter().map(household).collect(),
@@ -435,11 +402,8 @@ mod tests {
                         cursor,
                         limit,
                     );
-                    let mut got: Vec<i64> = h
-                        .iter()
-                        .map(|x| x.updated_seq)
-                        .chain(c.iter().map(|x| x.updated_seq))
-                        .collect();
+                    let mut got: Vec<i64> =
+                        h.iter().map(|x| x.updated_seq).chain(c.iter().map(|x| x.updated_seq)).collect();
                     got.sort_unstable();
                     assert!(got.len() <= limit as usize, "{name}, limit {limit}");
                     assert!(c.iter().all(|x| is_claim(x.updated_seq)), "{name}");
@@ -474,10 +438,7 @@ mod tests {
     #[test]
     fn paths_follow_parents_and_cycles_are_refused() {
         let map = |pairs: &[(&str, Option<&str>)]| {
-            pairs
-                .iter()
-                .map(|(c, p)| (c.to_string(), p.map(str::to_string)))
-                .collect()
+            pairs.iter().map(|(c, p)| (c.to_string(), p.map(str::to_string))).collect()
         };
         let mut paths =
             super::compute_paths(&map(&[("42", None), ("436", Some("42")), ("18073", Some("436"))])).unwrap();

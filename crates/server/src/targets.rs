@@ -16,22 +16,14 @@ pub async fn unknown_areas(store: &dyn Store, targets: &[Target]) -> Result<Vec<
     Ok(targets
         .iter()
         .filter(|t| !known.contains_key(t.area_code.as_str()))
-        .map(|t| {
-            format!(
-                "line {}: no area has the code {} (import the area tree first)",
-                t.line, t.area_code
-            )
-        })
+        .map(|t| format!("line {}: no area has the code {} (import the area tree first)", t.line, t.area_code))
         .collect())
 }
 
 /// Rows of a table file with their line numbers (1 = the first row). `.xlsx` is read as a
 /// spreadsheet, anything else as CSV (comma, or semicolon as Vietnamese Excel writes it).
 pub fn read_table(path: &Path) -> Result<Vec<(usize, Vec<String>)>, String> {
-    let is_xlsx = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let is_xlsx = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
     if is_xlsx { read_xlsx(path) } else { read_csv(path) }
 }
 
@@ -62,14 +54,8 @@ fn read_csv(path: &Path) -> Result<Vec<(usize, Vec<String>)>, String> {
 fn read_xlsx(path: &Path) -> Result<Vec<(usize, Vec<String>)>, String> {
     use calamine::{Data, Reader};
     let mut book = calamine::open_workbook_auto(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let sheet = book
-        .sheet_names()
-        .first()
-        .cloned()
-        .ok_or_else(|| format!("{} has no sheet", path.display()))?;
-    let range = book
-        .worksheet_range(&sheet)
-        .map_err(|e| format!("cannot read the sheet '{sheet}': {e}"))?;
+    let sheet = book.sheet_names().first().cloned().ok_or_else(|| format!("{} has no sheet", path.display()))?;
+    let range = book.worksheet_range(&sheet).map_err(|e| format!("cannot read the sheet '{sheet}': {e}"))?;
     let first_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
     Ok(range
         .rows()
@@ -101,13 +87,7 @@ pub async fn import_targets(db: &dyn Db, targets: Vec<Target>, now_ms: i64) -> R
                  ON CONFLICT (area_code) DO UPDATE SET households = excluded.households,
                     population = excluded.population, smartphone_owners = excluded.smartphone_owners,
                     imported_at_ms = excluded.imported_at_ms",
-                params![
-                    t.area_code.as_str(),
-                    big(t.households),
-                    big(t.population),
-                    big(t.smartphone_owners),
-                    now_ms
-                ],
+                params![t.area_code.as_str(), big(t.households), big(t.population), big(t.smartphone_owners), now_ms],
             )
         })
         .collect();
@@ -178,11 +158,7 @@ fn up_to<'a>(path: &str, p: &'a str) -> impl Iterator<Item = &'a str> {
 fn roll_up(path: &str, rows: &[&TargetRow]) -> Option<doorstep_domain::protocol::AreaTargets> {
     use doorstep_domain::protocol::{AreaTargets, TargetSum};
     use std::collections::HashSet;
-    let own = rows
-        .iter()
-        .find(|(p, _)| p == path)
-        .map(|(_, v)| *v)
-        .unwrap_or_default();
+    let own = rows.iter().find(|(p, _)| p == path).map(|(_, v)| *v).unwrap_or_default();
     // An area that is some row's parent is not a leaf.
     let parents: HashSet<&str> = rows
         .iter()
@@ -198,11 +174,8 @@ fn roll_up(path: &str, rows: &[&TargetRow]) -> Option<doorstep_domain::protocol:
             figures[field] = own[field];
             continue;
         }
-        let has: HashSet<&str> = rows
-            .iter()
-            .filter(|(p, v)| v[field].is_some() && p.len() > path.len())
-            .map(|(p, _)| p.as_str())
-            .collect();
+        let has: HashSet<&str> =
+            rows.iter().filter(|(p, v)| v[field].is_some() && p.len() > path.len()).map(|(p, _)| p.as_str()).collect();
         if has.is_empty() {
             continue;
         }
@@ -227,10 +200,7 @@ fn roll_up(path: &str, rows: &[&TargetRow]) -> Option<doorstep_domain::protocol:
             }
         }
         figures[field] = Some(total);
-        sums[field] = Some(TargetSum {
-            areas_with_target: with,
-            areas,
-        });
+        sums[field] = Some(TargetSum { areas_with_target: with, areas });
     }
     if figures.iter().all(Option::is_none) {
         return None;
@@ -292,49 +262,25 @@ mod roll_up_tests {
         let province = roll_up_targets("/42/", &rows).unwrap();
         assert_eq!(province.households, Some(3_500));
         // Communes (and the empty district): 18073, 18077, and 437's two through its own figure.
-        assert_eq!(
-            province.households_sum,
-            Some(TargetSum {
-                areas_with_target: 4,
-                areas: 5
-            })
-        );
-        assert_eq!(
-            province.smartphone_owners_sum,
-            Some(TargetSum {
-                areas_with_target: 1,
-                areas: 5
-            })
-        );
+        assert_eq!(province.households_sum, Some(TargetSum { areas_with_target: 4, areas: 5 }));
+        assert_eq!(province.smartphone_owners_sum, Some(TargetSum { areas_with_target: 1, areas: 5 }));
         assert_eq!((province.population, province.population_sum), (None, None));
         assert!(province.partial);
         let units = roll_up_targets_of(&["/42/436/", "/42/437/", "/42/438/", "/42/436/18073/"], &rows);
         let district = units[0].unwrap();
         assert_eq!(district.households, Some(1_500));
-        assert_eq!(
-            district.households_sum,
-            Some(TargetSum {
-                areas_with_target: 2,
-                areas: 2
-            })
-        );
+        assert_eq!(district.households_sum, Some(TargetSum { areas_with_target: 2, areas: 2 }));
         // Owners on one commune of two: partial.
         assert_eq!(district.smartphone_owners, Some(600));
         assert!(district.partial);
         // Its own figure: no sum, nothing partial.
         let own = units[1].unwrap();
-        assert_eq!(
-            (own.households, own.households_sum, own.partial),
-            (Some(2_000), None, false)
-        );
+        assert_eq!((own.households, own.households_sum, own.partial), (Some(2_000), None, false));
         assert_eq!(units[2], None);
         let commune = units[3].unwrap();
         assert_eq!((commune.households, commune.partial), (Some(1_000), false));
         // The same as one at a time.
-        for (path, t) in ["/42/436/", "/42/437/", "/42/438/", "/42/436/18073/"]
-            .iter()
-            .zip(&units)
-        {
+        for (path, t) in ["/42/436/", "/42/437/", "/42/438/", "/42/436/18073/"].iter().zip(&units) {
             assert_eq!(&roll_up_targets(path, &rows), t, "{path}");
         }
         // All communes with a target: complete.
@@ -344,13 +290,7 @@ mod roll_up_tests {
             .map(|(p, v)| (p.clone(), [v[0], v[1], None]))
             .collect();
         let province = roll_up_targets("/42/", &full).unwrap();
-        assert_eq!(
-            province.households_sum,
-            Some(TargetSum {
-                areas_with_target: 4,
-                areas: 4
-            })
-        );
+        assert_eq!(province.households_sum, Some(TargetSum { areas_with_target: 4, areas: 4 }));
         assert!(!province.partial);
     }
 }

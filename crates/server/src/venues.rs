@@ -10,9 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 use doorstep_domain::error::ErrorKind;
-use doorstep_domain::protocol::{
-    Receipt, ReceiptStatus, UnitVenues, VenueDto, VenueFigures, VenueGroupFigures, VenueProgress,
-};
+use doorstep_domain::protocol::{Receipt, UnitVenues, VenueDto, VenueFigures, VenueGroupFigures, VenueProgress};
 use doorstep_domain::venue::{VenueGroup, VenueKind, VenueVisit, VenueVisitInput};
 use doorstep_domain::{FieldError, Lang};
 use uuid::Uuid;
@@ -73,11 +71,7 @@ impl VenueIncoming {
         use sha2::Digest;
         let body = visit.canonical_json();
         let hash = sha2::Sha256::digest(body.as_bytes()).into();
-        VenueIncoming::Valid {
-            visit: Box::new(visit),
-            hash,
-            body,
-        }
+        VenueIncoming::Valid { visit: Box::new(visit), hash, body }
     }
 }
 
@@ -117,10 +111,7 @@ pub const VENUE_REVISIONS: &str =
 /// `scope`'s roots); a phone from elsewhere (a volunteer who registered it outside their
 /// assignment, say) may record a visit that changes nothing.
 pub fn venue_check(
-    held: Option<&HeldVenue>,
-    visit: &VenueVisit,
-    area_path: &str,
-    scope: &[String],
+    held: Option<&HeldVenue>, visit: &VenueVisit, area_path: &str, scope: &[String],
 ) -> Result<bool, FieldError> {
     let Some(held) = held else { return Ok(true) };
     let refused = || FieldError::new("venue.id", ErrorKind::VenueOutOfArea);
@@ -166,11 +157,7 @@ impl VenueVisitValues {
 
 /// What became of a record whose insert did nothing: the same rules as a visit's.
 pub fn not_inserted(
-    index: usize,
-    visit: &VenueVisit,
-    existing: Option<(i64, Vec<u8>)>,
-    hash: &[u8; 32],
-    lang: Lang,
+    index: usize, visit: &VenueVisit, existing: Option<(i64, Vec<u8>)>, hash: &[u8; 32], lang: Lang,
 ) -> Receipt {
     crate::db::ingest::not_inserted_receipt(
         index,
@@ -183,14 +170,7 @@ pub fn not_inserted(
 }
 
 pub fn stored(index: usize, visit: &VenueVisit, seq: i64) -> Receipt {
-    Receipt {
-        index: index as u32,
-        id: Some(visit.id.to_string()),
-        revision: Some(visit.revision.get()),
-        status: ReceiptStatus::Stored,
-        server_seq: Some(seq),
-        error: None,
-    }
+    Receipt::stored(index, Some(visit.id.to_string()), Some(visit.revision.get()), seq)
 }
 
 pub fn unknown_area(index: usize, visit: &VenueVisit, lang: Lang) -> Receipt {
@@ -198,12 +178,7 @@ pub fn unknown_area(index: usize, visit: &VenueVisit, lang: Lang) -> Receipt {
         index,
         Some(visit.id.to_string()),
         Some(visit.revision.get()),
-        &FieldError::new(
-            "area_code",
-            ErrorKind::UnknownArea {
-                code: visit.area_code.to_string(),
-            },
-        ),
+        &FieldError::new("area_code", ErrorKind::UnknownArea { code: visit.area_code.to_string() }),
         lang,
     )
 }
@@ -244,9 +219,7 @@ pub struct VenueVisitRow {
 
 impl VenueVisitRow {
     pub fn group(&self) -> VenueGroup {
-        VenueKind::parse("kind", &self.kind)
-            .map(VenueKind::group)
-            .unwrap_or(VenueGroup::Business)
+        VenueKind::parse("kind", &self.kind).map(VenueKind::group).unwrap_or(VenueGroup::Business)
     }
 }
 
@@ -275,10 +248,7 @@ fn figures<'a>(rows: impl Iterator<Item = &'a VenueVisitRow>) -> VenueFigures {
 pub fn by_group(rows: &[&VenueVisitRow]) -> Vec<VenueGroupFigures> {
     VenueGroup::ALL
         .into_iter()
-        .map(|group| VenueGroupFigures {
-            group,
-            figures: figures(rows.iter().copied().filter(|r| r.group() == group)),
-        })
+        .map(|group| VenueGroupFigures { group, figures: figures(rows.iter().copied().filter(|r| r.group() == group)) })
         .collect()
 }
 
@@ -291,11 +261,7 @@ pub fn venue_progress(rows: &[VenueVisitRow], units: &[(String, String, String)]
             .iter()
             .map(|(code, name, path)| {
                 let mine: Vec<&VenueVisitRow> = rows.iter().filter(|r| r.path.starts_with(path.as_str())).collect();
-                UnitVenues {
-                    area_code: code.clone(),
-                    area_name: name.clone(),
-                    groups: by_group(&mine),
-                }
+                UnitVenues { area_code: code.clone(), area_name: name.clone(), groups: by_group(&mine) }
             })
             .collect(),
     }
@@ -343,10 +309,7 @@ pub const FIRST_DAY: &str = "2020-01-01";
 
 /// An area's venue progress up to `to` (every day before it included).
 pub async fn progress_of(
-    store: &dyn crate::store::Store,
-    path: &str,
-    units: &[(String, String, String)],
-    to: NaiveDate,
+    store: &dyn crate::store::Store, path: &str, units: &[(String, String, String)], to: NaiveDate,
 ) -> Result<VenueProgress, StoreError> {
     let (lo, hi) = subtree_range(path);
     let rows = crate::venues::venue_visits_in(store, &lo, &hi, FIRST_DAY, &day(to)).await?;
@@ -355,9 +318,7 @@ pub async fn progress_of(
 
 /// The venue visits of `area`'s subtree on one local day, in receive order.
 pub async fn visits_on(
-    store: &dyn crate::store::Store,
-    area: &doorstep_domain::values::AreaCode,
-    date: NaiveDate,
+    store: &dyn crate::store::Store, area: &doorstep_domain::values::AreaCode, date: NaiveDate,
 ) -> Result<Vec<VenueVisitRow>, StoreError> {
     let Some(path) = crate::areas::area_path(store, area.as_str()).await? else {
         return Ok(Vec::new());
@@ -374,15 +335,10 @@ pub fn day(d: NaiveDate) -> String {
 /// sending device's among the checks.
 pub(crate) fn read_venue_record(
     read: Result<VenueVisitInput, (Option<String>, doorstep_domain::FieldError)>,
-    ctx: &doorstep_domain::ValidationContext<'_>,
-    sender: uuid::Uuid,
+    ctx: &doorstep_domain::ValidationContext<'_>, sender: uuid::Uuid,
 ) -> VenueIncoming {
     match read {
-        Err((id, error)) => VenueIncoming::Invalid {
-            id,
-            revision: None,
-            error,
-        },
+        Err((id, error)) => VenueIncoming::Invalid { id, revision: None, error },
         Ok(input) => match VenueVisit::parse(&input, ctx) {
             Ok(v) if v.device_id.uuid() != sender => VenueIncoming::Invalid {
                 id: Some(input.id.clone()),
@@ -390,11 +346,7 @@ pub(crate) fn read_venue_record(
                 error: FieldError::new("device_id", ErrorKind::NotTheSendingDevice),
             },
             Ok(v) => VenueIncoming::valid(v),
-            Err(error) => VenueIncoming::Invalid {
-                id: Some(input.id.clone()),
-                revision: Some(input.revision),
-                error,
-            },
+            Err(error) => VenueIncoming::Invalid { id: Some(input.id.clone()), revision: Some(input.revision), error },
         },
     }
 }
@@ -402,10 +354,7 @@ pub(crate) fn read_venue_record(
 /// The daily report's venue sheets: each unit's venues by group (every day up to the report's),
 /// and the day's venue visits.
 pub fn venue_sheets(
-    book: &mut rust_xlsxwriter::Workbook,
-    progress: &VenueProgress,
-    day_visits: &[VenueVisitRow],
-    lang: Lang,
+    book: &mut rust_xlsxwriter::Workbook, progress: &VenueProgress, day_visits: &[VenueVisitRow], lang: Lang,
 ) -> Result<(), rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::Format;
     let head = Format::new().set_bold().set_text_wrap().set_background_color("#DDE7F3");
@@ -450,11 +399,8 @@ pub fn venue_sheets(
         }
         (groups.iter().map(|g| g.figures.venues).collect(), sum)
     };
-    let mut rows: Vec<(String, &[VenueGroupFigures], bool)> = progress
-        .units
-        .iter()
-        .map(|u| (u.area_name.clone(), u.groups.as_slice(), false))
-        .collect();
+    let mut rows: Vec<(String, &[VenueGroupFigures], bool)> =
+        progress.units.iter().map(|u| (u.area_name.clone(), u.groups.as_slice(), false)).collect();
     rows.push((
         match lang {
             Lang::Vi => "Tổng cộng".to_string(),
@@ -534,51 +480,43 @@ pub fn venue_sheets(
 
 /// The venues of the subtree `[lo, hi)` ([`VENUES_IN_SQL`]).
 pub async fn venues_in(db: &dyn Db, lo: &str, hi: &str) -> Result<Vec<VenueRow>, StoreError> {
-    db.query(VENUES_IN_SQL, params![lo, hi])
-        .await?
-        .iter()
+    let rows = db.query(VENUES_IN_SQL, params![lo, hi]).await?;
+    rows.iter()
         .map(|r| {
-            Ok(VenueRow {
-                id: r.get(0)?,
-                area_code: r.get(1)?,
-                kind: r.get(2)?,
-                name: r.get(3)?,
-                address: r.get(4)?,
-                lat: r.get(5)?,
-                lon: r.get(6)?,
-            })
+            let (id, area_code, kind, name, address, lat, lon) = r.columns()?;
+            Ok(VenueRow { id, area_code, kind, name, address, lat, lon })
         })
         .collect()
 }
 
 /// The venue visits of the subtree `[lo, hi)` between two local days ([`VENUE_VISITS_IN_SQL`]).
 pub async fn venue_visits_in(
-    db: &dyn Db,
-    lo: &str,
-    hi: &str,
-    from_day: &str,
-    to_day: &str,
+    db: &dyn Db, lo: &str, hi: &str, from_day: &str, to_day: &str,
 ) -> Result<Vec<VenueVisitRow>, StoreError> {
-    db.query(VENUE_VISITS_IN_SQL, params![lo, hi, from_day, to_day])
-        .await?
-        .iter()
+    let rows = db.query(VENUE_VISITS_IN_SQL, params![lo, hi, from_day, to_day]).await?;
+    rows.iter()
         .map(|r| {
+            let (path, area_code, venue_id, kind, venue_name, id, revision, volunteer_id, visited_at, local_day) =
+                r.columns()?;
+            let counts = [r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?];
+            let visitors = [r.get(15)?, r.get(16)?, r.get(17)?];
+            let (lat, lon, notes) = (r.get(18)?, r.get(19)?, r.get(20)?);
             Ok(VenueVisitRow {
-                path: r.get(0)?,
-                area_code: r.get(1)?,
-                venue_id: r.get(2)?,
-                kind: r.get(3)?,
-                venue_name: r.get(4)?,
-                id: r.get(5)?,
-                revision: r.get(6)?,
-                volunteer_id: r.get(7)?,
-                visited_at: r.get(8)?,
-                local_day: r.get(9)?,
-                counts: [r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?],
-                visitors: [r.get(15)?, r.get(16)?, r.get(17)?],
-                lat: r.get(18)?,
-                lon: r.get(19)?,
-                notes: r.get(20)?,
+                path,
+                area_code,
+                venue_id,
+                kind,
+                venue_name,
+                id,
+                revision,
+                volunteer_id,
+                visited_at,
+                local_day,
+                counts,
+                visitors,
+                lat,
+                lon,
+                notes,
             })
         })
         .collect()
@@ -597,10 +535,7 @@ pub async fn push_venue_visits(db: &dyn Db, batch: VenueBatch) -> Result<Vec<Rec
             VenueIncoming::Invalid { .. } => None,
         })
         .collect();
-    let sql = format!(
-        "SELECT code, path FROM areas WHERE code IN (SELECT value FROM {})",
-        tx.dialect().json_texts(1)
-    );
+    let sql = format!("SELECT code, path FROM areas WHERE code IN (SELECT value FROM {})", tx.dialect().json_texts(1));
     let known = tx
         .query(&sql, vec![crate::db::json_list(&codes)?])
         .await?
@@ -713,14 +648,7 @@ pub async fn push_venue_visits(db: &dyn Db, batch: VenueBatch) -> Result<Vec<Rec
                 if updates {
                     tx.execute(
                         VENUE_UPDATE,
-                        params![
-                            venue_id,
-                            v.venue.kind.as_str(),
-                            v.venue.name.as_str(),
-                            address,
-                            x.lat,
-                            x.lon
-                        ],
+                        params![venue_id, v.venue.kind.as_str(), v.venue.name.as_str(), address, x.lat, x.lon],
                     )
                     .await?;
                 }
@@ -780,24 +708,12 @@ mod tests {
             ("3".to_string(), "Three".to_string(), "/1/3/".to_string()),
         ];
         let p = venue_progress(&rows, &units);
-        let total = |g: VenueGroup| {
-            p.totals
-                .iter()
-                .find(|x| x.group == g)
-                .map(|x| x.figures)
-                .unwrap_or_default()
-        };
+        let total = |g: VenueGroup| p.totals.iter().find(|x| x.group == g).map(|x| x.figures).unwrap_or_default();
         let agency = total(VenueGroup::Agency);
         assert_eq!((agency.venues, agency.visits, agency.people_reached), (1, 2, 15));
-        assert_eq!(
-            (agency.visitors_came_in, agency.visitors_told, agency.visitors_installed),
-            (150, 120, 30)
-        );
+        assert_eq!((agency.visitors_came_in, agency.visitors_told, agency.visitors_installed), (150, 120, 30));
         let business = total(VenueGroup::Business);
-        assert_eq!(
-            (business.venues, business.installed_now, business.notices_posted),
-            (2, 4, 3)
-        );
+        assert_eq!((business.venues, business.installed_now, business.notices_posted), (2, 4, 3));
         assert_eq!(total(VenueGroup::School), VenueFigures::default());
         assert_eq!(total(VenueGroup::TransportHub).people_reached, 30);
         let unit2: i64 = p.units[0].groups.iter().map(|g| g.figures.visits).sum();

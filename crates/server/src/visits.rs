@@ -14,10 +14,7 @@ pub async fn visit_by_id(db: &dyn Db, id: Uuid) -> Result<Option<(VisitDto, Stri
          LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
          WHERE v.id = $1 ORDER BY v.revision DESC LIMIT 1"
     );
-    db.query_opt(&sql, params![id])
-        .await?
-        .map(|r| Ok((visit_from_row(&r)?, r.get(23)?)))
-        .transpose()
+    db.query_opt(&sql, params![id]).await?.map(|r| Ok((visit_from_row(&r)?, r.get(23)?))).transpose()
 }
 
 /// A page of a subtree's visits in receive order, or of its flagged ones.
@@ -25,8 +22,7 @@ pub async fn visits(db: &dyn Db, q: VisitQuery) -> Result<Vec<VisitDto>, StoreEr
     let limit = i64::from(q.limit);
     // Flagged visits are few: the flags table leads. All visits: receive order leads.
     let rows = if q.flagged_only {
-        db.query(flagged_visits_sql(), params![q.lo, q.hi, q.after_seq, limit, q.flag])
-            .await?
+        db.query(flagged_visits_sql(), params![q.lo, q.hi, q.after_seq, limit, q.flag]).await?
     } else {
         let sql = format!(
             "SELECT {VISIT_COLUMNS} FROM visits v JOIN areas a ON a.code = v.area_code
@@ -54,21 +50,13 @@ pub async fn household_visits(db: &dyn Db, household: Uuid) -> Result<Vec<(Visit
          LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
          WHERE v.household_id = $1 ORDER BY v.id, v.revision LIMIT 1000"
     );
-    db.query(&sql, params![household])
-        .await?
-        .iter()
-        .map(|r| Ok((visit_from_row(r)?, r.get(23)?)))
-        .collect()
+    db.query(&sql, params![household]).await?.iter().map(|r| Ok((visit_from_row(r)?, r.get(23)?))).collect()
 }
 
 /// The daily curve of a subtree `[lo, hi)`: per local day (days since 1970), visits, households
 /// reached for the first time, installs at the visit ([`crate::visits::DAILY_PROGRESS_SQL`]).
 pub async fn daily_progress(
-    db: &dyn Db,
-    lo: &str,
-    hi: &str,
-    from_day: i64,
-    to_day: i64,
+    db: &dyn Db, lo: &str, hi: &str, from_day: i64, to_day: i64,
 ) -> Result<Vec<crate::visits::DayRow>, StoreError> {
     db.query(crate::visits::DAILY_PROGRESS_SQL, params![lo, hi, from_day, to_day])
         .await?
@@ -79,10 +67,7 @@ pub async fn daily_progress(
 
 /// The households of a subtree with where they are and how they stand, at most `limit`.
 pub async fn households_in(
-    db: &dyn Db,
-    lo: &str,
-    hi: &str,
-    limit: i64,
+    db: &dyn Db, lo: &str, hi: &str, limit: i64,
 ) -> Result<Vec<crate::visits::HouseholdPoint>, StoreError> {
     db.query(crate::visits::HOUSEHOLDS_IN_SQL, params![lo, hi, limit])
         .await?
@@ -152,25 +137,7 @@ pub struct VisitQuery {
 
 /// A row whose first columns are [`VISIT_COLUMNS`].
 pub fn visit_from_row(r: &crate::db::Row) -> Result<VisitDto, StoreError> {
-    Ok(crate::store::visit_dto(
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        [r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?],
-        r.get(15)?,
-        (r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?),
-        r.get(20)?,
-        r.get(21)?,
-        r.get(22)?,
-    ))
+    Ok(crate::store::visit_dto(r.columns()?, (r.columns_at(9)?, r.columns_at(16)?)))
 }
 
 /// The flagged visits of a subtree, `$1..$2` its path range, after `$3`, at most `$4`, with the

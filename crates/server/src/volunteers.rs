@@ -123,45 +123,35 @@ pub(crate) const MAX_DAYS: i64 = 366;
 
 /// Per volunteer and local day, in the subtree `[lo, hi)` ([`VOLUNTEER_DAYS_SQL`]).
 pub async fn volunteer_days(
-    db: &dyn Db,
-    lo: &str,
-    hi: &str,
-    from_day: i64,
-    to_day: i64,
+    db: &dyn Db, lo: &str, hi: &str, from_day: i64, to_day: i64,
 ) -> Result<Vec<VolunteerDayRow>, StoreError> {
-    db.query(VOLUNTEER_DAYS_SQL, params![lo, hi, from_day, to_day])
-        .await?
-        .iter()
+    let rows = db.query(VOLUNTEER_DAYS_SQL, params![lo, hi, from_day, to_day]).await?;
+    rows.iter()
         .map(|r| {
-            Ok(VolunteerDayRow {
-                volunteer_id: r.get(0)?,
-                username: r.get(1)?,
-                day: r.get(2)?,
-                visits: r.get(3)?,
-                households: r.get(4)?,
-                installed_now: r.get::<Option<i64>>(5)?.unwrap_or(0),
-                flagged: r.get(6)?,
-            })
+            let (volunteer_id, username, day, visits, households, installed_now, flagged) = r.columns()?;
+            let installed_now = Option::<i64>::unwrap_or(installed_now, 0);
+            Ok(VolunteerDayRow { volunteer_id, username, day, visits, households, installed_now, flagged })
         })
         .collect()
 }
 
 /// The devices enrolled for volunteers of the subtree `[lo, hi)` ([`DEVICES_SQL`]).
 pub async fn devices_in(db: &dyn Db, lo: &str, hi: &str) -> Result<Vec<DeviceRow>, StoreError> {
-    db.query(DEVICES_SQL, params![lo, hi])
-        .await?
-        .iter()
+    let rows = db.query(DEVICES_SQL, params![lo, hi]).await?;
+    rows.iter()
         .map(|r| {
+            let (device_id, username, area_code, enrolled_ms, revoked, last_sync_ms, clock_skew_ms) = r.columns()?;
+            let (pushes, flagged) = (r.get::<Option<i64>>(7)?.unwrap_or(0), r.get::<Option<i64>>(8)?.unwrap_or(0));
             Ok(DeviceRow {
-                device_id: r.get(0)?,
-                username: r.get(1)?,
-                area_code: r.get(2)?,
-                enrolled_ms: r.get(3)?,
-                revoked: r.get(4)?,
-                last_sync_ms: r.get(5)?,
-                clock_skew_ms: r.get(6)?,
-                pushes: r.get::<Option<i64>>(7)?.unwrap_or(0),
-                flagged: r.get::<Option<i64>>(8)?.unwrap_or(0),
+                device_id,
+                username,
+                area_code,
+                enrolled_ms,
+                revoked,
+                last_sync_ms,
+                clock_skew_ms,
+                pushes,
+                flagged,
             })
         })
         .collect()

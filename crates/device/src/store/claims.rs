@@ -50,10 +50,7 @@ pub(super) fn store_claims(tx: &Transaction<'_>, claims: &[ClaimDto]) -> Result<
     )?;
     for c in claims {
         // The key is what matches addresses; made here from the name if a server left it out.
-        let key = c
-            .street_key
-            .clone()
-            .or_else(|| c.street.as_deref().and_then(street_of).map(|s| s.key));
+        let key = c.street_key.clone().or_else(|| c.street.as_deref().and_then(street_of).map(|s| s.key));
         upsert.execute(params![
             c.id,
             c.area_code,
@@ -111,9 +108,7 @@ impl DeviceStore {
     /// alive. A street claim covers households of its own area only, and `households_at` reads
     /// whole subtrees, so the subtree read is enough.
     pub(super) fn judge_holders(
-        &self,
-        households: &mut [LocalHousehold],
-        now_ms: i64,
+        &self, households: &mut [LocalHousehold], now_ms: i64,
     ) -> Result<ClaimBook, DeviceError> {
         let claims = self.read_claims(true)?;
         let book = ClaimBook::new(claims, households.iter().map(facts), self.campaign.claim_hours);
@@ -130,11 +125,7 @@ impl DeviceStore {
     /// them now: the "Assigned to you" list.
     pub fn my_claims(&self, now: DateTime<Utc>) -> Result<Vec<MyClaim>, DeviceError> {
         let now_ms = now.timestamp_millis();
-        let mine: Vec<ClaimDto> = self
-            .read_claims(true)?
-            .into_iter()
-            .filter(|c| self.is_me(&c.volunteer_id))
-            .collect();
+        let mine: Vec<ClaimDto> = self.read_claims(true)?.into_iter().filter(|c| self.is_me(&c.volunteer_id)).collect();
         if mine.is_empty() {
             return Ok(Vec::new());
         }
@@ -153,12 +144,7 @@ impl DeviceStore {
                         visited += 1;
                     }
                 }
-                Some(MyClaim {
-                    claim,
-                    until_ms,
-                    households: n,
-                    visited,
-                })
+                Some(MyClaim { claim, until_ms, households: n, visited })
             })
             .collect();
         out.sort_by(|a, b| (a.until_ms, &a.claim.id).cmp(&(b.until_ms, &b.claim.id)));

@@ -30,9 +30,7 @@ impl DbKey {
     pub fn generate() -> Result<DbKey, KeyError> {
         use rand::TryRngCore;
         let mut bytes = Zeroizing::new([0u8; 32]);
-        rand::rngs::OsRng
-            .try_fill_bytes(&mut bytes[..])
-            .map_err(|e| KeyError::Random(e.to_string()))?;
+        rand::rngs::OsRng.try_fill_bytes(&mut bytes[..]).map_err(|e| KeyError::Random(e.to_string()))?;
         Ok(DbKey(bytes))
     }
 
@@ -163,10 +161,7 @@ impl KeyFile {
     }
 
     fn io(&self, source: std::io::Error) -> KeyError {
-        KeyError::Io {
-            path: self.path.clone(),
-            source,
-        }
+        KeyError::Io { path: self.path.clone(), source }
     }
 }
 
@@ -190,25 +185,16 @@ impl KeyStore for KeyFile {
         let mut text = Zeroizing::new(String::new());
         // A key file is 65 bytes; reading at most a little more keeps a wrong file from being
         // read whole.
-        (&mut file)
-            .take(256)
-            .read_to_string(&mut text)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::InvalidData => KeyError::Malformed(self.path.clone()),
-                _ => self.io(e),
-            })?;
-        DbKey::parse_hex(&text)
-            .map(Some)
-            .ok_or_else(|| KeyError::Malformed(self.path.clone()))
+        (&mut file).take(256).read_to_string(&mut text).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => KeyError::Malformed(self.path.clone()),
+            _ => self.io(e),
+        })?;
+        DbKey::parse_hex(&text).map(Some).ok_or_else(|| KeyError::Malformed(self.path.clone()))
     }
 
     fn save_new(&self, key: &DbKey) -> Result<(), KeyError> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "key".into());
+        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "key".into());
         let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::now_v7().simple()));
         let written = (|| -> std::io::Result<()> {
             let mut options = OpenOptions::new();
@@ -349,10 +335,9 @@ pub(super) fn open_connection(path: &Path, protection: Protection<'_>) -> Result
     key_connection(&conn, &key)?;
     // SQLCipher checks the key at the first read of a page.
     readable(&conn).map_err(|e| match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::NotADatabase) => DeviceError::Locked(locked_message(
-            path,
-            &format!("the key held does not open it ({})", keys.describe()),
-        )),
+        Some(rusqlite::ErrorCode::NotADatabase) => {
+            DeviceError::Locked(locked_message(path, &format!("the key held does not open it ({})", keys.describe())))
+        }
         _ => DeviceError::from(e),
     })?;
     Ok(conn)
@@ -380,10 +365,7 @@ fn discard_interrupted_conversion(path: &Path) -> Result<(), DeviceError> {
             Ok(()) => tracing::warn!(path = %leftover.display(), "removed what an interrupted encryption left"),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(DeviceError::Corrupt(format!(
-                    "cannot remove {}: {e}",
-                    leftover.display()
-                )));
+                return Err(DeviceError::Corrupt(format!("cannot remove {}: {e}", leftover.display())));
             }
         }
     }
@@ -435,9 +417,7 @@ fn export_and_replace(path: &Path, tmp: &Path, keys: &dyn KeyStore) -> Result<Db
     // be read as the encrypted file's.
     let busy: i64 = plain.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
     if busy != 0 {
-        return Err(DeviceError::Corrupt(format!(
-            "{shown} is in use by another connection; it was not encrypted"
-        )));
+        return Err(DeviceError::Corrupt(format!("{shown} is in use by another connection; it was not encrypted")));
     }
     let before = table_counts(&plain, "main")?;
     let (version, app_id): (i64, i64) = plain.query_row(
@@ -449,20 +429,16 @@ fn export_and_replace(path: &Path, tmp: &Path, keys: &dyn KeyStore) -> Result<Db
         "ATTACH DATABASE ?1 AS enc KEY ?2",
         rusqlite::params![tmp.to_string_lossy(), key.raw_key_literal().as_str()],
     )?;
-    plain
-        .query_row("SELECT sqlcipher_export('enc')", [], |_| Ok(()))
-        .map_err(|e| {
-            // The export reports a full disk as a plain error with SQLite's message.
-            if e.to_string().contains("database or disk is full") {
-                DeviceError::StorageFull(e.to_string())
-            } else {
-                DeviceError::from(e)
-            }
-        })?;
+    plain.query_row("SELECT sqlcipher_export('enc')", [], |_| Ok(())).map_err(|e| {
+        // The export reports a full disk as a plain error with SQLite's message.
+        if e.to_string().contains("database or disk is full") {
+            DeviceError::StorageFull(e.to_string())
+        } else {
+            DeviceError::from(e)
+        }
+    })?;
     // The export copies tables and rows, not the header's fields. Both are integers read above.
-    plain.execute_batch(&format!(
-        "PRAGMA enc.user_version = {version}; PRAGMA enc.application_id = {app_id};"
-    ))?;
+    plain.execute_batch(&format!("PRAGMA enc.user_version = {version}; PRAGMA enc.application_id = {app_id};"))?;
     let exported = table_counts(&plain, "enc")?;
     plain.execute_batch("DETACH DATABASE enc")?;
     plain.close().map_err(|(_, e)| DeviceError::from(e))?;
@@ -507,10 +483,7 @@ fn export_and_replace(path: &Path, tmp: &Path, keys: &dyn KeyStore) -> Result<Db
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(DeviceError::Corrupt(format!(
-                    "cannot remove {}: {e}",
-                    leftover.display()
-                )));
+                return Err(DeviceError::Corrupt(format!("cannot remove {}: {e}", leftover.display())));
             }
         }
     }

@@ -34,10 +34,9 @@ impl DeviceStore {
         let dlon = within / (111_000.0 * lat.to_radians().cos().max(0.1));
         let mut st = self.conn.prepare_cached(NEAR_UNVISITED)?;
         let boxed = st
-            .query_map(
-                params![area_code, lat - dlat, lat + dlat, lon - dlon, lon + dlon],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get::<_, f64>(2)?)),
-            )?
+            .query_map(params![area_code, lat - dlat, lat + dlat, lon - dlon, lon + dlon], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get::<_, f64>(2)?))
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         let near: Vec<String> = boxed
             .into_iter()
@@ -86,12 +85,7 @@ mod tests {
             already_installed: 0,
             installed_now: 0,
             leaflet_given: true,
-            location: LocationInput {
-                source: "gps".into(),
-                lat: Some(lat),
-                lon: Some(lon),
-                accuracy_m: Some(6.0),
-            },
+            location: LocationInput { source: "gps".into(), lat: Some(lat), lon: Some(lon), accuracy_m: Some(6.0) },
             notes: None,
         }
     }
@@ -110,11 +104,7 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert!(
-            plan.iter()
-                .any(|p| p.contains("households_unvisited") && p.contains("lat>? AND lat<?")),
-            "{plan:?}"
-        );
+        assert!(plan.iter().any(|p| p.contains("households_unvisited") && p.contains("lat>? AND lat<?")), "{plan:?}");
     }
 
     #[test]
@@ -158,12 +148,7 @@ mod tests {
         assert_ne!(elsewhere.household.id.uuid(), other_area);
         // Without a location nothing can be matched.
         let mut unlocated = new_household_at("18077", east(200.0));
-        unlocated.location = LocationInput {
-            source: "none".into(),
-            lat: None,
-            lon: None,
-            accuracy_m: None,
-        };
+        unlocated.location = LocationInput { source: "none".into(), lat: None, lon: None, accuracy_m: None };
         assert_ne!(s.record_visit(&unlocated, now).unwrap().household.id.uuid(), other_area);
         // A household chosen by the volunteer stays theirs.
         let mut chosen = new_household_at("18073", east(100.0));

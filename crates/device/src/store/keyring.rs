@@ -62,11 +62,9 @@ mod desktop {
                 }
             };
             match entry.get_password() {
-                Ok(_) | Err(keyring::Error::NoEntry) => Some(DesktopKeyring {
-                    entry,
-                    account,
-                    file: KeyFile::beside(db),
-                }),
+                Ok(_) | Err(keyring::Error::NoEntry) => {
+                    Some(DesktopKeyring { entry, account, file: KeyFile::beside(db) })
+                }
                 Err(e) => {
                     tracing::info!(error = %e, "the desktop keyring did not answer; the database key stays in a file");
                     None
@@ -128,9 +126,7 @@ mod desktop {
             self.entry.set_password(&key.hex()).map_err(platform)?;
             match self.read()? {
                 Some(kept) if kept.expose() == key.expose() => Ok(()),
-                _ => Err(KeyError::Platform(
-                    "the desktop keyring did not give back the key it was given".into(),
-                )),
+                _ => Err(KeyError::Platform("the desktop keyring did not give back the key it was given".into())),
             }
         }
 
@@ -175,10 +171,7 @@ mod tests {
         let store = DeviceStore::open_platform(&old).unwrap();
         assert_eq!(store.device_id(), device);
         drop(store);
-        assert!(
-            !key_file(&old).exists(),
-            "the key file is gone once the keyring holds the key"
-        );
+        assert!(!key_file(&old).exists(), "the key file is gone once the keyring holds the key");
         assert!(ring.read().unwrap().is_some());
         assert_eq!(DeviceStore::open_platform(&old).unwrap().device_id(), device);
         // The directory alone (the database without the keyring) does not open.
@@ -186,10 +179,7 @@ mod tests {
             Err(DeviceError::Locked(_)) => {}
             other => panic!("opened without the key: {other:?}"),
         }
-        assert!(
-            !key_file(&old).exists(),
-            "no key is made for a database it does not open"
-        );
+        assert!(!key_file(&old).exists(), "no key is made for a database it does not open");
 
         // A new database: its key is made in the keyring, never in a file.
         let new = dir.path().join("new.db");
@@ -197,10 +187,7 @@ mod tests {
         assert!(!key_file(&new).exists());
         assert_eq!(DeviceStore::open_platform(&new).unwrap().device_id(), made);
         let new_ring = DesktopKeyring::for_database(&new).unwrap();
-        assert!(matches!(
-            new_ring.save_new(&DbKey::generate().unwrap()),
-            Err(KeyError::Exists)
-        ));
+        assert!(matches!(new_ring.save_new(&DbKey::generate().unwrap()), Err(KeyError::Exists)));
 
         // Forgotten (a wipe): the entries are gone.
         for r in [&ring, &new_ring] {

@@ -122,13 +122,9 @@ pub fn prepare_photo(input: &[u8]) -> Result<PreparedPhoto, PhotoRefusal> {
     if input.len() > MAX_INPUT_BYTES {
         return Err(PhotoRefusal::too_large(input.len()));
     }
-    let mut reader = ImageReader::new(Cursor::new(input))
-        .with_guessed_format()
-        .map_err(|_| PhotoRefusal::unreadable())?;
-    if !matches!(
-        reader.format(),
-        Some(image::ImageFormat::Jpeg | image::ImageFormat::Png)
-    ) {
+    let mut reader =
+        ImageReader::new(Cursor::new(input)).with_guessed_format().map_err(|_| PhotoRefusal::unreadable())?;
+    if !matches!(reader.format(), Some(image::ImageFormat::Jpeg | image::ImageFormat::Png)) {
         return Err(PhotoRefusal::unreadable());
     }
     // A small file can claim huge dimensions; a phone has little memory.
@@ -140,9 +136,7 @@ pub fn prepare_photo(input: &[u8]) -> Result<PreparedPhoto, PhotoRefusal> {
     let mut decoder = reader.into_decoder().map_err(|_| PhotoRefusal::unreadable())?;
     // The camera often stores a portrait photo sideways with an orientation tag; the tag goes
     // with the EXIF block, so the pixels are turned here.
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(|_| PhotoRefusal::unreadable())?;
     img.apply_orientation(orientation);
     if img.width().max(img.height()) > MAX_EDGE_PX {
@@ -152,15 +146,9 @@ pub fn prepare_photo(input: &[u8]) -> Result<PreparedPhoto, PhotoRefusal> {
     let rgb = DynamicImage::ImageRgb8(img.to_rgb8());
     let mut out = Vec::new();
     let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
-    rgb.write_with_encoder(encoder)
-        .map_err(|_| PhotoRefusal::unreadable())?;
+    rgb.write_with_encoder(encoder).map_err(|_| PhotoRefusal::unreadable())?;
     let sha256 = sha256_hex(&out);
-    Ok(PreparedPhoto {
-        bytes: out,
-        sha256,
-        width: rgb.width(),
-        height: rgb.height(),
-    })
+    Ok(PreparedPhoto { bytes: out, sha256, width: rgb.width(), height: rgb.height() })
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -200,10 +188,7 @@ impl DeviceStore {
     /// returns after the commit (invariant 1). A picture that cannot be read, or is too large, is
     /// refused with words for the volunteer and nothing is written.
     pub fn attach_photo(
-        &mut self,
-        draft: &PhotoDraft,
-        picture: &[u8],
-        now: DateTime<FixedOffset>,
+        &mut self, draft: &PhotoDraft, picture: &[u8], now: DateTime<FixedOffset>,
     ) -> Result<LocalPhoto, DeviceError> {
         let prepared = prepare_photo(picture).map_err(DeviceError::Photo)?;
         self.save_photo(draft, prepared, now)
@@ -211,10 +196,7 @@ impl DeviceStore {
 
     /// Saves a picture [`prepare_photo`] made ready, with its outbox state, in one commit.
     pub fn save_photo(
-        &mut self,
-        draft: &PhotoDraft,
-        prepared: PreparedPhoto,
-        now: DateTime<FixedOffset>,
+        &mut self, draft: &PhotoDraft, prepared: PreparedPhoto, now: DateTime<FixedOffset>,
     ) -> Result<LocalPhoto, DeviceError> {
         // A visit's or a venue visit's photo is in the area of the visit as this phone saved it.
         let saved_in = match draft.target_kind {
@@ -286,27 +268,21 @@ impl DeviceStore {
         let mut st = self.conn.prepare(&format!(
             "SELECT {PHOTO_COLUMNS} FROM photos WHERE target_kind = ?1 AND target_id = ?2 ORDER BY id"
         ))?;
-        let rows = st
-            .query_map(params![kind.as_str(), target_id.trim()], photo_row)?
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = st.query_map(params![kind.as_str(), target_id.trim()], photo_row)?.collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(with_error).collect()
     }
 
     /// The photos the server refused, with its reasons.
     pub fn rejected_photos(&self) -> Result<Vec<LocalPhoto>, DeviceError> {
-        let mut st = self.conn.prepare(&format!(
-            "SELECT {PHOTO_COLUMNS} FROM photos WHERE state = 'rejected' ORDER BY id"
-        ))?;
+        let mut st =
+            self.conn.prepare(&format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE state = 'rejected' ORDER BY id"))?;
         let rows = st.query_map([], photo_row)?.collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(with_error).collect()
     }
 
     /// The stored JPEG of a photo.
     pub fn photo_bytes(&self, id: &str) -> Result<Option<Vec<u8>>, DeviceError> {
-        Ok(self
-            .conn
-            .query_row("SELECT bytes FROM photos WHERE id = ?1", [id], |r| r.get(0))
-            .optional()?)
+        Ok(self.conn.query_row("SELECT bytes FROM photos WHERE id = ?1", [id], |r| r.get(0)).optional()?)
     }
 
     pub fn photo_queue(&self) -> Result<PhotoQueue, DeviceError> {
@@ -317,18 +293,12 @@ impl DeviceStore {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
-        Ok(PhotoQueue {
-            pending: n(pending),
-            sent: n(sent),
-            rejected: n(rejected),
-        })
+        Ok(PhotoQueue { pending: n(pending), sent: n(sent), rejected: n(rejected) })
     }
 
     /// Ids of the photos waiting to be sent, oldest first (UUIDv7 sort by time).
     pub fn pending_photo_ids(&self) -> Result<Vec<String>, DeviceError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id FROM photos WHERE state = 'pending' ORDER BY id")?;
+        let mut st = self.conn.prepare("SELECT id FROM photos WHERE state = 'pending' ORDER BY id")?;
         let ids = st.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
         Ok(ids)
     }
@@ -337,11 +307,7 @@ impl DeviceStore {
     pub fn photo_meta(&self, id: &str) -> Result<Option<PhotoMeta>, DeviceError> {
         let row = self
             .conn
-            .query_row(
-                &format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE id = ?1"),
-                [id],
-                photo_row,
-            )
+            .query_row(&format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE id = ?1"), [id], photo_row)
             .optional()?;
         Ok(row.map(|(p, _)| PhotoMeta {
             id: p.id,
@@ -365,10 +331,8 @@ impl DeviceStore {
                 server.received
             )));
         }
-        self.conn.execute(
-            "UPDATE photos SET state = 'sent', error = NULL WHERE id = ?1 AND state = 'pending'",
-            [id],
-        )?;
+        self.conn
+            .execute("UPDATE photos SET state = 'sent', error = NULL WHERE id = ?1 AND state = 'pending'", [id])?;
         Ok(())
     }
 
@@ -402,9 +366,7 @@ mod tests {
 
     /// A picture with a gradient (so JPEG has something to encode), as a camera would give it.
     fn picture(w: u32, h: u32, format: image::ImageFormat) -> Vec<u8> {
-        let img = RgbImage::from_fn(w, h, |x, y| {
-            Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
-        });
+        let img = RgbImage::from_fn(w, h, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8]));
         let mut out = Cursor::new(Vec::new());
         DynamicImage::ImageRgb8(img).write_to(&mut out, format).unwrap();
         out.into_inner()
@@ -474,10 +436,7 @@ mod tests {
         };
         let jpeg = picture(64, 48, image::ImageFormat::Jpeg);
         let photo = s.attach_photo(&draft(visit.id.to_string()), &jpeg, now()).unwrap();
-        assert_eq!(
-            photo.area_code, "18077",
-            "the venue visit's area, not the one the draft named"
-        );
+        assert_eq!(photo.area_code, "18077", "the venue visit's area, not the one the draft named");
         match s.attach_photo(&draft(Uuid::now_v7().to_string()), &jpeg, now()) {
             Err(DeviceError::Photo(r)) => assert_eq!(r.code, "photo_target_unknown"),
             other => panic!("{other:?}"),
@@ -516,19 +475,12 @@ mod tests {
         let b = prepare_photo(&source).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.sha256, sha256_hex(&a.bytes));
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]
     fn garbage_and_oversized_input_are_refused_in_both_languages() {
-        for bad in [
-            &b"not a picture at all"[..],
-            &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0][..],
-            &[][..],
-        ] {
+        for bad in [&b"not a picture at all"[..], &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0][..], &[][..]] {
             let e = prepare_photo(bad).unwrap_err();
             assert_eq!(e.code, "photo_unreadable");
             assert!(e.messages.vi.contains("Không đọc được ảnh"), "{}", e.messages.vi);
@@ -543,23 +495,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = DeviceStore::open(&dir.path().join("device.db")).unwrap();
         let e = store.attach_photo(&day("18073"), b"garbage", now()).unwrap_err();
-        assert!(
-            matches!(e, DeviceError::Photo(ref r) if r.code == "photo_unreadable"),
-            "{e}"
-        );
+        assert!(matches!(e, DeviceError::Photo(ref r) if r.code == "photo_unreadable"), "{e}");
         // Nothing was written.
         assert_eq!(store.photo_queue().unwrap(), PhotoQueue::default());
         // A visit that is not on the phone.
         let mut draft = day("18073");
         draft.target_kind = TargetKind::Visit;
         draft.target_id = Uuid::now_v7().to_string();
-        let e = store
-            .attach_photo(&draft, &picture(10, 10, image::ImageFormat::Png), now())
-            .unwrap_err();
-        assert!(
-            matches!(e, DeviceError::Photo(ref r) if r.code == "photo_target_unknown"),
-            "{e}"
-        );
+        let e = store.attach_photo(&draft, &picture(10, 10, image::ImageFormat::Png), now()).unwrap_err();
+        assert!(matches!(e, DeviceError::Photo(ref r) if r.code == "photo_target_unknown"), "{e}");
     }
 
     #[test]
@@ -568,26 +512,13 @@ mod tests {
         let path = dir.path().join("device.db");
         let saved = {
             let mut store = DeviceStore::open(&path).unwrap();
-            store
-                .attach_photo(&day("18073"), &picture(1600, 1200, image::ImageFormat::Jpeg), now())
-                .unwrap()
+            store.attach_photo(&day("18073"), &picture(1600, 1200, image::ImageFormat::Jpeg), now()).unwrap()
         };
         let mut store = DeviceStore::open(&path).unwrap();
-        assert_eq!(
-            store.photo_queue().unwrap(),
-            PhotoQueue {
-                pending: 1,
-                sent: 0,
-                rejected: 0
-            }
-        );
+        assert_eq!(store.photo_queue().unwrap(), PhotoQueue { pending: 1, sent: 0, rejected: 0 });
         let listed = store.photos_for(TargetKind::Day, "2020-08-04").unwrap();
         assert_eq!(listed, vec![saved.clone()]);
-        assert_eq!(
-            listed[0].caption.as_deref(),
-            Some("Tuyên truyền tại chợ"),
-            "caption in NFC"
-        );
+        assert_eq!(listed[0].caption.as_deref(), Some("Tuyên truyền tại chợ"), "caption in NFC");
         let bytes = store.photo_bytes(&saved.id).unwrap().unwrap();
         assert_eq!(sha256_hex(&bytes), saved.sha256);
         assert_eq!(bytes.len() as u64, saved.size);
@@ -596,20 +527,9 @@ mod tests {
         assert_eq!(meta.validate().unwrap(), meta);
 
         // Not cleared while the server holds only part of it.
-        let partial = UploadState {
-            received: 10,
-            complete: false,
-        };
+        let partial = UploadState { received: 10, complete: false };
         assert!(store.mark_photo_sent(&saved.id, partial).is_err());
-        store
-            .mark_photo_sent(
-                &saved.id,
-                UploadState {
-                    received: saved.size,
-                    complete: true,
-                },
-            )
-            .unwrap();
+        store.mark_photo_sent(&saved.id, UploadState { received: saved.size, complete: true }).unwrap();
         assert_eq!(store.photo_queue().unwrap().sent, 1);
         assert!(store.pending_photo_ids().unwrap().is_empty());
     }
@@ -618,18 +538,13 @@ mod tests {
     fn a_refused_photo_stays_with_its_reason_and_others_go_on() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = DeviceStore::open(&dir.path().join("device.db")).unwrap();
-        let a = store
-            .attach_photo(&day("18073"), &picture(50, 40, image::ImageFormat::Png), now())
-            .unwrap();
-        let b = store
-            .attach_photo(&day("18073"), &picture(40, 50, image::ImageFormat::Png), now())
-            .unwrap();
+        let a = store.attach_photo(&day("18073"), &picture(50, 40, image::ImageFormat::Png), now()).unwrap();
+        let b = store.attach_photo(&day("18073"), &picture(40, 50, image::ImageFormat::Png), now()).unwrap();
         let reason = ErrorBody::new(
             "out_of_scope",
             None,
             Messages {
-                vi: "Địa bàn này nằm ngoài phạm vi.".into(),
-                en: "This area is outside your areas.".into(),
+                vi: "Địa bàn này nằm ngoài phạm vi.".into(), en: "This area is outside your areas.".into()
             },
             Lang::Vi,
         );

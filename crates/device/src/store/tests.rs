@@ -38,26 +38,15 @@ fn open(dir: &tempfile::TempDir) -> DeviceStore {
 }
 
 fn outbox_rows(s: &DeviceStore) -> i64 {
-    s.conn
-        .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
-        .unwrap()
+    s.conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0)).unwrap()
 }
 
 fn visit_rows(s: &DeviceStore) -> i64 {
-    s.conn
-        .query_row("SELECT count(*) FROM visits", [], |r| r.get(0))
-        .unwrap()
+    s.conn.query_row("SELECT count(*) FROM visits", [], |r| r.get(0)).unwrap()
 }
 
 fn receipt(index: u32, entry: &OutboxEntry, status: ReceiptStatus) -> Receipt {
-    Receipt {
-        index,
-        id: Some(entry.id.clone()),
-        revision: Some(entry.revision),
-        status,
-        server_seq: None,
-        error: None,
-    }
+    Receipt { index, id: Some(entry.id.clone()), revision: Some(entry.revision), status, server_seq: None, error: None }
 }
 
 #[test]
@@ -99,15 +88,7 @@ fn record_visit_writes_the_visit_and_its_outbox_entry() {
     assert_eq!(v.volunteer_id.uuid(), s.volunteer_id());
     assert_eq!(v.id.uuid().get_version_num(), 7);
     assert_eq!(v.household.id.uuid().get_version_num(), 7);
-    assert_eq!(
-        s.queue().unwrap(),
-        QueueCounts {
-            pending: 1,
-            rejected: 0,
-            sent: 0,
-            ..Default::default()
-        }
-    );
+    assert_eq!(s.queue().unwrap(), QueueCounts { pending: 1, rejected: 0, sent: 0, ..Default::default() });
     assert_eq!(s.recorded_ids().unwrap(), vec![(v.id.to_string(), 1)]);
 
     let batch = s.next_batch(10).unwrap();
@@ -120,10 +101,7 @@ fn record_visit_writes_the_visit_and_its_outbox_entry() {
     let hh = s.households(None).unwrap();
     assert_eq!(hh.len(), 1);
     assert_eq!(hh[0].id, v.household.id.to_string());
-    assert_eq!(
-        (hh[0].visits, hh[0].latest_outcome.as_deref(), hh[0].revisit_due),
-        (1, Some("installed_now"), false)
-    );
+    assert_eq!((hh[0].visits, hh[0].latest_outcome.as_deref(), hh[0].revisit_due), (1, Some("installed_now"), false));
     assert_eq!((hh[0].lat, hh[0].lon), (Some(18.3428), Some(105.9057)));
 }
 
@@ -145,15 +123,8 @@ fn a_revisit_updates_the_household() {
     s.record_visit(&again, now()).unwrap();
     let h = s.households(None).unwrap();
     assert_eq!(h.len(), 1);
-    assert_eq!(
-        (h[0].visits, h[0].latest_outcome.as_deref(), h[0].revisit_due),
-        (2, Some("installed_now"), false)
-    );
-    assert_eq!(
-        h[0].address.as_deref(),
-        Some("Số 12 Phan Đình Phùng"),
-        "an absent address keeps the known one"
-    );
+    assert_eq!((h[0].visits, h[0].latest_outcome.as_deref(), h[0].revisit_due), (2, Some("installed_now"), false));
+    assert_eq!(h[0].address.as_deref(), Some("Số 12 Phan Đình Phùng"), "an absent address keeps the known one");
 
     // A household id the device has never seen (from another phone) is accepted and created.
     let mut foreign = draft();
@@ -168,12 +139,7 @@ fn an_invalid_draft_is_refused_with_its_field_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(&dir);
     s.record_visit(&draft(), now()).unwrap();
-    let before = (
-        s.queue().unwrap(),
-        outbox_rows(&s),
-        visit_rows(&s),
-        s.households(None).unwrap().len(),
-    );
+    let before = (s.queue().unwrap(), outbox_rows(&s), visit_rows(&s), s.households(None).unwrap().len());
 
     type Mutate = Box<dyn Fn(&mut VisitDraft)>;
     let cases: Vec<(Mutate, &str, &str)> = vec![
@@ -187,16 +153,8 @@ fn an_invalid_draft_is_refused_with_its_field_and_writes_nothing() {
             "reason",
             "reason_required",
         ),
-        (
-            Box::new(|d| d.area_code = "18 073".into()),
-            "area_code",
-            "bad_area_code",
-        ),
-        (
-            Box::new(|d| d.location.accuracy_m = None),
-            "location.accuracy_m",
-            "accuracy_required",
-        ),
+        (Box::new(|d| d.area_code = "18 073".into()), "area_code", "bad_area_code"),
+        (Box::new(|d| d.location.accuracy_m = None), "location.accuracy_m", "accuracy_required"),
     ];
     for (mutate, field, code) in cases {
         let mut d = draft();
@@ -205,12 +163,7 @@ fn an_invalid_draft_is_refused_with_its_field_and_writes_nothing() {
             Err(DeviceError::Invalid(e)) => assert_eq!((e.field.as_str(), e.code()), (field, code)),
             other => panic!("expected Invalid({field}), got {other:?}"),
         }
-        let after = (
-            s.queue().unwrap(),
-            outbox_rows(&s),
-            visit_rows(&s),
-            s.households(None).unwrap().len(),
-        );
+        let after = (s.queue().unwrap(), outbox_rows(&s), visit_rows(&s), s.households(None).unwrap().len());
         assert_eq!(after, before, "nothing may be written for an invalid {field}");
     }
     // The next valid visit takes the next number: no sequence number was used up.
@@ -222,10 +175,7 @@ fn visit_times_are_judged_against_the_device_clock() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(&dir);
     // A phone whose clock says August 2020 records a visit "now" by that clock.
-    let then = FixedOffset::east_opt(7 * 3600)
-        .unwrap()
-        .with_ymd_and_hms(2020, 8, 3, 9, 15, 0)
-        .unwrap();
+    let then = FixedOffset::east_opt(7 * 3600).unwrap().with_ymd_and_hms(2020, 8, 3, 9, 15, 0).unwrap();
     let v = s.record_visit(&draft(), then).unwrap();
     assert_eq!(v.visited_at, then);
     assert_eq!(v.visited_at.offset().local_minus_utc(), 7 * 3600);
@@ -235,9 +185,7 @@ fn visit_times_are_judged_against_the_device_clock() {
 fn sequence_numbers_count_up_and_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(&dir);
-    let seqs: Vec<i64> = (0..3)
-        .map(|_| s.record_visit(&draft(), now()).unwrap().device_seq.get())
-        .collect();
+    let seqs: Vec<i64> = (0..3).map(|_| s.record_visit(&draft(), now()).unwrap().device_seq.get()).collect();
     assert_eq!(seqs, [1, 2, 3]);
     drop(s);
     let mut s = open(&dir);
@@ -250,9 +198,7 @@ fn sequence_numbers_count_up_and_survive_reopen() {
 fn next_batch_is_in_sequence_order_and_limited() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(&dir);
-    let ids: Vec<String> = (0..5)
-        .map(|_| s.record_visit(&draft(), now()).unwrap().id.to_string())
-        .collect();
+    let ids: Vec<String> = (0..5).map(|_| s.record_visit(&draft(), now()).unwrap().id.to_string()).collect();
     let batch = s.next_batch(3).unwrap();
     assert_eq!(batch.iter().map(|e| e.device_seq).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(batch.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), ids[..3]);
@@ -271,10 +217,7 @@ fn apply_receipts_clears_rejects_and_leaves_the_rest_pending() {
     let refusal = ErrorBody::new(
         "too_old",
         Some("visited_at"),
-        Messages {
-            vi: "Thời gian thăm quá cũ".into(),
-            en: "The visit time is too old".into(),
-        },
+        Messages { vi: "Thời gian thăm quá cũ".into(), en: "The visit time is too old".into() },
         Lang::Vi,
     );
     let mut rejected = receipt(2, &batch[2], ReceiptStatus::Rejected);
@@ -290,34 +233,15 @@ fn apply_receipts_clears_rejects_and_leaves_the_rest_pending() {
         receipt(9, &batch[5], ReceiptStatus::Stored),
     ];
     let stats = s.apply_receipts(&batch, &receipts).unwrap();
-    assert_eq!(
-        stats,
-        ReceiptStats {
-            confirmed: 2,
-            duplicates: 1,
-            rejected: 1,
-            unmatched: 2
-        }
-    );
-    assert_eq!(
-        s.queue().unwrap(),
-        QueueCounts {
-            pending: 3,
-            rejected: 1,
-            sent: 2,
-            ..Default::default()
-        }
-    );
+    assert_eq!(stats, ReceiptStats { confirmed: 2, duplicates: 1, rejected: 1, unmatched: 2 });
+    assert_eq!(s.queue().unwrap(), QueueCounts { pending: 3, rejected: 1, sent: 2, ..Default::default() });
 
     let pending: Vec<i64> = s.next_batch(10).unwrap().iter().map(|e| e.device_seq).collect();
     assert_eq!(pending, [4, 5, 6], "rejected entries are skipped, unmatched ones stay");
 
     let r = s.rejected().unwrap();
     assert_eq!(r.len(), 1);
-    assert_eq!(
-        (r[0].device_seq, r[0].id.as_str(), r[0].revision),
-        (3, batch[2].id.as_str(), 1)
-    );
+    assert_eq!((r[0].device_seq, r[0].id.as_str(), r[0].revision), (3, batch[2].id.as_str(), 1));
     assert_eq!(r[0].error, refusal);
     assert_eq!(r[0].error.messages.vi, "Thời gian thăm quá cũ");
     assert_eq!(r[0].error.messages.en, "The visit time is too old");
@@ -327,25 +251,13 @@ fn apply_receipts_clears_rejects_and_leaves_the_rest_pending() {
 
     // A receipt applied twice is not counted twice; a receipt must name the entry it clears.
     let again = s.apply_receipts(&batch, &receipts[..1]).unwrap();
-    assert_eq!(
-        again,
-        ReceiptStats {
-            confirmed: 0,
-            duplicates: 0,
-            rejected: 0,
-            unmatched: 1
-        }
-    );
+    assert_eq!(again, ReceiptStats { confirmed: 0, duplicates: 0, rejected: 0, unmatched: 1 });
     let mut by_index = receipt(3, &batch[3], ReceiptStatus::Stored);
     by_index.id = None;
     by_index.revision = None;
     assert_eq!(s.apply_receipts(&batch, &[by_index.clone()]).unwrap().confirmed, 0);
     by_index.id = Some(batch[3].id.clone());
-    assert_eq!(
-        s.apply_receipts(&batch, &[by_index.clone()]).unwrap().confirmed,
-        0,
-        "no revision"
-    );
+    assert_eq!(s.apply_receipts(&batch, &[by_index.clone()]).unwrap().confirmed, 0, "no revision");
     by_index.revision = Some(batch[3].revision);
     assert_eq!(s.apply_receipts(&batch, &[by_index]).unwrap().confirmed, 1);
     // A rejection without a reason still gets one to show.
@@ -354,15 +266,7 @@ fn apply_receipts_clears_rejects_and_leaves_the_rest_pending() {
     let r = s.rejected().unwrap();
     assert_eq!(r[1].error.code, "rejected");
     assert!(!r[1].error.messages.vi.is_empty() && !r[1].error.messages.en.is_empty());
-    assert_eq!(
-        s.queue().unwrap(),
-        QueueCounts {
-            pending: 1,
-            rejected: 2,
-            sent: 3,
-            ..Default::default()
-        }
-    );
+    assert_eq!(s.queue().unwrap(), QueueCounts { pending: 1, rejected: 2, sent: 3, ..Default::default() });
 }
 
 #[test]
@@ -371,25 +275,9 @@ fn reject_entry_marks_one_pending_entry() {
     let mut s = open(&dir);
     s.record_visit(&draft(), now()).unwrap();
     s.record_visit(&draft(), now()).unwrap();
-    let e = ErrorBody::new(
-        "http_400",
-        None,
-        Messages {
-            vi: "v".into(),
-            en: "e".into(),
-        },
-        Lang::Vi,
-    );
+    let e = ErrorBody::new("http_400", None, Messages { vi: "v".into(), en: "e".into() }, Lang::Vi);
     s.reject_entry(1, &e).unwrap();
-    assert_eq!(
-        s.queue().unwrap(),
-        QueueCounts {
-            pending: 1,
-            rejected: 1,
-            sent: 0,
-            ..Default::default()
-        }
-    );
+    assert_eq!(s.queue().unwrap(), QueueCounts { pending: 1, rejected: 1, sent: 0, ..Default::default() });
     assert_eq!(s.next_batch(10).unwrap()[0].device_seq, 2);
     assert_eq!(s.rejected().unwrap()[0].error, e);
     assert!(matches!(s.reject_entry(1, &e), Err(DeviceError::NotFound(_))));
@@ -402,8 +290,7 @@ fn a_foreign_sqlite_file_is_refused() {
     let path = dir.path().join("other.db");
     {
         let c = Connection::open(&path).unwrap();
-        c.execute_batch("PRAGMA application_id = 1234; CREATE TABLE t (x);")
-            .unwrap();
+        c.execute_batch("PRAGMA application_id = 1234; CREATE TABLE t (x);").unwrap();
     }
     match DeviceStore::open(&path) {
         Err(DeviceError::Corrupt(m)) => assert!(m.contains("another application"), "{m}"),
@@ -411,26 +298,18 @@ fn a_foreign_sqlite_file_is_refused() {
     }
     // Nothing was written to it.
     let c = Connection::open(&path).unwrap();
-    let tables: i64 = c
-        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
-        .unwrap();
+    let tables: i64 = c.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).unwrap();
     assert_eq!(tables, 1);
 
     // Another program's database without an application_id is refused too.
     let path = dir.path().join("plain.db");
-    Connection::open(&path)
-        .unwrap()
-        .execute_batch("CREATE TABLE t (x);")
-        .unwrap();
+    Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x);").unwrap();
     assert!(matches!(DeviceStore::open(&path), Err(DeviceError::Corrupt(_))));
 }
 
 /// A connection to a store's file as the store keys it: the key in the file beside it.
 fn keyed(path: &std::path::Path) -> Connection {
-    let key = KeyFile::beside(path)
-        .load()
-        .unwrap()
-        .expect("a key beside the database");
+    let key = KeyFile::beside(path).load().unwrap().expect("a key beside the database");
     let c = Connection::open(path).unwrap();
     key_connection(&c, &key).unwrap();
     c
@@ -448,10 +327,7 @@ fn a_garbage_file_is_refused() {
         other => panic!("expected Locked, got {other:?}"),
     }
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
-    assert!(
-        !KeyFile::beside(&path).path().exists(),
-        "no key made for a file that is not ours"
-    );
+    assert!(!KeyFile::beside(&path).path().exists(), "no key made for a file that is not ours");
 }
 
 #[test]
@@ -470,9 +346,8 @@ fn a_newer_schema_is_refused() {
 fn visits_survive_the_store_being_abandoned() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(&dir);
-    let mut ids: Vec<(String, i64)> = (0..20)
-        .map(|_| (s.record_visit(&draft(), now()).unwrap().id.to_string(), 1))
-        .collect();
+    let mut ids: Vec<(String, i64)> =
+        (0..20).map(|_| (s.record_visit(&draft(), now()).unwrap().id.to_string(), 1)).collect();
     drop(s);
     let mut s = open(&dir);
     assert_eq!(s.recorded_ids().unwrap(), ids);
@@ -506,13 +381,7 @@ fn child_records_until_killed() {
 fn visits_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "store::tests::child_records_until_killed",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--ignored", "--exact", "store::tests::child_records_until_killed", "--nocapture", "--test-threads=1"])
         .env(CHILD_DIR, dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -529,11 +398,7 @@ fn visits_survive_sigkill() {
     child.kill().unwrap(); // SIGKILL: no destructor, no close, no checkpoint.
     child.wait().unwrap();
     // Ids already in the pipe were also acknowledged before the kill.
-    saved.extend(
-        lines
-            .map_while(Result::ok)
-            .filter_map(|l| l.strip_prefix("saved ").map(str::to_string)),
-    );
+    saved.extend(lines.map_while(Result::ok).filter_map(|l| l.strip_prefix("saved ").map(str::to_string)));
 
     let s = open(&dir);
     let held: std::collections::HashSet<String> = s.recorded_ids().unwrap().into_iter().map(|(id, _)| id).collect();
@@ -575,10 +440,7 @@ fn volunteer_and_meta_are_stored() {
     drop(s);
     let mut s = open(&dir);
     assert_eq!(s.volunteer_id(), v);
-    assert_eq!(
-        s.meta("last_sync_ok").unwrap().as_deref(),
-        Some("2020-08-03T09:15:00+07:00")
-    );
+    assert_eq!(s.meta("last_sync_ok").unwrap().as_deref(), Some("2020-08-03T09:15:00+07:00"));
     assert_eq!(s.record_visit(&draft(), now()).unwrap().volunteer_id.uuid(), v);
 }
 
@@ -647,16 +509,8 @@ fn apply_pull_upserts_and_households_follow_the_area_tree() {
     assert_eq!(s.areas().unwrap().len(), 5);
     assert_eq!(s.areas().unwrap()[0], area("42", None, 1));
 
-    let mine = s
-        .households(None)
-        .unwrap()
-        .into_iter()
-        .find(|h| h.id == local_id)
-        .unwrap();
-    assert_eq!(
-        (mine.visits, mine.latest_outcome.as_deref()),
-        (2, Some("installed_now"))
-    );
+    let mine = s.households(None).unwrap().into_iter().find(|h| h.id == local_id).unwrap();
+    assert_eq!((mine.visits, mine.latest_outcome.as_deref()), (2, Some("installed_now")));
 
     let ids = |code: &str| -> Vec<String> { s.households(Some(code)).unwrap().into_iter().map(|h| h.id).collect() };
     assert_eq!(ids("42").len(), 3);
@@ -679,16 +533,8 @@ fn apply_pull_upserts_and_households_follow_the_area_tree() {
     };
     s.apply_pull(&later).unwrap();
     s.apply_pull(&later).unwrap();
-    let mine = s
-        .households(Some("18073"))
-        .unwrap()
-        .into_iter()
-        .find(|h| h.id == local_id)
-        .unwrap();
-    assert_eq!(
-        (mine.visits, mine.latest_outcome.as_deref(), mine.revisit_due),
-        (4, Some("not_home"), true)
-    );
+    let mine = s.households(Some("18073")).unwrap().into_iter().find(|h| h.id == local_id).unwrap();
+    assert_eq!((mine.visits, mine.latest_outcome.as_deref(), mine.revisit_due), (4, Some("not_home"), true));
     assert_eq!(s.households(None).unwrap().len(), 3);
     assert_eq!(s.cursor().unwrap(), 20);
 }
@@ -720,10 +566,7 @@ fn enrolment_persists_across_reopen() {
     let s = open(&dir);
     let e = s.enrolment().unwrap().expect("enrolled");
     assert_eq!(e.volunteer_id, volunteer);
-    assert_eq!(
-        (e.username.as_str(), e.role, e.area_code.as_str()),
-        ("tinhnguyen.namha", Role::Volunteer, "18073")
-    );
+    assert_eq!((e.username.as_str(), e.role, e.area_code.as_str()), ("tinhnguyen.namha", Role::Volunteer, "18073"));
     assert_eq!(e.device_token.expose(), TOKEN);
     assert_eq!(s.device_token().unwrap().unwrap().expose(), TOKEN);
     assert_eq!(s.volunteer_id(), volunteer);
@@ -752,9 +595,7 @@ fn a_bad_volunteer_id_or_empty_token_is_refused_and_nothing_is_kept() {
     let e = s.set_enrolment(&enrol_answer(TOKEN, "not-a-uuid")).unwrap_err();
     assert!(matches!(e, DeviceError::Enrolment(_)), "{e}");
     assert!(e.to_string().contains("not-a-uuid") && !e.to_string().contains(TOKEN));
-    let e = s
-        .set_enrolment(&enrol_answer(" ", &Uuid::now_v7().to_string()))
-        .unwrap_err();
+    let e = s.set_enrolment(&enrol_answer(" ", &Uuid::now_v7().to_string())).unwrap_err();
     assert!(matches!(e, DeviceError::Enrolment(_)), "{e}");
     assert_eq!(s.enrolment().unwrap(), None);
     assert_eq!(s.volunteer_id(), volunteer);
@@ -766,8 +607,7 @@ fn a_bad_volunteer_id_or_empty_token_is_refused_and_nothing_is_kept() {
 fn debug_of_the_store_and_the_enrolment_shows_no_token() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(&dir);
-    s.set_enrolment(&enrol_answer(TOKEN, &Uuid::now_v7().to_string()))
-        .unwrap();
+    s.set_enrolment(&enrol_answer(TOKEN, &Uuid::now_v7().to_string())).unwrap();
     let e = s.enrolment().unwrap().unwrap();
     for shown in [
         format!("{s:?}"),
@@ -788,34 +628,20 @@ fn re_enrolment_replaces_the_token_and_keeps_the_queue() {
     let mut s = open(&dir);
     let volunteer = Uuid::now_v7();
     s.set_enrolment(&enrol_answer(TOKEN, &volunteer.to_string())).unwrap();
-    let ids: Vec<String> = (0..3)
-        .map(|_| s.record_visit(&draft(), now()).unwrap().id.to_string())
-        .collect();
+    let ids: Vec<String> = (0..3).map(|_| s.record_visit(&draft(), now()).unwrap().id.to_string()).collect();
     let revoked = ErrorBody::new(
         "device_revoked",
         None,
-        Messages {
-            vi: "Điện thoại này đã bị thu hồi".into(),
-            en: "This phone was revoked".into(),
-        },
+        Messages { vi: "Điện thoại này đã bị thu hồi".into(), en: "This phone was revoked".into() },
         Lang::Vi,
     );
     s.set_auth_problem(Some(&revoked)).unwrap();
     assert_eq!(s.auth_problem().unwrap(), Some(revoked));
 
-    s.set_enrolment(&enrol_answer("second-token", &volunteer.to_string()))
-        .unwrap();
+    s.set_enrolment(&enrol_answer("second-token", &volunteer.to_string())).unwrap();
     assert_eq!(s.device_token().unwrap().unwrap().expose(), "second-token");
     assert_eq!(s.auth_problem().unwrap(), None, "the new token answers the problem");
-    assert_eq!(
-        s.queue().unwrap(),
-        QueueCounts {
-            pending: 3,
-            rejected: 0,
-            sent: 0,
-            ..Default::default()
-        }
-    );
+    assert_eq!(s.queue().unwrap(), QueueCounts { pending: 3, rejected: 0, sent: 0, ..Default::default() });
     let queued: Vec<String> = s.next_batch(10).unwrap().into_iter().map(|e| e.id).collect();
     assert_eq!(queued, ids);
     assert_eq!(s.record_visit(&draft(), now()).unwrap().device_seq.get(), 4);
@@ -826,15 +652,7 @@ fn the_auth_problem_is_kept_until_cleared() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(&dir);
     assert_eq!(s.auth_problem().unwrap(), None);
-    let problem = ErrorBody::new(
-        "unauthenticated",
-        None,
-        Messages {
-            vi: "v".into(),
-            en: "e".into(),
-        },
-        Lang::En,
-    );
+    let problem = ErrorBody::new("unauthenticated", None, Messages { vi: "v".into(), en: "e".into() }, Lang::En);
     s.set_auth_problem(Some(&problem)).unwrap();
     drop(s);
     let mut s = open(&dir);
@@ -849,15 +667,7 @@ fn a_refused_record_is_fixed_by_a_new_one_and_set_aside_together() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(&dir);
     s.record_visit(&draft(), now()).unwrap();
-    let e = ErrorBody::new(
-        "unknown_area",
-        Some("area_code"),
-        Messages {
-            vi: "v".into(),
-            en: "e".into(),
-        },
-        Lang::Vi,
-    );
+    let e = ErrorBody::new("unknown_area", Some("area_code"), Messages { vi: "v".into(), en: "e".into() }, Lang::Vi);
     s.reject_entry(1, &e).unwrap();
     // The volunteer reads back what was refused, corrects it, and saves.
     let refused = s.visit_input(1).unwrap().unwrap();
@@ -867,24 +677,10 @@ fn a_refused_record_is_fixed_by_a_new_one_and_set_aside_together() {
     let visit = s.fix_rejected(1, &fixed, now()).unwrap();
     assert_eq!(visit.device_seq.get(), 2);
     assert!(s.rejected().unwrap().is_empty(), "no longer listed");
-    assert_eq!(
-        s.queue().unwrap(),
-        QueueCounts {
-            pending: 1,
-            rejected: 0,
-            sent: 0,
-            ..Default::default()
-        }
-    );
+    assert_eq!(s.queue().unwrap(), QueueCounts { pending: 1, rejected: 0, sent: 0, ..Default::default() });
     // Only once, and only a refused record.
-    assert!(matches!(
-        s.fix_rejected(1, &fixed, now()),
-        Err(DeviceError::NotRejected(1))
-    ));
-    assert!(matches!(
-        s.fix_rejected(2, &fixed, now()),
-        Err(DeviceError::NotRejected(2))
-    ));
+    assert!(matches!(s.fix_rejected(1, &fixed, now()), Err(DeviceError::NotRejected(1))));
+    assert!(matches!(s.fix_rejected(2, &fixed, now()), Err(DeviceError::NotRejected(2))));
     // An invalid correction saves nothing and leaves the refused record listed.
     s.record_visit(&draft(), now()).unwrap();
     s.reject_entry(3, &e).unwrap();
@@ -927,8 +723,7 @@ fn a_correction_follows_the_servers_latest_revision_and_keeps_its_household() {
     let mut s = open(&dir);
     let first = s.record_visit(&draft(), now()).unwrap();
     let batch = s.next_batch(10).unwrap();
-    s.apply_receipts(&batch, &[receipt(0, &batch[0], ReceiptStatus::Stored)])
-        .unwrap();
+    s.apply_receipts(&batch, &[receipt(0, &batch[0], ReceiptStatus::Stored)]).unwrap();
     let c = sent_back(&first);
     s.apply_corrections(std::slice::from_ref(&c)).unwrap();
     // The correction names another household and area: a revision never moves its visit.
@@ -943,15 +738,7 @@ fn a_correction_follows_the_servers_latest_revision_and_keeps_its_household() {
     assert_eq!(second.counts.people.get(), 5);
     // The server refuses revision 2 (say, a rule of a newer server): the fix is revision 2
     // again, not 3, which the server would refuse as a gap.
-    let e = ErrorBody::new(
-        "too_long",
-        Some("notes"),
-        Messages {
-            vi: "v".into(),
-            en: "e".into(),
-        },
-        Lang::Vi,
-    );
+    let e = ErrorBody::new("too_long", Some("notes"), Messages { vi: "v".into(), en: "e".into() }, Lang::Vi);
     s.reject_entry(2, &e).unwrap();
     let fixed = s.fix_rejected(2, &draft(), now()).unwrap();
     assert_eq!(fixed.revision.get(), 2);
@@ -966,18 +753,14 @@ fn a_correction_follows_the_servers_latest_revision_and_keeps_its_household() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(
-        kept.iter().map(|(r, q, _)| (*r, *q)).collect::<Vec<_>>(),
-        vec![(1, 1), (-2, 2), (2, 3)]
-    );
+    assert_eq!(kept.iter().map(|(r, q, _)| (*r, *q)).collect::<Vec<_>>(), vec![(1, 1), (-2, 2), (2, 3)]);
     assert!(kept[1].2.contains("\"revision\":2"), "{}", kept[1].2);
     // Refused again and fixed again: still revision 2; once stored, the next is 3.
     s.reject_entry(3, &e).unwrap();
     assert_eq!(s.fix_rejected(3, &draft(), now()).unwrap().revision.get(), 2);
     let batch = s.next_batch(10).unwrap();
     assert_eq!(batch.len(), 1);
-    s.apply_receipts(&batch, &[receipt(0, &batch[0], ReceiptStatus::Stored)])
-        .unwrap();
+    s.apply_receipts(&batch, &[receipt(0, &batch[0], ReceiptStatus::Stored)]).unwrap();
     let mut c2 = sent_back(&first);
     c2.revision = 2;
     s.apply_corrections(std::slice::from_ref(&c2)).unwrap();
@@ -995,10 +778,7 @@ fn the_day_lists_visits_since_a_time_with_their_state() {
     let batch = s.next_batch(10).unwrap();
     s.apply_receipts(
         &batch[..2],
-        &[
-            receipt(0, &batch[0], ReceiptStatus::Stored),
-            receipt(1, &batch[1], ReceiptStatus::Stored),
-        ],
+        &[receipt(0, &batch[0], ReceiptStatus::Stored), receipt(1, &batch[1], ReceiptStatus::Stored)],
     )
     .unwrap();
     let today = s.visits_since(now() - chrono::Duration::hours(12)).unwrap();
@@ -1012,13 +792,8 @@ fn the_day_lists_visits_since_a_time_with_their_state() {
 fn each_area_has_its_own_pull_cursor() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(&dir);
-    let page = |next| PullResponse {
-        areas: vec![],
-        households: vec![],
-        claims: vec![],
-        next_cursor: next,
-        has_more: false,
-    };
+    let page =
+        |next| PullResponse { areas: vec![], households: vec![], claims: vec![], next_cursor: next, has_more: false };
     s.apply_pull_for(Some("18073"), &page(40)).unwrap();
     s.apply_pull_for(Some("18077"), &page(12)).unwrap();
     assert_eq!(s.cursor_for(Some("18073")).unwrap(), 40);
@@ -1039,17 +814,8 @@ fn venue_draft() -> VenueVisitDraft {
         already_installed: 10,
         installed_now: 5,
         notices_posted: 2,
-        visitor_log: Some(doorstep_domain::venue::VisitorLogInput {
-            came_in: 80,
-            told: 60,
-            installed: 12,
-        }),
-        location: LocationInput {
-            source: "none".into(),
-            lat: None,
-            lon: None,
-            accuracy_m: None,
-        },
+        visitor_log: Some(doorstep_domain::venue::VisitorLogInput { came_in: 80, told: 60, installed: 12 }),
+        location: LocationInput { source: "none".into(), lat: None, lon: None, accuracy_m: None },
         notes: None,
     }
 }
@@ -1064,11 +830,7 @@ fn a_venue_visit_is_durable_shares_the_sequence_and_is_settled_by_its_receipts()
         assert_eq!(v.device_seq.get(), 2, "one counter for visits and venue visits");
         // A bad one is refused with its field, and nothing is saved.
         let mut bad = venue_draft();
-        bad.visitor_log = Some(doorstep_domain::venue::VisitorLogInput {
-            came_in: 5,
-            told: 6,
-            installed: 0,
-        });
+        bad.visitor_log = Some(doorstep_domain::venue::VisitorLogInput { came_in: 5, told: 6, installed: 0 });
         match s.record_venue_visit(&bad, now()) {
             Err(DeviceError::Invalid(e)) => assert_eq!(e.field, "visitor_log.told"),
             other => panic!("{other:?}"),
@@ -1082,10 +844,7 @@ fn a_venue_visit_is_durable_shares_the_sequence_and_is_settled_by_its_receipts()
     let venues = s.venues(Some("18073")).unwrap();
     assert_eq!((venues.len(), venues[0].visits_here), (1, 1));
     // A second visit to the same venue names it.
-    let again = VenueVisitDraft {
-        venue_id: Some(venue_id),
-        ..venue_draft()
-    };
+    let again = VenueVisitDraft { venue_id: Some(venue_id), ..venue_draft() };
     let second = s.record_venue_visit(&again, now()).unwrap();
     assert_eq!(second.device_seq.get(), 3);
     assert_eq!(s.venues(None).unwrap()[0].visits_here, 2);
@@ -1100,22 +859,14 @@ fn a_venue_visit_is_durable_shares_the_sequence_and_is_settled_by_its_receipts()
     refusal.error = Some(ErrorBody::new(
         "unknown_area",
         Some("area_code"),
-        Messages {
-            vi: "Không có địa bàn này.".into(),
-            en: "No such area.".into(),
-        },
+        Messages { vi: "Không có địa bàn này.".into(), en: "No such area.".into() },
         Lang::Vi,
     ));
-    let stats = s
-        .apply_venue_receipts(&batch, &[receipt(0, &batch[0], ReceiptStatus::Stored), refusal])
-        .unwrap();
+    let stats = s.apply_venue_receipts(&batch, &[receipt(0, &batch[0], ReceiptStatus::Stored), refusal]).unwrap();
     assert_eq!((stats.confirmed, stats.rejected), (1, 1));
     let q = s.queue().unwrap();
     assert_eq!((q.venue_pending, q.venue_rejected, q.pending), (0, 1, 1));
-    assert!(
-        s.next_venue_batch(10).unwrap().is_empty(),
-        "a refused one is not sent again"
-    );
+    assert!(s.next_venue_batch(10).unwrap().is_empty(), "a refused one is not sent again");
     let refused = s.rejected_venue_visits().unwrap();
     assert_eq!(
         (refused[0].venue_name.as_str(), refused[0].error.code.as_str()),
@@ -1149,8 +900,7 @@ fn the_servers_venue_list_is_kept_and_listed_by_name() {
     ])
     .unwrap();
     // Applied again (the next sync): no duplicates.
-    s.apply_venue_list(&[dto("0190f5a0-0000-7000-8000-000000000001", "Trường THCS Lê Văn Thiêm")])
-        .unwrap();
+    s.apply_venue_list(&[dto("0190f5a0-0000-7000-8000-000000000001", "Trường THCS Lê Văn Thiêm")]).unwrap();
     let names: Vec<String> = s.venues(None).unwrap().into_iter().map(|v| v.name).collect();
     assert_eq!(names, ["Trường THCS Lê Văn Thiêm", "Trường Tiểu học Đại Nài"]);
     assert!(s.venues(Some("18077")).unwrap().is_empty());
@@ -1167,9 +917,7 @@ fn a_full_disk_refuses_the_save_clearly_and_keeps_everything_saved_before() {
         let mut s = open(&dir);
         s.record_visit(&draft(), now()).unwrap();
         let pages: i64 = s.conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
-        s.conn
-            .execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2))
-            .unwrap();
+        s.conn.execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2)).unwrap();
         let (added, refusal) = record_until_refused(&mut s);
         let saved = 1 + added;
         assert!(matches!(refusal, DeviceError::StorageFull(_)), "{refusal:?}");
@@ -1225,10 +973,7 @@ impl SmallDisk {
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
+        let _ = std::process::Command::new("umount").arg("-l").arg(self.dir.path()).status();
     }
 }
 
@@ -1268,20 +1013,12 @@ fn a_really_full_disk_refuses_the_save_and_keeps_everything_saved_before() {
 fn a_damaged_file_is_recognised_at_start_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("device.db");
-    std::fs::write(
-        &path,
-        b"this is not what the app wrote, and it is long enough to look like a header.",
-    )
-    .unwrap();
+    std::fs::write(&path, b"this is not what the app wrote, and it is long enough to look like a header.").unwrap();
     match DeviceStore::open(&path) {
         Err(DeviceError::Locked(m)) => assert!(m.contains("damaged"), "{m}"),
         other => panic!("expected Locked, got {other:?}"),
     }
-    assert!(
-        std::fs::read(&path)
-            .unwrap()
-            .starts_with(b"this is not what the app wrote")
-    );
+    assert!(std::fs::read(&path).unwrap().starts_with(b"this is not what the app wrote"));
 
     // A real store whose pages were overwritten in the middle.
     let path = dir.path().join("torn.db");
@@ -1337,12 +1074,7 @@ fn a_household_is_due_again_only_after_its_outcomes_delay() {
     let due_at = t0.timestamp_millis() + 48 * 3_600_000;
     let at = |hours: i64, ms: i64| (t0 + chrono::Duration::hours(hours) + chrono::Duration::milliseconds(ms)).to_utc();
     let due = |s: &DeviceStore, when| -> Vec<String> {
-        s.households_at(None, when)
-            .unwrap()
-            .into_iter()
-            .filter(|h| h.revisit_due)
-            .map(|h| h.id)
-            .collect()
+        s.households_at(None, when).unwrap().into_iter().filter(|h| h.revisit_due).map(|h| h.id).collect()
     };
     let (later_id, nobody_id) = (v.household.id.to_string(), n.household.id.to_string());
     assert_eq!(due(&s, at(0, 0)), [nobody_id], "nobody met: due at once");
@@ -1350,11 +1082,7 @@ fn a_household_is_due_again_only_after_its_outcomes_delay() {
     assert!(due(&s, at(48, 0)).contains(&later_id), "and due from then");
     let held = s.households_at(None, at(0, 0)).unwrap();
     let h = held.iter().find(|h| h.id == later_id).unwrap();
-    assert_eq!(
-        h.revisit_due_at_ms,
-        Some(due_at),
-        "the due time is kept for the app to show"
-    );
+    assert_eq!(h.revisit_due_at_ms, Some(due_at), "the due time is kept for the app to show");
 
     // The pull brings the server's due time; a household it says is due later is not due now.
     let mut from_server = household(&later_id, "18073", 1, Some("hen_lai"));
@@ -1434,8 +1162,7 @@ fn a_revoked_phone_erases_only_once_every_record_has_its_receipt() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("device.db");
     let mut s = open(&dir);
-    s.set_enrolment(&enrol_answer(TOKEN, &Uuid::now_v7().to_string()))
-        .unwrap();
+    s.set_enrolment(&enrol_answer(TOKEN, &Uuid::now_v7().to_string())).unwrap();
     let old_device = s.device_id();
     let mut d = draft();
     d.notes = Some("Nhà ông Nguyễn Văn Bảo mật".into());
@@ -1444,25 +1171,17 @@ fn a_revoked_phone_erases_only_once_every_record_has_its_receipt() {
     s.set_revoked(Some(&revocation(Some("Mất máy")))).unwrap();
 
     // Nothing acknowledged yet (the network dropped): nothing erased.
-    assert_eq!(
-        s.erase_if_drained(Utc::now()).unwrap(),
-        WipeOutcome::Waiting(WipeBlockers { pending: 2, refused: 0 })
-    );
+    assert_eq!(s.erase_if_drained(Utc::now()).unwrap(), WipeOutcome::Waiting(WipeBlockers { pending: 2, refused: 0 }));
     let batch = s.next_batch(10).unwrap();
     // One receipt arrives, the other is lost: still nothing erased.
-    s.apply_receipts(&batch[..1], &[receipt(0, &batch[0], ReceiptStatus::Stored)])
-        .unwrap();
-    assert_eq!(
-        s.erase_if_drained(Utc::now()).unwrap(),
-        WipeOutcome::Waiting(WipeBlockers { pending: 1, refused: 0 })
-    );
+    s.apply_receipts(&batch[..1], &[receipt(0, &batch[0], ReceiptStatus::Stored)]).unwrap();
+    assert_eq!(s.erase_if_drained(Utc::now()).unwrap(), WipeOutcome::Waiting(WipeBlockers { pending: 1, refused: 0 }));
     assert_eq!(visit_rows(&s), 2);
     assert!(s.enrolment().unwrap().is_some());
     assert_eq!(s.wipe_marker().unwrap(), None);
 
     let rest = s.next_batch(10).unwrap();
-    s.apply_receipts(&rest, &[receipt(0, &rest[0], ReceiptStatus::Duplicate)])
-        .unwrap();
+    s.apply_receipts(&rest, &[receipt(0, &rest[0], ReceiptStatus::Duplicate)]).unwrap();
     let key_file = KeyFile::beside(&path);
     let old_key = std::fs::read(key_file.path()).unwrap();
     let WipeOutcome::Erased(marker) = s.erase_if_drained(Utc::now()).unwrap() else {
@@ -1497,37 +1216,22 @@ fn a_revoked_phone_erases_only_once_every_record_has_its_receipt() {
 fn a_refused_record_holds_the_erase_until_it_is_fixed_and_sent() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(&dir);
-    s.set_enrolment(&enrol_answer(TOKEN, &Uuid::now_v7().to_string()))
-        .unwrap();
+    s.set_enrolment(&enrol_answer(TOKEN, &Uuid::now_v7().to_string())).unwrap();
     s.record_visit(&draft(), now()).unwrap();
     let batch = s.next_batch(10).unwrap();
     let mut refusal = receipt(0, &batch[0], ReceiptStatus::Rejected);
-    refusal.error = Some(ErrorBody::new(
-        "id_reused",
-        None,
-        Messages {
-            vi: "Mã đã dùng".into(),
-            en: "Id reused".into(),
-        },
-        Lang::Vi,
-    ));
+    refusal.error =
+        Some(ErrorBody::new("id_reused", None, Messages { vi: "Mã đã dùng".into(), en: "Id reused".into() }, Lang::Vi));
     s.apply_receipts(&batch, &[refusal]).unwrap();
     s.set_revoked(Some(&revocation(None))).unwrap();
     // Kept, not lost: the server does not hold it.
-    assert_eq!(
-        s.erase_if_drained(Utc::now()).unwrap(),
-        WipeOutcome::Waiting(WipeBlockers { pending: 0, refused: 1 })
-    );
+    assert_eq!(s.erase_if_drained(Utc::now()).unwrap(), WipeOutcome::Waiting(WipeBlockers { pending: 0, refused: 1 }));
     assert_eq!(visit_rows(&s), 1);
     // Fixed: the correction waits, then is received; the refused original no longer holds it.
     s.fix_rejected(batch[0].device_seq, &draft(), now()).unwrap();
-    assert_eq!(
-        s.erase_if_drained(Utc::now()).unwrap(),
-        WipeOutcome::Waiting(WipeBlockers { pending: 1, refused: 0 })
-    );
+    assert_eq!(s.erase_if_drained(Utc::now()).unwrap(), WipeOutcome::Waiting(WipeBlockers { pending: 1, refused: 0 }));
     let fix = s.next_batch(10).unwrap();
-    s.apply_receipts(&fix, &[receipt(0, &fix[0], ReceiptStatus::Stored)])
-        .unwrap();
+    s.apply_receipts(&fix, &[receipt(0, &fix[0], ReceiptStatus::Stored)]).unwrap();
     assert!(matches!(s.erase_if_drained(Utc::now()).unwrap(), WipeOutcome::Erased(m) if m.reason.is_none()));
     assert_eq!(visit_rows(&s), 0);
 }
@@ -1536,12 +1240,10 @@ fn a_refused_record_holds_the_erase_until_it_is_fixed_and_sent() {
 fn a_new_enrolment_ends_a_revocation_not_yet_carried_out() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(&dir);
-    s.set_enrolment(&enrol_answer(TOKEN, &Uuid::now_v7().to_string()))
-        .unwrap();
+    s.set_enrolment(&enrol_answer(TOKEN, &Uuid::now_v7().to_string())).unwrap();
     s.set_revoked(Some(&revocation(Some("x")))).unwrap();
     assert_eq!(s.revoked().unwrap(), Some(revocation(Some("x"))));
-    s.set_enrolment(&enrol_answer("another-token", &Uuid::now_v7().to_string()))
-        .unwrap();
+    s.set_enrolment(&enrol_answer("another-token", &Uuid::now_v7().to_string())).unwrap();
     assert_eq!(s.revoked().unwrap(), None);
     assert_eq!(s.erase_if_drained(Utc::now()).unwrap(), WipeOutcome::NotRevoked);
 }

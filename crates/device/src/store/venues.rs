@@ -61,9 +61,7 @@ impl DeviceStore {
     /// Validates and saves a venue visit with its outbox entry, in one transaction; the venue is
     /// registered on the phone by its first visit.
     pub fn record_venue_visit(
-        &mut self,
-        draft: &VenueVisitDraft,
-        now: DateTime<FixedOffset>,
+        &mut self, draft: &VenueVisitDraft, now: DateTime<FixedOffset>,
     ) -> Result<VenueVisit, DeviceError> {
         let venue_id = draft.venue_id.unwrap_or_else(Uuid::now_v7);
         let provisional_seq = last_seq(&self.conn)? + 1;
@@ -148,21 +146,14 @@ impl DeviceStore {
              WHERE o.state = 'pending' ORDER BY o.device_seq LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit], |r| {
-            Ok(OutboxEntry {
-                device_seq: r.get(0)?,
-                id: r.get(1)?,
-                revision: r.get(2)?,
-                body: r.get(3)?,
-            })
+            Ok(OutboxEntry { device_seq: r.get(0)?, id: r.get(1)?, revision: r.get(2)?, body: r.get(3)? })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Applies the server's receipts for a batch of venue visits (the same rules as visits').
     pub fn apply_venue_receipts(
-        &mut self,
-        batch: &[OutboxEntry],
-        receipts: &[Receipt],
+        &mut self, batch: &[OutboxEntry], receipts: &[Receipt],
     ) -> Result<ReceiptStats, DeviceError> {
         self.settle("venue_outbox", batch, receipts)
     }
@@ -179,15 +170,7 @@ impl DeviceStore {
                      lat = COALESCE(excluded.lat, lat), lon = COALESCE(excluded.lon, lon), origin = 'server'",
             )?;
             for v in list {
-                upsert.execute(params![
-                    v.id,
-                    v.area_code,
-                    v.kind.as_str(),
-                    v.name,
-                    v.address,
-                    v.lat,
-                    v.lon
-                ])?;
+                upsert.execute(params![v.id, v.area_code, v.kind.as_str(), v.name, v.address, v.lat, v.lon])?;
             }
         }
         tx.commit()?;
@@ -228,23 +211,13 @@ impl DeviceStore {
              WHERE o.state = 'rejected' ORDER BY o.device_seq",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
         })?;
         let mut out = Vec::new();
         for row in rows {
             let (device_seq, id, venue_name, error) = row?;
             let error = stored_error(error)?;
-            out.push(RejectedVenueVisit {
-                device_seq,
-                id,
-                venue_name,
-                error,
-            });
+            out.push(RejectedVenueVisit { device_seq, id, venue_name, error });
         }
         Ok(out)
     }

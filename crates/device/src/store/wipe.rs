@@ -181,11 +181,7 @@ impl DeviceStore {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let waiting = blockers(&tx)?;
         if !waiting.none() {
-            tracing::info!(
-                pending = waiting.pending,
-                refused = waiting.refused,
-                "revoked: erase waits"
-            );
+            tracing::info!(pending = waiting.pending, refused = waiting.refused, "revoked: erase waits");
             return Ok(WipeOutcome::Waiting(waiting));
         }
         let records_sent: i64 = tx.query_row(
@@ -237,11 +233,7 @@ impl DeviceStore {
         if let Err(e) = super::platform_keys(&db).forget() {
             tracing::warn!(error = %e, "could not remove the erased database's key");
         }
-        *self = if self.platform_keys {
-            DeviceStore::open_platform(&db)?
-        } else {
-            DeviceStore::open(&db)?
-        };
+        *self = if self.platform_keys { DeviceStore::open_platform(&db)? } else { DeviceStore::open(&db)? };
         tracing::warn!(revoked_at = %marker.revoked_at, records_sent = marker.records_sent, "revoked phone erased");
         Ok(WipeOutcome::Erased(marker))
     }
@@ -254,12 +246,7 @@ pub fn read_marker(db: &Path) -> Result<Option<WipeMarker>, DeviceError> {
     match std::fs::read(&path) {
         Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "wipe marker unreadable");
-            WipeMarker {
-                revoked_at: String::new(),
-                reason: None,
-                wiped_at: String::new(),
-                records_sent: 0,
-            }
+            WipeMarker { revoked_at: String::new(), reason: None, wiped_at: String::new(), records_sent: 0 }
         }))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_error("cannot read", &path, e)),
@@ -278,8 +265,5 @@ fn blockers(conn: &Connection) -> Result<WipeBlockers, DeviceError> {
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    Ok(WipeBlockers {
-        pending: u64::try_from(pending).unwrap_or(0),
-        refused: u64::try_from(refused).unwrap_or(0),
-    })
+    Ok(WipeBlockers { pending: u64::try_from(pending).unwrap_or(0), refused: u64::try_from(refused).unwrap_or(0) })
 }

@@ -96,10 +96,7 @@ impl SyncClient {
     }
 
     async fn upload_one(
-        &self,
-        store: &Arc<Mutex<DeviceStore>>,
-        id: &str,
-        bytes_sent: &mut u64,
+        &self, store: &Arc<Mutex<DeviceStore>>, id: &str, bytes_sent: &mut u64,
     ) -> Result<Outcome, SyncError> {
         let owned = id.to_string();
         let Some(meta) = with_store(store, move |s| s.photo_meta(&owned)).await? else {
@@ -116,9 +113,7 @@ impl SyncClient {
         let deduplicated = state.complete;
         if !state.complete {
             let owned = id.to_string();
-            let bytes = with_store(store, move |s| s.photo_bytes(&owned))
-                .await?
-                .unwrap_or_default();
+            let bytes = with_store(store, move |s| s.photo_bytes(&owned)).await?.unwrap_or_default();
             if crate::store::sha256_hex(&bytes) != meta.sha256 {
                 // The phone's own copy no longer matches its name: sending it would only be
                 // refused. Kept, marked, for the volunteer to take again.
@@ -136,9 +131,8 @@ impl SyncClient {
                 }
                 let offset = usize::try_from(state.received).unwrap_or(usize::MAX).min(bytes.len());
                 let end = (offset + chunk).min(bytes.len());
-                let sent = self
-                    .send_chunk(&meta.sha256, offset as u64, bytes[offset..end].to_vec(), auth.clone())
-                    .await;
+                let sent =
+                    self.send_chunk(&meta.sha256, offset as u64, bytes[offset..end].to_vec(), auth.clone()).await;
                 let (status, headers, body) = match sent {
                     Ok(answer) => answer,
                     // A chunk that does not get through in time on a slow network: smaller ones
@@ -159,22 +153,14 @@ impl SyncClient {
                     // Someone (an earlier attempt of this phone) moved the offset: go on from the
                     // server's.
                     409 => match server_offset(&headers, &body) {
-                        Some(received) => {
-                            state = UploadState {
-                                received,
-                                complete: false,
-                            }
-                        }
+                        Some(received) => state = UploadState { received, complete: false },
                         None => return Ok(Outcome::Later(format!("409 without an offset: {}", snippet(&body)))),
                     },
                     // The assembled bytes did not hash to the name: the server discarded them.
                     // Our copy is sound (checked above), so a chunk was damaged on the way;
                     // start again at the next sync.
                     422 => {
-                        return Ok(Outcome::Later(format!(
-                            "the server discarded the bytes: {}",
-                            snippet(&body)
-                        )));
+                        return Ok(Outcome::Later(format!("the server discarded the bytes: {}", snippet(&body))));
                     }
                     _ => return self.refused(store, &meta, status, &body).await,
                 }
@@ -202,11 +188,7 @@ impl SyncClient {
     }
 
     async fn send_chunk(
-        &self,
-        sha256: &str,
-        offset: u64,
-        chunk: Vec<u8>,
-        auth: HeaderValue,
+        &self, sha256: &str, offset: u64, chunk: Vec<u8>, auth: HeaderValue,
     ) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), SyncError> {
         let response = self
             .http
@@ -227,21 +209,12 @@ impl SyncClient {
     /// An answer other than success: the token refused (the queue waits), a server trouble (try
     /// later), or a refusal of this photo (kept, marked, not sent again).
     async fn refused(
-        &self,
-        store: &Arc<Mutex<DeviceStore>>,
-        meta: &PhotoMeta,
-        status: u16,
-        body: &[u8],
+        &self, store: &Arc<Mutex<DeviceStore>>, meta: &PhotoMeta, status: u16, body: &[u8],
     ) -> Result<Outcome, SyncError> {
-        let code = serde_json::from_slice::<ErrorResponse>(body)
-            .map(|r| r.error.code)
-            .unwrap_or_default();
+        let code = serde_json::from_slice::<ErrorResponse>(body).map(|r| r.error.code).unwrap_or_default();
         if status == 401 || (status == 403 && code == "device_revoked") {
             record_auth_problem(store, status, body).await?;
-            return Err(SyncError::Server {
-                status,
-                body: snippet(body),
-            });
+            return Err(SyncError::Server { status, body: snippet(body) });
         }
         // Not 404: a server without photos (older) must not make the phone give them up.
         if matches!(status, 400 | 403 | 409 | 413 | 422) {
@@ -251,10 +224,7 @@ impl SyncClient {
             with_store(store, move |s| s.reject_photo(&id, &error)).await?;
             return Ok(Outcome::Rejected);
         }
-        Err(SyncError::Server {
-            status,
-            body: snippet(body),
-        })
+        Err(SyncError::Server { status, body: snippet(body) })
     }
 }
 
@@ -268,12 +238,7 @@ fn server_offset(headers: &reqwest::header::HeaderMap, body: &[u8]) -> Option<u6
         .get(UPLOAD_OFFSET)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
-        .or_else(|| {
-            serde_json::from_slice::<serde_json::Value>(body)
-                .ok()?
-                .get("received")?
-                .as_u64()
-        })
+        .or_else(|| serde_json::from_slice::<serde_json::Value>(body).ok()?.get("received")?.as_u64())
 }
 
 fn local_damage() -> ErrorBody {
@@ -367,11 +332,7 @@ mod tests {
             .set_enrolment(&EnrolResponse {
                 device_token: "t0ken".into(),
                 volunteer_id: uuid::Uuid::now_v7().to_string(),
-                volunteer: UserDto {
-                    username: "tnv".into(),
-                    role: Role::Volunteer,
-                    area_code: "18073".into(),
-                },
+                volunteer: UserDto { username: "tnv".into(), role: Role::Volunteer, area_code: "18073".into() },
             })
             .unwrap();
         // Noise: a photo of several chunks.
@@ -381,9 +342,7 @@ mod tests {
             image::Rgb([(x >> 16) as u8, (x >> 8) as u8, x as u8])
         });
         let mut picture = std::io::Cursor::new(Vec::new());
-        image::DynamicImage::ImageRgb8(img)
-            .write_to(&mut picture, image::ImageFormat::Jpeg)
-            .unwrap();
+        image::DynamicImage::ImageRgb8(img).write_to(&mut picture, image::ImageFormat::Jpeg).unwrap();
         let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
         let draft = PhotoDraft {
             target_kind: TargetKind::Day,
@@ -394,11 +353,7 @@ mod tests {
         let photo = store.attach_photo(&draft, &picture.into_inner(), now).unwrap();
         assert!(photo.size as usize > 2 * CHUNK_BYTES, "{}", photo.size);
         let store = Arc::new(Mutex::new(store));
-        let client = SyncClient::new(SyncConfig {
-            server: url,
-            ..SyncConfig::default()
-        })
-        .unwrap();
+        let client = SyncClient::new(SyncConfig { server: url, ..SyncConfig::default() }).unwrap();
         let report = client.upload_photos(&store, None).await;
         assert!(report.complete && report.sent == 1, "{report:?}");
         assert_eq!(report.bytes_sent, photo.size);

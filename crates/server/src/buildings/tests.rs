@@ -22,10 +22,7 @@ fn a_collection_gives_one_point_per_feature_with_its_line_and_key() {
     assert_eq!((b[0].feature, b[0].line, b[0].key.as_str()), (1, 2, "id:way/1"));
     assert!((b[0].lon - 105.0001).abs() < 1e-9 && (b[0].lat - 18.0001).abs() < 1e-9);
     assert_eq!(b[0].address.as_deref(), Some("Số 12 Phan Đình Phùng"));
-    assert_eq!(
-        (b[1].line, b[1].key.as_str(), b[1].lat, b[1].lon),
-        (5, "id:node/7", 18.3, 105.9)
-    );
+    assert_eq!((b[1].line, b[1].key.as_str(), b[1].lat, b[1].lon), (5, "id:node/7", 18.3, 105.9));
     assert_eq!(b[1].address, None);
     assert_eq!(b[2].line, 6);
     assert!(b[2].key.starts_with("at:106.0001333,18.0000667"), "{}", b[2].key);
@@ -66,17 +63,7 @@ fn every_bad_feature_is_named_by_feature_and_line_and_nothing_is_returned() {
 ]}"#;
     let errors = parse_buildings(text).unwrap_err();
     let got: Vec<(Option<usize>, usize)> = errors.iter().map(|e| (e.feature, e.line)).collect();
-    assert_eq!(
-        got,
-        vec![
-            (Some(2), 3),
-            (Some(3), 4),
-            (Some(4), 5),
-            (Some(5), 6),
-            (Some(6), 7),
-            (Some(7), 8)
-        ]
-    );
+    assert_eq!(got, vec![(Some(2), 3), (Some(3), 4), (Some(4), 5), (Some(5), 6), (Some(6), 7), (Some(7), 8)]);
     assert!(errors[0].en.contains("not a LineString"), "{}", errors[0].en);
     assert!(errors[0].vi.contains("không phải LineString"), "{}", errors[0].vi);
     assert!(errors[2].en.contains("longitude first"), "{}", errors[2].en);
@@ -92,11 +79,7 @@ fn malformed_json_is_located_and_many_problems_are_counted_not_all_listed() {
     let many = std::iter::repeat_n(bad, 30).collect::<Vec<_>>().join("\n");
     let e = parse_buildings(&many).unwrap_err();
     assert_eq!(e.len(), MAX_LISTED + 1);
-    assert!(
-        e[MAX_LISTED].en.contains("10 more problems (30 in all)"),
-        "{}",
-        e[MAX_LISTED].en
-    );
+    assert!(e[MAX_LISTED].en.contains("10 more problems (30 in all)"), "{}", e[MAX_LISTED].en);
     let e = parse_buildings(r#"{"type":"FeatureCollection","features":[]}"#).unwrap_err();
     assert!(e[0].en.contains("no buildings"));
     let e = parse_buildings(r#"{"type":"Polygon","coordinates":[]}"#).unwrap_err();
@@ -112,11 +95,7 @@ fn a_building_is_placed_in_the_deepest_area_holding_it_or_in_none() {
         ("11".to_string(), "/1/11/".to_string(), square(0.0, 0.0, 5.0)),
         ("111".to_string(), "/1/11/111/".to_string(), square(0.0, 0.0, 2.0)),
         ("112".to_string(), "/1/11/112/".to_string(), square(2.0, 0.0, 2.0)),
-        (
-            "9".to_string(),
-            "/9/".to_string(),
-            "{\"type\":\"LineString\"}".to_string(),
-        ),
+        ("9".to_string(), "/9/".to_string(), "{\"type\":\"LineString\"}".to_string()),
     ];
     let (index, unreadable) = AreaIndex::new(rows);
     assert_eq!(unreadable, vec!["9".to_string()]);

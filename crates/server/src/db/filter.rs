@@ -108,12 +108,8 @@ fn outcome_cond(p: &mut Params, f: &VisitFilter, col: &str) -> String {
     if f.outcomes.is_empty() {
         return String::new();
     }
-    let codes: Vec<String> = f
-        .outcomes
-        .iter()
-        .filter(|o| *o != NOT_VISITED)
-        .map(|o| p.add(SqlParam::Text(o.clone())))
-        .collect();
+    let codes: Vec<String> =
+        f.outcomes.iter().filter(|o| *o != NOT_VISITED).map(|o| p.add(SqlParam::Text(o.clone()))).collect();
     let mut parts = Vec::new();
     if !codes.is_empty() {
         parts.push(format!("{col} IN ({})", codes.join(", ")));
@@ -180,11 +176,7 @@ pub fn grouped_sql(lo: &str, hi: &str, group: GroupBy, f: &VisitFilter) -> State
     let (src, join) = household_source(&mut p, f);
     let outcome = if src == "h" { "h.latest_outcome" } else { "v.outcome" };
     let cond = outcome_cond(&mut p, f, outcome);
-    let cell = if group == GroupBy::Cell {
-        " AND h.h3_cell IS NOT NULL"
-    } else {
-        ""
-    };
+    let cell = if group == GroupBy::Cell { " AND h.h3_cell IS NOT NULL" } else { "" };
     let sql = format!(
         "SELECT {key}, {outcome}, COUNT(*), CAST(SUM(COALESCE({src}.smartphones, 0)) AS BIGINT),
             CAST(SUM(COALESCE({src}.already_installed, 0)) AS BIGINT),
@@ -241,13 +233,7 @@ pub struct RowQuery {
 impl RowQuery {
     pub fn subtree(path: &str, filter: VisitFilter, limit: Option<i64>) -> RowQuery {
         let (lo, hi) = subtree_range(path);
-        RowQuery {
-            lo,
-            hi,
-            filter,
-            limit,
-            due_by: Vec::new(),
-        }
+        RowQuery { lo, hi, filter, limit, due_by: Vec::new() }
     }
 
     /// Only the households the campaign has due again at `now_ms`: each outcome it revisits,
@@ -288,17 +274,11 @@ pub fn households_sql(q: &RowQuery) -> Statement {
     let mut p = Params::default();
     let (lo, hi) = (p.add(SqlParam::Text(q.lo.clone())), p.add(SqlParam::Text(q.hi.clone())));
     let (src, join) = household_source(&mut p, &q.filter);
-    let (outcome, time) = if src == "h" {
-        ("h.latest_outcome", "h.latest_visited_at_ms")
-    } else {
-        ("v.outcome", "v.visited_at_ms")
-    };
+    let (outcome, time) =
+        if src == "h" { ("h.latest_outcome", "h.latest_visited_at_ms") } else { ("v.outcome", "v.visited_at_ms") };
     let cond = outcome_cond(&mut p, &q.filter, outcome);
     let due = due_cond(&mut p, &q.due_by, outcome, time);
-    let limit = q
-        .limit
-        .map(|n| format!(" LIMIT {}", p.add(SqlParam::Int(n))))
-        .unwrap_or_default();
+    let limit = q.limit.map(|n| format!(" LIMIT {}", p.add(SqlParam::Int(n)))).unwrap_or_default();
     let sql = format!(
         "SELECT h.id, h.area_code, a.name, h.address, h.lat, h.lon, h.h3_cell, h.visits, {outcome},
             {src}.people, {src}.smartphones, {src}.already_installed, {src}.installed_now, {time}
@@ -316,10 +296,7 @@ pub fn visits_sql(q: &RowQuery) -> Statement {
     let (lo, hi) = (p.add(SqlParam::Text(q.lo.clone())), p.add(SqlParam::Text(q.hi.clone())));
     let conds = VisitConds::new(&mut p, &q.filter).on("v");
     let cond = outcome_cond(&mut p, &q.filter, "v.outcome");
-    let limit = q
-        .limit
-        .map(|n| format!(" LIMIT {}", p.add(SqlParam::Int(n))))
-        .unwrap_or_default();
+    let limit = q.limit.map(|n| format!(" LIMIT {}", p.add(SqlParam::Int(n)))).unwrap_or_default();
     let sql = format!(
         "SELECT {cols} FROM visits v JOIN areas a ON a.code = v.area_code
          LEFT JOIN visit_flags f ON f.server_seq = v.server_seq

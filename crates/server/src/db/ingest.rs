@@ -51,12 +51,7 @@ impl Incoming {
     pub fn valid(visit: Visit) -> Incoming {
         let hash = content_hash(&visit);
         let cell = visit.location.point.and_then(|p| fine_cell(p.lat, p.lon));
-        Incoming::Valid {
-            id: visit.id.to_string(),
-            visit: Box::new(visit),
-            hash,
-            cell,
-        }
+        Incoming::Valid { id: visit.id.to_string(), visit: Box::new(visit), hash, cell }
     }
 }
 
@@ -148,6 +143,28 @@ pub struct HeldRevision {
     pub content_hash: Vec<u8>,
 }
 
+/// What a household row takes from a newer visit's upsert (`excluded`), in both databases'
+/// ingest: visits add up, the latest visit's outcome and figures replace the old, and an address,
+/// a place or a cell once known is kept. A macro, so that `concat!` joins it into a constant.
+#[macro_export]
+macro_rules! household_upsert_set {
+    () => {
+        "updated_seq = excluded.updated_seq,
+        visits = households.visits + excluded.visits,
+        address = COALESCE(households.address, excluded.address),
+        lat = COALESCE(households.lat, excluded.lat),
+        lon = COALESCE(households.lon, excluded.lon),
+        h3_cell = COALESCE(households.h3_cell, excluded.h3_cell),
+        latest_outcome = excluded.latest_outcome,
+        people = excluded.people,
+        smartphones = excluded.smartphones,
+        already_installed = excluded.already_installed,
+        installed_now = excluded.installed_now,
+        latest_visited_at_ms = excluded.latest_visited_at_ms,
+        latest_volunteer_id = excluded.latest_volunteer_id"
+    };
+}
+
 /// The held revisions of one visit (`?1`, SQLite's form; PostgreSQL reads many at once with
 /// `WHERE id = ANY($1)`): revision, volunteer, household, area, seq, hash.
 pub const HELD_REVISIONS_SQL: &str = "SELECT revision, volunteer_id, household_id, area_code, server_seq, content_hash
@@ -155,14 +172,8 @@ pub const HELD_REVISIONS_SQL: &str = "SELECT revision, volunteer_id, household_i
 
 /// A row of [`HELD_REVISIONS_SQL`] (or `venues::VENUE_REVISIONS`: the same columns).
 pub fn held_revision(r: &crate::db::Row) -> Result<HeldRevision, StoreError> {
-    Ok(HeldRevision {
-        revision: r.get(0)?,
-        volunteer_id: r.get(1)?,
-        subject: r.get(2)?,
-        area_code: r.get(3)?,
-        server_seq: r.get(4)?,
-        content_hash: r.get(5)?,
-    })
+    let (revision, volunteer_id, subject, area_code, server_seq, content_hash) = r.columns()?;
+    Ok(HeldRevision { revision, volunteer_id, subject, area_code, server_seq, content_hash })
 }
 
 /// What a push answers for a later revision (revision > 1) before storing it, given every
@@ -170,11 +181,8 @@ pub fn held_revision(r: &crate::db::Row) -> Result<HeldRevision, StoreError> {
 /// already: a duplicate, or the id re-used; or refused by [`doorstep_domain::visit::check_revision`]:
 /// not the visit's volunteer, another household or area, a gap in the numbers), `None` to store it.
 pub fn judge_revision(
-    index: usize,
-    (id, revision, hash): (&str, doorstep_domain::visit::Revision<'_>, &[u8; 32]),
-    held: &[HeldRevision],
-    sender: Option<Uuid>,
-    lang: Lang,
+    index: usize, (id, revision, hash): (&str, doorstep_domain::visit::Revision<'_>, &[u8; 32]), held: &[HeldRevision],
+    sender: Option<Uuid>, lang: Lang,
 ) -> Option<Receipt> {
     let (id, rev) = (Some(id.to_string()), Some(revision.revision));
     if let Some(same) = held.iter().find(|h| h.revision == revision.revision) {
@@ -187,15 +195,12 @@ pub fn judge_revision(
             lang,
         ));
     }
-    let base = held
-        .iter()
-        .find(|h| h.revision == 1)
-        .map(|first| doorstep_domain::visit::HeldVisit {
-            owner: first.volunteer_id,
-            subject: first.subject,
-            area_code: first.area_code.clone(),
-            latest: held.iter().map(|h| h.revision).max().unwrap_or(1),
-        });
+    let base = held.iter().find(|h| h.revision == 1).map(|first| doorstep_domain::visit::HeldVisit {
+        owner: first.volunteer_id,
+        subject: first.subject,
+        area_code: first.area_code.clone(),
+        latest: held.iter().map(|h| h.revision).max().unwrap_or(1),
+    });
     doorstep_domain::visit::check_revision(revision, base.as_ref(), sender)
         .err()
         .map(|e| rejected(index, id, rev, &e, lang))
@@ -279,11 +284,7 @@ impl StatDeltas {
                 }
             }
         }
-        let mut rows: Vec<_> = all
-            .into_iter()
-            .filter(|(_, f)| !f.is_zero())
-            .map(|((a, o), f)| (a, o, f))
-            .collect();
+        let mut rows: Vec<_> = all.into_iter().filter(|(_, f)| !f.is_zero()).map(|((a, o), f)| (a, o, f)).collect();
         rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         rows
     }
@@ -315,12 +316,7 @@ pub const STATS_RECOMPUTE: &str = "DELETE FROM area_stats;
 /// id re-used; nothing under the id means another record holds this device's sequence number.
 /// Both databases answer through here.
 pub fn not_inserted_receipt(
-    index: usize,
-    id: Option<String>,
-    revision: Option<i64>,
-    held: Option<(i64, &[u8])>,
-    hash: &[u8; 32],
-    lang: Lang,
+    index: usize, id: Option<String>, revision: Option<i64>, held: Option<(i64, &[u8])>, hash: &[u8; 32], lang: Lang,
 ) -> Receipt {
     use doorstep_domain::error::ErrorKind;
     match held {
@@ -333,13 +329,7 @@ pub fn not_inserted_receipt(
             error: None,
         },
         Some(_) => rejected(index, id, revision, &FieldError::new("id", ErrorKind::IdReused), lang),
-        None => rejected(
-            index,
-            id,
-            revision,
-            &FieldError::new("device_seq", ErrorKind::SequenceReused),
-            lang,
-        ),
+        None => rejected(index, id, revision, &FieldError::new("device_seq", ErrorKind::SequenceReused), lang),
     }
 }
 
@@ -350,22 +340,13 @@ mod stats_tests {
     #[test]
     fn a_household_moves_between_buckets_in_every_ancestor() {
         let mut d = StatDeltas::default();
-        let f = |h, v, s| Figures {
-            households: h,
-            visits: v,
-            smartphones: s,
-            already_installed: 0,
-            installed_now: 0,
-        };
+        let f = |h, v, s| Figures { households: h, visits: v, smartphones: s, already_installed: 0, installed_now: 0 };
         d.replace("/42/436/18073/", None, ("", f(1, 0, 0)));
         d.replace("/42/436/18073/", Some(("", f(1, 0, 0))), ("not_home", f(1, 1, 0)));
         let rows = d.rows();
         // The empty bucket nets to zero and is left out; the new one is in all three areas.
         assert_eq!(rows.len(), 3);
         assert!(rows.iter().all(|(_, o, fig)| o == "not_home" && *fig == f(1, 1, 0)));
-        assert_eq!(
-            rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
-            ["18073", "42", "436"]
-        );
+        assert_eq!(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["18073", "42", "436"]);
     }
 }

@@ -83,7 +83,48 @@ impl Row {
         let v = self.0.get(i).unwrap_or(&Value::Null);
         T::from_value(v).ok_or_else(|| StoreError::Db(format!("column {i} holds {v:?}, not {}", T::WHAT)))
     }
+
+    /// The first columns as a tuple (see [`FromColumns`]).
+    pub fn columns<T: FromColumns>(&self) -> Result<T, StoreError> {
+        T::from_columns(self, 0)
+    }
+
+    /// The columns from `at` onwards as a tuple.
+    pub fn columns_at<T: FromColumns>(&self, at: usize) -> Result<T, StoreError> {
+        T::from_columns(self, at)
+    }
 }
+
+/// Columns read together, from the first one onwards: a tuple of [`FromValue`]s, so a decoder
+/// is one line, `let (id, name, area) = r.columns()?;`, with the types taken from where the
+/// values go.
+pub trait FromColumns: Sized {
+    /// The columns from `at` onwards.
+    fn from_columns(r: &Row, at: usize) -> Result<Self, StoreError>;
+}
+
+macro_rules! tuple_from_columns {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: FromValue),+> FromColumns for ($($t,)+) {
+            fn from_columns(r: &Row, at: usize) -> Result<Self, StoreError> {
+                Ok(($(r.get::<$t>(at + $i)?,)+))
+            }
+        }
+    };
+}
+tuple_from_columns!(A 0, B 1);
+tuple_from_columns!(A 0, B 1, C 2);
+tuple_from_columns!(A 0, B 1, C 2, D 3);
+tuple_from_columns!(A 0, B 1, C 2, D 3, E 4);
+tuple_from_columns!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_from_columns!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_from_columns!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_from_columns!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuple_from_columns!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuple_from_columns!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+tuple_from_columns!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+tuple_from_columns!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
+tuple_from_columns!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
 
 /// A column's value read as a Rust type.
 pub trait FromValue: Sized {
@@ -163,6 +204,17 @@ impl FromValue for Uuid {
     }
 }
 
+/// A role as stored; an unknown one (a newer schema) is an error, not a guess.
+impl FromValue for doorstep_domain::account::Role {
+    const WHAT: &'static str = "a role";
+    fn from_value(v: &Value) -> Option<doorstep_domain::account::Role> {
+        match v {
+            Value::Text(s) => doorstep_domain::account::Role::parse("role", s).ok(),
+            _ => None,
+        }
+    }
+}
+
 impl<T: FromValue> FromValue for Option<T> {
     const WHAT: &'static str = T::WHAT;
     fn from_value(v: &Value) -> Option<Option<T>> {
@@ -182,10 +234,7 @@ pub struct Statement {
 
 impl Statement {
     pub fn new(sql: impl Into<String>, params: Vec<Value>) -> Statement {
-        Statement {
-            sql: sql.into(),
-            params,
-        }
+        Statement { sql: sql.into(), params }
     }
 }
 
@@ -231,9 +280,7 @@ impl Dialect {
 
 /// A list as one parameter, for [`Dialect::json_texts`].
 pub fn json_list<T: serde::Serialize>(items: &[T]) -> Result<Value, StoreError> {
-    serde_json::to_string(items)
-        .map(Value::Text)
-        .map_err(|e| StoreError::Task(e.to_string()))
+    serde_json::to_string(items).map(Value::Text).map_err(|e| StoreError::Task(e.to_string()))
 }
 
 /// What a feature asks of a database: statements with parameters, rows back, and transactions.
@@ -325,12 +372,7 @@ mod tests {
     #[test]
     fn columns_read_as_their_types_and_refuse_others() {
         let u = Uuid::now_v7();
-        let row = Row(vec![
-            Value::Int(3),
-            Value::Bytes(u.as_bytes().to_vec()),
-            Value::Null,
-            Value::Text("x".into()),
-        ]);
+        let row = Row(vec![Value::Int(3), Value::Bytes(u.as_bytes().to_vec()), Value::Null, Value::Text("x".into())]);
         assert_eq!(row.get::<i64>(0).unwrap(), 3);
         assert_eq!(row.get::<Uuid>(1).unwrap(), u);
         assert_eq!(row.get::<Option<String>>(2).unwrap(), None);

@@ -116,10 +116,7 @@ pub const PG_BOUNDARY_TTL: Duration = Duration::from_secs(300);
 
 impl Boundaries {
     pub fn new(ttl: Option<Duration>) -> Boundaries {
-        Boundaries {
-            entries: Mutex::new(HashMap::new()),
-            ttl,
-        }
+        Boundaries { entries: Mutex::new(HashMap::new()), ttl }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -138,9 +135,8 @@ impl Boundaries {
         let mut out: Vec<String> = Vec::new();
         for path in paths {
             for code in path.split('/').filter(|c| !c.is_empty()) {
-                let fresh = entries
-                    .get(code)
-                    .is_some_and(|(at, _)| self.ttl.is_none_or(|ttl| now.duration_since(*at) < ttl));
+                let fresh =
+                    entries.get(code).is_some_and(|(at, _)| self.ttl.is_none_or(|ttl| now.duration_since(*at) < ttl));
                 if !fresh && !out.iter().any(|c| c == code) {
                     out.push(code.to_string());
                 }
@@ -165,10 +161,7 @@ impl Boundaries {
     /// nearest ancestor with one (a village without an outline still lies inside its commune).
     pub fn for_path(&self, path: &str) -> Option<Arc<Boundary>> {
         let entries = self.lock();
-        path.split('/')
-            .filter(|c| !c.is_empty())
-            .rev()
-            .find_map(|code| entries.get(code).and_then(|(_, b)| b.clone()))
+        path.split('/').filter(|c| !c.is_empty()).rev().find_map(|code| entries.get(code).and_then(|(_, b)| b.clone()))
     }
 }
 
@@ -187,17 +180,12 @@ pub fn other_area(held_area: Option<&str>, visit: &Visit) -> bool {
 }
 
 pub fn own_flags(
-    batch: &IngestBatch,
-    visit: &Visit,
-    area_path: &str,
-    (household, previous): HouseholdBefore,
+    batch: &IngestBatch, visit: &Visit, area_path: &str, (household, previous): HouseholdBefore,
     boundary: Option<&Boundary>,
 ) -> Vec<Flag> {
     let mut flags = Vec::new();
     if visit.revision.get() == 1
-        && batch
-            .rules
-            .overlaps(previous, visit.volunteer_id.uuid(), visit.visited_at.timestamp_millis())
+        && batch.rules.overlaps(previous, visit.volunteer_id.uuid(), visit.visited_at.timestamp_millis())
     {
         flags.push(Flag::Overlap);
     }
@@ -282,10 +270,7 @@ pub fn finish(rules: &QualityRules, latest: &HashMap<Uuid, TrailPoint>, mut stor
             trail.push((volunteer, n));
         }
     }
-    let flags = stored
-        .into_iter()
-        .filter_map(|s| Flag::join(&s.flags).map(|f| (s.server_seq, f)))
-        .collect();
+    let flags = stored.into_iter().filter_map(|s| Flag::join(&s.flags).map(|f| (s.server_seq, f))).collect();
     Finished { flags, trail }
 }
 
@@ -319,12 +304,9 @@ mod tests {
         let b = Boundary::parse(holed).unwrap();
         assert!(!b.locate(5.0, 5.0).0);
         assert!(b.locate(2.0, 2.0).0);
-        for bad in [
-            "",
-            "{}",
-            r#"{"type":"Point","coordinates":[1,2]}"#,
-            r#"{"type":"Polygon","coordinates":[[["a",1]]]}"#,
-        ] {
+        for bad in
+            ["", "{}", r#"{"type":"Point","coordinates":[1,2]}"#, r#"{"type":"Polygon","coordinates":[[["a",1]]]}"#]
+        {
             assert!(Boundary::parse(bad).is_none(), "{bad}");
         }
     }

@@ -32,9 +32,7 @@ fn sqlite_key(r: &rusqlite::Row<'_>, group: GroupBy) -> rusqlite::Result<GroupKe
 
 /// SQLite: the rows of [`crate::db::filter::grouped_sql`].
 pub fn sqlite_grouped(
-    conn: &rusqlite::Connection,
-    st: &Statement,
-    group: GroupBy,
+    conn: &rusqlite::Connection, st: &Statement, group: GroupBy,
 ) -> Result<Vec<GroupRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&st.sqlite())?;
     let rows = stmt.query_map(rusqlite::params_from_iter(sqlite_params(st)), |r| {
@@ -64,10 +62,7 @@ fn sqlite_reader(path: &Path) -> Result<rusqlite::Connection, StoreError> {
 /// SQLite: runs a statement and sends each row, as `read` makes it, until the rows or the
 /// receiver run out. Blocking: call from a blocking thread.
 fn sqlite_stream<T>(
-    path: &Path,
-    st: &Statement,
-    sink: &Sender<T>,
-    read: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+    path: &Path, st: &Statement, sink: &Sender<T>, read: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
 ) -> Result<(), StoreError> {
     let conn = sqlite_reader(path)?;
     let mut stmt = conn.prepare(&st.sqlite())?;
@@ -109,9 +104,7 @@ pub fn sqlite_stream_households(path: &Path, st: &Statement, sink: &Sender<House
 /// SQLite: streams the visits of [`crate::db::filter::visits_sql`], each read by `read` (the store's
 /// own reader of [`crate::store::VISIT_COLUMNS`]).
 pub fn sqlite_stream_visits(
-    path: &Path,
-    st: &Statement,
-    sink: &Sender<VisitDto>,
+    path: &Path, st: &Statement, sink: &Sender<VisitDto>,
     read: impl Fn(&rusqlite::Row<'_>) -> Result<VisitDto, StoreError>,
 ) -> Result<(), StoreError> {
     sqlite_stream(path, st, sink, read)
@@ -139,21 +132,14 @@ fn db(e: impl std::fmt::Display) -> StoreError {
 async fn pg_rows(client: &tokio_postgres::Client, st: &Statement) -> Result<tokio_postgres::RowStream, StoreError> {
     let params = pg_params(st);
     client
-        .query_raw(
-            st.sql.as_str(),
-            params
-                .iter()
-                .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)),
-        )
+        .query_raw(st.sql.as_str(), params.iter().map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)))
         .await
         .map_err(db)
 }
 
 /// PostgreSQL: the rows of [`crate::db::filter::grouped_sql`].
 pub async fn pg_grouped(
-    client: &tokio_postgres::Client,
-    st: &Statement,
-    group: GroupBy,
+    client: &tokio_postgres::Client, st: &Statement, group: GroupBy,
 ) -> Result<Vec<GroupRow>, StoreError> {
     use futures_util::TryStreamExt;
     let rows: Vec<tokio_postgres::Row> = pg_rows(client, st).await?.try_collect().await.map_err(db)?;
@@ -175,10 +161,7 @@ pub async fn pg_grouped(
 
 /// PostgreSQL: sends each row, as `read` makes it, until the rows or the receiver run out.
 async fn pg_stream<T>(
-    client: &tokio_postgres::Client,
-    st: &Statement,
-    sink: &Sender<T>,
-    read: impl Fn(&tokio_postgres::Row) -> T,
+    client: &tokio_postgres::Client, st: &Statement, sink: &Sender<T>, read: impl Fn(&tokio_postgres::Row) -> T,
 ) -> Result<(), StoreError> {
     use futures_util::TryStreamExt;
     let rows = pg_rows(client, st).await?;
@@ -193,9 +176,7 @@ async fn pg_stream<T>(
 
 /// PostgreSQL: streams the households of [`crate::db::filter::households_sql`].
 pub async fn pg_stream_households(
-    client: &tokio_postgres::Client,
-    st: &Statement,
-    sink: &Sender<HouseholdRow>,
+    client: &tokio_postgres::Client, st: &Statement, sink: &Sender<HouseholdRow>,
 ) -> Result<(), StoreError> {
     pg_stream(client, st, sink, |r| HouseholdRow {
         id: r.get(0),
@@ -218,9 +199,7 @@ pub async fn pg_stream_households(
 
 /// PostgreSQL: streams the visits of [`crate::db::filter::visits_sql`], each read by `read`.
 pub async fn pg_stream_visits(
-    client: &tokio_postgres::Client,
-    st: &Statement,
-    sink: &Sender<VisitDto>,
+    client: &tokio_postgres::Client, st: &Statement, sink: &Sender<VisitDto>,
     read: impl Fn(&tokio_postgres::Row) -> VisitDto,
 ) -> Result<(), StoreError> {
     pg_stream(client, st, sink, read).await
@@ -228,8 +207,7 @@ pub async fn pg_stream_visits(
 
 /// Collects a household stream (for the map's points, bounded by the query's limit).
 pub async fn collect_households(
-    store: &dyn crate::store::Store,
-    q: crate::db::filter::RowQuery,
+    store: &dyn crate::store::Store, q: crate::db::filter::RowQuery,
 ) -> Result<Vec<HouseholdRow>, StoreError> {
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let produce = store.stream_households(q, tx);

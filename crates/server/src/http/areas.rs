@@ -24,31 +24,18 @@ pub struct AreaQuery {
 /// their latest outcome, smartphones seen and installs, and its targets (its own, or rolled up),
 /// with the rates each gives: found coverage, target coverage, install rate of phones seen and of
 /// smartphone owners targeted.
-#[utoipa::path(
-    get,
-    path = "/api/v1/coverage",
-    params(AreaQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = Coverage),
-        AreaRefusals
-    )
-)]
+#[utoipa::path(get, path = "/api/v1/coverage", params(AreaQuery), responses(
+    (status = 200, body = Coverage), AreaRefusals
+))]
 pub(crate) async fn coverage(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    _caller: crate::http::auth::Caller,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, _caller: crate::http::auth::Caller,
     Scoped { q: _, area, path, .. }: Scoped<AreaQuery>,
 ) -> Result<Json<Coverage>, ApiError> {
     match crate::coverage::coverage(&*st.store, &area).await {
         Ok(Some(c)) => {
-            let targets = crate::targets::subtree_targets(&*st.store, &path)
-                .await
-                .map_err(|e| ApiError::store(e, lang))?;
-            Ok(Json(
-                c.with_campaign(&st.campaign)
-                    .with_targets(crate::targets::roll_up_targets(&path, &targets)),
-            ))
+            let targets =
+                crate::targets::subtree_targets(&*st.store, &path).await.map_err(|e| ApiError::store(e, lang))?;
+            Ok(Json(c.with_campaign(&st.campaign).with_targets(crate::targets::roll_up_targets(&path, &targets))))
         }
         Ok(None) => Err(unknown_area(&area, lang)),
         Err(e) => Err(ApiError::store(e, lang)),
@@ -64,30 +51,18 @@ pub struct ChildrenQuery {
 }
 
 /// The children of an area, in Vietnamese alphabetical order.
-#[utoipa::path(
-    get,
-    path = "/api/v1/areas",
-    params(ChildrenQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = [AreaDto]),
-        AreaRefusals
-    )
-)]
+#[utoipa::path(get, path = "/api/v1/areas", params(ChildrenQuery), responses(
+    (status = 200, body = [AreaDto]), AreaRefusals
+))]
 pub(crate) async fn areas(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: crate::http::auth::Caller,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: crate::http::auth::Caller,
     Query(q): Query<ChildrenQuery>,
 ) -> Result<Json<Vec<AreaDto>>, ApiError> {
     // Without a parent: the top of what this account may see, which is its own area.
     let parent = q.parent.unwrap_or_else(|| caller.0.area_code.clone());
     let parent = AreaCode::parse("parent", &parent).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
     in_scope(&st, &caller.0, &parent, lang).await?;
-    crate::areas::child_areas(&*st.store, Some(&parent))
-        .await
-        .map(Json)
-        .map_err(|e| ApiError::store(e, lang))
+    crate::areas::child_areas(&*st.store, Some(&parent)).await.map(Json).map_err(|e| ApiError::store(e, lang))
 }
 
 /// The campaign definition: target app, outcomes with their labels and rules.

@@ -24,10 +24,7 @@ fn bearer(parts: &Parts) -> Option<&str> {
 pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -98,27 +95,17 @@ impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip());
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
         match peer {
-            Some(peer) => Ok(ClientAddr(client_ip(
-                peer,
-                &parts.headers,
-                &state.limits.trusted_proxies,
-            ))),
+            Some(peer) => Ok(ClientAddr(client_ip(peer, &parts.headers, &state.limits.trusted_proxies))),
             // Served without the connection's address: a server set up wrongly, not the client.
-            None => Err(ApiError::with_messages(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                None,
-                doorstep_domain::Messages {
-                    vi: "Lỗi máy chủ: không biết địa chỉ của kết nối.".into(),
-                    en: "Server error: the connection's address is unknown.".into(),
-                },
-                lang_of(&parts.headers),
-            )),
+            None => {
+                Err(ApiError::of(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", lang_of(&parts.headers))
+                    .messages(doorstep_domain::Messages {
+                        vi: "Lỗi máy chủ: không biết địa chỉ của kết nối.".into(),
+                        en: "Server error: the connection's address is unknown.".into(),
+                    }))
+            }
         }
     }
 }
@@ -249,11 +236,7 @@ mod tests {
     #[test]
     fn bearer_header_forms() {
         let parts = |v: &str| {
-            let (parts, ()) = axum::http::Request::builder()
-                .header("authorization", v)
-                .body(())
-                .unwrap()
-                .into_parts();
+            let (parts, ()) = axum::http::Request::builder().header("authorization", v).body(()).unwrap().into_parts();
             parts
         };
         assert_eq!(bearer(&parts("Bearer abc")), Some("abc"));
@@ -328,36 +311,20 @@ mod tests {
         assert_eq!(client_ip(nginx, &xff("203.0.113.9"), &none), nginx);
         let stranger = ip("198.51.100.1");
         assert_eq!(client_ip(stranger, &xff("203.0.113.9"), &proxies), stranger);
-        assert_eq!(
-            client_ip(stranger, &headers(&[("forwarded", "for=203.0.113.9")]), &proxies),
-            stranger
-        );
+        assert_eq!(client_ip(stranger, &headers(&[("forwarded", "for=203.0.113.9")]), &proxies), stranger);
 
         // Behind the proxy: the address it appended; what the client wrote to its left is not read.
         assert_eq!(client_ip(nginx, &xff("203.0.113.9"), &proxies), ip("203.0.113.9"));
-        assert_eq!(
-            client_ip(nginx, &xff("1.1.1.1, 203.0.113.9"), &proxies),
-            ip("203.0.113.9")
-        );
+        assert_eq!(client_ip(nginx, &xff("1.1.1.1, 203.0.113.9"), &proxies), ip("203.0.113.9"));
         // Several trusted hops (a load balancer, then nginx) are walked over.
-        assert_eq!(
-            client_ip(nginx, &xff("1.1.1.1, 203.0.113.9, 10.9.9.9, 10.0.0.7"), &proxies),
-            ip("203.0.113.9")
-        );
+        assert_eq!(client_ip(nginx, &xff("1.1.1.1, 203.0.113.9, 10.9.9.9, 10.0.0.7"), &proxies), ip("203.0.113.9"));
         // Several header fields read as one list, in order.
         assert_eq!(
-            client_ip(
-                nginx,
-                &headers(&[("x-forwarded-for", "1.1.1.1"), ("x-forwarded-for", "203.0.113.9")]),
-                &proxies
-            ),
+            client_ip(nginx, &headers(&[("x-forwarded-for", "1.1.1.1"), ("x-forwarded-for", "203.0.113.9")]), &proxies),
             ip("203.0.113.9")
         );
         // IPv6 clients, with ports, and an IPv6 proxy.
-        assert_eq!(
-            client_ip(ip("fd00::1"), &xff("[2001:db8::9]:5000"), &proxies),
-            ip("2001:db8::9")
-        );
+        assert_eq!(client_ip(ip("fd00::1"), &xff("[2001:db8::9]:5000"), &proxies), ip("2001:db8::9"));
         assert_eq!(
             client_ip(
                 nginx,
@@ -368,19 +335,10 @@ mod tests {
         );
         // A hop a trusted proxy wrote that cannot be read stops at that proxy, never past it.
         assert_eq!(client_ip(nginx, &xff("203.0.113.9, unknown"), &proxies), nginx);
-        assert_eq!(
-            client_ip(nginx, &xff("203.0.113.9, garbage, 10.0.0.7"), &proxies),
-            ip("10.0.0.7")
-        );
-        assert_eq!(
-            client_ip(nginx, &headers(&[("forwarded", "for=_hidden")]), &proxies),
-            nginx
-        );
+        assert_eq!(client_ip(nginx, &xff("203.0.113.9, garbage, 10.0.0.7"), &proxies), ip("10.0.0.7"));
+        assert_eq!(client_ip(nginx, &headers(&[("forwarded", "for=_hidden")]), &proxies), nginx);
         // Garbage left of the client's hop is the client's own word: not read.
-        assert_eq!(
-            client_ip(nginx, &xff("garbage, 203.0.113.9"), &proxies),
-            ip("203.0.113.9")
-        );
+        assert_eq!(client_ip(nginx, &xff("garbage, 203.0.113.9"), &proxies), ip("203.0.113.9"));
         // Nothing but proxies: the farthest one named.
         assert_eq!(client_ip(nginx, &xff("10.1.1.1, 10.0.0.7"), &proxies), ip("10.1.1.1"));
         // An empty header, or none: the peer.
@@ -388,21 +346,12 @@ mod tests {
         assert_eq!(client_ip(nginx, &HeaderMap::new(), &proxies), nginx);
         // Both headers: believed when they agree; a forged one that disagrees gets the peer.
         let both = |f: &str, x: &str| headers(&[("forwarded", f), ("x-forwarded-for", x)]);
-        assert_eq!(
-            client_ip(nginx, &both("for=203.0.113.9", "203.0.113.9"), &proxies),
-            ip("203.0.113.9")
-        );
+        assert_eq!(client_ip(nginx, &both("for=203.0.113.9", "203.0.113.9"), &proxies), ip("203.0.113.9"));
         assert_eq!(client_ip(nginx, &both("for=6.6.6.6", "203.0.113.9"), &proxies), nginx);
         // X-Real-IP is never read.
         assert_eq!(client_ip(nginx, &headers(&[("x-real-ip", "6.6.6.6")]), &proxies), nginx);
         // An IPv4 peer on an IPv6 socket.
-        assert_eq!(
-            client_ip(ip("::ffff:10.0.0.2"), &xff("203.0.113.9"), &proxies),
-            ip("203.0.113.9")
-        );
-        assert_eq!(
-            client_ip(ip("::ffff:198.51.100.1"), &xff("203.0.113.9"), &none),
-            ip("198.51.100.1")
-        );
+        assert_eq!(client_ip(ip("::ffff:10.0.0.2"), &xff("203.0.113.9"), &proxies), ip("203.0.113.9"));
+        assert_eq!(client_ip(ip("::ffff:198.51.100.1"), &xff("203.0.113.9"), &none), ip("198.51.100.1"));
     }
 }

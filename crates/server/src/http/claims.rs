@@ -5,7 +5,7 @@ use crate::claims::{give, list, release, streets};
 use crate::http::auth::Caller;
 use crate::http::extract::{ReqLang, Scoped, scoped_query};
 use crate::http::manage::bad_body;
-use crate::http::{ApiError, AppState, lang_of};
+use crate::http::{ApiError, AppState, AreaRefusals, lang_of};
 use crate::manage::Actor;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -19,22 +19,11 @@ use serde::Deserialize;
 /// The claims given in an area's subtree: the latest first, released ones included, each with
 /// when it runs out (its volunteer's latest visit in it plus the campaign's `claim_hours`) and
 /// the households it covers.
-#[utoipa::path(
-    get,
-    path = "/api/v1/claims",
-    params(ClaimsQuery),
-    responses(
-        (status = 200, body = ClaimsResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/claims", params(ClaimsQuery), responses(
+    (status = 200, body = ClaimsResponse), AreaRefusals
+))]
 pub async fn get_claims(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    _caller: Caller,
-    Scoped { q: _, path, .. }: Scoped<ClaimsQuery>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, _caller: Caller, Scoped { q: _, path, .. }: Scoped<ClaimsQuery>,
 ) -> Result<Json<ClaimsResponse>, ApiError> {
     let campaign: &Campaign = &st.campaign;
     list(st.store.as_ref(), &path, campaign, Utc::now().timestamp_millis())
@@ -45,47 +34,23 @@ pub async fn get_claims(
 
 /// The streets (or hamlets) of an area's households, from their addresses without house
 /// numbers, to give one to a volunteer.
-#[utoipa::path(
-    get,
-    path = "/api/v1/streets",
-    params(ClaimsQuery),
-    responses(
-        (status = 200, body = [StreetDto]),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/streets", params(ClaimsQuery), responses(
+    (status = 200, body = [StreetDto]), AreaRefusals
+))]
 pub async fn get_streets(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    _caller: Caller,
-    Scoped { q: _, area, .. }: Scoped<ClaimsQuery>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, _caller: Caller, Scoped { q: _, area, .. }: Scoped<ClaimsQuery>,
 ) -> Result<Json<Vec<StreetDto>>, ApiError> {
-    streets(st.store.as_ref(), area.as_str())
-        .await
-        .map(Json)
-        .map_err(|e| e.into_api(lang))
+    streets(st.store.as_ref(), area.as_str()).await.map(Json).map_err(|e| e.into_api(lang))
 }
 
 /// A leader gives a household, or a street of an area, to a volunteer of theirs. Whoever held
 /// it is released (the hand-over); phones learn of both at their next pull.
-#[utoipa::path(
-    post,
-    path = "/api/v1/claims",
-    request_body = NewClaimRequest,
-    responses(
-        (status = 201, body = ClaimDto),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse),
-        (status = 422, description = "No such volunteer or household, or the volunteer does not cover the area", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(post, path = "/api/v1/claims", request_body = NewClaimRequest, responses(
+    (status = 201, body = ClaimDto), AreaRefusals,
+    (status = 422, description = "No such volunteer or household, or the volunteer does not cover the area", body = ErrorResponse)
+))]
 pub async fn post_claim(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Caller,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller,
     body: Result<Json<NewClaimRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ClaimDto>), ApiError> {
     let Json(request) = body.map_err(|e| bad_body(e, lang))?;
@@ -96,27 +61,15 @@ pub async fn post_claim(
 }
 
 /// A leader releases a claim; its doors are free at the phones' next pull.
-#[utoipa::path(
-    delete,
-    path = "/api/v1/claims/{id}",
-    params(("id" = crate::http::params::RecordId, Path, description = "The claim's id")),
-    responses(
-        (status = 204),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(delete, path = "/api/v1/claims/{id}",
+    params(("id" = crate::http::params::RecordId, Path, description = "The claim's id")), responses(
+    (status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)
+))]
 pub async fn delete_claim(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    Path(id): Path<String>,
+    State(st): State<AppState>, headers: HeaderMap, caller: Caller, Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let lang: Lang = lang_of(&headers);
-    release(st.store.as_ref(), Actor::User(&caller.0), &id)
-        .await
-        .map_err(|e| e.into_api(lang))?;
+    release(st.store.as_ref(), Actor::User(&caller.0), &id).await.map_err(|e| e.into_api(lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

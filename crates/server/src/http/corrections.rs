@@ -13,47 +13,33 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
-use doorstep_domain::account::Role;
+use doorstep_domain::Lang;
 use doorstep_domain::protocol::{
     CorrectionDto, CorrectionsResponse, ErrorResponse, SendBackRequest, VisitDto, VisitHistoryDto,
 };
 use doorstep_domain::values::{Id, Text};
-use doorstep_domain::{Lang, Messages};
 use serde::Deserialize;
 use uuid::Uuid;
 
 fn no_such_visit(lang: Lang) -> ApiError {
-    ApiError::with_messages(
-        StatusCode::NOT_FOUND,
-        "no_such_visit",
-        None,
-        Messages {
-            vi: "Không có lượt thăm với mã này trong địa bàn của tài khoản.".into(),
-            en: "No visit with this id in the account's areas.".into(),
-        },
-        lang,
+    ApiError::of(StatusCode::NOT_FOUND, "no_such_visit", lang).says(
+        "Không có lượt thăm với mã này trong địa bàn của tài khoản.",
+        "No visit with this id in the account's areas.",
     )
 }
 
 /// A visit by id, answered only when it lies in the caller's scope; one outside is answered
 /// exactly like one that does not exist, so ids cannot be probed.
 pub(crate) async fn visit_in_scope(
-    st: &AppState,
-    caller: &Caller,
-    raw_id: &str,
-    lang: Lang,
+    st: &AppState, caller: &Caller, raw_id: &str, lang: Lang,
 ) -> Result<VisitDto, ApiError> {
     let id = Id::parse("id", raw_id).map_err(|_| no_such_visit(lang))?;
-    let Some((visit, path)) = crate::visits::visit_by_id(&*st.store, id.uuid())
-        .await
-        .map_err(|e| ApiError::store(e, lang))?
+    let Some((visit, path)) =
+        crate::visits::visit_by_id(&*st.store, id.uuid()).await.map_err(|e| ApiError::store(e, lang))?
     else {
         return Err(no_such_visit(lang));
     };
-    if crate::auth::may_see(st.store.as_ref(), &caller.0, &path)
-        .await
-        .map_err(|e| ApiError::store(e, lang))?
-    {
+    if crate::auth::may_see(st.store.as_ref(), &caller.0, &path).await.map_err(|e| ApiError::store(e, lang))? {
         Ok(visit)
     } else {
         Err(no_such_visit(lang))
@@ -61,59 +47,36 @@ pub(crate) async fn visit_in_scope(
 }
 
 /// A leader (or an admin) sends a visit in their areas back to its volunteer, with a comment.
-#[utoipa::path(
-    post,
-    path = "/api/v1/visits/{id}/send-back",
+#[utoipa::path(post, path = "/api/v1/visits/{id}/send-back",
     params(("id" = crate::http::params::RecordId, Path, description = "The visit's UUID")),
-    request_body = SendBackRequest,
-    responses(
-        (status = 201, body = CorrectionDto),
-        (status = 403, description = "Only a team leader or an admin sends visits back", body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
-        (status = 409, description = "Already sent back, or not the latest revision", body = ErrorResponse),
-        (status = 422, description = "The comment is empty or too long", body = ErrorResponse),
-    ),
-    security(("bearer" = []))
-)]
+    request_body = SendBackRequest, responses(
+    (status = 201, body = CorrectionDto),
+    (status = 403, description = "Only a team leader or an admin sends visits back", body = ErrorResponse),
+    (status = 404, body = ErrorResponse),
+    (status = 409, description = "Already sent back, or not the latest revision", body = ErrorResponse),
+    (status = 422, description = "The comment is empty or too long", body = ErrorResponse)
+))]
 pub async fn send_back(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Caller,
-    Path(id): Path<String>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller, Path(id): Path<String>,
     body: Result<Json<SendBackRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CorrectionDto>), ApiError> {
-    if !matches!(caller.0.role, Role::Admin | Role::Leader) {
-        return Err(ApiError::with_messages(
-            StatusCode::FORBIDDEN,
-            "leader_only",
-            None,
-            Messages {
-                vi: "Chỉ tổ trưởng hoặc quản trị viên gửi trả được lượt thăm.".into(),
-                en: "Only a team leader or an admin may send a visit back.".into(),
-            },
-            lang,
-        ));
-    }
+    crate::http::leader_only(
+        &caller.0,
+        "Chỉ tổ trưởng hoặc quản trị viên gửi trả được lượt thăm.",
+        "Only a team leader or an admin may send a visit back.",
+        lang,
+    )?;
     let Json(request) = body.map_err(|e| crate::http::manage::bad_body(e, lang))?;
     let visit = visit_in_scope(&st, &caller, &id, lang).await?;
     let comment = Text::parse("comment", &request.comment, MAX_COMMENT, true)
         .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
     if request.revision.is_some_and(|r| r != visit.revision) {
-        return Err(ApiError::with_messages(
-            StatusCode::CONFLICT,
-            "not_latest_revision",
-            Some("revision"),
-            Messages {
-                vi: format!(
-                    "Lượt thăm này đã được sửa (bản {}); hãy xem bản mới nhất trước khi gửi trả.",
-                    visit.revision
-                ),
-                en: format!(
-                    "This visit has been corrected already (revision {}); look at the latest before sending it back.",
-                    visit.revision
-                ),
-            },
-            lang,
+        return Err(ApiError::of(StatusCode::CONFLICT, "not_latest_revision", lang).on("revision").says(
+            format!("Lượt thăm này đã được sửa (bản {}); hãy xem bản mới nhất trước khi gửi trả.", visit.revision),
+            format!(
+                "This visit has been corrected already (revision {}); look at the latest before sending it back.",
+                visit.revision
+            ),
         ));
     }
     let now_ms = Utc::now().timestamp_millis();
@@ -131,15 +94,9 @@ pub async fn send_back(
         .await
         .map_err(|e| ApiError::store(e, lang))?;
     if !stored {
-        return Err(ApiError::with_messages(
-            StatusCode::CONFLICT,
-            "already_sent_back",
-            None,
-            Messages {
-                vi: "Lượt thăm này đã được gửi trả và đang chờ tình nguyện viên sửa.".into(),
-                en: "This visit was already sent back and waits for the volunteer's correction.".into(),
-            },
-            lang,
+        return Err(ApiError::of(StatusCode::CONFLICT, "already_sent_back", lang).says(
+            "Lượt thăm này đã được gửi trả và đang chờ tình nguyện viên sửa.",
+            "This visit was already sent back and waits for the volunteer's correction.",
         ));
     }
     crate::accounts::record_audit(
@@ -157,36 +114,21 @@ pub async fn send_back(
     tracing::info!(visit = %visit.id, revision = visit.revision, "visit sent back for correction");
     Ok((
         StatusCode::CREATED,
-        Json(correction_dto(
-            visit,
-            correction.id,
-            correction.comment,
-            correction.requested_by,
-            now_ms,
-            None,
-        )),
+        Json(correction_dto(visit, correction.id, correction.comment, correction.requested_by, now_ms, None)),
     ))
 }
 
 /// Every revision of a visit, oldest first, and every time it was sent back.
-#[utoipa::path(
-    get,
-    path = "/api/v1/visits/{id}/history",
-    params(("id" = crate::http::params::RecordId, Path, description = "The visit's UUID")),
-    responses((status = 200, body = VisitHistoryDto), (status = 404, body = ErrorResponse)),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/visits/{id}/history",
+    params(("id" = crate::http::params::RecordId, Path, description = "The visit's UUID")), responses(
+    (status = 200, body = VisitHistoryDto), (status = 404, body = ErrorResponse)
+))]
 pub async fn visit_history(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Caller,
-    Path(id): Path<String>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller, Path(id): Path<String>,
 ) -> Result<Json<VisitHistoryDto>, ApiError> {
     let latest = visit_in_scope(&st, &caller, &id, lang).await?;
     let visit_id = uuid_of(&latest.id);
-    let revisions = crate::visits::visit_revisions(&*st.store, visit_id)
-        .await
-        .map_err(|e| ApiError::store(e, lang))?;
+    let revisions = crate::visits::visit_revisions(&*st.store, visit_id).await.map_err(|e| ApiError::store(e, lang))?;
     let corrections = crate::corrections::find(&*st.store, CorrectionQuery::OfVisit(visit_id))
         .await
         .map_err(|e| ApiError::store(e, lang))?;
@@ -196,35 +138,21 @@ pub async fn visit_history(
 /// The visits to a household, each with its revisions and send-backs, oldest visit first: what
 /// the dashboard shows when a household is opened. Visits outside the caller's scope are left
 /// out; a household with none in scope is answered like one that does not exist.
-#[utoipa::path(
-    get,
-    path = "/api/v1/households/{id}/visits",
-    params(("id" = crate::http::params::RecordId, Path, description = "The household's UUID")),
-    responses((status = 200, body = [VisitHistoryDto]), (status = 404, body = ErrorResponse)),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/households/{id}/visits",
+    params(("id" = crate::http::params::RecordId, Path, description = "The household's UUID")), responses(
+    (status = 200, body = [VisitHistoryDto]), (status = 404, body = ErrorResponse)
+))]
 pub async fn household_visits(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Caller,
-    Path(id): Path<String>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller, Path(id): Path<String>,
 ) -> Result<Json<Vec<VisitHistoryDto>>, ApiError> {
     let no_such = || {
-        ApiError::with_messages(
-            StatusCode::NOT_FOUND,
-            "no_such_household",
-            None,
-            Messages {
-                vi: "Không có hộ với mã này trong địa bàn của tài khoản.".into(),
-                en: "No household with this id in the account's areas.".into(),
-            },
-            lang,
+        ApiError::of(StatusCode::NOT_FOUND, "no_such_household", lang).says(
+            "Không có hộ với mã này trong địa bàn của tài khoản.",
+            "No household with this id in the account's areas.",
         )
     };
     let id = Id::parse("id", &id).map_err(|_| no_such())?;
-    let rows = crate::visits::household_visits(&*st.store, id.uuid())
-        .await
-        .map_err(|e| ApiError::store(e, lang))?;
+    let rows = crate::visits::household_visits(&*st.store, id.uuid()).await.map_err(|e| ApiError::store(e, lang))?;
     let mut out: Vec<VisitHistoryDto> = Vec::new();
     let mut seen_paths: Vec<(String, bool)> = Vec::new();
     for (visit, path) in rows {
@@ -244,10 +172,7 @@ pub async fn household_visits(
         // Rows come grouped by visit, revisions in order.
         match out.last_mut() {
             Some(last) if last.revisions.first().is_some_and(|r| r.id == visit.id) => last.revisions.push(visit),
-            _ => out.push(VisitHistoryDto {
-                revisions: vec![visit],
-                corrections: Vec::new(),
-            }),
+            _ => out.push(VisitHistoryDto { revisions: vec![visit], corrections: Vec::new() }),
         }
     }
     if out.is_empty() {
@@ -258,10 +183,7 @@ pub async fn household_visits(
         .await
         .map_err(|e| ApiError::store(e, lang))?;
     for c in corrections {
-        if let Some(h) = out
-            .iter_mut()
-            .find(|h| h.revisions.first().is_some_and(|r| r.id == c.visit_id))
-        {
+        if let Some(h) = out.iter_mut().find(|h| h.revisions.first().is_some_and(|r| r.id == c.visit_id)) {
             h.corrections.push(c);
         }
     }
@@ -269,60 +191,33 @@ pub async fn household_visits(
 }
 
 /// The visits sent back in an area subtree, newest first (at most 500).
-#[utoipa::path(
-    get,
-    path = "/api/v1/corrections",
-    params(CorrectionsQuery),
-    responses(
-        (status = 200, body = [CorrectionDto]),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/corrections", params(CorrectionsQuery), responses(
+    (status = 200, body = [CorrectionDto]), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)
+))]
 pub async fn list_corrections(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    _caller: Caller,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, _caller: Caller,
     Scoped { q, path, .. }: Scoped<CorrectionsQuery>,
 ) -> Result<Json<Vec<CorrectionDto>>, ApiError> {
     let (lo, hi) = subtree_range(&path);
-    crate::corrections::find(
-        &*st.store,
-        CorrectionQuery::InSubtree {
-            lo,
-            hi,
-            open_only: q.open.unwrap_or(true),
-        },
-    )
-    .await
-    .map(Json)
-    .map_err(|e| ApiError::store(e, lang))
+    crate::corrections::find(&*st.store, CorrectionQuery::InSubtree { lo, hi, open_only: q.open.unwrap_or(true) })
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::store(e, lang))
 }
 
 /// The open corrections for the calling phone's volunteer: what their leader sent back, still
 /// waiting for a corrected revision. The phone replaces its list with this one on every sync.
-#[utoipa::path(
-    get,
-    path = "/api/v1/sync/corrections",
-    responses(
-        (status = 200, body = CorrectionsResponse),
-        (status = 401, body = ErrorResponse),
-        (status = 403, body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/sync/corrections", responses(
+    (status = 200, body = CorrectionsResponse), (status = 401, body = ErrorResponse),
+    (status = 403, body = ErrorResponse)
+))]
 pub async fn device_corrections(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    device: Device,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, device: Device,
 ) -> Result<Json<CorrectionsResponse>, ApiError> {
-    let corrections = crate::corrections::find(
-        &*st.store,
-        CorrectionQuery::OpenForVolunteer(device.0.volunteer.user_id),
-    )
-    .await
-    .map_err(|e| ApiError::store(e, lang))?;
+    let corrections =
+        crate::corrections::find(&*st.store, CorrectionQuery::OpenForVolunteer(device.0.volunteer.user_id))
+            .await
+            .map_err(|e| ApiError::store(e, lang))?;
     Ok(Json(CorrectionsResponse { corrections }))
 }
 

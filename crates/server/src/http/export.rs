@@ -26,9 +26,7 @@ static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_R
 type ExportRequest = (State<AppState>, ReqLang, Staff, Query<ExportQuery>, Query<FilterQuery>);
 
 async fn export_response(
-    (State(st), ReqLang(lang), caller, Query(q), Query(mut fq)): ExportRequest,
-    what: What,
-    format: Format,
+    (State(st), ReqLang(lang), caller, Query(q), Query(mut fq)): ExportRequest, what: What, format: Format,
 ) -> Result<Response, ApiError> {
     let (area, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     let date = q.date.as_deref().map(str::trim).filter(|d| !d.is_empty());
@@ -38,23 +36,14 @@ async fn export_response(
     }
     let filter = parse_filter(&st, &caller.0, &fq, lang).await?;
     let permit = RUNNING.try_acquire().map_err(|_| {
-        ApiError::with_messages(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "exports_busy",
-            None,
+        ApiError::of(axum::http::StatusCode::SERVICE_UNAVAILABLE, "exports_busy", lang).messages(
             doorstep_domain::Messages {
                 vi: "Máy chủ đang xuất nhiều tệp dữ liệu; hãy thử lại sau ít phút.".into(),
                 en: "The server is making several exports; try again in a few minutes.".into(),
             },
-            lang,
         )
     })?;
-    let spec = ExportSpec {
-        query: RowQuery::subtree(&path, filter, None),
-        what,
-        format,
-        lang,
-    };
+    let spec = ExportSpec { query: RowQuery::subtree(&path, filter, None), what, format, lang };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let (store, campaign) = (st.store.clone(), st.campaign.clone());
     tokio::spawn(async move {
@@ -97,19 +86,12 @@ async fn export_response(
 macro_rules! export_handler {
     ($(#[doc = $doc:literal])* $name:ident, $path:literal, $media:literal, $what:expr, $format:expr) => {
         $(#[doc = $doc])*
-        #[utoipa::path(
-            get,
-            path = $path,
-            params(ExportQuery, FilterQuery),
-            responses(
-                (status = 200, description = "The export, streamed", content_type = $media),
-                (status = 400, body = ErrorResponse),
-                (status = 403, body = ErrorResponse),
-                (status = 404, body = ErrorResponse),
-                (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
-            ),
-            security(("bearer" = []))
-        )]
+        #[utoipa::path(get, path = $path, params(ExportQuery, FilterQuery), responses(
+            (status = 200, description = "The export, streamed", content_type = $media),
+            (status = 400, body = ErrorResponse), (status = 403, body = ErrorResponse),
+            (status = 404, body = ErrorResponse),
+            (status = 503, description = "Too many exports running; try again", body = ErrorResponse)
+        ))]
         pub async fn $name(
             st: State<AppState>,
             lang: ReqLang,

@@ -16,6 +16,24 @@ use super::{ApiError, AppState, lang_of, query_error, scoped_area};
 use crate::accounts::SessionUser;
 use crate::http::auth::Caller;
 
+/// A request body, read whole within the server's limit: one too large is 413 `too_large`, one
+/// that cannot be read 400 `unreadable_body`, in the request's language. It reads the body, so
+/// it comes last among a handler's extractors.
+#[derive(Debug, Clone)]
+pub struct Body(pub axum::body::Bytes);
+
+impl axum::extract::FromRequest<AppState> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(req.headers());
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(Body)
+            .map_err(|e| super::body_rejection(e, &state.limits, lang))
+    }
+}
+
 /// The request's language, from `Accept-Language`; Vietnamese when it names neither.
 #[derive(Debug, Clone, Copy)]
 pub struct ReqLang(pub Lang);

@@ -5,8 +5,8 @@ use crate::accounts::SessionUser;
 use crate::filter::{GroupBy, GroupKey, NOT_VISITED, RowQuery, Tally, VisitFilter, parse_ymd, tallies};
 use crate::http::{ApiError, AppState};
 use axum::http::StatusCode;
+use doorstep_domain::Lang;
 use doorstep_domain::account::Role;
-use doorstep_domain::{Lang, Messages};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -15,10 +15,7 @@ type FilterParams = Result<axum::extract::Query<FilterQuery>, axum::extract::rej
 
 /// A request's filter, or `None` when it asks for none.
 async fn requested(
-    st: &AppState,
-    user: &SessionUser,
-    fq: FilterParams,
-    lang: Lang,
+    st: &AppState, user: &SessionUser, fq: FilterParams, lang: Lang,
 ) -> Result<Option<VisitFilter>, ApiError> {
     let axum::extract::Query(fq) = fq.map_err(|e| crate::http::query_error(e, lang))?;
     let f = parse_filter(st, user, &fq, lang).await?;
@@ -27,31 +24,18 @@ async fn requested(
 
 /// The map's child areas under a filter: tallies by area path, or `None` without a filter.
 pub async fn filtered_tallies(
-    st: &AppState,
-    user: &SessionUser,
-    fq: FilterParams,
-    path: &str,
-    group: GroupBy,
-    lang: Lang,
+    st: &AppState, user: &SessionUser, fq: FilterParams, path: &str, group: GroupBy, lang: Lang,
 ) -> Result<Option<BTreeMap<GroupKey, Tally>>, ApiError> {
     let Some(f) = requested(st, user, fq, lang).await? else {
         return Ok(None);
     };
-    tallies(st.store.as_ref(), path, group, &f)
-        .await
-        .map(Some)
-        .map_err(|e| ApiError::store(e, lang))
+    tallies(st.store.as_ref(), path, group, &f).await.map(Some).map_err(|e| ApiError::store(e, lang))
 }
 
 /// The map's household points under a filter (at most `max`; `truncated` says when there were
 /// more), or `None` without a filter.
 pub async fn filtered_points(
-    st: &AppState,
-    user: &SessionUser,
-    fq: FilterParams,
-    path: &str,
-    max: i64,
-    lang: Lang,
+    st: &AppState, user: &SessionUser, fq: FilterParams, path: &str, max: i64, lang: Lang,
 ) -> Result<Option<serde_json::Value>, ApiError> {
     let Some(f) = requested(st, user, fq, lang).await? else {
         return Ok(None);
@@ -81,13 +65,11 @@ pub async fn filtered_points(
             }))
         })
         .collect();
-    Ok(Some(
-        serde_json::json!({"type": "FeatureCollection", "features": features, "truncated": truncated}),
-    ))
+    Ok(Some(serde_json::json!({"type": "FeatureCollection", "features": features, "truncated": truncated})))
 }
 
 fn bad_request(code: &str, field: &str, vi: String, en: String, lang: Lang) -> ApiError {
-    ApiError::with_messages(StatusCode::BAD_REQUEST, code, Some(field), Messages { vi, en }, lang)
+    ApiError::of(StatusCode::BAD_REQUEST, code, lang).on(field).says(vi, en)
 }
 
 /// A `YYYY-MM-DD` parameter as a day number; blank counts as absent.
@@ -95,17 +77,15 @@ pub fn parse_day(field: &str, raw: Option<&str>, lang: Lang) -> Result<Option<i6
     let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    parse_ymd(text)
-        .map(|d| Some(crate::report::day_number(d)))
-        .ok_or_else(|| {
-            bad_request(
-                "bad_date",
-                field,
-                format!("Ngày không hợp lệ: {text:?}; hãy viết YYYY-MM-DD, ví dụ 2020-08-04."),
-                format!("Not a date: {text:?}; write YYYY-MM-DD, for example 2020-08-04."),
-                lang,
-            )
-        })
+    parse_ymd(text).map(|d| Some(crate::report::day_number(d))).ok_or_else(|| {
+        bad_request(
+            "bad_date",
+            field,
+            format!("Ngày không hợp lệ: {text:?}; hãy viết YYYY-MM-DD, ví dụ 2020-08-04."),
+            format!("Not a date: {text:?}; write YYYY-MM-DD, for example 2020-08-04."),
+            lang,
+        )
+    })
 }
 
 /// `from` not after `to` (day numbers; either may be absent), else 400 `bad_range` naming `from`:
@@ -126,10 +106,7 @@ pub fn days_in_order(from: Option<i64>, to: Option<i64>, lang: Lang) -> Result<(
 /// The filter of a request, checked: dates, a date range in order, a team the caller may see
 /// (any other answers like one that does not exist), outcomes the campaign knows.
 pub async fn parse_filter(
-    st: &AppState,
-    user: &SessionUser,
-    q: &FilterQuery,
-    lang: Lang,
+    st: &AppState, user: &SessionUser, q: &FilterQuery, lang: Lang,
 ) -> Result<VisitFilter, ApiError> {
     let from_day = parse_day("from", q.from.as_deref(), lang)?;
     let to_day = parse_day("to", q.to.as_deref(), lang)?;
@@ -139,14 +116,7 @@ pub async fn parse_filter(
         Some(name) => Some(visible_team(st, user, name, lang).await?),
     };
     let mut outcomes = Vec::new();
-    for code in q
-        .outcome
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
+    for code in q.outcome.as_deref().unwrap_or("").split(',').map(str::trim).filter(|c| !c.is_empty()) {
         if code != NOT_VISITED && st.campaign.outcome(code).is_none() {
             return Err(bad_request(
                 "bad_outcome",
@@ -160,25 +130,14 @@ pub async fn parse_filter(
             outcomes.push(code.to_string());
         }
     }
-    Ok(VisitFilter {
-        from_day,
-        to_day,
-        team,
-        outcomes,
-    })
+    Ok(VisitFilter { from_day, to_day, team, outcomes })
 }
 
 async fn visible_team(st: &AppState, user: &SessionUser, name: &str, lang: Lang) -> Result<Uuid, ApiError> {
     let no_such = || {
-        ApiError::with_messages(
-            StatusCode::NOT_FOUND,
-            "no_such_team",
-            Some("team"),
-            Messages {
-                vi: format!("Không có đội {name:?} trong địa bàn của tài khoản."),
-                en: format!("No team {name:?} in the account's areas."),
-            },
-            lang,
+        ApiError::of(StatusCode::NOT_FOUND, "no_such_team", lang).on("team").says(
+            format!("Không có đội {name:?} trong địa bàn của tài khoản."),
+            format!("No team {name:?} in the account's areas."),
         )
     };
     let actor = crate::manage::Actor::User(user);
@@ -193,15 +152,9 @@ async fn visible_team(st: &AppState, user: &SessionUser, name: &str, lang: Lang)
 /// one by one on the phone, not the area's data in bulk.
 pub fn staff_only(user: &SessionUser, lang: Lang) -> Result<(), ApiError> {
     if user.role == Role::Volunteer {
-        return Err(ApiError::with_messages(
-            StatusCode::FORBIDDEN,
-            "staff_only",
-            None,
-            Messages {
-                vi: "Chỉ tổ trưởng, ban chỉ đạo hoặc quản trị viên xem được phần này.".into(),
-                en: "Only team leaders, committee staff and admins may read this.".into(),
-            },
-            lang,
+        return Err(ApiError::of(StatusCode::FORBIDDEN, "staff_only", lang).says(
+            "Chỉ tổ trưởng, ban chỉ đạo hoặc quản trị viên xem được phần này.",
+            "Only team leaders, committee staff and admins may read this.",
         ));
     }
     Ok(())

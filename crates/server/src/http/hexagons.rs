@@ -10,7 +10,7 @@ use crate::http::{ApiError, AppState, scoped_area};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use doorstep_domain::{Lang, Messages};
+use doorstep_domain::Lang;
 use h3o::Resolution;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,51 +19,28 @@ use serde_json::{Value, json};
 pub fn resolution(raw: Option<u8>, default: u8, lang: Lang) -> Result<Resolution, ApiError> {
     let res = raw.unwrap_or(default);
     if !(MIN_RES..=MAX_RES).contains(&res) {
-        return Err(ApiError::with_messages(
-            StatusCode::BAD_REQUEST,
-            "bad_resolution",
-            Some("res"),
-            Messages {
-                vi: format!("Độ phân giải lục giác phải từ {MIN_RES} đến {MAX_RES}, không phải {res}."),
-                en: format!("The hexagon resolution must be {MIN_RES} to {MAX_RES}, not {res}."),
-            },
-            lang,
+        return Err(ApiError::of(StatusCode::BAD_REQUEST, "bad_resolution", lang).on("res").says(
+            format!("Độ phân giải lục giác phải từ {MIN_RES} đến {MAX_RES}, không phải {res}."),
+            format!("The hexagon resolution must be {MIN_RES} to {MAX_RES}, not {res}."),
         ));
     }
     Resolution::try_from(res).map_err(|_| query_error_res(lang))
 }
 
 fn query_error_res(lang: Lang) -> ApiError {
-    ApiError::with_messages(
-        StatusCode::BAD_REQUEST,
-        "bad_resolution",
-        Some("res"),
-        Messages {
-            vi: "Độ phân giải lục giác không hợp lệ.".into(),
-            en: "Not a hexagon resolution.".into(),
-        },
-        lang,
-    )
+    ApiError::of(StatusCode::BAD_REQUEST, "bad_resolution", lang)
+        .on("res")
+        .says("Độ phân giải lục giác không hợp lệ.", "Not a hexagon resolution.")
 }
 
 /// The households of an area as H3 hexagons at a resolution, each with its figures: households
 /// known and visited, visited ones by latest outcome, smartphones, phones with the app, coverage
 /// and install rates. Filtered by the phones' dates, a team, latest outcomes.
-#[utoipa::path(
-    get,
-    path = "/api/v1/map/hexagons",
-    params(HexagonQuery, FilterQuery),
-    responses(
-        (status = 200, description = "A GeoJSON FeatureCollection of H3 cells with figures"),
-        AreaRefusals
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/map/hexagons", params(HexagonQuery, FilterQuery), responses(
+    (status = 200, description = "A GeoJSON FeatureCollection of H3 cells with figures"), AreaRefusals
+))]
 pub async fn get_hexagons(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Staff,
-    Query(q): Query<HexagonQuery>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Staff, Query(q): Query<HexagonQuery>,
     Query(fq): Query<FilterQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let res = resolution(q.res, 7, lang)?;
@@ -72,16 +49,13 @@ pub async fn get_hexagons(
     let started = std::time::Instant::now();
     // The fine cells' figures serve every resolution: the map asks again at another one as soon
     // as it has fitted the area, which then costs a fold, not another read of the households.
-    let by_cell = fine_tallies(&st.store, &st.hexagon_tallies, &path, &filter)
-        .await
-        .map_err(|e| ApiError::store(e, lang))?;
+    let by_cell =
+        fine_tallies(&st.store, &st.hexagon_tallies, &path, &filter).await.map_err(|e| ApiError::store(e, lang))?;
     let cells = fold_cells(&by_cell, res);
     let features: Vec<Value> = cells.iter().map(|(c, t)| cell_feature(*c, t)).collect();
     tracing::debug!(area = %q.area, res = u8::from(res), fine = by_cell.len(), cells = cells.len(),
         ms = started.elapsed().as_millis() as u64, "hexagons");
-    Ok(Json(
-        json!({"type": "FeatureCollection", "res": u8::from(res), "features": features}),
-    ))
+    Ok(Json(json!({"type": "FeatureCollection", "res": u8::from(res), "features": features})))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -11,75 +11,44 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use doorstep_domain::Lang;
 use doorstep_domain::protocol::ErrorResponse;
 use doorstep_domain::protocol::{AssignmentRequest, NewTeamRequest, TeamDto, VisitDto};
-use doorstep_domain::{Lang, Messages};
 use serde::Deserialize;
 
 pub(crate) fn bad_body(e: JsonRejection, lang: Lang) -> ApiError {
-    ApiError::with_messages(
-        StatusCode::BAD_REQUEST,
-        "malformed_json",
-        None,
-        Messages {
-            vi: format!("Nội dung không hợp lệ: {}", e.body_text()),
-            en: format!("Invalid body: {}", e.body_text()),
-        },
-        lang,
-    )
+    ApiError::of(StatusCode::BAD_REQUEST, "malformed_json", lang)
+        .says(format!("Nội dung không hợp lệ: {}", e.body_text()), format!("Invalid body: {}", e.body_text()))
 }
 
 /// A leader creates a team over an area of theirs; an admin names its leader.
-#[utoipa::path(
-    post,
-    path = "/api/v1/teams",
-    request_body = NewTeamRequest,
-    responses(
-        (status = 200, body = TeamDto),
-        (status = 400, description = "The name is empty or longer than 80 characters", body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
-        (status = 409, description = "The name is taken in that area", body = ErrorResponse),
-        (status = 422, description = "The name has control or hidden characters", body = ErrorResponse),
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(post, path = "/api/v1/teams", request_body = NewTeamRequest, responses(
+    (status = 200, body = TeamDto),
+    (status = 400, description = "The name is empty or longer than 80 characters", body = ErrorResponse),
+    (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+    (status = 409, description = "The name is taken in that area", body = ErrorResponse),
+    (status = 422, description = "The name has control or hidden characters", body = ErrorResponse)
+))]
 pub async fn post_team(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Caller,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller,
     body: Result<Json<NewTeamRequest>, JsonRejection>,
 ) -> Result<Json<TeamDto>, ApiError> {
     let Json(request) = body.map_err(|e| bad_body(e, lang))?;
-    create_team(st.store.as_ref(), Actor::User(&caller.0), &request)
-        .await
-        .map(Json)
-        .map_err(|e| e.into_api(lang))
+    create_team(st.store.as_ref(), Actor::User(&caller.0), &request).await.map(Json).map_err(|e| e.into_api(lang))
 }
 
 /// The teams whose area lies in the caller's scope, with members and their assigned areas.
-#[utoipa::path(
-    get,
-    path = "/api/v1/teams",
-    responses((status = 200, body = [TeamDto]), (status = 401, body = ErrorResponse)),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/teams", responses(
+    (status = 200, body = [TeamDto]), (status = 401, body = ErrorResponse)
+))]
 pub async fn get_teams(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Caller,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller,
 ) -> Result<Json<Vec<TeamDto>>, ApiError> {
-    let roots = crate::auth::scope_paths(st.store.as_ref(), &caller.0)
-        .await
-        .map_err(|e| ApiError::store(e, lang))?;
+    let roots = crate::auth::scope_paths(st.store.as_ref(), &caller.0).await.map_err(|e| ApiError::store(e, lang))?;
     let mut teams = Vec::new();
     for root in roots {
         let (lo, hi) = subtree_range(&root);
-        teams.extend(
-            crate::manage::teams_in(&*st.store, &lo, &hi)
-                .await
-                .map_err(|e| ApiError::store(e, lang))?,
-        );
+        teams.extend(crate::manage::teams_in(&*st.store, &lo, &hi).await.map_err(|e| ApiError::store(e, lang))?);
     }
     teams.sort_by(|a, b| a.name.cmp(&b.name));
     teams.dedup_by(|a, b| a.name == b.name);
@@ -87,63 +56,33 @@ pub async fn get_teams(
 }
 
 /// A team's leader (or an admin) assigns an area to a volunteer, adding them to the team.
-#[utoipa::path(
-    post,
-    path = "/api/v1/assignments",
-    request_body = AssignmentRequest,
-    responses(
-        (status = 204),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
-        (status = 422, description = "The area is not inside the team's", body = ErrorResponse),
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(post, path = "/api/v1/assignments", request_body = AssignmentRequest, responses(
+    (status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+    (status = 422, description = "The area is not inside the team's", body = ErrorResponse)
+))]
 pub async fn post_assignment(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Caller,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller,
     body: Result<Json<AssignmentRequest>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Json(request) = body.map_err(|e| bad_body(e, lang))?;
-    assign(st.store.as_ref(), Actor::User(&caller.0), &request)
-        .await
-        .map_err(|e| e.into_api(lang))?;
+    assign(st.store.as_ref(), Actor::User(&caller.0), &request).await.map_err(|e| e.into_api(lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The visits of an area subtree, in receive order; with `flagged=true`, only those a leader
 /// should look at.
-#[utoipa::path(
-    get,
-    path = "/api/v1/visits",
-    params(VisitsQuery),
-    responses(
-        (status = 200, body = [VisitDto]),
-        (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/visits", params(VisitsQuery), responses(
+    (status = 200, body = [VisitDto]), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)
+))]
 pub async fn list_visits(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Caller,
-    Query(q): Query<VisitsQuery>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller, Query(q): Query<VisitsQuery>,
 ) -> Result<Json<Vec<VisitDto>>, ApiError> {
     let flag = match q.flag.as_deref().filter(|f| !f.trim().is_empty()) {
         None => None,
         Some(f) => Some(doorstep_domain::quality::Flag::parse(f).ok_or_else(|| {
-            ApiError::with_messages(
-                StatusCode::BAD_REQUEST,
-                "unknown_flag",
-                Some("flag"),
-                Messages {
-                    vi: format!("Không có loại cờ «{f}»."),
-                    en: format!("There is no flag '{f}'."),
-                },
-                lang,
-            )
+            ApiError::of(StatusCode::BAD_REQUEST, "unknown_flag", lang)
+                .on("flag")
+                .says(format!("Không có loại cờ «{f}»."), format!("There is no flag '{f}'."))
         })?),
     };
     let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
@@ -166,22 +105,14 @@ pub async fn list_visits(
 
 /// One visit by id (its latest revision). A visit outside the caller's scope is answered exactly
 /// like one that does not exist, so ids cannot be probed.
-#[utoipa::path(
-    get,
-    path = "/api/v1/visits/{id}",
-    params(("id" = crate::http::params::RecordId, Path, description = "The visit's UUID")),
-    responses((status = 200, body = VisitDto), (status = 404, body = ErrorResponse)),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/visits/{id}",
+    params(("id" = crate::http::params::RecordId, Path, description = "The visit's UUID")), responses(
+    (status = 200, body = VisitDto), (status = 404, body = ErrorResponse)
+))]
 pub async fn get_visit(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    caller: Caller,
-    Path(id): Path<String>,
+    State(st): State<AppState>, headers: HeaderMap, caller: Caller, Path(id): Path<String>,
 ) -> Result<Json<VisitDto>, ApiError> {
-    crate::http::corrections::visit_in_scope(&st, &caller, &id, lang_of(&headers))
-        .await
-        .map(Json)
+    crate::http::corrections::visit_in_scope(&st, &caller, &id, lang_of(&headers)).await.map(Json)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -209,12 +140,9 @@ pub struct VisitsQuery {
 impl ManageError {
     pub fn into_api(self, lang: Lang) -> ApiError {
         match self {
-            ManageError::Refused {
-                status,
-                code,
-                field,
-                messages,
-            } => ApiError::with_messages(status, code, field, messages, lang),
+            ManageError::Refused { status, code, field, messages } => {
+                ApiError::of(status, code, lang).on(field).messages(messages)
+            }
             ManageError::Store(e) => ApiError::store(e, lang),
         }
     }

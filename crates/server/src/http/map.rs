@@ -3,7 +3,7 @@
 
 use crate::http::auth::Caller;
 use crate::http::extract::{ReqLang, Scoped, scoped_query};
-use crate::http::{ApiError, AppState};
+use crate::http::{ApiError, AppState, AreaRefusals};
 use crate::map::{MAX_POINTS, MAX_REVISITS, Revisit, hulls};
 use crate::store::subtree_range;
 use axum::Json;
@@ -17,27 +17,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The children of an area as GeoJSON features, with their coverage and their outline.
-#[utoipa::path(
-    get,
-    path = "/api/v1/map/areas",
-    params(ParentQuery, crate::http::filter::FilterQuery),
-    responses(
-        (status = 200, description = "A GeoJSON FeatureCollection"),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area, or team", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/map/areas", params(ParentQuery, crate::http::filter::FilterQuery), responses(
+    (status = 200, description = "A GeoJSON FeatureCollection"), (status = 403, body = ErrorResponse),
+    (status = 404, description = "Unknown area, or team", body = ErrorResponse)
+))]
 pub async fn map_areas(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Caller,
-    Scoped {
-        q: _,
-        area: parent,
-        path,
-        ..
-    }: Scoped<ParentQuery>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller,
+    Scoped { q: _, area: parent, path, .. }: Scoped<ParentQuery>,
     fq: Result<axum::extract::Query<crate::http::filter::FilterQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let store = st.store.as_ref();
@@ -47,19 +33,14 @@ pub async fn map_areas(
         crate::http::filter::filtered_tallies(&st, &caller.0, fq, &path, crate::filter::GroupBy::Area, lang).await?;
     let children = crate::areas::child_areas(store, Some(&parent)).await.map_err(storage)?;
     let codes: Vec<String> = children.iter().map(|c| c.code.clone()).collect();
-    let boundaries: std::collections::HashMap<String, String> = crate::areas::boundaries(store, codes)
-        .await
-        .map_err(storage)?
-        .into_iter()
-        .collect();
+    let boundaries: std::collections::HashMap<String, String> =
+        crate::areas::boundaries(store, codes).await.map_err(storage)?.into_iter().collect();
     // Outlines for the rest from the H3 cells their households fall in (the cells' corners, so
     // every household is inside), read once for the whole parent: a few thousand cells rather
     // than every household of a province; reused for a few minutes.
     let needs_hull = children.iter().any(|c| !boundaries.contains_key(&c.code));
     let hulls = if needs_hull {
-        hulls(&st.store, &st.outlines, &path, &children)
-            .await
-            .map_err(storage)?
+        hulls(&st.store, &st.outlines, &path, &children).await.map_err(storage)?
     } else {
         Arc::new(HashMap::new())
     };
@@ -99,22 +80,12 @@ pub async fn map_areas(
 
 /// The households of an area with a location, as GeoJSON points (at most 50,000; `truncated`
 /// says when there were more).
-#[utoipa::path(
-    get,
-    path = "/api/v1/map/households",
-    params(AreaQuery, crate::http::filter::FilterQuery),
-    responses(
-        (status = 200, description = "A GeoJSON FeatureCollection"),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area, or team", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/map/households", params(AreaQuery, crate::http::filter::FilterQuery), responses(
+    (status = 200, description = "A GeoJSON FeatureCollection"), (status = 403, body = ErrorResponse),
+    (status = 404, description = "Unknown area, or team", body = ErrorResponse)
+))]
 pub async fn map_households(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Caller,
-    Scoped { q: _, path, .. }: Scoped<AreaQuery>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller, Scoped { q: _, path, .. }: Scoped<AreaQuery>,
     fq: Result<axum::extract::Query<crate::http::filter::FilterQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(points) = crate::http::filter::filtered_points(&st, &caller.0, fq, &path, MAX_POINTS, lang).await? {
@@ -145,31 +116,18 @@ pub async fn map_households(
             }))
         })
         .collect();
-    Ok(Json(
-        json!({"type": "FeatureCollection", "features": features, "truncated": truncated}),
-    ))
+    Ok(Json(json!({"type": "FeatureCollection", "features": features, "truncated": truncated})))
 }
 
 /// Households of an area due again now, by the server's clock: their latest outcome calls for
 /// another visit (not home, refused, partly installed) and that outcome's `revisit_after_hours`
 /// have passed since the visit; by area then address: the walk list; at most 5,000 (open a
 /// smaller area for the rest).
-#[utoipa::path(
-    get,
-    path = "/api/v1/revisits",
-    params(AreaQuery),
-    responses(
-        (status = 200, body = [Revisit]),
-        (status = 403, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/revisits", params(AreaQuery), responses(
+    (status = 200, body = [Revisit]), AreaRefusals
+))]
 pub async fn revisits(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    _caller: Caller,
-    Scoped { q: _, path, .. }: Scoped<AreaQuery>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, _caller: Caller, Scoped { q: _, path, .. }: Scoped<AreaQuery>,
 ) -> Result<Json<Vec<Revisit>>, ApiError> {
     // Only the households due again are read, chosen in SQL.
     let now_ms = chrono::Utc::now().timestamp_millis();

@@ -140,79 +140,68 @@ pub struct ApiError {
     pub body: Box<ErrorBody>,
 }
 
+/// An error being written: its status, code, language and field, waiting for what it says.
+pub(crate) struct Refusal<'a> {
+    status: StatusCode,
+    code: &'a str,
+    field: Option<&'a str>,
+    lang: Lang,
+}
+
+impl<'a> Refusal<'a> {
+    /// The request's field it is about.
+    pub(crate) fn on(self, field: impl Into<Option<&'a str>>) -> Refusal<'a> {
+        Refusal { field: field.into(), ..self }
+    }
+
+    /// What it says, in Vietnamese and English; the request's language is answered.
+    pub(crate) fn says(self, vi: impl Into<String>, en: impl Into<String>) -> ApiError {
+        self.messages(Messages { vi: vi.into(), en: en.into() })
+    }
+
+    pub(crate) fn messages(self, messages: Messages) -> ApiError {
+        ApiError { status: self.status, body: Box::new(ErrorBody::new(self.code, self.field, messages, self.lang)) }
+    }
+}
+
 impl ApiError {
-    fn new(status: StatusCode, code: &str, field: Option<&str>, vi: String, en: String, lang: Lang) -> ApiError {
-        ApiError {
-            status,
-            body: Box::new(ErrorBody::new(code, field, Messages { vi, en }, lang)),
-        }
+    /// An error answered with `status` and the stable `code`, in `lang`:
+    /// `ApiError::of(StatusCode::NOT_FOUND, "no_such_team", lang).on("team").says(vi, en)`.
+    pub(crate) fn of(status: StatusCode, code: &str, lang: Lang) -> Refusal<'_> {
+        Refusal { status, code, field: None, lang }
     }
 
     pub(crate) fn field(status: StatusCode, e: &FieldError, lang: Lang) -> ApiError {
-        ApiError {
-            status,
-            body: Box::new(ErrorBody::from_field_error(e, lang)),
-        }
+        ApiError { status, body: Box::new(ErrorBody::from_field_error(e, lang)) }
     }
 
     pub(crate) fn store(e: StoreError, lang: Lang) -> ApiError {
         tracing::error!(error = %e, "storage failed");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "storage_unavailable",
-            None,
-            "Máy chủ tạm thời không lưu được dữ liệu; thiết bị sẽ tự gửi lại sau.".into(),
-            "The server cannot store data just now; the device will send again later.".into(),
-            lang,
+        ApiError::of(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", lang).says(
+            "Máy chủ tạm thời không lưu được dữ liệu; thiết bị sẽ tự gửi lại sau.",
+            "The server cannot store data just now; the device will send again later.",
         )
     }
 }
 
 impl ApiError {
     pub(crate) fn unauthenticated(lang: Lang) -> ApiError {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            None,
-            "Cần đăng nhập: phiên đăng nhập không có, đã hết hạn hoặc đã bị thu hồi.".into(),
-            "Sign-in needed: the session is missing, expired or revoked.".into(),
-            lang,
+        ApiError::of(StatusCode::UNAUTHORIZED, "unauthenticated", lang).says(
+            "Cần đăng nhập: phiên đăng nhập không có, đã hết hạn hoặc đã bị thu hồi.",
+            "Sign-in needed: the session is missing, expired or revoked.",
         )
     }
 
     pub(crate) fn out_of_scope(lang: Lang) -> ApiError {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "out_of_scope",
-            None,
-            "Địa bàn này nằm ngoài phạm vi của tài khoản.".into(),
-            "This area is outside your account's areas.".into(),
-            lang,
-        )
+        ApiError::of(StatusCode::FORBIDDEN, "out_of_scope", lang)
+            .says("Địa bàn này nằm ngoài phạm vi của tài khoản.", "This area is outside your account's areas.")
     }
 
     pub(crate) fn device_revoked(lang: Lang) -> ApiError {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "device_revoked",
-            None,
-            "Thiết bị này đã bị thu hồi; dữ liệu đã gửi vẫn được giữ. Hãy liên hệ tổ trưởng.".into(),
-            "This device was revoked; what it already sent is kept. Contact your team leader.".into(),
-            lang,
+        ApiError::of(StatusCode::FORBIDDEN, "device_revoked", lang).says(
+            "Thiết bị này đã bị thu hồi; dữ liệu đã gửi vẫn được giữ. Hãy liên hệ tổ trưởng.",
+            "This device was revoked; what it already sent is kept. Contact your team leader.",
         )
-    }
-
-    pub(crate) fn with_messages(
-        status: StatusCode,
-        code: &str,
-        field: Option<&str>,
-        messages: Messages,
-        lang: Lang,
-    ) -> ApiError {
-        ApiError {
-            status,
-            body: Box::new(ErrorBody::new(code, field, messages, lang)),
-        }
     }
 }
 
@@ -225,7 +214,7 @@ impl IntoResponse for ApiError {
 /// The refusals a read of an area's data may answer, named once for the OpenAPI document.
 #[derive(utoipa::IntoResponses)]
 pub enum AreaRefusals {
-    /// A query parameter that does not read.
+    /// A parameter or a body that does not read.
     #[response(status = 400)]
     BadQuery(ErrorResponse),
     /// A volunteer where only staff may read, or an area outside the caller's.
@@ -255,38 +244,21 @@ pub(crate) struct Envelope<'a> {
 }
 
 pub(crate) fn decode_body(headers: &HeaderMap, body: &[u8], limits: &Limits, lang: Lang) -> Result<Vec<u8>, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .eq_ignore_ascii_case("application/json")
-    {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            Some("content-type"),
-            "Nội dung phải là JSON (Content-Type: application/json).".into(),
-            "The body must be JSON (Content-Type: application/json).".into(),
-            lang,
-        ));
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::of(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", lang)
+            .on("content-type")
+            .says(
+                "Nội dung phải là JSON (Content-Type: application/json).",
+                "The body must be JSON (Content-Type: application/json).",
+            ));
     }
-    let encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("identity");
+    let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity");
     match encoding.trim().to_ascii_lowercase().as_str() {
         "identity" | "" => Ok(body.to_vec()),
         "zstd" => {
             let too_large = || {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large_decompressed",
-                    None,
+                ApiError::of(StatusCode::PAYLOAD_TOO_LARGE, "too_large_decompressed", lang).says(
                     format!(
                         "Nội dung sau khi giải nén vượt quá {} byte; hãy gửi lô nhỏ hơn.",
                         limits.max_decompressed_bytes
@@ -295,7 +267,6 @@ pub(crate) fn decode_body(headers: &HeaderMap, body: &[u8], limits: &Limits, lan
                         "The body exceeds {} bytes once decompressed; send smaller batches.",
                         limits.max_decompressed_bytes
                     ),
-                    lang,
                 )
             };
             // A frame that declares its size (as the device's do) is refused at once when too
@@ -311,59 +282,35 @@ pub(crate) fn decode_body(headers: &HeaderMap, body: &[u8], limits: &Limits, lan
             // Otherwise stream, reading one byte past the limit to know it was exceeded, never more.
             let decoder = zstd::stream::read::Decoder::new(body).map_err(|_| bad_zstd(lang))?;
             let mut out = Vec::with_capacity(body.len() * 4);
-            decoder
-                .take(limits.max_decompressed_bytes as u64 + 1)
-                .read_to_end(&mut out)
-                .map_err(|_| bad_zstd(lang))?;
+            decoder.take(limits.max_decompressed_bytes as u64 + 1).read_to_end(&mut out).map_err(|_| bad_zstd(lang))?;
             if out.len() > limits.max_decompressed_bytes {
                 return Err(too_large());
             }
             Ok(out)
         }
-        other => Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_encoding",
-            Some("content-encoding"),
-            format!("Kiểu nén «{other}» không được hỗ trợ; dùng zstd hoặc không nén."),
-            format!("Content-Encoding '{other}' is not supported; use zstd or none."),
-            lang,
-        )),
+        other => Err(ApiError::of(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding", lang)
+            .on("content-encoding")
+            .says(
+                format!("Kiểu nén «{other}» không được hỗ trợ; dùng zstd hoặc không nén."),
+                format!("Content-Encoding '{other}' is not supported; use zstd or none."),
+            )),
     }
 }
 
 pub(crate) fn bad_zstd(lang: Lang) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "bad_compression",
-        None,
-        "Nội dung nén zstd bị hỏng hoặc không đầy đủ.".into(),
-        "The zstd-compressed body is corrupt or truncated.".into(),
-        lang,
-    )
+    ApiError::of(StatusCode::BAD_REQUEST, "bad_compression", lang)
+        .says("Nội dung nén zstd bị hỏng hoặc không đầy đủ.", "The zstd-compressed body is corrupt or truncated.")
 }
 
 pub(crate) fn body_rejection(e: BytesRejection, limits: &Limits, lang: Lang) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            None,
+        ApiError::of(StatusCode::PAYLOAD_TOO_LARGE, "too_large", lang).says(
             format!("Nội dung vượt quá {} byte; hãy gửi lô nhỏ hơn.", limits.max_body_bytes),
-            format!(
-                "The body exceeds {} bytes; send smaller batches.",
-                limits.max_body_bytes
-            ),
-            lang,
+            format!("The body exceeds {} bytes; send smaller batches.", limits.max_body_bytes),
         )
     } else {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unreadable_body",
-            None,
-            "Không đọc được nội dung yêu cầu.".into(),
-            format!("The request body could not be read: {e}"),
-            lang,
-        )
+        ApiError::of(StatusCode::BAD_REQUEST, "unreadable_body", lang)
+            .says("Không đọc được nội dung yêu cầu.", format!("The request body could not be read: {e}"))
     }
 }
 
@@ -373,31 +320,14 @@ pub(crate) fn malformed_json(e: &serde_path_to_error::Error<serde_json::Error>, 
     // The root is ".", and an empty key ("") gives an empty path: neither names a field.
     let field = (path != "." && !path.is_empty()).then_some(path.as_str());
     let place = format!("line {}, column {}", inner.line(), inner.column());
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "malformed_json",
-        field,
-        format!(
-            "JSON không hợp lệ ({place}{}): {inner}",
-            field.map(|f| format!(", trường «{f}»")).unwrap_or_default()
-        ),
-        format!(
-            "Malformed JSON ({place}{}): {inner}",
-            field.map(|f| format!(", field '{f}'")).unwrap_or_default()
-        ),
-        lang,
+    ApiError::of(StatusCode::BAD_REQUEST, "malformed_json", lang).on(field).says(
+        format!("JSON không hợp lệ ({place}{}): {inner}", field.map(|f| format!(", trường «{f}»")).unwrap_or_default()),
+        format!("Malformed JSON ({place}{}): {inner}", field.map(|f| format!(", field '{f}'")).unwrap_or_default()),
     )
 }
 
 pub(crate) fn malformed_json_plain(lang: Lang) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "malformed_json",
-        None,
-        "JSON không hợp lệ.".into(),
-        "Malformed JSON.".into(),
-        lang,
-    )
+    ApiError::of(StatusCode::BAD_REQUEST, "malformed_json", lang).says("JSON không hợp lệ.", "Malformed JSON.")
 }
 
 /// One record of a batch as read from its JSON: the record, or why it could not be read (with its
@@ -409,23 +339,14 @@ pub(crate) type ReadRecord<I> = Result<I, (Option<String>, FieldError)>;
 /// own and handed to `each` with the validation context, so one bad record spoils nothing else.
 /// CPU work only: runs off the async threads. Returns the device, its clock, and `each`'s results.
 pub(crate) fn decode_batch<I: serde::de::DeserializeOwned, T>(
-    headers: &HeaderMap,
-    body: &[u8],
-    (limits, campaign): (&Limits, &Campaign),
-    sender: &crate::devices::DeviceCaller,
-    now: DateTime<Utc>,
-    lang: Lang,
-    mut each: impl FnMut(ReadRecord<I>, &ValidationContext<'_>) -> T,
+    headers: &HeaderMap, body: &[u8], (limits, campaign): (&Limits, &Campaign), sender: &crate::devices::DeviceCaller,
+    now: DateTime<Utc>, lang: Lang, mut each: impl FnMut(ReadRecord<I>, &ValidationContext<'_>) -> T,
 ) -> Result<(Id, DateTime<Utc>, Vec<T>), ApiError> {
     let raw = decode_body(headers, body, limits, lang)?;
     let text = std::str::from_utf8(&raw).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_utf8",
-            None,
+        ApiError::of(StatusCode::BAD_REQUEST, "invalid_utf8", lang).says(
             format!("Nội dung không phải UTF-8 hợp lệ (tại byte {}).", e.valid_up_to()),
             format!("The body is not valid UTF-8 (at byte {}).", e.valid_up_to()),
-            lang,
         )
     })?;
     // The plain decoder is the fast path; the path-tracking one only explains a failure.
@@ -458,26 +379,14 @@ pub(crate) fn decode_batch<I: serde::de::DeserializeOwned, T>(
         )
     })?;
     if envelope.records.len() > limits.max_records_per_push {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_many_records",
-            Some("records"),
+        return Err(ApiError::of(StatusCode::PAYLOAD_TOO_LARGE, "too_many_records", lang).on("records").says(
             format!("Một lô không được quá {} bản ghi.", limits.max_records_per_push),
             format!("A batch may hold at most {} records.", limits.max_records_per_push),
-            lang,
         ));
     }
     let device_now = sent_at.with_timezone(&Utc);
-    let ctx = ValidationContext {
-        campaign,
-        device_now,
-        server_now: Some(now),
-    };
-    let records = envelope
-        .records
-        .iter()
-        .map(|raw| each(read_record::<I>(raw.get()), &ctx))
-        .collect();
+    let ctx = ValidationContext { campaign, device_now, server_now: Some(now) };
+    let records = envelope.records.iter().map(|raw| each(read_record::<I>(raw.get()), &ctx)).collect();
     Ok((device_id, device_now, records))
 }
 
@@ -488,11 +397,7 @@ pub(crate) fn read_record<I: serde::de::DeserializeOwned>(raw: &str) -> ReadReco
         let de = &mut serde_json::Deserializer::from_str(raw);
         let e = serde_path_to_error::deserialize::<_, I>(de).err();
         let loose: Option<serde_json::Value> = serde_json::from_str(raw).ok();
-        let id = loose
-            .as_ref()
-            .and_then(|v| v.get("id"))
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
+        let id = loose.as_ref().and_then(|v| v.get("id")).and_then(|v| v.as_str()).map(str::to_string);
         let (field, detail) = match e {
             Some(e) => {
                 let path = e.path().to_string();
@@ -502,35 +407,18 @@ pub(crate) fn read_record<I: serde::de::DeserializeOwned>(raw: &str) -> ReadReco
             }
             None => ("record".to_string(), "unreadable record".to_string()),
         };
-        (
-            id,
-            FieldError::new(field, doorstep_domain::error::ErrorKind::Malformed { detail }),
-        )
+        (id, FieldError::new(field, doorstep_domain::error::ErrorKind::Malformed { detail }))
     })
 }
 
 /// Decodes and validates a push body. CPU work only: runs off the async threads.
 pub(crate) fn decode_push(
-    headers: &HeaderMap,
-    body: &[u8],
-    config: (&Limits, &Campaign),
-    sender: &crate::devices::DeviceCaller,
-    now: DateTime<Utc>,
-    lang: Lang,
+    headers: &HeaderMap, body: &[u8], config: (&Limits, &Campaign), sender: &crate::devices::DeviceCaller,
+    now: DateTime<Utc>, lang: Lang,
 ) -> Result<IngestBatch, ApiError> {
-    let (device_id, device_now, records) = decode_batch(
-        headers,
-        body,
-        config,
-        sender,
-        now,
-        lang,
-        |read: ReadRecord<VisitInput>, ctx| match read {
-            Err((id, error)) => Incoming::Invalid {
-                id,
-                revision: None,
-                error,
-            },
+    let (device_id, device_now, records) =
+        decode_batch(headers, body, config, sender, now, lang, |read: ReadRecord<VisitInput>, ctx| match read {
+            Err((id, error)) => Incoming::Invalid { id, revision: None, error },
             Ok(input) => match Visit::parse(&input, ctx) {
                 Ok(v) if v.device_id.uuid() != sender.device_id => Incoming::Invalid {
                     id: Some(input.id.clone()),
@@ -538,14 +426,9 @@ pub(crate) fn decode_push(
                     error: FieldError::new("device_id", doorstep_domain::error::ErrorKind::NotTheSendingDevice),
                 },
                 Ok(v) => Incoming::valid(v),
-                Err(error) => Incoming::Invalid {
-                    id: Some(input.id.clone()),
-                    revision: Some(input.revision),
-                    error,
-                },
+                Err(error) => Incoming::Invalid { id: Some(input.id.clone()), revision: Some(input.revision), error },
             },
-        },
-    )?;
+        })?;
     let campaign = config.1;
     Ok(IngestBatch {
         device_id,
@@ -563,56 +446,31 @@ pub(crate) fn decode_push(
 /// The answer to a push of any record type: the receipts, the server's time and the device's
 /// clock skew (with a warning to show when it is large); 422 when any record was refused.
 pub(crate) fn push_answer(
-    st: &AppState,
-    receipts: Vec<doorstep_domain::protocol::Receipt>,
-    now: DateTime<Utc>,
-    skew_ms: i64,
+    st: &AppState, receipts: Vec<doorstep_domain::protocol::Receipt>, now: DateTime<Utc>, skew_ms: i64,
 ) -> Response {
     let skew_s = skew_ms / 1000;
     let clock_warning = (skew_ms.unsigned_abs() > st.limits.clock_warning_after.as_millis() as u64).then(|| Messages {
-        vi: format!(
-            "Đồng hồ của điện thoại lệch {} phút so với máy chủ; hãy chỉnh lại giờ.",
-            skew_s / 60
-        ),
-        en: format!(
-            "The phone's clock is {} minutes off the server's; set the time right.",
-            skew_s / 60
-        ),
+        vi: format!("Đồng hồ của điện thoại lệch {} phút so với máy chủ; hãy chỉnh lại giờ.", skew_s / 60),
+        en: format!("The phone's clock is {} minutes off the server's; set the time right.", skew_s / 60),
     });
     let error = receipts.iter().find_map(|r| r.error.clone());
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let response = PushResponse {
-        receipts,
-        server_time: now.to_rfc3339(),
-        clock_skew_seconds: skew_s,
-        clock_warning,
-        error,
-    };
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let response =
+        PushResponse { receipts, server_time: now.to_rfc3339(), clock_skew_seconds: skew_s, clock_warning, error };
     (status, Json(response)).into_response()
 }
 
 pub(crate) fn query_error(e: QueryRejection, lang: Lang) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "bad_query",
-        None,
+    ApiError::of(StatusCode::BAD_REQUEST, "bad_query", lang).says(
         format!("Tham số truy vấn không hợp lệ: {}", e.body_text()),
         format!("Invalid query parameters: {}", e.body_text()),
-        lang,
     )
 }
 
 pub(crate) fn unknown_area(code: &AreaCode, lang: Lang) -> ApiError {
     ApiError::field(
         StatusCode::NOT_FOUND,
-        &FieldError::new(
-            "area",
-            doorstep_domain::error::ErrorKind::UnknownArea { code: code.to_string() },
-        ),
+        &FieldError::new("area", doorstep_domain::error::ErrorKind::UnknownArea { code: code.to_string() }),
         lang,
     )
 }
@@ -620,21 +478,13 @@ pub(crate) fn unknown_area(code: &AreaCode, lang: Lang) -> ApiError {
 /// The one check of area scope: 404 for an unknown area, 403 for one outside the user's scope.
 /// Answers the area's path, which the caller needs next for its subtree.
 pub(crate) async fn in_scope(
-    st: &AppState,
-    user: &SessionUser,
-    area: &AreaCode,
-    lang: Lang,
+    st: &AppState, user: &SessionUser, area: &AreaCode, lang: Lang,
 ) -> Result<String, ApiError> {
-    let Some(path) = crate::areas::area_path(&*st.store, area.as_str())
-        .await
-        .map_err(|e| ApiError::store(e, lang))?
+    let Some(path) = crate::areas::area_path(&*st.store, area.as_str()).await.map_err(|e| ApiError::store(e, lang))?
     else {
         return Err(unknown_area(area, lang));
     };
-    if crate::auth::may_see(st.store.as_ref(), user, &path)
-        .await
-        .map_err(|e| ApiError::store(e, lang))?
-    {
+    if crate::auth::may_see(st.store.as_ref(), user, &path).await.map_err(|e| ApiError::store(e, lang))? {
         Ok(path)
     } else {
         Err(ApiError::out_of_scope(lang))
@@ -644,11 +494,7 @@ pub(crate) async fn in_scope(
 /// A query's area parsed (400 naming `field`) and checked against the caller's scope; with its
 /// path.
 pub(crate) async fn scoped_area(
-    st: &AppState,
-    user: &SessionUser,
-    raw: &str,
-    field: &str,
-    lang: Lang,
+    st: &AppState, user: &SessionUser, raw: &str, field: &str, lang: Lang,
 ) -> Result<(AreaCode, String), ApiError> {
     let area = AreaCode::parse(field, raw).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
     let path = in_scope(st, user, &area, lang).await?;
@@ -656,7 +502,17 @@ pub(crate) async fn scoped_area(
 }
 
 pub(crate) fn forbidden(code: &str, vi: &str, en: &str, lang: Lang) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, code, None, vi.into(), en.into(), lang)
+    ApiError::of(StatusCode::FORBIDDEN, code, lang).says(vi, en)
+}
+
+/// What only a team leader or an admin does: anyone else is refused with 403 `leader_only`,
+/// saying what (`vi`, `en`).
+pub(crate) fn leader_only(user: &SessionUser, vi: &str, en: &str, lang: Lang) -> Result<(), ApiError> {
+    use doorstep_domain::account::Role;
+    match user.role {
+        Role::Admin | Role::Leader => Ok(()),
+        _ => Err(forbidden("leader_only", vi, en, lang)),
+    }
 }
 
 /// The schemas of query and path parameters, each written once and named in the OpenAPI
@@ -699,10 +555,7 @@ pub mod params {
     }
 
     fn string(pattern: String, description: &str) -> ObjectBuilder {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(pattern))
-            .description(Some(description))
+        ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).description(Some(description))
     }
 
     /// The pattern of an area code: see `doorstep_domain::values::AreaCode`.
@@ -808,13 +661,7 @@ pub mod params {
 
     impl Outcomes {
         pub fn for_campaign(campaign: &doorstep_domain::Campaign) -> Schema {
-            let codes = one_of(
-                campaign
-                    .outcomes
-                    .iter()
-                    .map(|o| o.code.as_str())
-                    .chain([crate::filter::NOT_VISITED]),
-            );
+            let codes = one_of(campaign.outcomes.iter().map(|o| o.code.as_str()).chain([crate::filter::NOT_VISITED]));
             let one = format!("{WHITE_SPACE}*(?:{codes})?{WHITE_SPACE}*");
             string(
                 format!("^{one}(?:,{one})*$"),

@@ -13,7 +13,6 @@ use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use doorstep_domain::Messages;
 use doorstep_domain::photo::{
     MAX_CHUNK_BYTES, MAX_PHOTO_BYTES, PhotoDto, PhotoMeta, TargetKind, UploadState, is_sha256_hex,
 };
@@ -23,7 +22,7 @@ use doorstep_domain::{FieldError, Lang};
 use serde::Deserialize;
 
 fn photo_error(status: StatusCode, code: &str, vi: String, en: String, lang: Lang) -> ApiError {
-    ApiError::with_messages(status, code, None, Messages { vi, en }, lang)
+    ApiError::of(status, code, lang).says(vi, en)
 }
 
 fn not_found(lang: Lang) -> ApiError {
@@ -61,20 +60,11 @@ fn too_large(lang: Lang) -> ApiError {
 /// this picture the server holds from this phone: none for a picture it has not sent (whether
 /// or not another phone has: knowing a hash is not having the picture), all of them
 /// (`complete`) when an earlier attempt or another record of this phone sent them.
-#[utoipa::path(
-    post,
-    path = "/api/v1/photos",
-    request_body = PhotoMeta,
-    responses(
-        (status = 200, body = UploadState),
-        (status = 400, body = ErrorResponse),
-        (status = 403, body = ErrorResponse),
-        (status = 409, description = "The id is taken by other content, or this phone registered this SHA-256 with another size", body = ErrorResponse),
-        (status = 413, body = ErrorResponse),
-        (status = 422, body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(post, path = "/api/v1/photos", request_body = PhotoMeta, responses(
+    (status = 200, body = UploadState), (status = 400, body = ErrorResponse), (status = 403, body = ErrorResponse),
+    (status = 409, description = "The id is taken by other content, or this phone registered this SHA-256 with another size", body = ErrorResponse),
+    (status = 413, body = ErrorResponse), (status = 422, body = ErrorResponse)
+))]
 pub async fn register_photo(
     State(st): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -86,23 +76,17 @@ pub async fn register_photo(
     if meta.size > MAX_PHOTO_BYTES {
         return Err(too_large(lang));
     }
-    let meta = meta
-        .validate()
-        .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
+    let meta = meta.validate().map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
     let d = &device.0;
     let area = AreaCode::parse("area_code", &meta.area_code)
         .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
-    let Some(path) = crate::areas::area_path(&*st.store, area.as_str())
-        .await
-        .map_err(|e| ApiError::store(e, lang))?
+    let Some(path) = crate::areas::area_path(&*st.store, area.as_str()).await.map_err(|e| ApiError::store(e, lang))?
     else {
         return Err(ApiError::field(
             StatusCode::UNPROCESSABLE_ENTITY,
             &FieldError::new(
                 "area_code",
-                doorstep_domain::error::ErrorKind::UnknownArea {
-                    code: area.as_str().to_string(),
-                },
+                doorstep_domain::error::ErrorKind::UnknownArea { code: area.as_str().to_string() },
             ),
             lang,
         ));
@@ -111,17 +95,9 @@ pub async fn register_photo(
     if !scope.iter().any(|root| path.starts_with(root.as_str())) {
         return Err(ApiError::out_of_scope(lang));
     }
-    let link = NewPhotoLink::new(
-        meta,
-        d.volunteer.user_id,
-        d.device_id,
-        chrono::Utc::now().timestamp_millis(),
-    )
-    .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
-    match crate::photos::register(&*st.store, &link)
-        .await
-        .map_err(|e| ApiError::store(e, lang))?
-    {
+    let link = NewPhotoLink::new(meta, d.volunteer.user_id, d.device_id, chrono::Utc::now().timestamp_millis())
+        .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &e, lang))?;
+    match crate::photos::register(&*st.store, &link).await.map_err(|e| ApiError::store(e, lang))? {
         Registration::Stored(s) | Registration::Duplicate(s) => Ok(Json(s)),
         Registration::IdReused => Err(photo_error(
             StatusCode::CONFLICT,
@@ -144,22 +120,16 @@ pub async fn register_photo(
 /// answers 409 with the server's for this phone's upload (in the `Upload-Offset` header and as
 /// `received`), so the phone resumes there. The last chunk makes the server hash the whole: a
 /// mismatch discards this phone's upload (422) and nothing else.
-#[utoipa::path(
-    patch,
-    path = "/api/v1/photos/{sha256}",
-    params(("sha256" = crate::http::params::Sha256, Path, description = "SHA-256 of the photo, lowercase hex"),
-           ("Upload-Offset" = u64, Header, description = "Byte offset of this chunk")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses(
-        (status = 200, body = UploadState),
-        (status = 401, description = "No device token, or an unknown one", body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
-        (status = 409, description = "Wrong offset; the server's is in Upload-Offset", body = ErrorResponse),
-        (status = 413, body = ErrorResponse),
-        (status = 422, description = "The bytes do not hash to the name; this phone's upload is discarded", body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(patch, path = "/api/v1/photos/{sha256}",
+    params(("sha256" = crate::http::params::Sha256, Path, description = "SHA-256 of the photo, lowercase hex"), ("Upload-Offset" = u64, Header, description = "Byte offset of this chunk")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses(
+    (status = 200, body = UploadState),
+    (status = 401, description = "No device token, or an unknown one", body = ErrorResponse),
+    (status = 404, body = ErrorResponse),
+    (status = 409, description = "Wrong offset; the server's is in Upload-Offset", body = ErrorResponse),
+    (status = 413, body = ErrorResponse),
+    (status = 422, description = "The bytes do not hash to the name; this phone's upload is discarded", body = ErrorResponse)
+))]
 pub async fn upload_chunk(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -172,10 +142,8 @@ pub async fn upload_chunk(
     if !is_sha256_hex(&sha256) {
         return Err(bad_sha(lang).into_response());
     }
-    let Some(offset) = headers
-        .get(UPLOAD_OFFSET)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
+    let Some(offset) =
+        headers.get(UPLOAD_OFFSET).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok())
     else {
         return Err(photo_error(
             StatusCode::BAD_REQUEST,
@@ -241,21 +209,11 @@ pub async fn upload_chunk(
 }
 
 /// The photos in an area's subtree, for a day and/or a target, oldest first.
-#[utoipa::path(
-    get,
-    path = "/api/v1/photos",
-    params(PhotoQuery),
-    responses(
-        (status = 200, body = Vec<PhotoDto>),
-        AreaRefusals
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/photos", params(PhotoQuery), responses(
+    (status = 200, body = Vec<PhotoDto>), AreaRefusals
+))]
 pub async fn list_photos(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Caller,
-    Query(q): Query<PhotoQuery>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller, Query(q): Query<PhotoQuery>,
 ) -> Result<Json<Vec<PhotoDto>>, ApiError> {
     crate::http::filter::staff_only(&caller.0, lang)?;
     let (_, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
@@ -278,65 +236,40 @@ pub async fn list_photos(
     };
     let target = q.target_id.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
     let (lo, hi) = subtree_range(&path);
-    let photos = crate::photos::list(
-        &*st.store,
-        &lo,
-        &hi,
-        day.as_deref(),
-        kind.as_deref(),
-        target.as_deref(),
-        MAX_LISTED,
-    )
-    .await
-    .map_err(|e| ApiError::store(e, lang))?;
+    let photos =
+        crate::photos::list(&*st.store, &lo, &hi, day.as_deref(), kind.as_deref(), target.as_deref(), MAX_LISTED)
+            .await
+            .map_err(|e| ApiError::store(e, lang))?;
     Ok(Json(photos))
 }
 
 /// A photo's JPEG, if one of its records whose phone sent the bytes lies in the caller's areas
 /// (otherwise 404, as for a photo that does not exist). Content-addressed, so it never changes:
 /// cached for a year.
-#[utoipa::path(
-    get,
-    path = "/api/v1/photos/{sha256}/image",
+#[utoipa::path(get, path = "/api/v1/photos/{sha256}/image",
     params(("sha256" = crate::http::params::Sha256, Path, description = "SHA-256 of the photo, lowercase hex")),
     responses(
-        (status = 200, description = "The JPEG", content_type = "image/jpeg"),
-        (status = 404, body = ErrorResponse)
-    ),
-    security(("bearer" = []))
-)]
+    (status = 200, description = "The JPEG", content_type = "image/jpeg"), (status = 404, body = ErrorResponse)
+))]
 pub async fn photo_image(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Caller,
-    Path(sha256): Path<String>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller, Path(sha256): Path<String>,
 ) -> Result<Response, ApiError> {
     if !is_sha256_hex(&sha256) {
         return Err(bad_sha(lang));
     }
     crate::http::filter::staff_only(&caller.0, lang)?;
-    let Some((paths, bytes)) = crate::photos::image(&*st.store, &sha256)
-        .await
-        .map_err(|e| ApiError::store(e, lang))?
+    let Some((paths, bytes)) = crate::photos::image(&*st.store, &sha256).await.map_err(|e| ApiError::store(e, lang))?
     else {
         return Err(not_found(lang));
     };
-    let scope = crate::auth::scope_paths(st.store.as_ref(), &caller.0)
-        .await
-        .map_err(|e| ApiError::store(e, lang))?;
-    if !paths
-        .iter()
-        .any(|p| scope.iter().any(|root| p.starts_with(root.as_str())))
-    {
+    let scope = crate::auth::scope_paths(st.store.as_ref(), &caller.0).await.map_err(|e| ApiError::store(e, lang))?;
+    if !paths.iter().any(|p| scope.iter().any(|root| p.starts_with(root.as_str()))) {
         return Err(not_found(lang));
     }
     let mut response = bytes.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=31536000, immutable"),
-    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
     Ok(response)
 }
 

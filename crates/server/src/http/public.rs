@@ -9,7 +9,6 @@ use crate::public::{PublicView, hidden_json, suppress, tally_of, with_figures};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use doorstep_domain::Messages;
 use doorstep_domain::protocol::ErrorResponse;
 use doorstep_domain::values::AreaCode;
 use serde::Deserialize;
@@ -24,38 +23,32 @@ impl axum::extract::FromRequestParts<AppState> for Public {
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, ApiError> {
         st.public.clone().map(Public).ok_or_else(|| {
-            ApiError::with_messages(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                None,
-                Messages {
-                    vi: "Không có trang này.".into(),
-                    en: "There is no such page.".into(),
-                },
-                lang_of(&parts.headers),
-            )
+            ApiError::of(StatusCode::NOT_FOUND, "not_found", lang_of(&parts.headers))
+                .says("Không có trang này.", "There is no such page.")
         })
     }
+}
+
+/// What the public view refuses, named once for the OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+pub enum PublicRefusals {
+    /// A parameter that does not read.
+    #[response(status = 400)]
+    BadQuery(ErrorResponse),
+    /// Unknown area, or the public view is off.
+    #[response(status = 404)]
+    NotFound(ErrorResponse),
 }
 
 /// Public: the units of an area with their figures (households known and visited, smartphones,
 /// phones with the app, the two rates); units of fewer than k households hidden. 404 unless the
 /// server runs with `--public-aggregates`.
-#[utoipa::path(
-    get,
-    path = "/api/v1/public/areas",
-    params(PublicAreasQuery),
-    responses(
-        (status = 200, description = "The area, its units shown and the hidden ones merged"),
-        (status = 400, body = ErrorResponse),
-        (status = 404, description = "Unknown area, or the public view is off", body = ErrorResponse)
-    )
-)]
+#[utoipa::path(get, path = "/api/v1/public/areas", params(PublicAreasQuery), responses(
+    (status = 200, description = "The area, its units shown and the hidden ones merged"),
+    PublicRefusals
+))]
 pub async fn public_areas(
-    State(st): State<AppState>,
-    Public(view): Public,
-    ReqLang(lang): ReqLang,
-    Query(q): Query<PublicAreasQuery>,
+    State(st): State<AppState>, Public(view): Public, ReqLang(lang): ReqLang, Query(q): Query<PublicAreasQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let k = view.k;
     let key = format!("areas {}", q.parent.as_deref().unwrap_or(""));
@@ -75,10 +68,7 @@ pub async fn public_areas(
         }
     };
     let mut units = Vec::new();
-    for child in crate::areas::child_areas(store, parent.as_ref().map(|(c, _)| c))
-        .await
-        .map_err(storage)?
-    {
+    for child in crate::areas::child_areas(store, parent.as_ref().map(|(c, _)| c)).await.map_err(storage)? {
         let Ok(code) = AreaCode::parse("area", &child.code) else {
             continue;
         };
@@ -113,23 +103,13 @@ pub async fn public_areas(
 
 /// Public: an area's households as H3 hexagons with their figures; cells of fewer than k
 /// households hidden. 404 unless the server runs with `--public-aggregates`.
-#[utoipa::path(
-    get,
-    path = "/api/v1/public/hexagons",
-    params(PublicHexagonQuery),
-    responses(
-        (status = 200, description = "A GeoJSON FeatureCollection of the cells shown, and the hidden ones merged"),
-        (status = 400, body = ErrorResponse),
-        (status = 404, description = "Unknown area, or the public view is off", body = ErrorResponse)
-    )
-)]
+#[utoipa::path(get, path = "/api/v1/public/hexagons", params(PublicHexagonQuery), responses(
+    (status = 200, description = "A GeoJSON FeatureCollection of the cells shown, and the hidden ones merged"),
+    PublicRefusals
+))]
 pub async fn public_hexagons(
-    State(st): State<AppState>,
-    Public(view): Public,
-    ReqLang(lang): ReqLang,
-    Query(q): Query<PublicHexagonQuery>,
+    State(st): State<AppState>, Public(view): Public, ReqLang(lang): ReqLang, Query(q): Query<PublicHexagonQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let k = view.k;
     let res = resolution(q.res, 7, lang)?;
     let key = format!("hexagons {} {}", q.area, u8::from(res));
     if let Some(v) = view.cached(&key) {
@@ -141,10 +121,8 @@ pub async fn public_hexagons(
         .await
         .map_err(storage)?
         .ok_or_else(|| unknown_area(&code, lang))?;
-    let by_cell = tallies(st.store.as_ref(), &path, GroupBy::Cell, &VisitFilter::default())
-        .await
-        .map_err(storage)?;
-    let s = suppress(fold_cells(&by_cell, res).into_iter().collect(), k);
+    let by_cell = tallies(st.store.as_ref(), &path, GroupBy::Cell, &VisitFilter::default()).await.map_err(storage)?;
+    let s = suppress(fold_cells(&by_cell, res).into_iter().collect(), view.k);
     let features: Vec<Value> = s
         .shown
         .iter()
@@ -155,7 +133,7 @@ pub async fn public_hexagons(
         .collect();
     let answer = json!({
         "type": "FeatureCollection",
-        "k": k,
+        "k": view.k,
         "res": u8::from(res),
         "features": features,
         "hidden": hidden_json(s.hidden, s.hidden_total.as_ref(), "cells"),

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use doorstep_domain::Messages;
 use doorstep_domain::protocol::Progress;
 use serde::Deserialize;
 
@@ -48,23 +47,14 @@ fn today(st: &AppState) -> NaiveDate {
 /// as documented: chrono also reads signed and longer years, near whose ends the date
 /// arithmetic of the callers would overflow.
 pub(crate) fn parse_date(
-    field: &'static str,
-    raw: Option<&str>,
-    default: NaiveDate,
-    lang: doorstep_domain::Lang,
+    field: &'static str, raw: Option<&str>, default: NaiveDate, lang: doorstep_domain::Lang,
 ) -> Result<NaiveDate, ApiError> {
     match raw {
         None => Ok(default),
         Some(text) => crate::filter::parse_ymd(text.trim()).ok_or_else(|| {
-            ApiError::with_messages(
-                StatusCode::BAD_REQUEST,
-                "bad_date",
-                Some(field),
-                Messages {
-                    vi: format!("Ngày không hợp lệ: {text:?}; hãy viết YYYY-MM-DD, ví dụ 2020-08-04."),
-                    en: format!("Not a date: {text:?}; write YYYY-MM-DD, for example 2020-08-04."),
-                },
-                lang,
+            ApiError::of(StatusCode::BAD_REQUEST, "bad_date", lang).on(field).says(
+                format!("Ngày không hợp lệ: {text:?}; hãy viết YYYY-MM-DD, ví dụ 2020-08-04."),
+                format!("Not a date: {text:?}; write YYYY-MM-DD, for example 2020-08-04."),
             )
         }),
     }
@@ -75,21 +65,11 @@ pub(crate) fn parse_date(
 /// rolled up, `partial` when the sum leaves areas out) and coverage three ways: found
 /// (`coverage_rate`), target (`target_coverage_rate`), installs of smartphones seen
 /// (`install_rate`) and of owners targeted (`install_rate_of_owners`).
-#[utoipa::path(
-    get,
-    path = "/api/v1/progress",
-    params(ProgressQuery),
-    responses(
-        (status = 200, body = Progress),
-        AreaRefusals
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/progress", params(ProgressQuery), responses(
+    (status = 200, body = Progress), AreaRefusals
+))]
 pub async fn get_progress(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    _caller: Caller,
-    Scoped { q, area, .. }: Scoped<ProgressQuery>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, _caller: Caller, Scoped { q, area, .. }: Scoped<ProgressQuery>,
 ) -> Result<Json<Progress>, ApiError> {
     let to = parse_date("to", q.to.as_deref(), today(&st), lang)?;
     let from = parse_date("from", q.from.as_deref(), to - chrono::Duration::days(60), lang)?;
@@ -106,20 +86,12 @@ pub async fn get_progress(
 }
 
 /// The daily report of an area as an XLSX workbook: summary, units, days, the day's visits.
-#[utoipa::path(
-    get,
-    path = "/api/v1/reports/daily.xlsx",
-    params(ReportQuery),
-    responses(
-        (status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        AreaRefusals
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/reports/daily.xlsx", params(ReportQuery), responses(
+    (status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    AreaRefusals
+))]
 pub async fn get_daily_report(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    _caller: Caller,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, _caller: Caller,
     Scoped { q, area, path, .. }: Scoped<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let date = parse_date("date", q.date.as_deref(), today(&st), lang)?;
@@ -129,15 +101,9 @@ pub async fn get_daily_report(
         .await
         .map_err(|e| ApiError::store(e, lang))?
         .ok_or_else(|| ApiError::out_of_scope(lang))?;
-    let visits = crate::report::visits_on(store, &area, date)
-        .await
-        .map_err(|e| ApiError::store(e, lang))?;
-    let venue_visits = crate::venues::visits_on(store, &area, date)
-        .await
-        .map_err(|e| ApiError::store(e, lang))?;
-    let photos = crate::photos::photos_for_report(store, &path, date)
-        .await
-        .map_err(|e| ApiError::store(e, lang))?;
+    let visits = crate::report::visits_on(store, &area, date).await.map_err(|e| ApiError::store(e, lang))?;
+    let venue_visits = crate::venues::visits_on(store, &area, date).await.map_err(|e| ApiError::store(e, lang))?;
+    let photos = crate::photos::photos_for_report(store, &path, date).await.map_err(|e| ApiError::store(e, lang))?;
     let campaign = st.campaign.clone();
     let bytes = tokio::task::spawn_blocking(move || {
         crate::report::daily_workbook(&progress, &visits, &venue_visits, &photos, date, &campaign, lang)

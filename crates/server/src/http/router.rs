@@ -21,10 +21,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/v1/sync/push", post(sync::push))
         // Compressed when the phone asks (zstd or gzip): a week's catch-up on a slow line.
-        .route(
-            "/api/v1/sync/pull",
-            get(sync::pull).layer(tower_http::compression::CompressionLayer::new()),
-        )
+        .route("/api/v1/sync/pull", get(sync::pull).layer(tower_http::compression::CompressionLayer::new()))
         .route("/api/v1/coverage", get(areas::coverage))
         .route("/api/v1/areas", get(areas::areas))
         .route("/api/v1/campaign", get(areas::campaign))
@@ -63,10 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/public/hexagons", get(public::public_hexagons))
         .route("/api/v1/volunteers/daily", get(volunteers::get_volunteer_days))
         .route("/api/v1/devices", get(volunteers::get_devices))
-        .route(
-            "/api/v1/sync/venues",
-            post(venues::push_venues).get(venues::device_venues),
-        )
+        .route("/api/v1/sync/venues", post(venues::push_venues).get(venues::device_venues))
         .route("/api/v1/venues", get(venues::get_venues))
         .route("/api/v1/photos", post(photos::register_photo).get(photos::list_photos))
         .route("/api/v1/photos/{sha256}", patch(photos::upload_chunk))
@@ -74,10 +68,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(crate::dashboard::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            limits.request_timeout,
-        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         // Outside the timeout, so that its empty 408 becomes a JSON error like any other.
         .layer(axum::middleware::map_response(json_timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
@@ -89,30 +80,18 @@ pub(crate) async fn json_timeout(response: Response) -> Response {
     if response.status() != StatusCode::REQUEST_TIMEOUT || response.headers().contains_key(header::CONTENT_TYPE) {
         return response;
     }
-    ApiError::new(
-        StatusCode::REQUEST_TIMEOUT,
-        "timeout",
-        None,
-        "Máy chủ xử lý quá lâu; thiết bị sẽ tự gửi lại.".into(),
-        "The server took too long; the device will send again.".into(),
-        Lang::Vi,
-    )
-    .into_response()
+    ApiError::of(StatusCode::REQUEST_TIMEOUT, "timeout", Lang::Vi)
+        .says("Máy chủ xử lý quá lâu; thiết bị sẽ tự gửi lại.", "The server took too long; the device will send again.")
+        .into_response()
 }
 
 /// A handler that panics answers a JSON 500 instead of dropping the connection; nothing was
 /// committed for it, so the client may send again.
 pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        None,
-        "Lỗi máy chủ; thiết bị sẽ tự gửi lại sau.".into(),
-        "Server error; the device will send again later.".into(),
-        Lang::Vi,
-    )
-    .into_response()
+    ApiError::of(StatusCode::INTERNAL_SERVER_ERROR, "internal", Lang::Vi)
+        .says("Lỗi máy chủ; thiết bị sẽ tự gửi lại sau.", "Server error; the device will send again later.")
+        .into_response()
 }
 
 #[derive(OpenApi)]
@@ -243,17 +222,38 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
 )]
 pub struct ApiDoc;
 
-/// Declares the bearer token scheme the protected endpoints name.
+/// The operations anyone may call, without a token: health, signing in, the campaign's rules, a
+/// phone's enrolment and the public view. Every other operation wants the bearer token, so the
+/// document says so once here rather than on each handler.
+pub(crate) const OPEN_OPERATIONS: [&str; 6] = [
+    "/healthz",
+    "/api/v1/auth/login",
+    "/api/v1/campaign",
+    "/api/v1/enrol",
+    "/api/v1/public/areas",
+    "/api/v1/public/hexagons",
+];
+
+/// Declares the bearer token scheme, and names it on every operation that is not open.
 pub(crate) struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if OPEN_OPERATIONS.contains(&path.as_str()) {
+                continue;
+            }
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in operations.into_iter().flatten() {
+                op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+            }
+        }
     }
 }
 
@@ -272,20 +272,12 @@ impl utoipa::Modify for CommonResponses {
                 .description(description)
                 .content(
                     "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("ErrorResponse")))
-                        .build(),
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorResponse"))).build(),
                 )
                 .build()
         };
         for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
             for op in operations.into_iter().flatten() {
                 let reads_input = op.parameters.as_ref().is_some_and(|p| !p.is_empty()) || op.request_body.is_some();
                 let responses = &mut op.responses.responses;
@@ -300,9 +292,7 @@ impl utoipa::Modify for CommonResponses {
                 responses
                     .entry("401".into())
                     .or_insert_with(|| error("No bearer token, or an unknown, expired or revoked one").into());
-                responses
-                    .entry("503".into())
-                    .or_insert_with(|| error("Storage unavailable; try again later").into());
+                responses.entry("503".into()).or_insert_with(|| error("Storage unavailable; try again later").into());
             }
         }
     }
@@ -312,9 +302,7 @@ impl utoipa::Modify for CommonResponses {
 pub(crate) async fn openapi_json(State(st): State<AppState>) -> impl IntoResponse {
     let mut doc = ApiDoc::openapi();
     if let Some(components) = doc.components.as_mut() {
-        components
-            .schemas
-            .insert("Outcomes".into(), params::Outcomes::for_campaign(&st.campaign).into());
+        components.schemas.insert("Outcomes".into(), params::Outcomes::for_campaign(&st.campaign).into());
     }
     Json(doc)
 }
@@ -326,23 +314,35 @@ pub(crate) async fn healthz() -> &'static str {
 }
 
 pub(crate) async fn not_found(headers: HeaderMap) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        None,
-        "Không có địa chỉ này trên máy chủ.".into(),
-        "No such address on this server.".into(),
-        lang_of(&headers),
-    )
+    ApiError::of(StatusCode::NOT_FOUND, "not_found", lang_of(&headers))
+        .says("Không có địa chỉ này trên máy chủ.", "No such address on this server.")
 }
 
 pub(crate) async fn method_not_allowed(headers: HeaderMap) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        None,
-        "Phương thức HTTP này không dùng được ở địa chỉ này.".into(),
-        "This HTTP method is not allowed here.".into(),
-        lang_of(&headers),
-    )
+    ApiError::of(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", lang_of(&headers))
+        .says("Phương thức HTTP này không dùng được ở địa chỉ này.", "This HTTP method is not allowed here.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The open operations are named by path: each must be in the document, without a security
+    /// requirement, and every other operation must carry the bearer one.
+    #[test]
+    fn only_the_open_operations_go_without_the_bearer_token() {
+        let doc = ApiDoc::openapi();
+        for path in OPEN_OPERATIONS {
+            assert!(doc.paths.paths.contains_key(path), "{path} is not in the document");
+        }
+        let mut protected = 0;
+        for (path, item) in &doc.paths.paths {
+            for op in [&item.get, &item.put, &item.post, &item.delete, &item.patch].into_iter().flatten() {
+                let open = OPEN_OPERATIONS.contains(&path.as_str());
+                assert_eq!(op.security.is_none(), open, "{path}");
+                protected += usize::from(!open);
+            }
+        }
+        assert!(protected > 30, "{protected}");
+    }
 }

@@ -1,12 +1,11 @@
 //! Handlers: signing in and out, who is signed in, the audit log.
 
-use crate::http::extract::ReqLang;
+use crate::http::extract::{Body, ReqLang};
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -18,15 +17,12 @@ use super::*;
 
 pub(crate) fn too_many_attempts(wait: Duration, lang: Lang) -> Response {
     let secs = wait.as_secs().max(1);
-    let mut response = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too_many_attempts",
-        None,
-        format!("Đăng nhập sai quá nhiều lần; hãy thử lại sau {secs} giây."),
-        format!("Too many failed sign-ins; try again in {secs} seconds."),
-        lang,
-    )
-    .into_response();
+    let mut response = ApiError::of(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", lang)
+        .says(
+            format!("Đăng nhập sai quá nhiều lần; hãy thử lại sau {secs} giây."),
+            format!("Too many failed sign-ins; try again in {secs} seconds."),
+        )
+        .into_response();
     if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, v);
     }
@@ -35,75 +31,45 @@ pub(crate) fn too_many_attempts(wait: Duration, lang: Lang) -> Response {
 
 /// Every password check is taken and the line behind them is full: nothing was checked.
 pub(crate) fn sign_in_busy(lang: Lang) -> Response {
-    let mut response = ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "sign_in_busy",
-        None,
-        "Máy chủ đang bận kiểm tra các lượt đăng nhập khác; hãy thử lại sau 1 giây.".into(),
-        "The server is busy checking other sign-ins; try again in a second.".into(),
-        lang,
-    )
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+    let mut response = ApiError::of(StatusCode::SERVICE_UNAVAILABLE, "sign_in_busy", lang)
+        .says(
+            "Máy chủ đang bận kiểm tra các lượt đăng nhập khác; hãy thử lại sau 1 giây.",
+            "The server is busy checking other sign-ins; try again in a second.",
+        )
+        .into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
     response
 }
 
 pub(crate) fn invalid_credentials(lang: Lang) -> ApiError {
     // One answer for an unknown name, a wrong password and a disabled account.
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
-        None,
-        "Tên đăng nhập hoặc mật khẩu không đúng.".into(),
-        "The username or password is wrong.".into(),
-        lang,
-    )
+    ApiError::of(StatusCode::UNAUTHORIZED, "invalid_credentials", lang)
+        .says("Tên đăng nhập hoặc mật khẩu không đúng.", "The username or password is wrong.")
 }
 
 /// Sign in with a username and password; answers a bearer token that expires.
-#[utoipa::path(
-    post,
-    path = "/api/v1/auth/login",
-    request_body = LoginRequest,
-    responses(
-        (status = 200, body = LoginResponse),
-        (status = 400, body = ErrorResponse),
-        (status = 401, description = "Wrong username or password", body = ErrorResponse),
-        (status = 429, description = "Too many failed sign-ins; see Retry-After", body = ErrorResponse),
-        (status = 503, description = "Storage unavailable, or too many sign-ins being checked; see Retry-After", body = ErrorResponse),
-    )
-)]
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest, responses(
+    (status = 200, body = LoginResponse), (status = 400, body = ErrorResponse),
+    (status = 401, description = "Wrong username or password", body = ErrorResponse),
+    (status = 429, description = "Too many failed sign-ins; see Retry-After", body = ErrorResponse),
+    (status = 503, description = "Storage unavailable, or too many sign-ins being checked; see Retry-After", body = ErrorResponse)
+))]
 pub(crate) async fn login(
-    State(st): State<AppState>,
-    client: crate::auth::ClientAddr,
-    ReqLang(lang): ReqLang,
-    body: Result<Bytes, BytesRejection>,
+    State(st): State<AppState>, client: crate::auth::ClientAddr, ReqLang(lang): ReqLang, Body(body): Body,
 ) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => return body_rejection(e, &st.limits, lang).into_response(),
-    };
     let request: LoginRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(_) => {
-            return ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                None,
-                "Cần JSON {\"username\": ..., \"password\": ...}.".into(),
-                "Expected JSON {\"username\": ..., \"password\": ...}.".into(),
-                lang,
-            )
-            .into_response();
+            return ApiError::of(StatusCode::BAD_REQUEST, "malformed_json", lang)
+                .says(
+                    "Cần JSON {\"username\": ..., \"password\": ...}.",
+                    "Expected JSON {\"username\": ..., \"password\": ...}.",
+                )
+                .into_response();
         }
     };
     let address = (crate::auth::address_key(&client), crate::auth::ADDRESS_FREE_FAILURES);
-    let account = (
-        crate::auth::account_key(&request.username, &client),
-        crate::auth::ACCOUNT_FREE_FAILURES,
-    );
+    let account = (crate::auth::account_key(&request.username, &client), crate::auth::ACCOUNT_FREE_FAILURES);
     // Counted as a failure before it is checked, so that a burst is held up as it arrives; a
     // right password takes it back.
     let throttled = [address, account];
@@ -139,14 +105,9 @@ pub(crate) async fn login(
     let (token, hash) = crate::auth::new_token();
     let now = Utc::now();
     let expires = now + chrono::Duration::from_std(st.limits.session_ttl).unwrap_or(chrono::Duration::hours(14));
-    if let Err(e) = crate::accounts::create_session(
-        &*st.store,
-        hash,
-        user.id,
-        now.timestamp_millis(),
-        expires.timestamp_millis(),
-    )
-    .await
+    if let Err(e) =
+        crate::accounts::create_session(&*st.store, hash, user.id, now.timestamp_millis(), expires.timestamp_millis())
+            .await
     {
         return ApiError::store(e, lang).into_response();
     }
@@ -154,27 +115,17 @@ pub(crate) async fn login(
     Json(LoginResponse {
         token,
         expires_at: expires.to_rfc3339(),
-        user: UserDto {
-            username: user.username,
-            role: user.role,
-            area_code: user.area_code,
-        },
+        user: UserDto { username: user.username, role: user.role, area_code: user.area_code },
     })
     .into_response()
 }
 
 /// End this session: its token opens nothing any more.
-#[utoipa::path(
-    post,
-    path = "/api/v1/auth/logout",
-    responses((status = 204, description = "Signed out"), (status = 401, body = ErrorResponse)),
-    security(("bearer" = []))
-)]
+#[utoipa::path(post, path = "/api/v1/auth/logout", responses(
+    (status = 204, description = "Signed out"), (status = 401, body = ErrorResponse)
+))]
 pub(crate) async fn logout(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    ReqLang(lang): ReqLang,
-    _caller: crate::http::auth::Caller,
+    State(st): State<AppState>, headers: HeaderMap, ReqLang(lang): ReqLang, _caller: crate::http::auth::Caller,
 ) -> Response {
     let token = headers
         .get(header::AUTHORIZATION)
@@ -189,18 +140,11 @@ pub(crate) async fn logout(
 }
 
 /// Who this session belongs to: username, role and the area it covers.
-#[utoipa::path(
-    get,
-    path = "/api/v1/auth/me",
-    responses((status = 200, body = UserDto), (status = 401, body = ErrorResponse)),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/auth/me", responses(
+    (status = 200, body = UserDto), (status = 401, body = ErrorResponse)
+))]
 pub(crate) async fn me(crate::http::auth::Caller(user): crate::http::auth::Caller) -> Json<UserDto> {
-    Json(UserDto {
-        username: user.username,
-        role: user.role,
-        area_code: user.area_code,
-    })
+    Json(UserDto { username: user.username, role: user.role, area_code: user.area_code })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -212,37 +156,19 @@ pub struct AuditQuery {
 }
 
 /// The audit log of administrative actions, newest first. Admins only.
-#[utoipa::path(
-    get,
-    path = "/api/v1/audit",
-    params(AuditQuery),
-    responses(
-        (status = 200, body = [crate::accounts::AuditRecord]),
-        (status = 401, body = ErrorResponse),
-        (status = 403, description = "Not an admin", body = ErrorResponse),
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses(
+    (status = 200, body = [crate::accounts::AuditRecord]), (status = 401, body = ErrorResponse),
+    (status = 403, description = "Not an admin", body = ErrorResponse)
+))]
 pub(crate) async fn audit(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: crate::http::auth::Caller,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: crate::http::auth::Caller,
     q: Result<axum::extract::Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<Vec<crate::accounts::AuditRecord>>, ApiError> {
     if caller.0.role != doorstep_domain::account::Role::Admin {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "admin_only",
-            None,
-            "Chỉ quản trị viên xem được nhật ký quản trị.".into(),
-            "Only an admin may read the audit log.".into(),
-            lang,
-        ));
+        return Err(ApiError::of(StatusCode::FORBIDDEN, "admin_only", lang)
+            .says("Chỉ quản trị viên xem được nhật ký quản trị.", "Only an admin may read the audit log."));
     }
     let axum::extract::Query(q) = q.map_err(|e| query_error(e, lang))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    crate::accounts::audit_log(&*st.store, limit)
-        .await
-        .map(Json)
-        .map_err(|e| ApiError::store(e, lang))
+    crate::accounts::audit_log(&*st.store, limit).await.map(Json).map_err(|e| ApiError::store(e, lang))
 }

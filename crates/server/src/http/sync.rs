@@ -1,10 +1,8 @@
 //! Handlers: the phones' push and pull.
 
-use crate::http::extract::{Query, ReqLang};
+use crate::http::extract::{Body, Query, ReqLang};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -23,40 +21,28 @@ use super::*;
 /// holding the batch has committed: `stored`, `duplicate` (held already, same content) or
 /// `rejected` with the reason. Answers 200 when none was rejected, 422 when some were (the body
 /// still has every receipt, and the first refusal as `error`).
-#[utoipa::path(
-    post,
-    path = "/api/v1/sync/push",
-    request_body(content = PushRequest, description = "JSON; `Content-Encoding: zstd` accepted"),
-    responses(
-        (status = 200, description = "Every record stored or already held", body = PushResponse),
-        (status = 422, description = "Some records refused; receipts for all", body = PushResponse),
-        (status = 400, description = "The batch could not be read", body = ErrorResponse),
-        (status = 413, description = "Too large, before or after decompression", body = ErrorResponse),
-        (status = 415, description = "Not JSON, or an unknown encoding", body = ErrorResponse),
-        (status = 401, description = "No device token, or an unknown one", body = ErrorResponse),
-        (status = 403, description = "The batch names another device than the token's", body = ErrorResponse),
-        (status = 503, description = "Storage unavailable; send again later", body = ErrorResponse),
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(post, path = "/api/v1/sync/push",
+    request_body(content = PushRequest, description = "JSON; `Content-Encoding: zstd` accepted"), responses(
+    (status = 200, description = "Every record stored or already held", body = PushResponse),
+    (status = 422, description = "Some records refused; receipts for all", body = PushResponse),
+    (status = 400, description = "The batch could not be read", body = ErrorResponse),
+    (status = 413, description = "Too large, before or after decompression", body = ErrorResponse),
+    (status = 415, description = "Not JSON, or an unknown encoding", body = ErrorResponse),
+    (status = 401, description = "No device token, or an unknown one", body = ErrorResponse),
+    (status = 403, description = "The batch names another device than the token's", body = ErrorResponse),
+    (status = 503, description = "Storage unavailable; send again later", body = ErrorResponse)
+))]
 pub(crate) async fn push(
     State(st): State<AppState>,
     // A revoked phone still uploads what it holds (flagged `revoked_device`), then erases itself.
     crate::http::auth::Uploader(mut sender): crate::http::auth::Uploader,
     headers: HeaderMap,
     ReqLang(lang): ReqLang,
-    body: Result<Bytes, BytesRejection>,
+    Body(body): Body,
 ) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => return body_rejection(e, &st.limits, lang).into_response(),
-    };
     // Read with the token, so the flags are decided against the assignments of this moment.
-    let scope = crate::auth::scope_rule(
-        &sender.volunteer,
-        std::mem::take(&mut sender.assigned_paths),
-        sender.own_path.take(),
-    );
+    let scope =
+        crate::auth::scope_rule(&sender.volunteer, std::mem::take(&mut sender.assigned_paths), sender.own_path.take());
     let now = Utc::now();
     let (limits, campaign) = (st.limits.clone(), st.campaign.clone());
     let Ok(permit) = st.decoders.clone().acquire_owned().await else {
@@ -95,23 +81,14 @@ pub struct PullQuery {
 
 /// What changed in an area subtree since a cursor: the area tree (when the cursor is 0) and the
 /// households with their latest outcome and whether a revisit is due. Paged by `limit`.
-#[utoipa::path(
-    get,
-    path = "/api/v1/sync/pull",
-    params(PullQuery),
-    responses(
-        (status = 200, body = PullResponse),
-        (status = 400, body = ErrorResponse),
-        (status = 404, description = "Unknown area", body = ErrorResponse),
-        (status = 401, description = "No device token, or an unknown one", body = ErrorResponse),
-        (status = 403, description = "Revoked, or the area is outside the volunteer's", body = ErrorResponse),
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/sync/pull", params(PullQuery), responses(
+    (status = 200, body = PullResponse), (status = 400, body = ErrorResponse),
+    (status = 404, description = "Unknown area", body = ErrorResponse),
+    (status = 401, description = "No device token, or an unknown one", body = ErrorResponse),
+    (status = 403, description = "Revoked, or the area is outside the volunteer's", body = ErrorResponse)
+))]
 pub(crate) async fn pull(
-    State(st): State<AppState>,
-    crate::http::auth::Device(device): crate::http::auth::Device,
-    ReqLang(lang): ReqLang,
+    State(st): State<AppState>, crate::http::auth::Device(device): crate::http::auth::Device, ReqLang(lang): ReqLang,
     Query(q): Query<PullQuery>,
 ) -> Result<Json<PullResponse>, ApiError> {
     let (area, _) = scoped_area(&st, &device.volunteer, &q.area, "area", lang).await?;

@@ -9,42 +9,25 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
+use doorstep_domain::Lang;
 use doorstep_domain::quality::{DEFAULT_STALE_HOURS, MAX_STALE_HOURS, is_stale};
-use doorstep_domain::{Lang, Messages};
 use serde::Deserialize;
 
 fn bad_request(field: &'static str, vi: String, en: String, lang: Lang) -> ApiError {
-    ApiError::with_messages(
-        StatusCode::BAD_REQUEST,
-        "bad_query",
-        Some(field),
-        Messages { vi, en },
-        lang,
-    )
+    ApiError::of(StatusCode::BAD_REQUEST, "bad_query", lang).on(field).says(vi, en)
 }
 
 fn millis_text(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339())
-        .unwrap_or_default()
+    DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.to_rfc3339()).unwrap_or_default()
 }
 
 /// Visits per volunteer and day (the phone's local date) in an area's subtree: visits,
 /// households, installs and flagged visits. Sorted by volunteer, then day.
-#[utoipa::path(
-    get,
-    path = "/api/v1/volunteers/daily",
-    params(VolunteerDaysQuery),
-    responses(
-        (status = 200, body = [VolunteerDay]),
-        AreaRefusals
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/volunteers/daily", params(VolunteerDaysQuery), responses(
+    (status = 200, body = [VolunteerDay]), AreaRefusals
+))]
 pub async fn get_volunteer_days(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    _caller: Staff,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, _caller: Staff,
     Scoped { q, path, .. }: Scoped<VolunteerDaysQuery>,
 ) -> Result<Json<Vec<VolunteerDay>>, ApiError> {
     let offset = chrono::Duration::minutes(i64::from(st.campaign.utc_offset_minutes));
@@ -101,21 +84,11 @@ pub async fn get_volunteer_days(
 /// The phones of the volunteers of an area (by their account's area or an assignment): last
 /// sync, pushes, clock skew, flagged visits, revoked, and stale when live and silent for longer
 /// than `stale_hours`. Stale ones first, then the longest silent.
-#[utoipa::path(
-    get,
-    path = "/api/v1/devices",
-    params(DevicesQuery),
-    responses(
-        (status = 200, body = DeviceList),
-        AreaRefusals
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(get, path = "/api/v1/devices", params(DevicesQuery), responses(
+    (status = 200, body = DeviceList), AreaRefusals
+))]
 pub async fn get_devices(
-    State(st): State<AppState>,
-    ReqLang(lang): ReqLang,
-    caller: Staff,
-    Query(q): Query<DevicesQuery>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Staff, Query(q): Query<DevicesQuery>,
 ) -> Result<Json<DeviceList>, ApiError> {
     let stale_hours = q.stale_hours.unwrap_or(DEFAULT_STALE_HOURS);
     if !(1..=MAX_STALE_HOURS).contains(&stale_hours) {
@@ -128,9 +101,7 @@ pub async fn get_devices(
     }
     let (area, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     let (lo, hi) = subtree_range(&path);
-    let rows = crate::volunteers::devices_in(&*st.store, &lo, &hi)
-        .await
-        .map_err(|e| ApiError::store(e, lang))?;
+    let rows = crate::volunteers::devices_in(&*st.store, &lo, &hi).await.map_err(|e| ApiError::store(e, lang))?;
     let now = Utc::now();
     let now_ms = now.timestamp_millis();
     let mut devices: Vec<DeviceStatus> = rows
@@ -151,20 +122,13 @@ pub async fn get_devices(
         .collect();
     devices.sort_by(|a, b| {
         let silent = |d: &DeviceStatus| d.minutes_since_sync.unwrap_or(i64::MAX);
-        (
-            !a.stale,
-            a.revoked,
-            std::cmp::Reverse(silent(a)),
-            &a.volunteer,
-            &a.device_id,
-        )
-            .cmp(&(
-                !b.stale,
-                b.revoked,
-                std::cmp::Reverse(silent(b)),
-                &b.volunteer,
-                &b.device_id,
-            ))
+        (!a.stale, a.revoked, std::cmp::Reverse(silent(a)), &a.volunteer, &a.device_id).cmp(&(
+            !b.stale,
+            b.revoked,
+            std::cmp::Reverse(silent(b)),
+            &b.volunteer,
+            &b.device_id,
+        ))
     });
     Ok(Json(DeviceList {
         area_code: area.to_string(),

@@ -24,11 +24,7 @@ fn phone(dir: &tempfile::TempDir) -> (DeviceStore, String) {
     s.set_enrolment(&EnrolResponse {
         device_token: "t".repeat(64),
         volunteer_id: me.clone(),
-        volunteer: UserDto {
-            username: "minh".into(),
-            role: Role::Volunteer,
-            area_code: "18073".into(),
-        },
+        volunteer: UserDto { username: "minh".into(), role: Role::Volunteer, area_code: "18073".into() },
     })
     .unwrap();
     (s, me)
@@ -78,14 +74,7 @@ fn street_claim(id: &str, volunteer_id: &str, volunteer: &str, street: &str, cre
 
 fn pull(s: &mut DeviceStore, households: Vec<HouseholdDto>, claims: Vec<ClaimDto>) {
     let next = s.cursor().unwrap() + 1;
-    s.apply_pull(&PullResponse {
-        areas: vec![],
-        households,
-        claims,
-        next_cursor: next,
-        has_more: false,
-    })
-    .unwrap();
+    s.apply_pull(&PullResponse { areas: vec![], households, claims, next_cursor: next, has_more: false }).unwrap();
 }
 
 /// (id, taken, holder's username) of each household at `when`, by id.
@@ -98,12 +87,7 @@ fn who(s: &DeviceStore, when: i64) -> Vec<(String, bool, Option<String>)> {
 }
 
 fn taken(s: &DeviceStore, id: &str, when: i64) -> bool {
-    s.households_at(None, at(when))
-        .unwrap()
-        .into_iter()
-        .find(|h| h.id == id)
-        .unwrap()
-        .taken
+    s.households_at(None, at(when)).unwrap().into_iter().find(|h| h.id == id).unwrap().taken
 }
 
 /// Three households of one street, one of another street, and one of the same street in
@@ -148,10 +132,7 @@ fn a_street_claim_pulled_takes_the_streets_households_in_its_area() {
         (ClaimKind::Street, Some("c1"), T0 + 72 * H)
     );
     assert_eq!(s.claims().unwrap().len(), 1);
-    assert!(
-        s.my_claims(at(T0 + H)).unwrap().is_empty(),
-        "given to Lan, not to this phone"
-    );
+    assert!(s.my_claims(at(T0 + H)).unwrap().is_empty(), "given to Lan, not to this phone");
 }
 
 #[test]
@@ -176,12 +157,7 @@ fn a_hand_over_moves_the_households_and_a_release_frees_them() {
     assert_eq!(a1.holder.as_ref().map(|x| x.volunteer_id.as_str()), Some(me.as_str()));
     assert_eq!(
         s.my_claims(at(T0 + 3 * H)).unwrap(),
-        [MyClaim {
-            claim: new.clone(),
-            until_ms: T0 + 74 * H,
-            households: 3,
-            visited: 0,
-        }]
+        [MyClaim { claim: new.clone(), until_ms: T0 + 74 * H, households: 3, visited: 0 }]
     );
 
     // Released: nobody holds the street any more.
@@ -189,11 +165,7 @@ fn a_hand_over_moves_the_households_and_a_release_frees_them() {
     freed.released_at_ms = Some(T0 + 4 * H);
     freed.updated_seq = 3;
     pull(&mut s, vec![], vec![freed.clone()]);
-    assert!(
-        who(&s, T0 + 5 * H)
-            .iter()
-            .all(|(_, taken, holder)| !taken && holder.is_none())
-    );
+    assert!(who(&s, T0 + 5 * H).iter().all(|(_, taken, holder)| !taken && holder.is_none()));
     assert!(s.my_claims(at(T0 + 5 * H)).unwrap().is_empty());
     // Kept with its release time, and an older copy arriving late does not bring it back.
     let mut stale = freed.clone();
@@ -229,31 +201,13 @@ fn a_visit_by_the_holder_renews_the_claim_and_anothers_does_not() {
     street(&mut s);
     pull(&mut s, vec![], vec![street_claim("c1", LAN, "lan", "Trần Phú", T0)]);
     // Lan visits a1 ten hours in: the whole street stays hers until 10 h + 72 h.
-    pull(
-        &mut s,
-        vec![visited(
-            household("a1", "18073", "12 Trần Phú"),
-            LAN,
-            "lan",
-            T0 + 10 * H,
-        )],
-        vec![],
-    );
+    pull(&mut s, vec![visited(household("a1", "18073", "12 Trần Phú"), LAN, "lan", T0 + 10 * H)], vec![]);
     assert!(taken(&s, "a2", T0 + 82 * H - 1));
     assert!(!taken(&s, "a2", T0 + 82 * H));
 
     // Someone else's visit to a3 keeps nothing of Lan's alive (a3 is still Lan's by the street).
     let other = Uuid::now_v7().to_string();
-    pull(
-        &mut s,
-        vec![visited(
-            household("a3", "18073", "16 Trần Phú"),
-            &other,
-            "cuong",
-            T0 + 20 * H,
-        )],
-        vec![],
-    );
+    pull(&mut s, vec![visited(household("a3", "18073", "16 Trần Phú"), &other, "cuong", T0 + 20 * H)], vec![]);
     let a3 = s.households_at(None, at(T0 + 30 * H)).unwrap();
     let a3 = a3.iter().find(|h| h.id == "a3").unwrap();
     assert_eq!(a3.holder.as_ref().and_then(|x| x.volunteer.as_deref()), Some("lan"));
@@ -268,16 +222,7 @@ fn the_phones_own_visit_makes_it_hold_the_household_at_once() {
     let t = now();
     let t_ms = t.timestamp_millis();
     // Lan visited it an hour ago: hers.
-    pull(
-        &mut s,
-        vec![visited(
-            household(&id.to_string(), "18073", "5 Lê Lợi"),
-            LAN,
-            "lan",
-            t_ms - H,
-        )],
-        vec![],
-    );
+    pull(&mut s, vec![visited(household(&id.to_string(), "18073", "5 Lê Lợi"), LAN, "lan", t_ms - H)], vec![]);
     assert!(taken(&s, &id.to_string(), t_ms));
 
     // This volunteer is at the door anyway: the visit is recorded, and the household is theirs.
@@ -288,27 +233,14 @@ fn the_phones_own_visit_makes_it_hold_the_household_at_once() {
     let h = hh.iter().find(|h| h.id == id.to_string()).unwrap();
     assert!(!h.taken);
     assert_eq!(
-        (
-            h.latest_volunteer_id.as_deref(),
-            h.latest_volunteer.as_deref(),
-            h.latest_visited_at_ms
-        ),
+        (h.latest_volunteer_id.as_deref(), h.latest_volunteer.as_deref(), h.latest_visited_at_ms),
         (Some(me.as_str()), Some("minh"), Some(t_ms))
     );
     let holder = h.holder.as_ref().unwrap();
     assert_eq!((holder.kind, holder.until_ms), (ClaimKind::Visit, t_ms + 72 * H));
 
     // A pull from before the server counted this visit does not take it back; one after does.
-    pull(
-        &mut s,
-        vec![visited(
-            household(&id.to_string(), "18073", "5 Lê Lợi"),
-            LAN,
-            "lan",
-            t_ms - H,
-        )],
-        vec![],
-    );
+    pull(&mut s, vec![visited(household(&id.to_string(), "18073", "5 Lê Lợi"), LAN, "lan", t_ms - H)], vec![]);
     assert!(!taken(&s, &id.to_string(), t_ms));
     let mut later = visited(household(&id.to_string(), "18073", "5 Lê Lợi"), LAN, "lan", t_ms - H);
     later = visited(later, LAN, "lan", t_ms + H);
@@ -351,10 +283,7 @@ fn a_leaders_claim_beats_the_phones_own_visit_and_its_own_visits_renew_its_claim
     s.record_visit(&d, t).unwrap();
     let mine_now = s.my_claims(at(t_ms + 3 * H)).unwrap();
     assert_eq!(mine_now.len(), 1);
-    assert_eq!(
-        (mine_now[0].until_ms, mine_now[0].households, mine_now[0].visited),
-        (t_ms + 72 * H, 1, 1)
-    );
+    assert_eq!((mine_now[0].until_ms, mine_now[0].households, mine_now[0].visited), (t_ms + 72 * H, 1, 1));
 }
 
 /// A phone's database from before claims keeps its rows, learns its own visits' households,
@@ -365,10 +294,7 @@ fn the_claims_migration_keeps_rows_and_starts_the_pull_again() {
     let path = dir.path().join("device.db");
     let me = Uuid::now_v7().to_string();
     // The schema before claims: every step before the one that makes the claims table.
-    let before = MIGRATIONS
-        .iter()
-        .position(|step| step.contains("CREATE TABLE claims"))
-        .unwrap();
+    let before = MIGRATIONS.iter().position(|step| step.contains("CREATE TABLE claims")).unwrap();
     {
         let conn = Connection::open(&path).unwrap();
         for sql in &MIGRATIONS[..before] {
@@ -399,23 +325,13 @@ fn the_claims_migration_keeps_rows_and_starts_the_pull_again() {
     let hh = s.households(None).unwrap();
     assert_eq!(hh.len(), 2, "every household kept");
     let mine = hh.iter().find(|h| h.id == "mine").unwrap();
-    let visited_ms = chrono::DateTime::parse_from_rfc3339("2020-11-30T14:30:00.250+07:00")
-        .unwrap()
-        .timestamp_millis();
+    let visited_ms = chrono::DateTime::parse_from_rfc3339("2020-11-30T14:30:00.250+07:00").unwrap().timestamp_millis();
     assert_eq!(
-        (
-            mine.visits,
-            mine.latest_volunteer_id.as_deref(),
-            mine.latest_volunteer.as_deref(),
-            mine.latest_visited_at_ms
-        ),
+        (mine.visits, mine.latest_volunteer_id.as_deref(), mine.latest_volunteer.as_deref(), mine.latest_visited_at_ms),
         (2, Some(me.as_str()), Some("minh"), Some(visited_ms))
     );
     let theirs = hh.iter().find(|h| h.id == "theirs").unwrap();
-    assert_eq!(
-        (theirs.latest_volunteer_id.as_deref(), theirs.revisit_due),
-        (None, true)
-    );
+    assert_eq!((theirs.latest_volunteer_id.as_deref(), theirs.revisit_due), (None, true));
     assert_eq!((s.cursor().unwrap(), s.cursor_for(Some("18073")).unwrap()), (0, 0));
     assert_eq!(s.recorded_ids().unwrap().len(), 2);
     assert!(s.claims().unwrap().is_empty());

@@ -41,12 +41,7 @@ fn held(s: &DeviceStore) -> Held {
         device_id: s.device_id(),
         ids: s.recorded_ids().unwrap(),
         queue: s.queue().unwrap(),
-        outbox: s
-            .next_batch(1_000)
-            .unwrap()
-            .into_iter()
-            .map(|e| (e.device_seq, e.body))
-            .collect(),
+        outbox: s.next_batch(1_000).unwrap().into_iter().map(|e| (e.device_seq, e.body)).collect(),
         households: s.households(None).unwrap().len(),
         token: s.device_token().unwrap().map(|t| t.expose().to_string()),
     }
@@ -60,15 +55,7 @@ fn plain_store(path: &Path) -> DeviceStore {
     for _ in 0..25 {
         s.record_visit(&secret_draft(), now()).unwrap();
     }
-    let refusal = ErrorBody::new(
-        "http_400",
-        None,
-        Messages {
-            vi: "v".into(),
-            en: "e".into(),
-        },
-        Lang::Vi,
-    );
+    let refusal = ErrorBody::new("http_400", None, Messages { vi: "v".into(), en: "e".into() }, Lang::Vi);
     s.reject_entry(3, &refusal).unwrap();
     s.apply_pull(&PullResponse {
         areas: vec![],
@@ -123,14 +110,7 @@ fn a_copied_file_is_unreadable_without_the_key() {
     std::fs::copy(&path, &copy).unwrap();
     let raw = bytes_of(&copy);
     assert!(raw.len() > 8 * 4096, "{}", raw.len());
-    for needle in [
-        NOTES,
-        ADDRESS,
-        "SECRET-NOTE",
-        "installed_now",
-        "CREATE TABLE",
-        "SQLite format 3",
-    ] {
+    for needle in [NOTES, ADDRESS, "SECRET-NOTE", "installed_now", "CREATE TABLE", "SQLite format 3"] {
         assert!(!contains(&raw, needle), "{needle:?} is readable in the file");
     }
     // A control: the same visits in a plain store are in its bytes.
@@ -140,18 +120,14 @@ fn a_copied_file_is_unreadable_without_the_key() {
 
     // Plain SQLite (no key).
     let c = Connection::open(&copy).unwrap();
-    let e = c
-        .query_row("SELECT count(*) FROM visits", [], |r| r.get::<_, i64>(0))
-        .unwrap_err();
+    let e = c.query_row("SELECT count(*) FROM visits", [], |r| r.get::<_, i64>(0)).unwrap_err();
     assert_eq!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::NotADatabase), "{e}");
     assert!(e.to_string().contains("file is not a database"), "{e}");
     drop(c);
     // A wrong key.
     let c = Connection::open(&copy).unwrap();
     key_connection(&c, &DbKey::generate().unwrap()).unwrap();
-    let e = c
-        .query_row("SELECT count(*) FROM visits", [], |r| r.get::<_, i64>(0))
-        .unwrap_err();
+    let e = c.query_row("SELECT count(*) FROM visits", [], |r| r.get::<_, i64>(0)).unwrap_err();
     assert_eq!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::NotADatabase), "{e}");
     drop(c);
     // The store itself, with no key beside the copy: refused, nothing written, no key made.
@@ -166,11 +142,8 @@ fn a_copied_file_is_unreadable_without_the_key() {
     let key = KeyFile::beside(&path).load().unwrap().unwrap();
     let c = Connection::open(&copy).unwrap();
     key_connection(&c, &key).unwrap();
-    let (n, notes): (i64, String) = c
-        .query_row("SELECT count(*), max(body) FROM visits", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let (n, notes): (i64, String) =
+        c.query_row("SELECT count(*), max(body) FROM visits", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert_eq!(n, 50);
     assert!(notes.contains(NOTES));
     // The SQLCipher raw-key statement of the brief works as well.
@@ -188,9 +161,7 @@ fn a_wrong_key_is_refused_and_nothing_is_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("device.db");
     let mut s = DeviceStore::open(&path).unwrap();
-    let ids: Vec<_> = (0..10)
-        .map(|_| (s.record_visit(&secret_draft(), now()).unwrap().id.to_string(), 1))
-        .collect();
+    let ids: Vec<_> = (0..10).map(|_| (s.record_visit(&secret_draft(), now()).unwrap().id.to_string(), 1)).collect();
     drop(s);
     let keys = KeyFile::beside(&path);
     let right = keys.load().unwrap().unwrap();
@@ -256,10 +227,7 @@ fn a_plain_database_is_encrypted_in_place_and_keeps_every_record() {
     assert!(KeyFile::beside(&moved).path().exists());
     // The plain file is not read without the key any more.
     let c = Connection::open(&moved).unwrap();
-    assert!(
-        c.query_row("SELECT count(*) FROM visits", [], |r| r.get::<_, i64>(0))
-            .is_err()
-    );
+    assert!(c.query_row("SELECT count(*) FROM visits", [], |r| r.get::<_, i64>(0)).is_err());
     drop(c);
     // Opened again: the same, and no second conversion.
     let mut s = DeviceStore::open(&moved).unwrap();
@@ -318,10 +286,7 @@ fn a_key_that_cannot_be_kept_leaves_the_plain_database_as_it_was() {
     let before = held(&s);
     drop(s);
     let bytes = bytes_of(&path);
-    assert!(matches!(
-        DeviceStore::open_with(&path, &Broken),
-        Err(DeviceError::Key(KeyError::Platform(_)))
-    ));
+    assert!(matches!(DeviceStore::open_with(&path, &Broken), Err(DeviceError::Key(KeyError::Platform(_)))));
     assert_eq!(bytes_of(&path), bytes);
     assert!(!converting_path(&path).exists());
     assert_eq!(held(&DeviceStore::open_unencrypted(&path).unwrap()), before);
@@ -346,10 +311,7 @@ fn a_full_disk_during_conversion_keeps_the_plain_database() {
     std::fs::write(&filler, vec![1u8; (8 * 1024 * 1024 - used).saturating_sub(size / 2)]).unwrap();
     let bytes = bytes_of(&path);
     let outcome = DeviceStore::open(&path);
-    assert!(
-        matches!(outcome, Err(DeviceError::StorageFull(_))),
-        "{outcome:?} ({size} bytes)"
-    );
+    assert!(matches!(outcome, Err(DeviceError::StorageFull(_))), "{outcome:?} ({size} bytes)");
     assert_eq!(bytes_of(&path), bytes, "the plain file was changed");
     assert!(!converting_path(&path).exists(), "the partial copy was left");
     assert_eq!(held(&DeviceStore::open_unencrypted(&path).unwrap()), before);
@@ -377,10 +339,7 @@ fn the_key_file_is_private_and_never_replaced() {
     assert_eq!(text.trim().len(), 64);
     assert!(text.trim().chars().all(|c| c.is_ascii_hexdigit()));
     let held = keys.load().unwrap().unwrap();
-    assert!(matches!(
-        keys.save_new(&DbKey::generate().unwrap()),
-        Err(KeyError::Exists)
-    ));
+    assert!(matches!(keys.save_new(&DbKey::generate().unwrap()), Err(KeyError::Exists)));
     assert_eq!(keys.load().unwrap().unwrap().expose(), held.expose());
     assert_eq!(format!("{held:?}"), "DbKey(<redacted>)");
     // No temporary file left beside it.
@@ -398,10 +357,7 @@ fn the_key_file_is_private_and_never_replaced() {
 
     // A file that is not a key is refused, never replaced.
     std::fs::write(keys.path(), "not a key").unwrap();
-    assert!(matches!(
-        DeviceStore::open(&path),
-        Err(DeviceError::Key(KeyError::Malformed(_)))
-    ));
+    assert!(matches!(DeviceStore::open(&path), Err(DeviceError::Key(KeyError::Malformed(_)))));
     assert_eq!(std::fs::read_to_string(keys.path()).unwrap(), "not a key");
 }
 
@@ -414,8 +370,7 @@ fn an_encrypted_file_of_another_application_is_refused() {
     let key = load_or_create(&keys).unwrap();
     let c = Connection::open(&path).unwrap();
     key_connection(&c, &key).unwrap();
-    c.execute_batch("PRAGMA application_id = 1234; CREATE TABLE t (x);")
-        .unwrap();
+    c.execute_batch("PRAGMA application_id = 1234; CREATE TABLE t (x);").unwrap();
     drop(c);
     match DeviceStore::open(&path) {
         Err(DeviceError::Corrupt(m)) => assert!(m.contains("another application"), "{m}"),
@@ -439,10 +394,7 @@ fn an_encrypted_store_is_not_opened_as_plain() {
     s.record_visit(&draft(), now()).unwrap();
     drop(s);
     let bytes = bytes_of(&path);
-    assert!(matches!(
-        DeviceStore::open_unencrypted(&path),
-        Err(DeviceError::Corrupt(_))
-    ));
+    assert!(matches!(DeviceStore::open_unencrypted(&path), Err(DeviceError::Corrupt(_))));
     assert_eq!(bytes_of(&path), bytes);
     assert_eq!(DeviceStore::open(&path).unwrap().queue().unwrap().pending, 1);
 }

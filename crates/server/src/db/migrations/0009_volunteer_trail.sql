@@ -1,5 +1,11 @@
 -- Data-quality flags: each volunteer's latest visit, which the next batch's are compared with.
--- What both databases run, after their own file of this version.
+CREATE TABLE volunteer_trail (
+    volunteer_id  {uuid} PRIMARY KEY,
+    visit_id      {uuid} NOT NULL,
+    visited_at_ms {int} NOT NULL,
+    lat           {real},
+    lon           {real}
+);
 INSERT INTO volunteer_trail (volunteer_id, visit_id, visited_at_ms, lat, lon)
     SELECT volunteer_id, id, visited_at_ms, lat, lon FROM (
         SELECT volunteer_id, id, visited_at_ms, lat, lon,

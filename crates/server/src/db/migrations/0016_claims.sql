@@ -1,5 +1,17 @@
 -- Claims: each household's latest volunteer, filled from visits; leaders' claims.
--- What both databases run, after their own file of this version.
+ALTER TABLE households ADD COLUMN latest_volunteer_id {uuid};
+CREATE TABLE claims (
+    id             {uuid} PRIMARY KEY,
+    area_code      TEXT NOT NULL REFERENCES areas(code),
+    household_id   {uuid},
+    street         TEXT,
+    street_key     TEXT,
+    volunteer_id   {uuid} NOT NULL REFERENCES users(id),
+    given_by       TEXT NOT NULL,
+    created_at_ms  {int} NOT NULL,
+    released_at_ms {int},
+    updated_seq    {int} NOT NULL
+);
 UPDATE households SET latest_volunteer_id = (
         SELECT v.volunteer_id FROM visits v WHERE v.household_id = households.id
         ORDER BY v.server_seq DESC LIMIT 1)

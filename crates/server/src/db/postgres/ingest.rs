@@ -43,8 +43,7 @@ impl VisitColumns {
         self.household_id.push(visit.household.id.uuid());
         self.area_code.push(visit.area_code.to_string());
         self.visited_at_ms.push(visit.visited_at.timestamp_millis());
-        self.utc_offset_min
-            .push(visit.visited_at.offset().local_minus_utc() / 60);
+        self.utc_offset_min.push(visit.visited_at.offset().local_minus_utc() / 60);
         self.outcome.push(visit.outcome.clone());
         self.reason.push(visit.reason.as_ref().map(|t| t.to_string()));
         self.people.push(i64::from(c.people.get()));
@@ -105,7 +104,7 @@ pub(super) fn insert_visits_sql() -> &'static str {
     SQL.get_or_init(|| format!("{INSERT_VISITS_PLAIN} ON CONFLICT DO NOTHING RETURNING server_seq, id, revision"))
 }
 
-pub(super) const UPSERT_HOUSEHOLDS: &str =
+pub(super) const UPSERT_HOUSEHOLDS: &str = concat!(
     "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits,
         latest_outcome, people, smartphones, already_installed, installed_now, h3_cell, latest_visited_at_ms,
         latest_volunteer_id, latest_seq)
@@ -116,21 +115,10 @@ pub(super) const UPSERT_HOUSEHOLDS: &str =
         AS t(id, area_code, address, lat, lon, visits, latest_outcome, people, smartphones, already_installed,
             installed_now, h3_cell, latest_visited_at_ms, latest_volunteer_id, latest_seq)
     ORDER BY id
-    ON CONFLICT (id) DO UPDATE SET
-        updated_seq = excluded.updated_seq,
-        visits = households.visits + excluded.visits,
-        address = COALESCE(households.address, excluded.address),
-        lat = COALESCE(households.lat, excluded.lat),
-        lon = COALESCE(households.lon, excluded.lon),
-        h3_cell = COALESCE(households.h3_cell, excluded.h3_cell),
-        latest_outcome = excluded.latest_outcome,
-        people = excluded.people,
-        smartphones = excluded.smartphones,
-        already_installed = excluded.already_installed,
-        installed_now = excluded.installed_now,
-        latest_visited_at_ms = excluded.latest_visited_at_ms,
-        latest_volunteer_id = excluded.latest_volunteer_id,
-        latest_seq = excluded.latest_seq";
+    ON CONFLICT (id) DO UPDATE SET ",
+    crate::household_upsert_set!(),
+    ", latest_seq = excluded.latest_seq"
+);
 
 /// One household's change from the visits of a batch: the new visits counted, the latest one's
 /// figures (PostgreSQL may not update one row twice in one statement, so they are merged first).
@@ -177,8 +165,7 @@ impl HeldLatest {
 /// batch. Called under the change lock, so batches of one volunteer on several servers follow
 /// each other here.
 pub(super) async fn write_quality(
-    tx: &tokio_postgres::Transaction<'_>,
-    rules: &doorstep_domain::quality::QualityRules,
+    tx: &tokio_postgres::Transaction<'_>, rules: &doorstep_domain::quality::QualityRules,
     judged: Vec<crate::db::quality::Stored<'_>>,
 ) -> Result<(), StoreError> {
     let volunteers = crate::db::quality::trail_volunteers(&judged);
@@ -194,14 +181,7 @@ pub(super) async fn write_quality(
         .iter()
         .map(|r| {
             let point = r.get::<_, Option<f64>>(3).zip(r.get::<_, Option<f64>>(4));
-            (
-                r.get(0),
-                doorstep_domain::quality::TrailPoint {
-                    id: r.get(1),
-                    at_ms: r.get(2),
-                    point,
-                },
-            )
+            (r.get(0), doorstep_domain::quality::TrailPoint { id: r.get(1), at_ms: r.get(2), point })
         })
         .collect()
     };
@@ -237,26 +217,18 @@ pub(super) async fn write_quality(
 /// The boundary that judges each area of a batch (`None`: none on its path), reading and parsing
 /// only those not cached (or expired).
 pub(super) async fn batch_boundaries(
-    tx: &tokio_postgres::Transaction<'_>,
-    known: &HashMap<String, String>,
-    cache: &crate::db::quality::Boundaries,
+    tx: &tokio_postgres::Transaction<'_>, known: &HashMap<String, String>, cache: &crate::db::quality::Boundaries,
 ) -> Result<HashMap<String, Option<std::sync::Arc<crate::db::quality::Boundary>>>, StoreError> {
     let missing = cache.missing(known.values().map(String::as_str));
     if !missing.is_empty() {
-        let rows = tx
-            .query("SELECT code, boundary FROM areas WHERE code = ANY($1)", &[&missing])
-            .await
-            .map_err(db)?;
+        let rows = tx.query("SELECT code, boundary FROM areas WHERE code = ANY($1)", &[&missing]).await.map_err(db)?;
         let texts: HashMap<String, Option<String>> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         for code in missing {
             let text = texts.get(&code).cloned().flatten();
             cache.store(code, text.as_deref());
         }
     }
-    Ok(known
-        .iter()
-        .map(|(code, path)| (code.clone(), cache.for_path(path)))
-        .collect())
+    Ok(known.iter().map(|(code, path)| (code.clone(), cache.for_path(path))).collect())
 }
 
 /// A valid record of a push to insert: its index in the batch, the visit, its content hash and
@@ -264,9 +236,7 @@ pub(super) async fn batch_boundaries(
 pub(super) type Candidate<'a> = (usize, &'a Visit, &'a [u8; 32], &'a String);
 
 pub(super) async fn ingest_tx(
-    client: &mut tokio_postgres::Client,
-    batch: &IngestBatch,
-    boundaries: &crate::db::quality::Boundaries,
+    client: &mut tokio_postgres::Client, batch: &IngestBatch, boundaries: &crate::db::quality::Boundaries,
 ) -> Result<Vec<Receipt>, StoreError> {
     let device = batch.device_id.uuid();
     let received_at_ms = batch.received_at.timestamp_millis();
@@ -297,19 +267,8 @@ pub(super) async fn ingest_tx(
                 receipts[index] = Some(rejected(index, id.clone(), *revision, error, batch.lang));
             }
             Incoming::Valid { visit, id, .. } if !known.contains_key(visit.area_code.as_str()) => {
-                let e = FieldError::new(
-                    "area_code",
-                    ErrorKind::UnknownArea {
-                        code: visit.area_code.to_string(),
-                    },
-                );
-                receipts[index] = Some(rejected(
-                    index,
-                    Some(id.clone()),
-                    Some(visit.revision.get()),
-                    &e,
-                    batch.lang,
-                ));
+                let e = FieldError::new("area_code", ErrorKind::UnknownArea { code: visit.area_code.to_string() });
+                receipts[index] = Some(rejected(index, Some(id.clone()), Some(visit.revision.get()), &e, batch.lang));
             }
             Incoming::Valid { visit, hash, id, .. } => candidates.push((index, visit, hash, id)),
         }
@@ -344,24 +303,19 @@ pub(super) async fn ingest_tx(
             .await
             .map_err(db)?
         {
-            held_revisions
-                .entry(r.get(0))
-                .or_default()
-                .push(crate::db::ingest::HeldRevision {
-                    revision: r.get(1),
-                    volunteer_id: r.get(2),
-                    subject: r.get(3),
-                    area_code: r.get(4),
-                    server_seq: r.get(5),
-                    content_hash: r.get(6),
-                });
+            held_revisions.entry(r.get(0)).or_default().push(crate::db::ingest::HeldRevision {
+                revision: r.get(1),
+                volunteer_id: r.get(2),
+                subject: r.get(3),
+                area_code: r.get(4),
+                server_seq: r.get(5),
+                content_hash: r.get(6),
+            });
         }
     }
     // What the server held before this batch, for the gap's expected number.
-    let held_latest: HashMap<Uuid, i64> = held_revisions
-        .iter()
-        .map(|(id, h)| (*id, h.iter().map(|r| r.revision).max().unwrap_or(0)))
-        .collect();
+    let held_latest: HashMap<Uuid, i64> =
+        held_revisions.iter().map(|(id, h)| (*id, h.iter().map(|r| r.revision).max().unwrap_or(0))).collect();
     let mut round_of: HashMap<(Uuid, i64), usize> = HashMap::new();
     let mut rounds: Vec<Vec<Candidate<'_>>> = Vec::new();
     for (index, visit, hash, id) in candidates {
@@ -370,23 +324,17 @@ pub(super) async fn ingest_tx(
         let round = if let Some(r) = round_of.get(&key) {
             *r
         } else if key.1 == 1 {
-            if later.contains(&key.0)
-                && !held_revisions
-                    .get(&key.0)
-                    .is_some_and(|h| h.iter().any(|r| r.revision == 1))
+            if later.contains(&key.0) && !held_revisions.get(&key.0).is_some_and(|h| h.iter().any(|r| r.revision == 1))
             {
                 // A first revision followed by another in this batch: what the next is judged by.
-                held_revisions
-                    .entry(key.0)
-                    .or_default()
-                    .push(crate::db::ingest::HeldRevision {
-                        revision: 1,
-                        volunteer_id: visit.volunteer_id.uuid(),
-                        subject: visit.household.id.uuid(),
-                        area_code: visit.area_code.to_string(),
-                        server_seq: 0,
-                        content_hash: hash.to_vec(),
-                    });
+                held_revisions.entry(key.0).or_default().push(crate::db::ingest::HeldRevision {
+                    revision: 1,
+                    volunteer_id: visit.volunteer_id.uuid(),
+                    subject: visit.household.id.uuid(),
+                    area_code: visit.area_code.to_string(),
+                    server_seq: 0,
+                    content_hash: hash.to_vec(),
+                });
             }
             0
         } else {
@@ -409,15 +357,12 @@ pub(super) async fn ingest_tx(
             };
             let first = held.iter().find(|r| r.revision == 1).cloned();
             if let Some(first) = first {
-                held_revisions
-                    .entry(key.0)
-                    .or_default()
-                    .push(crate::db::ingest::HeldRevision {
-                        revision: key.1,
-                        server_seq: 0,
-                        content_hash: hash.to_vec(),
-                        ..first
-                    });
+                held_revisions.entry(key.0).or_default().push(crate::db::ingest::HeldRevision {
+                    revision: key.1,
+                    server_seq: 0,
+                    content_hash: hash.to_vec(),
+                    ..first
+                });
             }
             round
         };
@@ -491,19 +436,10 @@ pub(super) async fn ingest_tx(
                 // duplicate.
                 if stored_keys.insert(key) {
                     stored.push((*seq, visit));
-                    Receipt {
-                        index: index as u32,
-                        id,
-                        revision,
-                        status: ReceiptStatus::Stored,
-                        server_seq: Some(*seq),
-                        error: None,
-                    }
+                    Receipt::stored(index, id, revision, *seq)
                 } else {
-                    let stored_hash = stored
-                        .iter()
-                        .find(|(s, _)| s == seq)
-                        .map(|(_, v)| crate::db::ingest::content_hash(v));
+                    let stored_hash =
+                        stored.iter().find(|(s, _)| s == seq).map(|(_, v)| crate::db::ingest::content_hash(v));
                     not_inserted_receipt(
                         index,
                         id,
@@ -525,15 +461,9 @@ pub(super) async fn ingest_tx(
         // Held to commit: change numbers are then taken in commit order across servers, so a
         // pull never passes over a change that commits late; and the figures below are read and
         // written by one server at a time.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
-            .await
-            .map_err(db)?;
-        let named: Vec<Uuid> = stored
-            .iter()
-            .map(|(_, v)| v.household.id.uuid())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK]).await.map_err(db)?;
+        let named: Vec<Uuid> =
+            stored.iter().map(|(_, v)| v.household.id.uuid()).collect::<BTreeSet<_>>().into_iter().collect();
         let held_households = tx
             .query(
                 "SELECT id, area_code, latest_outcome, visits, smartphones, already_installed, installed_now, lat, lon,
@@ -547,9 +477,7 @@ pub(super) async fn ingest_tx(
         let foreign: HashSet<i64> = stored
             .iter()
             .filter(|(_, v)| {
-                let home = home_of
-                    .entry(v.household.id.uuid())
-                    .or_insert_with(|| v.area_code.to_string());
+                let home = home_of.entry(v.household.id.uuid()).or_insert_with(|| v.area_code.to_string());
                 crate::db::quality::other_area(Some(home.as_str()), v)
             })
             .map(|(seq, _)| *seq)
@@ -564,12 +492,7 @@ pub(super) async fn ingest_tx(
                     c.latest_seq = *seq;
                     c.new_visits += new_visit;
                 })
-                .or_insert(HouseholdChange {
-                    first: visit,
-                    latest: visit,
-                    latest_seq: *seq,
-                    new_visits: new_visit,
-                });
+                .or_insert(HouseholdChange { first: visit, latest: visit, latest_seq: *seq, new_visits: new_visit });
         }
         // The visits were inserted before the change lock was taken, so another push may have
         // received a later visit of one of these households and applied it already (a phone's
@@ -581,9 +504,7 @@ pub(super) async fn ingest_tx(
             .filter(|r| {
                 let id: Uuid = r.get(0);
                 let held_seq: Option<i64> = r.get(12);
-                changes
-                    .get(&id)
-                    .is_some_and(|c| held_seq.is_some_and(|held| held > c.latest_seq))
+                changes.get(&id).is_some_and(|c| held_seq.is_some_and(|held| held > c.latest_seq))
             })
             .map(|r| {
                 let n = |i: usize| r.get::<_, Option<i64>>(i).unwrap_or(0);
@@ -623,10 +544,7 @@ pub(super) async fn ingest_tx(
             // its round trips, not by this.
             cells.push(p.and_then(|p| crate::db::ingest::fine_cell(p.lat, p.lon)));
             visits.push(c.new_visits);
-            let latest = held_latest
-                .get(id)
-                .cloned()
-                .unwrap_or_else(|| HeldLatest::of(c.latest, c.latest_seq));
+            let latest = held_latest.get(id).cloned().unwrap_or_else(|| HeldLatest::of(c.latest, c.latest_seq));
             latest_seqs.push(latest.seq);
             outcomes.push(latest.outcome);
             people.push(latest.people);
@@ -656,9 +574,7 @@ pub(super) async fn ingest_tx(
         // of earlier visits per record made the planner scan the households on every push).
         let mut days: crate::db::ingest::DayTally<&str> = BTreeMap::new();
         let mut counted: HashSet<Uuid> = HashSet::new();
-        let firsts = stored
-            .iter()
-            .filter(|(seq, v)| v.revision.get() == 1 && !foreign.contains(seq));
+        let firsts = stored.iter().filter(|(seq, v)| v.revision.get() == 1 && !foreign.contains(seq));
         for (_, visit) in firsts {
             let household = visit.household.id.uuid();
             let first = before.get(&household).is_none_or(|b| b.2.visits == 0) && counted.insert(household);
@@ -669,12 +585,9 @@ pub(super) async fn ingest_tx(
             let day_numbers: Vec<i64> = days.keys().map(|(_, day)| *day).collect();
             let [visits, households, installed]: [Vec<i64>; 3] =
                 [0, 1, 2].map(|i| days.values().map(|f| [f.0, f.1, f.2][i]).collect());
-            tx.execute(
-                crate::db::ingest::AREA_DAYS_ADD_PG,
-                &[&areas, &day_numbers, &visits, &households, &installed],
-            )
-            .await
-            .map_err(db)?;
+            tx.execute(crate::db::ingest::AREA_DAYS_ADD_PG, &[&areas, &day_numbers, &visits, &households, &installed])
+                .await
+                .map_err(db)?;
         }
 
         // The flags, visit by visit in receive order; a household's known location is what was
@@ -698,10 +611,7 @@ pub(super) async fn ingest_tx(
         let mut judged = Vec::with_capacity(stored.len());
         for (seq, visit) in &stored {
             let household = visit.household.id.uuid();
-            let before = previous.insert(
-                household,
-                (visit.volunteer_id.uuid(), visit.visited_at.timestamp_millis()),
-            );
+            let before = previous.insert(household, (visit.volunteer_id.uuid(), visit.visited_at.timestamp_millis()));
             let Some(path) = known.get(visit.area_code.as_str()) else {
                 continue;
             };
@@ -711,11 +621,7 @@ pub(super) async fn ingest_tx(
             if foreign.contains(seq) {
                 flags.push(doorstep_domain::quality::Flag::HouseholdInOtherArea);
             }
-            judged.push(crate::db::quality::Stored {
-                server_seq: *seq,
-                visit,
-                flags,
-            });
+            judged.push(crate::db::quality::Stored { server_seq: *seq, visit, flags });
             if let (None, Some(p)) = (at, visit.location.point) {
                 located.insert(household, (p.lat, p.lon));
             }
@@ -723,22 +629,14 @@ pub(super) async fn ingest_tx(
         write_quality(&tx, &batch.rules, judged).await?;
         let home: Vec<String> = changes
             .iter()
-            .map(|(id, c)| {
-                before
-                    .get(id)
-                    .map(|b| b.0.clone())
-                    .unwrap_or_else(|| c.first.area_code.to_string())
-            })
+            .map(|(id, c)| before.get(id).map(|b| b.0.clone()).unwrap_or_else(|| c.first.area_code.to_string()))
             .collect();
         let paths = area_paths(&tx, &home).await?;
         let mut deltas = StatDeltas::default();
         for ((id, c), area) in changes.iter().zip(&home) {
             let Some(path) = paths.get(area) else { continue };
             let old = before.get(id);
-            let latest = held_latest
-                .get(id)
-                .cloned()
-                .unwrap_or_else(|| HeldLatest::of(c.latest, c.latest_seq));
+            let latest = held_latest.get(id).cloned().unwrap_or_else(|| HeldLatest::of(c.latest, c.latest_seq));
             let after = Figures {
                 households: 1,
                 visits: old.map(|b| b.2.visits).unwrap_or(0) + c.new_visits,
@@ -746,11 +644,7 @@ pub(super) async fn ingest_tx(
                 already_installed: latest.already_installed,
                 installed_now: latest.installed_now,
             };
-            deltas.replace(
-                path,
-                old.map(|b| (b.1.as_deref().unwrap_or(""), b.2)),
-                (latest.outcome.as_str(), after),
-            );
+            deltas.replace(path, old.map(|b| (b.1.as_deref().unwrap_or(""), b.2)), (latest.outcome.as_str(), after));
         }
         tx.execute(
             UPSERT_HOUSEHOLDS,
@@ -776,12 +670,7 @@ pub(super) async fn ingest_tx(
         .map_err(db)?;
         apply_stats(&tx, &deltas).await?;
     }
-    tx.execute(
-        crate::store::DEVICE_SEEN,
-        &[&device, &received_at_ms, &batch.clock_skew_ms],
-    )
-    .await
-    .map_err(db)?;
+    tx.execute(crate::store::DEVICE_SEEN, &[&device, &received_at_ms, &batch.clock_skew_ms]).await.map_err(db)?;
     tx.commit().await.map_err(db)?;
     receipts
         .into_iter()
@@ -791,8 +680,7 @@ pub(super) async fn ingest_tx(
 
 /// The paths of the named areas.
 pub(super) async fn area_paths(
-    client: &impl tokio_postgres::GenericClient,
-    codes: &[String],
+    client: &impl tokio_postgres::GenericClient, codes: &[String],
 ) -> Result<HashMap<String, String>, StoreError> {
     Ok(client
         .query("SELECT code, path FROM areas WHERE code = ANY($1)", &[&codes])
@@ -805,8 +693,7 @@ pub(super) async fn area_paths(
 
 /// Writes the collected figure changes in one statement, in key order.
 pub(super) async fn apply_stats(
-    client: &impl tokio_postgres::GenericClient,
-    deltas: &StatDeltas,
+    client: &impl tokio_postgres::GenericClient, deltas: &StatDeltas,
 ) -> Result<(), StoreError> {
     let rows = deltas.rows();
     if rows.is_empty() {
@@ -842,8 +729,7 @@ pub(super) async fn apply_stats(
 }
 
 pub(super) async fn area_path(
-    client: &impl tokio_postgres::GenericClient,
-    area: &AreaCode,
+    client: &impl tokio_postgres::GenericClient, area: &AreaCode,
 ) -> Result<Option<(String, String)>, StoreError> {
     Ok(client
         .query_opt(crate::store::AREA_PATH_NAME, &[&area.as_str()])

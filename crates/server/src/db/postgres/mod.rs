@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use doorstep_domain::area::AreaRecord;
 use doorstep_domain::error::{ErrorKind, FieldError};
-use doorstep_domain::protocol::{AreaDto, HouseholdDto, PullResponse, Receipt, ReceiptStatus, VisitDto};
+use doorstep_domain::protocol::{AreaDto, HouseholdDto, PullResponse, Receipt, VisitDto};
 use doorstep_domain::values::AreaCode;
 use doorstep_domain::{Campaign, Visit};
 use tokio_postgres::NoTls;
@@ -35,16 +35,11 @@ use crate::store::{
 async fn backfill_h3_cells(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, StoreError> {
     let db = |e: tokio_postgres::Error| StoreError::Db(e.to_string());
     let rows = tx
-        .query(
-            "SELECT id, lat, lon FROM households WHERE lat IS NOT NULL AND lon IS NOT NULL AND h3_cell IS NULL",
-            &[],
-        )
+        .query("SELECT id, lat, lon FROM households WHERE lat IS NOT NULL AND lon IS NOT NULL AND h3_cell IS NULL", &[])
         .await
         .map_err(db)?;
-    let cells: Vec<(uuid::Uuid, i64)> = rows
-        .iter()
-        .filter_map(|r| Some((r.get(0), crate::db::ingest::fine_cell(r.get(1), r.get(2))?)))
-        .collect();
+    let cells: Vec<(uuid::Uuid, i64)> =
+        rows.iter().filter_map(|r| Some((r.get(0), crate::db::ingest::fine_cell(r.get(1), r.get(2))?))).collect();
     for chunk in cells.chunks(10_000) {
         let (ids, values): (Vec<uuid::Uuid>, Vec<i64>) = chunk.iter().copied().unzip();
         tx.execute(
@@ -100,13 +95,7 @@ impl PgStore {
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
         let config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(16)
             .build()
@@ -120,19 +109,13 @@ impl PgStore {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Db(format!("cannot reach PostgreSQL: {e}")))
+        self.pool.get().await.map_err(|e| StoreError::Db(format!("cannot reach PostgreSQL: {e}")))
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         // Held across the steps: a second server starting now waits, then finds nothing to do.
-        client
-            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
-            .await
-            .map_err(db)?;
+        client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await.map_err(db)?;
         let result = async {
             client
                 .batch_execute(
@@ -156,27 +139,23 @@ impl PgStore {
             for (i, step) in versions.iter().enumerate().skip(version as usize) {
                 let tx = client.transaction().await.map_err(db)?;
                 for sql in step.statements(Engine::Postgres) {
-                    tx.batch_execute(sql).await.map_err(db)?;
+                    tx.batch_execute(&sql).await.map_err(db)?;
                 }
-                if step.then == Some(Backfill::H3Cells) {
-                    backfill_h3_cells(&tx).await?;
+                match step.then {
+                    Some(Backfill::AreaStats) => tx.batch_execute(STATS_RECOMPUTE).await.map_err(db)?,
+                    Some(Backfill::H3Cells) => drop(backfill_h3_cells(&tx).await?),
+                    None => {}
                 }
-                tx.execute(
-                    "INSERT INTO schema_migrations (version) VALUES ($1)",
-                    &[&(i as i32 + 1)],
-                )
-                .await
-                .map_err(db)?;
+                tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&(i as i32 + 1)])
+                    .await
+                    .map_err(db)?;
                 tx.commit().await.map_err(db)?;
                 tracing::info!(version = i + 1, "migrated PostgreSQL database");
             }
             Ok(())
         }
         .await;
-        client
-            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-            .await
-            .map_err(db)?;
+        client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await.map_err(db)?;
         result
     }
 }
@@ -197,9 +176,7 @@ impl Store for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
         // One import at a time across servers: the plan depends on what is held.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .await
-            .map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(db)?;
         let existing: HashMap<String, HeldArea> = tx
             .query(crate::store::AREAS_HELD, &[])
             .await
@@ -212,15 +189,7 @@ impl Store for PgStore {
         for a in &rows {
             tx.execute(
                 &upsert,
-                &[
-                    &a.code,
-                    &a.parent,
-                    &a.name,
-                    &a.name_search,
-                    &a.sort_key,
-                    &a.division_type,
-                    &a.boundary,
-                ],
+                &[&a.code, &a.parent, &a.name, &a.name_search, &a.sort_key, &a.division_type, &a.boundary],
             )
             .await
             .map_err(db)?;
@@ -235,15 +204,11 @@ impl Store for PgStore {
                 .collect();
             let update = tx.prepare(crate::store::AREA_PATH_UPDATE).await.map_err(db)?;
             for (code, path, level) in compute_paths(&parent_of)? {
-                tx.execute(&update, &[&code, &path, &(level as i32)])
-                    .await
-                    .map_err(db)?;
+                tx.execute(&update, &[&code, &path, &(level as i32)]).await.map_err(db)?;
             }
             // The tree changed: the rolled-up figures follow it. Under the change lock, so no
             // ingest adds to them meanwhile.
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
-                .await
-                .map_err(db)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK]).await.map_err(db)?;
             tx.batch_execute(STATS_RECOMPUTE).await.map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
@@ -257,11 +222,7 @@ impl Store for PgStore {
     }
 
     async fn pull(
-        &self,
-        area: &AreaCode,
-        cursor: i64,
-        limit: u32,
-        (campaign, now_ms): (&Campaign, i64),
+        &self, area: &AreaCode, cursor: i64, limit: u32, (campaign, now_ms): (&Campaign, i64),
     ) -> Result<Option<PullResponse>, StoreError> {
         let client = self.client().await?;
         let Some((path, _)) = area_path(&**client, area).await? else {
@@ -269,21 +230,12 @@ impl Store for PgStore {
         };
         let (lo, hi) = subtree_range(&path);
         let areas = if cursor == 0 {
-            client
-                .query(crate::store::PULL_AREAS, &[&lo, &hi])
-                .await
-                .map_err(db)?
-                .iter()
-                .map(area_dto)
-                .collect()
+            client.query(crate::store::PULL_AREAS, &[&lo, &hi]).await.map_err(db)?.iter().map(area_dto).collect()
         } else {
             Vec::new()
         };
         let rows = client
-            .query(
-                crate::store::PULL_HOUSEHOLDS,
-                &[&lo, &hi, &cursor, &(i64::from(limit) + 1)],
-            )
+            .query(crate::store::PULL_HOUSEHOLDS, &[&lo, &hi, &cursor, &(i64::from(limit) + 1)])
             .await
             .map_err(db)?;
         let households: Vec<HouseholdDto> = rows
@@ -309,23 +261,14 @@ impl Store for PgStore {
             })
             .collect();
         let claims = client
-            .query(
-                crate::store::PULL_CLAIMS_SQL,
-                &[&lo, &hi, &cursor, &(i64::from(limit) + 1)],
-            )
+            .query(crate::store::PULL_CLAIMS_SQL, &[&lo, &hi, &cursor, &(i64::from(limit) + 1)])
             .await
             .map_err(db)?
             .iter()
             .map(claim_dto)
             .collect();
         let (households, claims, next_cursor, has_more) = crate::store::pull_page(households, claims, cursor, limit);
-        Ok(Some(PullResponse {
-            areas,
-            households,
-            claims,
-            next_cursor,
-            has_more,
-        }))
+        Ok(Some(PullResponse { areas, households, claims, next_cursor, has_more }))
     }
 
     async fn add_households(&self, households: Vec<NewHousehold>) -> Result<u64, StoreError> {
@@ -341,15 +284,9 @@ impl Store for PgStore {
         let lons: Vec<Option<f64>> = sorted.iter().map(|h| h.lon).collect();
         let cells: Vec<Option<i64>> = sorted
             .iter()
-            .map(|h| {
-                h.lat
-                    .zip(h.lon)
-                    .and_then(|(lat, lon)| crate::db::ingest::fine_cell(lat, lon))
-            })
+            .map(|h| h.lat.zip(h.lon).and_then(|(lat, lon)| crate::db::ingest::fine_cell(lat, lon)))
             .collect();
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
-            .await
-            .map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK]).await.map_err(db)?;
         let inserted: Vec<String> = tx
             .query(
                 "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, h3_cell)
@@ -369,15 +306,7 @@ impl Store for PgStore {
         let mut deltas = StatDeltas::default();
         for area in &inserted {
             if let Some(path) = paths.get(area) {
-                deltas.apply(
-                    path,
-                    "",
-                    1,
-                    Figures {
-                        households: 1,
-                        ..Figures::default()
-                    },
-                );
+                deltas.apply(path, "", 1, Figures { households: 1, ..Figures::default() });
             }
         }
         apply_stats(&*tx, &deltas).await?;
@@ -389,9 +318,7 @@ impl Store for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
         // Change numbers in commit order, as for visits.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
-            .await
-            .map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK]).await.map_err(db)?;
         let street_key = claim.street.as_ref().map(|s| s.key.clone());
         let released: Vec<Uuid> = tx
             .query(
@@ -431,9 +358,7 @@ impl Store for PgStore {
     async fn release_claim(&self, id: Uuid, now_ms: i64) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK])
-            .await
-            .map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOCK]).await.map_err(db)?;
         let n = tx
             .execute(
                 "UPDATE claims SET released_at_ms = $2, updated_seq = nextval('change_seq')
@@ -447,9 +372,7 @@ impl Store for PgStore {
     }
 
     async fn claim_households(
-        &self,
-        areas: Vec<String>,
-        households: Vec<Uuid>,
+        &self, areas: Vec<String>, households: Vec<Uuid>,
     ) -> Result<Vec<crate::store::ClaimHousehold>, StoreError> {
         let client = self.client().await?;
         Ok(client
@@ -473,29 +396,21 @@ impl Store for PgStore {
     }
 
     async fn grouped_figures(
-        &self,
-        lo: &str,
-        hi: &str,
-        group: crate::db::filter::GroupBy,
-        filter: &crate::db::filter::VisitFilter,
+        &self, lo: &str, hi: &str, group: crate::db::filter::GroupBy, filter: &crate::db::filter::VisitFilter,
     ) -> Result<Vec<crate::db::filter::GroupRow>, StoreError> {
         let client = self.client().await?;
         crate::db::rows::pg_grouped(&client, &crate::db::filter::grouped_sql(lo, hi, group, filter), group).await
     }
 
     async fn stream_households(
-        &self,
-        q: crate::db::filter::RowQuery,
-        sink: tokio::sync::mpsc::Sender<crate::db::filter::HouseholdRow>,
+        &self, q: crate::db::filter::RowQuery, sink: tokio::sync::mpsc::Sender<crate::db::filter::HouseholdRow>,
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
         crate::db::rows::pg_stream_households(&client, &crate::db::filter::households_sql(&q), &sink).await
     }
 
     async fn stream_visits(
-        &self,
-        q: crate::db::filter::RowQuery,
-        sink: tokio::sync::mpsc::Sender<VisitDto>,
+        &self, q: crate::db::filter::RowQuery, sink: tokio::sync::mpsc::Sender<VisitDto>,
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
         crate::db::rows::pg_stream_visits(&client, &crate::db::filter::visits_sql(&q), &sink, pg_visit_row).await
@@ -504,25 +419,9 @@ impl Store for PgStore {
 
 /// A row of [`VISIT_COLUMNS`].
 pub(crate) fn pg_visit_row(r: &tokio_postgres::Row) -> VisitDto {
-    visit_dto(
-        r.get(0),
-        r.get(1),
-        r.get(2),
-        r.get(3),
-        r.get(4),
-        r.get(5),
-        r.get(6),
-        r.get(7),
-        r.get(8),
-        r.get(9),
-        r.get(10),
-        [r.get(11), r.get(12), r.get(13), r.get(14)],
-        r.get(15),
-        (r.get(16), r.get(17), r.get(18), r.get(19)),
-        r.get(20),
-        r.get(21),
-        r.get(22),
-    )
+    let who = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6), r.get(7), r.get(8));
+    let what = (r.get(9), r.get(10), r.get(11), r.get(12), r.get(13), r.get(14), r.get(15));
+    visit_dto(who, (what, (r.get(16), r.get(17), r.get(18), r.get(19), r.get(20), r.get(21), r.get(22))))
 }
 
 impl tokio_postgres::types::ToSql for Value {
@@ -598,17 +497,11 @@ impl<'a> tokio_postgres::types::FromSql<'a> for Value {
 }
 
 fn pg_params(params: &[Value]) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
-    params
-        .iter()
-        .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-        .collect()
+    params.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)).collect()
 }
 
 fn row_of(r: &tokio_postgres::Row) -> Result<Row, StoreError> {
-    (0..r.len())
-        .map(|i| r.try_get::<_, Value>(i).map_err(db))
-        .collect::<Result<_, _>>()
-        .map(Row)
+    (0..r.len()).map(|i| r.try_get::<_, Value>(i).map_err(db)).collect::<Result<_, _>>().map(Row)
 }
 
 #[async_trait]
@@ -645,9 +538,7 @@ struct PgTx {
 
 impl PgTx {
     fn client(&self) -> Result<&deadpool_postgres::Object, StoreError> {
-        self.client
-            .as_ref()
-            .ok_or_else(|| StoreError::Task("the transaction has ended".into()))
+        self.client.as_ref().ok_or_else(|| StoreError::Task("the transaction has ended".into()))
     }
 }
 
@@ -661,10 +552,7 @@ impl Tx for PgTx {
         let client = self.client()?;
         let st = client.prepare_cached(sql).await.map_err(db)?;
         if st.columns().is_empty() {
-            return Ok(Done {
-                rows: Vec::new(),
-                changed: client.execute(&st, &pg_params(&params)).await.map_err(db)?,
-            });
+            return Ok(Done { rows: Vec::new(), changed: client.execute(&st, &pg_params(&params)).await.map_err(db)? });
         }
         let rows = client
             .query(&st, &pg_params(&params))
@@ -673,17 +561,11 @@ impl Tx for PgTx {
             .iter()
             .map(row_of)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Done {
-            changed: rows.len() as u64,
-            rows,
-        })
+        Ok(Done { changed: rows.len() as u64, rows })
     }
 
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
-        let client = self
-            .client
-            .take()
-            .ok_or_else(|| StoreError::Task("the transaction has ended".into()))?;
+        let client = self.client.take().ok_or_else(|| StoreError::Task("the transaction has ended".into()))?;
         client.batch_execute("COMMIT").await.map_err(db)
     }
 }

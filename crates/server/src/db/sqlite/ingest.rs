@@ -7,24 +7,14 @@ use super::*;
 /// previous commit was syncing share the next commit (group commit), so the fsync is paid once.
 /// Receipts are answered only after the commit.
 pub(super) fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Vec<Vec<Receipt>>, StoreError> {
-    let tx = w
-        .conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = w.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut next_change = w.next_change;
     let mut deltas = StatDeltas::default();
     // Per area and local day, what this commit adds to the daily curve (`area_days`).
     let mut days: DayDeltas = BTreeMap::new();
     let receipts = batches
         .iter()
-        .map(|b| {
-            ingest_batch(
-                &tx,
-                (&w.areas, &w.boundaries),
-                &mut next_change,
-                (&mut deltas, &mut days),
-                b,
-            )
-        })
+        .map(|b| ingest_batch(&tx, (&w.areas, &w.boundaries), &mut next_change, (&mut deltas, &mut days), b))
         .collect::<Result<Vec<_>, _>>()?;
     apply_stats(&tx, &deltas)?;
     {
@@ -43,8 +33,7 @@ pub(super) fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Ve
 /// against each volunteer's latest visit held before (read here, inside the transaction), and
 /// keeps those latest visits for the next batch.
 pub(super) fn write_quality(
-    tx: &rusqlite::Transaction<'_>,
-    rules: &doorstep_domain::quality::QualityRules,
+    tx: &rusqlite::Transaction<'_>, rules: &doorstep_domain::quality::QualityRules,
     judged: Vec<crate::db::quality::Stored<'_>>,
 ) -> Result<(), StoreError> {
     let mut latest = HashMap::new();
@@ -89,8 +78,7 @@ pub(super) fn write_quality(
 /// The boundary that judges each area of a batch (`None`: none on its path), parsing only those
 /// not cached yet.
 pub(super) fn batch_boundaries<'a>(
-    tx: &rusqlite::Transaction<'_>,
-    (areas, cache): (&'a HashMap<String, String>, &crate::db::quality::Boundaries),
+    tx: &rusqlite::Transaction<'_>, (areas, cache): (&'a HashMap<String, String>, &crate::db::quality::Boundaries),
     batch: &IngestBatch,
 ) -> Result<HashMap<&'a str, Option<Arc<crate::db::quality::Boundary>>>, StoreError> {
     let mut paths: HashMap<&str, &str> = HashMap::new();
@@ -109,17 +97,13 @@ pub(super) fn batch_boundaries<'a>(
             cache.store(code, text.as_deref());
         }
     }
-    Ok(paths
-        .into_iter()
-        .map(|(code, path)| (code, cache.for_path(path)))
-        .collect())
+    Ok(paths.into_iter().map(|(code, path)| (code, cache.for_path(path))).collect())
 }
 
 /// The revisions held of one visit or venue visit (`HELD_REVISIONS_SQL`, `VENUE_REVISIONS`: the
 /// same columns), read when a later revision of it arrives.
 pub(super) fn held_revisions_of(
-    statement: &mut rusqlite::CachedStatement<'_>,
-    id: uuid::Uuid,
+    statement: &mut rusqlite::CachedStatement<'_>, id: uuid::Uuid,
 ) -> Result<Vec<crate::db::ingest::HeldRevision>, StoreError> {
     statement
         .query_map([id.as_bytes().as_slice()], |r| {
@@ -150,11 +134,8 @@ pub(super) fn held_revisions_of(
 pub(super) type DayDeltas<'a> = crate::db::ingest::DayTally<&'a str>;
 
 pub(super) fn ingest_batch<'b>(
-    tx: &rusqlite::Transaction<'_>,
-    (areas, boundaries): (&HashMap<String, String>, &crate::db::quality::Boundaries),
-    next_change: &mut i64,
-    (deltas, days): (&mut StatDeltas, &mut DayDeltas<'b>),
-    batch: &'b IngestBatch,
+    tx: &rusqlite::Transaction<'_>, (areas, boundaries): (&HashMap<String, String>, &crate::db::quality::Boundaries),
+    next_change: &mut i64, (deltas, days): (&mut StatDeltas, &mut DayDeltas<'b>), batch: &'b IngestBatch,
 ) -> Result<Vec<Receipt>, StoreError> {
     let now_ms = batch.received_at.timestamp_millis();
     let device = batch.device_id.uuid();
@@ -178,26 +159,14 @@ pub(super) fn ingest_batch<'b>(
                 latest_volunteer_id, latest_visited_at_ms
              FROM households WHERE id = ?1",
         )?;
-        let mut upsert_household = tx.prepare_cached(
+        let mut upsert_household = tx.prepare_cached(concat!(
             "INSERT INTO households (id, area_code, address, lat, lon, updated_seq, visits, latest_outcome,
                 people, smartphones, already_installed, installed_now, h3_cell, latest_visited_at_ms,
                 latest_volunteer_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-             ON CONFLICT (id) DO UPDATE SET
-                updated_seq = excluded.updated_seq,
-                visits = households.visits + excluded.visits,
-                address = COALESCE(households.address, excluded.address),
-                lat = COALESCE(households.lat, excluded.lat),
-                lon = COALESCE(households.lon, excluded.lon),
-                h3_cell = COALESCE(households.h3_cell, excluded.h3_cell),
-                latest_outcome = excluded.latest_outcome,
-                people = excluded.people,
-                smartphones = excluded.smartphones,
-                already_installed = excluded.already_installed,
-                installed_now = excluded.installed_now,
-                latest_visited_at_ms = excluded.latest_visited_at_ms,
-                latest_volunteer_id = excluded.latest_volunteer_id",
-        )?;
+             ON CONFLICT (id) DO UPDATE SET ",
+            crate::household_upsert_set!()
+        ))?;
         for (index, record) in batch.records.iter().enumerate() {
             let (visit, hash, id, cell) = match record {
                 Incoming::Invalid { id, revision, error } => {
@@ -210,12 +179,7 @@ pub(super) fn ingest_batch<'b>(
             let id = Some(id.clone());
             let revision = Some(visit.revision.get());
             let Some(area_path) = areas.get(visit.area_code.as_str()) else {
-                let e = FieldError::new(
-                    "area_code",
-                    ErrorKind::UnknownArea {
-                        code: visit.area_code.to_string(),
-                    },
-                );
+                let e = FieldError::new("area_code", ErrorKind::UnknownArea { code: visit.area_code.to_string() });
                 receipts.push(rejected(index, id, revision, &e, batch.lang));
                 continue;
             };
@@ -263,10 +227,9 @@ pub(super) fn ingest_batch<'b>(
             ])?;
             if changed == 0 {
                 let held: Option<(i64, Vec<u8>)> = existing
-                    .query_row(
-                        params![visit.id.uuid().as_bytes().as_slice(), visit.revision.get()],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
+                    .query_row(params![visit.id.uuid().as_bytes().as_slice(), visit.revision.get()], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
                     .optional()?;
                 let held = held.as_ref().map(|(seq, h)| (*seq, h.as_slice()));
                 receipts.push(not_inserted_receipt(index, id, revision, held, hash, batch.lang));
@@ -276,11 +239,7 @@ pub(super) fn ingest_batch<'b>(
             // The household's figures before this visit, to move it between buckets, and its
             // known location, to judge the visit's.
             let household_id = visit.household.id.uuid();
-            type Held = (
-                (String, Option<String>, Figures),
-                Option<(f64, f64)>,
-                Option<(Vec<u8>, i64)>,
-            );
+            type Held = ((String, Option<String>, Figures), Option<(f64, f64)>, Option<(Vec<u8>, i64)>);
             let held_household: Option<Held> = old_household
                 .query_row([household_id.as_bytes().as_slice()], |r| {
                     Ok((
@@ -316,20 +275,9 @@ pub(super) fn ingest_batch<'b>(
             if foreign {
                 flags.push(doorstep_domain::quality::Flag::HouseholdInOtherArea);
             }
-            judged.push(crate::db::quality::Stored {
-                server_seq,
-                visit,
-                flags,
-            });
+            judged.push(crate::db::quality::Stored { server_seq, visit, flags });
             if foreign {
-                receipts.push(Receipt {
-                    index: index as u32,
-                    id,
-                    revision,
-                    status: ReceiptStatus::Stored,
-                    server_seq: Some(server_seq),
-                    error: None,
-                });
+                receipts.push(Receipt::stored(index, id, revision, server_seq));
                 continue;
             }
             let new_visit = i64::from(visit.revision.get() == 1);
@@ -339,10 +287,7 @@ pub(super) fn ingest_batch<'b>(
                 let first = before.as_ref().is_none_or(|b| b.2.visits == 0);
                 crate::db::ingest::tally_day(days, visit.area_code.as_str(), visit, first);
             }
-            let home_area = before
-                .as_ref()
-                .map(|b| b.0.as_str())
-                .unwrap_or(visit.area_code.as_str());
+            let home_area = before.as_ref().map(|b| b.0.as_str()).unwrap_or(visit.area_code.as_str());
             if let Some(path) = areas.get(home_area) {
                 let after = Figures {
                     households: 1,
@@ -375,34 +320,27 @@ pub(super) fn ingest_batch<'b>(
                 visit.volunteer_id.uuid().as_bytes().as_slice(),
             ])?;
             *next_change += 1;
-            receipts.push(Receipt {
-                index: index as u32,
-                id,
-                revision,
-                status: ReceiptStatus::Stored,
-                server_seq: Some(server_seq),
-                error: None,
-            });
+            receipts.push(Receipt::stored(index, id, revision, server_seq));
         }
         write_quality(tx, &batch.rules, judged)?;
-        tx.prepare_cached(&sqlite_placeholders(crate::store::DEVICE_SEEN))?
-            .execute(params![device.as_bytes().as_slice(), now_ms, batch.clock_skew_ms])?;
+        tx.prepare_cached(&sqlite_placeholders(crate::store::DEVICE_SEEN))?.execute(params![
+            device.as_bytes().as_slice(),
+            now_ms,
+            batch.clock_skew_ms
+        ])?;
     }
     Ok(receipts)
 }
 
 pub(super) fn import_tx(w: &mut Writer, areas: Vec<AreaRecord>) -> Result<ImportSummary, StoreError> {
-    let tx = w
-        .conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = w.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let summary;
     {
         let mut existing: HashMap<String, HeldArea> = HashMap::new();
         {
             let mut st = tx.prepare(&sqlite_placeholders(crate::store::AREAS_HELD))?;
-            let rows = st.query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-            })?;
+            let rows =
+                st.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?;
             for row in rows {
                 let (code, rest) = row?;
                 existing.insert(code, rest);

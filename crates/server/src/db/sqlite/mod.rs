@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use doorstep_domain::Campaign;
 use doorstep_domain::area::AreaRecord;
 use doorstep_domain::error::{ErrorKind, FieldError};
-use doorstep_domain::protocol::{AreaDto, HouseholdDto, PullResponse, Receipt, ReceiptStatus};
+use doorstep_domain::protocol::{AreaDto, HouseholdDto, PullResponse, Receipt};
 use doorstep_domain::values::AreaCode;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -165,9 +165,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn uuid_of(bytes: Vec<u8>) -> String {
-    uuid::Uuid::from_slice(&bytes)
-        .map(|u| u.to_string())
-        .unwrap_or_default()
+    uuid::Uuid::from_slice(&bytes).map(|u| u.to_string()).unwrap_or_default()
 }
 
 impl SqliteStore {
@@ -211,9 +209,8 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         migrate(&mut conn)?;
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
-        let next_change: i64 = conn.query_row("SELECT COALESCE(MAX(updated_seq), 0) + 1 FROM households", [], |r| {
-            r.get(0)
-        })?;
+        let next_change: i64 =
+            conn.query_row("SELECT COALESCE(MAX(updated_seq), 0) + 1 FROM households", [], |r| r.get(0))?;
         let areas = area_paths(&conn)?;
         let mut readers = Vec::new();
         for _ in 0..4 {
@@ -243,18 +240,14 @@ impl SqliteStore {
     }
 
     async fn write<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Writer) -> Result<T, StoreError> + Send + 'static,
+        &self, f: impl FnOnce(&mut Writer) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let writer = self.writer.clone();
-        tokio::task::spawn_blocking(move || f(&mut lock(&writer)))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || f(&mut lock(&writer))).await.map_err(|e| StoreError::Task(e.to_string()))?
     }
 
     async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        &self, f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let readers = self.readers.clone();
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
@@ -297,10 +290,12 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     for (i, step) in versions.iter().enumerate().skip(version) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for sql in step.statements(Engine::Sqlite) {
-            tx.execute_batch(sql)?;
+            tx.execute_batch(&sql)?;
         }
-        if step.then == Some(Backfill::H3Cells) {
-            backfill_h3_cells(&tx)?;
+        match step.then {
+            Some(Backfill::AreaStats) => tx.execute_batch(STATS_RECOMPUTE)?,
+            Some(Backfill::H3Cells) => drop(backfill_h3_cells(&tx)?),
+            None => {}
         }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
@@ -310,13 +305,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 fn area_dto(r: &rusqlite::Row<'_>) -> rusqlite::Result<AreaDto> {
-    Ok(AreaDto {
-        code: r.get(0)?,
-        parent: r.get(1)?,
-        name: r.get(2)?,
-        division_type: r.get(3)?,
-        level: r.get(4)?,
-    })
+    Ok(AreaDto { code: r.get(0)?, parent: r.get(1)?, name: r.get(2)?, division_type: r.get(3)?, level: r.get(4)? })
 }
 
 #[async_trait]
@@ -327,20 +316,12 @@ impl Store for SqliteStore {
 
     async fn ingest(&self, batch: IngestBatch) -> Result<Vec<Receipt>, StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.ingest_queue
-            .send((batch, reply))
-            .map_err(|_| StoreError::Task("the writer thread has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Task("the writer dropped the batch".into()))?
+        self.ingest_queue.send((batch, reply)).map_err(|_| StoreError::Task("the writer thread has stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Task("the writer dropped the batch".into()))?
     }
 
     async fn pull(
-        &self,
-        area: &AreaCode,
-        cursor: i64,
-        limit: u32,
-        (campaign, now_ms): (&Campaign, i64),
+        &self, area: &AreaCode, cursor: i64, limit: u32, (campaign, now_ms): (&Campaign, i64),
     ) -> Result<Option<PullResponse>, StoreError> {
         let area = area.clone();
         let campaign = campaign.clone();
@@ -351,8 +332,7 @@ impl Store for SqliteStore {
             let (lo, hi) = subtree_range(&path);
             let areas = if cursor == 0 {
                 let mut st = conn.prepare_cached(&sqlite_placeholders(crate::store::PULL_AREAS))?;
-                st.query_map(params![lo, hi], area_dto)?
-                    .collect::<Result<Vec<_>, _>>()?
+                st.query_map(params![lo, hi], area_dto)?.collect::<Result<Vec<_>, _>>()?
             } else {
                 Vec::new()
             };
@@ -385,22 +365,14 @@ impl Store for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()?;
             let (households, claims, next_cursor, has_more) =
                 crate::store::pull_page(households, claims, cursor, limit);
-            Ok(Some(PullResponse {
-                areas,
-                households,
-                claims,
-                next_cursor,
-                has_more,
-            }))
+            Ok(Some(PullResponse { areas, households, claims, next_cursor, has_more }))
         })
         .await
     }
 
     async fn add_households(&self, households: Vec<NewHousehold>) -> Result<u64, StoreError> {
         self.write(move |w| {
-            let tx = w
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = w.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut added = 0;
             let mut next_change = w.next_change;
             let mut deltas = StatDeltas::default();
@@ -411,10 +383,7 @@ impl Store for SqliteStore {
                 )?;
                 for h in &households {
                     let Some(path) = w.areas.get(h.area_code.as_str()) else {
-                        return Err(StoreError::Import(format!(
-                            "household {}: unknown area {}",
-                            h.id, h.area_code
-                        )));
+                        return Err(StoreError::Import(format!("household {}: unknown area {}", h.id, h.area_code)));
                     };
                     let n = st.execute(params![
                         h.id.uuid().as_bytes().as_slice(),
@@ -423,22 +392,12 @@ impl Store for SqliteStore {
                         h.lat,
                         h.lon,
                         next_change,
-                        h.lat
-                            .zip(h.lon)
-                            .and_then(|(lat, lon)| crate::db::ingest::fine_cell(lat, lon))
+                        h.lat.zip(h.lon).and_then(|(lat, lon)| crate::db::ingest::fine_cell(lat, lon))
                     ])?;
                     if n > 0 {
                         added += 1;
                         next_change += 1;
-                        deltas.apply(
-                            path,
-                            "",
-                            1,
-                            Figures {
-                                households: 1,
-                                ..Figures::default()
-                            },
-                        );
+                        deltas.apply(path, "", 1, Figures { households: 1, ..Figures::default() });
                     }
                 }
             }
@@ -452,9 +411,7 @@ impl Store for SqliteStore {
 
     async fn give_claim(&self, claim: crate::store::NewClaim) -> Result<Vec<uuid::Uuid>, StoreError> {
         self.write(move |w| {
-            let tx = w
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = w.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut next_change = w.next_change;
             let household = claim.household_id.map(|h| h.as_bytes().to_vec());
             let street_key = claim.street.as_ref().map(|s| s.key.clone());
@@ -519,9 +476,7 @@ impl Store for SqliteStore {
     }
 
     async fn claim_households(
-        &self,
-        areas: Vec<String>,
-        households: Vec<uuid::Uuid>,
+        &self, areas: Vec<String>, households: Vec<uuid::Uuid>,
     ) -> Result<Vec<crate::store::ClaimHousehold>, StoreError> {
         self.read(move |conn| {
             const COLUMNS: &str = "id, area_code, address, visits, latest_volunteer_id, latest_visited_at_ms";
@@ -556,21 +511,14 @@ impl Store for SqliteStore {
     }
 
     async fn grouped_figures(
-        &self,
-        lo: &str,
-        hi: &str,
-        group: crate::db::filter::GroupBy,
-        filter: &crate::db::filter::VisitFilter,
+        &self, lo: &str, hi: &str, group: crate::db::filter::GroupBy, filter: &crate::db::filter::VisitFilter,
     ) -> Result<Vec<crate::db::filter::GroupRow>, StoreError> {
         let st = crate::db::filter::grouped_sql(lo, hi, group, filter);
-        self.read(move |conn| crate::db::rows::sqlite_grouped(conn, &st, group))
-            .await
+        self.read(move |conn| crate::db::rows::sqlite_grouped(conn, &st, group)).await
     }
 
     async fn stream_households(
-        &self,
-        q: crate::db::filter::RowQuery,
-        sink: tokio::sync::mpsc::Sender<crate::db::filter::HouseholdRow>,
+        &self, q: crate::db::filter::RowQuery, sink: tokio::sync::mpsc::Sender<crate::db::filter::HouseholdRow>,
     ) -> Result<(), StoreError> {
         let (path, st) = (self.path.clone(), crate::db::filter::households_sql(&q));
         tokio::task::spawn_blocking(move || crate::db::rows::sqlite_stream_households(&path, &st, &sink))
@@ -579,9 +527,7 @@ impl Store for SqliteStore {
     }
 
     async fn stream_visits(
-        &self,
-        q: crate::db::filter::RowQuery,
-        sink: tokio::sync::mpsc::Sender<VisitDto>,
+        &self, q: crate::db::filter::RowQuery, sink: tokio::sync::mpsc::Sender<VisitDto>,
     ) -> Result<(), StoreError> {
         let (path, st) = (self.path.clone(), crate::db::filter::visits_sql(&q));
         tokio::task::spawn_blocking(move || crate::db::rows::sqlite_stream_visits(&path, &st, &sink, visit_row))
@@ -612,25 +558,9 @@ fn uuid_from(bytes: &[u8]) -> Result<uuid::Uuid, StoreError> {
 /// A row of [`VISIT_COLUMNS`].
 pub(crate) fn visit_row(r: &rusqlite::Row<'_>) -> Result<VisitDto, StoreError> {
     let id = |i: usize| -> Result<uuid::Uuid, StoreError> { uuid_from(&r.get::<_, Vec<u8>>(i)?) };
-    Ok(visit_dto(
-        r.get(0)?,
-        id(1)?,
-        r.get(2)?,
-        id(3)?,
-        r.get(4)?,
-        id(5)?,
-        id(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        [r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?],
-        r.get(15)?,
-        (r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?),
-        r.get(20)?,
-        r.get(21)?,
-        r.get(22)?,
-    ))
+    let who = (r.get(0)?, id(1)?, r.get(2)?, id(3)?, r.get(4)?, id(5)?, id(6)?, r.get(7)?, r.get(8)?);
+    let what = (r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?);
+    Ok(visit_dto(who, (what, (r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?, r.get(20)?, r.get(21)?, r.get(22)?))))
 }
 
 /// Writes a consistent, compacted copy of the database at `path` to `dest`, while a server may
@@ -640,14 +570,9 @@ pub fn backup(path: &Path, dest: &Path) -> Result<(), StoreError> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
     if app_id != APPLICATION_ID {
-        return Err(StoreError::Config(format!(
-            "{} is not a Doorstep server database",
-            path.display()
-        )));
+        return Err(StoreError::Config(format!("{} is not a Doorstep server database", path.display())));
     }
-    let dest = dest
-        .to_str()
-        .ok_or_else(|| StoreError::Config("the backup path is not valid UTF-8".into()))?;
+    let dest = dest.to_str().ok_or_else(|| StoreError::Config("the backup path is not valid UTF-8".into()))?;
     conn.execute("VACUUM INTO ?1", [dest])?;
     Ok(())
 }
@@ -691,23 +616,15 @@ fn value_of(v: rusqlite::types::ValueRef<'_>) -> Result<Value, StoreError> {
 fn run(st: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<Done, StoreError> {
     let params = rusqlite::params_from_iter(params.iter());
     if st.column_count() == 0 {
-        return Ok(Done {
-            rows: Vec::new(),
-            changed: st.execute(params)? as u64,
-        });
+        return Ok(Done { rows: Vec::new(), changed: st.execute(params)? as u64 });
     }
     let width = st.column_count();
     let mut rows = Vec::new();
     let mut answer = st.query(params)?;
     while let Some(r) = answer.next()? {
-        rows.push(Row((0..width)
-            .map(|i| value_of(r.get_ref(i)?))
-            .collect::<Result<_, StoreError>>()?));
+        rows.push(Row((0..width).map(|i| value_of(r.get_ref(i)?)).collect::<Result<_, StoreError>>()?));
     }
-    Ok(Done {
-        changed: rows.len() as u64,
-        rows,
-    })
+    Ok(Done { changed: rows.len() as u64, rows })
 }
 
 #[async_trait]
@@ -718,14 +635,12 @@ impl Db for SqliteStore {
 
     async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
         let sql = sqlite_placeholders(sql);
-        self.read(move |conn| Ok(run(&mut conn.prepare_cached(&sql)?, &params)?.rows))
-            .await
+        self.read(move |conn| Ok(run(&mut conn.prepare_cached(&sql)?, &params)?.rows)).await
     }
 
     async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
         let sql = sqlite_placeholders(sql);
-        self.write(move |w| Ok(run(&mut w.conn.prepare_cached(&sql)?, &params)?.changed))
-            .await
+        self.write(move |w| Ok(run(&mut w.conn.prepare_cached(&sql)?, &params)?.changed)).await
     }
 
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
@@ -736,10 +651,7 @@ impl Db for SqliteStore {
         // arrive by channel. A dropped sender ends it, and an uncommitted transaction rolls back.
         tokio::task::spawn_blocking(move || {
             let mut w = lock(&writer);
-            let tx = match w
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            {
+            let tx = match w.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
                 Ok(tx) => tx,
                 Err(e) => {
                     let _ = opened.send(Err(e.into()));
@@ -769,11 +681,7 @@ impl Db for SqliteStore {
 }
 
 enum TxCommand {
-    Run {
-        sql: String,
-        params: Vec<Value>,
-        reply: tokio::sync::oneshot::Sender<Result<Done, StoreError>>,
-    },
+    Run { sql: String, params: Vec<Value>, reply: tokio::sync::oneshot::Sender<Result<Done, StoreError>> },
     Commit(tokio::sync::oneshot::Sender<Result<(), StoreError>>),
 }
 
@@ -784,15 +692,12 @@ struct SqliteTx {
 
 impl SqliteTx {
     async fn ask<T>(
-        &self,
-        command: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, StoreError>>) -> TxCommand,
+        &self, command: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, StoreError>>) -> TxCommand,
     ) -> Result<T, StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let gone = |_| StoreError::Task("the transaction's thread stopped".into());
         self.commands.send(command(reply)).await.map_err(gone)?;
-        answer
-            .await
-            .map_err(|_| StoreError::Task("the transaction's thread stopped".into()))?
+        answer.await.map_err(|_| StoreError::Task("the transaction's thread stopped".into()))?
     }
 }
 
@@ -824,7 +729,7 @@ mod h3_cell_migration_tests {
         let versions = crate::db::migrations::versions(Engine::Sqlite);
         let step = versions.iter().position(|v| v.then == Some(Backfill::H3Cells)).unwrap();
         for sql in versions[..step].iter().flat_map(|v| v.statements(Engine::Sqlite)) {
-            conn.execute_batch(sql).unwrap();
+            conn.execute_batch(&sql).unwrap();
         }
         conn.pragma_update(None, "user_version", step as i64).unwrap();
         conn.execute_batch(
@@ -855,12 +760,9 @@ mod latest_visited_at_migration_tests {
     fn households_held_before_the_step_get_their_latest_visits_time() {
         let mut conn = Connection::open_in_memory().unwrap();
         let versions = crate::db::migrations::versions(Engine::Sqlite);
-        let step = versions
-            .iter()
-            .position(|v| v.name.ends_with("_latest_visited_at"))
-            .unwrap();
+        let step = versions.iter().position(|v| v.name.ends_with("_latest_visited_at")).unwrap();
         for sql in versions[..step].iter().flat_map(|v| v.statements(Engine::Sqlite)) {
-            conn.execute_batch(sql).unwrap();
+            conn.execute_batch(&sql).unwrap();
         }
         conn.pragma_update(None, "user_version", step as i64).unwrap();
         let visit = |seq: i64, household: &str, at_ms: i64| {
@@ -909,9 +811,8 @@ mod reader_pool_tests {
 
     #[test]
     fn a_read_takes_an_idle_reader_rather_than_queue_behind_a_busy_one() {
-        let readers: Vec<Mutex<Connection>> = (0..3)
-            .map(|_| Mutex::new(Connection::open_in_memory().unwrap()))
-            .collect();
+        let readers: Vec<Mutex<Connection>> =
+            (0..3).map(|_| Mutex::new(Connection::open_in_memory().unwrap())).collect();
         let busy0 = readers[0].lock().unwrap();
         let busy1 = readers[1].lock().unwrap();
         // Round-robin would have waited on reader 0; the idle reader 2 is taken instead.

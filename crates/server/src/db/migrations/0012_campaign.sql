@@ -2,5 +2,5 @@
 CREATE TABLE campaign (
     id           INTEGER PRIMARY KEY CHECK (id = 1),
     definition   TEXT NOT NULL,
-    loaded_at_ms BIGINT NOT NULL
+    loaded_at_ms {int} NOT NULL
 );
