@@ -41,11 +41,7 @@ fuzz_target!(|data: &[u8]| {
     let mut written = HashSet::new();
     for r in &rows {
         if let Some(p) = &r.parent {
-            assert!(
-                written.contains(p.as_str()),
-                "area {}: its parent {p} comes first",
-                r.code
-            );
+            assert!(written.contains(p.as_str()), "area {}: its parent {p} comes first", r.code);
         }
         written.insert(r.code.as_str());
     }
@@ -53,17 +49,7 @@ fuzz_target!(|data: &[u8]| {
     // Importing the same file again changes nothing.
     let held: HashMap<String, HeldArea> = rows
         .iter()
-        .map(|r| {
-            (
-                r.code.clone(),
-                (
-                    r.parent.clone(),
-                    r.name.clone(),
-                    r.division_type.clone(),
-                    r.boundary.clone(),
-                ),
-            )
-        })
+        .map(|r| (r.code.clone(), (r.parent.clone(), r.name.clone(), r.division_type.clone(), r.boundary.clone())))
         .collect();
     let (again, summary) = plan_import(&held, areas).expect("the same file plans again");
     assert!(again.is_empty(), "nothing to write the second time");

@@ -31,22 +31,16 @@ fuzz_target!(|data: &[u8]| {
             let outcome = visit_push(&body, Encoding::Zstd);
             doorstep_fuzz::check_push(Some(rest), &outcome);
             if rest.len() <= limits().max_decompressed_bytes {
-                assert_eq!(
-                    outcome,
-                    visit_push(rest, Encoding::Identity),
-                    "compressed or not, a body is read the same"
-                );
+                assert_eq!(outcome, visit_push(rest, Encoding::Identity), "compressed or not, a body is read the same");
             }
         }
         _ => {
             let outcome = visit_push(rest, Encoding::Zstd);
             // What the frames hold, decoded here on their own, when that is a whole body.
             let mut plain = Vec::new();
-            let whole = zstd::stream::read::Decoder::new(rest).is_ok_and(|d| {
-                d.take(limits().max_decompressed_bytes as u64 + 1)
-                    .read_to_end(&mut plain)
-                    .is_ok()
-            }) && plain.len() <= limits().max_decompressed_bytes;
+            let whole = zstd::stream::read::Decoder::new(rest)
+                .is_ok_and(|d| d.take(limits().max_decompressed_bytes as u64 + 1).read_to_end(&mut plain).is_ok())
+                && plain.len() <= limits().max_decompressed_bytes;
             doorstep_fuzz::check_push(whole.then_some(plain.as_slice()), &outcome);
         }
     }

@@ -13,10 +13,7 @@ struct Sent {
 pub fn check_refusal(r: &Refusal) {
     assert!((400..500).contains(&r.status), "a refusal's status is 4xx: {r:?}");
     assert!(!r.code.is_empty(), "a refusal has a code: {r:?}");
-    assert!(
-        !r.vi.trim().is_empty() && !r.en.trim().is_empty(),
-        "both messages: {r:?}"
-    );
+    assert!(!r.vi.trim().is_empty() && !r.en.trim().is_empty(), "both messages: {r:?}");
     if let Some(field) = &r.field {
         assert!(!field.is_empty(), "a named field is not empty: {r:?}");
     }
@@ -29,11 +26,7 @@ pub fn check_push(plain: Option<&[u8]>, outcome: &Result<Vec<Record>, Refusal>) 
         Err(refusal) => return check_refusal(refusal),
         Ok(records) => records,
     };
-    assert!(
-        records.len() <= limits().max_records_per_push,
-        "{} records read past the limit",
-        records.len()
-    );
+    assert!(records.len() <= limits().max_records_per_push, "{} records read past the limit", records.len());
     if let Some(plain) = plain {
         // One outcome per record sent, in order. Counted on their own: the records are skipped
         // here, not read, because one the server cannot read (a lone surrogate escape, say) is
