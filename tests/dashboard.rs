@@ -232,3 +232,90 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     assert_eq!(photos.height(), 1 + 4, "the header and the four visits' photos");
     assert!(!book.pictures().unwrap_or_default().is_empty(), "the photos are embedded");
 }
+
+/// Issue 19 in Chromium, at a desktop's 1440 × 900 and a phone's 390 × 844: a leader adds a
+/// volunteer and shows their phone's enrolment code on screen; a real phone (the device code)
+/// enrols with that code, records and syncs; the leader disables the account in the dashboard and
+/// the phone, at its next sync, sends what it holds and erases itself. An admin gives the leader a
+/// password code, and the leader sets a new password with it on the sign-in page and signs in.
+/// Another district's leader is refused all of it (tests/people.rs, on both databases).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_runs_their_people_from_the_dashboard_on_a_desktop_and_a_phone() {
+    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    assert!(chromium.exists(), "{} is missing: run scripts/setup.sh", chromium.display());
+    let script = root().join("ui/e2e/accounts.mjs");
+    let mut server = TestServer::prepare_stopped();
+    create_account(&server.db.url, LEADER, "leader", "436", PASSWORD);
+    server.start_again();
+    let shots = std::env::var_os("DOORSTEP_DASHBOARD_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/screenshots-dashboard"));
+    let browser = |phase: &str, (width, height): (u32, u32), extra: &[(&str, &str)]| {
+        let mut cmd = Command::new("node");
+        cmd.arg(&script)
+            .current_dir(root().join("ui"))
+            .env("CHROMIUM", &chromium)
+            .env("DOORSTEP_URL", &server.url)
+            .env("DOORSTEP_PHASE", phase)
+            .env("DOORSTEP_WIDTH", width.to_string())
+            .env("DOORSTEP_HEIGHT", height.to_string())
+            .env("DOORSTEP_AREA", "18073")
+            .env("DOORSTEP_SCREENSHOTS", &shots);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("node (scripts/setup.sh checks it is there)");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{phase} at {width}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("checks passed"), "{stdout}");
+        stdout
+    };
+    let mut password = PASSWORD.to_string();
+    for (size, volunteer) in [((1440, 900), "tnv.desktop"), ((390, 844), "tnv.phone")] {
+        let extra =
+            [("DOORSTEP_USER", LEADER), ("DOORSTEP_PASSWORD", password.as_str()), ("DOORSTEP_VOLUNTEER", volunteer)];
+        let stdout = browser("add", size, &extra);
+        let code = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("ENROLMENT_CODE="))
+            .expect("the code shown on screen")
+            .trim()
+            .to_string();
+        // The real phone code enrols with the code read off the screen, records and syncs.
+        let dir = tempfile::tempdir().unwrap();
+        let app = doorstep_field::FieldApp::open(
+            dir.path(),
+            doorstep_field::FieldConfig {
+                default_server: server.url.clone(),
+                fixed_location: doorstep_field::Fix::parse_fixed("18.3428,105.9057,6"),
+                ..doorstep_field::FieldConfig::default()
+            },
+        )
+        .unwrap();
+        app.enrol(&server.url, &code).await.unwrap();
+        assert_eq!(app.status().unwrap().volunteer.map(|v| v.username).as_deref(), Some(volunteer));
+        let before = server.visit_count();
+        app.record_visit(&located(18.3428, 105.9057, "18073", "installed_now", 1)).unwrap();
+        app.sync_once().await;
+        assert_eq!(server.visit_count(), before + 1);
+        browser("disable", size, &extra);
+        // Its next sync: what it holds goes first, then it erases itself.
+        app.record_visit(&located(18.3429, 105.9058, "18073", "installed_now", 2)).unwrap();
+        app.sync_once().await;
+        assert_eq!(server.visit_count(), before + 2, "sent before the erase");
+        let status = app.status().unwrap();
+        assert!(!status.enrolled && status.wiped.is_some(), "{status:?}");
+        // The admin gives the leader a password code; the leader sets a new password with it.
+        let new_password = format!("mật khẩu mới {}", size.0);
+        let admin = [
+            ("DOORSTEP_USER", doorstep_tests::ADMIN),
+            ("DOORSTEP_PASSWORD", doorstep_tests::ADMIN_PASSWORD),
+            ("DOORSTEP_VOLUNTEER", volunteer),
+            ("DOORSTEP_LEADER", LEADER),
+            ("DOORSTEP_NEW_PASSWORD", new_password.as_str()),
+        ];
+        browser("reset", size, &admin);
+        password = new_password;
+    }
+    assert_eq!(server.login(LEADER, &password).await.len(), 64);
+}

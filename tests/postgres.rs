@@ -277,10 +277,10 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         let report: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(
             report["tables"].as_array().unwrap().len(),
-            22,
-            "areas, devices, households, users, sessions, enrolments, device tokens, targets, campaign, audit log, \
-             visits, teams, team members, assignments, claims, visit flags, corrections, venues, venue visits, \
-             photo blobs, photo links, photo uploads"
+            23,
+            "areas, devices, households, users, sessions, enrolments, password codes, device tokens, targets, \
+             campaign, audit log, visits, teams, team members, assignments, claims, visit flags, corrections, venues, \
+             venue visits, photo blobs, photo links, photo uploads"
         );
         for t in report["tables"].as_array().unwrap() {
             assert_eq!(t["source"], t["target"], "{t}");

@@ -11,17 +11,11 @@
 // prints a WARNING line.
 
 import { chromium } from "playwright-core";
+import { check, checksPassed, envReader, tid } from "./lib.mjs";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-const env = (name, required = true) => {
-  const v = process.env[name];
-  if (required && !v) {
-    console.error(`dashboard e2e: set ${name}`);
-    process.exit(2);
-  }
-  return v ?? "";
-};
+const env = envReader("dashboard e2e");
 
 const URL_ = env("DOORSTEP_URL").replace(/\/+$/, "");
 const USER = env("DOORSTEP_USER");
@@ -46,14 +40,6 @@ const CLAIM_VOLUNTEER = env("DOORSTEP_CLAIM_VOLUNTEER", false);
 const EXECUTABLE = process.env.CHROMIUM || "/usr/bin/chromium";
 const TIMEOUT = Number(process.env.DOORSTEP_E2E_TIMEOUT_MS || 30000);
 
-let passed = 0;
-function check(ok, what) {
-  if (!ok) throw new Error(`check failed: ${what}`);
-  passed++;
-  console.log(`  ok ${passed}: ${what}`);
-}
-
-const tid = (id) => `[data-testid="${id}"]`;
 
 async function shot(page, name, opts = {}) {
   if (!SHOTS) return;
@@ -201,8 +187,16 @@ async function main() {
       [tid("breadcrumb"), crumbBefore, unitName],
     );
     check(true, `the breadcrumb goes down to ${unitName}`);
-    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute("data-value") !== null, `${tid("card-visited")} [data-value]`);
-    check(/\d/.test(await page.locator(tid("card-visited")).innerText()), "card-visited shows the unit's number");
+    // The cards are drawn again as the unit's figures arrive: wait for the number itself, not for
+    // the first drawing (a read between the two saw the loading state).
+    const unitNumber = await page.waitForFunction(
+      (sel) => {
+        const card = document.querySelector(sel);
+        return card?.querySelector("[data-value]") && /\d/.test(card.textContent ?? "");
+      },
+      tid("card-visited"),
+    );
+    check(!!(await unitNumber.jsonValue()), "card-visited shows the unit's number");
     if (TARGET_HOUSEHOLDS) {
       const rate = await page.locator(`${tid("card-target-coverage")} .card-value`).getAttribute("data-rate");
       const text = await page.locator(`${tid("card-target-coverage")} .card-value`).innerText();
@@ -346,7 +340,7 @@ async function main() {
     }
 
     check(pageErrors.length === 0, `no uncaught errors in the page${pageErrors.length ? `: ${pageErrors.join(" | ")}` : ""}`);
-    console.log(`dashboard e2e: ${passed} checks passed`);
+    console.log(`dashboard e2e: ${checksPassed()} checks passed`);
   } catch (e) {
     if (page && SHOTS) await shot(page, "failure").catch(() => {});
     throw e;
@@ -356,6 +350,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`dashboard e2e FAILED after ${passed} checks: ${e && e.message ? e.message : e}`);
+  console.error(`dashboard e2e FAILED after ${checksPassed()} checks: ${e && e.message ? e.message : e}`);
   process.exit(1);
 });

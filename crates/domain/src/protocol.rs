@@ -542,6 +542,95 @@ mod tests {
     }
 }
 
+/// `POST /api/v1/users`: a new account. No password: a volunteer's phone enrols with a code, and
+/// a staff account's first password is set with the one-time code the answer holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewUserRequest {
+    pub username: String,
+    /// The name people see (NFC, at most 80 characters); the username when left out.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub role: crate::account::Role,
+    /// The root of the area subtree the role applies to.
+    pub area_code: String,
+}
+
+/// `PATCH /api/v1/users/{username}`: what changes; a field left out stays as it is. Disabling an
+/// account ends its sessions and revokes its phones.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserPatch {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub area_code: Option<String>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// A phone enrolled for an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PhoneDto {
+    pub device_id: String,
+    pub enrolled_at: String,
+    /// The last push the server stored; `null`: never synced.
+    pub last_sync: Option<String>,
+    /// Every token of the phone is revoked.
+    pub revoked: bool,
+}
+
+/// An account as the dashboard lists it: who, where, in which teams, with which phones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PersonDto {
+    pub username: String,
+    pub display_name: String,
+    pub role: crate::account::Role,
+    pub area_code: String,
+    pub area_name: String,
+    pub disabled: bool,
+    /// Whether a password is set (volunteers have none: their phones enrol with codes).
+    pub has_password: bool,
+    pub teams: Vec<String>,
+    pub phones: Vec<PhoneDto>,
+}
+
+/// A one-time code to set a password with (`POST /api/v1/auth/reset`), shown once.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordCode {
+    pub username: String,
+    /// Ten characters as `XXXXX-XXXXX`; usable once, until `expires_at`.
+    pub code: String,
+    pub expires_at: String,
+}
+
+/// The answer to `POST /api/v1/users`: the account, and for a staff role the code its first
+/// password is set with.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewUserResponse {
+    pub user: PersonDto,
+    pub password_code: Option<PasswordCode>,
+}
+
+/// `POST /api/v1/auth/reset`: a new password, with the one-time code. Its `Debug` hides both.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordResetRequest {
+    pub username: String,
+    pub code: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordResetRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordResetRequest").field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
 /// `POST /api/v1/enrolments`: a leader asks for a one-time code for a volunteer's phone.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -169,6 +169,11 @@ pub fn account_key(username: &str, client: &ClientAddr) -> String {
     format!("account:{}@{}", username.trim().to_lowercase(), client.key())
 }
 
+/// The throttle's key for password codes tried from `client`.
+pub fn password_code_key(client: &ClientAddr) -> String {
+    format!("password-code-address:{}", client.key())
+}
+
 /// The throttle's key for enrolment codes tried from `client`.
 pub fn enrol_key(client: &ClientAddr) -> String {
     format!("enrol-address:{}", client.key())

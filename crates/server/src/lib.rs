@@ -33,6 +33,7 @@ pub mod http;
 pub mod manage;
 pub mod map;
 pub mod migrate;
+pub mod people;
 pub mod photos;
 pub mod public;
 pub mod report;

@@ -37,6 +37,9 @@ impl Actor<'_> {
 pub enum ManageError {
     #[error("{}", .messages.en)]
     Refused { status: StatusCode, code: &'static str, field: Option<&'static str>, messages: Messages },
+    /// A value of the request that does not read, with the domain's words for it.
+    #[error("{1}")]
+    Field(StatusCode, doorstep_domain::FieldError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -13,17 +13,23 @@ import type {
   Correction,
   Coverage,
   DeviceList,
+  EnrolmentCode,
   FeatureCollection,
   HouseholdProps,
   LoginResponse,
   Messages,
   NewClaimRequest,
+  NewUser,
+  NewUserResponse,
+  PasswordCode,
+  Person,
   Photo,
   Progress,
   Revisit,
   Street,
   Team,
   User,
+  UserPatch,
   VenueDto,
   Visit,
   VisitHistory,
@@ -163,6 +169,18 @@ export async function logout(): Promise<void> {
 }
 
 export const me = () => json<User>(`${V1}/auth/me`);
+
+// People (issue 19): accounts, password codes, enrolment codes.
+export const users = (area: string) => json<Person[]>(`${V1}/users${q({ area })}`);
+export const createUser = (req: NewUser) => json<NewUserResponse>(`${V1}/users`, { method: "POST", body: req });
+export const updateUser = (username: string, patch: UserPatch) =>
+  json<Person>(`${V1}/users/${encodeURIComponent(username)}`, { method: "PATCH", body: patch });
+export const passwordCode = (username: string) =>
+  json<PasswordCode>(`${V1}/users/${encodeURIComponent(username)}/reset`, { method: "POST" });
+export const enrolmentCode = (volunteer: string) => json<EnrolmentCode>(`${V1}/enrolments`, { method: "POST", body: { volunteer } });
+/** Sets a new password with a one-time code; no session needed. */
+export const resetPassword = (username: string, code: string, newPassword: string) =>
+  json<void>(`${V1}/auth/reset`, { method: "POST", body: { username, code, new_password: newPassword }, auth: false });
 export const campaign = () => json<Campaign>(`${V1}/campaign`, { auth: false });
 export const areas = (parent: string | null) => json<Area[]>(`${V1}/areas${q({ parent })}`);
 export const coverage = (area: string) => json<Coverage>(`${V1}/coverage${q({ area })}`);

@@ -98,12 +98,13 @@ export class Dashboard {
   private revisitsSec = h("section", { class: "panel", id: "revisits-section" });
   private flaggedSec = h("section", { class: "panel noprint", id: "flagged-section" });
   private reportSec = h("section", { class: "panel noprint", id: "report-section" });
-  private people = new PeopleSection();
+  private people: PeopleSection;
   /** Leaders' and admins' only: who else could give out claims is refused by the server. */
   private claims: ClaimsSection | null;
   private photos = new PhotoPanel();
 
   constructor(private ctx: DashboardContext) {
+    this.people = new PeopleSection(ctx.user);
     // The map's filters (filters.ts): its outcome boxes are the set of outcomes hidden here.
     this.filterPanel = new FilterPanel({
       outcomes: outcomeCodes,

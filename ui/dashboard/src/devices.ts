@@ -8,7 +8,8 @@ import { ApiError, errorText } from "./api";
 import { fill, h } from "./dom";
 import { fmtDateTime, fmtDay, fmtNumber, t } from "./i18n";
 import { campaignOffset } from "./outcomes";
-import type { DeviceList, DeviceStatus, VolunteerDay } from "./types";
+import { AccountsSection } from "./accounts";
+import type { DeviceList, DeviceStatus, User, VolunteerDay } from "./types";
 
 export const DEFAULT_STALE_HOURS = 24;
 export const MAX_STALE_HOURS = 720;
@@ -184,6 +185,12 @@ type Load<T> = { state: "loading" | "ok" | "error"; value?: T; error?: unknown }
 /** The section: owns its element, loads for an area and a date range, re-renders on demand. */
 export class PeopleSection {
   readonly el = h("section", { class: "panel noprint", id: "people-section" });
+  /** Staff only: a volunteer's session reads no accounts. */
+  private accounts: AccountsSection | null;
+
+  constructor(user: User) {
+    this.accounts = user.role === "volunteer" ? null : new AccountsSection(user, () => this.loadDevices());
+  }
   private area = "";
   private from: string | null = null;
   private to: string | null = null;
@@ -200,6 +207,7 @@ export class PeopleSection {
     this.to = to || null;
     this.loadDevices();
     this.loadDays();
+    this.accounts?.load(area);
   }
 
   private track<T>(key: "devices" | "days", p: Promise<T>, set: (l: Load<T>) => void): void {
@@ -271,6 +279,7 @@ export class PeopleSection {
     fill(
       this.el,
       h("div", { class: "section-head" }, h("h2", null, t("people.title"))),
+      this.accounts ? (this.accounts.render(), this.accounts.el) : null,
       h("h3", null, t("people.devices")),
       h("p", { class: "muted small" }, t("people.devices_intro", { h: this.staleHours })),
       form,

@@ -2,7 +2,7 @@
 // at render time, so that switching the language translates them too. A 429 shows the wait from
 // Retry-After, counting down, with the button disabled until it is over.
 
-import { ApiError, errorText, login } from "./api";
+import { ApiError, errorText, login, resetPassword } from "./api";
 import { h } from "./dom";
 import { t, type Key } from "./i18n";
 import type { User } from "./types";
@@ -17,6 +17,55 @@ export type LoginState = {
 
 export function newLoginState(message: Key | null = null): LoginState {
   return { username: "", error: message ? { key: message } : null, busy: false, waitUntil: 0 };
+}
+
+/** "Set a password with a code": a person given a one-time code by an admin (a new account's
+ *  first password, or a forgotten one) sets their password here, with no session. */
+function renderReset(prefill: string, onDone: (username: string) => void): HTMLElement {
+  const username = h("input", { id: "reset-username", testid: "reset-username", autocomplete: "username", autocapitalize: "none", spellcheck: "false", value: prefill });
+  const code = h("input", { id: "reset-code", testid: "reset-code", autocomplete: "one-time-code", autocapitalize: "characters", spellcheck: "false" });
+  const password = h("input", { id: "reset-password", testid: "reset-password", type: "password", autocomplete: "new-password" });
+  const message = h("p", { class: "error", testid: "reset-error", role: "alert", hidden: true });
+  const submit = h("button", { type: "submit", class: "primary", testid: "reset-submit" }, t("reset.submit"));
+  const show = (text: string) => {
+    message.textContent = text;
+    message.hidden = text === "";
+  };
+  return h(
+    "details",
+    { class: "reset", testid: "reset" },
+    h("summary", null, t("reset.open")),
+    h(
+      "form",
+      {
+        class: "login-form",
+        novalidate: true,
+        onsubmit: async (e: Event) => {
+          e.preventDefault();
+          if (!username.value.trim() || !code.value.trim() || !password.value) return show(t("reset.empty"));
+          submit.disabled = true;
+          try {
+            await resetPassword(username.value.trim(), code.value.trim(), password.value);
+            show("");
+            onDone(username.value.trim());
+          } catch (err) {
+            show(errorText(err));
+          } finally {
+            submit.disabled = false;
+          }
+        },
+      },
+      h("p", { class: "muted" }, t("reset.intro")),
+      h("label", { for: "reset-username" }, t("login.username")),
+      username,
+      h("label", { for: "reset-code" }, t("reset.code")),
+      code,
+      h("label", { for: "reset-password" }, t("reset.new_password")),
+      password,
+      message,
+      submit,
+    ),
+  );
 }
 
 function errorMessage(st: LoginState, now: number): string {
@@ -117,10 +166,18 @@ export function renderLogin(st: LoginState, langSwitch: HTMLElement, onSignedIn:
   );
   refresh();
   username.addEventListener("input", () => (st.username = username.value));
+  const done = h("p", { class: "note", testid: "reset-done", role: "status", hidden: true }, t("reset.done"));
+  const reset = renderReset(st.username, (name) => {
+    username.value = name;
+    st.username = name;
+    done.hidden = false;
+    (reset as HTMLDetailsElement).open = false;
+    password.focus();
+  });
   return h(
     "div",
     { class: "login-screen" },
     h("header", { class: "topbar" }, h("div", { class: "brand" }, "Doorstep"), langSwitch),
-    h("main", { class: "login-main" }, form),
+    h("main", { class: "login-main" }, done, form, reset),
   );
 }

@@ -6,6 +6,25 @@ export type Messages = { vi: string; en: string };
 export type User = { username: string; role: string; area_code: string | null };
 export type LoginResponse = { token: string; expires_at: string; user: User };
 
+/** An account as `GET /api/v1/users` lists it. */
+export type Phone = { device_id: string; enrolled_at: string; last_sync: string | null; revoked: boolean };
+export type Person = {
+  username: string;
+  display_name: string;
+  role: string;
+  area_code: string;
+  area_name: string;
+  disabled: boolean;
+  has_password: boolean;
+  teams: string[];
+  phones: Phone[];
+};
+export type NewUser = { username: string; display_name?: string; role: string; area_code: string };
+export type UserPatch = { display_name?: string; area_code?: string; disabled?: boolean };
+export type PasswordCode = { username: string; code: string; expires_at: string };
+export type NewUserResponse = { user: Person; password_code: PasswordCode | null };
+export type EnrolmentCode = { code: string; expires_at: string; volunteer: string; qr_svg: string | null };
+
 export type Area = { code: string; parent: string | null; name: string; division_type: string; level: number };
 
 export type Coverage = {

@@ -3,7 +3,7 @@
 
 import { vi } from "vitest";
 import { App } from "../src/app";
-import type { AreaProps, Campaign, Coverage, Day, DeviceList, FeatureCollection, HouseholdProps, Progress, Revisit, Unit, Visit, VolunteerDay } from "../src/types";
+import type { Person, AreaProps, Campaign, Coverage, Day, DeviceList, FeatureCollection, HouseholdProps, Progress, Revisit, Unit, Visit, VolunteerDay } from "../src/types";
 
 export type Call = { method: string; path: string; query: URLSearchParams; headers: Record<string, string>; body: unknown };
 export type Handler = (call: Call) => Response | Promise<Response>;
@@ -198,8 +198,26 @@ export function defaultRoutes(): Record<string, Handler | unknown> {
     "GET /api/v1/visits": FLAGGED,
     "GET /api/v1/volunteers/daily": VOLUNTEER_DAYS,
     "GET /api/v1/devices": DEVICES,
+    "GET /api/v1/users": PEOPLE,
   };
 }
+
+/** The accounts of the area: a leader with a password, a volunteer with a phone, a disabled one. */
+export const PEOPLE: Person[] = [
+  { username: "totruong.lan", display_name: "Nguyễn Thị Lan", role: "leader", area_code: "436", area_name: "Huyện Đức Thọ", disabled: false, has_password: true, teams: ["Đội 1"], phones: [] },
+  {
+    username: "tnv.minh",
+    display_name: "Lê Văn Minh",
+    role: "volunteer",
+    area_code: "18073",
+    area_name: "Xã Đức Lạc",
+    disabled: false,
+    has_password: false,
+    teams: ["Đội 1"],
+    phones: [{ device_id: "0190a1b2-0000-7000-8000-000000000001", enrolled_at: "2020-08-04T01:00:00+00:00", last_sync: "2020-08-05T03:00:00+00:00", revoked: false }],
+  },
+  { username: "tnv.cu", display_name: "Trần Văn Cũ", role: "volunteer", area_code: "18073", area_name: "Xã Đức Lạc", disabled: true, has_password: false, teams: [], phones: [] },
+];
 
 /** Starts the app on a fresh document; the map is reported unsupported (jsdom has no WebGL). */
 export async function startApp(): Promise<{ app: App; root: HTMLElement }> {

@@ -137,6 +137,7 @@ static VERSIONS: &[Version] = &[
     },
     split!("0018_team_names_per_area" + both),
     split!("0019_photo_uploads"),
+    both!("0020_people"),
 ];
 
 /// The version named `name` (its file name without the number's suffixes), as both databases
@@ -190,8 +191,8 @@ mod tests {
         listed.sort();
         assert_eq!(files, listed);
         // The versions each database has counted since they were first shipped.
-        assert_eq!(versions(Engine::Sqlite).len(), 18);
-        assert_eq!(versions(Engine::Postgres).len(), 19);
+        assert_eq!(versions(Engine::Sqlite).len(), 19);
+        assert_eq!(versions(Engine::Postgres).len(), 20);
     }
 
     /// What differs is only what must: no statement is written in both files of a version.

@@ -126,8 +126,15 @@ pub(crate) async fn enrol(
             // A right code with the wrong phone is no guess: not counted against the address.
             st.logins.refund(&throttled);
             tracing::warn!(device = %device_id, "an enrolment named a device enrolled for another volunteer");
-            ApiError::of(StatusCode::CONFLICT, "device_taken", lang).on("device_id").says("Điện thoại này đang được đăng ký cho một tình nguyện viên khác. Hãy nhờ tổ trưởng thu hồi máy trước: máy sẽ gửi hết dữ liệu, tự xoá, rồi mới đăng ký lại được." , "This phone is enrolled for another volunteer. Ask the team leader to revoke it first: it sends what it holds, erases itself, and can then be enrolled again." )
-            .into_response()
+            ApiError::of(StatusCode::CONFLICT, "device_taken", lang)
+                .on("device_id")
+                .says(
+                    "Điện thoại này đang được đăng ký cho một tình nguyện viên khác. Hãy nhờ tổ trưởng thu hồi máy \
+                     trước: máy sẽ gửi hết dữ liệu, tự xoá, rồi mới đăng ký lại được.",
+                    "This phone is enrolled for another volunteer. Ask the team leader to revoke it first: it sends \
+                     what it holds, erases itself, and can then be enrolled again.",
+                )
+                .into_response()
         }
         Ok(Redemption::Invalid) => ApiError::of(StatusCode::UNAUTHORIZED, "enrolment_code_invalid", lang)
             .on("code")

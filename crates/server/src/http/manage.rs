@@ -143,6 +143,7 @@ impl ManageError {
             ManageError::Refused { status, code, field, messages } => {
                 ApiError::of(status, code, lang).on(field).messages(messages)
             }
+            ManageError::Field(status, e) => ApiError::field(status, &e, lang),
             ManageError::Store(e) => ApiError::store(e, lang),
         }
     }

@@ -12,6 +12,7 @@ pub mod filter;
 pub mod hexagons;
 pub mod manage;
 pub mod map;
+pub mod people;
 pub mod photos;
 pub mod public;
 pub mod report;
@@ -503,6 +504,20 @@ pub(crate) async fn scoped_area(
 
 pub(crate) fn forbidden(code: &str, vi: &str, en: &str, lang: Lang) -> ApiError {
     ApiError::of(StatusCode::FORBIDDEN, code, lang).says(vi, en)
+}
+
+/// A JSON body read into `T`, which must be an object: serde would read a struct from an array
+/// too (`[null, null]`), which the document rules out. 400 `malformed_json` otherwise.
+pub(crate) fn json_object<T: serde::de::DeserializeOwned>(body: &[u8], lang: Lang) -> Result<T, ApiError> {
+    let malformed = |detail: String| {
+        ApiError::of(StatusCode::BAD_REQUEST, "malformed_json", lang)
+            .says(format!("Nội dung không hợp lệ: {detail}"), format!("Invalid body: {detail}"))
+    };
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| malformed(e.to_string()))?;
+    if !value.is_object() {
+        return Err(malformed("a JSON object is expected".into()));
+    }
+    serde_json::from_value(value).map_err(|e| malformed(e.to_string()))
 }
 
 /// What only a team leader or an admin does: anyone else is refused with 403 `leader_only`,

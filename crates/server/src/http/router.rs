@@ -28,6 +28,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/login", post(sessions::login))
         .route("/api/v1/auth/logout", post(sessions::logout))
         .route("/api/v1/auth/me", get(sessions::me))
+        .route("/api/v1/auth/reset", post(people::reset_password))
+        .route("/api/v1/users", post(people::create_user).get(people::list_users))
+        .route("/api/v1/users/{username}", patch(people::update_user))
+        .route("/api/v1/users/{username}/reset", post(people::issue_reset))
         .route("/api/v1/audit", get(sessions::audit))
         .route("/api/v1/enrolments", post(devices::issue_enrolment))
         .route("/api/v1/enrol", post(devices::enrol))
@@ -149,7 +153,12 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
         photos::register_photo,
         photos::upload_chunk,
         photos::list_photos,
-        photos::photo_image
+        photos::photo_image,
+        people::create_user,
+        people::list_users,
+        people::update_user,
+        people::issue_reset,
+        people::reset_password
     ),
     modifiers(&BearerAuth, &CommonResponses),
     components(schemas(
@@ -206,6 +215,13 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
         doorstep_domain::venue::VenueKind,
         doorstep_domain::venue::VenueGroup,
         doorstep_domain::photo::PhotoMeta,
+        doorstep_domain::protocol::NewUserRequest,
+        doorstep_domain::protocol::NewUserResponse,
+        doorstep_domain::protocol::UserPatch,
+        doorstep_domain::protocol::PersonDto,
+        doorstep_domain::protocol::PhoneDto,
+        doorstep_domain::protocol::PasswordCode,
+        doorstep_domain::protocol::PasswordResetRequest,
         doorstep_domain::photo::UploadState,
         doorstep_domain::photo::PhotoDto,
         doorstep_domain::photo::TargetKind,
@@ -222,12 +238,13 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
 )]
 pub struct ApiDoc;
 
-/// The operations anyone may call, without a token: health, signing in, the campaign's rules, a
-/// phone's enrolment and the public view. Every other operation wants the bearer token, so the
+/// The operations anyone may call, without a token: health, signing in (and setting a password
+/// with a one-time code), the campaign's rules, a phone's enrolment and the public view. Every other operation wants the bearer token, so the
 /// document says so once here rather than on each handler.
-pub(crate) const OPEN_OPERATIONS: [&str; 6] = [
+pub(crate) const OPEN_OPERATIONS: [&str; 7] = [
     "/healthz",
     "/api/v1/auth/login",
+    "/api/v1/auth/reset",
     "/api/v1/campaign",
     "/api/v1/enrol",
     "/api/v1/public/areas",

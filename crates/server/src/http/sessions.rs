@@ -88,7 +88,9 @@ pub(crate) async fn login(
     };
     // An unknown name and a disabled account are checked against a hash nobody knows, in the
     // same time: one answer, one duration.
-    let stored = user.as_ref().filter(|u| !u.disabled).map(|u| u.password_hash.clone());
+    // An account with no password yet (a volunteer's, or a new one whose code is unused) is
+    // checked the same way.
+    let stored = user.as_ref().filter(|u| !u.disabled && !u.password_hash.is_empty()).map(|u| u.password_hash.clone());
     let checked = match st.passwords.verify(request.password, stored).await {
         Ok(checked) => checked,
         Err(crate::auth::GateBusy) => {

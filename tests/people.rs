@@ -1,0 +1,292 @@
+//! Issue 19, accounts and password codes: leaders add and edit the volunteers of their areas,
+//! admins anyone; staff set their first password, or a new one, with a one-time code; disabling
+//! an account ends its sessions and revokes its phones. Every refusal from another role or
+//! district. Runs on SQLite and on PostgreSQL.
+
+use doorstep_tests::{TestServer, create_account};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "mật khẩu thử tài khoản";
+const NEW_PASSWORD: &str = "mật khẩu mới của tổ trưởng";
+
+/// Province 42 > district 436 > commune 18073; district 437 and its commune 18115 lie outside.
+const ACCOUNTS: &[(&str, &str, &str)] = &[
+    ("a.province", "admin", "42"),
+    ("c.district", "committee", "436"),
+    ("l.commune", "leader", "18073"),
+    ("l.other", "leader", "437"),
+];
+
+async fn server_with_accounts() -> TestServer {
+    let mut server = TestServer::prepare_stopped();
+    for (username, role, area) in ACCOUNTS {
+        create_account(&server.db.url, username, role, area, PASSWORD);
+    }
+    server.start_again();
+    server
+}
+
+async fn send(server: &TestServer, method: &str, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let url = format!("{}{path}", server.url);
+    let mut req = match method {
+        "PATCH" => client.patch(url),
+        _ => client.post(url),
+    };
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.json(&body).send().await.expect("request");
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.expect("body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+async fn try_login(server: &TestServer, username: &str, password: &str) -> u16 {
+    send(server, "POST", "/api/v1/auth/login", None, json!({"username": username, "password": password})).await.0
+}
+
+fn code_of(body: &Value) -> Option<&str> {
+    body["error"]["code"].as_str()
+}
+
+/// A leader adds the volunteers of their commune (no password: the phone enrols), and no one
+/// else; an admin adds a leader, who sets their first password with the code the answer holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaders_add_volunteers_and_admins_add_staff_who_set_their_password_with_a_code() {
+    let server = server_with_accounts().await;
+    let leader = server.login("l.commune", PASSWORD).await;
+    // NFD on the way in, NFC stored.
+    let nfd = "Nguye\u{302}\u{303}n Thi\u{323} Lan";
+    let new_volunteer = json!({"username": "V.Lan", "display_name": nfd, "role": "volunteer", "area_code": "18073"});
+    let (status, made) = send(&server, "POST", "/api/v1/users", Some(&leader), new_volunteer.clone()).await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["user"]["username"], "v.lan");
+    assert_eq!(made["user"]["display_name"], "Nguyễn Thị Lan");
+    assert_eq!(
+        (made["user"]["role"].as_str(), made["user"]["has_password"].as_bool()),
+        (Some("volunteer"), Some(false))
+    );
+    assert!(made["password_code"].is_null(), "{made}");
+    // A volunteer has no password to sign in with, whatever is tried.
+    assert_eq!(try_login(&server, "v.lan", "").await, 401);
+    assert_eq!(try_login(&server, "v.lan", PASSWORD).await, 401);
+
+    let refusals = [
+        // The name is taken.
+        (&leader, new_volunteer.clone(), 409, "username_taken"),
+        // A leader adds volunteers only.
+        (&leader, json!({"username": "l.x", "role": "leader", "area_code": "18073"}), 403, "volunteers_only"),
+        // Only within their areas.
+        (&leader, json!({"username": "v.x", "role": "volunteer", "area_code": "18115"}), 403, "out_of_scope"),
+        (&leader, json!({"username": "v.x", "role": "volunteer", "area_code": "99999"}), 404, "unknown_area"),
+        (&leader, json!({"username": "a b", "role": "volunteer", "area_code": "18073"}), 422, "bad_username"),
+        (
+            &leader,
+            json!({"username": "v.y", "display_name": "Lan\u{202E}", "role": "volunteer", "area_code": "18073"}),
+            422,
+            "hidden_characters",
+        ),
+    ];
+    for (token, body, status, code) in refusals {
+        let (got, answer) = send(&server, "POST", "/api/v1/users", Some(token), body.clone()).await;
+        assert_eq!((got, code_of(&answer)), (status, Some(code)), "{body}: {answer}");
+        assert!(answer["error"]["messages"]["vi"].is_string() && answer["error"]["messages"]["en"].is_string());
+    }
+    let committee = server.login("c.district", PASSWORD).await;
+    let (status, answer) = send(
+        &server,
+        "POST",
+        "/api/v1/users",
+        Some(&committee),
+        json!({"username": "v.z", "role": "volunteer", "area_code": "18073"}),
+    )
+    .await;
+    assert_eq!((status, code_of(&answer)), (403, Some("leader_only")));
+    let (status, _) = send(&server, "POST", "/api/v1/users", None, new_volunteer.clone()).await;
+    assert_eq!(status, 401);
+
+    // An admin adds a leader; the answer holds the code the leader's first password is set with.
+    let admin = server.login("a.province", PASSWORD).await;
+    let (status, made) = send(
+        &server,
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        json!({"username": "l.new", "display_name": "Trần Văn Bình", "role": "leader", "area_code": "436"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let code = made["password_code"]["code"].as_str().expect("a code").to_string();
+    assert_eq!(try_login(&server, "l.new", NEW_PASSWORD).await, 401);
+    let reset = json!({"username": "l.new", "code": code, "new_password": NEW_PASSWORD});
+    let (status, answer) = send(&server, "POST", "/api/v1/auth/reset", None, reset.clone()).await;
+    assert_eq!(status, 204, "{answer}");
+    assert_eq!(try_login(&server, "l.new", NEW_PASSWORD).await, 200);
+    // Once only.
+    let (status, answer) = send(&server, "POST", "/api/v1/auth/reset", None, reset).await;
+    assert_eq!((status, code_of(&answer)), (401, Some("password_code_invalid")));
+
+    // The list: staff only, within their areas, with display names, teams and phones.
+    let code = {
+        let (status, body) = server.post_as("/api/v1/enrolments", &leader, &json!({"volunteer": "v.lan"})).await;
+        assert_eq!(status, 200, "{body}");
+        body["code"].as_str().unwrap().to_string()
+    };
+    let device_id = uuid::Uuid::now_v7().to_string();
+    let (status, _) = send(&server, "POST", "/api/v1/enrol", None, json!({"code": code, "device_id": device_id})).await;
+    assert_eq!(status, 200);
+    let (status, listed) = server.get_as("/api/v1/users?area=18073", Some(&leader)).await;
+    assert_eq!(status, 200, "{listed}");
+    let lan = listed.as_array().unwrap().iter().find(|p| p["username"] == "v.lan").expect("v.lan listed").clone();
+    assert_eq!(lan["display_name"], "Nguyễn Thị Lan");
+    assert_eq!(lan["phones"][0]["device_id"], device_id.as_str());
+    assert_eq!(lan["phones"][0]["revoked"], false);
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|p| p["username"].as_str().unwrap()).collect();
+    assert!(names.contains(&"l.commune") && !names.contains(&"l.other") && !names.contains(&"l.new"), "{names:?}");
+    let (status, listed) = server.get_as("/api/v1/users?area=436", Some(&committee)).await;
+    assert_eq!(status, 200);
+    assert!(listed.as_array().unwrap().iter().any(|p| p["username"] == "l.new" && p["has_password"] == true));
+    let (status, answer) = server.get_as("/api/v1/users?area=437", Some(&leader)).await;
+    assert_eq!((status, code_of(&answer)), (403, Some("out_of_scope")));
+    let volunteer = server.login(doorstep_tests::VOLUNTEER, doorstep_tests::VOLUNTEER_PASSWORD).await;
+    let (status, answer) = server.get_as("/api/v1/users?area=18073", Some(&volunteer)).await;
+    assert_eq!((status, code_of(&answer)), (403, Some("staff_only")));
+
+    let (_, audit) = server.get_as("/api/v1/audit", Some(&admin)).await;
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for action in ["create-user", "password-set"] {
+        assert!(actions.contains(&action), "{actions:?}");
+    }
+}
+
+/// Editing: a leader renames and moves the volunteers of their areas and nobody else; disabling
+/// an account ends its sessions and revokes its phones; an admin cannot lock themselves out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabling_an_account_ends_its_sessions_and_revokes_its_phones() {
+    let mut server = TestServer::prepare_stopped();
+    for (username, role, area) in ACCOUNTS {
+        create_account(&server.db.url, username, role, area, PASSWORD);
+    }
+    create_account(&server.db.url, "l.second", "leader", "18073", PASSWORD);
+    server.start_again();
+    let leader = server.login("l.commune", PASSWORD).await;
+    let admin = server.login("a.province", PASSWORD).await;
+    let (status, _) = send(
+        &server,
+        "POST",
+        "/api/v1/users",
+        Some(&leader),
+        json!({"username": "v.minh", "role": "volunteer", "area_code": "18073"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, code) = server.post_as("/api/v1/enrolments", &leader, &json!({"volunteer": "v.minh"})).await;
+    let device_id = uuid::Uuid::now_v7().to_string();
+    let (_, enrolled) =
+        send(&server, "POST", "/api/v1/enrol", None, json!({"code": code["code"], "device_id": device_id})).await;
+    let phone = enrolled["device_token"].as_str().expect("device token").to_string();
+
+    // Renamed and moved within the leader's commune's district? No: only within the commune.
+    let (status, person) =
+        send(&server, "PATCH", "/api/v1/users/v.minh", Some(&leader), json!({"display_name": "Lê Văn Minh"})).await;
+    assert_eq!((status, person["display_name"].as_str()), (200, Some("Lê Văn Minh")), "{person}");
+    let (status, answer) =
+        send(&server, "PATCH", "/api/v1/users/v.minh", Some(&leader), json!({"area_code": "18115"})).await;
+    assert_eq!((status, code_of(&answer)), (403, Some("out_of_scope")));
+    // Another district's leader does not see the volunteer at all.
+    let other = server.login("l.other", PASSWORD).await;
+    let (status, answer) =
+        send(&server, "PATCH", "/api/v1/users/v.minh", Some(&other), json!({"disabled": true})).await;
+    assert_eq!((status, code_of(&answer)), (404, Some("no_such_user")));
+    // A leader edits volunteers only, and a committee member nobody.
+    let (status, answer) =
+        send(&server, "PATCH", "/api/v1/users/l.second", Some(&leader), json!({"disabled": true})).await;
+    assert_eq!((status, code_of(&answer)), (403, Some("volunteers_only")));
+    let committee = server.login("c.district", PASSWORD).await;
+    let (status, answer) =
+        send(&server, "PATCH", "/api/v1/users/v.minh", Some(&committee), json!({"disabled": true})).await;
+    assert_eq!((status, code_of(&answer)), (403, Some("leader_only")));
+    let (status, answer) =
+        send(&server, "PATCH", "/api/v1/users/a.province", Some(&admin), json!({"disabled": true})).await;
+    assert_eq!((status, code_of(&answer)), (422, Some("cannot_disable_self")));
+    let (status, answer) =
+        send(&server, "PATCH", "/api/v1/users/a.province", Some(&admin), json!({"area_code": "18073"})).await;
+    assert_eq!((status, code_of(&answer)), (422, Some("cannot_move_self")));
+    // A body the document rules out: an array is no object, though serde would read one.
+    let (status, answer) = send(&server, "PATCH", "/api/v1/users/v.minh", Some(&leader), json!([null, null])).await;
+    assert_eq!((status, code_of(&answer)), (400, Some("malformed_json")));
+
+    // Disabling the volunteer revokes the phone: it learns so at its next call.
+    let (status, me) = server.get_as("/api/v1/devices/me", Some(&phone)).await;
+    assert_eq!((status, me["revoked"].is_null()), (200, true), "{me}");
+    let (status, person) =
+        send(&server, "PATCH", "/api/v1/users/v.minh", Some(&leader), json!({"disabled": true})).await;
+    assert_eq!((status, person["disabled"].as_bool()), (200, Some(true)));
+    assert_eq!(person["phones"][0]["revoked"], true);
+    let (status, me) = server.get_as("/api/v1/devices/me", Some(&phone)).await;
+    assert_eq!(status, 200);
+    assert!(me["revoked"]["revoked_at"].is_string(), "{me}");
+
+    // Disabling a leader ends their sessions; they cannot sign in again.
+    let second = server.login("l.second", PASSWORD).await;
+    assert_eq!(server.get_as("/api/v1/auth/me", Some(&second)).await.0, 200);
+    let (status, _) = send(&server, "PATCH", "/api/v1/users/l.second", Some(&admin), json!({"disabled": true})).await;
+    assert_eq!(status, 200);
+    assert_eq!(server.get_as("/api/v1/auth/me", Some(&second)).await.0, 401);
+    assert_eq!(try_login(&server, "l.second", PASSWORD).await, 401);
+    let (status, person) =
+        send(&server, "PATCH", "/api/v1/users/l.second", Some(&admin), json!({"disabled": false})).await;
+    assert_eq!((status, person["disabled"].as_bool()), (200, Some(false)));
+    assert_eq!(try_login(&server, "l.second", PASSWORD).await, 200);
+}
+
+/// Who gives whom a password code, and what a code does: the newest one only, once, within a
+/// day; it ends the sessions the old password opened; guesses are throttled per address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_codes_go_to_the_right_people_and_work_once() {
+    let server = server_with_accounts().await;
+    let admin = server.login("a.province", PASSWORD).await;
+    let committee = server.login("c.district", PASSWORD).await;
+    let leader = server.login("l.commune", PASSWORD).await;
+    let reset = |who: &str| format!("/api/v1/users/{who}/reset");
+    let refusals = [
+        (&committee, "l.other", 404, "no_such_user"),
+        (&committee, "a.province", 404, "no_such_user"),
+        (&committee, "c.district", 403, "reset_not_allowed"),
+        (&leader, "l.commune", 403, "reset_not_allowed"),
+        (&admin, doorstep_tests::VOLUNTEER, 422, "volunteer_has_no_password"),
+        (&admin, "nobody.here", 404, "no_such_user"),
+    ];
+    for (token, who, status, code) in refusals {
+        let (got, answer) = send(&server, "POST", &reset(who), Some(token), Value::Null).await;
+        assert_eq!((got, code_of(&answer)), (status, Some(code)), "{who}: {answer}");
+    }
+    // A committee member gives a leader of the district a code; a second one replaces it.
+    let (status, first) = send(&server, "POST", &reset("l.commune"), Some(&committee), Value::Null).await;
+    assert_eq!(status, 200, "{first}");
+    let (_, audit) = server.get_as("/api/v1/audit", Some(&admin)).await;
+    assert_eq!((audit[0]["action"].as_str(), audit[0]["detail"].as_str()), (Some("password-code"), Some("l.commune")));
+    let (_, second) = send(&server, "POST", &reset("l.commune"), Some(&admin), Value::Null).await;
+    let with = |code: &Value, password: &str| json!({"username": "l.commune", "code": code, "new_password": password});
+    let (status, answer) = send(&server, "POST", "/api/v1/auth/reset", None, with(&first["code"], NEW_PASSWORD)).await;
+    assert_eq!((status, code_of(&answer)), (401, Some("password_code_invalid")));
+    let (status, answer) = send(&server, "POST", "/api/v1/auth/reset", None, with(&second["code"], "short")).await;
+    assert_eq!((status, answer["error"]["field"].as_str()), (422, Some("new_password")));
+    // Typed in lower case with spaces, as a person reads it out.
+    let typed = second["code"].as_str().unwrap().to_lowercase().replace('-', " ");
+    let (status, _) = send(&server, "POST", "/api/v1/auth/reset", None, with(&json!(typed), NEW_PASSWORD)).await;
+    assert_eq!(status, 204);
+    assert_eq!(server.get_as("/api/v1/auth/me", Some(&leader)).await.0, 401, "the old session ended");
+    assert_eq!(try_login(&server, "l.commune", PASSWORD).await, 401);
+    assert_eq!(try_login(&server, "l.commune", NEW_PASSWORD).await, 200);
+
+    // Guessing: after 20 wrong codes from one address (one was tried above), the next waits.
+    let mut statuses = Vec::new();
+    for i in 0..20 {
+        let guess = json!({"username": "l.other", "code": format!("AAAAA-{i:05}"), "new_password": NEW_PASSWORD});
+        statuses.push(send(&server, "POST", "/api/v1/auth/reset", None, guess).await.0);
+    }
+    assert!(statuses[..19].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses[19], 429);
+}

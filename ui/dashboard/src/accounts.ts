@@ -1,0 +1,264 @@
+// "Accounts": the people of the area on screen, as cards (a phone's screen holds one per row):
+// name, role, area, teams, phones. A leader adds volunteers (an admin anyone), renames, moves,
+// disables and enables them, and issues a phone's enrolment code shown large with its QR; an
+// admin (or a committee member, for leaders) issues a one-time password code. A code is shown
+// once: it is not stored anywhere the page can read it again.
+
+import * as api from "./api";
+import { ApiError, errorText } from "./api";
+import { fill, h } from "./dom";
+import { fmtDateTime, t, type Key } from "./i18n";
+import { campaignOffset } from "./outcomes";
+import type { EnrolmentCode, PasswordCode, Person, User } from "./types";
+
+const ROLES = ["volunteer", "leader", "committee", "admin"] as const;
+
+/** What the signed-in user may do to `p`, by the server's rules (the server checks again). */
+export function mayEdit(user: User, p: Person): boolean {
+  return user.role === "admin" || (user.role === "leader" && p.role === "volunteer");
+}
+
+export function mayIssuePasswordCode(user: User, p: Person): boolean {
+  if (p.role === "volunteer" || p.disabled) return false;
+  return user.role === "admin" || (user.role === "committee" && p.role === "leader");
+}
+
+export function mayAdd(user: User): boolean {
+  return user.role === "admin" || user.role === "leader";
+}
+
+/** A code just issued, shown until the next action. */
+type Shown = { kind: "enrolment"; value: EnrolmentCode } | { kind: "password"; value: PasswordCode };
+
+export class AccountsSection {
+  readonly el = h("div", { class: "accounts", testid: "accounts" });
+  private area = "";
+  private people: { state: "loading" | "ok" | "error"; value?: Person[]; error?: unknown } = { state: "loading" };
+  private gen = 0;
+  private shown: Shown | null = null;
+  private actionError: unknown = null;
+  private busy = false;
+
+  /** `onChange`: an account changed (its phones may be revoked): the devices list reads again. */
+  constructor(
+    private readonly user: User,
+    private readonly onChange: () => void = () => {},
+  ) {}
+
+  load(area: string): void {
+    this.area = area;
+    this.shown = null;
+    this.actionError = null;
+    const g = ++this.gen;
+    this.people = { state: "loading" };
+    this.render();
+    api.users(area).then(
+      (value) => {
+        if (g !== this.gen) return;
+        this.people = { state: "ok", value };
+        this.render();
+      },
+      (error: unknown) => {
+        if (g !== this.gen || (error instanceof ApiError && error.status === 401)) return;
+        this.people = { state: "error", error };
+        this.render();
+      },
+    );
+  }
+
+  /** Runs one action; shows its error, or what it answered, then reloads the list. */
+  private async act(work: () => Promise<Shown | null>): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    this.actionError = null;
+    this.render();
+    try {
+      this.shown = await work();
+      this.busy = false;
+      const shown = this.shown;
+      this.load(this.area);
+      this.shown = shown;
+      this.onChange();
+    } catch (e) {
+      this.busy = false;
+      this.actionError = e;
+    }
+    this.render();
+  }
+
+  private addForm(): HTMLElement {
+    const username = h("input", { id: "new-username", testid: "new-username", required: true, autocapitalize: "none", spellcheck: "false" });
+    const name = h("input", { id: "new-display-name", testid: "new-display-name" });
+    const roles = this.user.role === "admin" ? ROLES : (["volunteer"] as const);
+    const role = h("select", { id: "new-role", testid: "new-role" }, ...roles.map((r) => h("option", { value: r }, t(`role.${r}` as Key))));
+    const area = h("input", { id: "new-area", testid: "new-area", value: this.area, inputmode: "numeric" });
+    return h(
+      "form",
+      {
+        class: "add-account",
+        novalidate: true,
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          const req = { username: username.value.trim(), display_name: name.value.trim() || undefined, role: role.value, area_code: area.value.trim() };
+          void this.act(async () => {
+            const made = await api.createUser(req);
+            return made.password_code ? { kind: "password", value: made.password_code } : null;
+          });
+        },
+      },
+      h("h4", null, t("accounts.add")),
+      h("label", { for: "new-username" }, t("accounts.username")),
+      username,
+      h("label", { for: "new-display-name" }, t("accounts.display_name")),
+      name,
+      h("label", { for: "new-role" }, t("accounts.role")),
+      role,
+      h("label", { for: "new-area" }, t("accounts.area_code")),
+      area,
+      h("button", { type: "submit", class: "primary", testid: "add-account", disabled: this.busy }, t("accounts.add_submit")),
+    );
+  }
+
+  private card(p: Person): HTMLElement {
+    const actions: HTMLElement[] = [];
+    if (mayEdit(this.user, p)) {
+      actions.push(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            disabled: this.busy,
+            testid: `rename-${p.username}`,
+            onclick: () => {
+              const next = window.prompt(t("accounts.rename_prompt", { name: p.display_name }), p.display_name);
+              if (next === null || next.trim() === "" || next.trim() === p.display_name) return;
+              void this.act(async () => (await api.updateUser(p.username, { display_name: next.trim() }), null));
+            },
+          },
+          t("accounts.rename"),
+        ),
+        h(
+          "button",
+          {
+            type: "button",
+            class: p.disabled ? "secondary" : "danger",
+            disabled: this.busy,
+            testid: `${p.disabled ? "enable" : "disable"}-${p.username}`,
+            onclick: () => {
+              if (!p.disabled && !window.confirm(t("accounts.disable_confirm", { name: p.display_name, n: p.phones.filter((x) => !x.revoked).length }))) return;
+              void this.act(async () => (await api.updateUser(p.username, { disabled: !p.disabled }), null));
+            },
+          },
+          t(p.disabled ? "accounts.enable" : "accounts.disable"),
+        ),
+      );
+      if (p.role === "volunteer" && !p.disabled) {
+        actions.push(
+          h(
+            "button",
+            {
+              type: "button",
+              class: "secondary",
+              disabled: this.busy,
+              testid: `enrol-${p.username}`,
+              onclick: () => void this.act(async () => ({ kind: "enrolment", value: await api.enrolmentCode(p.username) })),
+            },
+            t("accounts.enrolment_code"),
+          ),
+        );
+      }
+    }
+    if (mayIssuePasswordCode(this.user, p)) {
+      actions.push(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            disabled: this.busy,
+            testid: `password-code-${p.username}`,
+            onclick: () => void this.act(async () => ({ kind: "password", value: await api.passwordCode(p.username) })),
+          },
+          t("accounts.password_code"),
+        ),
+      );
+    }
+    const live = p.phones.filter((x) => !x.revoked);
+    const lastSync = live.map((x) => x.last_sync).filter((x): x is string => !!x).sort().pop() ?? null;
+    return h(
+      "li",
+      { class: `account-card${p.disabled ? " disabled" : ""}`, testid: `account-${p.username}` },
+      h("div", { class: "account-head" }, h("strong", null, p.display_name), " ", h("span", { class: "muted" }, `@${p.username}`)),
+      h(
+        "p",
+        { class: "account-meta" },
+        t(`role.${p.role}` as Key),
+        " · ",
+        p.area_name,
+        p.teams.length ? ` · ${t("accounts.teams")}: ${p.teams.join(", ")}` : "",
+        p.disabled ? h("strong", { class: "badge" }, ` · ${t("accounts.disabled")}`) : "",
+      ),
+      p.role === "volunteer"
+        ? h(
+            "p",
+            { class: "account-meta", testid: `phones-${p.username}` },
+            live.length > 0
+              ? t("accounts.phones", { n: live.length, when: lastSync ? fmtDateTime(lastSync, campaignOffset()) : t("people.never") })
+              : p.phones.length > 0
+                ? t("accounts.phones_revoked", { n: p.phones.length })
+                : t("accounts.no_phone"),
+          )
+        : p.has_password
+          ? ""
+          : h("p", { class: "account-meta note" }, t("accounts.no_password_yet")),
+      actions.length ? h("div", { class: "account-actions" }, ...actions) : "",
+    );
+  }
+
+  private shownCode(): HTMLElement | string {
+    const s = this.shown;
+    if (!s) return "";
+    if (s.kind === "password") {
+      return h(
+        "div",
+        { class: "code-box", testid: "password-code", role: "status" },
+        h("p", null, t("accounts.password_code_for", { name: s.value.username })),
+        h("p", { class: "code" }, s.value.code),
+        h("p", { class: "muted small" }, t("accounts.password_code_note", { until: fmtDateTime(s.value.expires_at, campaignOffset()) })),
+      );
+    }
+    const qr = s.value.qr_svg
+      ? h("img", { class: "qr", alt: t("accounts.qr_alt"), src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(s.value.qr_svg)}` })
+      : "";
+    return h(
+      "div",
+      { class: "code-box", testid: "enrolment-code", role: "status" },
+      h("p", null, t("accounts.enrolment_code_for", { name: s.value.volunteer })),
+      qr,
+      h("p", { class: "code" }, s.value.code),
+      h("p", { class: "muted small" }, t("accounts.enrolment_code_note", { until: fmtDateTime(s.value.expires_at, campaignOffset()) })),
+    );
+  }
+
+  render(): void {
+    const p = this.people;
+    const list =
+      p.state === "ok" && p.value
+        ? p.value.length === 0
+          ? h("p", { class: "muted" }, t("accounts.none"))
+          : h("ul", { class: "account-list", testid: "account-list" }, ...p.value.map((x) => this.card(x)))
+        : p.state === "loading"
+          ? h("p", { class: "muted loading" }, t("app.loading"))
+          : h("div", { class: "error-box", role: "alert" }, h("p", null, errorText(p.error)));
+    fill(
+      this.el,
+      h("h3", null, t("accounts.title")),
+      h("p", { class: "muted small" }, t("accounts.intro")),
+      this.actionError ? h("p", { class: "error", role: "alert", testid: "account-error" }, errorText(this.actionError)) : "",
+      this.shownCode(),
+      mayAdd(this.user) ? this.addForm() : "",
+      list,
+    );
+  }
+}
