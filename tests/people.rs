@@ -217,6 +217,25 @@ async fn disabling_an_account_ends_its_sessions_and_revokes_its_phones() {
     let (status, answer) = send(&server, "PATCH", "/api/v1/users/v.minh", Some(&leader), json!([null, null])).await;
     assert_eq!((status, code_of(&answer)), (400, Some("malformed_json")));
 
+    // Neither a volunteer's session nor a phone's token changes anyone: not their own account,
+    // not another's, not a password.
+    let volunteer = server.login(doorstep_tests::VOLUNTEER, doorstep_tests::VOLUNTEER_PASSWORD).await;
+    let new_one = json!({"username": "v.sneaky", "role": "volunteer", "area_code": "18073"});
+    let writes = [
+        ("PATCH", "/api/v1/users/v.minh", json!({"display_name": "X"})),
+        ("PATCH", "/api/v1/users/volunteer", json!({"area_code": "18073"})),
+        ("POST", "/api/v1/users", new_one),
+        ("POST", "/api/v1/users/l.second/reset", Value::Null),
+    ];
+    for (method, path, body) in writes {
+        let (status, answer) = send(&server, method, path, Some(&volunteer), body.clone()).await;
+        assert_eq!(status, 403, "a volunteer's {method} {path}: {answer}");
+        let (status, _) = send(&server, method, path, Some(&phone), body).await;
+        assert_eq!(status, 401, "a phone's {method} {path}");
+    }
+    let (_, person) = server.get_as("/api/v1/users?area=18073", Some(&leader)).await;
+    assert!(person.as_array().unwrap().iter().all(|p| p["username"] != "v.sneaky" && p["display_name"] != "X"));
+
     // Disabling the volunteer revokes the phone: it learns so at its next call.
     let (status, me) = server.get_as("/api/v1/devices/me", Some(&phone)).await;
     assert_eq!((status, me["revoked"].is_null()), (200, true), "{me}");
