@@ -36,6 +36,8 @@ export class AccountsSection {
   private people: { state: "loading" | "ok" | "error"; value?: Person[]; error?: unknown } = { state: "loading" };
   private gen = 0;
   private shown: Shown | null = null;
+  /** The box showing `shown`, kept across re-renders so the code being read does not flicker or move. */
+  private shownBox: { of: Shown; el: HTMLElement } | null = null;
   private actionError: unknown = null;
   private busy = false;
 
@@ -219,6 +221,11 @@ export class AccountsSection {
   private shownCode(): HTMLElement | string {
     const s = this.shown;
     if (!s) return "";
+    if (this.shownBox?.of !== s) this.shownBox = { of: s, el: this.codeBox(s) };
+    return this.shownBox.el;
+  }
+
+  private codeBox(s: Shown): HTMLElement {
     if (s.kind === "password") {
       return h(
         "div",

@@ -36,11 +36,23 @@ describe("accounts", () => {
     expect($("new-username", root)).toBeNull();
     expect($("disable-tnv.minh", root)).toBeNull();
     expect($("password-code-tnv.minh", root)).toBeNull();
+    // The list's reload after the action waits until the code is on screen.
+    let open = () => {};
+    const gate = new Promise<void>((r) => (open = r));
+    const people = routes["GET /api/v1/users"];
+    routes["GET /api/v1/users"] = async () => (await gate, json(people));
     ($("password-code-totruong.lan", root) as HTMLButtonElement).click();
     const box = await waitFor(() => $("password-code", root), "the code");
     expect(box.textContent).toContain("7K3QX-M9P2D");
     expect(box.textContent).toContain("totruong.lan");
     expect(server.calls.some((c) => c.method === "POST" && c.path === "/api/v1/users/totruong.lan/reset")).toBe(true);
+    // The list reads again after the action; the box being read stays the same element (a new
+    // one each render detached it under the reader's eyes, and the e2e's click with it).
+    open();
+    await waitFor(() => (server.calls.filter((c) => c.path === "/api/v1/users").length >= 2 ? true : null), "the list read again");
+    await flush();
+    expect($("account-list", root)).not.toBeNull();
+    expect($("password-code", root)).toBe(box);
   });
 
   it("lets a leader add a volunteer, show a phone's code large with its QR, and disable an account after a confirm", async () => {
