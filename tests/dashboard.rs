@@ -209,7 +209,7 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     // The downloaded workbook (of Phường Nam Hà, the unit opened), read by another reader than
     // the one that wrote it: four households, two installs of two phones each, one not home.
     let mut book: Xlsx<_> = calamine::open_workbook(&download).expect("the downloaded report opens");
-    let summary = book.worksheet_range("Tong hop").unwrap();
+    let summary = book.worksheet_range("Tổng hợp").unwrap();
     assert_eq!(summary.get_value((3, 1)), Some(&Data::String("18073".into())));
     assert_eq!(summary.get_value((5, 1)), Some(&Data::Float(4.0)), "households visited");
     assert_eq!(summary.get_value((9, 1)), Some(&Data::Float(2.0)), "already installed");
@@ -217,11 +217,11 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     // Its targets and the rates they give, beside found coverage: 4 visited of 8 targeted; 6
     // phones with the app of 10 owners targeted.
     assert_eq!(summary.get_value((12, 1)), Some(&Data::Float(8.0)), "target households");
-    assert_eq!(summary.get_value((15, 1)), Some(&Data::String("50.0 %".into())), "target coverage");
-    assert_eq!(summary.get_value((16, 1)), Some(&Data::String("60.0 %".into())), "install rate of owners targeted");
-    let visits = book.worksheet_range("Luot tham").unwrap();
+    assert_eq!(summary.get_value((15, 1)), Some(&Data::Float(0.5)), "target coverage");
+    assert_eq!(summary.get_value((16, 1)), Some(&Data::Float(0.6)), "install rate of owners targeted");
+    let visits = book.worksheet_range("Lượt thăm").unwrap();
     assert_eq!(visits.height(), 1 + 4, "the header and the day's four visits in Nam Hà");
-    let venues = book.worksheet_range("Luot tham co so").unwrap();
+    let venues = book.worksheet_range("Lượt thăm cơ sở").unwrap();
     assert_eq!(
         venues.get_value((1, 2)),
         Some(&Data::String("Trường THCS Lê Văn Thiêm".into())),

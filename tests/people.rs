@@ -309,3 +309,54 @@ async fn password_codes_go_to_the_right_people_and_work_once() {
     assert!(statuses[..19].iter().all(|s| *s == 401), "{statuses:?}");
     assert_eq!(statuses[19], 429);
 }
+
+/// A volunteer is shown by their display name (with the username beside it, which no two share)
+/// wherever leaders read who did what: the visits (flagged or not), the phones, the volunteers'
+/// days, the claims and the visits export. Never an id's first eight characters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volunteers_are_shown_by_name_wherever_leaders_read_them() {
+    let server = server_with_accounts().await;
+    let leader = server.login("l.commune", PASSWORD).await;
+    let made = json!({"username": "v.ha", "display_name": "Trần Thị Hà", "role": "volunteer", "area_code": "18073"});
+    let (status, body) = send(&server, "POST", "/api/v1/users", Some(&leader), made).await;
+    assert_eq!(status, 201, "{body}");
+    let mut phone = doorstep_tests::TestDevice::new(19);
+    server.enrol_for(&phone, "v.ha").await;
+    // The first draft falls in commune 18073.
+    phone.record(1);
+    assert!(phone.client(&server.url, 100).drain(&phone.store, None).await.complete);
+
+    let (status, visits) = server.get_as("/api/v1/visits?area=18073", Some(&leader)).await;
+    assert_eq!(status, 200, "{visits}");
+    assert_eq!(visits[0]["volunteer_name"], "Trần Thị Hà", "{visits}");
+    let household = visits[0]["household_id"].as_str().expect("household").to_string();
+
+    let (_, devices) = server.get_as("/api/v1/devices?area=18073", Some(&leader)).await;
+    let device = devices["devices"].as_array().and_then(|d| d.iter().find(|d| d["volunteer"] == "v.ha")).cloned();
+    assert_eq!(device.map(|d| d["volunteer_name"].clone()), Some(json!("Trần Thị Hà")), "{devices}");
+
+    let (_, days) = server.get_as("/api/v1/volunteers/daily?area=18073", Some(&leader)).await;
+    let day = days.as_array().and_then(|d| d.iter().find(|d| d["username"] == "v.ha")).cloned();
+    assert_eq!(day.map(|d| d["display_name"].clone()), Some(json!("Trần Thị Hà")), "{days}");
+
+    let (status, body) =
+        server.post_as("/api/v1/claims", &leader, &json!({"volunteer": "v.ha", "household_id": household})).await;
+    assert!(status == 200 || status == 201, "{status} {body}");
+    let (_, claims) = server.get_as("/api/v1/claims?area=18073", Some(&leader)).await;
+    assert_eq!(claims["claims"][0]["volunteer_name"], "Trần Thị Hà", "{claims}");
+
+    let csv = reqwest::Client::new()
+        .get(format!("{}/api/v1/exports/visits.csv?area=18073", server.url))
+        .bearer_auth(&leader)
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("csv");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let row: Vec<&str> = lines.next().expect("a row").split(',').collect();
+    let at = header.iter().position(|h| *h == "volunteer_name").expect("a volunteer_name column");
+    assert_eq!(row.get(at).copied(), Some("Trần Thị Hà"), "{csv}");
+}

@@ -161,7 +161,7 @@ async fn venue_visits_arrive_once_and_are_counted_by_kind_and_unit() {
 
     // The daily report of 4 August, read back by calamine.
     let mut book = xlsx(&server, "/api/v1/reports/daily.xlsx?area=436&date=2020-08-04").await;
-    let sheet = book.worksheet_range("Co so").unwrap();
+    let sheet = book.worksheet_range("Cơ sở").unwrap();
     let total_row = (1..sheet.height() as u32)
         .find(|&r| sheet.get_value((r, 0)) == Some(&Data::String("Tổng cộng".into())))
         .expect("a total row");
@@ -175,7 +175,7 @@ async fn venue_visits_arrive_once_and_are_counted_by_kind_and_unit() {
     assert_eq!(cell(5), Some(Data::Float(652.0)), "40 + 600 + 12 reached");
     assert_eq!(cell(8), Some(Data::Float(103.0)), "10 + 90 + 3 installed");
     assert_eq!(cell(10), Some(Data::Float(120.0)), "the log of the 4th only");
-    let day = book.worksheet_range("Luot tham co so").unwrap();
+    let day = book.worksheet_range("Lượt thăm cơ sở").unwrap();
     assert_eq!(day.height(), 4, "a header and the three visits of the 4th");
     assert_eq!(day.get_value((1, 2)), Some(&Data::String("UBND phường Nam Hà".into())));
     assert_eq!(day.get_value((1, 3)), Some(&Data::String("Cơ quan".into())));

@@ -296,22 +296,14 @@ async fn export(args: ExportArgs) -> Result<()> {
     if args.format != "xlsx" {
         return export_rows(store.as_ref(), &campaign, &args, &area, lang).await;
     }
-    let progress =
-        doorstep_server::report::progress(store.as_ref(), &campaign, &area, date - chrono::Duration::days(60), date)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
-    let visits = doorstep_server::report::visits_on(store.as_ref(), &area, date).await?;
-    let venue_visits = doorstep_server::venues::visits_on(store.as_ref(), &area, date).await?;
-    let path = doorstep_server::areas::area_path(&*store, area.as_str())
+    let report = doorstep_server::report::daily_report(store.as_ref(), &campaign, &area, date)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no area has the code {area}"))?;
-    let photos = doorstep_server::photos::photos_for_report(store.as_ref(), &path, date).await?;
-    let bytes =
-        doorstep_server::report::daily_workbook(&progress, &visits, &venue_visits, &photos, date, &campaign, lang)?;
+    let bytes = doorstep_server::report::daily_workbook(&report, &campaign, lang)?;
     std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
     println!(
         "{}",
-        serde_json::json!({"out": args.out.display().to_string(), "bytes": bytes.len(), "visits": visits.len()})
+        serde_json::json!({"out": args.out.display().to_string(), "bytes": bytes.len(), "visits": report.visits.len()})
     );
     Ok(())
 }

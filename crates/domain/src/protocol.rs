@@ -210,6 +210,9 @@ pub struct NewClaimRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimStatusDto {
     pub claim: ClaimDto,
+    /// The volunteer's display name (or username).
+    #[serde(default)]
+    pub volunteer_name: String,
     /// When it runs out if its volunteer records nothing more in it; absent once released.
     pub expires_at_ms: Option<i64>,
     /// In force now: not released and not run out.
@@ -726,6 +729,9 @@ pub struct VisitDto {
     pub household_id: String,
     pub area_code: String,
     pub volunteer_id: String,
+    /// The volunteer's display name (or username); `null` for an id no account has.
+    #[serde(default)]
+    pub volunteer_name: Option<String>,
     pub device_id: String,
     /// RFC 3339 with the phone's UTC offset.
     pub visited_at: String,

@@ -81,6 +81,26 @@ impl Flag {
         }
     }
 
+    /// The flag's name as people read it (in reports), in the dashboard's words.
+    pub fn title(self, lang: crate::Lang) -> &'static str {
+        let (vi, en) = match self {
+            Flag::OutsideAssignment => ("Ngoài địa bàn được giao", "Outside the assignment"),
+            Flag::OtherVolunteer => ("Khác người", "Another person"),
+            Flag::PoorAccuracy => ("Vị trí kém chính xác", "Poor accuracy"),
+            Flag::FarFromHousehold => ("Xa hộ", "Far from the household"),
+            Flag::OutsideArea => ("Ngoài ranh giới", "Outside the area"),
+            Flag::ImplausibleSpeed => ("Di chuyển quá nhanh", "Implausible speed"),
+            Flag::Burst => ("Quá dồn dập", "Too fast"),
+            Flag::RevokedDevice => ("Gửi từ điện thoại đã bị thu hồi", "Sent by a revoked phone"),
+            Flag::Overlap => ("Hai tình nguyện viên cùng thăm", "Two volunteers visited"),
+            Flag::HouseholdInOtherArea => ("Hộ của địa bàn khác", "Household of another area"),
+        };
+        match lang {
+            crate::Lang::Vi => vi,
+            crate::Lang::En => en,
+        }
+    }
+
     pub fn parse(code: &str) -> Option<Flag> {
         Flag::ALL.into_iter().find(|f| f.code() == code.trim())
     }

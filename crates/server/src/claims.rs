@@ -23,6 +23,8 @@ use crate::store::{ClaimHousehold, NewClaim, Store, subtree_range};
 pub struct HeldClaim {
     pub dto: ClaimDto,
     pub area_path: String,
+    /// The volunteer's display name, or username.
+    pub volunteer_name: String,
 }
 
 /// The most claims a list shows: a commune's streets and odd households, many times over.
@@ -192,8 +194,10 @@ pub async fn list(
     store: &dyn Store, path: &str, campaign: &Campaign, now_ms: i64,
 ) -> Result<ClaimsResponse, ManageError> {
     let (lo, hi) = subtree_range(path);
-    let claims: Vec<ClaimDto> =
-        crate::claims::claims_in(store, &lo, &hi, MAX_CLAIMS).await?.into_iter().map(|c| c.dto).collect();
+    let held = crate::claims::claims_in(store, &lo, &hi, MAX_CLAIMS).await?;
+    let names: HashMap<String, String> =
+        held.iter().map(|c| (c.dto.volunteer_id.clone(), c.volunteer_name.clone())).collect();
+    let claims: Vec<ClaimDto> = held.into_iter().map(|c| c.dto).collect();
     let mut areas: Vec<String> =
         claims.iter().filter(|c| c.street_key.is_some()).map(|c| c.area_code.clone()).collect();
     areas.sort();
@@ -227,6 +231,7 @@ pub async fn list(
                 _ => (0, 0),
             };
             ClaimStatusDto {
+                volunteer_name: names.get(&claim.volunteer_id).cloned().unwrap_or_else(|| claim.volunteer.clone()),
                 active: expires_at_ms.is_some_and(|at| at > now_ms),
                 expires_at_ms,
                 households,
@@ -280,7 +285,7 @@ pub async fn streets(store: &dyn Store, area_code: &str) -> Result<Vec<StreetDto
 
 /// The columns [`held_claim`] reads, with the FROM clause (the pull reads them too).
 pub const CLAIM_COLUMNS: &str = "c.id, c.area_code, c.household_id, c.street, c.street_key, c.volunteer_id, u.username,
-        c.created_at_ms, c.released_at_ms, c.updated_seq, a.path
+        c.created_at_ms, c.released_at_ms, c.updated_seq, a.path, COALESCE(u.display_name, u.username)
     FROM claims c JOIN areas a ON a.code = c.area_code JOIN users u ON u.id = c.volunteer_id";
 
 /// A row of [`CLAIM_COLUMNS`].
@@ -299,6 +304,7 @@ pub fn held_claim(r: &Row) -> Result<HeldClaim, StoreError> {
             updated_seq: r.get(9)?,
         },
         area_path: r.get(10)?,
+        volunteer_name: r.get(11)?,
     })
 }
 

@@ -152,11 +152,11 @@ pub async fn find(db: &dyn Db, q: CorrectionQuery) -> Result<Vec<CorrectionDto>,
         .map(|r| {
             Ok(correction_dto(
                 crate::visits::visit_from_row(r)?,
-                r.get(23)?,
-                r.get(24)?,
-                r.get(25)?,
-                r.get(26)?,
-                r.get(27)?,
+                r.get(crate::store::VISIT_WIDTH + 0)?,
+                r.get(crate::store::VISIT_WIDTH + 1)?,
+                r.get(crate::store::VISIT_WIDTH + 2)?,
+                r.get(crate::store::VISIT_WIDTH + 3)?,
+                r.get(crate::store::VISIT_WIDTH + 4)?,
             ))
         })
         .collect()

@@ -168,6 +168,8 @@ pub const VISIT_COLUMNS: &[&str] = &[
     "notes",
     "received_at",
     "flags",
+    // Last, so that readers of the older columns by position are unaffected.
+    "volunteer_name",
 ];
 
 fn label(campaign: &Campaign, outcome: Option<&str>, lang: Lang) -> Option<String> {
@@ -224,6 +226,7 @@ fn visit_fields(v: &VisitDto, campaign: &Campaign, lang: Lang) -> Vec<Field> {
         Field::Free(v.notes.clone()),
         Field::Text(Some(v.received_at.clone())),
         Field::Text(Some(v.flags.join(","))),
+        Field::Free(v.volunteer_name.clone()),
     ]
 }
 

@@ -103,6 +103,40 @@ pub async fn visits_on(store: &dyn Store, area: &AreaCode, date: NaiveDate) -> R
     Ok(out)
 }
 
+/// Everything the daily report of an area for one day is made of.
+pub struct DailyReport {
+    pub date: NaiveDate,
+    /// The area, its units, and the curve over the 60 days before `date`.
+    pub progress: Progress,
+    pub visits: Vec<VisitDto>,
+    pub venue_visits: Vec<crate::venues::VenueVisitRow>,
+    pub photos: Vec<crate::photos::ReportPhoto>,
+    /// The day's figures per volunteer, by name.
+    pub volunteers: Vec<crate::volunteers::VolunteerDayRow>,
+}
+
+/// Reads the daily report of `area` for `date`; `None` for an unknown area.
+pub async fn daily_report(
+    store: &dyn Store, campaign: &Campaign, area: &AreaCode, date: NaiveDate,
+) -> Result<Option<DailyReport>, StoreError> {
+    let Some(progress) = progress(store, campaign, area, date - chrono::Duration::days(60), date).await? else {
+        return Ok(None);
+    };
+    let Some(path) = crate::areas::area_path(store, area.as_str()).await? else {
+        return Ok(None);
+    };
+    let visits = visits_on(store, area, date).await?;
+    let venue_visits = crate::venues::visits_on(store, area, date).await?;
+    let photos = crate::photos::photos_for_report(store, &path, date).await?;
+    let (lo, hi) = subtree_range(&path);
+    let day = day_number(date);
+    let mut volunteers = crate::volunteers::volunteer_days(store, &lo, &hi, day, day).await?;
+    volunteers.sort_by_cached_key(|v| {
+        (v.display_name.is_none(), doorstep_domain::area::vietnamese_sort_key(v.display_name.as_deref().unwrap_or("")))
+    });
+    Ok(Some(DailyReport { date, progress, visits, venue_visits, photos, volunteers }))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("cannot write the workbook: {0}")]
@@ -114,8 +148,36 @@ fn header(vi: &str, en: &str) -> String {
     format!("{vi}\n{en}")
 }
 
-fn rate(r: Option<f64>) -> String {
-    r.map(|v| format!("{:.1} %", v * 100.0)).unwrap_or_else(|| "—".into())
+/// A rate as a number shown as a percentage (the reader's spreadsheet puts its own decimal
+/// mark: a comma in Vietnamese), or a dash where there is none.
+fn write_rate(
+    sheet: &mut rust_xlsxwriter::Worksheet, r: u32, c: u16, rate: Option<f64>, pct: &Format,
+) -> Result<(), XlsxError> {
+    match rate {
+        Some(v) => sheet.write_number_with_format(r, c, v, pct)?,
+        None => sheet.write_string(r, c, "—")?,
+    };
+    Ok(())
+}
+
+/// Day first, as Vietnam writes dates, whatever the reader's spreadsheet would choose.
+const DAY_FORMAT: &str = "dd/mm/yyyy";
+
+/// An RFC 3339 time as a spreadsheet date and time in its own offset (the phone's local time,
+/// as the volunteer saw it), `dd/mm/yyyy hh:mm`; text if it does not read.
+pub(crate) fn write_local_time(
+    sheet: &mut rust_xlsxwriter::Worksheet, r: u32, c: u16, rfc3339: &str,
+) -> Result<(), XlsxError> {
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(at) => sheet.write_datetime_with_format(
+            r,
+            c,
+            at.naive_local(),
+            &Format::new().set_num_format("dd/mm/yyyy hh:mm"),
+        )?,
+        Err(_) => sheet.write_string(r, c, rfc3339)?,
+    };
+    Ok(())
 }
 
 /// Where an area's target figures come from: its own, or summed over the areas below, and whether
@@ -151,17 +213,18 @@ fn target_note(targets: Option<&AreaTargets>, lang: Lang) -> String {
 
 /// The daily report of an area for one day: summary, units, days, that day's visits and its
 /// photos.
-pub fn daily_workbook(
-    progress: &Progress, visits: &[VisitDto], venue_visits: &[crate::venues::VenueVisitRow],
-    photos: &[crate::photos::ReportPhoto], date: NaiveDate, campaign: &Campaign, lang: Lang,
-) -> Result<Vec<u8>, ReportError> {
+pub fn daily_workbook(report: &DailyReport, campaign: &Campaign, lang: Lang) -> Result<Vec<u8>, ReportError> {
+    let DailyReport { date, progress, visits, venue_visits, photos, volunteers } = report;
+    let date = *date;
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
     let head = Format::new().set_bold().set_text_wrap().set_background_color("#DDE7F3");
+    let pct = Format::new().set_num_format("0.0%");
+    let day_format = Format::new().set_num_format(DAY_FORMAT);
     let area: &Coverage = &progress.area;
 
     let sheet = book.add_worksheet();
-    sheet.set_name("Tong hop")?;
+    sheet.set_name("Tổng hợp")?;
     sheet.set_column_width(0, 42)?;
     sheet.set_column_width(1, 18)?;
     let title = match lang {
@@ -173,6 +236,7 @@ pub fn daily_workbook(
     enum Cell {
         Text(String),
         Count(i64),
+        Rate(Option<f64>),
     }
     let targets = area.targets.unwrap_or_default();
     let target = |n: Option<i64>| n.map(Cell::Count).unwrap_or_else(|| Cell::Text("—".into()));
@@ -183,7 +247,7 @@ pub fn daily_workbook(
         (
             "Độ phủ trên số hộ đã gặp (hộ đã thăm / hộ đã biết)",
             "Found coverage (households visited / known)",
-            Cell::Text(rate(area.coverage_rate)),
+            Cell::Rate(area.coverage_rate),
         ),
         ("Lượt thăm", "Visits", Cell::Count(area.visits)),
         ("Điện thoại thông minh đã gặp", "Smartphones seen", Cell::Count(area.smartphones_seen)),
@@ -192,7 +256,7 @@ pub fn daily_workbook(
         (
             "Tỷ lệ cài trên số điện thoại thông minh đã gặp",
             "Install rate of smartphones seen",
-            Cell::Text(rate(area.install_rate)),
+            Cell::Rate(area.install_rate),
         ),
         // The committee's targets and the two rates they give, each named for its denominator.
         ("Số hộ mục tiêu", "Target households", target(targets.households)),
@@ -205,12 +269,12 @@ pub fn daily_workbook(
         (
             "Độ phủ trên số hộ mục tiêu (hộ đã thăm / hộ mục tiêu)",
             "Target coverage (households visited / target households)",
-            Cell::Text(rate(area.target_coverage_rate)),
+            Cell::Rate(area.target_coverage_rate),
         ),
         (
             "Tỷ lệ cài trên số người có điện thoại thông minh (mục tiêu)",
             "Install rate of smartphone owners targeted",
-            Cell::Text(rate(area.install_rate_of_owners)),
+            Cell::Rate(area.install_rate_of_owners),
         ),
         ("Nguồn số mục tiêu", "Where the targets come from", Cell::Text(target_note(area.targets.as_ref(), lang))),
         (
@@ -224,9 +288,14 @@ pub fn daily_workbook(
         sheet.write_string(r, 0, header(vi, en))?;
         // Counts as numbers, so the committee can add them up; codes and rates as text.
         match value {
-            Cell::Count(n) => sheet.write_number(r, 1, *n as f64)?,
-            Cell::Text(t) => sheet.write_string(r, 1, t)?,
-        };
+            Cell::Count(n) => {
+                sheet.write_number(r, 1, *n as f64)?;
+            }
+            Cell::Text(t) => {
+                sheet.write_string(r, 1, t)?;
+            }
+            Cell::Rate(v) => write_rate(sheet, r, 1, *v, &pct)?,
+        }
     }
     let mut r = 3 + rows.len() as u32 + 1;
     sheet.write_string_with_format(
@@ -242,7 +311,7 @@ pub fn daily_workbook(
     }
 
     let sheet = book.add_worksheet();
-    sheet.set_name("Don vi")?;
+    sheet.set_name("Đơn vị")?;
     let cols = [
         ("Hạng", "Rank"),
         ("Mã", "Code"),
@@ -273,25 +342,26 @@ pub fn daily_workbook(
         sheet.write_string(r, 2, &c.area_name)?;
         sheet.write_number(r, 3, c.households_known as f64)?;
         sheet.write_number(r, 4, c.households_visited as f64)?;
-        sheet.write_string(r, 5, rate(c.coverage_rate))?;
+        write_rate(sheet, r, 5, c.coverage_rate, &pct)?;
         sheet.write_number(r, 6, c.smartphones_seen as f64)?;
         sheet.write_number(r, 7, (c.already_installed + c.installed_now) as f64)?;
-        sheet.write_string(r, 8, rate(c.install_rate))?;
+        write_rate(sheet, r, 8, c.install_rate, &pct)?;
         let t = c.targets.unwrap_or_default();
         // A missing target stays an empty cell, so the column still adds up.
         if let Some(n) = t.households {
             sheet.write_number(r, 9, n as f64)?;
         }
-        sheet.write_string(r, 10, rate(c.target_coverage_rate))?;
+        write_rate(sheet, r, 10, c.target_coverage_rate, &pct)?;
         if let Some(n) = t.smartphone_owners {
             sheet.write_number(r, 11, n as f64)?;
         }
-        sheet.write_string(r, 12, rate(c.install_rate_of_owners))?;
+        write_rate(sheet, r, 12, c.install_rate_of_owners, &pct)?;
         sheet.write_string(r, 13, target_note(c.targets.as_ref(), lang))?;
     }
 
     let sheet = book.add_worksheet();
-    sheet.set_name("Theo ngay")?;
+    sheet.set_name("Theo ngày")?;
+    sheet.set_column_width(0, 12)?;
     let cols = [
         ("Ngày", "Date"),
         ("Lượt thăm", "Visits"),
@@ -306,7 +376,10 @@ pub fn daily_workbook(
     for (i, d) in progress.days.iter().enumerate() {
         let r = 1 + i as u32;
         cumulative += d.installed_now;
-        sheet.write_string(r, 0, &d.date)?;
+        match NaiveDate::parse_from_str(&d.date, "%Y-%m-%d") {
+            Ok(day) => sheet.write_datetime_with_format(r, 0, day, &day_format)?,
+            Err(_) => sheet.write_string(r, 0, &d.date)?,
+        };
         sheet.write_number(r, 1, d.visits as f64)?;
         sheet.write_number(r, 2, d.households as f64)?;
         sheet.write_number(r, 3, d.installed_now as f64)?;
@@ -314,7 +387,8 @@ pub fn daily_workbook(
     }
 
     let sheet = book.add_worksheet();
-    sheet.set_name("Luot tham")?;
+    sheet.set_name("Lượt thăm")?;
+    sheet.set_column_width(0, 17)?;
     // No address and no notes: the committee's report counts; it does not need to say who.
     let cols = [
         ("Giờ thăm", "Visited at"),
@@ -337,7 +411,7 @@ pub fn daily_workbook(
         let r = 1 + i as u32;
         let label =
             campaign.outcome(&v.outcome).map(|o| o.label.get(lang).to_string()).unwrap_or_else(|| v.outcome.clone());
-        sheet.write_string(r, 0, &v.visited_at)?;
+        write_local_time(sheet, r, 0, &v.visited_at)?;
         sheet.write_string(r, 1, &v.area_code)?;
         sheet.write_string(r, 2, label)?;
         sheet.write_number(r, 3, v.people as f64)?;
@@ -352,7 +426,40 @@ pub fn daily_workbook(
         if let Some(acc) = v.accuracy_m {
             sheet.write_number(r, 10, acc)?;
         }
-        sheet.write_string(r, 11, v.flags.join(", "))?;
+        let flags: Vec<&str> = v
+            .flags
+            .iter()
+            .map(|f| doorstep_domain::quality::Flag::parse(f).map(|f| f.title(lang)).unwrap_or(f.as_str()))
+            .collect();
+        sheet.write_string(r, 11, flags.join("; "))?;
+    }
+
+    let sheet = book.add_worksheet();
+    sheet.set_name("Tình nguyện viên")?;
+    sheet.set_column_width(0, 28)?;
+    sheet.set_column_width(1, 18)?;
+    let cols = [
+        ("Tình nguyện viên", "Volunteer"),
+        ("Tên đăng nhập", "Username"),
+        ("Lượt thăm", "Visits"),
+        ("Hộ", "Households"),
+        ("Cài ngay", "Installed now"),
+        ("Cần xem lại", "Flagged"),
+    ];
+    for (c, (vi, en)) in cols.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, header(vi, en), &head)?;
+    }
+    for (i, v) in volunteers.iter().enumerate() {
+        let r = 1 + i as u32;
+        let unknown = match lang {
+            Lang::Vi => "Chưa rõ",
+            Lang::En => "Unknown",
+        };
+        sheet.write_string(r, 0, v.display_name.as_deref().unwrap_or(unknown))?;
+        sheet.write_string(r, 1, v.username.clone().unwrap_or_else(|| v.volunteer_id.to_string()))?;
+        for (c, n) in [v.visits, v.households, v.installed_now, v.flagged].iter().enumerate() {
+            sheet.write_number(r, 2 + c as u16, *n as f64)?;
+        }
     }
     crate::venues::venue_sheets(&mut book, &progress.venues, venue_visits, lang)?;
     crate::photos::photo_sheet(&mut book, photos, &head)?;
@@ -362,7 +469,7 @@ pub fn daily_workbook(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use calamine::{Data, Reader, Xlsx};
+    use calamine::{Data, DataType, Reader, Xlsx};
     use doorstep_domain::protocol::UnitProgress;
     use std::collections::BTreeMap;
 
@@ -405,6 +512,42 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2020, 8, 2).unwrap();
         assert_eq!(day_number(d), 18476);
         assert_eq!(date_of(18476), "2020-08-02");
+    }
+
+    fn flagged_visit() -> VisitDto {
+        VisitDto {
+            server_seq: 1,
+            id: uuid::Uuid::from_u128(4).to_string(),
+            revision: 1,
+            household_id: uuid::Uuid::from_u128(5).to_string(),
+            area_code: "18073".into(),
+            volunteer_id: uuid::Uuid::from_u128(3).to_string(),
+            volunteer_name: Some("Trần Thị Hà".into()),
+            device_id: uuid::Uuid::from_u128(6).to_string(),
+            visited_at: "2020-08-04T21:30:00+07:00".into(),
+            outcome: "installed_now".into(),
+            reason: None,
+            people: 4,
+            smartphones: 2,
+            already_installed: 0,
+            installed_now: 2,
+            leaflet_given: true,
+            location_source: "gps".into(),
+            lat: None,
+            lon: None,
+            accuracy_m: None,
+            notes: None,
+            received_at: "2020-08-04T14:31:00+00:00".into(),
+            flags: vec!["implausible_speed".into(), "burst".into(), "not_a_flag".into()],
+        }
+    }
+
+    /// The number formats a workbook's styles declare (`numFmt formatCode`).
+    fn number_formats(bytes: &[u8]) -> Vec<String> {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut styles = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name("xl/styles.xml").unwrap(), &mut styles).unwrap();
+        styles.split("formatCode=\"").skip(1).filter_map(|s| s.split('"').next()).map(str::to_string).collect()
     }
 
     #[test]
@@ -455,37 +598,69 @@ mod tests {
         let units = [("18073".to_string(), "Phường Nam Hà".to_string(), "/42/436/18073/".to_string())];
         let progress =
             Progress { venues: crate::venues::venue_progress(std::slice::from_ref(&school), &units), ..progress };
-        let bytes = daily_workbook(
-            &progress,
-            &[],
-            &[school],
-            &[],
-            NaiveDate::from_ymd_opt(2020, 8, 4).unwrap(),
-            &Campaign::bluezone(),
-            Lang::Vi,
-        )
-        .unwrap();
+        let report = DailyReport {
+            date: NaiveDate::from_ymd_opt(2020, 8, 4).unwrap(),
+            progress,
+            visits: vec![flagged_visit()],
+            venue_visits: vec![school],
+            photos: Vec::new(),
+            volunteers: vec![crate::volunteers::VolunteerDayRow {
+                volunteer_id: uuid::Uuid::from_u128(3),
+                username: Some("tnv.ha".into()),
+                display_name: Some("Trần Thị Hà".into()),
+                day: day_number(NaiveDate::from_ymd_opt(2020, 8, 4).unwrap()),
+                visits: 12,
+                households: 11,
+                installed_now: 7,
+                flagged: 1,
+            }],
+        };
+        let bytes = daily_workbook(&report, &Campaign::bluezone(), Lang::Vi).unwrap();
+        // Dates day first and rates as percentages, whatever the reader's locale would choose.
+        let formats = number_formats(&bytes);
+        for f in ["dd/mm/yyyy", "dd/mm/yyyy hh:mm", "0.0%"] {
+            assert!(formats.iter().any(|x| x == f), "{f} in {formats:?}");
+        }
+        assert!(!formats.iter().any(|x| x.starts_with("mm/dd") || x.starts_with("m/d")), "{formats:?}");
         let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
         assert_eq!(
             book.sheet_names(),
-            ["Tong hop", "Don vi", "Theo ngay", "Luot tham", "Co so", "Luot tham co so", "Ảnh"]
+            ["Tổng hợp", "Đơn vị", "Theo ngày", "Lượt thăm", "Tình nguyện viên", "Cơ sở", "Lượt thăm cơ sở", "Ảnh"]
         );
-        let venues = book.worksheet_range("Co so").unwrap();
+        // The visit: its local time as a date, its flags in words (an unknown code as it is).
+        let visits = book.worksheet_range("Lượt thăm").unwrap();
+        let at = visits.get_value((1, 0)).and_then(|d| d.as_datetime()).expect("a date and time");
+        assert_eq!(at.format("%d/%m/%Y %H:%M").to_string(), "04/08/2020 21:30");
+        assert_eq!(
+            visits.get_value((1, 11)),
+            Some(&Data::String("Di chuyển quá nhanh; Quá dồn dập; not_a_flag".into()))
+        );
+        // Who did how much that day, by name.
+        let people = book.worksheet_range("Tình nguyện viên").unwrap();
+        assert_eq!(people.get_value((1, 0)), Some(&Data::String("Trần Thị Hà".into())));
+        assert_eq!(people.get_value((1, 1)), Some(&Data::String("tnv.ha".into())));
+        assert_eq!(people.get_value((1, 2)), Some(&Data::Float(12.0)));
+        let day = book.worksheet_range("Lượt thăm cơ sở").unwrap();
+        assert_eq!(
+            day.get_value((1, 0)).and_then(|d| d.as_datetime()).map(|t| t.format("%d/%m %H:%M").to_string()),
+            Some("04/08 08:00".into())
+        );
+        let venues = book.worksheet_range("Cơ sở").unwrap();
         assert_eq!(venues.get_value((1, 0)), Some(&Data::String("Phường Nam Hà".into())));
         assert_eq!(venues.get_value((1, 2)), Some(&Data::Float(1.0)), "one school");
         assert_eq!(venues.get_value((2, 5)), Some(&Data::Float(600.0)), "total people reached");
         assert_eq!(venues.get_value((2, 8)), Some(&Data::Float(90.0)), "total installed now");
-        let day = book.worksheet_range("Luot tham co so").unwrap();
+        let day = book.worksheet_range("Lượt thăm cơ sở").unwrap();
         assert_eq!(day.get_value((1, 2)), Some(&Data::String("Trường THCS Lê Văn Thiêm".into())));
         assert_eq!(day.get_value((1, 3)), Some(&Data::String("Trường học".into())));
-        let summary = book.worksheet_range("Tong hop").unwrap();
+        let summary = book.worksheet_range("Tổng hợp").unwrap();
         assert!(summary.get_value((0, 0)).unwrap().to_string().contains("04/08/2020"));
         assert_eq!(summary.get_value((3, 1)), Some(&Data::String("436".into())), "a code stays text");
         assert_eq!(summary.get_value((5, 1)), Some(&Data::Float(40.0)), "households visited");
-        assert_eq!(summary.get_value((6, 1)), Some(&Data::String("40.0 %".into())));
-        let units = book.worksheet_range("Don vi").unwrap();
+        assert_eq!(summary.get_value((6, 1)), Some(&Data::Float(0.4)));
+        let units = book.worksheet_range("Đơn vị").unwrap();
         assert_eq!(units.get_value((1, 2)), Some(&Data::String("Phường Nam Hà".into())));
-        assert_eq!(units.get_value((1, 8)), Some(&Data::String("75.0 %".into())));
+        assert_eq!(units.get_value((1, 8)), Some(&Data::Float(0.75)));
         // The three ways, each under a header naming its denominator.
         let heading = |c: u32| units.get_value((0, c)).unwrap().to_string();
         assert!(heading(5).contains("số hộ đã gặp") && heading(5).contains("Found coverage"));
@@ -494,9 +669,9 @@ mod tests {
         assert!(heading(10).contains("Target coverage"));
         assert!(heading(12).contains("smartphone owners targeted"));
         assert_eq!(units.get_value((1, 9)), Some(&Data::Float(50.0)), "target households");
-        assert_eq!(units.get_value((1, 10)), Some(&Data::String("20.0 %".into())), "10 of 50");
+        assert_eq!(units.get_value((1, 10)), Some(&Data::Float(0.2)), "10 of 50");
         assert_eq!(units.get_value((1, 11)), Some(&Data::Float(18.0)), "owners targeted");
-        assert_eq!(units.get_value((1, 12)), Some(&Data::String("50.0 %".into())), "9 of 18");
+        assert_eq!(units.get_value((1, 12)), Some(&Data::Float(0.5)), "9 of 18");
         assert_eq!(units.get_value((1, 13)), Some(&Data::String("Mục tiêu của chính địa bàn".into())));
         // No target: empty figure, a dash for its rates, and said so.
         assert!(matches!(units.get_value((2, 9)), None | Some(Data::Empty)));
@@ -517,7 +692,7 @@ mod tests {
             "400 households targeted in 8 of 12 districts: no rate drawn from part of the area"
         );
         assert!(label(16).contains("owners targeted"));
-        assert_eq!(summary.get_value((16, 1)), Some(&Data::String("50.0 %".into())), "45 of 90");
+        assert_eq!(summary.get_value((16, 1)), Some(&Data::Float(0.5)), "45 of 90");
         assert_eq!(
             summary.get_value((17, 1)),
             Some(&Data::String("Chưa đủ: số hộ: cộng từ 8/12 địa bàn cấp dưới".into())),
@@ -525,7 +700,9 @@ mod tests {
         );
         assert!(label(18).contains("Households with the app"), "{}", label(18));
         assert_eq!(summary.get_value((18, 1)), Some(&Data::Float(40.0)), "installed_now households");
-        let days = book.worksheet_range("Theo ngay").unwrap();
+        let days = book.worksheet_range("Theo ngày").unwrap();
         assert_eq!(days.get_value((2, 4)), Some(&Data::Float(45.0)), "cumulative installs");
+        let day = days.get_value((2, 0)).and_then(|d| d.as_date()).expect("a date");
+        assert_eq!(day, NaiveDate::from_ymd_opt(2020, 8, 4).unwrap());
     }
 }

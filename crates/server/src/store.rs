@@ -118,17 +118,18 @@ pub trait Store: crate::db::Db + Send + Sync + 'static {
 /// (ms), its UTC offset (minutes).
 pub type VisitWho = (i64, Uuid, i64, Uuid, String, Uuid, Uuid, i64, i32);
 /// [`VISIT_COLUMNS`] 9 to 15 (outcome, reason, people, smartphones, already installed, installed
-/// now, leaflet) and 16 to 22 (location source, lat, lon, accuracy, notes, received at (ms), flags).
+/// now, leaflet) and 16 to 23 (location source, lat, lon, accuracy, notes, received at (ms), flags,
+/// the volunteer's name).
 pub type VisitWhat = (
     (String, Option<String>, i64, i64, i64, i64, bool),
-    (String, Option<f64>, Option<f64>, Option<f64>, Option<String>, i64, Option<String>),
+    (String, Option<f64>, Option<f64>, Option<f64>, Option<String>, i64, Option<String>, Option<String>),
 );
 
 pub fn visit_dto(who: VisitWho, what: VisitWhat) -> VisitDto {
     let (server_seq, id, revision, household_id, area_code, volunteer_id, device_id, visited_at_ms, utc_offset_min) =
         who;
     let (outcome, reason, people, smartphones, already_installed, installed_now, leaflet_given) = what.0;
-    let (location_source, lat, lon, accuracy_m, notes, received_at_ms, flags) = what.1;
+    let (location_source, lat, lon, accuracy_m, notes, received_at_ms, flags, volunteer_name) = what.1;
     let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60)
         .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
     let time = |ms: i64, off: chrono::FixedOffset| {
@@ -141,6 +142,7 @@ pub fn visit_dto(who: VisitWho, what: VisitWhat) -> VisitDto {
         household_id: household_id.to_string(),
         area_code,
         volunteer_id: volunteer_id.to_string(),
+        volunteer_name,
         device_id: device_id.to_string(),
         visited_at: time(visited_at_ms, offset),
         outcome,
@@ -191,7 +193,10 @@ pub fn pull_page(
 pub const VISIT_COLUMNS: &str = "v.server_seq, v.id, v.revision, v.household_id, v.area_code, v.volunteer_id,
     v.device_id, v.visited_at_ms, v.utc_offset_min, v.outcome, v.reason, v.people, v.smartphones,
     v.already_installed, v.installed_now, v.leaflet_given, v.loc_source, v.lat, v.lon, v.accuracy_m, v.notes,
-    v.received_at_ms, f.flags";
+    v.received_at_ms, f.flags, (SELECT COALESCE(u.display_name, u.username) FROM users u WHERE u.id = v.volunteer_id)";
+
+/// How many columns [`VISIT_COLUMNS`] has: a listing's own columns follow from this index.
+pub const VISIT_WIDTH: usize = 24;
 
 /// Lowest and highest path of a subtree, as a half-open range: '/' sorts just below '0'.
 pub fn subtree_range(path: &str) -> (String, String) {

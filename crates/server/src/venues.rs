@@ -362,7 +362,7 @@ pub fn venue_sheets(
     let h = |vi: &str, en: &str| format!("{vi}\n{en}");
 
     let sheet = book.add_worksheet();
-    sheet.set_name("Co so")?;
+    sheet.set_name("Cơ sở")?;
     sheet.set_column_width(0, 30)?;
     let mut headers = vec![h("Đơn vị", "Unit")];
     for g in VenueGroup::ALL {
@@ -434,7 +434,7 @@ pub fn venue_sheets(
     }
 
     let sheet = book.add_worksheet();
-    sheet.set_name("Luot tham co so")?;
+    sheet.set_name("Lượt thăm cơ sở")?;
     sheet.set_column_width(2, 30)?;
     let headers = [
         h("Giờ", "Time"),
@@ -456,7 +456,7 @@ pub fn venue_sheets(
     }
     for (i, v) in day_visits.iter().enumerate() {
         let r = 1 + i as u32;
-        sheet.write_string(r, 0, &v.visited_at)?;
+        crate::report::write_local_time(sheet, r, 0, &v.visited_at)?;
         sheet.write_string(r, 1, &v.area_code)?;
         sheet.write_string(r, 2, &v.venue_name)?;
         let kind = VenueKind::parse("kind", &v.kind)

@@ -5,7 +5,7 @@ use doorstep_domain::protocol::VisitDto;
 use uuid::Uuid;
 
 use crate::db::{Db, params};
-use crate::store::{StoreError, VISIT_COLUMNS};
+use crate::store::{StoreError, VISIT_COLUMNS, VISIT_WIDTH};
 
 /// A visit's latest revision, with its area's path (for the scope check).
 pub async fn visit_by_id(db: &dyn Db, id: Uuid) -> Result<Option<(VisitDto, String)>, StoreError> {
@@ -14,7 +14,7 @@ pub async fn visit_by_id(db: &dyn Db, id: Uuid) -> Result<Option<(VisitDto, Stri
          LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
          WHERE v.id = $1 ORDER BY v.revision DESC LIMIT 1"
     );
-    db.query_opt(&sql, params![id]).await?.map(|r| Ok((visit_from_row(&r)?, r.get(23)?))).transpose()
+    db.query_opt(&sql, params![id]).await?.map(|r| Ok((visit_from_row(&r)?, r.get(VISIT_WIDTH)?))).transpose()
 }
 
 /// A page of a subtree's visits in receive order, or of its flagged ones.
@@ -50,7 +50,7 @@ pub async fn household_visits(db: &dyn Db, household: Uuid) -> Result<Vec<(Visit
          LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
          WHERE v.household_id = $1 ORDER BY v.id, v.revision LIMIT 1000"
     );
-    db.query(&sql, params![household]).await?.iter().map(|r| Ok((visit_from_row(r)?, r.get(23)?))).collect()
+    db.query(&sql, params![household]).await?.iter().map(|r| Ok((visit_from_row(r)?, r.get(VISIT_WIDTH)?))).collect()
 }
 
 /// The daily curve of a subtree `[lo, hi)`: per local day (days since 1970), visits, households

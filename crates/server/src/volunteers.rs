@@ -15,6 +15,8 @@ pub struct VolunteerDayRow {
     pub volunteer_id: Uuid,
     /// `None` when the visits name an id no account has (a phone used before it was enrolled).
     pub username: Option<String>,
+    /// The account's display name, or its username; `None` as `username`.
+    pub display_name: Option<String>,
     /// Days since 1970 on the phone's calendar.
     pub day: i64,
     pub visits: i64,
@@ -25,7 +27,7 @@ pub struct VolunteerDayRow {
 
 /// The SQL of [`volunteer_days`], the same on both databases; the day is
 /// the phone's local date, as in the daily curve. `$n` placeholders, rewritten for SQLite.
-pub const VOLUNTEER_DAYS_SQL: &str = "SELECT v.volunteer_id, u.username,
+pub const VOLUNTEER_DAYS_SQL: &str = "SELECT v.volunteer_id, u.username, COALESCE(u.display_name, u.username),
         (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000 AS day,
         COUNT(*), COUNT(DISTINCT v.household_id), CAST(SUM(v.installed_now) AS BIGINT), COUNT(f.server_seq)
     FROM visits v JOIN areas a ON a.code = v.area_code
@@ -33,13 +35,15 @@ pub const VOLUNTEER_DAYS_SQL: &str = "SELECT v.volunteer_id, u.username,
     LEFT JOIN visit_flags f ON f.server_seq = v.server_seq
     WHERE a.path >= $1 AND a.path < $2 AND v.revision = 1
       AND (v.visited_at_ms + v.utc_offset_min * 60000) / 86400000 BETWEEN $3 AND $4
-    GROUP BY v.volunteer_id, u.username, day";
+    GROUP BY v.volunteer_id, u.username, u.display_name, day";
 
 /// One enrolled device, as the store reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceRow {
     pub device_id: Uuid,
     pub username: String,
+    /// The account's display name, or its username.
+    pub display_name: String,
     pub area_code: String,
     pub enrolled_ms: i64,
     /// Every token of the device is revoked.
@@ -50,13 +54,15 @@ pub struct DeviceRow {
     pub pushes: i64,
     /// Its visits in the subtree that carry a flag.
     pub flagged: i64,
+    /// Why a leader revoked it, as they wrote it.
+    pub revoke_reason: Option<String>,
 }
 
 /// The SQL of [`devices_in`], the same on both databases (`$1`, `$2`: the
 /// subtree). A volunteer belongs to an area by their account's area or by an assignment.
 pub const DEVICES_SQL: &str = "SELECT t.device_id, u.username, u.area_code, MIN(t.created_at_ms),
         MIN(CASE WHEN t.revoked_at_ms IS NULL THEN 0 ELSE 1 END),
-        d.last_seen_ms, d.clock_skew_ms, d.pushes, fl.n
+        d.last_seen_ms, d.clock_skew_ms, d.pushes, fl.n, COALESCE(u.display_name, u.username), MAX(t.revoke_reason)
     FROM device_tokens t JOIN users u ON u.id = t.user_id
     LEFT JOIN devices d ON d.id = t.device_id
     LEFT JOIN (SELECT v.device_id, COUNT(*) AS n FROM visit_flags f
@@ -66,7 +72,7 @@ pub const DEVICES_SQL: &str = "SELECT t.device_id, u.username, u.area_code, MIN(
                         WHERE a.path >= $1 AND a.path < $2)
        OR t.user_id IN (SELECT s.user_id FROM assignments s JOIN areas a ON a.code = s.area_code
                         WHERE a.path >= $1 AND a.path < $2)
-    GROUP BY t.device_id, u.username, u.area_code, d.last_seen_ms, d.clock_skew_ms, d.pushes, fl.n";
+    GROUP BY t.device_id, u.username, u.display_name, u.area_code, d.last_seen_ms, d.clock_skew_ms, d.pushes, fl.n";
 
 /// A volunteer's visits on one day (the phone's local date).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -74,6 +80,8 @@ pub struct VolunteerDay {
     pub volunteer_id: String,
     /// The volunteer's username; `null` for an id no account has.
     pub username: Option<String>,
+    /// The volunteer's display name (or username); `null` as `username`.
+    pub display_name: Option<String>,
     /// `YYYY-MM-DD`.
     pub date: String,
     /// First records of visits (corrections are not visits).
@@ -89,8 +97,10 @@ pub struct VolunteerDay {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeviceStatus {
     pub device_id: String,
-    /// The volunteer the phone was enrolled for.
+    /// The volunteer the phone was enrolled for (username).
     pub volunteer: String,
+    /// Their display name (or username).
+    pub volunteer_name: String,
     /// The volunteer account's area.
     pub volunteer_area: String,
     pub enrolled_at: String,
@@ -104,6 +114,8 @@ pub struct DeviceStatus {
     /// Its visits in the area that carry a flag (waiting for a leader's look).
     pub flagged_visits: i64,
     pub revoked: bool,
+    /// Why a leader revoked it; `null` while live or when no reason was given.
+    pub revoke_reason: Option<String>,
     /// Live and silent for longer than `stale_after_hours` (or never synced).
     pub stale: bool,
 }
@@ -128,9 +140,19 @@ pub async fn volunteer_days(
     let rows = db.query(VOLUNTEER_DAYS_SQL, params![lo, hi, from_day, to_day]).await?;
     rows.iter()
         .map(|r| {
-            let (volunteer_id, username, day, visits, households, installed_now, flagged) = r.columns()?;
+            let (volunteer_id, username, display_name, day, visits, households, installed_now, flagged) =
+                r.columns()?;
             let installed_now = Option::<i64>::unwrap_or(installed_now, 0);
-            Ok(VolunteerDayRow { volunteer_id, username, day, visits, households, installed_now, flagged })
+            Ok(VolunteerDayRow {
+                volunteer_id,
+                username,
+                display_name,
+                day,
+                visits,
+                households,
+                installed_now,
+                flagged,
+            })
         })
         .collect()
 }
@@ -142,9 +164,12 @@ pub async fn devices_in(db: &dyn Db, lo: &str, hi: &str) -> Result<Vec<DeviceRow
         .map(|r| {
             let (device_id, username, area_code, enrolled_ms, revoked, last_sync_ms, clock_skew_ms) = r.columns()?;
             let (pushes, flagged) = (r.get::<Option<i64>>(7)?.unwrap_or(0), r.get::<Option<i64>>(8)?.unwrap_or(0));
+            let (display_name, revoke_reason) = r.columns_at(9)?;
             Ok(DeviceRow {
                 device_id,
                 username,
+                display_name,
+                revoke_reason,
                 area_code,
                 enrolled_ms,
                 revoked,

@@ -6,6 +6,7 @@
 
 import * as api from "./api";
 import { ApiError, errorText } from "./api";
+import { personCell } from "./person";
 import { fill, h } from "./dom";
 import { fmtDateTime, fmtNumber, t, type Key } from "./i18n";
 import { campaignOffset } from "./outcomes";
@@ -267,7 +268,7 @@ export class ClaimsSection {
         targetText(c),
         several && !c.household_id ? h("span", { class: "small muted" }, ", ", this.areaName(c.area_code)) : null,
       ),
-      h("td", null, c.volunteer),
+      h("td", null, personCell(s.volunteer_name, c.volunteer)),
       h("td", { testid: `claim-given-${c.id}` }, fmtMs(c.created_at_ms)),
       h("td", { testid: `claim-expires-${c.id}` }, s.expires_at_ms === null ? t("app.none") : fmtMs(s.expires_at_ms)),
       h("td", { class: "num" }, `${fmtNumber(s.visited)} / ${fmtNumber(s.households)}`),

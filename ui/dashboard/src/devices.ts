@@ -5,6 +5,7 @@
 
 import * as api from "./api";
 import { ApiError, errorText } from "./api";
+import { personCell } from "./person";
 import { fill, h } from "./dom";
 import { fmtDateTime, fmtDay, fmtNumber, t } from "./i18n";
 import { campaignOffset } from "./outcomes";
@@ -91,7 +92,7 @@ export function renderDevices(list: DeviceList): HTMLElement {
               "tr",
               { testid: `device-${d.device_id}`, class: d.stale ? "stale" : d.revoked ? "revoked" : null, "data-stale": d.stale ? "true" : "false" },
               statusCell(d),
-              h("td", null, d.volunteer),
+              h("td", null, personCell(d.volunteer_name, d.volunteer)),
               h("td", { class: "mono", title: d.device_id }, d.device_id.slice(0, 8)),
               h(
                 "td",
@@ -122,7 +123,6 @@ export function renderVolunteerDays(rows: VolunteerDay[]): HTMLElement {
     if (last && last[0].volunteer_id === r.volunteer_id) last.push(r);
     else groups.push([r]);
   }
-  const name = (r: VolunteerDay) => r.username ?? t("people.unknown_volunteer", { id: r.volunteer_id.slice(0, 8) });
   const body: HTMLElement[] = [];
   for (const g of groups) {
     for (const r of g)
@@ -130,7 +130,7 @@ export function renderVolunteerDays(rows: VolunteerDay[]): HTMLElement {
         h(
           "tr",
           { testid: `vday-${r.username ?? r.volunteer_id}-${r.date}` },
-          h("td", null, name(r)),
+          h("td", null, personCell(r.display_name, r.username, r.volunteer_id)),
           h("td", null, fmtDay(r.date)),
           h("td", { class: "num" }, fmtNumber(r.visits)),
           h("td", { class: "num" }, fmtNumber(r.households)),
@@ -143,7 +143,7 @@ export function renderVolunteerDays(rows: VolunteerDay[]): HTMLElement {
       h(
         "tr",
         { class: "subtotal", testid: `vtotal-${g[0].username ?? g[0].volunteer_id}` },
-        h("th", { scope: "row" }, name(g[0])),
+        h("th", { scope: "row" }, personCell(g[0].display_name, g[0].username, g[0].volunteer_id)),
         h("th", { scope: "row" }, t("people.total")),
         h("td", { class: "num" }, sum((r) => r.visits)),
         h("td", { class: "num" }, sum((r) => r.households)),

@@ -1,5 +1,6 @@
 // The walk list of revisits (printable), the flagged visits and the daily report download.
 
+import { personCell } from "./person";
 import { h } from "./dom";
 import { fmtDateTime, fmtDay, fmtNumber, t, type Key } from "./i18n";
 import { campaignOffset, colorOf, outcomeLabel } from "./outcomes";
@@ -106,7 +107,7 @@ export function renderFlagged(list: Visit[], areaNames: Map<string, string>, act
               { testid: `flagged-${v.id}` },
               h("td", null, fmtDateTime(v.visited_at, off)),
               h("td", null, areaNames.get(v.area_code) ?? v.area_code),
-              h("td", { class: "mono", title: v.volunteer_id }, v.volunteer_id.slice(0, 8)),
+              h("td", null, personCell(v.volunteer_name, null, v.volunteer_id)),
               h("td", null, h("span", { class: "dot", style: { background: colorOf(v.outcome) }, "aria-hidden": "true" }), outcomeLabel(v.outcome)),
               h("td", { class: "num" }, v.accuracy_m === null || v.accuracy_m === undefined ? t("app.none") : t("flagged.meters", { n: Math.round(v.accuracy_m) })),
               h("td", null, h("ul", { class: "flags" }, v.flags.map((f) => h("li", { "data-flag": f }, flagText(f))))),

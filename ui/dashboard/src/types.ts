@@ -115,6 +115,8 @@ export type Visit = {
   household_id: string;
   area_code: string;
   volunteer_id: string;
+  /** The volunteer's display name (or username); null for an id no account has. */
+  volunteer_name?: string | null;
   device_id: string;
   visited_at: string;
   outcome: string;
@@ -181,6 +183,7 @@ export type VisitHistory = { revisions: Visit[]; corrections: Correction[] };
 export type VolunteerDay = {
   volunteer_id: string;
   username: string | null;
+  display_name?: string | null;
   date: string;
   visits: number;
   households: number;
@@ -192,6 +195,7 @@ export type VolunteerDay = {
 export type DeviceStatus = {
   device_id: string;
   volunteer: string;
+  volunteer_name: string;
   volunteer_area: string;
   enrolled_at: string;
   last_sync: string | null;
@@ -200,6 +204,8 @@ export type DeviceStatus = {
   clock_skew_seconds: number | null;
   flagged_visits: number;
   revoked: boolean;
+  /** Why a leader revoked it, as they wrote it. */
+  revoke_reason?: string | null;
   stale: boolean;
 };
 
@@ -257,6 +263,8 @@ export type Claim = {
 /** `ClaimStatusDto`: a claim with where it stands now. */
 export type ClaimStatus = {
   claim: Claim;
+  /** The volunteer's display name (or username). */
+  volunteer_name?: string;
   /** When it runs out unless its volunteer records a visit in it; null once released. */
   expires_at_ms: number | null;
   /** Not released and not run out. */

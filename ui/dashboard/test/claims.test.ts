@@ -30,7 +30,7 @@ const HOUSEHOLD = "0190f3a2-6b1c-7d00-8e00-000000000001";
 function initialClaims(): ClaimStatus[] {
   return [
     // Given to lan when hoa's claim on the same street was handed over.
-    { claim: claim("c1", "tnv.lan", { street: "Trần Phú", key: "tran phu" }, GIVEN), expires_at_ms: GIVEN + 72 * H, active: true, households: 1200, visited: 1034 },
+    { claim: claim("c1", "tnv.lan", { street: "Trần Phú", key: "tran phu" }, GIVEN), volunteer_name: "Trần Thị Lan", expires_at_ms: GIVEN + 72 * H, active: true, households: 1200, visited: 1034 },
     { claim: claim("c2", "tnv.hoa", { household: HOUSEHOLD }, GIVEN - 100 * H), expires_at_ms: GIVEN - 28 * H, active: false, households: 1, visited: 0 },
     { claim: claim("c3", "tnv.hoa", { street: "Trần Phú", key: "tran phu" }, GIVEN - 10 * H, GIVEN), expires_at_ms: null, active: false, households: 1200, visited: 3 },
     { claim: claim("c4", "tnv.lan", { household: "h9" }, GIVEN - 50 * H, GIVEN - 40 * H), expires_at_ms: null, active: false, households: 1, visited: 1 },
@@ -112,7 +112,7 @@ describe("claims: the leader's side", () => {
     const row = (id: string) => $(`claim-${id}`, root)!;
     const status = (id: string) => $(`claim-status-${id}`, root)!.textContent;
     expect(row("c1").textContent).toContain("Trần Phú");
-    expect(row("c1").textContent).toContain("tnv.lan");
+    expect(row("c1").querySelector(".person")!.textContent).toBe("Trần Thị Lan @tnv.lan");
     expect($("claim-given-c1", root)!.textContent).toBe("04/08/2020 09:00");
     expect($("claim-expires-c1", root)!.textContent).toBe("07/08/2020 09:00");
     expect(row("c1").textContent).toContain("1.034 / 1.200");

@@ -31,6 +31,8 @@ describe("volunteers and devices", () => {
       expect(r.querySelector("td.status strong")!.textContent).toBe("⚠ Mất liên lạc");
     }
     expect(rows[0].textContent).toContain("Chưa đồng bộ lần nào");
+    // Who, by name, with the username that tells two of the same name apart.
+    expect(rows[0].querySelector(".person")!.textContent).toBe("Lê Văn Minh @tnv.minh");
     expect(rows[1].textContent).toContain("30 giờ trước");
     expect(rows[1].textContent).toContain("05/08/2020 04:00");
     expect(rows[1].textContent).toContain("10 phút");
@@ -53,6 +55,7 @@ describe("volunteers and devices", () => {
     expect($("vday-tnv.lan-2020-08-05", table)!.textContent).toContain("1.234");
     const total = $("vtotal-tnv.lan", table)!.textContent!;
     expect(total).toContain("Cộng");
+    expect(total).toContain("Trần Thị Lan @tnv.lan");
     expect(total).toContain("1.246");
     expect(total).toContain("1.211");
     // A volunteer id no account has.

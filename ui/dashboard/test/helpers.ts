@@ -136,6 +136,7 @@ export const FLAGGED: Visit[] = [
     household_id: "h1",
     area_code: "443",
     volunteer_id: "01a22126-4d53-77af-a076-af84ab3a5cd4",
+    volunteer_name: "Trần Thị Lan",
     device_id: "d1",
     visited_at: "2020-08-04T02:30:00+07:00",
     outcome: "installed_now",
@@ -156,8 +157,8 @@ export const FLAGGED: Visit[] = [
 ];
 
 export const VOLUNTEER_DAYS: VolunteerDay[] = [
-  { volunteer_id: "01a22126-4d53-77af-a076-af84ab3a5cd4", username: "tnv.lan", date: "2020-08-04", visits: 12, households: 11, installed_now: 7, flagged: 2 },
-  { volunteer_id: "01a22126-4d53-77af-a076-af84ab3a5cd4", username: "tnv.lan", date: "2020-08-05", visits: 1234, households: 1200, installed_now: 800, flagged: 0 },
+  { volunteer_id: "01a22126-4d53-77af-a076-af84ab3a5cd4", username: "tnv.lan", display_name: "Trần Thị Lan", date: "2020-08-04", visits: 12, households: 11, installed_now: 7, flagged: 2 },
+  { volunteer_id: "01a22126-4d53-77af-a076-af84ab3a5cd4", username: "tnv.lan", display_name: "Trần Thị Lan", date: "2020-08-05", visits: 1234, households: 1200, installed_now: 800, flagged: 0 },
   { volunteer_id: "01a22126-4d53-77af-a076-000000000002", username: null, date: "2020-08-05", visits: 3, households: 3, installed_now: 1, flagged: 3 },
 ];
 
@@ -166,10 +167,10 @@ export const DEVICES: DeviceList = {
   stale_after_hours: 24,
   checked_at: "2020-08-06T03:00:00Z",
   devices: [
-    { device_id: "dev-never-0000", volunteer: "tnv.minh", volunteer_area: "443", enrolled_at: "2020-08-01T01:00:00Z", last_sync: null, minutes_since_sync: null, pushes: 0, clock_skew_seconds: null, flagged_visits: 0, revoked: false, stale: true },
-    { device_id: "dev-silent-000", volunteer: "tnv.lan", volunteer_area: "443", enrolled_at: "2020-08-01T01:00:00Z", last_sync: "2020-08-04T21:00:00Z", minutes_since_sync: 1800, pushes: 9, clock_skew_seconds: 600, flagged_visits: 2, revoked: false, stale: true },
-    { device_id: "dev-fresh-0000", volunteer: "tnv.hoa", volunteer_area: "440", enrolled_at: "2020-08-01T01:00:00Z", last_sync: "2020-08-06T02:50:00Z", minutes_since_sync: 10, pushes: 40, clock_skew_seconds: 2, flagged_visits: 0, revoked: false, stale: false },
-    { device_id: "dev-lost-00000", volunteer: "tnv.lan", volunteer_area: "443", enrolled_at: "2020-07-30T01:00:00Z", last_sync: "2020-08-02T01:00:00Z", minutes_since_sync: 5880, pushes: 3, clock_skew_seconds: 0, flagged_visits: 0, revoked: true, stale: false },
+    { device_id: "dev-never-0000", volunteer: "tnv.minh", volunteer_name: "Lê Văn Minh", volunteer_area: "443", enrolled_at: "2020-08-01T01:00:00Z", last_sync: null, minutes_since_sync: null, pushes: 0, clock_skew_seconds: null, flagged_visits: 0, revoked: false, stale: true },
+    { device_id: "dev-silent-000", volunteer: "tnv.lan", volunteer_name: "Trần Thị Lan", volunteer_area: "443", enrolled_at: "2020-08-01T01:00:00Z", last_sync: "2020-08-04T21:00:00Z", minutes_since_sync: 1800, pushes: 9, clock_skew_seconds: 600, flagged_visits: 2, revoked: false, stale: true },
+    { device_id: "dev-fresh-0000", volunteer: "tnv.hoa", volunteer_name: "Nguyễn Thị Hoa", volunteer_area: "440", enrolled_at: "2020-08-01T01:00:00Z", last_sync: "2020-08-06T02:50:00Z", minutes_since_sync: 10, pushes: 40, clock_skew_seconds: 2, flagged_visits: 0, revoked: false, stale: false },
+    { device_id: "dev-lost-00000", volunteer: "tnv.lan", volunteer_name: "Trần Thị Lan", volunteer_area: "443", enrolled_at: "2020-07-30T01:00:00Z", last_sync: "2020-08-02T01:00:00Z", minutes_since_sync: 5880, pushes: 3, clock_skew_seconds: 0, flagged_visits: 0, revoked: true, stale: false },
   ],
 };
 

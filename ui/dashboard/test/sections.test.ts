@@ -43,6 +43,9 @@ describe("dashboard sections", () => {
     expect(text).toContain("Ngoài địa bàn được giao");
     expect(text).toContain("Khác người");
     expect(text).toContain("12 m");
+    // Who, by name; not the first eight characters of an id.
+    expect(text).toContain("Trần Thị Lan");
+    expect(text).not.toContain("01a22126");
   });
 
   it("downloads the daily report with the bearer token", async () => {

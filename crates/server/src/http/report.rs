@@ -91,26 +91,18 @@ pub async fn get_progress(
     AreaRefusals
 ))]
 pub async fn get_daily_report(
-    State(st): State<AppState>, ReqLang(lang): ReqLang, _caller: Caller,
-    Scoped { q, area, path, .. }: Scoped<ReportQuery>,
+    State(st): State<AppState>, ReqLang(lang): ReqLang, _caller: Caller, Scoped { q, area, .. }: Scoped<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let date = parse_date("date", q.date.as_deref(), today(&st), lang)?;
-    let from = date - chrono::Duration::days(60);
-    let store = st.store.as_ref();
-    let progress = crate::report::progress(store, &st.campaign, &area, from, date)
+    let report = crate::report::daily_report(st.store.as_ref(), &st.campaign, &area, date)
         .await
         .map_err(|e| ApiError::store(e, lang))?
         .ok_or_else(|| ApiError::out_of_scope(lang))?;
-    let visits = crate::report::visits_on(store, &area, date).await.map_err(|e| ApiError::store(e, lang))?;
-    let venue_visits = crate::venues::visits_on(store, &area, date).await.map_err(|e| ApiError::store(e, lang))?;
-    let photos = crate::photos::photos_for_report(store, &path, date).await.map_err(|e| ApiError::store(e, lang))?;
     let campaign = st.campaign.clone();
-    let bytes = tokio::task::spawn_blocking(move || {
-        crate::report::daily_workbook(&progress, &visits, &venue_visits, &photos, date, &campaign, lang)
-    })
-    .await
-    .map_err(|e| ApiError::store(crate::store::StoreError::Task(e.to_string()), lang))?
-    .map_err(|e| ApiError::store(crate::store::StoreError::Task(e.to_string()), lang))?;
+    let bytes = tokio::task::spawn_blocking(move || crate::report::daily_workbook(&report, &campaign, lang))
+        .await
+        .map_err(|e| ApiError::store(crate::store::StoreError::Task(e.to_string()), lang))?
+        .map_err(|e| ApiError::store(crate::store::StoreError::Task(e.to_string()), lang))?;
     let name = format!("doorstep-{}-{}.xlsx", area, date.format("%Y-%m-%d"));
     let mut response = bytes.into_response();
     let h = response.headers_mut();

@@ -68,6 +68,7 @@ pub async fn get_volunteer_days(
             .map(|r| VolunteerDay {
                 volunteer_id: r.volunteer_id.to_string(),
                 username: r.username,
+                display_name: r.display_name,
                 date: epoch
                     .checked_add_signed(chrono::Duration::days(r.day))
                     .map(|d| d.format("%Y-%m-%d").to_string())
@@ -109,6 +110,7 @@ pub async fn get_devices(
         .map(|r| DeviceStatus {
             device_id: r.device_id.to_string(),
             volunteer: r.username,
+            volunteer_name: r.display_name,
             volunteer_area: r.area_code,
             enrolled_at: millis_text(r.enrolled_ms),
             last_sync: r.last_sync_ms.map(millis_text),
@@ -118,6 +120,7 @@ pub async fn get_devices(
             flagged_visits: r.flagged,
             stale: is_stale(r.last_sync_ms, r.revoked, now_ms, stale_hours),
             revoked: r.revoked,
+            revoke_reason: r.revoke_reason,
         })
         .collect();
     devices.sort_by(|a, b| {

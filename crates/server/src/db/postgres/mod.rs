@@ -421,7 +421,7 @@ impl Store for PgStore {
 pub(crate) fn pg_visit_row(r: &tokio_postgres::Row) -> VisitDto {
     let who = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6), r.get(7), r.get(8));
     let what = (r.get(9), r.get(10), r.get(11), r.get(12), r.get(13), r.get(14), r.get(15));
-    visit_dto(who, (what, (r.get(16), r.get(17), r.get(18), r.get(19), r.get(20), r.get(21), r.get(22))))
+    visit_dto(who, (what, (r.get(16), r.get(17), r.get(18), r.get(19), r.get(20), r.get(21), r.get(22), r.get(23))))
 }
 
 impl tokio_postgres::types::ToSql for Value {

@@ -560,7 +560,10 @@ pub(crate) fn visit_row(r: &rusqlite::Row<'_>) -> Result<VisitDto, StoreError> {
     let id = |i: usize| -> Result<uuid::Uuid, StoreError> { uuid_from(&r.get::<_, Vec<u8>>(i)?) };
     let who = (r.get(0)?, id(1)?, r.get(2)?, id(3)?, r.get(4)?, id(5)?, id(6)?, r.get(7)?, r.get(8)?);
     let what = (r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?);
-    Ok(visit_dto(who, (what, (r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?, r.get(20)?, r.get(21)?, r.get(22)?))))
+    Ok(visit_dto(
+        who,
+        (what, (r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?, r.get(20)?, r.get(21)?, r.get(22)?, r.get(23)?)),
+    ))
 }
 
 /// Writes a consistent, compacted copy of the database at `path` to `dest`, while a server may
