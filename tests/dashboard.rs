@@ -298,13 +298,17 @@ async fn a_leader_runs_their_people_from_the_dashboard_on_a_desktop_and_a_phone(
         app.record_visit(&located(18.3428, 105.9057, "18073", "installed_now", 1)).unwrap();
         app.sync_once().await;
         assert_eq!(server.visit_count(), before + 1);
-        browser("disable", size, &extra);
-        // Its next sync: what it holds goes first, then it erases itself.
+        let reason = format!("Mất máy ở chợ ({})", size.0);
+        let mut revoke = extra.to_vec();
+        revoke.push(("DOORSTEP_REASON", reason.as_str()));
+        browser("disable", size, &revoke);
+        // Its next sync: what it holds goes first, then it erases itself, saying why.
         app.record_visit(&located(18.3429, 105.9058, "18073", "installed_now", 2)).unwrap();
         app.sync_once().await;
         assert_eq!(server.visit_count(), before + 2, "sent before the erase");
         let status = app.status().unwrap();
-        assert!(!status.enrolled && status.wiped.is_some(), "{status:?}");
+        assert!(!status.enrolled, "{status:?}");
+        assert_eq!(status.wiped.and_then(|w| w.reason), Some(reason.clone()), "the leader's reason on the phone");
         // The admin gives the leader a password code; the leader sets a new password with it.
         let new_password = format!("mật khẩu mới {}", size.0);
         let admin = [

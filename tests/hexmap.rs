@@ -439,7 +439,9 @@ async fn exports_read_back_row_by_row_and_the_command_line_writes_the_same() {
         download(&server, &token, "/api/v1/exports/visits.csv?area=436&date=2020-08-04").await;
     assert!(disposition.contains("doorstep-visits-436-2020-08-04.csv"), "{disposition}");
     let (header, rows) = read_csv(&bytes);
-    assert_eq!(header.len(), 23);
+    assert_eq!(header.len(), 24);
+    // Who recorded it, by name, in the last column (the older columns keep their places).
+    assert_eq!(header.last().map(String::as_str), Some("volunteer_name"));
     let got: Vec<(&str, &str, &str)> =
         rows.iter().map(|r| (by_id[&r["household_id"]], r["outcome"].as_str(), r["visited_at"].as_str())).collect();
     // The other phone synced first: a3, then the team's b1 and d1.

@@ -354,9 +354,9 @@ async fn volunteers_are_shown_by_name_wherever_leaders_read_them() {
         .text()
         .await
         .expect("csv");
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let row: Vec<&str> = lines.next().expect("a row").split(',').collect();
-    let at = header.iter().position(|h| *h == "volunteer_name").expect("a volunteer_name column");
-    assert_eq!(row.get(at).copied(), Some("Trần Thị Hà"), "{csv}");
+    let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let header = reader.headers().expect("a header").clone();
+    let row = reader.records().next().expect("a row").expect("a record");
+    let at = header.iter().position(|h| h == "volunteer_name").expect("a volunteer_name column");
+    assert_eq!(row.get(at), Some("Trần Thị Hà"), "{csv}");
 }

@@ -5,7 +5,8 @@
 //   [DOORSTEP_LEADER=... DOORSTEP_NEW_PASSWORD=...] [DOORSTEP_SCREENSHOTS=dir] node e2e/accounts.mjs
 // add:     signs in, adds the volunteer in DOORSTEP_AREA, issues their phone's enrolment code and
 //          prints it as `ENROLMENT_CODE=...` (shown large, with its QR drawn).
-// disable: signs in, disables the volunteer after the confirm.
+// disable: signs in, revokes the volunteer's phone in the devices table (DOORSTEP_REASON, after the
+//          confirm), then disables the volunteer's account after its confirm.
 // reset:   signs in as an admin, issues DOORSTEP_LEADER a password code, signs out, sets the new
 //          password with it on the sign-in page and signs in as the leader with it.
 // Every phase checks that the accounts (and the sign-in page) reach nothing past the viewport's
@@ -103,11 +104,35 @@ async function add(page) {
   console.log(`ENROLMENT_CODE=${code}`);
 }
 
+async function revokePhone(page) {
+  const reason = env("DOORSTEP_REASON");
+  const row = page.locator(`${tid("devices")} tbody tr`, { hasText: `@${VOLUNTEER}` });
+  check((await row.count()) === 1, `the volunteer's phone is in the devices table by name (${await row.count()})`);
+  const id = ((await row.getAttribute("data-testid")) ?? "").replace(/^device-/, "");
+  await row.scrollIntoViewIfNeeded();
+  await page.click(tid(`revoke-${id}`));
+  await page.fill(tid(`revoke-reason-input-${id}`), reason);
+  const box = await page.locator(tid(`revoke-submit-${id}`)).boundingBox();
+  check(box && box.height >= 44 && box.x + box.width <= WIDTH, `the revoke button is a full-size target on screen (${JSON.stringify(box)})`);
+  await shot(page, "revoke");
+  let asked = "";
+  page.once("dialog", (d) => {
+    asked = d.message();
+    void d.accept();
+  });
+  await page.click(tid(`revoke-submit-${id}`));
+  await page.waitForSelector(tid(`revoke-reason-${id}`));
+  check(asked.startsWith(`Thu hồi điện thoại ${id.slice(0, 8)}`), `the confirm names the phone (${asked})`);
+  check((await page.locator(tid(`revoke-reason-${id}`)).innerText()).includes(reason), "the table says it is revoked, and why");
+}
+
 async function disable(page) {
   await signIn(page, USER, PASSWORD);
+  await page.waitForSelector(`${tid("devices")} tbody tr`);
+  await revokePhone(page);
   await accounts(page);
   const card = tid(`account-${VOLUNTEER}`);
-  check((await page.locator(tid(`phones-${VOLUNTEER}`)).innerText()).startsWith("1 điện thoại"), "the volunteer's phone is listed");
+  await page.waitForFunction((sel) => document.querySelector(sel)?.innerText.includes("đã thu hồi"), tid(`phones-${VOLUNTEER}`));
   let asked = "";
   page.once("dialog", (d) => {
     asked = d.message();
@@ -115,7 +140,7 @@ async function disable(page) {
   });
   await page.click(tid(`disable-${VOLUNTEER}`));
   await page.waitForFunction((sel) => document.querySelector(sel)?.classList.contains("disabled"), card);
-  check(asked.includes("1 điện thoại bị thu hồi"), `the confirm says what disabling does (${asked})`);
+  check(asked.startsWith("Khoá tài khoản của Phạm Thị Mới? Phiên đăng nhập kết thúc;"), `the confirm says what disabling does, with no phone left to revoke (${asked})`);
   check((await page.locator(card).innerText()).includes("Đã khoá"), "the card says the account is disabled");
   check((await page.locator(tid(`phones-${VOLUNTEER}`)).innerText()) === "1 điện thoại, đã thu hồi.", `and that its phone is revoked (${await page.locator(tid(`phones-${VOLUNTEER}`)).innerText()})`);
   await noSidewaysScroll(page, "accounts after disabling", tid("accounts"));

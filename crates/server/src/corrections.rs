@@ -16,17 +16,12 @@ pub const MAX_COMMENT: usize = 500;
 /// The most corrections one answer carries (a phone's list; a dashboard page).
 pub const MAX_CORRECTIONS: i64 = 500;
 
-/// The columns every correction read selects: the sent-back revision's visit columns first (in
-/// `visit_dto` order, so the visit readers serve), then the correction's own from index 23.
-/// `c` is corrections, `v` the visit revision sent back, `f` its flags.
-pub const CORRECTION_COLUMNS: &str = "v.server_seq, v.id, v.revision, v.household_id, v.area_code, v.volunteer_id,
-    v.device_id, v.visited_at_ms, v.utc_offset_min, v.outcome, v.reason, v.people, v.smartphones,
-    v.already_installed, v.installed_now, v.leaflet_given, v.loc_source, v.lat, v.lon, v.accuracy_m, v.notes,
-    v.received_at_ms, f.flags,
-    c.id, c.comment, c.requested_by, c.requested_at_ms,
+/// The correction's own columns, after the sent-back revision's [`crate::store::VISIT_COLUMNS`]
+/// (so the visit readers serve) from index [`crate::store::VISIT_WIDTH`]. `c` is corrections.
+const CORRECTION_OWN_COLUMNS: &str = "c.id, c.comment, c.requested_by, c.requested_at_ms,
     (SELECT MIN(n.revision) FROM visits n WHERE n.id = c.visit_id AND n.revision > c.revision)";
 
-/// The FROM clause that goes with [`CORRECTION_COLUMNS`].
+/// The FROM clause of a correction read: `v` is the visit revision sent back, `f` its flags.
 pub const CORRECTION_FROM: &str = "corrections c
     JOIN visits v ON v.id = c.visit_id AND v.revision = c.revision
     JOIN areas a ON a.code = c.area_code
@@ -84,12 +79,13 @@ impl CorrectionQuery {
             ),
         };
         format!(
-            "SELECT {CORRECTION_COLUMNS} FROM {CORRECTION_FROM} WHERE {filter} ORDER BY {order} LIMIT {MAX_CORRECTIONS}"
+            "SELECT {cols}, {CORRECTION_OWN_COLUMNS} FROM {CORRECTION_FROM} WHERE {filter} ORDER BY {order} LIMIT {MAX_CORRECTIONS}",
+            cols = crate::store::VISIT_COLUMNS
         )
     }
 }
 
-/// The answer for a correction row, given the visit already read from its first 23 columns.
+/// The answer for a correction row, given the visit already read from its first [`crate::store::VISIT_WIDTH`] columns.
 pub fn correction_dto(
     visit: VisitDto, id: Uuid, comment: String, requested_by: String, requested_at_ms: i64,
     answered_by_revision: Option<i64>,

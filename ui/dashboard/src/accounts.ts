@@ -148,7 +148,9 @@ export class AccountsSection {
             disabled: this.busy,
             testid: `${p.disabled ? "enable" : "disable"}-${p.username}`,
             onclick: () => {
-              if (!p.disabled && !window.confirm(t("accounts.disable_confirm", { name: p.display_name, n: p.phones.filter((x) => !x.revoked).length }))) return;
+              const live = p.phones.filter((x) => !x.revoked).length;
+              const asked = live > 0 ? t("accounts.disable_confirm", { name: p.display_name, n: live }) : t("accounts.disable_confirm_no_phone", { name: p.display_name });
+              if (!p.disabled && !window.confirm(asked)) return;
               void this.act(async () => (await api.updateUser(p.username, { disabled: !p.disabled }), null));
             },
           },

@@ -198,6 +198,9 @@ export const sendBack = (visitId: string, comment: string, revision: number) =>
 export const flaggedVisits = (area: string) => json<Visit[]>(`${V1}/visits${q({ area, flagged: true, limit: 100 })}`);
 export const volunteerDays = (area: string, from: string | null, to: string | null) =>
   json<VolunteerDay[]>(`${V1}/volunteers/daily${q({ area, from, to })}`);
+/** A leader revokes a lost phone, saying why (the phone shows it before erasing itself). */
+export const revokeDevice = (id: string, reason: string) =>
+  json<void>(`${V1}/devices/${encodeURIComponent(id)}/revoke`, { method: "POST", body: reason ? { reason } : {} });
 export const devices = (area: string, staleHours: number | null) => json<DeviceList>(`${V1}/devices${q({ area, stale_hours: staleHours })}`);
 
 /** Photos of an area's subtree, on a day and/or of one target (a visit). */

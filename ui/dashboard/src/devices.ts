@@ -48,11 +48,44 @@ export function sinceText(minutes: number | null): string {
 
 function statusCell(d: DeviceStatus): HTMLElement {
   if (d.stale) return h("td", { class: "status stale-mark" }, h("strong", null, t("people.status_stale")));
-  if (d.revoked) return h("td", { class: "status muted" }, t("people.status_revoked"));
+  if (d.revoked)
+    return h("td", { class: "status muted" }, t("people.status_revoked"), d.revoke_reason ? h("span", { class: "small revoke-reason", testid: `revoke-reason-${d.device_id}` }, `: ${d.revoke_reason}`) : null);
   return h("td", { class: "status" }, t("people.status_ok"));
 }
 
-export function renderDevices(list: DeviceList): HTMLElement {
+/** What a leader may do with a live phone: revoke it, saying why, after a confirm. */
+export type DeviceActions = { revoke: (d: DeviceStatus, reason: string) => void; busy: string | null; error: { id: string; error: unknown } | null };
+
+function revokeCell(d: DeviceStatus, actions: DeviceActions): HTMLElement {
+  if (d.revoked) return h("td", null);
+  const reason = h("input", { id: `revoke-reason-input-${d.device_id}`, testid: `revoke-reason-input-${d.device_id}`, maxlength: "200", placeholder: t("people.revoke_reason_hint") });
+  const err = actions.error?.id === d.device_id ? h("p", { class: "error", role: "alert" }, errorText(actions.error.error)) : null;
+  return h(
+    "td",
+    { class: "actions" },
+    h(
+      "details",
+      { class: "revoke", open: err !== null },
+      h("summary", { class: "secondary button-like", testid: `revoke-${d.device_id}` }, t("people.revoke")),
+      h(
+        "form",
+        {
+          class: "revoke-form",
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            actions.revoke(d, reason.value.trim());
+          },
+        },
+        h("label", { for: `revoke-reason-input-${d.device_id}` }, t("people.revoke_reason")),
+        reason,
+        h("button", { type: "submit", class: "danger", testid: `revoke-submit-${d.device_id}`, disabled: actions.busy === d.device_id }, t("people.revoke_submit")),
+        err,
+      ),
+    ),
+  );
+}
+
+export function renderDevices(list: DeviceList, actions: DeviceActions | null = null): HTMLElement {
   const wrap = h("div", { class: "devices", testid: "devices" });
   if (list.devices.length === 0) {
     wrap.append(h("p", { class: "muted" }, t("people.no_devices")));
@@ -82,6 +115,7 @@ export function renderDevices(list: DeviceList): HTMLElement {
             h("th", { scope: "col" }, t("people.col_last_sync")),
             h("th", { scope: "col", class: "num" }, t("people.col_flagged")),
             h("th", { scope: "col", class: "num" }, t("people.col_clock")),
+            actions ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("claims.col_actions"))) : null,
           ),
         ),
         h(
@@ -101,6 +135,7 @@ export function renderDevices(list: DeviceList): HTMLElement {
               ),
               h("td", { class: "num" }, fmtNumber(d.flagged_visits)),
               h("td", { class: "num" }, d.clock_skew_seconds === null ? t("app.none") : t("people.clock_minutes", { n: Math.round(d.clock_skew_seconds / 60) })),
+              actions ? revokeCell(d, actions) : null,
             ),
           ),
         ),
@@ -188,8 +223,29 @@ export class PeopleSection {
   /** Staff only: a volunteer's session reads no accounts. */
   private accounts: AccountsSection | null;
 
-  constructor(user: User) {
+  constructor(private readonly user: User) {
     this.accounts = user.role === "volunteer" ? null : new AccountsSection(user, () => this.loadDevices());
+  }
+  private revoking: string | null = null;
+  private revokeError: { id: string; error: unknown } | null = null;
+
+  /** Revokes a phone after the leader confirms what it does; then both lists read again. */
+  private async revoke(d: DeviceStatus, reason: string): Promise<void> {
+    if (this.revoking) return;
+    if (!window.confirm(t("people.revoke_confirm", { name: d.volunteer_name, device: d.device_id.slice(0, 8) }))) return;
+    this.revoking = d.device_id;
+    this.revokeError = null;
+    this.render();
+    try {
+      await api.revokeDevice(d.device_id, reason);
+      this.loadDevices();
+      this.accounts?.load(this.area);
+    } catch (error) {
+      this.revokeError = { id: d.device_id, error };
+    } finally {
+      this.revoking = null;
+      this.render();
+    }
   }
   private area = "";
   private from: string | null = null;
@@ -283,7 +339,12 @@ export class PeopleSection {
       h("h3", null, t("people.devices")),
       h("p", { class: "muted small" }, t("people.devices_intro", { h: this.staleHours })),
       form,
-      d.state === "ok" && d.value ? renderDevices(d.value) : this.problem(d, () => this.loadDevices(), "devices"),
+      d.state === "ok" && d.value
+        ? renderDevices(
+            d.value,
+            this.user.role === "leader" || this.user.role === "admin" ? { revoke: (x, reason) => void this.revoke(x, reason), busy: this.revoking, error: this.revokeError } : null,
+          )
+        : this.problem(d, () => this.loadDevices(), "devices"),
       h("h3", null, t("people.daily")),
       h("p", { class: "muted small" }, t("people.daily_intro")),
       days.state === "ok" && days.value ? renderVolunteerDays(days.value) : this.problem(days, () => this.loadDays(), "volunteer-days"),

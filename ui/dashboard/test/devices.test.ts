@@ -46,6 +46,45 @@ describe("volunteers and devices", () => {
     expect(call.query.has("stale_hours")).toBe(false);
   });
 
+  it("lets a leader revoke a live phone with a reason after a confirm; a committee member only reads", async () => {
+    const leader = { username: "totruong.lan", role: "leader", area_code: "42" };
+    const routes = defaultRoutes();
+    routes["POST /api/v1/auth/login"] = { token: "tok-2", expires_at: "2030-01-01T00:00:00Z", user: leader };
+    routes["GET /api/v1/auth/me"] = leader;
+    routes["POST /api/v1/devices/dev-silent-000/revoke"] = () => new Response(null, { status: 204 });
+    const server = fakeServer(routes);
+    const confirm = vi.spyOn(window, "confirm").mockReturnValueOnce(false).mockReturnValueOnce(true);
+    const { root } = await startApp();
+    await signIn(root);
+    await waitFor(() => $("devices", root), "the devices");
+    // The revoked phone says why; it has nothing more to revoke.
+    expect($("revoke-reason-dev-lost-00000", root)!.textContent).toBe(": Mất máy ở chợ");
+    expect($("revoke-dev-lost-00000", root)).toBeNull();
+    ($("revoke-dev-silent-000", root) as HTMLElement).click();
+    ($("revoke-reason-input-dev-silent-000", root) as HTMLInputElement).value = "  Mất máy  ";
+    const submit = () => ($("revoke-submit-dev-silent-000", root) as HTMLButtonElement).click();
+    const revokes = () => server.calls.filter((c) => c.method === "POST" && c.path.endsWith("/revoke"));
+    // Cancelled at the confirm: nothing is sent.
+    submit();
+    await flush();
+    expect(confirm.mock.calls[0][0]).toBe("Thu hồi điện thoại dev-sile của Trần Thị Lan? Máy sẽ gửi nốt những gì còn giữ, rồi tự xoá dữ liệu và không dùng được nữa cho đến khi đăng ký lại.");
+    expect(revokes()).toHaveLength(0);
+    const listed = server.calls.filter((c) => c.path === "/api/v1/devices").length;
+    submit();
+    await waitFor(() => (revokes().length === 1 ? true : null), "the revoke");
+    expect(revokes()[0].body).toEqual({ reason: "Mất máy" });
+    // The list reads again.
+    await waitFor(() => (server.calls.filter((c) => c.path === "/api/v1/devices").length > listed ? true : null), "the reload");
+  });
+
+  it("shows a committee member no revoke button", async () => {
+    fakeServer(defaultRoutes());
+    const { root } = await startApp();
+    await signIn(root);
+    await waitFor(() => $("devices", root), "the devices");
+    expect(root.querySelector('[data-testid^="revoke-dev"]')).toBeNull();
+  });
+
   it("shows each volunteer's days with a total, over the progress range", async () => {
     const server = fakeServer(defaultRoutes());
     const { root } = await startApp();
