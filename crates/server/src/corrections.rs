@@ -146,13 +146,14 @@ pub async fn find(db: &dyn Db, q: CorrectionQuery) -> Result<Vec<CorrectionDto>,
         .await?
         .iter()
         .map(|r| {
+            let (id, comment, requested_by, requested_at_ms, answered_by) = r.columns_at(crate::store::VISIT_WIDTH)?;
             Ok(correction_dto(
                 crate::visits::visit_from_row(r)?,
-                r.get(crate::store::VISIT_WIDTH + 0)?,
-                r.get(crate::store::VISIT_WIDTH + 1)?,
-                r.get(crate::store::VISIT_WIDTH + 2)?,
-                r.get(crate::store::VISIT_WIDTH + 3)?,
-                r.get(crate::store::VISIT_WIDTH + 4)?,
+                id,
+                comment,
+                requested_by,
+                requested_at_ms,
+                answered_by,
             ))
         })
         .collect()
