@@ -49,6 +49,15 @@ async function shot(page, name, opts = {}) {
   console.log(`  screenshot ${path}`);
 }
 
+/** Types a day ("YYYY-MM-DD") into a dashboard date field as a person does: dd/mm/yyyy. */
+async function typeDay(page, testid, iso) {
+  const [y, m, d] = iso.split("-");
+  const field = page.locator(tid(testid));
+  await field.fill(`${d}/${m}/${y}`);
+  await field.dispatchEvent("change");
+  check((await field.getAttribute("data-iso")) === iso, `${testid} takes ${d}/${m}/${y} as ${iso}`);
+}
+
 /** Waits for the map's style, its layers and the sources' data for the area on screen. */
 async function mapReady(page, previousAreas = null) {
   await page.waitForFunction(
@@ -305,8 +314,8 @@ async function main() {
 
     // The daily report.
     const date = await page.locator(tid("report-date")).inputValue();
-    check(/^\d{4}-\d{2}-\d{2}$/.test(date), `the report date defaults to a day (${date})`);
-    if (REPORT_DATE) await page.locator(tid("report-date")).fill(REPORT_DATE);
+    check(/^\d{2}\/\d{2}\/\d{4}$/.test(date), `the report date defaults to a day, shown dd/mm/yyyy (${date})`);
+    if (REPORT_DATE) await typeDay(page, "report-date", REPORT_DATE);
     const [download] = await Promise.all([page.waitForEvent("download"), page.click(tid("report-download"))]);
     mkdirSync(dirname(DOWNLOAD), { recursive: true });
     await download.saveAs(DOWNLOAD);
@@ -316,7 +325,7 @@ async function main() {
 
     // The Photos panel of the day, and one photo opened large.
     if (PHOTOS) {
-      if (REPORT_DATE) await page.locator(tid("photos-date")).fill(REPORT_DATE);
+      if (REPORT_DATE) await typeDay(page, "photos-date", REPORT_DATE);
       const thumbs = "#photos-section .photo-thumb-btn img";
       await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].some((i) => i.complete && i.naturalWidth > 0), thumbs);
       const n = await page.locator(thumbs).count();

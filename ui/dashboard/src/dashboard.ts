@@ -8,8 +8,10 @@ import * as api from "./api";
 import { ApiError, errorText } from "./api";
 import { mapSupported, VENUE_COLOR } from "./colors";
 import { h, fill } from "./dom";
-import { fmtNumber, fmtPercent, pick, t, today, type Key } from "./i18n";
+import { fmtPercent, fmtPercentValue, pick, t, today, type Key } from "./i18n";
 import { householdVisits } from "./household";
+import { dateField } from "./datefield";
+import { dataRange, probeRange } from "./range";
 import { PhotoPanel } from "./photos";
 import { renderFlagged, renderRevisits, saveBlob } from "./lists";
 import { renderChart } from "./chart";
@@ -17,7 +19,7 @@ import { PeopleSection } from "./devices";
 import { ClaimsSection, mayClaim } from "./claims";
 import type { MapView } from "./map";
 import { renderCardList } from "./cards";
-import { campaignOffset, campaignThresholds, colorOf, getCampaign, outcomeCodes, outcomeLabel, targetApp } from "./outcomes";
+import { campaignOffset, campaignStart, campaignThresholds, colorOf, getCampaign, outcomeCodes, outcomeLabel, targetApp } from "./outcomes";
 import { BAND_COLORS, loadThresholds, saveThresholds, validThresholds, type Band, type Thresholds } from "./thresholds";
 import type { AreaProps, Coverage, FeatureCollection, HouseholdProps, Progress, Revisit, User, VenueProps, Visit } from "./types";
 import { DEFAULT_SORT, renderUnitsTable, type Sort } from "./units";
@@ -45,12 +47,6 @@ const EMPTY_COLLECTION: FeatureCollection<never> = { type: "FeatureCollection", 
 /** The longest the lists below the map wait for the map to draw. */
 const SECONDARY_WAIT_MS = 2000;
 
-function daysBefore(day: string, n: number): string {
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() - n);
-  return d.toISOString().slice(0, 10);
-}
-
 export class Dashboard {
   readonly el: HTMLElement;
   private path: Crumb[];
@@ -73,6 +69,10 @@ export class Dashboard {
   private from: string;
   private to: string;
   private rangeError = false;
+  /** The range was set by the leader (or from the data): the first progress no longer moves it. */
+  private rangeChosen = false;
+  /** The volunteers' days wait for the range to be chosen. */
+  private peopleWaiting = false;
   private sort: Sort = DEFAULT_SORT;
   private thresholds: Thresholds = loadThresholds(campaignThresholds());
   private thresholdError = false;
@@ -127,8 +127,10 @@ export class Dashboard {
     const root = ctx.user.area_code ?? "";
     this.path = [{ code: root, name: root }];
     const now = today(campaignOffset());
-    this.to = now;
-    this.from = daysBefore(now, 60);
+    // Until the first progress read says which days hold data: from the campaign's first day.
+    const probe = probeRange(now, campaignStart());
+    this.to = probe.to;
+    this.from = probe.from;
     this.reportDate = now;
     this.el = h(
       "div",
@@ -247,7 +249,9 @@ export class Dashboard {
     // The lists below the map wait until the map has drawn (at most SECONDARY_WAIT_MS): on a
     // province they read many rows, and the cores go to what is on screen first.
     this.deferUntilMapData(() => {
-      this.people.load(code, this.from, this.to);
+      // Volunteers' days take a year at most: they wait for the range the data holds.
+      if (this.rangeChosen) this.people.load(code, this.from, this.to);
+      else this.peopleWaiting = true;
       this.claims?.load(code, this.path.map((c) => c.code));
       this.track("revisits", api.revisits(code), (l) => (this.revisits = l), () => {
         this.renderRevisits();
@@ -359,10 +363,31 @@ export class Dashboard {
     if (withPeople) this.people.load(this.current.code, this.from, this.to);
     this.photos.show(this.current.code, this.current.name, this.reportDate);
     this.track("progress", api.progress(this.current.code, this.from || null, this.to || null), (l) => (this.progress = l), () => {
+      if (!this.rangeChosen && (this.progress.state === "ok" || this.progress.state === "error")) this.chooseRange();
       this.renderProgress();
       this.renderFlagged();
       this.updateMapData();
     });
+  }
+
+  /** The first progress read is in: open on the days that hold data (range.ts). */
+  private chooseRange(): void {
+    this.rangeChosen = true;
+    const now = today(campaignOffset());
+    const days = this.progress.state === "ok" ? (this.progress.value?.days ?? []) : [];
+    const r = dataRange(days, now, campaignStart());
+    const moved = r.from !== this.from || r.to !== this.to;
+    this.from = r.from;
+    this.to = r.to;
+    if (moved && this.reportDate === now) {
+      this.reportDate = r.to;
+      this.renderReport();
+      this.photos.show(this.current.code, this.current.name, this.reportDate);
+    }
+    if (this.peopleWaiting) {
+      this.peopleWaiting = false;
+      this.people.load(this.current.code, this.from, this.to);
+    }
   }
 
   // ---------------------------------------------------------------- map
@@ -598,7 +623,7 @@ export class Dashboard {
 
   private renderMapSide(): void {
     const th = this.thresholds;
-    const pct = (n: number) => `${fmtNumber(n, Number.isInteger(n) ? 0 : 1)} %`;
+    const pct = (n: number) => fmtPercentValue(n);
     const band = (b: Band, label: string) => h("li", null, h("span", { class: "swatch", style: { background: BAND_COLORS[b] } }), label);
     const legend = h(
       "div",
@@ -665,21 +690,23 @@ export class Dashboard {
   }
 
   private renderProgress(): void {
-    const from = h("input", { type: "date", id: "from", testid: "from", value: this.from, max: this.to || null });
-    const to = h("input", { type: "date", id: "to", testid: "to", value: this.to, min: this.from || null });
     const apply = () => {
-      if (from.value && to.value && from.value > to.value) {
+      const f = from.value();
+      const tt = to.value();
+      if (f === null || tt === null) return; // the field says what is wrong
+      if (f && tt && f > tt) {
         this.rangeError = true;
         this.renderProgress();
         return;
       }
       this.rangeError = false;
-      this.from = from.value;
-      this.to = to.value;
+      this.from = f;
+      this.to = tt;
+      this.rangeChosen = true;
       this.loadProgress();
     };
-    from.addEventListener("change", apply);
-    to.addEventListener("change", apply);
+    const from = dateField({ id: "from", testid: "from", value: this.from, onChange: apply });
+    const to = dateField({ id: "to", testid: "to", value: this.to, onChange: apply });
     const p = this.progress.state === "ok" ? this.progress.value : undefined;
     fill(
       this.progressSec,
@@ -688,9 +715,11 @@ export class Dashboard {
         "div",
         { class: "range" },
         h("label", { for: "from" }, t("progress.from")),
-        from,
+        from.input,
         h("label", { for: "to" }, t("progress.to")),
-        to,
+        to.input,
+        from.error,
+        to.error,
         this.rangeError ? h("p", { class: "error", role: "alert" }, t("progress.bad_range")) : null,
       ),
       p
@@ -753,13 +782,7 @@ export class Dashboard {
   }
 
   private renderReport(): void {
-    const date = h("input", {
-      type: "date",
-      id: "report-date",
-      testid: "report-date",
-      value: this.reportDate,
-      onchange: (e: Event) => (this.reportDate = (e.target as HTMLInputElement).value),
-    });
+    const date = dateField({ id: "report-date", testid: "report-date", value: this.reportDate, onChange: (iso) => (this.reportDate = iso) });
     const r = this.report;
     const status =
       r.state === "busy"
@@ -779,19 +802,21 @@ export class Dashboard {
         "div",
         { class: "range" },
         h("label", { for: "report-date" }, t("report.date")),
-        date,
+        date.input,
         h(
           "button",
-          { type: "button", class: "primary", testid: "report-download", disabled: r.state === "busy", onclick: () => this.download(date.value) },
+          { type: "button", class: "primary", testid: "report-download", disabled: r.state === "busy", onclick: () => this.download(date.value()) },
           "⬇ ",
           t("report.download"),
         ),
       ),
+      date.error,
       h("p", { class: r.state === "error" ? "error" : "muted", role: "status", testid: "report-status" }, status),
     );
   }
 
-  private async download(date: string): Promise<void> {
+  private async download(date: string | null): Promise<void> {
+    if (date === null) return; // not a day: the field says so
     this.reportDate = date;
     if (!date) {
       this.report = { state: "error", error: "no_date" };

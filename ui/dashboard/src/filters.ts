@@ -5,6 +5,7 @@
 // /exports/* take the same parameters); unticking an outcome also hides its dots at once.
 
 import { h } from "./dom";
+import { dateField } from "./datefield";
 import { t, type Key } from "./i18n";
 
 /** From this zoom on the map shows households one by one (MapLibre zoom levels). */
@@ -193,10 +194,11 @@ export class FilterPanel {
   /** Builds the form anew (the caller puts it where it belongs). */
   element(): HTMLElement {
     const f = this.filters;
-    const from = h("input", { type: "date", id: "filter-from", testid: "filter-from", value: f.from, max: f.to || null });
-    const to = h("input", { type: "date", id: "filter-to", testid: "filter-to", value: f.to, min: f.from || null });
     const dates = () => {
-      const next = { from: from.value, to: to.value };
+      const a = from.value();
+      const b = to.value();
+      if (a === null || b === null) return; // not a day: the field says so
+      const next = { from: a, to: b };
       this.rangeError = !validRange(next);
       if (!this.rangeError) {
         f.from = next.from;
@@ -205,8 +207,8 @@ export class FilterPanel {
       }
       this.refresh(root);
     };
-    from.addEventListener("change", dates);
-    to.addEventListener("change", dates);
+    const from = dateField({ id: "filter-from", testid: "filter-from", value: f.from, onChange: dates });
+    const to = dateField({ id: "filter-to", testid: "filter-to", value: f.to, onChange: dates });
     const team = h(
       "select",
       {
@@ -249,7 +251,7 @@ export class FilterPanel {
       "fieldset",
       { class: "outcome-filter map-filters", testid: "map-filters" },
       h("legend", null, t("filters.title")),
-      h("div", { class: "filter-dates" }, h("label", { for: "filter-from" }, t("filters.from")), from, h("label", { for: "filter-to" }, t("filters.to")), to),
+      h("div", { class: "filter-dates" }, h("label", { for: "filter-from" }, t("filters.from")), from.input, h("label", { for: "filter-to" }, t("filters.to")), to.input, from.error, to.error),
       h("p", { class: "error", role: "alert", testid: "filter-range-error", hidden: !this.rangeError }, t("filters.bad_range")),
       h("label", { for: "filter-team" }, t("filters.team")),
       team,

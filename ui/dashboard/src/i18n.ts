@@ -154,6 +154,9 @@ const vi = {
   "legend.green": "Từ {b} trở lên",
   "legend.none": "Chưa có hộ",
 
+  // Issue 19, items 6-7 (phone layout, dates, figures): branch phone-layout.
+  "date.placeholder": "dd/mm/yyyy",
+  "date.invalid": "Ngày không đúng. Hãy nhập ngày/tháng/năm, ví dụ 04/08/2020.",
   "progress.title": "Tiến độ",
   "progress.from": "Từ ngày",
   "progress.to": "Đến ngày",
@@ -488,6 +491,9 @@ const en: Record<Key, string> = {
   "legend.green": "{b} or more",
   "legend.none": "No households",
 
+  // Issue 19, items 6-7 (phone layout, dates, figures): branch phone-layout.
+  "date.placeholder": "dd/mm/yyyy",
+  "date.invalid": "Not a date. Type day/month/year, for example 04/08/2020.",
   "progress.title": "Progress",
   "progress.from": "From",
   "progress.to": "To",
@@ -722,23 +728,40 @@ export function pick(m: Messages | null | undefined): string {
   return m[current] || m.vi || m.en;
 }
 
-/** Numbers as written in the language: 1.234,5 in Vietnamese, 1,234.5 in English. */
+/** The locale of Intl's formatters for a language. */
+export function locale(lang: Lang = current): string {
+  return lang === "vi" ? "vi-VN" : "en-GB";
+}
+
+const numberFormats = new Map<string, Intl.NumberFormat>();
+
+/** Numbers as written in the language, by the browser's Intl.NumberFormat: 1.234,5 in Vietnamese,
+ * 1,234.5 in English; exactly `decimals` decimals. */
 export function fmtNumber(n: number, decimals = 0, lang: Lang = current): string {
   if (!Number.isFinite(n)) return DICTIONARIES[lang]["app.none"];
-  const neg = n < 0;
-  const fixed = Math.abs(n).toFixed(decimals);
-  const [int, frac] = fixed.split(".");
-  const group = lang === "vi" ? "." : ",";
-  const point = lang === "vi" ? "," : ".";
-  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, group);
-  return (neg && Number(fixed) !== 0 ? "-" : "") + grouped + (frac ? point + frac : "");
+  const key = `${lang}:${decimals}`;
+  let f = numberFormats.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(locale(lang), { minimumFractionDigits: decimals, maximumFractionDigits: decimals, useGrouping: true });
+    numberFormats.set(key, f);
+  }
+  // Never "-0" for a value that rounds to zero.
+  const s = f.format(n);
+  return /^[-\u2212]0([.,]0*)?$/.test(s) ? s.slice(1) : s;
+}
+
+/** A percentage (0..100) with a decimal comma in Vietnamese: "65,8 %" / "65.8%"; whole numbers
+ * without decimals when `decimals` is left out and the value is whole. */
+export function fmtPercentValue(pct: number, decimals: number = Number.isInteger(pct) ? 0 : 1, lang: Lang = current): string {
+  if (!Number.isFinite(pct)) return DICTIONARIES[lang]["app.none"];
+  const n = fmtNumber(pct, decimals, lang);
+  return lang === "vi" ? `${n} %` : `${n}%`;
 }
 
 /** A rate (0..1) as a percentage: "65,8 %" / "65.8%"; a dash when there is none. */
 export function fmtPercent(rate: number | null | undefined, lang: Lang = current): string {
   if (rate === null || rate === undefined || !Number.isFinite(rate)) return DICTIONARIES[lang]["app.none"];
-  const n = fmtNumber(rate * 100, 1, lang);
-  return lang === "vi" ? `${n} %` : `${n}%`;
+  return fmtPercentValue(rate * 100, 1, lang);
 }
 
 /** A campaign day ("YYYY-MM-DD") as dd/mm/yyyy. */

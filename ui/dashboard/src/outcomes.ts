@@ -52,3 +52,9 @@ export function campaignThresholds(): Thresholds {
   if (b && Number.isFinite(b.low_percent) && Number.isFinite(b.high_percent)) return { low: b.low_percent, high: b.high_percent };
   return { ...DEFAULT_THRESHOLDS };
 }
+
+/** The campaign's first day ("YYYY-MM-DD"), when its file names one (`starts_on`). */
+export function campaignStart(): string | null {
+  const s = (campaign as (Campaign & { starts_on?: string | null }) | null)?.starts_on;
+  return typeof s === "string" && /^\d{4}-\d{2}-\d{2}$/.test(s) ? s : null;
+}

@@ -5,6 +5,7 @@
 import * as api from "./api";
 import { errorText } from "./api";
 import { h, fill } from "./dom";
+import { dateField } from "./datefield";
 import { fmtDateTime, t } from "./i18n";
 import { campaignOffset } from "./outcomes";
 import type { Photo } from "./types";
@@ -125,19 +126,13 @@ export class PhotoPanel {
 
   show(area: string, name: string, day: string): void {
     const g = ++this.gen;
-    const date = h("input", {
-      type: "date",
-      id: "photos-date",
-      testid: "photos-date",
-      value: day,
-      onchange: (e: Event) => this.show(area, name, (e.target as HTMLInputElement).value),
-    });
+    const date = dateField({ id: "photos-date", testid: "photos-date", value: day, onChange: (iso) => this.show(area, name, iso) });
     const body = h("div", { testid: "photos" }, h("p", { class: "muted" }, t("app.loading")));
     fill(
       this.el,
       h("div", { class: "section-head" }, h("h2", null, t("photos.title"), " — ", name)),
       h("p", { class: "muted small" }, t("photos.intro")),
-      h("div", { class: "range" }, h("label", { for: "photos-date" }, t("report.date")), date),
+      h("div", { class: "range" }, h("label", { for: "photos-date" }, t("report.date")), date.input, date.error),
       body,
     );
     if (!day) {

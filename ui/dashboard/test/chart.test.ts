@@ -55,13 +55,16 @@ describe("daily chart", () => {
     expect(points($("days-chart", root)!, "households")).toHaveLength(3);
     const from = $("from", root) as HTMLInputElement;
     const to = $("to", root) as HTMLInputElement;
-    expect(to.value).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    // Dates are shown dd/mm/yyyy; the range opens on the days that hold data (DAYS: 3 to 5 August 2020).
+    expect(to.value).toBe("05/08/2020");
+    expect(($("from", root) as HTMLInputElement).value).toBe("03/08/2020");
     routes["GET /api/v1/progress"] = { area: ROOT, units: UNITS, days: DAYS.slice(1) };
     from.value = "2020-08-04";
     from.dispatchEvent(new Event("change"));
     const last = () => server.calls.filter((c) => c.path === "/api/v1/progress").slice(-1)[0];
     await waitFor(() => last().query.get("from") === "2020-08-04", "a reload");
-    expect(last().query.get("to")).toBe(to.value);
+    expect(last().query.get("to")).toBe("2020-08-05");
+    expect(from.value).toBe("04/08/2020");
     await waitFor(() => $("days-chart", root) && points($("days-chart", root)!, "households").length === 2, "the new curve");
   });
 });

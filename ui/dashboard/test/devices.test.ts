@@ -100,10 +100,11 @@ describe("volunteers and devices", () => {
     // A volunteer id no account has.
     expect(table.textContent).toContain("Chưa rõ (01a22126)");
     const days = server.calls.find((c) => c.path === "/api/v1/volunteers/daily")!;
-    const progress = server.calls.find((c) => c.path === "/api/v1/progress")!;
     expect(days.query.get("area")).toBe("42");
-    expect(days.query.get("from")).toBe(progress.query.get("from"));
-    expect(days.query.get("to")).toBe(progress.query.get("to"));
+    // The range the progress opened on: the days that hold data (DAYS: 3 to 5 August 2020).
+    expect(days.query.get("from")).toBe(($("from", root) as HTMLInputElement).dataset.iso);
+    expect(days.query.get("to")).toBe(($("to", root) as HTMLInputElement).dataset.iso);
+    expect([days.query.get("from"), days.query.get("to")]).toEqual(["2020-08-03", "2020-08-05"]);
     // A new range reloads the days.
     const from = $("from", root) as HTMLInputElement;
     from.value = "2020-08-01";

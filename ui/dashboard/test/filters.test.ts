@@ -117,7 +117,7 @@ describe("the filter panel", () => {
     expect(last(changes)).toMatchObject({ from: "2020-08-05", to: "2020-08-06" });
     expect(p.params()).toEqual({ from: "2020-08-05", to: "2020-08-06" });
     document.body.replaceChildren(p.element());
-    expect(($("filter-from") as HTMLInputElement).value).toBe("2020-08-05");
+    expect(($("filter-from") as HTMLInputElement).value).toBe("05/08/2020");
   });
 
   it("offers the teams and the outcomes, hides dots at once and reloads", () => {
