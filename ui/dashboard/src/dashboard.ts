@@ -12,6 +12,7 @@ import { fmtPercent, fmtPercentValue, pick, t, today, type Key } from "./i18n";
 import { householdVisits } from "./household";
 import { dateField } from "./datefield";
 import { dataRange, probeRange } from "./range";
+import { watchTables } from "./responsive";
 import { PhotoPanel } from "./photos";
 import { renderFlagged, renderRevisits, saveBlob } from "./lists";
 import { renderChart } from "./chart";
@@ -85,6 +86,8 @@ export class Dashboard {
   /** The area and filters the households on the map were asked for (null: not asked yet). */
   private householdsKey: string | null = null;
   private disposed = false;
+  /** Labels and pages the tables as sections draw them (responsive.ts). */
+  private tables: MutationObserver;
 
   // Slots rebuilt by render().
   private header = h("header", { class: "topbar" });
@@ -156,6 +159,7 @@ export class Dashboard {
         this.people.el,
       ),
     );
+    this.tables = watchTables(this.el);
     this.startMap();
     this.render();
     this.load();
@@ -172,6 +176,7 @@ export class Dashboard {
 
   destroy(): void {
     this.disposed = true;
+    this.tables.disconnect();
     if (this.secondaryTimer) clearTimeout(this.secondaryTimer);
     this.mapView?.destroy();
     this.mapView = null;

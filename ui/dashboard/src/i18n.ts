@@ -157,6 +157,10 @@ const vi = {
   // Issue 19, items 6-7 (phone layout, dates, figures): branch phone-layout.
   "date.placeholder": "dd/mm/yyyy",
   "date.invalid": "Ngày không đúng. Hãy nhập ngày/tháng/năm, ví dụ 04/08/2020.",
+  "pager.shown": "Đang hiện {shown}/{n} dòng.",
+  "pager.more": "Xem thêm {n}",
+  "pager.all": "Xem tất cả {n}",
+  "units.sort_by": "Sắp xếp theo",
   "progress.title": "Tiến độ",
   "progress.from": "Từ ngày",
   "progress.to": "Đến ngày",
@@ -494,6 +498,10 @@ const en: Record<Key, string> = {
   // Issue 19, items 6-7 (phone layout, dates, figures): branch phone-layout.
   "date.placeholder": "dd/mm/yyyy",
   "date.invalid": "Not a date. Type day/month/year, for example 04/08/2020.",
+  "pager.shown": "Showing {shown} of {n} rows.",
+  "pager.more": "Show {n} more",
+  "pager.all": "Show all {n}",
+  "units.sort_by": "Sort by",
   "progress.title": "Progress",
   "progress.from": "From",
   "progress.to": "To",

@@ -172,6 +172,31 @@ export function renderUnitsTable(o: UnitsTableOptions): HTMLElement {
   return h(
     "div",
     { class: "table-wrap" },
+    sortSelect(o),
     h("table", { class: "data units", testid: "units-table" }, h("thead", null, head), h("tbody", null, rows)),
   );
+}
+
+/** On a phone the headers are hidden (each row is a card): the same sorts, as one select. */
+function sortSelect(o: UnitsTableOptions): HTMLElement {
+  const value = (s: Sort) => `${s.key}:${s.dir}`;
+  const select = h(
+    "select",
+    {
+      id: "units-sort",
+      testid: "units-sort",
+      onchange: (e: Event) => {
+        const [key, dir] = (e.target as HTMLSelectElement).value.split(":") as [SortKey, Sort["dir"]];
+        o.onSort({ key, dir });
+      },
+    },
+    COLUMNS.flatMap((c) =>
+      (["asc", "desc"] as const).map((dir) => {
+        const v = value({ key: c.key, dir });
+        return h("option", { value: v, selected: v === value(o.sort) ? true : null }, `${t(c.label)} ${dir === "asc" ? "▲" : "▼"}`);
+      }),
+    ),
+  );
+  select.value = value(o.sort);
+  return h("div", { class: "units-sort narrow-only" }, h("label", { for: "units-sort" }, t("units.sort_by")), select);
 }
