@@ -33,6 +33,29 @@ function rateCard(testid: string, label: string, c: Coverage | undefined, rate: 
   );
 }
 
+/**
+ * Under the headline "coverage of households found" (which reads 100 % as soon as every household
+ * found is visited), the rate on the target households beside it; where there is no target, what
+ * is missing and who enters it, in words (issue 19, item 7).
+ */
+export function targetLine(c: Coverage): HTMLElement {
+  const target = c.targets?.households ?? null;
+  const sum = c.targets?.households_sum;
+  const line = (text: string, rate: string | null, extra: string | null = null) =>
+    h("div", { class: `card-note target-line${rate === null ? " hint" : ""}`, testid: "card-found-coverage-target" }, text, rate ? [" ", h("strong", null, rate)] : null, extra);
+  if (target === null) return line(t("cards.found_vs_target_missing", { area: c.area_name || c.area_code }), null);
+  if (c.target_coverage_rate === null || c.target_coverage_rate === undefined) {
+    if (sum && sum.areas_with_target < sum.areas) return line(t("targets.partial", { n: sum.areas_with_target, m: sum.areas }), null);
+    return line(t("cards.found_vs_target", { target }), fmtPercent(c.target_coverage_rate));
+  }
+  return line(t("cards.found_vs_target", { target }), fmtPercent(c.target_coverage_rate));
+}
+
+function withTargetLine(card: HTMLElement, c: Coverage | undefined): HTMLElement {
+  if (c) card.append(targetLine(c));
+  return card;
+}
+
 /** The partial roll-up marker of a summed target figure, or null when it covers its level. */
 export function partialMarker(sum: TargetSum | null | undefined, testid: string): HTMLElement | null {
   if (!sum || sum.areas_with_target >= sum.areas) return null;
@@ -52,14 +75,17 @@ export function renderCardList(c: Coverage | undefined, app: string): HTMLElemen
     countCard("card-smartphones", t("cards.smartphones"), c?.smartphones_seen, t("cards.smartphones_note")),
     countCard("card-installs", t("cards.installs", { app }), withApp, t("cards.installs_note")),
     countCard("card-visits", t("cards.visits"), c?.visits, t("cards.visits_note")),
-    rateCard(
-      "card-found-coverage",
-      t("cards.found_coverage"),
+    withTargetLine(
+      rateCard(
+        "card-found-coverage",
+        t("cards.found_coverage"),
+        c,
+        c?.coverage_rate,
+        c ? t("cards.found_coverage_note", { visited: c.households_visited, known: c.households_known }) : "",
+        null,
+        null,
+      ),
       c,
-      c?.coverage_rate,
-      c ? t("cards.found_coverage_note", { visited: c.households_visited, known: c.households_known }) : "",
-      null,
-      null,
     ),
     rateCard(
       "card-target-coverage",
@@ -68,7 +94,7 @@ export function renderCardList(c: Coverage | undefined, app: string): HTMLElemen
       c?.target_coverage_rate,
       c && targetHouseholds !== null ? t("cards.target_coverage_note", { visited: c.households_visited, target: targetHouseholds }) : "",
       // A partial target has figures but no rate: its marker says why.
-      targetHouseholds === null ? t("cards.no_target_households") : null,
+      targetHouseholds === null && c ? t("cards.no_target_households", { area: c.area_name || c.area_code }) : null,
       partialMarker(targets?.households_sum, "card-target-coverage-partial"),
     ),
     rateCard(
@@ -86,7 +112,7 @@ export function renderCardList(c: Coverage | undefined, app: string): HTMLElemen
       c,
       c?.install_rate_of_owners,
       c && owners !== null ? t("cards.install_rate_owners_note", { with: withApp ?? 0, app, owners }) : "",
-      owners === null ? t("cards.no_target_owners") : null,
+      owners === null && c ? t("cards.no_target_owners", { area: c.area_name || c.area_code }) : null,
       partialMarker(targets?.smartphone_owners_sum, "card-install-rate-owners-partial"),
     ),
   ];

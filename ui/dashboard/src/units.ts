@@ -172,9 +172,19 @@ export function renderUnitsTable(o: UnitsTableOptions): HTMLElement {
   return h(
     "div",
     { class: "table-wrap" },
+    missingTargets(o.units),
     sortSelect(o),
     h("table", { class: "data units", testid: "units-table" }, h("thead", null, head), h("tbody", null, rows)),
   );
+}
+
+/** The units without target households, named (a tooltip on a dash says nothing on a phone). */
+export function missingTargets(units: Unit[]): HTMLElement | null {
+  const missing = units.filter((u) => (u.targets?.households ?? null) === null);
+  if (missing.length === 0) return null;
+  const names = missing.slice(0, 5).map((u) => u.area_name);
+  const more = missing.length > 5 ? `${names.join(", ")}, …` : names.join(", ");
+  return h("p", { class: "note small", testid: "units-missing-targets" }, t("units.missing_targets", { n: missing.length, m: units.length, names: more }));
 }
 
 /** On a phone the headers are hidden (each row is a card): the same sorts, as one select. */

@@ -71,14 +71,18 @@ describe("the cards, three ways", () => {
       const c = card(cards, id);
       expect(c.querySelector(".card-value")!.textContent).toBe("—");
       expect(c.querySelector(".card-value")!.getAttribute("data-none")).toBe("true");
-      expect(c.querySelector(`[data-testid="${id}-missing"]`)!.textContent).toContain("doorstep admin import-targets");
+      // What is missing, for which area, and who enters it: in words, never a command.
+      const missing = c.querySelector(`[data-testid="${id}-missing"]`)!.textContent!;
+      expect(missing).toContain("Tỉnh Hà Tĩnh");
+      expect(missing).toContain("nhờ ban chỉ đạo nhập");
+      expect(missing).not.toMatch(/doorstep|import-targets|admin/);
     }
     // Found coverage and the install rate of phones seen do not need targets.
     expect(card(cards, "card-found-coverage").querySelector(".card-value")!.textContent).toBe("65,8 %");
     setLang("en");
     const en = renderCardList(ROOT, "Bluezone");
     expect(card(en, "card-target-coverage").textContent).toContain("Target coverage");
-    expect(card(en, "card-target-coverage").textContent).toContain("No target households for this area yet");
+    expect(card(en, "card-target-coverage").textContent).toContain("No target number of households for Tỉnh Hà Tĩnh yet: ask the steering committee");
     expect(card(en, "card-install-rate-owners").textContent).toContain("Install rate of smartphone owners targeted");
     expect(card(en, "card-found-coverage").textContent).toContain("2,880 households visited of 4,380 known");
   });
