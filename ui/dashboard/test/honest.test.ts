@@ -25,14 +25,17 @@ describe("coverage of households found, beside the target", () => {
     expect(line(all).textContent).toBe("Trên 80 hộ mục tiêu: 50,0 %");
   });
 
-  it("without a target, says in words what is missing and who enters it; never a command", () => {
+  it("without a target, says in words what is missing and, beside it, who enters it; never a command", () => {
     const none = coverage("18073", "Phường Nam Hà", 40, 40, 30, 20);
-    const text = line(none).textContent!;
-    expect(text).toContain("chưa có số hộ mục tiêu cho Phường Nam Hà");
-    expect(text).toContain("Nhờ ban chỉ đạo nhập số hộ");
-    expect(text).not.toMatch(/doorstep|import|admin/);
+    expect(line(none).textContent).toBe("Chưa so được với số hộ mục tiêu: chưa có số này cho Phường Nam Hà.");
+    const cards = renderCardList(none, "Bluezone");
+    // The target card comes right after the headline and says what to do.
+    expect(cards.indexOf(card(cards, "card-target-coverage"))).toBe(cards.indexOf(card(cards, "card-found-coverage")) + 1);
+    const todo = card(cards, "card-target-coverage").querySelector('[data-testid="card-target-coverage-missing"]')!.textContent!;
+    expect(todo).toBe("Chưa có số hộ mục tiêu cho Phường Nam Hà: nhờ ban chỉ đạo nhập số hộ mục tiêu để tính tỷ lệ này.");
+    for (const c of cards) expect(c.textContent).not.toMatch(/doorstep|import-targets/);
     setLang("en");
-    expect(line(none).textContent).toContain("there is no target number of households for Phường Nam Hà yet. Ask the steering committee to enter it.");
+    expect(line(none).textContent).toBe("Not compared with a target yet: there is no target number of households for Phường Nam Hà.");
   });
 
   it("a partial target says which part it covers", () => {
