@@ -12,7 +12,7 @@ import { fmtPercent, fmtPercentValue, pick, t, today, type Key } from "./i18n";
 import { householdVisits } from "./household";
 import { dateField } from "./datefield";
 import { dataRange, probeRange } from "./range";
-import { watchTables } from "./responsive";
+import { isNarrow, watchTables } from "./responsive";
 import { PhotoPanel } from "./photos";
 import { renderFlagged, renderRevisits, saveBlob } from "./lists";
 import { renderChart } from "./chart";
@@ -72,6 +72,8 @@ export class Dashboard {
   private rangeError = false;
   /** The range was set by the leader (or from the data): the first progress no longer moves it. */
   private rangeChosen = false;
+  /** The map filters' fold, once the user opened or closed it (null: open unless on a phone). */
+  private filtersOpen: boolean | null = null;
   /** The volunteers' days wait for the range to be chosen. */
   private peopleWaiting = false;
   private sort: Sort = DEFAULT_SORT;
@@ -679,7 +681,16 @@ export class Dashboard {
       ),
     );
     if (this.thresholdError) settings.open = true;
-    fill(this.mapSide, legend, filter, settings);
+    // On a phone the filters and downloads (a screen and a half of checkboxes and buttons) are
+    // folded under their title until asked for; open on a wide screen.
+    const filters = h(
+      "details",
+      { class: "filters-box", testid: "filters-box", open: this.filtersOpen ?? !isNarrow() },
+      h("summary", null, t("filters.title")),
+      filter,
+    );
+    filters.addEventListener("toggle", () => (this.filtersOpen = filters.open));
+    fill(this.mapSide, legend, filters, settings);
   }
 
   /** New coverage thresholds: the map, the legend and the table's swatches. */

@@ -15,8 +15,13 @@ export const PAGE_ROWS = 20;
 export const PAGE_ROWS_NARROW = 5;
 export const NARROW = "(max-width: 700px)";
 
+/** A phone-sized screen (where tables are cards). */
+export function isNarrow(): boolean {
+  return typeof window !== "undefined" && !!window.matchMedia?.(NARROW).matches;
+}
+
 export function pageSize(): number {
-  return typeof window !== "undefined" && window.matchMedia?.(NARROW).matches ? PAGE_ROWS_NARROW : PAGE_ROWS;
+  return isNarrow() ? PAGE_ROWS_NARROW : PAGE_ROWS;
 }
 
 /** Tables not paged on a wide screen: a unit's children (a few tens, the row to open in reach);
