@@ -146,6 +146,26 @@ describe("tables on a phone", () => {
     expect($("units-table", root)!.querySelector('th[aria-sort="descending"] [data-sort="visited"]')).not.toBeNull();
   });
 
+  it("folds the map's filters under their title on a phone, open on a wide screen, and keeps the user's choice", async () => {
+    vi.stubGlobal("matchMedia", (q: string) => ({ matches: q.includes("max-width: 700px"), media: q }));
+    fakeServer(defaultRoutes());
+    const { root } = await startApp();
+    await signIn(root);
+    const box = () => $("filters-box", root) as HTMLDetailsElement;
+    expect(box().open).toBe(false);
+    expect(box().querySelector("summary")!.textContent).toBe("Lọc bản đồ");
+    box().open = true;
+    box().dispatchEvent(new Event("toggle"));
+    ($("lang-en", root) as HTMLButtonElement).click();
+    expect(box().open).toBe(true);
+    vi.unstubAllGlobals();
+    sessionStorage.clear();
+    fakeServer(defaultRoutes());
+    const wide = await startApp();
+    await signIn(wide.root);
+    expect(($("filters-box", wide.root) as HTMLDetailsElement).open).toBe(true);
+  });
+
   it("style.css lays tables out as cards under 700 px and makes controls 44 px on touch", () => {
     const css: string = readFileSync(`${process.cwd()}/dashboard/src/style.css`, "utf8");
     const block = (media: string) => {
