@@ -158,9 +158,13 @@ async function phone(browser, pageErrors) {
     await page.waitForSelector(`${tid("revisits")}`);
     await page.waitForSelector(`${tid("flagged")}`);
     await page.waitForSelector(`${tid("units-table")}`);
-    // The lists below the map come once it has drawn (or after 2 s): wait for the people's tables too.
-    await page.waitForFunction(() => document.querySelectorAll("#people-section table, #people-section .error-box").length > 0 || !document.querySelector("#people-section"), null, { timeout: TIMEOUT }).catch(() => {});
-    await page.waitForTimeout(300);
+    // The lists below the map come once it has drawn (or after 2 s): the page is measured with
+    // every section drawn (the devices and the volunteers' days in, nothing loading).
+    await page.waitForFunction(
+      () => !!document.querySelector('[data-testid="devices"]') && !!document.querySelector('[data-testid="volunteer-days"]') && !document.querySelector("main .loading"),
+      null,
+      { timeout: TIMEOUT, polling: 200 },
+    );
     const size = await page.evaluate(() => ({
       inner: window.innerWidth,
       scroll: document.documentElement.scrollWidth,
