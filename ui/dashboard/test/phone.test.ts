@@ -177,6 +177,8 @@ describe("tables on a phone", () => {
     expect(phone).toMatch(/table\.data\.cards-narrow thead \{ display: none; \}/);
     expect(phone).toMatch(/td\[data-label\]::before \{\s*content: attr\(data-label\)/);
     expect(phone).toMatch(/\.table-wrap \{ overflow-x: visible; \}/);
+    // A flagged visit's reasons come right after who and what; the accuracy after them.
+    expect(phone).toMatch(/\.flagged table\.data\.cards-narrow td:nth-child\(5\) \{ order: 1; \}/);
     const touch = block("@media (pointer: coarse), screen and (max-width: 700px)");
     expect(touch).toMatch(/button, select, summary, input:not\(\[type="checkbox"\]\):not\(\[type="radio"\]\) \{ min-height: 44px; \}/);
     // The hidden header that widened the page to 860 px: its scroll box contains it.
