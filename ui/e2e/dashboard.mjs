@@ -213,9 +213,9 @@ async function phone(browser, pageErrors) {
       const shown = await page.locator(tid("revisits-shown")).innerText();
       check(/\d/.test(shown), `phone: the walk list shows a page and its count (${shown})`);
     }
-    await shot(page, "5-phone");
+    await shot(page, "8-phone");
     await page.locator("#flagged-section").scrollIntoViewIfNeeded();
-    if (SHOTS) await shot(page, "5b-phone-flagged", { fullPage: false });
+    if (SHOTS) await shot(page, "9-phone-flagged", { fullPage: false });
   } catch (e) {
     if (SHOTS) await shot(page, "phone-failure").catch(() => {});
     throw e;
