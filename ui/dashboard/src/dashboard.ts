@@ -821,7 +821,7 @@ export class Dashboard {
         date.input,
         h(
           "button",
-          { type: "button", class: "primary", testid: "report-download", disabled: r.state === "busy", onclick: () => this.download(date.value()) },
+          { type: "button", class: "primary", testid: "report-download", disabled: r.state === "busy", onclick: () => this.download(date.check()) },
           "⬇ ",
           t("report.download"),
         ),

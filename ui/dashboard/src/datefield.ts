@@ -48,6 +48,8 @@ export type DateField = {
   error: HTMLElement;
   /** The day shown ("YYYY-MM-DD" or ""), or null while what is typed is not a day. */
   value(): string | null;
+  /** The same, showing the message when it is not a day (before acting on it: a download). */
+  check(): string | null;
 };
 
 export type DateFieldOptions = {
@@ -82,19 +84,23 @@ export function dateField(o: DateFieldOptions): DateField {
     const spaced = spaceDigits(input.value);
     if (spaced !== input.value) input.value = spaced;
   });
-  input.addEventListener("change", () => {
+  const check = (): string | null => {
     const iso = value();
     if (iso === null) {
       input.setAttribute("aria-invalid", "true");
       input.dataset.iso = "";
       error.hidden = false;
-      return;
     }
+    return iso;
+  };
+  input.addEventListener("change", () => {
+    const iso = check();
+    if (iso === null) return;
     input.removeAttribute("aria-invalid");
     error.hidden = true;
     input.value = iso ? fmtDay(iso) : "";
     input.dataset.iso = iso;
     o.onChange?.(iso);
   });
-  return { input, error, value };
+  return { input, error, value, check };
 }

@@ -91,6 +91,13 @@ describe("date fields", () => {
     from.dispatchEvent(new Event("change"));
     expect($("from-error", root)!.hidden).toBe(false);
     expect(server.calls.filter((c) => c.path === "/api/v1/progress").length).toBe(n);
+    // A report asked for a day that is not one: the field says so, nothing is downloaded.
+    const day = $("report-date", root) as HTMLInputElement;
+    day.value = "2020-13-45";
+    ($("report-download", root) as HTMLButtonElement).click();
+    expect($("report-date-error", root)!.hidden).toBe(false);
+    expect(day.getAttribute("aria-invalid")).toBe("true");
+    expect(server.calls.some((c) => c.path === "/api/v1/reports/daily.xlsx")).toBe(false);
   });
 });
 
