@@ -41,14 +41,12 @@ function rateCard(testid: string, label: string, c: Coverage | undefined, rate: 
 export function targetLine(c: Coverage): HTMLElement {
   const target = c.targets?.households ?? null;
   const sum = c.targets?.households_sum;
-  const line = (text: string, rate: string | null, extra: string | null = null) =>
-    h("div", { class: `card-note target-line${rate === null ? " hint" : ""}`, testid: "card-found-coverage-target" }, text, rate ? [" ", h("strong", null, rate)] : null, extra);
+  const line = (text: string, rate: string | null) =>
+    h("div", { class: `card-note target-line${rate === null ? " hint" : ""}`, testid: "card-found-coverage-target" }, text, rate ? [" ", h("strong", null, rate)] : null);
   if (target === null) return line(t("cards.found_vs_target_missing", { area: c.area_name || c.area_code }), null);
-  if (c.target_coverage_rate === null || c.target_coverage_rate === undefined) {
-    if (sum && sum.areas_with_target < sum.areas) return line(t("targets.partial", { n: sum.areas_with_target, m: sum.areas }), null);
-    return line(t("cards.found_vs_target", { target }), fmtPercent(c.target_coverage_rate));
-  }
-  return line(t("cards.found_vs_target", { target }), fmtPercent(c.target_coverage_rate));
+  const rate = c.target_coverage_rate ?? null;
+  if (rate === null && sum && sum.areas_with_target < sum.areas) return line(t("targets.partial", { n: sum.areas_with_target, m: sum.areas }), null);
+  return line(t("cards.found_vs_target", { target }), fmtPercent(rate));
 }
 
 function withTargetLine(card: HTMLElement, c: Coverage | undefined): HTMLElement {
