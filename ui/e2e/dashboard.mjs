@@ -160,11 +160,20 @@ async function phone(browser, pageErrors) {
     await page.waitForSelector(`${tid("units-table")}`);
     // The lists below the map come once it has drawn (or after 2 s): the page is measured with
     // every section drawn (the devices and the volunteers' days in, nothing loading).
-    await page.waitForFunction(
-      () => !!document.querySelector('[data-testid="devices"]') && !!document.querySelector('[data-testid="volunteer-days"]') && !document.querySelector("main .loading"),
-      null,
-      { timeout: TIMEOUT, polling: 200 },
-    );
+    // (Before its lists are asked for, the people's section shows an error box: wait past it.)
+    await page
+      .waitForFunction(
+        () =>
+          !!document.querySelector('[data-testid="devices"]') &&
+          !!document.querySelector('[data-testid="volunteer-days"]') &&
+          !document.querySelector("main .loading") &&
+          !document.querySelector("#people-section .error-box"),
+        null,
+        { timeout: TIMEOUT, polling: 200 },
+      )
+      .catch(() => {
+        throw new Error("phone: the devices and the volunteers' days did not load (still loading, or an error in #people-section)");
+      });
     const size = await page.evaluate(() => ({
       inner: window.innerWidth,
       scroll: document.documentElement.scrollWidth,
