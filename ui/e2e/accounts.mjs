@@ -41,8 +41,7 @@ async function shot(page, name) {
   console.log(`  screenshot ${path}`);
 }
 
-/** Nothing of `selector` (default: the whole page) reaches past the viewport's right edge. (The
- *  dashboard page as a whole still does at 390 px, by other sections: issue 19, item 6.) */
+/** Nothing of `selector` (default: the whole page) reaches past the viewport's right edge. */
 async function noSidewaysScroll(page, where, selector = null) {
   const { right, width } = await page.evaluate((sel) => {
     const root = sel ? document.querySelector(sel) : document.documentElement;
@@ -112,9 +111,9 @@ async function revokePhone(page) {
   await row.scrollIntoViewIfNeeded();
   await page.click(tid(`revoke-${id}`));
   await page.fill(tid(`revoke-reason-input-${id}`), reason);
+  await shot(page, "revoke");
   const box = await page.locator(tid(`revoke-submit-${id}`)).boundingBox();
   check(box && box.height >= 44 && box.x + box.width <= WIDTH, `the revoke button is a full-size target on screen (${JSON.stringify(box)})`);
-  await shot(page, "revoke");
   let asked = "";
   page.once("dialog", (d) => {
     asked = d.message();
