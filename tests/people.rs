@@ -360,3 +360,146 @@ async fn volunteers_are_shown_by_name_wherever_leaders_read_them() {
     let at = header.iter().position(|h| h == "volunteer_name").expect("a volunteer_name column");
     assert_eq!(row.get(at), Some("Trần Thị Hà"), "{csv}");
 }
+
+async fn upload(server: &TestServer, token: Option<&str>, body: Vec<u8>, lang: &str) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/api/v1/users/import", server.url))
+        .header("accept-language", lang)
+        .body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("import");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn cards(server: &TestServer, token: &str, query: &str) -> (u16, String) {
+    let resp = reqwest::Client::new()
+        .get(format!("{}/api/v1/enrolments/cards?{query}", server.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("cards");
+    (resp.status().as_u16(), resp.text().await.expect("page"))
+}
+
+/// The code printed on `user`'s card.
+fn card_code(page: &str, user: &str) -> Option<String> {
+    let at = page.find(&format!("data-testid=\"card-code-{user}\">"))?;
+    let rest = &page[at..];
+    let start = rest.find('>')? + 1;
+    Some(rest[start..start + rest[start..].find('<')?].to_string())
+}
+
+/// A leader adds a commune's volunteers from one file (Vietnamese headers, CSV as Excel writes
+/// it; English headers in XLSX), all or none with every problem by line, then prints their
+/// enrolment cards for one team or the whole area; a card's code enrols a phone, and a phone
+/// enrolled leaves the next print. Another district's leader, a committee member and a
+/// volunteer get none of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_imports_a_roster_and_prints_enrolment_cards() {
+    let server = server_with_accounts().await;
+    let leader = server.login("l.commune", PASSWORD).await;
+    let (status, body) = server.post_as("/api/v1/teams", &leader, &json!({"name": "Tổ 1", "area_code": "18073"})).await;
+    assert!(status == 200 || status == 201, "{status} {body}");
+
+    // A file with every kind of problem: nothing of it is kept, and each line says what.
+    let bad = "\u{feff}Tên đăng nhập;Họ và tên;Vai trò;Mã địa bàn;Tổ\n\
+               tnv.mot;Nguyễn Văn Một;;18073;Tổ 1\n\
+               tnv.mot;Trùng Tên;;18073;\n\
+               tt.hai;Tổ Trưởng Hai;tổ trưởng;18073;\n\
+               tnv.ba;Ngoài Huyện;;18115;\n\
+               tnv.bon;Không Có Tổ;;18073;Tổ 9\n";
+    let (status, refused) = upload(&server, Some(&leader), bad.as_bytes().to_vec(), "vi").await;
+    assert_eq!((status, code_of(&refused)), (422, Some("file_refused")), "{refused}");
+    let lines: Vec<(u64, &str)> = refused["error"]["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| (l["line"].as_u64().unwrap(), l["field"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(lines, [(3, "username"), (4, "role"), (5, "area_code"), (6, "team")], "{refused}");
+    for l in refused["error"]["lines"].as_array().unwrap() {
+        assert!(l["messages"]["vi"].is_string() && l["messages"]["en"].is_string(), "{l}");
+    }
+    let (_, listed) = server.get_as("/api/v1/users?area=18073", Some(&leader)).await;
+    assert!(!listed.to_string().contains("tnv.mot"), "nothing was added: {listed}");
+
+    let good = "\u{feff}Tên đăng nhập;Họ và tên;Vai trò;Mã địa bàn;Tổ\n\
+                tnv.mot;Nguyễn Văn Một;Tình nguyện viên;18073;Tổ 1\n\
+                tnv.hai;Trần Thị Hai;;18073;Tổ 1\n\
+                tnv.ba;Lê Văn Ba;;18073;\n";
+    let (status, made) = upload(&server, Some(&leader), good.as_bytes().to_vec(), "vi").await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["people"].as_array().map(Vec::len), Some(3));
+    assert_eq!(made["people"][1]["display_name"], "Trần Thị Hai");
+    assert_eq!(made["people"][0]["teams"], json!(["Tổ 1"]), "{made}");
+    assert_eq!(made["password_codes"], json!([]));
+    // The same file again: every username is taken now.
+    let (status, again) = upload(&server, Some(&leader), good.as_bytes().to_vec(), "en").await;
+    assert_eq!((status, again["error"]["lines"].as_array().map(Vec::len)), (422, Some(3)), "{again}");
+    assert!(again["error"]["message"].as_str().unwrap().starts_with("No one was added"), "{again}");
+
+    // An admin's XLSX with English headers adds a leader, whose answer holds their password code.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["username", "display name", "role", "area code"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (c, v) in ["l.import", "Phan Văn Dẫn", "leader"].iter().enumerate() {
+        sheet.write_string(1, c as u16, *v).unwrap();
+    }
+    sheet.write_number(1, 3, 18073.0).unwrap();
+    let admin = server.login("a.province", PASSWORD).await;
+    let (status, made) = upload(&server, Some(&admin), book.save_to_buffer().unwrap(), "vi").await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["people"][0]["area_code"], "18073", "a number cell reads as the code");
+    assert_eq!(made["password_codes"][0]["username"], "l.import");
+
+    // Cards for the team: its two members, each with a fresh code that enrols a phone.
+    let (status, page) = cards(&server, &leader, "area=18073&team=T%E1%BB%95%201").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page.matches("<article class=\"card\"").count(), 2, "{page}");
+    assert!(page.contains("Nguyễn Văn Một") && page.contains("Trần Thị Hai") && !page.contains("Lê Văn Ba"));
+    assert!(page.contains(&server.url), "the server's address is printed");
+    let code = card_code(&page, "tnv.mot").expect("tnv.mot's code");
+    let device_id = uuid::Uuid::now_v7().to_string();
+    let (status, enrolled) =
+        send(&server, "POST", "/api/v1/enrol", None, json!({"code": code, "device_id": device_id})).await;
+    assert_eq!(status, 200, "{enrolled}");
+    assert_eq!(enrolled["volunteer"]["username"], "tnv.mot");
+    // The whole area: everyone without a live phone (tnv.mot has one now); every code audited.
+    let (status, page) = cards(&server, &leader, "area=18073").await;
+    assert_eq!(status, 200);
+    let on_cards: Vec<&str> = ["tnv.mot", "tnv.hai", "tnv.ba"].into_iter().filter(|u| card_code(&page, u).is_some()).collect();
+    assert_eq!(on_cards, ["tnv.hai", "tnv.ba"]);
+    assert_eq!(server.db.i64("SELECT COUNT(*) FROM audit_log WHERE action = 'enrol-card'"), 4);
+    assert_eq!(server.db.i64("SELECT COUNT(*) FROM audit_log WHERE action = 'import-users'"), 2);
+
+    // Nobody else: another district's leader (the area is not theirs; their own rows refused by
+    // line), a committee member, a volunteer's phone, no token.
+    let other = server.login("l.other", PASSWORD).await;
+    let (status, body) = cards(&server, &other, "area=18073").await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = cards(&server, &leader, "area=18073&team=Kh%C3%B4ng").await;
+    assert_eq!(status, 404, "an unknown team: {body}");
+    let theirs = "username,area code\ntnv.lac,18073\n";
+    let (status, refused) = upload(&server, Some(&other), theirs.as_bytes().to_vec(), "vi").await;
+    assert_eq!((status, refused["error"]["lines"][0]["field"].as_str()), (422, Some("area_code")), "{refused}");
+    let committee = server.login("c.district", PASSWORD).await;
+    let (status, body) = upload(&server, Some(&committee), theirs.as_bytes().to_vec(), "vi").await;
+    assert_eq!((status, code_of(&body)), (403, Some("leader_only")));
+    let (status, _) = cards(&server, &committee, "area=18073").await;
+    assert_eq!(status, 403);
+    let phone = enrolled["device_token"].as_str().expect("a device token").to_string();
+    let (status, _) = upload(&server, Some(&phone), theirs.as_bytes().to_vec(), "vi").await;
+    assert_eq!(status, 401, "a phone's token is no session");
+    let (status, _) = cards(&server, &phone, "area=18073").await;
+    assert_eq!(status, 401);
+    let (status, _) = upload(&server, None, theirs.as_bytes().to_vec(), "vi").await;
+    assert_eq!(status, 401);
+    // A file that is no table at all.
+    let (status, body) = upload(&server, Some(&leader), b"PK\x03\x04 not a zip".to_vec(), "vi").await;
+    assert_eq!((status, code_of(&body)), (422, Some("file_unreadable")), "{body}");
+}

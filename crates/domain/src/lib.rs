@@ -22,6 +22,7 @@ pub mod error;
 pub mod photo;
 pub mod protocol;
 pub mod quality;
+pub mod roster;
 pub mod targets;
 pub mod values;
 pub mod venue;

@@ -93,6 +93,21 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     pub messages: Messages,
+    /// For a file refused whole (a roster): every line that does not hold, in line order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<LineError>,
+}
+
+/// A line of an uploaded file that does not hold, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LineError {
+    /// 1 = the file's first row (its header).
+    pub line: u64,
+    /// The column, as the API names it, when one is at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub messages: Messages,
 }
 
 impl ErrorBody {
@@ -102,6 +117,7 @@ impl ErrorBody {
             message: messages.get(lang).to_string(),
             field: field.map(str::to_string),
             messages,
+            lines: Vec::new(),
         }
     }
 
@@ -600,8 +616,17 @@ pub struct PersonDto {
     pub phones: Vec<PhoneDto>,
 }
 
-/// A one-time code to set a password with (`POST /api/v1/auth/reset`), shown once.
+/// The answer to `POST /api/v1/users/import`: everyone added, and for staff the codes their first
+/// passwords are set with (shown once).
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportResponse {
+    pub people: Vec<PersonDto>,
+    pub password_codes: Vec<PasswordCode>,
+}
+
+/// A one-time code to set a password with (`POST /api/v1/auth/reset`), shown once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordCode {
     pub username: String,

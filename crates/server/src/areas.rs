@@ -32,6 +32,11 @@ pub async fn area_path(db: &dyn Db, code: &str) -> Result<Option<String>, StoreE
 }
 
 /// The paths of those of `codes` that are held, in one statement whatever their number.
+/// An area's name, if the code is known.
+pub async fn area_name(db: &dyn Db, code: &str) -> Result<Option<String>, StoreError> {
+    db.query_opt("SELECT name FROM areas WHERE code = $1", params![code]).await?.map(|r| r.get(0)).transpose()
+}
+
 pub async fn area_paths(db: &dyn Db, codes: &[String]) -> Result<HashMap<String, String>, StoreError> {
     let sql = format!("SELECT code, path FROM areas WHERE code IN (SELECT value FROM {})", db.dialect().json_texts(1));
     db.query(&sql, vec![json_list(codes)?]).await?.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect()

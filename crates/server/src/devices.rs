@@ -93,6 +93,9 @@ pub async fn revocation(db: &dyn Db, token_hash: [u8; 32]) -> Result<Option<Revo
     .transpose()
 }
 
+/// How long an enrolment code may wait to be used.
+pub const ENROLMENT_TTL_HOURS: i64 = 24;
+
 /// Stores a new enrolment code (its hash) for a volunteer.
 pub async fn create_enrolment(
     db: &dyn Db, code_hash: [u8; 32], user_id: Uuid, issued_by: &str, now_ms: i64, expires_ms: i64,

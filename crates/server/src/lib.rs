@@ -17,6 +17,7 @@ pub mod auth;
 pub mod buildings;
 pub mod cache;
 pub mod campaign;
+pub mod cards;
 pub mod claims;
 pub mod conn;
 pub mod corrections;

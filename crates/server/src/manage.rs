@@ -40,6 +40,9 @@ pub enum ManageError {
     /// A value of the request that does not read, with the domain's words for it.
     #[error("{1}")]
     Field(StatusCode, doorstep_domain::FieldError),
+    /// Lines of a file that do not hold (a roster): all of them, the file refused whole.
+    #[error("{} line(s) refused", .0.len())]
+    Lines(Vec<doorstep_domain::roster::RosterError>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

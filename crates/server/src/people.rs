@@ -389,3 +389,142 @@ pub async fn person_dto(store: &dyn Store, username: &str) -> Result<PersonDto, 
     let mut found = people_where(store, "u.username = $1", params![username]).await?;
     found.pop().ok_or_else(|| ManageError::Store(StoreError::Db(format!("the account {username} went away"))))
 }
+
+/// What a roster added: the people, and for staff the codes their first passwords are set with.
+#[derive(Debug)]
+pub struct Imported {
+    pub people: Vec<PersonDto>,
+    pub password_codes: Vec<PasswordCode>,
+}
+
+/// Adds everyone a roster lists, or no one: every row is checked as [`create`] checks one
+/// (the role the actor may give, the area within their scope, a free username), and a row naming
+/// a team joins it (a team over the row's area). Every problem comes back with its line.
+pub async fn import(
+    store: &dyn Store, actor: &SessionUser, rows: Vec<(usize, Vec<String>)>, now_ms: i64,
+) -> Result<Imported, ManageError> {
+    use doorstep_domain::roster::RosterError;
+    leader_or_admin(actor)?;
+    let (roster, mut problems) = doorstep_domain::roster::read_roster(rows);
+    if roster.is_empty() && problems.is_empty() {
+        problems.push(RosterError::new(
+            2,
+            None,
+            "Tệp chỉ có dòng tiêu đề: chưa có ai để thêm.",
+            "The file holds only its header: no one to add.",
+        ));
+    }
+    let mut paths: HashMap<String, Option<String>> = HashMap::new();
+    let mut checked = Vec::with_capacity(roster.len());
+    for row in &roster {
+        let mut problem = |field: &'static str, vi: String, en: String| {
+            problems.push(RosterError::new(row.line, Some(field), vi, en));
+        };
+        if actor.role == Role::Leader && row.role != Role::Volunteer {
+            problem(
+                "role",
+                "Tổ trưởng chỉ thêm được tình nguyện viên.".into(),
+                "A team leader adds volunteers only.".into(),
+            );
+        }
+        let code = row.area_code.as_str();
+        if !paths.contains_key(code) {
+            let path: Option<String> =
+                store.query_opt("SELECT path FROM areas WHERE code = $1", params![code]).await?.map(|r| r.get(0)).transpose()?;
+            let visible = match &path {
+                Some(p) => crate::auth::may_see(store, actor, p).await?,
+                None => false,
+            };
+            // Outside the actor's scope reads as unknown, as a single account's does (404).
+            paths.insert(code.to_string(), path.filter(|_| visible));
+        }
+        let Some(path) = paths.get(code).cloned().flatten() else {
+            problem(
+                "area_code",
+                format!("Không có địa bàn mã {code} trong phạm vi của bạn."),
+                format!("No area with code {code} lies in your areas."),
+            );
+            continue;
+        };
+        let taken = store.query_opt("SELECT 1 FROM users WHERE username = $1", params![row.username.as_str()]).await?;
+        if taken.is_some() {
+            problem(
+                "username",
+                format!("Tên đăng nhập «{}» đã có người dùng.", row.username.as_str()),
+                format!("Username '{}' is taken.", row.username.as_str()),
+            );
+        }
+        let team = match &row.team {
+            None => None,
+            Some(name) => {
+                // The team of that name whose area holds the row's area (names repeat across areas).
+                let team: Option<Uuid> = store
+                    .query(
+                        "SELECT t.id, a.path FROM teams t JOIN areas a ON a.code = t.area_code WHERE t.name = $1
+                         ORDER BY LENGTH(a.path) DESC",
+                        params![name.as_str()],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.columns::<(Uuid, String)>())
+                    .collect::<Result<Vec<_>, _>>()?
+                    .into_iter()
+                    .find(|(_, team_path)| path.starts_with(team_path.as_str()))
+                    .map(|(id, _)| id);
+                if team.is_none() {
+                    problem(
+                        "team",
+                        format!("Không có tổ «{name}» phụ trách địa bàn {code}: hãy tạo tổ trước."),
+                        format!("No team '{name}' covers area {code}: create the team first."),
+                    );
+                }
+                team
+            }
+        };
+        checked.push((row, team));
+    }
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| p.line);
+        return Err(ManageError::Lines(problems));
+    }
+    let mut tx = store.begin().await?;
+    let mut codes = Vec::new();
+    for (row, team) in &checked {
+        let id = Uuid::now_v7();
+        let added = tx
+            .execute(
+                "INSERT INTO users (id, username, password_hash, role, area_code, created_at_ms, display_name)
+                 VALUES ($1, $2, '', $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING",
+                params![id, row.username.as_str(), row.role.as_str(), row.area_code.as_str(), now_ms, row.display_name.clone()],
+            )
+            .await?;
+        if added == 0 {
+            // Taken between the check and now: nothing of the file is kept.
+            return Err(ManageError::Lines(vec![RosterError::new(
+                row.line,
+                Some("username"),
+                format!("Tên đăng nhập «{}» đã có người dùng.", row.username.as_str()),
+                format!("Username '{}' is taken.", row.username.as_str()),
+            )]));
+        }
+        if let Some(team) = team {
+            tx.execute(
+                "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                params![*team, id],
+            )
+            .await?;
+        }
+        if row.role != Role::Volunteer {
+            codes.push(new_password_code(&mut *tx, id, row.username.as_str(), &actor.username, now_ms).await?);
+        }
+    }
+    let names: Vec<&str> = checked.iter().map(|(r, _)| r.username.as_str()).collect();
+    audit(&mut *tx, now_ms, &actor.username, "import-users", &format!("{} people: {}", names.len(), names.join(" ")))
+        .await?;
+    tx.commit().await?;
+    let mut people = Vec::with_capacity(names.len());
+    for name in names {
+        people.push(person_dto(store, name).await?);
+    }
+    Ok(Imported { people, password_codes: codes })
+}

@@ -23,14 +23,18 @@ pub async fn unknown_areas(store: &dyn Store, targets: &[Target]) -> Result<Vec<
 /// Rows of a table file with their line numbers (1 = the first row). `.xlsx` is read as a
 /// spreadsheet, anything else as CSV (comma, or semicolon as Vietnamese Excel writes it).
 pub fn read_table(path: &Path) -> Result<Vec<(usize, Vec<String>)>, String> {
-    let is_xlsx = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
-    if is_xlsx { read_xlsx(path) } else { read_csv(path) }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    read_table_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn read_csv(path: &Path) -> Result<Vec<(usize, Vec<String>)>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+/// Rows of a table sent as bytes: a spreadsheet (an XLSX file is a zip, `PK`), else CSV.
+pub fn read_table_bytes(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, String> {
+    if bytes.starts_with(b"PK\x03\x04") { read_xlsx(bytes) } else { read_csv(bytes) }
+}
+
+fn read_csv(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, String> {
     // Excel's "CSV UTF-8" starts with a byte-order mark.
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let first_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
     let semicolons = first_line.iter().filter(|b| **b == b';').count();
     let commas = first_line.iter().filter(|b| **b == b',').count();
@@ -51,10 +55,11 @@ fn read_csv(path: &Path) -> Result<Vec<(usize, Vec<String>)>, String> {
     Ok(rows)
 }
 
-fn read_xlsx(path: &Path) -> Result<Vec<(usize, Vec<String>)>, String> {
+fn read_xlsx(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, String> {
     use calamine::{Data, Reader};
-    let mut book = calamine::open_workbook_auto(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let sheet = book.sheet_names().first().cloned().ok_or_else(|| format!("{} has no sheet", path.display()))?;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not a readable spreadsheet: {e}"))?;
+    let sheet = book.sheet_names().first().cloned().ok_or_else(|| "the spreadsheet has no sheet".to_string())?;
     let range = book.worksheet_range(&sheet).map_err(|e| format!("cannot read the sheet '{sheet}': {e}"))?;
     let first_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
     Ok(range

@@ -16,8 +16,7 @@ use crate::devices::Redemption;
 use super::sessions::too_many_attempts;
 use super::*;
 
-/// How long an enrolment code may wait to be used.
-pub(crate) const ENROLMENT_TTL_HOURS: i64 = 24;
+use crate::devices::ENROLMENT_TTL_HOURS;
 
 /// A team leader or admin issues a one-time code with which a volunteer's phone enrols.
 #[utoipa::path(post, path = "/api/v1/enrolments", request_body = EnrolmentRequest, responses(

@@ -145,6 +145,22 @@ impl ManageError {
             }
             ManageError::Field(status, e) => ApiError::field(status, &e, lang),
             ManageError::Store(e) => ApiError::store(e, lang),
+            ManageError::Lines(lines) => {
+                let n = lines.len();
+                let mut e = ApiError::of(StatusCode::UNPROCESSABLE_ENTITY, "file_refused", lang).says(
+                    format!("Không thêm ai: {n} chỗ trong tệp cần sửa (xem từng dòng), rồi gửi lại cả tệp."),
+                    format!("No one was added: {n} problem(s) in the file to fix (see each line), then send it again whole."),
+                );
+                e.body.lines = lines
+                    .into_iter()
+                    .map(|l| doorstep_domain::protocol::LineError {
+                        line: l.line as u64,
+                        field: l.field.map(str::to_string),
+                        messages: doorstep_domain::Messages { vi: l.vi, en: l.en },
+                    })
+                    .collect();
+                e
+            }
         }
     }
 }

@@ -12,7 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use doorstep_domain::protocol::{
-    ErrorResponse, NewUserRequest, NewUserResponse, PasswordCode, PasswordResetRequest, PersonDto, UserPatch,
+    ErrorResponse, ImportResponse, NewUserRequest, NewUserResponse, PasswordCode, PasswordResetRequest, PersonDto,
+    UserPatch,
 };
 use serde::Deserialize;
 
@@ -33,6 +34,82 @@ pub async fn create_user(
         crate::people::create(&*st.store, &caller, &request, now).await.map_err(|e| e.into_api(lang))?;
     tracing::info!(by = %caller.username, user = %user.username, "an account was made");
     Ok((StatusCode::CREATED, Json(NewUserResponse { user, password_code })))
+}
+
+/// Adds the people of a roster file (CSV or XLSX; Vietnamese or English headers: tên đăng nhập /
+/// username, họ tên / display name, vai trò / role, mã địa bàn / area code, tổ / team), all or
+/// none: a refusal lists every line that does not hold, in both languages.
+#[utoipa::path(post, path = "/api/v1/users/import",
+    request_body(content = Vec<u8>, description = "The file: CSV (UTF-8, comma or semicolon) or XLSX (its first sheet)",
+        content_type = "text/csv"),
+    responses(
+    (status = 201, body = ImportResponse),
+    (status = 403, description = "Not a leader or admin", body = ErrorResponse),
+    (status = 413, description = "The file is too large", body = ErrorResponse),
+    (status = 422, description = "The file does not read, or lines of it do not hold (`error.lines`)", body = ErrorResponse)
+))]
+pub async fn import_users(
+    State(st): State<AppState>, ReqLang(lang): ReqLang, Caller(caller): Caller, Body(body): Body,
+) -> Result<(StatusCode, Json<ImportResponse>), ApiError> {
+    let rows = crate::targets::read_table_bytes(&body).map_err(|e| {
+        ApiError::of(StatusCode::UNPROCESSABLE_ENTITY, "file_unreadable", lang).says(
+            format!("Không đọc được tệp: {e}. Hãy gửi tệp CSV (UTF-8) hoặc XLSX."),
+            format!("The file does not read: {e}. Send a CSV (UTF-8) or XLSX file."),
+        )
+    })?;
+    let now = Utc::now().timestamp_millis();
+    let done = crate::people::import(&*st.store, &caller, rows, now).await.map_err(|e| e.into_api(lang))?;
+    tracing::info!(by = %caller.username, people = done.people.len(), "a roster was imported");
+    Ok((StatusCode::CREATED, Json(ImportResponse { people: done.people, password_codes: done.password_codes })))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CardsQuery {
+    /// The area whose volunteers without a live phone get a card.
+    #[param(value_type = crate::http::params::AreaCode)]
+    pub area: String,
+    /// Only this team's members (a team of the area, by name).
+    pub team: Option<String>,
+}
+scoped_query!(CardsQuery, area);
+
+/// The server's address as the phone should reach it: as the request reached us.
+fn server_address(headers: &axum::http::HeaderMap) -> String {
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let https = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
+/// A printable page of enrolment cards (A4, eight a sheet): for every volunteer of the area (or
+/// of one team of it) without a live phone, a fresh one-time code with its QR, the server's
+/// address, the volunteer's name and area, and two lines of instructions. Each code is audited.
+#[utoipa::path(get, path = "/api/v1/enrolments/cards", params(CardsQuery), responses(
+    (status = 200, description = "The page, made for print", content_type = "text/html"), AreaRefusals,
+    (status = 422, description = "Too many cards for one page: print by commune or team", body = ErrorResponse)
+))]
+pub async fn enrolment_cards(
+    State(st): State<AppState>, ReqLang(lang): ReqLang, headers: axum::http::HeaderMap,
+    Scoped { q, path, caller, area }: Scoped<CardsQuery>,
+) -> Result<Response, ApiError> {
+    let now = Utc::now().timestamp_millis();
+    let team = q.team.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let cards =
+        crate::cards::issue_cards(&*st.store, &caller, &path, team, now).await.map_err(|e| e.into_api(lang))?;
+    let area_name = crate::areas::area_name(&*st.store, area.as_str())
+        .await
+        .map_err(|e| ApiError::store(e, lang))?
+        .unwrap_or_else(|| area.to_string());
+    tracing::info!(by = %caller.username, area = %area, cards = cards.len(), "enrolment cards were printed");
+    let page = crate::cards::cards_page(&cards, &server_address(&headers), &area_name, st.campaign.utc_offset_minutes);
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        page,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

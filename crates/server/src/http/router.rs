@@ -30,10 +30,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/me", get(sessions::me))
         .route("/api/v1/auth/reset", post(people::reset_password))
         .route("/api/v1/users", post(people::create_user).get(people::list_users))
+        .route("/api/v1/users/import", post(people::import_users))
         .route("/api/v1/users/{username}", patch(people::update_user))
         .route("/api/v1/users/{username}/reset", post(people::issue_reset))
         .route("/api/v1/audit", get(sessions::audit))
         .route("/api/v1/enrolments", post(devices::issue_enrolment))
+        .route("/api/v1/enrolments/cards", get(people::enrolment_cards))
         .route("/api/v1/enrol", post(devices::enrol))
         .route("/api/v1/devices/me", get(devices::device_me))
         .route("/api/v1/devices/{id}/revoke", post(devices::revoke_device))
@@ -155,6 +157,8 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
         photos::list_photos,
         photos::photo_image,
         people::create_user,
+        people::import_users,
+        people::enrolment_cards,
         people::list_users,
         people::update_user,
         people::issue_reset,
