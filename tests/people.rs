@@ -472,7 +472,8 @@ async fn a_leader_imports_a_roster_and_prints_enrolment_cards() {
     // The whole area: everyone without a live phone (tnv.mot has one now); every code audited.
     let (status, page) = cards(&server, &leader, "area=18073").await;
     assert_eq!(status, 200);
-    let on_cards: Vec<&str> = ["tnv.mot", "tnv.hai", "tnv.ba"].into_iter().filter(|u| card_code(&page, u).is_some()).collect();
+    let on_cards: Vec<&str> =
+        ["tnv.mot", "tnv.hai", "tnv.ba"].into_iter().filter(|u| card_code(&page, u).is_some()).collect();
     assert_eq!(on_cards, ["tnv.hai", "tnv.ba"]);
     assert_eq!(server.db.i64("SELECT COUNT(*) FROM audit_log WHERE action = 'enrol-card'"), 4);
     assert_eq!(server.db.i64("SELECT COUNT(*) FROM audit_log WHERE action = 'import-users'"), 2);

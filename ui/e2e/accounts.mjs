@@ -3,8 +3,10 @@
 //   DOORSTEP_URL=... DOORSTEP_PHASE=add|disable|reset DOORSTEP_WIDTH=390 DOORSTEP_HEIGHT=844 \
 //   DOORSTEP_USER=... DOORSTEP_PASSWORD=... DOORSTEP_AREA=18073 DOORSTEP_VOLUNTEER=tnv.moi \
 //   [DOORSTEP_LEADER=... DOORSTEP_NEW_PASSWORD=...] [DOORSTEP_SCREENSHOTS=dir] node e2e/accounts.mjs
-// add:     signs in, adds the volunteer in DOORSTEP_AREA, issues their phone's enrolment code and
-//          prints it as `ENROLMENT_CODE=...` (shown large, with its QR drawn).
+// add:     signs in, sends a roster with a mistake (refused by line), then the fixed roster adding
+//          the volunteer in DOORSTEP_AREA; opens the enrolment cards and prints the volunteer's
+//          card's code as `ENROLMENT_CODE=...`; adds one more by the form and shows a code large
+//          with its QR.
 // disable: signs in, revokes the volunteer's phone in the devices table (DOORSTEP_REASON, after the
 //          confirm), then disables the volunteer's account after its confirm.
 // reset:   signs in as an admin, issues DOORSTEP_LEADER a password code, signs out, sets the new
@@ -73,20 +75,62 @@ async function codeShown(page, id) {
   return (await page.locator(`${tid(id)} .code`).innerText()).trim();
 }
 
+/** Sends a roster file through the accounts' file form. */
+async function importFile(page, name, text) {
+  await page.setInputFiles(tid("import-file"), { name, mimeType: "text/csv", buffer: Buffer.from(text, "utf8") });
+  await page.click(tid("import-submit"));
+}
+
 async function add(page) {
   await signIn(page, USER, PASSWORD);
   await accounts(page);
-  await page.fill(tid("new-username"), VOLUNTEER);
-  await page.fill(tid("new-display-name"), "Phạm Thị Mới");
-  await page.fill(tid("new-area"), AREA);
-  await page.click(tid("add-account"));
+  // A roster with a mistake: nothing is added, and the line is named.
+  const header = "\ufeffTên đăng nhập;Họ và tên;Vai trò;Mã địa bàn\n";
+  await importFile(page, "danh-sach-loi.csv", `${header}${VOLUNTEER};Phạm Thị Mới;;${AREA}\n${VOLUNTEER}.hai;Lê Văn Hai;tổ trưởng;${AREA}\n`);
+  await page.waitForSelector(tid("import-lines"));
+  const lines = await page.locator(`${tid("import-lines")} li`).allInnerTexts();
+  check(lines.length === 1 && lines[0].startsWith("Dòng 3:"), `the refused file names its line (${lines.join(" | ")})`);
+  check((await page.locator(tid(`account-${VOLUNTEER}`)).count()) === 0, "and no one of it was added");
+  await shot(page, "import-refused");
+  // Fixed: both added at once.
+  await importFile(page, "danh-sach.csv", `${header}${VOLUNTEER};Phạm Thị Mới;;${AREA}\n${VOLUNTEER}.hai;Lê Văn Hai;;${AREA}\n`);
+  await page.waitForSelector(tid("imported"));
+  check((await page.locator(tid("imported")).innerText()).includes("Đã thêm 2 người."), "the file added its two people");
   const card = tid(`account-${VOLUNTEER}`);
   await page.waitForSelector(card);
   check((await page.locator(card).innerText()).includes("Phạm Thị Mới"), "the new volunteer is listed by name");
   check((await page.locator(tid(`phones-${VOLUNTEER}`)).innerText()).includes("Chưa có điện thoại"), "with no phone yet");
   const box = (await page.locator(card).boundingBox()) ?? { x: -1, width: 0 };
   check(box.x >= 0 && box.x + box.width <= WIDTH, `the card fits the screen (${Math.round(box.x)} + ${Math.round(box.width)})`);
-  await page.click(tid(`enrol-${VOLUNTEER}`));
+
+  // The cards to print: one per volunteer without a phone, opened in a new window.
+  const [cards] = await Promise.all([page.waitForEvent("popup"), page.click(tid("cards-submit"))]);
+  await cards.waitForSelector(tid(`card-code-${VOLUNTEER}`));
+  const printed = (await cards.locator(tid(`card-code-${VOLUNTEER}`)).innerText()).trim();
+  check(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/.test(printed), `the card holds a code (${printed})`);
+  const onCards = await cards.locator("article.card").count();
+  check(onCards >= 2, `a card for each volunteer without a phone (${onCards})`);
+  const text = await cards.locator(tid(`card-${VOLUNTEER}`)).innerText();
+  check(text.includes("Phạm Thị Mới") && text.includes(URL_) && text.includes("Mở ứng dụng Doorstep"), "with the name, the server's address and the instructions");
+  check((await cards.locator(`${tid(`card-${VOLUNTEER}`)} svg`).count()) === 1, "and its QR");
+  check((await cards.locator(tid("cards-print")).count()) === 1, "the page has a print button");
+  await cards.emulateMedia({ media: "print" });
+  const sheets = await cards.locator("section.sheet").count();
+  check(sheets === Math.ceil(onCards / 8), `eight cards to an A4 sheet (${onCards} cards, ${sheets} sheets)`);
+  await cards.emulateMedia({ media: "screen" });
+  if (SHOTS) {
+    mkdirSync(SHOTS, { recursive: true });
+    await cards.screenshot({ path: join(SHOTS, `accounts-cards-${WIDTH}.png`) });
+  }
+  await cards.close();
+
+  // One more by the form, and a code shown large on screen for a phone held up to it.
+  await page.fill(tid("new-username"), `${VOLUNTEER}.ba`);
+  await page.fill(tid("new-display-name"), "Võ Thị Ba");
+  await page.fill(tid("new-area"), AREA);
+  await page.click(tid("add-account"));
+  await page.waitForSelector(tid(`account-${VOLUNTEER}.ba`));
+  await page.click(tid(`enrol-${VOLUNTEER}.ba`));
   const code = await codeShown(page, "enrolment-code");
   check(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/.test(code), `the enrolment code is shown (${code})`);
   // The image decodes after it is in the page.
@@ -100,7 +144,8 @@ async function add(page) {
   await noSidewaysScroll(page, "accounts", tid("accounts"));
   await page.locator(tid("enrolment-code")).scrollIntoViewIfNeeded();
   await shot(page, "enrolment-code");
-  console.log(`ENROLMENT_CODE=${code}`);
+  // The phone enrols with the printed card's code.
+  console.log(`ENROLMENT_CODE=${printed}`);
 }
 
 async function revokePhone(page) {

@@ -93,8 +93,23 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     pub messages: Messages,
-    /// For a file refused whole (a roster): every line that does not hold, in line order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+}
+
+/// A file refused whole (a roster, `POST /api/v1/users/import`): the error as every endpoint
+/// gives it, with every line that does not hold, in line order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FileRefusal {
+    pub error: FileRefusalBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FileRefusalBody {
+    #[serde(flatten)]
+    pub body: ErrorBody,
+    /// Absent when the file does not read at all (`file_unreadable`).
+    #[serde(default)]
     pub lines: Vec<LineError>,
 }
 
@@ -117,7 +132,6 @@ impl ErrorBody {
             message: messages.get(lang).to_string(),
             field: field.map(str::to_string),
             messages,
-            lines: Vec::new(),
         }
     }
 

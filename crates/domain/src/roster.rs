@@ -136,8 +136,7 @@ pub fn read_roster(rows: impl IntoIterator<Item = (usize, Vec<String>)>) -> (Vec
             ));
         }
     }
-    for (col, vi, en) in
-        [(Column::Username, "tên đăng nhập", "username"), (Column::Area, "mã địa bàn", "area code")]
+    for (col, vi, en) in [(Column::Username, "tên đăng nhập", "username"), (Column::Area, "mã địa bàn", "area code")]
     {
         if !columns.contains_key(&col) {
             errors.push(RosterError::new(
@@ -184,14 +183,14 @@ pub fn read_roster(rows: impl IntoIterator<Item = (usize, Vec<String>)>) -> (Vec
                 None
             }
         };
-        if let Some(u) = &username {
-            if let Some(first) = seen.insert(u.as_str().to_string(), line) {
-                problem(
-                    Column::Username,
-                    format!("Tên đăng nhập «{}» đã có ở dòng {first}.", u.as_str()),
-                    format!("Username '{}' is already on line {first}.", u.as_str()),
-                );
-            }
+        if let Some(u) = &username
+            && let Some(first) = seen.insert(u.as_str().to_string(), line)
+        {
+            problem(
+                Column::Username,
+                format!("Tên đăng nhập «{}» đã có ở dòng {first}.", u.as_str()),
+                format!("Username '{}' is already on line {first}.", u.as_str()),
+            );
         }
         let display_name = match cell(Column::DisplayName) {
             "" => None,
@@ -223,8 +222,14 @@ pub fn read_roster(rows: impl IntoIterator<Item = (usize, Vec<String>)>) -> (Vec
             Err(_) => {
                 problem(
                     Column::Area,
-                    format!("Mã địa bàn «{}» không hợp lệ: dùng mã số của xã, huyện hoặc tỉnh, không có dấu cách.", cell(Column::Area)),
-                    format!("Area code '{}' is not valid: use the commune's, district's or province's number.", cell(Column::Area)),
+                    format!(
+                        "Mã địa bàn «{}» không hợp lệ: dùng mã số của xã, huyện hoặc tỉnh, không có dấu cách.",
+                        cell(Column::Area)
+                    ),
+                    format!(
+                        "Area code '{}' is not valid: use the commune's, district's or province's number.",
+                        cell(Column::Area)
+                    ),
                 );
                 None
             }
@@ -275,8 +280,11 @@ mod tests {
 
     #[test]
     fn english_headers_work_too() {
-        let got = parse_roster(rows(&[&["username", "display name", "role", "area", "team"], &["v.a", "A", "volunteer", "18073", ""]]))
-            .unwrap();
+        let got = parse_roster(rows(&[
+            &["username", "display name", "role", "area", "team"],
+            &["v.a", "A", "volunteer", "18073", ""],
+        ]))
+        .unwrap();
         assert_eq!(got[0].username.as_str(), "v.a");
     }
 

@@ -62,11 +62,8 @@ pub async fn issue_cards(
             })?)
         }
     };
-    let in_team = if team_id.is_some() {
-        " AND u.id IN (SELECT m.user_id FROM team_members m WHERE m.team_id = $3)"
-    } else {
-        ""
-    };
+    let in_team =
+        if team_id.is_some() { " AND u.id IN (SELECT m.user_id FROM team_members m WHERE m.team_id = $3)" } else { "" };
     let sql = format!(
         "SELECT u.id, u.username, COALESCE(u.display_name, u.username), a.name
          FROM users u JOIN areas a ON a.code = u.area_code
@@ -78,14 +75,16 @@ pub async fn issue_cards(
         Some(t) => store.query(&sql, params![lo.as_str(), hi.as_str(), t]).await?,
         None => store.query(&sql, params![lo.as_str(), hi.as_str()]).await?,
     };
-    let people: Vec<(Uuid, String, String, String)> =
-        rows.iter().map(|r| r.columns()).collect::<Result<_, _>>()?;
+    let people: Vec<(Uuid, String, String, String)> = rows.iter().map(|r| r.columns()).collect::<Result<_, _>>()?;
     if people.len() > MAX_CARDS {
         return Err(refused(
             StatusCode::UNPROCESSABLE_ENTITY,
             "too_many_cards",
             Some("area"),
-            &format!("{} tình nguyện viên chưa có điện thoại: in theo từng xã hoặc từng tổ (tối đa {MAX_CARDS}).", people.len()),
+            &format!(
+                "{} tình nguyện viên chưa có điện thoại: in theo từng xã hoặc từng tổ (tối đa {MAX_CARDS}).",
+                people.len()
+            ),
             &format!("{} volunteers have no phone: print by commune or by team (at most {MAX_CARDS}).", people.len()),
         ));
     }
@@ -117,10 +116,13 @@ fn escape(s: &str) -> String {
 
 /// What a card's QR holds: a link the field app reads for both the code and the server.
 pub fn card_link(server: &str, code: &str) -> String {
-    let enc: String = server.bytes().map(|b| match b {
-        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-        _ => format!("%{b:02X}"),
-    }).collect();
+    let enc: String = server
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
     format!("{server}/enrol?code={code}&server={enc}")
 }
 

@@ -429,8 +429,11 @@ pub async fn import(
         }
         let code = row.area_code.as_str();
         if !paths.contains_key(code) {
-            let path: Option<String> =
-                store.query_opt("SELECT path FROM areas WHERE code = $1", params![code]).await?.map(|r| r.get(0)).transpose()?;
+            let path: Option<String> = store
+                .query_opt("SELECT path FROM areas WHERE code = $1", params![code])
+                .await?
+                .map(|r| r.get(0))
+                .transpose()?;
             let visible = match &path {
                 Some(p) => crate::auth::may_see(store, actor, p).await?,
                 None => false,
@@ -495,7 +498,14 @@ pub async fn import(
             .execute(
                 "INSERT INTO users (id, username, password_hash, role, area_code, created_at_ms, display_name)
                  VALUES ($1, $2, '', $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING",
-                params![id, row.username.as_str(), row.role.as_str(), row.area_code.as_str(), now_ms, row.display_name.clone()],
+                params![
+                    id,
+                    row.username.as_str(),
+                    row.role.as_str(),
+                    row.area_code.as_str(),
+                    now_ms,
+                    row.display_name.clone()
+                ],
             )
             .await?;
         if added == 0 {

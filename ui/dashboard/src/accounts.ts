@@ -2,14 +2,16 @@
 // name, role, area, teams, phones. A leader adds volunteers (an admin anyone), renames, moves,
 // disables and enables them, and issues a phone's enrolment code shown large with its QR; an
 // admin (or a committee member, for leaders) issues a one-time password code. A code is shown
-// once: it is not stored anywhere the page can read it again.
+// once: it is not stored anywhere the page can read it again. A leader also adds a commune's
+// people from one file (all or none, every problem by line) and prints enrolment cards.
 
 import * as api from "./api";
 import { ApiError, errorText } from "./api";
 import { fill, h } from "./dom";
-import { fmtDateTime, t, type Key } from "./i18n";
+import { fmtDateTime, pick, t, type Key } from "./i18n";
 import { campaignOffset } from "./outcomes";
-import type { EnrolmentCode, PasswordCode, Person, User } from "./types";
+import { saveBlob } from "./lists";
+import type { EnrolmentCode, ImportResponse, PasswordCode, Person, User } from "./types";
 
 const ROLES = ["volunteer", "leader", "committee", "admin"] as const;
 
@@ -28,7 +30,7 @@ export function mayAdd(user: User): boolean {
 }
 
 /** A code just issued, shown until the next action. */
-type Shown = { kind: "enrolment"; value: EnrolmentCode } | { kind: "password"; value: PasswordCode };
+type Shown = { kind: "enrolment"; value: EnrolmentCode } | { kind: "password"; value: PasswordCode } | { kind: "imported"; value: ImportResponse };
 
 export class AccountsSection {
   readonly el = h("div", { class: "accounts", testid: "accounts" });
@@ -40,6 +42,15 @@ export class AccountsSection {
   private shownBox: { of: Shown; el: HTMLElement } | null = null;
   private actionError: unknown = null;
   private busy = false;
+  /** Where the last action's error is shown: at the top, or beside the file form (its lines). */
+  private errorAt: "top" | "import" = "top";
+  /** Kept across re-renders, so that the file chosen stays chosen after a refusal (to send it again once fixed). */
+  private readonly importFile = h("input", {
+    type: "file",
+    id: "import-file",
+    testid: "import-file",
+    accept: ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  });
 
   /** `onChange`: an account changed (its phones may be revoked): the devices list reads again. */
   constructor(
@@ -69,10 +80,11 @@ export class AccountsSection {
   }
 
   /** Runs one action; shows its error, or what it answered, then reloads the list. */
-  private async act(work: () => Promise<Shown | null>): Promise<void> {
+  private async act(work: () => Promise<Shown | null>, where: "top" | "import" = "top"): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     this.actionError = null;
+    this.errorAt = where;
     this.render();
     try {
       this.shown = await work();
@@ -86,6 +98,83 @@ export class AccountsSection {
       this.actionError = e;
     }
     this.render();
+  }
+
+  /** A roster file (CSV or XLSX) adds its people, or no one. */
+  private importForm(): HTMLElement {
+    const file = this.importFile;
+    return h(
+      "form",
+      {
+        class: "import-accounts",
+        novalidate: true,
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          const f = file.files?.[0];
+          if (!f) {
+            this.actionError = new Error(t("accounts.import_pick"));
+            this.errorAt = "import";
+            this.render();
+            return;
+          }
+          void this.act(async () => ({ kind: "imported", value: await api.importUsers(f, f.type) }), "import");
+        },
+      },
+      h("h4", null, t("accounts.import")),
+      h("p", { class: "muted small" }, t("accounts.import_help")),
+      h("label", { for: "import-file" }, t("accounts.import_file")),
+      file,
+      h("button", { type: "submit", class: "secondary", testid: "import-submit", disabled: this.busy }, t("accounts.import_submit")),
+      this.actionError && this.errorAt === "import" ? this.errorBox(this.actionError) : null,
+    );
+  }
+
+  /** Enrolment cards for the area (or one team of it), opened in a new window to print. */
+  private cardsForm(): HTMLElement {
+    const teams = [...new Set((this.people.value ?? []).flatMap((p) => p.teams))].sort((a, b) => a.localeCompare(b, "vi"));
+    const team = h("select", { id: "cards-team", testid: "cards-team" }, h("option", { value: "" }, t("accounts.cards_all")), ...teams.map((n) => h("option", { value: n }, n)));
+    return h(
+      "form",
+      {
+        class: "cards-form",
+        novalidate: true,
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          // Opened now, while the click counts, so that no pop-up blocker stops it; filled after.
+          const w = window.open("", "_blank");
+          const area = this.area;
+          api.enrolmentCards(area, team.value || null).then(
+            (html) => {
+              if (!w) {
+                saveBlob(new Blob([html], { type: "text/html" }), `the-dang-ky-${area}.html`);
+                return;
+              }
+              w.document.open();
+              w.document.write(html);
+              w.document.close();
+              const print = w.document.createElement("button");
+              print.textContent = t("accounts.cards_print");
+              print.setAttribute("data-testid", "cards-print");
+              print.className = "noprint";
+              print.style.cssText = "min-height:44px;margin:0 12px 12px;font:inherit;font-weight:600";
+              print.addEventListener("click", () => w.print());
+              w.document.body.prepend(print);
+            },
+            (error: unknown) => {
+              w?.close();
+              this.actionError = error;
+              this.errorAt = "top";
+              this.render();
+            },
+          );
+        },
+      },
+      h("h4", null, t("accounts.cards")),
+      h("p", { class: "muted small" }, t("accounts.cards_help")),
+      h("label", { for: "cards-team" }, t("accounts.cards_team")),
+      team,
+      h("button", { type: "submit", class: "secondary", testid: "cards-submit" }, t("accounts.cards_submit")),
+    );
   }
 
   private addForm(): HTMLElement {
@@ -228,6 +317,22 @@ export class AccountsSection {
   }
 
   private codeBox(s: Shown): HTMLElement {
+    if (s.kind === "imported") {
+      const codes = s.value.password_codes;
+      return h(
+        "div",
+        { class: "code-box imported", testid: "imported", role: "status" },
+        h("p", null, h("strong", null, t("accounts.imported", { n: s.value.people.length }))),
+        codes.length
+          ? h(
+              "ul",
+              { class: "imported-codes" },
+              codes.map((c) => h("li", null, t("accounts.password_code_for", { name: c.username }), " ", h("span", { class: "code small-code" }, c.code))),
+            )
+          : null,
+        codes.length ? h("p", { class: "muted small" }, t("accounts.password_code_note", { until: fmtDateTime(codes[0].expires_at, campaignOffset()) })) : null,
+      );
+    }
     if (s.kind === "password") {
       return h(
         "div",
@@ -250,6 +355,23 @@ export class AccountsSection {
     );
   }
 
+  /** What failed; for a file, every line that does not hold. */
+  private errorBox(e: unknown): HTMLElement {
+    const lines = e instanceof ApiError ? e.lines : [];
+    return h(
+      "div",
+      { class: "error", role: "alert", testid: "account-error" },
+      h("p", null, errorText(e)),
+      lines.length
+        ? h(
+            "ul",
+            { class: "import-lines", testid: "import-lines" },
+            lines.map((l) => h("li", null, t("accounts.import_line", { line: l.line, text: pick(l.messages) }))),
+          )
+        : null,
+    );
+  }
+
   render(): void {
     const p = this.people;
     const list =
@@ -264,9 +386,11 @@ export class AccountsSection {
       this.el,
       h("h3", null, t("accounts.title")),
       h("p", { class: "muted small" }, t("accounts.intro")),
-      this.actionError ? h("p", { class: "error", role: "alert", testid: "account-error" }, errorText(this.actionError)) : "",
+      this.actionError && this.errorAt === "top" ? this.errorBox(this.actionError) : "",
       this.shownCode(),
       mayAdd(this.user) ? this.addForm() : "",
+      mayAdd(this.user) ? this.importForm() : "",
+      mayAdd(this.user) ? this.cardsForm() : "",
       list,
     );
   }

@@ -16,6 +16,8 @@ import type {
   EnrolmentCode,
   FeatureCollection,
   HouseholdProps,
+  ImportResponse,
+  LineError,
   LoginResponse,
   Messages,
   NewClaimRequest,
@@ -48,6 +50,8 @@ export class ApiError extends Error {
     readonly field: string | null = null,
     /** Seconds to wait (429), from Retry-After. */
     readonly retryAfter: number | null = null,
+    /** For a file refused whole: every line that does not hold. */
+    readonly lines: LineError[] = [],
   ) {
     super(message);
   }
@@ -95,11 +99,13 @@ function parseRetryAfter(v: string | null): number | null {
   return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
-type Options = { method?: string; body?: unknown; auth?: boolean; accept?: string };
+/** `body` is sent as JSON; `raw` as it is (a file), with `contentType`. */
+type Options = { method?: string; body?: unknown; raw?: Blob; contentType?: string; auth?: boolean; accept?: string };
 
 async function send(path: string, opts: Options = {}): Promise<Response> {
   const headers: Record<string, string> = { Accept: opts.accept ?? "application/json", "Accept-Language": getLang() };
   if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+  else if (opts.raw !== undefined) headers["Content-Type"] = opts.contentType || "application/octet-stream";
   const auth = opts.auth ?? true;
   if (auth) {
     const token = getToken();
@@ -110,7 +116,7 @@ async function send(path: string, opts: Options = {}): Promise<Response> {
     res = await fetch(path, {
       method: opts.method ?? "GET",
       headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.body === undefined ? opts.raw : JSON.stringify(opts.body),
       credentials: "same-origin",
     });
   } catch (e) {
@@ -131,6 +137,7 @@ async function send(path: string, opts: Options = {}): Promise<Response> {
     err?.messages ?? null,
     err?.field ?? null,
     parseRetryAfter(res.headers.get("Retry-After")),
+    err?.lines ?? [],
   );
   if (res.status === 401 && auth) {
     setToken(null);
@@ -178,6 +185,14 @@ export const updateUser = (username: string, patch: UserPatch) =>
 export const passwordCode = (username: string) =>
   json<PasswordCode>(`${V1}/users/${encodeURIComponent(username)}/reset`, { method: "POST" });
 export const enrolmentCode = (volunteer: string) => json<EnrolmentCode>(`${V1}/enrolments`, { method: "POST", body: { volunteer } });
+/** Adds everyone a roster file (CSV or XLSX) lists, or no one (`ApiError.lines` says why). */
+export const importUsers = (file: Blob, contentType: string) =>
+  json<ImportResponse>(`${V1}/users/import`, { method: "POST", raw: file, contentType: contentType || "text/csv" });
+/** The printable page of enrolment cards for an area (or one team of it): fresh codes. */
+export async function enrolmentCards(area: string, team: string | null): Promise<string> {
+  const res = await send(`${V1}/enrolments/cards${q({ area, team })}`, { accept: "text/html" });
+  return res.text();
+}
 /** Sets a new password with a one-time code; no session needed. */
 export const resetPassword = (username: string, code: string, newPassword: string) =>
   json<void>(`${V1}/auth/reset`, { method: "POST", body: { username, code, new_password: newPassword }, auth: false });

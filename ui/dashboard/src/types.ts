@@ -23,6 +23,7 @@ export type NewUser = { username: string; display_name?: string; role: string; a
 export type UserPatch = { display_name?: string; area_code?: string; disabled?: boolean };
 export type PasswordCode = { username: string; code: string; expires_at: string };
 export type NewUserResponse = { user: Person; password_code: PasswordCode | null };
+export type ImportResponse = { people: Person[]; password_codes: PasswordCode[] };
 export type EnrolmentCode = { code: string; expires_at: string; volunteer: string; qr_svg: string | null };
 
 export type Area = { code: string; parent: string | null; name: string; division_type: string; level: number };
@@ -159,7 +160,9 @@ export type HouseholdProps = {
 export type Feature<P> = { type: "Feature"; geometry: { type: string; coordinates: unknown } | null; properties: P };
 export type FeatureCollection<P> = { type: "FeatureCollection"; features: Feature<P>[]; truncated?: boolean };
 
-export type ApiErrorBody = { error: { code: string; message: string; field?: string; messages?: Messages } };
+/** A line of an uploaded file that does not hold (`error.lines`). */
+export type LineError = { line: number; field?: string; messages: Messages };
+export type ApiErrorBody = { error: { code: string; message: string; field?: string; messages?: Messages; lines?: LineError[] } };
 
 /** A visit sent back for correction (`CorrectionDto`). */
 export type Correction = {

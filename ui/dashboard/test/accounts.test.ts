@@ -103,6 +103,84 @@ describe("accounts", () => {
     expect(confirm.mock.calls[1][0]).toContain("1 điện thoại bị thu hồi");
   });
 
+  it("adds people from a file, or shows every line the server refused", async () => {
+    const routes = asLeader(defaultRoutes());
+    const sent: Call[] = [];
+    let refuse = true;
+    routes["POST /api/v1/users/import"] = (c: Call) => {
+      sent.push(c);
+      if (refuse) {
+        return json(
+          {
+            error: {
+              code: "file_refused",
+              message: "Không thêm ai: 2 chỗ trong tệp cần sửa (xem từng dòng), rồi gửi lại cả tệp.",
+              messages: { vi: "Không thêm ai: 2 chỗ trong tệp cần sửa (xem từng dòng), rồi gửi lại cả tệp.", en: "No one was added." },
+              lines: [
+                { line: 3, field: "username", messages: { vi: "Tên đăng nhập «tnv.mot» đã có ở dòng 2.", en: "Username 'tnv.mot' is already on line 2." } },
+                { line: 5, field: "area_code", messages: { vi: "Không có địa bàn mã 18115 trong phạm vi của bạn.", en: "No area with code 18115 lies in your areas." } },
+              ],
+            },
+          },
+          422,
+        );
+      }
+      return json({ people: [{ username: "tnv.mot" }, { username: "tnv.hai" }], password_codes: [] }, 201);
+    };
+    fakeServer(routes);
+    const { root } = await startApp();
+    await signIn(root);
+    await waitFor(() => $("account-list", root), "the accounts");
+    // No file chosen: said, nothing sent.
+    ($("import-submit", root) as HTMLButtonElement).click();
+    expect($("account-error", root)!.textContent).toBe("Hãy chọn một tệp CSV hoặc XLSX trước.");
+    expect(sent).toHaveLength(0);
+    const csv = "tên đăng nhập;mã địa bàn\ntnv.mot;18073\n";
+    // (The section drew itself again: the input is a new one.)
+    Object.defineProperty($("import-file", root), "files", { value: [new File([csv], "ds.csv", { type: "text/csv" })] });
+    ($("import-submit", root) as HTMLButtonElement).click();
+    const lines = await waitFor(() => $("import-lines", root), "the lines");
+    expect([...lines.querySelectorAll("li")].map((l) => l.textContent)).toEqual([
+      "Dòng 3: Tên đăng nhập «tnv.mot» đã có ở dòng 2.",
+      "Dòng 5: Không có địa bàn mã 18115 trong phạm vi của bạn.",
+    ]);
+    expect(sent[0].headers["content-type"]).toBe("text/csv");
+    refuse = false;
+    await waitFor(() => !($("import-submit", root) as HTMLButtonElement).disabled, "ready again");
+    ($("import-submit", root) as HTMLButtonElement).click();
+    const done = await waitFor(() => $("imported", root), "the count");
+    expect(done.textContent).toBe("Đã thêm 2 người.");
+    expect($("import-lines", root)).toBeNull();
+  });
+
+  it("opens the enrolment cards of the area or one team in a new window, with a print button", async () => {
+    const routes = asLeader(defaultRoutes());
+    const asked: Call[] = [];
+    routes["GET /api/v1/enrolments/cards"] = (c: Call) => {
+      asked.push(c);
+      return new Response("<!doctype html><html><body><article class=card>ABCDE-12345</article></body></html>", { status: 200, headers: { "Content-Type": "text/html" } });
+    };
+    fakeServer(routes);
+    const doc = document.implementation.createHTMLDocument("cards");
+    const printed = vi.fn();
+    const popup = { document: doc, print: printed, close: vi.fn() };
+    const open = vi.spyOn(window, "open").mockReturnValue(popup as unknown as Window);
+    const { root } = await startApp();
+    await signIn(root);
+    await waitFor(() => $("account-list", root), "the accounts");
+    const team = $("cards-team", root) as HTMLSelectElement;
+    expect([...team.options].map((o) => o.value)).toEqual(["", "Đội 1"]);
+    team.value = "Đội 1";
+    ($("cards-submit", root) as HTMLButtonElement).click();
+    expect(open).toHaveBeenCalledTimes(1);
+    await waitFor(() => doc.querySelector('[data-testid="cards-print"]'), "the page in the window");
+    expect(asked[0].query.get("area")).toBe("42");
+    expect(asked[0].query.get("team")).toBe("Đội 1");
+    expect(doc.body.textContent).toContain("ABCDE-12345");
+    (doc.querySelector('[data-testid="cards-print"]') as HTMLButtonElement).click();
+    expect(printed).toHaveBeenCalled();
+  });
+
   it("shows what the server refused, in the chosen language", async () => {
     const routes = asLeader(defaultRoutes());
     routes["POST /api/v1/users"] = () => apiError(409, "username_taken", "Tên đăng nhập này đã có người dùng.", "This username is taken.");

@@ -16,6 +16,16 @@ export function apiError(status: number, code: string, vi: string, en: string, h
   return json({ error: { code, message: vi, messages: { vi, en } } }, status, headers);
 }
 
+/** A request's body: JSON as its value, anything else (a file) as it came. */
+function readBody(body: unknown): unknown {
+  if (typeof body !== "string") return body;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
+}
+
 export function fakeServer(routes: Record<string, Handler | unknown>) {
   const calls: Call[] = [];
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
@@ -23,7 +33,7 @@ export function fakeServer(routes: Record<string, Handler | unknown>) {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries((init.headers ?? {}) as Record<string, string>)) headers[k.toLowerCase()] = v;
     const method = (init.method ?? "GET").toUpperCase();
-    const call: Call = { method, path: url.pathname, query: url.searchParams, headers, body: init.body ? JSON.parse(String(init.body)) : undefined };
+    const call: Call = { method, path: url.pathname, query: url.searchParams, headers, body: init.body ? readBody(init.body) : undefined };
     calls.push(call);
     const route = routes[`${method} ${url.pathname}`];
     if (route === undefined) return apiError(404, "not_found", "Không có", "Not found");

@@ -145,22 +145,37 @@ impl ManageError {
             }
             ManageError::Field(status, e) => ApiError::field(status, &e, lang),
             ManageError::Store(e) => ApiError::store(e, lang),
-            ManageError::Lines(lines) => {
-                let n = lines.len();
-                let mut e = ApiError::of(StatusCode::UNPROCESSABLE_ENTITY, "file_refused", lang).says(
-                    format!("Không thêm ai: {n} chỗ trong tệp cần sửa (xem từng dòng), rồi gửi lại cả tệp."),
-                    format!("No one was added: {n} problem(s) in the file to fix (see each line), then send it again whole."),
-                );
-                e.body.lines = lines
-                    .into_iter()
-                    .map(|l| doorstep_domain::protocol::LineError {
-                        line: l.line as u64,
-                        field: l.field.map(str::to_string),
-                        messages: doorstep_domain::Messages { vi: l.vi, en: l.en },
-                    })
-                    .collect();
-                e
-            }
+            // Its lines are given by `file_refusal`, which the file's handler calls instead.
+            ManageError::Lines(lines) => file_refused(lines.len(), lang),
         }
     }
+}
+
+/// The refusal of a file as a whole (a roster), without its lines.
+fn file_refused(n: usize, lang: Lang) -> ApiError {
+    ApiError::of(StatusCode::UNPROCESSABLE_ENTITY, "file_refused", lang).says(
+        format!("Không thêm ai: {n} chỗ trong tệp cần sửa (xem từng dòng), rồi gửi lại cả tệp."),
+        format!("No one was added: {n} problem(s) in the file to fix (see each line), then send it again whole."),
+    )
+}
+
+/// A refusal as a response; a file refused whole carries every line that does not hold
+/// (`error.lines`), which the common error shape has no room for.
+pub(crate) fn refusal_response(e: ManageError, lang: Lang) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let ManageError::Lines(lines) = e else {
+        return e.into_api(lang).into_response();
+    };
+    let body = *file_refused(lines.len(), lang).body;
+    let lines = lines
+        .into_iter()
+        .map(|l| doorstep_domain::protocol::LineError {
+            line: l.line as u64,
+            field: l.field.map(str::to_string),
+            messages: doorstep_domain::Messages { vi: l.vi, en: l.en },
+        })
+        .collect();
+    let refusal =
+        doorstep_domain::protocol::FileRefusal { error: doorstep_domain::protocol::FileRefusalBody { body, lines } };
+    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(refusal)).into_response()
 }

@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use doorstep_domain::protocol::{
-    ErrorResponse, ImportResponse, NewUserRequest, NewUserResponse, PasswordCode, PasswordResetRequest, PersonDto,
-    UserPatch,
+    ErrorResponse, FileRefusal, ImportResponse, NewUserRequest, NewUserResponse, PasswordCode, PasswordResetRequest,
+    PersonDto, UserPatch,
 };
 use serde::Deserialize;
 
@@ -40,25 +40,29 @@ pub async fn create_user(
 /// username, họ tên / display name, vai trò / role, mã địa bàn / area code, tổ / team), all or
 /// none: a refusal lists every line that does not hold, in both languages.
 #[utoipa::path(post, path = "/api/v1/users/import",
-    request_body(content = Vec<u8>, description = "The file: CSV (UTF-8, comma or semicolon) or XLSX (its first sheet)",
+    request_body(content = String, description = "The file: CSV (UTF-8, comma or semicolon) or XLSX (its first sheet)",
         content_type = "text/csv"),
     responses(
     (status = 201, body = ImportResponse),
     (status = 403, description = "Not a leader or admin", body = ErrorResponse),
     (status = 413, description = "The file is too large", body = ErrorResponse),
-    (status = 422, description = "The file does not read, or lines of it do not hold (`error.lines`)", body = ErrorResponse)
+    (status = 422, description = "The file does not read (`file_unreadable`), or lines of it do not hold (`file_refused`, with `error.lines`)", body = FileRefusal)
 ))]
 pub async fn import_users(
     State(st): State<AppState>, ReqLang(lang): ReqLang, Caller(caller): Caller, Body(body): Body,
-) -> Result<(StatusCode, Json<ImportResponse>), ApiError> {
+) -> Result<(StatusCode, Json<ImportResponse>), Response> {
     let rows = crate::targets::read_table_bytes(&body).map_err(|e| {
-        ApiError::of(StatusCode::UNPROCESSABLE_ENTITY, "file_unreadable", lang).says(
-            format!("Không đọc được tệp: {e}. Hãy gửi tệp CSV (UTF-8) hoặc XLSX."),
-            format!("The file does not read: {e}. Send a CSV (UTF-8) or XLSX file."),
-        )
+        ApiError::of(StatusCode::UNPROCESSABLE_ENTITY, "file_unreadable", lang)
+            .says(
+                format!("Không đọc được tệp: {e}. Hãy gửi tệp CSV (UTF-8) hoặc XLSX."),
+                format!("The file does not read: {e}. Send a CSV (UTF-8) or XLSX file."),
+            )
+            .into_response()
     })?;
     let now = Utc::now().timestamp_millis();
-    let done = crate::people::import(&*st.store, &caller, rows, now).await.map_err(|e| e.into_api(lang))?;
+    let done = crate::people::import(&*st.store, &caller, rows, now)
+        .await
+        .map_err(|e| crate::http::manage::refusal_response(e, lang))?;
     tracing::info!(by = %caller.username, people = done.people.len(), "a roster was imported");
     Ok((StatusCode::CREATED, Json(ImportResponse { people: done.people, password_codes: done.password_codes })))
 }
@@ -77,7 +81,8 @@ scoped_query!(CardsQuery, area);
 /// The server's address as the phone should reach it: as the request reached us.
 fn server_address(headers: &axum::http::HeaderMap) -> String {
     let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-    let https = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let https =
+        headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"));
     format!("{}://{host}", if https { "https" } else { "http" })
 }
 
@@ -94,8 +99,7 @@ pub async fn enrolment_cards(
 ) -> Result<Response, ApiError> {
     let now = Utc::now().timestamp_millis();
     let team = q.team.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let cards =
-        crate::cards::issue_cards(&*st.store, &caller, &path, team, now).await.map_err(|e| e.into_api(lang))?;
+    let cards = crate::cards::issue_cards(&*st.store, &caller, &path, team, now).await.map_err(|e| e.into_api(lang))?;
     let area_name = crate::areas::area_name(&*st.store, area.as_str())
         .await
         .map_err(|e| ApiError::store(e, lang))?
