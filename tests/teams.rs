@@ -155,3 +155,59 @@ async fn a_visit_naming_another_volunteer_is_flagged() {
     assert_eq!(flagged.as_array().unwrap().len(), 1, "{flagged}");
     assert_eq!(flagged[0]["flags"], json!(["other_volunteer"]));
 }
+
+/// A team's leader takes back one assigned area, then the volunteer's place in the team; no one
+/// else can (another district's leader finds no such team, a committee member may not), and
+/// what is already taken back is 404. Both databases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_takes_back_an_area_and_a_member() {
+    let mut server = TestServer::prepare_stopped();
+    for (username, role, area) in [
+        ("l.namha", "leader", "436"),
+        ("l.other", "leader", "437"),
+        ("v.a", "volunteer", "436"),
+        ("c.province", "committee", "42"),
+    ] {
+        create_account(&server.db.url, username, role, area, PASSWORD);
+    }
+    server.start_again();
+    let leader = server.login("l.namha", PASSWORD).await;
+    let (status, body) =
+        server.post_as("/api/v1/teams", &leader, &json!({"name": "Đội Nam Hà", "area_code": "436"})).await;
+    assert_eq!(status, 200, "{body}");
+    for area in ["18073", "18077"] {
+        let assign = json!({"team": "Đội Nam Hà", "volunteer": "v.a", "area_code": area});
+        let (status, body) = server.post_as("/api/v1/assignments", &leader, &assign).await;
+        assert_eq!(status, 204, "{body}");
+    }
+    let delete = |path: String, token: String| {
+        let url = format!("{}{path}", server.url);
+        async move {
+            let resp = reqwest::Client::new().delete(url).bearer_auth(token).send().await.expect("delete");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let team = "%C4%90%E1%BB%99i%20Nam%20H%C3%A0";
+    let unassign = format!("/api/v1/assignments?team={team}&volunteer=v.a&area_code=18077");
+    let other = server.login("l.other", PASSWORD).await;
+    let committee = server.login("c.province", PASSWORD).await;
+    for (token, status, code) in [(&other, 404, "no_such_team"), (&committee, 403, "leader_only")] {
+        let (got, body) = delete(unassign.clone(), token.clone()).await;
+        assert_eq!((got, body["error"]["code"].as_str()), (status, Some(code)), "{body}");
+    }
+    let (status, body) = delete(unassign.clone(), leader.clone()).await;
+    assert_eq!(status, 204, "{body}");
+    let (_, teams) = server.get_as("/api/v1/teams", Some(&leader)).await;
+    assert_eq!(teams[0]["members"], json!([{"username": "v.a", "areas": ["18073"]}]), "{teams}");
+    let (status, body) = delete(unassign, leader.clone()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("no_such_assignment")));
+    // Out of the team, with the area it still held.
+    let (status, body) =
+        delete(format!("/api/v1/teams/members?team={team}&volunteer=v.a&area_code=436"), leader.clone()).await;
+    assert_eq!(status, 204, "{body}");
+    let (_, teams) = server.get_as("/api/v1/teams", Some(&leader)).await;
+    assert_eq!(teams[0]["members"], json!([]), "{teams}");
+    assert_eq!(server.db.i64("SELECT COUNT(*) FROM assignments"), 0);
+    assert_eq!(server.db.i64("SELECT COUNT(*) FROM audit_log WHERE action IN ('unassign', 'remove-member')"), 2);
+}

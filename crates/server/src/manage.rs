@@ -284,6 +284,89 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
     Ok(())
 }
 
+/// What [`unassign`] takes back: one assigned area, or the volunteer's place in the team (with
+/// every area it gave them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Area,
+    Member,
+}
+
+/// A team's leader (or an admin) takes back an area assigned to a volunteer, or takes the
+/// volunteer out of the team. `request.area_code` is the assigned area, or for a member the
+/// team's own area (team names are unique within an area only). Nothing to take back is 404.
+pub async fn unassign(
+    store: &dyn Store, actor: Actor<'_>, request: &AssignmentRequest, what: Removal,
+) -> Result<(), ManageError> {
+    leader_or_admin(actor)?;
+    let no_team = || {
+        refused(
+            StatusCode::NOT_FOUND,
+            "no_such_team",
+            Some("team"),
+            "Không có đội với tên này.",
+            "No team has this name.",
+        )
+    };
+    let within = crate::areas::area_path(store, request.area_code.trim()).await?;
+    let (team, _) = team_named(store, actor, request.team.trim(), within.as_deref()).await?.ok_or_else(no_team)?;
+    if let Actor::User(u) = actor
+        && u.role == Role::Leader
+        && u.user_id != team.leader_id
+    {
+        return Err(refused(
+            StatusCode::FORBIDDEN,
+            "not_your_team",
+            Some("team"),
+            "Chỉ tổ trưởng của đội này mới phân công được.",
+            "Only this team's leader may assign its volunteers.",
+        ));
+    }
+    let name =
+        Username::parse("volunteer", &request.volunteer).map_err(|_| no_such_volunteer(StatusCode::NOT_FOUND))?;
+    let volunteer = crate::accounts::user_by_username(store, &name)
+        .await?
+        .filter(|u| u.role == Role::Volunteer)
+        .ok_or_else(|| no_such_volunteer(StatusCode::NOT_FOUND))?;
+    let area = request.area_code.trim();
+    let mut tx = store.begin().await?;
+    let taken = match what {
+        Removal::Area => {
+            tx.execute(
+                "DELETE FROM assignments WHERE user_id = $1 AND team_id = $2 AND area_code = $3",
+                params![volunteer.id, team.id, area],
+            )
+            .await?
+        }
+        Removal::Member => {
+            tx.execute("DELETE FROM assignments WHERE user_id = $1 AND team_id = $2", params![volunteer.id, team.id])
+                .await?;
+            tx.execute("DELETE FROM team_members WHERE user_id = $1 AND team_id = $2", params![volunteer.id, team.id])
+                .await?
+        }
+    };
+    if taken == 0 {
+        return Err(refused(
+            StatusCode::NOT_FOUND,
+            "no_such_assignment",
+            Some("volunteer"),
+            "Tình nguyện viên này không có phân công đó trong đội.",
+            "This volunteer holds no such assignment in the team.",
+        ));
+    }
+    let (action, detail) = match what {
+        Removal::Area => ("unassign", format!("{} from {area} in team {}", volunteer.username, team.name)),
+        Removal::Member => ("remove-member", format!("{} from team {}", volunteer.username, team.name)),
+    };
+    tx.execute(
+        "INSERT INTO audit_log (at_ms, actor, action, detail) VALUES ($1, $2, $3, $4)",
+        params![Utc::now().timestamp_millis(), actor.name(), action, detail],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The team of this name the actor sees (one outside their areas is as good as none), with its
 /// area's path: of several, the deepest whose area holds `within` (a path), if given, else the
 /// oldest.

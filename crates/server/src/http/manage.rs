@@ -4,7 +4,7 @@
 use crate::http::auth::Caller;
 use crate::http::extract::{Query, ReqLang};
 use crate::http::{ApiError, AppState, lang_of, scoped_area};
-use crate::manage::{Actor, ManageError, assign, create_team};
+use crate::manage::{Actor, ManageError, Removal, assign, create_team, unassign};
 use crate::store::subtree_range;
 use crate::visits::VisitQuery;
 use axum::Json;
@@ -66,6 +66,53 @@ pub async fn post_assignment(
 ) -> Result<StatusCode, ApiError> {
     let Json(request) = body.map_err(|e| bad_body(e, lang))?;
     assign(st.store.as_ref(), Actor::User(&caller.0), &request).await.map_err(|e| e.into_api(lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Which assignment, or which member of which team, to take back.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AssignmentQuery {
+    /// The team's name.
+    pub team: String,
+    /// The volunteer's username.
+    pub volunteer: String,
+    /// The assigned area (for a member: the team's own area, which tells teams of one name apart).
+    pub area_code: String,
+}
+
+impl AssignmentQuery {
+    fn request(self) -> AssignmentRequest {
+        AssignmentRequest { team: self.team, volunteer: self.volunteer, area_code: self.area_code }
+    }
+}
+
+/// A team's leader (or an admin) takes back an area assigned to a volunteer; the volunteer stays
+/// in the team.
+#[utoipa::path(delete, path = "/api/v1/assignments", params(AssignmentQuery), responses(
+    (status = 204), (status = 403, body = ErrorResponse),
+    (status = 404, description = "No such team, volunteer or assignment in the caller's areas", body = ErrorResponse)
+))]
+pub async fn delete_assignment(
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller, Query(q): Query<AssignmentQuery>,
+) -> Result<StatusCode, ApiError> {
+    unassign(st.store.as_ref(), Actor::User(&caller.0), &q.request(), Removal::Area)
+        .await
+        .map_err(|e| e.into_api(lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A team's leader (or an admin) takes a volunteer out of the team, with every area it gave them.
+#[utoipa::path(delete, path = "/api/v1/teams/members", params(AssignmentQuery), responses(
+    (status = 204), (status = 403, body = ErrorResponse),
+    (status = 404, description = "No such team, or the volunteer is not in it", body = ErrorResponse)
+))]
+pub async fn delete_member(
+    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller, Query(q): Query<AssignmentQuery>,
+) -> Result<StatusCode, ApiError> {
+    unassign(st.store.as_ref(), Actor::User(&caller.0), &q.request(), Removal::Member)
+        .await
+        .map_err(|e| e.into_api(lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -40,7 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/devices/me", get(devices::device_me))
         .route("/api/v1/devices/{id}/revoke", post(devices::revoke_device))
         .route("/api/v1/teams", post(manage::post_team).get(manage::get_teams))
-        .route("/api/v1/assignments", post(manage::post_assignment))
+        .route("/api/v1/assignments", post(manage::post_assignment).delete(manage::delete_assignment))
+        .route("/api/v1/teams/members", delete(manage::delete_member))
         .route("/api/v1/claims", post(claims::post_claim).get(claims::get_claims))
         .route("/api/v1/claims/{id}", delete(claims::delete_claim))
         .route("/api/v1/streets", get(claims::get_streets))
@@ -123,6 +124,8 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
         devices::revoke_device,
         manage::post_team,
         manage::get_teams,
+        manage::delete_assignment,
+        manage::delete_member,
         manage::post_assignment,
         claims::post_claim,
         claims::get_claims,
