@@ -103,6 +103,22 @@ async function add(page) {
   const box = (await page.locator(card).boundingBox()) ?? { x: -1, width: 0 };
   check(box.x >= 0 && box.x + box.width <= WIDTH, `the card fits the screen (${Math.round(box.x)} + ${Math.round(box.width)})`);
 
+  // A team over the area, and the new volunteer assigned to it.
+  const team = `Tổ ${WIDTH}`;
+  await page.locator(tid("team-name")).scrollIntoViewIfNeeded();
+  await page.fill(tid("team-name"), team);
+  await page.fill(tid("team-area"), AREA);
+  await page.click(tid("team-create"));
+  const teamCard = tid(`team-${AREA}-${team}`);
+  await page.waitForSelector(teamCard);
+  await page.selectOption(tid(`assign-${AREA}-${team}-who`), VOLUNTEER);
+  await page.click(tid(`assign-${AREA}-${team}-submit`));
+  await page.waitForSelector(tid(`unassign-${team}-${VOLUNTEER}-${AREA}`));
+  check((await page.locator(tid(`member-${team}-${VOLUNTEER}`)).innerText()).includes("Phạm Thị Mới"), "the volunteer is in the team by name, with the area");
+  await noSidewaysScroll(page, "teams", tid("teams"));
+  await page.locator(teamCard).scrollIntoViewIfNeeded();
+  await shot(page, "team");
+
   // The cards to print: one per volunteer without a phone, opened in a new window.
   const [cards] = await Promise.all([page.waitForEvent("popup"), page.click(tid("cards-submit"))]);
   await cards.waitForSelector(tid(`card-code-${VOLUNTEER}`));

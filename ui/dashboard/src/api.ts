@@ -243,6 +243,16 @@ export async function dailyReport(area: string, date: string): Promise<{ blob: B
 export const mapHexagons = (area: string, res: number, filters: Record<string, string> = {}) =>
   json<FeatureCollection<HexagonProps>>(`${V1}/map/hexagons${q({ area, res, ...filters })}`);
 export const teams = () => json<Team[]>(`${V1}/teams`);
+export const createTeam = (name: string, areaCode: string, leader: string | null) =>
+  json<Team>(`${V1}/teams`, { method: "POST", body: leader ? { name, area_code: areaCode, leader } : { name, area_code: areaCode } });
+/** Assigns a volunteer an area in a team (adding them to it). */
+export const assign = (team: string, volunteer: string, areaCode: string) =>
+  json<void>(`${V1}/assignments`, { method: "POST", body: { team, volunteer, area_code: areaCode } });
+export const unassign = (team: string, volunteer: string, areaCode: string) =>
+  json<void>(`${V1}/assignments${q({ team, volunteer, area_code: areaCode })}`, { method: "DELETE" });
+/** Takes a volunteer out of a team; `teamArea` tells teams of one name apart. */
+export const removeMember = (team: string, volunteer: string, teamArea: string) =>
+  json<void>(`${V1}/teams/members${q({ team, volunteer, area_code: teamArea })}`, { method: "DELETE" });
 
 // Claims: who covers which doors (see claims.ts).
 export const claims = (area: string) => json<ClaimsResponse>(`${V1}/claims${q({ area })}`);

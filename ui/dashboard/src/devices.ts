@@ -10,6 +10,7 @@ import { fill, h } from "./dom";
 import { fmtDateTime, fmtDay, fmtNumber, t } from "./i18n";
 import { campaignOffset } from "./outcomes";
 import { AccountsSection } from "./accounts";
+import { TeamsSection } from "./teams";
 import type { DeviceList, DeviceStatus, User, VolunteerDay } from "./types";
 
 export const DEFAULT_STALE_HOURS = 24;
@@ -222,9 +223,11 @@ export class PeopleSection {
   readonly el = h("section", { class: "panel noprint", id: "people-section" });
   /** Staff only: a volunteer's session reads no accounts. */
   private accounts: AccountsSection | null;
+  private teams: TeamsSection | null;
 
   constructor(private readonly user: User) {
     this.accounts = user.role === "volunteer" ? null : new AccountsSection(user, () => this.loadDevices());
+    this.teams = user.role === "volunteer" ? null : new TeamsSection(user);
   }
   private revoking: string | null = null;
   private revokeError: { id: string; error: unknown } | null = null;
@@ -264,6 +267,7 @@ export class PeopleSection {
     this.loadDevices();
     this.loadDays();
     this.accounts?.load(area);
+    this.teams?.load(area);
   }
 
   private track<T>(key: "devices" | "days", p: Promise<T>, set: (l: Load<T>) => void): void {
@@ -336,6 +340,7 @@ export class PeopleSection {
       this.el,
       h("div", { class: "section-head" }, h("h2", null, t("people.title"))),
       this.accounts ? (this.accounts.render(), this.accounts.el) : null,
+      this.teams ? (this.teams.render(), this.teams.el) : null,
       h("h3", null, t("people.devices")),
       h("p", { class: "muted small" }, t("people.devices_intro", { h: this.staleHours })),
       form,

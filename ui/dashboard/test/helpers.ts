@@ -184,6 +184,11 @@ export const DEVICES: DeviceList = {
   ],
 };
 
+export const TEAMS = [
+  { name: "Đội 1", area_code: "443", leader: "totruong.lan", members: [{ username: "tnv.minh", areas: ["443", "18073"] }] },
+  { name: "Đội khác", area_code: "440", leader: "totruong.khac", members: [] },
+];
+
 export const USER = { username: "uyban.hatinh", role: "committee", area_code: "42" };
 
 /** Routes of a healthy server for the province and its districts. */
@@ -210,6 +215,7 @@ export function defaultRoutes(): Record<string, Handler | unknown> {
     "GET /api/v1/volunteers/daily": VOLUNTEER_DAYS,
     "GET /api/v1/devices": DEVICES,
     "GET /api/v1/users": PEOPLE,
+    "GET /api/v1/teams": TEAMS,
   };
 }
 
