@@ -216,33 +216,7 @@ pub async fn create_team(
 
 /// Puts a volunteer in a team and assigns them an area inside the team's.
 pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentRequest) -> Result<(), ManageError> {
-    leader_or_admin(actor)?;
-    let no_team = || {
-        refused(
-            StatusCode::NOT_FOUND,
-            "no_such_team",
-            Some("team"),
-            "Không có đội với tên này.",
-            "No team has this name.",
-        )
-    };
-    // The assigned area picks among teams of one name (a name is unique within an area only).
-    let assigned_path = crate::areas::area_path(store, request.area_code.trim()).await?;
-    // A team outside the caller's areas looks like no team at all.
-    let (team, team_path) =
-        team_named(store, actor, request.team.trim(), assigned_path.as_deref()).await?.ok_or_else(no_team)?;
-    if let Actor::User(u) = actor
-        && u.role == Role::Leader
-        && u.user_id != team.leader_id
-    {
-        return Err(refused(
-            StatusCode::FORBIDDEN,
-            "not_your_team",
-            Some("team"),
-            "Chỉ tổ trưởng của đội này mới phân công được.",
-            "Only this team's leader may assign its volunteers.",
-        ));
-    }
+    let (team, team_path) = team_run_by(store, actor, request).await?;
     let volunteer = volunteer_named(store, &request.volunteer, StatusCode::NOT_FOUND).await?;
     let no_volunteer = || no_such_volunteer(StatusCode::NOT_FOUND);
     let volunteer_path = crate::areas::area_path(store, &volunteer.area_code).await?.ok_or_else(no_volunteer)?;
@@ -284,6 +258,38 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
     Ok(())
 }
 
+/// The team an assignment names, as the actor may run it: seen by them (one outside their areas
+/// is no team, 404), and for a leader one they lead (403). Of several of the name, the one whose
+/// area holds `request.area_code` (a name is unique within an area only).
+async fn team_run_by(
+    store: &dyn Store, actor: Actor<'_>, request: &AssignmentRequest,
+) -> Result<(TeamRecord, String), ManageError> {
+    leader_or_admin(actor)?;
+    let within = crate::areas::area_path(store, request.area_code.trim()).await?;
+    let (team, path) = team_named(store, actor, request.team.trim(), within.as_deref()).await?.ok_or_else(|| {
+        refused(
+            StatusCode::NOT_FOUND,
+            "no_such_team",
+            Some("team"),
+            "Không có đội với tên này.",
+            "No team has this name.",
+        )
+    })?;
+    if let Actor::User(u) = actor
+        && u.role == Role::Leader
+        && u.user_id != team.leader_id
+    {
+        return Err(refused(
+            StatusCode::FORBIDDEN,
+            "not_your_team",
+            Some("team"),
+            "Chỉ tổ trưởng của đội này mới phân công được.",
+            "Only this team's leader may assign its volunteers.",
+        ));
+    }
+    Ok((team, path))
+}
+
 /// What [`unassign`] takes back: one assigned area, or the volunteer's place in the team (with
 /// every area it gave them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,30 +304,7 @@ pub enum Removal {
 pub async fn unassign(
     store: &dyn Store, actor: Actor<'_>, request: &AssignmentRequest, what: Removal,
 ) -> Result<(), ManageError> {
-    leader_or_admin(actor)?;
-    let no_team = || {
-        refused(
-            StatusCode::NOT_FOUND,
-            "no_such_team",
-            Some("team"),
-            "Không có đội với tên này.",
-            "No team has this name.",
-        )
-    };
-    let within = crate::areas::area_path(store, request.area_code.trim()).await?;
-    let (team, _) = team_named(store, actor, request.team.trim(), within.as_deref()).await?.ok_or_else(no_team)?;
-    if let Actor::User(u) = actor
-        && u.role == Role::Leader
-        && u.user_id != team.leader_id
-    {
-        return Err(refused(
-            StatusCode::FORBIDDEN,
-            "not_your_team",
-            Some("team"),
-            "Chỉ tổ trưởng của đội này mới phân công được.",
-            "Only this team's leader may assign its volunteers.",
-        ));
-    }
+    let (team, _) = team_run_by(store, actor, request).await?;
     let name =
         Username::parse("volunteer", &request.volunteer).map_err(|_| no_such_volunteer(StatusCode::NOT_FOUND))?;
     let volunteer = crate::accounts::user_by_username(store, &name)

@@ -143,6 +143,14 @@ pub enum ReportError {
     Xlsx(#[from] XlsxError),
 }
 
+/// A sheet's first row: each column's name in both languages, in the header format.
+fn headers(sheet: &mut rust_xlsxwriter::Worksheet, cols: &[(&str, &str)], head: &Format) -> Result<(), XlsxError> {
+    for (c, (vi, en)) in cols.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, header(vi, en), head)?;
+    }
+    Ok(())
+}
+
 /// Both languages in one header cell: the committee's staff read Vietnamese, partners English.
 fn header(vi: &str, en: &str) -> String {
     format!("{vi}\n{en}")
@@ -312,25 +320,26 @@ pub fn daily_workbook(report: &DailyReport, campaign: &Campaign, lang: Lang) -> 
 
     let sheet = book.add_worksheet();
     sheet.set_name("Đơn vị")?;
-    let cols = [
-        ("Hạng", "Rank"),
-        ("Mã", "Code"),
-        ("Đơn vị", "Unit"),
-        ("Hộ đã biết", "Households known"),
-        ("Hộ đã thăm", "Households visited"),
-        ("Độ phủ trên số hộ đã gặp", "Found coverage (visited / known)"),
-        ("ĐTTM đã gặp", "Smartphones seen"),
-        ("Có ứng dụng", "With the app"),
-        ("Tỷ lệ cài trên số ĐTTM đã gặp", "Install rate of smartphones seen"),
-        ("Số hộ mục tiêu", "Target households"),
-        ("Độ phủ trên số hộ mục tiêu", "Target coverage (visited / target households)"),
-        ("Số người có ĐTTM (mục tiêu)", "Smartphone owners targeted"),
-        ("Tỷ lệ cài trên số người có ĐTTM (mục tiêu)", "Install rate of smartphone owners targeted"),
-        ("Nguồn số mục tiêu", "Where the targets come from"),
-    ];
-    for (c, (vi, en)) in cols.iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, header(vi, en), &head)?;
-    }
+    headers(
+        sheet,
+        &[
+            ("Hạng", "Rank"),
+            ("Mã", "Code"),
+            ("Đơn vị", "Unit"),
+            ("Hộ đã biết", "Households known"),
+            ("Hộ đã thăm", "Households visited"),
+            ("Độ phủ trên số hộ đã gặp", "Found coverage (visited / known)"),
+            ("ĐTTM đã gặp", "Smartphones seen"),
+            ("Có ứng dụng", "With the app"),
+            ("Tỷ lệ cài trên số ĐTTM đã gặp", "Install rate of smartphones seen"),
+            ("Số hộ mục tiêu", "Target households"),
+            ("Độ phủ trên số hộ mục tiêu", "Target coverage (visited / target households)"),
+            ("Số người có ĐTTM (mục tiêu)", "Smartphone owners targeted"),
+            ("Tỷ lệ cài trên số người có ĐTTM (mục tiêu)", "Install rate of smartphone owners targeted"),
+            ("Nguồn số mục tiêu", "Where the targets come from"),
+        ],
+        &head,
+    )?;
     sheet.set_column_width(2, 32)?;
     let mut units: Vec<_> = progress.units.iter().collect();
     units.sort_by_key(|u| u.rank);
@@ -362,16 +371,17 @@ pub fn daily_workbook(report: &DailyReport, campaign: &Campaign, lang: Lang) -> 
     let sheet = book.add_worksheet();
     sheet.set_name("Theo ngày")?;
     sheet.set_column_width(0, 12)?;
-    let cols = [
-        ("Ngày", "Date"),
-        ("Lượt thăm", "Visits"),
-        ("Hộ được thăm lần đầu", "Households reached for the first time"),
-        ("Cài ngay", "Installed at the visit"),
-        ("Cộng dồn cài ngay", "Installed, cumulative"),
-    ];
-    for (c, (vi, en)) in cols.iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, header(vi, en), &head)?;
-    }
+    headers(
+        sheet,
+        &[
+            ("Ngày", "Date"),
+            ("Lượt thăm", "Visits"),
+            ("Hộ được thăm lần đầu", "Households reached for the first time"),
+            ("Cài ngay", "Installed at the visit"),
+            ("Cộng dồn cài ngay", "Installed, cumulative"),
+        ],
+        &head,
+    )?;
     let mut cumulative = 0;
     for (i, d) in progress.days.iter().enumerate() {
         let r = 1 + i as u32;
@@ -390,23 +400,24 @@ pub fn daily_workbook(report: &DailyReport, campaign: &Campaign, lang: Lang) -> 
     sheet.set_name("Lượt thăm")?;
     sheet.set_column_width(0, 17)?;
     // No address and no notes: the committee's report counts; it does not need to say who.
-    let cols = [
-        ("Giờ thăm", "Visited at"),
-        ("Địa bàn", "Area"),
-        ("Kết quả", "Outcome"),
-        ("Số người", "People"),
-        ("ĐTTM", "Smartphones"),
-        ("Đã cài từ trước", "Already installed"),
-        ("Cài ngay", "Installed now"),
-        ("Tờ rơi", "Leaflet"),
-        ("Vĩ độ", "Latitude"),
-        ("Kinh độ", "Longitude"),
-        ("Sai số (m)", "Accuracy (m)"),
-        ("Cần xem lại", "Flags"),
-    ];
-    for (c, (vi, en)) in cols.iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, header(vi, en), &head)?;
-    }
+    headers(
+        sheet,
+        &[
+            ("Giờ thăm", "Visited at"),
+            ("Địa bàn", "Area"),
+            ("Kết quả", "Outcome"),
+            ("Số người", "People"),
+            ("ĐTTM", "Smartphones"),
+            ("Đã cài từ trước", "Already installed"),
+            ("Cài ngay", "Installed now"),
+            ("Tờ rơi", "Leaflet"),
+            ("Vĩ độ", "Latitude"),
+            ("Kinh độ", "Longitude"),
+            ("Sai số (m)", "Accuracy (m)"),
+            ("Cần xem lại", "Flags"),
+        ],
+        &head,
+    )?;
     for (i, v) in visits.iter().enumerate() {
         let r = 1 + i as u32;
         let label =
@@ -438,17 +449,18 @@ pub fn daily_workbook(report: &DailyReport, campaign: &Campaign, lang: Lang) -> 
     sheet.set_name("Tình nguyện viên")?;
     sheet.set_column_width(0, 28)?;
     sheet.set_column_width(1, 18)?;
-    let cols = [
-        ("Tình nguyện viên", "Volunteer"),
-        ("Tên đăng nhập", "Username"),
-        ("Lượt thăm", "Visits"),
-        ("Hộ", "Households"),
-        ("Cài ngay", "Installed now"),
-        ("Cần xem lại", "Flagged"),
-    ];
-    for (c, (vi, en)) in cols.iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, header(vi, en), &head)?;
-    }
+    headers(
+        sheet,
+        &[
+            ("Tình nguyện viên", "Volunteer"),
+            ("Tên đăng nhập", "Username"),
+            ("Lượt thăm", "Visits"),
+            ("Hộ", "Households"),
+            ("Cài ngay", "Installed now"),
+            ("Cần xem lại", "Flagged"),
+        ],
+        &head,
+    )?;
     for (i, v) in volunteers.iter().enumerate() {
         let r = 1 + i as u32;
         let unknown = match lang {
