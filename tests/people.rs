@@ -457,6 +457,15 @@ async fn a_leader_imports_a_roster_and_prints_enrolment_cards() {
     assert_eq!(made["people"][0]["area_code"], "18073", "a number cell reads as the code");
     assert_eq!(made["password_codes"][0]["username"], "l.import");
 
+    // A team of the area led by someone else: a leader's roster may not put people in it.
+    let theirs = json!({"name": "Tổ B", "area_code": "18073", "leader": "l.import"});
+    let (status, body) = server.post_as("/api/v1/teams", &admin, &theirs).await;
+    assert_eq!(status, 200, "{body}");
+    let into_b = "username,area code,team\ntnv.lac2,18073,Tổ B\n";
+    let (status, refused) = upload(&server, Some(&leader), into_b.as_bytes().to_vec(), "vi").await;
+    assert_eq!((status, refused["error"]["lines"][0]["field"].as_str()), (422, Some("team")), "{refused}");
+    assert!(refused["error"]["lines"][0]["messages"]["vi"].as_str().unwrap().contains("Chỉ tổ trưởng của đội này"));
+
     // Cards for the team: its two members, each with a fresh code that enrols a phone.
     let (status, page) = cards(&server, &leader, "area=18073&team=T%E1%BB%95%201").await;
     assert_eq!(status, 200, "{page}");

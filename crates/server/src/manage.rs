@@ -261,7 +261,7 @@ pub async fn assign(store: &dyn Store, actor: Actor<'_>, request: &AssignmentReq
 /// The team an assignment names, as the actor may run it: seen by them (one outside their areas
 /// is no team, 404), and for a leader one they lead (403). Of several of the name, the one whose
 /// area holds `request.area_code` (a name is unique within an area only).
-async fn team_run_by(
+pub(crate) async fn team_run_by(
     store: &dyn Store, actor: Actor<'_>, request: &AssignmentRequest,
 ) -> Result<(TeamRecord, String), ManageError> {
     leader_or_admin(actor)?;

@@ -460,28 +460,33 @@ pub async fn import(
         let team = match &row.team {
             None => None,
             Some(name) => {
-                // The team of that name whose area holds the row's area (names repeat across areas).
-                let team: Option<Uuid> = store
-                    .query(
-                        "SELECT t.id, a.path FROM teams t JOIN areas a ON a.code = t.area_code WHERE t.name = $1
-                         ORDER BY LENGTH(a.path) DESC",
-                        params![name.as_str()],
-                    )
-                    .await?
-                    .iter()
-                    .map(|r| r.columns::<(Uuid, String)>())
-                    .collect::<Result<Vec<_>, _>>()?
-                    .into_iter()
-                    .find(|(_, team_path)| path.starts_with(team_path.as_str()))
-                    .map(|(id, _)| id);
-                if team.is_none() {
-                    problem(
-                        "team",
-                        format!("Không có tổ «{name}» phụ trách địa bàn {code}: hãy tạo tổ trước."),
-                        format!("No team '{name}' covers area {code}: create the team first."),
-                    );
+                // The same rules as assigning: a team the actor sees whose area holds the row's
+                // (names repeat across areas), and for a leader one they lead.
+                let request = doorstep_domain::protocol::AssignmentRequest {
+                    team: name.clone(),
+                    volunteer: row.username.as_str().to_string(),
+                    area_code: code.to_string(),
+                };
+                match crate::manage::team_run_by(store, crate::manage::Actor::User(actor), &request).await {
+                    Ok((team, team_path)) if path.starts_with(team_path.as_str()) => Some(team.id),
+                    Ok(_) => {
+                        problem(
+                            "team",
+                            format!("Không có tổ «{name}» phụ trách địa bàn {code}: hãy tạo tổ trước."),
+                            format!("No team '{name}' covers area {code}: create the team first."),
+                        );
+                        None
+                    }
+                    Err(ManageError::Refused { messages, .. }) => {
+                        problem(
+                            "team",
+                            format!("Tổ «{name}»: {}", messages.vi),
+                            format!("Team '{name}': {}", messages.en),
+                        );
+                        None
+                    }
+                    Err(e) => return Err(e),
                 }
-                team
             }
         };
         checked.push((row, team));
