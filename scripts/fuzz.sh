@@ -8,6 +8,8 @@
 #   FUZZ_SECONDS=600 scripts/fuzz.sh         # the long run
 #   FUZZ_TARGETS="push_zstd" FUZZ_JOBS=2 scripts/fuzz.sh   # some targets; two at a time
 #   FUZZ_CODEGEN_UNITS=1 FUZZ_SECONDS=600 scripts/fuzz.sh  # the long run, built for speed
+#   FUZZ_PHASE=build scripts/fuzz.sh         # only build (the test suite does it in the background)
+#   FUZZ_PHASE=run scripts/fuzz.sh           # only run what was built
 #
 # Stable Rust only, so the targets are built with `--sanitizer none`: cargo-fuzz's other
 # sanitizers need -Zsanitizer (nightly), and the code fuzzed is safe Rust (zstd's C library is
@@ -30,6 +32,8 @@ jobs=${FUZZ_JOBS:-1}
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: FUZZ_SECONDS must be a whole number of seconds" >&2; exit 2; }
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: FUZZ_JOBS must be a whole number" >&2; exit 2; }
 [[ "$units" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: FUZZ_CODEGEN_UNITS must be a whole number" >&2; exit 2; }
+phase=${FUZZ_PHASE:-all}
+case $phase in all | build | run) ;; *) echo "fuzz: FUZZ_PHASE is all, build or run" >&2; exit 2 ;; esac
 started=$SECONDS
 
 if ! cargo fuzz --version 2>/dev/null | grep -q '^cargo-fuzz 0\.13\.'; then
@@ -58,19 +62,23 @@ for t in "${targets[@]}"; do
 done
 
 triple=$(rustc -vV | sed -n 's/^host: //p')
-echo "== build: ${targets[*]} ($triple)"
-build_started=$SECONDS
-if [ -z "${FUZZ_TARGETS:-}" ]; then
-  cargo fuzz build --sanitizer none --codegen-units "$units" --target "$triple"
-else
-  for t in "${targets[@]}"; do cargo fuzz build --sanitizer none --codegen-units "$units" --target "$triple" "$t"; done
-fi
 bin=fuzz/target/$triple/release
+build_seconds=0
+if [ "$phase" != run ]; then
+  echo "== build: ${targets[*]} ($triple)"
+  build_started=$SECONDS
+  if [ -z "${FUZZ_TARGETS:-}" ]; then
+    cargo fuzz build --sanitizer none --codegen-units "$units" --target "$triple"
+  else
+    for t in "${targets[@]}"; do cargo fuzz build --sanitizer none --codegen-units "$units" --target "$triple" "$t"; done
+  fi
+  build_seconds=$((SECONDS - build_started))
+  echo "build: ${build_seconds} s"
+fi
 for t in "${targets[@]}"; do
   [ -x "$bin/$t" ] || { echo "fuzz: $t was not built ($bin/$t is missing)" >&2; exit 1; }
 done
-build_seconds=$((SECONDS - build_started))
-echo "build: ${build_seconds} s"
+[ "$phase" != build ] || exit 0
 
 logs=fuzz/target/fuzz-logs
 rm -rf "$logs"

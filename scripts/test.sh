@@ -29,6 +29,15 @@ cargo build --workspace --all-targets --locked
 export DOORSTEP_BIN="$PWD/target/debug/doorstep"
 export DOORSTEP_APP_BIN="$PWD/target/debug/doorstep-app"
 
+echo "== the fuzz targets: built in the background at the lowest priority while the tests run (their log: target/fuzz-build.log)"
+# The tests wait on servers, browsers and timers for much of their run; the instrumented release
+# build takes what CPU they leave, and `nice` keeps it from slowing them.
+mkdir -p target
+FUZZ_PHASE=build setsid nice -n 19 scripts/fuzz.sh >target/fuzz-build.log 2>&1 &
+fuzz_build=$!
+# Its own process group (setsid), stopped with everything it started if a step before it fails.
+trap 'kill -- -"$fuzz_build" 2>/dev/null || true' EXIT
+
 echo "== start the PostgreSQL test cluster (127.0.0.1 only)"
 pg_url=$(scripts/pg-test-cluster.sh | tail -1)
 
@@ -50,5 +59,11 @@ echo "== API conformance: schemathesis, every check, authenticated, on SQLite an
 # A fixed seed in CI, so a run is repeatable; the long run (docs/RELIABILITY.md) draws new ones.
 DOORSTEP_TEST_PG="$pg_url" SCHEMATHESIS_SEED="${SCHEMATHESIS_SEED:-20200804}" scripts/schemathesis.sh
 
-echo "== fuzzing: each cargo-fuzz target of the push decoder and the area importer, 30 s from the committed seeds"
-scripts/fuzz.sh
+echo "== fuzzing: each cargo-fuzz target of the push decoder and the area importer, 30 s from the committed seeds, two at a time"
+if ! wait "$fuzz_build"; then
+  echo "fuzz: the build failed; its log:"
+  tail -n 60 target/fuzz-build.log
+  exit 1
+fi
+grep -E '^(== build|build:)' target/fuzz-build.log
+FUZZ_PHASE=run FUZZ_JOBS=2 scripts/fuzz.sh
