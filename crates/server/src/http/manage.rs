@@ -1,5 +1,6 @@
 //! The HTTP face of `crate::manage`: `POST /api/v1/teams`, `GET /api/v1/teams`,
-//! `POST /api/v1/assignments`, `GET /api/v1/visits`, `GET /api/v1/visits/{id}`.
+//! `POST`/`DELETE /api/v1/assignments`,
+//! `DELETE /api/v1/teams/members`, `GET /api/v1/visits`, `GET /api/v1/visits/{id}`.
 
 use crate::http::auth::Caller;
 use crate::http::extract::{Query, ReqLang};
@@ -87,32 +88,43 @@ impl AssignmentQuery {
     }
 }
 
+/// What taking back an assignment or a member answers.
+#[derive(utoipa::IntoResponses)]
+pub enum TakeBackAnswers {
+    /// Taken back, and written to the audit log.
+    #[response(status = 204)]
+    Done,
+    /// A parameter is missing.
+    #[response(status = 400)]
+    BadQuery(ErrorResponse),
+    /// The caller neither leads the team nor is an admin.
+    #[response(status = 403)]
+    Forbidden(ErrorResponse),
+    /// No such team, volunteer, assignment or member in the caller's areas.
+    #[response(status = 404)]
+    NotFound(ErrorResponse),
+}
+
 /// A team's leader (or an admin) takes back an area assigned to a volunteer; the volunteer stays
 /// in the team.
-#[utoipa::path(delete, path = "/api/v1/assignments", params(AssignmentQuery), responses(
-    (status = 204), (status = 403, body = ErrorResponse),
-    (status = 404, description = "No such team, volunteer or assignment in the caller's areas", body = ErrorResponse)
-))]
-pub async fn delete_assignment(
-    State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller, Query(q): Query<AssignmentQuery>,
-) -> Result<StatusCode, ApiError> {
-    unassign(st.store.as_ref(), Actor::User(&caller.0), &q.request(), Removal::Area)
-        .await
-        .map_err(|e| e.into_api(lang))?;
-    Ok(StatusCode::NO_CONTENT)
+#[utoipa::path(delete, path = "/api/v1/assignments", params(AssignmentQuery), responses(TakeBackAnswers))]
+pub async fn delete_assignment(st: State<AppState>, lang: ReqLang, caller: Caller, q: Query<AssignmentQuery>) -> Taken {
+    take_back(st, lang, caller, q, Removal::Area).await
 }
 
 /// A team's leader (or an admin) takes a volunteer out of the team, with every area it gave them.
-#[utoipa::path(delete, path = "/api/v1/teams/members", params(AssignmentQuery), responses(
-    (status = 204), (status = 403, body = ErrorResponse),
-    (status = 404, description = "No such team, or the volunteer is not in it", body = ErrorResponse)
-))]
-pub async fn delete_member(
+#[utoipa::path(delete, path = "/api/v1/teams/members", params(AssignmentQuery), responses(TakeBackAnswers))]
+pub async fn delete_member(st: State<AppState>, lang: ReqLang, caller: Caller, q: Query<AssignmentQuery>) -> Taken {
+    take_back(st, lang, caller, q, Removal::Member).await
+}
+
+type Taken = Result<StatusCode, ApiError>;
+
+async fn take_back(
     State(st): State<AppState>, ReqLang(lang): ReqLang, caller: Caller, Query(q): Query<AssignmentQuery>,
-) -> Result<StatusCode, ApiError> {
-    unassign(st.store.as_ref(), Actor::User(&caller.0), &q.request(), Removal::Member)
-        .await
-        .map_err(|e| e.into_api(lang))?;
+    removal: Removal,
+) -> Taken {
+    unassign(st.store.as_ref(), Actor::User(&caller.0), &q.request(), removal).await.map_err(|e| e.into_api(lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
