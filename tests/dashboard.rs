@@ -66,6 +66,13 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     let (ok, _, err) =
         doorstep_tests::doorstep(&["admin", "--db", &server.db.url, "import-targets", &targets.to_string_lossy()]);
     assert!(ok, "{err}");
+    // The campaign ends on 8 August: Nam Hà, 4 of its 8 target households visited on the 4th (4 a
+    // week), is expected on the 11th, and named as late.
+    let campaign = targets_dir.path().join("campaign.json");
+    let mut definition = serde_json::to_value(doorstep_domain::Campaign::bluezone()).unwrap();
+    definition["ends_on"] = "2020-08-08".into();
+    std::fs::write(&campaign, definition.to_string()).unwrap();
+    admin(&["campaign", "load", &campaign.to_string_lossy()]);
     server.start_again();
     let phone = TestDevice::new(71);
     server.enrol(&phone).await;
@@ -137,6 +144,7 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     let out = Command::new("node")
         .arg(&script)
         .current_dir(root().join("ui"))
+        .env("DOORSTEP_LATE_UNIT", "18073:11/08/2020")
         .env("CHROMIUM", &chromium)
         .env("DOORSTEP_URL", &server.url)
         .env("DOORSTEP_USER", LEADER)

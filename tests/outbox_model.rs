@@ -157,6 +157,7 @@ impl World {
             scope: Vec::new(),
             rules: doorstep_domain::quality::QualityRules::for_campaign(&self.campaign),
             revoked_device: false,
+            app_version: None,
         };
         self.rt.block_on(self.server.ingest(ingest)).unwrap()
     }

@@ -3,7 +3,7 @@
 //! smartphones with the app, and the workbook read back by another reader (calamine). On SQLite
 //! and on PostgreSQL.
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::{Data, DataType, Reader, Xlsx};
 use chrono::{DateTime, FixedOffset};
 use doorstep_device::VisitDraft;
 use doorstep_domain::visit::LocationInput;
@@ -35,6 +35,23 @@ fn at(text: &str) -> DateTime<FixedOffset> {
 async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
     let mut server = TestServer::prepare_stopped();
     create_account(&server.db.url, "l.other", "leader", "437", "mật khẩu tổ trưởng khác");
+    // Bluezone ending on 20 August, and Nam Hà's own target of 20 households: the finish dates.
+    let dir = tempfile::tempdir().unwrap();
+    let campaign = dir.path().join("campaign.json");
+    let mut definition = serde_json::to_value(doorstep_domain::Campaign::bluezone()).unwrap();
+    definition["ends_on"] = json!("2020-08-20");
+    std::fs::write(&campaign, definition.to_string()).unwrap();
+    let targets = dir.path().join("chi-tieu.csv");
+    std::fs::write(&targets, "Mã ĐVHC;Số hộ\n18073;20\n").unwrap();
+    let (campaign, targets) = (campaign.to_string_lossy().to_string(), targets.to_string_lossy().to_string());
+    let db = server.db.url.clone();
+    for args in [
+        vec!["admin", "--db", &db, "campaign", "load", &campaign],
+        vec!["admin", "--db", &db, "import-targets", &targets],
+    ] {
+        let (ok, _, err) = doorstep_tests::doorstep(&args);
+        assert!(ok, "{err}");
+    }
     server.start_again();
     let phone = TestDevice::new(61);
     server.enrol(&phone).await;
@@ -81,6 +98,28 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
     assert_eq!((unit("18073")["rank"].as_i64(), unit("18073")["install_rate"].as_f64()), (Some(1), Some(1.0)));
     assert_eq!((unit("18077")["rank"].as_i64(), unit("18077")["install_rate"].as_f64()), (Some(2), Some(0.0)));
     assert!(units.iter().filter(|u| u["rank"].as_i64().unwrap() > 2).all(|u| u["install_rate"].is_null()));
+    // Nam Hà: 5 of its 20 target households, all 5 in the 7 days to the 5th: 15 more at 5 a
+    // week take 21 days, to the 26th, after the campaign's end. 18077: its one household found
+    // is visited (85 % of 1 rounds up to 1). The communes nobody entered: no goal, no forecast.
+    assert_eq!(
+        unit("18073")["finish"],
+        json!({"goal": "target", "goal_households": 20, "households_last_7_days": 5,
+               "finishes_on": "2020-08-26", "reached": false, "misses_end": true})
+    );
+    assert_eq!(unit("18077")["finish"]["goal"], "found85");
+    assert_eq!(
+        (unit("18077")["finish"]["reached"].as_bool(), unit("18077")["finish"]["misses_end"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert!(units.iter().filter(|u| u["rank"].as_i64().unwrap() > 2).all(|u| u.get("finish").is_none()), "{units:?}");
+    // A week later nobody has visited anyone new: no pace, so no date.
+    let (_, later) = server.get("/api/v1/progress?area=436&from=2020-08-01&to=2020-08-12").await;
+    let nam_ha = later["units"].as_array().unwrap().iter().find(|u| u["area_code"] == "18073").unwrap().clone();
+    assert_eq!(
+        (nam_ha["finish"]["households_last_7_days"].as_i64(), nam_ha["finish"]["finishes_on"].is_null()),
+        (Some(0), true)
+    );
+    assert_eq!(nam_ha["finish"]["misses_end"], true);
     // A narrower window holds only its days.
     let (_, p) = server.get("/api/v1/progress?area=18077&from=2020-08-04&to=2020-08-04").await;
     assert_eq!(p["days"], json!([{"date": "2020-08-04", "visits": 1, "households": 0, "installed_now": 0}]));
@@ -111,8 +150,12 @@ async fn progress_and_the_daily_report_match_figures_worked_out_by_hand() {
         summary.get_value((11, 1))
     );
     let units = book.worksheet_range("Đơn vị").unwrap();
-    assert_eq!(units.get_value((1, 1)), Some(&Data::String("18073".into())), "ranked first");
+    assert_eq!(units.get_value((1, 1)), Some(&Data::String("18073".into())), "ranked first, and late");
     assert_eq!(units.get_value((1, 7)), Some(&Data::Float(6.0)));
+    // On the 4th the week's pace is the same 5 households: the 25th, after the end.
+    let on = units.get_value((1, 16)).and_then(|d| d.as_date()).expect("a date");
+    assert_eq!(on.format("%d/%m/%Y").to_string(), "25/08/2020");
+    assert_eq!(units.get_value((1, 17)), Some(&Data::String("Trễ hạn".into())));
     let days = book.worksheet_range("Theo ngày").unwrap();
     assert_eq!(days.get_value((2, 4)), Some(&Data::Float(6.0)), "cumulative installs");
     assert_eq!(days.get_value((2, 2)), Some(&Data::Float(2.0)), "households reached on the 4th");

@@ -266,6 +266,30 @@ async fn flags_daily_figures_and_devices_match_what_was_worked_out_by_hand() {
     assert!(a["minutes_since_sync"].as_i64().unwrap() < 10, "{a}");
     assert!(a["pushes"].as_i64().unwrap() >= 4, "twelve visits in batches of three: {a}");
     assert_eq!(b["flagged_visits"], 0);
+    // The app version each phone sent in its User-Agent (`doorstep-field/X.Y.Z`); none yet for
+    // the phone never heard from.
+    assert_eq!(a["app_version"], env!("CARGO_PKG_VERSION"), "{a}");
+    assert_eq!(by_id(device_id(&never))["app_version"], Value::Null);
+    // A push that names no version (another client) keeps the last one known; one that names
+    // another replaces it.
+    let token = phone_a.store.lock().unwrap().device_token().unwrap().unwrap().expose().to_string();
+    let empty =
+        json!({"device_id": device_id(&phone_a), "sent_at": Utc::now().to_rfc3339(), "records": []}).to_string();
+    for agent in [None, Some("doorstep-field/9.1.0 (Android 10)")] {
+        let mut push = reqwest::Client::new()
+            .post(format!("{}/api/v1/sync/push", server.url))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(empty.clone());
+        if let Some(agent) = agent {
+            push = push.header("user-agent", agent);
+        }
+        assert_eq!(push.send().await.unwrap().status().as_u16(), 200);
+        let (_, list) = server.get_as("/api/v1/devices?area=436", Some(&leader)).await;
+        let a =
+            list["devices"].as_array().unwrap().iter().find(|d| d["device_id"] == device_id(&phone_a)).unwrap().clone();
+        assert_eq!(a["app_version"], if agent.is_some() { "9.1.0" } else { env!("CARGO_PKG_VERSION") }, "{agent:?}");
+    }
     // A longer threshold makes the 30-hour silence fresh; the one never heard from stays stale.
     let (_, list) = server.get_as("/api/v1/devices?area=436&stale_hours=48", Some(&leader)).await;
     let stale: Vec<&Value> =

@@ -169,6 +169,9 @@ async function revokePhone(page) {
   const row = page.locator(`${tid("devices")} tbody tr`, { hasText: `@${VOLUNTEER}` });
   check((await row.count()) === 1, `the volunteer's phone is in the devices table by name (${await row.count()})`);
   const id = ((await row.getAttribute("data-testid")) ?? "").replace(/^device-/, "");
+  // The phone synced through the field app's client: its version is the one it sent.
+  const version = await page.locator(tid(`app-version-${id}`)).innerText();
+  check(/^Ứng dụng \d+\.\d+\.\d+/.test(version), `the phone's app version is shown (${version})`);
   await row.scrollIntoViewIfNeeded();
   await page.click(tid(`revoke-${id}`));
   await page.fill(tid(`revoke-reason-input-${id}`), reason);

@@ -39,6 +39,9 @@ const TARGET_HOUSEHOLDS = env("DOORSTEP_TARGET_HOUSEHOLDS", false);
 // When set, the username of a volunteer assigned to the unit DOORSTEP_AREA (in one of the leader's
 // teams): the leader gives them a street of the unit in the Claims section and sees it held.
 const CLAIM_VOLUNTEER = env("DOORSTEP_CLAIM_VOLUNTEER", false);
+// When set ("CODE:dd/mm/yyyy"), a unit that will miss the campaign's last day and the date it is
+// expected to reach its goal: it is named above the units table and its row shows that date.
+const LATE_UNIT = env("DOORSTEP_LATE_UNIT", false);
 const EXECUTABLE = process.env.CHROMIUM || "/usr/bin/chromium";
 // "phone": only the phone checks (they hold on any data, e.g. the demo behind `vite preview`).
 const ONLY = process.env.DOORSTEP_E2E_ONLY || "";
@@ -54,6 +57,26 @@ async function shot(page, name, opts = {}) {
   const path = join(SHOTS, `dashboard-${name}.png`);
   await page.screenshot({ path, fullPage: true, ...opts });
   console.log(`  screenshot ${path}`);
+}
+
+/** The finish forecast: the late unit named above the table with its date, and the date in its row. */
+async function checkLateUnit(page, label) {
+  if (!LATE_UNIT) return;
+  const [code, date] = LATE_UNIT.split(":");
+  // The first read ends today; the one for the range that holds the data follows.
+  await page
+    .waitForFunction(([sel, d]) => (document.querySelector(sel)?.textContent ?? "").includes(d), [tid(`units-late-${code}`), date], { timeout: TIMEOUT, polling: 200 })
+    .catch(() => undefined);
+  const named = (await page.locator(tid(`units-late-${code}`)).count()) ? await page.locator(tid(`units-late-${code}`)).innerText() : "(not named)";
+  check(named.includes(date), `${label}: ${code} is named as late, expected on ${date} (${named.replace(/\s+/g, " ")})`);
+  const cell = page.locator(tid(`unit-finish-${code}`));
+  check((await cell.innerText()).includes(date) && (await cell.getAttribute("data-late")) === "true", `${label}: its row shows ${date}, marked late`);
+  if (SHOTS) {
+    mkdirSync(SHOTS, { recursive: true });
+    const path = join(SHOTS, `dashboard-units-finish-${label}.png`);
+    await page.locator(`.table-wrap:has(${tid("units-table")})`).screenshot({ path });
+    console.log(`  screenshot ${path}`);
+  }
 }
 
 /** Types a day ("YYYY-MM-DD") into a dashboard date field as a person does: dd/mm/yyyy. */
@@ -158,6 +181,7 @@ async function phone(browser, pageErrors) {
     await page.waitForSelector(`${tid("revisits")}`);
     await page.waitForSelector(`${tid("flagged")}`);
     await page.waitForSelector(`${tid("units-table")}`);
+    await checkLateUnit(page, "phone");
     // The lists below the map come once it has drawn (or after 2 s): the page is measured with
     // every section drawn (the devices and the volunteers' days in, nothing loading).
     // (Before its lists are asked for, the people's section shows an error box: wait past it.)
@@ -268,6 +292,7 @@ async function desktop(page) {
       const partial = await page.locator(tid("card-target-coverage-partial")).innerText();
       check(/\d+\/\d+/.test(partial), `the area's target coverage says its roll-up is partial (${partial})`);
     }
+    await checkLateUnit(page, "desktop");
     // Venues: the school visited in Phường Nam Hà, in its unit's row and the total.
     await page.waitForSelector(tid("venue-row-total"));
     const venueTotal = await page.locator(tid("venue-row-total")).innerText();

@@ -122,6 +122,7 @@ fn batch(
         scope: Vec::new(),
         rules: doorstep_domain::quality::QualityRules::for_campaign(campaign),
         revoked_device: false,
+        app_version: None,
     }
 }
 

@@ -84,6 +84,7 @@ fn batch(rng: &mut StdRng, commune: &(String, (f64, f64)), volunteer: uuid::Uuid
         scope: Vec::new(),
         rules: doorstep_domain::quality::QualityRules::for_campaign(campaign),
         revoked_device: false,
+        app_version: None,
     }
 }
 

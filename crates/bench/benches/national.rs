@@ -107,6 +107,7 @@ fn batch(rng: &mut StdRng, communes: &[String], campaign: &Campaign) -> IngestBa
         scope: Vec::new(),
         rules: doorstep_domain::quality::QualityRules::for_campaign(campaign),
         revoked_device: false,
+        app_version: None,
     }
 }
 

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Result;
+use doorstep_domain::Campaign;
 use doorstep_domain::values::{AreaCode, Id};
 use doorstep_server::Store;
 use doorstep_server::store::NewHousehold;
@@ -33,6 +34,14 @@ pub const DEMO_ACCOUNTS: &[(&str, &str, &str, &str)] = &[
 /// Imports the tree, makes the demo accounts and places the expected households; does nothing
 /// the second time.
 pub async fn prepare(store: &dyn Store) -> Result<()> {
+    // Bluezone as it ran, but ending three weeks from today: the demo's visits are recorded now,
+    // so its finish dates are measured against a last day still ahead.
+    if doorstep_server::campaign::definition(store).await?.is_none() {
+        let today = chrono::Utc::now().date_naive();
+        let campaign = Campaign { ends_on: today.checked_add_days(chrono::Days::new(21)), ..Campaign::bluezone() };
+        let now = chrono::Utc::now().timestamp_millis();
+        doorstep_server::campaign::set_definition(store, serde_json::to_string_pretty(&campaign)?, now).await?;
+    }
     let areas = doorstep_domain::area::parse_gso_tree(HA_TINH_2020)?;
     let summary = store.import_areas(areas.clone()).await?;
     tracing::info!(?summary, "demo areas");

@@ -355,15 +355,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if !args.trusted_proxies.is_empty() {
         tracing::info!(proxies = %args.trusted_proxies, "client addresses read from these proxies' headers");
     }
+    // The demo loads its campaign first, so the server starts with it.
+    if args.demo {
+        demo::prepare(store.as_ref()).await?;
+    }
     let campaign = doorstep_server::campaign::running_campaign(store.as_ref()).await?;
     tracing::info!(campaign = %campaign.code, outcomes = campaign.outcomes.len(), "running campaign");
     let mut state = AppState::new(store.clone(), campaign, limits);
     if args.public_aggregates {
         state.public = Some(std::sync::Arc::new(doorstep_server::public::PublicView::new(args.public_k)));
         tracing::info!(k = args.public_k, "public aggregates on at /api/v1/public/");
-    }
-    if args.demo {
-        demo::prepare(store.as_ref()).await?;
     }
     // Tests and scripts read this line to learn the port.
     println!("doorstep listening on http://{addr}");

@@ -178,6 +178,8 @@ impl SyncClient {
         reqwest::Url::parse(&base).map_err(|e| SyncError::Protocol(format!("invalid server URL {base:?}: {e}")))?;
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout)
+            // The server reads the app's version from this on every push (the devices list shows it).
+            .user_agent(format!("{}/{}", doorstep_domain::protocol::FIELD_APP_AGENT, env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SyncError::Network(format!("cannot build the HTTP client: {e}")))?;
         let size = config.batch_size.max(1);

@@ -150,6 +150,12 @@ pub struct Campaign {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
     pub starts_on: Option<chrono::NaiveDate>,
+    /// The day the campaign means to be done by, in its time zone: the progress table forecasts
+    /// which units will miss it. Visits after it are still taken (a campaign may run late).
+    /// Absent: the forecast still gives each unit's date, and nothing is said to miss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub ends_on: Option<chrono::NaiveDate>,
 }
 
 impl Campaign {
@@ -256,6 +262,11 @@ impl Campaign {
                 return Err(invalid(format!("store_links[{i}]"), "needs the store's name and an http(s) address"));
             }
         }
+        if let (Some(start), Some(end)) = (self.starts_on, self.ends_on)
+            && end < start
+        {
+            return Err(invalid("ends_on", "the campaign cannot end before it starts (starts_on)"));
+        }
         let b = self.coverage_bands;
         let pct = |v: f64| v.is_finite() && (0.0..=100.0).contains(&v);
         if !pct(b.low_percent) || !pct(b.high_percent) || b.low_percent > b.high_percent {
@@ -326,6 +337,8 @@ impl Campaign {
             coverage_bands: CoverageBands::default(),
             // The day of the Hà Tĩnh Fatherland Front's letter that asked for the campaign.
             starts_on: chrono::NaiveDate::from_ymd_opt(2020, 8, 2),
+            // The letter names no last day.
+            ends_on: None,
         }
     }
 }

@@ -459,9 +459,95 @@ impl std::fmt::Debug for LoginResponse {
     }
 }
 
+/// The product name the field app gives in its `User-Agent` (`doorstep-field/0.1.0`): the server
+/// reads the app's version from it on every push.
+pub const FIELD_APP_AGENT: &str = "doorstep-field";
+
+/// The field app's version in a `User-Agent` header's value, when it names one: the token after
+/// `doorstep-field/`, 1 to 32 characters of letters, digits, `.`, `+` and `-`.
+pub fn field_app_version(user_agent: &str) -> Option<&str> {
+    let rest =
+        user_agent.split_whitespace().find_map(|product| product.strip_prefix(FIELD_APP_AGENT)?.strip_prefix('/'))?;
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-');
+    (!rest.is_empty() && rest.len() <= 32 && rest.chars().all(ok)).then_some(rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_field_apps_version_is_read_from_its_user_agent() {
+        assert_eq!(field_app_version("doorstep-field/0.1.0"), Some("0.1.0"));
+        assert_eq!(field_app_version("doorstep-field/1.2.3-rc.1 (Android 10)"), Some("1.2.3-rc.1"));
+        assert_eq!(field_app_version("Mozilla/5.0 doorstep-field/0.4.2"), Some("0.4.2"));
+        for other in ["curl/8.0", "doorstep-field", "doorstep-field/", "doorstep-fieldx/1.0", "doorstep-field/<script>"]
+        {
+            assert_eq!(field_app_version(other), None, "{other}");
+        }
+        assert_eq!(field_app_version(&format!("doorstep-field/{}", "9".repeat(33))), None, "too long to be a version");
+    }
+
+    fn unit(known: i64, visited: i64, target: Option<i64>) -> Coverage {
+        Coverage {
+            area_code: "18073".into(),
+            area_name: "Phường Nam Hà".into(),
+            households_known: known,
+            households_visited: visited,
+            by_outcome: BTreeMap::new(),
+            visits: visited,
+            households_with_app: 0,
+            smartphones_seen: 0,
+            already_installed: 0,
+            installed_now: 0,
+            coverage_rate: None,
+            install_rate: None,
+            targets: None,
+            target_coverage_rate: None,
+            install_rate_of_owners: None,
+        }
+        .with_rates()
+        .with_targets(target.map(|n| AreaTargets { households: Some(n), ..Default::default() }))
+    }
+
+    #[test]
+    fn a_unit_finishes_at_its_last_seven_days_pace() {
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2020, 8, d).unwrap();
+        // A target of 100, 40 visited, 21 new households in the last 7 days (3 a day): 60 left is
+        // 20 days after 10/08, the 30th; the campaign ends on the 31st.
+        let f = Finish::forecast(&unit(200, 40, Some(100)), 21, day(10), Some(day(31))).unwrap();
+        assert_eq!((f.goal, f.goal_households, f.households_last_7_days), (FinishGoal::Target, 100, 21));
+        assert_eq!((f.finishes_on.as_deref(), f.reached, f.misses_end), (Some("2020-08-30"), false, false));
+        // Ending on the 29th, it misses; a part day counts as a day (61 left: the 31st).
+        let f = Finish::forecast(&unit(200, 40, Some(100)), 21, day(10), Some(day(29))).unwrap();
+        assert!(f.misses_end);
+        let f = Finish::forecast(&unit(200, 39, Some(100)), 21, day(10), None).unwrap();
+        assert_eq!((f.finishes_on.as_deref(), f.misses_end), (Some("2020-08-31"), false), "no last day: never missed");
+        // No target: 85 % of the households found (ceil(0.85 × 30) = 26).
+        let f = Finish::forecast(&unit(30, 20, None), 7, day(10), Some(day(31))).unwrap();
+        assert_eq!(
+            (f.goal, f.goal_households, f.finishes_on.as_deref()),
+            (FinishGoal::Found85, 26, Some("2020-08-16"))
+        );
+        // Reached: no date, never missing.
+        let f = Finish::forecast(&unit(30, 26, None), 0, day(10), Some(day(31))).unwrap();
+        assert_eq!((f.reached, f.finishes_on, f.misses_end), (true, None, false));
+        // No new household in 7 days: no date, and it misses the end.
+        let f = Finish::forecast(&unit(30, 3, None), 0, day(10), Some(day(31))).unwrap();
+        assert_eq!((f.reached, f.finishes_on, f.misses_end), (false, None, true));
+        // Nothing known and no target: no goal, no forecast.
+        assert_eq!(Finish::forecast(&unit(0, 0, None), 5, day(10), Some(day(31))), None);
+        // A target summed over part of the unit is no goal: the households found are.
+        let mut partial = unit(30, 20, Some(100));
+        partial.targets = Some(AreaTargets {
+            households: Some(100),
+            partial: true,
+            households_sum: Some(TargetSum { areas_with_target: 1, areas: 2 }),
+            ..Default::default()
+        });
+        let partial = partial.with_rates();
+        assert_eq!(Finish::forecast(&partial, 7, day(10), None).unwrap().goal, FinishGoal::Found85);
+    }
 
     #[test]
     fn rates_are_absent_without_a_denominator() {
@@ -858,6 +944,82 @@ pub struct UnitProgress {
     pub coverage: Coverage,
     /// 1 for the highest share of smartphones with the app; units with no smartphone seen last.
     pub rank: u32,
+    /// When the unit reaches its goal at its last 7 days' pace; absent when it has no goal (no
+    /// household known and no target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish: Option<Finish>,
+}
+
+/// What a unit's finish date aims at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FinishGoal {
+    /// The households of the unit's target (its own, or a sum over every area below).
+    Target,
+    /// 85 % of the households found (known) in the unit, where it has no target.
+    Found85,
+}
+
+/// A unit's finish date: the day it reaches its goal if it keeps its last 7 days' pace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Finish {
+    pub goal: FinishGoal,
+    /// Households to visit to reach the goal, in all.
+    pub goal_households: i64,
+    /// Households visited for the first time in the 7 days ending on the range's last day.
+    pub households_last_7_days: i64,
+    /// `YYYY-MM-DD`: the day the goal is reached at that pace; absent when it is reached already
+    /// or nobody visited a new household in those 7 days.
+    pub finishes_on: Option<String>,
+    /// The goal is reached already.
+    pub reached: bool,
+    /// The unit will not reach its goal by the campaign's last day (`ends_on`): its date is
+    /// later, or it has no pace. Always false when the campaign names no last day.
+    pub misses_end: bool,
+}
+
+impl Finish {
+    /// The share of the households found that counts as done where a unit has no target.
+    pub const FOUND_SHARE: f64 = 0.85;
+
+    /// The finish of a unit from its coverage, the households it first visited in the 7 days
+    /// ending on `last_day`, and the campaign's last day.
+    pub fn forecast(
+        unit: &Coverage, households_last_7_days: i64, last_day: chrono::NaiveDate, ends_on: Option<chrono::NaiveDate>,
+    ) -> Option<Finish> {
+        // A target counts only where its rate does: a sum over part of the unit would understate it.
+        let (goal, goal_households) = match unit.targets.and_then(|t| t.households) {
+            Some(n) if unit.target_coverage_rate.is_some() && n > 0 => (FinishGoal::Target, n),
+            _ if unit.households_known > 0 => {
+                (FinishGoal::Found85, (unit.households_known as f64 * Self::FOUND_SHARE).ceil() as i64)
+            }
+            _ => return None,
+        };
+        let left = goal_households - unit.households_visited;
+        let pace = households_last_7_days.max(0);
+        let finishes_on = if left <= 0 || pace == 0 {
+            None
+        } else {
+            // Whole days at pace/7 a day, counted from the day after the last one measured.
+            let days = (left * 7 + pace - 1) / pace;
+            last_day.checked_add_signed(chrono::Duration::days(days))
+        };
+        let reached = left <= 0;
+        let misses_end = match ends_on {
+            None => false,
+            Some(end) => !reached && finishes_on.is_none_or(|d| d > end),
+        };
+        Some(Finish {
+            goal,
+            goal_households,
+            households_last_7_days: pace,
+            finishes_on: finishes_on.map(|d| d.format("%Y-%m-%d").to_string()),
+            reached,
+            misses_end,
+        })
+    }
 }
 
 /// `GET /api/v1/progress?area=CODE`: the area, its units one level down, and the daily curve.
@@ -886,7 +1048,7 @@ impl Progress {
         for (place, &i) in order.iter().enumerate() {
             ranks[i] = place as u32 + 1;
         }
-        units.into_iter().zip(ranks).map(|(coverage, rank)| UnitProgress { coverage, rank }).collect()
+        units.into_iter().zip(ranks).map(|(coverage, rank)| UnitProgress { coverage, rank, finish: None }).collect()
     }
 }
 

@@ -150,6 +150,7 @@ const TABLES: &[Table] = &[
             ("last_seen_ms", Kind::Int),
             ("clock_skew_ms", Kind::Int),
             ("pushes", Kind::Int),
+            ("app_version", Kind::Text),
         ],
         overriding: false,
     },

@@ -3,7 +3,7 @@
 //! report workbook (XLSX) built from them.
 
 use chrono::{Datelike, NaiveDate};
-use doorstep_domain::protocol::{AreaTargets, Coverage, DayProgress, Progress, VisitDto};
+use doorstep_domain::protocol::{AreaTargets, Coverage, DayProgress, Finish, Progress, VisitDto};
 use doorstep_domain::values::AreaCode;
 use doorstep_domain::{Campaign, Lang};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
@@ -75,7 +75,19 @@ pub async fn progress(
             installed_now,
         })
         .collect();
-    Ok(Some(Progress { area: coverage, units: Progress::rank(units), days, venues }))
+    let mut units = Progress::rank(units);
+    // Each unit's pace: the households it first visited in the 7 days ending on `to`.
+    let week = (day_number(to) - 6, day_number(to));
+    for unit in &mut units {
+        let Some((_, _, path)) = unit_paths.iter().find(|(code, _, _)| *code == unit.coverage.area_code) else {
+            continue;
+        };
+        let (lo, hi) = subtree_range(path);
+        let last_7: i64 =
+            crate::visits::daily_progress(store, &lo, &hi, week.0, week.1).await?.iter().map(|d| d.2).sum();
+        unit.finish = Finish::forecast(&unit.coverage, last_7, to, campaign.ends_on);
+    }
+    Ok(Some(Progress { area: coverage, units, days, venues }))
 }
 
 /// The visits recorded on `date` (the phone's local day) in `area`'s subtree, in receive order.
@@ -219,6 +231,28 @@ fn target_note(targets: Option<&AreaTargets>, lang: Lang) -> String {
     if parts.is_empty() { own.into() } else { format!("{}{}", if t.partial { partial } else { "" }, parts.join("; ")) }
 }
 
+/// A unit's finish in columns 14 to 17: its goal, its pace, the date (or why there is none) and
+/// whether it comes before the campaign's last day.
+fn write_finish(
+    sheet: &mut rust_xlsxwriter::Worksheet, r: u32, f: &Finish, has_end: bool, day_format: &Format, lang: Lang,
+) -> Result<(), XlsxError> {
+    let say = |vi: &'static str, en: &'static str| if lang == Lang::Vi { vi } else { en };
+    sheet.write_number(r, 14, f.goal_households as f64)?;
+    sheet.write_number(r, 15, f.households_last_7_days as f64)?;
+    match f.finishes_on.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) {
+        Some(day) => sheet.write_datetime_with_format(r, 16, day, day_format)?,
+        None if f.reached => sheet.write_string(r, 16, say("Đã đạt", "Reached"))?,
+        None => sheet.write_string(r, 16, say("Không có hộ mới trong 7 ngày", "No new household in 7 days"))?,
+    };
+    let end = match (has_end, f.misses_end) {
+        (false, _) => say("Chiến dịch chưa có ngày kết thúc", "The campaign names no last day"),
+        (true, true) => say("Trễ hạn", "Misses it"),
+        (true, false) => say("Kịp", "In time"),
+    };
+    sheet.write_string(r, 17, end)?;
+    Ok(())
+}
+
 /// The daily report of an area for one day: summary, units, days, that day's visits and its
 /// photos.
 pub fn daily_workbook(report: &DailyReport, campaign: &Campaign, lang: Lang) -> Result<Vec<u8>, ReportError> {
@@ -337,12 +371,18 @@ pub fn daily_workbook(report: &DailyReport, campaign: &Campaign, lang: Lang) -> 
             ("Số người có ĐTTM (mục tiêu)", "Smartphone owners targeted"),
             ("Tỷ lệ cài trên số người có ĐTTM (mục tiêu)", "Install rate of smartphone owners targeted"),
             ("Nguồn số mục tiêu", "Where the targets come from"),
+            ("Số hộ cần đạt", "Goal (households)"),
+            ("Hộ thăm lần đầu trong 7 ngày qua", "Households first visited in the last 7 days"),
+            ("Dự kiến đạt", "Expected to reach the goal"),
+            ("Kịp hạn chiến dịch", "Before the campaign's end"),
         ],
         &head,
     )?;
     sheet.set_column_width(2, 32)?;
+    sheet.set_column_width(16, 14)?;
+    // The units that will miss the campaign's last day first, then by rank.
     let mut units: Vec<_> = progress.units.iter().collect();
-    units.sort_by_key(|u| u.rank);
+    units.sort_by_key(|u| (!u.finish.as_ref().is_some_and(|f| f.misses_end), u.rank));
     for (i, u) in units.iter().enumerate() {
         let r = 1 + i as u32;
         let c = &u.coverage;
@@ -366,6 +406,9 @@ pub fn daily_workbook(report: &DailyReport, campaign: &Campaign, lang: Lang) -> 
         }
         write_rate(sheet, r, 12, c.install_rate_of_owners, &pct)?;
         sheet.write_string(r, 13, target_note(c.targets.as_ref(), lang))?;
+        if let Some(f) = &u.finish {
+            write_finish(sheet, r, f, campaign.ends_on.is_some(), &day_format, lang)?;
+        }
     }
 
     let sheet = book.add_worksheet();
@@ -581,8 +624,9 @@ mod tests {
                 UnitProgress {
                     coverage: coverage("18073", "Phường Nam Hà", 20, 10, 12, 9).with_targets(Some(ward_targets)),
                     rank: 1,
+                    finish: None,
                 },
-                UnitProgress { coverage: coverage("18077", "Phường Bắc Hà", 20, 5, 0, 0), rank: 2 },
+                UnitProgress { coverage: coverage("18077", "Phường Bắc Hà", 20, 5, 0, 0), rank: 2, finish: None },
             ],
             days: vec![
                 DayProgress { date: "2020-08-03".into(), visits: 25, households: 24, installed_now: 20 },
@@ -627,7 +671,14 @@ mod tests {
                 flagged: 1,
             }],
         };
-        let bytes = daily_workbook(&report, &Campaign::bluezone(), Lang::Vi).unwrap();
+        // Nam Hà, 40 of 50 households to go at 14 a week, ends on 24/08; Bắc Hà saw nobody new
+        // this week and will miss the campaign's end (31/08), so it comes first.
+        let campaign = Campaign { ends_on: NaiveDate::from_ymd_opt(2020, 8, 31), ..Campaign::bluezone() };
+        let mut report = report;
+        for (u, last_7) in report.progress.units.iter_mut().zip([14, 0]) {
+            u.finish = Finish::forecast(&u.coverage, last_7, report.date, campaign.ends_on);
+        }
+        let bytes = daily_workbook(&report, &campaign, Lang::Vi).unwrap();
         // Dates day first and rates as percentages, whatever the reader's locale would choose.
         let formats = number_formats(&bytes);
         for f in ["dd/mm/yyyy", "dd/mm/yyyy hh:mm", "0.0%"] {
@@ -671,8 +722,9 @@ mod tests {
         assert_eq!(summary.get_value((5, 1)), Some(&Data::Float(40.0)), "households visited");
         assert_eq!(summary.get_value((6, 1)), Some(&Data::Float(0.4)));
         let units = book.worksheet_range("Đơn vị").unwrap();
-        assert_eq!(units.get_value((1, 2)), Some(&Data::String("Phường Nam Hà".into())));
-        assert_eq!(units.get_value((1, 8)), Some(&Data::Float(0.75)));
+        let (nam, bac) = (2, 1);
+        assert_eq!(units.get_value((nam, 2)), Some(&Data::String("Phường Nam Hà".into())));
+        assert_eq!(units.get_value((nam, 8)), Some(&Data::Float(0.75)));
         // The three ways, each under a header naming its denominator.
         let heading = |c: u32| units.get_value((0, c)).unwrap().to_string();
         assert!(heading(5).contains("số hộ đã gặp") && heading(5).contains("Found coverage"));
@@ -680,15 +732,25 @@ mod tests {
         assert!(heading(9).contains("Số hộ mục tiêu") && heading(9).contains("Target households"));
         assert!(heading(10).contains("Target coverage"));
         assert!(heading(12).contains("smartphone owners targeted"));
-        assert_eq!(units.get_value((1, 9)), Some(&Data::Float(50.0)), "target households");
-        assert_eq!(units.get_value((1, 10)), Some(&Data::Float(0.2)), "10 of 50");
-        assert_eq!(units.get_value((1, 11)), Some(&Data::Float(18.0)), "owners targeted");
-        assert_eq!(units.get_value((1, 12)), Some(&Data::Float(0.5)), "9 of 18");
-        assert_eq!(units.get_value((1, 13)), Some(&Data::String("Mục tiêu của chính địa bàn".into())));
+        assert_eq!(units.get_value((nam, 9)), Some(&Data::Float(50.0)), "target households");
+        assert_eq!(units.get_value((nam, 10)), Some(&Data::Float(0.2)), "10 of 50");
+        assert_eq!(units.get_value((nam, 11)), Some(&Data::Float(18.0)), "owners targeted");
+        assert_eq!(units.get_value((nam, 12)), Some(&Data::Float(0.5)), "9 of 18");
+        assert_eq!(units.get_value((nam, 13)), Some(&Data::String("Mục tiêu của chính địa bàn".into())));
         // No target: empty figure, a dash for its rates, and said so.
-        assert!(matches!(units.get_value((2, 9)), None | Some(Data::Empty)));
-        assert_eq!(units.get_value((2, 10)), Some(&Data::String("—".into())));
-        assert_eq!(units.get_value((2, 13)), Some(&Data::String("Chưa có mục tiêu".into())));
+        assert!(matches!(units.get_value((bac, 9)), None | Some(Data::Empty)));
+        assert_eq!(units.get_value((bac, 10)), Some(&Data::String("—".into())));
+        assert_eq!(units.get_value((bac, 13)), Some(&Data::String("Chưa có mục tiêu".into())));
+        // The finish: the goal, the week's pace, the date as a date, and who misses the end.
+        assert!(heading(16).contains("Dự kiến đạt") && heading(16).contains("Expected to reach"));
+        assert_eq!(units.get_value((nam, 14)), Some(&Data::Float(50.0)), "the ward's own target");
+        assert_eq!(units.get_value((nam, 15)), Some(&Data::Float(14.0)));
+        let on = units.get_value((nam, 16)).and_then(|d| d.as_date()).expect("a date");
+        assert_eq!(on.format("%d/%m/%Y").to_string(), "24/08/2020");
+        assert_eq!(units.get_value((nam, 17)), Some(&Data::String("Kịp".into())));
+        assert_eq!(units.get_value((bac, 14)), Some(&Data::Float(17.0)), "85 % of 20 found");
+        assert_eq!(units.get_value((bac, 16)), Some(&Data::String("Không có hộ mới trong 7 ngày".into())));
+        assert_eq!(units.get_value((bac, 17)), Some(&Data::String("Trễ hạn".into())));
         // The summary: found coverage, target coverage, installs of phones seen and of owners.
         let label = |r: u32| summary.get_value((r, 0)).unwrap().to_string();
         assert!(label(6).contains("Found coverage"), "{}", label(6));

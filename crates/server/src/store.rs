@@ -291,11 +291,14 @@ pub const AREA_INSERT: &str =
                     name_search = excluded.name_search, sort_key = excluded.sort_key,
                     division_type = excluded.division_type, boundary = COALESCE(excluded.boundary, areas.boundary)";
 
-/// Notes a device seen by a push: first and last time, clock skew, pushes.
+/// Notes a device seen by a push: first and last time, clock skew, pushes, and the app version
+/// it sent (one that sent none keeps the last known).
 pub const DEVICE_SEEN: &str =
-    "INSERT INTO devices (id, first_seen_ms, last_seen_ms, clock_skew_ms, pushes) VALUES ($1, $2, $2, $3, 1)
+    "INSERT INTO devices (id, first_seen_ms, last_seen_ms, clock_skew_ms, pushes, app_version)
+         VALUES ($1, $2, $2, $3, 1, $4)
          ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,
-            clock_skew_ms = excluded.clock_skew_ms, pushes = devices.pushes + 1";
+            clock_skew_ms = excluded.clock_skew_ms, pushes = devices.pushes + 1,
+            app_version = COALESCE(excluded.app_version, devices.app_version)";
 
 /// Every area's parent, for the paths an import computes.
 pub const AREA_PARENTS: &str = "SELECT code, parent_code FROM areas";

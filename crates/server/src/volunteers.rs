@@ -41,6 +41,8 @@ pub const VOLUNTEER_DAYS_SQL: &str = "SELECT v.volunteer_id, u.username, COALESC
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceRow {
     pub device_id: Uuid,
+    /// The field app's version at its last push that named one.
+    pub app_version: Option<String>,
     pub username: String,
     /// The account's display name, or its username.
     pub display_name: String,
@@ -62,7 +64,8 @@ pub struct DeviceRow {
 /// subtree). A volunteer belongs to an area by their account's area or by an assignment.
 pub const DEVICES_SQL: &str = "SELECT t.device_id, u.username, u.area_code, MIN(t.created_at_ms),
         MIN(CASE WHEN t.revoked_at_ms IS NULL THEN 0 ELSE 1 END),
-        d.last_seen_ms, d.clock_skew_ms, d.pushes, fl.n, COALESCE(u.display_name, u.username), MAX(t.revoke_reason)
+        d.last_seen_ms, d.clock_skew_ms, d.pushes, fl.n, COALESCE(u.display_name, u.username), MAX(t.revoke_reason),
+        d.app_version
     FROM device_tokens t JOIN users u ON u.id = t.user_id
     LEFT JOIN devices d ON d.id = t.device_id
     LEFT JOIN (SELECT v.device_id, COUNT(*) AS n FROM visit_flags f
@@ -72,7 +75,8 @@ pub const DEVICES_SQL: &str = "SELECT t.device_id, u.username, u.area_code, MIN(
                         WHERE a.path >= $1 AND a.path < $2)
        OR t.user_id IN (SELECT s.user_id FROM assignments s JOIN areas a ON a.code = s.area_code
                         WHERE a.path >= $1 AND a.path < $2)
-    GROUP BY t.device_id, u.username, u.display_name, u.area_code, d.last_seen_ms, d.clock_skew_ms, d.pushes, fl.n";
+    GROUP BY t.device_id, u.username, u.display_name, u.area_code, d.last_seen_ms, d.clock_skew_ms, d.pushes, fl.n,
+        d.app_version";
 
 /// A volunteer's visits on one day (the phone's local date).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -97,6 +101,9 @@ pub struct VolunteerDay {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeviceStatus {
     pub device_id: String,
+    /// The field app's version it last synced with (`null`: never synced, or a version too old
+    /// to say).
+    pub app_version: Option<String>,
     /// The volunteer the phone was enrolled for (username).
     pub volunteer: String,
     /// Their display name (or username).
@@ -164,12 +171,13 @@ pub async fn devices_in(db: &dyn Db, lo: &str, hi: &str) -> Result<Vec<DeviceRow
         .map(|r| {
             let (device_id, username, area_code, enrolled_ms, revoked, last_sync_ms, clock_skew_ms) = r.columns()?;
             let (pushes, flagged) = (r.get::<Option<i64>>(7)?.unwrap_or(0), r.get::<Option<i64>>(8)?.unwrap_or(0));
-            let (display_name, revoke_reason) = r.columns_at(9)?;
+            let (display_name, revoke_reason, app_version) = r.columns_at(9)?;
             Ok(DeviceRow {
                 device_id,
                 username,
                 display_name,
                 revoke_reason,
+                app_version,
                 area_code,
                 enrolled_ms,
                 revoked,

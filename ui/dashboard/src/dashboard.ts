@@ -20,7 +20,7 @@ import { PeopleSection } from "./devices";
 import { ClaimsSection, mayClaim } from "./claims";
 import type { MapView } from "./map";
 import { renderCardList } from "./cards";
-import { campaignOffset, campaignStart, campaignThresholds, colorOf, getCampaign, outcomeCodes, outcomeLabel, targetApp } from "./outcomes";
+import { campaignEnd, campaignOffset, campaignStart, campaignThresholds, colorOf, getCampaign, outcomeCodes, outcomeLabel, targetApp } from "./outcomes";
 import { BAND_COLORS, loadThresholds, saveThresholds, validThresholds, type Band, type Thresholds } from "./thresholds";
 import type { AreaProps, Coverage, FeatureCollection, HouseholdProps, Progress, Revisit, User, VenueProps, Visit } from "./types";
 import { DEFAULT_SORT, renderUnitsTable, type Sort } from "./units";
@@ -384,8 +384,21 @@ export class Dashboard {
     const days = this.progress.state === "ok" ? (this.progress.value?.days ?? []) : [];
     const r = dataRange(days, now, campaignStart());
     const moved = r.from !== this.from || r.to !== this.to;
+    const endMoved = r.to !== this.to;
     this.from = r.from;
     this.to = r.to;
+    // The units' finish dates are measured at the pace of the 7 days up to the range's end: read
+    // again for the range shown (the probe ended today), the probe's figures shown meanwhile.
+    if (endMoved) {
+      const keep = (l: Load<Progress>) => {
+        if (l.state !== "loading") this.progress = l;
+      };
+      this.track("progress", api.progress(this.current.code, this.from, this.to), keep, () => {
+        this.renderProgress();
+        this.renderFlagged();
+        this.updateMapData();
+      });
+    }
     if (moved && this.reportDate === now) {
       this.reportDate = r.to;
       this.renderReport();
@@ -754,6 +767,7 @@ export class Dashboard {
                 this.progressSec.querySelector<HTMLElement>(`button[data-sort="${s.key}"]`)?.focus();
               },
               onOpen: (code, name) => this.open(code, name),
+              endsOn: campaignEnd(),
             }),
             h("h3", null, t("venues.title")),
             h("p", { class: "muted small" }, t("venues.hint")),

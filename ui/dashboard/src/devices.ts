@@ -97,6 +97,7 @@ export function renderDevices(list: DeviceList, actions: DeviceActions | null = 
     h("p", { class: stale ? "note" : "muted", testid: "devices-stale-count", role: "status" }, t("people.stale_count", { n: stale, total: list.devices.length })),
   );
   const off = campaignOffset();
+  const newest = list.devices.reduce<string | null>((top, d) => (d.app_version && (top === null || compareVersions(d.app_version, top) > 0) ? d.app_version : top), null);
   wrap.append(
     h(
       "div",
@@ -128,7 +129,7 @@ export function renderDevices(list: DeviceList, actions: DeviceActions | null = 
               { testid: `device-${d.device_id}`, class: d.stale ? "stale" : d.revoked ? "revoked" : null, "data-stale": d.stale ? "true" : "false" },
               statusCell(d),
               h("td", null, personCell(d.volunteer_name, d.volunteer)),
-              h("td", { class: "mono", title: d.device_id }, d.device_id.slice(0, 8)),
+              h("td", null, h("span", { class: "mono", title: d.device_id }, d.device_id.slice(0, 8)), h("br"), versionLine(d, newest)),
               h(
                 "td",
                 null,
@@ -144,6 +145,34 @@ export function renderDevices(list: DeviceList, actions: DeviceActions | null = 
     ),
   );
   return wrap;
+}
+
+/** Versions compared part by part, numbers as numbers ("0.10.0" after "0.9.2"). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.+-]/);
+  const pb = b.split(/[.+-]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? "0";
+    const y = pb[i] ?? "0";
+    const c = /^\d+$/.test(x) && /^\d+$/.test(y) ? Number(x) - Number(y) : x.localeCompare(y);
+    if (c !== 0) return Math.sign(c);
+  }
+  return 0;
+}
+
+/** The app version a phone last synced with, under its id; one older than the newest in the list
+ * is marked, so a leader sees who should update. */
+function versionLine(d: DeviceStatus, newest: string | null): HTMLElement {
+  const v = d.app_version ?? null;
+  const testid = `app-version-${d.device_id}`;
+  if (!v) return h("span", { class: "small muted", testid }, t("people.app_unknown"));
+  const old = newest !== null && compareVersions(v, newest) < 0 && !d.revoked;
+  return h(
+    "span",
+    { class: old ? "small outdated" : "small", testid, "data-outdated": old ? "true" : null },
+    t("people.app_version", { v }),
+    old ? ` (${t("people.app_outdated", { newest })})` : null,
+  );
 }
 
 export function renderVolunteerDays(rows: VolunteerDay[]): HTMLElement {

@@ -53,8 +53,16 @@ export function campaignThresholds(): Thresholds {
   return { ...DEFAULT_THRESHOLDS };
 }
 
+const isDay = (s: unknown): s is string => typeof s === "string" && /^\d{4}-\d{2}-\d{2}$/.test(s);
+
 /** The campaign's first day ("YYYY-MM-DD"), when its file names one (`starts_on`). */
 export function campaignStart(): string | null {
-  const s = (campaign as (Campaign & { starts_on?: string | null }) | null)?.starts_on;
-  return typeof s === "string" && /^\d{4}-\d{2}-\d{2}$/.test(s) ? s : null;
+  const s = campaign?.starts_on;
+  return isDay(s) ? s : null;
+}
+
+/** The campaign's last day ("YYYY-MM-DD"), when its file names one (`ends_on`). */
+export function campaignEnd(): string | null {
+  const s = campaign?.ends_on;
+  return isDay(s) ? s : null;
 }

@@ -65,7 +65,18 @@ export type AreaTargets = {
   smartphone_owners_sum?: TargetSum | null;
 };
 
-export type Unit = Coverage & { rank: number };
+/** When a unit reaches its goal at its last 7 days' pace (`Finish` of the API). */
+export type Finish = {
+  goal: "target" | "found85";
+  goal_households: number;
+  households_last_7_days: number;
+  /** "YYYY-MM-DD"; null when reached, or no new household in 7 days. */
+  finishes_on: string | null;
+  reached: boolean;
+  /** It will not reach its goal by the campaign's last day. */
+  misses_end: boolean;
+};
+export type Unit = Coverage & { rank: number; finish?: Finish | null };
 export type Day = { date: string; visits: number; households: number; installed_now: number };
 export type VenueGroup = "agency" | "school" | "business" | "transport_hub";
 export type VenueFigures = {
@@ -96,6 +107,9 @@ export type Campaign = {
   store_links?: { store: string; url: string }[];
   /** The coverage colours the campaign sets (percentages). */
   coverage_bands?: { low_percent: number; high_percent: number };
+  /** The campaign's first and last days ("YYYY-MM-DD"), when its file names them. */
+  starts_on?: string | null;
+  ends_on?: string | null;
 };
 
 export type Revisit = {
@@ -209,6 +223,8 @@ export type DeviceStatus = {
   revoked: boolean;
   /** Why a leader revoked it, as they wrote it. */
   revoke_reason?: string | null;
+  /** The field app's version it last synced with. */
+  app_version?: string | null;
   stale: boolean;
 };
 

@@ -2,7 +2,7 @@
 // (1 = highest share of smartphones with the app), sortable by any column.
 
 import { h } from "./dom";
-import { fmtNumber, fmtPercent, t, type Key } from "./i18n";
+import { fmtDay, fmtNumber, fmtPercent, t, type Key } from "./i18n";
 import { BAND_COLORS, coverageBand, type Thresholds } from "./thresholds";
 import type { TargetSum, Unit } from "./types";
 
@@ -17,7 +17,8 @@ export type SortKey =
   | "install_rate"
   | "target_households"
   | "target_coverage"
-  | "install_rate_owners";
+  | "install_rate_owners"
+  | "finish";
 export type Sort = { key: SortKey; dir: "asc" | "desc" };
 export const DEFAULT_SORT: Sort = { key: "rank", dir: "asc" };
 
@@ -35,6 +36,8 @@ const VALUE: Record<SortKey, (u: Unit) => number | string | null> = {
   target_households: (u) => u.targets?.households ?? null,
   target_coverage: (u) => u.target_coverage_rate ?? null,
   install_rate_owners: (u) => u.install_rate_of_owners ?? null,
+  // Reached first, then by date; no pace (no date) last.
+  finish: (u) => (u.finish?.reached ? 0 : u.finish?.finishes_on ? Date.parse(u.finish.finishes_on) : null),
 };
 
 const COLUMNS: { key: SortKey; label: Key; numeric: boolean }[] = [
@@ -49,7 +52,52 @@ const COLUMNS: { key: SortKey; label: Key; numeric: boolean }[] = [
   { key: "target_households", label: "units.target_households", numeric: true },
   { key: "target_coverage", label: "units.target_coverage", numeric: true },
   { key: "install_rate_owners", label: "units.install_rate_owners", numeric: true },
+  { key: "finish", label: "units.finish", numeric: true },
 ];
+
+/** The day a unit reaches its goal at its last 7 days' pace: a date, "reached", or why there is
+ * none; marked late when it comes after the campaign's last day. */
+function finishCell(u: Unit): HTMLElement {
+  const f = u.finish;
+  const testid = `unit-finish-${u.area_code}`;
+  if (!f) return h("td", { class: "num muted", testid }, t("app.none"));
+  const text = f.reached ? t("units.finish_reached") : f.finishes_on ? fmtDay(f.finishes_on) : t("units.finish_no_pace");
+  const detail = t(f.goal === "target" ? "units.finish_goal_target" : "units.finish_goal_found", {
+    goal: fmtNumber(f.goal_households),
+    week: fmtNumber(f.households_last_7_days),
+  });
+  return h(
+    "td",
+    { class: f.misses_end ? "num late" : "num", testid, title: detail, "data-late": f.misses_end ? "true" : null },
+    text,
+    h("span", { class: "finish-detail small muted" }, detail),
+  );
+}
+
+/** The units that will miss the campaign's last day, named first (above the table): who to help. */
+export function lateUnits(units: Unit[], endsOn: string | null): HTMLElement | null {
+  if (!endsOn) return null;
+  const late = units.filter((u) => u.finish?.misses_end);
+  if (late.length === 0) return null;
+  const collator = new Intl.Collator("vi", { sensitivity: "base" });
+  // No date (no new household in 7 days) first, then the latest dates.
+  const key = (u: Unit) => u.finish?.finishes_on ?? "9999";
+  late.sort((a, b) => key(b).localeCompare(key(a)) || collator.compare(a.area_name, b.area_name));
+  const item = (u: Unit) =>
+    h(
+      "li",
+      { testid: `units-late-${u.area_code}` },
+      h("strong", null, u.area_name),
+      ": ",
+      u.finish?.finishes_on ? t("units.late_on", { date: fmtDay(u.finish.finishes_on) }) : t("units.finish_no_pace"),
+    );
+  return h(
+    "div",
+    { class: "note warn", testid: "units-late", role: "status" },
+    h("p", null, t("units.late", { n: late.length, m: units.length, end: fmtDay(endsOn) })),
+    h("ul", null, late.map(item)),
+  );
+}
 
 /** A target figure, with the partial roll-up marker ("8/12") when its sum leaves areas out. */
 function targetCell(u: Unit): HTMLElement {
@@ -104,6 +152,8 @@ export type UnitsTableOptions = {
   thresholds: Thresholds;
   onSort: (sort: Sort) => void;
   onOpen: (code: string, name: string) => void;
+  /** The campaign's last day ("YYYY-MM-DD"), when it names one. */
+  endsOn?: string | null;
 };
 
 export function renderUnitsTable(o: UnitsTableOptions): HTMLElement {
@@ -167,11 +217,13 @@ export function renderUnitsTable(o: UnitsTableOptions): HTMLElement {
         u.targets?.smartphone_owners_sum,
         `unit-owners-rate-${u.area_code}`,
       ),
+      finishCell(u),
     );
   });
   return h(
     "div",
     { class: "table-wrap" },
+    lateUnits(o.units, o.endsOn ?? null),
     missingTargets(o.units),
     sortSelect(o),
     h("table", { class: "data units", testid: "units-table" }, h("thead", null, head), h("tbody", null, rows)),

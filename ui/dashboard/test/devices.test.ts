@@ -39,6 +39,13 @@ describe("volunteers and devices", () => {
     expect(rows[2].textContent).toContain("Bình thường");
     expect(rows[2].textContent).toContain("10 phút trước");
     expect(rows[3].textContent).toContain("Đã thu hồi");
+    // The app version each phone last synced with; older than the newest here (0.10.0 is newer
+    // than 0.9.2, number by number) is marked for an update.
+    expect($("app-version-dev-fresh-0000", root)!.textContent).toBe("Ứng dụng 0.10.0");
+    expect($("app-version-dev-fresh-0000", root)!.dataset.outdated).toBeUndefined();
+    expect($("app-version-dev-silent-000", root)!.textContent).toBe("Ứng dụng 0.9.2 (cần cập nhật lên 0.10.0)");
+    expect($("app-version-dev-silent-000", root)!.dataset.outdated).toBe("true");
+    expect($("app-version-dev-never-0000", root)!.textContent).toBe("Chưa rõ phiên bản");
     expect($("devices-stale-count", root)!.textContent).toBe("2 trên 4 thiết bị mất liên lạc.");
     // Asked for the area on screen, with the default threshold (not sent).
     const call = server.calls.find((c) => c.path === "/api/v1/devices")!;

@@ -178,8 +178,8 @@ export const DEVICES: DeviceList = {
   checked_at: "2020-08-06T03:00:00Z",
   devices: [
     { device_id: "dev-never-0000", volunteer: "tnv.minh", volunteer_name: "Lê Văn Minh", volunteer_area: "443", enrolled_at: "2020-08-01T01:00:00Z", last_sync: null, minutes_since_sync: null, pushes: 0, clock_skew_seconds: null, flagged_visits: 0, revoked: false, stale: true },
-    { device_id: "dev-silent-000", volunteer: "tnv.lan", volunteer_name: "Trần Thị Lan", volunteer_area: "443", enrolled_at: "2020-08-01T01:00:00Z", last_sync: "2020-08-04T21:00:00Z", minutes_since_sync: 1800, pushes: 9, clock_skew_seconds: 600, flagged_visits: 2, revoked: false, stale: true },
-    { device_id: "dev-fresh-0000", volunteer: "tnv.hoa", volunteer_name: "Nguyễn Thị Hoa", volunteer_area: "440", enrolled_at: "2020-08-01T01:00:00Z", last_sync: "2020-08-06T02:50:00Z", minutes_since_sync: 10, pushes: 40, clock_skew_seconds: 2, flagged_visits: 0, revoked: false, stale: false },
+    { device_id: "dev-silent-000", volunteer: "tnv.lan", volunteer_name: "Trần Thị Lan", volunteer_area: "443", enrolled_at: "2020-08-01T01:00:00Z", last_sync: "2020-08-04T21:00:00Z", minutes_since_sync: 1800, pushes: 9, clock_skew_seconds: 600, flagged_visits: 2, revoked: false, app_version: "0.9.2", stale: true },
+    { device_id: "dev-fresh-0000", volunteer: "tnv.hoa", volunteer_name: "Nguyễn Thị Hoa", volunteer_area: "440", enrolled_at: "2020-08-01T01:00:00Z", last_sync: "2020-08-06T02:50:00Z", minutes_since_sync: 10, pushes: 40, clock_skew_seconds: 2, flagged_visits: 0, revoked: false, app_version: "0.10.0", stale: false },
     { device_id: "dev-lost-00000", volunteer: "tnv.lan", volunteer_name: "Trần Thị Lan", volunteer_area: "443", enrolled_at: "2020-07-30T01:00:00Z", last_sync: "2020-08-02T01:00:00Z", minutes_since_sync: 5880, pushes: 3, clock_skew_seconds: 0, flagged_visits: 0, revoked: true, revoke_reason: "Mất máy ở chợ", stale: false },
   ],
 };

@@ -84,6 +84,8 @@ pub struct IngestBatch {
     /// Sent with a revoked device's token (uploading what it held before it erases itself):
     /// every visit is stored as usual and flagged `revoked_device`.
     pub revoked_device: bool,
+    /// The field app's version the phone sent (`User-Agent: doorstep-field/X.Y.Z`), if any.
+    pub app_version: Option<String>,
 }
 
 /// Adds one (area, day)'s figures, as the ingest collects them while it stores the visits (it

@@ -138,6 +138,7 @@ static VERSIONS: &[Version] = &[
     split!("0018_team_names_per_area" + both),
     split!("0019_photo_uploads"),
     both!("0020_people"),
+    both!("0021_app_version"),
 ];
 
 /// The version named `name` (its file name without the number's suffixes), as both databases
@@ -191,8 +192,8 @@ mod tests {
         listed.sort();
         assert_eq!(files, listed);
         // The versions each database has counted since they were first shipped.
-        assert_eq!(versions(Engine::Sqlite).len(), 19);
-        assert_eq!(versions(Engine::Postgres).len(), 20);
+        assert_eq!(versions(Engine::Sqlite).len(), 20);
+        assert_eq!(versions(Engine::Postgres).len(), 21);
     }
 
     /// What differs is only what must: no statement is written in both files of a version.

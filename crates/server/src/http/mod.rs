@@ -441,6 +441,11 @@ pub(crate) fn decode_push(
         scope: Vec::new(),
         rules: doorstep_domain::quality::QualityRules::for_campaign(campaign),
         revoked_device: sender.revoked,
+        app_version: headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(doorstep_domain::protocol::field_app_version)
+            .map(str::to_string),
     })
 }
 

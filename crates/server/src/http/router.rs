@@ -201,6 +201,8 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
         doorstep_domain::protocol::StreetDto,
         doorstep_domain::protocol::Progress,
         doorstep_domain::protocol::UnitProgress,
+        doorstep_domain::protocol::Finish,
+        doorstep_domain::protocol::FinishGoal,
         doorstep_domain::protocol::DayProgress,
         crate::map::Revisit,
         doorstep_domain::protocol::SendBackRequest,

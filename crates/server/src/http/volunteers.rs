@@ -121,6 +121,7 @@ pub async fn get_devices(
             stale: is_stale(r.last_sync_ms, r.revoked, now_ms, stale_hours),
             revoked: r.revoked,
             revoke_reason: r.revoke_reason,
+            app_version: r.app_version,
         })
         .collect();
     devices.sort_by(|a, b| {

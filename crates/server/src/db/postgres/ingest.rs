@@ -670,7 +670,9 @@ pub(super) async fn ingest_tx(
         .map_err(db)?;
         apply_stats(&tx, &deltas).await?;
     }
-    tx.execute(crate::store::DEVICE_SEEN, &[&device, &received_at_ms, &batch.clock_skew_ms]).await.map_err(db)?;
+    tx.execute(crate::store::DEVICE_SEEN, &[&device, &received_at_ms, &batch.clock_skew_ms, &batch.app_version])
+        .await
+        .map_err(db)?;
     tx.commit().await.map_err(db)?;
     receipts
         .into_iter()

@@ -326,7 +326,8 @@ pub(super) fn ingest_batch<'b>(
         tx.prepare_cached(&sqlite_placeholders(crate::store::DEVICE_SEEN))?.execute(params![
             device.as_bytes().as_slice(),
             now_ms,
-            batch.clock_skew_ms
+            batch.clock_skew_ms,
+            batch.app_version
         ])?;
     }
     Ok(receipts)
