@@ -140,7 +140,11 @@ for t in "${targets[@]}"; do
     echo "ok   $t: $runs executions in ${took} s (${rate:-?}/s), coverage ${cov:-?} edges, ${ft:-?} features, corpus ${corp:-?}, peak RSS ${rss:-?} MB, 0 crashes"
   fi
 done
-echo "fuzz: build ${build_seconds} s, runs ${run_seconds} s, total $((SECONDS - started)) s"
+if [ "$phase" = run ]; then
+  echo "fuzz: runs ${run_seconds} s (built before, in the build phase)"
+else
+  echo "fuzz: build ${build_seconds} s, runs ${run_seconds} s, total $((SECONDS - started)) s"
+fi
 if ((failed)); then
   echo "fuzz: FAILED"
   exit 1

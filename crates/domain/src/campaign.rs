@@ -145,6 +145,9 @@ pub struct Campaign {
     /// The coverage colours of the maps and tables.
     #[serde(default)]
     pub coverage_bands: CoverageBands,
+    /// When visits are flagged `burst`: several households recorded from one spot within seconds.
+    #[serde(default)]
+    pub burst: crate::quality::BurstRule,
     /// The campaign's first day, in its time zone: a visit dated before it is refused (a phone
     /// whose clock was reset). Absent: no bound but the software's earliest date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -267,6 +270,13 @@ impl Campaign {
         {
             return Err(invalid("ends_on", "the campaign cannot end before it starts (starts_on)"));
         }
+        let burst = self.burst;
+        if burst.visits < 2 || !(1..=3600).contains(&burst.seconds) || !(burst.metres > 0.0 && burst.metres <= 1000.0) {
+            return Err(invalid(
+                "burst",
+                "visits is 2 or more, seconds 1 to 3600, metres above 0 and at most 1000 (Bluezone: 3, 30, 6)",
+            ));
+        }
         let b = self.coverage_bands;
         let pct = |v: f64| v.is_finite() && (0.0..=100.0).contains(&v);
         if !pct(b.low_percent) || !pct(b.high_percent) || b.low_percent > b.high_percent {
@@ -335,6 +345,7 @@ impl Campaign {
                 StoreLink { store: "bluezone.gov.vn".into(), url: "https://bluezone.gov.vn".into() },
             ],
             coverage_bands: CoverageBands::default(),
+            burst: crate::quality::BurstRule::default(),
             // The day of the Hà Tĩnh Fatherland Front's letter that asked for the campaign.
             starts_on: chrono::NaiveDate::from_ymd_opt(2020, 8, 2),
             // The letter names no last day.
@@ -411,6 +422,10 @@ mod tests {
             ("store_links[0]", Box::new(|v| v["store_links"][0]["url"] = "play store".into())),
             ("coverage_bands", Box::new(|v| v["coverage_bands"]["low_percent"] = 90.0.into())),
             ("coverage_bands", Box::new(|v| v["coverage_bands"]["high_percent"] = 101.0.into())),
+            ("burst", Box::new(|v| v["burst"]["visits"] = 1.into())),
+            ("burst", Box::new(|v| v["burst"]["seconds"] = 0.into())),
+            ("burst", Box::new(|v| v["burst"]["metres"] = 0.0.into())),
+            ("ends_on", Box::new(|v| v["ends_on"] = "2020-08-01".into())),
             ("malformed outcomes[0].reached", Box::new(|v| v["outcomes"][0]["reached"] = "yes".into())),
             ("malformed .", Box::new(|v| *v = serde_json::json!({"code": "x"}))),
         ];

@@ -4,6 +4,8 @@
 //!
 //! A flag never refuses a visit (it happened); it only asks a person to look.
 
+use serde::{Deserialize, Serialize};
+
 use crate::Campaign;
 
 /// How close, in metres, a visit must be to its household's known location.
@@ -13,9 +15,6 @@ pub const MAX_PLAUSIBLE_SPEED_KMH: f64 = 60.0;
 /// Jumps shorter than this (metres) are never called a speed: two GPS fixes at neighbouring doors,
 /// each up to the accuracy threshold off, can lie this far apart seconds after each other.
 pub const MIN_SPEED_DISTANCE_M: f64 = 200.0;
-/// Two visits by one volunteer closer in time than this (seconds) are too fast to be real: a
-/// knock, the talk, the app installed and the form filled take longer.
-pub const BURST_SECONDS: i64 = 30;
 /// A phone that has not synced for longer than this (hours) is shown as stale.
 pub const DEFAULT_STALE_HOURS: i64 = 24;
 /// The longest stale threshold a request may ask for (hours): a month.
@@ -36,7 +35,9 @@ pub enum Flag {
     OutsideArea,
     /// Reaching it from the volunteer's previous visit would need an implausible speed.
     ImplausibleSpeed,
-    /// It came too soon after the volunteer's previous visit.
+    /// One of several visits to different households recorded from one spot within seconds
+    /// (the campaign's `burst` rule): what visits made up at a table look like. A quick honest
+    /// walk moves from door to door and is not flagged.
     Burst,
     /// It was uploaded by a phone already revoked (lost, stolen, or handed back): stored like any
     /// other (nothing collected is lost), for the leader to judge.
@@ -90,7 +91,7 @@ impl Flag {
             Flag::FarFromHousehold => ("Xa hộ", "Far from the household"),
             Flag::OutsideArea => ("Ngoài ranh giới", "Outside the area"),
             Flag::ImplausibleSpeed => ("Di chuyển quá nhanh", "Implausible speed"),
-            Flag::Burst => ("Quá dồn dập", "Too fast"),
+            Flag::Burst => ("Nhiều hộ ghi từ một chỗ", "Several households from one spot"),
             Flag::RevokedDevice => ("Gửi từ điện thoại đã bị thu hồi", "Sent by a revoked phone"),
             Flag::Overlap => ("Hai tình nguyện viên cùng thăm", "Two volunteers visited"),
             Flag::HouseholdInOtherArea => ("Hộ của địa bàn khác", "Household of another area"),
@@ -121,7 +122,7 @@ pub struct QualityRules {
     pub far_from_household_m: f64,
     pub max_speed_kmh: f64,
     pub min_speed_distance_m: f64,
-    pub burst_ms: i64,
+    pub burst: BurstRule,
     /// The campaign's `claim_hours`, in ms: two volunteers' visits to one household closer in
     /// time than this overlap.
     pub claim_ms: i64,
@@ -134,7 +135,7 @@ impl Default for QualityRules {
             far_from_household_m: FAR_FROM_HOUSEHOLD_M,
             max_speed_kmh: MAX_PLAUSIBLE_SPEED_KMH,
             min_speed_distance_m: MIN_SPEED_DISTANCE_M,
-            burst_ms: BURST_SECONDS * 1000,
+            burst: BurstRule::default(),
             claim_ms: i64::from(crate::claim::DEFAULT_CLAIM_HOURS) * 3_600_000,
         }
     }
@@ -157,6 +158,7 @@ impl QualityRules {
             accuracy_m: campaign.accuracy_threshold_m,
             far_from_household_m: campaign.far_from_household_m,
             claim_ms: i64::from(campaign.claim_hours) * 3_600_000,
+            burst: campaign.burst,
             ..QualityRules::default()
         }
     }
@@ -187,11 +189,6 @@ impl QualityRules {
         !inside && metres_outside > accuracy_m.unwrap_or(0.0)
     }
 
-    /// Too little time since the previous visit.
-    pub fn burst(&self, previous_ms: i64, at_ms: i64) -> bool {
-        at_ms - previous_ms < self.burst_ms
-    }
-
     /// The speed needed to come from the previous visit exceeds the plausible one. Both visits at
     /// the same instant but apart count as infinitely fast.
     pub fn implausible_speed(&self, from: (f64, f64), from_ms: i64, to: (f64, f64), to_ms: i64) -> bool {
@@ -213,40 +210,127 @@ pub struct TrailPoint {
     pub point: Option<(f64, f64)>,
 }
 
-/// What the motion rules say of one new visit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Motion {
-    pub burst: bool,
-    pub implausible_speed: bool,
-}
-
-/// The motion flags of one volunteer's new visits, one [`Motion`] per visit in `new`'s order.
-/// `latest` is the volunteer's latest visit held before them (by time, ties by id, so every
-/// database and every arrival order agree). A new visit later than it is compared with the visit
-/// just before it: that latest one, or another new one. A new visit that is not later arrived
-/// after a later one (a second phone synced late, a clock set back, or the same visit sent
-/// again): what came just before it is not known without reading the volunteer's whole history,
-/// so it is not judged (no flag rather than a wrong one).
-pub fn motion_flags(rules: &QualityRules, latest: Option<TrailPoint>, new: &[TrailPoint]) -> Vec<Motion> {
+/// The new visits of one volunteer that are judged, as indexes into `new` in time order (ties by
+/// id, so every database and every arrival order agree). `latest` is the volunteer's latest visit
+/// held before them. A new visit that is not later than it arrived after a later one (a second
+/// phone synced late, a clock set back, or the same visit sent again): what came just before it
+/// is not known without reading the volunteer's whole history, so it is not judged (no flag
+/// rather than a wrong one).
+pub fn judged_order(latest: Option<TrailPoint>, new: &[TrailPoint]) -> Vec<usize> {
     let key = |p: &TrailPoint| (p.at_ms, p.id);
     let mut order: Vec<usize> = (0..new.len()).filter(|&i| latest.is_none_or(|l| key(&new[i]) > key(&l))).collect();
     order.sort_by_key(|&i| key(&new[i]));
-    let mut out = vec![Motion::default(); new.len()];
+    order
+}
+
+/// The implausible-speed flag of each of one volunteer's new visits, in `new`'s order: each judged
+/// visit ([`judged_order`]) is compared with the visit just before it (the latest held, or
+/// another new one).
+pub fn speed_flags(rules: &QualityRules, latest: Option<TrailPoint>, new: &[TrailPoint]) -> Vec<bool> {
+    let mut out = vec![false; new.len()];
     let mut previous = latest;
-    for i in order {
+    for i in judged_order(latest, new) {
         let this = new[i];
         if let Some(prev) = previous {
-            out[i] = Motion {
-                burst: rules.burst(prev.at_ms, this.at_ms),
-                implausible_speed: match (prev.point, this.point) {
-                    (Some(a), Some(b)) => rules.implausible_speed(a, prev.at_ms, b, this.at_ms),
-                    _ => false,
-                },
+            out[i] = match (prev.point, this.point) {
+                (Some(a), Some(b)) => rules.implausible_speed(a, prev.at_ms, b, this.at_ms),
+                _ => false,
             };
         }
         previous = Some(this);
     }
     out
+}
+
+/// The campaign's rule for `burst`: this many visits or more, to different households, each
+/// within `seconds` of the one before, all within `metres` of where the run's visits were recorded
+/// on average. Someone filling the form again and again at one table does that; a volunteer
+/// walking a street moves a door's width (ten metres or more) between visits and takes longer
+/// than that at a door, however quick.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BurstRule {
+    pub visits: u32,
+    pub seconds: u32,
+    pub metres: f64,
+}
+
+impl Default for BurstRule {
+    fn default() -> Self {
+        // Three households: two may share a house. 30 s: a knock, a wait and a "not at home"
+        // with the walk to the next door take longer. 6 m: GPS on a phone held still wanders
+        // less; neighbouring doors are further apart.
+        BurstRule { visits: 3, seconds: 30, metres: 6.0 }
+    }
+}
+
+/// A visit as the `burst` rule sees it: the server's number for it (to flag it later), its
+/// household, its time and where it was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SpotVisit {
+    pub seq: i64,
+    pub household: uuid::Uuid,
+    pub at_ms: i64,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// A volunteer's latest visits from one spot, kept between batches so that a run is seen
+/// whichever batches its visits came in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SpotRun {
+    /// The run's visits in time order until it is flagged; then only its latest.
+    pub visits: Vec<SpotVisit>,
+    /// The run reached the rule's count: its visits were flagged, and each that joins it is.
+    pub flagged: bool,
+    /// The sums of its visits' latitudes and longitudes, and how many: its centre.
+    pub sum: (f64, f64),
+    pub count: u32,
+}
+
+impl SpotRun {
+    /// The longest run kept unflagged (visits to the same few households over and over).
+    const MAX_KEPT: usize = 64;
+
+    fn start(visit: SpotVisit) -> SpotRun {
+        SpotRun { visits: vec![visit], flagged: false, sum: (visit.lat, visit.lon), count: 1 }
+    }
+
+    /// Adds the volunteer's next visit (in time order); returns the visits to flag now: the whole
+    /// run when this visit brings it to the rule's count, this one when the run is flagged already.
+    pub fn extend(&mut self, rule: &BurstRule, visit: SpotVisit) -> Vec<i64> {
+        let joins = self.visits.last().is_some_and(|last| {
+            let centre = (self.sum.0 / f64::from(self.count), self.sum.1 / f64::from(self.count));
+            (0..=i64::from(rule.seconds) * 1000).contains(&(visit.at_ms - last.at_ms))
+                && distance_m(centre, (visit.lat, visit.lon)) <= rule.metres
+        });
+        if !joins || (!self.flagged && self.visits.len() >= Self::MAX_KEPT) {
+            *self = SpotRun::start(visit);
+            return Vec::new();
+        }
+        self.sum = (self.sum.0 + visit.lat, self.sum.1 + visit.lon);
+        self.count += 1;
+        if self.flagged {
+            self.visits = vec![visit];
+            return vec![visit.seq];
+        }
+        self.visits.push(visit);
+        let mut households: Vec<uuid::Uuid> = self.visits.iter().map(|v| v.household).collect();
+        households.sort();
+        households.dedup();
+        if households.len() < rule.visits.max(2) as usize {
+            return Vec::new();
+        }
+        self.flagged = true;
+        let all = self.visits.iter().map(|v| v.seq).collect();
+        self.visits = vec![visit];
+        all
+    }
+
+    /// A visit without a location: no spot to compare, so the run ends.
+    pub fn interrupt(&mut self) {
+        *self = SpotRun::default();
+    }
 }
 
 /// The volunteer's latest visit once `new` are held too: what to keep for the next batch.
@@ -333,7 +417,7 @@ mod tests {
     }
 
     #[test]
-    fn speed_and_burst_between_two_visits() {
+    fn speed_between_two_visits() {
         let r = QualityRules::default();
         let t0 = 1_596_420_000_000;
         // 5 km in a minute is 300 km/h.
@@ -344,10 +428,6 @@ mod tests {
         assert!(!r.implausible_speed(NAM_HA, t0, north(NAM_HA, 150.0), t0 + 5_000));
         // Apart at the same instant.
         assert!(r.implausible_speed(NAM_HA, t0, north(NAM_HA, 300.0), t0));
-        assert!(r.burst(t0, t0 + 20_000));
-        assert!(r.burst(t0, t0));
-        assert!(!r.burst(t0, t0 + 30_000), "30 s is enough");
-        assert!(!r.burst(t0, t0 + 120_000));
     }
 
     #[test]
@@ -358,33 +438,23 @@ mod tests {
         let new = [
             // Arrives first but happened last: its neighbour before it is the one at 80 s.
             at(5, 600, Some(north(NAM_HA, 40.0))),
-            // 20 s after the held one, next door: a burst.
+            // 20 s after the held one, next door.
             at(3, 20, Some(north(NAM_HA, 20.0))),
-            // 5 km a minute after that: too fast (and not a burst).
+            // 5 km a minute after that: too fast.
             at(4, 80, Some(far)),
         ];
-        let got = motion_flags(&r, Some(latest), &new);
-        assert_eq!(
-            got,
-            [
-                // From `far` at 80 s to Nam Hà at 600 s: 5 km in under 9 minutes, 35 km/h.
-                Motion::default(),
-                Motion { burst: true, implausible_speed: false },
-                Motion { burst: false, implausible_speed: true },
-            ]
-        );
+        // From `far` at 80 s to Nam Hà at 600 s: 5 km in under 9 minutes, 35 km/h.
+        assert_eq!(speed_flags(&r, Some(latest), &new), [false, false, true]);
+        assert_eq!(judged_order(Some(latest), &new), [1, 2, 0]);
         assert_eq!(newest(Some(latest), &new), Some(new[0]));
         assert_eq!(newest(None, &[]), None);
     }
 
     #[test]
-    fn the_first_visit_and_visits_without_a_location_are_judged_on_time_only() {
+    fn the_first_visit_and_visits_without_a_location_are_not_judged_on_speed() {
         let r = QualityRules::default();
-        let new = [at(2, 0, Some(NAM_HA)), at(3, 10, None), at(4, 3_600, Some(NAM_HA))];
-        assert_eq!(
-            motion_flags(&r, None, &new),
-            [Motion::default(), Motion { burst: true, implausible_speed: false }, Motion::default()]
-        );
+        let new = [at(2, 0, Some(NAM_HA)), at(3, 10, None), at(4, 11, Some(north(NAM_HA, 5_000.0)))];
+        assert_eq!(speed_flags(&r, None, &new), [false; 3]);
     }
 
     #[test]
@@ -394,20 +464,131 @@ mod tests {
         // Both happened before the latest held visit: what lay between is not known here, even
         // though they are 10 s and 5 km apart.
         let late = [at(2, 0, Some(NAM_HA)), at(3, 10, Some(north(NAM_HA, 5_000.0)))];
-        assert_eq!(motion_flags(&r, Some(latest), &late), [Motion::default(); 2]);
+        assert_eq!(speed_flags(&r, Some(latest), &late), [false; 2]);
+        assert!(judged_order(Some(latest), &late).is_empty());
         assert_eq!(newest(Some(latest), &late), Some(latest), "the latest stays");
         // The same visit sent again is no neighbour of itself.
-        assert_eq!(motion_flags(&r, Some(latest), &[latest]), [Motion::default()]);
+        assert!(judged_order(Some(latest), &[latest]).is_empty());
     }
 
     #[test]
     fn ties_in_time_go_by_id_whatever_the_order() {
-        let r = QualityRules::default();
         let (a, b) = (at(8, 0, Some(NAM_HA)), at(9, 0, Some(NAM_HA)));
-        let burst = Motion { burst: true, implausible_speed: false };
-        assert_eq!(motion_flags(&r, None, &[b, a]), [burst, Motion::default()]);
-        assert_eq!(motion_flags(&r, Some(a), &[b]), [burst]);
-        assert_eq!(motion_flags(&r, Some(b), &[a]), [Motion::default()], "a is not after b");
+        assert_eq!(judged_order(None, &[b, a]), [1, 0]);
+        assert_eq!(judged_order(Some(a), &[b]), [0]);
+        assert!(judged_order(Some(b), &[a]).is_empty(), "a is not after b");
+    }
+
+    /// A small deterministic generator (no dependency for a test): uniform in [0, 1).
+    struct Noise(u64);
+
+    impl Noise {
+        fn next(&mut self) -> f64 {
+            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+
+        /// About normal, mean 0, standard deviation `sd` (the sum of twelve uniforms).
+        fn normal(&mut self, sd: f64) -> f64 {
+            ((0..12).map(|_| self.next()).sum::<f64>() - 6.0) * sd
+        }
+    }
+
+    /// Runs the rule over one volunteer's visits in order; the visits flagged.
+    fn flagged(rule: &BurstRule, visits: &[SpotVisit]) -> Vec<i64> {
+        let mut run = SpotRun::default();
+        let mut out: Vec<i64> = visits.iter().flat_map(|v| run.extend(rule, *v)).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn spot(seq: i64, household: u128, seconds: i64, (lat, lon): (f64, f64)) -> SpotVisit {
+        SpotVisit {
+            seq,
+            household: uuid::Uuid::from_u128(household),
+            at_ms: 1_596_420_000_000 + seconds * 1000,
+            lat,
+            lon,
+        }
+    }
+
+    /// A metres east of `from` (a degree of longitude at 18.3° N is about 105.6 km).
+    fn east(from: (f64, f64), metres: f64) -> (f64, f64) {
+        (from.0, from.1 + metres / 105_560.0)
+    }
+
+    #[test]
+    fn a_quick_honest_walk_down_a_street_is_not_flagged() {
+        // 300 doors down a street, 9 to 15 m apart, visited 15 to 40 s apart (a door nobody
+        // answers takes seconds), each fix off by about 4 m (either way, north and east); now and
+        // then two households share a house (the same door, 40 s later).
+        let rule = BurstRule::default();
+        let mut noise = Noise(20_200_804);
+        let (mut along, mut t) = (0.0, 0.0);
+        let mut walk = Vec::new();
+        for n in 0..300 {
+            let shared = n > 0 && noise.next() < 0.1;
+            if shared {
+                t += 40.0;
+            } else {
+                along += 9.0 + 6.0 * noise.next();
+                t += 15.0 + 25.0 * noise.next();
+            }
+            let (e, s) = (along + noise.normal(4.0), noise.normal(4.0));
+            walk.push(spot(n, n as u128 + 1, t as i64, north(east(NAM_HA, e), s)));
+        }
+        let got = flagged(&rule, &walk);
+        eprintln!("a quick honest walk: {} of {} visits flagged", got.len(), walk.len());
+        assert!(got.len() * 100 < walk.len() * 2, "{} of {} flagged: {got:?}", got.len(), walk.len());
+    }
+
+    #[test]
+    fn visits_made_up_at_one_table_are_all_flagged() {
+        // Ten households "visited" 8 to 20 s apart without moving: the fix of a phone held still
+        // drifts, here by about 0.7 m each way from one fix to the next.
+        let rule = BurstRule::default();
+        let mut noise = Noise(7);
+        let (mut t, mut drift) = (3_600.0, (0.0, 0.0));
+        let made_up: Vec<SpotVisit> = (0..10)
+            .map(|n| {
+                t += 8.0 + 12.0 * noise.next();
+                drift = (drift.0 + noise.normal(0.7), drift.1 + noise.normal(0.7));
+                spot(100 + n, 500 + n as u128, t as i64, north(east(NAM_HA, drift.0), drift.1))
+            })
+            .collect();
+        assert_eq!(flagged(&rule, &made_up), (100..110).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_run_is_flagged_whole_when_it_reaches_the_count_across_batches() {
+        let rule = BurstRule::default();
+        let mut run = SpotRun::default();
+        // Two households from one spot: nothing yet (two may share a house).
+        assert!(run.extend(&rule, spot(1, 1, 0, NAM_HA)).is_empty());
+        assert!(run.extend(&rule, spot(2, 2, 20, north(NAM_HA, 3.0))).is_empty());
+        // Kept between batches as JSON, the third flags all three.
+        let mut run: SpotRun = serde_json::from_str(&serde_json::to_string(&run).unwrap()).unwrap();
+        assert_eq!(run.extend(&rule, spot(3, 3, 40, north(NAM_HA, 1.0))), [1, 2, 3]);
+        // The run goes on: each that joins is flagged, and only its latest is kept.
+        assert_eq!(run.extend(&rule, spot(4, 4, 55, NAM_HA)), [4]);
+        assert_eq!(run.visits.iter().map(|v| v.seq).collect::<Vec<_>>(), [4]);
+        // Too late (over 30 s after the last), too far (over 6 m from the centre), no location,
+        // or the same household again and again: each ends the run or makes none.
+        assert!(run.extend(&rule, spot(5, 5, 100, NAM_HA)).is_empty(), "45 s later");
+        assert!(run.extend(&rule, spot(6, 6, 110, north(NAM_HA, 12.0))).is_empty(), "next door");
+        assert!(run.extend(&rule, spot(7, 7, 120, north(NAM_HA, 12.0))).is_empty());
+        run.interrupt();
+        assert!(run.extend(&rule, spot(8, 8, 125, north(NAM_HA, 12.0))).is_empty(), "after a visit without a fix");
+        let mut same = SpotRun::default();
+        for n in 0..5 {
+            assert!(same.extend(&rule, spot(20 + n, 9, 300 + n * 10, NAM_HA)).is_empty(), "one household, seen again");
+        }
+        // The rule is the campaign's: with two households, two from one spot are a run.
+        let strict = BurstRule { visits: 2, ..rule };
+        let mut run = SpotRun::default();
+        assert!(run.extend(&strict, spot(30, 30, 0, NAM_HA)).is_empty());
+        assert_eq!(run.extend(&strict, spot(31, 31, 10, NAM_HA)), [30, 31]);
     }
 
     #[test]

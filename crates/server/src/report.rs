@@ -696,7 +696,7 @@ mod tests {
         assert_eq!(at.format("%d/%m/%Y %H:%M").to_string(), "04/08/2020 21:30");
         assert_eq!(
             visits.get_value((1, 11)),
-            Some(&Data::String("Di chuyển quá nhanh; Quá dồn dập; not_a_flag".into()))
+            Some(&Data::String("Di chuyển quá nhanh; Nhiều hộ ghi từ một chỗ; not_a_flag".into()))
         );
         // Who did how much that day, by name.
         let people = book.worksheet_range("Tình nguyện viên").unwrap();

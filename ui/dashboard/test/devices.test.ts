@@ -194,7 +194,7 @@ describe("rendering pieces", () => {
   it("explains every flag the server sets, in both languages", () => {
     const visit = { ...FLAGGED[0], flags: [...KNOWN_FLAGS, "new_rule"] };
     const text = renderFlagged([visit], new Map()).textContent!;
-    for (const phrase of ["Vị trí kém chính xác", "Xa hộ", "Ngoài ranh giới", "Di chuyển quá nhanh", "Quá dồn dập", "Cờ khác: new_rule"]) {
+    for (const phrase of ["Vị trí kém chính xác", "Xa hộ", "Ngoài ranh giới", "Di chuyển quá nhanh", "Nhiều hộ ghi từ một chỗ", "Cờ khác: new_rule"]) {
       expect(text).toContain(phrase);
     }
     setLang("en");
@@ -202,7 +202,7 @@ describe("rendering pieces", () => {
     expect(flagText("far_from_household")).toContain("Far from the household");
     expect(flagText("outside_area")).toContain("Outside the area");
     expect(flagText("implausible_speed")).toContain("60 km/h");
-    expect(flagText("burst")).toContain("30 seconds");
+    expect(flagText("burst")).toContain("Several households from one spot");
     // Claims: two volunteers in one household within the claim time (doorstep_domain::claim).
     expect(KNOWN_FLAGS).toContain("overlap");
     expect(flagText("overlap")).toContain("Two volunteers visited this household within the claim time");

@@ -1,15 +1,17 @@
 //! Data-quality flags decided at ingest, in the transaction that stores the visits. The rules are
 //! the domain's (`doorstep_domain::quality`); this module supplies what the server holds: the
 //! household's known location, the area's boundary (parsed once and cached), and the volunteer's
-//! latest visit before the batch (one row per volunteer, read and written once per batch). Both
-//! databases go through here, so their flags are the same.
+//! latest visit before the batch with their run of visits from one spot (one row per volunteer,
+//! read and written once per batch). Both databases go through here, so their flags are the same.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use doorstep_domain::Visit;
-use doorstep_domain::quality::{Flag, QualityRules, TrailPoint, distance_m, motion_flags, newest};
+use doorstep_domain::quality::{
+    Flag, QualityRules, SpotRun, SpotVisit, TrailPoint, distance_m, judged_order, newest, speed_flags,
+};
 use geo::{BoundingRect, Closest, ClosestPoint, Intersects, LineString, MultiPolygon, Point, Polygon, Rect};
 use uuid::Uuid;
 
@@ -24,11 +26,35 @@ pub const TRAIL_FILL_SQL: &str = "INSERT INTO volunteer_trail (volunteer_id, vis
         FROM visits WHERE revision = 1) latest
     WHERE n = 1;";
 
-/// Replaces a volunteer's latest visit (`$n` placeholders, rewritten for SQLite).
-pub const TRAIL_WRITE_SQL: &str = "INSERT INTO volunteer_trail (volunteer_id, visit_id, visited_at_ms, lat, lon)
-    VALUES ($1, $2, $3, $4, $5)
+/// Replaces a volunteer's latest visit and their run from one spot (`$n` placeholders, rewritten
+/// for SQLite).
+pub const TRAIL_WRITE_SQL: &str =
+    "INSERT INTO volunteer_trail (volunteer_id, visit_id, visited_at_ms, lat, lon, spot_run)
+    VALUES ($1, $2, $3, $4, $5, $6)
     ON CONFLICT (volunteer_id) DO UPDATE SET visit_id = excluded.visit_id,
-        visited_at_ms = excluded.visited_at_ms, lat = excluded.lat, lon = excluded.lon";
+        visited_at_ms = excluded.visited_at_ms, lat = excluded.lat, lon = excluded.lon,
+        spot_run = excluded.spot_run";
+
+/// The flags held for a visit stored before the batch (a run from one spot it began was flagged
+/// by a later batch).
+pub const FLAGS_READ_SQL: &str = "SELECT flags FROM visit_flags WHERE server_seq = $1";
+
+/// Sets a visit's flags, replacing those held.
+pub const FLAGS_WRITE_SQL: &str = "INSERT INTO visit_flags (server_seq, flags) VALUES ($1, $2)
+    ON CONFLICT (server_seq) DO UPDATE SET flags = excluded.flags";
+
+/// A visit's flags as held (`None`: none), with `burst` added.
+pub fn with_burst(held: Option<&str>) -> String {
+    let mut flags: Vec<Flag> = held.unwrap_or_default().split(',').filter_map(Flag::parse).collect();
+    flags.push(Flag::Burst);
+    Flag::join(&flags).unwrap_or_default()
+}
+
+/// A run as `volunteer_trail.spot_run` holds it; one that does not read (written by another
+/// version) starts again, which loses a flag at most, never a visit.
+pub fn read_run(json: Option<&str>) -> SpotRun {
+    json.and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default()
+}
 
 /// An area's imported boundary, parsed for point tests.
 #[derive(Debug)]
@@ -238,40 +264,64 @@ pub fn trail_volunteers(stored: &[Stored<'_>]) -> Vec<Uuid> {
     out
 }
 
-/// What the transaction writes after its visits: the flags, and the volunteers' new latest
-/// visits.
+/// What the transaction writes after its visits: the flags, the volunteers' new latest visits
+/// and runs, and the visits held before the batch that a run now flags.
 #[derive(Debug, Default, PartialEq)]
 pub struct Finished {
-    /// (server_seq, flags) of every visit with at least one flag.
+    /// (server_seq, flags) of every visit of the batch with at least one flag.
     pub flags: Vec<(i64, String)>,
-    /// Volunteers whose latest visit changed, with it, in volunteer order.
-    pub trail: Vec<(Uuid, TrailPoint)>,
+    /// Volunteers whose latest visit changed, with it and their run from one spot (JSON), in
+    /// volunteer order.
+    pub trail: Vec<(Uuid, TrailPoint, String)>,
+    /// Visits stored by earlier batches to flag `burst` (a run they began reached the count).
+    pub earlier_bursts: Vec<i64>,
 }
 
-/// Adds the motion flags (burst, implausible speed) to the stored visits, against each
-/// volunteer's latest visit held before them (`latest`, read inside the transaction).
-pub fn finish(rules: &QualityRules, latest: &HashMap<Uuid, TrailPoint>, mut stored: Vec<Stored<'_>>) -> Finished {
+/// What each volunteer's trail holds before the batch: their latest visit and their run.
+pub type Trails = HashMap<Uuid, (TrailPoint, SpotRun)>;
+
+/// Adds the motion flags (implausible speed, burst) to the stored visits, against each
+/// volunteer's latest visit and run held before them (`held`, read inside the transaction).
+pub fn finish(rules: &QualityRules, held: &Trails, mut stored: Vec<Stored<'_>>) -> Finished {
     let mut trail = Vec::new();
+    let mut earlier_bursts = Vec::new();
     for volunteer in trail_volunteers(&stored) {
         let indexes: Vec<usize> = (0..stored.len())
             .filter(|&i| stored[i].visit.revision.get() == 1 && stored[i].visit.volunteer_id.uuid() == volunteer)
             .collect();
         let new: Vec<TrailPoint> = indexes.iter().map(|&i| trail_point(stored[i].visit)).collect();
-        let held = latest.get(&volunteer).copied();
-        for (&i, m) in indexes.iter().zip(motion_flags(rules, held, &new)) {
-            if m.burst {
-                stored[i].flags.push(Flag::Burst);
-            }
-            if m.implausible_speed {
+        let (latest, mut run) = held.get(&volunteer).map(|(p, r)| (Some(*p), r.clone())).unwrap_or_default();
+        for (&i, fast) in indexes.iter().zip(speed_flags(rules, latest, &new)) {
+            if fast {
                 stored[i].flags.push(Flag::ImplausibleSpeed);
             }
         }
-        if let Some(n) = newest(held, &new).filter(|n| Some(*n) != held) {
-            trail.push((volunteer, n));
+        for k in judged_order(latest, &new) {
+            let s = &stored[indexes[k]];
+            let Some(p) = s.visit.location.point else {
+                run.interrupt();
+                continue;
+            };
+            let visit = SpotVisit {
+                seq: s.server_seq,
+                household: s.visit.household.id.uuid(),
+                at_ms: s.visit.visited_at.timestamp_millis(),
+                lat: p.lat,
+                lon: p.lon,
+            };
+            for seq in run.extend(&rules.burst, visit) {
+                match stored.iter_mut().find(|x| x.server_seq == seq) {
+                    Some(x) => x.flags.push(Flag::Burst),
+                    None => earlier_bursts.push(seq),
+                }
+            }
+        }
+        if let Some(n) = newest(latest, &new).filter(|n| Some(*n) != latest) {
+            trail.push((volunteer, n, serde_json::to_string(&run).unwrap_or_default()));
         }
     }
     let flags = stored.into_iter().filter_map(|s| Flag::join(&s.flags).map(|f| (s.server_seq, f))).collect();
-    Finished { flags, trail }
+    Finished { flags, trail, earlier_bursts }
 }
 
 pub fn trail_point(visit: &Visit) -> TrailPoint {

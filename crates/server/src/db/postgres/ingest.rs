@@ -161,19 +161,20 @@ impl HeldLatest {
 }
 
 /// Writes the data-quality flags of the visits a batch stored, with the motion flags decided
-/// against each volunteer's latest visit held before, and keeps those latest visits for the next
-/// batch. Called under the change lock, so batches of one volunteer on several servers follow
-/// each other here.
+/// against each volunteer's latest visit and run from one spot held before, and keeps them for
+/// the next batch. Called under the change lock, so batches of one volunteer on several servers
+/// follow each other here.
 pub(super) async fn write_quality(
     tx: &tokio_postgres::Transaction<'_>, rules: &doorstep_domain::quality::QualityRules,
     judged: Vec<crate::db::quality::Stored<'_>>,
 ) -> Result<(), StoreError> {
     let volunteers = crate::db::quality::trail_volunteers(&judged);
-    let latest: HashMap<Uuid, doorstep_domain::quality::TrailPoint> = if volunteers.is_empty() {
+    let held: crate::db::quality::Trails = if volunteers.is_empty() {
         HashMap::new()
     } else {
         tx.query(
-            "SELECT volunteer_id, visit_id, visited_at_ms, lat, lon FROM volunteer_trail WHERE volunteer_id = ANY($1)",
+            "SELECT volunteer_id, visit_id, visited_at_ms, lat, lon, spot_run FROM volunteer_trail
+             WHERE volunteer_id = ANY($1)",
             &[&volunteers],
         )
         .await
@@ -181,11 +182,12 @@ pub(super) async fn write_quality(
         .iter()
         .map(|r| {
             let point = r.get::<_, Option<f64>>(3).zip(r.get::<_, Option<f64>>(4));
-            (r.get(0), doorstep_domain::quality::TrailPoint { id: r.get(1), at_ms: r.get(2), point })
+            let latest = doorstep_domain::quality::TrailPoint { id: r.get(1), at_ms: r.get(2), point };
+            (r.get(0), (latest, crate::db::quality::read_run(r.get::<_, Option<&str>>(5))))
         })
         .collect()
     };
-    let done = crate::db::quality::finish(rules, &latest, judged);
+    let done = crate::db::quality::finish(rules, &held, judged);
     if !done.flags.is_empty() {
         let (seqs, flags): (Vec<i64>, Vec<String>) = done.flags.into_iter().unzip();
         tx.execute(
@@ -195,18 +197,26 @@ pub(super) async fn write_quality(
         .await
         .map_err(db)?;
     }
+    for server_seq in done.earlier_bursts {
+        let flags: Option<String> =
+            tx.query_opt(crate::db::quality::FLAGS_READ_SQL, &[&server_seq]).await.map_err(db)?.map(|r| r.get(0));
+        let merged = crate::db::quality::with_burst(flags.as_deref());
+        tx.execute(crate::db::quality::FLAGS_WRITE_SQL, &[&server_seq, &merged]).await.map_err(db)?;
+    }
     if !done.trail.is_empty() {
-        let volunteers: Vec<Uuid> = done.trail.iter().map(|(v, _)| *v).collect();
-        let ids: Vec<Uuid> = done.trail.iter().map(|(_, p)| p.id).collect();
-        let times: Vec<i64> = done.trail.iter().map(|(_, p)| p.at_ms).collect();
-        let lats: Vec<Option<f64>> = done.trail.iter().map(|(_, p)| p.point.map(|x| x.0)).collect();
-        let lons: Vec<Option<f64>> = done.trail.iter().map(|(_, p)| p.point.map(|x| x.1)).collect();
+        let volunteers: Vec<Uuid> = done.trail.iter().map(|(v, _, _)| *v).collect();
+        let ids: Vec<Uuid> = done.trail.iter().map(|(_, p, _)| p.id).collect();
+        let times: Vec<i64> = done.trail.iter().map(|(_, p, _)| p.at_ms).collect();
+        let lats: Vec<Option<f64>> = done.trail.iter().map(|(_, p, _)| p.point.map(|x| x.0)).collect();
+        let lons: Vec<Option<f64>> = done.trail.iter().map(|(_, p, _)| p.point.map(|x| x.1)).collect();
+        let runs: Vec<&str> = done.trail.iter().map(|(_, _, r)| r.as_str()).collect();
         tx.execute(
-            "INSERT INTO volunteer_trail (volunteer_id, visit_id, visited_at_ms, lat, lon)
-             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::float8[], $5::float8[])
+            "INSERT INTO volunteer_trail (volunteer_id, visit_id, visited_at_ms, lat, lon, spot_run)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::float8[], $5::float8[], $6::text[])
              ON CONFLICT (volunteer_id) DO UPDATE SET visit_id = excluded.visit_id,
-                visited_at_ms = excluded.visited_at_ms, lat = excluded.lat, lon = excluded.lon",
-            &[&volunteers, &ids, &times, &lats, &lons],
+                visited_at_ms = excluded.visited_at_ms, lat = excluded.lat, lon = excluded.lon,
+                spot_run = excluded.spot_run",
+            &[&volunteers, &ids, &times, &lats, &lons, &runs],
         )
         .await
         .map_err(db)?;

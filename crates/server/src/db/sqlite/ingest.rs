@@ -30,16 +30,17 @@ pub(super) fn ingest_group(w: &mut Writer, batches: &[IngestBatch]) -> Result<Ve
 }
 
 /// Writes the data-quality flags of the visits a batch stored, with the motion flags decided
-/// against each volunteer's latest visit held before (read here, inside the transaction), and
-/// keeps those latest visits for the next batch.
+/// against each volunteer's latest visit and run from one spot held before (read here, inside the
+/// transaction), and keeps them for the next batch.
 pub(super) fn write_quality(
     tx: &rusqlite::Transaction<'_>, rules: &doorstep_domain::quality::QualityRules,
     judged: Vec<crate::db::quality::Stored<'_>>,
 ) -> Result<(), StoreError> {
-    let mut latest = HashMap::new();
+    let mut held = crate::db::quality::Trails::new();
     {
-        let mut read =
-            tx.prepare_cached("SELECT visit_id, visited_at_ms, lat, lon FROM volunteer_trail WHERE volunteer_id = ?1")?;
+        let mut read = tx.prepare_cached(
+            "SELECT visit_id, visited_at_ms, lat, lon, spot_run FROM volunteer_trail WHERE volunteer_id = ?1",
+        )?;
         for volunteer in crate::db::quality::trail_volunteers(&judged) {
             let row = read
                 .query_row([volunteer.as_bytes().as_slice()], |r| {
@@ -47,29 +48,39 @@ pub(super) fn write_quality(
                         r.get::<_, Vec<u8>>(0)?,
                         r.get::<_, i64>(1)?,
                         r.get::<_, Option<f64>>(2)?.zip(r.get::<_, Option<f64>>(3)?),
+                        r.get::<_, Option<String>>(4)?,
                     ))
                 })
                 .optional()?;
-            if let Some((id, at_ms, point)) = row {
+            if let Some((id, at_ms, point, run)) = row {
                 let id = uuid_from(&id)?;
-                latest.insert(volunteer, doorstep_domain::quality::TrailPoint { id, at_ms, point });
+                let latest = doorstep_domain::quality::TrailPoint { id, at_ms, point };
+                held.insert(volunteer, (latest, crate::db::quality::read_run(run.as_deref())));
             }
         }
     }
-    let done = crate::db::quality::finish(rules, &latest, judged);
+    let done = crate::db::quality::finish(rules, &held, judged);
     let mut flag_visit = tx.prepare_cached("INSERT INTO visit_flags (server_seq, flags) VALUES (?1, ?2)")?;
     for (server_seq, flags) in done.flags {
         flag_visit.execute(params![server_seq, flags])?;
     }
-    static WRITE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let mut write = tx.prepare_cached(WRITE.get_or_init(|| crate::db::quality::TRAIL_WRITE_SQL.replace('$', "?")))?;
-    for (volunteer, p) in done.trail {
+    for server_seq in done.earlier_bursts {
+        let flags: Option<String> = tx
+            .prepare_cached(&sqlite_placeholders(crate::db::quality::FLAGS_READ_SQL))?
+            .query_row([server_seq], |r| r.get(0))
+            .optional()?;
+        tx.prepare_cached(&sqlite_placeholders(crate::db::quality::FLAGS_WRITE_SQL))?
+            .execute(params![server_seq, crate::db::quality::with_burst(flags.as_deref())])?;
+    }
+    let mut write = tx.prepare_cached(&sqlite_placeholders(crate::db::quality::TRAIL_WRITE_SQL))?;
+    for (volunteer, p, run) in done.trail {
         write.execute(params![
             volunteer.as_bytes().as_slice(),
             p.id.as_bytes().as_slice(),
             p.at_ms,
             p.point.map(|x| x.0),
             p.point.map(|x| x.1),
+            run,
         ])?;
     }
     Ok(())
