@@ -250,6 +250,42 @@ async fn a_bad_venue_record_is_refused_with_its_reason_and_the_others_are_stored
     assert_eq!(server.db.i64("SELECT sum(people_reached) FROM venue_visits"), 160, "80 + 80, unchanged");
 }
 
+/// A venue visit that makes its whole batch unreadable (here its stored body, broken on the
+/// phone) is found by halving the batch, marked refused with the server's reason, and the others
+/// arrive: one bad record never holds back the rest, as in the visits' drain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_venue_batch_refused_whole_is_split_until_the_bad_record_is_alone() {
+    let server = TestServer::spawn();
+    let phone = TestDevice::new(91);
+    server.enrol(&phone).await;
+    {
+        let mut s = phone.store.lock().unwrap();
+        for n in 0..5 {
+            let draft = venue("school", &format!("Trường số {n}"), "18073", 100 + n, 10);
+            s.record_venue_visit(&draft, at("2020-08-04T08:00:00+07:00")).unwrap();
+        }
+    }
+    // The third one's body, as the phone would send it, is no longer JSON.
+    let db = phone.dir.path().join("device.db");
+    let key = doorstep_device::KeyStore::load(&doorstep_device::KeyFile::beside(&db)).unwrap().unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    doorstep_device::key_connection(&conn, &key).unwrap();
+    let third: i64 = conn
+        .query_row("SELECT device_seq FROM venue_visits ORDER BY device_seq LIMIT 1 OFFSET 2", [], |r| r.get(0))
+        .unwrap();
+    conn.execute("UPDATE venue_visits SET body = '{\"id\": ' WHERE device_seq = ?1", [third]).unwrap();
+    drop(conn);
+
+    let stats = phone.client(&server.url, 100).drain_venues(&phone.store).await.expect("the drain goes on past it");
+    assert_eq!((stats.confirmed, stats.rejected), (4, 1), "{stats:?}");
+    let queue = phone.store.lock().unwrap().queue().unwrap();
+    assert_eq!((queue.venue_pending, queue.venue_rejected), (0, 1));
+    assert_eq!(server.db.i64("SELECT count(*) FROM venue_visits"), 4);
+    // Sending again sends nothing: the refused one waits for the volunteer, not the network.
+    let again = phone.client(&server.url, 100).drain_venues(&phone.store).await.unwrap();
+    assert_eq!(again.sent, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn venue_lists_stay_inside_the_callers_areas() {
     let mut server = TestServer::prepare_stopped();

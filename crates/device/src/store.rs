@@ -958,16 +958,28 @@ impl DeviceStore {
     /// Marks one pending entry rejected with `error`: for when the server refuses a batch holding
     /// only this record, without a receipt.
     pub fn reject_entry(&mut self, device_seq: i64, error: &ErrorBody) -> Result<(), DeviceError> {
+        self.reject_in("outbox", device_seq, error)
+    }
+
+    /// [`DeviceStore::reject_entry`] for a venue visit.
+    pub fn reject_venue_entry(&mut self, device_seq: i64, error: &ErrorBody) -> Result<(), DeviceError> {
+        self.reject_in("venue_outbox", device_seq, error)
+    }
+
+    /// `table` is `outbox` or `venue_outbox` (ours, never outside input).
+    fn reject_in(&mut self, table: &str, device_seq: i64, error: &ErrorBody) -> Result<(), DeviceError> {
         let json = serde_json::to_string(error)?;
         let n = self.conn.execute(
-            "UPDATE outbox SET state = 'rejected', error = ?2, rejected_at = ?3
-             WHERE device_seq = ?1 AND state = 'pending'",
+            &format!(
+                "UPDATE {table} SET state = 'rejected', error = ?2, rejected_at = ?3
+                 WHERE device_seq = ?1 AND state = 'pending'"
+            ),
             params![device_seq, json, Utc::now().to_rfc3339()],
         )?;
         if n == 0 {
-            return Err(DeviceError::NotFound(format!("no pending outbox entry with device_seq {device_seq}")));
+            return Err(DeviceError::NotFound(format!("no pending {table} entry with device_seq {device_seq}")));
         }
-        tracing::warn!(device_seq, code = %error.code, "record rejected");
+        tracing::warn!(table, device_seq, code = %error.code, "record rejected");
         Ok(())
     }
 

@@ -462,10 +462,13 @@ impl SyncClient {
     pub async fn drain_venues(&self, store: &Arc<Mutex<DeviceStore>>) -> Result<DrainStats, SyncError> {
         const VENUE_BATCH: usize = 200;
         let mut stats = DrainStats::default();
+        // Halved while a batch is refused whole for what a record holds, until that record is
+        // alone and marked refused, as the visits' drain does; grows back after.
+        let mut size = VENUE_BATCH;
         loop {
             let level = self.config.zstd_level;
             let prepared = with_store(store, move |s| {
-                let batch = s.next_venue_batch(VENUE_BATCH)?;
+                let batch = s.next_venue_batch(size)?;
                 if batch.is_empty() {
                     return Ok(None);
                 }
@@ -500,10 +503,26 @@ impl SyncClient {
                     // Receipts that settle nothing would have us send the same batch forever.
                     return Err(SyncError::Protocol("venue receipts matched no record".into()));
                 }
+                size = (size * 2).min(VENUE_BATCH);
                 continue;
             }
             if matches!(status, 401 | 403) {
                 record_auth_problem(store, status, &bytes).await?;
+            }
+            let ours = serde_json::from_slice::<ErrorResponse>(&bytes).ok().map(|r| r.error);
+            let about_records = matches!(status, 400 | 413 | 422)
+                && ours.as_ref().is_some_and(|e| RECORD_LEVEL_CODES.contains(&e.code.as_str()));
+            if about_records && batch.len() == 1 {
+                let (seq, error) = (batch[0].device_seq, refusal_body(status, &bytes));
+                with_store(store, move |s| s.reject_venue_entry(seq, &error)).await?;
+                stats.add(DrainStats { batches: 1, sent: 1, rejected: 1, ..DrainStats::default() });
+                size = VENUE_BATCH;
+                continue;
+            }
+            if about_records {
+                size = (batch.len() / 2).max(1);
+                tracing::warn!(status, batch_size = size, "server refused the venue batch; isolating");
+                continue;
             }
             return Err(SyncError::Server { status, body: snippet(&bytes) });
         }
