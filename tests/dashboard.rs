@@ -165,6 +165,9 @@ async fn a_leader_reads_the_dashboard_in_chromium_and_downloads_the_report() {
     assert!(out.status.success(), "the browser test failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("checks passed"), "{stdout}");
     assert!(!stdout.contains("WARNING"), "the map must really draw: {stdout}");
+    for said in ["the map's own buttons speak Vietnamese", "18073 is named as late", "phone: 18073 is named as late"] {
+        assert!(stdout.contains(said), "checked: {said}\n{stdout}");
+    }
     assert!(
         stdout.contains("the venues total counts") && stdout.contains("venue(s) in"),
         "the venues table and the venue on the map were checked: {stdout}"

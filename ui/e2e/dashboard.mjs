@@ -311,6 +311,8 @@ async function desktop(page) {
       check(await page.locator(tid("map-unavailable")).count() === 0, "no map-unavailable message where WebGL works");
       const painted = await page.evaluate(() => window.__doorstepMap.getCanvas().width > 0);
       check(painted, "the map canvas has a size");
+      const zoomIn = await page.locator(".maplibregl-ctrl-zoom-in").getAttribute("title");
+      check(zoomIn === "Phóng to", `the map's own buttons speak Vietnamese (zoom in: ${zoomIn})`);
     } else {
       await page.waitForSelector(tid("map-unavailable"));
       check(await page.locator(tid("map-unavailable")).isVisible(), "map-unavailable is shown without WebGL");

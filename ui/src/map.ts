@@ -7,6 +7,7 @@ import "maplibre-gl/dist/maplibre-gl.css";
 import { PMTiles, Protocol, TileType } from "pmtiles";
 import type { ExpressionSpecification, LayerSpecification, SourceSpecification, StyleSpecification } from "maplibre-gl";
 import { fileUrl } from "./api";
+import { mapLocale } from "./i18n";
 import { outcomeColor, UNVISITED_COLOR } from "./colors";
 import type { Campaign, Household } from "./types";
 import type { FeatureCollection } from "geojson";
@@ -167,6 +168,7 @@ export async function createMap(container: HTMLElement, opts: MapOptions): Promi
     center: opts.centre ? [opts.centre.lon, opts.centre.lat] : b ? b.getCenter() : [105.9, 18.34],
     zoom: opts.centre ? 17 : 15,
     attributionControl: { compact: true },
+    locale: mapLocale(),
     dragRotate: false,
     pitchWithRotate: false,
     touchPitch: false,

@@ -151,7 +151,7 @@ describe("the visit form", () => {
     expect($(hs.root, "overlap-note")).toBeNull();
 
     tap(hs, "household-h-lans-0000000001");
-    expect(must(hs.root, "overlap-note").textContent).toBe("Trưởng nhóm sẽ thấy hai người cùng thăm hộ này.");
+    expect(must(hs.root, "overlap-note").textContent).toBe("Tổ trưởng sẽ thấy hai người cùng thăm hộ này.");
     // The chosen household keeps its chip: who covers it, until when.
     expect(must(hs.root, "household-current").textContent).toContain("lan đang phụ trách");
     tap(hs, "outcome-installed_now");

@@ -87,6 +87,13 @@ describe("enrolment", () => {
     code.dispatchEvent(new Event("input"));
     tap(hs, "enrol-submit");
     expect(must(hs.root, "enrol-error").textContent).toContain("XXXXX-XXXXX");
+    // Typing on, the error stays while the code is still short, and goes once it is whole.
+    code.value = "00000 0000";
+    code.dispatchEvent(new Event("input"));
+    expect($(hs.root, "enrol-error")).not.toBeNull();
+    code.value = "00000 00000";
+    code.dispatchEvent(new Event("input"));
+    expect($(hs.root, "enrol-error")).toBeNull();
 
     code.value = "00000 00000";
     code.dispatchEvent(new Event("input"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DICTIONARIES, fmtDate, fmtNumber, fmtTime, setLang, t, type Key } from "../src/i18n";
+import { DICTIONARIES, fmtDate, fmtNumber, fmtTime, mapLocale, setLang, t, type Key } from "../src/i18n";
 import { COUNT_FIELDS } from "../src/types";
 
 // Every source file's text, through Vite (no Node APIs needed).
@@ -12,6 +12,22 @@ const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1
 describe("dictionaries", () => {
   const vi = DICTIONARIES.vi;
   const en = DICTIONARIES.en;
+
+  it("give the map's own buttons their names in the volunteer's language", () => {
+    setLang("vi");
+    expect(mapLocale()["NavigationControl.ZoomIn"]).toBe("Phóng to");
+    expect(mapLocale()["NavigationControl.ZoomOut"]).toBe("Thu nhỏ");
+    expect(Object.values(mapLocale()).some((v) => /zoom|close|map/i.test(v))).toBe(false);
+    setLang("en");
+    expect(mapLocale()["NavigationControl.ZoomIn"]).toBe("Zoom in");
+    setLang("vi");
+  });
+
+  it("call the team leader one thing: tổ trưởng, never trưởng nhóm or nhóm trưởng", () => {
+    for (const [k, text] of Object.entries(vi)) {
+      expect(text, k).not.toMatch(/trưởng nhóm|nhóm trưởng/i);
+    }
+  });
 
   it("have the same keys in Vietnamese and English", () => {
     expect(Object.keys(en).sort()).toEqual(Object.keys(vi).sort());

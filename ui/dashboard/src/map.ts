@@ -10,6 +10,7 @@ import "maplibre-gl/dist/maplibre-gl.css";
 import type { ExpressionSpecification, FilterSpecification, GeoJSONSource, LngLatBoundsLike, MapGeoJSONFeature } from "maplibre-gl";
 import type { FeatureCollection as GeoCollection, Point } from "geojson";
 import { UNVISITED_COLOR, VENUE_COLOR } from "./colors";
+import { mapLocale } from "./i18n";
 import { coverageFillExpression, type Thresholds } from "./thresholds";
 import type { AreaProps, FeatureCollection, HouseholdProps, VenueProps } from "./types";
 import { bboxOf, STREET_ZOOM, type Bbox, type HexagonProps } from "./filters";
@@ -58,6 +59,7 @@ function colorExpression(pairs: [string, string][]): ExpressionSpecification {
 export function createMap(container: HTMLElement, cb: MapCallbacks, init: { thresholds: Thresholds; visible: string[]; colors: [string, string][] }): MapView {
   const map = new maplibregl.Map({
     container,
+    locale: mapLocale(),
     style: {
       version: 8,
       sources: {

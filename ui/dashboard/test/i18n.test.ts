@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DICTIONARIES, fmtNumber, fmtPercent } from "../src/i18n";
+import { DICTIONARIES, fmtNumber, fmtPercent, mapLocale, setLang } from "../src/i18n";
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -9,6 +9,15 @@ describe("i18n", () => {
     const en = Object.keys(DICTIONARIES.en).sort();
     expect(en).toEqual(vi);
     expect(vi.length).toBeGreaterThan(100);
+  });
+
+  it("gives the map's own buttons their names in the reader's language", () => {
+    setLang("vi");
+    expect(mapLocale()["NavigationControl.ZoomIn"]).toBe("Phóng to");
+    expect(mapLocale()["NavigationControl.ZoomOut"]).toBe("Thu nhỏ");
+    setLang("en");
+    expect(mapLocale()["NavigationControl.ZoomIn"]).toBe("Zoom in");
+    setLang("vi");
   });
 
   it("has no empty string", () => {

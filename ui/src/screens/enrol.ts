@@ -47,6 +47,7 @@ export function enrolView(ctx: Ctx): View {
     oninput: (e: Event) => {
       draft.server = (e.target as HTMLInputElement).value;
       draft.touched = true;
+      clearFixed();
     },
   });
   const code = h("input", {
@@ -63,6 +64,7 @@ export function enrolView(ctx: Ctx): View {
     oninput: (e: Event) => {
       draft.code = (e.target as HTMLInputElement).value;
       draft.touched = true;
+      clearFixed();
     },
     onblur: () => {
       const n = normaliseCode(code.value);
@@ -106,6 +108,18 @@ export function enrolView(ctx: Ctx): View {
       renderNotes();
     },
   });
+
+  /** A mistake the volunteer has just put right is no longer shown (the server's word stays
+   * until the next try). */
+  function clearFixed() {
+    if (!error || !("local" in error)) return;
+    const fixed =
+      error.local === "enrol.server_empty" ? server.value.trim() !== "" : !!normaliseCode(code.value);
+    if (fixed) {
+      error = null;
+      renderNotes();
+    }
+  }
 
   function renderNotes() {
     fill(
