@@ -248,6 +248,7 @@ export class Dashboard {
           this.renderMapHead();
           this.renderReport();
           this.renderRevisits();
+          this.photos.rename(c.area_name);
         }
       }
       this.renderCards();

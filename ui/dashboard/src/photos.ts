@@ -121,8 +121,14 @@ export function visitPhotos(area: string, visitId: string, client: PhotoApi = ap
 export class PhotoPanel {
   readonly el = h("section", { class: "panel noprint", id: "photos-section" });
   private gen = 0;
+  private nameEl: HTMLElement | null = null;
 
   constructor(private client: PhotoApi = api) {}
+
+  /** The area's name once it is known (the panel first shows while only its code is). */
+  rename(name: string): void {
+    if (this.nameEl) this.nameEl.textContent = name;
+  }
 
   show(area: string, name: string, day: string): void {
     const g = ++this.gen;
@@ -130,7 +136,7 @@ export class PhotoPanel {
     const body = h("div", { testid: "photos" }, h("p", { class: "muted" }, t("app.loading")));
     fill(
       this.el,
-      h("div", { class: "section-head" }, h("h2", null, t("photos.title"), " — ", name)),
+      h("div", { class: "section-head" }, h("h2", null, t("photos.title"), " — ", (this.nameEl = h("span", { testid: "photos-area" }, name)))),
       h("p", { class: "muted small" }, t("photos.intro")),
       h("div", { class: "range" }, h("label", { for: "photos-date" }, t("report.date")), date.input, date.error),
       body,

@@ -3,7 +3,7 @@ import { householdVisits } from "../src/household";
 import { setLang } from "../src/i18n";
 import { PhotoPanel } from "../src/photos";
 import type { Photo, Visit } from "../src/types";
-import { $, FLAGGED, waitFor } from "./helpers";
+import { $, defaultRoutes, fakeServer, FLAGGED, startApp, waitFor } from "./helpers";
 
 function photo(id: string, kind: Photo["target_kind"], target: string, extra: Partial<Photo> = {}): Photo {
   return {
@@ -81,6 +81,25 @@ describe("photos on the dashboard", () => {
     expect(server.images.filter((s) => s === photo("p1", "visit", "v1").sha256)).toHaveLength(1);
     document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape" }));
     expect($("photo-large")).toBeNull();
+  });
+
+  it("the Photos panel is headed with the area's name once it is known, not its code", async () => {
+    sessionStorage.clear();
+    localStorage.clear();
+    // The area's figures (which carry its name) come last, after the panel is drawn.
+    const routes = defaultRoutes();
+    const coverage = routes["GET /api/v1/coverage"] as (c: unknown) => Response;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    fakeServer({ ...routes, "GET /api/v1/coverage": async (c: unknown) => (await held, coverage(c)) });
+    const { root } = await startApp();
+    ($("login-username", root) as HTMLInputElement).value = "uyban.hatinh";
+    ($("login-password", root) as HTMLInputElement).value = "doorstep-demo-committee";
+    ($("login-submit", root) as HTMLButtonElement).click();
+    await waitFor(() => $("photos-area", root), "the Photos panel");
+    expect($("photos-area", root)!.textContent).toBe("42");
+    release();
+    await waitFor(() => $("photos-area", root)?.textContent === "Tỉnh Hà Tĩnh", "the area's name in the Photos heading");
   });
 
   it("the Photos panel lists the area's day: reports and visits apart, or says there are none", async () => {
