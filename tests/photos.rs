@@ -318,9 +318,10 @@ async fn knowing_a_photos_hash_grants_neither_its_bytes_nor_a_telling_answer() {
     server.enrol_for(&owner, "v.436").await;
     let picture = noise_jpeg(21, 700, 500);
     let photo = attach(&owner, &day_draft("18073", "Ảnh của xã Nam Hà"), &picture);
+    // What the phone sends (once sent, it keeps a thumbnail only).
+    let original = bytes_of(&owner, &photo);
     let report = owner.client(&server.url, 100).upload_photos(&owner.store, None).await;
     assert_eq!((report.sent, report.deduplicated), (1, 0), "{report:?}");
-    let original = bytes_of(&owner, &photo);
     let image = format!("/api/v1/photos/{}/image", photo.sha256);
 
     // A phone of district 437 registers the picture's hash and size in its own area, and a made-up
@@ -495,6 +496,8 @@ async fn the_daily_report_holds_the_days_photos() {
         &noise_jpeg(9, 640, 480),
     );
     let day_photo = attach(&device, &day_draft("18073", "Loa phát thanh"), &noise_jpeg(10, 480, 640));
+    // What the phone sends (once sent, it keeps a thumbnail only).
+    let stored: Vec<Vec<u8>> = [&visit_photo, &day_photo].iter().map(|p| bytes_of(&device, p)).collect();
     let client = device.client(&server.url, 100);
     assert!(client.drain(&device.store, None).await.complete);
     let report = client.upload_photos(&device.store, None).await;
@@ -515,7 +518,6 @@ async fn the_daily_report_holds_the_days_photos() {
     assert!(book.sheet_names().contains(&"Ảnh".to_string()), "{:?}", book.sheet_names());
     let pictures = book.pictures().unwrap_or_default();
     assert_eq!(pictures.len(), 2, "two photos embedded");
-    let stored: Vec<Vec<u8>> = [&visit_photo, &day_photo].iter().map(|p| bytes_of(&device, p)).collect();
     for (ext, data) in &pictures {
         assert!(ext == "jpeg" || ext == "jpg", "{ext}");
         assert!(stored.contains(data), "an embedded picture is a stored photo, byte for byte");
@@ -577,5 +579,8 @@ async fn the_app_attaches_offline_and_the_photo_arrives_once() {
     let admin = server.admin_token().await;
     let (status, image) = get_bytes(&server, &format!("/api/v1/photos/{}/image", photo.sha256), &admin).await;
     assert_eq!(status, 200);
-    assert_eq!(image, app.photo_image(&photo.id).unwrap());
+    assert_eq!(doorstep_device::sha256_hex(&image), photo.sha256, "the server holds the photo whole");
+    // The phone keeps a thumbnail of it, still shown in its list.
+    let kept = app.photo_image(&photo.id).unwrap();
+    assert!(kept.len() * 2 < image.len(), "{} bytes kept of {}", kept.len(), image.len());
 }

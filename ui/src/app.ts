@@ -113,16 +113,21 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
     const online = !!s?.online;
     const word = online ? t("net.online") : t("net.offline");
     const syncing = s?.syncing && s.sync_progress ? t("net.syncing", { sent: s.sync_progress.sent, total: s.sync_progress.total }) : "";
+    // Online means the last sync reached the server; a phone not enrolled has not synced, so on
+    // the enrolment screen the badge would say "Mất mạng" while the server answers.
+    const known = screen !== "enrol";
     fill(
       header,
       h("span", { class: "brand" }, t("app.title")),
       syncing ? h("span", { class: "syncing", testid: "header-syncing" }, syncing) : null,
-      h(
-        "span",
-        { class: `net ${online ? "on" : "off"}`, testid: "online-state", "data-online": String(online), role: "status" },
-        h("span", { class: "dot", "aria-hidden": "true" }),
-        word,
-      ),
+      known
+        ? h(
+            "span",
+            { class: `net ${online ? "on" : "off"}`, testid: "online-state", "data-online": String(online), role: "status" },
+            h("span", { class: "dot", "aria-hidden": "true" }),
+            word,
+          )
+        : null,
     );
   }
 
@@ -231,6 +236,7 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
         /* not in a browsing context */
       }
     }
+    renderHeader();
     renderNav();
     renderScreen();
   }

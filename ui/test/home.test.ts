@@ -80,6 +80,8 @@ describe("enrolment", () => {
   it("is shown when the phone is not enrolled, shows errors, and leads home", async () => {
     hs = await start({ enrolled: false, settings: { server: "https://doorstep.example.vn" } });
     expect($(hs.root, "home")).toBeNull();
+    // Not enrolled, the phone has not synced: no "Mất mạng" while the server may well answer.
+    expect($(hs.root, "online-state")).toBeNull();
     expect((must(hs.root, "enrol-server") as HTMLInputElement).value).toBe("https://doorstep.example.vn");
     const code = must(hs.root, "enrol-code") as HTMLInputElement;
 
@@ -104,6 +106,7 @@ describe("enrolment", () => {
     code.dispatchEvent(new Event("input"));
     tap(hs, "enrol-submit");
     await waitFor(() => $(hs!.root, "home"), "home");
+    expect($(hs.root, "online-state")).not.toBeNull();
     const call = hs.fake.calls.find((c) => c.cmd === "enrol" && (c.args as { code: string }).code !== "00000-00000");
     expect(call?.args).toEqual({ server: "https://doorstep.example.vn", code: "K7M2Q-9XB4T" });
   });

@@ -1,6 +1,7 @@
 //! Photos on the phone: made small here (the network is the scarce thing), kept in the `photos`
 //! table, whose row is also the photo's outbox entry (`state`), so a photo is durable and queued
-//! in one commit.
+//! in one commit. Once the server holds a photo whole, the phone keeps only a thumbnail of it
+//! (storage is the other scarce thing on a cheap phone).
 
 use std::io::Cursor;
 
@@ -149,6 +150,20 @@ pub fn prepare_photo(input: &[u8]) -> Result<PreparedPhoto, PhotoRefusal> {
     rgb.write_with_encoder(encoder).map_err(|_| PhotoRefusal::unreadable())?;
     let sha256 = sha256_hex(&out);
     Ok(PreparedPhoto { bytes: out, sha256, width: rgb.width(), height: rgb.height() })
+}
+
+/// The long edge of what the phone keeps of a photo the server holds whole (for its lists).
+pub const THUMBNAIL_EDGE_PX: u32 = 320;
+
+/// A small JPEG of a stored photo; `None` when it does not decode (then the photo is kept whole).
+pub fn thumbnail(stored: &[u8]) -> Option<Vec<u8>> {
+    let img = image::load_from_memory_with_format(stored, image::ImageFormat::Jpeg).ok()?;
+    let small = img.thumbnail(THUMBNAIL_EDGE_PX, THUMBNAIL_EDGE_PX).to_rgb8();
+    let mut out = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 70);
+    DynamicImage::ImageRgb8(small).write_with_encoder(encoder).ok()?;
+    // A picture already smaller than its thumbnail stays as it is.
+    (out.len() < stored.len()).then_some(out)
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -323,7 +338,8 @@ impl DeviceStore {
     }
 
     /// Clears a photo from the queue: only once the server has said its bytes are complete and
-    /// its record registered (invariant 4).
+    /// its record registered (invariant 4). The phone then keeps a thumbnail of it in place of
+    /// the photo (`size` and `sha256` still name what the server holds).
     pub fn mark_photo_sent(&mut self, id: &str, server: UploadState) -> Result<(), DeviceError> {
         if !server.complete {
             return Err(DeviceError::Corrupt(format!(
@@ -331,8 +347,16 @@ impl DeviceStore {
                 server.received
             )));
         }
-        self.conn
-            .execute("UPDATE photos SET state = 'sent', error = NULL WHERE id = ?1 AND state = 'pending'", [id])?;
+        let pending: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT bytes FROM photos WHERE id = ?1 AND state = 'pending'", [id], |r| r.get(0))
+            .optional()?;
+        let small = pending.as_deref().and_then(thumbnail);
+        self.conn.execute(
+            "UPDATE photos SET state = 'sent', error = NULL, bytes = COALESCE(?2, bytes)
+             WHERE id = ?1 AND state = 'pending'",
+            params![id, small],
+        )?;
         Ok(())
     }
 
@@ -532,6 +556,17 @@ mod tests {
         store.mark_photo_sent(&saved.id, UploadState { received: saved.size, complete: true }).unwrap();
         assert_eq!(store.photo_queue().unwrap().sent, 1);
         assert!(store.pending_photo_ids().unwrap().is_empty());
+        // The server holds it whole: the phone keeps a thumbnail, a fraction of the photo, still
+        // listed with what the server holds.
+        let kept = store.photo_bytes(&saved.id).unwrap().unwrap();
+        let small = image::load_from_memory(&kept).expect("a picture");
+        assert_eq!((small.width(), small.height()), (THUMBNAIL_EDGE_PX, 240), "1280 × 960 made 320 × 240");
+        assert!(kept.len() * 4 < bytes.len(), "{} bytes kept of {}", kept.len(), bytes.len());
+        let listed = store.photos_for(TargetKind::Day, "2020-08-04").unwrap();
+        assert_eq!(
+            (listed[0].size, listed[0].sha256.as_str(), listed[0].state.as_str()),
+            (saved.size, saved.sha256.as_str(), "sent")
+        );
     }
 
     #[test]
