@@ -4,6 +4,7 @@
 // Placeholders are written {name}.
 
 import type { Lang, Messages } from "./types";
+import { mapWords } from "./maplocale";
 
 const vi = {
   "app.title": "Doorstep",
@@ -124,13 +125,6 @@ const vi = {
   "time.hours": "{n} giờ trước",
   "time.days": "{n} ngày trước",
 
-  "map.ui.zoom_in": "Phóng to",
-  "map.ui.zoom_out": "Thu nhỏ",
-  "map.ui.reset_bearing": "Xoay về hướng bắc",
-  "map.ui.attribution": "Hiện hoặc ẩn nguồn dữ liệu bản đồ",
-  "map.ui.close": "Đóng",
-  "map.ui.map": "Bản đồ",
-  "map.ui.marker": "Điểm đánh dấu",
   "map.unvisited": "Chưa thăm",
   "map.revisit": "Cần thăm lại (viền đen)",
   "map.unavailable": "Máy này không hiển thị được bản đồ.",
@@ -356,13 +350,6 @@ const en: Record<Key, string> = {
   "time.hours": "{n} h ago",
   "time.days": "{n} days ago",
 
-  "map.ui.zoom_in": "Zoom in",
-  "map.ui.zoom_out": "Zoom out",
-  "map.ui.reset_bearing": "Reset bearing to north",
-  "map.ui.attribution": "Show or hide the map's sources",
-  "map.ui.close": "Close",
-  "map.ui.map": "Map",
-  "map.ui.marker": "Map marker",
   "map.unvisited": "Not visited",
   "map.revisit": "Revisit due (black ring)",
   "map.unavailable": "This phone cannot show the map.",
@@ -550,16 +537,7 @@ export function relTime(iso: string, now: number, offsetMin: number): string {
   return `${fmtDate(iso, offsetMin)} ${fmtTime(iso, offsetMin)}`;
 }
 
-/** MapLibre's own words (its controls' titles and labels), in the current language: without
- * them a Vietnamese page says "Zoom in". */
+/** MapLibre's own words in the current language (`maplocale.ts`, shared with the other app). */
 export function mapLocale(): Record<string, string> {
-  return {
-    "NavigationControl.ZoomIn": t("map.ui.zoom_in"),
-    "NavigationControl.ZoomOut": t("map.ui.zoom_out"),
-    "NavigationControl.ResetBearing": t("map.ui.reset_bearing"),
-    "AttributionControl.ToggleAttribution": t("map.ui.attribution"),
-    "Popup.Close": t("map.ui.close"),
-    "Map.Title": t("map.ui.map"),
-    "Marker.Title": t("map.ui.marker"),
-  };
+  return mapWords(current);
 }

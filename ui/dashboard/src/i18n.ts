@@ -4,6 +4,7 @@
 // Placeholders are written {name}. The chosen language is remembered in localStorage.
 
 import type { Lang, Messages } from "./types";
+import { mapWords } from "../../src/maplocale";
 
 const vi = {
   "app.title": "Doorstep — Bảng điều khiển",
@@ -128,13 +129,6 @@ const vi = {
   "cards.known_note": "trong danh sách hộ",
   "cards.smartphones_note": "tại các hộ đã thăm",
 
-  "map.ui.zoom_in": "Phóng to",
-  "map.ui.zoom_out": "Thu nhỏ",
-  "map.ui.reset_bearing": "Xoay về hướng bắc",
-  "map.ui.attribution": "Hiện hoặc ẩn nguồn dữ liệu bản đồ",
-  "map.ui.close": "Đóng",
-  "map.ui.map": "Bản đồ",
-  "map.ui.marker": "Điểm đánh dấu",
   "map.title": "Bản đồ bao phủ",
   "map.unavailable": "Máy này không vẽ được bản đồ (trình duyệt không hỗ trợ WebGL). Các phần khác của trang vẫn dùng được.",
   "map.loading": "Đang tải bản đồ…",
@@ -519,13 +513,6 @@ const en: Record<Key, string> = {
   "cards.known_note": "in the household list",
   "cards.smartphones_note": "in visited households",
 
-  "map.ui.zoom_in": "Zoom in",
-  "map.ui.zoom_out": "Zoom out",
-  "map.ui.reset_bearing": "Reset bearing to north",
-  "map.ui.attribution": "Show or hide the map's sources",
-  "map.ui.close": "Close",
-  "map.ui.map": "Map",
-  "map.ui.marker": "Map marker",
   "map.title": "Coverage map",
   "map.unavailable": "This computer cannot draw the map (the browser has no WebGL). The rest of the page still works.",
   "map.loading": "Loading the map…",
@@ -892,16 +879,7 @@ export function today(offsetMin: number, now: number = Date.now()): string {
   return new Date(now + offsetMin * 60000).toISOString().slice(0, 10);
 }
 
-/** MapLibre's own words (its controls' titles and labels), in the current language: without
- * them a Vietnamese page says "Zoom in". */
+/** MapLibre's own words in the current language (`maplocale.ts`, shared with the other app). */
 export function mapLocale(): Record<string, string> {
-  return {
-    "NavigationControl.ZoomIn": t("map.ui.zoom_in"),
-    "NavigationControl.ZoomOut": t("map.ui.zoom_out"),
-    "NavigationControl.ResetBearing": t("map.ui.reset_bearing"),
-    "AttributionControl.ToggleAttribution": t("map.ui.attribution"),
-    "Popup.Close": t("map.ui.close"),
-    "Map.Title": t("map.ui.map"),
-    "Marker.Title": t("map.ui.marker"),
-  };
+  return mapWords(current);
 }
