@@ -68,6 +68,8 @@ struct Driver {
     http: reqwest::Client,
     base: String,
     session: String,
+    /// Taps made with [`Driver::tap`], as a volunteer's thumb would count them.
+    taps: std::sync::atomic::AtomicUsize,
 }
 
 impl Driver {
@@ -87,10 +89,16 @@ impl Driver {
     /// A command on an element that the UI may re-render meanwhile: found again and retried
     /// when the reference went stale.
     async fn on_element(&self, testid: &str, method: reqwest::Method, action: &str, body: Option<Value>) -> Value {
+        self.on_element_scrolled(testid, method, action, body, true).await
+    }
+
+    async fn on_element_scrolled(
+        &self, testid: &str, method: reqwest::Method, action: &str, body: Option<Value>, scroll: bool,
+    ) -> Value {
         let start = Instant::now();
         loop {
             let id = self.wait(testid).await;
-            if action == "/click" {
+            if scroll && action == "/click" {
                 // WebKitWebDriver does not scroll inside a scrolling box (the form is one, between
                 // the header and the Save footer): bring the element into view first, as a
                 // thumb would.
@@ -156,13 +164,65 @@ impl Driver {
                     return id;
                 }
             }
-            assert!(start.elapsed() < Duration::from_secs(30), "{testid} never appeared");
+            if start.elapsed() >= Duration::from_secs(30) {
+                // What the screen showed, for whoever reads the failure.
+                self.screenshot(&root().join("target"), "app-test-failure").await;
+                panic!("{testid} never appeared");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     async fn click(&self, testid: &str) {
         self.on_element(testid, reqwest::Method::POST, "/click", Some(json!({}))).await;
+    }
+
+    /// A counted tap on something the volunteer sees without scrolling: the screen is at its
+    /// top and the element lies wholly inside it (or in the Save footer).
+    async fn tap(&self, testid: &str) {
+        let id = self.wait(testid).await;
+        let url = format!("{}/session/{}/execute/sync", self.base, self.session);
+        let script = json!({
+            "script": "const r = arguments[0].getBoundingClientRect();
+                       const screen = document.querySelector('.screen');
+                       const s = screen.getBoundingClientRect();
+                       const inFooter = !!arguments[0].closest('.screen-footer');
+                       return { top: r.top, bottom: r.bottom, screenTop: s.top, screenBottom: s.bottom,
+                                scrolled: screen.scrollTop, inFooter, width: window.innerWidth, height: window.innerHeight };",
+            "args": [{ ELEMENT: id }],
+        });
+        let v: Value = self.http.post(&url).json(&script).send().await.expect("WebDriver").json().await.expect("JSON");
+        let g = &v["value"];
+        let f = |k: &str| g[k].as_f64().unwrap_or(f64::NAN);
+        let seen = g["inFooter"] == json!(true)
+            || (f("scrolled") == 0.0 && f("top") >= f("screenTop") && f("bottom") <= f("screenBottom") + 0.5);
+        if !seen {
+            self.screenshot(&root().join("target"), "app-test-failure").await;
+        }
+        assert!(seen, "{testid} is not in view without scrolling at {}×{}: {g}", f("width"), f("height"));
+        self.taps.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // As it lies: a thumb does not scroll first.
+        self.on_element_scrolled(testid, reqwest::Method::POST, "/click", Some(json!({})), false).await;
+    }
+
+    /// Taps counted since the last call.
+    fn taps_since(&self) -> usize {
+        self.taps.swap(0, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The `data-testid` of the first element whose testid starts with `prefix`.
+    async fn first_testid(&self, prefix: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let js = format!(
+                "const e = document.querySelector('[data-testid^=\"{prefix}\"]'); return e ? e.dataset.testid : null;"
+            );
+            if let Some(t) = self.script(&js).await.as_str() {
+                return t.to_string();
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "nothing starting {prefix}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn type_into(&self, testid: &str, text: &str) {
@@ -233,6 +293,12 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
     let mut server = TestServer::spawn();
     let code = server.enrolment_code(VOLUNTEER).await;
     let data = tempfile::tempdir().unwrap();
+    // The test's GPS (a machine here has no GPS chip): a file the app reads at every fix, so the
+    // volunteer walks by rewriting it. Phường Nam Hà; the next door north is 44 m up the street.
+    let (door_a, door_b) = ("18.3428,105.9057,6", "18.3432,105.9057,6");
+    let here = data.path().join("here.txt");
+    let walk_to = |spot: &str| std::fs::write(&here, spot).unwrap();
+    walk_to(door_a);
     let shots = match std::env::var_os("DOORSTEP_SCREENSHOTS") {
         Some(d) => PathBuf::from(d),
         None => root().join("target/screenshots"),
@@ -262,8 +328,7 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
             .env("DISPLAY", format!(":{display}"))
             .env("DOORSTEP_DATA_DIR", data.path())
             .env("DOORSTEP_SERVER", &server.url)
-            // The test's GPS: a fixed position in Phường Nam Hà (a machine here has no GPS chip).
-            .env("DOORSTEP_FIXED_LOCATION", "18.3428,105.9057,6")
+            .env("DOORSTEP_FIXED_LOCATION_FILE", &here)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -288,7 +353,7 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
         assert!(start.elapsed() < Duration::from_secs(30), "no WebDriver session");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let d = Driver { http, base, session };
+    let d = Driver { http, base, session, taps: Default::default() };
 
     // Enrolment: Vietnamese first; the server address is offered, the code typed loosely.
     d.wait("enrol-code").await;
@@ -301,20 +366,75 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
     assert!(d.text("home-volunteer").await.contains(VOLUNTEER));
     d.wait_text("queue-pending", "0").await;
 
-    // The server goes away. Three households, each three taps: new visit, installed now, save
-    // (a new household is the default; the first one, listed as next door, is not chosen).
+    // A phone's screen: 360 × 640, where every tap below is counted and must need no scrolling.
+    d.cmd(reqwest::Method::POST, "/window/rect", Some(json!({"width": 360, "height": 640}))).await;
+    let size = d.script("return [window.innerWidth, window.innerHeight]").await;
+    assert!(size[0].as_i64().unwrap_or(0) <= 360 && size[1].as_i64().unwrap_or(0) <= 640, "window {size}");
+
+    // The server goes away. A household of 4 people, 2 phones, both given the app now: 5 taps
+    // (new visit, the outcome, 4, 2, Save); "installed now" follows from the phones.
     server.kill();
-    for n in 1..=3 {
-        d.click("new-visit").await;
-        d.wait("visit-form").await;
-        d.click("outcome-installed_now").await;
-        if n == 1 {
-            d.screenshot(&shots, "3-visit").await;
-        }
-        d.click("visit-save").await;
-        d.wait("home").await;
-        d.wait_text("queue-pending", &n.to_string()).await;
-    }
+    d.taps_since();
+    d.tap("new-visit").await;
+    d.wait("visit-form").await;
+    d.wait_text("household-current", "Hộ mới").await;
+    d.tap("outcome-installed_now").await;
+    d.tap("count-people-4").await;
+    d.tap("count-smartphones-2").await;
+    assert_eq!(
+        d.script("return document.querySelector('[data-testid=count-installed_now-2]').getAttribute('aria-pressed')")
+            .await,
+        "true"
+    );
+    d.screenshot(&shots, "3-visit").await;
+    d.tap("visit-save").await;
+    d.wait("home").await;
+    assert_eq!(d.taps_since(), 5, "the household of 4, 2 phones, 2 installed now");
+    d.wait_text("queue-pending", "1").await;
+
+    // Next door up the street: a refusal with a listed reason, 4 taps; the address prompt shows
+    // (a refusal is visited again) but is not required.
+    walk_to(door_b);
+    d.tap("new-visit").await;
+    d.wait("visit-form").await;
+    d.tap("outcome-refused").await;
+    d.wait("address-row").await;
+    d.screenshot(&shots, "9-refusal").await;
+    d.tap("reason-0").await;
+    d.tap("visit-save").await;
+    d.wait("home").await;
+    assert_eq!(d.taps_since(), 4, "a refusal with a listed reason");
+    d.wait_text("queue-pending", "2").await;
+
+    // Back at the first door, another household (a flat in the same house): the app asks whether
+    // it is the same household rather than choosing.
+    walk_to(door_a);
+    d.click("new-visit").await;
+    d.wait("household-ask").await;
+    d.screenshot(&shots, "10-same-household").await;
+    d.click("household-new").await;
+    d.click("outcome-installed_now").await;
+    d.click("visit-save").await;
+    d.wait("home").await;
+    d.wait_text("queue-pending", "3").await;
+
+    // The refusal is due again: the home count agrees with the list, which says where it is
+    // from here and walks there first; a revisit from the list is 3 taps.
+    d.wait_text("revisits-count", "1").await;
+    d.click("nav-revisits").await;
+    let visit = d.first_testid("revisit-visit-").await;
+    let id = visit.trim_start_matches("revisit-visit-").to_string();
+    let where_ = d.text(&format!("revisit-where-{id}")).await;
+    assert!(where_.starts_with("44 m về phía Bắc"), "{where_}");
+    d.screenshot(&shots, "11-revisits").await;
+    d.taps_since();
+    d.tap(&visit).await;
+    d.wait("visit-form").await;
+    d.tap("outcome-installed_now").await;
+    d.tap("visit-save").await;
+    d.wait("home").await;
+    assert_eq!(d.taps_since(), 3, "a revisit from the list");
+    d.wait_text("queue-pending", "4").await;
     d.wait_text("queue-sent", "0").await;
     // A school on the way: registered by its first visit, saved on the phone like the households.
     d.click("open-venues").await;
@@ -349,11 +469,17 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
     d.screenshot(&shots, "5-settings").await;
     d.click("sync-now").await;
     d.click("nav-home").await;
-    d.wait_text("queue-sent", "3").await;
+    d.wait_text("queue-sent", "4").await;
     d.wait_text("queue-pending", "0").await;
     let coverage = server.coverage("42").await;
-    assert_eq!((coverage["visits"].as_i64(), coverage["installed_now"].as_i64()), (Some(3), Some(3)), "{coverage}");
-    assert_eq!(server.visit_count(), 3);
+    assert_eq!((coverage["visits"].as_i64(), coverage["installed_now"].as_i64()), (Some(4), Some(4)), "{coverage}");
+    assert_eq!(server.visit_count(), 4);
+    let counted = "SELECT count(*) FROM visits WHERE people = 4 AND smartphones = 2 AND already_installed = 0 AND installed_now = 2";
+    assert_eq!(server.db.i64(counted), 1, "the household of four reached the server as recorded");
+    assert_eq!(
+        server.db.text("SELECT reason FROM visits WHERE outcome = 'refused'").as_deref(),
+        Some("Lo lộ thông tin cá nhân")
+    );
     let start = Instant::now();
     while server.db.i64("SELECT count(*) FROM venue_visits") != 1 {
         assert!(start.elapsed() < Duration::from_secs(60), "the venue visit never reached the server");

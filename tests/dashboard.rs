@@ -334,3 +334,34 @@ async fn a_leader_runs_their_people_from_the_dashboard_on_a_desktop_and_a_phone(
     }
     assert_eq!(server.login(LEADER, &password).await.len(), 64);
 }
+
+/// The field app's UI in Chromium, the engine of Android's WebView (no machine here builds for
+/// Android), at 360 × 640 with touch, over its in-memory back end (`ui/e2e/field.mjs`): the tap
+/// counts of the visit form with nothing scrolled, 48 px targets, no sideways scrolling, the walk
+/// list. Screenshots: `DOORSTEP_SCREENSHOTS` (default target/screenshots-phone).
+#[test]
+fn the_field_ui_fits_a_phone_in_chromium() {
+    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    assert!(chromium.exists(), "{} is missing: run scripts/setup.sh", chromium.display());
+    let built = root().join("ui/dist/index.html");
+    assert!(built.exists(), "{} is missing: `npm run build` in ui/ (scripts/test.sh does)", built.display());
+    let shots = std::env::var_os("DOORSTEP_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/screenshots-phone"));
+    let out = Command::new("node")
+        .arg(root().join("ui/e2e/field.mjs"))
+        .current_dir(root().join("ui"))
+        .env("CHROMIUM", &chromium)
+        .env("DOORSTEP_SCREENSHOTS", &shots)
+        .output()
+        .expect("node (scripts/setup.sh checks it is there)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the phone-size browser test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for said in ["5 taps (at most 5)", "4 taps (at most 4)", "a revisit from the list: 3 taps", "checks passed"] {
+        assert!(stdout.contains(said), "checked: {said}\n{stdout}");
+    }
+}

@@ -67,7 +67,7 @@ async function getBackend(): Promise<Backend> {
   }
   // Loaded on demand so that the fake's sample data is not in the app's main chunk.
   pendingFake ??= import("./fake").then((m) => {
-    backend ??= m.createFakeBackend({ sample: true });
+    backend ??= m.createFakeBackend({ sample: true, fix: m.fixFromQuery(globalThis.location?.search) });
     return backend;
   });
   return pendingFake;

@@ -132,7 +132,8 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
   }
 
   function renderNav() {
-    const show = screen !== "enrol";
+    // The visit form is a task with its own Cancel and Save: the bar's height goes to the form.
+    const show = screen !== "enrol" && screen !== "visit";
     nav.hidden = !show;
     if (!show) return;
     const rejected = state.status?.queue.rejected ?? 0;

@@ -3,6 +3,7 @@
 // messages), keeps a queue, and "syncs" on timers when online. Nothing here reaches a network.
 
 import type { Backend } from "./api";
+import { distanceM } from "./location";
 import type {
   Area,
   Campaign,
@@ -90,7 +91,15 @@ export function bluezoneCampaign(): Campaign {
     outcomes: [
       outcome("installed_now", "Đã cài ngay", "Installed now", true, false, { requires_installed_now: true }),
       outcome("already_installed", "Đã cài từ trước", "Already installed", true, false, { requires_already_installed: true }),
-      outcome("refused", "Từ chối", "Refused", true, true, { requires_reason: true }),
+      outcome("refused", "Từ chối", "Refused", true, true, {
+        requires_reason: true,
+        reasons: [
+          { vi: "Lo lộ thông tin cá nhân", en: "Worried about privacy" },
+          { vi: "Không có dữ liệu di động", en: "No mobile data" },
+          { vi: "Máy cũ hoặc đầy bộ nhớ", en: "Phone too old or full" },
+          { vi: "Sẽ tự cài sau", en: "Will install later" },
+        ],
+      }),
       outcome("not_home", "Vắng nhà", "Not at home", false, true),
       outcome("no_smartphone", "Không có điện thoại thông minh", "No smartphone", true, false, { requires_no_smartphone: true }),
       outcome("unsupported_phone", "Máy không hỗ trợ", "Phone not supported", true, false),
@@ -98,6 +107,7 @@ export function bluezoneCampaign(): Campaign {
     ],
     max_people: 60,
     max_smartphones: 60,
+    match_enumerated_m: 10,
   };
 }
 
@@ -117,15 +127,6 @@ const AREA_CENTRES: Record<string, [number, number]> = {
 };
 
 // ---------------------------------------------------------------- helpers
-
-export function distanceM(lat1: number, lon1: number, lat2: number, lon2: number): number {
-  const r = 6371008.8;
-  const rad = Math.PI / 180;
-  const dLat = (lat2 - lat1) * rad;
-  const dLon = (lon2 - lon1) * rad;
-  const a = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * r * Math.asin(Math.min(1, Math.sqrt(a)));
-}
 
 function hex(n: number, digits: number): string {
   return Math.floor(n).toString(16).padStart(digits, "0").slice(-digits);
@@ -336,6 +337,15 @@ function validateVenueDraft(d: VenueVisitDraft): ErrorBody | null {
     return err("installed_exceeds_told", "visitor_log.installed", "Số người đã cài lớn hơn số người được tuyên truyền; hãy sửa sổ theo dõi.", "More people installed than were told; correct the visitor log.");
   }
   return null;
+}
+
+/** A fix given in the page's address (`?fix=lat,lon,accuracy_m`): where the sample's volunteer
+ * stands in a browser, for trying a spot and for the phone-size browser test. */
+export function fixFromQuery(search: string | undefined): Fix | undefined {
+  const v = new URLSearchParams(search ?? "").get("fix");
+  const [lat, lon, acc] = (v ?? "").split(",").map(Number);
+  if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180) return undefined;
+  return { source: "gps", lat, lon, accuracy_m: Number.isFinite(acc) && acc > 0 ? acc : 10 };
 }
 
 export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {

@@ -71,3 +71,57 @@ export function fixToLocation(fix: Fix): Location {
   }
   return { source: "manual", lat, lon };
 }
+
+// ---------------------------------------------------------------- distances on the ground
+
+export type Point = { lat: number; lon: number };
+
+/** Metres between two points (haversine; plenty for a street). */
+export function distanceM(lat1: number, lon1: number, lat2: number, lon2: number): number {
+  const r = 6_371_008.8;
+  const rad = Math.PI / 180;
+  const dLat = (lat2 - lat1) * rad;
+  const dLon = (lon2 - lon1) * rad;
+  const a = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * r * Math.asin(Math.min(1, Math.sqrt(a)));
+}
+
+/** The eight compass points, clockwise from north. */
+export const COMPASS = ["n", "ne", "e", "se", "s", "sw", "w", "nw"] as const;
+export type Compass = (typeof COMPASS)[number];
+
+/** Which way to walk from `from` to `to`: the nearest of the eight compass points. */
+export function compass(from: Point, to: Point): Compass {
+  const rad = Math.PI / 180;
+  const y = Math.sin((to.lon - from.lon) * rad) * Math.cos(to.lat * rad);
+  const x = Math.cos(from.lat * rad) * Math.sin(to.lat * rad) - Math.sin(from.lat * rad) * Math.cos(to.lat * rad) * Math.cos((to.lon - from.lon) * rad);
+  const deg = ((Math.atan2(y, x) / rad) + 360) % 360;
+  return COMPASS[Math.round(deg / 45) % 8];
+}
+
+/**
+ * A walking order through places: from where the volunteer stands to the nearest, then from there
+ * to the nearest left, and so on. Places without a position keep their order, at the end. Greedy
+ * rather than optimal: a street's dozen doors, and it is what a person would do.
+ */
+export function walkOrder<T extends { lat: number | null; lon: number | null }>(here: Point, places: T[]): T[] {
+  const placed = places.filter((p) => typeof p.lat === "number" && typeof p.lon === "number");
+  const rest = places.filter((p) => !(typeof p.lat === "number" && typeof p.lon === "number"));
+  const out: T[] = [];
+  let at = here;
+  while (placed.length > 0) {
+    let best = 0;
+    let bestD = Infinity;
+    placed.forEach((p, i) => {
+      const d = distanceM(at.lat, at.lon, p.lat as number, p.lon as number);
+      if (d < bestD) {
+        bestD = d;
+        best = i;
+      }
+    });
+    const [next] = placed.splice(best, 1);
+    out.push(next);
+    at = { lat: next.lat as number, lon: next.lon as number };
+  }
+  return [...out, ...rest];
+}

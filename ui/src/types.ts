@@ -82,6 +82,8 @@ export type OutcomeDef = {
   requires_no_smartphone: boolean;
   /** With `revisit`: hours after the visit before the household is due again (0: at once). */
   revisit_after_hours?: number;
+  /** With `requires_reason`: the reasons heard most, one tap each ("other" is typed). */
+  reasons?: Messages[];
 };
 
 export type Campaign = {
@@ -92,6 +94,8 @@ export type Campaign = {
   outcomes: OutcomeDef[];
   max_people: number;
   max_smartphones: number;
+  /** A known household this close (metres) to a new visit may be the same door. */
+  match_enumerated_m?: number;
 };
 
 export type Area = { code: string; parent: string | null; name: string; division_type: string | null; level: number };

@@ -110,16 +110,18 @@ describe("the revisits list", () => {
     expect(section.textContent).toMatch(/Hết hạn \d\d:\d\d \d\d\/\d\d nếu không ghi thêm lượt thăm/);
   });
 
-  it("shows no assigned section when nothing is assigned, and the home count leaves out others' households", async () => {
+  it("shows no assigned section when nothing is assigned, and the home count agrees with the list, saying how many are others'", async () => {
     hs = await start({
       households: [
         due("h-taken-000000001", "Số 3, đường Lê Duẩn", { holder: lan(later), taken: true }),
         due("h-free-0000000002", "Số 8, đường Nguyễn Du", {}),
       ],
     });
-    await waitFor(() => must(hs!.root, "revisits-count").textContent === "1", "the revisit count of free households");
+    await waitFor(() => must(hs!.root, "revisits-count").textContent === "2", "the revisit count, as the list");
+    expect(must(hs.root, "revisits-others").textContent).toBe("1 hộ người khác phụ trách");
     tap(hs, "nav-revisits");
     await waitFor(() => $(hs!.root, "revisit-h-free-0000000002"), "the revisits list");
+    expect(hs.root.querySelectorAll('[data-testid^="revisit-visit-"]')).toHaveLength(2);
     expect($(hs.root, "assigned")).toBeNull();
   });
 });

@@ -147,8 +147,8 @@ describe("visits sent back by the team leader", () => {
     expect(must(hs.root, `correction-comment-${correction.id}`).textContent).toBe("Hộ có 4 người, không phải 1.");
     tap(hs, `correction-fix-${correction.id}`);
     expect(must(hs.root, "correction-comment").textContent).toContain("tt.bacha yêu cầu:");
-    expect(must(hs.root, "stepper-people-value").textContent).toBe("1");
-    for (let i = 0; i < 3; i++) tap(hs, "stepper-people-plus");
+    expect(must(hs.root, "count-people-1").getAttribute("aria-pressed")).toBe("true");
+    tap(hs, "count-people-4");
     tap(hs, "visit-save");
     await waitFor(() => $(hs!.root, "saved-toast"), "the saved toast");
     expect(must(hs.root, "saved-toast").textContent).toContain("theo yêu cầu của tổ trưởng");
@@ -200,7 +200,7 @@ describe("refused records", () => {
     expect(must(hs.root, "field-error-smartphones").textContent).toContain("lớn hơn mức hợp lý");
     expect(must(hs.root, "stepper-smartphones-value").textContent).toBe("9");
     expect((must(hs.root, "address") as HTMLInputElement).value).toBe("Số 5, ngõ 3");
-    for (let i = 0; i < 7; i++) tap(hs, "stepper-smartphones-minus");
+    tap(hs, "count-smartphones-2");
     tap(hs, "visit-save");
     await waitFor(() => $(hs!.root, "saved-toast"), "the saved toast");
     const call = hs.fake.calls.find((c) => c.cmd === "fix_rejected");

@@ -63,6 +63,7 @@ describe("dictionaries", () => {
     const own = [...sourceText("../src/i18n.ts").matchAll(/\bt\("([^"]+)"/g)].map((m) => `"${m[1]}"`).join("\n");
     const unused = (Object.keys(vi) as Key[]).filter((k) => {
       if (k.startsWith("count.")) return !all.includes("`count.${f}`");
+      if (k.startsWith("dir.")) return !all.includes("t(`dir.${compass(");
       return !all.includes(`"${k}"`) && !own.includes(`"${k}"`);
     });
     expect(unused).toEqual([]);

@@ -41,6 +41,10 @@ pub struct OutcomeDef {
     /// With `revisit`: how long after the visit the household is due again (0: at once).
     #[serde(default)]
     pub revisit_after_hours: u32,
+    /// With `requires_reason`: the reasons heard most, offered as one-tap choices (the phone
+    /// also offers "other", typed). The visit keeps the chosen reason's Vietnamese text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Messages>,
 }
 
 /// An hour in milliseconds, as visit times and due times are kept.
@@ -247,6 +251,17 @@ impl Campaign {
             if o.requires_no_smartphone && (o.requires_installed_now || o.requires_already_installed) {
                 return Err(invalid(field, "cannot require no smartphone and an installed phone at once"));
             }
+            if !o.reasons.is_empty() && !o.requires_reason {
+                return Err(invalid(format!("{field}.reasons"), "are listed but requires_reason is false"));
+            }
+            let mut said = std::collections::HashSet::new();
+            for (j, r) in o.reasons.iter().enumerate() {
+                labelled(&format!("{field}.reasons[{j}]"), r)?;
+                // The visit keeps the reason's text, which the server takes up to 200 characters.
+                if r.vi.chars().count() > 200 || r.en.chars().count() > 200 || !said.insert(r.vi.trim()) {
+                    return Err(invalid(format!("{field}.reasons[{j}]"), "is over 200 characters or listed twice"));
+                }
+            }
         }
         if self.max_people == 0 || self.max_smartphones == 0 {
             return Err(invalid("max_people", "max_people and max_smartphones must be above 0"));
@@ -302,6 +317,7 @@ impl Campaign {
                 requires_no_smartphone: false,
                 installed: false,
                 revisit_after_hours: 0,
+                reasons: Vec::new(),
             }
         }
         let mut installed_now = o("installed_now", "Đã cài ngay", "Installed now", true, false);
@@ -312,6 +328,16 @@ impl Campaign {
         already.installed = true;
         let mut refused = o("refused", "Từ chối", "Refused", true, true);
         refused.requires_reason = true;
+        // What volunteers heard most at the door in August 2020.
+        refused.reasons = [
+            ("Lo lộ thông tin cá nhân", "Worried about privacy"),
+            ("Không có dữ liệu di động", "No mobile data"),
+            ("Máy cũ hoặc đầy bộ nhớ", "Phone too old or full"),
+            ("Sẽ tự cài sau", "Will install later"),
+        ]
+        .into_iter()
+        .map(|(vi, en)| Messages { vi: vi.into(), en: en.into() })
+        .collect();
         let mut no_phone = o("no_smartphone", "Không có điện thoại thông minh", "No smartphone", true, false);
         no_phone.requires_no_smartphone = true;
         Campaign {
@@ -379,6 +405,7 @@ mod tests {
         }
         assert!(c.outcome("not_home").unwrap().revisit);
         assert!(c.outcome("refused").unwrap().requires_reason);
+        assert_eq!(c.outcome("refused").unwrap().reasons.len(), 4);
         assert!(c.outcome("nope").is_none());
     }
 
@@ -414,6 +441,15 @@ mod tests {
             ("outcomes[3].label", Box::new(|v| v["outcomes"][3]["label"]["vi"] = "".into())),
             ("outcomes[0].revisit_after_hours", Box::new(|v| v["outcomes"][0]["revisit_after_hours"] = 24.into())),
             ("outcomes[4]", Box::new(|v| v["outcomes"][4]["requires_installed_now"] = true.into())),
+            (
+                "outcomes[0].reasons",
+                Box::new(|v| v["outcomes"][0]["reasons"] = serde_json::json!([{"vi": "x", "en": "x"}])),
+            ),
+            ("outcomes[2].reasons[1]", Box::new(|v| v["outcomes"][2]["reasons"][1]["en"] = "".into())),
+            (
+                "outcomes[2].reasons[3]",
+                Box::new(|v| v["outcomes"][2]["reasons"][3]["vi"] = "Lo lộ thông tin cá nhân".into()),
+            ),
             ("max_people", Box::new(|v| v["max_people"] = 0.into())),
             ("accuracy_threshold_m", Box::new(|v| v["accuracy_threshold_m"] = (-5.0).into())),
             ("far_from_household_m", Box::new(|v| v["far_from_household_m"] = 0.0.into())),

@@ -45,6 +45,9 @@ pub struct FieldConfig {
     pub default_server: String,
     /// The position the `fixed` provider answers: tests and demonstrations (a phone has GPS).
     pub fixed_location: Option<Fix>,
+    /// A file holding that position ("lat,lon[,accuracy_m]"), read at every fix: a walk down a
+    /// street for tests and demonstrations. Takes the place of `fixed_location`.
+    pub fixed_location_file: Option<std::path::PathBuf>,
     /// Between syncs while the server answers.
     pub sync_interval: Duration,
     /// Between attempts while it does not.
@@ -58,6 +61,7 @@ impl Default for FieldConfig {
         FieldConfig {
             default_server: "http://127.0.0.1:8080".into(),
             fixed_location: None,
+            fixed_location_file: None,
             sync_interval: Duration::from_secs(60),
             retry_interval: Duration::from_secs(15),
             sync_deadline: Duration::from_secs(120),
@@ -66,7 +70,8 @@ impl Default for FieldConfig {
 }
 
 impl FieldConfig {
-    /// Reads `DOORSTEP_SERVER` and `DOORSTEP_FIXED_LOCATION` ("lat,lon[,accuracy_m]").
+    /// Reads `DOORSTEP_SERVER`, `DOORSTEP_FIXED_LOCATION` ("lat,lon[,accuracy_m]") and
+    /// `DOORSTEP_FIXED_LOCATION_FILE` (a file holding one, read at every fix).
     pub fn from_env() -> FieldConfig {
         let mut config = FieldConfig::default();
         if let Ok(server) = std::env::var("DOORSTEP_SERVER") {
@@ -77,6 +82,9 @@ impl FieldConfig {
             if config.fixed_location.is_none() {
                 tracing::warn!("DOORSTEP_FIXED_LOCATION is not lat,lon[,accuracy_m]; ignored");
             }
+        }
+        if let Some(file) = std::env::var_os("DOORSTEP_FIXED_LOCATION_FILE") {
+            config.fixed_location_file = Some(file.into());
         }
         config
     }
@@ -761,10 +769,17 @@ impl FieldApp {
     /// The position from the configured provider; `webview` tells the web view to ask its own
     /// geolocation (desktop), and the mobile shell answers with the platform's instead.
     pub fn locate(&self) -> Fix {
-        match (self.settings().location_provider, &self.config.fixed_location) {
-            (LocationProviderKind::Fixed, Some(fix)) => fix.clone(),
-            (LocationProviderKind::Fixed, None) => Fix::none(),
-            (LocationProviderKind::Auto, _) => Fix::webview(),
+        match (self.settings().location_provider, &self.config.fixed_location_file, &self.config.fixed_location) {
+            (LocationProviderKind::Fixed, Some(file), _) => {
+                let fix = std::fs::read_to_string(file).ok().and_then(|text| Fix::parse_fixed(text.trim()));
+                fix.unwrap_or_else(|| {
+                    tracing::warn!(file = %file.display(), "the fixed location file holds no lat,lon[,accuracy_m]");
+                    Fix::none()
+                })
+            }
+            (LocationProviderKind::Fixed, None, Some(fix)) => fix.clone(),
+            (LocationProviderKind::Fixed, None, None) => Fix::none(),
+            (LocationProviderKind::Auto, ..) => Fix::webview(),
         }
     }
 

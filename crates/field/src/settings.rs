@@ -37,7 +37,7 @@ impl Settings {
             language: Lang::Vi,
             server: config.default_server.clone(),
             accuracy_threshold_m: DEFAULT_ACCURACY_M,
-            location_provider: if config.fixed_location.is_some() {
+            location_provider: if config.fixed_location.is_some() || config.fixed_location_file.is_some() {
                 LocationProviderKind::Fixed
             } else {
                 LocationProviderKind::Auto

@@ -31,6 +31,22 @@ fn the_provider_is_chosen_by_configuration() {
     assert_eq!(plain.locate().source, "none", "fixed chosen but no position configured");
 }
 
+/// A walk for tests and demonstrations: the file is read at every fix, so moving is rewriting it.
+#[test]
+fn a_fixed_location_file_is_read_at_every_fix() {
+    let (dir, walk) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = walk.path().join("here.txt");
+    std::fs::write(&file, "18.3428,105.9057,6\n").unwrap();
+    let config = FieldConfig { fixed_location_file: Some(file.clone()), ..FieldConfig::default() };
+    let walker = FieldApp::open(dir.path(), config).unwrap();
+    assert_eq!(walker.settings().location_provider, LocationProviderKind::Fixed);
+    assert_eq!((walker.locate().lat, walker.locate().accuracy_m), (Some(18.3428), Some(6.0)));
+    std::fs::write(&file, "18.3431,105.9057").unwrap();
+    assert_eq!(walker.locate().lat, Some(18.3431));
+    std::fs::write(&file, "somewhere").unwrap();
+    assert_eq!(walker.locate().source, "none", "a file with no position gives none, not the last one");
+}
+
 #[test]
 fn poor_accuracy_and_points_outside_the_area_are_warned() {
     // Four households around a block of Phường Nam Hà, about 200 m across.

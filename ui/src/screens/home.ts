@@ -24,6 +24,7 @@ export function homeView(ctx: Ctx): View {
   const who = h("div", { class: "who", testid: "home-volunteer" });
   const todayCount = h("span", { class: "tile-num", testid: "today-count" }, "–");
   const revisitCount = h("span", { class: "tile-num", testid: "revisits-count" }, "–");
+  const revisitOthers = h("span", { class: "tile-sub", testid: "revisits-others", hidden: true });
   const pending = h("span", { class: "q-num", testid: "queue-pending" });
   const sent = h("span", { class: "q-num", testid: "queue-sent" });
   const rejected = h("span", { class: "q-num", testid: "queue-rejected" });
@@ -55,7 +56,7 @@ export function homeView(ctx: Ctx): View {
       "div",
       { class: "tiles" },
       h("button", { type: "button", class: "tile", onclick: () => ctx.go("today") }, todayCount, h("span", { class: "tile-label" }, t("home.today"))),
-      h("button", { type: "button", class: "tile", onclick: () => ctx.go("revisits") }, revisitCount, h("span", { class: "tile-label" }, t("home.revisits"))),
+      h("button", { type: "button", class: "tile", onclick: () => ctx.go("revisits") }, revisitCount, h("span", { class: "tile-label" }, t("home.revisits")), revisitOthers),
     ),
     h(
       "button",
@@ -196,8 +197,11 @@ export function homeView(ctx: Ctx): View {
       const [today, revisits] = await Promise.all([ctx.api.getToday(), ctx.api.getRevisits()]);
       if (destroyed) return;
       todayCount.textContent = String(today.length);
-      // Households another volunteer covers are not this volunteer's to walk to.
-      revisitCount.textContent = String(revisits.filter((x) => !x.taken).length);
+      // The number the list shows (it lists another volunteer's households too, greyed, last).
+      revisitCount.textContent = String(revisits.length);
+      const others = revisits.filter((x) => x.taken).length;
+      revisitOthers.hidden = others === 0;
+      revisitOthers.textContent = others ? t("home.revisits_others", { n: others }) : "";
     } catch {
       /* counts stay as they were */
     }

@@ -4,6 +4,7 @@ import type { Ctx, View } from "../app";
 import { h, fill } from "../dom";
 import { claimChip, freeFirst, untilText } from "../claims";
 import { fmtDate, fmtTime, pick, t, type Key } from "../i18n";
+import { compass, distanceM, locate, walkOrder, type Point } from "../location";
 import type { Campaign, Correction, Household, MyClaim, Status, VisitState } from "../types";
 import { areaName } from "./home";
 
@@ -52,6 +53,42 @@ export function dueAgain(hh: Pick<Household, "revisit_due" | "revisit_due_at_ms"
   return t("revisits.due_at", { time: day === today ? fmtTime(iso, offsetMin) : `${fmtTime(iso, offsetMin)} ${day}` });
 }
 
+/**
+ * "25 m về phía Đông Bắc · thăm lần cuối 14:20": where a household is from the volunteer and when
+ * it was last visited (another day: with its date), in the campaign's time zone. What is not
+ * known is left out; null when nothing is.
+ */
+export function whereText(
+  here: Point | null,
+  hh: Pick<Household, "lat" | "lon" | "latest_visited_at_ms">,
+  offsetMin: number,
+  now = Date.now(),
+): string | null {
+  const parts: string[] = [];
+  if (here && typeof hh.lat === "number" && typeof hh.lon === "number") {
+    const m = Math.round(distanceM(here.lat, here.lon, hh.lat, hh.lon));
+    parts.push(m < 3 ? t("where.here") : t("where.from", { m, dir: t(`dir.${compass(here, { lat: hh.lat, lon: hh.lon })}` as Key) }));
+  }
+  if (typeof hh.latest_visited_at_ms === "number") {
+    const iso = new Date(hh.latest_visited_at_ms).toISOString();
+    const sameDay = fmtDate(iso, offsetMin) === fmtDate(new Date(now).toISOString(), offsetMin);
+    parts.push(t("where.last", { time: sameDay ? fmtTime(iso, offsetMin) : `${fmtTime(iso, offsetMin)} ${fmtDate(iso, offsetMin)}` }));
+  }
+  return parts.length ? parts.join(" · ") : null;
+}
+
+/**
+ * The walk list: the free households in walking order from where the volunteer stands (nearest
+ * next), then another volunteer's, nearest first. Without a fix, as the back end gave them.
+ */
+export function walkList(here: Point | null, hs: Household[]): Household[] {
+  if (!here) return freeFirst(hs);
+  const free = walkOrder(here, hs.filter((x) => !x.taken));
+  const dist = (x: Household) => (typeof x.lat === "number" && typeof x.lon === "number" ? distanceM(here.lat, here.lon, x.lat, x.lon) : Infinity);
+  const taken = hs.filter((x) => x.taken).sort((a, b) => dist(a) - dist(b));
+  return [...free, ...taken];
+}
+
 /** "Assigned to you": the streets and households a leader gave this volunteer, until when, and
  * how many of their households are visited. Nothing when there is none. */
 function assignedSection(claims: MyClaim[], households: Household[], off: number): HTMLElement | null {
@@ -96,28 +133,33 @@ export function revisitsView(ctx: Ctx): View {
       /* the list below is what matters; the section waits for the next load */
     }
   }
+  let here: Point | null = null;
   async function load() {
     void loadAssigned();
     try {
-      // Another volunteer's households last, greyed: they are someone else's to walk to.
-      const hs = freeFirst(await ctx.api.getRevisits());
+      const [due, fix] = await Promise.all([ctx.api.getRevisits(), locate(ctx.api)]);
       if (destroyed) return;
+      here = typeof fix.lat === "number" && typeof fix.lon === "number" ? { lat: fix.lat, lon: fix.lon } : null;
+      // Walking order from here; another volunteer's households last, greyed: someone else's.
+      const hs = walkList(here, due);
       fill(
         body,
         hs.length === 0
           ? h("p", { class: "empty", testid: "revisits-empty" }, t("revisits.empty"))
           : h(
-              "ul",
-              { class: "cards" },
-              hs.map((hh) =>
+              "ol",
+              { class: "cards walk", testid: "revisits-list" },
+              hs.map((hh, i) =>
                 h(
                   "li",
                   { class: `card item${hh.taken ? " taken" : ""}`, testid: `revisit-${hh.id}` },
+                  here && !hh.taken ? h("span", { class: "walk-step", "aria-hidden": "true" }, String(i + 1)) : null,
                   h(
                     "div",
                     { class: "item-text" },
                     h("strong", null, hh.address ?? t("visit.no_address")),
                     h("span", null, [outcomeLabel(ctx.state.campaign, hh.latest_outcome), t("revisits.visits", { n: hh.visits }), areaName(ctx, hh.area_code)].join(" · ")),
+                    h("span", { class: "where", testid: `revisit-where-${hh.id}` }, whereText(here, hh, off)),
                     claimChip(hh, off),
                   ),
                   h("button", { type: "button", class: `btn ${hh.taken ? "" : "primary"}`.trim(), testid: `revisit-visit-${hh.id}`, onclick: () => ctx.go("visit", { household: hh }) }, t("revisits.visit")),

@@ -1,9 +1,10 @@
-// The visit form. The common visit is three taps: "New visit" on home, the outcome, Save. So:
-// a new household is the default, and known households within 30 m are listed at once, one tap
-// to choose (never chosen for the volunteer: in town the neighbour is 5 m away, closer than a
-// phone's GPS can tell apart),
-// the counts follow the outcome's rules with sensible defaults, the leaflet is on, and Save is
-// always on screen. A field the back end refuses is shown next to that field; nothing is lost.
+// The visit form, outcome first. The commonest visit is New visit, the outcome, the counts by
+// quick picks (0 1 2 3 4 5+), Save; a refusal picks its reason from the campaign's chips; a
+// revisit from the list is the outcome and Save. Known households are offered only when they may
+// be the door (within the campaign's matching distance): exactly one is asked about ("the same
+// household as Số 12?"), never chosen for the volunteer; more are listed, three at a time.
+// "Installed now" follows from the phones minus those that already had the app. Save is always on
+// screen. A field the back end refuses is shown next to that field; nothing is lost.
 
 import type { Ctx, View } from "../app";
 import { toErrorBody } from "../api";
@@ -15,7 +16,7 @@ import { icon } from "../icons";
 import { fixToLocation, locate } from "../location";
 import type { MapHandle } from "../map";
 import { areaName } from "./home";
-import { dueAgain } from "./lists";
+import { dueAgain, whereText } from "./lists";
 import {
   COUNT_FIELDS,
   type Campaign,
@@ -40,9 +41,14 @@ export type VisitParams = {
   correct?: Correction;
 };
 
-/** Known households this close (metres) are listed at once, to be chosen with one tap. */
-export const PRESELECT_WITHIN_M = 30;
-export const NEARBY_LIMIT = 6;
+/** Nearby households asked of the back end; those within `doorRadius` are offered. */
+export const NEARBY_LIMIT = 8;
+/** Households listed before "more". */
+export const LIST_FIRST = 3;
+/** Counts offered as one tap each; past them, "5+" opens a stepper. */
+export const QUICK_PICKS = [0, 1, 2, 3, 4] as const;
+/** How much a fix's stated error may widen the matching distance (metres). */
+const ACCURACY_WIDENS_UP_TO_M = 20;
 const LAST_AREA_KEY = "doorstep.last_area";
 
 // ---------------------------------------------------------------- outcome rules (pure)
@@ -68,6 +74,45 @@ export function defaultCounts(o: OutcomeDef | null | undefined): Record<CountFie
   };
 }
 
+/**
+ * How far (metres) a known household may be from the fix and still be offered as the one at the
+ * door: the campaign's matching distance, widened by the fix's stated error (at most 20 m), since
+ * both the fix and the household's recorded place may be off by that much.
+ */
+export function doorRadius(campaign: Pick<Campaign, "match_enumerated_m"> | null, accuracyM: number | null | undefined): number {
+  const match = campaign?.match_enumerated_m ?? 10;
+  const acc = typeof accuracyM === "number" && Number.isFinite(accuracyM) && accuracyM > 0 ? accuracyM : 0;
+  return match + Math.min(acc, ACCURACY_WIDENS_UP_TO_M);
+}
+
+/**
+ * The counts the volunteer did not set, brought in line with those they did: "installed now" is
+ * the phones minus those that already had the app when the outcome is installed now (and the
+ * other way round for already installed), installs never exceed the phones, and the phones are
+ * at least the installs.
+ */
+export function settleCounts(
+  o: OutcomeDef | null | undefined,
+  counts: Record<CountField, number>,
+  touched: Set<CountField>,
+): Record<CountField, number> {
+  const visible = new Set(visibleCounts(o));
+  const out = { ...counts };
+  if (!visible.has("smartphones")) return out;
+  if (!touched.has("smartphones")) out.smartphones = Math.max(out.smartphones, out.already_installed + out.installed_now);
+  if (o?.requires_installed_now && !touched.has("installed_now")) {
+    out.installed_now = Math.max(0, out.smartphones - out.already_installed);
+  } else if (o?.requires_already_installed && !touched.has("already_installed")) {
+    out.already_installed = Math.max(0, out.smartphones - out.installed_now);
+  }
+  // Fewer phones than installs: the installs the volunteer did not set give way.
+  for (const f of ["installed_now", "already_installed"] as const) {
+    const over = out.already_installed + out.installed_now - out.smartphones;
+    if (over > 0 && !touched.has(f)) out[f] = Math.max(0, out[f] - over);
+  }
+  return out;
+}
+
 /** Applies an outcome to counts: hidden ones become 0, untouched ones take the defaults. */
 export function applyOutcome(
   o: OutcomeDef | null | undefined,
@@ -81,10 +126,30 @@ export function applyOutcome(
     if (!visible.has(f)) out[f] = 0;
     else if (!touched.has(f)) out[f] = d[f];
   }
-  if (visible.has("smartphones") && !touched.has("smartphones")) {
-    out.smartphones = Math.max(out.smartphones, out.already_installed + out.installed_now);
+  return settleCounts(o, out, touched);
+}
+
+/** A count set by the volunteer, and what follows from it. */
+export function pickCount(
+  o: OutcomeDef | null | undefined,
+  counts: Record<CountField, number>,
+  touched: Set<CountField>,
+  f: CountField,
+  value: number,
+  max: { people: number; smartphones: number },
+): Record<CountField, number> {
+  const limit = f === "people" ? max.people : max.smartphones;
+  touched.add(f);
+  let c = { ...counts, [f]: Math.max(0, Math.min(limit, value)) };
+  if (f === "smartphones" && c.people > 0 && c.smartphones > c.people * 3 && !touched.has("people")) {
+    c.people = Math.min(max.people, Math.ceil(c.smartphones / 3));
   }
-  return out;
+  c = settleCounts(o, c, touched);
+  // More installs set than phones: the phones were under-counted.
+  if (c.already_installed + c.installed_now > c.smartphones) {
+    c.smartphones = Math.min(max.smartphones, c.already_installed + c.installed_now);
+  }
+  return c;
 }
 
 /**
@@ -126,6 +191,7 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
       : null;
   const backTo = correcting ? "corrections" : params.fix ? "rejected" : "home";
   const campaign: Campaign | null = ctx.state.campaign;
+  const maxCounts = { people: campaign?.max_people ?? 60, smartphones: campaign?.max_smartphones ?? 60 };
   let destroyed = false;
   let pinMap: MapHandle | null = null;
 
@@ -148,13 +214,18 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
   const st = {
     household: (params.household ?? null) as Household | null,
     householdTouched: !!params.household,
+    /** Known households that may be the door (within `doorRadius`), nearest first. */
     nearby: [] as Household[],
     address: "",
     areaCode: params.household?.area_code ?? defaultArea,
     areaTouched: false,
     outcome: null as string | null,
+    /** The outcome buttons are open (until one is chosen; "Change" opens them again). */
+    outcomesOpen: true,
     counts: { people: 0, smartphones: 0, already_installed: 0, installed_now: 0 } as Record<CountField, number>,
     touched: new Set<CountField>(),
+    /** The chosen reason chip (its index in the outcome's list), "other" (typed), or none. */
+    reasonChoice: null as number | "other" | null,
     reason: "",
     leaflet: true,
     notes: "",
@@ -166,6 +237,8 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     pinOpen: false,
   };
 
+  const outcomeDef = () => campaign?.outcomes.find((o) => o.code === st.outcome) ?? null;
+
   if (fixing) {
     const d = fixing.draft;
     st.household = d.household_id
@@ -176,16 +249,21 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     st.areaCode = d.area_code;
     st.areaTouched = true;
     st.outcome = d.outcome;
+    st.outcomesOpen = !outcomeDef();
     st.counts = { people: d.people, smartphones: d.smartphones, already_installed: d.already_installed, installed_now: d.installed_now };
     st.touched = new Set(COUNT_FIELDS);
     st.reason = d.reason ?? "";
+    const listed = (outcomeDef()?.reasons ?? []).findIndex((r) => r.vi === st.reason);
+    st.reasonChoice = listed >= 0 ? listed : st.reason ? "other" : null;
     st.leaflet = d.leaflet_given;
     st.notes = d.notes ?? "";
     st.loc = { phase: "done", location: d.location, origin: "original" };
     st.error = fixing.error;
   }
 
-  const outcomeDef = () => campaign?.outcomes.find((o) => o.code === st.outcome) ?? null;
+  /** One known household may be the door and the volunteer has not said whether it is. */
+  const asking = () => (!fixing && !st.householdTouched && st.nearby.length === 1 ? st.nearby[0] : null);
+  const here = () => (st.loc.phase === "done" && typeof st.loc.location.lat === "number" && typeof st.loc.location.lon === "number" ? { lat: st.loc.location.lat, lon: st.loc.location.lon } : null);
 
   // ---- static pieces (text inputs are built once, so typing is never interrupted)
   const locBox = h("section", { class: "loc", "aria-live": "polite" });
@@ -203,7 +281,8 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
       clearError("address");
     },
   });
-  const addressRow = h("div", { class: "field" }, h("label", { for: "visit-address" }, t("visit.address")), addressInput, slot("address"));
+  const addressLabel = h("label", { for: "visit-address" }, t("visit.address"));
+  const addressRow = h("div", { class: "field", testid: "address-row" }, addressLabel, addressInput, slot("address"));
   const areaSelect = h(
     "select",
     {
@@ -220,20 +299,31 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
   );
   const areaRow = h("div", { class: "field" }, h("label", { for: "visit-area" }, t("visit.area")), areaSelect, slot("area_code"));
   const outcomeBox = h("section", { class: "outcomes", "aria-label": t("visit.outcome") });
+  // Named for screen readers; the buttons say what they are, and the height goes to the counts.
+  const outcomeTitle = h("h2", { class: "section-title visually-hidden" }, t("visit.outcome"));
+  const outcomeSlot = slot("outcome");
   const countsBox = h("section", { class: "counts" });
   const reasonInput = h("input", {
     id: "visit-reason",
     testid: "reason",
     type: "text",
     maxlength: "200",
-    placeholder: t("visit.reason_hint"),
-    value: st.reason,
+    placeholder: t("visit.reason_other_hint"),
+    value: st.reasonChoice === "other" || st.reasonChoice === null ? st.reason : "",
     oninput: (e: Event) => {
       st.reason = (e.target as HTMLInputElement).value;
       clearError("reason");
     },
   });
-  const reasonRow = h("div", { class: "field" }, h("label", { for: "visit-reason" }, t("visit.reason")), reasonInput, slot("reason"));
+  const reasonChips = h("div", { class: "picks reasons", role: "group", "aria-labelledby": "label-reason" });
+  const reasonRow = h(
+    "div",
+    { class: "field", testid: "reason-row" },
+    h("span", { class: "field-label", id: "label-reason" }, t("visit.reason")),
+    reasonChips,
+    reasonInput,
+    slot("reason"),
+  );
   const leaflet = h("input", {
     id: "visit-leaflet",
     testid: "leaflet",
@@ -282,17 +372,28 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     locBox,
     pinBox,
     householdBox,
-    addressRow,
-    areaRow,
-    h("h2", { class: "section-title" }, t("visit.outcome")),
-    outcomeBox,
-    slot("outcome"),
-    countsBox,
-    reasonRow,
-    leafletRow,
-    notesRow,
-    generalErrors,
   );
+  // What follows the household is ordered by the outcome (see `layout`).
+  const tail = h("div", { class: "page-tail" });
+  el.append(tail);
+
+  /**
+   * Outcome first; a refusal's reason right under it; for a new household the outcome makes due
+   * again, the address prompt next (the next visit must find the door); then the counts.
+   */
+  function layout() {
+    const o = outcomeDef();
+    const prompt = !!o?.revisit && !st.household && !fixing;
+    addressLabel.textContent = prompt ? t("visit.address_prompt") : t("visit.address");
+    addressRow.classList.toggle("prompt", prompt);
+    const order: HTMLElement[] = [outcomeTitle, outcomeBox, outcomeSlot, reasonRow];
+    if (prompt) order.push(addressRow, countsBox);
+    else order.push(countsBox, addressRow);
+    order.push(areaRow, leafletRow, notesRow, generalErrors);
+    // Moved only when the order changes: moving an element keeps its value but not its focus.
+    const now = Array.from(tail.children);
+    if (now.length !== order.length || order.some((x, i) => now[i] !== x)) tail.append(...order);
+  }
 
   // ---- error slots
   function slot(field: string): HTMLElement {
@@ -315,7 +416,7 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
       const visible = !s.closest("[hidden]");
       if (e && errorField === field && visible && !placed) {
         fill(s, h("p", { class: "field-error", testid: `field-error-${field}`, role: "alert" }, pick(e.messages)));
-        s.closest(".field, .stepper, section")?.classList.add("has-error");
+        s.closest(".field, .count, section")?.classList.add("has-error");
         placed = true;
         s.scrollIntoView?.({ block: "center", behavior: "smooth" });
       } else {
@@ -389,17 +490,16 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     renderLocation();
   }
 
-  async function loadNearby(lat: number, lon: number) {
+  async function loadNearby(lat: number, lon: number, accuracyM: number | null) {
     try {
       const near = await ctx.api.getNearby(lat, lon, NEARBY_LIMIT);
       if (destroyed) return;
-      st.nearby = near;
-      const closest = near[0];
-      // The same default whether or not Save was already tapped while the location was on its way.
-      if (!st.householdTouched && !st.household) {
-        listOpen = near.some((x) => x.distance_m !== null && x.distance_m <= PRESELECT_WITHIN_M);
-      }
+      const radius = doorRadius(campaign, accuracyM);
+      st.nearby = near.filter((x) => x.distance_m !== null && x.distance_m <= radius);
+      // Two or more that may be the door: listed at once (one is asked about instead).
+      if (!st.householdTouched && !st.household) listOpen = st.nearby.length >= 2;
       // A new household most likely lies in the area of its nearest neighbour.
+      const closest = near[0];
       if (!st.areaTouched && !st.household && closest && (closest.distance_m ?? Infinity) <= 300 && leaves.some((a) => a.code === closest.area_code)) {
         st.areaCode = closest.area_code;
         areaSelect.value = st.areaCode;
@@ -420,7 +520,7 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     st.loc = { phase: "done", location: fixToLocation(fix), origin: fix.source };
     renderLocation();
     if (st.loc.location.source !== "none") {
-      await Promise.all([loadNearby(st.loc.location.lat as number, st.loc.location.lon as number), checkLocation()]);
+      await Promise.all([loadNearby(st.loc.location.lat as number, st.loc.location.lon as number, fix.accuracy_m ?? null), checkLocation()]);
     }
     if (destroyed) return;
     renderSave();
@@ -445,16 +545,15 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
         households = [];
       }
       if (destroyed) return;
-      const l = st.loc;
-      const here = l.phase === "done" && typeof l.location.lat === "number" ? { lat: l.location.lat, lon: l.location.lon as number } : null;
-      pinMap = await createMap(mapEl, { campaign, basemap: ctx.state.settings?.basemap ?? null, households, centre: here });
-      if (here) pinMap.setPin(here);
+      const centre = here();
+      pinMap = await createMap(mapEl, { campaign, basemap: ctx.state.settings?.basemap ?? null, households, centre });
+      if (centre) pinMap.setPin(centre);
       pinMap.onTap((p) => {
         st.loc = { phase: "done", location: { source: "manual", lat: Math.round(p.lat * 1e6) / 1e6, lon: Math.round(p.lon * 1e6) / 1e6 }, origin: "manual" };
         pinMap?.setPin(p);
         clearError("location");
         void checkLocation();
-        void loadNearby(p.lat, p.lon);
+        void loadNearby(p.lat, p.lon, null);
         renderSave();
       });
     } catch {
@@ -463,17 +562,20 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
   }
 
   // ---- households
-  // Collapsed to one line (the household taken to be at the door) so the outcomes stay in view;
-  // "Change" opens the list of nearby households, closest first, and "New household".
+  // One line (the household taken to be at the door) so the outcomes stay in view; "Change"
+  // opens the households that may be the door, three at a time, and "New household".
   let listOpen = false;
+  let listAll = false;
   const offset = campaign?.utc_offset_minutes ?? 420;
   function renderHouseholds() {
     const choose = (hh: Household | null) => {
       st.household = hh;
       st.householdTouched = true;
       listOpen = false;
+      clearError("household");
       if (hh) clearError("address");
       renderHouseholds();
+      layout();
       void checkLocation();
     };
     const describe = (hh: Household) => {
@@ -481,11 +583,10 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
       // A household nobody has visited yet (an enumerated building, or one a leader listed).
       const state = o ? pick(o.label) : hh.visits === 0 ? t("map.unvisited") : null;
       const later = dueAgain(hh, Date.now(), offset);
-      return [hh.distance_m !== null ? t("visit.distance", { m: Math.round(hh.distance_m) }) : null, state, later, areaName(ctx, hh.area_code)]
-        .filter(Boolean)
-        .join(" · ");
+      return [whereText(here(), hh, offset), state, later, areaName(ctx, hh.area_code)].filter(Boolean).join(" · ");
     };
-    let body: HTMLElement[];
+    let body: (HTMLElement | null)[];
+    const ask = asking();
     if (fixing) {
       body = [
         h(
@@ -495,40 +596,64 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
           st.household ? h("span", { class: "choice-sub" }, st.household.address ?? t("visit.no_address")) : null,
         ),
       ];
+    } else if (ask) {
+      // Exactly one known household may be the door: asked, never chosen for the volunteer.
+      body = [
+        h(
+          "div",
+          { class: `ask${ask.taken ? " taken" : ""}`, testid: "household-ask", role: "group", "aria-labelledby": "ask-question" },
+          h("strong", { id: "ask-question" }, ask.address ? t("visit.same_question", { address: ask.address }) : t("visit.same_question_here")),
+          h("span", { class: "choice-sub" }, describe(ask)),
+          claimChip(ask, offset),
+          h(
+            "div",
+            { class: "ask-buttons" },
+            h("button", { type: "button", class: "btn", testid: "household-same", onclick: () => choose(ask) }, t("visit.same_yes")),
+            h("button", { type: "button", class: "btn", testid: "household-new", onclick: () => choose(null) }, t("visit.same_no")),
+          ),
+          slot("household"),
+        ),
+      ];
     } else {
       const current = st.household;
+      const canChange = !!current || st.nearby.length > 0;
       body = [
         h(
           "button",
           {
             type: "button",
-            class: "choice on current",
+            class: `choice on current${canChange ? "" : " static"}`,
             testid: "household-current",
-            "aria-expanded": String(listOpen),
+            "aria-expanded": canChange ? String(listOpen) : null,
+            disabled: canChange ? null : true,
             onclick: () => {
               listOpen = !listOpen;
               renderHouseholds();
             },
           },
-          h("span", { class: "choice-main" }, current ? current.address ?? t("visit.no_address") : t("visit.household_new")),
-          current ? h("span", { class: "choice-sub" }, describe(current)) : null,
+          h("span", { class: "choice-main" }, current ? current.address ?? t("visit.no_address") : t("visit.household_new_short")),
+          current
+            ? h("span", { class: "choice-sub" }, describe(current))
+            : st.nearby.length > 0
+              ? h("span", { class: "choice-sub" }, t("visit.nearby_count", { n: st.nearby.length }))
+              : null,
           current ? claimChip(current, offset) : null,
-          h("span", { class: "change" }, t("visit.household_change")),
+          canChange ? h("span", { class: "change" }, t("visit.household_change")) : null,
         ),
       ];
       if (listOpen) {
-        const list = [...st.nearby];
-        if (current && !list.some((x) => x.id === current.id)) list.unshift(current);
         // Another volunteer's households after the free ones (nearest first within each), greyed;
         // still choosable: the volunteer may be at that door.
-        const items = freeFirst(list).map((hh) =>
+        const all = freeFirst(st.nearby.filter((x) => x.id !== current?.id));
+        const shown = listAll ? all : all.slice(0, LIST_FIRST);
+        const items: HTMLElement[] = shown.map((hh) =>
           h(
             "button",
             {
               type: "button",
-              class: `choice${current?.id === hh.id ? " on" : ""}${hh.taken ? " taken" : ""}`,
+              class: `choice${hh.taken ? " taken" : ""}`,
               testid: `household-${hh.id}`,
-              "aria-pressed": String(current?.id === hh.id),
+              "aria-pressed": "false",
               onclick: () => choose(hh),
             },
             h("span", { class: "choice-main" }, hh.address ?? t("visit.no_address")),
@@ -536,6 +661,15 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
             claimChip(hh, offset),
           ),
         );
+        if (all.length > shown.length) {
+          items.push(
+            h(
+              "button",
+              { type: "button", class: "btn ghost small", testid: "household-more", onclick: () => ((listAll = true), renderHouseholds()) },
+              t("visit.household_more", { n: all.length - shown.length }),
+            ),
+          );
+        }
         items.push(
           h(
             "button",
@@ -545,54 +679,120 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
         );
         body.push(h("div", { class: "choice-list", testid: "household-list" }, items));
       }
+      body.push(slot("household"));
     }
     // Recording at a door someone else covers is allowed (nothing is lost); the leader sees both.
     if (st.household?.taken) {
       body.push(h("p", { class: "hint overlap", testid: "overlap-note", role: "note" }, t("claim.overlap")));
     }
-    fill(householdBox, h("h2", { class: "section-title" }, t("visit.household")), body);
+    fill(householdBox, h("h2", { class: "section-title visually-hidden" }, t("visit.household")), body);
     const isNew = !st.household;
     // A refused record may be refused for its address or area: both stay editable when fixing.
-    addressRow.hidden = !(isNew || fixing);
+    addressRow.hidden = !((isNew && !ask) || fixing);
     areaRow.hidden = !(((isNew || fixing) && leaves.length > 1) || st.error?.field === "area_code" || fixing?.error?.field === "area_code");
     if (!areaRow.hidden && !leaves.some((a) => a.code === st.areaCode) && areaSelect.value) {
       // What is sent is what the volunteer sees selected.
       st.areaCode = areaSelect.value;
     }
+    layout();
     renderErrors();
   }
 
   // ---- outcomes
   function renderOutcomes() {
+    const o = outcomeDef();
+    if (o && !st.outcomesOpen) {
+      // Chosen: one line, so what the outcome asks next is in view.
+      fill(
+        outcomeBox,
+        h(
+          "button",
+          {
+            type: "button",
+            class: "outcome on chosen",
+            testid: "outcome-chosen",
+            "data-outcome": o.code,
+            "aria-expanded": "false",
+            onclick: () => {
+              st.outcomesOpen = true;
+              renderOutcomes();
+            },
+          },
+          icon("check"),
+          h("span", { class: "outcome-label" }, pick(o.label)),
+          h("span", { class: "change" }, t("visit.outcome_change")),
+        ),
+      );
+      outcomeBox.classList.add("one");
+      return;
+    }
+    outcomeBox.classList.remove("one");
     fill(
       outcomeBox,
-      (campaign?.outcomes ?? []).map((o) => {
-        const on = st.outcome === o.code;
+      (campaign?.outcomes ?? []).map((x) => {
+        const on = st.outcome === x.code;
         return h(
           "button",
           {
             type: "button",
             class: `outcome${on ? " on" : ""}`,
-            testid: `outcome-${o.code}`,
+            testid: `outcome-${x.code}`,
             "aria-pressed": String(on),
-            "data-outcome": o.code,
-            onclick: () => chooseOutcome(o.code),
+            "data-outcome": x.code,
+            onclick: () => chooseOutcome(x.code),
           },
           on ? icon("check") : null,
-          pick(o.label),
+          pick(x.label),
         );
       }),
     );
   }
 
   function chooseOutcome(code: string) {
+    const changed = st.outcome !== code;
     st.outcome = code;
+    st.outcomesOpen = false;
     st.counts = applyOutcome(outcomeDef(), st.counts, st.touched);
+    if (changed) {
+      st.reasonChoice = null;
+      st.reason = "";
+      reasonInput.value = "";
+    }
     if (st.error && ["outcome", ...COUNT_FIELDS, "reason"].includes(st.error.field ?? "")) st.error = null;
     renderOutcomes();
     renderCounts();
-    renderErrors();
+    renderReason();
+    renderHouseholds();
     renderSave();
+  }
+
+  // ---- the reason
+  function renderReason() {
+    const o = outcomeDef();
+    reasonRow.hidden = !o?.requires_reason;
+    const reasons = o?.reasons ?? [];
+    const chip = (label: string, choice: number | "other", testid: string) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: `pick wide${st.reasonChoice === choice ? " on" : ""}`,
+          testid,
+          "aria-pressed": String(st.reasonChoice === choice),
+          onclick: () => {
+            st.reasonChoice = choice;
+            st.reason = typeof choice === "number" ? reasons[choice].vi : reasonInput.value;
+            clearError("reason");
+            renderReason();
+            if (choice === "other") reasonInput.focus();
+          },
+        },
+        label,
+      );
+    fill(reasonChips, reasons.length ? [...reasons.map((r, i) => chip(pick(r), i, `reason-${i}`)), chip(t("visit.reason_other"), "other", "reason-other")] : null);
+    reasonChips.hidden = reasons.length === 0;
+    // Typed when the campaign lists none, or for "other".
+    reasonInput.hidden = reasons.length > 0 && st.reasonChoice !== "other";
   }
 
   // ---- counts
@@ -601,17 +801,8 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     return t(`count.${f}` as Key, { app });
   }
 
-  function step(f: CountField, delta: number) {
-    const max = f === "people" ? (campaign?.max_people ?? 60) : (campaign?.max_smartphones ?? 60);
-    st.counts[f] = Math.max(0, Math.min(max, st.counts[f] + delta));
-    st.touched.add(f);
-    const c = st.counts;
-    if (delta > 0 && (f === "already_installed" || f === "installed_now") && c.already_installed + c.installed_now > c.smartphones) {
-      c.smartphones = Math.min(campaign?.max_smartphones ?? 60, c.already_installed + c.installed_now);
-    }
-    if (delta > 0 && f === "smartphones" && c.people > 0 && c.smartphones > c.people * 3 && !st.touched.has("people")) {
-      c.people = Math.ceil(c.smartphones / 3);
-    }
+  function setCount(f: CountField, value: number) {
+    st.counts = pickCount(outcomeDef(), st.counts, st.touched, f, value, maxCounts);
     if (st.error && (COUNT_FIELDS as readonly string[]).includes(st.error.field ?? "")) st.error = null;
     renderCounts();
     renderErrors();
@@ -620,31 +811,42 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
   function renderCounts() {
     const shown = visibleCounts(outcomeDef());
     countsBox.hidden = shown.length === 0;
+    const more = QUICK_PICKS.length;
     fill(
       countsBox,
-      shown.length ? h("h2", { class: "section-title" }, t("visit.counts")) : null,
-      shown.map((f) =>
-        h(
+      shown.map((f) => {
+        const v = st.counts[f];
+        const max = f === "people" ? maxCounts.people : maxCounts.smartphones;
+        return h(
           "div",
-          { class: "stepper", "data-field": f },
-          h("span", { class: "stepper-label", id: `label-${f}` }, countLabel(f)),
+          { class: "count", "data-field": f, role: "group", "aria-labelledby": `label-${f}` },
+          h("span", { class: "count-label", id: `label-${f}` }, countLabel(f)),
           h(
             "div",
-            { class: "stepper-ctrl" },
+            { class: "picks" },
+            QUICK_PICKS.map((n) =>
+              h("button", { type: "button", class: `pick${v === n ? " on" : ""}`, testid: `count-${f}-${n}`, "aria-pressed": String(v === n), onclick: () => setCount(f, n) }, fmtNumber(n)),
+            ),
             h(
               "button",
-              { type: "button", class: "step", testid: `stepper-${f}-minus`, "aria-label": `${t("visit.less")}: ${countLabel(f)}`, disabled: st.counts[f] <= 0, onclick: () => step(f, -1) },
-              icon("minus"),
+              { type: "button", class: `pick${v >= more ? " on" : ""}`, testid: `count-${f}-more`, "aria-pressed": String(v >= more), onclick: () => setCount(f, Math.max(v, more)) },
+              `${fmtNumber(more)}+`,
             ),
-            h("output", { class: "step-value", testid: `stepper-${f}-value`, "aria-labelledby": `label-${f}` }, String(st.counts[f])),
-            h("button", { type: "button", class: "step", testid: `stepper-${f}-plus`, "aria-label": `${t("visit.more")}: ${countLabel(f)}`, onclick: () => step(f, 1) }, icon("plus")),
           ),
+          // Past the quick picks: a stepper for the exact number.
+          v >= more
+            ? h(
+                "div",
+                { class: "stepper-ctrl" },
+                h("button", { type: "button", class: "step", testid: `stepper-${f}-minus`, "aria-label": `${t("visit.less")}: ${countLabel(f)}`, onclick: () => setCount(f, v - 1) }, icon("minus")),
+                h("output", { class: "step-value", testid: `stepper-${f}-value`, "aria-labelledby": `label-${f}` }, fmtNumber(v)),
+                h("button", { type: "button", class: "step", testid: `stepper-${f}-plus`, "aria-label": `${t("visit.more")}: ${countLabel(f)}`, disabled: v >= max, onclick: () => setCount(f, v + 1) }, icon("plus")),
+              )
+            : null,
           slot(f),
-        ),
-      ),
+        );
+      }),
     );
-    const o = outcomeDef();
-    reasonRow.hidden = !o?.requires_reason;
   }
 
   // ---- saving
@@ -663,12 +865,13 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     const loc: Location = st.loc.phase === "done" ? st.loc.location : { source: "none" };
     const shown = new Set(visibleCounts(o));
     const count = (f: CountField) => (shown.has(f) || fixing ? st.counts[f] : 0);
+    const listed = typeof st.reasonChoice === "number" ? o?.reasons?.[st.reasonChoice]?.vi : undefined;
     return {
       household_id: hh ? hh.id : null,
       address: hh && !fixing ? hh.address : st.address.trim() || null,
       area_code: hh && !fixing ? hh.area_code : st.areaCode,
       outcome: st.outcome ?? "",
-      reason: o?.requires_reason ? st.reason.trim() || null : null,
+      reason: o?.requires_reason ? (listed ?? st.reason).trim() || null : null,
       people: count("people"),
       smartphones: count("smartphones"),
       already_installed: count("already_installed"),
@@ -679,10 +882,22 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     };
   }
 
+  const required = (field: string, key: Key): ErrorBody => ({
+    code: "required",
+    message: DICTIONARIES.en[key],
+    field,
+    messages: { vi: DICTIONARIES.vi[key], en: DICTIONARIES.en[key] },
+  });
+
   async function onSave() {
     if (st.saving) return;
     if (!st.outcome) {
-      st.error = { code: "required", message: "choose an outcome", field: "outcome", messages: { vi: DICTIONARIES.vi["visit.choose_outcome"], en: DICTIONARIES.en["visit.choose_outcome"] } };
+      st.error = required("outcome", "visit.choose_outcome");
+      renderErrors();
+      return;
+    }
+    if (asking()) {
+      st.error = required("household", "visit.answer_household");
       renderErrors();
       return;
     }
@@ -698,6 +913,14 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
 
   async function doSave() {
     if (st.saving || destroyed) return;
+    // The location that arrived may have brought a household to ask about.
+    if (asking()) {
+      st.saveRequested = false;
+      st.error = required("household", "visit.answer_household");
+      renderErrors();
+      renderSave();
+      return;
+    }
     st.saving = true;
     st.error = null;
     renderErrors();
@@ -717,7 +940,8 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
       }
       st.saving = false;
       ctx.go("home");
-      // A photo of the visit (a poster, the app installed) is one tap away.
+      // A photo of the visit (a poster, the app installed) is one tap away. Online or not, the
+      // visit is on the phone now; whether it has reached the server, the home counts say.
       const photo = { kind: "visit" as const, id: saved.id, area: d.area_code };
       ctx.toast(
         correcting ? t("home.saved_correction") : fixing ? t("home.saved_fix") : ctx.state.status?.online ? t("home.saved_online") : t("home.saved"),
@@ -737,7 +961,9 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
   renderLocation();
   renderHouseholds();
   renderOutcomes();
+  renderReason();
   renderCounts();
+  layout();
   renderErrors();
   renderSave();
   if (!fixing) void runLocate();
@@ -752,4 +978,3 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     },
   };
 }
-
