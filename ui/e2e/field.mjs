@@ -91,7 +91,12 @@ async function fitsAPhone(page, what) {
 async function main() {
   const server = await serve();
   const { port } = server.address();
-  const browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+  const browser = await chromium.launch({
+    executablePath: EXECUTABLE,
+    headless: true,
+    // WebGL without a GPU, so that the map really draws.
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"],
+  });
   const errors = [];
   try {
     const context = await browser.newContext({ viewport: { width: W, height: H }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: "vi-VN" });
@@ -157,6 +162,29 @@ async function main() {
     await tap(page, "visit-save");
     await page.locator(tid("saved-toast")).waitFor();
     counted(3, "a revisit from the list");
+
+    // The home map: you are here, and tapping a household's dot opens it (the one just visited,
+    // where the volunteer stands).
+    await page.locator(tid("home")).waitFor();
+    await page.waitForFunction(() => !!globalThis.__doorstepFieldMap, null, { timeout: 30000 });
+    const [lat, lon] = NEXT_DOOR.split(",").map(Number);
+    let opened = false;
+    for (let i = 0; i < 40 && !opened; i++) {
+      const at = await page.evaluate(([la, lo]) => {
+        const box = document.querySelector('[data-testid="map"]');
+        box.scrollIntoView({ block: "center" });
+        const r = box.getBoundingClientRect();
+        const p = globalThis.__doorstepFieldMap.project({ lat: la, lon: lo });
+        return { x: r.left + p.x, y: r.top + p.y };
+      }, [lat, lon]);
+      await page.touchscreen.tap(at.x, at.y);
+      opened = await page.locator(tid("visit-form")).isVisible();
+      if (!opened) await page.waitForTimeout(250);
+    }
+    check(opened, "tapping a household's dot on the map opens it");
+    await shot(page, "6-from-the-map");
+    const current = await page.locator(tid("household-current")).textContent();
+    check(current.includes("ngay đây"), `the household tapped is the one where the volunteer stands: ${current}`);
     check(errors.length === 0, `no page errors (${errors.join("; ")})`);
   } finally {
     await browser.close();

@@ -127,6 +127,7 @@ const vi = {
   "time.days": "{n} ngày trước",
 
   "map.unvisited": "Chưa thăm",
+  "map.here": "Bạn đang ở đây (chạm vào một hộ để thăm)",
   "map.revisit": "Cần thăm lại (viền đen)",
   "map.unavailable": "Máy này không hiển thị được bản đồ.",
   "map.basemap_failed": "Không mở được bản đồ nền; chỉ hiện các hộ.",
@@ -373,6 +374,7 @@ const en: Record<Key, string> = {
   "time.days": "{n} days ago",
 
   "map.unvisited": "Not visited",
+  "map.here": "You are here (tap a household to visit it)",
   "map.revisit": "Revisit due (black ring)",
   "map.unavailable": "This phone cannot show the map.",
   "map.basemap_failed": "Could not open the base map; showing households only.",

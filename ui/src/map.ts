@@ -18,6 +18,12 @@ export type MapHandle = {
   setPin(p: { lat: number; lon: number } | null): void;
   /** Calls back with each tap on the map. */
   onTap(cb: (p: { lat: number; lon: number }) => void): void;
+  /** Calls back with the id of a household whose dot was tapped (instead of `onTap`). */
+  onHousehold(cb: (id: string) => void): void;
+  /** Shows (or, with null, hides) where the volunteer stands, with the fix's error as a halo. */
+  setHere(p: { lat: number; lon: number; accuracy_m?: number | null } | null): void;
+  /** Where a point is drawn, in pixels from the map's top left (for tests). */
+  project(p: { lat: number; lon: number }): { x: number; y: number };
   centre(p: { lat: number; lon: number }, zoom?: number): void;
   destroy(): void;
 };
@@ -41,7 +47,7 @@ function householdsGeoJson(hs: Household[]): FeatureCollection {
       .map((h) => ({
         type: "Feature",
         geometry: { type: "Point", coordinates: [h.lon as number, h.lat as number] },
-        properties: { o: h.latest_outcome ?? "", r: h.revisit_due },
+        properties: { id: h.id, o: h.latest_outcome ?? "", r: h.revisit_due },
       })),
   };
 }
@@ -133,6 +139,7 @@ export async function createMap(container: HTMLElement, opts: MapOptions): Promi
   const sources: Record<string, SourceSpecification> = {
     households: { type: "geojson", data: householdsGeoJson(opts.households) },
     pin: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+    here: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
   };
   if (base) sources.base = base.source;
   const style: StyleSpecification = {
@@ -151,6 +158,24 @@ export async function createMap(container: HTMLElement, opts: MapOptions): Promi
           "circle-stroke-width": ["case", ["get", "r"], 3, 1.2],
           "circle-stroke-color": ["case", ["get", "r"], "#000000", "#ffffff"],
         },
+      },
+      // You are here: the fix's error as a pale halo (metres to pixels at this latitude), a ring.
+      {
+        id: "here-halo",
+        type: "circle",
+        source: "here",
+        paint: {
+          "circle-radius": ["interpolate", ["exponential", 2], ["zoom"], 10, ["/", ["get", "acc"], ["get", "mpp10"]], 20, ["/", ["get", "acc"], ["/", ["get", "mpp10"], 1024]]],
+          "circle-color": "#1a73e8",
+          "circle-opacity": 0.15,
+        },
+      },
+      {
+        id: "here",
+        type: "circle",
+        source: "here",
+        // A ring with a white core: no household's dot looks like it (they are filled).
+        paint: { "circle-radius": 7, "circle-color": "#ffffff", "circle-stroke-width": 5, "circle-stroke-color": "#1a73e8" },
       },
       {
         id: "pin",
@@ -179,7 +204,19 @@ export async function createMap(container: HTMLElement, opts: MapOptions): Promi
   if (b && !opts.centre) map.fitBounds(b, { padding: 24, maxZoom: 17, animate: false });
 
   const tapCallbacks: ((p: { lat: number; lon: number }) => void)[] = [];
+  const householdCallbacks: ((id: string) => void)[] = [];
   map.on("click", (e) => {
+    // A finger is wider than a dot: a household within 12 px of the tap is the one meant.
+    const box: [maplibregl.PointLike, maplibregl.PointLike] = [
+      [e.point.x - 12, e.point.y - 12],
+      [e.point.x + 12, e.point.y + 12],
+    ];
+    const hit = householdCallbacks.length && map.getLayer("households") ? map.queryRenderedFeatures(box, { layers: ["households"] }) : [];
+    const id = hit.length ? String(hit[0].properties?.id ?? "") : "";
+    if (id) {
+      for (const cb of householdCallbacks) cb(id);
+      return;
+    }
     for (const cb of tapCallbacks) cb({ lat: e.lngLat.lat, lon: e.lngLat.lng });
   });
 
@@ -199,6 +236,23 @@ export async function createMap(container: HTMLElement, opts: MapOptions): Promi
     },
     onTap(cb) {
       tapCallbacks.push(cb);
+    },
+    onHousehold(cb) {
+      householdCallbacks.push(cb);
+    },
+    setHere(p) {
+      // Metres per pixel at zoom 10 at this latitude (512 px tiles), for the halo's radius.
+      const mpp10 = p ? (40_075_016.686 * Math.cos((p.lat * Math.PI) / 180)) / (512 * 2 ** 10) : 1;
+      void whenLoaded.then(() =>
+        (map.getSource("here") as maplibregl.GeoJSONSource | undefined)?.setData({
+          type: "FeatureCollection",
+          features: p ? [{ type: "Feature", geometry: { type: "Point", coordinates: [p.lon, p.lat] }, properties: { acc: Math.max(0, p.accuracy_m ?? 0), mpp10 } }] : [],
+        }),
+      );
+    },
+    project(p) {
+      const pt = map.project([p.lon, p.lat]);
+      return { x: pt.x, y: pt.y };
     },
     centre(p, zoom) {
       map.jumpTo({ center: [p.lon, p.lat], zoom: zoom ?? Math.max(map.getZoom(), 16) });

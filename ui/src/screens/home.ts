@@ -6,6 +6,7 @@ import { h, fill } from "../dom";
 import { mapSupported, outcomeColor, UNVISITED_COLOR } from "../colors";
 import { fmtDateTime, pick, relTime, t } from "../i18n";
 import { icon } from "../icons";
+import { locate } from "../location";
 import type { MapHandle } from "../map";
 import type { Household, Status } from "../types";
 
@@ -207,6 +208,7 @@ export function homeView(ctx: Ctx): View {
     }
   }
 
+  let shown: Household[] = [];
   async function loadMap() {
     let households: Household[] = [];
     try {
@@ -215,6 +217,7 @@ export function homeView(ctx: Ctx): View {
       households = [];
     }
     if (destroyed) return;
+    shown = households;
     if (map) {
       map.setHouseholds(households);
       return;
@@ -233,7 +236,23 @@ export function homeView(ctx: Ctx): View {
         households,
         onBasemapError: () => (mapNote.textContent = t("map.basemap_failed")),
       });
-      if (destroyed) map.destroy();
+      if (destroyed) {
+        map.destroy();
+        return;
+      }
+      // A household's dot opens it: the visit form, as from the walk list.
+      map.onHousehold((id) => {
+        const hh = shown.find((x) => x.id === id);
+        if (hh) ctx.go("visit", { household: hh });
+      });
+      (globalThis as { __doorstepFieldMap?: MapHandle }).__doorstepFieldMap = map;
+      // You are here, and the map starts from there: the volunteer walks by it.
+      const fix = await locate(ctx.api);
+      if (destroyed || !map) return;
+      if (typeof fix.lat === "number" && typeof fix.lon === "number") {
+        map.setHere({ lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m });
+        map.centre({ lat: fix.lat, lon: fix.lon }, 17);
+      }
     } catch {
       mapBox.classList.add("nomap");
       fill(mapBox, h("p", null, t("map.unavailable")));
@@ -274,5 +293,6 @@ function legend(ctx: Ctx): HTMLElement {
     h("li", null, h("span", { class: "swatch", style: { background: UNVISITED_COLOR } }), t("map.unvisited")),
     outcomes.map((o, i) => h("li", null, h("span", { class: "swatch", style: { background: outcomeColor(o.code, i) } }), pick(o.label))),
     h("li", null, h("span", { class: "swatch ring" }), t("map.revisit")),
+    h("li", null, h("span", { class: "swatch here" }), t("map.here")),
   );
 }
