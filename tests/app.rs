@@ -305,6 +305,14 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
     };
     std::fs::create_dir_all(&shots).unwrap();
 
+    // The app is opened with the leader's card's link, as the system does when its QR is scanned
+    // (Tauri's deep-link plugin reads it from the command line on Linux); the code written
+    // carelessly, as a person might.
+    let link = doorstep_domain::protocol::EnrolLink {
+        server: server.url.clone(),
+        code: code.to_lowercase().replace('-', " "),
+    }
+    .to_url();
     let display = free_display();
     let _x = Proc(
         Command::new(xvfb)
@@ -341,7 +349,7 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
     let session = loop {
         let resp = http
             .post(format!("{base}/session"))
-            .json(&json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": app}}}}))
+            .json(&json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": app, "args": [&link]}}}}))
             .send()
             .await;
         if let Ok(r) = resp
@@ -355,12 +363,15 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
     };
     let d = Driver { http, base, session, taps: Default::default() };
 
-    // Enrolment: Vietnamese first; the server address is offered, the code typed loosely.
+    // Enrolment: Vietnamese first.
     d.wait("enrol-code").await;
     assert_eq!(d.script("return document.documentElement.lang").await, "vi");
     d.screenshot(&shots, "1-enrol").await;
-    d.type_into("enrol-server", &server.url).await;
-    d.type_into("enrol-code", &code.to_lowercase().replace('-', " ")).await;
+    // Enrolment from the link: the form is filled, nobody types the server; the volunteer sees it
+    // and taps Enrol.
+    d.wait("enrol-from-link").await;
+    let filled = d.script("return [document.querySelector('[data-testid=enrol-server]').value, document.querySelector('[data-testid=enrol-code]').value]").await;
+    assert_eq!(filled, json!([server.url, code]), "the link filled the form");
     d.click("enrol-submit").await;
     d.wait("home").await;
     assert!(d.text("home-volunteer").await.contains(VOLUNTEER));

@@ -348,11 +348,19 @@ fn the_field_ui_fits_a_phone_in_chromium() {
     let shots = std::env::var_os("DOORSTEP_SCREENSHOTS")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target/screenshots-phone"));
+    // The camera: Chromium's fake capture device plays a video of a leader's card's QR code.
+    let camera = tempfile::tempdir().unwrap();
+    let video = camera.path().join("card.y4m");
+    let link =
+        doorstep_domain::protocol::EnrolLink { server: "http://10.42.0.7:8080".into(), code: "K7M2Q-9XB4T".into() };
+    std::fs::write(&video, qr_video(&link.to_url())).unwrap();
     let out = Command::new("node")
         .arg(root().join("ui/e2e/field.mjs"))
         .current_dir(root().join("ui"))
         .env("CHROMIUM", &chromium)
         .env("DOORSTEP_SCREENSHOTS", &shots)
+        .env("DOORSTEP_FAKE_CAMERA", &video)
+        .env("DOORSTEP_CAMERA_LINK", link.to_url())
         .output()
         .expect("node (scripts/setup.sh checks it is there)");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -361,7 +369,40 @@ fn the_field_ui_fits_a_phone_in_chromium() {
         "the phone-size browser test failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for said in ["5 taps (at most 5)", "4 taps (at most 4)", "a revisit from the list: 3 taps", "checks passed"] {
+    for said in [
+        "5 taps (at most 5)",
+        "4 taps (at most 4)",
+        "a revisit from the list: 3 taps",
+        "the camera read the card",
+        "checks passed",
+    ] {
         assert!(stdout.contains(said), "checked: {said}\n{stdout}");
     }
+}
+
+/// A few seconds of 640 × 480 video (YUV4MPEG2, as Chromium's fake camera reads) showing a QR
+/// code of `text` on white, as a card held in front of a phone.
+fn qr_video(text: &str) -> Vec<u8> {
+    let qr = qrcode::QrCode::new(text.as_bytes()).expect("a QR code");
+    let (w, h) = (640usize, 480usize);
+    let modules = qr.width();
+    let colors = qr.to_colors();
+    let size = 400 / (modules + 8);
+    let (left, top) = ((w - size * modules) / 2, (h - size * modules) / 2);
+    let mut luma = vec![235u8; w * h];
+    for (i, c) in colors.iter().enumerate() {
+        if *c == qrcode::Color::Dark {
+            let (mx, my) = (i % modules, i / modules);
+            for y in top + my * size..top + (my + 1) * size {
+                luma[y * w + left + mx * size..y * w + left + (mx + 1) * size].fill(16);
+            }
+        }
+    }
+    let mut out = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
+    for _ in 0..20 {
+        out.extend_from_slice(b"FRAME\n");
+        out.extend_from_slice(&luma);
+        out.extend(std::iter::repeat_n(128u8, w * h / 2));
+    }
+    out
 }

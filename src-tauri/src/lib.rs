@@ -10,6 +10,7 @@ use doorstep_device::{
 };
 use doorstep_domain::Campaign;
 use doorstep_domain::photo::TargetKind;
+use doorstep_domain::protocol::EnrolLink;
 use doorstep_domain::protocol::{AreaDto, ErrorBody};
 use doorstep_field::{
     CommandResult, Correction, FieldApp, FieldConfig, Fix, Household, LocationWarning, MyClaim, Rejected, Saved,
@@ -222,6 +223,36 @@ mod mobile {
     }
 }
 
+/// An enrolment link the system handed to the app (it was started with one, or one was opened
+/// while it ran), kept until the web view takes it: it may not be listening yet.
+#[derive(Default)]
+pub struct EnrolLinks(std::sync::Mutex<Option<EnrolLink>>);
+
+impl EnrolLinks {
+    /// Keeps the link when it is one (`doorstep://enrol?server=…&code=…`); anything else is
+    /// ignored with a log line. True when kept.
+    pub fn offer(&self, url: &str) -> bool {
+        match EnrolLink::parse(url) {
+            Some(link) => {
+                if let Ok(mut pending) = self.0.lock() {
+                    *pending = Some(link);
+                }
+                true
+            }
+            None => {
+                tracing::info!("a link that is not an enrolment link was ignored");
+                false
+            }
+        }
+    }
+}
+
+/// The enrolment link waiting for the web view, once.
+#[tauri::command]
+fn take_enrol_link(links: State<'_, EnrolLinks>) -> Option<EnrolLink> {
+    links.0.lock().ok()?.take()
+}
+
 /// Registers the commands on a builder: the app and the command tests build the same way.
 pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder.invoke_handler(tauri::generate_handler![
@@ -251,7 +282,8 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         get_photo_image,
         sync_now,
         get_settings,
-        set_settings
+        set_settings,
+        take_enrol_link
     ])
 }
 
@@ -270,7 +302,8 @@ pub fn run() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    let builder = tauri::Builder::default();
+    // Enrolment links (`doorstep://enrol?…`) from the leader's cards, opened by the system.
+    let builder = tauri::Builder::default().plugin(tauri_plugin_deep_link::init()).manage(EnrolLinks::default());
     #[cfg(mobile)]
     let builder = builder.plugin(tauri_plugin_geolocation::init());
     let result = with_commands(builder)
@@ -288,6 +321,23 @@ pub fn run() {
             });
             tauri::async_runtime::spawn(field.clone().run_sync_loop());
             app.manage(field);
+            // Started with a link (Linux and Windows: the only argument), or given one later.
+            use tauri_plugin_deep_link::DeepLinkExt as _;
+            let accept = {
+                let handle = app.handle().clone();
+                move |urls: Vec<String>| {
+                    let links = handle.state::<EnrolLinks>();
+                    if urls.iter().any(|u| links.offer(u))
+                        && let Err(e) = handle.emit("enrol-link", ())
+                    {
+                        tracing::warn!(error = %e, "enrolment link not announced to the window");
+                    }
+                }
+            };
+            if let Ok(Some(urls)) = app.deep_link().get_current() {
+                accept(urls.iter().map(|u| u.to_string()).collect());
+            }
+            app.deep_link().on_open_url(move |event| accept(event.urls().iter().map(|u| u.to_string()).collect()));
             Ok(())
         })
         .run(tauri::generate_context!());

@@ -14,7 +14,11 @@ fn app(dir: &tempfile::TempDir) -> (tauri::App<MockRuntime>, tauri::WebviewWindo
         FieldConfig { fixed_location: Fix::parse_fixed("18.3428,105.9057,6"), ..FieldConfig::default() },
     )
     .expect("field app");
-    let app = with_commands(mock_builder()).manage(field).build(mock_context(noop_assets())).expect("app");
+    let app = with_commands(mock_builder())
+        .manage(field)
+        .manage(EnrolLinks::default())
+        .build(mock_context(noop_assets()))
+        .expect("app");
     let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("window");
     (app, window)
 }
@@ -64,6 +68,24 @@ fn status_settings_and_location_cross_the_ipc() {
     // camelCase arguments, as the web view sends them.
     let warnings = invoke(&w, "check_location", json!({"lat": 18.34, "lon": 105.9, "accuracyM": 120.0})).unwrap();
     assert_eq!(warnings[0]["code"], "poor_accuracy");
+}
+
+/// A link the system handed over waits for the web view, which takes it once; anything else is
+/// not kept.
+#[test]
+fn an_enrolment_link_is_kept_until_the_window_takes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, w) = app(&dir);
+    assert_eq!(invoke(&w, "take_enrol_link", json!({})).unwrap(), Value::Null);
+    let links = app.state::<EnrolLinks>();
+    assert!(!links.offer("https://example.org/?code=ABCDE-12345"));
+    assert!(!links.offer("doorstep://enrol?server=file:///etc&code=ABCDE-12345"));
+    assert!(links.offer("doorstep://enrol?server=http%3A%2F%2F10.0.0.5%3A8080&code=ABCDE-12345"));
+    assert_eq!(
+        invoke(&w, "take_enrol_link", json!({})).unwrap(),
+        json!({"server": "http://10.0.0.5:8080", "code": "ABCDE-12345"})
+    );
+    assert_eq!(invoke(&w, "take_enrol_link", json!({})).unwrap(), Value::Null, "taken once");
 }
 
 #[test]

@@ -16,6 +16,10 @@ import { fileURLToPath } from "node:url";
 
 const env = envReader("field e2e");
 const SHOTS = env("DOORSTEP_SCREENSHOTS", false);
+// A video (.y4m) for Chromium's fake camera, showing a card's QR code of DOORSTEP_CAMERA_LINK:
+// the enrolment screen must read it live.
+const CAMERA = env("DOORSTEP_FAKE_CAMERA", false);
+const CAMERA_LINK = env("DOORSTEP_CAMERA_LINK", !!CAMERA);
 const EXECUTABLE = process.env.CHROMIUM || "/usr/bin/chromium";
 const DIST = join(dirname(fileURLToPath(import.meta.url)), "..", "dist");
 const W = 360;
@@ -95,7 +99,14 @@ async function main() {
     executablePath: EXECUTABLE,
     headless: true,
     // WebGL without a GPU, so that the map really draws.
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--use-angle=swiftshader",
+      "--enable-unsafe-swiftshader",
+      ...(CAMERA ? ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${CAMERA}`] : []),
+    ],
   });
   const errors = [];
   try {
@@ -185,6 +196,24 @@ async function main() {
     await shot(page, "6-from-the-map");
     const current = await page.locator(tid("household-current")).textContent();
     check(current.includes("ngay đây"), `the household tapped is the one where the volunteer stands: ${current}`);
+    if (CAMERA) {
+      // Enrolling again from the settings: the card's QR read live by the camera fills the form.
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.locator(tid("nav-settings")).tap();
+      await page.locator(tid("settings-enrol-again")).tap();
+      await page.locator(tid("enrol-camera")).tap();
+      const want = new URL(CAMERA_LINK.replace("doorstep://", "http://")).searchParams;
+      await page.waitForFunction(
+        (code) => document.querySelector('[data-testid="enrol-code"]')?.value === code,
+        want.get("code"),
+        { timeout: 30000 },
+      );
+      const server = await page.locator(tid("enrol-server")).inputValue();
+      check(server === want.get("server"), `the camera read the card: code ${want.get("code")} and server ${server}`);
+      check((await page.locator(tid("enrol-camera")).textContent()) === "Quét mã QR bằng camera", "the camera stops once the code is read");
+      check((await page.locator(tid("enrol-scan-note")).textContent()) === `Đã quét mã: ${want.get("code")}`, "and says what it read");
+      await shot(page, "7-enrol-scanned");
+    }
     check(errors.length === 0, `no page errors (${errors.join("; ")})`);
   } finally {
     await browser.close();

@@ -8,6 +8,7 @@ import type {
   Area,
   Campaign,
   Correction,
+  EnrolLink,
   ErrorBody,
   Fix,
   Household,
@@ -157,6 +158,13 @@ export const api = {
   syncNow: () => call<Status>("sync_now"),
   getSettings: () => call<Settings>("get_settings"),
   setSettings: (settings: Settings) => call<Settings>("set_settings", { settings }),
+  /** An enrolment link the system handed to the app, once; null when none waits. */
+  takeEnrolLink: () => call<EnrolLink | null>("take_enrol_link"),
+  /** Each enrolment link the system hands over while the app runs (then take it). */
+  onEnrolLink: async (cb: () => void): Promise<() => void> => {
+    const b = await getBackend();
+    return b.listen("enrol-link", () => cb());
+  },
   /** Every Status the back end announces (sync start, progress and end, a visit saved, enrolment, network). */
   onStatus: async (cb: (s: Status) => void): Promise<() => void> => {
     const b = await getBackend();

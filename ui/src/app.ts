@@ -4,7 +4,7 @@
 import { api as defaultApi, type Api } from "./api";
 import { h, fill } from "./dom";
 import { getLang, pick, setLang, t, type Key } from "./i18n";
-import { enrolView } from "./screens/enrol";
+import { enrolView, takeEnrolLink } from "./screens/enrol";
 import { homeView } from "./screens/home";
 import { correctionsView, rejectedView, revisitsView, todayView } from "./screens/lists";
 import { photosView, localDay, type PhotoTarget } from "./screens/photos";
@@ -82,6 +82,25 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
   let params: ScreenParams | undefined;
   let view: View | null = null;
   let unlisten: (() => void) | null = null;
+  let unlistenLinks: (() => void) | null = null;
+
+  /** An enrolment link the system handed over: it fills the enrolment form (never enrols by
+   * itself: the volunteer sees the server first). True when one was taken. */
+  async function checkEnrolLink(): Promise<boolean> {
+    let link = null;
+    try {
+      link = await apiImpl.takeEnrolLink();
+    } catch {
+      return false;
+    }
+    if (!link || destroyed) return false;
+    if (state.status?.enrolled) {
+      toast(t("enrol.link_ignored"));
+      return false;
+    }
+    takeEnrolLink(link);
+    return true;
+  }
   let toastTimer: ReturnType<typeof setTimeout> | null = null;
   let toastHasAction = false;
   let destroyed = false;
@@ -360,6 +379,10 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
       state.status = s;
       if (s.language) setLang(s.language);
       unlisten = await apiImpl.onStatus(onStatus);
+      await checkEnrolLink();
+      unlistenLinks = await apiImpl.onEnrolLink(() => {
+        void checkEnrolLink().then((taken) => taken && go("enrol"));
+      });
       if (s.enrolled) await ensureCampaign();
       screen = s.enrolled ? "home" : "enrol";
       renderAll();
@@ -403,6 +426,7 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
       destroyed = true;
       view?.destroy?.();
       unlisten?.();
+      unlistenLinks?.();
       if (toastTimer) clearTimeout(toastTimer);
       if (typeof window !== "undefined") {
         window.removeEventListener("popstate", onPop);

@@ -6,6 +6,7 @@ import type { Backend } from "./api";
 import { distanceM } from "./location";
 import type {
   Area,
+  EnrolLink,
   Campaign,
   Correction,
   ErrorBody,
@@ -58,6 +59,8 @@ export type FakeBackend = Backend & {
   households(): Household[];
   setFix(fix: Fix): void;
   setOnline(online: boolean): void;
+  /** The system hands the app a link (`doorstep://enrol?server=…&code=…`), as a QR scan would. */
+  openLink(url: string): void;
   /** The leader revokes this phone: at its next sync it sends what it holds, then erases itself. */
   revoke(reason?: string | null): void;
 };
@@ -366,6 +369,7 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
     ...opts.settings,
   };
   const enrolled = opts.enrolled ?? sample;
+  let enrolLink: EnrolLink | null = null;
   const visits: StoredVisit[] = [];
   let rejected: Rejected[] = (opts.rejected ?? []).map((r) => ({ ...r }));
   let seq = 100;
@@ -840,6 +844,11 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       if (status.online) setTimeout(startSync, 0);
       return status;
     },
+    take_enrol_link: () => {
+      const link = enrolLink;
+      enrolLink = null;
+      return link;
+    },
     get_settings: () => settings,
     set_settings: (a) => {
       const s = a.settings as Settings;
@@ -889,6 +898,15 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       status.online = online;
       announce();
       if (online) setTimeout(startSync, stepMs);
+    },
+    openLink(url) {
+      // As the Rust side: only an enrolment link with an http(s) server and a code is kept.
+      const q = /^doorstep:\/\/enrol\?/.test(url.trim()) ? new URLSearchParams(url.trim().slice("doorstep://enrol?".length)) : null;
+      const server = q?.get("server")?.trim() ?? "";
+      const code = q?.get("code")?.trim() ?? "";
+      if (!/^https?:\/\/[^\s/]+/i.test(server) || !code) return;
+      enrolLink = { server, code };
+      emit("enrol-link", null);
     },
     revoke(reason = null) {
       const pending = visits.filter((v) => v.state === "pending").length + venueVisits.length + photoCounts().pending;

@@ -259,3 +259,6 @@ export type Venue = {
 };
 
 export type RejectedVenueVisit = { device_seq: number; id: string; venue_name: string; error: ErrorBody };
+
+/** What an enrolment link (`doorstep://enrol?server=…&code=…`) carries. */
+export type EnrolLink = { server: string; code: string };

@@ -472,9 +472,84 @@ pub fn field_app_version(user_agent: &str) -> Option<&str> {
     (!rest.is_empty() && rest.len() <= 32 && rest.chars().all(ok)).then_some(rest)
 }
 
+/// The scheme of the link an enrolment QR code carries; the field app opens it (Tauri's
+/// deep-link plugin), so nobody types the server's address.
+pub const ENROL_LINK_SCHEME: &str = "doorstep";
+
+/// What an enrolment link carries: `doorstep://enrol?server=…&code=…`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolLink {
+    /// The server's address, `http://` or `https://`.
+    pub server: String,
+    /// The one-time code as printed (the server forgives case, spaces and dashes).
+    pub code: String,
+}
+
+impl EnrolLink {
+    /// The link, its values escaped as a URL's query needs.
+    pub fn to_url(&self) -> String {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("server", &self.server)
+            .append_pair("code", &self.code)
+            .finish();
+        format!("{ENROL_LINK_SCHEME}://enrol?{query}")
+    }
+
+    /// Reads a link (from a QR code, or handed to the app by the system); `None` for anything
+    /// else: another scheme or path, a server that is not an http(s) address, no code. The app
+    /// only fills the enrolment form with it; the volunteer still sees the server and confirms.
+    pub fn parse(text: &str) -> Option<EnrolLink> {
+        let query = text.trim().strip_prefix(ENROL_LINK_SCHEME)?.strip_prefix("://enrol")?;
+        let query = query.strip_prefix('/').unwrap_or(query).strip_prefix('?')?;
+        let (mut server, mut code) = (None, None);
+        for (k, v) in form_urlencoded::parse(query.split('#').next().unwrap_or_default().as_bytes()) {
+            match &*k {
+                "server" => server = Some(v.trim().to_string()),
+                "code" => code = Some(v.trim().to_string()),
+                _ => {}
+            }
+        }
+        let server = server.filter(|s| {
+            let host = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).unwrap_or_default();
+            s.len() <= 2048
+                && !host.is_empty()
+                && !host.starts_with('/')
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        })?;
+        let code = code.filter(|c| !c.is_empty() && c.chars().count() <= 32)?;
+        Some(EnrolLink { server, code })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_enrolment_link_carries_the_server_and_the_code_and_reads_back() {
+        let link = EnrolLink { server: "https://doorstep.hatinh.gov.vn:8443/x".into(), code: "ABCDE-12345".into() };
+        let url = link.to_url();
+        assert_eq!(url, "doorstep://enrol?server=https%3A%2F%2Fdoorstep.hatinh.gov.vn%3A8443%2Fx&code=ABCDE-12345");
+        assert_eq!(EnrolLink::parse(&url), Some(link));
+        assert_eq!(
+            EnrolLink::parse("doorstep://enrol?code=abcde%2012345&server=http://127.0.0.1:8080"),
+            Some(EnrolLink { server: "http://127.0.0.1:8080".into(), code: "abcde 12345".into() })
+        );
+        for bad in [
+            "https://enrol?server=http://a&code=X",
+            "doorstep://other?server=http://a&code=X",
+            "doorstep://enrol?server=file:///etc/passwd&code=X",
+            "doorstep://enrol?server=javascript:alert(1)&code=X",
+            "doorstep://enrol?code=X",
+            "doorstep://enrol?server=http://a",
+            "doorstep://enrol?server=http:///x&code=X",
+            "doorstep://enrolment?server=http://a&code=X",
+            "ABCDE-12345",
+            "",
+        ] {
+            assert_eq!(EnrolLink::parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn the_field_apps_version_is_read_from_its_user_agent() {

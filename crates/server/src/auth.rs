@@ -280,7 +280,8 @@ pub fn enrolment_code_hash(typed: &str) -> [u8; 32] {
     Sha256::digest(normal.as_bytes()).into()
 }
 
-/// The code as a QR image (SVG), for the phone's camera. The QR holds only the code.
+/// A QR image (SVG) of an enrolment code or of its link (`doorstep://enrol?…`), for the phone's
+/// camera.
 pub fn enrolment_qr_svg(code: &str) -> Option<String> {
     let qr = qrcode::QrCode::new(code.as_bytes()).ok()?;
     Some(qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build())

@@ -116,14 +116,7 @@ fn escape(s: &str) -> String {
 
 /// What a card's QR holds: a link the field app reads for both the code and the server.
 pub fn card_link(server: &str, code: &str) -> String {
-    let enc: String = server
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    format!("{server}/enrol?code={code}&server={enc}")
+    doorstep_domain::protocol::EnrolLink { server: server.into(), code: code.into() }.to_url()
 }
 
 /// The printable page: A4 sheets of eight cards (two columns, four rows), in Vietnamese.
@@ -222,7 +215,7 @@ mod tests {
     fn the_qr_link_carries_the_code_and_the_server() {
         assert_eq!(
             card_link("http://127.0.0.1:8080", "ABCDE-12345"),
-            "http://127.0.0.1:8080/enrol?code=ABCDE-12345&server=http%3A%2F%2F127.0.0.1%3A8080"
+            "doorstep://enrol?server=http%3A%2F%2F127.0.0.1%3A8080&code=ABCDE-12345"
         );
     }
 }

@@ -1,16 +1,27 @@
-// Enrolment: the server's address and the one-time code from the team leader (typed, or read from
-// a photo of its QR). Shown while the phone is not enrolled, and after a revocation.
+// Enrolment: the server's address and the one-time code from the team leader: typed, scanned
+// live from the card's QR, read from a photo of it, or brought by its link
+// (`doorstep://enrol?server=…&code=…`, opened by the system). The form is only filled: the
+// volunteer sees the server and taps Enrol. Shown while the phone is not enrolled, and after a
+// revocation.
 
 import type { Ctx, View } from "../app";
 import { toErrorBody } from "../api";
 import { h, fill } from "../dom";
 import { normaliseCode, codeChars, parseQrText } from "../enrolcode";
 import { fmtDateTime, pick, t, getLang, type Key } from "../i18n";
-import { decodeQr } from "../qr";
-import type { ErrorBody, Lang } from "../types";
+import { decodeQr, scanCamera, type CameraScan } from "../qr";
+import type { EnrolLink, ErrorBody, Lang } from "../types";
 
 // Kept across re-renders (a language switch rebuilds the screen).
-const draft = { server: "", code: "", touched: false };
+const draft = { server: "", code: "", touched: false, fromLink: false };
+
+/** Fills the form from an enrolment link the system handed to the app. */
+export function takeEnrolLink(link: EnrolLink): void {
+  draft.server = link.server;
+  draft.code = normaliseCode(link.code) ?? link.code;
+  draft.touched = true;
+  draft.fromLink = true;
+}
 
 export function languageSwitch(ctx: Ctx, prefix: string): HTMLElement {
   const btn = (lang: Lang) =>
@@ -91,16 +102,7 @@ export function enrolView(ctx: Ctx): View {
       renderNotes();
       const r = await decodeQr(f).catch(() => ({ ok: false as const, reason: "not_found" as const }));
       if (r.ok) {
-        const q = parseQrText(r.text);
-        const n = normaliseCode(q.code) ?? q.code.trim();
-        code.value = n;
-        draft.code = n;
-        if (q.server) {
-          server.value = q.server;
-          draft.server = q.server;
-        }
-        draft.touched = true;
-        scanNote = { key: "enrol.scan_ok", code: n };
+        useText(r.text);
       } else {
         scanNote = { key: r.reason === "unsupported" ? "enrol.scan_unsupported" : "enrol.scan_failed" };
       }
@@ -108,6 +110,47 @@ export function enrolView(ctx: Ctx): View {
       renderNotes();
     },
   });
+
+  /** What a QR held: the code alone, or the link with the server too. */
+  function useText(text: string, said: Key = "enrol.scan_ok") {
+    const q = parseQrText(text);
+    const n = normaliseCode(q.code) ?? q.code.trim();
+    code.value = n;
+    draft.code = n;
+    if (q.server) {
+      server.value = q.server;
+      draft.server = q.server;
+    }
+    draft.touched = true;
+    scanNote = { key: said, code: n };
+    clearFixed();
+  }
+
+  // The camera, live: opened by a tap, closed when a code is read or on Stop.
+  let scan: CameraScan | null = null;
+  const video = h("video", { class: "scan-video", testid: "enrol-video", autoplay: true, muted: true, playsinline: true }) as HTMLVideoElement;
+  const cameraBox = h("div", { class: "scan-box", hidden: true }, video);
+  const cameraBtn = h("button", { type: "button", class: "btn secondary", testid: "enrol-camera", onclick: () => void toggleCamera() }, t("enrol.camera"));
+  async function toggleCamera() {
+    if (scan) {
+      scan.stop();
+      return;
+    }
+    cameraBox.hidden = false;
+    fill(cameraBtn, t("enrol.camera_stop"));
+    scanNote = { key: "enrol.camera_looking" };
+    renderNotes();
+    const current = scanCamera(video);
+    scan = current;
+    const r = await current.done;
+    if (scan !== current) return;
+    scan = null;
+    cameraBox.hidden = true;
+    fill(cameraBtn, t("enrol.camera"));
+    if (r.ok) useText(r.text, "enrol.camera_ok");
+    else scanNote = r.reason === "unsupported" ? { key: "enrol.camera_unsupported" } : null;
+    renderNotes();
+  }
 
   /** A mistake the volunteer has just put right is no longer shown (the server's word stays
    * until the next try). */
@@ -156,6 +199,7 @@ export function enrolView(ctx: Ctx): View {
       busy = false;
       draft.code = "";
       draft.touched = false;
+      draft.fromLink = false;
       if (ctx.state.settings) ctx.state.settings.server = srv;
       await ctx.enrolled(s);
     } catch (err) {
@@ -184,6 +228,7 @@ export function enrolView(ctx: Ctx): View {
     h("div", { class: "row-between" }, h("h1", null, t("enrol.title")), languageSwitch(ctx, "enrol")),
     wipedBox,
     h("p", { class: "lead" }, t("enrol.intro")),
+    draft.fromLink ? h("p", { class: "banner info", testid: "enrol-from-link", role: "status" }, t("enrol.from_link")) : null,
     revoked && !wiped ? h("p", { class: "note" }, t("enrol.kept")) : null,
     h(
       "form",
@@ -193,6 +238,8 @@ export function enrolView(ctx: Ctx): View {
       h("label", { for: "enrol-code" }, t("enrol.code")),
       code,
       h("p", { class: "hint" }, t("enrol.code_hint")),
+      cameraBtn,
+      cameraBox,
       h("label", { class: "btn secondary filelabel", for: "enrol-qr" }, t("enrol.scan")),
       file,
       scanBox,
@@ -202,5 +249,10 @@ export function enrolView(ctx: Ctx): View {
     ),
   );
   renderNotes();
-  return { el };
+  return {
+    el,
+    destroy() {
+      scan?.stop();
+    },
+  };
 }

@@ -76,7 +76,9 @@ pub(crate) async fn issue_enrolment(
     )
     .await
     .map_err(|e| ApiError::store(e, lang))?;
-    let qr_svg = crate::auth::enrolment_qr_svg(&code);
+    // The link with the server's address, as on the printed cards: nobody types it.
+    let qr_svg =
+        crate::auth::enrolment_qr_svg(&crate::cards::card_link(&super::people::server_address(&headers), &code));
     Ok(Json(EnrolmentCode { code, expires_at: expires.to_rfc3339(), volunteer: volunteer.username, qr_svg }))
 }
 

@@ -79,7 +79,7 @@ pub struct CardsQuery {
 scoped_query!(CardsQuery, area);
 
 /// The server's address as the phone should reach it: as the request reached us.
-fn server_address(headers: &axum::http::HeaderMap) -> String {
+pub(super) fn server_address(headers: &axum::http::HeaderMap) -> String {
     let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
     let https =
         headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"));
