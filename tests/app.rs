@@ -291,6 +291,23 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
     which("WebKitWebDriver");
 
     let mut server = TestServer::spawn();
+    // IT has loaded a base map: the phone fetches it by itself at its first sync.
+    server.kill();
+    let map_file = tempfile::NamedTempFile::new().unwrap();
+    let map = doorstep_tests::small_pmtiles("Hà Tĩnh (thử)", 1_200_000);
+    std::fs::write(map_file.path(), &map).unwrap();
+    let (ok, _, err) = doorstep_tests::doorstep(&[
+        "admin",
+        "--db",
+        &server.db.url,
+        "basemap",
+        "import",
+        &map_file.path().to_string_lossy(),
+        "--name",
+        "Hà Tĩnh (thử)",
+    ]);
+    assert!(ok, "{err}");
+    server.start_again();
     let code = server.enrolment_code(VOLUNTEER).await;
     let data = tempfile::tempdir().unwrap();
     // The test's GPS (a machine here has no GPS chip): a file the app reads at every fix, so the
@@ -377,10 +394,32 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
     assert!(d.text("home-volunteer").await.contains(VOLUNTEER));
     d.wait_text("queue-pending", "0").await;
 
+    // The base map came with the first sync, whole and checked, and stays for use offline.
+    d.click("nav-settings").await;
+    let start = Instant::now();
+    while !d.text("settings-server-map").await.contains("đã tải về máy") {
+        assert!(start.elapsed() < Duration::from_secs(60), "the base map never arrived");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(d.text("settings-server-map").await.starts_with("Bản đồ nền của máy chủ: Hà Tĩnh (thử)"));
+    assert_eq!(std::fs::read(data.path().join("basemaps/server.pmtiles")).unwrap(), map, "the server's very file");
+    d.click("nav-home").await;
+    d.wait("home").await;
+    let note = d.script("return document.querySelector('[data-testid=map-note]')?.textContent ?? ''").await;
+    assert!(!note.as_str().unwrap_or_default().contains("Chưa có bản đồ nền"), "drawn, not said to be missing: {note}");
+
     // A phone's screen: 360 × 640, where every tap below is counted and must need no scrolling.
     d.cmd(reqwest::Method::POST, "/window/rect", Some(json!({"width": 360, "height": 640}))).await;
-    let size = d.script("return [window.innerWidth, window.innerHeight]").await;
-    assert!(size[0].as_i64().unwrap_or(0) <= 360 && size[1].as_i64().unwrap_or(0) <= 640, "window {size}");
+    // The window manager-less X server applies it a moment later.
+    let start = Instant::now();
+    loop {
+        let size = d.script("return [window.innerWidth, window.innerHeight]").await;
+        if size[0].as_i64().unwrap_or(0) <= 360 && size[1].as_i64().unwrap_or(0) <= 640 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "the window stayed {size}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // The server goes away. A household of 4 people, 2 phones, both given the app now: 5 taps
     // (new visit, the outcome, 4, 2, Save); "installed now" follows from the phones.

@@ -268,6 +268,13 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     let (ok, _, err) =
         doorstep_tests::doorstep(&["admin", "--db", &old.db.url, "campaign", "load", &campaign_file.to_string_lossy()]);
     assert!(ok, "{err}");
+    // A base map over two of its chunks.
+    let map = doorstep_tests::small_pmtiles("Hà Tĩnh", 400_000);
+    let map_file = campaign_dir.path().join("map.pmtiles");
+    std::fs::write(&map_file, &map).unwrap();
+    let (ok, _, err) =
+        doorstep_tests::doorstep(&["admin", "--db", &old.db.url, "basemap", "import", &map_file.to_string_lossy()]);
+    assert!(ok, "{err}");
 
     let target = doorstep_tests::TestDb::fresh();
     for run in 0..2 {
@@ -277,10 +284,10 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
         let report: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(
             report["tables"].as_array().unwrap().len(),
-            23,
+            25,
             "areas, devices, households, users, sessions, enrolments, password codes, device tokens, targets, \
              campaign, audit log, visits, teams, team members, assignments, claims, visit flags, corrections, venues, \
-             venue visits, photo blobs, photo links, photo uploads"
+             venue visits, photo blobs, photo links, photo uploads, base map, its chunks"
         );
         for t in report["tables"].as_array().unwrap() {
             assert_eq!(t["source"], t["target"], "{t}");
@@ -294,6 +301,18 @@ async fn a_sqlite_server_moves_to_postgresql_with_everything() {
     let new = TestServer::spawn_on_existing(target);
     assert_eq!(new.coverage("42").await, coverage);
     assert_eq!(new.get("/api/v1/campaign").await.1["code"], "bluezone-2020-moved", "the campaign moved");
+    let (_, basemap) = new.get("/api/v1/basemap").await;
+    assert_eq!(basemap["size"], map.len(), "the base map moved: {basemap}");
+    let whole = reqwest::Client::new()
+        .get(format!("{}/api/v1/basemap.pmtiles", new.url))
+        .bearer_auth(new.admin_token().await)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(whole.as_ref() == map.as_slice(), "byte for byte");
     let (_, claims) = new.get("/api/v1/claims?area=42").await;
     assert_eq!(claims["claims"][0]["claim"], claim, "the claim moved: {claims}");
     assert_eq!(claims["claims"][0]["active"], true, "{claims}");

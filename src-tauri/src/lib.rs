@@ -312,7 +312,10 @@ pub fn run() {
             // else in a file beside it, readable by this user only (the app's private folder on
             // a phone). A phone's key store (Android Keystore, iOS Keychain) would be given here
             // with `FieldApp::open_with_keys`.
-            let field = FieldApp::open(&data_dir(app)?, FieldConfig::from_env())?;
+            let dir = data_dir(app)?;
+            let field = FieldApp::open(&dir, FieldConfig::from_env())?;
+            // The base map the phone downloads lives there; the web view reads it by range.
+            app.asset_protocol_scope().allow_directory(dir.join(doorstep_field::basemap::DIR), false)?;
             let handle = app.handle().clone();
             field.on_status(move |status| {
                 if let Err(e) = handle.emit("status", status) {

@@ -1144,3 +1144,64 @@ impl TestServer {
         );
     }
 }
+
+/// A small, valid PMTiles (version 3) file written here, for the base map tests: one vector
+/// tile at zoom 0 holding an `earth` square over the whole world, over Hà Tĩnh's bounds, with
+/// `padding` bytes of metadata so that it spans several of the server's 256 KiB chunks, and
+/// `name` in the metadata, so two files differ.
+pub fn small_pmtiles(name: &str, padding: usize) -> Vec<u8> {
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    // The tile: one layer "earth", one polygon feature, the square of the extent (4096).
+    let mut geometry = Vec::new();
+    for v in [9u64, 0, 0, 26, 8192, 0, 0, 8192, 8191, 0, 15] {
+        varint(v, &mut geometry);
+    }
+    let mut feature = vec![0x18, 3, 0x22];
+    varint(geometry.len() as u64, &mut feature);
+    feature.extend_from_slice(&geometry);
+    let mut layer = vec![0x78, 2, 0x0A, 5];
+    layer.extend_from_slice(b"earth");
+    layer.push(0x12);
+    varint(feature.len() as u64, &mut layer);
+    layer.extend_from_slice(&feature);
+    layer.extend_from_slice(&[0x28, 0x80, 0x20]);
+    let mut tile = vec![0x1A];
+    varint(layer.len() as u64, &mut tile);
+    tile.extend_from_slice(&layer);
+    // The root directory: one entry, tile 0, run 1, its length, offset 0 (written as 0 + 1).
+    let mut dir = Vec::new();
+    for v in [1u64, 0, 1, tile.len() as u64, 1] {
+        varint(v, &mut dir);
+    }
+    let metadata = serde_json::json!({
+        "name": name,
+        "vector_layers": [{"id": "earth", "fields": {}}],
+        "padding": "x".repeat(padding),
+    })
+    .to_string()
+    .into_bytes();
+    let (root, meta) = (127u64, 127 + dir.len() as u64);
+    let data = meta + metadata.len() as u64;
+    let mut h = b"PMTiles".to_vec();
+    h.push(3);
+    for v in [root, dir.len() as u64, meta, metadata.len() as u64, data, 0, data, tile.len() as u64, 1, 1, 1] {
+        h.extend_from_slice(&v.to_le_bytes());
+    }
+    // Clustered, no internal compression, no tile compression, vector tiles, zooms 0 to 0.
+    h.extend_from_slice(&[1, 1, 1, 1, 0, 0]);
+    for deg in [105.5f64, 17.9, 106.5, 18.6] {
+        h.extend_from_slice(&((deg * 1e7) as i32).to_le_bytes());
+    }
+    h.push(0);
+    for deg in [106.0f64, 18.3] {
+        h.extend_from_slice(&((deg * 1e7) as i32).to_le_bytes());
+    }
+    assert_eq!(h.len(), 127);
+    [h, dir, metadata, tile].concat()
+}

@@ -117,6 +117,9 @@ async function main() {
     await page.locator(tid("home")).waitFor();
     check((await page.evaluate(() => document.documentElement.lang)) === "vi", "Vietnamese first");
     await fitsAPhone(page, "home");
+    const mapNote = page.locator(tid("map-note"));
+    await mapNote.filter({ hasText: "Chưa có bản đồ nền" }).waitFor({ timeout: 30000 });
+    check(true, `no base map on the phone: said in words (${await mapNote.textContent()})`);
     await shot(page, "1-home");
 
     // The household of 4 people, 2 phones, 2 installed now.

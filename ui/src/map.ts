@@ -8,6 +8,7 @@ import { PMTiles, Protocol, TileType } from "pmtiles";
 import type { ExpressionSpecification, LayerSpecification, SourceSpecification, StyleSpecification } from "maplibre-gl";
 import { fileUrl } from "./api";
 import { mapLocale } from "./i18n";
+import { basemapLayers, basemapSource } from "./basemapstyle";
 import { outcomeColor, UNVISITED_COLOR } from "./colors";
 import type { Campaign, Household } from "./types";
 import type { FeatureCollection } from "geojson";
@@ -27,6 +28,12 @@ export type MapHandle = {
   centre(p: { lat: number; lon: number }, zoom?: number): void;
   destroy(): void;
 };
+
+/** The base map to draw: the one set by hand in the settings, else the server's once it is on
+ * the phone; null: none. */
+export function basemapPath(settings: { basemap: string | null } | null | undefined, status: { basemap?: { path: string | null } | null } | null | undefined): string | null {
+  return settings?.basemap?.trim() || status?.basemap?.path || null;
+}
 
 export type MapOptions = {
   campaign: Campaign | null;
@@ -60,47 +67,6 @@ function colourExpression(campaign: Campaign | null): ExpressionSpecification {
   return ["match", ["get", "o"], ...pairs, UNVISITED_COLOR] as unknown as ExpressionSpecification;
 }
 
-/** Layers for a vector base map of unknown schema: the Protomaps and OpenMapTiles layer names. */
-function vectorLayers(): LayerSpecification[] {
-  const src = "base";
-  const fill = (id: string, layer: string, color: string): LayerSpecification => ({
-    id,
-    type: "fill",
-    source: src,
-    "source-layer": layer,
-    filter: ["==", ["geometry-type"], "Polygon"],
-    paint: { "fill-color": color },
-  });
-  const line = (id: string, layer: string, color: string, width: number, dash?: number[]): LayerSpecification => ({
-    id,
-    type: "line",
-    source: src,
-    "source-layer": layer,
-    filter: ["==", ["geometry-type"], "LineString"],
-    paint: {
-      "line-color": color,
-      "line-width": ["interpolate", ["linear"], ["zoom"], 10, width * 0.4, 16, width * 2.5],
-      ...(dash ? { "line-dasharray": dash } : {}),
-    },
-  });
-  return [
-    fill("earth", "earth", "#f3f1ea"),
-    fill("landcover", "landcover", "#e1ebd6"),
-    fill("landuse", "landuse", "#e6e8dc"),
-    fill("water", "water", "#a9d3ee"),
-    line("waterway", "waterway", "#a9d3ee", 1.5),
-    line("water-lines", "water", "#a9d3ee", 1.5),
-    fill("buildings", "buildings", "#d8cfc6"),
-    fill("building", "building", "#d8cfc6"),
-    line("roads-casing", "roads", "#9a9a9a", 2.4),
-    line("roads", "roads", "#ffffff", 1.6),
-    line("transportation-casing", "transportation", "#9a9a9a", 2.4),
-    line("transportation", "transportation", "#ffffff", 1.6),
-    line("boundaries", "boundaries", "#6b6b6b", 1, [3, 2]),
-    line("boundary", "boundary", "#6b6b6b", 1, [3, 2]),
-  ];
-}
-
 async function basemapParts(basemap: string): Promise<{ source: SourceSpecification; layers: LayerSpecification[] }> {
   if (!protocol) {
     protocol = new Protocol({ metadata: true });
@@ -110,13 +76,8 @@ async function basemapParts(basemap: string): Promise<{ source: SourceSpecificat
   const archive = new PMTiles(url);
   protocol.add(archive);
   const header = await archive.getHeader();
-  if (header.tileType === TileType.Mvt) {
-    return { source: { type: "vector", url: `pmtiles://${url}` }, layers: vectorLayers() };
-  }
-  return {
-    source: { type: "raster", url: `pmtiles://${url}`, tileSize: 256 },
-    layers: [{ id: "raster", type: "raster", source: "base" }],
-  };
+  const kind = header.tileType === TileType.Mvt ? "mvt" : "raster";
+  return { source: basemapSource(kind, `pmtiles://${url}`), layers: basemapLayers(kind) };
 }
 
 function bounds(hs: Household[]): maplibregl.LngLatBounds | null {

@@ -26,6 +26,8 @@ export type Status = {
   revoked?: Revoked | null;
   /** This phone's data was erased after it was revoked (until it is enrolled again). */
   wiped?: WipeMarker | null;
+  /** The server's base map on this phone, or its download. */
+  basemap?: BasemapStatus | null;
 };
 
 /** A revoked phone before its erase: what still holds the erase up. */
@@ -84,6 +86,15 @@ export type OutcomeDef = {
   revisit_after_hours?: number;
   /** With `requires_reason`: the reasons heard most, one tap each ("other" is typed). */
   reasons?: Messages[];
+};
+
+/** The server's base map on this phone (`doorstep-field`'s `basemap`). */
+export type BasemapStatus = {
+  name: string;
+  /** The file to draw once whole and checked; null while it downloads. */
+  path: string | null;
+  downloaded: number;
+  size: number;
 };
 
 export type Campaign = {

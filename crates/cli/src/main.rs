@@ -212,6 +212,12 @@ enum AdminCommand {
         #[command(subcommand)]
         action: CampaignAction,
     },
+    /// The base map the dashboard and the phones draw under the households: a PMTiles file of
+    /// the province's streets (README, "Base map", says how to cut one).
+    Basemap {
+        #[command(subcommand)]
+        action: BasemapAction,
+    },
     /// Show the audit log of administrative actions, newest first, as JSON lines.
     Audit {
         #[arg(long, default_value_t = 100)]
@@ -246,6 +252,22 @@ enum CampaignAction {
         file: PathBuf,
     },
     /// Print the campaign the server runs (the default when none was loaded), as JSON.
+    Show,
+}
+
+#[derive(Subcommand)]
+enum BasemapAction {
+    /// Import a PMTiles (version 3) file as the base map, replacing the one held, all or
+    /// nothing. Served at once to staff and enrolled phones (range requests); phones fetch it
+    /// when they next sync.
+    Import {
+        /// The .pmtiles file.
+        file: PathBuf,
+        /// What to call it (default: the file's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Print the base map held (name, SHA-256, size, zooms, bounds) as JSON, or say there is none.
     Show,
 }
 
@@ -431,6 +453,32 @@ async fn admin(args: AdminArgs) -> Result<()> {
             .await?;
             println!("{}", serde_json::json!({"campaign": campaign.code, "outcomes": campaign.outcomes.len()}));
             eprintln!("Loaded; restart the server (doorstep serve) to run it.");
+        }
+        AdminCommand::Basemap { action: BasemapAction::Import { file, name } } => {
+            let name = name.unwrap_or_else(|| {
+                file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "basemap".into())
+            });
+            let now = chrono::Utc::now().timestamp_millis();
+            let info = doorstep_server::basemap::import(store.as_ref(), &name, &file, now)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}; the base map was not changed", file.display()))?;
+            doorstep_server::accounts::record_audit(
+                &*store,
+                doorstep_server::accounts::AuditEntry {
+                    at_ms: now,
+                    actor: "cli".into(),
+                    action: "import-basemap".into(),
+                    detail: format!("{} ({} bytes, {})", info.name, info.size, info.sha256),
+                },
+            )
+            .await?;
+            println!("{}", serde_json::to_string(&info)?);
+        }
+        AdminCommand::Basemap { action: BasemapAction::Show } => {
+            match doorstep_server::basemap::info(store.as_ref()).await? {
+                Some(info) => println!("{}", serde_json::to_string_pretty(&info)?),
+                None => anyhow::bail!("no base map is loaded: `doorstep admin basemap import FILE.pmtiles`"),
+            }
         }
         AdminCommand::Campaign { action: CampaignAction::Show } => {
             let campaign = doorstep_server::campaign::running_campaign(store.as_ref()).await?;

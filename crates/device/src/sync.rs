@@ -25,7 +25,9 @@ use tokio::time::Instant;
 
 use crate::store::{DeviceError, DeviceStore, DeviceToken, Enrolment, OutboxEntry};
 
+mod basemap;
 mod photos;
+pub use basemap::BasemapPiece;
 pub use photos::{PhotoUploadReport, UPLOAD_OFFSET};
 
 /// Meta key holding the server's warning about this phone's clock (JSON `{"vi", "en"}`), or "".

@@ -472,6 +472,26 @@ pub fn field_app_version(user_agent: &str) -> Option<&str> {
     (!rest.is_empty() && rest.len() <= 32 && rest.chars().all(ok)).then_some(rest)
 }
 
+/// The base map the server holds (`GET /api/v1/basemap`): a PMTiles file of the province's
+/// streets, imported by IT, served with range requests at `/api/v1/basemap.pmtiles`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BasemapInfo {
+    /// What IT called it at import ("Hà Tĩnh, OpenStreetMap 11/2026").
+    pub name: String,
+    /// The file's SHA-256, hex: a phone fetches it again when this changes.
+    pub sha256: String,
+    pub size: u64,
+    /// `mvt` (vector), `png`, `jpg`, `webp` or `avif`.
+    pub tile_type: String,
+    pub min_zoom: u8,
+    pub max_zoom: u8,
+    /// West, south, east, north (degrees).
+    pub bounds: [f64; 4],
+    /// When it was imported (RFC 3339).
+    pub imported_at: String,
+}
+
 /// The scheme of the link an enrolment QR code carries; the field app opens it (Tauri's
 /// deep-link plugin), so nobody types the server's address.
 pub const ENROL_LINK_SCHEME: &str = "doorstep";

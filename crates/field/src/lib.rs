@@ -11,11 +11,12 @@
 //! - Sync by itself: at start, when asked (a visit saved, the network back), and periodically;
 //!   never in the way of the form.
 
+pub mod basemap;
 mod location;
 mod photos;
 mod settings;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -117,6 +118,9 @@ pub struct Status {
     /// This phone's data was erased after it was revoked (until it is enrolled again): why.
     #[serde(default)]
     pub wiped: Option<WipeMarker>,
+    /// The server's base map on this phone, or its download (`basemap`); `None`: none yet.
+    #[serde(default)]
+    pub basemap: Option<basemap::BasemapStatus>,
 }
 
 /// A revoked phone before its erase: when and why, and what still holds the erase up.
@@ -208,6 +212,8 @@ pub struct FieldApp {
     live: Mutex<Live>,
     wake: tokio::sync::Notify,
     listener: Mutex<Option<Listener>>,
+    /// Where the store and the base map live.
+    data_dir: PathBuf,
 }
 
 impl std::fmt::Debug for FieldApp {
@@ -325,7 +331,7 @@ impl FieldApp {
     /// the user only): `doorstep_device::platform_keys`.
     pub fn open(data_dir: &Path, config: FieldConfig) -> Result<Arc<FieldApp>, DeviceError> {
         FieldApp::create_dir(data_dir)?;
-        FieldApp::with_store(DeviceStore::open_platform(&data_dir.join(DB_FILE))?, config)
+        FieldApp::with_store(DeviceStore::open_platform(&data_dir.join(DB_FILE))?, config, data_dir)
     }
 
     /// As [`FieldApp::open`], with the database key kept by `keys`: the platform's secure store
@@ -334,7 +340,7 @@ impl FieldApp {
         data_dir: &Path, config: FieldConfig, keys: &dyn KeyStore,
     ) -> Result<Arc<FieldApp>, DeviceError> {
         FieldApp::create_dir(data_dir)?;
-        FieldApp::with_store(DeviceStore::open_with(&data_dir.join(DB_FILE), keys)?, config)
+        FieldApp::with_store(DeviceStore::open_with(&data_dir.join(DB_FILE), keys)?, config, data_dir)
     }
 
     fn create_dir(data_dir: &Path) -> Result<(), DeviceError> {
@@ -342,13 +348,14 @@ impl FieldApp {
             .map_err(|e| DeviceError::Corrupt(format!("cannot create {}: {e}", data_dir.display())))
     }
 
-    fn with_store(store: DeviceStore, config: FieldConfig) -> Result<Arc<FieldApp>, DeviceError> {
+    fn with_store(store: DeviceStore, config: FieldConfig, data_dir: &Path) -> Result<Arc<FieldApp>, DeviceError> {
         Ok(Arc::new(FieldApp {
             store: Arc::new(Mutex::new(store)),
             config,
             live: Mutex::new(Live::default()),
             wake: tokio::sync::Notify::new(),
             listener: Mutex::new(None),
+            data_dir: data_dir.to_path_buf(),
         }))
     }
 
@@ -448,6 +455,7 @@ impl FieldApp {
                 },
                 // A marker with a token still held is an erase cut short: the next sync ends it.
                 wiped: if enrolled { None } else { store.wipe_marker()? },
+                basemap: basemap::status(&self.data_dir),
             })
         };
         read().map_err(|e| device_error(e, lang))
@@ -835,6 +843,15 @@ impl FieldApp {
             live.online = online;
         }
         self.notify();
+        // Last, the base map: the records go first on a slow line; each piece shows progress.
+        if online && lock(&self.store).revoked().ok().flatten().is_none() {
+            let deadline = tokio::time::Instant::now() + self.config.sync_deadline;
+            match basemap::refresh(&client, &self.store, &self.data_dir, deadline, || self.notify()).await {
+                Ok(true) => self.notify(),
+                Ok(false) => {}
+                Err(e) => tracing::info!(error = %e, "base map not downloaded this time"),
+            }
+        }
     }
 
     /// Returns whether the server answered.

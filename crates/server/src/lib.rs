@@ -4,7 +4,7 @@
 //!   (who calls), [`conn`] (connections) and [`dashboard`].
 //! - Features: each with its rules and its statements written once: [`accounts`], [`devices`],
 //!   [`areas`], [`coverage`], [`visits`], [`manage`] (teams), [`claims`], [`corrections`],
-//!   [`venues`], [`photos`], [`report`], [`export`], [`map`], [`hexagons`], [`public`],
+//!   [`venues`], [`photos`], [`basemap`], [`report`], [`export`], [`map`], [`hexagons`], [`public`],
 //!   [`volunteers`], [`targets`], [`campaign`], [`buildings`], [`quality`], [`filter`].
 //! - [`db`]: the `Db` interface the features use and the two databases behind it
 //!   ([`db::sqlite`], the default; [`db::postgres`], for the nation), with [`store`] (what is
@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod areas;
 pub mod auth;
+pub mod basemap;
 pub mod buildings;
 pub mod cache;
 pub mod campaign;

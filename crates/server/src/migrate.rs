@@ -17,7 +17,8 @@ const CHUNK: i64 = 2_000;
 /// Rows per copied batch: photos' bytes (up to 5 MiB each, a blob's or an unfinished upload's)
 /// go a few at a time.
 fn chunk_of(table: &Table) -> i64 {
-    if holds_photo_bytes(table) { 16 } else { CHUNK }
+    // The base map's chunks are 256 KiB each: a province's map is read back whole (tens of MB).
+    if holds_photo_bytes(table) || table.name == "basemap_chunks" { 16 } else { CHUNK }
 }
 
 fn holds_photo_bytes(table: &Table) -> bool {
@@ -43,8 +44,15 @@ pub struct TableReport {
     pub checksum_match: bool,
 }
 
-fn db(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Db(e.to_string())
+fn db(e: impl std::error::Error) -> StoreError {
+    // tokio-postgres says only "db error" at the top; the server's own words are in the source.
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    StoreError::Db(text)
 }
 
 fn uuid_of(bytes: &[u8]) -> Result<Uuid, StoreError> {
@@ -464,6 +472,31 @@ const TABLES: &[Table] = &[
             ("bytes", Kind::Bytes),
             ("created_ms", Kind::Int),
         ],
+        overriding: false,
+    },
+    Table {
+        name: "basemap",
+        key: "id",
+        columns: &[
+            ("id", Kind::Int4),
+            ("name", Kind::Text),
+            ("sha256", Kind::Text),
+            ("size", Kind::Int),
+            ("tile_type", Kind::Text),
+            ("min_zoom", Kind::Int4),
+            ("max_zoom", Kind::Int4),
+            ("west", Kind::Real),
+            ("south", Kind::Real),
+            ("east", Kind::Real),
+            ("north", Kind::Real),
+            ("imported_at_ms", Kind::Int),
+        ],
+        overriding: false,
+    },
+    Table {
+        name: "basemap_chunks",
+        key: "idx",
+        columns: &[("idx", Kind::Int4), ("bytes", Kind::Bytes)],
         overriding: false,
     },
 ];

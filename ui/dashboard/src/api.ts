@@ -7,6 +7,7 @@ import type {
   ApiErrorBody,
   Area,
   AreaProps,
+  BasemapInfo,
   Campaign,
   Claim,
   ClaimsResponse,
@@ -197,6 +198,13 @@ export async function enrolmentCards(area: string, team: string | null): Promise
 export const resetPassword = (username: string, code: string, newPassword: string) =>
   json<void>(`${V1}/auth/reset`, { method: "POST", body: { username, code, new_password: newPassword }, auth: false });
 export const campaign = () => json<Campaign>(`${V1}/campaign`, { auth: false });
+/** The base map the server holds (404 `no_basemap` when IT has loaded none). */
+export const basemap = () => json<BasemapInfo>(`${V1}/basemap`);
+/** Where the base map's bytes are read by range, and the headers that authorise it. */
+export function basemapSource(): { url: string; headers: Record<string, string> } {
+  const token = getToken();
+  return { url: `${location.origin}${V1}/basemap.pmtiles`, headers: token ? { Authorization: `Bearer ${token}` } : {} };
+}
 export const areas = (parent: string | null) => json<Area[]>(`${V1}/areas${q({ parent })}`);
 export const coverage = (area: string) => json<Coverage>(`${V1}/coverage${q({ area })}`);
 export const progress = (area: string, from: string | null, to: string | null) =>

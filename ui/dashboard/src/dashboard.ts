@@ -84,6 +84,8 @@ export class Dashboard {
   private report: { state: "idle" | "busy" | "done" | "error"; file?: string; error?: unknown } = { state: "idle" };
   private mapView: MapView | null = null;
   private mapState: "pending" | "ready" | "unavailable" = "pending";
+  /** The server's base map: drawn, none loaded (said in words), or not known yet. */
+  private basemapState: "drawn" | "none" | "unknown" = "unknown";
   private zoom = 0;
   /** The area and filters the households on the map were asked for (null: not asked yet). */
   private householdsKey: string | null = null;
@@ -458,6 +460,7 @@ export class Dashboard {
           this.mapView.map.on("error", (e) => console.warn("map:", e.error?.message ?? e));
           this.zoom = this.mapView.zoom();
           this.mapState = "ready";
+          void this.loadBasemap();
         } catch (e) {
           console.warn("map unavailable:", e);
           this.mapState = "unavailable";
@@ -470,6 +473,20 @@ export class Dashboard {
         this.mapState = "unavailable";
         this.renderMapNotes();
       });
+  }
+
+  /** Streets under the coverage, when IT has loaded a base map; else the notes say there is none. */
+  private async loadBasemap(): Promise<void> {
+    try {
+      const info = await api.basemap();
+      if (this.disposed || !this.mapView) return;
+      const { url, headers } = api.basemapSource();
+      this.mapView.setBasemap(url, info.tile_type, headers);
+      this.basemapState = "drawn";
+    } catch (e) {
+      this.basemapState = e instanceof ApiError && e.code === "no_basemap" ? "none" : "unknown";
+    }
+    this.renderMapNotes();
   }
 
   private outcomeColors(): [string, string][] {
@@ -624,6 +641,7 @@ export class Dashboard {
       notes.push(h("p", { class: "map-unavailable", testid: "map-unavailable", role: "status" }, t("map.unavailable")));
     } else {
       if (this.mapState === "pending") notes.push(h("p", { class: "muted" }, t("map.loading")));
+      if (this.basemapState === "none") notes.push(h("p", { class: "muted", testid: "no-basemap" }, t("map.no_basemap")));
       const a = this.areasGeo.value;
       const hh = this.householdsGeo.value;
       const leaf = this.isLeaf();

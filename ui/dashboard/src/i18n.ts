@@ -130,6 +130,7 @@ const vi = {
   "cards.smartphones_note": "tại các hộ đã thăm",
 
   "map.title": "Bản đồ bao phủ",
+  "map.no_basemap": "Chưa có bản đồ nền (đường phố): bộ phận CNTT nạp bằng lệnh doorstep admin basemap import. Các chấm và vùng vẫn đúng.",
   "map.unavailable": "Máy này không vẽ được bản đồ (trình duyệt không hỗ trợ WebGL). Các phần khác của trang vẫn dùng được.",
   "map.loading": "Đang tải bản đồ…",
   "map.empty": "Chưa có ranh giới hay hộ có vị trí để vẽ ở địa bàn này.",
@@ -514,6 +515,7 @@ const en: Record<Key, string> = {
   "cards.smartphones_note": "in visited households",
 
   "map.title": "Coverage map",
+  "map.no_basemap": "No base map (streets) yet: IT loads one with doorstep admin basemap import. The dots and areas are still right.",
   "map.unavailable": "This computer cannot draw the map (the browser has no WebGL). The rest of the page still works.",
   "map.loading": "Loading the map…",
   "map.empty": "No boundaries or located households to draw in this area yet.",

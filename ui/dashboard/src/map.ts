@@ -2,13 +2,16 @@
 // coverage with the configurable thresholds, their outlines, and the households as dots coloured
 // by their latest outcome (grey when unvisited, a black ring when a revisit is due), shown from a
 // zoom level or at once when the area has no children, with the venues as larger purple rings.
-// No base tiles: a plain background.
+// Under them the server's base map (a PMTiles archive read by range requests with the bearer
+// token) when IT has loaded one, else a plain background, and the notes say so.
 // The map object is window.__doorstepMap, for the browser test.
 
 import maplibregl from "maplibre-gl";
 import "maplibre-gl/dist/maplibre-gl.css";
 import type { ExpressionSpecification, FilterSpecification, GeoJSONSource, LngLatBoundsLike, MapGeoJSONFeature } from "maplibre-gl";
 import type { FeatureCollection as GeoCollection, Point } from "geojson";
+import { FetchSource, PMTiles, Protocol } from "pmtiles";
+import { basemapLayers, basemapSource } from "../../src/basemapstyle";
 import { UNVISITED_COLOR, VENUE_COLOR } from "./colors";
 import { mapLocale } from "./i18n";
 import { coverageFillExpression, type Thresholds } from "./thresholds";
@@ -47,9 +50,13 @@ export type MapView = {
   /** Outcome codes to show; "" stands for unvisited households. */
   setVisibleOutcomes(codes: string[]): void;
   setOutcomeColors(pairs: [string, string][]): void;
+  /** Draws the server's base map (its absolute URL, tile type, and the request's headers). */
+  setBasemap(url: string, tileType: string, headers: Record<string, string>): void;
   zoom(): number;
   destroy(): void;
 };
+
+let protocol: Protocol | null = null;
 
 function colorExpression(pairs: [string, string][]): ExpressionSpecification {
   if (pairs.length === 0) return ["literal", UNVISITED_COLOR] as unknown as ExpressionSpecification;
@@ -248,6 +255,19 @@ export function createMap(container: HTMLElement, cb: MapCallbacks, init: { thre
     },
     setOutcomeColors(pairs) {
       whenLoaded(() => map.setPaintProperty("households", "circle-color", colorExpression(pairs)));
+    },
+    setBasemap(url, tileType, headers) {
+      if (!protocol) {
+        protocol = new Protocol({ metadata: true });
+        maplibregl.addProtocol("pmtiles", protocol.tile);
+      }
+      protocol.add(new PMTiles(new FetchSource(url, new Headers(headers))));
+      whenLoaded(() => {
+        if (map.getSource("base")) return;
+        map.addSource("base", basemapSource(tileType, `pmtiles://${url}`));
+        // Under the coverage fills, the outlines and the dots.
+        for (const layer of basemapLayers(tileType)) map.addLayer(layer, "areas-fill");
+      });
     },
     zoom: () => map.getZoom(),
     destroy() {

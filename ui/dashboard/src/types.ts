@@ -304,3 +304,16 @@ export type Street = { area_code: string; street: string; street_key: string; ho
 /** `GET /api/v1/teams` (`TeamDto`): a team, its leader, its members and their assigned areas. */
 export type TeamMember = { username: string; areas: string[] };
 export type Team = { name: string; area_code: string; leader?: string; members?: TeamMember[] };
+
+/** The base map the server holds (`GET /api/v1/basemap`). */
+export type BasemapInfo = {
+  name: string;
+  sha256: string;
+  size: number;
+  tile_type: string;
+  min_zoom: number;
+  max_zoom: number;
+  /** West, south, east, north. */
+  bounds: [number, number, number, number];
+  imported_at: string;
+};

@@ -4,7 +4,7 @@
 import type { Ctx, View } from "../app";
 import { h, fill } from "../dom";
 import { mapSupported, outcomeColor, UNVISITED_COLOR } from "../colors";
-import { fmtDateTime, pick, relTime, t } from "../i18n";
+import { fmtDateTime, fmtNumber, pick, relTime, t } from "../i18n";
 import { icon } from "../icons";
 import { locate } from "../location";
 import type { MapHandle } from "../map";
@@ -34,7 +34,7 @@ export function homeView(ctx: Ctx): View {
   const venuesPending = h("p", { class: "hint", testid: "venues-pending", hidden: true });
   const progress = h("div", { class: "progress", testid: "sync-progress", role: "progressbar", hidden: true });
   const mapBox = h("div", { class: "map", testid: "map", role: "img", "aria-label": t("home.map") });
-  const mapNote = h("p", { class: "hint" });
+  const mapNote = h("p", { class: "hint", testid: "map-note" });
 
   const el = h(
     "section",
@@ -209,6 +209,18 @@ export function homeView(ctx: Ctx): View {
   }
 
   let shown: Household[] = [];
+  /** The base map the map was drawn with (it is drawn again when the download completes). */
+  let drawnBasemap: string | null = null;
+  /** Said in words when there is no base map, or while it downloads: never a silent grey box. */
+  function renderBasemapNote() {
+    const b = ctx.state.status?.basemap;
+    const mb = (n: number) => fmtNumber(n / 1_048_576, 1);
+    mapNote.textContent = drawnBasemap
+      ? ""
+      : b && !b.path
+        ? t("map.basemap_downloading", { done: mb(b.downloaded), size: mb(b.size) })
+        : t("map.no_basemap");
+  }
   async function loadMap() {
     let households: Household[] = [];
     try {
@@ -228,11 +240,13 @@ export function homeView(ctx: Ctx): View {
       return;
     }
     try {
-      const { createMap } = await import("../map");
+      const { basemapPath, createMap } = await import("../map");
       if (destroyed) return;
+      drawnBasemap = basemapPath(ctx.state.settings, ctx.state.status);
+      renderBasemapNote();
       map = await createMap(mapBox, {
         campaign: ctx.state.campaign,
-        basemap: ctx.state.settings?.basemap ?? null,
+        basemap: drawnBasemap,
         households,
         onBasemapError: () => (mapNote.textContent = t("map.basemap_failed")),
       });
@@ -268,6 +282,15 @@ export function homeView(ctx: Ctx): View {
     el,
     onStatus(s) {
       render(s);
+      if (map) {
+        // The server's base map just arrived: draw the map again over it.
+        void import("../map").then(({ basemapPath }) => {
+          if (destroyed || !map || basemapPath(ctx.state.settings, s) === drawnBasemap) return renderBasemapNote();
+          map.destroy();
+          map = null;
+          void loadMap();
+        });
+      }
       // A visit saved or a sync ended: counts and colours may have changed. Coalesce bursts.
       if (reloadTimer) clearTimeout(reloadTimer);
       reloadTimer = setTimeout(() => {

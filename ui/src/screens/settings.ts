@@ -3,14 +3,24 @@
 import type { Ctx, View } from "../app";
 import { toErrorBody } from "../api";
 import { h, fill } from "../dom";
-import { pick, relTime, t } from "../i18n";
+import { fmtNumber, pick, relTime, t } from "../i18n";
 import { icon } from "../icons";
-import type { ErrorBody, Settings } from "../types";
+import type { BasemapStatus, ErrorBody, Settings } from "../types";
 import { languageSwitch } from "./enrol";
+
+/** The server's base map on this phone: held, downloading, or none yet. */
+function serverMapText(b: BasemapStatus | null | undefined): string {
+  const mb = (n: number) => fmtNumber(n / 1_048_576, 1);
+  if (!b) return t("settings.server_map_none");
+  if (b.path) return t("settings.server_map_held", { name: b.name, size: mb(b.size) });
+  return t("settings.server_map_downloading", { name: b.name, done: mb(b.downloaded), size: mb(b.size) });
+}
 
 export function settingsView(ctx: Ctx): View {
   const s: Settings = ctx.state.settings ?? { language: "vi", server: "", accuracy_threshold_m: 50, location_provider: "auto", basemap: null };
   const note = h("div", { class: "hint-slot", "aria-live": "polite" });
+  const serverMap = h("p", { class: "hint", testid: "settings-server-map", "aria-live": "polite" });
+  const renderServerMap = () => (serverMap.textContent = serverMapText(ctx.state.status?.basemap));
   const syncLine = h("p", { class: "hint", testid: "settings-last-sync" });
 
   const server = h("input", { id: "settings-server", testid: "settings-server", type: "url", inputmode: "url", autocapitalize: "off", spellcheck: "false", value: s.server });
@@ -95,6 +105,7 @@ export function settingsView(ctx: Ctx): View {
       field("settings-server", t("settings.server"), server),
       field("settings-accuracy", t("settings.accuracy"), accuracy),
       field("settings-provider", t("settings.provider"), provider),
+      serverMap,
       field("settings-basemap", t("settings.basemap"), basemap, t("settings.basemap_hint")),
       note,
       h("button", { type: "submit", class: "btn big", testid: "settings-save" }, t("settings.save")),
@@ -108,5 +119,12 @@ export function settingsView(ctx: Ctx): View {
   );
   for (const input of [server, accuracy, provider, basemap]) input.addEventListener("change", () => void save());
   renderSync();
-  return { el, onStatus: () => renderSync() };
+  renderServerMap();
+  return {
+    el,
+    onStatus: () => {
+      renderSync();
+      renderServerMap();
+    },
+  };
 }

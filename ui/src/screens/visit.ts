@@ -537,7 +537,7 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
     const mapEl = h("div", { class: "map small", testid: "pin-map" });
     pinBox.append(mapEl, h("button", { type: "button", class: "btn small", onclick: () => void openPin() }, t("map.pin_done")));
     try {
-      const { createMap } = await import("../map");
+      const { basemapPath, createMap } = await import("../map");
       let households: Household[] = [];
       try {
         households = await ctx.api.getHouseholds(null);
@@ -546,7 +546,7 @@ export function visitView(ctx: Ctx, params: VisitParams): View {
       }
       if (destroyed) return;
       const centre = here();
-      pinMap = await createMap(mapEl, { campaign, basemap: ctx.state.settings?.basemap ?? null, households, centre });
+      pinMap = await createMap(mapEl, { campaign, basemap: basemapPath(ctx.state.settings, ctx.state.status), households, centre });
       if (centre) pinMap.setPin(centre);
       pinMap.onTap((p) => {
         st.loc = { phase: "done", location: { source: "manual", lat: Math.round(p.lat * 1e6) / 1e6, lon: Math.round(p.lon * 1e6) / 1e6 }, origin: "manual" };

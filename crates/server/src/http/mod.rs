@@ -3,6 +3,7 @@
 
 pub mod areas;
 pub mod auth;
+pub mod basemap;
 pub mod claims;
 pub mod corrections;
 pub mod devices;

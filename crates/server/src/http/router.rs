@@ -25,6 +25,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/coverage", get(areas::coverage))
         .route("/api/v1/areas", get(areas::areas))
         .route("/api/v1/campaign", get(areas::campaign))
+        .route("/api/v1/basemap", get(basemap::basemap_info))
+        .route("/api/v1/basemap.pmtiles", get(basemap::basemap_file))
         .route("/api/v1/auth/login", post(sessions::login))
         .route("/api/v1/auth/logout", post(sessions::logout))
         .route("/api/v1/auth/me", get(sessions::me))
@@ -114,6 +116,8 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
         areas::coverage,
         areas::areas,
         areas::campaign,
+        basemap::basemap_info,
+        basemap::basemap_file,
         sessions::login,
         sessions::logout,
         sessions::me,
