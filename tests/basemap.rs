@@ -53,7 +53,8 @@ async fn it_imports_a_base_map_and_staff_and_phones_read_it_by_range() {
 
     // Staff and an enrolled phone read it; nobody else.
     let admin = server.admin_token().await;
-    let phone = server.device_token(&uuid::Uuid::now_v7().to_string()).await;
+    let phone_id = uuid::Uuid::now_v7().to_string();
+    let phone = server.device_token(&phone_id).await;
     for token in [&admin, &phone] {
         let (status, info) = server.get_as("/api/v1/basemap", Some(token)).await;
         assert_eq!(status, 200, "{info}");
@@ -96,6 +97,14 @@ async fn it_imports_a_base_map_and_staff_and_phones_read_it_by_range() {
     let (status, bytes, _) = get_bytes(&server, Some(&phone), &[("range", "bytes=1000-"), ("if-range", &etag)]).await;
     assert_eq!((status, bytes == newer), (200, true));
     assert_eq!(server.db.i64("SELECT COUNT(*) FROM basemap_chunks"), 2, "only the new map's chunks are kept");
+
+    // A revoked phone reads nothing more, the base map included.
+    let (status, _) =
+        server.post_as(&format!("/api/v1/devices/{phone_id}/revoke"), &admin, &serde_json::json!({})).await;
+    assert_eq!(status, 204);
+    let (status, body) = server.get_as("/api/v1/basemap", Some(&phone)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("device_revoked")));
+    assert_eq!(get_bytes(&server, Some(&phone), &[("range", "bytes=0-126")]).await.0, 403);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
