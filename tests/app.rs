@@ -441,6 +441,29 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
     d.wait("home").await;
     assert_eq!(d.taps_since(), 5, "the household of 4, 2 phones, 2 installed now");
     d.wait_text("queue-pending", "1").await;
+    // Offline now: the base map is the phone's own copy, still drawn.
+    let note = d.script("return document.querySelector('[data-testid=map-note]')?.textContent ?? ''").await;
+    assert!(!note.as_str().unwrap_or_default().contains("bản đồ nền"), "offline, the base map stays: {note}");
+    assert!(data.path().join("basemaps/server.pmtiles").exists());
+    let drawn = d.script("const m = document.querySelector('[data-testid=map]'); return !!m && !m.classList.contains('nomap') && !!m.querySelector('canvas')").await;
+    assert_eq!(drawn, json!(true), "the home map is drawn (WebGL in the web view)");
+    let start = Instant::now();
+    d.script("document.querySelector('[data-testid=map]').scrollIntoView({block: 'center'}); return 0").await;
+    loop {
+        let drawn = d.script("const m = window.__doorstepFieldMap; return m ? m.basemapDrawn() : 0").await;
+        if drawn.as_i64().unwrap_or(0) > 0 {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let error = d.script("const m = window.__doorstepFieldMap; return m ? m.lastError() : 'no map'").await;
+            panic!("the base map was never drawn from the phone's copy; the map's last error: {error}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    d.script("document.querySelector('[data-testid=map]').scrollIntoView({block: 'center'}); return 0").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    d.screenshot(&shots, "12-home-map-offline").await;
+    d.script("document.querySelector('.screen').scrollTop = 0; return 0").await;
 
     // Next door up the street: a refusal with a listed reason, 4 taps; the address prompt shows
     // (a refusal is visited again) but is not required.

@@ -1146,9 +1146,9 @@ impl TestServer {
 }
 
 /// A small, valid PMTiles (version 3) file written here, for the base map tests: one vector
-/// tile at zoom 0 holding an `earth` square over the whole world, over Hà Tĩnh's bounds, with
-/// `padding` bytes of metadata so that it spans several of the server's 256 KiB chunks, and
-/// `name` in the metadata, so two files differ.
+/// tile at zoom 0 holding a `water` square over the whole world (drawn blue: a screenshot shows
+/// it), over Hà Tĩnh's bounds, `padding` bytes longer so that it spans several of the server's
+/// 256 KiB chunks, and `name` in the metadata, so two files differ.
 pub fn small_pmtiles(name: &str, padding: usize) -> Vec<u8> {
     fn varint(mut v: u64, out: &mut Vec<u8>) {
         while v >= 0x80 {
@@ -1157,7 +1157,7 @@ pub fn small_pmtiles(name: &str, padding: usize) -> Vec<u8> {
         }
         out.push(v as u8);
     }
-    // The tile: one layer "earth", one polygon feature, the square of the extent (4096).
+    // The tile: one layer "water", one polygon feature, the square of the extent (4096).
     let mut geometry = Vec::new();
     for v in [9u64, 0, 0, 26, 8192, 0, 0, 8192, 8191, 0, 15] {
         varint(v, &mut geometry);
@@ -1166,7 +1166,7 @@ pub fn small_pmtiles(name: &str, padding: usize) -> Vec<u8> {
     varint(geometry.len() as u64, &mut feature);
     feature.extend_from_slice(&geometry);
     let mut layer = vec![0x78, 2, 0x0A, 5];
-    layer.extend_from_slice(b"earth");
+    layer.extend_from_slice(b"water");
     layer.push(0x12);
     varint(feature.len() as u64, &mut layer);
     layer.extend_from_slice(&feature);
@@ -1179,18 +1179,19 @@ pub fn small_pmtiles(name: &str, padding: usize) -> Vec<u8> {
     for v in [1u64, 0, 1, tile.len() as u64, 1] {
         varint(v, &mut dir);
     }
-    let metadata = serde_json::json!({
-        "name": name,
-        "vector_layers": [{"id": "earth", "fields": {}}],
-        "padding": "x".repeat(padding),
-    })
-    .to_string()
-    .into_bytes();
+    let metadata =
+        serde_json::json!({"name": name, "vector_layers": [{"id": "water", "fields": {}}]}).to_string().into_bytes();
+    // The padding is an unreferenced leaf-directory section: readers never fetch it, and the
+    // metadata stays small (the app's asset protocol answers at most 1 MB a range, as real
+    // metadata and tiles are).
     let (root, meta) = (127u64, 127 + dir.len() as u64);
-    let data = meta + metadata.len() as u64;
+    let leaves = meta + metadata.len() as u64;
+    let data = leaves + padding as u64;
     let mut h = b"PMTiles".to_vec();
     h.push(3);
-    for v in [root, dir.len() as u64, meta, metadata.len() as u64, data, 0, data, tile.len() as u64, 1, 1, 1] {
+    for v in
+        [root, dir.len() as u64, meta, metadata.len() as u64, leaves, padding as u64, data, tile.len() as u64, 1, 1, 1]
+    {
         h.extend_from_slice(&v.to_le_bytes());
     }
     // Clustered, no internal compression, no tile compression, vector tiles, zooms 0 to 0.
@@ -1203,5 +1204,5 @@ pub fn small_pmtiles(name: &str, padding: usize) -> Vec<u8> {
         h.extend_from_slice(&((deg * 1e7) as i32).to_le_bytes());
     }
     assert_eq!(h.len(), 127);
-    [h, dir, metadata, tile].concat()
+    [h, dir, metadata, vec![0u8; padding], tile].concat()
 }

@@ -23,6 +23,10 @@ export type MapHandle = {
   onHousehold(cb: (id: string) => void): void;
   /** Shows (or, with null, hides) where the volunteer stands, with the fix's error as a halo. */
   setHere(p: { lat: number; lon: number; accuracy_m?: number | null } | null): void;
+  /** How many of the base map's features are drawn in view (for tests). */
+  basemapDrawn(): number;
+  /** The map's last error, if any (for tests and for whoever reads a failure). */
+  lastError(): string | null;
   /** Where a point is drawn, in pixels from the map's top left (for tests). */
   project(p: { lat: number; lon: number }): { x: number; y: number };
   centre(p: { lat: number; lon: number }, zoom?: number): void;
@@ -164,6 +168,11 @@ export async function createMap(container: HTMLElement, opts: MapOptions): Promi
   map.touchZoomRotate.disableRotation();
   if (b && !opts.centre) map.fitBounds(b, { padding: 24, maxZoom: 17, animate: false });
 
+  let lastError: string | null = null;
+  map.on("error", (e) => {
+    lastError = String(e.error?.message ?? e.error ?? "error");
+    console.warn("map:", lastError);
+  });
   const tapCallbacks: ((p: { lat: number; lon: number }) => void)[] = [];
   const householdCallbacks: ((id: string) => void)[] = [];
   map.on("click", (e) => {
@@ -211,6 +220,11 @@ export async function createMap(container: HTMLElement, opts: MapOptions): Promi
         }),
       );
     },
+    basemapDrawn: () => {
+      const layers = (map.getStyle()?.layers ?? []).filter((l) => "source" in l && l.source === "base").map((l) => l.id);
+      return layers.length ? map.queryRenderedFeatures({ layers }).length : 0;
+    },
+    lastError: () => lastError,
     project(p) {
       const pt = map.project([p.lon, p.lat]);
       return { x: pt.x, y: pt.y };

@@ -5,8 +5,36 @@ import { h } from "./dom";
 import { fmtDateTime, fmtDay, fmtNumber, t, type Key } from "./i18n";
 import { campaignOffset, colorOf, outcomeLabel } from "./outcomes";
 import type { Revisit, Visit } from "./types";
+import { compass, distanceM } from "../../src/location";
 
 export const MAX_REVISIT_ROWS = 1000;
+/** A household without an address is placed beside one that has one this close (metres). */
+const LANDMARK_WITHIN_M = 100;
+
+/**
+ * Where a household without an address is, so that its row on the printed list is not the same
+ * as every other such row: beside the nearest household of the list that has an address (within
+ * 100 m: "cạnh Số 12, đường Nguyễn Du, 8 m về phía Bắc"), else its coordinates, which any phone's
+ * map finds. Nothing without a position either.
+ */
+export function whereUnaddressed(r: Revisit, list: Revisit[]): string | null {
+  if (typeof r.lat !== "number" || typeof r.lon !== "number") return null;
+  const here = { lat: r.lat, lon: r.lon };
+  let best: { m: number; other: Revisit } | null = null;
+  for (const o of list) {
+    if (!o.address || typeof o.lat !== "number" || typeof o.lon !== "number" || o.id === r.id) continue;
+    const m = distanceM(o.lat, o.lon, r.lat, r.lon);
+    if (m <= LANDMARK_WITHIN_M && (!best || m < best.m)) best = { m, other: o };
+  }
+  if (best) {
+    const from = { lat: best.other.lat as number, lon: best.other.lon as number };
+    const m = Math.round(best.m);
+    return m < 3
+      ? t("revisits.beside", { address: best.other.address as string })
+      : t("revisits.near", { address: best.other.address as string, m, dir: t(`dir.${compass(from, here)}` as Key) });
+  }
+  return t("revisits.at", { lat: r.lat.toFixed(5), lon: r.lon.toFixed(5) });
+}
 
 export function renderRevisits(list: Revisit[], printedOn: string): HTMLElement {
   const wrap = h("div", { class: "revisits", testid: "revisits" });
@@ -48,7 +76,7 @@ export function renderRevisits(list: Revisit[], printedOn: string): HTMLElement 
               { testid: `revisit-${r.id}` },
               h("td", { class: "num" }, String(i + 1)),
               h("td", null, r.area_name || r.area_code),
-              h("td", null, r.address || t("popup.no_address")),
+              h("td", null, r.address || [t("popup.no_address"), " ", h("span", { class: "muted", testid: `revisit-where-${r.id}` }, whereUnaddressed(r, list))]),
               h("td", null, h("span", { class: "dot", style: { background: colorOf(r.latest_outcome) }, "aria-hidden": "true" }), outcomeLabel(r.latest_outcome)),
               h("td", { class: "num" }, fmtNumber(r.visits)),
               h("td", { class: "tick" }, h("span", { class: "box", "aria-hidden": "true" })),
