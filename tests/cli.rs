@@ -190,3 +190,35 @@ async fn a_backup_is_taken_while_the_server_runs_and_serves_the_same_state() {
     assert_eq!(restored.coverage("42").await, server.coverage("42").await);
     assert_eq!(restored.visit_count(), 60);
 }
+
+/// Readiness and the version: `/readyz` answers 200 while the database answers with the schema
+/// this build runs, and 503 naming both versions when it does not; `/api/v1/version` names the
+/// build, its commit and the schema. Neither needs a token. On both databases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_and_the_version_name_the_schema() {
+    let server = doorstep_tests::TestServer::spawn();
+    let (status, ready) = server.get_as("/readyz", None).await;
+    assert_eq!(status, 200, "{ready}");
+    let runs = ready["schema_version"].as_i64().unwrap();
+    assert!(runs >= 22, "{ready}");
+    assert_eq!(ready["database_schema_version"].as_i64(), Some(runs));
+    assert_eq!(ready["database"], if server.db.is_postgres() { "postgres" } else { "sqlite" });
+    let (status, version) = server.get_as("/api/v1/version", None).await;
+    assert_eq!(status, 200, "{version}");
+    assert_eq!(version["server"], env!("CARGO_PKG_VERSION"));
+    let commit = version["commit"].as_str().unwrap();
+    assert!(commit == "unknown" || (commit.len() >= 7 && commit.chars().all(|c| c.is_ascii_hexdigit())), "{commit}");
+
+    // The database one version behind (a server started on a copy not yet migrated, say).
+    if server.db.is_postgres() {
+        server.db.rows("DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations) RETURNING version");
+    } else {
+        let conn = rusqlite::Connection::open(server.db.url.trim_start_matches("sqlite:")).unwrap();
+        conn.pragma_update(None, "user_version", runs - 1).unwrap();
+    }
+    let (status, body) = server.get_as("/readyz", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("schema_mismatch")), "{body}");
+    let vi = body["error"]["messages"]["vi"].as_str().unwrap();
+    assert!(vi.contains(&format!("phiên bản lược đồ {}", runs - 1)) && vi.contains(&format!("cần {runs}")), "{vi}");
+    assert_eq!(server.get_as("/healthz", None).await.0, 200, "alive all the same");
+}

@@ -22,4 +22,20 @@ fn main() {
         out
     };
     println!("cargo:rustc-env=DOORSTEP_DASHBOARD_DIR={}", dir.display());
+    // The commit `GET /api/v1/version` names: the packager's `DOORSTEP_COMMIT`, else git's, else
+    // "unknown" (a source tarball).
+    println!("cargo:rerun-if-env-changed=DOORSTEP_COMMIT");
+    let git = manifest.join("../../.git");
+    for watched in ["HEAD", "refs/heads"] {
+        println!("cargo:rerun-if-changed={}", git.join(watched).display());
+    }
+    let commit = std::env::var("DOORSTEP_COMMIT").ok().filter(|c| !c.trim().is_empty()).or_else(|| {
+        let out = std::process::Command::new("git")
+            .args(["rev-parse", "--short=12", "HEAD"])
+            .current_dir(&manifest)
+            .output()
+            .ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    });
+    println!("cargo:rustc-env=DOORSTEP_BUILD_COMMIT={}", commit.unwrap_or_else(|| "unknown".into()));
 }

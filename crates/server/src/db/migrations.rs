@@ -67,6 +67,23 @@ impl Version {
     }
 }
 
+/// The schema version a database holds (SQLite's `user_version`, PostgreSQL's highest
+/// `schema_migrations` row), read through the same interface as everything else.
+pub async fn schema_version(db: &dyn crate::db::Db) -> Result<i64, crate::store::StoreError> {
+    let sql = db.dialect().pick(
+        "SELECT user_version FROM pragma_user_version",
+        "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
+    );
+    let row = db.query_opt(sql, vec![]).await?;
+    row.map_or(Ok(0), |r| r.get::<i64>(0))
+}
+
+/// The schema version this build brings a database of `dialect` to.
+pub fn expected_version(dialect: crate::db::Dialect) -> i64 {
+    let engine = if dialect == crate::db::Dialect::Sqlite { Engine::Sqlite } else { Engine::Postgres };
+    versions(engine).len() as i64
+}
+
 /// The versions `engine` runs, in order: the one at index `i` takes its schema version from `i`
 /// to `i + 1`.
 pub fn versions(engine: Engine) -> Vec<&'static Version> {

@@ -18,6 +18,8 @@ pub fn router(state: AppState) -> Router {
     let limits = state.limits.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/version", get(version))
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/v1/sync/push", post(sync::push))
         // Compressed when the phone asks (zstd or gzip): a week's catch-up on a slow line.
@@ -111,6 +113,8 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
     ),
     paths(
         healthz,
+        readyz,
+        version,
         sync::push,
         sync::pull,
         areas::coverage,
@@ -251,11 +255,14 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
 )]
 pub struct ApiDoc;
 
-/// The operations anyone may call, without a token: health, signing in (and setting a password
-/// with a one-time code), the campaign's rules, a phone's enrolment and the public view. Every other operation wants the bearer token, so the
-/// document says so once here rather than on each handler.
-pub(crate) const OPEN_OPERATIONS: [&str; 7] = [
+/// The operations anyone may call, without a token: health, readiness and the version, signing in
+/// (and setting a password with a one-time code), the campaign's rules, a phone's enrolment and
+/// the public view. Every other operation wants the bearer token, so the document says so once
+/// here rather than on each handler.
+pub(crate) const OPEN_OPERATIONS: [&str; 9] = [
     "/healthz",
+    "/readyz",
+    "/api/v1/version",
     "/api/v1/auth/login",
     "/api/v1/auth/reset",
     "/api/v1/campaign",
@@ -341,6 +348,60 @@ pub(crate) async fn openapi_json(State(st): State<AppState>) -> impl IntoRespons
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Serving", body = String)))]
 pub(crate) async fn healthz() -> &'static str {
     "ok"
+}
+
+/// What `/readyz` and `/api/v1/version` tell about the schema.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct VersionInfo {
+    /// This build's version (`doorstep --version`).
+    pub server: String,
+    /// The commit it was built from ("unknown" for a source tarball).
+    pub commit: String,
+    /// The schema version this build runs, and the one the database holds.
+    pub schema_version: i64,
+    pub database_schema_version: i64,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+}
+
+async fn version_info(st: &AppState, lang: Lang) -> Result<VersionInfo, ApiError> {
+    let db: &dyn crate::db::Db = &*st.store;
+    let held = crate::db::migrations::schema_version(db).await.map_err(|e| ApiError::store(e, lang))?;
+    Ok(VersionInfo {
+        server: env!("CARGO_PKG_VERSION").into(),
+        commit: env!("DOORSTEP_BUILD_COMMIT").into(),
+        schema_version: crate::db::migrations::expected_version(db.dialect()),
+        database_schema_version: held,
+        database: db.dialect().pick("sqlite", "postgres").into(),
+    })
+}
+
+/// The server's version, commit and schema versions, for IT and for support.
+#[utoipa::path(get, path = "/api/v1/version", responses(
+    (status = 200, body = VersionInfo),
+    (status = 503, description = "The database does not answer", body = ErrorResponse)
+))]
+pub(crate) async fn version(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<VersionInfo>, ApiError> {
+    Ok(Json(version_info(&st, lang_of(&headers)).await?))
+}
+
+/// Readiness, for a load balancer or an orchestrator: the database answers and holds the schema
+/// this build runs (liveness is `/healthz`).
+#[utoipa::path(get, path = "/readyz", responses(
+    (status = 200, description = "Ready", body = VersionInfo),
+    (status = 503, description = "The database does not answer, or holds another schema version", body = ErrorResponse)
+))]
+pub(crate) async fn readyz(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<VersionInfo>, ApiError> {
+    let lang = lang_of(&headers);
+    let info = version_info(&st, lang).await?;
+    if info.database_schema_version != info.schema_version {
+        let (held, runs) = (info.database_schema_version, info.schema_version);
+        return Err(ApiError::of(StatusCode::SERVICE_UNAVAILABLE, "schema_mismatch", lang).says(
+            format!("Cơ sở dữ liệu ở phiên bản lược đồ {held}, máy chủ này cần {runs}: hãy khởi động lại để nâng cấp."),
+            format!("The database holds schema version {held}; this server runs {runs}: restart it to migrate."),
+        ));
+    }
+    Ok(Json(info))
 }
 
 pub(crate) async fn not_found(headers: HeaderMap) -> ApiError {
