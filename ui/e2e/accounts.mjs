@@ -16,7 +16,7 @@
 // Exit code 0 when every check passes; otherwise 1 with the failing check on stderr.
 
 import { chromium } from "playwright-core";
-import { check, checksPassed, envReader, tid } from "./lib.mjs";
+import { check, checksPassed, envReader, tid, launchChromium } from "./lib.mjs";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -239,7 +239,7 @@ async function reset(page) {
 }
 
 async function main() {
-  const browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+  const browser = await launchChromium(chromium, EXECUTABLE);
   const pageErrors = [];
   try {
     const context = await browser.newContext({ viewport: { width: WIDTH, height: HEIGHT }, locale: "vi-VN", hasTouch: WIDTH < 600 });

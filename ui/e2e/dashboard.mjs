@@ -13,7 +13,7 @@
 // prints a WARNING line.
 
 import { chromium } from "playwright-core";
-import { check, checksPassed, envReader, tid } from "./lib.mjs";
+import { check, checksPassed, envReader, launchChromium, tid } from "./lib.mjs";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 
@@ -115,20 +115,7 @@ async function mapReady(page, previousAreas = null) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: EXECUTABLE,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      // WebGL without a GPU, so that the map really draws.
-      "--use-angle=swiftshader",
-      "--enable-unsafe-swiftshader",
-      // Extra flags for debugging, e.g. --disable-webgl to check the fallback.
-      ...(process.env.DOORSTEP_E2E_CHROMIUM_ARGS || "").split(/\s+/).filter(Boolean),
-    ],
-  });
+  const browser = await launchChromium(chromium, EXECUTABLE);
   const pageErrors = [];
   let page;
   try {

@@ -8,7 +8,7 @@
 // every control at least 48 px tall, the revisit list in walking order with distance and
 // direction, the home count agreeing with it. Exit code 0 when every check passes; otherwise 1.
 import { chromium } from "playwright-core";
-import { check, checksPassed, envReader, tid } from "./lib.mjs";
+import { check, checksPassed, envReader, launchChromium, tid } from "./lib.mjs";
 import { createServer } from "node:http";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, extname, join, normalize } from "node:path";
@@ -95,19 +95,8 @@ async function fitsAPhone(page, what) {
 async function main() {
   const server = await serve();
   const { port } = server.address();
-  const browser = await chromium.launch({
-    executablePath: EXECUTABLE,
-    headless: true,
-    // WebGL without a GPU, so that the map really draws.
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--use-angle=swiftshader",
-      "--enable-unsafe-swiftshader",
-      ...(CAMERA ? ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${CAMERA}`] : []),
-    ],
-  });
+  const camera = CAMERA ? ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${CAMERA}`] : [];
+  const browser = await launchChromium(chromium, EXECUTABLE, camera);
   const errors = [];
   try {
     const context = await browser.newContext({ viewport: { width: W, height: H }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: "vi-VN" });

@@ -25,3 +25,22 @@ export function check(ok, what) {
 export const checksPassed = () => passed;
 
 export const tid = (id) => `[data-testid="${id}"]`;
+
+/** Debian's Chromium as the browser tests run it: headless, WebGL without a GPU (SwiftShader) so
+ * that maps really draw, `DOORSTEP_E2E_CHROMIUM_ARGS` for debugging (e.g. --disable-webgl), and
+ * a test's own `extra` flags. */
+export function launchChromium(chromium, executablePath, extra = []) {
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--use-angle=swiftshader",
+      "--enable-unsafe-swiftshader",
+      ...extra,
+      ...(process.env.DOORSTEP_E2E_CHROMIUM_ARGS || "").split(/\s+/).filter(Boolean),
+    ],
+  });
+}

@@ -4,6 +4,7 @@
 // Placeholders are written {name}.
 
 import type { Lang, Messages } from "./types";
+import { COMPASS_WORDS } from "./compasswords";
 import { mapWords } from "./maplocale";
 
 const vi = {
@@ -196,14 +197,7 @@ const vi = {
   "where.from": "{m} m về phía {dir}",
   "where.here": "ngay đây",
   "where.last": "thăm lần cuối {time}",
-  "dir.n": "Bắc",
-  "dir.ne": "Đông Bắc",
-  "dir.e": "Đông",
-  "dir.se": "Đông Nam",
-  "dir.s": "Nam",
-  "dir.sw": "Tây Nam",
-  "dir.w": "Tây",
-  "dir.nw": "Tây Bắc",
+  ...COMPASS_WORDS.vi,
 
   "revisits.title": "Hộ cần thăm lại",
   "revisits.empty": "Không có hộ nào cần thăm lại.",
@@ -455,14 +449,7 @@ const en: Record<Key, string> = {
   "where.from": "{m} m {dir}",
   "where.here": "right here",
   "where.last": "last visit {time}",
-  "dir.n": "north",
-  "dir.ne": "north-east",
-  "dir.e": "east",
-  "dir.se": "south-east",
-  "dir.s": "south",
-  "dir.sw": "south-west",
-  "dir.w": "west",
-  "dir.nw": "north-west",
+  ...COMPASS_WORDS.en,
 
   "revisits.title": "Households to revisit",
   "revisits.empty": "No household is due for a revisit.",

@@ -4,6 +4,7 @@
 // Placeholders are written {name}. The chosen language is remembered in localStorage.
 
 import type { Lang, Messages } from "./types";
+import { COMPASS_WORDS } from "../../src/compasswords";
 import { mapWords } from "../../src/maplocale";
 
 const vi = {
@@ -257,14 +258,7 @@ const vi = {
   "revisits.beside": "cạnh {address}",
   "revisits.near": "cách {address} {m} m về phía {dir}",
   "revisits.at": "tại {lat}, {lon}",
-  "dir.n": "Bắc",
-  "dir.ne": "Đông Bắc",
-  "dir.e": "Đông",
-  "dir.se": "Đông Nam",
-  "dir.s": "Nam",
-  "dir.sw": "Tây Nam",
-  "dir.w": "Tây",
-  "dir.nw": "Tây Bắc",
+  ...COMPASS_WORDS.vi,
 
   "flagged.title": "Lượt thăm cần kiểm tra",
   "flagged.intro": "Các lượt thăm được lưu nhưng có điểm cần tổ trưởng xem lại (100 lượt gần nhất).",
@@ -653,14 +647,7 @@ const en: Record<Key, string> = {
   "revisits.beside": "next to {address}",
   "revisits.near": "{m} m {dir} of {address}",
   "revisits.at": "at {lat}, {lon}",
-  "dir.n": "north",
-  "dir.ne": "north-east",
-  "dir.e": "east",
-  "dir.se": "south-east",
-  "dir.s": "south",
-  "dir.sw": "south-west",
-  "dir.w": "west",
-  "dir.nw": "north-west",
+  ...COMPASS_WORDS.en,
 
   "flagged.title": "Visits to check",
   "flagged.intro": "Visits that were stored but that a team leader should look at (the latest 100).",
