@@ -50,12 +50,16 @@ dbus-run-session -- bash -c 'printf "doorstep-test\n" | gnome-keyring-daemon --u
     cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail --run-ignored only \
         -E "package(doorstep-device) and test(/keyring/)"'
 
-echo "== the desktop package: the field app as a .deb, installed on this machine, started under Xvfb and enrolled"
-# Bundled from the debug build the tests above drove (scripts/package.sh makes the release
-# packages); the installed /usr/bin/doorstep-app then runs the same WebDriver test.
+echo "== the server's package: the .deb installed with dpkg -i, its units verified, its ExecStart run as its user, signed in to"
+# From the debug build the tests above drove (scripts/package.sh alone makes the release one).
 scripts/package.sh --ci
+
+echo "== the desktop package: the field app as a .deb, installed on this machine, started under Xvfb and enrolled"
+# Bundled from the debug build the tests above drove; the installed /usr/bin/doorstep-app then
+# runs the same WebDriver test.
+scripts/package.sh app --ci
 DOORSTEP_APP_BIN=/usr/bin/doorstep-app cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail -E 'binary(app)'
-dpkg -r doorstep >/dev/null
+dpkg -r doorstep-field >/dev/null
 
 echo "== cargo nextest: the server's tests again on PostgreSQL, and the PostgreSQL-only tests (replicas, migration)"
 # The app's end-to-end test ran in the first pass; its server side is the same on both.

@@ -211,8 +211,11 @@ async fn queries_and_routes() {
     }
     let (got, body) = server.post("/api/v1/coverage?area=42", &[], vec![]).await;
     assert_eq!((got, body["error"]["code"].as_str().unwrap()), (405, "method_not_allowed"));
-    // Outside /api/, the dashboard: its page for any path of the app, with a strict policy.
-    for path in ["/", "/khu-vuc/436"] {
+    // Outside /api/, the dashboard: its page at the root, with a strict policy; it is one page,
+    // so any other path is a 404 (tests/ops.rs has the page a browser sees).
+    let (got, body) = server.get("/khu-vuc/436").await;
+    assert_eq!((got, body["error"]["code"].as_str()), (404, Some("not_found")));
+    for path in ["/"] {
         let resp = reqwest::get(format!("{}{path}", server.url)).await.unwrap();
         assert_eq!(resp.status().as_u16(), 200, "{path}");
         assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));

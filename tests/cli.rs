@@ -22,6 +22,8 @@ fn every_subcommand_has_help() {
         &["admin", "migrate", "--help"],
         &["simulate", "--help"],
         &["export", "--help"],
+        &["config", "--help"],
+        &["config", "check", "--help"],
     ] {
         let (ok, out, err) = doorstep(args);
         assert!(ok, "{args:?}: {err}");
@@ -163,14 +165,89 @@ fn serve_demo_shows_data_at_once() {
     assert!(all_enrolled, "two phones in each of the 12 districts: {}", enrolled());
 }
 
-#[test]
-fn a_second_process_on_one_sqlite_file_is_refused_with_a_reason() {
-    // About SQLite whatever the pass: on PostgreSQL several servers are the point.
+/// A second server on one SQLite file is refused with a reason; `doorstep admin` and `doorstep
+/// export` are not: the running server does them (its admin socket), so nothing needs a stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_server_holds_a_sqlite_file_admin_and_export_go_through_it() {
+    // About SQLite whatever the pass: on PostgreSQL several processes share the database anyway.
     let server = TestServer::spawn_with(TestDb::sqlite());
-    let (ok, _, err) =
-        doorstep(&["admin", "--db", &server.db.url, "import-areas", "data/areas/ha-tinh-2025-two-tier.json"]);
-    assert!(!ok);
-    assert!(err.contains("another doorstep process is using"), "{err}");
+    let file = server.db.url.trim_start_matches("sqlite:").to_string();
+    let out = std::process::Command::new(doorstep_bin())
+        .args(["serve", "--db", &server.db.url, "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("another doorstep process is using"), "{err}");
+    // Only the service's user (and root) may use the socket.
+    use std::os::unix::fs::PermissionsExt;
+    let socket = std::fs::metadata(format!("{file}.admin.sock")).unwrap();
+    assert_eq!(socket.permissions().mode() & 0o777, 0o600);
+
+    let db = server.db.url.clone();
+    let admin = move |args: &[&str], stdin: Option<&str>| {
+        let mut child = std::process::Command::new(doorstep_bin())
+            .args(["admin", "--db", &db])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(text) = stdin {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        let (o, e) =
+            (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        (out.status.success(), o, e)
+    };
+    // A file read where the command is typed: the server imports it at once, and the writer
+    // knows the new areas (a visit to one is stored right after).
+    let (ok, out, err) =
+        admin(&["import-areas", &root().join("data/areas/ha-tinh-2025-two-tier.json").to_string_lossy()], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("\"inserted\""), "{out}");
+    // A password from standard input, never an argument.
+    let (ok, out, err) = admin(
+        &["create-user", "--username", "canbo.moi", "--role", "leader", "--area", "436"],
+        Some("mat-khau-moi-1\n"),
+    );
+    assert!(ok && out.contains("canbo.moi"), "{out} {err}");
+    assert!(!server.login("canbo.moi", "mat-khau-moi-1").await.is_empty(), "signs in at once");
+    // A file written where the command is typed.
+    let dir = tempfile::tempdir().unwrap();
+    let qr = dir.path().join("code.svg");
+    let (ok, out, err) =
+        admin(&["enrol-code", "--volunteer", doorstep_tests::VOLUNTEER, "--qr", &qr.to_string_lossy()], None);
+    assert!(ok && out.contains("\"code\""), "{out} {err}");
+    assert!(
+        std::fs::read_to_string(&qr).unwrap().starts_with("<?xml")
+            || std::fs::read_to_string(&qr).unwrap().contains("<svg")
+    );
+    // A refusal says the caller's file, not the server's copy.
+    let bad = dir.path().join("bad-areas.json");
+    std::fs::write(&bad, "{ not json").unwrap();
+    let (ok, _, err) = admin(&["import-areas", &bad.to_string_lossy()], None);
+    assert!(!ok && err.contains(&*bad.to_string_lossy()) && err.contains("nothing was imported"), "{err}");
+    let (ok, out, _) = admin(&["audit", "--limit", "5"], None);
+    assert!(ok && out.contains("create-user") && out.contains("import-areas"), "{out}");
+    // An export, written where it was asked.
+    let csv = dir.path().join("households.csv");
+    let (ok, out, err) = doorstep(&[
+        "export",
+        "--db",
+        &server.db.url,
+        "--area",
+        "42",
+        "--format",
+        "csv",
+        "--out",
+        &csv.to_string_lossy(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&*csv.to_string_lossy()), "{out}");
+    assert!(std::fs::read(&csv).unwrap().starts_with(b"\xEF\xBB\xBF"), "a CSV with its BOM");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,6 +266,82 @@ async fn a_backup_is_taken_while_the_server_runs_and_serves_the_same_state() {
     let restored = TestServer::spawn_on_existing(TestDb::sqlite_at(&copy));
     assert_eq!(restored.coverage("42").await, server.coverage("42").await);
     assert_eq!(restored.visit_count(), 60);
+}
+
+/// A backup taken while phones keep pushing holds every visit acknowledged before it began: a
+/// fresh server started on the copy finds each of them (and may hold some acknowledged later).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_phones_push_holds_every_visit_acknowledged_before_it() {
+    let server = TestServer::spawn_with(TestDb::sqlite());
+    type Acks = Vec<(std::time::Instant, Vec<(String, i64)>)>;
+    let acks: std::sync::Arc<std::sync::Mutex<Acks>> = Default::default();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut pushers = Vec::new();
+    for seed in 0..3u64 {
+        let mut device = doorstep_tests::TestDevice::new(900 + seed);
+        server.enrol(&device).await;
+        let (url, acks, stop) = (server.url.clone(), acks.clone(), stop.clone());
+        pushers.push(tokio::spawn(async move {
+            let client = device.client(&url, 50);
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                device.record(5);
+                if client.push_batch(&device.store).await.is_ok() && device.pending() == 0 {
+                    // Everything this phone recorded so far is acknowledged now.
+                    acks.lock().unwrap().push((std::time::Instant::now(), device.recorded_ids()));
+                }
+            }
+        }));
+    }
+    assert!(wait_until(Duration::from_secs(30), || acks.lock().unwrap().len() >= 6), "the phones push");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("during.db");
+    let began = std::time::Instant::now();
+    let db = server.db.url.clone();
+    let path = copy.to_string_lossy().into_owned();
+    let (ok, _, err) =
+        tokio::task::spawn_blocking(move || doorstep(&["admin", "--db", &db, "backup", &path])).await.unwrap();
+    let ended = std::time::Instant::now();
+    assert!(ok, "{err}");
+    // Pushes kept arriving while the copy was taken.
+    assert!(wait_until(Duration::from_secs(30), || acks.lock().unwrap().iter().any(|(at, _)| *at > ended)));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for p in pushers {
+        p.await.unwrap();
+    }
+    let before: std::collections::BTreeSet<(String, i64)> =
+        acks.lock().unwrap().iter().filter(|(at, _)| *at < began).flat_map(|(_, ids)| ids.clone()).collect();
+    assert!(before.len() >= 30, "{} acknowledged before", before.len());
+    let restored = TestServer::spawn_on_existing(TestDb::sqlite_at(&copy));
+    let held: std::collections::BTreeSet<(String, i64)> = restored.visit_ids().into_iter().collect();
+    let missing: Vec<_> = before.difference(&held).collect();
+    assert!(missing.is_empty(), "acknowledged before the backup, missing from it: {missing:?}");
+    assert!(held.len() <= server.visit_count() as usize);
+}
+
+/// `backup --into DIR --keep N`: a copy named by the time, then only the newest N of the copies
+/// it makes stay (other files in the folder are left alone).
+#[test]
+fn backups_into_a_folder_keep_the_newest() {
+    let db = TestDb::sqlite();
+    doorstep_tests::import_areas(&db.url, &doorstep_tests::three_tier_file());
+    let dir = tempfile::tempdir().unwrap();
+    for old in ["doorstep-20200801-023000.db", "doorstep-20200802-023000.db", "notes.txt"] {
+        std::fs::write(dir.path().join(old), b"old").unwrap();
+    }
+    let folder = dir.path().to_string_lossy().into_owned();
+    let (ok, _, err) = doorstep(&["admin", "--db", &db.url, "backup", "--into", &folder, "--keep", "2"]);
+    assert!(ok, "{err}");
+    let mut left: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    left.sort();
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert_eq!(&left[0], "doorstep-20200802-023000.db");
+    assert!(left[1].starts_with("doorstep-20") && left[1] != "doorstep-20200802-023000.db", "{left:?}");
+    assert_eq!(&left[2], "notes.txt");
+    let fresh = TestDb::sqlite_at(&dir.path().join(&left[1]));
+    assert!(fresh.i64("SELECT count(*) FROM areas") > 200, "a real copy");
+    let (ok, _, err) = doorstep(&["admin", "--db", &db.url, "backup", "--keep", "2"]);
+    assert!(!ok && err.contains("--into"), "{err}");
 }
 
 /// Readiness and the version: `/readyz` answers 200 while the database answers with the schema

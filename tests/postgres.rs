@@ -404,3 +404,167 @@ async fn a_visit_received_before_a_households_latest_does_not_replace_it() {
     assert_eq!((now[0].as_deref(), now[1].as_deref()), (Some("not_home"), Some("3")));
     server.db.check_area_stats().unwrap();
 }
+
+fn openssl(args: &[&str]) {
+    let out =
+        std::process::Command::new("openssl").args(args).output().expect("openssl (Debian's, with ca-certificates)");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A CA of the test's own, and a server certificate it signs naming only `localhost`.
+fn make_ca(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (key, crt) = (dir.join(format!("{name}.key")), dir.join(format!("{name}.crt")));
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "30",
+        "-subj",
+        &format!("/CN=Doorstep test {name}"),
+        "-keyout",
+        &key.to_string_lossy(),
+        "-out",
+        &crt.to_string_lossy(),
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    (key, crt)
+}
+
+/// TLS to PostgreSQL, checked as the URL asks (libpq's words). The test makes a CA and a server
+/// certificate naming `localhost`, and turns TLS on in the test cluster (its data folder, ALTER
+/// SYSTEM, a reload). Then: `verify-full` with that CA connects to `localhost`, and the server's
+/// connections are encrypted (pg_stat_ssl); `verify-full` to `127.0.0.1`, which the certificate
+/// does not name, is refused while `verify-ca` takes it; another CA is refused; `require`
+/// encrypts without checking; `disable` stays plain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_postgresql_is_checked_as_the_url_asks() {
+    let admin = test_pg().expect("needs PostgreSQL: set DOORSTEP_TEST_PG (scripts/test.sh does)");
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("psql")
+            .args(["-X", "-q", "-A", "-t", "-d", &admin, "-c", sql])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (ca_key, ca) = make_ca(dir.path(), "ca");
+    let (_, other_ca) = make_ca(dir.path(), "other-ca");
+    let (key, csr, crt, ext) = (
+        dir.path().join("server.key"),
+        dir.path().join("server.csr"),
+        dir.path().join("server.crt"),
+        dir.path().join("ext"),
+    );
+    openssl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        &key.to_string_lossy(),
+        "-out",
+        &csr.to_string_lossy(),
+    ]);
+    std::fs::write(
+        &ext,
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr.to_string_lossy(),
+        "-CA",
+        &ca.to_string_lossy(),
+        "-CAkey",
+        &ca_key.to_string_lossy(),
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-out",
+        &crt.to_string_lossy(),
+        "-extfile",
+        &ext.to_string_lossy(),
+    ]);
+    // Into the cluster's own folder (it outlives this test), readable by its user only.
+    let data = std::path::PathBuf::from(psql("SHOW data_directory"));
+    let uid = |flag: &str| -> u32 {
+        let out = std::process::Command::new("id").args([flag, "postgres"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().expect("the postgres user")
+    };
+    for (from, name, mode) in [(&crt, "doorstep-test-server.crt", 0o644), (&key, "doorstep-test-server.key", 0o600)] {
+        let to = data.join(name);
+        std::fs::copy(from, &to).unwrap();
+        std::os::unix::fs::chown(&to, Some(uid("-u")), Some(uid("-g"))).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    psql("ALTER SYSTEM SET ssl_cert_file = 'doorstep-test-server.crt'");
+    psql("ALTER SYSTEM SET ssl_key_file = 'doorstep-test-server.key'");
+    psql("ALTER SYSTEM SET ssl = on");
+    psql("SELECT pg_reload_conf()");
+    assert!(
+        doorstep_tests::wait_until(std::time::Duration::from_secs(20), || psql("SHOW ssl") == "on"),
+        "TLS never came on"
+    );
+
+    let db = doorstep_tests::TestDb::fresh();
+    let by_name = db.url.replace("@127.0.0.1:", "@localhost:");
+    let ca = ca.to_string_lossy().into_owned();
+    let opens = |url: String| doorstep_tests::doorstep(&["admin", "--db", &url, "audit", "--limit", "1"]);
+    let (ok, _, err) = opens(format!("{by_name}?sslmode=verify-full&sslrootcert={ca}"));
+    assert!(ok, "verify-full with the CA: {err}");
+    let (ok, _, err) = opens(format!("{}?sslmode=verify-full&sslrootcert={ca}", db.url));
+    assert!(!ok && err.to_lowercase().contains("certificate"), "a name the certificate does not hold: {err}");
+    let (ok, _, err) = opens(format!("{}?sslmode=verify-ca&sslrootcert={ca}", db.url));
+    assert!(ok, "verify-ca checks the chain only: {err}");
+    let (ok, _, err) = opens(format!("{by_name}?sslmode=verify-full&sslrootcert={}", other_ca.display()));
+    assert!(!ok && err.to_lowercase().contains("certificate"), "another CA: {err}");
+    let (ok, _, err) = opens(format!("{}?sslmode=require", db.url));
+    assert!(ok, "require encrypts without checking: {err}");
+
+    // The server's own connections, encrypted; and plain when asked.
+    let serve = |url: String| {
+        let port = doorstep_tests::free_port();
+        let child = std::process::Command::new(doorstep_tests::doorstep_bin())
+            .args(["serve", "--db", &url, "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(doorstep_tests::wait_until(std::time::Duration::from_secs(30), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        }));
+        child
+    };
+    let ssl_of = |app: &str| {
+        psql(&format!(
+            "SELECT count(*) || ' ' || bool_and(s.ssl) FROM pg_stat_activity a JOIN pg_stat_ssl s ON s.pid = a.pid \
+             WHERE a.application_name = '{app}'"
+        ))
+    };
+    let mut child = serve(format!("{by_name}?sslmode=verify-full&sslrootcert={ca}&application_name=doorstep-tls"));
+    let encrypted = ssl_of("doorstep-tls");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(encrypted.ends_with(" true") && !encrypted.starts_with("0 "), "the server's connections: {encrypted}");
+    let mut child = serve(format!("{}?sslmode=disable&application_name=doorstep-plain", db.url));
+    let plain = ssl_of("doorstep-plain");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(plain.ends_with(" false"), "sslmode=disable: {plain}");
+}

@@ -130,6 +130,7 @@ async function main() {
     console.log(`dashboard e2e: ${URL_} as ${USER}`);
     if (ONLY !== "phone") await desktop(page);
     await phone(browser, pageErrors);
+    if (ONLY !== "phone") await apiDocs(browser);
 
     check(pageErrors.length === 0, `no uncaught errors in the page${pageErrors.length ? `: ${pageErrors.join(" | ")}` : ""}`);
     console.log(`dashboard e2e: ${checksPassed()} checks passed`);
@@ -139,6 +140,27 @@ async function main() {
   } finally {
     await browser.close();
   }
+}
+
+/** `/api/docs`: the OpenAPI document drawn by Swagger UI from the server's own files, nothing
+ * fetched from elsewhere; a signed-in admin's token authorises "Try it out". */
+async function apiDocs(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const elsewhere = [];
+  page.on("request", (r) => {
+    if (!r.url().startsWith(URL_) && !r.url().startsWith("data:")) elsewhere.push(r.url());
+  });
+  await page.goto(URL_ + "/api/docs", { waitUntil: "domcontentloaded" });
+  await page.waitForFunction(() => document.querySelectorAll(".opblock").length > 50, null, { timeout: TIMEOUT });
+  const ops = await page.evaluate(() => document.querySelectorAll(".opblock").length);
+  check(ops > 50, `the API page lists the operations (${ops})`);
+  const title = await page.textContent(".info .title");
+  check(title && title.includes("Doorstep"), `the API page is titled from the document: ${title}`);
+  check(await page.isVisible(".btn.authorize"), "the API page offers to authorise with a bearer token");
+  check(elsewhere.length === 0, `the API page fetched nothing from elsewhere${elsewhere.length ? `: ${elsewhere.join(", ")}` : ""}`);
+  await shot(page, "api-docs", { fullPage: false });
+  await context.close();
 }
 
 /** Signs in on a fresh page of a context (Vietnamese first). */

@@ -150,30 +150,44 @@ export function startApp(root: HTMLElement, apiImpl: Api = defaultApi, opts: { n
     );
   }
 
+  /** The bar's buttons, made once per language and then only updated: a status event during a
+   * sync arrives several times a second, and a button replaced between a finger's down and up
+   * would swallow the tap. */
+  let navButtons: { lang: string; items: { screen: Screen; button: HTMLElement; badge: HTMLElement }[] } | null = null;
+
   function renderNav() {
     // The visit form is a task with its own Cancel and Save: the bar's height goes to the form.
     const show = screen !== "enrol" && screen !== "visit";
     nav.hidden = !show;
     if (!show) return;
     const rejected = state.status?.queue.rejected ?? 0;
-    fill(
-      nav,
-      NAV.map((n) =>
-        h(
+    if (!navButtons || navButtons.lang !== getLang()) {
+      const items = NAV.map((n) => {
+        const badge = h("span", { class: "badge", hidden: true });
+        const button = h(
           "button",
-          {
-            type: "button",
-            class: `navbtn${screen === n.screen ? " active" : ""}`,
-            testid: `nav-${n.screen}`,
-            "aria-current": screen === n.screen ? "page" : null,
-            onclick: () => go(n.screen),
-          },
+          { type: "button", class: "navbtn", testid: `nav-${n.screen}`, onclick: () => go(n.screen) },
           icon(n.icon),
           h("span", { class: "navlabel" }, t(n.key)),
-          n.screen === "rejected" && rejected > 0 ? h("span", { class: "badge" }, String(rejected)) : null,
-        ),
-      ),
-    );
+          n.screen === "rejected" ? badge : null,
+        );
+        return { screen: n.screen, button, badge };
+      });
+      navButtons = { lang: getLang(), items };
+      fill(
+        nav,
+        items.map((i) => i.button),
+      );
+    }
+    for (const { screen: s, button, badge } of navButtons.items) {
+      button.classList.toggle("active", screen === s);
+      if (screen === s) button.setAttribute("aria-current", "page");
+      else button.removeAttribute("aria-current");
+      if (s === "rejected") {
+        badge.hidden = rejected === 0;
+        badge.textContent = rejected > 0 ? String(rejected) : "";
+      }
+    }
   }
 
   function renderScreen() {

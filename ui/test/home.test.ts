@@ -64,6 +64,39 @@ describe("home", () => {
     expect($(hs.root, "enrol-server")).not.toBeNull();
   });
 
+  it("tells a phone whose app is too old to update it, keeping its records, without offering to enrol again", async () => {
+    hs = await start({
+      status: {
+        queue: { pending: 7, sent: 3, rejected: 0 },
+        auth_problem: {
+          code: "app_outdated",
+          message: "too old",
+          field: null,
+          messages: { vi: "Ứng dụng trên điện thoại này (phiên bản 0.1.0) đã cũ.", en: "The app is too old." },
+        },
+      },
+    });
+    const banner = must(hs.root, "app-outdated");
+    expect(banner.textContent).toContain("phiên bản 0.1.0) đã cũ");
+    expect(banner.textContent).toContain("7 lượt thăm chưa gửi vẫn được giữ trên máy");
+    expect($(hs.root, "enrol-again")).toBeNull();
+    expect($(hs.root, "auth-problem")).toBeNull();
+  });
+
+  it("keeps the bottom bar's buttons through status events, so a tap under way is not lost", async () => {
+    hs = await start({ online: true });
+    const before = must(hs.root, "nav-settings");
+    hs.fake.pushStatus({ syncing: true, sync_progress: { sent: 1, total: 4 }, queue: { pending: 3, sent: 1, rejected: 2 } });
+    hs.fake.pushStatus({ syncing: true, sync_progress: { sent: 3, total: 4 } });
+    expect(must(hs.root, "nav-settings")).toBe(before);
+    expect(must(hs.root, "nav-rejected").querySelector(".badge")?.textContent).toBe("2");
+    tap(hs, "nav-settings");
+    expect(must(hs.root, "nav-settings")).toBe(before);
+    expect(before.classList.contains("active")).toBe(true);
+    expect(before.getAttribute("aria-current")).toBe("page");
+    expect(must(hs.root, "nav-home").getAttribute("aria-current")).toBeNull();
+  });
+
   it("shows the clock warning from the back end", async () => {
     hs = await start({ status: { clock_warning: { vi: "Đồng hồ máy lệch 2 giờ.", en: "The phone's clock is 2 hours off." } } });
     expect(must(hs.root, "clock-warning").textContent).toContain("Đồng hồ máy lệch 2 giờ.");

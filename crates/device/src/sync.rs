@@ -275,7 +275,7 @@ impl SyncClient {
             .map_err(network)?;
         let (status, body) = read_body(response).await?;
         if status != 200 {
-            if matches!(status, 401 | 403) {
+            if matches!(status, 401 | 403 | 426) {
                 record_auth_problem(store, status, &body).await?;
             }
             return Err(SyncError::Server { status, body: snippet(&body) });
@@ -508,7 +508,7 @@ impl SyncClient {
                 size = (size * 2).min(VENUE_BATCH);
                 continue;
             }
-            if matches!(status, 401 | 403) {
+            if matches!(status, 401 | 403 | 426) {
                 record_auth_problem(store, status, &bytes).await?;
             }
             let ours = serde_json::from_slice::<ErrorResponse>(&bytes).ok().map(|r| r.error);
@@ -628,7 +628,7 @@ impl SyncClient {
             }
         }
         let server_error = || SyncError::Server { status, body: snippet(&bytes) };
-        if matches!(status, 401 | 403) {
+        if matches!(status, 401 | 403 | 426) {
             // Unknown or revoked token, or the wrong device: a batch-level failure, retried like
             // any other, never a refusal of the records. Kept so the app can tell the volunteer.
             record_auth_problem(store, status, &bytes).await?;

@@ -472,6 +472,25 @@ pub fn field_app_version(user_agent: &str) -> Option<&str> {
     (!rest.is_empty() && rest.len() <= 32 && rest.chars().all(ok)).then_some(rest)
 }
 
+/// Whether app version `version` comes before `than`, compared number by number (0.10.0 after
+/// 0.9.2; a part's leading digits count, so `0.2.0-beta` is 0.2.0; missing parts are 0).
+pub fn older_version(version: &str, than: &str) -> bool {
+    fn parts(v: &str) -> Vec<u64> {
+        let mut p: Vec<u64> = v
+            .split(['.', '-', '+'])
+            .take(4)
+            .map(|x| x.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap_or(0))
+            .collect();
+        p.resize(4, 0);
+        p
+    }
+    parts(version) < parts(than)
+}
+
+/// The code of the refusal a phone hears when its app is older than the server allows (HTTP 426):
+/// it keeps everything it holds and shows the message until it is updated.
+pub const APP_OUTDATED: &str = "app_outdated";
+
 /// The base map the server holds (`GET /api/v1/basemap`): a PMTiles file of the province's
 /// streets, imported by IT, served with range requests at `/api/v1/basemap.pmtiles`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -158,3 +158,12 @@ pub async fn find(db: &dyn Db, q: CorrectionQuery) -> Result<Vec<CorrectionDto>,
         })
         .collect()
 }
+
+/// Corrections not yet answered, everywhere (`/metrics`).
+pub async fn open_count(db: &dyn Db) -> Result<i64, StoreError> {
+    let row = db.query_opt(&format!("SELECT COUNT(*) FROM corrections c WHERE {OPEN_ONLY}"), params![]).await?;
+    match row {
+        Some(r) => r.get(0),
+        None => Ok(0),
+    }
+}

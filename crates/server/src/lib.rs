@@ -34,6 +34,7 @@ pub mod hexagons;
 pub mod http;
 pub mod manage;
 pub mod map;
+pub mod metrics;
 pub mod migrate;
 pub mod people;
 pub mod photos;

@@ -538,7 +538,8 @@ pub async fn sqlite_to_postgres(
     let source =
         rusqlite::Connection::open_with_flags(source_store.path(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     drop(PgStore::open(pg_url).await?);
-    let (mut target, connection) = tokio_postgres::connect(pg_url, tokio_postgres::NoTls).await.map_err(db)?;
+    let (config, tls) = crate::db::postgres::tls::split(pg_url)?;
+    let (mut target, connection) = config.connect(crate::db::postgres::tls::connector(&tls)?).await.map_err(db)?;
     tokio::spawn(connection);
 
     let mut report = MigrateReport::default();

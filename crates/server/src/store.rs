@@ -23,6 +23,10 @@ pub enum StoreError {
     /// A unique name is taken already.
     #[error("{0}")]
     Conflict(String),
+    /// Another process serves this SQLite file (its path): `doorstep admin` then goes through
+    /// that server's admin socket.
+    #[error("another doorstep process is using {}; stop it first (one process serves a SQLite file; several servers need PostgreSQL)", .0.display())]
+    InUse(std::path::PathBuf),
 }
 
 impl From<tokio::task::JoinError> for StoreError {

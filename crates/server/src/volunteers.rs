@@ -189,3 +189,20 @@ pub async fn devices_in(db: &dyn Db, lo: &str, hi: &str) -> Result<Vec<DeviceRow
         })
         .collect()
 }
+
+/// Phones enrolled and not revoked, everywhere: how many, and how many have not synced since
+/// `before_ms` (or never), for `/metrics`.
+pub async fn phones_quiet(db: &dyn Db, before_ms: i64) -> Result<(i64, i64), StoreError> {
+    let row = db
+        .query_opt(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN d.last_seen_ms IS NULL OR d.last_seen_ms < $1 THEN 1 ELSE 0 END), 0)
+             FROM (SELECT DISTINCT device_id FROM device_tokens WHERE revoked_at_ms IS NULL) t
+             LEFT JOIN devices d ON d.id = t.device_id",
+            params![before_ms],
+        )
+        .await?;
+    match row {
+        Some(r) => r.columns(),
+        None => Ok((0, 0)),
+    }
+}

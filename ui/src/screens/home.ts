@@ -166,12 +166,16 @@ export function homeView(ctx: Ctx): View {
     } else if (s.auth_problem) {
       const n = s.queue.pending;
       const text = s.auth_problem.code === "device_revoked" ? t("home.revoked", { n }) : `${pick(s.auth_problem.messages)} ${t("home.auth_kept", { n })}`;
+      // An app too old for the server is updated, not enrolled again: the enrolment stays good.
+      const outdated = s.auth_problem.code === "app_outdated";
       items.push(
         h(
           "div",
-          { class: "banner danger", testid: "auth-problem", role: "alert" },
+          { class: "banner danger", testid: outdated ? "app-outdated" : "auth-problem", role: "alert" },
           h("p", null, text),
-          h("button", { type: "button", class: "btn inverse", testid: "enrol-again", onclick: () => ctx.go("enrol") }, t("home.enrol_again")),
+          outdated
+            ? null
+            : h("button", { type: "button", class: "btn inverse", testid: "enrol-again", onclick: () => ctx.go("enrol") }, t("home.enrol_again")),
         ),
       );
     }

@@ -56,7 +56,7 @@ impl SyncClient {
                 body.len()
             ))),
             200 | 416 => Ok(BasemapPiece::Replaced),
-            401 | 403 => {
+            401 | 403 | 426 => {
                 record_auth_problem(store, status, &body).await?;
                 Err(SyncError::Server { status, body: snippet(&body) })
             }

@@ -212,7 +212,7 @@ impl SyncClient {
         &self, store: &Arc<Mutex<DeviceStore>>, meta: &PhotoMeta, status: u16, body: &[u8],
     ) -> Result<Outcome, SyncError> {
         let code = serde_json::from_slice::<ErrorResponse>(body).map(|r| r.error.code).unwrap_or_default();
-        if status == 401 || (status == 403 && code == "device_revoked") {
+        if status == 401 || status == 426 || (status == 403 && code == "device_revoked") {
             record_auth_problem(store, status, body).await?;
             return Err(SyncError::Server { status, body: snippet(body) });
         }

@@ -283,10 +283,33 @@ pub fn json_list<T: serde::Serialize>(items: &[T]) -> Result<Value, StoreError> 
     serde_json::to_string(items).map(Value::Text).map_err(|e| StoreError::Task(e.to_string()))
 }
 
+/// How busy a database is at this moment (for `/metrics`); zero where it does not apply.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Load {
+    /// Push batches waiting for SQLite's writer thread.
+    pub writer_queue: i64,
+    /// PostgreSQL's pool: connections open, idle, requests waiting for one, and its largest size.
+    pub pool_size: i64,
+    pub pool_idle: i64,
+    pub pool_waiting: i64,
+    pub pool_max: i64,
+}
+
+/// Told how long each push's transaction took to store and commit (for `/metrics`).
+pub type CommitTimer = std::sync::Arc<dyn Fn(std::time::Duration) + Send + Sync>;
+
 /// What a feature asks of a database: statements with parameters, rows back, and transactions.
 #[async_trait]
 pub trait Db: Send + Sync {
     fn dialect(&self) -> Dialect;
+
+    /// How busy it is now.
+    fn load(&self) -> Load {
+        Load::default()
+    }
+
+    /// From now on, tells `timer` how long each push's commit took (the last one set is told).
+    fn time_commits(&self, _timer: CommitTimer) {}
 
     /// The rows a statement answers. On SQLite it runs on a reader, so it must not write.
     async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError>;

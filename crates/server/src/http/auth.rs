@@ -84,10 +84,26 @@ impl FromRequestParts<AppState> for Uploader {
             return Err(ApiError::unauthenticated(lang));
         };
         match crate::devices::device_by_token(&*state.store, token_hash(token)).await {
-            Ok(Some(d)) => Ok(Uploader(d)),
+            Ok(Some(d)) => {
+                outdated(parts, state)?;
+                Ok(Uploader(d))
+            }
             Ok(None) => Err(ApiError::unauthenticated(lang)),
             Err(e) => Err(ApiError::store(e, lang)),
         }
+    }
+}
+
+/// Refuses a field app older than the server's `min_app_version` (it names itself in its
+/// User-Agent); a client that names no version (a script, the simulator) is not judged.
+fn outdated(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+    let Some(least) = state.limits.min_app_version.as_deref() else { return Ok(()) };
+    let agent = parts.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    match doorstep_domain::protocol::field_app_version(agent) {
+        Some(version) if doorstep_domain::protocol::older_version(version, least) => {
+            Err(ApiError::app_outdated(version, least, lang_of(&parts.headers)))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -96,7 +96,7 @@ pub(crate) async fn enrol(
 ) -> Response {
     // Shares the sign-in's throttle (no Argon2 here: a code is 50 random bits, hashed with
     // SHA-256). Counted as it arrives; an enrolment that succeeds takes it back.
-    let throttled = [(crate::auth::enrol_key(&client), crate::auth::ADDRESS_FREE_FAILURES)];
+    let throttled = [(crate::auth::enrol_key(&client), st.limits.address_free_failures)];
     if let Err(wait) = st.logins.attempt(&throttled) {
         return too_many_attempts(wait, lang);
     }

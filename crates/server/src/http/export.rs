@@ -68,7 +68,11 @@ async fn export_response(
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    // Fused: the compression layer may poll once more after the end, which an unfused unfold
+    // answers with a panic.
+    let stream = futures_util::StreamExt::fuse(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }));
     let mut response = Body::from_stream(stream).into_response();
     let name = match date {
         Some(d) => format!("doorstep-{}-{area}-{d}.{}", what.name(), format.extension()),

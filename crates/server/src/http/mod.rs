@@ -13,6 +13,7 @@ pub mod filter;
 pub mod hexagons;
 pub mod manage;
 pub mod map;
+pub mod observe;
 pub mod people;
 pub mod photos;
 pub mod public;
@@ -68,6 +69,15 @@ pub struct Limits {
     pub keep_alive_timeout: Duration,
     /// Connections open at once; more wait to be accepted.
     pub max_connections: usize,
+    /// Sign-in failures allowed before waiting starts: for one account from one address, and
+    /// from one address (also for enrolment and password codes).
+    pub account_free_failures: u32,
+    pub address_free_failures: u32,
+    /// How long the map's outlines and the hexagons' figures are reused before being read again.
+    pub outlines_for: Duration,
+    pub hexagons_for: Duration,
+    /// Phones whose app is older are refused (426) until updated; they keep what they hold.
+    pub min_app_version: Option<String>,
 }
 
 impl Default for Limits {
@@ -84,6 +94,11 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(30),
             max_connections: 512,
+            account_free_failures: crate::auth::ACCOUNT_FREE_FAILURES,
+            address_free_failures: crate::auth::ADDRESS_FREE_FAILURES,
+            outlines_for: crate::map::OUTLINES_FOR,
+            hexagons_for: crate::hexagons::TALLIES_FOR,
+            min_app_version: None,
         }
     }
 }
@@ -108,29 +123,36 @@ pub struct AppState {
     pub outlines: Arc<crate::map::OutlineCache>,
     /// Fine-cell figures reused by the hexagon answers for half a minute (`crate::hexagons`).
     pub hexagon_tallies: Arc<crate::hexagons::TallyCache>,
+    /// What `/metrics` gives (`crate::metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, campaign: Campaign, limits: Limits) -> AppState {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let limits = Arc::new(limits);
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let commits = metrics.commit_seconds.clone();
+        store.time_commits(Arc::new(move |took| commits.observe(took.as_secs_f64())));
         AppState {
             store,
             campaign: crate::campaign::RunningCampaign::new(campaign),
-            limits: Arc::new(limits),
+            limits: limits.clone(),
             decoders: Arc::new(tokio::sync::Semaphore::new(cores.max(1))),
             logins: Arc::new(crate::auth::LoginThrottle::default()),
             passwords: Arc::new(crate::auth::PasswordGate::for_this_machine()),
             public: None,
             outlines: Arc::new(crate::map::OutlineCache::serving_stale(
-                crate::map::OUTLINES_FOR,
+                limits.outlines_for,
                 crate::map::OUTLINES_STALE,
                 crate::map::OUTLINES_MAX,
             )),
             hexagon_tallies: Arc::new(crate::hexagons::TallyCache::serving_stale(
-                crate::hexagons::TALLIES_FOR,
+                limits.hexagons_for,
                 crate::hexagons::TALLIES_STALE,
                 crate::hexagons::TALLIES_MAX,
             )),
+            metrics,
         }
     }
 }
@@ -197,6 +219,19 @@ impl ApiError {
     pub(crate) fn out_of_scope(lang: Lang) -> ApiError {
         ApiError::of(StatusCode::FORBIDDEN, "out_of_scope", lang)
             .says("Địa bàn này nằm ngoài phạm vi của tài khoản.", "This area is outside your account's areas.")
+    }
+
+    pub(crate) fn app_outdated(version: &str, least: &str, lang: Lang) -> ApiError {
+        ApiError::of(StatusCode::UPGRADE_REQUIRED, doorstep_domain::protocol::APP_OUTDATED, lang).says(
+            format!(
+                "Ứng dụng trên điện thoại này (phiên bản {version}) đã cũ: máy chủ cần phiên bản {least} trở lên. \
+                 Hãy cập nhật ứng dụng; các lượt thăm vẫn được giữ trên máy và sẽ tự gửi sau khi cập nhật."
+            ),
+            format!(
+                "The app on this phone (version {version}) is too old: the server needs version {least} or newer. \
+                 Update the app; the visits stay on the phone and are sent once it is updated."
+            ),
+        )
     }
 
     pub(crate) fn device_revoked(lang: Lang) -> ApiError {

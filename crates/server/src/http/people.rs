@@ -180,7 +180,7 @@ pub async fn issue_reset(
 pub async fn reset_password(
     State(st): State<AppState>, client: crate::auth::ClientAddr, ReqLang(lang): ReqLang, Body(body): Body,
 ) -> Response {
-    let throttled = [(crate::auth::password_code_key(&client), crate::auth::ADDRESS_FREE_FAILURES)];
+    let throttled = [(crate::auth::password_code_key(&client), st.limits.address_free_failures)];
     if let Err(wait) = st.logins.attempt(&throttled) {
         return too_many_attempts(wait, lang);
     }

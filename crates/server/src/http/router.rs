@@ -20,10 +20,12 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/v1/version", get(version))
+        .route("/metrics", get(super::observe::metrics))
         .route("/api/openapi.json", get(openapi_json))
+        .route("/api/docs", get(crate::dashboard::api_docs_page))
+        .route("/api/docs/{file}", get(crate::dashboard::api_docs_file))
         .route("/api/v1/sync/push", post(sync::push))
-        // Compressed when the phone asks (zstd or gzip): a week's catch-up on a slow line.
-        .route("/api/v1/sync/pull", get(sync::pull).layer(tower_http::compression::CompressionLayer::new()))
+        .route("/api/v1/sync/pull", get(sync::pull))
         .route("/api/v1/coverage", get(areas::coverage))
         .route("/api/v1/areas", get(areas::areas))
         .route("/api/v1/campaign", get(areas::campaign))
@@ -83,8 +85,23 @@ pub fn router(state: AppState) -> Router {
         // Outside the timeout, so that its empty 408 becomes a JSON error like any other.
         .layer(axum::middleware::map_response(json_timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(compression())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), super::observe::observe))
         .with_state(state)
+}
+
+/// Answers compressed as the client asks (zstd, br or gzip): the dashboard's scripts and JSON, a
+/// week's catch-up pulled on a slow line. Not what is compressed already (images, workbooks),
+/// nor the base map, whose range requests must count bytes of the file itself.
+fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate as _};
+    tower_http::compression::CompressionLayer::new().compress_when(
+        tower_http::compression::DefaultPredicate::new()
+            .and(NotForContentType::const_new("application/vnd.pmtiles"))
+            .and(NotForContentType::const_new("application/octet-stream"))
+            .and(NotForContentType::const_new("application/vnd.openxmlformats"))
+            .and(NotForContentType::const_new("application/zip")),
+    )
 }
 
 pub(crate) async fn json_timeout(response: Response) -> Response {
@@ -115,6 +132,7 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
         healthz,
         readyz,
         version,
+        super::observe::metrics,
         sync::push,
         sync::pull,
         areas::coverage,
@@ -259,9 +277,10 @@ pub struct ApiDoc;
 /// (and setting a password with a one-time code), the campaign's rules, a phone's enrolment and
 /// the public view. Every other operation wants the bearer token, so the document says so once
 /// here rather than on each handler.
-pub(crate) const OPEN_OPERATIONS: [&str; 9] = [
+pub(crate) const OPEN_OPERATIONS: [&str; 10] = [
     "/healthz",
     "/readyz",
+    "/metrics",
     "/api/v1/version",
     "/api/v1/auth/login",
     "/api/v1/auth/reset",

@@ -68,8 +68,8 @@ pub(crate) async fn login(
                 .into_response();
         }
     };
-    let address = (crate::auth::address_key(&client), crate::auth::ADDRESS_FREE_FAILURES);
-    let account = (crate::auth::account_key(&request.username, &client), crate::auth::ACCOUNT_FREE_FAILURES);
+    let address = (crate::auth::address_key(&client), st.limits.address_free_failures);
+    let account = (crate::auth::account_key(&request.username, &client), st.limits.account_free_failures);
     // Counted as a failure before it is checked, so that a burst is held up as it arrives; a
     // right password takes it back.
     let throttled = [address, account];

@@ -63,6 +63,7 @@ pub(crate) async fn push(
         Ok(r) => r,
         Err(e) => return ApiError::store(e, lang).into_response(),
     };
+    st.metrics.push(&receipts);
     push_answer(&st, receipts, now, skew_ms)
 }
 

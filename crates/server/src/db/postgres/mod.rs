@@ -6,12 +6,12 @@
 //! (`INSERT ... SELECT FROM UNNEST(...)`) is built on.
 
 mod ingest;
+pub mod tls;
 
 use ingest::*;
 pub use ingest::{INSERT_VISITS_PLAIN, VisitColumns};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::str::FromStr;
 
 use crate::db::migrations::{Backfill, Engine};
 use crate::db::{Db, Dialect, Done, Row, Tx, Value};
@@ -22,7 +22,6 @@ use doorstep_domain::error::{ErrorKind, FieldError};
 use doorstep_domain::protocol::{AreaDto, HouseholdDto, PullResponse, Receipt, VisitDto};
 use doorstep_domain::values::AreaCode;
 use doorstep_domain::{Campaign, Visit};
-use tokio_postgres::NoTls;
 use tokio_postgres::types::{IsNull, Type};
 use uuid::Uuid;
 
@@ -84,6 +83,24 @@ pub struct PgStore {
     /// Parsed area boundaries for the `outside_area` flag; they expire, since another process
     /// may import areas.
     boundaries: crate::db::quality::Boundaries,
+    /// Told each push's commit time (for `/metrics`).
+    commit_timer: std::sync::RwLock<Option<crate::db::CommitTimer>>,
+}
+
+/// An error with what caused it ("error performing TLS handshake: invalid peer certificate:
+/// NotValidForName"), so IT sees the reason, not only the step.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn db(e: impl std::fmt::Display) -> StoreError {
@@ -93,9 +110,10 @@ fn db(e: impl std::fmt::Display) -> StoreError {
 impl PgStore {
     /// Connects, and brings the schema up to date (safe when several servers start at once).
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
-        let config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let (config, tls) = tls::split(url)?;
+        let connector = tls::connector(&tls)?;
+        let manager =
+            Manager::from_config(config, connector, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(16)
             .build()
@@ -103,13 +121,14 @@ impl PgStore {
         let store = PgStore {
             pool,
             boundaries: crate::db::quality::Boundaries::new(Some(crate::db::quality::PG_BOUNDARY_TTL)),
+            commit_timer: std::sync::RwLock::new(None),
         };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(|e| StoreError::Db(format!("cannot reach PostgreSQL: {e}")))
+        self.pool.get().await.map_err(|e| StoreError::Db(format!("cannot reach PostgreSQL: {}", with_causes(&e))))
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -218,7 +237,12 @@ impl Store for PgStore {
 
     async fn ingest(&self, batch: IngestBatch) -> Result<Vec<Receipt>, StoreError> {
         let mut client = self.client().await?;
-        ingest_tx(&mut client, &batch, &self.boundaries).await
+        let started = std::time::Instant::now();
+        let receipts = ingest_tx(&mut client, &batch, &self.boundaries).await?;
+        if let Some(timer) = self.commit_timer.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            timer(started.elapsed());
+        }
+        Ok(receipts)
     }
 
     async fn pull(
@@ -508,6 +532,22 @@ fn row_of(r: &tokio_postgres::Row) -> Result<Row, StoreError> {
 impl Db for PgStore {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
+    }
+
+    fn load(&self) -> crate::db::Load {
+        let s = self.pool.status();
+        let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        crate::db::Load {
+            writer_queue: 0,
+            pool_size: n(s.size),
+            pool_idle: n(s.available),
+            pool_waiting: n(s.waiting),
+            pool_max: n(s.max_size),
+        }
+    }
+
+    fn time_commits(&self, timer: crate::db::CommitTimer) {
+        *self.commit_timer.write().unwrap_or_else(|e| e.into_inner()) = Some(timer);
     }
 
     async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {

@@ -56,6 +56,8 @@ pub struct SqliteStore {
     writer: Arc<Mutex<Writer>>,
     /// Push batches for the writer thread; see [`ingest_thread`].
     ingest_queue: std::sync::mpsc::Sender<(IngestBatch, Reply)>,
+    /// What the writer thread shares with `/metrics`.
+    writer_load: Arc<WriterLoad>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
     path: PathBuf,
@@ -65,10 +67,19 @@ pub struct SqliteStore {
     _lock: std::fs::File,
 }
 
+/// The writer's queue depth and who hears its commit times.
+#[derive(Default)]
+struct WriterLoad {
+    queued: std::sync::atomic::AtomicI64,
+    timer: std::sync::RwLock<Option<crate::db::CommitTimer>>,
+}
+
 /// The one thread that stores push batches. It takes every batch that queued while it was busy
 /// and stores them in one transaction (group commit), so the commit's fsync is shared; and, being
 /// one long-lived thread, it keeps SQLite's pages warm in its core's cache.
-fn ingest_thread(writer: Arc<Mutex<Writer>>) -> Result<std::sync::mpsc::Sender<(IngestBatch, Reply)>, StoreError> {
+fn ingest_thread(
+    writer: Arc<Mutex<Writer>>, load: Arc<WriterLoad>,
+) -> Result<std::sync::mpsc::Sender<(IngestBatch, Reply)>, StoreError> {
     let (queue, jobs) = std::sync::mpsc::channel::<(IngestBatch, Reply)>();
     std::thread::Builder::new()
         .name("doorstep-writer".into())
@@ -77,13 +88,20 @@ fn ingest_thread(writer: Arc<Mutex<Writer>>) -> Result<std::sync::mpsc::Sender<(
             while let Ok(first) = jobs.recv() {
                 let mut group = vec![first];
                 group.extend(jobs.try_iter());
+                load.queued.fetch_sub(group.len() as i64, std::sync::atomic::Ordering::Relaxed);
                 let (batches, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
                 let mut w = lock(&writer);
+                let started = std::time::Instant::now();
                 // A panic here must not stop all storing: the transaction rolls back as it
                 // unwinds, the senders hear of an error (their devices send again), and the
                 // thread goes on with the next batches.
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ingest_group(&mut w, &batches)))
                     .unwrap_or_else(|_| Err(StoreError::Task("storing the batch panicked".into())));
+                if result.is_ok()
+                    && let Some(timer) = load.timer.read().unwrap_or_else(|e| e.into_inner()).as_ref()
+                {
+                    timer(started.elapsed());
+                }
                 match result {
                     Ok(all) => {
                         for (receipts, reply) in all.into_iter().zip(replies) {
@@ -183,13 +201,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Config(format!("cannot open {}: {e}", lock_path.display())))?;
         match lock.try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Config(format!(
-                    "another doorstep process is using {}; stop it first (one process serves a SQLite \
-                     file; several servers need PostgreSQL)",
-                    path.display()
-                )));
-            }
+            Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::InUse(path.to_path_buf())),
             Err(std::fs::TryLockError::Error(e)) => {
                 return Err(StoreError::Config(format!("cannot lock {}: {e}", lock_path.display())));
             }
@@ -224,9 +236,11 @@ impl SqliteStore {
             areas,
             boundaries: crate::db::quality::Boundaries::new(None),
         }));
+        let writer_load = Arc::new(WriterLoad::default());
         Ok(SqliteStore {
             writer: writer.clone(),
-            ingest_queue: ingest_thread(writer.clone())?,
+            ingest_queue: ingest_thread(writer.clone(), writer_load.clone())?,
+            writer_load,
             readers: Arc::new(readers),
             next_reader: AtomicUsize::new(0),
             path: path.to_path_buf(),
@@ -316,7 +330,11 @@ impl Store for SqliteStore {
 
     async fn ingest(&self, batch: IngestBatch) -> Result<Vec<Receipt>, StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.ingest_queue.send((batch, reply)).map_err(|_| StoreError::Task("the writer thread has stopped".into()))?;
+        self.writer_load.queued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self.ingest_queue.send((batch, reply)).is_err() {
+            self.writer_load.queued.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(StoreError::Task("the writer thread has stopped".into()));
+        }
         answer.await.map_err(|_| StoreError::Task("the writer dropped the batch".into()))?
     }
 
@@ -634,6 +652,15 @@ fn run(st: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<Done,
 impl Db for SqliteStore {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
+    }
+
+    fn load(&self) -> crate::db::Load {
+        let queued = self.writer_load.queued.load(std::sync::atomic::Ordering::Relaxed);
+        crate::db::Load { writer_queue: queued.max(0), ..Default::default() }
+    }
+
+    fn time_commits(&self, timer: crate::db::CommitTimer) {
+        *self.writer_load.timer.write().unwrap_or_else(|e| e.into_inner()) = Some(timer);
     }
 
     async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
