@@ -328,6 +328,7 @@ async fn a_volunteer_enrols_records_offline_and_the_visits_reach_the_server() {
     let link = doorstep_domain::protocol::EnrolLink {
         server: server.url.clone(),
         code: code.to_lowercase().replace('-', " "),
+        ca: None,
     }
     .to_url();
     let display = free_display();

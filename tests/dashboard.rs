@@ -351,8 +351,11 @@ fn the_field_ui_fits_a_phone_in_chromium() {
     // The camera: Chromium's fake capture device plays a video of a leader's card's QR code.
     let camera = tempfile::tempdir().unwrap();
     let video = camera.path().join("card.y4m");
-    let link =
-        doorstep_domain::protocol::EnrolLink { server: "http://10.42.0.7:8080".into(), code: "K7M2Q-9XB4T".into() };
+    let link = doorstep_domain::protocol::EnrolLink {
+        server: "http://10.42.0.7:8080".into(),
+        code: "K7M2Q-9XB4T".into(),
+        ca: None,
+    };
     std::fs::write(&video, qr_video(&link.to_url())).unwrap();
     let out = Command::new("node")
         .arg(root().join("ui/e2e/field.mjs"))

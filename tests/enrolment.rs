@@ -35,7 +35,8 @@ async fn a_leader_enrols_a_phone_for_a_volunteer_and_can_revoke_it() {
     let code = issued["code"].as_str().unwrap().to_string();
     assert_eq!((code.len(), &code[5..6]), (11, "-"));
     // The QR on screen holds the link with this server's address, as the printed cards do.
-    let link = doorstep_domain::protocol::EnrolLink { server: server.url.clone(), code: code.clone() }.to_url();
+    let link =
+        doorstep_domain::protocol::EnrolLink { server: server.url.clone(), code: code.clone(), ca: None }.to_url();
     let qr = doorstep_server::auth::enrolment_qr_svg(&link).unwrap();
     assert_eq!(issued["qr_svg"].as_str(), Some(qr.as_str()), "the on-screen QR is the link {link}");
 

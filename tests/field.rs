@@ -209,3 +209,34 @@ async fn a_visit_sent_back_arrives_with_sync_and_its_correction_goes_back() {
     assert_eq!(server.visit_ids(), vec![(saved.id.clone(), 1), (saved.id.clone(), 2)]);
     assert_eq!(server.db.i64("SELECT people FROM visits WHERE revision = 2"), 5);
 }
+
+/// A province that runs its own certificate authority: its server's HTTPS is refused by a phone
+/// that was not given the CA (the message says it is the certificate, and the code is not used
+/// up); a certificate that is not one is refused with words; enrolled with the CA from the
+/// card, the phone syncs over HTTPS, and keeps trusting it for that server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_trusts_the_provinces_own_ca_given_at_enrolment() {
+    let server = TestServer::spawn();
+    let front = doorstep_tests::tlsfront::TlsFront::start(server.port).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = field_app(&dir, &front.url);
+    let code = server.enrolment_code(VOLUNTEER).await;
+    let e = app.enrol(&front.url, &code).await.unwrap_err();
+    assert_eq!((e.code.as_str(), e.field.as_deref()), ("server_certificate_untrusted", Some("ca")), "{e:?}");
+    assert!(e.messages.vi.contains("chứng chỉ") && e.messages.en.contains("certificate"), "{e:?}");
+    let e = app.enrol_trusting(&front.url, &code, Some("not a certificate")).await.unwrap_err();
+    assert_eq!(e.code, "server_ca_invalid");
+    // The card's CA: enrolled over HTTPS with the same code (it was never used), and syncing.
+    let status = app.enrol_trusting(&front.url, &code, Some(&front.ca_pem)).await.unwrap();
+    assert!(status.enrolled);
+    app.record_visit(&draft("18073", "installed_now")).unwrap();
+    app.sync_once().await;
+    assert_eq!(app.status().unwrap().queue.pending, 0);
+    assert_eq!(server.visit_count(), 1);
+    // Opened again (the app restarted): the CA is still trusted for its server.
+    drop(app);
+    let app = field_app(&dir, &front.url);
+    app.record_visit(&draft("18073", "not_home")).unwrap();
+    app.sync_once().await;
+    assert_eq!(server.visit_count(), 2);
+}

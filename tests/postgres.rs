@@ -405,39 +405,6 @@ async fn a_visit_received_before_a_households_latest_does_not_replace_it() {
     server.db.check_area_stats().unwrap();
 }
 
-fn openssl(args: &[&str]) {
-    let out =
-        std::process::Command::new("openssl").args(args).output().expect("openssl (Debian's, with ca-certificates)");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// A CA of the test's own, and a server certificate it signs naming only `localhost`.
-fn make_ca(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
-    let (key, crt) = (dir.join(format!("{name}.key")), dir.join(format!("{name}.crt")));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "30",
-        "-subj",
-        &format!("/CN=Doorstep test {name}"),
-        "-keyout",
-        &key.to_string_lossy(),
-        "-out",
-        &crt.to_string_lossy(),
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ]);
-    (key, crt)
-}
-
 /// TLS to PostgreSQL, checked as the URL asks (libpq's words). The test makes a CA and a server
 /// certificate naming `localhost`, and turns TLS on in the test cluster (its data folder, ALTER
 /// SYSTEM, a reload). Then: `verify-full` with that CA connects to `localhost`, and the server's
@@ -456,50 +423,10 @@ async fn tls_to_postgresql_is_checked_as_the_url_asks() {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     let dir = tempfile::tempdir().unwrap();
+    use doorstep_tests::tlsfront::{make_ca, make_server_cert};
     let (ca_key, ca) = make_ca(dir.path(), "ca");
     let (_, other_ca) = make_ca(dir.path(), "other-ca");
-    let (key, csr, crt, ext) = (
-        dir.path().join("server.key"),
-        dir.path().join("server.csr"),
-        dir.path().join("server.crt"),
-        dir.path().join("ext"),
-    );
-    openssl(&[
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        &key.to_string_lossy(),
-        "-out",
-        &csr.to_string_lossy(),
-    ]);
-    std::fs::write(
-        &ext,
-        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &csr.to_string_lossy(),
-        "-CA",
-        &ca.to_string_lossy(),
-        "-CAkey",
-        &ca_key.to_string_lossy(),
-        "-CAcreateserial",
-        "-days",
-        "30",
-        "-out",
-        &crt.to_string_lossy(),
-        "-extfile",
-        &ext.to_string_lossy(),
-    ]);
+    let (key, crt) = make_server_cert(dir.path(), (&ca_key, &ca), "DNS:localhost");
     // Into the cluster's own folder (it outlives this test), readable by its user only.
     let data = std::path::PathBuf::from(psql("SHOW data_directory"));
     let uid = |flag: &str| -> u32 {

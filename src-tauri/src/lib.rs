@@ -26,8 +26,8 @@ fn get_status(app: App<'_>) -> CommandResult<Status> {
 }
 
 #[tauri::command]
-async fn enrol(app: App<'_>, server: String, code: String) -> CommandResult<Status> {
-    app.enrol(&server, &code).await
+async fn enrol(app: App<'_>, server: String, code: String, ca: Option<String>) -> CommandResult<Status> {
+    app.enrol_trusting(&server, &code, ca.as_deref()).await
 }
 
 #[tauri::command]

@@ -14,6 +14,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 pub mod proxy;
+pub mod tlsfront;
 
 /// The workspace root, for data files.
 pub fn root() -> PathBuf {

@@ -127,7 +127,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const api = {
   getStatus: () => call<Status>("get_status"),
-  enrol: (server: string, code: string) => call<Status>("enrol", { server, code }),
+  enrol: (server: string, code: string, ca?: string | null) => call<Status>("enrol", { server, code, ca: ca || null }),
   getCampaign: () => call<Campaign>("get_campaign"),
   getAreas: () => call<Area[]>("get_areas"),
   /** The codes of the areas the volunteer works in (assignments), as the server last said. */

@@ -18,12 +18,17 @@ export function normaliseCode(typed: string): string | null {
 }
 
 /** What a QR image held: the code alone, or a link carrying `code=` (and perhaps `server=`). */
-export function parseQrText(text: string): { code: string; server: string | null } {
+export function parseQrText(text: string): { code: string; server: string | null; ca: string | null } {
   const s = text.trim();
-  const m = /[?&#]code=([^&#\s]+)/i.exec(s);
-  if (m) {
-    const sv = /[?&#]server=([^&#\s]+)/i.exec(s);
-    return { code: decodeURIComponent(m[1]), server: sv ? decodeURIComponent(sv[1]) : null };
+  const q = s.indexOf("?");
+  if (q >= 0) {
+    // The link's query, as the server's cards write it (form encoding: "+" is a space).
+    const params = new URLSearchParams(s.slice(q + 1).split("#")[0]);
+    const code = params.get("code");
+    if (code) {
+      const ca = params.get("ca");
+      return { code, server: params.get("server"), ca: ca && ca.includes("-----BEGIN CERTIFICATE-----") ? ca : null };
+    }
   }
-  return { code: s, server: null };
+  return { code: s, server: null, ca: null };
 }

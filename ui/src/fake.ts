@@ -63,6 +63,8 @@ export type FakeBackend = Backend & {
   openLink(url: string): void;
   /** The leader revokes this phone: at its next sync it sends what it holds, then erases itself. */
   revoke(reason?: string | null): void;
+  /** The certificate authority the last enrolment was given, as the Rust side keeps it. */
+  enrolCa(): string | null;
 };
 
 // ---------------------------------------------------------------- campaign and areas
@@ -645,6 +647,7 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
     setTimeout(step, stepMs);
   }
 
+  let lastEnrolCa: string | null = null;
   const handlers: Record<string, (a: Record<string, unknown>) => unknown> = {
     get_status: () => status,
     enrol: (a) => {
@@ -653,6 +656,16 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       if (!/^https?:\/\/[^\s/]+/i.test(server)) {
         throw err("bad_server_url", "server", "Địa chỉ máy chủ không hợp lệ; ví dụ: https://doorstep.example.vn", "The server address is not valid; for example: https://doorstep.example.vn");
       }
+      const ca = a.ca == null ? "" : String(a.ca);
+      if (ca && !ca.includes("-----BEGIN CERTIFICATE-----")) {
+        throw err(
+          "server_ca_invalid",
+          "ca",
+          "Chứng chỉ của máy chủ không đọc được: hãy dán nguyên khối từ -----BEGIN CERTIFICATE----- đến -----END CERTIFICATE-----.",
+          "The server's certificate cannot be read: paste all of it, from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----.",
+        );
+      }
+      lastEnrolCa = ca || null;
       const normal = code.replace(/[\s-]/g, "").toUpperCase().replace(/O/g, "0").replace(/[IL]/g, "1");
       if (!/^[0-9A-HJKMNP-TV-Z]{10}$/.test(normal) || normal === "0000000000") {
         throw err("enrolment_code_invalid", "code", "Mã đăng ký không đúng, đã dùng hoặc đã hết hạn. Hãy xin tổ trưởng mã mới.", "The enrolment code is wrong, used or expired. Ask your team leader for a new one.");
@@ -889,6 +902,7 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       failures.set(cmd, error);
     },
     pushStatus,
+    enrolCa: () => lastEnrolCa,
     status: () => structuredClone(status),
     households: () => structuredClone(households),
     setFix(f) {
@@ -905,7 +919,8 @@ export function createFakeBackend(opts: FakeOptions = {}): FakeBackend {
       const server = q?.get("server")?.trim() ?? "";
       const code = q?.get("code")?.trim() ?? "";
       if (!/^https?:\/\/[^\s/]+/i.test(server) || !code) return;
-      enrolLink = { server, code };
+      const ca = q?.get("ca")?.trim() ?? "";
+      enrolLink = { server, code, ca: ca.includes("-----BEGIN CERTIFICATE-----") ? ca : null };
       emit("enrol-link", null);
     },
     revoke(reason = null) {

@@ -272,4 +272,5 @@ export type Venue = {
 export type RejectedVenueVisit = { device_seq: number; id: string; venue_name: string; error: ErrorBody };
 
 /** What an enrolment link (`doorstep://enrol?server=…&code=…`) carries. */
-export type EnrolLink = { server: string; code: string };
+/** `ca`: the province's own certificate authority (PEM), when the card carries one. */
+export type EnrolLink = { server: string; code: string; ca?: string | null };

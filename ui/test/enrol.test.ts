@@ -22,7 +22,36 @@ describe("enrolment", () => {
     tap(hs, "enrol-submit");
     await waitFor(() => $(hs!.root, "home"), "home");
     const call = hs.fake.calls.find((c) => c.cmd === "enrol");
-    expect(call?.args).toEqual({ server: "http://10.0.0.5:8080", code: "K7M2Q-9XB4T" });
+    expect(call?.args).toEqual({ server: "http://10.0.0.5:8080", code: "K7M2Q-9XB4T", ca: null });
+  });
+
+  it("a card of a province with its own CA: the certificate travels with the link to the enrolment", async () => {
+    hs = await start({ enrolled: false });
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----";
+    const q = new URLSearchParams({ server: "https://doorstep.hatinh.vn", code: "K7M2Q9XB4T", ca: pem });
+    hs.fake.openLink(`doorstep://enrol?${q.toString()}`);
+    await waitFor(() => $(hs!.root, "enrol-ca-from-link"), "the certificate's note");
+    expect((must(hs.root, "enrol-ca") as HTMLTextAreaElement).value).toBe(pem);
+    expect(must(hs.root, "enrol-ca-box").hasAttribute("open")).toBe(true);
+    tap(hs, "enrol-submit");
+    await waitFor(() => $(hs!.root, "home"), "home");
+    expect(hs.fake.enrolCa()).toBe(pem);
+  });
+
+  it("a pasted certificate that is not one is refused with words, and nothing else is lost", async () => {
+    hs = await start({ enrolled: false });
+    const input = (id: string, v: string) => {
+      const el = must(hs!.root, id) as HTMLInputElement | HTMLTextAreaElement;
+      el.value = v;
+      el.dispatchEvent(new Event("input"));
+    };
+    input("enrol-server", "https://doorstep.hatinh.vn");
+    input("enrol-code", "K7M2Q-9XB4T");
+    input("enrol-ca", "not a certificate");
+    tap(hs, "enrol-submit");
+    const e = await waitFor(() => $(hs!.root, "enrol-error"), "the error");
+    expect(e.textContent).toContain("Chứng chỉ của máy chủ không đọc được");
+    expect((must(hs.root, "enrol-code") as HTMLInputElement).value).toBe("K7M2Q-9XB4T");
   });
 
   it("from a link on an enrolled phone: not used, and it says so", async () => {

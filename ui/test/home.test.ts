@@ -141,7 +141,7 @@ describe("enrolment", () => {
     await waitFor(() => $(hs!.root, "home"), "home");
     expect($(hs.root, "online-state")).not.toBeNull();
     const call = hs.fake.calls.find((c) => c.cmd === "enrol" && (c.args as { code: string }).code !== "00000-00000");
-    expect(call?.args).toEqual({ server: "https://doorstep.example.vn", code: "K7M2Q-9XB4T" });
+    expect(call?.args).toEqual({ server: "https://doorstep.example.vn", code: "K7M2Q-9XB4T", ca: null });
   });
 });
 

@@ -1270,6 +1270,11 @@ impl DeviceStore {
     pub fn meta(&self, key: &str) -> Result<Option<String>, DeviceError> {
         get_meta(&self.conn, key)
     }
+
+    pub fn delete_meta(&mut self, key: &str) -> Result<(), DeviceError> {
+        self.conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+        Ok(())
+    }
 }
 
 /// Refuses a file that is not ours before anything is written to it.

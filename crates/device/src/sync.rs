@@ -66,6 +66,9 @@ pub struct SyncConfig {
     pub max_backoff: Duration,
     pub request_timeout: Duration,
     pub zstd_level: i32,
+    /// A certificate authority (PEM) trusted besides the system's and the ones built in: a
+    /// province that runs its own, given at enrolment.
+    pub trusted_ca: Option<String>,
 }
 
 impl Default for SyncConfig {
@@ -77,6 +80,7 @@ impl Default for SyncConfig {
             max_backoff: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
             zstd_level: 3,
+            trusted_ca: None,
         }
     }
 }
@@ -174,16 +178,31 @@ impl std::fmt::Debug for SyncClient {
     }
 }
 
+/// The certificates of a CA given at enrolment (PEM, one or a chain); an error names what is wrong.
+pub fn trusted_ca(pem: &str) -> Result<Vec<reqwest::Certificate>, SyncError> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+        SyncError::Protocol(format!("the server's certificate authority is not a PEM certificate: {e}"))
+    })?;
+    if certs.is_empty() {
+        return Err(SyncError::Protocol("the server's certificate authority holds no certificate".into()));
+    }
+    Ok(certs)
+}
+
 impl SyncClient {
     pub fn new(config: SyncConfig) -> Result<SyncClient, SyncError> {
         let base = config.server.trim().trim_end_matches('/').to_string();
         reqwest::Url::parse(&base).map_err(|e| SyncError::Protocol(format!("invalid server URL {base:?}: {e}")))?;
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(config.request_timeout)
             // The server reads the app's version from this on every push (the devices list shows it).
-            .user_agent(format!("{}/{}", doorstep_domain::protocol::FIELD_APP_AGENT, env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| SyncError::Network(format!("cannot build the HTTP client: {e}")))?;
+            .user_agent(format!("{}/{}", doorstep_domain::protocol::FIELD_APP_AGENT, env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &config.trusted_ca {
+            for cert in trusted_ca(pem)? {
+                http = http.add_root_certificate(cert);
+            }
+        }
+        let http = http.build().map_err(|e| SyncError::Network(format!("cannot build the HTTP client: {e}")))?;
         let size = config.batch_size.max(1);
         Ok(SyncClient { config, base, http, ceiling: AtomicUsize::new(size), current: AtomicUsize::new(size) })
     }
@@ -857,7 +876,19 @@ fn snippet(body: &[u8]) -> String {
 }
 
 fn network(e: reqwest::Error) -> SyncError {
-    SyncError::Network(e.to_string())
+    // With its causes: "invalid peer certificate: UnknownIssuer" is what tells a certificate the
+    // phone does not trust from a network that is down.
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    SyncError::Network(text)
 }
 
 /// Runs `f` on the store off the async threads: SQLite calls block (fsync on every commit).

@@ -191,6 +191,7 @@ fn config(server: &str, batch_size: usize) -> SyncConfig {
         max_backoff: Duration::from_millis(40),
         request_timeout: Duration::from_secs(10),
         zstd_level: 3,
+        trusted_ca: None,
     }
 }
 

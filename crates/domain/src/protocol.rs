@@ -515,23 +515,31 @@ pub struct BasemapInfo {
 /// deep-link plugin), so nobody types the server's address.
 pub const ENROL_LINK_SCHEME: &str = "doorstep";
 
-/// What an enrolment link carries: `doorstep://enrol?server=…&code=…`.
+/// What an enrolment link carries: `doorstep://enrol?server=…&code=…[&ca=…]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrolLink {
     /// The server's address, `http://` or `https://`.
     pub server: String,
     /// The one-time code as printed (the server forgives case, spaces and dashes).
     pub code: String,
+    /// The province's own certificate authority (PEM), when its server's certificate is not
+    /// from one the phone already trusts: the phone trusts it besides the system's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
 }
+
+/// The longest CA a link may carry (a chain of a few certificates in PEM).
+pub const ENROL_LINK_MAX_CA: usize = 8 * 1024;
 
 impl EnrolLink {
     /// The link, its values escaped as a URL's query needs.
     pub fn to_url(&self) -> String {
-        let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair("server", &self.server)
-            .append_pair("code", &self.code)
-            .finish();
-        format!("{ENROL_LINK_SCHEME}://enrol?{query}")
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("server", &self.server).append_pair("code", &self.code);
+        if let Some(ca) = &self.ca {
+            query.append_pair("ca", ca);
+        }
+        format!("{ENROL_LINK_SCHEME}://enrol?{}", query.finish())
     }
 
     /// Reads a link (from a QR code, or handed to the app by the system); `None` for anything
@@ -540,14 +548,17 @@ impl EnrolLink {
     pub fn parse(text: &str) -> Option<EnrolLink> {
         let query = text.trim().strip_prefix(ENROL_LINK_SCHEME)?.strip_prefix("://enrol")?;
         let query = query.strip_prefix('/').unwrap_or(query).strip_prefix('?')?;
-        let (mut server, mut code) = (None, None);
+        let (mut server, mut code, mut ca) = (None, None, None);
         for (k, v) in form_urlencoded::parse(query.split('#').next().unwrap_or_default().as_bytes()) {
             match &*k {
                 "server" => server = Some(v.trim().to_string()),
                 "code" => code = Some(v.trim().to_string()),
+                "ca" => ca = Some(v.trim().to_string()),
                 _ => {}
             }
         }
+        // Only what looks like a certificate; the phone checks it whole before trusting it.
+        let ca = ca.filter(|c| c.len() <= ENROL_LINK_MAX_CA && c.contains("-----BEGIN CERTIFICATE-----"));
         let server = server.filter(|s| {
             let host = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).unwrap_or_default();
             s.len() <= 2048
@@ -556,7 +567,7 @@ impl EnrolLink {
                 && !s.chars().any(|c| c.is_whitespace() || c.is_control())
         })?;
         let code = code.filter(|c| !c.is_empty() && c.chars().count() <= 32)?;
-        Some(EnrolLink { server, code })
+        Some(EnrolLink { server, code, ca })
     }
 }
 
@@ -566,14 +577,25 @@ mod tests {
 
     #[test]
     fn an_enrolment_link_carries_the_server_and_the_code_and_reads_back() {
-        let link = EnrolLink { server: "https://doorstep.hatinh.gov.vn:8443/x".into(), code: "ABCDE-12345".into() };
+        let link =
+            EnrolLink { server: "https://doorstep.hatinh.gov.vn:8443/x".into(), code: "ABCDE-12345".into(), ca: None };
         let url = link.to_url();
         assert_eq!(url, "doorstep://enrol?server=https%3A%2F%2Fdoorstep.hatinh.gov.vn%3A8443%2Fx&code=ABCDE-12345");
         assert_eq!(EnrolLink::parse(&url), Some(link));
         assert_eq!(
             EnrolLink::parse("doorstep://enrol?code=abcde%2012345&server=http://127.0.0.1:8080"),
-            Some(EnrolLink { server: "http://127.0.0.1:8080".into(), code: "abcde 12345".into() })
+            Some(EnrolLink { server: "http://127.0.0.1:8080".into(), code: "abcde 12345".into(), ca: None })
         );
+        // A province's own CA travels with it; anything else under that name is dropped.
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB+z\n-----END CERTIFICATE-----\n";
+        let with_ca = EnrolLink {
+            server: "https://dt.example.vn".into(),
+            code: "K7M2Q-9XB4T".into(),
+            ca: Some(pem.trim().into()),
+        };
+        assert_eq!(EnrolLink::parse(&with_ca.to_url()), Some(with_ca));
+        let odd = EnrolLink::parse("doorstep://enrol?server=https://a.vn&code=X&ca=hello").unwrap();
+        assert_eq!(odd.ca, None);
         for bad in [
             "https://enrol?server=http://a&code=X",
             "doorstep://other?server=http://a&code=X",

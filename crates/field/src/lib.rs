@@ -12,6 +12,7 @@
 //!   never in the way of the form.
 
 pub mod basemap;
+mod enrol;
 mod location;
 mod photos;
 mod settings;
@@ -23,7 +24,7 @@ use std::time::Duration;
 use chrono::{FixedOffset, Local, TimeZone, Utc};
 use doorstep_device::{
     DeviceError, DeviceStore, KeyStore, LocalHousehold, LocalVenue, LocalVisit, PhotoQueue, RejectedVenueVisit,
-    SyncClient, SyncConfig, SyncError, VenueVisitDraft, VisitDraft, WipeMarker, WipeOutcome,
+    SyncClient, SyncError, VenueVisitDraft, VisitDraft, WipeMarker, WipeOutcome,
 };
 use doorstep_domain::protocol::{AreaDto, ErrorBody, ErrorResponse};
 use doorstep_domain::{Campaign, Lang, Messages};
@@ -35,6 +36,8 @@ pub use settings::{LocationProviderKind, Settings};
 
 /// Meta key: the areas the phone works in, as the server last said (JSON list of codes).
 const META_WORK_AREAS: &str = "work_areas";
+/// The certificate authority (PEM) given at enrolment for the server, if any.
+const META_SERVER_CA: &str = "server_ca";
 /// The phone's database in the app's data folder; its key is `doorstep.db.key` beside it unless
 /// the shell keeps it in the platform's secure store.
 pub const DB_FILE: &str = "doorstep.db";
@@ -304,6 +307,13 @@ fn sync_error(e: SyncError, lang: Lang) -> ErrorBody {
                 lang,
             ),
         },
+        SyncError::Network(e) if e.contains("certificate") => error(
+            "server_certificate_untrusted",
+            Some("ca"),
+            "Điện thoại không tin chứng chỉ của máy chủ này. Nếu tỉnh dùng chứng chỉ riêng, hãy quét thẻ đăng ký có kèm chứng chỉ, hoặc hỏi cán bộ kỹ thuật.",
+            "This phone does not trust the server's certificate. If the province uses its own, scan an enrolment card that carries it, or ask IT.",
+            lang,
+        ),
         SyncError::Network(_) => error(
             "network",
             None,
@@ -459,54 +469,6 @@ impl FieldApp {
             })
         };
         read().map_err(|e| device_error(e, lang))
-    }
-
-    fn client(&self, server: &str) -> Result<SyncClient, SyncError> {
-        SyncClient::new(SyncConfig {
-            server: server.to_string(),
-            request_timeout: Duration::from_secs(20),
-            max_backoff: Duration::from_secs(10),
-            ..SyncConfig::default()
-        })
-    }
-
-    /// Exchanges a leader's code for this phone's token, against `server` (kept in the
-    /// settings), then syncs.
-    pub async fn enrol(&self, server: &str, code: &str) -> CommandResult<Status> {
-        let lang = self.lang();
-        let server = server.trim().trim_end_matches('/').to_string();
-        let client = self.client(&server).map_err(|_| {
-            error(
-                "bad_server_url",
-                Some("server"),
-                "Địa chỉ máy chủ không hợp lệ (ví dụ: https://doorstep.hatinh.gov.vn).",
-                "The server address is not valid (for example https://doorstep.hatinh.gov.vn).",
-                lang,
-            )
-        })?;
-        let code = code.trim();
-        if code.is_empty() {
-            return Err(error(
-                "enrolment_code_invalid",
-                Some("code"),
-                "Hãy nhập mã đăng ký do tổ trưởng cấp.",
-                "Type the enrolment code your team leader gave you.",
-                lang,
-            ));
-        }
-        let enrolment = client.enrol(&self.store, code).await.map_err(|e| sync_error(e, lang))?;
-        tracing::info!(volunteer = %enrolment.username, "phone enrolled");
-        {
-            let mut store = lock(&self.store);
-            let mut settings = Settings::load(&store, &self.config);
-            settings.server = server;
-            settings.save(&mut store).map_err(|e| device_error(e, lang))?;
-            // Enrolled again after an erase: the reason is no longer news.
-            store.clear_wipe_marker().map_err(|e| device_error(e, lang))?;
-        }
-        lock(&self.live).online = true;
-        self.sync_now();
-        self.status()
     }
 
     pub fn campaign(&self) -> Campaign {

@@ -116,7 +116,7 @@ fn escape(s: &str) -> String {
 
 /// What a card's QR holds: a link the field app reads for both the code and the server.
 pub fn card_link(server: &str, code: &str) -> String {
-    doorstep_domain::protocol::EnrolLink { server: server.into(), code: code.into() }.to_url()
+    doorstep_domain::protocol::EnrolLink { server: server.into(), code: code.into(), ca: None }.to_url()
 }
 
 /// The printable page: A4 sheets of eight cards (two columns, four rows), in Vietnamese.

@@ -13,12 +13,13 @@ import { decodeQr, scanCamera, type CameraScan } from "../qr";
 import type { EnrolLink, ErrorBody, Lang } from "../types";
 
 // Kept across re-renders (a language switch rebuilds the screen).
-const draft = { server: "", code: "", touched: false, fromLink: false };
+const draft = { server: "", code: "", ca: "", touched: false, fromLink: false };
 
 /** Fills the form from an enrolment link the system handed to the app. */
 export function takeEnrolLink(link: EnrolLink): void {
   draft.server = link.server;
   draft.code = normaliseCode(link.code) ?? link.code;
+  draft.ca = link.ca ?? "";
   draft.touched = true;
   draft.fromLink = true;
 }
@@ -85,6 +86,29 @@ export function enrolView(ctx: Ctx): View {
       }
     },
   });
+  // A province's own certificate authority: filled from the card's link, or pasted when IT asks.
+  const ca = h("textarea", {
+    id: "enrol-ca",
+    testid: "enrol-ca",
+    rows: "4",
+    spellcheck: "false",
+    autocapitalize: "off",
+    placeholder: "-----BEGIN CERTIFICATE-----",
+    value: draft.ca,
+    oninput: (e: Event) => {
+      draft.ca = (e.target as HTMLTextAreaElement).value;
+    },
+  }) as HTMLTextAreaElement;
+  ca.value = draft.ca;
+  const caBox = h(
+    "details",
+    { class: "advanced", testid: "enrol-ca-box", open: draft.ca ? true : null },
+    h("summary", null, t("enrol.ca_more")),
+    draft.ca && draft.fromLink ? h("p", { class: "hint", testid: "enrol-ca-from-link" }, t("enrol.ca_from_link")) : null,
+    h("label", { for: "enrol-ca" }, t("enrol.ca_label")),
+    ca,
+    h("p", { class: "hint" }, t("enrol.ca_hint")),
+  );
   const errorBox = h("div", { class: "error-slot" });
   const scanBox = h("div", { class: "hint-slot" });
   const submit = h("button", { type: "submit", class: "btn primary big", testid: "enrol-submit" }, t("enrol.submit"));
@@ -120,6 +144,11 @@ export function enrolView(ctx: Ctx): View {
     if (q.server) {
       server.value = q.server;
       draft.server = q.server;
+    }
+    if (q.ca) {
+      ca.value = q.ca;
+      draft.ca = q.ca;
+      caBox.setAttribute("open", "");
     }
     draft.touched = true;
     scanNote = { key: said, code: n };
@@ -195,9 +224,10 @@ export function enrolView(ctx: Ctx): View {
     busy = true;
     renderNotes();
     try {
-      const s = await ctx.api.enrol(srv, normal);
+      const s = await ctx.api.enrol(srv, normal, ca.value.trim() || null);
       busy = false;
       draft.code = "";
+      draft.ca = "";
       draft.touched = false;
       draft.fromLink = false;
       if (ctx.state.settings) ctx.state.settings.server = srv;
@@ -243,6 +273,7 @@ export function enrolView(ctx: Ctx): View {
       h("label", { class: "btn secondary filelabel", for: "enrol-qr" }, t("enrol.scan")),
       file,
       scanBox,
+      caBox,
       errorBox,
       submit,
       ctx.state.status?.enrolled ? h("button", { type: "button", class: "btn ghost", onclick: () => ctx.go("home") }, t("enrol.back")) : null,
