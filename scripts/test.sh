@@ -40,6 +40,8 @@ trap 'kill -- -"$fuzz_build" 2>/dev/null || true' EXIT
 
 echo "== start the PostgreSQL test cluster (127.0.0.1 only)"
 pg_url=$(scripts/pg-test-cluster.sh | tail -1)
+# And a streaming standby of it, for the read replica (--db-read).
+pg_standby=$(scripts/pg-test-cluster.sh --standby | tail -1)
 
 echo "== cargo nextest: everything, the server on SQLite"
 cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail -E 'not binary(postgres)'
@@ -63,7 +65,7 @@ dpkg -r doorstep-field >/dev/null
 
 echo "== cargo nextest: the server's tests again on PostgreSQL, and the PostgreSQL-only tests (replicas, migration)"
 # The app's end-to-end test ran in the first pass; its server side is the same on both.
-DOORSTEP_TEST_PG="$pg_url" cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail \
+DOORSTEP_TEST_PG="$pg_url" DOORSTEP_TEST_PG_STANDBY="$pg_standby" cargo nextest run --workspace --locked --no-fail-fast --no-tests=fail \
     -E 'package(doorstep-tests) and not binary(app)'
 
 echo "== API conformance: schemathesis, every check, authenticated, on SQLite and on PostgreSQL"

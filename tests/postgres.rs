@@ -495,3 +495,109 @@ async fn tls_to_postgresql_is_checked_as_the_url_asks() {
     let _ = child.wait();
     assert!(plain.ends_with(" false"), "sslmode=disable: {plain}");
 }
+
+/// The standby's cluster (Debian's version and name), stopped and started by the replica test.
+fn standby_cluster() -> (String, String) {
+    let out = std::process::Command::new("pg_lsclusters").arg("-h").output().expect("pg_lsclusters");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line =
+        text.lines().find(|l| l.split_whitespace().nth(1) == Some("doorstep-standby")).expect("the standby cluster");
+    let mut parts = line.split_whitespace();
+    (parts.next().unwrap_or_default().to_string(), "doorstep-standby".to_string())
+}
+
+/// Starts the standby again however the test ends.
+struct StandbyBack((String, String));
+
+impl Drop for StandbyBack {
+    fn drop(&mut self) {
+        let (version, name) = &self.0;
+        let _ = std::process::Command::new("pg_ctlcluster").args([version, name, "start"]).output();
+    }
+}
+
+/// `--db-read`: the dashboard's reads go to a streaming standby while it keeps up (a visit the
+/// paused standby has not replayed is not in the coverage read at once), what must see its own
+/// write goes to the primary meanwhile (a new sign-in and its token, a send-back and the list
+/// after it), a standby behind for longer than allowed is left for the primary, and so is one
+/// that is down; reads never fail for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_go_to_a_standby_while_it_keeps_up_and_to_the_primary_otherwise() {
+    let standby_admin = std::env::var("DOORSTEP_TEST_PG_STANDBY")
+        .expect("needs a standby: set DOORSTEP_TEST_PG_STANDBY (scripts/test.sh starts one)");
+    let mut server = TestServer::spawn();
+    let name = server.db.url.rsplit('/').next().unwrap().to_string();
+    let standby_base = standby_admin.rsplit_once('/').unwrap().0.to_string();
+    let standby_db = format!("{standby_base}/{name}");
+    let on_standby = |sql: &str| {
+        std::process::Command::new("psql")
+            .args(["-X", "-q", "-A", "-t", "-d", &standby_db, "-c", sql])
+            .output()
+            .map(|o| (o.status.success(), String::from_utf8_lossy(&o.stdout).trim().to_string()))
+            .unwrap_or((false, String::new()))
+    };
+    assert!(
+        doorstep_tests::wait_until(std::time::Duration::from_secs(30), || on_standby("SELECT count(*) FROM areas").1
+            == server.db.i64("SELECT count(*) FROM areas").to_string()),
+        "the standby never had the database"
+    );
+    server.kill();
+    server.start_with(server.port, &["--db-read", &standby_db, "--db-read-max-lag-secs", "3"]);
+    let visits = |c: Value| c["visits"].as_i64().unwrap_or(-1);
+
+    let mut phone = TestDevice::new(4242);
+    server.enrol(&phone).await;
+    let client = phone.client(&server.url, 50);
+    phone.record(1);
+    assert!(client.drain(&phone.store, None).await.complete);
+    let start = std::time::Instant::now();
+    while visits(server.coverage("42").await) != 1 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "the first visit never read back");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Let the follower see it keeping up for a few checks.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+
+    // The standby stops replaying: a second visit is on the primary only.
+    assert!(on_standby("SELECT pg_wal_replay_pause()").0);
+    phone.record(1);
+    assert!(client.drain(&phone.store, None).await.complete);
+    assert_eq!(server.visit_count(), 2);
+    assert_eq!(visits(server.coverage("42").await), 1, "the coverage was read from the standby");
+    // What must see its own write reads the primary: a new sign-in's token works at once, and a
+    // visit the standby does not have yet is sent back and listed.
+    let leader = server.login(doorstep_tests::ADMIN, doorstep_tests::ADMIN_PASSWORD).await;
+    assert_eq!(server.get_as("/api/v1/auth/me", Some(&leader)).await.0, 200);
+    let newest = server.db.text("SELECT id::text FROM visits ORDER BY server_seq DESC LIMIT 1").unwrap();
+    let (status, sent) = server
+        .post_as(&format!("/api/v1/visits/{newest}/send-back"), &leader, &json!({"comment": "kiểm tra lại"}))
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    let (status, listed) = server.get_as("/api/v1/corrections?area=42", Some(&leader)).await;
+    assert_eq!(status, 200, "{listed}");
+    assert!(listed.to_string().contains(&newest), "{listed}");
+    // Behind for longer than allowed: the reads go to the primary.
+    let start = std::time::Instant::now();
+    while visits(server.coverage("42").await) != 2 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "reads stayed on the lagging standby");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(on_standby("SELECT pg_wal_replay_resume()").0);
+
+    // The standby down: reads still answer, from the primary.
+    let cluster = standby_cluster();
+    let _back = StandbyBack(cluster.clone());
+    let out = std::process::Command::new("pg_ctlcluster").args([&cluster.0, &cluster.1, "stop"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    phone.record(1);
+    assert!(client.drain(&phone.store, None).await.complete);
+    let start = std::time::Instant::now();
+    loop {
+        let (status, body) = server.get("/api/v1/coverage?area=42").await;
+        if status == 200 && visits(body.clone()) == 3 {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "no reads without the standby: {status} {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

@@ -11,7 +11,9 @@
 //! - **5xx burst**: this connection and the next few are answered `503`/`502` by the proxy
 //!   itself, as an overloaded gateway does;
 //! - **pass**: relayed, but slowly (latency on every chunk each way, a bandwidth limit), and
-//!   closed once idle after a random lifetime, as carrier NATs drop idle connections.
+//!   closed once idle after a random lifetime, as carrier NATs drop idle connections; a phone that
+//!   keeps the connection busy past that lifetime finds it gone when it starts its next request
+//!   (nothing of that request reaches the server), as it would after the NAT forgot it.
 //!
 //! Plain TCP, no HTTP parsing: a cut falls inside the first chunk read in its direction, so it is
 //! always inside a request or an answer, never between two.
@@ -209,6 +211,12 @@ async fn relay(
                     phone_open = false;
                     server.shutdown().await?;
                     continue;
+                }
+                // Past its lifetime, with an answer already down: this is a new request on a
+                // connection the network has forgotten. Nothing of it is passed on.
+                if last_down.is_some() && lifetime_end.is_some_and(|end| Instant::now() >= end) {
+                    counts.closed_idle.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
                 }
                 last_down = None;
                 if first_up && fate == Fate::CutRequest {

@@ -29,6 +29,13 @@ pub struct ServeOptions {
     /// Database: sqlite:PATH (default sqlite:doorstep.db) or postgres://...
     #[arg(long, env = "DOORSTEP_DB", value_name = "URL")]
     pub db: Option<String>,
+    /// A PostgreSQL streaming standby for the dashboard's, reports' and exports' reads
+    /// (postgres://...); what must see its own write still reads --db. None by default.
+    #[arg(long, env = "DOORSTEP_DB_READ", value_name = "URL")]
+    pub db_read: Option<String>,
+    /// How many seconds the standby may be behind before reads go to the primary (default 10).
+    #[arg(long, env = "DOORSTEP_DB_READ_MAX_LAG_SECS", value_name = "SECS")]
+    pub db_read_max_lag_secs: Option<u64>,
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long, env = "DOORSTEP_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
@@ -109,6 +116,9 @@ pub struct ServeOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {
     pub db: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_read: Option<String>,
+    pub db_read_max_lag_secs: u64,
     pub listen: SocketAddr,
     pub demo: bool,
     pub log_format: LogFormat,
@@ -196,6 +206,7 @@ impl ServeOptions {
         ) as u32;
         let outlines_cache_secs = within("outlines_cache_secs", self.outlines_cache_secs, 300, (0, DAY), "seconds");
         let hexagons_cache_secs = within("hexagons_cache_secs", self.hexagons_cache_secs, 30, (0, DAY), "seconds");
+        let db_read_max_lag_secs = within("db_read_max_lag_secs", self.db_read_max_lag_secs, 10, (1, 3600), "seconds");
         let public_k = self.public_k.unwrap_or(doorstep_server::public::DEFAULT_K);
         if public_k < 2 {
             bad.push(format!("public_k = {public_k}: must be a whole number of households, 2 or more"));
@@ -219,6 +230,15 @@ impl ServeOptions {
             }
         }
         let db = self.db.unwrap_or_else(|| "sqlite:doorstep.db".into());
+        let postgres = |u: &str| u.starts_with("postgres://") || u.starts_with("postgresql://");
+        let db_read = self.db_read.filter(|u| !u.trim().is_empty());
+        if let Some(read) = &db_read
+            && !(postgres(read) && postgres(&db))
+        {
+            bad.push(format!(
+                "db_read = {read:?}: a read replica is a PostgreSQL standby of a PostgreSQL db (postgres://...)"
+            ));
+        }
         if db.trim().is_empty() {
             bad.push("db = \"\": must be sqlite:PATH or postgres://...".into());
         }
@@ -227,6 +247,8 @@ impl ServeOptions {
         }
         Ok(Settings {
             db,
+            db_read,
+            db_read_max_lag_secs,
             listen: self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             demo: self.demo.unwrap_or(false),
             log_format: self.log_format.unwrap_or_default(),

@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server: the API and the dashboard.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// The server's configuration file: `doorstep config check FILE`.
     Config(ConfigArgs),
     /// Change the server's database: areas, accounts, teams, campaign, base map, backups. While
@@ -276,6 +276,19 @@ async fn serve(args: config::Settings) -> Result<()> {
     let campaign = doorstep_server::campaign::running_campaign(store.as_ref()).await?;
     tracing::info!(campaign = %campaign.code, outcomes = campaign.outcomes.len(), "running campaign");
     let mut state = AppState::new(store.clone(), campaign, limits);
+    if let Some(url) = &args.db_read {
+        let standby = doorstep_server::postgres::PgStore::open_standby(url)
+            .await
+            .with_context(|| format!("opening the read replica {url}"))?;
+        let replica = std::sync::Arc::new(doorstep_server::replica::ReadReplica::new(std::sync::Arc::new(standby)));
+        let max_lag = std::time::Duration::from_secs(args.db_read_max_lag_secs);
+        tokio::spawn(replica.clone().follow(store.clone(), max_lag));
+        state.replica = Some(replica);
+        tracing::info!(
+            max_lag_secs = args.db_read_max_lag_secs,
+            "the dashboard's reads go to the read replica while it keeps up"
+        );
+    }
     if args.public_aggregates {
         state.public = Some(std::sync::Arc::new(doorstep_server::public::PublicView::new(args.public_k)));
         tracing::info!(k = args.public_k, "public aggregates on at /api/v1/public/");

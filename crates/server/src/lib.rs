@@ -39,6 +39,7 @@ pub mod migrate;
 pub mod people;
 pub mod photos;
 pub mod public;
+pub mod replica;
 pub mod report;
 pub mod store;
 pub mod targets;

@@ -31,10 +31,10 @@ pub(crate) async fn coverage(
     State(st): State<AppState>, ReqLang(lang): ReqLang, _caller: crate::http::auth::Caller,
     Scoped { q: _, area, path, .. }: Scoped<AreaQuery>,
 ) -> Result<Json<Coverage>, ApiError> {
-    match crate::coverage::coverage(&*st.store, &area).await {
+    match crate::coverage::coverage(&*st.reads(), &area).await {
         Ok(Some(c)) => {
             let targets =
-                crate::targets::subtree_targets(&*st.store, &path).await.map_err(|e| ApiError::store(e, lang))?;
+                crate::targets::subtree_targets(&*st.reads(), &path).await.map_err(|e| ApiError::store(e, lang))?;
             Ok(Json(c.with_campaign(&st.campaign).with_targets(crate::targets::roll_up_targets(&path, &targets))))
         }
         Ok(None) => Err(unknown_area(&area, lang)),
@@ -62,7 +62,7 @@ pub(crate) async fn areas(
     let parent = q.parent.unwrap_or_else(|| caller.0.area_code.clone());
     let parent = AreaCode::parse("parent", &parent).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
     in_scope(&st, &caller.0, &parent, lang).await?;
-    crate::areas::child_areas(&*st.store, Some(&parent)).await.map(Json).map_err(|e| ApiError::store(e, lang))
+    crate::areas::child_areas(&*st.reads(), Some(&parent)).await.map(Json).map_err(|e| ApiError::store(e, lang))
 }
 
 /// The campaign definition: target app, outcomes with their labels and rules.

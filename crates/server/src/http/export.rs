@@ -45,7 +45,7 @@ async fn export_response(
     })?;
     let spec = ExportSpec { query: RowQuery::subtree(&path, filter, None), what, format, lang };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let (store, campaign) = (st.store.clone(), st.campaign.clone());
+    let (store, campaign) = (st.reads(), st.campaign.clone());
     tokio::spawn(async move {
         // Held until the download ends, however it ends.
         let _permit = permit;

@@ -50,7 +50,7 @@ pub async fn get_hexagons(
     // The fine cells' figures serve every resolution: the map asks again at another one as soon
     // as it has fitted the area, which then costs a fold, not another read of the households.
     let by_cell =
-        fine_tallies(&st.store, &st.hexagon_tallies, &path, &filter).await.map_err(|e| ApiError::store(e, lang))?;
+        fine_tallies(&st.reads(), &st.hexagon_tallies, &path, &filter).await.map_err(|e| ApiError::store(e, lang))?;
     let cells = fold_cells(&by_cell, res);
     let features: Vec<Value> = cells.iter().map(|(c, t)| cell_feature(*c, t)).collect();
     tracing::debug!(area = %q.area, res = u8::from(res), fine = by_cell.len(), cells = cells.len(),

@@ -26,7 +26,8 @@ pub async fn map_areas(
     Scoped { q: _, area: parent, path, .. }: Scoped<ParentQuery>,
     fq: Result<axum::extract::Query<crate::http::filter::FilterQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = st.store.as_ref();
+    let reads = st.reads();
+    let store = reads.as_ref();
     let storage = |e| ApiError::store(e, lang);
     // Under a filter the children's figures come from one grouped read of the subtree.
     let filtered =
@@ -40,7 +41,7 @@ pub async fn map_areas(
     // than every household of a province; reused for a few minutes.
     let needs_hull = children.iter().any(|c| !boundaries.contains_key(&c.code));
     let hulls = if needs_hull {
-        hulls(&st.store, &st.outlines, &path, &children).await.map_err(storage)?
+        hulls(&reads, &st.outlines, &path, &children).await.map_err(storage)?
     } else {
         Arc::new(HashMap::new())
     };
@@ -92,7 +93,7 @@ pub async fn map_households(
         return Ok(Json(points));
     }
     let (lo, hi) = subtree_range(&path);
-    let mut points = crate::visits::households_in(&*st.store, &lo, &hi, MAX_POINTS + 1)
+    let mut points = crate::visits::households_in(&*st.reads(), &lo, &hi, MAX_POINTS + 1)
         .await
         .map_err(|e| ApiError::store(e, lang))?;
     let truncated = points.len() as i64 > MAX_POINTS;
@@ -153,7 +154,8 @@ pub async fn revisits(
                 });
             }
         };
-        let (read, ()) = tokio::join!(st.store.stream_households(query, tx), collect);
+        let reads = st.reads();
+        let (read, ()) = tokio::join!(reads.stream_households(query, tx), collect);
         read.map_err(|e| ApiError::store(e, lang))?;
     }
     due.sort_by(|a, b| {

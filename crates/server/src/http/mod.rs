@@ -125,6 +125,8 @@ pub struct AppState {
     pub hexagon_tallies: Arc<crate::hexagons::TallyCache>,
     /// What `/metrics` gives (`crate::metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// A streaming standby for the dashboard's reads (`--db-read`, `crate::replica`).
+    pub replica: Option<Arc<crate::replica::ReadReplica>>,
 }
 
 impl AppState {
@@ -153,6 +155,16 @@ impl AppState {
                 crate::hexagons::TALLIES_MAX,
             )),
             metrics,
+            replica: None,
+        }
+    }
+
+    /// Where the dashboard's, reports' and exports' reads go: the standby while it keeps up, else
+    /// the primary. Anything that must see its own write reads `store`.
+    pub fn reads(&self) -> Arc<dyn Store> {
+        match &self.replica {
+            Some(r) if r.usable() => r.store.clone(),
+            _ => self.store.clone(),
         }
     }
 }

@@ -55,7 +55,8 @@ pub async fn public_areas(
     if let Some(v) = view.cached(&key) {
         return Ok(Json(v));
     }
-    let store = st.store.as_ref();
+    let reads = st.reads();
+    let store = reads.as_ref();
     let storage = |e| ApiError::store(e, lang);
     let parent = match q.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         None => None,
@@ -117,11 +118,11 @@ pub async fn public_hexagons(
     }
     let code = AreaCode::parse("area", &q.area).map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e, lang))?;
     let storage = |e| ApiError::store(e, lang);
-    let path = crate::areas::area_path(&*st.store, code.as_str())
+    let path = crate::areas::area_path(&*st.reads(), code.as_str())
         .await
         .map_err(storage)?
         .ok_or_else(|| unknown_area(&code, lang))?;
-    let by_cell = tallies(st.store.as_ref(), &path, GroupBy::Cell, &VisitFilter::default()).await.map_err(storage)?;
+    let by_cell = tallies(st.reads().as_ref(), &path, GroupBy::Cell, &VisitFilter::default()).await.map_err(storage)?;
     let s = suppress(fold_cells(&by_cell, res).into_iter().collect(), view.k);
     let features: Vec<Value> = s
         .shown

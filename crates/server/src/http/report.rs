@@ -78,7 +78,7 @@ pub async fn get_progress(
         Some(crate::report::day_number(to)),
         lang,
     )?;
-    match crate::report::progress(st.store.as_ref(), &st.campaign, &area, from, to).await {
+    match crate::report::progress(st.reads().as_ref(), &st.campaign, &area, from, to).await {
         Ok(Some(p)) => Ok(Json(p)),
         Ok(None) => Err(ApiError::out_of_scope(lang)),
         Err(e) => Err(ApiError::store(e, lang)),
@@ -94,7 +94,7 @@ pub async fn get_daily_report(
     State(st): State<AppState>, ReqLang(lang): ReqLang, _caller: Caller, Scoped { q, area, .. }: Scoped<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let date = parse_date("date", q.date.as_deref(), today(&st), lang)?;
-    let report = crate::report::daily_report(st.store.as_ref(), &st.campaign, &area, date)
+    let report = crate::report::daily_report(st.reads().as_ref(), &st.campaign, &area, date)
         .await
         .map_err(|e| ApiError::store(e, lang))?
         .ok_or_else(|| ApiError::out_of_scope(lang))?;

@@ -45,7 +45,7 @@ pub async fn get_volunteer_days(
     }
     let (lo, hi) = subtree_range(&path);
     let mut rows = crate::volunteers::volunteer_days(
-        &*st.store,
+        &*st.reads(),
         &lo,
         &hi,
         crate::report::day_number(from),
@@ -102,6 +102,7 @@ pub async fn get_devices(
     }
     let (area, path) = scoped_area(&st, &caller.0, &q.area, "area", lang).await?;
     let (lo, hi) = subtree_range(&path);
+    // On the primary, not a read replica: a leader reads this list right after revoking a phone.
     let rows = crate::volunteers::devices_in(&*st.store, &lo, &hi).await.map_err(|e| ApiError::store(e, lang))?;
     let now = Utc::now();
     let now_ms = now.timestamp_millis();

@@ -110,6 +110,20 @@ fn db(e: impl std::fmt::Display) -> StoreError {
 impl PgStore {
     /// Connects, and brings the schema up to date (safe when several servers start at once).
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        let store = PgStore::connect(url)?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects to a streaming standby, for reads only (`--db-read`): nothing is migrated
+    /// (it cannot be written; the primary's schema arrives by replication).
+    pub async fn open_standby(url: &str) -> Result<PgStore, StoreError> {
+        let store = PgStore::connect(url)?;
+        drop(store.client().await?);
+        Ok(store)
+    }
+
+    fn connect(url: &str) -> Result<PgStore, StoreError> {
         let (config, tls) = tls::split(url)?;
         let connector = tls::connector(&tls)?;
         let manager =
@@ -123,7 +137,6 @@ impl PgStore {
             boundaries: crate::db::quality::Boundaries::new(Some(crate::db::quality::PG_BOUNDARY_TTL)),
             commit_timer: std::sync::RwLock::new(None),
         };
-        store.migrate().await?;
         Ok(store)
     }
 
