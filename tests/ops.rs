@@ -29,16 +29,13 @@ async fn metrics_count_requests_visits_refusals_and_sign_in_failures() {
     let mut device = TestDevice::new(71);
     server.enrol(&device).await;
     device.record(3);
-    let batch = device.store.lock().unwrap().next_batch(10).unwrap();
-    let records: Vec<Value> = batch.iter().map(|e| serde_json::from_str(&e.body).unwrap()).collect();
-    let device_id = device.store.lock().unwrap().device_id().to_string();
-    let body = json!({"device_id": device_id, "sent_at": chrono::Utc::now().to_rfc3339(), "records": records});
+    let (body, records) = device.push_body(10);
     assert_eq!(server.push_json(&body).await.0, 200);
     // The same three again (duplicates), and one of them changed (refused: id_reused).
     let mut changed = records[0].clone();
     changed["notes"] = json!("sửa đè");
-    let again = json!({"device_id": device_id, "sent_at": chrono::Utc::now().to_rfc3339(),
-        "records": [records[0], records[1], records[2], changed]});
+    let mut again = body.clone();
+    again["records"] = json!([records[0], records[1], records[2], changed]);
     assert_eq!(server.push_json(&again).await.0, 422);
     let wrong = reqwest::Client::new()
         .post(format!("{}/api/v1/auth/login", server.url))
@@ -309,10 +306,7 @@ async fn the_configuration_file_runs_the_server_and_bad_values_are_refused() {
     let mut device = TestDevice::new(72);
     server.enrol(&device).await;
     device.record(3);
-    let batch = device.store.lock().unwrap().next_batch(10).unwrap();
-    let records: Vec<Value> = batch.iter().map(|e| serde_json::from_str(&e.body).unwrap()).collect();
-    let device_id = device.store.lock().unwrap().device_id().to_string();
-    let body = json!({"device_id": device_id, "sent_at": chrono::Utc::now().to_rfc3339(), "records": records});
+    let (body, _) = device.push_body(10);
     let (status, answer) = server.push_json(&body).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (413, Some("too_many_records")), "{answer}");
     assert!(answer["error"]["messages"]["en"].as_str().unwrap().contains("at most 2 records"), "{answer}");

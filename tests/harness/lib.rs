@@ -648,6 +648,20 @@ impl TestDevice {
         .expect("client")
     }
 
+    /// The push the phone would send now (up to `n` records), as the JSON body and its records.
+    pub fn push_body(&self, n: usize) -> (serde_json::Value, Vec<serde_json::Value>) {
+        let store = self.store.lock().expect("lock");
+        let records: Vec<serde_json::Value> = store
+            .next_batch(n)
+            .expect("batch")
+            .iter()
+            .map(|e| serde_json::from_str(&e.body).expect("record"))
+            .collect();
+        let body = serde_json::json!({"device_id": store.device_id().to_string(),
+            "sent_at": chrono::Utc::now().to_rfc3339(), "records": records});
+        (body, records)
+    }
+
     pub fn pending(&self) -> u64 {
         self.store.lock().expect("lock").queue().expect("queue").pending
     }
